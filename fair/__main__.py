@@ -1,0 +1,3 @@
+from fair.cli import main
+
+main()

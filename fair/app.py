@@ -1,0 +1,80 @@
+"""Assembly only: routes, middleware, exception handlers, and the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from fair import db, mail, settings
+from fair.errors import FairError
+from fair.live.broadcast import Broadcaster
+from fair.web import accounts, admin, candidate, errors, organiser, public, recruiter
+from fair.web.middleware import Locale, SecurityHeaders
+
+log = logging.getLogger("fair")
+
+
+def create_app(conf: settings.Settings | None = None) -> Starlette:
+    conf = conf or settings.get()
+    settings.override(conf)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = db.create_engine(conf.database_url)
+        app.state.engine = engine
+        app.state.read_sessions = db.sessionmaker(engine)
+        app.state.write_sessions = db.sessionmaker(engine, write=True)
+        app.state.broadcast = Broadcaster(conf.broadcast_url)
+        await app.state.broadcast.connect()
+        sender = asyncio.create_task(mail.run_sender(app.state.write_sessions))
+        try:
+            yield
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            await app.state.broadcast.disconnect()
+            await engine.dispose()
+
+    routes = [
+        *public.routes,
+        *accounts.routes,
+        *candidate.routes,
+        *recruiter.routes,
+        *organiser.routes,
+        *admin.routes,
+        Mount("/static", StaticFiles(directory=conf.static_dir), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(Locale),
+        Middleware(
+            SessionMiddleware,
+            secret_key=conf.secret_key,
+            session_cookie="fair_session",
+            max_age=14 * 24 * 3600,
+            same_site="lax",
+            https_only=conf.secure_cookies,
+        ),
+    ]
+    handlers = {
+        FairError: errors.fair_error,
+        HTTPException: errors.http_error,
+        Exception: errors.server_error,
+    }
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

@@ -1,0 +1,294 @@
+"""Applications and their status model (see enums.APPLICATION_TRANSITIONS).
+
+`set_status` is the only function that changes an application's status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from fair import candidates, clock, editions, mail, notices, settings
+from fair.enums import (
+    APPLICATION_TRANSITIONS,
+    RECRUITER_MOVES,
+    UNANSWERED_STATUSES,
+    ApplicationStatus,
+    NoticeKind,
+    Role,
+)
+from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.i18n import gettext as _
+from fair.models import Application, ApplicationEvent, Booth, Employer, Offer, User
+
+MAX_MESSAGE = 5000
+DEFAULT_DECLINE = (
+    "Thank you for your interest in this offer. After careful review, we will not take your "
+    "application further this time. We wish you every success in your search."
+)
+
+
+async def apply(
+    session: AsyncSession, *, candidate: User, offer: Offer, message: str
+) -> Application:
+    """A candidate applies to an offer, during the application window, once per offer."""
+    if candidate.role != Role.CANDIDATE:
+        raise Forbidden("Only candidates can apply to offers.")
+    edition = await editions.get(session, offer.edition_id)
+    if not editions.applications_open(edition):
+        raise Conflict(
+            "Applications for this edition are closed: you can no longer apply.",
+            code="application.window_closed",
+        )
+    if len(message) > MAX_MESSAGE:
+        text = "Your message is too long (5,000 characters at most)."
+        raise Invalid(text, code="application.invalid", fields={"message": text})
+    profile = await candidates.profile(session, candidate)
+    if profile.cv_file_id is None:
+        text = "Add your CV (a PDF) before applying."
+        raise Invalid(text, code="application.cv_required", fields={"cv": text})
+    if await _existing(session, offer.id, candidate.id) is not None:
+        raise Conflict("You have already applied to this offer.", code="application.duplicate")
+    now = clock.now()
+    application = Application(
+        offer_id=offer.id,
+        booth_id=offer.booth_id,
+        edition_id=offer.edition_id,
+        candidate_id=candidate.id,
+        message=message.strip(),
+        cv_file_id=profile.cv_file_id,
+        status=ApplicationStatus.SUBMITTED.value,
+        created_at=now,
+        status_changed_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(application)
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent double submit: the unique constraint decides
+        raise Conflict(
+            "You have already applied to this offer.", code="application.duplicate"
+        ) from exc
+    return application
+
+
+async def _existing(session: AsyncSession, offer_id: int, candidate_id: int) -> int | None:
+    return await session.scalar(
+        select(Application.id).where(
+            Application.offer_id == offer_id, Application.candidate_id == candidate_id
+        )
+    )
+
+
+async def set_status(
+    session: AsyncSession,
+    application: Application,
+    new: ApplicationStatus,
+    *,
+    by: User,
+    message: str = "",
+) -> None:
+    """Move an application to `new`; the only writer of Application.status.
+
+    Checks who may make the move (the candidate only withdraws; recruiters, whose booth
+    membership the caller has checked, make the others) and the transition. Records an
+    ApplicationEvent, and tells the candidate: an in-app notice on every move by the employer,
+    and an e-mail, sent after commit, on every final status.
+    """
+    current = ApplicationStatus(application.status)
+    if by.role == Role.CANDIDATE:
+        if by.id != application.candidate_id or new != ApplicationStatus.WITHDRAWN:
+            raise Forbidden("You cannot change this application.")
+    elif new not in RECRUITER_MOVES:
+        raise Forbidden("Only the candidate can withdraw an application.")
+    if new not in APPLICATION_TRANSITIONS[current]:
+        raise Conflict(
+            "This application cannot go from “%(current)s” to “%(new)s”.",
+            code="application.bad_transition",
+            params={"current": current.value, "new": new.value},
+        )
+    if len(message) > MAX_MESSAGE:
+        text = "Your message is too long (5,000 characters at most)."
+        raise Invalid(text, code="application.invalid", fields={"message": text})
+    now = clock.now()
+    application.status = new.value
+    application.status_changed_at = now
+    if new.final:
+        application.status_message = message.strip()
+    session.add(
+        ApplicationEvent(
+            application_id=application.id,
+            from_status=current.value,
+            to_status=new.value,
+            by_user_id=by.id,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    if by.role != Role.CANDIDATE:
+        await _tell_candidate(session, application, new)
+
+
+async def _tell_candidate(
+    session: AsyncSession, application: Application, new: ApplicationStatus
+) -> None:
+    candidate = await session.get(User, application.candidate_id)
+    offer = await session.get(Offer, application.offer_id)
+    assert candidate is not None and offer is not None
+    employer = await session.scalar(
+        select(Employer)
+        .join(Booth, Booth.employer_id == Employer.id)
+        .where(Booth.id == application.booth_id)
+    )
+    assert employer is not None
+    params = {"status": new.value, "offer": offer.title, "employer": employer.name}
+    await notices.add(
+        session,
+        user_id=candidate.id,
+        kind=NoticeKind.APPLICATION_STATUS,
+        params=params,
+        link="/me/applications",
+    )
+    if not new.final:
+        return
+    locale = candidate.locale
+    status = _(new.label, locale)
+    body = _(
+        "Hello %(name)s,\n\nYour application to “%(offer)s” at %(employer)s is now: %(status)s.\n",
+        locale,
+        name=candidate.name,
+        offer=offer.title,
+        employer=employer.name,
+        status=status,
+    )
+    if application.status_message:
+        body += "\n" + application.status_message + "\n"
+    body += "\n" + settings.get().base_url + "/me/applications\n"
+    subject = _("Your application: %(offer)s", locale, offer=offer.title)
+    await mail.queue(session, to=candidate.email, subject=subject, body=body)
+
+
+async def decline_many(
+    session: AsyncSession, *, by: User, booth: Booth, ids: list[int], message: str
+) -> int:
+    """Decline several of a booth's applications with one courteous message; returns how many."""
+    if not ids:
+        raise Invalid("Select at least one application.", code="application.none_selected")
+    rows = await session.scalars(
+        select(Application).where(Application.booth_id == booth.id, Application.id.in_(ids))
+    )
+    done = 0
+    for application in rows:
+        current = ApplicationStatus(application.status)
+        if ApplicationStatus.NOT_RETAINED in APPLICATION_TRANSITIONS[current]:
+            text = message.strip() or _(DEFAULT_DECLINE, (await _locale_of(session, application)))
+            await set_status(
+                session, application, ApplicationStatus.NOT_RETAINED, by=by, message=text
+            )
+            done += 1
+    return done
+
+
+async def _locale_of(session: AsyncSession, application: Application) -> str:
+    return (
+        await session.scalar(select(User.locale).where(User.id == application.candidate_id)) or "fr"
+    )
+
+
+async def get(session: AsyncSession, application_id: int) -> Application:
+    found = await session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(selectinload(Application.offer), selectinload(Application.candidate))
+    )
+    if found is None:
+        raise NotFound("This application does not exist.")
+    return found
+
+
+async def of_candidate(session: AsyncSession, user: User) -> list[tuple[Application, str]]:
+    rows = await session.execute(
+        select(Application, Employer.name)
+        .join(Booth, Booth.id == Application.booth_id)
+        .join(Employer, Employer.id == Booth.employer_id)
+        .where(Application.candidate_id == user.id)
+        .options(selectinload(Application.offer))
+        .order_by(Application.created_at.desc())
+    )
+    return [(a, name) for a, name in rows.all()]
+
+
+async def applied_offer_ids(session: AsyncSession, user: User, offer_ids: list[int]) -> set[int]:
+    if not offer_ids:
+        return set()
+    rows = await session.scalars(
+        select(Application.offer_id).where(
+            Application.candidate_id == user.id, Application.offer_id.in_(offer_ids)
+        )
+    )
+    return set(rows)
+
+
+async def pipeline(
+    session: AsyncSession,
+    *,
+    booth: Booth,
+    offer_id: int | None = None,
+    status: ApplicationStatus | None = None,
+) -> list[Application]:
+    query = (
+        select(Application)
+        .where(Application.booth_id == booth.id)
+        .options(selectinload(Application.offer), selectinload(Application.candidate))
+        .order_by(Application.created_at)
+    )
+    if offer_id is not None:
+        query = query.where(Application.offer_id == offer_id)
+    if status is not None:
+        query = query.where(Application.status == status.value)
+    return list(await session.scalars(query))
+
+
+async def counts_by_status(session: AsyncSession, booth: Booth) -> dict[str, int]:
+    rows = await session.execute(
+        select(Application.status, func.count())
+        .where(Application.booth_id == booth.id)
+        .group_by(Application.status)
+    )
+    return {status: n for status, n in rows.all()}
+
+
+@dataclass
+class Unanswered:
+    booth_id: int
+    employer: str
+    count: int
+    oldest: datetime
+
+
+async def unanswered(session: AsyncSession, edition_id: int) -> list[Unanswered]:
+    """Per booth, the applications still without an answer (submitted or in review)."""
+    rows = await session.execute(
+        select(
+            Booth.id, Employer.name, func.count(Application.id), func.min(Application.created_at)
+        )
+        .join(Booth, Booth.id == Application.booth_id)
+        .join(Employer, Employer.id == Booth.employer_id)
+        .where(
+            Application.edition_id == edition_id,
+            Application.status.in_([s.value for s in UNANSWERED_STATUSES]),
+        )
+        .group_by(Booth.id, Employer.name)
+        .order_by(func.count(Application.id).desc(), Employer.name)
+    )
+    return [Unanswered(b, name, int(n), oldest) for b, name, n, oldest in rows.all()]
+
+
+async def count_in_edition(session: AsyncSession, edition_id: int) -> int:
+    query = select(func.count(Application.id)).where(Application.edition_id == edition_id)
+    return int(await session.scalar(query) or 0)

@@ -1,0 +1,5 @@
+"""The `fair` command (placeholder until the CLI lands)."""
+
+
+def main() -> None:
+    raise SystemExit("not yet")

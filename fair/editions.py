@@ -1,0 +1,249 @@
+"""Editions of a fair: their settings, live days, and a status that follows from the clock."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from fair import clock
+from fair.enums import EditionStatus, Role
+from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.models import Edition, EditionOrganiser, LiveDay, User
+
+MAX_LIVE_DAYS = 31
+
+
+@dataclass
+class EditionInput:
+    """What an organiser sets; datetimes are aware, days and hours are in the edition's zone."""
+
+    title: str
+    territory: str
+    partners: str
+    description: str
+    timezone: str
+    applications_open_at: datetime
+    applications_close_at: datetime
+    response_deadline: datetime
+    live_first_day: date
+    live_last_day: date
+    opens: time
+    closes: time
+    weekdays: frozenset[int]  # 0 = Monday
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60] or "edition"
+
+
+def check(data: EditionInput) -> None:
+    """Refuse inconsistent settings, naming the field to fix."""
+    errors: dict[str, str] = {}
+    if not data.title.strip() or len(data.title) > 200:
+        errors["title"] = "Enter a title (200 characters at most)."
+    if not data.territory.strip() or len(data.territory) > 200:
+        errors["territory"] = "Enter the territory (200 characters at most)."
+    if data.timezone not in available_timezones():
+        errors["timezone"] = "Choose a known time zone, such as Europe/Paris."
+    if data.applications_close_at <= data.applications_open_at:
+        errors["applications_close_at"] = "The application window must close after it opens."
+    if data.live_last_day < data.live_first_day:
+        errors["live_last_day"] = "The last live day cannot come before the first."
+    elif (data.live_last_day - data.live_first_day).days >= MAX_LIVE_DAYS:
+        errors["live_last_day"] = "An edition has at most 31 live days."
+    if data.closes <= data.opens:
+        errors["closes"] = "The daily closing time must come after the opening time."
+    if not data.weekdays:
+        errors["weekdays"] = "Choose at least one day of the week."
+    if data.response_deadline < data.applications_open_at:
+        errors["response_deadline"] = "The response deadline must come after applications open."
+    if errors:
+        raise Invalid("Some fields need correcting.", code="edition.invalid", fields=errors)
+    if not _days(data):
+        message = "No live day falls on the chosen days of the week."
+        raise Invalid(message, code="edition.invalid", fields={"weekdays": message})
+
+
+def _days(data: EditionInput) -> list[date]:
+    span = (data.live_last_day - data.live_first_day).days + 1
+    days = (data.live_first_day + timedelta(days=n) for n in range(span))
+    return [d for d in days if d.weekday() in data.weekdays]
+
+
+async def _unique_slug(session: AsyncSession, title: str, edition_id: int | None) -> str:
+    base = slugify(title)
+    slug, n = base, 1
+    while True:
+        found = await session.scalar(select(Edition.id).where(Edition.slug == slug))
+        if found is None or found == edition_id:
+            return slug
+        n += 1
+        slug = f"{base}-{n}"
+
+
+async def create(session: AsyncSession, *, by: User, data: EditionInput) -> Edition:
+    """An organiser (or admin) creates a draft edition and becomes one of its organisers."""
+    if by.role not in (Role.ORGANISER, Role.ADMIN):
+        raise Forbidden("Only organisers can create editions.")
+    check(data)
+    edition = Edition(
+        slug=await _unique_slug(session, data.title, None),
+        created_at=clock.now(),
+        created_by_id=by.id,
+        live_days=[],
+    )
+    _apply(edition, data)
+    session.add(edition)
+    await session.flush()
+    session.add(EditionOrganiser(edition_id=edition.id, user_id=by.id))
+    await session.flush()
+    return edition
+
+
+async def update(session: AsyncSession, edition: Edition, *, data: EditionInput) -> None:
+    """Change an edition's settings; live days are replaced by the new range."""
+    check(data)
+    await session.refresh(edition, ["live_days"])
+    _apply(edition, data)
+    await session.flush()
+
+
+def _apply(edition: Edition, data: EditionInput) -> None:
+    edition.title = data.title.strip()
+    edition.territory = data.territory.strip()
+    edition.partners = data.partners.strip()
+    edition.description = data.description.strip()
+    edition.timezone = data.timezone
+    edition.applications_open_at = data.applications_open_at
+    edition.applications_close_at = data.applications_close_at
+    edition.response_deadline = data.response_deadline
+    edition.live_days.clear()
+    for day in _days(data):
+        edition.live_days.append(LiveDay(day=day, opens=data.opens, closes=data.closes))
+
+
+def live_bounds(edition: Edition) -> tuple[datetime, datetime] | None:
+    """When the first live day opens and the last closes (UTC)."""
+    if not edition.live_days:
+        return None
+    zone = ZoneInfo(edition.timezone)
+    first, last = edition.live_days[0], edition.live_days[-1]
+    start = datetime.combine(first.day, first.opens, zone)
+    end = datetime.combine(last.day, last.closes, zone)
+    return start, end
+
+
+def status_at(edition: Edition, now: datetime | None = None) -> EditionStatus:
+    """Where the edition stands at `now`: the organiser publishes and archives, the clock does the rest."""
+    now = now or clock.now()
+    if edition.archived_at is not None:
+        return EditionStatus.ARCHIVED
+    if edition.published_at is None:
+        return EditionStatus.DRAFT
+    bounds = live_bounds(edition)
+    ends = max(edition.applications_close_at, bounds[1] if bounds else now)
+    if now >= ends:
+        return EditionStatus.CLOSED
+    if bounds and bounds[0] <= now:
+        return EditionStatus.LIVE
+    if edition.applications_open_at <= now < edition.applications_close_at:
+        return EditionStatus.APPLICATIONS_OPEN
+    return EditionStatus.PUBLISHED
+
+
+def applications_open(edition: Edition, now: datetime | None = None) -> bool:
+    now = now or clock.now()
+    return (
+        edition.published_at is not None
+        and edition.archived_at is None
+        and edition.applications_open_at <= now < edition.applications_close_at
+    )
+
+
+def open_now(edition: Edition, now: datetime | None = None) -> bool:
+    """Whether a live day's opening hours are running now."""
+    now = now or clock.now()
+    zone = ZoneInfo(edition.timezone)
+    local = now.astimezone(zone)
+    return any(
+        d.day == local.date() and d.opens <= local.time().replace(tzinfo=None) < d.closes
+        for d in edition.live_days
+    )
+
+
+def visible(edition: Edition) -> bool:
+    return edition.published_at is not None
+
+
+async def publish(session: AsyncSession, edition: Edition) -> None:
+    if edition.published_at is not None:
+        raise Conflict("This edition is already published.", code="edition.published")
+    edition.published_at = clock.now()
+
+
+async def archive(session: AsyncSession, edition: Edition) -> None:
+    if status_at(edition) != EditionStatus.CLOSED:
+        raise Conflict("Only a closed edition can be archived.", code="edition.not_closed")
+    edition.archived_at = clock.now()
+
+
+async def get(session: AsyncSession, edition_id: int) -> Edition:
+    edition = await session.scalar(
+        select(Edition).where(Edition.id == edition_id).options(selectinload(Edition.live_days))
+    )
+    if edition is None:
+        raise NotFound("This edition does not exist.")
+    return edition
+
+
+async def by_slug(session: AsyncSession, slug: str, *, public: bool = True) -> Edition:
+    edition = await session.scalar(
+        select(Edition).where(Edition.slug == slug).options(selectinload(Edition.live_days))
+    )
+    if edition is None or (public and edition.published_at is None):
+        raise NotFound("This edition does not exist.")
+    return edition
+
+
+async def published(session: AsyncSession) -> list[Edition]:
+    rows = await session.scalars(
+        select(Edition)
+        .where(Edition.published_at.is_not(None), Edition.archived_at.is_(None))
+        .options(selectinload(Edition.live_days))
+        .order_by(Edition.applications_open_at.desc())
+    )
+    return list(rows)
+
+
+async def organised_by(session: AsyncSession, user: User) -> list[Edition]:
+    query = select(Edition).options(selectinload(Edition.live_days)).order_by(Edition.id.desc())
+    if user.role != Role.ADMIN:
+        query = query.join(EditionOrganiser).where(EditionOrganiser.user_id == user.id)
+    return list(await session.scalars(query))
+
+
+async def is_organiser(session: AsyncSession, user: User, edition: Edition) -> bool:
+    if user.role == Role.ADMIN:
+        return True
+    if user.role != Role.ORGANISER:
+        return False
+    found = await session.scalar(
+        select(EditionOrganiser.user_id).where(
+            EditionOrganiser.edition_id == edition.id, EditionOrganiser.user_id == user.id
+        )
+    )
+    return found is not None
+
+
+async def require_organiser(session: AsyncSession, user: User, edition: Edition) -> None:
+    if not await is_organiser(session, user, edition):
+        raise Forbidden("You do not organise this edition.")

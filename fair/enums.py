@@ -1,0 +1,194 @@
+"""Statuses and closed vocabularies, with their allowed transitions.
+
+Each member's `label` is an English msgid, translated at the boundary.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ORGANISER = "organiser"
+    RECRUITER = "recruiter"
+    CANDIDATE = "candidate"
+
+    @property
+    def label(self) -> str:
+        return {
+            "admin": "Administrator",
+            "organiser": "Organiser",
+            "recruiter": "Recruiter",
+            "candidate": "Candidate",
+        }[self.value]
+
+
+class EditionStatus(StrEnum):
+    """Derived from the clock (see editions.status_at); never stored."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    APPLICATIONS_OPEN = "applications_open"
+    LIVE = "live"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+    @property
+    def label(self) -> str:
+        return {
+            "draft": "Draft",
+            "published": "Published",
+            "applications_open": "Applications open",
+            "live": "Live",
+            "closed": "Closed",
+            "archived": "Archived",
+        }[self.value]
+
+
+class BoothStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+    @property
+    def label(self) -> str:
+        return {"requested": "Awaiting approval", "approved": "Approved", "declined": "Declined"}[
+            self.value
+        ]
+
+
+BOOTH_TRANSITIONS: dict[BoothStatus, frozenset[BoothStatus]] = {
+    BoothStatus.REQUESTED: frozenset({BoothStatus.APPROVED, BoothStatus.DECLINED}),
+    BoothStatus.DECLINED: frozenset({BoothStatus.REQUESTED, BoothStatus.APPROVED}),
+    BoothStatus.APPROVED: frozenset({BoothStatus.DECLINED}),
+}
+
+
+class Contract(StrEnum):
+    CDI = "cdi"
+    CDD = "cdd"
+    TEMPORARY = "temporary"
+    SEASONAL = "seasonal"
+    APPRENTICESHIP = "apprenticeship"
+    INTERNSHIP = "internship"
+
+    @property
+    def label(self) -> str:
+        return {
+            "cdi": "Permanent contract (CDI)",
+            "cdd": "Fixed-term contract (CDD)",
+            "temporary": "Temporary work",
+            "seasonal": "Seasonal work",
+            "apprenticeship": "Apprenticeship",
+            "internship": "Internship",
+        }[self.value]
+
+
+class WorkingTime(StrEnum):
+    FULL_TIME = "full_time"
+    PART_TIME = "part_time"
+
+    @property
+    def label(self) -> str:
+        return {"full_time": "Full time", "part_time": "Part time"}[self.value]
+
+
+class Experience(StrEnum):
+    """France Travail's experienceExige: D (beginners welcome), S (wished), E (required)."""
+
+    BEGINNER = "beginner"
+    WISHED = "wished"
+    REQUIRED = "required"
+
+    @property
+    def label(self) -> str:
+        return {
+            "beginner": "Beginners welcome",
+            "wished": "Experience wished",
+            "required": "Experience required",
+        }[self.value]
+
+
+class CompanySize(StrEnum):
+    MICRO = "0-9"
+    SMALL = "10-49"
+    MEDIUM = "50-249"
+    LARGE = "250-4999"
+    HUGE = "5000+"
+
+    @property
+    def label(self) -> str:
+        return {
+            "0-9": "Fewer than 10 employees",
+            "10-49": "10 to 49 employees",
+            "50-249": "50 to 249 employees",
+            "250-4999": "250 to 4,999 employees",
+            "5000+": "5,000 employees or more",
+        }[self.value]
+
+
+class ApplicationStatus(StrEnum):
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    SHORTLISTED = "shortlisted"
+    INTERVIEW_PROPOSED = "interview_proposed"
+    INTERVIEW_SCHEDULED = "interview_scheduled"
+    INTERVIEWED = "interviewed"
+    NO_SHOW = "no_show"
+    HIRED = "hired"
+    NOT_RETAINED = "not_retained"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return {
+            "submitted": "Submitted",
+            "in_review": "In review",
+            "shortlisted": "Shortlisted",
+            "interview_proposed": "Interview proposed",
+            "interview_scheduled": "Interview scheduled",
+            "interviewed": "Interviewed",
+            "no_show": "Did not attend",
+            "hired": "Hired",
+            "not_retained": "Not retained",
+            "withdrawn": "Withdrawn",
+        }[self.value]
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATUSES
+
+    @property
+    def answered(self) -> bool:
+        """Whether the employer has given the candidate an answer (the "no black hole" rule)."""
+        return self not in UNANSWERED_STATUSES
+
+
+S = ApplicationStatus
+FINAL_STATUSES = frozenset({S.HIRED, S.NOT_RETAINED, S.WITHDRAWN})
+UNANSWERED_STATUSES = frozenset({S.SUBMITTED, S.IN_REVIEW})
+APPLICATION_TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
+    S.SUBMITTED: frozenset({S.IN_REVIEW, S.SHORTLISTED, S.NOT_RETAINED, S.WITHDRAWN}),
+    S.IN_REVIEW: frozenset({S.SHORTLISTED, S.NOT_RETAINED, S.WITHDRAWN}),
+    S.SHORTLISTED: frozenset({S.INTERVIEW_PROPOSED, S.NOT_RETAINED, S.WITHDRAWN}),
+    S.INTERVIEW_PROPOSED: frozenset({S.INTERVIEW_SCHEDULED, S.NOT_RETAINED, S.WITHDRAWN}),
+    S.INTERVIEW_SCHEDULED: frozenset({S.INTERVIEWED, S.NO_SHOW, S.NOT_RETAINED, S.WITHDRAWN}),
+    S.INTERVIEWED: frozenset({S.HIRED, S.NOT_RETAINED, S.WITHDRAWN}),
+    S.NO_SHOW: frozenset({S.INTERVIEW_PROPOSED, S.NOT_RETAINED, S.WITHDRAWN}),
+    S.HIRED: frozenset(),
+    S.NOT_RETAINED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+# What a recruiter may choose in the pipeline (withdrawal belongs to the candidate).
+RECRUITER_MOVES = frozenset(set(S) - {S.SUBMITTED, S.WITHDRAWN})
+
+
+class FileKind(StrEnum):
+    CV = "cv"
+    LOGO = "logo"
+
+
+class NoticeKind(StrEnum):
+    APPLICATION_STATUS = "application_status"
+    BOOTH_DECISION = "booth_decision"

@@ -1,0 +1,1 @@
+"""Real-time boundary: broadcast backends (the socket protocol comes with the live fair)."""

@@ -1,0 +1,342 @@
+"""Typed SQLAlchemy tables. No business logic here: domain modules own every state change."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every backend, returned timezone-aware in UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use fair.clock.now()")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return mapped_column(ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    locale: Mapped[str] = mapped_column(String(5), default="fr")
+    # Rotated on password change and reset: every session cookie carrying the old one dies.
+    auth_version: Mapped[str] = mapped_column(String(32))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Base):
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _fk("users.id")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxMail(Base):
+    """A message queued in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_addr: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(250))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Notice(Base):
+    """An in-app notice; `kind` and `params` are rendered in the reader's language."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _fk("users.id")
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StoredFile(Base):
+    """An uploaded file, kept in the database so every host of a scaled-out fair sees it."""
+
+    __tablename__ = "stored_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = _fk("users.id")
+    kind: Mapped[str] = mapped_column(String(20))
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Edition(Base):
+    __tablename__ = "editions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    territory: Mapped[str] = mapped_column(String(200))
+    partners: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    applications_open_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applications_close_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    response_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+
+    live_days: Mapped[list[LiveDay]] = relationship(
+        lazy="raise", order_by="LiveDay.day", cascade="all, delete-orphan"
+    )
+
+
+class EditionOrganiser(Base):
+    __tablename__ = "edition_organisers"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class LiveDay(Base):
+    __tablename__ = "live_days"
+    __table_args__ = (UniqueConstraint("edition_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    day: Mapped[date] = mapped_column(Date)
+    opens: Mapped[time] = mapped_column(Time)
+    closes: Mapped[time] = mapped_column(Time)
+
+
+class Employer(Base):
+    __tablename__ = "employers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    siret: Mapped[str] = mapped_column(String(14), unique=True)
+    naf_code: Mapped[str] = mapped_column(String(6))
+    sector: Mapped[str] = mapped_column(String(200))
+    size: Mapped[str] = mapped_column(String(20))
+    commune: Mapped[str] = mapped_column(String(120))
+    website: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    video_url: Mapped[str] = mapped_column(String(300), default="")
+    logo_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+
+
+class EmployerMember(Base):
+    __tablename__ = "employer_members"
+
+    employer_id: Mapped[int] = mapped_column(
+        ForeignKey("employers.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Invitation(Base):
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employer_id: Mapped[int] = _fk("employers.id")
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Booth(Base):
+    __tablename__ = "booths"
+    __table_args__ = (UniqueConstraint("edition_id", "employer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    employer_id: Mapped[int] = _fk("employers.id")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+
+    employer: Mapped[Employer] = relationship(lazy="raise")
+    edition: Mapped[Edition] = relationship(lazy="raise")
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    __table_args__ = (
+        Index("ix_offers_edition_published", "edition_id", "published", "created_at"),
+        Index("ix_offers_edition_latlon", "edition_id", "latitude", "longitude"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booth_id: Mapped[int] = _fk("booths.id")
+    edition_id: Mapped[int] = _fk("editions.id")
+    external_id: Mapped[str] = mapped_column(String(40), default="")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    rome_code: Mapped[str] = mapped_column(String(5), index=True)
+    rome_label: Mapped[str] = mapped_column(String(200))
+    rome_domain: Mapped[str] = mapped_column(String(1), index=True)
+    contract: Mapped[str] = mapped_column(String(20), index=True)
+    working_time: Mapped[str] = mapped_column(String(20))
+    commune: Mapped[str] = mapped_column(String(120))
+    postcode: Mapped[str] = mapped_column(String(5))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    positions: Mapped[int] = mapped_column(Integer, default=1)
+    salary: Mapped[str] = mapped_column(String(200), default="")
+    experience: Mapped[str] = mapped_column(String(20))
+    qualification: Mapped[str] = mapped_column(String(200), default="")
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    insertion_clause: Mapped[bool] = mapped_column(Boolean, default=False)
+    open_seniors: Mapped[bool] = mapped_column(Boolean, default=False)
+    open_under26: Mapped[bool] = mapped_column(Boolean, default=False)
+    open_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_diploma: Mapped[bool] = mapped_column(Boolean, default=False)
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Accent-free French stems of the searchable text, indexed by SQLite's FTS5 table
+    # (PostgreSQL indexes a generated tsvector instead; see the initial migration).
+    title_stems: Mapped[str] = mapped_column(Text, default="")
+    search_stems: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    booth: Mapped[Booth] = relationship(lazy="raise")
+
+
+class CandidateProfile(Base):
+    __tablename__ = "candidate_profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    commune: Mapped[str] = mapped_column(String(120), default="")
+    wanted_jobs: Mapped[str] = mapped_column(Text, default="")
+    cv_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PriorityDeclaration(Base):
+    """Self-declared, opt-in priority-public attributes: read only by statistics aggregates."""
+
+    __tablename__ = "priority_declarations"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    senior: Mapped[bool] = mapped_column(Boolean, default=False)
+    under_26: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_worker: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority_neighbourhood: Mapped[bool] = mapped_column(Boolean, default=False)
+    rural_area: Mapped[bool] = mapped_column(Boolean, default=False)
+    low_qualified: Mapped[bool] = mapped_column(Boolean, default=False)
+    long_term_unemployed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("offer_id", "candidate_id"),
+        Index("ix_applications_booth_status", "booth_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = _fk("offers.id")
+    booth_id: Mapped[int] = _fk("booths.id")
+    edition_id: Mapped[int] = _fk("editions.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    message: Mapped[str] = mapped_column(Text, default="")
+    cv_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+    status: Mapped[str] = mapped_column(String(30))
+    status_message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    offer: Mapped[Offer] = relationship(lazy="raise")
+    candidate: Mapped[User] = relationship(lazy="raise")
+
+
+class ApplicationEvent(Base):
+    __tablename__ = "application_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = _fk("applications.id")
+    from_status: Mapped[str] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    by_user_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

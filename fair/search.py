@@ -1,0 +1,206 @@
+"""Full-text offer search in French, accents and plurals ignored, on SQLite and PostgreSQL.
+
+SQLite: an FTS5 index over stems that Python computes with the Snowball French stemmer
+(`stems`), kept in step by triggers. PostgreSQL: a generated tsvector under the `fair_french`
+configuration (unaccent, then french_stem, the same Snowball algorithm) with a GIN index.
+Both are created by the initial migration.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+
+import snowballstemmer
+from sqlalchemy import Select, and_, false, func, literal_column, or_, select, table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import geo
+from fair.enums import BoothStatus, Contract
+from fair.errors import Invalid
+from fair.models import Booth, Employer, Offer
+
+PER_PAGE = 20
+MAX_PAGE = 500
+RADII = (5, 10, 20, 30, 50, 100)
+SORTS = ("relevance", "recent", "distance")
+PUBLICS = {
+    "seniors": Offer.open_seniors,
+    "under26": Offer.open_under26,
+    "disabled": Offer.open_disabled,
+    "no_diploma": Offer.no_diploma,
+    "insertion": Offer.insertion_clause,
+}
+WORD_RE = re.compile(r"[a-z0-9]+")
+# Words too common to help a search (kept short: French articles and prepositions).
+STOPWORDS = frozenset(
+    "a au aux avec ce ces dans de des du en et h f la le les leur mais ou par pour sur un une".split()
+)
+
+
+@cache
+def _stemmer() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("french")
+
+
+def fold(text_: str) -> str:
+    """Lower case without accents: 'Électricien' -> 'electricien'."""
+    decomposed = unicodedata.normalize("NFKD", text_.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text_: str) -> list[str]:
+    return [w for w in WORD_RE.findall(fold(text_)) if w not in STOPWORDS]
+
+
+def stems(text_: str) -> str:
+    """The indexable form of `text_`: folded, stop words dropped, each word stemmed."""
+    return " ".join(_stemmer().stemWords(words(text_)))
+
+
+@dataclass
+class Query:
+    q: str = ""
+    domain: str = ""
+    contract: str = ""
+    commune: str = ""
+    radius_km: int = 0
+    remote: bool = False
+    publics: set[str] = field(default_factory=set)
+    sort: str = ""
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+@dataclass
+class Hit:
+    offer: Offer
+    employer: str
+    distance_km: float | None
+
+
+@dataclass
+class Page:
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    origin: geo.Commune | None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def check(query: Query) -> geo.Commune | None:
+    """Validate the filters; returns the commune the radius is measured from."""
+    errors: dict[str, str] = {}
+    origin = None
+    if query.contract and query.contract not in {c.value for c in Contract}:
+        errors["contract"] = "Choose a contract type from the list."
+    if query.domain and not re.fullmatch(r"[A-N]", query.domain):
+        errors["domain"] = "Choose a job domain from the list."
+    if query.commune:
+        origin = geo.find(query.commune)
+        if origin is None:
+            errors["commune"] = "Unknown commune: choose one from the list."
+    if query.radius_km and query.radius_km not in RADII:
+        errors["radius_km"] = "Choose a distance from the list."
+    if query.radius_km and not query.commune:
+        errors["commune"] = "Choose the commune the distance is measured from."
+    if query.sort and query.sort not in SORTS:
+        errors["sort"] = "Choose a sort order from the list."
+    if query.sort == "distance" and origin is None:
+        errors.setdefault("commune", "Choose the commune the distance is measured from.")
+    if not set(query.publics) <= set(PUBLICS):
+        errors["publics"] = "Choose from the listed publics."
+    if errors:
+        raise Invalid("Some search filters need correcting.", code="search.invalid", fields=errors)
+    query.page = min(max(query.page, 1), MAX_PAGE)
+    return origin
+
+
+def _distance(origin: geo.Commune):  # type: ignore[no-untyped-def]
+    """Haversine in SQL (both SQLite's math functions and PostgreSQL have these)."""
+    lat1, lon1 = func.radians(origin.latitude), func.radians(origin.longitude)
+    lat2, lon2 = func.radians(Offer.latitude), func.radians(Offer.longitude)
+    a = func.power(func.sin((lat2 - lat1) / 2), 2) + func.cos(lat1) * func.cos(lat2) * func.power(
+        func.sin((lon2 - lon1) / 2), 2
+    )
+    return 2 * geo.EARTH_KM * func.asin(func.sqrt(a))
+
+
+async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Page:
+    """One page of an edition's published offers in approved booths matching `query`."""
+    origin = check(query)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    terms = _stemmer().stemWords(words(query.q))[:12]
+    distance = _distance(origin).label("distance") if origin else literal_column("NULL")
+    base = (
+        select(Offer.id)
+        .join(Booth, Booth.id == Offer.booth_id)
+        .where(
+            Offer.edition_id == edition_id,
+            Offer.published.is_(True),
+            Booth.status == BoothStatus.APPROVED.value,
+        )
+    )
+    base = _filters(base, query, origin)
+    rank = None
+    if query.q.strip() and not terms:
+        base = base.where(false())
+    elif terms and dialect == "sqlite":
+        fts = table("offers_fts", literal_column("rowid"))
+        match = " ".join(f'"{t}"*' for t in terms)
+        base = base.join(fts, literal_column("offers_fts.rowid") == Offer.id).where(
+            text("offers_fts MATCH :match").bindparams(match=match)
+        )
+        rank = literal_column("bm25(offers_fts, 4.0, 1.0)")  # lower is better
+    elif terms:
+        tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+        vector = literal_column("offers.search_vector")
+        base = base.where(vector.op("@@")(tsquery))
+        rank = -func.ts_rank_cd(vector, tsquery)
+    total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    order = _order(query, rank, distance if origin else None)
+    rows = await session.execute(
+        base.with_only_columns(Offer, Employer.name, distance)
+        .join(Employer, Employer.id == Booth.employer_id)
+        .order_by(*order)
+        .offset((query.page - 1) * query.per_page)
+        .limit(query.per_page)
+    )
+    hits = [Hit(offer, name, dist) for offer, name, dist in rows.all()]
+    return Page(hits=hits, total=total, page=query.page, per_page=query.per_page, origin=origin)
+
+
+def _filters(base: Select, query: Query, origin: geo.Commune | None) -> Select:  # type: ignore[type-arg]
+    if query.domain:
+        base = base.where(Offer.rome_domain == query.domain)
+    if query.contract:
+        base = base.where(Offer.contract == query.contract)
+    if query.remote:
+        base = base.where(Offer.remote.is_(True))
+    if query.publics:
+        base = base.where(or_(*(PUBLICS[p].is_(True) for p in sorted(query.publics))))
+    if origin and query.radius_km:
+        min_lat, max_lat, min_lon, max_lon = geo.bounding_box(
+            origin.latitude, origin.longitude, query.radius_km
+        )
+        base = base.where(
+            and_(
+                Offer.latitude.between(min_lat, max_lat), Offer.longitude.between(min_lon, max_lon)
+            )
+        ).where(_distance(origin) <= query.radius_km)
+    return base
+
+
+def _order(query: Query, rank, distance):  # type: ignore[no-untyped-def]
+    sort = query.sort or ("relevance" if rank is not None else "recent")
+    if sort == "distance" and distance is not None:
+        return [distance, Offer.id.desc()]
+    if sort == "relevance" and rank is not None:
+        return [rank, Offer.id.desc()]
+    return [Offer.created_at.desc(), Offer.id.desc()]

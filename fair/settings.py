@@ -1,0 +1,134 @@
+"""Every setting of fair, read once from the environment, with defaults that work out of the box.
+
+The embedded default is one process with a SQLite file and the in-process broadcaster; pointing
+DATABASE_URL at PostgreSQL and BROADCAST_URL at Redis is the whole production change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "insecure-development-secret-change-me"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    database_url: str = "sqlite+aiosqlite:///var/fair.db"
+    broadcast_url: str = "memory://"
+    secret_key: str = DEFAULT_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "fair <no-reply@fair.localhost>"
+    default_locale: str = "fr"
+    default_timezone: str = "Europe/Paris"
+    max_cv_bytes: int = 5 * 1024 * 1024
+    max_logo_bytes: int = 1024 * 1024
+    max_request_bytes: int = 12 * 1024 * 1024
+    templates_dir: Path = field(default=ROOT / "templates")
+    static_dir: Path = field(default=ROOT / "static")
+    data_dir: Path = field(default=ROOT / "var")
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from `environ` (os.environ by default) and check them."""
+    env = dict(os.environ if environ is None else environ)
+    data_dir = Path(env.get("FAIR_DATA_DIR") or ROOT / "var")
+    settings = Settings(
+        env=env.get("FAIR_ENV", "development"),
+        database_url=env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'fair.db'}",
+        broadcast_url=env.get("BROADCAST_URL") or "memory://",
+        secret_key=env.get("SECRET_KEY") or DEFAULT_SECRET,
+        base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        smtp_host=env.get("SMTP_HOST", ""),
+        smtp_port=_int(env, "SMTP_PORT", 25),
+        smtp_user=env.get("SMTP_USER", ""),
+        smtp_password=env.get("SMTP_PASSWORD", ""),
+        smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
+        mail_from=env.get("MAIL_FROM") or "fair <no-reply@fair.localhost>",
+        default_locale=env.get("FAIR_LOCALE") or "fr",
+        default_timezone=env.get("FAIR_TIMEZONE") or "Europe/Paris",
+        max_cv_bytes=_int(env, "FAIR_MAX_CV_BYTES", 5 * 1024 * 1024),
+        max_logo_bytes=_int(env, "FAIR_MAX_LOGO_BYTES", 1024 * 1024),
+        max_request_bytes=_int(env, "FAIR_MAX_REQUEST_BYTES", 12 * 1024 * 1024),
+        data_dir=data_dir,
+    )
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    """Refuse settings that would be unsafe or cannot work."""
+    if settings.env not in {"development", "production", "test"}:
+        raise SettingsError("FAIR_ENV must be development, production or test")
+    if settings.production and (
+        settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < 32
+    ):
+        raise SettingsError(
+            "SECRET_KEY must be set to a random string of at least 32 characters in production "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if settings.default_locale not in {"fr", "en"}:
+        raise SettingsError("FAIR_LOCALE must be fr or en")
+    if not settings.broadcast_url.startswith(("memory://", "redis://", "rediss://")):
+        raise SettingsError("BROADCAST_URL must start with memory:// or redis://")
+    if not settings.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise SettingsError(
+            "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+
+
+_current: Settings | None = None
+
+
+def get() -> Settings:
+    """The process-wide settings, read on first use."""
+    global _current
+    if _current is None:
+        _current = load()
+    return _current
+
+
+def override(settings: Settings | None) -> None:
+    """Replace the process-wide settings (used by the CLI and by tests)."""
+    global _current
+    _current = settings

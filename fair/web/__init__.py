@@ -1,0 +1,1 @@
+"""HTTP boundary: routes grouped by audience, plus forms, auth, templating and error pages."""

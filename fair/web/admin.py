@@ -1,0 +1,3 @@
+"""admin pages (being written)."""
+
+routes: list = []

@@ -1,0 +1,115 @@
+"""Who is asking: the session cookie, roles, CSRF tokens, and the per-request database session."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fair import db
+from fair.enums import Role
+from fair.errors import Forbidden, Unauthenticated
+from fair.models import User
+
+Handler = Callable[[Request], Awaitable[Response]]
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def check_csrf(request: Request, submitted: str) -> None:
+    expected = request.session.get("csrf", "")
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise Forbidden(
+            "This form has expired or did not come from this site. Go back, reload the page and "
+            "try again.",
+            code="csrf.invalid",
+        )
+
+
+def database(request: Request) -> AsyncSession:
+    return request.state.db  # type: ignore[no-any-return]
+
+
+def page(handler: Handler) -> Handler:
+    """Run `handler` in one unit of work: a write session for unsafe methods, a read one otherwise.
+
+    The transaction commits only when the response is not an error, so a form re-shown with
+    its errors leaves nothing half-written; after-commit callbacks (mail, live events) then run.
+    """
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        state = request.app.state
+        maker = state.write_sessions if request.method in UNSAFE else state.read_sessions
+        async with maker() as session:
+            request.state.db = session
+            await load_user(request)
+            try:
+                response = await handler(request)
+            except BaseException:
+                session.info.pop("after_commit", None)
+                await session.rollback()
+                raise
+            if response.status_code >= 400:
+                session.info.pop("after_commit", None)
+                await session.rollback()
+            else:
+                await db.commit(session)
+            return response
+
+    return wrapper
+
+
+async def load_user(request: Request) -> User | None:
+    user = None
+    uid = request.session.get("uid")
+    if uid is not None:
+        user = await database(request).get(User, int(uid))
+        if user is None or not user.is_active or user.auth_version != request.session.get("av"):
+            request.session.pop("uid", None)
+            user = None
+    request.state.user = user
+    return user
+
+
+def login(request: Request, user: User) -> None:
+    """Start a fresh session for `user` (new CSRF token: no fixation)."""
+    request.session.clear()
+    request.session.update(uid=user.id, av=user.auth_version, csrf=secrets.token_urlsafe(32))
+    request.state.user = user
+
+
+def logout(request: Request) -> None:
+    request.session.clear()
+    request.state.user = None
+
+
+def require_user(request: Request) -> User:
+    user: User | None = request.state.user
+    if user is None:
+        raise Unauthenticated("Please log in to continue.")
+    return user
+
+
+def require_role(request: Request, *roles: Role) -> User:
+    user = require_user(request)
+    if user.role not in roles and user.role != Role.ADMIN:
+        raise Forbidden("This page is not available to your account.")
+    return user
+
+
+def path_int(request: Request, name: str) -> int:
+    value: Any = request.path_params[name]
+    return int(value)

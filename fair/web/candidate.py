@@ -1,0 +1,3 @@
+"""candidate pages (being written)."""
+
+routes: list = []

@@ -1,0 +1,75 @@
+"""One handler for every error: a page in the user's language, or JSON for API clients."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from fair import i18n
+from fair.errors import FairError, Unauthenticated
+from fair.web import auth
+from fair.web.templating import render
+
+log = logging.getLogger("fair.web")
+
+TITLES = {
+    400: "The request could not be understood",
+    401: "Please log in",
+    403: "Access refused",
+    404: "Page not found",
+    405: "This action is not possible here",
+    409: "This action is not possible now",
+    413: "Too large",
+    422: "Some information needs correcting",
+    500: "Something went wrong on our side",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+async def _page(request: Request, status: int, message: str, code: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    if not hasattr(request.state, "user"):
+        request.state.user = None
+        try:
+            async with request.app.state.read_sessions() as session:
+                request.state.db = session
+                await auth.load_user(request)
+        except Exception:  # the error page must render even when the database is down
+            request.state.user = None
+    title = i18n.gettext(TITLES.get(status, TITLES[400]))
+    context = {"status": status, "title": title, "message": message, "code": code}
+    return render(request, "errors/error.html", context, status=status)
+
+
+async def fair_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FairError)
+    if isinstance(exc, Unauthenticated) and request.method == "GET" and not _wants_json(request):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    message = i18n.gettext(exc.message, **exc.params)
+    return await _page(request, exc.status, message, exc.code)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    message = i18n.gettext(TITLES.get(status, TITLES[400]))
+    if status == 404:
+        message = i18n.gettext("The page you asked for does not exist or was moved.")
+    return await _page(request, status, message, f"http.{status}")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = i18n.gettext(
+        "The platform hit an unexpected problem. Your last action may not have been saved; "
+        "please try again in a moment."
+    )
+    return await _page(request, 500, message, "server.error")

@@ -1,0 +1,3 @@
+"""organiser pages (being written)."""
+
+routes: list = []

@@ -1,0 +1,205 @@
+"""Pages anyone can read: editions, the booth hall, booths, offer search and offers."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fair import applications, candidates, editions, employers, files, geo, offers, rome, search
+from fair.enums import BoothStatus, Contract, Role
+from fair.errors import Invalid, NotFound
+from fair.web.auth import database, page, path_int
+from fair.web.forms import FormState
+from fair.web.templating import render
+
+
+@page
+async def home(request: Request) -> Response:
+    session = database(request)
+    found = await editions.published(session)
+    rows = [(e, editions.status_at(e), await offers.count_in_edition(session, e.id)) for e in found]
+    return render(request, "public/home.html", {"editions": rows})
+
+
+@page
+async def edition_page(request: Request) -> Response:
+    session = database(request)
+    edition = await editions.by_slug(session, request.path_params["slug"])
+    context = {
+        "edition": edition,
+        "status": editions.status_at(edition),
+        "applications_open": editions.applications_open(edition),
+        "offer_count": await offers.count_in_edition(session, edition.id),
+        "booth_count": len(await employers.hall(session, edition)),
+    }
+    return render(request, "public/edition.html", context)
+
+
+@page
+async def hall(request: Request) -> Response:
+    session = database(request)
+    edition = await editions.by_slug(session, request.path_params["slug"])
+    context = {"edition": edition, "booths": await employers.hall(session, edition)}
+    return render(request, "public/hall.html", context)
+
+
+@page
+async def booth_page(request: Request) -> Response:
+    session = database(request)
+    edition = await editions.by_slug(session, request.path_params["slug"])
+    booth = await employers.get_booth(session, path_int(request, "booth_id"))
+    if booth.edition_id != edition.id or booth.status != BoothStatus.APPROVED.value:
+        raise NotFound("This booth does not exist.")
+    listed = await offers.of_booth(session, booth, published_only=True)
+    context = {"edition": edition, "booth": booth, "employer": booth.employer, "offers": listed}
+    return render(request, "public/booth.html", context)
+
+
+def _query(request: Request) -> search.Query:
+    params = request.query_params
+    try:
+        page_number = int(params.get("page", "1") or 1)
+        radius = int(params.get("radius_km", "0") or 0)
+    except ValueError:
+        page_number, radius = 1, -1
+    return search.Query(
+        q=params.get("q", "")[:200],
+        domain=params.get("domain", ""),
+        contract=params.get("contract", ""),
+        commune=params.get("commune", "")[:120],
+        radius_km=radius,
+        remote=params.get("remote") == "on",
+        publics=set(params.getlist("publics")),
+        sort=params.get("sort", ""),
+        page=page_number,
+    )
+
+
+@page
+async def search_page(request: Request) -> Response:
+    session = database(request)
+    edition = await editions.by_slug(session, request.path_params["slug"])
+    query = _query(request)
+    form = FormState(values=dict(request.query_params.multi_items()))
+    result, status = None, 200
+    try:
+        result = await search.search(session, edition_id=edition.id, query=query)
+    except Invalid as error:
+        form.errors, form.message, status = dict(error.fields), error.message, 422
+    applied: set[int] = set()
+    user = request.state.user
+    if result and user is not None and user.role == Role.CANDIDATE:
+        applied = await applications.applied_offer_ids(
+            session, user, [h.offer.id for h in result.hits]
+        )
+    context = {
+        "edition": edition,
+        "query": query,
+        "result": result,
+        "form": form,
+        "applied": applied,
+        "communes": geo.communes(),
+        "radii": search.RADII,
+        "domains": sorted(rome.DOMAINS.items()),
+        "contracts": list(Contract),
+        "base_query": _without_page(request),
+    }
+    return render(request, "public/search.html", context, status=status)
+
+
+def _without_page(request: Request) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
+
+
+@page
+async def offer_page(request: Request) -> Response:
+    session = database(request)
+    offer = await offers.get_public(session, path_int(request, "offer_id"))
+    edition = await editions.get(session, offer.edition_id)
+    user = request.state.user
+    applied = has_cv = False
+    if user is not None and user.role == Role.CANDIDATE:
+        applied = bool(await applications.applied_offer_ids(session, user, [offer.id]))
+        has_cv = (await candidates.profile(session, user)).cv_file_id is not None
+    context = {
+        "offer": offer,
+        "edition": edition,
+        "employer": offer.booth.employer,
+        "applications_open": editions.applications_open(edition),
+        "applied": applied,
+        "has_cv": has_cv,
+        "rome_domain": rome.DOMAINS.get(offer.rome_domain, ""),
+        "jsonld": _job_posting(offer, edition),
+    }
+    return render(request, "public/offer.html", context)
+
+
+def _job_posting(offer, edition) -> str:  # type: ignore[no-untyped-def]
+    """schema.org JobPosting, embedded as JSON-LD (escaped for a <script> element)."""
+    employment = {
+        "cdi": "FULL_TIME",
+        "cdd": "TEMPORARY",
+        "temporary": "TEMPORARY",
+        "seasonal": "TEMPORARY",
+        "apprenticeship": "OTHER",
+        "internship": "INTERN",
+    }
+    data = {
+        "@context": "https://schema.org",
+        "@type": "JobPosting",
+        "title": offer.title,
+        "description": offer.description,
+        "datePosted": offer.created_at.date().isoformat(),
+        "validThrough": edition.applications_close_at.isoformat(),
+        "employmentType": employment.get(offer.contract, "OTHER"),
+        "hiringOrganization": {"@type": "Organization", "name": offer.booth.employer.name},
+        "jobLocation": {
+            "@type": "Place",
+            "address": {
+                "@type": "PostalAddress",
+                "addressLocality": offer.commune,
+                "postalCode": offer.postcode,
+                "addressCountry": "FR",
+            },
+            "geo": {
+                "@type": "GeoCoordinates",
+                "latitude": offer.latitude,
+                "longitude": offer.longitude,
+            },
+        },
+        "occupationalCategory": f"ROME {offer.rome_code} {offer.rome_label}",
+        "totalJobOpenings": offer.positions,
+    }
+    if offer.remote:
+        data["jobLocationType"] = "TELECOMMUTE"
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+
+
+@page
+async def logo(request: Request) -> Response:
+    stored = await files.get(database(request), path_int(request, "file_id"))
+    if stored.kind != "logo":
+        raise NotFound("This file does not exist.")
+    headers = {"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"}
+    return Response(stored.data, media_type=stored.content_type, headers=headers)
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/health", health, name="health"),
+    Route("/e/{slug}", edition_page, name="edition"),
+    Route("/e/{slug}/booths", hall, name="hall"),
+    Route("/e/{slug}/booths/{booth_id:int}", booth_page, name="booth"),
+    Route("/e/{slug}/offers", search_page, name="search"),
+    Route("/offers/{offer_id:int}", offer_page, name="offer"),
+    Route("/files/logos/{file_id:int}", logo, name="logo"),
+]

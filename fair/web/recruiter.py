@@ -1,0 +1,3 @@
+"""recruiter pages (being written)."""
+
+routes: list = []

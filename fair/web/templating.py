@@ -1,0 +1,115 @@
+"""Jinja2 environment: translations, a URL builder, date formatting in the edition's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from fair import i18n, settings
+from fair.enums import (
+    ApplicationStatus,
+    BoothStatus,
+    CompanySize,
+    Contract,
+    EditionStatus,
+    Experience,
+    Role,
+    WorkingTime,
+)
+from fair.rome import DOMAINS
+
+
+def _format_dt(value: datetime | None, zone: str = "Europe/Paris", fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    locale = i18n.current_locale.get()
+    return format_datetime(value.astimezone(ZoneInfo(zone)), fmt, locale=locale)
+
+
+def _format_date(value: Any, fmt: str = "full") -> str:
+    return format_date(value, fmt, locale=i18n.current_locale.get()) if value else ""
+
+
+def _format_time(value: Any) -> str:
+    return format_time(value, "short", locale=i18n.current_locale.get()) if value else ""
+
+
+def _t(message: str, **params: Any) -> str:
+    return i18n.gettext(message, **params)
+
+
+def _local_input(value: datetime | None, zone: str = "Europe/Paris") -> str:
+    """A datetime as a datetime-local input value in `zone`."""
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def build_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(settings.get().templates_dir)),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
+    )
+    env.filters.update(
+        datetime=_format_dt, date=_format_date, time=_format_time, local_input=_local_input
+    )
+    env.globals.update(
+        t=_t,
+        ApplicationStatus=ApplicationStatus,
+        BoothStatus=BoothStatus,
+        CompanySize=CompanySize,
+        Contract=Contract,
+        EditionStatus=EditionStatus,
+        Experience=Experience,
+        Role=Role,
+        WorkingTime=WorkingTime,
+        DOMAINS=DOMAINS,
+    )
+    return env
+
+
+_env: Environment | None = None
+
+
+def env() -> Environment:
+    global _env
+    if _env is None:
+        _env = build_env()
+    return _env
+
+
+def reset() -> None:
+    global _env
+    _env = None
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status: int = 200
+) -> HTMLResponse:
+    from fair.web.auth import csrf_token
+
+    def url(route: str, **params: Any) -> str:
+        return str(request.app.url_path_for(route, **{k: str(v) for k, v in params.items()}))
+
+    full = {
+        "request": request,
+        "user": getattr(request.state, "user", None),
+        "csrf_token": csrf_token(request),
+        "locale": i18n.current_locale.get(),
+        "url": url,
+        "static": lambda path: f"/static/{path}",
+        "form": None,
+        **context,
+    }
+    html = env().get_template(name).render(full)
+    return HTMLResponse(html, status_code=status)

@@ -1,0 +1,160 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL, for real.
+
+SQLite: the migrated schema is built once, then copied for each test.
+PostgreSQL: a `fair_test` database is built once by the migrations, then truncated per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import clock, db, migrations, settings
+from fair.app import create_app
+
+PG_ADMIN = os.environ.get(
+    "FAIR_TEST_PG_ADMIN", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+PG_NAME = f"fair_test_{os.getpid()}"
+BACKENDS = [b for b in os.environ.get("FAIR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+async def _create_pg_database() -> str:
+    engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}"'))
+        await conn.execute(text(f'CREATE DATABASE "{PG_NAME}"'))
+    await engine.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_NAME
+
+
+async def _drop_pg_database() -> None:
+    engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def templates_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Migrated databases, one per backend, built once per run."""
+    built: dict[str, str] = {}
+    if "sqlite" in BACKENDS:
+        path = tmp_path_factory.mktemp("db") / "template.db"
+        migrations.upgrade(f"sqlite+aiosqlite:///{path}")
+        built["sqlite"] = str(path)
+    if "postgresql" in BACKENDS:
+        url = asyncio.run(_create_pg_database())
+        migrations.upgrade(url)
+        built["postgresql"] = url
+    yield built
+    if "postgresql" in built:
+        asyncio.run(_drop_pg_database())
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest_asyncio.fixture
+async def conf(
+    backend: str, templates_dir: dict[str, str], tmp_path: Path
+) -> AsyncIterator[settings.Settings]:
+    if backend == "sqlite":
+        path = tmp_path / "fair.db"
+        shutil.copy(templates_dir["sqlite"], path)
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        url = templates_dir["postgresql"]
+        await _truncate(url)
+    base = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)})
+    conf = replace(base, database_url=url)
+    settings.override(conf)
+    yield conf
+    settings.override(None)
+    clock.set_now(None)
+
+
+async def _truncate(url: str) -> None:
+    engine = db.create_engine(url)
+    async with engine.begin() as conn:
+        names = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def app(conf: settings.Settings) -> AsyncIterator[object]:
+    application = create_app(conf)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest_asyncio.fixture
+async def session(app) -> AsyncIterator[AsyncSession]:  # type: ignore[no-untyped-def]
+    """A write session on the app's database; tests commit with `await db.commit(session)`."""
+    async with app.state.write_sessions() as s:
+        yield s
+
+
+@pytest_asyncio.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest_asyncio.fixture
+async def make_client(app):  # type: ignore[no-untyped-def]
+    """Extra clients, for tests with several people at once."""
+    opened: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        opened.append(c)
+        return c
+
+    yield make
+    for c in opened:
+        await c.aclose()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def csrf(client: httpx.AsyncClient, path: str = "/login") -> str:
+    page = await client.get(path)
+    match = CSRF_RE.search(page.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str) -> None:
+    token = await csrf(client)
+    response = await client.post(
+        "/login", data={"csrf_token": token, "email": email, "password": password}
+    )
+    assert response.status_code == 303, response.text

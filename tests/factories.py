@@ -1,0 +1,161 @@
+"""Small factories that build objects through the domain functions."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import accounts, applications, candidates, clock, editions, employers, offers
+from fair.enums import BoothStatus, Role
+from fair.models import Booth, Edition, Employer, Offer, User
+
+PASSWORD = "correct horse battery"
+PARIS = ZoneInfo("Europe/Paris")
+_n = itertools.count(1)
+
+
+def siret(n: int) -> str:
+    """A valid SIRET (Luhn) built from `n`."""
+    body = f"{n:013d}"
+    for check in range(10):
+        candidate = body + str(check)
+        if employers.siret_valid(candidate):
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def pdf_bytes(text: str = "CV") -> bytes:
+    """A real one-page PDF, written by pypdf."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": text})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def png_bytes() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), (11, 79, 156)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def user(session: AsyncSession, role: Role = Role.CANDIDATE, **kw: str) -> User:
+    n = next(_n)
+    return await accounts.create_user(
+        session,
+        email=kw.get("email", f"{role.value}{n}@example.fr"),
+        name=kw.get("name", f"{role.value.title()} {n}"),
+        password=PASSWORD,
+        role=role,
+        locale=kw.get("locale", "fr"),
+    )
+
+
+def edition_input(now: datetime | None = None, **kw: object) -> editions.EditionInput:
+    """An edition whose application window is open and whose live days include `now`."""
+    now = (now or clock.now()).astimezone(PARIS)
+    data = editions.EditionInput(
+        title=str(kw.get("title", "Rencontres pour l'emploi")),
+        territory="Métropole test",
+        partners="France Travail",
+        description="Un forum en ligne.",
+        timezone="Europe/Paris",
+        applications_open_at=now - timedelta(days=7),
+        applications_close_at=now + timedelta(days=7),
+        response_deadline=now + timedelta(days=10),
+        live_first_day=(now - timedelta(days=1)).date(),
+        live_last_day=(now + timedelta(days=3)).date(),
+        opens=time(0, 0),
+        closes=time(23, 59),
+        weekdays=frozenset(range(7)),
+    )
+    for key, value in kw.items():
+        setattr(data, key, value)
+    return data
+
+
+async def edition(
+    session: AsyncSession, *, by: User | None = None, publish: bool = True, **kw: object
+) -> Edition:
+    by = by or await user(session, Role.ORGANISER)
+    created = await editions.create(session, by=by, data=edition_input(**kw))
+    if publish:
+        await editions.publish(session, created)
+    await session.flush()
+    return await editions.get(session, created.id)
+
+
+async def employer(session: AsyncSession, *, by: User | None = None, name: str = "") -> Employer:
+    by = by or await user(session, Role.RECRUITER)
+    n = next(_n)
+    return await employers.register(
+        session,
+        by=by,
+        data=employers.EmployerInput(
+            name=name or f"Entreprise {n}",
+            siret=siret(n),
+            naf_code="43.21A",
+            size="10-49",
+            commune="Montpellier",
+            website="https://example.fr",
+            description="",
+            video_url="",
+        ),
+    )
+
+
+async def booth(
+    session: AsyncSession, *, edition_: Edition, recruiter: User | None = None, approve: bool = True
+) -> tuple[Booth, User]:
+    recruiter = recruiter or await user(session, Role.RECRUITER)
+    emp = await employer(session, by=recruiter)
+    created = await employers.request_booth(session, by=recruiter, employer=emp, edition=edition_)
+    if approve:
+        admin = await user(session, Role.ADMIN)
+        await employers.set_status(session, created, BoothStatus.APPROVED, by=admin)
+    return await employers.get_booth(session, created.id), recruiter
+
+
+def offer_input(**kw: object) -> offers.OfferInput:
+    data = offers.OfferInput(
+        title="Électricien du bâtiment (H/F)",
+        description="Installation et maintenance électrique sur chantiers.",
+        rome_code="F1602",
+        contract="cdi",
+        working_time="full_time",
+        commune="Montpellier",
+        postcode="34000",
+        experience="beginner",
+        skills=["Habilitation électrique"],
+    )
+    for key, value in kw.items():
+        setattr(data, key, value)
+    return data
+
+
+async def offer(session: AsyncSession, *, booth_: Booth, **kw: object) -> Offer:
+    return await offers.create(session, booth=booth_, data=offer_input(**kw))
+
+
+async def candidate(session: AsyncSession, **kw: str) -> User:
+    created = await user(session, Role.CANDIDATE, **kw)
+    await candidates.set_cv(session, created, filename="cv.pdf", data=pdf_bytes())
+    return created
+
+
+async def application(session: AsyncSession, *, offer_: Offer, candidate_: User | None = None):  # type: ignore[no-untyped-def]
+    candidate_ = candidate_ or await candidate(session)
+    return await applications.apply(session, candidate=candidate_, offer=offer_, message="Bonjour")
+
+
+def day_at(d: date, hour: int) -> datetime:
+    return datetime.combine(d, time(hour), PARIS)
