@@ -41,11 +41,20 @@ def _require_candidate(user: User) -> None:
 
 
 async def profile(session: AsyncSession, user: User) -> CandidateProfile:
-    """The candidate's profile, created empty on first use."""
+    """The candidate's profile; an empty, unsaved one until they first save it (reads never write)."""
     _require_candidate(user)
     found = await session.get(CandidateProfile, user.id)
     if found is None:
-        found = CandidateProfile(user_id=user.id, updated_at=clock.now())
+        found = CandidateProfile(
+            user_id=user.id, phone="", commune="", wanted_jobs="", cv_file_id=None,
+            updated_at=clock.now(),
+        )
+    return found
+
+
+async def _saved_profile(session: AsyncSession, user: User) -> CandidateProfile:
+    found = await profile(session, user)
+    if found not in session:
         session.add(found)
         await session.flush()
     return found
@@ -63,7 +72,7 @@ async def update(session: AsyncSession, user: User, *, data: ProfileInput) -> Ca
         errors["wanted_jobs"] = "Describe the jobs you want in 2,000 characters at most."
     if errors:
         raise Invalid("Some fields need correcting.", code="profile.invalid", fields=errors)
-    found = await profile(session, user)
+    found = await _saved_profile(session, user)
     user.name = data.name.strip()
     found.phone = data.phone.strip()
     found.commune = data.commune.strip()
@@ -85,7 +94,7 @@ async def set_cv(session: AsyncSession, user: User, *, filename: str, data: byte
         data=data,
         content_type="application/pdf",
     )
-    found = await profile(session, user)
+    found = await _saved_profile(session, user)
     found.cv_file_id = stored.id
     found.updated_at = clock.now()
     await session.flush()

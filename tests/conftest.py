@@ -115,9 +115,37 @@ async def app(conf: settings.Settings) -> AsyncIterator[object]:
 
 @pytest_asyncio.fixture
 async def session(app) -> AsyncIterator[AsyncSession]:  # type: ignore[no-untyped-def]
-    """A write session on the app's database; tests commit with `await db.commit(session)`."""
-    async with app.state.write_sessions() as s:
+    """A session for setting up; commit with `await db.commit(session)` before any request.
+
+    It takes no lock until it writes (so requests are never blocked by it), but on SQLite a
+    transaction it keeps open sees a snapshot: read what requests wrote with `fetch`.
+    """
+    async with app.state.read_sessions() as s:
         yield s
+
+
+class Fetch:
+    """Reads in a fresh session each time: what the database holds now."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def scalar(self, statement):  # type: ignore[no-untyped-def]
+        async with self.app.state.read_sessions() as s:
+            return await s.scalar(statement)
+
+    async def scalars(self, statement) -> list:  # type: ignore[no-untyped-def,type-arg]
+        async with self.app.state.read_sessions() as s:
+            return list(await s.scalars(statement))
+
+    async def get(self, model, ident):  # type: ignore[no-untyped-def]
+        async with self.app.state.read_sessions() as s:
+            return await s.get(model, ident)
+
+
+@pytest.fixture
+def fetch(app) -> Fetch:  # type: ignore[no-untyped-def]
+    return Fetch(app)
 
 
 @pytest_asyncio.fixture

@@ -1,3 +1,74 @@
-"""admin pages (being written)."""
+"""Administration pages: organiser accounts, account counts, and the e-mail outbox."""
 
-routes: list = []
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from fair import accounts, mail
+from fair.enums import Role
+from fair.errors import FairError, Forbidden
+from fair.models import User
+from fair.web import forms
+from fair.web.auth import database, page, require_user
+from fair.web.templating import render
+
+OUTBOX_SIZE = 100
+
+
+def require_admin(request: Request) -> User:
+    """Administrators only (require_role lets admins into every role's pages, not the reverse)."""
+    user = require_user(request)
+    if user.role != Role.ADMIN:
+        raise Forbidden("This page is for administrators.")
+    return user
+
+
+async def _home(
+    request: Request, form: forms.FormState | None = None, *, status: int = 200
+) -> Response:
+    counts = await accounts.count_by_role(database(request))
+    context = {
+        "form": form or forms.FormState(),
+        "counts": [(role, counts.get(role.value, 0)) for role in Role],
+        "created": request.query_params.get("created") == "1",
+    }
+    return render(request, "admin/home.html", context, status=status)
+
+
+@page
+async def home(request: Request) -> Response:
+    require_admin(request)
+    return await _home(request)
+
+
+@page
+async def create_organiser(request: Request) -> Response:
+    user = require_admin(request)
+    fields = forms.Fields(await forms.read(request))
+    try:
+        fields.text("name", required=True)
+        fields.text("email", required=True)
+        fields.done()
+        await accounts.create_organiser(
+            database(request), by=user, email=fields.text("email"), name=fields.text("name")
+        )
+    except FairError as error:
+        return await _home(request, forms.state_from(fields, error), status=error.status)
+    path = request.app.url_path_for("admin_home")
+    return RedirectResponse(f"{path}?created=1", status_code=303)
+
+
+@page
+async def outbox(request: Request) -> Response:
+    require_admin(request)
+    found = await mail.recent(database(request), limit=OUTBOX_SIZE)
+    return render(request, "admin/outbox.html", {"mails": found, "limit": OUTBOX_SIZE})
+
+
+routes = [
+    Route("/admin", home, name="admin_home"),
+    Route("/admin/organisers", create_organiser, methods=["POST"], name="admin_create_organiser"),
+    Route("/admin/outbox", outbox, name="admin_outbox"),
+]

@@ -1,3 +1,171 @@
-"""candidate pages (being written)."""
+"""Candidate pages: profile and CV, applying, following applications, notices."""
 
-routes: list = []
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from fair import applications, candidates, editions, files, notices, offers
+from fair.enums import ApplicationStatus, Role
+from fair.errors import FairError, NotFound
+from fair.web import forms
+from fair.web.auth import database, page, path_int, require_role
+from fair.web.templating import render
+
+PRIORITY_LABELS = {
+    "senior": "I am 50 or over",
+    "under_26": "I am under 26",
+    "disabled_worker": "I am a recognised disabled worker (RQTH)",
+    "priority_neighbourhood": "I live in a priority neighbourhood (QPV)",
+    "rural_area": "I live in a rural revitalisation area (FRR)",
+    "low_qualified": "I have no diploma or a low qualification",
+    "long_term_unemployed": "I have been looking for work for more than a year",
+}
+
+
+def cv_response(stored) -> Response:  # type: ignore[no-untyped-def]
+    """A stored PDF, sent as a download that the browser may show but never sniff."""
+    headers = {
+        "content-disposition": f'inline; filename="{stored.filename}"',
+        "cache-control": "private, no-store",
+        "content-security-policy": "default-src 'none'; sandbox",
+    }
+    return Response(stored.data, media_type="application/pdf", headers=headers)
+
+
+async def _profile_context(request: Request, form: forms.FormState | None = None) -> dict:  # type: ignore[type-arg]
+    session = database(request)
+    user = require_role(request, Role.CANDIDATE)
+    profile = await candidates.profile(session, user)
+    declared = await candidates.declaration(session, user)
+    cv = await files.get(session, profile.cv_file_id) if profile.cv_file_id else None
+    return {
+        "profile": profile,
+        "cv": cv,
+        "declared": declared,
+        "priority_labels": PRIORITY_LABELS,
+        "form": form,
+        "saved": request.query_params.get("saved") == "1",
+    }
+
+
+@page
+async def profile_page(request: Request) -> Response:
+    user = require_role(request, Role.CANDIDATE)
+    if request.method == "POST":
+        session = database(request)
+        fields = forms.Fields(await forms.read(request))
+        try:
+            await candidates.update(
+                session,
+                user,
+                data=candidates.ProfileInput(
+                    name=fields.text("name"),
+                    phone=fields.text("phone"),
+                    commune=fields.text("commune"),
+                    wanted_jobs=fields.text("wanted_jobs"),
+                ),
+            )
+            upload = await fields.upload("cv")
+            if upload:
+                await candidates.set_cv(session, user, filename=upload[0], data=upload[1])
+            await candidates.declare(
+                session,
+                user,
+                consent=fields.flag("consent"),
+                attributes={name for name in PRIORITY_LABELS if fields.flag(f"p_{name}")},
+            )
+        except FairError as error:
+            context = await _profile_context(request, forms.state_from(fields, error))
+            return render(request, "candidate/profile.html", context, status=error.status)
+        return RedirectResponse("/me/profile?saved=1", status_code=303)
+    return render(request, "candidate/profile.html", await _profile_context(request))
+
+
+@page
+async def my_cv(request: Request) -> Response:
+    user = require_role(request, Role.CANDIDATE)
+    session = database(request)
+    profile = await candidates.profile(session, user)
+    if profile.cv_file_id is None:
+        raise NotFound("You have not added a CV yet.")
+    return cv_response(await files.get(session, profile.cv_file_id))
+
+
+@page
+async def apply(request: Request) -> Response:
+    user = require_role(request, Role.CANDIDATE)
+    session = database(request)
+    offer = await offers.get_public(session, path_int(request, "offer_id"))
+    fields = forms.Fields(await forms.read(request))
+    try:
+        upload = await fields.upload("cv")
+        if upload:
+            await candidates.set_cv(session, user, filename=upload[0], data=upload[1])
+        await applications.apply(
+            session, candidate=user, offer=offer, message=fields.text("message", max_length=5000)
+        )
+    except FairError as error:
+        edition = await editions.get(session, offer.edition_id)
+        profile = await candidates.profile(session, user)
+        context = {
+            "offer": offer,
+            "edition": edition,
+            "employer": offer.booth.employer,
+            "applications_open": editions.applications_open(edition),
+            "applied": False,
+            "has_cv": profile.cv_file_id is not None,
+            "rome_domain": "",
+            "jsonld": "{}",
+            "form": forms.state_from(fields, error),
+        }
+        return render(request, "public/offer.html", context, status=error.status)
+    return RedirectResponse("/me/applications?applied=1", status_code=303)
+
+
+@page
+async def my_applications(request: Request) -> Response:
+    user = require_role(request, Role.CANDIDATE)
+    rows = await applications.of_candidate(database(request), user)
+    context = {"rows": rows, "applied": request.query_params.get("applied") == "1"}
+    return render(request, "candidate/applications.html", context)
+
+
+@page
+async def withdraw(request: Request) -> Response:
+    user = require_role(request, Role.CANDIDATE)
+    session = database(request)
+    await forms.read(request)
+    application = await applications.get(session, path_int(request, "application_id"))
+    if application.candidate_id != user.id:
+        raise NotFound("This application does not exist.")
+    await applications.set_status(session, application, ApplicationStatus.WITHDRAWN, by=user)
+    return RedirectResponse("/me/applications", status_code=303)
+
+
+@page
+async def notices_page(request: Request) -> Response:
+    user = require_role(request, Role.CANDIDATE, Role.RECRUITER, Role.ORGANISER)
+    session = database(request)
+    listed = await notices.for_user(session, user.id)
+    if request.method == "POST":
+        await forms.read(request)
+        await notices.mark_all_read(session, user.id)
+        return RedirectResponse("/me/notices", status_code=303)
+    return render(request, "candidate/notices.html", {"notices": listed})
+
+
+routes = [
+    Route("/me/profile", profile_page, methods=["GET", "POST"], name="profile"),
+    Route("/me/cv", my_cv, name="my_cv"),
+    Route("/offers/{offer_id:int}/apply", apply, methods=["POST"], name="apply"),
+    Route("/me/applications", my_applications, name="my_applications"),
+    Route(
+        "/me/applications/{application_id:int}/withdraw",
+        withdraw,
+        methods=["POST"],
+        name="withdraw",
+    ),
+    Route("/me/notices", notices_page, methods=["GET", "POST"], name="notices"),
+]

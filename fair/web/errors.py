@@ -36,8 +36,9 @@ def _wants_json(request: Request) -> bool:
 async def _page(request: Request, status: int, message: str, code: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-    if not hasattr(request.state, "user"):
-        request.state.user = None
+    # The request's own session was rolled back and closed: read the user afresh.
+    request.state.user = None
+    if "session" in request.scope:
         try:
             async with request.app.state.read_sessions() as session:
                 request.state.db = session

@@ -1,3 +1,366 @@
-"""organiser pages (being written)."""
+"""Organiser pages: editions and their settings, booth approval, the response report, exports."""
 
-routes: list = []
+from __future__ import annotations
+
+import json
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from fair import applications, candidates, clock, editions, employers, francetravail, offers
+from fair.enums import BoothStatus, Role
+from fair.errors import FairError, Invalid
+from fair.i18n import N_, gettext
+from fair.models import Booth, Edition, Offer, User
+from fair.web import forms
+from fair.web.auth import database, page, path_int, require_role
+from fair.web.templating import render
+
+DEFAULT_ZONE = "Europe/Paris"
+# France's time zones first; any other known zone is accepted when already set.
+ZONES = [
+    ("Europe/Paris", N_("Metropolitan France (Europe/Paris)")),
+    ("America/Guadeloupe", N_("Guadeloupe (America/Guadeloupe)")),
+    ("America/Martinique", N_("Martinique (America/Martinique)")),
+    ("America/Cayenne", N_("French Guiana (America/Cayenne)")),
+    ("Indian/Reunion", N_("La Réunion (Indian/Reunion)")),
+    ("Indian/Mayotte", N_("Mayotte (Indian/Mayotte)")),
+    ("America/Miquelon", N_("Saint Pierre and Miquelon (America/Miquelon)")),
+    ("Pacific/Noumea", N_("New Caledonia (Pacific/Noumea)")),
+    ("Pacific/Tahiti", N_("French Polynesia (Pacific/Tahiti)")),
+    ("Pacific/Wallis", N_("Wallis and Futuna (Pacific/Wallis)")),
+]
+WEEKDAYS = [
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+]
+# The inputs each consistency check reads: when one of them did not even parse, the check's
+# verdict is about a placeholder, so only the parsing error is shown.
+CHECK_INPUTS = {
+    "applications_close_at": {"applications_open_at", "applications_close_at"},
+    "response_deadline": {"applications_open_at", "response_deadline"},
+    "live_last_day": {"live_first_day", "live_last_day"},
+    "closes": {"opens", "closes"},
+    "weekdays": {"weekdays", "live_first_day", "live_last_day"},
+}
+PRIORITY_LABELS = {
+    "declared": N_("Applicants who answered the optional questions"),
+    "senior": N_("Aged 50 or over"),
+    "under_26": N_("Under 26"),
+    "disabled_worker": N_("Recognised disabled workers (RQTH)"),
+    "priority_neighbourhood": N_("Living in a priority neighbourhood (QPV)"),
+    "rural_area": N_("Living in a rural revitalisation area (FRR)"),
+    "low_qualified": N_("No diploma or a low qualification"),
+    "long_term_unemployed": N_("Looking for work for more than a year"),
+}
+BOOTH_ORDER = (BoothStatus.REQUESTED, BoothStatus.APPROVED, BoothStatus.DECLINED)
+
+
+async def _organised(request: Request) -> tuple[User, Edition]:
+    """The edition named in the path, once the user is known to organise it."""
+    user = require_role(request, Role.ORGANISER)
+    session = database(request)
+    edition = await editions.get(session, path_int(request, "edition_id"))
+    await editions.require_organiser(session, user, edition)
+    return user, edition
+
+
+def _redirect(request: Request, route: str, query: str = "", **params: Any) -> Response:
+    path = request.app.url_path_for(route, **{k: str(v) for k, v in params.items()})
+    return RedirectResponse(f"{path}{query}", status_code=303)
+
+
+@page
+async def home(request: Request) -> Response:
+    user = require_role(request, Role.ORGANISER)
+    found = await editions.organised_by(database(request), user)
+    rows = [(edition, editions.status_at(edition)) for edition in found]
+    return render(request, "organiser/home.html", {"editions": rows})
+
+
+# The edition form ------------------------------------------------------------------------------
+
+
+def _read_edition(fields: forms.Fields) -> editions.EditionInput:
+    """The submitted settings; parsing errors are collected in `fields`."""
+    zone = fields.text("timezone") or DEFAULT_ZONE
+    # Read the moments in a known zone; an unknown one is reported by editions.check.
+    reading = zone if zone in available_timezones() else DEFAULT_ZONE
+    chosen = {int(v) for v in fields.choices("weekdays") if v.isdigit() and int(v) < len(WEEKDAYS)}
+    return editions.EditionInput(
+        title=fields.text("title"),
+        territory=fields.text("territory"),
+        partners=fields.text("partners"),
+        description=fields.text("description"),
+        timezone=zone,
+        applications_open_at=fields.moment("applications_open_at", reading),
+        applications_close_at=fields.moment("applications_close_at", reading),
+        response_deadline=fields.moment("response_deadline", reading),
+        live_first_day=fields.day("live_first_day"),
+        live_last_day=fields.day("live_last_day"),
+        opens=fields.clock_time("opens"),
+        closes=fields.clock_time("closes"),
+        weekdays=frozenset(chosen),
+    )
+
+
+def _edition_input(fields: forms.Fields) -> editions.EditionInput:
+    """The settings, or Invalid with the parsing errors and the domain's errors together."""
+    data = _read_edition(fields)
+    if fields.errors:
+        try:
+            editions.check(data)
+        except Invalid as error:
+            for name, message in error.fields.items():
+                if not CHECK_INPUTS.get(name, {name}) & fields.errors.keys():
+                    fields.errors.setdefault(name, message)
+    fields.done()
+    return data
+
+
+def _initial(edition: Edition | None) -> dict[str, Any]:
+    """The form's values before any submission: defaults, or the edition's settings."""
+    if edition is None:
+        weekdays = [str(n) for n in range(6)]  # Monday to Saturday
+        return {"timezone": DEFAULT_ZONE, "opens": "09:00", "closes": "17:00", "weekdays": weekdays}
+    zone = ZoneInfo(edition.timezone)
+    values: dict[str, Any] = {
+        "title": edition.title,
+        "territory": edition.territory,
+        "partners": edition.partners,
+        "description": edition.description,
+        "timezone": edition.timezone,
+        "weekdays": [],
+    }
+    for name in ("applications_open_at", "applications_close_at", "response_deadline"):
+        values[name] = getattr(edition, name).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    days = edition.live_days
+    if days:
+        values.update(
+            live_first_day=days[0].day.isoformat(),
+            live_last_day=days[-1].day.isoformat(),
+            opens=days[0].opens.strftime("%H:%M"),
+            closes=days[0].closes.strftime("%H:%M"),
+            weekdays=sorted({str(d.day.weekday()) for d in days}),
+        )
+    return values
+
+
+def _zones(current: str) -> list[tuple[str, str]]:
+    options = [(key, gettext(label)) for key, label in ZONES]
+    if current and current not in {key for key, _label in ZONES}:
+        options.append((current, current))
+    return options
+
+
+def _form_page(
+    request: Request, edition: Edition | None, form: forms.FormState, *, status: int = 200
+) -> Response:
+    context: dict[str, Any] = {
+        "edition": edition,
+        "form": form,
+        "zones": _zones(str(form.get("timezone", ""))),
+        "weekdays": WEEKDAYS,
+        "saved": request.query_params.get("saved") == "1",
+    }
+    if edition is not None:
+        context["status"] = editions.status_at(edition)
+    name = "organiser/edition_form.html"
+    return render(request, name, context, status=status)
+
+
+def _failed(fields: forms.Fields, error: FairError) -> forms.FormState:
+    form = forms.state_from(fields, error)
+    form.values["weekdays"] = fields.choices("weekdays")
+    return form
+
+
+@page
+async def edition_new(request: Request) -> Response:
+    user = require_role(request, Role.ORGANISER)
+    if request.method == "POST":
+        fields = forms.Fields(await forms.read(request))
+        try:
+            data = _edition_input(fields)
+            edition = await editions.create(database(request), by=user, data=data)
+        except FairError as error:
+            return _form_page(request, None, _failed(fields, error), status=error.status)
+        return _redirect(request, "edition_edit", "?saved=1", edition_id=edition.id)
+    return _form_page(request, None, forms.FormState(values=_initial(None)))
+
+
+@page
+async def edition_edit(request: Request) -> Response:
+    _user, edition = await _organised(request)
+    if request.method == "POST":
+        fields = forms.Fields(await forms.read(request))
+        try:
+            data = _edition_input(fields)
+            await editions.update(database(request), edition, data=data)
+        except FairError as error:
+            return _form_page(request, edition, _failed(fields, error), status=error.status)
+        return _redirect(request, "edition_edit", "?saved=1", edition_id=edition.id)
+    return _form_page(request, edition, forms.FormState(values=_initial(edition)))
+
+
+@page
+async def edition_publish(request: Request) -> Response:
+    await forms.read(request)
+    _user, edition = await _organised(request)
+    await editions.publish(database(request), edition)
+    return _redirect(request, "edition_edit", edition_id=edition.id)
+
+
+@page
+async def edition_archive(request: Request) -> Response:
+    await forms.read(request)
+    _user, edition = await _organised(request)
+    await editions.archive(database(request), edition)
+    return _redirect(request, "edition_edit", edition_id=edition.id)
+
+
+# Booths ----------------------------------------------------------------------------------------
+
+
+async def _booths_page(
+    request: Request, edition: Edition, *, error: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    booths = await employers.booths_of_edition(database(request), edition)
+    groups = [(s, [b for b in booths if b.status == s.value]) for s in BOOTH_ORDER]
+    context = {"edition": edition, "groups": groups, "error": error or {}}
+    return render(request, "organiser/booths.html", context, status=status)
+
+
+@page
+async def edition_booths(request: Request) -> Response:
+    _user, edition = await _organised(request)
+    return await _booths_page(request, edition)
+
+
+@page
+async def booth_decision(request: Request) -> Response:
+    fields = forms.Fields(await forms.read(request))
+    user = require_role(request, Role.ORGANISER)
+    session = database(request)
+    booth = await employers.get_booth(session, path_int(request, "booth_id"))
+    edition = await editions.get(session, booth.edition_id)
+    await editions.require_organiser(session, user, edition)
+    decision, reason = fields.text("decision"), fields.text("reason", max_length=5000)
+    try:
+        await _decide(session, booth, decision, by=user, reason=reason)
+    except Invalid as failure:
+        message = failure.fields.get("reason") or failure.message
+        error = {"booth_id": booth.id, "message": message, "reason": reason}
+        return await _booths_page(request, edition, error=error, status=failure.status)
+    return _redirect(request, "edition_booths", edition_id=edition.id)
+
+
+async def _decide(session: AsyncSession, booth: Booth, decision: str, *, by: User, reason: str) -> None:
+    if decision == "approve":
+        await employers.set_status(session, booth, BoothStatus.APPROVED, by=by)
+    elif decision == "decline":
+        await employers.set_status(session, booth, BoothStatus.DECLINED, by=by, reason=reason)
+    else:
+        raise Invalid("Choose to approve or to decline the booth.", code="booth.bad_decision")
+
+
+# Reports and exports ---------------------------------------------------------------------------
+
+
+@page
+async def edition_responses(request: Request) -> Response:
+    _user, edition = await _organised(request)
+    session = database(request)
+    aggregates = await candidates.priority_aggregates(session, edition.id)
+    context = {
+        "edition": edition,
+        "unanswered": await applications.unanswered(session, edition.id),
+        "deadline_passed": clock.now() >= edition.response_deadline,
+        "offer_count": await offers.count_in_edition(session, edition.id),
+        "application_count": await applications.count_in_edition(session, edition.id),
+        "priority": [(PRIORITY_LABELS[k], aggregates.get(k)) for k in PRIORITY_LABELS],
+        "small_count": candidates.SMALL_COUNT,
+    }
+    return render(request, "organiser/responses.html", context)
+
+
+async def _exportable(session: AsyncSession, edition: Edition) -> list[Offer]:
+    """Published offers of the edition's approved booths, with booth and employer loaded.
+
+    Belongs in fair.offers (no such function yet): one query plus the eager loads, no N+1.
+    """
+    query = (
+        select(Offer)
+        .join(Booth, Booth.id == Offer.booth_id)
+        .where(
+            Offer.edition_id == edition.id,
+            Offer.published.is_(True),
+            Booth.status == BoothStatus.APPROVED.value,
+        )
+        .options(selectinload(Offer.booth).selectinload(Booth.employer))
+        .order_by(Offer.id)
+    )
+    return list(await session.scalars(query))
+
+
+@page
+async def edition_export(request: Request) -> Response:
+    _user, edition = await _organised(request)
+    found = await _exportable(database(request), edition)
+    payload = [francetravail.export_offer(offer, offer.booth.employer) for offer in found]
+    headers = {
+        "content-disposition": f'attachment; filename="{edition.slug}-offers.json"',
+        "cache-control": "private, no-store",
+    }
+    body = json.dumps(payload, ensure_ascii=False, indent=2)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+routes = [
+    Route("/organiser", home, name="organiser_home"),
+    Route("/organiser/editions/new", edition_new, methods=["GET", "POST"], name="edition_new"),
+    Route(
+        "/organiser/editions/{edition_id:int}",
+        edition_edit,
+        methods=["GET", "POST"],
+        name="edition_edit",
+    ),
+    Route(
+        "/organiser/editions/{edition_id:int}/publish",
+        edition_publish,
+        methods=["POST"],
+        name="edition_publish",
+    ),
+    Route(
+        "/organiser/editions/{edition_id:int}/archive",
+        edition_archive,
+        methods=["POST"],
+        name="edition_archive",
+    ),
+    Route("/organiser/editions/{edition_id:int}/booths", edition_booths, name="edition_booths"),
+    Route(
+        "/organiser/booths/{booth_id:int}/decision",
+        booth_decision,
+        methods=["POST"],
+        name="booth_decision",
+    ),
+    Route(
+        "/organiser/editions/{edition_id:int}/responses",
+        edition_responses,
+        name="edition_responses",
+    ),
+    Route(
+        "/organiser/editions/{edition_id:int}/offers.json", edition_export, name="edition_export"
+    ),
+]

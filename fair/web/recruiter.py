@@ -1,3 +1,395 @@
-"""recruiter pages (being written)."""
+"""Recruiter pages: employers, booths, offers, imports and exports, the application pipeline."""
 
-routes: list = []
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from fair import applications, editions, employers, files, francetravail, geo, offers, rome
+from fair.enums import (
+    APPLICATION_TRANSITIONS,
+    RECRUITER_MOVES,
+    ApplicationStatus,
+    CompanySize,
+    Contract,
+    Experience,
+    FileKind,
+    Role,
+    WorkingTime,
+)
+from fair.errors import FairError, Invalid, NotFound
+from fair.models import Booth, Employer
+from fair.web import forms
+from fair.web.auth import database, page, path_int, require_role
+from fair.web.candidate import cv_response
+from fair.web.templating import render
+
+
+def _recruiter(request: Request):  # type: ignore[no-untyped-def]
+    return require_role(request, Role.RECRUITER)
+
+
+# Employers ------------------------------------------------------------------------------------
+
+
+@page
+async def home(request: Request) -> Response:
+    user = _recruiter(request)
+    session = database(request)
+    context = {
+        "employers": await employers.of_user(session, user),
+        "booths": await employers.booths_of_user(session, user),
+        "editions": await editions.published(session),
+    }
+    return render(request, "recruiter/home.html", context)
+
+
+def _employer_input(fields: forms.Fields) -> employers.EmployerInput:
+    return employers.EmployerInput(
+        name=fields.text("name", max_length=200),
+        siret=fields.text("siret", max_length=20),
+        naf_code=fields.text("naf_code", max_length=10),
+        size=fields.text("size"),
+        commune=fields.text("commune", max_length=120),
+        website=fields.text("website", max_length=300),
+        description=fields.text("description"),
+        video_url=fields.text("video_url", max_length=300),
+    )
+
+
+async def _save_logo(request: Request, fields: forms.Fields, employer: Employer) -> None:
+    upload = await fields.upload("logo")
+    if upload is None:
+        return
+    content_type = files.check_image(upload[1])
+    stored = await files.store(
+        database(request),
+        owner_id=request.state.user.id,
+        kind=FileKind.LOGO,
+        filename=upload[0],
+        data=upload[1],
+        content_type=content_type,
+    )
+    employer.logo_file_id = stored.id
+
+
+def _employer_context(employer: Employer | None, form: forms.FormState | None) -> dict:  # type: ignore[type-arg]
+    return {
+        "employer": employer,
+        "form": form,
+        "sizes": [(s.value, s.label) for s in CompanySize],
+        "communes": geo.communes(),
+    }
+
+
+@page
+async def employer_new(request: Request) -> Response:
+    user = _recruiter(request)
+    if request.method == "POST":
+        fields = forms.Fields(await forms.read(request))
+        try:
+            employer = await employers.register(
+                database(request), by=user, data=_employer_input(fields)
+            )
+            await _save_logo(request, fields, employer)
+        except FairError as error:
+            context = _employer_context(None, forms.state_from(fields, error))
+            return render(request, "recruiter/employer_form.html", context, status=error.status)
+        return RedirectResponse(f"/recruiter/employers/{employer.id}?saved=1", status_code=303)
+    return render(request, "recruiter/employer_form.html", _employer_context(None, None))
+
+
+@page
+async def employer_edit(request: Request) -> Response:
+    user = _recruiter(request)
+    session = database(request)
+    employer = await employers.get(session, path_int(request, "employer_id"))
+    member = await employers.require_member(session, user, employer.id)
+    form = None
+    status = 200
+    if request.method == "POST":
+        fields = forms.Fields(await forms.read(request))
+        try:
+            await employers.require_member(session, user, employer.id, owner=True)
+            await employers.update(session, employer, data=_employer_input(fields))
+            await _save_logo(request, fields, employer)
+            return RedirectResponse(f"/recruiter/employers/{employer.id}?saved=1", status_code=303)
+        except FairError as error:
+            form, status = forms.state_from(fields, error), error.status
+    context = _employer_context(employer, form)
+    context.update(
+        member=member,
+        members=await employers.members(session, employer),
+        editions=await editions.published(session),
+        booths=[b for b in await employers.booths_of_user(session, user) if b.employer_id == employer.id],
+        saved=request.query_params.get("saved") == "1",
+        invited=request.query_params.get("invited", ""),
+    )
+    return render(request, "recruiter/employer.html", context, status=status)
+
+
+@page
+async def employer_invite(request: Request) -> Response:
+    user = _recruiter(request)
+    session = database(request)
+    employer = await employers.get(session, path_int(request, "employer_id"))
+    fields = forms.Fields(await forms.read(request))
+    email = fields.text("email")
+    await employers.invite(session, by=user, employer=employer, email=email)
+    return RedirectResponse(f"/recruiter/employers/{employer.id}?invited={email}", status_code=303)
+
+
+@page
+async def booth_request(request: Request) -> Response:
+    user = _recruiter(request)
+    session = database(request)
+    employer = await employers.get(session, path_int(request, "employer_id"))
+    fields = forms.Fields(await forms.read(request))
+    edition = await editions.get(session, fields.integer("edition_id", default=0))
+    booth = await employers.request_booth(session, by=user, employer=employer, edition=edition)
+    return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
+
+
+# Booths and offers ----------------------------------------------------------------------------
+
+
+async def _booth(request: Request) -> Booth:
+    user = _recruiter(request)
+    return await employers.require_booth_member(database(request), user, path_int(request, "booth_id"))
+
+
+@page
+async def booth_page(request: Request) -> Response:
+    booth = await _booth(request)
+    session = database(request)
+    context = {
+        "booth": booth,
+        "offers": await offers.of_booth(session, booth),
+        "counts": await applications.counts_by_status(session, booth),
+        "status": editions.status_at(await editions.get(session, booth.edition_id)),
+        "imported": request.query_params.get("imported", ""),
+    }
+    return render(request, "recruiter/booth.html", context)
+
+
+def _offer_input(fields: forms.Fields) -> offers.OfferInput:
+    skills = [s.strip() for s in fields.text("skills").replace(",", "\n").splitlines()]
+    return offers.OfferInput(
+        title=fields.text("title", max_length=200),
+        description=fields.text("description"),
+        rome_code=fields.text("rome_code", max_length=5).upper(),
+        contract=fields.text("contract"),
+        working_time=fields.text("working_time"),
+        commune=fields.text("commune", max_length=120),
+        postcode=fields.text("postcode", max_length=5),
+        experience=fields.text("experience"),
+        remote=fields.flag("remote"),
+        positions=fields.integer("positions", default=1),
+        salary=fields.text("salary", max_length=200),
+        qualification=fields.text("qualification", max_length=200),
+        skills=[s for s in skills if s],
+        insertion_clause=fields.flag("insertion_clause"),
+        open_seniors=fields.flag("open_seniors"),
+        open_under26=fields.flag("open_under26"),
+        open_disabled=fields.flag("open_disabled"),
+        no_diploma=fields.flag("no_diploma"),
+    )
+
+
+def _offer_context(booth: Booth, offer, form: forms.FormState | None) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    return {
+        "booth": booth,
+        "offer": offer,
+        "form": form,
+        "contracts": [(c.value, c.label) for c in Contract],
+        "working_times": [(w.value, w.label) for w in WorkingTime],
+        "experiences": [(e.value, e.label) for e in Experience],
+        "communes": geo.communes(),
+        "jobs": sorted(rome.jobs().values(), key=lambda j: j.code),
+    }
+
+
+@page
+async def offer_new(request: Request) -> Response:
+    booth = await _booth(request)
+    if request.method == "POST":
+        fields = forms.Fields(await forms.read(request))
+        try:
+            data = _offer_input(fields)
+            fields.done()
+            offer = await offers.create(database(request), booth=booth, data=data)
+        except FairError as error:
+            context = _offer_context(booth, None, forms.state_from(fields, error))
+            return render(request, "recruiter/offer_form.html", context, status=error.status)
+        return RedirectResponse(f"/recruiter/booths/{booth.id}?created={offer.id}", status_code=303)
+    return render(request, "recruiter/offer_form.html", _offer_context(booth, None, None))
+
+
+async def _offer(request: Request):  # type: ignore[no-untyped-def]
+    user = _recruiter(request)
+    session = database(request)
+    offer = await offers.get(session, path_int(request, "offer_id"))
+    await employers.require_member(session, user, offer.booth.employer_id)
+    return offer
+
+
+@page
+async def offer_edit(request: Request) -> Response:
+    offer = await _offer(request)
+    booth = await employers.get_booth(database(request), offer.booth_id)
+    if request.method == "POST":
+        fields = forms.Fields(await forms.read(request))
+        try:
+            data = _offer_input(fields)
+            fields.done()
+            await offers.update(database(request), offer, data=data)
+        except FairError as error:
+            context = _offer_context(booth, offer, forms.state_from(fields, error))
+            return render(request, "recruiter/offer_form.html", context, status=error.status)
+        return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
+    return render(request, "recruiter/offer_form.html", _offer_context(booth, offer, None))
+
+
+@page
+async def offer_publish(request: Request) -> Response:
+    offer = await _offer(request)
+    fields = forms.Fields(await forms.read(request))
+    await offers.set_published(database(request), offer, fields.text("published") == "1")
+    return RedirectResponse(f"/recruiter/booths/{offer.booth_id}", status_code=303)
+
+
+@page
+async def offers_import(request: Request) -> Response:
+    booth = await _booth(request)
+    fields = forms.Fields(await forms.read(request))
+    upload = await fields.upload("file")
+    if upload is None:
+        raise Invalid("Choose a JSON file to import.", code="import.no_file")
+    try:
+        payload = json.loads(upload[1].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid("This file is not valid JSON.", code="import.bad_json") from exc
+    created = await francetravail.import_offers(database(request), booth=booth, payload=payload)
+    return RedirectResponse(f"/recruiter/booths/{booth.id}?imported={len(created)}", status_code=303)
+
+
+@page
+async def offers_export(request: Request) -> Response:
+    booth = await _booth(request)
+    listed = await offers.of_booth(database(request), booth)
+    data = [francetravail.export_offer(o, booth.employer) for o in listed]
+    headers = {"content-disposition": f'attachment; filename="offres-stand-{booth.id}.json"'}
+    return JSONResponse(data, headers=headers)
+
+
+# Applications ---------------------------------------------------------------------------------
+
+
+@page
+async def pipeline(request: Request) -> Response:
+    booth = await _booth(request)
+    session = database(request)
+    params = request.query_params
+    status = params.get("status", "")
+    offer_id = params.get("offer", "")
+    if status and status not in {s.value for s in ApplicationStatus}:
+        raise Invalid("Choose a status from the list.", code="pipeline.bad_status")
+    if offer_id and not offer_id.isdigit():
+        raise Invalid("Choose an offer from the list.", code="pipeline.bad_offer")
+    rows = await applications.pipeline(
+        session,
+        booth=booth,
+        offer_id=int(offer_id) if offer_id else None,
+        status=ApplicationStatus(status) if status else None,
+    )
+    context = {
+        "booth": booth,
+        "rows": rows,
+        "offers": await offers.of_booth(session, booth),
+        "status": status,
+        "offer_id": offer_id,
+        "counts": await applications.counts_by_status(session, booth),
+        "declined": params.get("declined", ""),
+        "default_decline": applications.DEFAULT_DECLINE,
+    }
+    return render(request, "recruiter/pipeline.html", context)
+
+
+@page
+async def decline_many(request: Request) -> Response:
+    booth = await _booth(request)
+    fields = forms.Fields(await forms.read(request))
+    ids = [int(v) for v in fields.choices("application") if v.isdigit()]
+    user = request.state.user
+    done = await applications.decline_many(
+        database(request), by=user, booth=booth, ids=ids, message=fields.text("message")
+    )
+    return RedirectResponse(f"/recruiter/booths/{booth.id}/applications?declined={done}", status_code=303)
+
+
+async def _application(request: Request):  # type: ignore[no-untyped-def]
+    user = _recruiter(request)
+    session = database(request)
+    application = await applications.get(session, path_int(request, "application_id"))
+    booth = await employers.get_booth(session, application.booth_id)
+    if await employers.membership(session, user, booth.employer_id) is None:
+        # Another booth's application: answer as if it did not exist.
+        raise NotFound("This application does not exist.")
+    return application, booth
+
+
+@page
+async def application_page(request: Request) -> Response:
+    application, booth = await _application(request)
+    current = ApplicationStatus(application.status)
+    moves = [s for s in ApplicationStatus if s in APPLICATION_TRANSITIONS[current] and s in RECRUITER_MOVES]
+    context = {"application": application, "booth": booth, "moves": moves, "current": current}
+    return render(request, "recruiter/application.html", context)
+
+
+@page
+async def application_status(request: Request) -> Response:
+    application, booth = await _application(request)
+    fields = forms.Fields(await forms.read(request))
+    value = fields.text("status")
+    if value not in {s.value for s in ApplicationStatus}:
+        raise Invalid("Choose a status from the list.", code="application.bad_status")
+    await applications.set_status(
+        database(request),
+        application,
+        ApplicationStatus(value),
+        by=request.state.user,
+        message=fields.text("message", max_length=5000),
+    )
+    return RedirectResponse(f"/recruiter/applications/{application.id}", status_code=303)
+
+
+@page
+async def application_cv(request: Request) -> Response:
+    application, _booth = await _application(request)
+    if application.cv_file_id is None:
+        raise NotFound("This application has no CV.")
+    return cv_response(await files.get(database(request), application.cv_file_id))
+
+
+routes = [
+    Route("/recruiter", home, name="recruiter_home"),
+    Route("/recruiter/employers/new", employer_new, methods=["GET", "POST"], name="employer_new"),
+    Route("/recruiter/employers/{employer_id:int}", employer_edit, methods=["GET", "POST"], name="employer_edit"),
+    Route("/recruiter/employers/{employer_id:int}/invite", employer_invite, methods=["POST"], name="employer_invite"),
+    Route("/recruiter/employers/{employer_id:int}/booths", booth_request, methods=["POST"], name="booth_request"),
+    Route("/recruiter/booths/{booth_id:int}", booth_page, name="recruiter_booth"),
+    Route("/recruiter/booths/{booth_id:int}/offers/new", offer_new, methods=["GET", "POST"], name="offer_new"),
+    Route("/recruiter/booths/{booth_id:int}/import", offers_import, methods=["POST"], name="offers_import"),
+    Route("/recruiter/booths/{booth_id:int}/offers.json", offers_export, name="offers_export"),
+    Route("/recruiter/booths/{booth_id:int}/applications", pipeline, name="pipeline"),
+    Route("/recruiter/booths/{booth_id:int}/applications/decline", decline_many, methods=["POST"], name="decline_many"),
+    Route("/recruiter/offers/{offer_id:int}", offer_edit, methods=["GET", "POST"], name="offer_edit"),
+    Route("/recruiter/offers/{offer_id:int}/published", offer_publish, methods=["POST"], name="offer_publish"),
+    Route("/recruiter/applications/{application_id:int}", application_page, name="application"),
+    Route("/recruiter/applications/{application_id:int}/status", application_status, methods=["POST"], name="application_status"),
+    Route("/recruiter/applications/{application_id:int}/cv", application_cv, name="application_cv"),
+]

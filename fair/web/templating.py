@@ -65,6 +65,7 @@ def build_env() -> Environment:
     )
     env.globals.update(
         t=_t,
+        translated=lambda pairs: [(key, i18n.gettext(label)) for key, label in pairs],
         ApplicationStatus=ApplicationStatus,
         BoothStatus=BoothStatus,
         CompanySize=CompanySize,

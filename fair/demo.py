@@ -1,0 +1,455 @@
+"""A demo edition, live now, built through the domain functions only.
+
+`seed` creates a fictional métropole's job fair: 40 employers with approved booths, exactly 600
+offers, and four accounts sharing one known password (admin, organiser, recruiter, candidate).
+Everything is drawn from `random.Random(42)`, so two seeds give the same fair.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import accounts, candidates, clock, editions, employers, geo, offers, rome
+from fair.enums import BoothStatus, Contract, EditionStatus, Experience, Role, WorkingTime
+from fair.models import Edition, User
+
+PASSWORD = "demo-fair-2026"
+TERRITORY = "Garrigues et Lez Métropole"
+TITLE = "Rencontres pour l'emploi"
+ZONE = "Europe/Paris"
+OFFER_COUNT = 600
+ADMIN = "admin@demo.fair"
+ORGANISER = "organisatrice@demo.fair"
+RECRUITER = "recruteur@demo.fair"
+CANDIDATE = "candidate@demo.fair"
+# Role, e-mail, display name: the accounts printed when the demo starts.
+ACCOUNTS = (
+    (Role.ADMIN, ADMIN, "Alix Martin"),
+    (Role.ORGANISER, ORGANISER, "Claire Fabre"),
+    (Role.RECRUITER, RECRUITER, "Karim Benali"),
+    (Role.CANDIDATE, CANDIDATE, "Léa Roussel"),
+)
+
+
+@dataclass(frozen=True)
+class DemoEmployer:
+    name: str
+    naf: str
+    size: str
+    commune: str
+    activity: str
+    jobs: tuple[str, ...]
+
+
+def _e(name: str, naf: str, size: str, commune: str, activity: str, jobs: str) -> DemoEmployer:
+    return DemoEmployer(name, naf, size, commune, activity, tuple(jobs.split()))
+
+
+# Fictional employers of the métropole; the first belongs to the demo recruiter.
+EMPLOYERS = (
+    _e("Lez Électricité Services", "43.21A", "10-49", "Montpellier",
+       "installateur électricien du bâtiment", "F1602 F1602 I1309 F1610"),
+    _e("Garrigues Bâtiment", "41.20A", "50-249", "Lattes",
+       "entreprise générale de construction", "F1703 F1701 F1704 F1202 F1201 F1602"),
+    _e("Plomberie Chauffage du Lez", "43.22A", "10-49", "Castelnau-le-Lez",
+       "plombier chauffagiste", "F1603 F1610 F1603"),
+    _e("Peintures et Façades Occitanes", "43.34Z", "0-9", "Juvignac",
+       "entreprise de peinture et ravalement", "F1606 F1704"),
+    _e("Énergies Solaires du Midi", "43.21B", "10-49", "Fabrègues",
+       "installateur de panneaux photovoltaïques", "F1610 F1602 I1309"),
+    _e("Clinique des Garrigues", "86.10Z", "250-4999", "Montpellier",
+       "clinique médico-chirurgicale", "J1501 J1506 J1301 J1302 J1305"),
+    _e("EHPAD Les Oliviers", "87.10A", "50-249", "Pignan",
+       "établissement d'hébergement pour personnes âgées", "J1501 J1506 J1301 K1302 G1602"),
+    _e("Aide et Présence Hérault", "88.10A", "50-249", "Montpellier",
+       "service d'aide et d'accompagnement à domicile", "K1302 K1304 K1303"),
+    _e("Crèches Les Petits Lézards", "88.91A", "10-49", "Castelnau-le-Lez",
+       "réseau de crèches associatives", "J1304 K1303"),
+    _e("Logistique Méditerranée", "52.10B", "250-4999", "Vendargues",
+       "plateforme logistique régionale", "N1101 N1103 N1105 N1301 N1101"),
+    _e("Transports Cévennes Littoral", "49.41A", "50-249", "Baillargues",
+       "transporteur routier de marchandises", "N4101 N4105 N4201"),
+    _e("Messageries du Golfe", "53.20Z", "50-249", "Saint-Jean-de-Védas",
+       "messagerie et livraison de colis", "N4105 N1103 N1105"),
+    _e("Hypermarché Oc Lattes", "47.11F", "250-4999", "Lattes",
+       "hypermarché", "D1507 D1505 D1106 D1502 D1101 D1102"),
+    _e("Fournil de l'Écusson", "10.71C", "10-49", "Montpellier",
+       "boulangerie-pâtisserie artisanale", "D1102 D1104 D1106"),
+    _e("Brasserie du Peyrou", "56.10A", "10-49", "Montpellier",
+       "brasserie traditionnelle", "G1602 G1803 G1605"),
+    _e("Hôtel Les Arceaux", "55.10Z", "10-49", "Montpellier",
+       "hôtel trois étoiles", "G1703 G1502 G1803 G1704"),
+    _e("Camping Les Flots Bleus", "55.30Z", "10-49", "Palavas-les-Flots",
+       "camping en bord de mer", "G1502 G1703 G1236 A1203"),
+    _e("Snack Comédie", "56.10C", "10-49", "Montpellier",
+       "restauration rapide", "G1603 G1603 G1602"),
+    _e("Garage du Mas de Mauguio", "45.20A", "10-49", "Mauguio",
+       "garage et atelier de réparation automobile", "I1604 I1103 D1404"),
+    _e("Occitanie Numérique", "62.01Z", "50-249", "Montpellier",
+       "entreprise de services numériques", "M1805 M1810 M1801 M1802"),
+    _e("Lez Conseil Expertise", "69.20Z", "10-49", "Castelnau-le-Lez",
+       "cabinet d'expertise comptable", "M1203 M1607 M1602"),
+    _e("Mutuelle Languedoc Santé", "65.12Z", "250-4999", "Montpellier",
+       "mutuelle santé", "C1102 C1401 D1401"),
+    _e("Caisse Solidaire du Lez", "64.19Z", "50-249", "Montpellier",
+       "banque coopérative", "C1201 C1401 C1102"),
+    _e("Port Marianne Immobilier", "68.31Z", "0-9", "Montpellier",
+       "agence immobilière", "C1504 C1501"),
+    _e("Propreté Services Hérault", "81.21Z", "250-4999", "Saint-Jean-de-Védas",
+       "entreprise de propreté", "K2204 K2204 I1203"),
+    _e("Paysages des Garrigues", "81.30Z", "10-49", "Grabels",
+       "création et entretien d'espaces verts", "A1203 A1208"),
+    _e("Sécurité Protection Sud", "80.10Z", "50-249", "Montpellier",
+       "société de sécurité privée", "K2503"),
+    _e("Intérim Solidaire Métropole", "78.20Z", "10-49", "Montpellier",
+       "entreprise de travail temporaire d'insertion", "N1105 F1704 H3302 N1103 K2204"),
+    _e("Conserverie Méditerranéenne", "10.39B", "50-249", "Lunel",
+       "conserverie de fruits et légumes", "H2102 H3302 N1105 H2105"),
+    _e("Métallerie Vendarguoise", "25.11Z", "10-49", "Vendargues",
+       "serrurerie-métallerie", "H2913 H2909 H2903"),
+    _e("Menuiserie Bois du Lez", "16.23Z", "10-49", "Jacou",
+       "menuiserie bois sur mesure", "H2206 H2201"),
+    _e("Domaine de Saint-Georges", "01.21Z", "10-49", "Saint-Georges-d'Orques",
+       "domaine viticole", "A1418 A1419 A1422"),
+    _e("Pépinières de Lavérune", "01.30Z", "10-49", "Lavérune",
+       "pépinière et horticulture", "A1414 A1419 D1219"),
+    _e("Régie des Eaux Garrigues et Lez", "36.00Z", "250-4999", "Montpellier",
+       "régie publique de l'eau", "H1530 I1309 I1310"),
+    _e("Valorisation Déchets du Lez", "38.11Z", "50-249", "Lattes",
+       "collecte et valorisation des déchets", "N4118 K2304 K2318"),
+    _e("Garrigues et Lez Métropole", "84.11Z", "5000+", "Montpellier",
+       "collectivité territoriale", "M1602 K1707 A1203 N4103 M1607 G1203"),
+    _e("Lez Formation Adultes", "85.59A", "10-49", "Montpellier",
+       "organisme de formation continue", "K2111 M1607 K2112"),
+    _e("Lez Forme Club", "93.13Z", "10-49", "Le Crès",
+       "salle de sport et de remise en forme", "G1204 D1401"),
+    _e("Ambulances du Pic Saint-Loup", "86.90A", "10-49", "Saint-Mathieu-de-Tréviers",
+       "entreprise de transport sanitaire", "J1305"),
+    _e("Salon Coiffure Sète Beauté", "96.02A", "0-9", "Sète",
+       "salon de coiffure et d'esthétique", "D1202 D1208"),
+)
+
+SIZE_WEIGHT = {"0-9": 1, "10-49": 2, "50-249": 3, "250-4999": 5, "5000+": 6}
+# Accents the ROME list leaves off capital letters.
+CAPITALS = {"Electricien": "Électricien", "Electricienne": "Électricienne",
+            "Educateur": "Éducateur", "Educatrice": "Éducatrice", "Equipier": "Équipier"}
+# Part of a sentence describing the work, per ROME domain.
+MISSIONS: dict[str, tuple[str, ...]] = {
+    "A": ("entretenir les parcelles et les massifs", "réaliser les plantations et la taille",
+          "utiliser et entretenir le matériel", "participer aux récoltes"),
+    "B": ("réaliser des ouvrages soignés", "conseiller la clientèle"),
+    "C": ("accueillir et conseiller la clientèle", "gérer les dossiers et les contrats",
+          "assurer le suivi administratif", "développer un portefeuille de clients"),
+    "D": ("accueillir et conseiller la clientèle", "mettre en rayon et veiller à la présentation",
+          "tenir la caisse", "préparer les commandes", "respecter les règles d'hygiène"),
+    "E": ("animer les réseaux sociaux", "rédiger des contenus"),
+    "F": ("intervenir sur des chantiers neufs et de rénovation", "lire des plans",
+          "respecter les règles de sécurité du chantier", "réaliser les finitions",
+          "travailler en équipe avec les autres corps de métier"),
+    "G": ("accueillir la clientèle", "préparer et dresser les plats", "assurer le service",
+          "entretenir les locaux et le matériel", "participer aux animations"),
+    "H": ("conduire et régler les machines", "contrôler la qualité de la production",
+          "respecter les consignes de sécurité", "assurer l'entretien de premier niveau"),
+    "I": ("diagnostiquer les pannes", "réaliser la maintenance préventive et corrective",
+          "renseigner les fiches d'intervention", "conseiller les utilisateurs"),
+    "J": ("accompagner les patients dans les actes de la vie quotidienne",
+          "participer aux soins", "assurer la traçabilité dans le dossier patient",
+          "travailler en équipe pluridisciplinaire"),
+    "K": ("accompagner les personnes au quotidien", "assurer l'entretien des locaux",
+          "accueillir et informer le public", "veiller à la sécurité des personnes",
+          "rendre compte à son responsable"),
+    "L": ("préparer les spectacles", "accueillir le public"),
+    "M": ("assurer le suivi administratif", "participer aux projets de l'équipe",
+          "gérer les outils informatiques", "rédiger des documents et des comptes rendus"),
+    "N": ("préparer et charger les commandes", "conduire en sécurité",
+          "réaliser les livraisons dans les délais", "gérer les stocks",
+          "utiliser un terminal de lecture de codes-barres"),
+}
+SKILLS: dict[str, tuple[str, ...]] = {
+    "A": ("Taille des végétaux", "Conduite de tracteur", "Plantation", "Arrosage",
+          "Utilisation de débroussailleuse"),
+    "B": ("Travail minutieux", "Relation client"),
+    "C": ("Relation client", "Conseil en assurance", "Gestion de portefeuille",
+          "Connaissance des produits bancaires", "Outils bureautiques"),
+    "D": ("Relation client", "Encaissement", "Mise en rayon", "Hygiène alimentaire (HACCP)",
+          "Techniques de vente", "Gestion des stocks"),
+    "E": ("Rédaction web", "Réseaux sociaux"),
+    "F": ("Lecture de plans", "Habilitation électrique", "Travail en hauteur",
+          "Maçonnerie", "Pose de cloisons", "Respect des règles de sécurité"),
+    "G": ("Hygiène alimentaire (HACCP)", "Service en salle", "Accueil de la clientèle",
+          "Anglais courant", "Mise en place", "Travail en équipe"),
+    "H": ("Conduite de ligne", "Contrôle qualité", "Soudure TIG", "Soudure MIG",
+          "Lecture de plans", "Règles d'hygiène et de sécurité"),
+    "I": ("Diagnostic de panne", "Habilitation électrique", "Maintenance préventive",
+          "Électrotechnique", "Mécanique automobile"),
+    "J": ("Soins d'hygiène et de confort", "Transmissions ciblées", "Bientraitance",
+          "Gestes et postures", "Gestion des urgences"),
+    "K": ("Aide à la toilette", "Entretien des locaux", "Écoute et bienveillance",
+          "Préparation des repas", "Carte professionnelle de sécurité", "Autonomie"),
+    "L": ("Régie son et lumière", "Accueil du public"),
+    "M": ("Outils bureautiques", "Python", "Administration Linux", "Comptabilité générale",
+          "Gestion administrative", "SQL", "Paie"),
+    "N": ("CACES R489 catégorie 3", "Permis C", "FIMO", "Préparation de commandes",
+          "Gestion des stocks", "Permis B"),
+}
+SOFT_SKILLS = ("Ponctualité", "Sens du travail en équipe", "Rigueur", "Autonomie",
+               "Sens du service", "Bon relationnel")
+QUALIFICATIONS = ("CAP / BEP", "Bac professionnel", "BTS / BUT", "Licence", "Master")
+INTROS = (
+    "{employer}, {activity} installé à {commune}, recrute un(e) {job}.",
+    "Rejoignez {employer} ({activity}) : nous recherchons un(e) {job} pour notre site de "
+    "{commune}.",
+    "Dans le cadre de son développement, {employer}, {activity}, recrute un(e) {job}.",
+    "Vous cherchez un poste de {job} près de {commune} ? {employer} vous attend.",
+)
+PROFILES = {
+    "beginner": "Débutant(e) accepté(e) : vous serez formé(e) par nos équipes.",
+    "wished": "Une première expérience sur un poste similaire est souhaitée.",
+    "required": "Une expérience d'au moins deux ans sur un poste similaire est exigée.",
+}
+CONTRACT_WEIGHTS = {
+    Contract.CDI: 40, Contract.CDD: 25, Contract.TEMPORARY: 12,
+    Contract.SEASONAL: 7, Contract.APPRENTICESHIP: 11, Contract.INTERNSHIP: 5,
+}
+
+
+def _job_title(label: str) -> str:
+    """'Electricien / Electricienne du bâtiment' -> 'Électricien / Électricienne du bâtiment'."""
+    return " ".join(CAPITALS.get(word, word) for word in label.split(" "))
+
+
+def siret(n: int) -> str:
+    """A valid SIRET (Luhn check digit) for demo employer number `n`."""
+    body = f"{812345000 + n * 1013:09d}0001"
+    return next(body + d for d in "0123456789" if employers.siret_valid(body + d))
+
+
+def edition_input(now: datetime) -> editions.EditionInput:
+    """Applications opened 5 days ago and close in 9; live from yesterday to 4 days ahead."""
+    local = now.astimezone(ZoneInfo(ZONE))
+    return editions.EditionInput(
+        title=f"{TITLE} {local.year}",
+        territory=TERRITORY,
+        partners="France Travail, Mission locale, Cap emploi, Département de l'Hérault",
+        description=(
+            "Une semaine pour rencontrer en ligne les employeurs de Garrigues et Lez Métropole : "
+            "600 offres dans le bâtiment, la santé, la logistique, le commerce, l'hôtellerie-"
+            "restauration, le numérique et les services publics. Postulez avec votre CV, puis "
+            "échangez en visio avec les recruteurs pendant les journées en direct."
+        ),
+        timezone=ZONE,
+        applications_open_at=now - timedelta(days=5),
+        applications_close_at=now + timedelta(days=9),
+        response_deadline=now + timedelta(days=12),
+        live_first_day=local.date() - timedelta(days=1),
+        live_last_day=local.date() + timedelta(days=4),
+        opens=time(8, 0),
+        closes=time(20, 0),
+        weekdays=frozenset(range(7)),
+    )
+
+
+async def find(session: AsyncSession) -> Edition | None:
+    """The demo edition, if this database holds one (the one the demo organiser created)."""
+    organiser = await accounts.by_email(session, ORGANISER)
+    if organiser is None:
+        return None
+    found = await session.scalar(
+        select(Edition.id)
+        .where(Edition.created_by_id == organiser.id, Edition.territory == TERRITORY)
+        .order_by(Edition.id.desc())
+    )
+    return await editions.get(session, found) if found is not None else None
+
+
+async def is_live(session: AsyncSession, now: datetime | None = None) -> bool:
+    edition = await find(session)
+    return edition is not None and editions.status_at(edition, now) == EditionStatus.LIVE
+
+
+async def seed(session: AsyncSession, *, now: datetime | None = None) -> dict[str, object]:
+    """Build the demo fair (flushes, never commits); returns what to print for the visitor."""
+    now = now or clock.now()
+    rng = random.Random(42)
+    users = {
+        role: await accounts.create_user(
+            session, email=email, name=name, password=PASSWORD, role=role
+        )
+        for role, email, name in ACCOUNTS
+    }
+    organiser = users[Role.ORGANISER]
+    edition = await editions.create(session, by=organiser, data=edition_input(now))
+    await editions.publish(session, edition)
+    booths = []
+    for n, spec in enumerate(EMPLOYERS):
+        owner = users[Role.RECRUITER] if n == 0 else await _owner(session, n)
+        booth = await _booth(session, spec, n, owner, edition, organiser)
+        booths.append((spec, booth))
+    for spec, booth in _spread(rng, booths):
+        await offers.create(session, booth=booth, data=_offer(rng, spec))
+    await _candidate(session, users[Role.CANDIDATE])
+    return {
+        "edition": edition.slug,
+        "title": edition.title,
+        "password": PASSWORD,
+        "accounts": {role.value: email for role, email, _name in ACCOUNTS},
+    }
+
+
+async def _owner(session: AsyncSession, n: int) -> User:
+    first = ("Camille", "Julien", "Sophie", "Nicolas", "Inès", "Thomas", "Manon", "Yanis")
+    last = ("Garcia", "Durand", "Moreau", "Lopez", "Bernard", "Roux", "Fournier", "Girard")
+    return await accounts.create_user(
+        session,
+        email=f"recruteur{n:02d}@demo.fair",
+        name=f"{first[n % len(first)]} {last[(n // len(first)) % len(last)]}",
+        password=None,
+        role=Role.RECRUITER,
+    )
+
+
+async def _booth(session, spec, n, owner, edition, organiser):  # type: ignore[no-untyped-def]
+    place = geo.find(spec.commune)
+    assert place is not None, spec.commune
+    employer = await employers.register(
+        session,
+        by=owner,
+        data=employers.EmployerInput(
+            name=spec.name,
+            siret=siret(n),
+            naf_code=spec.naf,
+            size=spec.size,
+            commune=place.name,
+            website=f"https://{employers_slug(spec.name)}.example.fr",
+            description=f"{spec.name} : {spec.activity} à {place.name}.",
+            video_url="",
+        ),
+    )
+    booth = await employers.request_booth(session, by=owner, employer=employer, edition=edition)
+    await employers.set_status(session, booth, BoothStatus.APPROVED, by=organiser)
+    return booth
+
+
+def employers_slug(name: str) -> str:
+    return editions.slugify(name)[:40]
+
+
+def _spread(rng: random.Random, booths: list) -> list:  # type: ignore[type-arg]
+    """Exactly OFFER_COUNT (employer, booth) pairs: three each, the rest weighted by size."""
+    picks = [pair for pair in booths for _ in range(3)]
+    weights = [SIZE_WEIGHT[spec.size] for spec, _booth in booths]
+    picks += rng.choices(booths, weights=weights, k=OFFER_COUNT - len(picks))
+    return picks
+
+
+def _offer(rng: random.Random, spec: DemoEmployer) -> offers.OfferInput:
+    code = rng.choice(spec.jobs)
+    job = rome.job(code)
+    assert job is not None, code
+    domain = code[0]
+    contract = rng.choices(list(CONTRACT_WEIGHTS), weights=list(CONTRACT_WEIGHTS.values()))[0]
+    experience = rng.choices(list(Experience), weights=(40, 35, 25))[0]
+    working_time = rng.choices(list(WorkingTime), weights=(75, 25))[0]
+    place = geo.find(spec.commune) if rng.random() < 0.6 else rng.choice(geo.communes()[:40])
+    assert place is not None
+    title = _job_title(job.label)
+    beginner = experience == Experience.BEGINNER
+    data = offers.OfferInput(
+        title=f"{title} (H/F)",
+        description=_description(rng, spec, title, place.name, domain, contract, experience),
+        rome_code=code,
+        contract=contract.value,
+        working_time=working_time.value,
+        commune=place.name,
+        postcode=place.postcode,
+        experience=experience.value,
+        remote=domain in "CEM" and rng.random() < 0.4,
+        positions=rng.choices((1, 2, 3, 5), weights=(70, 15, 10, 5))[0],
+        salary=_salary(rng, contract, experience),
+        qualification="" if beginner and rng.random() < 0.5 else rng.choice(QUALIFICATIONS[:3]),
+        skills=_skills(rng, domain),
+        insertion_clause=rng.random() < (0.3 if domain in "FK" else 0.1),
+        open_seniors=rng.random() < 0.25,
+        open_under26=contract == Contract.APPRENTICESHIP or rng.random() < 0.2,
+        open_disabled=rng.random() < 0.35,
+        no_diploma=beginner and rng.random() < 0.6,
+    )
+    return data
+
+
+def _description(rng, spec, title, commune, domain, contract, experience) -> str:  # type: ignore[no-untyped-def]
+    job = title[0].lower() + title[1:]
+    intro = rng.choice(INTROS).format(
+        employer=spec.name, activity=spec.activity, commune=commune, job=job
+    )
+    missions = rng.sample(MISSIONS[domain], k=min(3, len(MISSIONS[domain])))
+    lines = [
+        intro,
+        "",
+        "Vos missions :",
+        *(f"- {m[0].upper()}{m[1:]} ;" for m in missions),
+        "",
+        f"Votre profil : {PROFILES[experience.value]}",
+        f"Contrat : {_contract_text(contract)}.",
+        "Rencontrez-nous pendant les journées en direct du forum !",
+    ]
+    return "\n".join(lines)
+
+
+def _contract_text(contract: Contract) -> str:
+    return {
+        Contract.CDI: "CDI, après une période d'essai",
+        Contract.CDD: "CDD de 6 mois, renouvelable",
+        Contract.TEMPORARY: "mission d'intérim de 3 mois",
+        Contract.SEASONAL: "contrat saisonnier d'avril à septembre",
+        Contract.APPRENTICESHIP: "contrat d'apprentissage en alternance",
+        Contract.INTERNSHIP: "stage de 2 à 6 mois",
+    }[contract]
+
+
+def _salary(rng: random.Random, contract: Contract, experience: Experience) -> str:
+    if contract == Contract.APPRENTICESHIP:
+        return "Selon la grille de l'apprentissage"
+    if contract == Contract.INTERNSHIP:
+        return "Gratification légale de stage"
+    low = 1800 + 100 * rng.randint(0, 6) + (300 if experience == Experience.REQUIRED else 0)
+    return f"{low:,} € à {low + 300:,} € brut mensuel".replace(",", " ")
+
+
+def _skills(rng: random.Random, domain: str) -> list[str]:
+    pool = SKILLS[domain]
+    chosen = rng.sample(pool, k=min(len(pool), rng.randint(2, 4)))
+    return [*chosen, rng.choice(SOFT_SKILLS)]
+
+
+async def _candidate(session: AsyncSession, user: User) -> None:
+    await candidates.update(
+        session,
+        user,
+        data=candidates.ProfileInput(
+            name=user.name,
+            phone="06 12 34 56 78",
+            commune="Montpellier",
+            wanted_jobs="Électricienne du bâtiment, technicienne de maintenance",
+        ),
+    )
+    await candidates.set_cv(session, user, filename="cv-lea-roussel.pdf", data=cv_pdf(user.name))
+
+
+def cv_pdf(name: str) -> bytes:
+    """A small valid one-page PDF written by pypdf."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": f"CV de {name}", "/Author": name})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
