@@ -1,5 +1,253 @@
-"""The `fair` command (placeholder until the CLI lands)."""
+"""The `fair` command: serve, demo, migrate, create-admin, seed-demo.
+
+Configuration errors (settings, unreachable Redis, unreachable database) print one clear line
+and exit with status 2; refused business actions (an e-mail already taken) exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import accounts, db, demo, migrations, settings
+from fair.enums import Role
+from fair.errors import FairError
+from fair.live.broadcast import Broadcaster, BroadcastError
+
+T = TypeVar("T")
 
 
-def main() -> None:
-    raise SystemExit("not yet")
+class CommandError(Exception):
+    """A failure to report in one line; `status` is the exit code."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except settings.SettingsError as exc:
+        _fail(f"configuration error: {exc}", 2)
+    except BroadcastError as exc:
+        _fail(str(exc), 2)
+    except CommandError as exc:
+        _fail(str(exc), exc.status)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _fail(message: str, status: int) -> None:
+    print(f"fair: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fair", description="Virtual job fairs.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web server")
+    _server_options(serve)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--migrate", action="store_true", help="run the migrations first")
+    serve.set_defaults(run=cmd_serve)
+
+    demo_ = commands.add_parser("demo", help="seed a live demo fair in var/demo.db and serve it")
+    _server_options(demo_)
+    demo_.set_defaults(run=cmd_demo)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(run=cmd_migrate)
+
+    admin = commands.add_parser("create-admin", help="create an administrator account")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--password", help="asked for when left out")
+    admin.set_defaults(run=cmd_create_admin)
+
+    seed = commands.add_parser(
+        "seed-demo", help="migrate, then seed the demo fair into DATABASE_URL"
+    )
+    seed.set_defaults(run=cmd_seed_demo)
+    return parser
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+
+
+# Commands -------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    conf = settings.get()
+    if args.migrate:
+        _migrate(conf.database_url)
+    _serve(conf, args.host, args.port, args.workers)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    url = settings.get().database_url
+    _migrate(url)
+    print(f"Database up to date: {_safe(url)}")
+
+
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    conf = settings.get()
+    password = args.password if args.password is not None else _ask_password()
+
+    async def create(session: AsyncSession) -> str:
+        user = await accounts.create_user(
+            session, email=args.email, name=args.name, password=password, role=Role.ADMIN
+        )
+        return user.email
+
+    email = _run(conf, create)
+    print(f"Administrator created: {email}")
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> None:
+    conf = settings.get()
+    _migrate(conf.database_url)
+
+    async def seed(session: AsyncSession) -> dict[str, Any]:
+        if await accounts.by_email(session, demo.ADMIN) is not None:
+            raise CommandError("this database already holds the demo accounts", status=1)
+        return await demo.seed(session)
+
+    _print_accounts(_run(conf, seed), conf.base_url)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    conf = settings.get()
+    own_file = not os.environ.get("DATABASE_URL")
+    if own_file:
+        conf = replace(conf, database_url=f"sqlite+aiosqlite:///{conf.data_dir / 'demo.db'}")
+    if not os.environ.get("BASE_URL"):
+        conf = replace(conf, base_url=f"http://{args.host}:{args.port}")
+    # Worker processes and the app factory read the same settings as this process.
+    settings.override(conf)
+    os.environ.update(DATABASE_URL=conf.database_url, BASE_URL=conf.base_url)
+    _check_broadcast(conf.broadcast_url)
+    _migrate(conf.database_url)
+    if not _run(conf, demo.is_live):
+        if _run(conf, demo.find) is not None:
+            if not own_file:
+                raise CommandError(
+                    "the demo edition in DATABASE_URL is no longer live: point DATABASE_URL at "
+                    "an empty database, or unset it to use var/demo.db"
+                )
+            print("The demo edition is over: rebuilding the demo database.")
+            _remove_sqlite(conf.database_url)
+            _migrate(conf.database_url)
+        print("Seeding the demo fair…")
+        _print_accounts(_run(conf, demo.seed), conf.base_url)
+    else:
+        _print_accounts(_run(conf, demo.summary), conf.base_url)
+    _serve(conf, args.host, args.port, 1, checked=True)
+
+
+# Helpers --------------------------------------------------------------------------------------
+
+
+def _serve(
+    conf: settings.Settings, host: str, port: int, workers: int, *, checked: bool = False
+) -> None:
+    import uvicorn
+
+    if not checked:
+        _check_broadcast(conf.broadcast_url)
+    uvicorn.run("fair.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def _check_broadcast(url: str) -> None:
+    """Fail before serving when Redis cannot be reached (raises BroadcastError)."""
+
+    async def check() -> None:
+        broadcaster = Broadcaster(url)
+        try:
+            await asyncio.wait_for(broadcaster.connect(), timeout=10)
+        except TimeoutError as exc:
+            raise BroadcastError(f"Cannot reach Redis at {url} (BROADCAST_URL): timed out") from exc
+        finally:
+            await broadcaster.disconnect()
+
+    asyncio.run(check())
+
+
+def _migrate(url: str) -> None:
+    try:
+        migrations.upgrade(url)
+    except (DBAPIError, OSError) as exc:
+        message = f"cannot migrate the database at {_safe(url)}: {_first_line(exc)}"
+        raise CommandError(message) from exc
+
+
+def _run(conf: settings.Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed unit of work on the configured database."""
+
+    async def go() -> T:
+        engine = db.create_engine(conf.database_url)
+        try:
+            async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(go())
+    except FairError as exc:
+        raise CommandError(exc.message % exc.params if exc.params else exc.message, 1) from exc
+    except (DBAPIError, OSError) as exc:
+        raise CommandError(
+            f"cannot use the database at {_safe(conf.database_url)} ({_first_line(exc)}); "
+            "has `fair migrate` been run?"
+        ) from exc
+
+
+def _ask_password() -> str:
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != password:
+        raise CommandError("the two passwords differ", status=1)
+    return password
+
+
+def _remove_sqlite(url: str) -> None:
+    database = make_url(url).database
+    if database:
+        for suffix in ("", "-wal", "-shm"):
+            Path(database + suffix).unlink(missing_ok=True)
+
+
+def _print_accounts(seeded: dict[str, Any], base_url: str) -> None:
+    print(f"\nDemo fair: {base_url}/")
+    print(f"Edition: {seeded['title']} — {base_url}/e/{seeded['edition']}")
+    print(f"Accounts (password: {seeded['password']}):")
+    for role, email in seeded["accounts"].items():
+        print(f"  {role:<10} {email}")
+    print()
+    sys.stdout.flush()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

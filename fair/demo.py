@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import accounts, candidates, clock, editions, employers, geo, offers, rome
 from fair.enums import BoothStatus, Contract, EditionStatus, Experience, Role, WorkingTime
-from fair.models import Edition, User
+from fair.errors import NotFound
+from fair.models import Booth, Edition, User
 
 PASSWORD = "demo-fair-2026"
 TERRITORY = "Garrigues et Lez Métropole"
@@ -48,166 +49,112 @@ class DemoEmployer:
     jobs: tuple[str, ...]
 
 
-def _e(name: str, naf: str, size: str, commune: str, activity: str, jobs: str) -> DemoEmployer:
-    return DemoEmployer(name, naf, size, commune, activity, tuple(jobs.split()))
-
-
-# Fictional employers of the métropole; the first belongs to the demo recruiter.
-EMPLOYERS = (
-    _e("Lez Électricité Services", "43.21A", "10-49", "Montpellier",
-       "installateur électricien du bâtiment", "F1602 F1602 I1309 F1610"),
-    _e("Garrigues Bâtiment", "41.20A", "50-249", "Lattes",
-       "entreprise générale de construction", "F1703 F1701 F1704 F1202 F1201 F1602"),
-    _e("Plomberie Chauffage du Lez", "43.22A", "10-49", "Castelnau-le-Lez",
-       "plombier chauffagiste", "F1603 F1610 F1603"),
-    _e("Peintures et Façades Occitanes", "43.34Z", "0-9", "Juvignac",
-       "entreprise de peinture et ravalement", "F1606 F1704"),
-    _e("Énergies Solaires du Midi", "43.21B", "10-49", "Fabrègues",
-       "installateur de panneaux photovoltaïques", "F1610 F1602 I1309"),
-    _e("Clinique des Garrigues", "86.10Z", "250-4999", "Montpellier",
-       "clinique médico-chirurgicale", "J1501 J1506 J1301 J1302 J1305"),
-    _e("EHPAD Les Oliviers", "87.10A", "50-249", "Pignan",
-       "établissement d'hébergement pour personnes âgées", "J1501 J1506 J1301 K1302 G1602"),
-    _e("Aide et Présence Hérault", "88.10A", "50-249", "Montpellier",
-       "service d'aide et d'accompagnement à domicile", "K1302 K1304 K1303"),
-    _e("Crèches Les Petits Lézards", "88.91A", "10-49", "Castelnau-le-Lez",
-       "réseau de crèches associatives", "J1304 K1303"),
-    _e("Logistique Méditerranée", "52.10B", "250-4999", "Vendargues",
-       "plateforme logistique régionale", "N1101 N1103 N1105 N1301 N1101"),
-    _e("Transports Cévennes Littoral", "49.41A", "50-249", "Baillargues",
-       "transporteur routier de marchandises", "N4101 N4105 N4201"),
-    _e("Messageries du Golfe", "53.20Z", "50-249", "Saint-Jean-de-Védas",
-       "messagerie et livraison de colis", "N4105 N1103 N1105"),
-    _e("Hypermarché Oc Lattes", "47.11F", "250-4999", "Lattes",
-       "hypermarché", "D1507 D1505 D1106 D1502 D1101 D1102"),
-    _e("Fournil de l'Écusson", "10.71C", "10-49", "Montpellier",
-       "boulangerie-pâtisserie artisanale", "D1102 D1104 D1106"),
-    _e("Brasserie du Peyrou", "56.10A", "10-49", "Montpellier",
-       "brasserie traditionnelle", "G1602 G1803 G1605"),
-    _e("Hôtel Les Arceaux", "55.10Z", "10-49", "Montpellier",
-       "hôtel trois étoiles", "G1703 G1502 G1803 G1704"),
-    _e("Camping Les Flots Bleus", "55.30Z", "10-49", "Palavas-les-Flots",
-       "camping en bord de mer", "G1502 G1703 G1236 A1203"),
-    _e("Snack Comédie", "56.10C", "10-49", "Montpellier",
-       "restauration rapide", "G1603 G1603 G1602"),
-    _e("Garage du Mas de Mauguio", "45.20A", "10-49", "Mauguio",
-       "garage et atelier de réparation automobile", "I1604 I1103 D1404"),
-    _e("Occitanie Numérique", "62.01Z", "50-249", "Montpellier",
-       "entreprise de services numériques", "M1805 M1810 M1801 M1802"),
-    _e("Lez Conseil Expertise", "69.20Z", "10-49", "Castelnau-le-Lez",
-       "cabinet d'expertise comptable", "M1203 M1607 M1602"),
-    _e("Mutuelle Languedoc Santé", "65.12Z", "250-4999", "Montpellier",
-       "mutuelle santé", "C1102 C1401 D1401"),
-    _e("Caisse Solidaire du Lez", "64.19Z", "50-249", "Montpellier",
-       "banque coopérative", "C1201 C1401 C1102"),
-    _e("Port Marianne Immobilier", "68.31Z", "0-9", "Montpellier",
-       "agence immobilière", "C1504 C1501"),
-    _e("Propreté Services Hérault", "81.21Z", "250-4999", "Saint-Jean-de-Védas",
-       "entreprise de propreté", "K2204 K2204 I1203"),
-    _e("Paysages des Garrigues", "81.30Z", "10-49", "Grabels",
-       "création et entretien d'espaces verts", "A1203 A1208"),
-    _e("Sécurité Protection Sud", "80.10Z", "50-249", "Montpellier",
-       "société de sécurité privée", "K2503"),
-    _e("Intérim Solidaire Métropole", "78.20Z", "10-49", "Montpellier",
-       "entreprise de travail temporaire d'insertion", "N1105 F1704 H3302 N1103 K2204"),
-    _e("Conserverie Méditerranéenne", "10.39B", "50-249", "Lunel",
-       "conserverie de fruits et légumes", "H2102 H3302 N1105 H2105"),
-    _e("Métallerie Vendarguoise", "25.11Z", "10-49", "Vendargues",
-       "serrurerie-métallerie", "H2913 H2909 H2903"),
-    _e("Menuiserie Bois du Lez", "16.23Z", "10-49", "Jacou",
-       "menuiserie bois sur mesure", "H2206 H2201"),
-    _e("Domaine de Saint-Georges", "01.21Z", "10-49", "Saint-Georges-d'Orques",
-       "domaine viticole", "A1418 A1419 A1422"),
-    _e("Pépinières de Lavérune", "01.30Z", "10-49", "Lavérune",
-       "pépinière et horticulture", "A1414 A1419 D1219"),
-    _e("Régie des Eaux Garrigues et Lez", "36.00Z", "250-4999", "Montpellier",
-       "régie publique de l'eau", "H1530 I1309 I1310"),
-    _e("Valorisation Déchets du Lez", "38.11Z", "50-249", "Lattes",
-       "collecte et valorisation des déchets", "N4118 K2304 K2318"),
-    _e("Garrigues et Lez Métropole", "84.11Z", "5000+", "Montpellier",
-       "collectivité territoriale", "M1602 K1707 A1203 N4103 M1607 G1203"),
-    _e("Lez Formation Adultes", "85.59A", "10-49", "Montpellier",
-       "organisme de formation continue", "K2111 M1607 K2112"),
-    _e("Lez Forme Club", "93.13Z", "10-49", "Le Crès",
-       "salle de sport et de remise en forme", "G1204 D1401"),
-    _e("Ambulances du Pic Saint-Loup", "86.90A", "10-49", "Saint-Mathieu-de-Tréviers",
-       "entreprise de transport sanitaire", "J1305"),
-    _e("Salon Coiffure Sète Beauté", "96.02A", "0-9", "Sète",
-       "salon de coiffure et d'esthétique", "D1202 D1208"),
+# Fictional employers of the métropole (name | NAF | size | commune | activity | ROME codes,
+# repeated to weigh them); the first belongs to the demo recruiter.
+_EMPLOYERS = """
+Lez Électricité Services|43.21A|10-49|Montpellier|électricien du bâtiment|F1602 F1602 I1309 F1610
+Garrigues Bâtiment|41.20A|50-249|Lattes|entreprise du bâtiment|F1703 F1701 F1704 F1202 F1201
+Plomberie Chauffage du Lez|43.22A|10-49|Castelnau-le-Lez|plombier chauffagiste|F1603 F1610 F1603
+Peintures et Façades Occitanes|43.34Z|0-9|Juvignac|peinture et ravalement|F1606 F1704
+Énergies Solaires du Midi|43.21B|10-49|Fabrègues|installateur photovoltaïque|F1610 F1602 I1309
+Clinique des Garrigues|86.10Z|250-4999|Montpellier|clinique|J1501 J1506 J1301 J1302 J1305
+EHPAD Les Oliviers|87.10A|50-249|Pignan|maison de retraite|J1501 J1506 J1301 K1302 G1602
+Aide et Présence Hérault|88.10A|50-249|Montpellier|aide à domicile|K1302 K1304 K1303
+Crèches Les Petits Lézards|88.91A|10-49|Castelnau-le-Lez|réseau de crèches|J1304 K1303
+Logistique Méditerranée|52.10B|250-4999|Vendargues|plateforme logistique|N1101 N1103 N1105 N1301
+Transports Cévennes Littoral|49.41A|50-249|Baillargues|transport routier|N4101 N4105 N4201
+Messageries du Golfe|53.20Z|50-249|Saint-Jean-de-Védas|livraison de colis|N4105 N1103 N1105
+Hypermarché Oc Lattes|47.11F|250-4999|Lattes|hypermarché|D1507 D1505 D1106 D1502 D1101 D1102
+Fournil de l'Écusson|10.71C|10-49|Montpellier|boulangerie-pâtisserie|D1102 D1104 D1106
+Brasserie du Peyrou|56.10A|10-49|Montpellier|brasserie traditionnelle|G1602 G1803 G1605
+Hôtel Les Arceaux|55.10Z|10-49|Montpellier|hôtel trois étoiles|G1703 G1502 G1803 G1704
+Camping Les Flots Bleus|55.30Z|10-49|Palavas-les-Flots|camping en bord de mer|G1502 G1703 G1236
+Snack Comédie|56.10C|10-49|Montpellier|restauration rapide|G1603 G1603 G1602
+Garage du Mas de Mauguio|45.20A|10-49|Mauguio|garage automobile|I1604 I1103 D1404
+Occitanie Numérique|62.01Z|50-249|Montpellier|services numériques|M1805 M1810 M1801 M1802
+Lez Conseil Expertise|69.20Z|10-49|Castelnau-le-Lez|expertise comptable|M1203 M1607 M1602
+Mutuelle Languedoc Santé|65.12Z|250-4999|Montpellier|mutuelle santé|C1102 C1401 D1401
+Caisse Solidaire du Lez|64.19Z|50-249|Montpellier|banque coopérative|C1201 C1401 C1102
+Port Marianne Immobilier|68.31Z|0-9|Montpellier|agence immobilière|C1504 C1501
+Propreté Services Hérault|81.21Z|250-4999|Saint-Jean-de-Védas|propreté|K2204 K2204 I1203
+Paysages des Garrigues|81.30Z|10-49|Grabels|espaces verts|A1203 A1208
+Sécurité Protection Sud|80.10Z|50-249|Montpellier|sécurité privée|K2503
+Intérim Solidaire Métropole|78.20Z|10-49|Montpellier|intérim d'insertion|N1105 F1704 H3302 N1103
+Conserverie Méditerranéenne|10.39B|50-249|Lunel|conserverie de fruits|H2102 H3302 N1105 H2105
+Métallerie Vendarguoise|25.11Z|10-49|Vendargues|serrurerie-métallerie|H2913 H2909 H2903
+Menuiserie Bois du Lez|16.23Z|10-49|Jacou|menuiserie sur mesure|H2206 H2201
+Domaine de Saint-Georges|01.21Z|10-49|Saint-Georges-d'Orques|domaine viticole|A1418 A1419 A1422
+Pépinières de Lavérune|01.30Z|10-49|Lavérune|pépinière|A1414 A1419 D1219
+Régie des Eaux Garrigues et Lez|36.00Z|250-4999|Montpellier|régie de l'eau|H1530 I1309 I1310
+Valorisation Déchets du Lez|38.11Z|50-249|Lattes|collecte des déchets|N4118 K2304 K2318
+Garrigues et Lez Métropole|84.11Z|5000+|Montpellier|collectivité|M1602 K1707 A1203 N4103 G1203
+Lez Formation Adultes|85.59A|10-49|Montpellier|organisme de formation|K2111 M1607 K2112
+Lez Forme Club|93.13Z|10-49|Le Crès|salle de sport|G1204 D1401
+Ambulances du Pic Saint-Loup|86.90A|10-49|Saint-Mathieu-de-Tréviers|transport sanitaire|J1305
+Salon Sète Beauté|96.02A|0-9|Sète|coiffure et esthétique|D1202 D1208
+"""
+EMPLOYERS = tuple(
+    DemoEmployer(name, naf, size, commune, activity, tuple(jobs.split()))
+    for name, naf, size, commune, activity, jobs in (
+        line.split("|") for line in _EMPLOYERS.strip().splitlines()
+    )
 )
-
 SIZE_WEIGHT = {"0-9": 1, "10-49": 2, "50-249": 3, "250-4999": 5, "5000+": 6}
 # Accents the ROME list leaves off capital letters.
-CAPITALS = {"Electricien": "Électricien", "Electricienne": "Électricienne",
-            "Educateur": "Éducateur", "Educatrice": "Éducatrice", "Equipier": "Équipier"}
-# Part of a sentence describing the work, per ROME domain.
-MISSIONS: dict[str, tuple[str, ...]] = {
-    "A": ("entretenir les parcelles et les massifs", "réaliser les plantations et la taille",
-          "utiliser et entretenir le matériel", "participer aux récoltes"),
-    "B": ("réaliser des ouvrages soignés", "conseiller la clientèle"),
-    "C": ("accueillir et conseiller la clientèle", "gérer les dossiers et les contrats",
-          "assurer le suivi administratif", "développer un portefeuille de clients"),
-    "D": ("accueillir et conseiller la clientèle", "mettre en rayon et veiller à la présentation",
-          "tenir la caisse", "préparer les commandes", "respecter les règles d'hygiène"),
-    "E": ("animer les réseaux sociaux", "rédiger des contenus"),
-    "F": ("intervenir sur des chantiers neufs et de rénovation", "lire des plans",
-          "respecter les règles de sécurité du chantier", "réaliser les finitions",
-          "travailler en équipe avec les autres corps de métier"),
-    "G": ("accueillir la clientèle", "préparer et dresser les plats", "assurer le service",
-          "entretenir les locaux et le matériel", "participer aux animations"),
-    "H": ("conduire et régler les machines", "contrôler la qualité de la production",
-          "respecter les consignes de sécurité", "assurer l'entretien de premier niveau"),
-    "I": ("diagnostiquer les pannes", "réaliser la maintenance préventive et corrective",
-          "renseigner les fiches d'intervention", "conseiller les utilisateurs"),
-    "J": ("accompagner les patients dans les actes de la vie quotidienne",
-          "participer aux soins", "assurer la traçabilité dans le dossier patient",
-          "travailler en équipe pluridisciplinaire"),
-    "K": ("accompagner les personnes au quotidien", "assurer l'entretien des locaux",
-          "accueillir et informer le public", "veiller à la sécurité des personnes",
-          "rendre compte à son responsable"),
-    "L": ("préparer les spectacles", "accueillir le public"),
-    "M": ("assurer le suivi administratif", "participer aux projets de l'équipe",
-          "gérer les outils informatiques", "rédiger des documents et des comptes rendus"),
-    "N": ("préparer et charger les commandes", "conduire en sécurité",
-          "réaliser les livraisons dans les délais", "gérer les stocks",
-          "utiliser un terminal de lecture de codes-barres"),
+CAPITALS = {
+    "Electricien": "Électricien",
+    "Electricienne": "Électricienne",
+    "Educateur": "Éducateur",
+    "Educatrice": "Éducatrice",
+    "Equipier": "Équipier",
 }
-SKILLS: dict[str, tuple[str, ...]] = {
-    "A": ("Taille des végétaux", "Conduite de tracteur", "Plantation", "Arrosage",
-          "Utilisation de débroussailleuse"),
-    "B": ("Travail minutieux", "Relation client"),
-    "C": ("Relation client", "Conseil en assurance", "Gestion de portefeuille",
-          "Connaissance des produits bancaires", "Outils bureautiques"),
-    "D": ("Relation client", "Encaissement", "Mise en rayon", "Hygiène alimentaire (HACCP)",
-          "Techniques de vente", "Gestion des stocks"),
-    "E": ("Rédaction web", "Réseaux sociaux"),
-    "F": ("Lecture de plans", "Habilitation électrique", "Travail en hauteur",
-          "Maçonnerie", "Pose de cloisons", "Respect des règles de sécurité"),
-    "G": ("Hygiène alimentaire (HACCP)", "Service en salle", "Accueil de la clientèle",
-          "Anglais courant", "Mise en place", "Travail en équipe"),
-    "H": ("Conduite de ligne", "Contrôle qualité", "Soudure TIG", "Soudure MIG",
-          "Lecture de plans", "Règles d'hygiène et de sécurité"),
-    "I": ("Diagnostic de panne", "Habilitation électrique", "Maintenance préventive",
-          "Électrotechnique", "Mécanique automobile"),
-    "J": ("Soins d'hygiène et de confort", "Transmissions ciblées", "Bientraitance",
-          "Gestes et postures", "Gestion des urgences"),
-    "K": ("Aide à la toilette", "Entretien des locaux", "Écoute et bienveillance",
-          "Préparation des repas", "Carte professionnelle de sécurité", "Autonomie"),
-    "L": ("Régie son et lumière", "Accueil du public"),
-    "M": ("Outils bureautiques", "Python", "Administration Linux", "Comptabilité générale",
-          "Gestion administrative", "SQL", "Paie"),
-    "N": ("CACES R489 catégorie 3", "Permis C", "FIMO", "Préparation de commandes",
-          "Gestion des stocks", "Permis B"),
-}
-SOFT_SKILLS = ("Ponctualité", "Sens du travail en équipe", "Rigueur", "Autonomie",
-               "Sens du service", "Bon relationnel")
-QUALIFICATIONS = ("CAP / BEP", "Bac professionnel", "BTS / BUT", "Licence", "Master")
+# Per ROME domain: what the job involves (missions) and skills, separated by semicolons.
+_DOMAINS = """
+A|entretenir les parcelles et les massifs;réaliser les plantations et la taille;utiliser et \
+entretenir le matériel;participer aux récoltes|Taille des végétaux;Conduite de tracteur;\
+Plantation;Arrosage;Utilisation de débroussailleuse
+C|accueillir et conseiller la clientèle;gérer les dossiers et les contrats;assurer le suivi \
+administratif;développer un portefeuille de clients|Relation client;Conseil en assurance;\
+Gestion de portefeuille;Produits bancaires;Outils bureautiques
+D|accueillir et conseiller la clientèle;mettre en rayon et soigner la présentation;tenir la \
+caisse;préparer les commandes;respecter les règles d'hygiène|Relation client;Encaissement;\
+Mise en rayon;Hygiène alimentaire (HACCP);Techniques de vente;Gestion des stocks
+F|intervenir sur des chantiers neufs et de rénovation;lire des plans;respecter les règles de \
+sécurité du chantier;réaliser les finitions;travailler avec les autres corps de métier|Lecture \
+de plans;Habilitation électrique;Travail en hauteur;Maçonnerie;Pose de cloisons;Sécurité
+G|accueillir la clientèle;préparer et dresser les plats;assurer le service;entretenir les \
+locaux et le matériel;participer aux animations|Hygiène alimentaire (HACCP);Service en salle;\
+Accueil de la clientèle;Anglais courant;Mise en place;Travail en équipe
+H|conduire et régler les machines;contrôler la qualité de la production;respecter les \
+consignes de sécurité;assurer l'entretien de premier niveau|Conduite de ligne;Contrôle \
+qualité;Soudure TIG;Soudure MIG;Lecture de plans;Règles d'hygiène et de sécurité
+I|diagnostiquer les pannes;réaliser la maintenance préventive et corrective;renseigner les \
+fiches d'intervention;conseiller les utilisateurs|Diagnostic de panne;Habilitation \
+électrique;Maintenance préventive;Électrotechnique;Mécanique automobile
+J|accompagner les patients dans les actes de la vie quotidienne;participer aux soins;assurer \
+la traçabilité dans le dossier patient;travailler en équipe pluridisciplinaire|Soins \
+d'hygiène et de confort;Transmissions ciblées;Bientraitance;Gestes et postures;Urgences
+K|accompagner les personnes au quotidien;assurer l'entretien des locaux;accueillir et \
+informer le public;veiller à la sécurité des personnes;rendre compte à son responsable|Aide \
+à la toilette;Entretien des locaux;Écoute et bienveillance;Préparation des repas;Carte \
+professionnelle de sécurité
+M|assurer le suivi administratif;participer aux projets de l'équipe;gérer les outils \
+informatiques;rédiger des documents et des comptes rendus|Outils bureautiques;Python;\
+Administration Linux;Comptabilité générale;Gestion administrative;SQL;Paie
+N|préparer et charger les commandes;conduire en sécurité;livrer dans les délais;gérer les \
+stocks;utiliser un terminal de lecture de codes-barres|CACES R489 catégorie 3;Permis C;FIMO;\
+Préparation de commandes;Gestion des stocks;Permis B
+"""
+_ROWS = [line.split("|") for line in _DOMAINS.strip().splitlines()]
+MISSIONS = {letter: missions.split(";") for letter, missions, _skills in _ROWS}
+SKILLS = {letter: skills.split(";") for letter, _missions, skills in _ROWS}
+SOFT_SKILLS = "Ponctualité;Travail en équipe;Rigueur;Autonomie;Sens du service".split(";")
+QUALIFICATIONS = ("CAP / BEP", "Bac professionnel", "BTS / BUT")
 INTROS = (
-    "{employer}, {activity} installé à {commune}, recrute un(e) {job}.",
-    "Rejoignez {employer} ({activity}) : nous recherchons un(e) {job} pour notre site de "
-    "{commune}.",
-    "Dans le cadre de son développement, {employer}, {activity}, recrute un(e) {job}.",
-    "Vous cherchez un poste de {job} près de {commune} ? {employer} vous attend.",
+    "{employer} ({activity}) recrute un(e) {job} à {commune}.",
+    "Rejoignez {employer} ({activity}) : nous recherchons un(e) {job} à {commune}.",
+    "Pour accompagner son développement, {employer} ({activity}) recrute un(e) {job}.",
+    "Vous cherchez un emploi près de {commune} ? {employer} recrute un(e) {job}.",
 )
 PROFILES = {
     "beginner": "Débutant(e) accepté(e) : vous serez formé(e) par nos équipes.",
@@ -215,8 +162,12 @@ PROFILES = {
     "required": "Une expérience d'au moins deux ans sur un poste similaire est exigée.",
 }
 CONTRACT_WEIGHTS = {
-    Contract.CDI: 40, Contract.CDD: 25, Contract.TEMPORARY: 12,
-    Contract.SEASONAL: 7, Contract.APPRENTICESHIP: 11, Contract.INTERNSHIP: 5,
+    Contract.CDI: 40,
+    Contract.CDD: 25,
+    Contract.TEMPORARY: 12,
+    Contract.SEASONAL: 7,
+    Contract.APPRENTICESHIP: 11,
+    Contract.INTERNSHIP: 5,
 }
 
 
@@ -287,7 +238,7 @@ async def seed(session: AsyncSession, *, now: datetime | None = None) -> dict[st
     organiser = users[Role.ORGANISER]
     edition = await editions.create(session, by=organiser, data=edition_input(now))
     await editions.publish(session, edition)
-    booths = []
+    booths: list[tuple[DemoEmployer, Booth]] = []
     for n, spec in enumerate(EMPLOYERS):
         owner = users[Role.RECRUITER] if n == 0 else await _owner(session, n)
         booth = await _booth(session, spec, n, owner, edition, organiser)
@@ -295,6 +246,18 @@ async def seed(session: AsyncSession, *, now: datetime | None = None) -> dict[st
     for spec, booth in _spread(rng, booths):
         await offers.create(session, booth=booth, data=_offer(rng, spec))
     await _candidate(session, users[Role.CANDIDATE])
+    return _summary(edition)
+
+
+async def summary(session: AsyncSession) -> dict[str, object]:
+    """What `seed` returned, for a database seeded earlier."""
+    edition = await find(session)
+    if edition is None:
+        raise NotFound("This database holds no demo edition.")
+    return _summary(edition)
+
+
+def _summary(edition: Edition) -> dict[str, object]:
     return {
         "edition": edition.slug,
         "title": edition.title,
@@ -315,7 +278,14 @@ async def _owner(session: AsyncSession, n: int) -> User:
     )
 
 
-async def _booth(session, spec, n, owner, edition, organiser):  # type: ignore[no-untyped-def]
+async def _booth(
+    session: AsyncSession,
+    spec: DemoEmployer,
+    n: int,
+    owner: User,
+    edition: Edition,
+    organiser: User,
+) -> Booth:
     place = geo.find(spec.commune)
     assert place is not None, spec.commune
     employer = await employers.register(
@@ -327,7 +297,7 @@ async def _booth(session, spec, n, owner, edition, organiser):  # type: ignore[n
             naf_code=spec.naf,
             size=spec.size,
             commune=place.name,
-            website=f"https://{employers_slug(spec.name)}.example.fr",
+            website=f"https://{editions.slugify(spec.name)[:40]}.example.fr",
             description=f"{spec.name} : {spec.activity} à {place.name}.",
             video_url="",
         ),
@@ -337,11 +307,9 @@ async def _booth(session, spec, n, owner, edition, organiser):  # type: ignore[n
     return booth
 
 
-def employers_slug(name: str) -> str:
-    return editions.slugify(name)[:40]
-
-
-def _spread(rng: random.Random, booths: list) -> list:  # type: ignore[type-arg]
+def _spread(
+    rng: random.Random, booths: list[tuple[DemoEmployer, Booth]]
+) -> list[tuple[DemoEmployer, Booth]]:
     """Exactly OFFER_COUNT (employer, booth) pairs: three each, the rest weighted by size."""
     picks = [pair for pair in booths for _ in range(3)]
     weights = [SIZE_WEIGHT[spec.size] for spec, _booth in booths]
@@ -373,7 +341,7 @@ def _offer(rng: random.Random, spec: DemoEmployer) -> offers.OfferInput:
         remote=domain in "CEM" and rng.random() < 0.4,
         positions=rng.choices((1, 2, 3, 5), weights=(70, 15, 10, 5))[0],
         salary=_salary(rng, contract, experience),
-        qualification="" if beginner and rng.random() < 0.5 else rng.choice(QUALIFICATIONS[:3]),
+        qualification="" if beginner and rng.random() < 0.5 else rng.choice(QUALIFICATIONS),
         skills=_skills(rng, domain),
         insertion_clause=rng.random() < (0.3 if domain in "FK" else 0.1),
         open_seniors=rng.random() < 0.25,
@@ -384,8 +352,16 @@ def _offer(rng: random.Random, spec: DemoEmployer) -> offers.OfferInput:
     return data
 
 
-def _description(rng, spec, title, commune, domain, contract, experience) -> str:  # type: ignore[no-untyped-def]
-    job = title[0].lower() + title[1:]
+def _description(
+    rng: random.Random,
+    spec: DemoEmployer,
+    title: str,
+    commune: str,
+    domain: str,
+    contract: Contract,
+    experience: Experience,
+) -> str:
+    job = " / ".join(part[0].lower() + part[1:] for part in title.split(" / "))
     intro = rng.choice(INTROS).format(
         employer=spec.name, activity=spec.activity, commune=commune, job=job
     )
@@ -394,7 +370,8 @@ def _description(rng, spec, title, commune, domain, contract, experience) -> str
         intro,
         "",
         "Vos missions :",
-        *(f"- {m[0].upper()}{m[1:]} ;" for m in missions),
+        *(f"- {m[0].upper()}{m[1:]} ;" for m in missions[:-1]),
+        f"- {missions[-1][0].upper()}{missions[-1][1:]}.",
         "",
         f"Votre profil : {PROFILES[experience.value]}",
         f"Contrat : {_contract_text(contract)}.",

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import db
+from starlette.datastructures import FormData
+
+from fair import db, settings
 from fair.enums import Role
-from fair.errors import Forbidden, Unauthenticated
+from fair.errors import Forbidden, TooLarge, Unauthenticated
 from fair.models import User
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -38,6 +40,20 @@ def check_csrf(request: Request, submitted: str) -> None:
         )
 
 
+async def read_form(request: Request) -> FormData:
+    """The submitted form, after checking its size and its CSRF token (parsed once per request)."""
+    limit = settings.get().max_request_bytes
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise TooLarge(
+            "The upload is too large: %(max)s MB at most in all.",
+            params={"max": limit // (1024 * 1024)},
+        )
+    form = await request.form(max_files=5, max_fields=200, max_part_size=256 * 1024)
+    check_csrf(request, str(form.get("csrf_token", "")))
+    return form
+
+
 def database(request: Request) -> AsyncSession:
     return request.state.db  # type: ignore[no-any-return]
 
@@ -45,8 +61,10 @@ def database(request: Request) -> AsyncSession:
 def page(handler: Handler) -> Handler:
     """Run `handler` in one unit of work: a write session for unsafe methods, a read one otherwise.
 
-    The transaction commits only when the response is not an error, so a form re-shown with
-    its errors leaves nothing half-written; after-commit callbacks (mail, live events) then run.
+    Every unsafe request must carry a valid CSRF token: it is checked here, before the handler
+    runs, so no state-changing route can forget it. The transaction commits only when the
+    response is not an error, so a form re-shown with its errors leaves nothing half-written;
+    after-commit callbacks (mail, live events) then run.
     """
 
     @wraps(handler)
@@ -56,6 +74,8 @@ def page(handler: Handler) -> Handler:
         async with maker() as session:
             request.state.db = session
             await load_user(request)
+            if request.method in UNSAFE:
+                await read_form(request)
             try:
                 response = await handler(request)
             except BaseException:

@@ -10,25 +10,15 @@ from zoneinfo import ZoneInfo
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
-from fair import settings
-from fair.errors import Invalid, TooLarge
-from fair.web.auth import check_csrf
+from fair.errors import Invalid
+from fair.web.auth import read_form
 
 REQUIRED = "This field is required."
 
 
 async def read(request: Request) -> FormData:
-    """The submitted form, after checking its size and its CSRF token."""
-    limit = settings.get().max_request_bytes
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise TooLarge(
-            "The upload is too large: %(max)s MB at most in all.",
-            params={"max": limit // (1024 * 1024)},
-        )
-    form = await request.form(max_files=5, max_fields=200, max_part_size=256 * 1024)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    return form
+    """The submitted form (size and CSRF token already checked by the `page` decorator)."""
+    return await read_form(request)
 
 
 @dataclass

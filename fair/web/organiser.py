@@ -118,12 +118,13 @@ def _read_edition(fields: forms.Fields) -> editions.EditionInput:
 def _edition_input(fields: forms.Fields) -> editions.EditionInput:
     """The settings, or Invalid with the parsing errors and the domain's errors together."""
     data = _read_edition(fields)
-    if fields.errors:
+    unparsed = set(fields.errors)
+    if unparsed:
         try:
             editions.check(data)
         except Invalid as error:
             for name, message in error.fields.items():
-                if not CHECK_INPUTS.get(name, {name}) & fields.errors.keys():
+                if not CHECK_INPUTS.get(name, {name}) & unparsed:
                     fields.errors.setdefault(name, message)
     fields.done()
     return data
@@ -266,7 +267,9 @@ async def booth_decision(request: Request) -> Response:
     return _redirect(request, "edition_booths", edition_id=edition.id)
 
 
-async def _decide(session: AsyncSession, booth: Booth, decision: str, *, by: User, reason: str) -> None:
+async def _decide(
+    session: AsyncSession, booth: Booth, decision: str, *, by: User, reason: str
+) -> None:
     if decision == "approve":
         await employers.set_status(session, booth, BoothStatus.APPROVED, by=by)
     elif decision == "decline":

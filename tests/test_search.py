@@ -1,0 +1,122 @@
+"""French full-text search with filters, on SQLite (FTS5) and PostgreSQL (tsvector)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from fair import db, geo, search
+from fair.errors import Invalid
+from tests import factories as f
+
+
+async def _setup(session):  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    hidden_booth, _ = await f.booth(session, edition_=edition, approve=False)
+    offers = {
+        "elec": await f.offer(session, booth_=booth, title="Électricien (H/F)", commune="Lattes",
+                              postcode="34970"),
+        "aide": await f.offer(session, booth_=booth, title="Aide-soignante de nuit", rome_code="J1501",
+                              description="Soins aux résidents en EHPAD.", contract="cdd",
+                              commune="Nîmes", postcode="30000", open_seniors=True, skills=[]),
+        "cariste": await f.offer(session, booth_=booth, title="Cariste", rome_code="N1101",
+                                 description="Conduite de chariots élévateurs.", contract="temporary",
+                                 commune="Sète", postcode="34200", remote=False, no_diploma=True,
+                                 skills=["CACES 3"]),
+        "dev": await f.offer(session, booth_=booth, title="Développeuse web", rome_code="M1805",
+                             description="Applications pour les services publics.", remote=True,
+                             commune="Montpellier", postcode="34000", skills=["Python"]),
+    }
+    await f.offer(session, booth_=hidden_booth, title="Électricien caché")
+    await db.commit(session)
+    return edition, offers
+
+
+async def _titles(session, edition, **kw) -> list[str]:  # type: ignore[no-untyped-def]
+    page = await search.search(session, edition_id=edition.id, query=search.Query(**kw))
+    return [h.offer.title for h in page.hits]
+
+
+async def test_accents_and_plurals(session):  # type: ignore[no-untyped-def]
+    edition, _ = await _setup(session)
+    assert await _titles(session, edition, q="electriciens") == ["Électricien (H/F)"]
+    assert await _titles(session, edition, q="ÉLECTRICIEN") == ["Électricien (H/F)"]
+    assert await _titles(session, edition, q="aides soignantes") == ["Aide-soignante de nuit"]
+    assert await _titles(session, edition, q="chariot elevateur") == ["Cariste"]
+    assert await _titles(session, edition, q="python") == ["Développeuse web"]
+    assert await _titles(session, edition, q="plombier") == []
+    assert await _titles(session, edition, q="!!! --") == []
+
+
+async def test_filters_radius_and_sort(session):  # type: ignore[no-untyped-def]
+    edition, _ = await _setup(session)
+    assert await _titles(session, edition, contract="cdd") == ["Aide-soignante de nuit"]
+    assert await _titles(session, edition, domain="N") == ["Cariste"]
+    assert await _titles(session, edition, remote=True) == ["Développeuse web"]
+    assert sorted(await _titles(session, edition, publics={"seniors", "no_diploma"})) == [
+        "Aide-soignante de nuit", "Cariste",
+    ]
+    # Lattes is ~5 km from Montpellier, Sète ~27 km, Nîmes ~46 km.
+    near = await _titles(session, edition, commune="Montpellier", radius_km=10, sort="distance")
+    assert near == ["Développeuse web", "Électricien (H/F)"]
+    wider = await _titles(session, edition, commune="montpellier", radius_km=30, sort="distance")
+    assert wider == ["Développeuse web", "Électricien (H/F)", "Cariste"]
+    page = await search.search(
+        session, edition_id=edition.id,
+        query=search.Query(commune="Montpellier", radius_km=50, sort="distance"),
+    )
+    here = geo.find("Montpellier")
+    expected = [
+        round(geo.distance_km(here.latitude, here.longitude, h.offer.latitude, h.offer.longitude), 3)
+        for h in page.hits
+    ]
+    assert [round(h.distance_km or 0, 3) for h in page.hits] == expected
+    assert [round(d) for d in expected] == [0, 5, 28, 46]
+
+
+async def test_pagination(session):  # type: ignore[no-untyped-def]
+    edition, _ = await _setup(session)
+    first = await search.search(session, edition_id=edition.id, query=search.Query(per_page=3))
+    second = await search.search(session, edition_id=edition.id, query=search.Query(per_page=3, page=2))
+    assert (first.total, first.pages, len(first.hits), len(second.hits)) == (4, 2, 3, 1)
+    assert not {h.offer.id for h in first.hits} & {h.offer.id for h in second.hits}
+
+
+@pytest.mark.parametrize(
+    "kw,field",
+    [({"contract": "cdx"}, "contract"), ({"commune": "Atlantis"}, "commune"),
+     ({"radius_km": 7, "commune": "Sète"}, "radius_km"), ({"radius_km": 10}, "commune"),
+     ({"sort": "distance"}, "commune"), ({"domain": "Z"}, "domain")],
+)
+async def test_bad_filters_are_named(session, kw, field):  # type: ignore[no-untyped-def]
+    edition, _ = await _setup(session)
+    with pytest.raises(Invalid) as caught:
+        await search.search(session, edition_id=edition.id, query=search.Query(**kw))
+    assert field in caught.value.fields
+
+
+async def test_search_page_queries_do_not_grow_with_results(app, client, session):  # type: ignore[no-untyped-def]
+    edition, _ = await _setup(session)
+    statements: list[str] = []
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        if args[2].startswith("SELECT") and "outbox" not in args[2]:  # not the mail sender's
+            statements.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await client.get(f"/e/{edition.slug}/offers", params={"q": "cariste"})
+        few = len(statements)
+        statements.clear()
+        await client.get(f"/e/{edition.slug}/offers")
+        many = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert few == many, statements
+
+
+def test_stems_fold_accents_and_plurals():
+    assert search.stems("Électriciens") == search.stems("electricien")
+    assert search.stems("les aides-soignantes") == search.stems("aide soignante")
