@@ -16,7 +16,6 @@ from sqlalchemy.orm import selectinload
 from fair import candidates, clock, editions, mail, notices, settings
 from fair.enums import (
     APPLICATION_TRANSITIONS,
-    RECRUITER_MOVES,
     UNANSWERED_STATUSES,
     ApplicationStatus,
     NoticeKind,
@@ -104,7 +103,7 @@ async def set_status(
     if by.role == Role.CANDIDATE:
         if by.id != application.candidate_id or new != ApplicationStatus.WITHDRAWN:
             raise Forbidden("You cannot change this application.")
-    elif new not in RECRUITER_MOVES:
+    elif new == ApplicationStatus.WITHDRAWN:
         raise Forbidden("Only the candidate can withdraw an application.")
     if new not in APPLICATION_TRANSITIONS[current]:
         raise Conflict(

@@ -213,9 +213,10 @@ def _run(conf: settings.Settings, work: Callable[[AsyncSession], Awaitable[T]]) 
     except FairError as exc:
         raise CommandError(exc.message % exc.params if exc.params else exc.message, 1) from exc
     except (DBAPIError, OSError) as exc:
+        reason = _first_line(exc)
+        hint = "; run `fair migrate` first" if _missing_table(reason) else ""
         raise CommandError(
-            f"cannot use the database at {_safe(conf.database_url)} ({_first_line(exc)}); "
-            "has `fair migrate` been run?"
+            f"cannot use the database at {_safe(conf.database_url)}: {reason}{hint}"
         ) from exc
 
 
@@ -251,3 +252,7 @@ def _safe(url: str) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _missing_table(reason: str) -> bool:
+    return "no such table" in reason or ("relation" in reason and "does not exist" in reason)

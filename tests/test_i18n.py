@@ -135,11 +135,49 @@ def not_user_facing_errors() -> set[str]:
     return builtin | {name for name in bases if not user_facing(name)}
 
 
+def _assigned_strings(scope: ast.AST) -> dict[str, list[str]]:
+    """The string literals assigned to each plain name within `scope` (`message = "..."`)."""
+    found: dict[str, list[str]] = {}
+    nodes = scope.body if isinstance(scope, ast.Module) else ast.walk(scope)
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if (text := _string(value)) is not None:
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, []).append(text)
+    return found
+
+
+def _resolve(
+    node: ast.AST | None, local: dict[str, list[str]], module: dict[str, list[str]]
+) -> Iterator[tuple[str, int]]:
+    """The msgids an argument may hold: a literal, or a name assigned literals in scope."""
+    if node is None:
+        return
+    if (text := _string(node)) is not None:
+        yield text, node.lineno  # type: ignore[attr-defined]
+    elif isinstance(node, ast.Name):
+        for text in local.get(node.id) or module.get(node.id) or ():
+            yield text, node.lineno
+    elif isinstance(node, ast.IfExp):
+        yield from _resolve(node.body, local, module)
+        yield from _resolve(node.orelse, local, module)
+    elif isinstance(node, ast.BoolOp):
+        for value in node.values:
+            yield from _resolve(value, local, module)
+
+
 def ast_messages_in(path: Path, skipped: set[str] | None = None) -> Iterator[tuple[str, int]]:
     """The msgids of one Python file that are not gettext calls: (msgid, line)."""
     skipped = not_user_facing_errors() if skipped is None else skipped
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     in_enums = path == PACKAGE / "enums.py"
+    module = _assigned_strings(tree)
 
     for node in tree.body:  # module-level label dicts and constants
         targets: list[ast.expr] = []
@@ -155,36 +193,56 @@ def ast_messages_in(path: Path, skipped: set[str] | None = None) -> Iterator[tup
             elif target.id in CONSTANTS and (text := _string(value)) is not None:
                 yield text, value.lineno
 
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            name = _name(node.func)
-            if name.endswith(ERROR_SUFFIXES) and name not in skipped:
-                if node.args and (text := _string(node.args[0])) is not None:
-                    yield text, node.args[0].lineno
-                for keyword in node.keywords:
-                    if keyword.arg == "message" and (text := _string(keyword.value)):
-                        yield text, keyword.value.lineno
-                    elif keyword.arg == "fields":
-                        yield from _dict_values(keyword.value)
-            elif (
-                name == "setdefault"
-                and isinstance(node.func, ast.Attribute)
-                and _is_errors(node.func.value)
-                and len(node.args) == 2
-                and (text := _string(node.args[1])) is not None
-            ):
-                yield text, node.args[1].lineno
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                if (
-                    isinstance(target, ast.Subscript)
-                    and _is_errors(target.value)
-                    and (text := _string(node.value)) is not None
-                ):
-                    yield text, node.value.lineno
-        elif in_enums and isinstance(node, ast.FunctionDef) and node.name == "label":
-            for inner in ast.walk(node):
-                yield from _dict_values(inner)
+    scopes: list[ast.AST] = [tree]
+    scopes += [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for scope in scopes:
+        local = _assigned_strings(scope) if scope is not tree else {}
+        for node in _own_nodes(scope):
+            yield from _node_messages(node, local, module, skipped, in_enums)
+
+
+def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a module or function, without those of the functions nested in it."""
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _node_messages(
+    node: ast.AST,
+    local: dict[str, list[str]],
+    module: dict[str, list[str]],
+    skipped: set[str],
+    in_enums: bool,
+) -> Iterator[tuple[str, int]]:
+    if isinstance(node, ast.Call):
+        name = _name(node.func)
+        if name.endswith(ERROR_SUFFIXES) and name not in skipped:
+            if node.args:
+                yield from _resolve(node.args[0], local, module)
+            for keyword in node.keywords:
+                if keyword.arg == "message":
+                    yield from _resolve(keyword.value, local, module)
+                elif keyword.arg == "fields" and isinstance(keyword.value, ast.Dict):
+                    for value in keyword.value.values:
+                        yield from _resolve(value, local, module)
+        elif (
+            name == "setdefault"
+            and isinstance(node.func, ast.Attribute)
+            and _is_errors(node.func.value)
+            and len(node.args) == 2
+        ):
+            yield from _resolve(node.args[1], local, module)
+    elif isinstance(node, ast.Assign):
+        for target in node.targets:
+            if isinstance(target, ast.Subscript) and _is_errors(target.value):
+                yield from _resolve(node.value, local, module)
+    elif in_enums and isinstance(node, ast.FunctionDef) and node.name == "label":
+        for inner in ast.walk(node):
+            yield from _dict_values(inner)
 
 
 def ast_messages() -> Iterator[tuple[str, str, int]]:

@@ -184,14 +184,22 @@ def new_context(browser: Any, live_server: LiveServer) -> Iterator[Callable[...,
         context.close()
 
 
+def follow(page: Any, target: Any) -> None:
+    """Click a link or a submit button and wait for the page it leads to."""
+    with page.expect_navigation():
+        target.click()
+
+
 def log_in(page: Any, email: str, password: str, locale: str = "fr") -> None:
     """Log in through the form, by its labels."""
     page.goto("/login")
     page.get_by_label(tr("E-mail address", locale)).fill(email)
     page.get_by_label(tr("Password", locale)).fill(password)
-    page.locator("main").get_by_role("button", name=tr("Log in", locale), exact=True).click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"log-in failed for {email}: still on {page.url}"
+    with page.expect_navigation():
+        page.locator("main").get_by_role("button", name=tr("Log in", locale), exact=True).click()
+    if "/login" in page.url:
+        alerts = page.locator("main [role=alert]").all_inner_texts()
+        raise AssertionError(f"log-in failed for {email}: still on {page.url}: {alerts}")
 
 
 # axe-core ------------------------------------------------------------------------------------

@@ -1,0 +1,185 @@
+"""The `fair` command, run for real as a subprocess, and the demo fair it seeds and serves."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from fair import db, demo, editions, rome
+from fair.enums import EditionStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+CLEARED = ("DATABASE_URL", "BROADCAST_URL", "SECRET_KEY", "BASE_URL", "FAIR_ENV", "SMTP_HOST")
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(FAIR_DATA_DIR=str(data_dir), FAIR_ENV="test", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def fair(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fair", *args],
+        env=_env(data_dir, **extra),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_data_is_consistent() -> None:
+    assert len(demo.EMPLOYERS) == 40
+    assert len({e.name for e in demo.EMPLOYERS}) == 40
+    for employer in demo.EMPLOYERS:
+        assert rome.normalize_naf(employer.naf) == employer.naf, employer.name
+        assert all(rome.job(code) for code in employer.jobs), employer.name
+        assert {code[0] for code in employer.jobs} <= set(demo.MISSIONS), employer.name
+
+
+def test_migrate_then_create_admin(tmp_path: Path) -> None:
+    migrated = fair(tmp_path, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    args = ("create-admin", "--email", "Root@Example.fr", "--name", "Root", "--password")
+    created = fair(tmp_path, *args, "a-long-password")
+    assert (created.returncode, created.stdout) == (0, "Administrator created: root@example.fr\n")
+    with sqlite3.connect(tmp_path / "fair.db") as conn:
+        rows = conn.execute("SELECT email, name, role, is_active FROM users").fetchall()
+    assert rows == [("root@example.fr", "Root", "admin", 1)]
+    again = fair(tmp_path, *args, "a-long-password")
+    assert again.returncode == 1
+    assert again.stderr == (
+        "fair: An account already uses this e-mail address. Log in or reset your password.\n"
+    )
+
+
+def test_create_admin_before_migrate_says_so(tmp_path: Path) -> None:
+    result = fair(
+        tmp_path, "create-admin", "--email", "a@b.fr", "--name", "A", "--password", "x" * 12
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("fair: cannot use the database at sqlite+aiosqlite:///")
+    assert result.stderr.endswith("no such table: users; run `fair migrate` first\n")
+
+
+async def test_seed_demo(tmp_path: Path) -> None:
+    result = fair(tmp_path, "seed-demo")
+    assert result.returncode == 0, result.stderr
+    assert "recruteur@demo.fair" in result.stdout and demo.PASSWORD in result.stdout
+    with sqlite3.connect(tmp_path / "fair.db") as conn:
+        offers = conn.execute("SELECT count(*) FROM offers WHERE published").fetchone()[0]
+        booths = Counter(s for (s,) in conn.execute("SELECT status FROM booths"))
+        fts = conn.execute("SELECT count(*) FROM offers_fts").fetchone()[0]
+    assert (offers, booths, fts) == (600, {"approved": 40}, 600)
+    engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fair.db'}")
+    try:
+        async with db.sessionmaker(engine)() as session:
+            edition = await demo.find(session)
+            assert edition is not None
+            assert editions.status_at(edition) == EditionStatus.LIVE
+    finally:
+        await engine.dispose()
+    again = fair(tmp_path, "seed-demo")
+    assert (again.returncode, again.stderr) == (
+        1,
+        "fair: this database already holds the demo accounts\n",
+    )
+
+
+def test_production_refuses_the_default_secret_key(tmp_path: Path) -> None:
+    result = fair(tmp_path, "migrate", FAIR_ENV="production")
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "fair: configuration error: SECRET_KEY must be set to a random string"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_fails_fast_without_redis(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = fair(
+        tmp_path, "serve", "--port", str(_free_port()), BROADCAST_URL="redis://127.0.0.1:1"
+    )
+    assert time.monotonic() - started < 15
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "fair: Cannot reach Redis at redis://127.0.0.1:1 (BROADCAST_URL)"
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def _start_demo(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fair", "demo", "--port", str(port)],
+        env=_env(data_dir),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_ready(process: subprocess.Popen[str], url: str, timeout: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready after {timeout} s")
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.terminate()
+    try:
+        return process.communicate(timeout=15)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0]
+
+
+def test_demo_seeds_then_serves(tmp_path: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = _start_demo(tmp_path, port)
+    try:
+        home = _wait_ready(process, base + "/")
+        slug = "rencontres-pour-l-emploi-" + home.text.split("rencontres-pour-l-emploi-")[1][:4]
+        assert "Rencontres pour l&#39;emploi" in home.text
+        assert f'href="/e/{slug}"' in home.text
+        found = httpx.get(f"{base}/e/{slug}/offers", params={"q": "electricien"}, timeout=10)
+        assert found.status_code == 200
+        assert found.text.count('<li class="card">') >= 10
+        assert "Électricien / Électricienne du bâtiment (H/F)" in found.text
+    finally:
+        output = _stop(process)
+    assert "Seeding the demo fair" in output
+    assert f"Demo fair: {base}/" in output and "candidate@demo.fair" in output
+    assert (tmp_path / "demo.db").exists()
+
+    # A restart keeps the live edition instead of seeding again.
+    process = _start_demo(tmp_path, port)
+    try:
+        _wait_ready(process, base + "/health")
+    finally:
+        output = _stop(process)
+    assert "Seeding" not in output and f"{base}/e/{slug}" in output
