@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 from functools import cache
 
 import snowballstemmer
@@ -148,7 +149,7 @@ async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Pag
         )
     )
     base = _filters(base, query, origin)
-    rank = None
+    rank: Any = None
     if query.q.strip() and not terms:
         base = base.where(false())
     elif terms and dialect == "sqlite":
@@ -160,7 +161,7 @@ async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Pag
         rank = literal_column("bm25(offers_fts, 4.0, 1.0)")  # lower is better
     elif terms:
         tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
-        vector = literal_column("offers.search_vector")
+        vector: Any = literal_column("offers.search_vector")
         base = base.where(vector.op("@@")(tsquery))
         rank = -func.ts_rank_cd(vector, tsquery)
     total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
-from fair.errors import Invalid
+from fair.errors import FairError, Invalid
 from fair.web.auth import read_form
 
 REQUIRED = "This field is required."
@@ -108,7 +108,7 @@ class FormState:
         return self.values.get(name, default)
 
 
-def state_from(fields: Fields | None, error: Invalid | None = None) -> FormState:
+def state_from(fields: Fields | None, error: FairError | None = None) -> FormState:
     values = fields.values() if fields else {}
     errors = dict(error.fields) if error else {}
     message = error.message if error else ""
