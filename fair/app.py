@@ -36,13 +36,16 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         app.state.write_sessions = db.sessionmaker(engine, write=True)
         app.state.broadcast = Broadcaster(conf.broadcast_url)
         await app.state.broadcast.connect()
-        sender = asyncio.create_task(mail.run_sender(app.state.write_sessions))
+        sender = None
+        if conf.mail_sender:
+            sender = asyncio.create_task(mail.run_sender(app.state.write_sessions))
         try:
             yield
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            if sender is not None:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
             await app.state.broadcast.disconnect()
             await engine.dispose()
 

@@ -109,7 +109,7 @@ async def set_status(
         raise Conflict(
             "This application cannot go from “%(current)s” to “%(new)s”.",
             code="application.bad_transition",
-            params={"current": current.value, "new": new.value},
+            params={"current": current.label, "new": new.label},
         )
     if len(message) > MAX_MESSAGE:
         text = "Your message is too long (5,000 characters at most)."

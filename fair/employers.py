@@ -190,9 +190,9 @@ async def set_status(
     current = BoothStatus(booth.status)
     if new not in BOOTH_TRANSITIONS[current]:
         raise Conflict(
-            "This booth is already %(status)s.",
+            "This booth is already “%(status)s”.",
             code="booth.bad_transition",
-            params={"status": current.value},
+            params={"status": current.label},
         )
     if new == BoothStatus.DECLINED and not reason.strip():
         message = "Give the employer a reason for declining."

@@ -79,7 +79,11 @@ async def conf(
     else:
         url = templates_dir["postgresql"]
         await _truncate(url)
-    base = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)})
+    # No background mail sender: its writes would race the tests' own transactions on SQLite;
+    # tests deliver the outbox explicitly (tests/test_mail.py).
+    base = settings.load(
+        {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path), "FAIR_MAIL_SENDER": "off"}
+    )
     conf = replace(base, database_url=url)
     settings.override(conf)
     yield conf
@@ -170,14 +174,15 @@ async def make_client(app):  # type: ignore[no-untyped-def]
         await c.aclose()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
 async def csrf(client: httpx.AsyncClient, path: str = "/login") -> str:
     page = await client.get(path)
-    match = CSRF_RE.search(page.text)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
+    tokens = set(CSRF_RE.findall(page.text))
+    # Every form of the page must carry the session's token (an empty one would be refused).
+    assert len(tokens) == 1 and "" not in tokens, f"CSRF tokens on {path}: {tokens}"
+    return tokens.pop()
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from fair import db, demo, editions, rome
 from fair.enums import EditionStatus
@@ -22,7 +24,8 @@ CLEARED = ("DATABASE_URL", "BROADCAST_URL", "SECRET_KEY", "BASE_URL", "FAIR_ENV"
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
-    env.update(FAIR_DATA_DIR=str(data_dir), FAIR_ENV="test", PYTHONUNBUFFERED="1", **extra)
+    env.update({"FAIR_DATA_DIR": str(data_dir), "FAIR_ENV": "test", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
     return env
 
 
@@ -77,16 +80,25 @@ def test_create_admin_before_migrate_says_so(tmp_path: Path) -> None:
     assert result.stderr.endswith("no such table: users; run `fair migrate` first\n")
 
 
-async def test_seed_demo(tmp_path: Path) -> None:
-    result = fair(tmp_path, "seed-demo")
+@pytest.fixture(scope="module")
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One `fair seed-demo` run (seeding hashes a password per account: seconds), shared."""
+    data_dir = tmp_path_factory.mktemp("seeded")
+    return data_dir, fair(data_dir, "seed-demo")
+
+
+async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    data_dir, result = seeded
     assert result.returncode == 0, result.stderr
     assert "recruteur@demo.fair" in result.stdout and demo.PASSWORD in result.stdout
-    with sqlite3.connect(tmp_path / "fair.db") as conn:
+    with sqlite3.connect(data_dir / "fair.db") as conn:
         offers = conn.execute("SELECT count(*) FROM offers WHERE published").fetchone()[0]
         booths = Counter(s for (s,) in conn.execute("SELECT status FROM booths"))
         fts = conn.execute("SELECT count(*) FROM offers_fts").fetchone()[0]
     assert (offers, booths, fts) == (600, {"approved": 40}, 600)
-    engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fair.db'}")
+    engine = db.create_engine(f"sqlite+aiosqlite:///{data_dir / 'fair.db'}")
     try:
         async with db.sessionmaker(engine)() as session:
             edition = await demo.find(session)
@@ -94,7 +106,10 @@ async def test_seed_demo(tmp_path: Path) -> None:
             assert editions.status_at(edition) == EditionStatus.LIVE
     finally:
         await engine.dispose()
-    again = fair(tmp_path, "seed-demo")
+
+
+def test_seed_demo_twice_is_refused(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    again = fair(seeded[0], "seed-demo")
     assert (again.returncode, again.stderr) == (
         1,
         "fair: this database already holds the demo accounts\n",
@@ -157,7 +172,12 @@ def _stop(process: subprocess.Popen[str]) -> str:
         return process.communicate()[0]
 
 
-def test_demo_seeds_then_serves(tmp_path: Path) -> None:
+def test_demo_serves_the_live_edition(
+    seeded: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    # The demo keeps a live edition it finds in var/demo.db rather than seeding again (seeding
+    # itself is what seed-demo ran above).
+    shutil.copy(seeded[0] / "fair.db", tmp_path / "demo.db")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     process = _start_demo(tmp_path, port)
@@ -172,14 +192,6 @@ def test_demo_seeds_then_serves(tmp_path: Path) -> None:
         assert "Électricien / Électricienne du bâtiment (H/F)" in found.text
     finally:
         output = _stop(process)
-    assert "Seeding the demo fair" in output
-    assert f"Demo fair: {base}/" in output and "candidate@demo.fair" in output
-    assert (tmp_path / "demo.db").exists()
-
-    # A restart keeps the live edition instead of seeding again.
-    process = _start_demo(tmp_path, port)
-    try:
-        _wait_ready(process, base + "/health")
-    finally:
-        output = _stop(process)
-    assert "Seeding" not in output and f"{base}/e/{slug}" in output
+    assert "Seeding" not in output
+    assert f"Demo fair: {base}/" in output and f"{base}/e/{slug}" in output
+    assert "candidate@demo.fair" in output and demo.PASSWORD in output

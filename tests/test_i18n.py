@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
@@ -52,7 +52,7 @@ CONSTANTS = {"REQUIRED", "DEFAULT_DECLINE"}
 # Python-format placeholders: %(name)s, and the unnamed %s / %d that must not appear.
 PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[sdifr]")
 
-Msgid = str | tuple[str, str]  # a singular, or (singular, plural) for ngettext
+Msgid = str | tuple[str, ...]  # a singular, or (singular, plural) for ngettext
 
 
 # --- Collection -----------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def not_user_facing_errors() -> set[str]:
 def _assigned_strings(scope: ast.AST) -> dict[str, list[str]]:
     """The string literals assigned to each plain name within `scope` (`message = "..."`)."""
     found: dict[str, list[str]] = {}
-    nodes = scope.body if isinstance(scope, ast.Module) else ast.walk(scope)
+    nodes: Iterable[ast.AST] = scope.body if isinstance(scope, ast.Module) else ast.walk(scope)
     for node in nodes:
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
@@ -197,8 +197,8 @@ def ast_messages_in(path: Path, skipped: set[str] | None = None) -> Iterator[tup
     scopes += [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     for scope in scopes:
         local = _assigned_strings(scope) if scope is not tree else {}
-        for node in _own_nodes(scope):
-            yield from _node_messages(node, local, module, skipped, in_enums)
+        for inner in _own_nodes(scope):
+            yield from _node_messages(inner, local, module, skipped, in_enums)
 
 
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
@@ -355,17 +355,16 @@ def _problems(catalog: Catalog, template: Catalog) -> list[str]:
                     problems.append(f"{label!r}: {issue}")
             if _placeholders(strings[-1]) != _placeholders(plural):
                 problems.append(f"placeholders differ in the plural of {label!r}")
+        elif not isinstance(translated.string, str):
+            problems.append(f"unexpected plural msgstr for {label!r}")
         else:
             string = translated.string
-            if not isinstance(string, str):
-                problems.append(f"unexpected plural msgstr for {label!r}")
-                continue
-            if _placeholders(message.id) != _placeholders(string):
+            if _placeholders(label) != _placeholders(string):
                 problems.append(
-                    f"placeholders differ: {label!r} {sorted(_placeholders(message.id))} "
+                    f"placeholders differ: {label!r} {sorted(_placeholders(label))} "
                     f"vs {string!r} {sorted(_placeholders(string))}"
                 )
-            elif (issue := _format_problem(message.id, string)) is not None:
+            elif (issue := _format_problem(label, string)) is not None:
                 problems.append(f"{label!r}: {issue}")
     return problems
 

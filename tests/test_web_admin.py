@@ -53,6 +53,8 @@ async def test_admin_home_counts_accounts(client, session):
     assert "Accounts Role Accounts Administrator 1 Organiser 0 Recruiter 1 Candidate 2" in shown
     assert '<label for="f-email">E-mail address' in page.text
     assert 'href="/admin/outbox"' in page.text
+    token = await csrf(client, "/admin")
+    assert re.findall(r'name="csrf_token" value="([^"]*)"', page.text) == [token] * 3
 
 
 async def test_admin_creates_an_organiser(app, client, session):

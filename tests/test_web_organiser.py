@@ -194,6 +194,18 @@ async def test_parsing_and_domain_errors_show_together(app, client, session):
     assert await read(app, select(Edition)) == []
 
 
+async def test_unknown_time_zone_is_named(app, client, session):
+    await as_user(client, session)
+
+    response = await post(client, "/organiser/editions/new", {**FORM, "timezone": "Mars/Olympus"})
+
+    assert response.status_code == 422
+    errors = dict(re.findall(r'<p class="field-error" id="e-([a-z_]+)">([^<]+)</p>', response.text))
+    assert errors == {"timezone": "Choose a known time zone, such as Europe/Paris."}
+    assert '<option value="Mars/Olympus" selected>Mars/Olympus</option>' in response.text
+    assert await read(app, select(Edition)) == []
+
+
 async def test_organiser_edits_an_edition(app, client, session):
     organiser = await f.user(session, Role.ORGANISER, locale="en")
     edition = await f.edition(session, by=organiser, publish=False)
@@ -398,7 +410,26 @@ async def test_deciding_twice_is_a_conflict(app, client, session):
     response = await post(client, f"/organiser/booths/{booth.id}/decision", {"decision": "approve"})
 
     assert response.status_code == 409
-    assert "This booth is already approved." in text(response.text)
+    assert "This booth is already “Approved”." in text(response.text)
+
+
+async def test_every_form_carries_the_session_csrf_token(client, session):
+    organiser = await f.user(session, Role.ORGANISER, locale="en")
+    draft = await f.edition(session, by=organiser, publish=False)
+    edition = await f.edition(session, by=organiser)
+    await _requested_booth(session, edition)
+    await as_user(client, session, user=organiser)
+    token = await csrf(client, "/organiser")
+
+    # Besides the log-out and language forms: the edition form; publish; approve and decline.
+    for path, forms in (
+        ("/organiser/editions/new", 1),
+        (f"/organiser/editions/{draft.id}", 2),
+        (f"/organiser/editions/{edition.id}/booths", 2),
+    ):
+        page = await client.get(path)
+        found = re.findall(r'name="csrf_token" value="([^"]*)"', page.text)
+        assert found == [token] * (2 + forms), path
 
 
 # Permissions -----------------------------------------------------------------------------------

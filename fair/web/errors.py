@@ -50,11 +50,16 @@ async def _page(request: Request, status: int, message: str, code: str) -> Respo
     return render(request, "errors/error.html", context, status=status)
 
 
+def translated_params(params: dict[str, object]) -> dict[str, object]:
+    """Parameters that are msgids themselves (status labels) are shown translated too."""
+    return {k: i18n.gettext(v) if isinstance(v, str) and v else v for k, v in params.items()}
+
+
 async def fair_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FairError)
     if isinstance(exc, Unauthenticated) and request.method == "GET" and not _wants_json(request):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    message = i18n.gettext(exc.message, **exc.params)
+    message = i18n.gettext(exc.message, **translated_params(exc.params))
     return await _page(request, exc.status, message, exc.code)
 
 

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from fair.errors import FairError, Invalid
+from fair.i18n import gettext
 from fair.web.auth import read_form
 
 REQUIRED = "This field is required."
@@ -112,5 +113,5 @@ def state_from(fields: Fields | None, error: FairError | None = None) -> FormSta
     values = fields.values() if fields else {}
     errors = dict(error.fields) if error else {}
     message = error.message if error else ""
-    params = dict(error.params) if error else {}
+    params = {k: gettext(v) if isinstance(v, str) and v else v for k, v in (error.params if error else {}).items()}
     return FormState(values=values, errors=errors, message=message, params=params)

@@ -1,6 +1,7 @@
 """Browser tests: a live uvicorn server on a migrated SQLite file, driven by Debian's Chromium.
 
-They run on SQLite only (the HTTP tests cover PostgreSQL). Tests here are plain sync `def`s:
+They run on SQLite only (the HTTP tests cover PostgreSQL). The server and the browser live for
+this package only (see `browser`). Tests here are plain sync `def`s:
 Playwright's sync API must never run inside a running asyncio loop, so the data they need is
 seeded through the domain functions with `seed(...)`, which runs its coroutine in a fresh event
 loop on a worker thread, against the server's database.
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, i18n, migrations, settings
+from fair import clock, db, i18n, mail, migrations, settings
 from fair.app import create_app
 
 HERE = Path(__file__).resolve().parent
@@ -79,7 +80,10 @@ def seed(database_url: str, make: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             async with db.sessionmaker(engine, write=True)() as session:
                 result = await make(session)
-                await db.commit(session)
+                # Not db.commit: its after-commit callbacks (mail wake-ups) belong to the server's
+                # event loop, not this one; the server's mail sender still delivers on its timer.
+                await session.commit()
+                session.info.pop("after_commit", None)
                 return result
         finally:
             await engine.dispose()
@@ -105,7 +109,15 @@ def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 20.0) -> 
     raise RuntimeError(f"the live server did not answer /health within {timeout}s: {last!r}")
 
 
-@pytest.fixture(scope="session")
+def _fresh_mail_wakeup() -> None:
+    """fair.mail keeps one module-level asyncio.Event, bound to the first loop that waits on it:
+    the server's loop (its own thread) must not share it with pytest-asyncio's loop.
+    Remove once fair.mail keeps one event per loop."""
+    if isinstance(getattr(mail, "_wakeup", None), asyncio.Event):
+        mail._wakeup = asyncio.Event()
+
+
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     import uvicorn
 
@@ -114,6 +126,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     migrations.upgrade(url)
     base = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir)})
     conf = replace(base, database_url=url)
+    _fresh_mail_wakeup()
     app = create_app(conf)
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -134,6 +147,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+        _fresh_mail_wakeup()
 
 
 @pytest.fixture(autouse=True)
@@ -147,8 +161,11 @@ def _live_settings(live_server: LiveServer) -> Iterator[None]:
 # The browser ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium, for this package only: while Playwright's sync API is started, its event loop
+    stays registered as the thread's running loop, so asyncio.run and the async tests of the
+    rest of the suite would fail; it must stop once the last browser test is done."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
