@@ -41,12 +41,16 @@ def _require_candidate(user: User) -> None:
 
 
 async def profile(session: AsyncSession, user: User) -> CandidateProfile:
-    """The candidate's profile; an empty, unsaved one until they first save it (reads never write)."""
+    """The candidate's profile: an empty, unsaved one until first saved (reads never write)."""
     _require_candidate(user)
     found = await session.get(CandidateProfile, user.id)
     if found is None:
         found = CandidateProfile(
-            user_id=user.id, phone="", commune="", wanted_jobs="", cv_file_id=None,
+            user_id=user.id,
+            phone="",
+            commune="",
+            wanted_jobs="",
+            cv_file_id=None,
             updated_at=clock.now(),
         )
     return found

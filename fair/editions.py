@@ -143,7 +143,10 @@ def live_bounds(edition: Edition) -> tuple[datetime, datetime] | None:
 
 
 def status_at(edition: Edition, now: datetime | None = None) -> EditionStatus:
-    """Where the edition stands at `now`: the organiser publishes and archives, the clock does the rest."""
+    """Where the edition stands at `now`.
+
+    The organiser publishes and archives; the clock does the rest.
+    """
     now = now or clock.now()
     if edition.archived_at is not None:
         return EditionStatus.ARCHIVED

@@ -175,6 +175,22 @@ async def of_booth(
     return list(await session.scalars(query))
 
 
+async def published_in_edition(session: AsyncSession, edition_id: int) -> list[Offer]:
+    """Published offers of an edition's approved booths, with booth and employer loaded."""
+    query = (
+        select(Offer)
+        .join(Booth, Booth.id == Offer.booth_id)
+        .where(
+            Offer.edition_id == edition_id,
+            Offer.published.is_(True),
+            Booth.status == BoothStatus.APPROVED.value,
+        )
+        .options(selectinload(Offer.booth).selectinload(Booth.employer))
+        .order_by(Offer.id)
+    )
+    return list(await session.scalars(query))
+
+
 async def count_in_edition(session: AsyncSession, edition_id: int) -> int:
     query = select(func.count(Offer.id)).where(
         Offer.edition_id == edition_id, Offer.published.is_(True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
 from functools import cache
+from typing import Any
 
 import snowballstemmer
 from sqlalchemy import Select, and_, false, func, literal_column, or_, select, table, text
@@ -37,7 +37,8 @@ PUBLICS = {
 WORD_RE = re.compile(r"[a-z0-9]+")
 # Words too common to help a search (kept short: French articles and prepositions).
 STOPWORDS = frozenset(
-    "a au aux avec ce ces dans de des du en et h f la le les leur mais ou par pour sur un une".split()
+    "a au aux avec ce ces dans de des du en et h f la le les leur mais ou par pour sur un"
+    " une".split()
 )
 
 

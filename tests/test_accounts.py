@@ -20,7 +20,9 @@ async def test_hash_login_and_reset(client, make_client, session, fetch):  # typ
     assert stored.password_hash.startswith("$argon2id$")
 
     token = await csrf(client)
-    bad = await client.post("/login", data={"csrf_token": token, "email": "ana@example.fr", "password": "nope"})
+    bad = await client.post(
+        "/login", data={"csrf_token": token, "email": "ana@example.fr", "password": "nope"}
+    )
     assert bad.status_code == 400 and 'value="ana@example.fr"' in bad.text
     await login(client, "ANA@example.fr", f.PASSWORD)
     assert "/me/applications" in (await client.get("/")).text
@@ -32,12 +34,16 @@ async def test_hash_login_and_reset(client, make_client, session, fetch):  # typ
     mails = await fetch.scalars(select(OutboxMail).where(OutboxMail.to_addr == "ana@example.fr"))
     assert len(mails) == 1
     link = re.search(r"/reset/[\w-]+", mails[0].body).group(0)
-    assert (await other.post(link, data={"csrf_token": token, "password": "short"})).status_code == 422
+    assert (
+        await other.post(link, data={"csrf_token": token, "password": "short"})
+    ).status_code == 422
     done = await other.post(link, data={"csrf_token": token, "password": "a brand new secret"})
     assert done.status_code == 303
     # The reset logged out every other session, and the link cannot serve twice.
     assert "/me/applications" not in (await client.get("/")).text
-    again = await other.post(link, data={"csrf_token": await csrf(other, "/"), "password": "another one again"})
+    again = await other.post(
+        link, data={"csrf_token": await csrf(other, "/"), "password": "another one again"}
+    )
     assert again.status_code == 422
     fresh = make_client()
     await login(fresh, "ana@example.fr", "a brand new secret")
@@ -51,16 +57,27 @@ async def test_recruiter_invitation(client, make_client, session, fetch):  # typ
     await login(client, owner.email, f.PASSWORD)
     token = await csrf(client, f"/recruiter/employers/{employer.id}")
     response = await client.post(
-        f"/recruiter/employers/{employer.id}/invite", data={"csrf_token": token, "email": "colleague@example.fr"}
+        f"/recruiter/employers/{employer.id}/invite",
+        data={"csrf_token": token, "email": "colleague@example.fr"},
     )
     assert response.status_code == 303
-    mail = await fetch.scalar(select(OutboxMail).where(OutboxMail.to_addr == "colleague@example.fr"))
+    mail = await fetch.scalar(
+        select(OutboxMail).where(OutboxMail.to_addr == "colleague@example.fr")
+    )
     link = re.search(r"/invitations/[\w-]+", mail.body).group(0)
 
     colleague = make_client()
     token_c = await csrf(colleague, "/signup")
-    await colleague.post("/signup", data={"csrf_token": token_c, "role": "recruiter", "name": "Col",
-                                          "email": "colleague@example.fr", "password": "long enough pass"})
+    await colleague.post(
+        "/signup",
+        data={
+            "csrf_token": token_c,
+            "role": "recruiter",
+            "name": "Col",
+            "email": "colleague@example.fr",
+            "password": "long enough pass",
+        },
+    )
     page = await colleague.get(link)
     assert employer.name in page.text
     token_c = await csrf(colleague, link)
@@ -76,10 +93,26 @@ async def test_signup_refuses_taken_email_and_admin_role(client, session, fetch)
     await f.user(session, Role.CANDIDATE, email="taken@example.fr")
     await db.commit(session)
     token = await csrf(client, "/signup")
-    taken = await client.post("/signup", data={"csrf_token": token, "role": "candidate", "name": "X",
-                                               "email": "taken@example.fr", "password": "long enough pass"})
+    taken = await client.post(
+        "/signup",
+        data={
+            "csrf_token": token,
+            "role": "candidate",
+            "name": "X",
+            "email": "taken@example.fr",
+            "password": "long enough pass",
+        },
+    )
     assert taken.status_code == 409
-    sneaky = await client.post("/signup", data={"csrf_token": token, "role": "admin", "name": "X",
-                                                "email": "new@example.fr", "password": "long enough pass"})
+    sneaky = await client.post(
+        "/signup",
+        data={
+            "csrf_token": token,
+            "role": "admin",
+            "name": "X",
+            "email": "new@example.fr",
+            "password": "long enough pass",
+        },
+    )
     assert sneaky.status_code == 422
     assert await fetch.scalar(select(User).where(User.email == "new@example.fr")) is None

@@ -18,8 +18,14 @@ S = ApplicationStatus
 
 @pytest.mark.parametrize(
     "siret,valid",
-    [("73282932000074", True), ("73282932000075", False), ("35600000000048", True),
-     ("35600000012345", False), ("7328293200007", False), ("7328293200007A", False)],
+    [
+        ("73282932000074", True),
+        ("73282932000075", False),
+        ("35600000000048", True),
+        ("35600000012345", False),
+        ("7328293200007", False),
+        ("7328293200007A", False),
+    ],
 )
 def test_siret_check_digit(siret, valid):  # type: ignore[no-untyped-def]
     assert employers.siret_valid(siret) is valid
@@ -43,11 +49,21 @@ async def test_edition_status_follows_the_clock(session):  # type: ignore[no-unt
     await editions.publish(session, edition)
     seen = [
         editions.status_at(edition, now + delta)
-        for delta in (timedelta(0), timedelta(days=3), timedelta(days=7, hours=7),
-                      timedelta(days=7, hours=8), timedelta(days=30))
+        for delta in (
+            timedelta(0),
+            timedelta(days=3),
+            timedelta(days=7, hours=7),
+            timedelta(days=7, hours=8),
+            timedelta(days=30),
+        )
     ]
-    assert seen == [EditionStatus.PUBLISHED, EditionStatus.APPLICATIONS_OPEN,
-                    EditionStatus.LIVE, EditionStatus.LIVE, EditionStatus.CLOSED]
+    assert seen == [
+        EditionStatus.PUBLISHED,
+        EditionStatus.APPLICATIONS_OPEN,
+        EditionStatus.LIVE,
+        EditionStatus.LIVE,
+        EditionStatus.CLOSED,
+    ]
     # 08:00 Paris in January is 07:00 UTC: 07:30 UTC on the first live day is open.
     first_day = datetime.combine(edition.live_days[0].day, time(7, 30), UTC)
     assert editions.open_now(edition, first_day) is True
@@ -80,7 +96,13 @@ async def test_status_model_is_owned_and_enforced(session, fetch):  # type: igno
     application = await f.application(session, offer_=offer, candidate_=candidate)
     mails_before = int(await session.scalar(select(func.count()).select_from(OutboxMail)))
 
-    for step in (S.IN_REVIEW, S.SHORTLISTED, S.INTERVIEW_PROPOSED, S.INTERVIEW_SCHEDULED, S.INTERVIEWED):
+    for step in (
+        S.IN_REVIEW,
+        S.SHORTLISTED,
+        S.INTERVIEW_PROPOSED,
+        S.INTERVIEW_SCHEDULED,
+        S.INTERVIEWED,
+    ):
         await applications.set_status(session, application, step, by=recruiter)
     with pytest.raises(Conflict):
         await applications.set_status(session, application, S.SUBMITTED, by=recruiter)
@@ -94,8 +116,14 @@ async def test_status_model_is_owned_and_enforced(session, fetch):  # type: igno
     await db.commit(session)
 
     events = await fetch.scalars(select(ApplicationEvent.to_status).order_by(ApplicationEvent.id))
-    assert events == ["in_review", "shortlisted", "interview_proposed", "interview_scheduled",
-                      "interviewed", "hired"]
+    assert events == [
+        "in_review",
+        "shortlisted",
+        "interview_proposed",
+        "interview_scheduled",
+        "interviewed",
+        "hired",
+    ]
     notices = await fetch.scalars(
         select(Notice.params).where(Notice.user_id == candidate.id).order_by(Notice.id)
     )
@@ -149,7 +177,9 @@ async def test_booth_decision_needs_a_reason(session):  # type: ignore[no-untype
     with pytest.raises(Invalid):
         await employers.set_status(session, booth, BoothStatus.DECLINED, by=organiser, reason=" ")
     assert booth.status == "requested"
-    await employers.set_status(session, booth, BoothStatus.DECLINED, by=organiser, reason="Hors territoire")
+    await employers.set_status(
+        session, booth, BoothStatus.DECLINED, by=organiser, reason="Hors territoire"
+    )
     assert (booth.status, booth.decline_reason) == ("declined", "Hors territoire")
 
 
@@ -157,22 +187,54 @@ async def test_france_travail_round_trip(session):  # type: ignore[no-untyped-de
     edition = await f.edition(session)
     booth, _ = await f.booth(session, edition_=edition)
     original = await f.offer(
-        session, booth_=booth, contract="apprenticeship", working_time="part_time",
-        experience="required", remote=True, open_seniors=True, open_disabled=True,
-        insertion_clause=True, salary="1 900 € brut", qualification="CAP", positions=3,
+        session,
+        booth_=booth,
+        contract="apprenticeship",
+        working_time="part_time",
+        experience="required",
+        remote=True,
+        open_seniors=True,
+        open_disabled=True,
+        insertion_clause=True,
+        salary="1 900 € brut",
+        qualification="CAP",
+        positions=3,
         skills=["Habilitation B1V", "Travail en hauteur"],
     )
     exported = francetravail.export_offer(original, booth.employer)
     assert (exported["typeContrat"], exported["natureContrat"], exported["experienceExige"]) == (
-        "CDD", "Contrat apprentissage", "E",
+        "CDD",
+        "Contrat apprentissage",
+        "E",
     )
     assert exported["lieuTravail"]["codePostal"] == "34000"
-    imported = await francetravail.import_offers(session, booth=booth, payload={"resultats": [exported]})
+    imported = await francetravail.import_offers(
+        session, booth=booth, payload={"resultats": [exported]}
+    )
     copy = imported[0]
-    fields = ["title", "description", "rome_code", "rome_label", "contract", "working_time",
-              "commune", "postcode", "latitude", "longitude", "remote", "positions", "salary",
-              "experience", "qualification", "skills", "insertion_clause", "open_seniors",
-              "open_under26", "open_disabled", "no_diploma"]
+    fields = [
+        "title",
+        "description",
+        "rome_code",
+        "rome_label",
+        "contract",
+        "working_time",
+        "commune",
+        "postcode",
+        "latitude",
+        "longitude",
+        "remote",
+        "positions",
+        "salary",
+        "experience",
+        "qualification",
+        "skills",
+        "insertion_clause",
+        "open_seniors",
+        "open_under26",
+        "open_disabled",
+        "no_diploma",
+    ]
     assert {k: getattr(copy, k) for k in fields} == {k: getattr(original, k) for k in fields}
     again = francetravail.export_offer(copy, booth.employer)
     assert {k: v for k, v in again.items() if not k.startswith("date")} == {
@@ -185,5 +247,7 @@ async def test_import_rejects_a_bad_offer_whole(session):  # type: ignore[no-unt
     booth, _ = await f.booth(session, edition_=edition)
     good = francetravail.export_offer(await f.offer(session, booth_=booth), booth.employer)
     with pytest.raises(Invalid) as caught:
-        await francetravail.import_offers(session, booth=booth, payload=[good, {"description": "x"}])
+        await francetravail.import_offers(
+            session, booth=booth, payload=[good, {"description": "x"}]
+        )
     assert caught.value.params["n"] == 2

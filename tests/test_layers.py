@@ -31,7 +31,9 @@ def imports(path: Path) -> set[str]:
             else:
                 found.add(node.module.removeprefix("fair."))
         elif isinstance(node, ast.Import):
-            found |= {a.name.removeprefix("fair.") for a in node.names if a.name.startswith("fair.")}
+            found |= {
+                a.name.removeprefix("fair.") for a in node.names if a.name.startswith("fair.")
+            }
     return found
 
 
@@ -44,7 +46,11 @@ def test_layers_import_only_upwards():
         mine = layer(module)
         for imported in imports(path):
             theirs = layer(imported)
-            allowed = theirs < mine or (theirs == mine and mine in (3, 4)) or module.startswith("migrations")
+            allowed = (
+                theirs < mine
+                or (theirs == mine and mine in (3, 4))
+                or module.startswith("migrations")
+            )
             if not allowed:
                 problems.append(f"{module} (layer {mine}) imports {imported} (layer {theirs})")
     assert problems == []

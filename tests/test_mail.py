@@ -52,7 +52,10 @@ async def test_outbox_goes_through_smtp_and_is_retried(app, session, fetch):  # 
         controller.stop()
     [message] = inbox.messages
     assert message["To"] == "lea@example.fr"
-    assert message["Subject"] == "Réinitialiser votre mot de passe fair" or "fair" in message["Subject"]
+    assert (
+        message["Subject"] == "Réinitialiser votre mot de passe fair"
+        or "fair" in message["Subject"]
+    )
     body = message.get_payload(decode=True).decode()
     assert "Léa" in body and "/reset/" in body
     sent = await fetch.scalar(select(OutboxMail))

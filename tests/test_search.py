@@ -15,18 +15,45 @@ async def _setup(session):  # type: ignore[no-untyped-def]
     booth, _ = await f.booth(session, edition_=edition)
     hidden_booth, _ = await f.booth(session, edition_=edition, approve=False)
     offers = {
-        "elec": await f.offer(session, booth_=booth, title="Électricien (H/F)", commune="Lattes",
-                              postcode="34970"),
-        "aide": await f.offer(session, booth_=booth, title="Aide-soignante de nuit", rome_code="J1501",
-                              description="Soins aux résidents en EHPAD.", contract="cdd",
-                              commune="Nîmes", postcode="30000", open_seniors=True, skills=[]),
-        "cariste": await f.offer(session, booth_=booth, title="Cariste", rome_code="N1101",
-                                 description="Conduite de chariots élévateurs.", contract="temporary",
-                                 commune="Sète", postcode="34200", remote=False, no_diploma=True,
-                                 skills=["CACES 3"]),
-        "dev": await f.offer(session, booth_=booth, title="Développeuse web", rome_code="M1805",
-                             description="Applications pour les services publics.", remote=True,
-                             commune="Montpellier", postcode="34000", skills=["Python"]),
+        "elec": await f.offer(
+            session, booth_=booth, title="Électricien (H/F)", commune="Lattes", postcode="34970"
+        ),
+        "aide": await f.offer(
+            session,
+            booth_=booth,
+            title="Aide-soignante de nuit",
+            rome_code="J1501",
+            description="Soins aux résidents en EHPAD.",
+            contract="cdd",
+            commune="Nîmes",
+            postcode="30000",
+            open_seniors=True,
+            skills=[],
+        ),
+        "cariste": await f.offer(
+            session,
+            booth_=booth,
+            title="Cariste",
+            rome_code="N1101",
+            description="Conduite de chariots élévateurs.",
+            contract="temporary",
+            commune="Sète",
+            postcode="34200",
+            remote=False,
+            no_diploma=True,
+            skills=["CACES 3"],
+        ),
+        "dev": await f.offer(
+            session,
+            booth_=booth,
+            title="Développeuse web",
+            rome_code="M1805",
+            description="Applications pour les services publics.",
+            remote=True,
+            commune="Montpellier",
+            postcode="34000",
+            skills=["Python"],
+        ),
     }
     await f.offer(session, booth_=hidden_booth, title="Électricien caché")
     await db.commit(session)
@@ -55,7 +82,8 @@ async def test_filters_radius_and_sort(session):  # type: ignore[no-untyped-def]
     assert await _titles(session, edition, domain="N") == ["Cariste"]
     assert await _titles(session, edition, remote=True) == ["Développeuse web"]
     assert sorted(await _titles(session, edition, publics={"seniors", "no_diploma"})) == [
-        "Aide-soignante de nuit", "Cariste",
+        "Aide-soignante de nuit",
+        "Cariste",
     ]
     # Lattes is ~5 km from Montpellier, Sète ~27 km, Nîmes ~46 km.
     near = await _titles(session, edition, commune="Montpellier", radius_km=10, sort="distance")
@@ -63,12 +91,15 @@ async def test_filters_radius_and_sort(session):  # type: ignore[no-untyped-def]
     wider = await _titles(session, edition, commune="montpellier", radius_km=30, sort="distance")
     assert wider == ["Développeuse web", "Électricien (H/F)", "Cariste"]
     page = await search.search(
-        session, edition_id=edition.id,
+        session,
+        edition_id=edition.id,
         query=search.Query(commune="Montpellier", radius_km=50, sort="distance"),
     )
     here = geo.find("Montpellier")
     expected = [
-        round(geo.distance_km(here.latitude, here.longitude, h.offer.latitude, h.offer.longitude), 3)
+        round(
+            geo.distance_km(here.latitude, here.longitude, h.offer.latitude, h.offer.longitude), 3
+        )
         for h in page.hits
     ]
     assert [round(h.distance_km or 0, 3) for h in page.hits] == expected
@@ -78,16 +109,23 @@ async def test_filters_radius_and_sort(session):  # type: ignore[no-untyped-def]
 async def test_pagination(session):  # type: ignore[no-untyped-def]
     edition, _ = await _setup(session)
     first = await search.search(session, edition_id=edition.id, query=search.Query(per_page=3))
-    second = await search.search(session, edition_id=edition.id, query=search.Query(per_page=3, page=2))
+    second = await search.search(
+        session, edition_id=edition.id, query=search.Query(per_page=3, page=2)
+    )
     assert (first.total, first.pages, len(first.hits), len(second.hits)) == (4, 2, 3, 1)
     assert not {h.offer.id for h in first.hits} & {h.offer.id for h in second.hits}
 
 
 @pytest.mark.parametrize(
     "kw,field",
-    [({"contract": "cdx"}, "contract"), ({"commune": "Atlantis"}, "commune"),
-     ({"radius_km": 7, "commune": "Sète"}, "radius_km"), ({"radius_km": 10}, "commune"),
-     ({"sort": "distance"}, "commune"), ({"domain": "Z"}, "domain")],
+    [
+        ({"contract": "cdx"}, "contract"),
+        ({"commune": "Atlantis"}, "commune"),
+        ({"radius_km": 7, "commune": "Sète"}, "radius_km"),
+        ({"radius_km": 10}, "commune"),
+        ({"sort": "distance"}, "commune"),
+        ({"domain": "Z"}, "domain"),
+    ],
 )
 async def test_bad_filters_are_named(session, kw, field):  # type: ignore[no-untyped-def]
     edition, _ = await _setup(session)

@@ -29,7 +29,10 @@ async def test_every_unsafe_route_refuses_a_missing_or_forged_token(app, client,
         path = re.sub(r"\{(\w+)\}", "token", path)
         for data in ({}, {"csrf_token": "forged"}):
             response = await client.post(path, data=data, headers={"accept": "application/json"})
-            assert (response.status_code, response.json()["error"]["code"]) == (403, "csrf.invalid"), path
+            assert (response.status_code, response.json()["error"]["code"]) == (
+                403,
+                "csrf.invalid",
+            ), path
 
 
 async def test_security_headers(client):  # type: ignore[no-untyped-def]

@@ -42,8 +42,14 @@ async def test_journey(client, make_client, session, fetch):  # type: ignore[no-
     token = await csrf(client, "/recruiter/employers/new")
     response = await client.post(
         "/recruiter/employers/new",
-        data={"csrf_token": token, "name": "Watt Sud", "siret": f.siret(777), "naf_code": "4321a",
-              "size": "10-49", "commune": "Lattes"},
+        data={
+            "csrf_token": token,
+            "name": "Watt Sud",
+            "siret": f.siret(777),
+            "naf_code": "4321a",
+            "size": "10-49",
+            "commune": "Lattes",
+        },
         files={"logo": ("logo.png", f.png_bytes(), "image/png")},
     )
     assert response.status_code == 303
@@ -69,7 +75,10 @@ async def test_journey(client, make_client, session, fetch):  # type: ignore[no-
     assert response.status_code == 303, response.text
     offer = await fetch.scalar(select(Offer).where(Offer.booth_id == booth.id))
     assert (offer.title, offer.skills, offer.no_diploma, offer.positions) == (
-        "Électricien du bâtiment (H/F)", ["Habilitation électrique", "Lecture de plans"], True, 2,
+        "Électricien du bâtiment (H/F)",
+        ["Habilitation électrique", "Lecture de plans"],
+        True,
+        2,
     )
 
     # A candidate signs up, searches with an accented plural and a radius, applies with a PDF.
@@ -77,18 +86,24 @@ async def test_journey(client, make_client, session, fetch):  # type: ignore[no-
     token_c = await csrf(candidate, "/signup")
     response = await candidate.post(
         "/signup",
-        data={"csrf_token": token_c, "role": "candidate", "name": "Nadia B",
-              "email": "nadia@example.fr", "password": "un mot de passe sûr"},
+        data={
+            "csrf_token": token_c,
+            "role": "candidate",
+            "name": "Nadia B",
+            "email": "nadia@example.fr",
+            "password": "un mot de passe sûr",
+        },
     )
     assert response.status_code == 303
     page = await candidate.get(
-        f"/e/{edition.slug}/offers", params={"q": "électriciens", "commune": "Montpellier",
-                                             "radius_km": "10"}
+        f"/e/{edition.slug}/offers",
+        params={"q": "électriciens", "commune": "Montpellier", "radius_km": "10"},
     )
     assert page.status_code == 200
     assert re.findall(r'<h2><a href="/offers/(\d+)">', page.text) == [str(offer.id)]
     far = await candidate.get(
-        f"/e/{edition.slug}/offers", params={"q": "electricien", "commune": "Nîmes", "radius_km": "20"}
+        f"/e/{edition.slug}/offers",
+        params={"q": "electricien", "commune": "Nîmes", "radius_km": "20"},
     )
     assert re.findall(r'<h2><a href="/offers/(\d+)">', far.text) == []
     token_c = await csrf(candidate, f"/offers/{offer.id}")
@@ -105,7 +120,11 @@ async def test_journey(client, make_client, session, fetch):  # type: ignore[no-
     page = await client.get(f"/recruiter/booths/{booth.id}/applications")
     assert "Nadia B" in page.text
     cv = await client.get(f"/recruiter/applications/{application.id}/cv")
-    assert (cv.status_code, cv.headers["content-type"], cv.content[:5]) == (200, "application/pdf", b"%PDF-")
+    assert (cv.status_code, cv.headers["content-type"], cv.content[:5]) == (
+        200,
+        "application/pdf",
+        b"%PDF-",
+    )
     response = await client.post(
         f"/recruiter/applications/{application.id}/status",
         data={"csrf_token": token, "status": "shortlisted"},
@@ -136,7 +155,8 @@ async def test_bad_inputs_change_nothing(client, make_client, session, fetch):  
 
     # A file named .pdf that is not a PDF.
     response = await candidate.post(
-        f"/offers/{offer.id}/apply", data={"csrf_token": token, "message": "Bonjour"},
+        f"/offers/{offer.id}/apply",
+        data={"csrf_token": token, "message": "Bonjour"},
         files={"cv": ("cv.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf")},
     )
     assert response.status_code == 422
@@ -144,19 +164,23 @@ async def test_bad_inputs_change_nothing(client, make_client, session, fetch):  
     # A 20 MB file.
     big = b"%PDF-1.4\n" + b"0" * (20 * 1024 * 1024)
     response = await candidate.post(
-        f"/offers/{offer.id}/apply", data={"csrf_token": token}, files={"cv": ("cv.pdf", big, "application/pdf")},
+        f"/offers/{offer.id}/apply",
+        data={"csrf_token": token},
+        files={"cv": ("cv.pdf", big, "application/pdf")},
     )
     assert response.status_code == 413
     assert "12 Mo" in response.text or "12 MB" in response.text
     # A 6 MB PDF passes the request limit but not the CV limit.
     response = await candidate.post(
-        f"/offers/{offer.id}/apply", data={"csrf_token": token},
+        f"/offers/{offer.id}/apply",
+        data={"csrf_token": token},
         files={"cv": ("cv.pdf", b"%PDF-1.4\n" + b"0" * (6 * 1024 * 1024), "application/pdf")},
     )
     assert response.status_code == 413
     # A forged CSRF token.
     response = await candidate.post(
-        f"/offers/{offer.id}/apply", data={"csrf_token": "forged"},
+        f"/offers/{offer.id}/apply",
+        data={"csrf_token": "forged"},
         files={"cv": ("cv.pdf", f.pdf_bytes(), "application/pdf")},
     )
     assert response.status_code == 403
@@ -168,8 +192,10 @@ async def test_bad_inputs_change_nothing(client, make_client, session, fetch):  
 
     # Another booth's application, reached by its URL.
     await login(client, recruiter.email, f.PASSWORD)
-    for path in (f"/recruiter/applications/{other_application.id}",
-                 f"/recruiter/applications/{other_application.id}/cv"):
+    for path in (
+        f"/recruiter/applications/{other_application.id}",
+        f"/recruiter/applications/{other_application.id}/cv",
+    ):
         assert (await client.get(path)).status_code == 404
     token_r = await csrf(client, "/recruiter")
     response = await client.post(
@@ -185,8 +211,14 @@ async def test_bad_inputs_change_nothing(client, make_client, session, fetch):  
     # A wrong SIRET.
     response = await client.post(
         "/recruiter/employers/new",
-        data={"csrf_token": token_r, "name": "Faux", "siret": "12345678901234", "naf_code": "43.21A",
-              "size": "0-9", "commune": "Sète"},
+        data={
+            "csrf_token": token_r,
+            "name": "Faux",
+            "siret": "12345678901234",
+            "naf_code": "43.21A",
+            "size": "0-9",
+            "commune": "Sète",
+        },
     )
     assert response.status_code == 422
     assert "SIRET" in response.text and 'value="Faux"' in response.text

@@ -31,9 +31,10 @@ def run(connection: Connection) -> None:
 
 
 async def main() -> None:
-    url = str(context.config.attributes.get("database_url") or context.config.get_main_option(
-        "sqlalchemy.url"
-    ))
+    url = str(
+        context.config.attributes.get("database_url")
+        or context.config.get_main_option("sqlalchemy.url")
+    )
     engine = db.create_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(run)

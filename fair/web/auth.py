@@ -9,10 +9,9 @@ from functools import wraps
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
-
-from starlette.datastructures import FormData
 
 from fair import db, settings
 from fair.enums import Role

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -50,7 +51,7 @@ async def _page(request: Request, status: int, message: str, code: str) -> Respo
     return render(request, "errors/error.html", context, status=status)
 
 
-def translated_params(params: dict[str, object]) -> dict[str, object]:
+def translated_params(params: dict[str, Any]) -> dict[str, Any]:
     """Parameters that are msgids themselves (status labels) are shown translated too."""
     return {k: i18n.gettext(v) if isinstance(v, str) and v else v for k, v in params.items()}
 

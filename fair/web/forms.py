@@ -113,5 +113,8 @@ def state_from(fields: Fields | None, error: FairError | None = None) -> FormSta
     values = fields.values() if fields else {}
     errors = dict(error.fields) if error else {}
     message = error.message if error else ""
-    params = {k: gettext(v) if isinstance(v, str) and v else v for k, v in (error.params if error else {}).items()}
+    params = {
+        k: gettext(v) if isinstance(v, str) and v else v
+        for k, v in (error.params if error else {}).items()
+    }
     return FormState(values=values, errors=errors, message=message, params=params)

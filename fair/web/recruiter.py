@@ -124,7 +124,9 @@ async def employer_edit(request: Request) -> Response:
         member=member,
         members=await employers.members(session, employer),
         editions=await editions.published(session),
-        booths=[b for b in await employers.booths_of_user(session, user) if b.employer_id == employer.id],
+        booths=[
+            b for b in await employers.booths_of_user(session, user) if b.employer_id == employer.id
+        ],
         saved=request.query_params.get("saved") == "1",
         invited=request.query_params.get("invited", ""),
     )
@@ -158,7 +160,9 @@ async def booth_request(request: Request) -> Response:
 
 async def _booth(request: Request) -> Booth:
     user = _recruiter(request)
-    return await employers.require_booth_member(database(request), user, path_int(request, "booth_id"))
+    return await employers.require_booth_member(
+        database(request), user, path_int(request, "booth_id")
+    )
 
 
 @page
@@ -273,7 +277,9 @@ async def offers_import(request: Request) -> Response:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Invalid("This file is not valid JSON.", code="import.bad_json") from exc
     created = await francetravail.import_offers(database(request), booth=booth, payload=payload)
-    return RedirectResponse(f"/recruiter/booths/{booth.id}?imported={len(created)}", status_code=303)
+    return RedirectResponse(
+        f"/recruiter/booths/{booth.id}?imported={len(created)}", status_code=303
+    )
 
 
 @page
@@ -327,7 +333,9 @@ async def decline_many(request: Request) -> Response:
     done = await applications.decline_many(
         database(request), by=user, booth=booth, ids=ids, message=fields.text("message")
     )
-    return RedirectResponse(f"/recruiter/booths/{booth.id}/applications?declined={done}", status_code=303)
+    return RedirectResponse(
+        f"/recruiter/booths/{booth.id}/applications?declined={done}", status_code=303
+    )
 
 
 async def _application(request: Request):  # type: ignore[no-untyped-def]
@@ -345,7 +353,11 @@ async def _application(request: Request):  # type: ignore[no-untyped-def]
 async def application_page(request: Request) -> Response:
     application, booth = await _application(request)
     current = ApplicationStatus(application.status)
-    moves = [s for s in ApplicationStatus if s in APPLICATION_TRANSITIONS[current] and s in RECRUITER_MOVES]
+    moves = [
+        s
+        for s in ApplicationStatus
+        if s in APPLICATION_TRANSITIONS[current] and s in RECRUITER_MOVES
+    ]
     context = {"application": application, "booth": booth, "moves": moves, "current": current}
     return render(request, "recruiter/application.html", context)
 
@@ -378,18 +390,60 @@ async def application_cv(request: Request) -> Response:
 routes = [
     Route("/recruiter", home, name="recruiter_home"),
     Route("/recruiter/employers/new", employer_new, methods=["GET", "POST"], name="employer_new"),
-    Route("/recruiter/employers/{employer_id:int}", employer_edit, methods=["GET", "POST"], name="employer_edit"),
-    Route("/recruiter/employers/{employer_id:int}/invite", employer_invite, methods=["POST"], name="employer_invite"),
-    Route("/recruiter/employers/{employer_id:int}/booths", booth_request, methods=["POST"], name="booth_request"),
+    Route(
+        "/recruiter/employers/{employer_id:int}",
+        employer_edit,
+        methods=["GET", "POST"],
+        name="employer_edit",
+    ),
+    Route(
+        "/recruiter/employers/{employer_id:int}/invite",
+        employer_invite,
+        methods=["POST"],
+        name="employer_invite",
+    ),
+    Route(
+        "/recruiter/employers/{employer_id:int}/booths",
+        booth_request,
+        methods=["POST"],
+        name="booth_request",
+    ),
     Route("/recruiter/booths/{booth_id:int}", booth_page, name="recruiter_booth"),
-    Route("/recruiter/booths/{booth_id:int}/offers/new", offer_new, methods=["GET", "POST"], name="offer_new"),
-    Route("/recruiter/booths/{booth_id:int}/import", offers_import, methods=["POST"], name="offers_import"),
+    Route(
+        "/recruiter/booths/{booth_id:int}/offers/new",
+        offer_new,
+        methods=["GET", "POST"],
+        name="offer_new",
+    ),
+    Route(
+        "/recruiter/booths/{booth_id:int}/import",
+        offers_import,
+        methods=["POST"],
+        name="offers_import",
+    ),
     Route("/recruiter/booths/{booth_id:int}/offers.json", offers_export, name="offers_export"),
     Route("/recruiter/booths/{booth_id:int}/applications", pipeline, name="pipeline"),
-    Route("/recruiter/booths/{booth_id:int}/applications/decline", decline_many, methods=["POST"], name="decline_many"),
-    Route("/recruiter/offers/{offer_id:int}", offer_edit, methods=["GET", "POST"], name="offer_edit"),
-    Route("/recruiter/offers/{offer_id:int}/published", offer_publish, methods=["POST"], name="offer_publish"),
+    Route(
+        "/recruiter/booths/{booth_id:int}/applications/decline",
+        decline_many,
+        methods=["POST"],
+        name="decline_many",
+    ),
+    Route(
+        "/recruiter/offers/{offer_id:int}", offer_edit, methods=["GET", "POST"], name="offer_edit"
+    ),
+    Route(
+        "/recruiter/offers/{offer_id:int}/published",
+        offer_publish,
+        methods=["POST"],
+        name="offer_publish",
+    ),
     Route("/recruiter/applications/{application_id:int}", application_page, name="application"),
-    Route("/recruiter/applications/{application_id:int}/status", application_status, methods=["POST"], name="application_status"),
+    Route(
+        "/recruiter/applications/{application_id:int}/status",
+        application_status,
+        methods=["POST"],
+        name="application_status",
+    ),
     Route("/recruiter/applications/{application_id:int}/cv", application_cv, name="application_cv"),
 ]
