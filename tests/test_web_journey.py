@@ -244,3 +244,50 @@ async def test_apply_after_window(client, session, fetch):  # type: ignore[no-un
     assert "clos" in response.text or "closed" in response.text
     assert await _count(fetch, Application) == 0
     assert await _count(fetch, OutboxMail) == mails
+
+
+async def test_missing_offer_field_keeps_the_form(client, session, fetch):  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    await db.commit(session)
+    await login(client, recruiter.email, f.PASSWORD)
+    token = await csrf(client, f"/recruiter/booths/{booth.id}/offers/new")
+    form = {**OFFER_FORM, "title": "", "description": "Une description à garder"}
+    response = await client.post(
+        f"/recruiter/booths/{booth.id}/offers/new", data={"csrf_token": token, **form}
+    )
+    assert response.status_code == 422
+    assert 'aria-invalid="true"' in response.text and "Une description à garder" in response.text
+    assert await _count(fetch, Offer) == 0
+
+
+async def test_pipeline_queries_do_not_grow_with_applications(app, client, session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth)
+    await f.application(session, offer_=offer)
+    await db.commit(session)
+    await login(client, recruiter.email, f.PASSWORD)
+    seen: list[str] = []
+
+    def record(*args):  # type: ignore[no-untyped-def]
+        if args[2].startswith("SELECT"):
+            seen.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await client.get(f"/recruiter/booths/{booth.id}/applications")
+        one = len(seen)
+        for _ in range(5):
+            await f.application(session, offer_=offer)
+        await db.commit(session)
+        seen.clear()
+        page = await client.get(f"/recruiter/booths/{booth.id}/applications")
+        six = len(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page.text.count('name="application"') == 6
+    assert one == six
