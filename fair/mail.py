@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
+import weakref
 from email.message import EmailMessage
 
 from sqlalchemy import select
@@ -19,7 +20,18 @@ from fair import clock, db, settings
 from fair.models import OutboxMail
 
 log = logging.getLogger("fair.mail")
-_wakeup = asyncio.Event()
+# One event per event loop: an asyncio.Event belongs to the first loop that waits on it.
+_wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _wakeup() -> asyncio.Event:
+    loop = asyncio.get_running_loop()
+    event = _wakeups.get(loop)
+    if event is None:
+        event = _wakeups[loop] = asyncio.Event()
+    return event
 
 
 async def queue(session: AsyncSession, *, to: str, subject: str, body: str) -> OutboxMail:
@@ -32,7 +44,7 @@ async def queue(session: AsyncSession, *, to: str, subject: str, body: str) -> O
 
 
 async def _wake() -> None:
-    _wakeup.set()
+    _wakeup().set()
 
 
 async def deliver_pending(maker: async_sessionmaker[AsyncSession], *, limit: int = 50) -> int:
@@ -81,12 +93,13 @@ def _send(message: OutboxMail) -> None:
 
 async def run_sender(maker: async_sessionmaker[AsyncSession], *, interval: float = 30.0) -> None:
     """Deliver the outbox whenever a commit queued mail, and every `interval` seconds."""
+    wakeup = _wakeup()
     while True:
         try:
-            await asyncio.wait_for(_wakeup.wait(), timeout=interval)
+            await asyncio.wait_for(wakeup.wait(), timeout=interval)
         except TimeoutError:
             pass
-        _wakeup.clear()
+        wakeup.clear()
         try:
             await deliver_pending(maker)
         except Exception:  # keep the sender alive; the next round retries

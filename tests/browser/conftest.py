@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, i18n, mail, migrations, settings
+from fair import clock, db, i18n, migrations, settings
 from fair.app import create_app
 
 HERE = Path(__file__).resolve().parent
@@ -80,8 +80,6 @@ def seed(database_url: str, make: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             async with db.sessionmaker(engine, write=True)() as session:
                 result = await make(session)
-                # Not db.commit: its after-commit callbacks (mail wake-ups) belong to the server's
-                # event loop, not this one; the server's mail sender still delivers on its timer.
                 await session.commit()
                 session.info.pop("after_commit", None)
                 return result
@@ -109,14 +107,6 @@ def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 20.0) -> 
     raise RuntimeError(f"the live server did not answer /health within {timeout}s: {last!r}")
 
 
-def _fresh_mail_wakeup() -> None:
-    """fair.mail keeps one module-level asyncio.Event, bound to the first loop that waits on it:
-    the server's loop (its own thread) must not share it with pytest-asyncio's loop.
-    Remove once fair.mail keeps one event per loop."""
-    if isinstance(getattr(mail, "_wakeup", None), asyncio.Event):
-        mail._wakeup = asyncio.Event()
-
-
 @pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     import uvicorn
@@ -126,7 +116,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     migrations.upgrade(url)
     base = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir)})
     conf = replace(base, database_url=url)
-    _fresh_mail_wakeup()
     app = create_app(conf)
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -147,7 +136,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-        _fresh_mail_wakeup()
 
 
 @pytest.fixture(autouse=True)
@@ -231,9 +219,20 @@ def axe_source() -> str:
             pytest.fail(f"axe-core is missing at {AXE_JS} and npm is not installed")
         VENDOR.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
-            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(VENDOR),
-             AXE_PACKAGE],
-            capture_output=True, text=True, timeout=180, check=False,
+            [
+                npm,
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(VENDOR),
+                AXE_PACKAGE,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
         )
         if done.returncode != 0 or not AXE_JS.exists():
             pytest.fail(f"could not install {AXE_PACKAGE} with npm:\n{done.stdout}\n{done.stderr}")

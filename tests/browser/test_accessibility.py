@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from fair.enums import Role
 from tests import factories as f
 from tests.browser.conftest import (
     LiveServer,
@@ -44,15 +43,22 @@ def site(live_server: LiveServer) -> Site:
         booth, recruiter = await f.booth(session, edition_=edition)
         offer = await f.offer(session, booth_=booth)
         other = await f.offer(
-            session, booth_=booth, title="Aide-soignant (H/F)", rome_code="J1501",
+            session,
+            booth_=booth,
+            title="Aide-soignant (H/F)",
+            rome_code="J1501",
             description="Soins d'hygiène et de confort auprès des patients.",
             skills=["Soins d'hygiène"],
         )
         candidate = await f.candidate(session, name="Camille Candidate")
         application = await f.application(session, offer_=offer, candidate_=candidate)
         return Site(
-            slug=edition.slug, booth_id=booth.id, offer_id=offer.id, other_offer_id=other.id,
-            application_id=application.id, candidate_email=candidate.email,
+            slug=edition.slug,
+            booth_id=booth.id,
+            offer_id=offer.id,
+            other_offer_id=other.id,
+            application_id=application.id,
+            candidate_email=candidate.email,
             recruiter_email=recruiter.email,
         )
 
@@ -92,7 +98,9 @@ def test_no_serious_violation(
     found: list[str] = []
     for path, expected in _pages(site, who, lang):
         response = page.goto(path)
-        assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+        assert response is not None and response.status == 200, (
+            f"{path}: {response and response.status}"
+        )
         assert page.locator("html").get_attribute("lang") == lang, path
         assert expected in page.locator("main").inner_text(), f"{path} does not show {expected!r}"
         violations = axe_violations(page, axe_source)
@@ -101,19 +109,20 @@ def test_no_serious_violation(
     assert not found, "axe found serious or critical violations:\n" + "\n".join(found)
 
 
-def test_skip_link_is_the_first_tab_stop_and_focuses_main(
-    site: Site, new_context: Any
-) -> None:
+def test_skip_link_is_the_first_tab_stop_and_focuses_main(site: Site, new_context: Any) -> None:
     page = new_context().new_page()
     page.goto(f"/offers/{site.offer_id}")
     page.keyboard.press("Tab")
     focused = page.evaluate(
         """() => { const e = document.activeElement;
-                   return {tag: e.tagName, href: e.getAttribute('href'), text: e.textContent.trim()}; }"""
+                   return {tag: e.tagName, href: e.getAttribute('href'),
+                           text: e.textContent.trim()}; }"""
     )
     assert focused == {"tag": "A", "href": "#main", "text": tr("Skip to content")}
     box = page.locator("a[href='#main']").bounding_box()
-    assert box is not None and box["x"] >= 0 and box["y"] >= 0, f"the focused skip link is off screen: {box}"
+    assert box is not None and box["x"] >= 0 and box["y"] >= 0, (
+        f"the focused skip link is off screen: {box}"
+    )
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.activeElement && document.activeElement.id === 'main'")
     assert page.evaluate("() => document.activeElement.tagName") == "MAIN"

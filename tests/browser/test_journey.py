@@ -45,12 +45,20 @@ def no_horizontal_scroll(page: Any, width: int) -> None:
 def _seed_people(live_server: LiveServer) -> tuple[str, str]:
     async def make(session):  # type: ignore[no-untyped-def]
         organiser = await accounts.create_user(
-            session, email="orga.journey@example.fr", name="Odile Organise",
-            password=f.PASSWORD, role=Role.ORGANISER, locale="fr",
+            session,
+            email="orga.journey@example.fr",
+            name="Odile Organise",
+            password=f.PASSWORD,
+            role=Role.ORGANISER,
+            locale="fr",
         )
         recruiter = await accounts.create_user(
-            session, email="recrute.journey@example.fr", name="Rémi Recrute",
-            password=f.PASSWORD, role=Role.RECRUITER, locale="fr",
+            session,
+            email="recrute.journey@example.fr",
+            name="Rémi Recrute",
+            password=f.PASSWORD,
+            role=Role.RECRUITER,
+            locale="fr",
         )
         return organiser.email, recruiter.email
 
