@@ -8,16 +8,19 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, mail, settings, tokens
 from fair.enums import Role
-from fair.errors import Conflict, Forbidden, Invalid
+from fair.errors import Conflict, FairError, Forbidden, Invalid
 from fair.i18n import gettext as _
-from fair.models import PasswordReset, User
+from fair.models import LoginFailure, PasswordReset, User
 
 MIN_PASSWORD = 10
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 10
+MAX_FAILURES_PER_IP = 100
 RESET_LIFETIME = timedelta(hours=2)
 WELCOME_LIFETIME = timedelta(days=7)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -92,7 +95,13 @@ async def create_user(
     return user
 
 
-async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
+async def authenticate(session: AsyncSession, *, email: str, password: str, ip: str = "") -> User:
+    """The user with these credentials; refused while too many recent attempts failed.
+
+    The caller records a failure with `record_failure` in a transaction of its own, since the
+    request's own transaction is rolled back with the error.
+    """
+    await check_throttle(session, email=email, ip=ip)
     user = await by_email(session, email)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -103,6 +112,38 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+async def check_throttle(session: AsyncSession, *, email: str, ip: str) -> None:
+    since = clock.now() - THROTTLE_WINDOW
+    per_email = await session.scalar(
+        select(func.count()).where(
+            LoginFailure.email == normalize_email(email), LoginFailure.created_at >= since
+        )
+    )
+    per_ip = (
+        await session.scalar(
+            select(func.count()).where(LoginFailure.ip == ip, LoginFailure.created_at >= since)
+        )
+        if ip
+        else 0
+    )
+    if (per_email or 0) >= MAX_FAILURES_PER_EMAIL or (per_ip or 0) >= MAX_FAILURES_PER_IP:
+        raise FairError(
+            "Too many failed attempts. Wait 15 minutes, or reset your password.",
+            status=429,
+            code="auth.throttled",
+        )
+
+
+async def record_failure(session: AsyncSession, *, email: str, ip: str) -> None:
+    """Remember a failed log-in; failures older than a day are dropped at the same time."""
+    now = clock.now()
+    await session.execute(
+        delete(LoginFailure).where(LoginFailure.created_at < now - timedelta(days=1))
+    )
+    session.add(LoginFailure(email=normalize_email(email)[:254], ip=ip[:45], created_at=now))
+    await session.flush()
 
 
 async def create_organiser(session: AsyncSession, *, by: User, email: str, name: str) -> User:

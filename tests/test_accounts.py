@@ -116,3 +116,31 @@ async def test_signup_refuses_taken_email_and_admin_role(client, session, fetch)
     )
     assert sneaky.status_code == 422
     assert await fetch.scalar(select(User).where(User.email == "new@example.fr")) is None
+
+
+async def test_password_guessing_is_slowed_down(client, session, fetch):  # type: ignore[no-untyped-def]
+    from fair import accounts
+    from fair.models import LoginFailure
+
+    await f.user(session, Role.CANDIDATE, email="target@example.fr")
+    await db.commit(session)
+    token = await csrf(client)
+    for _ in range(accounts.MAX_FAILURES_PER_EMAIL):
+        bad = await client.post(
+            "/login", data={"csrf_token": token, "email": "target@example.fr", "password": "guess"}
+        )
+        assert bad.status_code == 400
+    # Even the right password is refused until the window has passed.
+    blocked = await client.post(
+        "/login", data={"csrf_token": token, "email": "target@example.fr", "password": f.PASSWORD}
+    )
+    assert blocked.status_code == 429
+    assert "15 minutes" in blocked.text
+    assert len(await fetch.scalars(select(LoginFailure))) == accounts.MAX_FAILURES_PER_EMAIL
+
+    from datetime import timedelta
+
+    from fair import clock
+
+    clock.set_now(clock.now() + timedelta(minutes=16))
+    await login(client, "target@example.fr", f.PASSWORD)

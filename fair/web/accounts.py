@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import accounts, employers, settings
+from fair import accounts, db, employers, settings
 from fair.enums import Role
 from fair.errors import FairError, Invalid
 from fair.i18n import current_locale
@@ -72,13 +72,21 @@ async def login(request: Request) -> Response:
     if request.method == "POST":
         fields = forms.Fields(await forms.read(request))
         next_url = fields.text("next")
+        ip = request.client.host if request.client else ""
         try:
             user = await accounts.authenticate(
                 database(request),
                 email=fields.text("email"),
                 password=str(fields.form.get("password", "")),
+                ip=ip,
             )
         except FairError as error:
+            if error.code == "auth.invalid":
+                # The request's transaction ends first (on SQLite it holds the write lock);
+                # the failure must be kept although the request itself fails.
+                await database(request).rollback()
+                async with db.unit_of_work(request.app.state.write_sessions) as session:
+                    await accounts.record_failure(session, email=fields.text("email"), ip=ip)
             form = forms.state_from(fields, error)
             form.values.pop("password", None)
             context = {"form": form, "next": next_url}
