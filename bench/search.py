@@ -48,7 +48,6 @@ from fair import (  # noqa: E402
     editions,
     employers,
     geo,
-    mail,
     migrations,
     offers,
     rome,
@@ -303,9 +302,6 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
     print(f"   built in {seconds:.1f} s ({args.offers / seconds:,.0f} offers/s)", flush=True)
     base = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir)})
     conf = replace(base, database_url=url)
-    # fair.mail keeps one module-level asyncio.Event, bound to the first loop that waits on it;
-    # each app here runs in a new loop, so give it a fresh one.
-    mail._wakeup = asyncio.Event()
     app = create_app(conf)
     add_reference(app, slug, conf)
     lines = []
