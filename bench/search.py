@@ -127,7 +127,10 @@ async def build(url: str, n_offers: int) -> tuple[str, float]:
     async with db.unit_of_work(maker) as session:
         await _insert_offers(session, booths, n_offers)
     elapsed = time.perf_counter() - started
-    if not url.startswith("sqlite"):
+    # As the server does at start (SQLite) and autovacuum would (PostgreSQL).
+    if url.startswith("sqlite"):
+        await db.refresh_statistics(engine)
+    else:
         async with engine.begin() as conn:
             await conn.execute(text("ANALYZE"))
     await engine.dispose()

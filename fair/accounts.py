@@ -18,6 +18,7 @@ from fair.i18n import gettext as _
 from fair.models import LoginFailure, PasswordReset, User
 
 MIN_PASSWORD = 10
+UNUSABLE_PASSWORD = "!unusable"
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 10
 MAX_FAILURES_PER_IP = 100
@@ -83,7 +84,9 @@ async def create_user(
     user = User(
         email=email,
         name=name,
-        password_hash=hash_password(password or secrets.token_urlsafe(32)),
+        # Without a password, a hash no password can match ("!" is not an argon2 prefix):
+        # the user chooses one through the e-mailed link.
+        password_hash=hash_password(password) if password is not None else UNUSABLE_PASSWORD,
         role=role.value,
         locale=locale if locale in ("fr", "en") else "fr",
         auth_version=secrets.token_hex(8),

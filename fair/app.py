@@ -36,16 +36,19 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         app.state.write_sessions = db.sessionmaker(engine, write=True)
         app.state.broadcast = Broadcaster(conf.broadcast_url)
         await app.state.broadcast.connect()
-        sender = None
-        if conf.mail_sender:
-            sender = asyncio.create_task(mail.run_sender(app.state.write_sessions))
+        tasks = []
+        if conf.background_tasks:
+            tasks = [
+                asyncio.create_task(mail.run_sender(app.state.write_sessions)),
+                asyncio.create_task(db.run_statistics(engine)),
+            ]
         try:
             yield
         finally:
-            if sender is not None:
-                sender.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sender
+                    await task
             await app.state.broadcast.disconnect()
             await engine.dispose()
 

@@ -253,6 +253,9 @@ class Offer(Base):
     __table_args__ = (
         Index("ix_offers_edition_published", "edition_id", "published", "created_at"),
         Index("ix_offers_edition_latlon", "edition_id", "latitude", "longitude"),
+        # The search filters: job domain with or without a contract, or a contract alone.
+        Index("ix_offers_edition_domain_contract", "edition_id", "rome_domain", "contract"),
+        Index("ix_offers_edition_contract", "edition_id", "contract"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -263,8 +266,8 @@ class Offer(Base):
     description: Mapped[str] = mapped_column(Text)
     rome_code: Mapped[str] = mapped_column(String(5), index=True)
     rome_label: Mapped[str] = mapped_column(String(200))
-    rome_domain: Mapped[str] = mapped_column(String(1), index=True)
-    contract: Mapped[str] = mapped_column(String(20), index=True)
+    rome_domain: Mapped[str] = mapped_column(String(1))
+    contract: Mapped[str] = mapped_column(String(20))
     working_time: Mapped[str] = mapped_column(String(20))
     commune: Mapped[str] = mapped_column(String(120))
     postcode: Mapped[str] = mapped_column(String(5))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import snowballstemmer
@@ -57,9 +57,15 @@ def words(text_: str) -> list[str]:
     return [w for w in WORD_RE.findall(fold(text_)) if w not in STOPWORDS]
 
 
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    """One folded word's Snowball French stem (the pure-Python stemmer is slow: cache it)."""
+    return str(_stemmer().stemWord(word))
+
+
 def stems(text_: str) -> str:
     """The indexable form of `text_`: folded, stop words dropped, each word stemmed."""
-    return " ".join(_stemmer().stemWords(words(text_)))
+    return " ".join(stem(w) for w in words(text_))
 
 
 @dataclass
@@ -135,50 +141,89 @@ def _distance(origin: geo.Commune):  # type: ignore[no-untyped-def]
 
 
 async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Page:
-    """One page of an edition's published offers in approved booths matching `query`."""
+    """One page of an edition's published offers in approved booths matching `query`.
+
+    Three short queries: the count, the ids of the page (narrow rows to sort), then those
+    offers with their employers.
+    """
     origin = check(query)
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    terms = _stemmer().stemWords(words(query.q))[:12]
-    distance = _distance(origin).label("distance") if origin else literal_column("NULL")
-    base = (
-        select(Offer.id)
-        .join(Booth, Booth.id == Offer.booth_id)
-        .where(
-            Offer.edition_id == edition_id,
-            Offer.published.is_(True),
-            Booth.status == BoothStatus.APPROVED.value,
-        )
+    terms = [stem(w) for w in words(query.q)][:12]
+    approved = select(Booth.id).where(
+        Booth.edition_id == edition_id, Booth.status == BoothStatus.APPROVED.value
     )
-    base = _filters(base, query, origin)
+    base = select(Offer.id).where(
+        Offer.edition_id == edition_id,
+        Offer.published.is_(True),
+        Offer.booth_id.in_(approved),
+    )
+    base = _filters(base, query, origin, dialect)
     rank: Any = None
+    ranked = base
     if query.q.strip() and not terms:
-        base = base.where(false())
+        base = ranked = base.where(false())
     elif terms and dialect == "sqlite":
-        fts = table("offers_fts", literal_column("rowid"))
         match = " ".join(f'"{t}"*' for t in terms)
-        base = base.join(fts, literal_column("offers_fts.rowid") == Offer.id).where(
-            text("offers_fts MATCH :match").bindparams(match=match)
+        matching = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :match").bindparams(
+            match=match
+        )
+        # Filter with IN (the match runs once), rank through a join on the same match.
+        base = base.where(Offer.id.in_(matching.columns(literal_column("rowid"))))
+        fts = table("offers_fts", literal_column("rowid"))
+        ranked = base.join(fts, literal_column("offers_fts.rowid") == Offer.id).where(
+            text("offers_fts MATCH :rank_match").bindparams(rank_match=match)
         )
         rank = literal_column("bm25(offers_fts, 4.0, 1.0)")  # lower is better
     elif terms:
         tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
         vector: Any = literal_column("offers.search_vector")
-        base = base.where(vector.op("@@")(tsquery))
-        rank = -func.ts_rank_cd(vector, tsquery)
-    total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    order = _order(query, rank, distance if origin else None)
-    rows = await session.execute(
-        base.with_only_columns(Offer, Employer.name, distance)
-        .join(Employer, Employer.id == Booth.employer_id)
-        .order_by(*order)
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
+        base = ranked = base.where(vector.op("@@")(tsquery))
+        rank = -func.ts_rank(vector, tsquery)
+    distance = _distance(origin).label("distance") if origin else literal_column("NULL")
+    sort = _sort(query, rank, origin)
+    # Ranking by relevance or distance visits every match anyway, and so does a selective
+    # filter: count the matches in the same pass. Only the plain newest-first listing walks
+    # the date index and stops at the page, with a separate count.
+    counted = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
+    key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
+    source = (ranked if sort == "relevance" else base).with_only_columns(
+        Offer.id.label("id"), distance.label("distance"), key.label("key")
     )
-    hits = [Hit(offer, name, dist) for offer, name, dist in rows.all()]
+    if counted:
+        # FTS5 ranks only in its own query: the window count runs one level up.
+        inner = source.subquery()
+        page_query = select(inner.c.id, inner.c.distance, func.count().over()).order_by(
+            inner.c.key, inner.c.id.desc()
+        )
+    else:
+        page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
+    rows = (
+        await session.execute(
+            page_query.offset((query.page - 1) * query.per_page).limit(query.per_page)
+        )
+    ).all()
+    if counted and rows:
+        total = int(rows[0][2])
+    else:
+        total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    hits = await _hits(session, [(row[0], row[1]) for row in rows])
     return Page(hits=hits, total=total, page=query.page, per_page=query.per_page, origin=origin)
 
 
-def _filters(base: Select, query: Query, origin: geo.Commune | None) -> Select:  # type: ignore[type-arg]
+async def _hits(session: AsyncSession, ranked: list[tuple[int, float | None]]) -> list[Hit]:
+    if not ranked:
+        return []
+    rows = await session.execute(
+        select(Offer, Employer.name)
+        .join(Booth, Booth.id == Offer.booth_id)
+        .join(Employer, Employer.id == Booth.employer_id)
+        .where(Offer.id.in_([offer_id for offer_id, _ in ranked]))
+    )
+    found = {offer.id: (offer, name) for offer, name in rows.all()}
+    return [Hit(*found[i], distance) for i, distance in ranked if i in found]
+
+
+def _filters(base: Select, query: Query, origin: geo.Commune | None, dialect: str) -> Select:  # type: ignore[type-arg]
     if query.domain:
         base = base.where(Offer.rome_domain == query.domain)
     if query.contract:
@@ -191,18 +236,20 @@ def _filters(base: Select, query: Query, origin: geo.Commune | None) -> Select: 
         min_lat, max_lat, min_lon, max_lon = geo.bounding_box(
             origin.latitude, origin.longitude, query.radius_km
         )
+        latitude: Any = Offer.latitude
+        longitude: Any = Offer.longitude
+        if dialect == "sqlite" and (query.domain or query.contract):
+            # Around a local fair most offers lie within the radius: the domain and contract
+            # index is the selective one. "+ 0" keeps SQLite's planner off the position index.
+            latitude, longitude = latitude + 0, longitude + 0
         base = base.where(
-            and_(
-                Offer.latitude.between(min_lat, max_lat), Offer.longitude.between(min_lon, max_lon)
-            )
+            and_(latitude.between(min_lat, max_lat), longitude.between(min_lon, max_lon))
         ).where(_distance(origin) <= query.radius_km)
     return base
 
 
-def _order(query: Query, rank, distance):  # type: ignore[no-untyped-def]
+def _sort(query: Query, rank: Any, origin: geo.Commune | None) -> str:
     sort = query.sort or ("relevance" if rank is not None else "recent")
-    if sort == "distance" and distance is not None:
-        return [distance, Offer.id.desc()]
-    if sort == "relevance" and rank is not None:
-        return [rank, Offer.id.desc()]
-    return [Offer.created_at.desc(), Offer.id.desc()]
+    if (sort == "distance" and origin is None) or (sort == "relevance" and rank is None):
+        return "recent"
+    return sort

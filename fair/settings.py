@@ -47,8 +47,8 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "fair <no-reply@fair.localhost>"
-    # Deliver the outbox from inside the server process (the embedded default).
-    mail_sender: bool = True
+    # Run the mail sender and the statistics refresh inside the server process.
+    background_tasks: bool = True
     default_locale: str = "fr"
     default_timezone: str = "Europe/Paris"
     max_cv_bytes: int = 5 * 1024 * 1024
@@ -87,7 +87,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
         mail_from=env.get("MAIL_FROM") or "fair <no-reply@fair.localhost>",
-        mail_sender=_bool(env.get("FAIR_MAIL_SENDER"), True),
+        background_tasks=_bool(env.get("FAIR_BACKGROUND_TASKS"), True),
         default_locale=env.get("FAIR_LOCALE") or "fr",
         default_timezone=env.get("FAIR_TIMEZONE") or "Europe/Paris",
         max_cv_bytes=_int(env, "FAIR_MAX_CV_BYTES", 5 * 1024 * 1024),

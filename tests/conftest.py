@@ -79,10 +79,10 @@ async def conf(
     else:
         url = templates_dir["postgresql"]
         await _truncate(url)
-    # No background mail sender: its writes would race the tests' own transactions on SQLite;
+    # No background tasks (mail sender, statistics): their writes would race the tests' own transactions on SQLite;
     # tests deliver the outbox explicitly (tests/test_mail.py).
     base = settings.load(
-        {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path), "FAIR_MAIL_SENDER": "off"}
+        {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path), "FAIR_BACKGROUND_TASKS": "off"}
     )
     conf = replace(base, database_url=url)
     settings.override(conf)

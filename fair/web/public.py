@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -111,8 +112,6 @@ async def search_page(request: Request) -> Response:
 
 
 def _without_page(request: Request) -> str:
-    from urllib.parse import urlencode
-
     return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
 
 

@@ -406,7 +406,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("offers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_offers_booth_id"), ["booth_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_offers_contract"), ["contract"], unique=False)
+        batch_op.create_index(
+            "ix_offers_edition_contract", ["edition_id", "contract"], unique=False
+        )
+        batch_op.create_index(
+            "ix_offers_edition_domain_contract",
+            ["edition_id", "rome_domain", "contract"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_offers_edition_id"), ["edition_id"], unique=False)
         batch_op.create_index(
             "ix_offers_edition_latlon", ["edition_id", "latitude", "longitude"], unique=False
@@ -415,7 +422,6 @@ def upgrade() -> None:
             "ix_offers_edition_published", ["edition_id", "published", "created_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_offers_rome_code"), ["rome_code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_offers_rome_domain"), ["rome_domain"], unique=False)
 
     op.create_table(
         "applications",
@@ -527,12 +533,12 @@ def downgrade() -> None:
 
     op.drop_table("applications")
     with op.batch_alter_table("offers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_offers_rome_domain"))
+        batch_op.drop_index("ix_offers_edition_domain_contract")
         batch_op.drop_index(batch_op.f("ix_offers_rome_code"))
         batch_op.drop_index("ix_offers_edition_published")
         batch_op.drop_index("ix_offers_edition_latlon")
         batch_op.drop_index(batch_op.f("ix_offers_edition_id"))
-        batch_op.drop_index(batch_op.f("ix_offers_contract"))
+        batch_op.drop_index("ix_offers_edition_contract")
         batch_op.drop_index(batch_op.f("ix_offers_booth_id"))
 
     op.drop_table("offers")
