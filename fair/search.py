@@ -8,6 +8,7 @@ Both are created by the initial migration.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import Select, and_, false, func, literal_column, or_, select, table, text
+from sqlalchemy import Float, Select, and_, false, func, literal_column, or_, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo
@@ -130,14 +131,18 @@ def check(query: Query) -> geo.Commune | None:
     return origin
 
 
-def _distance(origin: geo.Commune):  # type: ignore[no-untyped-def]
-    """Haversine in SQL (both SQLite's math functions and PostgreSQL have these)."""
-    lat1, lon1 = func.radians(origin.latitude), func.radians(origin.longitude)
-    lat2, lon2 = func.radians(Offer.latitude), func.radians(Offer.longitude)
-    a = func.power(func.sin((lat2 - lat1) / 2), 2) + func.cos(lat1) * func.cos(lat2) * func.power(
-        func.sin((lon2 - lon1) / 2), 2
-    )
-    return 2 * geo.EARTH_KM * func.asin(func.sqrt(a))
+def _distance(origin: geo.Commune) -> Any:
+    """Haversine in SQL (SQLite's math functions and PostgreSQL's), in double precision."""
+
+    def f(name: str, *args: Any) -> Any:
+        return getattr(func, name)(*args, type_=Float)
+
+    lat1, lon1 = math.radians(origin.latitude), math.radians(origin.longitude)
+    lat2, lon2 = f("radians", Offer.latitude), f("radians", Offer.longitude)
+    half_dlat = f("sin", (lat2 - lat1) * 0.5)
+    half_dlon = f("sin", (lon2 - lon1) * 0.5)
+    a = half_dlat * half_dlat + math.cos(lat1) * f("cos", lat2) * half_dlon * half_dlon
+    return 2 * geo.EARTH_KM * f("asin", f("sqrt", a))
 
 
 async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Page:
@@ -190,10 +195,12 @@ async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Pag
         Offer.id.label("id"), distance.label("distance"), key.label("key")
     )
     if counted:
+        # Materialised, so no planner walks a date index to skip a sort it must do anyway;
         # FTS5 ranks only in its own query: the window count runs one level up.
-        inner = source.subquery()
+        inner = source.cte("matches").prefix_with("MATERIALIZED")
+        newest_first = sort == "recent"
         page_query = select(inner.c.id, inner.c.distance, func.count().over()).order_by(
-            inner.c.key, inner.c.id.desc()
+            inner.c.key.desc() if newest_first else inner.c.key, inner.c.id.desc()
         )
     else:
         page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
