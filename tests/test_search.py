@@ -158,3 +158,21 @@ async def test_search_page_queries_do_not_grow_with_results(app, client, session
 def test_stems_fold_accents_and_plurals():
     assert search.stems("Électriciens") == search.stems("electricien")
     assert search.stems("les aides-soignantes") == search.stems("aide soignante")
+
+
+async def test_newest_first_with_and_without_filters(session):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from fair import clock
+
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    start = clock.now()
+    for n in range(3):
+        clock.set_now(start + timedelta(hours=n))
+        await f.offer(session, booth_=booth, title=f"Offre {n}", commune="Lattes", postcode="34970")
+    await db.commit(session)
+    expected = ["Offre 2", "Offre 1", "Offre 0"]
+    assert await _titles(session, edition) == expected
+    assert await _titles(session, edition, contract="cdi") == expected
+    assert await _titles(session, edition, commune="Montpellier", radius_km=10) == expected
