@@ -79,7 +79,8 @@ async def conf(
     else:
         url = templates_dir["postgresql"]
         await _truncate(url)
-    # No background tasks (mail sender, statistics): their writes would race the tests' own transactions on SQLite;
+    # No background tasks (mail sender, statistics): their writes would race the tests' own
+    # transactions on SQLite;
     # tests deliver the outbox explicitly (tests/test_mail.py).
     base = settings.load(
         {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path), "FAIR_BACKGROUND_TASKS": "off"}
