@@ -4,8 +4,9 @@ Layers, each importing only from the layers above it (enforced by tests/test_lay
 
 1. leaves: settings, enums, errors, clock
 2. storage: db, models
-3. domain: one flat module per concept (accounts, mail, files, editions, employers, offers,
-   search, applications, candidates, notices, francetravail, rome, geo, permissions, demo)
+3. domain: one flat module per concept (channels, events, accounts, mail, files, editions,
+   employers, offers, search, applications, candidates, notices, francetravail, rome, geo,
+   permissions, demo)
 4. boundaries: web/, live/, cli, app
 """
 

@@ -12,11 +12,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Mount
+from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from fair import db, mail, settings
 from fair.errors import FairError
+from fair.live import socket
 from fair.live.broadcast import Broadcaster
 from fair.web import accounts, admin, candidate, errors, organiser, public, recruiter
 from fair.web.middleware import Locale, SecurityHeaders
@@ -59,6 +60,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *recruiter.routes,
         *organiser.routes,
         *admin.routes,
+        WebSocketRoute("/live", socket.endpoint, name="live"),
         Mount("/static", StaticFiles(directory=conf.static_dir), name="static"),
     ]
     middleware = [

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import candidates, clock, editions, mail, notices, settings
+from fair import candidates, channels, clock, editions, events, mail, notices, settings
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     UNANSWERED_STATUSES,
@@ -97,7 +97,8 @@ async def set_status(
     Checks who may make the move (the candidate only withdraws; recruiters, whose booth
     membership the caller has checked, make the others) and the transition. Records an
     ApplicationEvent, and tells the candidate: an in-app notice on every move by the employer,
-    and an e-mail, sent after commit, on every final status.
+    an e-mail, sent after commit, on every final status, and a live "application.status" event
+    on channels.user(candidate), published after commit, on every move by the employer.
     """
     current = ApplicationStatus(application.status)
     if by.role == Role.CANDIDATE:
@@ -152,6 +153,12 @@ async def _tell_candidate(
         kind=NoticeKind.APPLICATION_STATUS,
         params=params,
         link="/me/applications",
+    )
+    events.emit(
+        session,
+        channel=channels.user(candidate.id),
+        event="application.status",
+        payload={"application_id": application.id, "status": new.value, "label": new.label},
     )
     if not new.final:
         return

@@ -1,1 +1,4 @@
-"""Real-time boundary: broadcast backends (the socket protocol comes with the live fair)."""
+"""Real-time boundary: broadcast backends, the socket protocol (PROTOCOL.md) and the endpoint.
+
+Import order: broadcast, protocol, socket.
+"""

@@ -13,9 +13,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import db, settings
+from fair import db, events, settings
 from fair.enums import Role
 from fair.errors import Forbidden, TooLarge, Unauthenticated
+from fair.live import protocol
 from fair.models import User
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -63,7 +64,8 @@ def page(handler: Handler) -> Handler:
     Every unsafe request must carry a valid CSRF token: it is checked here, before the handler
     runs, so no state-changing route can forget it. The transaction commits only when the
     response is not an error, so a form re-shown with its errors leaves nothing half-written;
-    after-commit callbacks (mail, live events) then run.
+    after-commit callbacks (mail) then run and the queued live events are published. On
+    rollback both are dropped.
     """
 
     @wraps(handler)
@@ -78,28 +80,43 @@ def page(handler: Handler) -> Handler:
             try:
                 response = await handler(request)
             except BaseException:
-                session.info.pop("after_commit", None)
-                await session.rollback()
+                await _discard(session)
                 raise
             if response.status_code >= 400:
-                session.info.pop("after_commit", None)
-                await session.rollback()
+                await _discard(session)
             else:
                 await db.commit(session)
+                await protocol.publish(state.broadcast, events.take(session))
             return response
 
     return wrapper
 
 
+async def _discard(session: AsyncSession) -> None:
+    """Roll back, dropping the after-commit callbacks and the live events."""
+    session.info.pop("after_commit", None)
+    events.drop(session)
+    await session.rollback()
+
+
 async def load_user(request: Request) -> User | None:
-    user = None
-    uid = request.session.get("uid")
-    if uid is not None:
-        user = await database(request).get(User, int(uid))
-        if user is None or not user.is_active or user.auth_version != request.session.get("av"):
-            request.session.pop("uid", None)
-            user = None
+    user = await session_user(database(request), request.session)
     request.state.user = user
+    return user
+
+
+async def session_user(session: AsyncSession, cookie: dict[str, Any]) -> User | None:
+    """The active user the session cookie names, if its auth version still holds.
+
+    Used by pages and by the live socket alike; a stale cookie loses its "uid".
+    """
+    uid = cookie.get("uid")
+    if uid is None:
+        return None
+    user = await session.get(User, int(uid))
+    if user is None or not user.is_active or user.auth_version != cookie.get("av"):
+        cookie.pop("uid", None)
+        return None
     return user
 
 

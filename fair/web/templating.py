@@ -49,6 +49,11 @@ def _local_input(value: datetime | None, zone: str = "Europe/Paris") -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
+def _status_labels() -> dict[str, str]:
+    """Application statuses and their labels in the current language (read by static/live.js)."""
+    return {status.value: i18n.gettext(status.label) for status in ApplicationStatus}
+
+
 def build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(settings.get().templates_dir)),
@@ -66,6 +71,7 @@ def build_env() -> Environment:
     env.globals.update(
         t=_t,
         translated=lambda pairs: [(key, i18n.gettext(label)) for key, label in pairs],
+        status_labels=_status_labels,
         ApplicationStatus=ApplicationStatus,
         BoothStatus=BoothStatus,
         CompanySize=CompanySize,

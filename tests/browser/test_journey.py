@@ -172,6 +172,8 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     follow(candidate, button(candidate, tr("Send my application")))
     candidate.wait_for_url(re.compile(r"/me/applications\?applied=1$"))
     assert candidate.locator("[data-status]").get_attribute("data-status") == "submitted"
+    # The tab keeps a live connection, following the candidate's own channel.
+    candidate.wait_for_selector("body[data-live=on]", state="attached")
 
     # The recruiter opens the pipeline and shortlists the candidate.
     recruiter.goto(booth_path)
@@ -183,6 +185,13 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     follow(recruiter, button(recruiter, tr("Save the status")))
     recruiter.wait_for_url(re.compile(r"/recruiter/applications/\d+$"))
     assert recruiter.locator("[data-status]").get_attribute("data-status") == "shortlisted"
+
+    # The candidate's open tab shows the new status without a reload, and announces it.
+    candidate.wait_for_selector("main [data-status=shortlisted]")
+    assert candidate.locator("main [data-status]").inner_text() == tr("Shortlisted")
+    assert candidate.locator("#live-status").inner_text() == tr(
+        "Your application changed: %(status)s", status=tr("Shortlisted")
+    )
 
     # The candidate sees the new status.
     follow(candidate, link(candidate, tr("My applications")))

@@ -1,0 +1,31 @@
+"""Live channel names, shared by the domain (which emits on them) and live/ (which serves them).
+
+A channel is "<kind>:<id>": `user:12` (one person's own events), `edition:3`, `booth:7`.
+"""
+
+from __future__ import annotations
+
+USER = "user"
+EDITION = "edition"
+BOOTH = "booth"
+KINDS = frozenset({USER, EDITION, BOOTH})
+
+
+def user(user_id: int) -> str:
+    return f"{USER}:{user_id}"
+
+
+def edition(edition_id: int) -> str:
+    return f"{EDITION}:{edition_id}"
+
+
+def booth(booth_id: int) -> str:
+    return f"{BOOTH}:{booth_id}"
+
+
+def parse(name: str) -> tuple[str, int] | None:
+    """(kind, id) for a well-formed channel name, else None."""
+    kind, _, ident = name.partition(":")
+    if kind not in KINDS or not ident.isdigit() or len(ident) > 18:
+        return None
+    return kind, int(ident)

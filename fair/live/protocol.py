@@ -1,0 +1,74 @@
+"""The wire format of /live (see PROTOCOL.md) and the publishing of committed events.
+
+Client to server: `[action, id, payload]`. Server to client: `["success", id, payload]`,
+`["error", id, {"code": ..., "message": ...}]` and `["event", channel, {"event": ..., ...}]`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from fair.errors import FairError
+from fair.events import Event
+from fair.live.broadcast import Broadcaster
+
+log = logging.getLogger("fair.live")
+HEARTBEAT = '["event","",{"event":"heartbeat"}]'
+
+
+class ProtocolError(FairError):
+    status = 400
+    code = "live.bad_message"
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str
+    id: Any
+    payload: dict[str, Any]
+
+
+def parse(text: str) -> Command:
+    """A client message, or ProtocolError when it is not `[action, id, {payload}]`."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if (
+        not isinstance(data, list)
+        or len(data) != 3
+        or not isinstance(data[0], str)
+        or not isinstance(data[1], str | int | None)
+        or not isinstance(data[2], dict)
+    ):
+        raise ProtocolError("This message is not of the form [action, id, payload].")
+    return Command(data[0], data[1], data[2])
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def success(id_: Any, payload: dict[str, Any] | None = None) -> str:
+    return dumps(["success", id_, payload or {}])
+
+
+def error(id_: Any, code: str, message: str) -> str:
+    return dumps(["error", id_, {"code": code, "message": message}])
+
+
+def event_frame(event: Event) -> str:
+    return dumps(["event", event.channel, {"event": event.event, **event.payload}])
+
+
+async def publish(broadcast: Broadcaster, queued: Iterable[Event]) -> None:
+    """Publish committed events; a failure is logged, never raised (pub/sub is at-most-once)."""
+    for event in queued:
+        try:
+            await broadcast.publish(event.channel, event_frame(event))
+        except Exception:
+            log.exception("could not publish %s on %s", event.event, event.channel)
