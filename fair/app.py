@@ -36,7 +36,11 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         app.state.read_sessions = db.sessionmaker(engine)
         app.state.write_sessions = db.sessionmaker(engine, write=True)
         app.state.broadcast = Broadcaster(conf.broadcast_url)
-        await app.state.broadcast.connect()
+        try:
+            await app.state.broadcast.connect()  # BroadcastError: Redis unreachable at start-up
+        except BaseException:
+            await engine.dispose()
+            raise
         tasks = []
         if conf.background_tasks:
             tasks = [

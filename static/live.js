@@ -36,8 +36,6 @@
     announce(label);
   }
 
-  var handlers = { "application.status": applicationStatus };
-
   // Events missed while disconnected are lost (at-most-once): after a reconnection, read the
   // statuses this page shows again from the server.
   function refetch() {
@@ -58,6 +56,9 @@
       })
       .catch(function () {});
   }
+
+  // The server lost events meant for this page (its Redis link went down): read them again.
+  var handlers = { "application.status": applicationStatus, resync: refetch };
 
   function connect() {
     var socket = new WebSocket(url);

@@ -1,23 +1,57 @@
 """Broadcast backends chosen by URL: memory:// (one process) and redis:// (pub/sub).
 
 Pub/sub only says "something changed" (at-most-once); the database stays the source of truth.
+
+Redis going away must not take the site with it:
+
+* `connect` fails fast with BroadcastError when Redis cannot be reached at start-up (a wrong
+  BROADCAST_URL is a configuration error).
+* Afterwards, `publish` never raises for an unreachable Redis: the message is logged and
+  dropped. The request has already committed; failing its response would lie about what was
+  stored, and subscribers re-fetch state after the outage anyway.
+* The reader task survives a lost connection: it logs, waits (0.2 s, doubling up to 5 s),
+  opens a new PubSub, subscribes again to every channel that still has subscribers in this
+  process (one Redis subscription per channel per process), then pushes a `resync` event
+  frame to each local subscriber, since whatever was published meanwhile is lost: clients
+  re-fetch their state (PROTOCOL.md).
+* `subscribe` during an outage registers the subscriber locally; Redis learns about the channel
+  when the reader reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+log = logging.getLogger("fair.live")
 
 QUEUE_SIZE = 1000
+PREFIX = "fair:"
+CONTROL = "fair:__control__"
+RECONNECT_FIRST = 0.2
+RECONNECT_MAX = 5.0
+CONNECT_TIMEOUT = 2.0
+PUBLISH_TIMEOUT = 2.0
 
 
 class BroadcastError(RuntimeError):
     """The broadcast backend cannot be reached; the message says which and where."""
+
+
+def resync_frame(channel: str) -> str:
+    """The `resync` event frame of PROTOCOL.md: events on `channel` may have been lost."""
+    return json.dumps(["event", channel, {"event": "resync"}], separators=(",", ":"))
 
 
 class Broadcaster:
@@ -26,38 +60,66 @@ class Broadcaster:
     def __init__(self, url: str) -> None:
         self.url = url
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
-        self._redis: aioredis.Redis | None = None
-        self._pubsub: aioredis.client.PubSub | None = None
+        self._redis: aioredis.Redis | None = None  # publishing (short timeouts)
+        self._listener: aioredis.Redis | None = None  # the PubSub connection (no read timeout)
+        self._pubsub: PubSub | None = None  # None while Redis is unreachable
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         if self.url.startswith("memory://"):
             return
-        self._redis = aioredis.from_url(self.url, decode_responses=True)
+        # No silent retries inside redis-py: an outage must surface here, to be handled once.
+        no_retry = Retry(NoBackoff(), 0)
+        self._redis = aioredis.from_url(
+            self.url,
+            decode_responses=True,
+            retry=no_retry,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=PUBLISH_TIMEOUT,
+        )
+        self._listener = aioredis.from_url(
+            self.url,
+            decode_responses=True,
+            retry=no_retry,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_keepalive=True,
+        )
         try:
             await self._redis.ping()
-        except (RedisConnectionError, OSError) as exc:
+            self._pubsub = await self._open_pubsub()
+        except (RedisError, OSError) as exc:
+            await self._close_clients()
             raise BroadcastError(
                 f"Cannot reach Redis at {self.url} (BROADCAST_URL): {exc}. Start Redis or set "
                 "BROADCAST_URL=memory:// for a single process."
             ) from exc
-        self._pubsub = self._redis.pubsub()
-        await self._pubsub.subscribe("fair:__control__")
         self._reader = asyncio.create_task(self._read())
 
     async def disconnect(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
-        if self._pubsub is not None:
-            await self._pubsub.aclose()
-        if self._redis is not None:
-            await self._redis.aclose()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        await self._drop_pubsub()
+        await self._close_clients()
+
+    async def _close_clients(self) -> None:
+        for client in (self._redis, self._listener):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+        self._redis = self._listener = None
 
     async def publish(self, channel: str, message: str) -> None:
-        if self._redis is not None:
-            await self._redis.publish(f"fair:{channel}", message)
-        else:
+        """Send `message` to every subscriber of `channel`; with Redis down, log and drop it."""
+        if self._redis is None:
             self._deliver(channel, message)
+            return
+        try:
+            await self._redis.publish(PREFIX + channel, message)
+        except (RedisError, OSError) as exc:
+            log.warning("Redis unreachable, message on %s dropped: %s", channel, exc)
 
     def _deliver(self, channel: str, message: str) -> None:
         for queue in list(self._subscribers.get(channel, ())):
@@ -65,24 +127,85 @@ class Broadcaster:
                 continue
             queue.put_nowait(message)
 
+    async def _open_pubsub(self) -> PubSub:
+        """A new PubSub following the control channel and every channel subscribed here."""
+        assert self._listener is not None
+        pubsub = self._listener.pubsub()
+        try:
+            await pubsub.subscribe(CONTROL, *(PREFIX + c for c in self._subscribers))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            raise
+        return pubsub
+
+    async def _drop_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def _reconnect(self) -> None:
+        """Open a new PubSub, then catch up with (un)subscriptions made while it was opening."""
+        wanted = set(self._subscribers)
+        self._pubsub = await self._open_pubsub()
+        added = [PREFIX + c for c in set(self._subscribers) - wanted]
+        removed = [PREFIX + c for c in wanted - set(self._subscribers)]
+        if added:
+            await self._pubsub.subscribe(*added)
+        if removed:
+            await self._pubsub.unsubscribe(*removed)
+        for channel in list(self._subscribers):
+            self._deliver(channel, resync_frame(channel))
+
     async def _read(self) -> None:
-        assert self._pubsub is not None
-        async for item in self._pubsub.listen():
-            if item.get("type") == "message":
-                self._deliver(str(item["channel"]).removeprefix("fair:"), str(item["data"]))
+        """Deliver Redis messages until cancelled, reconnecting after any failure."""
+        delay = RECONNECT_FIRST
+        while True:
+            try:
+                if self._pubsub is None:
+                    await self._reconnect()
+                    log.warning("Redis reachable again at %s: channels re-subscribed", self.url)
+                    delay = RECONNECT_FIRST
+                assert self._pubsub is not None
+                async for item in self._pubsub.listen():
+                    if item.get("type") == "message":
+                        self._deliver(str(item["channel"]).removeprefix(PREFIX), str(item["data"]))
+                raise ConnectionError("the Redis subscription ended")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "Redis subscription lost (%s: %s); retrying in %.1f s",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await self._drop_pubsub()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
         first = not self._subscribers[channel]
         self._subscribers[channel].add(queue)
-        if first and self._pubsub is not None:
-            await self._pubsub.subscribe(f"fair:{channel}")
+        if first:
+            await self._redis_call("subscribe", channel)
         try:
             yield queue
         finally:
             self._subscribers[channel].discard(queue)
             if not self._subscribers[channel]:
                 del self._subscribers[channel]
-                if self._pubsub is not None:
-                    await self._pubsub.unsubscribe(f"fair:{channel}")
+                await self._redis_call("unsubscribe", channel)
+
+    async def _redis_call(self, command: str, channel: str) -> None:
+        """(Un)subscribe in Redis; during an outage the reader's reconnection catches up."""
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        try:
+            await getattr(pubsub, command)(PREFIX + channel)
+        except (RedisError, OSError) as exc:
+            log.warning("Redis %s of %s deferred: %s", command, channel, exc)

@@ -1,0 +1,314 @@
+"""The Redis broadcaster across real processes: uvicorn servers, redis-server, PostgreSQL.
+
+Servers run as subprocesses (`python -m uvicorn fair.app:create_app --factory`) on a database
+of their own; the tests seed it from pytest-asyncio's loop, then talk to the servers over TCP
+with httpx and the `websockets` client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+import websockets
+from sqlalchemy import select, text
+
+from fair import channels, db, migrations, settings
+from fair.app import create_app
+from fair.enums import ApplicationStatus
+from fair.live.broadcast import BroadcastError
+from fair.models import Application, ApplicationEvent, User
+from tests import factories as f
+from tests.conftest import BACKENDS, PG_ADMIN, csrf, login
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
+DB_NAME = f"fair_live_redis_{os.getpid()}"
+
+pytestmark = pytest.mark.skipif(
+    "postgresql" not in BACKENDS or shutil.which("redis-server") is None,
+    reason="needs PostgreSQL and redis-server",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest_asyncio.fixture(scope="module")
+async def database_url() -> AsyncIterator[str]:
+    admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + DB_NAME
+    await migrations.upgrade_async(url)
+    try:
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@dataclass
+class World:
+    candidate: User
+    recruiter: User
+    applications: list[int]
+
+
+@pytest_asyncio.fixture
+async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    """A candidate with two applications to one recruiter's booth, committed."""
+    settings.override(settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)}))
+    engine = db.create_engine(database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await f.edition(session)
+            booth, recruiter = await f.booth(session, edition_=edition)
+            candidate = await f.candidate(session)
+            ids = []
+            for _ in range(2):
+                offer = await f.offer(session, booth_=booth)
+                ids.append((await f.application(session, offer_=offer, candidate_=candidate)).id)
+            await session.commit()
+        yield World(candidate, recruiter, ids)
+    finally:
+        await engine.dispose()
+        settings.override(None)
+
+
+@dataclass
+class Server:
+    url: str
+    ws: str
+    process: subprocess.Popen[bytes]
+
+
+def spawn(database_url: str, broadcast_url: str) -> Server:
+    """One uvicorn process on a free port, as `fair serve` runs the app."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "BROADCAST_URL": broadcast_url,
+        "FAIR_ENV": "test",
+        "FAIR_BACKGROUND_TASKS": "off",
+    }
+    command = [sys.executable, "-m", "uvicorn", "fair.app:create_app", "--factory"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT
+    )
+    return Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/live", process)
+
+
+@contextlib.asynccontextmanager
+async def servers(database_url: str, broadcast_url: str, count: int) -> AsyncIterator[list[Server]]:
+    """`count` servers answering /health; terminated on exit."""
+    started: list[Server] = []
+    try:
+        for _ in range(count):
+            started.append(spawn(database_url, broadcast_url))
+        for server in started:
+            await wait_healthy(server)
+        yield started
+    finally:
+        for server in started:
+            stop(server.process)
+
+
+async def wait_healthy(server: Server, seconds: float = 20.0) -> None:
+    async with httpx.AsyncClient() as client:
+        async with asyncio.timeout(seconds):
+            while True:
+                assert server.process.poll() is None, "the server exited"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get(f"{server.url}/health")).status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
+        + ["--daemonize", "no", "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+async def wait_redis(url: str, seconds: float = 10.0) -> None:
+    client = aioredis.from_url(url)
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                with contextlib.suppress(OSError, aioredis.ConnectionError):
+                    if await client.ping():
+                        return
+                await asyncio.sleep(0.05)
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def logged_in(server: Server, user: User) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        await login(client, user.email, f.PASSWORD)
+        yield client
+
+
+async def subscribed_socket(server: Server, candidate: User) -> Any:
+    """A socket of `candidate` on `server`, following their own channel."""
+    async with logged_in(server, candidate) as client:
+        cookie = f"fair_session={client.cookies['fair_session']}"
+    ws = await websockets.connect(
+        server.ws, additional_headers={"Cookie": cookie}, origin=server.url
+    )
+    channel = channels.user(candidate.id)
+    await ws.send(json.dumps(["subscribe", 1, {"channel": channel}]))
+    assert json.loads(await asyncio.wait_for(ws.recv(), 2)) == [
+        "success",
+        1,
+        {"channel": channel},
+    ]
+    return ws
+
+
+async def next_event(ws: Any, seconds: float) -> dict[str, Any]:
+    """The payload of the next event frame other than a heartbeat."""
+    async with asyncio.timeout(seconds):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame[0] == "event" and frame[2]["event"] != "heartbeat":
+                return dict(frame[2])
+
+
+async def set_status(recruiter: httpx.AsyncClient, application_id: int, status: str) -> int:
+    page = f"/recruiter/applications/{application_id}"
+    token = await csrf(recruiter, page)
+    response = await recruiter.post(f"{page}/status", data={"csrf_token": token, "status": status})
+    return response.status_code
+
+
+def status_event(application_id: int, status: str) -> dict[str, Any]:
+    label = ApplicationStatus(status).label
+    return {
+        "event": "application.status",
+        "application_id": application_id,
+        "status": status,
+        "label": label,
+    }
+
+
+async def test_event_crosses_processes(database_url: str, world: World) -> None:
+    try:
+        await wait_redis(SHARED_REDIS, seconds=1)
+    except TimeoutError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    async with servers(database_url, SHARED_REDIS, 2) as (one, two):
+        ws = await subscribed_socket(two, world.candidate)
+        try:
+            async with logged_in(one, world.recruiter) as recruiter:
+                assert await set_status(recruiter, world.applications[0], "shortlisted") == 303
+            assert await next_event(ws, 2) == status_event(world.applications[0], "shortlisted")
+        finally:
+            await ws.close()
+
+
+async def test_redis_restart_resyncs_sockets(database_url: str, world: World) -> None:
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    first, second = world.applications
+    with redis_server(port) as redis_process:
+        await wait_redis(url)
+        async with servers(database_url, url, 1) as (server,):
+            ws = await subscribed_socket(server, world.candidate)
+            try:
+                async with logged_in(server, world.recruiter) as recruiter:
+                    assert await set_status(recruiter, first, "in_review") == 303
+                    assert await next_event(ws, 2) == status_event(first, "in_review")
+
+                    redis_process.kill()  # SIGKILL: no goodbye to the clients
+                    redis_process.wait()
+                    async with httpx.AsyncClient(base_url=server.url) as anonymous:
+                        assert (await anonymous.get("/")).status_code == 200
+                    # Stored, and its event dropped (logged) rather than failing the request.
+                    assert await set_status(recruiter, first, "shortlisted") == 303
+
+                    with redis_server(port):
+                        await wait_redis(url)
+                        assert await next_event(ws, 10) == {"event": "resync"}
+                        assert await set_status(recruiter, second, "shortlisted") == 303
+                        assert await next_event(ws, 2) == status_event(second, "shortlisted")
+            finally:
+                await ws.close()
+
+    engine = db.create_engine(database_url)
+    try:
+        async with db.sessionmaker(engine)() as session:
+            rows = await session.execute(select(Application.id, Application.status))
+            statuses = {id_: status for id_, status in rows}
+            moves = (
+                await session.execute(
+                    select(ApplicationEvent.application_id, ApplicationEvent.to_status)
+                    .where(ApplicationEvent.application_id.in_([first, second]))
+                    .order_by(ApplicationEvent.id)
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert statuses[first] == "shortlisted" and statuses[second] == "shortlisted"
+    assert [tuple(m) for m in moves if m[1] != "submitted"] == [
+        (first, "in_review"),
+        (first, "shortlisted"),
+        (second, "shortlisted"),
+    ]
+
+
+async def test_lifespan_refuses_to_start_without_redis(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    base = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)})
+    app = create_app(replace(base, broadcast_url=f"redis://127.0.0.1:{port}/0"))
+    try:
+        with pytest.raises(BroadcastError) as refused:
+            async with app.router.lifespan_context(app):
+                pass
+    finally:
+        settings.override(None)
+    assert str(refused.value).startswith(
+        f"Cannot reach Redis at redis://127.0.0.1:{port}/0 (BROADCAST_URL):"
+    )
