@@ -46,6 +46,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             tasks = [
                 asyncio.create_task(mail.run_sender(app.state.write_sessions)),
                 asyncio.create_task(db.run_statistics(engine)),
+                asyncio.create_task(socket.run_call_expiry(app.state)),
             ]
         try:
             yield

@@ -192,3 +192,65 @@ class FileKind(StrEnum):
 class NoticeKind(StrEnum):
     APPLICATION_STATUS = "application_status"
     BOOTH_DECISION = "booth_decision"
+    QUEUE_SKIPPED = "queue_skipped"
+
+
+class QueueStatus(StrEnum):
+    """A place in a booth's drop-in queue (see fair.queues)."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    IN_CONVERSATION = "in_conversation"
+    DONE = "done"
+    SKIPPED = "skipped"
+    LEFT = "left"
+
+    @property
+    def label(self) -> str:
+        return {
+            "waiting": "Waiting",
+            "called": "Called",
+            "in_conversation": "In conversation",
+            "done": "Done",
+            "skipped": "Skipped",
+            "left": "Left the queue",
+        }[self.value]
+
+    @property
+    def active(self) -> bool:
+        """Holds the candidate's place in this booth's queue."""
+        return self in (QueueStatus.WAITING, QueueStatus.CALLED, QueueStatus.IN_CONVERSATION)
+
+    @property
+    def engaged(self) -> bool:
+        """Holds the candidate themselves: they are held in every other queue."""
+        return self in (QueueStatus.CALLED, QueueStatus.IN_CONVERSATION)
+
+
+Q = QueueStatus
+QUEUE_TRANSITIONS: dict[QueueStatus, frozenset[QueueStatus]] = {
+    Q.WAITING: frozenset({Q.CALLED, Q.LEFT}),
+    Q.CALLED: frozenset({Q.IN_CONVERSATION, Q.SKIPPED, Q.LEFT}),
+    Q.IN_CONVERSATION: frozenset({Q.DONE}),
+    Q.DONE: frozenset(),
+    Q.SKIPPED: frozenset(),
+    Q.LEFT: frozenset(),
+}
+
+
+class NextStep(StrEnum):
+    """What a recruiter decides at the end of a queue conversation."""
+
+    INTERVIEW_PROPOSED = "interview_proposed"
+    NOT_RETAINED = "not_retained"
+    KEEP_IN_TOUCH = "keep_in_touch"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return {
+            "interview_proposed": "Propose an interview",
+            "not_retained": "Not retained",
+            "keep_in_touch": "Keep in touch",
+            "none": "No next step",
+        }[self.value]

@@ -358,3 +358,59 @@ class ApplicationEvent(Base):
     to_status: Mapped[str] = mapped_column(String(30))
     by_user_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QueueEntry(Base):
+    """A candidate's place in a booth's drop-in queue during live hours (see fair.queues)."""
+
+    __tablename__ = "queue_entries"
+    __table_args__ = (
+        # At most one active entry (waiting, called, in conversation) per booth and candidate:
+        # active_key is 1 while active and NULL after, and NULLs never collide.
+        UniqueConstraint("booth_id", "candidate_id", "active_key"),
+        # At most one engaged entry (called or in conversation) per candidate, across booths:
+        # the last guard against a candidate pulled by two booths at once.
+        UniqueConstraint("candidate_id", "engaged_key"),
+        Index("ix_queue_entries_booth_status_joined", "booth_id", "status", "joined_at"),
+        Index("ix_queue_entries_status_called", "status", "called_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booth_id: Mapped[int] = _fk("booths.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    status: Mapped[str] = mapped_column(String(20))
+    active_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    engaged_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    called_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_step: Mapped[str | None] = mapped_column(String(30), nullable=True)
+
+
+class Conversation(Base):
+    """A private text conversation between a called candidate and a recruiter."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_booth_ended", "booth_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booth_id: Mapped[int] = _fk("booths.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    recruiter_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    queue_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("queue_entries.id", ondelete="CASCADE"), unique=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_step: Mapped[str | None] = mapped_column(String(30), nullable=True)
+
+
+class ConversationMessage(Base):
+    __tablename__ = "conversation_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = _fk("conversations.id")
+    sender_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

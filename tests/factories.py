@@ -159,3 +159,12 @@ async def application(session: AsyncSession, *, offer_: Offer, candidate_: User 
 
 def day_at(d: date, hour: int) -> datetime:
     return datetime.combine(d, time(hour), PARIS)
+
+
+async def colleague(session: AsyncSession, *, booth_: Booth, owner: User) -> User:
+    """Another recruiter of the booth's employer, invited by its owner."""
+    created = await user(session, Role.RECRUITER)
+    employer_ = await employers.get(session, booth_.employer_id)
+    token = await employers.invite(session, by=owner, employer=employer_, email=created.email)
+    await employers.accept_invitation(session, token=token, user=created)
+    return created

@@ -160,10 +160,22 @@ async def test_subscribe_own_channel_only(server: Server, world: World, http: An
         own = channels.user(world.candidate.id)
         assert await call(ws, "subscribe", 1, {"channel": own}) == ["success", 1, {"channel": own}]
         for n, channel in enumerate(
-            [channels.user(world.other.id), channels.booth(1), "nonsense"], start=2
+            [channels.user(world.other.id), "booth:x", "nonsense"], start=2
         ):
             reply = await call(ws, "subscribe", n, {"channel": channel})
             assert reply[:2] == ["error", n] and reply[2]["code"] == "live.forbidden", reply
+        booth = channels.booth(world.application.booth_id)
+        assert await call(ws, "subscribe", 8, {"channel": booth}) == [
+            "success",
+            8,
+            {"channel": booth},
+        ]
+        edition = channels.edition(world.application.edition_id)
+        assert await call(ws, "subscribe", 10, {"channel": edition}) == [
+            "success",
+            10,
+            {"channel": edition},
+        ]
         assert await call(ws, "unsubscribe", 9, {"channel": own}) == [
             "success",
             9,
@@ -220,3 +232,118 @@ async def test_status_change_reaches_the_candidate(server: Server, world: World,
             "label": "Shortlisted",
         },
     ]
+
+
+async def reply(ws: Any, id_: int, sent: list[Any], seen: list[dict[str, Any]]) -> list[Any]:
+    """Send `sent` and return its reply; event frames read meanwhile go to `seen`."""
+    await ws.send(json.dumps(sent))
+    async with asyncio.timeout(3):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame[0] == "event":
+                if frame[2]["event"] != "heartbeat":
+                    seen.append(frame[2])
+            elif frame[1] == id_:
+                return list(frame)
+
+
+async def event_named(ws: Any, name: str, seen: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first event called `name`, among those seen already or the next ones."""
+    async with asyncio.timeout(3):
+        while True:
+            for found in seen:
+                if found["event"] == name:
+                    seen.remove(found)
+                    return found
+            frame = json.loads(await ws.recv())
+            if frame[0] == "event":
+                seen.append(frame[2])
+
+
+async def test_queue_through_the_socket(server: Server, world: World, http: Any) -> None:
+    booth_id = world.application.booth_id
+    candidate_cookie = await cookie_of(http(), world.candidate)
+    recruiter_cookie = await cookie_of(http(), world.recruiter)
+    mine: list[dict[str, Any]] = []
+    theirs: list[dict[str, Any]] = []
+    async with (
+        connect(server, cookie=candidate_cookie) as cws,
+        connect(server, cookie=recruiter_cookie) as rws,
+    ):
+        own = channels.user(world.candidate.id)
+        assert (await reply(cws, 1, ["subscribe", 1, {"channel": own}], mine))[0] == "success"
+        for n, channel in enumerate([channels.user(world.recruiter.id), channels.booth(booth_id)]):
+            sub = ["subscribe", n, {"channel": channel}]
+            assert (await reply(rws, n, sub, theirs))[0] == "success"
+
+        bad = await reply(cws, 2, ["queue.join", 2, {"booth_id": "7"}], mine)
+        assert bad[2]["code"] == "live.bad_message"
+        joined = await reply(cws, 3, ["queue.join", 3, {"booth_id": booth_id}], mine)
+        entry_id = joined[2]["entry_id"]
+        assert joined == [
+            "success",
+            3,
+            {
+                "booth_id": booth_id,
+                "entry_id": entry_id,
+                "status": "waiting",
+                "position": 1,
+                "estimate_seconds": 0,
+            },
+        ]
+        assert await event_named(rws, "queue.changed", theirs) == {
+            "event": "queue.changed",
+            "booth_id": booth_id,
+            "waiting": 1,
+            "called": 0,
+            "in_conversation": 0,
+        }
+        # The position survives a reconnect: it is re-read from the database.
+        status = await reply(cws, 4, ["queue.status", 4, {"booth_id": booth_id}], mine)
+        assert status[2] == joined[2]
+
+        refused = await reply(cws, 5, ["queue.next", 5, {"booth_id": booth_id}], mine)
+        assert refused[:2] == ["error", 5] and refused[2]["code"] == "fair.forbidden"
+        taken = await reply(rws, 6, ["queue.next", 6, {"booth_id": booth_id}], theirs)
+        assert taken == [
+            "success",
+            6,
+            {
+                "booth_id": booth_id,
+                "entry_id": entry_id,
+                "candidate": {"id": world.candidate.id, "name": world.candidate.name},
+            },
+        ]
+        called = await event_named(cws, "queue.called", mine)
+        assert called["entry_id"] == entry_id and called["booth_id"] == booth_id
+
+        answered = await reply(cws, 7, ["queue.answer", 7, {"entry_id": entry_id}], mine)
+        conversation_id = answered[2]["conversation_id"]
+        assert answered == [
+            "success",
+            7,
+            {"conversation_id": conversation_id, "booth_id": booth_id},
+        ]
+        send = ["conversation.send", 8, {"conversation_id": conversation_id, "body": "Bonjour"}]
+        sent = await reply(rws, 8, send, theirs)
+        assert sent[0] == "success"
+        message = await event_named(cws, "conversation.message", mine)
+        assert (message["sender_id"], message["body"]) == (world.recruiter.id, "Bonjour")
+
+        end = {"conversation_id": conversation_id, "next_step": "hired"}
+        bad = await reply(rws, 9, ["conversation.end", 9, end], theirs)
+        assert bad[2]["code"] == "live.bad_message"
+        end["next_step"] = "interview_proposed"
+        ended = await reply(rws, 10, ["conversation.end", 10, end], theirs)
+        assert ended == [
+            "success",
+            10,
+            {"conversation_id": conversation_id, "next_step": "interview_proposed"},
+        ]
+        statuses = [(await event_named(cws, "application.status", mine))["status"] for _ in "ab"]
+        assert statuses == ["shortlisted", "interview_proposed"]
+        assert (await event_named(cws, "conversation.ended", mine))["next_step"] == (
+            "interview_proposed"
+        )
+        again = await reply(rws, 11, ["conversation.end", 11, end], theirs)
+        assert again[2]["code"] == "conversation.ended"

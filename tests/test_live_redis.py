@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 import websockets
 from sqlalchemy import select, text
 
-from fair import channels, db, migrations, settings
+from fair import channels, db, migrations, queues, settings
 from fair.app import create_app
 from fair.enums import ApplicationStatus
 from fair.live.broadcast import BroadcastError
@@ -312,3 +312,60 @@ async def test_lifespan_refuses_to_start_without_redis(tmp_path: Path) -> None:
     assert str(refused.value).startswith(
         f"Cannot reach Redis at redis://127.0.0.1:{port}/0 (BROADCAST_URL):"
     )
+
+
+async def recruiter_socket(server: Server, recruiter: User) -> Any:
+    async with logged_in(server, recruiter) as client:
+        cookie = f"fair_session={client.cookies['fair_session']}"
+    return await websockets.connect(
+        server.ws, additional_headers={"Cookie": cookie}, origin=server.url
+    )
+
+
+async def press_next(ws: Any, booth_id: int) -> Any:
+    await ws.send(json.dumps(["queue.next", 1, {"booth_id": booth_id}]))
+    async with asyncio.timeout(5):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame[0] != "event":
+                assert frame[0] == "success", frame
+                return frame[2]["entry_id"] and frame[2]["candidate"]["id"]
+
+
+async def test_next_on_two_servers_never_takes_a_candidate_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Four recruiters, two per server, press "next" at once for a booth with two waiting."""
+    try:
+        await wait_redis(SHARED_REDIS, seconds=1)
+    except TimeoutError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.override(settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)}))
+    engine = db.create_engine(database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await f.edition(session)
+            booth, owner = await f.booth(session, edition_=edition)
+            recruiters = [owner] + [
+                await f.colleague(session, booth_=booth, owner=owner) for _ in range(3)
+            ]
+            waiting = [await f.candidate(session) for _ in range(2)]
+            for person in waiting:
+                await queues.join(session, candidate=person, booth=booth)
+            await session.commit()
+    finally:
+        await engine.dispose()
+        settings.override(None)
+
+    async with servers(database_url, SHARED_REDIS, 2) as (one, two):
+        sockets = [
+            await recruiter_socket(server, recruiter)
+            for server, recruiter in zip([one, two, one, two], recruiters, strict=True)
+        ]
+        try:
+            taken = await asyncio.gather(*(press_next(ws, booth.id) for ws in sockets))
+        finally:
+            for ws in sockets:
+                await ws.close()
+    called = [c for c in taken if c]
+    assert sorted(called) == sorted(p.id for p in waiting)

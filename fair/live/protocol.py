@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from fair import db, events
 from fair.errors import FairError
 from fair.events import Event
 from fair.live.broadcast import Broadcaster
 
 log = logging.getLogger("fair.live")
+T = TypeVar("T")
 HEARTBEAT = '["event","",{"event":"heartbeat"}]'
 
 
@@ -72,3 +76,25 @@ async def publish(broadcast: Broadcaster, queued: Iterable[Event]) -> None:
             await broadcast.publish(event.channel, event_frame(event))
         except Exception:
             log.exception("could not publish %s on %s", event.event, event.channel)
+
+
+async def write(
+    maker: async_sessionmaker[AsyncSession],
+    broadcast: Broadcaster,
+    work: Callable[[AsyncSession], Awaitable[T]],
+) -> T:
+    """Run `work` in its own write session: commit, then publish its events.
+
+    On error the transaction rolls back and its after-commit callbacks and events are dropped.
+    """
+    async with maker() as session:
+        try:
+            result = await work(session)
+        except BaseException:
+            session.info.pop("after_commit", None)
+            events.drop(session)
+            await session.rollback()
+            raise
+        await db.commit(session)
+        await publish(broadcast, events.take(session))
+        return result

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
-from fair import channels, i18n, settings
+from fair import channels, employers, i18n, queues, settings
+from fair.enums import NextStep
 from fair.errors import Conflict, FairError, Forbidden, Unauthenticated
 from fair.live import protocol
 from fair.live.broadcast import Broadcaster
@@ -20,6 +23,7 @@ from fair.models import User
 from fair.web import auth
 
 log = logging.getLogger("fair.live")
+T = TypeVar("T")
 
 MAX_MESSAGE_BYTES = 16 * 1024
 OUTBOX_SIZE = 100
@@ -64,11 +68,23 @@ def _origin(url: str) -> str:
 
 
 def check_subscribe(user: User | None, channel: str) -> None:
-    """A user may follow their own channel only (other kinds come with the live fair)."""
+    """A user may follow their own channel, and any booth's or edition's (public counts only)."""
     if user is None:
         raise Unauthenticated("Please log in to continue.")
-    if channels.parse(channel) != (channels.USER, user.id):
+    parsed = channels.parse(channel)
+    public = parsed is not None and parsed[0] in (channels.BOOTH, channels.EDITION)
+    if parsed != (channels.USER, user.id) and not public:
         raise Forbidden("You cannot follow this channel.", code="live.forbidden")
+
+
+async def run_call_expiry(state: Any, *, interval: float = 5.0) -> None:
+    """Skip unanswered queue calls every `interval` seconds (the app's background task)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await protocol.write(state.write_sessions, state.broadcast, queues.expire_calls)
+        except Exception:  # a busy database: the next round retries
+            log.exception("expiring queue calls failed")
 
 
 class Connection:
@@ -188,6 +204,119 @@ class Connection:
         while True:
             self.push(await queue.get())
 
+    # Booth queues and conversations: one write session per command, events after commit.
+
+    def _me(self) -> User:
+        if self.user is None:
+            raise Unauthenticated("Please log in to continue.")
+        return self.user
+
+    async def _write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        state = self.websocket.app.state
+        return await protocol.write(state.write_sessions, state.broadcast, work)
+
+    async def queue_join(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, booth_id = self._me(), _int(payload, "booth_id")
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            booth = await employers.get_booth(session, booth_id)
+            entry = await queues.join(session, candidate=me, booth=booth)
+            return await _place(session, entry)
+
+        return await self._write(work)
+
+    async def queue_status(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, booth_id = self._me(), _int(payload, "booth_id")
+        async with self.websocket.app.state.read_sessions() as session:
+            entry = await queues.entry_of(session, candidate=me, booth_id=booth_id)
+            if entry is None:
+                return {"booth_id": booth_id, "entry_id": None, **await _counts(session, booth_id)}
+            return await _place(session, entry)
+
+    async def queue_leave(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, booth_id = self._me(), _int(payload, "booth_id")
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            booth = await employers.get_booth(session, booth_id)
+            entry = await queues.leave(session, candidate=me, booth=booth)
+            return {"booth_id": booth_id, "left": entry is not None}
+
+        return await self._write(work)
+
+    async def queue_next(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, booth_id = self._me(), _int(payload, "booth_id")
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            booth = await employers.get_booth(session, booth_id)
+            entry = await queues.take_next(session, recruiter=me, booth=booth)
+            if entry is None:
+                return {"booth_id": booth_id, "entry_id": None}
+            candidate = await session.get(User, entry.candidate_id)
+            assert candidate is not None
+            return {
+                "booth_id": booth_id,
+                "entry_id": entry.id,
+                "candidate": {"id": candidate.id, "name": candidate.name},
+            }
+
+        return await self._write(work)
+
+    async def queue_answer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, entry_id = self._me(), _int(payload, "entry_id")
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            entry = await queues.get_entry(session, entry_id)
+            conversation = await queues.answer(session, candidate=me, entry=entry)
+            return {"conversation_id": conversation.id, "booth_id": conversation.booth_id}
+
+        return await self._write(work)
+
+    async def conversation_send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, conversation_id = self._me(), _int(payload, "conversation_id")
+        body = payload.get("body")
+        if not isinstance(body, str):
+            raise ProtocolError("Write the message's text.", code="live.bad_message")
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            conversation = await queues.get_conversation(session, conversation_id)
+            message = await queues.send_message(
+                session, user=me, conversation=conversation, body=body
+            )
+            return {"conversation_id": conversation_id, "message_id": message.id}
+
+        return await self._write(work)
+
+    async def conversation_end(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, conversation_id = self._me(), _int(payload, "conversation_id")
+        try:
+            next_step = NextStep(str(payload.get("next_step")))
+        except ValueError:
+            raise ProtocolError("Choose a next step.", code="live.bad_message") from None
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            conversation = await queues.get_conversation(session, conversation_id)
+            await queues.end_conversation(
+                session, recruiter=me, conversation=conversation, next_step=next_step
+            )
+            return {"conversation_id": conversation_id, "next_step": next_step.value}
+
+        return await self._write(work)
+
+
+async def _counts(session: AsyncSession, booth_id: int) -> dict[str, int]:
+    return await queues.counts(session, booth_id)
+
+
+async def _place(session: AsyncSession, entry: Any) -> dict[str, Any]:
+    position, estimate = await queues.position_of(session, entry)
+    return {
+        "booth_id": entry.booth_id,
+        "entry_id": entry.id,
+        "status": entry.status,
+        "position": position,
+        "estimate_seconds": estimate,
+    }
+
 
 def _channel(payload: dict[str, Any]) -> str:
     channel = payload.get("channel")
@@ -196,8 +325,22 @@ def _channel(payload: dict[str, Any]) -> str:
     return channel
 
 
+def _int(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": key})
+    return value
+
+
 ACTIONS = {
     "ping": Connection.ping,
     "subscribe": Connection.subscribe,
     "unsubscribe": Connection.unsubscribe,
+    "queue.join": Connection.queue_join,
+    "queue.status": Connection.queue_status,
+    "queue.leave": Connection.queue_leave,
+    "queue.next": Connection.queue_next,
+    "queue.answer": Connection.queue_answer,
+    "conversation.send": Connection.conversation_send,
+    "conversation.end": Connection.conversation_end,
 }

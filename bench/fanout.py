@@ -1,0 +1,615 @@
+"""Live fan-out: N sockets following one edition's channel receive a burst of events.
+
+Usage: .venv/bin/python bench/fanout.py [--clients 1000,5000] [--messages 20] [--bursts 2]
+       .venv/bin/python bench/fanout.py --clients 1000,5000,10000      # with the stretch goal
+
+For each N and each mode, fresh server process(es) are started, N WebSocket clients (spread over
+`--client-processes` load processes, asyncio + uvloop + `websockets`) connect with a session
+cookie of their own, each `subscribe` to `edition:<id>`, then the bench publishes `--messages`
+event frames on Redis, each carrying its send time, and every client records when each arrives.
+Modes:
+
+* `reference`: a bare `websockets` server (this file, `--serve-reference`): a set of sockets,
+  `websockets.broadcast` of every frame its Redis subscription receives. The baseline.
+* `fair-1-process`: `python -m uvicorn fair.app:create_app --factory`, as `fair serve` runs it,
+  with BROADCAST_URL=redis://: the bench publishes on `fair:edition:<id>` as
+  `Broadcaster.publish` would.
+* `fair-1-process-memory`: the same app with BROADCAST_URL=memory://, served by uvicorn inside
+  this file (`--serve-fair-memory`) next to a relay task that calls
+  `app.state.broadcast.publish` for each frame received on the same Redis channel (the app's own
+  publishing path; nothing of fair is patched).
+* `fair-2-processes`: two uvicorn processes on one Redis; client i connects to server i % 2.
+
+All modes get the same burst through the same Redis channel, and the same load client. Printed
+per row: delivered/expected, deliveries per second (all deliveries over the time from the first
+publish to the last arrival, summed over the measured bursts), p50/p99 delivery latency (arrival
+time minus the send time in the frame), server RSS growth per connection (VmRSS after connecting
+minus before, summed over the server processes, over N), then the ratios to the reference and
+the goal's verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import resource
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from array import array
+from base64 import b64encode
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+PG_NAME = "fair_bench_fanout"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PREFIX = "fair:"  # fair.live.broadcast.PREFIX
+MODES = ("reference", "fair-1-process", "fair-1-process-memory", "fair-2-processes")
+GOAL_RATE = 0.5  # at least half the reference's deliveries per second
+GOAL_P99 = 2.0  # at most twice the reference's p99
+
+
+def raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # uvicorn falls back to asyncio too
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()  # type: ignore[no-any-return]
+
+
+def run(coro: Any) -> Any:
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        return runner.run(coro)
+
+
+# The reference server and the memory-broadcaster wrapper (subprocesses) -------------------------
+
+
+async def serve_reference(port: int, channel: str) -> None:
+    """A bare `websockets` broadcast server speaking just enough of PROTOCOL.md."""
+    import redis.asyncio as aioredis
+    from websockets.asyncio.server import broadcast, serve
+    from websockets.exceptions import ConnectionClosed
+
+    clients: set[Any] = set()
+
+    async def handler(ws: Any) -> None:
+        try:
+            async for text in ws:
+                action, id_, payload = json.loads(text)
+                if action == "subscribe":
+                    clients.add(ws)
+                await ws.send(json.dumps(["success", id_, payload], separators=(",", ":")))
+        except ConnectionClosed:  # the load client exits without closing
+            pass
+        finally:
+            clients.discard(ws)
+
+    pubsub = aioredis.from_url(REDIS_URL, decode_responses=True).pubsub()
+    await pubsub.subscribe(PREFIX + channel)  # before listening: accepting means ready
+    async with serve(handler, "127.0.0.1", port, max_size=16 * 1024, backlog=2048):
+        async for item in pubsub.listen():
+            if item["type"] == "message":
+                broadcast(clients, item["data"])
+
+
+async def serve_fair_memory(port: int, channel: str) -> None:
+    """fair's app with BROADCAST_URL=memory://, fed by `app.state.broadcast.publish`."""
+    import redis.asyncio as aioredis
+    import uvicorn
+
+    from fair.app import create_app
+
+    app = create_app()
+    pubsub = aioredis.from_url(REDIS_URL, decode_responses=True).pubsub()
+    await pubsub.subscribe(PREFIX + channel)
+
+    async def relay() -> None:
+        async for item in pubsub.listen():
+            if item["type"] == "message":
+                await app.state.broadcast.publish(channel, item["data"])
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    relaying = asyncio.create_task(relay())
+    try:
+        await server.serve()
+    finally:
+        relaying.cancel()
+
+
+# The load client (multiprocessing) ---------------------------------------------------------------
+
+
+class Refused(Exception):
+    pass
+
+
+@dataclass
+class Tally:
+    expected: int = 0
+    count: int = 0
+    closed: int = 0
+    last: float = 0.0
+    latencies: array = field(default_factory=lambda: array("d"))
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int):  # type: ignore[no-untyped-def]
+    import websockets
+    from websockets.exceptions import ConnectionClosed
+
+    tally = Tally()
+    sockets: list[Any] = []
+    readers: list[asyncio.Task[None]] = []
+
+    async def reader(ws: Any) -> None:
+        try:
+            async for msg in ws:
+                if '"sent":' not in msg:  # a heartbeat
+                    continue
+                now = time.time()
+                tally.latencies.append(now - float(msg[msg.rindex(":") + 1 : -2]))
+                tally.last = now
+                tally.count += 1
+                if tally.count >= tally.expected:
+                    tally.done.set()
+        except ConnectionClosed:
+            pass
+        tally.closed += 1
+
+    async def one(url: str, cookie: str) -> None:
+        ws = await websockets.connect(
+            url,
+            additional_headers={"Cookie": f"fair_session={cookie}"},
+            max_size=None,
+            ping_interval=None,
+            open_timeout=120,
+            close_timeout=1,
+        )
+        await ws.send(json.dumps(["subscribe", 1, {"channel": channel}]))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 120))
+        if reply[0] != "success":
+            await ws.close()
+            raise Refused(f"subscribe {channel!r} answered {reply}")
+        sockets.append(ws)
+        readers.append(asyncio.create_task(reader(ws)))
+
+    loop = asyncio.get_running_loop()
+    errors: list[str] = []
+    started = time.monotonic()
+    for i in range(0, len(cookies), batch):
+        done = await asyncio.gather(
+            *(one(urls[j % len(urls)], cookies[j]) for j in range(i, min(i + batch, len(cookies)))),
+            return_exceptions=True,
+        )
+        errors += [f"{type(e).__name__}: {e}" for e in done if isinstance(e, BaseException)]
+        if any(isinstance(e, Refused) for e in done):
+            break
+    pipe.send(("ready", len(sockets), errors[:3], len(errors), time.monotonic() - started))
+    while True:
+        command, *args = await loop.run_in_executor(None, pipe.recv)
+        if command == "exit":
+            return
+        expected, idle = args  # a burst is coming: arm, then collect
+        tally.expected, tally.count, tally.last = expected, 0, 0.0
+        tally.latencies = array("d")
+        tally.done.clear()
+        pipe.send(("armed",))
+        seen = -1
+        while not tally.done.is_set() and tally.count != seen:
+            seen = tally.count
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tally.done.wait(), idle)
+        pipe.send(("done", tally.count, tally.last, tally.closed, tally.latencies.tobytes()))
+
+
+def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int) -> None:
+    raise_nofile()
+    run(client_run(pipe, urls, cookies, channel, batch))
+    pipe.close()
+    os._exit(0)  # let the kernel close thousands of sockets at once
+
+
+# Setting up --------------------------------------------------------------------------------------
+
+
+async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]]:
+    """A fresh database: a published edition with one approved booth, `n_users` candidates.
+
+    Returns the edition's id, the booth's and the candidates' session cookies.
+    """
+    import itsdangerous
+    from sqlalchemy import insert, select, text
+
+    from fair import accounts, clock, db, demo, editions, employers, migrations
+    from fair.enums import BoothStatus, Role
+    from fair.models import User
+
+    admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{PG_NAME}"'))
+    await admin.dispose()
+    await migrations.upgrade_async(url)
+    engine = db.create_engine(url)
+    async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
+        organiser = await accounts.create_user(
+            session, email="org@bench.fair", name="Org", password=None, role=Role.ORGANISER
+        )
+        edition = await editions.create(session, by=organiser, data=demo.edition_input(clock.now()))
+        await editions.publish(session, edition)
+        recruiter = await accounts.create_user(
+            session, email="rec@bench.fair", name="Rec", password=None, role=Role.RECRUITER
+        )
+        spec = demo.EMPLOYERS[0]
+        employer = await employers.register(
+            session,
+            by=recruiter,
+            data=employers.EmployerInput(
+                name=spec.name,
+                siret=demo.siret(0),
+                naf_code=spec.naf,
+                size=spec.size,
+                commune=spec.commune,
+                website="",
+                description="",
+                video_url="",
+            ),
+        )
+        booth = await employers.request_booth(
+            session, by=recruiter, employer=employer, edition=edition
+        )
+        await employers.set_status(session, booth, BoothStatus.APPROVED, by=organiser)
+        edition_id, booth_id = edition.id, booth.id
+        # Nobody logs in (argon2 would take minutes): the cookies are signed below, as
+        # Starlette's SessionMiddleware signs them after a login.
+        now = clock.now()
+        rows = [
+            {
+                "email": f"fanout{i}@bench.fair",
+                "name": f"Fanout {i}",
+                "password_hash": accounts.UNUSABLE_PASSWORD,
+                "role": Role.CANDIDATE.value,
+                "locale": "fr",
+                "auth_version": secrets.token_hex(8),
+                "is_active": True,
+                "created_at": now,
+            }
+            for i in range(n_users)
+        ]
+        for i in range(0, len(rows), 2000):
+            await session.execute(insert(User), rows[i : i + 2000])
+        users = (
+            await session.execute(
+                select(User.id, User.auth_version)
+                .where(User.email.like("fanout%@bench.fair"))
+                .order_by(User.id)
+            )
+        ).all()
+    await engine.dispose()
+    signer = itsdangerous.TimestampSigner(secret)
+    cookies = [
+        signer.sign(b64encode(json.dumps({"uid": uid, "av": av}).encode())).decode()
+        for uid, av in users
+    ]
+    return edition_id, booth_id, cookies
+
+
+async def drop_database() -> None:
+    from sqlalchemy import text
+
+    from fair import db
+
+    admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+def spawn_servers(
+    mode: str, env: dict[str, str], channel: str
+) -> list[tuple[subprocess.Popen[bytes], int]]:
+    count = 2 if mode == "fair-2-processes" else 1
+    started = []
+    for _ in range(count):
+        port = free_port()
+        if mode == "reference":
+            command = [__file__, "--serve-reference", str(port), channel]
+        elif mode == "fair-1-process-memory":
+            command = [__file__, "--serve-fair-memory", str(port), channel]
+        else:
+            command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
+            command += ["--log-level", "warning"]
+        broadcast = "memory://" if mode == "fair-1-process-memory" else REDIS_URL
+        process = subprocess.Popen(
+            [sys.executable, *command], env={**env, "BROADCAST_URL": broadcast}, cwd=ROOT
+        )
+        started.append((process, port))
+    for process, port in started:
+        wait_listening(process, port)
+    time.sleep(1.0)  # let start-up allocations settle before reading RSS
+    return started
+
+
+def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"a server exited at start (code {process.returncode})")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` so far (/proc/<pid>/stat utime and stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+# Measuring ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    mode: str
+    clients: int
+    delivered: int
+    expected: int
+    rate: float
+    p50: float
+    p99: float
+    kib: float
+    cpu_us: float
+    closed: int
+
+
+def pct(values: array, p: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, str],
+            args: argparse.Namespace) -> Row:  # fmt: skip
+    import redis
+
+    servers = spawn_servers(mode, env, channel)
+    pipes, procs = [], []
+    ctx = multiprocessing.get_context("spawn")
+    try:
+        before = sum(rss_kib(p.pid) for p, _ in servers)
+        urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
+        share = -(-n // args.client_processes)
+        started = time.monotonic()
+        for k in range(args.client_processes):
+            mine = cookies[k * share : min(n, (k + 1) * share)]
+            if not mine:
+                continue
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=client_main, args=(child, urls, mine, channel, args.batch), daemon=True
+            )
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        connected = 0
+        for pipe in pipes:
+            if not pipe.poll(600):
+                raise SystemExit(f"{mode}: clients did not connect within 600 s")
+            _, ok, errors, n_errors, _seconds = pipe.recv()
+            connected += ok
+            if any("Refused" in e for e in errors):
+                raise SystemExit(
+                    f"{mode}: the server refused the subscription to {channel}: {errors[0]}\n"
+                    "fair.live.socket.check_subscribe must let a logged-in user follow an "
+                    "edition's channel (see bench/README.md, 'Live fan-out')."
+                )
+            if n_errors:
+                print(f"   {n_errors} connections failed, e.g. {errors}", flush=True)
+        seconds = time.monotonic() - started
+        time.sleep(1.0)
+        kib = (sum(rss_kib(p.pid) for p, _ in servers) - before) / max(connected, 1)
+        print(f"   {mode:<22} N={n:>6,}: {connected:,} subscribed in {seconds:5.1f} s, "
+              f"{kib:5.1f} KiB/connection", flush=True)  # fmt: skip
+        publisher = redis.Redis.from_url(REDIS_URL)
+        delivered = 0
+        elapsed = 0.0
+        latencies = array("d")
+        closed = 0
+        cpu = 0.0
+        for burst in range(args.bursts + 1):  # burst 0 warms up, unmeasured
+            messages = 1 if burst == 0 else args.messages
+            per_client = [len(c) for c in _shares(cookies[:n], args.client_processes)]
+            for pipe, m in zip(pipes, per_client, strict=True):
+                pipe.send(("burst", m * messages, args.idle))
+            for pipe in pipes:
+                pipe.recv()  # armed
+            cpu_before = sum(cpu_seconds(p.pid) for p, _ in servers)
+            first = time.time()
+            for seq in range(messages):
+                frame = ["event", channel, {"event": "bench.tick", "seq": seq, "sent": time.time()}]
+                publisher.publish(PREFIX + channel, json.dumps(frame, separators=(",", ":")))
+            last = first
+            for pipe in pipes:
+                _, count, at, closed_now, raw = pipe.recv()
+                if burst:
+                    delivered += count
+                    latencies.frombytes(raw)
+                last = max(last, at)
+                closed = closed_now
+            if burst:
+                elapsed += last - first
+                cpu += sum(cpu_seconds(p.pid) for p, _ in servers) - cpu_before
+            time.sleep(0.5)
+        publisher.close()
+        latencies = array("d", sorted(latencies))
+        return Row(
+            mode,
+            n,
+            delivered,
+            n * args.messages * args.bursts,
+            delivered / elapsed if elapsed else 0.0,
+            pct(latencies, 50) * 1000,
+            pct(latencies, 99) * 1000,
+            kib,
+            cpu / delivered * 1e6 if delivered else float("nan"),
+            closed,
+        )
+    finally:
+        for pipe in pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(("exit",))
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+        for process, _ in servers:
+            stop(process)
+
+
+def _shares(items: list[str], parts: int) -> list[list[str]]:
+    share = -(-len(items) // parts)
+    return [items[k * share : (k + 1) * share] for k in range(parts) if items[k * share :]]
+
+
+def verdict(row: Row, ref: Row | None) -> tuple[str, str, str]:
+    if ref is None or row.mode == "reference":
+        return "", "", ""
+    rate = row.rate / ref.rate if ref.rate else float("nan")
+    p99 = row.p99 / ref.p99 if ref.p99 else float("nan")
+    misses = []
+    if row.delivered < row.expected:
+        misses.append("lost")
+    if not rate >= GOAL_RATE:
+        misses.append("rate")
+    if not p99 <= GOAL_P99:
+        misses.append("p99")
+    return f"{rate:.2f}x", f"{p99:.2f}x", "ok" if not misses else "MISS " + ",".join(misses)
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] in ("--serve-reference", "--serve-fair-memory"):
+        raise_nofile()
+        serve = serve_reference if sys.argv[1] == "--serve-reference" else serve_fair_memory
+        with contextlib.suppress(KeyboardInterrupt):
+            run(serve(int(sys.argv[2]), sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--clients", default="1000,5000", help="comma-separated N (e.g. 1000,5000,10000)"
+    )
+    parser.add_argument("--messages", type=int, default=20, help="messages per burst")
+    parser.add_argument(
+        "--bursts", type=int, default=2, help="measured bursts (after a 1-message warm-up)"
+    )
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument(
+        "--channel",
+        choices=("edition", "booth"),
+        default="edition",
+        help="which channel the clients follow (fan-out is the same past check_subscribe)",
+    )
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument(
+        "--batch", type=int, default=100, help="concurrent connects per client process"
+    )
+    parser.add_argument(
+        "--idle", type=float, default=10.0, help="seconds without a delivery that end a burst"
+    )
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.clients.split(",")]
+    modes = [m for m in args.modes.split(",") if m]
+    if unknown := set(modes) - set(MODES):
+        raise SystemExit(f"unknown modes {sorted(unknown)}; choose among {', '.join(MODES)}")
+    raise_nofile()
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if max(sizes) + 100 > limit:
+        raise SystemExit(
+            f"RLIMIT_NOFILE is {limit}: too low for {max(sizes):,} sockets in one server"
+        )
+
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_NAME
+    secret = secrets.token_urlsafe(48)
+    print(f"Seeding {max(sizes):,} users…", flush=True)
+    edition_id, booth_id, cookies = run(seed(url, max(sizes), secret))
+    channel = f"edition:{edition_id}" if args.channel == "edition" else f"booth:{booth_id}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": secret,
+        "FAIR_ENV": "test",
+        "FAIR_BACKGROUND_TASKS": "off",
+    }
+    rows: list[Row] = []
+    started = time.monotonic()
+    try:
+        for n in sizes:
+            print(f"\n== {n:,} clients, {args.bursts} burst(s) of {args.messages} messages on "
+                  f"{channel}", flush=True)  # fmt: skip
+            for mode in modes:
+                rows.append(measure(mode, n, cookies, channel, env, args))
+    finally:
+        run(drop_database())
+    print(f"\nSummary ({args.bursts} bursts of {args.messages} messages per N, "
+          f"{args.client_processes} load processes on the same {os.cpu_count()} cores, "
+          f"{time.monotonic() - started:.0f} s):")  # fmt: skip
+    head = (f"{'mode':<22} {'clients':>7} {'delivered/expected':>18} {'deliveries/s':>12} "
+            f"{'p50 ms':>8} {'p99 ms':>8} {'KiB/conn':>8} {'CPU us/dlv':>10} {'closed':>6}  "
+            f"{'rate vs ref':>11} {'p99 vs ref':>10}  "
+            f"goal (rate >= {GOAL_RATE}x, p99 <= {GOAL_P99}x, none lost)")  # fmt: skip
+    print(head)
+    for row in rows:
+        ref = next((r for r in rows if r.mode == "reference" and r.clients == row.clients), None)
+        rate, p99, ok = verdict(row, ref)
+        print(f"{row.mode:<22} {row.clients:>7,} {f'{row.delivered:,}/{row.expected:,}':>18} "
+              f"{row.rate:>12,.0f} {row.p50:>8.0f} {row.p99:>8.0f} {row.kib:>8.1f} "
+              f"{row.cpu_us:>10.1f} {row.closed:>6}  {rate:>11} {p99:>10}  {ok}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
