@@ -414,3 +414,20 @@ class ConversationMessage(Base):
     sender_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BoothPresence(Base):
+    """A recruiter's open socket staffing a booth (see fair.presence); one row per connection.
+
+    Rows live in the database so that every process sees them; a process that dies leaves
+    rows that stop being touched, and `presence.expire` removes them.
+    """
+
+    __tablename__ = "booth_presence"
+    __table_args__ = (UniqueConstraint("connection_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booth_id: Mapped[int] = _fk("booths.id")
+    user_id: Mapped[int] = _fk("users.id")
+    connection_id: Mapped[str] = mapped_column(String(36))
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

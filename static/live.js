@@ -6,6 +6,11 @@
   var userId = body.getAttribute("data-user-id");
   if (!userId || !window.WebSocket) return;
   var channel = "user:" + userId;
+  // The booth hall (during live hours) also follows its edition's staffing. Anonymous visitors
+  // cannot subscribe (auth.required): their page stays as it was rendered.
+  var hall = document.querySelector("[data-edition-id]");
+  var followed = [channel];
+  if (hall) followed.push("edition:" + Number(hall.getAttribute("data-edition-id")));
   var path = body.getAttribute("data-live-url") || "/live";
   var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
   var attempt = 0;
@@ -36,10 +41,32 @@
     announce(label);
   }
 
+  function staffingLabels() {
+    try { return JSON.parse(hall.getAttribute("data-staffing-labels")) || {}; } catch (e) { return {}; }
+  }
+
+  function boothStaffing(data) {
+    if (!hall) return;
+    var card = hall.querySelector('[data-booth-id="' + Number(data.booth_id) + '"]');
+    if (!card) return;
+    var text = staffingLabels();
+    var state = data.staffed ? "staffed" : "unstaffed";
+    var staffing = card.querySelector("[data-staffing]");
+    if (staffing) {
+      staffing.setAttribute("data-staffing", state);
+      staffing.textContent = text[state] || state;
+    }
+    var waiting = card.querySelector("[data-waiting]");
+    if (waiting && typeof data.waiting === "number") {
+      waiting.setAttribute("data-waiting", String(data.waiting));
+      waiting.textContent = (text.waiting || "{num}").replace("{num}", String(data.waiting));
+    }
+  }
+
   // Events missed while disconnected are lost (at-most-once): after a reconnection, read the
   // statuses this page shows again from the server.
   function refetch() {
-    if (!document.querySelector("[data-application-id] [data-status]")) return;
+    if (!hall && !document.querySelector("[data-application-id] [data-status]")) return;
     fetch(location.href, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : ""; })
       .then(function (html) {
@@ -53,17 +80,31 @@
             mine.className = status.className;
           }
         });
+        fresh.querySelectorAll("[data-booth-id]").forEach(function (card) {
+          var mine = hall && hall.querySelector('[data-booth-id="' + card.getAttribute("data-booth-id") + '"]');
+          ["[data-staffing]", "[data-waiting]"].forEach(function (selector) {
+            var fresher = card.querySelector(selector);
+            var shown = mine && mine.querySelector(selector);
+            if (fresher && shown) shown.replaceWith(fresher);
+          });
+        });
       })
       .catch(function () {});
   }
 
   // The server lost events meant for this page (its Redis link went down): read them again.
-  var handlers = { "application.status": applicationStatus, resync: refetch };
+  var handlers = {
+    "application.status": applicationStatus,
+    "booth.staffing": boothStaffing,
+    resync: refetch
+  };
 
   function connect() {
     var socket = new WebSocket(url);
     socket.addEventListener("open", function () {
-      socket.send(JSON.stringify(["subscribe", nextId++, { channel: channel }]));
+      followed.forEach(function (name) {
+        socket.send(JSON.stringify(["subscribe", nextId++, { channel: name }]));
+      });
     });
     socket.addEventListener("message", function (message) {
       var frame;

@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from fair import channels, clock, db, migrations, settings
 from fair.app import create_app
-from fair.models import Application, User
+from fair.models import Application, Booth, User
 from tests import factories as f
 from tests.conftest import csrf, login
 
@@ -347,3 +347,43 @@ async def test_queue_through_the_socket(server: Server, world: World, http: Any)
         )
         again = await reply(rws, 11, ["conversation.end", 11, end], theirs)
         assert again[2]["code"] == "conversation.ended"
+
+
+async def test_booth_staffing_follows_the_recruiter_socket(
+    server: Server, world: World, http: Any
+) -> None:
+    booth_id = world.application.booth_id
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine)() as session:
+            booth = await session.get(Booth, booth_id)
+            assert booth is not None
+            edition_channel = channels.edition(booth.edition_id)
+    finally:
+        await engine.dispose()
+    candidate_cookie = await cookie_of(http(), world.candidate)
+    recruiter_cookie = await cookie_of(http(), world.recruiter)
+    mine: list[dict[str, Any]] = []
+    theirs: list[dict[str, Any]] = []
+    async with connect(server, cookie=candidate_cookie) as cws:
+        sub = ["subscribe", 1, {"channel": edition_channel}]
+        assert (await reply(cws, 1, sub, mine))[0] == "success"
+        async with connect(server, cookie=recruiter_cookie) as rws:
+            refused = await reply(cws, 2, ["booth.staff", 2, {"booth_id": booth_id}], mine)
+            assert refused[:2] == ["error", 2] and refused[2]["code"] == "fair.forbidden"
+            staffed = await reply(rws, 3, ["booth.staff", 3, {"booth_id": booth_id}], theirs)
+            assert staffed == ["success", 3, {"booth_id": booth_id, "staffed": True}]
+            assert await event_named(cws, "booth.staffing", mine) == {
+                "event": "booth.staffing",
+                "booth_id": booth_id,
+                "staffed": True,
+                "waiting": 0,
+            }
+        # The recruiter's socket closed: the booth is unstaffed within 2 s.
+        async with asyncio.timeout(2):
+            assert await event_named(cws, "booth.staffing", mine) == {
+                "event": "booth.staffing",
+                "booth_id": booth_id,
+                "staffed": False,
+                "waiting": 0,
+            }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
-from fair import channels, employers, i18n, queues, settings
+from fair import channels, employers, i18n, presence, queues, settings
 from fair.enums import NextStep
 from fair.errors import Conflict, FairError, Forbidden, Unauthenticated
 from fair.live import protocol
@@ -78,13 +79,18 @@ def check_subscribe(user: User | None, channel: str) -> None:
 
 
 async def run_call_expiry(state: Any, *, interval: float = 5.0) -> None:
-    """Skip unanswered queue calls every `interval` seconds (the app's background task)."""
+    """Every `interval` seconds (the app's background task), skip unanswered queue calls and
+    remove the booth presence of sockets whose process died."""
     while True:
         await asyncio.sleep(interval)
         try:
             await protocol.write(state.write_sessions, state.broadcast, queues.expire_calls)
         except Exception:  # a busy database: the next round retries
             log.exception("expiring queue calls failed")
+        try:
+            await protocol.write(state.write_sessions, state.broadcast, presence.expire)
+        except Exception:
+            log.exception("expiring booth presence failed")
 
 
 class Connection:
@@ -97,6 +103,9 @@ class Connection:
         self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_SIZE)
         self.overflowed = asyncio.Event()
         self.subscriptions: dict[str, tuple[AsyncExitStack, asyncio.Task[None]]] = {}
+        # This socket's booth presence row (fair.presence), unique across processes.
+        self.connection_id = str(uuid.uuid4())
+        self.staffs = False
 
     async def serve(self) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code)."""
@@ -114,6 +123,7 @@ class Connection:
             await asyncio.gather(*tasks, return_exceptions=True)
             for channel in list(self.subscriptions):
                 await self._unsubscribe(channel)
+            await self._leave_booth()
         finished = done.pop()
         return None if finished.cancelled() or finished.exception() else finished.result()
 
@@ -146,6 +156,24 @@ class Connection:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             self.push(protocol.HEARTBEAT)
+            if self.staffs:
+                await self._touch()
+
+    async def _touch(self) -> None:
+        """Keep this socket's presence fresh, else `presence.expire` removes it after 90 s."""
+        try:
+            await self._write(lambda s: presence.touch(s, connection_id=self.connection_id))
+        except Exception:  # a busy database: the next heartbeat retries
+            log.exception("touching booth presence failed")
+
+    async def _leave_booth(self) -> None:
+        """The socket closes: it no longer staffs its booth (expiry is the fallback)."""
+        if not self.staffs:
+            return
+        try:
+            await self._write(lambda s: presence.unstaff(s, connection_id=self.connection_id))
+        except Exception:
+            log.exception("unstaffing a booth failed")
 
     async def _overflow(self) -> int | None:
         await self.overflowed.wait()
@@ -271,6 +299,31 @@ class Connection:
 
         return await self._write(work)
 
+    async def booth_staff(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, booth_id = self._me(), _int(payload, "booth_id")
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            booth = await employers.get_booth(session, booth_id)
+            await presence.staff(
+                session, recruiter=me, booth=booth, connection_id=self.connection_id
+            )
+            return {"booth_id": booth_id, "staffed": True}
+
+        self.staffs = True  # before the write: a close racing the commit still unstaffs
+        return await self._write(work)
+
+    async def booth_unstaff(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._me()
+        booth_id = _int(payload, "booth_id")
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            left = await presence.unstaff(
+                session, connection_id=self.connection_id, booth_id=booth_id
+            )
+            return {"booth_id": booth_id, "left": left}
+
+        return await self._write(work)
+
     async def conversation_send(self, payload: dict[str, Any]) -> dict[str, Any]:
         me, conversation_id = self._me(), _int(payload, "conversation_id")
         body = payload.get("body")
@@ -341,6 +394,8 @@ ACTIONS = {
     "queue.leave": Connection.queue_leave,
     "queue.next": Connection.queue_next,
     "queue.answer": Connection.queue_answer,
+    "booth.staff": Connection.booth_staff,
+    "booth.unstaff": Connection.booth_unstaff,
     "conversation.send": Connection.conversation_send,
     "conversation.end": Connection.conversation_end,
 }

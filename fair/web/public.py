@@ -9,7 +9,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fair import applications, candidates, editions, employers, files, geo, offers, rome, search
+from fair import (
+    applications,
+    candidates,
+    editions,
+    employers,
+    files,
+    geo,
+    offers,
+    presence,
+    rome,
+    search,
+)
 from fair.enums import BoothStatus, Contract, Role
 from fair.errors import Invalid, NotFound
 from fair.web.auth import database, page, path_int
@@ -43,7 +54,12 @@ async def edition_page(request: Request) -> Response:
 async def hall(request: Request) -> Response:
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])
-    context = {"edition": edition, "booths": await employers.hall(session, edition)}
+    context = {
+        "edition": edition,
+        "booths": await employers.hall(session, edition),
+        "live": editions.open_now(edition),
+        "staffing": await presence.staffing(session, edition.id),
+    }
     return render(request, "public/hall.html", context)
 
 
