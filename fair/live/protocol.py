@@ -91,10 +91,20 @@ async def write(
         try:
             result = await work(session)
         except BaseException:
-            session.info.pop("after_commit", None)
-            events.drop(session)
-            await session.rollback()
+            await discard(session)
             raise
-        await db.commit(session)
-        await publish(broadcast, events.take(session))
+        await commit(session, broadcast)
         return result
+
+
+async def commit(session: AsyncSession, broadcast: Broadcaster) -> None:
+    """Commit, run the after-commit callbacks, then publish the queued live events."""
+    await db.commit(session)
+    await publish(broadcast, events.take(session))
+
+
+async def discard(session: AsyncSession) -> None:
+    """Roll back, dropping the after-commit callbacks and the live events."""
+    session.info.pop("after_commit", None)
+    events.drop(session)
+    await session.rollback()

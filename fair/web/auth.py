@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import db, events, settings
+from fair import settings
 from fair.enums import Role
 from fair.errors import Forbidden, TooLarge, Unauthenticated
 from fair.live import protocol
@@ -80,23 +80,15 @@ def page(handler: Handler) -> Handler:
             try:
                 response = await handler(request)
             except BaseException:
-                await _discard(session)
+                await protocol.discard(session)
                 raise
             if response.status_code >= 400:
-                await _discard(session)
+                await protocol.discard(session)
             else:
-                await db.commit(session)
-                await protocol.publish(state.broadcast, events.take(session))
+                await protocol.commit(session, state.broadcast)
             return response
 
     return wrapper
-
-
-async def _discard(session: AsyncSession) -> None:
-    """Roll back, dropping the after-commit callbacks and the live events."""
-    session.info.pop("after_commit", None)
-    events.drop(session)
-    await session.rollback()
 
 
 async def load_user(request: Request) -> User | None:
