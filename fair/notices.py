@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock
@@ -25,11 +25,6 @@ async def for_user(session: AsyncSession, user_id: int, *, limit: int = 50) -> l
         select(Notice).where(Notice.user_id == user_id).order_by(Notice.id.desc()).limit(limit)
     )
     return list(rows)
-
-
-async def unread_count(session: AsyncSession, user_id: int) -> int:
-    query = select(func.count()).where(Notice.user_id == user_id, Notice.read_at.is_(None))
-    return int(await session.scalar(query) or 0)
 
 
 async def mark_all_read(session: AsyncSession, user_id: int) -> None:

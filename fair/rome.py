@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -83,16 +82,3 @@ def normalize_naf(code: str) -> str | None:
 
 def sector_of(naf: str) -> str:
     return sectors().get(naf[:2], "")
-
-
-def _fold(text: str) -> str:
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)
-    )
-
-
-def suggest(query: str, *, limit: int = 20) -> list[Job]:
-    """Jobs whose label or code contains every word of `query`, accents ignored."""
-    words = _fold(query).split()
-    found = [j for j in jobs().values() if all(w in _fold(f"{j.code} {j.label}") for w in words)]
-    return found[:limit]

@@ -63,10 +63,6 @@ class Settings:
         return self.env == "production"
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
 
