@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,11 +13,23 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from fair import db, mail, settings
+from fair import db, settings, worker
 from fair.errors import FairError
 from fair.live import socket
 from fair.live.broadcast import Broadcaster
-from fair.web import accounts, admin, candidate, errors, organiser, public, recruiter
+from fair.web import (
+    accounts,
+    admin,
+    candidate,
+    chat,
+    desk,
+    errors,
+    interviews,
+    organiser,
+    public,
+    recruiter,
+    rooms,
+)
 from fair.web.middleware import Locale, SecurityHeaders
 
 log = logging.getLogger("fair")
@@ -41,20 +51,12 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         except BaseException:
             await engine.dispose()
             raise
-        tasks = []
-        if conf.background_tasks:
-            tasks = [
-                asyncio.create_task(mail.run_sender(app.state.write_sessions)),
-                asyncio.create_task(db.run_statistics(engine)),
-                asyncio.create_task(socket.run_call_expiry(app.state)),
-            ]
+        # The embedded default runs the background loops here; scaled out, `fair worker` does.
+        tasks = worker.start(app.state, engine) if conf.background_tasks else []
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await worker.stop(tasks)
             await app.state.broadcast.disconnect()
             await engine.dispose()
 
@@ -63,6 +65,10 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *accounts.routes,
         *candidate.routes,
         *recruiter.routes,
+        *desk.routes,
+        *interviews.routes,
+        *chat.routes,
+        *rooms.routes,
         *organiser.routes,
         *admin.routes,
         WebSocketRoute("/live", socket.endpoint, name="live"),

@@ -246,6 +246,7 @@ async def pipeline(
     booth: Booth,
     offer_id: int | None = None,
     status: ApplicationStatus | None = None,
+    candidate_id: int | None = None,
 ) -> list[Application]:
     query = (
         select(Application)
@@ -257,6 +258,8 @@ async def pipeline(
         query = query.where(Application.offer_id == offer_id)
     if status is not None:
         query = query.where(Application.status == status.value)
+    if candidate_id is not None:
+        query = query.where(Application.candidate_id == candidate_id)
     return list(await session.scalars(query))
 
 

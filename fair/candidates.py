@@ -86,6 +86,19 @@ async def update(session: AsyncSession, user: User, *, data: ProfileInput) -> Ca
     return found
 
 
+async def set_phone(session: AsyncSession, user: User, *, phone: str) -> CandidateProfile:
+    """Set the number recruiters may call (the interview room asks for it in phone mode)."""
+    phone = phone.strip()
+    if not PHONE_RE.match(phone):
+        text = "Enter a phone number such as 06 12 34 56 78."
+        raise Invalid(text, code="profile.invalid", fields={"phone": text})
+    found = await _saved_profile(session, user)
+    found.phone = phone
+    found.updated_at = clock.now()
+    await session.flush()
+    return found
+
+
 async def set_cv(session: AsyncSession, user: User, *, filename: str, data: bytes) -> StoredFile:
     """Check the PDF (content and size) and make it the profile's CV."""
     _require_candidate(user)

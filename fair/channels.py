@@ -1,6 +1,7 @@
 """Live channel names, shared by the domain (which emits on them) and live/ (which serves them).
 
-A channel is "<kind>:<id>": `user:12` (one person's own events), `edition:3`, `booth:7`.
+A channel is "<kind>:<id>": `user:12` (one person's own events), `edition:3`, `booth:7`,
+`room:5` (an interview's room: its two participants only, see fair.rooms).
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 USER = "user"
 EDITION = "edition"
 BOOTH = "booth"
-KINDS = frozenset({USER, EDITION, BOOTH})
+ROOM = "room"
+KINDS = frozenset({USER, EDITION, BOOTH, ROOM})
 
 
 def user(user_id: int) -> str:
@@ -21,6 +23,10 @@ def edition(edition_id: int) -> str:
 
 def booth(booth_id: int) -> str:
     return f"{BOOTH}:{booth_id}"
+
+
+def room(interview_id: int) -> str:
+    return f"{ROOM}:{interview_id}"
 
 
 def parse(name: str) -> tuple[str, int] | None:

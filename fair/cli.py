@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     _server_options(demo_)
     demo_.set_defaults(run=cmd_demo)
 
+    worker = commands.add_parser(
+        "worker", help="run the background work (mail, reminders, expiries) in its own process"
+    )
+    worker.set_defaults(run=cmd_worker)
+
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(run=cmd_migrate)
 
@@ -98,6 +104,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.migrate:
         _migrate(conf.database_url)
     _serve(conf, args.host, args.port, args.workers)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """The background loops in a process of their own (web processes then set
+    FAIR_BACKGROUND_TASKS=false)."""
+    from fair import worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(worker.run(settings.get()))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ Each member's `label` is an English msgid, translated at the boundary.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -173,8 +174,12 @@ APPLICATION_TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] =
     S.IN_REVIEW: frozenset({S.SHORTLISTED, S.NOT_RETAINED, S.WITHDRAWN}),
     S.SHORTLISTED: frozenset({S.INTERVIEW_PROPOSED, S.NOT_RETAINED, S.WITHDRAWN}),
     S.INTERVIEW_PROPOSED: frozenset({S.INTERVIEW_SCHEDULED, S.NOT_RETAINED, S.WITHDRAWN}),
-    S.INTERVIEW_SCHEDULED: frozenset({S.INTERVIEWED, S.NO_SHOW, S.NOT_RETAINED, S.WITHDRAWN}),
-    S.INTERVIEWED: frozenset({S.HIRED, S.NOT_RETAINED, S.WITHDRAWN}),
+    # Back to "proposed" when the interview is cancelled and can be booked again.
+    S.INTERVIEW_SCHEDULED: frozenset(
+        {S.INTERVIEW_PROPOSED, S.INTERVIEWED, S.NO_SHOW, S.NOT_RETAINED, S.WITHDRAWN}
+    ),
+    # A second interview goes back to "interview proposed".
+    S.INTERVIEWED: frozenset({S.HIRED, S.NOT_RETAINED, S.WITHDRAWN, S.INTERVIEW_PROPOSED}),
     S.NO_SHOW: frozenset({S.INTERVIEW_PROPOSED, S.NOT_RETAINED, S.WITHDRAWN}),
     S.HIRED: frozenset(),
     S.NOT_RETAINED: frozenset(),
@@ -193,6 +198,7 @@ class NoticeKind(StrEnum):
     APPLICATION_STATUS = "application_status"
     BOOTH_DECISION = "booth_decision"
     QUEUE_SKIPPED = "queue_skipped"
+    INTERVIEW = "interview"  # params: interview_id, change (an InterviewChange value)
 
 
 class QueueStatus(StrEnum):
@@ -254,3 +260,121 @@ class NextStep(StrEnum):
             "keep_in_touch": "Keep in touch",
             "none": "No next step",
         }[self.value]
+
+
+class ReportKind(StrEnum):
+    """Which chat a reported message belongs to (see fair.moderation)."""
+
+    QA = "qa"
+    CONVERSATION = "conversation"
+
+
+class ReportResolution(StrEnum):
+    """How a moderator settled a report (see fair.moderation)."""
+
+    DISMISSED = "dismissed"
+    REMOVED = "removed"
+
+
+class MuteLength(StrEnum):
+    """How long a moderator mutes someone in an edition's chats."""
+
+    MINUTES_15 = "15m"
+    HOUR = "1h"
+    DAY = "24h"
+    UNTIL_UNMUTED = "until_unmuted"
+
+    @property
+    def label(self) -> str:
+        return {
+            "15m": "15 minutes",
+            "1h": "1 hour",
+            "24h": "24 hours",
+            "until_unmuted": "Until unmuted",
+        }[self.value]
+
+    @property
+    def duration(self) -> timedelta | None:
+        """None: until a moderator unmutes."""
+        return {
+            "15m": timedelta(minutes=15),
+            "1h": timedelta(hours=1),
+            "24h": timedelta(hours=24),
+            "until_unmuted": None,
+        }[self.value]
+
+
+class InterviewMode(StrEnum):
+    """How an interview is held; video is never forced (fair.interviews)."""
+
+    VIDEO = "video"
+    PHONE = "phone"
+    CHAT = "chat"
+
+    @property
+    def label(self) -> str:
+        return {"video": "Video", "phone": "Phone", "chat": "Written chat"}[self.value]
+
+
+class InterviewStatus(StrEnum):
+    """A booking's life (fair.interviews): `active` ones hold their slot."""
+
+    OFFERED = "offered"  # a freed slot offered to the first of the waiting list, for a while
+    PENDING = "pending"  # booked by the recruiter, to be confirmed by the candidate
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"  # an offer or a pending booking the candidate turned down or let expire
+    HELD = "held"
+    NO_SHOW = "no_show"
+
+    @property
+    def label(self) -> str:
+        return {
+            "offered": "Slot offered",
+            "pending": "To confirm",
+            "booked": "Booked",
+            "cancelled": "Cancelled",
+            "declined": "Declined",
+            "held": "Held",
+            "no_show": "Did not attend",
+        }[self.value]
+
+    @property
+    def active(self) -> bool:
+        return self in (InterviewStatus.OFFERED, InterviewStatus.PENDING, InterviewStatus.BOOKED)
+
+
+class InvitationStatus(StrEnum):
+    OPEN = "open"  # the candidate may book (or waits on the waiting list)
+    CLOSED = "closed"  # held, or withdrawn with the application
+
+
+class InterviewOutcome(StrEnum):
+    """What a recruiter records after a held interview; it reaches the application."""
+
+    SECOND_INTERVIEW = "second_interview"
+    HIRED = "hired"
+    NOT_RETAINED = "not_retained"
+    UNDECIDED = "undecided"
+
+    @property
+    def label(self) -> str:
+        return {
+            "second_interview": "Second interview",
+            "hired": "Hired",
+            "not_retained": "Not retained",
+            "undecided": "Decision later",
+        }[self.value]
+
+
+class InterviewChange(StrEnum):
+    """Why participants hear about an interview (mails, notices, live events)."""
+
+    BOOKED = "booked"
+    TO_CONFIRM = "to_confirm"
+    CONFIRMED = "confirmed"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    OFFERED = "offered"
+    REMINDER_DAY = "reminder_day"
+    REMINDER_HOUR = "reminder_hour"

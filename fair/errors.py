@@ -59,6 +59,11 @@ class Invalid(FairError):
     code = "fair.invalid"
 
 
+class TooMany(FairError):
+    status = 429
+    code = "fair.too_many"
+
+
 class TooLarge(FairError):
     status = 413
     code = "upload.too_large"

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import clock, db, settings
+from fair import calendar, clock, db, settings
 from fair.models import OutboxMail
 
 log = logging.getLogger("fair.mail")
@@ -34,9 +34,17 @@ def _wakeup() -> asyncio.Event:
     return event
 
 
-async def queue(session: AsyncSession, *, to: str, subject: str, body: str) -> OutboxMail:
-    """Queue a message; it leaves only after the transaction commits."""
-    message = OutboxMail(to_addr=to, subject=subject, body=body, created_at=clock.now())
+async def queue(
+    session: AsyncSession, *, to: str, subject: str, body: str, calendar: str | None = None
+) -> OutboxMail:
+    """Queue a message; it leaves only after the transaction commits.
+
+    `calendar` is an iCalendar text (fair.calendar), sent as a text/calendar part with its
+    METHOD, so mail clients offer to add, update or remove the event.
+    """
+    message = OutboxMail(
+        to_addr=to, subject=subject, body=body, calendar=calendar, created_at=clock.now()
+    )
     session.add(message)
     await session.flush()
     db.after_commit(session, _wake)
@@ -56,6 +64,9 @@ async def deliver_pending(maker: async_sessionmaker[AsyncSession], *, limit: int
                 .where(OutboxMail.sent_at.is_(None), OutboxMail.attempts < 5)
                 .order_by(OutboxMail.id)
                 .limit(limit)
+                # Two senders (a worker and a web process misconfigured to run one too) never
+                # take the same message on PostgreSQL; SQLite has one writer anyway.
+                .with_for_update(skip_locked=True)
             )
         ).all()
         sent = 0
@@ -82,7 +93,20 @@ def _send(message: OutboxMail) -> None:
     email["From"] = conf.mail_from
     email["To"] = message.to_addr
     email["Subject"] = message.subject
+    # A stable id: if a crash between the SMTP send and the commit makes us send it again,
+    # mail servers and clients see the same message.
+    domain = conf.mail_from.rpartition("@")[2].strip("> ") or "fair.invalid"
+    email["Message-ID"] = f"<outbox-{message.id}-{message.created_at:%Y%m%d%H%M%S}@{domain}>"
     email.set_content(message.body)
+    if message.calendar:
+        method = calendar.method_of(message.calendar) or "PUBLISH"
+        email.add_alternative(message.calendar, subtype="calendar", params={"method": method})
+        email.add_attachment(
+            message.calendar.encode(),
+            maintype="application",
+            subtype="ics",
+            filename="invitation.ics",
+        )
     with smtplib.SMTP(conf.smtp_host, conf.smtp_port, timeout=20) as smtp:
         if conf.smtp_starttls:
             smtp.starttls()

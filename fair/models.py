@@ -111,6 +111,8 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # An iCalendar invitation (text/calendar, METHOD REQUEST or CANCEL) sent with the message.
+    calendar: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Notice(Base):
@@ -408,12 +410,17 @@ class Conversation(Base):
 
 class ConversationMessage(Base):
     __tablename__ = "conversation_messages"
+    # The chat rate limit counts a sender's recent messages (fair.chat).
+    __table_args__ = (Index("ix_conversation_messages_sender_created", "sender_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = _fk("conversations.id")
     sender_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Removed by a moderator (fair.chat): the row stays, the body is no longer shown.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
 
 
 class BoothPresence(Base):
@@ -431,3 +438,195 @@ class BoothPresence(Base):
     user_id: Mapped[int] = _fk("users.id")
     connection_id: Mapped[str] = mapped_column(String(36))
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class QaMessage(Base):
+    """A question asked in a booth's public Q&A, or a recruiter's answer to one (fair.chat).
+
+    A question has no `question_id`; an answer points to its question. Moderators remove a
+    message softly: the row stays, with who removed it and when.
+    """
+
+    __tablename__ = "qa_messages"
+    __table_args__ = (
+        Index("ix_qa_messages_booth_question_created", "booth_id", "question_id", "created_at"),
+        # The chat rate limit counts an author's recent messages.
+        Index("ix_qa_messages_author_created", "author_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booth_id: Mapped[int] = _fk("booths.id")
+    edition_id: Mapped[int] = _fk("editions.id")
+    question_id: Mapped[int | None] = _fk("qa_messages.id", nullable=True)
+    author_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+
+
+class ChatMute(Base):
+    """A user muted in an edition's chats by a moderator, for a while or until unmuted.
+
+    Active while `lifted_at` is empty and `until` (None: until unmuted) is in the future.
+    """
+
+    __tablename__ = "chat_mutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    user_id: Mapped[int] = _fk("users.id")
+    muted_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lifted_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+
+
+class ChatReport(Base):
+    """A user's report of a Q&A or conversation message, once per user and message."""
+
+    __tablename__ = "chat_reports"
+    __table_args__ = (
+        # NULLs never collide: each constraint guards one kind of message.
+        UniqueConstraint("qa_message_id", "reporter_id"),
+        UniqueConstraint("conversation_message_id", "reporter_id"),
+        Index("ix_chat_reports_edition_resolved", "edition_id", "resolved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    reporter_id: Mapped[int] = _fk("users.id")
+    qa_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("qa_messages.id", ondelete="CASCADE"), nullable=True
+    )
+    conversation_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation_messages.id", ondelete="CASCADE"), nullable=True
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    resolution: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+# Interviews (fair.interviews) ------------------------------------------------------------------
+
+
+class InterviewRules(Base):
+    """An edition's booking rules; fair.interviews has defaults until an organiser sets them."""
+
+    __tablename__ = "interview_rules"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_per_booth: Mapped[int] = mapped_column(Integer, default=1)
+    max_total: Mapped[int] = mapped_column(Integer, default=5)
+    release_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_cutoff_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    offer_minutes: Mapped[int] = mapped_column(Integer, default=60)
+
+
+class InterviewSlot(Base):
+    """One staff member's bookable time at a booth, with the modes they offer."""
+
+    __tablename__ = "interview_slots"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "starts_at"),
+        Index("ix_interview_slots_booth_starts", "booth_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booth_id: Mapped[int] = _fk("booths.id")
+    staff_id: Mapped[int] = _fk("users.id")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    modes: Mapped[str] = mapped_column(String(40))  # space-separated InterviewMode values
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class InterviewInvitation(Base):
+    """A recruiter's proposal of an interview to a candidate, from one of their applications."""
+
+    __tablename__ = "interview_invitations"
+    __table_args__ = (
+        # One open invitation per application: active_key is 1 while open, NULL after.
+        UniqueConstraint("application_id", "active_key"),
+        Index("ix_interview_invitations_booth_waitlisted", "booth_id", "waitlisted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = _fk("applications.id")
+    booth_id: Mapped[int] = _fk("booths.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    invited_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    status: Mapped[str] = mapped_column(String(20))
+    active_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Interview(Base):
+    """A booking of one slot by one candidate, its changes, its room and its outcome."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (
+        # The last guard of booking: one active (offered, pending, booked) interview per slot.
+        UniqueConstraint("slot_id", "active_key"),
+        Index("ix_interviews_candidate_status", "candidate_id", "status"),
+        Index("ix_interviews_status_starts", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(80), unique=True)  # the iCalendar UID, stable
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # raised on each change
+    slot_id: Mapped[int] = _fk("interview_slots.id")
+    invitation_id: Mapped[int] = _fk("interview_invitations.id")
+    booth_id: Mapped[int] = _fk("booths.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    recruiter_id: Mapped[int] = _fk("users.id")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(10))
+    accommodation: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20))
+    active_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    booked_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    reminded_day_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reminded_hour_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    room_secret: Mapped[str] = mapped_column(String(64))
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the room
+
+
+class CalendarFeed(Base):
+    """A candidate's private calendar feed of their interviews (a secret URL)."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoomMessage(Base):
+    """A text message written in an interview's room (chat mode), by one of its two people."""
+
+    __tablename__ = "room_messages"
+    __table_args__ = (Index("ix_room_messages_interview_created", "interview_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = _fk("interviews.id")
+    sender_id: Mapped[int] = _fk("users.id")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -40,7 +40,7 @@ async def staff(
         await unstaff(session, connection_id=connection_id)
         row = None
     await _lock_booth(session, booth.id)
-    was_staffed = await _staffed(session, booth.id)
+    was_staffed = await is_staffed(session, booth.id)
     if row is None:
         row = BoothPresence(
             booth_id=booth.id,
@@ -70,7 +70,7 @@ async def unstaff(
     booth = await _lock_booth(session, row.booth_id)
     await session.delete(row)
     await session.flush()
-    if booth is not None and not await _staffed(session, booth.id):
+    if booth is not None and not await is_staffed(session, booth.id):
         await _announce(session, booth.id, booth.edition_id, staffed=False)
     return True
 
@@ -99,7 +99,7 @@ async def expire(session: AsyncSession, now: datetime | None = None) -> list[int
                 BoothPresence.booth_id == booth_id, BoothPresence.last_seen < cutoff
             )
         )
-        if booth is not None and not await _staffed(session, booth_id):
+        if booth is not None and not await is_staffed(session, booth_id):
             await _announce(session, booth_id, booth.edition_id, staffed=False)
             unstaffed.append(booth_id)
     return unstaffed
@@ -144,7 +144,8 @@ async def _lock_booth(session: AsyncSession, booth_id: int) -> Booth | None:
     return found
 
 
-async def _staffed(session: AsyncSession, booth_id: int) -> bool:
+async def is_staffed(session: AsyncSession, booth_id: int) -> bool:
+    """Whether at least one recruiter socket staffs the booth now."""
     found = await session.scalar(
         select(BoothPresence.id).where(BoothPresence.booth_id == booth_id).limit(1)
     )
@@ -155,9 +156,6 @@ async def _announce(
     session: AsyncSession, booth_id: int, edition_id: int, *, staffed: bool
 ) -> None:
     counts = await queues.counts(session, booth_id)
-    events.emit(
-        session,
-        channel=channels.edition(edition_id),
-        event="booth.staffing",
-        payload={"booth_id": booth_id, "staffed": staffed, "waiting": counts["waiting"]},
-    )
+    payload = {"booth_id": booth_id, "staffed": staffed, "waiting": counts["waiting"]}
+    for channel in (channels.edition(edition_id), channels.booth(booth_id)):
+        events.emit(session, channel=channel, event="booth.staffing", payload=payload)

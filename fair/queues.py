@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Exists
 
-from fair import applications, channels, clock, editions, employers, events, notices
+from fair import applications, channels, chat, clock, editions, employers, events, notices
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     QUEUE_TRANSITIONS,
@@ -92,7 +92,7 @@ async def join(session: AsyncSession, *, candidate: User, booth: Booth) -> Queue
         if found is None:
             raise
         return found
-    await _announce(session, booth.id)
+    await _announce(session, booth.id, waiting_changed=True)
     return entry
 
 
@@ -109,9 +109,10 @@ async def leave(session: AsyncSession, *, candidate: User, booth: Booth) -> Queu
             "You are in a conversation with this booth: it ends when the recruiter closes it.",
             code="queue.in_conversation",
         )
+    was_waiting = entry.status == QueueStatus.WAITING
     _move(entry, QueueStatus.LEFT)
     await session.flush()
-    await _announce(session, booth.id)
+    await _announce(session, booth.id, waiting_changed=was_waiting)
     return entry
 
 
@@ -135,7 +136,7 @@ async def take_next(session: AsyncSession, *, recruiter: User, booth: Booth) -> 
         if await _lock_candidate(session, entry.candidate_id) and await _call(
             session, entry, recruiter
         ):
-            await _announce(session, booth.id)
+            await _announce(session, booth.id, waiting_changed=True)
             return entry
 
 
@@ -244,7 +245,8 @@ async def send_message(
 ) -> ConversationMessage:
     """A participant writes in an open conversation (2,000 characters at most).
 
-    Side effects: both participants get `conversation.message`.
+    Muted or too fast writers are refused (chat.check_can_post: `chat.muted`,
+    `chat.rate_limited`). Side effects: both participants get `conversation.message`.
     """
     if user.id not in _participants(conversation):
         raise Forbidden("You do not take part in this conversation.", code="conversation.forbidden")
@@ -253,6 +255,7 @@ async def send_message(
     body = body.strip()
     if not body or len(body) > MAX_MESSAGE:
         raise Invalid("Write a message of 2,000 characters at most.", code="conversation.invalid")
+    await chat.check_can_post(session, user=user, booth_id=conversation.booth_id)
     message = ConversationMessage(
         conversation_id=conversation.id, sender_id=user.id, body=body, created_at=clock.now()
     )
@@ -349,6 +352,75 @@ async def messages(
         .order_by(ConversationMessage.id)
     )
     return list(rows)
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What one person sees of a booth's live desk: their call or conversation, if any."""
+
+    entry: QueueEntry | None  # the candidate's active entry, or the recruiter's pending call
+    place: Place | None  # the candidate's place while waiting
+    expires_at: datetime | None  # while called
+    conversation: Conversation | None  # open, or the latest ended one (candidate side)
+    other: User | None  # the person on the other side of the call or conversation
+    messages: Sequence[ConversationMessage]
+
+
+async def candidate_desk(session: AsyncSession, *, candidate: User, booth_id: int) -> Desk:
+    """The candidate's place, call or conversation at the booth (the latest one, even ended)."""
+    entry = await _active_entry(session, booth_id, candidate.id)
+    place = None
+    if entry is not None and entry.status == QueueStatus.WAITING:
+        place = (await _places(session, booth_id)).get(entry.id)
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(Conversation.booth_id == booth_id, Conversation.candidate_id == candidate.id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    return await _desk(session, candidate, entry, place, conversation)
+
+
+async def recruiter_desk(session: AsyncSession, *, recruiter: User, booth_id: int) -> Desk:
+    """The recruiter's pending call and open conversation at the booth (one at a time)."""
+    entry = await session.scalar(
+        select(QueueEntry).where(
+            QueueEntry.booth_id == booth_id,
+            QueueEntry.called_by_id == recruiter.id,
+            QueueEntry.status == QueueStatus.CALLED,
+        )
+    )
+    conversation = await session.scalar(
+        select(Conversation).where(
+            Conversation.booth_id == booth_id,
+            Conversation.recruiter_id == recruiter.id,
+            Conversation.ended_at.is_(None),
+        )
+    )
+    return await _desk(session, recruiter, entry, None, conversation)
+
+
+async def _desk(
+    session: AsyncSession,
+    me: User,
+    entry: QueueEntry | None,
+    place: Place | None,
+    conversation: Conversation | None,
+) -> Desk:
+    expires_at = None
+    if entry is not None and entry.status == QueueStatus.CALLED and entry.called_at is not None:
+        expires_at = entry.called_at + CALL_TIMEOUT
+    other_id = None
+    if conversation is not None:
+        others = _participants(conversation) - {me.id}
+        other_id = others.pop() if others else None
+    elif entry is not None and entry.status == QueueStatus.CALLED:
+        other_id = entry.candidate_id if entry.candidate_id != me.id else entry.called_by_id
+    other = await session.get(User, other_id) if other_id is not None else None
+    listed: Sequence[ConversationMessage] = []
+    if conversation is not None:
+        listed = await messages(session, user=me, conversation=conversation)
+    return Desk(entry, place, expires_at, conversation, other, listed)
 
 
 # Helpers ---------------------------------------------------------------------------------------
@@ -520,14 +592,28 @@ async def _places(session: AsyncSession, booth_id: int) -> dict[int, Place]:
     return places
 
 
-async def _announce(session: AsyncSession, booth_id: int) -> None:
-    """Queue `queue.changed` (counts) on the booth and `queue.position` for each waiting one."""
+async def _announce(session: AsyncSession, booth_id: int, *, waiting_changed: bool = False) -> None:
+    """Queue `queue.changed` (counts) on the booth and `queue.position` for each waiting one.
+
+    When the number of people waiting changed, the edition (its hall) gets `booth.waiting`:
+    only then, since every hall visitor receives it.
+    """
+    found = await counts(session, booth_id)
     events.emit(
         session,
         channel=channels.booth(booth_id),
         event="queue.changed",
-        payload={"booth_id": booth_id, **await counts(session, booth_id)},
+        payload={"booth_id": booth_id, **found},
     )
+    if waiting_changed:
+        booth = await session.get(Booth, booth_id)
+        assert booth is not None
+        events.emit(
+            session,
+            channel=channels.edition(booth.edition_id),
+            event="booth.waiting",
+            payload={"booth_id": booth_id, "waiting": found["waiting"]},
+        )
     places = await _places(session, booth_id)
     if not places:
         return

@@ -6,6 +6,7 @@ DATABASE_URL at PostgreSQL and BROADCAST_URL at Redis is the whole production ch
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -54,6 +65,14 @@ class Settings:
     max_cv_bytes: int = 5 * 1024 * 1024
     max_logo_bytes: int = 1024 * 1024
     max_request_bytes: int = 12 * 1024 * 1024
+    # Seconds between two heartbeats on every /live socket (they also keep booth presence fresh).
+    live_heartbeat_seconds: float = 25.0
+    # Interview rooms (WebRTC): STUN and TURN server URLs, and the secret TURN shares with us
+    # (coturn's `use-auth-secret`: credentials are derived per user, valid `turn_ttl` seconds).
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = ""
+    turn_ttl: int = 3600
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
     data_dir: Path = field(default=ROOT / "var")
@@ -89,6 +108,11 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         max_cv_bytes=_int(env, "FAIR_MAX_CV_BYTES", 5 * 1024 * 1024),
         max_logo_bytes=_int(env, "FAIR_MAX_LOGO_BYTES", 1024 * 1024),
         max_request_bytes=_int(env, "FAIR_MAX_REQUEST_BYTES", 12 * 1024 * 1024),
+        live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
+        stun_urls=tuple(env.get("FAIR_STUN_URLS", "").split()),
+        turn_urls=tuple(env.get("FAIR_TURN_URLS", "").split()),
+        turn_secret=env.get("FAIR_TURN_SECRET", ""),
+        turn_ttl=_int(env, "FAIR_TURN_TTL", 3600),
         data_dir=data_dir,
     )
     check(settings)
@@ -114,6 +138,22 @@ def check(settings: Settings) -> None:
         raise SettingsError(
             "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
         )
+    if not 0 < settings.live_heartbeat_seconds < math.inf:  # also refuses nan
+        raise SettingsError("FAIR_LIVE_HEARTBEAT_SECONDS must be a positive number of seconds")
+    _check_ice(settings)
+
+
+def _check_ice(settings: Settings) -> None:
+    if any(not url.startswith(("stun:", "stuns:")) for url in settings.stun_urls):
+        raise SettingsError("FAIR_STUN_URLS must be space-separated stun: or stuns: URLs")
+    if any(not url.startswith(("turn:", "turns:")) for url in settings.turn_urls):
+        raise SettingsError("FAIR_TURN_URLS must be space-separated turn: or turns: URLs")
+    if settings.turn_urls and not settings.turn_secret:
+        raise SettingsError(
+            "FAIR_TURN_SECRET must be set with FAIR_TURN_URLS (coturn's static-auth-secret)"
+        )
+    if settings.turn_ttl <= 0:
+        raise SettingsError("FAIR_TURN_TTL must be a positive number of seconds")
 
 
 _current: Settings | None = None

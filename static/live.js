@@ -1,32 +1,163 @@
-// The live connection (see fair/live/PROTOCOL.md): follow the user's own channel, reconnect
-// with a growing, jittered delay, and apply the events the page knows how to show.
+// The live connection (see fair/live/PROTOCOL.md): follow the user's own channel and the
+// channels the page names, reconnect with a growing, jittered delay, send the commands of forms
+// marked data-command, and apply the events the page knows how to show. Every form still works
+// without this script (it posts and the server redirects back).
 (function () {
   "use strict";
   var body = document.body;
   var userId = body.getAttribute("data-user-id");
   if (!userId || !window.WebSocket) return;
-  var channel = "user:" + userId;
-  // The booth hall (during live hours) also follows its edition's staffing. Anonymous visitors
-  // cannot subscribe (auth.required): their page stays as it was rendered.
+
+  // Channels: the user's own, the hall's edition (staffing), and any data-follow="booth:7".
+  // Anonymous visitors cannot subscribe (auth.required): their page stays as it was rendered.
   var hall = document.querySelector("[data-edition-id]");
-  var followed = [channel];
+  var followed = ["user:" + userId];
   if (hall) followed.push("edition:" + Number(hall.getAttribute("data-edition-id")));
+  document.querySelectorAll("[data-follow]").forEach(function (node) {
+    node.getAttribute("data-follow").split(/\s+/).forEach(function (name) {
+      if (name && followed.indexOf(name) < 0) followed.push(name);
+    });
+  });
+  var staffBooth = document.querySelector("[data-staff-booth]");
   var path = body.getAttribute("data-live-url") || "/live";
   var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  var socket = null;
+  var live = false;
   var attempt = 0;
   var connectedBefore = false;
   var nextId = 1;
+  var pending = {};
 
-  function labels() {
-    var node = document.getElementById("live-status");
-    try { return JSON.parse(node.getAttribute("data-status-labels")) || {}; } catch (e) { return {}; }
+  // Commands -----------------------------------------------------------------------------------
+
+  function command(action, payload) {
+    return new Promise(function (resolve, reject) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return reject(null);
+      var id = nextId++;
+      pending[id] = { resolve: resolve, reject: reject };
+      socket.send(JSON.stringify([action, id, payload]));
+    });
   }
 
-  function announce(label) {
-    var region = document.getElementById("live-status");
-    if (!region) return;
-    var template = region.getAttribute("data-message") || "{status}";
-    region.textContent = template.replace("{status}", label);
+  function showFormMessage(form, text) {
+    var node = form.querySelector("[data-form-error]");
+    if (!node) return;
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+
+  // A form marked data-command is sent as that socket command while the socket is up: its
+  // fields are the payload (fields ending in _id are numbers; the CSRF token is not needed, the
+  // socket checked the Origin when it opened).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var action = form.getAttribute && form.getAttribute("data-command");
+    if (!action || !live) return;
+    event.preventDefault();
+    var payload = {};
+    new FormData(form).forEach(function (value, key) {
+      if (key === "csrf_token") return;
+      payload[key] = /_id$/.test(key) ? Number(value) : value;
+    });
+    var button = form.querySelector("button");
+    if (button) button.disabled = true;
+    showFormMessage(form, "");
+    command(action, payload).then(function (result) {
+      if (button) button.disabled = false;
+      if (action === "queue.next" && result && result.entry_id === null) {
+        showFormMessage(form, form.getAttribute("data-none-message"));
+      }
+      if (action === "conversation.send") {
+        var field = form.querySelector("textarea");
+        if (field) { field.value = ""; field.focus(); }
+        return; // the message comes back as a conversation.message event
+      }
+      refresh();
+    }, function (error) {
+      if (button) button.disabled = false;
+      if (error === null) return form.submit(); // the socket went away: post the form instead
+      showFormMessage(form, error.message);
+    });
+  });
+
+  // Re-reading the page ------------------------------------------------------------------------
+
+  var refreshTimer = null;
+  function refresh() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refetch, 100);
+  }
+
+  function replacePanel(panel, fresh) {
+    var active = document.activeElement;
+    var hadFocus = panel.contains(active);
+    var focusId = hadFocus && active.id;
+    var typed = {};
+    panel.querySelectorAll("textarea[id], input[type=text][id]").forEach(function (field) { typed[field.id] = field.value; });
+    panel.innerHTML = fresh.innerHTML;
+    Object.keys(typed).forEach(function (id) {
+      var field = document.getElementById(id);
+      if (field && panel.contains(field)) field.value = typed[id];
+    });
+    if (!hadFocus) return;
+    var target = (focusId && document.getElementById(focusId)) || panel.querySelector("textarea, button, a[href]");
+    if (target) target.focus();
+  }
+
+  function syncApplications(fresh) {
+    fresh.querySelectorAll("[data-application-id]").forEach(function (card) {
+      var status = card.querySelector("[data-status]");
+      var mine = document.querySelector('[data-application-id="' + card.getAttribute("data-application-id") + '"] [data-status]');
+      if (status && mine && mine.getAttribute("data-status") !== status.getAttribute("data-status")) {
+        mine.textContent = status.textContent;
+        mine.setAttribute("data-status", status.getAttribute("data-status"));
+        mine.className = status.className;
+      }
+    });
+  }
+
+  function syncHall(fresh) {
+    if (!hall) return;
+    fresh.querySelectorAll("[data-booth-id]").forEach(function (card) {
+      var mine = hall.querySelector('[data-booth-id="' + card.getAttribute("data-booth-id") + '"]');
+      ["[data-staffing]", "[data-waiting]"].forEach(function (selector) {
+        var fresher = card.querySelector(selector);
+        var shown = mine && mine.querySelector(selector);
+        if (fresher && shown) shown.replaceWith(fresher);
+      });
+    });
+  }
+
+  // Events missed while disconnected are lost (at-most-once): read what this page shows again.
+  function refetch() {
+    var panels = document.querySelectorAll("[data-live-panel]");
+    if (!hall && !panels.length && !document.querySelector("[data-application-id] [data-status]")) return;
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        syncApplications(fresh);
+        syncHall(fresh);
+        panels.forEach(function (panel) {
+          var replacement = panel.id && fresh.getElementById(panel.id);
+          if (replacement && replacement.innerHTML !== panel.innerHTML) replacePanel(panel, replacement);
+        });
+      })
+      .catch(function () {});
+  }
+
+  // Events -------------------------------------------------------------------------------------
+
+  function statusRegion() { return document.getElementById("live-status"); }
+
+  function say(text) {
+    var region = statusRegion();
+    if (region && text) region.textContent = text;
+  }
+
+  function labels() {
+    try { return JSON.parse(statusRegion().getAttribute("data-status-labels")) || {}; } catch (e) { return {}; }
   }
 
   function applicationStatus(data) {
@@ -38,7 +169,8 @@
       status.setAttribute("data-status", data.status);
       status.className = "status " + data.status;
     }
-    announce(label);
+    var region = statusRegion();
+    if (region) say((region.getAttribute("data-message") || "{status}").replace("{status}", label));
   }
 
   function staffingLabels() {
@@ -63,62 +195,163 @@
     }
   }
 
-  // Events missed while disconnected are lost (at-most-once): after a reconnection, read the
-  // statuses this page shows again from the server.
-  function refetch() {
-    if (!hall && !document.querySelector("[data-application-id] [data-status]")) return;
-    fetch(location.href, { credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.text() : ""; })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html");
-        fresh.querySelectorAll("[data-application-id]").forEach(function (card) {
-          var status = card.querySelector("[data-status]");
-          var mine = document.querySelector('[data-application-id="' + card.getAttribute("data-application-id") + '"] [data-status]');
-          if (status && mine && mine.getAttribute("data-status") !== status.getAttribute("data-status")) {
-            mine.textContent = status.textContent;
-            mine.setAttribute("data-status", status.getAttribute("data-status"));
-            mine.className = status.className;
-          }
-        });
-        fresh.querySelectorAll("[data-booth-id]").forEach(function (card) {
-          var mine = hall && hall.querySelector('[data-booth-id="' + card.getAttribute("data-booth-id") + '"]');
-          ["[data-staffing]", "[data-waiting]"].forEach(function (selector) {
-            var fresher = card.querySelector(selector);
-            var shown = mine && mine.querySelector(selector);
-            if (fresher && shown) shown.replaceWith(fresher);
-          });
-        });
-      })
-      .catch(function () {});
+  function boothWaiting(data) {
+    var card = hall && hall.querySelector('[data-booth-id="' + Number(data.booth_id) + '"]');
+    var waiting = card && card.querySelector("[data-waiting]");
+    if (!waiting || typeof data.waiting !== "number") return;
+    waiting.setAttribute("data-waiting", String(data.waiting));
+    waiting.textContent = (staffingLabels().waiting || "{num}").replace("{num}", String(data.waiting));
   }
 
-  // The server lost events meant for this page (its Redis link went down): read them again.
+  function desk(boothId) {
+    return document.querySelector('[data-follow~="booth:' + Number(boothId) + '"]');
+  }
+
+  function queueChanged(data) {
+    var scope = desk(data.booth_id);
+    if (!scope) return;
+    ["waiting", "called", "in_conversation"].forEach(function (name) {
+      var node = scope.querySelector('[data-count="' + name + '"]');
+      if (node && typeof data[name] === "number") node.textContent = String(data[name]);
+    });
+  }
+
+  function queuePosition(data) {
+    var scope = desk(data.booth_id);
+    if (!scope) return;
+    var position = scope.querySelector("[data-position]");
+    if (position) position.textContent = String(data.position);
+    var estimate = scope.querySelector("[data-estimate]");
+    if (estimate) {
+      var minutes = Math.max(1, Math.ceil(data.estimate_seconds / 60));
+      estimate.textContent = (estimate.getAttribute("data-format") || "{num}").replace("{num}", String(minutes));
+    }
+  }
+
+  // A call or a skip at a booth whose page is not this one: say so, with a link to the booth.
+  function elsewhere(data, key) {
+    if (desk(data.booth_id)) return;
+    var region = statusRegion();
+    if (!region) return;
+    region.textContent = region.getAttribute(key) + " ";
+    var link = document.createElement("a");
+    link.href = "/booths/" + Number(data.booth_id);
+    link.textContent = region.getAttribute("data-booth-link");
+    region.appendChild(link);
+  }
+
+  function clockTime(iso, zone) {
+    try {
+      return new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", timeZone: zone });
+    } catch (e) { return ""; }
+  }
+
+  function conversationMessage(data) {
+    var list = document.querySelector('[data-conversation-id="' + Number(data.conversation_id) + '"]');
+    if (!list) return refresh();
+    if (list.querySelector('[data-message-id="' + Number(data.message_id) + '"]')) return;
+    var mine = String(data.sender_id) === list.getAttribute("data-me");
+    var item = document.createElement("li");
+    item.className = mine ? "mine" : "theirs";
+    item.setAttribute("data-message-id", String(data.message_id));
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = list.getAttribute(mine ? "data-mine-label" : "data-theirs-label");
+    var time = document.createElement("time");
+    time.setAttribute("datetime", data.created_at);
+    time.textContent = clockTime(data.created_at, list.getAttribute("data-zone") || undefined);
+    var text = document.createElement("p");
+    text.textContent = data.body; // text only: never parsed as HTML
+    item.appendChild(who);
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(time);
+    item.appendChild(text);
+    list.appendChild(item);
+  }
+
+  function conversationMessageDeleted(data) {
+    var list = document.querySelector('[data-conversation-id="' + Number(data.conversation_id) + '"]');
+    var item = list && list.querySelector('[data-message-id="' + Number(data.message_id) + '"]');
+    if (!item) return;
+    var text = item.querySelector("p");
+    if (text) {
+      text.textContent = list.getAttribute("data-removed-label") || "";
+      text.className = "removed";
+    }
+    var report = item.querySelector("details");
+    if (report) report.remove();
+  }
+
   var handlers = {
     "application.status": applicationStatus,
     "booth.staffing": boothStaffing,
+    "booth.waiting": boothWaiting,
+    "queue.changed": queueChanged,
+    "queue.position": queuePosition,
+    "queue.called": function (data) { elsewhere(data, "data-called-message"); },
+    "queue.skipped": function (data) { elsewhere(data, "data-skipped-message"); },
+    "conversation.message": conversationMessage,
+    "conversation.message_deleted": conversationMessageDeleted,
     resync: refetch
   };
 
+  function dispatch(data) {
+    if (handlers[data.event]) handlers[data.event](data);
+    var name = String(data.event).replace(/[^a-z._]/g, "");
+    if (name && document.querySelector('[data-refresh-on~="' + name + '"]')) refresh();
+  }
+
+  // Presence: a page marked data-staff-booth shows its recruiter at that booth while open.
+  function presence(text) {
+    var node = staffBooth && staffBooth.querySelector("[data-presence]");
+    if (node) node.textContent = node.getAttribute(text) || "";
+  }
+
+  function staff() {
+    if (!staffBooth) return;
+    command("booth.staff", { booth_id: Number(staffBooth.getAttribute("data-staff-booth")) })
+      .then(function () { presence("data-staffed-label"); }, function (error) {
+        var node = staffBooth.querySelector("[data-presence]");
+        if (node && error) node.textContent = error.message;
+      });
+  }
+
+  // The socket ---------------------------------------------------------------------------------
+
   function connect() {
-    var socket = new WebSocket(url);
+    socket = new WebSocket(url);
+    var subscribed = 0;
     socket.addEventListener("open", function () {
       followed.forEach(function (name) {
-        socket.send(JSON.stringify(["subscribe", nextId++, { channel: name }]));
+        command("subscribe", { channel: name }).then(function () {
+          subscribed += 1;
+          if (subscribed !== followed.length) return;
+          attempt = 0;
+          live = true;
+          body.setAttribute("data-live", "on");
+          staff();
+          if (connectedBefore) refetch();
+          connectedBefore = true;
+        }, function () {});
       });
     });
     socket.addEventListener("message", function (message) {
       var frame;
       try { frame = JSON.parse(message.data); } catch (e) { return; }
-      if (frame[0] === "success" && body.getAttribute("data-live") !== "on") {
-        attempt = 0;
-        body.setAttribute("data-live", "on");
-        if (connectedBefore) refetch();
-        connectedBefore = true;
-      }
-      if (frame[0] === "event" && frame[2] && handlers[frame[2].event]) handlers[frame[2].event](frame[2]);
+      if (frame[0] === "event" && frame[2]) return dispatch(frame[2]);
+      var waiting = pending[frame[1]];
+      if (!waiting) return;
+      delete pending[frame[1]];
+      if (frame[0] === "success") waiting.resolve(frame[2]);
+      else waiting.reject(frame[2] || {});
     });
     socket.addEventListener("close", function (event) {
+      live = false;
       body.setAttribute("data-live", "off");
+      var lost = statusRegion() && statusRegion().getAttribute("data-offline-message");
+      Object.keys(pending).forEach(function (id) { pending[id].reject({ message: lost || "" }); });
+      pending = {};
+      if (staffBooth) presence("data-offline-label");
       if (event.code === 4403) return; // refused for good: do not hammer the server
       var delay = Math.min(30000, 1000 * Math.pow(2, attempt));
       attempt += 1;

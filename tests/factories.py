@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import io
 import itertools
+import secrets
+import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import accounts, applications, candidates, clock, editions, employers, offers
-from fair.enums import BoothStatus, Role
-from fair.models import Booth, Edition, Employer, Offer, User
+from fair.enums import BoothStatus, InterviewStatus, InvitationStatus, Role
+from fair.models import (
+    Booth,
+    Edition,
+    Employer,
+    Interview,
+    InterviewInvitation,
+    InterviewSlot,
+    Offer,
+    User,
+)
 
 PASSWORD = "correct horse battery"
 PARIS = ZoneInfo("Europe/Paris")
@@ -48,13 +59,16 @@ def png_bytes() -> bytes:
     return out.getvalue()
 
 
-async def user(session: AsyncSession, role: Role = Role.CANDIDATE, **kw: str) -> User:
+async def user(
+    session: AsyncSession, role: Role = Role.CANDIDATE, *, can_log_in: bool = True, **kw: str
+) -> User:
+    """An account with PASSWORD; `can_log_in=False` skips hashing (argon2 costs ~0.15 s here)."""
     n = next(_n)
     return await accounts.create_user(
         session,
         email=kw.get("email", f"{role.value}{n}@example.fr"),
         name=kw.get("name", f"{role.value.title()} {n}"),
-        password=PASSWORD,
+        password=PASSWORD if can_log_in else None,
         role=role,
         locale=kw.get("locale", "fr"),
     )
@@ -146,14 +160,16 @@ async def offer(session: AsyncSession, *, booth_: Booth, **kw: object) -> Offer:
     return await offers.create(session, booth=booth_, data=offer_input(**kw))
 
 
-async def candidate(session: AsyncSession, **kw: str) -> User:
-    created = await user(session, Role.CANDIDATE, **kw)
+async def candidate(session: AsyncSession, *, can_log_in: bool = True, **kw: str) -> User:
+    created = await user(session, Role.CANDIDATE, can_log_in=can_log_in, **kw)
     await candidates.set_cv(session, created, filename="cv.pdf", data=pdf_bytes())
     return created
 
 
-async def application(session: AsyncSession, *, offer_: Offer, candidate_: User | None = None):  # type: ignore[no-untyped-def]
-    candidate_ = candidate_ or await candidate(session)
+async def application(
+    session: AsyncSession, *, offer_: Offer, candidate_: User | None = None, can_log_in: bool = True
+):  # type: ignore[no-untyped-def]
+    candidate_ = candidate_ or await candidate(session, can_log_in=can_log_in)
     return await applications.apply(session, candidate=candidate_, offer=offer_, message="Bonjour")
 
 
@@ -168,3 +184,64 @@ async def colleague(session: AsyncSession, *, booth_: Booth, owner: User) -> Use
     token = await employers.invite(session, by=owner, employer=employer_, email=created.email)
     await employers.accept_invitation(session, token=token, user=created)
     return created
+
+
+async def interview(
+    session: AsyncSession,
+    *,
+    booth_: Booth,
+    recruiter: User,
+    candidate_: User | None = None,
+    starts_at: datetime | None = None,
+    minutes: int = 15,
+    mode: str = "video",
+    status: InterviewStatus = InterviewStatus.BOOKED,
+) -> Interview:
+    """An interview built row by row (slot, invitation, booking), as fair.interviews.book does:
+    by default booked with `recruiter` in 5 minutes, so its room is open now."""
+    now = clock.now()
+    starts_at = starts_at or now + timedelta(minutes=5)
+    ends_at = starts_at + timedelta(minutes=minutes)
+    applied = await application(
+        session, offer_=await offer(session, booth_=booth_), candidate_=candidate_
+    )
+    slot = InterviewSlot(
+        booth_id=booth_.id,
+        staff_id=recruiter.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        modes="video phone chat",
+        created_at=now,
+    )
+    invitation = InterviewInvitation(
+        application_id=applied.id,
+        booth_id=booth_.id,
+        candidate_id=applied.candidate_id,
+        invited_by_id=recruiter.id,
+        status=InvitationStatus.OPEN.value,
+        active_key=1,
+        created_at=now,
+    )
+    session.add_all([slot, invitation])
+    await session.flush()
+    booked = Interview(
+        uid=f"{uuid.uuid4()}@fair",
+        sequence=0,
+        slot_id=slot.id,
+        invitation_id=invitation.id,
+        booth_id=booth_.id,
+        candidate_id=applied.candidate_id,
+        recruiter_id=recruiter.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        mode=mode,
+        status=status.value,
+        active_key=1 if status.active else None,
+        booked_by_id=applied.candidate_id,
+        created_at=now,
+        updated_at=now,
+        room_secret=secrets.token_urlsafe(32),
+    )
+    session.add(booked)
+    await session.flush()
+    return booked

@@ -44,6 +44,7 @@ ERROR_SUFFIXES = (
     "Forbidden",
     "NotFound",
     "TooLarge",
+    "TooMany",
     "Unauthenticated",
     "FairError",
 )

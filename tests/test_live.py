@@ -20,11 +20,14 @@ import httpx
 import pytest
 import pytest_asyncio
 import websockets
+from sqlalchemy import select
+from starlette.applications import Starlette
 from websockets.exceptions import ConnectionClosed
 
 from fair import channels, clock, db, migrations, settings
 from fair.app import create_app
-from fair.models import Application, Booth, User
+from fair.live import protocol
+from fair.models import Application, Booth, BoothPresence, User
 from tests import factories as f
 from tests.conftest import csrf, login
 
@@ -34,6 +37,8 @@ class Server:
     url: str
     ws: str
     conf: settings.Settings
+    app: Starlette
+    loop: asyncio.AbstractEventLoop  # the server thread's: publish there, thread-safely
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +63,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
     _wait_healthy(base_url)
+    loop = uv.servers[0].get_loop()
     try:
-        yield Server(url=base_url, ws=f"ws://127.0.0.1:{port}/live", conf=conf)
+        yield Server(base_url, f"ws://127.0.0.1:{port}/live", conf, app, loop)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
@@ -387,3 +393,133 @@ async def test_booth_staffing_follows_the_recruiter_socket(
                 "staffed": False,
                 "waiting": 0,
             }
+
+
+async def publish(server: Server, channel: str, frame: str) -> None:
+    """Publish through the server's own broadcaster, on the server thread's loop."""
+    broadcast = server.app.state.broadcast
+    done = asyncio.run_coroutine_threadsafe(broadcast.publish(channel, frame), server.loop)
+    await asyncio.wrap_future(done)
+
+
+async def slow_client(server: Server, cookie: str) -> Any:
+    """A socket that does not read: a small receive buffer, at most one frame kept unread, and
+    no compression (which would shrink the test's frames to nothing), so that the server's
+    sends to it soon block."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # before connecting
+    raw.setblocking(False)
+    port = int(server.url.rsplit(":", 1)[1])
+    await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", port))
+    return await websockets.connect(
+        server.ws,
+        sock=raw,
+        additional_headers={"Cookie": cookie},
+        origin=server.url,
+        max_size=None,
+        max_queue=1,
+        compression=None,
+    )
+
+
+async def test_a_client_that_does_not_read_is_closed(
+    server: Server, world: World, http: Any
+) -> None:
+    cookie = await cookie_of(http(), world.candidate)
+    own = channels.user(world.candidate.id)
+    # 400 frames of 64 KiB (26 MB) overflow the slow socket's outbox of 100 frames whatever the
+    # kernel buffers hold (a few MB at most); a batch stays below 100 for the healthy socket.
+    padding = "x" * 64 * 1024
+    total, batch = 400, 50
+    slow = await slow_client(server, cookie)
+    try:
+        async with connect(server, cookie=cookie) as healthy:
+            for ws in (healthy, slow):
+                assert await call(ws, "subscribe", 1, {"channel": own}) == [
+                    "success",
+                    1,
+                    {"channel": own},
+                ]
+            received: list[int] = []
+            for start in range(0, total, batch):
+                for n in range(start, start + batch):
+                    frame = ["event", own, {"event": "load", "n": n, "padding": padding}]
+                    await publish(server, own, protocol.dumps(frame))
+                async with asyncio.timeout(5):
+                    while len(received) < start + batch:
+                        frame = json.loads(await healthy.recv())
+                        if frame[2]["event"] != "heartbeat":
+                            received.append(frame[2]["n"])
+            assert received == list(range(total))
+        # The slow client reads at last: what was buffered, then the server's close frame.
+        read = 0
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(5):
+                while True:
+                    await slow.recv()
+                    read += 1
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+        assert read < total
+    finally:
+        await slow.close()
+
+
+def test_heartbeat_setting() -> None:
+    assert settings.load({}).live_heartbeat_seconds == 25.0
+    assert settings.load({"FAIR_LIVE_HEARTBEAT_SECONDS": "0.2"}).live_heartbeat_seconds == 0.2
+    for raw in ["0", "-1", "nan", "inf"]:
+        with pytest.raises(settings.SettingsError) as refused:
+            settings.load({"FAIR_LIVE_HEARTBEAT_SECONDS": raw})
+        assert str(refused.value) == (
+            "FAIR_LIVE_HEARTBEAT_SECONDS must be a positive number of seconds"
+        )
+    with pytest.raises(settings.SettingsError) as refused:
+        settings.load({"FAIR_LIVE_HEARTBEAT_SECONDS": "soon"})
+    assert str(refused.value) == "FAIR_LIVE_HEARTBEAT_SECONDS must be a number, got 'soon'"
+
+
+@pytest.fixture
+def fast_heartbeat(server: Server) -> Iterator[float]:
+    """Sockets opened meanwhile beat every 0.2 s (the server reads the process-wide settings)."""
+    settings.override(replace(server.conf, live_heartbeat_seconds=0.2))
+    yield 0.2
+    settings.override(server.conf)
+
+
+async def test_heartbeats_arrive_at_the_set_interval(server: Server, fast_heartbeat: float) -> None:
+    started = time.monotonic()
+    async with connect(server) as ws:
+        frames = [await asyncio.wait_for(ws.recv(), 2) for _ in range(3)]
+    elapsed = time.monotonic() - started
+    assert frames == [protocol.HEARTBEAT] * 3
+    assert json.loads(frames[0]) == ["event", "", {"event": "heartbeat"}]
+    assert elapsed >= 3 * fast_heartbeat
+
+
+async def last_seen(server: Server, user: User) -> list[Any]:
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine)() as session:
+            found = select(BoothPresence.last_seen).where(BoothPresence.user_id == user.id)
+            return list(await session.scalars(found))
+    finally:
+        await engine.dispose()
+
+
+async def test_heartbeat_keeps_booth_presence_fresh(
+    server: Server, world: World, http: Any, fast_heartbeat: float
+) -> None:
+    booth_id = world.application.booth_id
+    cookie = await cookie_of(http(), world.recruiter)
+    seen: list[dict[str, Any]] = []
+    async with connect(server, cookie=cookie) as ws:
+        staffed = await reply(ws, 1, ["booth.staff", 1, {"booth_id": booth_id}], seen)
+        assert staffed == ["success", 1, {"booth_id": booth_id, "staffed": True}]
+        [before] = await last_seen(server, world.recruiter)
+        # The ping's reply, and so every frame after it, is queued after `before` was read;
+        # a heartbeat is queued only once the previous one's touch has committed.
+        assert (await reply(ws, 2, ["ping", 2, {}], seen)) == ["success", 2, {}]
+        for _ in range(2):
+            assert await asyncio.wait_for(ws.recv(), 2) == protocol.HEARTBEAT
+        [after] = await last_seen(server, world.recruiter)
+    assert after > before

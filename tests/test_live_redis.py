@@ -32,11 +32,12 @@ from fair import channels, db, migrations, queues, settings
 from fair.app import create_app
 from fair.enums import ApplicationStatus
 from fair.live.broadcast import BroadcastError
-from fair.models import Application, ApplicationEvent, User
+from fair.models import Application, ApplicationEvent, ConversationMessage, User
 from tests import factories as f
 from tests.conftest import BACKENDS, PG_ADMIN, csrf, login
 
 ROOT = Path(__file__).resolve().parent.parent
+Events = list[dict[str, Any]]
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 DB_NAME = f"fair_live_redis_{os.getpid()}"
 
@@ -73,6 +74,7 @@ class World:
     candidate: User
     recruiter: User
     applications: list[int]
+    booth_id: int
 
 
 @pytest_asyncio.fixture
@@ -90,7 +92,7 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
                 offer = await f.offer(session, booth_=booth)
                 ids.append((await f.application(session, offer_=offer, candidate_=candidate)).id)
             await session.commit()
-        yield World(candidate, recruiter, ids)
+        yield World(candidate, recruiter, ids, booth.id)
     finally:
         await engine.dispose()
         settings.override(None)
@@ -191,14 +193,14 @@ async def logged_in(server: Server, user: User) -> AsyncIterator[httpx.AsyncClie
         yield client
 
 
-async def subscribed_socket(server: Server, candidate: User) -> Any:
-    """A socket of `candidate` on `server`, following their own channel."""
-    async with logged_in(server, candidate) as client:
+async def subscribed_socket(server: Server, user: User) -> Any:
+    """A socket of `user` on `server`, following their own channel."""
+    async with logged_in(server, user) as client:
         cookie = f"fair_session={client.cookies['fair_session']}"
     ws = await websockets.connect(
         server.ws, additional_headers={"Cookie": cookie}, origin=server.url
     )
-    channel = channels.user(candidate.id)
+    channel = channels.user(user.id)
     await ws.send(json.dumps(["subscribe", 1, {"channel": channel}]))
     assert json.loads(await asyncio.wait_for(ws.recv(), 2)) == [
         "success",
@@ -247,6 +249,124 @@ async def test_event_crosses_processes(database_url: str, world: World) -> None:
             assert await next_event(ws, 2) == status_event(world.applications[0], "shortlisted")
         finally:
             await ws.close()
+
+
+async def command(ws: Any, id_: int, action: str, payload: dict[str, Any], seen: Events) -> Any:
+    """Send a command and return its reply; events read meanwhile are kept in `seen`."""
+    await ws.send(json.dumps([action, id_, payload]))
+    async with asyncio.timeout(5):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame[0] != "event":
+                assert frame[1] == id_, frame
+                return frame
+            if frame[2]["event"] != "heartbeat":
+                seen.append(frame[2])
+
+
+async def event_named(ws: Any, name: str, seen: Events, **fields: Any) -> dict[str, Any]:
+    """The first event called `name` (with these `fields`), among those kept in `seen` or the
+    next ones."""
+    wanted = {"event": name, **fields}
+    async with asyncio.timeout(5):
+        while True:
+            for found in seen:
+                if wanted.items() <= found.items():
+                    seen.remove(found)
+                    return found
+            frame = json.loads(await ws.recv())
+            if frame[0] == "event":
+                seen.append(frame[2])
+
+
+async def test_conversation_across_servers(database_url: str, world: World) -> None:
+    """The candidate's socket is on one server, the recruiter's on the other."""
+    try:
+        await wait_redis(SHARED_REDIS, seconds=1)
+    except TimeoutError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    booth_id, candidate, recruiter = world.booth_id, world.candidate, world.recruiter
+    mine: Events = []
+    theirs: Events = []
+    async with servers(database_url, SHARED_REDIS, 2) as (one, two):
+        cws = await subscribed_socket(one, candidate)
+        rws = await subscribed_socket(two, recruiter)
+        try:
+            joined = await command(cws, 2, "queue.join", {"booth_id": booth_id}, mine)
+            assert joined[0] == "success", joined
+            entry_id = joined[2]["entry_id"]
+            taken = await command(rws, 2, "queue.next", {"booth_id": booth_id}, theirs)
+            assert taken == [
+                "success",
+                2,
+                {
+                    "booth_id": booth_id,
+                    "entry_id": entry_id,
+                    "candidate": {"id": candidate.id, "name": candidate.name},
+                },
+            ]
+            called = await event_named(cws, "queue.called", mine)
+            assert (called["booth_id"], called["entry_id"]) == (booth_id, entry_id)
+            answered = await command(cws, 3, "queue.answer", {"entry_id": entry_id}, mine)
+            conversation_id = answered[2]["conversation_id"]
+            assert answered == [
+                "success",
+                3,
+                {"conversation_id": conversation_id, "booth_id": booth_id},
+            ]
+            assert await event_named(rws, "conversation.started", theirs) == {
+                "event": "conversation.started",
+                "conversation_id": conversation_id,
+                "booth_id": booth_id,
+            }
+
+            events = {}
+            for id_, ws, seen, other, other_seen, body in [
+                (4, cws, mine, rws, theirs, "Bonjour, je suis électricienne."),
+                (5, rws, theirs, cws, mine, "Bienvenue ! Parlez-moi de vous."),
+            ]:
+                payload = {"conversation_id": conversation_id, "body": body}
+                sent = await command(ws, id_, "conversation.send", payload, seen)
+                message_id = sent[2]["message_id"]
+                assert sent == [
+                    "success",
+                    id_,
+                    {"conversation_id": conversation_id, "message_id": message_id},
+                ]
+                events[message_id] = await event_named(
+                    other, "conversation.message", other_seen, message_id=message_id
+                )
+        finally:
+            await cws.close()
+            await rws.close()
+
+    engine = db.create_engine(database_url)
+    try:
+        async with db.sessionmaker(engine)() as session:
+            stored = (
+                await session.scalars(
+                    select(ConversationMessage)
+                    .where(ConversationMessage.conversation_id == conversation_id)
+                    .order_by(ConversationMessage.id)
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [(m.sender_id, m.body) for m in stored] == [
+        (candidate.id, "Bonjour, je suis électricienne."),
+        (recruiter.id, "Bienvenue ! Parlez-moi de vous."),
+    ]
+    assert events == {
+        m.id: {
+            "event": "conversation.message",
+            "conversation_id": conversation_id,
+            "message_id": m.id,
+            "sender_id": m.sender_id,
+            "body": m.body,
+            "created_at": m.created_at.isoformat(),
+        }
+        for m in stored
+    }
 
 
 async def test_redis_restart_resyncs_sockets(database_url: str, world: World) -> None:

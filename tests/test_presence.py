@@ -23,12 +23,13 @@ def _noon(conf) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
 
 
-def staffing_event(booth: Booth, staffed: bool, waiting: int = 0) -> Event:
-    return Event(
-        channels.edition(booth.edition_id),
-        "booth.staffing",
-        {"booth_id": booth.id, "staffed": staffed, "waiting": waiting},
-    )
+def staffing_events(booth: Booth, staffed: bool, waiting: int = 0) -> list[Event]:
+    """The same `booth.staffing` event on the edition's channel (hall) and the booth's."""
+    payload = {"booth_id": booth.id, "staffed": staffed, "waiting": waiting}
+    return [
+        Event(channels.edition(booth.edition_id), "booth.staffing", payload),
+        Event(channels.booth(booth.id), "booth.staffing", payload),
+    ]
 
 
 async def test_staff_unstaff_events_and_staffing(session: AsyncSession) -> None:
@@ -40,7 +41,7 @@ async def test_staff_unstaff_events_and_staffing(session: AsyncSession) -> None:
     events.take(session)
 
     await presence.staff(session, recruiter=recruiter, booth=booth, connection_id="a")
-    assert events.take(session) == [staffing_event(booth, True, 1)]
+    assert events.take(session) == staffing_events(booth, True, 1)
     # A second socket, or staffing again: no change, no event.
     await presence.staff(session, recruiter=colleague, booth=booth, connection_id="b")
     await presence.staff(session, recruiter=recruiter, booth=booth, connection_id="a")
@@ -54,7 +55,7 @@ async def test_staff_unstaff_events_and_staffing(session: AsyncSession) -> None:
     assert events.take(session) == []  # the colleague still staffs it
     assert await presence.unstaff(session, connection_id="b", booth_id=other_booth.id) is False
     assert await presence.unstaff(session, connection_id="b", booth_id=booth.id) is True
-    assert events.take(session) == [staffing_event(booth, False, 1)]
+    assert events.take(session) == staffing_events(booth, False, 1)
     assert await presence.unstaff(session, connection_id="b") is False
     assert events.take(session) == []
     assert await presence.staffing(session, edition.id) == {
@@ -80,7 +81,7 @@ async def test_expire_removes_stale_presence(session: AsyncSession) -> None:
 
     clock.set_now(NOON + timedelta(seconds=151))
     assert await presence.expire(session) == [booth.id]
-    assert events.take(session) == [staffing_event(booth, False)]
+    assert events.take(session) == staffing_events(booth, False)
     assert await presence.staffing(session, edition.id) == {booth.id: (False, 0)}
 
 

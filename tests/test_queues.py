@@ -225,6 +225,11 @@ async def test_events_carry_counts_on_the_booth(session: AsyncSession) -> None:
             {"booth_id": booth.id, "waiting": 2, "called": 0, "in_conversation": 0},
         ),
         (
+            channels.edition(booth.edition_id),
+            "booth.waiting",
+            {"booth_id": booth.id, "waiting": 2},
+        ),
+        (
             channels.user(first.id),
             "queue.position",
             {"booth_id": booth.id, "entry_id": 1, "position": 1, "estimate_seconds": 0},
@@ -246,8 +251,14 @@ async def test_events_carry_counts_on_the_booth(session: AsyncSession) -> None:
     assert queued == {
         (channels.user(first.id), "queue.called"),
         (channels.booth(booth.id), "queue.changed"),
+        (channels.edition(booth.edition_id), "booth.waiting"),
         (channels.user(second.id), "queue.position"),
     }
+    # Answering changes who talks, not how many wait: the hall hears nothing.
+    first_entry = await queues.entry_of(session, candidate=first, booth_id=booth.id)
+    assert first_entry is not None
+    await queues.answer(session, candidate=first, entry=first_entry)
+    assert "booth.waiting" not in {e.event for e in events.take(session)}
 
 
 async def test_end_with_next_step_moves_the_application(session: AsyncSession) -> None:

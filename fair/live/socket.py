@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,9 +15,10 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
-from fair import channels, employers, i18n, presence, queues, settings
-from fair.enums import NextStep
+from fair import channels, chat, employers, i18n, moderation, presence, queues, rooms, settings
+from fair.enums import InterviewMode, NextStep, ReportKind
 from fair.errors import Conflict, FairError, Forbidden, Unauthenticated
+from fair.events import Event
 from fair.live import protocol
 from fair.live.broadcast import Broadcaster
 from fair.live.protocol import ProtocolError
@@ -29,7 +31,6 @@ T = TypeVar("T")
 MAX_MESSAGE_BYTES = 16 * 1024
 OUTBOX_SIZE = 100
 MAX_SUBSCRIPTIONS = 20
-HEARTBEAT_SECONDS = 25.0
 CLOSE_TOO_BIG = 1009
 CLOSE_OVERFLOW = 1013  # "try again later": the client reconnects and re-fetches
 CLOSE_BAD_ORIGIN = 4403
@@ -68,13 +69,16 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def check_subscribe(user: User | None, channel: str) -> None:
-    """A user may follow their own channel, and any booth's or edition's (public counts only)."""
+def check_subscribe(user: User | None, channel: str, *, participant: bool = False) -> None:
+    """A user may follow their own channel, and any booth's or edition's (public counts only);
+    an interview's room only as one of its two people while it is open (`participant`, which
+    the caller checked against the database)."""
     if user is None:
         raise Unauthenticated("Please log in to continue.")
     parsed = channels.parse(channel)
     public = parsed is not None and parsed[0] in (channels.BOOTH, channels.EDITION)
-    if parsed != (channels.USER, user.id) and not public:
+    room = participant and parsed is not None and parsed[0] == channels.ROOM
+    if parsed != (channels.USER, user.id) and not public and not room:
         raise Forbidden("You cannot follow this channel.", code="live.forbidden")
 
 
@@ -106,6 +110,8 @@ class Connection:
         # This socket's booth presence row (fair.presence), unique across processes.
         self.connection_id = str(uuid.uuid4())
         self.staffs = False
+        self.heartbeat_seconds = settings.get().live_heartbeat_seconds
+        self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
 
     async def serve(self) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code)."""
@@ -124,6 +130,7 @@ class Connection:
             for channel in list(self.subscriptions):
                 await self._unsubscribe(channel)
             await self._leave_booth()
+            await self._leave_rooms()
         finished = done.pop()
         return None if finished.cancelled() or finished.exception() else finished.result()
 
@@ -154,7 +161,7 @@ class Connection:
 
     async def _heartbeat(self) -> int | None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.heartbeat_seconds)
             self.push(protocol.HEARTBEAT)
             if self.staffs:
                 await self._touch()
@@ -201,7 +208,7 @@ class Connection:
 
     async def subscribe(self, payload: dict[str, Any]) -> dict[str, Any]:
         channel = _channel(payload)
-        check_subscribe(self.user, channel)
+        check_subscribe(self.user, channel, participant=await self._room_participant(channel))
         if channel not in self.subscriptions:
             if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
                 raise Conflict(
@@ -355,6 +362,251 @@ class Connection:
 
         return await self._write(work)
 
+    # Booth Q&A and reports (fair.chat, fair.moderation): one write session per command too.
+
+    async def qa_ask(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, booth_id, body = self._me(), _int(payload, "booth_id"), _body(payload)
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            booth = await employers.get_booth(session, booth_id)
+            question = await chat.ask(session, candidate=me, booth=booth, body=body)
+            return {"booth_id": booth_id, "question_id": question.id}
+
+        return await self._write(work)
+
+    async def qa_answer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, question_id, body = self._me(), _int(payload, "question_id"), _body(payload)
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            question = await chat.get_question(session, question_id)
+            reply = await chat.answer(session, recruiter=me, question=question, body=body)
+            return {"booth_id": reply.booth_id, "question_id": question_id, "message_id": reply.id}
+
+        return await self._write(work)
+
+    async def chat_report(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, message_id = self._me(), _int(payload, "message_id")
+        try:
+            kind = ReportKind(str(payload.get("kind")))
+        except ValueError:
+            raise ProtocolError("Choose what kind of message to report.") from None
+        reason = payload.get("reason") or ""
+        if not isinstance(reason, str):
+            raise ProtocolError(
+                "This message is missing a valid “%(key)s”.", params={"key": "reason"}
+            )
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            await moderation.report(
+                session, user=me, kind=kind, message_id=message_id, reason=reason
+            )
+            return {"kind": kind.value, "message_id": message_id, "reported": True}
+
+        return await self._write(work)
+
+    # Interview rooms (fair.rooms) ----------------------------------------------------------------
+    # Signalling for browser-to-browser calls (PROTOCOL.md, "Interview rooms"). `room.join` checks
+    # the person, the room's window and the entry token, then follows `room:<id>` through a
+    # filter: frames this socket sent, and frames addressed to another socket, are not sent to
+    # it. Every later room command checks all of that again (one read per command). Relays that
+    # write nothing (`room.signal`, `room.peer`) go straight to the broadcaster; the other
+    # commands write, then publish after commit like every command.
+
+    async def room_join(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, interview_id = self._me(), _int(payload, "interview_id")
+        token = _text(payload, "token") or ""
+        media = _text(payload, "session")
+        async with self.websocket.app.state.read_sessions() as session:
+            interview = await _room_check(session, me, interview_id, token)
+            role = rooms.role_of(interview, me)
+        reply = {
+            "interview_id": interview_id,
+            "role": role,
+            "admitted": interview.admitted_at is not None,
+            "mode": interview.mode,
+            "ice_servers": rooms.ice_servers(user_id=me.id),
+            "starts_at": interview.starts_at.isoformat(),
+            "ends_at": interview.ends_at.isoformat(),
+            "closes_at": rooms.closes_at(interview).isoformat(),
+            "connection_id": self.connection_id,
+        }
+        await self._room_follow(interview_id)
+        self.rooms[interview_id] = (token, role)
+        await self._room_peer(interview_id, "joined", session=media)
+        return reply
+
+    async def room_signal(self, payload: dict[str, Any]) -> dict[str, Any]:
+        interview_id = _int(payload, "interview_id")
+        data, to = _signal(payload), _text(payload, "to")
+        token, _role = self._room_ticket(interview_id)
+        async with self.websocket.app.state.read_sessions() as session:
+            interview = await _room_check(session, self._me(), interview_id, token)
+        if interview.admitted_at is None:
+            raise Conflict(
+                "The recruiter has not let the candidate in yet.", code="room.not_admitted"
+            )
+        await self._room_publish(interview_id, "room.signal", to=to, data=data)
+        return {"interview_id": interview_id}
+
+    async def room_leave(self, payload: dict[str, Any]) -> dict[str, Any]:
+        interview_id = _int(payload, "interview_id")
+        return {"interview_id": interview_id, "left": await self._room_leave(interview_id)}
+
+    async def room_admit(self, payload: dict[str, Any]) -> dict[str, Any]:
+        interview_id = _int(payload, "interview_id")
+
+        async def work(session: AsyncSession, me: User) -> dict[str, Any]:
+            interview = await rooms.admit(session, user=me, interview_id=interview_id)
+            assert interview.admitted_at is not None
+            return {"interview_id": interview_id, "admitted_at": interview.admitted_at.isoformat()}
+
+        return await self._room_write(interview_id, work)
+
+    async def room_mode(self, payload: dict[str, Any]) -> dict[str, Any]:
+        interview_id = _int(payload, "interview_id")
+        try:
+            mode = InterviewMode(str(payload.get("mode")))
+        except ValueError:
+            raise ProtocolError("Choose video, phone or chat.") from None
+
+        async def work(session: AsyncSession, me: User) -> dict[str, Any]:
+            await rooms.switch_mode(session, user=me, interview_id=interview_id, mode=mode)
+            return {"interview_id": interview_id, "mode": mode.value}
+
+        return await self._room_write(interview_id, work)
+
+    async def room_message(self, payload: dict[str, Any]) -> dict[str, Any]:
+        interview_id, body = _int(payload, "interview_id"), _body(payload)
+
+        async def work(session: AsyncSession, me: User) -> dict[str, Any]:
+            message = await rooms.send_message(
+                session, user=me, interview_id=interview_id, body=body
+            )
+            return {"interview_id": interview_id, "message_id": message.id}
+
+        return await self._room_write(interview_id, work)
+
+    async def room_phone(self, payload: dict[str, Any]) -> dict[str, Any]:
+        interview_id = _int(payload, "interview_id")
+        token, _role = self._room_ticket(interview_id)
+        async with self.websocket.app.state.read_sessions() as session:
+            me = self._me()
+            await _room_check(session, me, interview_id, token)
+            phone = await rooms.phone_number(session, user=me, interview_id=interview_id)
+        return {"interview_id": interview_id, "phone": phone}
+
+    async def room_set_phone(self, payload: dict[str, Any]) -> dict[str, Any]:
+        interview_id, phone = _int(payload, "interview_id"), _text(payload, "phone") or ""
+
+        async def work(session: AsyncSession, me: User) -> dict[str, Any]:
+            saved = await rooms.set_phone(session, user=me, interview_id=interview_id, phone=phone)
+            return {"interview_id": interview_id, "phone": saved}
+
+        return await self._room_write(interview_id, work)
+
+    def _room_ticket(self, interview_id: int) -> tuple[str, str]:
+        """This socket's (token, role) in the room; `room.not_joined` before `room.join`."""
+        self._me()
+        ticket = self.rooms.get(interview_id)
+        if ticket is None:
+            raise Conflict("Enter the room first.", code="room.not_joined")
+        return ticket
+
+    async def _room_write(
+        self, interview_id: int, work: Callable[[AsyncSession, User], Awaitable[T]]
+    ) -> T:
+        token, _role = self._room_ticket(interview_id)
+        me = self._me()
+
+        async def checked(session: AsyncSession) -> T:
+            await _room_check(session, me, interview_id, token)
+            return await work(session, me)
+
+        return await self._write(checked)
+
+    async def _room_follow(self, interview_id: int) -> None:
+        """Follow the room's channel through `_room_forward` (replacing a plain subscription)."""
+        channel = channels.room(interview_id)
+        if interview_id in self.rooms and channel in self.subscriptions:
+            return
+        await self._unsubscribe(channel)
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise Conflict(
+                "You follow too many channels at once.", code="live.too_many_subscriptions"
+            )
+        stack = AsyncExitStack()
+        queue = await stack.enter_async_context(self.broadcast.subscribe(channel))
+        task = asyncio.create_task(self._room_forward(queue, interview_id))
+        self.subscriptions[channel] = (stack, task)
+
+    async def _room_forward(self, queue: asyncio.Queue[str], interview_id: int) -> None:
+        """Relay the room's frames, except this socket's own and those meant for another socket;
+        answer another person's arrival with `here`, so that they know who is in the room."""
+        while True:
+            text = await queue.get()
+            data = _event_payload(text)
+            if data.get("from") == self.connection_id or data.get("to") not in (
+                None,
+                self.connection_id,
+            ):
+                continue
+            if (
+                data.get("event") == "room.peer"
+                and data.get("state") == "joined"
+                and interview_id in self.rooms
+                and self.user is not None
+                and data.get("user_id") != self.user.id
+            ):
+                await self._room_peer(interview_id, "here", to=data.get("from"))
+            self.push(text)
+
+    async def _room_peer(
+        self, interview_id: int, state: str, *, to: Any = None, session: str | None = None
+    ) -> None:
+        _token, role = self.rooms[interview_id]
+        user_id = self.user.id if self.user is not None else None
+        fields = {"state": state, "role": role, "user_id": user_id, "session": session}
+        await self._room_publish(interview_id, "room.peer", to=to, **fields)
+
+    async def _room_publish(self, interview_id: int, event: str, **fields: Any) -> None:
+        payload = {"interview_id": interview_id, "from": self.connection_id, **fields}
+        await protocol.publish(self.broadcast, [Event(channels.room(interview_id), event, payload)])
+
+    async def _room_participant(self, channel: str) -> bool:
+        """Whether this socket's user may follow `channel` as a room's participant, now."""
+        parsed = channels.parse(channel)
+        if self.user is None or parsed is None or parsed[0] != channels.ROOM:
+            return False
+        try:
+            async with self.websocket.app.state.read_sessions() as session:
+                await rooms.enter(session, user=self.user, interview_id=parsed[1])
+        except FairError:
+            return False
+        return True
+
+    async def _room_leave(self, interview_id: int) -> bool:
+        if interview_id not in self.rooms:
+            return False
+        await self._room_peer(interview_id, "left")
+        del self.rooms[interview_id]
+        await self._unsubscribe(channels.room(interview_id))
+        return True
+
+    async def _leave_rooms(self) -> None:
+        """The socket closes: the other person hears it left (a reload joins again)."""
+        for interview_id in list(self.rooms):
+            try:
+                await self._room_leave(interview_id)
+            except Exception:
+                log.exception("leaving a room failed")
+
+
+def _body(payload: dict[str, Any]) -> str:
+    body = payload.get("body")
+    if not isinstance(body, str):
+        raise ProtocolError("Write the message's text.", code="live.bad_message")
+    return body
+
 
 async def _counts(session: AsyncSession, booth_id: int) -> dict[str, int]:
     return await queues.counts(session, booth_id)
@@ -385,6 +637,67 @@ def _int(payload: dict[str, Any], key: str) -> int:
     return value
 
 
+# Interview rooms: payload checks -----------------------------------------------------------------
+
+MAX_SIGNAL_CHARS = 12_000  # an SDP with its candidates; the frame itself is at most 16 KiB
+SIGNAL_TYPES = ("offer", "answer")
+CONTROL_SIGNALS = ("ready", "bye")  # "(re)offer me", "I hung up"
+
+
+async def _room_check(session: AsyncSession, me: User, interview_id: int, token: str) -> Any:
+    """The interview, if `me` may be in its room now with this entry token."""
+    interview = await rooms.enter(session, user=me, interview_id=interview_id)
+    rooms.check_token(interview, user_id=me.id, token=token)
+    return interview
+
+
+def _text(payload: dict[str, Any], key: str) -> str | None:
+    """An optional short string field (tokens, ids, a phone number)."""
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": key})
+    return value
+
+
+def _signal(payload: dict[str, Any]) -> dict[str, Any]:
+    """The WebRTC signal to relay, rebuilt from its known fields: {type, sdp}, {candidate} or
+    {type: ready|bye}, with the sender's media `session` id."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        data = {"type": None, "sdp": None}
+    clean: dict[str, Any]
+    if "sdp" in data:
+        clean = {"type": data.get("type"), "sdp": data.get("sdp")}
+        ok = clean["type"] in SIGNAL_TYPES and isinstance(clean["sdp"], str)
+    elif data.get("type") in CONTROL_SIGNALS:
+        clean, ok = {"type": data["type"]}, True
+    else:
+        clean = {"candidate": data.get("candidate")}
+        ok = "candidate" in data and isinstance(clean["candidate"], dict | None)
+    if ok and data.get("session") is not None:
+        clean["session"] = data["session"]
+        ok = isinstance(clean["session"], str) and len(clean["session"]) <= 64
+    if not ok or len(protocol.dumps(clean)) > MAX_SIGNAL_CHARS:
+        raise ProtocolError(
+            "This signal is not an offer, an answer or a candidate, or it is too large.",
+            code="room.bad_signal",
+        )
+    return clean
+
+
+def _event_payload(text: str) -> dict[str, Any]:
+    """The payload of an event frame (empty for anything else)."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return {}
+    if isinstance(frame, list) and len(frame) == 3 and isinstance(frame[2], dict):
+        return frame[2]
+    return {}
+
+
 ACTIONS = {
     "ping": Connection.ping,
     "subscribe": Connection.subscribe,
@@ -398,4 +711,15 @@ ACTIONS = {
     "booth.unstaff": Connection.booth_unstaff,
     "conversation.send": Connection.conversation_send,
     "conversation.end": Connection.conversation_end,
+    "qa.ask": Connection.qa_ask,
+    "qa.answer": Connection.qa_answer,
+    "chat.report": Connection.chat_report,
+    "room.join": Connection.room_join,
+    "room.signal": Connection.room_signal,
+    "room.leave": Connection.room_leave,
+    "room.admit": Connection.room_admit,
+    "room.mode": Connection.room_mode,
+    "room.message": Connection.room_message,
+    "room.phone": Connection.room_phone,
+    "room.set_phone": Connection.room_set_phone,
 }

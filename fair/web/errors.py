@@ -25,6 +25,7 @@ TITLES = {
     409: "This action is not possible now",
     413: "Too large",
     422: "Some information needs correcting",
+    429: "Too many requests",
     500: "Something went wrong on our side",
 }
 

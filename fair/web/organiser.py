@@ -11,7 +11,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import applications, candidates, clock, editions, employers, francetravail, offers
+from fair import (
+    applications,
+    candidates,
+    clock,
+    editions,
+    employers,
+    francetravail,
+    offers,
+    presence,
+)
 from fair.enums import BoothStatus, Role
 from fair.errors import FairError, Invalid
 from fair.i18n import N_, gettext
@@ -237,7 +246,15 @@ async def _booths_page(
 ) -> Response:
     booths = await employers.booths_of_edition(database(request), edition)
     groups = [(s, [b for b in booths if b.status == s.value]) for s in BOOTH_ORDER]
-    context = {"edition": edition, "groups": groups, "error": error or {}}
+    live = editions.open_now(edition)
+    context = {
+        "edition": edition,
+        "groups": groups,
+        "error": error or {},
+        "live": live,
+        # Which approved booths are staffed now; static/live.js keeps it current.
+        "staffing": await presence.staffing(database(request), edition.id) if live else {},
+    }
     return render(request, "organiser/booths.html", context, status=status)
 
 

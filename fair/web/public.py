@@ -16,6 +16,7 @@ from fair import (
     employers,
     files,
     geo,
+    interviews,
     offers,
     presence,
     rome,
@@ -23,7 +24,9 @@ from fair import (
 )
 from fair.enums import BoothStatus, Contract, Role
 from fair.errors import Invalid, NotFound
+from fair.web import desk
 from fair.web.auth import database, page, path_int
+from fair.web.chat import booth_qa
 from fair.web.forms import FormState
 from fair.web.templating import render
 
@@ -71,7 +74,14 @@ async def booth_page(request: Request) -> Response:
     if booth.edition_id != edition.id or booth.status != BoothStatus.APPROVED.value:
         raise NotFound("This booth does not exist.")
     listed = await offers.of_booth(session, booth, published_only=True)
-    context = {"edition": edition, "booth": booth, "employer": booth.employer, "offers": listed}
+    context = {
+        "edition": edition,
+        "booth": booth,
+        "employer": booth.employer,
+        "offers": listed,
+        **await desk.candidate_context(session, request.state.user, booth, edition),
+        "qa": await booth_qa(request, booth),
+    }
     return render(request, "public/booth.html", context)
 
 
@@ -204,6 +214,14 @@ async def logo(request: Request) -> Response:
     return Response(stored.data, media_type=stored.content_type, headers=headers)
 
 
+@page
+async def calendar_feed(request: Request) -> Response:
+    """A candidate's private calendar of interviews; the secret token in the URL is the key."""
+    text = await interviews.feed(database(request), request.path_params["token"])
+    headers = {"cache-control": "private, max-age=300", "x-robots-tag": "noindex"}
+    return Response(text, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -217,4 +235,5 @@ routes = [
     Route("/e/{slug}/offers", search_page, name="search"),
     Route("/offers/{offer_id:int}", offer_page, name="offer"),
     Route("/files/logos/{file_id:int}", logo, name="logo"),
+    Route("/calendar/{token}.ics", calendar_feed, name="calendar_feed"),
 ]

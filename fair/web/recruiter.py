@@ -25,6 +25,7 @@ from fair.models import Booth, Employer
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.candidate import cv_response
+from fair.web.interviews import application_context as interview_context
 from fair.web.templating import render
 
 
@@ -359,6 +360,7 @@ async def application_page(request: Request) -> Response:
         if s in APPLICATION_TRANSITIONS[current] and s in RECRUITER_MOVES
     ]
     context = {"application": application, "booth": booth, "moves": moves, "current": current}
+    context.update(await interview_context(database(request), application, booth))
     return render(request, "recruiter/application.html", context)
 
 

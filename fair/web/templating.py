@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from fair import i18n, settings
+from fair import i18n, interviews, settings
 from fair.enums import (
     ApplicationStatus,
     BoothStatus,
@@ -19,6 +19,7 @@ from fair.enums import (
     Contract,
     EditionStatus,
     Experience,
+    NextStep,
     Role,
     WorkingTime,
 )
@@ -38,6 +39,18 @@ def _format_date(value: Any, fmt: str = "full") -> str:
 
 def _format_time(value: Any) -> str:
     return format_time(value, "short", locale=i18n.current_locale.get()) if value else ""
+
+
+def _clock(value: datetime | None, zone: str = "Europe/Paris") -> str:
+    """The time of day of `value` in `zone`, short ("14:05")."""
+    if value is None:
+        return ""
+    return format_time(value.astimezone(ZoneInfo(zone)), "short", locale=i18n.current_locale.get())
+
+
+def _minutes(seconds: int) -> int:
+    """A wait in whole minutes, rounded up (at least 1)."""
+    return max(1, -(-int(seconds) // 60))
 
 
 def _t(message: str, **params: Any) -> str:
@@ -66,10 +79,16 @@ def build_env() -> Environment:
         lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
     )
     env.filters.update(
-        datetime=_format_dt, date=_format_date, time=_format_time, local_input=_local_input
+        datetime=_format_dt,
+        date=_format_date,
+        time=_format_time,
+        clock=_clock,
+        local_input=_local_input,
     )
     env.globals.update(
         t=_t,
+        minutes=_minutes,
+        INTERVIEW_NOTICES=interviews.NOTICES,
         translated=lambda pairs: [(key, i18n.gettext(label)) for key, label in pairs],
         status_labels=_status_labels,
         ApplicationStatus=ApplicationStatus,
@@ -77,6 +96,7 @@ def build_env() -> Environment:
         CompanySize=CompanySize,
         Contract=Contract,
         EditionStatus=EditionStatus,
+        NextStep=NextStep,
         Experience=Experience,
         Role=Role,
         WorkingTime=WorkingTime,

@@ -78,10 +78,12 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
         return [
             ("/me/applications", tr("Withdraw my application", lang)),
             (f"/offers/{site.other_offer_id}", tr("Send my application", lang)),
+            (f"/e/{site.slug}/booths/{site.booth_id}", tr("Join the queue", lang)),
         ]
     return [
         (f"/recruiter/booths/{site.booth_id}/applications", "Camille Candidate"),
         (f"/recruiter/applications/{site.application_id}", tr("Save the status", lang)),
+        (f"/recruiter/booths/{site.booth_id}/desk", tr("Call the next candidate", lang)),
     ]
 
 

@@ -1,0 +1,188 @@
+"""The live booth desk: a candidate's place in a booth's drop-in queue, the recruiter's desk.
+
+Every action here is also a socket command (fair/live/PROTOCOL.md): static/live.js sends the
+command while its socket is up, and these forms work without JavaScript (post, then go back to
+the page). Both paths call the same fair.queues functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from fair import applications, editions, employers, presence, queues
+from fair.enums import BoothStatus, NextStep, Role
+from fair.errors import Invalid, NotFound
+from fair.models import Booth, Edition, User
+from fair.web import forms
+from fair.web.auth import database, page, path_int, require_role, require_user
+from fair.web.templating import render
+
+
+async def candidate_context(
+    session: AsyncSession, user: User | None, booth: Booth, edition: Edition
+) -> dict[str, Any]:
+    """What the public booth page shows of the live desk (see public/_desk.html)."""
+    desk = None
+    if user is not None and user.role == Role.CANDIDATE:
+        desk = await queues.candidate_desk(session, candidate=user, booth_id=booth.id)
+    return {
+        "live": editions.open_now(edition),
+        "staffed": await presence.is_staffed(session, booth.id),
+        "queue_counts": await queues.counts(session, booth.id),
+        "desk": desk,
+        "next_steps": list(NextStep),
+    }
+
+
+def _back_to_booth(booth: Booth) -> Response:
+    return RedirectResponse(f"/e/{booth.edition.slug}/booths/{booth.id}#desk", status_code=303)
+
+
+def _back_to_desk(booth_id: int) -> Response:
+    return RedirectResponse(f"/recruiter/booths/{booth_id}/desk#desk", status_code=303)
+
+
+async def _public_booth(session: AsyncSession, booth_id: int) -> Booth:
+    booth = await employers.get_booth(session, booth_id)
+    if booth.status != BoothStatus.APPROVED.value:
+        raise NotFound("This booth does not exist.")
+    return booth
+
+
+# Candidates ------------------------------------------------------------------------------------
+
+
+@page
+async def booth_link(request: Request) -> Response:
+    """A booth by id alone (live notices only know the id): to its public page's desk."""
+    booth = await _public_booth(database(request), path_int(request, "booth_id"))
+    return RedirectResponse(f"/e/{booth.edition.slug}/booths/{booth.id}#desk", status_code=303)
+
+
+@page
+async def join(request: Request) -> Response:
+    user = require_user(request)
+    session = database(request)
+    booth = await _public_booth(session, path_int(request, "booth_id"))
+    await queues.join(session, candidate=user, booth=booth)
+    return _back_to_booth(booth)
+
+
+@page
+async def leave(request: Request) -> Response:
+    user = require_user(request)
+    session = database(request)
+    booth = await _public_booth(session, path_int(request, "booth_id"))
+    await queues.leave(session, candidate=user, booth=booth)
+    return _back_to_booth(booth)
+
+
+@page
+async def answer(request: Request) -> Response:
+    user = require_user(request)
+    session = database(request)
+    entry = await queues.get_entry(session, path_int(request, "entry_id"))
+    await queues.answer(session, candidate=user, entry=entry)
+    return _back_to_booth(await employers.get_booth(session, entry.booth_id))
+
+
+# Both sides of a conversation ------------------------------------------------------------------
+
+
+@page
+async def send(request: Request) -> Response:
+    user = require_user(request)
+    session = database(request)
+    conversation = await queues.get_conversation(session, path_int(request, "conversation_id"))
+    body = forms.Fields(await forms.read(request)).text("body")
+    await queues.send_message(session, user=user, conversation=conversation, body=body)
+    if user.id == conversation.candidate_id:
+        return _back_to_booth(await employers.get_booth(session, conversation.booth_id))
+    return _back_to_desk(conversation.booth_id)
+
+
+# Recruiters ------------------------------------------------------------------------------------
+
+
+async def _member_booth(request: Request) -> Booth:
+    user = require_role(request, Role.RECRUITER)
+    return await employers.require_booth_member(
+        database(request), user, path_int(request, "booth_id")
+    )
+
+
+@page
+async def desk_page(request: Request) -> Response:
+    booth = await _member_booth(request)
+    session = database(request)
+    user = require_user(request)
+    edition = await editions.get(session, booth.edition_id)
+    desk = await queues.recruiter_desk(session, recruiter=user, booth_id=booth.id)
+    candidate_id = desk.other.id if desk.other is not None else None
+    context = {
+        "booth": booth,
+        "edition": edition,
+        "live": editions.open_now(edition) and booth.status == BoothStatus.APPROVED.value,
+        "queue_counts": await queues.counts(session, booth.id),
+        "desk": desk,
+        "next_steps": list(NextStep),
+        "their_applications": (
+            await applications.pipeline(session, booth=booth, candidate_id=candidate_id)
+            if desk.conversation is not None and candidate_id is not None
+            else []
+        ),
+        "nobody": request.query_params.get("nobody") == "1",
+    }
+    return render(request, "recruiter/desk.html", context)
+
+
+@page
+async def take_next(request: Request) -> Response:
+    booth = await _member_booth(request)
+    user = require_user(request)
+    entry = await queues.take_next(database(request), recruiter=user, booth=booth)
+    if entry is None:
+        return RedirectResponse(f"/recruiter/booths/{booth.id}/desk?nobody=1#desk", status_code=303)
+    return _back_to_desk(booth.id)
+
+
+@page
+async def end(request: Request) -> Response:
+    user = require_role(request, Role.RECRUITER)
+    session = database(request)
+    conversation = await queues.get_conversation(session, path_int(request, "conversation_id"))
+    fields = forms.Fields(await forms.read(request))
+    try:
+        next_step = NextStep(fields.text("next_step"))
+    except ValueError:
+        raise Invalid("Choose a next step.", code="live.bad_message") from None
+    await queues.end_conversation(
+        session, recruiter=user, conversation=conversation, next_step=next_step
+    )
+    return _back_to_desk(conversation.booth_id)
+
+
+routes = [
+    Route("/booths/{booth_id:int}", booth_link, name="booth_link"),
+    Route("/booths/{booth_id:int}/queue/join", join, methods=["POST"], name="queue_join"),
+    Route("/booths/{booth_id:int}/queue/leave", leave, methods=["POST"], name="queue_leave"),
+    Route("/queue/{entry_id:int}/answer", answer, methods=["POST"], name="queue_answer"),
+    Route(
+        "/conversations/{conversation_id:int}/messages",
+        send,
+        methods=["POST"],
+        name="conversation_send",
+    ),
+    Route(
+        "/conversations/{conversation_id:int}/end", end, methods=["POST"], name="conversation_end"
+    ),
+    Route("/recruiter/booths/{booth_id:int}/desk", desk_page, name="desk"),
+    Route(
+        "/recruiter/booths/{booth_id:int}/desk/next", take_next, methods=["POST"], name="desk_next"
+    ),
+]

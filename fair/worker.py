@@ -1,0 +1,94 @@
+"""Background work: the mail outbox, interview reminders and offers, queue calls, presence.
+
+In the embedded default these loops run inside the server process (FAIR_BACKGROUND_TASKS, on by
+default). Scaled out, `fair worker` runs them in a process of its own and the web processes set
+FAIR_BACKGROUND_TASKS=false (see the Procfile). Every round is one transaction whose events are
+published after its commit; rows are taken with SKIP LOCKED where two workers could meet, and a
+reminder is recorded in the transaction that queues its mail, so a restart sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from fair import db, interviews, mail, settings
+from fair.live import protocol, socket
+from fair.live.broadcast import Broadcaster
+
+log = logging.getLogger("fair.worker")
+INTERVIEW_ROUND_SECONDS = 30.0
+
+
+async def interview_round(state: Any) -> int:
+    """Pass expired waiting-list offers on, then send due reminders; returns reminders sent."""
+
+    async def work(session: AsyncSession) -> int:
+        await interviews.expire_offers(session)
+        return await interviews.send_reminders(session)
+
+    sent: int = await protocol.write(state.write_sessions, state.broadcast, work)
+    return sent
+
+
+async def run_interviews(state: Any, *, interval: float = INTERVIEW_ROUND_SECONDS) -> None:
+    while True:
+        try:
+            await interview_round(state)
+        except Exception:  # a busy database: the next round retries
+            log.exception("the interview round failed")
+        await asyncio.sleep(interval)
+
+
+def start(state: Any, engine: AsyncEngine) -> list[asyncio.Task[None]]:
+    """Start every background loop on the app-like `state` (sessions and broadcaster)."""
+    return [
+        asyncio.create_task(mail.run_sender(state.write_sessions)),
+        asyncio.create_task(db.run_statistics(engine)),
+        asyncio.create_task(socket.run_call_expiry(state)),
+        asyncio.create_task(run_interviews(state)),
+    ]
+
+
+async def stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class State:
+    """What the loops need, as the web app's `app.state` holds it."""
+
+    def __init__(self, engine: AsyncEngine, broadcast: Broadcaster) -> None:
+        self.engine = engine
+        self.read_sessions = db.sessionmaker(engine)
+        self.write_sessions = db.sessionmaker(engine, write=True)
+        self.broadcast = broadcast
+
+
+async def run(conf: settings.Settings) -> None:
+    """`fair worker`: run the loops until SIGINT or SIGTERM."""
+    engine = db.create_engine(conf.database_url)
+    broadcast = Broadcaster(conf.broadcast_url)
+    await broadcast.connect()  # BroadcastError: Redis unreachable at start-up
+    state = State(engine, broadcast)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    tasks = start(state, engine)
+    log.info("worker started")
+    try:
+        await stopping.wait()
+    finally:
+        await stop(tasks)
+        await broadcast.disconnect()
+        await engine.dispose()
+        log.info("worker stopped")

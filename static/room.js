@@ -1,0 +1,793 @@
+// The interview room (fair/rooms.py; fair/live/PROTOCOL.md, "Interview rooms"): a device check,
+// the waiting room, a browser-to-browser call (WebRTC) signalled through this page's own /live
+// socket, the phone number and the written chat. The recruiter always makes the offers: each
+// side says "ready" once it is in the call (the candidate only once admitted), and the
+// recruiter answers a candidate's "ready" with an offer (an ICE restart when that call still
+// exists). A reload or a dropped socket joins again and says "ready" again, so the call
+// resumes. Nothing is global: data and translated texts come from #room's data- attributes.
+(function () {
+  "use strict";
+  var root = document.getElementById("room");
+  if (!root) return;
+
+  if (root.getAttribute("data-state") === "not_open") {
+    // Open the room by itself at its opening time (long timers are checked again each minute).
+    var opensAt = Date.parse(root.getAttribute("data-opens-at"));
+    var waitForOpening = function () {
+      var left = opensAt - Date.now();
+      if (left <= 0) return location.reload();
+      setTimeout(waitForOpening, Math.min(left + 500, 60000));
+    };
+    return waitForOpening();
+  }
+  if (root.getAttribute("data-state") !== "open" || !window.WebSocket) return;
+
+  var interviewId = Number(root.getAttribute("data-room"));
+  var token = root.getAttribute("data-token");
+  var recruiter = root.getAttribute("data-role") === "recruiter";
+  var me = Number(root.getAttribute("data-me"));
+  var mode = root.getAttribute("data-mode");
+  var admitted = root.getAttribute("data-admitted") === "yes";
+  var startsAt = Date.parse(root.getAttribute("data-starts-at"));
+  var endsAt = Date.parse(root.getAttribute("data-ends-at"));
+  var closesAt = Date.parse(root.getAttribute("data-closes-at"));
+  // sessionStorage survives a reload of this tab: "call" while in the call, to resume it.
+  var memoryKey = "fair-room-" + interviewId;
+  var statusNode = document.getElementById("room-status");
+
+  var socket = null;
+  var nextId = 1;
+  var pending = {};
+  var attempt = 0;
+  var joined = false;
+  var closed = false; // the room closed, or this window gave way to another one
+  var iceServers = [];
+  var peers = {}; // the other person's sockets in the room: connection id -> true
+  var local = null; // our MediaStream once the devices are checked
+  var entered = false; // in the call (devices checked, "Enter" pressed)
+  var hungUp = false;
+  var call = null; // {pc, session, peer, ...}
+  var pendingReady = null; // a candidate's "ready" received before the recruiter entered
+  var meter = null;
+
+  function text(name) { return root.getAttribute("data-t-" + name) || ""; }
+  function one(selector) { return root.querySelector(selector); }
+  function all(selector) { return Array.prototype.slice.call(root.querySelectorAll(selector)); }
+  function say(message) { if (message) statusNode.textContent = message; }
+  function newId() { return Math.random().toString(36).slice(2) + Date.now().toString(36); }
+  function remember(value) {
+    try {
+      if (value) sessionStorage.setItem(memoryKey, value); else sessionStorage.removeItem(memoryKey);
+    } catch (e) { /* storage disabled: a reload then starts from the device check */ }
+  }
+  function remembered() {
+    try { return sessionStorage.getItem(memoryKey); } catch (e) { return null; }
+  }
+
+  // The socket ---------------------------------------------------------------------------------
+
+  var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+    (root.getAttribute("data-live-url") || "/live");
+
+  function command(action, payload) {
+    return new Promise(function (resolve, reject) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) {
+        return reject({ code: "offline", message: text("offline") });
+      }
+      var id = nextId++;
+      pending[id] = { resolve: resolve, reject: reject };
+      socket.send(JSON.stringify([action, id, payload]));
+    });
+  }
+
+  function roomCommand(action, payload) {
+    payload = payload || {};
+    payload.interview_id = interviewId;
+    return command(action, payload);
+  }
+
+  function connect() {
+    socket = new WebSocket(url);
+    socket.addEventListener("open", function () { attempt = 0; join(); });
+    socket.addEventListener("message", function (message) {
+      var frame;
+      try { frame = JSON.parse(message.data); } catch (e) { return; }
+      if (frame[0] === "event") return onEvent(frame[2] || {});
+      var waiting = pending[frame[1]];
+      if (!waiting) return;
+      delete pending[frame[1]];
+      if (frame[0] === "success") waiting.resolve(frame[2] || {});
+      else waiting.reject(frame[2] || {});
+    });
+    socket.addEventListener("close", function (event) {
+      joined = false;
+      root.setAttribute("data-joined", "no");
+      Object.keys(pending).forEach(function (id) {
+        pending[id].reject({ code: "offline", message: text("offline") });
+      });
+      pending = {};
+      if (closed || event.code === 4403) return;
+      say(text("offline"));
+      var delay = Math.min(8000, 500 * Math.pow(2, attempt));
+      attempt += 1;
+      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+    });
+  }
+
+  function join() {
+    var payload = { token: token };
+    if (call) payload.session = call.session;
+    roomCommand("room.join", payload).then(function (state) {
+      joined = true;
+      iceServers = state.ice_servers || [];
+      root.setAttribute("data-joined", "yes");
+      var shown = statusNode.textContent;
+      if (shown === text("offline") || shown === text("connecting")) statusNode.textContent = "";
+      applyMode(state.mode, false);
+      if (state.admitted) setAdmitted();
+      command("subscribe", { channel: "user:" + me }).catch(function () {});
+      showPeer();
+      updateSteps();
+      announceReady();
+    }, function (error) {
+      if (error.code === "room.closed" || error.code === "room.bad_token") return shut(error.message);
+      if (error.code !== "offline") say(error.message);
+    });
+  }
+
+  function onEvent(data) {
+    if (data.event === "resync") return join();
+    if (data.event === "interview.changed") {
+      if (Number(data.interview_id) === interviewId) join();
+      return;
+    }
+    if (Number(data.interview_id) !== interviewId) return;
+    if (data.event === "room.peer") return onPeer(data);
+    if (data.event === "room.signal") return onSignal(data.from, data.data || {});
+    if (data.event === "room.admitted") return setAdmitted();
+    if (data.event === "room.mode") return applyMode(data.mode, true);
+    if (data.event === "room.message") return addMessage(data);
+    if (data.event === "room.phone" && recruiter && mode === "phone") return showPhone();
+  }
+
+  // Who is in the room -------------------------------------------------------------------------
+
+  function onPeer(data) {
+    if (Number(data.user_id) === me) {
+      if (data.state === "joined") elsewhere();
+      return;
+    }
+    if (data.state === "left") {
+      delete peers[data.from];
+      if (call && call.peer === data.from) call.peerGone = true;
+      if (!Object.keys(peers).length) say(text("peer-left"));
+    } else {
+      peers[data.from] = true;
+      if (call && call.peer === data.from) call.peerGone = false;
+    }
+    if (data.state === "joined") announceReady(); // they reloaded or reconnected
+    showPeer();
+  }
+
+  function showPeer() {
+    var present = Object.keys(peers).length > 0;
+    var key = !present ? "peer-absent" : recruiter && !admitted ? "peer-waiting" : "peer-present";
+    one("[data-peer]").textContent = text(key);
+  }
+
+  // The same person opened the room in another window: this one gives way.
+  function elsewhere() {
+    closed = true;
+    endCall();
+    stopMedia();
+    entered = false;
+    hungUp = true;
+    roomCommand("room.leave").catch(function () {});
+    if (socket) socket.close();
+    say(text("elsewhere"));
+    updateSteps();
+  }
+
+  function setAdmitted() {
+    if (admitted) return;
+    admitted = true;
+    root.setAttribute("data-admitted", "yes");
+    if (!recruiter) say(text("admitted"));
+    showPeer();
+    updateSteps();
+    announceReady();
+  }
+
+  // Steps of the video panel -------------------------------------------------------------------
+
+  function currentStep() {
+    if (hungUp) return "left";
+    if (!entered) return "check";
+    if (!recruiter && !admitted) return "waiting";
+    return "call";
+  }
+
+  function updateSteps() {
+    var step = currentStep();
+    var focused = document.activeElement;
+    var lost = false;
+    all("[data-step]").forEach(function (node) {
+      node.hidden = node.getAttribute("data-step") !== step;
+      if (node.hidden && node.contains(focused)) lost = true;
+    });
+    // Keyboard users keep their place: focus moves to the step that replaced the one they were in.
+    if (lost) one('[data-step="' + step + '"]').focus();
+    one("[data-remote]").hidden = step !== "call" || !call;
+    var admit = one("[data-admit-box]");
+    if (admit) admit.hidden = admitted;
+  }
+
+  // Devices ------------------------------------------------------------------------------------
+
+  function check(audioOnly) {
+    one("[data-device-problem]").hidden = true;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      problem({ name: "NotFoundError" });
+      return Promise.resolve(false);
+    }
+    stopMedia();
+    var wanted = audioOnly ? { audio: true, video: false } : { audio: true, video: true };
+    return navigator.mediaDevices.getUserMedia(wanted).then(function (stream) {
+      useStream(stream, audioOnly ? "audio-only" : "devices-ok");
+      return true;
+    }, function (error) {
+      var name = error && error.name;
+      if (!audioOnly && (name === "NotFoundError" || name === "OverconstrainedError")) {
+        return check(true); // no camera: the microphone alone
+      }
+      problem(error);
+      return false;
+    });
+  }
+
+  function problem(error) {
+    var name = error && error.name;
+    var key = "device-error";
+    if (name === "NotAllowedError" || name === "SecurityError") key = "denied";
+    if (name === "NotFoundError" || name === "OverconstrainedError") key = "no-device";
+    one("[data-problem-text]").textContent = text(key);
+    one("[data-device-problem]").hidden = false;
+    one('[data-action="enter"]').hidden = true;
+    say(text(key));
+  }
+
+  function useStream(stream, message) {
+    local = stream;
+    var pressed = function (action) {
+      return one('[data-action="' + action + '"]').getAttribute("aria-pressed") === "true";
+    };
+    stream.getAudioTracks().forEach(function (track) { track.enabled = !pressed("mute"); });
+    stream.getVideoTracks().forEach(function (track) { track.enabled = !pressed("camera"); });
+    var video = one("[data-local-video]");
+    video.srcObject = stream;
+    play(video);
+    startMeter(stream);
+    one('[data-action="enter"]').hidden = false;
+    say(text(message));
+  }
+
+  // Without any device: see and hear the other person only.
+  function withoutDevices() {
+    check(true).then(function (ok) {
+      if (ok) return;
+      useStream(new MediaStream(), "audio-only");
+      one("[data-device-problem]").hidden = true;
+    });
+  }
+
+  function stopMedia() {
+    stopMeter();
+    if (local) local.getTracks().forEach(function (track) { track.stop(); });
+    local = null;
+    one("[data-local-video]").srcObject = null;
+  }
+
+  function startMeter(stream) {
+    stopMeter();
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context || !stream.getAudioTracks().length) return;
+    var context = new Context();
+    var analyser = context.createAnalyser();
+    analyser.fftSize = 512;
+    context.createMediaStreamSource(stream).connect(analyser);
+    var samples = new Uint8Array(analyser.fftSize);
+    var node = one("[data-mic-level]");
+    var current = { context: context, frame: 0 };
+    var draw = function () {
+      analyser.getByteTimeDomainData(samples);
+      var peak = 0;
+      for (var i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i] - 128) / 128);
+      node.value = peak;
+      current.frame = requestAnimationFrame(draw);
+    };
+    draw();
+    meter = current;
+  }
+
+  function stopMeter() {
+    if (!meter) return;
+    cancelAnimationFrame(meter.frame);
+    meter.context.close().catch(function () {});
+    meter = null;
+    one("[data-mic-level]").value = 0;
+  }
+
+  function testSound() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    var context = new Context();
+    var tone = context.createOscillator();
+    var gain = context.createGain();
+    gain.gain.value = 0.2;
+    tone.frequency.value = 440;
+    tone.connect(gain);
+    gain.connect(context.destination);
+    tone.onended = function () { context.close().catch(function () {}); };
+    tone.start();
+    tone.stop(context.currentTime + 1);
+  }
+
+  function play(video) {
+    var started = video.play();
+    if (started && started.catch) {
+      started.catch(function () { one('[data-action="play"]').hidden = false; });
+    }
+  }
+
+  // The call -----------------------------------------------------------------------------------
+
+  function enter() {
+    entered = true;
+    hungUp = false;
+    remember("call");
+    stopMeter();
+    updateSteps();
+    if (recruiter && pendingReady) {
+      var ready = pendingReady;
+      pendingReady = null;
+      onReady(ready.from, ready.session);
+    }
+    announceReady();
+  }
+
+  function inCall() {
+    return mode === "video" && entered && !hungUp && admitted && joined && !closed;
+  }
+
+  // "I am in the call": the candidate asks for an offer, the recruiter asks the candidate to.
+  function announceReady() {
+    if (!inCall()) return;
+    var data = { type: "ready" };
+    if (call) data.session = call.session;
+    roomCommand("room.signal", { data: data }).catch(function (error) {
+      if (error.code !== "offline") say(error.message);
+    });
+  }
+
+  function signal(current, data) {
+    data.session = current.session;
+    var payload = { data: data };
+    if (current.peer) payload.to = current.peer;
+    return roomCommand("room.signal", payload).catch(function (error) {
+      if (error.code !== "offline") say(error.message);
+    });
+  }
+
+  function newCall(session, peer) {
+    var pc = new RTCPeerConnection({ iceServers: iceServers });
+    var current = {
+      pc: pc, session: session, peer: peer, remoteSet: false, queued: [], timer: null,
+      startedAt: Date.now(), peerGone: false, chain: Promise.resolve()
+    };
+    pc.addEventListener("icecandidate", function (event) {
+      if (event.candidate) signal(current, { candidate: event.candidate.toJSON() });
+    });
+    pc.addEventListener("track", function (event) { showRemote(event); });
+    pc.addEventListener("iceconnectionstatechange", function () { onIceState(current); });
+    return current;
+  }
+
+  // Signals of one call are handled one after the other, in the order they came.
+  function later(current, work) {
+    current.chain = current.chain.then(work).catch(function (error) {
+      if (window.console) console.warn("room call:", error);
+    });
+  }
+
+  function endCall() {
+    if (!call) return;
+    clearTimeout(call.timer);
+    call.pc.close();
+    call = null;
+    one("[data-remote-video]").srcObject = null;
+    root.setAttribute("data-call", "off");
+    updateSteps();
+  }
+
+  function onSignal(from, data) {
+    if (data.type === "bye") {
+      if (call && data.session === call.session) {
+        endCall();
+        say(text("peer-hung-up"));
+      }
+      return;
+    }
+    if (data.type === "ready") {
+      if (recruiter) return onReady(from, data.session || null);
+      return announceReady(); // the recruiter (re)entered: ask for an offer
+    }
+    if (data.type === "offer" && !recruiter) return onOffer(from, data);
+    if (!call || data.session !== call.session) return;
+    var current = call;
+    if (data.type === "answer" && recruiter) {
+      return later(current, function () {
+        return current.pc.setRemoteDescription({ type: "answer", sdp: data.sdp }).then(function () {
+          flushCandidates(current);
+        });
+      });
+    }
+    if (data.candidate) {
+      later(current, function () {
+        if (!current.remoteSet) return current.queued.push(data.candidate);
+        return current.pc.addIceCandidate(data.candidate);
+      });
+    }
+  }
+
+  function flushCandidates(current) {
+    current.remoteSet = true;
+    var queued = current.queued;
+    current.queued = [];
+    return Promise.all(queued.map(function (candidate) {
+      return current.pc.addIceCandidate(candidate).catch(function () {});
+    }));
+  }
+
+  // Recruiter: a candidate is ready. Same call: restart ICE if it is not connected; an offer
+  // still on its way (no session yet): wait for it a few seconds; otherwise a new call.
+  function onReady(from, session) {
+    if (mode !== "video" || hungUp || closed) return;
+    if (!entered) {
+      pendingReady = { from: from, session: session };
+      return;
+    }
+    if (call && call.peer === from) {
+      var state = call.pc.iceConnectionState;
+      var live = state === "connected" || state === "completed";
+      if (session === call.session) return live ? null : offer(call, true);
+      if (session === null && Date.now() - call.startedAt < 5000) return;
+    }
+    startCall(from);
+  }
+
+  function startCall(peer) {
+    endCall();
+    call = newCall(newId(), peer);
+    ["audio", "video"].forEach(function (kind) {
+      var track = local && local.getTracks().filter(function (t) { return t.kind === kind; })[0];
+      if (track) call.pc.addTrack(track, local);
+      else call.pc.addTransceiver(kind, { direction: "recvonly" });
+    });
+    offer(call, false);
+  }
+
+  function offer(current, restart) {
+    later(current, function () {
+      return current.pc.createOffer(restart ? { iceRestart: true } : {}).then(function (description) {
+        return current.pc.setLocalDescription(description);
+      }).then(function () {
+        return signal(current, { type: "offer", sdp: current.pc.localDescription.sdp });
+      });
+    });
+  }
+
+  // Candidate: an offer for the current call (renegotiation, ICE restart) or a new one.
+  function onOffer(from, data) {
+    if (!inCall()) return;
+    if (!call || call.session !== data.session) {
+      endCall();
+      call = newCall(data.session, from);
+    }
+    var current = call;
+    current.peer = from;
+    later(current, function () {
+      return current.pc.setRemoteDescription({ type: "offer", sdp: data.sdp }).then(function () {
+        if (!current.attached) attachAnswer(current);
+        return flushCandidates(current);
+      }).then(function () {
+        return current.pc.createAnswer();
+      }).then(function (answer) {
+        return current.pc.setLocalDescription(answer);
+      }).then(function () {
+        return signal(current, { type: "answer", sdp: current.pc.localDescription.sdp });
+      });
+    });
+  }
+
+  // Send our tracks on the transceivers the recruiter's offer opened.
+  function attachAnswer(current) {
+    current.attached = true;
+    current.pc.getTransceivers().forEach(function (transceiver) {
+      var kind = transceiver.receiver.track.kind;
+      var track = local && local.getTracks().filter(function (t) { return t.kind === kind; })[0];
+      if (!track) {
+        transceiver.direction = "recvonly";
+        return;
+      }
+      transceiver.sender.replaceTrack(track);
+      if (transceiver.sender.setStreams) transceiver.sender.setStreams(local);
+      transceiver.direction = "sendrecv";
+    });
+  }
+
+  function showRemote(event) {
+    var video = one("[data-remote-video]");
+    var stream = event.streams && event.streams[0];
+    if (!stream) {
+      stream = video.srcObject || new MediaStream();
+      stream.addTrack(event.track);
+    }
+    if (video.srcObject !== stream) video.srcObject = stream;
+    updateSteps();
+    play(video);
+  }
+
+  function onIceState(current) {
+    if (current !== call) return;
+    var state = current.pc.iceConnectionState;
+    root.setAttribute("data-call", state);
+    if (state === "connected" || state === "completed") {
+      clearTimeout(current.timer);
+      return say(text("connected"));
+    }
+    if (state !== "disconnected" && state !== "failed") return;
+    say(text("reconnecting"));
+    clearTimeout(current.timer);
+    current.timer = setTimeout(function () {
+      if (current !== call) return;
+      var now = current.pc.iceConnectionState;
+      if (now === "connected" || now === "completed") return;
+      if (!recruiter) return announceReady(); // asks the recruiter for an ICE restart
+      if (current.peerGone) return endCall(); // they left: their next "ready" starts anew
+      offer(current, true);
+    }, state === "failed" ? 0 : 2000);
+  }
+
+  function hangUp() {
+    if (call) signal(call, { type: "bye" });
+    endCall();
+    stopMedia();
+    entered = false;
+    hungUp = true;
+    remember(null);
+    say(text("left"));
+    updateSteps();
+  }
+
+  function rejoin() {
+    if (closed) return location.reload();
+    hungUp = false;
+    updateSteps();
+    check(false).then(function (ok) { if (ok) enter(); });
+  }
+
+  function toggle(button, kind) {
+    var pressed = button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", String(pressed));
+    if (!local) return;
+    local.getTracks().forEach(function (track) {
+      if (track.kind === kind) track.enabled = !pressed;
+    });
+  }
+
+  // Modes, phone, chat -------------------------------------------------------------------------
+
+  function modeLabels() {
+    try { return JSON.parse(root.getAttribute("data-mode-labels")) || {}; } catch (e) { return {}; }
+  }
+
+  function applyMode(next, announce) {
+    if (!next || next === mode) return;
+    mode = next;
+    root.setAttribute("data-mode", mode);
+    all("[data-panel]").forEach(function (panel) {
+      panel.hidden = panel.getAttribute("data-panel") !== mode;
+    });
+    all('.modes button[name="mode"]').forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.value === mode));
+    });
+    var label = document.querySelector("[data-mode-label]");
+    if (label) label.textContent = modeLabels()[mode] || mode;
+    if (mode !== "video") {
+      endCall();
+      stopMedia();
+      entered = false;
+    } else if (remembered() === "call" && !closed) {
+      check(false).then(function (ok) { if (ok) enter(); });
+    }
+    if (mode === "phone" && recruiter) showPhone();
+    if (announce) say(text("mode-" + mode));
+    updateSteps();
+  }
+
+  function showPhone() {
+    var node = one("[data-phone-number]");
+    if (!node) return;
+    roomCommand("room.phone").then(function (result) {
+      node.textContent = "";
+      if (!result.phone) return (node.textContent = text("phone-none"));
+      var link = document.createElement("a");
+      link.href = "tel:" + result.phone.replace(/[^0-9+]/g, "");
+      link.textContent = result.phone;
+      node.appendChild(link);
+    }, function (error) {
+      node.textContent = error.message || "";
+    });
+  }
+
+  function clockTime(iso) {
+    try {
+      return new Date(iso).toLocaleTimeString(document.documentElement.lang, {
+        hour: "2-digit", minute: "2-digit", timeZone: root.getAttribute("data-zone") || undefined
+      });
+    } catch (e) { return ""; }
+  }
+
+  function addMessage(data) {
+    var list = one("[data-room-messages]");
+    if (list.querySelector('[data-message-id="' + Number(data.message_id) + '"]')) return;
+    var mine = Number(data.sender_id) === me;
+    var item = document.createElement("li");
+    item.className = mine ? "mine" : "theirs";
+    item.setAttribute("data-message-id", String(Number(data.message_id)));
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = text(mine ? "mine" : "theirs");
+    var time = document.createElement("time");
+    time.setAttribute("datetime", String(data.created_at));
+    time.textContent = clockTime(data.created_at);
+    var body = document.createElement("p");
+    body.textContent = data.body; // text only, never parsed as HTML
+    item.appendChild(who);
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(time);
+    item.appendChild(body);
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // Forms go through the socket while the room is joined; otherwise they post as usual.
+  root.addEventListener("submit", function (event) {
+    var form = event.target;
+    var kind = form.getAttribute && form.getAttribute("data-room-form");
+    if (!kind || !joined) return;
+    event.preventDefault();
+    var button = event.submitter || form.querySelector("button[type=submit]");
+    var error = form.querySelector("[data-form-error]");
+    var action = "room.message";
+    var payload = {};
+    if (kind === "mode") {
+      action = "room.mode";
+      payload.mode = button && button.value;
+    } else if (kind === "phone") {
+      action = "room.set_phone";
+      payload.phone = form.elements.phone.value;
+    } else {
+      payload.body = form.elements.body.value;
+    }
+    if (button) button.disabled = true;
+    roomCommand(action, payload).then(function (result) {
+      if (button) button.disabled = false;
+      if (error) error.hidden = true;
+      if (kind === "mode") applyMode(result.mode, true);
+      if (kind === "phone") say(text("phone-saved"));
+      if (kind === "message") {
+        form.elements.body.value = "";
+        form.elements.body.focus();
+      }
+    }, function (failure) {
+      if (button) button.disabled = false;
+      if (failure.code === "offline") return form.requestSubmit(button || undefined);
+      if (error) {
+        error.textContent = failure.message || "";
+        error.hidden = false;
+      } else {
+        say(failure.message);
+      }
+    });
+  });
+
+  root.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-action]");
+    if (!button || !root.contains(button)) return;
+    var action = button.getAttribute("data-action");
+    if (action === "check") check(false);
+    else if (action === "audio-only") withoutDevices();
+    else if (action === "speaker") { testSound(); }
+    else if (action === "enter") enter();
+    else if (action === "mute") toggle(button, "audio");
+    else if (action === "camera") toggle(button, "video");
+    else if (action === "hangup") hangUp();
+    else if (action === "rejoin") rejoin();
+    else if (action === "phone") showPhone();
+    else if (action === "play") {
+      button.hidden = true;
+      play(one("[data-remote-video]"));
+    } else if (action === "admit") {
+      button.disabled = true;
+      roomCommand("room.admit").then(function () {
+        button.disabled = false;
+        setAdmitted();
+      }, function (error) {
+        button.disabled = false;
+        say(error.message);
+      });
+    }
+  });
+
+  // The countdown ------------------------------------------------------------------------------
+
+  function duration(ms) {
+    var seconds = Math.max(0, Math.ceil(ms / 1000));
+    var hours = Math.floor(seconds / 3600);
+    var minutes = Math.floor((seconds % 3600) / 60);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    seconds %= 60;
+    return (hours ? hours + ":" + pad(minutes) : String(minutes)) + ":" + pad(seconds);
+  }
+
+  var warned = false;
+  var phoneShown = false;
+  function tick() {
+    if (closed) return;
+    var now = Date.now();
+    var label = one("[data-countdown-label]");
+    var value = one("[data-countdown]");
+    if (now < startsAt) {
+      label.textContent = text("starts-in");
+      value.textContent = duration(startsAt - now);
+    } else if (now < endsAt) {
+      label.textContent = text("time-left");
+      value.textContent = duration(endsAt - now);
+      if (!warned && endsAt - now <= 300000) {
+        warned = true;
+        if (endsAt - now > 295000) say(text("five-minutes"));
+      }
+      if (!phoneShown && recruiter && mode === "phone" && joined) {
+        phoneShown = true;
+        showPhone();
+      }
+    } else if (now < closesAt) {
+      label.textContent = "";
+      value.textContent = text("over");
+    } else {
+      return shut(text("closed"));
+    }
+    setTimeout(tick, 1000 - (now % 1000));
+  }
+
+  function shut(message) {
+    closed = true;
+    endCall();
+    stopMedia();
+    remember(null);
+    if (socket) socket.close();
+    all("[data-panel], .modes, .countdown").forEach(function (node) { node.hidden = true; });
+    say(message);
+  }
+
+  // Start --------------------------------------------------------------------------------------
+
+  say(text("connecting"));
+  updateSteps();
+  connect();
+  tick();
+  if (mode === "video" && remembered() === "call") {
+    check(false).then(function (ok) { if (ok) enter(); }); // a reload during the call resumes it
+  }
+})();
