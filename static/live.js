@@ -6,18 +6,19 @@
   "use strict";
   var body = document.body;
   var userId = body.getAttribute("data-user-id");
-  if (!userId || !window.WebSocket) return;
+  if (!window.WebSocket) return;
 
   // Channels: the user's own, the hall's edition (staffing), and any data-follow="booth:7".
-  // Anonymous visitors cannot subscribe (auth.required): their page stays as it was rendered.
+  // Visitors who are not logged in follow only the public ones (hall and booth pages).
   var hall = document.querySelector("[data-edition-id]");
-  var followed = ["user:" + userId];
+  var followed = userId ? ["user:" + userId] : [];
   if (hall) followed.push("edition:" + Number(hall.getAttribute("data-edition-id")));
   document.querySelectorAll("[data-follow]").forEach(function (node) {
     node.getAttribute("data-follow").split(/\s+/).forEach(function (name) {
       if (name && followed.indexOf(name) < 0) followed.push(name);
     });
   });
+  if (!followed.length) return; // nothing live on this page: no socket
   var staffBooth = document.querySelector("[data-staff-booth]");
   var path = body.getAttribute("data-live-url") || "/live";
   var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;

@@ -153,6 +153,15 @@ async def test_ping_and_anonymous_subscribe(server: Server) -> None:
         assert await call(ws, "ping", 1, {}) == ["success", 1, {}]
         reply = await call(ws, "subscribe", 2, {"channel": "user:1"})
         assert reply[:2] == ["error", 2] and reply[2]["code"] == "auth.required"
+        # Public channels (hall staffing, booth counts and Q&A ids) are open to visitors.
+        for id_, channel in ((4, "edition:1"), (5, "booth:1")):
+            assert await call(ws, "subscribe", id_, {"channel": channel}) == [
+                "success",
+                id_,
+                {"channel": channel},
+            ]
+        reply = await call(ws, "subscribe", 6, {"channel": "room:1"})
+        assert reply[:2] == ["error", 6] and reply[2]["code"] == "auth.required"
         reply = await call(ws, "dance", 3, {})
         assert reply[:2] == ["error", 3] and reply[2]["code"] == "live.unknown_action"
         await ws.send("not json")

@@ -70,13 +70,16 @@ def _origin(url: str) -> str:
 
 
 def check_subscribe(user: User | None, channel: str, *, participant: bool = False) -> None:
-    """A user may follow their own channel, and any booth's or edition's (public counts only);
+    """Anyone, even logged out, may follow any booth's or edition's channel (public counts and
+    ids only); a user may follow their own channel;
     an interview's room only as one of its two people while it is open (`participant`, which
     the caller checked against the database)."""
-    if user is None:
-        raise Unauthenticated("Please log in to continue.")
     parsed = channels.parse(channel)
     public = parsed is not None and parsed[0] in (channels.BOOTH, channels.EDITION)
+    if user is None:
+        if public:  # visitors see the hall and booths live too: counts and ids only
+            return
+        raise Unauthenticated("Please log in to continue.")
     room = participant and parsed is not None and parsed[0] == channels.ROOM
     if parsed != (channels.USER, user.id) and not public and not room:
         raise Forbidden("You cannot follow this channel.", code="live.forbidden")

@@ -70,6 +70,8 @@ def test_queue_call_and_conversation_live(live_server: LiveServer, new_context: 
     hall = _page(new_context, seeded["visitor"])
     _live(hall, f"/e/{seeded['slug']}/booths")
     assert _staffing(hall, booth_id).get_attribute("data-staffing") == "unstaffed"
+    visitor = new_context().new_page()  # not logged in: the hall is live for visitors too
+    _live(visitor, f"/e/{seeded['slug']}/booths")
     organiser = _page(new_context, seeded["organiser"])
     _live(organiser, f"/organiser/editions/{seeded['edition_id']}/booths")
     assert _staffing(organiser, booth_id).inner_text() == tr("No recruiter at the moment")
@@ -83,6 +85,7 @@ def test_queue_call_and_conversation_live(live_server: LiveServer, new_context: 
     ).wait_for()
     hall.locator(f'[data-booth-id="{booth_id}"] [data-staffing="staffed"]').wait_for()
     organiser.locator(f'[data-booth-id="{booth_id}"] [data-staffing="staffed"]').wait_for()
+    visitor.locator(f'[data-booth-id="{booth_id}"] [data-staffing="staffed"]').wait_for()
     assert _staffing(organiser, booth_id).inner_text() == tr("Staffed now")
 
     # Two candidates join the queue; the second is number 2.
@@ -137,6 +140,7 @@ def test_queue_call_and_conversation_live(live_server: LiveServer, new_context: 
     hall.locator(f'[data-booth-id="{booth_id}"] [data-staffing="unstaffed"]').wait_for()
     second.locator('#desk [data-staffed="no"]').wait_for()
     organiser.locator(f'[data-booth-id="{booth_id}"] [data-staffing="unstaffed"]').wait_for()
+    visitor.locator(f'[data-booth-id="{booth_id}"] [data-staffing="unstaffed"]').wait_for()
 
     for page in (hall, organiser, first, second):
         assert page.js_errors == [], page.js_errors
