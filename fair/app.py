@@ -29,6 +29,7 @@ from fair.web import (
     public,
     recruiter,
     rooms,
+    webconferences,
 )
 from fair.web.middleware import Locale, SecurityHeaders
 
@@ -69,6 +70,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *interviews.routes,
         *chat.routes,
         *rooms.routes,
+        *webconferences.routes,
         *organiser.routes,
         *admin.routes,
         WebSocketRoute("/live", socket.endpoint, name="live"),

@@ -378,3 +378,73 @@ class InterviewChange(StrEnum):
     OFFERED = "offered"
     REMINDER_DAY = "reminder_day"
     REMINDER_HOUR = "reminder_hour"
+
+
+class WebconferenceStatus(StrEnum):
+    """A webconference's life (fair.webconferences); "live now" also depends on the clock."""
+
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return {
+            "scheduled": "Scheduled",
+            "live": "Live",
+            "ended": "Ended",
+            "cancelled": "Cancelled",
+        }[self.value]
+
+
+W = WebconferenceStatus
+WEBCONFERENCE_TRANSITIONS: dict[WebconferenceStatus, frozenset[WebconferenceStatus]] = {
+    W.SCHEDULED: frozenset({W.LIVE, W.CANCELLED}),
+    W.LIVE: frozenset({W.ENDED}),
+    W.ENDED: frozenset(),
+    W.CANCELLED: frozenset(),
+}
+
+
+class WebconferenceAccess(StrEnum):
+    """Who may watch: anyone (registering only books a seat and the reminders), or only the
+    candidates registered (within the capacity)."""
+
+    OPEN = "open"
+    REGISTERED = "registered"
+
+    @property
+    def label(self) -> str:
+        return {
+            "open": "Open to all",
+            "registered": "Registered candidates only",
+        }[self.value]
+
+
+class RegistrationStatus(StrEnum):
+    """A candidate's registration to a webconference: a seat, or a place on the waiting list."""
+
+    REGISTERED = "registered"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return {
+            "registered": "Registered",
+            "waiting": "Waiting list",
+            "cancelled": "Cancelled",
+        }[self.value]
+
+
+class WebconferenceChange(StrEnum):
+    """Why a registered (or waiting) candidate hears about a webconference."""
+
+    REGISTERED = "registered"
+    WAITING = "waiting"
+    PROMOTED = "promoted"
+    UNREGISTERED = "unregistered"
+    CHANGED = "changed"
+    CANCELLED = "cancelled"
+    REMINDER = "reminder"

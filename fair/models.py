@@ -630,3 +630,80 @@ class RoomMessage(Base):
     sender_id: Mapped[int] = _fk("users.id")
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Webconferences (fair.webconferences) ----------------------------------------------------------
+
+
+class Webconference(Base):
+    """A talk in an edition's programme: by the organisers, or a booth's (booth_id set)."""
+
+    __tablename__ = "webconferences"
+    __table_args__ = (Index("ix_webconferences_edition_starts", "edition_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(80), unique=True)  # iCalendar UIDs derive from it
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # raised on each mailed change
+    edition_id: Mapped[int] = _fk("editions.id")
+    booth_id: Mapped[int | None] = _fk("booths.id", nullable=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    access: Mapped[str] = mapped_column(String(20))  # a WebconferenceAccess value
+    status: Mapped[str] = mapped_column(String(20))  # a WebconferenceStatus value
+    created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebconferencePresenter(Base):
+    """One of a webconference's presenters (three at most), in the order shown."""
+
+    __tablename__ = "webconference_presenters"
+
+    webconference_id: Mapped[int] = mapped_column(
+        ForeignKey("webconferences.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WebconferenceRegistration(Base):
+    """A candidate's seat (registered) or place on the waiting list (ordered by id)."""
+
+    __tablename__ = "webconference_registrations"
+    __table_args__ = (
+        # One active (registered or waiting) registration per candidate: active_key is 1 while
+        # active and NULL after, and NULLs never collide.
+        UniqueConstraint("webconference_id", "candidate_id", "active_key"),
+        Index("ix_webconference_registrations_conf_status", "webconference_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webconference_id: Mapped[int] = _fk("webconferences.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    status: Mapped[str] = mapped_column(String(20))  # a RegistrationStatus value
+    active_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebconferenceAttendance(Base):
+    """Someone watching a webconference, from joining to leaving (filled by the stage)."""
+
+    __tablename__ = "webconference_attendances"
+    __table_args__ = (
+        Index("ix_webconference_attendances_conf_user", "webconference_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webconference_id: Mapped[int] = _fk("webconferences.id")
+    user_id: Mapped[int] = _fk("users.id")
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

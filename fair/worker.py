@@ -1,4 +1,5 @@
-"""Background work: the mail outbox, interview reminders and offers, queue calls, presence.
+"""Background work: the mail outbox, interview and webconference reminders, interview offers,
+queue calls, presence.
 
 In the embedded default these loops run inside the server process (FAIR_BACKGROUND_TASKS, on by
 default). Scaled out, `fair worker` runs them in a process of its own and the web processes set
@@ -17,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from fair import db, interviews, mail, settings
+from fair import db, interviews, mail, settings, webconferences
 from fair.live import protocol, socket
 from fair.live.broadcast import Broadcaster
 
@@ -26,11 +27,13 @@ INTERVIEW_ROUND_SECONDS = 30.0
 
 
 async def interview_round(state: Any) -> int:
-    """Pass expired waiting-list offers on, then send due reminders; returns reminders sent."""
+    """Pass expired waiting-list offers on, then send due interview and webconference
+    reminders; returns reminders sent."""
 
     async def work(session: AsyncSession) -> int:
         await interviews.expire_offers(session)
-        return await interviews.send_reminders(session)
+        sent = await interviews.send_reminders(session)
+        return sent + await webconferences.send_reminders(session)
 
     sent: int = await protocol.write(state.write_sessions, state.broadcast, work)
     return sent

@@ -7,10 +7,13 @@ that run it bypass the CSP (the keyboard check does not).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from fair import clock, webconferences
+from fair.enums import WebconferenceAccess
 from tests import factories as f
 from tests.browser.conftest import (
     LiveServer,
@@ -32,15 +35,33 @@ class Site:
     application_id: int
     candidate_email: str
     recruiter_email: str
+    webconference_id: int
 
 
 @pytest.fixture(scope="module")
 def site(live_server: LiveServer) -> Site:
-    """A published edition with an approved booth, two offers and one application."""
+    """A published edition with an approved booth, two offers, one application and a booth's
+    webconference tomorrow."""
 
     async def make(session):  # type: ignore[no-untyped-def]
         edition = await f.edition(session, title="Forum accessibilité")
         booth, recruiter = await f.booth(session, edition_=edition)
+        tomorrow = (clock.now().astimezone(f.PARIS) + timedelta(days=1)).date()
+        webconference = await webconferences.schedule(
+            session,
+            by=recruiter,
+            edition=edition,
+            booth=booth,
+            data=webconferences.WebconferenceInput(
+                title="Nos métiers",
+                description="Présentation de l'entreprise.",
+                starts_at=f.day_at(tomorrow, 10),
+                ends_at=f.day_at(tomorrow, 11),
+                capacity=50,
+                access=WebconferenceAccess.REGISTERED,
+                presenter_ids=[recruiter.id],
+            ),
+        )
         offer = await f.offer(session, booth_=booth)
         other = await f.offer(
             session,
@@ -60,6 +81,7 @@ def site(live_server: LiveServer) -> Site:
             application_id=application.id,
             candidate_email=candidate.email,
             recruiter_email=recruiter.email,
+            webconference_id=webconference.id,
         )
 
     return live_server.seed(make)
@@ -73,17 +95,21 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
             (f"/e/{site.slug}/booths/{site.booth_id}", "Entreprise"),
             (f"/offers/{site.offer_id}", tr("Log in to apply", lang)),
             (f"/e/{site.slug}/offers?q=%C3%A9lectricien", "Électricien du bâtiment (H/F)"),
+            (f"/e/{site.slug}/programme", tr("Coming up", lang)),
+            (f"/webconferences/{site.webconference_id}", tr("Log in to register", lang)),
         ]
     if who == "candidate":
         return [
             ("/me/applications", tr("Withdraw my application", lang)),
             (f"/offers/{site.other_offer_id}", tr("Send my application", lang)),
             (f"/e/{site.slug}/booths/{site.booth_id}", tr("Join the queue", lang)),
+            (f"/e/{site.slug}/programme", tr("Register me", lang)),
         ]
     return [
         (f"/recruiter/booths/{site.booth_id}/applications", "Camille Candidate"),
         (f"/recruiter/applications/{site.application_id}", tr("Save the status", lang)),
         (f"/recruiter/booths/{site.booth_id}/desk", tr("Call the next candidate", lang)),
+        (f"/recruiter/booths/{site.booth_id}/webconferences", tr("Schedule a webconference", lang)),
     ]
 
 

@@ -1,0 +1,358 @@
+"""Webconference pages (fair.webconferences): the public programme and a webconference's page,
+candidates registering and unregistering, and the schedule/edit/cancel forms of organisers (for
+the edition) and of a booth's recruiters (for their booth).
+
+Everything works without JavaScript: forms post, then redirect back; a refused form is shown
+again with its errors and the error's status (so the `page` decorator rolls back).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from fair import editions, employers, webconferences
+from fair.enums import RegistrationStatus, Role, WebconferenceAccess, WebconferenceStatus
+from fair.errors import FairError, NotFound
+from fair.i18n import N_
+from fair.models import Booth, Edition, User, Webconference
+from fair.web import forms
+from fair.web.auth import database, page, path_int, require_role, require_user
+from fair.web.templating import render
+
+ENUMS = {
+    "RegistrationStatus": RegistrationStatus,
+    "WebconferenceAccess": WebconferenceAccess,
+    "WebconferenceStatus": WebconferenceStatus,
+}
+# What the webconference page says of its state (fair.webconferences.phase); the stage comes later.
+PHASES = {
+    "cancelled": N_("This webconference is cancelled."),
+    "ended": N_("This webconference has ended."),
+    "live": N_("Live now."),
+    "soon": N_("Starting soon."),
+    "scheduled": N_("Not started yet."),
+}
+
+
+def _redirect(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+# The programme and a webconference's page ------------------------------------------------------
+
+
+@page
+async def programme(request: Request) -> Response:
+    session = database(request)
+    edition = await editions.by_slug(session, request.path_params["slug"])
+    user: User | None = request.state.user
+    context = {
+        "edition": edition,
+        "zone": edition.timezone,
+        "programme": await webconferences.programme(session, edition, user),
+        "done": request.query_params.get("done", ""),
+        **ENUMS,
+    }
+    return render(request, "webconferences/programme.html", context)
+
+
+async def _visible(request: Request) -> tuple[Webconference, Edition, bool]:
+    """The webconference, its edition, and whether the user manages it (anyone else sees it
+    only once the edition is published)."""
+    session = database(request)
+    webconference = await webconferences.get(session, path_int(request, "webconference_id"))
+    edition = await editions.get(session, webconference.edition_id)
+    user: User | None = request.state.user
+    manages = user is not None and await webconferences.can_manage(session, user, webconference)
+    if not manages and not editions.visible(edition):
+        raise NotFound("This webconference does not exist.", code="webconference.not_found")
+    return webconference, edition, manages
+
+
+@page
+async def webconference_page(request: Request) -> Response:
+    session = database(request)
+    webconference, edition, manages = await _visible(request)
+    user: User | None = request.state.user
+    item = (await webconferences.items(session, [webconference], user))[0]
+    phase = webconferences.phase(webconference)
+    context = {
+        "edition": edition,
+        "zone": edition.timezone,
+        "item": item,
+        "w": webconference,
+        "phase": phase,
+        "phase_text": PHASES[phase],
+        "manages": manages,
+        "done": request.query_params.get("done", ""),
+        **ENUMS,
+    }
+    return render(request, "webconferences/webconference.html", context)
+
+
+def _back(request: Request, edition: Edition, webconference: Webconference, done: str) -> str:
+    """Where a candidate's registration form returns: the programme or the webconference."""
+    back = request.query_params.get("back", "")
+    if back == "programme":
+        return f"/e/{edition.slug}/programme?done={done}#webconference-{webconference.id}"
+    return f"/webconferences/{webconference.id}?done={done}"
+
+
+@page
+async def register(request: Request) -> Response:
+    user = require_role(request, Role.CANDIDATE)
+    webconference, edition, _manages = await _visible(request)
+    registration = await webconferences.register(
+        database(request), candidate=user, webconference=webconference
+    )
+    return _redirect(_back(request, edition, webconference, registration.status))
+
+
+@page
+async def unregister(request: Request) -> Response:
+    user = require_role(request, Role.CANDIDATE)
+    webconference, edition, _manages = await _visible(request)
+    await webconferences.unregister(database(request), candidate=user, webconference=webconference)
+    return _redirect(_back(request, edition, webconference, "unregistered"))
+
+
+# Scheduling: organisers and booth recruiters ---------------------------------------------------
+
+
+def _input(fields: forms.Fields, zone: str) -> webconferences.WebconferenceInput:
+    try:
+        access = WebconferenceAccess(fields.text("access"))
+    except ValueError:
+        fields.errors["access"] = "Choose who may watch."
+        access = WebconferenceAccess.REGISTERED
+    presenters = []
+    for raw in fields.choices("presenters"):
+        if raw.isdigit():
+            presenters.append(int(raw))
+    data = webconferences.WebconferenceInput(
+        # Text limits are the domain's, checked with the other fields' rules at once.
+        title=fields.text("title"),
+        description=fields.text("description"),
+        starts_at=fields.moment("starts_at", zone),
+        ends_at=fields.moment("ends_at", zone),
+        capacity=fields.integer("capacity"),
+        access=access,
+        presenter_ids=presenters,
+    )
+    fields.done()
+    return data
+
+
+def _state(fields: forms.Fields, error: FairError) -> forms.FormState:
+    state = forms.state_from(fields, error)
+    state.values["presenters"] = fields.choices("presenters")
+    return state
+
+
+def _defaults(user: User) -> forms.FormState:
+    return forms.FormState(
+        values={
+            "capacity": "100",
+            "access": WebconferenceAccess.REGISTERED.value,
+            "presenters": [str(user.id)],
+        }
+    )
+
+
+def _values(webconference: Webconference, presenter_ids: list[int], zone: str) -> dict[str, Any]:
+    tz = ZoneInfo(zone)
+    return {
+        "title": webconference.title,
+        "description": webconference.description,
+        "starts_at": webconference.starts_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": webconference.ends_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+        "capacity": str(webconference.capacity),
+        "access": webconference.access,
+        "presenters": [str(i) for i in presenter_ids],
+    }
+
+
+async def _manage_page(
+    request: Request,
+    user: User,
+    edition: Edition,
+    booth: Booth | None,
+    form: forms.FormState | None = None,
+    *,
+    status: int = 200,
+) -> Response:
+    session = database(request)
+    listed = await webconferences.of_edition(
+        session, edition.id, booth_id=booth.id if booth else None
+    )
+    context = {
+        "edition": edition,
+        "booth": booth,
+        "zone": edition.timezone,
+        "items": await webconferences.items(session, listed),
+        "phase": webconferences.phase,
+        "presenters": [
+            (str(u.id), u.name)
+            for u in await webconferences.eligible_presenters(session, edition, booth)
+        ],
+        "form": form or _defaults(user),
+        "action": (
+            f"/recruiter/booths/{booth.id}/webconferences"
+            if booth
+            else f"/organiser/editions/{edition.id}/webconferences"
+        ),
+        "done": request.query_params.get("done", ""),
+        **ENUMS,
+    }
+    return render(request, "webconferences/manage.html", context, status=status)
+
+
+async def _schedule(
+    request: Request, user: User, edition: Edition, booth: Booth | None
+) -> Response:
+    if request.method != "POST":
+        return await _manage_page(request, user, edition, booth)
+    fields = forms.Fields(await forms.read(request))
+    try:
+        await webconferences.schedule(
+            database(request),
+            by=user,
+            edition=edition,
+            booth=booth,
+            data=_input(fields, edition.timezone),
+        )
+    except FairError as error:
+        if error.status in (403, 404):
+            raise
+        form = _state(fields, error)
+        return await _manage_page(request, user, edition, booth, form, status=error.status)
+    return _redirect(f"{request.url.path}?done=scheduled#programme")
+
+
+@page
+async def edition_webconferences(request: Request) -> Response:
+    """The organiser's programme of the edition: schedule, edit, cancel."""
+    user = require_role(request, Role.ORGANISER)
+    session = database(request)
+    edition = await editions.get(session, path_int(request, "edition_id"))
+    await editions.require_organiser(session, user, edition)
+    return await _schedule(request, user, edition, None)
+
+
+@page
+async def booth_webconferences(request: Request) -> Response:
+    """A booth's own webconferences: its recruiters schedule, edit and cancel them."""
+    user = require_role(request, Role.RECRUITER)
+    session = database(request)
+    booth = await employers.require_booth_member(session, user, path_int(request, "booth_id"))
+    edition = await editions.get(session, booth.edition_id)
+    return await _schedule(request, user, edition, booth)
+
+
+async def _managed(request: Request) -> tuple[User, Webconference, Edition, Booth | None]:
+    user = require_user(request)
+    session = database(request)
+    webconference = await webconferences.get(session, path_int(request, "webconference_id"))
+    if not await webconferences.can_manage(session, user, webconference):
+        raise NotFound("This webconference does not exist.", code="webconference.not_found")
+    edition = await editions.get(session, webconference.edition_id)
+    booth = (
+        await employers.get_booth(session, webconference.booth_id)
+        if webconference.booth_id
+        else None
+    )
+    return user, webconference, edition, booth
+
+
+def _list_path(webconference: Webconference) -> str:
+    if webconference.booth_id is not None:
+        return f"/recruiter/booths/{webconference.booth_id}/webconferences"
+    return f"/organiser/editions/{webconference.edition_id}/webconferences"
+
+
+@page
+async def edit(request: Request) -> Response:
+    user, webconference, edition, booth = await _managed(request)
+    session = database(request)
+    form, status = None, 200
+    if request.method == "POST":
+        fields = forms.Fields(await forms.read(request))
+        try:
+            data = _input(fields, edition.timezone)
+            await webconferences.update(session, by=user, webconference=webconference, data=data)
+            return _redirect(f"{_list_path(webconference)}?done=updated#programme")
+        except FairError as error:
+            if error.status in (403, 404):
+                raise
+            form, status = _state(fields, error), error.status
+    if form is None:
+        presenter_ids = await webconferences.presenters_of(session, webconference.id)
+        form = forms.FormState(values=_values(webconference, presenter_ids, edition.timezone))
+    context = {
+        "edition": edition,
+        "booth": booth,
+        "w": webconference,
+        "zone": edition.timezone,
+        "form": form,
+        "presenters": [
+            (str(u.id), u.name)
+            for u in await webconferences.eligible_presenters(session, edition, booth)
+        ],
+        "back": _list_path(webconference),
+        **ENUMS,
+    }
+    return render(request, "webconferences/edit.html", context, status=status)
+
+
+@page
+async def cancel(request: Request) -> Response:
+    user, webconference, _edition, _booth = await _managed(request)
+    await webconferences.cancel(database(request), by=user, webconference=webconference)
+    return _redirect(f"{_list_path(webconference)}?done=cancelled#programme")
+
+
+routes = [
+    Route("/e/{slug}/programme", programme, name="programme"),
+    Route("/webconferences/{webconference_id:int}", webconference_page, name="webconference"),
+    Route(
+        "/webconferences/{webconference_id:int}/register",
+        register,
+        methods=["POST"],
+        name="webconference_register",
+    ),
+    Route(
+        "/webconferences/{webconference_id:int}/unregister",
+        unregister,
+        methods=["POST"],
+        name="webconference_unregister",
+    ),
+    Route(
+        "/webconferences/{webconference_id:int}/edit",
+        edit,
+        methods=["GET", "POST"],
+        name="webconference_edit",
+    ),
+    Route(
+        "/webconferences/{webconference_id:int}/cancel",
+        cancel,
+        methods=["POST"],
+        name="webconference_cancel",
+    ),
+    Route(
+        "/organiser/editions/{edition_id:int}/webconferences",
+        edition_webconferences,
+        methods=["GET", "POST"],
+        name="edition_webconferences",
+    ),
+    Route(
+        "/recruiter/booths/{booth_id:int}/webconferences",
+        booth_webconferences,
+        methods=["GET", "POST"],
+        name="booth_webconferences",
+    ),
+]
