@@ -8,7 +8,7 @@ Layers, each importing only from the layers above it (enforced by tests/test_lay
    employers, offers, search, applications, candidates, notices, francetravail, rome, geo,
    permissions, chat, moderation, queues, presence, rooms, interviews, calendar,
    webconferences, demo)
-4. boundaries: web/, live/, cli, worker, app
+4. boundaries: web/, live/, media/, cli, worker, app
 """
 
 __version__ = "0.1.0"

@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "fair"
 LEAVES = {"settings", "enums", "errors", "clock", "i18n"}
 STORAGE = {"db", "models", "migrations"}
-BOUNDARIES = {"web", "live", "cli", "app", "worker", "__main__"}
+BOUNDARIES = {"web", "live", "media", "cli", "app", "worker", "__main__"}
 
 
 def layer(module: str) -> int:

@@ -1,0 +1,507 @@
+"""Webconference relay: one aiortc publisher, N viewer bots, fair's ForwardingRelay against
+aiortc's stock MediaRelay.
+
+Usage: .venv/bin/python bench/relay.py [--viewers 25,50,100,200] [--modes forward,mediarelay]
+                                       [--seconds 10] [--warmup 3] [--bots-per-process 50]
+
+For each N and each mode, fresh processes on loopback:
+
+* the media process (`--serve-relay MODE PORT`): one aiortc peer connection per participant and
+  a newline-delimited JSON control socket on PORT, used for signalling (the publisher offers;
+  the relay offers to each viewer) and to read the process's CPU time;
+  - `forward`: `fair.media.relay.ForwardingRelay` (encoded frames, nothing encoded per viewer);
+  - `mediarelay`: `aiortc.contrib.media.MediaRelay`, the stock path (decoded once, encoded
+    again by every viewer's sender): the baseline;
+* the publisher (`--publish PORT`): a 640x360 VP8 source at 30 fps, capped at 500 kbps
+  (aiortc's default target, made its maximum too), and an Opus 440 Hz tone;
+* viewer bots (`--view PORT COUNT`), at most `--bots-per-process` viewers a process: aiortc peer
+  connections whose receivers count complete encoded frames and RTP packets without decoding
+  (`fair.media.relay.count_only`: no jitter buffer, no NACK, no decoding).
+
+After every viewer has its first video frame and `--warmup` seconds, the run is measured for
+`--seconds`: the media process's CPU (user + system, from getrusage, all threads) over wall time;
+per viewer, the video frames per second and the packet loss (lost over expected on the main audio
+and video streams, before retransmission).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+WIDTH, HEIGHT, FPS = 640, 360, 30
+GOAL_VIEWERS_PER_CORE, GOAL_FPS, GOAL_LOSS, GOAL_RATIO = 100, 24.0, 0.01, 10.0
+
+
+def setup_aiortc() -> None:
+    """Loopback only (aioice skips 127.0.0.1 otherwise), and a 500 kbps VP8 ceiling: aiortc's
+    encoder follows the receiver's REMB between 250 kbps and 1.5 Mbps; pinned, the publisher and the
+    baseline's per-viewer encoders all aim at the stated 500 kbps."""
+    import aioice.ice
+    from aiortc.codecs import vpx
+
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+    vpx.MIN_BITRATE = vpx.MAX_BITRATE = vpx.DEFAULT_BITRATE
+
+
+def peer() -> Any:
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+async def ask(reader: Any, writer: Any, message: dict[str, Any]) -> dict[str, Any]:
+    writer.write(json.dumps(message).encode() + b"\n")
+    await writer.drain()
+    return dict(json.loads(await reader.readline()))
+
+
+# The media process ---------------------------------------------------------------------------
+
+
+async def serve_relay(mode: str, port: int) -> None:
+    from aiortc import RTCSessionDescription
+    from aiortc.contrib.media import MediaRelay
+
+    from fair.media.relay import ForwardingRelay, _codecs
+
+    setup_aiortc()
+    forwarding, stock = ForwardingRelay(), MediaRelay()
+    sources: dict[str, Any] = {}
+    pcs: dict[int, Any] = {}
+
+    async def handle(reader: Any, writer: Any) -> None:
+        while line := await reader.readline():
+            message = json.loads(line)
+            op, reply = message["op"], {}
+            if op == "publish":
+                pc = peer()
+                await pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
+                if mode == "forward":
+                    forwarding.publish(pc)
+                else:
+                    sources.update({t.kind: t.receiver.track for t in pc.getTransceivers()})
+                await pc.setLocalDescription(await pc.createAnswer())
+                pcs[id(pc)] = pc
+                reply = {"sdp": pc.localDescription.sdp}
+            elif op == "view":
+                pc = peer()
+                if mode == "forward":
+                    forwarding.subscribe(pc)
+                else:
+                    for kind in ("audio", "video"):
+                        track = stock.subscribe(sources[kind])
+                        pc.addTransceiver(track, direction="sendonly").setCodecPreferences(
+                            _codecs(kind)
+                        )
+                await pc.setLocalDescription(await pc.createOffer())
+                pcs[id(pc)] = pc
+                reply = {"id": id(pc), "sdp": pc.localDescription.sdp}
+            elif op == "answer":
+                answer = RTCSessionDescription(message["sdp"], "answer")
+                await pcs[message["id"]].setRemoteDescription(answer)
+            elif op == "usage":
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                reply = {
+                    "cpu": usage.ru_utime + usage.ru_stime,
+                    "wall": time.monotonic(),
+                    "frames_in": forwarding.frames_in,
+                    "keyframe_requests": forwarding.keyframe_requests,
+                }
+            writer.write(json.dumps(reply).encode() + b"\n")
+            await writer.drain()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+# The publisher -------------------------------------------------------------------------------
+
+
+def source_tracks() -> list[Any]:
+    """A 640x360 picture: a gradient scrolling sideways under a moving 320x180 patch of noise
+    (cycled from 16 precomputed ones), enough detail to fill 500 kbps; and a 440 Hz tone."""
+    import math
+    from array import array
+
+    import av
+    from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+    ramp = bytes((x * 255 // (2 * WIDTH)) for x in range(2 * WIDTH))
+    noise = [bytes(96 + c % 64 for c in os.urandom(320 * 180)) for _ in range(16)]
+    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
+
+    class Camera(VideoStreamTrack):
+        count = 0
+
+        async def recv(self) -> Any:
+            pts, time_base = await self.next_timestamp()
+            n, self.count = self.count, self.count + 1
+            shift = (n * 4) % WIDTH
+            luma = bytearray(ramp[shift : shift + WIDTH] * HEIGHT)
+            left, top, patch = (n * 3) % (WIDTH - 320), (n * 2) % (HEIGHT - 180), noise[n % 16]
+            for y in range(180):
+                start = (top + y) * WIDTH + left
+                luma[start : start + 320] = patch[y * 320 : (y + 1) * 320]
+            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+            for plane, data in zip(frame.planes, (luma, chroma, chroma), strict=True):
+                plane.update(bytes(data))
+            frame.pts, frame.time_base = pts, time_base
+            return frame
+
+    class Microphone(AudioStreamTrack):
+        samples = 0
+
+        async def recv(self) -> Any:
+            frame = await super().recv()
+            rate = frame.sample_rate
+            tone = array(
+                "h",
+                (
+                    int(8000 * math.sin(2 * math.pi * 440 * (self.samples + i) / rate))
+                    for i in range(frame.samples)
+                ),
+            )
+            self.samples += frame.samples
+            frame.planes[0].update(tone.tobytes())
+            return frame
+
+    return [Microphone(), Camera()]
+
+
+async def publish(port: int) -> None:
+    from aiortc import RTCSessionDescription
+
+    setup_aiortc()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    pc = peer()
+    for track in source_tracks():
+        pc.addTrack(track)
+    for transceiver in pc.getTransceivers():  # VP8 and Opus, what the relay forwards
+        from fair.media.relay import _codecs
+
+        transceiver.setCodecPreferences(_codecs(transceiver.kind))
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await ask(reader, writer, {"op": "publish", "sdp": pc.localDescription.sdp})
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    print("published", flush=True)
+    await asyncio.Event().wait()
+
+
+# Viewer bots ---------------------------------------------------------------------------------
+
+
+class Stream:
+    """Counts one RTP stream: packets received and expected (from the sequence numbers), and
+    complete frames: a frame's marker packet arrived and no packet was missing since the one
+    before the frame's first."""
+
+    def __init__(self) -> None:
+        self.received = self.frames = self.bytes = 0
+        self.first: int | None = None
+        self.highest = 0  # unwrapped sequence number
+        self.timestamp: int | None = None
+        self.broken = True
+
+    def add(self, packet: Any) -> None:
+        self.received += 1
+        self.bytes += len(packet.payload)
+        seq = packet.sequence_number
+        if self.first is None:
+            self.first = self.highest = seq
+            gap = True  # the frame may have started before we joined
+        else:
+            unwrapped = self.highest + ((seq - self.highest) & 0xFFFF)
+            if (seq - self.highest) & 0xFFFF > 0x8000:  # late or duplicate: ignore
+                return
+            gap = unwrapped != self.highest + 1
+            self.highest = unwrapped
+        if packet.timestamp != self.timestamp:
+            self.timestamp, self.broken = packet.timestamp, gap
+        elif gap:
+            self.broken = True
+        if packet.marker and not self.broken:
+            self.frames += 1
+            self.broken = True
+
+    @property
+    def expected(self) -> int:
+        return 0 if self.first is None else self.highest - self.first + 1
+
+
+class Bot:
+    """A viewer that counts RTP packets instead of decoding (no jitter buffer, no NACK)."""
+
+    def __init__(self) -> None:
+        self.pc = peer()
+        self.streams = {"audio": Stream(), "video": Stream()}
+        self.pc.on("track", self._on_track)
+
+    def _on_track(self, track: Any) -> None:
+        from fair.media.relay import count_only
+
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
+        count_only(receiver, self.streams[track.kind].add)
+
+    async def join(self, reader: Any, writer: Any) -> None:
+        from aiortc import RTCSessionDescription
+
+        offer = await ask(reader, writer, {"op": "view"})
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        answer = {"op": "answer", "id": offer["id"], "sdp": self.pc.localDescription.sdp}
+        await ask(reader, writer, answer)
+
+    def counts(self) -> dict[str, Any]:
+        audio, video = self.streams["audio"], self.streams["video"]
+        return {
+            "video": video.frames,
+            "bytes": video.bytes + audio.bytes,
+            "received": video.received + audio.received,
+            "expected": video.expected + audio.expected,
+            "t": time.monotonic(),
+        }
+
+
+async def view(port: int, count: int) -> None:
+    os.nice(5)  # the load generator yields to the media process and the publisher
+    setup_aiortc()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    bots = [Bot() for _ in range(count)]
+    for bot in bots:
+        await bot.join(reader, writer)
+    deadline = time.monotonic() + 60
+    # Polled: the frames are counted by RTP callbacks, which signal nothing.
+    while time.monotonic() < deadline and not all(b.streams["video"].frames for b in bots):  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    connected = sum(1 for b in bots if b.streams["video"].frames)
+    print(json.dumps({"connected": connected}), flush=True)
+    loop = asyncio.get_running_loop()
+    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "mark":
+        print(json.dumps([bot.counts() for bot in bots]), flush=True)
+    for bot in bots:
+        await bot.pc.close()
+
+
+# The orchestrator ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def expect(process: subprocess.Popen[str], timeout: float) -> str:
+    """The process's next line of output, or an error after `timeout` seconds."""
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+        if not selector.select(timeout):
+            raise TimeoutError(f"no answer from {process.args[-3:]} in {timeout}s")
+    line = process.stdout.readline()  # type: ignore[union-attr]
+    if not line:
+        raise RuntimeError(f"{process.args[-3:]} exited")
+    return line.strip()
+
+
+def relay_usage(port: int) -> dict[str, Any]:
+    with socket.create_connection(("127.0.0.1", port)) as s, s.makefile("rw") as f:
+        f.write(json.dumps({"op": "usage"}) + "\n")
+        f.flush()
+        return dict(json.loads(f.readline()))
+
+
+def udp_receive_buffer_errors() -> int:
+    """The kernel's count of UDP datagrams dropped because a socket's buffer was full."""
+    with open("/proc/net/snmp") as snmp:
+        header, values = [line.split() for line in snmp if line.startswith("Udp:")][:2]
+    return int(values[header.index("RcvbufErrors")])
+
+
+@dataclass
+class Result:
+    mode: str
+    viewers: int
+    connected: int
+    cores: float
+    fps_min: float
+    fps_median: float
+    loss_max: float
+    loss_mean: float
+    kbps: float
+    source_fps: float | None
+    drops: int
+
+    @property
+    def per_core(self) -> float:
+        return self.connected / self.cores if self.cores else float("inf")
+
+    @property
+    def equivalent_per_core(self) -> float:
+        """Viewers per core, each counted by the share of the source's 30 fps it received
+        intact: the fair comparison when a mode cannot keep up."""
+        served = self.connected * min(self.fps_median / FPS, 1.0) * (1 - self.loss_mean)
+        return served / self.cores if self.cores else float("inf")
+
+    @property
+    def quality_ok(self) -> bool:
+        return (
+            self.connected == self.viewers
+            and self.fps_min >= GOAL_FPS
+            and self.loss_max < GOAL_LOSS
+        )
+
+
+def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
+    port = free_port()
+    processes = [spawn("--serve-relay", mode, str(port))]
+    try:
+        expect(processes[0], 20)
+        processes.append(spawn("--publish", str(port)))
+        expect(processes[1], 20)
+        sizes = [min(args.bots_per_process, n - i) for i in range(0, n, args.bots_per_process)]
+        bots = [spawn("--view", str(port), str(size)) for size in sizes]
+        processes += bots
+        connected = sum(json.loads(expect(b, 120))["connected"] for b in bots)
+        time.sleep(args.warmup)
+
+        def mark() -> list[dict[str, Any]]:
+            for b in bots:
+                b.stdin.write("mark\n")  # type: ignore[union-attr]
+                b.stdin.flush()  # type: ignore[union-attr]
+            return [c for b in bots for c in json.loads(expect(b, 30))]
+
+        usage0, drops0 = relay_usage(port), udp_receive_buffer_errors()
+        before = mark()
+        time.sleep(args.seconds)
+        usage1, drops1 = relay_usage(port), udp_receive_buffer_errors()
+        after = mark()
+        wall = usage1["wall"] - usage0["wall"]
+        source = (usage1["frames_in"]["video"] - usage0["frames_in"]["video"]) / wall
+        fps, loss, kbps = [], [], []
+        for a, b in zip(before, after, strict=True):
+            seconds = b["t"] - a["t"]
+            fps.append((b["video"] - a["video"]) / seconds)
+            expected, received = b["expected"] - a["expected"], b["received"] - a["received"]
+            loss.append(max(expected - received, 0) / expected if expected else 1.0)
+            kbps.append((b["bytes"] - a["bytes"]) * 8 / seconds / 1000)
+        return Result(
+            mode,
+            n,
+            connected,
+            (usage1["cpu"] - usage0["cpu"]) / wall,
+            min(fps),
+            statistics.median(fps),
+            max(loss),
+            statistics.mean(loss),
+            statistics.median(kbps),
+            source if mode == "forward" else None,
+            drops1 - drops0,
+        )
+    finally:
+        for process in reversed(processes):
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # type: ignore[union-attr]
+            process.terminate()
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
+            if process.poll() is None:
+                process.kill()
+
+
+def row(r: Result, baseline: float | None) -> str:
+    """`baseline`: the best equivalent viewers per core the baseline reached so far."""
+    if r.mode == "forward":
+        ok = r.quality_ok and r.per_core >= GOAL_VIEWERS_PER_CORE
+        ratio = None
+        if baseline:
+            ratio = r.equivalent_per_core / baseline
+            ok = ok and ratio >= GOAL_RATIO
+        verdict = (f"{ratio:6.1f}x  " if ratio is not None else "     -   ") + (
+            "ok" if ok else "MISSED"
+        )
+    else:
+        verdict = "         " + ("quality ok" if r.quality_ok else "DEGRADED")
+    source = f"{r.source_fps:6.1f}" if r.source_fps is not None else "     -"
+    return (
+        f"{r.mode:<11}{r.viewers:>5}{r.connected:>5}{r.cores:>7.2f}{r.per_core:>7.0f}"
+        f"{r.equivalent_per_core:>7.0f}{source}{r.fps_min:>6.1f}{r.fps_median:>6.1f}"
+        f"{r.loss_max * 100:>7.2f}{r.loss_mean * 100:>7.2f}{r.kbps:>6.0f}{r.drops:>7}  {verdict}"
+    )
+
+
+HEADER = (
+    f"{'mode':<11}{'N':>5}{'conn':>5}{'cores':>7}{'v/core':>7}{'eq/core':>7}{'src':>6}"
+    f"{'fps':>6}{'fps':>6}{'loss':>7}{'loss':>7}{'kbps':>6}{'kernel':>7}  vs baseline (eq/core)\n"
+    f"{'':<11}{'':>5}{'':>5}{'':>7}{'':>7}{'':>7}{'fps':>6}{'min':>6}{'med':>6}{'max %':>7}"
+    f"{'avg %':>7}{'':>6}{'drops':>7}  verdict"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--viewers", default="25,50,100,200")
+    parser.add_argument("--modes", default="forward,mediarelay")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--bots-per-process", type=int, default=50)
+    parser.add_argument("--serve-relay", nargs=2, metavar=("MODE", "PORT"))
+    parser.add_argument("--publish", metavar="PORT")
+    parser.add_argument("--view", nargs=2, metavar=("PORT", "COUNT"))
+    args = parser.parse_args()
+    if args.serve_relay:
+        return asyncio.run(serve_relay(args.serve_relay[0], int(args.serve_relay[1])))
+    if args.publish:
+        return asyncio.run(publish(int(args.publish)))
+    if args.view:
+        return asyncio.run(view(int(args.view[0]), int(args.view[1])))
+
+    print(
+        f"{os.cpu_count()} CPUs; goal: >= {GOAL_VIEWERS_PER_CORE} viewers/core, fps >= "
+        f"{GOAL_FPS:.0f}, loss < {GOAL_LOSS:.0%}, >= {GOAL_RATIO:.0f}x the baseline's eq/core"
+    )
+    print(HEADER, flush=True)
+    best_baseline: float | None = None
+    for n in [int(v) for v in args.viewers.split(",")]:
+        for mode in reversed(args.modes.split(",")):  # the baseline first, for the ratio
+            try:
+                result = measure(mode, n, args)
+            except (TimeoutError, RuntimeError) as exc:
+                print(f"{mode:<11}{n:>5}  failed: {exc}", flush=True)
+                continue
+            if mode == "mediarelay":
+                best_baseline = max(best_baseline or 0.0, result.equivalent_per_core) or None
+            print(row(result, best_baseline), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""Forward a presenter's encoded media to many viewers, encoding nothing per viewer.
+
+aiortc's stock `MediaRelay` hands every viewer the *decoded* frames, so each viewer's sender
+encodes them again: one VP8 encoder per viewer, a few viewers per core. Here the presenter's
+media is taken as encoded frames, before aiortc would decode them, and each viewer's sender is
+fed `av.Packet`s, which `RTCRtpSender` only packetizes (the path aiortc uses for
+`MediaPlayer(..., decode=False)`). Per viewer the cost is packetizing, SRTP and a UDP send.
+
+    relay = ForwardingRelay()
+    relay.publish(presenter_pc)      # after setRemoteDescription(presenter's offer)
+    relay.subscribe(viewer_pc)       # before the relay's offer to that viewer
+    relay.unsubscribe(viewer_pc)     # or just close viewer_pc
+    await relay.close()
+
+Codecs: VP8 and Opus only (what the relay negotiates with viewers); the presenter must send
+those. Keyframes: a viewer starts on a keyframe; the relay asks the presenter for one (RTCP PLI)
+when a viewer starts, falls behind, or reports picture loss, at most once per
+`keyframe_interval` seconds.
+
+aiortc internals used, all in this module (pinned: aiortc==1.16.0, see pyproject.toml):
+
+* `RTCRtpReceiver._RTCRtpReceiver__decoder_queue`: the queue of `(codec, JitterFrame)` that the
+  receiver's jitter buffer fills for its decoder thread; `_Tap` replaces it (see `tap`).
+* `RTCRtpReceiver._RTCRtpReceiver__jitter_buffer`: a smaller one for the presenter's video
+  (`bound_stalls`).
+* `RTCRtpReceiver._handle_rtp_packet`: replaced for the benchmark's counting bots
+  (`count_only`).
+* `RTCRtpReceiver._send_rtcp_pli(ssrc)`: sends a PLI upstream.
+* `RTCRtpSender._send_keyframe()`: called on a viewer's PLI/FIR; replaced per sender so the
+  request goes to the presenter (aiortc would only flag its own, unused, encoder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import queue
+from collections.abc import Callable
+from typing import Any
+
+import av
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.jitterbuffer import JitterBuffer
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+logger = logging.getLogger(__name__)
+
+AIORTC_VERSION = "1.16.0"  # the internals below were read in this version
+CODECS = {"video": "video/VP8", "audio": "audio/opus"}
+KINDS = ("audio", "video")
+VIDEO_JITTER_PACKETS = 128
+
+OnFrame = Callable[[Any, bytes, int], None]  # (codec parameters, encoded frame, timestamp)
+
+
+# The one place that reaches into aiortc ------------------------------------------------------
+
+
+class _Tap(queue.Queue):  # type: ignore[type-arg]
+    """Stands in for a receiver's decoder queue: complete encoded frames go to `on_frame`
+    instead of the decoder thread. The `None` that stops the receiver still reaches the thread,
+    whichever queue it reads (ours if we were installed before `receive()`, else the old one)."""
+
+    def __init__(self, original: queue.Queue, on_frame: OnFrame) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self._original, self._on_frame = original, on_frame
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            super().put(None)
+            self._original.put(None)
+            return
+        codec, frame = item
+        self._on_frame(codec, frame.data, frame.timestamp)
+
+
+def tap(receiver: RTCRtpReceiver, on_frame: OnFrame) -> None:
+    """Deliver the receiver's complete encoded frames to `on_frame` (in the event loop) and stop
+    decoding them: the receiver's track then yields nothing. Call before media flows."""
+    name = "_RTCRtpReceiver__decoder_queue"
+    setattr(receiver, name, _Tap(getattr(receiver, name), on_frame))
+
+
+def bound_stalls(receiver: RTCRtpReceiver) -> None:
+    """A smaller video jitter buffer for the presenter's receiver. aiortc NACKs a gap once; if the
+    retransmission is lost too, it waits until the buffer (512 packets, ten seconds and more at
+    500 kbps) is full before skipping the frame, and every viewer's video stops meanwhile. With
+    128 packets (a keyframe fits) it skips after about 2 s and sends a PLI itself."""
+    if receiver.track is not None and receiver.track.kind == "video":
+        name = "_RTCRtpReceiver__jitter_buffer"
+        setattr(receiver, name, JitterBuffer(capacity=VIDEO_JITTER_PACKETS, is_video=True))
+
+
+def count_only(receiver: RTCRtpReceiver, on_packet: Callable[[Any], None]) -> None:
+    """Hand each decrypted RTP packet (aiortc's `RtpPacket`) to `on_packet` and do nothing else
+    with it: no jitter buffer, NACK, REMB or decoding. For load-testing bots, not viewers."""
+
+    async def handle(packet: Any, arrival_time_ms: int) -> None:
+        on_packet(packet)
+
+    receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+
+
+def _send_pli(receiver: RTCRtpReceiver) -> asyncio.Task[None] | None:
+    sources = receiver.getSynchronizationSources()
+    if not sources:
+        return None
+    return asyncio.ensure_future(receiver._send_rtcp_pli(sources[-1].source))
+
+
+def _on_viewer_keyframe_request(sender: RTCRtpSender, request: Callable[[], None]) -> None:
+    sender._send_keyframe = request  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def is_keyframe(kind: str, data: bytes) -> bool:
+    """Every Opus frame stands alone; a VP8 frame is a keyframe when its P bit is 0 (RFC 6386)."""
+    return kind == "audio" or (len(data) > 0 and data[0] & 0x01 == 0)
+
+
+class _Outlet(MediaStreamTrack):
+    """One viewer's track: encoded packets waiting for that viewer's RTCRtpSender.
+
+    It takes packets only once the sender pulls (the viewer is connected), video from a
+    keyframe on. A viewer that falls `size` frames behind loses its video queue and starts again
+    at the next keyframe; for audio the oldest frame is dropped."""
+
+    def __init__(
+        self,
+        kind: str,
+        viewer: RTCPeerConnection,
+        size: int,
+        need_keyframe: Callable[[], None],
+        gone: Callable[[Any], None],
+    ) -> None:
+        super().__init__()
+        self.kind, self.viewer = kind, viewer
+        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(size)
+        self._need_keyframe, self._gone = need_keyframe, gone
+        self.pulling = False
+        self.started = kind == "audio"
+
+    def push(self, packet: av.Packet, key: bool) -> None:
+        if not self.pulling or self.readyState != "live":
+            return
+        if not self.started:
+            if not key:
+                return
+            self.started = True
+        if self._queue.full():
+            if self.kind == "video":
+                self._drain()
+                self.started = False
+                self._need_keyframe()
+                return
+            self._queue.get_nowait()
+        self._queue.put_nowait(packet)
+
+    async def recv(self) -> av.Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if not self.pulling:
+            self.pulling = True
+            if self.kind == "video":
+                self._need_keyframe()
+        packet = await self._queue.get()
+        if packet is None:
+            raise MediaStreamError
+        return packet
+
+    def stop(self) -> None:
+        if self.readyState == "live":
+            super().stop()
+            self._drain()
+            self._queue.put_nowait(None)  # wakes a pending recv()
+            self._gone(self)
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+
+class ForwardingRelay:
+    """One presenter's audio and video, forwarded as encoded frames to any number of viewers."""
+
+    def __init__(self, *, keyframe_interval: float = 0.5, queue_size: int = 60) -> None:
+        self.keyframe_interval = keyframe_interval
+        self.queue_size = queue_size
+        self.keyframe_requests = 0  # PLIs actually sent upstream
+        self.frames_in = {kind: 0 for kind in KINDS}  # encoded frames from the presenter
+        self._receivers: dict[str, RTCRtpReceiver] = {}
+        self._outlets: dict[str, set[_Outlet]] = {kind: set() for kind in KINDS}
+        self._viewers: dict[RTCPeerConnection, list[_Outlet]] = {}
+        self._last_pli = float("-inf")
+        self._pending_pli: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def publish(self, presenter: RTCPeerConnection) -> None:
+        """Take the presenter's audio and video. Call once its offer is the remote description
+        (the receivers exist) and before media flows."""
+        for transceiver in presenter.getTransceivers():
+            if transceiver.kind in KINDS and transceiver.kind not in self._receivers:
+                self._receivers[transceiver.kind] = transceiver.receiver
+                tap(transceiver.receiver, self._frame_handler(transceiver.kind))
+                bound_stalls(transceiver.receiver)
+
+    def subscribe(self, viewer: RTCPeerConnection) -> list[RTCRtpSender]:
+        """Add a send-only VP8 video and Opus audio transceiver to the viewer's connection, fed
+        by the relay. Call before the relay creates its offer to the viewer."""
+        outlets, senders = [], []
+        for kind in KINDS:
+            outlet = _Outlet(kind, viewer, self.queue_size, self.request_keyframe, self._discard)
+            transceiver = viewer.addTransceiver(outlet, direction="sendonly")
+            transceiver.setCodecPreferences(_codecs(kind))
+            _on_viewer_keyframe_request(transceiver.sender, self.request_keyframe)
+            self._outlets[kind].add(outlet)
+            outlets.append(outlet)
+            senders.append(transceiver.sender)
+        self._viewers[viewer] = outlets
+        return senders
+
+    def unsubscribe(self, viewer: RTCPeerConnection) -> None:
+        """Stop feeding this viewer (closing its connection does the same)."""
+        for outlet in list(self._viewers.get(viewer, [])):
+            outlet.stop()
+        self._viewers.pop(viewer, None)
+
+    @property
+    def viewers(self) -> int:
+        return len(self._outlets["video"])
+
+    def request_keyframe(self) -> None:
+        """Ask the presenter for a keyframe now, or at the end of the current interval if one
+        was asked for less than `keyframe_interval` seconds ago."""
+        if self._pending_pli is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._last_pli + self.keyframe_interval - loop.time()
+        if wait <= 0:
+            self._send_pli()
+        else:
+            self._pending_pli = loop.call_later(wait, self._send_pli)
+
+    async def close(self) -> None:
+        """Stop every viewer's track; the peer connections are their owners' to close."""
+        if self._pending_pli is not None:
+            self._pending_pli.cancel()
+        for viewer in list(self._viewers):
+            self.unsubscribe(viewer)
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _send_pli(self) -> None:
+        self._pending_pli = None
+        receiver = self._receivers.get("video")
+        if receiver is None:
+            return
+        task = _send_pli(receiver)
+        if task is None:  # nothing received yet: the first frames will be a keyframe anyway
+            return
+        self._last_pli = asyncio.get_running_loop().time()
+        self.keyframe_requests += 1
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _frame_handler(self, kind: str) -> OnFrame:
+        outlets = self._outlets[kind]
+
+        def on_frame(codec: Any, data: bytes, timestamp: int) -> None:
+            if codec.mimeType.lower() != CODECS[kind].lower():
+                logger.warning("relay: the presenter sends %s, not %s", codec.mimeType, kind)
+                return
+            self.frames_in[kind] += 1
+            packet = av.Packet(data)  # one packet, shared by every viewer's sender
+            packet.pts = timestamp
+            packet.time_base = fractions.Fraction(1, codec.clockRate)
+            key = is_keyframe(kind, data)
+            for outlet in list(outlets):
+                outlet.push(packet, key)
+
+        return on_frame
+
+    def _discard(self, outlet: Any) -> None:
+        """An outlet stopped: unsubscribed, or its sender ended with the viewer's connection."""
+        self._outlets[outlet.kind].discard(outlet)
+        outlets = self._viewers.get(outlet.viewer, [])
+        if all(o.readyState == "ended" for o in outlets):
+            self._viewers.pop(outlet.viewer, None)
+
+
+def _codecs(kind: str) -> list[Any]:
+    """VP8 (with its RTX) or Opus, from aiortc's capabilities."""
+    capabilities = RTCRtpSender.getCapabilities(kind)
+    wanted = [c for c in capabilities.codecs if c.mimeType.lower() == CODECS[kind].lower()]
+    rtx = [c for c in capabilities.codecs if c.mimeType.lower() == f"{kind}/rtx"]
+    return wanted + rtx

@@ -1,0 +1,231 @@
+"""fair.media.relay: a presenter's aiortc peer, the relay and decoding aiortc viewers, all on
+loopback in this process, SDP exchanged directly (no signalling server)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from array import array
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder
+
+from fair.media.relay import AIORTC_VERSION, ForwardingRelay
+
+WIDTH, HEIGHT = 640, 360
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice gathers every interface's address but loopback's: keep the media on 127.0.0.1."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+@pytest.fixture
+def encoders(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[int]]:
+    """Which aiortc encoder objects encode anything (a spy on aiortc, not on the relay)."""
+    seen: dict[str, set[int]] = {"video": set(), "audio": set()}
+    for kind, cls in (("video", Vp8Encoder), ("audio", OpusEncoder)):
+        original = cls.encode
+
+        def spy(self: Any, frame: Any, force: bool = False, *, _o: Any = original, _k=kind) -> Any:
+            seen[_k].add(id(self))
+            return _o(self, frame, force)
+
+        monkeypatch.setattr(cls, "encode", spy)
+    return seen
+
+
+def peer() -> RTCPeerConnection:
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+def camera_and_microphone() -> list[Any]:
+    """A 640x360 picture that changes every frame, and a 440 Hz tone."""
+    import av
+    from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+    class Camera(VideoStreamTrack):
+        async def recv(self) -> Any:
+            pts, time_base = await self.next_timestamp()
+            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+            shade = (pts // 3000) % 200 + 20
+            for plane, value in zip(frame.planes, (shade, 128, 128), strict=True):
+                plane.update(bytes([value]) * plane.buffer_size)
+            frame.pts, frame.time_base = pts, time_base
+            return frame
+
+    class Microphone(AudioStreamTrack):
+        samples = 0
+
+        async def recv(self) -> Any:
+            frame = await super().recv()
+            rate = frame.sample_rate
+            tone = array(
+                "h",
+                (
+                    int(8000 * math.sin(2 * math.pi * 440 * (self.samples + i) / rate))
+                    for i in range(frame.samples)
+                ),
+            )
+            self.samples += frame.samples
+            frame.planes[0].update(tone.tobytes())
+            return frame
+
+    return [Microphone(), Camera()]
+
+
+async def connect(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
+    await offerer.setLocalDescription(await offerer.createOffer())
+    await answerer.setRemoteDescription(offerer.localDescription)
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.setRemoteDescription(answerer.localDescription)
+
+
+@dataclass
+class Viewer:
+    """A viewer as a browser would be: it decodes everything (aiortc's default receiver)."""
+
+    pc: RTCPeerConnection = field(default_factory=peer)
+    frames: dict[str, list[tuple[float, int, int]]] = field(
+        default_factory=lambda: {"audio": [], "video": []}
+    )
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pc.on(
+            "track", lambda track: self.readers.append(asyncio.create_task(self._read(track)))
+        )
+
+    async def _read(self, track: Any) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                frame = await track.recv()
+                size = (frame.width, frame.height) if track.kind == "video" else (0, 0)
+                self.frames[track.kind].append((time.monotonic(), *size))
+
+    def count(self, kind: str) -> int:
+        return len(self.frames[kind])
+
+    async def close(self) -> None:
+        for reader in self.readers:
+            reader.cancel()
+        await self.pc.close()
+
+
+@dataclass
+class Stage:
+    relay: ForwardingRelay
+    presenter: RTCPeerConnection
+    relay_in: RTCPeerConnection
+    relay_out: list[RTCPeerConnection] = field(default_factory=list)
+    viewers: list[Viewer] = field(default_factory=list)
+
+    async def join(self) -> Viewer:
+        out, viewer = peer(), Viewer()
+        self.relay.subscribe(out)
+        await connect(out, viewer.pc)  # the relay offers, as it would to a browser
+        self.relay_out.append(out)
+        self.viewers.append(viewer)
+        return viewer
+
+
+@pytest_asyncio.fixture
+async def stage(loopback_only: None, encoders: dict[str, set[int]]) -> AsyncIterator[Stage]:
+    presenter, relay_in = peer(), peer()
+    for track in camera_and_microphone():
+        presenter.addTrack(track)
+    relay = ForwardingRelay()
+    await presenter.setLocalDescription(await presenter.createOffer())
+    await relay_in.setRemoteDescription(presenter.localDescription)
+    relay.publish(relay_in)
+    await relay_in.setLocalDescription(await relay_in.createAnswer())
+    await presenter.setRemoteDescription(relay_in.localDescription)
+    stage = Stage(relay, presenter, relay_in)
+    try:
+        yield stage
+    finally:
+        await relay.close()
+        for viewer in stage.viewers:
+            await viewer.close()
+        for pc in (*stage.relay_out, relay_in, presenter):
+            await pc.close()
+
+
+async def until(condition: Any, seconds: float) -> None:
+    """Poll: the frames are counted by reader tasks, which signal nothing."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def test_viewers_decode_the_presenters_frames_and_a_late_one_starts_within_2s(
+    stage: Stage, encoders: dict[str, set[int]]
+) -> None:
+    started = time.monotonic()
+    first = [await stage.join() for _ in range(3)]
+    await until(lambda: all(v.count("video") >= 15 and v.count("audio") >= 25 for v in first), 10)
+    for viewer in first:
+        assert {(w, h) for _, w, h in viewer.frames["video"]} == {(WIDTH, HEIGHT)}
+
+    # A late joiner: the presenter's encoder makes a keyframe only when asked (aiortc's GOP is
+    # 3000 frames), so its first picture proves the relay's keyframe request reached it.
+    await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - started)))
+    joined = time.monotonic()
+    late = await stage.join()
+    await until(lambda: late.count("video") >= 1, 2.0)
+    assert late.frames["video"][0][0] - joined < 2.0
+    assert late.frames["video"][0][1:] == (WIDTH, HEIGHT)
+    await until(lambda: late.count("audio") >= 5, 2.0)
+
+    # One viewer leaves: the others keep receiving, and the relay forgets it.
+    await first[0].close()
+    await stage.relay_out[0].close()
+    counts = [v.count("video") for v in (first[1], first[2], late)]
+    await asyncio.sleep(1.0)
+    after = [v.count("video") for v in (first[1], first[2], late)]
+    assert all(b - a >= 15 for a, b in zip(counts, after, strict=True)), (counts, after)
+    assert stage.relay.viewers == 3
+
+    # Nothing was encoded but by the presenter: one VP8 and one Opus encoder in all.
+    assert {kind: len(ids) for kind, ids in encoders.items()} == {"video": 1, "audio": 1}
+    presenter_senders = {t.kind: t.sender for t in stage.presenter.getTransceivers()}
+    assert presenter_senders["video"].track is not None
+    # Keyframe requests were rate-limited (at most one per 0.5 s since the start).
+    elapsed = time.monotonic() - started
+    assert 1 <= stage.relay.keyframe_requests <= elapsed / 0.5 + 1
+
+
+async def test_keyframe_requests_are_rate_limited(stage: Stage) -> None:
+    viewer = await stage.join()
+    await until(lambda: viewer.count("video") >= 3, 10)
+    await asyncio.sleep(0.6)
+    before = stage.relay.keyframe_requests
+    for _ in range(20):
+        stage.relay.request_keyframe()
+    assert stage.relay.keyframe_requests == before + 1  # at once
+    await asyncio.sleep(0.2)
+    for _ in range(20):
+        stage.relay.request_keyframe()
+    assert stage.relay.keyframe_requests == before + 1  # the rest wait for the interval
+    await asyncio.sleep(0.45)
+    assert stage.relay.keyframe_requests == before + 2  # and make one request, not forty
+
+
+def test_the_pinned_aiortc_is_the_installed_one() -> None:
+    from importlib.metadata import version
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert version("aiortc") == AIORTC_VERSION
+    assert f'"aiortc=={AIORTC_VERSION}"' in pyproject
