@@ -2,7 +2,13 @@
 
 `seed` creates a fictional métropole's job fair: 40 employers with approved booths, exactly 600
 offers, and four accounts sharing one known password (admin, organiser, recruiter, candidate).
-Everything is drawn from `random.Random(42)`, so two seeds give the same fair.
+Offers are drawn from `random.Random(42)`, so two seeds give the same fair.
+
+It also shows interviews and webconferences: a few booths (the demo recruiter's first) publish
+interview slots on the next two live days; the demo candidate has a phone interview booked there,
+an open invitation from a second booth and a shortlisted application at a third, and three other
+candidates (no password) fill the recruiter's agenda. The programme holds five talks, the first
+starting within a minute when the live hours allow; the demo candidate is registered to two.
 """
 
 from __future__ import annotations
@@ -10,16 +16,38 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import accounts, candidates, clock, editions, employers, geo, offers, rome
-from fair.enums import BoothStatus, Contract, EditionStatus, Experience, Role, WorkingTime
+from fair import (
+    accounts,
+    applications,
+    candidates,
+    clock,
+    editions,
+    employers,
+    geo,
+    interviews,
+    offers,
+    rome,
+    webconferences,
+)
+from fair.enums import (
+    ApplicationStatus,
+    BoothStatus,
+    Contract,
+    EditionStatus,
+    Experience,
+    InterviewMode,
+    Role,
+    WebconferenceAccess,
+    WorkingTime,
+)
 from fair.errors import NotFound
-from fair.models import Booth, Edition, User
+from fair.models import Application, Booth, Edition, InterviewInvitation, Offer, User
 
 PASSWORD = "demo-fair-2026"
 TERRITORY = "Garrigues et Lez Métropole"
@@ -239,13 +267,26 @@ async def seed(session: AsyncSession, *, now: datetime | None = None) -> dict[st
     edition = await editions.create(session, by=organiser, data=edition_input(now))
     await editions.publish(session, edition)
     booths: list[tuple[DemoEmployer, Booth]] = []
+    owners: list[User] = []
     for n, spec in enumerate(EMPLOYERS):
         owner = users[Role.RECRUITER] if n == 0 else await _owner(session, n)
         booth = await _booth(session, spec, n, owner, edition, organiser)
         booths.append((spec, booth))
+        owners.append(owner)
+    first_offer: dict[int, Offer] = {}
     for spec, booth in _spread(rng, booths):
-        await offers.create(session, booth=booth, data=_offer(rng, spec))
+        offer = await offers.create(session, booth=booth, data=_offer(rng, spec))
+        first_offer.setdefault(booth.id, offer)
+    stands = [
+        Stand(booth, owner, first_offer[booth.id])
+        for (_spec, booth), owner in zip(booths, owners, strict=True)
+    ]
     await _candidate(session, users[Role.CANDIDATE])
+    others = [await _other_candidate(session, n, name) for n, name in enumerate(OTHER_CANDIDATES)]
+    await _interviews(session, now, stands, users[Role.CANDIDATE], others)
+    await _webconferences(
+        session, now, edition, organiser, stands, [users[Role.CANDIDATE], *others]
+    )
     return _summary(edition)
 
 
@@ -404,6 +445,233 @@ def _skills(rng: random.Random, domain: str) -> list[str]:
     pool = SKILLS[domain]
     chosen = rng.sample(pool, k=min(len(pool), rng.randint(2, 4)))
     return [*chosen, rng.choice(SOFT_SKILLS)]
+
+
+@dataclass(frozen=True)
+class Stand:
+    """A demo booth with its owner (a recruiter) and one of its offers."""
+
+    booth: Booth
+    owner: User
+    offer: Offer
+
+
+# Booths (indexes in EMPLOYERS) publishing interview slots: the demo recruiter's first; the demo
+# candidate is booked at the first, invited by the second, shortlisted by the third.
+INTERVIEW_BOOTHS = (0, 1, 5)
+# Day (live days from today), local start and end, modes: two stretches per booth.
+AVAILABILITY = (
+    (1, time(9, 0), time(12, 0), frozenset(InterviewMode)),
+    (2, time(14, 0), time(17, 0), frozenset({InterviewMode.VIDEO, InterviewMode.PHONE})),
+)
+OTHER_CANDIDATES = ("Mehdi Haddad", "Julie Vidal", "Samuel Ortiz")
+# How the other candidates' interviews at the demo recruiter's booth were booked: by themselves
+# (booked) or by the recruiter (pending their confirmation).
+OTHER_BOOKINGS = (
+    (InterviewMode.VIDEO, True),
+    (InterviewMode.CHAT, True),
+    (InterviewMode.PHONE, False),
+)
+
+
+@dataclass(frozen=True)
+class Talk:
+    title: str
+    description: str
+    day: int  # live days from today
+    at: time
+    minutes: int
+    capacity: int
+    booth: int | None  # a booth's talk (index in EMPLOYERS): its recruiter presents it too
+
+
+TALKS = (
+    Talk(
+        "Réussir son entretien d'embauche",
+        "Préparer sa présentation, répondre aux questions difficiles, parler de son parcours et "
+        "poser ses propres questions : une conseillère France Travail partage ses conseils pour "
+        "les entretiens en visio, au téléphone et sur place.",
+        1,
+        time(10, 0),
+        45,
+        300,
+        None,
+    ),
+    Talk(
+        "Les métiers qui recrutent dans le BTP",
+        "Électricien, plombier chauffagiste, maçon, installateur photovoltaïque : les métiers du "
+        "bâtiment qui recrutent dans la métropole, les formations pour y accéder et les "
+        "questions à poser aux employeurs du forum.",
+        1,
+        time(14, 0),
+        60,
+        120,
+        0,
+    ),
+    Talk(
+        "Alternance : mode d'emploi",
+        "Contrat d'apprentissage ou de professionnalisation, rémunération, aides à l'embauche, "
+        "trouver son école et son entreprise : tout pour démarrer une alternance à la rentrée.",
+        2,
+        time(11, 0),
+        60,
+        150,
+        None,
+    ),
+    Talk(
+        "Travailler dans la logistique",
+        "Préparateur de commandes, cariste, chauffeur-livreur : une journée sur une plateforme "
+        "logistique, les CACES et les perspectives d'évolution.",
+        2,
+        time(15, 0),
+        45,
+        80,
+        9,
+    ),
+    Talk(
+        "Les métiers du soin et de l'accompagnement",
+        "Aide-soignant, infirmier, auxiliaire de vie : rencontrer une clinique de la métropole, "
+        "découvrir ses services et ses parcours de formation.",
+        3,
+        time(10, 30),
+        60,
+        80,
+        5,
+    ),
+)
+# The first talk starts at the next whole minute when that fits the live hours, so the programme
+# shows it live within a minute of seeding (scheduling refuses a start in the past).
+SOON_MINUTES = 1
+
+
+async def _interviews(
+    session: AsyncSession, now: datetime, stands: list[Stand], candidate: User, others: list[User]
+) -> None:
+    """Slots at a few booths; the demo candidate's phone interview at the demo recruiter's
+    booth, an open invitation and a shortlisted application; other candidates' bookings."""
+    today = now.astimezone(ZoneInfo(ZONE)).date()
+    chosen = [stands[n] for n in INTERVIEW_BOOTHS]
+    for stand in chosen:
+        await _availability(session, stand, today)
+    mine, invited, shortlisted = chosen
+    invitation = await _invite(
+        session, mine, candidate, "Électricienne, disponible dès ce mois-ci."
+    )
+    slots = await interviews.free_slots(session, mine.booth.id)
+    phone = [s for s in slots if InterviewMode.PHONE in interviews.slot_modes(s)]
+    await interviews.book(
+        session, by=candidate, invitation=invitation, slot=phone[2], mode=InterviewMode.PHONE
+    )
+    await _invite(session, invited, candidate, "Je souhaite découvrir vos chantiers.")
+    await _shortlist(session, shortlisted, candidate, "Disponible pour un entretien.")
+    for other, (mode, by_candidate) in zip(others, OTHER_BOOKINGS, strict=True):
+        invitation = await _invite(session, mine, other, "Bonjour, votre offre m'intéresse.")
+        free = await interviews.free_slots(session, mine.booth.id)
+        slot = next(s for s in free if mode in interviews.slot_modes(s))
+        by = other if by_candidate else mine.owner
+        await interviews.book(session, by=by, invitation=invitation, slot=slot, mode=mode)
+
+
+async def _availability(session: AsyncSession, stand: Stand, today: date) -> None:
+    for day, start, end, modes in AVAILABILITY:
+        data = interviews.AvailabilityInput(
+            day=today + timedelta(days=day),
+            start=start,
+            end=end,
+            length_minutes=30,
+            buffer_minutes=10,
+            modes=modes,
+            staff_id=stand.owner.id,
+        )
+        await interviews.publish_availability(session, by=stand.owner, booth=stand.booth, data=data)
+
+
+async def _shortlist(
+    session: AsyncSession, stand: Stand, candidate: User, message: str
+) -> Application:
+    application = await applications.apply(
+        session, candidate=candidate, offer=stand.offer, message=message
+    )
+    await applications.set_status(
+        session, application, ApplicationStatus.SHORTLISTED, by=stand.owner
+    )
+    return application
+
+
+async def _invite(
+    session: AsyncSession, stand: Stand, candidate: User, message: str
+) -> InterviewInvitation:
+    application = await _shortlist(session, stand, candidate, message)
+    return await interviews.invite(session, by=stand.owner, application=application)
+
+
+async def _webconferences(
+    session: AsyncSession,
+    now: datetime,
+    edition: Edition,
+    organiser: User,
+    stands: list[Stand],
+    audience: list[User],
+) -> None:
+    """The programme (TALKS); the demo candidate (first of `audience`) registers to the first
+    two talks, the other candidates to the first."""
+    today = now.astimezone(ZoneInfo(ZONE)).date()
+    scheduled = []
+    for n, talk in enumerate(TALKS):
+        stand = stands[talk.booth] if talk.booth is not None else None
+        starts_at = _talk_start(edition, today, talk)
+        if n == 0:
+            starts_at = _soon(edition, now, talk) or starts_at
+        presenters = [stand.owner.id, organiser.id] if stand else [organiser.id]
+        data = webconferences.WebconferenceInput(
+            title=talk.title,
+            description=talk.description,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=talk.minutes),
+            capacity=talk.capacity,
+            access=WebconferenceAccess.OPEN,
+            presenter_ids=presenters,
+        )
+        scheduled.append(
+            await webconferences.schedule(
+                session,
+                by=stand.owner if stand else organiser,
+                edition=edition,
+                booth=stand.booth if stand else None,
+                data=data,
+            )
+        )
+    candidate, *others = audience
+    for webconference in scheduled[:2]:
+        await webconferences.register(session, candidate=candidate, webconference=webconference)
+    for other in others:
+        await webconferences.register(session, candidate=other, webconference=scheduled[0])
+
+
+def _talk_start(edition: Edition, today: date, talk: Talk) -> datetime:
+    at = datetime.combine(today + timedelta(days=talk.day), talk.at, ZoneInfo(edition.timezone))
+    return at.astimezone(UTC)
+
+
+def _soon(edition: Edition, now: datetime, talk: Talk) -> datetime | None:
+    """The next whole minute (SOON_MINUTES ahead, truncated), if the talk fits there."""
+    real = max(now, clock.now())  # scheduling checks the start against the platform's clock
+    start = real.replace(second=0, microsecond=0) + timedelta(minutes=SOON_MINUTES)
+    end = start + timedelta(minutes=talk.minutes)
+    return start if webconferences.within_live_hours(edition, start, end) else None
+
+
+async def _other_candidate(session: AsyncSession, n: int, name: str) -> User:
+    """A candidate with a CV and no password (no hashing: seeding stays fast)."""
+    user = await accounts.create_user(
+        session,
+        email=f"candidat{n + 1:02d}@demo.fair",
+        name=name,
+        password=None,
+        role=Role.CANDIDATE,
+    )
+    await candidates.set_cv(session, user, filename="cv.pdf", data=cv_pdf(name))
+    return user
 
 
 async def _candidate(session: AsyncSession, user: User) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -19,6 +21,7 @@ from fair import db, demo, editions, rome
 from fair.enums import EditionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
+CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 CLEARED = ("DATABASE_URL", "BROADCAST_URL", "SECRET_KEY", "BASE_URL", "FAIR_ENV", "SMTP_HOST")
 
 
@@ -98,6 +101,67 @@ async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) 
         booths = Counter(s for (s,) in conn.execute("SELECT status FROM booths"))
         fts = conn.execute("SELECT count(*) FROM offers_fts").fetchone()[0]
     assert (offers, booths, fts) == (600, {"approved": 40}, 600)
+    with sqlite3.connect(data_dir / "fair.db") as conn:
+        slots = dict(
+            conn.execute(
+                "SELECT e.name, count(*) FROM interview_slots s JOIN booths b ON b.id = s.booth_id"
+                " JOIN employers e ON e.id = b.employer_id GROUP BY e.name"
+            ).fetchall()
+        )
+        booked = sorted(
+            conn.execute(
+                "SELECT u.email, i.status, i.mode FROM interviews i"
+                " JOIN users u ON u.id = i.candidate_id"
+            ).fetchall()
+        )
+        mine = sorted(
+            conn.execute(
+                "SELECT e.name, a.status FROM applications a JOIN users u ON u.id = a.candidate_id"
+                " JOIN booths b ON b.id = a.booth_id JOIN employers e ON e.id = b.employer_id"
+                " WHERE u.email = 'candidate@demo.fair'"
+            ).fetchall()
+        )
+        talks = conn.execute(
+            "SELECT w.title, w.capacity, w.status, count(r.id) FROM webconferences w"
+            " LEFT JOIN webconference_registrations r ON r.webconference_id = w.id"
+            " GROUP BY w.id ORDER BY w.starts_at"
+        ).fetchall()
+        registered = sorted(
+            title
+            for (title,) in conn.execute(
+                "SELECT w.title FROM webconference_registrations r"
+                " JOIN webconferences w ON w.id = r.webconference_id"
+                " JOIN users u ON u.id = r.candidate_id"
+                " WHERE u.email = 'candidate@demo.fair' AND r.status = 'registered'"
+            )
+        )
+    assert slots == {
+        "Lez Électricité Services": 8,
+        "Garrigues Bâtiment": 8,
+        "Clinique des Garrigues": 8,
+    }
+    assert booked == [
+        ("candidat01@demo.fair", "booked", "video"),
+        ("candidat02@demo.fair", "booked", "chat"),
+        ("candidat03@demo.fair", "pending", "phone"),
+        ("candidate@demo.fair", "booked", "phone"),
+    ]
+    assert mine == [
+        ("Clinique des Garrigues", "shortlisted"),
+        ("Garrigues Bâtiment", "interview_proposed"),
+        ("Lez Électricité Services", "interview_scheduled"),
+    ]
+    assert talks == [
+        ("Réussir son entretien d'embauche", 300, "scheduled", 4),
+        ("Les métiers qui recrutent dans le BTP", 120, "scheduled", 1),
+        ("Alternance : mode d'emploi", 150, "scheduled", 0),
+        ("Travailler dans la logistique", 80, "scheduled", 0),
+        ("Les métiers du soin et de l'accompagnement", 80, "scheduled", 0),
+    ]
+    assert registered == [
+        "Les métiers qui recrutent dans le BTP",
+        "Réussir son entretien d'embauche",
+    ]
     engine = db.create_engine(f"sqlite+aiosqlite:///{data_dir / 'fair.db'}")
     try:
         async with db.sessionmaker(engine)() as session:
@@ -190,6 +254,24 @@ def test_demo_serves_the_live_edition(
         assert found.status_code == 200
         assert found.text.count('<li class="card">') >= 10
         assert "Électricien / Électricienne du bâtiment (H/F)" in found.text
+        programme = httpx.get(f"{base}/e/{slug}/programme", timeout=10)
+        assert programme.status_code == 200
+        listed = html.unescape(programme.text)
+        for talk in demo.TALKS:
+            assert talk.title in listed, talk.title
+        assert "Avec Karim Benali, Claire Fabre" in listed
+        with httpx.Client(base_url=base, timeout=10) as client:
+            token = CSRF.findall(client.get("/login").text)[0]
+            credentials = {"email": demo.CANDIDATE, "password": demo.PASSWORD}
+            logged_in = client.post("/login", data={"csrf_token": token, **credentials})
+            assert logged_in.status_code == 303
+            agenda = client.get("/me/interviews")
+        assert agenda.status_code == 200
+        text = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(agenda.text)).split())
+        # Booked on the third phone slot of the next day; invited by Garrigues Bâtiment.
+        booked = r"Lez Électricité Services Réservé \w+ \d+ \w+ \d{4}, 10:20–10:50 Téléphone"
+        assert re.search(booked, text), text
+        assert re.search(r"Garrigues Bâtiment — [^—]+ \(H/F\) Choisissez un créneau", text), text
     finally:
         output = _stop(process)
     assert "Seeding" not in output
