@@ -1,7 +1,8 @@
 """Live channel names, shared by the domain (which emits on them) and live/ (which serves them).
 
 A channel is "<kind>:<id>": `user:12` (one person's own events), `edition:3`, `booth:7`,
-`room:5` (an interview's room: its two participants only, see fair.rooms).
+`room:5` (an interview's room: its two participants only, see fair.rooms), `webconference:4`
+(a webconference's stage state, public).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ USER = "user"
 EDITION = "edition"
 BOOTH = "booth"
 ROOM = "room"
-KINDS = frozenset({USER, EDITION, BOOTH, ROOM})
+WEBCONFERENCE = "webconference"
+KINDS = frozenset({USER, EDITION, BOOTH, ROOM, WEBCONFERENCE})
 
 
 def user(user_id: int) -> str:
@@ -27,6 +29,10 @@ def booth(booth_id: int) -> str:
 
 def room(interview_id: int) -> str:
     return f"{ROOM}:{interview_id}"
+
+
+def webconference(webconference_id: int) -> str:
+    return f"{WEBCONFERENCE}:{webconference_id}"
 
 
 def parse(name: str) -> tuple[str, int] | None:

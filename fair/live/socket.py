@@ -15,14 +15,35 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
-from fair import channels, chat, employers, i18n, moderation, presence, queues, rooms, settings
-from fair.enums import InterviewMode, NextStep, ReportKind
+from fair import (
+    channels,
+    chat,
+    clock,
+    employers,
+    events,
+    i18n,
+    moderation,
+    presence,
+    queues,
+    rooms,
+    settings,
+    webconferences,
+)
+from fair.enums import (
+    InterviewMode,
+    NextStep,
+    RegistrationStatus,
+    ReportKind,
+    WebconferenceAccess,
+    WebconferenceStatus,
+)
 from fair.errors import Conflict, FairError, Forbidden, Unauthenticated
 from fair.events import Event
 from fair.live import protocol
 from fair.live.broadcast import Broadcaster
 from fair.live.protocol import ProtocolError
-from fair.models import User
+from fair.media.stage import Stages
+from fair.models import User, Webconference
 from fair.web import auth
 
 log = logging.getLogger("fair.live")
@@ -70,12 +91,16 @@ def _origin(url: str) -> str:
 
 
 def check_subscribe(user: User | None, channel: str, *, participant: bool = False) -> None:
-    """Anyone, even logged out, may follow any booth's or edition's channel (public counts and
-    ids only); a user may follow their own channel;
+    """Anyone, even logged out, may follow any booth's, edition's or webconference's channel
+    (public counts, ids and states only); a user may follow their own channel;
     an interview's room only as one of its two people while it is open (`participant`, which
     the caller checked against the database)."""
     parsed = channels.parse(channel)
-    public = parsed is not None and parsed[0] in (channels.BOOTH, channels.EDITION)
+    public = parsed is not None and parsed[0] in (
+        channels.BOOTH,
+        channels.EDITION,
+        channels.WEBCONFERENCE,
+    )
     if user is None:
         if public:  # visitors see the hall and booths live too: counts and ids only
             return
@@ -115,6 +140,7 @@ class Connection:
         self.staffs = False
         self.heartbeat_seconds = settings.get().live_heartbeat_seconds
         self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
+        self.stage_ids: set[int] = set()  # webconferences this socket presents or watches
 
     async def serve(self) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code)."""
@@ -134,6 +160,7 @@ class Connection:
                 await self._unsubscribe(channel)
             await self._leave_booth()
             await self._leave_rooms()
+            await self._leave_stages()
         finished = done.pop()
         return None if finished.cancelled() or finished.exception() else finished.result()
 
@@ -603,6 +630,84 @@ class Connection:
             except Exception:
                 log.exception("leaving a room failed")
 
+    # Webconference stages (fair.media.stage) -------------------------------------------------
+    # Presenters publish to the server, viewers receive from it (PROTOCOL.md, "Stages"). Every
+    # command reads the webconference and checks the person again. `stage.start`/`stage.end`
+    # go through the domain (webconferences.start/end) and publish `stage.state` on
+    # `webconference:<id>` after commit; the media connections live in `app.state.stages`,
+    # keyed by this socket's connection id, and close with the socket.
+
+    async def stage_publish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, webconference_id = self._me(), _int(payload, "webconference_id")
+        sdp = _sdp(payload, "offer")
+        async with self.websocket.app.state.read_sessions() as session:
+            await _presenter_check(session, me, webconference_id)
+        self.stage_ids.add(webconference_id)
+        answer = await self._stages().publish(webconference_id, self.connection_id, sdp)
+        return {"webconference_id": webconference_id, "type": "answer", "sdp": answer}
+
+    async def stage_start(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._stage_move(payload, webconferences.start, "live")
+
+    async def stage_end(self, payload: dict[str, Any]) -> dict[str, Any]:
+        reply = await self._stage_move(payload, webconferences.end, "ended")
+        await self._stages().end(reply["webconference_id"])
+        return reply
+
+    async def stage_watch(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, webconference_id = self._me(), _int(payload, "webconference_id")
+        async with self.websocket.app.state.read_sessions() as session:
+            await _viewer_check(session, me, webconference_id)
+        self.stage_ids.add(webconference_id)
+        offer = await self._stages().watch(webconference_id, self.connection_id)
+        return {"webconference_id": webconference_id, "type": "offer", "sdp": offer}
+
+    async def stage_answer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        me, webconference_id = self._me(), _int(payload, "webconference_id")
+        sdp = _sdp(payload, "answer")
+        async with self.websocket.app.state.read_sessions() as session:
+            await _viewer_check(session, me, webconference_id)
+        await self._stages().answer(webconference_id, self.connection_id, sdp)
+        return {"webconference_id": webconference_id}
+
+    async def stage_leave(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._me()
+        webconference_id = _int(payload, "webconference_id")
+        self.stage_ids.discard(webconference_id)
+        left = await self._stages().leave(webconference_id, self.connection_id)
+        return {"webconference_id": webconference_id, "left": left}
+
+    def _stages(self) -> Stages:
+        stages: Stages = self.websocket.app.state.stages
+        return stages
+
+    async def _stage_move(
+        self,
+        payload: dict[str, Any],
+        move: Callable[..., Awaitable[None]],
+        state: str,
+    ) -> dict[str, Any]:
+        me, webconference_id = self._me(), _int(payload, "webconference_id")
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
+            webconference = await _presenter_check(session, me, webconference_id)
+            await move(session, by=me, webconference=webconference)
+            reply = {"webconference_id": webconference_id, "state": state}
+            channel = channels.webconference(webconference_id)
+            events.emit(session, channel=channel, event="stage.state", payload=reply)
+            return reply
+
+        return await self._write(work)
+
+    async def _leave_stages(self) -> None:
+        """The socket closes: its stage connections close too."""
+        for webconference_id in list(self.stage_ids):
+            try:
+                await self._stages().leave(webconference_id, self.connection_id)
+            except Exception:
+                log.exception("leaving a stage failed")
+        self.stage_ids.clear()
+
 
 def _body(payload: dict[str, Any]) -> str:
     body = payload.get("body")
@@ -690,6 +795,74 @@ def _signal(payload: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+# Stages: checks -------------------------------------------------------------------------------
+# The messages reuse msgids the French catalogue already translates (the codes carry the detail).
+
+
+async def _presenter_check(session: AsyncSession, me: User, webconference_id: int) -> Webconference:
+    """The webconference, if `me` presents it and its green room is open: from 15 minutes
+    before its start until it ends."""
+    webconference = await webconferences.get(session, webconference_id)
+    if me.id not in await webconferences.presenters_of(session, webconference_id):
+        raise Forbidden("You cannot change this webconference.", code="stage.forbidden")
+    _check_not_over(webconference)
+    if clock.now() < webconference.starts_at - webconferences.SOON:
+        raise Conflict(
+            "Presenters can enter the green room 15 minutes before the start.",
+            code="stage.too_early",
+        )
+    return webconference
+
+
+async def _viewer_check(session: AsyncSession, me: User, webconference_id: int) -> None:
+    """Watching needs the talk live, and a seat when its access is "registered"."""
+    webconference = await webconferences.get(session, webconference_id)
+    _check_not_over(webconference)
+    if webconference.status != WebconferenceStatus.LIVE:
+        raise Conflict(
+            "The webconference has not started yet: it will show here when it does.",
+            code="stage.not_started",
+        )
+    if webconference.access != WebconferenceAccess.REGISTERED:
+        return
+    if me.id in await webconferences.presenters_of(session, webconference_id):
+        return
+    registration = await webconferences.registration_of(session, webconference_id, me.id)
+    if registration is None or registration.status != RegistrationStatus.REGISTERED:
+        raise Forbidden(
+            "This webconference is for registered candidates: register on the programme.",
+            code="stage.not_registered",
+        )
+
+
+def _check_not_over(webconference: Webconference) -> None:
+    if webconference.status == WebconferenceStatus.CANCELLED:
+        raise Conflict("This webconference is cancelled.", code="stage.ended")
+    if webconference.status == WebconferenceStatus.ENDED:
+        raise Conflict("This webconference has ended.", code="stage.ended")
+
+
+MAX_STAGE_SDP_CHARS = 15_000  # a browser's offer with every candidate gathered; frames are 16 KiB
+
+
+def _sdp(payload: dict[str, Any], kind: str) -> str:
+    """A session description of the expected type (`offer` from presenters, `answer` from
+    viewers), with its candidates."""
+    sdp = payload.get("sdp")
+    if (
+        payload.get("type", kind) != kind
+        or not isinstance(sdp, str)
+        or not sdp.startswith("v=0")
+        or len(sdp) > MAX_STAGE_SDP_CHARS
+    ):
+        raise ProtocolError(
+            "This message is missing a valid “%(key)s”.",
+            code="stage.bad_sdp",
+            params={"key": "sdp"},
+        )
+    return sdp
+
+
 def _event_payload(text: str) -> dict[str, Any]:
     """The payload of an event frame (empty for anything else)."""
     try:
@@ -725,4 +898,10 @@ ACTIONS = {
     "room.message": Connection.room_message,
     "room.phone": Connection.room_phone,
     "room.set_phone": Connection.room_set_phone,
+    "stage.publish": Connection.stage_publish,
+    "stage.start": Connection.stage_start,
+    "stage.end": Connection.stage_end,
+    "stage.watch": Connection.stage_watch,
+    "stage.answer": Connection.stage_answer,
+    "stage.leave": Connection.stage_leave,
 }

@@ -1,0 +1,249 @@
+"""Webconference stages through the real /live socket (uvicorn in a thread, SQLite, memory
+broadcaster): an aiortc presenter publishes to the server (fair.media.stage), starts the talk,
+two aiortc viewers watch and decode its video, the presenter ends it.
+
+The server and socket helpers are tests/test_room_rtc.py's; the peers are
+tests/test_media_relay.py's (a synthetic 640x360 camera and a 440 Hz microphone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiortc import RTCSessionDescription
+
+from fair import channels, clock, db, settings, webconferences
+from fair.enums import Role, WebconferenceAccess
+from fair.models import User, Webconference
+from tests import factories as f
+from tests.test_media_relay import (  # noqa: F401 (fixtures)
+    HEIGHT,
+    WIDTH,
+    Viewer,
+    camera_and_microphone,
+    loopback_only,
+    peer,
+    until,
+)
+from tests.test_room_rtc import Server, http, server, socket_of  # noqa: F401 (fixtures)
+from tests.test_webconferences import NOON, talk
+
+
+@pytest.fixture(autouse=True)
+def _server_settings(server: Server) -> Iterator[None]:  # noqa: F811
+    settings.override(server.conf)
+    clock.set_now(NOON)
+    yield
+    clock.set_now(None)
+
+
+@dataclass
+class World:
+    webconference: Webconference
+    presenter: User
+    organiser: User  # organises the edition, does not present
+    viewers: list[User]
+    unregistered: User
+
+
+async def seed(server: Server) -> World:  # noqa: F811
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            presenter = await f.user(session, Role.ORGANISER)
+            edition = await f.edition(session, by=presenter)
+            organiser = await f.user(session, Role.ORGANISER)
+            webconference = await webconferences.schedule(
+                session,
+                by=presenter,
+                edition=edition,
+                data=talk([presenter], access=WebconferenceAccess.REGISTERED),
+            )
+            viewers = [await f.user(session, Role.CANDIDATE) for _ in range(2)]
+            for viewer in viewers:
+                await webconferences.register(
+                    session, candidate=viewer, webconference=webconference
+                )
+            unregistered = await f.user(session, Role.CANDIDATE)
+            await session.commit()
+            return World(webconference, presenter, organiser, viewers, unregistered)
+    finally:
+        await engine.dispose()
+
+
+async def test_presenter_publishes_viewers_watch_and_the_end_closes_them(
+    server: Server,  # noqa: F811
+    http: Any,  # noqa: F811
+    loopback_only: None,  # noqa: F811
+) -> None:
+    world = await seed(server)
+    wid = world.webconference.id
+    talk_id = {"webconference_id": wid}
+    presenter_http = await http(world.presenter)
+    viewer_https = [await http(v) for v in world.viewers]
+    organiser_http, unregistered_http = await http(world.organiser), await http(world.unregistered)
+    stages = server.app.state.stages
+
+    presenter_pc = peer()
+    for track in camera_and_microphone():
+        presenter_pc.addTrack(track)
+    await presenter_pc.setLocalDescription(await presenter_pc.createOffer())
+    offer = {**talk_id, "type": "offer", "sdp": presenter_pc.localDescription.sdp}
+    viewers = [Viewer(), Viewer()]
+    async with (
+        socket_of(server, presenter_http) as pws,
+        socket_of(server, viewer_https[0]) as v1,
+        socket_of(server, viewer_https[1]) as v2,
+        socket_of(server, organiser_http) as ows,
+        socket_of(server, unregistered_http) as uws,
+    ):
+        try:
+            # Too early for the green room; then 10 minutes before the start, it opens.
+            assert await pws.refused("stage.publish", offer) == "stage.too_early"
+            clock.set_now(world.webconference.starts_at - timedelta(minutes=10))
+            assert await ows.refused("stage.publish", offer) == "stage.forbidden"
+            assert await ows.refused("stage.start", talk_id) == "stage.forbidden"
+            assert await pws.refused("stage.publish", {**talk_id, "sdp": 5}) == "stage.bad_sdp"
+            published = await pws.ok("stage.publish", offer)
+            assert (published["webconference_id"], published["type"]) == (wid, "answer")
+            await presenter_pc.setRemoteDescription(
+                RTCSessionDescription(published["sdp"], "answer")
+            )
+
+            # Viewers follow the public channel; before the start they are refused.
+            for ws in (v1, v2, uws):
+                await ws.ok("subscribe", {"channel": channels.webconference(wid)})
+            assert await v1.refused("stage.watch", talk_id) == "stage.not_started"
+
+            clock.set_now(world.webconference.starts_at)
+            assert await pws.ok("stage.start", talk_id) == {
+                "webconference_id": wid,
+                "state": "live",
+            }
+            for ws in (v1, v2, uws):
+                assert await ws.event() == {
+                    "event": "stage.state",
+                    "webconference_id": wid,
+                    "state": "live",
+                }
+            assert await uws.refused("stage.watch", talk_id) == "stage.not_registered"
+            assert await v1.refused("stage.answer", {**talk_id, "sdp": "v=0\r\n"}) == (
+                "stage.not_watching"
+            )
+
+            for ws, viewer in zip((v1, v2), viewers, strict=True):
+                watched = await ws.ok("stage.watch", talk_id)
+                assert (watched["webconference_id"], watched["type"]) == (wid, "offer")
+                await viewer.pc.setRemoteDescription(RTCSessionDescription(watched["sdp"], "offer"))
+                await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+                answer = {**talk_id, "sdp": viewer.pc.localDescription.sdp}
+                assert await ws.ok("stage.answer", answer) == talk_id
+            await until(lambda: all(v.count("video") >= 10 for v in viewers), 20)
+            for viewer in viewers:
+                assert {size[1:] for size in viewer.frames["video"]} == {(WIDTH, HEIGHT)}
+                assert viewer.count("audio") > 0
+            stage = stages.stages[wid]
+            assert (len(stage.presenters), len(stage.viewers)) == (1, 2)
+
+            # The presenter ends the talk: everyone hears it, every server connection closes.
+            ended = await pws.ok("stage.end", talk_id)
+            assert ended == {"webconference_id": wid, "state": "ended"}
+            for ws in (v1, v2, uws):
+                assert await ws.event() == {
+                    "event": "stage.state",
+                    "webconference_id": wid,
+                    "state": "ended",
+                }
+            assert wid not in stages.stages
+            assert all(pc.connectionState == "closed" for pc in stage.pcs())
+            await until(lambda: all(r.done() for v in viewers for r in v.readers), 10)
+            assert await v1.refused("stage.watch", talk_id) == "stage.ended"
+            assert await pws.refused("stage.publish", offer) == "stage.ended"
+        finally:
+            for viewer in viewers:
+                await viewer.close()
+            await presenter_pc.close()
+
+
+async def test_closing_the_socket_closes_its_connections(
+    server: Server,  # noqa: F811
+    http: Any,  # noqa: F811
+    loopback_only: None,  # noqa: F811
+) -> None:
+    world = await seed(server)
+    wid = world.webconference.id
+    clock.set_now(world.webconference.starts_at)
+    presenter_pc = peer()
+    for track in camera_and_microphone():
+        presenter_pc.addTrack(track)
+    await presenter_pc.setLocalDescription(await presenter_pc.createOffer())
+    offer = {"webconference_id": wid, "sdp": presenter_pc.localDescription.sdp}
+    try:
+        async with socket_of(server, await http(world.presenter)) as pws:
+            await pws.ok("stage.publish", offer)
+            (presenter,) = server.app.state.stages.stages[wid].presenters.values()
+        await until(lambda: wid not in server.app.state.stages.stages, 5)
+        await until(lambda: presenter.pc.connectionState == "closed", 5)
+    finally:
+        await presenter_pc.close()
+
+
+async def test_two_presenters_reach_a_viewer(
+    server: Server,  # noqa: F811
+    http: Any,  # noqa: F811
+    loopback_only: None,  # noqa: F811
+) -> None:
+    """A booth's talk with two presenters (its recruiters), open to all: the viewer's one
+    connection carries both presenters' audio and video, forwarded by both relays."""
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await f.edition(session)
+            booth, recruiter = await f.booth(session, edition_=edition)
+            colleague = await f.colleague(session, booth_=booth, owner=recruiter)
+            data = talk([recruiter, colleague], access=WebconferenceAccess.OPEN)
+            webconference = await webconferences.schedule(
+                session, by=recruiter, edition=edition, booth=booth, data=data
+            )
+            viewer_user = await f.user(session, Role.CANDIDATE)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    talk_id = {"webconference_id": webconference.id}
+    clock.set_now(webconference.starts_at)
+    presenters, viewer = [peer(), peer()], Viewer()
+    try:
+        async with (
+            socket_of(server, await http(recruiter)) as first,
+            socket_of(server, await http(colleague)) as second,
+            socket_of(server, await http(viewer_user)) as watcher,
+        ):
+            for ws, pc in zip((first, second), presenters, strict=True):
+                for track in camera_and_microphone():
+                    pc.addTrack(track)
+                await pc.setLocalDescription(await pc.createOffer())
+                sdp = (await ws.ok("stage.publish", {**talk_id, "sdp": pc.localDescription.sdp}))[
+                    "sdp"
+                ]
+                await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+            await second.ok("stage.start", talk_id)
+            watched = await watcher.ok("stage.watch", talk_id)
+            await viewer.pc.setRemoteDescription(RTCSessionDescription(watched["sdp"], "offer"))
+            await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+            await watcher.ok("stage.answer", {**talk_id, "sdp": viewer.pc.localDescription.sdp})
+            await until(lambda: viewer.count("video") >= 20, 20)
+            assert len(viewer.readers) == 4  # two audio and two video tracks
+            stage = server.app.state.stages.stages[webconference.id]
+            for presenter in stage.presenters.values():
+                assert presenter.relay.viewers == 1
+                assert presenter.relay.frames_in["video"] > 0
+            assert await watcher.ok("stage.leave", talk_id) == {**talk_id, "left": True}
+            assert list(stage.viewers) == []
+    finally:
+        await viewer.close()
+        for pc in presenters:
+            await pc.close()
