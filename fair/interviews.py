@@ -255,7 +255,7 @@ async def free_slots(
     session: AsyncSession, booth_id: int, *, limit: int | None = None, after: datetime | None = None
 ) -> list[InterviewSlot]:
     """The booth's bookable slots, soonest first: future, not withdrawn, held by nobody."""
-    booth = await employers.get_booth(session, booth_id)
+    booth = await _booth(session, booth_id)
     release = (await rules(session, booth.edition_id)).release_at
     now = clock.now()
     if after is None or after < now:
@@ -466,7 +466,7 @@ async def confirm(
             if mode not in slot_modes(slot):
                 raise Invalid("This slot is not offered in that mode.", code="interview.bad_mode")
             interview.mode = mode.value
-    interview.status = InterviewStatus.BOOKED.value
+    _move(interview, InterviewStatus.BOOKED)
     interview.offer_expires_at = None
     interview.updated_at = clock.now()
     await session.flush()
@@ -581,8 +581,7 @@ async def record(
         raise Conflict("The interview has not started yet.", code="interview.too_early")
     invitation = await get_invitation(session, interview.invitation_id)
     application = await applications.get(session, invitation.application_id)
-    interview.status = (InterviewStatus.HELD if attended else InterviewStatus.NO_SHOW).value
-    interview.active_key = None
+    _move(interview, InterviewStatus.HELD if attended else InterviewStatus.NO_SHOW)
     interview.outcome = outcome.value if attended and outcome else None
     interview.updated_at = clock.now()
     invitation.status = InvitationStatus.CLOSED.value
@@ -774,7 +773,7 @@ async def _require_participant(session: AsyncSession, user: User, interview: Int
 
 
 async def _require_before_cutoff(session: AsyncSession, interview: Interview) -> None:
-    booth = await employers.get_booth(session, interview.booth_id)
+    booth = await _booth(session, interview.booth_id)
     cutoff = timedelta(minutes=(await rules(session, booth.edition_id)).cancel_cutoff_minutes)
     if clock.now() > interview.starts_at - cutoff:
         raise Conflict(
@@ -790,7 +789,7 @@ async def _check_slot(session: AsyncSession, slot: InterviewSlot, mode: Intervie
         raise SlotTaken(await free_slots(session, slot.booth_id, limit=3))
     if mode not in slot_modes(slot):
         raise Invalid("This slot is not offered in that mode.", code="interview.bad_mode")
-    booth = await employers.get_booth(session, slot.booth_id)
+    booth = await _booth(session, slot.booth_id)
     release = (await rules(session, booth.edition_id)).release_at
     if release is not None and now < release:
         edition = await editions.get(session, booth.edition_id)
@@ -810,7 +809,7 @@ async def _check_rules(
 
     Called with the candidate's row locked, so two bookings of theirs cannot both pass.
     """
-    booth = await employers.get_booth(session, slot.booth_id)
+    booth = await _booth(session, slot.booth_id)
     limits = await rules(session, booth.edition_id)
     query = (
         select(Interview, Booth.edition_id)
@@ -846,8 +845,7 @@ async def _release(
     by: User | None,
     reason: str,
 ) -> None:
-    interview.status = status.value
-    interview.active_key = None
+    _move(interview, status)
     interview.offer_expires_at = None
     interview.sequence += 1
     interview.cancelled_by_id = by.id if by else None
@@ -865,7 +863,7 @@ async def _offer_to_waitlist(session: AsyncSession, slot_id: int, *, skip: set[i
         return
     if await _active_on(session, slot.id) is not None:
         return
-    booth = await employers.get_booth(session, slot.booth_id)
+    booth = await _booth(session, slot.booth_id)
     limits = await rules(session, booth.edition_id)
     waiting = await session.scalars(
         select(InterviewInvitation)
@@ -928,6 +926,13 @@ async def _move_application(
     await applications.set_status(session, application, new, by=by, message=message)
 
 
+def _move(interview: Interview, new: InterviewStatus) -> None:
+    """The only writer of Interview.status after creation; active_key (the slot's guard) is 1
+    exactly while the status holds the slot."""
+    interview.status = new.value
+    interview.active_key = 1 if new.active else None
+
+
 def _new(
     slot: InterviewSlot,
     invitation: InterviewInvitation,
@@ -949,11 +954,20 @@ def _new(
         mode=mode.value,
         accommodation="",
         status=status.value,
-        active_key=1,
+        active_key=1 if status.active else None,
         created_at=now,
         updated_at=now,
         room_secret=secrets.token_urlsafe(32),
     )
+
+
+async def _booth(session: AsyncSession, booth_id: int) -> Booth:
+    """The booth row alone (from the session's identity map when already read): enough for
+    its edition_id, without get_booth's employer and edition loads."""
+    found = await session.get(Booth, booth_id)
+    if found is None:
+        raise NotFound("This booth does not exist.")
+    return found
 
 
 async def _active_on(session: AsyncSession, slot_id: int) -> Interview | None:
@@ -1078,7 +1092,14 @@ def room_link(interview: Interview) -> str:
 
 
 async def _meeting(session: AsyncSession, interview: Interview, locale: str) -> calendar.Meeting:
-    candidate, recruiter, employer, edition = await _context(session, interview)
+    return _meeting_of(interview, locale, await _context(session, interview))
+
+
+def _meeting_of(
+    interview: Interview, locale: str, context: tuple[User, User, Employer, Edition]
+) -> calendar.Meeting:
+    """The interview as calendars see it, from the people and places `_context` read."""
+    candidate, recruiter, employer, edition = context
     mode = InterviewMode(interview.mode)
     how = _(MODE_HOW[mode], locale, link=room_link(interview))
     status = InterviewStatus(interview.status)
@@ -1114,7 +1135,8 @@ async def _tell(
     live: bool = True,
 ) -> None:
     """Notice, live event and mail with its calendar to the candidate (and the recruiter)."""
-    candidate, staff, employer, edition = await _context(session, interview)
+    context = await _context(session, interview)
+    candidate, staff, employer, edition = context
     people = [candidate] + ([staff] if recruiter else [])
     for person in people:
         locale = person.locale or "fr"
@@ -1146,7 +1168,7 @@ async def _tell(
             lines.append(_("Accommodation asked: %(need)s", locale, need=interview.accommodation))
         ics = None
         if change not in (InterviewChange.OFFERED, InterviewChange.TO_CONFIRM) or person is staff:
-            ics = calendar.invitation(await _meeting(session, interview, locale))
+            ics = calendar.invitation(_meeting_of(interview, locale, context))
         await mail.queue(
             session, to=person.email, subject=subject, body="\n".join(lines) + "\n", calendar=ics
         )

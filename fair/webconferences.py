@@ -444,6 +444,54 @@ async def send_reminders(session: AsyncSession, now: datetime | None = None) -> 
     return len(due)
 
 
+# The stage's doors (checked on every stage command) ---------------------------------------------
+
+
+async def require_presenter(
+    session: AsyncSession, user: User, webconference_id: int
+) -> Webconference:
+    """The webconference, if `user` presents it and its green room is open: from 15 minutes
+    before its start until it ends."""
+    webconference = await get(session, webconference_id)
+    if user.id not in await presenters_of(session, webconference_id):
+        raise Forbidden("You cannot change this webconference.", code="stage.forbidden")
+    _require_not_over(webconference)
+    if clock.now() < webconference.starts_at - SOON:
+        raise Conflict(
+            "Presenters can enter the green room 15 minutes before the start.",
+            code="stage.too_early",
+        )
+    return webconference
+
+
+async def require_viewer(session: AsyncSession, user: User, webconference_id: int) -> None:
+    """Watching needs the talk live, and a seat when its access is "registered"."""
+    webconference = await get(session, webconference_id)
+    _require_not_over(webconference)
+    if webconference.status != WebconferenceStatus.LIVE:
+        raise Conflict(
+            "The webconference has not started yet: it will show here when it does.",
+            code="stage.not_started",
+        )
+    if webconference.access != WebconferenceAccess.REGISTERED:
+        return
+    if user.id in await presenters_of(session, webconference_id):
+        return
+    registration = await registration_of(session, webconference_id, user.id)
+    if registration is None or registration.status != RegistrationStatus.REGISTERED:
+        raise Forbidden(
+            "This webconference is for registered candidates: register on the programme.",
+            code="stage.not_registered",
+        )
+
+
+def _require_not_over(webconference: Webconference) -> None:
+    if webconference.status == WebconferenceStatus.CANCELLED:
+        raise Conflict("This webconference is cancelled.", code="stage.ended")
+    if webconference.status == WebconferenceStatus.ENDED:
+        raise Conflict("This webconference has ended.", code="stage.ended")
+
+
 # Reads -----------------------------------------------------------------------------------------
 
 

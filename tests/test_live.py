@@ -7,6 +7,7 @@ the `websockets` client, from pytest-asyncio's loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -41,11 +42,12 @@ class Server:
     loop: asyncio.AbstractEventLoop  # the server thread's: publish there, thread-safely
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextlib.contextmanager
+def run_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Server]:
+    """The app on SQLite and memory://, served by uvicorn in a thread on a free port."""
     import uvicorn
 
-    data_dir = tmp_path_factory.mktemp("live")
+    data_dir = tmp_path_factory.mktemp(name)
     url = f"sqlite+aiosqlite:///{data_dir / 'fair.db'}"
     migrations.upgrade(url)
     base = settings.load(
@@ -70,6 +72,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         uv.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with run_server(tmp_path_factory, "live") as running:
+        yield running
 
 
 def _wait_healthy(url: str, timeout: float = 20.0) -> None:

@@ -13,13 +13,10 @@ import contextlib
 import json
 import re
 import shutil
-import socket
-import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,70 +26,20 @@ import pytest
 import pytest_asyncio
 import websockets
 from sqlalchemy import select
-from starlette.applications import Starlette
 
 from fair import channels, clock, db, migrations, rooms, settings
 from fair.models import Interview, RoomMessage, User
 from tests import factories as f
 from tests.conftest import login
+from tests.test_live import Server, run_server
 
 TOKEN_RE = re.compile(r'data-token="([^"]+)"')
 
 
-@dataclass
-class Server:
-    url: str
-    ws: str
-    conf: settings.Settings
-    app: Starlette
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
-    data_dir = tmp_path_factory.mktemp("rooms")
-    url = f"sqlite+aiosqlite:///{data_dir / 'fair.db'}"
-    migrations.upgrade(url)
-    base = settings.load(
-        {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir), "FAIR_BACKGROUND_TASKS": "off"}
-    )
-    conf = replace(base, database_url=url, broadcast_url="memory://")
-    app = _create_app(conf)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
-    _wait_healthy(base_url)
-    try:
-        yield Server(base_url, f"ws://127.0.0.1:{port}/live", conf, app)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-def _create_app(conf: settings.Settings) -> Starlette:
-    from fair.app import create_app
-
-    return create_app(conf)
-
-
-def _wait_healthy(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the server did not answer /health within {timeout}s")
+    with run_server(tmp_path_factory, "rooms") as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

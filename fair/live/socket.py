@@ -18,7 +18,6 @@ from starlette.websockets import WebSocket
 from fair import (
     channels,
     chat,
-    clock,
     employers,
     events,
     i18n,
@@ -32,10 +31,7 @@ from fair import (
 from fair.enums import (
     InterviewMode,
     NextStep,
-    RegistrationStatus,
     ReportKind,
-    WebconferenceAccess,
-    WebconferenceStatus,
 )
 from fair.errors import Conflict, FairError, Forbidden, Unauthenticated
 from fair.events import Event
@@ -43,7 +39,7 @@ from fair.live import protocol
 from fair.live.broadcast import Broadcaster
 from fair.live.protocol import ProtocolError
 from fair.media.stage import Stages
-from fair.models import User, Webconference
+from fair.models import User
 from fair.web import auth
 
 log = logging.getLogger("fair.live")
@@ -641,7 +637,7 @@ class Connection:
         me, webconference_id = self._me(), _int(payload, "webconference_id")
         sdp = _sdp(payload, "offer")
         async with self.websocket.app.state.read_sessions() as session:
-            await _presenter_check(session, me, webconference_id)
+            await webconferences.require_presenter(session, me, webconference_id)
         self.stage_ids.add(webconference_id)
         answer = await self._stages().publish(webconference_id, self.connection_id, sdp)
         return {"webconference_id": webconference_id, "type": "answer", "sdp": answer}
@@ -657,7 +653,7 @@ class Connection:
     async def stage_watch(self, payload: dict[str, Any]) -> dict[str, Any]:
         me, webconference_id = self._me(), _int(payload, "webconference_id")
         async with self.websocket.app.state.read_sessions() as session:
-            await _viewer_check(session, me, webconference_id)
+            await webconferences.require_viewer(session, me, webconference_id)
         self.stage_ids.add(webconference_id)
         offer = await self._stages().watch(webconference_id, self.connection_id)
         return {"webconference_id": webconference_id, "type": "offer", "sdp": offer}
@@ -666,7 +662,7 @@ class Connection:
         me, webconference_id = self._me(), _int(payload, "webconference_id")
         sdp = _sdp(payload, "answer")
         async with self.websocket.app.state.read_sessions() as session:
-            await _viewer_check(session, me, webconference_id)
+            await webconferences.require_viewer(session, me, webconference_id)
         await self._stages().answer(webconference_id, self.connection_id, sdp)
         return {"webconference_id": webconference_id}
 
@@ -690,7 +686,7 @@ class Connection:
         me, webconference_id = self._me(), _int(payload, "webconference_id")
 
         async def work(session: AsyncSession) -> dict[str, Any]:
-            webconference = await _presenter_check(session, me, webconference_id)
+            webconference = await webconferences.require_presenter(session, me, webconference_id)
             await move(session, by=me, webconference=webconference)
             reply = {"webconference_id": webconference_id, "state": state}
             channel = channels.webconference(webconference_id)
@@ -793,53 +789,6 @@ def _signal(payload: dict[str, Any]) -> dict[str, Any]:
             code="room.bad_signal",
         )
     return clean
-
-
-# Stages: checks -------------------------------------------------------------------------------
-# The messages reuse msgids the French catalogue already translates (the codes carry the detail).
-
-
-async def _presenter_check(session: AsyncSession, me: User, webconference_id: int) -> Webconference:
-    """The webconference, if `me` presents it and its green room is open: from 15 minutes
-    before its start until it ends."""
-    webconference = await webconferences.get(session, webconference_id)
-    if me.id not in await webconferences.presenters_of(session, webconference_id):
-        raise Forbidden("You cannot change this webconference.", code="stage.forbidden")
-    _check_not_over(webconference)
-    if clock.now() < webconference.starts_at - webconferences.SOON:
-        raise Conflict(
-            "Presenters can enter the green room 15 minutes before the start.",
-            code="stage.too_early",
-        )
-    return webconference
-
-
-async def _viewer_check(session: AsyncSession, me: User, webconference_id: int) -> None:
-    """Watching needs the talk live, and a seat when its access is "registered"."""
-    webconference = await webconferences.get(session, webconference_id)
-    _check_not_over(webconference)
-    if webconference.status != WebconferenceStatus.LIVE:
-        raise Conflict(
-            "The webconference has not started yet: it will show here when it does.",
-            code="stage.not_started",
-        )
-    if webconference.access != WebconferenceAccess.REGISTERED:
-        return
-    if me.id in await webconferences.presenters_of(session, webconference_id):
-        return
-    registration = await webconferences.registration_of(session, webconference_id, me.id)
-    if registration is None or registration.status != RegistrationStatus.REGISTERED:
-        raise Forbidden(
-            "This webconference is for registered candidates: register on the programme.",
-            code="stage.not_registered",
-        )
-
-
-def _check_not_over(webconference: Webconference) -> None:
-    if webconference.status == WebconferenceStatus.CANCELLED:
-        raise Conflict("This webconference is cancelled.", code="stage.ended")
-    if webconference.status == WebconferenceStatus.ENDED:
-        raise Conflict("This webconference has ended.", code="stage.ended")
 
 
 MAX_STAGE_SDP_CHARS = 15_000  # a browser's offer with every candidate gathered; frames are 16 KiB

@@ -60,8 +60,7 @@ async def _public_booth(session: AsyncSession, booth_id: int) -> Booth:
 @page
 async def booth_link(request: Request) -> Response:
     """A booth by id alone (live notices only know the id): to its public page's desk."""
-    booth = await _public_booth(database(request), path_int(request, "booth_id"))
-    return RedirectResponse(f"/e/{booth.edition.slug}/booths/{booth.id}#desk", status_code=303)
+    return _back_to_booth(await _public_booth(database(request), path_int(request, "booth_id")))
 
 
 @page
