@@ -351,13 +351,10 @@ async def application_context(
 
 
 async def _application(request: Request) -> tuple[User, Application]:
-    user = require_role(request, Role.RECRUITER)
-    session = database(request)
-    application = await applications.get(session, path_int(request, "application_id"))
-    booth = await employers.get_booth(session, application.booth_id)
-    if await employers.membership(session, user, booth.employer_id) is None:
-        raise NotFound("This application does not exist.")
-    return user, application
+    from fair.web.recruiter import member_application  # recruiter imports this module
+
+    application, _booth = await member_application(request)
+    return require_role(request, Role.RECRUITER), application
 
 
 @page

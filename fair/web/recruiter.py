@@ -339,7 +339,8 @@ async def decline_many(request: Request) -> Response:
     )
 
 
-async def _application(request: Request):  # type: ignore[no-untyped-def]
+async def member_application(request: Request):  # type: ignore[no-untyped-def]
+    """The application in the path, if the recruiter belongs to its booth's employer."""
     user = _recruiter(request)
     session = database(request)
     application = await applications.get(session, path_int(request, "application_id"))
@@ -352,7 +353,7 @@ async def _application(request: Request):  # type: ignore[no-untyped-def]
 
 @page
 async def application_page(request: Request) -> Response:
-    application, booth = await _application(request)
+    application, booth = await member_application(request)
     current = ApplicationStatus(application.status)
     moves = [
         s
@@ -366,7 +367,7 @@ async def application_page(request: Request) -> Response:
 
 @page
 async def application_status(request: Request) -> Response:
-    application, booth = await _application(request)
+    application, booth = await member_application(request)
     fields = forms.Fields(await forms.read(request))
     value = fields.text("status")
     if value not in {s.value for s in ApplicationStatus}:
@@ -383,7 +384,7 @@ async def application_status(request: Request) -> Response:
 
 @page
 async def application_cv(request: Request) -> Response:
-    application, _booth = await _application(request)
+    application, _booth = await member_application(request)
     if application.cv_file_id is None:
         raise NotFound("This application has no CV.")
     return cv_response(await files.get(database(request), application.cv_file_id))
