@@ -82,7 +82,8 @@ async def serve_relay(mode: str, port: int) -> None:
     setup_aiortc()
     forwarding, stock = ForwardingRelay(), MediaRelay()
     sources: dict[str, Any] = {}
-    pcs: dict[int, Any] = {}
+    pcs: dict[int, Any] = {}  # by viewer id (the publisher's is 0)
+    counts = {"joined": 0, "left": 0}
 
     async def handle(reader: Any, writer: Any) -> None:
         while line := await reader.readline():
@@ -96,7 +97,7 @@ async def serve_relay(mode: str, port: int) -> None:
                 else:
                     sources.update({t.kind: t.receiver.track for t in pc.getTransceivers()})
                 await pc.setLocalDescription(await pc.createAnswer())
-                pcs[id(pc)] = pc
+                pcs[0] = pc
                 reply = {"sdp": pc.localDescription.sdp}
             elif op == "view":
                 pc = peer()
@@ -109,11 +110,20 @@ async def serve_relay(mode: str, port: int) -> None:
                             _codecs(kind)
                         )
                 await pc.setLocalDescription(await pc.createOffer())
-                pcs[id(pc)] = pc
-                reply = {"id": id(pc), "sdp": pc.localDescription.sdp}
+                counts["joined"] += 1
+                pcs[counts["joined"]] = pc
+                reply = {"id": counts["joined"], "sdp": pc.localDescription.sdp}
             elif op == "answer":
                 answer = RTCSessionDescription(message["sdp"], "answer")
                 await pcs[message["id"]].setRemoteDescription(answer)
+            elif op == "leave":  # a viewer leaves: unsubscribed, its connection closed
+                pc = pcs.pop(message["id"])
+                if mode == "forward":
+                    forwarding.unsubscribe(pc)
+                await pc.close()
+                counts["left"] += 1
+            elif op == "stats":
+                reply = media_stats(forwarding, pcs, counts, message.get("objects", False))
             elif op == "usage":
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 reply = {
@@ -131,71 +141,185 @@ async def serve_relay(mode: str, port: int) -> None:
         await server.serve_forever()
 
 
+def media_stats(
+    relay: Any, pcs: dict[int, Any], counts: dict[str, int], objects: bool
+) -> dict[str, Any]:
+    """The media process's memory (current and peak RSS), its peer connections, asyncio tasks
+    and the relay's bookkeeping; with `objects`, after a full garbage collection, the live
+    instances of the aiortc and relay classes that a leak would keep."""
+    import gc
+
+    with open("/proc/self/status") as status:
+        fields = dict(line.split(":", 1) for line in status)
+    stats: dict[str, Any] = {
+        "rss_kib": int(fields["VmRSS"].split()[0]),
+        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "pcs": len(pcs),
+        "pcs_open": sum(1 for pc in pcs.values() if pc.connectionState != "closed"),
+        "tasks": len(asyncio.all_tasks()),
+        "relay_viewers": relay.viewers,
+        "relay_entries": len(relay._viewers),
+        "relay_tasks": len(relay._tasks),
+        "threads": len(os.listdir("/proc/self/task")),
+        "fds": len(os.listdir("/proc/self/fd")),
+        **counts,
+    }
+    if objects:
+        gc.collect()
+        names = {
+            "RTCPeerConnection",
+            "RTCRtpSender",
+            "RTCRtpReceiver",
+            "RTCDtlsTransport",
+            "RTCIceTransport",
+            "Connection",
+            "_Outlet",
+            "Packet",
+        }
+        found = dict.fromkeys(sorted(names), 0)
+        for obj in gc.get_objects():
+            name = type(obj).__name__
+            if name in names:
+                found[name] += 1
+        stats["objects"] = found
+    return stats
+
+
 # The publisher -------------------------------------------------------------------------------
 
+CLIP_SECONDS, KEYFRAME_EVERY, AUDIO_RATE, AUDIO_SAMPLES = 4, 2 * FPS, 48000, 960
 
-def source_tracks() -> list[Any]:
-    """A 640x360 picture: a gradient scrolling sideways under a moving 320x180 patch of noise
-    (cycled from 16 precomputed ones), enough detail to fill 500 kbps; and a 440 Hz tone."""
-    import math
-    from array import array
 
+def pictures(count: int) -> list[Any]:
+    """`count` 640x360 pictures: a gradient scrolling sideways under a moving 320x180 patch of
+    noise (cycled from 16 precomputed ones), enough detail to fill 500 kbps."""
     import av
-    from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
     ramp = bytes((x * 255 // (2 * WIDTH)) for x in range(2 * WIDTH))
     noise = [bytes(96 + c % 64 for c in os.urandom(320 * 180)) for _ in range(16)]
     chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
+    frames = []
+    for n in range(count):
+        shift = (n * 4) % WIDTH
+        luma = bytearray(ramp[shift : shift + WIDTH] * HEIGHT)
+        left, top, patch = (n * 3) % (WIDTH - 320), (n * 2) % (HEIGHT - 180), noise[n % 16]
+        for y in range(180):
+            start = (top + y) * WIDTH + left
+            luma[start : start + 320] = patch[y * 320 : (y + 1) * 320]
+        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+        for plane, data in zip(frame.planes, (luma, chroma, chroma), strict=True):
+            plane.update(bytes(data))
+        frames.append(frame)
+    return frames
 
-    class Camera(VideoStreamTrack):
-        count = 0
 
-        async def recv(self) -> Any:
-            pts, time_base = await self.next_timestamp()
-            n, self.count = self.count, self.count + 1
-            shift = (n * 4) % WIDTH
-            luma = bytearray(ramp[shift : shift + WIDTH] * HEIGHT)
-            left, top, patch = (n * 3) % (WIDTH - 320), (n * 2) % (HEIGHT - 180), noise[n % 16]
-            for y in range(180):
-                start = (top + y) * WIDTH + left
-                luma[start : start + 320] = patch[y * 320 : (y + 1) * 320]
-            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-            for plane, data in zip(frame.planes, (luma, chroma, chroma), strict=True):
-                plane.update(bytes(data))
-            frame.pts, frame.time_base = pts, time_base
-            return frame
+def encode_clip() -> tuple[list[bytes], list[bytes]]:
+    """The publisher's media, encoded once before the run by aiortc's own encoders (same
+    settings as a live aiortc sender: VP8 CBR at the pinned 500 kbps, Opus 96 kbps):
+    `CLIP_SECONDS` of video, a keyframe every `KEYFRAME_EVERY` frames (2 s) starting with the
+    first, after one unkept second so the rate control has settled; and one second of a 440 Hz
+    tone in 20 ms Opus frames (440 whole periods: the loop is seamless)."""
+    import fractions
+    import math
+    from array import array
 
-    class Microphone(AudioStreamTrack):
-        samples = 0
+    import av
+    from aiortc.codecs.opus import OpusEncoder
+    from aiortc.codecs.vpx import Vp8Encoder
 
-        async def recv(self) -> Any:
-            frame = await super().recv()
-            rate = frame.sample_rate
-            tone = array(
-                "h",
-                (
-                    int(8000 * math.sin(2 * math.pi * 440 * (self.samples + i) / rate))
-                    for i in range(frame.samples)
-                ),
-            )
-            self.samples += frame.samples
-            frame.planes[0].update(tone.tobytes())
-            return frame
+    class RawVp8(Vp8Encoder):  # the encoded frame itself, not its RTP payloads
+        @classmethod
+        def _packetize(cls, buffer: bytes, picture_id: int) -> list[bytes]:
+            return [buffer]
 
-    return [Microphone(), Camera()]
+    encoder, video = RawVp8(), []
+    for n, frame in enumerate(pictures((CLIP_SECONDS + 1) * FPS)):
+        frame.pts, frame.time_base = n * 3000, fractions.Fraction(1, 90000)
+        kept = n - FPS
+        (data,), _ = encoder.encode(frame, force_keyframe=kept >= 0 and kept % KEYFRAME_EVERY == 0)
+        if kept >= 0:
+            video.append(data)
+    opus, audio, samples = OpusEncoder(), [], 0
+    while len(audio) < AUDIO_RATE // AUDIO_SAMPLES:
+        frame = av.AudioFrame(format="s16", layout="mono", samples=AUDIO_SAMPLES)
+        tone = array(
+            "h",
+            (
+                int(8000 * math.sin(2 * math.pi * 440 * ((samples + i) % AUDIO_RATE) / AUDIO_RATE))
+                for i in range(AUDIO_SAMPLES)
+            ),
+        )
+        frame.planes[0].update(tone.tobytes())
+        frame.pts, frame.sample_rate = samples, AUDIO_RATE
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        samples += AUDIO_SAMPLES
+        payloads, _ = opus.encode(frame)
+        audio += payloads
+    return video, audio
+
+
+def clip_tracks(video: list[bytes], audio: list[bytes]) -> list[Any]:
+    """Tracks that play the encoded clip in a loop, paced in real time, as `av.Packet`s: the
+    sender only packetizes them (as for `MediaPlayer(decode=False)`). A keyframe request (PLI or
+    FIR from the relay, see `publish`) makes the video jump to the clip's next keyframe, at most
+    `KEYFRAME_EVERY` - 1 frames ahead; without requests a keyframe comes every 2 s anyway."""
+    import fractions
+
+    import av
+    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+    from fair.media.relay import is_keyframe
+
+    class Clip(MediaStreamTrack):
+        def __init__(self, kind: str, frames: list[bytes], rate: int, clock: int) -> None:
+            super().__init__()
+            self.kind, self.frames, self.rate = kind, frames, rate
+            self.step, self.time_base = clock // rate, fractions.Fraction(1, clock)
+            self.keys = [i for i, data in enumerate(frames) if is_keyframe(kind, data)]
+            self.start: float | None = None
+            self.count = self.index = self.keyframe_requests = 0
+            self.want_keyframe = False
+
+        def request_keyframe(self) -> None:
+            self.keyframe_requests += 1
+            self.want_keyframe = True
+
+        async def recv(self) -> av.Packet:
+            if self.readyState != "live":
+                raise MediaStreamError
+            if self.start is None:
+                self.start = time.monotonic()
+            else:
+                await asyncio.sleep(self.start + self.count / self.rate - time.monotonic())
+            if self.want_keyframe:
+                self.want_keyframe = False
+                later = [i for i in self.keys if i >= self.index]
+                self.index = later[0] if later else self.keys[0]
+            packet = av.Packet(self.frames[self.index])
+            packet.pts, packet.time_base = self.count * self.step, self.time_base
+            self.count, self.index = self.count + 1, (self.index + 1) % len(self.frames)
+            return packet
+
+    return [
+        Clip("audio", audio, AUDIO_RATE // AUDIO_SAMPLES, AUDIO_RATE),
+        Clip("video", video, FPS, 90000),
+    ]
 
 
 async def publish(port: int) -> None:
     from aiortc import RTCSessionDescription
 
+    from fair.media.relay import _codecs
+
     setup_aiortc()
+    tracks = clip_tracks(*encode_clip())  # before connecting: the run only replays it
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     pc = peer()
-    for track in source_tracks():
-        pc.addTrack(track)
+    for track in tracks:
+        sender = pc.addTrack(track)
+        if track.kind == "video":  # a PLI/FIR would only flag aiortc's unused encoder
+            sender._send_keyframe = track.request_keyframe
     for transceiver in pc.getTransceivers():  # VP8 and Opus, what the relay forwards
-        from fair.media.relay import _codecs
-
         transceiver.setCodecPreferences(_codecs(transceiver.kind))
     await pc.setLocalDescription(await pc.createOffer())
     answer = await ask(reader, writer, {"op": "publish", "sdp": pc.localDescription.sdp})
@@ -249,7 +373,7 @@ class Bot:
     """A viewer that counts RTP packets instead of decoding (no jitter buffer, no NACK)."""
 
     def __init__(self) -> None:
-        self.pc = peer()
+        self.pc, self.id = peer(), 0
         self.streams = {"audio": Stream(), "video": Stream()}
         self.pc.on("track", self._on_track)
 
@@ -267,6 +391,11 @@ class Bot:
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         answer = {"op": "answer", "id": offer["id"], "sdp": self.pc.localDescription.sdp}
         await ask(reader, writer, answer)
+        self.id = int(offer["id"])
+
+    async def leave(self, reader: Any, writer: Any, id: int) -> None:
+        await ask(reader, writer, {"op": "leave", "id": id})
+        await self.pc.close()
 
     def counts(self) -> dict[str, Any]:
         audio, video = self.streams["audio"], self.streams["video"]
@@ -308,9 +437,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def spawn(*args: str) -> subprocess.Popen[str]:
+def spawn(*args: str, script: str = __file__) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), *args],
+        [sys.executable, os.path.abspath(script), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -332,11 +461,32 @@ def expect(process: subprocess.Popen[str], timeout: float) -> str:
     return line.strip()
 
 
-def relay_usage(port: int) -> dict[str, Any]:
+def control(port: int, message: dict[str, Any]) -> dict[str, Any]:
+    """One request to the media process's control socket, from the orchestrator."""
     with socket.create_connection(("127.0.0.1", port)) as s, s.makefile("rw") as f:
-        f.write(json.dumps({"op": "usage"}) + "\n")
+        f.write(json.dumps(message) + "\n")
         f.flush()
         return dict(json.loads(f.readline()))
+
+
+def relay_usage(port: int) -> dict[str, Any]:
+    return control(port, {"op": "usage"})
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system, all threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, over all cores (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / ticks, sum(values) / ticks
 
 
 def udp_receive_buffer_errors() -> int:
@@ -359,6 +509,9 @@ class Result:
     kbps: float
     source_fps: float | None
     drops: int
+    publisher_cores: float = 0.0
+    bot_cores: float = 0.0
+    machine_busy: float = 0.0  # share of all the machine's cores that was busy
 
     @property
     def per_core(self) -> float:
@@ -400,10 +553,15 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
             return [c for b in bots for c in json.loads(expect(b, 30))]
 
         usage0, drops0 = relay_usage(port), udp_receive_buffer_errors()
+        cpu0, busy0 = [cpu_seconds(p.pid) for p in processes], machine_busy()
         before = mark()
         time.sleep(args.seconds)
         usage1, drops1 = relay_usage(port), udp_receive_buffer_errors()
+        cpu1, busy1 = [cpu_seconds(p.pid) for p in processes], machine_busy()
         after = mark()
+        cores = [
+            (b - a) / (usage1["wall"] - usage0["wall"]) for a, b in zip(cpu0, cpu1, strict=True)
+        ]
         wall = usage1["wall"] - usage0["wall"]
         source = (usage1["frames_in"]["video"] - usage0["frames_in"]["video"]) / wall
         fps, loss, kbps = [], [], []
@@ -425,6 +583,9 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
             statistics.median(kbps),
             source if mode == "forward" else None,
             drops1 - drops0,
+            cores[1],
+            sum(cores[2:]),
+            (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]),
         )
     finally:
         for process in reversed(processes):
@@ -455,15 +616,17 @@ def row(r: Result, baseline: float | None) -> str:
     return (
         f"{r.mode:<11}{r.viewers:>5}{r.connected:>5}{r.cores:>7.2f}{r.per_core:>7.0f}"
         f"{r.equivalent_per_core:>7.0f}{source}{r.fps_min:>6.1f}{r.fps_median:>6.1f}"
-        f"{r.loss_max * 100:>7.2f}{r.loss_mean * 100:>7.2f}{r.kbps:>6.0f}{r.drops:>7}  {verdict}"
+        f"{r.loss_max * 100:>7.2f}{r.loss_mean * 100:>7.2f}{r.kbps:>6.0f}{r.drops:>7}"
+        f"{r.publisher_cores:>6.2f}{r.bot_cores:>6.2f}{r.machine_busy * 100:>6.0f}  {verdict}"
     )
 
 
 HEADER = (
     f"{'mode':<11}{'N':>5}{'conn':>5}{'cores':>7}{'v/core':>7}{'eq/core':>7}{'src':>6}"
-    f"{'fps':>6}{'fps':>6}{'loss':>7}{'loss':>7}{'kbps':>6}{'kernel':>7}  vs baseline (eq/core)\n"
+    f"{'fps':>6}{'fps':>6}{'loss':>7}{'loss':>7}{'kbps':>6}{'kernel':>7}{'pub':>6}{'bots':>6}"
+    f"{'busy':>6}  vs baseline (eq/core)\n"
     f"{'':<11}{'':>5}{'':>5}{'':>7}{'':>7}{'':>7}{'fps':>6}{'min':>6}{'med':>6}{'max %':>7}"
-    f"{'avg %':>7}{'':>6}{'drops':>7}  verdict"
+    f"{'avg %':>7}{'':>6}{'drops':>7}{'cores':>6}{'cores':>6}{'%':>6}  verdict"
 )
 
 

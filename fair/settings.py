@@ -69,6 +69,14 @@ class Settings:
     live_heartbeat_seconds: float = 25.0
     # Interview rooms (WebRTC): STUN and TURN server URLs, and the secret TURN shares with us
     # (coturn's `use-auth-secret`: credentials are derived per user, valid `turn_ttl` seconds).
+    # Viewers one webconference stage serves at most (a media process's room); over it,
+    # `stage.full` with a clear message.
+    stage_max_viewers: int = 300
+    # The URL of the broker that routes media rooms to `fair media` processes; empty: every
+    # room lives in the web process (the embedded default).
+    media_url: str = ""
+    # Interview calls go through the media relay instead of browser to browser.
+    interview_relay: bool = False
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = ""
@@ -109,6 +117,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         max_logo_bytes=_int(env, "FAIR_MAX_LOGO_BYTES", 1024 * 1024),
         max_request_bytes=_int(env, "FAIR_MAX_REQUEST_BYTES", 12 * 1024 * 1024),
         live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
+        stage_max_viewers=_int(env, "FAIR_STAGE_MAX_VIEWERS", 300),
+        media_url=env.get("FAIR_MEDIA_URL", ""),
+        interview_relay=_bool(env.get("FAIR_INTERVIEW_RELAY"), False),
         stun_urls=tuple(env.get("FAIR_STUN_URLS", "").split()),
         turn_urls=tuple(env.get("FAIR_TURN_URLS", "").split()),
         turn_secret=env.get("FAIR_TURN_SECRET", ""),

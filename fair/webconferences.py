@@ -731,12 +731,24 @@ async def _active(session: AsyncSession, webconference_id: int) -> list[Webconfe
 
 
 def _emit_edition(session: AsyncSession, webconference: Webconference) -> None:
-    events.emit(
-        session,
-        channel=channels.edition(webconference.edition_id),
-        event="webconference.changed",
-        payload={"webconference_id": webconference.id, "status": webconference.status},
-    )
+    """The programme's `webconference.changed`; once live, ended or cancelled, also the
+    stage's `stage.state` on the talk's own channel (viewers' pages, and the media process,
+    which closes the stage of a talk that is over)."""
+    payload = {"webconference_id": webconference.id, "status": webconference.status}
+    channel = channels.edition(webconference.edition_id)
+    events.emit(session, channel=channel, event="webconference.changed", payload=payload)
+    state = STAGE_STATES.get(WebconferenceStatus(webconference.status))
+    if state is not None:
+        payload = {"webconference_id": webconference.id, "state": state}
+        channel = channels.webconference(webconference.id)
+        events.emit(session, channel=channel, event="stage.state", payload=payload)
+
+
+STAGE_STATES = {
+    WebconferenceStatus.LIVE: "live",
+    WebconferenceStatus.ENDED: "ended",
+    WebconferenceStatus.CANCELLED: "cancelled",
+}
 
 
 # Telling candidates ----------------------------------------------------------------------------

@@ -146,7 +146,7 @@ async def test_presenter_publishes_viewers_watch_and_the_end_closes_them(
             for viewer in viewers:
                 assert {size[1:] for size in viewer.frames["video"]} == {(WIDTH, HEIGHT)}
                 assert viewer.count("audio") > 0
-            stage = stages.stages[wid]
+            stage = stages.stages[f"webconference:{wid}"]
             assert (len(stage.presenters), len(stage.viewers)) == (1, 2)
 
             # The presenter ends the talk: everyone hears it, every server connection closes.
@@ -158,7 +158,7 @@ async def test_presenter_publishes_viewers_watch_and_the_end_closes_them(
                     "webconference_id": wid,
                     "state": "ended",
                 }
-            assert wid not in stages.stages
+            assert f"webconference:{wid}" not in stages.stages
             assert all(pc.connectionState == "closed" for pc in stage.pcs())
             await until(lambda: all(r.done() for v in viewers for r in v.readers), 10)
             assert await v1.refused("stage.watch", talk_id) == "stage.ended"
@@ -185,8 +185,8 @@ async def test_closing_the_socket_closes_its_connections(
     try:
         async with socket_of(server, await http(world.presenter)) as pws:
             await pws.ok("stage.publish", offer)
-            (presenter,) = server.app.state.stages.stages[wid].presenters.values()
-        await until(lambda: wid not in server.app.state.stages.stages, 5)
+            (presenter,) = server.app.state.stages.stages[f"webconference:{wid}"].presenters.values()
+        await until(lambda: f"webconference:{wid}" not in server.app.state.stages.stages, 5)
         await until(lambda: presenter.pc.connectionState == "closed", 5)
     finally:
         await presenter_pc.close()
@@ -237,7 +237,7 @@ async def test_two_presenters_reach_a_viewer(
             await watcher.ok("stage.answer", {**talk_id, "sdp": viewer.pc.localDescription.sdp})
             await until(lambda: viewer.count("video") >= 20, 20)
             assert len(viewer.readers) == 4  # two audio and two video tracks
-            stage = server.app.state.stages.stages[webconference.id]
+            stage = server.app.state.stages.stages[f"webconference:{webconference.id}"]
             for presenter in stage.presenters.values():
                 assert presenter.relay.viewers == 1
                 assert presenter.relay.frames_in["video"] > 0

@@ -208,10 +208,11 @@ class ForwardingRelay:
                 bound_stalls(transceiver.receiver)
 
     def subscribe(self, viewer: RTCPeerConnection) -> list[RTCRtpSender]:
-        """Add a send-only VP8 video and Opus audio transceiver to the viewer's connection, fed
-        by the relay. Call before the relay creates its offer to the viewer."""
+        """Add a send-only transceiver to the viewer's connection for each kind the presenter
+        publishes (VP8 video, Opus audio; a screen share has video alone), fed by the relay.
+        Call after `publish` and before the relay creates its offer to the viewer."""
         outlets, senders = [], []
-        for kind in KINDS:
+        for kind in [k for k in KINDS if k in self._receivers]:
             outlet = _Outlet(kind, viewer, self.queue_size, self.request_keyframe, self._discard)
             transceiver = viewer.addTransceiver(outlet, direction="sendonly")
             transceiver.setCodecPreferences(_codecs(kind))

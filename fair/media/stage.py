@@ -1,19 +1,25 @@
-"""Webconference stages: presenters publish to this process, viewers receive from it.
+"""Media rooms: publishers send to this process, viewers receive from it.
 
-The embedded default runs one process, so the registry is in memory (`app.state.stages`,
-opened and closed by the app's lifespan). Each stage, keyed by webconference id, holds one
-server-side RTCPeerConnection and one `ForwardingRelay` per presenter socket, and one
-RTCPeerConnection per viewer socket, fed by every presenter's relay at the time it watches.
+A room is named by a string: `webconference:<id>` for a talk's stage, `interview:<id>` for an
+interview call that goes through the server (the fallback when browser-to-browser media fails).
+Each room holds one server-side RTCPeerConnection and one `ForwardingRelay` per publishing key
+(a presenter's socket, or its screen share, `<socket>:screen`), and one RTCPeerConnection per
+viewing key, fed by every relay published at the time it watches, except the viewer's own.
 
-    stages = Stages()
-    answer = await stages.publish(wid, key, offer_sdp)   # presenter's offer -> our answer
-    offer = await stages.watch(wid, key)                 # our offer to a viewer
-    await stages.answer(wid, key, answer_sdp)            # the viewer's answer
-    await stages.leave(wid, key)                         # a socket leaves (or closes)
-    await stages.end(wid)                                # the talk ended: close every pc
-    await stages.close()                                 # the app stops
+    stages = Stages(on_change=...)
+    answer = await stages.publish(room, key, offer_sdp, info={"name": ..., "source": "camera"})
+    offer, tracks = await stages.watch(room, key, max_viewers=300)  # our offer to a viewer
+    await stages.answer(room, key, answer_sdp)                      # the viewer's answer
+    await stages.leave(room, key)        # a socket leaves (its `key:*` publications too)
+    await stages.end(room)               # the talk ended: close every connection
+    await stages.close()                 # the process stops
 
-Permissions are the caller's (fair.live.socket) to check; this module only holds connections.
+The embedded default keeps one `Stages` in the web process (`app.state.stages`); with media
+processes (`fair media`) each holds its own and `fair.media.remote` routes rooms to them, with
+the same methods. Permissions are the callers' to check; this module only holds connections.
+`on_change(room, presenters, viewers)` is awaited whenever those counts change (the live
+viewer count, and viewers re-watching when a presenter arrives or leaves).
+
 aiortc gathers its candidates before `setLocalDescription` returns, so every SDP carries them
 (no trickle ICE). Codecs: VP8 and Opus (the relay forwards encoded frames unchanged).
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,44 +46,56 @@ from fair.media.relay import CODECS, KINDS, ForwardingRelay
 
 log = logging.getLogger("fair.media")
 
+OnChange = Callable[[str, int, int], Awaitable[None]]  # (room, presenters, viewers)
+
 
 @dataclass
 class Presenter:
     pc: RTCPeerConnection
     relay: ForwardingRelay
+    info: dict[str, Any]  # shown to viewers beside the tracks: name, source (camera, screen)
+
+
+@dataclass
+class Viewer:
+    pc: RTCPeerConnection
+    sources: list[str]  # the publishing keys it was fed when it watched
 
 
 @dataclass
 class Stage:
-    webconference_id: int
-    presenters: dict[str, Presenter] = field(default_factory=dict)  # by socket key
-    viewers: dict[str, RTCPeerConnection] = field(default_factory=dict)
+    room: str
+    presenters: dict[str, Presenter] = field(default_factory=dict)  # by publishing key
+    viewers: dict[str, Viewer] = field(default_factory=dict)  # by viewing key
 
     def pcs(self) -> list[RTCPeerConnection]:
-        return [p.pc for p in self.presenters.values()] + list(self.viewers.values())
+        return [p.pc for p in self.presenters.values()] + [v.pc for v in self.viewers.values()]
 
 
 class Stages:
-    """The live stages of this process."""
+    """The media rooms of this process."""
 
-    def __init__(self, ice_servers: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        ice_servers: list[dict[str, Any]] | None = None,
+        *,
+        on_change: OnChange | None = None,
+    ) -> None:
         self._ice_servers = ice_servers
-        self.stages: dict[int, Stage] = {}
+        self._on_change = on_change
+        self.stages: dict[str, Stage] = {}
 
-    def _pc(self) -> RTCPeerConnection:
-        servers = self._ice_servers
-        if servers is None:  # STUN as set; TURN credentials for the server itself (user 0)
-            servers = rooms.ice_servers(user_id=0)
-        config = RTCConfiguration(iceServers=[RTCIceServer(**s) for s in servers])
-        return RTCPeerConnection(config)
+    def counts(self, room: str) -> tuple[int, int]:
+        """(presenters, viewers) in the room now."""
+        stage = self.stages.get(room)
+        return (len(stage.presenters), len(stage.viewers)) if stage else (0, 0)
 
-    def _stage(self, webconference_id: int) -> Stage:
-        return self.stages.setdefault(webconference_id, Stage(webconference_id))
-
-    async def publish(self, webconference_id: int, key: str, sdp: str) -> str:
-        """Take a presenter's offer (audio and video); return the server's answer. The same
-        socket publishing again replaces its previous connection."""
-        await self._drop_presenter(webconference_id, key)
+    async def publish(
+        self, room: str, key: str, sdp: str, *, info: dict[str, Any] | None = None
+    ) -> str:
+        """Take a publisher's offer (audio and video, or video alone for a screen); return the
+        server's answer. The same key publishing again replaces its previous connection."""
+        await self._drop_presenter(room, key)
         pc = self._pc()
         relay = ForwardingRelay()
         try:
@@ -93,79 +112,142 @@ class Stages:
                 "This signal is not an offer, an answer or a candidate, or it is too large.",
                 code="stage.bad_offer",
             ) from exc
-        self._stage(webconference_id).presenters[key] = Presenter(pc, relay)
+        self._stage(room).presenters[key] = Presenter(pc, relay, dict(info or {}))
+        await self._changed(room)
         return str(pc.localDescription.sdp)
 
-    async def watch(self, webconference_id: int, key: str) -> str:
-        """A viewer's connection, fed by every presenter publishing now: the server's offer."""
-        stage = self.stages.get(webconference_id)
-        if stage is None or not stage.presenters:
+    async def watch(
+        self, room: str, key: str, *, max_viewers: int | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """A viewer's connection, fed by every publication in the room but its own: the
+        server's offer, and what each of its tracks is ({mid, kind, key, info})."""
+        stage = self.stages.get(room)
+        sources = [k for k in stage.presenters if not _same(k, key)] if stage else []
+        if stage is None or not sources:
             raise Conflict(
                 "No presenter is on stage yet: try again in a moment.",
                 code="stage.no_presenter",
             )
+        if max_viewers is not None and key not in stage.viewers:
+            if len(stage.viewers) >= max_viewers:
+                raise Conflict(
+                    "This webconference is full (%(count)s viewers): try again in a moment.",
+                    code="stage.full",
+                    params={"count": max_viewers},
+                )
         await self._drop_viewer(stage, key)
         pc = self._pc()
-        for presenter in stage.presenters.values():
-            presenter.relay.subscribe(pc)
-        stage.viewers[key] = pc
+        described: list[tuple[Any, str]] = []
+        for source in sources:
+            for sender in stage.presenters[source].relay.subscribe(pc):
+                described.append((sender, source))
+        stage.viewers[key] = Viewer(pc, sources)
         try:
             await pc.setLocalDescription(await pc.createOffer())
         except Exception as exc:  # the stage ended meanwhile (its connections closed)
+            stage.viewers.pop(key, None)
             await pc.close()
             raise Conflict("This webconference has ended.", code="stage.ended") from exc
-        return str(pc.localDescription.sdp)
+        await self._changed(room)
+        return str(pc.localDescription.sdp), _tracks(pc, described, stage)
 
-    async def answer(self, webconference_id: int, key: str, sdp: str) -> None:
-        stage = self.stages.get(webconference_id)
-        pc = stage.viewers.get(key) if stage is not None else None
-        if pc is None or pc.signalingState != "have-local-offer":
+    async def answer(self, room: str, key: str, sdp: str) -> None:
+        stage = self.stages.get(room)
+        viewer = stage.viewers.get(key) if stage is not None else None
+        if viewer is None or viewer.pc.signalingState != "have-local-offer":
             raise Conflict("Start watching before answering.", code="stage.not_watching")
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            await viewer.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
             raise Conflict(
                 "This signal is not an offer, an answer or a candidate, or it is too large.",
                 code="stage.bad_answer",
             ) from exc
 
-    async def leave(self, webconference_id: int, key: str) -> bool:
-        """Close this socket's connections on the stage; whether it had any."""
-        stage = self.stages.get(webconference_id)
+    async def leave(self, room: str, key: str) -> bool:
+        """Close this key's connections in the room, its `key:*` publications too; whether it
+        had any."""
+        stage = self.stages.get(room)
         if stage is None:
             return False
-        had = key in stage.viewers or key in stage.presenters
+        mine = [k for k in stage.presenters if _same(k, key)]
+        had = key in stage.viewers or bool(mine)
         await self._drop_viewer(stage, key)
-        await self._drop_presenter(webconference_id, key)
+        for published in mine:
+            await self._drop_presenter(room, published)
         if not stage.presenters and not stage.viewers:
-            self.stages.pop(webconference_id, None)
+            self.stages.pop(room, None)
+        if had:
+            await self._changed(room)
         return had
 
-    async def end(self, webconference_id: int) -> None:
-        """The talk ended: close every connection of its stage."""
-        stage = self.stages.pop(webconference_id, None)
+    async def end(self, room: str) -> None:
+        """The talk ended: close every connection of its room."""
+        stage = self.stages.pop(room, None)
         if stage is not None:
             await _close(stage)
+            await self._changed(room)
 
     async def close(self) -> None:
-        """The app stops: close every stage."""
-        for webconference_id in list(self.stages):
-            await self.end(webconference_id)
+        """The process stops: close every room."""
+        for room in list(self.stages):
+            await self.end(room)
+
+    def _pc(self) -> RTCPeerConnection:
+        servers = self._ice_servers
+        if servers is None:  # STUN as set; TURN credentials for the server itself (user 0)
+            servers = rooms.ice_servers(user_id=0)
+        config = RTCConfiguration(iceServers=[RTCIceServer(**s) for s in servers])
+        return RTCPeerConnection(config)
+
+    def _stage(self, room: str) -> Stage:
+        return self.stages.setdefault(room, Stage(room))
+
+    async def _changed(self, room: str) -> None:
+        if self._on_change is None:
+            return
+        try:
+            await self._on_change(room, *self.counts(room))
+        except Exception:  # a count is only news: never let it break a connection
+            log.exception("reporting a media room's counts failed")
 
     async def _drop_viewer(self, stage: Stage, key: str) -> None:
-        pc = stage.viewers.pop(key, None)
-        if pc is None:
+        viewer = stage.viewers.pop(key, None)
+        if viewer is None:
             return
         for presenter in stage.presenters.values():
-            presenter.relay.unsubscribe(pc)
-        await pc.close()
+            presenter.relay.unsubscribe(viewer.pc)
+        await viewer.pc.close()
 
-    async def _drop_presenter(self, webconference_id: int, key: str) -> None:
-        stage = self.stages.get(webconference_id)
+    async def _drop_presenter(self, room: str, key: str) -> None:
+        stage = self.stages.get(room)
         presenter = stage.presenters.pop(key, None) if stage is not None else None
         if presenter is not None:
             await presenter.relay.close()
             await presenter.pc.close()
+
+
+def _same(published: str, key: str) -> bool:
+    """Whether a publishing key belongs to this socket key (itself or `key:<source>`)."""
+    return published == key or published.startswith(f"{key}:")
+
+
+def _tracks(
+    pc: RTCPeerConnection, described: list[tuple[Any, str]], stage: Stage
+) -> list[dict[str, Any]]:
+    by_sender = {t.sender: t for t in pc.getTransceivers()}
+    tracks = []
+    for sender, source in described:
+        transceiver = by_sender[sender]
+        tracks.append(
+            {
+                "mid": transceiver.mid,
+                "kind": transceiver.kind,
+                "key": source,
+                "info": stage.presenters[source].info,
+            }
+        )
+    return tracks
 
 
 async def _close(stage: Stage) -> None:

@@ -1,0 +1,248 @@
+"""Interview room commands of /live (PROTOCOL.md, "Interview rooms").
+
+Signalling for browser-to-browser calls. `room.join` checks the person, the room's window and
+the entry token, then follows `room:<id>` through a filter: frames this socket sent, and frames
+addressed to another socket, are not sent to it. Every later room command checks all of that
+again (one read per command). Relays that write nothing (`room.signal`, `room.peer`) go
+straight to the broadcaster; the other commands write, then publish after commit like every
+command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import channels, rooms
+from fair.enums import InterviewMode
+from fair.errors import Conflict, FairError
+from fair.events import Event
+from fair.live import payloads, protocol
+from fair.live.protocol import ProtocolError
+from fair.models import User
+
+if TYPE_CHECKING:
+    from fair.live.socket import Connection
+
+log = logging.getLogger("fair.live")
+T = TypeVar("T")
+
+
+async def join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    me, interview_id = conn.me(), payloads.integer(payload, "interview_id")
+    token = payloads.text(payload, "token") or ""
+    media = payloads.text(payload, "session")
+    async with conn.read() as session:
+        interview = await _room_check(session, me, interview_id, token)
+        role = rooms.role_of(interview, me)
+    reply = {
+        "interview_id": interview_id,
+        "role": role,
+        "admitted": interview.admitted_at is not None,
+        "mode": interview.mode,
+        "ice_servers": rooms.ice_servers(user_id=me.id),
+        "starts_at": interview.starts_at.isoformat(),
+        "ends_at": interview.ends_at.isoformat(),
+        "closes_at": rooms.closes_at(interview).isoformat(),
+        "connection_id": conn.connection_id,
+    }
+    await _follow(conn, interview_id)
+    conn.rooms[interview_id] = (token, role)
+    await _peer(conn, interview_id, "joined", session=media)
+    return reply
+
+
+async def signal(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id = payloads.integer(payload, "interview_id")
+    data, to = payloads.signal(payload), payloads.text(payload, "to")
+    token, _role = _ticket(conn, interview_id)
+    async with conn.read() as session:
+        interview = await _room_check(session, conn.me(), interview_id, token)
+    if interview.admitted_at is None:
+        raise Conflict("The recruiter has not let the candidate in yet.", code="room.not_admitted")
+    await _publish(conn, interview_id, "room.signal", to=to, data=data)
+    return {"interview_id": interview_id}
+
+
+async def leave(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id = payloads.integer(payload, "interview_id")
+    return {"interview_id": interview_id, "left": await _leave(conn, interview_id)}
+
+
+async def admit(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id = payloads.integer(payload, "interview_id")
+
+    async def work(session: AsyncSession, me: User) -> dict[str, Any]:
+        interview = await rooms.admit(session, user=me, interview_id=interview_id)
+        assert interview.admitted_at is not None
+        return {"interview_id": interview_id, "admitted_at": interview.admitted_at.isoformat()}
+
+    return await _checked_write(conn, interview_id, work)
+
+
+async def mode(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id = payloads.integer(payload, "interview_id")
+    try:
+        mode = InterviewMode(str(payload.get("mode")))
+    except ValueError:
+        raise ProtocolError("Choose video, phone or chat.") from None
+
+    async def work(session: AsyncSession, me: User) -> dict[str, Any]:
+        await rooms.switch_mode(session, user=me, interview_id=interview_id, mode=mode)
+        return {"interview_id": interview_id, "mode": mode.value}
+
+    return await _checked_write(conn, interview_id, work)
+
+
+async def message(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id, body = payloads.integer(payload, "interview_id"), payloads.body(payload)
+
+    async def work(session: AsyncSession, me: User) -> dict[str, Any]:
+        message = await rooms.send_message(session, user=me, interview_id=interview_id, body=body)
+        return {"interview_id": interview_id, "message_id": message.id}
+
+    return await _checked_write(conn, interview_id, work)
+
+
+async def phone(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id = payloads.integer(payload, "interview_id")
+    token, _role = _ticket(conn, interview_id)
+    async with conn.read() as session:
+        me = conn.me()
+        await _room_check(session, me, interview_id, token)
+        phone = await rooms.phone_number(session, user=me, interview_id=interview_id)
+    return {"interview_id": interview_id, "phone": phone}
+
+
+async def set_phone(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id, phone = (
+        payloads.integer(payload, "interview_id"),
+        payloads.text(payload, "phone") or "",
+    )
+
+    async def work(session: AsyncSession, me: User) -> dict[str, Any]:
+        saved = await rooms.set_phone(session, user=me, interview_id=interview_id, phone=phone)
+        return {"interview_id": interview_id, "phone": saved}
+
+    return await _checked_write(conn, interview_id, work)
+
+
+def _ticket(conn: Connection, interview_id: int) -> tuple[str, str]:
+    """This socket's (token, role) in the room; `room.not_joined` before `room.join`."""
+    conn.me()
+    ticket = conn.rooms.get(interview_id)
+    if ticket is None:
+        raise Conflict("Enter the room first.", code="room.not_joined")
+    return ticket
+
+
+async def _checked_write(
+    conn: Connection, interview_id: int, work: Callable[[AsyncSession, User], Awaitable[T]]
+) -> T:
+    token, _role = _ticket(conn, interview_id)
+    me = conn.me()
+
+    async def checked(session: AsyncSession) -> T:
+        await _room_check(session, me, interview_id, token)
+        return await work(session, me)
+
+    return await conn.write(checked)
+
+
+async def _follow(conn: Connection, interview_id: int) -> None:
+    """Follow the room's channel through `_forward` (replacing a plain subscription)."""
+    channel = channels.room(interview_id)
+    if interview_id in conn.rooms and channel in conn.subscriptions:
+        return
+    await conn.unsubscribe_channel(channel)
+    await conn.follow(channel, lambda queue: _forward(conn, queue, interview_id))
+
+
+async def _forward(conn: Connection, queue: asyncio.Queue[str], interview_id: int) -> None:
+    """Relay the room's frames, except this socket's own and those meant for another socket;
+    answer another person's arrival with `here`, so that they know who is in the room."""
+    while True:
+        text = await queue.get()
+        data = payloads.event_payload(text)
+        if data.get("from") == conn.connection_id or data.get("to") not in (
+            None,
+            conn.connection_id,
+        ):
+            continue
+        if (
+            data.get("event") == "room.peer"
+            and data.get("state") == "joined"
+            and interview_id in conn.rooms
+            and conn.user is not None
+            and data.get("user_id") != conn.user.id
+        ):
+            await _peer(conn, interview_id, "here", to=data.get("from"))
+        conn.push(text)
+
+
+async def _peer(
+    conn: Connection, interview_id: int, state: str, *, to: Any = None, session: str | None = None
+) -> None:
+    _token, role = conn.rooms[interview_id]
+    user_id = conn.user.id if conn.user is not None else None
+    fields = {"state": state, "role": role, "user_id": user_id, "session": session}
+    await _publish(conn, interview_id, "room.peer", to=to, **fields)
+
+
+async def _publish(conn: Connection, interview_id: int, event: str, **fields: Any) -> None:
+    payload = {"interview_id": interview_id, "from": conn.connection_id, **fields}
+    await protocol.publish(conn.broadcast, [Event(channels.room(interview_id), event, payload)])
+
+
+async def participant(conn: Connection, channel: str) -> bool:
+    """Whether this socket's user may follow `channel` as a room's participant, now."""
+    parsed = channels.parse(channel)
+    if conn.user is None or parsed is None or parsed[0] != channels.ROOM:
+        return False
+    try:
+        async with conn.read() as session:
+            await rooms.enter(session, user=conn.user, interview_id=parsed[1])
+    except FairError:
+        return False
+    return True
+
+
+async def _leave(conn: Connection, interview_id: int) -> bool:
+    if interview_id not in conn.rooms:
+        return False
+    await _peer(conn, interview_id, "left")
+    del conn.rooms[interview_id]
+    await conn.unsubscribe_channel(channels.room(interview_id))
+    return True
+
+
+async def leave_all(conn: Connection) -> None:
+    """The socket closes: the other person hears it left (a reload joins again)."""
+    for interview_id in list(conn.rooms):
+        try:
+            await _leave(conn, interview_id)
+        except Exception:
+            log.exception("leaving a room failed")
+
+
+ACTIONS = {
+    "room.join": join,
+    "room.signal": signal,
+    "room.leave": leave,
+    "room.admit": admit,
+    "room.mode": mode,
+    "room.message": message,
+    "room.phone": phone,
+    "room.set_phone": set_phone,
+}
+
+
+async def _room_check(session: AsyncSession, me: User, interview_id: int, token: str) -> Any:
+    """The interview, if `me` may be in its room now with this entry token."""
+    interview = await rooms.enter(session, user=me, interview_id=interview_id)
+    rooms.check_token(interview, user_id=me.id, token=token)
+    return interview

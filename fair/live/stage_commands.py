@@ -1,0 +1,125 @@
+"""Webconference stage commands of /live (PROTOCOL.md, "Stages").
+
+Presenters publish to a media process, viewers receive from it. Every command reads the
+webconference and checks the person again. `stage.start`/`stage.end` go through the domain
+(webconferences.start/end, which publish `stage.state` on `webconference:<id>` after commit).
+The media connections live behind `app.state.stages` (fair.media.stage.Stages in the embedded
+default, fair.media.remote.RemoteStages with media processes), in the room
+`webconference:<id>`, keyed by this socket's connection id (`<id>:screen` for its screen
+share), and close with the socket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import channels, settings, webconferences
+from fair.live import payloads
+from fair.live.protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from fair.live.socket import Connection
+
+log = logging.getLogger("fair.live")
+SOURCES = ("camera", "screen")
+
+
+async def publish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
+    sdp = payloads.sdp(payload, "offer")
+    source = payload.get("source", "camera")
+    if source not in SOURCES:
+        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": "source"})
+    async with conn.read() as session:
+        await webconferences.require_presenter(session, me, webconference_id)
+    room = channels.webconference(webconference_id)
+    conn.stages.add(room)
+    key = conn.connection_id if source == "camera" else f"{conn.connection_id}:{source}"
+    info = {"name": me.name, "source": source}
+    answer = await _stages(conn).publish(room, key, sdp, info=info)
+    return {"webconference_id": webconference_id, "type": "answer", "sdp": answer}
+
+
+async def start(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    return await _move(conn, payload, webconferences.start, "live")
+
+
+async def end(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    reply = await _move(conn, payload, webconferences.end, "ended")
+    await _stages(conn).end(channels.webconference(reply["webconference_id"]))
+    return reply
+
+
+async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
+    async with conn.read() as session:
+        await webconferences.require_viewer(session, me, webconference_id)
+    room = channels.webconference(webconference_id)
+    conn.stages.add(room)
+    offer, tracks = await _stages(conn).watch(
+        room, conn.connection_id, max_viewers=settings.get().stage_max_viewers
+    )
+    return {"webconference_id": webconference_id, "type": "offer", "sdp": offer, "tracks": tracks}
+
+
+async def answer(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
+    sdp = payloads.sdp(payload, "answer")
+    async with conn.read() as session:
+        await webconferences.require_viewer(session, me, webconference_id)
+    room = channels.webconference(webconference_id)
+    await _stages(conn).answer(room, conn.connection_id, sdp)
+    return {"webconference_id": webconference_id}
+
+
+async def leave(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    conn.me()
+    webconference_id = payloads.integer(payload, "webconference_id")
+    room = channels.webconference(webconference_id)
+    conn.stages.discard(room)
+    left = await _stages(conn).leave(room, conn.connection_id)
+    return {"webconference_id": webconference_id, "left": left}
+
+
+async def leave_all(conn: Connection) -> None:
+    """The socket closes: its media connections close too."""
+    for room in list(conn.stages):
+        try:
+            await _stages(conn).leave(room, conn.connection_id)
+        except Exception:
+            log.exception("leaving a stage failed")
+    conn.stages.clear()
+
+
+def _stages(conn: Connection) -> Any:
+    return conn.websocket.app.state.stages
+
+
+async def _move(
+    conn: Connection,
+    payload: dict[str, Any],
+    move: Callable[..., Awaitable[None]],
+    state: str,
+) -> dict[str, Any]:
+    me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        webconference = await webconferences.require_presenter(session, me, webconference_id)
+        await move(session, by=me, webconference=webconference)
+        return {"webconference_id": webconference_id, "state": state}
+
+    return await conn.write(work)
+
+
+ACTIONS = {
+    "stage.publish": publish,
+    "stage.start": start,
+    "stage.end": end,
+    "stage.watch": watch,
+    "stage.answer": answer,
+    "stage.leave": leave,
+}
