@@ -17,7 +17,7 @@ from fair import db, settings, worker
 from fair.errors import FairError
 from fair.live import socket
 from fair.live.broadcast import Broadcaster
-from fair.media.stage import Stages
+from fair.media.host import Host
 from fair.web import (
     accounts,
     admin,
@@ -48,7 +48,8 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         app.state.read_sessions = db.sessionmaker(engine)
         app.state.write_sessions = db.sessionmaker(engine, write=True)
         app.state.broadcast = Broadcaster(conf.broadcast_url)
-        app.state.stages = Stages()  # webconference media, in this process
+        app.state.media_host = Host(app.state.broadcast)  # media rooms, in this process
+        app.state.stages = app.state.media_host.stages
         try:
             await app.state.broadcast.connect()  # BroadcastError: Redis unreachable at start-up
         except BaseException:
@@ -60,7 +61,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             yield
         finally:
             await worker.stop(tasks)
-            await app.state.stages.close()
+            await app.state.media_host.close()
             await app.state.broadcast.disconnect()
             await engine.dispose()
 

@@ -448,3 +448,37 @@ class WebconferenceChange(StrEnum):
     CHANGED = "changed"
     CANCELLED = "cancelled"
     REMINDER = "reminder"
+
+
+class QuestionStatus(StrEnum):
+    """A webconference question: open, then answered or hidden by a moderator (who may also
+    reopen it)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    HIDDEN = "hidden"
+
+    @property
+    def label(self) -> str:
+        return {"open": "Open", "answered": "Answered", "hidden": "Hidden"}[self.value]
+
+
+class RecordingStatus(StrEnum):
+    """A webconference recording: consented (waiting for the stage), recording, ready (a replay),
+    failed, or withdrawn (consent taken back; the file is deleted)."""
+
+    CONSENTED = "consented"
+    RECORDING = "recording"
+    READY = "ready"
+    FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return {
+            "consented": "Will be recorded",
+            "recording": "Recording",
+            "ready": "Replay available",
+            "failed": "Recording failed",
+            "withdrawn": "Recording withdrawn",
+        }[self.value]

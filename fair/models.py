@@ -705,5 +705,57 @@ class WebconferenceAttendance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     webconference_id: Mapped[int] = _fk("webconferences.id")
     user_id: Mapped[int] = _fk("users.id")
+    # The viewing socket (one row per socket: re-watching on the same socket keeps its row).
+    connection_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebconferenceQuestion(Base):
+    """A viewer's question during a talk; moderators mark it answered or hide it."""
+
+    __tablename__ = "webconference_questions"
+    __table_args__ = (
+        Index("ix_webconference_questions_conf_status", "webconference_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webconference_id: Mapped[int] = _fk("webconferences.id")
+    author_id: Mapped[int] = _fk("users.id")
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # a QuestionStatus value
+    votes: Mapped[int] = mapped_column(Integer, default=0)  # count of its WebconferenceVote rows
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    moderated_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebconferenceVote(Base):
+    """One viewer's upvote of a question (once each)."""
+
+    __tablename__ = "webconference_votes"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("webconference_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebconferenceRecording(Base):
+    """A talk recorded by the media process, with a presenter's consent, for its replay page."""
+
+    __tablename__ = "webconference_recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webconference_id: Mapped[int] = _fk("webconferences.id")
+    consented_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))  # a RecordingStatus value
+    path: Mapped[str | None] = mapped_column(String(300), nullable=True)  # under the media dir
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
