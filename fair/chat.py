@@ -33,6 +33,7 @@ from fair.models import (
     Employer,
     QaMessage,
     User,
+    WebconferenceQuestion,
 )
 
 MAX_BODY = 1000
@@ -126,6 +127,11 @@ async def check_can_post(session: AsyncSession, *, user: User, booth_id: int) ->
     edition_id = await session.scalar(select(Booth.edition_id).where(Booth.id == booth_id))
     if edition_id is None:
         raise NotFound("This booth does not exist.")
+    await check_can_post_in(session, user=user, edition_id=edition_id)
+
+
+async def check_can_post_in(session: AsyncSession, *, user: User, edition_id: int) -> None:
+    """`check_can_post` for any message of the edition (webconference questions too)."""
     mute = await active_mute(session, user_id=user.id, edition_id=edition_id)
     if mute is not None:
         raise await _muted(session, mute)
@@ -192,14 +198,18 @@ async def _check_rate(session: AsyncSession, user_id: int) -> None:
 
 
 async def _recent_posts(session: AsyncSession, user_id: int, since: datetime) -> list[datetime]:
-    """When the user wrote since `since`, Q&A and conversations together, oldest first."""
+    """When the user wrote since `since`, Q&A, conversations and webconference questions
+    together, oldest first."""
     qa = select(QaMessage.created_at).where(
         QaMessage.author_id == user_id, QaMessage.created_at > since
     )
     talk = select(ConversationMessage.created_at).where(
         ConversationMessage.sender_id == user_id, ConversationMessage.created_at > since
     )
-    return sorted(await session.scalars(union_all(qa, talk)))
+    asked = select(WebconferenceQuestion.created_at).where(
+        WebconferenceQuestion.author_id == user_id, WebconferenceQuestion.created_at > since
+    )
+    return sorted(await session.scalars(union_all(qa, talk, asked)))
 
 
 def _too_fast(wait: timedelta) -> TooMany:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, settings, webconferences
+from fair import audience, channels, settings, webconferences
+from fair.enums import QuestionStatus
 from fair.live import payloads
 from fair.live.protocol import ProtocolError
 
@@ -63,6 +64,13 @@ async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     offer, tracks = await _stages(conn).watch(
         room, conn.connection_id, max_viewers=settings.get().stage_max_viewers
     )
+
+    async def arrive(session: AsyncSession) -> None:
+        await audience.arrive(
+            session, user=me, webconference_id=webconference_id, connection_id=conn.connection_id
+        )
+
+    await conn.write(arrive)
     return {"webconference_id": webconference_id, "type": "offer", "sdp": offer, "tracks": tracks}
 
 
@@ -82,17 +90,72 @@ async def leave(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     room = channels.webconference(webconference_id)
     conn.stages.discard(room)
     left = await _stages(conn).leave(room, conn.connection_id)
+    await _depart(conn, webconference_id)
     return {"webconference_id": webconference_id, "left": left}
 
 
 async def leave_all(conn: Connection) -> None:
-    """The socket closes: its media connections close too."""
+    """The socket closes: its media connections close too, and its attendance."""
     for room in list(conn.stages):
         try:
             await _stages(conn).leave(room, conn.connection_id)
+            parsed = channels.parse(room)
+            if parsed is not None and parsed[0] == channels.WEBCONFERENCE:
+                await _depart(conn, parsed[1])
         except Exception:
             log.exception("leaving a stage failed")
     conn.stages.clear()
+
+
+async def ask(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
+    body = payloads.body(payload)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        question = await audience.ask(
+            session, user=me, webconference_id=webconference_id, body=body
+        )
+        return {"webconference_id": webconference_id, "question_id": question.id}
+
+    return await conn.write(work)
+
+
+async def vote(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    me, question_id = conn.me(), payloads.integer(payload, "question_id")
+    up = payload.get("up", True)
+    if not isinstance(up, bool):
+        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": "up"})
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        question = await audience.vote(session, user=me, question_id=question_id, up=up)
+        return {"question_id": question_id, "votes": question.votes, "voted": up}
+
+    return await conn.write(work)
+
+
+async def moderate(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    me, question_id = conn.me(), payloads.integer(payload, "question_id")
+    try:
+        status = QuestionStatus(str(payload.get("status")))
+    except ValueError:
+        raise ProtocolError(
+            "This message is missing a valid “%(key)s”.", params={"key": "status"}
+        ) from None
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        await audience.moderate(session, by=me, question_id=question_id, status=status)
+        return {"question_id": question_id, "status": status.value}
+
+    return await conn.write(work)
+
+
+async def _depart(conn: Connection, webconference_id: int) -> None:
+    async def work(session: AsyncSession) -> None:
+        await audience.depart(
+            session, webconference_id=webconference_id, connection_id=conn.connection_id
+        )
+
+    await conn.write(work)
 
 
 def _stages(conn: Connection) -> Any:
@@ -110,6 +173,8 @@ async def _move(
     async def work(session: AsyncSession) -> dict[str, Any]:
         webconference = await webconferences.require_presenter(session, me, webconference_id)
         await move(session, by=me, webconference=webconference)
+        if state == "ended":
+            await audience.close_open(session, webconference=webconference)
         return {"webconference_id": webconference_id, "state": state}
 
     return await conn.write(work)
@@ -122,4 +187,7 @@ ACTIONS = {
     "stage.watch": watch,
     "stage.answer": answer,
     "stage.leave": leave,
+    "stage.ask": ask,
+    "stage.vote": vote,
+    "stage.moderate": moderate,
 }
