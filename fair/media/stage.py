@@ -26,6 +26,7 @@ aiortc gathers its candidates before `setLocalDescription` returns, so every SDP
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -84,6 +85,7 @@ class Stages:
         self._ice_servers = ice_servers
         self._on_change = on_change
         self.stages: dict[str, Stage] = {}
+        self._closing: dict[str, asyncio.Future[None]] = {}
 
     def counts(self, room: str) -> tuple[int, int]:
         """(presenters, viewers) in the room now."""
@@ -183,10 +185,20 @@ class Stages:
 
     async def end(self, room: str) -> None:
         """The talk ended: close every connection of its room."""
+        closing = self._closing.get(room)
+        if closing is not None:  # another caller is closing it: done when that is
+            await asyncio.shield(closing)
+            return
         stage = self.stages.pop(room, None)
-        if stage is not None:
-            await _close(stage)
-            await self._changed(room)
+        if stage is None:
+            return
+        task = asyncio.ensure_future(_close(stage))
+        self._closing[room] = task
+        try:
+            await asyncio.shield(task)
+        finally:
+            self._closing.pop(room, None)
+        await self._changed(room)
 
     async def close(self) -> None:
         """The process stops: close every room."""
