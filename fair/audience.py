@@ -262,37 +262,59 @@ async def close_open(session: AsyncSession, *, webconference: Webconference) -> 
 
 
 async def statistics(session: AsyncSession, webconference: Webconference) -> Statistics:
-    """Attendance in figures: people, seats, time watched (open rows count until now, or the
-    end of a talk that is over)."""
+    """Attendance in figures: people, seats, time watched (an open row counts until now, or
+    until the end of a talk that is over)."""
+    return (await statistics_of(session, [webconference]))[webconference.id]
+
+
+async def statistics_of(session: AsyncSession, talks: list[Webconference]) -> dict[int, Statistics]:
+    """`statistics` of several talks in two queries (the organiser's programme)."""
+    ids = [w.id for w in talks]
     rows = (
         await session.execute(
             select(
+                WebconferenceAttendance.webconference_id,
                 WebconferenceAttendance.user_id,
                 WebconferenceAttendance.joined_at,
                 WebconferenceAttendance.left_at,
-            ).where(WebconferenceAttendance.webconference_id == webconference.id)
+            ).where(WebconferenceAttendance.webconference_id.in_(ids))
         )
     ).all()
-    until = clock.now()
-    if webconference.status == WebconferenceStatus.ENDED and webconference.ended_at is not None:
-        until = webconference.ended_at
-    seconds: dict[int, float] = {}
-    for user_id, joined, left in rows:
-        spent = ((left or until) - joined).total_seconds()
-        seconds[user_id] = seconds.get(user_id, 0.0) + max(0.0, spent)
-    seats = list(
-        await session.scalars(
-            select(WebconferenceRegistration.candidate_id).where(
-                WebconferenceRegistration.webconference_id == webconference.id,
+    seats = (
+        await session.execute(
+            select(
+                WebconferenceRegistration.webconference_id,
+                WebconferenceRegistration.candidate_id,
+            ).where(
+                WebconferenceRegistration.webconference_id.in_(ids),
                 WebconferenceRegistration.status == RegistrationStatus.REGISTERED,
             )
         )
-    )
+    ).all()
+    now = clock.now()
+    seconds: dict[int, dict[int, float]] = {i: {} for i in ids}
+    seated: dict[int, set[int]] = {i: set() for i in ids}
+    until = {w.id: _until(w, now) for w in talks}
+    for talk_id, user_id, joined, left in rows:
+        spent = max(0.0, ((left or until[talk_id]) - joined).total_seconds())
+        seconds[talk_id][user_id] = seconds[talk_id].get(user_id, 0.0) + spent
+    for talk_id, candidate_id in seats:
+        seated[talk_id].add(candidate_id)
+    return {i: _figures(seconds[i], seated[i]) for i in ids}
+
+
+def _until(webconference: Webconference, now: datetime) -> datetime:
+    if webconference.status == WebconferenceStatus.ENDED and webconference.ended_at is not None:
+        return webconference.ended_at
+    return now
+
+
+def _figures(seconds: dict[int, float], seats: set[int]) -> Statistics:
     total = int(sum(seconds.values()))
     return Statistics(
         attendees=len(seconds),
         registered=len(seats),
-        registered_attended=len(set(seats) & set(seconds)),
+        registered_attended=len(seats & set(seconds)),
         total_seconds=total,
         average_seconds=total // len(seconds) if seconds else 0,
     )

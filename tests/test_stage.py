@@ -9,17 +9,19 @@ tests/test_media_relay.py's (a synthetic 640x360 camera and a 440 Hz microphone)
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiortc import RTCSessionDescription
+from sqlalchemy import select
 
 from fair import channels, clock, db, settings, webconferences
 from fair.enums import Role, WebconferenceAccess
-from fair.models import User, Webconference
+from fair.models import User, Webconference, WebconferenceAttendance
 from tests import factories as f
+from tests.conftest import csrf
 from tests.test_media_relay import (  # noqa: F401 (fixtures)
     HEIGHT,
     WIDTH,
@@ -39,6 +41,14 @@ def _server_settings(server: Server) -> Iterator[None]:  # noqa: F811
     clock.set_now(NOON)
     yield
     clock.set_now(None)
+
+
+async def event(ws: Any, name: str) -> dict[str, Any]:
+    """The next event called `name` (viewer counts arrive in between, throttled)."""
+    while True:
+        found = await ws.event()
+        if found["event"] == name:
+            return found
 
 
 @dataclass
@@ -125,7 +135,7 @@ async def test_presenter_publishes_viewers_watch_and_the_end_closes_them(
                 "state": "live",
             }
             for ws in (v1, v2, uws):
-                assert await ws.event() == {
+                assert await event(ws, "stage.state") == {
                     "event": "stage.state",
                     "webconference_id": wid,
                     "state": "live",
@@ -153,7 +163,7 @@ async def test_presenter_publishes_viewers_watch_and_the_end_closes_them(
             ended = await pws.ok("stage.end", talk_id)
             assert ended == {"webconference_id": wid, "state": "ended"}
             for ws in (v1, v2, uws):
-                assert await ws.event() == {
+                assert await event(ws, "stage.state") == {
                     "event": "stage.state",
                     "webconference_id": wid,
                     "state": "ended",
@@ -185,7 +195,9 @@ async def test_closing_the_socket_closes_its_connections(
     try:
         async with socket_of(server, await http(world.presenter)) as pws:
             await pws.ok("stage.publish", offer)
-            (presenter,) = server.app.state.stages.stages[f"webconference:{wid}"].presenters.values()
+            (presenter,) = server.app.state.stages.stages[
+                f"webconference:{wid}"
+            ].presenters.values()
         await until(lambda: f"webconference:{wid}" not in server.app.state.stages.stages, 5)
         await until(lambda: presenter.pc.connectionState == "closed", 5)
     finally:
@@ -247,3 +259,108 @@ async def test_two_presenters_reach_a_viewer(
         await viewer.close()
         for pc in presenters:
             await pc.close()
+
+
+async def watch(ws: Any, viewer: Viewer, wid: int) -> dict[str, Any]:
+    watched = await ws.ok("stage.watch", {"webconference_id": wid})
+    await viewer.pc.setRemoteDescription(RTCSessionDescription(watched["sdp"], "offer"))
+    await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+    answer = {"webconference_id": wid, "sdp": viewer.pc.localDescription.sdp}
+    await ws.ok("stage.answer", answer)
+    return watched
+
+
+async def test_questions_counts_attendance_and_the_viewer_cap(
+    server: Server,  # noqa: F811
+    http: Any,  # noqa: F811
+    loopback_only: None,  # noqa: F811
+) -> None:
+    """Viewers ask and upvote through the socket, the presenter moderates, everyone following
+    the talk hears `stage.question`; `stage.count` tells how many watch; attendance rows follow
+    the sockets; over the cap a viewer is told so; an organiser cancelling the talk from a page
+    closes its stage."""
+    world = await seed(server)
+    wid = world.webconference.id
+    talk_id = {"webconference_id": wid}
+    clock.set_now(world.webconference.starts_at)
+    server.conf = settings.override(replace(server.conf, stage_max_viewers=1))
+    presenter_pc, viewer = peer(), Viewer()
+    for track in camera_and_microphone():
+        presenter_pc.addTrack(track)
+    await presenter_pc.setLocalDescription(await presenter_pc.createOffer())
+    offer = {**talk_id, "sdp": presenter_pc.localDescription.sdp}
+    try:
+        async with (
+            socket_of(server, await http(world.presenter)) as pws,
+            socket_of(server, await http(world.viewers[0])) as v1,
+            socket_of(server, await http(world.viewers[1])) as v2,
+        ):
+            answer = await pws.ok("stage.publish", offer)
+            await presenter_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+            await pws.ok("stage.start", talk_id)
+            for ws in (pws, v1, v2):
+                await ws.ok("subscribe", {"channel": channels.webconference(wid)})
+            watched = await watch(v1, viewer, wid)
+            assert [(t["kind"], t["info"]) for t in watched["tracks"]] == [
+                ("audio", {"name": world.presenter.name, "source": "camera"}),
+                ("video", {"name": world.presenter.name, "source": "camera"}),
+            ]
+            assert await v2.refused("stage.watch", talk_id) == "stage.full"
+            counted = await event(v2, "stage.count")
+            assert counted == {
+                "event": "stage.count",
+                "webconference_id": wid,
+                "presenters": 1,
+                "viewers": 1,
+            }
+
+            asked = await v1.ok("stage.ask", {**talk_id, "body": "Faut-il le permis ?"})
+            question = {"webconference_id": wid, "question_id": asked["question_id"]}
+            for ws in (pws, v1, v2):
+                assert await event(ws, "stage.question") == {"event": "stage.question", **question}
+            qid = asked["question_id"]
+            assert await v1.refused("stage.vote", {"question_id": qid}) == "question.own"
+            assert await v2.ok("stage.vote", {"question_id": qid}) == {
+                "question_id": qid,
+                "votes": 1,
+                "voted": True,
+            }
+            hide = {"question_id": qid, "status": "hidden"}
+            assert await v2.refused("stage.moderate", hide) == "question.forbidden"
+            assert await v2.refused("stage.moderate", {**hide, "status": "gone"}) == (
+                "live.bad_message"
+            )
+            assert await pws.ok("stage.moderate", {**hide, "status": "answered"}) == {
+                "question_id": qid,
+                "status": "answered",
+            }
+
+            attended = select(WebconferenceAttendance).where(
+                WebconferenceAttendance.webconference_id == wid
+            )
+            async with db.sessionmaker(server.app.state.engine)() as session:
+                rows = (await session.scalars(attended)).all()
+                assert [(r.user_id, r.left_at) for r in rows] == [(world.viewers[0].id, None)]
+            assert await v1.ok("stage.leave", talk_id) == {**talk_id, "left": True}
+            async with db.sessionmaker(server.app.state.engine)() as session:
+                (row,) = (await session.scalars(attended)).all()
+                assert row.left_at is not None
+
+            # Ended from the edition's programme page (its organiser, who presents it here),
+            # not through the socket: the media host closes the stage on the event.
+            organiser_http = await http(world.presenter)
+            programme = f"/organiser/editions/{world.webconference.edition_id}/webconferences"
+            token = await csrf(organiser_http, programme)
+            response = await organiser_http.post(
+                f"/webconferences/{wid}/end", data={"csrf_token": token}
+            )
+            assert response.status_code == 303, response.text
+            assert await event(v2, "stage.state") == {
+                "event": "stage.state",
+                "webconference_id": wid,
+                "state": "ended",
+            }
+            await until(lambda: f"webconference:{wid}" not in server.app.state.stages.stages, 5)
+    finally:
+        await viewer.close()
+        await presenter_pc.close()

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import editions, employers, webconferences
+from fair import audience, editions, employers, webconferences
 from fair.enums import RegistrationStatus, Role, WebconferenceAccess, WebconferenceStatus
 from fair.errors import FairError, NotFound
 from fair.i18n import N_
@@ -195,6 +195,7 @@ async def _manage_page(
         "booth": booth,
         "zone": edition.timezone,
         "items": await webconferences.items(session, listed),
+        "attendance": await audience.statistics_of(session, listed),
         "phase": webconferences.phase,
         "presenters": [
             (str(u.id), u.name)
@@ -316,6 +317,17 @@ async def cancel(request: Request) -> Response:
     return _redirect(f"{_list_path(webconference)}?done=cancelled#programme")
 
 
+@page
+async def end(request: Request) -> Response:
+    """An organiser (or the booth's recruiter) ends a live talk from the programme page, when
+    its presenters cannot: the media host closes its stage on the `stage.state` event."""
+    user, webconference, _edition, _booth = await _managed(request)
+    session = database(request)
+    await webconferences.end(session, by=user, webconference=webconference)
+    await audience.close_open(session, webconference=webconference)
+    return _redirect(f"{_list_path(webconference)}?done=ended#programme")
+
+
 routes = [
     Route("/e/{slug}/programme", programme, name="programme"),
     Route("/webconferences/{webconference_id:int}", webconference_page, name="webconference"),
@@ -342,6 +354,12 @@ routes = [
         cancel,
         methods=["POST"],
         name="webconference_cancel",
+    ),
+    Route(
+        "/webconferences/{webconference_id:int}/end",
+        end,
+        methods=["POST"],
+        name="webconference_end",
     ),
     Route(
         "/organiser/editions/{edition_id:int}/webconferences",
