@@ -381,8 +381,7 @@ async def unregister(
     if registration is None:
         raise Conflict("You are not registered.", code="webconference.not_registered")
     had_seat = registration.status == RegistrationStatus.REGISTERED
-    registration.status = RegistrationStatus.CANCELLED.value
-    registration.active_key = None
+    _move_registration(registration, RegistrationStatus.CANCELLED)
     await session.flush()
     if had_seat:
         await _tell(session, webconference, registration, WebconferenceChange.UNREGISTERED)
@@ -408,9 +407,18 @@ async def _promote(session: AsyncSession, webconference: Webconference) -> None:
         .limit(free)
     )
     for registration in list(waiting):
-        registration.status = RegistrationStatus.REGISTERED.value
+        _move_registration(registration, RegistrationStatus.REGISTERED)
         await session.flush()
         await _tell(session, webconference, registration, WebconferenceChange.PROMOTED)
+
+
+def _move_registration(
+    registration: WebconferenceRegistration, new: RegistrationStatus
+) -> None:
+    """The one writer of a registration's status after it is created; `active_key` follows
+    (1 while registered or waiting, NULL once cancelled, so that a new one may be made)."""
+    registration.status = new.value
+    registration.active_key = None if new == RegistrationStatus.CANCELLED else 1
 
 
 # The worker's round ----------------------------------------------------------------------------
