@@ -4,7 +4,10 @@
 // side says "ready" once it is in the call (the candidate only once admitted), and the
 // recruiter answers a candidate's "ready" with an offer (an ICE restart when that call still
 // exists). A reload or a dropped socket joins again and says "ready" again, so the call
-// resumes. Nothing is global: data and translated texts come from #room's data- attributes.
+// resumes. When that direct media fails (ICE fails again after a restart, or no connection
+// 15 s after the call started), or when the server says so at join (FAIR_INTERVIEW_RELAY),
+// the call goes through the server's media relay instead (see "The relay" below), until the
+// tab closes. Nothing is global: data and translated texts come from #room's data- attributes.
 (function () {
   "use strict";
   var root = document.getElementById("room");
@@ -49,6 +52,9 @@
   var call = null; // {pc, session, peer, ...}
   var pendingReady = null; // a candidate's "ready" received before the recruiter entered
   var meter = null;
+  var FALLBACK_MS = 15000; // a direct call still not connected after this goes through the relay
+  var relayMode = false; // the call goes through the server's media relay
+  var relayed = { pub: null, sub: null, timer: null, chain: Promise.resolve() };
 
   function text(name) { return root.getAttribute("data-t-" + name) || ""; }
   function one(selector) { return root.querySelector(selector); }
@@ -62,6 +68,12 @@
   }
   function remembered() {
     try { return sessionStorage.getItem(memoryKey); } catch (e) { return null; }
+  }
+  function rememberRelay() {
+    try { sessionStorage.setItem(memoryKey + "-relay", "yes"); } catch (e) { /* see remember */ }
+  }
+  function rememberedRelay() {
+    try { return sessionStorage.getItem(memoryKey + "-relay") === "yes"; } catch (e) { return false; }
   }
 
   // The socket ---------------------------------------------------------------------------------
@@ -102,6 +114,9 @@
     socket.addEventListener("close", function (event) {
       joined = false;
       root.setAttribute("data-joined", "no");
+      // The server closed this socket's relay connections with it: joining again makes new ones.
+      closeRelay("pub");
+      closeRelay("sub");
       Object.keys(pending).forEach(function (id) {
         pending[id].reject({ code: "offline", message: text("offline") });
       });
@@ -124,6 +139,7 @@
       var shown = statusNode.textContent;
       if (shown === text("offline") || shown === text("connecting")) statusNode.textContent = "";
       applyMode(state.mode, false);
+      if (state.relay) useRelay();
       if (state.admitted) setAdmitted();
       command("subscribe", { channel: "user:" + me }).catch(function () {});
       showPeer();
@@ -144,6 +160,7 @@
     if (Number(data.interview_id) !== interviewId) return;
     if (data.event === "room.peer") return onPeer(data);
     if (data.event === "room.signal") return onSignal(data.from, data.data || {});
+    if (data.event === "room.relay") return onRelayEvent(data);
     if (data.event === "room.admitted") return setAdmitted();
     if (data.event === "room.mode") return applyMode(data.mode, true);
     if (data.event === "room.message") return addMessage(data);
@@ -179,6 +196,7 @@
   function elsewhere() {
     closed = true;
     endCall();
+    endRelay();
     stopMedia();
     entered = false;
     hungUp = true;
@@ -217,7 +235,7 @@
     });
     // Keyboard users keep their place: focus moves to the step that replaced the one they were in.
     if (lost) one('[data-step="' + step + '"]').focus();
-    one("[data-remote]").hidden = step !== "call" || !call;
+    one("[data-remote]").hidden = step !== "call" || !(call || relayed.sub);
     var admit = one("[data-admit-box]");
     if (admit) admit.hidden = admitted;
   }
@@ -360,8 +378,10 @@
   }
 
   // "I am in the call": the candidate asks for an offer, the recruiter asks the candidate to.
+  // Through the relay: publish and watch, if not done yet.
   function announceReady() {
     if (!inCall()) return;
+    if (relayMode) return relayEnsure();
     var data = { type: "ready" };
     if (call) data.session = call.session;
     roomCommand("room.signal", { data: data }).catch(function (error) {
@@ -382,8 +402,10 @@
     var pc = new RTCPeerConnection({ iceServers: iceServers });
     var current = {
       pc: pc, session: session, peer: peer, remoteSet: false, queued: [], timer: null,
-      startedAt: Date.now(), peerGone: false, chain: Promise.resolve()
+      startedAt: Date.now(), peerGone: false, chain: Promise.resolve(), failures: 0,
+      fallback: null
     };
+    armFallback(current);
     pc.addEventListener("icecandidate", function (event) {
       if (event.candidate) signal(current, { candidate: event.candidate.toJSON() });
     });
@@ -402,6 +424,7 @@
   function endCall() {
     if (!call) return;
     clearTimeout(call.timer);
+    clearTimeout(call.fallback);
     call.pc.close();
     call = null;
     one("[data-remote-video]").srcObject = null;
@@ -410,6 +433,11 @@
   }
 
   function onSignal(from, data) {
+    if (relayMode) {
+      // The other page still tries the direct way (a new tab): publishing again tells it.
+      if (data.type === "ready" && inCall()) relayLater(relayPublish);
+      return;
+    }
     if (data.type === "bye") {
       if (call && data.session === call.session) {
         endCall();
@@ -451,7 +479,7 @@
   // Recruiter: a candidate is ready. Same call: restart ICE if it is not connected; an offer
   // still on its way (no session yet): wait for it a few seconds; otherwise a new call.
   function onReady(from, session) {
-    if (mode !== "video" || hungUp || closed) return;
+    if (mode !== "video" || hungUp || closed || relayMode) return;
     if (!entered) {
       pendingReady = { from: from, session: session };
       return;
@@ -543,9 +571,14 @@
     root.setAttribute("data-call", state);
     if (state === "connected" || state === "completed") {
       clearTimeout(current.timer);
+      clearTimeout(current.fallback);
+      current.fallback = null;
       return say(text("connected"));
     }
     if (state !== "disconnected" && state !== "failed") return;
+    if (state === "failed") current.failures += 1;
+    if (current.failures > 1) return fallBack(); // failed again after an ICE restart
+    if (!current.fallback) armFallback(current);
     say(text("reconnecting"));
     clearTimeout(current.timer);
     current.timer = setTimeout(function () {
@@ -558,9 +591,209 @@
     }, state === "failed" ? 0 : 2000);
   }
 
+  // A direct call that is not connected FALLBACK_MS after it started (or after it dropped) goes
+  // through the relay, unless the other person left meanwhile (their return starts anew).
+  function armFallback(current) {
+    clearTimeout(current.fallback);
+    current.fallback = setTimeout(function () {
+      current.fallback = null;
+      if (current !== call || current.peerGone) return;
+      var now = current.pc.iceConnectionState;
+      if (now !== "connected" && now !== "completed") fallBack();
+    }, FALLBACK_MS);
+  }
+
+  // The relay ----------------------------------------------------------------------------------
+  // Each person publishes their camera and microphone to the server (room.relay_publish: a
+  // send-only connection, VP8 and Opus, what the relay forwards) and watches the other's
+  // (room.relay_watch: the server offers, we answer). Publishing tells the other page
+  // (`room.relay` "published"), which switches to the relay too if needed, and watches again.
+  // The relay takes no trickled candidates: descriptions leave once their candidates are in.
+
+  function useRelay() {
+    if (relayMode) return;
+    relayMode = true;
+    rememberRelay();
+    endCall();
+    root.setAttribute("data-relay", "yes");
+    one("[data-relay-note]").hidden = false;
+  }
+
+  function fallBack() {
+    if (relayMode || !inCall()) return;
+    useRelay();
+    say(text("relay-fallback"));
+    relayEnsure();
+  }
+
+  function relayLater(work) {
+    relayed.chain = relayed.chain.then(work).catch(function (error) {
+      if (error && error.code && error.code !== "offline") say(error.message);
+      else if (window.console) console.warn("room relay:", error);
+    });
+  }
+
+  function usable(pc) {
+    return pc && pc.connectionState !== "failed" && pc.connectionState !== "closed";
+  }
+
+  // Publish and watch, each unless it is already under way.
+  function relayEnsure() {
+    relayLater(function () {
+      if (!inCall()) return;
+      return (usable(relayed.pub) ? Promise.resolve() : relayPublish()).then(function () {
+        if (inCall() && !usable(relayed.sub)) return relayWatch();
+      });
+    });
+  }
+
+  function onRelayEvent(data) {
+    if (data.state === "published") {
+      if (!relayMode) {
+        useRelay();
+        say(text("relay-fallback"));
+        return relayEnsure(); // publishes ours, watches theirs
+      }
+      if (inCall()) relayLater(relayWatch);
+      return;
+    }
+    if (data.state === "left" && relayed.sub) {
+      closeRelay("sub"); // what it received has ended
+      if (mode === "video" && inCall()) say(text("peer-hung-up"));
+      updateSteps();
+    }
+  }
+
+  function closeRelay(which) {
+    var pc = relayed[which];
+    if (!pc) return;
+    relayed[which] = null;
+    pc.close();
+    if (which === "sub") {
+      one("[data-remote-video]").srcObject = null;
+      root.setAttribute("data-call", "off");
+    }
+  }
+
+  // Hang up, a mode without video, another window: the server closes our relay connections.
+  function endRelay() {
+    clearTimeout(relayed.timer);
+    if (!relayed.pub && !relayed.sub) return;
+    closeRelay("pub");
+    closeRelay("sub");
+    roomCommand("room.relay_leave").catch(function () {});
+    updateSteps();
+  }
+
+  function relayPc() {
+    var pc = new RTCPeerConnection({ iceServers: iceServers });
+    pc.addEventListener("iceconnectionstatechange", function () { onRelayState(pc); });
+    return pc;
+  }
+
+  function relayPublish() {
+    closeRelay("pub");
+    var tracks = local ? local.getTracks() : [];
+    if (!tracks.length) return Promise.resolve(); // without devices: watch only
+    var pc = relayPc();
+    relayed.pub = pc;
+    tracks.forEach(function (track) {
+      preferRelayCodec(pc.addTransceiver(track, { direction: "sendonly", streams: [local] }));
+    });
+    return pc.createOffer().then(function (description) {
+      return pc.setLocalDescription(description);
+    }).then(function () {
+      return gathered(pc);
+    }).then(function () {
+      if (relayed.pub !== pc) return null;
+      return roomCommand("room.relay_publish", { type: "offer", sdp: pc.localDescription.sdp });
+    }).then(function (reply) {
+      if (reply && relayed.pub === pc) {
+        return pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+      }
+    });
+  }
+
+  function relayWatch() {
+    return roomCommand("room.relay_watch").then(function (reply) {
+      closeRelay("sub");
+      var pc = relayPc();
+      var stream = new MediaStream();
+      relayed.sub = pc;
+      pc.addEventListener("track", function (event) {
+        if (relayed.sub !== pc) return;
+        stream.addTrack(event.track);
+        var video = one("[data-remote-video]");
+        if (video.srcObject !== stream) video.srcObject = stream;
+        updateSteps();
+        play(video);
+      });
+      return pc.setRemoteDescription({ type: "offer", sdp: reply.sdp }).then(function () {
+        return pc.createAnswer();
+      }).then(function (answer) {
+        return pc.setLocalDescription(answer);
+      }).then(function () {
+        return gathered(pc);
+      }).then(function () {
+        if (relayed.sub !== pc) return null;
+        return roomCommand("room.relay_answer", { type: "answer", sdp: pc.localDescription.sdp });
+      });
+    }, function (error) {
+      // They publish nothing yet: their `room.relay` "published" will say when to watch.
+      if (error.code !== "room.relay_empty") throw error;
+    });
+  }
+
+  // Only what the relay forwards: VP8 (and its retransmissions) for video, Opus for sound.
+  function preferRelayCodec(transceiver) {
+    var kind = transceiver.sender.track && transceiver.sender.track.kind;
+    var wanted = { video: "video/vp8", audio: "audio/opus" }[kind];
+    var Receiver = window.RTCRtpReceiver;
+    if (!wanted || !transceiver.setCodecPreferences || !Receiver || !Receiver.getCapabilities) {
+      return;
+    }
+    var codecs = (Receiver.getCapabilities(kind) || { codecs: [] }).codecs;
+    var chosen = codecs.filter(function (c) { return c.mimeType.toLowerCase() === wanted; });
+    var rtx = codecs.filter(function (c) { return c.mimeType.toLowerCase() === kind + "/rtx"; });
+    if (!chosen.length) return;
+    try {
+      transceiver.setCodecPreferences(chosen.concat(rtx));
+    } catch (e) { /* the browser's own order: the server still picks VP8 */ }
+  }
+
+  // Candidates gathered (or 3 s passed: a slow STUN or TURN server; send what we have).
+  function gathered(pc) {
+    return new Promise(function (resolve) {
+      if (pc.iceGatheringState === "complete") return resolve();
+      pc.addEventListener("icegatheringstatechange", function () {
+        if (pc.iceGatheringState === "complete") resolve();
+      });
+      setTimeout(resolve, 3000);
+    });
+  }
+
+  function onRelayState(pc) {
+    if (pc !== relayed.pub && pc !== relayed.sub) return;
+    var state = pc.iceConnectionState;
+    if (pc === relayed.sub) root.setAttribute("data-call", state);
+    if ((state === "connected" || state === "completed") && pc === relayed.sub) {
+      return say(text("connected"));
+    }
+    if (state !== "failed") return;
+    // Our way to the server broke: connect again in a moment (publishing makes them re-watch).
+    say(text("reconnecting"));
+    clearTimeout(relayed.timer);
+    relayed.timer = setTimeout(function () {
+      if (!usable(relayed.pub)) closeRelay("pub");
+      if (!usable(relayed.sub)) closeRelay("sub");
+      if (relayMode) announceReady();
+    }, 2000);
+  }
+
   function hangUp() {
     if (call) signal(call, { type: "bye" });
     endCall();
+    endRelay();
     stopMedia();
     entered = false;
     hungUp = true;
@@ -605,6 +838,7 @@
     if (label) label.textContent = modeLabels()[mode] || mode;
     if (mode !== "video") {
       endCall();
+      endRelay();
       stopMedia();
       entered = false;
     } else if (remembered() === "call" && !closed) {
@@ -774,6 +1008,7 @@
   function shut(message) {
     closed = true;
     endCall();
+    endRelay();
     stopMedia();
     remember(null);
     if (socket) socket.close();
@@ -784,6 +1019,7 @@
   // Start --------------------------------------------------------------------------------------
 
   say(text("connecting"));
+  if (rememberedRelay()) useRelay(); // this tab's call already went through the relay
   updateSteps();
   connect();
   tick();

@@ -224,6 +224,7 @@ async def test_join_needs_the_person_the_window_and_their_token(
             "ends_at": interview.ends_at.isoformat(),
             "closes_at": rooms.closes_at(interview).isoformat(),
             "connection_id": joined["connection_id"],
+            "relay": False,
         }
         uuid.UUID(joined["connection_id"])
 

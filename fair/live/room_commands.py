@@ -3,9 +3,15 @@
 Signalling for browser-to-browser calls. `room.join` checks the person, the room's window and
 the entry token, then follows `room:<id>` through a filter: frames this socket sent, and frames
 addressed to another socket, are not sent to it. Every later room command checks all of that
-again (one read per command). Relays that write nothing (`room.signal`, `room.peer`) go
-straight to the broadcaster; the other commands write, then publish after commit like every
-command.
+again (one read per command). Relays that write nothing (`room.signal`, `room.peer`,
+`room.relay`) go straight to the broadcaster; the other commands write, then publish after
+commit like every command.
+
+When browser-to-browser media fails (or `FAIR_INTERVIEW_RELAY` forces it), the call goes
+through the media relay instead (`room.relay_*`): each person publishes to, and watches, the
+media room `interview:<id>` of `app.state.stages` (fair.media.stage.Stages, or its remote
+stand-in), keyed by the socket's connection id, so each receives the other. The room is added
+to `conn.stages`, so that closing the socket closes those connections (stage_commands.leave_all).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, rooms
+from fair import channels, rooms, settings
 from fair.enums import InterviewMode
 from fair.errors import Conflict, FairError
 from fair.events import Event
@@ -49,6 +55,7 @@ async def join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
         "ends_at": interview.ends_at.isoformat(),
         "closes_at": rooms.closes_at(interview).isoformat(),
         "connection_id": conn.connection_id,
+        "relay": settings.get().interview_relay,
     }
     await _follow(conn, interview_id)
     conn.rooms[interview_id] = (token, role)
@@ -59,11 +66,7 @@ async def join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 async def signal(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     interview_id = payloads.integer(payload, "interview_id")
     data, to = payloads.signal(payload), payloads.text(payload, "to")
-    token, _role = _ticket(conn, interview_id)
-    async with conn.read() as session:
-        interview = await _room_check(session, conn.me(), interview_id, token)
-    if interview.admitted_at is None:
-        raise Conflict("The recruiter has not let the candidate in yet.", code="room.not_admitted")
+    await _in_call(conn, interview_id)
     await _publish(conn, interview_id, "room.signal", to=to, data=data)
     return {"interview_id": interview_id}
 
@@ -129,6 +132,81 @@ async def set_phone(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]
         return {"interview_id": interview_id, "phone": saved}
 
     return await _checked_write(conn, interview_id, work)
+
+
+async def relay_publish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    """Send this socket's camera and microphone to the relay; the other person hears
+    `room.relay` `published`, and watches."""
+    interview_id, sdp = payloads.integer(payload, "interview_id"), payloads.sdp(payload, "offer")
+    role = await _in_call(conn, interview_id)
+    room = media_room(interview_id)
+    conn.stages.add(room)
+    answer = await _stages(conn).publish(room, conn.connection_id, sdp, info={"role": role})
+    await _publish(conn, interview_id, "room.relay", state="published", role=role)
+    return {"interview_id": interview_id, "type": "answer", "sdp": answer}
+
+
+async def relay_watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    """The relay's offer of what the other person publishes (watching again replaces it)."""
+    interview_id = payloads.integer(payload, "interview_id")
+    await _in_call(conn, interview_id)
+    room = media_room(interview_id)
+    conn.stages.add(room)
+    try:
+        offer, tracks = await _stages(conn).watch(room, conn.connection_id)
+    except FairError as exc:
+        if exc.code != "stage.no_presenter":
+            raise
+        raise Conflict(
+            "The other person sends no sound or picture through the server yet.",
+            code="room.relay_empty",
+        ) from None
+    return {"interview_id": interview_id, "type": "offer", "sdp": offer, "tracks": tracks}
+
+
+async def relay_answer(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id, sdp = payloads.integer(payload, "interview_id"), payloads.sdp(payload, "answer")
+    await _in_call(conn, interview_id)
+    await _stages(conn).answer(media_room(interview_id), conn.connection_id, sdp)
+    return {"interview_id": interview_id}
+
+
+async def relay_leave(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    interview_id = payloads.integer(payload, "interview_id")
+    _ticket(conn, interview_id)
+    return {"interview_id": interview_id, "left": await _relay_leave(conn, interview_id)}
+
+
+def media_room(interview_id: int) -> str:
+    """The interview's room in the media relay (not a channel: nothing is broadcast to it)."""
+    return f"interview:{interview_id}"
+
+
+def _stages(conn: Connection) -> Any:
+    return conn.websocket.app.state.stages
+
+
+async def _relay_leave(conn: Connection, interview_id: int) -> bool:
+    """Close this socket's relay connections in the room; the other hears `room.relay` `left`."""
+    room = media_room(interview_id)
+    if room not in conn.stages:
+        return False
+    conn.stages.discard(room)
+    left = bool(await _stages(conn).leave(room, conn.connection_id))
+    if left:
+        _token, role = conn.rooms[interview_id]
+        await _publish(conn, interview_id, "room.relay", state="left", role=role)
+    return left
+
+
+async def _in_call(conn: Connection, interview_id: int) -> str:
+    """This socket's role, once it may exchange media: joined, checked again, admitted."""
+    token, role = _ticket(conn, interview_id)
+    async with conn.read() as session:
+        interview = await _room_check(session, conn.me(), interview_id, token)
+    if interview.admitted_at is None:
+        raise Conflict("The recruiter has not let the candidate in yet.", code="room.not_admitted")
+    return role
 
 
 def _ticket(conn: Connection, interview_id: int) -> tuple[str, str]:
@@ -214,6 +292,10 @@ async def participant(conn: Connection, channel: str) -> bool:
 async def _leave(conn: Connection, interview_id: int) -> bool:
     if interview_id not in conn.rooms:
         return False
+    try:
+        await _relay_leave(conn, interview_id)
+    except Exception:  # the media process is unreachable: leaving the room must still work
+        log.exception("leaving an interview's media relay failed")
     await _peer(conn, interview_id, "left")
     del conn.rooms[interview_id]
     await conn.unsubscribe_channel(channels.room(interview_id))
@@ -221,7 +303,8 @@ async def _leave(conn: Connection, interview_id: int) -> bool:
 
 
 async def leave_all(conn: Connection) -> None:
-    """The socket closes: the other person hears it left (a reload joins again)."""
+    """The socket closes: the other person hears it left (a reload joins again); its relay
+    connections close."""
     for interview_id in list(conn.rooms):
         try:
             await _leave(conn, interview_id)
@@ -238,6 +321,10 @@ ACTIONS = {
     "room.message": message,
     "room.phone": phone,
     "room.set_phone": set_phone,
+    "room.relay_publish": relay_publish,
+    "room.relay_watch": relay_watch,
+    "room.relay_answer": relay_answer,
+    "room.relay_leave": relay_leave,
 }
 
 
