@@ -18,6 +18,7 @@ from fair.errors import FairError
 from fair.live import socket
 from fair.live.broadcast import Broadcaster
 from fair.media.host import Host
+from fair.media.remote import RemoteStages
 from fair.web import (
     accounts,
     admin,
@@ -48,11 +49,18 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         app.state.read_sessions = db.sessionmaker(engine)
         app.state.write_sessions = db.sessionmaker(engine, write=True)
         app.state.broadcast = Broadcaster(conf.broadcast_url)
-        app.state.media_host = Host(app.state.broadcast)  # media rooms, in this process
-        app.state.stages = app.state.media_host.stages
+        if conf.media_url:  # media rooms in `fair media` processes, reached through Redis
+            app.state.media_host = None
+            app.state.stages = RemoteStages(conf)
+        else:  # media rooms in this process
+            app.state.media_host = Host(app.state.broadcast)
+            app.state.stages = app.state.media_host.stages
         try:
             await app.state.broadcast.connect()  # BroadcastError: Redis unreachable at start-up
+            if conf.media_url:
+                await app.state.stages.connect()  # MediaError: likewise
         except BaseException:
+            await app.state.broadcast.disconnect()
             await engine.dispose()
             raise
         # The embedded default runs the background loops here; scaled out, `fair worker` does.
@@ -61,7 +69,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             yield
         finally:
             await worker.stop(tasks)
-            await app.state.media_host.close()
+            await (app.state.media_host or app.state.stages).close()
             await app.state.broadcast.disconnect()
             await engine.dispose()
 

@@ -1,4 +1,4 @@
-"""The `fair` command: serve, demo, migrate, create-admin, seed-demo.
+"""The `fair` command: serve, demo, worker, media, migrate, create-admin, seed-demo.
 
 Configuration errors (settings, unreachable Redis, unreachable database) print one clear line
 and exit with status 2; refused business actions (an e-mail already taken) exit with status 1.
@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(run=cmd_worker)
 
+    media = commands.add_parser(
+        "media", help="serve webconference media rooms in their own process (FAIR_MEDIA_URL)"
+    )
+    media.set_defaults(run=cmd_media)
+
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(run=cmd_migrate)
 
@@ -113,6 +118,18 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(worker.run(settings.get()))
+
+
+def cmd_media(args: argparse.Namespace) -> None:
+    """Media rooms in a process of their own; web processes set FAIR_MEDIA_URL to reach it."""
+    from fair.media import remote
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # a line per candidate pair
+    try:
+        asyncio.run(remote.serve(settings.get()))
+    except remote.MediaError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -75,6 +75,11 @@ class Settings:
     # The URL of the broker that routes media rooms to `fair media` processes; empty: every
     # room lives in the web process (the embedded default).
     media_url: str = ""
+    # Keys of that broker start with this (several fairs, or test runs, can share one Redis).
+    media_namespace: str = "fair:media"
+    # The addresses a media process offers as ICE host candidates (space-separated); empty:
+    # every interface's (aioice's default). E.g. the public address of a host with several.
+    media_host_addresses: tuple[str, ...] = ()
     # Interview calls go through the media relay instead of browser to browser.
     interview_relay: bool = False
     stun_urls: tuple[str, ...] = ()
@@ -119,6 +124,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
         stage_max_viewers=_int(env, "FAIR_STAGE_MAX_VIEWERS", 300),
         media_url=env.get("FAIR_MEDIA_URL", ""),
+        media_namespace=env.get("FAIR_MEDIA_NAMESPACE") or "fair:media",
+        media_host_addresses=tuple(env.get("FAIR_MEDIA_HOST_ADDRESSES", "").split()),
         interview_relay=_bool(env.get("FAIR_INTERVIEW_RELAY"), False),
         stun_urls=tuple(env.get("FAIR_STUN_URLS", "").split()),
         turn_urls=tuple(env.get("FAIR_TURN_URLS", "").split()),
@@ -152,6 +159,7 @@ def check(settings: Settings) -> None:
     if not 0 < settings.live_heartbeat_seconds < math.inf:  # also refuses nan
         raise SettingsError("FAIR_LIVE_HEARTBEAT_SECONDS must be a positive number of seconds")
     _check_ice(settings)
+    _check_media(settings)
 
 
 def _check_ice(settings: Settings) -> None:
@@ -165,6 +173,18 @@ def _check_ice(settings: Settings) -> None:
         )
     if settings.turn_ttl <= 0:
         raise SettingsError("FAIR_TURN_TTL must be a positive number of seconds")
+
+
+def _check_media(settings: Settings) -> None:
+    if not settings.media_url:
+        return
+    if not settings.media_url.startswith(("redis://", "rediss://")):
+        raise SettingsError("FAIR_MEDIA_URL must be empty or start with redis://")
+    if settings.broadcast_url.startswith("memory://"):
+        raise SettingsError(
+            "BROADCAST_URL must point at Redis with media processes (FAIR_MEDIA_URL): they "
+            "publish the viewer counts and hear when talks end through it"
+        )
 
 
 _current: Settings | None = None

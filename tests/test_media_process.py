@@ -1,0 +1,470 @@
+"""Media processes (fair.media.remote): rooms pinned to `fair media` processes through Redis.
+
+In-process: RemoteStages and MediaServer on a private redis-server (errors crossing as they
+are, racing pins, a dead process's pin moved). Then for real: one uvicorn web process and two
+`python -m fair media` subprocesses on PostgreSQL and that Redis; aiortc presenters publish two
+talks through the web process's /live socket, aiortc viewers decode them, each room on its own
+media process; one media process is killed and its talk publishes again on the other; the last
+one stops cleanly and the video service is then unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+import websockets
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from fair import channels, clock, db, settings, webconferences
+from fair.enums import Role, WebconferenceAccess
+from fair.errors import Conflict
+from fair.media import remote
+from fair.media.remote import Keys, MediaServer, RemoteError, RemoteStages
+from fair.models import User
+from tests import factories as f
+from tests.test_interview_race import session_cookie
+from tests.test_live_redis import (
+    ROOT,
+    Server,
+    database_url,
+    free_port,
+    pytestmark,
+    redis_server,
+    stop,
+    wait_healthy,
+    wait_redis,
+)
+from tests.test_media_relay import (  # noqa: F401 (fixtures)
+    HEIGHT,
+    WIDTH,
+    Viewer,
+    camera_and_microphone,
+    loopback_only,
+    peer,
+    until,
+)
+from tests.test_room_rtc import Client
+
+__all__ = ["database_url", "pytestmark"]
+
+ROOM = "webconference:1"
+NO_PRESENTER_FR = "Aucun·e intervenant·e n'est encore sur scène : réessayez dans un instant."
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A redis-server of this module's own: pub/sub channels are shared by every database of
+    a server, and other test runs publish on `webconference:1` too."""
+    port = free_port()
+    with redis_server(port):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+@pytest_asyncio.fixture
+async def conf(redis_url: str, tmp_path: Path) -> AsyncIterator[settings.Settings]:
+    await wait_redis(redis_url)
+    loaded = settings.load(
+        {
+            "FAIR_ENV": "test",
+            "FAIR_DATA_DIR": str(tmp_path),
+            "BROADCAST_URL": redis_url,
+            "FAIR_MEDIA_URL": redis_url,
+            "FAIR_MEDIA_NAMESPACE": f"fair:test:{uuid.uuid4().hex[:8]}:media",
+        }
+    )
+    settings.override(loaded)
+    yield loaded
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    leftovers = await client.keys(f"{loaded.media_namespace}:*")
+    if leftovers:
+        await client.delete(*leftovers)
+    await client.aclose()
+    settings.override(None)
+
+
+@pytest_asyncio.fixture
+async def redis(conf: settings.Settings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(conf.media_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def media_servers(conf: settings.Settings, count: int) -> AsyncIterator[list[MediaServer]]:
+    servers = [MediaServer(conf) for _ in range(count)]
+    try:
+        for server in servers:
+            await server.start()
+        yield servers
+    finally:
+        for server in servers:
+            await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def web_processes(conf: settings.Settings, count: int) -> AsyncIterator[list[RemoteStages]]:
+    clients = [RemoteStages(conf) for _ in range(count)]
+    try:
+        for client in clients:
+            await client.connect()
+        yield clients
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def error_of(awaitable: Any) -> tuple[type, str, str, int, dict[str, Any]]:
+    with pytest.raises(Exception) as raised:
+        await awaitable
+    exc = raised.value
+    return type(exc), exc.code, exc.message, exc.status, exc.params
+
+
+# In process --------------------------------------------------------------------------------------
+
+
+def test_media_processes_need_redis_for_both_urls() -> None:
+    redis = "redis://127.0.0.1:6379/0"
+    base = {"FAIR_ENV": "test", "BROADCAST_URL": redis}
+    assert settings.load(base).media_url == ""
+    loaded = settings.load({**base, "FAIR_MEDIA_URL": redis, "FAIR_MEDIA_HOST_ADDRESSES": " a b "})
+    assert (loaded.media_url, loaded.media_namespace) == (redis, "fair:media")
+    assert loaded.media_host_addresses == ("a", "b")
+    with pytest.raises(settings.SettingsError, match="FAIR_MEDIA_URL must be empty or start"):
+        settings.load({**base, "FAIR_MEDIA_URL": "memory://"})
+    with pytest.raises(settings.SettingsError, match="BROADCAST_URL must point at Redis"):
+        settings.load({**base, "FAIR_MEDIA_URL": redis, "BROADCAST_URL": "memory://"})
+
+
+async def test_calls_and_their_errors_cross_as_they_are(
+    conf: settings.Settings, redis: aioredis.Redis
+) -> None:
+    keys = Keys(conf.media_namespace)
+    async with media_servers(conf, 1) as (server,), web_processes(conf, 1) as (stages,):
+        # Leaving or ending a room nobody holds pins nothing.
+        assert await stages.leave(ROOM, "k1") is False
+        assert await stages.end(ROOM) is None
+        assert await redis.get(keys.room(ROOM)) is None
+        assert await redis.zrange(keys.load, 0, -1, withscores=True) == [(server.id, 0.0)]
+        assert await error_of(stages.watch(ROOM, "k1", max_viewers=3)) == (
+            Conflict,
+            "stage.no_presenter",
+            "No presenter is on stage yet: try again in a moment.",
+            409,
+            {},
+        )
+        assert await redis.get(keys.room(ROOM)) == server.id
+        assert await redis.smembers(keys.rooms(server.id)) == {ROOM}
+        assert await redis.zrange(keys.load, 0, -1, withscores=True) == [(server.id, 1.0)]
+        assert await error_of(stages.answer(ROOM, "k1", "v=0\r\n")) == (
+            Conflict,
+            "stage.not_watching",
+            "Start watching before answering.",
+            409,
+            {},
+        )
+        broken = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"  # no ICE, no DTLS
+        assert (await error_of(stages.publish(ROOM, "k1", broken, info={"name": "A"})))[:2] == (
+            Conflict,
+            "stage.bad_offer",
+        )
+        # Only the methods of media rooms run there: not `close`, nothing private.
+        for method in ("close", "_close", "counts", "nothing"):
+            with pytest.raises(RemoteError):
+                await stages.call(method, ROOM)
+        with pytest.raises(AttributeError):
+            stages._secret  # noqa: B018
+        assert await stages.leave(ROOM, "k1") is False
+        assert await stages.end(ROOM) is None
+        assert server.rooms() == set()
+    # Stopped: its alive key, load entry, room pins and lists are gone.
+    assert await redis.keys(f"{conf.media_namespace}:*") == []
+    async with web_processes(conf, 1) as (stages,):
+        assert await stages.leave(ROOM, "k1") is False
+        unavailable = await error_of(stages.watch(ROOM, "k1"))
+        assert unavailable == (
+            Conflict,
+            "stage.unavailable",
+            "The video service is not available right now: try again in a moment.",
+            503,
+            {},
+        )
+
+
+async def test_racing_web_processes_pin_each_room_once_and_spread_them(
+    conf: settings.Settings, redis: aioredis.Redis
+) -> None:
+    keys = Keys(conf.media_namespace)
+    async with media_servers(conf, 2) as servers, web_processes(conf, 2) as (one, two):
+        rooms = [f"webconference:{n}" for n in range(1, 21)]
+        for room in rooms:
+            first, second = await asyncio.gather(one.owner(room), two.owner(room))
+            assert first == second
+        owners = {room: await redis.get(keys.room(room)) for room in rooms}
+        for server in servers:
+            mine = {room for room, owner in owners.items() if owner == server.id}
+            assert len(mine) == 10
+            assert await redis.smembers(keys.rooms(server.id)) == mine
+            assert await redis.zscore(keys.load, server.id) == 10
+            await server.beat()  # the heartbeat agrees
+            assert await redis.zscore(keys.load, server.id) == 10
+
+
+async def test_a_pin_to_a_stopped_process_moves(
+    conf: settings.Settings, redis: aioredis.Redis
+) -> None:
+    keys = Keys(conf.media_namespace)
+    gone = "elsewhere:1:abcdef"
+    await redis.set(keys.room(ROOM), gone, ex=30)
+    await redis.zadd(keys.load, {gone: 0})
+    async with media_servers(conf, 1) as (server,), web_processes(conf, 1) as (stages,):
+        assert (await error_of(stages.watch(ROOM, "k1")))[1] == "stage.no_presenter"
+        assert await redis.get(keys.room(ROOM)) == server.id
+        assert await redis.zrange(keys.load, 0, -1) == [server.id]
+        # Leaving forgets a dead pin, and pins nothing.
+        await redis.set(keys.room(ROOM), gone, ex=30)
+        assert await stages.leave(ROOM, "k1") is False
+        assert await redis.get(keys.room(ROOM)) is None
+
+
+# Real processes ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Talk:
+    webconference_id: int
+    presenter: User
+    viewer: User
+
+    @property
+    def room(self) -> str:
+        return channels.webconference(self.webconference_id)
+
+
+@dataclass
+class Cluster:
+    web: Server
+    media: list[subprocess.Popen[bytes]]
+    keys: Keys
+    redis: aioredis.Redis
+    secret: str
+    clients: list[Client] = field(default_factory=list)
+
+    async def alive(self) -> dict[str, subprocess.Popen[bytes]]:
+        """Live media processes by id (`<host>:<pid>:<random>`)."""
+        found = await self.redis.keys(self.keys.alive("*"))
+        by_pid = {str(p.pid): p for p in self.media}
+        ids = [key.removeprefix(self.keys.alive("")) for key in found]
+        return {i: by_pid[i.split(":")[-2]] for i in ids}
+
+    async def socket(self, user: User) -> Client:
+        cookie = session_cookie(self.secret, user, "csrf")
+        ws = await websockets.connect(
+            self.web.ws,
+            additional_headers={"Cookie": f"fair_session={cookie}"},
+            origin=self.web.url,
+            max_size=None,
+        )
+        client = Client(ws)
+        self.clients.append(client)
+        return client
+
+
+def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+
+
+@pytest_asyncio.fixture
+async def cluster(database_url: str, conf: settings.Settings) -> AsyncIterator[Cluster]:  # noqa: F811
+    env = {
+        "DATABASE_URL": database_url,
+        "BROADCAST_URL": conf.broadcast_url,
+        "FAIR_MEDIA_URL": conf.media_url,
+        "FAIR_MEDIA_NAMESPACE": conf.media_namespace,
+        "FAIR_MEDIA_HOST_ADDRESSES": "127.0.0.1",
+        "FAIR_ENV": "test",
+        "FAIR_BACKGROUND_TASKS": "off",
+    }
+    port = free_port()
+    uvicorn = [sys.executable, "-m", "uvicorn", "fair.app:create_app", "--factory"]
+    web = spawn([*uvicorn, "--port", str(port), "--log-level", "warning"], env)
+    media = [spawn([sys.executable, "-m", "fair", "media"], env) for _ in range(2)]
+    redis = aioredis.from_url(conf.media_url, decode_responses=True)
+    keys = Keys(conf.media_namespace)
+    running = Cluster(
+        Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/live", web),
+        media,
+        keys,
+        redis,
+        conf.secret_key,
+    )
+    try:
+        await wait_healthy(running.web)
+        async with asyncio.timeout(20):
+            while len(await running.alive()) < 2:
+                assert all(p.poll() is None for p in media), "a media process exited"
+                await asyncio.sleep(0.1)
+        yield running
+    finally:
+        for client in running.clients:
+            await client.close()
+        for process in [web, *media]:
+            stop(process)
+        await redis.aclose()
+
+
+async def seed(database_url: str) -> list[Talk]:  # noqa: F811
+    """Two open talks that started yesterday (by the wall clock the servers read), each with
+    its presenter, and a candidate per talk."""
+    yesterday = (datetime.now(f.PARIS) - timedelta(days=1)).date()
+    clock.set_now(f.day_at(yesterday, 9))
+    engine = db.create_engine(database_url)
+    talks = []
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            for _ in range(2):
+                presenter = await f.user(session, Role.ORGANISER, can_log_in=False)
+                edition = await f.edition(session, by=presenter)
+                data = webconferences.WebconferenceInput(
+                    title="Réussir son entretien en visio",
+                    description="",
+                    starts_at=f.day_at(yesterday, 10),
+                    ends_at=f.day_at(yesterday, 11),
+                    capacity=10,
+                    access=WebconferenceAccess.OPEN,
+                    presenter_ids=[presenter.id],
+                )
+                webconference = await webconferences.schedule(
+                    session, by=presenter, edition=edition, data=data
+                )
+                viewer = await f.user(session, Role.CANDIDATE, can_log_in=False)
+                talks.append(Talk(webconference.id, presenter, viewer))
+            await session.commit()
+    finally:
+        clock.set_now(None)
+        await engine.dispose()
+    return talks
+
+
+async def publish(ws: Client, talk: Talk) -> RTCPeerConnection:
+    pc = peer()
+    for track in camera_and_microphone():
+        pc.addTrack(track)
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = {"webconference_id": talk.webconference_id, "sdp": pc.localDescription.sdp}
+    published = await ws.ok("stage.publish", offer)
+    await pc.setRemoteDescription(RTCSessionDescription(published["sdp"], "answer"))
+    return pc
+
+
+async def watch(ws: Client, talk: Talk) -> Viewer:
+    viewer = Viewer()
+    watched = await ws.ok("stage.watch", {"webconference_id": talk.webconference_id})
+    assert [(t["kind"], t["info"]["source"]) for t in watched["tracks"]] == [
+        ("audio", "camera"),
+        ("video", "camera"),
+    ]
+    await viewer.pc.setRemoteDescription(RTCSessionDescription(watched["sdp"], "offer"))
+    await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+    answer = {"webconference_id": talk.webconference_id, "sdp": viewer.pc.localDescription.sdp}
+    assert await ws.ok("stage.answer", answer) == {"webconference_id": talk.webconference_id}
+    return viewer
+
+
+async def event_like(ws: Client, **wanted: Any) -> dict[str, Any]:
+    async with asyncio.timeout(5):
+        while True:
+            event = await ws.events.get()
+            if wanted.items() <= event.items():
+                return event
+
+
+async def test_rooms_on_two_media_processes_a_death_and_a_stop(
+    cluster: Cluster,
+    database_url: str,  # noqa: F811
+    loopback_only: None,  # noqa: F811
+) -> None:
+    talks = await seed(database_url)
+    presenters = [await cluster.socket(t.presenter) for t in talks]
+    audience = [await cluster.socket(t.viewer) for t in talks]
+    pcs: list[RTCPeerConnection] = []
+    viewers: list[Viewer] = []
+    try:
+        for talk, pws, vws in zip(talks, presenters, audience, strict=True):
+            await vws.ok("subscribe", {"channel": talk.room})
+            await pws.ok("stage.start", {"webconference_id": talk.webconference_id})
+            # A media process's FairError reaches the socket as the same error, translated.
+            refused = await vws.call("stage.watch", {"webconference_id": talk.webconference_id})
+            assert refused[0] == "error"
+            assert refused[2] == {"code": "stage.no_presenter", "message": NO_PRESENTER_FR}
+            pcs.append(await publish(pws, talk))
+            viewers.append(await watch(vws, talk))
+        await until(lambda: all(v.count("video") >= 10 for v in viewers), 20)
+        for viewer in viewers:
+            assert {size[1:] for size in viewer.frames["video"]} == {(WIDTH, HEIGHT)}
+            assert viewer.count("audio") > 0
+
+        # Each talk is on its own media process, whose Host counts its audience.
+        alive = await cluster.alive()
+        owners = [await cluster.redis.get(cluster.keys.room(t.room)) for t in talks]
+        assert sorted(owners) == sorted(alive)
+        for talk, vws in zip(talks, audience, strict=True):
+            counted = {"webconference_id": talk.webconference_id, "presenters": 1, "viewers": 1}
+            await event_like(vws, event="stage.count", **counted)
+
+        # The first talk's process dies: once its heartbeat is gone, the talk moves.
+        first, second = talks
+        survivor = owners[1]
+        alive[owners[0]].send_signal(signal.SIGKILL)
+        async with asyncio.timeout(remote.ALIVE_TTL + 2):
+            while True:
+                if len(await cluster.alive()) == 1:
+                    break
+                await asyncio.sleep(0.2)
+        await pcs[0].close()
+        await viewers[0].close()
+        pcs[0] = await publish(presenters[0], first)
+        viewers[0] = await watch(audience[0], first)
+        assert await cluster.redis.get(cluster.keys.room(first.room)) == survivor
+        before = viewers[1].count("video")
+        await until(lambda: viewers[0].count("video") >= 10, 20)
+        assert viewers[1].count("video") > before  # the other talk never stopped
+
+        # Its presenter ends the second talk: the media process closes its connections.
+        ended = await presenters[1].ok("stage.end", {"webconference_id": second.webconference_id})
+        assert ended == {"webconference_id": second.webconference_id, "state": "ended"}
+        await until(lambda: all(r.done() for r in viewers[1].readers), 10)
+
+        # The last media process stops cleanly: its keys go, and the video service is away.
+        process = alive[survivor]
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 15) == 0
+        left = set(await cluster.redis.keys(f"{cluster.keys.namespace}:*"))
+        assert left <= {cluster.keys.rooms(owners[0])}  # the dead one's, expiring
+        talk_id = {"webconference_id": first.webconference_id}
+        assert await audience[0].refused("stage.watch", talk_id) == "stage.unavailable"
+        offer = peer()
+        offer.addTransceiver("video")
+        await offer.setLocalDescription(await offer.createOffer())
+        payload = {**talk_id, "sdp": offer.localDescription.sdp}
+        assert await presenters[0].refused("stage.publish", payload) == "stage.unavailable"
+        await offer.close()
+    finally:
+        for viewer in viewers:
+            await viewer.close()
+        for pc in pcs:
+            await pc.close()
