@@ -89,6 +89,9 @@ class Settings:
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
     data_dir: Path = field(default=ROOT / "var")
+    # Webconference recordings (WebM files, one per recorded talk), written by the process that
+    # holds the stage (with `fair media` processes: a directory they share with the web).
+    recordings_dir: Path = field(default=ROOT / "var" / "recordings")
 
     @property
     def production(self) -> bool:
@@ -132,6 +135,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         turn_secret=env.get("FAIR_TURN_SECRET", ""),
         turn_ttl=_int(env, "FAIR_TURN_TTL", 3600),
         data_dir=data_dir,
+        recordings_dir=Path(env.get("FAIR_RECORDINGS_DIR") or data_dir / "recordings"),
     )
     check(settings)
     return settings

@@ -222,6 +222,34 @@ async def test_keyframe_requests_are_rate_limited(stage: Stage) -> None:
     assert stage.relay.keyframe_requests == before + 2  # and make one request, not forty
 
 
+async def test_a_sink_gets_the_encoded_frames_without_a_peer(stage: Stage) -> None:
+    import fractions
+
+    got: list[tuple[str, int, Any, bool]] = []
+
+    def sink(kind: str, packet: Any, keyframe: bool) -> None:
+        got.append((kind, packet.pts, packet.time_base, keyframe))
+
+    def broken(kind: str, packet: Any, keyframe: bool) -> None:
+        raise RuntimeError("a sink that fails never stops the others")
+
+    stage.relay.add_sink(broken)
+    stage.relay.add_sink(sink)
+    await until(lambda: sum(k == "video" for k, *_ in got) >= 10, 10)
+    await until(lambda: sum(k == "audio" for k, *_ in got) >= 10, 10)
+    assert stage.relay.viewers == 0  # no peer connection
+    video = [g for g in got if g[0] == "video"]
+    audio = [g for g in got if g[0] == "audio"]
+    assert video[0][3] is True  # the presenter's first frame is a keyframe
+    assert {g[2] for g in video} == {fractions.Fraction(1, 90000)}
+    assert {(g[2], g[3]) for g in audio} == {(fractions.Fraction(1, 48000), True)}
+    stage.relay.remove_sink(sink)
+    stage.relay.remove_sink(sink)  # twice: nothing happens
+    count = len(got)
+    await asyncio.sleep(0.2)
+    assert len(got) == count
+
+
 def test_the_pinned_aiortc_is_the_installed_one() -> None:
     from importlib.metadata import version
     from pathlib import Path

@@ -17,7 +17,7 @@ import pytest
 from aiortc import RTCSessionDescription
 from sqlalchemy import select
 
-from fair import channels, clock, db, settings, webconferences
+from fair import channels, clock, db, recordings, settings, webconferences
 from fair.enums import Role, WebconferenceAccess
 from fair.models import User, Webconference, WebconferenceAttendance
 from tests import factories as f
@@ -283,7 +283,7 @@ async def test_questions_counts_attendance_and_the_viewer_cap(
     wid = world.webconference.id
     talk_id = {"webconference_id": wid}
     clock.set_now(world.webconference.starts_at)
-    server.conf = settings.override(replace(server.conf, stage_max_viewers=1))
+    settings.override(replace(server.conf, stage_max_viewers=1))
     presenter_pc, viewer = peer(), Viewer()
     for track in camera_and_microphone():
         presenter_pc.addTrack(track)
@@ -364,3 +364,51 @@ async def test_questions_counts_attendance_and_the_viewer_cap(
     finally:
         await viewer.close()
         await presenter_pc.close()
+
+
+async def test_a_consented_talk_is_recorded_from_start_to_end(
+    server: Server,  # noqa: F811
+    http: Any,  # noqa: F811
+    loopback_only: None,  # noqa: F811
+    tmp_path: Any,
+) -> None:
+    """The presenter agreed to the recording: `stage.start` starts it, `stage.end` makes it a
+    replay (fair.recordings), with the file written by the stage."""
+    world = await seed(server)
+    wid = world.webconference.id
+    talk_id = {"webconference_id": wid}
+    settings.override(replace(server.conf, recordings_dir=tmp_path))
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            webconference = await webconferences.get(session, wid)
+            await recordings.consent(session, by=world.presenter, webconference=webconference)
+            await session.commit()
+        clock.set_now(world.webconference.starts_at)
+        presenter_pc = peer()
+        for track in camera_and_microphone():
+            presenter_pc.addTrack(track)
+        await presenter_pc.setLocalDescription(await presenter_pc.createOffer())
+        try:
+            async with socket_of(server, await http(world.presenter)) as pws:
+                answer = await pws.ok(
+                    "stage.publish", {**talk_id, "sdp": presenter_pc.localDescription.sdp}
+                )
+                await presenter_pc.setRemoteDescription(
+                    RTCSessionDescription(answer["sdp"], "answer")
+                )
+                await pws.ok("stage.start", talk_id)
+                stage = server.app.state.stages.stages[f"webconference:{wid}"]
+                (presenter,) = stage.presenters.values()
+                await until(lambda: presenter.relay.frames_in["video"] >= 60, 20)
+                await pws.ok("stage.end", talk_id)
+        finally:
+            await presenter_pc.close()
+        async with db.sessionmaker(engine)() as session:
+            recording = await recordings.current(session, wid)
+            assert recording is not None
+            assert (recording.status, recording.seconds >= 1) == ("ready", True)
+            path = recordings.file_of(recording)
+            assert path is not None and path.stat().st_size == recording.bytes > 0
+    finally:
+        await engine.dispose()

@@ -21,6 +21,8 @@ from fair import audience, channels, settings, webconferences
 from fair.enums import QuestionStatus
 from fair.live import payloads
 from fair.live.protocol import ProtocolError
+from fair.models import Webconference
+from fair.web.recordings import finish_recording, start_recording
 
 if TYPE_CHECKING:
     from fair.live.socket import Connection
@@ -46,13 +48,29 @@ async def publish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def start(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    return await _move(conn, payload, webconferences.start, "live")
+    """The talk goes live; its stage records if a presenter consented (fair.recordings)."""
+    reply = await _move(conn, payload, webconferences.start, "live")
+    await _recording(conn, reply["webconference_id"], start_recording)
+    return reply
 
 
 async def end(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     reply = await _move(conn, payload, webconferences.end, "ended")
+    await _recording(conn, reply["webconference_id"], finish_recording)
     await _stages(conn).end(channels.webconference(reply["webconference_id"]))
     return reply
+
+
+async def _recording(
+    conn: Connection,
+    webconference_id: int,
+    step: Callable[[Any, AsyncSession, Webconference], Awaitable[None]],
+) -> None:
+    async def work(session: AsyncSession) -> None:
+        webconference = await webconferences.get(session, webconference_id)
+        await step(_stages(conn), session, webconference)
+
+    await conn.write(work)
 
 
 async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ fed `av.Packet`s, which `RTCRtpSender` only packetizes (the path aiortc uses for
     relay.publish(presenter_pc)      # after setRemoteDescription(presenter's offer)
     relay.subscribe(viewer_pc)       # before the relay's offer to that viewer
     relay.unsubscribe(viewer_pc)     # or just close viewer_pc
+    relay.add_sink(callback)         # callback(kind, packet, keyframe): a recorder, no peer
     await relay.close()
 
 Codecs: VP8 and Opus only (what the relay negotiates with viewers); the presenter must send
@@ -52,6 +53,7 @@ KINDS = ("audio", "video")
 VIDEO_JITTER_PACKETS = 128
 
 OnFrame = Callable[[Any, bytes, int], None]  # (codec parameters, encoded frame, timestamp)
+Sink = Callable[[str, av.Packet, bool], None]  # (kind, encoded packet, keyframe)
 
 
 # The one place that reaches into aiortc ------------------------------------------------------
@@ -197,6 +199,7 @@ class ForwardingRelay:
         self._last_pli = float("-inf")
         self._pending_pli: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sinks: list[Sink] = []
 
     def publish(self, presenter: RTCPeerConnection) -> None:
         """Take the presenter's audio and video. Call once its offer is the remote description
@@ -229,6 +232,20 @@ class ForwardingRelay:
             outlet.stop()
         self._viewers.pop(viewer, None)
 
+    def add_sink(self, sink: Sink) -> None:
+        """Also hand every forwarded frame to `sink(kind, packet, keyframe)`, in the event loop,
+        without a peer connection and without decoding (a recorder, say). The packet is the one
+        the viewers' senders share (`pts` the RTP timestamp, `time_base` 1/clock rate): read it,
+        never change it, and return quickly. Video arrives from wherever the presenter is: call
+        `request_keyframe` to start on a keyframe soon. A sink that raises is logged, not
+        removed, and never stops the forwarding."""
+        self._sinks.append(sink)
+
+    def remove_sink(self, sink: Sink) -> None:
+        """Stop handing frames to `sink` (nothing happens if it was not added)."""
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
     @property
     def viewers(self) -> int:
         return len(self._outlets["video"])
@@ -246,7 +263,9 @@ class ForwardingRelay:
             self._pending_pli = loop.call_later(wait, self._send_pli)
 
     async def close(self) -> None:
-        """Stop every viewer's track; the peer connections are their owners' to close."""
+        """Stop every viewer's track and forget the sinks; the peer connections are their
+        owners' to close."""
+        self._sinks.clear()
         if self._pending_pli is not None:
             self._pending_pli.cancel()
         for viewer in list(self._viewers):
@@ -281,6 +300,11 @@ class ForwardingRelay:
             key = is_keyframe(kind, data)
             for outlet in list(outlets):
                 outlet.push(packet, key)
+            for sink in list(self._sinks):
+                try:
+                    sink(kind, packet, key)
+                except Exception:
+                    logger.exception("relay: a sink failed on a %s frame", kind)
 
         return on_frame
 

@@ -11,6 +11,8 @@ viewing key, fed by every relay published at the time it watches, except the vie
     offer, tracks = await stages.watch(room, key, max_viewers=300)  # our offer to a viewer
     await stages.answer(room, key, answer_sdp)                      # the viewer's answer
     await stages.leave(room, key)        # a socket leaves (its `key:*` publications too)
+    await stages.record(room, path)      # record its camera to a WebM file (fair.media.recorder)
+    await stages.stop_recording(room)    # {"bytes": ..., "seconds": ...}
     await stages.end(room)               # the talk ended: close every connection
     await stages.close()                 # the process stops
 
@@ -19,6 +21,12 @@ processes (`fair media`) each holds its own and `fair.media.remote` routes rooms
 the same methods. Permissions are the callers' to check; this module only holds connections.
 `on_change(room, presenters, viewers)` is awaited whenever those counts change (the live
 viewer count, and viewers re-watching when a presenter arrives or leaves).
+
+Recording: a room records one file at a time, of its first camera publication (audio and video;
+screen shares are not recorded). When that publication is replaced or leaves, the recorder stops
+taking its frames and follows the room's next first camera publication, if any, in the same file
+(a still picture and silence while there is none). `end` stops the recording too, and keeps its
+result for `stop_recording`, which the talk's end may call after the room is gone.
 
 aiortc gathers its candidates before `setLocalDescription` returns, so every SDP carries them
 (no trickle ICE). Codecs: VP8 and Opus (the relay forwards encoded frames unchanged).
@@ -43,6 +51,7 @@ from aiortc import (
 
 from fair import rooms
 from fair.errors import Conflict
+from fair.media.recorder import Recorder
 from fair.media.relay import CODECS, KINDS, ForwardingRelay
 
 log = logging.getLogger("fair.media")
@@ -64,10 +73,17 @@ class Viewer:
 
 
 @dataclass
+class Recording:
+    recorder: Recorder
+    key: str | None = None  # the publication it records now
+
+
+@dataclass
 class Stage:
     room: str
     presenters: dict[str, Presenter] = field(default_factory=dict)  # by publishing key
     viewers: dict[str, Viewer] = field(default_factory=dict)  # by viewing key
+    recording: Recording | None = None
 
     def pcs(self) -> list[RTCPeerConnection]:
         return [p.pc for p in self.presenters.values()] + [v.pc for v in self.viewers.values()]
@@ -86,6 +102,7 @@ class Stages:
         self._on_change = on_change
         self.stages: dict[str, Stage] = {}
         self._closing: dict[str, asyncio.Future[None]] = {}
+        self._recorded: dict[str, asyncio.Future[tuple[int, int]]] = {}  # stopped, by room
 
     def counts(self, room: str) -> tuple[int, int]:
         """(presenters, viewers) in the room now."""
@@ -115,6 +132,7 @@ class Stages:
                 code="stage.bad_offer",
             ) from exc
         self._stage(room).presenters[key] = Presenter(pc, relay, dict(info or {}))
+        self._follow(room)
         await self._changed(room)
         return str(pc.localDescription.sdp)
 
@@ -177,14 +195,14 @@ class Stages:
         await self._drop_viewer(stage, key)
         for published in mine:
             await self._drop_presenter(room, published)
-        if not stage.presenters and not stage.viewers:
+        if not stage.presenters and not stage.viewers and stage.recording is None:
             self.stages.pop(room, None)
         if had:
             await self._changed(room)
         return had
 
     async def end(self, room: str) -> None:
-        """The talk ended: close every connection of its room."""
+        """The talk ended: close every connection of its room, and its recording's file."""
         closing = self._closing.get(room)
         if closing is not None:  # another caller is closing it: done when that is
             await asyncio.shield(closing)
@@ -192,10 +210,13 @@ class Stages:
         stage = self.stages.pop(room, None)
         if stage is None:
             return
+        recorded = self._stop(stage)
         task = asyncio.ensure_future(_close(stage))
         self._closing[room] = task
         try:
             await asyncio.shield(task)
+            if recorded is not None:
+                await asyncio.wait([recorded])
         finally:
             self._closing.pop(room, None)
         await self._changed(room)
@@ -204,6 +225,30 @@ class Stages:
         """The process stops: close every room."""
         for room in list(self.stages):
             await self.end(room)
+
+    async def record(self, room: str, path: str) -> None:
+        """Record the room's first camera publication (audio and video; never a screen share)
+        to a new WebM file at `path`, from its next keyframe; if no camera publishes yet, from
+        the first that does. A room records one file at a time: while it does, this does
+        nothing."""
+        stage = self._stage(room)
+        if stage.recording is not None:
+            return
+        self._recorded.pop(room, None)
+        stage.recording = Recording(Recorder(path))
+        self._follow(room)
+
+    async def stop_recording(self, room: str) -> dict[str, int]:
+        """Close the room's recording: {"bytes", "seconds"} of its file, zeros when nothing
+        was recorded. Also the result of a recording that `end` closed, once."""
+        stage = self.stages.get(room)
+        if stage is not None:
+            self._stop(stage)
+            if not stage.presenters and not stage.viewers:
+                self.stages.pop(room, None)
+        recorded = self._recorded.pop(room, None)
+        size, seconds = await asyncio.shield(recorded) if recorded is not None else (0, 0)
+        return {"bytes": size, "seconds": seconds}
 
     def _pc(self) -> RTCPeerConnection:
         servers = self._ice_servers
@@ -235,8 +280,46 @@ class Stages:
         stage = self.stages.get(room)
         presenter = stage.presenters.pop(key, None) if stage is not None else None
         if presenter is not None:
+            self._follow(room)
             await presenter.relay.close()
             await presenter.pc.close()
+
+    def _follow(self, room: str) -> None:
+        """Point the room's recorder at its first camera publication, if that changed."""
+        stage = self.stages.get(room)
+        recording = stage.recording if stage is not None else None
+        if stage is None or recording is None:
+            return
+        first = next((k for k, p in stage.presenters.items() if _camera(p)), None)
+        if first == recording.key:
+            return
+        if recording.key is not None:
+            old = stage.presenters.get(recording.key)
+            if old is not None:
+                old.relay.remove_sink(recording.recorder.push)
+            recording.recorder.restart()
+        recording.key = first
+        if first is not None:
+            relay = stage.presenters[first].relay
+            relay.add_sink(recording.recorder.push)
+            relay.request_keyframe()
+
+    def _stop(self, stage: Stage) -> asyncio.Future[tuple[int, int]] | None:
+        """Detach the stage's recorder and start closing its file; the result waits in
+        `_recorded` for `stop_recording`."""
+        recording, stage.recording = stage.recording, None
+        if recording is None:
+            return None
+        presenter = stage.presenters.get(recording.key or "")
+        if presenter is not None:
+            presenter.relay.remove_sink(recording.recorder.push)
+        stopping = asyncio.ensure_future(recording.recorder.stop())
+        self._recorded[stage.room] = stopping
+        return stopping
+
+
+def _camera(presenter: Presenter) -> bool:
+    return presenter.info.get("source", "camera") == "camera"
 
 
 def _same(published: str, key: str) -> bool:

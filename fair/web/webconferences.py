@@ -15,13 +15,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import audience, editions, employers, webconferences
+from fair import audience, editions, employers, recordings, webconferences
 from fair.enums import RegistrationStatus, Role, WebconferenceAccess, WebconferenceStatus
 from fair.errors import FairError, NotFound
 from fair.i18n import N_
 from fair.models import Booth, Edition, User, Webconference
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_role, require_user
+from fair.web.recordings import finish_recording
 from fair.web.templating import render
 
 ENUMS = {
@@ -89,6 +90,7 @@ async def webconference_page(request: Request) -> Response:
         "phase": phase,
         "phase_text": PHASES[phase],
         "manages": manages,
+        "recording": await recordings.overview(session, webconference, user),
         "done": request.query_params.get("done", ""),
         **ENUMS,
     }
@@ -325,6 +327,7 @@ async def end(request: Request) -> Response:
     session = database(request)
     await webconferences.end(session, by=user, webconference=webconference)
     await audience.close_open(session, webconference=webconference)
+    await finish_recording(request.app.state.stages, session, webconference)
     return _redirect(f"{_list_path(webconference)}?done=ended#programme")
 
 
