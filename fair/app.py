@@ -32,6 +32,7 @@ from fair.web import (
     recordings,
     recruiter,
     rooms,
+    stage,
     webconferences,
 )
 from fair.web.middleware import Locale, SecurityHeaders
@@ -85,6 +86,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *rooms.routes,
         *webconferences.routes,
         *recordings.routes,
+        *stage.routes,
         *organiser.routes,
         *admin.routes,
         WebSocketRoute("/live", socket.endpoint, name="live"),
