@@ -412,9 +412,7 @@ async def _promote(session: AsyncSession, webconference: Webconference) -> None:
         await _tell(session, webconference, registration, WebconferenceChange.PROMOTED)
 
 
-def _move_registration(
-    registration: WebconferenceRegistration, new: RegistrationStatus
-) -> None:
+def _move_registration(registration: WebconferenceRegistration, new: RegistrationStatus) -> None:
     """The one writer of a registration's status after it is created; `active_key` follows
     (1 while registered or waiting, NULL once cancelled, so that a new one may be made)."""
     registration.status = new.value
@@ -472,25 +470,35 @@ async def require_presenter(
     return webconference
 
 
-async def require_viewer(session: AsyncSession, user: User, webconference_id: int) -> None:
-    """Watching needs the talk live, and a seat when its access is "registered"."""
+async def require_viewer(session: AsyncSession, user: User, webconference_id: int) -> bool:
+    """Watching needs the talk live, and a seat when its access is "registered" (or managing
+    it: its organisers, its booth's recruiters). Presenters may watch each other from the
+    green room on. Returns whether `user` presents the talk."""
     webconference = await get(session, webconference_id)
     _require_not_over(webconference)
+    if user.id in await presenters_of(session, webconference_id):
+        if clock.now() < webconference.starts_at - SOON:
+            raise Conflict(
+                "Presenters can enter the green room 15 minutes before the start.",
+                code="stage.too_early",
+            )
+        return True
     if webconference.status != WebconferenceStatus.LIVE:
         raise Conflict(
             "The webconference has not started yet: it will show here when it does.",
             code="stage.not_started",
         )
     if webconference.access != WebconferenceAccess.REGISTERED:
-        return
-    if user.id in await presenters_of(session, webconference_id):
-        return
+        return False
+    if await can_manage(session, user, webconference):
+        return False
     registration = await registration_of(session, webconference_id, user.id)
     if registration is None or registration.status != RegistrationStatus.REGISTERED:
         raise Forbidden(
             "This webconference is for registered candidates: register on the programme.",
             code="stage.not_registered",
         )
+    return False
 
 
 def _require_not_over(webconference: Webconference) -> None:
@@ -537,15 +545,22 @@ async def waiting_position(session: AsyncSession, registration: WebconferenceReg
 
 
 def is_live(webconference: Webconference, now: datetime | None = None) -> bool:
-    """Live now: within its time and neither ended nor cancelled."""
+    """Live now: started on stage (even early, or running late), or scheduled and within its
+    time."""
     now = now or clock.now()
+    if webconference.status == WebconferenceStatus.LIVE:
+        return True
     return (
         webconference.status not in OVER and webconference.starts_at <= now < webconference.ends_at
     )
 
 
 def is_past(webconference: Webconference, now: datetime | None = None) -> bool:
+    """Ended on stage, or past its end time without being on stage (a talk running late is
+    not past until a presenter ends it)."""
     now = now or clock.now()
+    if webconference.status == WebconferenceStatus.LIVE:
+        return False
     return webconference.status == WebconferenceStatus.ENDED or webconference.ends_at <= now
 
 

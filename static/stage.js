@@ -244,7 +244,7 @@
 
   function receive(offer) {
     stopWatching();
-    var pc = new RTCPeerConnection({ iceServers: iceServers });
+    var pc = new RTCPeerConnection({ iceServers: offer.ice_servers || iceServers });
     var current = { pc: pc, tracks: {}, keys: [], answeredAt: 0, timer: null, retry: null, dog: null };
     (offer.tracks || []).forEach(function (track) {
       current.tracks[track.mid] = track;
@@ -386,13 +386,17 @@
     showTiles();
   }
 
+  var seenVersion = null; // the stage's publications change with it, even at equal counts
+
   function onCount(data) {
     showViewers(Number(data.viewers) || 0);
     others = Math.max(0, (Number(data.presenters) || 0) - mine());
+    var changed = seenVersion !== null && data.version !== seenVersion;
+    seenVersion = data.version;
     if (state !== "live" || !canWatch) return;
     if (asking) return (recheck = true);
     var have = watcher ? watcher.keys.length : 0;
-    if (others === have) return;
+    if (others === have && !(changed && watcher)) return;
     if (others === 0) {
       stopWatching();
       if (!presenter) say(text("waiting"));
@@ -702,13 +706,7 @@
     one('[data-action="screen"]').setAttribute("aria-pressed", "false");
     say(text("screen-off"));
     if (!wasPublished || !joined || over()) return;
-    // No command takes one publication back: leaving takes them all, then the camera returns.
-    command("stage.leave", talk()).then(function () {
-      camera.published = false;
-      stopWatching();
-      publish();
-      if (state === "live") watchSoon(500);
-    }, function () {});
+    command("stage.unpublish", talk({ source: "screen" })).then(function () {}, function () {});
   }
 
   function stopPresenting() {

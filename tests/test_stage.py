@@ -312,6 +312,7 @@ async def test_questions_counts_attendance_and_the_viewer_cap(
                 "webconference_id": wid,
                 "presenters": 1,
                 "viewers": 1,
+                "version": 1,
             }
 
             asked = await v1.ok("stage.ask", {**talk_id, "body": "Faut-il le permis ?"})
@@ -412,3 +413,61 @@ async def test_a_consented_talk_is_recorded_from_start_to_end(
             assert path is not None and path.stat().st_size == recording.bytes > 0
     finally:
         await engine.dispose()
+
+
+async def test_a_screen_share_is_a_second_publication_taken_back_alone(
+    server: Server,  # noqa: F811
+    http: Any,  # noqa: F811
+    loopback_only: None,  # noqa: F811
+) -> None:
+    """The presenter's screen (video alone) beside the camera: a viewer's offer describes three
+    tracks; `stage.unpublish` of the screen keeps the camera."""
+    world = await seed(server)
+    wid = world.webconference.id
+    talk_id = {"webconference_id": wid}
+    clock.set_now(world.webconference.starts_at)
+    room = f"webconference:{wid}"
+    camera, screen, viewer = peer(), peer(), Viewer()
+    for track in camera_and_microphone():
+        camera.addTrack(track)
+        if track.kind == "video":
+            screen.addTrack(track)
+    try:
+        async with (
+            socket_of(server, await http(world.presenter)) as pws,
+            socket_of(server, await http(world.viewers[0])) as vws,
+        ):
+            for pc, source in ((camera, "camera"), (screen, "screen")):
+                await pc.setLocalDescription(await pc.createOffer())
+                offer = {**talk_id, "sdp": pc.localDescription.sdp, "source": source}
+                answer = await pws.ok("stage.publish", offer)
+                await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+            stages = server.app.state.stages
+            assert (stages.counts(room), stages.version(room)) == ((2, 0), 2)
+            bad = {**talk_id, "source": "window"}
+            assert await pws.refused("stage.unpublish", bad) == "live.bad_message"
+            await pws.ok("stage.start", talk_id)
+            watched = await watch(vws, viewer, wid)
+            assert [(t["kind"], t["info"]["source"]) for t in watched["tracks"]] == [
+                ("audio", "camera"),
+                ("video", "camera"),
+                ("video", "screen"),
+            ]
+            assert watched["ice_servers"] == []
+            await until(lambda: viewer.count("video") >= 20, 20)
+
+            unpublished = await pws.ok("stage.unpublish", {**talk_id, "source": "screen"})
+            assert unpublished == {**talk_id, "source": "screen", "unpublished": True}
+            assert (stages.counts(room), stages.version(room)) == ((1, 1), 3)
+            assert [p.info["source"] for p in stages.stages[room].presenters.values()] == ["camera"]
+            again = await pws.ok("stage.unpublish", {**talk_id, "source": "screen"})
+            assert again["unpublished"] is False
+            async with db.sessionmaker(server.app.state.engine)() as session:
+                seen = select(WebconferenceAttendance.user_id).where(
+                    WebconferenceAttendance.webconference_id == wid
+                )
+                assert list(await session.scalars(seen)) == [world.viewers[0].id]
+    finally:
+        await viewer.close()
+        await camera.close()
+        await screen.close()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import audience, channels, settings, webconferences
+from fair import audience, channels, rooms, settings, webconferences
 from fair.enums import QuestionStatus
 from fair.live import payloads
 from fair.live.protocol import ProtocolError
@@ -41,10 +41,26 @@ async def publish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
         await webconferences.require_presenter(session, me, webconference_id)
     room = channels.webconference(webconference_id)
     conn.stages.add(room)
-    key = conn.connection_id if source == "camera" else f"{conn.connection_id}:{source}"
     info = {"name": me.name, "source": source}
-    answer = await _stages(conn).publish(room, key, sdp, info=info)
+    answer = await _stages(conn).publish(room, _key(conn, source), sdp, info=info)
     return {"webconference_id": webconference_id, "type": "answer", "sdp": answer}
+
+
+async def unpublish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    """Take one publication back (a screen share that stops), keeping the others."""
+    conn.me()
+    webconference_id = payloads.integer(payload, "webconference_id")
+    source = payload.get("source", "screen")
+    if source not in SOURCES:
+        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": "source"})
+    room = channels.webconference(webconference_id)
+    unpublished = await _stages(conn).unpublish(room, _key(conn, source))
+    return {"webconference_id": webconference_id, "source": source, "unpublished": unpublished}
+
+
+def _key(conn: Connection, source: str) -> str:
+    """This socket's publishing key for a source: its connection id for the camera."""
+    return conn.connection_id if source == "camera" else f"{conn.connection_id}:{source}"
 
 
 async def start(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +92,7 @@ async def _recording(
 async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
     async with conn.read() as session:
-        await webconferences.require_viewer(session, me, webconference_id)
+        presents = await webconferences.require_viewer(session, me, webconference_id)
     room = channels.webconference(webconference_id)
     conn.stages.add(room)
     offer, tracks = await _stages(conn).watch(
@@ -88,8 +104,15 @@ async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
             session, user=me, webconference_id=webconference_id, connection_id=conn.connection_id
         )
 
-    await conn.write(arrive)
-    return {"webconference_id": webconference_id, "type": "offer", "sdp": offer, "tracks": tracks}
+    if not presents:  # presenters watching each other are not the audience
+        await conn.write(arrive)
+    return {
+        "webconference_id": webconference_id,
+        "type": "offer",
+        "sdp": offer,
+        "tracks": tracks,
+        "ice_servers": rooms.ice_servers(user_id=me.id),
+    }
 
 
 async def answer(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +223,7 @@ async def _move(
 
 ACTIONS = {
     "stage.publish": publish,
+    "stage.unpublish": unpublish,
     "stage.start": start,
     "stage.end": end,
     "stage.watch": watch,

@@ -6,9 +6,11 @@ is over, however it ended (the presenter's button, an organiser's page, another 
     ...
     await host.close()
 
-`stage.count` {webconference_id, presenters, viewers} goes out on `webconference:<id>` at most
-once per `interval` seconds per room (the latest counts, at the end of the interval): a few
-hundred viewers arriving at the start of a talk make a handful of events, not hundreds.
+`stage.count` {webconference_id, presenters, viewers, version} goes out on `webconference:<id>`
+at most once per `interval` seconds per room (the latest counts, at the end of the interval): a
+few hundred viewers arriving at the start of a talk make a handful of events, not hundreds.
+`version` changes whenever a publication starts or stops, so viewers re-watch even when a
+presenter who reloaded leaves the count as it was.
 """
 
 from __future__ import annotations
@@ -73,7 +75,12 @@ class Host:
         parsed = channels.parse(room)
         assert parsed is not None
         presenters, viewers = self.stages.counts(room)
-        payload = {"webconference_id": parsed[1], "presenters": presenters, "viewers": viewers}
+        payload = {
+            "webconference_id": parsed[1],
+            "presenters": presenters,
+            "viewers": viewers,
+            "version": self.stages.version(room),
+        }
         event = Event(room, "stage.count", payload)
         task = asyncio.create_task(protocol.publish(self.broadcast, [event]))
         self._tasks.add(task)

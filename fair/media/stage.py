@@ -102,12 +102,27 @@ class Stages:
         self._on_change = on_change
         self.stages: dict[str, Stage] = {}
         self._closing: dict[str, asyncio.Future[None]] = {}
+        self._versions: dict[str, int] = {}
         self._recorded: dict[str, asyncio.Future[tuple[int, int]]] = {}  # stopped, by room
 
     def counts(self, room: str) -> tuple[int, int]:
         """(presenters, viewers) in the room now."""
         stage = self.stages.get(room)
         return (len(stage.presenters), len(stage.viewers)) if stage else (0, 0)
+
+    def version(self, room: str) -> int:
+        """Raised on every publication and withdrawal in the room (in this process): viewers
+        watch again when it changes, even if the count stays (a presenter reloading)."""
+        return self._versions.get(room, 0)
+
+    async def unpublish(self, room: str, key: str) -> bool:
+        """Close this one publication (a screen share that stops); whether it was there."""
+        stage = self.stages.get(room)
+        if stage is None or key not in stage.presenters:
+            return False
+        await self._drop_presenter(room, key)
+        await self._changed(room)
+        return True
 
     async def publish(
         self, room: str, key: str, sdp: str, *, info: dict[str, Any] | None = None
@@ -132,6 +147,7 @@ class Stages:
                 code="stage.bad_offer",
             ) from exc
         self._stage(room).presenters[key] = Presenter(pc, relay, dict(info or {}))
+        self._versions[room] = self.version(room) + 1
         self._follow(room)
         await self._changed(room)
         return str(pc.localDescription.sdp)
@@ -280,6 +296,7 @@ class Stages:
         stage = self.stages.get(room)
         presenter = stage.presenters.pop(key, None) if stage is not None else None
         if presenter is not None:
+            self._versions[room] = self.version(room) + 1
             self._follow(room)
             await presenter.relay.close()
             await presenter.pc.close()

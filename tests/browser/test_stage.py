@@ -262,9 +262,12 @@ def test_screen_share_and_sound_only(live_server: LiveServer, new_context: Any) 
     assert viewer.locator("[data-videos] video:visible").count() == 0
     assert figures.filter(has_text=screen).is_hidden()  # a screen has no sound
 
-    # The presenter stops sharing; the viewer turns the video back on: the camera alone.
+    # The presenter stops sharing (the camera stays on stage); the viewer turns the video back
+    # on: the camera alone.
+    camera_pc = presenter.evaluate("() => window.fairStage.publisher.connectionState")
     share.click()
-    status.filter(has_text=tr("Your camera and microphone reach the stage.")).wait_for()
+    status.filter(has_text=tr("Your screen is no longer shared.")).wait_for()
+    assert presenter.evaluate("() => window.fairStage.publisher.connectionState") == camera_pc
     assert share.get_attribute("aria-pressed") == "false"
     figures.filter(has_text=screen).wait_for(state="detached")
     sound_only.click()
