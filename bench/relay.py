@@ -2,7 +2,7 @@
 aiortc's stock MediaRelay.
 
 Usage: .venv/bin/python bench/relay.py [--viewers 25,50,100,200] [--modes forward,mediarelay]
-                                       [--seconds 10] [--warmup 3] [--bots-per-process 50]
+                                       [--seconds 10] [--warmup 5] [--bots-per-process 50]
 
 For each N and each mode, fresh processes on loopback:
 
@@ -12,8 +12,13 @@ For each N and each mode, fresh processes on loopback:
   - `forward`: `fair.media.relay.ForwardingRelay` (encoded frames, nothing encoded per viewer);
   - `mediarelay`: `aiortc.contrib.media.MediaRelay`, the stock path (decoded once, encoded
     again by every viewer's sender): the baseline;
-* the publisher (`--publish PORT`): a 640x360 VP8 source at 30 fps, capped at 500 kbps
-  (aiortc's default target, made its maximum too), and an Opus 440 Hz tone;
+* the publisher (`--publish PORT`): a 640x360 VP8 source at 30 fps and an Opus 440 Hz tone,
+  encoded once when the process starts by aiortc's own encoders (VP8 capped at 500 kbps, aiortc's
+  default target made its maximum too): 4 s of video with a keyframe every 2 s (60 frames) and
+  1 s of audio, replayed in a loop in real time as `av.Packet`s, which the sender only
+  packetizes. So the publisher costs a few hundredths of a core and N = 200 measures the relay,
+  not the source's encoder. A keyframe request (PLI/FIR) from the media process makes the video
+  jump to the loop's next keyframe (at most 59 frames ahead);
 * viewer bots (`--view PORT COUNT`), at most `--bots-per-process` viewers a process: aiortc peer
   connections whose receivers count complete encoded frames and RTP packets without decoding
   (`fair.media.relay.count_only`: no jitter buffer, no NACK, no decoding).
@@ -21,7 +26,8 @@ For each N and each mode, fresh processes on loopback:
 After every viewer has its first video frame and `--warmup` seconds, the run is measured for
 `--seconds`: the media process's CPU (user + system, from getrusage, all threads) over wall time;
 per viewer, the video frames per second and the packet loss (lost over expected on the main audio
-and video streams, before retransmission).
+and video streams, before retransmission); and, to tell what saturates, the CPU of the publisher,
+of the bots and of the rest of the machine, and the datagrams the media process's sockets dropped.
 """
 
 from __future__ import annotations
@@ -64,6 +70,18 @@ def peer() -> Any:
     return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
 
+def log_states(pc: Any, name: str) -> None:
+    """Tell stderr when a connection leaves the connected state (aioice closes it when 6 consent
+    checks in a row, 5 s apart, get no answer within 0.5 s: a starved process)."""
+    start = time.monotonic()
+
+    @pc.on("connectionstatechange")
+    def changed() -> None:
+        if pc.connectionState not in ("new", "connecting", "connected"):
+            elapsed = time.monotonic() - start
+            print(f"{name}: {pc.connectionState} after {elapsed:.0f} s", file=sys.stderr)
+
+
 async def ask(reader: Any, writer: Any, message: dict[str, Any]) -> dict[str, Any]:
     writer.write(json.dumps(message).encode() + b"\n")
     await writer.drain()
@@ -85,6 +103,11 @@ async def serve_relay(mode: str, port: int) -> None:
     pcs: dict[int, Any] = {}  # by viewer id (the publisher's is 0)
     counts = {"joined": 0, "left": 0}
 
+    async def leave(pc: Any) -> None:  # no reference to pc outlives the call
+        if mode == "forward":
+            forwarding.unsubscribe(pc)
+        await pc.close()
+
     async def handle(reader: Any, writer: Any) -> None:
         while line := await reader.readline():
             message = json.loads(line)
@@ -98,6 +121,7 @@ async def serve_relay(mode: str, port: int) -> None:
                     sources.update({t.kind: t.receiver.track for t in pc.getTransceivers()})
                 await pc.setLocalDescription(await pc.createAnswer())
                 pcs[0] = pc
+                log_states(pc, "media process: the publisher's connection")
                 reply = {"sdp": pc.localDescription.sdp}
             elif op == "view":
                 pc = peer()
@@ -113,17 +137,23 @@ async def serve_relay(mode: str, port: int) -> None:
                 counts["joined"] += 1
                 pcs[counts["joined"]] = pc
                 reply = {"id": counts["joined"], "sdp": pc.localDescription.sdp}
+                del pc  # the media process's references are in pcs: see "stats"
             elif op == "answer":
                 answer = RTCSessionDescription(message["sdp"], "answer")
                 await pcs[message["id"]].setRemoteDescription(answer)
             elif op == "leave":  # a viewer leaves: unsubscribed, its connection closed
-                pc = pcs.pop(message["id"])
-                if mode == "forward":
-                    forwarding.unsubscribe(pc)
-                await pc.close()
+                await leave(pcs.pop(message["id"]))
                 counts["left"] += 1
             elif op == "stats":
                 reply = media_stats(forwarding, pcs, counts, message.get("objects", False))
+                if message.get("trim"):  # give freed heap back to the system, then read RSS
+                    import ctypes
+
+                    ctypes.CDLL("libc.so.6").malloc_trim(0)
+                    trimmed = media_stats(forwarding, pcs, counts, False)
+                    reply["trimmed_rss_kib"] = trimmed["rss_kib"]
+            elif op == "trace":  # with BENCH_TRACEMALLOC=1: where the memory grew since "mark"
+                reply = trace(message.get("mark", False))
             elif op == "usage":
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 reply = {
@@ -131,10 +161,18 @@ async def serve_relay(mode: str, port: int) -> None:
                     "wall": time.monotonic(),
                     "frames_in": forwarding.frames_in,
                     "keyframe_requests": forwarding.keyframe_requests,
+                    "publisher": pcs[0].connectionState if 0 in pcs else None,
+                    "viewers_connected": sum(
+                        1 for k, pc in pcs.items() if k and pc.connectionState == "connected"
+                    ),
                 }
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
 
+    if os.environ.get("BENCH_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start()
     server = await asyncio.start_server(handle, "127.0.0.1", port)
     print("ready", flush=True)
     async with server:
@@ -156,6 +194,7 @@ def media_stats(
         "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "pcs": len(pcs),
         "pcs_open": sum(1 for pc in pcs.values() if pc.connectionState != "closed"),
+        "publisher": pcs[0].connectionState if 0 in pcs else None,
         "tasks": len(asyncio.all_tasks()),
         "relay_viewers": relay.viewers,
         "relay_entries": len(relay._viewers),
@@ -183,6 +222,33 @@ def media_stats(
                 found[name] += 1
         stats["objects"] = found
     return stats
+
+
+_traced: list[Any] = []
+
+
+def trace(mark: bool, top: int = 15) -> dict[str, Any]:
+    """tracemalloc (when started): with `mark`, remember a snapshot; otherwise the lines whose
+    allocations grew most since it, and the traced total now and then."""
+    import gc
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        return {"error": "tracemalloc is off: set BENCH_TRACEMALLOC=1"}
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    if mark or not _traced:
+        _traced[:] = [snapshot]
+        return {"traced_kib": tracemalloc.get_traced_memory()[0] // 1024}
+    before = _traced[0]
+    lines = [str(d) for d in snapshot.compare_to(before, "lineno")[:top]]
+    return {
+        "traced_kib": sum(s.size for s in snapshot.statistics("filename")) // 1024,
+        "marked_kib": sum(s.size for s in before.statistics("filename")) // 1024,
+        "top": lines,
+    }
 
 
 # The publisher -------------------------------------------------------------------------------
@@ -324,6 +390,7 @@ async def publish(port: int) -> None:
     await pc.setLocalDescription(await pc.createOffer())
     answer = await ask(reader, writer, {"op": "publish", "sdp": pc.localDescription.sdp})
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    log_states(pc, "publisher")
     print("published", flush=True)
     await asyncio.Event().wait()
 
@@ -489,6 +556,33 @@ def machine_busy() -> tuple[float, float]:
     return (sum(values) - idle) / ticks, sum(values) / ticks
 
 
+def socket_drops(pids: list[int]) -> list[dict[str, int]]:
+    """Per process, the UDP datagrams each of its sockets (by inode) dropped so far because its
+    receive buffer was full, from /proc/net/udp's `drops` column."""
+    drops: dict[str, int] = {}
+    for name in ("/proc/net/udp", "/proc/net/udp6"):
+        with contextlib.suppress(OSError), open(name) as table:
+            for line in list(table)[1:]:
+                fields = line.split()
+                drops[fields[9]] = int(fields[-1])
+    counts = []
+    for pid in pids:
+        mine = {}
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:[") and link[8:-1] in drops:
+                        mine[link[8:-1]] = drops[link[8:-1]]
+        counts.append(mine)
+    return counts
+
+
+def dropped(before: dict[str, int], after: dict[str, int]) -> int:
+    """Datagrams dropped between two `socket_drops`, by the sockets open at both."""
+    return sum(after[inode] - before[inode] for inode in after.keys() & before.keys())
+
+
 def udp_receive_buffer_errors() -> int:
     """The kernel's count of UDP datagrams dropped because a socket's buffer was full."""
     with open("/proc/net/snmp") as snmp:
@@ -511,7 +605,9 @@ class Result:
     drops: int
     publisher_cores: float = 0.0
     bot_cores: float = 0.0
-    machine_busy: float = 0.0  # share of all the machine's cores that was busy
+    other_cores: float = 0.0  # the rest of the machine: processes that are not the bench's
+    media_drops: int = 0  # datagrams dropped by the media process's sockets
+    notes: str = ""
 
     @property
     def per_core(self) -> float:
@@ -553,11 +649,12 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
             return [c for b in bots for c in json.loads(expect(b, 30))]
 
         usage0, drops0 = relay_usage(port), udp_receive_buffer_errors()
-        cpu0, busy0 = [cpu_seconds(p.pid) for p in processes], machine_busy()
+        pids = [p.pid for p in processes]
+        cpu0, busy0, sockets0 = [cpu_seconds(p) for p in pids], machine_busy(), socket_drops(pids)
         before = mark()
         time.sleep(args.seconds)
         usage1, drops1 = relay_usage(port), udp_receive_buffer_errors()
-        cpu1, busy1 = [cpu_seconds(p.pid) for p in processes], machine_busy()
+        cpu1, busy1, sockets1 = [cpu_seconds(p) for p in pids], machine_busy(), socket_drops(pids)
         after = mark()
         cores = [
             (b - a) / (usage1["wall"] - usage0["wall"]) for a, b in zip(cpu0, cpu1, strict=True)
@@ -585,7 +682,20 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
             drops1 - drops0,
             cores[1],
             sum(cores[2:]),
-            (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]),
+            (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * (os.cpu_count() or 1) - sum(cores),
+            dropped(sockets0[0], sockets1[0]),
+            "; ".join(
+                note
+                for note in (
+                    f"the publisher's connection is {usage1['publisher']}"
+                    if usage1["publisher"] != "connected"
+                    else "",
+                    f"{n - usage1['viewers_connected']} viewer connections not connected"
+                    if usage1["viewers_connected"] < n
+                    else "",
+                )
+                if note
+            ),
         )
     finally:
         for process in reversed(processes):
@@ -617,16 +727,17 @@ def row(r: Result, baseline: float | None) -> str:
         f"{r.mode:<11}{r.viewers:>5}{r.connected:>5}{r.cores:>7.2f}{r.per_core:>7.0f}"
         f"{r.equivalent_per_core:>7.0f}{source}{r.fps_min:>6.1f}{r.fps_median:>6.1f}"
         f"{r.loss_max * 100:>7.2f}{r.loss_mean * 100:>7.2f}{r.kbps:>6.0f}{r.drops:>7}"
-        f"{r.publisher_cores:>6.2f}{r.bot_cores:>6.2f}{r.machine_busy * 100:>6.0f}  {verdict}"
+        f"{r.media_drops:>6}{r.publisher_cores:>6.2f}{r.bot_cores:>6.2f}{r.other_cores:>6.2f}"
+        f"  {verdict}" + (f"  ({r.notes})" if r.notes else "")
     )
 
 
 HEADER = (
     f"{'mode':<11}{'N':>5}{'conn':>5}{'cores':>7}{'v/core':>7}{'eq/core':>7}{'src':>6}"
-    f"{'fps':>6}{'fps':>6}{'loss':>7}{'loss':>7}{'kbps':>6}{'kernel':>7}{'pub':>6}{'bots':>6}"
-    f"{'busy':>6}  vs baseline (eq/core)\n"
+    f"{'fps':>6}{'fps':>6}{'loss':>7}{'loss':>7}{'kbps':>6}{'kernel':>7}{'media':>6}{'pub':>6}"
+    f"{'bots':>6}{'other':>6}  vs baseline (eq/core)\n"
     f"{'':<11}{'':>5}{'':>5}{'':>7}{'':>7}{'':>7}{'fps':>6}{'min':>6}{'med':>6}{'max %':>7}"
-    f"{'avg %':>7}{'':>6}{'drops':>7}{'cores':>6}{'cores':>6}{'%':>6}  verdict"
+    f"{'avg %':>7}{'':>6}{'drops':>7}{'drops':>6}{'cores':>6}{'cores':>6}{'cores':>6}  verdict"
 )
 
 

@@ -149,6 +149,8 @@ def run(args: argparse.Namespace) -> None:
     warmup = min(args.warmup, duration / 4)
     window = min(60.0, (duration - warmup) / 2)
     port = free_port()
+    if args.tracemalloc:
+        os.environ["BENCH_TRACEMALLOC"] = "1"  # read by the media process only
     processes = [spawn("--serve-relay", "forward", str(port))]
     try:
         expect(processes[0], 20)
@@ -179,12 +181,15 @@ def run(args: argparse.Namespace) -> None:
         start = time.monotonic()
         samples: list[tuple[float, int]] = []
         steady: dict[str, Any] | None = None
-        last_print, last_cpu = -PRINT_SECONDS, (0.0, time.monotonic())
+        usage = control(port, {"op": "usage"})
+        last_print, last_cpu = -PRINT_SECONDS, (usage["cpu"], usage["wall"])
         while (elapsed := time.monotonic() - start) < duration:
             stats = control(port, {"op": "stats"})
             samples.append((elapsed, stats["rss_kib"]))
             if steady is None and elapsed >= warmup:
                 steady = control(port, {"op": "stats", "objects": True})
+                if args.tracemalloc:
+                    control(port, {"op": "trace", "mark": True})
             if elapsed - last_print >= PRINT_SECONDS - 0.5:
                 usage = control(port, {"op": "usage"})
                 cores = (usage["cpu"] - last_cpu[0]) / (usage["wall"] - last_cpu[1])
@@ -203,9 +208,10 @@ def run(args: argparse.Namespace) -> None:
         churned = command(viewers, "stop")
         time.sleep(2)
         end = control(port, {"op": "stats", "objects": True})
+        traced = control(port, {"op": "trace"}) if args.tracemalloc else None
         gone = command(viewers, "leave", timeout=120)
         time.sleep(5)
-        empty = control(port, {"op": "stats", "objects": True})
+        empty = control(port, {"op": "stats", "objects": True, "trim": True})
     finally:
         for process in reversed(processes):
             with contextlib.suppress(OSError):
@@ -241,6 +247,10 @@ def run(args: argparse.Namespace) -> None:
     print(snapshot("steady (after warm-up)", steady))
     print(snapshot(f"end ({end['relay_viewers']} viewers)", end))
     print(snapshot(f"all left ({gone['leaves']} leaves)", empty))
+    print(
+        f"{'':<22} RSS after malloc_trim(0): {mib(empty['trimmed_rss_kib']).strip()} MiB (freed "
+        "heap that glibc kept; what remains is in use or fragmented)"
+    )
     objects = ("RTCPeerConnection", "RTCRtpSender", "_Outlet")
     leaks = []
     for name in ("pcs", "pcs_open", "relay_viewers", "relay_entries"):
@@ -259,6 +269,18 @@ def run(args: argparse.Namespace) -> None:
     if empty["relay_viewers"] or empty["relay_entries"] or empty["pcs"] != 1:
         leaks.append("relay or peer connections not empty once all left")
     print("leaks: " + ("none found" if not leaks else "; ".join(leaks)))
+    if end["publisher"] != "connected":
+        print(
+            f"INVALID: the publisher's connection was {end['publisher']} at the end (a starved "
+            "media process misses ICE consent checks; see stderr for when): media stopped flowing"
+        )
+    if traced is not None:
+        print(
+            f"tracemalloc: Python allocations {traced['marked_kib'] / 1024:.1f} MiB after warm-up, "
+            f"{traced['traced_kib'] / 1024:.1f} MiB at the end; grew most:"
+        )
+        for line in traced["top"]:
+            print("  " + line)
 
 
 def main() -> None:
@@ -268,6 +290,11 @@ def main() -> None:
     parser.add_argument("--churn", type=int, default=4)
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=60.0)
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="trace the media process's Python allocations (slower) and print where they grew",
+    )
     parser.add_argument("--churn-viewers", nargs=4, metavar=("PORT", "N", "CHURN", "INTERVAL"))
     args = parser.parse_args()
     if args.churn_viewers:
