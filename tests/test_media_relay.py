@@ -250,6 +250,20 @@ async def test_a_sink_gets_the_encoded_frames_without_a_peer(stage: Stage) -> No
     assert len(got) == count
 
 
+async def test_a_viewer_closed_before_answering_is_no_longer_fed(stage: Stage) -> None:
+    """Closing a viewer's connection is enough, even before its answer (its senders never
+    started): the relay lets it go."""
+    viewers = [peer() for _ in range(3)]
+    for viewer in viewers:
+        stage.relay.subscribe(viewer)
+        await viewer.setLocalDescription(await viewer.createOffer())
+    assert stage.relay.viewers == 3
+    for viewer in viewers:
+        await viewer.close()
+    await until(lambda: stage.relay.viewers == 0, 2)
+    assert stage.relay._viewers == {}
+
+
 def test_the_pinned_aiortc_is_the_installed_one() -> None:
     from importlib.metadata import version
     from pathlib import Path

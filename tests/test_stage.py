@@ -471,3 +471,32 @@ async def test_a_screen_share_is_a_second_publication_taken_back_alone(
         await viewer.close()
         await camera.close()
         await screen.close()
+
+
+async def test_a_presenter_whose_connection_closes_leaves_the_stage(
+    server: Server,  # noqa: F811
+    http: Any,  # noqa: F811
+    loopback_only: None,  # noqa: F811
+) -> None:
+    """The presenter's browser closes its connection (or its network goes) without a word on
+    the socket: the publication leaves the stage and the version moves, so viewers watch
+    again rather than freeze."""
+    world = await seed(server)
+    wid = world.webconference.id
+    room = f"webconference:{wid}"
+    clock.set_now(world.webconference.starts_at)
+    presenter_pc = peer()
+    for track in camera_and_microphone():
+        presenter_pc.addTrack(track)
+    await presenter_pc.setLocalDescription(await presenter_pc.createOffer())
+    stages = server.app.state.stages
+    async with socket_of(server, await http(world.presenter)) as pws:
+        offer = {"webconference_id": wid, "sdp": presenter_pc.localDescription.sdp}
+        answer = await pws.ok("stage.publish", offer)
+        await presenter_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        (published,) = stages.stages[room].presenters.values()
+        await until(lambda: published.pc.connectionState == "connected", 10)
+        version = stages.version(room)
+        await presenter_pc.close()
+        await until(lambda: room not in stages.stages, 10)
+        assert stages.version(room) == version + 1

@@ -224,6 +224,13 @@ class ForwardingRelay:
             outlets.append(outlet)
             senders.append(transceiver.sender)
         self._viewers[viewer] = outlets
+
+        # A viewer closed before its sender started (no answer yet) would otherwise stay fed.
+        @viewer.on("connectionstatechange")
+        def _closed() -> None:
+            if viewer.connectionState in ("closed", "failed"):
+                self.unsubscribe(viewer)
+
         return senders
 
     def unsubscribe(self, viewer: RTCPeerConnection) -> None:

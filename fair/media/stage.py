@@ -121,6 +121,7 @@ class Stages:
         if stage is None or key not in stage.presenters:
             return False
         await self._drop_presenter(room, key)
+        self._forget_if_empty(room)
         await self._changed(room)
         return True
 
@@ -146,9 +147,21 @@ class Stages:
                 "This signal is not an offer, an answer or a candidate, or it is too large.",
                 code="stage.bad_offer",
             ) from exc
-        self._stage(room).presenters[key] = Presenter(pc, relay, dict(info or {}))
+        presenter = Presenter(pc, relay, dict(info or {}))
+        self._stage(room).presenters[key] = presenter
         self._versions[room] = self.version(room) + 1
         self._follow(room)
+
+        # The presenter's side closed its connection, or its network went away (ICE consent
+        # lost): take the publication off the stage, so that viewers watch again instead of
+        # freezing on a dead connection. (Our own closes pop the presenter first.)
+        @pc.on("connectionstatechange")
+        async def _lost() -> None:
+            stage = self.stages.get(room)
+            mine = stage is not None and stage.presenters.get(key) is presenter
+            if pc.connectionState in ("closed", "failed") and mine:
+                await self.unpublish(room, key)
+
         await self._changed(room)
         return str(pc.localDescription.sdp)
 
@@ -181,8 +194,7 @@ class Stages:
         try:
             await pc.setLocalDescription(await pc.createOffer())
         except Exception as exc:  # the stage ended meanwhile (its connections closed)
-            stage.viewers.pop(key, None)
-            await pc.close()
+            await self._drop_viewer(stage, key)
             raise Conflict("This webconference has ended.", code="stage.ended") from exc
         await self._changed(room)
         return str(pc.localDescription.sdp), _tracks(pc, described, stage)
@@ -211,8 +223,7 @@ class Stages:
         await self._drop_viewer(stage, key)
         for published in mine:
             await self._drop_presenter(room, published)
-        if not stage.presenters and not stage.viewers and stage.recording is None:
-            self.stages.pop(room, None)
+        self._forget_if_empty(room)
         if had:
             await self._changed(room)
         return had
@@ -265,6 +276,11 @@ class Stages:
         recorded = self._recorded.pop(room, None)
         size, seconds = await asyncio.shield(recorded) if recorded is not None else (0, 0)
         return {"bytes": size, "seconds": seconds}
+
+    def _forget_if_empty(self, room: str) -> None:
+        stage = self.stages.get(room)
+        if stage and not stage.presenters and not stage.viewers and stage.recording is None:
+            self.stages.pop(room, None)
 
     def _pc(self) -> RTCPeerConnection:
         servers = self._ice_servers
