@@ -3,17 +3,18 @@ moderation, what each person sees, attendance and its statistics."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import audience, chat, clock, webconferences
+from fair import audience, chat, clock, db, webconferences
 from fair.enums import QuestionStatus, Role, WebconferenceAccess, WebconferenceStatus
 from fair.models import User, Webconference, WebconferenceAttendance
 from tests import factories as f
-from tests.test_webconferences import NOON, candidates, code_of, talk
+from tests.test_webconferences import NOON, candidates, code_of, person, post, talk, text_of
 
 
 async def live_talk(
@@ -168,3 +169,48 @@ async def test_attendance_per_socket_and_statistics(session: AsyncSession) -> No
 @pytest.fixture(autouse=True)
 def _noon(conf) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
+
+
+async def test_the_programme_page_shows_attendance_and_ends_a_live_talk(
+    session: AsyncSession,
+    make_client,  # type: ignore[no-untyped-def]
+    fetch,  # type: ignore[no-untyped-def]
+) -> None:
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser)
+    webconference = await webconferences.schedule(
+        session, by=organiser, edition=edition, data=talk([organiser])
+    )
+    start = webconference.starts_at + timedelta(minutes=1)
+    clock.set_now(start)
+    await webconferences.start(session, by=organiser, webconference=webconference)
+    alice, bruno = await candidates(session, 2)
+    await webconferences.register(session, candidate=alice, webconference=webconference)
+    for viewer, socket in ((alice, "a"), (bruno, "b")):
+        await audience.arrive(
+            session, user=viewer, webconference_id=webconference.id, connection_id=socket
+        )
+    clock.set_now(start + timedelta(minutes=10))
+    await audience.depart(session, webconference_id=webconference.id, connection_id="a")
+    clock.set_now(start + timedelta(minutes=20))
+    await db.commit(session)
+
+    org = await person(make_client, organiser)
+    url = f"/organiser/editions/{edition.id}/webconferences"
+    row = re.search(
+        rf'<tr data-webconference-id="{webconference.id}">.*?</tr>', (await org.get(url)).text, re.S
+    )
+    assert row is not None
+    assert "2 viewers, 15 min on average 1 of 1 registered came" in text_of(row.group(0))
+
+    ended = await post(org, url, f"/webconferences/{webconference.id}/end")
+    assert (ended.status_code, ended.headers["location"]) == (303, f"{url}?done=ended#programme")
+    stored = await fetch.get(Webconference, webconference.id)
+    assert stored.status == WebconferenceStatus.ENDED
+    rows = await fetch.scalars(
+        select(WebconferenceAttendance).where(WebconferenceAttendance.left_at.is_(None))
+    )
+    assert list(rows) == []
+    page = text_of((await org.get(f"{url}?done=ended")).text)
+    assert "The webconference has ended: its stage is closed." in page
+    assert "2 viewers, 15 min on average" in page
