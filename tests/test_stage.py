@@ -478,9 +478,9 @@ async def test_a_presenter_whose_connection_closes_leaves_the_stage(
     http: Any,  # noqa: F811
     loopback_only: None,  # noqa: F811
 ) -> None:
-    """The presenter's browser closes its connection (or its network goes) without a word on
-    the socket: the publication leaves the stage and the version moves, so viewers watch
-    again rather than freeze."""
+    """A viewer's, then the presenter's browser closes its connection (or its network goes)
+    without a word on the socket: the viewer's place is freed; the publication leaves the
+    stage and the version moves, so viewers watch again rather than freeze."""
     world = await seed(server)
     wid = world.webconference.id
     room = f"webconference:{wid}"
@@ -496,6 +496,14 @@ async def test_a_presenter_whose_connection_closes_leaves_the_stage(
         await presenter_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         (published,) = stages.stages[room].presenters.values()
         await until(lambda: published.pc.connectionState == "connected", 10)
+        viewer = Viewer()
+        async with socket_of(server, await http(world.viewers[0])) as vws:
+            await pws.ok("stage.start", {"webconference_id": wid})
+            await watch(vws, viewer, wid)
+            await until(lambda: viewer.count("video") > 0, 10)
+            assert stages.counts(room) == (1, 1)
+            await viewer.close()  # the viewer's browser goes, its socket stays
+            await until(lambda: stages.counts(room) == (1, 0), 10)
         version = stages.version(room)
         await presenter_pc.close()
         await until(lambda: room not in stages.stages, 10)

@@ -190,7 +190,19 @@ class Stages:
         for source in sources:
             for sender in stage.presenters[source].relay.subscribe(pc):
                 described.append((sender, source))
-        stage.viewers[key] = Viewer(pc, sources)
+        viewer = stage.viewers[key] = Viewer(pc, sources)
+
+        # The viewer's browser closed its connection or vanished (its web process too, maybe):
+        # free its place and its count.
+        @pc.on("connectionstatechange")
+        async def _lost() -> None:
+            here = self.stages.get(room)
+            if pc.connectionState in ("closed", "failed") and here is not None:
+                if here.viewers.get(key) is viewer:
+                    await self._drop_viewer(here, key)
+                    self._forget_if_empty(room)
+                    await self._changed(room)
+
         try:
             await pc.setLocalDescription(await pc.createOffer())
         except Exception as exc:  # the stage ended meanwhile (its connections closed)
