@@ -193,9 +193,10 @@ async def _relay_leave(conn: Connection, interview_id: int) -> bool:
         return False
     conn.stages.discard(room)
     left = bool(await _stages(conn).leave(room, conn.connection_id))
-    if left:
-        _token, role = conn.rooms[interview_id]
-        await _publish(conn, interview_id, "room.relay", state="left", role=role)
+    # Said even when the media process let go first (the page closed its connections before
+    # this command): the other person must hear that this one left the relay.
+    _token, role = conn.rooms[interview_id]
+    await _publish(conn, interview_id, "room.relay", state="left", role=role)
     return left
 
 
