@@ -565,15 +565,16 @@ def is_past(webconference: Webconference, now: datetime | None = None) -> bool:
 
 
 def phase(webconference: Webconference, now: datetime | None = None) -> str:
-    """What the webconference page says: cancelled, ended, live, soon or scheduled."""
+    """What the webconference page says: cancelled, ended, live (on stage), soon (within 15
+    minutes of its start, or past it while the presenters have not started) or scheduled."""
     now = now or clock.now()
     if webconference.status == WebconferenceStatus.CANCELLED:
         return "cancelled"
     if is_past(webconference, now):
         return "ended"
-    if is_live(webconference, now):
+    if webconference.status == WebconferenceStatus.LIVE:
         return "live"
-    if webconference.starts_at - now <= SOON:
+    if webconference.starts_at - now <= SOON:  # its time has come, not its presenter yet
         return "soon"
     return "scheduled"
 

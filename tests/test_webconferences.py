@@ -446,15 +446,21 @@ async def test_programme_live_now_upcoming_and_past(session: AsyncSession) -> No
         1,
         [organiser.name],
     )
+    # In its time but not on stage yet: "starting soon" on its page (the programme lists it
+    # as live now); once a presenter starts it, live.
     assert [webconferences.phase(w) for w in (past, live, ended_early, later, cancelled)] == [
         "ended",
-        "live",
+        "soon",
         "ended",
         "scheduled",
         "cancelled",
     ]
     clock.set_now(later.starts_at - timedelta(minutes=10))
     assert webconferences.phase(later) == "soon"
+    await webconferences.start(session, by=organiser, webconference=live)
+    assert webconferences.phase(live) == "live"
+    clock.set_now(live.ends_at + timedelta(minutes=20))  # running late: still live, not past
+    assert (webconferences.phase(live), webconferences.is_past(live)) == ("live", False)
 
 
 # Pages -----------------------------------------------------------------------------------------
@@ -531,7 +537,7 @@ async def test_programme_page_shows_live_now_and_candidates_register(
     assert "Leave the waiting list" in section(page, "upcoming")
 
     detail = await me.get(f"/webconferences/{live.id}")
-    assert "Live now." in text_of(detail.text) and "Unregister" in detail.text
+    assert "Starting soon." in text_of(detail.text) and "Unregister" in detail.text
     response = await post(me, f"/webconferences/{live.id}", f"/webconferences/{live.id}/unregister")
     assert response.headers["location"] == f"/webconferences/{live.id}?done=unregistered"
     detail = text_of((await me.get(response.headers["location"])).text)

@@ -30,7 +30,7 @@ ENUMS = {
     "WebconferenceAccess": WebconferenceAccess,
     "WebconferenceStatus": WebconferenceStatus,
 }
-# What the webconference page says of its state (fair.webconferences.phase); the stage comes later.
+# What the webconference page says of its state (fair.webconferences.phase).
 PHASES = {
     "cancelled": N_("This webconference is cancelled."),
     "ended": N_("This webconference has ended."),
