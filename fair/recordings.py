@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -152,6 +153,33 @@ async def finish(
         _delete_file(recording)
     await session.flush()
     return recording
+
+
+ABANDONED_AFTER = timedelta(minutes=10)
+
+
+async def sweep(session: AsyncSession, now: datetime | None = None) -> int:
+    """Recordings still RECORDING 10 minutes after their talk ended or was cancelled: the
+    process that held the stage died before closing the file (an unfinished WebM): failed, file
+    deleted. The worker's round; returns how many."""
+    now = now or clock.now()
+    stuck = await session.scalars(
+        select(WebconferenceRecording)
+        .join(Webconference, Webconference.id == WebconferenceRecording.webconference_id)
+        .where(
+            WebconferenceRecording.status == S.RECORDING,
+            Webconference.status.in_(webconferences.OVER),
+            Webconference.updated_at < now - ABANDONED_AFTER,
+        )
+    )
+    swept = 0
+    for recording in stuck:
+        _move(recording, S.FAILED)
+        recording.ended_at = now
+        _delete_file(recording)
+        swept += 1
+    await session.flush()
+    return swept
 
 
 async def may_watch(session: AsyncSession, viewer: User, webconference: Webconference) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from fair import db, interviews, mail, settings, webconferences
+from fair import db, interviews, mail, recordings, settings, webconferences
 from fair.live import protocol, socket
 from fair.live.broadcast import Broadcaster
 
@@ -28,10 +28,11 @@ INTERVIEW_ROUND_SECONDS = 30.0
 
 async def interview_round(state: Any) -> int:
     """Pass expired waiting-list offers on, then send due interview and webconference
-    reminders; returns reminders sent."""
+    reminders, and fail recordings whose stage died; returns reminders sent."""
 
     async def work(session: AsyncSession) -> int:
         await interviews.expire_offers(session)
+        await recordings.sweep(session)
         sent = await interviews.send_reminders(session)
         return sent + await webconferences.send_reminders(session)
 

@@ -185,6 +185,30 @@ async def test_withdrawing_while_recording_and_a_recording_that_failed(
     assert not exists(second)
 
 
+async def test_a_recording_whose_stage_died_is_swept_as_failed(session: AsyncSession) -> None:
+    """The media process died mid-talk: nobody finishes the recording. Ten minutes after the
+    talk is over, the worker's sweep fails it and deletes the unfinished file; a talk still
+    live, or just over, keeps recording."""
+    t = await booth_talk(session)
+    w = t.webconference
+    await recordings.consent(session, by=t.presenter, webconference=w)
+    path = write(await live(session, t), DATA)
+    assert await recordings.sweep(session) == 0  # still live
+    clock.set_now(START + timedelta(minutes=40))
+    await webconferences.end(session, by=t.presenter, webconference=w)
+    assert await recordings.sweep(session) == 0  # just over: the stage may still finish it
+    clock.set_now(START + timedelta(minutes=51))
+    assert await recordings.sweep(session) == 1
+    recording = await recordings.current(session, w.id)
+    assert recording is not None
+    assert (recording.status, recording.ended_at) == (
+        RecordingStatus.FAILED,
+        START + timedelta(minutes=51),
+    )
+    assert not path.exists()
+    assert await recordings.sweep(session) == 0
+
+
 async def test_who_may_watch_a_replay(session: AsyncSession) -> None:
     t = await booth_talk(session)
     w = t.webconference
