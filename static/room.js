@@ -38,10 +38,6 @@
   var memoryKey = "fair-room-" + interviewId;
   var statusNode = document.getElementById("room-status");
 
-  var socket = null;
-  var nextId = 1;
-  var pending = {};
-  var attempt = 0;
   var joined = false;
   var closed = false; // the room closed, or this window gave way to another one
   var iceServers = [];
@@ -78,55 +74,29 @@
 
   // The socket ---------------------------------------------------------------------------------
 
-  var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
-    (root.getAttribute("data-live-url") || "/live");
-
-  function command(action, payload) {
-    return new Promise(function (resolve, reject) {
-      if (!socket || socket.readyState !== WebSocket.OPEN) {
-        return reject({ code: "offline", message: text("offline") });
-      }
-      var id = nextId++;
-      pending[id] = { resolve: resolve, reject: reject };
-      socket.send(JSON.stringify([action, id, payload]));
-    });
-  }
-
-  function roomCommand(action, payload) {
-    payload = payload || {};
-    payload.interview_id = interviewId;
-    return command(action, payload);
-  }
-
-  function connect() {
-    socket = new WebSocket(url);
-    socket.addEventListener("open", function () { attempt = 0; join(); });
-    socket.addEventListener("message", function (message) {
-      var frame;
-      try { frame = JSON.parse(message.data); } catch (e) { return; }
-      if (frame[0] === "event") return onEvent(frame[2] || {});
-      var waiting = pending[frame[1]];
-      if (!waiting) return;
-      delete pending[frame[1]];
-      if (frame[0] === "success") waiting.resolve(frame[2] || {});
-      else waiting.reject(frame[2] || {});
-    });
-    socket.addEventListener("close", function (event) {
+  var live = window.fairSocket({
+    path: root.getAttribute("data-live-url"),
+    offline: text("offline"),
+    onOpen: function () { join(); },
+    onEvent: function (data) { onEvent(data); },
+    onClose: function (event) {
       joined = false;
       root.setAttribute("data-joined", "no");
       // The server closed this socket's relay connections with it: joining again makes new ones.
       closeRelay("pub");
       closeRelay("sub");
-      Object.keys(pending).forEach(function (id) {
-        pending[id].reject({ code: "offline", message: text("offline") });
-      });
-      pending = {};
-      if (closed || event.code === 4403) return;
+      if (closed || event.code === 4403) return false;
       say(text("offline"));
-      var delay = Math.min(8000, 500 * Math.pow(2, attempt));
-      attempt += 1;
-      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
-    });
+      return true;
+    }
+  });
+  var command = live.command;
+  var connect = live.connect;
+
+  function roomCommand(action, payload) {
+    payload = payload || {};
+    payload.interview_id = interviewId;
+    return command(action, payload);
   }
 
   function join() {
@@ -201,7 +171,7 @@
     entered = false;
     hungUp = true;
     roomCommand("room.leave").catch(function () {});
-    if (socket) socket.close();
+    live.close();
     say(text("elsewhere"));
     updateSteps();
   }
@@ -1011,7 +981,7 @@
     endRelay();
     stopMedia();
     remember(null);
-    if (socket) socket.close();
+    live.close();
     all("[data-panel], .modes, .countdown").forEach(function (node) { node.hidden = true; });
     say(message);
   }

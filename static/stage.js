@@ -53,63 +53,30 @@
 
   // The socket ---------------------------------------------------------------------------------
 
-  var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
-    (root.getAttribute("data-live-url") || "/live");
-  var socket = null;
-  var nextId = 1;
-  var pending = {};
-  var attempt = 0;
   var joined = false;
-
-  function command(action, payload) {
-    return new Promise(function (resolve, reject) {
-      if (!socket || socket.readyState !== WebSocket.OPEN) {
-        return reject({ code: "offline", message: text("offline") });
-      }
-      var id = nextId++;
-      pending[id] = { resolve: resolve, reject: reject };
-      socket.send(JSON.stringify([action, id, payload]));
-    });
-  }
+  var live = window.fairSocket({
+    path: root.getAttribute("data-live-url"),
+    offline: text("offline"),
+    onOpen: function () {
+      command("subscribe", { channel: channel }).then(onJoined, function (error) { say(error.message); });
+    },
+    onEvent: function (data) { onEvent(data); },
+    onClose: function (event) {
+      joined = false;
+      root.setAttribute("data-joined", "no");
+      if (event.code === 4403 || over()) return false;
+      // The server closed this socket's media connections with it: they come back on joining.
+      say(text("offline"));
+      return true;
+    }
+  });
+  var command = live.command;
+  var connect = live.connect;
 
   function talk(extra) {
     var payload = { webconference_id: webconferenceId };
     Object.keys(extra || {}).forEach(function (key) { payload[key] = extra[key]; });
     return payload;
-  }
-
-  function connect() {
-    socket = new WebSocket(url);
-    socket.addEventListener("open", function () {
-      command("subscribe", { channel: channel }).then(function () {
-        attempt = 0;
-        onJoined();
-      }, function (error) { say(error.message); });
-    });
-    socket.addEventListener("message", function (message) {
-      var frame = parseJson(message.data);
-      if (!frame) return;
-      if (frame[0] === "event") return onEvent(frame[2] || {});
-      var waiting = pending[frame[1]];
-      if (!waiting) return;
-      delete pending[frame[1]];
-      if (frame[0] === "success") waiting.resolve(frame[2] || {});
-      else waiting.reject(frame[2] || {});
-    });
-    socket.addEventListener("close", function (event) {
-      joined = false;
-      root.setAttribute("data-joined", "no");
-      Object.keys(pending).forEach(function (id) {
-        pending[id].reject({ code: "offline", message: text("offline") });
-      });
-      pending = {};
-      if (event.code === 4403 || over()) return;
-      // The server closed this socket's media connections with it: they come back on joining.
-      say(text("offline"));
-      var delay = Math.min(8000, 500 * Math.pow(2, attempt));
-      attempt += 1;
-      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
-    });
   }
 
   function onJoined() {
