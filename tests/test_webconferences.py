@@ -13,7 +13,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, editions, webconferences, worker
+from fair import clock, db, editions, webconference_mail, webconferences, worker
 from fair.enums import (
     RegistrationStatus,
     Role,
@@ -303,7 +303,7 @@ async def test_update_and_cancel_tell_the_registered(session: AsyncSession) -> N
     method, event = vevent((await outbox(session, a.email))[-1])
     assert (method, str(event["uid"]), int(event["sequence"])) == (
         "REQUEST",
-        webconferences.registration_uid(webconference, first),
+        webconference_mail.registration_uid(webconference, first),
         1,
     )
     assert event["dtstart"].dt == f.day_at(TOMORROW, 14)
