@@ -122,13 +122,13 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_media(args: argparse.Namespace) -> None:
     """Media rooms in a process of their own; web processes set FAIR_MEDIA_URL to reach it."""
-    from fair.media import remote
+    from fair.media import broker, server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("aioice").setLevel(logging.WARNING)  # a line per candidate pair
     try:
-        asyncio.run(remote.serve(settings.get()))
-    except remote.MediaError as exc:
+        asyncio.run(server.serve(settings.get()))
+    except broker.MediaError as exc:
         raise CommandError(str(exc)) from exc
 
 

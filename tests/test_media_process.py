@@ -32,8 +32,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from fair import channels, clock, db, settings, webconferences
 from fair.enums import Role, WebconferenceAccess
 from fair.errors import Conflict
-from fair.media import remote
-from fair.media.remote import Keys, MediaServer, RemoteError, RemoteStages
+from fair.media.broker import ALIVE_TTL, Keys, RemoteError
+from fair.media.remote import RemoteStages
+from fair.media.server import MediaServer
 from fair.models import User
 from tests import factories as f
 from tests.test_interview_race import session_cookie
@@ -430,7 +431,7 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
         first, second = talks
         survivor = owners[1]
         alive[owners[0]].send_signal(signal.SIGKILL)
-        async with asyncio.timeout(remote.ALIVE_TTL + 2):
+        async with asyncio.timeout(ALIVE_TTL + 2):
             while True:
                 if len(await cluster.alive()) == 1:
                     break

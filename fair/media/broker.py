@@ -1,0 +1,228 @@
+"""Media processes: each media room lives in one `fair media` process (fair.media.server),
+which web processes reach through Redis (FAIR_MEDIA_URL; fair.media.remote.RemoteStages).
+Without FAIR_MEDIA_URL, the web process holds every room itself (fair.media.host, the embedded
+default). This module is what both sides share: key names, Lua scripts, errors, JSON.
+
+The map, in Redis, every key under FAIR_MEDIA_NAMESPACE (`<ns>`, `fair:media` by default):
+
+* `<ns>:alive:<process>`: "1" while the media process lives: TTL `ALIVE_TTL` (10 s), refreshed
+  every `HEARTBEAT` (3 s). A process is `<host>:<pid>:<random>`.
+* `<ns>:room:<room>`: the process a room is pinned to. Set with SET NX, so web processes racing
+  to pin a room agree; TTL `ROOM_TTL` (30 s), refreshed by its process while it holds the room
+  or serves a call for it, so a pin nobody uses expires.
+* `<ns>:rooms:<process>`: the rooms pinned to a process (added with the pin, pruned by its
+  heartbeat once their pin has expired or moved).
+* `<ns>:load`: sorted set of media processes scored by that number, updated with each pin (in
+  the same script, so rooms pinned in a burst spread) and each heartbeat. A room goes to the
+  live process with the lowest score.
+* `<ns>:requests:<process>`: a media process's requests (a list: RPUSH, BLPOP).
+* `<ns>:replies:<web process>`: a web process's replies (a list too: no reply is lost to a
+  subscription that is not listening yet, as with pub/sub).
+
+Routing. Every public coroutine method of `Stages` (publish, watch, answer, leave, end, and any
+added later) is forwarded by name, `RemoteStages.<method>(room, *args, **kwargs)` with JSON-able
+arguments, to the process the room is pinned to. A pin to a process whose alive key has gone
+is removed (compare-and-delete) and the room pinned again to the least loaded live process: its
+presenters and viewers then publish and watch again there. `leave` and `end` pin nothing: on a
+room no live process holds they return False and None. No live process, or no reply within
+`CALL_TIMEOUT` (10 s): Conflict `stage.unavailable` (503).
+
+RPC. Request `{"id", "reply_to", "method", "args", "kwargs", "expires"}`; reply `{"id",
+"result"}` or `{"id", "error": {"type", "message", "code", "params", "status", "fields"}}`. A
+FairError raised in the media process comes back as the same class of fair.errors (FairError
+itself for others, such as the socket's ProtocolError) with the same message, code, params and
+status, so the socket replies as in one process; any other exception is logged there and raised
+here as RemoteError (the socket's "server error"). JSON turns tuples into lists: `watch` returns
+`[offer, tracks]`, unpacked the same. `close` stays local (it closes the client, not the
+rooms); the synchronous `counts` is not forwarded. A request the media process pops after its
+`expires` (the web process gave up on it) is dropped: hosts need synchronised clocks.
+
+The media process runs a Host (fair.media.host: `stage.count` events, closing rooms whose talk
+ended) on BROADCAST_URL, which must be Redis; one task per request, so a slow negotiation never
+holds back another room. On SIGTERM or SIGINT it removes its alive key and load entry, answers
+the requests still queued with `stage.unavailable`, closes every connection and releases its
+room pins. FAIR_MEDIA_HOST_ADDRESSES limits the ICE host candidates it offers.
+
+Limits: a web process that dies leaves its sockets' connections in the media process (nothing
+calls `leave` for them); aiortc's ICE consent checks fail their transport after about 30 s,
+but `Stages` keeps the entries (and counts them) until the talk ends or the same key publishes
+or watches again. A media process that dies takes its rooms' connections with it; clients must
+publish and watch again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from fair import errors
+from fair.errors import Conflict, FairError
+
+log = logging.getLogger("fair.media")
+
+log = logging.getLogger("fair.media")
+
+ALIVE_TTL = 10  # seconds a media process stays "alive" after its last heartbeat
+HEARTBEAT = 3.0
+ROOM_TTL = 30  # seconds a pin outlives the last heartbeat of its process
+CALL_TIMEOUT = 10.0
+POP_TIMEOUT = 1  # seconds a BLPOP blocks: loops notice a stop that soon
+LIST_TTL = 60  # request and reply lists nobody reads (a dead process's) expire
+STOP_GRACE = 5.0  # seconds the calls under way get to finish when the process stops
+LOCAL = frozenset({"close", "connect"})  # never forwarded to, nor run for, a web process
+# What these return for a room no live process holds (nothing to leave or end there): they
+# pin no room, and work while no media process runs (a socket closing, a talk ending).
+UNPINNED: dict[str, Any] = {"leave": False, "end": None}
+
+UNAVAILABLE = "The video service is not available right now: try again in a moment."
+
+# The heartbeat. KEYS: alive, load, the process's rooms; ARGV: process, ALIVE_TTL, ROOM_TTL,
+# room key prefix, then the rooms it holds. It keeps their pins (taking back an expired one),
+# forgets rooms pinned elsewhere since, scores its load, and returns the rooms it lost.
+BEAT = """
+local me, ttl, prefix = ARGV[1], ARGV[3], ARGV[4]
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
+local lost = {}
+for i = 5, #ARGV do
+  local owner = redis.call('GET', prefix .. ARGV[i])
+  if owner == me or not owner then
+    redis.call('SET', prefix .. ARGV[i], me, 'EX', ttl)
+    redis.call('SADD', KEYS[3], ARGV[i])
+  else
+    table.insert(lost, ARGV[i])
+  end
+end
+for _, room in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('GET', prefix .. room) ~= me then redis.call('SREM', KEYS[3], room) end
+end
+redis.call('EXPIRE', KEYS[3], ttl)
+redis.call('ZADD', KEYS[2], redis.call('SCARD', KEYS[3]), me)
+return lost
+"""
+# Pin a room unless pinned already. KEYS: room, load, the chosen process's rooms; ARGV: the
+# process, ROOM_TTL, the room.
+PIN = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[2], 'XX', redis.call('SCARD', KEYS[3]), ARGV[1])
+return 1
+"""
+# Delete the key only if it still holds this value.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+SCRIPTS = (("beat", BEAT), ("pin", PIN), ("release", RELEASE))
+
+
+class MediaError(RuntimeError):
+    """The media broker (FAIR_MEDIA_URL) cannot be reached at start-up."""
+
+
+class RemoteError(RuntimeError):
+    """An unexpected failure inside a media process (logged there)."""
+
+
+def unavailable() -> Conflict:
+    return Conflict(UNAVAILABLE, code="stage.unavailable", status=503)
+
+
+@dataclass(frozen=True)
+class Keys:
+    namespace: str
+
+    @property
+    def load(self) -> str:
+        return f"{self.namespace}:load"
+
+    def alive(self, process: str) -> str:
+        return f"{self.namespace}:alive:{process}"
+
+    def room(self, room: str = "") -> str:
+        return f"{self.namespace}:room:{room}"
+
+    def rooms(self, process: str) -> str:
+        return f"{self.namespace}:rooms:{process}"
+
+    def requests(self, process: str) -> str:
+        return f"{self.namespace}:requests:{process}"
+
+    def replies(self, process: str) -> str:
+        return f"{self.namespace}:replies:{process}"
+
+
+def process_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+async def open_redis(url: str) -> aioredis.Redis:
+    """A client of the broker, checked; MediaError when it cannot be reached."""
+    # No socket_timeout (redis-py would send through asyncio.wait_for, which on Python 3.11
+    # can swallow a cancellation); calls carry their own deadlines, and keepalive notices a
+    # dead peer. redis-py 8 can still lose a cancellation that lands while it takes a
+    # connection from its pool: loops also check a flag, and replies are awaited without one.
+    client = aioredis.from_url(
+        url, decode_responses=True, socket_connect_timeout=2, socket_keepalive=True
+    )
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        await client.aclose()
+        raise MediaError(f"Cannot reach Redis at {url} (FAIR_MEDIA_URL): {exc}") from exc
+    return client
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def encode_error(exc: BaseException) -> dict[str, Any]:
+    if not isinstance(exc, FairError):
+        return {"type": None}
+    return {
+        "type": type(exc).__name__,
+        "message": exc.message,
+        "code": exc.code,
+        "params": exc.params,
+        "status": exc.status,
+        "fields": exc.fields,
+    }
+
+
+def decode_error(data: dict[str, Any]) -> Exception:
+    if data.get("type") is None:
+        return RemoteError("a media process failed (see its log)")
+    found = getattr(errors, str(data["type"]), None)
+    cls = found if isinstance(found, type) and issubclass(found, FairError) else FairError
+    return cls(
+        str(data["message"]),
+        status=data.get("status"),
+        code=data.get("code"),
+        params=data.get("params") or {},
+        fields=data.get("fields") or {},
+    )
+
+
+async def stop_loops(loops: list[asyncio.Task[None]]) -> None:
+    """Cancel these loops and wait for them; one whose cancellation got lost anyway (a
+    blocking pop) still sees it has stopped within POP_TIMEOUT."""
+    if not loops:
+        return
+    for loop in loops:
+        loop.cancel()
+    await asyncio.wait(loops, timeout=POP_TIMEOUT + 1)
+    for loop in loops:
+        if not loop.done():
+            log.warning("a media loop did not stop")
