@@ -708,6 +708,19 @@ async def presenters_of(session: AsyncSession, webconference_id: int) -> list[in
     return list(rows)
 
 
+async def presented_by(
+    session: AsyncSession, user: User, webconference_ids: Sequence[int]
+) -> set[int]:
+    """Which of these webconferences `user` presents (one query)."""
+    rows = await session.scalars(
+        select(WebconferencePresenter.webconference_id).where(
+            WebconferencePresenter.user_id == user.id,
+            WebconferencePresenter.webconference_id.in_(list(webconference_ids)),
+        )
+    )
+    return set(rows)
+
+
 # Helpers ---------------------------------------------------------------------------------------
 
 

@@ -202,6 +202,8 @@ async def test_the_programme_page_shows_attendance_and_ends_a_live_talk(
     )
     assert row is not None
     assert "2 viewers, 15 min on average 1 of 1 registered came" in text_of(row.group(0))
+    stage_link = f'href="/webconferences/{webconference.id}/stage"'
+    assert stage_link in row.group(0)  # the organiser presents it
 
     ended = await post(org, url, f"/webconferences/{webconference.id}/end")
     assert (ended.status_code, ended.headers["location"]) == (303, f"{url}?done=ended#programme")
@@ -214,3 +216,4 @@ async def test_the_programme_page_shows_attendance_and_ends_a_live_talk(
     page = text_of((await org.get(f"{url}?done=ended")).text)
     assert "The webconference has ended: its stage is closed." in page
     assert "2 viewers, 15 min on average" in page
+    assert stage_link not in page  # over: no stage to go to

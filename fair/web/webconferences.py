@@ -198,6 +198,7 @@ async def _manage_page(
         "zone": edition.timezone,
         "items": await webconferences.items(session, listed),
         "attendance": await audience.statistics_of(session, listed),
+        "presenting": await webconferences.presented_by(session, user, [w.id for w in listed]),
         "phase": webconferences.phase,
         "presenters": [
             (str(u.id), u.name)
