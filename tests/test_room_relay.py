@@ -149,6 +149,17 @@ async def test_both_people_send_and_receive_through_the_relay(
             assert await cws.refused("room.relay_publish", {**offer, "sdp": garbled}) == (
                 "stage.bad_offer"
             )
+            # A written (or phone) interview sends no media through the server.
+            await rws.ok("room.mode", {"interview_id": iid, "mode": "chat"})
+            for ws in (rws, cws):
+                assert (await ws.event())["event"] == "room.mode"
+            assert await cws.refused("room.relay_publish", offer) == "room.not_video"
+            assert await cws.refused("room.relay_watch", {"interview_id": iid}) == (
+                "room.not_video"
+            )
+            await rws.ok("room.mode", {"interview_id": iid, "mode": "video"})
+            for ws in (rws, cws):
+                assert (await ws.event())["event"] == "room.mode"
             assert await cws.refused("room.relay_watch", {"interview_id": iid}) == (
                 "room.relay_empty"
             )

@@ -138,7 +138,7 @@ async def relay_publish(conn: Connection, payload: dict[str, Any]) -> dict[str, 
     """Send this socket's camera and microphone to the relay; the other person hears
     `room.relay` `published`, and watches."""
     interview_id, sdp = payloads.integer(payload, "interview_id"), payloads.sdp(payload, "offer")
-    role = await _in_call(conn, interview_id)
+    role = await _in_call(conn, interview_id, video=True)
     room = media_room(interview_id)
     conn.stages.add(room)
     answer = await _stages(conn).publish(room, conn.connection_id, sdp, info={"role": role})
@@ -149,7 +149,7 @@ async def relay_publish(conn: Connection, payload: dict[str, Any]) -> dict[str, 
 async def relay_watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     """The relay's offer of what the other person publishes (watching again replaces it)."""
     interview_id = payloads.integer(payload, "interview_id")
-    await _in_call(conn, interview_id)
+    await _in_call(conn, interview_id, video=True)
     room = media_room(interview_id)
     conn.stages.add(room)
     try:
@@ -200,13 +200,18 @@ async def _relay_leave(conn: Connection, interview_id: int) -> bool:
     return left
 
 
-async def _in_call(conn: Connection, interview_id: int) -> str:
-    """This socket's role, once it may exchange media: joined, checked again, admitted."""
+async def _in_call(conn: Connection, interview_id: int, *, video: bool = False) -> str:
+    """This socket's role, once it may exchange media: joined, checked again, admitted (and,
+    for the relay, in video mode: a phone or written interview sends no media)."""
     token, role = _ticket(conn, interview_id)
     async with conn.read() as session:
         interview = await _room_check(session, conn.me(), interview_id, token)
     if interview.admitted_at is None:
         raise Conflict("The recruiter has not let the candidate in yet.", code="room.not_admitted")
+    if video and interview.mode != InterviewMode.VIDEO:
+        raise Conflict(
+            "This interview is not by video now: switch to video first.", code="room.not_video"
+        )
     return role
 
 
