@@ -1,9 +1,9 @@
 """A webconference's audience: who watched and for how long, and the questions they asked.
 
 Attendance: the stage opens a row when a socket starts watching (`arrive`, once per socket:
-watching again after a presenter joins keeps the row) and closes it when the socket leaves or
-the talk ends (`depart`, `close_open`). A row whose process died stays open until the talk
-ends, and counts until then. `statistics` sums it up for the organiser.
+watching again after a presenter joins keeps the row) and closes it when the socket leaves
+(`depart`); fair.webconferences.end closes those still open. A row whose process died stays
+open until the talk ends, and counts until then. `statistics` sums it up for the organiser.
 
 Questions: viewers ask while the talk is live (`ask`, same mutes and rate limit as every chat
 message, fair.chat), upvote once each (`vote`, which also takes a vote back), and moderators
@@ -123,7 +123,7 @@ async def moderate(
     """Mark a question answered, hide it, or open it again (a moderator only)."""
     question = await get_question(session, question_id)
     webconference = await webconferences.get(session, question.webconference_id)
-    if not await can_moderate(session, by, webconference):
+    if not await webconferences.can_moderate(session, by, webconference):
         raise Forbidden(
             "Only the presenters and organisers moderate questions.", code="question.forbidden"
         )
@@ -134,22 +134,12 @@ async def moderate(
     return question
 
 
-async def can_moderate(
-    session: AsyncSession, user: User | None, webconference: Webconference
-) -> bool:
-    if user is None:
-        return False
-    if user.id in await webconferences.presenters_of(session, webconference.id):
-        return True
-    return await webconferences.can_manage(session, user, webconference)
-
-
 async def questions(
     session: AsyncSession, *, webconference: Webconference, user: User | None
 ) -> list[QuestionView]:
     """The questions `user` sees: open ones by votes then age, then answered ones; hidden
     ones too for moderators (last). Two queries, whatever the count."""
-    moderator = await can_moderate(session, user, webconference)
+    moderator = await webconferences.can_moderate(session, user, webconference)
     shown = [QuestionStatus.OPEN, QuestionStatus.ANSWERED]
     if moderator:
         shown.append(QuestionStatus.HIDDEN)
@@ -247,18 +237,6 @@ async def depart(session: AsyncSession, *, webconference_id: int, connection_id:
         .values(left_at=clock.now())
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def close_open(session: AsyncSession, *, webconference: Webconference) -> None:
-    """The talk is over: every row still open ends when it ended."""
-    await session.execute(
-        update(WebconferenceAttendance)
-        .where(
-            WebconferenceAttendance.webconference_id == webconference.id,
-            WebconferenceAttendance.left_at.is_(None),
-        )
-        .values(left_at=webconference.ended_at or clock.now())
-    )
 
 
 async def statistics(session: AsyncSession, webconference: Webconference) -> Statistics:

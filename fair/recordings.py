@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, editions, settings, webconferences
-from fair.enums import RecordingStatus, RegistrationStatus, WebconferenceAccess
+from fair.enums import RecordingStatus
 from fair.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from fair.models import User, Webconference, WebconferenceRecording
 
@@ -94,8 +94,7 @@ async def withdraw(session: AsyncSession, *, by: User, webconference: Webconfere
     """A presenter or a manager of the talk takes the consent back: the file is deleted.
     Returns whether the stage is recording it now: the caller then stops the stage's
     recorder (Stages.stop_recording) and calls `finish`, which deletes what it wrote."""
-    presenter = by.id in await webconferences.presenters_of(session, webconference.id)
-    if not presenter and not await webconferences.can_manage(session, by, webconference):
+    if not await webconferences.can_moderate(session, by, webconference):
         raise Forbidden(
             "Only the presenters and the organisers can withdraw this recording.",
             code="recording.forbidden",
@@ -184,17 +183,12 @@ async def sweep(session: AsyncSession, now: datetime | None = None) -> int:
 
 async def may_watch(session: AsyncSession, viewer: User, webconference: Webconference) -> bool:
     """Whether `viewer` could watch the talk, hence its replay (see the module's docstring)."""
-    edition = await editions.get(session, webconference.edition_id)
     if await webconferences.can_manage(session, viewer, webconference):
         return True
+    edition = await editions.get(session, webconference.edition_id)
     if not editions.visible(edition):
         return False
-    if webconference.access != WebconferenceAccess.REGISTERED:
-        return True
-    if viewer.id in await webconferences.presenters_of(session, webconference.id):
-        return True
-    registration = await webconferences.registration_of(session, webconference.id, viewer.id)
-    return registration is not None and registration.status == RegistrationStatus.REGISTERED
+    return await webconferences.holds_access(session, viewer, webconference)
 
 
 async def replay_of(

@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +51,7 @@ from fair.models import (
     EmployerMember,
     User,
     Webconference,
+    WebconferenceAttendance,
     WebconferencePresenter,
     WebconferenceRegistration,
 )
@@ -269,6 +271,15 @@ async def end(session: AsyncSession, *, by: User, webconference: Webconference) 
     await require_manager(session, by, webconference)
     _move(webconference, WebconferenceStatus.ENDED)
     webconference.ended_at = webconference.updated_at = clock.now()
+    # Attendance rows still open (sockets that never said goodbye) end with the talk.
+    await session.execute(
+        sql_update(WebconferenceAttendance)
+        .where(
+            WebconferenceAttendance.webconference_id == webconference.id,
+            WebconferenceAttendance.left_at.is_(None),
+        )
+        .values(left_at=webconference.ended_at)
+    )
     await session.flush()
     _emit_edition(session, webconference)
 
@@ -468,9 +479,8 @@ async def require_presenter(
 
 
 async def require_viewer(session: AsyncSession, user: User, webconference_id: int) -> bool:
-    """Watching needs the talk live, and a seat when its access is "registered" (or managing
-    it: its organisers, its booth's recruiters). Presenters may watch each other from the
-    green room on. Returns whether `user` presents the talk."""
+    """Watching needs the talk live and its access (`holds_access`). Presenters may watch
+    each other from the green room on. Returns whether `user` presents the talk."""
     webconference = await get(session, webconference_id)
     _require_not_over(webconference)
     if user.id in await presenters_of(session, webconference_id):
@@ -485,17 +495,36 @@ async def require_viewer(session: AsyncSession, user: User, webconference_id: in
             "The webconference has not started yet: it will show here when it does.",
             code="stage.not_started",
         )
-    if webconference.access != WebconferenceAccess.REGISTERED:
-        return False
-    if await can_manage(session, user, webconference):
-        return False
-    registration = await registration_of(session, webconference_id, user.id)
-    if registration is None or registration.status != RegistrationStatus.REGISTERED:
+    if not await holds_access(session, user, webconference):
         raise Forbidden(
             "This webconference is for registered candidates: register on the programme.",
             code="stage.not_registered",
         )
     return False
+
+
+async def holds_access(session: AsyncSession, user: User, webconference: Webconference) -> bool:
+    """The talk's access rule, whatever the hour (watching it live, reading its questions,
+    its replay): an open talk, anyone; a "registered" talk, those with a seat, its presenters
+    and those who manage it."""
+    if webconference.access != WebconferenceAccess.REGISTERED:
+        return True
+    if await can_moderate(session, user, webconference):
+        return True
+    registration = await registration_of(session, webconference.id, user.id)
+    return registration is not None and registration.status == RegistrationStatus.REGISTERED
+
+
+async def can_moderate(
+    session: AsyncSession, user: User | None, webconference: Webconference
+) -> bool:
+    """Its presenters, and those who manage it: they moderate its questions and may withdraw
+    its recording."""
+    if user is None:
+        return False
+    if user.id in await presenters_of(session, webconference.id):
+        return True
+    return await can_manage(session, user, webconference)
 
 
 def _require_not_over(webconference: Webconference) -> None:

@@ -141,7 +141,6 @@ async def test_attendance_per_socket_and_statistics(session: AsyncSession) -> No
     await audience.depart(session, webconference_id=wid, connection_id="a2")
     clock.set_now(start + timedelta(minutes=20))
     await webconferences.end(session, by=presenter, webconference=webconference)
-    await audience.close_open(session, webconference=webconference)
     assert webconference.status == WebconferenceStatus.ENDED
 
     rows = (

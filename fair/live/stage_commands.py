@@ -214,8 +214,6 @@ async def _move(
     async def work(session: AsyncSession) -> dict[str, Any]:
         webconference = await webconferences.require_presenter(session, me, webconference_id)
         await move(session, by=me, webconference=webconference)
-        if state == "ended":
-            await audience.close_open(session, webconference=webconference)
         return {"webconference_id": webconference_id, "state": state}
 
     return await conn.write(work)

@@ -10,7 +10,7 @@ Two pages, both run by static/stage.js over its own /live socket:
   viewers' player (templates/webconferences/_player.html, on the webconference's page) fetch
   again on each `stage.question` event.
 
-Who reads the questions: the moderators (`audience.can_moderate`), and whoever may watch the
+Who reads the questions: the moderators (`webconferences.can_moderate`), and whoever may watch the
 talk: anyone logged in for an open talk, the candidates holding a seat for a talk with
 registration. Unlike watching (`webconferences.require_viewer`), reading is not tied to the
 talk being live: before the start the list is empty, and after the end it stays readable
@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import audience, chat, editions, rooms, webconferences
-from fair.enums import QuestionStatus, RegistrationStatus, WebconferenceAccess, WebconferenceStatus
+from fair.enums import QuestionStatus, WebconferenceStatus
 from fair.errors import Forbidden, NotFound
 from fair.models import User, Webconference
 from fair.web.auth import database, page, path_int, require_user
@@ -36,18 +36,16 @@ async def _readable(request: Request, user: User) -> tuple[Webconference, bool]:
     """The webconference and whether `user` moderates it, if they may read its questions."""
     session = database(request)
     webconference = await webconferences.get(session, path_int(request, "webconference_id"))
-    if await audience.can_moderate(session, user, webconference):
+    if await webconferences.can_moderate(session, user, webconference):
         return webconference, True
     edition = await editions.get(session, webconference.edition_id)
     if not editions.visible(edition):
         raise NotFound("This webconference does not exist.", code="webconference.not_found")
-    if webconference.access == WebconferenceAccess.REGISTERED:
-        seat = await webconferences.registration_of(session, webconference.id, user.id)
-        if seat is None or seat.status != RegistrationStatus.REGISTERED:
-            raise Forbidden(
-                "This webconference is for registered candidates: register on the programme.",
-                code="stage.not_registered",
-            )
+    if not await webconferences.holds_access(session, user, webconference):
+        raise Forbidden(
+            "This webconference is for registered candidates: register on the programme.",
+            code="stage.not_registered",
+        )
     return webconference, False
 
 

@@ -327,7 +327,6 @@ async def end(request: Request) -> Response:
     user, webconference, _edition, _booth = await _managed(request)
     session = database(request)
     await webconferences.end(session, by=user, webconference=webconference)
-    await audience.close_open(session, webconference=webconference)
     await finish_recording(request.app.state.stages, session, webconference)
     return _redirect(f"{_list_path(webconference)}?done=ended#programme")
 
