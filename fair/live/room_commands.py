@@ -11,7 +11,8 @@ When browser-to-browser media fails (or `FAIR_INTERVIEW_RELAY` forces it), the c
 through the media relay instead (`room.relay_*`): each person publishes to, and watches, the
 media room `interview:<id>` of `app.state.stages` (fair.media.stage.Stages, or its remote
 stand-in), keyed by the socket's connection id, so each receives the other. The room is added
-to `conn.stages`, so that closing the socket closes those connections (stage_commands.leave_all).
+to `conn.media_rooms`, so that closing the socket closes those connections
+(stage_commands.leave_all).
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ async def relay_publish(conn: Connection, payload: dict[str, Any]) -> dict[str, 
     interview_id, sdp = payloads.integer(payload, "interview_id"), payloads.sdp(payload, "offer")
     role = await _in_call(conn, interview_id, video=True)
     room = media_room(interview_id)
-    conn.stages.add(room)
-    answer = await _stages(conn).publish(room, conn.connection_id, sdp, info={"role": role})
+    conn.media_rooms.add(room)
+    answer = await conn.media().publish(room, conn.connection_id, sdp, info={"role": role})
     await _publish(conn, interview_id, "room.relay", state="published", role=role)
     return {"interview_id": interview_id, "type": "answer", "sdp": answer}
 
@@ -151,9 +152,9 @@ async def relay_watch(conn: Connection, payload: dict[str, Any]) -> dict[str, An
     interview_id = payloads.integer(payload, "interview_id")
     await _in_call(conn, interview_id, video=True)
     room = media_room(interview_id)
-    conn.stages.add(room)
+    conn.media_rooms.add(room)
     try:
-        offer, tracks = await _stages(conn).watch(room, conn.connection_id)
+        offer, tracks = await conn.media().watch(room, conn.connection_id)
     except FairError as exc:
         if exc.code != "stage.no_presenter":
             raise
@@ -167,7 +168,7 @@ async def relay_watch(conn: Connection, payload: dict[str, Any]) -> dict[str, An
 async def relay_answer(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     interview_id, sdp = payloads.integer(payload, "interview_id"), payloads.sdp(payload, "answer")
     await _in_call(conn, interview_id)
-    await _stages(conn).answer(media_room(interview_id), conn.connection_id, sdp)
+    await conn.media().answer(media_room(interview_id), conn.connection_id, sdp)
     return {"interview_id": interview_id}
 
 
@@ -182,17 +183,13 @@ def media_room(interview_id: int) -> str:
     return f"interview:{interview_id}"
 
 
-def _stages(conn: Connection) -> Any:
-    return conn.websocket.app.state.stages
-
-
 async def _relay_leave(conn: Connection, interview_id: int) -> bool:
     """Close this socket's relay connections in the room; the other hears `room.relay` `left`."""
     room = media_room(interview_id)
-    if room not in conn.stages:
+    if room not in conn.media_rooms:
         return False
-    conn.stages.discard(room)
-    left = bool(await _stages(conn).leave(room, conn.connection_id))
+    conn.media_rooms.discard(room)
+    left = bool(await conn.media().leave(room, conn.connection_id))
     # Said even when the media process let go first (the page closed its connections before
     # this command): the other person must hear that this one left the relay.
     _token, role = conn.rooms[interview_id]

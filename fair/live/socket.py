@@ -129,7 +129,7 @@ class Connection:
         self.staffs = False
         self.heartbeat_seconds = settings.get().live_heartbeat_seconds
         self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
-        self.stages: set[str] = set()  # media rooms this socket publishes to or watches
+        self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
 
     async def serve(self) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code)."""
@@ -273,6 +273,11 @@ class Connection:
         if self.user is None:
             raise Unauthenticated("Please log in to continue.")
         return self.user
+
+    def media(self) -> Any:
+        """The media rooms: fair.media.stage.Stages, or fair.media.remote.RemoteStages (the
+        same methods) with media processes."""
+        return self.websocket.app.state.stages
 
     def read(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A read session (one per command)."""

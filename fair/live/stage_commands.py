@@ -34,15 +34,13 @@ SOURCES = ("camera", "screen")
 async def publish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
     sdp = payloads.sdp(payload, "offer")
-    source = payload.get("source", "camera")
-    if source not in SOURCES:
-        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": "source"})
+    source = _source(payload, "camera")
     async with conn.read() as session:
         await webconferences.require_presenter(session, me, webconference_id)
     room = channels.webconference(webconference_id)
-    conn.stages.add(room)
+    conn.media_rooms.add(room)
     info = {"name": me.name, "source": source}
-    answer = await _stages(conn).publish(room, _key(conn, source), sdp, info=info)
+    answer = await conn.media().publish(room, _key(conn, source), sdp, info=info)
     return {"webconference_id": webconference_id, "type": "answer", "sdp": answer}
 
 
@@ -50,12 +48,17 @@ async def unpublish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]
     """Take one publication back (a screen share that stops), keeping the others."""
     conn.me()
     webconference_id = payloads.integer(payload, "webconference_id")
-    source = payload.get("source", "screen")
+    source = _source(payload, "screen")
+    room = channels.webconference(webconference_id)
+    unpublished = await conn.media().unpublish(room, _key(conn, source))
+    return {"webconference_id": webconference_id, "source": source, "unpublished": unpublished}
+
+
+def _source(payload: dict[str, Any], default: str) -> str:
+    source = payload.get("source", default)
     if source not in SOURCES:
         raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": "source"})
-    room = channels.webconference(webconference_id)
-    unpublished = await _stages(conn).unpublish(room, _key(conn, source))
-    return {"webconference_id": webconference_id, "source": source, "unpublished": unpublished}
+    return str(source)
 
 
 def _key(conn: Connection, source: str) -> str:
@@ -73,7 +76,7 @@ async def start(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 async def end(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     reply = await _move(conn, payload, webconferences.end, "ended")
     await _recording(conn, reply["webconference_id"], finish_recording)
-    await _stages(conn).end(channels.webconference(reply["webconference_id"]))
+    await conn.media().end(channels.webconference(reply["webconference_id"]))
     return reply
 
 
@@ -84,7 +87,7 @@ async def _recording(
 ) -> None:
     async def work(session: AsyncSession) -> None:
         webconference = await webconferences.get(session, webconference_id)
-        await step(_stages(conn), session, webconference)
+        await step(conn.media(), session, webconference)
 
     await conn.write(work)
 
@@ -94,8 +97,8 @@ async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     async with conn.read() as session:
         presents = await webconferences.require_viewer(session, me, webconference_id)
     room = channels.webconference(webconference_id)
-    conn.stages.add(room)
-    offer, tracks = await _stages(conn).watch(
+    conn.media_rooms.add(room)
+    offer, tracks = await conn.media().watch(
         room, conn.connection_id, max_viewers=settings.get().stage_max_viewers
     )
 
@@ -121,7 +124,7 @@ async def answer(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     async with conn.read() as session:
         await webconferences.require_viewer(session, me, webconference_id)
     room = channels.webconference(webconference_id)
-    await _stages(conn).answer(room, conn.connection_id, sdp)
+    await conn.media().answer(room, conn.connection_id, sdp)
     return {"webconference_id": webconference_id}
 
 
@@ -129,23 +132,23 @@ async def leave(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     conn.me()
     webconference_id = payloads.integer(payload, "webconference_id")
     room = channels.webconference(webconference_id)
-    conn.stages.discard(room)
-    left = await _stages(conn).leave(room, conn.connection_id)
+    conn.media_rooms.discard(room)
+    left = await conn.media().leave(room, conn.connection_id)
     await _depart(conn, webconference_id)
     return {"webconference_id": webconference_id, "left": left}
 
 
 async def leave_all(conn: Connection) -> None:
     """The socket closes: its media connections close too, and its attendance."""
-    for room in list(conn.stages):
+    for room in list(conn.media_rooms):
         try:
-            await _stages(conn).leave(room, conn.connection_id)
+            await conn.media().leave(room, conn.connection_id)
             parsed = channels.parse(room)
             if parsed is not None and parsed[0] == channels.WEBCONFERENCE:
                 await _depart(conn, parsed[1])
         except Exception:
             log.exception("leaving a stage failed")
-    conn.stages.clear()
+    conn.media_rooms.clear()
 
 
 async def ask(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
@@ -197,10 +200,6 @@ async def _depart(conn: Connection, webconference_id: int) -> None:
         )
 
     await conn.write(work)
-
-
-def _stages(conn: Connection) -> Any:
-    return conn.websocket.app.state.stages
 
 
 async def _move(

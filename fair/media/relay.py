@@ -218,7 +218,7 @@ class ForwardingRelay:
         for kind in [k for k in KINDS if k in self._receivers]:
             outlet = _Outlet(kind, viewer, self.queue_size, self.request_keyframe, self._discard)
             transceiver = viewer.addTransceiver(outlet, direction="sendonly")
-            transceiver.setCodecPreferences(_codecs(kind))
+            transceiver.setCodecPreferences(codecs(kind))
             _on_viewer_keyframe_request(transceiver.sender, self.request_keyframe)
             self._outlets[kind].add(outlet)
             outlets.append(outlet)
@@ -323,8 +323,9 @@ class ForwardingRelay:
             self._viewers.pop(outlet.viewer, None)
 
 
-def _codecs(kind: str) -> list[Any]:
-    """VP8 (with its RTX) or Opus, from aiortc's capabilities."""
+def codecs(kind: str) -> list[Any]:
+    """VP8 (with its RTX) or Opus, from aiortc's capabilities: what the relay forwards, hence
+    what presenters must send and viewers receive."""
     capabilities = RTCRtpSender.getCapabilities(kind)
     wanted = [c for c in capabilities.codecs if c.mimeType.lower() == CODECS[kind].lower()]
     rtx = [c for c in capabilities.codecs if c.mimeType.lower() == f"{kind}/rtx"]

@@ -45,14 +45,13 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
-    RTCRtpReceiver,
     RTCSessionDescription,
 )
 
 from fair import rooms
 from fair.errors import Conflict
 from fair.media.recorder import Recorder
-from fair.media.relay import CODECS, KINDS, ForwardingRelay
+from fair.media.relay import KINDS, ForwardingRelay, codecs
 
 log = logging.getLogger("fair.media")
 
@@ -69,7 +68,6 @@ class Presenter:
 @dataclass
 class Viewer:
     pc: RTCPeerConnection
-    sources: list[str]  # the publishing keys it was fed when it watched
 
 
 @dataclass
@@ -137,7 +135,7 @@ class Stages:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             for transceiver in pc.getTransceivers():
                 if transceiver.kind in KINDS:
-                    transceiver.setCodecPreferences(_codecs(transceiver.kind))
+                    transceiver.setCodecPreferences(codecs(transceiver.kind))
             relay.publish(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
@@ -190,7 +188,7 @@ class Stages:
         for source in sources:
             for sender in stage.presenters[source].relay.subscribe(pc):
                 described.append((sender, source))
-        viewer = stage.viewers[key] = Viewer(pc, sources)
+        viewer = stage.viewers[key] = Viewer(pc)
 
         # The viewer's browser closed its connection or vanished (its web process too, maybe):
         # free its place and its count.
@@ -283,8 +281,7 @@ class Stages:
         stage = self.stages.get(room)
         if stage is not None:
             self._stop(stage)
-            if not stage.presenters and not stage.viewers:
-                self.stages.pop(room, None)
+            self._forget_if_empty(room)
         recorded = self._recorded.pop(room, None)
         size, seconds = await asyncio.shield(recorded) if recorded is not None else (0, 0)
         return {"bytes": size, "seconds": seconds}
@@ -396,12 +393,3 @@ async def _close(stage: Stage) -> None:
     for pc in stage.pcs():
         with contextlib.suppress(Exception):
             await pc.close()
-
-
-def _codecs(kind: str) -> list[Any]:
-    """What the relay forwards: VP8 (with RTX) or Opus, as the presenter must send it."""
-    capabilities = RTCRtpReceiver.getCapabilities(kind)
-    assert capabilities is not None
-    wanted = [c for c in capabilities.codecs if c.mimeType.lower() == CODECS[kind].lower()]
-    rtx = [c for c in capabilities.codecs if c.mimeType.lower() == f"{kind}/rtx"]
-    return wanted + rtx
