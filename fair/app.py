@@ -6,12 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from fair import db, settings, worker
 from fair.errors import FairError
@@ -35,7 +36,8 @@ from fair.web import (
     stage,
     webconferences,
 )
-from fair.web.middleware import Locale, SecurityHeaders
+from fair.web.assets import Assets
+from fair.web.middleware import BodyLimit, Locale, SecurityHeaders
 
 log = logging.getLogger("fair")
 
@@ -46,7 +48,12 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = db.create_engine(conf.database_url)
+        engine = db.create_engine(
+            conf.database_url,
+            pool_size=conf.db_pool_size,
+            max_overflow=conf.db_max_overflow,
+            pool_timeout=conf.db_pool_timeout,
+        )
         app.state.engine = engine
         app.state.read_sessions = db.sessionmaker(engine)
         app.state.write_sessions = db.sessionmaker(engine, write=True)
@@ -75,6 +82,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             await app.state.broadcast.disconnect()
             await engine.dispose()
 
+    assets = Assets(conf.static_dir)
     routes = [
         *public.routes,
         *accounts.routes,
@@ -90,10 +98,16 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *organiser.routes,
         *admin.routes,
         WebSocketRoute("/live", socket.endpoint, name="live"),
-        Mount("/static", StaticFiles(directory=conf.static_dir), name="static"),
+        Mount("/static", assets, name="static"),
     ]
     middleware = [
         Middleware(SecurityHeaders),
+        # HTML, CSS, JS and JSON compressed; never partial (206) answers, video, images or PDFs.
+        Middleware(
+            GZipMiddleware,
+            compresslevel=6,
+            exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
+        ),
         Middleware(Locale),
         Middleware(
             SessionMiddleware,
@@ -103,15 +117,19 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             same_site="lax",
             https_only=conf.secure_cookies,
         ),
+        Middleware(BodyLimit),  # inside the session: its 413 page knows who is asking
     ]
     handlers = {
         FairError: errors.fair_error,
         HTTPException: errors.http_error,
+        PoolTimeout: errors.busy,  # every database connection taken: 503 with Retry-After
         Exception: errors.server_error,
     }
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers=handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+    app.state.assets = assets  # templates' static() URLs (fair/web/templating.py)
+    return app

@@ -337,7 +337,7 @@ def test_bad_ice_settings_are_refused() -> None:
 # The page --------------------------------------------------------------------------------------
 
 
-async def test_room_page_for_its_two_people_only(session, client, make_client) -> None:  # type: ignore[no-untyped-def]
+async def test_room_page_for_its_two_people_only(app, session, client, make_client) -> None:  # type: ignore[no-untyped-def]
     room = await booked(session)
     await db.commit(session)
     iid = room.interview.id
@@ -356,7 +356,8 @@ async def test_room_page_for_its_two_people_only(session, client, make_client) -
     token = rooms.entry_token(room.interview, room.candidate.id)
     assert f'data-token="{token}"' in page.text
     assert 'data-role="candidate"' in page.text and 'data-admitted="no"' in page.text
-    assert page.text.count('<script src="/static/room.js" defer></script>') == 1
+    room_js = app.state.assets.url("room.js")
+    assert page.text.count(f'<script src="{room_js}" defer></script>') == 1
 
     recruiter = make_client()
     await login(recruiter, room.recruiter.email, f.PASSWORD)

@@ -6,7 +6,7 @@ import json
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from fair import (
@@ -226,9 +226,15 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def favicon(request: Request) -> Response:
+    """Browsers and feed readers ask for /favicon.ico whatever the pages link."""
+    return RedirectResponse(request.app.state.assets.url("favicon.ico"), status_code=301)
+
+
 routes = [
     Route("/", home, name="home"),
     Route("/health", health, name="health"),
+    Route("/favicon.ico", favicon, name="favicon"),
     Route("/e/{slug}", edition_page, name="edition"),
     Route("/e/{slug}/booths", hall, name="hall"),
     Route("/e/{slug}/booths/{booth_id:int}", booth_page, name="booth"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from babel.dates import format_date, format_datetime, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+from starlette.types import Receive, Scope, Send
 
 from fair import i18n, interviews, settings
 from fair.enums import (
@@ -134,9 +136,25 @@ def render(
         "csrf_token": csrf_token(request),
         "locale": i18n.current_locale.get(),
         "url": url,
-        "static": lambda path: f"/static/{path}",
+        "static": request.app.state.assets.url,
         "form": None,
         **context,
     }
-    html = env().get_template(name).render(full)
-    return HTMLResponse(html, status_code=status)
+    template = env().get_template(name)
+    if status >= 400:
+        return Deferred(lambda: template.render(full), status_code=status)
+    return HTMLResponse(template.render(full), status_code=status)
+
+
+class Deferred(HTMLResponse):
+    """An error page rendered when it is sent: after `page` has rolled its transaction back,
+    so that no row lock is held while rendering (decide, roll back, then render)."""
+
+    def __init__(self, build: Callable[[], str], *, status_code: int) -> None:
+        super().__init__(b"", status_code=status_code)
+        self.build = build
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.body = self.render(self.build())
+        self.headers["content-length"] = str(len(self.body))
+        await super().__call__(scope, receive, send)
