@@ -3,23 +3,47 @@
 `queue` writes the message in the caller's transaction; after the commit the outbox is delivered
 through SMTP when SMTP_HOST is set, and otherwise written to the log (the demo's admin reads the
 outbox page). A rolled-back change therefore never sends mail.
+
+Each message is delivered on its own: it is claimed in a short transaction (its attempt counted
+and its next attempt scheduled, so a crash mid-send retries it later), built and sent outside any
+transaction, and its outcome recorded in another. One failure, whatever raised it (an address
+with a line break, a refused recipient, a server down), stays with its row: retried after 1 min,
+5 min, 30 min and 2 h, then marked failed for the administrator, who can retry it
+(/admin/outbox). The others go out. Header-bound text never reaches email.message with a line
+break: subjects are folded to one line, addresses with one are refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import smtplib
 import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fair import calendar, clock, db, settings
+from fair.errors import Conflict, NotFound
+from fair.i18n import gettext as _
 from fair.models import OutboxMail
 
 log = logging.getLogger("fair.mail")
+MAX_ATTEMPTS = 5
+# The wait after the 1st, 2nd, 3rd and 4th failed attempt; the 5th failure gives up.
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
+SUBJECT_MAX = 250  # OutboxMail.subject
+# Line breaks and every other control character (C0, DEL, NEL, the Unicode line separators).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 # One event per event loop: an asyncio.Event belongs to the first loop that waits on it.
 _wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
     weakref.WeakKeyDictionary()
@@ -43,7 +67,11 @@ async def queue(
     METHOD, so mail clients offer to add, update or remove the event.
     """
     message = OutboxMail(
-        to_addr=to, subject=subject, body=body, calendar=calendar, created_at=clock.now()
+        to_addr=to,
+        subject=one_line(subject)[:SUBJECT_MAX],
+        body=body,
+        calendar=calendar,
+        created_at=clock.now(),
     )
     session.add(message)
     await session.flush()
@@ -55,44 +83,142 @@ async def _wake() -> None:
     _wakeup().set()
 
 
+def one_line(text: str) -> str:
+    """Header-bound text on one line: control characters and runs of spaces become one space."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def footer(locale: str, *, sender: str, why: str) -> str:
+    """The end of a transactional message: who sent it and why (no unsubscribing from these)."""
+    return "\n-- \n" + "\n".join(
+        [
+            _("Sent by %(sender)s through %(site)s.", locale, sender=sender, site=_site()),
+            why,
+            _("This is a service message about your account, not a newsletter.", locale),
+        ]
+    ) + "\n"
+
+
+def _site() -> str:
+    return settings.get().base_url
+
+
+def _address(text: str) -> str:
+    """An address for a header, refused when it holds a line break (header injection)."""
+    if _CONTROL.search(text):
+        raise ValueError(f"refused address with a line break or control character: {text!r}")
+    return text.strip()
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """What the sender needs of a claimed row, read inside its transaction."""
+
+    id: int
+    to_addr: str
+    subject: str
+    body: str
+    calendar: str | None
+    created_at: datetime
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return (
+        OutboxMail.sent_at.is_(None)
+        & OutboxMail.failed_at.is_(None)
+        & or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now)
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after `attempts` failed attempts (the last delay beyond the table)."""
+    return RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+
+
 async def deliver_pending(maker: async_sessionmaker[AsyncSession], *, limit: int = 50) -> int:
-    """Send what the outbox holds; returns how many messages left. Failures are retried later."""
-    async with maker() as session:
-        pending = (
-            await session.scalars(
-                select(OutboxMail)
-                .where(OutboxMail.sent_at.is_(None), OutboxMail.attempts < 5)
-                .order_by(OutboxMail.id)
-                .limit(limit)
-                # Two senders (a worker and a web process misconfigured to run one too) never
-                # take the same message on PostgreSQL; SQLite has one writer anyway.
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-        sent = 0
-        for message in pending:
-            message.attempts += 1
-            try:
-                await asyncio.to_thread(_send, message)
-            except (OSError, smtplib.SMTPException) as exc:
-                message.last_error = str(exc)[:1000]
-                log.warning("mail to %s failed: %s", message.to_addr, exc)
-                continue
-            message.sent_at = clock.now()
-            sent += 1
-        await session.commit()
+    """Send up to `limit` due messages, each on its own; returns how many left."""
+    sent = 0
+    for _round in range(limit):
+        outgoing = await _claim(maker)
+        if outgoing is None:
+            break
+        sent += await _attempt(maker, outgoing)
     return sent
 
 
-def _send(message: OutboxMail) -> None:
-    conf = settings.get()
-    if not conf.smtp_host:
-        log.info("mail to %s: %s\n%s", message.to_addr, message.subject, message.body)
-        return
+async def _claim(maker: async_sessionmaker[AsyncSession]) -> _Outgoing | None:
+    """Take the oldest due message: count the attempt and schedule the next one, then commit.
+
+    Two senders never take the same message (SKIP LOCKED on PostgreSQL, then its next attempt
+    lies ahead); one that dies mid-send leaves it to be retried at that time.
+    """
+    async with maker() as session:
+        now = clock.now()
+        while True:
+            message = await session.scalar(
+                select(OutboxMail)
+                .where(_due(now))
+                .order_by(OutboxMail.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if message is None:
+                return None
+            if message.attempts < MAX_ATTEMPTS:
+                break
+            # Its last attempt was interrupted before its outcome was recorded.
+            message.failed_at = now
+            message.last_error = message.last_error or "interrupted"
+        message.attempts += 1
+        message.next_attempt_at = now + retry_delay(message.attempts)
+        outgoing = _Outgoing(
+            id=message.id,
+            to_addr=message.to_addr,
+            subject=message.subject,
+            body=message.body,
+            calendar=message.calendar,
+            created_at=message.created_at,
+        )
+        await session.commit()
+    return outgoing
+
+
+async def _attempt(maker: async_sessionmaker[AsyncSession], outgoing: _Outgoing) -> int:
+    """Build and send one message outside any transaction, then record how it went."""
+    try:
+        await asyncio.to_thread(_send, outgoing)
+    except Exception as exc:  # whatever it was, it belongs to this message alone
+        log.warning("mail %s to %r failed: %r", outgoing.id, outgoing.to_addr, exc)
+        await _record(maker, outgoing.id, error=f"{type(exc).__name__}: {exc}"[:1000])
+        return 0
+    await _record(maker, outgoing.id, error=None)
+    return 1
+
+
+async def _record(
+    maker: async_sessionmaker[AsyncSession], message_id: int, *, error: str | None
+) -> None:
+    async with maker() as session:
+        message = await session.get(OutboxMail, message_id)
+        if message is None:
+            return
+        now = clock.now()
+        if error is None:
+            message.sent_at = now
+            message.next_attempt_at = None
+        else:
+            message.last_error = error
+            if message.attempts >= MAX_ATTEMPTS:
+                message.failed_at = now
+                message.next_attempt_at = None
+        await session.commit()
+
+
+def _build(message: _Outgoing, conf: settings.Settings) -> EmailMessage:
     email = EmailMessage()
-    email["From"] = conf.mail_from
-    email["To"] = message.to_addr
-    email["Subject"] = message.subject
+    email["From"] = _address(conf.mail_from)
+    email["To"] = _address(message.to_addr)
+    email["Subject"] = one_line(message.subject)
     # A stable id: if a crash between the SMTP send and the commit makes us send it again,
     # mail servers and clients see the same message.
     domain = conf.mail_from.rpartition("@")[2].strip("> ") or "fair.invalid"
@@ -107,6 +233,15 @@ def _send(message: OutboxMail) -> None:
             subtype="ics",
             filename="invitation.ics",
         )
+    return email
+
+
+def _send(message: _Outgoing) -> None:
+    conf = settings.get()
+    email = _build(message, conf)  # refused here alike with or without SMTP
+    if not conf.smtp_host:
+        log.info("mail to %s: %s\n%s", message.to_addr, email["Subject"], message.body)
+        return
     with smtplib.SMTP(conf.smtp_host, conf.smtp_port, timeout=20) as smtp:
         if conf.smtp_starttls:
             smtp.starttls()
@@ -133,3 +268,29 @@ async def run_sender(maker: async_sessionmaker[AsyncSession], *, interval: float
 async def recent(session: AsyncSession, *, limit: int = 100) -> list[OutboxMail]:
     rows = await session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(limit))
     return list(rows)
+
+
+async def failed(session: AsyncSession, *, limit: int = 100) -> list[OutboxMail]:
+    """Messages the sender gave up on, newest first (shown to the administrator)."""
+    rows = await session.scalars(
+        select(OutboxMail)
+        .where(OutboxMail.failed_at.is_not(None), OutboxMail.sent_at.is_(None))
+        .order_by(OutboxMail.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def retry(session: AsyncSession, message_id: int) -> OutboxMail:
+    """An administrator sends a failed message again: MAX_ATTEMPTS new attempts from now."""
+    message = await session.get(OutboxMail, message_id, with_for_update=True)
+    if message is None:
+        raise NotFound("This message does not exist.", code="mail.not_found")
+    if message.sent_at is not None or message.failed_at is None:
+        raise Conflict("Only a failed message can be retried.", code="mail.not_failed")
+    message.failed_at = None
+    message.attempts = 0
+    message.next_attempt_at = None
+    await session.flush()
+    db.after_commit(session, _wake)
+    return message

@@ -102,6 +102,7 @@ class OutboxMail(Base):
     """A message queued in the same transaction as the change it reports."""
 
     __tablename__ = "outbox_mails"
+    __table_args__ = (Index("ix_outbox_mails_due", "sent_at", "failed_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_addr: Mapped[str] = mapped_column(String(254), index=True)
@@ -113,6 +114,10 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # An iCalendar invitation (text/calendar, METHOD REQUEST or CANCEL) sent with the message.
     calendar: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The sender's schedule (fair.mail): not before this time (None: at once); given up at
+    # failed_at after too many attempts, until an administrator retries it.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Notice(Base):
@@ -333,6 +338,7 @@ class Application(Base):
     __table_args__ = (
         UniqueConstraint("offer_id", "candidate_id"),
         Index("ix_applications_booth_status", "booth_id", "status"),
+        Index("ix_applications_digest", "digested_at", "booth_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -346,9 +352,22 @@ class Application(Base):
     status_message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the booth's recruiters were sent it in a digest (fair.application_mail); None: not yet.
+    digested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     offer: Mapped[Offer] = relationship(lazy="raise")
     candidate: Mapped[User] = relationship(lazy="raise")
+
+
+class BoothDigest(Base):
+    """When a booth's recruiters last received a digest of new applications (one an hour)."""
+
+    __tablename__ = "booth_digests"
+
+    booth_id: Mapped[int] = mapped_column(
+        ForeignKey("booths.id", ondelete="CASCADE"), primary_key=True
+    )
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ApplicationEvent(Base):

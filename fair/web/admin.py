@@ -11,7 +11,7 @@ from fair.enums import Role
 from fair.errors import FairError, Forbidden
 from fair.models import User
 from fair.web import forms
-from fair.web.auth import database, page, require_user
+from fair.web.auth import database, page, path_int, require_user
 from fair.web.templating import render
 
 OUTBOX_SIZE = 100
@@ -63,12 +63,30 @@ async def create_organiser(request: Request) -> Response:
 @page
 async def outbox(request: Request) -> Response:
     require_admin(request)
-    found = await mail.recent(database(request), limit=OUTBOX_SIZE)
-    return render(request, "admin/outbox.html", {"mails": found, "limit": OUTBOX_SIZE})
+    session = database(request)
+    context = {
+        "failed": await mail.failed(session, limit=OUTBOX_SIZE),
+        "mails": await mail.recent(session, limit=OUTBOX_SIZE),
+        "limit": OUTBOX_SIZE,
+        "max_attempts": mail.MAX_ATTEMPTS,
+        "retried": request.query_params.get("retried") == "1",
+    }
+    return render(request, "admin/outbox.html", context)
+
+
+@page
+async def retry_mail(request: Request) -> Response:
+    require_admin(request)
+    await mail.retry(database(request), path_int(request, "mail_id"))
+    path = request.app.url_path_for("admin_outbox")
+    return RedirectResponse(f"{path}?retried=1", status_code=303)
 
 
 routes = [
     Route("/admin", home, name="admin_home"),
     Route("/admin/organisers", create_organiser, methods=["POST"], name="admin_create_organiser"),
     Route("/admin/outbox", outbox, name="admin_outbox"),
+    Route(
+        "/admin/outbox/{mail_id:int}/retry", retry_mail, methods=["POST"], name="admin_retry_mail"
+    ),
 ]
