@@ -65,6 +65,11 @@ class Settings:
     max_cv_bytes: int = 5 * 1024 * 1024
     max_logo_bytes: int = 1024 * 1024
     max_request_bytes: int = 12 * 1024 * 1024
+    # Database connections per process (pool and overflow), and how long a request waits for
+    # one before answering 503 with Retry-After.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 10.0
     # Seconds between two heartbeats on every /live socket (they also keep booth presence fresh).
     live_heartbeat_seconds: float = 25.0
     # Interview rooms (WebRTC): STUN and TURN server URLs, and the secret TURN shares with us
@@ -124,6 +129,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         max_cv_bytes=_int(env, "FAIR_MAX_CV_BYTES", 5 * 1024 * 1024),
         max_logo_bytes=_int(env, "FAIR_MAX_LOGO_BYTES", 1024 * 1024),
         max_request_bytes=_int(env, "FAIR_MAX_REQUEST_BYTES", 12 * 1024 * 1024),
+        db_pool_size=_int(env, "FAIR_DB_POOL_SIZE", 10),
+        db_max_overflow=_int(env, "FAIR_DB_MAX_OVERFLOW", 20),
+        db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 10.0),
         live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
         stage_max_viewers=_int(env, "FAIR_STAGE_MAX_VIEWERS", 300),
         media_url=env.get("FAIR_MEDIA_URL", ""),

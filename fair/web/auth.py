@@ -66,6 +66,10 @@ def page(handler: Handler) -> Handler:
     response is not an error, so a form re-shown with its errors leaves nothing half-written;
     after-commit callbacks (mail) then run and the queued live events are published. On
     rollback both are dropped.
+
+    Decide, roll back, then render: an error page's HTML is rendered only once the transaction
+    is rolled back here (templating.render defers it), so no row lock is held while rendering;
+    a handler that reads much to show a refused form again calls `release` first.
     """
 
     @wraps(handler)
@@ -74,21 +78,42 @@ def page(handler: Handler) -> Handler:
         maker = state.write_sessions if request.method in UNSAFE else state.read_sessions
         async with maker() as session:
             request.state.db = session
-            await load_user(request)
-            if request.method in UNSAFE:
-                await read_form(request)
             try:
+                await load_user(request)
+                if request.method in UNSAFE:
+                    await read_form(request)
                 response = await handler(request)
+                if response.status_code >= 400 or request.state.db is not session:
+                    session.expunge_all()  # what the page shows stays readable, as loaded
+                    await protocol.discard(session)
+                else:
+                    await protocol.commit(session, state.broadcast)
             except BaseException:
                 await protocol.discard(session)
                 raise
-            if response.status_code >= 400:
-                await protocol.discard(session)
-            else:
-                await protocol.commit(session, state.broadcast)
+            finally:
+                if request.state.db is not session:  # the read session `release` opened
+                    await request.state.db.close()
             return response
 
     return wrapper
+
+
+async def release(request: Request) -> None:
+    """End the request's write transaction now, before reading what a refused form shows.
+
+    The transaction is rolled back: its row locks (and SQLite's write lock) are released, its
+    queued live events and mail dropped. Objects already read stay readable as they were
+    loaded (detached); from here on `database(request)` is a read session that `page` closes.
+    """
+    session = database(request)
+    if session.info.get("released"):
+        return
+    session.expunge_all()
+    await protocol.discard(session)
+    reader = request.app.state.read_sessions()
+    reader.info["released"] = True
+    request.state.db = reader
 
 
 async def load_user(request: Request) -> User | None:

@@ -27,7 +27,9 @@ TITLES = {
     422: "Some information needs correcting",
     429: "Too many requests",
     500: "Something went wrong on our side",
+    503: "The platform is very busy",
 }
+RETRY_AFTER = 5  # seconds, when every database connection is taken
 
 
 def _wants_json(request: Request) -> bool:
@@ -35,12 +37,14 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-async def _page(request: Request, status: int, message: str, code: str) -> Response:
+async def _page(
+    request: Request, status: int, message: str, code: str, *, read_user: bool = True
+) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
     # The request's own session was rolled back and closed: read the user afresh.
     request.state.user = None
-    if "session" in request.scope:
+    if read_user and "session" in request.scope:
         try:
             async with request.app.state.read_sessions() as session:
                 request.state.db = session
@@ -81,3 +85,18 @@ async def server_error(request: Request, exc: Exception) -> Response:
         "please try again in a moment."
     )
     return await _page(request, 500, message, "server.error")
+
+
+async def busy(request: Request, exc: Exception) -> Response:
+    """Every database connection is taken (the pool's timeout passed): come back shortly.
+
+    The page is shown without reading the user (that would wait for a connection again).
+    """
+    log.warning("database pool exhausted on %s %s: %s", request.method, request.url.path, exc)
+    message = i18n.gettext(
+        "The platform is very busy right now and could not handle your request. Nothing was "
+        "saved: please try again in a few seconds."
+    )
+    response = await _page(request, 503, message, "server.busy", read_user=False)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response

@@ -42,7 +42,7 @@ from fair.models import (
     User,
 )
 from fair.web import forms
-from fair.web.auth import database, page, path_int, require_role, require_user
+from fair.web.auth import database, page, path_int, release, require_role, require_user
 from fair.web.templating import render
 
 T = TypeVar("T")
@@ -276,6 +276,7 @@ async def booth_interviews(request: Request) -> Response:
         )
     except FairError as error:
         form = _state(fields, error, keep=["modes"])
+        await release(request)
         return await _booth_page(request, user, booth, form, status=error.status)
     return _redirect(f"/recruiter/booths/{booth.id}/interviews?published={len(created)}#agenda")
 
@@ -542,6 +543,7 @@ async def invitation_book(request: Request) -> Response:
         alternatives = error.alternatives if isinstance(error, interviews.SlotTaken) else None
         form = _state(fields, error, suffix=str(invitation.id))
         failed = Failed(invitation.id, form, alternatives)
+        await release(request)  # the slot's lock goes before the page is read and rendered
         return await _mine_page(request, user, failed, status=error.status)
     return _redirect("/me/interviews?done=booked#interviews")
 
@@ -654,6 +656,7 @@ async def interview_cancel(request: Request) -> Response:
         )
     except FairError as error:
         form = _state(fields, error)
+        await release(request)
         return await _interview_page(
             request, user, interview, is_candidate, cancel_form=form, status=error.status
         )
@@ -680,6 +683,7 @@ async def interview_move(request: Request) -> Response:
             raise
         alternatives = error.alternatives if isinstance(error, interviews.SlotTaken) else None
         form = _state(fields, error, suffix="move")
+        await release(request)
         return await _interview_page(
             request,
             user,
@@ -757,6 +761,8 @@ async def edition_interviews(request: Request) -> Response:
             return _redirect(f"/organiser/editions/{edition.id}/interviews?saved=1")
         except FairError as error:
             form, status = _state(fields, error), error.status
+            await release(request)
+            session = database(request)
     if form is None:
         form = forms.FormState(
             values=_rules_values(await interviews.rules(session, edition.id), edition.timezone)
