@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -123,7 +122,6 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
     handlers = {
         FairError: errors.fair_error,
         HTTPException: errors.http_error,
-        PoolTimeout: errors.busy,  # every database connection taken: 503 with Retry-After
         PoolTimeout: errors.busy,  # every database connection taken: 503 with Retry-After
         Exception: errors.server_error,
     }

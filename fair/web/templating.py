@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +11,6 @@ from babel.dates import format_date, format_datetime, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.types import Receive, Scope, Send
 from starlette.types import Receive, Scope, Send
 
 from fair import i18n, interviews, settings
