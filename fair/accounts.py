@@ -5,33 +5,30 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import timedelta
+from urllib.parse import quote
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, mail, settings, tokens
+from fair import clock, mail, passwords, settings, throttle, tokens, user_sessions
 from fair.enums import Role
-from fair.errors import Conflict, FairError, Forbidden, Invalid
+from fair.errors import Conflict, Forbidden, Invalid
 from fair.i18n import gettext as _
-from fair.models import LoginFailure, PasswordReset, User
+from fair.models import PasswordReset, User
 
 MIN_PASSWORD = 10
 UNUSABLE_PASSWORD = "!unusable"
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 10
-MAX_FAILURES_PER_IP = 100
 RESET_LIFETIME = timedelta(hours=2)
 WELCOME_LIFETIME = timedelta(days=7)
+SIGNUP_LIFETIME = timedelta(days=2)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both paths cost the same.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+_DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+async def hash_password(password: str) -> str:
+    """The argon2 hash, computed off the event loop (fair.passwords)."""
+    return await passwords.hash(password)
 
 
 def normalize_email(email: str) -> str:
@@ -55,6 +52,15 @@ def check_password(password: str) -> None:
             params={"min": MIN_PASSWORD},
             fields={"password": message},
         )
+    if not password.strip():
+        message = "The password cannot be only spaces."
+        raise Invalid(message, code="account.blank_password", fields={"password": message})
+    if passwords.is_common(password):
+        message = (
+            "This password is one of the most used, so it is the first one tried: choose "
+            "another (a few words you will remember make a good one)."
+        )
+        raise Invalid(message, code="account.common_password", fields={"password": message})
 
 
 async def by_email(session: AsyncSession, email: str) -> User | None:
@@ -69,8 +75,36 @@ async def create_user(
     password: str | None,
     role: Role,
     locale: str = "fr",
+    confirmed: bool = True,
 ) -> User:
-    """Create an account; without a password the user sets one through an e-mailed link."""
+    """Create an account; without a password the user sets one through an e-mailed link.
+
+    `confirmed=False` (sign-up): the account cannot log in before its owner opened the link
+    mailed to the address (`confirm_signup`, or a password reset)."""
+    email, name = _check_new(email=email, name=name, password=password)
+    if await by_email(session, email) is not None:
+        message = "An account already uses this e-mail address. Log in or reset your password."
+        raise Conflict(message, code="account.email_taken", fields={"email": message})
+    now = clock.now()
+    user = User(
+        email=email,
+        name=name,
+        # Without a password, a hash no password can match ("!" is not an argon2 prefix):
+        # the user chooses one through the e-mailed link.
+        password_hash=await hash_password(password) if password is not None else UNUSABLE_PASSWORD,
+        role=role.value,
+        locale=locale if locale in ("fr", "en") else "fr",
+        auth_version=secrets.token_hex(8),
+        is_active=True,
+        created_at=now,
+        confirmed_at=now if confirmed else None,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+def _check_new(*, email: str, name: str, password: str | None) -> tuple[str, str]:
     email = check_email(email)
     name = name.strip()
     if not name or len(name) > 120:
@@ -78,75 +112,115 @@ async def create_user(
         raise Invalid(message, code="account.bad_name", fields={"name": message})
     if password is not None:
         check_password(password)
-    if await by_email(session, email) is not None:
-        message = "An account already uses this e-mail address. Log in or reset your password."
-        raise Conflict(message, code="account.email_taken", fields={"email": message})
-    user = User(
+    return email, name
+
+
+async def sign_up(
+    session: AsyncSession,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+    locale: str = "fr",
+    next_path: str = "",
+) -> None:
+    """Sign-up, answered the same whether the address has an account or not (no enumeration).
+
+    A new address gets an unconfirmed account and a link to confirm it (which logs in); an
+    address already in use gets a mail telling its owner, and nothing else happens. Both paths
+    hash the password, so they take the same time.
+    """
+    email, name = _check_new(email=email, name=name, password=password)
+    owner = await by_email(session, email)
+    if owner is not None:
+        await passwords.hash(password)
+        await _tell_owner_of_signup(session, owner)
+        return
+    user = await create_user(
+        session,
         email=email,
         name=name,
-        # Without a password, a hash no password can match ("!" is not an argon2 prefix):
-        # the user chooses one through the e-mailed link.
-        password_hash=hash_password(password) if password is not None else UNUSABLE_PASSWORD,
-        role=role.value,
-        locale=locale if locale in ("fr", "en") else "fr",
-        auth_version=secrets.token_hex(8),
-        is_active=True,
-        created_at=clock.now(),
+        password=password,
+        role=role,
+        locale=locale,
+        confirmed=False,
     )
-    session.add(user)
+    await send_signup_link(session, user, next_path=next_path)
+
+
+async def _tell_owner_of_signup(session: AsyncSession, owner: User) -> None:
+    base = settings.get().base_url
+    body = _(
+        "Hello %(name)s,\n\nSomeone tried to create a fair account with your address. "
+        "You already have one: log in at %(login)s\nIf you forgot your password, choose a new "
+        "one at %(reset)s\n\nIf it was not you, ignore this message: nothing was changed.\n",
+        owner.locale,
+        name=owner.name,
+        login=f"{base}/login",
+        reset=f"{base}/reset",
+    )
+    subject = _("Your fair account", owner.locale)
+    await mail.queue(session, to=owner.email, subject=subject, body=body)
+
+
+async def send_signup_link(session: AsyncSession, user: User, *, next_path: str = "") -> None:
+    raw = await _new_link(session, user, kind="signup", lifetime=SIGNUP_LIFETIME)
+    link = f"{settings.get().base_url}/signup/confirm/{raw}"
+    if next_path:
+        link += f"?next={quote(next_path, safe='/')}"
+    body = _(
+        "Hello %(name)s,\n\nTo finish creating your fair account, confirm your address with "
+        "this link (valid 2 days):\n%(link)s\n\nIf you did not ask for it, ignore this "
+        "message.\n",
+        user.locale,
+        name=user.name,
+        link=link,
+    )
+    subject = _("Confirm your fair account", user.locale)
+    await mail.queue(session, to=user.email, subject=subject, body=body)
+
+
+async def confirm_signup(session: AsyncSession, *, token: str) -> User:
+    """The owner opened the sign-up link: the account is confirmed (the caller logs in)."""
+    reset = await _valid_link(session, token, kinds=("signup",))
+    user = await session.get(User, reset.user_id)
+    assert user is not None
+    reset.used_at = clock.now()
+    if user.confirmed_at is None:
+        user.confirmed_at = clock.now()
     await session.flush()
     return user
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str, ip: str = "") -> User:
-    """The user with these credentials; refused while too many recent attempts failed.
+    """The user with these credentials; refused (throttle.Throttled) while the delay its recent
+    failures impose runs (fair.throttle). Hashing runs off the event loop.
 
     The caller records a failure with `record_failure` in a transaction of its own, since the
     request's own transaction is rolled back with the error.
     """
-    await check_throttle(session, email=email, ip=ip)
+    email = normalize_email(email)
+    await throttle.check_login(session, email=email, ip=ip)
     user = await by_email(session, email)
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    if not await passwords.verify(user.password_hash if user else _DUMMY_HASH, password):
         user = None
-    if user is None or not user.is_active:
-        raise Invalid("Wrong e-mail address or password.", status=400, code="auth.invalid")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if user is None or not user.is_active or user.confirmed_at is None:
+        raise Invalid(
+            "Wrong e-mail address or password. A new account can log in once its address is "
+            "confirmed with the link we mailed.",
+            status=400,
+            code="auth.invalid",
+        )
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    await throttle.forget_failures(session, email=email, ip=ip)
     return user
 
 
-async def check_throttle(session: AsyncSession, *, email: str, ip: str) -> None:
-    since = clock.now() - THROTTLE_WINDOW
-    per_email = await session.scalar(
-        select(func.count()).where(
-            LoginFailure.email == normalize_email(email), LoginFailure.created_at >= since
-        )
-    )
-    per_ip = (
-        await session.scalar(
-            select(func.count()).where(LoginFailure.ip == ip, LoginFailure.created_at >= since)
-        )
-        if ip
-        else 0
-    )
-    if (per_email or 0) >= MAX_FAILURES_PER_EMAIL or (per_ip or 0) >= MAX_FAILURES_PER_IP:
-        raise FairError(
-            "Too many failed attempts. Wait 15 minutes, or reset your password.",
-            status=429,
-            code="auth.throttled",
-        )
-
-
 async def record_failure(session: AsyncSession, *, email: str, ip: str) -> None:
-    """Remember a failed log-in; failures older than a day are dropped at the same time."""
-    now = clock.now()
-    await session.execute(
-        delete(LoginFailure).where(LoginFailure.created_at < now - timedelta(days=1))
-    )
-    session.add(LoginFailure(email=normalize_email(email)[:254], ip=ip[:45], created_at=now))
-    await session.flush()
+    """Remember a failed log-in (fair.throttle counts them)."""
+    await throttle.record_failure(session, email=normalize_email(email), ip=ip)
 
 
 async def create_organiser(session: AsyncSession, *, by: User, email: str, name: str) -> User:
@@ -158,13 +232,48 @@ async def create_organiser(session: AsyncSession, *, by: User, email: str, name:
     return user
 
 
-async def send_password_link(session: AsyncSession, user: User, *, welcome: bool = False) -> None:
+async def _new_link(
+    session: AsyncSession, user: User, *, kind: str, lifetime: timedelta
+) -> str:
+    """A new single-use link for `user`; every older unused link of theirs stops working."""
+    now = clock.now()
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
     raw, digest = tokens.new_token()
-    lifetime = WELCOME_LIFETIME if welcome else RESET_LIFETIME
     session.add(
-        PasswordReset(user_id=user.id, token_hash=digest, expires_at=clock.now() + lifetime)
+        PasswordReset(user_id=user.id, token_hash=digest, expires_at=now + lifetime, kind=kind)
     )
     await session.flush()
+    return raw
+
+
+async def _valid_link(
+    session: AsyncSession, token: str, *, kinds: tuple[str, ...]
+) -> PasswordReset:
+    reset = await session.scalar(
+        select(PasswordReset).where(PasswordReset.token_hash == tokens.digest(token))
+    )
+    if (
+        reset is None
+        or reset.kind not in kinds
+        or reset.used_at is not None
+        or reset.expires_at < clock.now()
+    ):
+        raise Invalid(
+            "This link has expired or was already used. Ask for a new one.",
+            code="auth.reset_expired",
+        )
+    return reset
+
+
+async def send_password_link(session: AsyncSession, user: User, *, welcome: bool = False) -> None:
+    """Mail a link to choose a password (a reset, or `welcome` for an account made for them);
+    older links of the user stop working."""
+    lifetime = WELCOME_LIFETIME if welcome else RESET_LIFETIME
+    raw = await _new_link(session, user, kind="welcome" if welcome else "reset", lifetime=lifetime)
     link = f"{settings.get().base_url}/reset/{raw}"
     if welcome:
         subject = _("Your fair account", user.locale)
@@ -187,30 +296,43 @@ async def send_password_link(session: AsyncSession, user: User, *, welcome: bool
     await mail.queue(session, to=user.email, subject=subject, body=body)
 
 
-async def request_password_reset(session: AsyncSession, *, email: str) -> None:
-    """Mail a reset link if the account exists; say nothing either way (no enumeration)."""
+async def request_password_reset(session: AsyncSession, *, email: str, ip: str = "") -> None:
+    """Mail a reset link if the account exists; say nothing either way (no enumeration).
+
+    Rate limited per typed address and per client address (throttle.check_reset, Throttled),
+    the same for unknown addresses."""
+    email = normalize_email(email)[:254]
+    await throttle.check_reset(session, email=email, ip=ip)
     user = await by_email(session, email)
     if user is not None and user.is_active:
         await send_password_link(session, user)
 
 
 async def reset_password(session: AsyncSession, *, token: str, password: str) -> User:
-    reset = await session.scalar(
-        select(PasswordReset).where(PasswordReset.token_hash == tokens.digest(token))
-    )
-    if reset is None or reset.used_at is not None or reset.expires_at < clock.now():
-        raise Invalid(
-            "This link has expired or was already used. Ask for a new one.",
-            code="auth.reset_expired",
-        )
+    """Set a new password from a mailed link. Side effects: the address counts as confirmed,
+    and every session of the user ends (their sockets close); the caller logs in afresh."""
+    reset = await _valid_link(session, token, kinds=("reset", "welcome"))
     check_password(password)
     user = await session.get(User, reset.user_id)
     assert user is not None
     reset.used_at = clock.now()
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password(password)
     user.auth_version = secrets.token_hex(8)
+    if user.confirmed_at is None:
+        user.confirmed_at = clock.now()
+    await user_sessions.revoke_all(session, user.id)
     await session.flush()
     return user
+
+
+async def deactivate(session: AsyncSession, user: User, *, by: User) -> None:
+    """An administrator closes an account: it can no longer log in, its sessions end and its
+    sockets close."""
+    if by.role != Role.ADMIN:
+        raise Forbidden("Only an administrator can deactivate accounts.")
+    user.is_active = False
+    await user_sessions.revoke_all(session, user.id)
+    await session.flush()
 
 
 async def set_locale(session: AsyncSession, user: User, locale: str) -> None:

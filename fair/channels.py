@@ -35,6 +35,12 @@ def webconference(webconference_id: int) -> str:
     return f"{WEBCONFERENCE}:{webconference_id}"
 
 
+def account(user_id: int) -> str:
+    """Internal to the server: a user's sessions changed (fair.user_sessions). Not a kind
+    clients may subscribe to: `parse` refuses it."""
+    return f"account:{user_id}"
+
+
 def parse(name: str) -> tuple[str, int] | None:
     """(kind, id) for a well-formed channel name, else None."""
     kind, _, ident = name.partition(":")

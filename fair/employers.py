@@ -344,7 +344,15 @@ async def invitation(session: AsyncSession, token: str) -> Invitation:
 
 
 async def accept_invitation(session: AsyncSession, *, token: str, user: User) -> Employer:
+    """Join the employer with an invitation link; only the account of the invited address may
+    (a link forwarded to, or seen by, anyone else joins nothing)."""
     found = await invitation(session, token)
+    if accounts.normalize_email(user.email) != accounts.normalize_email(found.email):
+        raise Forbidden(
+            "This invitation was sent to another e-mail address. Log in with the account of "
+            "that address, or ask the employer to invite yours.",
+            code="invitation.other_address",
+        )
     if user.role != Role.RECRUITER:
         raise Forbidden(
             "Invitations are for recruiter accounts. Log out and create one with this link."

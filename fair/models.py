@@ -71,9 +71,28 @@ class User(Base):
     auth_version: Mapped[str] = mapped_column(String(32))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the owner opened a link mailed to the address (sign-up, reset, welcome);
+    # a signed-up account cannot log in before.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserSession(Base):
+    """One logged-in browser: the cookie holds a random key, the table only its hash."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = _fk("users.id")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(120), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PasswordReset(Base):
+    """A mailed link: "reset" and "welcome" choose a password, "signup" confirms an address."""
+
     __tablename__ = "password_resets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +100,22 @@ class PasswordReset(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    kind: Mapped[str] = mapped_column(String(10), default="reset")
+
+
+class ResetRequest(Base):
+    """A password reset asked for (any address, known or not), kept an hour to rate limit."""
+
+    __tablename__ = "reset_requests"
+    __table_args__ = (
+        Index("ix_reset_requests_email_at", "email", "created_at"),
+        Index("ix_reset_requests_ip_at", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LoginFailure(Base):

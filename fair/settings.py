@@ -6,6 +6,8 @@ DATABASE_URL at PostgreSQL and BROADCAST_URL at Redis is the whole production ch
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import math
 import os
 from dataclasses import dataclass, field
@@ -70,6 +72,9 @@ class Settings:
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_timeout: float = 10.0
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g.
+    # "127.0.0.1 10.0.0.0/8"); empty: the client address is always the peer's.
+    trusted_proxies: tuple[str, ...] = ()
     # Seconds between two heartbeats on every /live socket (they also keep booth presence fresh).
     live_heartbeat_seconds: float = 25.0
     # Interview rooms (WebRTC): STUN and TURN server URLs, and the secret TURN shares with us
@@ -132,6 +137,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         db_pool_size=_int(env, "FAIR_DB_POOL_SIZE", 10),
         db_max_overflow=_int(env, "FAIR_DB_MAX_OVERFLOW", 20),
         db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 10.0),
+        trusted_proxies=tuple(env.get("FAIR_TRUSTED_PROXIES", "").replace(",", " ").split()),
         live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
         stage_max_viewers=_int(env, "FAIR_STAGE_MAX_VIEWERS", 300),
         media_url=env.get("FAIR_MEDIA_URL", ""),
@@ -172,6 +178,32 @@ def check(settings: Settings) -> None:
         raise SettingsError("FAIR_LIVE_HEARTBEAT_SECONDS must be a positive number of seconds")
     _check_ice(settings)
     _check_media(settings)
+    try:
+        _networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise SettingsError(
+            "FAIR_TRUSTED_PROXIES must be space-separated IP addresses or networks "
+            f"(like 127.0.0.1 10.0.0.0/8): {exc}"
+        ) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(
+    proxies: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def trusted_proxy(address: str) -> bool:
+    """Whether `address` is one of FAIR_TRUSTED_PROXIES (its X-Forwarded-For counts)."""
+    networks = _networks(get().trusted_proxies)
+    if not networks or not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def _check_ice(settings: Settings) -> None:

@@ -192,3 +192,20 @@ async def login(client: httpx.AsyncClient, email: str, password: str) -> None:
         "/login", data={"csrf_token": token, "email": email, "password": password}
     )
     assert response.status_code == 303, response.text
+
+
+SIGNUP_LINK_RE = re.compile(r"/signup/confirm/[\w-]+(?:\?next=\S+)?")
+
+
+async def confirm_signup(client: httpx.AsyncClient, fetch: Fetch, email: str) -> httpx.Response:
+    """Open the link mailed at sign-up and confirm with its button (which logs in)."""
+    from sqlalchemy import select
+
+    from fair.models import OutboxMail
+
+    mails = await fetch.scalars(
+        select(OutboxMail).where(OutboxMail.to_addr == email).order_by(OutboxMail.id)
+    )
+    link = SIGNUP_LINK_RE.search(mails[-1].body).group(0)  # type: ignore[union-attr]
+    token = await csrf(client, link)
+    return await client.post(link, data={"csrf_token": token})

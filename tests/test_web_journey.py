@@ -10,7 +10,7 @@ from fair import db, employers
 from fair.enums import ApplicationStatus, BoothStatus, Role
 from fair.models import Application, Booth, Employer, Offer, OutboxMail, StoredFile
 from tests import factories as f
-from tests.conftest import csrf, login
+from tests.conftest import confirm_signup, csrf, login
 
 OFFER_FORM = {
     "title": "Électricien du bâtiment (H/F)",
@@ -95,6 +95,7 @@ async def test_journey(client, make_client, session, fetch):  # type: ignore[no-
         },
     )
     assert response.status_code == 303
+    assert (await confirm_signup(candidate, fetch, "nadia@example.fr")).status_code == 303
     page = await candidate.get(
         f"/e/{edition.slug}/offers",
         params={"q": "électriciens", "commune": "Montpellier", "radius_km": "10"},

@@ -29,7 +29,7 @@ from fair.enums import (
     ReportKind,
 )
 from fair.errors import Conflict, FairError, Forbidden, Unauthenticated
-from fair.live import payloads, protocol, room_commands, stage_commands
+from fair.live import account_watch, payloads, protocol, room_commands, stage_commands
 from fair.live.broadcast import Broadcaster
 from fair.live.protocol import ProtocolError
 from fair.models import User
@@ -57,8 +57,9 @@ async def endpoint(websocket: WebSocket) -> None:
         user = await auth.session_user(session, websocket.session)
     code = await Connection(websocket, user, websocket.app.state.broadcast).serve()
     if code:
+        reason = account_watch.CLOSE_REASON if code == account_watch.CLOSE_SESSION_ENDED else None
         with contextlib.suppress(Exception):  # the client may be gone already
-            await websocket.close(code)
+            await websocket.close(code, reason)
 
 
 def origin_allowed(origin: str | None, host: str | None) -> bool:
@@ -138,6 +139,7 @@ class Connection:
             asyncio.create_task(self._send()),
             asyncio.create_task(self._heartbeat()),
             asyncio.create_task(self._overflow()),
+            asyncio.create_task(account_watch.follow(self)),
         ]
         try:
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import accounts, db, employers, settings
+from fair import accounts, db, employers, settings, user_sessions
 from fair.enums import Role
 from fair.errors import FairError, Invalid
 from fair.i18n import current_locale
+from fair.throttle import Throttled
 from fair.web import auth, forms
 from fair.web.auth import database, page
 from fair.web.templating import render
@@ -45,20 +46,20 @@ async def signup(request: Request) -> Response:
             fields.text("email", required=True)
             fields.text("name", required=True)
             fields.done()
-            user = await accounts.create_user(
+            # The same answer whether the address has an account or not (its owner is mailed).
+            await accounts.sign_up(
                 database(request),
                 email=fields.text("email"),
                 name=fields.text("name"),
                 password=str(fields.form.get("password", "")),
                 role=Role(role),
                 locale=current_locale.get(),
+                next_path=safe_next(str(fields.form.get("next", "")), ""),
             )
         except FairError as error:
             form = forms.state_from(fields, error)
             return render(request, "accounts/signup.html", {"form": form}, status=error.status)
-        auth.login(request, user)
-        target = safe_next(str(fields.form.get("next", "")), landing(user.role))
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse("/signup/sent", status_code=303)
     return render(
         request,
         "accounts/signup.html",
@@ -67,12 +68,42 @@ async def signup(request: Request) -> Response:
 
 
 @page
+async def signup_sent(request: Request) -> Response:
+    return render(request, "accounts/signup_sent.html", {})
+
+
+@page
+async def signup_confirm(request: Request) -> Response:
+    """The link mailed at sign-up: a button (mail scanners follow links), which logs in."""
+    next_url = safe_next(request.query_params.get("next", ""), "")
+    if request.method == "POST":
+        await forms.read(request)
+        try:
+            user = await accounts.confirm_signup(
+                database(request), token=request.path_params["token"]
+            )
+        except FairError as error:
+            form = forms.state_from(None, error)
+            context = {"form": form, "next": next_url}
+            return render(request, "accounts/signup_confirm.html", context, status=error.status)
+        await auth.login(request, user)
+        return RedirectResponse(next_url or landing(user.role), status_code=303)
+    return render(request, "accounts/signup_confirm.html", {"next": next_url})
+
+
+def _throttled(response: Response, error: FairError) -> Response:
+    if isinstance(error, Throttled):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@page
 async def login(request: Request) -> Response:
     next_url = request.query_params.get("next", "")
     if request.method == "POST":
         fields = forms.Fields(await forms.read(request))
         next_url = fields.text("next")
-        ip = request.client.host if request.client else ""
+        ip = auth.client_address(request)
         try:
             user = await accounts.authenticate(
                 database(request),
@@ -90,8 +121,9 @@ async def login(request: Request) -> Response:
             form = forms.state_from(fields, error)
             form.values.pop("password", None)
             context = {"form": form, "next": next_url}
-            return render(request, "accounts/login.html", context, status=error.status)
-        auth.login(request, user)
+            page_ = render(request, "accounts/login.html", context, status=error.status)
+            return _throttled(page_, error)
+        await auth.login(request, user)
         return RedirectResponse(safe_next(next_url, landing(user.role)), status_code=303)
     return render(request, "accounts/login.html", {"next": next_url})
 
@@ -99,15 +131,41 @@ async def login(request: Request) -> Response:
 @page
 async def logout(request: Request) -> Response:
     await forms.read(request)
-    auth.logout(request)
+    await auth.logout(request)
     return RedirectResponse("/", status_code=303)
+
+
+@page
+async def sessions(request: Request) -> Response:
+    """The user's logged-in browsers, and "log out everywhere"."""
+    user = auth.require_user(request)
+    found = await user_sessions.active(database(request), user.id)
+    current = request.state.user_session
+    context = {"sessions": found, "current_id": current.id if current else None}
+    return render(request, "accounts/sessions.html", context)
+
+
+@page
+async def logout_everywhere(request: Request) -> Response:
+    user = auth.require_user(request)
+    await user_sessions.revoke_all(database(request), user.id)
+    await auth.logout(request)
+    return RedirectResponse("/login", status_code=303)
 
 
 @page
 async def reset_request(request: Request) -> Response:
     if request.method == "POST":
         fields = forms.Fields(await forms.read(request))
-        await accounts.request_password_reset(database(request), email=fields.text("email"))
+        try:
+            await accounts.request_password_reset(
+                database(request), email=fields.text("email"), ip=auth.client_address(request)
+            )
+        except FairError as error:
+            form = forms.state_from(fields, error)
+            context = {"sent": False, "form": form}
+            page_ = render(request, "accounts/reset_request.html", context, status=error.status)
+            return _throttled(page_, error)
         return render(request, "accounts/reset_request.html", {"sent": True})
     return render(request, "accounts/reset_request.html", {"sent": False})
 
@@ -124,7 +182,7 @@ async def reset(request: Request) -> Response:
         except FairError as error:
             form = forms.state_from(None, error)
             return render(request, "accounts/reset.html", {"form": form}, status=error.status)
-        auth.login(request, user)
+        await auth.login(request, user)
         return RedirectResponse(landing(user.role), status_code=303)
     return render(request, "accounts/reset.html", {})
 
@@ -165,8 +223,19 @@ async def set_language(request: Request) -> Response:
 
 routes = [
     Route("/signup", signup, methods=["GET", "POST"], name="signup"),
+    Route("/signup/sent", signup_sent, name="signup_sent"),
+    Route(
+        "/signup/confirm/{token}", signup_confirm, methods=["GET", "POST"], name="signup_confirm"
+    ),
     Route("/login", login, methods=["GET", "POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/account/sessions", sessions, name="account_sessions"),
+    Route(
+        "/account/sessions/end-all",
+        logout_everywhere,
+        methods=["POST"],
+        name="logout_everywhere",
+    ),
     Route("/reset", reset_request, methods=["GET", "POST"], name="reset_request"),
     Route("/reset/{token}", reset, methods=["GET", "POST"], name="reset"),
     Route("/invitations/{token}", invitation, methods=["GET", "POST"], name="invitation"),

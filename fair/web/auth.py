@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -13,11 +15,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import settings
+from fair import db, settings, user_sessions
 from fair.enums import Role
 from fair.errors import Forbidden, TooLarge, Unauthenticated
 from fair.live import protocol
-from fair.models import User
+from fair.models import User, UserSession
 
 Handler = Callable[[Request], Awaitable[Response]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -117,36 +119,94 @@ async def release(request: Request) -> None:
 
 
 async def load_user(request: Request) -> User | None:
-    user = await session_user(database(request), request.session)
+    session = database(request)
+    found = await session_record(session, request.session)
+    user, record = found if found is not None else (None, None)
     request.state.user = user
+    request.state.user_session = record
+    if record is not None and user_sessions.stale(record):
+        # Written in a transaction of its own once the request's has committed (a read
+        # session must not write; the write lock is free by then).
+        db.after_commit(session, functools.partial(_touch, request.app.state, record.id))
     return user
+
+
+async def _touch(state: Any, session_id: int) -> None:
+    async with db.unit_of_work(state.write_sessions) as session:
+        await user_sessions.touch(session, session_id)
+
+
+async def session_record(
+    session: AsyncSession, cookie: dict[str, Any]
+) -> tuple[User, UserSession] | None:
+    """The active user and the live server-side session the cookie's key names (one read).
+
+    A cookie whose session was revoked (log-out, "log out everywhere", reset) or expired
+    loses its key."""
+    key = cookie.get("sid")
+    if not isinstance(key, str) or not key:
+        return None
+    found = await user_sessions.find(session, key)
+    if found is None:
+        cookie.pop("sid", None)
+    return found
 
 
 async def session_user(session: AsyncSession, cookie: dict[str, Any]) -> User | None:
-    """The active user the session cookie names, if its auth version still holds.
+    """The active user of the session cookie, if its server-side session still holds.
 
-    Used by pages and by the live socket alike; a stale cookie loses its "uid".
-    """
-    uid = cookie.get("uid")
-    if uid is None:
-        return None
-    user = await session.get(User, int(uid))
-    if user is None or not user.is_active or user.auth_version != cookie.get("av"):
-        cookie.pop("uid", None)
-        return None
-    return user
+    Used by pages and by the live socket alike."""
+    found = await session_record(session, cookie)
+    return found[0] if found is not None else None
 
 
-def login(request: Request, user: User) -> None:
-    """Start a fresh session for `user` (new CSRF token: no fixation)."""
+async def login(request: Request, user: User) -> None:
+    """Start a fresh session for `user`: a new server-side session and a new CSRF token (no
+    fixation); the session the cookie held before, if any, ends."""
+    session = database(request)
+    old = request.session.get("sid")
+    if isinstance(old, str) and old:
+        await user_sessions.revoke(session, old)
+    key = await user_sessions.start(
+        session, user, user_agent=request.headers.get("user-agent", "")
+    )
     request.session.clear()
-    request.session.update(uid=user.id, av=user.auth_version, csrf=secrets.token_urlsafe(32))
+    request.session.update(sid=key, csrf=secrets.token_urlsafe(32))
     request.state.user = user
 
 
-def logout(request: Request) -> None:
+async def logout(request: Request) -> None:
+    """End this browser's session on the server too: a copy of the cookie opens nothing."""
+    key = request.session.get("sid")
+    if isinstance(key, str) and key:
+        await user_sessions.revoke(database(request), key)
     request.session.clear()
     request.state.user = None
+
+
+def client_address(request: Request) -> str:
+    """The client's IP address: the peer's, or, only when the peer is one of the trusted
+    proxies (FAIR_TRUSTED_PROXIES), the last address X-Forwarded-For names that is not itself
+    a trusted proxy. A client that sends the header itself changes nothing."""
+    peer = request.client.host if request.client else ""
+    if not settings.trusted_proxy(peer):
+        return peer
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_address(hop):
+            break  # a garbled header: trust nothing before it
+        if not settings.trusted_proxy(hop):
+            return hop
+    return peer
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def require_user(request: Request) -> User:

@@ -32,9 +32,16 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        state = scope.setdefault("state", {})  # the requests' `state`: web.auth sets its user
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if state.get("user") is not None:
+                    # Whatever a logged-in person is shown stays out of every cache (a shared
+                    # computer's browser, a proxy): their pages are private.
+                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in HEADERS if n not in present]
                 if settings.get().secure_cookies:

@@ -1,0 +1,144 @@
+"""Logged-in browsers, kept on the server so that logging out really ends them.
+
+The session cookie (signed by Starlette) holds a random key; the `user_sessions` table holds its
+hash, the user, when it started and was last seen, a short user-agent summary and when it was
+revoked. Every request finds its user with one indexed read (`find`, joined with users). Log-out
+revokes one session; "log out everywhere", a password reset and deactivation revoke them all.
+
+Each revocation queues an event on the user's account channel (fair.channels.account): the
+/live sockets of that user, in every process, re-check their own session on it and close
+when it no longer holds.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import channels, clock, events, tokens
+from fair.models import User, UserSession
+
+# A session unused this long is over, whatever its cookie says.
+IDLE_LIFETIME = timedelta(days=14)
+# last_seen_at is written at most this often per session (one write, not one per request).
+TOUCH_EVERY = timedelta(minutes=5)
+REVOKED_EVENT = "account.sessions"
+
+
+async def start(session: AsyncSession, user: User, *, user_agent: str = "") -> str:
+    """A new session for `user`; returns the key for the cookie (only its hash is stored)."""
+    key = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(
+        UserSession(
+            key_hash=tokens.digest(key),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            user_agent=summarize(user_agent),
+        )
+    )
+    await session.flush()
+    return key
+
+
+async def find(session: AsyncSession, key: str) -> tuple[User, UserSession] | None:
+    """The active user and their live session for a cookie's `key` (one indexed read)."""
+    row = (
+        await session.execute(
+            select(User, UserSession)
+            .select_from(UserSession)
+            .join(User, User.id == UserSession.user_id)
+            .where(
+                UserSession.key_hash == tokens.digest(key),
+                UserSession.revoked_at.is_(None),
+                UserSession.last_seen_at >= clock.now() - IDLE_LIFETIME,
+                User.is_active.is_(True),
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def stale(record: UserSession) -> bool:
+    """Whether `last_seen_at` is old enough to be written again."""
+    return record.last_seen_at < clock.now() - TOUCH_EVERY
+
+
+async def touch(session: AsyncSession, session_id: int) -> None:
+    await session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(last_seen_at=clock.now())
+    )
+
+
+async def revoke(session: AsyncSession, key: str) -> None:
+    """End the session of this cookie key (log-out); the user's sockets re-check."""
+    record = await session.scalar(
+        select(UserSession).where(UserSession.key_hash == tokens.digest(key))
+    )
+    if record is None or record.revoked_at is not None:
+        return
+    record.revoked_at = clock.now()
+    await session.flush()
+    signal(session, record.user_id)
+
+
+async def revoke_all(session: AsyncSession, user_id: int) -> None:
+    """End every session of the user ("log out everywhere", password reset, deactivation)."""
+    await session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    signal(session, user_id)
+
+
+def signal(session: AsyncSession, user_id: int) -> None:
+    """Tell the user's sockets (after commit) that their account changed: they re-check.
+
+    Also for any change of what the account may do (its role, deactivation)."""
+    events.emit(session, channel=channels.account(user_id), event=REVOKED_EVENT, payload={})
+
+
+async def active(session: AsyncSession, user_id: int) -> list[UserSession]:
+    """The user's live sessions, most recently seen first."""
+    rows = await session.scalars(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.last_seen_at >= clock.now() - IDLE_LIFETIME,
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return list(rows)
+
+
+_BROWSERS = [
+    ("Edge", re.compile(r"Edg/")),
+    ("Opera", re.compile(r"OPR/")),
+    ("Firefox", re.compile(r"Firefox/")),
+    ("Chrome", re.compile(r"Chrome/|CriOS/")),
+    ("Safari", re.compile(r"Safari/")),
+]
+_SYSTEMS = [
+    ("Android", re.compile(r"Android")),
+    ("iPhone", re.compile(r"iPhone|iPad")),
+    ("Windows", re.compile(r"Windows")),
+    ("macOS", re.compile(r"Mac OS X|Macintosh")),
+    ("ChromeOS", re.compile(r"CrOS")),
+    ("Linux", re.compile(r"Linux")),
+]
+
+
+def summarize(user_agent: str) -> str:
+    """"Firefox on Windows"-like, enough to recognise one's own devices; never the raw header."""
+    browser = next((name for name, pattern in _BROWSERS if pattern.search(user_agent)), "")
+    system = next((name for name, pattern in _SYSTEMS if pattern.search(user_agent)), "")
+    if browser and system:
+        return f"{browser} · {system}"
+    return (browser or system or user_agent[:40].strip())[:120]
