@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import warnings
 
 from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
@@ -16,6 +17,8 @@ from fair.enums import FileKind
 from fair.errors import Invalid, NotFound, TooLarge
 from fair.models import StoredFile
 
+# A logo is shown a few hundred pixels wide; its header may claim no more than this per side.
+MAX_IMAGE_SIDE = 8000
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
@@ -50,14 +53,32 @@ def check_image(data: bytes, *, field: str = "logo") -> str:
         )
     error = "This file is not an image. Please choose a PNG, JPEG, WebP or GIF file."
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-            kind = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        # Image.open reads the header only: the size is known before any pixel is decoded, and
+        # verify() checks the chunks without decoding them either. Pillow's own bomb check
+        # (a warning past MAX_IMAGE_PIXELS, an error past twice that) is a refusal here too.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if not (0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE):
+                    raise _too_many_pixels(field)
+                image.verify()
+                kind = image.format
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels(field) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise Invalid(error, code="upload.not_image", fields={field: error}) from exc
     if kind not in IMAGE_TYPES:
         raise Invalid(error, code="upload.not_image", fields={field: error})
     return IMAGE_TYPES[kind]
+
+
+def _too_many_pixels(field: str) -> Invalid:
+    """An image whose header claims absurd dimensions (a decompression bomb)."""
+    error = "This image is too large: %(max)s pixels wide and high at most."
+    return Invalid(
+        error, code="upload.image_dimensions", params={"max": MAX_IMAGE_SIDE}, fields={field: error}
+    )
 
 
 def safe_filename(name: str, default: str) -> str:

@@ -6,13 +6,15 @@ in an extra `fair` object, which France Travail's own consumers ignore.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import offers
+from fair import offers, parse
 from fair.enums import Contract, Experience, WorkingTime
 from fair.errors import Invalid
+from fair.i18n import gettext
 from fair.models import Booth, Employer, Offer
 
 # Our contract -> (typeContrat, natureContrat)
@@ -74,7 +76,7 @@ def to_input(data: dict[str, Any]) -> offers.OfferInput:
     """Read one offer in France Travail's shape; raises Invalid naming what is wrong."""
     try:
         place = data.get("lieuTravail") or {}
-        label = str(place.get("libelle", ""))
+        label = _line(place.get("libelle", ""))
         commune = label.split(" - ", 1)[1] if " - " in label else label
         contract = _contract(str(data.get("typeContrat", "")), str(data.get("natureContrat", "")))
         extra = data.get("fair") or {}
@@ -86,22 +88,22 @@ def to_input(data: dict[str, Any]) -> offers.OfferInput:
         )
         formations = data.get("formations") or []
         return offers.OfferInput(
-            external_id=str(data.get("id", ""))[:40],
-            title=str(data["intitule"]),
-            description=str(data.get("description", "")),
-            rome_code=str(data.get("romeCode", "")),
-            rome_label=str(data.get("romeLibelle", "")),
+            external_id=_line(data.get("id", ""))[:40],
+            title=_line(data["intitule"]),
+            description=parse.paragraphs(str(data.get("description", ""))),
+            rome_code=_line(data.get("romeCode", "")),
+            rome_label=_line(data.get("romeLibelle", "")),
             contract=contract,
             working_time=working.value,
             commune=commune.strip(),
-            postcode=str(place.get("codePostal", "")),
-            latitude=_float(place.get("latitude")),
-            longitude=_float(place.get("longitude")),
+            postcode=_line(place.get("codePostal", "")),
+            latitude=_coordinate(parse.latitude, place.get("latitude")),
+            longitude=_coordinate(parse.longitude, place.get("longitude")),
             experience=experience.value,
-            positions=int(data.get("nombrePostes") or 1),
-            salary=str((data.get("salaire") or {}).get("libelle", "")),
-            qualification=str(formations[0].get("niveauLibelle", "")) if formations else "",
-            skills=[str(c.get("libelle", "")) for c in data.get("competences") or []],
+            positions=_positions(data.get("nombrePostes")),
+            salary=_line((data.get("salaire") or {}).get("libelle", "")),
+            qualification=_line(formations[0].get("niveauLibelle", "")) if formations else "",
+            skills=[_line(c.get("libelle", "")) for c in data.get("competences") or []],
             open_disabled=bool(data.get("accessibleTH", False)),
             remote=bool(extra.get("remote", False)),
             insertion_clause=bool(extra.get("insertionClause", False)),
@@ -109,6 +111,12 @@ def to_input(data: dict[str, Any]) -> offers.OfferInput:
             open_under26=bool(extra.get("openUnder26", False)),
             no_diploma=bool(extra.get("noDiploma", False)),
         )
+    except parse.ParseError as exc:
+        raise Invalid(
+            "This offer is not in France Travail's format: %(error)s",
+            code="import.bad_offer",
+            params={"error": gettext(exc.message, **exc.params)},
+        ) from exc
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise Invalid(
             "This offer is not in France Travail's format: %(error)s",
@@ -125,8 +133,24 @@ def _contract(kind: str, nature: str) -> str:
     return {"CDI": "cdi", "CDD": "cdd", "MIS": "temporary", "SAI": "seasonal"}.get(kind, "cdd")
 
 
-def _float(value: Any) -> float | None:
-    return float(value) if value not in (None, "") else None
+def _line(value: Any) -> str:
+    """Text of a single-line field: no line break or control character (mail headers)."""
+    return parse.line(str(value))
+
+
+def _coordinate(read: Callable[[Any], float], value: Any) -> float | None:
+    """A latitude or longitude (a number or its text); nan, inf and out-of-range refused."""
+    return None if value is None or value == "" else read(value)
+
+
+def _positions(value: Any) -> int:
+    if value is None or value == "":
+        return 1
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise parse.ParseError("Enter a whole number.", code="input.integer")
+    return parse.integer(str(value), lo=1, hi=1000)
 
 
 async def import_offers(session: AsyncSession, *, booth: Booth, payload: Any) -> list[Offer]:
@@ -150,7 +174,8 @@ async def import_offers(session: AsyncSession, *, booth: Booth, payload: Any) ->
         try:
             created.append(await offers.create(session, booth=booth, data=to_input(item)))
         except Invalid as exc:
-            detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+            detail = "; ".join(f"{k}: {gettext(v)}" for k, v in exc.fields.items())
+            detail = detail or gettext(exc.message, **exc.params)
             raise Invalid(
                 "Offer %(n)s cannot be imported (%(detail)s). Nothing was imported.",
                 code="import.bad_offer",

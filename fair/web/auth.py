@@ -15,9 +15,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import db, settings, user_sessions
+from fair import db, parse, settings, user_sessions
 from fair.enums import Role
-from fair.errors import Forbidden, TooLarge, Unauthenticated
+from fair.errors import Forbidden, NotFound, Unauthenticated
 from fair.live import protocol
 from fair.models import User, UserSession
 
@@ -33,8 +33,10 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, submitted: str) -> None:
-    expected = request.session.get("csrf", "")
-    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+    expected = str(request.session.get("csrf", "")).encode()
+    # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    given = submitted.encode("utf-8", "replace")
+    if not expected or not given or not hmac.compare_digest(expected, given):
         raise Forbidden(
             "This form has expired or did not come from this site. Go back, reload the page and "
             "try again.",
@@ -44,13 +46,7 @@ def check_csrf(request: Request, submitted: str) -> None:
 
 async def read_form(request: Request) -> FormData:
     """The submitted form, after checking its size and its CSRF token (parsed once per request)."""
-    limit = settings.get().max_request_bytes
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise TooLarge(
-            "The upload is too large: %(max)s MB at most in all.",
-            params={"max": limit // (1024 * 1024)},
-        )
+    # Its size is bounded as it arrives, for every request: web.middleware.BodyLimit.
     form = await request.form(max_files=5, max_fields=200, max_part_size=256 * 1024)
     check_csrf(request, str(form.get("csrf_token", "")))
     return form
@@ -224,5 +220,9 @@ def require_role(request: Request, *roles: Role) -> User:
 
 
 def path_int(request: Request, name: str) -> int:
+    """The id in the path (routes' `int` convertor, fair.web.convertors); else NotFound."""
     value: Any = request.path_params[name]
-    return int(value)
+    try:
+        return parse.identifier(value)
+    except parse.ParseError as exc:
+        raise NotFound("The page you asked for does not exist or was moved.") from exc

@@ -64,7 +64,7 @@ async def profile_page(request: Request) -> Response:
                     name=fields.text("name"),
                     phone=fields.text("phone"),
                     commune=fields.text("commune"),
-                    wanted_jobs=fields.text("wanted_jobs"),
+                    wanted_jobs=fields.text("wanted_jobs", multiline=True),
                 ),
             )
             upload = await fields.upload("cv")
@@ -103,9 +103,8 @@ async def apply(request: Request) -> Response:
         upload = await fields.upload("cv")
         if upload:
             await candidates.set_cv(session, user, filename=upload[0], data=upload[1])
-        await applications.apply(
-            session, candidate=user, offer=offer, message=fields.text("message", max_length=5000)
-        )
+        message = fields.text("message", max_length=5000, multiline=True)
+        await applications.apply(session, candidate=user, offer=offer, message=message)
     except FairError as error:
         edition = await editions.get(session, offer.edition_id)
         profile = await candidates.profile(session, user)

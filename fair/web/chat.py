@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import chat, editions, employers, moderation
+from fair import chat, editions, employers, moderation, parse
 from fair.enums import MuteLength, ReportKind, Role
 from fair.errors import FairError, Invalid, NotFound
 from fair.models import Booth, Edition, User
@@ -88,7 +88,7 @@ def _has_form(panel: QaPanel, views: dict[int, chat.QaView], user: User | None) 
     kind, _, ident = panel.target.partition("-")
     if kind == "ask":
         return panel.can_ask
-    view = views.get(int(ident)) if ident.isdigit() else None
+    view = views.get(int(ident)) if ident.isascii() and ident.isdigit() else None
     if view is None or view.removed or user is None:
         return False
     if kind == "answer":
@@ -123,10 +123,10 @@ async def _booth(request: Request) -> Booth:
 
 
 def _id(fields: forms.Fields, name: str, missing: str, code: str) -> int:
-    raw = fields.text(name)
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise NotFound(missing, code=code)
-    return int(raw)
+    try:
+        return parse.identifier(fields.text(name))
+    except parse.ParseError as exc:
+        raise NotFound(missing, code=code) from exc
 
 
 @page
@@ -136,7 +136,7 @@ async def ask(request: Request) -> Response:
     fields = forms.Fields(await forms.read(request))
     try:
         question = await chat.ask(
-            database(request), candidate=user, booth=booth, body=fields.text("body")
+            database(request), candidate=user, booth=booth, body=fields.text("body", multiline=True)
         )
     except FairError as error:
         return await _show_again(request, "ask", fields, error)
@@ -155,7 +155,7 @@ async def answer(request: Request) -> Response:
         raise NotFound("This question does not exist.", code="qa.not_found")
     try:
         reply = await chat.answer(
-            session, recruiter=user, question=question, body=fields.text("body")
+            session, recruiter=user, question=question, body=fields.text("body", multiline=True)
         )
     except FairError as error:
         return await _show_again(request, f"answer-{question.id}", fields, error)

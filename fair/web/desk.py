@@ -98,7 +98,7 @@ async def send(request: Request) -> Response:
     user = require_user(request)
     session = database(request)
     conversation = await queues.get_conversation(session, path_int(request, "conversation_id"))
-    body = forms.Fields(await forms.read(request)).text("body")
+    body = forms.Fields(await forms.read(request)).text("body", multiline=True)
     await queues.send_message(session, user=user, conversation=conversation, body=body)
     if user.id == conversation.candidate_id:
         return _back_to_booth(await employers.get_booth(session, conversation.booth_id))

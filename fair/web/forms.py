@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
+from fair import parse
 from fair.errors import FairError, Invalid
 from fair.i18n import gettext
 from fair.web.auth import read_form
 
 REQUIRED = "This field is required."
+T = TypeVar("T")
 
 
 async def read(request: Request) -> FormData:
@@ -30,11 +33,23 @@ class Fields:
     errors: dict[str, str] = field(default_factory=dict)
 
     def values(self) -> dict[str, Any]:
-        return {k: v for k, v in self.form.multi_items() if not isinstance(v, UploadFile)}
+        """What was submitted, to show again (without NUL or lone surrogates: UTF-8 pages)."""
+        return {
+            k: parse.paragraphs(v) for k, v in self.form.multi_items() if isinstance(v, str)
+        }
 
-    def text(self, name: str, *, required: bool = False, max_length: int = 20000) -> str:
+    def text(
+        self, name: str, *, required: bool = False, max_length: int = 20000, multiline: bool = False
+    ) -> str:
+        """The field's text, trimmed; a single line unless `multiline` (textareas).
+
+        Single-line text loses line breaks, tabs and control characters (it may end up in a
+        mail header); multi-line text keeps its line breaks. Both lose NUL and lone surrogates.
+        """
         value = self.form.get(name, "")
-        value = value.strip() if isinstance(value, str) else ""
+        if not isinstance(value, str):
+            value = ""
+        value = parse.paragraphs(value) if multiline else parse.line(value)
         if required and not value:
             self.errors[name] = REQUIRED
         elif len(value) > max_length:
@@ -45,42 +60,68 @@ class Fields:
         return self.form.get(name) in ("on", "1", "true", "yes")
 
     def choices(self, name: str) -> list[str]:
-        return [v for v in self.form.getlist(name) if isinstance(v, str)]
+        return [parse.line(v) for v in self.form.getlist(name) if isinstance(v, str)]
 
-    def integer(self, name: str, *, default: int | None = None) -> int:
-        raw = self.text(name, required=default is None)
+    def _parsed(self, name: str, reader: Callable[..., T], fallback: T, **kw: Any) -> T:
+        """`reader` applied to the field's text; its ParseError is kept as the field's error.
+
+        A message with parameters (a range) is translated here, with its own parameters: two
+        fields' ranges would not fit in one form's parameters.
+        """
+        raw = self.text(name, required=kw.pop("required", True))
         if not raw:
-            return default or 0
+            return fallback
         try:
-            return int(raw)
-        except ValueError:
-            self.errors[name] = "Enter a whole number."
-            return default or 0
+            return reader(raw, **kw)
+        except parse.ParseError as error:
+            message = gettext(error.message, **error.params) if error.params else error.message
+            self.errors.setdefault(name, message)
+            return fallback
+
+    def integer(
+        self, name: str, *, default: int | None = None, lo: int = 0, hi: int = 2**31 - 1
+    ) -> int:
+        """A whole number within lo .. hi (required unless it has a `default`)."""
+        fallback = default or 0
+        return self._parsed(name, parse.integer, fallback, required=default is None, lo=lo, hi=hi)
+
+    def identifier(self, name: str, *, required: bool = True) -> int | None:
+        """A database id chosen in a form (a select's value); None when empty and optional."""
+        return self._parsed(name, parse.identifier, None, required=required)
+
+    def identifiers(self, name: str) -> list[int]:
+        """The ids of a multiple choice; values that are not ids are left out."""
+        found = []
+        for raw in self.choices(name):
+            try:
+                found.append(parse.identifier(raw))
+            except parse.ParseError:
+                continue
+        return found
+
+    def numbers(self, name: str, *, lo: int, hi: int) -> list[int]:
+        """The whole numbers of a multiple choice within lo .. hi; others are left out."""
+        found = []
+        for raw in self.choices(name):
+            try:
+                found.append(parse.integer(raw, lo=lo, hi=hi))
+            except parse.ParseError:
+                continue
+        return found
+
+    def decimal(self, name: str, *, lo: float, hi: float, required: bool = True) -> float | None:
+        return self._parsed(name, parse.decimal, None, required=required, lo=lo, hi=hi)
 
     def day(self, name: str) -> date:
-        raw = self.text(name, required=True)
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            self.errors.setdefault(name, "Enter a date.")
-            return date(2000, 1, 1)
+        return self._parsed(name, parse.day, date(2000, 1, 1))
 
     def clock_time(self, name: str) -> time:
-        raw = self.text(name, required=True)
-        try:
-            return time.fromisoformat(raw)
-        except ValueError:
-            self.errors.setdefault(name, "Enter a time such as 09:00.")
-            return time(0, 0)
+        return self._parsed(name, parse.clock_time, time(0, 0))
 
     def moment(self, name: str, zone: str) -> datetime:
         """A datetime-local input, read in `zone`, returned aware."""
-        raw = self.text(name, required=True)
-        try:
-            return datetime.fromisoformat(raw).replace(tzinfo=ZoneInfo(zone))
-        except (ValueError, KeyError):
-            self.errors.setdefault(name, "Enter a date and time.")
-            return datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+        fallback = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+        return self._parsed(name, parse.moment, fallback, zone=zone)
 
     async def upload(self, name: str) -> tuple[str, bytes] | None:
         """The uploaded file's name and bytes, or None when none was chosen."""

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import applications, clock, editions, employers, interviews, settings
+from fair import applications, clock, editions, employers, interviews, parse, settings
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     ApplicationStatus,
@@ -130,11 +130,11 @@ def _mode(fields: forms.Fields, name: str = "mode") -> InterviewMode:
 
 
 def _slot_id(fields: forms.Fields, name: str = "slot") -> int:
-    raw = fields.text(name)
-    if not raw.isdigit():
+    try:
+        return parse.identifier(fields.text(name))
+    except parse.ParseError:
         fields.errors[name] = "Choose a time slot."
         return 0
-    return int(raw)
 
 
 # Recruiters: availability and agenda ------------------------------------------------------------
@@ -257,7 +257,7 @@ def _availability_input(fields: forms.Fields) -> interviews.AvailabilityInput:
         length_minutes=fields.integer("length_minutes"),
         buffer_minutes=fields.integer("buffer_minutes"),
         modes=frozenset(modes),
-        staff_id=fields.integer("staff_id"),
+        staff_id=fields.identifier("staff_id") or 0,
     )
     fields.done()
     return data
@@ -526,7 +526,7 @@ async def invitation_book(request: Request) -> Response:
     fields = forms.Fields(await forms.read(request))
     try:
         slot_id, mode = _slot_id(fields), _mode(fields)
-        accommodation = fields.text("accommodation")
+        accommodation = fields.text("accommodation", multiline=True)
         fields.done()
         slot = await interviews.get_slot(session, slot_id)
         await interviews.book(
@@ -651,9 +651,8 @@ async def interview_cancel(request: Request) -> Response:
     user, interview, is_candidate = await _participant(request)
     fields = forms.Fields(await forms.read(request))
     try:
-        await interviews.cancel(
-            database(request), by=user, interview=interview, reason=fields.text("reason")
-        )
+        reason = fields.text("reason", multiline=True)
+        await interviews.cancel(database(request), by=user, interview=interview, reason=reason)
     except FairError as error:
         form = _state(fields, error)
         await release(request)
@@ -672,7 +671,7 @@ async def interview_move(request: Request) -> Response:
     fields = forms.Fields(await forms.read(request))
     try:
         slot_id, mode = _slot_id(fields), _mode(fields)
-        reason = fields.text("reason")
+        reason = fields.text("reason", multiline=True)
         fields.done()
         slot = await interviews.get_slot(session, slot_id)
         await interviews.reschedule(

@@ -1,12 +1,15 @@
-"""ASGI middleware: the request's language, and security headers on every response."""
+"""ASGI middleware: the request's language, security headers, and the request body's size."""
 
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fair import i18n, settings
+from fair.errors import TooLarge
+from fair.web import errors
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -76,3 +79,60 @@ class Locale:
             await self.app(scope, receive, send)
         finally:
             i18n.current_locale.reset(token)
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_request_bytes` with 413, counted as they arrive.
+
+    A declared Content-Length over the limit is refused before anything is read; a chunked
+    body (or one longer than it declared) is counted message by message in `receive`, and
+    the read that passes the limit raises `TooLarge`, which the app's error handler shows as
+    the translated 413 page (the handler's transaction rolls back). Sits inside the session
+    middleware, so the error page knows who is asking.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = settings.get().max_request_bytes
+        if _declared_length(scope) > limit:
+            await _refuse(scope, receive, send, limit)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise too_large(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        "The upload is too large: %(max)s MB at most in all.",
+        params={"max": limit // (1024 * 1024)},
+    )
+
+
+def _declared_length(scope: Scope) -> int:
+    """The Content-Length header's value; 0 when absent; -1 (no limit says) when unreadable."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isascii() and text.isdigit() else -1
+    return 0
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    request = Request(scope, receive)
+    response = await errors.fair_error(request, too_large(limit))
+    await response(scope, receive, send)

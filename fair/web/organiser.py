@@ -104,12 +104,12 @@ def _read_edition(fields: forms.Fields) -> editions.EditionInput:
     zone = fields.text("timezone") or DEFAULT_ZONE
     # Read the moments in a known zone; an unknown one is reported by editions.check.
     reading = zone if zone in available_timezones() else DEFAULT_ZONE
-    chosen = {int(v) for v in fields.choices("weekdays") if v.isdigit() and int(v) < len(WEEKDAYS)}
+    chosen = set(fields.numbers("weekdays", lo=0, hi=len(WEEKDAYS) - 1))
     return editions.EditionInput(
         title=fields.text("title"),
         territory=fields.text("territory"),
-        partners=fields.text("partners"),
-        description=fields.text("description"),
+        partners=fields.text("partners", multiline=True),
+        description=fields.text("description", multiline=True),
         timezone=zone,
         applications_open_at=fields.moment("applications_open_at", reading),
         applications_close_at=fields.moment("applications_close_at", reading),
@@ -272,7 +272,8 @@ async def booth_decision(request: Request) -> Response:
     booth = await employers.get_booth(session, path_int(request, "booth_id"))
     edition = await editions.get(session, booth.edition_id)
     await editions.require_organiser(session, user, edition)
-    decision, reason = fields.text("decision"), fields.text("reason", max_length=5000)
+    decision = fields.text("decision")
+    reason = fields.text("reason", max_length=5000, multiline=True)
     try:
         await _decide(session, booth, decision, by=user, reason=reason)
     except Invalid as failure:

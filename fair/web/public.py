@@ -18,6 +18,7 @@ from fair import (
     geo,
     interviews,
     offers,
+    parse,
     presence,
     rome,
     search,
@@ -88,15 +89,18 @@ async def booth_page(request: Request) -> Response:
 def _query(request: Request) -> search.Query:
     params = request.query_params
     try:
-        page_number = int(params.get("page", "1") or 1)
-        radius = int(params.get("radius_km", "0") or 0)
-    except ValueError:
-        page_number, radius = 1, -1
+        page_number = parse.integer(params.get("page", "") or "1", lo=1, hi=search.MAX_PAGE)
+    except parse.ParseError:
+        page_number = 1
+    try:
+        radius = parse.integer(params.get("radius_km", "") or "0", lo=0, hi=1000)
+    except parse.ParseError:
+        radius = -1  # not in search.RADII: the form says to choose one from the list
     return search.Query(
-        q=params.get("q", "")[:200],
+        q=parse.line(params.get("q", ""))[:200],
         domain=params.get("domain", ""),
         contract=params.get("contract", ""),
-        commune=params.get("commune", "")[:120],
+        commune=parse.line(params.get("commune", ""))[:120],
         radius_km=radius,
         remote=params.get("remote") == "on",
         publics=set(params.getlist("publics")),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import applications, editions, employers, files, francetravail, geo, offers, rome
+from fair import applications, editions, employers, files, francetravail, geo, offers, parse, rome
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     RECRUITER_MOVES,
@@ -56,7 +55,7 @@ def _employer_input(fields: forms.Fields) -> employers.EmployerInput:
         size=fields.text("size"),
         commune=fields.text("commune", max_length=120),
         website=fields.text("website", max_length=300),
-        description=fields.text("description"),
+        description=fields.text("description", multiline=True),
         video_url=fields.text("video_url", max_length=300),
     )
 
@@ -151,7 +150,10 @@ async def booth_request(request: Request) -> Response:
     session = database(request)
     employer = await employers.get(session, path_int(request, "employer_id"))
     fields = forms.Fields(await forms.read(request))
-    edition = await editions.get(session, fields.integer("edition_id", default=0))
+    edition_id = fields.identifier("edition_id", required=False)
+    if edition_id is None:
+        raise NotFound("This edition does not exist.")
+    edition = await editions.get(session, edition_id)
     booth = await employers.request_booth(session, by=user, employer=employer, edition=edition)
     return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
 
@@ -181,10 +183,11 @@ async def booth_page(request: Request) -> Response:
 
 
 def _offer_input(fields: forms.Fields) -> offers.OfferInput:
-    skills = [s.strip() for s in fields.text("skills").replace(",", "\n").splitlines()]
+    listed = fields.text("skills", multiline=True).replace(",", "\n").splitlines()
+    skills = [parse.line(s) for s in listed]
     return offers.OfferInput(
         title=fields.text("title", max_length=200),
-        description=fields.text("description"),
+        description=fields.text("description", multiline=True),
         rome_code=fields.text("rome_code", max_length=5).upper(),
         contract=fields.text("contract"),
         working_time=fields.text("working_time"),
@@ -273,10 +276,8 @@ async def offers_import(request: Request) -> Response:
     upload = await fields.upload("file")
     if upload is None:
         raise Invalid("Choose a JSON file to import.", code="import.no_file")
-    try:
-        payload = json.loads(upload[1].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Invalid("This file is not valid JSON.", code="import.bad_json") from exc
+    # Off the event loop: up to max_request_bytes of JSON (nesting refused, not a 500).
+    payload = await anyio.to_thread.run_sync(parse.json_document, upload[1])
     created = await francetravail.import_offers(database(request), booth=booth, payload=payload)
     return RedirectResponse(
         f"/recruiter/booths/{booth.id}?imported={len(created)}", status_code=303
@@ -304,12 +305,14 @@ async def pipeline(request: Request) -> Response:
     offer_id = params.get("offer", "")
     if status and status not in {s.value for s in ApplicationStatus}:
         raise Invalid("Choose a status from the list.", code="pipeline.bad_status")
-    if offer_id and not offer_id.isdigit():
-        raise Invalid("Choose an offer from the list.", code="pipeline.bad_offer")
+    try:
+        chosen = parse.identifier(offer_id) if offer_id else None
+    except parse.ParseError as exc:
+        raise Invalid("Choose an offer from the list.", code="pipeline.bad_offer") from exc
     rows = await applications.pipeline(
         session,
         booth=booth,
-        offer_id=int(offer_id) if offer_id else None,
+        offer_id=chosen,
         status=ApplicationStatus(status) if status else None,
     )
     context = {
@@ -329,10 +332,11 @@ async def pipeline(request: Request) -> Response:
 async def decline_many(request: Request) -> Response:
     booth = await _booth(request)
     fields = forms.Fields(await forms.read(request))
-    ids = [int(v) for v in fields.choices("application") if v.isdigit()]
+    ids = fields.identifiers("application")
     user = request.state.user
+    message = fields.text("message", multiline=True)
     done = await applications.decline_many(
-        database(request), by=user, booth=booth, ids=ids, message=fields.text("message")
+        database(request), by=user, booth=booth, ids=ids, message=message
     )
     return RedirectResponse(
         f"/recruiter/booths/{booth.id}/applications?declined={done}", status_code=303
@@ -377,7 +381,7 @@ async def application_status(request: Request) -> Response:
         application,
         ApplicationStatus(value),
         by=request.state.user,
-        message=fields.text("message", max_length=5000),
+        message=fields.text("message", max_length=5000, multiline=True),
     )
     return RedirectResponse(f"/recruiter/applications/{application.id}", status_code=303)
 

@@ -63,7 +63,7 @@ async def phone(request: Request) -> Response:
 async def message(request: Request) -> Response:
     user = require_user(request)
     interview_id = path_int(request, "interview_id")
-    body = forms.Fields(await forms.read(request)).text("body")
+    body = forms.Fields(await forms.read(request)).text("body", multiline=True)
     await rooms.send_message(database(request), user=user, interview_id=interview_id, body=body)
     return _back(interview_id, "#chat-panel")
 

@@ -132,14 +132,11 @@ def _input(fields: forms.Fields, zone: str) -> webconferences.WebconferenceInput
     except ValueError:
         fields.errors["access"] = "Choose who may watch."
         access = WebconferenceAccess.REGISTERED
-    presenters = []
-    for raw in fields.choices("presenters"):
-        if raw.isdigit():
-            presenters.append(int(raw))
+    presenters = fields.identifiers("presenters")
     data = webconferences.WebconferenceInput(
         # Text limits are the domain's, checked with the other fields' rules at once.
         title=fields.text("title"),
-        description=fields.text("description"),
+        description=fields.text("description", multiline=True),
         starts_at=fields.moment("starts_at", zone),
         ends_at=fields.moment("ends_at", zone),
         capacity=fields.integer("capacity"),
