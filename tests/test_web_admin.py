@@ -98,7 +98,7 @@ async def test_invalid_organiser_is_shown_again(app, client, session):
     response = await post(client, "/admin/organisers", {"name": "", "email": "odile@example.fr"})
 
     assert response.status_code == 422
-    assert "Some fields need correcting. This field is required." in text(response.text)
+    assert "There is a problem This field is required." in text(response.text)
     assert 'value="odile@example.fr"' in response.text
     assert await read(app, select(User).where(User.role == Role.ORGANISER)) == []
     assert await read(app, select(OutboxMail)) == []

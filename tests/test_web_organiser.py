@@ -159,9 +159,7 @@ async def test_invalid_edition_is_shown_again_with_its_values(app, client, sessi
 
     assert response.status_code == 422
     shown = text(response.text)
-    assert "Some fields need correcting. The application window must close after it opens." in (
-        shown
-    )
+    assert "There is a problem The application window must close after it opens." in shown
     assert 'id="e-applications_close_at"' in response.text
     assert 'value="Forum de l&#39;emploi 2030"' in response.text
     assert 'value="2030-01-06T09:00"' in response.text
@@ -324,7 +322,7 @@ async def test_booths_page_groups_requests(app, client, session):
     assert "Declined (1)" in shown
     assert "Charlie Conseil" in shown and "Hors territoire" in shown
     assert shown.count("Reason for declining") == 1
-    assert f'<label for="reason-{requested.id}">' in page.text
+    assert f'<label for="f-reason-{requested.id}">' in page.text
 
 
 async def test_approve_booth(app, client, session):

@@ -11,6 +11,7 @@ from fair.enums import ApplicationStatus, Role
 from fair.errors import FairError, NotFound
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_role
+from fair.web.flash import flash
 from fair.web.templating import render
 
 PRIORITY_LABELS = {
@@ -46,7 +47,6 @@ async def _profile_context(request: Request, form: forms.FormState | None = None
         "declared": declared,
         "priority_labels": PRIORITY_LABELS,
         "form": form,
-        "saved": request.query_params.get("saved") == "1",
     }
 
 
@@ -79,7 +79,8 @@ async def profile_page(request: Request) -> Response:
         except FairError as error:
             context = await _profile_context(request, forms.state_from(fields, error))
             return render(request, "candidate/profile.html", context, status=error.status)
-        return RedirectResponse("/me/profile?saved=1", status_code=303)
+        flash(request, "Your profile is saved.")
+        return RedirectResponse("/me/profile", status_code=303)
     return render(request, "candidate/profile.html", await _profile_context(request))
 
 
@@ -120,15 +121,15 @@ async def apply(request: Request) -> Response:
             "form": forms.state_from(fields, error),
         }
         return render(request, "public/offer.html", context, status=error.status)
-    return RedirectResponse("/me/applications?applied=1", status_code=303)
+    flash(request, "Your application has been sent.")
+    return RedirectResponse("/me/applications", status_code=303)
 
 
 @page
 async def my_applications(request: Request) -> Response:
     user = require_role(request, Role.CANDIDATE)
     rows = await applications.of_candidate(database(request), user)
-    context = {"rows": rows, "applied": request.query_params.get("applied") == "1"}
-    return render(request, "candidate/applications.html", context)
+    return render(request, "candidate/applications.html", {"rows": rows})
 
 
 @page

@@ -27,6 +27,7 @@ from fair.i18n import N_, gettext
 from fair.models import Booth, Edition, User
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_role
+from fair.web.flash import flash
 from fair.web.templating import render
 
 DEFAULT_ZONE = "Europe/Paris"
@@ -227,6 +228,7 @@ async def edition_publish(request: Request) -> Response:
     await forms.read(request)
     _user, edition = await _organised(request)
     await editions.publish(database(request), edition)
+    flash(request, "The edition is published: it is on the home page.")
     return _redirect(request, "edition_edit", edition_id=edition.id)
 
 
@@ -235,6 +237,7 @@ async def edition_archive(request: Request) -> Response:
     await forms.read(request)
     _user, edition = await _organised(request)
     await editions.archive(database(request), edition)
+    flash(request, "The edition is archived.")
     return _redirect(request, "edition_edit", edition_id=edition.id)
 
 
@@ -251,6 +254,7 @@ async def _booths_page(
         "edition": edition,
         "groups": groups,
         "error": error or {},
+        "form": _decision_form(error) if error else None,
         "live": live,
         # Which approved booths are staffed now; static/live.js keeps it current.
         "staffing": await presence.staffing(database(request), edition.id) if live else {},
@@ -279,8 +283,20 @@ async def booth_decision(request: Request) -> Response:
     except Invalid as failure:
         message = failure.fields.get("reason") or failure.message
         error = {"booth_id": booth.id, "message": message, "reason": reason}
+        error["field"] = "reason" in failure.fields
         return await _booths_page(request, edition, error=error, status=failure.status)
+    if decision == "approve":
+        flash(request, "The booth of %(employer)s is approved.", employer=booth.employer.name)
+    else:
+        flash(request, "The booth of %(employer)s is declined.", employer=booth.employer.name)
     return _redirect(request, "edition_booths", edition_id=edition.id)
+
+
+def _decision_form(error: dict[str, Any]) -> forms.FormState:
+    """A refused decision for the error summary: the reason field's error, or the form's."""
+    if error["field"]:
+        return forms.FormState(errors={f"reason-{error['booth_id']}": error["message"]})
+    return forms.FormState(message=error["message"])
 
 
 async def _decide(

@@ -24,6 +24,7 @@ from fair.models import Booth, Employer
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.candidate import cv_response
+from fair.web.flash import flash
 from fair.web.interviews import application_context as interview_context
 from fair.web.templating import render
 
@@ -98,7 +99,8 @@ async def employer_new(request: Request) -> Response:
         except FairError as error:
             context = _employer_context(None, forms.state_from(fields, error))
             return render(request, "recruiter/employer_form.html", context, status=error.status)
-        return RedirectResponse(f"/recruiter/employers/{employer.id}?saved=1", status_code=303)
+        flash(request, "The employer was saved.")
+        return RedirectResponse(f"/recruiter/employers/{employer.id}", status_code=303)
     return render(request, "recruiter/employer_form.html", _employer_context(None, None))
 
 
@@ -116,7 +118,8 @@ async def employer_edit(request: Request) -> Response:
             await employers.require_member(session, user, employer.id, owner=True)
             await employers.update(session, employer, data=_employer_input(fields))
             await _save_logo(request, fields, employer)
-            return RedirectResponse(f"/recruiter/employers/{employer.id}?saved=1", status_code=303)
+            flash(request, "The employer was saved.")
+            return RedirectResponse(f"/recruiter/employers/{employer.id}", status_code=303)
         except FairError as error:
             form, status = forms.state_from(fields, error), error.status
     context = _employer_context(employer, form)
@@ -127,8 +130,6 @@ async def employer_edit(request: Request) -> Response:
         booths=[
             b for b in await employers.booths_of_user(session, user) if b.employer_id == employer.id
         ],
-        saved=request.query_params.get("saved") == "1",
-        invited=request.query_params.get("invited", ""),
     )
     return render(request, "recruiter/employer.html", context, status=status)
 
@@ -141,7 +142,8 @@ async def employer_invite(request: Request) -> Response:
     fields = forms.Fields(await forms.read(request))
     email = fields.text("email")
     await employers.invite(session, by=user, employer=employer, email=email)
-    return RedirectResponse(f"/recruiter/employers/{employer.id}?invited={email}", status_code=303)
+    flash(request, "An invitation was sent to %(email)s.", email=email)
+    return RedirectResponse(f"/recruiter/employers/{employer.id}", status_code=303)
 
 
 @page
@@ -155,6 +157,11 @@ async def booth_request(request: Request) -> Response:
         raise NotFound("This edition does not exist.")
     edition = await editions.get(session, edition_id)
     booth = await employers.request_booth(session, by=user, employer=employer, edition=edition)
+    flash(
+        request,
+        "Your booth request was sent to the organisers of %(edition)s.",
+        edition=edition.title,
+    )
     return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
 
 
@@ -177,7 +184,6 @@ async def booth_page(request: Request) -> Response:
         "offers": await offers.of_booth(session, booth),
         "counts": await applications.counts_by_status(session, booth),
         "status": editions.status_at(await editions.get(session, booth.edition_id)),
-        "imported": request.query_params.get("imported", ""),
     }
     return render(request, "recruiter/booth.html", context)
 
@@ -232,7 +238,8 @@ async def offer_new(request: Request) -> Response:
         except FairError as error:
             context = _offer_context(booth, None, forms.state_from(fields, error))
             return render(request, "recruiter/offer_form.html", context, status=error.status)
-        return RedirectResponse(f"/recruiter/booths/{booth.id}?created={offer.id}", status_code=303)
+        flash(request, "The offer “%(title)s” was created.", title=offer.title)
+        return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
     return render(request, "recruiter/offer_form.html", _offer_context(booth, None, None))
 
 
@@ -257,6 +264,7 @@ async def offer_edit(request: Request) -> Response:
         except FairError as error:
             context = _offer_context(booth, offer, forms.state_from(fields, error))
             return render(request, "recruiter/offer_form.html", context, status=error.status)
+        flash(request, "The offer “%(title)s” was saved.", title=offer.title)
         return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
     return render(request, "recruiter/offer_form.html", _offer_context(booth, offer, None))
 
@@ -265,7 +273,16 @@ async def offer_edit(request: Request) -> Response:
 async def offer_publish(request: Request) -> Response:
     offer = await _offer(request)
     fields = forms.Fields(await forms.read(request))
-    await offers.set_published(database(request), offer, fields.text("published") == "1")
+    published = fields.text("published") == "1"
+    await offers.set_published(database(request), offer, published)
+    if published:
+        flash(request, "The offer “%(title)s” is shown to candidates.", title=offer.title)
+    else:
+        flash(
+            request,
+            "The offer “%(title)s” is hidden: candidates no longer see it.",
+            title=offer.title,
+        )
     return RedirectResponse(f"/recruiter/booths/{offer.booth_id}", status_code=303)
 
 
@@ -279,9 +296,8 @@ async def offers_import(request: Request) -> Response:
     # Off the event loop: up to max_request_bytes of JSON (nesting refused, not a 500).
     payload = await anyio.to_thread.run_sync(parse.json_document, upload[1])
     created = await francetravail.import_offers(database(request), booth=booth, payload=payload)
-    return RedirectResponse(
-        f"/recruiter/booths/{booth.id}?imported={len(created)}", status_code=303
-    )
+    flash(request, "%(num)s offer imported.", plural="%(num)s offers imported.", num=len(created))
+    return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
 
 
 @page
@@ -322,7 +338,6 @@ async def pipeline(request: Request) -> Response:
         "status": status,
         "offer_id": offer_id,
         "counts": await applications.counts_by_status(session, booth),
-        "declined": params.get("declined", ""),
         "default_decline": applications.DEFAULT_DECLINE,
     }
     return render(request, "recruiter/pipeline.html", context)
@@ -338,9 +353,13 @@ async def decline_many(request: Request) -> Response:
     done = await applications.decline_many(
         database(request), by=user, booth=booth, ids=ids, message=message
     )
-    return RedirectResponse(
-        f"/recruiter/booths/{booth.id}/applications?declined={done}", status_code=303
+    flash(
+        request,
+        "%(num)s application declined.",
+        plural="%(num)s applications declined.",
+        num=done,
     )
+    return RedirectResponse(f"/recruiter/booths/{booth.id}/applications", status_code=303)
 
 
 async def member_application(request: Request):  # type: ignore[no-untyped-def]
@@ -382,6 +401,11 @@ async def application_status(request: Request) -> Response:
         ApplicationStatus(value),
         by=request.state.user,
         message=fields.text("message", max_length=5000, multiline=True),
+    )
+    flash(
+        request,
+        "The application's status is now: %(status)s.",
+        labels={"status": ApplicationStatus(value).label},
     )
     return RedirectResponse(f"/recruiter/applications/{application.id}", status_code=303)
 

@@ -126,6 +126,7 @@ def render(
     request: Request, name: str, context: dict[str, Any], *, status: int = 200
 ) -> HTMLResponse:
     from fair.web.auth import csrf_token
+    from fair.web.flash import take
 
     def url(route: str, **params: Any) -> str:
         return str(request.app.url_path_for(route, **{k: str(v) for k, v in params.items()}))
@@ -137,6 +138,7 @@ def render(
         "locale": i18n.current_locale.get(),
         "url": url,
         "static": request.app.state.assets.url,
+        "flashes": take(request),
         "form": None,
         **context,
     }

@@ -170,7 +170,9 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     field(candidate, tr("Your message to the recruiter")).fill("Disponible tout de suite.")
     field(candidate, tr("Your CV (PDF, 5 MB at most)")).set_input_files(cv)
     follow(candidate, button(candidate, tr("Send my application")))
-    candidate.wait_for_url(re.compile(r"/me/applications\?applied=1$"))
+    candidate.wait_for_url(re.compile(r"/me/applications$"))
+    sent = tr("Your application has been sent.")
+    assert candidate.locator("main [role=status]").inner_text() == sent
     assert candidate.locator("[data-status]").get_attribute("data-status") == "submitted"
     # The tab keeps a live connection, following the candidate's own channel.
     candidate.wait_for_selector("body[data-live=on]", state="attached")

@@ -1,0 +1,136 @@
+"""Every save says it was saved: one message, in a role="status" region of the next page, once."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from fair import db
+from fair.enums import Role
+from tests import factories as f
+from tests.conftest import csrf, login
+from tests.test_web_journey import OFFER_FORM
+
+FLASH_RE = re.compile(r'<div class="flash" role="status">(.*?)</div>', re.S)
+
+
+def flashes(page: str) -> list[str]:
+    """The saved-messages a page shows (in its one status region)."""
+    found = FLASH_RE.findall(page)
+    assert len(found) <= 1, found
+    return re.findall(r'<p class="alert ok">([^<]*)</p>', found[0]) if found else []
+
+
+async def recruiter_at_booth(client, session, lang: str = "en"):  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    await db.commit(session)
+    client.cookies.set("lang", lang)
+    await login(client, recruiter.email, f.PASSWORD)
+    return booth
+
+
+async def test_created_offer_is_announced_once(client, session):
+    booth = await recruiter_at_booth(client, session)
+    token = await csrf(client, f"/recruiter/booths/{booth.id}/offers/new")
+
+    response = await client.post(
+        f"/recruiter/booths/{booth.id}/offers/new", data={**OFFER_FORM, "csrf_token": token}
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/recruiter/booths/{booth.id}"
+    page = await client.get(response.headers["location"])
+    assert flashes(page.text) == ["The offer “Électricien du bâtiment (H/F)” was created."]
+    again = await client.get(f"/recruiter/booths/{booth.id}")
+    assert flashes(again.text) == []
+
+
+async def test_refused_save_announces_nothing(client, session):
+    booth = await recruiter_at_booth(client, session)
+    token = await csrf(client, f"/recruiter/booths/{booth.id}/offers/new")
+
+    response = await client.post(
+        f"/recruiter/booths/{booth.id}/offers/new",
+        data={**OFFER_FORM, "rome_code": "Z9999", "csrf_token": token},
+    )
+
+    assert response.status_code == 422
+    assert flashes(response.text) == []
+    assert flashes((await client.get(f"/recruiter/booths/{booth.id}")).text) == []
+
+
+async def test_edited_and_hidden_offer_and_import_are_announced_in_french(client, session):
+    booth = await recruiter_at_booth(client, session, lang="fr")
+    offer = await f.offer(session, booth_=booth, title="Cariste (H/F)")
+    await db.commit(session)
+    token = await csrf(client, f"/recruiter/offers/{offer.id}")
+    edited = {**OFFER_FORM, "title": "Cariste confirmé (H/F)", "csrf_token": token}
+
+    await client.post(f"/recruiter/offers/{offer.id}", data=edited)
+    await client.post(
+        f"/recruiter/offers/{offer.id}/published", data={"published": "0", "csrf_token": token}
+    )
+    exported = (await client.get(f"/recruiter/booths/{booth.id}/offers.json")).json()
+    payload = json.dumps(exported).encode()
+    await client.post(
+        f"/recruiter/booths/{booth.id}/import",
+        data={"csrf_token": token},
+        files={"file": ("offres.json", payload, "application/json")},
+    )
+
+    page = await client.get(f"/recruiter/booths/{booth.id}")
+    assert flashes(page.text) == [
+        "L’offre « Cariste confirmé (H/F) » est enregistrée.",
+        "L’offre « Cariste confirmé (H/F) » est masquée : les candidats ne la voient plus.",
+        "1 offre importée.",
+    ]
+
+
+async def test_status_change_is_announced_with_its_label(client, session):
+    booth = await recruiter_at_booth(client, session, lang="fr")
+    application = await f.application(session, offer_=await f.offer(session, booth_=booth))
+    await db.commit(session)
+    path = f"/recruiter/applications/{application.id}"
+    token = await csrf(client, path)
+
+    response = await client.post(
+        f"{path}/status", data={"status": "shortlisted", "csrf_token": token}
+    )
+
+    assert (response.status_code, response.headers["location"]) == (303, path)
+    page = await client.get(path)
+    assert flashes(page.text) == ["La candidature a maintenant le statut : Présélectionnée."]
+
+
+async def test_booth_decision_is_announced(client, session):
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser)
+    booth, _recruiter = await f.booth(session, edition_=edition, approve=False)
+    await db.commit(session)
+    client.cookies.set("lang", "en")
+    await login(client, organiser.email, f.PASSWORD)
+    token = await csrf(client, f"/organiser/editions/{edition.id}/booths")
+
+    response = await client.post(
+        f"/organiser/booths/{booth.id}/decision", data={"decision": "approve", "csrf_token": token}
+    )
+
+    assert response.status_code == 303
+    page = await client.get(response.headers["location"])
+    assert flashes(page.text) == [f"The booth of {booth.employer.name} is approved."]
+
+
+async def test_saved_profile_is_announced(client, session):
+    candidate = await f.candidate(session)
+    await db.commit(session)
+    client.cookies.set("lang", "en")
+    await login(client, candidate.email, f.PASSWORD)
+    token = await csrf(client, "/me/profile")
+
+    response = await client.post(
+        "/me/profile", data={"name": "Nadia Benali", "commune": "Lattes", "csrf_token": token}
+    )
+
+    assert (response.status_code, response.headers["location"]) == (303, "/me/profile")
+    assert flashes((await client.get("/me/profile")).text) == ["Your profile is saved."]
