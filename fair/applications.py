@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import candidates, channels, clock, editions, events, mail, notices, settings
+from fair import application_mail, candidates, channels, clock, editions, events, notices
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     UNANSWERED_STATUSES,
@@ -35,7 +35,11 @@ DEFAULT_DECLINE = (
 async def apply(
     session: AsyncSession, *, candidate: User, offer: Offer, message: str
 ) -> Application:
-    """A candidate applies to an offer, during the application window, once per offer."""
+    """A candidate applies to an offer, during the application window, once per offer.
+
+    The candidate is mailed that it was received (fair.application_mail); the booth's recruiters
+    hear of it in their next hourly digest.
+    """
     if candidate.role != Role.CANDIDATE:
         raise Forbidden("Only candidates can apply to offers.")
     edition = await editions.get(session, offer.edition_id)
@@ -73,6 +77,7 @@ async def apply(
         raise Conflict(
             "You have already applied to this offer.", code="application.duplicate"
         ) from exc
+    await application_mail.received(session, application)
     return application
 
 
@@ -97,8 +102,10 @@ async def set_status(
     Checks who may make the move (the candidate only withdraws; recruiters, whose booth
     membership the caller has checked, make the others) and the transition. Records an
     ApplicationEvent, and tells the candidate: an in-app notice on every move by the employer,
-    an e-mail, sent after commit, on every final status, and a live "application.status" event
-    on channels.user(candidate), published after commit, on every move by the employer.
+    an e-mail, sent after commit, on the moves that concern them (application_mail.mailed:
+    shortlisted, interview proposed, hired, not retained; several moves in one transaction make
+    one mail), and a live "application.status" event on channels.user(candidate), published
+    after commit, on every move by the employer.
     """
     current = ApplicationStatus(application.status)
     if by.role == Role.CANDIDATE:
@@ -132,6 +139,7 @@ async def set_status(
     await session.flush()
     if by.role != Role.CANDIDATE:
         await _tell_candidate(session, application, new)
+        await application_mail.status_changed(session, application, current)
 
 
 async def _tell_candidate(
@@ -147,36 +155,19 @@ async def _tell_candidate(
     )
     assert employer is not None
     params = {"status": new.value, "offer": offer.title, "employer": employer.name}
-    await notices.add(
-        session,
-        user_id=candidate.id,
-        kind=NoticeKind.APPLICATION_STATUS,
-        params=params,
-        link="/me/applications",
-    )
     events.emit(
         session,
         channel=channels.user(candidate.id),
         event="application.status",
         payload={"application_id": application.id, "status": new.value, "label": new.label},
     )
-    if not new.final:
-        return
-    locale = candidate.locale
-    status = _(new.label, locale)
-    body = _(
-        "Hello %(name)s,\n\nYour application to “%(offer)s” at %(employer)s is now: %(status)s.\n",
-        locale,
-        name=candidate.name,
-        offer=offer.title,
-        employer=employer.name,
-        status=status,
+    await notices.add(  # after: its notices.unread event follows the status
+        session,
+        user_id=candidate.id,
+        kind=NoticeKind.APPLICATION_STATUS,
+        params=params,
+        link="/me/applications",
     )
-    if application.status_message:
-        body += "\n" + application.status_message + "\n"
-    body += "\n" + settings.get().base_url + "/me/applications\n"
-    subject = _("Your application: %(offer)s", locale, offer=offer.title)
-    await mail.queue(session, to=candidate.email, subject=subject, body=body)
 
 
 async def decline_many(

@@ -1,13 +1,17 @@
-"""In-app notices: what happened to a user's applications and booths, in their language."""
+"""In-app notices: what happened to a user's applications and booths, in their language.
+
+Adding a notice or reading them all emits `notices.unread` on the user's channel with their
+unread count, so the header's "Notices" link follows without a reload.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock
+from fair import channels, clock, events
 from fair.models import Notice
 
 
@@ -17,7 +21,21 @@ async def add(
     notice = Notice(user_id=user_id, kind=kind, params=params, link=link, created_at=clock.now())
     session.add(notice)
     await session.flush()
+    _announce(session, user_id, await unread_count(session, user_id))
     return notice
+
+
+async def unread_count(session: AsyncSession, user_id: int) -> int:
+    query = select(func.count(Notice.id)).where(
+        Notice.user_id == user_id, Notice.read_at.is_(None)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+def _announce(session: AsyncSession, user_id: int, unread: int) -> None:
+    events.emit(
+        session, channel=channels.user(user_id), event="notices.unread", payload={"unread": unread}
+    )
 
 
 async def for_user(session: AsyncSession, user_id: int, *, limit: int = 50) -> list[Notice]:
@@ -33,3 +51,4 @@ async def mark_all_read(session: AsyncSession, user_id: int) -> None:
         .where(Notice.user_id == user_id, Notice.read_at.is_(None))
         .values(read_at=clock.now())
     )
+    _announce(session, user_id, 0)

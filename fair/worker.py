@@ -1,5 +1,5 @@
 """Background work: the mail outbox, interview and webconference reminders, interview offers,
-queue calls, presence.
+queue calls, presence, the recruiters' hourly digests of new applications.
 
 In the embedded default these loops run inside the server process (FAIR_BACKGROUND_TASKS, on by
 default). Scaled out, `fair worker` runs them in a process of its own and the web processes set
@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from fair import db, interviews, mail, recordings, settings, webconferences
+from fair import application_mail, db, interviews, mail, recordings, settings, webconferences
 from fair.live import protocol, socket
 from fair.live.broadcast import Broadcaster
 
 log = logging.getLogger("fair.worker")
 INTERVIEW_ROUND_SECONDS = 30.0
+DIGEST_ROUND_SECONDS = 60.0
 
 
 async def interview_round(state: Any) -> int:
@@ -49,6 +50,23 @@ async def run_interviews(state: Any, *, interval: float = INTERVIEW_ROUND_SECOND
         await asyncio.sleep(interval)
 
 
+async def digest_round(state: Any) -> int:
+    """Mail the recruiters of booths with new applications (one digest an hour per booth)."""
+    sent: int = await protocol.write(
+        state.write_sessions, state.broadcast, application_mail.send_digests
+    )
+    return sent
+
+
+async def run_digests(state: Any, *, interval: float = DIGEST_ROUND_SECONDS) -> None:
+    while True:
+        try:
+            await digest_round(state)
+        except Exception:  # a busy database: the next round retries
+            log.exception("the digest round failed")
+        await asyncio.sleep(interval)
+
+
 def start(state: Any, engine: AsyncEngine) -> list[asyncio.Task[None]]:
     """Start every background loop on the app-like `state` (sessions and broadcaster)."""
     return [
@@ -56,6 +74,7 @@ def start(state: Any, engine: AsyncEngine) -> list[asyncio.Task[None]]:
         asyncio.create_task(db.run_statistics(engine)),
         asyncio.create_task(socket.run_call_expiry(state)),
         asyncio.create_task(run_interviews(state)),
+        asyncio.create_task(run_digests(state)),
     ]
 
 
@@ -80,7 +99,7 @@ class State:
 async def run(conf: settings.Settings) -> None:
     """`fair worker`: run the loops until SIGINT or SIGTERM."""
     engine = db.create_engine(conf.database_url)
-    broadcast = Broadcaster(conf.broadcast_url)
+    broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
     await broadcast.connect()  # BroadcastError: Redis unreachable at start-up
     state = State(engine, broadcast)
     stopping = asyncio.Event()

@@ -140,6 +140,8 @@
         var fresh = new DOMParser().parseFromString(html, "text/html");
         syncApplications(fresh);
         syncHall(fresh);
+        var unread = fresh.querySelector("[data-notices] [data-unread]");
+        if (unread) noticesUnread({ unread: Number(unread.getAttribute("data-unread")) });
         panels.forEach(function (panel) {
           var replacement = panel.id && fresh.getElementById(panel.id);
           if (replacement && replacement.innerHTML !== panel.innerHTML) replacePanel(panel, replacement);
@@ -283,8 +285,25 @@
     if (report) report.remove();
   }
 
+  // The header's "Notices" link: its count, shown and spoken ("(3 unread)"); not announced on
+  // each change (the link is not a live region), read when the link is reached.
+  function noticesUnread(data) {
+    var link = document.querySelector("[data-notices]");
+    var count = link && link.querySelector("[data-unread]");
+    if (!count || typeof data.unread !== "number") return;
+    var n = Math.max(0, Math.floor(data.unread));
+    count.setAttribute("data-unread", String(n));
+    count.hidden = n === 0;
+    var badge = count.querySelector(".badge");
+    if (badge) badge.textContent = String(n);
+    var text = count.querySelector(".visually-hidden");
+    var format = link.getAttribute(n === 1 ? "data-unread-one" : "data-unread-other") || "{num}";
+    if (text) text.textContent = format.replace("{num}", String(n));
+  }
+
   var handlers = {
     "application.status": applicationStatus,
+    "notices.unread": noticesUnread,
     "booth.staffing": boothStaffing,
     "booth.waiting": boothWaiting,
     "queue.changed": queueChanged,

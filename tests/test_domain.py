@@ -128,10 +128,16 @@ async def test_status_model_is_owned_and_enforced(session, fetch):  # type: igno
         select(Notice.params).where(Notice.user_id == candidate.id).order_by(Notice.id)
     )
     assert [n["status"] for n in notices] == events
+    # Every move happened in one transaction: one mail (replacing the "received" one), saying
+    # where it ended, with the recruiter's message (tests/test_application_mail.py: each move).
     mails = await fetch.scalars(select(OutboxMail).where(OutboxMail.to_addr == candidate.email))
-    assert len(mails) == 1 and mails_before >= 0  # only the final status is e-mailed
-    assert mails[0].subject == f"Your application: {offer.title}"
-    assert "is now: Hired" in mails[0].body and "Welcome!" in mails[0].body
+    assert mails_before >= 1
+    assert [m.subject for m in mails] == [f"Your application: {offer.title}"]
+    employer = await employers.get(session, booth.employer_id)
+    assert mails[0].body.startswith(
+        f"Hello {candidate.name},\n\nGood news: {employer.name} is retaining your application "
+        f"to “{offer.title}”.\n\nTheir message:\nWelcome!\n\n"
+    )
 
 
 async def test_withdraw_and_duplicates(session):  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import db, parse, settings, user_sessions
+from fair import db, notices, parse, settings, user_sessions
 from fair.enums import Role
 from fair.errors import Forbidden, NotFound, Unauthenticated
 from fair.live import protocol
@@ -120,6 +120,8 @@ async def load_user(request: Request) -> User | None:
     user, record = found if found is not None else (None, None)
     request.state.user = user
     request.state.user_session = record
+    # The header's "Notices (n unread)" link on every page.
+    request.state.unread_notices = await notices.unread_count(session, user.id) if user else 0
     if record is not None and user_sessions.stale(record):
         # Written in a transaction of its own once the request's has committed (a read
         # session must not write; the write lock is free by then).

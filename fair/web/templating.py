@@ -93,6 +93,8 @@ def build_env() -> Environment:
         INTERVIEW_NOTICES=interviews.NOTICES,
         translated=lambda pairs: [(key, i18n.gettext(label)) for key, label in pairs],
         status_labels=_status_labels,
+        # A plural form for a script to fill: {num} in place of the number (static/live.js).
+        plural_format=lambda s, p, n: i18n.ngettext(s, p, n, num="{num}"),
         ApplicationStatus=ApplicationStatus,
         BoothStatus=BoothStatus,
         CompanySize=CompanySize,
@@ -139,6 +141,7 @@ def render(
         "url": url,
         "static": request.app.state.assets.url,
         "flashes": take(request),
+        "unread_notices": getattr(request.state, "unread_notices", 0),
         "form": None,
         **context,
     }
