@@ -110,14 +110,36 @@ async def create(session: AsyncSession, *, by: User, data: EditionInput) -> Edit
 
 
 async def update(session: AsyncSession, edition: Edition, *, data: EditionInput) -> None:
-    """Change an edition's settings; live days are replaced by the new range."""
+    """Change an edition's settings; its live days become the new range's.
+
+    A day in both the old and the new range keeps its row (its hours updated in place). Days
+    no longer in the range are deleted and flushed before the new ones are inserted: a flush
+    inserts before it deletes, and `UNIQUE (edition_id, day)` would refuse a day removed and
+    added back in one flush.
+    """
     check(data)
     await session.refresh(edition, ["live_days"])
-    _apply(edition, data)
+    _settings(edition, data)
+    wanted = set(_days(data))
+    kept = [d for d in edition.live_days if d.day in wanted]
+    if len(kept) < len(edition.live_days):
+        edition.live_days = kept
+        await session.flush()
+    for live_day in kept:
+        live_day.opens, live_day.closes = data.opens, data.closes
+    known = {d.day for d in kept}
+    added = [LiveDay(day=d, opens=data.opens, closes=data.closes) for d in wanted - known]
+    edition.live_days = sorted([*kept, *added], key=lambda d: d.day)
     await session.flush()
 
 
 def _apply(edition: Edition, data: EditionInput) -> None:
+    """A new edition's settings and live days."""
+    _settings(edition, data)
+    edition.live_days = [LiveDay(day=d, opens=data.opens, closes=data.closes) for d in _days(data)]
+
+
+def _settings(edition: Edition, data: EditionInput) -> None:
     edition.title = data.title.strip()
     edition.territory = data.territory.strip()
     edition.partners = data.partners.strip()
@@ -126,9 +148,6 @@ def _apply(edition: Edition, data: EditionInput) -> None:
     edition.applications_open_at = data.applications_open_at
     edition.applications_close_at = data.applications_close_at
     edition.response_deadline = data.response_deadline
-    edition.live_days.clear()
-    for day in _days(data):
-        edition.live_days.append(LiveDay(day=day, opens=data.opens, closes=data.closes))
 
 
 def live_bounds(edition: Edition) -> tuple[datetime, datetime] | None:

@@ -159,3 +159,14 @@ def state_from(fields: Fields | None, error: FairError | None = None) -> FormSta
         for k, v in (error.params if error else {}).items()
     }
     return FormState(values=values, errors=errors, message=message, params=params)
+
+
+def as_shown(submitted: datetime, stored: datetime | None) -> datetime:
+    """`stored` when `submitted` is what a form showed of it (to the minute), else `submitted`.
+
+    A datetime-local input shows minutes: a form saved unchanged must not move a moment that
+    was set with seconds elsewhere (the demo, the factories, an import).
+    """
+    if stored is not None and submitted == stored.replace(second=0, microsecond=0):
+        return stored
+    return submitted

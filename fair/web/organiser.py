@@ -73,6 +73,7 @@ PRIORITY_LABELS = {
     "long_term_unemployed": N_("Looking for work for more than a year"),
 }
 BOOTH_ORDER = (BoothStatus.REQUESTED, BoothStatus.APPROVED, BoothStatus.DECLINED)
+MOMENTS = ("applications_open_at", "applications_close_at", "response_deadline")
 
 
 async def _organised(request: Request) -> tuple[User, Edition]:
@@ -152,7 +153,7 @@ def _initial(edition: Edition | None) -> dict[str, Any]:
         "timezone": edition.timezone,
         "weekdays": [],
     }
-    for name in ("applications_open_at", "applications_close_at", "response_deadline"):
+    for name in MOMENTS:
         values[name] = getattr(edition, name).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
     days = edition.live_days
     if days:
@@ -216,6 +217,9 @@ async def edition_edit(request: Request) -> Response:
         fields = forms.Fields(await forms.read(request))
         try:
             data = _edition_input(fields)
+            for name in MOMENTS:
+                shown = forms.as_shown(getattr(data, name), getattr(edition, name))
+                setattr(data, name, shown)
             await editions.update(database(request), edition, data=data)
         except FairError as error:
             return _form_page(request, edition, _failed(fields, error), status=error.status)
