@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -87,8 +88,13 @@ class SlotTaken(Conflict):
 
     code = "interview.slot_taken"
 
-    def __init__(self, alternatives: Sequence[InterviewSlot]) -> None:
-        super().__init__("This slot has just been taken. Choose another one.")
+    def __init__(
+        self,
+        alternatives: Sequence[InterviewSlot],
+        message: str = "This slot has just been taken. Choose another one.",
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, params=params)
         self.alternatives = [
             Choice(s.id, s.starts_at, s.ends_at, tuple(slot_modes(s))) for s in alternatives
         ]
@@ -104,6 +110,7 @@ class RulesInput:
     release_at: datetime | None
     cancel_cutoff_minutes: int
     offer_minutes: int
+    min_notice_minutes: int = 120
 
 
 async def rules(session: AsyncSession, edition_id: int) -> InterviewRules:
@@ -118,6 +125,7 @@ async def rules(session: AsyncSession, edition_id: int) -> InterviewRules:
         release_at=None,
         cancel_cutoff_minutes=120,
         offer_minutes=60,
+        min_notice_minutes=120,
     )
 
 
@@ -134,6 +142,8 @@ async def set_rules(
         errors["cancel_cutoff_minutes"] = "Enter a number of minutes between 0 and 10,080."
     if not 5 <= data.offer_minutes <= 24 * 60:
         errors["offer_minutes"] = "Enter a number of minutes between 5 and 1,440."
+    if not 0 <= data.min_notice_minutes <= 7 * 24 * 60:
+        errors["min_notice_minutes"] = "Enter a number of minutes between 0 and 10,080."
     if errors:
         raise Invalid("Some fields need correcting.", code="interview.rules_invalid", fields=errors)
     found = await session.get(InterviewRules, edition.id)
@@ -145,8 +155,108 @@ async def set_rules(
     found.release_at = data.release_at
     found.cancel_cutoff_minutes = data.cancel_cutoff_minutes
     found.offer_minutes = data.offer_minutes
+    found.min_notice_minutes = data.min_notice_minutes
     await session.flush()
     return found
+
+
+def notice(limits: InterviewRules) -> timedelta:
+    """The minimum notice: bookings and moves start at least this long after they are made."""
+    return timedelta(minutes=limits.min_notice_minutes)
+
+
+# Can this candidate book now? --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a booking cannot succeed now: a msgid, its parameters and a dotted code (`at`: the
+    release time, for pages that show it in the reader's language)."""
+
+    message: str
+    code: str
+    params: dict[str, Any]
+    at: datetime | None = None
+
+    def error(self) -> Conflict:
+        return Conflict(self.message, code=self.code, params=self.params)
+
+
+async def booking_refusal(session: AsyncSession, invitation: InterviewInvitation) -> Refusal | None:
+    """Whether the invitation's candidate can book a slot now, and if not why (None: they can).
+
+    The one answer for the pages, which show it instead of a booking form (to the candidate,
+    and to the recruiter before booking for them), and for `book` itself, which raises it.
+    In order: the invitation is closed; it already has an interview (a stale tab); booking
+    has not opened yet (the rules' release time); the candidate has as many interviews
+    planned with this employer, or in all, as the fair allows.
+    """
+    if invitation.active_key != 1:
+        return Refusal("This invitation is closed.", "interview.invitation_closed", {})
+    if await _active_of_invitation(session, invitation.id) is not None:
+        return Refusal(
+            "You already have an interview for this invitation: change it instead.",
+            "interview.already_booked",
+            {},
+        )
+    return await rules_refusal(
+        session, candidate_id=invitation.candidate_id, booth_id=invitation.booth_id
+    )
+
+
+async def rules_refusal(
+    session: AsyncSession, *, candidate_id: int, booth_id: int
+) -> Refusal | None:
+    """The edition's rules for this candidate at this booth now: booking not open yet, or as
+    many interviews planned as allowed (what a recruiter sees before proposing one)."""
+    booth = await _booth(session, booth_id)
+    limits = await rules(session, booth.edition_id)
+    if limits.release_at is not None and clock.now() < limits.release_at:
+        edition = await editions.get(session, booth.edition_id)
+        when = limits.release_at.astimezone(ZoneInfo(edition.timezone))
+        return Refusal(
+            "Booking opens on %(when)s.",
+            "interview.not_released",
+            {"when": when.strftime("%d/%m/%Y %H:%M")},
+            limits.release_at,
+        )
+    planned = await _planned(session, candidate_id)
+    return _over_limit(planned, booth_id, booth.edition_id, limits)
+
+
+async def _planned(
+    session: AsyncSession, candidate_id: int, moving: Interview | None = None
+) -> list[tuple[Interview, int]]:
+    """The candidate's active interviews not yet over, with their edition (`moving` left out)."""
+    query = (
+        select(Interview, Booth.edition_id)
+        .join(Booth, Booth.id == Interview.booth_id)
+        .where(
+            Interview.candidate_id == candidate_id,
+            Interview.active_key == 1,
+            Interview.ends_at > clock.now(),
+        )
+    )
+    if moving is not None:
+        query = query.where(Interview.id != moving.id)
+    return [(i, edition_id) for i, edition_id in (await session.execute(query)).all()]
+
+
+def _over_limit(
+    planned: list[tuple[Interview, int]], booth_id: int, edition_id: int, limits: InterviewRules
+) -> Refusal | None:
+    """The edition's limits on planned interviews, per employer's booth and in all."""
+    if sum(1 for i, _e in planned if i.booth_id == booth_id) >= limits.max_per_booth:
+        return Refusal(
+            "You have as many interviews planned with this employer as the fair allows.",
+            "interview.limit_booth",
+            {},
+        )
+    if sum(1 for _i, e in planned if e == edition_id) >= limits.max_total:
+        return Refusal(
+            "You have as many interviews planned as the fair allows.", "interview.limit_total", {}
+        )
+    return None
 
 
 # Slots -----------------------------------------------------------------------------------------
@@ -254,12 +364,14 @@ def slot_modes(slot: InterviewSlot) -> list[InterviewMode]:
 async def free_slots(
     session: AsyncSession, booth_id: int, *, limit: int | None = None, after: datetime | None = None
 ) -> list[InterviewSlot]:
-    """The booth's bookable slots, soonest first: future, not withdrawn, held by nobody."""
+    """The booth's bookable slots, soonest first: after the minimum notice, not withdrawn,
+    held by nobody (none before the rules' release time)."""
     booth = await _booth(session, booth_id)
-    release = (await rules(session, booth.edition_id)).release_at
+    limits = await rules(session, booth.edition_id)
+    release = limits.release_at
     now = clock.now()
-    if after is None or after < now:
-        after = now
+    if after is None or after < now + notice(limits):
+        after = now + notice(limits)  # sooner ones cannot be booked any more
     taken = select(Interview.id).where(
         Interview.slot_id == InterviewSlot.id, Interview.active_key == 1
     )
@@ -399,7 +511,6 @@ async def book(
     if not by_candidate:
         booth = await employers.get_booth(session, invitation.booth_id)
         await employers.require_member(session, by, booth.employer_id)
-    _require_open(invitation)
     accommodation = accommodation.strip()
     if len(accommodation) > MAX_ACCOMMODATION:
         raise Invalid(
@@ -410,21 +521,19 @@ async def book(
     if slot.booth_id != invitation.booth_id:
         raise NotFound("This slot does not exist.", code="interview.not_found")
     slot = await _lock_slot(session, slot.id)
+    candidate = await _lock_user(session, invitation.candidate_id)
+    refusal = await booking_refusal(session, invitation)  # what the page said, under the locks
+    if refusal is not None:
+        raise refusal.error()
     await _check_slot(session, slot, mode)
     if await _active_on(session, slot.id) is not None:
         raise SlotTaken(await free_slots(session, slot.booth_id, limit=3))
-    candidate = await _lock_user(session, invitation.candidate_id)
-    current = await _active_of_invitation(session, invitation.id)
-    if current is not None:
-        raise Conflict(
-            "You already have an interview for this invitation: change it instead.",
-            code="interview.already_booked",
-        )
     await _check_rules(session, candidate.id, slot)
     status = InterviewStatus.BOOKED if by_candidate else InterviewStatus.PENDING
     interview = _new(slot, invitation, mode, status)
     interview.accommodation = accommodation
     interview.booked_by_id = by.id
+    _no_late_reminder(interview)
     try:
         async with session.begin_nested():
             session.add(interview)
@@ -469,6 +578,7 @@ async def confirm(
     _move(interview, InterviewStatus.BOOKED)
     interview.offer_expires_at = None
     interview.updated_at = clock.now()
+    _no_late_reminder(interview)
     await session.flush()
     invitation = await get_invitation(session, interview.invitation_id)
     invitation.waitlisted_at = None
@@ -549,6 +659,7 @@ async def reschedule(
     interview.cancel_reason = reason
     interview.reminded_day_at = None
     interview.reminded_hour_at = None
+    _no_late_reminder(interview)
     interview.admitted_at = None
     interview.room_secret = secrets.token_urlsafe(32)  # entry tokens for the old time lapse
     interview.updated_at = clock.now()
@@ -626,7 +737,9 @@ async def expire_offers(session: AsyncSession, now: datetime | None = None) -> i
 
 
 async def send_reminders(session: AsyncSession, now: datetime | None = None) -> int:
-    """Reminders the day before and an hour before each booked interview, once each.
+    """Reminders the day before and an hour before each booked interview, once each (none
+    "in one hour" for an interview booked or moved less than an hour before it: see
+    `_no_late_reminder`).
 
     The reminder's timestamp is written in the transaction that queues its mail: both commit
     or neither, so a worker restart never sends one twice.
@@ -784,22 +897,30 @@ async def _require_before_cutoff(session: AsyncSession, interview: Interview) ->
 
 
 async def _check_slot(session: AsyncSession, slot: InterviewSlot, mode: InterviewMode) -> None:
+    """A slot to book or move to: not withdrawn, not passed, not sooner than the minimum
+    notice (each answered with the next free slots), offered in `mode`."""
     now = clock.now()
     if slot.withdrawn_at is not None or slot.starts_at <= now:
         raise SlotTaken(await free_slots(session, slot.booth_id, limit=3))
+    booth = await _booth(session, slot.booth_id)
+    minimum = notice(await rules(session, booth.edition_id))
+    if slot.starts_at < now + minimum:
+        raise SlotTaken(
+            await free_slots(session, slot.booth_id, limit=3),
+            "This slot starts too soon: interviews are booked or moved at least %(minutes)s "
+            "minutes ahead. Choose a later one.",
+            {"minutes": int(minimum.total_seconds() // 60)},
+        )
     if mode not in slot_modes(slot):
         raise Invalid("This slot is not offered in that mode.", code="interview.bad_mode")
-    booth = await _booth(session, slot.booth_id)
-    release = (await rules(session, booth.edition_id)).release_at
-    if release is not None and now < release:
-        edition = await editions.get(session, booth.edition_id)
-        raise Conflict(
-            "Booking opens on %(when)s.",
-            code="interview.not_released",
-            params={
-                "when": release.astimezone(ZoneInfo(edition.timezone)).strftime("%d/%m/%Y %H:%M")
-            },
-        )
+
+
+def _no_late_reminder(interview: Interview) -> None:
+    """Booked or moved less than an hour before it starts: no "in one hour" reminder (nor one
+    for the day) will follow; the booking's own mail says when it is."""
+    now = clock.now()
+    if interview.starts_at - now < HOUR_BEFORE:
+        interview.reminded_hour_at = interview.reminded_day_at = now
 
 
 async def _check_rules(
@@ -811,30 +932,12 @@ async def _check_rules(
     """
     booth = await _booth(session, slot.booth_id)
     limits = await rules(session, booth.edition_id)
-    query = (
-        select(Interview, Booth.edition_id)
-        .join(Booth, Booth.id == Interview.booth_id)
-        .where(
-            Interview.candidate_id == candidate_id,
-            Interview.active_key == 1,
-            Interview.ends_at > clock.now(),
-        )
-    )
-    if moving is not None:
-        query = query.where(Interview.id != moving.id)
-    planned = [(i, edition_id) for i, edition_id in (await session.execute(query)).all()]
+    planned = await _planned(session, candidate_id, moving)
     if any(i.starts_at < slot.ends_at and i.ends_at > slot.starts_at for i, _e in planned):
         raise Conflict("You already have an interview at that time.", code="interview.overlap")
-    if sum(1 for i, _e in planned if i.booth_id == slot.booth_id) >= limits.max_per_booth:
-        raise Conflict(
-            "You have as many interviews planned with this employer as the fair allows.",
-            code="interview.limit_booth",
-        )
-    if sum(1 for _i, e in planned if e == booth.edition_id) >= limits.max_total:
-        raise Conflict(
-            "You have as many interviews planned as the fair allows.",
-            code="interview.limit_total",
-        )
+    refusal = _over_limit(planned, slot.booth_id, booth.edition_id, limits)
+    if refusal is not None:
+        raise refusal.error()
 
 
 async def _release(
@@ -859,12 +962,12 @@ async def _offer_to_waitlist(session: AsyncSession, slot_id: int, *, skip: set[i
     """Offer a freed slot to the booth's first waiting candidate who can take it."""
     slot = await _slot(session, slot_id)
     now = clock.now()
-    if slot.withdrawn_at is not None or slot.starts_at <= now:
+    booth = await _booth(session, slot.booth_id)
+    limits = await rules(session, booth.edition_id)
+    if slot.withdrawn_at is not None or slot.starts_at < now + notice(limits):
         return
     if await _active_on(session, slot.id) is not None:
         return
-    booth = await _booth(session, slot.booth_id)
-    limits = await rules(session, booth.edition_id)
     waiting = await session.scalars(
         select(InterviewInvitation)
         .where(

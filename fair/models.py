@@ -581,6 +581,8 @@ class InterviewRules(Base):
     release_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_cutoff_minutes: Mapped[int] = mapped_column(Integer, default=120)
     offer_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    # Bookings and moves start at least this long after they are made.
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
 
 
 class InterviewSlot(Base):

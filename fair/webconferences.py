@@ -237,6 +237,7 @@ async def update(
         for registration in await _active(session, webconference.id):
             if moved:
                 registration.reminded_at = None
+                _no_late_reminder(registration, webconference)
             if registration.status == RegistrationStatus.REGISTERED:
                 await _tell(session, webconference, registration, WebconferenceChange.CHANGED)
     await _promote(session, webconference)
@@ -361,6 +362,7 @@ async def register(
         active_key=1,
         created_at=clock.now(),
     )
+    _no_late_reminder(registration, webconference)
     try:
         async with session.begin_nested():
             session.add(registration)
@@ -416,8 +418,19 @@ async def _promote(session: AsyncSession, webconference: Webconference) -> None:
     )
     for registration in list(waiting):
         _move_registration(registration, RegistrationStatus.REGISTERED)
+        _no_late_reminder(registration, webconference)
         await session.flush()
         await _tell(session, webconference, registration, WebconferenceChange.PROMOTED)
+
+
+def _no_late_reminder(
+    registration: WebconferenceRegistration, webconference: Webconference
+) -> None:
+    """A seat taken (or a talk moved) less than an hour before its start: no "in one hour"
+    reminder follows; the registration's own mail says when it is."""
+    now = clock.now()
+    if webconference.starts_at - now < HOUR_BEFORE:
+        registration.reminded_at = now
 
 
 def _move_registration(registration: WebconferenceRegistration, new: RegistrationStatus) -> None:

@@ -462,6 +462,7 @@ async def test_outcomes_reach_the_application(session: AsyncSession) -> None:
     again = await interviews.open_invitation(session, application.id)
     assert again is not None and again.id != invitation.id
 
+    clock.set_now(NOON)  # the second one is booked the day before: the minimum notice holds
     second = await interviews.book(
         session, by=candidate, invitation=again, slot=slots[3], mode=InterviewMode.VIDEO
     )

@@ -636,6 +636,7 @@ async def test_the_organiser_sets_the_rules_and_sees_the_figures(
     html = (await org.get(url)).text
     assert 'name="max_per_booth" type="number" value="1"' in html
     assert 'name="release_at" type="datetime-local" value=""' in html
+    assert 'name="min_notice_minutes" type="number" value="120"' in html
     rows = re.findall(
         r'<tr data-booth-id="(\d+)"><th scope="row">[^<]*</th>((?:<td>\d+</td>)+)', html
     )
@@ -649,6 +650,7 @@ async def test_the_organiser_sets_the_rules_and_sees_the_figures(
         "release_at": "2026-03-10T14:00",
         "cancel_cutoff_minutes": "60",
         "offer_minutes": "30",
+        "min_notice_minutes": "45",
     }
     response = await post(org, url, url, **form)
     assert response.status_code == 422
@@ -667,7 +669,8 @@ async def test_the_organiser_sets_the_rules_and_sees_the_figures(
         rules.release_at,
         rules.cancel_cutoff_minutes,
         rules.offer_minutes,
-    ) == (2, 3, datetime(2026, 3, 10, 13, 0, tzinfo=UTC), 60, 30)
+        rules.min_notice_minutes,
+    ) == (2, 3, datetime(2026, 3, 10, 13, 0, tzinfo=UTC), 60, 30, 45)
     html = (await org.get(response.headers["location"])).text
     assert "The booking rules were saved." in html and 'value="2026-03-10T14:00"' in html
 

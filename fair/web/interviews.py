@@ -11,7 +11,7 @@ rows of the rolled-back transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from fair.enums import (
     Role,
 )
 from fair.errors import Conflict, FairError, Forbidden, Invalid, NotFound
+from fair.i18n import N_
 from fair.models import (
     Application,
     Booth,
@@ -52,6 +53,15 @@ FIELD_OF_CODE = {
     "interview.bad_staff": "staff_id",
     "interview.bad_slot": "slot",
     "interview.slot_taken": "slot",
+}
+# A booking refusal (interviews.booking_refusal) as the recruiter reads it.
+FOR_RECRUITER = {
+    "interview.limit_booth": N_(
+        "This candidate has as many interviews planned with you as the fair allows."
+    ),
+    "interview.limit_total": N_(
+        "This candidate has as many interviews planned as the fair allows."
+    ),
 }
 PLANNED = (InterviewStatus.BOOKED, InterviewStatus.PENDING)
 ANSWERABLE = (InterviewStatus.PENDING, InterviewStatus.OFFERED)  # the candidate confirms
@@ -319,14 +329,25 @@ async def application_context(
     """What the recruiter's application page shows of interviews (interviews/_application.html)."""
     invitation = await interviews.open_invitation(session, application.id)
     current = ApplicationStatus(application.status)
+    can_invite = (
+        invitation is None
+        and ApplicationStatus.INTERVIEW_PROPOSED in APPLICATION_TRANSITIONS[current]
+    )
     context: dict[str, Any] = {
         "invitation": invitation,
         "interview_zone": booth.edition.timezone,
-        "can_invite": invitation is None
-        and ApplicationStatus.INTERVIEW_PROPOSED in APPLICATION_TRANSITIONS[current],
+        "can_invite": can_invite,
         "invited_interview": None,
         "bookable": [],
-        "interview_release": None,
+        "interview_rules": await interviews.rules(session, booth.edition_id),
+        # What the candidate would be told now (the same answer as their booking's).
+        "interview_refusal": _for_recruiter(
+            await interviews.rules_refusal(
+                session, candidate_id=application.candidate_id, booth_id=booth.id
+            )
+            if can_invite
+            else None
+        ),
         "interview_modes": list(InterviewMode),
         **ENUMS,
     }
@@ -340,15 +361,25 @@ async def application_context(
             None,
         )
         if context["invited_interview"] is None:
+            refusal = await interviews.booking_refusal(session, invitation)
+            context["interview_refusal"] = _for_recruiter(refusal)
             team = {u.id: u.name for u, _o in await employers.members(session, booth.employer)}
-            context["bookable"] = [
-                (_choices([slot])[0], team.get(slot.staff_id, ""))
-                for slot in await interviews.free_slots(session, booth.id)
-            ]
-            release = (await interviews.rules(session, booth.edition_id)).release_at
-            if release is not None and release > clock.now():
-                context["interview_release"] = release
+            context["bookable"] = (
+                []
+                if refusal
+                else [
+                    (_choices([slot])[0], team.get(slot.staff_id, ""))
+                    for slot in await interviews.free_slots(session, booth.id)
+                ]
+            )
     return context
+
+
+def _for_recruiter(refusal: interviews.Refusal | None) -> interviews.Refusal | None:
+    """A booking refusal in the recruiter's words."""
+    if refusal is None:
+        return None
+    return replace(refusal, message=FOR_RECRUITER.get(refusal.code, refusal.message))
 
 
 async def _application(request: Request) -> tuple[User, Application]:
@@ -403,6 +434,7 @@ class InvitationCard:
     choices: list[interviews.Choice] = field(default_factory=list)
     form: forms.FormState | None = None
     taken: bool = False
+    refusal: interviews.Refusal | None = None  # why booking cannot succeed now: no form
 
     @property
     def days(self) -> list[tuple[date, list[interviews.Choice]]]:
@@ -477,6 +509,8 @@ async def _mine_page(
             card.form, alternatives = failed.form, failed.alternatives
             card.taken = alternatives is not None
         if card.current is None:
+            card.refusal = await interviews.booking_refusal(session, invitation)
+        if card.current is None and card.refusal is None:
             card.choices = _choices(
                 alternatives
                 if alternatives is not None
@@ -729,6 +763,7 @@ def _rules_values(rules: Any, zone: str) -> dict[str, Any]:
         else "",
         "cancel_cutoff_minutes": str(rules.cancel_cutoff_minutes),
         "offer_minutes": str(rules.offer_minutes),
+        "min_notice_minutes": str(rules.min_notice_minutes),
     }
 
 
@@ -739,6 +774,7 @@ def _rules_input(fields: forms.Fields, zone: str) -> interviews.RulesInput:
         release_at=fields.moment("release_at", zone) if fields.text("release_at") else None,
         cancel_cutoff_minutes=fields.integer("cancel_cutoff_minutes"),
         offer_minutes=fields.integer("offer_minutes"),
+        min_notice_minutes=fields.integer("min_notice_minutes"),
     )
     fields.done()
     return data
