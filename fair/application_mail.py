@@ -1,4 +1,5 @@
-"""What people hear of applications by e-mail, each in their own language (User.locale).
+"""What people hear of applications by e-mail, each in their own language (User.locale: set at
+sign-up, by the language switch, and at log-in from a browser whose language was chosen).
 
 The candidate: when the application is received, and when it moves to a status that changes
 something for them (shortlisted, interview proposed, hired, not retained, with the recruiter's

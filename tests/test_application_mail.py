@@ -20,8 +20,9 @@ from fair import (
     worker,
 )
 from fair.enums import ApplicationStatus as S
-from fair.models import Application, BoothDigest, OutboxMail
+from fair.models import Application, BoothDigest, OutboxMail, User
 from tests import factories as f
+from tests.conftest import login
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Paris
 EDITION = "Rencontres pour l'emploi"
@@ -280,3 +281,15 @@ async def test_only_mailed_moves_are_mailed() -> None:
     }
     assert (S.INTERVIEW_SCHEDULED, S.INTERVIEW_PROPOSED) not in mailed
     assert (S.INTERVIEWED, S.INTERVIEW_PROPOSED) in mailed  # a second interview
+
+
+async def test_the_language_logged_in_with_becomes_the_mail_language(client, session, fetch):  # type: ignore[no-untyped-def]
+    user = await f.candidate(session, locale="fr")
+    await db.commit(session)
+
+    await login(client, user.email, f.PASSWORD)  # no language chosen: the stored one stays
+    assert (await fetch.get(User, user.id)).locale == "fr"
+
+    client.cookies.set("lang", "en")
+    await login(client, user.email, f.PASSWORD)
+    assert (await fetch.get(User, user.id)).locale == "en"

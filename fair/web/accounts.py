@@ -123,6 +123,9 @@ async def login(request: Request) -> Response:
             context = {"form": form, "next": next_url}
             page_ = render(request, "accounts/login.html", context, status=error.status)
             return _throttled(page_, error)
+        if request.cookies.get("lang") == current_locale.get():
+            # The language they chose on this browser: their mails follow it.
+            await accounts.set_locale(database(request), user, current_locale.get())
         await auth.login(request, user)
         return RedirectResponse(safe_next(next_url, landing(user.role)), status_code=303)
     return render(request, "accounts/login.html", {"next": next_url})
