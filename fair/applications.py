@@ -21,7 +21,7 @@ from fair.enums import (
     NoticeKind,
     Role,
 )
-from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
 from fair.i18n import gettext as _
 from fair.models import Application, ApplicationEvent, Booth, Employer, Offer, User
 
@@ -109,7 +109,9 @@ async def set_status(
     """
     current = ApplicationStatus(application.status)
     if by.role == Role.CANDIDATE:
-        if by.id != application.candidate_id or new != ApplicationStatus.WITHDRAWN:
+        if by.id != application.candidate_id:
+            raise NotYours("This application does not exist.")
+        if new != ApplicationStatus.WITHDRAWN:
             raise Forbidden("You cannot change this application.")
     elif new == ApplicationStatus.WITHDRAWN:
         raise Forbidden("Only the candidate can withdraw an application.")

@@ -39,6 +39,12 @@ class NotFound(FairError):
     code = "fair.not_found"
 
 
+class NotYours(NotFound):
+    """Someone else's object (an application, interview, conversation, room, queue place…):
+    answered exactly as one that does not exist (same message and code), since a 403 would
+    tell that it does."""
+
+
 class Forbidden(FairError):
     status = 403
     code = "fair.forbidden"

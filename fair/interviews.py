@@ -48,7 +48,7 @@ from fair.enums import (
     NoticeKind,
     Role,
 )
-from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.errors import Conflict, Invalid, NotFound, NotYours
 from fair.i18n import N_
 from fair.i18n import gettext as _
 from fair.models import (
@@ -561,7 +561,7 @@ async def confirm(
     """
     interview = await _lock_interview(session, interview.id)
     if interview.candidate_id != candidate.id:
-        raise Forbidden("This interview is not yours.", code="interview.forbidden")
+        raise NotYours("This interview does not exist.", code="interview.not_found")
     status = InterviewStatus(interview.status)
     if status not in (InterviewStatus.PENDING, InterviewStatus.OFFERED):
         raise Conflict("There is nothing to confirm.", code="interview.not_pending")
@@ -590,7 +590,7 @@ async def decline(session: AsyncSession, *, candidate: User, interview: Intervie
     """The candidate turns down a pending booking or an offered slot; the slot is free again."""
     interview = await _lock_interview(session, interview.id)
     if interview.candidate_id != candidate.id:
-        raise Forbidden("This interview is not yours.", code="interview.forbidden")
+        raise NotYours("This interview does not exist.", code="interview.not_found")
     if InterviewStatus(interview.status) not in (InterviewStatus.PENDING, InterviewStatus.OFFERED):
         raise Conflict("There is nothing to decline.", code="interview.not_pending")
     await _release(session, interview, InterviewStatus.DECLINED, by=candidate, reason="")
@@ -859,7 +859,7 @@ async def feed(session: AsyncSession, token: str) -> str:
 
 def _own(candidate: User, invitation: InterviewInvitation) -> None:
     if invitation.candidate_id != candidate.id:
-        raise Forbidden("This invitation is not yours.", code="interview.forbidden")
+        raise NotYours("This invitation does not exist.", code="interview.not_found")
 
 
 def _require_open(invitation: InterviewInvitation) -> None:
@@ -882,7 +882,7 @@ async def _require_participant(session: AsyncSession, user: User, interview: Int
         booth = await employers.get_booth(session, interview.booth_id)
         if await employers.membership(session, user, booth.employer_id):
             return
-    raise Forbidden("This interview is not yours.", code="interview.forbidden")
+    raise NotYours("This interview does not exist.", code="interview.not_found")
 
 
 async def _require_before_cutoff(session: AsyncSession, interview: Interview) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import channels, chat, clock, editions, employers, events
 from fair.enums import BoothStatus, MuteLength, ReportKind, ReportResolution
-from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.errors import Conflict, Invalid, NotFound, NotYours
 from fair.models import (
     Booth,
     ChatMute,
@@ -87,7 +87,7 @@ async def report(
     """A user reports a message to the edition's moderators, once per message.
 
     Q&A: anyone logged in who can see it (an approved booth of a published edition).
-    Conversation: its participants only (`conversation.forbidden`). Raises `chat.own_message`,
+    Conversation: its participants only (`chat.not_found`). Raises `chat.own_message`,
     `chat.removed` (already removed), `chat.already_reported`, `chat.invalid` (reason too long).
     """
     reason = _clean_reason(reason)
@@ -98,9 +98,7 @@ async def report(
     else:
         message, conversation = await _conversation_message(session, message_id)
         if user.id not in _participants(conversation):
-            raise Forbidden(
-                "You do not take part in this conversation.", code="conversation.forbidden"
-            )
+            raise NotYours("This message does not exist.", code="chat.not_found")
         author_id = message.sender_id
         edition_id = await _edition_of_booth(session, conversation.booth_id)
     if message.deleted_at is not None:

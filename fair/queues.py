@@ -35,7 +35,7 @@ from fair.enums import (
     QueueStatus,
     Role,
 )
-from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
 from fair.i18n import gettext as _
 from fair.models import (
     Application,
@@ -146,7 +146,7 @@ async def answer(session: AsyncSession, *, candidate: User, entry: QueueEntry) -
     Side effects: both the candidate and the recruiter get `conversation.started`.
     """
     if entry.candidate_id != candidate.id:
-        raise Forbidden("This place in the queue is not yours.", code="queue.forbidden")
+        raise NotYours("This place in the queue does not exist.", code="queue.not_found")
     entry = await _lock_entry(session, entry.id)
     if entry.status != QueueStatus.CALLED:
         raise Conflict("You are not being called by this booth.", code="queue.not_called")
@@ -249,7 +249,7 @@ async def send_message(
     `chat.rate_limited`). Side effects: both participants get `conversation.message`.
     """
     if user.id not in _participants(conversation):
-        raise Forbidden("You do not take part in this conversation.", code="conversation.forbidden")
+        raise NotYours("This conversation does not exist.", code="conversation.not_found")
     if conversation.ended_at is not None:
         raise Conflict("This conversation has already ended.", code="conversation.ended")
     body = body.strip()
@@ -345,7 +345,7 @@ async def messages(
 ) -> Sequence[ConversationMessage]:
     """The conversation's messages, for its participants only."""
     if user.id not in _participants(conversation):
-        raise Forbidden("You do not take part in this conversation.", code="conversation.forbidden")
+        raise NotYours("This conversation does not exist.", code="conversation.not_found")
     rows = await session.scalars(
         select(ConversationMessage)
         .where(ConversationMessage.conversation_id == conversation.id)

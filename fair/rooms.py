@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import candidates, channels, chat, clock, employers, events, settings
 from fair.enums import InterviewMode, InterviewStatus
-from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
 from fair.models import CandidateProfile, Interview, RoomMessage, User
 
 ROOM_OPENS_BEFORE = timedelta(minutes=10)
@@ -91,15 +91,13 @@ def state(interview: Interview, now: datetime | None = None) -> str:
 
 
 def role_of(interview: Interview, user: User) -> str:
-    """The user's side in the room; Forbidden for anyone else (a colleague included)."""
+    """The user's side in the room; for anyone else (a colleague included) the room does not
+    exist (NotYours)."""
     if user.id == interview.candidate_id:
         return CANDIDATE
     if user.id == interview.recruiter_id:
         return RECRUITER
-    raise Forbidden(
-        "Only the candidate and the recruiter of this interview can enter its room.",
-        code="room.forbidden",
-    )
+    raise NotYours("This interview room does not exist.", code="room.not_found")
 
 
 # Entering --------------------------------------------------------------------------------------
@@ -125,7 +123,7 @@ async def enter(
 ) -> Interview:
     """The interview, when `user` is one of its two people and its room is open now.
 
-    Raises Forbidden `room.forbidden` (anyone else), Conflict `room.not_open` (too early, with
+    Raises NotFound `room.not_found` (anyone else), Conflict `room.not_open` (too early, with
     the opening time) or `room.closed` (not booked, or over).
     """
     interview = await get(session, interview_id, lock=lock)

@@ -499,7 +499,7 @@ async def test_conversation_reports_show_only_the_reported_message(
     )
     await queues.send_message(session, user=w.camille, conversation=conversation, body="Pardon ?")
     code = await code_of(moderation.report(session, user=w.lea, kind=TALK, message_id=rude.id))
-    assert code == "conversation.forbidden"
+    assert code == "chat.not_found"
     await moderation.report(
         session, user=w.camille, kind=TALK, message_id=rude.id, reason="Déplacé"
     )

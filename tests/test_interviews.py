@@ -340,7 +340,7 @@ async def test_recruiter_books_for_the_candidate_who_confirms(session: AsyncSess
     stranger = await f.candidate(session)
     assert (
         await code_of(interviews.confirm(session, candidate=stranger, interview=interview))
-        == "interview.forbidden"
+        == "interview.not_found"
     )
     await interviews.confirm(session, candidate=candidate, interview=interview)
     assert interview.status == InterviewStatus.BOOKED
@@ -434,7 +434,7 @@ async def test_reschedule_keeps_the_uid_and_raises_the_sequence(session: AsyncSe
     clock.set_now(NOON)
     assert (
         await code_of(interviews.cancel(session, by=stranger, interview=moved, reason="x"))
-        == "interview.forbidden"
+        == "interview.not_found"
     )
 
 

@@ -351,14 +351,14 @@ async def test_permissions(session: AsyncSession) -> None:
     )
     assert await queues.take_next(session, recruiter=recruiter, booth=booth) == entry
     assert await code_of(queues.answer(session, candidate=intruder, entry=entry)) == (
-        "queue.forbidden"
+        "queue.not_found"
     )
     conversation = await queues.answer(session, candidate=person, entry=entry)
     for outsider in (intruder, stranger):
         code = await code_of(
             queues.send_message(session, user=outsider, conversation=conversation, body="Hi")
         )
-        assert code == "conversation.forbidden"
+        assert code == "conversation.not_found"
     code = await code_of(
         queues.end_conversation(
             session, recruiter=stranger, conversation=conversation, next_step=NextStep.NONE

@@ -126,7 +126,7 @@ async def test_both_people_send_and_receive_through_the_relay(
             # Only the two people, joined, the candidate once let in; SDPs checked.
             ctoken = await token_of(await http(world.candidate), iid)
             assert await colleague.refused("room.join", {"interview_id": iid, "token": ctoken}) == (
-                "room.forbidden"
+                "room.not_found"
             )
             assert await colleague.refused("room.relay_publish", offer) == "room.not_joined"
             assert await colleague.refused("room.relay_watch", {"interview_id": iid}) == (

@@ -186,7 +186,7 @@ async def test_join_needs_the_person_the_window_and_their_token(
     candidate, recruiter = await http(world.candidate), await http(world.recruiter)
     colleague = await http(world.colleague)
     mine, theirs = await token_of(candidate, iid), await token_of(recruiter, iid)
-    assert (await colleague.get(f"/interviews/{iid}/room")).status_code == 403
+    assert (await colleague.get(f"/interviews/{iid}/room")).status_code == 404
 
     async with socket_of(server, candidate) as ws, socket_of(server, colleague) as other:
         assert await ws.refused("room.join", {"interview_id": iid, "token": theirs}) == (
@@ -196,10 +196,10 @@ async def test_join_needs_the_person_the_window_and_their_token(
         assert await ws.refused("room.join", {"interview_id": iid, "token": 7}) == (
             "live.bad_message"
         )
-        # Someone else's valid token does not let a colleague in.
+        # Someone else's valid token does not let a colleague in: the room does not exist.
         for token in (mine, theirs):
             assert await other.refused("room.join", {"interview_id": iid, "token": token}) == (
-                "room.forbidden"
+                "room.not_found"
             )
         # Nothing but room.join opens a room; following its channel needs to be in it.
         assert await ws.refused(
