@@ -134,7 +134,7 @@ async def _queue_once(
         queued = {}
         session.info[_PENDING] = (transaction, queued)
     earlier: OutboxMail | None = queued.get(application_id)
-    if earlier is not None:
+    if earlier is not None and earlier in session:  # (not undone by a rolled-back savepoint)
         earlier.subject, earlier.body = mail.one_line(subject)[: mail.SUBJECT_MAX], body
         return
     queued[application_id] = await mail.queue(session, to=to, subject=subject, body=body)

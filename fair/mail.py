@@ -163,6 +163,7 @@ async def _claim(maker: async_sessionmaker[AsyncSession]) -> _Outgoing | None:
                 .with_for_update(skip_locked=True)
             )
             if message is None:
+                await session.commit()  # the interrupted ones given up below, if any
                 return None
             if message.attempts < MAX_ATTEMPTS:
                 break

@@ -187,3 +187,47 @@ async def test_queue_keeps_subjects_on_one_line(app, session, fetch):  # type: i
     await db.commit(session)
     stored = await fetch.scalar(select(OutboxMail))
     assert stored.subject == ("Offre Bcc: spy " + "x" * 300)[:250]
+
+
+async def test_a_sender_that_dies_mid_send_leaves_the_message_for_later(app, session, fetch):  # type: ignore[no-untyped-def]
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    clock.set_now(start)
+    session.add(row("lea@example.fr", "Bonjour", start))
+    await db.commit(session)
+    port = free_port()
+    settings.override(replace(settings.get(), smtp_host="127.0.0.1", smtp_port=port))
+
+    # A sender claims the message, then its process dies before sending or recording anything.
+    claimed = await mail._claim(app.state.write_sessions)
+    assert claimed is not None and claimed.id == 1
+    assert await mail.deliver_pending(app.state.write_sessions) == 0  # claimed: not taken twice
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        clock.set_now(start + timedelta(minutes=1))
+        assert await mail.deliver_pending(app.state.write_sessions) == 1
+    finally:
+        controller.stop()
+    assert [m["Subject"] for m in inbox.messages] == ["Bonjour"]
+    sent = await fetch.scalar(select(OutboxMail))
+    assert (sent.attempts, sent.sent_at, sent.failed_at) == (2, start + timedelta(minutes=1), None)
+
+
+async def test_a_message_stuck_by_the_old_sender_is_shown_as_failed(app, session, fetch):  # type: ignore[no-untyped-def]
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    clock.set_now(start)
+    stuck = row("lea@example.fr", "Bonjour", start)
+    stuck.attempts, stuck.last_error = 5, "SMTPServerDisconnected: Connection unexpectedly closed"
+    session.add(stuck)
+    await db.commit(session)
+
+    assert await mail.deliver_pending(app.state.write_sessions) == 0
+
+    failed = await fetch.scalar(select(OutboxMail))
+    assert (failed.attempts, failed.failed_at, failed.last_error) == (
+        5,
+        start,
+        "SMTPServerDisconnected: Connection unexpectedly closed",
+    )
