@@ -56,10 +56,16 @@ sys.path.insert(0, str(ROOT))
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "fair_bench_fanout"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-PREFIX = "fair:"  # fair.live.broadcast.PREFIX
+NAMESPACE = "fair"  # the servers' FAIR_BROADCAST_NAMESPACE, unless `--namespace`
 MODES = ("reference", "fair-1-process", "fair-1-process-memory", "fair-2-processes")
 GOAL_RATE = 0.5  # at least half the reference's deliveries per second
 GOAL_P99 = 2.0  # at most twice the reference's p99
+
+
+def prefix() -> str:
+    """The Redis channel prefix: the servers' namespace (`--namespace`, which `main` puts in the
+    environment of every process it starts) and ":", as `Broadcaster.publish` names channels."""
+    return os.environ.get("FAIR_BROADCAST_NAMESPACE", NAMESPACE) + ":"
 
 
 def raise_nofile() -> None:
@@ -111,7 +117,7 @@ async def serve_reference(port: int, channel: str) -> None:
             clients.discard(ws)
 
     pubsub = aioredis.from_url(REDIS_URL, decode_responses=True).pubsub()
-    await pubsub.subscribe(PREFIX + channel)  # before listening: accepting means ready
+    await pubsub.subscribe(prefix() + channel)  # before listening: accepting means ready
     async with serve(handler, "127.0.0.1", port, max_size=16 * 1024, backlog=2048):
         async for item in pubsub.listen():
             if item["type"] == "message":
@@ -127,7 +133,7 @@ async def serve_fair_memory(port: int, channel: str) -> None:
 
     app = create_app()
     pubsub = aioredis.from_url(REDIS_URL, decode_responses=True).pubsub()
-    await pubsub.subscribe(PREFIX + channel)
+    await pubsub.subscribe(prefix() + channel)
 
     async def relay() -> None:
         async for item in pubsub.listen():
@@ -251,10 +257,11 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
     from fair.enums import BoothStatus, Role
     from fair.models import User
 
+    name = url.rsplit("/", 1)[1]
     admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{PG_NAME}"'))
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
     await migrations.upgrade_async(url)
     engine = db.create_engine(url)
@@ -321,14 +328,14 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
     return edition_id, booth_id, cookies
 
 
-async def drop_database() -> None:
+async def drop_database(name: str) -> None:
     from sqlalchemy import text
 
     from fair import db
 
     admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await admin.dispose()
 
 
@@ -473,7 +480,7 @@ def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, 
             first = time.time()
             for seq in range(messages):
                 frame = ["event", channel, {"event": "bench.tick", "seq": seq, "sent": time.time()}]
-                publisher.publish(PREFIX + channel, json.dumps(frame, separators=(",", ":")))
+                publisher.publish(prefix() + channel, json.dumps(frame, separators=(",", ":")))
             last = first
             for pipe in pipes:
                 _, count, at, closed_now, raw = pipe.recv()
@@ -561,6 +568,12 @@ def main() -> None:
     parser.add_argument(
         "--idle", type=float, default=10.0, help="seconds without a delivery that end a burst"
     )
+    parser.add_argument(
+        "--pg-database", default=PG_NAME, help="the PostgreSQL database to create and drop"
+    )
+    parser.add_argument(
+        "--namespace", default=NAMESPACE, help="the servers' FAIR_BROADCAST_NAMESPACE"
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.clients.split(",")]
     modes = [m for m in args.modes.split(",") if m]
@@ -573,7 +586,8 @@ def main() -> None:
             f"RLIMIT_NOFILE is {limit}: too low for {max(sizes):,} sockets in one server"
         )
 
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_NAME
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database
+    os.environ["FAIR_BROADCAST_NAMESPACE"] = args.namespace  # for prefix(), here and below
     secret = secrets.token_urlsafe(48)
     print(f"Seeding {max(sizes):,} users…", flush=True)
     edition_id, booth_id, cookies = run(seed(url, max(sizes), secret))
@@ -584,6 +598,7 @@ def main() -> None:
         "SECRET_KEY": secret,
         "FAIR_ENV": "test",
         "FAIR_BACKGROUND_TASKS": "off",
+        "FAIR_BROADCAST_NAMESPACE": args.namespace,
     }
     rows: list[Row] = []
     started = time.monotonic()
@@ -594,7 +609,7 @@ def main() -> None:
             for mode in modes:
                 rows.append(measure(mode, n, cookies, channel, env, args))
     finally:
-        run(drop_database())
+        run(drop_database(args.pg_database))
     print(f"\nSummary ({args.bursts} bursts of {args.messages} messages per N, "
           f"{args.client_processes} load processes on the same {os.cpu_count()} cores, "
           f"{time.monotonic() - started:.0f} s):")  # fmt: skip

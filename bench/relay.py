@@ -95,7 +95,7 @@ async def serve_relay(mode: str, port: int) -> None:
     from aiortc import RTCSessionDescription
     from aiortc.contrib.media import MediaRelay
 
-    from fair.media.relay import ForwardingRelay, _codecs
+    from fair.media.relay import ForwardingRelay, codecs
 
     setup_aiortc()
     forwarding, stock = ForwardingRelay(), MediaRelay()
@@ -131,7 +131,7 @@ async def serve_relay(mode: str, port: int) -> None:
                     for kind in ("audio", "video"):
                         track = stock.subscribe(sources[kind])
                         pc.addTransceiver(track, direction="sendonly").setCodecPreferences(
-                            _codecs(kind)
+                            codecs(kind)
                         )
                 await pc.setLocalDescription(await pc.createOffer())
                 counts["joined"] += 1
@@ -375,7 +375,7 @@ def clip_tracks(video: list[bytes], audio: list[bytes]) -> list[Any]:
 async def publish(port: int) -> None:
     from aiortc import RTCSessionDescription
 
-    from fair.media.relay import _codecs
+    from fair.media.relay import codecs
 
     setup_aiortc()
     tracks = clip_tracks(*encode_clip())  # before connecting: the run only replays it
@@ -386,7 +386,7 @@ async def publish(port: int) -> None:
         if track.kind == "video":  # a PLI/FIR would only flag aiortc's unused encoder
             sender._send_keyframe = track.request_keyframe
     for transceiver in pc.getTransceivers():  # VP8 and Opus, what the relay forwards
-        transceiver.setCodecPreferences(_codecs(transceiver.kind))
+        transceiver.setCodecPreferences(codecs(transceiver.kind))
     await pc.setLocalDescription(await pc.createOffer())
     answer = await ask(reader, writer, {"op": "publish", "sdp": pc.localDescription.sdp})
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
@@ -765,16 +765,20 @@ def main() -> None:
     )
     print(HEADER, flush=True)
     best_baseline: float | None = None
+    failed = 0
     for n in [int(v) for v in args.viewers.split(",")]:
         for mode in reversed(args.modes.split(",")):  # the baseline first, for the ratio
             try:
                 result = measure(mode, n, args)
             except (TimeoutError, RuntimeError) as exc:
                 print(f"{mode:<11}{n:>5}  failed: {exc}", flush=True)
+                failed += 1
                 continue
             if mode == "mediarelay":
                 best_baseline = max(best_baseline or 0.0, result.equivalent_per_core) or None
             print(row(result, best_baseline), flush=True)
+    if failed:
+        raise SystemExit(f"{failed} run(s) failed: see above and stderr")
 
 
 if __name__ == "__main__":

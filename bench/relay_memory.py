@@ -2,17 +2,19 @@
 leaving; the media process's memory must stay flat.
 
 Usage: .venv/bin/python bench/relay_memory.py [--minutes 10] [--viewers 40] [--churn 4]
-                                              [--interval 5] [--warmup 60]
+                                              [--interval 5] [--warmup 60] [--sample 5]
+                                              [--settle 5]
 
 The processes are bench/relay.py's (`--serve-relay forward PORT`, `--publish PORT`), plus one
 churning viewer process (`--churn-viewers PORT N CHURN INTERVAL`): `--viewers` counting bots
 (`bench.relay.Bot`) join, then every `--interval` seconds `--churn` of them, drawn at random,
 leave (the media process unsubscribes them from the relay and closes their peer connection, then
-the bot closes its own) and as many new ones join. The media process's RSS is read every 5 s and
-printed every 30 s; at the end the mean RSS of the first minute after `--warmup` is compared with
-the last minute's. The goal, "flat": growth under 10 %. Then the media process's peer
-connections, asyncio tasks and live aiortc/relay objects are compared with the steady state's
-(same number of viewers), and counted once every viewer has left.
+the bot closes its own) and as many new ones join. The media process's RSS is read every
+`--sample` (5) seconds and printed every 30 s; at the end the mean RSS of the first minute after
+`--warmup` is compared with the last minute's. The goal, "flat": growth under 10 %. Then the
+media process's peer connections, asyncio tasks and live aiortc/relay objects are compared with
+the steady state's (same number of viewers), and counted once every viewer has left (after
+`--settle` (5) seconds).
 """
 
 from __future__ import annotations
@@ -204,13 +206,13 @@ def run(args: argparse.Namespace) -> None:
                     f"{churned['left_without_video']} left without",
                     flush=True,
                 )
-            time.sleep(max(0.0, start + len(samples) * SAMPLE_SECONDS - time.monotonic()))
+            time.sleep(max(0.0, start + len(samples) * args.sample - time.monotonic()))
         churned = command(viewers, "stop")
-        time.sleep(2)
+        time.sleep(min(2.0, args.settle))
         end = control(port, {"op": "stats", "objects": True})
         traced = control(port, {"op": "trace"}) if args.tracemalloc else None
         gone = command(viewers, "leave", timeout=120)
-        time.sleep(5)
+        time.sleep(args.settle)
         empty = control(port, {"op": "stats", "objects": True, "trim": True})
     finally:
         for process in reversed(processes):
@@ -290,6 +292,15 @@ def main() -> None:
     parser.add_argument("--churn", type=int, default=4)
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=60.0)
+    parser.add_argument(
+        "--sample", type=float, default=SAMPLE_SECONDS, help="seconds between two RSS readings"
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="seconds given to closing connections before the last counts",
+    )
     parser.add_argument(
         "--tracemalloc",
         action="store_true",

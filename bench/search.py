@@ -103,7 +103,7 @@ def fast_stems(text_: str) -> str:
     return " ".join(_stem(w) for w in search.words(text_))
 
 
-async def build(url: str, n_offers: int) -> tuple[str, float]:
+async def build(url: str, n_offers: int, n_booths: int) -> tuple[str, float]:
     """Migrate, seed the edition and booths through the domain, bulk-insert the offers."""
     await migrations.upgrade_async(url)
     engine = db.create_engine(url)
@@ -119,7 +119,7 @@ async def build(url: str, n_offers: int) -> tuple[str, float]:
         edition = await editions.create(session, by=organiser, data=demo.edition_input(clock.now()))
         await editions.publish(session, edition)
         booths = []
-        for n in range(BOOTHS):
+        for n in range(n_booths):
             spec = demo.EMPLOYERS[n % len(demo.EMPLOYERS)]
             spec = replace(spec, name=f"{spec.name} {n // len(demo.EMPLOYERS) + 1}")
             booths.append((spec, await _booth(session, spec, n, recruiter, edition, organiser)))
@@ -187,14 +187,14 @@ async def _insert_offers(session, booths, n_offers: int) -> None:  # type: ignor
     assert fast_stems(data.description) == search.stems(data.description)
 
 
-async def pg_database(create: bool) -> str:
+async def pg_database(name: str, create: bool) -> str:
     engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if create:
-            await conn.execute(text(f'CREATE DATABASE "{PG_NAME}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await engine.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_NAME
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
 # Serving and measuring ------------------------------------------------------------------------
@@ -301,7 +301,7 @@ def pct(values: list[float], p: float) -> float:
 
 def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -> list[str]:
     print(f"\n== {name}: building {args.offers:,} offers…", flush=True)
-    slug, seconds = asyncio.run(build(url, args.offers))
+    slug, seconds = asyncio.run(build(url, args.offers, args.booths))
     print(f"   built in {seconds:.1f} s ({args.offers / seconds:,.0f} offers/s)", flush=True)
     base = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir)})
     conf = replace(base, database_url=url)
@@ -328,6 +328,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--offers", type=int, default=100_000)
+    parser.add_argument("--booths", type=int, default=BOOTHS, help="approved booths (employers)")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -335,6 +336,9 @@ def main() -> None:
         "--budget", type=float, default=90, help="seconds at most per backend and kind"
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases for EXPLAIN")
+    parser.add_argument(
+        "--pg-database", default=PG_NAME, help="the PostgreSQL database to create and drop"
+    )
     args = parser.parse_args()
     lines = []
     with tempfile.TemporaryDirectory(prefix="fair-bench-") as tmp:
@@ -347,12 +351,12 @@ def main() -> None:
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
                 lines += run_backend(name, f"sqlite+aiosqlite:///{path}", args, data_dir)
             else:
-                url = asyncio.run(pg_database(create=True))
+                url = asyncio.run(pg_database(args.pg_database, create=True))
                 try:
                     lines += run_backend(name, url, args, data_dir)
                 finally:
                     if not args.keep:
-                        asyncio.run(pg_database(create=False))
+                        asyncio.run(pg_database(args.pg_database, create=False))
     print(f"\nSummary ({args.offers:,} offers, {args.requests} requests after {args.warmup} "
           f"warm-up, one client, sequential):")  # fmt: skip
     print("\n".join(lines))

@@ -1,0 +1,141 @@
+"""Every benchmark script (bench/*.py) runs at a tiny size, so a rename cannot break one silently.
+
+Each script found in bench/ must have its smoke arguments in SMOKE (a new script without an
+entry fails `test_every_bench_script_has_smoke_arguments`). All scripts are started at once as
+subprocesses, as a person would run them (they mostly wait on their own subprocesses, sockets
+and timers, so together they take about as long as the slowest), and each must exit with 0 after
+printing its closing figures line. The figures themselves mean nothing at this size.
+
+PostgreSQL databases and the Redis namespace get this run's own names, so that two test runs (or
+a real benchmark) on the machine never meet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if not p.name.startswith("_"))
+RUN = f"smoke_{os.getpid()}"
+TIMEOUT = 150  # seconds for all of them together (about 40 on a quiet 2-core machine)
+
+
+@dataclass(frozen=True)
+class Smoke:
+    args: tuple[str, ...]
+    closing: str  # a regular expression matching the closing figures line(s)
+
+
+SMOKE = {
+    "fanout.py": Smoke(
+        # One mode of each kind of server: a bare reference, fair with the memory broadcaster
+        # beside a relay, fair's uvicorn processes on Redis.
+        (
+            "--clients=4",
+            "--messages=2",
+            "--bursts=1",
+            "--client-processes=1",
+            "--idle=5",
+            "--modes=reference,fair-1-process-memory,fair-2-processes",
+            f"--pg-database=fair_bench_fanout_{RUN}",
+            f"--namespace=fair-bench-{RUN}",
+        ),
+        # Every frame delivered in every mode: a renamed channel would lose them all.
+        r"^reference +4 +8/8 .*\nfair-1-process-memory +4 +8/8 .*\nfair-2-processes +4 +8/8 .*$",
+    ),
+    "interview.py": Smoke(
+        ("--calls=1",),
+        r"^goal p95 <= 2000 ms on each side: (ok|SLOW) \(p95 \d+ ms\)$",
+    ),
+    "relay.py": Smoke(
+        ("--viewers=2", "--seconds=1", "--warmup=0.5", "--bots-per-process=2"),
+        r"^forward +2 +\d+ +\d+\.\d\d .*$",
+    ),
+    "relay_memory.py": Smoke(
+        (
+            "--minutes=0.1",
+            "--warmup=1",
+            "--viewers=3",
+            "--churn=1",
+            "--interval=1",
+            "--sample=1",
+            "--settle=1",
+        ),
+        r"^RSS first 2 s after warm-up .* goal < 10%: (ok|MISSED)$",
+    ),
+    "search.py": Smoke(
+        (
+            "--offers=1000",
+            "--booths=40",
+            "--requests=2",
+            "--warmup=1",
+            f"--pg-database=fair_bench_{RUN}",
+        ),
+        r"^postgresql combined +p50 .* goal p95 <= 50 ms: (ok|SLOW)$",
+    ),
+}
+
+
+@dataclass
+class Result:
+    code: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def test_every_bench_script_has_smoke_arguments() -> None:
+    assert len(SCRIPTS) >= 5
+    assert sorted(SMOKE) == SCRIPTS
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, Result]:
+    """Every script with an entry in SMOKE, started together, waited for together."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in ("DATABASE_URL", "BROADCAST_URL", "FAIR_BROADCAST_NAMESPACE", "SECRET_KEY"):
+        env.pop(name, None)
+    started = time.monotonic()
+    processes = {
+        script: subprocess.Popen(
+            [sys.executable, str(BENCH / script), *SMOKE[script].args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group: stopped with its children
+        )
+        for script in SCRIPTS
+        if script in SMOKE
+    }
+    found = {}
+    for script, process in processes.items():
+        try:
+            stdout, stderr = process.communicate(
+                timeout=max(1.0, TIMEOUT - (time.monotonic() - started))
+            )
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            stderr += f"\n(killed after {TIMEOUT} s)"
+        found[script] = Result(process.returncode, stdout, stderr, time.monotonic() - started)
+    return found
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_bench_script_runs_at_a_tiny_size(results: dict[str, Result], script: str) -> None:
+    assert script in SMOKE, f"bench/{script} has no smoke arguments in SMOKE"
+    result = results[script]
+    assert result.code == 0, result.stderr[-4000:]
+    assert re.search(SMOKE[script].closing, result.stdout, re.MULTILINE), result.stdout[-4000:]
