@@ -373,6 +373,9 @@
       pending = {};
       if (staffBooth) presence("data-offline-label");
       if (event.code === 4403) return; // refused for good: do not hammer the server
+      // This browser's session ended (log-out elsewhere, "log out everywhere", password reset):
+      // reload, so that a private page no longer shows on a shared screen.
+      if (event.code === 4401) return window.location.reload();
       var delay = Math.min(30000, 1000 * Math.pow(2, attempt));
       attempt += 1;
       setTimeout(connect, delay / 2 + Math.random() * delay / 2);

@@ -47,6 +47,8 @@
     function onClose(event) {
       Object.keys(pending).forEach(function (id) { pending[id].reject(offline()); });
       pending = {};
+      // The session ended (log-out elsewhere, "log out everywhere", reset): show the page afresh.
+      if (event.code === 4401) return window.location.reload();
       if (options.onClose(event) === false) return;
       var delay = Math.min(8000, 500 * Math.pow(2, attempt));
       attempt += 1;
