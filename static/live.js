@@ -375,7 +375,8 @@
       if (event.code === 4403) return; // refused for good: do not hammer the server
       // This browser's session ended (log-out elsewhere, "log out everywhere", password reset):
       // reload, so that a private page no longer shows on a shared screen.
-      if (event.code === 4401) return window.location.reload();
+      // (Later: when this page itself logged out, its own navigation goes first.)
+      if (event.code === 4401) return setTimeout(function () { window.location.reload(); }, 1500);
       var delay = Math.min(30000, 1000 * Math.pow(2, attempt));
       attempt += 1;
       setTimeout(connect, delay / 2 + Math.random() * delay / 2);

@@ -48,7 +48,8 @@
       Object.keys(pending).forEach(function (id) { pending[id].reject(offline()); });
       pending = {};
       // The session ended (log-out elsewhere, "log out everywhere", reset): show the page afresh.
-      if (event.code === 4401) return window.location.reload();
+      // (Later: when this page itself logged out, its own navigation goes first.)
+      if (event.code === 4401) return setTimeout(function () { window.location.reload(); }, 1500);
       if (options.onClose(event) === false) return;
       var delay = Math.min(8000, 500 * Math.pow(2, attempt));
       attempt += 1;
