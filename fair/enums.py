@@ -165,6 +165,20 @@ class ApplicationStatus(StrEnum):
         """Whether the employer has given the candidate an answer (the "no black hole" rule)."""
         return self not in UNANSWERED_STATUSES
 
+    @property
+    def progress(self) -> int:
+        """How far along the pipeline: a move to a status of lower progress goes backwards."""
+        order = [
+            ("submitted",),
+            ("in_review",),
+            ("shortlisted",),
+            ("interview_proposed",),
+            ("interview_scheduled",),
+            ("interviewed", "no_show"),
+            ("hired", "not_retained", "withdrawn"),
+        ]
+        return next(rank for rank, values in enumerate(order) if self.value in values)
+
 
 S = ApplicationStatus
 FINAL_STATUSES = frozenset({S.HIRED, S.NOT_RETAINED, S.WITHDRAWN})
@@ -245,12 +259,12 @@ QUEUE_TRANSITIONS: dict[QueueStatus, frozenset[QueueStatus]] = {
 
 
 class NextStep(StrEnum):
-    """What a recruiter decides at the end of a queue conversation."""
+    """What a recruiter decides at the end of a queue conversation (the neutral one first)."""
 
+    NONE = "none"
+    KEEP_IN_TOUCH = "keep_in_touch"
     INTERVIEW_PROPOSED = "interview_proposed"
     NOT_RETAINED = "not_retained"
-    KEEP_IN_TOUCH = "keep_in_touch"
-    NONE = "none"
 
     @property
     def label(self) -> str:

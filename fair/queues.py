@@ -24,7 +24,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Exists
 
-from fair import applications, channels, chat, clock, editions, employers, events, notices
+from fair import (
+    applications,
+    channels,
+    chat,
+    clock,
+    editions,
+    employers,
+    events,
+    interviews,
+    notices,
+)
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     QUEUE_TRANSITIONS,
@@ -638,7 +648,12 @@ async def _announce(session: AsyncSession, booth_id: int, *, waiting_changed: bo
 async def _apply_next_step(
     session: AsyncSession, recruiter: User, conversation: Conversation, next_step: NextStep
 ) -> None:
-    """Move the candidate's open applications to the booth's offers, per the next step."""
+    """Move the candidate's applications to the booth's offers forward, per the next step.
+
+    Never backwards: an application already at "interview proposed" or further stays (an
+    interview booked keeps it "scheduled"). "Propose an interview" makes a real invitation
+    (interviews.invite), shortlisting first when needed, so the candidate can book a slot.
+    """
     if next_step not in (NextStep.INTERVIEW_PROPOSED, NextStep.NOT_RETAINED):
         return
     rows = await session.scalars(
@@ -657,18 +672,27 @@ async def _apply_next_step(
     locale = candidate.locale if candidate is not None else "fr"
     message = _(applications.DEFAULT_DECLINE, locale) if next_step == NextStep.NOT_RETAINED else ""
     for application in list(rows):
-        for status in _path(ApplicationStatus(application.status), next_step):
+        path = _path(ApplicationStatus(application.status), next_step)
+        if next_step == NextStep.INTERVIEW_PROPOSED and path:
+            for status in path[:-1]:  # shortlisted, when it was not yet
+                await applications.set_status(session, application, status, by=recruiter)
+            await interviews.invite(session, by=recruiter, application=application)
+            continue
+        for status in path:
             await applications.set_status(
                 session, application, status, by=recruiter, message=message
             )
 
 
 def _path(current: ApplicationStatus, next_step: NextStep) -> list[ApplicationStatus]:
-    """The allowed moves from `current` toward the next step's status (empty when none)."""
+    """The allowed moves from `current` toward the next step's status, forward only (empty
+    when none)."""
     moves = APPLICATION_TRANSITIONS[current]
     if next_step == NextStep.NOT_RETAINED:
         return [ApplicationStatus.NOT_RETAINED] if ApplicationStatus.NOT_RETAINED in moves else []
     target = ApplicationStatus.INTERVIEW_PROPOSED
+    if target.progress <= current.progress:
+        return []
     if target in moves:
         return [target]
     shortlisted = ApplicationStatus.SHORTLISTED
