@@ -17,12 +17,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, clock, employers, events
+from fair import channels, clock, employers, events, i18n
 from fair.enums import BoothStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from fair.models import (
@@ -254,7 +253,7 @@ async def _muted(session: AsyncSession, mute: ChatMute) -> Forbidden:
             code="chat.muted",
         )
     zone = await session.scalar(select(Edition.timezone).where(Edition.id == mute.edition_id))
-    until = mute.until.astimezone(ZoneInfo(zone or "Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    until = i18n.moment(mute.until, zone or "Europe/Paris", "short")
     return Forbidden(
         "The moderators have muted you in this fair's chats until %(until)s.",
         code="chat.muted",

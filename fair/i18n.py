@@ -1,19 +1,25 @@
-"""Translations: English msgids in code and templates, Babel catalogues per locale.
+"""Translations and formats: English msgids, Babel catalogues per locale, Babel formats.
 
 The .po catalogues in fair/locale are compiled in memory at first use, so no build step or
 binary artefact is needed. The current locale lives in a context variable set per request.
+Dates, times and numbers are written by Babel in that locale (`moment`, `decimal`): "0,4 km"
+and "3 déc. 2026, 14:05" in French, never seconds. Templates reach them as filters.
 """
 
 from __future__ import annotations
 
 import io
 from contextvars import ContextVar
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime, format_time, get_datetime_format
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 LOCALES = ("fr", "en")
@@ -52,3 +58,28 @@ _ = gettext
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it now."""
     return message
+
+
+def moment(
+    value: datetime, zone: str = "Europe/Paris", fmt: str = "medium", locale: str | None = None
+) -> str:
+    """`value` in `zone`: the date in Babel's `fmt` (short, medium, long, full) and the time
+    of day without seconds ("3 déc. 2026, 14:05"; "Dec 3, 2026, 2:05 PM"), or `fmt` as a
+    Babel pattern of its own."""
+    locale = locale or current_locale.get()
+    local = value.astimezone(ZoneInfo(zone))
+    if fmt not in ("short", "medium", "long", "full"):  # a pattern such as "EEEE d MMMM"
+        return format_datetime(local, fmt, locale=locale)
+    pattern = str(get_datetime_format(fmt, locale=locale)).replace("'", "")  # type: ignore[arg-type]
+    clock = format_time(local, "short", locale=locale)
+    return pattern.replace("{0}", clock).replace("{1}", format_date(local, fmt, locale=locale))
+
+
+def day(value: date, fmt: str = "full", locale: str | None = None) -> str:
+    return format_date(value, fmt, locale=locale or current_locale.get())
+
+
+def decimal(value: float, digits: int = 1, locale: str | None = None) -> str:
+    """A number with at most `digits` decimals and the locale's separators ("0,4", "1 234")."""
+    pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+    return format_decimal(value, pattern, locale=locale or current_locale.get())

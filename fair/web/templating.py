@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 
-from fair import i18n, interviews, settings
+from fair import i18n, interviews, rome, settings
 from fair.enums import (
     ApplicationStatus,
     BoothStatus,
@@ -29,14 +29,29 @@ from fair.rome import DOMAINS
 
 
 def _format_dt(value: datetime | None, zone: str = "Europe/Paris", fmt: str = "medium") -> str:
-    if value is None:
-        return ""
-    locale = i18n.current_locale.get()
-    return format_datetime(value.astimezone(ZoneInfo(zone)), fmt, locale=locale)
+    """A moment in the current language, without seconds (fair.i18n.moment)."""
+    return i18n.moment(value, zone, fmt) if value is not None else ""
 
 
 def _format_date(value: Any, fmt: str = "full") -> str:
-    return format_date(value, fmt, locale=i18n.current_locale.get()) if value else ""
+    return i18n.day(value, fmt) if value else ""
+
+
+def _sector(employer: Any) -> str:
+    """The employer's NAF sector as the reference list writes it now (older rows kept a label
+    without accents), else the stored label."""
+    return rome.sector_of(employer.naf_code) or employer.sector
+
+
+def _job(offer: Any) -> str:
+    """The offer's ROME job label from the reference list, else the stored (imported) one."""
+    job = rome.job(offer.rome_code)
+    return job.label if job else str(offer.rome_label)
+
+
+def _decimal(value: float | None, digits: int = 1) -> str:
+    """A number with the current language's separators: "0,4" in French (fair.i18n.decimal)."""
+    return i18n.decimal(value, digits) if value is not None else ""
 
 
 def _format_time(value: Any) -> str:
@@ -84,6 +99,9 @@ def build_env() -> Environment:
         datetime=_format_dt,
         date=_format_date,
         time=_format_time,
+        decimal=_decimal,
+        sector=_sector,
+        job=_job,
         clock=_clock,
         local_input=_local_input,
     )
