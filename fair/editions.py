@@ -246,6 +246,28 @@ async def published(session: AsyncSession) -> list[Edition]:
     return list(rows)
 
 
+def home_order(
+    found: list[Edition], now: datetime | None = None
+) -> list[tuple[Edition, EditionStatus]]:
+    """Editions as the home page lists them, with their status: live ones first, then those
+    to come by their first live day (or their opening), then past ones, the latest first."""
+    now = now or clock.now()
+    rows = [(edition, status_at(edition, now)) for edition in found]
+
+    def key(row: tuple[Edition, EditionStatus]) -> tuple[int, float]:
+        edition, status = row
+        bounds = live_bounds(edition)
+        start = bounds[0] if bounds else edition.applications_open_at
+        if status == EditionStatus.LIVE:
+            return (0, start.timestamp())
+        if status == EditionStatus.CLOSED:
+            end = bounds[1] if bounds else edition.applications_close_at
+            return (2, -end.timestamp())
+        return (1, start.timestamp())
+
+    return sorted(rows, key=key)
+
+
 async def organised_by(session: AsyncSession, user: User) -> list[Edition]:
     query = select(Edition).options(selectinload(Edition.live_days)).order_by(Edition.id.desc())
     if user.role != Role.ADMIN:

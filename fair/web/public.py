@@ -35,8 +35,8 @@ from fair.web.templating import render
 @page
 async def home(request: Request) -> Response:
     session = database(request)
-    found = await editions.published(session)
-    rows = [(e, editions.status_at(e), await offers.count_in_edition(session, e.id)) for e in found]
+    ordered = editions.home_order(await editions.published(session))
+    rows = [(e, status, await offers.count_in_edition(session, e.id)) for e, status in ordered]
     return render(request, "public/home.html", {"editions": rows})
 
 
