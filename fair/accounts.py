@@ -330,6 +330,9 @@ async def deactivate(session: AsyncSession, user: User, *, by: User) -> None:
     sockets close."""
     if by.role != Role.ADMIN:
         raise Forbidden("Only an administrator can deactivate accounts.")
+    if user.id == by.id:
+        message = "You cannot deactivate your own account."
+        raise Conflict(message, code="account.own", fields={"email": message})
     user.is_active = False
     await user_sessions.revoke_all(session, user.id)
     await session.flush()

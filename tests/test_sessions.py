@@ -146,3 +146,34 @@ async def test_private_pages_are_not_stored(client, session):  # type: ignore[no
     for path, status in (("/", 200), ("/me/profile", 200), ("/offers/999999", 404)):
         response = await client.get(path)
         assert (response.status_code, response.headers["cache-control"]) == (status, "no-store")
+
+
+async def test_an_administrator_deactivates_an_account(client, make_client, session, fetch):  # type: ignore[no-untyped-def]
+    admin = await f.user(session, Role.ADMIN)
+    user = await f.user(session, Role.RECRUITER, email="gone@example.fr")
+    await db.commit(session)
+    victim = make_client()
+    await login(victim, user.email, f.PASSWORD)
+    await login(client, admin.email, f.PASSWORD)
+    token = await csrf(client, "/admin")
+    own = await client.post(
+        "/admin/accounts/deactivate", data={"csrf_token": token, "email": admin.email}
+    )
+    assert own.status_code == 409
+    message = "Vous ne pouvez pas désactiver votre propre compte."
+    assert f'href="#f-deactivate-email">{message}' in own.text
+    unknown = await client.post(
+        "/admin/accounts/deactivate", data={"csrf_token": token, "email": "nobody@example.fr"}
+    )
+    assert unknown.status_code == 404
+    done = await client.post(
+        "/admin/accounts/deactivate", data={"csrf_token": token, "email": "Gone@example.fr"}
+    )
+    assert (done.status_code, done.headers["location"]) == (303, "/admin?deactivated=1")
+    assert (await victim.get("/recruiter")).status_code == 303
+    stored = await fetch.get(User, user.id)
+    assert stored.is_active is False
+    revoked = await fetch.scalars(
+        select(UserSession.revoked_at.is_not(None)).where(UserSession.user_id == user.id)
+    )
+    assert revoked == [True]

@@ -54,7 +54,8 @@ async def test_admin_home_counts_accounts(client, session):
     assert '<label for="f-email">E-mail address' in page.text
     assert 'href="/admin/outbox"' in page.text
     token = await csrf(client, "/admin")
-    assert re.findall(r'name="csrf_token" value="([^"]*)"', page.text) == [token] * 3
+    # Log-out, language, new organiser, deactivation.
+    assert re.findall(r'name="csrf_token" value="([^"]*)"', page.text) == [token] * 4
 
 
 async def test_admin_creates_an_organiser(app, client, session):

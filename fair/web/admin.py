@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from fair import accounts, mail
 from fair.enums import Role
-from fair.errors import FairError, Forbidden
+from fair.errors import FairError, Forbidden, NotFound
 from fair.models import User
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_user
@@ -26,13 +26,19 @@ def require_admin(request: Request) -> User:
 
 
 async def _home(
-    request: Request, form: forms.FormState | None = None, *, status: int = 200
+    request: Request,
+    form: forms.FormState | None = None,
+    *,
+    status: int = 200,
+    deactivate_form: forms.FormState | None = None,
 ) -> Response:
     counts = await accounts.count_by_role(database(request))
     context = {
         "form": form or forms.FormState(),
+        "deactivate_form": deactivate_form or forms.FormState(),
         "counts": [(role, counts.get(role.value, 0)) for role in Role],
         "created": request.query_params.get("created") == "1",
+        "deactivated": request.query_params.get("deactivated") == "1",
     }
     return render(request, "admin/home.html", context, status=status)
 
@@ -61,6 +67,29 @@ async def create_organiser(request: Request) -> Response:
 
 
 @page
+async def deactivate(request: Request) -> Response:
+    """Close an account: it cannot log in any more, its sessions end and its sockets close."""
+    user = require_admin(request)
+    fields = forms.Fields(await forms.read(request))
+    session = database(request)
+    try:
+        fields.text("email", required=True)
+        fields.done()
+        target = await accounts.by_email(session, fields.text("email"))
+        if target is None or not target.is_active:
+            message = "No active account uses this address."
+            raise NotFound(message, code="account.not_found", fields={"email": message})
+        await accounts.deactivate(session, target, by=user)
+    except FairError as error:
+        failed = forms.state_from(fields, error)
+        # The field is `deactivate-email` on the page (the organiser form has an `email`).
+        failed.errors = {f"deactivate-{name}": text for name, text in failed.errors.items()}
+        return await _home(request, status=error.status, deactivate_form=failed)
+    path = request.app.url_path_for("admin_home")
+    return RedirectResponse(f"{path}?deactivated=1", status_code=303)
+
+
+@page
 async def outbox(request: Request) -> Response:
     require_admin(request)
     session = database(request)
@@ -85,6 +114,7 @@ async def retry_mail(request: Request) -> Response:
 routes = [
     Route("/admin", home, name="admin_home"),
     Route("/admin/organisers", create_organiser, methods=["POST"], name="admin_create_organiser"),
+    Route("/admin/accounts/deactivate", deactivate, methods=["POST"], name="admin_deactivate"),
     Route("/admin/outbox", outbox, name="admin_outbox"),
     Route(
         "/admin/outbox/{mail_id:int}/retry", retry_mail, methods=["POST"], name="admin_retry_mail"
