@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, cast, delete, func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, files
@@ -125,20 +125,30 @@ async def declaration(session: AsyncSession, user: User) -> PriorityDeclaration 
 async def declare(
     session: AsyncSession, user: User, *, consent: bool, attributes: set[str]
 ) -> PriorityDeclaration | None:
-    """Store the attributes with the candidate's explicit consent; without it, erase them."""
+    """Store the attributes with the candidate's explicit consent; without it, erase them.
+
+    Consent is dated when the answers are first given or changed: the same answers saved again
+    keep their row and its date.
+    """
     _require_candidate(user)
     if not attributes <= set(PRIORITY_FIELDS):
         raise Invalid("Unknown attribute.", code="profile.invalid")
-    await session.execute(delete(PriorityDeclaration).where(PriorityDeclaration.user_id == user.id))
+    if not consent and attributes:
+        message = "Tick the consent box to record these answers, or untick them."
+        raise Invalid(message, code="profile.consent_required", fields={"consent": message})
+    found = await session.get(PriorityDeclaration, user.id)
     if not consent:
-        if attributes:
-            message = "Tick the consent box to record these answers, or untick them."
-            raise Invalid(message, code="profile.consent_required", fields={"consent": message})
+        if found is not None:
+            await session.delete(found)
+            await session.flush()
         return None
-    found = PriorityDeclaration(user_id=user.id, consented_at=clock.now())
+    if found is None:
+        found = PriorityDeclaration(user_id=user.id, consented_at=clock.now())
+        session.add(found)
+    elif {name for name in PRIORITY_FIELDS if getattr(found, name)} != attributes:
+        found.consented_at = clock.now()
     for name in PRIORITY_FIELDS:
         setattr(found, name, name in attributes)
-    session.add(found)
     await session.flush()
     return found
 

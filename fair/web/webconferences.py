@@ -163,6 +163,14 @@ def _defaults(user: User) -> forms.FormState:
     )
 
 
+def _presenter_options(eligible: list[User], chosen: list[str]) -> list[tuple[str, str]]:
+    """Who may present, those chosen first and in their order: a browser sends the ticked boxes
+    in the page's order, which becomes the presenters' order (a form saved unchanged keeps it)."""
+    rank = {key: n for n, key in enumerate(chosen)}
+    options = [(str(u.id), u.name) for u in eligible]
+    return sorted(options, key=lambda option: rank.get(option[0], len(rank)))
+
+
 def _values(webconference: Webconference, presenter_ids: list[int], zone: str) -> dict[str, Any]:
     tz = ZoneInfo(zone)
     return {
@@ -197,10 +205,10 @@ async def _manage_page(
         "attendance": await audience.statistics_of(session, listed),
         "presenting": await webconferences.presented_by(session, user, [w.id for w in listed]),
         "phase": webconferences.phase,
-        "presenters": [
-            (str(u.id), u.name)
-            for u in await webconferences.eligible_presenters(session, edition, booth)
-        ],
+        "presenters": _presenter_options(
+            await webconferences.eligible_presenters(session, edition, booth),
+            (form or _defaults(user)).get("presenters", []),
+        ),
         "form": form or _defaults(user),
         "action": (
             f"/recruiter/booths/{booth.id}/webconferences"
@@ -285,6 +293,8 @@ async def edit(request: Request) -> Response:
         fields = forms.Fields(await forms.read(request))
         try:
             data = _input(fields, edition.timezone)
+            data.starts_at = forms.as_shown(data.starts_at, webconference.starts_at)
+            data.ends_at = forms.as_shown(data.ends_at, webconference.ends_at)
             await webconferences.update(session, by=user, webconference=webconference, data=data)
             return _redirect(f"{_list_path(webconference)}?done=updated#programme")
         except FairError as error:
@@ -300,10 +310,10 @@ async def edit(request: Request) -> Response:
         "w": webconference,
         "zone": edition.timezone,
         "form": form,
-        "presenters": [
-            (str(u.id), u.name)
-            for u in await webconferences.eligible_presenters(session, edition, booth)
-        ],
+        "presenters": _presenter_options(
+            await webconferences.eligible_presenters(session, edition, booth),
+            form.get("presenters", []),
+        ),
         "back": _list_path(webconference),
         **ENUMS,
     }
