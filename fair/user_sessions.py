@@ -136,9 +136,8 @@ _SYSTEMS = [
 
 
 def summarize(user_agent: str) -> str:
-    """"Firefox on Windows"-like, enough to recognise one's own devices; never the raw header."""
+    """"Firefox · Windows"-like, enough to recognise one's own devices; never the raw header
+    (empty when neither is recognised: the page says "Unknown browser")."""
     browser = next((name for name, pattern in _BROWSERS if pattern.search(user_agent)), "")
     system = next((name for name, pattern in _SYSTEMS if pattern.search(user_agent)), "")
-    if browser and system:
-        return f"{browser} · {system}"
-    return (browser or system or user_agent[:40].strip())[:120]
+    return " · ".join(part for part in (browser, system) if part)

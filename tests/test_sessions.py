@@ -177,3 +177,17 @@ async def test_an_administrator_deactivates_an_account(client, make_client, sess
         select(UserSession.revoked_at.is_not(None)).where(UserSession.user_id == user.id)
     )
     assert revoked == [True]
+
+
+def test_user_agents_are_summarised_never_stored_raw() -> None:
+    from fair.user_sessions import summarize
+
+    edge = CHROME + " Edg/120.0"
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Safari/604.1"
+    assert [summarize(ua) for ua in (CHROME, edge, iphone, "curl/8.4", "")] == [
+        "Chrome · Windows",
+        "Edge · Windows",
+        "Safari · iPhone",
+        "",
+        "",
+    ]
