@@ -7,14 +7,15 @@ from http.cookies import SimpleCookie
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fair import i18n, settings
+from fair import i18n, settings, videos
 from fair.errors import TooLarge
 from fair.web import errors
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; media-src 'self'; object-src 'none'; "
-    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+    f"frame-src {' '.join(videos.FRAME_SOURCES)}"  # booths' presentation videos, cookie-free
 )
 HEADERS = [
     (b"content-security-policy", CSP.encode()),

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 
-from fair import i18n, interviews, rome, settings
+from fair import i18n, interviews, rome, settings, videos
 from fair.enums import (
     ApplicationStatus,
     BoothStatus,
@@ -47,6 +47,17 @@ def _job(offer: Any) -> str:
     """The offer's ROME job label from the reference list, else the stored (imported) one."""
     job = rome.job(offer.rome_code)
     return job.label if job else str(offer.rome_label)
+
+
+def _offer_choice(offer: Any) -> str:
+    """An offer told apart from others of the same title: its reference, commune and date."""
+    return i18n.gettext(
+        "%(title)s — ref. %(ref)s, %(commune)s, %(date)s",
+        title=offer.title,
+        ref=offer.external_id or offer.id,
+        commune=offer.commune,
+        date=i18n.day(offer.created_at, "short"),
+    )
 
 
 def _decimal(value: float | None, digits: int = 1) -> str:
@@ -123,6 +134,8 @@ def build_env() -> Environment:
         Role=Role,
         WorkingTime=WorkingTime,
         DOMAINS=DOMAINS,
+        video_embed=videos.embed,
+        offer_choice=_offer_choice,
     )
     return env
 
