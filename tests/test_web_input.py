@@ -491,3 +491,15 @@ async def test_titles_and_names_are_stored_on_one_line(make_client, session, fet
     )
     assert response.status_code == 303, response.text
     assert await fetch.scalar(select(Edition.title).where(Edition.title == FLAT)) == FLAT
+
+
+async def test_logged_in_user_failing_a_log_in_gets_the_form_again(make_client, session):  # type: ignore[no-untyped-def]
+    """The failure is recorded in its own transaction; the page still shows who is logged in."""
+    client, user = await person(make_client, session, Role.CANDIDATE)
+    token = await csrf(client, "/login")
+    response = await client.post(
+        "/login", data={"csrf_token": token, "email": user.email, "password": "wrong password"}
+    )
+    assert response.status_code == 400, response.text
+    assert f'data-user-id="{user.id}"' in response.text
+    assert 'name="password"' in response.text

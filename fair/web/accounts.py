@@ -115,7 +115,9 @@ async def login(request: Request) -> Response:
             if error.code == "auth.invalid":
                 # The request's transaction ends first (on SQLite it holds the write lock);
                 # the failure must be kept although the request itself fails.
-                await database(request).rollback()
+                # `release`, not a bare rollback: that would expire the logged-in user the page
+                # shows (a DetachedInstanceError once rendered).
+                await auth.release(request)
                 async with db.unit_of_work(request.app.state.write_sessions) as session:
                     await accounts.record_failure(session, email=fields.text("email"), ip=ip)
             form = forms.state_from(fields, error)
