@@ -43,6 +43,7 @@ from fair.enums import (
     WebconferenceStatus,
 )
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.i18n import N_
 from fair.models import (
     Booth,
     Edition,
@@ -584,14 +585,9 @@ async def waiting_position(session: AsyncSession, registration: WebconferenceReg
 
 
 def is_live(webconference: Webconference, now: datetime | None = None) -> bool:
-    """Live now: started on stage (even early, or running late), or scheduled and within its
-    time."""
-    now = now or clock.now()
-    if webconference.status == WebconferenceStatus.LIVE:
-        return True
-    return (
-        webconference.status not in OVER and webconference.starts_at <= now < webconference.ends_at
-    )
+    """Live now: a presenter started it on stage (even early, or running late) and nobody
+    ended it. Its time alone does not make it live: until started it is "starting soon"."""
+    return phase(webconference, now) == "live"
 
 
 def is_past(webconference: Webconference, now: datetime | None = None) -> bool:
@@ -616,6 +612,22 @@ def phase(webconference: Webconference, now: datetime | None = None) -> str:
     if webconference.starts_at - now <= SOON:  # its time has come, not its presenter yet
         return "soon"
     return "scheduled"
+
+
+# The short label of each phase: the programme, the talk's page and the organiser's list
+# all show this one, read from `phase` at the same moment.
+PHASE_LABELS = {
+    "cancelled": N_("Cancelled"),
+    "ended": N_("Ended"),
+    "live": N_("Live"),
+    "soon": N_("Starting soon"),
+    "scheduled": N_("Scheduled"),
+}
+
+
+def phase_label(webconference: Webconference, now: datetime | None = None) -> str:
+    """The msgid of what every page says of the talk's state now (see `phase`)."""
+    return PHASE_LABELS[phase(webconference, now)]
 
 
 @dataclass
@@ -728,7 +740,8 @@ async def of_edition(
 async def programme(
     session: AsyncSession, edition: Edition, user: User | None = None, now: datetime | None = None
 ) -> Programme:
-    """What is live now, then what is coming by day (in the edition's zone), then the past."""
+    """What is live now (started by a presenter), then what is coming by day (in the
+    edition's zone, those starting soon included), then the past."""
     now = now or clock.now()
     zone = ZoneInfo(edition.timezone)
     listed = await items(session, await of_edition(session, edition.id), user)

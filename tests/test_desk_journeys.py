@@ -81,13 +81,14 @@ async def test_ending_a_conversation_never_moves_an_application_backwards(
     assert [p["status"] for p in told if "status" in p] == ["shortlisted", "interview_proposed"]
 
 
-async def test_the_next_step_defaults_to_no_change(session: AsyncSession, make_client, fetch) -> None:  # type: ignore[no-untyped-def]
+async def test_the_next_step_defaults_to_no_change(
+    session: AsyncSession, make_client, fetch
+) -> None:  # type: ignore[no-untyped-def]
     """Item 13: the desk's next step is 'No next step' until the recruiter picks another; the
     form sent as shown changes no application."""
     edition = await f.edition(session)
     booth, recruiter = await f.booth(session, edition_=edition)
     person = await f.candidate(session)
-    application = await f.application(session, offer_=await f.offer(session, booth_=booth))
     application = await f.application(
         session, offer_=await f.offer(session, booth_=booth, title="Peintre"), candidate_=person
     )

@@ -433,9 +433,9 @@ async def test_programme_live_now_upcoming_and_past(session: AsyncSession) -> No
     await webconferences.register(session, candidate=candidate, webconference=later)
 
     found = await webconferences.programme(session, edition, candidate)
-    assert [i.webconference.id for i in found.live] == [live.id]
+    assert [i.webconference.id for i in found.live] == []  # in its time, not started yet
     assert [(day, [i.webconference.id for i in items]) for day, items in found.upcoming] == [
-        (NOON.date(), [later.id]),
+        (NOON.date(), [live.id, later.id]),
         (TOMORROW, [tomorrow.id, cancelled.id]),
     ]
     assert [i.webconference.id for i in found.past] == [ended_early.id, past.id]
@@ -446,8 +446,8 @@ async def test_programme_live_now_upcoming_and_past(session: AsyncSession) -> No
         1,
         [organiser.name],
     )
-    # In its time but not on stage yet: "starting soon" on its page (the programme lists it
-    # as live now); once a presenter starts it, live.
+    # In its time but not on stage yet: "starting soon" (the programme lists it as coming
+    # up); once a presenter starts it, live.
     assert [webconferences.phase(w) for w in (past, live, ended_early, later, cancelled)] == [
         "ended",
         "soon",
@@ -459,6 +459,8 @@ async def test_programme_live_now_upcoming_and_past(session: AsyncSession) -> No
     assert webconferences.phase(later) == "soon"
     await webconferences.start(session, by=organiser, webconference=live)
     assert webconferences.phase(live) == "live"
+    found = await webconferences.programme(session, edition, candidate)
+    assert [i.webconference.id for i in found.live] == [live.id]
     clock.set_now(live.ends_at + timedelta(minutes=20))  # running late: still live, not past
     assert (webconferences.phase(live), webconferences.is_past(live)) == ("live", False)
 
@@ -514,11 +516,15 @@ async def test_programme_page_shows_live_now_and_candidates_register(
     await db.commit(session)
     url = f"/e/{edition.slug}/programme"
 
+    client.cookies.set("lang", "en")
     anonymous = await client.get(url)
     assert anonymous.status_code == 200
-    assert "Le direct" in section(anonymous.text, "live")
+    # In its time but no presenter started it: not live anywhere (item 18).
+    assert "No webconference is live at the moment." in section(anonymous.text, "live")
+    assert "Le direct" not in section(anonymous.text, "live")
+    assert "Le direct 11:50 AM–12:20 PM With" in section(anonymous.text, "upcoming")
+    assert "Starting soon · Registered candidates only" in section(anonymous.text, "upcoming")
     assert "Complet" in section(anonymous.text, "upcoming")
-    assert "Le direct" not in section(anonymous.text, "upcoming")
     assert 'action="/webconferences/' not in anonymous.text
     hall = await client.get(f"/e/{edition.slug}/booths")
     assert f'href="{url}"' in hall.text
@@ -532,7 +538,7 @@ async def test_programme_page_shows_live_now_and_candidates_register(
     response = await post(me, url, f"/webconferences/{full.id}/register?back=programme")
     assert response.headers["location"] == f"{url}?done=waiting#webconference-{full.id}"
     page = (await me.get(url)).text
-    assert "Registered" in section(page, "live")
+    assert "Registered" in section(page, "upcoming")
     assert "Waiting list #1" in section(page, "upcoming")
     assert "Leave the waiting list" in section(page, "upcoming")
 
@@ -548,6 +554,31 @@ async def test_programme_page_shows_live_now_and_candidates_register(
     # Without a token the form is refused and nothing is stored.
     refused = await me.post(f"/webconferences/{full.id}/unregister", data={})
     assert refused.status_code == 403
+
+    # The programme, the talk's page and the organiser's list say the same (item 18).
+    boss = await person(make_client, organiser)
+    listed = f"/organiser/editions/{edition.id}/webconferences"
+
+    async def said() -> tuple[str, str, str]:
+        programme = (await client.get(url)).text
+        card = re.search(rf'id="webconference-{live.id}".*?data-phase>([^<]+)<', programme, re.S)
+        page = (await client.get(f"/webconferences/{live.id}")).text
+        label = re.search(
+            r'class="stage-state" data-phase="\w+" role="status"><strong>([^<]+)<', page
+        )
+        row = re.search(
+            rf'<tr data-webconference-id="{live.id}">.*?data-phase="\w+">([^<]+)<',
+            (await boss.get(listed)).text,
+            re.S,
+        )
+        assert card and label and row
+        return card.group(1), label.group(1), row.group(1)
+
+    assert await said() == ("Starting soon", "Starting soon.", "Starting soon")
+    await webconferences.start(session, by=organiser, webconference=live)
+    await db.commit(session)
+    assert await said() == ("Live", "Live now.", "Live")
+    assert "Le direct" in section((await client.get(url)).text, "live")
 
 
 async def test_schedule_forms_and_permissions(session: AsyncSession, make_client, fetch) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from fair.enums import (
     WorkingTime,
 )
 from fair.rome import DOMAINS
+from fair.webconferences import phase_label as talk_phase
 
 
 def _format_dt(value: datetime | None, zone: str = "Europe/Paris", fmt: str = "medium") -> str:
@@ -120,6 +121,7 @@ def build_env() -> Environment:
         t=_t,
         minutes=_minutes,
         INTERVIEW_NOTICES=interviews.NOTICES,
+        talk_phase=talk_phase,  # one label of a talk's state for every page
         translated=lambda pairs: [(key, i18n.gettext(label)) for key, label in pairs],
         status_labels=_status_labels,
         # A plural form for a script to fill: {num} in place of the number (static/live.js).
