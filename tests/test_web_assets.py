@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from fair import settings
+from tests.conftest import csrf
 
 STATIC_RE = re.compile(r'(?:href|src)="(/static/([^"?]+)\?v=([0-9a-f]{12}))"')
 
@@ -17,7 +18,7 @@ def static_links(page: str) -> dict[str, str]:
 async def test_pages_link_static_files_by_a_hash_of_their_content(client):
     page = await client.get("/")
     links = static_links(page.text)
-    assert set(links) == {"favicon.ico", "favicon.svg", "fair.css", "live.js"}
+    assert set(links) == {"favicon.ico", "favicon.svg", "fair.css", "live.js", "forms.js"}
     again = static_links((await client.get("/login")).text)
     assert again == links  # computed once, the same on every page
 
@@ -72,3 +73,29 @@ async def test_favicon_is_linked_and_served(client):
     assert ico.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
     legacy = await client.get("/favicon.ico")
     assert (legacy.status_code, legacy.headers["location"]) == (301, links["favicon.ico"])
+
+
+async def test_csrf_token_is_masked_afresh_on_every_compressed_page(client, make_client):
+    """BREACH: a compressed page must not repeat the session's secret byte for byte."""
+    first, second = await csrf(client, "/login"), await csrf(client, "/login")
+    assert first != second
+    assert client.cookies.get("fair_session") is not None
+    for token in (first, second):
+        response = await client.post(
+            "/language", data={"csrf_token": token, "lang": "en", "next": "/"}
+        )
+        assert response.status_code == 303, token
+    other = make_client()
+    refused = await other.post(
+        "/language",
+        data={"csrf_token": await csrf(client, "/login"), "lang": "en", "next": "/"},
+        headers={"accept": "application/json"},
+    )
+    await csrf(other, "/login")  # the other browser has a session of its own
+    again = await other.post(
+        "/language",
+        data={"csrf_token": first, "lang": "en", "next": "/"},
+        headers={"accept": "application/json"},
+    )
+    assert [refused.status_code, again.status_code] == [403, 403]
+    assert again.json()["error"]["code"] == "csrf.invalid"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hmac
 import ipaddress
@@ -26,16 +27,36 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def csrf_token(request: Request) -> str:
+    """The session's token as a page shows it: masked by a fresh random pad each time.
+
+    Pages are sent compressed: a secret repeated identically in every page beside text an
+    attacker can reflect (a search) could be read back from compressed sizes (BREACH). So
+    each page carries pad + (pad XOR secret), which `check_csrf` unmasks.
+    """
     token = request.session.get("csrf")
     if not token:
         token = request.session["csrf"] = secrets.token_urlsafe(32)
-    return str(token)
+    secret = str(token).encode()
+    pad = secrets.token_bytes(len(secret))
+    masked = pad + bytes(a ^ b for a, b in zip(pad, secret, strict=True))
+    return base64.urlsafe_b64encode(masked).decode().rstrip("=")
+
+
+def _unmask(submitted: str, size: int) -> bytes:
+    """The secret a masked token carries (b"" when it is not one)."""
+    try:
+        raw = base64.urlsafe_b64decode(submitted + "=" * (-len(submitted) % 4))
+    except ValueError:  # binascii.Error, or non-ASCII text
+        return b""
+    if len(raw) != 2 * size:
+        return b""
+    return bytes(a ^ b for a, b in zip(raw[:size], raw[size:], strict=True))
 
 
 def check_csrf(request: Request, submitted: str) -> None:
     expected = str(request.session.get("csrf", "")).encode()
     # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
-    given = submitted.encode("utf-8", "replace")
+    given = _unmask(submitted, len(expected)) if expected else b""
     if not expected or not given or not hmac.compare_digest(expected, given):
         raise Forbidden(
             "This form has expired or did not come from this site. Go back, reload the page and "
