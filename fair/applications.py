@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from fair import application_mail, candidates, channels, clock, editions, events, notices
 from fair.enums import (
     APPLICATION_TRANSITIONS,
+    CANDIDATE_MOVES,
     UNANSWERED_STATUSES,
     ApplicationStatus,
     NoticeKind,
@@ -35,7 +36,8 @@ DEFAULT_DECLINE = (
 async def apply(
     session: AsyncSession, *, candidate: User, offer: Offer, message: str
 ) -> Application:
-    """A candidate applies to an offer, during the application window, once per offer.
+    """A candidate applies to an offer, during the application window, once per offer (a
+    withdrawn application may be submitted again, see `_apply_again`).
 
     The candidate is mailed that it was received (fair.application_mail); the booth's recruiters
     hear of it in their next hourly digest.
@@ -55,8 +57,9 @@ async def apply(
     if profile.cv_file_id is None:
         text = "Add your CV (a PDF) before applying."
         raise Invalid(text, code="application.cv_required", fields={"cv": text})
-    if await _existing(session, offer.id, candidate.id) is not None:
-        raise Conflict("You have already applied to this offer.", code="application.duplicate")
+    existing = await _existing(session, offer.id, candidate.id)
+    if existing is not None:
+        return await _apply_again(session, candidate, existing, message, profile.cv_file_id)
     now = clock.now()
     application = Application(
         offer_id=offer.id,
@@ -81,6 +84,38 @@ async def apply(
     return application
 
 
+async def _apply_again(
+    session: AsyncSession, candidate: User, application_id: int, message: str, cv_file_id: int
+) -> Application:
+    """A withdrawn application is submitted again: the same row, whose history (its
+    ApplicationEvents) keeps the withdrawal; anything else is a duplicate."""
+    application = await session.get(Application, application_id, with_for_update=True)
+    assert application is not None
+    if application.status != ApplicationStatus.WITHDRAWN:
+        raise Conflict("You have already applied to this offer.", code="application.duplicate")
+    application.message = message.strip()
+    application.cv_file_id = cv_file_id
+    application.status_message = ""
+    application.digested_at = None  # in the recruiters' next digest again
+    await set_status(session, application, ApplicationStatus.SUBMITTED, by=candidate)
+    await application_mail.received(session, application)
+    return application
+
+
+async def of_offer_for(session: AsyncSession, user: User, offer_id: int) -> Application | None:
+    """The user's application to the offer, whatever its status."""
+    found: Application | None = await session.scalar(
+        select(Application).where(
+            Application.offer_id == offer_id, Application.candidate_id == user.id
+        )
+    )
+    return found
+
+
+def withdrawn(application: Application) -> bool:
+    return application.status == ApplicationStatus.WITHDRAWN
+
+
 async def _existing(session: AsyncSession, offer_id: int, candidate_id: int) -> int | None:
     return await session.scalar(
         select(Application.id).where(
@@ -99,8 +134,8 @@ async def set_status(
 ) -> None:
     """Move an application to `new`; the only writer of Application.status.
 
-    Checks who may make the move (the candidate only withdraws; recruiters, whose booth
-    membership the caller has checked, make the others) and the transition. Records an
+    Checks who may make the move (the candidate only withdraws, or applies again; recruiters,
+    whose booth membership the caller has checked, make the others) and the transition. Records an
     ApplicationEvent, and tells the candidate: an in-app notice on every move by the employer,
     an e-mail, sent after commit, on the moves that concern them (application_mail.mailed:
     shortlisted, interview proposed, hired, not retained; several moves in one transaction make
@@ -111,10 +146,12 @@ async def set_status(
     if by.role == Role.CANDIDATE:
         if by.id != application.candidate_id:
             raise NotYours("This application does not exist.")
-        if new != ApplicationStatus.WITHDRAWN:
+        if new not in CANDIDATE_MOVES:
             raise Forbidden("You cannot change this application.")
     elif new == ApplicationStatus.WITHDRAWN:
         raise Forbidden("Only the candidate can withdraw an application.")
+    elif current == ApplicationStatus.WITHDRAWN:
+        raise Forbidden("Only the candidate can apply again.")
     if new not in APPLICATION_TRANSITIONS[current]:
         raise Conflict(
             "This application cannot go from “%(current)s” to “%(new)s”.",

@@ -197,8 +197,11 @@ APPLICATION_TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] =
     S.NO_SHOW: frozenset({S.INTERVIEW_PROPOSED, S.NOT_RETAINED, S.WITHDRAWN}),
     S.HIRED: frozenset(),
     S.NOT_RETAINED: frozenset(),
-    S.WITHDRAWN: frozenset(),
+    # The candidate applies again while the application window is open (applications.apply).
+    S.WITHDRAWN: frozenset({S.SUBMITTED}),
 }
+# The candidate's own moves: withdrawing, and applying again after a withdrawal.
+CANDIDATE_MOVES = frozenset({S.WITHDRAWN, S.SUBMITTED})
 # What a recruiter may choose in the pipeline (withdrawal belongs to the candidate).
 RECRUITER_MOVES = frozenset(set(S) - {S.SUBMITTED, S.WITHDRAWN})
 

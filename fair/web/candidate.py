@@ -109,12 +109,14 @@ async def apply(request: Request) -> Response:
     except FairError as error:
         edition = await editions.get(session, offer.edition_id)
         profile = await candidates.profile(session, user)
+        mine = await applications.of_offer_for(session, user, offer.id)
         context = {
             "offer": offer,
             "edition": edition,
             "employer": offer.booth.employer,
             "applications_open": editions.applications_open(edition),
             "applied": False,
+            "withdrawn": mine if mine is not None and applications.withdrawn(mine) else None,
             "has_cv": profile.cv_file_id is not None,
             "rome_domain": "",
             "jsonld": "{}",
@@ -134,13 +136,23 @@ async def my_applications(request: Request) -> Response:
 
 @page
 async def withdraw(request: Request) -> Response:
+    """Withdrawing asks first (a page, no JavaScript needed), then says it was done."""
     user = require_role(request, Role.CANDIDATE)
     session = database(request)
-    await forms.read(request)
     application = await applications.get(session, path_int(request, "application_id"))
     if application.candidate_id != user.id:
         raise NotFound("This application does not exist.")
+    if request.method != "POST":
+        edition = await editions.get(session, application.edition_id)
+        context = {
+            "application": application,
+            "status": ApplicationStatus(application.status),
+            "applications_open": editions.applications_open(edition),
+        }
+        return render(request, "candidate/withdraw.html", context)
+    await forms.read(request)
     await applications.set_status(session, application, ApplicationStatus.WITHDRAWN, by=user)
+    flash(request, "Your application to “%(offer)s” was withdrawn.", offer=application.offer.title)
     return RedirectResponse("/me/applications", status_code=303)
 
 
@@ -164,7 +176,7 @@ routes = [
     Route(
         "/me/applications/{application_id:int}/withdraw",
         withdraw,
-        methods=["POST"],
+        methods=["GET", "POST"],
         name="withdraw",
     ),
     Route("/me/notices", notices_page, methods=["GET", "POST"], name="notices"),

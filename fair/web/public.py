@@ -152,8 +152,11 @@ async def offer_page(request: Request) -> Response:
     edition = await editions.get(session, offer.edition_id)
     user = request.state.user
     applied = has_cv = False
+    withdrawn = None  # their application, when they withdrew it (they may apply again)
     if user is not None and user.role == Role.CANDIDATE:
-        applied = bool(await applications.applied_offer_ids(session, user, [offer.id]))
+        mine = await applications.of_offer_for(session, user, offer.id)
+        applied = mine is not None and not applications.withdrawn(mine)
+        withdrawn = mine if mine is not None and not applied else None
         has_cv = (await candidates.profile(session, user)).cv_file_id is not None
     context = {
         "offer": offer,
@@ -161,6 +164,7 @@ async def offer_page(request: Request) -> Response:
         "employer": offer.booth.employer,
         "applications_open": editions.applications_open(edition),
         "applied": applied,
+        "withdrawn": withdrawn,
         "has_cv": has_cv,
         "rome_domain": rome.DOMAINS.get(offer.rome_domain, ""),
         "jsonld": _job_posting(offer, edition),
