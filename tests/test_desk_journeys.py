@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import applications, clock, db, interviews, queues
+from fair import applications, clock, db, interviews, presence, queues
 from fair.enums import ApplicationStatus, InterviewMode, NextStep
 from fair.models import Application, ApplicationEvent, Booth, InterviewInvitation, Notice, User
 from tests import factories as f
@@ -110,3 +110,34 @@ async def test_the_next_step_defaults_to_no_change(
     )
     assert response.status_code == 303
     assert (await fetch.get(Application, application.id)).status == ApplicationStatus.SUBMITTED
+
+
+async def test_no_estimate_while_nobody_staffs_the_booth(
+    session: AsyncSession, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    """Item 20: waiting at an unstaffed booth says so instead of a wait estimate; once a
+    recruiter staffs it, the estimate is back (the panel live.js re-reads on booth.staffing)."""
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    person = await f.candidate(session)
+    await queues.join(session, candidate=person, booth=booth)
+    await db.commit(session)
+    client = make_client()
+    client.cookies.set("lang", "en")
+    await login(client, person.email, f.PASSWORD)
+    booth_url = f"/e/{edition.slug}/booths/{booth.id}"
+
+    def panel(html: str) -> str:
+        return html.split('id="desk-panel"')[1].split("</section>")[0]
+
+    page = panel((await client.get(booth_url)).text)
+    assert "data-estimate" not in page and "about 1 min" not in page
+    assert (
+        "Your place in line 1 Estimated wait No recruiter is at the booth right now: the wait "
+        "starts when one arrives."
+    ) in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    await presence.staff(session, recruiter=recruiter, booth=booth, connection_id="desk-1")
+    await db.commit(session)
+    page = panel((await client.get(booth_url)).text)
+    assert "No recruiter is at the booth right now" not in page
+    assert re.search(r"<dd data-estimate [^>]*>about 1 min</dd>", page)

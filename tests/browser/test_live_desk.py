@@ -139,6 +139,10 @@ def test_queue_call_and_conversation_live(live_server: LiveServer, new_context: 
     recruiter.close()
     hall.locator(f'[data-booth-id="{booth_id}"] [data-staffing="unstaffed"]').wait_for()
     second.locator('#desk [data-staffed="no"]').wait_for()
+    # Still waiting: no estimate while nobody staffs the booth, said without a reload.
+    second.locator("#desk [data-unstaffed]").wait_for()
+    assert second.locator("#desk [data-estimate]").count() == 0
+    assert second.locator("[data-position]").inner_text() == "1"
     organiser.locator(f'[data-booth-id="{booth_id}"] [data-staffing="unstaffed"]').wait_for()
     visitor.locator(f'[data-booth-id="{booth_id}"] [data-staffing="unstaffed"]').wait_for()
 
