@@ -7,8 +7,9 @@ outside what the database, `datetime` or the mail headers can hold are refused h
 database error or a broken mail header.
 
 - Numbers and ids are ASCII digits only: '²' passes `str.isdigit()` and '１' passes `int()`.
-- Ids are 1 .. 2**63 - 1 (a BIGINT); dates are within years 1900 .. 2100, so adding a day or
-  moving to another time zone cannot overflow.
+- Ids are 1 .. 2**31 - 1 and whole numbers fit in 32 bits (the INTEGER columns of PostgreSQL);
+  dates are within years 1900 .. 2100, so adding a day or moving to another time zone cannot
+  overflow.
 - Single-line text (titles, names, subjects: anything that may reach a mail header) loses its
   line breaks, tabs and other control characters; multi-line text keeps its line breaks only.
   NUL and lone surrogates (which PostgreSQL and UTF-8 refuse) go in both.
@@ -25,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 from fair.errors import Invalid
 
-MAX_ID = 2**63 - 1
-MIN_INT = -(2**63)
+MAX_ID = 2**31 - 1  # ids and numbers are INTEGER columns (32 bits on PostgreSQL)
+MIN_INT = -(2**31)
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 INTEGER_RE = re.compile(r"[+-]?[0-9]{1,19}")
 DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]{1,20}(?:[.,][0-9]{0,20})?|[.,][0-9]{1,20})")
@@ -76,7 +77,7 @@ def integer(raw: str, *, lo: int = MIN_INT, hi: int = MAX_ID) -> int:
 
 
 def identifier(raw: str | int) -> int:
-    """A database id: 1 .. 2**63 - 1, ASCII digits only."""
+    """A database id: 1 .. 2**31 - 1, ASCII digits only."""
     if isinstance(raw, bool):
         raise ParseError("This reference is not valid.", code="input.identifier")
     if isinstance(raw, int):
@@ -84,7 +85,7 @@ def identifier(raw: str | int) -> int:
             return raw
         raise ParseError("This reference is not valid.", code="input.identifier")
     text = raw.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
         raise ParseError("This reference is not valid.", code="input.identifier")
     value = int(text)
     if not 0 < value <= MAX_ID:

@@ -71,9 +71,20 @@ async def test_ids_out_of_range_or_not_ascii_are_not_found(client, session):  # 
         assert response.status_code == 404, raw
         assert "Page introuvable" in response.text
     # The largest id the database holds is the offer's own "not found".
-    response = await client.get("/offers/9223372036854775807")
+    response = await client.get("/offers/2147483647")
     assert response.status_code == 404
     assert "Cette offre n'existe pas." in text(response.text)
+
+
+async def test_text_segments_with_control_characters_are_not_found(client, session):  # type: ignore[no-untyped-def]
+    """PostgreSQL refuses NUL in a query: such a slug or token matches no route."""
+    edition = await f.edition(session)
+    await db.commit(session)
+    assert (await client.get(f"/e/{edition.slug}/booths")).status_code == 200
+    for path in ("/e/%00/booths", f"/e/{edition.slug}%00/offers", "/calendar/1%00.ics", "/e/a%1B"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert "Page introuvable" in response.text
 
 
 async def test_path_int_refuses_what_the_convertor_would(app):  # type: ignore[no-untyped-def]
@@ -82,7 +93,7 @@ async def test_path_int_refuses_what_the_convertor_would(app):  # type: ignore[n
     from fair.errors import NotFound
     from fair.web.auth import path_int
 
-    for raw in ("9223372036854775808", "²", "0", "-1"):
+    for raw in ("2147483648", "9223372036854775808", "²", "0", "-1"):
         request = Request({"type": "http", "path_params": {"offer_id": raw}})
         try:
             path_int(request, "offer_id")

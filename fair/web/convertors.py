@@ -1,13 +1,18 @@
-"""Path convertors: `{name:int}` in a route matches only database ids (1 .. 2**63 - 1).
+"""Path convertors: `{name:int}` matches only database ids (1 .. 2**31 - 1), `{name}` only
+printable text.
 
 Starlette's own `int` convertor matches any run of digits, so `/offers/9223372036854775808`
 reached the database as an integer it cannot hold (a 500). Ours matches by its regex alone,
 so a value out of range, with leading zeros or with non-ASCII digits matches no route: a 404.
-It replaces Starlette's `int` for every route; fair/web/__init__.py registers it before any
-route module builds its routes (Starlette compiles a path when the Route is created).
+Likewise a text segment (a slug, a token) with NUL or another control character, which
+PostgreSQL refuses in a query, matches no route.
+They replace Starlette's `int` and `str` for every route; fair/web/__init__.py registers them
+before any route module builds its routes (Starlette compiles a path when the Route is created).
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -37,5 +42,18 @@ class IdConvertor(Convertor[int]):
         return str(parse.identifier(value))
 
 
+class TextConvertor(Convertor[str]):
+    regex = "[^/\x00-\x1f\x7f-\x9f\ud800-\udfff]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        value = str(value)
+        assert value and re.fullmatch(self.regex, value), f"Not a path segment: {value!r}"
+        return value
+
+
 def register() -> None:
     register_url_convertor("int", IdConvertor())
+    register_url_convertor("str", TextConvertor())
