@@ -122,14 +122,17 @@ async def sign_up(
     role: Role,
     locale: str = "fr",
     next_path: str = "",
+    ip: str = "",
 ) -> None:
     """Sign-up, answered the same whether the address has an account or not (no enumeration).
 
     A new address gets an unconfirmed account and a link to confirm it (which logs in); an
     address already in use gets a mail telling its owner, and nothing else happens. Both paths
-    hash the password, so they take the same time.
+    hash the password, so they take the same time, and both count as a mail to that address
+    (throttle.check_mail_request: Throttled).
     """
     email, name = _check_new(email=email, name=name, password=password)
+    await throttle.check_mail_request(session, kind="signup", email=email, ip=ip)
     owner = await by_email(session, email)
     if owner is not None:
         await passwords.hash(password)
@@ -297,10 +300,10 @@ async def send_password_link(session: AsyncSession, user: User, *, welcome: bool
 async def request_password_reset(session: AsyncSession, *, email: str, ip: str = "") -> None:
     """Mail a reset link if the account exists; say nothing either way (no enumeration).
 
-    Rate limited per typed address and per client address (throttle.check_reset, Throttled),
+    Rate limited per typed address and per client address (throttle.check_mail_request),
     the same for unknown addresses."""
     email = normalize_email(email)[:254]
-    await throttle.check_reset(session, email=email, ip=ip)
+    await throttle.check_mail_request(session, kind="reset", email=email, ip=ip)
     user = await by_email(session, email)
     if user is not None and user.is_active:
         await send_password_link(session, user)

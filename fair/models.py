@@ -103,16 +103,18 @@ class PasswordReset(Base):
     kind: Mapped[str] = mapped_column(String(10), default="reset")
 
 
-class ResetRequest(Base):
-    """A password reset asked for (any address, known or not), kept an hour to rate limit."""
+class MailRequest(Base):
+    """An anonymous request that mails an address (a password reset, a sign-up), known or not,
+    kept an hour to rate limit them (fair.throttle)."""
 
-    __tablename__ = "reset_requests"
+    __tablename__ = "mail_requests"
     __table_args__ = (
-        Index("ix_reset_requests_email_at", "email", "created_at"),
-        Index("ix_reset_requests_ip_at", "ip", "created_at"),
+        Index("ix_mail_requests_email_at", "email", "created_at"),
+        Index("ix_mail_requests_ip_kind_at", "ip", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,8 +13,9 @@ someone else is guessing waits a minute at most, and a job centre behind one add
 log-ins failed waits 30 seconds at most. A refused attempt is not a failure (it is not checked);
 a success forgets the failures of that account from that address. README: "Login protection".
 
-Password resets: at most 3 an hour for one address typed in the form and 20 an hour from one
-client address, whether the account exists or not (so the answer reveals nothing).
+Requests that mail an address typed by anyone (password resets, sign-ups) are limited whether
+the account exists or not (so the answer reveals nothing): at most 3 mails an hour to one
+address, and from one client address 20 resets or 100 sign-ups an hour.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock
 from fair.errors import TooMany
-from fair.models import LoginFailure, ResetRequest
+from fair.models import LoginFailure, MailRequest
 
 WINDOW = timedelta(hours=1)
-RESET_PER_EMAIL = 3
-RESET_PER_ADDRESS = 20
+MAILS_PER_EMAIL = 3
+# Per client address and kind; sign-ups are higher: a job centre signs up a room at once.
+PER_ADDRESS = {"reset": 20, "signup": 100}
 
 
 @dataclass(frozen=True)
@@ -125,22 +127,29 @@ async def forget_failures(session: AsyncSession, *, email: str, ip: str) -> None
     )
 
 
-async def check_reset(session: AsyncSession, *, email: str, ip: str) -> None:
-    """Raise Throttled past the reset limits, else remember this request."""
+MESSAGES = {
+    "reset": "Too many requests for a new password. Wait %(minutes)s minutes and try again.",
+    "signup": "Too many sign-ups for this address or from your connection. Wait %(minutes)s "
+    "minutes and try again.",
+}
+
+
+async def check_mail_request(session: AsyncSession, *, kind: str, email: str, ip: str) -> None:
+    """Raise Throttled past the limits of requests that mail `email` (`kind`: "reset" or
+    "signup"), else remember this one."""
     now = clock.now()
     since = now - WINDOW
-    await session.execute(delete(ResetRequest).where(ResetRequest.created_at < now - WINDOW))
+    await session.execute(delete(MailRequest).where(MailRequest.created_at < since))
+    limits = [(MailRequest.email == email, MAILS_PER_EMAIL)]
+    if ip:
+        by_ip = (MailRequest.ip == ip) & (MailRequest.kind == kind)
+        limits.append((by_ip, PER_ADDRESS[kind]))
     frees: list[datetime] = []
-    for column, value, limit in (
-        (ResetRequest.email, email, RESET_PER_EMAIL),
-        (ResetRequest.ip, ip, RESET_PER_ADDRESS),
-    ):
-        if not value:
-            continue
+    for condition, limit in limits:
         times = await session.scalars(
-            select(ResetRequest.created_at)
-            .where(column == value, ResetRequest.created_at >= since)
-            .order_by(ResetRequest.created_at.desc())
+            select(MailRequest.created_at)
+            .where(condition, MailRequest.created_at >= since)
+            .order_by(MailRequest.created_at.desc())
             .limit(limit)
         )
         found = list(times)
@@ -148,9 +157,6 @@ async def check_reset(session: AsyncSession, *, email: str, ip: str) -> None:
             frees.append(found[-1] + WINDOW)  # when the oldest one counted leaves the hour
     if frees:
         remaining = (max(frees) - now).total_seconds()
-        raise Throttled(
-            "Too many requests for a new password. Wait %(minutes)s minutes and try again.",
-            retry_after=max(1, math.ceil(remaining)),
-        )
-    session.add(ResetRequest(email=email[:254], ip=ip[:45], created_at=now))
+        raise Throttled(MESSAGES[kind], retry_after=max(1, math.ceil(remaining)))
+    session.add(MailRequest(kind=kind, email=email[:254], ip=ip[:45], created_at=now))
     await session.flush()

@@ -172,3 +172,25 @@ async def test_resets_are_rate_limited_and_void_older_links(client, make_client,
     for n in range(20):
         assert (await ask(f"someone{n}@example.fr", other)).status_code == 200
     assert (await ask("someone-else@example.fr", other)).status_code == 429
+
+
+async def test_signups_mail_an_address_thrice_an_hour(client, session, fetch):  # type: ignore[no-untyped-def]
+    await f.user(session, Role.CANDIDATE, email="taken@example.fr")
+    await db.commit(session)
+    clock.set_now(clock.now())
+    token = await csrf(client, "/signup")
+    form = {"csrf_token": token, "role": "candidate", "name": "X", "password": "long enough pass"}
+    answers = {}
+    for email in ("taken@example.fr", "new@example.fr"):
+        answers[email] = [
+            (await client.post("/signup", data={**form, "email": email})).status_code
+            for _ in range(4)
+        ]
+    # The same for an address with an account and one without: nothing is revealed.
+    assert answers == {"taken@example.fr": [303] * 3 + [429], "new@example.fr": [303] * 3 + [429]}
+    mails = await fetch.scalars(select(OutboxMail.to_addr).order_by(OutboxMail.id))
+    assert mails == ["taken@example.fr"] * 3 + ["new@example.fr"] * 3
+    # A reset counts against the same mailbox's budget.
+    token = await csrf(client, "/reset")
+    refused = await client.post("/reset", data={"csrf_token": token, "email": "taken@example.fr"})
+    assert refused.status_code == 429

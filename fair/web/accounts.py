@@ -55,10 +55,12 @@ async def signup(request: Request) -> Response:
                 role=Role(role),
                 locale=current_locale.get(),
                 next_path=safe_next(str(fields.form.get("next", "")), ""),
+                ip=auth.client_address(request),
             )
         except FairError as error:
             form = forms.state_from(fields, error)
-            return render(request, "accounts/signup.html", {"form": form}, status=error.status)
+            page_ = render(request, "accounts/signup.html", {"form": form}, status=error.status)
+            return _throttled(page_, error)
         return RedirectResponse("/signup/sent", status_code=303)
     return render(
         request,

@@ -1,4 +1,4 @@
-"""server-side sessions, confirmed addresses, link kinds, reset requests
+"""server-side sessions, confirmed addresses, link kinds, mail requests
 
 Revision ID: 0010
 Revises: 0009
@@ -38,16 +38,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_user_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
-        "reset_requests",
+        "mail_requests",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("ip", sa.String(length=45), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_reset_requests")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_requests")),
     )
-    with op.batch_alter_table("reset_requests", schema=None) as batch_op:
-        batch_op.create_index("ix_reset_requests_email_at", ["email", "created_at"], unique=False)
-        batch_op.create_index("ix_reset_requests_ip_at", ["ip", "created_at"], unique=False)
+    with op.batch_alter_table("mail_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_mail_requests_email_at", ["email", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_mail_requests_ip_kind_at", ["ip", "kind", "created_at"], unique=False
+        )
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("confirmed_at", sa.DateTime(), nullable=True))
@@ -65,10 +68,10 @@ def downgrade() -> None:
         batch_op.drop_column("kind")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("confirmed_at")
-    with op.batch_alter_table("reset_requests", schema=None) as batch_op:
-        batch_op.drop_index("ix_reset_requests_ip_at")
-        batch_op.drop_index("ix_reset_requests_email_at")
-    op.drop_table("reset_requests")
+    with op.batch_alter_table("mail_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_mail_requests_ip_kind_at")
+        batch_op.drop_index("ix_mail_requests_email_at")
+    op.drop_table("mail_requests")
     with op.batch_alter_table("user_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_sessions_user_id"))
     op.drop_table("user_sessions")
