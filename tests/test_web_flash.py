@@ -134,3 +134,23 @@ async def test_saved_profile_is_announced(client, session):
 
     assert (response.status_code, response.headers["location"]) == (303, "/me/profile")
     assert flashes((await client.get("/me/profile")).text) == ["Your profile is saved."]
+
+
+async def test_sent_application_is_announced(client, session):
+    edition = await f.edition(session)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth)
+    candidate = await f.candidate(session)
+    await db.commit(session)
+    client.cookies.set("lang", "en")
+    await login(client, candidate.email, f.PASSWORD)
+    token = await csrf(client, f"/offers/{offer.id}")
+
+    response = await client.post(
+        f"/offers/{offer.id}/apply", data={"message": "Bonjour", "csrf_token": token}
+    )
+
+    assert (response.status_code, response.headers["location"]) == (303, "/me/applications")
+    assert flashes((await client.get("/me/applications")).text) == [
+        "Your application has been sent."
+    ]

@@ -113,7 +113,9 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     field(recruiter, tr("Company size")).select_option("10-49")
     field(recruiter, tr("Commune")).fill("Lattes")
     follow(recruiter, button(recruiter, tr("Register")))
-    recruiter.wait_for_url(re.compile(r"/recruiter/employers/\d+\?saved=1$"))
+    recruiter.wait_for_url(re.compile(r"/recruiter/employers/\d+$"))
+    saved = recruiter.locator("main [role=status]").inner_text()
+    assert saved == tr("The employer was saved.")
     field(recruiter, tr("Fair")).select_option(label=title)
     follow(recruiter, button(recruiter, tr("Ask for a booth")))
     recruiter.wait_for_url(re.compile(r"/recruiter/booths/\d+$"))
@@ -139,7 +141,9 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     field(recruiter, tr("Postcode")).fill("34970")
     field(recruiter, tr("Skills (one per line)")).fill("Habilitation électrique\nLecture de plans")
     follow(recruiter, button(recruiter, tr("Publish the offer")))
-    recruiter.wait_for_url(re.compile(rf"{re.escape(booth_path)}\?created=\d+$"))
+    recruiter.wait_for_url(re.compile(rf"{re.escape(booth_path)}$"))
+    created = recruiter.locator("main [role=status]").inner_text()
+    assert created == tr("The offer “%(title)s” was created.", title=OFFER_TITLE)
 
     # A candidate signs up on a phone, searches with a plural and a radius, and applies.
     candidate = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
