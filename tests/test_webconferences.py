@@ -650,6 +650,19 @@ async def test_schedule_forms_and_permissions(session: AsyncSession, make_client
     )
     assert saved.status_code == 303
     assert (await fetch.get(Webconference, created.id)).title == "Les métiers du BTP"
+    refused = await post(
+        org,
+        edit_url,
+        edit_url,
+        title="Refusé",
+        starts_at="2026-03-11T10:00",
+        ends_at="2026-03-11T09:00",
+        capacity="60",
+        access="open",
+        presenters=str(organiser.id),
+    )  # shown again once the talk's lock is released (auth.release)
+    assert refused.status_code == 422 and 'value="Refusé"' in refused.text
+    assert (await fetch.get(Webconference, created.id)).title == "Les métiers du BTP"
 
     # A booth's recruiters schedule for their booth; nobody else reaches these pages.
     rec = await person(make_client, recruiter)

@@ -21,7 +21,7 @@ from fair.errors import FairError, NotFound
 from fair.i18n import N_
 from fair.models import Booth, Edition, User, Webconference
 from fair.web import forms
-from fair.web.auth import database, page, path_int, require_role, require_user
+from fair.web.auth import database, page, path_int, release, require_role, require_user
 from fair.web.recordings import finish_recording
 from fair.web.templating import render
 
@@ -239,6 +239,7 @@ async def _schedule(
         if error.status in (403, 404):
             raise
         form = _state(fields, error)
+        await release(request)  # the page is read and rendered without the write lock
         return await _manage_page(request, user, edition, booth, form, status=error.status)
     return _redirect(f"{request.url.path}?done=scheduled#programme")
 
@@ -301,6 +302,8 @@ async def edit(request: Request) -> Response:
             if error.status in (403, 404):
                 raise
             form, status = _state(fields, error), error.status
+            await release(request)  # the talk's lock goes before the page is read
+            session = database(request)
     if form is None:
         presenter_ids = await webconferences.presenters_of(session, webconference.id)
         form = forms.FormState(values=_values(webconference, presenter_ids, edition.timezone))
