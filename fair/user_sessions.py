@@ -136,8 +136,8 @@ _SYSTEMS = [
 
 
 def summarize(user_agent: str) -> str:
-    """"Firefox · Windows"-like, enough to recognise one's own devices; never the raw header
-    (empty when neither is recognised: the page says "Unknown browser")."""
+    """A summary like "Firefox · Windows", enough to recognise one's own devices; never the
+    raw header (empty when neither is recognised: the page says "Unknown browser")."""
     browser = next((name for name, pattern in _BROWSERS if pattern.search(user_agent)), "")
     system = next((name for name, pattern in _SYSTEMS if pattern.search(user_agent)), "")
     return " · ".join(part for part in (browser, system) if part)

@@ -86,7 +86,9 @@ async def test_a_socket_answers_promptly_during_a_burst_of_logins(server: Server
             await client.aclose()
     assert statuses == [303] * LOGINS
     worst = max(rtts)
-    print(f"one hash {one_hash * 1000:.0f} ms; ping worst {worst * 1000:.0f} ms, "
-          f"median {sorted(rtts)[len(rtts) // 2] * 1000:.0f} ms over {len(rtts)} pings")
+    print(
+        f"one hash {one_hash * 1000:.0f} ms; ping worst {worst * 1000:.0f} ms, "
+        f"median {sorted(rtts)[len(rtts) // 2] * 1000:.0f} ms over {len(rtts)} pings"
+    )
     # On the loop, one log-in alone holds it for a whole hash, and 20 for about 20 of them.
     assert worst < max(one_hash / 2, 0.03)

@@ -66,9 +66,7 @@ async def test_log_out_everywhere(client, make_client, session, fetch):  # type:
     for browser in (client, phone):
         assert (await browser.get("/recruiter")).status_code == 303
     assert (await bystander.get("/me/profile")).status_code == 200
-    live = await fetch.scalars(
-        select(UserSession.user_id).where(UserSession.revoked_at.is_(None))
-    )
+    live = await fetch.scalars(select(UserSession.user_id).where(UserSession.revoked_at.is_(None)))
     assert live == [other.id]
 
 
