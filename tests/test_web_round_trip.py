@@ -41,6 +41,7 @@ OTHER_FORMS = {
     "reset": "sets a new password",
     "invitation": "joins an employer",
     "notices": "marks notices read",
+    "withdraw": "withdraws an application, once confirmed",
     "employer_new": "creates an employer",
     "offer_new": "creates an offer",
     "booth_interviews": "publishes interview slots",
