@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import accounts, db, demo, migrations, settings
+from fair import accounts, db, demo, migrations, parse, settings
 from fair.enums import Role
 from fair.errors import FairError
 from fair.live.broadcast import Broadcaster, BroadcastError
@@ -144,7 +144,12 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
 
     async def create(session: AsyncSession) -> str:
         user = await accounts.create_user(
-            session, email=args.email, name=args.name, password=password, role=Role.ADMIN
+            session,
+            # One line each, as the web forms read them: a name may end up in a mail header.
+            email=parse.line(args.email),
+            name=parse.line(args.name),
+            password=password,
+            role=Role.ADMIN,
         )
         return user.email
 

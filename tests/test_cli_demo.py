@@ -74,6 +74,16 @@ def test_migrate_then_create_admin(tmp_path: Path) -> None:
     )
 
 
+def test_create_admin_name_is_one_line(tmp_path: Path) -> None:
+    assert fair(tmp_path, "migrate").returncode == 0
+    args = ("create-admin", "--email", "root@example.fr\r\n", "--name", "Root\r\nBcc: x@y.fr")
+    created = fair(tmp_path, *args, "--password", "a-long-password")
+    assert (created.returncode, created.stdout) == (0, "Administrator created: root@example.fr\n")
+    with sqlite3.connect(tmp_path / "fair.db") as conn:
+        rows = conn.execute("SELECT email, name FROM users").fetchall()
+    assert rows == [("root@example.fr", "Root Bcc: x@y.fr")]
+
+
 def test_create_admin_before_migrate_says_so(tmp_path: Path) -> None:
     result = fair(
         tmp_path, "create-admin", "--email", "a@b.fr", "--name", "A", "--password", "x" * 12
