@@ -60,7 +60,8 @@ async def test_queue_call_talk_and_end_without_javascript(
         response = await client.post(f"/booths/{booth.id}/queue/join", data={"csrf_token": token})
         assert response.status_code == 303 and response.headers["location"] == f"{booth_url}#desk"
     page = text_of((await two.get(booth_url)).text)
-    assert "Your place in line 2" in page and "about 5 min" in page
+    assert "Your place in line 2" in page and "about 5 min" not in page  # nobody staffs it
+    assert "No recruiter is at the booth right now: the wait starts when one arrives." in page
 
     # The recruiter's desk: counts, then the call.
     page = text_of((await rec.get(desk_url)).text)
