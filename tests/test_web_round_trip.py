@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pprint import pformat
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from starlette.routing import Route
@@ -168,3 +169,35 @@ async def test_a_talk_saved_unchanged_keeps_its_presenters_order_and_time(
 
     assert response.status_code == 303
     assert changed(before, await snapshot(app), ignore=frozenset({"updated_at"})) == {}
+
+
+# Forms that would end the walk's own session.
+UNPOSTED = ("/logout", "/account/sessions/")
+
+
+async def test_the_demo_walked_as_each_role_with_every_form_posted_back_answers_no_5xx(
+    app: Any, make_client: Any, seeded: None
+) -> None:
+    """Every page up to three clicks from home (two per route at most), and every form on them
+    posted back as it stands (actions included: publish, withdraw, cancel…), as every role."""
+    failures: list[tuple[str, str, str, object]] = []
+    posted = 0
+    for role, email in ROLES.items():
+        client = make_client()
+        await login(client, email, demo.PASSWORD)
+        pages = await walk(app, client, depth=3, per_route=2)
+        failures += [(role, "GET", p.url, p.status) for p in pages if p.status >= 500]
+        for page in pages:
+            for form in forms_of(page.text, page.url):
+                if form.method != "POST" or urlsplit(form.action).path.startswith(UNPOSTED):
+                    continue
+                posted += 1
+                try:
+                    response = await client.request("POST", form.action, **form.send())  # type: ignore[arg-type]
+                except Exception as error:  # noqa: BLE001 - an unhandled error is a 500
+                    failures.append((role, "POST", form.action, repr(error)))
+                    continue
+                if response.status_code >= 500:
+                    failures.append((role, "POST", form.action, response.status_code))
+    assert failures == []
+    assert posted >= 150
