@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from fair import accounts
 from fair.enums import Role
+from fair.models import OutboxMail
 from tests import factories as f
 from tests.browser.conftest import LiveServer, follow, log_in, tr
 
@@ -40,6 +43,18 @@ def link(scope: Any, name: str) -> Any:
 def no_horizontal_scroll(page: Any, width: int) -> None:
     scroll = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll <= width + 1, f"{page.url} scrolls sideways on a {width}px phone: {scroll}px wide"
+
+
+def _signup_link(live_server: LiveServer, email: str) -> str:
+    async def read(session):  # type: ignore[no-untyped-def]
+        body = await session.scalar(
+            select(OutboxMail.body)
+            .where(OutboxMail.to_addr == email)
+            .order_by(OutboxMail.id.desc())
+        )
+        return re.search(r"/signup/confirm/\S+", body).group(0)
+
+    return str(live_server.seed(read))
 
 
 def _seed_people(live_server: LiveServer) -> tuple[str, str]:
@@ -95,7 +110,8 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     for day in WEEKDAYS:
         days.get_by_label(tr(day), exact=True).check()
     follow(organiser, button(organiser, tr("Create the edition")))
-    organiser.wait_for_url(re.compile(r"/organiser/editions/\d+\?saved=1$"))
+    organiser.wait_for_url(re.compile(r"/organiser/editions/\d+$"))
+    assert organiser.locator("main [role=status]").inner_text() == tr("The edition was saved.")
     edition_id = int(re.search(r"/editions/(\d+)", organiser.url).group(1))  # type: ignore[union-attr]
     follow(organiser, button(organiser, tr("Publish this edition")))
     organiser.wait_for_url(re.compile(rf"/organiser/editions/{edition_id}$"))
@@ -154,6 +170,10 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     field(candidate, tr("E-mail address")).fill("nadia.journey@example.fr")
     field(candidate, tr("Password")).fill("un mot de passe sûr")
     follow(candidate, button(candidate, tr("Create my account")))
+    candidate.wait_for_url(f"{live_server.url}/signup/sent")
+    # The address is confirmed with the link mailed to it, which logs in.
+    candidate.goto(_signup_link(live_server, "nadia.journey@example.fr"))
+    follow(candidate, button(candidate, tr("Confirm my address and log in")))
     candidate.wait_for_url(f"{live_server.url}/")
     follow(candidate, link(candidate, f"{tr('See the offers')} — {title}"))
     candidate.wait_for_url(f"{live_server.url}/e/{slug}/offers")
