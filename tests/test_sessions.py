@@ -167,7 +167,7 @@ async def test_an_administrator_deactivates_an_account(client, make_client, sess
     done = await client.post(
         "/admin/accounts/deactivate", data={"csrf_token": token, "email": "Gone@example.fr"}
     )
-    assert (done.status_code, done.headers["location"]) == (303, "/admin?deactivated=1")
+    assert (done.status_code, done.headers["location"]) == (303, "/admin")
     assert (await victim.get("/recruiter")).status_code == 303
     stored = await fetch.get(User, user.id)
     assert stored.is_active is False

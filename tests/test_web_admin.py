@@ -67,7 +67,7 @@ async def test_admin_creates_an_organiser(app, client, session):
     )
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/admin?created=1"
+    assert response.headers["location"] == "/admin"
     [user] = await read(app, select(User).where(User.role == Role.ORGANISER))
     assert (user.email, user.name, user.is_active) == ("odile@example.fr", "Odile Martin", True)
     [sent] = await read(app, select(OutboxMail))

@@ -80,7 +80,7 @@ async def test_the_demo_edition_saved_unchanged_changes_nothing(app, client, ses
     response = await client.post(form.action, **form.send())  # type: ignore[arg-type]
 
     assert response.status_code == 303
-    assert response.headers["location"] == f"/organiser/editions/{edition.id}?saved=1"
+    assert response.headers["location"] == f"/organiser/editions/{edition.id}"
     # Not a row, not a second of the moments shown to the minute, not a live day's id.
     assert changed(before, await snapshot(app)) == {}
     again = await client.get(response.headers["location"])

@@ -12,6 +12,7 @@ from fair.errors import FairError, Forbidden, NotFound
 from fair.models import User
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_user
+from fair.web.flash import flash
 from fair.web.templating import render
 
 OUTBOX_SIZE = 100
@@ -37,8 +38,6 @@ async def _home(
         "form": form or forms.FormState(),
         "deactivate_form": deactivate_form or forms.FormState(),
         "counts": [(role, counts.get(role.value, 0)) for role in Role],
-        "created": request.query_params.get("created") == "1",
-        "deactivated": request.query_params.get("deactivated") == "1",
     }
     return render(request, "admin/home.html", context, status=status)
 
@@ -62,8 +61,8 @@ async def create_organiser(request: Request) -> Response:
         )
     except FairError as error:
         return await _home(request, forms.state_from(fields, error), status=error.status)
-    path = request.app.url_path_for("admin_home")
-    return RedirectResponse(f"{path}?created=1", status_code=303)
+    flash(request, "The organiser account was created. A link to choose a password was e-mailed.")
+    return RedirectResponse(request.app.url_path_for("admin_home"), status_code=303)
 
 
 @page
@@ -85,8 +84,11 @@ async def deactivate(request: Request) -> Response:
         # The field is `deactivate-email` on the page (the organiser form has an `email`).
         failed.errors = {f"deactivate-{name}": text for name, text in failed.errors.items()}
         return await _home(request, status=error.status, deactivate_form=failed)
-    path = request.app.url_path_for("admin_home")
-    return RedirectResponse(f"{path}?deactivated=1", status_code=303)
+    flash(
+        request,
+        "The account was deactivated: it can no longer log in, and its open sessions have ended.",
+    )
+    return RedirectResponse(request.app.url_path_for("admin_home"), status_code=303)
 
 
 @page
@@ -98,7 +100,6 @@ async def outbox(request: Request) -> Response:
         "mails": await mail.recent(session, limit=OUTBOX_SIZE),
         "limit": OUTBOX_SIZE,
         "max_attempts": mail.MAX_ATTEMPTS,
-        "retried": request.query_params.get("retried") == "1",
     }
     return render(request, "admin/outbox.html", context)
 
@@ -107,8 +108,8 @@ async def outbox(request: Request) -> Response:
 async def retry_mail(request: Request) -> Response:
     require_admin(request)
     await mail.retry(database(request), path_int(request, "mail_id"))
-    path = request.app.url_path_for("admin_outbox")
-    return RedirectResponse(f"{path}?retried=1", status_code=303)
+    flash(request, "The message will be sent again in a moment.")
+    return RedirectResponse(request.app.url_path_for("admin_outbox"), status_code=303)
 
 
 routes = [

@@ -182,7 +182,6 @@ def _form_page(
         "form": form,
         "zones": _zones(str(form.get("timezone", ""))),
         "weekdays": WEEKDAYS,
-        "saved": request.query_params.get("saved") == "1",
     }
     if edition is not None:
         context["status"] = editions.status_at(edition)
@@ -206,7 +205,8 @@ async def edition_new(request: Request) -> Response:
             edition = await editions.create(database(request), by=user, data=data)
         except FairError as error:
             return _form_page(request, None, _failed(fields, error), status=error.status)
-        return _redirect(request, "edition_edit", "?saved=1", edition_id=edition.id)
+        flash(request, "The edition was saved.")
+        return _redirect(request, "edition_edit", edition_id=edition.id)
     return _form_page(request, None, forms.FormState(values=_initial(None)))
 
 
@@ -223,7 +223,8 @@ async def edition_edit(request: Request) -> Response:
             await editions.update(database(request), edition, data=data)
         except FairError as error:
             return _form_page(request, edition, _failed(fields, error), status=error.status)
-        return _redirect(request, "edition_edit", "?saved=1", edition_id=edition.id)
+        flash(request, "The edition was saved.")
+        return _redirect(request, "edition_edit", edition_id=edition.id)
     return _form_page(request, edition, forms.FormState(values=_initial(edition)))
 
 
