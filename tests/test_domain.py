@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from fair import applications, clock, db, editions, employers, francetravail
 from fair.enums import ApplicationStatus, BoothStatus, EditionStatus, Role
-from fair.errors import Conflict, Forbidden, Invalid
+from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import ApplicationEvent, Notice, OutboxMail
 from tests import factories as f
 
@@ -152,8 +152,9 @@ async def test_withdraw_and_duplicates(session):  # type: ignore[no-untyped-def]
     await applications.set_status(session, application, S.WITHDRAWN, by=candidate)
     assert application.status == "withdrawn"
     other = await f.candidate(session)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotYours) as hidden:
         await applications.set_status(session, application, S.WITHDRAWN, by=other)
+    assert (hidden.value.status, hidden.value.code) == (404, "fair.not_found")
 
 
 async def test_decline_many_and_unanswered_report(session):  # type: ignore[no-untyped-def]

@@ -265,6 +265,9 @@ async def test_publish_and_archive(app, client, session):
     assert "Only a closed edition can be archived." in text(refused.text)
 
     clock.set_now(clock.now() + timedelta(days=30))
+    # A session idle for 30 days has ended (user_sessions.IDLE_LIFETIME): log in again.
+    assert (await client.get(path)).headers["location"] == f"/login?next={path}"
+    await as_user(client, session, user=organiser)
     page = await client.get(path)
     assert "Status Closed" in text(page.text)
     assert "Archive this edition" in page.text
