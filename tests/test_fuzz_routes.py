@@ -85,6 +85,7 @@ BAD_VALUES = [
     "1e999",
     quote("<script>alert(1)</script>"),
     quote("é" * 300),
+    "9" * 5000,  # int() refuses more than 4,300 digits
 ]
 BAD_CSRF = ["", "%C3%A9t%C3%A9", "%ED%A0%80", "x" * 5000]
 # Answers that refuse the role itself (log in, not yours to see, wrong method).
