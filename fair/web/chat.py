@@ -22,9 +22,11 @@ from starlette.routing import Route
 from fair import chat, editions, employers, moderation, parse
 from fair.enums import MuteLength, ReportKind, Role
 from fair.errors import FairError, Invalid, NotFound
+from fair.i18n import N_
 from fair.models import Booth, Edition, User
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_role, require_user
+from fair.web.flash import flash
 from fair.web.templating import render
 
 
@@ -212,7 +214,6 @@ async def _moderation_page(
         "threads": await moderation.edition_threads(session, by=user, edition=edition),
         "lengths": [(length.value, length.label) for length in MuteLength],
         "form": form,
-        "done": request.query_params.get("done", ""),
     }
     return render(request, "organiser/moderation.html", context, status=status)
 
@@ -223,9 +224,18 @@ async def moderation_page(request: Request) -> Response:
     return await _moderation_page(request, user, edition)
 
 
+DONE = {
+    "removed": N_("The message was removed."),
+    "resolved": N_("The report was settled."),
+    "muted": N_("The person is muted in this fair's chats."),
+    "unmuted": N_("The person can write again."),
+}
+
+
 def _back(request: Request, edition: Edition, done: str) -> Response:
+    flash(request, DONE[done])
     path = request.app.url_path_for("edition_moderation", edition_id=str(edition.id))
-    return RedirectResponse(f"{path}?done={done}", status_code=303)
+    return RedirectResponse(path, status_code=303)
 
 
 def _kind(fields: forms.Fields) -> ReportKind:
