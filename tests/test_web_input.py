@@ -522,3 +522,26 @@ async def test_logged_in_user_failing_a_log_in_gets_the_form_again(make_client, 
     assert response.status_code == 400, response.text
     assert f'data-user-id="{user.id}"' in response.text
     assert 'name="password"' in response.text
+
+
+async def test_interview_rules_release_date_out_of_range(make_client, session):  # type: ignore[no-untyped-def]
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser)
+    client, _user = await person(make_client, session, Role.ORGANISER, organiser)
+    url = f"/organiser/editions/{edition.id}/interviews"
+    token = await csrf(client, url)
+    for moment in ("0001-01-01T00:00", "9999-12-31T23:59"):
+        response = await client.post(
+            url,
+            data={
+                "csrf_token": token,
+                "max_per_booth": "1",
+                "max_total": "5",
+                "release_at": moment,
+                "cancel_cutoff_minutes": "120",
+                "offer_minutes": "60",
+                "min_notice_minutes": "120",
+            },
+        )
+        assert response.status_code == 422, response.text
+        assert field_errors(response.text)["release_at"] == "Indiquez une date entre 1900 et 2100."
