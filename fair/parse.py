@@ -61,12 +61,16 @@ def paragraphs(raw: str) -> str:
     return NEWLINES_RE.sub("\n", CONTROLS_RE.sub("", raw)).strip()
 
 
-def integer(raw: str, *, lo: int = MIN_INT, hi: int = MAX_ID) -> int:
-    """A whole number written in ASCII digits, within lo .. hi."""
-    text = raw.strip()
-    if not INTEGER_RE.fullmatch(text):
+def integer(raw: str | int, *, lo: int = MIN_INT, hi: int = MAX_ID) -> int:
+    """A whole number within lo .. hi: written in ASCII digits, or an int (a JSON payload's)."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise ParseError("Enter a whole number.", code="input.integer")
-    value = int(text)
+    if isinstance(raw, int):
+        value = raw
+    elif INTEGER_RE.fullmatch(raw.strip()):
+        value = int(raw.strip())
+    else:
+        raise ParseError("Enter a whole number.", code="input.integer")
     if not lo <= value <= hi:
         raise ParseError(
             "Enter a whole number between %(lo)s and %(hi)s.",
@@ -77,8 +81,8 @@ def integer(raw: str, *, lo: int = MIN_INT, hi: int = MAX_ID) -> int:
 
 
 def identifier(raw: str | int) -> int:
-    """A database id: 1 .. 2**31 - 1, ASCII digits only."""
-    if isinstance(raw, bool):
+    """A database id: 1 .. 2**31 - 1, ASCII digits only (or an int, from a JSON payload)."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise ParseError("This reference is not valid.", code="input.identifier")
     if isinstance(raw, int):
         if 0 < raw <= MAX_ID:

@@ -40,11 +40,32 @@ def test_integers_are_ascii_and_bounded():
         {"lo": 0, "hi": 100},
     )
     assert refused(parse.integer, "2147483648")[0] == "input.integer_range"
+    # A socket payload's numbers are ints already; bools and floats are not whole numbers.
+    assert parse.integer(7, lo=0, hi=10) == 7
+    assert refused(parse.integer, 11, lo=0, hi=10)[0] == "input.integer_range"
+    for raw in (True, 1.0, None, [1]):
+        assert refused(parse.integer, raw)[0] == "input.integer", raw  # type: ignore[arg-type]
 
 
 def test_identifiers_fit_an_integer_column():
     assert parse.identifier("2147483647") == parse.identifier(2147483647) == 2**31 - 1
-    for raw in ("0", "-1", "2147483648", "²", "１", "1.0", "", " ", "9" * 5000, 0, 2**31, True):
+    bad = (
+        "0",
+        "-1",
+        "2147483648",
+        "²",
+        "１",
+        "1.0",
+        "",
+        " ",
+        "9" * 5000,
+        0,
+        2**31,
+        True,
+        1.0,
+        None,
+    )
+    for raw in bad:
         assert refused(parse.identifier, raw)[0] == "input.identifier", raw
 
 
