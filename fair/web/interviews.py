@@ -44,6 +44,7 @@ from fair.models import (
 )
 from fair.web import forms
 from fair.web.auth import database, page, path_int, release, require_role, require_user
+from fair.web.flash import flash
 from fair.web.templating import render
 
 T = TypeVar("T")
@@ -238,7 +239,6 @@ async def _booth_page(
 ) -> Response:
     session = database(request)
     edition = await editions.get(session, booth.edition_id)
-    params = request.query_params
     team = await employers.members(session, booth.employer)
     context = {
         "booth": booth,
@@ -251,8 +251,6 @@ async def _booth_page(
         "days": _by_day(
             await _agenda(session, booth, team), edition.timezone, lambda r: r.starts_at
         ),
-        "published": params.get("published", ""),
-        "done": params.get("done", ""),
         **ENUMS,
     }
     return render(request, "interviews/booth.html", context, status=status)
@@ -288,7 +286,8 @@ async def booth_interviews(request: Request) -> Response:
         form = _state(fields, error, keep=["modes"])
         await release(request)
         return await _booth_page(request, user, booth, form, status=error.status)
-    return _redirect(f"/recruiter/booths/{booth.id}/interviews?published={len(created)}#agenda")
+    flash(request, "%(num)s slot published.", plural="%(num)s slots published.", num=len(created))
+    return _redirect(f"/recruiter/booths/{booth.id}/interviews#agenda")
 
 
 @page
@@ -297,7 +296,8 @@ async def slot_withdraw(request: Request) -> Response:
     session = database(request)
     slot = await interviews.get_slot(session, path_int(request, "slot_id"))
     await interviews.withdraw_slot(session, by=user, slot=slot)
-    return _redirect(f"/recruiter/booths/{slot.booth_id}/interviews?done=withdrawn#agenda")
+    flash(request, "The slot was withdrawn.")
+    return _redirect(f"/recruiter/booths/{slot.booth_id}/interviews#agenda")
 
 
 @page
@@ -317,7 +317,8 @@ async def interview_record(request: Request) -> Response:
     await interviews.record(
         session, by=user, interview=interview, attended=attended, outcome=outcome
     )
-    return _redirect(f"/recruiter/booths/{interview.booth_id}/interviews?done=recorded#agenda")
+    flash(request, "The interview was recorded.")
+    return _redirect(f"/recruiter/booths/{interview.booth_id}/interviews#agenda")
 
 
 # Recruiters: from an application -----------------------------------------------------------------
@@ -393,7 +394,8 @@ async def _application(request: Request) -> tuple[User, Application]:
 async def application_invite(request: Request) -> Response:
     user, application = await _application(request)
     await interviews.invite(database(request), by=user, application=application)
-    return _redirect(f"/recruiter/applications/{application.id}?interview=invited#interview")
+    flash(request, "The interview is proposed: the candidate can book one of your free slots.")
+    return _redirect(f"/recruiter/applications/{application.id}#interview")
 
 
 @page
@@ -409,7 +411,8 @@ async def application_book(request: Request) -> Response:
     fields.done()
     slot = await interviews.get_slot(session, slot_id)
     await interviews.book(session, by=user, invitation=invitation, slot=slot, mode=mode)
-    return _redirect(f"/recruiter/applications/{application.id}?interview=booked#interview")
+    flash(request, "The slot is booked for the candidate, who is asked to confirm it.")
+    return _redirect(f"/recruiter/applications/{application.id}#interview")
 
 
 # Candidates --------------------------------------------------------------------------------------
@@ -532,7 +535,6 @@ async def _mine_page(
         "changeable": _changeable,
         "local_day": _local_day,
         "feed_url": f"{settings.get().base_url}/calendar/{feed.token}.ics" if feed else "",
-        "done": request.query_params.get("done", ""),
         **ENUMS,
     }
     return render(request, "interviews/mine.html", context, status=status)
@@ -579,21 +581,27 @@ async def invitation_book(request: Request) -> Response:
         failed = Failed(invitation.id, form, alternatives)
         await release(request)  # the slot's lock goes before the page is read and rendered
         return await _mine_page(request, user, failed, status=error.status)
-    return _redirect("/me/interviews?done=booked#interviews")
+    flash(request, "Your interview is booked. You will receive a confirmation by e-mail.")
+    return _redirect("/me/interviews#interviews")
 
 
 @page
 async def waitlist_join(request: Request) -> Response:
     user, invitation = await _own_invitation(request)
     await interviews.join_waitlist(database(request), candidate=user, invitation=invitation)
-    return _redirect(f"/me/interviews?done=waitlisted#invitation-{invitation.id}")
+    flash(
+        request,
+        "You are on the waiting list: if a slot is freed, it is offered to you by e-mail.",
+    )
+    return _redirect(f"/me/interviews#invitation-{invitation.id}")
 
 
 @page
 async def waitlist_leave(request: Request) -> Response:
     user, invitation = await _own_invitation(request)
     await interviews.leave_waitlist(database(request), candidate=user, invitation=invitation)
-    return _redirect(f"/me/interviews?done=unwaitlisted#invitation-{invitation.id}")
+    flash(request, "You left the waiting list.")
+    return _redirect(f"/me/interviews#invitation-{invitation.id}")
 
 
 @page
@@ -601,7 +609,8 @@ async def calendar_link(request: Request) -> Response:
     """Make the candidate's private calendar feed (its address is then shown on the page)."""
     user = require_role(request, Role.CANDIDATE)
     await interviews.feed_token(database(request), user)
-    return _redirect("/me/interviews?done=calendar#calendar")
+    flash(request, "Your calendar link is ready below.")
+    return _redirect("/me/interviews#calendar")
 
 
 # The interview page (both participants) ------------------------------------------------------
@@ -668,7 +677,6 @@ async def _interview_page(
         "taken": alternatives is not None,
         "cancel_form": cancel_form,
         "move_form": move_form,
-        "done": request.query_params.get("done", ""),
         **ENUMS,
     }
     return render(request, "interviews/interview.html", context, status=status)
@@ -694,8 +702,10 @@ async def interview_cancel(request: Request) -> Response:
             request, user, interview, is_candidate, cancel_form=form, status=error.status
         )
     if is_candidate:
-        return _redirect("/me/interviews?done=cancelled#interviews")
-    return _redirect(f"/recruiter/booths/{interview.booth_id}/interviews?done=cancelled#agenda")
+        flash(request, "Your interview is cancelled: the recruiter is told.")
+        return _redirect("/me/interviews#interviews")
+    flash(request, "The interview was cancelled: the candidate is told.")
+    return _redirect(f"/recruiter/booths/{interview.booth_id}/interviews#agenda")
 
 
 @page
@@ -726,7 +736,8 @@ async def interview_move(request: Request) -> Response:
             alternatives=alternatives,
             status=error.status,
         )
-    return _redirect(f"/interviews/{interview.id}?done=moved")
+    flash(request, "The interview has moved: both of you are told.")
+    return _redirect(f"/interviews/{interview.id}")
 
 
 @page
@@ -738,7 +749,8 @@ async def interview_confirm(request: Request) -> Response:
     mode = _mode(fields) if fields.text("mode") else None
     fields.done()
     await interviews.confirm(session, candidate=user, interview=interview, mode=mode)
-    return _redirect("/me/interviews?done=confirmed#interviews")
+    flash(request, "Your interview is confirmed.")
+    return _redirect("/me/interviews#interviews")
 
 
 @page
@@ -747,7 +759,8 @@ async def interview_decline(request: Request) -> Response:
     session = database(request)
     interview = await interviews.get(session, path_int(request, "interview_id"))
     await interviews.decline(session, candidate=user, interview=interview)
-    return _redirect("/me/interviews?done=declined#interviews")
+    flash(request, "You declined the slot.")
+    return _redirect("/me/interviews#interviews")
 
 
 # Organisers: rules and figures ---------------------------------------------------------------
@@ -793,7 +806,8 @@ async def edition_interviews(request: Request) -> Response:
         try:
             data = _rules_input(fields, edition.timezone)
             await interviews.set_rules(session, by=user, edition=edition, data=data)
-            return _redirect(f"/organiser/editions/{edition.id}/interviews?saved=1")
+            flash(request, "The booking rules were saved.")
+            return _redirect(f"/organiser/editions/{edition.id}/interviews")
         except FairError as error:
             form, status = _state(fields, error), error.status
             await release(request)
@@ -817,7 +831,6 @@ async def edition_interviews(request: Request) -> Response:
         "form": form,
         "figures": figures,
         "total": total,
-        "saved": request.query_params.get("saved") == "1",
     }
     return render(request, "interviews/rules.html", context, status=status)
 
