@@ -154,3 +154,17 @@ async def test_sent_application_is_announced(client, session):
     assert flashes((await client.get("/me/applications")).text) == [
         "Your application has been sent."
     ]
+
+
+async def test_a_page_fetched_by_a_script_leaves_the_message_for_the_next_page(client, session):
+    candidate = await f.candidate(session)
+    await db.commit(session)
+    client.cookies.set("lang", "en")
+    await login(client, candidate.email, f.PASSWORD)
+    token = await csrf(client, "/me/profile")
+    await client.post("/me/profile", data={"name": "Nadia", "commune": "", "csrf_token": token})
+
+    background = await client.get("/me/profile", headers={"sec-fetch-dest": "empty"})
+    page = await client.get("/me/profile", headers={"sec-fetch-dest": "document"})
+
+    assert (flashes(background.text), flashes(page.text)) == ([], ["Your profile is saved."])

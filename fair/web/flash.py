@@ -42,7 +42,13 @@ def flash(
 
 
 def take(request: Request) -> list[str]:
-    """The messages waiting for the page being rendered, translated; they are shown only once."""
+    """The messages waiting for the page being rendered, translated; they are shown only once.
+
+    A page that a script fetches in the background (static/live.js re-reading a list) leaves
+    them for the next page the person opens.
+    """
+    if request.headers.get("sec-fetch-dest", "document") != "document":
+        return []
     if "session" not in request.scope or not request.session.get(KEY):
         return []
     return [_text(entry) for entry in request.session.pop(KEY)]
