@@ -71,7 +71,7 @@ class Settings:
     # one before answering 503 with Retry-After.
     db_pool_size: int = 10
     db_max_overflow: int = 20
-    db_pool_timeout: float = 10.0
+    db_pool_timeout: float = 30.0
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g.
     # "127.0.0.1 10.0.0.0/8"); empty: the client address is always the peer's.
     trusted_proxies: tuple[str, ...] = ()
@@ -136,7 +136,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         max_request_bytes=_int(env, "FAIR_MAX_REQUEST_BYTES", 12 * 1024 * 1024),
         db_pool_size=_int(env, "FAIR_DB_POOL_SIZE", 10),
         db_max_overflow=_int(env, "FAIR_DB_MAX_OVERFLOW", 20),
-        db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 10.0),
+        db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 30.0),
         trusted_proxies=tuple(env.get("FAIR_TRUSTED_PROXIES", "").replace(",", " ").split()),
         live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
         stage_max_viewers=_int(env, "FAIR_STAGE_MAX_VIEWERS", 300),

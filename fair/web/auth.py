@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -95,7 +95,9 @@ def page(handler: Handler) -> Handler:
     async def wrapper(request: Request) -> Response:
         state = request.app.state
         maker = state.write_sessions if request.method in UNSAFE else state.read_sessions
-        async with maker() as session:
+        # One connection for the whole request: after `release` the page is read on it again,
+        # not on another one waited for behind requests queued on the lock just released.
+        async with maker.kw["bind"].connect() as connection, maker(bind=connection) as session:
             request.state.db = session
             try:
                 await load_user(request)
@@ -130,7 +132,12 @@ async def release(request: Request) -> None:
         return
     session.expunge_all()
     await protocol.discard(session)
-    reader = request.app.state.read_sessions()
+    connection = session.bind
+    if isinstance(connection, AsyncConnection):  # the request's own (see `page`)
+        await connection.execution_options(fair_write=False)  # SQLite: a plain BEGIN now
+        reader = request.app.state.read_sessions(bind=connection)
+    else:
+        reader = request.app.state.read_sessions()
     reader.info["released"] = True
     request.state.db = reader
 
