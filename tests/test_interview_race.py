@@ -12,7 +12,7 @@ import asyncio
 import json
 import re
 import secrets
-from base64 import b64encode
+from base64 import b64encode, urlsafe_b64encode
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import httpx
 import itsdangerous
 from sqlalchemy import select
 
-from fair import applications, clock, db, interviews, settings
+from fair import applications, clock, db, interviews, settings, user_sessions
 from fair.enums import ApplicationStatus, InterviewMode
 from fair.models import Interview, User
 from tests import factories as f
@@ -31,9 +31,17 @@ __all__ = ["database_url", "pytestmark"]
 ATTEMPTS = 200
 
 
-def session_cookie(secret: str, user: User, csrf: str) -> str:
-    """The cookie starlette's SessionMiddleware would set after `web.auth.login`."""
-    data = {"uid": user.id, "av": user.auth_version, "csrf": csrf}
+def masked(secret: str) -> str:
+    """A CSRF token as a page shows it (web.auth.csrf_token: pad, then pad XOR secret)."""
+    raw = secret.encode()
+    pad = secrets.token_bytes(len(raw))
+    return urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(pad, raw, strict=True))).decode()
+
+
+def session_cookie(secret: str, key: str, csrf: str) -> str:
+    """The cookie starlette's SessionMiddleware would set after `web.auth.login` (`key`: the
+    server-side session's, from user_sessions.start)."""
+    data = {"sid": key, "csrf": csrf}
     signer = itsdangerous.TimestampSigner(secret)
     return signer.sign(b64encode(json.dumps(data).encode())).decode()
 
@@ -46,7 +54,7 @@ async def test_two_hundred_bookings_of_one_slot_on_two_servers(
     settings.override(conf)
     clock.set_now(None)
     engine = db.create_engine(database_url)
-    people: list[tuple[int, User, str]] = []
+    people: list[tuple[int, str, str]] = []
     try:
         async with db.sessionmaker(engine, write=True)() as session:
             edition = await f.edition(session, title="Forum course")
@@ -73,26 +81,27 @@ async def test_two_hundred_bookings_of_one_slot_on_two_servers(
                 invitation = await interviews.invite(session, by=recruiter, application=application)
                 candidate = await session.get(User, application.candidate_id)
                 assert candidate is not None
-                people.append((invitation.id, candidate, secrets.token_urlsafe(16)))
+                key = await user_sessions.start(session, candidate)
+                people.append((invitation.id, key, secrets.token_urlsafe(16)))
             await session.commit()
             target = slots[1]
             others = [s.starts_at.astimezone(f.PARIS).strftime("%H:%M") for s in slots[2:4]]
 
         async with servers(database_url, SHARED_REDIS, 2) as (one, two):
 
-            async def attempt(i: int, invitation_id: int, user: User, csrf: str) -> httpx.Response:
+            async def attempt(i: int, invitation_id: int, key: str, csrf: str) -> httpx.Response:
                 server = (one, two)[i % 2]
-                cookie = session_cookie(conf.secret_key, user, csrf)
+                cookie = session_cookie(conf.secret_key, key, csrf)
                 async with httpx.AsyncClient(base_url=server.url) as client:
                     return await client.post(
                         f"/me/invitations/{invitation_id}/book",
-                        data={"csrf_token": csrf, "slot": str(target.id), "mode": "video"},
+                        data={"csrf_token": masked(csrf), "slot": str(target.id), "mode": "video"},
                         headers={"cookie": f"fair_session={cookie}; lang=en"},
                         timeout=120,
                     )
 
             responses = await asyncio.gather(
-                *(attempt(i, inv, user, csrf) for i, (inv, user, csrf) in enumerate(people))
+                *(attempt(i, inv, key, csrf) for i, (inv, key, csrf) in enumerate(people))
             )
         codes = [r.status_code for r in responses]
         assert codes.count(303) == 1, sorted(set(codes))
