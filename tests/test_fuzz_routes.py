@@ -196,6 +196,16 @@ async def seed(session) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignor
     await f.offer(session, booth_=other_booth)
     application = await f.application(session, offer_=offer, candidate_=candidate)
     interview = await f.interview(session, booth_=booth, recruiter=recruiter, candidate_=candidate)
+    # One far enough ahead to be moved or cancelled (its page shows those forms), and a booth
+    # request waiting for the organiser's decision (the booth list shows its form).
+    later = await f.interview(
+        session,
+        booth_=booth,
+        recruiter=recruiter,
+        candidate_=candidate,
+        starts_at=f.day_at(edition.live_days[-1].day, 15),
+    )
+    await f.booth(session, edition_=edition, approve=False)
     employer = await employers.get(session, booth.employer_id)
     logo = await files.store(
         session,
@@ -249,6 +259,8 @@ async def seed(session) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignor
         "slug": edition.slug,
         "token": token,
         "message_id": question.id,
+        # Pages read too, for the forms they show: the later interview's.
+        "extra_pages": [f"/interviews/{later.id}"],
     }
     people = {
         "candidate": candidate,
@@ -363,11 +375,9 @@ class Walker:
 
     # 1. Pages, their forms and links.
     async def read_pages(self, routes: list[Route]) -> None:
-        for route in routes:
-            if "GET" not in (route.methods or ()):
-                continue
+        urls = [self.real_path(r) for r in routes if "GET" in (r.methods or ())]
+        for url in [*urls, *self.ids["extra_pages"]]:
             for role in ROLES:
-                url = self.real_path(route)
                 response = await self.send(role, "GET", url)
                 if "text/html" not in response.headers.get("content-type", ""):
                     continue
