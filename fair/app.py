@@ -57,7 +57,9 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         app.state.engine = engine
         app.state.read_sessions = db.sessionmaker(engine)
         app.state.write_sessions = db.sessionmaker(engine, write=True)
-        app.state.broadcast = Broadcaster(conf.broadcast_url)
+        app.state.broadcast = Broadcaster(
+            conf.broadcast_url, namespace=conf.broadcast_channel_namespace
+        )
         if conf.media_url:  # media rooms in `fair media` processes, reached through Redis
             app.state.media_host = None
             app.state.stages = RemoteStages(conf)

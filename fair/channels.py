@@ -41,9 +41,15 @@ def account(user_id: int) -> str:
     return f"account:{user_id}"
 
 
+def sockets(user_id: int) -> str:
+    """Internal to the server: a user opened more sockets than allowed, the oldest must close
+    (fair.live.limits). Not a kind clients may subscribe to: `parse` refuses it."""
+    return f"sockets:{user_id}"
+
+
 def parse(name: str) -> tuple[str, int] | None:
     """(kind, id) for a well-formed channel name, else None."""
     kind, _, ident = name.partition(":")
-    if kind not in KINDS or not ident.isdigit() or len(ident) > 18:
+    if kind not in KINDS or not (ident.isascii() and ident.isdigit()) or len(ident) > 18:
         return None
     return kind, int(ident)

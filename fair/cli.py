@@ -215,7 +215,7 @@ def _check_broadcast(url: str) -> None:
     """Fail before serving when Redis cannot be reached (raises BroadcastError)."""
 
     async def check() -> None:
-        broadcaster = Broadcaster(url)
+        broadcaster = Broadcaster(url, namespace="fair:check")
         try:
             await asyncio.wait_for(broadcaster.connect(), timeout=10)
         except TimeoutError as exc:

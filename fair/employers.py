@@ -248,6 +248,20 @@ async def get_booth(session: AsyncSession, booth_id: int) -> Booth:
     return booth
 
 
+def is_public(booth: Booth) -> bool:
+    """Whether the public sees the booth, on its pages and through the socket: approved, in a
+    published edition (`booth.edition` loaded, as `get_booth` does)."""
+    return booth.status == BoothStatus.APPROVED and editions.visible(booth.edition)
+
+
+async def public_booth(session: AsyncSession, booth_id: int) -> Booth:
+    """The booth, if the public sees it (`is_public`); else, as if it did not exist, NotFound."""
+    booth = await get_booth(session, booth_id)
+    if not is_public(booth):
+        raise NotFound("This booth does not exist.")
+    return booth
+
+
 async def require_booth_member(session: AsyncSession, user: User, booth_id: int) -> Booth:
     booth = await get_booth(session, booth_id)
     await require_member(session, user, booth.employer_id)

@@ -39,7 +39,6 @@ from fair.enums import (
     APPLICATION_TRANSITIONS,
     QUEUE_TRANSITIONS,
     ApplicationStatus,
-    BoothStatus,
     NextStep,
     NoticeKind,
     QueueStatus,
@@ -460,7 +459,7 @@ def _participants(conversation: Conversation) -> set[int]:
 
 async def _require_open(session: AsyncSession, booth: Booth) -> None:
     edition = await editions.get(session, booth.edition_id)
-    if booth.status != BoothStatus.APPROVED or not editions.open_now(edition):
+    if not employers.is_public(booth) or not editions.open_now(edition):
         raise Conflict(
             "This booth's queue is open during the fair's live hours only.", code="queue.closed"
         )

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, editions, settings, webconferences
+from fair import clock, settings, webconferences
 from fair.enums import RecordingStatus
 from fair.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from fair.models import User, Webconference, WebconferenceRecording
@@ -185,8 +185,7 @@ async def may_watch(session: AsyncSession, viewer: User, webconference: Webconfe
     """Whether `viewer` could watch the talk, hence its replay (see the module's docstring)."""
     if await webconferences.can_manage(session, viewer, webconference):
         return True
-    edition = await editions.get(session, webconference.edition_id)
-    if not editions.visible(edition):
+    if not await webconferences.visible_to(session, viewer, webconference):
         return False
     return await webconferences.holds_access(session, viewer, webconference)
 
@@ -199,8 +198,7 @@ async def replay_of(
     if viewer is None:
         raise Unauthenticated("Please log in to watch the replay.")
     if not await may_watch(session, viewer, webconference):
-        edition = await editions.get(session, webconference.edition_id)
-        if not editions.visible(edition):
+        if not await webconferences.visible_to(session, viewer, webconference):
             raise NotFound("This webconference does not exist.", code="webconference.not_found")
         raise Forbidden(
             "This replay is for the candidates registered for the webconference.",

@@ -186,7 +186,7 @@ def check_token(
     """Refuse a token made for another user, room or booking (`room.bad_token`), or expired."""
     expires, _, mac = token.partition(".")
     if (
-        not expires.isdigit()
+        not (expires.isascii() and expires.isdigit())  # '²' is a digit int() refuses
         or len(expires) > 12
         or not hmac.compare_digest(mac.encode(), _mac(interview, user_id, int(expires)).encode())
     ):

@@ -7,11 +7,14 @@ DATABASE_URL at PostgreSQL and BROADCAST_URL at Redis is the whole production ch
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "insecure-development-secret-change-me"
@@ -77,6 +80,15 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Seconds between two heartbeats on every /live socket (they also keep booth presence fresh).
     live_heartbeat_seconds: float = 25.0
+    # /live limits: open sockets per user (an extra one closes the oldest), and each socket's
+    # commands (a token bucket: `live_command_rate` a second, bursts of `live_command_burst`).
+    live_max_sockets: int = 10
+    live_command_rate: float = 20.0
+    live_command_burst: int = 40
+    # Redis channels of the broadcaster are named `<namespace>:<channel>`; empty: derived from
+    # the database (see `broadcast_channel_namespace`), so that deployments sharing a Redis
+    # never hear each other.
+    broadcast_namespace: str = ""
     # Interview rooms (WebRTC): STUN and TURN server URLs, and the secret TURN shares with us
     # (coturn's `use-auth-secret`: credentials are derived per user, valid `turn_ttl` seconds).
     # Viewers one webconference stage serves at most (a media process's room); over it,
@@ -111,6 +123,18 @@ class Settings:
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
 
+    @property
+    def broadcast_channel_namespace(self) -> str:
+        """FAIR_BROADCAST_NAMESPACE, else `fair:` and a hash of DATABASE_URL (its password left
+        out) and BROADCAST_URL's database number: processes of one deployment share it, another
+        deployment on the same Redis (whose pub/sub ignores database numbers) gets another."""
+        if self.broadcast_namespace:
+            return self.broadcast_namespace
+        database = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", self.database_url)
+        number = urlsplit(self.broadcast_url).path.strip("/") or "0"
+        digest = hashlib.sha256(f"{database} {number}".encode()).hexdigest()
+        return f"fair:{digest[:16]}"
+
 
 def load(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from `environ` (os.environ by default) and check them."""
@@ -139,6 +163,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 30.0),
         trusted_proxies=tuple(env.get("FAIR_TRUSTED_PROXIES", "").replace(",", " ").split()),
         live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
+        live_max_sockets=_int(env, "FAIR_LIVE_MAX_SOCKETS", 10),
+        live_command_rate=_float(env, "FAIR_LIVE_COMMAND_RATE", 20.0),
+        live_command_burst=_int(env, "FAIR_LIVE_COMMAND_BURST", 40),
+        broadcast_namespace=env.get("FAIR_BROADCAST_NAMESPACE", ""),
         stage_max_viewers=_int(env, "FAIR_STAGE_MAX_VIEWERS", 300),
         media_url=env.get("FAIR_MEDIA_URL", ""),
         media_namespace=env.get("FAIR_MEDIA_NAMESPACE") or "fair:media",
@@ -176,6 +204,7 @@ def check(settings: Settings) -> None:
         )
     if not 0 < settings.live_heartbeat_seconds < math.inf:  # also refuses nan
         raise SettingsError("FAIR_LIVE_HEARTBEAT_SECONDS must be a positive number of seconds")
+    _check_live_limits(settings)
     _check_ice(settings)
     _check_media(settings)
     try:
@@ -204,6 +233,19 @@ def trusted_proxy(address: str) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in networks)
+
+
+def _check_live_limits(settings: Settings) -> None:
+    if settings.live_max_sockets < 1:
+        raise SettingsError("FAIR_LIVE_MAX_SOCKETS must be a positive whole number")
+    if not 0 < settings.live_command_rate < math.inf:
+        raise SettingsError("FAIR_LIVE_COMMAND_RATE must be a positive number of commands a second")
+    if settings.live_command_burst < 1:
+        raise SettingsError("FAIR_LIVE_COMMAND_BURST must be a positive whole number")
+    if not re.fullmatch(r"[A-Za-z0-9:_.-]{0,64}", settings.broadcast_namespace):
+        raise SettingsError(
+            "FAIR_BROADCAST_NAMESPACE must be at most 64 letters, digits, ':', '_', '.' or '-'"
+        )
 
 
 def _check_ice(settings: Settings) -> None:

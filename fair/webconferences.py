@@ -493,9 +493,10 @@ async def require_presenter(
 
 
 async def require_viewer(session: AsyncSession, user: User, webconference_id: int) -> bool:
-    """Watching needs the talk live and its access (`holds_access`). Presenters may watch
-    each other from the green room on. Returns whether `user` presents the talk."""
-    webconference = await get(session, webconference_id)
+    """Watching needs the talk visible (`visible_to`), live, and its access (`holds_access`).
+    Presenters may watch each other from the green room on. Returns whether `user` presents
+    the talk."""
+    webconference = await require_visible(session, user, webconference_id)
     _require_not_over(webconference)
     if user.id in await presenters_of(session, webconference_id):
         if clock.now() < webconference.starts_at - SOON:
@@ -515,6 +516,29 @@ async def require_viewer(session: AsyncSession, user: User, webconference_id: in
             code="stage.not_registered",
         )
     return False
+
+
+async def visible_to(
+    session: AsyncSession, user: User | None, webconference: Webconference
+) -> bool:
+    """Whether `user` (None: a visitor) sees the talk at all, on its pages and through the
+    socket: its presenters and those who manage it always; anyone else once its edition is
+    published, and a booth's talk only while the booth is approved (`employers.is_public`)."""
+    if await can_moderate(session, user, webconference):
+        return True
+    if webconference.booth_id is None:
+        return editions.visible(await editions.get(session, webconference.edition_id))
+    return employers.is_public(await employers.get_booth(session, webconference.booth_id))
+
+
+async def require_visible(
+    session: AsyncSession, user: User | None, webconference_id: int
+) -> Webconference:
+    """The talk, if `user` sees it (`visible_to`); else, as if it did not exist, NotFound."""
+    webconference = await get(session, webconference_id)
+    if not await visible_to(session, user, webconference):
+        raise NotFound("This webconference does not exist.", code="webconference.not_found")
+    return webconference
 
 
 async def holds_access(session: AsyncSession, user: User, webconference: Webconference) -> bool:

@@ -372,7 +372,8 @@
       Object.keys(pending).forEach(function (id) { pending[id].reject({ message: lost || "" }); });
       pending = {};
       if (staffBooth) presence("data-offline-label");
-      if (event.code === 4403) return; // refused for good: do not hammer the server
+      // Refused for good (4403), or a newer tab of the account took its place (4429).
+      if (event.code === 4403 || event.code === 4429) return;
       // This browser's session ended (log-out elsewhere, "log out everywhere", password reset):
       // reload, so that a private page no longer shows on a shared screen.
       // (Later: when this page itself logged out, its own navigation goes first.)

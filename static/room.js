@@ -85,7 +85,7 @@
       // The server closed this socket's relay connections with it: joining again makes new ones.
       closeRelay("pub");
       closeRelay("sub");
-      if (closed || event.code === 4403) return false;
+      if (closed || event.code === 4403 || event.code === 4429) return false;
       say(text("offline"));
       return true;
     }

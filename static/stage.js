@@ -64,7 +64,7 @@
     onClose: function (event) {
       joined = false;
       root.setAttribute("data-joined", "no");
-      if (event.code === 4403 || over()) return false;
+      if (event.code === 4403 || event.code === 4429 || over()) return false;
       // The server closed this socket's media connections with it: they come back on joining.
       say(text("offline"));
       return true;

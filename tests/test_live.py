@@ -25,10 +25,18 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 from websockets.exceptions import ConnectionClosed
 
-from fair import channels, clock, db, migrations, settings
+from fair import channels, clock, db, editions, migrations, settings, webconferences
 from fair.app import create_app
-from fair.live import protocol
-from fair.models import Application, Booth, BoothPresence, User
+from fair.enums import Role, WebconferenceAccess
+from fair.live import limits, protocol
+from fair.models import (
+    Application,
+    Booth,
+    BoothPresence,
+    QaMessage,
+    User,
+    WebconferenceQuestion,
+)
 from tests import factories as f
 from tests.conftest import csrf, login
 
@@ -43,17 +51,25 @@ class Server:
 
 
 @contextlib.contextmanager
-def run_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Server]:
-    """The app on SQLite and memory://, served by uvicorn in a thread on a free port."""
+def run_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *,
+    database_url: str = "",
+    broadcast_url: str = "memory://",
+) -> Iterator[Server]:
+    """The app on memory:// and a new SQLite database (or `database_url`, migrated already,
+    and `broadcast_url`), served by uvicorn in a thread on a free port."""
     import uvicorn
 
     data_dir = tmp_path_factory.mktemp(name)
-    url = f"sqlite+aiosqlite:///{data_dir / 'fair.db'}"
-    migrations.upgrade(url)
+    url = database_url or f"sqlite+aiosqlite:///{data_dir / 'fair.db'}"
+    if not database_url:
+        migrations.upgrade(url)
     base = settings.load(
         {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir), "FAIR_BACKGROUND_TASKS": "off"}
     )
-    conf = replace(base, database_url=url, broadcast_url="memory://")
+    conf = replace(base, database_url=url, broadcast_url=broadcast_url)
     app = create_app(conf)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -156,13 +172,14 @@ async def call(ws: Any, action: str, id_: int, payload: dict[str, Any]) -> list[
     return json.loads(await asyncio.wait_for(ws.recv(), 2))
 
 
-async def test_ping_and_anonymous_subscribe(server: Server) -> None:
+async def test_ping_and_anonymous_subscribe(server: Server, world: World) -> None:
+    edition_id, booth_id = world.application.edition_id, world.application.booth_id
     async with connect(server) as ws:
         assert await call(ws, "ping", 1, {}) == ["success", 1, {}]
         reply = await call(ws, "subscribe", 2, {"channel": "user:1"})
         assert reply[:2] == ["error", 2] and reply[2]["code"] == "auth.required"
         # Public channels (hall staffing, booth counts and Q&A ids) are open to visitors.
-        for id_, channel in ((4, "edition:1"), (5, "booth:1")):
+        for id_, channel in ((4, f"edition:{edition_id}"), (5, f"booth:{booth_id}")):
             assert await call(ws, "subscribe", id_, {"channel": channel}) == [
                 "success",
                 id_,
@@ -540,3 +557,243 @@ async def test_heartbeat_keeps_booth_presence_fresh(
             assert await asyncio.wait_for(ws.recv(), 2) == protocol.HEARTBEAT
         [after] = await last_seen(server, world.recruiter)
     assert after > before
+
+
+async def count(server: Server, model: Any) -> int:
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine)() as session:
+            return len(list(await session.scalars(select(model.id))))
+    finally:
+        await engine.dispose()
+
+
+BAD_TEXT_FR = "Ce message contient des caractères qui ne sont pas du texte."
+TOO_DEEP_FR = "Ce message est trop imbriqué."
+NOT_FINITE = {
+    "code": "live.bad_message",
+    "message": "Ce message contient un nombre non valide (NaN ou Infinity).",
+}
+NOT_A_FRAME = {
+    "code": "live.bad_message",
+    "message": "Ce message n'a pas la forme [action, id, contenu].",
+}
+BAD_BOOTH_ID = {"code": "live.bad_message", "message": "Ce message n’a pas de « booth_id » valide."}
+
+
+async def test_bad_text_and_numbers_get_an_error_and_the_socket_stays_open(
+    server: Server, world: World, http: Any
+) -> None:
+    """A lone surrogate (a JSON escape json.loads accepts, which UTF-8 and so the database
+    refuse) got "server error" and nothing else; as the id, it closed the socket."""
+    cookie = await cookie_of(http(), world.candidate)
+    booth_id = world.application.booth_id
+    bad_text = ["error", 1, {"code": "live.bad_text", "message": BAD_TEXT_FR}]
+    async with connect(server, cookie=cookie) as ws:
+        for frame, expected in [
+            (f'["qa.ask",1,{{"booth_id":{booth_id},"body":"\\ud800"}}]', bad_text),
+            (f'["qa.ask",1,{{"booth_id":{booth_id},"body":"Bonjour\\u0000"}}]', bad_text),
+            ('["qa.ask",1,{"\\udfff":1}]', bad_text),
+            ('["ping","\\ud800",{}]', ["error", None, NOT_A_FRAME]),
+            ('["ping",true,{}]', ["error", None, NOT_A_FRAME]),
+            ('["ping",1,{"x":[-Infinity]}]', ["error", 1, NOT_FINITE]),
+            ('["ping",NaN,{}]', ["error", None, NOT_A_FRAME]),
+            ("[" * 5000 + "]" * 5000, ["error", None, NOT_A_FRAME]),
+            (
+                '["qa.ask",1,' + '{"a":' * 20 + "1" + "}" * 20 + "]",
+                ["error", 1, {"code": "live.bad_message", "message": TOO_DEEP_FR}],
+            ),
+            (f'["qa.ask",1,{{"booth_id":{2**63},"body":"Bonjour"}}]', ["error", 1, BAD_BOOTH_ID]),
+            (f'["qa.ask",1,{{"booth_id":{booth_id}.0,"body":"Hi"}}]', ["error", 1, BAD_BOOTH_ID]),
+        ]:
+            await ws.send(frame)
+            assert json.loads(await asyncio.wait_for(ws.recv(), 2)) == expected, frame
+        assert await call(ws, "ping", 2, {}) == ["success", 2, {}]
+    assert await count(server, QaMessage) == 0
+
+
+@pytest.fixture
+def command_limit(server: Server) -> Iterator[None]:
+    """Bursts of 5 commands, then one a second (the server reads the process-wide settings
+    when a socket opens)."""
+    settings.override(replace(server.conf, live_command_rate=1.0, live_command_burst=5))
+    yield
+    settings.override(server.conf)
+
+
+async def test_commands_over_the_rate_are_refused_not_closed(
+    server: Server, command_limit: None
+) -> None:
+    async with connect(server) as ws:
+        for n in range(8):
+            await ws.send(json.dumps(["ping", n, {}]))
+        replies = [json.loads(await asyncio.wait_for(ws.recv(), 2)) for _ in range(8)]
+        limited = {
+            "code": "live.rate_limited",
+            "message": "Vous envoyez trop de commandes : patientez un instant, puis réessayez.",
+        }
+        assert replies == [["success", n, {}] for n in range(5)] + [
+            ["error", n, limited] for n in range(5, 8)
+        ]
+        await asyncio.sleep(1.1)  # one more token
+        assert await call(ws, "ping", 9, {}) == ["success", 9, {}]
+
+
+@pytest.fixture
+def three_sockets(server: Server) -> Iterator[int]:
+    settings.override(replace(server.conf, live_max_sockets=3))
+    yield 3
+    settings.override(server.conf)
+
+
+async def test_a_fourth_socket_closes_the_oldest(
+    server: Server, world: World, http: Any, three_sockets: int
+) -> None:
+    candidate = await cookie_of(http(), world.candidate)
+    other = await cookie_of(http(), world.other)
+    own = channels.user(world.candidate.id)
+    async with contextlib.AsyncExitStack() as stack:
+        opened = []
+        for n in range(3):
+            ws = await stack.enter_async_context(connect(server, cookie=candidate))
+            assert await call(ws, "subscribe", n, {"channel": own}) == [
+                "success",
+                n,
+                {"channel": own},
+            ]
+            opened.append(ws)
+        # Another person's sockets and visitors' count for nobody.
+        elsewhere = await stack.enter_async_context(connect(server, cookie=other))
+        visitor = await stack.enter_async_context(connect(server))
+        newest = await stack.enter_async_context(connect(server, cookie=candidate))
+        assert await call(newest, "ping", 1, {}) == ["success", 1, {}]
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(opened[0].recv(), 2)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+            limits.CLOSE_TOO_MANY,
+            "too many connections: this was the oldest",
+        )
+        for ws in [*opened[1:], elsewhere, visitor, newest]:
+            assert await call(ws, "ping", 2, {}) == ["success", 2, {}]
+        # A socket that closes frees its place: the next one pushes nobody out.
+        await opened[1].close()
+        await asyncio.sleep(0.2)
+        again = await stack.enter_async_context(connect(server, cookie=candidate))
+        for ws in (opened[2], newest, again):
+            assert await call(ws, "ping", 3, {}) == ["success", 3, {}]
+
+
+async def test_what_the_pages_hide_the_socket_refuses(
+    server: Server, world: World, http: Any
+) -> None:
+    """A live talk of a draft edition took questions (`stage.ask` succeeded) and its
+    channels were open to visitors; a booth not approved answered `queue.status`."""
+    from tests.test_webconferences import NOON, talk
+
+    clock.set_now(NOON)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            organiser = await f.user(session, Role.ORGANISER)
+            draft = await f.edition(session, by=organiser, publish=False)
+            webconference = await webconferences.schedule(
+                session,
+                by=organiser,
+                edition=draft,
+                data=talk([organiser], access=WebconferenceAccess.OPEN),
+            )
+            await webconferences.start(session, by=organiser, webconference=webconference)
+            edition = await editions.get(session, world.application.edition_id)
+            requested, _ = await f.booth(session, edition_=edition, approve=False)
+            await session.commit()
+    finally:
+        await engine.dispose()
+        clock.set_now(None)
+    talk_id = {"webconference_id": webconference.id}
+    no_talk = {"code": "webconference.not_found", "message": "Cette webconférence n'existe pas."}
+    no_booth = {"code": "fair.not_found", "message": "Ce stand n'existe pas."}
+    forbidden = {"code": "live.forbidden", "message": "Vous ne pouvez pas suivre ce canal."}
+    candidate = await cookie_of(http(), world.candidate)
+    async with (
+        connect(server, cookie=candidate) as ws,
+        connect(server) as visitor,
+        connect(server, cookie=await cookie_of(http(), organiser)) as organising,
+    ):
+        assert await call(ws, "stage.ask", 1, {**talk_id, "body": "Une question ?"}) == [
+            "error",
+            1,
+            no_talk,
+        ]
+        assert await call(ws, "stage.watch", 2, talk_id) == ["error", 2, no_talk]
+        assert await call(ws, "queue.status", 3, {"booth_id": requested.id}) == [
+            "error",
+            3,
+            no_booth,
+        ]
+        hidden = [
+            channels.edition(draft.id),
+            channels.webconference(webconference.id),
+            channels.booth(requested.id),
+            channels.booth(10**9),  # no such booth
+        ]
+        for n, channel in enumerate(hidden, 4):
+            for socket_ in (visitor, ws):
+                assert await call(socket_, "subscribe", n, {"channel": channel}) == [
+                    "error",
+                    n,
+                    forbidden,
+                ]
+        # Those who run them follow them before they are public.
+        for n, channel in enumerate(hidden[:2], 10):
+            assert await call(organising, "subscribe", n, {"channel": channel}) == [
+                "success",
+                n,
+                {"channel": channel},
+            ]
+    assert await count(server, WebconferenceQuestion) == 0
+
+
+def test_live_limit_and_namespace_settings() -> None:
+    defaults = settings.load({})
+    assert (
+        defaults.live_max_sockets,
+        defaults.live_command_rate,
+        defaults.live_command_burst,
+    ) == (10, 20.0, 40)
+    pg = "postgresql+asyncpg://fair:{}@db.internal/fair"
+    one = settings.load({"DATABASE_URL": pg.format("s3cret"), "BROADCAST_URL": "redis://r/0"})
+    # The same deployment (another process, a rotated password): the same namespace.
+    same = settings.load({"DATABASE_URL": pg.format("other"), "BROADCAST_URL": "redis://r/0"})
+    staging = settings.load(
+        {"DATABASE_URL": pg.format("s3cret") + "_staging", "BROADCAST_URL": "redis://r/0"}
+    )
+    other_db = settings.load({"DATABASE_URL": pg.format("s3cret"), "BROADCAST_URL": "redis://r/1"})
+    namespace = one.broadcast_channel_namespace
+    assert namespace.startswith("fair:") and len(namespace) == len("fair:") + 16
+    assert same.broadcast_channel_namespace == namespace
+    assert staging.broadcast_channel_namespace != namespace
+    assert other_db.broadcast_channel_namespace not in {
+        namespace,
+        staging.broadcast_channel_namespace,
+    }
+    chosen = settings.load({"FAIR_BROADCAST_NAMESPACE": "fair-staging"})
+    assert chosen.broadcast_channel_namespace == "fair-staging"
+    for name, raw, message in [
+        ("FAIR_LIVE_MAX_SOCKETS", "0", "FAIR_LIVE_MAX_SOCKETS must be a positive whole number"),
+        (
+            "FAIR_LIVE_COMMAND_RATE",
+            "nan",
+            "FAIR_LIVE_COMMAND_RATE must be a positive number of commands a second",
+        ),
+        ("FAIR_LIVE_COMMAND_BURST", "0", "FAIR_LIVE_COMMAND_BURST must be a positive whole number"),
+        (
+            "FAIR_BROADCAST_NAMESPACE",
+            "fair staging",
+            "FAIR_BROADCAST_NAMESPACE must be at most 64 letters, digits, ':', '_', '.' or '-'",
+        ),
+    ]:
+        with pytest.raises(settings.SettingsError) as refused:
+            settings.load({name: raw})
+        assert str(refused.value) == message

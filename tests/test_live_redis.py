@@ -105,8 +105,9 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def spawn(database_url: str, broadcast_url: str) -> Server:
-    """One uvicorn process on a free port, as `fair serve` runs the app."""
+def spawn(database_url: str, broadcast_url: str, **extra: str) -> Server:
+    """One uvicorn process on a free port, as `fair serve` runs the app (`extra`: more
+    environment)."""
     port = free_port()
     env = {
         **os.environ,
@@ -114,6 +115,7 @@ def spawn(database_url: str, broadcast_url: str) -> Server:
         "BROADCAST_URL": broadcast_url,
         "FAIR_ENV": "test",
         "FAIR_BACKGROUND_TASKS": "off",
+        **extra,
     }
     command = [sys.executable, "-m", "uvicorn", "fair.app:create_app", "--factory"]
     process = subprocess.Popen(
@@ -123,12 +125,14 @@ def spawn(database_url: str, broadcast_url: str) -> Server:
 
 
 @contextlib.asynccontextmanager
-async def servers(database_url: str, broadcast_url: str, count: int) -> AsyncIterator[list[Server]]:
+async def servers(
+    database_url: str, broadcast_url: str, count: int, **extra: str
+) -> AsyncIterator[list[Server]]:
     """`count` servers answering /health; terminated on exit."""
     started: list[Server] = []
     try:
         for _ in range(count):
-            started.append(spawn(database_url, broadcast_url))
+            started.append(spawn(database_url, broadcast_url, **extra))
         for server in started:
             await wait_healthy(server)
         yield started
@@ -489,3 +493,128 @@ async def test_next_on_two_servers_never_takes_a_candidate_twice(
                 await ws.close()
     called = [c for c in taken if c]
     assert sorted(called) == sorted(p.id for p in waiting)
+
+
+async def login_cookie(server: Server, user: User) -> str:
+    async with logged_in(server, user) as client:
+        return f"fair_session={client.cookies['fair_session']}"
+
+
+async def test_a_socket_over_the_limit_closes_the_oldest_in_another_process(
+    database_url: str, world: World
+) -> None:
+    """FAIR_LIVE_MAX_SOCKETS=2: the candidate's first socket is on one server, the next two on
+    the other: the first closes (4429), counted in Redis."""
+    try:
+        await wait_redis(SHARED_REDIS, seconds=1)
+    except TimeoutError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    async with servers(database_url, SHARED_REDIS, 2, FAIR_LIVE_MAX_SOCKETS="2") as (one, two):
+        cookie = await login_cookie(one, world.candidate)
+        headers = {"Cookie": cookie}
+        oldest = await websockets.connect(one.ws, additional_headers=headers, origin=one.url)
+        others = []
+        try:
+            await oldest.send(json.dumps(["ping", 1, {}]))
+            assert json.loads(await asyncio.wait_for(oldest.recv(), 2)) == ["success", 1, {}]
+            for _ in range(2):
+                ws = await websockets.connect(two.ws, additional_headers=headers, origin=two.url)
+                others.append(ws)
+                await ws.send(json.dumps(["ping", 1, {}]))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 2)) == ["success", 1, {}]
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(5):
+                    while True:
+                        await oldest.recv()
+            assert closed.value.rcvd is not None
+            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+                4429,
+                "too many connections: this was the oldest",
+            )
+            for ws in others:
+                await ws.send(json.dumps(["ping", 2, {}]))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 2)) == ["success", 2, {}]
+        finally:
+            for ws in [oldest, *others]:
+                await ws.close()
+
+
+async def events_within(ws: Any, seconds: float) -> list[dict[str, Any]]:
+    """The payloads of the event frames (heartbeats aside) received within `seconds`."""
+    found = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame[0] == "event" and frame[2]["event"] != "heartbeat":
+                    found.append(dict(frame[2]))
+    return found
+
+
+async def seed_deployment(url: str) -> tuple[User, User, int]:
+    """A candidate, a recruiter and an application between them: the same ids in every
+    database seeded by this function alone."""
+    engine = db.create_engine(url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await f.edition(session)
+            booth, recruiter = await f.booth(session, edition_=edition)
+            candidate = await f.candidate(session)
+            offer = await f.offer(session, booth_=booth)
+            application = await f.application(session, offer_=offer, candidate_=candidate)
+            await session.commit()
+            return candidate, recruiter, application.id
+    finally:
+        await engine.dispose()
+
+
+async def test_two_deployments_on_one_redis_never_hear_each_other(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """Staging and production on one Redis, each with its own database (the same ids in
+    both): a candidate's events in one never reach the other's sockets, even with another
+    Redis database number (pub/sub ignores it); a second process of the same deployment still
+    hears them."""
+    try:
+        await wait_redis(SHARED_REDIS, seconds=1)
+    except TimeoutError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from tests.test_live import run_server
+
+    settings.override(settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)}))
+    urls = [f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(n) / 'fair.db'}" for n in "ab"]
+    people = []
+    for url in urls:
+        await migrations.upgrade_async(url)
+        people.append(await seed_deployment(url))
+    (candidate, recruiter, application_id), (other_candidate, other_recruiter, other_id) = people
+    assert (candidate.id, application_id) == (other_candidate.id, other_id)
+    with (
+        run_server(tmp_path_factory, "a", database_url=urls[0], broadcast_url=SHARED_REDIS) as a,
+        run_server(tmp_path_factory, "a2", database_url=urls[0], broadcast_url=SHARED_REDIS) as a2,
+        run_server(
+            tmp_path_factory, "b", database_url=urls[1], broadcast_url="redis://127.0.0.1:6379/1"
+        ) as b,
+    ):
+        sockets = []
+        try:
+            for server, person in ((a, candidate), (a2, candidate), (b, other_candidate)):
+                sockets.append(await subscribed_socket(server, person))  # type: ignore[arg-type]
+            async with logged_in(a, recruiter) as client:  # type: ignore[arg-type]
+                assert await set_status(client, application_id, "shortlisted") == 303
+            heard = [await events_within(ws, 1.5) for ws in sockets]
+            async with logged_in(b, other_recruiter) as client:  # type: ignore[arg-type]
+                assert await set_status(client, application_id, "in_review") == 303
+            later = [await events_within(ws, 1.5) for ws in sockets]
+            for seen, more in zip(heard, later, strict=True):
+                seen.extend(more)
+            statuses = [
+                [e["status"] for e in seen if e["event"] == "application.status"] for seen in heard
+            ]
+            assert statuses == [["shortlisted"], ["shortlisted"], ["in_review"]]
+            namespaces = [s.conf.broadcast_channel_namespace for s in (a, a2, b)]
+            assert namespaces[0] == namespaces[1] != namespaces[2]
+        finally:
+            for ws in sockets:
+                await ws.close()
+            settings.override(None)

@@ -1,4 +1,5 @@
 """Real-time boundary: broadcast backends, the socket protocol (PROTOCOL.md) and the endpoint.
 
-Import order: broadcast, protocol, socket.
+Import order: broadcast, protocol, payloads, limits (and account_watch), room_commands and
+stage_commands, socket.
 """

@@ -2,6 +2,11 @@
 
 Pub/sub only says "something changed" (at-most-once); the database stays the source of truth.
 
+Redis channels are named `<namespace>:<channel>`, the namespace being the deployment's
+(FAIR_BROADCAST_NAMESPACE, by default derived from its database: `Settings.
+broadcast_channel_namespace`). Redis pub/sub ignores the database number of BROADCAST_URL, so
+without it two deployments sharing a Redis server would hear each other's events.
+
 Redis going away must not take the site with it:
 
 * `connect` fails fast with BroadcastError when Redis cannot be reached at start-up (a wrong
@@ -37,8 +42,7 @@ from redis.exceptions import RedisError
 log = logging.getLogger("fair.live")
 
 QUEUE_SIZE = 1000
-PREFIX = "fair:"
-CONTROL = "fair:__control__"
+CONTROL = "__control__"  # followed by the PubSub even when no socket follows anything
 RECONNECT_FIRST = 0.2
 RECONNECT_MAX = 5.0
 CONNECT_TIMEOUT = 2.0
@@ -57,8 +61,10 @@ def resync_frame(channel: str) -> str:
 class Broadcaster:
     """Fan-out of channel messages to this process's subscribers."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, namespace: str) -> None:
         self.url = url
+        self.namespace = namespace
+        self.prefix = f"{namespace}:"
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
         self._redis: aioredis.Redis | None = None  # publishing (short timeouts)
         self._listener: aioredis.Redis | None = None  # the PubSub connection (no read timeout)
@@ -104,6 +110,11 @@ class Broadcaster:
         await self._drop_pubsub()
         await self._close_clients()
 
+    def client(self) -> aioredis.Redis | None:
+        """The Redis client publishing for this process (short timeouts), None with memory://;
+        for small shared state of the same deployment (keys under `namespace`)."""
+        return self._redis
+
     async def _close_clients(self) -> None:
         for client in (self._redis, self._listener):
             if client is not None:
@@ -117,7 +128,7 @@ class Broadcaster:
             self._deliver(channel, message)
             return
         try:
-            await self._redis.publish(PREFIX + channel, message)
+            await self._redis.publish(self.prefix + channel, message)
         except (RedisError, OSError) as exc:
             log.warning("Redis unreachable, message on %s dropped: %s", channel, exc)
 
@@ -132,7 +143,7 @@ class Broadcaster:
         assert self._listener is not None
         pubsub = self._listener.pubsub()
         try:
-            await pubsub.subscribe(CONTROL, *(PREFIX + c for c in self._subscribers))
+            await pubsub.subscribe(*(self.prefix + c for c in [CONTROL, *self._subscribers]))
         except BaseException:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
@@ -149,8 +160,8 @@ class Broadcaster:
         """Open a new PubSub, then catch up with (un)subscriptions made while it was opening."""
         wanted = set(self._subscribers)
         self._pubsub = await self._open_pubsub()
-        added = [PREFIX + c for c in set(self._subscribers) - wanted]
-        removed = [PREFIX + c for c in wanted - set(self._subscribers)]
+        added = [self.prefix + c for c in set(self._subscribers) - wanted]
+        removed = [self.prefix + c for c in wanted - set(self._subscribers)]
         if added:
             await self._pubsub.subscribe(*added)
         if removed:
@@ -170,7 +181,8 @@ class Broadcaster:
                 assert self._pubsub is not None
                 async for item in self._pubsub.listen():
                     if item.get("type") == "message":
-                        self._deliver(str(item["channel"]).removeprefix(PREFIX), str(item["data"]))
+                        channel = str(item["channel"]).removeprefix(self.prefix)
+                        self._deliver(channel, str(item["data"]))
                 raise ConnectionError("the Redis subscription ended")
             except asyncio.CancelledError:
                 raise
@@ -206,6 +218,6 @@ class Broadcaster:
         if pubsub is None:
             return
         try:
-            await getattr(pubsub, command)(PREFIX + channel)
+            await getattr(pubsub, command)(self.prefix + channel)
         except (RedisError, OSError) as exc:
             log.warning("Redis %s of %s deferred: %s", command, channel, exc)

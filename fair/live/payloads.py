@@ -1,13 +1,44 @@
 """Payload fields of /live commands, checked at the boundary: each function returns a valid
-value or raises `ProtocolError` with the key it wanted (PROTOCOL.md)."""
+value or raises `ProtocolError` with the key it wanted (PROTOCOL.md). Commands read their
+fields only through these functions, so that no command can forget a bound.
+
+`check` runs first, on every payload: no text that UTF-8 cannot carry (lone surrogates) or the
+database refuses (NUL), anywhere in it, keys included, no NaN or Infinity (relayed, they would
+break the other side's JSON), and no nesting deeper than MAX_DEPTH.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
 
 from fair.live import protocol
 from fair.live.protocol import ProtocolError
+
+MAX_DEPTH = 8  # a signal's candidate is three levels down
+
+
+def check(payload: dict[str, Any]) -> None:
+    """Refuse a payload holding text that is not text (`live.bad_text`), NaN or Infinity, or
+    nested too deep (`live.bad_message`)."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if protocol.NOT_TEXT_RE.search(value):
+                raise ProtocolError(
+                    "This message holds characters that are not text.", code="live.bad_text"
+                )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ProtocolError("This message holds an invalid number (NaN or Infinity).")
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ProtocolError("This message is nested too deeply.")
+            items = [*value, *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
 
 
 def body(payload: dict[str, Any]) -> str:
@@ -15,6 +46,41 @@ def body(payload: dict[str, Any]) -> str:
     if not isinstance(body, str):
         raise ProtocolError("Write the message's text.", code="live.bad_message")
     return body
+
+
+def _missing(key: str) -> ProtocolError:
+    return ProtocolError("This message is missing a valid “%(key)s”.", params={"key": key})
+
+
+def choice(
+    payload: dict[str, Any],
+    key: str,
+    options: Iterable[str] | type[StrEnum],
+    *,
+    default: str | None = None,
+) -> str:
+    """One of `options` (strings, or an enum's values); `default` when the key is absent."""
+    value = payload.get(key, default)
+    if not isinstance(value, str) or value not in {str(option) for option in options}:
+        raise _missing(key)
+    return value
+
+
+def flag(payload: dict[str, Any], key: str, *, default: bool) -> bool:
+    value = payload.get(key, default)
+    if not isinstance(value, bool):
+        raise _missing(key)
+    return value
+
+
+def string(payload: dict[str, Any], key: str) -> str:
+    """An optional text field of any length ("" when absent or null): the domain bounds it."""
+    value = payload.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _missing(key)
+    return value
 
 
 def channel(payload: dict[str, Any]) -> str:
@@ -25,9 +91,10 @@ def channel(payload: dict[str, Any]) -> str:
 
 
 def integer(payload: dict[str, Any], key: str) -> int:
+    """An id: a JSON integer from 1 to 2**63 - 1 (a BIGINT); not a string, float or boolean."""
     value = payload.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
-        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": key})
+        raise _missing(key)
     return value
 
 
@@ -42,7 +109,7 @@ def text(payload: dict[str, Any], key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > 200:
-        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": key})
+        raise _missing(key)
     return value
 
 

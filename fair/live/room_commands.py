@@ -29,7 +29,6 @@ from fair.enums import InterviewMode
 from fair.errors import Conflict, FairError
 from fair.events import Event
 from fair.live import payloads, protocol
-from fair.live.protocol import ProtocolError
 from fair.models import User
 
 if TYPE_CHECKING:
@@ -90,10 +89,7 @@ async def admit(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def mode(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     interview_id = payloads.integer(payload, "interview_id")
-    try:
-        mode = InterviewMode(str(payload.get("mode")))
-    except ValueError:
-        raise ProtocolError("Choose video, phone or chat.") from None
+    mode = InterviewMode(payloads.choice(payload, "mode", InterviewMode))
 
     async def work(session: AsyncSession, me: User) -> dict[str, Any]:
         await rooms.switch_mode(session, user=me, interview_id=interview_id, mode=mode)

@@ -17,19 +17,28 @@ from starlette.websockets import WebSocket
 from fair import (
     channels,
     chat,
+    editions,
     employers,
     i18n,
     moderation,
     presence,
     queues,
     settings,
+    webconferences,
 )
 from fair.enums import (
     NextStep,
     ReportKind,
 )
-from fair.errors import Conflict, FairError, Forbidden, Unauthenticated
-from fair.live import account_watch, payloads, protocol, room_commands, stage_commands
+from fair.errors import Conflict, FairError, Forbidden, NotFound, Unauthenticated
+from fair.live import (
+    account_watch,
+    limits,
+    payloads,
+    protocol,
+    room_commands,
+    stage_commands,
+)
 from fair.live.broadcast import Broadcaster
 from fair.live.protocol import ProtocolError
 from fair.models import User
@@ -44,6 +53,10 @@ MAX_SUBSCRIPTIONS = 20
 CLOSE_TOO_BIG = 1009
 CLOSE_OVERFLOW = 1013  # "try again later": the client reconnects and re-fetches
 CLOSE_BAD_ORIGIN = 4403
+CLOSE_REASONS = {
+    account_watch.CLOSE_SESSION_ENDED: account_watch.CLOSE_REASON,
+    limits.CLOSE_TOO_MANY: limits.CLOSE_REASON,
+}
 
 
 async def endpoint(websocket: WebSocket) -> None:
@@ -57,7 +70,7 @@ async def endpoint(websocket: WebSocket) -> None:
         user = await auth.session_user(session, websocket.session)
     code = await Connection(websocket, user, websocket.app.state.broadcast).serve()
     if code:
-        reason = account_watch.CLOSE_REASON if code == account_watch.CLOSE_SESSION_ENDED else None
+        reason = CLOSE_REASONS.get(code)
         with contextlib.suppress(Exception):  # the client may be gone already
             await websocket.close(code, reason)
 
@@ -80,17 +93,20 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def check_subscribe(user: User | None, channel: str, *, participant: bool = False) -> None:
-    """Anyone, even logged out, may follow any booth's, edition's or webconference's channel
-    (public counts, ids and states only); a user may follow their own channel;
-    an interview's room only as one of its two people while it is open (`participant`, which
-    the caller checked against the database)."""
+PUBLIC_KINDS = (channels.BOOTH, channels.EDITION, channels.WEBCONFERENCE)
+
+
+def check_subscribe(
+    user: User | None, channel: str, *, participant: bool = False, visible: bool = True
+) -> None:
+    """Anyone, even logged out, may follow the channel of a booth, edition or webconference
+    they see (`visible`: public counts, ids and states only); a user may follow their own
+    channel; an interview's room only as one of its two people while it is open
+    (`participant`). The caller checked both against the database (`sees`)."""
     parsed = channels.parse(channel)
-    public = parsed is not None and parsed[0] in (
-        channels.BOOTH,
-        channels.EDITION,
-        channels.WEBCONFERENCE,
-    )
+    public = parsed is not None and parsed[0] in PUBLIC_KINDS
+    if public and not visible:
+        raise Forbidden("You cannot follow this channel.", code="live.forbidden")
     if user is None:
         if public:  # visitors see the hall and booths live too: counts and ids only
             return
@@ -98,6 +114,32 @@ def check_subscribe(user: User | None, channel: str, *, participant: bool = Fals
     room = participant and parsed is not None and parsed[0] == channels.ROOM
     if parsed != (channels.USER, user.id) and not public and not room:
         raise Forbidden("You cannot follow this channel.", code="live.forbidden")
+
+
+async def sees(session: AsyncSession, user: User | None, channel: str) -> bool:
+    """Whether `user` sees what a public channel is about, as on the pages: a published
+    edition, a public booth (`employers.is_public`), a talk (`webconferences.visible_to`);
+    organisers see their edition's, and recruiters their employer's booths, before that."""
+    parsed = channels.parse(channel)
+    if parsed is None or parsed[0] not in PUBLIC_KINDS:
+        return True  # not a public channel: check_subscribe decides
+    kind, ident = parsed
+    try:
+        if kind == channels.WEBCONFERENCE:
+            webconference = await webconferences.get(session, ident)
+            return await webconferences.visible_to(session, user, webconference)
+        if kind == channels.EDITION:
+            edition = await editions.get(session, ident)
+            if editions.visible(edition):
+                return True
+            return user is not None and await editions.is_organiser(session, user, edition)
+        booth = await employers.get_booth(session, ident)
+    except NotFound:
+        return False
+    if employers.is_public(booth) or user is None:
+        return employers.is_public(booth)
+    member = await employers.membership(session, user, booth.employer_id)
+    return member is not None or await editions.is_organiser(session, user, booth.edition)
 
 
 async def run_call_expiry(state: Any, *, interval: float = 5.0) -> None:
@@ -128,7 +170,9 @@ class Connection:
         # This socket's booth presence row (fair.presence), unique across processes.
         self.connection_id = str(uuid.uuid4())
         self.staffs = False
-        self.heartbeat_seconds = settings.get().live_heartbeat_seconds
+        conf = settings.get()
+        self.heartbeat_seconds = conf.live_heartbeat_seconds
+        self.commands = limits.CommandBucket(conf.live_command_rate, conf.live_command_burst)
         self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
 
@@ -140,6 +184,7 @@ class Connection:
             asyncio.create_task(self._heartbeat()),
             asyncio.create_task(self._overflow()),
             asyncio.create_task(account_watch.follow(self)),
+            asyncio.create_task(limits.hold(self)),
         ]
         try:
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -209,9 +254,13 @@ class Connection:
 
     async def _handle(self, text: str) -> None:
         command_id: Any = None
+        allowed = self.commands.take()  # frames that cannot be read count too
         try:
             command = protocol.parse(text)
             command_id = command.id
+            if not allowed:
+                raise limits.rate_limited()
+            payloads.check(command.payload)
             action = ACTIONS.get(command.action)
             if action is None:
                 raise ProtocolError("This action does not exist.", code="live.unknown_action")
@@ -229,9 +278,10 @@ class Connection:
 
     async def subscribe(self, payload: dict[str, Any]) -> dict[str, Any]:
         channel = payloads.channel(payload)
-        check_subscribe(
-            self.user, channel, participant=await room_commands.participant(self, channel)
-        )
+        async with self.read() as session:
+            visible = await sees(session, self.user, channel)
+        participant = await room_commands.participant(self, channel)
+        check_subscribe(self.user, channel, participant=participant, visible=visible)
         if channel not in self.subscriptions:
             await self.follow(channel, self._forward)
         return {"channel": channel}
@@ -304,6 +354,7 @@ class Connection:
     async def queue_status(self, payload: dict[str, Any]) -> dict[str, Any]:
         me, booth_id = self.me(), payloads.integer(payload, "booth_id")
         async with self.read() as session:
+            await employers.public_booth(session, booth_id)  # as the booth's page
             entry = await queues.entry_of(session, candidate=me, booth_id=booth_id)
             if entry is None:
                 return {"booth_id": booth_id, "entry_id": None, **await _counts(session, booth_id)}
@@ -374,9 +425,7 @@ class Connection:
 
     async def conversation_send(self, payload: dict[str, Any]) -> dict[str, Any]:
         me, conversation_id = self.me(), payloads.integer(payload, "conversation_id")
-        body = payload.get("body")
-        if not isinstance(body, str):
-            raise ProtocolError("Write the message's text.", code="live.bad_message")
+        body = payloads.body(payload)
 
         async def work(session: AsyncSession) -> dict[str, Any]:
             conversation = await queues.get_conversation(session, conversation_id)
@@ -389,10 +438,7 @@ class Connection:
 
     async def conversation_end(self, payload: dict[str, Any]) -> dict[str, Any]:
         me, conversation_id = self.me(), payloads.integer(payload, "conversation_id")
-        try:
-            next_step = NextStep(str(payload.get("next_step")))
-        except ValueError:
-            raise ProtocolError("Choose a next step.", code="live.bad_message") from None
+        next_step = NextStep(payloads.choice(payload, "next_step", NextStep))
 
         async def work(session: AsyncSession) -> dict[str, Any]:
             conversation = await queues.get_conversation(session, conversation_id)
@@ -435,15 +481,8 @@ class Connection:
 
     async def chat_report(self, payload: dict[str, Any]) -> dict[str, Any]:
         me, message_id = self.me(), payloads.integer(payload, "message_id")
-        try:
-            kind = ReportKind(str(payload.get("kind")))
-        except ValueError:
-            raise ProtocolError("Choose what kind of message to report.") from None
-        reason = payload.get("reason") or ""
-        if not isinstance(reason, str):
-            raise ProtocolError(
-                "This message is missing a valid “%(key)s”.", params={"key": "reason"}
-            )
+        kind = ReportKind(payloads.choice(payload, "kind", ReportKind))
+        reason = payloads.string(payload, "reason")
 
         async def work(session: AsyncSession) -> dict[str, Any]:
             await moderation.report(

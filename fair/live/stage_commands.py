@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import audience, channels, rooms, settings, webconferences
 from fair.enums import QuestionStatus
 from fair.live import payloads
-from fair.live.protocol import ProtocolError
 from fair.models import Webconference
 from fair.web.recordings import finish_recording, start_recording
 
@@ -55,10 +54,7 @@ async def unpublish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]
 
 
 def _source(payload: dict[str, Any], default: str) -> str:
-    source = payload.get("source", default)
-    if source not in SOURCES:
-        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": "source"})
-    return str(source)
+    return payloads.choice(payload, "source", SOURCES, default=default)
 
 
 def _key(conn: Connection, source: str) -> str:
@@ -166,9 +162,7 @@ async def ask(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def vote(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, question_id = conn.me(), payloads.integer(payload, "question_id")
-    up = payload.get("up", True)
-    if not isinstance(up, bool):
-        raise ProtocolError("This message is missing a valid “%(key)s”.", params={"key": "up"})
+    up = payloads.flag(payload, "up", default=True)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         question = await audience.vote(session, user=me, question_id=question_id, up=up)
@@ -179,12 +173,7 @@ async def vote(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def moderate(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, question_id = conn.me(), payloads.integer(payload, "question_id")
-    try:
-        status = QuestionStatus(str(payload.get("status")))
-    except ValueError:
-        raise ProtocolError(
-            "This message is missing a valid “%(key)s”.", params={"key": "status"}
-        ) from None
+    status = QuestionStatus(payloads.choice(payload, "status", QuestionStatus))
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         await audience.moderate(session, by=me, question_id=question_id, status=status)

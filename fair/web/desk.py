@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from fair import applications, editions, employers, presence, queues
 from fair.enums import BoothStatus, NextStep, Role
-from fair.errors import Invalid, NotFound
+from fair.errors import Invalid
 from fair.models import Booth, Edition, User
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_role, require_user
@@ -48,10 +48,7 @@ def _back_to_desk(booth_id: int) -> Response:
 
 
 async def _public_booth(session: AsyncSession, booth_id: int) -> Booth:
-    booth = await employers.get_booth(session, booth_id)
-    if booth.status != BoothStatus.APPROVED.value:
-        raise NotFound("This booth does not exist.")
-    return booth
+    return await employers.public_booth(session, booth_id)
 
 
 # Candidates ------------------------------------------------------------------------------------

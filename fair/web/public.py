@@ -23,7 +23,7 @@ from fair import (
     rome,
     search,
 )
-from fair.enums import BoothStatus, Contract, Role
+from fair.enums import Contract, Role
 from fair.errors import Invalid, NotFound
 from fair.web import desk
 from fair.web.auth import database, page, path_int
@@ -71,8 +71,8 @@ async def hall(request: Request) -> Response:
 async def booth_page(request: Request) -> Response:
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])
-    booth = await employers.get_booth(session, path_int(request, "booth_id"))
-    if booth.edition_id != edition.id or booth.status != BoothStatus.APPROVED.value:
+    booth = await employers.public_booth(session, path_int(request, "booth_id"))
+    if booth.edition_id != edition.id:
         raise NotFound("This booth does not exist.")
     listed = await offers.of_booth(session, booth, published_only=True)
     context = {

@@ -38,8 +38,7 @@ async def _readable(request: Request, user: User) -> tuple[Webconference, bool]:
     webconference = await webconferences.get(session, path_int(request, "webconference_id"))
     if await webconferences.can_moderate(session, user, webconference):
         return webconference, True
-    edition = await editions.get(session, webconference.edition_id)
-    if not editions.visible(edition):
+    if not await webconferences.visible_to(session, user, webconference):
         raise NotFound("This webconference does not exist.", code="webconference.not_found")
     if not await webconferences.holds_access(session, user, webconference):
         raise Forbidden(

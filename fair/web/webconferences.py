@@ -63,15 +63,14 @@ async def programme(request: Request) -> Response:
 
 
 async def _visible(request: Request) -> tuple[Webconference, Edition, bool]:
-    """The webconference, its edition, and whether the user manages it (anyone else sees it
-    only once the edition is published)."""
+    """The webconference if the user sees it (`webconferences.visible_to`, as the socket's
+    stage commands), its edition, and whether the user manages it."""
     session = database(request)
-    webconference = await webconferences.get(session, path_int(request, "webconference_id"))
-    edition = await editions.get(session, webconference.edition_id)
     user: User | None = request.state.user
+    webconference_id = path_int(request, "webconference_id")
+    webconference = await webconferences.require_visible(session, user, webconference_id)
+    edition = await editions.get(session, webconference.edition_id)
     manages = user is not None and await webconferences.can_manage(session, user, webconference)
-    if not manages and not editions.visible(edition):
-        raise NotFound("This webconference does not exist.", code="webconference.not_found")
     return webconference, edition, manages
 
 
