@@ -615,6 +615,28 @@ async def cancel(session: AsyncSession, *, by: User, interview: Interview, reaso
     await _offer_to_waitlist(session, interview.slot_id, skip={interview.invitation_id})
 
 
+async def application_withdrawn(session: AsyncSession, *, application: Application) -> None:
+    """After the candidate withdrew `application`: its open invitation closes and its planned
+    interview is cancelled (both participants told, the slot offered to the waiting list)."""
+    invitation = await open_invitation(session, application.id)
+    if invitation is None:
+        return
+    invitation.status = InvitationStatus.CLOSED.value
+    invitation.active_key = None
+    invitation.waitlisted_at = None
+    active = await _active_of_invitation(session, invitation.id)
+    if active is None:
+        await session.flush()
+        return
+    interview = await _lock_interview(session, active.id)
+    candidate = await session.get(User, interview.candidate_id)
+    recruiter = await session.get(User, interview.recruiter_id)
+    reason = _("The candidate withdrew the application.", recruiter.locale if recruiter else "fr")
+    await _release(session, interview, InterviewStatus.CANCELLED, by=candidate, reason=reason)
+    await _tell(session, interview, InterviewChange.CANCELLED)
+    await _offer_to_waitlist(session, interview.slot_id, skip={interview.invitation_id})
+
+
 async def reschedule(
     session: AsyncSession,
     *,

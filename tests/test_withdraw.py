@@ -10,12 +10,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import applications, clock, db
-from fair.enums import ApplicationStatus
+from fair import applications, clock, db, interviews
+from fair.enums import ApplicationStatus, InterviewMode
 from fair.errors import FairError
-from fair.models import Application, ApplicationEvent
+from fair.models import (
+    Application,
+    ApplicationEvent,
+    Interview,
+    InterviewInvitation,
+    OutboxMail,
+)
 from tests import factories as f
 from tests.conftest import csrf, login
+from tests.test_web_interviews import availability
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
 
@@ -48,6 +55,7 @@ async def test_withdraw_asks_says_and_the_offer_lets_apply_again(
         "Do you want to withdraw your application to “Soudeur (H/F)”? The employer will see "
         "that you withdrew it."
     ) in text_of(page.text)
+    assert "An interview proposed or booked for it is cancelled" in text_of(page.text)
     assert (await fetch.get(Application, application.id)).status == ApplicationStatus.SUBMITTED
 
     response = await client.post(ask, data={"csrf_token": await csrf(client, ask)})
@@ -99,3 +107,42 @@ async def test_no_applying_again_once_the_window_closed(session: AsyncSession) -
         await applications.apply(session, candidate=candidate, offer=offer, message="")
     assert closed.value.code == "application.window_closed"
     assert application.status == ApplicationStatus.WITHDRAWN
+
+
+async def test_withdrawing_ends_the_interview_proposal_and_its_booking(
+    session: AsyncSession, make_client, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    """A withdrawn application leaves no open invitation nor booked interview behind (both
+    are told), so applying again starts afresh."""
+    clock.set_now(NOON)
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth)
+    candidate = await f.candidate(session)
+    application = await f.application(session, offer_=offer, candidate_=candidate)
+    await applications.set_status(session, application, ApplicationStatus.SHORTLISTED, by=recruiter)
+    invitation = await interviews.invite(session, by=recruiter, application=application)
+    slots = await interviews.publish_availability(
+        session, by=recruiter, booth=booth, data=availability(recruiter)
+    )
+    booked = await interviews.book(
+        session, by=candidate, invitation=invitation, slot=slots[0], mode=InterviewMode.PHONE
+    )
+    await db.commit(session)
+    client = make_client()
+    client.cookies.set("lang", "en")
+    await login(client, candidate.email, f.PASSWORD)
+    ask = f"/me/applications/{application.id}/withdraw"
+    response = await client.post(ask, data={"csrf_token": await csrf(client, ask)})
+    assert response.status_code == 303
+
+    interview = await fetch.get(Interview, booked.id)
+    assert (interview.status, interview.active_key) == ("cancelled", None)
+    assert interview.cancel_reason == "Le candidat a retiré sa candidature."  # recruiter: fr
+    closed = await fetch.get(InterviewInvitation, invitation.id)
+    assert (closed.status, closed.active_key) == ("closed", None)
+    assert (await fetch.get(Application, application.id)).status == ApplicationStatus.WITHDRAWN
+    subjects = await fetch.scalars(
+        select(OutboxMail.subject).where(OutboxMail.to_addr == recruiter.email)
+    )
+    assert sum(s.startswith("Entretien annulé") for s in subjects) == 1

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import applications, candidates, editions, files, notices, offers
+from fair import applications, candidates, editions, files, interviews, notices, offers
 from fair.enums import ApplicationStatus, Role
 from fair.errors import FairError, NotFound
 from fair.web import forms
@@ -152,6 +152,7 @@ async def withdraw(request: Request) -> Response:
         return render(request, "candidate/withdraw.html", context)
     await forms.read(request)
     await applications.set_status(session, application, ApplicationStatus.WITHDRAWN, by=user)
+    await interviews.application_withdrawn(session, application=application)
     flash(request, "Your application to “%(offer)s” was withdrawn.", offer=application.offer.title)
     return RedirectResponse("/me/applications", status_code=303)
 
