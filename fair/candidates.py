@@ -102,7 +102,7 @@ async def set_phone(session: AsyncSession, user: User, *, phone: str) -> Candida
 async def set_cv(session: AsyncSession, user: User, *, filename: str, data: bytes) -> StoredFile:
     """Check the PDF (content and size) and make it the profile's CV."""
     _require_candidate(user)
-    files.check_pdf(data)
+    await files.check_pdf(data)
     stored = await files.store(
         session,
         owner_id=user.id,

@@ -65,7 +65,7 @@ async def _save_logo(request: Request, fields: forms.Fields, employer: Employer)
     upload = await fields.upload("logo")
     if upload is None:
         return
-    content_type = files.check_image(upload[1])
+    content_type = await files.check_image(upload[1])
     stored = await files.store(
         database(request),
         owner_id=request.state.user.id,
