@@ -215,11 +215,12 @@ async def subscribed_socket(server: Server, user: User) -> Any:
 
 
 async def next_event(ws: Any, seconds: float) -> dict[str, Any]:
-    """The payload of the next event frame other than a heartbeat."""
+    """The payload of the next event frame other than a heartbeat or an unread notices count
+    (which follows each status change)."""
     async with asyncio.timeout(seconds):
         while True:
             frame = json.loads(await ws.recv())
-            if frame[0] == "event" and frame[2]["event"] != "heartbeat":
+            if frame[0] == "event" and frame[2]["event"] not in ("heartbeat", "notices.unread"):
                 return dict(frame[2])
 
 
