@@ -7,6 +7,8 @@ A channel is "<kind>:<id>": `user:12` (one person's own events), `edition:3`, `b
 
 from __future__ import annotations
 
+from fair.parse import ParseError, identifier
+
 USER = "user"
 EDITION = "edition"
 BOOTH = "booth"
@@ -48,8 +50,11 @@ def sockets(user_id: int) -> str:
 
 
 def parse(name: str) -> tuple[str, int] | None:
-    """(kind, id) for a well-formed channel name, else None."""
+    """(kind, id) for a well-formed channel name (an id the database can hold), else None."""
     kind, _, ident = name.partition(":")
-    if kind not in KINDS or not (ident.isascii() and ident.isdigit()) or len(ident) > 18:
+    if kind not in KINDS or ident != ident.strip():
         return None
-    return kind, int(ident)
+    try:
+        return kind, identifier(ident)
+    except ParseError:
+        return None

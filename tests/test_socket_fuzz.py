@@ -74,6 +74,8 @@ BAD_VALUES: list[Any] = [
     0,
     -1,
     -(2**63) - 1,
+    2**31,  # over PostgreSQL's INTEGER ids
+    2**63 - 1,
     2**63,
     2**64,
     10**30,
@@ -87,6 +89,7 @@ BAD_VALUES: list[Any] = [
     "1",
     "²",
     "booth:²",  # a channel name whose id is a digit int() refuses
+    "booth:2147483648",  # or over the database's ids
     "١٢",
     "\ud800",
     "a\udfffb",

@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
+from fair import parse
 from fair.live import protocol
 from fair.live.protocol import ProtocolError
+from fair.parse import ParseError
 
 MAX_DEPTH = 8  # a signal's candidate is three levels down
 
@@ -91,11 +93,15 @@ def channel(payload: dict[str, Any]) -> str:
 
 
 def integer(payload: dict[str, Any], key: str) -> int:
-    """An id: a JSON integer from 1 to 2**63 - 1 (a BIGINT); not a string, float or boolean."""
+    """An id: a JSON integer within the database's ids (`fair.parse.identifier`, as for pages
+    and forms); not a string, float or boolean."""
     value = payload.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+    if not isinstance(value, int):
         raise _missing(key)
-    return value
+    try:
+        return parse.identifier(value)
+    except ParseError:
+        raise _missing(key) from None
 
 
 MAX_SIGNAL_CHARS = 12_000  # an SDP with its candidates; the frame itself is at most 16 KiB
