@@ -765,10 +765,25 @@ async def programme(
     session: AsyncSession, edition: Edition, user: User | None = None, now: datetime | None = None
 ) -> Programme:
     """What is live now (started by a presenter), then what is coming by day (in the
-    edition's zone, those starting soon included), then the past."""
+    edition's zone, those starting soon included), then the past: the talks `user` sees
+    (`visible_to`; a booth's talk only while its booth is approved, or for those who run it)."""
     now = now or clock.now()
     zone = ZoneInfo(edition.timezone)
-    listed = await items(session, await of_edition(session, edition.id), user)
+    talks = await of_edition(session, edition.id)
+    approved = set(
+        await session.scalars(
+            select(Booth.id).where(
+                Booth.edition_id == edition.id, Booth.status == BoothStatus.APPROVED
+            )
+        )
+    )
+    talks = [  # the rule itself for the few talks of booths not approved (or of a draft)
+        t
+        for t in talks
+        if (editions.visible(edition) and t.booth_id in (None, *approved))
+        or await visible_to(session, user, t)
+    ]
+    listed = await items(session, talks, user)
     live = [i for i in listed if is_live(i.webconference, now)]
     past = [i for i in listed if is_past(i.webconference, now)]
     days: dict[date, list[Item]] = {}

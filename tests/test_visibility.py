@@ -69,10 +69,14 @@ async def test_talks_of_drafts_and_of_declined_booths_are_for_those_who_run_them
     edition = await f.edition(session, by=organiser)
     booth, recruiter = await f.booth(session, edition_=edition)
     of_booth = await webconferences.schedule(
-        session, by=recruiter, edition=edition, booth=booth, data=talk([recruiter])
+        session,
+        by=recruiter,
+        edition=edition,
+        booth=booth,
+        data=talk([recruiter], title="Nos métiers du bâtiment"),
     )
     open_talk = await webconferences.schedule(
-        session, by=organiser, edition=edition, data=talk([organiser])
+        session, by=organiser, edition=edition, data=talk([organiser], title="Bien se préparer")
     )
     admin = await f.user(session, Role.ADMIN)
     await employers.set_status(
@@ -98,16 +102,27 @@ async def test_talks_of_drafts_and_of_declined_booths_are_for_those_who_run_them
         "organiser": [True, True, True],  # organises both editions
     }
     # The pages follow the same rule (a declined booth's talk was shown to everyone).
+    clients = {
+        "visitor": client,
+        "candidate": await person(make_client, candidate),
+        "recruiter": await person(make_client, recruiter),
+    }
     pages = {
         who: [(await c.get(f"/webconferences/{t.id}")).status_code for t in talks]
-        for who, c in (
-            ("visitor", client),
-            ("candidate", await person(make_client, candidate)),
-            ("recruiter", await person(make_client, recruiter)),
-        )
+        for who, c in clients.items()
     }
     assert pages == {
         "visitor": [404, 404, 200],
         "candidate": [404, 404, 200],
         "recruiter": [404, 200, 200],
+    }
+    # And the programme lists what the pages show (it listed the declined booth's talk).
+    listed = {}
+    for who, c in clients.items():
+        html = (await c.get(f"/e/{edition.slug}/programme")).text
+        listed[who] = [t for t in ("Nos métiers du bâtiment", "Bien se préparer") if t in html]
+    assert listed == {
+        "visitor": ["Bien se préparer"],
+        "candidate": ["Bien se préparer"],
+        "recruiter": ["Nos métiers du bâtiment", "Bien se préparer"],
     }
