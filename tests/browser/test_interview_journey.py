@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from fair import applications, clock, i18n
 from fair.enums import ApplicationStatus, InterviewOutcome, Role
-from fair.models import InterviewSlot
+from fair.models import InterviewRules, InterviewSlot
 from tests import factories as f
 from tests.browser.conftest import (
     LiveServer,
@@ -46,6 +46,18 @@ NEED = "Sous-titrage, s'il vous plaît : je suis malentendante."
 def _seed(live_server: LiveServer) -> dict[str, Any]:
     async def make(session):  # type: ignore[no-untyped-def]
         edition = await f.edition(session, title="Forum des entretiens")
+        # The journey books a slot seconds ahead: this fair asks no minimum notice.
+        session.add(
+            InterviewRules(
+                edition_id=edition.id,
+                max_per_booth=1,
+                max_total=5,
+                release_at=None,
+                cancel_cutoff_minutes=120,
+                offer_minutes=60,
+                min_notice_minutes=0,
+            )
+        )
         recruiter = await f.user(session, Role.RECRUITER, name=RECRUITER)
         booth, _ = await f.booth(session, edition_=edition, recruiter=recruiter)
         offer = await f.offer(session, booth_=booth)
