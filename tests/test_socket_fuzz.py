@@ -35,7 +35,7 @@ import pytest
 import websockets
 from sqlalchemy import text
 
-from fair import chat, clock, db, migrations, queues, settings, webconferences
+from fair import chat, clock, db, migrations, queues, rooms, settings, webconferences
 from fair.enums import Role, WebconferenceAccess
 from fair.live import payloads
 from fair.live.socket import ACTIONS
@@ -257,7 +257,7 @@ def _server_settings(server: Server) -> Iterator[None]:
 @dataclass
 class World:
     users: dict[str, Any]
-    valid: dict[str, Any]
+    valid: dict[str, dict[str, Any]]  # by role: the interview's two people have room tokens
 
 
 async def seed(server: Server) -> World:
@@ -287,8 +287,8 @@ async def seed(server: Server) -> World:
                 data=talk(
                     [organiser],
                     access=WebconferenceAccess.OPEN,
-                    starts_at=now + timedelta(minutes=20),
-                    ends_at=now + timedelta(minutes=80),
+                    starts_at=now + timedelta(minutes=10),  # its green room is open
+                    ends_at=now + timedelta(minutes=70),
                 ),
             )
             await webconferences.start(session, by=organiser, webconference=webconference)
@@ -306,7 +306,10 @@ async def seed(server: Server) -> World:
         "channel": f"booth:{booth.id}",
     }
     users = {"candidate": candidate, "recruiter": recruiter, "organiser": organiser}
-    return World(users, {**VALID, **ids})
+    valid = {role: {**VALID, **ids} for role in ROLES}
+    for role in ("candidate", "recruiter"):  # they enter the room, and go on from there
+        valid[role]["token"] = rooms.entry_token(interview, users[role].id)
+    return World(users, valid)
 
 
 class Errors(logging.Handler):
@@ -422,9 +425,13 @@ async def open_socket(server: Server, cookie: str | None) -> Socket:
     return Socket(ws)
 
 
-async def reopen(server: Server, ws: Socket, cookie: str | None) -> Socket:
+async def reopen(server: Server, ws: Socket, cookie: str | None, valid: dict[str, Any]) -> Socket:
+    """A new socket for the same person, back in the interview room when they may be."""
     await ws.close()
-    return await open_socket(server, cookie)
+    ws = await open_socket(server, cookie)
+    join = {"interview_id": valid["interview_id"], "token": valid["token"]}
+    await ws.batch([("room.join", join)])
+    return ws
 
 
 def _closed_code(ws: Any) -> int | None:
@@ -437,7 +444,11 @@ async def test_every_action_survives_bad_payloads(server: Server) -> None:
     settings.override(replace(server.conf, live_command_rate=1e6, live_command_burst=10**6))
     world = await seed(server)
     keys = {action: payload_keys(handler) for action, handler in ACTIONS.items()}
-    plan = {action: corpus(keys[action], world.valid) for action in ACTIONS}
+    plans = {
+        role: {action: corpus(keys[action], world.valid[role]) for action in ACTIONS}
+        for role in ROLES
+    }
+    plan = plans["anonymous"]
     failures: list[str] = []
     timings: dict[str, float] = {}
     tried = 0
@@ -446,7 +457,7 @@ async def test_every_action_survives_bad_payloads(server: Server) -> None:
         async with cookies_of(server, world) as cookies:
             for role in ROLES:
                 ws = await open_socket(server, cookies[role])
-                for action, bodies in plan.items():
+                for action, bodies in plans[role].items():
                     began = time.monotonic()
                     for start in range(0, len(bodies), BATCH):
                         chunk = bodies[start : start + BATCH]
@@ -455,7 +466,7 @@ async def test_every_action_survives_bad_payloads(server: Server) -> None:
                         except ConnectionError:
                             code = _closed_code(ws.ws)
                             failures.append(f"{role} {action}: socket closed ({code})")
-                            ws = await reopen(server, ws, cookies[role])
+                            ws = await reopen(server, ws, cookies[role], world.valid[role])
                             continue
                         tried += len(chunk)
                         for body, frame in zip(chunk, replies, strict=True):
@@ -473,7 +484,7 @@ async def test_every_action_survives_bad_payloads(server: Server) -> None:
                     tried += 1
                     if _closed_code(ws.ws) != 1009:
                         failures.append(f"{role} {action} 100k: closed with {_closed_code(ws.ws)}")
-                    ws = await reopen(server, ws, cookies[role])
+                    ws = await reopen(server, ws, cookies[role], world.valid[role])
                 for frame in BAD_FRAMES:
                     reply = await ws.raw(frame)
                     tried += 1
@@ -481,7 +492,7 @@ async def test_every_action_survives_bad_payloads(server: Server) -> None:
                         failures.append(
                             f"{role} frame {frame[:60]!r}: closed {_closed_code(ws.ws)}"
                         )
-                        ws = await reopen(server, ws, cookies[role])
+                        ws = await reopen(server, ws, cookies[role], world.valid[role])
                     elif reply[0] != "error" or reply[2]["code"] == "fair.server_error":
                         failures.append(f"{role} frame {frame[:60]!r}: {reply!r:.200}")
                 await ws.close()
