@@ -787,3 +787,28 @@ async def test_the_recruiter_cancels_from_the_agenda(
     assert (await fetch.get(Interview, booked.id)).cancelled_by_id == recruiter.id
     page = text_of((await cand.get("/me/interviews")).text)
     assert "Cancelled" in page and "Reason: Le poste est pourvu" in page
+
+
+async def test_the_status_form_proposes_an_interview_through_an_invitation(
+    session: AsyncSession, make_client, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    """'Interview proposed' chosen in the status list is a real invitation, never a bare status
+    whose mail tells the candidate to choose a time with nothing to choose."""
+    _edition, booth, recruiter = await live_booth(session)
+    await interviews.publish_availability(
+        session, by=recruiter, booth=booth, data=availability(recruiter)
+    )
+    application = await shortlisted(session, booth, recruiter)
+    candidate = await session.get(User, application.candidate_id)
+    await db.commit(session)
+    rec, cand = await person(make_client, recruiter), await person(make_client, candidate)
+    app_url = f"/recruiter/applications/{application.id}"
+
+    response = await post(rec, app_url, f"{app_url}/status", status="interview_proposed")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{app_url}#interview"
+    assert (await fetch.get(Application, application.id)).status == "interview_proposed"
+    [invitation] = await fetch.scalars(select(InterviewInvitation))
+    assert invitation.application_id == application.id
+    assert "Wednesday, March 11, 2026" in text_of((await cand.get("/me/interviews")).text)

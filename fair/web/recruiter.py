@@ -7,7 +7,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import applications, editions, employers, files, francetravail, geo, offers, parse, rome
+from fair import (
+    applications,
+    editions,
+    employers,
+    files,
+    francetravail,
+    geo,
+    interviews,
+    offers,
+    parse,
+    rome,
+)
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     RECRUITER_MOVES,
@@ -395,6 +406,12 @@ async def application_status(request: Request) -> Response:
     value = fields.text("status")
     if value not in {s.value for s in ApplicationStatus}:
         raise Invalid("Choose a status from the list.", code="application.bad_status")
+    if value == ApplicationStatus.INTERVIEW_PROPOSED:
+        # Proposing an interview is an invitation the candidate can book, never a bare status:
+        # its mail says "choose a time", so there must be something to choose.
+        await interviews.invite(database(request), by=request.state.user, application=application)
+        flash(request, "The interview is proposed: the candidate can book one of your free slots.")
+        return RedirectResponse(f"/recruiter/applications/{application.id}#interview", 303)
     await applications.set_status(
         database(request),
         application,
