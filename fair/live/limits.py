@@ -77,11 +77,19 @@ def rate_limited() -> TooMany:
 
 async def hold(conn: Connection) -> int | None:
     """Run with the socket: register it, and return CLOSE_TOO_MANY once newer sockets of the
-    same user push it out (a visitor's socket runs until cancelled)."""
-    if conn.user is None:
-        await asyncio.Event().wait()
-        return None
-    user_id, me = conn.user.id, conn.connection_id
+    same user push it out (a visitor's socket runs until cancelled). A failure here is logged
+    and lets the socket live on unlisted: the limit is not worth closing a socket for."""
+    if conn.user is not None:
+        try:
+            return await _hold(conn, conn.user.id)
+        except Exception:
+            log.exception("the open sockets register failed")
+    await asyncio.Event().wait()
+    return None
+
+
+async def _hold(conn: Connection, user_id: int) -> int:
+    me = conn.connection_id
     register = _register(conn.broadcast)
     channel = channels.sockets(user_id)
     # Subscribed first: a notice sent right after registering is not missed.
