@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 import websockets
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from fair import channels, clock, db, settings, webconferences
+from fair import channels, clock, db, settings, user_sessions, webconferences
 from fair.enums import Role, WebconferenceAccess
 from fair.errors import Conflict
 from fair.media.broker import ALIVE_TTL, Keys, RemoteError
@@ -250,6 +250,7 @@ class Talk:
     webconference_id: int
     presenter: User
     viewer: User
+    keys: dict[int, str]  # each person's server-side session key (user_sessions.start)
 
     @property
     def room(self) -> str:
@@ -272,8 +273,8 @@ class Cluster:
         ids = [key.removeprefix(self.keys.alive("")) for key in found]
         return {i: by_pid[i.split(":")[-2]] for i in ids}
 
-    async def socket(self, user: User) -> Client:
-        cookie = session_cookie(self.secret, user, "csrf")
+    async def socket(self, user: User, key: str) -> Client:
+        cookie = session_cookie(self.secret, key, "csrf")
         ws = await websockets.connect(
             self.web.ws,
             additional_headers={"Cookie": f"fair_session={cookie}"},
@@ -353,7 +354,8 @@ async def seed(database_url: str) -> list[Talk]:  # noqa: F811
                     session, by=presenter, edition=edition, data=data
                 )
                 viewer = await f.user(session, Role.CANDIDATE, can_log_in=False)
-                talks.append(Talk(webconference.id, presenter, viewer))
+                keys = {u.id: await user_sessions.start(session, u) for u in (presenter, viewer)}
+                talks.append(Talk(webconference.id, presenter, viewer, keys))
             await session.commit()
     finally:
         clock.set_now(None)
@@ -400,8 +402,8 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
     loopback_only: None,  # noqa: F811
 ) -> None:
     talks = await seed(database_url)
-    presenters = [await cluster.socket(t.presenter) for t in talks]
-    audience = [await cluster.socket(t.viewer) for t in talks]
+    presenters = [await cluster.socket(t.presenter, t.keys[t.presenter.id]) for t in talks]
+    audience = [await cluster.socket(t.viewer, t.keys[t.viewer.id]) for t in talks]
     pcs: list[RTCPeerConnection] = []
     viewers: list[Viewer] = []
     try:

@@ -355,7 +355,7 @@ async def test_replay_page_and_file_with_ranges(session: AsyncSession, make_clie
         "video/webm",
     )
     assert whole.headers["accept-ranges"] == "bytes"
-    assert whole.headers["cache-control"] == "private, no-cache"
+    assert whole.headers["cache-control"] == "no-store"  # a logged-in answer: never kept
     part = await viewer.get(file, headers={"Range": "bytes=1000-1999"})
     assert (part.status_code, part.content, part.headers["content-range"]) == (
         206,
