@@ -90,6 +90,7 @@ async def test_only_the_booths_recruiters_staff_it(session: AsyncSession) -> Non
     booth, _ = await f.booth(session, edition_=edition)
     other_booth, stranger = await f.booth(session, edition_=edition)
     candidate: User = await f.candidate(session)
+    events.take(session)  # the set-up's own events (the booth approvals' unread notices)
     for someone in (stranger, candidate):
         with pytest.raises(FairError) as raised:
             await presence.staff(session, recruiter=someone, booth=booth, connection_id="x")
