@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from fair import clock
 from fair.enums import EditionStatus, Role
-from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
 from fair.models import Edition, EditionOrganiser, LiveDay, User
 
 MAX_LIVE_DAYS = 31
@@ -289,5 +289,9 @@ async def is_organiser(session: AsyncSession, user: User, edition: Edition) -> b
 
 
 async def require_organiser(session: AsyncSession, user: User, edition: Edition) -> None:
+    """Refuse someone who does not organise `edition`: a draft reads as missing (NotYours), so a
+    refusal never tells that an unpublished edition exists; a published one is public anyway."""
     if not await is_organiser(session, user, edition):
+        if edition.published_at is None:
+            raise NotYours("This edition does not exist.")
         raise Forbidden("You do not organise this edition.")

@@ -448,6 +448,13 @@ async def test_organiser_of_another_edition_is_refused(app, client, session):
         page = await client.get(path)
         assert page.status_code == 403, path
         assert "You do not organise this edition." in text(page.text)
+    # Someone else's draft reads exactly as a missing edition: a 403 would tell it exists.
+    draft = await f.edition(session, publish=False)
+    await db.commit(session)
+    for path in (f"/organiser/editions/{draft.id}", "/organiser/editions/999999"):
+        page = await client.get(path)
+        assert page.status_code == 404, path
+        assert "This edition does not exist." in text(page.text)
     for path, data in (
         (base, FORM),
         (f"{base}/publish", {}),
