@@ -47,8 +47,9 @@ def gettext(message: str, locale: str | None = None, **params: Any) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int, locale: str | None = None, **params: Any) -> str:
-    text = translations(locale or current_locale.get()).ngettext(singular, plural, n)
-    params.setdefault("num", n)
+    locale = locale or current_locale.get()
+    text = translations(locale).ngettext(singular, plural, n)
+    params.setdefault("num", decimal(n, 0, locale))  # "1 234 offres", "1,234 offers"
     return text % params
 
 

@@ -84,3 +84,9 @@ async def test_pages_show_times_without_seconds_and_accented_labels(client, sess
 
     offer_page = text((await client.get(f"/offers/{offer.id}")).text)
     assert "F1602 – Électricien / Électricienne du bâtiment" in offer_page
+
+
+def test_counts_get_the_language_group_separator() -> None:
+    assert i18n.ngettext("%(num)s offer", "%(num)s offers", 1234, "en") == "1,234 offers"
+    assert i18n.ngettext("%(num)s offer", "%(num)s offers", 1234, "fr") == "1\u202f234 offres"
+    assert i18n.ngettext("%(num)s offer", "%(num)s offers", 1, "fr") == "1 offre"
