@@ -47,6 +47,8 @@ ERROR_SUFFIXES = (
     "TooMany",
     "Unauthenticated",
     "FairError",
+    "NotYours",
+    "Throttled",
 )
 LABEL_DICTS = {"TITLES", "PRIORITY_LABELS", "DOMAINS"}
 CONSTANTS = {"REQUIRED", "DEFAULT_DECLINE"}
@@ -230,6 +232,13 @@ def _node_messages(
                 elif keyword.arg == "fields" and isinstance(keyword.value, ast.Dict):
                     for value in keyword.value.values:
                         yield from _resolve(value, local, module)
+        elif name == "flash" and len(node.args) >= 2:  # fair.web.flash.flash(request, msgid)
+            plural = [_string(k.value) for k in node.keywords if k.arg == "plural"]
+            singular = _string(node.args[1])
+            if plural and singular is not None and plural[0] is not None:
+                yield (singular, plural[0]), node.lineno  # type: ignore[misc]
+            else:
+                yield from _resolve(node.args[1], local, module)
         elif (
             name == "setdefault"
             and isinstance(node.func, ast.Attribute)
