@@ -299,14 +299,30 @@ def write_pot() -> Catalog:
 
 
 def update_catalogs() -> None:
-    """Write the .pot, then add new msgids to every .po (empty) and drop unused ones."""
+    """Write the .pot, then add new msgids to every .po (empty) and drop unused ones.
+
+    A translated msgid that the collectors do not see but whose start still stands in a source
+    file (a message passed through a variable, a helper the AST walk does not know) is kept.
+    """
     template = write_pot()
+    sources = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in [*PACKAGE.rglob("*.py"), *(ROOT / "templates").rglob("*.html")]
+    )
     for po in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/messages.po")):
         catalog = _read(po)
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
+        kept = [m for m in catalog.obsolete.values() if m.string and _in_sources(m.id, sources)]
         catalog.obsolete.clear()
+        for message in kept:
+            catalog.add(message.id, message.string)
         with po.open("wb") as handle:
             write_po(handle, catalog, width=100, sort_by_file=True, include_previous=False)
+
+
+def _in_sources(msgid: Msgid, sources: str) -> bool:
+    first = msgid if isinstance(msgid, str) else msgid[0]
+    return first.split("\n")[0][:30] in sources
 
 
 def _read(path: Path) -> Catalog:
