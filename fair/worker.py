@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -41,15 +42,6 @@ async def interview_round(state: Any) -> int:
     return sent
 
 
-async def run_interviews(state: Any, *, interval: float = INTERVIEW_ROUND_SECONDS) -> None:
-    while True:
-        try:
-            await interview_round(state)
-        except Exception:  # a busy database: the next round retries
-            log.exception("the interview round failed")
-        await asyncio.sleep(interval)
-
-
 async def digest_round(state: Any) -> int:
     """Mail the recruiters of booths with new applications (one digest an hour per booth)."""
     sent: int = await protocol.write(
@@ -58,12 +50,15 @@ async def digest_round(state: Any) -> int:
     return sent
 
 
-async def run_digests(state: Any, *, interval: float = DIGEST_ROUND_SECONDS) -> None:
+async def every(
+    round_: Callable[[Any], Awaitable[int]], state: Any, *, interval: float, name: str
+) -> None:
+    """Run `round_(state)` every `interval` seconds; a failed round is logged, the next retries."""
     while True:
         try:
-            await digest_round(state)
+            await round_(state)
         except Exception:  # a busy database: the next round retries
-            log.exception("the digest round failed")
+            log.exception("the %s round failed", name)
         await asyncio.sleep(interval)
 
 
@@ -73,8 +68,12 @@ def start(state: Any, engine: AsyncEngine) -> list[asyncio.Task[None]]:
         asyncio.create_task(mail.run_sender(state.write_sessions)),
         asyncio.create_task(db.run_statistics(engine)),
         asyncio.create_task(socket.run_call_expiry(state)),
-        asyncio.create_task(run_interviews(state)),
-        asyncio.create_task(run_digests(state)),
+        asyncio.create_task(
+            every(interview_round, state, interval=INTERVIEW_ROUND_SECONDS, name="interview")
+        ),
+        asyncio.create_task(
+            every(digest_round, state, interval=DIGEST_ROUND_SECONDS, name="digest")
+        ),
     ]
 
 
