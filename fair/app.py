@@ -130,7 +130,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers=handlers,  # type: ignore[arg-type]
+        exception_handlers=handlers,
         lifespan=lifespan,
     )
     app.state.assets = assets  # templates' static() URLs (fair/web/templating.py)

@@ -82,7 +82,8 @@ def _calendar(method: str | None, meetings: list[Meeting], name: str = "") -> st
         )
     for meeting in meetings:
         calendar.add_component(_event(meeting))
-    return calendar.to_ical().decode()
+    ical: bytes = calendar.to_ical()
+    return ical.decode()
 
 
 def invitation(meeting: Meeting) -> str:

@@ -89,7 +89,7 @@ class Recorder:
         self._stopped = False
         self.frames = {"video": 0, "audio": 0}
 
-    def push(self, kind: str, packet: av.Packet, keyframe: bool) -> None:
+    def push(self, kind: str, packet: av.Packet[Any], keyframe: bool) -> None:
         """A relay sink: mux one frame (a copy: the relay's packet is shared)."""
         if self._stopped or kind not in CLOCKS:
             return

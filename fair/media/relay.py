@@ -38,7 +38,7 @@ import fractions
 import logging
 import queue
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
@@ -53,7 +53,9 @@ KINDS = ("audio", "video")
 VIDEO_JITTER_PACKETS = 128
 
 OnFrame = Callable[[Any, bytes, int], None]  # (codec parameters, encoded frame, timestamp)
-Sink = Callable[[str, av.Packet, bool], None]  # (kind, encoded packet, keyframe)
+# PyAV's stubs make Packet generic in its stream type; at run time it is not subscriptable.
+Packet: TypeAlias = "av.Packet[Any]"
+Sink = Callable[[str, Packet, bool], None]  # (kind, encoded packet, keyframe)
 
 
 # The one place that reaches into aiortc ------------------------------------------------------
@@ -140,12 +142,12 @@ class _Outlet(MediaStreamTrack):
     ) -> None:
         super().__init__()
         self.kind, self.viewer = kind, viewer
-        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(size)
+        self._queue: asyncio.Queue[Packet | None] = asyncio.Queue(size)
         self._need_keyframe, self._gone = need_keyframe, gone
         self.pulling = False
         self.started = kind == "audio"
 
-    def push(self, packet: av.Packet, key: bool) -> None:
+    def push(self, packet: Packet, key: bool) -> None:
         if not self.pulling or self.readyState != "live":
             return
         if not self.started:
@@ -161,7 +163,7 @@ class _Outlet(MediaStreamTrack):
             self._queue.get_nowait()
         self._queue.put_nowait(packet)
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> Packet:
         if self.readyState != "live":
             raise MediaStreamError
         if not self.pulling:

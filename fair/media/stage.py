@@ -361,7 +361,7 @@ class Stages:
 
 
 def _camera(presenter: Presenter) -> bool:
-    return presenter.info.get("source", "camera") == "camera"
+    return bool(presenter.info.get("source", "camera") == "camera")
 
 
 def _same(published: str, key: str) -> bool:
