@@ -15,9 +15,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
 from fair import db, settings, worker
+from fair.broadcast import Broadcaster
 from fair.errors import FairError
 from fair.live import socket
-from fair.live.broadcast import Broadcaster
 from fair.media.host import Host
 from fair.media.remote import RemoteStages
 from fair.web import (

@@ -22,9 +22,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import accounts, db, demo, migrations, parse, settings
+from fair.broadcast import Broadcaster, BroadcastError
 from fair.enums import Role
 from fair.errors import FairError
-from fair.live.broadcast import Broadcaster, BroadcastError
 
 T = TypeVar("T")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,6 +63,30 @@ async def find(session: AsyncSession, key: str) -> tuple[User, UserSession] | No
         )
     ).first()
     return (row[0], row[1]) if row is not None else None
+
+
+async def session_record(
+    session: AsyncSession, cookie: dict[str, Any]
+) -> tuple[User, UserSession] | None:
+    """The active user and the live server-side session the cookie's key names (one read).
+
+    A cookie whose session was revoked (log-out, "log out everywhere", reset) or expired
+    loses its key."""
+    key = cookie.get("sid")
+    if not isinstance(key, str) or not key:
+        return None
+    found = await find(session, key)
+    if found is None:
+        cookie.pop("sid", None)
+    return found
+
+
+async def session_user(session: AsyncSession, cookie: dict[str, Any]) -> User | None:
+    """The active user of the session cookie, if its server-side session still holds.
+
+    Used by pages (fair.web.auth) and by the live socket alike."""
+    found = await session_record(session, cookie)
+    return found[0] if found is not None else None
 
 
 def stale(record: UserSession) -> bool:

@@ -19,9 +19,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from fair import application_mail, db, interviews, mail, recordings, settings, webconferences
-from fair.live import protocol, socket
-from fair.live.broadcast import Broadcaster
+from fair import (
+    application_mail,
+    db,
+    interviews,
+    mail,
+    presence,
+    queues,
+    settings,
+    unit_of_work,
+    webconferences,
+)
+from fair.broadcast import Broadcaster
+from fair.webconferences import recordings
 
 log = logging.getLogger("fair.worker")
 INTERVIEW_ROUND_SECONDS = 30.0
@@ -38,16 +48,31 @@ async def interview_round(state: Any) -> int:
         sent = await interviews.send_reminders(session)
         return sent + await webconferences.send_reminders(session)
 
-    sent: int = await protocol.write(state.write_sessions, state.broadcast, work)
+    sent: int = await unit_of_work.write(state.write_sessions, state.broadcast, work)
     return sent
 
 
 async def digest_round(state: Any) -> int:
     """Mail the recruiters of booths with new applications (one digest an hour per booth)."""
-    sent: int = await protocol.write(
+    sent: int = await unit_of_work.write(
         state.write_sessions, state.broadcast, application_mail.send_digests
     )
     return sent
+
+
+async def run_call_expiry(state: Any, *, interval: float = 5.0) -> None:
+    """Every `interval` seconds, skip unanswered queue calls and remove the booth presence of
+    sockets whose process died."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await unit_of_work.write(state.write_sessions, state.broadcast, queues.expire_calls)
+        except Exception:  # a busy database: the next round retries
+            log.exception("expiring queue calls failed")
+        try:
+            await unit_of_work.write(state.write_sessions, state.broadcast, presence.expire)
+        except Exception:
+            log.exception("expiring booth presence failed")
 
 
 async def every(
@@ -67,7 +92,7 @@ def start(state: Any, engine: AsyncEngine) -> list[asyncio.Task[None]]:
     return [
         asyncio.create_task(mail.run_sender(state.write_sessions)),
         asyncio.create_task(db.run_statistics(engine)),
-        asyncio.create_task(socket.run_call_expiry(state)),
+        asyncio.create_task(run_call_expiry(state)),
         asyncio.create_task(
             every(interview_round, state, interval=INTERVIEW_ROUND_SECONDS, name="interview")
         ),

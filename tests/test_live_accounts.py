@@ -22,9 +22,8 @@ import websockets
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
-from fair import accounts, channels, clock, db, events, settings
+from fair import accounts, channels, clock, db, events, settings, unit_of_work
 from fair.enums import Role
-from fair.live import protocol
 from fair.models import OutboxMail, User
 from tests import factories as f
 from tests.conftest import BACKENDS, csrf, login
@@ -118,7 +117,7 @@ async def publish_in(server: Server, channel: str) -> None:
     """An event on `channel`, published by the server's own broadcaster (its loop)."""
     event = events.Event(channel, "application.status", {"application_id": 1})
     future = asyncio.run_coroutine_threadsafe(
-        protocol.publish(server.app.state.broadcast, [event]), server.loop
+        unit_of_work.publish(server.app.state.broadcast, [event]), server.loop
     )
     await asyncio.wrap_future(future)
 
@@ -207,7 +206,7 @@ async def test_reset_and_deactivation_close_sockets(server: Server, people: Peop
             await engine.dispose()
         assert [e.channel for e in queued] == [channels.account(people.bob.id)]
         future = asyncio.run_coroutine_threadsafe(
-            protocol.publish(server.app.state.broadcast, queued), server.loop
+            unit_of_work.publish(server.app.state.broadcast, queued), server.loop
         )
         await asyncio.wrap_future(future)
         assert await closed_with(ws_bob) == (4401, "session ended")

@@ -30,8 +30,8 @@ from sqlalchemy import select, text
 
 from fair import channels, db, migrations, queues, settings
 from fair.app import create_app
+from fair.broadcast import BroadcastError
 from fair.enums import ApplicationStatus
-from fair.live.broadcast import BroadcastError
 from fair.models import Application, ApplicationEvent, ConversationMessage, User
 from tests import factories as f
 from tests.conftest import BACKENDS, PG_ADMIN, csrf, login

@@ -9,10 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from fair import accounts, clock, db
+from fair import accounts, clock, db, user_sessions
 from fair.enums import Role
 from fair.models import User, UserSession
-from fair.web import auth
 from tests import factories as f
 from tests.conftest import csrf, login
 
@@ -126,7 +125,7 @@ async def test_finding_the_user_is_one_read(client, session, app):  # type: igno
     async with app.state.read_sessions() as s:
         event.listen(engine, "before_cursor_execute", count)
         try:
-            found = await auth.session_user(s, cookie)
+            found = await user_sessions.session_user(s, cookie)
         finally:
             event.remove(engine, "before_cursor_execute", count)
     assert found is not None and found.id == user.id

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from fair import channels, settings
+from fair.broadcast import Broadcaster
 from fair.errors import TooMany
-from fair.live.broadcast import Broadcaster
 
 if TYPE_CHECKING:
     from fair.live.socket import Connection

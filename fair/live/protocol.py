@@ -1,4 +1,5 @@
-"""The wire format of /live (see PROTOCOL.md) and the publishing of committed events.
+"""The wire format of /live (see PROTOCOL.md); committed events are published by
+fair.unit_of_work.
 
 Client to server: `[action, id, payload]`. Server to client: `["success", id, payload]`,
 `["error", id, {"code": ..., "message": ...}]` and `["event", channel, {"event": ..., ...}]`.
@@ -7,21 +8,12 @@ Client to server: `[action, id, payload]`. Server to client: `["success", id, pa
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from fair import db, events
 from fair.errors import FairError
-from fair.events import Event
-from fair.live.broadcast import Broadcaster
 
-log = logging.getLogger("fair.live")
-T = TypeVar("T")
 HEARTBEAT = '["event","",{"event":"heartbeat"}]'
 
 
@@ -81,48 +73,3 @@ def success(id_: Any, payload: dict[str, Any] | None = None) -> str:
 
 def error(id_: Any, code: str, message: str) -> str:
     return dumps(["error", id_, {"code": code, "message": message}])
-
-
-def event_frame(event: Event) -> str:
-    return dumps(["event", event.channel, {"event": event.event, **event.payload}])
-
-
-async def publish(broadcast: Broadcaster, queued: Iterable[Event]) -> None:
-    """Publish committed events; a failure is logged, never raised (pub/sub is at-most-once)."""
-    for event in queued:
-        try:
-            await broadcast.publish(event.channel, event_frame(event))
-        except Exception:
-            log.exception("could not publish %s on %s", event.event, event.channel)
-
-
-async def write(
-    maker: async_sessionmaker[AsyncSession],
-    broadcast: Broadcaster,
-    work: Callable[[AsyncSession], Awaitable[T]],
-) -> T:
-    """Run `work` in its own write session: commit, then publish its events.
-
-    On error the transaction rolls back and its after-commit callbacks and events are dropped.
-    """
-    async with maker() as session:
-        try:
-            result = await work(session)
-        except BaseException:
-            await discard(session)
-            raise
-        await commit(session, broadcast)
-        return result
-
-
-async def commit(session: AsyncSession, broadcast: Broadcaster) -> None:
-    """Commit, run the after-commit callbacks, then publish the queued live events."""
-    await db.commit(session)
-    await publish(broadcast, events.take(session))
-
-
-async def discard(session: AsyncSession) -> None:
-    """Roll back, dropping the after-commit callbacks and the live events."""
-    session.info.pop("after_commit", None)
-    events.drop(session)
-    await session.rollback()

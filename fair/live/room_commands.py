@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, rooms, settings
+from fair import channels, rooms, settings, unit_of_work
 from fair.enums import InterviewMode
 from fair.errors import Conflict, FairError
 from fair.events import Event
-from fair.live import payloads, protocol
+from fair.live import payloads
 from fair.models import User
 
 if TYPE_CHECKING:
@@ -272,7 +272,7 @@ async def _peer(
 
 async def _publish(conn: Connection, interview_id: int, event: str, **fields: Any) -> None:
     payload = {"interview_id": interview_id, "from": conn.connection_id, **fields}
-    await protocol.publish(conn.broadcast, [Event(channels.room(interview_id), event, payload)])
+    await unit_of_work.publish(conn.broadcast, [Event(channels.room(interview_id), event, payload)])
 
 
 async def participant(conn: Connection, channel: str) -> bool:

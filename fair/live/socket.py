@@ -24,8 +24,11 @@ from fair import (
     presence,
     queues,
     settings,
+    unit_of_work,
+    user_sessions,
     webconferences,
 )
+from fair.broadcast import Broadcaster
 from fair.enums import (
     NextStep,
     ReportKind,
@@ -39,10 +42,8 @@ from fair.live import (
     room_commands,
     stage_commands,
 )
-from fair.live.broadcast import Broadcaster
 from fair.live.protocol import ProtocolError
 from fair.models import User
-from fair.web import auth
 
 log = logging.getLogger("fair.live")
 T = TypeVar("T")
@@ -67,7 +68,7 @@ async def endpoint(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_BAD_ORIGIN)
         return
     async with websocket.app.state.read_sessions() as session:
-        user = await auth.session_user(session, websocket.session)
+        user = await user_sessions.session_user(session, websocket.session)
     code = await Connection(websocket, user, websocket.app.state.broadcast).serve()
     if code:
         reason = CLOSE_REASONS.get(code)
@@ -140,21 +141,6 @@ async def sees(session: AsyncSession, user: User | None, channel: str) -> bool:
         return employers.is_public(booth)
     member = await employers.membership(session, user, booth.employer_id)
     return member is not None or await editions.is_organiser(session, user, booth.edition)
-
-
-async def run_call_expiry(state: Any, *, interval: float = 5.0) -> None:
-    """Every `interval` seconds (the app's background task), skip unanswered queue calls and
-    remove the booth presence of sockets whose process died."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await protocol.write(state.write_sessions, state.broadcast, queues.expire_calls)
-        except Exception:  # a busy database: the next round retries
-            log.exception("expiring queue calls failed")
-        try:
-            await protocol.write(state.write_sessions, state.broadcast, presence.expire)
-        except Exception:
-            log.exception("expiring booth presence failed")
 
 
 class Connection:
@@ -339,7 +325,7 @@ class Connection:
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         state = self.websocket.app.state
-        return await protocol.write(state.write_sessions, state.broadcast, work)
+        return await unit_of_work.write(state.write_sessions, state.broadcast, work)
 
     async def queue_join(self, payload: dict[str, Any]) -> dict[str, Any]:
         me, booth_id = self.me(), payloads.integer(payload, "booth_id")

@@ -22,10 +22,9 @@ import logging
 from contextlib import AsyncExitStack
 from typing import Any
 
-from fair import channels
+from fair import channels, unit_of_work
+from fair.broadcast import Broadcaster
 from fair.events import Event
-from fair.live import protocol
-from fair.live.broadcast import Broadcaster
 from fair.media.stage import Stages
 
 log = logging.getLogger("fair.media")
@@ -82,7 +81,7 @@ class Host:
             "version": self.stages.version(room),
         }
         event = Event(room, "stage.count", payload)
-        task = asyncio.create_task(protocol.publish(self.broadcast, [event]))
+        task = asyncio.create_task(unit_of_work.publish(self.broadcast, [event]))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

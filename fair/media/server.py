@@ -20,8 +20,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from fair.broadcast import Broadcaster
 from fair.errors import FairError
-from fair.live.broadcast import Broadcaster
 from fair.media.broker import (
     ALIVE_TTL,
     CALL_TIMEOUT,

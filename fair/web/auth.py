@@ -16,11 +16,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import db, notices, parse, settings, user_sessions
+from fair import db, notices, parse, settings, unit_of_work, user_sessions
 from fair.enums import Role
 from fair.errors import Forbidden, NotFound, Unauthenticated
-from fair.live import protocol
-from fair.models import User, UserSession
+from fair.models import User
 
 Handler = Callable[[Request], Awaitable[Response]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -106,11 +105,11 @@ def page(handler: Handler) -> Handler:
                 response = await handler(request)
                 if response.status_code >= 400 or request.state.db is not session:
                     session.expunge_all()  # what the page shows stays readable, as loaded
-                    await protocol.discard(session)
+                    await unit_of_work.discard(session)
                 else:
-                    await protocol.commit(session, state.broadcast)
+                    await unit_of_work.commit(session, state.broadcast)
             except BaseException:
-                await protocol.discard(session)
+                await unit_of_work.discard(session)
                 raise
             finally:
                 if request.state.db is not session:  # the read session `release` opened
@@ -131,7 +130,7 @@ async def release(request: Request) -> None:
     if session.info.get("released"):
         return
     session.expunge_all()
-    await protocol.discard(session)
+    await unit_of_work.discard(session)
     connection = session.bind
     if isinstance(connection, AsyncConnection):  # the request's own (see `page`)
         await connection.execution_options(fair_write=False)  # SQLite: a plain BEGIN now
@@ -144,7 +143,7 @@ async def release(request: Request) -> None:
 
 async def load_user(request: Request) -> User | None:
     session = database(request)
-    found = await session_record(session, request.session)
+    found = await user_sessions.session_record(session, request.session)
     user, record = found if found is not None else (None, None)
     request.state.user = user
     request.state.user_session = record
@@ -160,30 +159,6 @@ async def load_user(request: Request) -> User | None:
 async def _touch(state: Any, session_id: int) -> None:
     async with db.unit_of_work(state.write_sessions) as session:
         await user_sessions.touch(session, session_id)
-
-
-async def session_record(
-    session: AsyncSession, cookie: dict[str, Any]
-) -> tuple[User, UserSession] | None:
-    """The active user and the live server-side session the cookie's key names (one read).
-
-    A cookie whose session was revoked (log-out, "log out everywhere", reset) or expired
-    loses its key."""
-    key = cookie.get("sid")
-    if not isinstance(key, str) or not key:
-        return None
-    found = await user_sessions.find(session, key)
-    if found is None:
-        cookie.pop("sid", None)
-    return found
-
-
-async def session_user(session: AsyncSession, cookie: dict[str, Any]) -> User | None:
-    """The active user of the session cookie, if its server-side session still holds.
-
-    Used by pages and by the live socket alike."""
-    found = await session_record(session, cookie)
-    return found[0] if found is not None else None
 
 
 async def login(request: Request, user: User) -> None:

@@ -1,6 +1,9 @@
 """Broadcast backends chosen by URL: memory:// (one process) and redis:// (pub/sub).
 
 Pub/sub only says "something changed" (at-most-once); the database stays the source of truth.
+Infrastructure, below every boundary: web/, live/, media/ and the worker publish through it
+(committed events go out through fair.unit_of_work), live/ sockets subscribe; it carries text
+frames and knows nothing of fair's domain.
 
 Redis channels are named `<namespace>:<channel>`, the namespace being the deployment's
 (FAIR_BROADCAST_NAMESPACE, by default derived from its database: `Settings.
@@ -39,7 +42,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-log = logging.getLogger("fair.live")
+log = logging.getLogger("fair.broadcast")
 
 QUEUE_SIZE = 1000
 CONTROL = "__control__"  # followed by the PubSub even when no socket follows anything
