@@ -1,12 +1,13 @@
-// The live connection (see fair/live/PROTOCOL.md): follow the user's own channel and the
-// channels the page names, reconnect with a growing, jittered delay, send the commands of forms
-// marked data-command, and apply the events the page knows how to show. Every form still works
-// without this script (it posts and the server redirects back).
+// The page's live updates (see fair/live/PROTOCOL.md), over a socket of static/socket.js: follow
+// the user's own channel and the channels the page names, send the commands of forms marked
+// data-command, and apply the events the page knows how to show; after a reconnection, read the
+// page again (events missed meanwhile are lost). Every form still works without this script (it
+// posts and the server redirects back).
 (function () {
   "use strict";
   var body = document.body;
   var userId = body.getAttribute("data-user-id");
-  if (!window.WebSocket) return;
+  if (!window.WebSocket || !window.fairSocket) return;
 
   // Channels: the user's own, the hall's edition (staffing), and any data-follow="booth:7".
   // Visitors who are not logged in follow only the public ones (hall and booth pages).
@@ -20,25 +21,25 @@
   });
   if (!followed.length) return; // nothing live on this page: no socket
   var staffBooth = document.querySelector("[data-staff-booth]");
-  var path = body.getAttribute("data-live-url") || "/live";
-  var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
-  var socket = null;
   var live = false;
-  var attempt = 0;
   var connectedBefore = false;
-  var nextId = 1;
-  var pending = {};
+  var socket = window.fairSocket({
+    path: body.getAttribute("data-live-url"),
+    offline: statusRegion() && statusRegion().getAttribute("data-offline-message"),
+    onOpen: subscribe,
+    onEvent: dispatch,
+    onClose: function () {
+      live = false;
+      body.setAttribute("data-live", "off");
+      if (staffBooth) presence("data-offline-label");
+    }
+  });
+  var command = socket.command;
 
   // Commands -----------------------------------------------------------------------------------
 
-  function command(action, payload) {
-    return new Promise(function (resolve, reject) {
-      if (!socket || socket.readyState !== WebSocket.OPEN) return reject(null);
-      var id = nextId++;
-      pending[id] = { resolve: resolve, reject: reject };
-      socket.send(JSON.stringify([action, id, payload]));
-    });
-  }
+  // No socket was open, so the command was not sent (a command lost with its socket may have run).
+  function unsent(error) { return error.code === "offline" && !error.sent; }
 
   function showFormMessage(form, text) {
     var node = form.querySelector("[data-form-error]");
@@ -76,7 +77,7 @@
       refresh();
     }, function (error) {
       if (button) button.disabled = false;
-      if (error === null) return form.submit(); // the socket went away: post the form instead
+      if (unsent(error)) return form.submit(); // the socket went away: post the form instead
       showFormMessage(form, error.message);
     });
   });
@@ -332,57 +333,27 @@
     command("booth.staff", { booth_id: Number(staffBooth.getAttribute("data-staff-booth")) })
       .then(function () { presence("data-staffed-label"); }, function (error) {
         var node = staffBooth.querySelector("[data-presence]");
-        if (node && error) node.textContent = error.message;
+        if (node && !unsent(error)) node.textContent = error.message;
       });
   }
 
   // The socket ---------------------------------------------------------------------------------
 
-  function connect() {
-    socket = new WebSocket(url);
+  // Subscribed to every followed channel: live, and (after a reconnection) the page read again.
+  function subscribe() {
     var subscribed = 0;
-    socket.addEventListener("open", function () {
-      followed.forEach(function (name) {
-        command("subscribe", { channel: name }).then(function () {
-          subscribed += 1;
-          if (subscribed !== followed.length) return;
-          attempt = 0;
-          live = true;
-          body.setAttribute("data-live", "on");
-          staff();
-          if (connectedBefore) refetch();
-          connectedBefore = true;
-        }, function () {});
-      });
-    });
-    socket.addEventListener("message", function (message) {
-      var frame;
-      try { frame = JSON.parse(message.data); } catch (e) { return; }
-      if (frame[0] === "event" && frame[2]) return dispatch(frame[2]);
-      var waiting = pending[frame[1]];
-      if (!waiting) return;
-      delete pending[frame[1]];
-      if (frame[0] === "success") waiting.resolve(frame[2]);
-      else waiting.reject(frame[2] || {});
-    });
-    socket.addEventListener("close", function (event) {
-      live = false;
-      body.setAttribute("data-live", "off");
-      var lost = statusRegion() && statusRegion().getAttribute("data-offline-message");
-      Object.keys(pending).forEach(function (id) { pending[id].reject({ message: lost || "" }); });
-      pending = {};
-      if (staffBooth) presence("data-offline-label");
-      // Refused for good (4403), or a newer tab of the account took its place (4429).
-      if (event.code === 4403 || event.code === 4429) return;
-      // This browser's session ended (log-out elsewhere, "log out everywhere", password reset):
-      // reload, so that a private page no longer shows on a shared screen.
-      // (Later: when this page itself logged out, its own navigation goes first.)
-      if (event.code === 4401) return setTimeout(function () { window.location.reload(); }, 1500);
-      var delay = Math.min(30000, 1000 * Math.pow(2, attempt));
-      attempt += 1;
-      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+    followed.forEach(function (name) {
+      command("subscribe", { channel: name }).then(function () {
+        subscribed += 1;
+        if (subscribed !== followed.length) return;
+        live = true;
+        body.setAttribute("data-live", "on");
+        staff();
+        if (connectedBefore) refetch();
+        connectedBefore = true;
+      }, function () {});
     });
   }
 
-  connect();
+  socket.connect();
 })();

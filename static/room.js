@@ -8,20 +8,15 @@
 // 15 s after the call started), or when the server says so at join (FAIR_INTERVIEW_RELAY),
 // the call goes through the server's media relay instead (see "The relay" below), until the
 // tab closes. Nothing is global: data and translated texts come from #room's data- attributes.
+// Uses static/socket.js (the socket) and static/media.js (devices, codecs), loaded before it.
 (function () {
   "use strict";
   var root = document.getElementById("room");
+  var media = window.fairMedia;
   if (!root) return;
 
   if (root.getAttribute("data-state") === "not_open") {
-    // Open the room by itself at its opening time (long timers are checked again each minute).
-    var opensAt = Date.parse(root.getAttribute("data-opens-at"));
-    var waitForOpening = function () {
-      var left = opensAt - Date.now();
-      if (left <= 0) return location.reload();
-      setTimeout(waitForOpening, Math.min(left + 500, 60000));
-    };
-    return waitForOpening();
+    return media.reloadAt(Date.parse(root.getAttribute("data-opens-at"))); // the room opens
   }
   if (root.getAttribute("data-state") !== "open" || !window.WebSocket) return;
 
@@ -34,8 +29,10 @@
   var startsAt = Date.parse(root.getAttribute("data-starts-at"));
   var endsAt = Date.parse(root.getAttribute("data-ends-at"));
   var closesAt = Date.parse(root.getAttribute("data-closes-at"));
-  // sessionStorage survives a reload of this tab: "call" while in the call, to resume it.
-  var memoryKey = "fair-room-" + interviewId;
+  // "call" while in the call, to resume it after a reload; "yes" once the call went through
+  // the relay, which it does until the tab closes.
+  var memory = media.memory("fair-room-" + interviewId);
+  var relayMemory = media.memory("fair-room-" + interviewId + "-relay");
   var statusNode = document.getElementById("room-status");
 
   var joined = false;
@@ -57,20 +54,6 @@
   function all(selector) { return Array.prototype.slice.call(root.querySelectorAll(selector)); }
   function say(message) { if (message) statusNode.textContent = message; }
   function newId() { return Math.random().toString(36).slice(2) + Date.now().toString(36); }
-  function remember(value) {
-    try {
-      if (value) sessionStorage.setItem(memoryKey, value); else sessionStorage.removeItem(memoryKey);
-    } catch (e) { /* storage disabled: a reload then starts from the device check */ }
-  }
-  function remembered() {
-    try { return sessionStorage.getItem(memoryKey); } catch (e) { return null; }
-  }
-  function rememberRelay() {
-    try { sessionStorage.setItem(memoryKey + "-relay", "yes"); } catch (e) { /* see remember */ }
-  }
-  function rememberedRelay() {
-    try { return sessionStorage.getItem(memoryKey + "-relay") === "yes"; } catch (e) { return false; }
-  }
 
   // The socket ---------------------------------------------------------------------------------
 
@@ -79,13 +62,13 @@
     offline: text("offline"),
     onOpen: function () { join(); },
     onEvent: function (data) { onEvent(data); },
-    onClose: function (event) {
+    onClose: function (event, again) {
       joined = false;
       root.setAttribute("data-joined", "no");
       // The server closed this socket's relay connections with it: joining again makes new ones.
       closeRelay("pub");
       closeRelay("sub");
-      if (closed || event.code === 4403 || event.code === 4429) return false;
+      if (closed || !again) return false;
       say(text("offline"));
       return true;
     }
@@ -212,48 +195,27 @@
 
   // Devices ------------------------------------------------------------------------------------
 
+  // The camera and microphone (or the microphone alone): resolves whether they work.
   function check(audioOnly) {
-    one("[data-device-problem]").hidden = true;
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      problem({ name: "NotFoundError" });
-      return Promise.resolve(false);
-    }
+    media.hideProblem(root);
     stopMedia();
-    var wanted = audioOnly ? { audio: true, video: false } : { audio: true, video: true };
-    return navigator.mediaDevices.getUserMedia(wanted).then(function (stream) {
-      useStream(stream, audioOnly ? "audio-only" : "devices-ok");
+    return media.capture(true, !audioOnly).then(function (stream) {
+      useStream(stream, stream.getVideoTracks().length ? "devices-ok" : "audio-only");
       return true;
     }, function (error) {
-      var name = error && error.name;
-      if (!audioOnly && (name === "NotFoundError" || name === "OverconstrainedError")) {
-        return check(true); // no camera: the microphone alone
-      }
       problem(error);
       return false;
     });
   }
 
   function problem(error) {
-    var name = error && error.name;
-    var key = "device-error";
-    if (name === "NotAllowedError" || name === "SecurityError") key = "denied";
-    if (name === "NotFoundError" || name === "OverconstrainedError") key = "no-device";
-    one("[data-problem-text]").textContent = text(key);
-    one("[data-device-problem]").hidden = false;
+    say(media.showProblem(root, error));
     one('[data-action="enter"]').hidden = true;
-    say(text(key));
   }
 
   function useStream(stream, message) {
     local = stream;
-    var pressed = function (action) {
-      return one('[data-action="' + action + '"]').getAttribute("aria-pressed") === "true";
-    };
-    stream.getAudioTracks().forEach(function (track) { track.enabled = !pressed("mute"); });
-    stream.getVideoTracks().forEach(function (track) { track.enabled = !pressed("camera"); });
-    var video = one("[data-local-video]");
-    video.srcObject = stream;
-    play(video);
+    play(media.preview(root, stream));
     startMeter(stream);
     one('[data-action="enter"]').hidden = false;
     say(text(message));
@@ -264,13 +226,13 @@
     check(true).then(function (ok) {
       if (ok) return;
       useStream(new MediaStream(), "audio-only");
-      one("[data-device-problem]").hidden = true;
+      media.hideProblem(root);
     });
   }
 
   function stopMedia() {
     stopMeter();
-    if (local) local.getTracks().forEach(function (track) { track.stop(); });
+    media.stop(local);
     local = null;
     one("[data-local-video]").srcObject = null;
   }
@@ -321,10 +283,7 @@
   }
 
   function play(video) {
-    var started = video.play();
-    if (started && started.catch) {
-      started.catch(function () { one('[data-action="play"]').hidden = false; });
-    }
+    media.play(video, function () { one('[data-action="play"]').hidden = false; });
   }
 
   // The call -----------------------------------------------------------------------------------
@@ -332,7 +291,7 @@
   function enter() {
     entered = true;
     hungUp = false;
-    remember("call");
+    memory.set("call");
     stopMeter();
     updateSteps();
     if (recruiter && pendingReady) {
@@ -583,7 +542,7 @@
   function useRelay() {
     if (relayMode) return;
     relayMode = true;
-    rememberRelay();
+    relayMemory.set("yes");
     endCall();
     root.setAttribute("data-relay", "yes");
     one("[data-relay-note]").hidden = false;
@@ -668,12 +627,12 @@
     var pc = relayPc();
     relayed.pub = pc;
     tracks.forEach(function (track) {
-      preferRelayCodec(pc.addTransceiver(track, { direction: "sendonly", streams: [local] }));
+      media.preferRelayed(pc.addTransceiver(track, { direction: "sendonly", streams: [local] }));
     });
     return pc.createOffer().then(function (description) {
       return pc.setLocalDescription(description);
     }).then(function () {
-      return gathered(pc);
+      return media.gathered(pc, 3000);
     }).then(function () {
       if (relayed.pub !== pc) return null;
       return roomCommand("room.relay_publish", { type: "offer", sdp: pc.localDescription.sdp });
@@ -703,7 +662,7 @@
       }).then(function (answer) {
         return pc.setLocalDescription(answer);
       }).then(function () {
-        return gathered(pc);
+        return media.gathered(pc, 3000);
       }).then(function () {
         if (relayed.sub !== pc) return null;
         return roomCommand("room.relay_answer", { type: "answer", sdp: pc.localDescription.sdp });
@@ -711,34 +670,6 @@
     }, function (error) {
       // They publish nothing yet: their `room.relay` "published" will say when to watch.
       if (error.code !== "room.relay_empty") throw error;
-    });
-  }
-
-  // Only what the relay forwards: VP8 (and its retransmissions) for video, Opus for sound.
-  function preferRelayCodec(transceiver) {
-    var kind = transceiver.sender.track && transceiver.sender.track.kind;
-    var wanted = { video: "video/vp8", audio: "audio/opus" }[kind];
-    var Receiver = window.RTCRtpReceiver;
-    if (!wanted || !transceiver.setCodecPreferences || !Receiver || !Receiver.getCapabilities) {
-      return;
-    }
-    var codecs = (Receiver.getCapabilities(kind) || { codecs: [] }).codecs;
-    var chosen = codecs.filter(function (c) { return c.mimeType.toLowerCase() === wanted; });
-    var rtx = codecs.filter(function (c) { return c.mimeType.toLowerCase() === kind + "/rtx"; });
-    if (!chosen.length) return;
-    try {
-      transceiver.setCodecPreferences(chosen.concat(rtx));
-    } catch (e) { /* the browser's own order: the server still picks VP8 */ }
-  }
-
-  // Candidates gathered (or 3 s passed: a slow STUN or TURN server; send what we have).
-  function gathered(pc) {
-    return new Promise(function (resolve) {
-      if (pc.iceGatheringState === "complete") return resolve();
-      pc.addEventListener("icegatheringstatechange", function () {
-        if (pc.iceGatheringState === "complete") resolve();
-      });
-      setTimeout(resolve, 3000);
     });
   }
 
@@ -767,7 +698,7 @@
     stopMedia();
     entered = false;
     hungUp = true;
-    remember(null);
+    memory.set(null);
     say(text("left"));
     updateSteps();
   }
@@ -777,15 +708,6 @@
     hungUp = false;
     updateSteps();
     check(false).then(function (ok) { if (ok) enter(); });
-  }
-
-  function toggle(button, kind) {
-    var pressed = button.getAttribute("aria-pressed") !== "true";
-    button.setAttribute("aria-pressed", String(pressed));
-    if (!local) return;
-    local.getTracks().forEach(function (track) {
-      if (track.kind === kind) track.enabled = !pressed;
-    });
   }
 
   // Modes, phone, chat -------------------------------------------------------------------------
@@ -811,7 +733,7 @@
       endRelay();
       stopMedia();
       entered = false;
-    } else if (remembered() === "call" && !closed) {
+    } else if (memory.get() === "call" && !closed) {
       check(false).then(function (ok) { if (ok) enter(); });
     }
     if (mode === "phone" && recruiter) showPhone();
@@ -914,8 +836,8 @@
     else if (action === "audio-only") withoutDevices();
     else if (action === "speaker") { testSound(); }
     else if (action === "enter") enter();
-    else if (action === "mute") toggle(button, "audio");
-    else if (action === "camera") toggle(button, "video");
+    else if (action === "mute") media.toggle(button, "audio", local);
+    else if (action === "camera") media.toggle(button, "video", local);
     else if (action === "hangup") hangUp();
     else if (action === "rejoin") rejoin();
     else if (action === "phone") showPhone();
@@ -980,7 +902,7 @@
     endCall();
     endRelay();
     stopMedia();
-    remember(null);
+    memory.set(null);
     live.close();
     all("[data-panel], .modes, .countdown").forEach(function (node) { node.hidden = true; });
     say(message);
@@ -989,11 +911,11 @@
   // Start --------------------------------------------------------------------------------------
 
   say(text("connecting"));
-  if (rememberedRelay()) useRelay(); // this tab's call already went through the relay
+  if (relayMemory.get() === "yes") useRelay(); // this tab's call already went through the relay
   updateSteps();
   connect();
   tick();
-  if (mode === "video" && remembered() === "call") {
+  if (mode === "video" && memory.get() === "call") {
     check(false).then(function (ok) { if (ok) enter(); }); // a reload during the call resumes it
   }
 })();

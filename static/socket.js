@@ -1,17 +1,29 @@
-// The /live socket of a page script (room.js, stage.js; fair/live/PROTOCOL.md): commands as
-// promises, events handed to the page, reconnection with backoff (0.5 s doubling up to 8 s,
-// with jitter). Pages that only follow channels use live.js instead.
+// The one /live socket client of the browser (fair/live/PROTOCOL.md), loaded on every page by
+// base.html before the scripts that use it: live.js (the page's own channels and events),
+// room.js and stage.js (each with a socket of its own). Commands are promises; event frames go
+// to the page; a lost socket connects again after 0.5 s, doubling up to 8 s, each delay drawn
+// between half and all of the current step, and reset once a socket opens. The page's onOpen
+// then joins or subscribes again and re-reads what it shows (events are at-most-once).
 //
 //   var live = window.fairSocket({
 //     path: "/live", offline: "The connection was lost…",
 //     onOpen: function () { ... },          // (re)connected: join, subscribe, publish again
 //     onEvent: function (payload) { ... },  // an event frame's payload
-//     onClose: function (event) { ... }     // return false: do not reconnect
-//   });
+//     onClose: function (event, again) { ... }  // again: whether it would connect again;
+//   });                                          // return false: it does not
 //   live.connect(); live.command("stage.watch", {...}).then(ok, function (error) { error.code });
 //   live.close();
+//
+// A command that fails without an answer rejects with {code: "offline", message: options.offline,
+// sent}: sent is false when no socket was open (nothing left: a form may post instead), true
+// when the socket closed before the answer (it may have run).
 (function () {
   "use strict";
+
+  // Closed for good: refused (4403, wrong Origin) or replaced by a newer socket of the account
+  // (4429). Clients must not connect again after these.
+  var FINAL = [4403, 4429];
+  var SESSION_ENDED = 4401;
 
   window.fairSocket = function (options) {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
@@ -21,11 +33,11 @@
     var pending = {};
     var attempt = 0;
 
-    function offline() { return { code: "offline", message: options.offline || "" }; }
+    function offline(sent) { return { code: "offline", message: options.offline || "", sent: sent }; }
 
     function command(action, payload) {
       return new Promise(function (resolve, reject) {
-        if (!socket || socket.readyState !== WebSocket.OPEN) return reject(offline());
+        if (!socket || socket.readyState !== WebSocket.OPEN) return reject(offline(false));
         var id = nextId++;
         pending[id] = { resolve: resolve, reject: reject };
         socket.send(JSON.stringify([action, id, payload]));
@@ -36,7 +48,7 @@
       var frame;
       try { frame = JSON.parse(message.data); } catch (e) { return; }
       if (!frame) return;
-      if (frame[0] === "event") return options.onEvent(frame[2] || {});
+      if (frame[0] === "event") return frame[2] ? options.onEvent(frame[2]) : undefined;
       var waiting = pending[frame[1]];
       if (!waiting) return;
       delete pending[frame[1]];
@@ -45,12 +57,16 @@
     }
 
     function onClose(event) {
-      Object.keys(pending).forEach(function (id) { pending[id].reject(offline()); });
+      Object.keys(pending).forEach(function (id) { pending[id].reject(offline(true)); });
       pending = {};
-      // The session ended (log-out elsewhere, "log out everywhere", reset): show the page afresh.
-      // (Later: when this page itself logged out, its own navigation goes first.)
-      if (event.code === 4401) return setTimeout(function () { window.location.reload(); }, 1500);
-      if (options.onClose(event) === false) return;
+      var ended = event.code === SESSION_ENDED;
+      var again = !ended && FINAL.indexOf(event.code) < 0;
+      if (options.onClose && options.onClose(event, again) === false) again = false;
+      // The session ended (log-out elsewhere, "log out everywhere", reset): show the page afresh,
+      // so that a private page no longer shows on a shared screen. (Later: when this page itself
+      // logged out, its own navigation goes first.)
+      if (ended) return setTimeout(function () { window.location.reload(); }, 1500);
+      if (!again) return;
       var delay = Math.min(8000, 500 * Math.pow(2, attempt));
       attempt += 1;
       setTimeout(connect, delay / 2 + Math.random() * delay / 2);

@@ -5,22 +5,17 @@
 // for its state, its viewer count (re-watching when the presenters change) and its questions
 // (_questions.html, fetched again on each `stage.question`). Nothing is global but the
 // `window.fairStage` handle (the current connections, and how long the first video frame took),
-// read by the browser tests; texts and data come from the root's data- attributes.
+// read by the browser tests; texts and data come from the root's data- attributes. Uses
+// static/socket.js (the socket) and static/media.js (devices, codecs), loaded before it.
 (function () {
   "use strict";
   var root = document.querySelector("[data-stage]");
+  var media = window.fairMedia;
   if (!root) return;
   var role = root.getAttribute("data-stage");
 
   if (role === "early") {
-    // The green room opens by itself (long timers are checked again each minute).
-    var opensAt = Date.parse(root.getAttribute("data-opens-at"));
-    var waitForOpening = function () {
-      var left = opensAt - Date.now();
-      if (left <= 0) return location.reload();
-      setTimeout(waitForOpening, Math.min(left + 500, 60000));
-    };
-    return waitForOpening();
+    return media.reloadAt(Date.parse(root.getAttribute("data-opens-at"))); // the green room opens
   }
 
   var presenter = role === "presenter";
@@ -61,10 +56,10 @@
       command("subscribe", { channel: channel }).then(onJoined, function (error) { say(error.message); });
     },
     onEvent: function (data) { onEvent(data); },
-    onClose: function (event) {
+    onClose: function (event, again) {
       joined = false;
       root.setAttribute("data-joined", "no");
-      if (event.code === 4403 || event.code === 4429 || over()) return false;
+      if (!again || over()) return false;
       // The server closed this socket's media connections with it: they come back on joining.
       say(text("offline"));
       return true;
@@ -235,7 +230,7 @@
     }).then(function (answer) {
       return pc.setLocalDescription(answer);
     }).then(function () {
-      return gathered(pc, 1500);
+      return media.gathered(pc, 1500);
     }).then(function () {
       if (watcher !== current) return;
       var answer = talk({ type: "answer", sdp: pc.localDescription.sdp });
@@ -247,21 +242,6 @@
       });
     }).catch(function (error) {
       if (watcher === current) watchRefused(error && error.code ? error : {});
-    });
-  }
-
-  // The server sends every candidate in its SDP; ours go in the answer (no trickle ICE).
-  function gathered(pc, most) {
-    if (pc.iceGatheringState === "complete") return Promise.resolve();
-    return new Promise(function (resolve) {
-      var timer = setTimeout(done, most);
-      function check() { if (pc.iceGatheringState === "complete") done(); }
-      function done() {
-        clearTimeout(timer);
-        pc.removeEventListener("icegatheringstatechange", check);
-        resolve();
-      }
-      pc.addEventListener("icegatheringstatechange", check);
     });
   }
 
@@ -431,14 +411,11 @@
     if (section) section.hidden = !Object.keys(tiles).length;
   }
 
-  function play(media, audible) {
-    var started = media.play();
-    if (started && started.catch) {
-      started.catch(function () {
-        var button = one('[data-action="play"]');
-        if (audible && button) button.hidden = false;
-      });
-    }
+  function play(element, audible) {
+    media.play(element, function () {
+      var button = one('[data-action="play"]');
+      if (audible && button) button.hidden = false;
+    });
   }
 
   function showViewers(count) {
@@ -472,65 +449,28 @@
     return presenter ? (camera.published ? 1 : 0) + (display.published ? 1 : 0) : 0;
   }
 
-  // sessionStorage survives a reload of this tab: the camera comes back by itself.
-  var memoryKey = "fair-stage-" + webconferenceId;
-  function remember(on) {
-    try {
-      if (on) sessionStorage.setItem(memoryKey, "on"); else sessionStorage.removeItem(memoryKey);
-    } catch (e) { /* storage disabled: a reload asks for the devices again */ }
-  }
-  function remembered() {
-    try { return sessionStorage.getItem(memoryKey) === "on"; } catch (e) { return false; }
-  }
-
-  function startDevices() {
-    one("[data-device-problem]").hidden = true;
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      return problem({ name: "NotFoundError" });
-    }
-    if (local) local.getTracks().forEach(function (track) { track.stop(); });
-    local = null;
-    getMedia(true);
-  }
+  // "on" while on stage: after a reload of this tab, the camera comes back by itself.
+  var memory = media.memory("fair-stage-" + webconferenceId);
 
   // A modest camera (640x360, 24 images a second at most): every viewer receives this very
   // stream, some of them on a phone's data plan.
-  function getMedia(withVideo) {
-    var wanted = {
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      video: withVideo ? { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 20, max: 24 } } : false
-    };
-    return navigator.mediaDevices.getUserMedia(wanted).then(function (stream) {
-      useStream(stream, withVideo ? "" : "audio-only");
-    }, function (error) {
-      var name = error && error.name;
-      if (withVideo && (name === "NotFoundError" || name === "OverconstrainedError" || name === "NotReadableError")) {
-        return getMedia(false); // no camera: the microphone alone
-      }
-      problem(error);
-    });
-  }
+  var SOUND = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  var CAMERA = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 20, max: 24 } };
 
-  function problem(error) {
-    var name = error && error.name;
-    var key = "device-error";
-    if (name === "NotAllowedError" || name === "SecurityError") key = "denied";
-    if (name === "NotFoundError" || name === "OverconstrainedError") key = "no-device";
-    one("[data-problem-text]").textContent = text(key);
-    one("[data-device-problem]").hidden = false;
-    say(text(key));
+  function startDevices() {
+    media.hideProblem(root);
+    media.stop(local);
+    local = null;
+    media.capture(SOUND, CAMERA).then(function (stream) {
+      useStream(stream, stream.getVideoTracks().length ? "" : "audio-only");
+    }, function (error) {
+      say(media.showProblem(root, error));
+    });
   }
 
   function useStream(stream, message) {
     local = stream;
-    var pressed = function (action) {
-      return one('[data-action="' + action + '"]').getAttribute("aria-pressed") === "true";
-    };
-    stream.getAudioTracks().forEach(function (track) { track.enabled = !pressed("mute"); });
-    stream.getVideoTracks().forEach(function (track) { track.enabled = !pressed("camera"); });
-    var video = one("[data-local-video]");
-    video.srcObject = stream;
-    video.play().catch(function () {});
+    media.play(media.preview(root, stream));
     var devices = one('[data-action="devices"]');
     var hadFocus = devices === document.activeElement;
     devices.hidden = true;
@@ -539,7 +479,7 @@
     one('[data-action="screen"]').hidden = !navigator.mediaDevices.getDisplayMedia;
     if (hadFocus) one('[data-action="mute"]').focus();
     if (message) say(text(message));
-    remember(true);
+    memory.set("on");
     publish();
   }
 
@@ -548,20 +488,11 @@
     entry.pc = null;
   }
 
-  function preferVp8(transceiver) {
-    if (!transceiver.setCodecPreferences || !window.RTCRtpReceiver || !RTCRtpReceiver.getCapabilities) return;
-    var codecs = (RTCRtpReceiver.getCapabilities("video") || {}).codecs || [];
-    var vp8 = codecs.filter(function (c) { return /\/vp8$/i.test(c.mimeType); });
-    if (!vp8.length) return;
-    var rest = codecs.filter(function (c) { return !/\/vp8$/i.test(c.mimeType); });
-    try { transceiver.setCodecPreferences(vp8.concat(rest)); } catch (e) { /* the browser's order */ }
-  }
-
   function offerTo(pc, source) {
     return pc.createOffer().then(function (description) {
       return pc.setLocalDescription(description);
     }).then(function () {
-      return gathered(pc, 2000);
+      return media.gathered(pc, 2000);
     }).then(function () {
       return command("stage.publish", talk({ type: "offer", sdp: pc.localDescription.sdp, source: source }));
     }).then(function (answer) {
@@ -579,7 +510,7 @@
       var init = { direction: "sendonly", streams: [local] };
       if (track.kind === "video") init.sendEncodings = [{ maxBitrate: 500000, maxFramerate: 24 }];
       var transceiver = pc.addTransceiver(track, init);
-      if (track.kind === "video") preferVp8(transceiver);
+      if (track.kind === "video") media.preferRelayed(transceiver);
     });
     pc.addEventListener("connectionstatechange", function () { publisherState(camera, pc, publish); });
     camera.published = true; // counted as ours at once: its stage.count may come before the answer
@@ -628,7 +559,7 @@
       if (track) track.addEventListener("ended", stopScreen); // the browser's own "Stop sharing"
       var preview = one("[data-screen-video]");
       preview.srcObject = stream;
-      preview.play().catch(function () {});
+      media.play(preview);
       one("[data-screen-preview]").hidden = false;
       button.setAttribute("aria-pressed", "true");
       publishScreen();
@@ -648,7 +579,7 @@
     var transceiver = pc.addTransceiver(track, {
       direction: "sendonly", streams: [display.stream], sendEncodings: [{ maxBitrate: 800000, maxFramerate: 15 }]
     });
-    preferVp8(transceiver);
+    media.preferRelayed(transceiver);
     pc.addEventListener("connectionstatechange", function () { publisherState(display, pc, publishScreen); });
     display.published = true;
     offerTo(pc, "screen").then(function () {
@@ -662,7 +593,7 @@
 
   function stopScreen() {
     if (!display.stream) return;
-    display.stream.getTracks().forEach(function (track) { track.stop(); });
+    media.stop(display.stream);
     display.stream = null;
     var wasPublished = display.published;
     closeEntry(display);
@@ -681,26 +612,16 @@
     closeEntry(display);
     camera.published = display.published = false;
     hook.publisher = hook.screen = null;
-    [local, display.stream].forEach(function (stream) {
-      if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
-    });
+    media.stop(local);
+    media.stop(display.stream);
     local = display.stream = null;
-    remember(false);
+    memory.set(null);
     one("[data-local-video]").srcObject = null;
     one("[data-screen-preview]").hidden = true;
     all("[data-action]").forEach(function (button) { button.hidden = true; });
     one("[data-confirm-end]").hidden = true;
     one("[data-stage-caption]").textContent = text("phase-" + state);
     if (statusNode) statusNode.textContent = "";
-  }
-
-  function toggle(button, kind) {
-    var pressed = button.getAttribute("aria-pressed") !== "true";
-    button.setAttribute("aria-pressed", String(pressed));
-    if (!local) return;
-    local.getTracks().forEach(function (track) {
-      if (track.kind === kind) track.enabled = !pressed;
-    });
   }
 
   function simple(button, action, then) {
@@ -851,7 +772,7 @@
       showTiles();
       if (watcher) watch(); // a new answer: with the video refused, or accepted again
     } else if (action === "mute") {
-      if (presenter) return toggle(button, "audio");
+      if (presenter) return media.toggle(button, "audio", local);
       muted = button.getAttribute("aria-pressed") !== "true";
       button.setAttribute("aria-pressed", String(muted));
       Object.keys(tiles).forEach(function (key) { tiles[key].audio.muted = muted; });
@@ -861,7 +782,7 @@
     } else if (action === "devices") {
       startDevices();
     } else if (action === "camera") {
-      toggle(button, "video");
+      media.toggle(button, "video", local);
     } else if (action === "screen") {
       if (display.stream) stopScreen(); else shareScreen();
     } else if (action === "start") {
@@ -886,7 +807,7 @@
   if (over()) return fetchQuestions(false); // read the questions again; nothing live
   showPhase();
   showPlayer();
-  if (presenter && remembered()) startDevices(); // a reload on stage
+  if (presenter && memory.get() === "on") startDevices(); // a reload on stage
   if (!presenter && state === "scheduled" && canWatch) say(text("soon"));
   else if (canWatch) say(text("connecting"));
   connect();
