@@ -1,64 +1,38 @@
-"""A booth's drop-in queue during live hours, and the text conversations it opens.
+"""A booth's drop-in queue during live hours: join, leave, call the next one, expiry, places.
 
-State lives in the database only (`queue_entries`, `conversations`), so a place survives a
-reconnect and a restart. Two unique constraints are the last guards: one active entry per
-booth and candidate (`active_key`), one engaged entry (called or in conversation) per candidate
-across booths (`engaged_key`). `take_next` locks late and once: `FOR UPDATE SKIP LOCKED` on
-PostgreSQL; on SQLite the write session already holds the database lock (BEGIN IMMEDIATE).
+State lives in the database only (`queue_entries`), so a place survives a reconnect and a
+restart. Two unique constraints are the last guards: one active entry per booth and candidate
+(`active_key`), one engaged entry (called or in conversation) per candidate across booths
+(`engaged_key`). `take_next` locks late and once: `FOR UPDATE SKIP LOCKED` on PostgreSQL; on
+SQLite the write session already holds the database lock (BEGIN IMMEDIATE). A call answered in
+time opens a private conversation: fair.conversations, which moves the entry through `move`
+(the only writer of its status) and tells the booth through `announce`.
 
 Live events (published by the boundary after commit): `queue.changed` on channels.booth (counts
-only), `queue.position`, `queue.called`, `queue.skipped`, `conversation.started`,
-`conversation.message` and `conversation.ended` on channels.user.
+only), `booth.waiting` on channels.edition, `queue.position`, `queue.called` and
+`queue.skipped` on channels.user.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Exists
 
-from fair import (
-    applications,
-    channels,
-    chat,
-    clock,
-    editions,
-    employers,
-    events,
-    interviews,
-    notices,
-)
-from fair.enums import (
-    APPLICATION_TRANSITIONS,
-    QUEUE_TRANSITIONS,
-    ApplicationStatus,
-    NextStep,
-    NoticeKind,
-    QueueStatus,
-    Role,
-)
-from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
-from fair.i18n import gettext as _
-from fair.models import (
-    Application,
-    Booth,
-    Conversation,
-    ConversationMessage,
-    QueueEntry,
-    User,
-)
+from fair import channels, clock, editions, employers, events, notices
+from fair.enums import QUEUE_TRANSITIONS, NextStep, NoticeKind, QueueStatus, Role
+from fair.errors import Conflict, Forbidden, NotFound
+from fair.models import Booth, Conversation, ConversationMessage, QueueEntry, User
 
 CALL_TIMEOUT = timedelta(seconds=60)
 DEFAULT_CONVERSATION_SECONDS = 5 * 60
 ESTIMATE_SAMPLE = 10
-MAX_MESSAGE = 2000
 ENGAGED = (QueueStatus.CALLED.value, QueueStatus.IN_CONVERSATION.value)
 
 
@@ -101,7 +75,7 @@ async def join(session: AsyncSession, *, candidate: User, booth: Booth) -> Queue
         if found is None:
             raise
         return found
-    await _announce(session, booth.id, waiting_changed=True)
+    await announce(session, booth.id, waiting_changed=True)
     return entry
 
 
@@ -119,9 +93,9 @@ async def leave(session: AsyncSession, *, candidate: User, booth: Booth) -> Queu
             code="queue.in_conversation",
         )
     was_waiting = entry.status == QueueStatus.WAITING
-    _move(entry, QueueStatus.LEFT)
+    move(entry, QueueStatus.LEFT)
     await session.flush()
-    await _announce(session, booth.id, waiting_changed=was_waiting)
+    await announce(session, booth.id, waiting_changed=was_waiting)
     return entry
 
 
@@ -145,42 +119,8 @@ async def take_next(session: AsyncSession, *, recruiter: User, booth: Booth) -> 
         if await _lock_candidate(session, entry.candidate_id) and await _call(
             session, entry, recruiter
         ):
-            await _announce(session, booth.id, waiting_changed=True)
+            await announce(session, booth.id, waiting_changed=True)
             return entry
-
-
-async def answer(session: AsyncSession, *, candidate: User, entry: QueueEntry) -> Conversation:
-    """The called candidate answers within 60 s: the private conversation opens.
-
-    Side effects: both the candidate and the recruiter get `conversation.started`.
-    """
-    if entry.candidate_id != candidate.id:
-        raise NotYours("This place in the queue does not exist.", code="queue.not_found")
-    entry = await _lock_entry(session, entry.id)
-    if entry.status != QueueStatus.CALLED:
-        raise Conflict("You are not being called by this booth.", code="queue.not_called")
-    assert entry.called_at is not None
-    if clock.now() - entry.called_at > CALL_TIMEOUT:
-        raise Conflict(
-            "The call expired: you did not answer within 60 seconds.", code="queue.call_expired"
-        )
-    _move(entry, QueueStatus.IN_CONVERSATION)
-    conversation = Conversation(
-        booth_id=entry.booth_id,
-        candidate_id=entry.candidate_id,
-        recruiter_id=entry.called_by_id,
-        queue_entry_id=entry.id,
-        started_at=clock.now(),
-    )
-    session.add(conversation)
-    await session.flush()
-    payload = {"conversation_id": conversation.id, "booth_id": entry.booth_id}
-    for user_id in _participants(conversation):
-        events.emit(
-            session, channel=channels.user(user_id), event="conversation.started", payload=payload
-        )
-    await _announce(session, entry.booth_id)
-    return conversation
 
 
 async def expire_calls(session: AsyncSession, now: datetime | None = None) -> list[QueueEntry]:
@@ -198,7 +138,7 @@ async def expire_calls(session: AsyncSession, now: datetime | None = None) -> li
     )
     expired = list(await session.scalars(query))
     for entry in expired:
-        _move(entry, QueueStatus.SKIPPED, now=now)
+        move(entry, QueueStatus.SKIPPED, now=now)
     await session.flush()
     for entry in expired:
         await notices.add(
@@ -214,74 +154,8 @@ async def expire_calls(session: AsyncSession, now: datetime | None = None) -> li
                 session, channel=channels.user(user_id), event="queue.skipped", payload=payload
             )
     for booth_id in sorted({entry.booth_id for entry in expired}):
-        await _announce(session, booth_id)
+        await announce(session, booth_id)
     return expired
-
-
-async def end_conversation(
-    session: AsyncSession, *, recruiter: User, conversation: Conversation, next_step: NextStep
-) -> None:
-    """A recruiter of the booth ends the conversation with a next step.
-
-    The queue entry is done. When the candidate applied to the booth's offers, each open
-    application moves through applications.set_status (with its notice, mail and live event):
-    to interview proposed (through shortlisted when it was not yet) or to not retained, as far
-    as the transitions allow. Side effects: both participants get `conversation.ended`.
-    """
-    booth = await employers.get_booth(session, conversation.booth_id)
-    await employers.require_member(session, recruiter, booth.employer_id)
-    conversation = await _lock_conversation(session, conversation.id)
-    if conversation.ended_at is not None:
-        raise Conflict("This conversation has already ended.", code="conversation.ended")
-    now = clock.now()
-    conversation.ended_at = now
-    conversation.next_step = next_step.value
-    entry = await _lock_entry(session, conversation.queue_entry_id)
-    _move(entry, QueueStatus.DONE, now=now)
-    entry.next_step = next_step.value
-    await session.flush()
-    await _apply_next_step(session, recruiter, conversation, next_step)
-    payload = {"conversation_id": conversation.id, "next_step": next_step.value}
-    for user_id in _participants(conversation):
-        events.emit(
-            session, channel=channels.user(user_id), event="conversation.ended", payload=payload
-        )
-    await _announce(session, booth.id)
-
-
-async def send_message(
-    session: AsyncSession, *, user: User, conversation: Conversation, body: str
-) -> ConversationMessage:
-    """A participant writes in an open conversation (2,000 characters at most).
-
-    Muted or too fast writers are refused (chat.check_can_post: `chat.muted`,
-    `chat.rate_limited`). Side effects: both participants get `conversation.message`.
-    """
-    if user.id not in _participants(conversation):
-        raise NotYours("This conversation does not exist.", code="conversation.not_found")
-    if conversation.ended_at is not None:
-        raise Conflict("This conversation has already ended.", code="conversation.ended")
-    body = body.strip()
-    if not body or len(body) > MAX_MESSAGE:
-        raise Invalid("Write a message of 2,000 characters at most.", code="conversation.invalid")
-    await chat.check_can_post(session, user=user, booth_id=conversation.booth_id)
-    message = ConversationMessage(
-        conversation_id=conversation.id, sender_id=user.id, body=body, created_at=clock.now()
-    )
-    session.add(message)
-    await session.flush()
-    payload = {
-        "conversation_id": conversation.id,
-        "message_id": message.id,
-        "sender_id": user.id,
-        "body": body,
-        "created_at": message.created_at.isoformat(),
-    }
-    for user_id in _participants(conversation):
-        events.emit(
-            session, channel=channels.user(user_id), event="conversation.message", payload=payload
-        )
-    return message
 
 
 # Reads -----------------------------------------------------------------------------------------
@@ -294,11 +168,15 @@ async def position_of(session: AsyncSession, entry: QueueEntry) -> tuple[int, in
     are passed over. The estimate is the median length of the booth's last 10 finished
     conversations (5 minutes when there are none) times the people ahead.
     """
-    places = await _places(session, entry.booth_id)
-    place = places.get(entry.id)
+    place = await place_of(session, entry)
     if place is None:
         return 0, 0
     return place.position, place.estimate_seconds
+
+
+async def place_of(session: AsyncSession, entry: QueueEntry) -> Place | None:
+    """The entry's place while it waits (as `position_of`); None once it no longer waits."""
+    return (await _places(session, entry.booth_id)).get(entry.id)
 
 
 async def counts(session: AsyncSession, booth_id: int) -> dict[str, int]:
@@ -342,100 +220,10 @@ async def entry_of(session: AsyncSession, *, candidate: User, booth_id: int) -> 
     return await _active_entry(session, booth_id, candidate.id)
 
 
-async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound("This conversation does not exist.", code="conversation.not_found")
-    return conversation
+# Shared with fair.conversations ----------------------------------------------------------------
 
 
-async def messages(
-    session: AsyncSession, *, user: User, conversation: Conversation
-) -> Sequence[ConversationMessage]:
-    """The conversation's messages, for its participants only."""
-    if user.id not in _participants(conversation):
-        raise NotYours("This conversation does not exist.", code="conversation.not_found")
-    rows = await session.scalars(
-        select(ConversationMessage)
-        .where(ConversationMessage.conversation_id == conversation.id)
-        .order_by(ConversationMessage.id)
-    )
-    return list(rows)
-
-
-@dataclass(frozen=True)
-class Desk:
-    """What one person sees of a booth's live desk: their call or conversation, if any."""
-
-    entry: QueueEntry | None  # the candidate's active entry, or the recruiter's pending call
-    place: Place | None  # the candidate's place while waiting
-    expires_at: datetime | None  # while called
-    conversation: Conversation | None  # open, or the latest ended one (candidate side)
-    other: User | None  # the person on the other side of the call or conversation
-    messages: Sequence[ConversationMessage]
-
-
-async def candidate_desk(session: AsyncSession, *, candidate: User, booth_id: int) -> Desk:
-    """The candidate's place, call or conversation at the booth (the latest one, even ended)."""
-    entry = await _active_entry(session, booth_id, candidate.id)
-    place = None
-    if entry is not None and entry.status == QueueStatus.WAITING:
-        place = (await _places(session, booth_id)).get(entry.id)
-    conversation = await session.scalar(
-        select(Conversation)
-        .where(Conversation.booth_id == booth_id, Conversation.candidate_id == candidate.id)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    return await _desk(session, candidate, entry, place, conversation)
-
-
-async def recruiter_desk(session: AsyncSession, *, recruiter: User, booth_id: int) -> Desk:
-    """The recruiter's pending call and open conversation at the booth (one at a time)."""
-    entry = await session.scalar(
-        select(QueueEntry).where(
-            QueueEntry.booth_id == booth_id,
-            QueueEntry.called_by_id == recruiter.id,
-            QueueEntry.status == QueueStatus.CALLED,
-        )
-    )
-    conversation = await session.scalar(
-        select(Conversation).where(
-            Conversation.booth_id == booth_id,
-            Conversation.recruiter_id == recruiter.id,
-            Conversation.ended_at.is_(None),
-        )
-    )
-    return await _desk(session, recruiter, entry, None, conversation)
-
-
-async def _desk(
-    session: AsyncSession,
-    me: User,
-    entry: QueueEntry | None,
-    place: Place | None,
-    conversation: Conversation | None,
-) -> Desk:
-    expires_at = None
-    if entry is not None and entry.status == QueueStatus.CALLED and entry.called_at is not None:
-        expires_at = entry.called_at + CALL_TIMEOUT
-    other_id = None
-    if conversation is not None:
-        others = _participants(conversation) - {me.id}
-        other_id = others.pop() if others else None
-    elif entry is not None and entry.status == QueueStatus.CALLED:
-        other_id = entry.candidate_id if entry.candidate_id != me.id else entry.called_by_id
-    other = await session.get(User, other_id) if other_id is not None else None
-    listed: Sequence[ConversationMessage] = []
-    if conversation is not None:
-        listed = await messages(session, user=me, conversation=conversation)
-    return Desk(entry, place, expires_at, conversation, other, listed)
-
-
-# Helpers ---------------------------------------------------------------------------------------
-
-
-def _move(entry: QueueEntry, new: QueueStatus, *, now: datetime | None = None) -> None:
+def move(entry: QueueEntry, new: QueueStatus, *, now: datetime | None = None) -> None:
     """The only writer of QueueEntry.status, keeping the two guard keys in step."""
     current = QueueStatus(entry.status)
     if new not in QUEUE_TRANSITIONS[current]:
@@ -451,10 +239,63 @@ def _move(entry: QueueEntry, new: QueueStatus, *, now: datetime | None = None) -
         entry.ended_at = now or clock.now()
 
 
-def _participants(conversation: Conversation) -> set[int]:
-    return {conversation.candidate_id} | (
-        {conversation.recruiter_id} if conversation.recruiter_id is not None else set()
+async def lock_entry(session: AsyncSession, entry_id: int) -> QueueEntry:
+    """The entry, re-read under a row lock (PostgreSQL; SQLite's write session holds the db)."""
+    entry = await session.scalar(
+        select(QueueEntry)
+        .where(QueueEntry.id == entry_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
+    if entry is None:
+        raise NotFound("This place in the queue does not exist.", code="queue.not_found")
+    return entry
+
+
+async def announce(session: AsyncSession, booth_id: int, *, waiting_changed: bool = False) -> None:
+    """Queue `queue.changed` (counts) on the booth and `queue.position` for each waiting one.
+
+    When the number of people waiting changed, the edition (its hall) gets `booth.waiting`:
+    only then, since every hall visitor receives it.
+    """
+    found = await counts(session, booth_id)
+    events.emit(
+        session,
+        channel=channels.booth(booth_id),
+        event="queue.changed",
+        payload={"booth_id": booth_id, **found},
+    )
+    if waiting_changed:
+        booth = await session.get(Booth, booth_id)
+        assert booth is not None
+        events.emit(
+            session,
+            channel=channels.edition(booth.edition_id),
+            event="booth.waiting",
+            payload={"booth_id": booth_id, "waiting": found["waiting"]},
+        )
+    places = await _places(session, booth_id)
+    if not places:
+        return
+    rows = await session.execute(
+        select(QueueEntry.id, QueueEntry.candidate_id).where(QueueEntry.id.in_(list(places)))
+    )
+    for entry_id, candidate_id in rows.all():
+        place = places[entry_id]
+        events.emit(
+            session,
+            channel=channels.user(candidate_id),
+            event="queue.position",
+            payload={
+                "booth_id": booth_id,
+                "entry_id": entry_id,
+                "position": place.position,
+                "estimate_seconds": place.estimate_seconds,
+            },
+        )
+
+
+# Helpers ---------------------------------------------------------------------------------------
 
 
 async def _require_open(session: AsyncSession, booth: Booth) -> None:
@@ -489,31 +330,6 @@ async def _active_entry(
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return await session.scalar(query)
-
-
-async def _lock_entry(session: AsyncSession, entry_id: int) -> QueueEntry:
-    """The entry, re-read under a row lock (PostgreSQL; SQLite's write session holds the db)."""
-    entry = await session.scalar(
-        select(QueueEntry)
-        .where(QueueEntry.id == entry_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if entry is None:
-        raise NotFound("This place in the queue does not exist.", code="queue.not_found")
-    return entry
-
-
-async def _lock_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
-    conversation = await session.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if conversation is None:
-        raise NotFound("This conversation does not exist.", code="conversation.not_found")
-    return conversation
 
 
 def _engaged_elsewhere() -> Exists:
@@ -566,7 +382,7 @@ async def _call(session: AsyncSession, entry: QueueEntry, recruiter: User) -> bo
         return False
     try:
         async with session.begin_nested():
-            _move(entry, QueueStatus.CALLED)
+            move(entry, QueueStatus.CALLED)
             entry.called_at = clock.now()
             entry.called_by_id = recruiter.id
             await session.flush()
@@ -601,100 +417,37 @@ async def _places(session: AsyncSession, booth_id: int) -> dict[int, Place]:
     return places
 
 
-async def _announce(session: AsyncSession, booth_id: int, *, waiting_changed: bool = False) -> None:
-    """Queue `queue.changed` (counts) on the booth and `queue.position` for each waiting one.
+# Temporary: fair/live/socket.py still calls these until its booth commands move (issue 11,
+# helper H4 waits for H3's socket edits); inline imports since fair.conversations imports us.
 
-    When the number of people waiting changed, the edition (its hall) gets `booth.waiting`:
-    only then, since every hall visitor receives it.
-    """
-    found = await counts(session, booth_id)
-    events.emit(
-        session,
-        channel=channels.booth(booth_id),
-        event="queue.changed",
-        payload={"booth_id": booth_id, **found},
+
+async def answer(session: AsyncSession, *, candidate: User, entry: QueueEntry) -> Conversation:
+    from fair import conversations
+
+    return await conversations.answer(session, candidate=candidate, entry=entry)
+
+
+async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
+    from fair import conversations
+
+    return await conversations.get(session, conversation_id)
+
+
+async def send_message(
+    session: AsyncSession, *, user: User, conversation: Conversation, body: str
+) -> ConversationMessage:
+    from fair import conversations
+
+    return await conversations.send_message(
+        session, user=user, conversation=conversation, body=body
     )
-    if waiting_changed:
-        booth = await session.get(Booth, booth_id)
-        assert booth is not None
-        events.emit(
-            session,
-            channel=channels.edition(booth.edition_id),
-            event="booth.waiting",
-            payload={"booth_id": booth_id, "waiting": found["waiting"]},
-        )
-    places = await _places(session, booth_id)
-    if not places:
-        return
-    rows = await session.execute(
-        select(QueueEntry.id, QueueEntry.candidate_id).where(QueueEntry.id.in_(list(places)))
-    )
-    for entry_id, candidate_id in rows.all():
-        place = places[entry_id]
-        events.emit(
-            session,
-            channel=channels.user(candidate_id),
-            event="queue.position",
-            payload={
-                "booth_id": booth_id,
-                "entry_id": entry_id,
-                "position": place.position,
-                "estimate_seconds": place.estimate_seconds,
-            },
-        )
 
 
-async def _apply_next_step(
-    session: AsyncSession, recruiter: User, conversation: Conversation, next_step: NextStep
+async def end_conversation(
+    session: AsyncSession, *, recruiter: User, conversation: Conversation, next_step: NextStep
 ) -> None:
-    """Move the candidate's applications to the booth's offers forward, per the next step.
+    from fair import conversations
 
-    Never backwards: an application already at "interview proposed" or further stays (an
-    interview booked keeps it "scheduled"). "Propose an interview" makes a real invitation
-    (interviews.invite), shortlisting first when needed, so the candidate can book a slot.
-    """
-    if next_step not in (NextStep.INTERVIEW_PROPOSED, NextStep.NOT_RETAINED):
-        return
-    rows = await session.scalars(
-        select(Application)
-        .where(
-            and_(
-                Application.booth_id == conversation.booth_id,
-                Application.candidate_id == conversation.candidate_id,
-            )
-        )
-        .order_by(Application.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    await conversations.end(
+        session, recruiter=recruiter, conversation=conversation, next_step=next_step
     )
-    candidate = await session.get(User, conversation.candidate_id)
-    locale = candidate.locale if candidate is not None else "fr"
-    message = _(applications.DEFAULT_DECLINE, locale) if next_step == NextStep.NOT_RETAINED else ""
-    for application in list(rows):
-        path = _path(ApplicationStatus(application.status), next_step)
-        if next_step == NextStep.INTERVIEW_PROPOSED and path:
-            for status in path[:-1]:  # shortlisted, when it was not yet
-                await applications.set_status(session, application, status, by=recruiter)
-            await interviews.invite(session, by=recruiter, application=application)
-            continue
-        for status in path:
-            await applications.set_status(
-                session, application, status, by=recruiter, message=message
-            )
-
-
-def _path(current: ApplicationStatus, next_step: NextStep) -> list[ApplicationStatus]:
-    """The allowed moves from `current` toward the next step's status, forward only (empty
-    when none)."""
-    moves = APPLICATION_TRANSITIONS[current]
-    if next_step == NextStep.NOT_RETAINED:
-        return [ApplicationStatus.NOT_RETAINED] if ApplicationStatus.NOT_RETAINED in moves else []
-    target = ApplicationStatus.INTERVIEW_PROPOSED
-    if target.progress <= current.progress:
-        return []
-    if target in moves:
-        return [target]
-    shortlisted = ApplicationStatus.SHORTLISTED
-    if shortlisted in moves and target in APPLICATION_TRANSITIONS[shortlisted]:
-        return [shortlisted, target]
-    return []

@@ -27,6 +27,7 @@ from fair import (
     channels,
     chat,
     clock,
+    conversations,
     db,
     editions,
     employers,
@@ -88,7 +89,7 @@ async def talk(session: AsyncSession, w: World, candidate: User) -> Conversation
     await queues.join(session, candidate=candidate, booth=w.booth)
     entry = await queues.take_next(session, recruiter=w.recruiter, booth=w.booth)
     assert entry is not None and entry.candidate_id == candidate.id
-    return await queues.answer(session, candidate=candidate, entry=entry)
+    return await conversations.answer(session, candidate=candidate, entry=entry)
 
 
 # The Q&A ---------------------------------------------------------------------------------------
@@ -217,7 +218,9 @@ async def test_rate_limit_counts_questions_and_conversation_messages(
     for n in range(7):
         await chat.ask(session, candidate=w.camille, booth=w.booth, body=f"Question {n}")
         later(2)
-    await queues.send_message(session, user=w.camille, conversation=conversation, body="Merci")
+    await conversations.send_message(
+        session, user=w.camille, conversation=conversation, body="Merci"
+    )
     later(2)  # 8 messages in the last 16 s: the 9th must wait until the first is 30 s old
     error = await refused(chat.ask(session, candidate=w.camille, booth=w.booth, body="Encore"))
     assert (error.code, error.status, error.params) == ("chat.rate_limited", 429, {"seconds": 14})
@@ -225,7 +228,9 @@ async def test_rate_limit_counts_questions_and_conversation_messages(
         error.message == "You are sending messages too quickly. Try again in %(seconds)s seconds."
     )
     code = await code_of(
-        queues.send_message(session, user=w.camille, conversation=conversation, body="Allô ?")
+        conversations.send_message(
+            session, user=w.camille, conversation=conversation, body="Allô ?"
+        )
     )
     assert code == "chat.rate_limited"
     # Other people are not slowed down.
@@ -306,11 +311,13 @@ async def test_mute_blocks_qa_and_conversations_and_unmute_restores(
         {"until": "10/03/2026 12:15"},  # the day and time in the current language (French)
     )
     code = await code_of(
-        queues.send_message(session, user=w.camille, conversation=conversation, body="Hé")
+        conversations.send_message(session, user=w.camille, conversation=conversation, body="Hé")
     )
     assert code == "chat.muted"
     # The recruiter still writes in the conversation; others still ask.
-    await queues.send_message(session, user=w.recruiter, conversation=conversation, body="Bonjour")
+    await conversations.send_message(
+        session, user=w.recruiter, conversation=conversation, body="Bonjour"
+    )
     await chat.ask(session, candidate=w.lea, booth=w.booth, body="Contrat ?")
     assert await moderation.active_mutes(session, by=w.organiser, edition=w.edition) == [
         moderation.MuteView(
@@ -335,7 +342,9 @@ async def test_mute_blocks_qa_and_conversations_and_unmute_restores(
     )
     assert (error.code, error.params) == ("chat.muted", {})
     code = await code_of(
-        queues.send_message(session, user=w.recruiter, conversation=conversation, body="Là ?")
+        conversations.send_message(
+            session, user=w.recruiter, conversation=conversation, body="Là ?"
+        )
     )
     assert code == "chat.muted"
     assert await moderation.unmute(
@@ -493,11 +502,15 @@ async def test_conversation_reports_show_only_the_reported_message(
 ) -> None:
     w = world
     conversation = await talk(session, w, w.camille)
-    await queues.send_message(session, user=w.camille, conversation=conversation, body="Bonjour")
-    rude = await queues.send_message(
+    await conversations.send_message(
+        session, user=w.camille, conversation=conversation, body="Bonjour"
+    )
+    rude = await conversations.send_message(
         session, user=w.recruiter, conversation=conversation, body="Message déplacé"
     )
-    await queues.send_message(session, user=w.camille, conversation=conversation, body="Pardon ?")
+    await conversations.send_message(
+        session, user=w.camille, conversation=conversation, body="Pardon ?"
+    )
     code = await code_of(moderation.report(session, user=w.lea, kind=TALK, message_id=rude.id))
     assert code == "chat.not_found"
     await moderation.report(

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import applications, clock, db, interviews, presence, queues
+from fair import applications, clock, conversations, db, interviews, presence, queues
 from fair.enums import ApplicationStatus, InterviewMode, NextStep
 from fair.models import Application, ApplicationEvent, Booth, InterviewInvitation, Notice, User
 from tests import factories as f
@@ -30,7 +30,7 @@ async def conversation_with(session: AsyncSession, booth: Booth, recruiter: User
     await queues.join(session, candidate=person, booth=booth)
     entry = await queues.take_next(session, recruiter=recruiter, booth=booth)
     assert entry is not None
-    return await queues.answer(session, candidate=person, entry=entry)
+    return await conversations.answer(session, candidate=person, entry=entry)
 
 
 async def test_ending_a_conversation_never_moves_an_application_backwards(
@@ -58,7 +58,7 @@ async def test_ending_a_conversation_never_moves_an_application_backwards(
     events_before = len(list(await session.scalars(select(ApplicationEvent.id))))
 
     conversation = await conversation_with(session, booth, recruiter, person)
-    await queues.end_conversation(
+    await conversations.end(
         session,
         recruiter=recruiter,
         conversation=conversation,

@@ -36,7 +36,7 @@ import httpx
 from sqlalchemy import select
 from starlette.routing import Match, Mount, Route
 
-from fair import chat, db, employers, files, queues, webconferences
+from fair import chat, conversations, db, employers, files, queues, webconferences
 from fair.enums import FileKind, Role, WebconferenceAccess
 from fair.models import OutboxMail
 from tests import factories as f
@@ -236,7 +236,7 @@ async def seed(session) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignor
     entry = await queues.join(session, candidate=waiting, booth=booth)
     called = await queues.take_next(session, recruiter=recruiter, booth=booth)
     assert called is not None and called.id == entry.id
-    conversation = await queues.answer(session, candidate=waiting, entry=entry)
+    conversation = await conversations.answer(session, candidate=waiting, entry=entry)
     token = await employers.invite(
         session, by=recruiter, employer=employer, email=other_recruiter.email
     )

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, clock, db, employers, events, queues
+from fair import channels, clock, conversations, db, employers, events, queues
 from fair.enums import ApplicationStatus, NextStep, QueueStatus
 from fair.errors import FairError
 from fair.models import (
@@ -49,11 +49,9 @@ async def talk(
     assert entry is not None
     candidate = await session.get(User, entry.candidate_id)
     assert candidate is not None
-    conversation = await queues.answer(session, candidate=candidate, entry=entry)
+    conversation = await conversations.answer(session, candidate=candidate, entry=entry)
     later(seconds)
-    await queues.end_conversation(
-        session, recruiter=recruiter, conversation=conversation, next_step=step
-    )
+    await conversations.end(session, recruiter=recruiter, conversation=conversation, next_step=step)
     return entry
 
 
@@ -163,8 +161,8 @@ async def test_held_in_other_queues_and_never_pulled_twice(session: AsyncSession
     assert list(engaged) == [booth_a.id]
 
     # Once their conversation at A is over, B can call them.
-    conversation = await queues.answer(session, candidate=held, entry=called)
-    await queues.end_conversation(
+    conversation = await conversations.answer(session, candidate=held, entry=called)
+    await conversations.end(
         session, recruiter=recruiter_a, conversation=conversation, next_step=NextStep.NONE
     )
     now_called = await queues.take_next(session, recruiter=colleague, booth=booth_b)
@@ -191,7 +189,7 @@ async def test_unanswered_call_expires_after_60_seconds(session: AsyncSession) -
     later(60)
     assert await queues.expire_calls(session) == []
     later(1)
-    code = await code_of(queues.answer(session, candidate=late, entry=late_entry))
+    code = await code_of(conversations.answer(session, candidate=late, entry=late_entry))
     assert code == "queue.call_expired"
     assert await queues.expire_calls(session) == [late_entry]
     assert late_entry.status == QueueStatus.SKIPPED and late_entry.engaged_key is None
@@ -201,13 +199,13 @@ async def test_unanswered_call_expires_after_60_seconds(session: AsyncSession) -
     assert (channels.user(late.id), "queue.skipped") in queued
     assert (channels.user(recruiter.id), "queue.skipped") in queued
     assert (channels.booth(booth.id), "queue.changed") in queued
-    code = await code_of(queues.answer(session, candidate=late, entry=late_entry))
+    code = await code_of(conversations.answer(session, candidate=late, entry=late_entry))
     assert code == "queue.not_called"
 
     # The recruiter is free again; the next one answers just in time.
     assert await queues.take_next(session, recruiter=recruiter, booth=booth) == quick_entry
     later(59)
-    conversation = await queues.answer(session, candidate=quick, entry=quick_entry)
+    conversation = await conversations.answer(session, candidate=quick, entry=quick_entry)
     assert quick_entry.status == QueueStatus.IN_CONVERSATION
     assert conversation.recruiter_id == recruiter.id and conversation.candidate_id == quick.id
 
@@ -257,7 +255,7 @@ async def test_events_carry_counts_on_the_booth(session: AsyncSession) -> None:
     # Answering changes who talks, not how many wait: the hall hears nothing.
     first_entry = await queues.entry_of(session, candidate=first, booth_id=booth.id)
     assert first_entry is not None
-    await queues.answer(session, candidate=first, entry=first_entry)
+    await conversations.answer(session, candidate=first, entry=first_entry)
     assert "booth.waiting" not in {e.event for e in events.take(session)}
 
 
@@ -316,8 +314,8 @@ async def test_end_twice_refused_and_final_application_untouched(session: AsyncS
     await queues.join(session, candidate=person, booth=booth)
     entry = await queues.take_next(session, recruiter=recruiter, booth=booth)
     assert entry is not None
-    conversation = await queues.answer(session, candidate=person, entry=entry)
-    await queues.end_conversation(
+    conversation = await conversations.answer(session, candidate=person, entry=entry)
+    await conversations.end(
         session,
         recruiter=recruiter,
         conversation=conversation,
@@ -325,7 +323,7 @@ async def test_end_twice_refused_and_final_application_untouched(session: AsyncS
     )
     assert application.status == ApplicationStatus.NOT_RETAINED
     code = await code_of(
-        queues.end_conversation(
+        conversations.end(
             session, recruiter=recruiter, conversation=conversation, next_step=NextStep.NONE
         )
     )
@@ -350,23 +348,23 @@ async def test_permissions(session: AsyncSession) -> None:
         "queue.forbidden"
     )
     assert await queues.take_next(session, recruiter=recruiter, booth=booth) == entry
-    assert await code_of(queues.answer(session, candidate=intruder, entry=entry)) == (
+    assert await code_of(conversations.answer(session, candidate=intruder, entry=entry)) == (
         "queue.not_found"
     )
-    conversation = await queues.answer(session, candidate=person, entry=entry)
+    conversation = await conversations.answer(session, candidate=person, entry=entry)
     for outsider in (intruder, stranger):
         code = await code_of(
-            queues.send_message(session, user=outsider, conversation=conversation, body="Hi")
+            conversations.send_message(session, user=outsider, conversation=conversation, body="Hi")
         )
         assert code == "conversation.not_found"
     code = await code_of(
-        queues.end_conversation(
+        conversations.end(
             session, recruiter=stranger, conversation=conversation, next_step=NextStep.NONE
         )
     )
     assert code == "fair.forbidden"
     code = await code_of(
-        queues.end_conversation(
+        conversations.end(
             session, recruiter=person, conversation=conversation, next_step=NextStep.NONE
         )
     )
@@ -379,16 +377,20 @@ async def test_messages_are_stored_for_participants(session: AsyncSession) -> No
     await queues.join(session, candidate=person, booth=booth)
     entry = await queues.take_next(session, recruiter=recruiter, booth=booth)
     assert entry is not None
-    conversation = await queues.answer(session, candidate=person, entry=entry)
+    conversation = await conversations.answer(session, candidate=person, entry=entry)
     events.take(session)
-    await queues.send_message(session, user=recruiter, conversation=conversation, body=" Bonjour ")
-    await queues.send_message(session, user=person, conversation=conversation, body="Bonjour !")
+    await conversations.send_message(
+        session, user=recruiter, conversation=conversation, body=" Bonjour "
+    )
+    await conversations.send_message(
+        session, user=person, conversation=conversation, body="Bonjour !"
+    )
     code = await code_of(
-        queues.send_message(session, user=person, conversation=conversation, body="x" * 2001)
+        conversations.send_message(session, user=person, conversation=conversation, body="x" * 2001)
     )
     assert code == "conversation.invalid"
     code = await code_of(
-        queues.send_message(session, user=person, conversation=conversation, body="  ")
+        conversations.send_message(session, user=person, conversation=conversation, body="  ")
     )
     assert code == "conversation.invalid"
     rows = await session.execute(
@@ -397,7 +399,7 @@ async def test_messages_are_stored_for_participants(session: AsyncSession) -> No
         )
     )
     assert rows.all() == [(recruiter.id, "Bonjour"), (person.id, "Bonjour !")]
-    listed = await queues.messages(session, user=person, conversation=conversation)
+    listed = await conversations.messages(session, user=person, conversation=conversation)
     assert [m.body for m in listed] == ["Bonjour", "Bonjour !"]
     queued = sorted((e.channel, e.event) for e in events.take(session))
     assert queued == sorted(
@@ -454,7 +456,7 @@ async def test_concurrent_next_across_booths_calls_each_candidate_once(app, sess
 
 
 async def test_background_task_skips_unanswered_calls(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
-    from fair import worker
+    from fair.live import socket
 
     booth, recruiter = await fair_with_booth(session)
     person = await f.candidate(session)
@@ -463,7 +465,7 @@ async def test_background_task_skips_unanswered_calls(app, session, fetch) -> No
     assert entry is not None
     await db.commit(session)
     later(61)
-    task = asyncio.create_task(worker.run_call_expiry(app.state, interval=0.05))
+    task = asyncio.create_task(socket.run_call_expiry(app.state, interval=0.05))
     try:
         for _ in range(100):  # 5 s at most
             found = await fetch.get(QueueEntry, entry.id)

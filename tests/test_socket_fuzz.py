@@ -35,7 +35,17 @@ import pytest
 import websockets
 from sqlalchemy import text
 
-from fair import chat, clock, db, migrations, queues, rooms, settings, webconferences
+from fair import (
+    chat,
+    clock,
+    conversations,
+    db,
+    migrations,
+    queues,
+    rooms,
+    settings,
+    webconferences,
+)
 from fair.enums import Role, WebconferenceAccess
 from fair.live import payloads
 from fair.live.socket import ACTIONS
@@ -272,7 +282,7 @@ async def seed(server: Server) -> World:
             candidate = await f.candidate(session)
             entry = await queues.join(session, candidate=candidate, booth=booth)
             await queues.take_next(session, recruiter=recruiter, booth=booth)
-            conversation = await queues.answer(session, candidate=candidate, entry=entry)
+            conversation = await conversations.answer(session, candidate=candidate, entry=entry)
             question = await chat.ask(
                 session, candidate=candidate, booth=booth, body="Des postes ?"
             )

@@ -2,7 +2,7 @@
 
 Every action here is also a socket command (fair/live/PROTOCOL.md): static/live.js sends the
 command while its socket is up, and these forms work without JavaScript (post, then go back to
-the page). Both paths call the same fair.queues functions.
+the page). Both paths call the same fair.queues and fair.conversations functions.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import applications, editions, employers, presence, queues
+from fair import applications, conversations, editions, employers, presence, queues
 from fair.enums import BoothStatus, NextStep, Role
 from fair.errors import Invalid
 from fair.models import Booth, Edition, User
@@ -29,7 +29,7 @@ async def candidate_context(
     """What the public booth page shows of the live desk (see public/_desk.html)."""
     desk = None
     if user is not None and user.role == Role.CANDIDATE:
-        desk = await queues.candidate_desk(session, candidate=user, booth_id=booth.id)
+        desk = await conversations.candidate_desk(session, candidate=user, booth_id=booth.id)
     return {
         "live": editions.open_now(edition),
         "staffed": await presence.is_staffed(session, booth.id),
@@ -83,7 +83,7 @@ async def answer(request: Request) -> Response:
     user = require_user(request)
     session = database(request)
     entry = await queues.get_entry(session, path_int(request, "entry_id"))
-    await queues.answer(session, candidate=user, entry=entry)
+    await conversations.answer(session, candidate=user, entry=entry)
     return _back_to_booth(await employers.get_booth(session, entry.booth_id))
 
 
@@ -94,9 +94,9 @@ async def answer(request: Request) -> Response:
 async def send(request: Request) -> Response:
     user = require_user(request)
     session = database(request)
-    conversation = await queues.get_conversation(session, path_int(request, "conversation_id"))
+    conversation = await conversations.get(session, path_int(request, "conversation_id"))
     body = forms.Fields(await forms.read(request)).text("body", multiline=True)
-    await queues.send_message(session, user=user, conversation=conversation, body=body)
+    await conversations.send_message(session, user=user, conversation=conversation, body=body)
     if user.id == conversation.candidate_id:
         return _back_to_booth(await employers.get_booth(session, conversation.booth_id))
     return _back_to_desk(conversation.booth_id)
@@ -118,7 +118,7 @@ async def desk_page(request: Request) -> Response:
     session = database(request)
     user = require_user(request)
     edition = await editions.get(session, booth.edition_id)
-    desk = await queues.recruiter_desk(session, recruiter=user, booth_id=booth.id)
+    desk = await conversations.recruiter_desk(session, recruiter=user, booth_id=booth.id)
     candidate_id = desk.other.id if desk.other is not None else None
     context = {
         "booth": booth,
@@ -151,15 +151,13 @@ async def take_next(request: Request) -> Response:
 async def end(request: Request) -> Response:
     user = require_role(request, Role.RECRUITER)
     session = database(request)
-    conversation = await queues.get_conversation(session, path_int(request, "conversation_id"))
+    conversation = await conversations.get(session, path_int(request, "conversation_id"))
     fields = forms.Fields(await forms.read(request))
     try:
         next_step = NextStep(fields.text("next_step"))
     except ValueError:
         raise Invalid("Choose a next step.", code="live.bad_message") from None
-    await queues.end_conversation(
-        session, recruiter=user, conversation=conversation, next_step=next_step
-    )
+    await conversations.end(session, recruiter=user, conversation=conversation, next_step=next_step)
     return _back_to_desk(conversation.booth_id)
 
 
