@@ -13,7 +13,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import application_mail, candidates, channels, clock, editions, events, notices
+from fair import (
+    application_mail,
+    candidates,
+    channels,
+    clock,
+    editions,
+    employers,
+    events,
+    notices,
+    permissions,
+)
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     CANDIDATE_MOVES,
@@ -22,7 +32,7 @@ from fair.enums import (
     NoticeKind,
     Role,
 )
-from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
+from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.i18n import gettext as _
 from fair.models import Application, ApplicationEvent, Booth, Employer, Offer, User
 
@@ -144,8 +154,7 @@ async def set_status(
     """
     current = ApplicationStatus(application.status)
     if by.role == Role.CANDIDATE:
-        if by.id != application.candidate_id:
-            raise NotYours("This application does not exist.")
+        permissions.require_own_application(by, application)
         if new not in CANDIDATE_MOVES:
             raise Forbidden("You cannot change this application.")
     elif new == ApplicationStatus.WITHDRAWN:
@@ -245,6 +254,24 @@ async def get(session: AsyncSession, application_id: int) -> Application:
     if found is None:
         raise NotFound("This application does not exist.")
     return found
+
+
+async def of_recruiter(
+    session: AsyncSession, user: User, application_id: int
+) -> tuple[Application, Booth]:
+    """The application and its booth, if `user` recruits for the booth's employer
+    (permissions.require_application_recruiter); else, as if it did not exist, NotFound."""
+    application = await get(session, application_id)
+    booth = await employers.get_booth(session, application.booth_id)
+    await permissions.require_application_recruiter(session, user, booth)
+    return application, booth
+
+
+async def of_owner(session: AsyncSession, user: User, application_id: int) -> Application:
+    """The candidate's own application (permissions.require_own_application); else NotFound."""
+    application = await get(session, application_id)
+    permissions.require_own_application(user, application)
+    return application
 
 
 async def of_candidate(session: AsyncSession, user: User) -> list[tuple[Application, str]]:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, clock, employers, events, i18n
+from fair import channels, clock, employers, events, i18n, permissions
 from fair.enums import BoothStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from fair.models import (
@@ -96,7 +96,7 @@ async def answer(
     if question.question_id is not None:
         raise NotFound("This question does not exist.", code="qa.not_found")
     booth = await employers.get_booth(session, question.booth_id)
-    await employers.require_member(session, recruiter, booth.employer_id)
+    await permissions.require_booth_member(session, recruiter, booth)
     _require_open(booth)
     if question.deleted_at is not None:
         raise Conflict("This question was removed by the moderators.", code="qa.removed")

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import clock
+from fair import clock, permissions
 from fair.enums import EditionStatus, Role
-from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
+from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.models import Edition, EditionOrganiser, LiveDay, User
 
 MAX_LIVE_DAYS = 31
@@ -275,23 +275,6 @@ async def organised_by(session: AsyncSession, user: User) -> list[Edition]:
     return list(await session.scalars(query))
 
 
-async def is_organiser(session: AsyncSession, user: User, edition: Edition) -> bool:
-    if user.role == Role.ADMIN:
-        return True
-    if user.role != Role.ORGANISER:
-        return False
-    found = await session.scalar(
-        select(EditionOrganiser.user_id).where(
-            EditionOrganiser.edition_id == edition.id, EditionOrganiser.user_id == user.id
-        )
-    )
-    return found is not None
-
-
-async def require_organiser(session: AsyncSession, user: User, edition: Edition) -> None:
-    """Refuse someone who does not organise `edition`: a draft reads as missing (NotYours), so a
-    refusal never tells that an unpublished edition exists; a published one is public anyway."""
-    if not await is_organiser(session, user, edition):
-        if edition.published_at is None:
-            raise NotYours("This edition does not exist.")
-        raise Forbidden("You do not organise this edition.")
+# Moved to fair.permissions; these names go once their callers call it (issue 11).
+is_organiser = permissions.is_organiser
+require_organiser = permissions.require_organiser

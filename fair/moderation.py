@@ -1,6 +1,6 @@
 """Moderation of an edition's chats: reports by users; removal, mutes and verdicts by moderators.
 
-Moderators are the edition's organisers and the admins (editions.require_organiser), checked
+Moderators are the edition's organisers and the admins (permissions.require_organiser), checked
 on the message's own edition. Any logged-in user who can see a Q&A message, and either
 participant of a conversation, reports a message once (`report`). Moderators see the open
 reports, for a conversation only the reported message, never the rest of it
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, chat, clock, editions, employers, events
+from fair import channels, chat, clock, editions, employers, events, permissions
 from fair.enums import BoothStatus, MuteLength, ReportKind, ReportResolution
 from fair.errors import Conflict, Invalid, NotFound, NotYours
 from fair.models import (
@@ -237,11 +237,11 @@ async def mute(
 ) -> ChatMute:
     """A moderator mutes a user in the edition's Q&A and conversations, replacing a running
     mute. The edition's moderators themselves cannot be muted (`chat.cannot_mute`)."""
-    await editions.require_organiser(session, by, edition)
+    await permissions.require_organiser(session, by, edition)
     target = await session.get(User, user_id)
     if target is None:
         raise NotFound("This person does not exist.", code="chat.user_not_found")
-    if await editions.is_organiser(session, target, edition):
+    if await permissions.is_organiser(session, target, edition):
         raise Conflict("The fair's moderators cannot be muted.", code="chat.cannot_mute")
     reason = _clean_reason(reason)
     await _lift(session, by, edition.id, user_id)
@@ -262,7 +262,7 @@ async def mute(
 
 async def unmute(session: AsyncSession, *, by: User, edition: Edition, user_id: int) -> bool:
     """A moderator lifts the user's running mute in the edition; False when there was none."""
-    await editions.require_organiser(session, by, edition)
+    await permissions.require_organiser(session, by, edition)
     return await _lift(session, by, edition.id, user_id)
 
 
@@ -284,7 +284,7 @@ async def _lift(session: AsyncSession, by: User, edition_id: int, user_id: int) 
 
 async def active_mutes(session: AsyncSession, *, by: User, edition: Edition) -> list[MuteView]:
     """The mutes running in the edition, newest first."""
-    await editions.require_organiser(session, by, edition)
+    await permissions.require_organiser(session, by, edition)
     rows = await session.execute(
         select(ChatMute, User.name)
         .join(User, User.id == ChatMute.user_id)
@@ -298,7 +298,7 @@ async def edition_threads(
     session: AsyncSession, *, by: User, edition: Edition
 ) -> list[chat.QaView]:
     """The edition's newest questions and answers, removed ones included, with full names."""
-    await editions.require_organiser(session, by, edition)
+    await permissions.require_organiser(session, by, edition)
     condition = QaMessage.edition_id == edition.id
     return await chat.threads(session, condition, MODERATED_THREADS, public=False)
 
@@ -306,7 +306,7 @@ async def edition_threads(
 async def open_reports(session: AsyncSession, *, by: User, edition: Edition) -> list[Reported]:
     """The edition's reported messages with their open reports, oldest report first (4 queries
     at most)."""
-    await editions.require_organiser(session, by, edition)
+    await permissions.require_organiser(session, by, edition)
     rows = await session.execute(
         select(ChatReport, User.name)
         .join(User, User.id == ChatReport.reporter_id)
@@ -387,7 +387,7 @@ async def _moderated(
         message, conversation = await _conversation_message(session, message_id)
         edition_id = await _edition_of_booth(session, conversation.booth_id)
     edition = await editions.get(session, edition_id)
-    await editions.require_organiser(session, by, edition)
+    await permissions.require_organiser(session, by, edition)
     return message, edition
 
 

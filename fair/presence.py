@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, clock, employers, events, queues
+from fair import channels, clock, events, permissions, queues
 from fair.enums import QueueStatus
 from fair.models import Booth, BoothPresence, QueueEntry, User
 
@@ -34,7 +34,7 @@ async def staff(
     Side effects: `booth.staffing` (staffed) when the booth was unstaffed, and (unstaffed) on
     the booth the socket leaves when nobody else staffs it.
     """
-    await employers.require_member(session, recruiter, booth.employer_id)
+    await permissions.require_booth_member(session, recruiter, booth)
     row = await _row(session, connection_id)
     if row is not None and row.booth_id != booth.id:
         await unstaff(session, connection_id=connection_id)

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import accounts, mail
+from fair import accounts, mail, permissions
 from fair.enums import Role
-from fair.errors import FairError, Forbidden, NotFound
+from fair.errors import FairError, NotFound
 from fair.models import User
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_user
@@ -18,11 +18,9 @@ from fair.web.templating import render
 OUTBOX_SIZE = 100
 
 
-def require_admin(request: Request) -> User:
-    """Administrators only (require_role lets admins into every role's pages, not the reverse)."""
+def _admin(request: Request) -> User:
     user = require_user(request)
-    if user.role != Role.ADMIN:
-        raise Forbidden("This page is for administrators.")
+    permissions.require_admin(user)
     return user
 
 
@@ -44,13 +42,13 @@ async def _home(
 
 @page
 async def home(request: Request) -> Response:
-    require_admin(request)
+    _admin(request)
     return await _home(request)
 
 
 @page
 async def create_organiser(request: Request) -> Response:
-    user = require_admin(request)
+    user = _admin(request)
     fields = forms.Fields(await forms.read(request))
     try:
         fields.text("name", required=True)
@@ -68,7 +66,7 @@ async def create_organiser(request: Request) -> Response:
 @page
 async def deactivate(request: Request) -> Response:
     """Close an account: it cannot log in any more, its sessions end and its sockets close."""
-    user = require_admin(request)
+    user = _admin(request)
     fields = forms.Fields(await forms.read(request))
     session = database(request)
     try:
@@ -93,7 +91,7 @@ async def deactivate(request: Request) -> Response:
 
 @page
 async def outbox(request: Request) -> Response:
-    require_admin(request)
+    _admin(request)
     session = database(request)
     context = {
         "failed": await mail.failed(session, limit=OUTBOX_SIZE),
@@ -106,7 +104,7 @@ async def outbox(request: Request) -> Response:
 
 @page
 async def retry_mail(request: Request) -> Response:
-    require_admin(request)
+    _admin(request)
     await mail.retry(database(request), path_int(request, "mail_id"))
     flash(request, "The message will be sent again in a moment.")
     return RedirectResponse(request.app.url_path_for("admin_outbox"), status_code=303)

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import db, notices, parse, settings, unit_of_work, user_sessions
+from fair import db, notices, parse, permissions, settings, unit_of_work, user_sessions
 from fair.enums import Role
 from fair.errors import Forbidden, NotFound, Unauthenticated
 from fair.models import User
@@ -218,9 +218,9 @@ def require_user(request: Request) -> User:
 
 
 def require_role(request: Request, *roles: Role) -> User:
+    """The logged-in user, if they have one of `roles` (permissions.require_role)."""
     user = require_user(request)
-    if user.role not in roles and user.role != Role.ADMIN:
-        raise Forbidden("This page is not available to your account.")
+    permissions.require_role(user, *roles)
     return user
 
 

@@ -139,9 +139,7 @@ async def withdraw(request: Request) -> Response:
     """Withdrawing asks first (a page, no JavaScript needed), then says it was done."""
     user = require_role(request, Role.CANDIDATE)
     session = database(request)
-    application = await applications.get(session, path_int(request, "application_id"))
-    if application.candidate_id != user.id:
-        raise NotFound("This application does not exist.")
+    application = await applications.of_owner(session, user, path_int(request, "application_id"))
     if request.method != "POST":
         edition = await editions.get(session, application.edition_id)
         context = {

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import chat, editions, employers, moderation, parse
+from fair import chat, editions, employers, moderation, parse, permissions
 from fair.enums import MuteLength, ReportKind, Role
 from fair.errors import FairError, Invalid, NotFound
 from fair.i18n import N_
@@ -65,7 +65,7 @@ async def booth_qa(request: Request, booth: Booth) -> QaPanel:
     if user is not None:
         mute = await chat.active_mute(session, user_id=user.id, edition_id=booth.edition_id)
         reported = await moderation.reported_by(session, user=user, ids=list(views))
-        member = await employers.membership(session, user, booth.employer_id) is not None
+        member = await permissions.is_member(session, user, booth.employer_id)
     failed: tuple[str, forms.FormState | None] = getattr(request.state, "qa_failed", ("", None))
     login = request.app.url_path_for("login")
     panel = QaPanel(
@@ -194,7 +194,7 @@ async def _moderator(request: Request) -> tuple[User, Edition]:
     user = require_role(request, Role.ORGANISER)
     session = database(request)
     edition = await editions.get(session, path_int(request, "edition_id"))
-    await editions.require_organiser(session, user, edition)
+    await permissions.require_organiser(session, user, edition)
     return user, edition
 
 

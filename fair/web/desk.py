@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import applications, conversations, editions, employers, presence, queues
+from fair import applications, conversations, editions, employers, permissions, presence, queues
 from fair.enums import BoothStatus, NextStep, Role
 from fair.errors import Invalid
 from fair.models import Booth, Edition, User
@@ -107,9 +107,9 @@ async def send(request: Request) -> Response:
 
 async def _member_booth(request: Request) -> Booth:
     user = require_role(request, Role.RECRUITER)
-    return await employers.require_booth_member(
-        database(request), user, path_int(request, "booth_id")
-    )
+    booth = await employers.get_booth(database(request), path_int(request, "booth_id"))
+    await permissions.require_booth_member(database(request), user, booth)
+    return booth
 
 
 @page

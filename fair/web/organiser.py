@@ -19,6 +19,7 @@ from fair import (
     employers,
     francetravail,
     offers,
+    permissions,
     presence,
 )
 from fair.enums import BoothStatus, Role
@@ -81,7 +82,7 @@ async def _organised(request: Request) -> tuple[User, Edition]:
     user = require_role(request, Role.ORGANISER)
     session = database(request)
     edition = await editions.get(session, path_int(request, "edition_id"))
-    await editions.require_organiser(session, user, edition)
+    await permissions.require_organiser(session, user, edition)
     return user, edition
 
 
@@ -280,7 +281,7 @@ async def booth_decision(request: Request) -> Response:
     session = database(request)
     booth = await employers.get_booth(session, path_int(request, "booth_id"))
     edition = await editions.get(session, booth.edition_id)
-    await editions.require_organiser(session, user, edition)
+    await permissions.require_organiser(session, user, edition)
     decision = fields.text("decision")
     reason = fields.text("reason", max_length=5000, multiline=True)
     try:

@@ -17,6 +17,7 @@ from fair import (
     interviews,
     offers,
     parse,
+    permissions,
     rome,
 )
 from fair.enums import (
@@ -31,7 +32,7 @@ from fair.enums import (
     WorkingTime,
 )
 from fair.errors import FairError, Invalid, NotFound
-from fair.models import Booth, Employer
+from fair.models import Application, Booth, Employer
 from fair.web import forms
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.candidate import cv_response
@@ -120,13 +121,13 @@ async def employer_edit(request: Request) -> Response:
     user = _recruiter(request)
     session = database(request)
     employer = await employers.get(session, path_int(request, "employer_id"))
-    member = await employers.require_member(session, user, employer.id)
+    member = await permissions.require_member(session, user, employer.id)
     form = None
     status = 200
     if request.method == "POST":
         fields = forms.Fields(await forms.read(request))
         try:
-            await employers.require_member(session, user, employer.id, owner=True)
+            await permissions.require_member(session, user, employer.id, owner=True)
             await employers.update(session, employer, data=_employer_input(fields))
             await _save_logo(request, fields, employer)
             flash(request, "The employer was saved.")
@@ -181,9 +182,9 @@ async def booth_request(request: Request) -> Response:
 
 async def _booth(request: Request) -> Booth:
     user = _recruiter(request)
-    return await employers.require_booth_member(
-        database(request), user, path_int(request, "booth_id")
-    )
+    booth = await employers.get_booth(database(request), path_int(request, "booth_id"))
+    await permissions.require_booth_member(database(request), user, booth)
+    return booth
 
 
 @page
@@ -258,7 +259,7 @@ async def _offer(request: Request):  # type: ignore[no-untyped-def]
     user = _recruiter(request)
     session = database(request)
     offer = await offers.get(session, path_int(request, "offer_id"))
-    await employers.require_member(session, user, offer.booth.employer_id)
+    await permissions.require_offer_member(session, user, offer)
     return offer
 
 
@@ -373,16 +374,11 @@ async def decline_many(request: Request) -> Response:
     return RedirectResponse(f"/recruiter/booths/{booth.id}/applications", status_code=303)
 
 
-async def member_application(request: Request):  # type: ignore[no-untyped-def]
+async def member_application(request: Request) -> tuple[Application, Booth]:
     """The application in the path, if the recruiter belongs to its booth's employer."""
-    user = _recruiter(request)
-    session = database(request)
-    application = await applications.get(session, path_int(request, "application_id"))
-    booth = await employers.get_booth(session, application.booth_id)
-    if await employers.membership(session, user, booth.employer_id) is None:
-        # Another booth's application: answer as if it did not exist.
-        raise NotFound("This application does not exist.")
-    return application, booth
+    return await applications.of_recruiter(
+        database(request), _recruiter(request), path_int(request, "application_id")
+    )
 
 
 @page
