@@ -2,7 +2,7 @@
 
 A booth's Q&A is public: candidates ask (`ask`), the booth's recruiters answer (`answer`),
 anyone reads it (`booth_threads`), askers shown by first name only. Private conversations live
-in fair.queues. Every message of both kinds goes through `check_can_post`: a muted user is
+in fair.conversations. Every message of both kinds goes through `check_can_post`: a muted user is
 refused (`chat.muted`; mutes are set by fair.moderation), and so is one writing too fast
 (`chat.rate_limited`), counted from the stored messages so that the limit holds across
 processes.

@@ -155,7 +155,7 @@ async def test_moves_in_one_transaction_make_one_mail(session, fetch):  # type: 
     await db.commit(session)
     mark = await last_mail_id(fetch)
 
-    # What a queue conversation ending on "propose an interview" does (fair.queues).
+    # What a queue conversation ending on "propose an interview" does (fair.conversations).
     await applications.set_status(session, application, S.SHORTLISTED, by=recruiter)
     await applications.set_status(session, application, S.INTERVIEW_PROPOSED, by=recruiter)
     await db.commit(session)
