@@ -1,5 +1,5 @@
-"""A webconference's audience (fair.audience) on SQLite and PostgreSQL: questions, upvotes,
-moderation, what each person sees, attendance and its statistics."""
+"""A webconference's audience (fair.webconferences.audience) on SQLite and PostgreSQL:
+questions, upvotes, moderation, what each person sees, attendance and its statistics."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import audience, chat, clock, db, webconferences
+from fair import chat, clock, db, webconferences
 from fair.enums import QuestionStatus, Role, WebconferenceAccess, WebconferenceStatus
 from fair.models import User, Webconference, WebconferenceAttendance
+from fair.webconferences import audience
 from tests import factories as f
 from tests.test_webconferences import NOON, candidates, code_of, person, post, talk, text_of
 

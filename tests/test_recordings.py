@@ -1,6 +1,6 @@
-"""Webconference recordings (fair.recordings and fair.web.recordings) on SQLite and PostgreSQL:
-consent, the stage's begin and finish, withdrawal deleting the file, who may watch the replay,
-the forms, the replay page and its file served with Range requests."""
+"""Webconference recordings (fair.webconferences.recordings and fair.web.recordings) on SQLite
+and PostgreSQL: consent, the stage's begin and finish, withdrawal deleting the file, who may
+watch the replay, the forms, the replay page and its file served with Range requests."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, clock, db, recordings, settings, webconferences
+from fair import channels, clock, db, settings, webconferences
 from fair.enums import RecordingStatus, Role, WebconferenceAccess
 from fair.errors import FairError
 from fair.models import Edition, User, Webconference, WebconferenceRecording
+from fair.webconferences import recordings
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.test_media_relay import (  # noqa: F401 (fixtures)
@@ -402,7 +403,7 @@ async def test_a_live_talk_is_recorded_end_to_end_and_replayed(
     import av
     from aiortc import RTCSessionDescription
 
-    from fair.web.recordings import finish_recording, start_recording
+    from fair.webconferences.recordings import finish_recording, start_recording
 
     t = await booth_talk(session)
     w = t.webconference

@@ -17,9 +17,10 @@ import pytest
 from aiortc import RTCSessionDescription
 from sqlalchemy import select
 
-from fair import channels, clock, db, recordings, settings, webconferences
+from fair import channels, clock, db, settings, webconferences
 from fair.enums import Role, WebconferenceAccess
 from fair.models import User, Webconference, WebconferenceAttendance
+from fair.webconferences import recordings
 from tests import factories as f
 from tests.conftest import csrf
 from tests.test_media_relay import (  # noqa: F401 (fixtures)
@@ -374,7 +375,7 @@ async def test_a_consented_talk_is_recorded_from_start_to_end(
     tmp_path: Any,
 ) -> None:
     """The presenter agreed to the recording: `stage.start` starts it, `stage.end` makes it a
-    replay (fair.recordings), with the file written by the stage."""
+    replay (fair.webconferences.recordings), with the file written by the stage."""
     world = await seed(server)
     wid = world.webconference.id
     talk_id = {"webconference_id": wid}

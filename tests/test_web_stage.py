@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import audience, clock, db, editions, webconferences
+from fair import clock, db, editions, webconferences
 from fair.enums import QuestionStatus, Role, WebconferenceAccess
 from fair.models import User, Webconference
+from fair.webconferences import audience
 from tests import factories as f
 from tests.test_webconferences import NOON, person, talk, text_of
 

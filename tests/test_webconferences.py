@@ -13,7 +13,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, editions, webconference_mail, webconferences, worker
+from fair import clock, db, editions, webconferences, worker
 from fair.enums import (
     RegistrationStatus,
     Role,
@@ -28,6 +28,7 @@ from fair.models import (
     Webconference,
     WebconferenceRegistration,
 )
+from fair.webconferences import mail as webconference_mail
 from tests import factories as f
 from tests.conftest import csrf, login
 

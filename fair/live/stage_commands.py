@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import audience, channels, rooms, settings, webconferences
+from fair import channels, rooms, settings, webconferences
 from fair.enums import QuestionStatus
 from fair.live import payloads
 from fair.models import Webconference
-from fair.web.recordings import finish_recording, start_recording
+from fair.webconferences import audience, recordings
 
 if TYPE_CHECKING:
     from fair.live.socket import Connection
@@ -63,15 +63,15 @@ def _key(conn: Connection, source: str) -> str:
 
 
 async def start(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    """The talk goes live; its stage records if a presenter consented (fair.recordings)."""
+    """The talk goes live; its stage records if a presenter consented (recordings)."""
     reply = await _move(conn, payload, webconferences.start, "live")
-    await _recording(conn, reply["webconference_id"], start_recording)
+    await _recording(conn, reply["webconference_id"], recordings.start_recording)
     return reply
 
 
 async def end(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     reply = await _move(conn, payload, webconferences.end, "ended")
-    await _recording(conn, reply["webconference_id"], finish_recording)
+    await _recording(conn, reply["webconference_id"], recordings.finish_recording)
     await conn.media().end(channels.webconference(reply["webconference_id"]))
     return reply
 
@@ -79,7 +79,7 @@ async def end(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 async def _recording(
     conn: Connection,
     webconference_id: int,
-    step: Callable[[Any, AsyncSession, Webconference], Awaitable[None]],
+    step: Callable[[recordings.StageRecorder, AsyncSession, Webconference], Awaitable[None]],
 ) -> None:
     async def work(session: AsyncSession) -> None:
         webconference = await webconferences.get(session, webconference_id)

@@ -1,54 +1,30 @@
-"""Webconference recordings (fair.recordings): a presenter's consent and its withdrawal, the
-replay page and its video file.
+"""Webconference recordings (fair.webconferences.recordings): a presenter's consent and its
+withdrawal, the replay page and its video file.
 
 The file route checks who asks on every request (a browser seeking in the video sends one per
 jump, with a Range header: Starlette's FileResponse answers 206 with those bytes). Consenting
 while the talk is live starts the stage's recorder at once; withdrawing while it records stops
-it, and the file is deleted.
-
-The stage's edges call the two helpers below, in a write session (any boundary may: the live
-socket's stage.start / stage.end, an organiser's "end now"):
-
-    await start_recording(stages, session, webconference)   # the talk just went live
-    await finish_recording(stages, session, webconference)  # the talk just ended
+it, and the file is deleted (recordings.start_recording / finish_recording drive the stage).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import channels, editions, recordings, webconferences
+from fair import editions, webconferences
 from fair.enums import WebconferenceStatus
 from fair.models import User, Webconference
 from fair.web.auth import database, page, path_int, require_user
 from fair.web.templating import render
+from fair.webconferences import recordings
 
 
-def _stages(request: Request) -> Any:
+def _stages(request: Request) -> recordings.StageRecorder:
     """fair.media.stage.Stages, or its remote stand-in (the same methods)."""
-    return request.app.state.stages
-
-
-async def start_recording(stages: Any, session: AsyncSession, webconference: Webconference) -> None:
-    """The talk is live: if a presenter consented, its stage records to the file `begin` names."""
-    path = await recordings.begin(session, webconference=webconference)
-    if path is not None:
-        await stages.record(channels.webconference(webconference.id), path)
-
-
-async def finish_recording(
-    stages: Any, session: AsyncSession, webconference: Webconference
-) -> None:
-    """The talk is over (or its consent withdrawn): the stage closes its file (also when the
-    media host's `end` already did), and the recording becomes ready, failed or stays
-    withdrawn."""
-    written = await stages.stop_recording(channels.webconference(webconference.id))
-    await recordings.finish(session, webconference=webconference, **written)
+    stages: recordings.StageRecorder = request.app.state.stages
+    return stages
 
 
 def _back(webconference: Webconference, done: str) -> Response:
@@ -63,7 +39,7 @@ async def consent(request: Request) -> Response:
     webconference = await webconferences.get(session, path_int(request, "webconference_id"))
     await recordings.consent(session, by=user, webconference=webconference)
     if webconference.status == WebconferenceStatus.LIVE:  # on stage already: record from now
-        await start_recording(_stages(request), session, webconference)
+        await recordings.start_recording(_stages(request), session, webconference)
     return _back(webconference, "recording_consented")
 
 
@@ -73,7 +49,7 @@ async def withdraw(request: Request) -> Response:
     session = database(request)
     webconference = await webconferences.get(session, path_int(request, "webconference_id"))
     if await recordings.withdraw(session, by=user, webconference=webconference):
-        await finish_recording(_stages(request), session, webconference)
+        await recordings.finish_recording(_stages(request), session, webconference)
     return _back(webconference, "recording_withdrawn")
 
 

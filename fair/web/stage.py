@@ -10,8 +10,8 @@ Two pages, both run by static/stage.js over its own /live socket:
   viewers' player (templates/webconferences/_player.html, on the webconference's page) fetch
   again on each `stage.question` event.
 
-Who reads the questions: the moderators (`webconferences.can_moderate`), and whoever may watch the
-talk: anyone logged in for an open talk, the candidates holding a seat for a talk with
+Who reads the questions (`webconferences.require_reader`): the moderators, and whoever may watch
+the talk: anyone logged in for an open talk, the candidates holding a seat for a talk with
 registration. Unlike watching (`webconferences.require_viewer`), reading is not tied to the
 talk being live: before the start the list is empty, and after the end it stays readable
 (open and answered questions), so a viewer can read the answers again. Votes and new questions
@@ -24,28 +24,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import audience, chat, editions, rooms, webconferences
+from fair import chat, editions, rooms, webconferences
 from fair.enums import QuestionStatus, WebconferenceStatus
-from fair.errors import Forbidden, NotFound
-from fair.models import User, Webconference
+from fair.models import Webconference
 from fair.web.auth import database, page, path_int, require_user
 from fair.web.templating import render
-
-
-async def _readable(request: Request, user: User) -> tuple[Webconference, bool]:
-    """The webconference and whether `user` moderates it, if they may read its questions."""
-    session = database(request)
-    webconference = await webconferences.get(session, path_int(request, "webconference_id"))
-    if await webconferences.can_moderate(session, user, webconference):
-        return webconference, True
-    if not await webconferences.visible_to(session, user, webconference):
-        raise NotFound("This webconference does not exist.", code="webconference.not_found")
-    if not await webconferences.holds_access(session, user, webconference):
-        raise Forbidden(
-            "This webconference is for registered candidates: register on the programme.",
-            code="stage.not_registered",
-        )
-    return webconference, False
+from fair.webconferences import audience
 
 
 def _question_context(
@@ -64,7 +48,10 @@ def _question_context(
 async def questions(request: Request) -> Response:
     """The question list alone (no layout), for the stage and the player to swap in."""
     user = require_user(request)
-    webconference, moderator = await _readable(request, user)
+    webconference_id = path_int(request, "webconference_id")
+    webconference, moderator = await webconferences.require_reader(
+        database(request), user, webconference_id
+    )
     shown = await audience.questions(database(request), webconference=webconference, user=user)
     context = _question_context(webconference, shown, moderator)
     return render(request, "webconferences/_questions.html", context)
@@ -76,11 +63,8 @@ async def stage(request: Request) -> Response:
     reloads the page then); once over it says so and offers nothing to press."""
     user = require_user(request)
     session = database(request)
-    webconference = await webconferences.get(session, path_int(request, "webconference_id"))
-    if user.id not in await webconferences.presenters_of(session, webconference.id):
-        raise Forbidden(
-            "Only the presenters of this webconference enter its stage.", code="stage.forbidden"
-        )
+    webconference_id = path_int(request, "webconference_id")
+    webconference = await webconferences.require_presents(session, user, webconference_id)
     edition = await editions.get(session, webconference.edition_id)
     item = (await webconferences.items(session, [webconference]))[0]
     shown = await audience.questions(session, webconference=webconference, user=user)

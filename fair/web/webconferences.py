@@ -15,15 +15,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import audience, editions, employers, recordings, webconferences
+from fair import editions, employers, webconferences
 from fair.enums import RegistrationStatus, Role, WebconferenceAccess, WebconferenceStatus
-from fair.errors import FairError, NotFound
+from fair.errors import FairError
 from fair.i18n import N_
 from fair.models import Booth, Edition, User, Webconference
 from fair.web import forms
 from fair.web.auth import database, page, path_int, release, require_role, require_user
-from fair.web.recordings import finish_recording
 from fair.web.templating import render
+from fair.webconferences import audience, recordings
 
 ENUMS = {
     "RegistrationStatus": RegistrationStatus,
@@ -266,9 +266,8 @@ async def booth_webconferences(request: Request) -> Response:
 async def _managed(request: Request) -> tuple[User, Webconference, Edition, Booth | None]:
     user = require_user(request)
     session = database(request)
-    webconference = await webconferences.get(session, path_int(request, "webconference_id"))
-    if not await webconferences.can_manage(session, user, webconference):
-        raise NotFound("This webconference does not exist.", code="webconference.not_found")
+    webconference_id = path_int(request, "webconference_id")
+    webconference = await webconferences.require_manageable(session, user, webconference_id)
     edition = await editions.get(session, webconference.edition_id)
     booth = (
         await employers.get_booth(session, webconference.booth_id)
@@ -336,7 +335,7 @@ async def end(request: Request) -> Response:
     user, webconference, _edition, _booth = await _managed(request)
     session = database(request)
     await webconferences.end(session, by=user, webconference=webconference)
-    await finish_recording(request.app.state.stages, session, webconference)
+    await recordings.finish_recording(request.app.state.stages, session, webconference)
     return _redirect(f"{_list_path(webconference)}?done=ended#programme")
 
 

@@ -2,8 +2,9 @@
 
 Attendance: the stage opens a row when a socket starts watching (`arrive`, once per socket:
 watching again after a presenter joins keeps the row) and closes it when the socket leaves
-(`depart`); fair.webconferences.end closes those still open. A row whose process died stays
-open until the talk ends, and counts until then. `statistics` sums it up for the organiser.
+(`depart`); ending the talk (scheduling.end) closes those still open. A row whose process
+died stays open until the talk ends, and counts until then. `statistics` sums it up for the
+organiser.
 
 Questions: viewers ask while the talk is live (`ask`, same mutes and rate limit as every chat
 message, fair.chat), upvote once each (`vote`, which also takes a vote back), and moderators
@@ -24,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, chat, clock, events, webconferences
+from fair import channels, chat, clock, events
 from fair.enums import QuestionStatus, RegistrationStatus, WebconferenceStatus
 from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import (
@@ -35,6 +36,7 @@ from fair.models import (
     WebconferenceRegistration,
     WebconferenceVote,
 )
+from fair.webconferences import rules, talks
 
 MAX_QUESTIONS_SHOWN = 200
 
@@ -68,8 +70,8 @@ async def ask(
 ) -> WebconferenceQuestion:
     """A viewer asks a question during the live talk. Raises what `require_viewer` raises,
     `qa.invalid`, `chat.muted`, `chat.rate_limited`."""
-    await webconferences.require_viewer(session, user, webconference_id)
-    webconference = await webconferences.get(session, webconference_id)
+    await rules.require_viewer(session, user, webconference_id)
+    webconference = await talks.get(session, webconference_id)
     body = chat.clean_body(body)
     await chat.check_can_post_in(session, user=user, edition_id=webconference.edition_id)
     question = WebconferenceQuestion(
@@ -92,7 +94,7 @@ async def vote(
     """Upvote an open question once (`up=False` takes the vote back); one's own question
     cannot be voted. The count is kept on the question, recounted from the votes."""
     question = await get_question(session, question_id)
-    await webconferences.require_viewer(session, user, question.webconference_id)
+    await rules.require_viewer(session, user, question.webconference_id)
     if question.status != QuestionStatus.OPEN:
         raise Conflict("This question is closed.", code="question.closed")
     if question.author_id == user.id:
@@ -122,8 +124,8 @@ async def moderate(
 ) -> WebconferenceQuestion:
     """Mark a question answered, hide it, or open it again (a moderator only)."""
     question = await get_question(session, question_id)
-    webconference = await webconferences.get(session, question.webconference_id)
-    if not await webconferences.can_moderate(session, by, webconference):
+    webconference = await talks.get(session, question.webconference_id)
+    if not await rules.can_moderate(session, by, webconference):
         raise Forbidden(
             "Only the presenters and organisers moderate questions.", code="question.forbidden"
         )
@@ -139,7 +141,7 @@ async def questions(
 ) -> list[QuestionView]:
     """The questions `user` sees: open ones by votes then age, then answered ones; hidden
     ones too for moderators (last). Two queries, whatever the count."""
-    moderator = await webconferences.can_moderate(session, user, webconference)
+    moderator = await rules.can_moderate(session, user, webconference)
     shown = [QuestionStatus.OPEN, QuestionStatus.ANSWERED]
     if moderator:
         shown.append(QuestionStatus.HIDDEN)

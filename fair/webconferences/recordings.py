@@ -8,9 +8,14 @@ anyone who manages the talk (its edition's organisers, its booth's recruiters), 
 consent at any time: the file is deleted and the replay is gone. Consenting again afterwards
 starts a new recording (a new row); the latest row is the talk's recording.
 
-Who may watch a replay: whoever could have watched the talk. An "open" talk: anyone logged in
-(once its edition is published); a "registered" talk: its registered candidates, its presenters
-and those who manage it (organisers of the edition, admins, the booth's recruiters).
+Who may watch a replay: whoever could have watched the talk (rules.may_watch).
+
+The stage's edges (the live socket's stage.start / stage.end, an organiser's "end now", a
+consent while live, a withdrawal while recording) drive the media backend through two
+functions, in a write session:
+
+    await start_recording(stages, session, webconference)   # the talk just went live
+    await finish_recording(stages, session, webconference)  # the talk just ended
 
 Statuses move only through `_move`, along `TRANSITIONS`:
 consented → recording → ready | failed; any of them → withdrawn.
@@ -22,14 +27,16 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, settings, webconferences
+from fair import channels, clock, settings
 from fair.enums import RecordingStatus
 from fair.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from fair.models import User, Webconference, WebconferenceRecording
+from fair.webconferences import rules, talks
 
 S = RecordingStatus
 TRANSITIONS: dict[RecordingStatus, frozenset[RecordingStatus]] = {
@@ -64,12 +71,12 @@ async def consent(
     session: AsyncSession, *, by: User, webconference: Webconference
 ) -> WebconferenceRecording:
     """A presenter agrees that the talk be recorded. Consenting again changes nothing."""
-    if by.id not in await webconferences.presenters_of(session, webconference.id):
+    if by.id not in await talks.presenters_of(session, webconference.id):
         raise Forbidden(
             "Only the presenters can agree to record this webconference.",
             code="recording.forbidden",
         )
-    if webconferences.is_past(webconference) or webconference.status in webconferences.OVER:
+    if talks.is_past(webconference) or webconference.status in talks.OVER:
         raise Conflict(
             "This webconference is over: it can no longer be recorded.",
             code="recording.too_late",
@@ -94,7 +101,7 @@ async def withdraw(session: AsyncSession, *, by: User, webconference: Webconfere
     """A presenter or a manager of the talk takes the consent back: the file is deleted.
     Returns whether the stage is recording it now: the caller then stops the stage's
     recorder (Stages.stop_recording) and calls `finish`, which deletes what it wrote."""
-    if not await webconferences.can_moderate(session, by, webconference):
+    if not await rules.can_moderate(session, by, webconference):
         raise Forbidden(
             "Only the presenters and the organisers can withdraw this recording.",
             code="recording.forbidden",
@@ -154,6 +161,34 @@ async def finish(
     return recording
 
 
+class StageRecorder(Protocol):
+    """What recording asks of the media backend: fair.media.stage.Stages in the embedded
+    default, the remote stand-in with media processes (only the methods used here)."""
+
+    async def record(self, room: str, path: str) -> None: ...
+
+    async def stop_recording(self, room: str) -> dict[str, int]: ...
+
+
+async def start_recording(
+    stages: StageRecorder, session: AsyncSession, webconference: Webconference
+) -> None:
+    """The talk is live: if a presenter consented, its stage records to the file `begin` names."""
+    path = await begin(session, webconference=webconference)
+    if path is not None:
+        await stages.record(channels.webconference(webconference.id), path)
+
+
+async def finish_recording(
+    stages: StageRecorder, session: AsyncSession, webconference: Webconference
+) -> None:
+    """The talk is over (or its consent withdrawn): the stage closes its file (also when the
+    media host's `end` already did), and the recording becomes ready, failed or stays
+    withdrawn."""
+    written = await stages.stop_recording(channels.webconference(webconference.id))
+    await finish(session, webconference=webconference, **written)
+
+
 ABANDONED_AFTER = timedelta(minutes=10)
 
 
@@ -167,7 +202,7 @@ async def sweep(session: AsyncSession, now: datetime | None = None) -> int:
         .join(Webconference, Webconference.id == WebconferenceRecording.webconference_id)
         .where(
             WebconferenceRecording.status == S.RECORDING,
-            Webconference.status.in_(webconferences.OVER),
+            Webconference.status.in_(talks.OVER),
             Webconference.updated_at < now - ABANDONED_AFTER,
         )
     )
@@ -181,24 +216,15 @@ async def sweep(session: AsyncSession, now: datetime | None = None) -> int:
     return swept
 
 
-async def may_watch(session: AsyncSession, viewer: User, webconference: Webconference) -> bool:
-    """Whether `viewer` could watch the talk, hence its replay (see the module's docstring)."""
-    if await webconferences.can_manage(session, viewer, webconference):
-        return True
-    if not await webconferences.visible_to(session, viewer, webconference):
-        return False
-    return await webconferences.holds_access(session, viewer, webconference)
-
-
 async def replay_of(
     session: AsyncSession, webconference_id: int, viewer: User | None
 ) -> WebconferenceRecording:
     """The talk's ready recording, if `viewer` may watch it."""
-    webconference = await webconferences.get(session, webconference_id)
+    webconference = await talks.get(session, webconference_id)
     if viewer is None:
         raise Unauthenticated("Please log in to watch the replay.")
-    if not await may_watch(session, viewer, webconference):
-        if not await webconferences.visible_to(session, viewer, webconference):
+    if not await rules.may_watch(session, viewer, webconference):
+        if not await rules.visible_to(session, viewer, webconference):
             raise NotFound("This webconference does not exist.", code="webconference.not_found")
         raise Forbidden(
             "This replay is for the candidates registered for the webconference.",
@@ -229,16 +255,16 @@ async def overview(
     status = RecordingStatus(recording.status) if recording is not None else None
     if user is None:
         return Overview(recording, status, False, False, False)
-    presenter = user.id in await webconferences.presenters_of(session, webconference.id)
-    manages = presenter or await webconferences.can_manage(session, user, webconference)
-    over = webconferences.is_past(webconference) or webconference.status in webconferences.OVER
+    presenter = user.id in await talks.presenters_of(session, webconference.id)
+    manages = presenter or await rules.can_manage(session, user, webconference)
+    over = talks.is_past(webconference) or webconference.status in talks.OVER
     in_force = status is not None and status != S.WITHDRAWN
     return Overview(
         recording=recording,
         status=status,
         may_consent=presenter and not over and not in_force,
         may_withdraw=manages and status in ACTIVE,
-        may_replay=status == S.READY and await may_watch(session, user, webconference),
+        may_replay=status == S.READY and await rules.may_watch(session, user, webconference),
     )
 
 

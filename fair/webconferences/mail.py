@@ -1,7 +1,7 @@
 """What candidates hear of their webconference registrations: a mail in their language, with
 an iCalendar invitation (REQUEST, or CANCEL once the seat or the talk is gone) when they hold or
-lose a seat, and a `webconference.changed` event on their channel. fair.webconferences decides
-when; this module says it.
+lose a seat, and a `webconference.changed` event on their channel. The registrations module
+decides when; this module says it.
 """
 
 from __future__ import annotations
