@@ -26,9 +26,9 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Exists
 
 from fair import channels, clock, editions, employers, events, notices
-from fair.enums import QUEUE_TRANSITIONS, NextStep, NoticeKind, QueueStatus, Role
+from fair.enums import QUEUE_TRANSITIONS, NoticeKind, QueueStatus, Role
 from fair.errors import Conflict, Forbidden, NotFound
-from fair.models import Booth, Conversation, ConversationMessage, QueueEntry, User
+from fair.models import Booth, Conversation, QueueEntry, User
 
 CALL_TIMEOUT = timedelta(seconds=60)
 DEFAULT_CONVERSATION_SECONDS = 5 * 60
@@ -415,39 +415,3 @@ async def _places(session: AsyncSession, booth_id: int) -> dict[int, Place]:
         if not held:
             ahead += 1
     return places
-
-
-# Temporary: fair/live/socket.py still calls these until its booth commands move (issue 11,
-# helper H4 waits for H3's socket edits); inline imports since fair.conversations imports us.
-
-
-async def answer(session: AsyncSession, *, candidate: User, entry: QueueEntry) -> Conversation:
-    from fair import conversations
-
-    return await conversations.answer(session, candidate=candidate, entry=entry)
-
-
-async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
-    from fair import conversations
-
-    return await conversations.get(session, conversation_id)
-
-
-async def send_message(
-    session: AsyncSession, *, user: User, conversation: Conversation, body: str
-) -> ConversationMessage:
-    from fair import conversations
-
-    return await conversations.send_message(
-        session, user=user, conversation=conversation, body=body
-    )
-
-
-async def end_conversation(
-    session: AsyncSession, *, recruiter: User, conversation: Conversation, next_step: NextStep
-) -> None:
-    from fair import conversations
-
-    await conversations.end(
-        session, recruiter=recruiter, conversation=conversation, next_step=next_step
-    )

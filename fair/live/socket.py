@@ -16,26 +16,20 @@ from starlette.websockets import WebSocket
 
 from fair import (
     channels,
-    chat,
     editions,
     employers,
     i18n,
-    moderation,
-    presence,
-    queues,
     settings,
     unit_of_work,
     user_sessions,
     webconferences,
 )
 from fair.broadcast import Broadcaster
-from fair.enums import (
-    NextStep,
-    ReportKind,
-)
 from fair.errors import Conflict, FairError, Forbidden, NotFound, Unauthenticated
 from fair.live import (
     account_watch,
+    booth_commands,
+    chat_commands,
     limits,
     payloads,
     protocol,
@@ -155,7 +149,7 @@ class Connection:
         self.subscriptions: dict[str, tuple[AsyncExitStack, asyncio.Task[None]]] = {}
         # This socket's booth presence row (fair.presence), unique across processes.
         self.connection_id = str(uuid.uuid4())
-        self.staffs = False
+        self.staffs = False  # whether it staffs a booth (fair.live.booth_commands)
         conf = settings.get()
         self.heartbeat_seconds = conf.live_heartbeat_seconds
         self.commands = limits.CommandBucket(conf.live_command_rate, conf.live_command_burst)
@@ -180,7 +174,7 @@ class Connection:
             await asyncio.gather(*tasks, return_exceptions=True)
             for channel in list(self.subscriptions):
                 await self.unsubscribe_channel(channel)
-            await self._leave_booth()
+            await booth_commands.leave_all(self)
             await room_commands.leave_all(self)
             await stage_commands.leave_all(self)
         finished = done.pop()
@@ -215,24 +209,7 @@ class Connection:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             self.push(protocol.HEARTBEAT)
-            if self.staffs:
-                await self._touch()
-
-    async def _touch(self) -> None:
-        """Keep this socket's presence fresh, else `presence.expire` removes it after 90 s."""
-        try:
-            await self.write(lambda s: presence.touch(s, connection_id=self.connection_id))
-        except Exception:  # a busy database: the next heartbeat retries
-            log.exception("touching booth presence failed")
-
-    async def _leave_booth(self) -> None:
-        """The socket closes: it no longer staffs its booth (expiry is the fallback)."""
-        if not self.staffs:
-            return
-        try:
-            await self.write(lambda s: presence.unstaff(s, connection_id=self.connection_id))
-        except Exception:
-            log.exception("unstaffing a booth failed")
+            await booth_commands.touch(self)
 
     async def _overflow(self) -> int | None:
         await self.overflowed.wait()
@@ -259,24 +236,6 @@ class Connection:
             message = i18n.gettext("Sorry, something went wrong on our side.")
             self.push(protocol.error(command_id, "fair.server_error", message))
 
-    async def ping(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {}
-
-    async def subscribe(self, payload: dict[str, Any]) -> dict[str, Any]:
-        channel = payloads.channel(payload)
-        async with self.read() as session:
-            visible = await sees(session, self.user, channel)
-        participant = await room_commands.participant(self, channel)
-        check_subscribe(self.user, channel, participant=participant, visible=visible)
-        if channel not in self.subscriptions:
-            await self.follow(channel, self._forward)
-        return {"channel": channel}
-
-    async def unsubscribe(self, payload: dict[str, Any]) -> dict[str, Any]:
-        channel = payloads.channel(payload)
-        await self.unsubscribe_channel(channel)
-        return {"channel": channel}
-
     async def unsubscribe_channel(self, channel: str) -> None:
         found = self.subscriptions.pop(channel, None)
         if found is None:
@@ -301,11 +260,13 @@ class Connection:
         task = asyncio.create_task(forward(queue))
         self.subscriptions[channel] = (stack, task)
 
-    async def _forward(self, queue: asyncio.Queue[str]) -> None:
+    async def forward(self, queue: asyncio.Queue[str]) -> None:
+        """Push every frame of a followed channel (what `subscribe` follows with)."""
         while True:
             self.push(await queue.get())
 
-    # Booth queues and conversations: one write session per command, events after commit.
+    # What the commands use: the user, the media rooms, one session per command (a write
+    # publishes its events after commit).
 
     def me(self) -> User:
         if self.user is None:
@@ -327,189 +288,37 @@ class Connection:
         state = self.websocket.app.state
         return await unit_of_work.write(state.write_sessions, state.broadcast, work)
 
-    async def queue_join(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, booth_id = self.me(), payloads.integer(payload, "booth_id")
 
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            booth = await employers.get_booth(session, booth_id)
-            entry = await queues.join(session, candidate=me, booth=booth)
-            return await _place(session, entry)
-
-        return await self.write(work)
-
-    async def queue_status(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, booth_id = self.me(), payloads.integer(payload, "booth_id")
-        async with self.read() as session:
-            await employers.public_booth(session, booth_id)  # as the booth's page
-            entry = await queues.entry_of(session, candidate=me, booth_id=booth_id)
-            if entry is None:
-                return {"booth_id": booth_id, "entry_id": None, **await _counts(session, booth_id)}
-            return await _place(session, entry)
-
-    async def queue_leave(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, booth_id = self.me(), payloads.integer(payload, "booth_id")
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            booth = await employers.get_booth(session, booth_id)
-            entry = await queues.leave(session, candidate=me, booth=booth)
-            return {"booth_id": booth_id, "left": entry is not None}
-
-        return await self.write(work)
-
-    async def queue_next(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, booth_id = self.me(), payloads.integer(payload, "booth_id")
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            booth = await employers.get_booth(session, booth_id)
-            entry = await queues.take_next(session, recruiter=me, booth=booth)
-            if entry is None:
-                return {"booth_id": booth_id, "entry_id": None}
-            candidate = await session.get(User, entry.candidate_id)
-            assert candidate is not None
-            return {
-                "booth_id": booth_id,
-                "entry_id": entry.id,
-                "candidate": {"id": candidate.id, "name": candidate.name},
-            }
-
-        return await self.write(work)
-
-    async def queue_answer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, entry_id = self.me(), payloads.integer(payload, "entry_id")
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            entry = await queues.get_entry(session, entry_id)
-            conversation = await queues.answer(session, candidate=me, entry=entry)
-            return {"conversation_id": conversation.id, "booth_id": conversation.booth_id}
-
-        return await self.write(work)
-
-    async def booth_staff(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, booth_id = self.me(), payloads.integer(payload, "booth_id")
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            booth = await employers.get_booth(session, booth_id)
-            await presence.staff(
-                session, recruiter=me, booth=booth, connection_id=self.connection_id
-            )
-            return {"booth_id": booth_id, "staffed": True}
-
-        self.staffs = True  # before the write: a close racing the commit still unstaffs
-        return await self.write(work)
-
-    async def booth_unstaff(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.me()
-        booth_id = payloads.integer(payload, "booth_id")
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            left = await presence.unstaff(
-                session, connection_id=self.connection_id, booth_id=booth_id
-            )
-            return {"booth_id": booth_id, "left": left}
-
-        return await self.write(work)
-
-    async def conversation_send(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, conversation_id = self.me(), payloads.integer(payload, "conversation_id")
-        body = payloads.body(payload)
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            conversation = await queues.get_conversation(session, conversation_id)
-            message = await queues.send_message(
-                session, user=me, conversation=conversation, body=body
-            )
-            return {"conversation_id": conversation_id, "message_id": message.id}
-
-        return await self.write(work)
-
-    async def conversation_end(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, conversation_id = self.me(), payloads.integer(payload, "conversation_id")
-        next_step = NextStep(payloads.choice(payload, "next_step", NextStep))
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            conversation = await queues.get_conversation(session, conversation_id)
-            await queues.end_conversation(
-                session, recruiter=me, conversation=conversation, next_step=next_step
-            )
-            return {"conversation_id": conversation_id, "next_step": next_step.value}
-
-        return await self.write(work)
-
-    # Booth Q&A and reports (fair.chat, fair.moderation): one write session per command too.
-
-    async def qa_ask(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, booth_id, body = (
-            self.me(),
-            payloads.integer(payload, "booth_id"),
-            payloads.body(payload),
-        )
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            booth = await employers.get_booth(session, booth_id)
-            question = await chat.ask(session, candidate=me, booth=booth, body=body)
-            return {"booth_id": booth_id, "question_id": question.id}
-
-        return await self.write(work)
-
-    async def qa_answer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, question_id, body = (
-            self.me(),
-            payloads.integer(payload, "question_id"),
-            payloads.body(payload),
-        )
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            question = await chat.get_question(session, question_id)
-            reply = await chat.answer(session, recruiter=me, question=question, body=body)
-            return {"booth_id": reply.booth_id, "question_id": question_id, "message_id": reply.id}
-
-        return await self.write(work)
-
-    async def chat_report(self, payload: dict[str, Any]) -> dict[str, Any]:
-        me, message_id = self.me(), payloads.integer(payload, "message_id")
-        kind = ReportKind(payloads.choice(payload, "kind", ReportKind))
-        reason = payloads.string(payload, "reason")
-
-        async def work(session: AsyncSession) -> dict[str, Any]:
-            await moderation.report(
-                session, user=me, kind=kind, message_id=message_id, reason=reason
-            )
-            return {"kind": kind.value, "message_id": message_id, "reported": True}
-
-        return await self.write(work)
+# Commands of the connection itself; the others live in their family's module.
 
 
-async def _counts(session: AsyncSession, booth_id: int) -> dict[str, int]:
-    return await queues.counts(session, booth_id)
+async def ping(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    return {}
 
 
-async def _place(session: AsyncSession, entry: Any) -> dict[str, Any]:
-    position, estimate = await queues.position_of(session, entry)
-    return {
-        "booth_id": entry.booth_id,
-        "entry_id": entry.id,
-        "status": entry.status,
-        "position": position,
-        "estimate_seconds": estimate,
-    }
+async def subscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    channel = payloads.channel(payload)
+    async with conn.read() as session:
+        visible = await sees(session, conn.user, channel)
+    participant = await room_commands.participant(conn, channel)
+    check_subscribe(conn.user, channel, participant=participant, visible=visible)
+    if channel not in conn.subscriptions:
+        await conn.follow(channel, conn.forward)
+    return {"channel": channel}
+
+
+async def unsubscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    channel = payloads.channel(payload)
+    await conn.unsubscribe_channel(channel)
+    return {"channel": channel}
 
 
 ACTIONS: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]] = {
-    "ping": Connection.ping,
-    "subscribe": Connection.subscribe,
-    "unsubscribe": Connection.unsubscribe,
-    "queue.join": Connection.queue_join,
-    "queue.status": Connection.queue_status,
-    "queue.leave": Connection.queue_leave,
-    "queue.next": Connection.queue_next,
-    "queue.answer": Connection.queue_answer,
-    "booth.staff": Connection.booth_staff,
-    "booth.unstaff": Connection.booth_unstaff,
-    "conversation.send": Connection.conversation_send,
-    "conversation.end": Connection.conversation_end,
-    "qa.ask": Connection.qa_ask,
-    "qa.answer": Connection.qa_answer,
-    "chat.report": Connection.chat_report,
+    "ping": ping,
+    "subscribe": subscribe,
+    "unsubscribe": unsubscribe,
+    **booth_commands.ACTIONS,
+    **chat_commands.ACTIONS,
     **room_commands.ACTIONS,
     **stage_commands.ACTIONS,
 }
