@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
 from fair import db, settings, worker
+from fair.app_state import AppState
 from fair.broadcast import Broadcaster
 from fair.errors import FairError
 from fair.live import socket
@@ -46,42 +47,40 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
     conf = conf or settings.get()
     settings.override(conf)
 
+    state = AppState()  # typed app.state (fair.app_state)
+
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         engine = db.create_engine(
             conf.database_url,
             pool_size=conf.db_pool_size,
             max_overflow=conf.db_max_overflow,
             pool_timeout=conf.db_pool_timeout,
         )
-        app.state.engine = engine
-        app.state.read_sessions = db.sessionmaker(engine)
-        app.state.write_sessions = db.sessionmaker(engine, write=True)
-        app.state.broadcast = Broadcaster(
-            conf.broadcast_url, namespace=conf.broadcast_channel_namespace
-        )
+        broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
+        state.set_up(engine, broadcast)
+        media: Host | RemoteStages
         if conf.media_url:  # media rooms in `fair media` processes, reached through Redis
-            app.state.media_host = None
-            app.state.stages = RemoteStages(conf)
+            media = state.stages = RemoteStages(conf)
         else:  # media rooms in this process
-            app.state.media_host = Host(app.state.broadcast)
-            app.state.stages = app.state.media_host.stages
+            media = Host(broadcast)
+            state.stages = media.stages
         try:
-            await app.state.broadcast.connect()  # BroadcastError: Redis unreachable at start-up
-            if conf.media_url:
-                await app.state.stages.connect()  # MediaError: likewise
+            await broadcast.connect()  # BroadcastError: Redis unreachable at start-up
+            if isinstance(media, RemoteStages):
+                await media.connect()  # MediaError: likewise
         except BaseException:
-            await app.state.broadcast.disconnect()
+            await broadcast.disconnect()
             await engine.dispose()
             raise
         # The embedded default runs the background loops here; scaled out, `fair worker` does.
-        tasks = worker.start(app.state, engine) if conf.background_tasks else []
+        tasks = worker.start(state) if conf.background_tasks else []
         try:
             yield
         finally:
             await worker.stop(tasks)
-            await (app.state.media_host or app.state.stages).close()
-            await app.state.broadcast.disconnect()
+            await media.close()
+            await broadcast.disconnect()
             await engine.dispose()
 
     assets = Assets(conf.static_dir)
@@ -133,5 +132,6 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         exception_handlers=handlers,
         lifespan=lifespan,
     )
-    app.state.assets = assets  # templates' static() URLs (fair/web/templating.py)
+    app.state = state
+    state.assets = assets  # templates' static() URLs (fair/web/templating.py)
     return app

@@ -148,16 +148,14 @@ class Broadcaster:
         try:
             await pubsub.subscribe(*(self.prefix + c for c in [CONTROL, *self._subscribers]))
         except BaseException:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+            await _close(pubsub)
             raise
         return pubsub
 
     async def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+            await _close(pubsub)
 
     async def _reconnect(self) -> None:
         """Open a new PubSub, then catch up with (un)subscriptions made while it was opening."""
@@ -224,3 +222,10 @@ class Broadcaster:
             await getattr(pubsub, command)(self.prefix + channel)
         except (RedisError, OSError) as exc:
             log.warning("Redis %s of %s deferred: %s", command, channel, exc)
+
+
+async def _close(pubsub: PubSub) -> None:
+    """Close `pubsub`; its connection may be gone already."""
+    with contextlib.suppress(Exception):
+        # redis-py (8.1) leaves PubSub.aclose unannotated.
+        await pubsub.aclose()  # type: ignore[no-untyped-call]

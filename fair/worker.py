@@ -15,9 +15,8 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
     application_mail,
@@ -30,6 +29,7 @@ from fair import (
     unit_of_work,
     webconferences,
 )
+from fair.app_state import Resources
 from fair.broadcast import Broadcaster
 from fair.webconferences import recordings
 
@@ -38,7 +38,7 @@ INTERVIEW_ROUND_SECONDS = 30.0
 DIGEST_ROUND_SECONDS = 60.0
 
 
-async def interview_round(state: Any) -> int:
+async def interview_round(state: Resources) -> int:
     """Pass expired waiting-list offers on, then send due interview and webconference
     reminders, and fail recordings whose stage died; returns reminders sent."""
 
@@ -52,7 +52,7 @@ async def interview_round(state: Any) -> int:
     return sent
 
 
-async def digest_round(state: Any) -> int:
+async def digest_round(state: Resources) -> int:
     """Mail the recruiters of booths with new applications (one digest an hour per booth)."""
     sent: int = await unit_of_work.write(
         state.write_sessions, state.broadcast, application_mail.send_digests
@@ -60,7 +60,7 @@ async def digest_round(state: Any) -> int:
     return sent
 
 
-async def run_call_expiry(state: Any, *, interval: float = 5.0) -> None:
+async def run_call_expiry(state: Resources, *, interval: float = 5.0) -> None:
     """Every `interval` seconds, skip unanswered queue calls and remove the booth presence of
     sockets whose process died."""
     while True:
@@ -76,7 +76,11 @@ async def run_call_expiry(state: Any, *, interval: float = 5.0) -> None:
 
 
 async def every(
-    round_: Callable[[Any], Awaitable[int]], state: Any, *, interval: float, name: str
+    round_: Callable[[Resources], Awaitable[int]],
+    state: Resources,
+    *,
+    interval: float,
+    name: str,
 ) -> None:
     """Run `round_(state)` every `interval` seconds; a failed round is logged, the next retries."""
     while True:
@@ -87,11 +91,11 @@ async def every(
         await asyncio.sleep(interval)
 
 
-def start(state: Any, engine: AsyncEngine) -> list[asyncio.Task[None]]:
-    """Start every background loop on the app-like `state` (sessions and broadcaster)."""
+def start(state: Resources) -> list[asyncio.Task[None]]:
+    """Start every background loop on `state` (the worker's, or the web app's AppState)."""
     return [
         asyncio.create_task(mail.run_sender(state.write_sessions)),
-        asyncio.create_task(db.run_statistics(engine)),
+        asyncio.create_task(db.run_statistics(state.engine)),
         asyncio.create_task(run_call_expiry(state)),
         asyncio.create_task(
             every(interview_round, state, interval=INTERVIEW_ROUND_SECONDS, name="interview")
@@ -110,27 +114,18 @@ async def stop(tasks: list[asyncio.Task[None]]) -> None:
             await task
 
 
-class State:
-    """What the loops need, as the web app's `app.state` holds it."""
-
-    def __init__(self, engine: AsyncEngine, broadcast: Broadcaster) -> None:
-        self.engine = engine
-        self.read_sessions = db.sessionmaker(engine)
-        self.write_sessions = db.sessionmaker(engine, write=True)
-        self.broadcast = broadcast
-
-
 async def run(conf: settings.Settings) -> None:
     """`fair worker`: run the loops until SIGINT or SIGTERM."""
     engine = db.create_engine(conf.database_url)
     broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
     await broadcast.connect()  # BroadcastError: Redis unreachable at start-up
-    state = State(engine, broadcast)
+    state = Resources()
+    state.set_up(engine, broadcast)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    tasks = start(state, engine)
+    tasks = start(state)
     log.info("worker started")
     try:
         await stopping.wait()

@@ -13,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
-from fair import channels, db, user_sessions
+from fair import app_state, channels, db, user_sessions
+from fair.models import User
+
+if TYPE_CHECKING:  # socket.py imports this module
+    from fair.live.socket import Connection
 
 log = logging.getLogger("fair.live")
 
@@ -24,7 +28,7 @@ CLOSE_REASON = "session ended"
 RECHECK_SECONDS = 60.0
 
 
-async def follow(connection: Any) -> int | None:
+async def follow(connection: Connection) -> int | None:
     """Run with the socket; return CLOSE_SESSION_ENDED once its session stops holding."""
     user = connection.user
     key = connection.websocket.session.get("sid")
@@ -33,14 +37,15 @@ async def follow(connection: Any) -> int | None:
         return None
     async with connection.broadcast.subscribe(channels.account(user.id)) as queue:
         # Checked once subscribed: a revocation since the socket's first read is not missed.
-        while await _holds(connection, key):
+        while await _holds(connection, user, key):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(queue.get(), RECHECK_SECONDS)
     return CLOSE_SESSION_ENDED
 
 
-async def _holds(connection: Any, key: str) -> bool:
-    state = connection.websocket.app.state
+async def _holds(connection: Connection, user: User, key: str) -> bool:
+    """Whether the socket's session still holds, for the same role as when it opened."""
+    state = app_state.of(connection.websocket)
     try:
         async with state.read_sessions() as session:
             found = await user_sessions.find(session, key)
@@ -49,8 +54,8 @@ async def _holds(connection: Any, key: str) -> bool:
         return True
     if found is None:
         return False
-    user, record = found
-    if user.role != connection.user.role:
+    now, record = found
+    if now.role != user.role:
         return False
     if user_sessions.stale(record):  # a long-lived socket keeps its session seen
         with contextlib.suppress(Exception):

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
 from fair import (
+    app_state,
     channels,
     editions,
     employers,
@@ -37,6 +38,7 @@ from fair.live import (
     stage_commands,
 )
 from fair.live.protocol import ProtocolError
+from fair.media_rooms import MediaRooms
 from fair.models import User
 
 log = logging.getLogger("fair.live")
@@ -61,9 +63,10 @@ async def endpoint(websocket: WebSocket) -> None:
     if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host")):
         await websocket.close(CLOSE_BAD_ORIGIN)
         return
-    async with websocket.app.state.read_sessions() as session:
+    state = app_state.of(websocket)
+    async with state.read_sessions() as session:
         user = await user_sessions.session_user(session, websocket.session)
-    code = await Connection(websocket, user, websocket.app.state.broadcast).serve()
+    code = await Connection(websocket, user, state.broadcast).serve()
     if code:
         reason = CLOSE_REASONS.get(code)
         with contextlib.suppress(Exception):  # the client may be gone already
@@ -273,19 +276,17 @@ class Connection:
             raise Unauthenticated("Please log in to continue.")
         return self.user
 
-    def media(self) -> Any:
-        """The media rooms: fair.media.stage.Stages, or fair.media.remote.RemoteStages (the
-        same methods) with media processes."""
-        return self.websocket.app.state.stages
+    def media(self) -> MediaRooms:
+        """The media rooms (fair.media_rooms): fair.media.stage.Stages, or
+        fair.media.remote.RemoteStages with media processes."""
+        return app_state.of(self.websocket).stages
 
     def read(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A read session (one per command)."""
-        sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]]
-        sessions = self.websocket.app.state.read_sessions
-        return sessions()
+        return app_state.of(self.websocket).read_sessions()
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        state = self.websocket.app.state
+        state = app_state.of(self.websocket)
         return await unit_of_work.write(state.write_sessions, state.broadcast, work)
 
 

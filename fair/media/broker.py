@@ -19,11 +19,13 @@ The map, in Redis, every key under FAIR_MEDIA_NAMESPACE (`<ns>`, `fair:media` by
 * `<ns>:replies:<web process>`: a web process's replies (a list too: no reply is lost to a
   subscription that is not listening yet, as with pub/sub).
 
-Routing. Every public coroutine method of `Stages` (publish, watch, answer, leave, end, and any
-added later) is forwarded by name, `RemoteStages.<method>(room, *args, **kwargs)` with JSON-able
-arguments, to the process the room is pinned to. A pin to a process whose alive key has gone
-is removed (compare-and-delete) and the room pinned again to the least loaded live process: its
-presenters and viewers then publish and watch again there. `leave` and `end` pin nothing: on a
+Routing. Each method of the media rooms (fair.media_rooms.MediaRooms: publish, watch, answer,
+leave, end, ...) of `RemoteStages` runs the method of the same name of `Stages`, through
+`RemoteStages.call(method, room, *args, **kwargs)` with JSON-able arguments, in the process the
+room is pinned to (a method added to the Protocol gets its explicit method there too). A pin
+to a process whose alive key has gone is removed (compare-and-delete) and the room pinned again
+to the least loaded live process: its presenters and viewers then publish and watch again
+there. `leave` and `end` pin nothing: on a
 room no live process holds they return False and None. No live process, or no reply within
 `CALL_TIMEOUT` (10 s): Conflict `stage.unavailable` (503).
 
@@ -33,9 +35,10 @@ FairError raised in the media process comes back as the same class of fair.error
 itself for others, such as the socket's ProtocolError) with the same message, code, params and
 status, so the socket replies as in one process; any other exception is logged there and raised
 here as RemoteError (the socket's "server error"). JSON turns tuples into lists: `watch` returns
-`[offer, tracks]`, unpacked the same. `close` stays local (it closes the client, not the
-rooms); the synchronous `counts` is not forwarded. A request the media process pops after its
-`expires` (the web process gave up on it) is dropped: hosts need synchronised clocks.
+`[offer, tracks]`, a tuple again in `RemoteStages.watch`. `close` stays local (it closes the
+client, not the rooms); the synchronous `counts` is not forwarded. A request the media process
+pops after its `expires` (the web process gave up on it) is dropped: hosts need synchronised
+clocks.
 
 The media process runs a Host (fair.media.host: `stage.count` events, closing rooms whose talk
 ended) on BROADCAST_URL, which must be Redis; one task per request, so a slow negotiation never

@@ -1,6 +1,7 @@
-"""Web processes reach media rooms in `fair media` processes through Redis: `RemoteStages` has
-the methods of fair.media.stage.Stages and forwards them to the room's process. Keys, pins and
-the RPC are described in fair.media.broker.
+"""Web processes reach media rooms in `fair media` processes through Redis: `RemoteStages`
+implements fair.media_rooms.MediaRooms, as fair.media.stage.Stages does, each method running
+the same method of the room's process (`call`). Keys, pins and the RPC are described in
+fair.media.broker.
 
     stages = RemoteStages(conf)      # app.state.stages when FAIR_MEDIA_URL is set
     await stages.connect()
@@ -16,7 +17,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -25,7 +25,6 @@ from redis.exceptions import RedisError
 from fair.media.broker import (
     CALL_TIMEOUT,
     LIST_TTL,
-    LOCAL,
     POP_TIMEOUT,
     ROOM_TTL,
     SCRIPTS,
@@ -38,6 +37,7 @@ from fair.media.broker import (
     stop_loops,
     unavailable,
 )
+from fair.media_rooms import MediaRooms
 from fair.settings import Settings, SettingsError
 
 log = logging.getLogger("fair.media")
@@ -46,8 +46,8 @@ log = logging.getLogger("fair.media")
 # The web side ----------------------------------------------------------------------------------
 
 
-class RemoteStages:
-    """The media rooms of every `fair media` process, with the methods of `Stages`."""
+class RemoteStages(MediaRooms):
+    """The media rooms of every `fair media` process, each call run in the room's process."""
 
     def __init__(self, conf: Settings) -> None:
         if not conf.media_url:
@@ -79,15 +79,40 @@ class RemoteStages:
             await self._redis.aclose()
         self._redis = self._reader = None
 
-    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
-        if method.startswith("_") or method in LOCAL:
-            raise AttributeError(method)
+    # The media rooms (fair.media_rooms.MediaRooms), each run in the room's process.
 
-        async def forward(room: str, *args: Any, **kwargs: Any) -> Any:
-            return await self.call(method, room, *args, **kwargs)
+    async def publish(
+        self, room: str, key: str, sdp: str, *, info: dict[str, Any] | None = None
+    ) -> str:
+        answer: str = await self.call("publish", room, key, sdp, info=info)
+        return answer
 
-        forward.__name__ = method
-        return forward
+    async def unpublish(self, room: str, key: str) -> bool:
+        unpublished: bool = await self.call("unpublish", room, key)
+        return unpublished
+
+    async def watch(
+        self, room: str, key: str, *, max_viewers: int | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        offer, tracks = await self.call("watch", room, key, max_viewers=max_viewers)
+        return offer, tracks  # a JSON list on the way: a tuple again, as Stages.watch returns
+
+    async def answer(self, room: str, key: str, sdp: str) -> None:
+        await self.call("answer", room, key, sdp)
+
+    async def leave(self, room: str, key: str) -> bool:
+        left: bool = await self.call("leave", room, key)
+        return left
+
+    async def end(self, room: str) -> None:
+        await self.call("end", room)
+
+    async def record(self, room: str, path: str) -> None:
+        await self.call("record", room, path)
+
+    async def stop_recording(self, room: str) -> dict[str, int]:
+        written: dict[str, int] = await self.call("stop_recording", room)
+        return written
 
     async def call(self, method: str, room: str, *args: Any, **kwargs: Any) -> Any:
         """Run `Stages.<method>(room, *args, **kwargs)` in the room's media process."""

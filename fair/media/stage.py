@@ -16,11 +16,12 @@ viewing key, fed by every relay published at the time it watches, except the vie
     await stages.end(room)               # the talk ended: close every connection
     await stages.close()                 # the process stops
 
-The embedded default keeps one `Stages` in the web process (`app.state.stages`); with media
-processes (`fair media`) each holds its own and `fair.media.remote` routes rooms to them, with
-the same methods. Permissions are the callers' to check; this module only holds connections.
-`on_change(room, presenters, viewers)` is awaited whenever those counts change (the live
-viewer count, and viewers re-watching when a presenter arrives or leaves).
+`Stages` implements fair.media_rooms.MediaRooms. The embedded default keeps one in the web
+process (`app.state.stages`); with media processes (`fair media`) each holds its own and
+`fair.media.remote.RemoteStages`, the other implementation, routes rooms to them. Permissions
+are the callers' to check; this module only holds connections. `on_change(room, presenters,
+viewers)` is awaited whenever those counts change (the live viewer count, and viewers
+re-watching when a presenter arrives or leaves).
 
 Recording: a room records one file at a time, of its first camera publication (audio and video;
 screen shares are not recorded). When that publication is replaced or leaves, the recorder stops
@@ -52,6 +53,7 @@ from fair import rooms
 from fair.errors import Conflict
 from fair.media.recorder import Recorder
 from fair.media.relay import KINDS, ForwardingRelay, codecs
+from fair.media_rooms import MediaRooms
 
 log = logging.getLogger("fair.media")
 
@@ -87,7 +89,7 @@ class Stage:
         return [p.pc for p in self.presenters.values()] + [v.pc for v in self.viewers.values()]
 
 
-class Stages:
+class Stages(MediaRooms):
     """The media rooms of this process."""
 
     def __init__(

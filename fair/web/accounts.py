@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import accounts, db, employers, settings, user_sessions
+from fair import accounts, app_state, db, employers, settings, user_sessions
 from fair.enums import Role
 from fair.errors import FairError, Invalid
 from fair.i18n import current_locale
@@ -120,7 +120,7 @@ async def login(request: Request) -> Response:
                 # `release`, not a bare rollback: that would expire the logged-in user the page
                 # shows (a DetachedInstanceError once rendered).
                 await auth.release(request)
-                async with db.unit_of_work(request.app.state.write_sessions) as session:
+                async with db.unit_of_work(app_state.of(request).write_sessions) as session:
                     await accounts.record_failure(session, email=fields.text("email"), ip=ip)
             form = forms.state_from(fields, error)
             form.values.pop("password", None)

@@ -16,7 +16,16 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fair import db, notices, parse, permissions, settings, unit_of_work, user_sessions
+from fair import (
+    app_state,
+    db,
+    notices,
+    parse,
+    permissions,
+    settings,
+    unit_of_work,
+    user_sessions,
+)
 from fair.enums import Role
 from fair.errors import Forbidden, NotFound, Unauthenticated
 from fair.models import User
@@ -92,7 +101,7 @@ def page(handler: Handler) -> Handler:
 
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
-        state = request.app.state
+        state = app_state.of(request)
         maker = state.write_sessions if request.method in UNSAFE else state.read_sessions
         # One connection for the whole request: after `release` the page is read on it again,
         # not on another one waited for behind requests queued on the lock just released.
@@ -134,9 +143,9 @@ async def release(request: Request) -> None:
     connection = session.bind
     if isinstance(connection, AsyncConnection):  # the request's own (see `page`)
         await connection.execution_options(fair_write=False)  # SQLite: a plain BEGIN now
-        reader = request.app.state.read_sessions(bind=connection)
+        reader = app_state.of(request).read_sessions(bind=connection)
     else:
-        reader = request.app.state.read_sessions()
+        reader = app_state.of(request).read_sessions()
     reader.info["released"] = True
     request.state.db = reader
 
@@ -152,11 +161,11 @@ async def load_user(request: Request) -> User | None:
     if record is not None and user_sessions.stale(record):
         # Written in a transaction of its own once the request's has committed (a read
         # session must not write; the write lock is free by then).
-        db.after_commit(session, functools.partial(_touch, request.app.state, record.id))
+        db.after_commit(session, functools.partial(_touch, app_state.of(request), record.id))
     return user
 
 
-async def _touch(state: Any, session_id: int) -> None:
+async def _touch(state: app_state.AppState, session_id: int) -> None:
     async with db.unit_of_work(state.write_sessions) as session:
         await user_sessions.touch(session, session_id)
 

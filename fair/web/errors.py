@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from fair import i18n
+from fair import app_state, i18n
 from fair.errors import FairError, Unauthenticated
 from fair.web import auth
 from fair.web.templating import render
@@ -46,7 +46,7 @@ async def _page(
     request.state.user = None
     if read_user and "session" in request.scope:
         try:
-            async with request.app.state.read_sessions() as session:
+            async with app_state.of(request).read_sessions() as session:
                 request.state.db = session
                 await auth.load_user(request)
         except Exception:  # the error page must render even when the database is down

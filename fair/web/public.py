@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from fair import (
+    app_state,
     applications,
     candidates,
     editions,
@@ -236,7 +237,7 @@ async def health(request: Request) -> Response:
 
 async def favicon(request: Request) -> Response:
     """Browsers and feed readers ask for /favicon.ico whatever the pages link."""
-    return RedirectResponse(request.app.state.assets.url("favicon.ico"), status_code=301)
+    return RedirectResponse(app_state.of(request).assets.url("favicon.ico"), status_code=301)
 
 
 routes = [

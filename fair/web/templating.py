@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 
-from fair import i18n, interviews, rome, settings, videos
+from fair import app_state, i18n, interviews, rome, settings, videos
 from fair.enums import (
     ApplicationStatus,
     BoothStatus,
@@ -172,7 +172,7 @@ def render(
         "csrf_token": csrf_token(request),
         "locale": i18n.current_locale.get(),
         "url": url,
-        "static": request.app.state.assets.url,
+        "static": app_state.of(request).assets.url,
         "flashes": take(request),
         "unread_notices": getattr(request.state, "unread_notices", 0),
         "form": None,

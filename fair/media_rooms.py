@@ -1,0 +1,59 @@
+"""What boundaries and the domain ask of the media rooms (webconference stages, interview calls
+through the server), whichever backend holds them.
+
+Two backends implement `MediaRooms`: fair.media.stage.Stages, the rooms of this process (the
+embedded default), and fair.media.remote.RemoteStages, which runs each call in the `fair media`
+process holding the room (FAIR_MEDIA_URL). The app puts one of them in its state
+(fair.app_state.AppState.stages); the live socket's stage and room commands, the web routes
+that end a talk or change its recording, and the recordings of fair.webconferences call it.
+
+The Protocol lives here, below the boundaries, because web/ and live/ must not import media/
+(nor the domain any boundary): they depend on this description, media/ implements it, and only
+fair/app.py picks the backend. Permissions are the callers' to check; rooms only hold
+connections. A room is named by a string (`webconference:<id>`, `interview:<id>`); a key is a
+socket's connection id (or `<id>:screen` for its screen share).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class MediaRooms(Protocol):
+    """The media rooms' calls (fair.media.stage.Stages documents what each does)."""
+
+    async def publish(
+        self, room: str, key: str, sdp: str, *, info: dict[str, Any] | None = None
+    ) -> str:
+        """Take a publisher's offer; the server's answer."""
+        ...
+
+    async def unpublish(self, room: str, key: str) -> bool:
+        """Close this one publication; whether it was there."""
+        ...
+
+    async def watch(
+        self, room: str, key: str, *, max_viewers: int | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """A viewer's connection: the server's offer and what each of its tracks is."""
+        ...
+
+    async def answer(self, room: str, key: str, sdp: str) -> None:
+        """A viewer's answer to the offer `watch` made."""
+        ...
+
+    async def leave(self, room: str, key: str) -> bool:
+        """Close this key's connections in the room; whether it had any."""
+        ...
+
+    async def end(self, room: str) -> None:
+        """The talk ended: close every connection of its room, and its recording's file."""
+        ...
+
+    async def record(self, room: str, path: str) -> None:
+        """Record the room's first camera publication to a new WebM file at `path`."""
+        ...
+
+    async def stop_recording(self, room: str) -> dict[str, int]:
+        """Close the room's recording: {"bytes", "seconds"} of its file."""
+        ...
