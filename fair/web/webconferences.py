@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import editions, employers, webconferences
+from fair import editions, employers, permissions, webconferences
 from fair.enums import RegistrationStatus, Role, WebconferenceAccess, WebconferenceStatus
 from fair.errors import FairError
 from fair.i18n import N_
@@ -249,7 +249,7 @@ async def edition_webconferences(request: Request) -> Response:
     user = require_role(request, Role.ORGANISER)
     session = database(request)
     edition = await editions.get(session, path_int(request, "edition_id"))
-    await editions.require_organiser(session, user, edition)
+    await permissions.require_organiser(session, user, edition)
     return await _schedule(request, user, edition, None)
 
 
@@ -258,7 +258,8 @@ async def booth_webconferences(request: Request) -> Response:
     """A booth's own webconferences: its recruiters schedule, edit and cancel them."""
     user = require_role(request, Role.RECRUITER)
     session = database(request)
-    booth = await employers.require_booth_member(session, user, path_int(request, "booth_id"))
+    booth = await employers.get_booth(session, path_int(request, "booth_id"))
+    await permissions.require_booth_member(session, user, booth)
     edition = await editions.get(session, booth.edition_id)
     return await _schedule(request, user, edition, booth)
 

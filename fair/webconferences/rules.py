@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, editions, employers
+from fair import clock, editions, employers, permissions
 from fair.enums import (
     BoothStatus,
     RegistrationStatus,
@@ -58,12 +58,12 @@ async def eligible_presenters(
 async def can_manage(session: AsyncSession, user: User, webconference: Webconference) -> bool:
     """An organiser of the edition, or a recruiter of the booth for a booth's talk."""
     edition = await editions.get(session, webconference.edition_id)
-    if await editions.is_organiser(session, user, edition):
+    if await permissions.is_organiser(session, user, edition):
         return True
     if webconference.booth_id is None or user.role != Role.RECRUITER:
         return False
     booth = await employers.get_booth(session, webconference.booth_id)
-    return await employers.membership(session, user, booth.employer_id) is not None
+    return await permissions.membership(session, user, booth.employer_id) is not None
 
 
 async def require_manager(session: AsyncSession, user: User, webconference: Webconference) -> None:
@@ -89,11 +89,11 @@ async def require_scheduler(
     its recruiters, once the organiser approved the booth)."""
     if booth is not None and booth.edition_id != edition.id:
         raise NotFound("This booth does not exist.")
-    if await editions.is_organiser(session, user, edition):
+    if await permissions.is_organiser(session, user, edition):
         return
     if booth is None or user.role != Role.RECRUITER:
         raise Forbidden("You do not organise this edition.")
-    await employers.require_member(session, user, booth.employer_id)
+    await permissions.require_member(session, user, booth.employer_id)
     if booth.status != BoothStatus.APPROVED:
         raise Conflict(
             "Webconferences can be scheduled once the organiser approves the booth.",
