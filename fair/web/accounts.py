@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import accounts, app_state, db, employers, settings, user_sessions
@@ -11,7 +11,7 @@ from fair.enums import Role
 from fair.errors import FairError, Invalid
 from fair.i18n import current_locale
 from fair.throttle import Throttled
-from fair.web import auth, forms
+from fair.web import auth, forms, urls
 from fair.web.auth import database, page
 from fair.web.templating import render
 
@@ -25,13 +25,17 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return default
 
 
-def landing(role: str) -> str:
-    return {
-        Role.CANDIDATE: "/",
-        Role.RECRUITER: "/recruiter",
-        Role.ORGANISER: "/organiser",
-        Role.ADMIN: "/admin",
-    }.get(Role(role), "/")
+LANDINGS = {
+    Role.CANDIDATE: "home",
+    Role.RECRUITER: "recruiter_home",
+    Role.ORGANISER: "organiser_home",
+    Role.ADMIN: "admin_home",
+}
+
+
+def landing(request: Request, role: str) -> str:
+    """Where a role's pages start, after logging in."""
+    return urls.path(request, LANDINGS.get(Role(role), "home"))
 
 
 @page
@@ -61,7 +65,7 @@ async def signup(request: Request) -> Response:
             form = forms.state_from(fields, error)
             page_ = render(request, "accounts/signup.html", {"form": form}, status=error.status)
             return _throttled(page_, error)
-        return RedirectResponse("/signup/sent", status_code=303)
+        return urls.redirect(request, "signup_sent")
     return render(
         request,
         "accounts/signup.html",
@@ -89,7 +93,7 @@ async def signup_confirm(request: Request) -> Response:
             context = {"form": form, "next": next_url}
             return render(request, "accounts/signup_confirm.html", context, status=error.status)
         await auth.login(request, user)
-        return RedirectResponse(next_url or landing(user.role), status_code=303)
+        return urls.see_other(next_url or landing(request, user.role))
     return render(request, "accounts/signup_confirm.html", {"next": next_url})
 
 
@@ -131,7 +135,7 @@ async def login(request: Request) -> Response:
             # The language they chose on this browser: their mails follow it.
             await accounts.set_locale(database(request), user, current_locale.get())
         await auth.login(request, user)
-        return RedirectResponse(safe_next(next_url, landing(user.role)), status_code=303)
+        return urls.see_other(safe_next(next_url, landing(request, user.role)))
     return render(request, "accounts/login.html", {"next": next_url})
 
 
@@ -139,7 +143,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     await forms.read(request)
     await auth.logout(request)
-    return RedirectResponse("/", status_code=303)
+    return urls.redirect(request, "home")
 
 
 @page
@@ -157,7 +161,7 @@ async def logout_everywhere(request: Request) -> Response:
     user = auth.require_user(request)
     await user_sessions.revoke_all(database(request), user.id)
     await auth.logout(request)
-    return RedirectResponse("/login", status_code=303)
+    return urls.redirect(request, "login")
 
 
 @page
@@ -190,7 +194,7 @@ async def reset(request: Request) -> Response:
             form = forms.state_from(None, error)
             return render(request, "accounts/reset.html", {"form": form}, status=error.status)
         await auth.login(request, user)
-        return RedirectResponse(landing(user.role), status_code=303)
+        return urls.see_other(landing(request, user.role))
     return render(request, "accounts/reset.html", {})
 
 
@@ -205,7 +209,7 @@ async def invitation(request: Request) -> Response:
         await forms.read(request)
         user = auth.require_user(request)
         await employers.accept_invitation(session, token=token, user=user)
-        return RedirectResponse(f"/recruiter/employers/{employer.id}", status_code=303)
+        return urls.redirect(request, "employer_edit", employer_id=employer.id)
     context = {"employer": employer, "invitation": found, "user": user, "token": token}
     return render(request, "accounts/invitation.html", context)
 
@@ -214,7 +218,7 @@ async def invitation(request: Request) -> Response:
 async def set_language(request: Request) -> Response:
     fields = forms.Fields(await forms.read(request))
     lang = fields.text("lang")
-    response = RedirectResponse(safe_next(fields.text("next")), status_code=303)
+    response = urls.see_other(safe_next(fields.text("next")))
     if lang in ("fr", "en"):
         if request.state.user is not None:
             await accounts.set_locale(database(request), request.state.user, lang)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import accounts, mail, permissions
 from fair.enums import Role
 from fair.errors import FairError, NotFound
 from fair.models import User
-from fair.web import forms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_user
 from fair.web.flash import flash
 from fair.web.templating import render
@@ -60,7 +60,7 @@ async def create_organiser(request: Request) -> Response:
     except FairError as error:
         return await _home(request, forms.state_from(fields, error), status=error.status)
     flash(request, "The organiser account was created. A link to choose a password was e-mailed.")
-    return RedirectResponse(request.app.url_path_for("admin_home"), status_code=303)
+    return urls.redirect(request, "admin_home")
 
 
 @page
@@ -86,7 +86,7 @@ async def deactivate(request: Request) -> Response:
         request,
         "The account was deactivated: it can no longer log in, and its open sessions have ended.",
     )
-    return RedirectResponse(request.app.url_path_for("admin_home"), status_code=303)
+    return urls.redirect(request, "admin_home")
 
 
 @page
@@ -107,7 +107,7 @@ async def retry_mail(request: Request) -> Response:
     _admin(request)
     await mail.retry(database(request), path_int(request, "mail_id"))
     flash(request, "The message will be sent again in a moment.")
-    return RedirectResponse(request.app.url_path_for("admin_outbox"), status_code=303)
+    return urls.redirect(request, "admin_outbox")
 
 
 routes = [

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import applications, candidates, editions, files, interviews, notices, offers
 from fair.enums import ApplicationStatus, Role
 from fair.errors import FairError, NotFound
-from fair.web import forms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.flash import flash
 from fair.web.templating import render
@@ -80,7 +80,7 @@ async def profile_page(request: Request) -> Response:
             context = await _profile_context(request, forms.state_from(fields, error))
             return render(request, "candidate/profile.html", context, status=error.status)
         flash(request, "Your profile is saved.")
-        return RedirectResponse("/me/profile", status_code=303)
+        return urls.redirect(request, "profile")
     return render(request, "candidate/profile.html", await _profile_context(request))
 
 
@@ -124,7 +124,7 @@ async def apply(request: Request) -> Response:
         }
         return render(request, "public/offer.html", context, status=error.status)
     flash(request, "Your application has been sent.")
-    return RedirectResponse("/me/applications", status_code=303)
+    return urls.redirect(request, "my_applications")
 
 
 @page
@@ -152,7 +152,7 @@ async def withdraw(request: Request) -> Response:
     await applications.set_status(session, application, ApplicationStatus.WITHDRAWN, by=user)
     await interviews.application_withdrawn(session, application=application)
     flash(request, "Your application to “%(offer)s” was withdrawn.", offer=application.offer.title)
-    return RedirectResponse("/me/applications", status_code=303)
+    return urls.redirect(request, "my_applications")
 
 
 @page
@@ -163,7 +163,7 @@ async def notices_page(request: Request) -> Response:
     if request.method == "POST":
         await forms.read(request)
         await notices.mark_all_read(session, user.id)
-        return RedirectResponse("/me/notices", status_code=303)
+        return urls.redirect(request, "notices")
     return render(request, "candidate/notices.html", {"notices": listed})
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import chat, editions, employers, moderation, parse, permissions
@@ -24,7 +24,7 @@ from fair.enums import MuteLength, ReportKind, Role
 from fair.errors import FairError, Invalid, NotFound
 from fair.i18n import N_
 from fair.models import Booth, Edition, User
-from fair.web import forms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role, require_user
 from fair.web.flash import flash
 from fair.web.templating import render
@@ -67,7 +67,7 @@ async def booth_qa(request: Request, booth: Booth) -> QaPanel:
         reported = await moderation.reported_by(session, user=user, ids=list(views))
         member = await permissions.is_member(session, user, booth.employer_id)
     failed: tuple[str, forms.FormState | None] = getattr(request.state, "qa_failed", ("", None))
-    login = request.app.url_path_for("login")
+    login = urls.path(request, "login")
     panel = QaPanel(
         threads=threads,
         open=is_open,
@@ -100,8 +100,7 @@ def _has_form(panel: QaPanel, views: dict[int, chat.QaView], user: User | None) 
 
 def _to_booth(request: Request, anchor: str) -> Response:
     slug, booth_id = request.path_params["slug"], path_int(request, "booth_id")
-    path = request.app.url_path_for("booth", slug=slug, booth_id=str(booth_id))
-    return RedirectResponse(f"{path}#{anchor}", status_code=303)
+    return urls.redirect(request, "booth", slug=slug, booth_id=booth_id, anchor=anchor)
 
 
 async def _show_again(
@@ -234,8 +233,7 @@ DONE = {
 
 def _back(request: Request, edition: Edition, done: str) -> Response:
     flash(request, DONE[done])
-    path = request.app.url_path_for("edition_moderation", edition_id=str(edition.id))
-    return RedirectResponse(path, status_code=303)
+    return urls.redirect(request, "edition_moderation", edition_id=edition.id)
 
 
 def _kind(fields: forms.Fields) -> ReportKind:

@@ -11,14 +11,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import applications, conversations, editions, employers, permissions, presence, queues
 from fair.enums import BoothStatus, NextStep, Role
 from fair.errors import Invalid
 from fair.models import Booth, Edition, User
-from fair.web import forms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role, require_user
 from fair.web.templating import render
 
@@ -39,12 +39,14 @@ async def candidate_context(
     }
 
 
-def _back_to_booth(booth: Booth) -> Response:
-    return RedirectResponse(f"/e/{booth.edition.slug}/booths/{booth.id}#desk", status_code=303)
+def _back_to_booth(request: Request, booth: Booth) -> Response:
+    return urls.redirect(
+        request, "booth", slug=booth.edition.slug, booth_id=booth.id, anchor="desk"
+    )
 
 
-def _back_to_desk(booth_id: int) -> Response:
-    return RedirectResponse(f"/recruiter/booths/{booth_id}/desk#desk", status_code=303)
+def _back_to_desk(request: Request, booth_id: int) -> Response:
+    return urls.redirect(request, "desk", booth_id=booth_id, anchor="desk")
 
 
 async def _public_booth(session: AsyncSession, booth_id: int) -> Booth:
@@ -57,7 +59,8 @@ async def _public_booth(session: AsyncSession, booth_id: int) -> Booth:
 @page
 async def booth_link(request: Request) -> Response:
     """A booth by id alone (live notices only know the id): to its public page's desk."""
-    return _back_to_booth(await _public_booth(database(request), path_int(request, "booth_id")))
+    booth = await _public_booth(database(request), path_int(request, "booth_id"))
+    return _back_to_booth(request, booth)
 
 
 @page
@@ -66,7 +69,7 @@ async def join(request: Request) -> Response:
     session = database(request)
     booth = await _public_booth(session, path_int(request, "booth_id"))
     await queues.join(session, candidate=user, booth=booth)
-    return _back_to_booth(booth)
+    return _back_to_booth(request, booth)
 
 
 @page
@@ -75,7 +78,7 @@ async def leave(request: Request) -> Response:
     session = database(request)
     booth = await _public_booth(session, path_int(request, "booth_id"))
     await queues.leave(session, candidate=user, booth=booth)
-    return _back_to_booth(booth)
+    return _back_to_booth(request, booth)
 
 
 @page
@@ -84,7 +87,7 @@ async def answer(request: Request) -> Response:
     session = database(request)
     entry = await queues.get_entry(session, path_int(request, "entry_id"))
     await conversations.answer(session, candidate=user, entry=entry)
-    return _back_to_booth(await employers.get_booth(session, entry.booth_id))
+    return _back_to_booth(request, await employers.get_booth(session, entry.booth_id))
 
 
 # Both sides of a conversation ------------------------------------------------------------------
@@ -98,8 +101,8 @@ async def send(request: Request) -> Response:
     body = forms.Fields(await forms.read(request)).text("body", multiline=True)
     await conversations.send_message(session, user=user, conversation=conversation, body=body)
     if user.id == conversation.candidate_id:
-        return _back_to_booth(await employers.get_booth(session, conversation.booth_id))
-    return _back_to_desk(conversation.booth_id)
+        return _back_to_booth(request, await employers.get_booth(session, conversation.booth_id))
+    return _back_to_desk(request, conversation.booth_id)
 
 
 # Recruiters ------------------------------------------------------------------------------------
@@ -143,8 +146,8 @@ async def take_next(request: Request) -> Response:
     user = require_user(request)
     entry = await queues.take_next(database(request), recruiter=user, booth=booth)
     if entry is None:
-        return RedirectResponse(f"/recruiter/booths/{booth.id}/desk?nobody=1#desk", status_code=303)
-    return _back_to_desk(booth.id)
+        return urls.redirect(request, "desk", booth_id=booth.id, query={"nobody": 1}, anchor="desk")
+    return _back_to_desk(request, booth.id)
 
 
 @page
@@ -158,7 +161,7 @@ async def end(request: Request) -> Response:
     except ValueError:
         raise Invalid("Choose a next step.", code="live.bad_message") from None
     await conversations.end(session, recruiter=user, conversation=conversation, next_step=next_step)
-    return _back_to_desk(conversation.booth_id)
+    return _back_to_desk(request, conversation.booth_id)
 
 
 routes = [

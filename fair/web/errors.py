@@ -7,11 +7,11 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from fair import app_state, i18n
 from fair.errors import FairError, Unauthenticated
-from fair.web import auth
+from fair.web import auth, urls
 from fair.web.templating import render
 
 log = logging.getLogger("fair.web")
@@ -64,7 +64,7 @@ def translated_params(params: dict[str, Any]) -> dict[str, Any]:
 async def fair_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FairError)
     if isinstance(exc, Unauthenticated) and request.method == "GET" and not _wants_json(request):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return urls.redirect(request, "login", query={"next": request.url.path})
     message = i18n.gettext(exc.message, **translated_params(exc.params))
     return await _page(request, exc.status, message, exc.code)
 

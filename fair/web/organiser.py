@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import (
@@ -26,7 +26,7 @@ from fair.enums import BoothStatus, Role
 from fair.errors import FairError, Invalid
 from fair.i18n import N_, gettext
 from fair.models import Booth, Edition, User
-from fair.web import forms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.flash import flash
 from fair.web.templating import render
@@ -84,11 +84,6 @@ async def _organised(request: Request) -> tuple[User, Edition]:
     edition = await editions.get(session, path_int(request, "edition_id"))
     await permissions.require_organiser(session, user, edition)
     return user, edition
-
-
-def _redirect(request: Request, route: str, query: str = "", **params: Any) -> Response:
-    path = request.app.url_path_for(route, **{k: str(v) for k, v in params.items()})
-    return RedirectResponse(f"{path}{query}", status_code=303)
 
 
 @page
@@ -207,7 +202,7 @@ async def edition_new(request: Request) -> Response:
         except FairError as error:
             return _form_page(request, None, _failed(fields, error), status=error.status)
         flash(request, "The edition was saved.")
-        return _redirect(request, "edition_edit", edition_id=edition.id)
+        return urls.redirect(request, "edition_edit", edition_id=edition.id)
     return _form_page(request, None, forms.FormState(values=_initial(None)))
 
 
@@ -225,7 +220,7 @@ async def edition_edit(request: Request) -> Response:
         except FairError as error:
             return _form_page(request, edition, _failed(fields, error), status=error.status)
         flash(request, "The edition was saved.")
-        return _redirect(request, "edition_edit", edition_id=edition.id)
+        return urls.redirect(request, "edition_edit", edition_id=edition.id)
     return _form_page(request, edition, forms.FormState(values=_initial(edition)))
 
 
@@ -235,7 +230,7 @@ async def edition_publish(request: Request) -> Response:
     _user, edition = await _organised(request)
     await editions.publish(database(request), edition)
     flash(request, "The edition is published: it is on the home page.")
-    return _redirect(request, "edition_edit", edition_id=edition.id)
+    return urls.redirect(request, "edition_edit", edition_id=edition.id)
 
 
 @page
@@ -244,7 +239,7 @@ async def edition_archive(request: Request) -> Response:
     _user, edition = await _organised(request)
     await editions.archive(database(request), edition)
     flash(request, "The edition is archived.")
-    return _redirect(request, "edition_edit", edition_id=edition.id)
+    return urls.redirect(request, "edition_edit", edition_id=edition.id)
 
 
 # Booths ----------------------------------------------------------------------------------------
@@ -295,7 +290,7 @@ async def booth_decision(request: Request) -> Response:
         flash(request, "The booth of %(employer)s is approved.", employer=booth.employer.name)
     else:
         flash(request, "The booth of %(employer)s is declined.", employer=booth.employer.name)
-    return _redirect(request, "edition_booths", edition_id=edition.id)
+    return urls.redirect(request, "edition_booths", edition_id=edition.id)
 
 
 def _decision_form(error: dict[str, Any]) -> forms.FormState:

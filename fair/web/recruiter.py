@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fair import (
@@ -33,7 +33,7 @@ from fair.enums import (
 )
 from fair.errors import FairError, Invalid, NotFound
 from fair.models import Application, Booth, Employer
-from fair.web import forms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.candidate import cv_response
 from fair.web.flash import flash
@@ -112,7 +112,7 @@ async def employer_new(request: Request) -> Response:
             context = _employer_context(None, forms.state_from(fields, error))
             return render(request, "recruiter/employer_form.html", context, status=error.status)
         flash(request, "The employer was saved.")
-        return RedirectResponse(f"/recruiter/employers/{employer.id}", status_code=303)
+        return urls.redirect(request, "employer_edit", employer_id=employer.id)
     return render(request, "recruiter/employer_form.html", _employer_context(None, None))
 
 
@@ -131,7 +131,7 @@ async def employer_edit(request: Request) -> Response:
             await employers.update(session, employer, data=_employer_input(fields))
             await _save_logo(request, fields, employer)
             flash(request, "The employer was saved.")
-            return RedirectResponse(f"/recruiter/employers/{employer.id}", status_code=303)
+            return urls.redirect(request, "employer_edit", employer_id=employer.id)
         except FairError as error:
             form, status = forms.state_from(fields, error), error.status
     context = _employer_context(employer, form)
@@ -155,7 +155,7 @@ async def employer_invite(request: Request) -> Response:
     email = fields.text("email")
     await employers.invite(session, by=user, employer=employer, email=email)
     flash(request, "An invitation was sent to %(email)s.", email=email)
-    return RedirectResponse(f"/recruiter/employers/{employer.id}", status_code=303)
+    return urls.redirect(request, "employer_edit", employer_id=employer.id)
 
 
 @page
@@ -174,7 +174,7 @@ async def booth_request(request: Request) -> Response:
         "Your booth request was sent to the organisers of %(edition)s.",
         edition=edition.title,
     )
-    return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
+    return urls.redirect(request, "recruiter_booth", booth_id=booth.id)
 
 
 # Booths and offers ----------------------------------------------------------------------------
@@ -251,7 +251,7 @@ async def offer_new(request: Request) -> Response:
             context = _offer_context(booth, None, forms.state_from(fields, error))
             return render(request, "recruiter/offer_form.html", context, status=error.status)
         flash(request, "The offer “%(title)s” was created.", title=offer.title)
-        return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
+        return urls.redirect(request, "recruiter_booth", booth_id=booth.id)
     return render(request, "recruiter/offer_form.html", _offer_context(booth, None, None))
 
 
@@ -277,7 +277,7 @@ async def offer_edit(request: Request) -> Response:
             context = _offer_context(booth, offer, forms.state_from(fields, error))
             return render(request, "recruiter/offer_form.html", context, status=error.status)
         flash(request, "The offer “%(title)s” was saved.", title=offer.title)
-        return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
+        return urls.redirect(request, "recruiter_booth", booth_id=booth.id)
     return render(request, "recruiter/offer_form.html", _offer_context(booth, offer, None))
 
 
@@ -295,7 +295,7 @@ async def offer_publish(request: Request) -> Response:
             "The offer “%(title)s” is hidden: candidates no longer see it.",
             title=offer.title,
         )
-    return RedirectResponse(f"/recruiter/booths/{offer.booth_id}", status_code=303)
+    return urls.redirect(request, "recruiter_booth", booth_id=offer.booth_id)
 
 
 @page
@@ -309,7 +309,7 @@ async def offers_import(request: Request) -> Response:
     payload = await anyio.to_thread.run_sync(parse.json_document, upload[1])
     created = await francetravail.import_offers(database(request), booth=booth, payload=payload)
     flash(request, "%(num)s offer imported.", plural="%(num)s offers imported.", num=len(created))
-    return RedirectResponse(f"/recruiter/booths/{booth.id}", status_code=303)
+    return urls.redirect(request, "recruiter_booth", booth_id=booth.id)
 
 
 @page
@@ -371,7 +371,7 @@ async def decline_many(request: Request) -> Response:
         plural="%(num)s applications declined.",
         num=done,
     )
-    return RedirectResponse(f"/recruiter/booths/{booth.id}/applications", status_code=303)
+    return urls.redirect(request, "pipeline", booth_id=booth.id)
 
 
 async def member_application(request: Request) -> tuple[Application, Booth]:
@@ -407,7 +407,9 @@ async def application_status(request: Request) -> Response:
         # its mail says "choose a time", so there must be something to choose.
         await interviews.invite(database(request), by=request.state.user, application=application)
         flash(request, "The interview is proposed: the candidate can book one of your free slots.")
-        return RedirectResponse(f"/recruiter/applications/{application.id}#interview", 303)
+        return urls.redirect(
+            request, "application", application_id=application.id, anchor="interview"
+        )
     await applications.set_status(
         database(request),
         application,
@@ -420,7 +422,7 @@ async def application_status(request: Request) -> Response:
         "The application's status is now: %(status)s.",
         labels={"status": ApplicationStatus(value).label},
     )
-    return RedirectResponse(f"/recruiter/applications/{application.id}", status_code=303)
+    return urls.redirect(request, "application", application_id=application.id)
 
 
 @page

@@ -26,6 +26,7 @@ from fair.enums import (
     WorkingTime,
 )
 from fair.rome import DOMAINS
+from fair.web import urls
 from fair.webconferences import phase_label as talk_phase
 
 
@@ -164,7 +165,7 @@ def render(
     from fair.web.flash import take
 
     def url(route: str, **params: Any) -> str:
-        return str(request.app.url_path_for(route, **{k: str(v) for k, v in params.items()}))
+        return urls.path(request, route, **params)
 
     full = {
         "request": request,

@@ -1,0 +1,38 @@
+"""The URL builder: paths of named routes (the templates' `url()`), and the one redirect that
+follows a form (303 "see other", so the browser then GETs the page)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+
+def path(request: Request, route: str, **params: object) -> str:
+    """The path of the route named `route`; ids and slugs as any value (routes read strings)."""
+    return str(request.app.url_path_for(route, **{k: str(v) for k, v in params.items()}))
+
+
+def redirect(
+    request: Request,
+    route: str,
+    *,
+    anchor: str = "",
+    query: Mapping[str, str | int] | None = None,
+    **params: object,
+) -> RedirectResponse:
+    """A 303 to the route named `route`, with `?query` (a path in a value stays readable:
+    `?next=/me/profile`) and `#anchor`."""
+    target = path(request, route, **params)
+    if query:
+        target += "?" + urlencode(query, safe="/")
+    if anchor:
+        target += "#" + anchor
+    return see_other(target)
+
+
+def see_other(target: str) -> RedirectResponse:
+    """A 303 to a path that is not built here: a checked `next` path the user came from."""
+    return RedirectResponse(target, status_code=303)
