@@ -2,7 +2,7 @@
 // microphones and WebRTC connections: the page that opens by itself, the tab's memory, the
 // device check with its fallback to the microphone alone and its problem message, the mute and
 // camera buttons, playing a video the browser may hold back, the codecs the server's media relay
-// forwards, and waiting for ICE candidates. Loaded before either script; `window.fairMedia`.
+// forwards, and the offers and answers exchanged with it. Loaded before either script; `window.fairMedia`.
 // The root given to these functions holds the page's data-t- texts and its device markup:
 // [data-device-problem] with [data-problem-text], [data-local-video], and the data-action="mute"
 // and "camera" buttons (aria-pressed).
@@ -122,8 +122,29 @@
     } catch (e) { /* the browser's own order: the server still picks VP8 and Opus */ }
   }
 
-  // The server takes no trickled candidates: a description leaves once its candidates are
-  // gathered, or after `most` ms (a slow STUN or TURN server: send what there is).
+  // The server takes no trickled candidates: a description leaves with its candidates, once
+  // they are gathered or after `most` ms (a slow STUN or TURN server: send what there is).
+  // `offer` resolves with this side's offer; `answer` takes the server's offer and resolves with
+  // the answer (`prepare`, if given, runs before the answer is made: transceiver directions).
+  function offer(pc, most) {
+    return pc.createOffer().then(function (description) { return withCandidates(pc, description, most); });
+  }
+
+  function answer(pc, sdp, most, prepare) {
+    return pc.setRemoteDescription({ type: "offer", sdp: sdp }).then(function () {
+      if (prepare) prepare();
+      return pc.createAnswer();
+    }).then(function (description) { return withCandidates(pc, description, most); });
+  }
+
+  function withCandidates(pc, description, most) {
+    return pc.setLocalDescription(description).then(function () {
+      return gathered(pc, most);
+    }).then(function () {
+      return pc.localDescription.sdp;
+    });
+  }
+
   function gathered(pc, most) {
     if (pc.iceGatheringState === "complete") return Promise.resolve();
     return new Promise(function (resolve) {
@@ -141,6 +162,6 @@
   window.fairMedia = {
     reloadAt: reloadAt, memory: memory, capture: capture, showProblem: showProblem,
     hideProblem: hideProblem, preview: preview, stop: stop, toggle: toggle, play: play,
-    preferRelayed: preferRelayed, gathered: gathered
+    preferRelayed: preferRelayed, offer: offer, answer: answer
   };
 })();

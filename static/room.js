@@ -148,10 +148,7 @@
   // The same person opened the room in another window: this one gives way.
   function elsewhere() {
     closed = true;
-    endCall();
-    endRelay();
-    stopMedia();
-    entered = false;
+    leaveCall();
     hungUp = true;
     roomCommand("room.leave").catch(function () {});
     live.close();
@@ -629,13 +626,9 @@
     tracks.forEach(function (track) {
       media.preferRelayed(pc.addTransceiver(track, { direction: "sendonly", streams: [local] }));
     });
-    return pc.createOffer().then(function (description) {
-      return pc.setLocalDescription(description);
-    }).then(function () {
-      return media.gathered(pc, 3000);
-    }).then(function () {
+    return media.offer(pc, 3000).then(function (sdp) {
       if (relayed.pub !== pc) return null;
-      return roomCommand("room.relay_publish", { type: "offer", sdp: pc.localDescription.sdp });
+      return roomCommand("room.relay_publish", { type: "offer", sdp: sdp });
     }).then(function (reply) {
       if (reply && relayed.pub === pc) {
         return pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
@@ -657,15 +650,9 @@
         updateSteps();
         play(video);
       });
-      return pc.setRemoteDescription({ type: "offer", sdp: reply.sdp }).then(function () {
-        return pc.createAnswer();
-      }).then(function (answer) {
-        return pc.setLocalDescription(answer);
-      }).then(function () {
-        return media.gathered(pc, 3000);
-      }).then(function () {
+      return media.answer(pc, reply.sdp, 3000).then(function (sdp) {
         if (relayed.sub !== pc) return null;
-        return roomCommand("room.relay_answer", { type: "answer", sdp: pc.localDescription.sdp });
+        return roomCommand("room.relay_answer", { type: "answer", sdp: sdp });
       });
     }, function (error) {
       // They publish nothing yet: their `room.relay` "published" will say when to watch.
@@ -691,12 +678,18 @@
     }, 2000);
   }
 
-  function hangUp() {
-    if (call) signal(call, { type: "bye" });
+  // Out of the call, direct or relayed, the camera and microphone off (hang up, a mode without
+  // video, another window, the room closing).
+  function leaveCall() {
     endCall();
     endRelay();
     stopMedia();
     entered = false;
+  }
+
+  function hangUp() {
+    if (call) signal(call, { type: "bye" });
+    leaveCall();
     hungUp = true;
     memory.set(null);
     say(text("left"));
@@ -729,10 +722,7 @@
     var label = document.querySelector("[data-mode-label]");
     if (label) label.textContent = modeLabels()[mode] || mode;
     if (mode !== "video") {
-      endCall();
-      endRelay();
-      stopMedia();
-      entered = false;
+      leaveCall();
     } else if (memory.get() === "call" && !closed) {
       check(false).then(function (ok) { if (ok) enter(); });
     }
@@ -899,9 +889,7 @@
 
   function shut(message) {
     closed = true;
-    endCall();
-    endRelay();
-    stopMedia();
+    leaveCall();
     memory.set(null);
     live.close();
     all("[data-panel], .modes, .countdown").forEach(function (node) { node.hidden = true; });

@@ -36,6 +36,13 @@
   function one(selector) { return root.querySelector(selector); }
   function all(selector) { return Array.prototype.slice.call(root.querySelectorAll(selector)); }
   function over() { return state === "ended" || state === "cancelled"; }
+  // A button hides and another shows in its place: keyboard focus moves with it.
+  function giveWay(gone, shown) {
+    var hadFocus = gone === document.activeElement;
+    gone.hidden = true;
+    shown.hidden = false;
+    if (hadFocus) shown.focus();
+  }
   function say(message) { if (message && statusNode) statusNode.textContent = message; }
 
   // Screen readers hear a polite message even when it repeats the previous one.
@@ -110,11 +117,7 @@
     if (state === "live") {
       if (presenter) {
         one("[data-stage-caption]").textContent = text("on-air");
-        var startButton = one('[data-action="start"]');
-        var hadFocus = startButton === document.activeElement;
-        startButton.hidden = true;
-        one('[data-action="end"]').hidden = false;
-        if (hadFocus) one('[data-action="end"]').focus();
+        giveWay(one('[data-action="start"]'), one('[data-action="end"]'));
       }
       showPlayer();
       watchSoon(0);
@@ -220,20 +223,15 @@
       if (watcher === current) showTrack(current, event);
     });
     pc.addEventListener("connectionstatechange", function () { watchState(current); });
-    return pc.setRemoteDescription({ type: "offer", sdp: offer.sdp }).then(function () {
+    return media.answer(pc, offer.sdp, 1500, function () {
       // Sound only: the video is refused in the answer, so the server does not even send it.
       pc.getTransceivers().forEach(function (transceiver) {
         var video = transceiver.receiver.track.kind === "video";
         transceiver.direction = video && soundOnly ? "inactive" : "recvonly";
       });
-      return pc.createAnswer();
-    }).then(function (answer) {
-      return pc.setLocalDescription(answer);
-    }).then(function () {
-      return media.gathered(pc, 1500);
-    }).then(function () {
+    }).then(function (sdp) {
       if (watcher !== current) return;
-      var answer = talk({ type: "answer", sdp: pc.localDescription.sdp });
+      var answer = talk({ type: "answer", sdp: sdp });
       return command("stage.answer", answer).then(function () {
         current.answeredAt = performance.now();
         hook.answeredAt = current.answeredAt;
@@ -471,13 +469,9 @@
   function useStream(stream, message) {
     local = stream;
     media.play(media.preview(root, stream));
-    var devices = one('[data-action="devices"]');
-    var hadFocus = devices === document.activeElement;
-    devices.hidden = true;
-    one('[data-action="mute"]').hidden = false;
     one('[data-action="camera"]').hidden = !stream.getVideoTracks().length;
     one('[data-action="screen"]').hidden = !navigator.mediaDevices.getDisplayMedia;
-    if (hadFocus) one('[data-action="mute"]').focus();
+    giveWay(one('[data-action="devices"]'), one('[data-action="mute"]'));
     if (message) say(text(message));
     memory.set("on");
     publish();
@@ -488,13 +482,23 @@
     entry.pc = null;
   }
 
+  // Publish one connection (the camera's or the screen's) on stage: it counts as ours at once,
+  // since its stage.count may come before the answer; `again` publishes it anew.
+  function send(entry, pc, source, again, done) {
+    pc.addEventListener("connectionstatechange", function () { publisherState(entry, pc, again); });
+    entry.published = true;
+    offerTo(pc, source).then(function () {
+      if (entry.pc === pc) say(text(done));
+    }, function (error) {
+      if (entry.pc !== pc) return;
+      entry.published = false;
+      publishRefused(error, again);
+    });
+  }
+
   function offerTo(pc, source) {
-    return pc.createOffer().then(function (description) {
-      return pc.setLocalDescription(description);
-    }).then(function () {
-      return media.gathered(pc, 2000);
-    }).then(function () {
-      return command("stage.publish", talk({ type: "offer", sdp: pc.localDescription.sdp, source: source }));
+    return media.offer(pc, 2000).then(function (sdp) {
+      return command("stage.publish", talk({ type: "offer", sdp: sdp, source: source }));
     }).then(function (answer) {
       return pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     });
@@ -512,16 +516,8 @@
       var transceiver = pc.addTransceiver(track, init);
       if (track.kind === "video") media.preferRelayed(transceiver);
     });
-    pc.addEventListener("connectionstatechange", function () { publisherState(camera, pc, publish); });
-    camera.published = true; // counted as ours at once: its stage.count may come before the answer
     say(text("publishing"));
-    offerTo(pc, "camera").then(function () {
-      if (camera.pc === pc) say(text("published"));
-    }, function (error) {
-      if (camera.pc !== pc) return;
-      camera.published = false;
-      publishRefused(error, publish);
-    });
+    send(camera, pc, "camera", publish, "published");
   }
 
   function publisherState(entry, pc, again) {
@@ -580,15 +576,7 @@
       direction: "sendonly", streams: [display.stream], sendEncodings: [{ maxBitrate: 800000, maxFramerate: 15 }]
     });
     media.preferRelayed(transceiver);
-    pc.addEventListener("connectionstatechange", function () { publisherState(display, pc, publishScreen); });
-    display.published = true;
-    offerTo(pc, "screen").then(function () {
-      if (display.pc === pc) say(text("screen-on"));
-    }, function (error) {
-      if (display.pc !== pc) return;
-      display.published = false;
-      publishRefused(error, publishScreen);
-    });
+    send(display, pc, "screen", publishScreen, "screen-on");
   }
 
   function stopScreen() {
