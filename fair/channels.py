@@ -1,8 +1,8 @@
 """Live channel names, shared by the domain (which emits on them) and live/ (which serves them).
 
 A channel is "<kind>:<id>": `user:12` (one person's own events), `edition:3`, `booth:7`,
-`room:5` (an interview's room: its two participants only, see fair.rooms), `webconference:4`
-(a webconference's stage state, public).
+`room:5` (an interview's room: its two participants only, see fair.interviews.rules),
+`webconference:4` (a webconference's stage state, public).
 """
 
 from __future__ import annotations

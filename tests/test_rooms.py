@@ -1,5 +1,5 @@
-"""Interview rooms (fair.rooms and its page) on SQLite and PostgreSQL: who may enter and when,
-entry tokens, admission, modes, the phone number, chat, ICE servers."""
+"""Interview rooms (fair.interviews.rooms and its page) on SQLite and PostgreSQL: who may enter
+and when, entry tokens, admission, modes, the phone number, chat, ICE servers (fair.ice)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, clock, db, employers, events, rooms, settings
+from fair import channels, clock, db, employers, events, ice, settings
 from fair.enums import InterviewMode, InterviewStatus, Role
 from fair.errors import FairError
+from fair.interviews import rooms
 from fair.models import CandidateProfile, Interview, RoomMessage, User
 from tests import factories as f
 from tests.conftest import csrf, login
@@ -287,14 +288,14 @@ async def test_chat_messages_are_stored_as_text(session: AsyncSession, fetch) ->
 def test_turn_credentials_in_coturns_rest_style() -> None:
     # Computed independently: printf '1767225600:42' | openssl dgst -sha1 \
     #   -hmac coturn-shared-secret -binary | base64
-    assert rooms.turn_credentials("coturn-shared-secret", user_id=42, expires=1767225600) == (
+    assert ice.turn_credentials("coturn-shared-secret", user_id=42, expires=1767225600) == (
         "1767225600:42",
         "eOPd4mwwObDfJ6/x34RfuISucAY=",
     )
 
 
 def test_ice_servers_from_settings(conf: settings.Settings) -> None:
-    assert rooms.ice_servers(user_id=42) == []  # no STUN, no TURN by default
+    assert ice.servers(user_id=42) == []  # no STUN, no TURN by default
     env = {
         "FAIR_STUN_URLS": "stun:stun1.example.org:3478  stun:stun2.example.org",
         "FAIR_TURN_URLS": "turn:turn.example.org:3478?transport=udp turns:turn.example.org:5349",
@@ -308,7 +309,7 @@ def test_ice_servers_from_settings(conf: settings.Settings) -> None:
     )
     settings.override(replace(conf, **{k: getattr(loaded, k) for k in TURN_FIELDS}))
     now = datetime.fromtimestamp(1767225000, tz=clock.now().tzinfo)
-    assert rooms.ice_servers(user_id=42, now=now) == [
+    assert ice.servers(user_id=42, now=now) == [
         {"urls": ["stun:stun1.example.org:3478", "stun:stun2.example.org"]},
         {
             "urls": ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"],

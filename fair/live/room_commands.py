@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, rooms, settings, unit_of_work
+from fair import channels, ice, settings, unit_of_work
 from fair.enums import InterviewMode
 from fair.errors import Conflict, FairError
 from fair.events import Event
+from fair.interviews import rooms, rules
 from fair.live import payloads
 from fair.models import User
 
@@ -43,14 +44,14 @@ async def join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     token = payloads.text(payload, "token") or ""
     media = payloads.text(payload, "session")
     async with conn.read() as session:
-        interview = await _room_check(session, me, interview_id, token)
-        role = rooms.role_of(interview, me)
+        interview = await rooms.enter(session, user=me, interview_id=interview_id, token=token)
+        role = rules.room_role(interview, me)
     reply = {
         "interview_id": interview_id,
         "role": role,
         "admitted": interview.admitted_at is not None,
         "mode": interview.mode,
-        "ice_servers": rooms.ice_servers(user_id=me.id),
+        "ice_servers": ice.servers(user_id=me.id),
         "starts_at": interview.starts_at.isoformat(),
         "ends_at": interview.ends_at.isoformat(),
         "closes_at": rooms.closes_at(interview).isoformat(),
@@ -113,7 +114,7 @@ async def phone(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     token, _role = _ticket(conn, interview_id)
     async with conn.read() as session:
         me = conn.me()
-        await _room_check(session, me, interview_id, token)
+        await rooms.enter(session, user=me, interview_id=interview_id, token=token)
         phone = await rooms.phone_number(session, user=me, interview_id=interview_id)
     return {"interview_id": interview_id, "phone": phone}
 
@@ -198,7 +199,9 @@ async def _in_call(conn: Connection, interview_id: int, *, video: bool = False) 
     for the relay, in video mode: a phone or written interview sends no media)."""
     token, role = _ticket(conn, interview_id)
     async with conn.read() as session:
-        interview = await _room_check(session, conn.me(), interview_id, token)
+        interview = await rooms.enter(
+            session, user=conn.me(), interview_id=interview_id, token=token
+        )
     if interview.admitted_at is None:
         raise Conflict("The recruiter has not let the candidate in yet.", code="room.not_admitted")
     if video and interview.mode != InterviewMode.VIDEO:
@@ -224,7 +227,7 @@ async def _checked_write(
     me = conn.me()
 
     async def checked(session: AsyncSession) -> T:
-        await _room_check(session, me, interview_id, token)
+        await rooms.enter(session, user=me, interview_id=interview_id, token=token)
         return await work(session, me)
 
     return await conn.write(checked)
@@ -325,10 +328,3 @@ ACTIONS = {
     "room.relay_answer": relay_answer,
     "room.relay_leave": relay_leave,
 }
-
-
-async def _room_check(session: AsyncSession, me: User, interview_id: int, token: str) -> Any:
-    """The interview, if `me` may be in its room now with this entry token."""
-    interview = await rooms.enter(session, user=me, interview_id=interview_id)
-    rooms.check_token(interview, user_id=me.id, token=token)
-    return interview

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, rooms, settings, webconferences
+from fair import channels, ice, settings, webconferences
 from fair.enums import QuestionStatus
 from fair.live import payloads
 from fair.models import Webconference
@@ -110,7 +110,7 @@ async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
         "type": "offer",
         "sdp": offer,
         "tracks": tracks,
-        "ice_servers": rooms.ice_servers(user_id=me.id),
+        "ice_servers": ice.servers(user_id=me.id),
     }
 
 

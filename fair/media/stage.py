@@ -49,7 +49,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from fair import rooms
+from fair import ice
 from fair.errors import Conflict
 from fair.media.recorder import Recorder
 from fair.media.relay import KINDS, ForwardingRelay, codecs
@@ -296,7 +296,7 @@ class Stages(MediaRooms):
     def _pc(self) -> RTCPeerConnection:
         servers = self._ice_servers
         if servers is None:  # STUN as set; TURN credentials for the server itself (user 0)
-            servers = rooms.ice_servers(user_id=0)
+            servers = ice.servers(user_id=0)
         config = RTCConfiguration(iceServers=[RTCIceServer(**s) for s in servers])
         return RTCPeerConnection(config)
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import applications, clock, editions, employers, interviews, parse, settings
@@ -42,7 +42,7 @@ from fair.models import (
     InterviewSlot,
     User,
 )
-from fair.web import forms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, release, require_role, require_user
 from fair.web.flash import flash
 from fair.web.templating import render
@@ -72,10 +72,6 @@ ENUMS = {
     "InterviewOutcome": InterviewOutcome,
     "InterviewStatus": InterviewStatus,
 }
-
-
-def _redirect(path: str) -> Response:
-    return RedirectResponse(path, status_code=303)
 
 
 def _by_day(
@@ -166,14 +162,6 @@ class AgendaRow:
     changeable: bool  # before the edition's cut-off for moving or cancelling
 
 
-async def _member_booth(request: Request) -> tuple[User, Booth]:
-    user = require_role(request, Role.RECRUITER)
-    booth = await employers.require_booth_member(
-        database(request), user, path_int(request, "booth_id")
-    )
-    return user, booth
-
-
 async def _agenda(
     session: AsyncSession, booth: Booth, team: list[tuple[User, bool]]
 ) -> list[AgendaRow]:
@@ -189,7 +177,7 @@ async def _agenda(
     people = {
         a.candidate_id: a.candidate.name for a in await applications.pipeline(session, booth=booth)
     }
-    rules = await interviews.rules(session, booth.edition_id)
+    rules = await interviews.booking_rules(session, booth.edition_id)
     cutoff = timedelta(minutes=rules.cancel_cutoff_minutes)
     now = clock.now()
     agenda = []
@@ -274,7 +262,10 @@ def _availability_input(fields: forms.Fields) -> interviews.AvailabilityInput:
 @page
 async def booth_interviews(request: Request) -> Response:
     """The booth's interviews: publish availability, and the agenda of every slot."""
-    user, booth = await _member_booth(request)
+    user = require_role(request, Role.RECRUITER)
+    booth = await interviews.rules.booth_of_staff(
+        database(request), user, path_int(request, "booth_id")
+    )
     if request.method != "POST":
         return await _booth_page(request, user, booth)
     fields = forms.Fields(await forms.read(request))
@@ -287,7 +278,7 @@ async def booth_interviews(request: Request) -> Response:
         await release(request)
         return await _booth_page(request, user, booth, form, status=error.status)
     flash(request, "%(num)s slot published.", plural="%(num)s slots published.", num=len(created))
-    return _redirect(f"/recruiter/booths/{booth.id}/interviews#agenda")
+    return urls.redirect(request, "booth_interviews", booth_id=booth.id, anchor="agenda")
 
 
 @page
@@ -297,7 +288,7 @@ async def slot_withdraw(request: Request) -> Response:
     slot = await interviews.get_slot(session, path_int(request, "slot_id"))
     await interviews.withdraw_slot(session, by=user, slot=slot)
     flash(request, "The slot was withdrawn.")
-    return _redirect(f"/recruiter/booths/{slot.booth_id}/interviews#agenda")
+    return urls.redirect(request, "booth_interviews", booth_id=slot.booth_id, anchor="agenda")
 
 
 @page
@@ -318,7 +309,7 @@ async def interview_record(request: Request) -> Response:
         session, by=user, interview=interview, attended=attended, outcome=outcome
     )
     flash(request, "The interview was recorded.")
-    return _redirect(f"/recruiter/booths/{interview.booth_id}/interviews#agenda")
+    return urls.redirect(request, "booth_interviews", booth_id=interview.booth_id, anchor="agenda")
 
 
 # Recruiters: from an application -----------------------------------------------------------------
@@ -340,7 +331,7 @@ async def application_context(
         "can_invite": can_invite,
         "invited_interview": None,
         "bookable": [],
-        "interview_rules": await interviews.rules(session, booth.edition_id),
+        "interview_rules": await interviews.booking_rules(session, booth.edition_id),
         # What the candidate would be told now (the same answer as their booking's).
         "interview_refusal": _for_recruiter(
             await interviews.rules_refusal(
@@ -384,10 +375,13 @@ def _for_recruiter(refusal: interviews.Refusal | None) -> interviews.Refusal | N
 
 
 async def _application(request: Request) -> tuple[User, Application]:
-    from fair.web.recruiter import member_application  # recruiter imports this module
-
-    application, _booth = await member_application(request)
-    return require_role(request, Role.RECRUITER), application
+    """The recruiter and the application in the path (applications.of_recruiter: its booth's
+    recruiters only)."""
+    user = require_role(request, Role.RECRUITER)
+    application, _booth = await applications.of_recruiter(
+        database(request), user, path_int(request, "application_id")
+    )
+    return user, application
 
 
 @page
@@ -395,7 +389,7 @@ async def application_invite(request: Request) -> Response:
     user, application = await _application(request)
     await interviews.invite(database(request), by=user, application=application)
     flash(request, "The interview is proposed: the candidate can book one of your free slots.")
-    return _redirect(f"/recruiter/applications/{application.id}#interview")
+    return urls.redirect(request, "application", application_id=application.id, anchor="interview")
 
 
 @page
@@ -412,7 +406,7 @@ async def application_book(request: Request) -> Response:
     slot = await interviews.get_slot(session, slot_id)
     await interviews.book(session, by=user, invitation=invitation, slot=slot, mode=mode)
     flash(request, "The slot is booked for the candidate, who is asked to confirm it.")
-    return _redirect(f"/recruiter/applications/{application.id}#interview")
+    return urls.redirect(request, "application", application_id=application.id, anchor="interview")
 
 
 # Candidates --------------------------------------------------------------------------------------
@@ -467,7 +461,7 @@ class BoothCache:
     async def get(self, booth_id: int) -> BoothInfo:
         if booth_id not in self.found:
             booth = await employers.get_booth(self.session, booth_id)
-            rules = await interviews.rules(self.session, booth.edition_id)
+            rules = await interviews.booking_rules(self.session, booth.edition_id)
             release = (
                 rules.release_at if rules.release_at and rules.release_at > clock.now() else None
             )
@@ -546,12 +540,12 @@ async def my_interviews(request: Request) -> Response:
 
 
 async def _own_invitation(request: Request) -> tuple[User, InterviewInvitation]:
+    """The candidate and the invitation in the path (interviews.rules: theirs only)."""
     user = require_role(request, Role.CANDIDATE)
     invitation = await interviews.get_invitation(
         database(request), path_int(request, "invitation_id")
     )
-    if invitation.candidate_id != user.id:
-        raise NotFound("This invitation does not exist.", code="interview.not_found")
+    interviews.rules.require_own_invitation(user, invitation)
     return user, invitation
 
 
@@ -582,7 +576,7 @@ async def invitation_book(request: Request) -> Response:
         await release(request)  # the slot's lock goes before the page is read and rendered
         return await _mine_page(request, user, failed, status=error.status)
     flash(request, "Your interview is booked. You will receive a confirmation by e-mail.")
-    return _redirect("/me/interviews#interviews")
+    return urls.redirect(request, "my_interviews", anchor="interviews")
 
 
 @page
@@ -593,7 +587,7 @@ async def waitlist_join(request: Request) -> Response:
         request,
         "You are on the waiting list: if a slot is freed, it is offered to you by e-mail.",
     )
-    return _redirect(f"/me/interviews#invitation-{invitation.id}")
+    return urls.redirect(request, "my_interviews", anchor=f"invitation-{invitation.id}")
 
 
 @page
@@ -601,7 +595,7 @@ async def waitlist_leave(request: Request) -> Response:
     user, invitation = await _own_invitation(request)
     await interviews.leave_waitlist(database(request), candidate=user, invitation=invitation)
     flash(request, "You left the waiting list.")
-    return _redirect(f"/me/interviews#invitation-{invitation.id}")
+    return urls.redirect(request, "my_interviews", anchor=f"invitation-{invitation.id}")
 
 
 @page
@@ -610,27 +604,19 @@ async def calendar_link(request: Request) -> Response:
     user = require_role(request, Role.CANDIDATE)
     await interviews.feed_token(database(request), user)
     flash(request, "Your calendar link is ready below.")
-    return _redirect("/me/interviews#calendar")
+    return urls.redirect(request, "my_interviews", anchor="calendar")
 
 
 # The interview page (both participants) ------------------------------------------------------
 
 
 async def _participant(request: Request) -> tuple[User, Interview, bool]:
-    """The interview and whether the user is its candidate (else a recruiter of its employer).
-
-    Anyone else is told it does not exist.
-    """
+    """The interview in the path and whether the user is its candidate (else a recruiter of its
+    employer): interviews.rules.require_participant."""
     user = require_user(request)
     session = database(request)
     interview = await interviews.get(session, path_int(request, "interview_id"))
-    if user.id == interview.candidate_id:
-        return user, interview, True
-    if user.role == Role.RECRUITER:
-        booth = await employers.get_booth(session, interview.booth_id)
-        if await employers.membership(session, user, booth.employer_id) is not None:
-            return user, interview, False
-    raise NotFound("This interview does not exist.", code="interview.not_found")
+    return user, interview, await interviews.rules.require_participant(session, user, interview)
 
 
 async def _interview_page(
@@ -703,9 +689,9 @@ async def interview_cancel(request: Request) -> Response:
         )
     if is_candidate:
         flash(request, "Your interview is cancelled: the recruiter is told.")
-        return _redirect("/me/interviews#interviews")
+        return urls.redirect(request, "my_interviews", anchor="interviews")
     flash(request, "The interview was cancelled: the candidate is told.")
-    return _redirect(f"/recruiter/booths/{interview.booth_id}/interviews#agenda")
+    return urls.redirect(request, "booth_interviews", booth_id=interview.booth_id, anchor="agenda")
 
 
 @page
@@ -737,7 +723,7 @@ async def interview_move(request: Request) -> Response:
             status=error.status,
         )
     flash(request, "The interview has moved: both of you are told.")
-    return _redirect(f"/interviews/{interview.id}")
+    return urls.redirect(request, "interview", interview_id=interview.id)
 
 
 @page
@@ -750,7 +736,7 @@ async def interview_confirm(request: Request) -> Response:
     fields.done()
     await interviews.confirm(session, candidate=user, interview=interview, mode=mode)
     flash(request, "Your interview is confirmed.")
-    return _redirect("/me/interviews#interviews")
+    return urls.redirect(request, "my_interviews", anchor="interviews")
 
 
 @page
@@ -760,7 +746,7 @@ async def interview_decline(request: Request) -> Response:
     interview = await interviews.get(session, path_int(request, "interview_id"))
     await interviews.decline(session, candidate=user, interview=interview)
     flash(request, "You declined the slot.")
-    return _redirect("/me/interviews#interviews")
+    return urls.redirect(request, "my_interviews", anchor="interviews")
 
 
 # Organisers: rules and figures ---------------------------------------------------------------
@@ -807,16 +793,15 @@ async def edition_interviews(request: Request) -> Response:
             data = _rules_input(fields, edition.timezone)
             await interviews.set_rules(session, by=user, edition=edition, data=data)
             flash(request, "The booking rules were saved.")
-            return _redirect(f"/organiser/editions/{edition.id}/interviews")
+            return urls.redirect(request, "edition_interviews", edition_id=edition.id)
         except FairError as error:
             form, status = _state(fields, error), error.status
             await release(request)
             session = database(request)
     if form is None:
-        form = forms.FormState(
-            values=_rules_values(await interviews.rules(session, edition.id), edition.timezone)
-        )
-    figures = await interviews.figures(session, edition.id)
+        rules = await interviews.booking_rules(session, edition.id)
+        form = forms.FormState(values=_rules_values(rules, edition.timezone))
+    figures = await interviews.booth_figures(session, edition.id)
     total = interviews.BoothFigures(
         booth_id=0,
         employer="",

@@ -1,4 +1,5 @@
-"""The interview room's page (fair.rooms): device check, waiting room, call, phone and chat.
+"""The interview room's page (fair.interviews.rooms): device check, waiting room, call, phone
+and chat.
 
 The call runs in static/room.js over the /live socket (`room.*` commands, PROTOCOL.md). The
 forms here (the mode, the candidate's number, a chat message) also work without JavaScript:
@@ -8,19 +9,16 @@ they post, then come back to the room. Only the interview's two people get the p
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import i18n, rooms
+from fair import i18n
 from fair.enums import InterviewMode
 from fair.errors import Invalid
-from fair.web import forms
+from fair.interviews import rooms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_user
 from fair.web.templating import render
-
-
-def _back(interview_id: int, anchor: str = "") -> Response:
-    return RedirectResponse(f"/interviews/{interview_id}/room{anchor}", status_code=303)
 
 
 @page
@@ -47,7 +45,7 @@ async def mode(request: Request) -> Response:
     except ValueError:
         raise Invalid("Choose video, phone or chat.", code="room.invalid") from None
     await rooms.switch_mode(database(request), user=user, interview_id=interview_id, mode=chosen)
-    return _back(interview_id)
+    return urls.redirect(request, "room", interview_id=interview_id)
 
 
 @page
@@ -56,7 +54,7 @@ async def phone(request: Request) -> Response:
     interview_id = path_int(request, "interview_id")
     number = forms.Fields(await forms.read(request)).text("phone", max_length=30)
     await rooms.set_phone(database(request), user=user, interview_id=interview_id, phone=number)
-    return _back(interview_id, "#phone-panel")
+    return urls.redirect(request, "room", interview_id=interview_id, anchor="phone-panel")
 
 
 @page
@@ -65,7 +63,7 @@ async def message(request: Request) -> Response:
     interview_id = path_int(request, "interview_id")
     body = forms.Fields(await forms.read(request)).text("body", multiline=True)
     await rooms.send_message(database(request), user=user, interview_id=interview_id, body=body)
-    return _back(interview_id, "#chat-panel")
+    return urls.redirect(request, "room", interview_id=interview_id, anchor="chat-panel")
 
 
 routes = [

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import chat, editions, rooms, webconferences
+from fair import chat, editions, ice, webconferences
 from fair.enums import QuestionStatus, WebconferenceStatus
 from fair.models import Webconference
 from fair.web.auth import database, page, path_int, require_user
@@ -79,7 +79,7 @@ async def stage(request: Request) -> Response:
         "phase": phase,
         "opens_at": opens_at,
         "state": "over" if over else ("early" if phase == "scheduled" else "open"),
-        "ice_servers": rooms.ice_servers(user_id=user.id),
+        "ice_servers": ice.servers(user_id=user.id),
         "max_question": chat.MAX_BODY,
     }
     return render(request, "webconferences/stage.html", context)

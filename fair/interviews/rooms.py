@@ -1,17 +1,15 @@
-"""Interview rooms: who may enter and when, the waiting room, the mode, the phone number, chat.
+"""Interview rooms: when they open, the waiting room, the mode, the phone number, chat.
 
-A room belongs to one booked interview (fair.interviews) and to its two people only: the
-candidate and the recruiter who holds the slot (`Interview.recruiter_id`), not their colleagues.
-It opens 10 minutes before the slot and closes 15 minutes after its end.
+A room belongs to one booked interview and to its two people only (fair.interviews.rules:
+`room_role`). It opens 10 minutes before the slot and closes 15 minutes after its end.
 
 The room page issues an entry token that the socket's `room.join` requires: an HMAC (with
 SECRET_KEY) of the interview, the user, the room's closing time and the interview's
 `room_secret`. It is useless to anyone else, after the room closes, and once the booking's secret
 changes. Every room command checks the participant, the window and the token again.
 
-Media flows browser to browser (WebRTC). The server only relays signalling (live/socket.py)
-and hands out ICE servers: STUN, and TURN with time-limited credentials in coturn's REST style
-(`use-auth-secret`).
+Media flows browser to browser (WebRTC). The server only relays signalling
+(live/room_commands.py) and hands out ICE servers (fair.ice).
 
 Live events (published by the boundary after commit) on channels.room: `room.admitted`,
 `room.mode`, `room.message` and `room.phone`.
@@ -32,14 +30,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import candidates, channels, chat, clock, employers, events, i18n, settings
 from fair.enums import InterviewMode, InterviewStatus
-from fair.errors import Conflict, Forbidden, Invalid, NotFound, NotYours
+from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.interviews.rules import (
+    CANDIDATE,
+    require_may_admit,
+    require_may_give_phone,
+    require_may_see_phone,
+    room_role,
+)
 from fair.models import CandidateProfile, Interview, RoomMessage, User
 
 ROOM_OPENS_BEFORE = timedelta(minutes=10)
 ROOM_CLOSES_AFTER = timedelta(minutes=15)
 MAX_MESSAGE = 2000
-CANDIDATE = "candidate"
-RECRUITER = "recruiter"
 
 # Where a room stands, for the page (`state`).
 NOT_BOOKED = "not_booked"
@@ -53,7 +56,7 @@ class Visit:
     """What the room page shows to one of its two people."""
 
     interview: Interview
-    role: str  # CANDIDATE or RECRUITER
+    role: str  # rules.CANDIDATE or rules.RECRUITER
     state: str  # NOT_BOOKED, NOT_OPEN, OPEN or CLOSED
     other: User
     employer_name: str
@@ -90,16 +93,6 @@ def state(interview: Interview, now: datetime | None = None) -> str:
     return OPEN
 
 
-def role_of(interview: Interview, user: User) -> str:
-    """The user's side in the room; for anyone else (a colleague included) the room does not
-    exist (NotYours)."""
-    if user.id == interview.candidate_id:
-        return CANDIDATE
-    if user.id == interview.recruiter_id:
-        return RECRUITER
-    raise NotYours("This interview room does not exist.", code="room.not_found")
-
-
 # Entering --------------------------------------------------------------------------------------
 
 
@@ -120,14 +113,16 @@ async def enter(
     interview_id: int,
     now: datetime | None = None,
     lock: bool = False,
+    token: str | None = None,
 ) -> Interview:
-    """The interview, when `user` is one of its two people and its room is open now.
+    """The interview, when `user` is one of its two people and its room is open now (and, with
+    `token`, when that is their entry token: `check_token`).
 
     Raises NotFound `room.not_found` (anyone else), Conflict `room.not_open` (too early, with
     the opening time) or `room.closed` (not booked, or over).
     """
     interview = await get(session, interview_id, lock=lock)
-    role_of(interview, user)
+    room_role(interview, user)
     found = state(interview, now)
     if found == NOT_BOOKED:
         raise Conflict("This interview is not booked, so its room is closed.", code="room.closed")
@@ -141,6 +136,8 @@ async def enter(
             code="room.not_open",
             params={"time": i18n.moment(when, zone, "short")},
         )
+    if token is not None:
+        check_token(interview, user_id=user.id, token=token, now=now)
     return interview
 
 
@@ -150,7 +147,7 @@ async def visit(
     """The room page's content: whatever the time, to the interview's two people only."""
     now = now or clock.now()
     interview = await get(session, interview_id)
-    role = role_of(interview, user)
+    role = room_role(interview, user)
     found = state(interview, now)
     other = await session.get(
         User, interview.recruiter_id if role == CANDIDATE else interview.candidate_id
@@ -218,8 +215,7 @@ async def admit(
     """
     now = _utc(now)
     interview = await enter(session, user=user, interview_id=interview_id, now=now, lock=True)
-    if user.id != interview.recruiter_id:
-        raise Forbidden("Only the recruiter can let the candidate in.", code="room.forbidden")
+    require_may_admit(interview, user)
     if interview.admitted_at is None:
         interview.admitted_at = now
         await session.flush()
@@ -247,7 +243,7 @@ async def switch_mode(
     interview.mode = mode.value
     interview.updated_at = now
     await session.flush()
-    _emit(session, interview, "room.mode", mode=mode.value, by=role_of(interview, user))
+    _emit(session, interview, "room.mode", mode=mode.value, by=room_role(interview, user))
     return interview
 
 
@@ -260,10 +256,7 @@ async def phone_number(
     """
     now = now or clock.now()
     interview = await enter(session, user=user, interview_id=interview_id, now=now)
-    if user.id != interview.recruiter_id:
-        raise Forbidden(
-            "Only the recruiter sees the candidate's phone number.", code="room.forbidden"
-        )
+    require_may_see_phone(interview, user)
     if not interview.starts_at <= now < interview.ends_at:
         raise Conflict(
             "The candidate's number shows only during the interview.", code="room.phone_hidden"
@@ -285,8 +278,7 @@ async def set_phone(
     Side effect: `room.phone` (without the number: the recruiter asks for it, within the slot).
     """
     interview = await enter(session, user=user, interview_id=interview_id, now=now)
-    if user.id != interview.candidate_id:
-        raise Forbidden("Only the candidate can give their number.", code="room.forbidden")
+    require_may_give_phone(interview, user)
     profile = await candidates.set_phone(session, user, phone=phone)
     _emit(session, interview, "room.phone")
     return profile.phone
@@ -337,28 +329,6 @@ async def messages(session: AsyncSession, *, interview_id: int) -> list[RoomMess
         .order_by(RoomMessage.created_at, RoomMessage.id)
     )
     return list(rows)
-
-
-def ice_servers(*, user_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
-    """RTCPeerConnection's iceServers: STUN as set, TURN with credentials for this user."""
-    conf = settings.get()
-    servers: list[dict[str, Any]] = []
-    if conf.stun_urls:
-        servers.append({"urls": list(conf.stun_urls)})
-    if conf.turn_urls:
-        expires = int((now or clock.now()).timestamp()) + conf.turn_ttl
-        username, credential = turn_credentials(conf.turn_secret, user_id=user_id, expires=expires)
-        servers.append(
-            {"urls": list(conf.turn_urls), "username": username, "credential": credential}
-        )
-    return servers
-
-
-def turn_credentials(secret: str, *, user_id: int, expires: int) -> tuple[str, str]:
-    """coturn's REST credentials: "<expiry>:<user>" and base64(HMAC-SHA1(secret, username))."""
-    username = f"{expires}:{user_id}"
-    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
-    return username, base64.b64encode(digest).decode()
 
 
 # Helpers ---------------------------------------------------------------------------------------
