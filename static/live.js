@@ -5,6 +5,7 @@
 // posts and the server redirects back).
 (function () {
   "use strict";
+  window.fairChatMessage = chatMessage; // the interview room's chat (room.js) shows the same way
   var body = document.body;
   var userId = body.getAttribute("data-user-id");
   if (!window.WebSocket || !window.fairSocket) return;
@@ -250,27 +251,36 @@
     } catch (e) { return ""; }
   }
 
-  function conversationMessage(data) {
-    var list = document.querySelector('[data-conversation-id="' + Number(data.conversation_id) + '"]');
-    if (!list) return refresh();
-    if (list.querySelector('[data-message-id="' + Number(data.message_id) + '"]')) return;
-    var mine = String(data.sender_id) === list.getAttribute("data-me");
+  // A chat message event, shown in `list` as the templates show one (templates/live/
+  // _conversation.html, rooms/room.html), unless the list has it already (a page read again may
+  // show it). `who` names the sender. Returns whether it was added.
+  function chatMessage(list, data, mine, who, zone) {
+    if (list.querySelector('[data-message-id="' + Number(data.message_id) + '"]')) return false;
     var item = document.createElement("li");
     item.className = mine ? "mine" : "theirs";
-    item.setAttribute("data-message-id", String(data.message_id));
-    var who = document.createElement("span");
-    who.className = "who";
-    who.textContent = list.getAttribute(mine ? "data-mine-label" : "data-theirs-label");
+    item.setAttribute("data-message-id", String(Number(data.message_id)));
+    var name = document.createElement("span");
+    name.className = "who";
+    name.textContent = who;
     var time = document.createElement("time");
-    time.setAttribute("datetime", data.created_at);
-    time.textContent = clockTime(data.created_at, list.getAttribute("data-zone") || undefined);
+    time.setAttribute("datetime", String(data.created_at));
+    time.textContent = clockTime(data.created_at, zone || undefined);
     var text = document.createElement("p");
     text.textContent = data.body; // text only: never parsed as HTML
-    item.appendChild(who);
+    item.appendChild(name);
     item.appendChild(document.createTextNode(" "));
     item.appendChild(time);
     item.appendChild(text);
     list.appendChild(item);
+    return true;
+  }
+
+  function conversationMessage(data) {
+    var list = document.querySelector('[data-conversation-id="' + Number(data.conversation_id) + '"]');
+    if (!list) return refresh();
+    var mine = String(data.sender_id) === list.getAttribute("data-me");
+    var who = list.getAttribute(mine ? "data-mine-label" : "data-theirs-label");
+    chatMessage(list, data, mine, who, list.getAttribute("data-zone"));
   }
 
   function conversationMessageDeleted(data) {

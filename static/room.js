@@ -1,6 +1,6 @@
-// The interview room (fair/rooms.py; fair/live/PROTOCOL.md, "Interview rooms"): a device check,
-// the waiting room, a browser-to-browser call (WebRTC) signalled through this page's own /live
-// socket, the phone number and the written chat. The recruiter always makes the offers: each
+// The interview room (fair/interviews/rooms.py; live/PROTOCOL.md, "Interview rooms"): a device
+// check, the waiting room, a browser-to-browser call (WebRTC) signalled through this page's own
+// /live socket, the phone number and the written chat. The recruiter always makes the offers: each
 // side says "ready" once it is in the call (the candidate only once admitted), and the
 // recruiter answers a candidate's "ready" with an offer (an ICE restart when that call still
 // exists). A reload or a dropped socket joins again and says "ready" again, so the call
@@ -8,7 +8,8 @@
 // 15 s after the call started), or when the server says so at join (FAIR_INTERVIEW_RELAY),
 // the call goes through the server's media relay instead (see "The relay" below), until the
 // tab closes. Nothing is global: data and translated texts come from #room's data- attributes.
-// Uses static/socket.js (the socket) and static/media.js (devices, codecs), loaded before it.
+// Uses static/socket.js (the socket), static/media.js (devices, codecs) and static/live.js (chat
+// messages), all loaded before it.
 (function () {
   "use strict";
   var root = document.getElementById("room");
@@ -746,35 +747,13 @@
     });
   }
 
-  function clockTime(iso) {
-    try {
-      return new Date(iso).toLocaleTimeString(document.documentElement.lang, {
-        hour: "2-digit", minute: "2-digit", timeZone: root.getAttribute("data-zone") || undefined
-      });
-    } catch (e) { return ""; }
-  }
-
   function addMessage(data) {
     var list = one("[data-room-messages]");
-    if (list.querySelector('[data-message-id="' + Number(data.message_id) + '"]')) return;
     var mine = Number(data.sender_id) === me;
-    var item = document.createElement("li");
-    item.className = mine ? "mine" : "theirs";
-    item.setAttribute("data-message-id", String(Number(data.message_id)));
-    var who = document.createElement("span");
-    who.className = "who";
-    who.textContent = text(mine ? "mine" : "theirs");
-    var time = document.createElement("time");
-    time.setAttribute("datetime", String(data.created_at));
-    time.textContent = clockTime(data.created_at);
-    var body = document.createElement("p");
-    body.textContent = data.body; // text only, never parsed as HTML
-    item.appendChild(who);
-    item.appendChild(document.createTextNode(" "));
-    item.appendChild(time);
-    item.appendChild(body);
-    list.appendChild(item);
-    list.scrollTop = list.scrollHeight;
+    var who = text(mine ? "mine" : "theirs");
+    if (window.fairChatMessage(list, data, mine, who, root.getAttribute("data-zone"))) {
+      list.scrollTop = list.scrollHeight;
+    }
   }
 
   // Forms go through the socket while the room is joined; otherwise they post as usual.
