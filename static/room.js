@@ -1,5 +1,5 @@
-// The interview room (fair/interviews/rooms.py; live/PROTOCOL.md, "Interview rooms"): a device
-// check, the waiting room, a browser-to-browser call (WebRTC) signalled through this page's own
+// The interview room (fair/interviews/rooms.py; fair/live/PROTOCOL.md, "Interview rooms"): a
+// device check, the waiting room, a browser-to-browser call (WebRTC) signalled through this page's own
 // /live socket, the phone number and the written chat. The recruiter always makes the offers: each
 // side says "ready" once it is in the call (the candidate only once admitted), and the
 // recruiter answers a candidate's "ready" with an offer (an ICE restart when that call still
