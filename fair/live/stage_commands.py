@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import channels, ice, settings, webconferences
 from fair.enums import QuestionStatus
 from fair.live import payloads
+from fair.media_rooms import MediaRooms
 from fair.models import Webconference
 from fair.webconferences import audience, recordings
 
@@ -79,7 +80,7 @@ async def end(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 async def _recording(
     conn: Connection,
     webconference_id: int,
-    step: Callable[[recordings.StageRecorder, AsyncSession, Webconference], Awaitable[None]],
+    step: Callable[[MediaRooms, AsyncSession, Webconference], Awaitable[None]],
 ) -> None:
     async def work(session: AsyncSession) -> None:
         webconference = await webconferences.get(session, webconference_id)

@@ -2,7 +2,7 @@
 
 A talk is recorded only if one of its presenters consents, before it ends. When its stage goes
 live, `begin` turns that consent into a recording and names its file (under the
-`recordings_dir` setting); the stage records it (fair.media.stage.Stages.record) until the talk
+`recordings_dir` setting); the stage records it (fair.media_rooms.MediaRooms.record) until the talk
 ends, then `finish` marks it ready (or failed, when nothing was written). Any presenter, or
 anyone who manages the talk (its edition's organisers, its booth's recruiters), may withdraw the
 consent at any time: the file is deleted and the replay is gone. Consenting again afterwards
@@ -11,8 +11,8 @@ starts a new recording (a new row); the latest row is the talk's recording.
 Who may watch a replay: whoever could have watched the talk (rules.may_watch).
 
 The stage's edges (the live socket's stage.start / stage.end, an organiser's "end now", a
-consent while live, a withdrawal while recording) drive the media backend through two
-functions, in a write session:
+consent while live, a withdrawal while recording) drive the media rooms (whichever backend holds
+them) through two functions, in a write session:
 
     await start_recording(stages, session, webconference)   # the talk just went live
     await finish_recording(stages, session, webconference)  # the talk just ended
@@ -27,7 +27,6 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import channels, clock, settings
 from fair.enums import RecordingStatus
 from fair.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from fair.media_rooms import MediaRooms
 from fair.models import User, Webconference, WebconferenceRecording
 from fair.webconferences import rules, talks
 
@@ -161,17 +161,8 @@ async def finish(
     return recording
 
 
-class StageRecorder(Protocol):
-    """What recording asks of the media backend: fair.media.stage.Stages in the embedded
-    default, the remote stand-in with media processes (only the methods used here)."""
-
-    async def record(self, room: str, path: str) -> None: ...
-
-    async def stop_recording(self, room: str) -> dict[str, int]: ...
-
-
 async def start_recording(
-    stages: StageRecorder, session: AsyncSession, webconference: Webconference
+    stages: MediaRooms, session: AsyncSession, webconference: Webconference
 ) -> None:
     """The talk is live: if a presenter consented, its stage records to the file `begin` names."""
     path = await begin(session, webconference=webconference)
@@ -180,7 +171,7 @@ async def start_recording(
 
 
 async def finish_recording(
-    stages: StageRecorder, session: AsyncSession, webconference: Webconference
+    stages: MediaRooms, session: AsyncSession, webconference: Webconference
 ) -> None:
     """The talk is over (or its consent withdrawn): the stage closes its file (also when the
     media host's `end` already did), and the recording becomes ready, failed or stays
