@@ -2,7 +2,8 @@
 // microphones and WebRTC connections: the page that opens by itself, the tab's memory, the
 // device check with its fallback to the microphone alone and its problem message, the mute and
 // camera buttons, playing a video the browser may hold back, the codecs the server's media relay
-// forwards, and the offers and answers exchanged with it. Loaded before either script; `window.fairMedia`.
+// forwards, and the offers and answers exchanged with it. `window.fairMedia`, loaded (defer)
+// before either script.
 // The root given to these functions holds the page's data-t- texts and its device markup:
 // [data-device-problem] with [data-problem-text], [data-local-video], and the data-action="mute"
 // and "camera" buttons (aria-pressed).
