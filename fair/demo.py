@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import io
 import random
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -49,21 +52,26 @@ from fair.enums import (
 from fair.errors import NotFound
 from fair.models import Application, Booth, Edition, InterviewInvitation, Offer, User
 
-PASSWORD = "demo-fair-2026"
-TERRITORY = "Garrigues et Lez Métropole"
-TITLE = "Rencontres pour l'emploi"
-ZONE = "Europe/Paris"
-OFFER_COUNT = 600
-ADMIN = "admin@demo.fair"
-ORGANISER = "organisatrice@demo.fair"
-RECRUITER = "recruteur@demo.fair"
-CANDIDATE = "candidate@demo.fair"
+
+def _load() -> dict[str, Any]:
+    """The demo's tables: fair/data/demo.toml, package data (pyproject.toml) like the others."""
+    text = resources.files("fair").joinpath("data/demo.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+DATA = _load()
+PASSWORD: str = DATA["password"]
+TERRITORY: str = DATA["edition"]["territory"]
+TITLE: str = DATA["edition"]["title"]
+ZONE: str = DATA["zone"]
+OFFER_COUNT: int = DATA["offer_count"]
+ADMIN: str = DATA["accounts"]["admin"]["email"]
+ORGANISER: str = DATA["accounts"]["organiser"]["email"]
+RECRUITER: str = DATA["accounts"]["recruiter"]["email"]
+CANDIDATE: str = DATA["accounts"]["candidate"]["email"]
 # Role, e-mail, display name: the accounts printed when the demo starts.
-ACCOUNTS = (
-    (Role.ADMIN, ADMIN, "Alix Martin"),
-    (Role.ORGANISER, ORGANISER, "Claire Fabre"),
-    (Role.RECRUITER, RECRUITER, "Karim Benali"),
-    (Role.CANDIDATE, CANDIDATE, "Léa Roussel"),
+ACCOUNTS = tuple(
+    (Role(role), account["email"], account["name"]) for role, account in DATA["accounts"].items()
 )
 
 
@@ -77,126 +85,20 @@ class DemoEmployer:
     jobs: tuple[str, ...]
 
 
-# Fictional employers of the métropole (name | NAF | size | commune | activity | ROME codes,
-# repeated to weigh them); the first belongs to the demo recruiter.
-_EMPLOYERS = """
-Lez Électricité Services|43.21A|10-49|Montpellier|électricien du bâtiment|F1602 F1602 I1309 F1610
-Garrigues Bâtiment|41.20A|50-249|Lattes|entreprise du bâtiment|F1703 F1701 F1704 F1202 F1201
-Plomberie Chauffage du Lez|43.22A|10-49|Castelnau-le-Lez|plombier chauffagiste|F1603 F1610 F1603
-Peintures et Façades Occitanes|43.34Z|0-9|Juvignac|peinture et ravalement|F1606 F1704
-Énergies Solaires du Midi|43.21B|10-49|Fabrègues|installateur photovoltaïque|F1610 F1602 I1309
-Clinique des Garrigues|86.10Z|250-4999|Montpellier|clinique|J1501 J1506 J1301 J1302 J1305
-EHPAD Les Oliviers|87.10A|50-249|Pignan|maison de retraite|J1501 J1506 J1301 K1302 G1602
-Aide et Présence Hérault|88.10A|50-249|Montpellier|aide à domicile|K1302 K1304 K1303
-Crèches Les Petits Lézards|88.91A|10-49|Castelnau-le-Lez|réseau de crèches|J1304 K1303
-Logistique Méditerranée|52.10B|250-4999|Vendargues|plateforme logistique|N1101 N1103 N1105 N1301
-Transports Cévennes Littoral|49.41A|50-249|Baillargues|transport routier|N4101 N4105 N4201
-Messageries du Golfe|53.20Z|50-249|Saint-Jean-de-Védas|livraison de colis|N4105 N1103 N1105
-Hypermarché Oc Lattes|47.11F|250-4999|Lattes|hypermarché|D1507 D1505 D1106 D1502 D1101 D1102
-Fournil de l'Écusson|10.71C|10-49|Montpellier|boulangerie-pâtisserie|D1102 D1104 D1106
-Brasserie du Peyrou|56.10A|10-49|Montpellier|brasserie traditionnelle|G1602 G1803 G1605
-Hôtel Les Arceaux|55.10Z|10-49|Montpellier|hôtel trois étoiles|G1703 G1502 G1803 G1704
-Camping Les Flots Bleus|55.30Z|10-49|Palavas-les-Flots|camping en bord de mer|G1502 G1703 G1236
-Snack Comédie|56.10C|10-49|Montpellier|restauration rapide|G1603 G1603 G1602
-Garage du Mas de Mauguio|45.20A|10-49|Mauguio|garage automobile|I1604 I1103 D1404
-Occitanie Numérique|62.01Z|50-249|Montpellier|services numériques|M1805 M1810 M1801 M1802
-Lez Conseil Expertise|69.20Z|10-49|Castelnau-le-Lez|expertise comptable|M1203 M1607 M1602
-Mutuelle Languedoc Santé|65.12Z|250-4999|Montpellier|mutuelle santé|C1102 C1401 D1401
-Caisse Solidaire du Lez|64.19Z|50-249|Montpellier|banque coopérative|C1201 C1401 C1102
-Port Marianne Immobilier|68.31Z|0-9|Montpellier|agence immobilière|C1504 C1501
-Propreté Services Hérault|81.21Z|250-4999|Saint-Jean-de-Védas|propreté|K2204 K2204 I1203
-Paysages des Garrigues|81.30Z|10-49|Grabels|espaces verts|A1203 A1208
-Sécurité Protection Sud|80.10Z|50-249|Montpellier|sécurité privée|K2503
-Intérim Solidaire Métropole|78.20Z|10-49|Montpellier|intérim d'insertion|N1105 F1704 H3302 N1103
-Conserverie Méditerranéenne|10.39B|50-249|Lunel|conserverie de fruits|H2102 H3302 N1105 H2105
-Métallerie Vendarguoise|25.11Z|10-49|Vendargues|serrurerie-métallerie|H2913 H2909 H2903
-Menuiserie Bois du Lez|16.23Z|10-49|Jacou|menuiserie sur mesure|H2206 H2201
-Domaine de Saint-Georges|01.21Z|10-49|Saint-Georges-d'Orques|domaine viticole|A1418 A1419 A1422
-Pépinières de Lavérune|01.30Z|10-49|Lavérune|pépinière|A1414 A1419 D1219
-Régie des Eaux Garrigues et Lez|36.00Z|250-4999|Montpellier|régie de l'eau|H1530 I1309 I1310
-Valorisation Déchets du Lez|38.11Z|50-249|Lattes|collecte des déchets|N4118 K2304 K2318
-Garrigues et Lez Métropole|84.11Z|5000+|Montpellier|collectivité|M1602 K1707 A1203 N4103 G1203
-Lez Formation Adultes|85.59A|10-49|Montpellier|organisme de formation|K2111 M1607 K2112
-Lez Forme Club|93.13Z|10-49|Le Crès|salle de sport|G1204 D1401
-Ambulances du Pic Saint-Loup|86.90A|10-49|Saint-Mathieu-de-Tréviers|transport sanitaire|J1305
-Salon Sète Beauté|96.02A|0-9|Sète|coiffure et esthétique|D1202 D1208
-"""
+# Fictional employers of the métropole; the first belongs to the demo recruiter.
 EMPLOYERS = tuple(
-    DemoEmployer(name, naf, size, commune, activity, tuple(jobs.split()))
-    for name, naf, size, commune, activity, jobs in (
-        line.split("|") for line in _EMPLOYERS.strip().splitlines()
-    )
+    DemoEmployer(**{**employer, "jobs": tuple(employer["jobs"])}) for employer in DATA["employers"]
 )
-SIZE_WEIGHT = {"0-9": 1, "10-49": 2, "50-249": 3, "250-4999": 5, "5000+": 6}
-# Accents the ROME list leaves off capital letters.
-CAPITALS = {
-    "Electricien": "Électricien",
-    "Electricienne": "Électricienne",
-    "Educateur": "Éducateur",
-    "Educatrice": "Éducatrice",
-    "Equipier": "Équipier",
-}
-# Per ROME domain: what the job involves (missions) and skills, separated by semicolons.
-_DOMAINS = """
-A|entretenir les parcelles et les massifs;réaliser les plantations et la taille;utiliser et \
-entretenir le matériel;participer aux récoltes|Taille des végétaux;Conduite de tracteur;\
-Plantation;Arrosage;Utilisation de débroussailleuse
-C|accueillir et conseiller la clientèle;gérer les dossiers et les contrats;assurer le suivi \
-administratif;développer un portefeuille de clients|Relation client;Conseil en assurance;\
-Gestion de portefeuille;Produits bancaires;Outils bureautiques
-D|accueillir et conseiller la clientèle;mettre en rayon et soigner la présentation;tenir la \
-caisse;préparer les commandes;respecter les règles d'hygiène|Relation client;Encaissement;\
-Mise en rayon;Hygiène alimentaire (HACCP);Techniques de vente;Gestion des stocks
-F|intervenir sur des chantiers neufs et de rénovation;lire des plans;respecter les règles de \
-sécurité du chantier;réaliser les finitions;travailler avec les autres corps de métier|Lecture \
-de plans;Habilitation électrique;Travail en hauteur;Maçonnerie;Pose de cloisons;Sécurité
-G|accueillir la clientèle;préparer et dresser les plats;assurer le service;entretenir les \
-locaux et le matériel;participer aux animations|Hygiène alimentaire (HACCP);Service en salle;\
-Accueil de la clientèle;Anglais courant;Mise en place;Travail en équipe
-H|conduire et régler les machines;contrôler la qualité de la production;respecter les \
-consignes de sécurité;assurer l'entretien de premier niveau|Conduite de ligne;Contrôle \
-qualité;Soudure TIG;Soudure MIG;Lecture de plans;Règles d'hygiène et de sécurité
-I|diagnostiquer les pannes;réaliser la maintenance préventive et corrective;renseigner les \
-fiches d'intervention;conseiller les utilisateurs|Diagnostic de panne;Habilitation \
-électrique;Maintenance préventive;Électrotechnique;Mécanique automobile
-J|accompagner les patients dans les actes de la vie quotidienne;participer aux soins;assurer \
-la traçabilité dans le dossier patient;travailler en équipe pluridisciplinaire|Soins \
-d'hygiène et de confort;Transmissions ciblées;Bientraitance;Gestes et postures;Urgences
-K|accompagner les personnes au quotidien;assurer l'entretien des locaux;accueillir et \
-informer le public;veiller à la sécurité des personnes;rendre compte à son responsable|Aide \
-à la toilette;Entretien des locaux;Écoute et bienveillance;Préparation des repas;Carte \
-professionnelle de sécurité
-M|assurer le suivi administratif;participer aux projets de l'équipe;gérer les outils \
-informatiques;rédiger des documents et des comptes rendus|Outils bureautiques;Python;\
-Administration Linux;Comptabilité générale;Gestion administrative;SQL;Paie
-N|préparer et charger les commandes;conduire en sécurité;livrer dans les délais;gérer les \
-stocks;utiliser un terminal de lecture de codes-barres|CACES R489 catégorie 3;Permis C;FIMO;\
-Préparation de commandes;Gestion des stocks;Permis B
-"""
-_ROWS = [line.split("|") for line in _DOMAINS.strip().splitlines()]
-MISSIONS = {letter: missions.split(";") for letter, missions, _skills in _ROWS}
-SKILLS = {letter: skills.split(";") for letter, _missions, skills in _ROWS}
-SOFT_SKILLS = "Ponctualité;Travail en équipe;Rigueur;Autonomie;Sens du service".split(";")
-QUALIFICATIONS = ("CAP / BEP", "Bac professionnel", "BTS / BUT")
-INTROS = (
-    "{employer} ({activity}) recrute un(e) {job} à {commune}.",
-    "Rejoignez {employer} ({activity}) : nous recherchons un(e) {job} à {commune}.",
-    "Pour accompagner son développement, {employer} ({activity}) recrute un(e) {job}.",
-    "Vous cherchez un emploi près de {commune} ? {employer} recrute un(e) {job}.",
-)
-PROFILES = {
-    "beginner": "Débutant(e) accepté(e) : vous serez formé(e) par nos équipes.",
-    "wished": "Une première expérience sur un poste similaire est souhaitée.",
-    "required": "Une expérience d'au moins deux ans sur un poste similaire est exigée.",
-}
-CONTRACT_WEIGHTS = {
-    Contract.CDI: 40,
-    Contract.CDD: 25,
-    Contract.TEMPORARY: 12,
-    Contract.SEASONAL: 7,
-    Contract.APPRENTICESHIP: 11,
-    Contract.INTERNSHIP: 5,
-}
+SIZE_WEIGHT: dict[str, int] = DATA["size_weights"]
+CAPITALS: dict[str, str] = DATA["capitals"]
+MISSIONS: dict[str, list[str]] = {k: v["missions"] for k, v in DATA["domains"].items()}
+SKILLS: dict[str, list[str]] = {k: v["skills"] for k, v in DATA["domains"].items()}
+SOFT_SKILLS: list[str] = DATA["offers"]["soft_skills"]
+QUALIFICATIONS: list[str] = DATA["offers"]["qualifications"]
+INTROS: list[str] = DATA["offers"]["intros"]
+PROFILES: dict[str, str] = DATA["offers"]["profiles"]
+CONTRACTS = {Contract(k): v for k, v in DATA["offers"]["contracts"].items()}
+CONTRACT_WEIGHTS: dict[Contract, int] = {k: v["weight"] for k, v in CONTRACTS.items()}
 
 
 def _job_title(label: str) -> str:
@@ -216,13 +118,8 @@ def edition_input(now: datetime) -> editions.EditionInput:
     return editions.EditionInput(
         title=f"{TITLE} {local.year}",
         territory=TERRITORY,
-        partners="France Travail, Mission locale, Cap emploi, Département de l'Hérault",
-        description=(
-            "Une semaine pour rencontrer en ligne les employeurs de Garrigues et Lez Métropole : "
-            "600 offres dans le bâtiment, la santé, la logistique, le commerce, l'hôtellerie-"
-            "restauration, le numérique et les services publics. Postulez avec votre CV, puis "
-            "échangez en visio avec les recruteurs pendant les journées en direct."
-        ),
+        partners=DATA["edition"]["partners"],
+        description=DATA["edition"]["description"],
         timezone=ZONE,
         applications_open_at=now - timedelta(days=5),
         applications_close_at=now + timedelta(days=9),
@@ -308,8 +205,7 @@ def _summary(edition: Edition) -> dict[str, object]:
 
 
 async def _owner(session: AsyncSession, n: int) -> User:
-    first = ("Camille", "Julien", "Sophie", "Nicolas", "Inès", "Thomas", "Manon", "Yanis")
-    last = ("Garcia", "Durand", "Moreau", "Lopez", "Bernard", "Roux", "Fournier", "Girard")
+    first, last = DATA["recruiters"]["first_names"], DATA["recruiters"]["last_names"]
     return await accounts.create_user(
         session,
         email=f"recruteur{n:02d}@demo.fair",
@@ -422,14 +318,8 @@ def _description(
 
 
 def _contract_text(contract: Contract) -> str:
-    return {
-        Contract.CDI: "CDI, après une période d'essai",
-        Contract.CDD: "CDD de 6 mois, renouvelable",
-        Contract.TEMPORARY: "mission d'intérim de 3 mois",
-        Contract.SEASONAL: "contrat saisonnier d'avril à septembre",
-        Contract.APPRENTICESHIP: "contrat d'apprentissage en alternance",
-        Contract.INTERNSHIP: "stage de 2 à 6 mois",
-    }[contract]
+    text: str = CONTRACTS[contract]["text"]
+    return text
 
 
 def _salary(rng: random.Random, contract: Contract, experience: Experience) -> str:
@@ -456,21 +346,20 @@ class Stand:
     offer: Offer
 
 
+INTERVIEWS = DATA["interviews"]
 # Booths (indexes in EMPLOYERS) publishing interview slots: the demo recruiter's first; the demo
 # candidate is booked at the first, invited by the second, shortlisted by the third.
-INTERVIEW_BOOTHS = (0, 1, 5)
+INTERVIEW_BOOTHS: list[int] = INTERVIEWS["booths"]
 # Day (live days from today), local start and end, modes: two stretches per booth.
-AVAILABILITY = (
-    (1, time(9, 0), time(12, 0), frozenset(InterviewMode)),
-    (2, time(14, 0), time(17, 0), frozenset({InterviewMode.VIDEO, InterviewMode.PHONE})),
+AVAILABILITY = tuple(
+    (a["day"], a["start"], a["end"], frozenset(InterviewMode(m) for m in a["modes"]))
+    for a in INTERVIEWS["availability"]
 )
-OTHER_CANDIDATES = ("Mehdi Haddad", "Julie Vidal", "Samuel Ortiz")
+OTHER_CANDIDATES: list[str] = DATA["candidates"]["others"]
 # How the other candidates' interviews at the demo recruiter's booth were booked: by themselves
 # (booked) or by the recruiter (pending their confirmation).
-OTHER_BOOKINGS = (
-    (InterviewMode.VIDEO, True),
-    (InterviewMode.CHAT, True),
-    (InterviewMode.PHONE, False),
+OTHER_BOOKINGS = tuple(
+    (InterviewMode(b["mode"]), bool(b["by_candidate"])) for b in INTERVIEWS["other_bookings"]
 )
 
 
@@ -482,63 +371,10 @@ class Talk:
     at: time
     minutes: int
     capacity: int
-    booth: int | None  # a booth's talk (index in EMPLOYERS): its recruiter presents it too
+    booth: int | None = None  # a booth's talk (index in EMPLOYERS): its recruiter presents it too
 
 
-TALKS = (
-    Talk(
-        "Réussir son entretien d'embauche",
-        "Préparer sa présentation, répondre aux questions difficiles, parler de son parcours et "
-        "poser ses propres questions : une conseillère France Travail partage ses conseils pour "
-        "les entretiens en visio, au téléphone et sur place.",
-        1,
-        time(10, 0),
-        45,
-        300,
-        None,
-    ),
-    Talk(
-        "Les métiers qui recrutent dans le BTP",
-        "Électricien, plombier chauffagiste, maçon, installateur photovoltaïque : les métiers du "
-        "bâtiment qui recrutent dans la métropole, les formations pour y accéder et les "
-        "questions à poser aux employeurs du forum.",
-        1,
-        time(14, 0),
-        60,
-        120,
-        0,
-    ),
-    Talk(
-        "Alternance : mode d'emploi",
-        "Contrat d'apprentissage ou de professionnalisation, rémunération, aides à l'embauche, "
-        "trouver son école et son entreprise : tout pour démarrer une alternance à la rentrée.",
-        2,
-        time(11, 0),
-        60,
-        150,
-        None,
-    ),
-    Talk(
-        "Travailler dans la logistique",
-        "Préparateur de commandes, cariste, chauffeur-livreur : une journée sur une plateforme "
-        "logistique, les CACES et les perspectives d'évolution.",
-        2,
-        time(15, 0),
-        45,
-        80,
-        9,
-    ),
-    Talk(
-        "Les métiers du soin et de l'accompagnement",
-        "Aide-soignant, infirmier, auxiliaire de vie : rencontrer une clinique de la métropole, "
-        "découvrir ses services et ses parcours de formation.",
-        3,
-        time(10, 30),
-        60,
-        80,
-        5,
-    ),
-)
+TALKS = tuple(Talk(**talk) for talk in DATA["talks"])
 # The first talk starts at the next whole minute when that fits the live hours, so the programme
 # shows it live within a minute of seeding (scheduling refuses a start in the past).
 SOON_MINUTES = 1
@@ -554,18 +390,16 @@ async def _interviews(
     for stand in chosen:
         await _availability(session, stand, today)
     mine, invited, shortlisted = chosen
-    invitation = await _invite(
-        session, mine, candidate, "Électricienne, disponible dès ce mois-ci."
-    )
+    invitation = await _invite(session, mine, candidate, INTERVIEWS["booked"])
     slots = await interviews.free_slots(session, mine.booth.id)
     phone = [s for s in slots if InterviewMode.PHONE in interviews.slot_modes(s)]
     await interviews.book(
         session, by=candidate, invitation=invitation, slot=phone[2], mode=InterviewMode.PHONE
     )
-    await _invite(session, invited, candidate, "Je souhaite découvrir vos chantiers.")
-    await _shortlist(session, shortlisted, candidate, "Disponible pour un entretien.")
+    await _invite(session, invited, candidate, INTERVIEWS["invited"])
+    await _shortlist(session, shortlisted, candidate, INTERVIEWS["shortlisted"])
     for other, (mode, by_candidate) in zip(others, OTHER_BOOKINGS, strict=True):
-        invitation = await _invite(session, mine, other, "Bonjour, votre offre m'intéresse.")
+        invitation = await _invite(session, mine, other, INTERVIEWS["others"])
         free = await interviews.free_slots(session, mine.booth.id)
         slot = next(s for s in free if mode in interviews.slot_modes(s))
         by = other if by_candidate else mine.owner
@@ -675,17 +509,18 @@ async def _other_candidate(session: AsyncSession, n: int, name: str) -> User:
 
 
 async def _candidate(session: AsyncSession, user: User) -> None:
+    profile = DATA["candidates"]
     await candidates.update(
         session,
         user,
         data=candidates.ProfileInput(
             name=user.name,
-            phone="06 12 34 56 78",
-            commune="Montpellier",
-            wanted_jobs="Électricienne du bâtiment, technicienne de maintenance",
+            phone=profile["phone"],
+            commune=profile["commune"],
+            wanted_jobs=profile["wanted_jobs"],
         ),
     )
-    await candidates.set_cv(session, user, filename="cv-lea-roussel.pdf", data=cv_pdf(user.name))
+    await candidates.set_cv(session, user, filename=profile["cv_filename"], data=cv_pdf(user.name))
 
 
 def cv_pdf(name: str) -> bytes:
