@@ -13,18 +13,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import editions, webconferences
+from fair import app_state, editions, webconferences
 from fair.enums import WebconferenceStatus
+from fair.media_rooms import MediaRooms
 from fair.models import User, Webconference
 from fair.web.auth import database, page, path_int, require_user
 from fair.web.templating import render
 from fair.webconferences import recordings
 
 
-def _stages(request: Request) -> recordings.StageRecorder:
-    """fair.media.stage.Stages, or its remote stand-in (the same methods)."""
-    stages: recordings.StageRecorder = request.app.state.stages
-    return stages
+def _stages(request: Request) -> MediaRooms:
+    """The app's media rooms (fair.media_rooms)."""
+    return app_state.of(request).stages
 
 
 def _back(webconference: Webconference, done: str) -> Response:

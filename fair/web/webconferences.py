@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fair import editions, employers, permissions, webconferences
+from fair import app_state, editions, employers, permissions, webconferences
 from fair.enums import RegistrationStatus, Role, WebconferenceAccess, WebconferenceStatus
 from fair.errors import FairError
 from fair.i18n import N_
@@ -336,7 +336,7 @@ async def end(request: Request) -> Response:
     user, webconference, _edition, _booth = await _managed(request)
     session = database(request)
     await webconferences.end(session, by=user, webconference=webconference)
-    await recordings.finish_recording(request.app.state.stages, session, webconference)
+    await recordings.finish_recording(app_state.of(request).stages, session, webconference)
     return _redirect(f"{_list_path(webconference)}?done=ended#programme")
 
 
