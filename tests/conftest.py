@@ -29,6 +29,14 @@ PG_ADMIN = os.environ.get(
 PG_NAME = f"fair_test_{os.getpid()}"
 BACKENDS = [b for b in os.environ.get("FAIR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
+# Fixtures that several test modules share live beside their helpers, in these plugins (no test
+# module imports another: tests/test_test_helpers.py).
+pytest_plugins = ("tests.live_server", "tests.server_processes", "tests.media_setup")
+# The helper modules' failed asserts show their values, as the tests' own do.
+pytest.register_assert_rewrite(
+    "tests.catalogue", "tests.factories", "tests.pages", "tests.refusals", "tests.sockets"
+)
+
 
 async def _create_pg_database() -> str:
     engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")

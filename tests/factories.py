@@ -5,15 +5,36 @@ from __future__ import annotations
 import io
 import itertools
 import secrets
+import struct
 import uuid
+import zlib
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import accounts, applications, candidates, clock, editions, employers, offers
-from fair.enums import BoothStatus, InterviewStatus, InvitationStatus, Role
+from fair import (
+    accounts,
+    applications,
+    candidates,
+    clock,
+    editions,
+    employers,
+    interviews,
+    offers,
+    webconferences,
+)
+from fair.enums import (
+    ApplicationStatus,
+    BoothStatus,
+    InterviewMode,
+    InterviewStatus,
+    InvitationStatus,
+    Role,
+    WebconferenceAccess,
+)
 from fair.models import (
+    Application,
     Booth,
     Edition,
     Employer,
@@ -26,6 +47,9 @@ from fair.models import (
 
 PASSWORD = "correct horse battery"
 PARIS = ZoneInfo("Europe/Paris")
+# The moment most tests stand at (clock.set_now), and the day after it.
+NOON = datetime(2026, 3, 10, 12, 0, tzinfo=PARIS)
+TOMORROW = date(2026, 3, 11)
 _n = itertools.count(1)
 
 
@@ -245,3 +269,106 @@ async def interview(
     session.add(booked)
     await session.flush()
     return booked
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width × height, with one tiny compressed row of data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+# Webconferences ---------------------------------------------------------------------------------
+
+
+def talk(presenters: list[User], **kw: object) -> webconferences.WebconferenceInput:
+    """Tomorrow 10:00 to 11:00 in Paris, two seats, registered candidates only."""
+    data = webconferences.WebconferenceInput(
+        title="Réussir son entretien en visio",
+        description="Conseils pratiques.",
+        starts_at=day_at(TOMORROW, 10),
+        ends_at=day_at(TOMORROW, 11),
+        capacity=2,
+        access=WebconferenceAccess.REGISTERED,
+        presenter_ids=[p.id for p in presenters],
+    )
+    for key, value in kw.items():
+        setattr(data, key, value)
+    return data
+
+
+async def candidate_accounts(
+    session: AsyncSession, n: int, *, can_log_in: bool = False
+) -> list[User]:
+    """`n` candidate accounts without a CV (their password hashed only if `can_log_in`)."""
+    return [await user(session, Role.CANDIDATE, can_log_in=can_log_in) for _ in range(n)]
+
+
+# Interviews -------------------------------------------------------------------------------------
+
+
+def availability(recruiter: User, **kw: object) -> interviews.AvailabilityInput:
+    """Tomorrow 09:00 to 11:00 in Paris: four 20-minute slots, 10 minutes apart."""
+    data = interviews.AvailabilityInput(
+        day=TOMORROW,
+        start=time(9, 0),
+        end=time(11, 0),
+        length_minutes=20,
+        buffer_minutes=10,
+        modes=frozenset({InterviewMode.VIDEO, InterviewMode.PHONE}),
+        staff_id=recruiter.id,
+    )
+    for key, value in kw.items():
+        setattr(data, key, value)
+    return data
+
+
+async def live_booth(session: AsyncSession) -> tuple[Edition, Booth, User]:
+    """A booth of a live edition, and its recruiter."""
+    edition_ = await edition(session)
+    booth_, recruiter = await booth(session, edition_=edition_)
+    return edition_, booth_, recruiter
+
+
+async def shortlisted(session: AsyncSession, booth_: Booth, recruiter: User) -> Application:
+    offer_ = await offer(session, booth_=booth_, title="Électricien du bâtiment (H/F)")
+    applied = await application(session, offer_=offer_)
+    await applications.set_status(session, applied, ApplicationStatus.SHORTLISTED, by=recruiter)
+    return applied
+
+
+async def invited(
+    session: AsyncSession, booth_: Booth, recruiter: User
+) -> tuple[InterviewInvitation, User]:
+    applied = await shortlisted(session, booth_, recruiter)
+    invitation = await interviews.invite(session, by=recruiter, application=applied)
+    candidate_ = await session.get(User, applied.candidate_id)
+    assert candidate_ is not None
+    return invitation, candidate_
+
+
+async def interview_setting(
+    session: AsyncSession,
+) -> tuple[Booth, User, list[InterviewSlot], InterviewInvitation, User]:
+    """A live booth with six slots tomorrow morning (09:00 to 12:00, every mode) and one
+    invited candidate (its offer with the default title)."""
+    edition_ = await edition(session)
+    booth_, recruiter = await booth(session, edition_=edition_)
+    data = availability(recruiter, end=time(12, 0), modes=frozenset(InterviewMode))
+    slots = await interviews.publish_availability(session, by=recruiter, booth=booth_, data=data)
+    offer_ = await offer(session, booth_=booth_)
+    applied = await application(session, offer_=offer_)
+    await applications.set_status(session, applied, ApplicationStatus.SHORTLISTED, by=recruiter)
+    invitation = await interviews.invite(session, by=recruiter, application=applied)
+    candidate_ = await session.get(User, applied.candidate_id)
+    assert candidate_ is not None
+    return booth_, recruiter, slots, invitation, candidate_

@@ -15,7 +15,9 @@ from fair.enums import QuestionStatus, Role, WebconferenceAccess, WebconferenceS
 from fair.models import User, Webconference, WebconferenceAttendance
 from fair.webconferences import audience
 from tests import factories as f
-from tests.test_webconferences import NOON, candidates, code_of, person, post, talk, text_of
+from tests.factories import NOON, talk
+from tests.pages import person, post, text_of
+from tests.refusals import code_of
 
 
 async def live_talk(
@@ -36,7 +38,7 @@ async def live_talk(
 
 async def test_questions_votes_and_moderation(session: AsyncSession) -> None:
     webconference, presenter, recruiter = await live_talk(session)
-    alice, bruno, chloe = await candidates(session, 3)
+    alice, bruno, chloe = await f.candidate_accounts(session, 3)
     wid = webconference.id
 
     first = await audience.ask(session, user=alice, webconference_id=wid, body="  Télétravail ?  ")
@@ -95,7 +97,7 @@ async def test_asking_needs_a_live_talk_and_a_seat_when_registered(
     session: AsyncSession,
 ) -> None:
     webconference, presenter, _ = await live_talk(session, access=WebconferenceAccess.REGISTERED)
-    seated, unseated = await candidates(session, 2)
+    seated, unseated = await f.candidate_accounts(session, 2)
     await webconferences.register(session, candidate=seated, webconference=webconference)
     wid = webconference.id
     await audience.ask(session, user=seated, webconference_id=wid, body="Question")
@@ -110,7 +112,7 @@ async def test_asking_needs_a_live_talk_and_a_seat_when_registered(
 
 async def test_questions_share_the_chat_rate_limit(session: AsyncSession) -> None:
     webconference, _, _ = await live_talk(session)
-    (alice,) = await candidates(session, 1)
+    (alice,) = await f.candidate_accounts(session, 1)
     window, limit = chat.RATE_LIMITS[0]
     for n in range(limit):
         await audience.ask(session, user=alice, webconference_id=webconference.id, body=f"Q{n}")
@@ -124,7 +126,7 @@ async def test_questions_share_the_chat_rate_limit(session: AsyncSession) -> Non
 
 async def test_attendance_per_socket_and_statistics(session: AsyncSession) -> None:
     webconference, presenter, _ = await live_talk(session)
-    alice, bruno, chloe = await candidates(session, 3)
+    alice, bruno, chloe = await f.candidate_accounts(session, 3)
     await webconferences.register(session, candidate=alice, webconference=webconference)
     await webconferences.register(session, candidate=chloe, webconference=webconference)
     wid, start = webconference.id, clock.now()
@@ -184,7 +186,7 @@ async def test_the_programme_page_shows_attendance_and_ends_a_live_talk(
     start = webconference.starts_at + timedelta(minutes=1)
     clock.set_now(start)
     await webconferences.start(session, by=organiser, webconference=webconference)
-    alice, bruno = await candidates(session, 2)
+    alice, bruno = await f.candidate_accounts(session, 2)
     await webconferences.register(session, candidate=alice, webconference=webconference)
     for viewer, socket in ((alice, "a"), (bruno, "b")):
         await audience.arrive(

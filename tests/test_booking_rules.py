@@ -13,17 +13,8 @@ from fair.enums import ApplicationStatus, InterviewMode, Role
 from fair.models import Interview, InterviewRules, OutboxMail, User
 from tests import factories as f
 from tests.conftest import csrf
-from tests.test_web_interviews import (
-    NOON,
-    availability,
-    invited,
-    live_booth,
-    person,
-    radios,
-    shortlisted,
-    text_of,
-)
-from tests.test_webconferences import talk as talk_input
+from tests.factories import NOON, availability, invited, live_booth, shortlisted
+from tests.pages import person, radios, text_of
 
 CAP = "You have as many interviews planned with this employer as the fair allows."
 
@@ -239,7 +230,7 @@ async def test_no_in_one_hour_reminder_for_a_seat_taken_within_the_hour(
     organiser = await f.user(session, Role.ORGANISER)
     edition = await f.edition(session, by=organiser)
     talk = await webconferences.schedule(
-        session, by=organiser, edition=edition, data=talk_input([organiser])
+        session, by=organiser, edition=edition, data=f.talk([organiser])
     )
     early = await f.user(session, can_log_in=False)
     late = await f.user(session, can_log_in=False)

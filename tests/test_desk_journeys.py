@@ -5,7 +5,6 @@ kept current live (item 20)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,9 +15,7 @@ from fair.enums import ApplicationStatus, InterviewMode, NextStep
 from fair.models import Application, ApplicationEvent, Booth, InterviewInvitation, Notice, User
 from tests import factories as f
 from tests.conftest import login
-from tests.test_web_interviews import availability
-
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
+from tests.factories import NOON
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +45,7 @@ async def test_ending_a_conversation_never_moves_an_application_backwards(
     await applications.set_status(session, booked, ApplicationStatus.SHORTLISTED, by=recruiter)
     invitation = await interviews.invite(session, by=recruiter, application=booked)
     slots = await interviews.publish_availability(
-        session, by=recruiter, booth=booth, data=availability(recruiter)
+        session, by=recruiter, booth=booth, data=f.availability(recruiter)
     )
     interview = await interviews.book(
         session, by=person, invitation=invitation, slot=slots[0], mode=InterviewMode.PHONE

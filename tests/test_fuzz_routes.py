@@ -40,7 +40,6 @@ from fair import chat, conversations, db, employers, files, queues, webconferenc
 from fair.enums import FileKind, Role, WebconferenceAccess
 from fair.models import OutboxMail
 from tests import factories as f
-from tests.test_web_input import png_header
 
 ROLES = ("anonymous", "candidate", "recruiter", "other_recruiter", "organiser", "admin")
 SEED = 20261203
@@ -94,7 +93,7 @@ COMMON_QUERY = ["page", "q", "next", "status", "offer", "back", "done", "saved",
 # File inputs: what a hostile upload holds.
 BAD_FILES = [
     ("deep.json", b"[" * 100_000 + b"]" * 100_000, "application/json"),
-    ("bomb.png", png_header(100_000, 100_000), "image/png"),
+    ("bomb.png", f.png_header(100_000, 100_000), "image/png"),
     ("cv.pdf", b"%PDF-1.4 garbage \x00\xff", "application/pdf"),
     ("nan.json", b'[{"intitule": "a", "lieuTravail": {"latitude": "nan"}}]', "application/json"),
     ("empty.bin", b"", "application/octet-stream"),

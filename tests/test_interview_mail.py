@@ -19,8 +19,8 @@ from icalendar import Calendar
 from fair import clock, db, interviews, mail, settings, worker
 from fair.enums import InterviewMode
 from tests import factories as f
-from tests.test_interviews import NOON, setting
-from tests.test_mail import free_port
+from tests.factories import NOON
+from tests.server_processes import free_port
 
 
 class Inbox:
@@ -54,7 +54,7 @@ def event_of(cal: Calendar):  # type: ignore[no-untyped-def]
 
 async def test_invitations_changes_and_reminders_arrive_once(app, session) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     interview = await interviews.book(
         session, by=candidate, invitation=invitation, slot=slots[0], mode=InterviewMode.VIDEO
     )
@@ -134,7 +134,7 @@ async def test_invitations_changes_and_reminders_arrive_once(app, session) -> No
 
 async def test_calendar_feed_over_http(app, session, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     interview = await interviews.book(
         session, by=candidate, invitation=invitation, slot=slots[1], mode=InterviewMode.PHONE
     )

@@ -9,24 +9,27 @@ servers' own secret (logging 200 people in would only measure argon2).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import secrets
-from base64 import b64encode, urlsafe_b64encode
+from base64 import urlsafe_b64encode
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import itsdangerous
 from sqlalchemy import select
 
 from fair import applications, clock, db, interviews, settings, user_sessions
 from fair.enums import ApplicationStatus, InterviewMode
 from fair.models import Interview, User
 from tests import factories as f
-from tests.test_live_redis import SHARED_REDIS, database_url, pytestmark, servers
+from tests.server_processes import (
+    NEEDS_POSTGRESQL_AND_REDIS,
+    SHARED_REDIS,
+    servers,
+    session_cookie,
+)
 
-__all__ = ["database_url", "pytestmark"]
+pytestmark = NEEDS_POSTGRESQL_AND_REDIS
 
 ATTEMPTS = 200
 
@@ -38,16 +41,8 @@ def masked(secret: str) -> str:
     return urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(pad, raw, strict=True))).decode()
 
 
-def session_cookie(secret: str, key: str, csrf: str) -> str:
-    """The cookie starlette's SessionMiddleware would set after `web.auth.login` (`key`: the
-    server-side session's, from user_sessions.start)."""
-    data = {"sid": key, "csrf": csrf}
-    signer = itsdangerous.TimestampSigner(secret)
-    return signer.sign(b64encode(json.dumps(data).encode())).decode()
-
-
 async def test_two_hundred_bookings_of_one_slot_on_two_servers(
-    database_url: str,  # noqa: F811
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     conf = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)})

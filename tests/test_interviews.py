@@ -28,21 +28,15 @@ from fair.models import (
     User,
 )
 from tests import factories as f
+from tests.factories import NOON, TOMORROW
+from tests.refusals import code_of
 
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
-TOMORROW = date(2026, 3, 11)
 ALL_MODES = frozenset(InterviewMode)
 
 
 @pytest.fixture(autouse=True)
 def _noon(conf) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
-
-
-async def code_of(awaitable) -> str:  # type: ignore[no-untyped-def]
-    with pytest.raises(FairError) as raised:
-        await awaitable
-    return raised.value.code
 
 
 def availability(recruiter: User, **kw: object) -> interviews.AvailabilityInput:
@@ -67,20 +61,6 @@ async def shortlisted(
     application = await f.application(session, offer_=offer, can_log_in=can_log_in)
     await applications.set_status(session, application, ApplicationStatus.SHORTLISTED, by=recruiter)
     return application
-
-
-async def setting(session: AsyncSession):  # type: ignore[no-untyped-def]
-    """A live booth with six slots tomorrow morning and one invited candidate."""
-    edition = await f.edition(session)
-    booth, recruiter = await f.booth(session, edition_=edition)
-    slots = await interviews.publish_availability(
-        session, by=recruiter, booth=booth, data=availability(recruiter)
-    )
-    application = await shortlisted(session, booth, recruiter)
-    invitation = await interviews.invite(session, by=recruiter, application=application)
-    candidate = await session.get(User, application.candidate_id)
-    assert candidate is not None
-    return booth, recruiter, slots, invitation, candidate
 
 
 async def invited(session: AsyncSession, booth: Booth, recruiter: User, *, can_log_in: bool = True):  # type: ignore[no-untyped-def]
@@ -156,7 +136,7 @@ async def test_availability_is_cut_into_slots(session: AsyncSession) -> None:
 
 
 async def test_invite_book_and_the_mails_carry_an_invitation(session: AsyncSession) -> None:
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     application = await session.get(Application, invitation.application_id)
     assert application is not None and application.status == ApplicationStatus.INTERVIEW_PROPOSED
     events.take(session)
@@ -330,7 +310,7 @@ async def test_rules_limits_overlap_release_and_modes(session: AsyncSession) -> 
 
 
 async def test_recruiter_books_for_the_candidate_who_confirms(session: AsyncSession) -> None:
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     interview = await interviews.book(
         session, by=recruiter, invitation=invitation, slot=slots[0], mode=InterviewMode.VIDEO
     )
@@ -355,7 +335,7 @@ async def test_recruiter_books_for_the_candidate_who_confirms(session: AsyncSess
 
 
 async def test_cancel_offers_the_slot_to_the_waiting_list(session: AsyncSession) -> None:
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     interview = await interviews.book(
         session, by=candidate, invitation=invitation, slot=slots[0], mode=InterviewMode.VIDEO
     )
@@ -407,7 +387,7 @@ async def test_cancel_offers_the_slot_to_the_waiting_list(session: AsyncSession)
 
 
 async def test_reschedule_keeps_the_uid_and_raises_the_sequence(session: AsyncSession) -> None:
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     interview = await interviews.book(
         session, by=candidate, invitation=invitation, slot=slots[0], mode=InterviewMode.VIDEO
     )
@@ -439,7 +419,7 @@ async def test_reschedule_keeps_the_uid_and_raises_the_sequence(session: AsyncSe
 
 
 async def test_outcomes_reach_the_application(session: AsyncSession) -> None:
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     interview = await interviews.book(
         session, by=candidate, invitation=invitation, slot=slots[0], mode=InterviewMode.CHAT
     )
@@ -488,7 +468,7 @@ async def test_outcomes_reach_the_application(session: AsyncSession) -> None:
 
 
 async def test_reminders_are_sent_once_even_across_restarts(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     interview = await interviews.book(
         session, by=candidate, invitation=invitation, slot=slots[0], mode=InterviewMode.VIDEO
     )
@@ -518,7 +498,7 @@ async def test_reminders_are_sent_once_even_across_restarts(app, session, fetch)
 
 
 async def test_two_hundred_attempts_give_one_booking(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
-    booth, recruiter, slots, _invitation, _candidate = await setting(session)
+    booth, recruiter, slots, _invitation, _candidate = await f.interview_setting(session)
     people = []
     for _ in range(200):
         people.append(await invited(session, booth, recruiter, can_log_in=False))
@@ -555,7 +535,7 @@ async def test_two_hundred_attempts_give_one_booking(app, session, fetch) -> Non
 
 
 async def test_private_calendar_feed(session: AsyncSession) -> None:
-    booth, recruiter, slots, invitation, candidate = await setting(session)
+    booth, recruiter, slots, invitation, candidate = await f.interview_setting(session)
     interview = await interviews.book(
         session, by=candidate, invitation=invitation, slot=slots[0], mode=InterviewMode.VIDEO
     )

@@ -1,7 +1,7 @@
 """The /live socket against a real uvicorn server (SQLite, memory broadcaster), no mocks.
 
-The server runs in its own thread and event loop; the tests talk to it over TCP with httpx and
-the `websockets` client, from pytest-asyncio's loop.
+The server (tests/live_server.py) runs in its own thread and event loop; the tests talk to it
+over TCP with httpx and the `websockets` client, from pytest-asyncio's loop.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import asyncio
 import contextlib
 import json
 import socket
-import threading
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,11 +20,9 @@ import pytest
 import pytest_asyncio
 import websockets
 from sqlalchemy import select
-from starlette.applications import Starlette
 from websockets.exceptions import ConnectionClosed
 
-from fair import channels, clock, db, editions, migrations, settings, webconferences
-from fair.app import create_app
+from fair import channels, clock, db, editions, settings, webconferences
 from fair.enums import Role, WebconferenceAccess
 from fair.live import limits, protocol
 from fair.models import (
@@ -39,73 +35,7 @@ from fair.models import (
 )
 from tests import factories as f
 from tests.conftest import csrf, login
-
-
-@dataclass
-class Server:
-    url: str
-    ws: str
-    conf: settings.Settings
-    app: Starlette
-    loop: asyncio.AbstractEventLoop  # the server thread's: publish there, thread-safely
-
-
-@contextlib.contextmanager
-def run_server(
-    tmp_path_factory: pytest.TempPathFactory,
-    name: str,
-    *,
-    database_url: str = "",
-    broadcast_url: str = "memory://",
-) -> Iterator[Server]:
-    """The app on memory:// and a new SQLite database (or `database_url`, migrated already,
-    and `broadcast_url`), served by uvicorn in a thread on a free port."""
-    import uvicorn
-
-    data_dir = tmp_path_factory.mktemp(name)
-    url = database_url or f"sqlite+aiosqlite:///{data_dir / 'fair.db'}"
-    if not database_url:
-        migrations.upgrade(url)
-    base = settings.load(
-        {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir), "FAIR_BACKGROUND_TASKS": "off"}
-    )
-    conf = replace(base, database_url=url, broadcast_url=broadcast_url)
-    app = create_app(conf)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
-    _wait_healthy(base_url)
-    loop = uv.servers[0].get_loop()
-    try:
-        yield Server(base_url, f"ws://127.0.0.1:{port}/live", conf, app, loop)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with run_server(tmp_path_factory, "live") as running:
-        yield running
-
-
-def _wait_healthy(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the live server did not answer /health within {timeout}s")
+from tests.live_server import Server
 
 
 @pytest.fixture(autouse=True)
@@ -690,9 +620,7 @@ async def test_what_the_pages_hide_the_socket_refuses(
 ) -> None:
     """A live talk of a draft edition took questions (`stage.ask` succeeded) and its
     channels were open to visitors; a booth not approved answered `queue.status`."""
-    from tests.test_webconferences import NOON, talk
-
-    clock.set_now(NOON)
+    clock.set_now(f.NOON)
     engine = db.create_engine(server.conf.database_url)
     try:
         async with db.sessionmaker(engine, write=True)() as session:
@@ -702,7 +630,7 @@ async def test_what_the_pages_hide_the_socket_refuses(
                 session,
                 by=organiser,
                 edition=draft,
-                data=talk([organiser], access=WebconferenceAccess.OPEN),
+                data=f.talk([organiser], access=WebconferenceAccess.OPEN),
             )
             await webconferences.start(session, by=organiser, webconference=webconference)
             edition = await editions.get(session, world.application.edition_id)
@@ -797,3 +725,38 @@ def test_live_limit_and_namespace_settings() -> None:
         with pytest.raises(settings.SettingsError) as refused:
             settings.load({name: raw})
         assert str(refused.value) == message
+
+
+async def test_the_unread_notices_count_reaches_the_socket(
+    server: Server, world: World, http: Any
+) -> None:
+    """The candidate's unread count reaches their socket after a status change, then after they
+    read their notices."""
+    recruiter = http()
+    await login(recruiter, world.recruiter.email, f.PASSWORD)
+    candidate = http()
+    cookie = await cookie_of(candidate, world.candidate)
+    own = channels.user(world.candidate.id)
+    page = f"/recruiter/applications/{world.application.id}"
+    async with connect(server, cookie=cookie) as ws:
+        await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 2))[0] == "success"
+        token = await csrf(recruiter, page)
+        moved = await recruiter.post(
+            f"{page}/status", data={"csrf_token": token, "status": "in_review"}
+        )
+        assert moved.status_code == 303
+        frames = [json.loads(await asyncio.wait_for(ws.recv(), 2)) for _ in "ab"]
+        token = await csrf(candidate, "/me/notices")
+        read = await candidate.post("/me/notices", data={"csrf_token": token})
+        assert read.status_code == 303
+        frames.append(json.loads(await asyncio.wait_for(ws.recv(), 2)))
+    assert [frame[2]["event"] for frame in frames] == [
+        "application.status",
+        "notices.unread",
+        "notices.unread",
+    ]
+    assert [frame[2] for frame in frames[1:]] == [
+        {"event": "notices.unread", "unread": 1},
+        {"event": "notices.unread", "unread": 0},
+    ]

@@ -1,7 +1,7 @@
 """A /live socket follows its account: log-out, "log out everywhere", a password reset or a
 deactivation close that user's sockets, in this process (memory://) and across processes (Redis).
 
-Real uvicorn servers and real sockets, as in tests/test_live.py and tests/test_live_redis.py.
+Real uvicorn servers (tests/live_server.py, tests/server_processes.py) and real sockets.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,20 +25,9 @@ from fair import accounts, channels, clock, db, events, settings, unit_of_work
 from fair.enums import Role
 from fair.models import OutboxMail, User
 from tests import factories as f
-from tests.conftest import BACKENDS, csrf, login
-from tests.test_live import Server, run_server
-from tests.test_live_redis import SHARED_REDIS, database_url, servers  # noqa: F401
-
-REDIS = pytest.mark.skipif(
-    "postgresql" not in BACKENDS or shutil.which("redis-server") is None,
-    reason="needs PostgreSQL and redis-server",
-)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with run_server(tmp_path_factory, "live_accounts") as running:
-        yield running
+from tests.conftest import csrf, login
+from tests.live_server import Server
+from tests.server_processes import NEEDS_POSTGRESQL_AND_REDIS, SHARED_REDIS, servers
 
 
 @pytest.fixture(autouse=True)
@@ -235,7 +223,7 @@ async def _mailed_link(server: Server, email: str) -> str:
 
 
 @pytest_asyncio.fixture
-async def redis_people(database_url: str, tmp_path: Path) -> AsyncIterator[People]:  # noqa: F811
+async def redis_people(database_url: str, tmp_path: Path) -> AsyncIterator[People]:
     settings.override(settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)}))
     try:
         yield await _people(database_url)
@@ -243,9 +231,9 @@ async def redis_people(database_url: str, tmp_path: Path) -> AsyncIterator[Peopl
         settings.override(None)
 
 
-@REDIS
+@NEEDS_POSTGRESQL_AND_REDIS
 async def test_logout_on_one_server_closes_the_socket_on_another(
-    database_url: str,  # noqa: F811
+    database_url: str,
     redis_people: People,
 ) -> None:
     async with servers(database_url, SHARED_REDIS, 2) as (one, two):

@@ -1,8 +1,8 @@
 """The Redis broadcaster across real processes: uvicorn servers, redis-server, PostgreSQL.
 
 Servers run as subprocesses (`python -m uvicorn fair.app:create_app --factory`) on a database
-of their own; the tests seed it from pytest-asyncio's loop, then talk to the servers over TCP
-with httpx and the `websockets` client.
+of their own (tests/server_processes.py); the tests seed it from pytest-asyncio's loop, then talk
+to the servers over TCP with httpx and the `websockets` client.
 """
 
 from __future__ import annotations
@@ -10,13 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,9 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import redis.asyncio as aioredis
 import websockets
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from fair import channels, db, migrations, queues, settings
 from fair.app import create_app
@@ -34,39 +27,21 @@ from fair.broadcast import BroadcastError
 from fair.enums import ApplicationStatus
 from fair.models import Application, ApplicationEvent, ConversationMessage, User
 from tests import factories as f
-from tests.conftest import BACKENDS, PG_ADMIN, csrf, login
-
-ROOT = Path(__file__).resolve().parent.parent
-Events = list[dict[str, Any]]
-SHARED_REDIS = "redis://127.0.0.1:6379/0"
-DB_NAME = f"fair_live_redis_{os.getpid()}"
-
-pytestmark = pytest.mark.skipif(
-    "postgresql" not in BACKENDS or shutil.which("redis-server") is None,
-    reason="needs PostgreSQL and redis-server",
+from tests.conftest import csrf, login
+from tests.live_server import run_server
+from tests.server_processes import (
+    NEEDS_POSTGRESQL_AND_REDIS,
+    SHARED_REDIS,
+    Server,
+    free_port,
+    redis_server,
+    servers,
+    wait_redis,
 )
 
+pytestmark = NEEDS_POSTGRESQL_AND_REDIS
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest_asyncio.fixture(scope="module")
-async def database_url() -> AsyncIterator[str]:
-    admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + DB_NAME
-    await migrations.upgrade_async(url)
-    try:
-        yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        await admin.dispose()
+Events = list[dict[str, Any]]
 
 
 @dataclass
@@ -96,98 +71,6 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     finally:
         await engine.dispose()
         settings.override(None)
-
-
-@dataclass
-class Server:
-    url: str
-    ws: str
-    process: subprocess.Popen[bytes]
-
-
-def spawn(database_url: str, broadcast_url: str, **extra: str) -> Server:
-    """One uvicorn process on a free port, as `fair serve` runs the app (`extra`: more
-    environment)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "BROADCAST_URL": broadcast_url,
-        "FAIR_ENV": "test",
-        "FAIR_BACKGROUND_TASKS": "off",
-        **extra,
-    }
-    command = [sys.executable, "-m", "uvicorn", "fair.app:create_app", "--factory"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT
-    )
-    return Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/live", process)
-
-
-@contextlib.asynccontextmanager
-async def servers(
-    database_url: str, broadcast_url: str, count: int, **extra: str
-) -> AsyncIterator[list[Server]]:
-    """`count` servers answering /health; terminated on exit."""
-    started: list[Server] = []
-    try:
-        for _ in range(count):
-            started.append(spawn(database_url, broadcast_url, **extra))
-        for server in started:
-            await wait_healthy(server)
-        yield started
-    finally:
-        for server in started:
-            stop(server.process)
-
-
-async def wait_healthy(server: Server, seconds: float = 20.0) -> None:
-    async with httpx.AsyncClient() as client:
-        async with asyncio.timeout(seconds):
-            while True:
-                assert server.process.poll() is None, "the server exited"
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"{server.url}/health")).status_code == 200:
-                        return
-                await asyncio.sleep(0.1)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextlib.contextmanager
-def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-        + ["--daemonize", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
-async def wait_redis(url: str, seconds: float = 10.0) -> None:
-    client = aioredis.from_url(url)
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                with contextlib.suppress(OSError, aioredis.ConnectionError):
-                    if await client.ping():
-                        return
-                await asyncio.sleep(0.05)
-    finally:
-        await client.aclose()
 
 
 @contextlib.asynccontextmanager
@@ -580,8 +463,6 @@ async def test_two_deployments_on_one_redis_never_hear_each_other(
         await wait_redis(SHARED_REDIS, seconds=1)
     except TimeoutError:
         pytest.skip("no Redis on 127.0.0.1:6379")
-    from tests.test_live import run_server
-
     settings.override(settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path)}))
     urls = [f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(n) / 'fair.db'}" for n in "ab"]
     people = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +19,8 @@ from fair.enums import Role
 from fair.models import OutboxMail
 from tests import factories as f
 from tests.conftest import csrf
-from tests.test_web_admin import as_user, text
+from tests.pages import as_user, text
+from tests.server_processes import free_port
 
 
 class Inbox:
@@ -33,12 +33,6 @@ class Inbox:
         self.messages.append(email.message_from_bytes(content, policy=email.policy.default))
         self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_outbox_goes_through_smtp_and_is_retried(app, session, fetch):  # type: ignore[no-untyped-def]

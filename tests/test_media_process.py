@@ -11,16 +11,13 @@ one stops cleanly and the video service is then unavailable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,99 +30,40 @@ from fair import channels, clock, db, settings, user_sessions, webconferences
 from fair.enums import Role, WebconferenceAccess
 from fair.errors import Conflict
 from fair.media.broker import ALIVE_TTL, Keys, RemoteError
-from fair.media.remote import RemoteStages
-from fair.media.server import MediaServer
 from fair.models import User
 from tests import factories as f
-from tests.test_interview_race import session_cookie
-from tests.test_live_redis import (
-    ROOT,
-    Server,
-    database_url,
-    free_port,
-    pytestmark,
-    redis_server,
-    stop,
-    wait_healthy,
-    wait_redis,
-)
-from tests.test_media_relay import (  # noqa: F401 (fixtures)
+from tests.media_setup import (
     HEIGHT,
+    ROOM,
     WIDTH,
     Viewer,
     camera_and_microphone,
-    loopback_only,
+    media_servers,
     peer,
     until,
+    web_processes,
 )
-from tests.test_room_rtc import Client
+from tests.server_processes import (
+    NEEDS_POSTGRESQL_AND_REDIS,
+    ROOT,
+    Server,
+    free_port,
+    session_cookie,
+    stop,
+    wait_healthy,
+)
+from tests.sockets import Client
 
-__all__ = ["database_url", "pytestmark"]
+pytestmark = NEEDS_POSTGRESQL_AND_REDIS
 
-ROOM = "webconference:1"
 NO_PRESENTER_FR = "Aucun·e intervenant·e n'est encore sur scène : réessayez dans un instant."
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A redis-server of this module's own: pub/sub channels are shared by every database of
-    a server, and other test runs publish on `webconference:1` too."""
-    port = free_port()
-    with redis_server(port):
-        yield f"redis://127.0.0.1:{port}/0"
-
-
 @pytest_asyncio.fixture
-async def conf(redis_url: str, tmp_path: Path) -> AsyncIterator[settings.Settings]:
-    await wait_redis(redis_url)
-    loaded = settings.load(
-        {
-            "FAIR_ENV": "test",
-            "FAIR_DATA_DIR": str(tmp_path),
-            "BROADCAST_URL": redis_url,
-            "FAIR_MEDIA_URL": redis_url,
-            "FAIR_MEDIA_NAMESPACE": f"fair:test:{uuid.uuid4().hex[:8]}:media",
-        }
-    )
-    settings.override(loaded)
-    yield loaded
-    client = aioredis.from_url(redis_url, decode_responses=True)
-    leftovers = await client.keys(f"{loaded.media_namespace}:*")
-    if leftovers:
-        await client.delete(*leftovers)
-    await client.aclose()
-    settings.override(None)
-
-
-@pytest_asyncio.fixture
-async def redis(conf: settings.Settings) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(conf.media_url, decode_responses=True)
+async def redis(media_conf: settings.Settings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(media_conf.media_url, decode_responses=True)
     yield client
     await client.aclose()
-
-
-@contextlib.asynccontextmanager
-async def media_servers(conf: settings.Settings, count: int) -> AsyncIterator[list[MediaServer]]:
-    servers = [MediaServer(conf) for _ in range(count)]
-    try:
-        for server in servers:
-            await server.start()
-        yield servers
-    finally:
-        for server in servers:
-            await server.stop()
-
-
-@contextlib.asynccontextmanager
-async def web_processes(conf: settings.Settings, count: int) -> AsyncIterator[list[RemoteStages]]:
-    clients = [RemoteStages(conf) for _ in range(count)]
-    try:
-        for client in clients:
-            await client.connect()
-        yield clients
-    finally:
-        for client in clients:
-            await client.close()
 
 
 async def error_of(awaitable: Any) -> tuple[type, str, str, int, dict[str, Any]]:
@@ -152,10 +90,10 @@ def test_media_processes_need_redis_for_both_urls() -> None:
 
 
 async def test_calls_and_their_errors_cross_as_they_are(
-    conf: settings.Settings, redis: aioredis.Redis
+    media_conf: settings.Settings, redis: aioredis.Redis
 ) -> None:
-    keys = Keys(conf.media_namespace)
-    async with media_servers(conf, 1) as (server,), web_processes(conf, 1) as (stages,):
+    keys = Keys(media_conf.media_namespace)
+    async with media_servers(media_conf, 1) as (server,), web_processes(media_conf, 1) as (stages,):
         # Leaving or ending a room nobody holds pins nothing.
         assert await stages.leave(ROOM, "k1") is False
         assert await stages.end(ROOM) is None
@@ -193,8 +131,8 @@ async def test_calls_and_their_errors_cross_as_they_are(
         assert await stages.end(ROOM) is None
         assert server.rooms() == set()
     # Stopped: its alive key, load entry, room pins and lists are gone.
-    assert await redis.keys(f"{conf.media_namespace}:*") == []
-    async with web_processes(conf, 1) as (stages,):
+    assert await redis.keys(f"{media_conf.media_namespace}:*") == []
+    async with web_processes(media_conf, 1) as (stages,):
         assert await stages.leave(ROOM, "k1") is False
         unavailable = await error_of(stages.watch(ROOM, "k1"))
         assert unavailable == (
@@ -207,10 +145,10 @@ async def test_calls_and_their_errors_cross_as_they_are(
 
 
 async def test_racing_web_processes_pin_each_room_once_and_spread_them(
-    conf: settings.Settings, redis: aioredis.Redis
+    media_conf: settings.Settings, redis: aioredis.Redis
 ) -> None:
-    keys = Keys(conf.media_namespace)
-    async with media_servers(conf, 2) as servers, web_processes(conf, 2) as (one, two):
+    keys = Keys(media_conf.media_namespace)
+    async with media_servers(media_conf, 2) as servers, web_processes(media_conf, 2) as (one, two):
         rooms = [f"webconference:{n}" for n in range(1, 21)]
         for room in rooms:
             first, second = await asyncio.gather(one.owner(room), two.owner(room))
@@ -226,13 +164,13 @@ async def test_racing_web_processes_pin_each_room_once_and_spread_them(
 
 
 async def test_a_pin_to_a_stopped_process_moves(
-    conf: settings.Settings, redis: aioredis.Redis
+    media_conf: settings.Settings, redis: aioredis.Redis
 ) -> None:
-    keys = Keys(conf.media_namespace)
+    keys = Keys(media_conf.media_namespace)
     gone = "elsewhere:1:abcdef"
     await redis.set(keys.room(ROOM), gone, ex=30)
     await redis.zadd(keys.load, {gone: 0})
-    async with media_servers(conf, 1) as (server,), web_processes(conf, 1) as (stages,):
+    async with media_servers(media_conf, 1) as (server,), web_processes(media_conf, 1) as (stages,):
         assert (await error_of(stages.watch(ROOM, "k1")))[1] == "stage.no_presenter"
         assert await redis.get(keys.room(ROOM)) == server.id
         assert await redis.zrange(keys.load, 0, -1) == [server.id]
@@ -291,12 +229,12 @@ def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 @pytest_asyncio.fixture
-async def cluster(database_url: str, conf: settings.Settings) -> AsyncIterator[Cluster]:  # noqa: F811
+async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIterator[Cluster]:
     env = {
         "DATABASE_URL": database_url,
-        "BROADCAST_URL": conf.broadcast_url,
-        "FAIR_MEDIA_URL": conf.media_url,
-        "FAIR_MEDIA_NAMESPACE": conf.media_namespace,
+        "BROADCAST_URL": media_conf.broadcast_url,
+        "FAIR_MEDIA_URL": media_conf.media_url,
+        "FAIR_MEDIA_NAMESPACE": media_conf.media_namespace,
         "FAIR_MEDIA_HOST_ADDRESSES": "127.0.0.1",
         "FAIR_ENV": "test",
         "FAIR_BACKGROUND_TASKS": "off",
@@ -305,14 +243,14 @@ async def cluster(database_url: str, conf: settings.Settings) -> AsyncIterator[C
     uvicorn = [sys.executable, "-m", "uvicorn", "fair.app:create_app", "--factory"]
     web = spawn([*uvicorn, "--port", str(port), "--log-level", "warning"], env)
     media = [spawn([sys.executable, "-m", "fair", "media"], env) for _ in range(2)]
-    redis = aioredis.from_url(conf.media_url, decode_responses=True)
-    keys = Keys(conf.media_namespace)
+    redis = aioredis.from_url(media_conf.media_url, decode_responses=True)
+    keys = Keys(media_conf.media_namespace)
     running = Cluster(
         Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/live", web),
         media,
         keys,
         redis,
-        conf.secret_key,
+        media_conf.secret_key,
     )
     try:
         await wait_healthy(running.web)
@@ -329,7 +267,7 @@ async def cluster(database_url: str, conf: settings.Settings) -> AsyncIterator[C
         await redis.aclose()
 
 
-async def seed(database_url: str) -> list[Talk]:  # noqa: F811
+async def seed(database_url: str) -> list[Talk]:
     """Two open talks that started yesterday (by the wall clock the servers read), each with
     its presenter, and a candidate per talk."""
     yesterday = (datetime.now(f.PARIS) - timedelta(days=1)).date()
@@ -398,8 +336,8 @@ async def event_like(ws: Client, **wanted: Any) -> dict[str, Any]:
 
 async def test_rooms_on_two_media_processes_a_death_and_a_stop(
     cluster: Cluster,
-    database_url: str,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    database_url: str,
+    loopback_only: None,
 ) -> None:
     talks = await seed(database_url)
     presenters = [await cluster.socket(t.presenter, t.keys[t.presenter.id]) for t in talks]

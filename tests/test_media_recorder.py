@@ -1,5 +1,5 @@
 """fair.media.recorder and Stages.record: an aiortc presenter, the relay (or a stage), a WebM
-file; the file is then opened and decoded with PyAV. Peers and helpers: tests/test_media_relay.py.
+file; the file is then opened and decoded with PyAV. Peers and helpers: tests/media_setup.py.
 """
 
 from __future__ import annotations
@@ -15,23 +15,16 @@ from aiortc import RTCSessionDescription
 from fair import settings
 from fair.media.recorder import WRAP, Recorder, _Clock, vp8_size
 from fair.media.stage import Stages
-from tests.test_media_process import (  # noqa: F401 (fixtures)
-    ROOM,
-    conf,
-    media_servers,
-    redis_url,
-    web_processes,
-)
-from tests.test_media_relay import (  # noqa: F401 (fixtures)
+from tests.media_setup import (
     HEIGHT,
+    ROOM,
     WIDTH,
     Stage,
     camera_and_microphone,
-    encoders,
-    loopback_only,
+    media_servers,
     peer,
-    stage,
     until,
+    web_processes,
 )
 
 
@@ -57,9 +50,9 @@ def decoded(path: Path) -> dict[str, Any]:
 
 
 async def test_a_publication_is_recorded_to_a_webm_file_that_decodes(
-    stage: Stage,  # noqa: F811
+    stage: Stage,
     tmp_path: Path,
-    encoders: dict[str, set[int]],  # noqa: F811
+    encoders: dict[str, set[int]],
 ) -> None:
     path = tmp_path / "sub" / "talk.webm"
     recorder = Recorder(str(path))
@@ -127,7 +120,7 @@ async def publish(stages: Stages, room: str, key: str, source: str = "camera") -
 
 
 async def test_a_stage_records_its_camera_and_follows_a_new_one(
-    loopback_only: None,  # noqa: F811
+    loopback_only: None,
     tmp_path: Path,
 ) -> None:
     stages, room = Stages([]), "webconference:1"
@@ -172,14 +165,14 @@ async def test_a_stage_records_its_camera_and_follows_a_new_one(
 
 
 async def test_recording_goes_through_a_media_process(
-    conf: settings.Settings,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    media_conf: settings.Settings,
+    loopback_only: None,
     tmp_path: Path,
 ) -> None:
     """`record` and `stop_recording` reach the room's `fair media` process by name, as every
     Stages method does (fair.media.remote); the file is written there."""
     path = tmp_path / "remote.webm"
-    async with media_servers(conf, 1) as servers, web_processes(conf, 1) as (web,):
+    async with media_servers(media_conf, 1) as servers, web_processes(media_conf, 1) as (web,):
         presenter = peer()
         for track in camera_and_microphone():
             presenter.addTrack(track)

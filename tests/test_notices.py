@@ -10,7 +10,7 @@ from fair import applications, channels, db, events, notices
 from fair.enums import ApplicationStatus, NoticeKind, Role
 from tests import factories as f
 from tests.conftest import csrf, login
-from tests.test_web_admin import text
+from tests.pages import text
 
 LINK = re.compile(r'<a href="/me/notices" data-notices[^>]*>.*?</a>', re.S)
 

@@ -6,18 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 import websockets
 
 from fair import db, passwords, settings
 from fair.enums import Role
 from tests import factories as f
 from tests.conftest import csrf
-from tests.test_live import Server, run_server
+from tests.live_server import Server
 
 LOGINS = 20
 
@@ -28,12 +26,6 @@ def test_common_passwords_are_refused_with_variants() -> None:
         assert passwords.is_common(weak), weak
     for fine in ("correct horse battery", "un mot de passe sûr", "demo-fair-2026"):
         assert not passwords.is_common(fine), fine
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with run_server(tmp_path_factory, "passwords") as running:
-        yield running
 
 
 async def test_a_socket_answers_promptly_during_a_burst_of_logins(server: Server) -> None:

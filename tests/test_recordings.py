@@ -19,16 +19,11 @@ from fair.errors import FairError
 from fair.models import Edition, User, Webconference, WebconferenceRecording
 from fair.webconferences import recordings
 from tests import factories as f
-from tests.conftest import csrf, login
-from tests.test_media_relay import (  # noqa: F401 (fixtures)
-    HEIGHT,
-    WIDTH,
-    camera_and_microphone,
-    loopback_only,
-    peer,
-    until,
-)
-from tests.test_webconferences import NOON, TOMORROW, talk
+from tests.conftest import csrf
+from tests.factories import NOON, TOMORROW, talk
+from tests.media_setup import HEIGHT, WIDTH, camera_and_microphone, peer, until
+from tests.pages import person, text_of
+from tests.refusals import code_of
 
 START = f.day_at(TOMORROW, 10)
 DATA = bytes(range(256)) * 40  # 10,240 bytes standing for a WebM file
@@ -37,12 +32,6 @@ DATA = bytes(range(256)) * 40  # 10,240 bytes standing for a WebM file
 @pytest.fixture(autouse=True)
 def _noon(conf) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
-
-
-async def code_of(awaitable) -> str:  # type: ignore[no-untyped-def]
-    with pytest.raises(FairError) as raised:
-        await awaitable
-    return raised.value.code
 
 
 @dataclass
@@ -260,17 +249,6 @@ async def test_who_may_watch_a_replay(session: AsyncSession) -> None:
 # The pages -------------------------------------------------------------------------------------
 
 
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
-
-
-async def person(make_client, user: User):  # type: ignore[no-untyped-def]
-    client = make_client()
-    client.cookies.set("lang", "en")
-    await login(client, user.email, f.PASSWORD)
-    return client
-
-
 async def test_consent_and_withdraw_forms_drive_the_stage(
     session: AsyncSession, make_client, fetch, app
 ) -> None:  # type: ignore[no-untyped-def]
@@ -393,7 +371,7 @@ async def test_a_live_talk_is_recorded_end_to_end_and_replayed(
     session: AsyncSession,
     make_client,
     app,
-    loopback_only: None,  # noqa: F811
+    loopback_only: None,
     tmp_path: Path,
 ) -> None:  # type: ignore[no-untyped-def]
     """The app's own stages: an aiortc presenter publishes, the talk starts (begin + record),

@@ -3,8 +3,8 @@ browser-to-browser media fails): the real /live socket on uvicorn (SQLite, memor
 two aiortc participants that publish their camera and microphone with `room.relay_publish`,
 watch each other with `room.relay_watch`, and decode what the server forwards.
 
-The server and socket helpers are tests/test_room_rtc.py's; the peers are
-tests/test_media_relay.py's (a synthetic 640x360 camera and a 440 Hz microphone).
+The server is tests/live_server.py's, the socket client tests/sockets.py's; the interview and
+the peers are tests/media_setup.py's (a synthetic 640x360 camera and a 440 Hz microphone).
 """
 
 from __future__ import annotations
@@ -17,30 +17,25 @@ from typing import Any
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from fair import clock, rooms, settings
-from tests.test_media_relay import (  # noqa: F401 (fixtures)
+from fair import clock, settings
+from fair.interviews import rooms
+from tests.live_server import Server
+from tests.media_setup import (
     HEIGHT,
     WIDTH,
     Viewer,
+    World,
     camera_and_microphone,
-    loopback_only,
     peer,
+    seed,
+    token_of,
     until,
 )
-from tests.test_room_rtc import (  # noqa: F401 (fixtures)
-    Client,
-    Server,
-    World,
-    http,
-    seed,
-    server,
-    socket_of,
-    token_of,
-)
+from tests.sockets import Client, socket_of
 
 
 @pytest.fixture(autouse=True)
-def _server_settings(server: Server) -> Iterator[None]:  # noqa: F811
+def _server_settings(server: Server) -> Iterator[None]:
     """The server reads the process-wide settings: here they force the relay."""
     settings.override(replace(server.conf, interview_relay=True))
     clock.set_now(None)
@@ -53,7 +48,7 @@ def media_room(world: World) -> str:
     return f"interview:{world.interview.id}"
 
 
-def counts(server: Server, world: World) -> tuple[int, int]:  # noqa: F811
+def counts(server: Server, world: World) -> tuple[int, int]:
     """(presenters, viewers) in the interview's media room of the server."""
     stages = server.app.state.stages
     return tuple(stages.counts(media_room(world)))  # type: ignore[return-value]
@@ -86,16 +81,16 @@ async def watch(ws: Client, iid: int, viewer: Viewer) -> list[dict[str, Any]]:
 
 
 async def enter(
-    server: Server,  # noqa: F811
+    server: Server,
     world: World,
-    http: Any,  # noqa: F811
+    logged_in: Any,
     rws: Client,
     cws: Client,
 ) -> tuple[str, str]:
     """Both join (the reply says to use the relay), the candidate is not let in yet."""
     iid = world.interview.id
-    rtoken = await token_of(await http(world.recruiter), iid)
-    ctoken = await token_of(await http(world.candidate), iid)
+    rtoken = await token_of(await logged_in(world.recruiter), iid)
+    ctoken = await token_of(await logged_in(world.candidate), iid)
     r = await rws.ok("room.join", {"interview_id": iid, "token": rtoken})
     c = await cws.ok("room.join", {"interview_id": iid, "token": ctoken})
     assert (r["relay"], c["relay"]) == (True, True)
@@ -105,9 +100,9 @@ async def enter(
 
 
 async def test_both_people_send_and_receive_through_the_relay(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
 ) -> None:
     world = await seed(server)
     iid = world.interview.id
@@ -115,16 +110,16 @@ async def test_both_people_send_and_receive_through_the_relay(
     pcs = {"recruiter": await publisher(), "candidate": await publisher()}
     viewers = {"recruiter": Viewer(), "candidate": Viewer()}
     async with (
-        socket_of(server, await http(world.recruiter)) as rws,
-        socket_of(server, await http(world.candidate)) as cws,
-        socket_of(server, await http(world.colleague)) as colleague,
+        socket_of(server, await logged_in(world.recruiter)) as rws,
+        socket_of(server, await logged_in(world.candidate)) as cws,
+        socket_of(server, await logged_in(world.colleague)) as colleague,
     ):
         try:
-            rid, cid = await enter(server, world, http, rws, cws)
+            rid, cid = await enter(server, world, logged_in, rws, cws)
             offer = {"interview_id": iid, "sdp": pcs["candidate"].localDescription.sdp}
 
             # Only the two people, joined, the candidate once let in; SDPs checked.
-            ctoken = await token_of(await http(world.candidate), iid)
+            ctoken = await token_of(await logged_in(world.candidate), iid)
             assert await colleague.refused("room.join", {"interview_id": iid, "token": ctoken}) == (
                 "room.not_found"
             )
@@ -236,7 +231,7 @@ async def test_both_people_send_and_receive_through_the_relay(
                 "left": True,
             }
             assert media_room(world) not in stages.stages
-            rtoken = await token_of(await http(world.recruiter), iid)
+            rtoken = await token_of(await logged_in(world.recruiter), iid)
             await rws.ok("room.join", {"interview_id": iid, "token": rtoken})
             clock.set_now(rooms.closes_at(world.interview) + timedelta(seconds=1))
             offer = {"interview_id": iid, "sdp": pcs["recruiter"].localDescription.sdp}
@@ -250,18 +245,18 @@ async def test_both_people_send_and_receive_through_the_relay(
 
 
 async def test_without_the_setting_join_says_direct_and_the_fallback_still_works(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
 ) -> None:
     """Browser to browser by default; a page whose direct call failed may still publish."""
     settings.override(server.conf)
     world = await seed(server)
     iid = world.interview.id
-    rtoken = await token_of(await http(world.recruiter), iid)
+    rtoken = await token_of(await logged_in(world.recruiter), iid)
     pc = await publisher()
     try:
-        async with socket_of(server, await http(world.recruiter)) as rws:
+        async with socket_of(server, await logged_in(world.recruiter)) as rws:
             joined = await rws.ok("room.join", {"interview_id": iid, "token": rtoken})
             assert joined["relay"] is False
             await rws.ok("room.admit", {"interview_id": iid})

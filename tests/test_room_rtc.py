@@ -2,21 +2,19 @@
 commands, permissions and entry tokens, the signalling relay, and two headless aiortc peers (a
 recruiter and a candidate) exchanging audio and video on loopback, signalled through the room.
 
-The server runs in its own thread and loop, as in tests/test_live.py; clients log in over HTTP,
-read their entry token from the room page, and talk to /live with the `websockets` client.
+The server runs in its own thread and loop (tests/live_server.py); clients log in over HTTP, read
+their entry token from the room page (tests/media_setup.py), and talk to /live with
+tests/sockets.py's client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,22 +22,17 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import websockets
 from sqlalchemy import select
 
-from fair import channels, clock, db, migrations, rooms, settings
-from fair.models import Interview, RoomMessage, User
+from fair import channels, clock, db, migrations, settings
+from fair.interviews import rooms
+from fair.models import RoomMessage
 from tests import factories as f
 from tests.conftest import login
-from tests.test_live import Server, run_server
-
-TOKEN_RE = re.compile(r'data-token="([^"]+)"')
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with run_server(tmp_path_factory, "rooms") as running:
-        yield running
+from tests.live_server import Server
+from tests.media_setup import World, seed, seed_in, token_of
+from tests.server_processes import free_port, redis_server, servers
+from tests.sockets import Client, socket_of
 
 
 @pytest.fixture(autouse=True)
@@ -51,140 +44,20 @@ def _server_settings(server: Server) -> Iterator[None]:
     clock.set_now(None)
 
 
-@dataclass
-class World:
-    interview: Interview
-    candidate: User
-    recruiter: User
-    colleague: User
-    stranger: User
-
-
-async def seed(server: Server, **kw: Any) -> World:
-    return await seed_in(server.conf.database_url, **kw)
-
-
-async def seed_in(database_url: str, **kw: Any) -> World:
-    """A booked interview whose room is open (it starts in 5 minutes unless `starts_at`)."""
-    engine = db.create_engine(database_url)
-    try:
-        async with db.sessionmaker(engine, write=True)() as session:
-            edition = await f.edition(session)
-            booth, recruiter = await f.booth(session, edition_=edition)
-            candidate = await f.candidate(session, name="Awa Diallo")
-            interview = await f.interview(
-                session, booth_=booth, recruiter=recruiter, candidate_=candidate, **kw
-            )
-            colleague = await f.colleague(session, booth_=booth, owner=recruiter)
-            stranger = await f.candidate(session)
-            await session.commit()
-            return World(interview, candidate, recruiter, colleague, stranger)
-    finally:
-        await engine.dispose()
-
-
 @pytest_asyncio.fixture
 async def world(server: Server) -> World:
     return await seed(server)
-
-
-@pytest_asyncio.fixture
-async def http(server: Server) -> AsyncIterator[Any]:
-    opened: list[httpx.AsyncClient] = []
-
-    async def make(user: User) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(base_url=server.url)
-        opened.append(client)
-        await login(client, user.email, f.PASSWORD)
-        return client
-
-    yield make
-    for client in opened:
-        await client.aclose()
-
-
-class Client:
-    """One /live socket: commands with their replies, and the events it receives, in order."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.next_id = 0
-        self.replies: dict[int, asyncio.Future[list[Any]]] = {}
-        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            async for raw in self.ws:
-                frame = json.loads(raw)
-                if frame[0] == "event":
-                    if frame[2].get("event") != "heartbeat":
-                        self.events.put_nowait(frame[2])
-                elif (waiting := self.replies.pop(frame[1], None)) is not None:
-                    waiting.set_result(frame)
-
-    async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
-        self.next_id += 1
-        waiting: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self.replies[self.next_id] = waiting
-        await self.ws.send(json.dumps([action, self.next_id, payload]))
-        return await asyncio.wait_for(waiting, 5)
-
-    async def ok(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        frame = await self.call(action, payload)
-        assert frame[0] == "success", frame
-        return dict(frame[2])
-
-    async def refused(self, action: str, payload: dict[str, Any]) -> str:
-        frame = await self.call(action, payload)
-        assert frame[0] == "error", frame
-        return str(frame[2]["code"])
-
-    async def event(self, wait: float = 5) -> dict[str, Any]:
-        return await asyncio.wait_for(self.events.get(), wait)
-
-    async def nothing(self, wait: float = 0.3) -> None:
-        await asyncio.sleep(wait)
-        assert self.events.empty(), self.events.get_nowait()
-
-    async def close(self) -> None:
-        await self.ws.close()
-        self.reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.reader
-
-
-@contextlib.asynccontextmanager
-async def socket_of(server: Any, client: httpx.AsyncClient) -> AsyncIterator[Client]:
-    cookie = f"fair_session={client.cookies['fair_session']}"
-    async with websockets.connect(
-        server.ws, additional_headers={"Cookie": cookie}, origin=server.url, max_size=None
-    ) as ws:
-        live = Client(ws)
-        try:
-            yield live
-        finally:
-            await live.close()
-
-
-async def token_of(client: httpx.AsyncClient, interview_id: int) -> str:
-    """The entry token, as the room page hands it to static/room.js."""
-    page = await client.get(f"/interviews/{interview_id}/room")
-    assert page.status_code == 200, page.text
-    found = TOKEN_RE.search(page.text)
-    assert found is not None, "the room page has no entry token"
-    return found.group(1)
 
 
 # Permissions and tokens ------------------------------------------------------------------------
 
 
 async def test_join_needs_the_person_the_window_and_their_token(
-    server: Server, world: World, http: Any
+    server: Server, world: World, logged_in: Any
 ) -> None:
     iid = world.interview.id
-    candidate, recruiter = await http(world.candidate), await http(world.recruiter)
-    colleague = await http(world.colleague)
+    candidate, recruiter = await logged_in(world.candidate), await logged_in(world.recruiter)
+    colleague = await logged_in(world.colleague)
     mine, theirs = await token_of(candidate, iid), await token_of(recruiter, iid)
     assert (await colleague.get(f"/interviews/{iid}/room")).status_code == 404
 
@@ -239,7 +112,7 @@ async def test_join_needs_the_person_the_window_and_their_token(
         clock.set_now(None)
         # A room that is not open yet.
         later = await seed(server, starts_at=clock.now() + timedelta(minutes=30))
-        late = await http(later.candidate)
+        late = await logged_in(later.candidate)
         page = await late.get(f"/interviews/{later.interview.id}/room")
         assert "data-token" not in page.text and 'data-state="not_open"' in page.text
         forged = rooms.entry_token(later.interview, later.candidate.id)
@@ -249,9 +122,11 @@ async def test_join_needs_the_person_the_window_and_their_token(
             ) == ("room.not_open")
 
 
-async def test_signals_reach_the_other_person_only(server: Server, world: World, http: Any) -> None:
+async def test_signals_reach_the_other_person_only(
+    server: Server, world: World, logged_in: Any
+) -> None:
     iid = world.interview.id
-    candidate, recruiter = await http(world.candidate), await http(world.recruiter)
+    candidate, recruiter = await logged_in(world.candidate), await logged_in(world.recruiter)
     ctoken, rtoken = await token_of(candidate, iid), await token_of(recruiter, iid)
     async with socket_of(server, recruiter) as rws, socket_of(server, candidate) as cws:
         r = await rws.ok("room.join", {"interview_id": iid, "token": rtoken})
@@ -380,9 +255,11 @@ async def test_signals_reach_the_other_person_only(server: Server, world: World,
     assert stored == [(world.candidate.id, "<b>Bonjour</b>")]
 
 
-async def test_closing_the_socket_leaves_the_room(server: Server, world: World, http: Any) -> None:
+async def test_closing_the_socket_leaves_the_room(
+    server: Server, world: World, logged_in: Any
+) -> None:
     iid = world.interview.id
-    candidate, recruiter = await http(world.candidate), await http(world.recruiter)
+    candidate, recruiter = await logged_in(world.candidate), await logged_in(world.recruiter)
     ctoken, rtoken = await token_of(candidate, iid), await token_of(recruiter, iid)
     async with socket_of(server, recruiter) as rws:
         await rws.ok("room.join", {"interview_id": iid, "token": rtoken})
@@ -408,14 +285,6 @@ async def _messages(server: Server, interview_id: int) -> list[tuple[int, str]]:
 
 
 # Media between two aiortc peers ----------------------------------------------------------------
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice gathers every interface's address but loopback's: keep the media on 127.0.0.1."""
-    import aioice.ice
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
 def _tracks() -> list[Any]:
@@ -541,9 +410,9 @@ class Peer:
 
 
 async def test_two_aiortc_peers_exchange_media_through_the_room(
-    server: Server, world: World, http: Any, loopback_only: None
+    server: Server, world: World, logged_in: Any, loopback_only: None
 ) -> None:
-    candidate, recruiter = await http(world.candidate), await http(world.recruiter)
+    candidate, recruiter = await logged_in(world.candidate), await logged_in(world.recruiter)
     async with socket_of(server, recruiter) as rws, socket_of(server, candidate) as cws:
         await call(world.interview.id, (recruiter, rws), (candidate, cws))
 
@@ -554,8 +423,6 @@ async def test_a_call_across_two_processes_through_redis(
 ) -> None:
     """The recruiter's socket on one server process, the candidate's on another: every relay
     (presence, admission, signals) goes through Redis, and the media still flows."""
-    from tests.test_live_redis import free_port, redis_server, servers
-
     url = f"sqlite+aiosqlite:///{tmp_path / 'fair.db'}"
     await migrations.upgrade_async(url)
     port = free_port()

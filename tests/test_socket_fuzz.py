@@ -42,17 +42,17 @@ from fair import (
     db,
     migrations,
     queues,
-    rooms,
     settings,
     webconferences,
 )
 from fair.enums import Role, WebconferenceAccess
+from fair.interviews import rooms
 from fair.live import payloads
 from fair.live.socket import ACTIONS
 from tests import factories as f
 from tests.conftest import BACKENDS, PG_ADMIN, login
-from tests.test_live import Server, run_server
-from tests.test_webconferences import talk
+from tests.factories import talk
+from tests.live_server import Server, run_server
 
 ROLES = ("anonymous", "candidate", "recruiter", "organiser")
 KEY_RE = r"^[a-z][a-z_]{0,29}$"

@@ -2,8 +2,8 @@
 broadcaster): an aiortc presenter publishes to the server (fair.media.stage), starts the talk,
 two aiortc viewers watch and decode its video, the presenter ends it.
 
-The server and socket helpers are tests/test_room_rtc.py's; the peers are
-tests/test_media_relay.py's (a synthetic 640x360 camera and a 440 Hz microphone).
+The server is tests/live_server.py's, the socket client tests/sockets.py's; the peers are
+tests/media_setup.py's (a synthetic 640x360 camera and a 440 Hz microphone).
 """
 
 from __future__ import annotations
@@ -23,21 +23,14 @@ from fair.models import User, Webconference, WebconferenceAttendance
 from fair.webconferences import recordings
 from tests import factories as f
 from tests.conftest import csrf
-from tests.test_media_relay import (  # noqa: F401 (fixtures)
-    HEIGHT,
-    WIDTH,
-    Viewer,
-    camera_and_microphone,
-    loopback_only,
-    peer,
-    until,
-)
-from tests.test_room_rtc import Server, http, server, socket_of  # noqa: F401 (fixtures)
-from tests.test_webconferences import NOON, talk
+from tests.factories import NOON, talk
+from tests.live_server import Server
+from tests.media_setup import HEIGHT, WIDTH, Viewer, camera_and_microphone, peer, until
+from tests.sockets import socket_of
 
 
 @pytest.fixture(autouse=True)
-def _server_settings(server: Server) -> Iterator[None]:  # noqa: F811
+def _server_settings(server: Server) -> Iterator[None]:
     settings.override(server.conf)
     clock.set_now(NOON)
     yield
@@ -61,7 +54,7 @@ class World:
     unregistered: User
 
 
-async def seed(server: Server) -> World:  # noqa: F811
+async def seed(server: Server) -> World:
     engine = db.create_engine(server.conf.database_url)
     try:
         async with db.sessionmaker(engine, write=True)() as session:
@@ -87,16 +80,17 @@ async def seed(server: Server) -> World:  # noqa: F811
 
 
 async def test_presenter_publishes_viewers_watch_and_the_end_closes_them(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
 ) -> None:
     world = await seed(server)
     wid = world.webconference.id
     talk_id = {"webconference_id": wid}
-    presenter_http = await http(world.presenter)
-    viewer_https = [await http(v) for v in world.viewers]
-    organiser_http, unregistered_http = await http(world.organiser), await http(world.unregistered)
+    presenter_http = await logged_in(world.presenter)
+    viewer_https = [await logged_in(v) for v in world.viewers]
+    organiser_http = await logged_in(world.organiser)
+    unregistered_http = await logged_in(world.unregistered)
     stages = server.app.state.stages
 
     presenter_pc = peer()
@@ -181,9 +175,9 @@ async def test_presenter_publishes_viewers_watch_and_the_end_closes_them(
 
 
 async def test_closing_the_socket_closes_its_connections(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
 ) -> None:
     world = await seed(server)
     wid = world.webconference.id
@@ -194,7 +188,7 @@ async def test_closing_the_socket_closes_its_connections(
     await presenter_pc.setLocalDescription(await presenter_pc.createOffer())
     offer = {"webconference_id": wid, "sdp": presenter_pc.localDescription.sdp}
     try:
-        async with socket_of(server, await http(world.presenter)) as pws:
+        async with socket_of(server, await logged_in(world.presenter)) as pws:
             await pws.ok("stage.publish", offer)
             (presenter,) = server.app.state.stages.stages[
                 f"webconference:{wid}"
@@ -206,9 +200,9 @@ async def test_closing_the_socket_closes_its_connections(
 
 
 async def test_two_presenters_reach_a_viewer(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
 ) -> None:
     """A booth's talk with two presenters (its recruiters), open to all: the viewer's one
     connection carries both presenters' audio and video, forwarded by both relays."""
@@ -231,9 +225,9 @@ async def test_two_presenters_reach_a_viewer(
     presenters, viewer = [peer(), peer()], Viewer()
     try:
         async with (
-            socket_of(server, await http(recruiter)) as first,
-            socket_of(server, await http(colleague)) as second,
-            socket_of(server, await http(viewer_user)) as watcher,
+            socket_of(server, await logged_in(recruiter)) as first,
+            socket_of(server, await logged_in(colleague)) as second,
+            socket_of(server, await logged_in(viewer_user)) as watcher,
         ):
             for ws, pc in zip((first, second), presenters, strict=True):
                 for track in camera_and_microphone():
@@ -272,9 +266,9 @@ async def watch(ws: Any, viewer: Viewer, wid: int) -> dict[str, Any]:
 
 
 async def test_questions_counts_attendance_and_the_viewer_cap(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
 ) -> None:
     """Viewers ask and upvote through the socket, the presenter moderates, everyone following
     the talk hears `stage.question`; `stage.count` tells how many watch; attendance rows follow
@@ -292,9 +286,9 @@ async def test_questions_counts_attendance_and_the_viewer_cap(
     offer = {**talk_id, "sdp": presenter_pc.localDescription.sdp}
     try:
         async with (
-            socket_of(server, await http(world.presenter)) as pws,
-            socket_of(server, await http(world.viewers[0])) as v1,
-            socket_of(server, await http(world.viewers[1])) as v2,
+            socket_of(server, await logged_in(world.presenter)) as pws,
+            socket_of(server, await logged_in(world.viewers[0])) as v1,
+            socket_of(server, await logged_in(world.viewers[1])) as v2,
         ):
             answer = await pws.ok("stage.publish", offer)
             await presenter_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
@@ -350,7 +344,7 @@ async def test_questions_counts_attendance_and_the_viewer_cap(
 
             # Ended from the edition's programme page (its organiser, who presents it here),
             # not through the socket: the media host closes the stage on the event.
-            organiser_http = await http(world.presenter)
+            organiser_http = await logged_in(world.presenter)
             programme = f"/organiser/editions/{world.webconference.edition_id}/webconferences"
             token = await csrf(organiser_http, programme)
             response = await organiser_http.post(
@@ -369,9 +363,9 @@ async def test_questions_counts_attendance_and_the_viewer_cap(
 
 
 async def test_a_consented_talk_is_recorded_from_start_to_end(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
     tmp_path: Any,
 ) -> None:
     """The presenter agreed to the recording: `stage.start` starts it, `stage.end` makes it a
@@ -392,7 +386,7 @@ async def test_a_consented_talk_is_recorded_from_start_to_end(
             presenter_pc.addTrack(track)
         await presenter_pc.setLocalDescription(await presenter_pc.createOffer())
         try:
-            async with socket_of(server, await http(world.presenter)) as pws:
+            async with socket_of(server, await logged_in(world.presenter)) as pws:
                 answer = await pws.ok(
                     "stage.publish", {**talk_id, "sdp": presenter_pc.localDescription.sdp}
                 )
@@ -417,9 +411,9 @@ async def test_a_consented_talk_is_recorded_from_start_to_end(
 
 
 async def test_a_screen_share_is_a_second_publication_taken_back_alone(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
 ) -> None:
     """The presenter's screen (video alone) beside the camera: a viewer's offer describes three
     tracks; `stage.unpublish` of the screen keeps the camera."""
@@ -435,8 +429,8 @@ async def test_a_screen_share_is_a_second_publication_taken_back_alone(
             screen.addTrack(track)
     try:
         async with (
-            socket_of(server, await http(world.presenter)) as pws,
-            socket_of(server, await http(world.viewers[0])) as vws,
+            socket_of(server, await logged_in(world.presenter)) as pws,
+            socket_of(server, await logged_in(world.viewers[0])) as vws,
         ):
             for pc, source in ((camera, "camera"), (screen, "screen")):
                 await pc.setLocalDescription(await pc.createOffer())
@@ -475,9 +469,9 @@ async def test_a_screen_share_is_a_second_publication_taken_back_alone(
 
 
 async def test_a_presenter_whose_connection_closes_leaves_the_stage(
-    server: Server,  # noqa: F811
-    http: Any,  # noqa: F811
-    loopback_only: None,  # noqa: F811
+    server: Server,
+    logged_in: Any,
+    loopback_only: None,
 ) -> None:
     """A viewer's, then the presenter's browser closes its connection (or its network goes)
     without a word on the socket: the viewer's place is freed; the publication leaves the
@@ -491,14 +485,14 @@ async def test_a_presenter_whose_connection_closes_leaves_the_stage(
         presenter_pc.addTrack(track)
     await presenter_pc.setLocalDescription(await presenter_pc.createOffer())
     stages = server.app.state.stages
-    async with socket_of(server, await http(world.presenter)) as pws:
+    async with socket_of(server, await logged_in(world.presenter)) as pws:
         offer = {"webconference_id": wid, "sdp": presenter_pc.localDescription.sdp}
         answer = await pws.ok("stage.publish", offer)
         await presenter_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         (published,) = stages.stages[room].presenters.values()
         await until(lambda: published.pc.connectionState == "connected", 10)
         viewer = Viewer()
-        async with socket_of(server, await http(world.viewers[0])) as vws:
+        async with socket_of(server, await logged_in(world.viewers[0])) as vws:
             await pws.ok("stage.start", {"webconference_id": wid})
             await watch(vws, viewer, wid)
             await until(lambda: viewer.count("video") > 0, 10)

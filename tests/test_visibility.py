@@ -12,7 +12,8 @@ from fair import clock, db, employers, queues, webconferences
 from fair.enums import BoothStatus, Role
 from fair.errors import Conflict
 from tests import factories as f
-from tests.test_webconferences import NOON, person, talk
+from tests.factories import NOON, talk
+from tests.pages import person
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 from sqlalchemy import select
@@ -11,20 +10,8 @@ from fair import db, mail
 from fair.enums import Role
 from fair.models import OutboxMail, User
 from tests import factories as f
-from tests.conftest import csrf, login
-
-
-def text(page: str) -> str:
-    """The visible text of a page, whitespace collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-async def as_user(client, session, role: Role):  # type: ignore[no-untyped-def]
-    user = await f.user(session, role, locale="en")
-    await db.commit(session)
-    client.cookies.set("lang", "en")
-    await login(client, user.email, f.PASSWORD)
-    return user
+from tests.conftest import csrf
+from tests.pages import as_user, text
 
 
 async def read(app, query):  # type: ignore[no-untyped-def]

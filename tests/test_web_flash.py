@@ -9,7 +9,7 @@ from fair import db
 from fair.enums import Role
 from tests import factories as f
 from tests.conftest import csrf, login
-from tests.test_web_journey import OFFER_FORM
+from tests.pages import OFFER_FORM
 
 FLASH_RE = re.compile(r'<div class="flash" role="status">(.*?)</div>', re.S)
 

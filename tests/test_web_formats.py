@@ -12,7 +12,7 @@ from fair.enums import Role
 from fair.models import Employer
 from tests import factories as f
 from tests.conftest import login
-from tests.test_web_organiser import text
+from tests.pages import text
 
 SECONDS_RE = re.compile(r"\b\d{1,2}:\d{2}:\d{2}\b")
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import struct
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -24,12 +22,7 @@ from fair.enums import Role
 from fair.models import Edition, Employer, Offer, StoredFile, Webconference
 from tests import factories as f
 from tests.conftest import csrf, login
-
-
-def text(page: str) -> str:
-    """The visible text of a page, whitespace collapsed."""
-    body = re.sub(r"<[^>]+>", " ", page)
-    return " ".join(html.unescape(body).split())
+from tests.pages import text
 
 
 def field_errors(page: str) -> dict[str, str]:
@@ -292,22 +285,6 @@ async def test_imported_titles_are_single_line(make_client, session, fetch):  # 
 # Images ----------------------------------------------------------------------------------------
 
 
-def png_header(width: int, height: int) -> bytes:
-    """A PNG whose header claims width × height, with one tiny compressed row of data."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
-
-
 async def test_decompression_bomb_logo_is_refused(make_client, session, fetch):  # type: ignore[no-untyped-def]
     client, _user = await person(make_client, session, Role.RECRUITER)
     token = await csrf(client, "/recruiter/employers/new")
@@ -322,7 +299,7 @@ async def test_decompression_bomb_logo_is_refused(make_client, session, fetch): 
                 "size": "10-49",
                 "commune": "Lattes",
             },
-            files={"logo": ("logo.png", png_header(width, height), "image/png")},
+            files={"logo": ("logo.png", f.png_header(width, height), "image/png")},
         )
         assert response.status_code == 422, response.text
         assert field_errors(response.text) == {

@@ -8,15 +8,14 @@ permissions and the "slot just taken" answer are checked on the pages themselves
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import applications, clock, db, interviews, settings
-from fair.enums import ApplicationStatus, InterviewMode, Role
+from fair import clock, db, interviews, settings
+from fair.enums import InterviewMode, Role
 from fair.models import (
     Application,
     CalendarFeed,
@@ -27,77 +26,14 @@ from fair.models import (
     User,
 )
 from tests import factories as f
-from tests.conftest import csrf, login
-
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
-TOMORROW = date(2026, 3, 11)
+from tests.conftest import csrf
+from tests.factories import NOON, availability, invited, live_booth, shortlisted
+from tests.pages import person, post, radios, text_of
 
 
 @pytest.fixture(autouse=True)
 def _noon(conf) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
-
-
-def text_of(html: str) -> str:
-    """The page's visible text, tags removed, spaces collapsed (to read sentences)."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
-
-
-def radios(html: str, name: str) -> list[str]:
-    """The values of the page's radio buttons called `name`, in order."""
-    return re.findall(rf'type="radio" id="[^"]*" name="{name}" value="([^"]*)"', html)
-
-
-async def person(make_client, user: User) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
-    client = make_client()
-    client.cookies.set("lang", "en")
-    await login(client, user.email, f.PASSWORD)
-    return client
-
-
-async def post(client: httpx.AsyncClient, page: str, action: str, **data: str) -> httpx.Response:
-    """Post a form of `page` (its CSRF token read from it) to `action`."""
-    token = await csrf(client, page)
-    return await client.post(action, data={"csrf_token": token, **data})
-
-
-def availability(recruiter: User, **kw: object) -> interviews.AvailabilityInput:
-    """Tomorrow 09:00 to 11:00 in Paris: four 20-minute slots, 10 minutes apart."""
-    data = interviews.AvailabilityInput(
-        day=TOMORROW,
-        start=time(9, 0),
-        end=time(11, 0),
-        length_minutes=20,
-        buffer_minutes=10,
-        modes=frozenset({InterviewMode.VIDEO, InterviewMode.PHONE}),
-        staff_id=recruiter.id,
-    )
-    for key, value in kw.items():
-        setattr(data, key, value)
-    return data
-
-
-async def shortlisted(session: AsyncSession, booth, recruiter: User) -> Application:  # type: ignore[no-untyped-def]
-    offer = await f.offer(session, booth_=booth, title="Électricien du bâtiment (H/F)")
-    application = await f.application(session, offer_=offer)
-    await applications.set_status(session, application, ApplicationStatus.SHORTLISTED, by=recruiter)
-    return application
-
-
-async def invited(  # type: ignore[no-untyped-def]
-    session: AsyncSession, booth, recruiter: User
-) -> tuple[InterviewInvitation, User]:
-    application = await shortlisted(session, booth, recruiter)
-    invitation = await interviews.invite(session, by=recruiter, application=application)
-    candidate = await session.get(User, application.candidate_id)
-    assert candidate is not None
-    return invitation, candidate
-
-
-async def live_booth(session: AsyncSession):  # type: ignore[no-untyped-def]
-    edition = await f.edition(session)
-    booth, recruiter = await f.booth(session, edition_=edition)
-    return edition, booth, recruiter
 
 
 def paris(slot_time: datetime) -> str:

@@ -11,20 +11,7 @@ from fair.enums import ApplicationStatus, BoothStatus, Role
 from fair.models import Application, Booth, Employer, Offer, OutboxMail, StoredFile
 from tests import factories as f
 from tests.conftest import confirm_signup, csrf, login
-
-OFFER_FORM = {
-    "title": "Électricien du bâtiment (H/F)",
-    "rome_code": "F1602",
-    "description": "Chantiers de rénovation.",
-    "contract": "cdi",
-    "working_time": "full_time",
-    "experience": "beginner",
-    "positions": "2",
-    "commune": "Lattes",
-    "postcode": "34970",
-    "skills": "Habilitation électrique\nLecture de plans",
-    "no_diploma": "on",
-}
+from tests.pages import OFFER_FORM
 
 
 async def _count(fetch, model) -> int:  # type: ignore[no-untyped-def]

@@ -20,7 +20,8 @@ from fair import clock, db, interviews
 from fair.app import create_app
 from fair.web.templating import Deferred, render
 from tests.conftest import csrf
-from tests.test_web_interviews import NOON, availability, invited, live_booth, person
+from tests.factories import NOON, availability, invited, live_booth
+from tests.pages import person
 
 
 class SlotLockProbe:

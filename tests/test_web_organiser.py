@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +12,8 @@ from fair import applications, clock, db, editions, employers, francetravail, i1
 from fair.enums import ApplicationStatus, BoothStatus, NoticeKind, Role
 from fair.models import Booth, Edition, LiveDay, Notice, OutboxMail
 from tests import factories as f
-from tests.conftest import csrf, login
+from tests.conftest import csrf
+from tests.pages import as_user, text
 
 FORM = {
     "title": "Forum de l'emploi 2030",
@@ -32,22 +32,8 @@ FORM = {
 }
 
 
-def text(page: str) -> str:
-    """The visible text of a page, whitespace collapsed, for asserting whole sentences."""
-    body = re.sub(r"<[^>]+>", " ", page)
-    return " ".join(html.unescape(body).split())
-
-
 def spaced(value: str) -> str:
     return " ".join(value.split())
-
-
-async def as_user(client, session, role: Role = Role.ORGANISER, user=None):  # type: ignore[no-untyped-def]
-    user = user or await f.user(session, role, locale="en")
-    await db.commit(session)
-    client.cookies.set("lang", "en")
-    await login(client, user.email, f.PASSWORD)
-    return user
 
 
 async def post(client, path: str, data: dict | None = None, token: bool = True):  # type: ignore[no-untyped-def,type-arg]

@@ -18,7 +18,8 @@ from fair.enums import QuestionStatus, Role, WebconferenceAccess
 from fair.models import User, Webconference
 from fair.webconferences import audience
 from tests import factories as f
-from tests.test_webconferences import NOON, person, talk, text_of
+from tests.factories import NOON, talk
+from tests.pages import person, text_of
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import asyncio
 import re
 from datetime import date, datetime, time, timedelta
 
-import httpx
 import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
@@ -17,7 +16,6 @@ from fair import clock, db, editions, webconferences, worker
 from fair.enums import (
     RegistrationStatus,
     Role,
-    WebconferenceAccess,
     WebconferenceStatus,
 )
 from fair.errors import FairError
@@ -30,10 +28,9 @@ from fair.models import (
 )
 from fair.webconferences import mail as webconference_mail
 from tests import factories as f
-from tests.conftest import csrf, login
-
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
-TOMORROW = date(2026, 3, 11)
+from tests.factories import NOON, TOMORROW, talk
+from tests.pages import person, post, text_of
+from tests.refusals import code_of
 
 
 @pytest.fixture(autouse=True)
@@ -41,32 +38,10 @@ def _noon(conf) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
 
 
-async def code_of(awaitable) -> str:  # type: ignore[no-untyped-def]
-    with pytest.raises(FairError) as raised:
-        await awaitable
-    return raised.value.code
-
-
 async def fields_of(awaitable) -> set[str]:  # type: ignore[no-untyped-def]
     with pytest.raises(FairError) as raised:
         await awaitable
     return set(raised.value.fields)
-
-
-def talk(presenters: list[User], **kw: object) -> webconferences.WebconferenceInput:
-    """Tomorrow 10:00 to 11:00 in Paris, two seats, registered candidates only."""
-    data = webconferences.WebconferenceInput(
-        title="Réussir son entretien en visio",
-        description="Conseils pratiques.",
-        starts_at=f.day_at(TOMORROW, 10),
-        ends_at=f.day_at(TOMORROW, 11),
-        capacity=2,
-        access=WebconferenceAccess.REGISTERED,
-        presenter_ids=[p.id for p in presenters],
-    )
-    for key, value in kw.items():
-        setattr(data, key, value)
-    return data
 
 
 async def organised(session: AsyncSession, **kw: object) -> tuple[Edition, User]:
@@ -81,10 +56,6 @@ async def scheduled(session: AsyncSession, **kw: object) -> tuple[Webconference,
         session, by=organiser, edition=edition, data=talk([organiser], **kw)
     )
     return webconference, organiser
-
-
-async def candidates(session: AsyncSession, n: int, *, can_log_in: bool = False) -> list[User]:
-    return [await f.user(session, Role.CANDIDATE, can_log_in=can_log_in) for _ in range(n)]
 
 
 async def outbox(session: AsyncSession, to: str) -> list[OutboxMail]:
@@ -141,7 +112,7 @@ async def test_organisers_and_booth_recruiters_schedule(session: AsyncSession) -
     # Who may not: another booth's recruiter, a recruiter without a booth, a candidate, another
     # edition's organiser; an unapproved booth waits for the organiser.
     other_booth, stranger = await f.booth(session, edition_=edition)
-    candidate = (await candidates(session, 1))[0]
+    candidate = (await f.candidate_accounts(session, 1))[0]
     other_organiser = await f.user(session, Role.ORGANISER)
     refused = [
         (stranger, booth),
@@ -231,7 +202,7 @@ async def test_scheduling_validation(session: AsyncSession) -> None:
 
 async def test_capacity_waiting_list_promotion_and_calendars(session: AsyncSession) -> None:
     webconference, organiser = await scheduled(session)
-    a, b, c, d = await candidates(session, 4)
+    a, b, c, d = await f.candidate_accounts(session, 4)
     registrations = [
         await webconferences.register(session, candidate=person, webconference=webconference)
         for person in (a, b, c, d)
@@ -288,7 +259,7 @@ async def test_capacity_waiting_list_promotion_and_calendars(session: AsyncSessi
 
 async def test_update_and_cancel_tell_the_registered(session: AsyncSession) -> None:
     webconference, organiser = await scheduled(session, capacity=1)
-    a, b = await candidates(session, 2)
+    a, b = await f.candidate_accounts(session, 2)
     first = await webconferences.register(session, candidate=a, webconference=webconference)
     second = await webconferences.register(session, candidate=b, webconference=webconference)
     assert second.status == RegistrationStatus.WAITING
@@ -329,8 +300,8 @@ async def test_update_and_cancel_tell_the_registered(session: AsyncSession) -> N
     )
     await webconferences.cancel(session, by=organiser, webconference=webconference)
     assert (webconference.status, webconference.sequence) == (WebconferenceStatus.CANCELLED, 2)
-    for person in (a, b):
-        method, event = vevent((await outbox(session, person.email))[-1])
+    for registered in (a, b):
+        method, event = vevent((await outbox(session, registered.email))[-1])
         assert (method, int(event["sequence"]), str(event["status"])) == (
             "CANCEL",
             2,
@@ -343,7 +314,7 @@ async def test_update_and_cancel_tell_the_registered(session: AsyncSession) -> N
         )
         == "webconference.not_scheduled"
     )
-    c = (await candidates(session, 1))[0]
+    c = (await f.candidate_accounts(session, 1))[0]
     assert (
         await code_of(webconferences.register(session, candidate=c, webconference=webconference))
         == "webconference.closed"
@@ -352,10 +323,10 @@ async def test_update_and_cancel_tell_the_registered(session: AsyncSession) -> N
 
 async def test_concurrent_registrations_never_overbook(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
     webconference, _organiser = await scheduled(session, capacity=3)
-    early = await candidates(session, 2)
-    for person in early:
-        await webconferences.register(session, candidate=person, webconference=webconference)
-    people = await candidates(session, 40)
+    early = await f.candidate_accounts(session, 2)
+    for candidate in early:
+        await webconferences.register(session, candidate=candidate, webconference=webconference)
+    people = await f.candidate_accounts(session, 40)
     await db.commit(session)
 
     async def attempt(candidate_id: int) -> str:
@@ -382,9 +353,9 @@ async def test_concurrent_registrations_never_overbook(app, session, fetch) -> N
 
 async def test_reminder_an_hour_before_once(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
     webconference, _organiser = await scheduled(session, capacity=1)
-    a, b = await candidates(session, 2)
-    for person in (a, b):
-        await webconferences.register(session, candidate=person, webconference=webconference)
+    a, b = await f.candidate_accounts(session, 2)
+    for candidate in (a, b):
+        await webconferences.register(session, candidate=candidate, webconference=webconference)
     await db.commit(session)
     assert await worker.interview_round(app.state) == 0  # a day before: nothing yet
     clock.set_now(f.day_at(TOMORROW, 9) + timedelta(minutes=5))
@@ -430,7 +401,7 @@ async def test_programme_live_now_upcoming_and_past(session: AsyncSession) -> No
     clock.set_now(NOON)
     await webconferences.start(session, by=organiser, webconference=ended_early)
     await webconferences.end(session, by=organiser, webconference=ended_early)
-    candidate = (await candidates(session, 1))[0]
+    candidate = (await f.candidate_accounts(session, 1))[0]
     await webconferences.register(session, candidate=candidate, webconference=later)
 
     found = await webconferences.programme(session, edition, candidate)
@@ -469,22 +440,6 @@ async def test_programme_live_now_upcoming_and_past(session: AsyncSession) -> No
 # Pages -----------------------------------------------------------------------------------------
 
 
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
-
-
-async def person(make_client, user: User) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
-    client = make_client()
-    client.cookies.set("lang", "en")
-    await login(client, user.email, f.PASSWORD)
-    return client
-
-
-async def post(client: httpx.AsyncClient, page: str, action: str, **data: object) -> httpx.Response:
-    token = await csrf(client, page)
-    return await client.post(action, data={"csrf_token": token, **data})  # type: ignore[dict-item]
-
-
 def section(html: str, ident: str) -> str:
     found = re.search(rf'<section id="{ident}".*?</section>', html, re.S)
     assert found, ident
@@ -511,7 +466,7 @@ async def test_programme_page_shows_live_now_and_candidates_register(
         session, by=organiser, edition=edition, data=talk([organiser], title="Complet", capacity=1)
     )
     clock.set_now(NOON)
-    other = (await candidates(session, 1))[0]
+    other = (await f.candidate_accounts(session, 1))[0]
     await webconferences.register(session, candidate=other, webconference=full)
     candidate = await f.user(session, Role.CANDIDATE)
     await db.commit(session)

@@ -3,8 +3,7 @@ with a way to apply again while applications are open (item 14)."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -22,13 +21,8 @@ from fair.models import (
 )
 from tests import factories as f
 from tests.conftest import csrf, login
-from tests.test_web_interviews import availability
-
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+from tests.factories import NOON
+from tests.pages import text_of
 
 
 async def test_withdraw_asks_says_and_the_offer_lets_apply_again(
@@ -123,7 +117,7 @@ async def test_withdrawing_ends_the_interview_proposal_and_its_booking(
     await applications.set_status(session, application, ApplicationStatus.SHORTLISTED, by=recruiter)
     invitation = await interviews.invite(session, by=recruiter, application=application)
     slots = await interviews.publish_availability(
-        session, by=recruiter, booth=booth, data=availability(recruiter)
+        session, by=recruiter, booth=booth, data=f.availability(recruiter)
     )
     booked = await interviews.book(
         session, by=candidate, invitation=invitation, slot=slots[0], mode=InterviewMode.PHONE

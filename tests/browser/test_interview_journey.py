@@ -32,7 +32,7 @@ from tests.browser.conftest import (
     log_in,
     tr,
 )
-from tests.browser.test_room import PCS_SCRIPT, assert_video_flows, check_devices, frames_decoded
+from tests.browser.rooms import PCS_SCRIPT, assert_video_flows, check_devices, frames_decoded
 
 PARIS = ZoneInfo("Europe/Paris")
 PHONE = {"width": 360, "height": 740}

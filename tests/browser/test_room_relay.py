@@ -17,7 +17,7 @@ import pytest
 
 from fair import settings
 from tests.browser.conftest import LiveServer, tr
-from tests.browser.test_room import (
+from tests.browser.rooms import (
     assert_video_flows,
     check_devices,
     room_page,

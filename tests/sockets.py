@@ -1,0 +1,77 @@
+"""A /live socket as the tests drive it: `Client` keeps each command's reply and the events it
+receives in order; `socket_of(server, client)` opens one with an httpx client's session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import websockets
+
+
+class Client:
+    """One /live socket: commands with their replies, and the events it receives, in order."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.next_id = 0
+        self.replies: dict[int, asyncio.Future[list[Any]]] = {}
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                if frame[0] == "event":
+                    if frame[2].get("event") != "heartbeat":
+                        self.events.put_nowait(frame[2])
+                elif (waiting := self.replies.pop(frame[1], None)) is not None:
+                    waiting.set_result(frame)
+
+    async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        self.next_id += 1
+        waiting: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self.replies[self.next_id] = waiting
+        await self.ws.send(json.dumps([action, self.next_id, payload]))
+        return await asyncio.wait_for(waiting, 5)
+
+    async def ok(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        frame = await self.call(action, payload)
+        assert frame[0] == "success", frame
+        return dict(frame[2])
+
+    async def refused(self, action: str, payload: dict[str, Any]) -> str:
+        frame = await self.call(action, payload)
+        assert frame[0] == "error", frame
+        return str(frame[2]["code"])
+
+    async def event(self, wait: float = 5) -> dict[str, Any]:
+        return await asyncio.wait_for(self.events.get(), wait)
+
+    async def nothing(self, wait: float = 0.3) -> None:
+        await asyncio.sleep(wait)
+        assert self.events.empty(), self.events.get_nowait()
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self.reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.reader
+
+
+@contextlib.asynccontextmanager
+async def socket_of(server: Any, client: httpx.AsyncClient) -> AsyncIterator[Client]:
+    cookie = f"fair_session={client.cookies['fair_session']}"
+    async with websockets.connect(
+        server.ws, additional_headers={"Cookie": cookie}, origin=server.url, max_size=None
+    ) as ws:
+        live = Client(ws)
+        try:
+            yield live
+        finally:
+            await live.close()
