@@ -27,7 +27,6 @@ from fair.enums import RegistrationStatus, Role, WebconferenceChange
 from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import User, Webconference, WebconferenceRegistration
 from fair.webconferences import mail, talks
-from fair.webconferences.talks import OVER
 
 HOUR_BEFORE = timedelta(hours=1)
 ACTIVE = (RegistrationStatus.REGISTERED.value, RegistrationStatus.WAITING.value)
@@ -46,7 +45,7 @@ async def register(
     edition = await editions.get(session, webconference.edition_id)
     if not editions.visible(edition):
         raise NotFound("This webconference does not exist.", code="webconference.not_found")
-    if webconference.status in OVER or webconference.ends_at <= clock.now():
+    if webconference.status in talks.OVER or webconference.ends_at <= clock.now():
         raise Conflict(
             "Registrations are closed for this webconference.", code="webconference.closed"
         )
@@ -104,7 +103,7 @@ async def unregister(
 
 async def promote(session: AsyncSession, webconference: Webconference) -> None:
     """Give free seats to the waiting list, first come first served (webconference locked)."""
-    if webconference.status in OVER or webconference.ends_at <= clock.now():
+    if webconference.status in talks.OVER or webconference.ends_at <= clock.now():
         return
     free = webconference.capacity - await count(
         session, webconference.id, RegistrationStatus.REGISTERED
@@ -173,7 +172,7 @@ async def send_reminders(session: AsyncSession, now: datetime | None = None) -> 
             .where(
                 WebconferenceRegistration.status == RegistrationStatus.REGISTERED,
                 WebconferenceRegistration.reminded_at.is_(None),
-                Webconference.status.not_in(OVER),
+                Webconference.status.not_in(talks.OVER),
                 Webconference.starts_at > now,
                 Webconference.starts_at <= now + HOUR_BEFORE,
             )

@@ -33,9 +33,7 @@ from fair.enums import (
 )
 from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import Booth, Edition, EditionOrganiser, EmployerMember, User, Webconference
-from fair.webconferences import talks
-from fair.webconferences.registrations import registration_of
-from fair.webconferences.talks import SOON, presenters_of
+from fair.webconferences import registrations, talks
 
 # Who manages a webconference -------------------------------------------------------------------
 
@@ -110,7 +108,7 @@ async def require_presents(
     """The talk, if `user` is one of its presenters, whatever the hour (the stage's page:
     not even an organiser of the edition enters it, they moderate from the talk's page)."""
     webconference = await talks.get(session, webconference_id)
-    if user.id not in await presenters_of(session, webconference.id):
+    if user.id not in await talks.presenters_of(session, webconference.id):
         raise Forbidden(
             "Only the presenters of this webconference enter its stage.", code="stage.forbidden"
         )
@@ -123,10 +121,10 @@ async def require_presenter(
     """The webconference, if `user` presents it and its green room is open: from 15 minutes
     before its start until it ends."""
     webconference = await talks.get(session, webconference_id)
-    if user.id not in await presenters_of(session, webconference_id):
+    if user.id not in await talks.presenters_of(session, webconference_id):
         raise Forbidden("You cannot change this webconference.", code="stage.forbidden")
     _require_not_over(webconference)
-    if clock.now() < webconference.starts_at - SOON:
+    if clock.now() < webconference.starts_at - talks.SOON:
         raise Conflict(
             "Presenters can enter the green room 15 minutes before the start.",
             code="stage.too_early",
@@ -140,8 +138,8 @@ async def require_viewer(session: AsyncSession, user: User, webconference_id: in
     the talk."""
     webconference = await require_visible(session, user, webconference_id)
     _require_not_over(webconference)
-    if user.id in await presenters_of(session, webconference_id):
-        if clock.now() < webconference.starts_at - SOON:
+    if user.id in await talks.presenters_of(session, webconference_id):
+        if clock.now() < webconference.starts_at - talks.SOON:
             raise Conflict(
                 "Presenters can enter the green room 15 minutes before the start.",
                 code="stage.too_early",
@@ -210,7 +208,7 @@ async def holds_access(session: AsyncSession, user: User, webconference: Webconf
         return True
     if await can_moderate(session, user, webconference):
         return True
-    registration = await registration_of(session, webconference.id, user.id)
+    registration = await registrations.registration_of(session, webconference.id, user.id)
     return registration is not None and registration.status == RegistrationStatus.REGISTERED
 
 
@@ -221,7 +219,7 @@ async def can_moderate(
     its recording."""
     if user is None:
         return False
-    if user.id in await presenters_of(session, webconference.id):
+    if user.id in await talks.presenters_of(session, webconference.id):
         return True
     return await can_manage(session, user, webconference)
 
