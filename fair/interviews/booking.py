@@ -43,6 +43,8 @@ from fair.interviews.reads import (
 )
 from fair.interviews.reminders import no_late_reminder
 from fair.interviews.rules import (
+    ANSWERABLE,
+    PLANNED,
     booth_of_staff,
     require_booker,
     require_candidate,
@@ -156,7 +158,7 @@ async def confirm(
     interview = await lock_interview(session, interview.id)
     require_candidate(candidate, interview)
     status = InterviewStatus(interview.status)
-    if status not in (InterviewStatus.PENDING, InterviewStatus.OFFERED):
+    if status not in ANSWERABLE:
         raise Conflict("There is nothing to confirm.", code="interview.not_pending")
     if status == InterviewStatus.OFFERED:
         assert interview.offer_expires_at is not None
@@ -183,7 +185,7 @@ async def decline(session: AsyncSession, *, candidate: User, interview: Intervie
     """The candidate turns down a pending booking or an offered slot; the slot is free again."""
     interview = await lock_interview(session, interview.id)
     require_candidate(candidate, interview)
-    if InterviewStatus(interview.status) not in (InterviewStatus.PENDING, InterviewStatus.OFFERED):
+    if InterviewStatus(interview.status) not in ANSWERABLE:
         raise Conflict("There is nothing to decline.", code="interview.not_pending")
     await lifecycle.release(session, interview, InterviewStatus.DECLINED, by=candidate, reason="")
     await tell(session, interview, InterviewChange.CANCELLED)
@@ -246,7 +248,7 @@ async def reschedule(
     """
     interview = await lock_interview(session, interview.id)
     await require_participant(session, by, interview)
-    if InterviewStatus(interview.status) not in (InterviewStatus.BOOKED, InterviewStatus.PENDING):
+    if InterviewStatus(interview.status) not in PLANNED:
         raise Conflict("This interview is no longer planned.", code="interview.not_active")
     await require_before_cutoff(session, interview)
     reason = _reason(reason)

@@ -195,6 +195,17 @@ def check_token(
         raise Conflict("This interview is over: its room has closed.", code="room.closed")
 
 
+def require_call(interview: Interview, *, video: bool = False) -> None:
+    """Media flows once the recruiter let the candidate in (and, through the relay, only in
+    video mode: a phone or written interview sends no media)."""
+    if interview.admitted_at is None:
+        raise Conflict("The recruiter has not let the candidate in yet.", code="room.not_admitted")
+    if video and interview.mode != InterviewMode.VIDEO:
+        raise Conflict(
+            "This interview is not by video now: switch to video first.", code="room.not_video"
+        )
+
+
 def _mac(interview: Interview, user_id: int, expires: int) -> str:
     message = f"fair-room:{interview.id}:{user_id}:{expires}:{interview.room_secret}"
     key = settings.get().secret_key.encode()

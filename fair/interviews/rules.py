@@ -7,7 +7,8 @@
   candidate or by the booth's staff (`require_booker`).
 - An interview is seen, moved and cancelled by its candidate and by the members of its booth's
   employer (`require_participant`); only its candidate confirms or declines it
-  (`require_candidate`).
+  (`require_candidate`). What its page offers each of them: `may_answer`, `may_move`,
+  `may_cancel`, `holds_room`.
 - Its room is entered by its two people only: the candidate and the recruiter who holds the
   slot (`Interview.recruiter_id`), not their colleagues (`room_role`). Inside, only that
   recruiter lets the candidate in and sees the candidate's number; only the candidate gives it.
@@ -23,13 +24,15 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import employers, permissions
-from fair.enums import Role
+from fair.enums import InterviewStatus, Role
 from fair.errors import Forbidden, NotYours
 from fair.models import Booth, Interview, InterviewInvitation, User
 
 # The two sides of an interview room.
 CANDIDATE = "candidate"
 RECRUITER = "recruiter"
+PLANNED = (InterviewStatus.BOOKED, InterviewStatus.PENDING)  # either side moves or cancels it
+ANSWERABLE = (InterviewStatus.PENDING, InterviewStatus.OFFERED)  # the candidate answers it
 
 
 # Booths ------------------------------------------------------------------------------------------
@@ -82,6 +85,29 @@ def require_candidate(user: User, interview: Interview) -> None:
     """Only the interview's candidate answers a booking made for them or a slot offered."""
     if interview.candidate_id != user.id:
         raise NotYours("This interview does not exist.", code="interview.not_found")
+
+
+def may_answer(interview: Interview, *, is_candidate: bool) -> bool:
+    """Whether a participant may confirm or decline the interview (its candidate, while a
+    booking made for them or a slot offered waits for their answer)."""
+    return is_candidate and InterviewStatus(interview.status) in ANSWERABLE
+
+
+def may_move(interview: Interview, *, changeable: bool) -> bool:
+    """Whether a participant may move the interview: planned, before the edition's cut-off."""
+    return InterviewStatus(interview.status) in PLANNED and changeable
+
+
+def may_cancel(interview: Interview, *, is_candidate: bool, changeable: bool) -> bool:
+    """Whether a participant may cancel it before the cut-off: a planned one, either side; a
+    slot offered from the waiting list, only a recruiter (the candidate declines it)."""
+    state = InterviewStatus(interview.status)
+    return changeable and (state in PLANNED or (state.active and not is_candidate))
+
+
+def holds_room(interview: Interview, user: User) -> bool:
+    """Whether `user` is one of the room's two people (`room_role`, without refusing)."""
+    return user.id in (interview.candidate_id, interview.recruiter_id)
 
 
 # Rooms -------------------------------------------------------------------------------------------

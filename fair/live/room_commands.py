@@ -195,19 +195,14 @@ async def _relay_leave(conn: Connection, interview_id: int) -> bool:
 
 
 async def _in_call(conn: Connection, interview_id: int, *, video: bool = False) -> str:
-    """This socket's role, once it may exchange media: joined, checked again, admitted (and,
-    for the relay, in video mode: a phone or written interview sends no media)."""
+    """This socket's role, once it may exchange media: joined, checked again, and in the call
+    (rooms.require_call)."""
     token, role = _ticket(conn, interview_id)
     async with conn.read() as session:
         interview = await rooms.enter(
             session, user=conn.me(), interview_id=interview_id, token=token
         )
-    if interview.admitted_at is None:
-        raise Conflict("The recruiter has not let the candidate in yet.", code="room.not_admitted")
-    if video and interview.mode != InterviewMode.VIDEO:
-        raise Conflict(
-            "This interview is not by video now: switch to video first.", code="room.not_video"
-        )
+    rooms.require_call(interview, video=video)
     return role
 
 

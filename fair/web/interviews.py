@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import applications, clock, editions, employers, interviews, parse, settings
+from fair import applications, clock, editions, employers, interviews, parse, permissions, settings
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     ApplicationStatus,
@@ -64,8 +64,6 @@ FOR_RECRUITER = {
         "This candidate has as many interviews planned as the fair allows."
     ),
 }
-PLANNED = (InterviewStatus.BOOKED, InterviewStatus.PENDING)
-ANSWERABLE = (InterviewStatus.PENDING, InterviewStatus.OFFERED)  # the candidate confirms
 # The templates read labels from these.
 ENUMS = {
     "InterviewMode": InterviewMode,
@@ -634,7 +632,7 @@ async def _interview_page(
     info = await BoothCache(session).get(interview.booth_id)
     state = InterviewStatus(interview.status)
     changeable = _changeable(interview, info)
-    can_move = state in PLANNED and changeable
+    can_move = interviews.rules.may_move(interview, changeable=changeable)
     choices: list[interviews.Choice] = []
     if can_move:
         choices = _choices(
@@ -653,10 +651,11 @@ async def _interview_page(
         "is_candidate": is_candidate,
         "candidate": await session.get(User, interview.candidate_id),
         "staff": await session.get(User, interview.recruiter_id),
-        "holds_room": is_candidate or user.id == interview.recruiter_id,
-        "can_answer": is_candidate and state in ANSWERABLE,
-        # A candidate turns down an offered slot (decline); a recruiter may cancel it.
-        "can_cancel": changeable and (state in PLANNED or (state.active and not is_candidate)),
+        "holds_room": interviews.rules.holds_room(interview, user),
+        "can_answer": interviews.rules.may_answer(interview, is_candidate=is_candidate),
+        "can_cancel": interviews.rules.may_cancel(
+            interview, is_candidate=is_candidate, changeable=changeable
+        ),
         "can_move": can_move,
         "move_days": _by_day(choices, info.zone, lambda c: c.starts_at),
         "move_modes": _modes_of(choices),
@@ -785,7 +784,7 @@ async def edition_interviews(request: Request) -> Response:
     user = require_role(request, Role.ORGANISER)
     session = database(request)
     edition = await editions.get(session, path_int(request, "edition_id"))
-    await editions.require_organiser(session, user, edition)
+    await permissions.require_organiser(session, user, edition)
     form, status = None, 200
     if request.method == "POST":
         fields = forms.Fields(await forms.read(request))
