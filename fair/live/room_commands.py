@@ -9,8 +9,8 @@ commit like every command.
 
 When browser-to-browser media fails (or `FAIR_INTERVIEW_RELAY` forces it), the call goes
 through the media relay instead (`room.relay_*`): each person publishes to, and watches, the
-media room `interview:<id>` of `app.state.stages` (fair.media.stage.Stages, or its remote
-stand-in), keyed by the socket's connection id, so each receives the other. The room is added
+media room `interview:<id>` of `app.state.stages` (fair.media_rooms.MediaRooms: in-process
+or remote), keyed by the socket's connection id, so each receives the other. The room is added
 to `conn.media_rooms`, so that closing the socket closes those connections
 (stage_commands.leave_all).
 """

@@ -3,10 +3,10 @@
 Presenters publish to a media process, viewers receive from it. Every command reads the
 webconference and checks the person again. `stage.start`/`stage.end` go through the domain
 (webconferences.start/end, which publish `stage.state` on `webconference:<id>` after commit).
-The media connections live behind `app.state.stages` (fair.media.stage.Stages in the embedded
-default, fair.media.remote.RemoteStages with media processes), in the room
-`webconference:<id>`, keyed by this socket's connection id (`<id>:screen` for its screen
-share), and close with the socket.
+The media connections live behind `app.state.stages` (fair.media_rooms.MediaRooms:
+fair.media.stage.Stages in the embedded default, fair.media.remote.RemoteStages with media
+processes), in the room `webconference:<id>`, keyed by this socket's connection id
+(`<id>:screen` for its screen share), and close with the socket.
 """
 
 from __future__ import annotations
