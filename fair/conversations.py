@@ -23,7 +23,17 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import applications, channels, chat, clock, employers, events, interviews, queues
+from fair import (
+    applications,
+    channels,
+    chat,
+    clock,
+    employers,
+    events,
+    interviews,
+    permissions,
+    queues,
+)
 from fair.enums import APPLICATION_TRANSITIONS, ApplicationStatus, NextStep, QueueStatus
 from fair.errors import Conflict, Invalid, NotFound, NotYours
 from fair.i18n import gettext as _
@@ -80,7 +90,7 @@ async def end(
     as the transitions allow. Side effects: both participants get `conversation.ended`.
     """
     booth = await employers.get_booth(session, conversation.booth_id)
-    await employers.require_member(session, recruiter, booth.employer_id)
+    await permissions.require_booth_member(session, recruiter, booth)
     conversation = await _lock_conversation(session, conversation.id)
     if conversation.ended_at is not None:
         raise Conflict("This conversation has already ended.", code="conversation.ended")

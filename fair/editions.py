@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import clock, permissions
+from fair import clock
 from fair.enums import EditionStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.models import Edition, EditionOrganiser, LiveDay, User
@@ -273,8 +273,3 @@ async def organised_by(session: AsyncSession, user: User) -> list[Edition]:
     if user.role != Role.ADMIN:
         query = query.join(EditionOrganiser).where(EditionOrganiser.user_id == user.id)
     return list(await session.scalars(query))
-
-
-# Moved to fair.permissions; these names go once their callers call it (issue 11).
-is_organiser = permissions.is_organiser
-require_organiser = permissions.require_organiser

@@ -121,11 +121,6 @@ async def get(session: AsyncSession, employer_id: int) -> Employer:
     return employer
 
 
-# Moved to fair.permissions; these names go once their callers call it (issue 11).
-membership = permissions.membership
-require_member = permissions.require_member
-
-
 async def of_user(session: AsyncSession, user: User) -> list[Employer]:
     rows = await session.scalars(
         select(Employer).join(EmployerMember).where(EmployerMember.user_id == user.id)
@@ -251,13 +246,6 @@ async def public_booth(session: AsyncSession, booth_id: int) -> Booth:
     booth = await get_booth(session, booth_id)
     if not is_public(booth):
         raise NotFound("This booth does not exist.")
-    return booth
-
-
-async def require_booth_member(session: AsyncSession, user: User, booth_id: int) -> Booth:
-    # Goes once its callers call permissions.require_booth_member (issue 11).
-    booth = await get_booth(session, booth_id)
-    await permissions.require_booth_member(session, user, booth)
     return booth
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Exists
 
-from fair import channels, clock, editions, employers, events, notices
+from fair import channels, clock, editions, employers, events, notices, permissions
 from fair.enums import QUEUE_TRANSITIONS, NoticeKind, QueueStatus, Role
 from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import Booth, Conversation, QueueEntry, User
@@ -107,7 +107,7 @@ async def take_next(session: AsyncSession, *, recruiter: User, booth: Booth) -> 
     never called twice. Side effects: the candidate gets `queue.called`, the booth
     `queue.changed`, the people behind `queue.position`.
     """
-    await employers.require_member(session, recruiter, booth.employer_id)
+    await permissions.require_booth_member(session, recruiter, booth)
     await _require_open(session, booth)
     await _require_available(session, recruiter)
     passed: set[int] = set()

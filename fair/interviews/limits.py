@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, editions
+from fair import clock, editions, permissions
 from fair.errors import Conflict, Invalid
 from fair.i18n import moment
 from fair.interviews.reads import active_of_invitation, booth_row
@@ -59,7 +59,7 @@ async def booking_rules(session: AsyncSession, edition_id: int) -> InterviewRule
 async def set_rules(
     session: AsyncSession, *, by: User, edition: Edition, data: RulesInput
 ) -> InterviewRules:
-    await editions.require_organiser(session, by, edition)
+    await permissions.require_organiser(session, by, edition)
     errors = {}
     if not 1 <= data.max_per_booth <= 20:
         errors["max_per_booth"] = "Enter a number between 1 and 20."

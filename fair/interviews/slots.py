@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, editions, employers
+from fair import clock, editions, permissions
 from fair.enums import BoothStatus, InterviewMode
 from fair.errors import Conflict, Invalid
 from fair.interviews.limits import booking_rules, notice
@@ -78,7 +78,7 @@ async def publish_availability(
             code="interview.booth_not_approved",
         )
     staff = await session.get(User, data.staff_id)
-    if staff is None or not await employers.membership(session, staff, booth.employer_id):
+    if staff is None or not await permissions.is_member(session, staff, booth.employer_id):
         raise Invalid("Choose a member of your team.", code="interview.bad_staff")
     edition = await editions.get(session, booth.edition_id)
     errors = {}

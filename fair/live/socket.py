@@ -20,6 +20,7 @@ from fair import (
     editions,
     employers,
     i18n,
+    permissions,
     settings,
     unit_of_work,
     user_sessions,
@@ -130,14 +131,14 @@ async def sees(session: AsyncSession, user: User | None, channel: str) -> bool:
             edition = await editions.get(session, ident)
             if editions.visible(edition):
                 return True
-            return user is not None and await editions.is_organiser(session, user, edition)
+            return user is not None and await permissions.is_organiser(session, user, edition)
         booth = await employers.get_booth(session, ident)
     except NotFound:
         return False
     if employers.is_public(booth) or user is None:
         return employers.is_public(booth)
-    member = await employers.membership(session, user, booth.employer_id)
-    return member is not None or await editions.is_organiser(session, user, booth.edition)
+    member = await permissions.is_member(session, user, booth.employer_id)
+    return member or await permissions.is_organiser(session, user, booth.edition)
 
 
 class Connection:

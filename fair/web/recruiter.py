@@ -374,7 +374,7 @@ async def decline_many(request: Request) -> Response:
     return urls.redirect(request, "pipeline", booth_id=booth.id)
 
 
-async def member_application(request: Request) -> tuple[Application, Booth]:
+async def _member_application(request: Request) -> tuple[Application, Booth]:
     """The application in the path, if the recruiter belongs to its booth's employer."""
     return await applications.of_recruiter(
         database(request), _recruiter(request), path_int(request, "application_id")
@@ -383,7 +383,7 @@ async def member_application(request: Request) -> tuple[Application, Booth]:
 
 @page
 async def application_page(request: Request) -> Response:
-    application, booth = await member_application(request)
+    application, booth = await _member_application(request)
     current = ApplicationStatus(application.status)
     moves = [
         s
@@ -397,7 +397,7 @@ async def application_page(request: Request) -> Response:
 
 @page
 async def application_status(request: Request) -> Response:
-    application, booth = await member_application(request)
+    application, booth = await _member_application(request)
     fields = forms.Fields(await forms.read(request))
     value = fields.text("status")
     if value not in {s.value for s in ApplicationStatus}:
@@ -427,7 +427,7 @@ async def application_status(request: Request) -> Response:
 
 @page
 async def application_cv(request: Request) -> Response:
-    application, _booth = await member_application(request)
+    application, _booth = await _member_application(request)
     if application.cv_file_id is None:
         raise NotFound("This application has no CV.")
     return cv_response(await files.get(database(request), application.cv_file_id))
