@@ -10,13 +10,14 @@ it, and the file is deleted (recordings.start_recording / finish_recording drive
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from fair import app_state, editions, webconferences
 from fair.enums import WebconferenceStatus
 from fair.media_rooms import MediaRooms
 from fair.models import User, Webconference
+from fair.web import urls
 from fair.web.auth import database, page, path_int, require_user
 from fair.web.templating import render
 from fair.webconferences import recordings
@@ -27,9 +28,14 @@ def _stages(request: Request) -> MediaRooms:
     return app_state.of(request).stages
 
 
-def _back(webconference: Webconference, done: str) -> Response:
-    path = f"/webconferences/{webconference.id}?done={done}#recording"
-    return RedirectResponse(path, status_code=303)
+def _back(request: Request, webconference: Webconference, done: str) -> Response:
+    return urls.redirect(
+        request,
+        "webconference",
+        webconference_id=webconference.id,
+        query={"done": done},
+        anchor="recording",
+    )
 
 
 @page
@@ -40,7 +46,7 @@ async def consent(request: Request) -> Response:
     await recordings.consent(session, by=user, webconference=webconference)
     if webconference.status == WebconferenceStatus.LIVE:  # on stage already: record from now
         await recordings.start_recording(_stages(request), session, webconference)
-    return _back(webconference, "recording_consented")
+    return _back(request, webconference, "recording_consented")
 
 
 @page
@@ -50,7 +56,7 @@ async def withdraw(request: Request) -> Response:
     webconference = await webconferences.get(session, path_int(request, "webconference_id"))
     if await recordings.withdraw(session, by=user, webconference=webconference):
         await recordings.finish_recording(_stages(request), session, webconference)
-    return _back(webconference, "recording_withdrawn")
+    return _back(request, webconference, "recording_withdrawn")
 
 
 @page

@@ -25,14 +25,16 @@ def redirect(
 ) -> RedirectResponse:
     """A 303 to the route named `route`, with `?query` (a path in a value stays readable:
     `?next=/me/profile`) and `#anchor`."""
-    target = path(request, route, **params)
+    return see_other(path(request, route, **params), anchor=anchor, query=query)
+
+
+def see_other(
+    target: str, *, anchor: str = "", query: Mapping[str, str | int] | None = None
+) -> RedirectResponse:
+    """A 303 to a path built already (by `path`), or checked (a `next` path the user came
+    from), with `?query` and `#anchor` as `redirect` adds them."""
     if query:
         target += "?" + urlencode(query, safe="/")
     if anchor:
         target += "#" + anchor
-    return see_other(target)
-
-
-def see_other(target: str) -> RedirectResponse:
-    """A 303 to a path that is not built here: a checked `next` path the user came from."""
     return RedirectResponse(target, status_code=303)

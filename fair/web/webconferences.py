@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import app_state, editions, employers, permissions, webconferences
@@ -20,7 +20,7 @@ from fair.enums import RegistrationStatus, Role, WebconferenceAccess, Webconfere
 from fair.errors import FairError
 from fair.i18n import N_
 from fair.models import Booth, Edition, User, Webconference
-from fair.web import forms
+from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, release, require_role, require_user
 from fair.web.templating import render
 from fair.webconferences import audience, recordings
@@ -38,10 +38,6 @@ PHASES = {
     "soon": N_("Starting soon."),
     "scheduled": N_("Not started yet."),
 }
-
-
-def _redirect(path: str) -> Response:
-    return RedirectResponse(path, status_code=303)
 
 
 # The programme and a webconference's page ------------------------------------------------------
@@ -96,12 +92,13 @@ async def webconference_page(request: Request) -> Response:
     return render(request, "webconferences/webconference.html", context)
 
 
-def _back(request: Request, edition: Edition, webconference: Webconference, done: str) -> str:
+def _back(request: Request, edition: Edition, webconference: Webconference, done: str) -> Response:
     """Where a candidate's registration form returns: the programme or the webconference."""
-    back = request.query_params.get("back", "")
-    if back == "programme":
-        return f"/e/{edition.slug}/programme?done={done}#webconference-{webconference.id}"
-    return f"/webconferences/{webconference.id}?done={done}"
+    query = {"done": done}
+    if request.query_params.get("back", "") == "programme":
+        anchor = f"webconference-{webconference.id}"
+        return urls.redirect(request, "programme", slug=edition.slug, query=query, anchor=anchor)
+    return urls.redirect(request, "webconference", webconference_id=webconference.id, query=query)
 
 
 @page
@@ -111,7 +108,7 @@ async def register(request: Request) -> Response:
     registration = await webconferences.register(
         database(request), candidate=user, webconference=webconference
     )
-    return _redirect(_back(request, edition, webconference, registration.status))
+    return _back(request, edition, webconference, registration.status)
 
 
 @page
@@ -119,7 +116,7 @@ async def unregister(request: Request) -> Response:
     user = require_role(request, Role.CANDIDATE)
     webconference, edition, _manages = await _visible(request)
     await webconferences.unregister(database(request), candidate=user, webconference=webconference)
-    return _redirect(_back(request, edition, webconference, "unregistered"))
+    return _back(request, edition, webconference, "unregistered")
 
 
 # Scheduling: organisers and booth recruiters ---------------------------------------------------
@@ -209,11 +206,7 @@ async def _manage_page(
             (form or _defaults(user)).get("presenters", []),
         ),
         "form": form or _defaults(user),
-        "action": (
-            f"/recruiter/booths/{booth.id}/webconferences"
-            if booth
-            else f"/organiser/editions/{edition.id}/webconferences"
-        ),
+        "action": _list_path(request, edition.id, booth.id if booth else None),
         "done": request.query_params.get("done", ""),
         **ENUMS,
     }
@@ -240,7 +233,7 @@ async def _schedule(
         form = _state(fields, error)
         await release(request)  # the page is read and rendered without the write lock
         return await _manage_page(request, user, edition, booth, form, status=error.status)
-    return _redirect(f"{request.url.path}?done=scheduled#programme")
+    return _to_list(request, edition.id, booth.id if booth else None, "scheduled")
 
 
 @page
@@ -278,10 +271,16 @@ async def _managed(request: Request) -> tuple[User, Webconference, Edition, Boot
     return user, webconference, edition, booth
 
 
-def _list_path(webconference: Webconference) -> str:
-    if webconference.booth_id is not None:
-        return f"/recruiter/booths/{webconference.booth_id}/webconferences"
-    return f"/organiser/editions/{webconference.edition_id}/webconferences"
+def _list_path(request: Request, edition_id: int, booth_id: int | None) -> str:
+    """The programme a talk is managed from: its booth's, else its edition's."""
+    if booth_id is not None:
+        return urls.path(request, "booth_webconferences", booth_id=booth_id)
+    return urls.path(request, "edition_webconferences", edition_id=edition_id)
+
+
+def _to_list(request: Request, edition_id: int, booth_id: int | None, done: str) -> Response:
+    path = _list_path(request, edition_id, booth_id)
+    return urls.see_other(path, query={"done": done}, anchor="programme")
 
 
 @page
@@ -296,7 +295,7 @@ async def edit(request: Request) -> Response:
             data.starts_at = forms.as_shown(data.starts_at, webconference.starts_at)
             data.ends_at = forms.as_shown(data.ends_at, webconference.ends_at)
             await webconferences.update(session, by=user, webconference=webconference, data=data)
-            return _redirect(f"{_list_path(webconference)}?done=updated#programme")
+            return _to_list(request, edition.id, webconference.booth_id, "updated")
         except FairError as error:
             if error.status in (403, 404):
                 raise
@@ -316,7 +315,7 @@ async def edit(request: Request) -> Response:
             await webconferences.eligible_presenters(session, edition, booth),
             form.get("presenters", []),
         ),
-        "back": _list_path(webconference),
+        "back": _list_path(request, edition.id, webconference.booth_id),
         **ENUMS,
     }
     return render(request, "webconferences/edit.html", context, status=status)
@@ -326,7 +325,7 @@ async def edit(request: Request) -> Response:
 async def cancel(request: Request) -> Response:
     user, webconference, _edition, _booth = await _managed(request)
     await webconferences.cancel(database(request), by=user, webconference=webconference)
-    return _redirect(f"{_list_path(webconference)}?done=cancelled#programme")
+    return _to_list(request, webconference.edition_id, webconference.booth_id, "cancelled")
 
 
 @page
@@ -337,7 +336,7 @@ async def end(request: Request) -> Response:
     session = database(request)
     await webconferences.end(session, by=user, webconference=webconference)
     await recordings.finish_recording(app_state.of(request).stages, session, webconference)
-    return _redirect(f"{_list_path(webconference)}?done=ended#programme")
+    return _to_list(request, webconference.edition_id, webconference.booth_id, "ended")
 
 
 routes = [
