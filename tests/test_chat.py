@@ -7,13 +7,8 @@ import asyncio
 import html
 import json
 import re
-import socket
-import threading
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -32,7 +27,6 @@ from fair import (
     editions,
     employers,
     events,
-    migrations,
     moderation,
     queues,
 )
@@ -42,8 +36,9 @@ from fair.errors import FairError
 from fair.models import Booth, ChatMute, ChatReport, Conversation, Edition, QaMessage, User
 from tests import factories as f
 from tests.conftest import csrf, login
+from tests.factories import NOON
+from tests.live_server import Server
 
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
 QA = ReportKind.QA
 TALK = ReportKind.CONVERSATION
 
@@ -798,53 +793,7 @@ async def test_booth_page_queries_do_not_grow_with_questions(
     assert await queries() == few, statements
 
 
-# The socket ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    url: str
-    ws: str
-    conf: fair_settings.Settings
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real uvicorn server on its own thread (SQLite, memory broadcaster)."""
-    import uvicorn
-
-    from fair.app import create_app
-
-    data_dir = tmp_path_factory.mktemp("chat-live")
-    url = f"sqlite+aiosqlite:///{data_dir / 'fair.db'}"
-    migrations.upgrade(url)
-    base = fair_settings.load(
-        {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir), "FAIR_BACKGROUND_TASKS": "off"}
-    )
-    conf = replace(base, database_url=url, broadcast_url="memory://")
-    app = create_app(conf)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base_url}/health", timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    try:
-        yield Server(base_url, f"ws://127.0.0.1:{port}/live", conf)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+# The socket (tests/live_server.py's server: uvicorn in a thread, SQLite, memory broadcaster) -----
 
 
 async def send(ws: Any, frame: list[Any], seen: list[dict[str, Any]]) -> list[Any]:

@@ -7,7 +7,7 @@ they talk, the recruiter ends with a next step; every page shows the state from 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -19,8 +19,7 @@ from fair.enums import ApplicationStatus, QueueStatus
 from fair.models import Application, ConversationMessage, QueueEntry
 from tests import factories as f
 from tests.conftest import csrf, login
-
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
+from tests.factories import NOON
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,8 +14,7 @@ from fair.errors import FairError
 from fair.events import Event
 from fair.models import Booth, User
 from tests import factories as f
-
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
+from tests.factories import NOON
 
 
 @pytest.fixture(autouse=True)

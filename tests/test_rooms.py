@@ -17,8 +17,8 @@ from fair.interviews import rooms
 from fair.models import CandidateProfile, Interview, RoomMessage, User
 from tests import factories as f
 from tests.conftest import csrf, login
+from tests.factories import NOON
 
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=f.PARIS)
 START = datetime(2026, 3, 10, 14, 0, tzinfo=f.PARIS)  # 13:00 UTC; the room opens at 13:50 Paris
 
 
