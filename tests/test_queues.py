@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, clock, conversations, db, employers, events, queues
+from fair import channels, clock, conversations, db, employers, events, queues, worker
 from fair.enums import NextStep, QueueStatus
 from fair.models import Notice, QueueEntry, User
 from tests import factories as f
@@ -313,8 +313,6 @@ async def test_concurrent_next_across_booths_calls_each_candidate_once(app, sess
 
 
 async def test_background_task_skips_unanswered_calls(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
-    from fair.live import socket
-
     booth, recruiter = await fair_with_booth(session)
     person = await f.candidate(session)
     await queues.join(session, candidate=person, booth=booth)
@@ -322,7 +320,7 @@ async def test_background_task_skips_unanswered_calls(app, session, fetch) -> No
     assert entry is not None
     await db.commit(session)
     later(61)
-    task = asyncio.create_task(socket.run_call_expiry(app.state, interval=0.05))
+    task = asyncio.create_task(worker.run_call_expiry(app.state, interval=0.05))
     try:
         for _ in range(100):  # 5 s at most
             found = await fetch.get(QueueEntry, entry.id)
