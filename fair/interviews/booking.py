@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import applications, clock
 from fair.enums import (
-    APPLICATION_TRANSITIONS,
     ApplicationStatus,
     InterviewChange,
     InterviewMode,
@@ -46,6 +45,7 @@ from fair.interviews.rules import (
     ANSWERABLE,
     PLANNED,
     booth_of_staff,
+    invitable,
     require_booker,
     require_candidate,
     require_participant,
@@ -71,8 +71,7 @@ async def invite(
     existing = await open_invitation(session, application.id)
     if existing is not None:
         return existing
-    current = ApplicationStatus(application.status)
-    if ApplicationStatus.INTERVIEW_PROPOSED not in APPLICATION_TRANSITIONS[current]:
+    if not invitable(application):
         raise Conflict(
             "Shortlist the application before proposing an interview.",
             code="interview.not_shortlisted",

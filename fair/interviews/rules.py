@@ -3,6 +3,8 @@
 - A booth's interviews (its slots, agenda, invitations, bookings for a candidate, outcomes) are
   managed by the members of the booth's employer (`require_booth_staff`, `booth_of_staff`, after
   fair.permissions' rule for a booth).
+- The booth's staff propose an interview about an application the transitions allow to move to
+  "interview proposed", when none is open (`may_invite`, what `booking.invite` checks).
 - An invitation is its candidate's (`require_own_invitation`); a slot is booked for it by that
   candidate or by the booth's staff (`require_booker`).
 - An interview is seen, moved and cancelled by its candidate and by the members of its booth's
@@ -24,13 +26,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import employers, permissions
-from fair.enums import InterviewStatus, Role
+from fair.enums import APPLICATION_TRANSITIONS, ApplicationStatus, InterviewStatus, Role
 from fair.errors import Forbidden, NotYours
-from fair.models import Booth, Interview, InterviewInvitation, User
+from fair.models import Application, Booth, Interview, InterviewInvitation, User
 
 # The two sides of an interview room.
 CANDIDATE = "candidate"
 RECRUITER = "recruiter"
+# Interviews' statuses by what their participants may still do with them.
 PLANNED = (InterviewStatus.BOOKED, InterviewStatus.PENDING)  # either side moves or cancels it
 ANSWERABLE = (InterviewStatus.PENDING, InterviewStatus.OFFERED)  # the candidate answers it
 
@@ -51,6 +54,18 @@ async def booth_of_staff(session: AsyncSession, user: User, booth_id: int) -> Bo
 
 
 # Invitations and interviews ---------------------------------------------------------------------
+
+
+def may_invite(application: Application, invitation: InterviewInvitation | None) -> bool:
+    """Whether the page offers to propose an interview: none open (`invitation`), and the
+    application may move to "interview proposed" (shortlisted, or interviewed)."""
+    return invitation is None and invitable(application)
+
+
+def invitable(application: Application) -> bool:
+    """Whether the application's transitions allow "interview proposed" next."""
+    current = ApplicationStatus(application.status)
+    return ApplicationStatus.INTERVIEW_PROPOSED in APPLICATION_TRANSITIONS[current]
 
 
 def require_own_invitation(candidate: User, invitation: InterviewInvitation) -> None:

@@ -23,8 +23,6 @@ from starlette.routing import Route
 
 from fair import applications, clock, editions, employers, interviews, parse, permissions, settings
 from fair.enums import (
-    APPLICATION_TRANSITIONS,
-    ApplicationStatus,
     InterviewMode,
     InterviewOutcome,
     InterviewStatus,
@@ -318,11 +316,7 @@ async def application_context(
 ) -> dict[str, Any]:
     """What the recruiter's application page shows of interviews (interviews/_application.html)."""
     invitation = await interviews.open_invitation(session, application.id)
-    current = ApplicationStatus(application.status)
-    can_invite = (
-        invitation is None
-        and ApplicationStatus.INTERVIEW_PROPOSED in APPLICATION_TRANSITIONS[current]
-    )
+    can_invite = interviews.rules.may_invite(application, invitation)
     context: dict[str, Any] = {
         "invitation": invitation,
         "interview_zone": booth.edition.timezone,
