@@ -51,7 +51,8 @@ class Job:
 @cache
 def _data() -> dict[str, object]:
     with DATA.open(encoding="utf-8") as handle:
-        return json.load(handle)  # type: ignore[no-any-return]
+        data: dict[str, object] = json.load(handle)
+        return data
 
 
 @cache

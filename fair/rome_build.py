@@ -28,6 +28,7 @@ import tarfile
 import unicodedata
 import zipfile
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).resolve().parent / "data" / "rome.json"
 ACCENTED_E = "éèê"
@@ -92,7 +93,9 @@ class Accents:
         return re.sub(r"[A-Za-zÀ-ÿ]+", lambda m: self.word(m.group(0)), text)
 
 
-def build(table: dict, accents: Accents, naf_labels: dict[str, str]) -> dict:  # type: ignore[type-arg]
+def build(
+    table: dict[str, Any], accents: Accents, naf_labels: dict[str, str]
+) -> dict[str, Any]:
     rome: dict[str, str] = {}
     naf = []
     for code, sector in table.items():

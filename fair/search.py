@@ -230,7 +230,9 @@ async def _hits(session: AsyncSession, ranked: list[tuple[int, float | None]]) -
     return [Hit(*found[i], distance) for i, distance in ranked if i in found]
 
 
-def _filters(base: Select, query: Query, origin: geo.Commune | None, dialect: str) -> Select:  # type: ignore[type-arg]
+def _filters(
+    base: Select[int], query: Query, origin: geo.Commune | None, dialect: str
+) -> Select[int]:
     if query.domain:
         base = base.where(Offer.rome_domain == query.domain)
     if query.contract:

@@ -12,7 +12,9 @@ from fair.models import Base
 MIGRATION_ONLY = {"offers_fts", "search_vector"}
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     if name in MIGRATION_ONLY or (name or "").startswith("offers_fts"):
         return False
     return True
