@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -9,6 +11,7 @@ from starlette.routing import Route
 from fair import applications, candidates, editions, files, interviews, notices, offers
 from fair.enums import ApplicationStatus, Role
 from fair.errors import FairError, NotFound
+from fair.models import StoredFile
 from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.flash import flash
@@ -25,7 +28,7 @@ PRIORITY_LABELS = {
 }
 
 
-def cv_response(stored) -> Response:  # type: ignore[no-untyped-def]
+def cv_response(stored: StoredFile) -> Response:
     """A stored PDF, sent as a download that the browser may show but never sniff."""
     headers = {
         "content-disposition": f'inline; filename="{stored.filename}"',
@@ -35,7 +38,7 @@ def cv_response(stored) -> Response:  # type: ignore[no-untyped-def]
     return Response(stored.data, media_type="application/pdf", headers=headers)
 
 
-async def _profile_context(request: Request, form: forms.FormState | None = None) -> dict:  # type: ignore[type-arg]
+async def _profile_context(request: Request, form: forms.FormState | None = None) -> dict[str, Any]:
     session = database(request)
     user = require_role(request, Role.CANDIDATE)
     profile = await candidates.profile(session, user)

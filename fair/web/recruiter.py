@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,7 +34,7 @@ from fair.enums import (
     WorkingTime,
 )
 from fair.errors import FairError, Invalid, NotFound
-from fair.models import Application, Booth, Employer
+from fair.models import Application, Booth, Employer, Offer, User
 from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.candidate import cv_response
@@ -41,7 +43,7 @@ from fair.web.interviews import application_context as interview_context
 from fair.web.templating import render
 
 
-def _recruiter(request: Request):  # type: ignore[no-untyped-def]
+def _recruiter(request: Request) -> User:
     return require_role(request, Role.RECRUITER)
 
 
@@ -89,7 +91,7 @@ async def _save_logo(request: Request, fields: forms.Fields, employer: Employer)
     employer.logo_file_id = stored.id
 
 
-def _employer_context(employer: Employer | None, form: forms.FormState | None) -> dict:  # type: ignore[type-arg]
+def _employer_context(employer: Employer | None, form: forms.FormState | None) -> dict[str, Any]:
     return {
         "employer": employer,
         "form": form,
@@ -225,7 +227,9 @@ def _offer_input(fields: forms.Fields) -> offers.OfferInput:
     )
 
 
-def _offer_context(booth: Booth, offer, form: forms.FormState | None) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _offer_context(
+    booth: Booth, offer: Offer | None, form: forms.FormState | None
+) -> dict[str, Any]:
     return {
         "booth": booth,
         "offer": offer,
@@ -255,7 +259,7 @@ async def offer_new(request: Request) -> Response:
     return render(request, "recruiter/offer_form.html", _offer_context(booth, None, None))
 
 
-async def _offer(request: Request):  # type: ignore[no-untyped-def]
+async def _offer(request: Request) -> Offer:
     user = _recruiter(request)
     session = database(request)
     offer = await offers.get(session, path_int(request, "offer_id"))
