@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
 from fair import db, settings, worker
+from fair.activity import Tally
 from fair.app_state import AppState
 from fair.broadcast import Broadcaster
 from fair.errors import FairError
@@ -48,6 +50,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
     settings.override(conf)
 
     state = AppState()  # typed app.state (fair.app_state)
+    state.activity = Tally()  # page views counted in memory (fair.activity)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -75,6 +78,8 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             raise
         # The embedded default runs the background loops here; scaled out, `fair worker` does.
         tasks = worker.start(state) if conf.background_tasks else []
+        # Every web process writes its own page-view tally, and what is left when it stops.
+        tasks.append(asyncio.create_task(worker.run_activity(state)))
         try:
             yield
         finally:

@@ -19,6 +19,7 @@ from starlette.datastructures import State
 from starlette.requests import HTTPConnection
 
 from fair import db
+from fair.activity import Tally
 from fair.broadcast import Broadcaster
 from fair.media_rooms import MediaRooms
 
@@ -46,10 +47,12 @@ class Resources(State):
 
 
 class AppState(Resources):
-    """The web app's state: the resources, its media rooms and its static files."""
+    """The web app's state: the resources, its media rooms, its static files, and this
+    process's tally of page views not yet written (fair.activity)."""
 
     stages: MediaRooms  # fair.media.stage.Stages, or fair.media.remote.RemoteStages
     assets: AssetUrls
+    activity: Tally
 
 
 def of(connection: HTTPConnection) -> AppState:

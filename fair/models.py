@@ -817,3 +817,55 @@ class WebconferenceRecording(Base):
     seconds: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PageView(Base):
+    """How many times a public booth page (`offer_id` None) or offer page was viewed on one day
+    of the edition's time zone (fair.activity): a count, nothing about who viewed it."""
+
+    __tablename__ = "page_views"
+    __table_args__ = (Index("ix_page_views_edition_day", "edition_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    booth_id: Mapped[int] = _fk("booths.id")  # the booth's page, or the offer's booth
+    offer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("offers.id", ondelete="CASCADE"), nullable=True
+    )
+    day: Mapped[date] = mapped_column(Date)
+    views: Mapped[int] = mapped_column(Integer)
+
+
+# One row per page and day: a booth's page (no offer), an offer's page. The upsert of
+# fair.activity names these indexes' columns and conditions as its conflict target.
+Index(
+    "uq_page_views_booth_day",
+    PageView.booth_id,
+    PageView.day,
+    unique=True,
+    sqlite_where=PageView.offer_id.is_(None),
+    postgresql_where=PageView.offer_id.is_(None),
+)
+Index(
+    "uq_page_views_offer_day",
+    PageView.offer_id,
+    PageView.day,
+    unique=True,
+    sqlite_where=PageView.offer_id.isnot(None),
+    postgresql_where=PageView.offer_id.isnot(None),
+)
+
+
+class ActiveDay(Base):
+    """A registered candidate opened a public booth or offer page of the edition on that day
+    (in the edition's time zone), fair.activity: no time, no page, no address, no browser."""
+
+    __tablename__ = "active_days"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)

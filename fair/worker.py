@@ -1,17 +1,23 @@
 """Background work: the mail outbox, interview and webconference reminders, interview offers,
-queue calls, presence, the recruiters' hourly digests of new applications.
+queue calls, presence, the recruiters' hourly digests of new applications; and, in every web
+process, the writing of its own tally of page views (`run_activity`).
 
 In the embedded default these loops run inside the server process (FAIR_BACKGROUND_TASKS, on by
 default). Scaled out, `fair worker` runs them in a process of its own and the web processes set
 FAIR_BACKGROUND_TASKS=false (see the Procfile). Every round is one transaction whose events are
 published after its commit; rows are taken with SKIP LOCKED where two workers could meet, and a
 reminder is recorded in the transaction that queues its mail, so a restart sends nothing twice.
+
+The page-view tally (fair.activity) is held in each web process's memory, so each web process
+writes its own, whatever FAIR_BACKGROUND_TASKS says: the app's lifespan always starts
+`run_activity`, and stopping it writes what is left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -19,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
+    activity,
     application_mail,
     db,
     interviews,
@@ -29,13 +36,14 @@ from fair import (
     unit_of_work,
     webconferences,
 )
-from fair.app_state import Resources
+from fair.app_state import AppState, Resources
 from fair.broadcast import Broadcaster
 from fair.webconferences import recordings
 
 log = logging.getLogger("fair.worker")
 INTERVIEW_ROUND_SECONDS = 30.0
 DIGEST_ROUND_SECONDS = 60.0
+ACTIVITY_ROUND_SECONDS = 30.0
 
 
 async def interview_round(state: Resources) -> int:
@@ -73,6 +81,43 @@ async def run_call_expiry(state: Resources, *, interval: float = 5.0) -> None:
             await unit_of_work.write(state.write_sessions, state.broadcast, presence.expire)
         except Exception:
             log.exception("expiring booth presence failed")
+
+
+async def activity_round(state: AppState) -> int:
+    """Write this process's tally of page views and active candidates (fair.activity) in a unit
+    of work of its own; returns the rows written. On failure the tally gets it back."""
+    taken = state.activity.take()
+    if taken.dropped:
+        log.warning("%d page views were dropped: the tally was full", taken.dropped)
+    if not taken:
+        return 0
+    try:
+        written: int = await unit_of_work.write(
+            state.write_sessions, state.broadcast, functools.partial(activity.save, taken=taken)
+        )
+    except BaseException:
+        taken.dropped = 0  # logged above
+        state.activity.restore(taken)
+        raise
+    return written
+
+
+async def run_activity(state: AppState, *, interval: float = ACTIVITY_ROUND_SECONDS) -> None:
+    """Every `interval` seconds, or at once when the tally is full, write it; when cancelled
+    (the app stopping), write what is left before ending."""
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.activity.full.wait(), timeout=interval)
+            try:
+                await activity_round(state)
+            except Exception:  # a busy database: the tally keeps it, the next round retries
+                log.exception("writing page views failed")
+    finally:
+        try:
+            await activity_round(state)
+        except Exception:
+            log.exception("writing the last page views failed")
 
 
 async def every(

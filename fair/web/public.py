@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from fair import (
+    activity,
     app_state,
     applications,
     candidates,
@@ -26,8 +27,9 @@ from fair import (
 )
 from fair.enums import Contract, Role
 from fair.errors import Invalid, NotFound
+from fair.models import Edition
 from fair.web import desk
-from fair.web.auth import database, page, path_int
+from fair.web.auth import csrf_token, database, page, path_int
 from fair.web.chat import booth_qa
 from fair.web.forms import FormState
 from fair.web.templating import render
@@ -84,7 +86,39 @@ async def booth_page(request: Request) -> Response:
         **await desk.candidate_context(session, request.state.user, booth, edition),
         "qa": await booth_qa(request, booth),
     }
+    _count_view(request, edition, booth_id=booth.id)
     return render(request, "public/booth.html", context)
+
+
+def _count_view(
+    request: Request, edition: Edition, *, booth_id: int, offer_id: int | None = None
+) -> None:
+    """Tally this view of a public page in this process's memory (fair.activity: no I/O here;
+    a round writes it later, outside the request's read transaction)."""
+    if request.method != "GET":  # a HEAD is not a view
+        return
+    headers = request.headers
+    activity.viewed(
+        app_state.of(request).activity,
+        edition=edition,
+        booth_id=booth_id,
+        offer_id=offer_id,
+        user=request.state.user,
+        browser=_browser(request),
+        user_agent=headers.get("user-agent", ""),
+        prefetch="prefetch" in headers.get("sec-purpose", headers.get("purpose", "")).lower(),
+    )
+
+
+def _browser(request: Request) -> str:
+    """Who is viewing, to count a page once a day per browser session: the account, or the
+    session's random CSRF secret, which every page puts in the session cookie anyway. The
+    tally only keeps a keyed hash of it, in memory."""
+    user = request.state.user
+    if user is not None:
+        return f"user:{user.id}"
+    csrf_token(request)  # the secret, made now if this is the browser's first page
+    return f"session:{request.session['csrf']}"
 
 
 def _query(request: Request) -> search.Query:
@@ -170,6 +204,7 @@ async def offer_page(request: Request) -> Response:
         "rome_domain": rome.DOMAINS.get(offer.rome_domain, ""),
         "jsonld": _job_posting(offer, edition),
     }
+    _count_view(request, edition, booth_id=offer.booth_id, offer_id=offer.id)
     return render(request, "public/offer.html", context)
 
 
