@@ -3,6 +3,7 @@ offer pages, written by a round (never in the request), and the dashboard's figu
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from dataclasses import replace
@@ -16,7 +17,7 @@ from fair import activity, clock, db, offers, worker
 from fair.activity import Taken, Tally, Views
 from fair.app import create_app
 from fair.enums import Role
-from fair.models import ActiveDay, PageView
+from fair.models import ActiveDay, PageView, User
 from tests import factories as f
 from tests.conftest import login
 
@@ -129,17 +130,19 @@ async def test_bots_prefetches_and_heads_are_not_views(app, session, client):  #
 
 async def test_only_visitors_and_candidates_count_and_candidates_become_active(app, session, fetch):  # type: ignore[no-untyped-def]
     edition, booth, offer, (organiser, recruiter) = await fair_with_offer(session)
-    other_recruiter = await f.user(session, Role.RECRUITER)
-    admin = await f.user(session, Role.ADMIN)
     candidate = await f.candidate(session)
     await db.commit(session)
     pages = (f"/e/{edition.slug}/booths/{booth.id}", f"/offers/{offer.id}")
-    for person in (organiser, recruiter, other_recruiter, admin):
+    for person in (organiser, recruiter):  # the edition's organiser, the booth's recruiter
         async with browser(app) as staff:
             await login(staff, person.email, f.PASSWORD)
             for path in pages:
                 assert (await staff.get(path)).status_code == 200
     assert app.state.activity.views == {}
+    for role in Role:  # any staff account: other booths' recruiters, administrators too
+        user = User(id=1, role=role.value)
+        counted = activity.counts(user, user_agent=BROWSER, prefetch=False)
+        assert counted == (role == Role.CANDIDATE), role
     async with browser(app) as visitor:
         await login(visitor, candidate.email, f.PASSWORD)
         for path in pages * 2:
@@ -323,3 +326,20 @@ async def test_figures_match_counts_made_here(app, session, fetch):  # type: ign
 
 def test_an_empty_take_is_falsy() -> None:
     assert not Taken()
+
+
+async def test_a_full_tally_wakes_the_round_at_once(app, session, fetch):  # type: ignore[no-untyped-def]
+    edition, booth, offer, _staff = await fair_with_offer(session)
+    app.state.activity = Tally(max_pages=1)
+    writer = asyncio.create_task(worker.run_activity(app.state, interval=3600))
+    try:
+        async with browser(app) as visitor:
+            await visitor.get(f"/e/{edition.slug}/booths/{booth.id}")  # the tally is full
+        for _ in range(500):  # the round runs now, not in an hour
+            if await rows(fetch):
+                break
+            await asyncio.sleep(0.01)
+        assert await rows(fetch) == {(booth.id, None, PARIS_DAY, 1)}
+        assert app.state.activity.views == {}
+    finally:
+        await worker.stop([writer])
