@@ -10,7 +10,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, mail, passwords, settings, throttle, tokens, user_sessions
+from fair import clock, mail, passwords, permissions, settings, throttle, tokens, user_sessions
 from fair.enums import Role
 from fair.errors import Conflict, Forbidden, Invalid
 from fair.i18n import gettext as _
@@ -226,7 +226,7 @@ async def record_failure(session: AsyncSession, *, email: str, ip: str) -> None:
 
 async def create_organiser(session: AsyncSession, *, by: User, email: str, name: str) -> User:
     """An admin creates an organiser, who receives a link to choose a password."""
-    if by.role != Role.ADMIN:
+    if not permissions.is_admin(by):
         raise Forbidden("Only an administrator can create organisers.")
     user = await create_user(session, email=email, name=name, password=None, role=Role.ORGANISER)
     await send_password_link(session, user, welcome=True)
@@ -329,7 +329,7 @@ async def reset_password(session: AsyncSession, *, token: str, password: str) ->
 async def deactivate(session: AsyncSession, user: User, *, by: User) -> None:
     """An administrator closes an account: it can no longer log in, its sessions end and its
     sockets close."""
-    if by.role != Role.ADMIN:
+    if not permissions.is_admin(by):
         raise Forbidden("Only an administrator can deactivate accounts.")
     if user.id == by.id:
         message = "You cannot deactivate your own account."

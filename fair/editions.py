@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import clock
+from fair import clock, permissions
 from fair.enums import EditionStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.models import Edition, EditionOrganiser, LiveDay, User
@@ -92,7 +92,7 @@ async def _unique_slug(session: AsyncSession, title: str, edition_id: int | None
 
 async def create(session: AsyncSession, *, by: User, data: EditionInput) -> Edition:
     """An organiser (or admin) creates a draft edition and becomes one of its organisers."""
-    if by.role not in (Role.ORGANISER, Role.ADMIN):
+    if not permissions.has_role(by, Role.ORGANISER):
         raise Forbidden("Only organisers can create editions.")
     check(data)
     edition = Edition(
@@ -270,6 +270,6 @@ def home_order(
 
 async def organised_by(session: AsyncSession, user: User) -> list[Edition]:
     query = select(Edition).options(selectinload(Edition.live_days)).order_by(Edition.id.desc())
-    if user.role != Role.ADMIN:
+    if not permissions.is_admin(user):
         query = query.join(EditionOrganiser).where(EditionOrganiser.user_id == user.id)
     return list(await session.scalars(query))

@@ -32,9 +32,14 @@ def require_role(user: User, *roles: Role) -> None:
         raise Forbidden("This page is not available to your account.")
 
 
+def is_admin(user: User) -> bool:
+    """Administrators: they create organisers, close accounts, read the outbox."""
+    return user.role == Role.ADMIN
+
+
 def require_admin(user: User) -> None:
     """Administrators only (has_role lets admins into every role's pages, not the reverse)."""
-    if user.role != Role.ADMIN:
+    if not is_admin(user):
         raise Forbidden("This page is for administrators.")
 
 
@@ -42,7 +47,7 @@ def require_admin(user: User) -> None:
 
 
 async def is_organiser(session: AsyncSession, user: User, edition: Edition) -> bool:
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return True
     if user.role != Role.ORGANISER:
         return False
