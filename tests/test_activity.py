@@ -11,7 +11,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from fair import activity, clock, db, offers, worker
 from fair.activity import Taken, Tally, Views
@@ -343,3 +345,15 @@ async def test_a_full_tally_wakes_the_round_at_once(app, session, fetch):  # typ
         assert app.state.activity.views == {}
     finally:
         await worker.stop([writer])
+
+
+async def test_one_row_per_page_and_day(app, session):  # type: ignore[no-untyped-def]
+    edition, booth, offer, _staff = await fair_with_offer(session)
+    for page in (None, offer.id):
+        row = {"edition_id": edition.id, "booth_id": booth.id, "offer_id": page, "views": 1}
+        async with app.state.write_sessions() as writing:
+            writing.add_all([PageView(**row, day=PARIS_DAY), PageView(**row, day=PARIS_DAY)])
+            with pytest.raises(IntegrityError):
+                await writing.flush()
+        async with db.unit_of_work(app.state.write_sessions) as writing:  # another day: fine
+            writing.add_all([PageView(**row, day=PARIS_DAY), PageView(**row, day=date(2026, 3, 9))])
