@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import accounts, db, demo, migrations, parse, settings
+from fair import accounts, db, demo, migrations, parse, settings, worker
 from fair.broadcast import Broadcaster, BroadcastError
 from fair.enums import Role
 from fair.errors import FairError
@@ -114,14 +114,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     """The background loops in a process of their own (web processes then set
     FAIR_BACKGROUND_TASKS=false)."""
-    from fair import worker
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(worker.run(settings.get()))
 
 
 def cmd_media(args: argparse.Namespace) -> None:
     """Media rooms in a process of their own; web processes set FAIR_MEDIA_URL to reach it."""
+    # late: only this command loads aiortc and the media process
     from fair.media import broker, server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

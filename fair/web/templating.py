@@ -27,6 +27,8 @@ from fair.enums import (
 )
 from fair.rome import DOMAINS
 from fair.web import urls
+from fair.web.auth import csrf_token
+from fair.web.flash import take
 from fair.webconferences import phase_label as talk_phase
 
 
@@ -161,9 +163,6 @@ def reset() -> None:
 def render(
     request: Request, name: str, context: dict[str, Any], *, status: int = 200
 ) -> HTMLResponse:
-    from fair.web.auth import csrf_token
-    from fair.web.flash import take
-
     def url(route: str, **params: Any) -> str:
         return urls.path(request, route, **params)
 
