@@ -13,7 +13,7 @@ import av
 from aiortc import RTCSessionDescription
 
 from fair import settings
-from fair.media.recorder import WRAP, Recorder, _Clock, vp8_size
+from fair.media.recorder import WRAP, Recorder, StreamClock, vp8_size
 from fair.media.stage import Stages
 from tests.media_setup import (
     HEIGHT,
@@ -90,7 +90,7 @@ async def test_nothing_is_written_before_a_keyframe(tmp_path: Path) -> None:
 
 
 def test_rtp_timestamps_unwrap_across_2_32() -> None:
-    clock = _Clock(90000)
+    clock = StreamClock(90000)
     start = WRAP - 3000
     assert clock.seconds(start, 1.0) == 1.0
     assert clock.seconds(start + 1500, 9.0) == 1.0 + 1500 / 90000  # follows the RTP clock

@@ -49,7 +49,7 @@ def vp8_size(data: bytes) -> tuple[int, int] | None:
     return (width, height) if width and height else None
 
 
-class _Clock:
+class StreamClock:
     """One kind's RTP timestamps, unwrapped and placed on the file's timeline."""
 
     def __init__(self, rate: int) -> None:
@@ -82,7 +82,7 @@ class Recorder:
         self._now = now or _loop_time
         self._container: Any = None
         self._streams: dict[str, Any] = {}
-        self._clocks: dict[str, _Clock] = {}
+        self._clocks: dict[str, StreamClock] = {}
         self._started: float | None = None  # when the file's time 0 arrived
         self._last = {"video": -1, "audio": -1}  # the last pts written, per kind
         self._keyframe_seen = False  # in the current source
@@ -97,7 +97,7 @@ class Recorder:
             if kind != "video" or not keyframe:
                 return
             self._keyframe_seen = True
-            self._clocks = {k: _Clock(rate) for k, rate in CLOCKS.items()}
+            self._clocks = {k: StreamClock(rate) for k, rate in CLOCKS.items()}
         try:
             self._write(kind, bytes(packet), int(packet.pts or 0))
         except Exception:  # a full disk, a muxer error: the recording ends here
