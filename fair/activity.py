@@ -6,10 +6,12 @@ edition's time zone): nothing about who viewed it. `active_days` holds, for a re
 candidate who opened a public booth or offer page of an edition, the days they did so: the
 dashboard's funnel step "registered → active during the edition" needs to know *which*
 candidates were active (to follow them to "applied", and to split the step by priority public),
-and its timeline needs how many were active *each day*. A first/last active day per candidate
-would lose the days in between (a candidate active on days 1 and 3 would count on day 2 and
-not on day 3); a row per day with no time, no page, no address and no browser is the least
-that answers both. No IP address and no user agent is stored anywhere.
+and its timeline needs how many were active *each day*. A first and last active day per
+candidate would answer the first but not the second (active on days 1 and 3: and on day 2?);
+a row per day with no time, no page, no address and no browser is the least that answers both.
+No IP address and no user agent is stored anywhere; a candidate's rows go with their account.
+Being active is edition-wide on purpose: which booths a candidate looked at is not kept, so a
+funnel filtered by booth or offer shows that booth's or offer's page views, not its visitors.
 
 Who counts. A GET of a public booth or offer page that the public may see (an unpublished
 booth or offer answers 404 before anything is counted), by an anonymous visitor or a candidate.
@@ -19,12 +21,12 @@ candidates' interest. Bots are recognised by a simple user-agent rule (`is_bot`)
 browsers' prefetches are not views.
 
 Once per page, day and browser session. A view is counted once per page per day per browser
-session: the boundary passes an opaque identity of the browser (the account, or the session's
-random secret), which the tally hashes with a key of its own drawn at start-up and keeps only
-in memory, in two bounded generations (when the newer one is full the older is forgotten, so a
-visitor seen long ago may be counted again: an overcount bounded by the memory, never
-unbounded memory). Several web processes each keep their own, so a browser whose requests
-reach two processes may count once in each.
+session: the boundary passes an opaque identity of the browser (the account once logged in,
+else the session's random secret), which the tally hashes with a key of its own drawn at
+start-up and keeps only in memory, in two bounded generations (when the newer one is full the
+older is forgotten, so a visitor seen long ago may be counted again: an overcount bounded by
+the memory, never unbounded memory). Several web processes each keep their own, so a
+browser whose requests reach two processes may count once in each.
 
 No write on the request's path. A page view only increments this process's `Tally` in memory
 (no I/O, the request's read session is untouched); a round (`fair/worker.py`, in every web
