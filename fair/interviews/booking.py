@@ -214,9 +214,7 @@ async def application_withdrawn(session: AsyncSession, *, application: Applicati
     invitation = await open_invitation(session, application.id)
     if invitation is None:
         return
-    invitation.status = InvitationStatus.CLOSED.value
-    invitation.active_key = None
-    invitation.waitlisted_at = None
+    lifecycle.close_invitation(invitation)
     active = await active_of_invitation(session, invitation.id)
     if active is None:
         await session.flush()
@@ -311,9 +309,7 @@ async def record(
     lifecycle.move(interview, InterviewStatus.HELD if attended else InterviewStatus.NO_SHOW)
     interview.outcome = outcome.value if attended and outcome else None
     interview.updated_at = clock.now()
-    invitation.status = InvitationStatus.CLOSED.value
-    invitation.active_key = None
-    invitation.waitlisted_at = None
+    lifecycle.close_invitation(invitation)
     await session.flush()
     if not attended:
         await lifecycle.move_application(session, application, ApplicationStatus.NO_SHOW, by)

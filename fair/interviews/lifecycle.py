@@ -18,6 +18,7 @@ from fair.enums import (
     ApplicationStatus,
     InterviewMode,
     InterviewStatus,
+    InvitationStatus,
     Role,
 )
 from fair.interviews.reads import get_invitation
@@ -29,6 +30,15 @@ def move(interview: Interview, new: InterviewStatus) -> None:
     exactly while the status holds the slot."""
     interview.status = new.value
     interview.active_key = 1 if new.active else None
+
+
+def close_invitation(invitation: InterviewInvitation) -> None:
+    """The only writer of InterviewInvitation.status after creation: the invitation is closed
+    (its interview held or missed, or its application withdrawn), off the waiting list, and no
+    longer the application's open one (active_key)."""
+    invitation.status = InvitationStatus.CLOSED.value
+    invitation.active_key = None
+    invitation.waitlisted_at = None
 
 
 def new(
