@@ -47,7 +47,6 @@ from fair import (  # noqa: E402
     demo,
     editions,
     employers,
-    geo,
     migrations,
     offers,
     rome,
@@ -229,11 +228,13 @@ class Served:
 def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
     """A route rendering search.html with the hits of each kind's first query, held in memory."""
     pages: dict[str, tuple[Any, Any, dict[str, str]]] = {}
+    communes: list[str] = []
 
     async def load() -> None:
         engine = db.create_engine(conf.database_url)
         async with db.sessionmaker(engine)() as session:
             edition = await editions.by_slug(session, slug)
+            communes.extend(await search.offer_communes(session, edition_id=edition.id))
             for kind in KINDS:
                 params = queries(kind)[0]
                 query = search.Query(
@@ -258,7 +259,7 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
             "result": result,
             "form": FormState(values=dict(params)),
             "applied": set(),
-            "communes": geo.communes(),
+            "communes": communes,
             "radii": search.RADII,
             "domains": sorted(rome.DOMAINS.items()),
             "contracts": list(Contract),

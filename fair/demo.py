@@ -99,6 +99,16 @@ INTROS: list[str] = DATA["offers"]["intros"]
 PROFILES: dict[str, str] = DATA["offers"]["profiles"]
 CONTRACTS = {Contract(k): v for k, v in DATA["offers"]["contracts"].items()}
 CONTRACT_WEIGHTS: dict[Contract, int] = {k: v["weight"] for k, v in CONTRACTS.items()}
+# Where a demo offer not at its employer's commune is: the demo territory around Montpellier.
+AREA = (
+    "Montpellier", "Castelnau-le-Lez", "Lattes", "Pérols", "Mauguio", "Saint-Jean-de-Védas",
+    "Juvignac", "Grabels", "Clapiers", "Jacou", "Le Crès", "Vendargues", "Saint-Aunès",
+    "Baillargues", "Castries", "Prades-le-Lez", "Montferrier-sur-Lez", "Saint-Gély-du-Fesc",
+    "Fabrègues", "Villeneuve-lès-Maguelone", "Lavérune", "Pignan", "Cournonterral", "Saussan",
+    "Murviel-lès-Montpellier", "Saint-Georges-d'Orques", "Palavas-les-Flots", "Sète",
+    "Frontignan", "Lunel", "Clermont-l'Hérault", "Lodève", "Gignac (34150)", "Ganges",
+    "Saint-Mathieu-de-Tréviers", "Béziers", "Agde", "Pézenas", "Mèze", "Bédarieux",
+)  # fmt: skip
 
 
 def _job_title(label: str) -> str:
@@ -262,7 +272,7 @@ def _offer(rng: random.Random, spec: DemoEmployer) -> offers.OfferInput:
     contract = rng.choices(list(CONTRACT_WEIGHTS), weights=list(CONTRACT_WEIGHTS.values()))[0]
     experience = rng.choices(list(Experience), weights=(40, 35, 25))[0]
     working_time = rng.choices(list(WorkingTime), weights=(75, 25))[0]
-    place = geo.find(spec.commune) if rng.random() < 0.6 else rng.choice(geo.communes()[:40])
+    place = geo.find(spec.commune if rng.random() < 0.6 else rng.choice(AREA))
     assert place is not None
     title = _job_title(job.label)
     beginner = experience == Experience.BEGINNER

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import accounts, clock, editions, mail, notices, permissions, settings, tokens
+from fair import accounts, clock, editions, geo, mail, notices, permissions, settings, tokens
 from fair.enums import BOOTH_TRANSITIONS, BoothStatus, CompanySize, NoticeKind, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.i18n import gettext as _
@@ -61,14 +61,24 @@ def check(data: EmployerInput) -> tuple[str, str]:
         errors["naf_code"] = "Enter a NAF code such as 43.21A."
     if data.size not in {s.value for s in CompanySize}:
         errors["size"] = "Choose the company size."
+    params: dict[str, str] = {}
     if not data.commune.strip() or len(data.commune) > 120:
         errors["commune"] = "Enter the commune."
+    else:
+        place = geo.lookup(geo.resolve(data.commune), data.commune)
+        if place.commune is None:
+            errors["commune"] = place.error
+            params.update(place.params)
+        else:
+            data.commune = place.commune.label  # the name, with its postcode for a homonym
     for field in ("website", "video_url"):
         value = getattr(data, field).strip()
         if value and (not URL_RE.match(value) or len(value) > 300):
             errors[field] = "Enter a full web address starting with https://"
     if errors:
-        raise Invalid("Some fields need correcting.", code="employer.invalid", fields=errors)
+        raise Invalid(
+            "Some fields need correcting.", code="employer.invalid", fields=errors, params=params
+        )
     assert naf is not None
     return siret, naf
 

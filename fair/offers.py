@@ -66,20 +66,40 @@ def check(data: OfferInput) -> tuple[str, float, float]:
     if len(data.skills) > MAX_SKILLS or any(len(s) > 100 for s in data.skills):
         errors["skills"] = "List at most 30 skills of 100 characters each."
     latitude, longitude = data.latitude, data.longitude
+    params: dict[str, str] = {}
     if latitude is None or longitude is None:
-        place = geo.find(data.commune, data.postcode)
-        if place is None:
-            errors["commune"] = "Unknown commune: choose one from the list."
-        else:
+        place = _place(data, errors, params)
+        if place is not None:
             latitude, longitude = place.latitude, place.longitude
-            data.commune, data.postcode = place.name, data.postcode.strip() or place.postcode
     if not errors and not (len(data.postcode.strip()) == 5 and data.postcode.strip().isdigit()):
         errors["postcode"] = "Enter a five-digit postcode."
     if errors:
-        raise Invalid("Some fields need correcting.", code="offer.invalid", fields=errors)
+        raise Invalid(
+            "Some fields need correcting.", code="offer.invalid", fields=errors, params=params
+        )
     assert latitude is not None and longitude is not None
     label = job.label if job else data.rome_label
     return label, latitude, longitude
+
+
+def _place(data: OfferInput, errors: dict[str, str], params: dict[str, str]) -> geo.Commune | None:
+    """The commune of work (a name, a label such as "Gignac (34150)", or a postcode), its
+    postcode filled in when left empty; records the field's error otherwise."""
+    found = geo.lookup(
+        geo.resolve(data.commune, data.postcode),
+        data.commune,
+        unknown="Unknown commune: choose one from the list.",
+    )
+    place, postcode = found.commune, data.postcode.strip()
+    if place is None:
+        errors["commune"] = found.error
+        params.update(found.params)
+    elif postcode and postcode not in place.postcodes:
+        errors["postcode"] = "%(postcode)s is not a postcode of %(commune)s: %(postcodes)s."
+        params.update(postcode=postcode, commune=place.name, postcodes=", ".join(place.postcodes))
+    else:
+        data.commune, data.postcode = place.name, postcode or place.postcode
+    return place
 
 
 async def create(session: AsyncSession, *, booth: Booth, data: OfferInput) -> Offer:

@@ -106,15 +106,22 @@ class Page:
 def check(query: Query) -> geo.Commune | None:
     """Validate the filters; returns the commune the radius is measured from."""
     errors: dict[str, str] = {}
+    params: dict[str, str] = {}
     origin = None
     if query.contract and query.contract not in {c.value for c in Contract}:
         errors["contract"] = "Choose a contract type from the list."
     if query.domain and not re.fullmatch(r"[A-N]", query.domain):
         errors["domain"] = "Choose a job domain from the list."
     if query.commune:
-        origin = geo.find(query.commune)
+        found = geo.lookup(
+            geo.centre_of(query.commune),
+            query.commune,
+            unknown="Unknown commune: choose one from the list.",
+        )
+        origin = found.commune
         if origin is None:
-            errors["commune"] = "Unknown commune: choose one from the list."
+            errors["commune"] = found.error
+            params.update(found.params)
     if query.radius_km and query.radius_km not in RADII:
         errors["radius_km"] = "Choose a distance from the list."
     if query.radius_km and not query.commune:
@@ -126,7 +133,12 @@ def check(query: Query) -> geo.Commune | None:
     if not set(query.publics) <= set(PUBLICS):
         errors["publics"] = "Choose from the listed publics."
     if errors:
-        raise Invalid("Some search filters need correcting.", code="search.invalid", fields=errors)
+        raise Invalid(
+            "Some search filters need correcting.",
+            code="search.invalid",
+            fields=errors,
+            params=params,
+        )
     query.page = min(max(query.page, 1), MAX_PAGE)
     return origin
 
@@ -215,6 +227,28 @@ async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Pag
         total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     hits = await _hits(session, [(row[0], row[1]) for row in rows])
     return Page(hits=hits, total=total, page=query.page, per_page=query.per_page, origin=origin)
+
+
+async def offer_communes(session: AsyncSession, *, edition_id: int) -> list[str]:
+    """The communes of the edition's searchable offers, as the commune field takes them
+    ("Gignac (34150)" for a name several communes share): the search form's suggestions."""
+    approved = select(Booth.id).where(
+        Booth.edition_id == edition_id, Booth.status == BoothStatus.APPROVED.value
+    )
+    rows = await session.execute(
+        select(Offer.commune, Offer.postcode)
+        .where(
+            Offer.edition_id == edition_id,
+            Offer.published.is_(True),
+            Offer.booth_id.in_(approved),
+        )
+        .distinct()
+    )
+    labels = set()
+    for name, postcode in rows:
+        place = geo.find(name, postcode)
+        labels.add(place.label if place else name)
+    return sorted(labels)
 
 
 async def _hits(session: AsyncSession, ranked: list[tuple[int, float | None]]) -> list[Hit]:

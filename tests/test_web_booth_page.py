@@ -103,7 +103,9 @@ async def test_video_of_an_unknown_host_is_a_plain_link(client, session):
 async def test_offer_filter_tells_offers_of_the_same_title_apart(client, session):
     edition = await f.edition(session)
     booth, recruiter = await f.booth(session, edition_=edition)
-    lattes = await f.offer(session, booth_=booth, title="Cariste (H/F)", commune="Lattes")
+    lattes = await f.offer(
+        session, booth_=booth, title="Cariste (H/F)", commune="Lattes", postcode="34970"
+    )
     nimes = await f.offer(
         session, booth_=booth, title="Cariste (H/F)", commune="Nîmes", postcode="30000"
     )

@@ -17,7 +17,6 @@ from fair import (
     editions,
     employers,
     files,
-    geo,
     interviews,
     offers,
     parse,
@@ -155,6 +154,7 @@ async def search_page(request: Request) -> Response:
         result = await search.search(session, edition_id=edition.id, query=query)
     except Invalid as error:
         form.errors, form.message, status = dict(error.fields), error.message, 422
+        form.params = dict(error.params)
     applied: set[int] = set()
     user = request.state.user
     if result and user is not None and user.role == Role.CANDIDATE:
@@ -167,7 +167,7 @@ async def search_page(request: Request) -> Response:
         "result": result,
         "form": form,
         "applied": applied,
-        "communes": geo.communes(),
+        "communes": await search.offer_communes(session, edition_id=edition.id),
         "radii": search.RADII,
         "domains": sorted(rome.DOMAINS.items()),
         "contracts": list(Contract),

@@ -96,8 +96,15 @@ def _employer_context(employer: Employer | None, form: forms.FormState | None) -
         "employer": employer,
         "form": form,
         "sizes": [(s.value, s.label) for s in CompanySize],
-        "communes": geo.communes(),
+        "communes": _nearby(employer.commune if employer else ""),
     }
+
+
+def _nearby(commune: str) -> tuple[geo.Commune, ...]:
+    """The communes of `commune`'s département: a form's suggestions (all of France's 35,000
+    would weigh a megabyte; any other is typed, by name or postcode)."""
+    home = geo.find(commune)
+    return geo.in_departement(home.departement) if home else ()
 
 
 @page
@@ -237,7 +244,7 @@ def _offer_context(
         "contracts": [(c.value, c.label) for c in Contract],
         "working_times": [(w.value, w.label) for w in WorkingTime],
         "experiences": [(e.value, e.label) for e in Experience],
-        "communes": geo.communes(),
+        "communes": _nearby(booth.employer.commune),
         "jobs": sorted(rome.jobs().values(), key=lambda j: j.code),
     }
 
