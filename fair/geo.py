@@ -211,6 +211,13 @@ def find(name: str, postcode: str = "") -> Commune | None:
     return found[0] if len(found) == 1 else None
 
 
+def epci_of(commune: str, postcode: str = "") -> Epci | None:
+    """The EPCI of a stored commune (an offer's name and postcode, a profile's label); None
+    for a commune in no EPCI, or one not found (or ambiguous)."""
+    place = find(commune, postcode)
+    return place.epci if place else None
+
+
 def centre_of(text: str) -> tuple[Commune, ...]:
     """The place a "near …" filter measures from: as `resolve`, but a postcode shared by several
     communes means its most populous one (a radius around it covers its neighbours)."""

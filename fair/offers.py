@@ -216,3 +216,36 @@ async def count_in_edition(session: AsyncSession, edition_id: int) -> int:
         Offer.edition_id == edition_id, Offer.published.is_(True)
     )
     return int(await session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class EpciFigures:
+    """An EPCI's share of an edition's offers; `epci` None gathers the communes in no EPCI
+    (four islands) and those no longer found (an offer imported with a former name)."""
+
+    epci: geo.Epci | None
+    offers: int
+    positions: int
+
+
+async def per_epci(session: AsyncSession, *, edition_id: int) -> list[EpciFigures]:
+    """The published offers of an edition's approved booths, and their positions, per EPCI of
+    the place of work: the most offers first. One grouped query; the commune of each distinct
+    (name, postcode) is looked up in the commune list."""
+    rows = await session.execute(
+        select(Offer.commune, Offer.postcode, func.count(Offer.id), func.sum(Offer.positions))
+        .join(Booth, Booth.id == Offer.booth_id)
+        .where(
+            Offer.edition_id == edition_id,
+            Offer.published.is_(True),
+            Booth.status == BoothStatus.APPROVED.value,
+        )
+        .group_by(Offer.commune, Offer.postcode)
+    )
+    totals: dict[geo.Epci | None, tuple[int, int]] = {}
+    for commune, postcode, count, positions in rows:
+        epci = geo.epci_of(commune, postcode)
+        offers_, seats = totals.get(epci, (0, 0))
+        totals[epci] = (offers_ + int(count), seats + int(positions or 0))
+    figures = [EpciFigures(epci, n, seats) for epci, (n, seats) in totals.items()]
+    return sorted(figures, key=lambda f: (-f.offers, f.epci is None, f.epci.name if f.epci else ""))

@@ -9,7 +9,8 @@ from collections import Counter
 
 import pytest
 
-from fair import geo
+from fair import geo, offers
+from tests import factories as f
 
 # Rough boxes (south, north, west, east) around each part of France the list covers.
 METROPOLE = (41.3, 51.2, -5.3, 9.6)  # Corsica included
@@ -155,3 +156,40 @@ def test_distances_between_town_halls(a: str, b: str, km: int) -> None:
     assert here is not None and there is not None
     distance = geo.distance_km(here.latitude, here.longitude, there.latitude, there.longitude)
     assert round(distance) == km
+
+
+async def test_offers_per_epci_count_the_published_offers_of_approved_booths(session):  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    pending, _ = await f.booth(session, edition_=edition, approve=False)
+    places = [  # commune, postcode, positions
+        ("Montpellier", "34000", 1),
+        ("Montpellier", "34090", 3),
+        ("Lattes", "34970", 2),
+        ("Lunel", "34400", 1),
+        ("Ouessant", "29242", 4),
+    ]
+    for commune, postcode, positions in places:
+        await f.offer(
+            session, booth_=booth, commune=commune, postcode=postcode, positions=positions
+        )
+    hidden = await f.offer(session, booth_=booth, commune="Lunel", postcode="34400")
+    await offers.set_published(session, hidden, False)
+    await f.offer(session, booth_=pending, commune="Lattes", postcode="34970")
+    await f.offer(session, booth_=booth, commune="Lattes", postcode="34970", positions=5)
+    other = await f.edition(session)
+    other_booth, _ = await f.booth(session, edition_=other)
+    await f.offer(session, booth_=other_booth, commune="Lunel", postcode="34400")
+
+    figures = await offers.per_epci(session, edition_id=edition.id)
+
+    metropole = geo.Epci("243400017", "Montpellier Méditerranée Métropole")
+    lunel = geo.Epci("243400520", "CA Lunel Agglo")
+    assert figures == [
+        offers.EpciFigures(metropole, 4, 1 + 3 + 2 + 5),
+        offers.EpciFigures(lunel, 1, 1),
+        offers.EpciFigures(None, 1, 4),  # Ouessant is in no EPCI
+    ]
+    assert geo.epci_of("Lattes", "34970") == metropole
+    assert geo.epci_of("Saint-Just (34400)") == lunel  # a profile's label
+    assert geo.epci_of("Gignac") is None  # ambiguous
