@@ -1,30 +1,52 @@
-"""Candidate profiles, CVs, and the self-declared priority-public attributes (kept apart)."""
+"""Candidate profiles, CVs, and the self-declared priority-public answers (kept apart)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, files
-from fair.enums import FileKind, Role
+from fair import clock, files, geo
+from fair.enums import FileKind, Qualification, Role
 from fair.errors import Forbidden, Invalid
-from fair.models import Application, CandidateProfile, PriorityDeclaration, StoredFile, User
+from fair.models import (
+    Application,
+    CandidateProfile,
+    Edition,
+    PriorityDeclaration,
+    StoredFile,
+    User,
+)
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 .-]{7,18}[0-9]$")
-PRIORITY_FIELDS = (
-    "senior",
-    "under_26",
-    "disabled_worker",
+# The yes/no questions of the optional priority-public answers (PriorityDeclaration columns).
+YES_NO = (
     "priority_neighbourhood",
     "rural_area",
-    "low_qualified",
+    "rsa_beneficiary",
+    "disabled_worker",
     "long_term_unemployed",
 )
-# Aggregates under this size are shown as "fewer than" so nobody can be singled out.
-SMALL_COUNT = 5
+# The years of birth a candidate may give: 15 to 100 years old this year.
+YOUNGEST, OLDEST = 15, 100
+
+
+@dataclass(frozen=True)
+class PriorityAnswers:
+    """A candidate's optional answers; None everywhere is 'prefer not to say'."""
+
+    priority_neighbourhood: bool | None = None
+    rural_area: bool | None = None
+    rsa_beneficiary: bool | None = None
+    disabled_worker: bool | None = None
+    long_term_unemployed: bool | None = None
+    qualification: Qualification | None = None
+    birth_year: int | None = None
+
+    def given(self) -> bool:
+        return any(value is not None for value in vars(self).values())
 
 
 @dataclass
@@ -70,12 +92,22 @@ async def update(session: AsyncSession, user: User, *, data: ProfileInput) -> Ca
         errors["name"] = "Enter your name (120 characters at most)."
     if data.phone.strip() and not PHONE_RE.match(data.phone.strip()):
         errors["phone"] = "Enter a phone number such as 06 12 34 56 78."
+    params: dict[str, str] = {}
     if len(data.commune) > 120:
         errors["commune"] = "Enter the commune (120 characters at most)."
+    elif data.commune.strip():
+        place = geo.lookup(geo.resolve(data.commune), data.commune)
+        if place.commune is None:
+            errors["commune"] = place.error
+            params.update(place.params)
+        else:
+            data.commune = place.commune.label  # the name, with its postcode for a homonym
     if len(data.wanted_jobs) > 2000:
         errors["wanted_jobs"] = "Describe the jobs you want in 2,000 characters at most."
     if errors:
-        raise Invalid("Some fields need correcting.", code="profile.invalid", fields=errors)
+        raise Invalid(
+            "Some fields need correcting.", code="profile.invalid", fields=errors, params=params
+        )
     found = await _saved_profile(session, user)
     user.name = data.name.strip()
     found.phone = data.phone.strip()
@@ -122,19 +154,38 @@ async def declaration(session: AsyncSession, user: User) -> PriorityDeclaration 
     return await session.get(PriorityDeclaration, user.id)
 
 
-async def declare(
-    session: AsyncSession, user: User, *, consent: bool, attributes: set[str]
-) -> PriorityDeclaration | None:
-    """Store the attributes with the candidate's explicit consent; without it, erase them.
+def answers_of(found: PriorityDeclaration | None) -> PriorityAnswers:
+    """The stored answers, or none given."""
+    if found is None:
+        return PriorityAnswers()
+    return PriorityAnswers(
+        **{name: getattr(found, name) for name in YES_NO},
+        qualification=Qualification(found.qualification) if found.qualification else None,
+        birth_year=found.birth_year,
+    )
 
+
+def _check_answers(answers: PriorityAnswers) -> None:
+    year = clock.now().year
+    lo, hi = year - OLDEST, year - YOUNGEST
+    if answers.birth_year is not None and not lo <= answers.birth_year <= hi:
+        message = "Enter the year of birth of someone aged 15 to 100, or leave it empty."
+        raise Invalid(message, code="profile.birth_year", fields={"birth_year": message})
+
+
+async def declare(
+    session: AsyncSession, user: User, *, consent: bool, answers: PriorityAnswers
+) -> PriorityDeclaration | None:
+    """Store the candidate's own answers with their explicit consent; without it, erase them.
+
+    Only the candidate declares for themselves (`user` is the one whose answers change).
     Consent is dated when the answers are first given or changed: the same answers saved again
     keep their row and its date.
     """
     _require_candidate(user)
-    if not attributes <= set(PRIORITY_FIELDS):
-        raise Invalid("Unknown attribute.", code="profile.invalid")
-    if not consent and attributes:
-        message = "Tick the consent box to record these answers, or untick them."
+    _check_answers(answers)
+    if not consent and answers.given():
+        message = "Tick the consent box to record these answers, or leave them unsaid."
         raise Invalid(message, code="profile.consent_required", fields={"consent": message})
     found = await session.get(PriorityDeclaration, user.id)
     if not consent:
@@ -145,39 +196,35 @@ async def declare(
     if found is None:
         found = PriorityDeclaration(user_id=user.id, consented_at=clock.now())
         session.add(found)
-    elif {name for name in PRIORITY_FIELDS if getattr(found, name)} != attributes:
+    elif answers_of(found) != answers:
         found.consented_at = clock.now()
-    for name in PRIORITY_FIELDS:
-        setattr(found, name, name in attributes)
+    for name in YES_NO:
+        setattr(found, name, getattr(answers, name))
+    found.qualification = answers.qualification.value if answers.qualification else None
+    found.birth_year = answers.birth_year
     await session.flush()
     return found
 
 
-async def priority_aggregates(session: AsyncSession, edition_id: int) -> dict[str, int | None]:
-    """How many distinct applicants of an edition declared each attribute.
+async def priority_aggregates(session: AsyncSession, edition_id: int) -> dict[str, int]:
+    """How many distinct applicants of an edition answered, and gave each answer.
 
-    None stands for "fewer than SMALL_COUNT", so no count can point at a person.
+    Plain counts: a page shows them through fair.disclosure, which hides the small ones. Ages
+    are reached during the year of the edition's opening to applications.
     """
-    applicants = (
-        select(Application.candidate_id)
-        .where(Application.edition_id == edition_id)
-        .distinct()
-        .subquery()
-    )
-    columns = [
-        func.coalesce(func.sum(cast(getattr(PriorityDeclaration, name), Integer)), 0)
-        for name in PRIORITY_FIELDS
-    ]
-    row = (
-        await session.execute(
-            select(func.count(), *columns)
-            .select_from(PriorityDeclaration)
-            .where(PriorityDeclaration.user_id.in_(select(applicants.c.candidate_id)))
-        )
-    ).one()
-    result: dict[str, int | None] = {"declared": int(row[0])}
-    for name, value in zip(PRIORITY_FIELDS, row[1:], strict=True):
-        result[name] = int(value) if int(value) >= SMALL_COUNT else None
-    if result["declared"] is not None and int(row[0]) < SMALL_COUNT:
-        result["declared"] = None
-    return result
+    edition = await session.get(Edition, edition_id)
+    year = (edition.applications_open_at if edition else clock.now()).year
+    applicants = select(Application.candidate_id).where(Application.edition_id == edition_id)
+    declared = PriorityDeclaration.user_id.in_(applicants.distinct())
+    qualification = PriorityDeclaration.qualification
+    birth = PriorityDeclaration.birth_year
+    low = [q.value for q in Qualification if q.low]
+    counted = {
+        **{name: getattr(PriorityDeclaration, name).is_(True) for name in YES_NO},
+        "low_qualified": qualification.in_(low),
+        "under_26": birth > year - 26,
+        "senior": birth <= year - 50,
+    }
+    columns = [func.count(case((condition, 1))) for condition in counted.values()]
+    row = (await session.execute(select(func.count(), *columns).where(declared))).one()
+    return dict(zip(["declared", *counted], (int(value) for value in row), strict=True))

@@ -499,3 +499,32 @@ class RecordingStatus(StrEnum):
             "failed": "Recording failed",
             "withdrawn": "Recording withdrawn",
         }[self.value]
+
+
+class Qualification(StrEnum):
+    """A candidate's highest diploma, on the French scale of qualification levels (3 to 8)."""
+
+    NONE = "none"
+    CAP_BEP = "3"
+    BAC = "4"
+    BAC_2 = "5"
+    BAC_3 = "6"
+    BAC_5 = "7"
+    DOCTORATE = "8"
+
+    @property
+    def label(self) -> str:
+        return {
+            "none": "No diploma",
+            "3": "CAP, BEP (level 3)",
+            "4": "Baccalauréat (level 4)",
+            "5": "Bac+2: BTS, BUT, DEUST (level 5)",
+            "6": "Bac+3 or +4: licence (level 6)",
+            "7": "Bac+5: master, engineering degree (level 7)",
+            "8": "Doctorate (level 8)",
+        }[self.value]
+
+    @property
+    def low(self) -> bool:
+        """No diploma or at most a CAP-BEP: the public-employment partners' 'low qualified'."""
+        return self in (Qualification.NONE, Qualification.CAP_BEP)

@@ -353,7 +353,8 @@ class CandidateProfile(Base):
 
 
 class PriorityDeclaration(Base):
-    """Self-declared, opt-in priority-public attributes: read only by statistics aggregates."""
+    """Self-declared, opt-in priority-public answers: read only by statistics aggregates, never
+    shown to recruiters. Each answer is None when the candidate prefers not to say."""
 
     __tablename__ = "priority_declarations"
 
@@ -361,13 +362,21 @@ class PriorityDeclaration(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    senior: Mapped[bool] = mapped_column(Boolean, default=False)
-    under_26: Mapped[bool] = mapped_column(Boolean, default=False)
-    disabled_worker: Mapped[bool] = mapped_column(Boolean, default=False)
-    priority_neighbourhood: Mapped[bool] = mapped_column(Boolean, default=False)
-    rural_area: Mapped[bool] = mapped_column(Boolean, default=False)
-    low_qualified: Mapped[bool] = mapped_column(Boolean, default=False)
-    long_term_unemployed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Living in a priority neighbourhood of the city policy (QPV).
+    priority_neighbourhood: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Living in a rural revitalisation area (FRR, formerly ZRR).
+    rural_area: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Receiving the RSA (revenu de solidarité active).
+    rsa_beneficiary: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Recognised disabled worker (RQTH) or otherwise entitled to the employment obligation (BOETH).
+    disabled_worker: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Looking for work for 12 months or more.
+    long_term_unemployed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # enums.Qualification
+    qualification: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # The year only: enough for the age bands (under 26, 26 to 49, 50 or over), less than a
+    # date of birth.
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Application(Base):

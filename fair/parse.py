@@ -21,13 +21,16 @@ import json
 import math
 import re
 from datetime import date, datetime, time
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from fair.errors import Invalid
 
 MAX_ID = 2**31 - 1  # ids and numbers are INTEGER columns (32 bits on PostgreSQL)
 MIN_INT = -(2**31)
+ANSWERS: dict[str, bool | None] = {"yes": True, "no": False, "unsaid": None, "": None}
+E = TypeVar("E", bound=StrEnum)
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 INTEGER_RE = re.compile(r"[+-]?[0-9]{1,19}")
 DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]{1,20}(?:[.,][0-9]{0,20})?|[.,][0-9]{1,20})")
@@ -78,6 +81,22 @@ def integer(raw: str | int, *, lo: int = MIN_INT, hi: int = MAX_ID) -> int:
             params={"lo": lo, "hi": hi},
         )
     return value
+
+
+def answer(raw: str) -> bool | None:
+    """A yes/no question that may be left unsaid: "yes", "no", or "unsaid" (or nothing)."""
+    text = raw.strip()
+    if text in ANSWERS:
+        return ANSWERS[text]
+    raise ParseError("Choose one of the answers.", code="input.choice")
+
+
+def member(raw: str, kind: type[E]) -> E:
+    """One value of a closed vocabulary (a StrEnum of fair.enums)."""
+    try:
+        return kind(raw.strip())
+    except ValueError:
+        raise ParseError("Choose one of the answers.", code="input.choice") from None
 
 
 def identifier(raw: str | int) -> int:

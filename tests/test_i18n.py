@@ -83,7 +83,7 @@ def test_collector_finds_the_hidden_msgids() -> None:
         "This field is required.",  # forms.REQUIRED
         "Shortlisted",  # an enum label
         "Page not found",  # errors.TITLES
-        "I am 50 or over",  # candidate PRIORITY_LABELS
+        "Do you receive the RSA (revenu de solidarité active)?",  # candidate PRIORITY_LABELS
         "Health",  # rome.DOMAINS
     ):
         assert expected in ids, expected

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from fair import migrations
 from fair.models import Base
 
 
@@ -21,3 +25,55 @@ async def test_models_match_migrations(app):  # type: ignore[no-untyped-def]
     async with app.state.engine.connect() as connection:
         changes = await connection.run_sync(diff)
     assert changes == []
+
+
+def test_priority_answers_migrate_up_and_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0013: a ticked box stays yes, an unticked one becomes unsaid; downgrading derives the
+    old ticks back from the birth year and the qualification level."""
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url, "0012")
+    with sqlite3.connect(path) as connection:
+        _insert_user(connection)
+        connection.execute(
+            "INSERT INTO priority_declarations (user_id, consented_at, senior, under_26,"
+            " disabled_worker, priority_neighbourhood, rural_area, low_qualified,"
+            " long_term_unemployed) VALUES (1, '2030-01-01 00:00:00', 1, 0, 1, 0, 1, 1, 0)"
+        )
+    migrations.upgrade(url, "0013")
+    columns = (
+        "priority_neighbourhood, rural_area, rsa_beneficiary, disabled_worker,"
+        " long_term_unemployed, qualification, birth_year"
+    )
+    with sqlite3.connect(path) as connection:
+        row = connection.execute(f"SELECT {columns} FROM priority_declarations").fetchone()
+        assert row == (None, 1, None, 1, None, None, None)
+        connection.execute(
+            "UPDATE priority_declarations SET qualification = '3', birth_year = 1950,"
+            " long_term_unemployed = 0"
+        )
+    command.downgrade(migrations.config(url), "0012")
+    with sqlite3.connect(path) as connection:
+        row = connection.execute(
+            "SELECT senior, under_26, disabled_worker, priority_neighbourhood, rural_area,"
+            " low_qualified, long_term_unemployed FROM priority_declarations"
+        ).fetchone()
+    assert row == (1, 0, 1, 0, 1, 1, 0)
+
+
+def _insert_user(connection: sqlite3.Connection) -> None:
+    """User 1, whatever the users table requires at this revision (placeholders)."""
+    required = [
+        (name, kind)
+        for _cid, name, kind, notnull, default, _pk in connection.execute(
+            "PRAGMA table_info(users)"
+        )
+        if (notnull and default is None) or name == "id"
+    ]
+    values = [
+        1 if name == "id" else 0 if kind.upper() in ("INTEGER", "BOOLEAN") else f"x{name}"
+        for name, kind in required
+    ]
+    names = ", ".join(name for name, _kind in required)
+    marks = ", ".join("?" for _ in required)
+    connection.execute(f"INSERT INTO users ({names}) VALUES ({marks})", values)

@@ -527,8 +527,9 @@ async def test_responses_report(app, client, session):
         f"Alpha Bâtiment 2 {oldest} Bravo Services 1 "
     ) in shown
     assert "Totals Published offers 2 Applications 4" in shown
-    assert "Applicants who answered the optional questions Fewer than 5" in shown
-    assert "Aged 50 or over Fewer than 5" in shown
+    assert "Applicants who answered the optional questions hidden" in shown
+    assert "Aged 50 or over hidden" in shown
+    assert "a figure about fewer than 5 people (0 included) is not shown" in shown
 
     clock.set_now(edition.response_deadline + timedelta(minutes=1))
     page = await client.get(path)

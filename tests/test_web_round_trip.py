@@ -18,7 +18,7 @@ import pytest
 from starlette.routing import Route
 
 from fair import accounts, candidates, clock, db, demo, webconferences
-from fair.enums import Role, WebconferenceAccess
+from fair.enums import Qualification, Role, WebconferenceAccess
 from tests import factories as f
 from tests.conftest import login
 from tests.html_forms import Form, forms_of
@@ -30,7 +30,8 @@ EDIT_FORMS = {
     "edition_interviews": "an edition's interview booking rules",
     "employer_edit": "an employer's details",
     "offer_edit": "an offer",
-    "profile": "the account's profile (and a candidate's CV and priority answers)",
+    "profile": "the account's profile (and a candidate's CV)",
+    "priority_publics": "a candidate's optional answers to the priority-public questions",
     "webconference_edit": "a webconference and its presenters",
 }
 # The other pages that answer GET and POST: their form creates or acts, it does not edit.
@@ -84,7 +85,13 @@ async def seeded(app: Any, session: Any) -> None:
     await demo.seed(session)
     candidate = await accounts.by_email(session, demo.CANDIDATE)
     assert candidate is not None
-    await candidates.declare(session, candidate, consent=True, attributes={"under_26"})
+    answers = candidates.PriorityAnswers(
+        rural_area=True,
+        rsa_beneficiary=False,
+        qualification=Qualification.BAC_2,
+        birth_year=2001,
+    )
+    await candidates.declare(session, candidate, consent=True, answers=answers)
     await db.commit(session)
 
 
@@ -126,6 +133,7 @@ async def test_every_edit_form_posted_back_unchanged_changes_nothing(
         "employer_edit": {"recruiter"},
         "offer_edit": {"recruiter"},
         "profile": {"candidate"},
+        "priority_publics": {"candidate"},
         "webconference_edit": {"admin", "organiser", "recruiter"},
     }
 

@@ -9,22 +9,22 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import applications, candidates, editions, files, interviews, notices, offers
-from fair.enums import ApplicationStatus, Role
+from fair.enums import ApplicationStatus, Qualification, Role
 from fair.errors import FairError, NotFound
+from fair.i18n import gettext
 from fair.models import StoredFile
 from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.flash import flash
 from fair.web.templating import render
 
+# The optional priority-public questions (yes, no, or prefer not to say), in the form's order.
 PRIORITY_LABELS = {
-    "senior": "I am 50 or over",
-    "under_26": "I am under 26",
-    "disabled_worker": "I am a recognised disabled worker (RQTH)",
-    "priority_neighbourhood": "I live in a priority neighbourhood (QPV)",
-    "rural_area": "I live in a rural revitalisation area (FRR)",
-    "low_qualified": "I have no diploma or a low qualification",
-    "long_term_unemployed": "I have been looking for work for more than a year",
+    "priority_neighbourhood": "Do you live in a priority neighbourhood of the city policy (QPV)?",
+    "rural_area": "Do you live in a rural revitalisation area (FRR, formerly ZRR)?",
+    "rsa_beneficiary": "Do you receive the RSA (revenu de solidarité active)?",
+    "disabled_worker": "Are you a recognised disabled worker (RQTH, or another BOETH status)?",
+    "long_term_unemployed": "Have you been looking for work for 12 months or more?",
 }
 
 
@@ -44,13 +44,7 @@ async def _profile_context(request: Request, form: forms.FormState | None = None
     profile = await candidates.profile(session, user)
     declared = await candidates.declaration(session, user)
     cv = await files.get(session, profile.cv_file_id) if profile.cv_file_id else None
-    return {
-        "profile": profile,
-        "cv": cv,
-        "declared": declared,
-        "priority_labels": PRIORITY_LABELS,
-        "form": form,
-    }
+    return {"profile": profile, "cv": cv, "declared": declared, "form": form}
 
 
 @page
@@ -73,18 +67,53 @@ async def profile_page(request: Request) -> Response:
             upload = await fields.upload("cv")
             if upload:
                 await candidates.set_cv(session, user, filename=upload[0], data=upload[1])
-            await candidates.declare(
-                session,
-                user,
-                consent=fields.flag("consent"),
-                attributes={name for name in PRIORITY_LABELS if fields.flag(f"p_{name}")},
-            )
         except FairError as error:
             context = await _profile_context(request, forms.state_from(fields, error))
             return render(request, "candidate/profile.html", context, status=error.status)
         flash(request, "Your profile is saved.")
         return urls.redirect(request, "profile")
     return render(request, "candidate/profile.html", await _profile_context(request))
+
+
+async def _priority_context(request: Request, form: forms.FormState | None = None) -> dict:  # type: ignore[type-arg]
+    user = require_role(request, Role.CANDIDATE)
+    found = await candidates.declaration(database(request), user)
+    return {
+        "declared": found,
+        "answers": candidates.answers_of(found),
+        "questions": PRIORITY_LABELS,
+        "qualifications": [(q.value, gettext(q.label)) for q in Qualification],
+        "form": form,
+    }
+
+
+def _priority_answers(fields: forms.Fields) -> candidates.PriorityAnswers:
+    birth = fields.text("birth_year")
+    return candidates.PriorityAnswers(
+        **{name: fields.answer(name) for name in PRIORITY_LABELS},
+        qualification=fields.member("qualification", Qualification),
+        birth_year=fields.integer("birth_year", lo=1, hi=9999) if birth else None,
+    )
+
+
+@page
+async def priority_page(request: Request) -> Response:
+    """The optional priority-public answers, on a form of their own: the candidate's only."""
+    user = require_role(request, Role.CANDIDATE)
+    if request.method != "POST":
+        context = await _priority_context(request)
+        return render(request, "candidate/priority.html", context)
+    fields = forms.Fields(await forms.read(request))
+    try:
+        answers = _priority_answers(fields)
+        fields.done()
+        consent = fields.flag("consent")
+        await candidates.declare(database(request), user, consent=consent, answers=answers)
+    except FairError as error:
+        context = await _priority_context(request, forms.state_from(fields, error))
+        return render(request, "candidate/priority.html", context, status=error.status)
+    flash(request, "Your answers are saved." if consent else "No answer is kept.")
+    return urls.redirect(request, "profile")
 
 
 @page
@@ -172,6 +201,7 @@ async def notices_page(request: Request) -> Response:
 
 routes = [
     Route("/me/profile", profile_page, methods=["GET", "POST"], name="profile"),
+    Route("/me/profile/support", priority_page, methods=["GET", "POST"], name="priority_publics"),
     Route("/me/cv", my_cv, name="my_cv"),
     Route("/offers/{offer_id:int}/apply", apply, methods=["POST"], name="apply"),
     Route("/me/applications", my_applications, name="my_applications"),

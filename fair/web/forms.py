@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from fair.web.auth import read_form
 
 REQUIRED = "This field is required."
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 
 
 async def read(request: Request) -> FormData:
@@ -84,6 +86,15 @@ class Fields:
         """A whole number within lo .. hi (required unless it has a `default`)."""
         fallback = default or 0
         return self._parsed(name, parse.integer, fallback, required=default is None, lo=lo, hi=hi)
+
+    def answer(self, name: str) -> bool | None:
+        """A yes/no radio group whose empty choice is 'prefer not to say' (None)."""
+        return self._parsed(name, parse.answer, None, required=False)
+
+    def member(self, name: str, kind: type[E]) -> E | None:
+        """One value of a closed vocabulary, or None when none is chosen."""
+        found: E | None = self._parsed(name, parse.member, None, required=False, kind=kind)
+        return found
 
     def identifier(self, name: str, *, required: bool = True) -> int | None:
         """A database id chosen in a form (a select's value); None when empty and optional."""

@@ -15,6 +15,7 @@ from fair import (
     applications,
     candidates,
     clock,
+    disclosure,
     editions,
     employers,
     francetravail,
@@ -65,13 +66,14 @@ CHECK_INPUTS = {
 }
 PRIORITY_LABELS = {
     "declared": N_("Applicants who answered the optional questions"),
-    "senior": N_("Aged 50 or over"),
     "under_26": N_("Under 26"),
-    "disabled_worker": N_("Recognised disabled workers (RQTH)"),
+    "senior": N_("Aged 50 or over"),
     "priority_neighbourhood": N_("Living in a priority neighbourhood (QPV)"),
-    "rural_area": N_("Living in a rural revitalisation area (FRR)"),
-    "low_qualified": N_("No diploma or a low qualification"),
-    "long_term_unemployed": N_("Looking for work for more than a year"),
+    "rural_area": N_("Living in a rural revitalisation area (FRR, formerly ZRR)"),
+    "rsa_beneficiary": N_("Receiving the RSA"),
+    "disabled_worker": N_("Recognised disabled workers (RQTH, BOETH)"),
+    "long_term_unemployed": N_("Looking for work for 12 months or more"),
+    "low_qualified": N_("No diploma or a CAP-BEP (level 3)"),
 }
 BOOTH_ORDER = (BoothStatus.REQUESTED, BoothStatus.APPROVED, BoothStatus.DECLINED)
 MOMENTS = ("applications_open_at", "applications_close_at", "response_deadline")
@@ -325,8 +327,13 @@ async def edition_responses(request: Request) -> Response:
         "deadline_passed": clock.now() >= edition.response_deadline,
         "offer_count": await offers.count_in_edition(session, edition.id),
         "application_count": await applications.count_in_edition(session, edition.id),
-        "priority": [(PRIORITY_LABELS[k], aggregates.get(k)) for k in PRIORITY_LABELS],
-        "small_count": candidates.SMALL_COUNT,
+        # Each count stands alone: an applicant may be in several rows, and the answers "no",
+        # "prefer not to say" and the other age bands are never shown, so no row is a total
+        # minus the others.
+        "priority": [
+            (label, disclosure.single(aggregates[key])) for key, label in PRIORITY_LABELS.items()
+        ],
+        "threshold": disclosure.THRESHOLD,
     }
     return render(request, "organiser/responses.html", context)
 
