@@ -100,15 +100,7 @@ PROFILES: dict[str, str] = DATA["offers"]["profiles"]
 CONTRACTS = {Contract(k): v for k, v in DATA["offers"]["contracts"].items()}
 CONTRACT_WEIGHTS: dict[Contract, int] = {k: v["weight"] for k, v in CONTRACTS.items()}
 # Where a demo offer not at its employer's commune is: the demo territory around Montpellier.
-AREA = (
-    "Montpellier", "Castelnau-le-Lez", "Lattes", "Pérols", "Mauguio", "Saint-Jean-de-Védas",
-    "Juvignac", "Grabels", "Clapiers", "Jacou", "Le Crès", "Vendargues", "Saint-Aunès",
-    "Baillargues", "Castries", "Prades-le-Lez", "Montferrier-sur-Lez", "Saint-Gély-du-Fesc",
-    "Fabrègues", "Villeneuve-lès-Maguelone", "Lavérune", "Pignan", "Cournonterral", "Saussan",
-    "Murviel-lès-Montpellier", "Saint-Georges-d'Orques", "Palavas-les-Flots", "Sète",
-    "Frontignan", "Lunel", "Clermont-l'Hérault", "Lodève", "Gignac (34150)", "Ganges",
-    "Saint-Mathieu-de-Tréviers", "Béziers", "Agde", "Pézenas", "Mèze", "Bédarieux",
-)  # fmt: skip
+AREA: list[str] = DATA["offers"]["area"]
 
 
 def _job_title(label: str) -> str:
