@@ -101,6 +101,8 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
     if who == "candidate":
         return [
             ("/me/applications", tr("Withdraw my application", lang)),
+            ("/me/profile", tr("Answer the optional questions", lang)),
+            ("/me/profile/support", tr("Save my answers", lang)),
             (f"/offers/{site.other_offer_id}", tr("Send my application", lang)),
             (f"/e/{site.slug}/booths/{site.booth_id}", tr("Join the queue", lang)),
             (f"/e/{site.slug}/programme", tr("Register me", lang)),
