@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -99,6 +99,10 @@ INTROS: list[str] = DATA["offers"]["intros"]
 PROFILES: dict[str, str] = DATA["offers"]["profiles"]
 CONTRACTS = {Contract(k): v for k, v in DATA["offers"]["contracts"].items()}
 CONTRACT_WEIGHTS: dict[Contract, int] = {k: v["weight"] for k, v in CONTRACTS.items()}
+_WEIGHTS = DATA["offers"]["weights"]
+EXPERIENCE_WEIGHTS = {Experience(k): int(v) for k, v in _WEIGHTS["experience"].items()}
+WORKING_TIME_WEIGHTS = {WorkingTime(k): int(v) for k, v in _WEIGHTS["working_time"].items()}
+POSITIONS_WEIGHTS = {int(k): int(v) for k, v in _WEIGHTS["positions"].items()}
 # Where a demo offer not at its employer's commune is: the demo territory around Montpellier.
 AREA: list[str] = DATA["offers"]["area"]
 
@@ -261,9 +265,9 @@ def _offer(rng: random.Random, spec: DemoEmployer) -> offers.OfferInput:
     job = rome.job(code)
     assert job is not None, code
     domain = code[0]
-    contract = rng.choices(list(CONTRACT_WEIGHTS), weights=list(CONTRACT_WEIGHTS.values()))[0]
-    experience = rng.choices(list(Experience), weights=(40, 35, 25))[0]
-    working_time = rng.choices(list(WorkingTime), weights=(75, 25))[0]
+    contract = _draw(rng, CONTRACT_WEIGHTS)
+    experience = _draw(rng, EXPERIENCE_WEIGHTS)
+    working_time = _draw(rng, WORKING_TIME_WEIGHTS)
     place = geo.find(spec.commune if rng.random() < 0.6 else rng.choice(AREA))
     assert place is not None
     title = _job_title(job.label)
@@ -278,7 +282,7 @@ def _offer(rng: random.Random, spec: DemoEmployer) -> offers.OfferInput:
         postcode=place.postcode,
         experience=experience.value,
         remote=domain in "CEM" and rng.random() < 0.4,
-        positions=rng.choices((1, 2, 3, 5), weights=(70, 15, 10, 5))[0],
+        positions=_draw(rng, POSITIONS_WEIGHTS),
         salary=_salary(rng, contract, experience),
         qualification="" if beginner and rng.random() < 0.5 else rng.choice(QUALIFICATIONS),
         skills=_skills(rng, domain),
@@ -289,6 +293,14 @@ def _offer(rng: random.Random, spec: DemoEmployer) -> offers.OfferInput:
         no_diploma=beginner and rng.random() < 0.6,
     )
     return data
+
+
+T = TypeVar("T")
+
+
+def _draw(rng: random.Random, weights: dict[T, int]) -> T:
+    """One key of `weights`, drawn in proportion to its value."""
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
 def _description(
