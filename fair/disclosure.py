@@ -105,7 +105,9 @@ def grid(counts: Sequence[Sequence[int]]) -> Grid:
     values = _extended(counts)
     hidden = {position for position, value in values.items() if small(value)}
     rows, columns = len(counts), len(counts[0])
-    while (pinned := _first_pinned(values, hidden, rows, columns)) is not None:
+    # Hiding more only adds ways to move a person: a figure found free stays free.
+    free: set[Position] = set()
+    while (pinned := _first_pinned(values, hidden, free, rows, columns)) is not None:
         hidden.add(_complement(values, hidden, pinned, rows, columns))
 
     def figure(position: Position) -> Figure:
@@ -148,12 +150,18 @@ Arcs = dict[Node, list[tuple[Node, Position]]]
 
 
 def _first_pinned(
-    values: dict[Position, int], hidden: set[Position], rows: int, columns: int
+    values: dict[Position, int],
+    hidden: set[Position],
+    free: set[Position],
+    rows: int,
+    columns: int,
 ) -> Position | None:
+    """The first hidden figure that can still be worked out; those found free join `free`."""
     arcs = _arcs(values, hidden, rows, columns)
-    for position in sorted(hidden):
+    for position in sorted(hidden - free):
         if not _movable(arcs, position):
             return position
+        free.add(position)
     return None
 
 
@@ -166,13 +174,23 @@ def _arcs(values: dict[Position, int], hidden: set[Position], rows: int, columns
     """
     arcs: Arcs = {}
     for position in hidden:
-        i, j = position
-        sign, holds = _sign(position, rows, columns), values[position] >= 1
-        if sign == 1 or holds:
-            arcs.setdefault(("r", i), []).append((("c", j), position))
-        if sign == -1 or holds:
-            arcs.setdefault(("c", j), []).append((("r", i), position))
+        for node, arc in _edge(values, position, rows, columns):
+            arcs.setdefault(node, []).append(arc)
     return arcs
+
+
+def _edge(
+    values: dict[Position, int], position: Position, rows: int, columns: int
+) -> list[tuple[Node, tuple[Node, Position]]]:
+    """The arcs a hidden figure adds: (from, (to, figure))."""
+    row, column = ("r", position[0]), ("c", position[1])
+    sign, holds = _sign(position, rows, columns), values[position] >= 1
+    found = []
+    if sign == 1 or holds:
+        found.append((row, (column, position)))
+    if sign == -1 or holds:
+        found.append((column, (row, position)))
+    return found
 
 
 def _movable(arcs: Arcs, position: Position) -> bool:
@@ -206,16 +224,43 @@ def _complement(
     columns: int,
 ) -> Position:
     """The figure to hide next for a hidden figure that can still be worked out: the smallest
-    shown one (cells before totals) that frees it, else the smallest in its row or column."""
+    shown one (cells before totals) that frees it, else the smallest in its row or column.
+
+    A new figure frees it when one of its arcs goes from a node the pinned figure's far end
+    reaches to a node that reaches back its near end (a cycle through both).
+    """
 
     def cost(position: Position) -> tuple[int, int, Position]:
         is_total = position[0] == rows or position[1] == columns
         return values[position], int(is_total), position
 
     shown = sorted((p for p in values if p not in hidden), key=cost)
+    arcs = _arcs(values, hidden, rows, columns)
+    backwards: Arcs = {}
+    for node, steps in arcs.items():
+        for step, edge in steps:
+            backwards.setdefault(step, []).append((node, edge))
+    row, column = ("r", pinned[0]), ("c", pinned[1])
+    ways = [
+        (_reached(arcs, far, pinned), _reached(backwards, near, pinned))
+        for near, far in ((row, column), (column, row))
+        if (far, pinned) in arcs.get(near, [])
+    ]
     for candidate in shown:
-        if _movable(_arcs(values, hidden | {candidate}, rows, columns), pinned):
-            return candidate
+        for node, (step, _) in _edge(values, candidate, rows, columns):
+            if any(node in ahead and step in behind for ahead, behind in ways):
+                return candidate
     i, j = pinned
     line = [p for p in shown if p[0] == i or p[1] == j]
     return (line or shown)[0]
+
+
+def _reached(arcs: Arcs, start: Node, avoid: Position) -> set[Node]:
+    """The nodes `start` reaches without the figure `avoid`."""
+    seen, todo = {start}, deque([start])
+    while todo:
+        for step, edge in arcs.get(todo.popleft(), []):
+            if edge != avoid and step not in seen:
+                seen.add(step)
+                todo.append(step)
+    return seen
