@@ -47,6 +47,7 @@ from fair import (  # noqa: E402
     demo,
     editions,
     employers,
+    geo,
     migrations,
     offers,
     rome,
@@ -228,13 +229,13 @@ class Served:
 def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
     """A route rendering search.html with the hits of each kind's first query, held in memory."""
     pages: dict[str, tuple[Any, Any, dict[str, str]]] = {}
-    communes: list[str] = []
+    communes: list[geo.Commune] = []
 
     async def load() -> None:
         engine = db.create_engine(conf.database_url)
         async with db.sessionmaker(engine)() as session:
             edition = await editions.by_slug(session, slug)
-            communes.extend(await search.offer_communes(session, edition_id=edition.id))
+            communes.extend(await search.territory_communes(session, edition_id=edition.id))
             for kind in KINDS:
                 params = queries(kind)[0]
                 query = search.Query(

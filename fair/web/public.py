@@ -167,7 +167,7 @@ async def search_page(request: Request) -> Response:
         "result": result,
         "form": form,
         "applied": applied,
-        "communes": await search.offer_communes(session, edition_id=edition.id),
+        "communes": await search.territory_communes(session, edition_id=edition.id),
         "radii": search.RADII,
         "domains": sorted(rome.DOMAINS.items()),
         "contracts": list(Contract),
