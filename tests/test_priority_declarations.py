@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import candidates, clock, db
+from fair import candidates, clock, db, i18n
 from fair.candidates import PriorityAnswers
 from fair.enums import Qualification, Role
 from fair.errors import Forbidden, Invalid
@@ -243,3 +243,33 @@ async def test_recruiters_see_none_of_the_answers(
         assert applicant.name in shown or path.endswith((".json", f"{booth.id}")), path
         for word in ("1961", "QPV", "RSA", "RQTH", "BOETH", "FRR", "Doctorate", "level 8"):
             assert word not in shown, (path, word)
+
+
+async def test_the_organiser_sees_counts_from_five_and_the_rule_in_french(
+    client: Any, session: AsyncSession
+) -> None:
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth)
+    given = [PriorityAnswers(priority_neighbourhood=True) for _ in range(5)]
+    given.append(PriorityAnswers(rsa_beneficiary=True, birth_year=1960))
+    for answers in given:
+        applicant = await f.candidate(session, can_log_in=False)
+        await candidates.declare(session, applicant, consent=True, answers=answers)
+        await f.application(session, offer_=offer, candidate_=applicant)
+    await as_user(client, session, user=organiser)
+    client.cookies.set("lang", "fr")
+
+    shown = text((await client.get(f"/organiser/editions/{edition.id}/responses")).text)
+
+    def row(label: str) -> str:
+        return i18n.gettext(label, "fr")
+
+    # 6 answered, 5 in a QPV: shown; 1 on the RSA, 1 aged 50 or over, 0 elsewhere: hidden.
+    assert f"{row('Applicants who answered the optional questions')} 6" in shown
+    assert f"{row('Living in a priority neighbourhood (QPV)')} 5" in shown
+    assert f"{row('Receiving the RSA')} masqué" in shown
+    assert f"{row('Aged 50 or over')} masqué" in shown
+    assert f"{row('Under 26')} masqué" in shown
+    assert "un chiffre portant sur moins de 5 personnes (0 compris) n'est pas affiché" in shown
