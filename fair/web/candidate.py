@@ -75,7 +75,9 @@ async def profile_page(request: Request) -> Response:
     return render(request, "candidate/profile.html", await _profile_context(request))
 
 
-async def _priority_context(request: Request, form: forms.FormState | None = None) -> dict:  # type: ignore[type-arg]
+async def _priority_context(
+    request: Request, form: forms.FormState | None = None
+) -> dict[str, object]:
     user = require_role(request, Role.CANDIDATE)
     found = await candidates.declaration(database(request), user)
     return {
