@@ -175,13 +175,14 @@ def in_epci(siren: str) -> tuple[Commune, ...]:
 
 
 def in_departement(code: str) -> tuple[Commune, ...]:
-    """The communes of a département, by name."""
+    """The communes of a département, in alphabetical order (accents aside)."""
     return _in_departement(code.strip().upper())
 
 
 @cache
 def _in_departement(code: str) -> tuple[Commune, ...]:
-    return tuple(sorted((c for c in communes() if c.departement == code), key=lambda c: c.label))
+    found = (c for c in communes() if c.departement == code)
+    return tuple(sorted(found, key=lambda c: (_fold(c.label), c.label)))  # Écully before Ennery
 
 
 def resolve(text: str, postcode: str = "") -> tuple[Commune, ...]:
