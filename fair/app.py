@@ -16,13 +16,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
 from fair import db, settings, worker
-from fair.activity import Tally
 from fair.app_state import AppState
 from fair.broadcast import Broadcaster
 from fair.errors import FairError
 from fair.live import socket
 from fair.media.host import Host
 from fair.media.remote import RemoteStages
+from fair.tally import Tally
 from fair.web import (
     accounts,
     admin,

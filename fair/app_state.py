@@ -19,9 +19,9 @@ from starlette.datastructures import State
 from starlette.requests import HTTPConnection
 
 from fair import db
-from fair.activity import Tally
 from fair.broadcast import Broadcaster
 from fair.media_rooms import MediaRooms
+from fair.tally import Tally
 
 
 class AssetUrls(Protocol):

@@ -16,10 +16,11 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from fair import activity, clock, db, offers, worker
-from fair.activity import Taken, Tally, Views
+from fair.activity import Views
 from fair.app import create_app
 from fair.enums import Role
 from fair.models import ActiveDay, PageView, User
+from fair.tally import Taken, Tally
 from tests import factories as f
 from tests.conftest import login
 
