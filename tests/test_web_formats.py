@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 
-from fair import clock, db, i18n, rome
+from fair import clock, db, geo, i18n, rome
 from fair.enums import Role
 from fair.models import Employer
 from tests import factories as f
@@ -46,7 +46,9 @@ async def test_distance_uses_a_decimal_comma_in_french(client, session):
     edition = await f.edition(session)
     booth, _recruiter = await f.booth(session, edition_=edition)
     # About 400 m north of Montpellier's town hall.
-    await f.offer(session, booth_=booth, latitude=43.6145, longitude=3.8772)
+    hall = geo.find("Montpellier")
+    assert hall is not None
+    await f.offer(session, booth_=booth, latitude=hall.latitude + 0.0036, longitude=hall.longitude)
     await db.commit(session)
     path = f"/e/{edition.slug}/offers?commune=Montpellier&radius_km=10"
 
