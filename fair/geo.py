@@ -89,6 +89,9 @@ class _Tables:
     by_code: dict[str, Commune]
     by_name: dict[str, tuple[Commune, ...]]  # folded name → communes
     by_postcode: dict[str, tuple[Commune, ...]]
+    # Other names of communes: arrondissements, former communes merged into a commune nouvelle.
+    former_code: dict[str, Commune]
+    former_name: dict[str, tuple[Commune, ...]]
 
 
 def _departement(code: str) -> str:
@@ -129,13 +132,21 @@ def _index(data: dict[str, Any]) -> _Tables:
         by_name.setdefault(key, []).append(commune)
         for postcode in commune.postcodes:
             by_postcode.setdefault(postcode, []).append(commune)
+    by_code = {c.code: c for c in found}
+    former_name: dict[str, list[Commune]] = {}
+    for name, _code, parent in data["aliases"]:
+        group = former_name.setdefault(_fold(name), [])
+        if by_code[parent] not in group:
+            group.append(by_code[parent])
     return _Tables(
         communes=tuple(found),
         epcis=epcis,
         departements=data["departements"],
-        by_code={c.code: c for c in found},
+        by_code=by_code,
         by_name={key: tuple(value) for key, value in by_name.items()},
         by_postcode={key: tuple(value) for key, value in by_postcode.items()},
+        former_code={code: by_code[parent] for _name, code, parent in data["aliases"]},
+        former_name={key: tuple(value) for key, value in former_name.items()},
     )
 
 
@@ -155,8 +166,10 @@ def departement_name(code: str) -> str:
 
 
 def by_code(code: str) -> Commune | None:
-    """The commune with this INSEE code ("34172" is Montpellier)."""
-    return _tables().by_code.get(code.strip().upper())
+    """The commune with this INSEE code ("34172" is Montpellier), or the one that took over a
+    former code (an arrondissement's: "75111" is Paris; a commune merged into another)."""
+    tables, code = _tables(), code.strip().upper()
+    return tables.by_code.get(code) or tables.former_code.get(code)
 
 
 def by_postcode(postcode: str) -> tuple[Commune, ...]:
@@ -165,8 +178,11 @@ def by_postcode(postcode: str) -> tuple[Commune, ...]:
 
 
 def by_name(name: str) -> tuple[Commune, ...]:
-    """The communes called `name`, accents, case, hyphens and apostrophes ignored."""
-    return _tables().by_name.get(_fold(name), ())
+    """The communes called `name`, accents, case, hyphens and apostrophes ignored; failing any,
+    those that took over a former commune or an arrondissement of that name ("Paris 11e
+    Arrondissement" is Paris)."""
+    tables, key = _tables(), _fold(name)
+    return tables.by_name.get(key) or tables.former_name.get(key, ())
 
 
 def in_epci(siren: str) -> tuple[Commune, ...]:

@@ -70,6 +70,19 @@ def test_lookup_by_insee_code_and_by_postcode() -> None:
     assert all(geo.by_postcode(p) == (paris,) for p in paris.postcodes)
 
 
+def test_arrondissements_and_former_communes_lead_to_their_commune() -> None:
+    paris, marseille = geo.by_code("75056"), geo.by_code("13055")
+    assert geo.resolve("Paris 11e Arrondissement") == (paris,)
+    assert geo.by_code("75111") == paris
+    assert geo.find("marseille 8e arrondissement") == marseille
+    cherbourg = geo.by_code("50129")
+    assert cherbourg is not None and cherbourg.name == "Cherbourg-en-Cotentin"
+    assert geo.find("Tourlaville") == geo.find("Cherbourg-Octeville") == cherbourg
+    assert geo.epci_of("Paris 11e Arrondissement", "75011") == paris.epci  # type: ignore[union-attr]
+    # A current commune's name wins over a former commune's of the same name.
+    assert [c.code for c in geo.resolve("Lunel")] == ["34145"]
+
+
 def test_a_shared_postcode_lists_its_communes_most_populous_first() -> None:
     served = geo.resolve("34400")
     expected = {
