@@ -248,11 +248,8 @@ def _participants(conversation: Conversation) -> set[int]:
 
 
 async def _lock_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
-    conversation = await session.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    conversation = await session.get(
+        Conversation, conversation_id, with_for_update=True, populate_existing=True
     )
     if conversation is None:
         raise NotFound("This conversation does not exist.", code="conversation.not_found")

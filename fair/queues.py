@@ -241,12 +241,7 @@ def move(entry: QueueEntry, new: QueueStatus, *, now: datetime | None = None) ->
 
 async def lock_entry(session: AsyncSession, entry_id: int) -> QueueEntry:
     """The entry, re-read under a row lock (PostgreSQL; SQLite's write session holds the db)."""
-    entry = await session.scalar(
-        select(QueueEntry)
-        .where(QueueEntry.id == entry_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    entry = await session.get(QueueEntry, entry_id, with_for_update=True, populate_existing=True)
     if entry is None:
         raise NotFound("This place in the queue does not exist.", code="queue.not_found")
     return entry

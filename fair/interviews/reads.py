@@ -113,11 +113,8 @@ async def active_of_invitation(session: AsyncSession, invitation_id: int) -> Int
 
 
 async def lock_slot(session: AsyncSession, slot_id: int) -> InterviewSlot:
-    found: InterviewSlot | None = await session.scalar(
-        select(InterviewSlot)
-        .where(InterviewSlot.id == slot_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    found: InterviewSlot | None = await session.get(
+        InterviewSlot, slot_id, with_for_update=True, populate_existing=True
     )
     if found is None:
         raise NotFound("This slot does not exist.", code="interview.not_found")
@@ -135,11 +132,8 @@ async def lock_user(session: AsyncSession, user_id: int) -> User:
 
 
 async def lock_interview(session: AsyncSession, interview_id: int) -> Interview:
-    found: Interview | None = await session.scalar(
-        select(Interview)
-        .where(Interview.id == interview_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    found: Interview | None = await session.get(
+        Interview, interview_id, with_for_update=True, populate_existing=True
     )
     if found is None:
         raise NotFound("This interview does not exist.", code="interview.not_found")

@@ -34,11 +34,8 @@ async def get(session: AsyncSession, webconference_id: int) -> Webconference:
 async def lock(session: AsyncSession, webconference_id: int) -> Webconference:
     """The talk, its row locked for the transaction (FOR UPDATE on PostgreSQL; SQLite's write
     session holds the database lock) and read afresh."""
-    found: Webconference | None = await session.scalar(
-        select(Webconference)
-        .where(Webconference.id == webconference_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    found: Webconference | None = await session.get(
+        Webconference, webconference_id, with_for_update=True, populate_existing=True
     )
     if found is None:
         raise NotFound("This webconference does not exist.", code="webconference.not_found")
