@@ -82,5 +82,9 @@ async def test_a_socket_answers_promptly_during_a_burst_of_logins(server: Server
         f"one hash {one_hash * 1000:.0f} ms; ping worst {worst * 1000:.0f} ms, "
         f"median {sorted(rtts)[len(rtts) // 2] * 1000:.0f} ms over {len(rtts)} pings"
     )
-    # On the loop, one log-in alone holds it for a whole hash, and 20 for about 20 of them.
-    assert worst < max(one_hash / 2, 0.03)
+    # On the loop, one log-in alone holds it for a whole hash, and 20 for about 20 of them
+    # back to back: ping after ping (one every 70 ms or so) would wait for a hash. Off the loop
+    # they wait for scheduling only, a few ms; one stall of 100-160 ms (not a hash: it happens
+    # once per run at most) was seen on a loaded machine, so one slow ping is let through.
+    slow = [rtt for rtt in rtts if rtt >= max(one_hash / 2, 0.03)]
+    assert len(slow) <= 1, slow
