@@ -51,7 +51,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from fair import clock
+from fair import clock, participants
 from fair.enums import Role
 from fair.models import ActiveDay, Booth, Edition, Offer, PageView, User
 from fair.tally import ActiveKey, PageKey, Taken, Tally
@@ -77,6 +77,8 @@ BOT_MARKS = (
     "node-fetch",
     "axios/",
 )
+
+
 def is_bot(user_agent: str) -> bool:
     """Whether a user agent is a robot's: empty, or naming a crawler, a preview or a script."""
     agent = user_agent.lower()
@@ -142,6 +144,8 @@ async def save(session: AsyncSession, taken: Taken) -> int:
     if active:
         rows = [{"edition_id": e, "user_id": u, "day": d} for e, u, d in sorted(active)]
         await session.execute(insert(ActiveDay).on_conflict_do_nothing(), rows)
+        # Active only as a candidate (fair.activity.counts): registered to the edition too.
+        await participants.register_many(session, {(e, u) for e, u, _ in active})
     return len(booth_rows) + len(offer_rows) + len(active)
 
 

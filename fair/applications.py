@@ -22,6 +22,7 @@ from fair import (
     employers,
     events,
     notices,
+    participants,
     permissions,
 )
 from fair.enums import (
@@ -90,6 +91,7 @@ async def apply(
         raise Conflict(
             "You have already applied to this offer.", code="application.duplicate"
         ) from exc
+    await participants.register(session, edition_id=offer.edition_id, user=candidate, at=now)
     await application_mail.received(session, application)
     return application
 

@@ -878,3 +878,132 @@ class ActiveDay(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class EditionCandidate(Base):
+    """A candidate registered to an edition (fair.participants): by the edition page's button, or
+    on their first step in it (an application, a queue, a talk, an interview, a page opened
+    while logged in). The funnel's first step and the registrations' timeline."""
+
+    __tablename__ = "edition_candidates"
+    __table_args__ = (Index("ix_edition_candidates_edition_at", "edition_id", "registered_at"),)
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EditionMailing(Base):
+    """A mailing sent once per edition by the worker (fair.outcomes, fair.surveys): the
+    satisfaction survey, the follow-ups at J+30, J+90 and J+180. Its row is the guard against
+    sending it twice, from several workers or after a restart."""
+
+    __tablename__ = "edition_mailings"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HireConfirmation(Base):
+    """A recruiter's answer, after the edition, about a candidate they retained or hired
+    (fair.outcomes): hired or not, the contract and its length. One per application, changed
+    at a later follow-up if the answer changes."""
+
+    __tablename__ = "hire_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), unique=True
+    )
+    edition_id: Mapped[int] = _fk("editions.id")
+    booth_id: Mapped[int] = _fk("booths.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    hired: Mapped[bool] = mapped_column(Boolean)
+    contract: Mapped[str | None] = mapped_column(String(20), nullable=True)  # enums.Contract
+    # The contract's length in months; None for a permanent contract; 0 for less than a month.
+    months: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stage: Mapped[int] = mapped_column(Integer)  # the follow-up that asked: 30, 90 or 180 days
+    confirmed_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobReport(Base):
+    """A candidate's own answer after the edition (fair.outcomes): "I found a job", with the
+    employer (a booth of the edition or another) and the contract. One per candidate and
+    edition, changed at a later follow-up if the answer changes."""
+
+    __tablename__ = "job_reports"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    found: Mapped[bool] = mapped_column(Boolean)
+    booth_id: Mapped[int | None] = _fk("booths.id", nullable=True, ondelete="SET NULL")
+    employer_name: Mapped[str] = mapped_column(String(200), default="")
+    contract: Mapped[str | None] = mapped_column(String(20), nullable=True)  # enums.Contract
+    months: Mapped[int | None] = mapped_column(Integer, nullable=True)  # as HireConfirmation
+    stage: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyAnswer(Base):
+    """One person's answer to an edition's satisfaction survey (fair.surveys): scores from 1 to
+    5 (None when skipped), would they recommend it, free text. One per person and edition."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (UniqueConstraint("edition_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    user_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    role: Mapped[str] = mapped_column(String(20))  # candidate or recruiter
+    booth_id: Mapped[int | None] = _fk("booths.id", nullable=True, ondelete="SET NULL")
+    overall: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ease: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    contacts: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    organisation: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recommend: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HealthReminder(Base):
+    """An organiser's reminder by mail to the people a health check names (fair.health): who
+    sent it, when, to how many; the page shows it so nobody is reminded twice in a day."""
+
+    __tablename__ = "health_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    check: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[int] = mapped_column(Integer)
+    sent_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExportRecord(Base):
+    """An export of an edition's data (fair.exports): who, when, what, in which format, how many
+    rows; those holding personal data are listed to the edition's organisers."""
+
+    __tablename__ = "export_records"
+    __table_args__ = (Index("ix_export_records_edition_at", "edition_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    booth_id: Mapped[int | None] = _fk("booths.id", nullable=True, ondelete="SET NULL")
+    user_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    what: Mapped[str] = mapped_column(String(40))
+    format: Mapped[str] = mapped_column(String(10))
+    personal: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

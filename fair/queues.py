@@ -25,7 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Exists
 
-from fair import channels, clock, editions, employers, events, notices, permissions
+from fair import (
+    channels,
+    clock,
+    editions,
+    employers,
+    events,
+    notices,
+    participants,
+    permissions,
+)
 from fair.enums import QUEUE_TRANSITIONS, NoticeKind, QueueStatus, Role
 from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import Booth, Conversation, QueueEntry, User
@@ -75,6 +84,7 @@ async def join(session: AsyncSession, *, candidate: User, booth: Booth) -> Queue
         if found is None:
             raise
         return found
+    await participants.register(session, edition_id=booth.edition_id, user=candidate)
     await announce(session, booth.id, waiting_changed=True)
     return entry
 

@@ -28,6 +28,7 @@ from fair import (
     activity,
     application_mail,
     db,
+    geo,
     interviews,
     mail,
     presence,
@@ -161,6 +162,7 @@ async def stop(tasks: list[asyncio.Task[None]]) -> None:
 
 async def run(conf: settings.Settings) -> None:
     """`fair worker`: run the loops until SIGINT or SIGTERM."""
+    await asyncio.to_thread(geo.load)  # the commune list, read once, not on the event loop
     engine = db.create_engine(conf.database_url)
     broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
     await broadcast.connect()  # BroadcastError: Redis unreachable at start-up
