@@ -8,7 +8,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import applications, candidates, editions, files, interviews, notices, offers
+from fair import (
+    applications,
+    candidates,
+    editions,
+    files,
+    interviews,
+    notices,
+    offers,
+    participants,
+)
 from fair.enums import ApplicationStatus, Qualification, Role
 from fair.errors import FairError, NotFound
 from fair.i18n import gettext
@@ -201,7 +210,20 @@ async def notices_page(request: Request) -> Response:
     return render(request, "candidate/notices.html", {"notices": listed})
 
 
+@page
+async def take_part(request: Request) -> Response:
+    """A candidate registers to an edition from its page (they would be on their first step
+    anyway: this tells the organisers early, and the page then says so)."""
+    user = require_role(request, Role.CANDIDATE)
+    session = database(request)
+    edition = await editions.by_slug(session, request.path_params["slug"])
+    await participants.register(session, edition_id=edition.id, user=user)
+    flash(request, "You are registered for this edition.")
+    return urls.redirect(request, "edition", slug=edition.slug)
+
+
 routes = [
+    Route("/e/{slug}/take-part", take_part, methods=["POST"], name="take_part"),
     Route("/me/profile", profile_page, methods=["GET", "POST"], name="profile"),
     Route("/me/profile/support", priority_page, methods=["GET", "POST"], name="priority_publics"),
     Route("/me/cv", my_cv, name="my_cv"),

@@ -20,6 +20,7 @@ from fair import (
     interviews,
     offers,
     parse,
+    participants,
     presence,
     rome,
     search,
@@ -52,8 +53,17 @@ async def edition_page(request: Request) -> Response:
         "applications_open": editions.applications_open(edition),
         "offer_count": await offers.count_in_edition(session, edition.id),
         "booth_count": len(await employers.hall(session, edition)),
+        "taking_part": await _taking_part(request, edition),
     }
     return render(request, "public/edition.html", context)
+
+
+async def _taking_part(request: Request, edition: Edition) -> bool | None:
+    """Whether the candidate looking takes part in the edition; None for anyone else."""
+    user = request.state.user
+    if user is None or user.role != Role.CANDIDATE:
+        return None
+    return await participants.is_registered(database(request), edition_id=edition.id, user=user)
 
 
 @page
