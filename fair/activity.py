@@ -80,8 +80,9 @@ BOT_MARKS = (
 
 
 def is_bot(user_agent: str) -> bool:
-    """Whether a user agent is a robot's: empty, or naming a crawler, a preview or a script."""
-    agent = user_agent.lower()
+    """Whether a user agent is a robot's: empty, or naming a crawler, a preview or a script.
+    Cubot phones (cheap Android phones: "CUBOT X30") are people, not "…bot"s."""
+    agent = user_agent.lower().replace("cubot", "")
     return not agent.strip() or any(mark in agent for mark in BOT_MARKS)
 
 

@@ -129,6 +129,11 @@ async def test_bots_prefetches_and_heads_are_not_views(app, session, client):  #
     assert app.state.activity.views == {}
     assert activity.is_bot("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0")
     assert not activity.is_bot(BROWSER)
+    cubot = "Mozilla/5.0 (Linux; Android 11; CUBOT X30) AppleWebKit/537.36 Chrome/120.0 Mobile"
+    assert not activity.is_bot(cubot)  # a cheap phone's browser
+    assert activity.is_bot(
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    )
 
 
 async def test_only_visitors_and_candidates_count_and_candidates_become_active(app, session, fetch):  # type: ignore[no-untyped-def]
