@@ -18,3 +18,9 @@ def set_now(moment: datetime | None) -> None:
     if moment is not None and moment.tzinfo is None:
         raise ValueError("the clock needs an aware datetime")
     _frozen = moment.astimezone(UTC) if moment is not None else None
+
+
+def frozen() -> datetime | None:
+    """The moment the clock is frozen at, or None while it runs: what to put back after
+    moving it for a while (the demo seeds its history that way)."""
+    return _frozen
