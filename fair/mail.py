@@ -79,6 +79,20 @@ async def queue(
     return message
 
 
+async def queue_many(session: AsyncSession, messages: list[tuple[str, str, str]]) -> int:
+    """Queue (to, subject, body) messages with one flush, as `queue` does each (a mailing to an
+    edition's thousands of people: one flush per message would hold the write lock for long)."""
+    now = clock.now()
+    session.add_all(
+        OutboxMail(to_addr=to, subject=one_line(subject)[:SUBJECT_MAX], body=body, created_at=now)
+        for to, subject, body in messages
+    )
+    await session.flush()
+    if messages:
+        db.after_commit(session, _wake)
+    return len(messages)
+
+
 async def _wake() -> None:
     _wakeup().set()
 
