@@ -33,6 +33,7 @@ ORDER = {
         "listing",
         "audience",
         "recordings",
+        "figures",
     ],
 }
 

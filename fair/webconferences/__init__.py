@@ -12,14 +12,17 @@ may manage, present, moderate, see, watch; imports `talks`, `registrations`), `s
 (schedule, change, cancel, start, end; imports `talks`, `registrations`, `rules`), `listing`
 (the programme page; imports `talks`, `registrations`, `rules`), `audience` (attendance and
 questions; imports `talks`, `rules`), `recordings` (consent, recording, replay; imports
-`talks`, `rules`).
+`talks`, `rules`), `figures` (seats, attendance, watch time and questions per talk for the
+organiser; imports none of them).
 
 The names below are what the rest of fair calls as `webconferences.<name>`; audience and
-recordings are called through their module (`from fair.webconferences import recordings`).
+recordings (and figures) are called through their module (`from fair.webconferences import
+recordings`).
 """
 
 from fair.webconferences import (
     audience,
+    figures,
     listing,
     mail,
     recordings,
@@ -84,6 +87,7 @@ __all__ = [
     "cancel",
     "eligible_presenters",
     "end",
+    "figures",
     "get",
     "holds_access",
     "is_live",
