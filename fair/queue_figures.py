@@ -81,6 +81,7 @@ async def per_booth(session: AsyncSession, edition_id: int) -> dict[int, BoothQu
         .where(Booth.edition_id == edition_id, QueueEntry.called_at.is_not(None))
     )
     for booth_id, joined_at, called_at in called:
-        wait = max(0.0, (called_at - joined_at).total_seconds())
-        found.setdefault(booth_id, BoothQueue(booth_id)).waits.append(wait)
+        if called_at is not None:  # always, by the query
+            wait = max(0.0, (called_at - joined_at).total_seconds())
+            found.setdefault(booth_id, BoothQueue(booth_id)).waits.append(wait)
     return found

@@ -16,7 +16,7 @@ Modules, after the concept each holds:
 - `reminders`, `waitlist`: the worker's rounds (reminders, offers that expire) and the
   waiting list.
 - `booking`: invite, book, confirm, decline, cancel, reschedule, record.
-- `feeds`: the candidate's calendar feed. `figures`: the organiser's counts per booth.
+- `feeds`: the candidate's calendar feed. `figures`: the organiser's counts per booth and by mode.
 - `rooms`: the interview room (entry, waiting room, mode, phone number, chat).
 
 Import order inside the package (each imports only modules before it): `reads` and `rules`
@@ -40,7 +40,7 @@ from fair.interviews.booking import (
     reschedule,
 )
 from fair.interviews.feeds import feed, feed_token
-from fair.interviews.figures import BoothFigures, booth_figures
+from fair.interviews.figures import BoothFigures, ModeFigures, booth_figures, by_mode
 from fair.interviews.limits import (
     Refusal,
     RulesInput,
@@ -77,6 +77,7 @@ __all__ = [
     "AvailabilityInput",
     "BoothFigures",
     "Choice",
+    "ModeFigures",
     "Refusal",
     "RulesInput",
     "SlotTaken",
@@ -85,6 +86,7 @@ __all__ = [
     "booking_refusal",
     "booking_rules",
     "booth_figures",
+    "by_mode",
     "cancel",
     "confirm",
     "decline",

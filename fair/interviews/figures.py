@@ -1,4 +1,5 @@
-"""Interview figures for the organiser: slots published and interviews by outcome, per booth."""
+"""Interview figures for the organiser: slots published and interviews by outcome, per booth;
+interviews by mode (video, phone, written chat) and outcome, over the edition."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair.enums import BoothStatus, InterviewStatus
+from fair.enums import BoothStatus, InterviewMode, InterviewStatus
 from fair.models import Booth, Employer, Interview, InterviewSlot
 
 
@@ -62,4 +63,36 @@ async def booth_figures(session: AsyncSession, edition_id: int) -> list[BoothFig
         )
         for booth_id, status, name in booths
         if status == BoothStatus.APPROVED.value or booth_id in slot_counts
+    ]
+
+
+@dataclass(frozen=True)
+class ModeFigures:
+    """The interviews of one mode: held, missed by the candidate, and booked (to come, or
+    whose outcome was not recorded). An inclusion figure: video is never forced."""
+
+    mode: InterviewMode
+    held: int = 0
+    no_shows: int = 0
+    booked: int = 0
+
+
+async def by_mode(session: AsyncSession, edition_id: int) -> list[ModeFigures]:
+    """One row per mode, in the order of InterviewMode; one grouped query. The mode is the
+    interview's current one (a room may switch from video to phone or chat)."""
+    rows = await session.execute(
+        select(Interview.mode, Interview.status, func.count(Interview.id))
+        .join(Booth, Booth.id == Interview.booth_id)
+        .where(Booth.edition_id == edition_id)
+        .group_by(Interview.mode, Interview.status)
+    )
+    counts = {(mode, status): int(n) for mode, status, n in rows}
+    return [
+        ModeFigures(
+            mode=mode,
+            held=counts.get((mode.value, InterviewStatus.HELD.value), 0),
+            no_shows=counts.get((mode.value, InterviewStatus.NO_SHOW.value), 0),
+            booked=counts.get((mode.value, InterviewStatus.BOOKED.value), 0),
+        )
+        for mode in InterviewMode
     ]
