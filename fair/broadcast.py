@@ -33,7 +33,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
@@ -134,6 +134,20 @@ class Broadcaster:
             await self._redis.publish(self.prefix + channel, message)
         except (RedisError, OSError) as exc:
             log.warning("Redis unreachable, message on %s dropped: %s", channel, exc)
+
+    async def listened(self, channels: Collection[str]) -> set[str]:
+        """Which of `channels` some subscriber follows now: this process's, and with Redis any
+        process's (PUBSUB NUMSUB counts one Redis subscription per process following the
+        channel). While Redis is unreachable every channel counts as followed: a wasted round
+        is better than a panel left silent."""
+        local = {c for c in channels if self._subscribers.get(c)}
+        if self._redis is None or not channels:
+            return local
+        try:
+            counts = await self._redis.pubsub_numsub(*(self.prefix + c for c in channels))
+        except (RedisError, OSError):
+            return set(channels)
+        return local | {str(name).removeprefix(self.prefix) for name, n in counts if n}
 
     def _deliver(self, channel: str, message: str) -> None:
         for queue in list(self._subscribers.get(channel, ())):

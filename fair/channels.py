@@ -2,7 +2,8 @@
 
 A channel is "<kind>:<id>": `user:12` (one person's own events), `edition:3`, `booth:7`,
 `room:5` (an interview's room: its two participants only, see fair.interviews.rules),
-`webconference:4` (a webconference's stage state, public).
+`webconference:4` (a webconference's stage state, public), `panel:3` (an edition's live panel:
+its organisers and the administrators only, see fair.live_panel).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ EDITION = "edition"
 BOOTH = "booth"
 ROOM = "room"
 WEBCONFERENCE = "webconference"
-KINDS = frozenset({USER, EDITION, BOOTH, ROOM, WEBCONFERENCE})
+PANEL = "panel"
+KINDS = frozenset({USER, EDITION, BOOTH, ROOM, WEBCONFERENCE, PANEL})
 
 
 def user(user_id: int) -> str:
@@ -35,6 +37,11 @@ def room(interview_id: int) -> str:
 
 def webconference(webconference_id: int) -> str:
     return f"{WEBCONFERENCE}:{webconference_id}"
+
+
+def panel(edition_id: int) -> str:
+    """An edition's live panel for its organisers (fair.live_panel)."""
+    return f"{PANEL}:{edition_id}"
 
 
 def account(user_id: int) -> str:

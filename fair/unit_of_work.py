@@ -63,6 +63,24 @@ async def write(
         return result
 
 
+async def read(
+    maker: async_sessionmaker[AsyncSession],
+    broadcast: Broadcaster,
+    work: Callable[[AsyncSession], Awaitable[T]],
+) -> T:
+    """Run `work`, which writes nothing, in a read session, then publish the events it queued
+    (a round that only reads and tells, such as fair.live_panel's: no write lock taken)."""
+    async with maker() as session:
+        try:
+            result = await work(session)
+        except BaseException:
+            events.drop(session)
+            raise
+        queued = events.take(session)
+    await publish(broadcast, queued)
+    return result
+
+
 async def commit(session: AsyncSession, broadcast: Broadcaster) -> None:
     """Commit, run the after-commit callbacks, then publish the queued live events."""
     await db.commit(session)

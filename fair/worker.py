@@ -1,5 +1,6 @@
 """Background work: the mail outbox, interview and webconference reminders, interview offers,
-queue calls, presence, the recruiters' hourly digests of new applications; and, in every web
+queue calls, presence, the recruiters' hourly digests of new applications, the organisers'
+live panels (every 3 s, only for watched live editions, fair.live_panel); and, in every web
 process, the writing of its own tally of page views (`run_activity`).
 
 In the embedded default these loops run inside the server process (FAIR_BACKGROUND_TASKS, on by
@@ -30,6 +31,7 @@ from fair import (
     db,
     geo,
     interviews,
+    live_panel,
     mail,
     presence,
     queues,
@@ -66,6 +68,19 @@ async def digest_round(state: Resources) -> int:
     sent: int = await unit_of_work.write(
         state.write_sessions, state.broadcast, application_mail.send_digests
     )
+    return sent
+
+
+async def live_panel_round(state: Resources, published: live_panel.Published) -> int:
+    """Publish the live panel of each live edition an organiser watches, when it changed
+    (fair.live_panel: at most one `panel` event per edition per round); returns events sent."""
+
+    async def work(session: AsyncSession) -> int:
+        return await live_panel.publish_changes(
+            session, published, followed=state.broadcast.listened
+        )
+
+    sent: int = await unit_of_work.read(state.read_sessions, state.broadcast, work)
     return sent
 
 
@@ -139,6 +154,7 @@ async def every(
 
 def start(state: Resources) -> list[asyncio.Task[None]]:
     """Start every background loop on `state` (the worker's, or the web app's AppState)."""
+    panel = functools.partial(live_panel_round, published=live_panel.Published())
     return [
         asyncio.create_task(mail.run_sender(state.write_sessions)),
         asyncio.create_task(db.run_statistics(state.engine)),
@@ -149,6 +165,7 @@ def start(state: Resources) -> list[asyncio.Task[None]]:
         asyncio.create_task(
             every(digest_round, state, interval=DIGEST_ROUND_SECONDS, name="digest")
         ),
+        asyncio.create_task(every(panel, state, interval=live_panel.PERIOD, name="live panel")),
     ]
 
 

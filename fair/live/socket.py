@@ -20,6 +20,7 @@ from fair import (
     editions,
     employers,
     i18n,
+    live_panel,
     permissions,
     settings,
     unit_of_work,
@@ -96,12 +97,18 @@ PUBLIC_KINDS = (channels.BOOTH, channels.EDITION, channels.WEBCONFERENCE)
 
 
 def check_subscribe(
-    user: User | None, channel: str, *, participant: bool = False, visible: bool = True
+    user: User | None,
+    channel: str,
+    *,
+    participant: bool = False,
+    visible: bool = True,
+    organiser: bool = False,
 ) -> None:
     """Anyone, even logged out, may follow the channel of a booth, edition or webconference
     they see (`visible`: public counts, ids and states only); a user may follow their own
     channel; an interview's room only as one of its two people while it is open
-    (`participant`). The caller checked both against the database (`sees`)."""
+    (`participant`); an edition's live panel only as its organiser or an administrator
+    (`organiser`). The caller checked them against the database (`sees`, `follows_panel`)."""
     parsed = channels.parse(channel)
     public = parsed is not None and parsed[0] in PUBLIC_KINDS
     if public and not visible:
@@ -111,7 +118,8 @@ def check_subscribe(
             return
         raise Unauthenticated("Please log in to continue.")
     room = participant and parsed is not None and parsed[0] == channels.ROOM
-    if parsed != (channels.USER, user.id) and not public and not room:
+    panel = organiser and parsed is not None and parsed[0] == channels.PANEL
+    if parsed != (channels.USER, user.id) and not public and not room and not panel:
         raise Forbidden("You cannot follow this channel.", code="live.forbidden")
 
 
@@ -139,6 +147,14 @@ async def sees(session: AsyncSession, user: User | None, channel: str) -> bool:
         return employers.is_public(booth)
     member = await permissions.is_member(session, user, booth.employer_id)
     return member or await permissions.is_organiser(session, user, booth.edition)
+
+
+async def follows_panel(session: AsyncSession, user: User | None, channel: str) -> bool:
+    """Whether `channel` is an edition's live panel that `user` may follow (live_panel's rule)."""
+    parsed = channels.parse(channel)
+    if parsed is None or parsed[0] != channels.PANEL:
+        return False
+    return await live_panel.may_follow(session, user, parsed[1])
 
 
 class Connection:
@@ -302,8 +318,11 @@ async def subscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]
     channel = payloads.channel(payload)
     async with conn.read() as session:
         visible = await sees(session, conn.user, channel)
+        organiser = await follows_panel(session, conn.user, channel)
     participant = await room_commands.participant(conn, channel)
-    check_subscribe(conn.user, channel, participant=participant, visible=visible)
+    check_subscribe(
+        conn.user, channel, participant=participant, visible=visible, organiser=organiser
+    )
     if channel not in conn.subscriptions:
         await conn.follow(channel, conn.forward)
     return {"channel": channel}
