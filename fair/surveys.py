@@ -1,15 +1,16 @@
 """The satisfaction survey of an edition (issue 12 item 6): who is asked, when, their answers,
 and the results organisers read.
 
-When: the survey opens when the edition ends (`ended_at`: the later of the applications' close
-and the start of the day after the last live day, in the edition's time zone) and closes
-`OPEN_FOR` (30 days) later. Until it closes a person may change their answer; after, it stays
-as it was.
+When: the survey opens when the edition ends (`opens_at`: fair.outcomes.ends_at, the later of
+the applications' close and the last live day's close, the moment the J+30 follow-up counts
+from) and closes `OPEN_FOR` (30 days) later. Until it closes a person may change their answer;
+after, it stays as it was.
 
-Who: the candidates registered to the edition (fair.participants) and the recruiters of its
-approved booths (members of the booth's employer). `invite` mails them a link once per edition,
-run by the worker: the EditionMailing row (kind "survey") is written in the transaction that
-queues the mails, so two workers or a restart never send it twice.
+Who: the candidates who took part in the edition (registered, fair.participants, or applied:
+fair.outcomes.took_part) and the recruiters of its approved booths (members of the booth's
+employer). `invite` mails them a link once per edition, run by the worker: the EditionMailing
+row (kind "survey") is written in the transaction that queues the mails, so two workers or a
+restart never send it twice.
 
 What: four scores from 1 to 5 (overall, ease of use, the contacts made, the organisation), each
 may be skipped; "would you recommend it" (yes, no, or no answer); a comment of at most
@@ -39,13 +40,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import clock, disclosure, mail, settings
+from fair import clock, disclosure, mail, outcomes, settings
 from fair.disclosure import Figure, Listing
 from fair.enums import BoothStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid
 from fair.i18n import day
 from fair.i18n import gettext as _
 from fair.models import (
+    Application,
     Booth,
     Edition,
     EditionCandidate,
@@ -81,24 +83,20 @@ class SurveyInput:
 # When ------------------------------------------------------------------------------------------
 
 
-def ended_at(edition: Edition) -> datetime:
-    """When the edition is over: the later of the applications' close and the start of the
-    day after its last live day (in its time zone). Needs `edition.live_days` loaded."""
-    end = edition.applications_close_at
-    if edition.live_days:
-        last = edition.live_days[-1].day + timedelta(days=1)
-        after = datetime.combine(last, datetime.min.time(), ZoneInfo(edition.timezone))
-        end = max(end, after)
-    return end
+def opens_at(edition: Edition) -> datetime:
+    """When the survey opens: when the edition ends, as the follow-ups count it
+    (fair.outcomes.ends_at: the last live day's close, or the applications' close if later).
+    Needs `edition.live_days` loaded."""
+    return outcomes.ends_at(edition)
 
 
 def closes_at(edition: Edition) -> datetime:
-    return ended_at(edition) + OPEN_FOR
+    return opens_at(edition) + OPEN_FOR
 
 
 def is_open(edition: Edition, now: datetime | None = None) -> bool:
     now = now or clock.now()
-    return edition.published_at is not None and ended_at(edition) <= now < closes_at(edition)
+    return edition.published_at is not None and opens_at(edition) <= now < closes_at(edition)
 
 
 # Who -------------------------------------------------------------------------------------------
@@ -110,8 +108,7 @@ async def respondent(
     """The role in which `user` answers the edition's survey, and their booth for a recruiter;
     Forbidden for anyone who did not take part (staff, other candidates and recruiters)."""
     if user.role == Role.CANDIDATE:
-        found = await session.get(EditionCandidate, (edition.id, user.id))
-        if found is not None:
+        if await outcomes.took_part(session, edition_id=edition.id, user=user):
             return Role.CANDIDATE, None
     elif user.role == Role.RECRUITER:
         booth_id = await session.scalar(
@@ -134,8 +131,10 @@ def _recruiter_booths(edition_id: int) -> Select[int]:
 
 
 async def participants(session: AsyncSession, edition_id: int) -> list[User]:
-    """The active accounts asked to answer: registered candidates, approved booths' recruiters."""
+    """The active accounts asked to answer: the candidates who took part (registered, or
+    applied: fair.outcomes.took_part), the approved booths' recruiters."""
     candidates = select(EditionCandidate.user_id).where(EditionCandidate.edition_id == edition_id)
+    applicants = select(Application.candidate_id).where(Application.edition_id == edition_id)
     recruiters = (
         select(EmployerMember.user_id)
         .join(Booth, Booth.employer_id == EmployerMember.employer_id)
@@ -143,7 +142,7 @@ async def participants(session: AsyncSession, edition_id: int) -> list[User]:
     )
     found = await session.scalars(
         select(User)
-        .where(User.is_active.is_(True), User.id.in_(candidates.union(recruiters)))
+        .where(User.is_active.is_(True), User.id.in_(candidates.union(applicants, recruiters)))
         .order_by(User.id)
     )
     return list(found)
@@ -273,7 +272,7 @@ async def answer(
     """
     role, booth_id = await respondent(session, edition, user)
     now = clock.now()
-    if now < ended_at(edition):
+    if now < opens_at(edition):
         raise Conflict("The survey opens when the edition is over.", code="survey.not_open")
     if now >= closes_at(edition):
         raise Conflict("The survey is closed.", code="survey.closed")
