@@ -27,7 +27,7 @@ cycle through each hidden figure. A hidden figure that has one can take two valu
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from fair.errors import Invalid
@@ -74,12 +74,22 @@ def single(value: int) -> Figure:
     return Figure(value, not small(value))
 
 
-def listing(counts: Sequence[int]) -> Listing:
-    """Protect counts that add up to a shown total (one variable's categories)."""
+def listing(
+    counts: Sequence[int], *, hidden: Collection[int] = (), total_hidden: bool = False
+) -> Listing:
+    """Protect counts that add up to a shown total (one variable's categories).
+
+    `hidden` (positions) and `total_hidden` name figures already hidden for the sake of
+    another table sharing them (fair.insight's funnels): they stay hidden, and the others are
+    protected around them. A hidden total with every count shown would be their sum: the
+    smallest count is hidden then.
+    """
     _check(counts)
     total = sum(counts)
-    hidden = {i for i, value in enumerate(counts) if small(value)}
-    total_hidden = small(total)
+    hidden = {i for i, value in enumerate(counts) if small(value)} | set(hidden)
+    total_hidden = total_hidden or small(total)
+    if total_hidden and counts and not hidden:
+        hidden.add(min(range(len(counts)), key=lambda i: (counts[i], i)))
     while not total_hidden and _pinned_in_line(counts, hidden):
         shown = [i for i in range(len(counts)) if i not in hidden]
         if shown:
