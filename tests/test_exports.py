@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import applications, clock, exports, participants
+from fair import applications, candidates, clock, exports, insight, participants
 from fair.enums import ApplicationStatus, Role
 from fair.models import User
 from tests import factories as f
@@ -146,6 +146,114 @@ async def test_registrants_below_five_are_hidden_in_the_events_row(session: Asyn
         "h",
         0,
     )
+
+
+async def test_the_funnel_per_candidate_pseudonymous_in_chunks(session: AsyncSession) -> None:
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth)
+    only = await f.candidate(session, can_log_in=False)
+    await candidates.update(session, only, data=candidates.ProfileInput(only.name, "", "Lunel", ""))
+    await candidates.declare(
+        session, only, consent=True, answers=candidates.PriorityAnswers(birth_year=1999)
+    )
+    await participants.register(session, edition_id=edition.id, user=only)
+    clock.set_now(f.NOON + timedelta(days=1))
+    kept = await f.application(session, offer_=offer, can_log_in=False)
+    await applications.set_status(session, kept, ApplicationStatus.SHORTLISTED, by=recruiter)
+    applied = await f.application(session, offer_=offer, can_log_in=False)
+    elsewhere = await f.edition(session, title="Autre forum")
+    await participants.register_many(session, [(elsewhere.id, only.id)])
+    day, next_day = f.NOON.date(), (f.NOON + timedelta(days=1)).date()
+    # registered, active, applied, shortlisted, booked, held, no-show, retained, hired
+    expected = [
+        (
+            exports.pseudonym(edition.id, only.id),
+            day,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            "CA Lunel Agglo",
+            "26-49",
+        ),
+        (
+            exports.pseudonym(edition.id, kept.candidate_id),
+            next_day,
+            1,
+            1,
+            1,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            "",
+            "",
+        ),
+        (
+            exports.pseudonym(edition.id, applied.candidate_id),
+            next_day,
+            1,
+            1,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            "",
+            "",
+        ),
+    ]
+    batches = await collected(exports.candidate_rows(session, edition_id=edition.id, chunk=2))
+    assert [len(b) for b in batches] == [2, 1]
+    assert [row for batch in batches for row in batch] == expected
+    header = exports.candidate_header("en")
+    assert header[:4] == ["Candidate (pseudonym)", "Registered on", "Registered", "Active"]
+    assert len(header) == len(expected[0]) and len(insight.STEPS) == 9
+    # Stable in an edition, different in another, never the account's id.
+    assert exports.pseudonym(edition.id, only.id) != exports.pseudonym(elsewhere.id, only.id)
+
+
+async def test_the_booths_funnel_table_hides_as_the_dashboard(session: AsyncSession) -> None:
+    edition = await f.edition(session)
+    big, recruiter = await f.booth(session, edition_=edition)
+    small, _ = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=big)
+    made = [await f.application(session, offer_=offer, can_log_in=False) for _ in range(6)]
+    for application in made[:5]:
+        await applications.set_status(
+            session, application, ApplicationStatus.SHORTLISTED, by=recruiter
+        )
+    await f.application(session, offer_=await f.offer(session, booth_=small), can_log_in=False)
+    (rows,) = await collected(exports.booth_funnel_rows(session, edition_id=edition.id, hidden="h"))
+    counts = {
+        big.id: {**dict.fromkeys(exports.BOOTH_COLUMNS, 0), "applied": 6, "shortlisted": 5},
+        small.id: {**dict.fromkeys(exports.BOOTH_COLUMNS, 0), "applied": 1},
+    }
+    # What the dashboard shows: the same counts, and each one shown or hidden as it says.
+    page = {b.booth_id: b for b in await insight.booth_funnels(session, edition.id)}
+    assert {b: {c: page[b].funnel.counts[c] for c in exports.BOOTH_COLUMNS} for b in page} == counts
+    assert not page[small.id].funnel.figures["applied"].shown
+    expected = [
+        (
+            page[b].employer,
+            *(n if page[b].funnel.figures[c].shown else "h" for c, n in counts[b].items()),
+            0,
+            0,
+        )
+        for b in page
+    ]
+    assert rows == expected
+    assert len(rows[0]) == len(exports.booth_funnel_header("en"))
 
 
 # Formats --------------------------------------------------------------------------------------

@@ -33,6 +33,15 @@ XLSX = exports.MEDIA_TYPES["xlsx"]
 Source = Callable[[AsyncSession], exports.Batches]
 # The organiser's exports, as the page lists them, with what each holds.
 FILES = {
+    exports.CANDIDATE_FUNNEL.what: N_(
+        "One row per registered candidate: a pseudonym (no name, no e-mail), the day of "
+        "registration, the funnel's steps reached (1 or 0), the EPCI of residence and the age "
+        "band. Recorded."
+    ),
+    exports.BOOTH_FUNNEL.what: N_(
+        "The dashboard's table of booths: each booth's funnel, with the same figures hidden, "
+        "and its page views."
+    ),
     exports.EDITION_EVENTS.what: N_(
         "One row for the edition: dates, hours, state, NAF and ROME codes, recruiters, offers "
         "and positions, registrants (all online), target publics, partners."
@@ -134,6 +143,12 @@ def _edition_table(
             exports.event_rows, edition_id=edition.id, link=link, hidden=hidden
         )
         return exports.EVENT_COLUMNS, source
+    if export is exports.CANDIDATE_FUNNEL:
+        source = functools.partial(exports.candidate_rows, edition_id=edition.id)
+        return exports.candidate_header(locale), source
+    if export is exports.BOOTH_FUNNEL:
+        source = functools.partial(exports.booth_funnel_rows, edition_id=edition.id, hidden=hidden)
+        return exports.booth_funnel_header(locale), source
     raise NotFound("The page you asked for does not exist or was moved.")
 
 
