@@ -1,0 +1,241 @@
+"""The organiser's activity page (fair/web/activity.py): its figures against counts made in the
+test, suppression as fair.disclosure rules it, its charts, who may read it, and its queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import activity, clock, db, disclosure, employers, queues
+from fair.enums import BoothStatus, InterviewStatus, Role
+from fair.models import Booth, Edition, User
+from fair.tally import Taken
+from tests import factories as f
+from tests.pages import as_user, person, text
+
+
+class Tables(HTMLParser):
+    """Every table of a page: its rows, each a list of cell texts (a hidden figure reads
+    'hidden'); the tables inside a chart's <details> included, in page order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("th", "td"):
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self.cell is not None:
+            self.tables[-1][-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def tables(html: str) -> list[list[list[str]]]:
+    parser = Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+def table_after(html: str, heading: str) -> list[list[str]]:
+    """The last table of the section whose <h2> reads `heading` (its figures, after its chart)."""
+    start = html.index(f">{heading}</h2>")
+    end = html.find("<h2", start)
+    return tables(html[start : end if end != -1 else None])[-1]
+
+
+def shown(figure: disclosure.Figure) -> str:
+    return f"{figure.value:,}" if figure.shown else "hidden"
+
+
+def percent(part: disclosure.Figure, whole: disclosure.Figure) -> str:
+    if not (part.shown and whole.shown) or whole.value == 0:
+        return "hidden"
+    return f"{round(100 * part.value / whole.value)}%"
+
+
+async def a_fair(session: AsyncSession) -> tuple[Edition, User, list[Booth], list[User]]:
+    """An edition with two booths, Alpha Emploi and Bêta Services, and their recruiters."""
+    organiser = await f.user(session, Role.ORGANISER, locale="en")
+    edition = await f.edition(session, by=organiser, title="Forum Lunel")
+    found, recruiters = [], []
+    for name in ("Bêta Services", "Alpha Emploi"):
+        recruiter = await f.user(session, Role.RECRUITER)
+        employer = await f.employer(session, by=recruiter, name=name)
+        booth = await employers.request_booth(
+            session, by=recruiter, employer=employer, edition=edition
+        )
+        await employers.set_status(session, booth, BoothStatus.APPROVED, by=organiser)
+        found.append(await employers.get_booth(session, booth.id))
+        recruiters.append(recruiter)
+    return edition, organiser, found, recruiters
+
+
+async def test_the_activity_page_shows_each_figure_with_suppression(
+    client, session: AsyncSession
+) -> None:  # type: ignore[no-untyped-def]
+    edition, organiser, (beta, alpha), (beta_recruiter, alpha_recruiter) = await a_fair(session)
+    offer = await f.offer(session, booth_=alpha, title="Soudeur (H/F)")
+    today = activity.local_day(edition)
+    first, third = today - timedelta(days=2), today
+    views = {
+        (edition.id, alpha.id, None, first): 30,
+        (edition.id, alpha.id, offer.id, first): 12,
+        (edition.id, beta.id, None, third): 7,
+    }
+    await activity.save(session, Taken(views=views))
+    # Queues: six candidates join Alpha's queue and leave it; at Bêta seven leave, one waits.
+    people = await f.candidate_accounts(session, 14)
+    for candidate in people[:6]:
+        await queues.join(session, candidate=candidate, booth=alpha)
+        await queues.leave(session, candidate=candidate, booth=alpha)
+    for candidate in people[6:]:
+        await queues.join(session, candidate=candidate, booth=beta)
+        if candidate != people[-1]:
+            await queues.leave(session, candidate=candidate, booth=beta)
+    # Interviews: five held by video, one missed by phone.
+    made = [("video", InterviewStatus.HELD)] * 5 + [("phone", InterviewStatus.NO_SHOW)]
+    for n, (mode, status) in enumerate(made):
+        await f.interview(
+            session,
+            booth_=alpha,
+            recruiter=alpha_recruiter,
+            candidate_=await f.candidate(session, can_log_in=False),
+            mode=mode,
+            status=status,
+            starts_at=clock.now() - timedelta(hours=n + 1),
+        )
+    await as_user(client, session, user=organiser)
+
+    page = await client.get(f"/organiser/editions/{edition.id}/activity")
+
+    assert page.status_code == 200
+    html = page.text
+    words = text(html)
+    assert "Activity · Forum Lunel" in words
+    assert "Views of booth pages 37 Views of offer pages 12" in words
+    # Views per day: three days, the quiet one at 0, in the chart's table.
+    day_rows = tables(html)[0]
+    assert [row[1:] for row in day_rows] == [
+        ["Booth pages", "Offer pages"],
+        ["30", "12"],
+        ["0", "0"],
+        ["7", "0"],
+    ]
+    assert "the busiest day was" in words
+    assert [
+        r for r in tables(html) if r[0] == ["Employer", "Booth page", "Offer pages", "Total"]
+    ] == [
+        [
+            ["Employer", "Booth page", "Offer pages", "Total"],
+            ["Alpha Emploi", "30", "12", "42"],
+            ["Bêta Services", "7", "0", "7"],
+        ]
+    ]
+    assert ["Soudeur (H/F)", "12"] in [row for t in tables(html) for row in t]
+
+    # Queues: rows by employer name (Alpha, Bêta), then the edition; counted here.
+    counts = [[0, 6, 0], [0, 7, 1]]  # held, abandoned, still in the queue
+    grid = disclosure.grid(counts)
+    queue_rows = table_after(html, "Booth queues")
+    expected = []
+    for label, cells, joins in (
+        *zip(("Alpha Emploi", "Bêta Services"), grid.cells, grid.row_totals, strict=True),
+        ("The whole edition", grid.column_totals, grid.total),
+    ):
+        expected.append(
+            [label, *(shown(c) for c in cells), shown(joins), percent(cells[1], joins), "hidden"]
+        )
+    assert queue_rows[1:] == expected
+    # The joins and the edition's abandons are shown, and so the edition's abandon rate; no
+    # cell is (a zero beside a shown total would give the others away).
+    assert [row[4] for row in queue_rows[1:]] == ["6", "8", "14"]
+    assert queue_rows[3][1:6] == ["hidden", "13", "hidden", "14", "93%"]
+
+    # Interviews by mode (video, phone, written chat), suppressed as one table.
+    modes = disclosure.grid([[5, 0, 0], [0, 1, 0], [0, 0, 0]])
+    mode_rows = table_after(html, "Interviews by mode")
+    for row, label, cells, total in zip(
+        mode_rows[1:],
+        ("Video", "Phone", "Written chat", "Every mode"),
+        (*modes.cells, modes.column_totals),
+        (*modes.row_totals, modes.total),
+        strict=True,
+    ):
+        held_or_missed = disclosure.Figure(
+            cells[0].value + cells[1].value, cells[0].shown and cells[1].shown
+        )
+        assert row == [
+            label, *(shown(c) for c in cells), shown(total), percent(cells[1], held_or_missed)
+        ]  # fmt: skip
+    assert "No webconference yet." in words
+    # Charts: inline SVG, no inline style, the rule written under the tables of people.
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4
+    assert "style=" not in html
+    assert "fewer than 5 people" in words
+
+
+async def test_only_the_editions_organisers_and_admins_read_it(
+    client, make_client, session: AsyncSession
+) -> None:  # type: ignore[no-untyped-def]
+    edition, organiser, _, (recruiter, _) = await a_fair(session)
+    other = await f.user(session, Role.ORGANISER)
+    candidate = await f.candidate(session)
+    admin = await f.user(session, Role.ADMIN)
+    await db.commit(session)
+    path = f"/organiser/editions/{edition.id}/activity"
+    for refused in (other, recruiter, candidate):
+        reader = await person(make_client, refused)
+        assert (await reader.get(path)).status_code == 403
+    assert (await make_client().get(path)).status_code in (302, 303)
+    for allowed in (organiser, admin):
+        reader = await person(make_client, allowed)
+        assert (await reader.get(path)).status_code == 200
+
+
+async def test_the_page_reads_the_same_queries_for_more_booths(
+    app, client, session: AsyncSession
+) -> None:  # type: ignore[no-untyped-def]
+    edition, organiser, (beta, _), _ = await a_fair(session)
+    await as_user(client, session, user=organiser)
+    seen: list[str] = []
+
+    def record(*args):  # type: ignore[no-untyped-def]
+        if args[2].lstrip().startswith("SELECT"):
+            seen.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    path = f"/organiser/editions/{edition.id}/activity"
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await client.get(path)
+        few = len(seen)
+        for _ in range(3):
+            booth, _ = await f.booth(session, edition_=edition)
+            (candidate,) = await f.candidate_accounts(session, 1)
+            await queues.join(session, candidate=candidate, booth=booth)
+            await activity.save(
+                session, Taken(views={(edition.id, booth.id, None, activity.local_day(edition)): 3})
+            )
+        await db.commit(session)
+        seen.clear()
+        page = await client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page.status_code == 200
+    assert len(re.findall("Entreprise", text(page.text))) >= 3
+    assert len(seen) == few, seen
