@@ -19,13 +19,12 @@ Two figures, kept apart:
   helped, but nobody can say so: it is shown beside the funnel, never in it.
 
 The follow-ups (J+30, J+90, J+180 after the edition's end, `ends_at`) are mailed by the worker
-(`follow_up_step`); answers may be given from the end of the edition and changed at any later
+(fair.follow_ups); answers may be given from the end of the edition and changed at any later
 time, each recording the stage it answers (`stage_at`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -35,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased, selectinload
 
-from fair import clock, editions, mail, outcome_mail, permissions
+from fair import clock, editions, permissions
 from fair.enums import ApplicationStatus, BoothStatus, Contract, InterviewOutcome, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import (
@@ -43,9 +42,7 @@ from fair.models import (
     Booth,
     Edition,
     EditionCandidate,
-    EditionMailing,
     Employer,
-    EmployerMember,
     HireConfirmation,
     Interview,
     InterviewInvitation,
@@ -59,15 +56,6 @@ T = TypeVar("T")
 SQLColumn = ColumnElement[T] | QueryableAttribute[T]
 # Days after the edition's end when recruiters and candidates are asked.
 STAGES = (30, 90, 180)
-# A stage's mailing goes out while it is the latest one come and the next is not: a worker
-# stopped through a whole stage skips it rather than mailing two stages at once. After the
-# last one, this long.
-LAST_WINDOW = timedelta(days=30)
-# Editions whose applications closed longer ago than this are never looked at again.
-HORIZON = timedelta(days=730)
-# The candidates of one step of a mailing: those whose user id falls in one block of this many
-# ids (fixed ranges, so a step is the same whoever runs it, before or after a restart).
-BLOCK = 500
 MAX_MONTHS = 120
 
 
@@ -177,24 +165,6 @@ def stage_at(edition: Edition, now: datetime | None = None) -> int | None:
     return come[-1] if come else STAGES[0]
 
 
-def due_stage(edition: Edition, now: datetime | None = None) -> int | None:
-    """The stage whose mailing is due now: the latest come, while the next has not (or, for
-    the last, during LAST_WINDOW); None otherwise."""
-    now = now or clock.now()
-    end = ends_at(edition)
-    for stage, following in zip(STAGES, [*STAGES[1:], None], strict=True):
-        start = end + timedelta(days=stage)
-        stop = end + timedelta(days=following) if following else start + LAST_WINDOW
-        if start <= now < stop:
-            return stage
-    return None
-
-
-def mailing_kind(stage: int) -> str:
-    """The EditionMailing kind of a stage's mailing, written once it is complete."""
-    return f"follow_up_{stage}"
-
-
 # The recruiters' answers -------------------------------------------------------------------------
 
 
@@ -265,7 +235,7 @@ async def to_confirm(session: AsyncSession, booth: Booth) -> list[ToConfirm]:
     return [ToConfirm(*row) for row in rows.all()]
 
 
-def _awaiting(stage: int) -> ColumnElement[bool]:
+def awaiting(stage: int) -> ColumnElement[bool]:
     """No answer about the application at this stage or a later one."""
     return ~exists().where(
         HireConfirmation.application_id == Application.id, HireConfirmation.stage >= stage
@@ -278,14 +248,14 @@ async def task(session: AsyncSession, booth: Booth, edition: Edition) -> Task | 
     stage = stage_at(edition)
     if stage is None:
         return None
-    listed, awaiting = (
+    listed, waiting = (
         await session.execute(
-            select(func.count(), func.count().filter(_awaiting(stage))).where(
+            select(func.count(), func.count().filter(awaiting(stage))).where(
                 Application.booth_id == booth.id, retained_condition(booth.id)
             )
         )
     ).one()
-    return Task(stage, int(listed), int(awaiting)) if listed else None
+    return Task(stage, int(listed), int(waiting)) if listed else None
 
 
 def check(answer: Answer) -> None:
@@ -311,7 +281,7 @@ def _stage_now(edition: Edition) -> int:
     return stage
 
 
-def _upsert(session: AsyncSession) -> Any:
+def upsert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
@@ -352,7 +322,7 @@ async def confirm_hire(
         "candidate_id": application.candidate_id,
         **values,
     }
-    statement = _upsert(session)(HireConfirmation).values(row)
+    statement = upsert(session)(HireConfirmation).values(row)
     await session.execute(
         statement.on_conflict_do_update(index_elements=["application_id"], set_=values)
     )
@@ -402,6 +372,34 @@ async def report_of(session: AsyncSession, *, edition_id: int, user: User) -> Jo
     return await session.get(JobReport, (edition_id, user.id))
 
 
+async def ended_editions_of(
+    session: AsyncSession, user: User
+) -> list[tuple[Edition, JobReport | None]]:
+    """The ended editions a candidate took part in, the latest first, with their answer."""
+    registered = select(EditionCandidate.edition_id).where(EditionCandidate.user_id == user.id)
+    applied = select(Application.edition_id).where(Application.candidate_id == user.id)
+    found = await session.scalars(
+        select(Edition)
+        .where(
+            Edition.published_at.is_not(None),
+            or_(Edition.id.in_(registered), Edition.id.in_(applied)),
+        )
+        .options(selectinload(Edition.live_days))
+        .order_by(Edition.applications_close_at.desc())
+    )
+    ended = [edition for edition in found if stage_at(edition) is not None]
+    reports = {
+        report.edition_id: report
+        for report in await session.scalars(
+            select(JobReport).where(
+                JobReport.user_id == user.id,
+                JobReport.edition_id.in_([edition.id for edition in ended]),
+            )
+        )
+    }
+    return [(edition, reports.get(edition.id)) for edition in ended]
+
+
 async def booths_to_choose(session: AsyncSession, edition_id: int) -> list[tuple[int, str]]:
     """The edition's approved booths (id, employer name), by name: a candidate's choices."""
     rows = await session.execute(
@@ -431,7 +429,7 @@ async def report_job(
         "stage": stage,
         "answered_at": clock.now(),
     }
-    statement = _upsert(session)(JobReport).values(
+    statement = upsert(session)(JobReport).values(
         {"edition_id": edition.id, "user_id": user.id, **values}
     )
     await session.execute(
@@ -455,168 +453,3 @@ async def _employer_of(session: AsyncSession, edition: Edition, answer: JobAnswe
         text = "Choose the employer from the list, or type its name (200 characters at most)."
         raise Invalid(text, code="outcome.employer", fields={"employer": text})
     return choices[answer.booth_id]
-
-
-# The follow-up mailings (the worker) -------------------------------------------------------------
-
-
-async def follow_up_step(
-    session: AsyncSession, now: datetime | None = None, *, block: int = BLOCK
-) -> int | None:
-    """One step of the follow-up mailings due now; returns the mails it queued, or None when
-    none is left to do (the worker repeats it, each step in its own transaction).
-
-    A stage's mailing to an edition is done in steps, each recorded by an EditionMailing row
-    inserted (ON CONFLICT DO NOTHING) in the transaction that queues its mails: first the
-    recruiters (kind "follow_up_30:booths"), then the candidates who applied, by blocks of
-    BLOCK user ids ("follow_up_30:c12" for the ids 6,000 to 6,499), and last the stage's row
-    ("follow_up_30", its recipients the total). A step whose row already exists (another
-    worker's, committed first; on PostgreSQL the insert waits for it) sends nothing; a step
-    interrupted rolls back with its row and is done again; the next block is the one after the
-    last recorded. So each person gets one mail per stage, whoever runs the steps and however
-    often they stop, and no transaction holds more than a block's mails.
-    """
-    now = now or clock.now()
-    for edition in await _ended(session, now):
-        stage = due_stage(edition, now)
-        if stage is None:
-            continue
-        if await session.get(EditionMailing, (edition.id, mailing_kind(stage))) is None:
-            return await _next_part(session, edition, stage, now, block)
-    return None
-
-
-async def _ended(session: AsyncSession, now: datetime) -> list[Edition]:
-    """Published editions that may have a follow-up due (their last one not complete)."""
-    complete = select(EditionMailing.edition_id).where(
-        EditionMailing.kind == mailing_kind(STAGES[-1])
-    )
-    found = await session.scalars(
-        select(Edition)
-        .where(
-            Edition.published_at.is_not(None),
-            Edition.applications_close_at <= now - timedelta(days=STAGES[0]),
-            Edition.applications_close_at > now - HORIZON,
-            Edition.id.not_in(complete),
-        )
-        .options(selectinload(Edition.live_days))
-        .order_by(Edition.id)
-    )
-    return list(found)
-
-
-async def _claim(
-    session: AsyncSession, edition_id: int, kind: str, now: datetime, recipients: int = 0
-) -> bool:
-    """Insert a mailing's row unless it exists; whether this transaction did."""
-    row = {"edition_id": edition_id, "kind": kind, "sent_at": now, "recipients": recipients}
-    result = await session.execute(
-        _upsert(session)(EditionMailing)
-        .on_conflict_do_nothing()
-        .returning(EditionMailing.edition_id),
-        [row],
-    )
-    return result.first() is not None
-
-
-async def _next_part(
-    session: AsyncSession, edition: Edition, stage: int, now: datetime, block: int
-) -> int:
-    prefix = mailing_kind(stage)
-    parts = dict(
-        (
-            await session.execute(
-                select(EditionMailing.kind, EditionMailing.recipients).where(
-                    EditionMailing.edition_id == edition.id,
-                    EditionMailing.kind.like(prefix + ":%"),
-                )
-            )
-        ).all()
-    )
-    if f"{prefix}:booths" not in parts:
-        return await _mail_booths(session, edition, stage, now)
-    blocks = [int(kind.rsplit(":c", 1)[1]) for kind in parts if ":c" in kind]
-    start = (max(blocks) + 1) * block if blocks else 0
-    first = await session.scalar(
-        select(func.min(Application.candidate_id)).where(
-            Application.edition_id == edition.id, Application.candidate_id >= start
-        )
-    )
-    if first is None:
-        await _claim(session, edition.id, prefix, now, recipients=sum(parts.values()))
-        return 0
-    return await _mail_block(session, edition, stage, (first // block, block), now)
-
-
-async def _mail_booths(session: AsyncSession, edition: Edition, stage: int, now: datetime) -> int:
-    """The recruiters of each booth with candidates awaiting an answer: one mail each."""
-    kind = f"{mailing_kind(stage)}:booths"
-    if not await _claim(session, edition.id, kind, now):
-        return 0
-    waiting = await session.execute(
-        select(Application.booth_id, Employer.name, func.count())
-        .join(Booth, Booth.id == Application.booth_id)
-        .join(Employer, Employer.id == Booth.employer_id)
-        .where(Application.edition_id == edition.id, retained_condition(), _awaiting(stage))
-        .group_by(Application.booth_id, Employer.name)
-        .order_by(Application.booth_id)
-    )
-    counts = {booth_id: (name, int(n)) for booth_id, name, n in waiting.all()}
-    recruiters = await session.execute(
-        select(Booth.id, User)
-        .join(EmployerMember, EmployerMember.employer_id == Booth.employer_id)
-        .join(User, User.id == EmployerMember.user_id)
-        .where(Booth.id.in_(counts), User.is_active.is_(True))
-        .order_by(Booth.id, User.id)
-    )
-    end = ends_at(edition)
-    messages = [
-        outcome_mail.to_recruiter(
-            recruiter,
-            edition=edition,
-            end=end,
-            employer=counts[booth_id][0],
-            booth_id=booth_id,
-            count=counts[booth_id][1],
-        )
-        for booth_id, recruiter in recruiters.all()
-    ]
-    return await _record(session, edition.id, kind, messages)
-
-
-async def _mail_block(
-    session: AsyncSession, edition: Edition, stage: int, block: tuple[int, int], now: datetime
-) -> int:
-    """The candidates who applied, whose ids fall in the block (its number and size), and who
-    have not answered at this stage already: one mail each."""
-    number, size = block
-    kind = f"{mailing_kind(stage)}:c{number}"
-    if not await _claim(session, edition.id, kind, now):
-        return 0
-    applied = select(Application.candidate_id).where(
-        Application.edition_id == edition.id,
-        Application.candidate_id >= number * size,
-        Application.candidate_id < (number + 1) * size,
-    )
-    answered = select(JobReport.user_id).where(
-        JobReport.edition_id == edition.id, JobReport.stage >= stage
-    )
-    candidates = await session.scalars(
-        select(User)
-        .where(User.id.in_(applied), User.id.not_in(answered), User.is_active.is_(True))
-        .order_by(User.id)
-    )
-    end = ends_at(edition)
-    messages = [outcome_mail.to_candidate(c, edition=edition, end=end) for c in candidates]
-    return await _record(session, edition.id, kind, messages)
-
-
-async def _record(
-    session: AsyncSession, edition_id: int, kind: str, messages: Sequence[outcome_mail.Message]
-) -> int:
-    await mail.queue_many(session, list(messages))
-    mailing = await session.get(EditionMailing, (edition_id, kind))
-    if mailing is not None:
-        mailing.recipients = len(messages)
-    await session.flush()
-    return len(messages)

@@ -1,7 +1,8 @@
 """Background work: the mail outbox, interview and webconference reminders, interview offers,
-queue calls, presence, the recruiters' hourly digests of new applications, the organisers'
-live panels (every 3 s, only for watched live editions, fair.live_panel); and, in every web
-process, the writing of its own tally of page views (`run_activity`).
+queue calls, presence, the recruiters' hourly digests of new applications, the follow-ups
+after editions (J+30, J+90, J+180, fair.follow_ups), the organisers' live panels (every 3 s,
+only for watched live editions, fair.live_panel); and, in every web process, the writing of
+its own tally of page views (`run_activity`).
 
 In the embedded default these loops run inside the server process (FAIR_BACKGROUND_TASKS, on by
 default). Scaled out, `fair worker` runs them in a process of its own and the web processes set
@@ -29,6 +30,7 @@ from fair import (
     activity,
     application_mail,
     db,
+    follow_ups,
     geo,
     interviews,
     live_panel,
@@ -47,6 +49,8 @@ log = logging.getLogger("fair.worker")
 INTERVIEW_ROUND_SECONDS = 30.0
 DIGEST_ROUND_SECONDS = 60.0
 ACTIVITY_ROUND_SECONDS = 30.0
+FOLLOW_UP_ROUND_SECONDS = 300.0
+FOLLOW_UP_STEPS = 40  # steps of at most a block of mails each (fair.follow_ups) per round
 
 
 async def interview_round(state: Resources) -> int:
@@ -69,6 +73,21 @@ async def digest_round(state: Resources) -> int:
         state.write_sessions, state.broadcast, application_mail.send_digests
     )
     return sent
+
+
+async def follow_up_round(state: Resources) -> int:
+    """Mail the follow-ups due after editions (fair.follow_ups), a step per transaction (at most
+    a block of mails each), up to FOLLOW_UP_STEPS a round: a mailing to thousands goes out over
+    a few rounds without holding the write lock for long; returns the mails queued."""
+    queued = 0
+    for _step in range(FOLLOW_UP_STEPS):
+        done: int | None = await unit_of_work.write(
+            state.write_sessions, state.broadcast, follow_ups.step
+        )
+        if done is None:
+            break
+        queued += done
+    return queued
 
 
 async def live_panel_round(state: Resources, published: live_panel.Published) -> int:
@@ -166,6 +185,9 @@ def start(state: Resources) -> list[asyncio.Task[None]]:
             every(digest_round, state, interval=DIGEST_ROUND_SECONDS, name="digest")
         ),
         asyncio.create_task(every(panel, state, interval=live_panel.PERIOD, name="live panel")),
+        asyncio.create_task(
+            every(follow_up_round, state, interval=FOLLOW_UP_ROUND_SECONDS, name="follow-up")
+        ),
     ]
 
 

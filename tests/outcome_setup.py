@@ -36,10 +36,16 @@ class Stand:
 
 
 async def stand(
-    session: AsyncSession, edition: Edition, *, naf: str = "43.21A", name: str = ""
+    session: AsyncSession,
+    edition: Edition,
+    *,
+    naf: str = "43.21A",
+    name: str = "",
+    can_log_in: bool = False,
 ) -> Stand:
-    """An approved booth of an employer in the NAF class `naf`, with one offer."""
-    recruiter = await f.user(session, Role.RECRUITER)
+    """An approved booth of an employer in the NAF class `naf`, with one offer; its recruiter
+    has a password only if `can_log_in` (hashing costs 0.15 s)."""
+    recruiter = await f.user(session, Role.RECRUITER, can_log_in=can_log_in)
     n = next(f._n)
     employer = await employers.register(
         session,

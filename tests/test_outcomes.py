@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, disclosure, outcome_figures, outcomes, unit_of_work
+from fair import (
+    clock,
+    db,
+    disclosure,
+    follow_ups,
+    outcome_figures,
+    outcomes,
+    unit_of_work,
+    worker,
+)
 from fair.enums import Contract
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import EditionMailing, HireConfirmation, JobReport, OutboxMail, User
@@ -53,12 +62,12 @@ def test_ends_at_and_stages() -> None:
     assert outcomes.stage_at(edition, end - timedelta(seconds=1)) is None
     assert outcomes.stage_at(edition, end) == 30
     assert outcomes.stage_at(edition, end + timedelta(days=95)) == 90
-    assert outcomes.due_stage(edition, end + timedelta(days=29)) is None
-    assert outcomes.due_stage(edition, end + timedelta(days=30)) == 30
-    assert outcomes.due_stage(edition, end + timedelta(days=89)) == 30
-    assert outcomes.due_stage(edition, end + timedelta(days=90)) == 90
-    assert outcomes.due_stage(edition, end + timedelta(days=180)) == 180
-    assert outcomes.due_stage(edition, end + timedelta(days=210)) is None
+    assert follow_ups.due_stage(edition, end + timedelta(days=29)) is None
+    assert follow_ups.due_stage(edition, end + timedelta(days=30)) == 30
+    assert follow_ups.due_stage(edition, end + timedelta(days=89)) == 30
+    assert follow_ups.due_stage(edition, end + timedelta(days=90)) == 90
+    assert follow_ups.due_stage(edition, end + timedelta(days=180)) == 180
+    assert follow_ups.due_stage(edition, end + timedelta(days=210)) is None
 
 
 async def test_ends_at_last_live_day_when_later(session: AsyncSession) -> None:
@@ -334,13 +343,13 @@ async def test_candidates_report_only_their_own_job(session: AsyncSession) -> No
 # The follow-up mailings ------------------------------------------------------------------------
 
 
-async def run_round(app, block: int = outcomes.BLOCK) -> int:  # type: ignore[no-untyped-def]
+async def run_round(app, block: int = follow_ups.BLOCK) -> int:  # type: ignore[no-untyped-def]
     """Steps in their own transactions until none is left, as the worker's round runs them."""
     queued = 0
     while True:
 
         async def step(session: AsyncSession) -> int | None:
-            return await outcomes.follow_up_step(session, block=block)
+            return await follow_ups.step(session, block=block)
 
         done = await unit_of_work.write(app.state.write_sessions, app.state.broadcast, step)
         if done is None:
@@ -372,12 +381,12 @@ async def test_follow_ups_at_j30_j90_j180(app, session: AsyncSession) -> None:  
     before = await outbox(app)
 
     o.after_end(edition, 29, 23)
-    assert await run_round(app) == 0
+    assert await worker.follow_up_round(app.state) == 0
     assert await outbox(app) == before
 
     o.after_end(edition, 30)
-    assert await run_round(app, block=2) == len(recruiters) + len(applicants)
-    assert await run_round(app, block=2) == 0  # a second round sends nothing
+    assert await worker.follow_up_round(app.state) == len(recruiters) + len(applicants)
+    assert await worker.follow_up_round(app.state) == 0  # a second round sends nothing
     sent = (await outbox(app)) - before
     assert sent == Counter(
         {(to, "Forum Lunel : 2 embauches à confirmer") for to in recruiters}
@@ -432,7 +441,7 @@ async def test_follow_up_resumes_after_an_interrupted_step(app, session: AsyncSe
     # its commit: rolled back with its row, the next step does that block again.
     assert await run_round_steps(app, 1, block=2) == 0
     async with app.state.write_sessions() as s:
-        assert await outcomes.follow_up_step(s, block=2) in (1, 2)
+        assert await follow_ups.step(s, block=2) in (1, 2)
         await s.rollback()
     assert await run_round(app, block=2) == len(people)
     sent = (await outbox(app)) - before
@@ -444,7 +453,7 @@ async def test_follow_up_resumes_after_an_interrupted_step(app, session: AsyncSe
     assert Counter(to for to, _ in sent) == Counter(emails)
     # A step whose row another worker wrote first sends nothing.
     async with app.state.write_sessions() as s:
-        assert await outcomes.follow_up_step(s, block=2) is None
+        assert await follow_ups.step(s, block=2) is None
     rows = await session.scalars(
         select(EditionMailing.kind).where(EditionMailing.edition_id == edition.id)
     )
@@ -459,7 +468,7 @@ async def run_round_steps(app, steps: int, *, block: int) -> int:  # type: ignor
     for _ in range(steps):
 
         async def step(session: AsyncSession) -> int | None:
-            return await outcomes.follow_up_step(session, block=block)
+            return await follow_ups.step(session, block=block)
 
         queued += await unit_of_work.write(app.state.write_sessions, app.state.broadcast, step) or 0
     return queued
