@@ -9,12 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import clock, disclosure, editions, parse, permissions, surveys
+from fair import clock, disclosure, editions, i18n, parse, permissions, surveys
+from fair.disclosure import THRESHOLD
 from fair.enums import Role
 from fair.errors import FairError
-from fair.i18n import N_
+from fair.i18n import N_, gettext
 from fair.models import Edition, SurveyAnswer, User
-from fair.web import forms, urls
+from fair.web import charts, forms, urls
 from fair.web.auth import database, page, path_int, release, require_role, require_user
 from fair.web.flash import flash
 from fair.web.templating import render
@@ -96,10 +97,10 @@ async def _survey_page(
         "questions": [(name, QUESTIONS[name][role]) for name in surveys.SCORES],
         "scale": SCALE_LABELS,
         "form": form or forms.FormState(values=_initial(found)),
-        "opens_at": surveys.ended_at(edition),
+        "opens_at": surveys.opens_at(edition),
         "closes_at": surveys.closes_at(edition),
         "phase": "before"
-        if now < surveys.ended_at(edition)
+        if now < surveys.opens_at(edition)
         else ("open" if now < surveys.closes_at(edition) else "closed"),
         "comment_max": surveys.COMMENT_MAX,
     }
@@ -130,6 +131,31 @@ async def survey(request: Request) -> Response:
 # The results -----------------------------------------------------------------------------------
 
 
+def _chart(result: surveys.RoleResults, question: surveys.QuestionResult) -> charts.Chart:
+    """A question's distribution of scores for one role, as bars (hidden counts not drawn)."""
+    labels = [gettext(SCALE_LABELS[score]) for score in surveys.SCALE] + [gettext("No answer")]
+    items = [
+        charts.Item(label, cell.value, cell.shown)
+        for label, cell in zip(labels, question.listing.cells, strict=True)
+    ]
+    total = question.listing.total
+    if not total.shown:
+        summary = gettext("Fewer than %(min)s answers: the counts are hidden.", min=THRESHOLD)
+    elif question.mean is not None:
+        summary = gettext(
+            "%(num)s answers; mean score %(mean)s out of 5.",
+            num=total.value,
+            mean=i18n.decimal(question.mean),
+        )
+    else:
+        summary = gettext(
+            "%(num)s answers; some counts are hidden, so no mean is shown.", num=total.value
+        )
+    title = gettext(QUESTIONS[question.key][result.role])
+    columns = (gettext("Score"), gettext("People"))
+    return charts.bars(title, items, summary=summary, columns=columns)
+
+
 @page
 async def edition_satisfaction(request: Request) -> Response:
     user = require_role(request, Role.ORGANISER)
@@ -140,9 +166,10 @@ async def edition_satisfaction(request: Request) -> Response:
     context = {
         "edition": edition,
         "results": found,
+        "charts": {r.role: [_chart(r, q) for q in r.questions] for r in found},
         "questions": QUESTIONS,
         "role_titles": ROLE_TITLES,
-        "opens_at": surveys.ended_at(edition),
+        "opens_at": surveys.opens_at(edition),
         "closes_at": surveys.closes_at(edition),
         "threshold": disclosure.THRESHOLD,
     }
