@@ -38,6 +38,7 @@ from fair import (
     presence,
     queues,
     settings,
+    surveys,
     unit_of_work,
     webconferences,
 )
@@ -50,6 +51,7 @@ INTERVIEW_ROUND_SECONDS = 30.0
 DIGEST_ROUND_SECONDS = 60.0
 ACTIVITY_ROUND_SECONDS = 30.0
 FOLLOW_UP_ROUND_SECONDS = 300.0
+SURVEY_ROUND_SECONDS = 300.0
 FOLLOW_UP_STEPS = 40  # steps of at most a block of mails each (fair.follow_ups) per round
 
 
@@ -88,6 +90,12 @@ async def follow_up_round(state: Resources) -> int:
             break
         queued += done
     return queued
+
+
+async def survey_round(state: Resources) -> int:
+    """Mail the satisfaction survey of the editions just over, once each (fair.surveys)."""
+    sent: int = await unit_of_work.write(state.write_sessions, state.broadcast, surveys.invite)
+    return sent
 
 
 async def live_panel_round(state: Resources, published: live_panel.Published) -> int:
@@ -187,6 +195,9 @@ def start(state: Resources) -> list[asyncio.Task[None]]:
         asyncio.create_task(every(panel, state, interval=live_panel.PERIOD, name="live panel")),
         asyncio.create_task(
             every(follow_up_round, state, interval=FOLLOW_UP_ROUND_SECONDS, name="follow-up")
+        ),
+        asyncio.create_task(
+            every(survey_round, state, interval=SURVEY_ROUND_SECONDS, name="survey")
         ),
     ]
 
