@@ -11,8 +11,9 @@ Throttled, whatever happens in the fair. The worker's round (`round`, every `PER
 in `fair worker` or the embedded web process: one place in a deployment) looks only at
 editions whose live hours are running now (`live_now`), and among them only at those whose
 panel channel some process follows (the broadcaster knows: its own subscribers, or Redis's
-PUBSUB NUMSUB when scaled out). For each, it computes one snapshot and publishes it only when
-it differs from the last one it published. So 10,000 queue joins in a minute cost nothing on
+PUBSUB NUMSUB when scaled out). For each, it computes one snapshot (the candidates online
+counted again every 30 s only) and publishes it only when it differs from the last one it
+published. So 10,000 queue joins in a minute cost nothing on
 their own path and produce at most one `panel` event per edition per period: the cost follows
 the clock and the number of watched live editions, never the candidates' actions. Every web
 process forwards the event to its own subscribed sockets (the broadcaster); a socket that
@@ -73,6 +74,10 @@ from fair.models import (
 
 PERIOD = 3.0  # seconds between two rounds (module docstring)
 ONLINE_WINDOW = timedelta(minutes=10)
+# The round counts the candidates online at most this often: the figure moves by the minute
+# (sessions are seen every 5 minutes), and it is the panel's costliest query (a scan of the
+# recent sessions: about 35 ms on SQLite for 100,000 sessions, 6,000 of them recent).
+ONLINE_EVERY = timedelta(seconds=30)
 EVENT = "panel"
 
 
@@ -162,8 +167,15 @@ async def may_follow(session: AsyncSession, user: User | None, edition_id: int) 
 # The snapshot ----------------------------------------------------------------------------------
 
 
-async def snapshot(session: AsyncSession, edition_id: int, *, now: datetime | None = None) -> Panel:
-    """The edition's live figures now (six grouped queries; see the module docstring)."""
+async def snapshot(
+    session: AsyncSession,
+    edition_id: int,
+    *,
+    now: datetime | None = None,
+    online: int | None = None,
+) -> Panel:
+    """The edition's live figures now (six grouped queries; see the module docstring); the
+    round passes `online` when it counted the candidates online recently (`ONLINE_EVERY`)."""
     now = now or clock.now()
     edition = await editions.get(session, edition_id)
     staffed = await _staffed(session, edition_id)
@@ -177,7 +189,9 @@ async def snapshot(session: AsyncSession, edition_id: int, *, now: datetime | No
     return Panel(
         edition_id=edition_id,
         live=editions.open_now(edition, now),
-        candidates_online=await _online(session, edition_id, now),
+        candidates_online=await candidates_online(session, edition_id, now)
+        if online is None
+        else online,
         booths=tuple(booths),
         talks=tuple(await _talks(session, edition_id)),
         interviews_in_progress=in_progress,
@@ -272,7 +286,7 @@ async def _interviews(session: AsyncSession, edition_id: int, now: datetime) -> 
     return int(row[0]), int(row[1])
 
 
-async def _online(session: AsyncSession, edition_id: int, now: datetime) -> int:
+async def candidates_online(session: AsyncSession, edition_id: int, now: datetime) -> int:
     """Registered candidates of the edition with a session seen within ONLINE_WINDOW."""
     query = (
         select(func.count(distinct(UserSession.user_id)))
@@ -317,6 +331,19 @@ class Published:
     """What the round published last, per edition: the next round publishes only a change."""
 
     last: dict[int, dict[str, Any]] = field(default_factory=dict)
+    online: dict[int, tuple[datetime, int]] = field(default_factory=dict)  # when counted, count
+
+    async def candidates_online(self, session: AsyncSession, edition_id: int, now: datetime) -> int:
+        """The edition's candidates online, counted again once ONLINE_EVERY has passed."""
+        counted = self.online.get(edition_id)
+        if counted is None or now - counted[0] >= ONLINE_EVERY or now < counted[0]:
+            counted = (now, await candidates_online(session, edition_id, now))
+            self.online[edition_id] = counted
+        return counted[1]
+
+    def forget(self, edition_id: int) -> None:
+        self.last.pop(edition_id, None)
+        self.online.pop(edition_id, None)
 
 
 async def publish_changes(
@@ -338,16 +365,17 @@ async def publish_changes(
     sent = 0
     for edition_id in sorted(live | ended):
         if channels.panel(edition_id) not in watched:
-            published.last.pop(edition_id, None)  # nobody to tell: a new watcher reads the page
+            published.forget(edition_id)  # nobody to tell: a new watcher reads the page
             continue
         try:
-            payload = (await snapshot(session, edition_id, now=now)).payload()
+            online = await published.candidates_online(session, edition_id, now)
+            payload = (await snapshot(session, edition_id, now=now, online=online)).payload()
         except NotFound:  # deleted meanwhile
-            published.last.pop(edition_id, None)
+            published.forget(edition_id)
             continue
         if edition_id in ended:
             payload["live"] = False
-            published.last.pop(edition_id, None)
+            published.forget(edition_id)
         elif published.last.get(edition_id) == payload:
             continue
         else:
