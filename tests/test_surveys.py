@@ -3,13 +3,14 @@ to the people who took part, one answer per person, and the results with their s
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, employers, participants, surveys
+from fair import clock, db, employers, participants, surveys, worker
 from fair.disclosure import Figure
 from fair.enums import BoothStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid
@@ -220,3 +221,19 @@ async def test_results_per_role_with_small_counts_hidden(session: AsyncSession) 
     assert recruiters.questions[0].mean is None
     assert recruiters.recommend_rate is None
     assert recruiters.comments is None
+
+
+async def test_two_workers_at_once_send_the_invitation_once(
+    app, session: AsyncSession, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    people = await took_part(session, edition, 2)
+    await db.commit(session)
+    clock.set_now(END + timedelta(minutes=1))
+    rounds = await asyncio.gather(worker.survey_round(app.state), worker.survey_round(app.state))
+    assert sorted(rounds) == [0, 1]
+    assert await worker.survey_round(app.state) == 0
+    mails = await fetch.scalars(
+        select(OutboxMail.to_addr).where(OutboxMail.body.contains("/survey"))
+    )
+    assert sorted(mails) == sorted(p.email for p in people)
