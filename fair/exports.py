@@ -99,12 +99,16 @@ class Export:
 
 
 CANDIDATE_FUNNEL = Export("candidate_funnel", N_("Funnel per candidate"), personal=True)
+EDITION_FUNNEL = Export("edition_funnel", N_("Funnel of the edition"), personal=False)
 BOOTH_FUNNEL = Export("booth_funnel", N_("Funnel per booth"), personal=False)
 EDITION_EVENTS = Export(
     "edition_events", N_("The edition in France Travail's events shape"), personal=False
 )
 BOOTH_APPLICATIONS = Export("booth_applications", N_("Applications of a booth"), personal=True)
-EXPORTS = {e.what: e for e in (CANDIDATE_FUNNEL, BOOTH_FUNNEL, EDITION_EVENTS, BOOTH_APPLICATIONS)}
+EXPORTS = {
+    e.what: e
+    for e in (CANDIDATE_FUNNEL, EDITION_FUNNEL, BOOTH_FUNNEL, EDITION_EVENTS, BOOTH_APPLICATIONS)
+}
 
 
 def kind(what: str) -> Export:
@@ -243,7 +247,12 @@ def age_band(birth_year: int | None, year: int) -> str:
     return "<26" if age < 26 else "50+" if age >= 50 else "26-49"
 
 
-# The funnel per candidate, and per booth
+def shown(figure: disclosure.Figure, hidden: str) -> Cell:
+    """A figure about people as a cell: its value, or the mark of a hidden one."""
+    return figure.value if figure.shown else hidden
+
+
+# The funnels: per candidate, of the edition, per booth
 
 STEP_LABELS = {
     "registered": N_("Registered"),
@@ -315,6 +324,31 @@ def _epci(known: dict[str, str], commune: str) -> str:
         found = geo.epci_of(commune) if commune else None
         known[commune] = found.name if found else ""
     return known[commune]
+
+
+EDITION_STEPS = (*insight.STEPS, "not_held_yet")
+
+
+def edition_funnel_header(locale: str) -> list[str]:
+    return [gettext(name, locale) for name in (N_("Step"), N_("Candidates"))]
+
+
+async def edition_funnel_rows(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    hidden: str,
+    locale: str,
+    filters: insight.Filters | None = None,
+) -> Batches:
+    """The dashboard's funnel (`insight.funnel`): a row per step, its figure as the page shows
+    it (rates are left to the spreadsheet: they come from shown figures only)."""
+    found = await insight.funnel(session, edition_id, filters)
+    yield [
+        (gettext(STEP_LABELS[s], locale), shown(found.figures[s], hidden))
+        for s in EDITION_STEPS
+        if s in found.figures
+    ]
 
 
 BOOTH_COLUMNS = (*insight.BOOTH_STEPS, "not_held_yet")
@@ -495,11 +529,6 @@ async def event_figures(session: AsyncSession, edition_id: int) -> EventFigures:
         rome_codes=sorted(await session.scalars(rome)),
         open_to={flag: int(n) for (flag, _label), n in zip(PUBLICS, offers_row[2:], strict=True)},
     )
-
-
-def shown(figure: disclosure.Figure, hidden: str) -> Cell:
-    """A figure about people as a cell: its value, or the mark of a hidden one."""
-    return figure.value if figure.shown else hidden
 
 
 async def event_rows(session: AsyncSession, *, edition_id: int, link: str, hidden: str) -> Batches:

@@ -29,6 +29,22 @@ def _noon(conf) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(f.NOON)
 
 
+async def staff(session: AsyncSession, role: Role) -> User:
+    """An account that never logs in here (no password hashed: the tests stay fast)."""
+    return await f.user(session, role, can_log_in=False)
+
+
+async def new_edition(session: AsyncSession, **kw: object):  # type: ignore[no-untyped-def]
+    return await f.edition(
+        session, by=kw.pop("by", None) or await staff(session, Role.ORGANISER), **kw
+    )
+
+
+async def new_booth(session: AsyncSession, edition_, approve: bool = True):  # type: ignore[no-untyped-def]
+    recruiter = await staff(session, Role.RECRUITER)
+    return await f.booth(session, edition_=edition_, recruiter=recruiter, approve=approve)
+
+
 async def collected(batches: exports.Batches) -> list[list[exports.Row]]:
     return [batch async for batch in batches]
 
@@ -41,9 +57,9 @@ def wall(moment: datetime) -> datetime:
 
 
 async def test_a_booths_applications_in_chunks_and_no_other_booths(session: AsyncSession) -> None:
-    edition = await f.edition(session)
-    booth, recruiter = await f.booth(session, edition_=edition)
-    other, _ = await f.booth(session, edition_=edition)
+    edition = await new_edition(session)
+    booth, recruiter = await new_booth(session, edition)
+    other, _ = await new_booth(session, edition)
     welder = await f.offer(session, booth_=booth, title="Soudeur (H/F)")
     cook = await f.offer(session, booth_=booth, title="=Cuisinier")
     made = []
@@ -74,11 +90,11 @@ async def test_a_booths_applications_in_chunks_and_no_other_booths(session: Asyn
 
 
 async def test_the_edition_row_in_france_travails_events_shape(session: AsyncSession) -> None:
-    organiser = await f.user(session, Role.ORGANISER)
-    edition = await f.edition(session, by=organiser, partners="France Travail\nMission locale")
-    first, recruiter = await f.booth(session, edition_=edition)
-    second, _ = await f.booth(session, edition_=edition)
-    requested, _ = await f.booth(session, edition_=edition, approve=False)
+    organiser = await staff(session, Role.ORGANISER)
+    edition = await new_edition(session, by=organiser, partners="France Travail\nMission locale")
+    first, recruiter = await new_booth(session, edition)
+    second, _ = await new_booth(session, edition)
+    requested, _ = await new_booth(session, edition, approve=False)
     await f.offer(session, booth_=first, positions=3, open_seniors=True, rome_code="F1602")
     await f.offer(session, booth_=first, positions=2, no_diploma=True, rome_code="G1602")
     await f.offer(session, booth_=second, open_seniors=True, open_disabled=True, rome_code="F1602")
@@ -132,7 +148,7 @@ async def test_the_edition_row_in_france_travails_events_shape(session: AsyncSes
 
 
 async def test_registrants_below_five_are_hidden_in_the_events_row(session: AsyncSession) -> None:
-    edition = await f.edition(session)
+    edition = await new_edition(session)
     people = [await f.candidate(session, can_log_in=False) for _ in range(4)]
     await participants.register_many(session, [(edition.id, p.id) for p in people])
     figures = await exports.event_figures(session, edition.id)
@@ -149,8 +165,8 @@ async def test_registrants_below_five_are_hidden_in_the_events_row(session: Asyn
 
 
 async def test_the_funnel_per_candidate_pseudonymous_in_chunks(session: AsyncSession) -> None:
-    edition = await f.edition(session)
-    booth, recruiter = await f.booth(session, edition_=edition)
+    edition = await new_edition(session)
+    booth, recruiter = await new_booth(session, edition)
     offer = await f.offer(session, booth_=booth)
     only = await f.candidate(session, can_log_in=False)
     await candidates.update(session, only, data=candidates.ProfileInput(only.name, "", "Lunel", ""))
@@ -162,7 +178,7 @@ async def test_the_funnel_per_candidate_pseudonymous_in_chunks(session: AsyncSes
     kept = await f.application(session, offer_=offer, can_log_in=False)
     await applications.set_status(session, kept, ApplicationStatus.SHORTLISTED, by=recruiter)
     applied = await f.application(session, offer_=offer, can_log_in=False)
-    elsewhere = await f.edition(session, title="Autre forum")
+    elsewhere = await new_edition(session, title="Autre forum")
     await participants.register_many(session, [(elsewhere.id, only.id)])
     day, next_day = f.NOON.date(), (f.NOON + timedelta(days=1)).date()
     # registered, active, applied, shortlisted, booked, held, no-show, retained, hired
@@ -223,10 +239,27 @@ async def test_the_funnel_per_candidate_pseudonymous_in_chunks(session: AsyncSes
     assert exports.pseudonym(edition.id, only.id) != exports.pseudonym(elsewhere.id, only.id)
 
 
+async def test_the_editions_funnel_a_row_per_step(session: AsyncSession) -> None:
+    edition = await new_edition(session)
+    booth, _ = await new_booth(session, edition)
+    offer = await f.offer(session, booth_=booth)
+    for _n in range(5):
+        await f.application(session, offer_=offer, can_log_in=False)
+    idle = await f.user(session, can_log_in=False)
+    await participants.register(session, edition_id=edition.id, user=idle)
+    (rows,) = await collected(
+        exports.edition_funnel_rows(session, edition_id=edition.id, hidden="h", locale="en")
+    )
+    # 6 registered, 5 active (applying counts), 5 applied, nobody further: every 0 is hidden,
+    # and no hidden step lies between two equal shown ones (nothing more to hide).
+    counts = {"registered": 6, "active": 5, "applied": 5}
+    assert rows == [(exports.STEP_LABELS[s], counts.get(s, "h")) for s in exports.EDITION_STEPS]
+
+
 async def test_the_booths_funnel_table_hides_as_the_dashboard(session: AsyncSession) -> None:
-    edition = await f.edition(session)
-    big, recruiter = await f.booth(session, edition_=edition)
-    small, _ = await f.booth(session, edition_=edition)
+    edition = await new_edition(session)
+    big, recruiter = await new_booth(session, edition)
+    small, _ = await new_booth(session, edition)
     offer = await f.offer(session, booth_=big)
     made = [await f.application(session, offer_=offer, can_log_in=False) for _ in range(6)]
     for application in made[:5]:
@@ -336,10 +369,10 @@ async def test_an_xlsx_stream_closed_early_leaves_no_file() -> None:
 
 
 async def test_records_are_listed_newest_first_a_page_at_a_time(session: AsyncSession) -> None:
-    organiser = await f.user(session, Role.ORGANISER, name="Orla")
-    edition = await f.edition(session, by=organiser)
-    other = await f.edition(session, title="Autre forum")
-    booth, recruiter = await f.booth(session, edition_=edition)
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False, name="Orla")
+    edition = await new_edition(session, by=organiser)
+    other = await new_edition(session, title="Autre forum")
+    booth, recruiter = await new_booth(session, edition)
     for n in range(3):
         clock.set_now(f.NOON + timedelta(minutes=n))
         await exports.record(
@@ -367,8 +400,8 @@ async def test_records_are_listed_newest_first_a_page_at_a_time(session: AsyncSe
 
 
 async def test_only_personal_exports_are_recorded(session: AsyncSession) -> None:
-    organiser = await f.user(session, Role.ORGANISER)
-    edition = await f.edition(session, by=organiser)
+    organiser = await staff(session, Role.ORGANISER)
+    edition = await new_edition(session, by=organiser)
     found = await exports.authorise_edition(
         session, user=organiser, edition=edition, export=exports.EDITION_EVENTS, format="csv"
     )

@@ -38,6 +38,9 @@ FILES = {
         "registration, the funnel's steps reached (1 or 0), the EPCI of residence and the age "
         "band. Recorded."
     ),
+    exports.EDITION_FUNNEL.what: N_(
+        "The dashboard's funnel: candidates at each step, with the same figures hidden."
+    ),
     exports.BOOTH_FUNNEL.what: N_(
         "The dashboard's table of booths: each booth's funnel, with the same figures hidden, "
         "and its page views."
@@ -146,6 +149,11 @@ def _edition_table(
     if export is exports.CANDIDATE_FUNNEL:
         source = functools.partial(exports.candidate_rows, edition_id=edition.id)
         return exports.candidate_header(locale), source
+    if export is exports.EDITION_FUNNEL:
+        source = functools.partial(
+            exports.edition_funnel_rows, edition_id=edition.id, hidden=hidden, locale=locale
+        )
+        return exports.edition_funnel_header(locale), source
     if export is exports.BOOTH_FUNNEL:
         source = functools.partial(exports.booth_funnel_rows, edition_id=edition.id, hidden=hidden)
         return exports.booth_funnel_header(locale), source
