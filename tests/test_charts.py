@@ -219,3 +219,15 @@ def test_a_long_label_is_cut_in_the_drawing_only() -> None:
     assert first.endswith("…") and label.startswith(first[:-1])
     assert len(first) == charts.LABEL_CHARACTERS
     assert table(shown(chart)).rows[1] == [label, "5"]
+
+
+def test_joined_gaps_draw_one_line_with_markers_only_at_shown_values() -> None:
+    series = [charts.Series("Registered", [5, None, None, 12, None])]
+    joined = charts.lines("t", ["a", "b", "c", "d", "e"], series, summary="", join_gaps=True)
+    cut = charts.lines("t", ["a", "b", "c", "d", "e"], series, summary="")
+    (line,) = list(drawing(joined).iter(f"{SVG}polyline"))
+    xs = [float(p.split(",")[0]) for p in (line.get("points") or "").split()]
+    assert xs == pytest.approx([charts.point_x(0, 5), charts.point_x(3, 5)])
+    assert not list(drawing(cut).iter(f"{SVG}polyline"))  # two lone points: no line
+    markers = [e for e in drawing(joined).iter(f"{SVG}circle")]
+    assert len(markers) == 2 + 1  # the two values, and the legend's sample

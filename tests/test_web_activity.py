@@ -4,13 +4,13 @@ test, suppression as fair.disclosure rules it, its charts, who may read it, and 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import activity, clock, db, disclosure, employers, queues
+from fair import activity, clock, db, disclosure, employers, participants, queues
 from fair.enums import BoothStatus, InterviewStatus, Role
 from fair.models import Booth, Edition, User
 from fair.tally import Taken
@@ -239,3 +239,74 @@ async def test_the_page_reads_the_same_queries_for_more_booths(
     assert page.status_code == 200
     assert len(re.findall("Entreprise", text(page.text))) >= 3
     assert len(seen) == few, seen
+
+
+# Editions compared -----------------------------------------------------------------------------
+
+
+async def test_the_editions_compared_page(client, session: AsyncSession) -> None:  # type: ignore[no-untyped-def]
+    organiser = await f.user(session, Role.ORGANISER, locale="en")
+    first_opening = datetime(2025, 3, 3, 9, 0, tzinfo=f.PARIS)
+    second_opening = datetime(2026, 3, 2, 9, 0, tzinfo=f.PARIS)
+    first = await f.edition(
+        session, by=organiser, title="Forum <2025>", now=first_opening + timedelta(days=7)
+    )
+    second = await f.edition(
+        session, by=organiser, title="Forum 2026", now=second_opening + timedelta(days=7)
+    )
+    await f.edition(session, title="Forum d'un autre")
+    # Registrations: the first edition 6 three days before opening, 2 on opening day; the
+    # second 9 a week before.
+    registered = [(first, first_opening - timedelta(days=3))] * 6
+    registered += [(first, first_opening)] * 2 + [(second, second_opening - timedelta(days=7))] * 9
+    people = await f.candidate_accounts(session, len(registered))
+    for someone, (edition, moment) in zip(people, registered, strict=True):
+        await participants.register(session, edition_id=edition.id, user=someone, at=moment)
+    await as_user(client, session, user=organiser)
+
+    page = await client.get(f"/organiser/editions/{second.id}/compare")
+
+    assert page.status_code == 200
+    html, words = page.text, text(page.text)
+    assert "Editions compared · Forum 2026" in words
+    assert "Forum d'un autre" not in words and "Forum &lt;2025&gt;" in html
+    summary = tables(html)[0]
+    # The last figure shown by day D and by D+21: the first edition's 6 at D-3 (its 8 on day
+    # D would tell that 2 registered that day), the second's 9 at D-7 (the same 9 again would
+    # tell that nobody registered since); no application nor interview (0: hidden).
+    hidden = ["hidden"] * 4
+    assert summary[2:] == [
+        ["Forum <2025> (Mar 3, 2025)", "6 (D-3)", "6 (D-3)", *hidden],
+        ["Forum 2026 (Mar 2, 2026) (this edition)", "9 (D-7)", "9 (D-7)", *hidden],
+    ]
+    curves = tables(html)[1]  # registrations, in the first chart's table
+    assert curves[0] == [
+        "Day (D: applications open)",
+        "Forum <2025> (Mar 3, 2025)",
+        "Forum 2026 (Mar 2, 2026)",
+    ]
+    by_day = {row[0]: row[1:] for row in curves[1:]}
+    assert by_day["D-21"] == ["hidden", "hidden"]
+    assert by_day["D-7"] == ["hidden", "9"]
+    assert by_day["D-6"] == ["hidden", "hidden"]
+    assert by_day["D-3"] == ["6", "hidden"]
+    assert by_day["D"] == ["hidden", "hidden"]
+    assert by_day["D+21"] == ["hidden", "hidden"]
+    assert len(curves) == 1 + 43
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
+    assert "a point is shown only when it is at least 5" in words
+
+
+async def test_the_editions_compared_page_is_for_organisers_of_the_edition(
+    make_client, session: AsyncSession
+) -> None:  # type: ignore[no-untyped-def]
+    edition, organiser, _, (recruiter, _) = await a_fair(session)
+    other = await f.user(session, Role.ORGANISER)
+    candidate = await f.candidate(session)
+    await db.commit(session)
+    path = f"/organiser/editions/{edition.id}/compare"
+    for refused in (other, recruiter, candidate):
+        reader = await person(make_client, refused)
+        assert (await reader.get(path)).status_code == 403
+    reader = await person(make_client, organiser)
+    assert (await reader.get(path)).status_code == 200

@@ -117,9 +117,12 @@ def lines(
     *,
     summary: str,
     x_heading: str | None = None,
+    join_gaps: bool = False,
 ) -> Chart:
     """A line chart, one line per series over the x labels (days by default: `x_heading`
-    names the table's first column, "Day" unless given)."""
+    names the table's first column, "Day" unless given). A hidden value (None) is a gap in
+    its line, or with `join_gaps` a stretch of line without a marker between the values
+    around it (for cumulative counts, whose curve can only climb between them)."""
     for one in series:
         if len(one.values) != len(x_labels):
             raise ValueError("Each series needs one value per x label.")
@@ -128,7 +131,7 @@ def lines(
     rows = tuple(
         (label, tuple(_cell(one.values[i]) for one in series)) for i, label in enumerate(x_labels)
     )
-    svg = _lines_svg(chart_id, title, summary, x_labels, series)
+    svg = _lines_svg(chart_id, title, summary, x_labels, series, join_gaps)
     empty = not any(value is not None for one in series for value in one.values)
     return Chart("lines", chart_id, title, summary, svg, headings, rows, empty)
 
@@ -268,13 +271,14 @@ def _lines_svg(
     summary: str,
     x_labels: Sequence[str],
     series: Sequence[Series],
+    join_gaps: bool,
 ) -> Markup:
     known = [v for one in series for v in one.values if v is not None]
     ticks = y_ticks(max(known, default=0))
     top = ticks[-1]
     body = _axes(ticks, x_labels)
     for index, one in enumerate(series):
-        body.extend(_line(index, one, top, len(x_labels)))
+        body.extend(_line(index, one, top, len(x_labels), join_gaps))
     legend_top = TOP + PLOT_HEIGHT + AXIS_ROOM
     for index, one in enumerate(series):
         body.extend(_legend_row(index, one.label, legend_top + index * LEGEND_ROW))
@@ -305,7 +309,7 @@ def _axes(ticks: list[float], x_labels: Sequence[str]) -> list[Markup]:
     return drawn
 
 
-def _line(index: int, one: Series, top: float, count: int) -> list[Markup]:
+def _line(index: int, one: Series, top: float, count: int, join_gaps: bool) -> list[Markup]:
     colour, dash = COLOURS[index % len(COLOURS)], DASHES[index % len(DASHES)]
     drawn: list[Markup] = []
     run: list[tuple[float, float]] = []
@@ -313,7 +317,8 @@ def _line(index: int, one: Series, top: float, count: int) -> list[Markup]:
         (point_x(i, count), point_y(v, top)) if v is not None else None
         for i, v in enumerate(one.values)
     ]
-    for point in [*points, None]:
+    drawn_through = [p for p in points if p is not None] if join_gaps else points
+    for point in [*drawn_through, None]:
         if point is not None:
             run.append(point)
             continue

@@ -1,0 +1,195 @@
+"""Editions compared: registrations, applications and interviews day by day around each
+edition's opening day, so that a second edition can be judged against the first (issue 12
+item 8).
+
+The time line. Day 0 is the day applications open (`applications_open_at`) in the edition's
+own time zone; day n is n days later, also counted in the edition's zone (a registration at
+00:30 in Paris falls on its Paris day). The window runs from day -21 to day +21 (`FIRST_DAY`,
+`LAST_DAY`): three weeks of registrations before opening, three weeks of applications and
+interviews after it, which covers the fairs seen so far (a fortnight of applications, a live
+week). Moments are read grouped by UTC hour, then placed on local days here: exact for every
+zone whose offset is whole hours (all of France's but the Marquesas, which a half-hour would
+shift by one hour).
+
+The measures. Registrations: a candidate's registration to the edition
+(`EditionCandidate.registered_at`, fair.participants). Applications: their creation
+(`Application.created_at`). Interviews: the day an interview was booked (`Interview.created_at`),
+not the day it takes place: booking is what candidates and recruiters do day by day, like
+registering and applying, while interviews take place on the few live days whatever the
+campaign did. Only interviews that stand or stood count (booked, held, no-show); offers not
+taken, pending, declined and cancelled ones do not.
+
+Cumulative, not daily. Each point is the total up to the end of that day, everything before
+the window included (the first point is the total by day -21). A daily count of a few people
+is noisy and mostly too small to show; cumulative curves say at a glance "by opening day, the
+second edition had twice the registrations", and they are what can be shown safely.
+
+Disclosure. A point is a count of people; the difference between two points is one too (the
+people who registered between them). A point is shown only when it is 5 or more
+(`disclosure.THRESHOLD`) *and* 5 or more above the last shown point of its curve (0 before the
+first): so every shown value, and every difference between two shown values, is at least 5; a
+hidden point lies strictly between its shown neighbours' values and could take several values
+(a gap in the curve, "hidden" in the table). A curve that grows slowly shows a point every few
+days instead of every day. What this cannot cover is a figure shown on another page (a total of
+the edition on the dashboard, counted to another moment): the differences it makes with a
+point here are other periods, not days of this window.
+
+Which editions. An organiser compares the editions they organise; an administrator, the
+editions of the same territory (the same `territory` text), as editions of different
+territories are different fairs. The edition the page is for, and at most `MOST_OTHERS` others:
+those whose opening day is nearest to it, so that a fourth edition is judged against the
+third and second before the first. Three grouped queries for all the editions compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from fair import disclosure, editions, permissions
+from fair.enums import InterviewStatus
+from fair.models import Application, Booth, Edition, EditionCandidate, Interview, User
+
+FIRST_DAY, LAST_DAY = -21, 21
+DAYS = list(range(FIRST_DAY, LAST_DAY + 1))
+MOST_OTHERS = 4
+MEASURES = ("registrations", "applications", "interviews")
+STANDING = (InterviewStatus.BOOKED, InterviewStatus.HELD, InterviewStatus.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One edition's cumulative counts of one measure, one figure per day of `DAYS`."""
+
+    edition: Edition
+    points: tuple[disclosure.Figure, ...]
+
+
+def opening_day(edition: Edition) -> date:
+    """Day 0: the day applications open, in the edition's time zone."""
+    return edition.applications_open_at.astimezone(ZoneInfo(edition.timezone)).date()
+
+
+def day_of(edition: Edition, moment: datetime) -> int:
+    """The day of `moment` relative to the edition's opening day, in its time zone."""
+    local = moment.astimezone(ZoneInfo(edition.timezone)).date()
+    return (local - opening_day(edition)).days
+
+
+def window_end(edition: Edition) -> datetime:
+    """The end of day `LAST_DAY` (local midnight after it), in UTC."""
+    last = opening_day(edition) + timedelta(days=LAST_DAY + 1)
+    return datetime.combine(last, datetime.min.time(), ZoneInfo(edition.timezone)).astimezone(UTC)
+
+
+# Which editions --------------------------------------------------------------------------------
+
+
+async def compared(session: AsyncSession, user: User, edition: Edition) -> list[Edition]:
+    """The editions shown beside `edition` (module docstring), by opening day; `edition`
+    included. The caller has checked that `user` organises `edition`."""
+    if permissions.is_admin(user):
+        query = select(Edition).where(Edition.territory == edition.territory)
+        found = list(await session.scalars(query))
+    else:
+        found = await editions.organised_by(session, user)
+    return nearest(edition, found)
+
+
+def nearest(edition: Edition, candidates: Sequence[Edition]) -> list[Edition]:
+    """`edition` and the `MOST_OTHERS` others opening nearest to it, by opening day."""
+    others = [e for e in candidates if e.id != edition.id]
+    others.sort(key=lambda e: (abs((opening_day(e) - opening_day(edition)).days), -e.id))
+    chosen = [edition, *others[:MOST_OTHERS]]
+    return sorted(chosen, key=lambda e: (opening_day(e), e.id))
+
+
+# Counts ----------------------------------------------------------------------------------------
+
+
+def cumulative(per_day: dict[int, int]) -> list[int]:
+    """Per day of `DAYS`, the count up to the end of that day; days before the window count
+    in the first point, days after it nowhere."""
+    total = sum(n for day, n in per_day.items() if day < FIRST_DAY)
+    points = []
+    for day in DAYS:
+        total += per_day.get(day, 0)
+        points.append(total)
+    return points
+
+
+def protect(points: Sequence[int]) -> tuple[disclosure.Figure, ...]:
+    """Show a point when it is at least the threshold and at least the threshold above the
+    last shown point (module docstring)."""
+    last_shown, found = 0, []
+    for value in points:
+        shown = not disclosure.small(value) and not disclosure.small(value - last_shown)
+        if shown:
+            last_shown = value
+        found.append(disclosure.Figure(value, shown))
+    return tuple(found)
+
+
+async def curves(session: AsyncSession, chosen: list[Edition]) -> dict[str, list[Curve]]:
+    """Per measure, one protected curve per edition (in the order of `chosen`)."""
+    found: dict[str, list[Curve]] = {}
+    for measure in MEASURES:
+        per_day = await daily(session, chosen, measure)
+        found[measure] = [Curve(e, protect(cumulative(per_day.get(e.id, {})))) for e in chosen]
+    return found
+
+
+async def daily(
+    session: AsyncSession, chosen: list[Edition], measure: str
+) -> dict[int, dict[int, int]]:
+    """Per edition, per day relative to its opening (before the window included): how many."""
+    if not chosen:
+        return {}
+    by_id = {e.id: e for e in chosen}
+    until = max(window_end(e) for e in chosen)
+    rows = await session.execute(_query(session, measure, list(by_id), until))
+    found: dict[int, dict[int, int]] = {}
+    for key, label, n in rows:
+        edition = by_id[key]
+        at = datetime.strptime(f"{label}:00", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        if at < window_end(edition):
+            per_day = found.setdefault(key, {})
+            day = day_of(edition, at)
+            per_day[day] = per_day.get(day, 0) + int(n)
+    return found
+
+
+def _query(
+    session: AsyncSession, measure: str, ids: list[int], until: datetime
+) -> Select[int, str, int]:
+    """How many of a measure per edition and UTC hour, up to `until`."""
+    edition_id: InstrumentedAttribute[int]
+    moment: InstrumentedAttribute[datetime]
+    if measure == "registrations":
+        edition_id, moment = EditionCandidate.edition_id, EditionCandidate.registered_at
+    elif measure == "applications":
+        edition_id, moment = Application.edition_id, Application.created_at
+    else:
+        edition_id, moment = Booth.edition_id, Interview.created_at
+    hour = _hour(session, moment)
+    query = select(edition_id, hour, func.count()).where(edition_id.in_(ids), moment < until)
+    if measure == "interviews":
+        query = (
+            query.select_from(Interview)
+            .join(Booth, Booth.id == Interview.booth_id)
+            .where(Interview.status.in_([s.value for s in STANDING]))
+        )
+    return query.group_by(edition_id, hour)
+
+
+def _hour(session: AsyncSession, moment: InstrumentedAttribute[datetime]) -> ColumnElement[str]:
+    """The UTC hour of a stored moment as text, 'YYYY-MM-DD HH' (stored as naive UTC)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(moment, "YYYY-MM-DD HH24")
+    return func.substr(moment, 1, 13)
