@@ -30,6 +30,7 @@ from fair import (
     applications,
     candidates,
     clock,
+    demo_history,
     editions,
     employers,
     geo,
@@ -50,7 +51,15 @@ from fair.enums import (
     WorkingTime,
 )
 from fair.errors import NotFound
-from fair.models import Application, Booth, Edition, InterviewInvitation, Offer, User
+from fair.models import (
+    Application,
+    Booth,
+    Edition,
+    Employer,
+    InterviewInvitation,
+    Offer,
+    User,
+)
 
 
 def _load() -> dict[str, Any]:
@@ -157,9 +166,23 @@ async def is_live(session: AsyncSession, now: datetime | None = None) -> bool:
 
 
 async def seed(session: AsyncSession, *, now: datetime | None = None) -> dict[str, object]:
-    """Build the demo fair (flushes, never commits); returns what to print for the visitor."""
+    """Build the demo fair (flushes, never commits); returns what to print for the visitor.
+
+    Last year's edition comes first, with its whole history, then this year's with what has
+    happened up to now (fair.demo_history); the clock moves to each moment and comes back as
+    it was found.
+    """
     now = now or clock.now()
-    rng = random.Random(42)
+    was = clock.frozen()
+    try:
+        return await _seed(session, now, was)
+    finally:
+        clock.set_now(was)
+
+
+async def _seed(session: AsyncSession, now: datetime, was: datetime | None) -> dict[str, object]:
+    last_year = now - LAST_YEAR
+    clock.set_now(last_year - PREPARATION)
     users = {
         role: await accounts.create_user(
             session, email=email, name=name, password=PASSWORD, role=role
@@ -167,21 +190,56 @@ async def seed(session: AsyncSession, *, now: datetime | None = None) -> dict[st
         for role, email, name in ACCOUNTS
     }
     organiser = users[Role.ORGANISER]
-    edition = await editions.create(session, by=organiser, data=edition_input(now))
-    await editions.publish(session, edition)
-    booths: list[tuple[DemoEmployer, Booth]] = []
-    owners: list[User] = []
-    for n, spec in enumerate(EMPLOYERS):
-        owner = users[Role.RECRUITER] if n == 0 else await _owner(session, n)
-        booth = await _booth(session, spec, n, owner, edition, organiser)
-        booths.append((spec, booth))
-        owners.append(owner)
-    first_offer: dict[int, Offer] = {}
+    owners = [
+        users[Role.RECRUITER] if n == 0 else await _owner(session, n) for n in range(len(EMPLOYERS))
+    ]
+    companies = [
+        await _employer(session, spec, n, owner)
+        for n, (spec, owner) in enumerate(zip(EMPLOYERS, owners, strict=True))
+    ]
+    crowd = await demo_history.people(session, cv=cv_pdf("CV"), area=AREA)
+    past = await _edition(session, organiser, last_year)
+    past_rng = random.Random(demo_history.SEED)
+    played = []
+    for n in demo_history.PAST.booths:
+        booth = await _request(session, companies[n], owners[n], past, organiser)
+        data = [_offer(past_rng, EMPLOYERS[n]) for _ in range(demo_history.PAST.offers_per_booth)]
+        made = [await offers.create(session, booth=booth, data=d) for d in data]
+        played.append(demo_history.Stand(booth, owners[n], made))
+    await demo_history.play(
+        session,
+        edition=past,
+        organiser=organiser,
+        stands=played,
+        crowd=crowd,
+        plan=demo_history.PAST,
+        until=_over(past),
+    )
+    clock.set_now(now - PREPARATION)
+    edition = await _edition(session, organiser, now)
+    rng = random.Random(42)
+    booths = [
+        (spec, await _request(session, company, owner, edition, organiser))
+        for spec, company, owner in zip(EMPLOYERS, companies, owners, strict=True)
+    ]
+    made_by: dict[int, list[Offer]] = {booth.id: [] for _spec, booth in booths}
     for spec, booth in _spread(rng, booths):
-        offer = await offers.create(session, booth=booth, data=_offer(rng, spec))
-        first_offer.setdefault(booth.id, offer)
+        made_by[booth.id].append(await offers.create(session, booth=booth, data=_offer(rng, spec)))
+    await demo_history.play(
+        session,
+        edition=edition,
+        organiser=organiser,
+        stands=[
+            demo_history.Stand(booth, owner, made_by[booth.id])
+            for (_spec, booth), owner in zip(booths, owners, strict=True)
+        ],
+        crowd=crowd,
+        plan=demo_history.CURRENT,
+        until=now,
+    )
+    clock.set_now(was)  # what is live now is seeded with the clock as it was found
     stands = [
-        Stand(booth, owner, first_offer[booth.id])
+        Stand(booth, owner, made_by[booth.id][0])
         for (_spec, booth), owner in zip(booths, owners, strict=True)
     ]
     await _candidate(session, users[Role.CANDIDATE])
@@ -191,6 +249,26 @@ async def seed(session: AsyncSession, *, now: datetime | None = None) -> dict[st
         session, now, edition, organiser, stands, [users[Role.CANDIDATE], *others]
     )
     return _summary(edition)
+
+
+# Last year's edition is the same weeks a year earlier (364 days: the same weekdays); each
+# edition is published some weeks before it opens; last year's story runs to its J+30 follow-up.
+LAST_YEAR = timedelta(days=364)
+PREPARATION = timedelta(weeks=7)
+FOLLOW_UP = timedelta(days=35)
+
+
+def _over(edition: Edition) -> datetime:
+    """When last year's story ends: after the follow-up a month after its last live day."""
+    bounds = editions.live_bounds(edition)
+    assert bounds is not None
+    return bounds[1] + FOLLOW_UP
+
+
+async def _edition(session: AsyncSession, organiser: User, now: datetime) -> Edition:
+    edition = await editions.create(session, by=organiser, data=edition_input(now))
+    await editions.publish(session, edition)
+    return edition
 
 
 async def summary(session: AsyncSession) -> dict[str, object]:
@@ -221,17 +299,10 @@ async def _owner(session: AsyncSession, n: int) -> User:
     )
 
 
-async def _booth(
-    session: AsyncSession,
-    spec: DemoEmployer,
-    n: int,
-    owner: User,
-    edition: Edition,
-    organiser: User,
-) -> Booth:
+async def _employer(session: AsyncSession, spec: DemoEmployer, n: int, owner: User) -> Employer:
     place = geo.find(spec.commune)
     assert place is not None, spec.commune
-    employer = await employers.register(
+    return await employers.register(
         session,
         by=owner,
         data=employers.EmployerInput(
@@ -245,6 +316,12 @@ async def _booth(
             video_url="",
         ),
     )
+
+
+async def _request(
+    session: AsyncSession, employer: Employer, owner: User, edition: Edition, organiser: User
+) -> Booth:
+    """The employer's booth in the edition, requested and approved."""
     booth = await employers.request_booth(session, by=owner, employer=employer, edition=edition)
     await employers.set_status(session, booth, BoothStatus.APPROVED, by=organiser)
     return booth

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -41,6 +42,11 @@ def fair(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProces
         text=True,
         timeout=120,
     )
+
+
+def _now() -> str:
+    """Now as SQLite stores the app's UTC times, to compare with them."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _free_port() -> int:
@@ -107,21 +113,35 @@ async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) 
     assert result.returncode == 0, result.stderr
     assert "recruteur@demo.fair" in result.stdout and demo.PASSWORD in result.stdout
     with sqlite3.connect(data_dir / "fair.db") as conn:
-        offers = conn.execute("SELECT count(*) FROM offers WHERE published").fetchone()[0]
-        booths = Counter(s for (s,) in conn.execute("SELECT status FROM booths"))
-        fts = conn.execute("SELECT count(*) FROM offers_fts").fetchone()[0]
+        # This year's edition (the last created); last year's comes first (test_demo_history).
+        (current,) = conn.execute("SELECT max(id) FROM editions").fetchone()
+        offers = conn.execute(
+            "SELECT count(*) FROM offers WHERE published AND edition_id = ?", (current,)
+        ).fetchone()[0]
+        booths = Counter(
+            s for (s,) in conn.execute("SELECT status FROM booths WHERE edition_id = ?", (current,))
+        )
+        fts = conn.execute(
+            "SELECT count(*) FROM offers_fts JOIN offers o ON o.id = offers_fts.rowid"
+            " WHERE o.edition_id = ?",
+            (current,),
+        ).fetchone()[0]
     assert (offers, booths, fts) == (600, {"approved": 40}, 600)
     with sqlite3.connect(data_dir / "fair.db") as conn:
+        # What is still to come: the slots, interviews and talks of the history have passed.
         slots = dict(
             conn.execute(
                 "SELECT e.name, count(*) FROM interview_slots s JOIN booths b ON b.id = s.booth_id"
-                " JOIN employers e ON e.id = b.employer_id GROUP BY e.name"
+                " JOIN employers e ON e.id = b.employer_id WHERE s.starts_at > ?"
+                " GROUP BY e.name",
+                (_now(),),
             ).fetchall()
         )
         booked = sorted(
             conn.execute(
                 "SELECT u.email, i.status, i.mode FROM interviews i"
-                " JOIN users u ON u.id = i.candidate_id"
+                " JOIN users u ON u.id = i.candidate_id WHERE i.starts_at > ?",
+                (_now(),),
             ).fetchall()
         )
         mine = sorted(
@@ -134,7 +154,7 @@ async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) 
         talks = conn.execute(
             "SELECT w.title, w.capacity, w.status, count(r.id) FROM webconferences w"
             " LEFT JOIN webconference_registrations r ON r.webconference_id = w.id"
-            " GROUP BY w.id ORDER BY w.starts_at"
+            " WHERE w.status = 'scheduled' GROUP BY w.id ORDER BY w.starts_at"
         ).fetchall()
         registered = sorted(
             title
@@ -180,6 +200,109 @@ async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) 
             assert editions.status_at(edition) == EditionStatus.LIVE
     finally:
         await engine.dispose()
+
+
+def _by_edition(conn: sqlite3.Connection, query: str) -> dict[int, dict[str, int]]:
+    """{edition id: {key: count}} from rows (edition id, key, count)."""
+    found: dict[int, dict[str, int]] = {}
+    for edition, key, n in conn.execute(query):
+        found.setdefault(edition, {})[key] = n
+    return found
+
+
+def test_demo_history(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """Last year's edition and this year's carry a history in every table the organiser's
+    dashboard reads (fair.demo_history): each figure below must be there, and plausible."""
+    data_dir, result = seeded
+    assert result.returncode == 0, result.stderr
+    now = _now()
+    with sqlite3.connect(data_dir / "fair.db") as conn:
+        editions_ = conn.execute(
+            "SELECT e.id, e.title, e.territory, e.created_by_id, min(d.day), max(d.day),"
+            " e.published_at FROM editions e JOIN live_days d ON d.edition_id = e.id"
+            " GROUP BY e.id ORDER BY e.id"
+        ).fetchall()
+        (past, *_), (current, *_) = editions_
+        assert [e[1][-4:] for e in editions_] == [
+            str(int(editions_[1][1][-4:]) - 1),
+            editions_[1][1][-4:],
+        ]
+        assert editions_[0][2:4] == editions_[1][2:4]  # same territory, same organiser
+        assert editions_[0][5] < now[:10] <= editions_[1][5]
+        registered = dict(
+            conn.execute("SELECT edition_id, count(*) FROM edition_candidates GROUP BY 1")
+        )
+        days_before = dict(
+            conn.execute(
+                "SELECT c.edition_id, count(DISTINCT date(c.registered_at))"
+                " FROM edition_candidates c JOIN editions e ON e.id = c.edition_id"
+                " WHERE c.registered_at < (SELECT min(day) FROM live_days d"
+                " WHERE d.edition_id = e.id) AND c.registered_at > e.published_at GROUP BY 1"
+            )
+        )
+        late = conn.execute(
+            "SELECT count(*) FROM edition_candidates WHERE registered_at > ?", (now,)
+        ).fetchone()[0]
+        views = _by_edition(
+            conn,
+            "SELECT edition_id, CASE WHEN offer_id IS NULL THEN 'booth' ELSE 'offer' END,"
+            " sum(views) FROM page_views GROUP BY 1, 2",
+        )
+        active = dict(
+            conn.execute("SELECT edition_id, count(DISTINCT user_id) FROM active_days GROUP BY 1")
+        )
+        statuses = _by_edition(
+            conn, "SELECT edition_id, status, count(*) FROM applications GROUP BY 1, 2"
+        )
+        held = _by_edition(
+            conn,
+            "SELECT b.edition_id, i.status, count(*) FROM interviews i"
+            " JOIN booths b ON b.id = i.booth_id GROUP BY 1, 2",
+        )
+        modes = dict(
+            conn.execute(
+                "SELECT b.edition_id, count(DISTINCT i.mode) FROM interviews i"
+                " JOIN booths b ON b.id = i.booth_id WHERE i.status = 'held' GROUP BY 1"
+            )
+        )
+        queued = _by_edition(
+            conn,
+            "SELECT b.edition_id, q.status, count(*) FROM queue_entries q"
+            " JOIN booths b ON b.id = q.booth_id GROUP BY 1, 2",
+        )
+        talked = dict(
+            conn.execute(
+                "SELECT b.edition_id, count(*) FROM conversations c JOIN booths b"
+                " ON b.id = c.booth_id WHERE c.ended_at > c.started_at GROUP BY 1"
+            )
+        )
+        talks = _by_edition(
+            conn,
+            "SELECT w.edition_id, 'watched', count(DISTINCT a.user_id)"
+            " FROM webconferences w JOIN webconference_attendances a"
+            " ON a.webconference_id = w.id WHERE w.status = 'ended' AND a.left_at IS NOT NULL"
+            " GROUP BY 1 UNION ALL SELECT w.edition_id, 'questions', count(*)"
+            " FROM webconferences w JOIN webconference_questions q"
+            " ON q.webconference_id = w.id GROUP BY 1",
+        )
+        declared = conn.execute("SELECT count(*) FROM priority_declarations").fetchone()[0]
+    assert registered[past] >= 80 and registered[current] >= 100, registered
+    assert days_before[past] >= 15 and days_before[current] >= 15, days_before
+    assert late == 0
+    for edition in (past, current):
+        assert views[edition]["booth"] > 500 and views[edition]["offer"] > 500, views
+        assert active[edition] >= 50, active
+        assert {"submitted", "shortlisted", "not_retained", "hired", "no_show"} <= set(
+            statuses[edition]
+        ), statuses
+        assert held[edition]["held"] >= 8 and held[edition]["no_show"] >= 2, held
+        assert modes[edition] == 3
+        assert queued[edition]["done"] >= 15 and queued[edition]["left"] >= 2, queued
+        assert talked[edition] == queued[edition]["done"]
+        assert talks[edition]["watched"] >= 10 and talks[edition]["questions"] >= 1, talks
+    # Nothing of last year is still waiting for an answer at a live step.
+    assert "booked" not in held[past] and "pending" not in held[past]
+    assert declared >= 100
 
 
 def test_seed_demo_twice_is_refused(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
