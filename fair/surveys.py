@@ -91,7 +91,9 @@ def opens_at(edition: Edition) -> datetime:
 
 
 def closes_at(edition: Edition) -> datetime:
-    return opens_at(edition) + OPEN_FOR
+    """OPEN_FOR after the opening, by the edition's clocks (the same hour across a change of
+    summer time)."""
+    return opens_at(edition).astimezone(ZoneInfo(edition.timezone)) + OPEN_FOR
 
 
 def is_open(edition: Edition, now: datetime | None = None) -> bool:
@@ -130,9 +132,10 @@ def _recruiter_booths(edition_id: int) -> Select[int]:
     )
 
 
-async def participants(session: AsyncSession, edition_id: int) -> list[User]:
+async def participants(session: AsyncSession, edition_id: int) -> list[Person]:
     """The active accounts asked to answer: the candidates who took part (registered, or
-    applied: fair.outcomes.took_part), the approved booths' recruiters."""
+    applied: fair.outcomes.took_part), the approved booths' recruiters (plain rows: an edition
+    may have tens of thousands)."""
     candidates = select(EditionCandidate.user_id).where(EditionCandidate.edition_id == edition_id)
     applicants = select(Application.candidate_id).where(Application.edition_id == edition_id)
     recruiters = (
@@ -140,12 +143,19 @@ async def participants(session: AsyncSession, edition_id: int) -> list[User]:
         .join(Booth, Booth.employer_id == EmployerMember.employer_id)
         .where(Booth.edition_id == edition_id, Booth.status == BoothStatus.APPROVED.value)
     )
-    found = await session.scalars(
-        select(User)
+    rows = await session.execute(
+        select(User.email, User.name, User.locale)
         .where(User.is_active.is_(True), User.id.in_(candidates.union(applicants, recruiters)))
         .order_by(User.id)
     )
-    return list(found)
+    return [Person(email, name, locale or "fr") for email, name, locale in rows.all()]
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str
+    locale: str
 
 
 # The invitation --------------------------------------------------------------------------------
@@ -193,7 +203,14 @@ async def _claim(session: AsyncSession, edition_id: int, now: datetime) -> bool:
 async def _mail_edition(session: AsyncSession, edition: Edition) -> None:
     people = await participants(session, edition.id)
     link = settings.get().base_url + f"/e/{edition.slug}/survey"
-    messages = [_invitation(person, edition, link) for person in people]
+    texts: dict[str, tuple[str, str]] = {}  # the same words for everyone of one language
+    messages = []
+    for person in people:
+        if person.locale not in texts:
+            texts[person.locale] = _invitation(person.locale, edition, link)
+        subject, rest = texts[person.locale]
+        hello = _("Hello %(name)s,", person.locale, name=person.name)
+        messages.append((person.email, subject, f"{hello}\n\n{rest}"))
     await mail.queue_many(session, messages)
     mailing = await session.get(EditionMailing, (edition.id, MAILING))
     if mailing is not None:
@@ -201,13 +218,10 @@ async def _mail_edition(session: AsyncSession, edition: Edition) -> None:
     await session.flush()
 
 
-def _invitation(person: User, edition: Edition, link: str) -> tuple[str, str, str]:
-    locale = person.locale or "fr"
-    zone = ZoneInfo(edition.timezone)
-    closes = closes_at(edition).astimezone(zone)
+def _invitation(locale: str, edition: Edition, link: str) -> tuple[str, str]:
+    """The subject, and the body after its greeting, in `locale`."""
+    closes = closes_at(edition).astimezone(ZoneInfo(edition.timezone))
     lines = [
-        _("Hello %(name)s,", locale, name=person.name),
-        "",
         _(
             "%(edition)s is over. Would you tell us how it went for you? Four questions and a "
             "comment, two minutes at most.",
@@ -228,8 +242,7 @@ def _invitation(person: User, edition: Edition, link: str) -> tuple[str, str, st
         edition=edition.title,
     )
     body = "\n".join(lines) + "\n" + mail.footer(locale, sender=edition.title, why=why)
-    subject = _("How was %(edition)s?", locale, edition=edition.title)
-    return person.email, subject, body
+    return _("How was %(edition)s?", locale, edition=edition.title), body
 
 
 # Answers ---------------------------------------------------------------------------------------
