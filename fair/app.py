@@ -25,18 +25,25 @@ from fair.media.remote import RemoteStages
 from fair.tally import Tally
 from fair.web import (
     accounts,
+    activity,
     admin,
     candidate,
     chat,
+    dashboard,
     desk,
     errors,
+    exports,
+    health,
     interviews,
     organiser,
+    outcomes,
+    panel,
     public,
     recordings,
     recruiter,
     rooms,
     stage,
+    surveys,
     webconferences,
 )
 from fair.web.assets import Assets
@@ -103,17 +110,29 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *recordings.routes,
         *stage.routes,
         *organiser.routes,
+        *dashboard.routes,
+        *activity.routes,
+        *panel.routes,
+        *surveys.routes,
+        *health.routes,
+        *exports.routes,
+        *outcomes.routes,
         *admin.routes,
         WebSocketRoute("/live", socket.endpoint, name="live"),
         Mount("/static", assets, name="static"),
     ]
     middleware = [
         Middleware(SecurityHeaders),
-        # HTML, CSS, JS and JSON compressed; never partial (206) answers, video, images or PDFs.
+        # HTML, CSS, JS, JSON and CSV compressed; never partial (206) answers, video, images,
+        # PDFs or XLSX files (zips already).
         Middleware(
             GZipMiddleware,
             compresslevel=6,
-            exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
+            exclude_content_types=(
+                *DEFAULT_EXCLUDED_CONTENT_TYPES,
+                "application/pdf",
+                exports.XLSX,
+            ),
         ),
         Middleware(Locale),
         Middleware(

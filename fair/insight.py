@@ -66,6 +66,7 @@ from fair.models import (
     Interview,
     InterviewInvitation,
     Offer,
+    PageView,
 )
 
 # A statement of several integer columns.
@@ -161,7 +162,7 @@ def _offer_conditions(edition_id: int, filters: Filters) -> list[ColumnElement[b
             .join(Employer, Employer.id == Booth.employer_id)
             .where(
                 Booth.edition_id == edition_id,
-                func.substr(Employer.naf_code, 1, 2) == filters.sector,
+                _division(Employer.naf_code) == filters.sector,
             )
         )
         found.append(Offer.booth_id.in_(in_sector))
@@ -546,3 +547,123 @@ def protect_table(rows: list[dict[str, int]]) -> list[dict[str, disclosure.Figur
                     grown = True
         if not grown:
             return figures
+
+
+# The dashboard ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What the organiser's dashboard shows for some filters.
+
+    `funnel`: the edition's (under a booth filter, registration and activity from the edition
+    and the later steps from that booth's row of `booths`, so that the booth's figures are the
+    same, and protected the same, wherever they are shown). `views`: the matching pages' views
+    (page views are not people: not suppressed).
+    """
+
+    funnel: Funnel
+    booths: list[BoothFunnel]
+    views: activity.Views
+
+
+async def dashboard(session: AsyncSession, edition_id: int, filters: Filters) -> Dashboard:
+    """The funnel, the booths' funnels and the matching pages' views: four or five queries."""
+    booths = await booth_funnels(session, edition_id, filters)
+    found = await funnel(session, edition_id, filters)
+    if filters.booth_id is not None:
+        row = next((b.funnel for b in booths if b.booth_id == filters.booth_id), None)
+        if row is not None:
+            figures = {**found.figures, **row.figures}
+            found = Funnel(found.counts, figures)
+    return Dashboard(found, booths, await _views(session, edition_id, filters, booths))
+
+
+async def _views(
+    session: AsyncSession, edition_id: int, filters: Filters, booths: list[BoothFunnel]
+) -> activity.Views:
+    """The views of the pages the filters match: every booth and offer page; a booth's (or a
+    sector's booths') pages; under a filter about offers, the matching offers' pages only."""
+    about_offers = filters.offer_id is not None or any(
+        getattr(filters, name) is not None
+        for name in ("rome_domain", "contract", "commune", "epci")
+    )
+    if about_offers:
+        matching = select(Offer.id).where(
+            Offer.edition_id == edition_id,
+            *_offer_conditions(edition_id, filters),
+            *([Offer.id == filters.offer_id] if filters.offer_id is not None else []),
+            *([Offer.booth_id == filters.booth_id] if filters.booth_id is not None else []),
+        )
+        total = await session.scalar(
+            select(func.coalesce(func.sum(PageView.views), 0)).where(
+                PageView.offer_id.in_(matching)
+            )
+        )
+        return activity.Views(offers=int(total or 0))
+    kept = [b for b in booths if filters.booth_id in (None, b.booth_id)]
+    if filters.sector is not None:
+        in_sector = await session.scalars(
+            select(Booth.id)
+            .join(Employer, Employer.id == Booth.employer_id)
+            .where(Booth.edition_id == edition_id, _division(Employer.naf_code) == filters.sector)
+        )
+        ids = set(in_sector)
+        kept = [b for b in kept if b.booth_id in ids]
+    return activity.Views(
+        booth=sum(b.views.booth for b in kept), offers=sum(b.views.offers for b in kept)
+    )
+
+
+def _division(naf: Any) -> ColumnElement[str]:
+    """A NAF code's division: its first two digits ("43.21A" → "43")."""
+    return func.substr(naf, 1, 2)
+
+
+async def choices(session: AsyncSession, edition_id: int) -> Choices:
+    """What the filters may choose among in an edition: its booths, offers, sectors (NAF
+    divisions of its employers), ROME domains, contracts, communes and EPCIs of its offers."""
+    booths = (
+        await session.execute(
+            select(Booth.id, Employer.name, Employer.naf_code)
+            .join(Employer, Employer.id == Booth.employer_id)
+            .where(Booth.edition_id == edition_id)
+            .order_by(Employer.name, Booth.id)
+        )
+    ).all()
+    offers_ = (
+        await session.execute(
+            select(
+                Offer.id,
+                Offer.title,
+                Offer.rome_domain,
+                Offer.contract,
+                Offer.commune,
+                Offer.postcode,
+            )
+            .where(Offer.edition_id == edition_id)
+            .order_by(Offer.title, Offer.id)
+        )
+    ).all()
+    places = {(o.commune, o.postcode) for o in offers_}
+    epcis = {e for e in (geo.epci_of(c, p) for c, p in places) if e is not None}
+    return Choices(
+        booths=[(b.id, b.name) for b in booths],
+        offers=[(o.id, o.title) for o in offers_],
+        sectors=sorted({b.naf_code[:2] for b in booths}),
+        rome_domains=sorted({o.rome_domain for o in offers_}),
+        contracts=sorted({o.contract for o in offers_}),
+        communes=sorted({o.commune for o in offers_}),
+        epcis=sorted(epcis, key=lambda e: e.name),
+    )
+
+
+@dataclass(frozen=True)
+class Choices:
+    booths: list[tuple[int, str]]
+    offers: list[tuple[int, str]]
+    sectors: list[str]
+    rome_domains: list[str]
+    contracts: list[str]
+    communes: list[str]
+    epcis: list[geo.Epci]

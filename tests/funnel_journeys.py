@@ -68,6 +68,7 @@ class Built:
     booths: dict[str, Booth]
     recruiters: dict[str, User]
     offers: dict[str, Offer]
+    employers: dict[str, str]
     # (candidate id, booth name or None, journey)
     journeys: list[tuple[int, str | None, str]] = field(default_factory=list)
 
@@ -110,6 +111,7 @@ async def build(session: AsyncSession) -> Built:
         {"A": booth_a, "B": booth_b},
         {"A": recruiter_a, "B": recruiter_b},
         {"A": offer_a, "B": offer_b},
+        {"A": (await employers.get(session, booth_a.employer_id)).name, "B": employer_b.name},
     )
     data = f.availability(recruiter_a, end=time(18, 0))
     slots = await interviews.publish_availability(session, by=recruiter_a, booth=booth_a, data=data)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, insight
@@ -42,10 +41,7 @@ async def test_each_step_counts_the_candidates_who_reached_it(session: AsyncSess
         "hired": 1,
         "not_held_yet": 1,
     }
-
-
-async def test_one_row_per_registered_candidate(session: AsyncSession) -> None:
-    built = await funnel_journeys.build(session)
+    # One row per registered candidate, with the steps of their journeys.
     rows = (await session.execute(insight.candidate_steps(built.edition.id))).mappings().all()
     by_user = {row["user_id"]: {s for s in insight.STEPS if row[s]} for row in rows}
     expected: dict[int, set[str]] = {}
@@ -86,6 +82,7 @@ async def test_filters_restrict_the_steps_from_applied_on(session: AsyncSession)
 
 async def test_hidden_below_five_and_rates_from_shown_figures(session: AsyncSession) -> None:
     built = await funnel_journeys.build(session)
+    await _booths(session, built)
     found = await insight.funnel(session, built.edition.id)
     shown = {s: f.value if f.shown else None for s, f in found.figures.items()}
     # Held (5) is shown: no-show and "not held yet" (1 each) hide each other.
@@ -134,8 +131,8 @@ def test_a_hidden_held_figure_pins_retained_when_equal_to_booked() -> None:
     ]
 
 
-async def test_every_booth_has_its_funnel(session: AsyncSession) -> None:
-    built = await funnel_journeys.build(session)
+async def _booths(session: AsyncSession, built: funnel_journeys.Built) -> None:
+    """Every booth has its funnel."""
     rows = await insight.booth_funnels(session, built.edition.id)
     assert sorted(r.booth_id for r in rows) == sorted(b.id for b in built.booths.values())
     by_id = {r.booth_id: r for r in rows}
@@ -149,10 +146,3 @@ async def test_every_booth_has_its_funnel(session: AsyncSession) -> None:
     # its column next to B's, and is hidden too (with the column's sum it would give B's).
     assert not b.figures["applied"].shown and not b.figures["shortlisted"].shown
     assert not a.figures["applied"].shown
-
-
-async def test_the_steps_statement_is_one_query_over_the_steps(session: AsyncSession) -> None:
-    built = await funnel_journeys.build(session)
-    rows = insight.candidate_steps(built.edition.id).subquery()
-    total = await session.scalar(select(rows.c.registered).limit(1))
-    assert total == 1

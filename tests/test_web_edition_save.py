@@ -36,7 +36,7 @@ async def _demo_edition(client: Any, session: Any) -> Edition:
 
 
 async def _settings_form(client: Any, edition_id: int) -> Form:
-    path = f"http://testserver/organiser/editions/{edition_id}"
+    path = f"http://testserver/organiser/editions/{edition_id}/settings"
     page = await client.get(path)
     assert page.status_code == 200
     [form] = [form for form in forms_of(page.text) if form.action == path]
@@ -80,7 +80,7 @@ async def test_the_demo_edition_saved_unchanged_changes_nothing(app, client, ses
     response = await client.post(form.action, **form.send())  # type: ignore[arg-type]
 
     assert response.status_code == 303
-    assert response.headers["location"] == f"/organiser/editions/{edition.id}"
+    assert response.headers["location"] == f"/organiser/editions/{edition.id}/settings"
     # Not a row, not a second of the moments shown to the minute, not a live day's id.
     assert changed(before, await snapshot(app)) == {}
     again = await client.get(response.headers["location"])

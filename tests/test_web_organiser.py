@@ -93,7 +93,7 @@ async def test_organiser_creates_an_edition(app, client, session):
 
     assert response.status_code == 303
     [edition] = await read(app, select(Edition))
-    assert response.headers["location"] == f"/organiser/editions/{edition.id}"
+    assert response.headers["location"] == f"/organiser/editions/{edition.id}/settings"
     assert edition.title == "Forum de l'emploi 2030"
     assert edition.slug == "forum-de-l-emploi-2030"
     assert edition.created_by_id == organiser.id
@@ -193,7 +193,7 @@ async def test_organiser_edits_an_edition(app, client, session):
     organiser = await f.user(session, Role.ORGANISER, locale="en")
     edition = await f.edition(session, by=organiser, publish=False)
     await as_user(client, session, user=organiser)
-    path = f"/organiser/editions/{edition.id}"
+    path = f"/organiser/editions/{edition.id}/settings"
 
     page = await client.get(path)
     assert page.status_code == 200
@@ -217,7 +217,9 @@ async def test_invalid_edit_keeps_the_edition_unchanged(app, client, session):
     edition = await f.edition(session, by=organiser, publish=False)
     await as_user(client, session, user=organiser)
 
-    response = await post(client, f"/organiser/editions/{edition.id}", {**FORM, "closes": "08:00"})
+    response = await post(
+        client, f"/organiser/editions/{edition.id}/settings", {**FORM, "closes": "08:00"}
+    )
 
     assert response.status_code == 422
     assert "The daily closing time must come after the opening time." in text(response.text)
@@ -230,9 +232,10 @@ async def test_publish_and_archive(app, client, session):
     organiser = await f.user(session, Role.ORGANISER, locale="en")
     edition = await f.edition(session, by=organiser, publish=False)
     await as_user(client, session, user=organiser)
-    path = f"/organiser/editions/{edition.id}"
+    base = f"/organiser/editions/{edition.id}"
+    path = f"{base}/settings"
 
-    response = await post(client, f"{path}/publish")
+    response = await post(client, f"{base}/publish")
 
     assert response.status_code == 303 and response.headers["location"] == path
     [saved] = await read(app, select(Edition))
@@ -242,11 +245,11 @@ async def test_publish_and_archive(app, client, session):
     assert "Publish this edition" not in page.text
     assert f'href="/e/{edition.slug}"' in page.text
 
-    again = await post(client, f"{path}/publish")
+    again = await post(client, f"{base}/publish")
     assert again.status_code == 409
     assert "This edition is already published." in text(again.text)
 
-    refused = await post(client, f"{path}/archive")
+    refused = await post(client, f"{base}/archive")
     assert refused.status_code == 409
     assert "Only a closed edition can be archived." in text(refused.text)
 
@@ -257,7 +260,7 @@ async def test_publish_and_archive(app, client, session):
     page = await client.get(path)
     assert "Status Closed" in text(page.text)
     assert "Archive this edition" in page.text
-    response = await post(client, f"{path}/archive")
+    response = await post(client, f"{base}/archive")
     assert response.status_code == 303
     [saved] = await read(app, select(Edition))
     assert saved.archived_at == clock.now()
@@ -297,9 +300,7 @@ async def test_booths_page_groups_requests(app, client, session):
 
     assert page.status_code == 200
     shown = text(page.text)
-    requested_on = spaced(
-        i18n.moment(requested.requested_at, "Europe/Paris", locale="en")
-    )
+    requested_on = spaced(i18n.moment(requested.requested_at, "Europe/Paris", locale="en"))
     alpha = await employers.get(session, requested.employer_id)
     assert (
         f"Awaiting approval (1) Employer SIRET Sector Commune Size Requested on Decision "
@@ -410,7 +411,7 @@ async def test_every_form_carries_the_session_csrf_token(client, session):
     # Besides the log-out and language forms: the edition form; publish; approve and decline.
     for path, forms in (
         ("/organiser/editions/new", 1),
-        (f"/organiser/editions/{draft.id}", 2),
+        (f"/organiser/editions/{draft.id}/settings", 2),
         (f"/organiser/editions/{edition.id}/booths", 2),
     ):
         page = await client.get(path)
@@ -430,19 +431,29 @@ async def test_organiser_of_another_edition_is_refused(app, client, session):
     await as_user(client, session, user=other)
     base = f"/organiser/editions/{edition.id}"
 
-    for path in (base, f"{base}/booths", f"{base}/responses", f"{base}/offers.json"):
+    for path in (
+        base,
+        f"{base}/settings",
+        f"{base}/booths",
+        f"{base}/responses",
+        f"{base}/offers.json",
+    ):
         page = await client.get(path)
         assert page.status_code == 403, path
         assert "You do not organise this edition." in text(page.text)
     # Someone else's draft reads exactly as a missing edition: a 403 would tell it exists.
     draft = await f.edition(session, publish=False)
     await db.commit(session)
-    for path in (f"/organiser/editions/{draft.id}", "/organiser/editions/999999"):
+    for path in (
+        f"/organiser/editions/{draft.id}",
+        f"/organiser/editions/{draft.id}/settings",
+        "/organiser/editions/999999",
+    ):
         page = await client.get(path)
         assert page.status_code == 404, path
         assert "This edition does not exist." in text(page.text)
     for path, data in (
-        (base, FORM),
+        (f"{base}/settings", FORM),
         (f"{base}/publish", {}),
         (f"{base}/archive", {}),
         (f"/organiser/booths/{booth.id}/decision", {"decision": "approve"}),
@@ -518,9 +529,7 @@ async def test_responses_report(app, client, session):
     assert page.status_code == 200
     shown = text(page.text)
     oldest = spaced(i18n.moment(first.created_at, "Europe/Paris", locale="en"))
-    deadline = spaced(
-        i18n.moment(edition.response_deadline, "Europe/Paris", locale="en")
-    )
+    deadline = spaced(i18n.moment(edition.response_deadline, "Europe/Paris", locale="en"))
     assert f"The response deadline is {deadline}; it has not passed yet." in shown
     assert (
         "Employer Applications without an answer Oldest application "

@@ -355,7 +355,7 @@ routes = [
     Route("/organiser", home, name="organiser_home"),
     Route("/organiser/editions/new", edition_new, methods=["GET", "POST"], name="edition_new"),
     Route(
-        "/organiser/editions/{edition_id:int}",
+        "/organiser/editions/{edition_id:int}/settings",
         edition_edit,
         methods=["GET", "POST"],
         name="edition_edit",

@@ -110,11 +110,11 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     for day in WEEKDAYS:
         days.get_by_label(tr(day), exact=True).check()
     follow(organiser, button(organiser, tr("Create the edition")))
-    organiser.wait_for_url(re.compile(r"/organiser/editions/\d+$"))
+    organiser.wait_for_url(re.compile(r"/organiser/editions/\d+/settings$"))
     assert organiser.locator("main [role=status]").inner_text() == tr("The edition was saved.")
     edition_id = int(re.search(r"/editions/(\d+)", organiser.url).group(1))  # type: ignore[union-attr]
     follow(organiser, button(organiser, tr("Publish this edition")))
-    organiser.wait_for_url(re.compile(rf"/organiser/editions/{edition_id}$"))
+    organiser.wait_for_url(re.compile(rf"/organiser/editions/{edition_id}/settings$"))
     public = link(organiser, tr("Public page")).get_attribute("href")
     assert public and public.startswith("/e/"), public
     slug = public.removeprefix("/e/")

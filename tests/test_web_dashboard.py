@@ -1,0 +1,169 @@
+"""The organiser's dashboard and a recruiter's booth funnel: the figures the pages show (whole
+text of the funnel table, against the journeys the test built), the filters, who may see them,
+and a query count that does not grow with the candidates."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event
+
+from fair import clock, db
+from fair.enums import Role
+from tests import factories as f
+from tests import funnel_journeys
+from tests.pages import person, text
+
+
+@pytest.fixture(autouse=True)
+def _clock(conf):  # type: ignore[no-untyped-def]
+    yield
+    clock.set_now(None)
+
+
+def table(page: str, caption_id: str) -> str:
+    """The text of the table region labelled by `caption_id`."""
+    found = re.search(
+        rf'<div class="table-wrap"[^>]*aria-labelledby="{caption_id}">(.*?)</table>', page, re.S
+    )
+    assert found, caption_id
+    return text(found.group(1))
+
+
+def funnel_text(counts: dict[str, int], *, booth_only: bool = False) -> str:
+    """The funnel table as the page should print it, from the counts the test computed."""
+    steps = (*funnel_journeys.JOURNEYS["hired"], "no_show", "not_held_yet")
+    shown = {s: counts.get(s, 0) if counts.get(s, 0) >= 5 else None for s in steps}
+    # No-show and "not held yet" below 5 hide each other; nothing else is pinned here.
+    labels = [
+        ("registered", "Registered candidates"),
+        ("active", "Active during the edition"),
+        ("applied", "Applied to an offer"),
+        ("shortlisted", "Shortlisted at least once"),
+        ("interview_booked", "Interview booked"),
+        ("held", "↳ Interview held"),
+        ("no_show", "↳ Did not attend (no-show)"),
+        ("not_held_yet", "↳ Booked, not held yet or not recorded"),
+        ("retained", "Retained (the recruiter's decision)"),
+        ("hired", "Back at work (confirmed)"),
+    ]
+    if booth_only:
+        labels = labels[2:]
+    before = {
+        "active": "registered",
+        "applied": "active",
+        "shortlisted": "applied",
+        "interview_booked": "shortlisted",
+        "held": "interview_booked",
+        "no_show": "interview_booked",
+        "not_held_yet": "interview_booked",
+        "retained": "held",
+        "hired": "retained",
+    }
+    parts = ["Step Candidates Rate from the step before"]
+    for i, (step, label) in enumerate(labels):
+        figure = "hidden" if shown[step] is None else str(shown[step])
+        if i == 0:
+            rate = "—"
+        else:
+            top, bottom = shown[step], shown.get(before[step])
+            rate = "hidden" if top is None or bottom is None else f"{100 * top / bottom:.1f} %"
+        parts.append(f"{label} {figure} {rate}")
+    return " ".join(parts)
+
+
+async def test_the_dashboard_shows_the_funnel_and_every_booth(app, session, make_client) -> None:  # type: ignore[no-untyped-def]
+    built = await funnel_journeys.build(session)
+    await db.commit(session)
+    client = await person(make_client, built.organiser)
+    page = await client.get(f"/organiser/editions/{built.edition.id}")
+    assert page.status_code == 200
+    expected = built.expected()
+    assert table(page.text, "funnel-title") == funnel_text(dict(expected))
+    assert "fewer than 5 people (0 included) is not shown" in text(page.text)
+    # Booth B's cells are below 5 (4 applied, 3 shortlisted, no interview): hidden; each of
+    # A's then stands alone shown in its column beside a hidden one (with the column's sum it
+    # would give B's back): hidden too. Page views are not people: shown (none here).
+    a, b = built.expected(per_booth="A"), built.expected(per_booth="B")
+    assert (a["applied"], a["shortlisted"], b["applied"], b["shortlisted"]) == (12, 10, 4, 3)
+    cells = " ".join(["hidden"] * 8)
+    rows = sorted(
+        (built.employers[name], f"{built.employers[name]} 0 {cells}") for name in ("A", "B")
+    )
+    header = (
+        "Booth Page views Applied to an offer Shortlisted at least once Interview booked "
+        "Interview held Did not attend (no-show) Booked, not held yet or not recorded "
+        "Retained (the recruiter's decision) Back at work (confirmed)"
+    )
+    assert table(page.text, "booths-title") == " ".join([header, *(r for _n, r in rows)])
+    await _filters(client, built)
+    await _queries_do_not_grow(app, session, client, built)
+
+
+async def _filters(client, built) -> None:  # type: ignore[no-untyped-def]
+    """The filters restrict the steps from "applied" on, and say so."""
+    base = f"/organiser/editions/{built.edition.id}"
+    page = await client.get(base, params={"contract": "cdd"})
+    only_b = built.expected(booths=["B"])
+    assert table(page.text, "funnel-title") == funnel_text(dict(only_b))
+    assert "Registration and activity are counted over the whole edition" in text(page.text)
+    assert '<option value="cdd" selected>' in page.text
+    # An unknown value is no filter.
+    page = await client.get(base, params={"contract": "nope", "booth": "999999"})
+    assert table(page.text, "funnel-title") == funnel_text(dict(built.expected()))
+    assert "Registration and activity are counted" not in text(page.text)
+
+
+async def test_a_recruiter_sees_their_booth_funnel_and_strangers_nothing(
+    session, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    built = await funnel_journeys.build(session)
+    other_organiser = await f.user(session, Role.ORGANISER, locale="en")
+    candidate = await f.user(session, Role.CANDIDATE, locale="en")
+    other_edition = await f.edition(session)
+    other_booth, other_recruiter = await f.booth(session, edition_=other_edition)
+    await db.commit(session)
+    url = f"/organiser/editions/{built.edition.id}"
+    for user, status in ((other_organiser, 403), (candidate, 403), (built.recruiters["A"], 403)):
+        client = await person(make_client, user)
+        assert (await client.get(url)).status_code == status, user.role
+    booth_url = f"/recruiter/booths/{built.booths['A'].id}/funnel"
+    for user in (other_recruiter, candidate, built.organiser):
+        client = await person(make_client, user)
+        assert (await client.get(booth_url)).status_code == 403, user.role
+    assert other_booth.id
+    client = await person(make_client, built.recruiters["B"])
+    page = await client.get(f"/recruiter/booths/{built.booths['B'].id}/funnel")
+    assert page.status_code == 200
+    b = built.expected(per_booth="B")
+    assert table(page.text, "funnel-title") == funnel_text(
+        {**dict(b), "not_held_yet": 0}, booth_only=True
+    )
+
+
+async def _queries_do_not_grow(app, session, client, built) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's queries do not grow with candidates, applications and booths."""
+    url = f"/organiser/editions/{built.edition.id}"
+    seen: list[str] = []
+
+    def record(*args):  # type: ignore[no-untyped-def]
+        if args[2].lstrip().startswith("SELECT"):
+            seen.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await client.get(url)
+        few = len(seen)
+        clock.set_now(f.NOON)
+        booth, _recruiter = await f.booth(session, edition_=built.edition)
+        offer = await f.offer(session, booth_=booth)
+        for _ in range(3):
+            await f.application(session, offer_=offer, can_log_in=False)
+        await db.commit(session)
+        seen.clear()
+        await client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(seen) == few, seen
