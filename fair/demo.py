@@ -36,6 +36,7 @@ from fair import (
     geo,
     interviews,
     offers,
+    outcomes,
     rome,
     webconferences,
 )
@@ -255,14 +256,12 @@ async def _seed(session: AsyncSession, now: datetime, was: datetime | None) -> d
 # edition is published some weeks before it opens; last year's story runs to its J+30 follow-up.
 LAST_YEAR = timedelta(days=364)
 PREPARATION = timedelta(weeks=7)
-FOLLOW_UP = timedelta(days=35)
+FOLLOW_UP = timedelta(days=40)
 
 
 def _over(edition: Edition) -> datetime:
-    """When last year's story ends: after the follow-up a month after its last live day."""
-    bounds = editions.live_bounds(edition)
-    assert bounds is not None
-    return bounds[1] + FOLLOW_UP
+    """When last year's story ends: some days after its follow-up at J+30."""
+    return outcomes.ends_at(edition) + FOLLOW_UP
 
 
 async def _edition(session: AsyncSession, organiser: User, now: datetime) -> Edition:

@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
@@ -38,13 +39,17 @@ from fair import (
     conversations,
     editions,
     employers,
+    follow_ups,
     interviews,
+    outcomes,
     participants,
     queues,
+    surveys,
     webconferences,
 )
 from fair.enums import (
     ApplicationStatus,
+    Contract,
     InterviewMode,
     InterviewOutcome,
     NextStep,
@@ -52,7 +57,15 @@ from fair.enums import (
     Role,
     WebconferenceAccess,
 )
-from fair.models import Application, Booth, Edition, Interview, InterviewInvitation, Offer, User
+from fair.models import (
+    Application,
+    Booth,
+    Edition,
+    Interview,
+    InterviewInvitation,
+    Offer,
+    User,
+)
 from fair.tally import Taken
 from fair.webconferences import audience
 
@@ -238,6 +251,7 @@ async def play(
     _queues(fair, days, active)
     if days:
         _talk(fair, days[-1], active)
+    _afterwards(fair, registered)
     await fair.story.play()
     clock.set_now(until)
     await activity.save(session, _views(fair, active, applicants, days, until))
@@ -634,6 +648,130 @@ def _ask(fair: Played, talk: dict[str, Any], user: User, rng: random.Random) -> 
     return step
 
 
+# After the edition: the survey, and the follow-up at J+30 -----------------------------------------
+
+FOLLOW_UP = 30  # days after the end: the first follow-up's stage (fair.follow_ups)
+COMMENTS = (
+    "Les échanges en visio avec les recruteurs étaient très utiles.",
+    "J'aurais aimé plus d'offres dans le numérique.",
+    "Bonne organisation, des entretiens bien calés sur nos disponibilités.",
+    "Le site était facile à utiliser, même sur téléphone.",
+    "Un peu d'attente dans certaines files, mais des recruteurs disponibles.",
+)
+
+
+def _afterwards(fair: Played, registered: list[User]) -> None:
+    """Once the edition is over (when `until` reaches that far): the survey goes out and a
+    share of the candidates and recruiters answer it; at J+30 the follow-up goes out, the
+    recruiters confirm (or not) the hires of the candidates they retained and some candidates
+    say whether they found a job."""
+    rng, story = fair.rng, fair.story
+    end = outcomes.ends_at(fair.edition)
+    follow_up = end + timedelta(days=FOLLOW_UP, hours=1)
+    if follow_up + timedelta(days=5) > story.until:
+        return
+    story.at(end + timedelta(hours=1), _send_survey(fair))
+    for user in registered:
+        if rng.random() < 0.4:
+            story.at(end + timedelta(hours=rng.uniform(2, 24 * 20)), _survey(fair, user))
+    for stand in fair.stands:
+        if rng.random() < 0.6:
+            story.at(end + timedelta(hours=rng.uniform(2, 24 * 20)), _survey(fair, stand.owner))
+    story.at(follow_up, _send_follow_up(fair))
+    for stand in fair.stands:
+        story.at(follow_up + timedelta(hours=rng.uniform(1, 72)), _confirm_hires(fair, stand))
+    for user in registered:
+        if rng.random() < 0.3:
+            at = follow_up + timedelta(hours=rng.uniform(1, 24 * 5))
+            story.at(at, _report_job(fair, user))
+
+
+def _send_survey(fair: Played) -> Step:
+    async def step() -> None:
+        await surveys.invite(fair.session)  # the worker's round, at the time it runs
+
+    return step
+
+
+def _survey(fair: Played, user: User) -> Step:
+    rng = fair.rng
+    happy = rng.random() < 0.75
+    scores = [min(5, max(1, round(rng.gauss(4.1 if happy else 2.8, 0.8)))) for _ in range(4)]
+    data = surveys.SurveyInput(
+        overall=scores[0],
+        ease=scores[1],
+        contacts=scores[2] if rng.random() < 0.9 else None,
+        organisation=scores[3],
+        recommend=happy if rng.random() < 0.95 else None,
+        comment=rng.choice(COMMENTS) if rng.random() < 0.3 else "",
+    )
+
+    async def step() -> None:
+        await surveys.answer(fair.session, edition=fair.edition, user=user, data=data)
+
+    return step
+
+
+def _send_follow_up(fair: Played) -> Step:
+    async def step() -> None:
+        while await follow_ups.step(fair.session) is not None:  # the worker's rounds
+            pass
+
+    return step
+
+
+def _confirm_hires(fair: Played, stand: Stand) -> Step:
+    """The booth's recruiter answers about each candidate they retained: most were hired."""
+    rng = fair.rng
+    contracts = {Contract.CDI: 45, Contract.CDD: 35, Contract.TEMPORARY: 15, Contract.SEASONAL: 5}
+
+    async def step() -> None:
+        retained = await fair.session.scalars(
+            select(Application.id)
+            .where(Application.booth_id == stand.booth.id, outcomes.retained_condition())
+            .order_by(Application.id)
+        )
+        for application_id in list(retained):
+            contract = _draw(rng, contracts)
+            months = None if contract == Contract.CDI else rng.choice([1, 3, 6, 12])
+            answer = outcomes.Answer(rng.random() < 0.85, contract, months)
+            await outcomes.confirm_hire(
+                fair.session, by=stand.owner, application_id=application_id, answer=answer
+            )
+
+    return step
+
+
+def _report_job(fair: Played, user: User) -> Step:
+    """The candidate says whether they found a job: at a booth of the edition they applied
+    to, elsewhere, or not yet."""
+    rng = fair.rng
+    draw = rng.random()
+    contract = _draw(rng, {Contract.CDI: 40, Contract.CDD: 45, Contract.TEMPORARY: 15})
+    months = None if contract == Contract.CDI else rng.choice([1, 2, 6, 12])
+
+    async def step() -> None:
+        booths = sorted({a.booth_id for (u, _o), a in fair.applications.items() if u == user.id})
+        if draw < 0.25 and booths:
+            answer = outcomes.JobAnswer(True, booth_id=booths[0], contract=contract, months=months)
+        elif draw < 0.55:
+            employer = rng.choice(ELSEWHERE)
+            answer = outcomes.JobAnswer(
+                True, employer_name=employer, contract=contract, months=months
+            )
+        else:
+            answer = outcomes.JobAnswer(False)
+        await outcomes.report_job(fair.session, user=user, edition=fair.edition, answer=answer)
+
+    return step
+
+
+ELSEWHERE = (
+    "Mairie de Lattes",
+    "Boulangerie du Lez",
+    "Transports Hérault Express",
+    "Ehpad Les Oliviers",
+)
 # Page views -------------------------------------------------------------------------------------
 
 

@@ -286,6 +286,16 @@ def test_demo_history(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> 
             " ON q.webconference_id = w.id GROUP BY 1",
         )
         declared = conn.execute("SELECT count(*) FROM priority_declarations").fetchone()[0]
+        hires = _by_edition(
+            conn, "SELECT edition_id, hired, count(*) FROM hire_confirmations GROUP BY 1, 2"
+        )
+        reports = _by_edition(
+            conn, "SELECT edition_id, found, count(*) FROM job_reports GROUP BY 1, 2"
+        )
+        answers = _by_edition(
+            conn, "SELECT edition_id, role, count(*) FROM survey_answers GROUP BY 1, 2"
+        )
+        mailings = sorted(conn.execute("SELECT edition_id, kind FROM edition_mailings"))
     assert registered[past] >= 80 and registered[current] >= 100, registered
     assert days_before[past] >= 15 and days_before[current] >= 15, days_before
     assert late == 0
@@ -303,6 +313,19 @@ def test_demo_history(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> 
     # Nothing of last year is still waiting for an answer at a live step.
     assert "booked" not in held[past] and "pending" not in held[past]
     assert declared >= 100
+    # Last year's survey and J+30 follow-up went out and were answered; this year's not yet.
+    assert mailings == [
+        (past, "follow_up_30"),
+        (past, "follow_up_30:booths"),
+        (past, "follow_up_30:c0"),
+        (past, "survey"),
+    ]
+    assert set(hires) == set(reports) == set(answers) == {past}
+    assert hires[past][1] >= 3 and reports[past][1] >= 10 and reports[past][0] >= 5, (
+        hires,
+        reports,
+    )
+    assert answers[past]["candidate"] >= 20 and answers[past]["recruiter"] >= 5, answers
 
 
 def test_seed_demo_twice_is_refused(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
