@@ -18,6 +18,7 @@ from fair import (
     geo,
     interviews,
     offers,
+    outcomes,
     parse,
     permissions,
     rome,
@@ -200,11 +201,14 @@ async def _booth(request: Request) -> Booth:
 async def booth_page(request: Request) -> Response:
     booth = await _booth(request)
     session = database(request)
+    edition = await editions.get(session, booth.edition_id)
     context = {
         "booth": booth,
         "offers": await offers.of_booth(session, booth),
         "counts": await applications.counts_by_status(session, booth),
-        "status": editions.status_at(await editions.get(session, booth.edition_id)),
+        "status": editions.status_at(edition),
+        # After the edition: the hires to confirm (fair.outcomes), a task on this page.
+        "follow_up": await outcomes.task(session, booth, edition),
     }
     return render(request, "recruiter/booth.html", context)
 
