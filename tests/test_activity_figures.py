@@ -8,9 +8,24 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, conversations, interviews, queue_figures, queues, webconferences
-from fair.enums import InterviewMode, InterviewStatus, NextStep, Role, WebconferenceAccess
-from fair.models import Booth, User
+from fair import (
+    clock,
+    conversations,
+    employers,
+    interviews,
+    queue_figures,
+    queues,
+    webconferences,
+)
+from fair.enums import (
+    BoothStatus,
+    InterviewMode,
+    InterviewStatus,
+    NextStep,
+    Role,
+    WebconferenceAccess,
+)
+from fair.models import Booth, Edition, User
 from fair.webconferences import audience
 from fair.webconferences import figures as talk_figures
 from tests import factories as f
@@ -26,6 +41,21 @@ def at(start: datetime, seconds: float) -> None:
     clock.set_now(start + timedelta(seconds=seconds))
 
 
+async def an_edition(session: AsyncSession) -> Edition:
+    """An edition live now, by an organiser who never logs in (no password to hash)."""
+    return await f.edition(session, by=await f.user(session, Role.ORGANISER, can_log_in=False))
+
+
+async def a_booth(session: AsyncSession, edition: Edition) -> tuple[Booth, User]:
+    """An approved booth of the edition and its recruiter, neither password hashed."""
+    recruiter = await f.user(session, Role.RECRUITER, can_log_in=False)
+    admin = await f.user(session, Role.ADMIN, can_log_in=False)
+    employer = await f.employer(session, by=recruiter)
+    booth = await employers.request_booth(session, by=recruiter, employer=employer, edition=edition)
+    await employers.set_status(session, booth, BoothStatus.APPROVED, by=admin)
+    return await employers.get_booth(session, booth.id), recruiter
+
+
 # Queues ----------------------------------------------------------------------------------------
 
 
@@ -38,10 +68,10 @@ async def call(session: AsyncSession, booth: Booth, recruiter: User) -> User:
 
 
 async def test_queue_figures_per_booth(session: AsyncSession) -> None:
-    edition = await f.edition(session)
-    booth, recruiter = await f.booth(session, edition_=edition)
-    other_booth, _ = await f.booth(session, edition_=edition)
-    elsewhere, _ = await f.booth(session, edition_=await f.edition(session))
+    edition = await an_edition(session)
+    booth, recruiter = await a_booth(session, edition)
+    other_booth, _ = await a_booth(session, edition)
+    elsewhere, _ = await a_booth(session, await an_edition(session))
     people = await f.candidate_accounts(session, 8)
     start = clock.now()
     joined = {}
@@ -157,9 +187,9 @@ async def test_talk_figures(session: AsyncSession) -> None:
 
 
 async def test_interviews_by_mode(session: AsyncSession) -> None:
-    edition = await f.edition(session)
-    booth, recruiter = await f.booth(session, edition_=edition)
-    other, other_recruiter = await f.booth(session, edition_=await f.edition(session))
+    edition = await an_edition(session)
+    booth, recruiter = await a_booth(session, edition)
+    other, other_recruiter = await a_booth(session, await an_edition(session))
     made = [
         ("video", InterviewStatus.HELD),
         ("video", InterviewStatus.HELD),

@@ -58,7 +58,9 @@ async def test_each_measure_day_by_day_around_the_opening(session: AsyncSession)
     for person, moment in zip(people, moments, strict=True):
         await participants.register(session, edition_id=edition.id, user=person, at=moment)
     # Applications by registered candidates: six on day 0, one on day 2, one on day 9.
-    booth, recruiter = await f.booth(session, edition_=edition)
+    booth, recruiter = await f.booth(
+        session, edition_=edition, recruiter=await f.user(session, Role.RECRUITER, can_log_in=False)
+    )
     offer = await f.offer(session, booth_=booth)
     applied_days = [0, 0, 0, 0, 0, 0, 2, 9]
     for person, day in zip(people[: len(applied_days)], applied_days, strict=True):
