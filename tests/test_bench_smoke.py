@@ -37,6 +37,12 @@ class Smoke:
 
 
 SMOKE = {
+    "dashboard.py": Smoke(
+        ("--small", "--requests=2", "--warmup=1", f"--pg-database=fair_bench_dashboard_{RUN}"),
+        # Both backends measured, the export read to its last row on each.
+        r"^sqlite +dashboard .*\nsqlite +export cold .*\npostgresql +dashboard .* goal p95 <= "
+        r"150 ms: (ok|SLOW)\npostgresql +export cold .*: (ok|MISSED)$",
+    ),
     "fanout.py": Smoke(
         # One mode of each kind of server: a bare reference, fair with the memory broadcaster
         # beside a relay, fair's uvicorn processes on Redis.
