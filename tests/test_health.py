@@ -10,11 +10,20 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import accounts, clock, editions, health, interviews, user_sessions, webconferences
+from fair import (
+    accounts,
+    clock,
+    editions,
+    health,
+    interviews,
+    user_sessions,
+    webconferences,
+)
 from fair.enums import Role
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import Booth, Edition, HealthReminder, OutboxMail, User
 from tests import factories as f
+from tests.quick import booth_of, colleague_of, edition_of
 
 # The factories' edition at NOON (Tuesday 10 March 2026): live days 9 to 13 March, 00:00-23:59.
 COMING = [date(2026, 3, d) for d in (10, 11, 12, 13)]
@@ -25,10 +34,6 @@ def _noon(conf) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(f.NOON)
 
 
-async def recruiter(session: AsyncSession) -> User:
-    return await f.user(session, Role.RECRUITER, can_log_in=False)
-
-
 async def slots_on(session: AsyncSession, booth: Booth, person: User, days: list[date]) -> None:
     for day in days:
         data = f.availability(person, day=day, start=time(15), end=time(17))
@@ -37,7 +42,7 @@ async def slots_on(session: AsyncSession, booth: Booth, person: User, days: list
 
 async def ready_booth(session: AsyncSession, edition: Edition) -> tuple[Booth, User]:
     """A booth with nothing to fix: an offer, slots on every live day to come, a log-in."""
-    booth, person = await f.booth(session, edition_=edition, recruiter=await recruiter(session))
+    booth, person = await booth_of(session, edition)
     await f.offer(session, booth_=booth)
     await slots_on(session, booth, person, COMING)
     await user_sessions.start(session, person)
@@ -54,7 +59,7 @@ async def healthy(session: AsyncSession) -> Edition:
     await webconferences.schedule(session, by=organiser, edition=edition, data=f.talk([organiser]))
     # A booth request of two days: not late yet.
     clock.set_now(f.NOON - timedelta(days=2))
-    await f.booth(session, edition_=edition, recruiter=await recruiter(session), approve=False)
+    await booth_of(session, edition, approve=False)
     clock.set_now(f.NOON)
     return edition
 
@@ -78,12 +83,8 @@ async def sick(session: AsyncSession) -> Sick:
     organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
     edition = await f.edition(session, by=organiser)
     await ready_booth(session, edition)
-    found.bare, found.bare_recruiter = await f.booth(
-        session, edition_=edition, recruiter=await recruiter(session)
-    )
-    found.patchy, found.patchy_recruiter = await f.booth(
-        session, edition_=edition, recruiter=await recruiter(session)
-    )
+    found.bare, found.bare_recruiter = await booth_of(session, edition)
+    found.patchy, found.patchy_recruiter = await booth_of(session, edition)
     patchy_offer = await f.offer(session, booth_=found.patchy, title="Maçon (H/F)")
     patchy_offer.rome_code = ""  # an offer from before the form required it
     found.offer_title = patchy_offer.title
@@ -107,9 +108,7 @@ async def sick(session: AsyncSession) -> Sick:
     # The live hours now close at 09:00: the 10:00 talk is out, the 08:00 one still in.
     await editions.update(session, edition, data=f.edition_input(closes=time(9, 0)))
     clock.set_now(f.NOON - timedelta(days=4))
-    found.late, _ = await f.booth(
-        session, edition_=edition, recruiter=await recruiter(session), approve=False
-    )
+    found.late, _ = await booth_of(session, edition, approve=False)
     clock.set_now(f.NOON)
     found.edition = await editions.get(session, edition.id)
     return found
@@ -157,9 +156,9 @@ async def test_the_past_live_days_need_no_staffing(session: AsyncSession) -> Non
 async def test_the_checks_read_as_many_rows_for_two_booths_as_for_eight(
     session: AsyncSession, app
 ) -> None:  # type: ignore[no-untyped-def]
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     for _ in range(2):
-        await f.booth(session, edition_=edition, recruiter=await recruiter(session))
+        await booth_of(session, edition)
     counted: list[str] = []
 
     def seen(*args: object) -> None:
@@ -176,7 +175,7 @@ async def test_the_checks_read_as_many_rows_for_two_booths_as_for_eight(
 
     few = await queries()
     for _ in range(6):
-        await f.booth(session, edition_=edition, recruiter=await recruiter(session))
+        await booth_of(session, edition)
     assert await queries() == few <= 10
 
 
@@ -184,7 +183,7 @@ async def test_a_reminder_mails_the_recruiters_concerned_once_a_day(
     session: AsyncSession,
 ) -> None:
     s = await sick(session)
-    colleague = await f.colleague(session, booth_=s.bare, owner=s.bare_recruiter)
+    colleague = await colleague_of(session, s.bare, s.bare_recruiter)
     organiser = await f.user(session, Role.ADMIN, can_log_in=False)
     earlier = await session.scalar(select(func.max(OutboxMail.id))) or 0
     reminder = await health.remind(session, edition=s.edition, check="no_offer", by=organiser)

@@ -16,6 +16,7 @@ from fair.enums import BoothStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid
 from fair.models import Edition, EditionMailing, LiveDay, OutboxMail, SurveyAnswer, User
 from tests import factories as f
+from tests.quick import booth_of, cheap, colleague_of, edition_of
 
 # The factories' edition at NOON (10 March 2026, Paris): live days 9 to 13 March, applications
 # closing on 17 March at noon, which is therefore its end.
@@ -49,17 +50,17 @@ def test_the_survey_opens_when_the_edition_ends_and_closes_30_days_later() -> No
 async def test_the_invitation_goes_once_to_the_candidates_and_recruiters_who_took_part(
     session: AsyncSession,
 ) -> None:
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     registered = await took_part(session, edition, 3)
     await f.candidate_accounts(session, 1)  # not registered: not asked
-    booth, recruiter = await f.booth(session, edition_=edition)
-    colleague = await f.colleague(session, booth_=booth, owner=recruiter)
-    _declined, refused = await f.booth(session, edition_=edition, approve=False)
-    admin = await f.user(session, Role.ADMIN)
+    booth, recruiter = await booth_of(session, edition)
+    colleague = await colleague_of(session, booth, recruiter)
+    _declined, refused = await booth_of(session, edition, approve=False)
+    admin = await cheap(session, Role.ADMIN)
     requested = await employers.get_booth(session, _declined.id)
     await employers.set_status(session, requested, BoothStatus.DECLINED, by=admin, reason="Non")
     later = f.NOON + timedelta(days=20)  # another edition, over later
-    other = await f.edition(
+    other = await edition_of(
         session, title="Autre forum", applications_close_at=later, response_deadline=later
     )
     await took_part(session, other, 1)
@@ -86,7 +87,7 @@ async def test_the_invitation_goes_once_to_the_candidates_and_recruiters_who_too
 
 
 async def test_no_invitation_once_the_survey_has_closed(session: AsyncSession) -> None:
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     await took_part(session, edition, 1)
     clock.set_now(END + surveys.OPEN_FOR)
     assert await surveys.invite(session) == 0
@@ -96,9 +97,9 @@ async def test_no_invitation_once_the_survey_has_closed(session: AsyncSession) -
 async def test_one_answer_per_person_changed_until_the_survey_closes(
     session: AsyncSession,
 ) -> None:
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     [person] = await took_part(session, edition, 1)
-    booth, recruiter = await f.booth(session, edition_=edition)
+    booth, recruiter = await booth_of(session, edition)
     data = surveys.SurveyInput(overall=4, recommend=True, comment="Très utile")
     with pytest.raises(Conflict) as early:
         await surveys.answer(session, edition=edition, user=person, data=data)
@@ -126,11 +127,11 @@ async def test_one_answer_per_person_changed_until_the_survey_closes(
 
 
 async def test_only_people_who_took_part_may_answer(session: AsyncSession) -> None:
-    edition = await f.edition(session)
-    await f.booth(session, edition_=edition)
-    _requested, waiting = await f.booth(session, edition_=edition, approve=False)
+    edition = await edition_of(session)
+    await booth_of(session, edition)
+    _requested, waiting = await booth_of(session, edition, approve=False)
     stranger = await f.candidate(session, can_log_in=False)
-    organiser = await f.user(session, Role.ORGANISER)
+    organiser = await cheap(session, Role.ORGANISER)
     clock.set_now(AFTER)
     for user in (stranger, waiting, organiser):
         with pytest.raises(Forbidden) as refused:
@@ -141,7 +142,7 @@ async def test_only_people_who_took_part_may_answer(session: AsyncSession) -> No
 
 
 async def test_answers_out_of_range_too_long_or_empty_are_refused(session: AsyncSession) -> None:
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     [person] = await took_part(session, edition, 1)
     clock.set_now(AFTER)
     bad = surveys.SurveyInput(overall=0, organisation=6, comment="x" * (surveys.COMMENT_MAX + 1))
@@ -163,10 +164,9 @@ def hidden(*values: int) -> tuple[Figure, ...]:
 
 
 async def test_results_per_role_with_small_counts_hidden(session: AsyncSession) -> None:
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     people = await took_part(session, edition, 30)
-    staff = [await f.user(session, Role.RECRUITER, can_log_in=False) for _ in range(3)]
-    booths = [await f.booth(session, edition_=edition, recruiter=r) for r in staff]
+    booths = [await booth_of(session, edition) for _ in range(3)]
     clock.set_now(AFTER)
     # Candidates: overall 1 to 5 five times each and five skips; ease 3 for 26 and 5 for 4;
     # recommend yes 20, no 5, no answer 5; three comments.
@@ -226,7 +226,7 @@ async def test_results_per_role_with_small_counts_hidden(session: AsyncSession) 
 async def test_two_workers_at_once_send_the_invitation_once(
     app, session: AsyncSession, fetch
 ) -> None:  # type: ignore[no-untyped-def]
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     people = await took_part(session, edition, 2)
     await db.commit(session)
     clock.set_now(END + timedelta(minutes=1))
