@@ -107,7 +107,8 @@ def test_a_hostile_label_is_escaped_everywhere() -> None:
     parsed = table(shown(chart))
     assert parsed.caption == "A <b>title</b>"
     assert parsed.rows == [["Category", "Value"], [label, "3"]]
-    assert [t.text for t in drawing(line).iter(f"{SVG}text")][-1] == label
+    legend = [t.text for t in drawing(line).iter(f"{SVG}text")][-1] or ""
+    assert legend.endswith("…") and label.startswith(legend[:-1])  # cut to fit the legend
 
 
 def test_hidden_items_draw_no_bar_and_print_the_hidden_mark() -> None:
@@ -231,3 +232,13 @@ def test_joined_gaps_draw_one_line_with_markers_only_at_shown_values() -> None:
     assert not list(drawing(cut).iter(f"{SVG}polyline"))  # two lone points: no line
     markers = [e for e in drawing(joined).iter(f"{SVG}circle")]
     assert len(markers) == 2 + 1  # the two values, and the legend's sample
+
+
+def test_x_labels_are_written_without_overlapping() -> None:
+    days = [f"D{n:+d}" if n else "D" for n in range(-21, 22)]
+    chart = charts.lines("t", days, [charts.Series("a", [1] * 43)], summary="")
+    written = [t.text for t in drawing(chart).iter(f"{SVG}text") if t.text in days]
+    assert written == ["D-21", "D-14", "D-7", "D", "D+7", "D+14", "D+21"]
+    five = ["29 Nov", "30 Nov", "1 Dec", "2 Dec", "3 Dec"]
+    chart = charts.lines("t", five, [charts.Series("a", [1] * 5)], summary="")
+    assert [t.text for t in drawing(chart).iter(f"{SVG}text") if t.text in five] == five

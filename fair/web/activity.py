@@ -436,9 +436,15 @@ def edition_label(edition: Edition) -> str:
 
 
 def timeline_chart(measure: str, curves: list[timeline.Curve]) -> charts.Chart:
-    last = [f"{edition_label(c.edition)} {shown_value(c.points[-1])}" for c in curves]
+    last = []
+    for curve in curves:
+        figure = last_shown(curve.points, timeline.LAST_DAY)
+        text = figure.text if figure.shown else gettext("hidden")
+        last.append(
+            gettext("%(edition)s: %(figure)s", edition=edition_label(curve.edition), figure=text)
+        )
     summary = gettext(
-        "%(measure)s by day %(day)s, counted from the start: %(editions)s.",
+        "%(measure)s, the last figure shown by day %(day)s: %(editions)s.",
         measure=gettext(MEASURE_NAMES[measure]),
         day=day_label(timeline.LAST_DAY),
         editions="; ".join(last),

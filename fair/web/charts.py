@@ -6,7 +6,7 @@ described by its <desc>), the summary as visible text, and the figures in a real
 inside a <details>, so that nobody has to read a picture. No script draws anything.
 
 Readable at 360 px: the SVG has a viewBox and takes the width it is given (static/charts.css
-caps it), its text is 14–16 units in a 400-unit-wide drawing (13 px or more on a phone).
+caps it), its text is 16–18 units in a 400-unit-wide drawing (13 px or more at 360 px).
 Bars are horizontal with their label above them, so long labels (employers' names) need no
 rotated axis; a label too long for the drawing is cut with an ellipsis there, never in the
 table. Colour is never the only carrier of meaning: each line of a line chart also has its
@@ -34,9 +34,10 @@ from markupsafe import Markup, escape
 from fair import i18n
 
 WIDTH = 400  # the drawing's width in SVG units (its viewBox), whatever its width on screen
-FONT = 16  # labels' size in SVG units
-SMALL = 14  # ticks' and values' size
-LABEL_CHARACTERS = 44  # about what fits on one line of the drawing at FONT
+FONT = 18  # labels' size in SVG units
+SMALL = 16  # ticks' and values' size
+LABEL_CHARACTERS = 40  # about what fits on one line of the drawing at FONT
+LEGEND_CHARACTERS = 34  # what fits after a legend's sample line
 # Colours with a contrast of 3:1 or more against white, told apart by dashes and markers too.
 COLOURS = ("#0b4f9c", "#a4161a", "#1d6b35", "#7a4d00", "#5b2a86", "#1b1b1b")
 DASHES = ("", "8 4", "2 3", "10 3 2 3", "4 4", "1 2")
@@ -173,9 +174,9 @@ def _text(content: str, x: float, y: float, **attributes: object) -> Markup:
     return _element("text", escape(content), x=float(x), y=float(y), **attributes)
 
 
-def _short(label: str) -> str:
+def _short(label: str, most: int = LABEL_CHARACTERS) -> str:
     """A label cut to fit one line of the drawing (the table keeps it whole)."""
-    return label if len(label) <= LABEL_CHARACTERS else label[: LABEL_CHARACTERS - 1] + "…"
+    return label if len(label) <= most else label[: most - 1] + "…"
 
 
 def _svg(chart_id: str, title: str, summary: str, height: float, body: list[Markup]) -> Markup:
@@ -197,9 +198,9 @@ def _svg(chart_id: str, title: str, summary: str, height: float, body: list[Mark
     )
 
 
-BAR_ROW = 46  # a label line and a bar under it
-BAR_HEIGHT = 16
-VALUE_ROOM = 64  # right of the longest bar, for its value
+BAR_ROW = 50  # a label line and a bar under it
+BAR_HEIGHT = 18
+VALUE_ROOM = 72  # right of the longest bar, for its value
 
 
 def bar_length(value: float, largest: float) -> float:
@@ -216,7 +217,7 @@ def _bars_svg(chart_id: str, title: str, summary: str, items: Sequence[Item]) ->
         bar_y = top + FONT + 6
         if not item.shown:
             hidden = i18n.gettext("hidden")
-            body.append(_text(hidden, 0, bar_y + 13, font_size=SMALL, fill=MUTED_FILL))
+            body.append(_text(hidden, 0, bar_y + BAR_HEIGHT - 3, font_size=SMALL, fill=MUTED_FILL))
             continue
         length = bar_length(item.value, largest)
         if length > 0:
@@ -231,7 +232,7 @@ def _bars_svg(chart_id: str, title: str, summary: str, items: Sequence[Item]) ->
                     fill=COLOURS[0],
                 )
             )
-        body.append(_text(number(item.value), length + 6, bar_y + 13, font_size=SMALL))
+        body.append(_text(number(item.value), length + 6, bar_y + BAR_HEIGHT - 3, font_size=SMALL))
     if not items:
         body.append(_text(i18n.gettext("No data yet."), 0, FONT, fill=MUTED_FILL))
     height = max(len(items), 1) * BAR_ROW + 4
@@ -239,10 +240,10 @@ def _bars_svg(chart_id: str, title: str, summary: str, items: Sequence[Item]) ->
 
 
 # Line charts: the plot's box inside the drawing, a legend under it.
-LEFT, RIGHT, TOP, PLOT_HEIGHT = 56, 12, 12, 180
-AXIS_ROOM = 30  # under the plot, for the x labels
-LEGEND_ROW = 24
-MOST_X_LABELS = 6
+LEFT, RIGHT, TOP, PLOT_HEIGHT = 64, 28, 12, 180  # RIGHT: half a label
+AXIS_ROOM = 34  # under the plot, for the x labels
+LEGEND_ROW = 26
+MOST_X_LABELS = 7
 
 
 def y_ticks(largest: float) -> list[float]:
@@ -253,6 +254,17 @@ def y_ticks(largest: float) -> list[float]:
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= wanted)
     steps = max(1, math.ceil(largest / step))
     return [float(step * n) for n in range(steps + 1)]
+
+
+def label_step(lengths: Sequence[int]) -> int:
+    """Every how many x labels one is written: no two overlap (about 0.6 of the font size per
+    character) and no more than `MOST_X_LABELS` are written."""
+    count = len(lengths)
+    if count <= 1:
+        return 1
+    spacing = (WIDTH - LEFT - RIGHT) / (count - 1)
+    needed = max(lengths) * SMALL * 0.6 + 8
+    return max(math.ceil(needed / spacing), math.ceil(count / MOST_X_LABELS), 1)
 
 
 def point_x(index: int, count: int) -> float:
@@ -295,16 +307,13 @@ def _axes(ticks: list[float], x_labels: Sequence[str]) -> list[Markup]:
         drawn.append(
             _element("line", x1=float(LEFT), x2=float(WIDTH - RIGHT), y1=y, y2=y, stroke=GRID)
         )
-        drawn.append(_text(number(value), LEFT - 6, y + 5, font_size=SMALL, text_anchor="end"))
+        drawn.append(_text(number(value), LEFT - 6, y + 6, font_size=SMALL, text_anchor="end"))
     count = len(x_labels)
-    every = max(1, math.ceil(count / MOST_X_LABELS))
-    baseline = TOP + PLOT_HEIGHT + 20
+    every = label_step([len(label) for label in x_labels])
+    baseline = TOP + PLOT_HEIGHT + 22
     for i in range(0, count, every):
-        anchor = (
-            "middle" if count == 1 else "start" if i == 0 else "end" if i == count - 1 else "middle"
-        )
         drawn.append(
-            _text(x_labels[i], point_x(i, count), baseline, font_size=SMALL, text_anchor=anchor)
+            _text(x_labels[i], point_x(i, count), baseline, font_size=SMALL, text_anchor="middle")
         )
     return drawn
 
@@ -367,12 +376,12 @@ def _legend_row(index: int, label: str, top: float) -> list[Markup]:
     y = top + LEGEND_ROW / 2
     sample = _element(
         "line",
-        x1=float(LEFT),
-        x2=float(LEFT + 36),
+        x1=0.0,
+        x2=36.0,
         y1=y,
         y2=y,
         stroke=colour,
         stroke_width=2.5,
         stroke_dasharray=dash,
     )
-    return [sample, _marker(index, LEFT + 18, y), _text(_short(label), LEFT + 44, y + 5)]
+    return [sample, _marker(index, 18, y), _text(_short(label, LEGEND_CHARACTERS), 44, y + 6)]
