@@ -144,6 +144,7 @@ async def edition_dashboard(request: Request) -> Response:
         "labels": LABELS,
         "views": found.views,
         "threshold": disclosure.THRESHOLD,
+        "live_now": editions.open_now(edition),  # the live panel (fair.live_panel) on top
     }
     return render(request, "organiser/dashboard.html", context)
 
