@@ -168,6 +168,10 @@ async def test_the_activity_page_shows_each_figure_with_suppression(
     # cell is (a zero beside a shown total would give the others away).
     assert [row[4] for row in queue_rows[1:]] == ["6", "8", "14"]
     assert queue_rows[3][1:6] == ["hidden", "13", "hidden", "14", "93%"]
+    summary = (
+        "14 joins of a booth's queue; Conversations held: hidden; Left or missed the call: 13."
+    )
+    assert summary in words
 
     # Interviews by mode (video, phone, written chat), suppressed as one table.
     modes = disclosure.grid([[5, 0, 0], [0, 1, 0], [0, 0, 0]])

@@ -93,6 +93,11 @@ def shown_value(figure: disclosure.Figure) -> str:
     return i18n.decimal(figure.value, 0) if figure.shown else gettext("hidden")
 
 
+def named(name: str, value: str) -> str:
+    """ "Video: 12" ("Vidéo : 12" in French), for the charts' summaries."""
+    return gettext("%(name)s: %(value)s", name=name, value=value)
+
+
 # Page views ------------------------------------------------------------------------------------
 
 
@@ -231,13 +236,15 @@ def queue_chart(grid: disclosure.Grid) -> charts.Chart:
         charts.Item(label, f.value, f.shown)
         for label, f in zip(labels, grid.column_totals, strict=True)
     ]
-    summary = gettext(
-        "%(joins)s joins of a booth's queue: %(held)s conversations held, %(abandoned)s left "
-        "the queue or missed the call.",
-        joins=shown_value(grid.total),
-        held=shown_value(held),
-        abandoned=shown_value(abandoned),
-    )
+    if grid.total.shown:
+        summary = gettext(
+            "%(joins)s joins of a booth's queue; %(held)s; %(abandoned)s.",
+            joins=shown_value(grid.total),
+            held=named(labels[0], shown_value(held)),
+            abandoned=named(labels[1], shown_value(abandoned)),
+        )
+    else:
+        summary = gettext("Too few candidates joined a queue for their figures to be shown.")
     return charts.bars(
         gettext("Queue joins by outcome"),
         items,
@@ -302,8 +309,10 @@ def talk_table(talks: list[talk_figures.TalkFigures]) -> TalkTable | None:
         items,
         summary=gettext(
             "Of the seats booked, %(rate)s were used by a candidate who watched.",
-            rate=total.participation.text if total.participation.shown else gettext("hidden"),
-        ),
+            rate=total.participation.text,
+        )
+        if total.participation.shown
+        else gettext("Too few seats were booked for the participation rate to be shown."),
         columns=(gettext("Talk"), gettext("Participation rate (%)")),
     )
     return TalkTable(rows, total, chart)
@@ -366,8 +375,8 @@ def mode_table(found: list[interviews.ModeFigures]) -> ModeTable:
     ]
     summary = gettext(
         "Interviews by mode: %(modes)s.",
-        modes=", ".join(
-            f"{row.label} {shown_value(grid.row_totals[i])}" for i, row in enumerate(rows)
+        modes="; ".join(
+            named(row.label, shown_value(grid.row_totals[i])) for i, row in enumerate(rows)
         ),
     )
     chart = charts.bars(
@@ -440,9 +449,7 @@ def timeline_chart(measure: str, curves: list[timeline.Curve]) -> charts.Chart:
     for curve in curves:
         figure = last_shown(curve.points, timeline.LAST_DAY)
         text = figure.text if figure.shown else gettext("hidden")
-        last.append(
-            gettext("%(edition)s: %(figure)s", edition=edition_label(curve.edition), figure=text)
-        )
+        last.append(named(edition_label(curve.edition), text))
     summary = gettext(
         "%(measure)s, the last figure shown by day %(day)s: %(editions)s.",
         measure=gettext(MEASURE_NAMES[measure]),
