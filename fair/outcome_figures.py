@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ScalarSelect, Select, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import candidates, disclosure, outcomes
@@ -127,29 +127,47 @@ def _rate(answered: int, asked: int) -> Rate:
 
 
 async def summary(session: AsyncSession, edition_id: int) -> Summary:
-    """The edition's outcomes in a few figures (cheap enough for the dashboard)."""
-    applicants = select(Application.candidate_id).where(Application.edition_id == edition_id)
-    applicant_count = await _count(session, applicants.distinct())
-    retained_apps = select(Application.id).where(
-        Application.edition_id == edition_id, outcomes.retained_condition()
-    )
-    answered_apps = select(HireConfirmation.application_id).where(
-        HireConfirmation.edition_id == edition_id,
-        HireConfirmation.application_id.in_(retained_apps),
-    )
+    """The edition's outcomes in a few figures, in two queries (the dashboard shows them): one
+    pass over the edition's applications, then the answers."""
+    retained = outcomes.retained_condition()
+    answered = exists().where(HireConfirmation.application_id == Application.id)
+    applicants, kept, kept_applications, answered_applications = (
+        await session.execute(
+            select(
+                func.count(func.distinct(Application.candidate_id)),
+                func.count(func.distinct(case((retained, Application.candidate_id)))),
+                func.count(case((retained, 1))),
+                func.count(case((and_(retained, answered), 1))),
+            ).where(Application.edition_id == edition_id)
+        )
+    ).one()
+    # IN, not a correlated EXISTS: SQLite then reads the applicants once (into a temporary
+    # index) rather than the edition's applications once per report.
+    applied = select(Application.candidate_id).where(Application.edition_id == edition_id)
     reports = select(JobReport.user_id).where(
-        JobReport.edition_id == edition_id, JobReport.user_id.in_(applicants)
+        JobReport.edition_id == edition_id, JobReport.user_id.in_(applied)
     )
+    returned, elsewhere, reported = (
+        await session.execute(
+            select(
+                _counted(outcomes.returned_to_work(edition_id)),
+                _counted(outcomes.found_elsewhere(edition_id)),
+                _counted(reports),
+            )
+        )
+    ).one()
     return Summary(
-        applicants=disclosure.single(applicant_count),
-        retained=disclosure.single(await _count(session, outcomes.retained(edition_id))),
-        returned=disclosure.single(await _count(session, outcomes.returned_to_work(edition_id))),
-        elsewhere=disclosure.single(await _count(session, outcomes.found_elsewhere(edition_id))),
-        recruiters=_rate(
-            await _count(session, answered_apps), await _count(session, retained_apps)
-        ),
-        candidates=_rate(await _count(session, reports), applicant_count),
+        applicants=disclosure.single(int(applicants)),
+        retained=disclosure.single(int(kept)),
+        returned=disclosure.single(int(returned)),
+        elsewhere=disclosure.single(int(elsewhere)),
+        recruiters=_rate(int(answered_applications), int(kept_applications)),
+        candidates=_rate(int(reported), int(applicants)),
     )
+
+
+def _counted(ids: Select[int]) -> ScalarSelect[int]:
+    return select(func.count()).select_from(ids.subquery()).scalar_subquery()
 
 
 async def _per_booth(session: AsyncSession, pairs: Select[int, int]) -> dict[int, int]:

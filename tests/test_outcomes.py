@@ -4,6 +4,7 @@ the clock moved, and the organiser's figures against counts made here by hand.""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 
@@ -472,3 +473,25 @@ async def run_round_steps(app, steps: int, *, block: int) -> int:  # type: ignor
 
         queued += await unit_of_work.write(app.state.write_sessions, app.state.broadcast, step) or 0
     return queued
+
+
+async def test_two_workers_at_once_mail_each_person_once(app, session: AsyncSession) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(NOON)
+    edition = await f.edition(session)
+    a = await o.stand(session, edition)
+    people = [await o.apply(session, a, hired=n < 2) for n in range(5)]
+    await db.commit(session)
+    expected = [a.recruiter.email]
+    for applied in people:
+        user = await session.get(User, applied.candidate_id)
+        assert user is not None
+        expected.append(user.email)
+    await db.commit(session)
+    before = await outbox(app)
+    o.after_end(edition, 30)
+    rounds = await asyncio.gather(
+        worker.follow_up_round(app.state), worker.follow_up_round(app.state)
+    )
+    assert sum(rounds) == len(expected)
+    sent = (await outbox(app)) - before
+    assert sorted(to for to, _ in sent.elements()) == sorted(expected)
