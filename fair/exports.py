@@ -341,9 +341,10 @@ async def edition_funnel_rows(
     locale: str,
     filters: insight.Filters | None = None,
 ) -> Batches:
-    """The dashboard's funnel (`insight.funnel`): a row per step, its figure as the page shows
-    it (rates are left to the spreadsheet: they come from shown figures only)."""
-    found = await insight.funnel(session, edition_id, filters)
+    """The dashboard's funnel (`insight.dashboard`, so that under a booth filter its figures are
+    the booth's row's, protected as there): a row per step, its figure as the page shows it
+    (rates are left to the spreadsheet: they come from shown figures only)."""
+    found = (await insight.dashboard(session, edition_id, filters or insight.Filters())).funnel
     yield [
         (gettext(STEP_LABELS[s], locale), shown(found.figures[s], hidden))
         for s in EDITION_STEPS

@@ -150,6 +150,25 @@ async def test_the_funnel_per_candidate_is_posted_recorded_and_listed(app, clien
     assert f"{organiser.name} ({organiser.email}) Funnel per candidate XLSX" in shown
 
 
+async def test_the_funnel_exports_take_the_dashboards_filters(app, client, session):  # type: ignore[no-untyped-def]
+    organiser, edition, booth, _recruiter, people = await fair_with_applications(session)
+    other, _ = await f.booth(session, edition_=edition)
+    await f.application(session, offer_=await f.offer(session, booth_=other), candidate_=people[1])
+    await as_user(client, session, user=organiser)
+    page = f"/organiser/editions/{edition.id}/exports"
+    applied = {}
+    for query in (f"?booth={other.id}", f"?booth={booth.id}", "?booth=999999", ""):
+        response = await post(client, page, f"{page}/candidate_funnel.csv{query}")
+        header, *rows = rows_of(response.content)
+        assert len(rows) == len(people)  # registration is edition-wide
+        applied[query] = {row[0] for row in rows if row[header.index("Applied")] == "1"}
+    names = {p.id: exports.pseudonym(edition.id, p.id) for p in people}
+    assert applied[f"?booth={other.id}"] == {names[people[1].id]}
+    both = {names[people[0].id], names[people[1].id]}
+    # A booth that is not the edition's is ignored, as on the dashboard: the whole edition.
+    assert applied[f"?booth={booth.id}"] == applied["?booth=999999"] == applied[""] == both
+
+
 async def test_the_booths_funnel_is_a_link_not_recorded(app, client, session, fetch):  # type: ignore[no-untyped-def]
     organiser, edition, booth, _recruiter, _people = await fair_with_applications(session)
     await as_user(client, session, user=organiser)

@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from fair import app_state, disclosure, editions, employers, exports, permissions, settings
+from fair import app_state, disclosure, editions, employers, exports, insight, permissions, settings
 from fair.enums import Role
 from fair.errors import NotFound
 from fair.i18n import N_, current_locale, gettext
 from fair.models import Edition
-from fair.web import urls
+from fair.web import dashboard, urls
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.templating import render
 
@@ -125,7 +125,10 @@ async def edition_file(request: Request) -> Response:
         session, user=user, edition=edition, export=export, format=format
     )
     locale = current_locale.get()
-    header, source = _edition_table(request, edition, export, locale)
+    # The dashboard's filters, from the query string, read as the dashboard reads them.
+    choices = await insight.choices(session, edition.id)
+    filters = dashboard.read_filters(request.query_params, choices)
+    header, source = _edition_table(request, edition, export, locale, filters)
     return streamed(
         request,
         format=format,
@@ -137,7 +140,11 @@ async def edition_file(request: Request) -> Response:
 
 
 def _edition_table(
-    request: Request, edition: Edition, export: exports.Export, locale: str
+    request: Request,
+    edition: Edition,
+    export: exports.Export,
+    locale: str,
+    filters: insight.Filters,
 ) -> tuple[Sequence[str], Source]:
     hidden = gettext("hidden", locale)
     if export is exports.EDITION_EVENTS:
@@ -147,15 +154,21 @@ def _edition_table(
         )
         return exports.EVENT_COLUMNS, source
     if export is exports.CANDIDATE_FUNNEL:
-        source = functools.partial(exports.candidate_rows, edition_id=edition.id)
+        source = functools.partial(exports.candidate_rows, edition_id=edition.id, filters=filters)
         return exports.candidate_header(locale), source
     if export is exports.EDITION_FUNNEL:
         source = functools.partial(
-            exports.edition_funnel_rows, edition_id=edition.id, hidden=hidden, locale=locale
+            exports.edition_funnel_rows,
+            edition_id=edition.id,
+            hidden=hidden,
+            locale=locale,
+            filters=filters,
         )
         return exports.edition_funnel_header(locale), source
     if export is exports.BOOTH_FUNNEL:
-        source = functools.partial(exports.booth_funnel_rows, edition_id=edition.id, hidden=hidden)
+        source = functools.partial(
+            exports.booth_funnel_rows, edition_id=edition.id, hidden=hidden, filters=filters
+        )
         return exports.booth_funnel_header(locale), source
     raise NotFound("The page you asked for does not exist or was moved.")
 
