@@ -24,11 +24,13 @@ its total can reveal a hidden count: 2 hidden people and a known sum of their sc
 share who would recommend only when both the yes and no counts are shown. Comments are shown
 to organisers only from 5 answers of the role, without name, booth or date, in alphabetical
 order (not in the order they came, which would tie them to people seen answering); they may
-still name people, which the page says.
+still name people, which the page says. Beyond COMMENTS_SHOWN, a random sample of them.
 """
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,6 +61,7 @@ from fair.models import (
 
 OPEN_FOR = timedelta(days=30)
 COMMENT_MAX = 2000
+COMMENTS_SHOWN = 300  # a page of 14,000 comments is read by nobody: beyond, a random sample
 MAILING = "survey"
 ROLES = (Role.CANDIDATE, Role.RECRUITER)
 SCORES = ("overall", "ease", "contacts", "organisation")
@@ -324,28 +327,34 @@ class QuestionResult:
 
 
 @dataclass(frozen=True)
+class Comments:
+    """The comments shown (all, or a sample of COMMENTS_SHOWN) and how many there are."""
+
+    shown: tuple[str, ...]
+    total: int
+
+
+@dataclass(frozen=True)
 class RoleResults:
     role: Role
     answers: Figure
     questions: tuple[QuestionResult, ...]
     recommend: Listing  # yes, no, no answer
     recommend_rate: int | None  # percent of yes among yes and no, when both are shown
-    comments: tuple[str, ...] | None  # None: fewer than 5 answers, not shown
+    comments: Comments | None  # None: fewer than 5 answers, not shown
 
 
 async def results(session: AsyncSession, edition_id: int) -> tuple[RoleResults, ...]:
     """The survey's results per role (candidates, then recruiters), protected as the module
-    docstring says: one grouped query per question, one for the comments when shown."""
-    scores = {name: await _counts(session, edition_id, name) for name in SCORES}
-    recommend = await _counts(session, edition_id, "recommend")
+    docstring says: one grouped query for every count, one for the comments when shown."""
+    counts = await _counts(session, edition_id)
     found = []
     for role in ROLES:
-        by_value = recommend.get(role.value, {})
+        tally = counts.get(role.value, {})
+        by_value: Counter[Any] = tally.get("recommend", Counter())
         total = sum(by_value.values())
         answers = disclosure.single(total)
-        questions = tuple(
-            _question(name, scores[name].get(role.value, {}), total) for name in SCORES
-        )
+        questions = tuple(_question(name, tally.get(name, Counter()), total) for name in SCORES)
         yes_no = [by_value.get(True, 0), by_value.get(False, 0), by_value.get(None, 0)]
         listing = disclosure.listing(yes_no)
         rate = None
@@ -356,16 +365,20 @@ async def results(session: AsyncSession, edition_id: int) -> tuple[RoleResults, 
     return tuple(found)
 
 
-async def _counts(session: AsyncSession, edition_id: int, name: str) -> dict[str, dict[Any, int]]:
-    column = getattr(SurveyAnswer, name)
+async def _counts(session: AsyncSession, edition_id: int) -> dict[str, dict[str, Counter[Any]]]:
+    """{role: {question: {value: people}}}, from one scan grouped by every answer at once (at
+    most 6 x 6 x 6 x 6 x 3 groups per role, whatever the number of answers)."""
+    columns = [getattr(SurveyAnswer, name) for name in (*SCORES, "recommend")]
     rows = await session.execute(
-        select(SurveyAnswer.role, column, func.count())
+        select(SurveyAnswer.role, *columns, func.count())
         .where(SurveyAnswer.edition_id == edition_id)
-        .group_by(SurveyAnswer.role, column)
+        .group_by(SurveyAnswer.role, *columns)
     )
-    counts: dict[str, dict[Any, int]] = {}
-    for role, value, n in rows.all():
-        counts.setdefault(role, {})[value] = int(n)
+    counts: dict[str, dict[str, Counter[Any]]] = {}
+    for role, *values, n in rows.all():
+        tally = counts.setdefault(role, {})
+        for name, value in zip((*SCORES, "recommend"), values, strict=True):
+            tally.setdefault(name, Counter())[value] += int(n)
     return counts
 
 
@@ -386,12 +399,21 @@ def mean(counts: Sequence[int], shown: Sequence[Figure], total: int) -> float | 
     return tenths / 10
 
 
-async def _comments(session: AsyncSession, edition_id: int, role: Role) -> tuple[str, ...]:
-    found = await session.scalars(
-        select(SurveyAnswer.comment).where(
-            SurveyAnswer.edition_id == edition_id,
-            SurveyAnswer.role == role.value,
-            SurveyAnswer.comment != "",
+async def _comments(session: AsyncSession, edition_id: int, role: Role) -> Comments:
+    """The role's comments in alphabetical order; beyond COMMENTS_SHOWN, that many drawn at
+    random (the same draw on every reading while no answer changes)."""
+    found = list(
+        await session.scalars(
+            select(SurveyAnswer.comment)
+            .where(
+                SurveyAnswer.edition_id == edition_id,
+                SurveyAnswer.role == role.value,
+                SurveyAnswer.comment != "",
+            )
+            .order_by(SurveyAnswer.id)
         )
     )
-    return tuple(sorted(found, key=lambda text: (text.casefold(), text)))
+    shown = found
+    if len(found) > COMMENTS_SHOWN:
+        shown = random.Random(edition_id).sample(found, COMMENTS_SHOWN)
+    return Comments(tuple(sorted(shown, key=lambda text: (text.casefold(), text))), len(found))

@@ -212,7 +212,7 @@ async def test_results_per_role_with_small_counts_hidden(session: AsyncSession) 
         assert question.mean is None
     assert candidates.recommend.cells == (Figure(20, True), Figure(5, True), Figure(5, True))
     assert candidates.recommend_rate == 80  # 20 of 25
-    assert candidates.comments == ("accueil chaleureux", "Bien", "Trop court")
+    assert candidates.comments == surveys.Comments(("accueil chaleureux", "Bien", "Trop court"), 3)
 
     # Recruiters: three answers, every figure hidden, no comment shown.
     assert recruiters.answers == Figure(3, False)
@@ -237,3 +237,22 @@ async def test_two_workers_at_once_send_the_invitation_once(
         select(OutboxMail.to_addr).where(OutboxMail.body.contains("/survey"))
     )
     assert sorted(mails) == sorted(p.email for p in people)
+
+
+async def test_beyond_the_comments_shown_a_stable_random_sample(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(surveys, "COMMENTS_SHOWN", 4)
+    edition = await edition_of(session)
+    people = await took_part(session, edition, 6)
+    clock.set_now(AFTER)
+    written = [f"Avis {n}" for n in range(6)]
+    for person, comment in zip(people, written, strict=True):
+        data = surveys.SurveyInput(comment=comment)
+        await surveys.answer(session, edition=edition, user=person, data=data)
+    first, _ = await surveys.results(session, edition.id)
+    assert first.comments is not None and first.comments.total == 6
+    shown = first.comments.shown
+    assert len(set(shown)) == 4 and set(shown) <= set(written) and list(shown) == sorted(shown)
+    again, _ = await surveys.results(session, edition.id)
+    assert again.comments == first.comments

@@ -93,6 +93,9 @@ async def test_errors_are_said_in_french_and_strangers_are_refused(
     assert empty.status_code == 422
     assert "Répondez à au moins une question." in text(empty.text)
 
+    anonymous = make_client()  # from the mail's link, not logged in: log in, then back here
+    sent_to = await anonymous.get(path)
+    assert sent_to.status_code == 303 and sent_to.headers["location"] == f"/login?next={path}"
     stranger = make_client()
     await as_user(stranger, session, Role.CANDIDATE)
     refused = await stranger.get(path)
