@@ -251,7 +251,10 @@ async def test_recruiters_answer_only_for_their_retained_candidates(session: Asy
     with pytest.raises(Conflict) as early:
         await outcomes.confirm_hire(session, by=a.recruiter, application_id=retained.id, answer=CDI)
     assert early.value.code == "outcome.not_ended"
+    assert await outcomes.task(session, a.booth, edition) is None  # no task on the booth page
     o.after_end(edition, 30)
+    assert await outcomes.task(session, a.booth, edition) == outcomes.Task(30, 1, 1)
+    assert await outcomes.task(session, b.booth, edition) is None  # retained nobody
     # Another booth's recruiter: as if the application did not exist.
     with pytest.raises(NotYours):
         await outcomes.confirm_hire(session, by=b.recruiter, application_id=retained.id, answer=CDI)
@@ -274,6 +277,7 @@ async def test_recruiters_answer_only_for_their_retained_candidates(session: Asy
     found = await session.scalar(select(HireConfirmation))
     assert found is not None
     assert (found.hired, found.contract, found.months, found.stage) == (True, "cdd", 0, 30)
+    assert await outcomes.task(session, a.booth, edition) == outcomes.Task(30, 1, 0)
     # Changed at the next stage: one row, its stage and contract updated (a CDI has no length).
     o.after_end(edition, 95)
     colleague = await f.colleague(session, booth_=a.booth, owner=a.recruiter)
@@ -300,6 +304,11 @@ async def test_candidates_report_only_their_own_job(session: AsyncSession) -> No
     await db.commit(session)
     me = await session.get(User, applied.candidate_id)
     assert me is not None
+    with pytest.raises(Conflict) as early:
+        await outcomes.report_job(
+            session, user=me, edition=edition, answer=outcomes.JobAnswer(False)
+        )
+    assert early.value.code == "outcome.not_ended"
     o.after_end(edition, 40)
     with pytest.raises(Forbidden) as outsider:
         await outcomes.report_job(
