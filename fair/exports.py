@@ -234,9 +234,19 @@ def local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
 def pseudonym(edition_id: int, user_id: int) -> str:
     """A candidate's stable name in one edition's exports; nobody without the server's secret
     key can tell the account, nor link it across editions."""
+    return pseudonyms(edition_id)(user_id)
+
+
+def pseudonyms(edition_id: int) -> Callable[[int], str]:
+    """`pseudonym` for one edition, its key read once (called for every row of an export)."""
     key = settings.get().secret_key.encode()
-    digest = hmac.new(key, f"{edition_id}:{user_id}".encode(), hashlib.sha256).hexdigest()
-    return f"C-{digest[:12]}"
+    prefix = f"{edition_id}:"
+
+    def name(user_id: int) -> str:
+        digest = hmac.digest(key, f"{prefix}{user_id}".encode(), hashlib.sha256)
+        return f"C-{digest.hex()[:12]}"
+
+    return name
 
 
 def age_band(birth_year: int | None, year: int) -> str:
@@ -306,10 +316,11 @@ async def candidate_rows(
         .order_by(EditionCandidate.registered_at, steps.c.user_id)
     )
     epcis: dict[str, str] = {}  # at most one entry per commune of France
+    name = pseudonyms(edition_id)
     async for batch in stream(session, statement, chunk=chunk):
         yield [
             (
-                pseudonym(edition_id, user_id),
+                name(user_id),
                 registered_at.astimezone(zone).date(),
                 *(int(n) for n in reached),
                 _epci(epcis, commune or ""),
@@ -608,7 +619,8 @@ def text(value: Cell) -> str:
 def csv_lines(rows: Sequence[Sequence[Cell]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerows([text(cell) for cell in row] for row in rows)
+    # Whole numbers (most cells: the funnel's 1 and 0) are written by csv as they are.
+    writer.writerows([c if type(c) is int else text(c) for c in row] for row in rows)
     return out.getvalue().encode()
 
 
