@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -24,7 +24,7 @@ from fair import (
 )
 from fair.enums import Contract
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
-from fair.models import EditionMailing, HireConfirmation, JobReport, OutboxMail, User
+from fair.models import EditionMailing, HireConfirmation, JobReport, LiveDay, OutboxMail, User
 from tests import factories as f
 from tests import outcome_setup as o
 from tests.factories import NOON
@@ -59,6 +59,14 @@ def test_ends_at_and_stages() -> None:
         live_days=[],
     )
     assert outcomes.ends_at(edition) == NOON + timedelta(days=2)
+    # A last live day closing before applications close: the close; after it: its closing
+    # time, in the edition's zone.
+    edition.live_days = [LiveDay(day=f.TOMORROW, opens=time(9), closes=time(17))]
+    assert outcomes.ends_at(edition) == NOON + timedelta(days=2)
+    later = f.TOMORROW + timedelta(days=5)
+    edition.live_days = [LiveDay(day=later, opens=time(9), closes=time(17))]
+    assert outcomes.ends_at(edition) == f.day_at(later, 17)
+    edition.live_days = []
     end = outcomes.ends_at(edition)
     assert outcomes.stage_at(edition, end - timedelta(seconds=1)) is None
     assert outcomes.stage_at(edition, end) == 30
@@ -69,13 +77,6 @@ def test_ends_at_and_stages() -> None:
     assert follow_ups.due_stage(edition, end + timedelta(days=90)) == 90
     assert follow_ups.due_stage(edition, end + timedelta(days=180)) == 180
     assert follow_ups.due_stage(edition, end + timedelta(days=210)) is None
-
-
-async def test_ends_at_last_live_day_when_later(session: AsyncSession) -> None:
-    clock.set_now(NOON)
-    edition = await f.edition(session, applications_close_at=NOON + timedelta(hours=1))
-    last = edition.live_days[-1]
-    assert outcomes.ends_at(edition) == f.day_at(last.day, 0).replace(hour=23, minute=59)
 
 
 async def test_returns_to_work_found_elsewhere_and_figures(session: AsyncSession) -> None:
@@ -472,6 +473,17 @@ async def test_follow_up_resumes_after_an_interrupted_step(app, session: AsyncSe
     blocks = {int(k.rsplit(":c", 1)[1]) for k in kinds if ":c" in k}
     assert blocks == {applied.candidate_id // 2 for applied in people}
 
+    # J+90: two workers' rounds at once mail each person once.
+    await db.commit(session)
+    before = await outbox(app)
+    o.after_end(edition, 90)
+    rounds = await asyncio.gather(
+        worker.follow_up_round(app.state), worker.follow_up_round(app.state)
+    )
+    assert sum(rounds) == len(people)
+    sent = (await outbox(app)) - before
+    assert sorted(to for to, _ in sent.elements()) == sorted(emails)
+
 
 async def run_round_steps(app, steps: int, *, block: int) -> int:  # type: ignore[no-untyped-def]
     queued = 0
@@ -482,25 +494,3 @@ async def run_round_steps(app, steps: int, *, block: int) -> int:  # type: ignor
 
         queued += await unit_of_work.write(app.state.write_sessions, app.state.broadcast, step) or 0
     return queued
-
-
-async def test_two_workers_at_once_mail_each_person_once(app, session: AsyncSession) -> None:  # type: ignore[no-untyped-def]
-    clock.set_now(NOON)
-    edition = await f.edition(session)
-    a = await o.stand(session, edition)
-    people = [await o.apply(session, a, hired=n < 2) for n in range(5)]
-    await db.commit(session)
-    expected = [a.recruiter.email]
-    for applied in people:
-        user = await session.get(User, applied.candidate_id)
-        assert user is not None
-        expected.append(user.email)
-    await db.commit(session)
-    before = await outbox(app)
-    o.after_end(edition, 30)
-    rounds = await asyncio.gather(
-        worker.follow_up_round(app.state), worker.follow_up_round(app.state)
-    )
-    assert sum(rounds) == len(expected)
-    sent = (await outbox(app)) - before
-    assert sorted(to for to, _ in sent.elements()) == sorted(expected)
