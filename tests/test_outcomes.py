@@ -348,6 +348,10 @@ async def test_candidates_report_only_their_own_job(session: AsyncSession) -> No
         (me.id, True, a.booth.id, "seasonal", 3, 90)
     ]
     assert rows[0].employer_name == "Alpha"  # the booth's, not the text typed
+    # An edition nobody applied to: nothing to show, nothing shown.
+    empty = await outcome_figures.of_edition(session, other_edition)
+    assert empty.sectors == () and empty.summary.applicants == disclosure.Figure(0, False)
+    assert empty.summary.recruiters.percent is None
     assert await ids(session, outcomes.returned_to_work(edition.id)) == {me.id}
 
 
