@@ -358,6 +358,29 @@ def test_serve_fails_fast_without_redis(tmp_path: Path) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
+# The organiser's pages about an edition (issue 12): each answers for both demo editions.
+ORGANISER_PAGES = ("", "/activity", "/compare", "/outcomes", "/satisfaction", "/health", "/exports")
+
+
+def _organiser_pages(base: str, database: Path) -> None:
+    """The demo organiser sees every insight page of last year's and this year's edition, and
+    the dashboard counts the registered candidates the database holds."""
+    with sqlite3.connect(database) as conn:
+        registered = dict(
+            conn.execute("SELECT edition_id, count(*) FROM edition_candidates GROUP BY 1")
+        )
+    with httpx.Client(base_url=base, timeout=30) as client:
+        token = CSRF.findall(client.get("/login").text)[0]
+        credentials = {"email": demo.ORGANISER, "password": demo.PASSWORD}
+        assert client.post("/login", data={"csrf_token": token, **credentials}).status_code == 303
+        for edition, count in registered.items():
+            for page in ORGANISER_PAGES:
+                found = client.get(f"/organiser/editions/{edition}{page}")
+                assert found.status_code == 200, (edition, page, found.status_code)
+                if page == "":
+                    assert f">{count}<" in found.text.replace(" ", ""), (edition, count)
+
+
 def _start_demo(data_dir: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "fair", "demo", "--port", str(port)],
@@ -428,6 +451,7 @@ def test_demo_serves_the_live_edition(
         booked = r"Lez Électricité Services Réservé \w+ \d+ \w+ \d{4}, 10:20–10:50 Téléphone"
         assert re.search(booked, text), text
         assert re.search(r"Garrigues Bâtiment — [^—]+ \(H/F\) Choisissez un créneau", text), text
+        _organiser_pages(base, tmp_path / "demo.db")
     finally:
         output = _stop(process)
     assert "Seeding" not in output
