@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db, outcome_figures
@@ -201,7 +201,19 @@ async def test_organiser_reads_the_outcomes(app, session: AsyncSession, make_cli
     await db.commit(session)
     client = await person(make_client, organiser)
     path = f"/organiser/editions/{edition.id}/outcomes"
-    page = await client.get(path)
+    seen: list[str] = []
+
+    def record(*args):  # type: ignore[no-untyped-def]
+        if args[2].lstrip().startswith("SELECT"):
+            seen.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = await client.get(path)
+        queries = len(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
     assert page.status_code == 200
     shown = text(page.text)
     # Counted here: 8 retained (6 + 2), 6 back at work, all in one sector (NAF 56).
@@ -221,3 +233,18 @@ async def test_organiser_reads_the_outcomes(app, session: AsyncSession, make_cli
     assert len(few) == 2
     other = await person(make_client, stranger)
     assert (await other.get(path)).status_code == 403
+
+    # A booth and a sector more: the page asks as many questions of the database.
+    clock.set_now(NOON)
+    c = await o.stand(session, edition, naf="86.21Z", name="Charlie")
+    await o.apply(session, c, hired=True)
+    await db.commit(session)
+    o.after_end(edition, 35)
+    seen.clear()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = await client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "Charlie hidden hidden" in text(page.text)
+    assert len(seen) == queries, seen
