@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -179,6 +180,30 @@ async def test_the_booths_funnel_is_a_link_not_recorded(app, client, session, fe
         [booth.employer.name, *(["hidden"] * len(exports.BOOTH_COLUMNS)), "0", "0"]
     ]  # 2 applied
     assert await records(fetch) == []
+
+
+async def test_the_audit_list_a_page_of_fifty_newest_first(app, client, session):  # type: ignore[no-untyped-def]
+    organiser = await f.user(session, Role.ORGANISER, locale="en")
+    edition = await f.edition(session, by=organiser)
+    for n in range(exports.AUDIT_PAGE + 1):
+        clock.set_now(f.NOON + timedelta(minutes=n))
+        kind = exports.CANDIDATE_FUNNEL
+        await exports.record(
+            session, export=kind, edition_id=edition.id, by=organiser, format="csv"
+        )
+    await as_user(client, session, user=organiser)
+    page = f"/organiser/editions/{edition.id}/exports"
+    first = await client.get(page)
+    assert first.text.count("<td>Funnel per candidate</td>") == exports.AUDIT_PAGE
+    assert f'href="{page}?page=2">Older</a>' in first.text and ">Newer<" not in first.text
+    second = await client.get(f"{page}?page=2")
+    assert second.text.count("<td>Funnel per candidate</td>") == 1
+    assert f'href="{page}?page=1">Newer</a>' in second.text and ">Older<" not in second.text
+    # The oldest record is the one left for the second page.
+    line = f"3/10/26, 12:00 PM {organiser.name} ({organiser.email}) Funnel per candidate CSV"
+    assert line in text(second.text) and line not in text(first.text)
+    audit = text(first.text).split("Personal data exported ")[1]
+    assert audit.startswith("When Who What Format 3/10/26, 12:50 PM ")
 
 
 # A booth's applications -----------------------------------------------------------------------
