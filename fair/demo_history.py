@@ -255,6 +255,8 @@ async def play(
     await fair.story.play()
     clock.set_now(until)
     await activity.save(session, _views(fair, active, applicants, days, until))
+    if editions.open_now(edition, until):
+        await _waiting(fair, until, registered)
 
 
 def _registration_time(fair: Played, opening: datetime, until: datetime) -> datetime:
@@ -510,6 +512,18 @@ def _visit(fair: Played, stand: Stand, user: User, at: datetime) -> datetime:
     steps = {NextStep.KEEP_IN_TOUCH: 45, NextStep.NONE: 35, NextStep.NOT_RETAINED: 20}
     fair.story.at(at + wait, _converse(fair, stand, user, length, _draw(rng, steps)))
     return at + wait + length + timedelta(minutes=rng.randint(2, 45))
+
+
+async def _waiting(fair: Played, now: datetime, registered: list[User]) -> None:
+    """During live hours, a few candidates wait in the first queues, joined minutes ago (the
+    live panel shows them; the demo recruiter may call the first)."""
+    rng = fair.rng
+    people = iter(rng.sample(registered, k=len(registered)))
+    for index in fair.plan.queue_booths[:4]:
+        for minutes in sorted(rng.sample(range(2, 15), k=rng.randint(1, 3)), reverse=True):
+            clock.set_now(now - timedelta(minutes=minutes))
+            await _join(fair, fair.stands[index], next(people))()
+    clock.set_now(now)
 
 
 def _join(fair: Played, stand: Stand, user: User) -> Step:
