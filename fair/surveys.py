@@ -248,6 +248,11 @@ def _invitation(locale: str, edition: Edition, link: str) -> tuple[str, str]:
     return _("How was %(edition)s?", locale, edition=edition.title), body
 
 
+async def mailing(session: AsyncSession, edition_id: int) -> EditionMailing | None:
+    """When the invitation went and to how many people (None: not yet)."""
+    return await session.get(EditionMailing, (edition_id, MAILING))
+
+
 # Answers ---------------------------------------------------------------------------------------
 
 

@@ -110,6 +110,7 @@ async def test_the_organisers_read_the_results_without_names(app, client, sessio
     people = await f.candidate_accounts(session, 6)
     await participants.register_many(session, [(edition.id, p.id) for p in people])
     clock.set_now(END + timedelta(hours=1))
+    assert await surveys.invite(session) == 1
     for i, person in enumerate(people):
         data = surveys.SurveyInput(overall=5, recommend=True, comment=f"Avis {i}")
         await surveys.answer(session, edition=edition, user=person, data=data)
@@ -118,6 +119,7 @@ async def test_the_organisers_read_the_results_without_names(app, client, sessio
     page = await client.get(f"/organiser/editions/{edition.id}/satisfaction")
     assert page.status_code == 200
     shown = text(page.text)
+    assert "people invited: 6" in shown  # the six candidates who took part, nobody else
     assert "Candidates Answers: 6" in shown
     assert "Recruiters Answers: hidden" in shown
     for i in range(6):

@@ -163,10 +163,13 @@ async def edition_satisfaction(request: Request) -> Response:
     edition = await editions.get(session, path_int(request, "edition_id"))
     await permissions.require_organiser(session, user, edition)
     found = await surveys.results(session, edition.id)
+    sent = await surveys.mailing(session, edition.id)
     context = {
         "edition": edition,
         "results": found,
         "charts": {r.role: [_chart(r, q) for q in r.questions] for r in found},
+        "mailing": sent,
+        "invited": disclosure.single(sent.recipients) if sent is not None else None,
         "questions": QUESTIONS,
         "role_titles": ROLE_TITLES,
         "opens_at": surveys.opens_at(edition),
