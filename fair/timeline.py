@@ -7,9 +7,10 @@ own time zone; day n is n days later, also counted in the edition's zone (a regi
 00:30 in Paris falls on its Paris day). The window runs from day -21 to day +21 (`FIRST_DAY`,
 `LAST_DAY`): three weeks of registrations before opening, three weeks of applications and
 interviews after it, which covers the fairs seen so far (a fortnight of applications, a live
-week). Moments are read grouped by UTC hour, then placed on local days here: exact for every
-zone whose offset is whole hours (all of France's but the Marquesas, which a half-hour would
-shift by one hour).
+week). An edition running now has no figure for its days still to come (`Curve.known`: they
+are "not yet", neither shown nor hidden). Moments are read grouped by UTC hour, then placed
+on local days here: exact for every zone whose offset is whole hours (all of France's but
+the Marquesas, which a half-hour would shift by one hour).
 
 The measures. Registrations: a candidate's registration to the edition
 (`EditionCandidate.registered_at`, fair.participants). Applications: their creation
@@ -52,7 +53,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from fair import disclosure, editions, permissions
+from fair import clock, disclosure, editions, permissions
 from fair.enums import InterviewStatus
 from fair.models import Application, Booth, Edition, EditionCandidate, Interview, User
 
@@ -65,10 +66,18 @@ STANDING = (InterviewStatus.BOOKED, InterviewStatus.HELD, InterviewStatus.NO_SHO
 
 @dataclass(frozen=True)
 class Curve:
-    """One edition's cumulative counts of one measure, one figure per day of `DAYS`."""
+    """One edition's cumulative counts of one measure, one figure per day of `DAYS`; only the
+    first `known` days have begun (an edition running now has no figures for its future)."""
 
     edition: Edition
     points: tuple[disclosure.Figure, ...]
+    known: int
+
+
+def days_begun(edition: Edition, now: datetime | None = None) -> int:
+    """How many days of `DAYS` have begun in the edition's time zone."""
+    today = day_of(edition, now or clock.now())
+    return max(0, min(len(DAYS), today - FIRST_DAY + 1))
 
 
 def opening_day(edition: Edition) -> date:
@@ -141,7 +150,9 @@ async def curves(session: AsyncSession, chosen: list[Edition]) -> dict[str, list
     found: dict[str, list[Curve]] = {}
     for measure in MEASURES:
         per_day = await daily(session, chosen, measure)
-        found[measure] = [Curve(e, protect(cumulative(per_day.get(e.id, {})))) for e in chosen]
+        found[measure] = [
+            Curve(e, protect(cumulative(per_day.get(e.id, {}))), days_begun(e)) for e in chosen
+        ]
     return found
 
 

@@ -108,7 +108,8 @@ def test_a_hostile_label_is_escaped_everywhere() -> None:
     assert parsed.caption == "A <b>title</b>"
     assert parsed.rows == [["Category", "Value"], [label, "3"]]
     legend = [t.text for t in drawing(line).iter(f"{SVG}text")][-1] or ""
-    assert legend.endswith("…") and label.startswith(legend[:-1])  # cut to fit the legend
+    head, tail = legend.split("…")  # cut in its middle to fit the legend
+    assert label.startswith(head) and label.endswith(tail)
 
 
 def test_hidden_items_draw_no_bar_and_print_the_hidden_mark() -> None:
@@ -242,3 +243,21 @@ def test_x_labels_are_written_without_overlapping() -> None:
     five = ["29 Nov", "30 Nov", "1 Dec", "2 Dec", "3 Dec"]
     chart = charts.lines("t", five, [charts.Series("a", [1] * 5)], summary="")
     assert [t.text for t in drawing(chart).iter(f"{SVG}text") if t.text in five] == five
+
+
+def test_values_still_to_come_are_neither_drawn_nor_hidden() -> None:
+    series = charts.Series("This edition", [5, 10, 10, 10], known=2)
+    chart = charts.lines("t", ["D", "D+1", "D+2", "D+3"], [series], summary="", join_gaps=True)
+    (line,) = list(drawing(chart).iter(f"{SVG}polyline"))
+    assert len((line.get("points") or "").split()) == 2
+    assert table(shown(chart)).rows[1:] == [
+        ["D", "5"], ["D+1", "10"], ["D+2", "not yet"], ["D+3", "not yet"]
+    ]  # fmt: skip
+
+
+def test_a_long_series_label_is_cut_in_its_middle_in_the_legend() -> None:
+    label = "Rencontres pour l'emploi du Pays de Lunel (Nov 29, 2025)"
+    chart = charts.lines("t", ["a"], [charts.Series(label, [5])], summary="")
+    legend = [t.text for t in drawing(chart).iter(f"{SVG}text")][-1] or ""
+    assert len(legend) == charts.LEGEND_CHARACTERS and "…" in legend
+    assert legend.endswith("(Nov 29, 2025)") and label.startswith(legend.split("…")[0])

@@ -164,3 +164,13 @@ async def test_which_editions_are_compared(session: AsyncSession) -> None:
     # Another organiser: the editions they organise, whatever the territory.
     organised = await timeline.compared(session, other, away)
     assert [e.title for e in organised] == ["Le leur", "Ailleurs"]
+
+
+async def test_the_days_still_to_come_are_not_counted_yet(session: AsyncSession) -> None:
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+    edition = await opening_at(session, organiser, WINTER)
+    at_opening = WINTER.replace(hour=23, minute=59)
+    assert timeline.days_begun(edition, WINTER - timedelta(days=30)) == 0
+    assert timeline.days_begun(edition, at_opening) == timeline.DAYS.index(0) + 1
+    assert timeline.days_begun(edition, at_opening + timedelta(minutes=2)) == 23
+    assert timeline.days_begun(edition, WINTER + timedelta(days=60)) == len(timeline.DAYS)

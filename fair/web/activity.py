@@ -461,7 +461,9 @@ def timeline_chart(measure: str, curves: list[timeline.Curve]) -> charts.Chart:
         [day_label(day) for day in timeline.DAYS],
         [
             charts.Series(
-                edition_label(c.edition), [p.value if p.shown else None for p in c.points]
+                edition_label(c.edition),
+                [p.value if p.shown else None for p in c.points],
+                known=c.known,
             )
             for c in curves
         ],

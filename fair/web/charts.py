@@ -60,10 +60,23 @@ class Item:
 
 @dataclass(frozen=True)
 class Series:
-    """One line: its label, and one value per x label (None: hidden, drawn as a gap)."""
+    """One line: its label, and one value per x label (None: hidden, drawn as a gap). Only
+    the first `known` values exist (all by default): the others are still to come (a day
+    after today), neither drawn nor hidden, and the table says "not yet"."""
 
     label: str
     values: Sequence[float | None]
+    known: int | None = None
+
+    def drawn(self) -> list[float | None]:
+        """The values to draw: those still to come as gaps."""
+        known = len(self.values) if self.known is None else self.known
+        return [v if i < known else None for i, v in enumerate(self.values)]
+
+    def cell(self, index: int) -> Cell:
+        if self.known is not None and index >= self.known:
+            return Cell(i18n.gettext("not yet"))
+        return _cell(self.values[index])
 
 
 @dataclass(frozen=True)
@@ -129,11 +142,9 @@ def lines(
             raise ValueError("Each series needs one value per x label.")
     chart_id = f"chart-{next(_ids)}"
     headings = (x_heading or i18n.gettext("Day"), *(one.label for one in series))
-    rows = tuple(
-        (label, tuple(_cell(one.values[i]) for one in series)) for i, label in enumerate(x_labels)
-    )
+    rows = tuple((label, tuple(one.cell(i) for one in series)) for i, label in enumerate(x_labels))
     svg = _lines_svg(chart_id, title, summary, x_labels, series, join_gaps)
-    empty = not any(value is not None for one in series for value in one.values)
+    empty = not any(value is not None for one in series for value in one.drawn())
     return Chart("lines", chart_id, title, summary, svg, headings, rows, empty)
 
 
@@ -177,6 +188,14 @@ def _text(content: str, x: float, y: float, **attributes: object) -> Markup:
 def _short(label: str, most: int = LABEL_CHARACTERS) -> str:
     """A label cut to fit one line of the drawing (the table keeps it whole)."""
     return label if len(label) <= most else label[: most - 1] + "…"
+
+
+def _middle(label: str, most: int) -> str:
+    """A label cut in its middle to fit: series often differ by their end (a year, a date)."""
+    if len(label) <= most:
+        return label
+    tail = (most - 1) // 2
+    return label[: most - 1 - tail] + "…" + label[-tail:]
 
 
 def _svg(chart_id: str, title: str, summary: str, height: float, body: list[Markup]) -> Markup:
@@ -285,7 +304,7 @@ def _lines_svg(
     series: Sequence[Series],
     join_gaps: bool,
 ) -> Markup:
-    known = [v for one in series for v in one.values if v is not None]
+    known = [v for one in series for v in one.drawn() if v is not None]
     ticks = y_ticks(max(known, default=0))
     top = ticks[-1]
     body = _axes(ticks, x_labels)
@@ -324,7 +343,7 @@ def _line(index: int, one: Series, top: float, count: int, join_gaps: bool) -> l
     run: list[tuple[float, float]] = []
     points = [
         (point_x(i, count), point_y(v, top)) if v is not None else None
-        for i, v in enumerate(one.values)
+        for i, v in enumerate(one.drawn())
     ]
     drawn_through = [p for p in points if p is not None] if join_gaps else points
     for point in [*drawn_through, None]:
@@ -384,4 +403,4 @@ def _legend_row(index: int, label: str, top: float) -> list[Markup]:
         stroke_width=2.5,
         stroke_dasharray=dash,
     )
-    return [sample, _marker(index, 18, y), _text(_short(label, LEGEND_CHARACTERS), 44, y + 6)]
+    return [sample, _marker(index, 18, y), _text(_middle(label, LEGEND_CHARACTERS), 44, y + 6)]
