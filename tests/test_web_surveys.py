@@ -37,7 +37,10 @@ async def test_a_candidate_answers_after_the_edition_and_changes_the_answer(
     assert "The survey opens when the edition is over" in text(early.text)
     assert "<form" not in early.text.split("<main", 1)[1]
 
+    link = f'href="{path}"'
+    assert link not in (await client.get(f"/e/{edition.slug}")).text
     clock.set_now(END + timedelta(hours=1))
+    assert link in (await client.get(f"/e/{edition.slug}")).text  # the edition's page leads here
     form = await client.get(path)
     assert radios(form.text, "overall") == ["1", "2", "3", "4", "5", ""]
     assert radios(form.text, "recommend") == ["yes", "no", "unsaid"]
