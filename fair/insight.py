@@ -45,7 +45,6 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    exists,
     false,
     func,
     literal,
@@ -139,9 +138,13 @@ class Filters:
         return any(getattr(self, f.name) is not None for f in fields(self))
 
     def without_booth(self) -> Filters:
-        return Filters(
-            **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "booth_id"}
-        )
+        return self._without("booth_id")
+
+    def without_sector(self) -> Filters:
+        return self._without("sector")
+
+    def _without(self, name: str) -> Filters:
+        return Filters(**{f.name: getattr(self, f.name) for f in fields(self) if f.name != name})
 
 
 def _offer_conditions(edition_id: int, filters: Filters) -> list[ColumnElement[bool]]:
@@ -207,9 +210,13 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 def _shortlisted() -> ColumnElement[bool]:
     """An application shortlisted or further on now, or at some point of its history."""
-    history = exists().where(
-        ApplicationEvent.application_id == Application.id,
-        ApplicationEvent.to_status.in_(FROM_SHORTLIST),
+    # An IN over the events (not a correlated EXISTS): PostgreSQL hashes it once, and plans
+    # it at its real cost (the EXISTS made it estimate one probe per row, past the JIT's
+    # threshold: 150 ms of compilation for a 40,000-application edition).
+    history = Application.id.in_(
+        select(ApplicationEvent.application_id).where(
+            ApplicationEvent.to_status.in_(FROM_SHORTLIST)
+        )
     )
     return or_(Application.status.in_(FROM_SHORTLIST), history)
 
@@ -245,30 +252,21 @@ def _interviews(edition_id: int, filters: Filters, *, per_booth: bool) -> Rows:
 
 
 def _active(
-    edition_id: int, filters: Filters, active_day: ColumnElement[bool]
+    edition_id: int, filters: Filters, active_day: ColumnElement[bool], back: ColumnElement[bool]
 ) -> ColumnElement[bool]:
     """Active in the edition, whatever the filters: an active day, or (when filters restrict
     the later steps) a step taken anywhere in the edition, which unfiltered nesting implies."""
     if not filters.on_offers:
         return active_day
     anywhere = select(Application.candidate_id).where(Application.edition_id == edition_id)
-    back = outcomes.returned_to_work(edition_id)
-    return or_(
-        active_day, EditionCandidate.user_id.in_(anywhere), EditionCandidate.user_id.in_(back)
-    )
+    return or_(active_day, EditionCandidate.user_id.in_(anywhere), back)
 
 
-def _back(
-    edition_id: int,
-    filters: Filters,
-    user_id: ColumnElement[int] | Any,
-    retained: ColumnElement[bool],
-    *,
-    booth: bool = False,
-) -> ColumnElement[bool]:
-    """Back at work (fair.outcomes); under filters or per booth, only if retained there."""
-    back = user_id.in_(outcomes.returned_to_work(edition_id))
-    return and_(back, retained) if booth or filters.on_offers else back
+def _back(edition_id: int, user_id: Any) -> ColumnElement[bool]:
+    """Back at work (fair.outcomes). An IN, each occurrence materialised once (a few hundred
+    ids), rather than an outer join: without statistics SQLite scans a joined union for every
+    row (24 million comparisons for a 40,000-application edition)."""
+    return user_id.in_(outcomes.returned_to_work(edition_id))  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -319,15 +317,17 @@ def candidate_steps(edition_id: int, filters: Filters | None = None) -> Rows:
     applied = _applications(edition_id, filters, per_booth=False).subquery("applied")
     met = _interviews(edition_id, filters, per_booth=False).subquery("met")
     active = activity.active_ids(edition_id).subquery("active")
+    at_work = _back(edition_id, EditionCandidate.user_id)
     raw = _Reached(
-        active=_active(edition_id, filters, active.c.user_id.isnot(None)),
+        active=_active(edition_id, filters, active.c.user_id.isnot(None), at_work),
         applied=applied.c.user_id.isnot(None),
         shortlisted=applied.c.shortlisted == 1,
         booked=met.c.user_id.isnot(None),
         held=met.c.held == 1,
         no_show=met.c.no_show == 1,
         retained=applied.c.retained == 1,
-        hired=_back(edition_id, filters, EditionCandidate.user_id, applied.c.retained == 1),
+        # Under filters, back at work counts for a candidate retained there (module docstring).
+        hired=and_(at_work, applied.c.retained == 1) if filters.on_offers else at_work,
     )
     steps = _nested(raw)
     user_id = EditionCandidate.user_id
@@ -356,7 +356,7 @@ def booth_steps(edition_id: int, filters: Filters | None = None) -> Rows:
         held=met.c.held == 1,
         no_show=met.c.no_show == 1,
         retained=applied.c.retained == 1,
-        hired=_back(edition_id, filters, applied.c.user_id, applied.c.retained == 1, booth=True),
+        hired=and_(_back(edition_id, applied.c.user_id), applied.c.retained == 1),
     )
     steps = _nested(raw)
     joined = and_(met.c.user_id == applied.c.user_id, met.c.booth_id == applied.c.booth_id)
@@ -483,10 +483,11 @@ class BoothFunnel:
 
 
 async def booth_funnels(
-    session: AsyncSession, edition_id: int, filters: Filters | None = None
+    session: AsyncSession, edition_id: int, filters: Filters | None = None, *, views: bool = True
 ) -> list[BoothFunnel]:
     """Every booth's funnel (approved, or with applications), by employer name: one grouped
-    query for the steps, one for the booths, one for the page views.
+    query for the steps, one for the booths, and one for the page views unless `views` is
+    false (it reads every count of the edition: the dashboard leaves it to the activity page).
 
     The booth filter is ignored: the table always has every booth, so that a booth's figures
     are protected the same way wherever they are shown (the dashboard filtered by booth and
@@ -509,9 +510,9 @@ async def booth_funnels(
     zero = dict.fromkeys(BOOTH_STEPS, 0)
     counts = [_with_rest(per_booth.get(b, zero)) for b, _name in kept]
     figures = protect_table(counts)
-    views = await activity.views_per_booth(session, edition_id)
+    seen = await activity.views_per_booth(session, edition_id) if views else {}
     return [
-        BoothFunnel(b, name, Funnel(c, f), views.get(b, activity.Views()))
+        BoothFunnel(b, name, Funnel(c, f), seen.get(b, activity.Views()))
         for (b, name), c, f in zip(kept, counts, figures, strict=True)
     ]
 
@@ -558,42 +559,51 @@ class Dashboard:
 
     `funnel`: the edition's (under a booth filter, registration and activity from the edition
     and the later steps from that booth's row of `booths`, so that the booth's figures are the
-    same, and protected the same, wherever they are shown). `views`: the matching pages' views
-    (page views are not people: not suppressed).
+    same, and protected the same, wherever they are shown). `views`: under filters, the
+    matching pages' views (page views are not people: not suppressed); None without filters.
     """
 
     funnel: Funnel
     booths: list[BoothFunnel]
-    views: activity.Views
+    views: activity.Views | None
 
 
 async def dashboard(session: AsyncSession, edition_id: int, filters: Filters) -> Dashboard:
-    """The funnel, the booths' funnels and the matching pages' views: four or five queries."""
-    booths = await booth_funnels(session, edition_id, filters)
+    """The funnel, the booths' funnels and, under filters, the matching pages' views: three
+    queries, four with filters."""
+    booths = await booth_funnels(session, edition_id, filters, views=False)
     found = await funnel(session, edition_id, filters)
     if filters.booth_id is not None:
         row = next((b.funnel for b in booths if b.booth_id == filters.booth_id), None)
         if row is not None:
             figures = {**found.figures, **row.figures}
             found = Funnel(found.counts, figures)
-    return Dashboard(found, booths, await _views(session, edition_id, filters, booths))
+    views = await page_views(session, edition_id, filters) if filters.on_offers else None
+    return Dashboard(found, booths, views)
 
 
-async def _views(
-    session: AsyncSession, edition_id: int, filters: Filters, booths: list[BoothFunnel]
-) -> activity.Views:
-    """The views of the pages the filters match: every booth and offer page; a booth's (or a
-    sector's booths') pages; under a filter about offers, the matching offers' pages only."""
+async def page_views(session: AsyncSession, edition_id: int, filters: Filters) -> activity.Views:
+    """The views of the pages the filters match, in one query: under a filter about offers
+    (offer, ROME domain, contract, commune, EPCI), the matching offers' pages only; else the
+    pages of the matching booths (a booth, a sector's booths, every booth) and of their offers.
+    Read through the indexes on offer_id and booth_id, but for every booth."""
     about_offers = filters.offer_id is not None or any(
         getattr(filters, name) is not None
         for name in ("rome_domain", "contract", "commune", "epci")
     )
+    booths = select(Booth.id).where(Booth.edition_id == edition_id)
+    if filters.booth_id is not None:
+        booths = booths.where(Booth.id == filters.booth_id)
+    if filters.sector is not None:
+        booths = booths.join(Employer, Employer.id == Booth.employer_id).where(
+            _division(Employer.naf_code) == filters.sector
+        )
     if about_offers:
         matching = select(Offer.id).where(
             Offer.edition_id == edition_id,
-            *_offer_conditions(edition_id, filters),
+            Offer.booth_id.in_(booths),
+            *_offer_conditions(edition_id, filters.without_sector()),
             *([Offer.id == filters.offer_id] if filters.offer_id is not None else []),
-            *([Offer.booth_id == filters.booth_id] if filters.booth_id is not None else []),
         )
         total = await session.scalar(
             select(func.coalesce(func.sum(PageView.views), 0)).where(
@@ -601,18 +611,16 @@ async def _views(
             )
         )
         return activity.Views(offers=int(total or 0))
-    kept = [b for b in booths if filters.booth_id in (None, b.booth_id)]
-    if filters.sector is not None:
-        in_sector = await session.scalars(
-            select(Booth.id)
-            .join(Employer, Employer.id == Booth.employer_id)
-            .where(Booth.edition_id == edition_id, _division(Employer.naf_code) == filters.sector)
-        )
-        ids = set(in_sector)
-        kept = [b for b in kept if b.booth_id in ids]
-    return activity.Views(
-        booth=sum(b.views.booth for b in kept), offers=sum(b.views.offers for b in kept)
+    where = (
+        PageView.booth_id.in_(booths) if filters.on_offers else PageView.edition_id == edition_id
     )
+    on_booth = func.sum(PageView.views).filter(PageView.offer_id.is_(None))
+    on_offers = func.sum(PageView.views).filter(PageView.offer_id.isnot(None))
+    found = await session.execute(
+        select(func.coalesce(on_booth, 0), func.coalesce(on_offers, 0)).where(where)
+    )
+    booth_views, offer_views = found.one()
+    return activity.Views(booth=int(booth_views), offers=int(offer_views))
 
 
 def _division(naf: Any) -> ColumnElement[str]:

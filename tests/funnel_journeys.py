@@ -58,7 +58,14 @@ AT_A = {
     "hired": 1,
 }
 AT_B = {"shortlisted": 3}
-NAF_B = "56.10A"  # restaurants: booth B's employer's sector (division 56), A's is 43
+NAF_B = "56.10A"
+# Page views counted (fair.activity): (booth, on its offer's page?) -> views.
+VIEWS = {
+    ("A", False): 7,
+    ("A", True): 11,
+    ("B", False): 3,
+    ("B", True): 5,
+}  # restaurants: booth B's employer's sector (division 56), A's is 43
 
 
 @dataclass
@@ -113,6 +120,12 @@ async def build(session: AsyncSession) -> Built:
         {"A": offer_a, "B": offer_b},
         {"A": (await employers.get(session, booth_a.employer_id)).name, "B": employer_b.name},
     )
+    day = activity.local_day(edition)
+    views = {
+        (edition.id, built.booths[b].id, built.offers[b].id if on_offer else None, day): n
+        for (b, on_offer), n in VIEWS.items()
+    }
+    await activity.save(session, Taken(views=views))
     data = f.availability(recruiter_a, end=time(18, 0))
     slots = await interviews.publish_availability(session, by=recruiter_a, booth=booth_a, data=data)
     free = iter(slots)

@@ -84,15 +84,13 @@ async def test_the_dashboard_shows_the_funnel_and_every_booth(app, session, make
     assert "fewer than 5 people (0 included) is not shown" in text(page.text)
     # Booth B's cells are below 5 (4 applied, 3 shortlisted, no interview): hidden; each of
     # A's then stands alone shown in its column beside a hidden one (with the column's sum it
-    # would give B's back): hidden too. Page views are not people: shown (none here).
+    # would give B's back): hidden too. Without filters, no page views (the activity page's).
     a, b = built.expected(per_booth="A"), built.expected(per_booth="B")
     assert (a["applied"], a["shortlisted"], b["applied"], b["shortlisted"]) == (12, 10, 4, 3)
     cells = " ".join(["hidden"] * 8)
-    rows = sorted(
-        (built.employers[name], f"{built.employers[name]} 0 {cells}") for name in ("A", "B")
-    )
+    rows = sorted((built.employers[name], f"{built.employers[name]} {cells}") for name in "AB")
     header = (
-        "Booth Page views Applied to an offer Shortlisted at least once Interview booked "
+        "Booth Applied to an offer Shortlisted at least once Interview booked "
         "Interview held Did not attend (no-show) Booked, not held yet or not recorded "
         "Retained (the recruiter's decision) Back at work (confirmed)"
     )
@@ -109,10 +107,18 @@ async def _filters(client, built) -> None:  # type: ignore[no-untyped-def]
     assert table(page.text, "funnel-title") == funnel_text(dict(only_b))
     assert "Registration and activity are counted over the whole edition" in text(page.text)
     assert '<option value="cdd" selected>' in page.text
+    # The matching pages' views beside the funnel: B's offer page only (not people: shown).
+    views = "Views of the matching booth pages 0 Views of the matching offer pages 5"
+    assert views in text(page.text)
+    page = await client.get(base, params={"sector": "56"})
+    assert "Views of the matching booth pages 3 Views of the matching offer pages 5" in text(
+        page.text
+    )
     # An unknown value is no filter.
     page = await client.get(base, params={"contract": "nope", "booth": "999999"})
     assert table(page.text, "funnel-title") == funnel_text(dict(built.expected()))
     assert "Registration and activity are counted" not in text(page.text)
+    assert "Views of the matching" not in text(page.text)
 
 
 async def test_a_recruiter_sees_their_booth_funnel_and_strangers_nothing(
@@ -140,6 +146,7 @@ async def test_a_recruiter_sees_their_booth_funnel_and_strangers_nothing(
     assert table(page.text, "funnel-title") == funnel_text(
         {**dict(b), "not_held_yet": 0}, booth_only=True
     )
+    assert "Views of the booth page 3 Views of the offer pages 5" in text(page.text)
 
 
 async def _queries_do_not_grow(app, session, client, built) -> None:  # type: ignore[no-untyped-def]

@@ -158,12 +158,13 @@ async def booth_funnel(request: Request) -> Response:
     booth = await employers.get_booth(session, path_int(request, "booth_id"))
     await permissions.require_booth_member(session, user, booth)
     edition = await editions.get(session, booth.edition_id)
-    booths = await insight.booth_funnels(session, edition.id)
+    booths = await insight.booth_funnels(session, edition.id, views=False)
     row = next((b for b in booths if b.booth_id == booth.id), None)
     context = {
         "edition": edition,
         "booth": booth,
         "row": row,
+        "views": await insight.page_views(session, edition.id, insight.Filters(booth_id=booth.id)),
         "funnel_rows": rows(row.funnel, BOOTH_ROWS) if row else [],
         "threshold": disclosure.THRESHOLD,
     }
