@@ -138,3 +138,24 @@ async def test_the_organisers_read_the_results_without_names(app, client, sessio
     other = await as_user(client, session, Role.ORGANISER)
     assert other.id != organiser.id
     assert (await client.get(f"/organiser/editions/{edition.id}/satisfaction")).status_code == 403
+
+
+async def test_a_recruiter_finds_the_survey_on_the_booth_page_and_answers_for_the_booth(
+    app, client, session, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    await as_user(client, session, user=recruiter)
+    path = f"/e/{edition.slug}/survey"
+    assert f'href="{path}"' not in (await client.get(f"/recruiter/booths/{booth.id}")).text
+    clock.set_now(END + timedelta(minutes=1))
+    assert f'href="{path}"' in (await client.get(f"/recruiter/booths/{booth.id}")).text
+    form = await client.get(path)
+    assert "How useful were your contacts with candidates?" in text(form.text)
+    answer = await client.post(path, data={"csrf_token": await csrf(client, path), "ease": "5"})
+    assert answer.status_code == 303
+    rows = await fetch.scalars(select(SurveyAnswer))
+    assert [(r.user_id, r.role, r.booth_id, r.ease) for r in rows] == [
+        (recruiter.id, "recruiter", booth.id, 5)
+    ]
