@@ -8,8 +8,8 @@ tests/test_layers.py):
    media_rooms, app_state, tally
 3. domain: flat modules, one per concept (accounts, user_sessions, editions, employers, offers,
    search, applications, candidates, permissions, queues, conversations, presence, chat,
-   moderation, notices, mail, activity, disclosure, ...), and the packages interviews/ and
-   webconferences/
+   moderation, notices, mail, activity, disclosure, ...), and the packages interviews/,
+   webconferences/ and exports/
 4. boundaries, none importing another: web/, live/, media/, worker, cli
 5. assembly: app
 """

@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = {
+    "exports": ["kinds", "reading", "funnels", "pipeline", "event_row", "formats", "audit"],
     "interviews": [
         "reads",
         "rules",
