@@ -82,6 +82,14 @@ async def test_the_dashboard_shows_the_funnel_and_every_booth(app, session, make
     expected = built.expected()
     assert table(page.text, "funnel-title") == funnel_text(dict(expected))
     assert "fewer than 5 people (0 included) is not shown" in text(page.text)
+    # The bars say it in a sentence: the last shown step of the chain is "held" (5 of 18).
+    share = f"{100 * expected['held'] / expected['registered']:.1f}"
+    sentence = (
+        f"Of {expected['registered']} candidates at the step “Registered candidates”, "
+        f"{expected['held']} reached the step “Interview held” ({share} %)."
+    )
+    assert sentence in text(page.text)
+    assert 'role="img"' in page.text
     # Booth B's cells are below 5 (4 applied, 3 shortlisted, no interview): hidden; each of
     # A's then stands alone shown in its column beside a hidden one (with the column's sum it
     # would give B's back): hidden too. Without filters, no page views (the activity page's).
@@ -140,6 +148,8 @@ async def test_a_recruiter_sees_their_booth_funnel_and_strangers_nothing(
         assert (await client.get(booth_url)).status_code == 403, user.role
     assert other_booth.id
     client = await person(make_client, built.recruiters["B"])
+    booth_page = await client.get(f"/recruiter/booths/{built.booths['B'].id}")
+    assert f'href="/recruiter/booths/{built.booths["B"].id}/funnel"' in booth_page.text
     page = await client.get(f"/recruiter/booths/{built.booths['B'].id}/funnel")
     assert page.status_code == 200
     b = built.expected(per_booth="B")

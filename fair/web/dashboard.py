@@ -14,7 +14,7 @@ from starlette.routing import Route
 from fair import disclosure, editions, employers, i18n, insight, parse, permissions, rome
 from fair.enums import Contract, Role
 from fair.i18n import N_
-from fair.web import forms
+from fair.web import charts, forms
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.templating import render
 
@@ -123,6 +123,48 @@ def rows(funnel: insight.Funnel, steps: tuple[str, ...]) -> list[dict[str, Any]]
     ]
 
 
+# The bars: the nested steps and the booked step's outcome, in the table's order.
+BARS = ("registered", "active", "applied", "shortlisted", "interview_booked", "held", "no_show")
+BARS_END = ("retained", "hired")
+
+
+def chart(funnel: insight.Funnel, steps: tuple[str, ...]) -> charts.Chart:
+    """The funnel as bars (hidden figures drawn as no bar), with a sentence saying it: the
+    first step and the last shown one of the chain, and the share between them."""
+    gettext = i18n.gettext
+    items = [
+        charts.Item(gettext(LABELS[s]), funnel.figures[s].value, funnel.figures[s].shown)
+        for s in steps
+    ]
+    chain = [s for s in insight.CHAIN if s in steps]
+    first = funnel.figures[chain[0]]
+    shown = [s for s in chain[1:] if funnel.figures[s].shown]
+    if not first.shown:
+        summary = gettext("Too few candidates for the funnel's figures to be shown.")
+    elif not shown:
+        summary = gettext(
+            "%(count)s candidates at the first step; the next are hidden.",
+            count=i18n.decimal(first.value, 0),
+        )
+    else:
+        last = funnel.figures[shown[-1]]
+        summary = gettext(
+            "Of %(first)s candidates at the step “%(first_step)s”, "
+            "%(last)s reached the step “%(last_step)s” (%(share)s %%).",
+            first=i18n.decimal(first.value, 0),
+            first_step=gettext(LABELS[chain[0]]),
+            last=i18n.decimal(last.value, 0),
+            last_step=gettext(LABELS[shown[-1]]),
+            share=i18n.decimal(100 * last.value / first.value if first.value else 0, 1),
+        )
+    return charts.bars(
+        gettext("The funnel in bars"),
+        items,
+        summary=summary,
+        columns=(gettext("Step"), gettext("Candidates")),
+    )
+
+
 @page
 async def edition_dashboard(request: Request) -> Response:
     user = require_role(request, Role.ORGANISER)
@@ -139,6 +181,7 @@ async def edition_dashboard(request: Request) -> Response:
         "values": forms.FormState(values=_values(filters)),
         "options": _options(choices),
         "funnel_rows": rows(found.funnel, ROWS),
+        "chart": chart(found.funnel, (*BARS, *BARS_END)),
         "booths": [(b, rows(b.funnel, BOOTH_ROWS)) for b in found.booths],
         "booth_steps": BOOTH_ROWS,
         "labels": LABELS,
