@@ -1,37 +1,39 @@
-"""The figures of an edition's outcomes for its organisers: returns to work per booth, per
-sector and per priority public, beside the in-fair statuses, the follow-ups' response rates and
-the jobs found elsewhere (fair.outcomes says what counts).
+"""The figures of an edition's outcomes for its organisers: returns to work per booth (grouped
+by sector) and per priority public, beside the in-fair statuses, the follow-ups' response rates
+and the jobs found elsewhere (fair.outcomes says what counts).
 
-Every count of people goes through fair.disclosure:
+Every count of people goes through fair.disclosure, and a figure the dashboard shows too is
+taken from it (fair.insight), with its suppression: two pages hiding the same count in two
+different ways would let a reader take the figures one page shows to find those the other
+hides. So:
 
-- The summary's counts stand alone (`single`): retained, back at work from the fair, found a
-  job elsewhere are different questions about overlapping people, none a total of others.
-- A response rate is a split of the people asked into those who answered and those who did
-  not, with its total: a `listing` of the two (so the non-answers are never worked out as the
-  total minus a shown count), and a rate only when both are shown.
-- Per booth and sector, one table with the booths grouped under their sector (the employer's
-  NAF division): sector figures are sums of their booths', so the two levels are protected as
-  one hierarchy rather than as two separate listings (which would let a reader take a shown
-  booth from its shown sector and find a hidden one). The sectors form a `listing` with the
-  grand total; inside a shown sector its booths form a `listing` with the sector as total;
-  every booth of a hidden sector is hidden (a hidden sector then keeps every way to move a
-  person its listing found, through its booths). Each measure (retained, back at work) is
-  protected on its own: they are not parts of one whole. A `grid` does not fit: a booth is in
-  one sector only, and the grid's totals of columns would be meaningless. A candidate counts
-  once at each booth that retained or hired them, so the table's total may exceed the
-  summary's count of distinct people.
+- The edition's candidates who applied, were retained and are back at work are the funnel's
+  steps "applied", "retained" and "hired" (`insight.funnel`); each booth's retained and back
+  at work are its row of the dashboard's table of booths (`insight.booth_funnels`, protected
+  as one table: a booth's "hired" counts the candidates back at work whom that booth
+  retained). Booths are grouped under their sector (the employer's NAF division) with a link
+  to the dashboard filtered on it, which shows that sector's funnel: a sector's sums are not
+  printed here, since a sum of booths beside the booths would give back the one hidden booth
+  of a sector.
+- Found a job elsewhere is on this page only and stands alone (`single`): it is no part of a
+  total shown anywhere.
+- A response rate splits the people asked into those who answered and those who did not, with
+  its total: a `listing` of the two (so the non-answers are never worked out as the total minus
+  a shown count), and a rate only when both are shown. The candidates' total is the funnel's
+  "applied", hidden whenever the funnel hides it.
 - Per priority public, each count stands alone (`single`), as on the responses page: the
   publics overlap, and neither the answer "no" nor "prefer not to say" is ever shown.
+- The answers by follow-up stage are a `listing` over the stages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ScalarSelect, Select, and_, case, exists, func, select
+from sqlalchemy import ScalarSelect, Select, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import candidates, disclosure, outcomes
+from fair import candidates, disclosure, insight, outcomes
 from fair.disclosure import Figure, Listing
 from fair.enums import Qualification
 from fair.models import (
@@ -81,9 +83,8 @@ class BoothRow:
 
 @dataclass(frozen=True)
 class SectorRows:
-    sector: str
-    retained: Figure
-    returned: Figure
+    division: str  # the NAF division, the dashboard's sector filter
+    sector: str  # its label
     booths: tuple[BoothRow, ...]
 
 
@@ -111,34 +112,28 @@ class Summary:
 class Outcomes:
     summary: Summary
     sectors: tuple[SectorRows, ...]
-    retained_total: Figure
-    returned_total: Figure
     publics: tuple[PublicRow, ...]
     by_stage: dict[int, tuple[Figure, Figure]]  # stage: recruiters' answers, candidates'
 
 
-async def _count(session: AsyncSession, ids: Select[int]) -> int:
-    found = ids.subquery()
-    return int(await session.scalar(select(func.count()).select_from(found)) or 0)
+def _rate(answered: int, asked: int, *, total_hidden: bool = False) -> Rate:
+    split = disclosure.listing([answered, asked - answered], total_hidden=total_hidden)
+    return Rate(split)
 
 
-def _rate(answered: int, asked: int) -> Rate:
-    return Rate(disclosure.listing([answered, asked - answered]))
-
-
-async def summary(session: AsyncSession, edition_id: int) -> Summary:
-    """The edition's outcomes in a few figures, in two queries (the dashboard shows them): one
-    pass over the edition's applications, then the answers."""
-    retained = outcomes.retained_condition()
+async def summary(
+    session: AsyncSession, edition_id: int, funnel: insight.Funnel | None = None
+) -> Summary:
+    """The edition's outcomes in a few figures (the dashboard passes the funnel it read): the
+    funnel's steps, then two queries, one pass over the edition's retained applications and
+    one for the answers."""
+    funnel = funnel or await insight.funnel(session, edition_id)
     answered = exists().where(HireConfirmation.application_id == Application.id)
-    applicants, kept, kept_applications, answered_applications = (
+    kept, answered_applications = (
         await session.execute(
-            select(
-                func.count(func.distinct(Application.candidate_id)),
-                func.count(func.distinct(case((retained, Application.candidate_id)))),
-                func.count(case((retained, 1))),
-                func.count(case((and_(retained, answered), 1))),
-            ).where(Application.edition_id == edition_id)
+            select(func.count(), func.count(case((answered, 1)))).where(
+                Application.edition_id == edition_id, outcomes.retained_condition()
+            )
         )
     ).one()
     # IN, not a correlated EXISTS: SQLite then reads the applicants once (into a temporary
@@ -147,22 +142,19 @@ async def summary(session: AsyncSession, edition_id: int) -> Summary:
     reports = select(JobReport.user_id).where(
         JobReport.edition_id == edition_id, JobReport.user_id.in_(applied)
     )
-    returned, elsewhere, reported = (
+    elsewhere, reported = (
         await session.execute(
-            select(
-                _counted(outcomes.returned_to_work(edition_id)),
-                _counted(outcomes.found_elsewhere(edition_id)),
-                _counted(reports),
-            )
+            select(_counted(outcomes.found_elsewhere(edition_id)), _counted(reports))
         )
     ).one()
+    applicants = funnel.figures["applied"]
     return Summary(
-        applicants=disclosure.single(int(applicants)),
-        retained=disclosure.single(int(kept)),
-        returned=disclosure.single(int(returned)),
+        applicants=applicants,
+        retained=funnel.figures["retained"],
+        returned=funnel.figures["hired"],
         elsewhere=disclosure.single(int(elsewhere)),
-        recruiters=_rate(int(answered_applications), int(kept_applications)),
-        candidates=_rate(int(reported), int(applicants)),
+        recruiters=_rate(int(answered_applications), int(kept)),
+        candidates=_rate(int(reported), applicants.value, total_hidden=not applicants.shown),
     )
 
 
@@ -170,80 +162,25 @@ def _counted(ids: Select[int]) -> ScalarSelect[int]:
     return select(func.count()).select_from(ids.subquery()).scalar_subquery()
 
 
-async def _per_booth(session: AsyncSession, pairs: Select[int, int]) -> dict[int, int]:
-    found = pairs.subquery()
-    booth, candidate = found.c.booth_id, found.c.candidate_id
-    rows = await session.execute(
-        select(booth, func.count(func.distinct(candidate))).group_by(booth)
-    )
-    return {int(booth_id): int(n) for booth_id, n in rows.all()}
-
-
-async def _booths(session: AsyncSession, edition_id: int) -> list[tuple[int, str, str, str]]:
-    """(booth id, employer, NAF division, sector label) of the edition's booths that had
-    applications, by sector then employer."""
-    with_applications = select(Application.booth_id).where(Application.edition_id == edition_id)
-    rows = await session.execute(
-        select(Booth.id, Employer.name, func.substr(Employer.naf_code, 1, 2), Employer.sector)
+async def sectors(session: AsyncSession, edition_id: int) -> tuple[SectorRows, ...]:
+    """The dashboard's rows of booths (retained, back at work), grouped by sector."""
+    rows = await insight.booth_funnels(session, edition_id, views=False)
+    found = await session.execute(
+        select(Booth.id, func.substr(Employer.naf_code, 1, 2), Employer.sector)
         .join(Employer, Employer.id == Booth.employer_id)
-        .where(Booth.edition_id == edition_id, Booth.id.in_(with_applications))
-        .order_by(Employer.sector, Employer.name, Booth.id)
+        .where(Booth.edition_id == edition_id)
     )
-    return [(int(b), name, division, sector) for b, name, division, sector in rows.all()]
-
-
-def hierarchy(groups: list[list[int]]) -> tuple[Listing, list[Listing]]:
-    """Protect counts of members grouped in categories, the categories' sums and the grand
-    total: the categories as a listing; the members of a shown category as a listing with it
-    as total; every member of a hidden one hidden."""
-    top = disclosure.listing([sum(group) for group in groups])
-    inner = []
-    for group, figure in zip(groups, top.cells, strict=True):
-        if figure.shown:
-            protected = disclosure.listing(group)
-            # A shown category holds 5 people or more: its members' listing never hides it.
-            assert protected.total.shown
-            inner.append(Listing(protected.cells, figure))
-        else:
-            inner.append(Listing(tuple(Figure(value, False) for value in group), figure))
-    return top, inner
-
-
-async def sectors(
-    session: AsyncSession, edition_id: int
-) -> tuple[tuple[SectorRows, ...], Figure, Figure]:
-    """Per sector and booth, retained candidates and returns to work, with the two totals."""
-    booths = await _booths(session, edition_id)
-    retained_pairs = select(Application.booth_id, Application.candidate_id).where(
-        Application.edition_id == edition_id, outcomes.retained_condition()
+    division_of = {booth_id: (division, label) for booth_id, division, label in found.all()}
+    grouped: dict[tuple[str, str], list[BoothRow]] = {}
+    for row in rows:
+        division, label = division_of[row.booth_id]
+        figures = row.funnel.figures
+        booth = BoothRow(row.booth_id, row.employer, figures["retained"], figures["hired"])
+        grouped.setdefault((label or division, division), []).append(booth)
+    return tuple(
+        SectorRows(division, label, tuple(booths))
+        for (label, division), booths in sorted(grouped.items())
     )
-    retained = await _per_booth(session, retained_pairs)
-    returned = await _per_booth(session, outcomes.returns_by_booth(edition_id))
-    grouped: dict[str, list[tuple[int, str]]] = {}
-    labels: dict[str, str] = {}
-    for booth_id, employer, division, label in booths:
-        grouped.setdefault(division, []).append((booth_id, employer))
-        labels[division] = label or division
-    order = sorted(grouped, key=lambda d: (labels[d], d))
-    if not order:
-        empty = disclosure.single(0)
-        return (), empty, empty
-    members = [grouped[d] for d in order]
-    top_r, inner_r = hierarchy([[retained.get(b, 0) for b, _ in m] for m in members])
-    top_w, inner_w = hierarchy([[returned.get(b, 0) for b, _ in m] for m in members])
-    rows = tuple(
-        SectorRows(
-            sector=labels[division],
-            retained=top_r.cells[i],
-            returned=top_w.cells[i],
-            booths=tuple(
-                BoothRow(b, employer, inner_r[i].cells[j], inner_w[i].cells[j])
-                for j, (b, employer) in enumerate(members[i])
-            ),
-        )
-        for i, division in enumerate(order)
-    )
-    return rows, top_r.total, top_w.total
 
 
 async def publics(session: AsyncSession, edition: Edition) -> tuple[PublicRow, ...]:
@@ -321,12 +258,9 @@ async def answers_by_stage(
 
 async def of_edition(session: AsyncSession, edition: Edition) -> Outcomes:
     """Everything the organiser's outcomes page shows."""
-    rows, retained_total, returned_total = await sectors(session, edition.id)
     return Outcomes(
         summary=await summary(session, edition.id),
-        sectors=rows,
-        retained_total=retained_total,
-        returned_total=returned_total,
+        sectors=await sectors(session, edition.id),
         publics=await publics(session, edition),
         by_stage=await answers_by_stage(session, edition.id),
     )

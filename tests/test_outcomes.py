@@ -17,6 +17,7 @@ from fair import (
     db,
     disclosure,
     follow_ups,
+    insight,
     outcome_figures,
     outcomes,
     unit_of_work,
@@ -158,10 +159,17 @@ async def test_returns_to_work_found_elsewhere_and_figures(session: AsyncSession
 
     figures = await outcome_figures.of_edition(session, edition)
     summary = figures.summary
-    assert summary.retained == disclosure.Figure(15, True)
-    assert summary.returned == disclosure.Figure(12, True)
+    # The funnel's steps (fair.insight): retained counts the candidates back at work too (the
+    # steps are nested), so the one Bravo hired without retaining them: 15 + 1.
+    funnel = await insight.funnel(session, edition.id)
+    assert (funnel.counts["retained"], funnel.counts["hired"]) == (16, 12)
+    assert funnel.counts["applied"] == 15 + 3 + 6
+    # The same figures as the funnel's, hidden alike (here retained is, for the funnel's
+    # sake: its steps are protected together).
+    assert summary.retained == funnel.figures["retained"]
+    assert summary.returned == funnel.figures["hired"]
+    assert summary.applicants == funnel.figures["applied"] == disclosure.Figure(24, True)
     assert summary.elsewhere == disclosure.Figure(5, True)
-    assert summary.applicants == disclosure.Figure(15 + 3 + 6, True)
     # Recruiters answered 14 of the 15 retained applications: 1 unanswered hides both.
     assert [fig.value for fig in summary.recruiters.split.cells] == [14, 1]
     assert not any(fig.shown for fig in summary.recruiters.split.cells)
@@ -171,30 +179,25 @@ async def test_returns_to_work_found_elsewhere_and_figures(session: AsyncSession
     assert [fig.value for fig in summary.candidates.split.cells] == [10, 14]
     assert summary.candidates.percent == round(100 * 10 / 24)
 
-    # Per sector (NAF division) then booth. Sector 43 (Alpha, Bravo): retained 7 + 2 = 9,
-    # back at work 5 + 2 = 7; sector 56 (Charlie): retained 6, back at work 5.
-    by_sector = {row.sector: row for row in figures.sectors}
-    assert list(by_sector) == ["Restauration", "Travaux de construction spécialisés"]
-    building, food = by_sector["Travaux de construction spécialisés"], by_sector["Restauration"]
-    assert (building.retained, building.returned) == (
-        disclosure.Figure(9, True),
-        disclosure.Figure(7, True),
-    )
-    assert (food.retained, food.returned) == (
-        disclosure.Figure(6, True),
-        disclosure.Figure(5, True),
-    )
-    booths = {row.employer: row for row in building.booths}
-    # Bravo's 2 are hidden, and Alpha's 7 with them (else 9 - 7 would give them back).
-    assert booths["Bravo"].retained == disclosure.Figure(2, False)
-    assert booths["Alpha"].retained == disclosure.Figure(7, False)
-    assert booths["Bravo"].returned == disclosure.Figure(2, False)
-    assert booths["Alpha"].returned == disclosure.Figure(5, False)
-    assert [(r.retained, r.returned) for r in food.booths] == [
-        (disclosure.Figure(6, True), disclosure.Figure(5, True))
+    # Per booth, grouped by sector (NAF division): the dashboard's rows, values counted here:
+    # Alpha retained 7, back at work 5 (the CDIs and the 6-month CDD); Bravo 2 and 1 (the one
+    # it did not retain counts at no booth); Charlie 6 and 5.
+    assert [(row.division, row.sector) for row in figures.sectors] == [
+        ("56", "Restauration"),
+        ("43", "Travaux de construction spécialisés"),
     ]
-    assert figures.retained_total == disclosure.Figure(15, True)
-    assert figures.returned_total == disclosure.Figure(12, True)
+    shown = {b.employer: (b.retained, b.returned) for row in figures.sectors for b in row.booths}
+    assert {name: (r.value, w.value) for name, (r, w) in shown.items()} == {
+        "Alpha": (7, 5),
+        "Bravo": (2, 1),
+        "Charlie": (6, 5),
+    }
+    dashboard = {
+        row.employer: (row.funnel.figures["retained"], row.funnel.figures["hired"])
+        for row in await insight.booth_funnels(session, edition.id, views=False)
+    }
+    assert shown == dashboard  # hidden alike
+    assert shown["Bravo"] == (disclosure.Figure(2, False), disclosure.Figure(1, False))
     # Every answer was given at the first follow-up: 14 and 10 with the stages' total would
     # give the zeros of J+90 and J+180 away, so every figure of the split is hidden.
     hires = await session.scalar(select(func.count()).select_from(HireConfirmation))
@@ -348,9 +351,12 @@ async def test_candidates_report_only_their_own_job(session: AsyncSession) -> No
         (me.id, True, a.booth.id, "seasonal", 3, 90)
     ]
     assert rows[0].employer_name == "Alpha"  # the booth's, not the text typed
-    # An edition nobody applied to: nothing to show, nothing shown.
+    # An edition nobody applied to: its booth listed, nothing shown.
     empty = await outcome_figures.of_edition(session, other_edition)
-    assert empty.sectors == () and empty.summary.applicants == disclosure.Figure(0, False)
+    assert [(b.booth_id, b.retained, b.returned) for r in empty.sectors for b in r.booths] == [
+        (b.booth.id, disclosure.Figure(0, False), disclosure.Figure(0, False))
+    ]
+    assert empty.summary.applicants == disclosure.Figure(0, False)
     assert empty.summary.recruiters.percent is None
     assert await ids(session, outcomes.returned_to_work(edition.id)) == {me.id}
 
