@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ScalarSelect, Select, case, exists, func, select
+from sqlalchemy import ScalarSelect, Select, case, exists, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import candidates, disclosure, insight, outcomes
@@ -185,9 +185,11 @@ async def sectors(session: AsyncSession, edition_id: int) -> tuple[SectorRows, .
 
 async def publics(session: AsyncSession, edition: Edition) -> tuple[PublicRow, ...]:
     """Per priority public (self-declared answers), the retained candidates, those back at
-    work from the fair and those who found a job elsewhere; each count on its own."""
+    work from the fair and those who found a job elsewhere; each count on its own. Retained as
+    the funnel counts it: a candidate back at work from the fair was retained too."""
+    retained = union(outcomes.retained(edition.id), outcomes.returned_to_work(edition.id))
     columns = {
-        "retained": outcomes.retained(edition.id),
+        "retained": select(retained.subquery().c[0]),
         "returned": outcomes.returned_to_work(edition.id),
         "elsewhere": outcomes.found_elsewhere(edition.id),
     }

@@ -227,13 +227,27 @@ async def test_priority_publics_of_outcomes(session: AsyncSession) -> None:
         )
         await candidates.declare(session, user, consent=True, answers=answers)
         people.append(applied)
+    # One more under 26, not retained, says Alpha hired them: back at work, so retained too
+    # (as the funnel counts).
+    late = await o.apply(session, a)
+    late_user = await session.get(User, late.candidate_id)
+    assert late_user is not None
+    await candidates.declare(
+        session, late_user, consent=True, answers=candidates.PriorityAnswers(birth_year=year - 22)
+    )
     await db.commit(session)
     o.after_end(edition, 30)
     for applied in people:
         await outcomes.confirm_hire(session, by=a.recruiter, application_id=applied.id, answer=CDI)
+    await outcomes.report_job(
+        session,
+        user=late_user,
+        edition=edition,
+        answer=outcomes.JobAnswer(True, a.booth.id, "", Contract.CDI),
+    )
     rows = {row.key: row for row in await outcome_figures.publics(session, edition)}
-    assert rows["under_26"].retained == disclosure.Figure(5, True)
-    assert rows["under_26"].returned == disclosure.Figure(5, True)
+    assert rows["under_26"].retained == disclosure.Figure(6, True)
+    assert rows["under_26"].returned == disclosure.Figure(6, True)
     assert rows["priority_neighbourhood"].returned == disclosure.Figure(2, False)
     assert rows["senior"].returned == disclosure.Figure(0, False)
     assert rows["under_26"].elsewhere == disclosure.Figure(0, False)
