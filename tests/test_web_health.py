@@ -14,6 +14,7 @@ from fair.models import HealthReminder, OutboxMail
 from tests import factories as f
 from tests.conftest import csrf
 from tests.pages import as_user, text
+from tests.quick import booth_of, edition_of
 
 
 async def test_the_page_lists_what_to_fix_and_reminds_the_recruiters_once_a_day(
@@ -22,9 +23,7 @@ async def test_the_page_lists_what_to_fix_and_reminds_the_recruiters_once_a_day(
     clock.set_now(f.NOON)
     organiser = await f.user(session, Role.ORGANISER)
     edition = await f.edition(session, by=organiser)
-    bare, recruiter = await f.booth(
-        session, edition_=edition, recruiter=await f.user(session, Role.RECRUITER, can_log_in=False)
-    )
+    bare, recruiter = await booth_of(session, edition)
     employer = await employers.get(session, bare.employer_id)
     await db.commit(session)
     await as_user(client, session, user=organiser)
@@ -68,7 +67,7 @@ async def test_the_page_lists_what_to_fix_and_reminds_the_recruiters_once_a_day(
 async def test_only_the_editions_organisers_see_it_and_the_button_needs_the_form_token(
     app, client, session
 ) -> None:  # type: ignore[no-untyped-def]
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     await db.commit(session)
     await as_user(client, session, Role.ORGANISER)
     path = f"/organiser/editions/{edition.id}/health"

@@ -14,6 +14,7 @@ from fair.models import SurveyAnswer
 from tests import factories as f
 from tests.conftest import csrf
 from tests.pages import as_user, radios, text
+from tests.quick import edition_of
 
 END = f.NOON + timedelta(days=7)  # the factories' edition ends when its applications close
 
@@ -26,7 +27,7 @@ async def test_a_candidate_answers_after_the_edition_and_changes_the_answer(
     app, client, session, fetch
 ) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(f.NOON)
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     person = await f.user(session, Role.CANDIDATE, locale="en")
     await participants.register_many(session, [(edition.id, person.id)])
     await as_user(client, session, user=person)
@@ -79,7 +80,7 @@ async def test_errors_are_said_in_french_and_strangers_are_refused(
     app, client, session, make_client
 ) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(f.NOON)
-    edition = await f.edition(session)
+    edition = await edition_of(session)
     person = await f.user(session, Role.CANDIDATE)
     await participants.register_many(session, [(edition.id, person.id)])
     await as_user(client, session, user=person)
@@ -144,8 +145,8 @@ async def test_a_recruiter_finds_the_survey_on_the_booth_page_and_answers_for_th
     app, client, session, fetch
 ) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(f.NOON)
-    edition = await f.edition(session)
-    booth, recruiter = await f.booth(session, edition_=edition)
+    edition = await edition_of(session)
+    booth, recruiter = await f.booth(session, edition_=edition)  # (its recruiter logs in)
     await as_user(client, session, user=recruiter)
     path = f"/e/{edition.slug}/survey"
     assert f'href="{path}"' not in (await client.get(f"/recruiter/booths/{booth.id}")).text
