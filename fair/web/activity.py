@@ -432,7 +432,8 @@ MEASURE_NAMES = {
 
 def day_label(day: int) -> str:
     """D-7, D, D+7 ("J-7", "J", "J+7" in French): days from the opening day."""
-    return gettext("D%(offset)s", offset=f"{day:+d}" if day else "")
+    offset = f"{day:+d}" if day else ""
+    return gettext("D%(offset)s", offset=offset)
 
 
 def edition_label(edition: Edition) -> str:
