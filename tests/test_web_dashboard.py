@@ -61,7 +61,7 @@ def funnel_text(counts: dict[str, int], *, booth_only: bool = False) -> str:
         "retained": "held",
         "hired": "retained",
     }
-    parts = ["Step Candidates Rate from the step before"]
+    parts = ["Step Candidates Rate"]
     for i, (step, label) in enumerate(labels):
         figure = "hidden" if shown[step] is None else str(shown[step])
         if i == 0:

@@ -11,7 +11,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import disclosure, editions, employers, i18n, insight, parse, permissions, rome
+from fair import (
+    disclosure,
+    editions,
+    employers,
+    i18n,
+    insight,
+    outcome_figures,
+    parse,
+    permissions,
+    rome,
+)
 from fair.enums import Contract, Role
 from fair.i18n import N_
 from fair.web import charts, forms
@@ -188,6 +198,10 @@ async def edition_dashboard(request: Request) -> Response:
         "views": found.views,
         "threshold": disclosure.THRESHOLD,
         "live_now": editions.open_now(edition),  # the live panel (fair.live_panel) on top
+        # Edition-wide: beside the unfiltered funnel only, which it reuses (two queries more).
+        "outcomes_summary": None
+        if filters.on_offers
+        else await outcome_figures.summary(session, edition.id, found.funnel),
     }
     return render(request, "organiser/dashboard.html", context)
 
