@@ -38,6 +38,8 @@ async def test_the_page_lists_what_to_fix_and_reminds_the_recruiters_once_a_day(
     assert "Offers without a ROME code or a commune (0)" in shown
     assert "Booth requests waiting for more than 3 days (0)" in shown
     assert f'href="/e/{edition.slug}/booths/{bare.id}"' in page.text
+    # A reminder button for each check naming a booth: no offer, no slot, no log-in.
+    assert page.text.count('/remind"') == 3
     assert employer.name in shown
 
     action = f"{path}/no_offer/remind"
