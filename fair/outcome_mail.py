@@ -6,7 +6,7 @@ retained await their answer (hired or not, the contract, its length), with the l
 booth's follow-up page. The candidates who applied: one mail per follow-up asking whether they
 found a job, with the link to their answer page.
 
-fair.outcomes decides who and when (the worker's `follow_up_step`, in the transaction that
+fair.follow_ups decides who and when (the worker's `follow_ups.step`, in the transaction that
 records the mailing); this module says it. Every mail ends with the transactional footer of
 fair.mail: who sent it and why; these are service messages about an edition the person took
 part in, so there is no unsubscribing from them, as from the other mails of fair.
