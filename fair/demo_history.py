@@ -80,6 +80,14 @@ DATA = _load()
 SEED: int = DATA["seed"]
 PEOPLE: int = DATA["people"]
 SLOT_MINUTES, SLOT_STEP = 30, 40
+# The interviews' modes in turn: video and phone mostly, some in writing.
+MODES = (
+    InterviewMode.VIDEO,
+    InterviewMode.PHONE,
+    InterviewMode.CHAT,
+    InterviewMode.VIDEO,
+    InterviewMode.PHONE,
+)
 
 
 @dataclass(frozen=True)
@@ -405,8 +413,7 @@ def _invitees(fair: Played, stand: Stand, slots: list[datetime], publish: dateti
         if (user.id, offer.id) in fair.planned:
             continue
         fair.planned.add((user.id, offer.id))
-        modes = {InterviewMode.VIDEO: 45, InterviewMode.PHONE: 40, InterviewMode.CHAT: 15}
-        mode = _draw(rng, modes)
+        mode = MODES[len(fair.interviewed) % len(MODES)]
         booked = invited + timedelta(hours=rng.uniform(0.5, 5))
         story = fair.story
         story.at(applied, _submit(fair, user, offer))
@@ -481,31 +488,36 @@ def _record(
 
 
 def _queues(fair: Played, days: list[date], active: list[User]) -> None:
-    """Each queue booth talks with `plan.conversations` candidates over the live days played,
-    one after the other; some leave the queue before their turn (each candidate once)."""
+    """Each queue booth has `plan.conversations` visitors over the live days played, one
+    after the other; a share of them (one at least) leave the queue before their turn, the
+    others talk with the recruiter (each candidate comes once)."""
     rng = fair.rng
     if not days:
         return
     visitors = iter(rng.sample(active, k=len(active)))
+    count = fair.plan.conversations
     for index in fair.plan.queue_booths:
         stand = fair.stands[index]
-        on = sorted(rng.choice(days) for _ in range(fair.plan.conversations))
+        quitters = set(rng.sample(range(count), k=max(1, round(count * fair.plan.abandoned))))
+        on = sorted(rng.choice(days) for _ in range(count))
+        n = 0
         for day in sorted(set(on)):
             at = fair.local(day, time(9, 30)) + timedelta(minutes=rng.randint(0, 240))
             for _ in range(on.count(day)):
                 user = next(visitors, None)
                 if user is None:
                     return
-                at = _visit(fair, stand, user, at)
+                at = _visit(fair, stand, user, at, gives_up=n in quitters)
+                n += 1
 
 
-def _visit(fair: Played, stand: Stand, user: User, at: datetime) -> datetime:
+def _visit(fair: Played, stand: Stand, user: User, at: datetime, *, gives_up: bool) -> datetime:
     """The candidate joins the queue at `at`: gives up, or is called and talks; returns when
     the booth's next visitor comes."""
     rng = fair.rng
     wait = timedelta(seconds=rng.randint(40, 900))
     fair.story.at(at, _join(fair, stand, user))
-    if rng.random() < fair.plan.abandoned:
+    if gives_up:
         fair.story.at(at + wait, _leave(fair, stand, user))
         return at + wait + timedelta(minutes=rng.randint(5, 40))
     length = timedelta(seconds=rng.randint(180, 900))

@@ -296,23 +296,23 @@ def test_demo_history(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> 
             conn, "SELECT edition_id, role, count(*) FROM survey_answers GROUP BY 1, 2"
         )
         mailings = sorted(conn.execute("SELECT edition_id, kind FROM edition_mailings"))
-    assert registered[past] >= 80 and registered[current] >= 100, registered
+    assert registered[past] >= 60 and registered[current] >= 70, registered
     assert days_before[past] >= 15 and days_before[current] >= 15, days_before
     assert late == 0
     for edition in (past, current):
         assert views[edition]["booth"] > 500 and views[edition]["offer"] > 500, views
-        assert active[edition] >= 50, active
+        assert active[edition] >= 40, active
         assert {"submitted", "shortlisted", "not_retained", "hired", "no_show"} <= set(
             statuses[edition]
         ), statuses
-        assert held[edition]["held"] >= 8 and held[edition]["no_show"] >= 2, held
+        assert held[edition]["held"] >= 8 and held[edition]["no_show"] >= 1, held
         assert modes[edition] == 3
-        assert queued[edition]["done"] >= 15 and queued[edition]["left"] >= 2, queued
+        assert queued[edition]["done"] >= 10 and queued[edition]["left"] >= 1, queued
         assert talked[edition] == queued[edition]["done"]
-        assert talks[edition]["watched"] >= 10 and talks[edition]["questions"] >= 1, talks
+        assert talks[edition]["watched"] >= 8 and talks[edition]["questions"] >= 1, talks
     # Nothing of last year is still waiting for an answer at a live step.
     assert "booked" not in held[past] and "pending" not in held[past]
-    assert declared >= 100
+    assert declared >= 70
     # Last year's survey and J+30 follow-up went out and were answered; this year's not yet.
     assert mailings == [
         (past, "follow_up_30"),
@@ -325,7 +325,7 @@ def test_demo_history(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> 
         hires,
         reports,
     )
-    assert answers[past]["candidate"] >= 20 and answers[past]["recruiter"] >= 5, answers
+    assert answers[past]["candidate"] >= 15 and answers[past]["recruiter"] >= 4, answers
 
 
 def test_seed_demo_twice_is_refused(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
