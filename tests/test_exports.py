@@ -106,7 +106,12 @@ async def test_the_edition_row_in_france_travails_events_shape(session: AsyncSes
         await f.application(session, offer_=listed, candidate_=person)
     hidden = "masqué"
     batches = await collected(
-        exports.event_rows(session, edition_id=edition.id, link="https://x/e", hidden=hidden)
+        exports.event_rows(
+            session,
+            edition_ids=[edition.id],
+            link=lambda slug: f"https://x/e/{slug}",
+            hidden=hidden,
+        )
     )
     assert len(batches) == 1 and len(batches[0]) == 1
     row = dict(zip(exports.EVENT_COLUMNS, batches[0][0], strict=True))
@@ -143,7 +148,7 @@ async def test_the_edition_row_in_france_travails_events_shape(session: AsyncSes
         "offresMoins26Ans": 0,
         "offresTH": 1,
         "offresSansDiplome": 1,
-        "urlSalonEnLigne": "https://x/e",
+        "urlSalonEnLigne": f"https://x/e/{edition.slug}",
     }
 
 
@@ -154,7 +159,7 @@ async def test_registrants_below_five_are_hidden_in_the_events_row(session: Asyn
     figures = await exports.event_figures(session, edition.id)
     assert (figures.registrants.value, figures.registrants.shown) == (4, False)
     ((row,),) = await collected(
-        exports.event_rows(session, edition_id=edition.id, link="", hidden="h")
+        exports.event_rows(session, edition_ids=[edition.id], link=str, hidden="h")
     )
     named = dict(zip(exports.EVENT_COLUMNS, row, strict=True))
     assert (named["nombreInscrits"], named["inscritsDistance"], named["nombreRecruteurs"]) == (

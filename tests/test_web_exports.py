@@ -101,6 +101,29 @@ async def test_the_events_row_as_csv_and_xlsx_matches_the_page(app, client, sess
     assert await records(fetch) == []  # not personal: not recorded
 
 
+async def test_an_organisers_editions_a_row_each(app, client, session):  # type: ignore[no-untyped-def]
+    organiser, edition, *_rest = await fair_with_applications(session)
+    second = await f.edition(session, by=organiser, title="Deuxième forum")
+    await f.edition(session, title="Le forum d'un autre")
+    await as_user(client, session, user=organiser)
+    home = await client.get("/organiser")
+    assert 'href="/organiser/events.xlsx" download>XLSX</a>' in home.text
+    response = await client.get("/organiser/events.csv")
+    assert response.status_code == 200
+    header, *rows = rows_of(response.content)
+    named = [dict(zip(header, row, strict=True)) for row in rows]
+    # Newest first, as the organiser's home lists them; another organiser's edition is not there.
+    assert [(r["identifiant"], r["nombreRecruteurs"]) for r in named] == [
+        (second.slug, "0"),
+        (edition.slug, "1"),
+    ]
+    workbook = await client.get("/organiser/events.xlsx")
+    assert [row[0] for row in sheet_of(workbook.content)[1:]] == [second.slug, edition.slug]
+    assert (await client.get("/organiser/events.pdf")).status_code == 404
+    await as_user(client, session, user=await f.candidate(session))
+    assert (await client.get("/organiser/events.csv")).status_code == 403
+
+
 async def test_who_may_download_the_editions_exports(app, client, session, fetch):  # type: ignore[no-untyped-def]
     organiser, edition, booth, recruiter, people = await fair_with_applications(session)
     stranger = await f.user(session, Role.ORGANISER, locale="en")

@@ -65,6 +65,7 @@ from fair.exports.event_row import (
     PUBLICS,
     EventFigures,
     event_figures,
+    event_row,
     event_rows,
 )
 from fair.exports.formats import (
@@ -124,6 +125,7 @@ __all__ = [
     "PUBLICS",
     "EventFigures",
     "event_figures",
+    "event_row",
     "event_rows",
     "RISKY",
     "Sheet",

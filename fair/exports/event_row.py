@@ -3,6 +3,7 @@ Travail's event tool, exports per event)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -131,10 +132,20 @@ async def event_figures(session: AsyncSession, edition_id: int) -> EventFigures:
     )
 
 
-async def event_rows(session: AsyncSession, *, edition_id: int, link: str, hidden: str) -> Batches:
-    """The edition's one row (`EVENT_COLUMNS`); `link` is its public page, `hidden` the mark of
-    a hidden figure. MEE's organising body has no field in fair (the edition's territory and
-    partners say it)."""
+async def event_rows(
+    session: AsyncSession, *, edition_ids: Sequence[int], link: Callable[[str], str], hidden: str
+) -> Batches:
+    """One row per edition (`EVENT_COLUMNS`), a batch each; `link(slug)` is an edition's public
+    page, `hidden` the mark of a hidden figure. MEE's organising body has no field in fair (the
+    edition's territory and partners say it)."""
+    for edition_id in edition_ids:
+        yield [await event_row(session, edition_id, link=link, hidden=hidden)]
+
+
+async def event_row(
+    session: AsyncSession, edition_id: int, *, link: Callable[[str], str], hidden: str
+) -> Row:
+    """The edition's row in France Travail's events shape."""
     edition = await editions.get(session, edition_id)
     zone = ZoneInfo(edition.timezone)
     days = list(
@@ -145,7 +156,7 @@ async def event_rows(session: AsyncSession, *, edition_id: int, link: str, hidde
     figures = await event_figures(session, edition_id)
     status = editions.status_at(edition)
     publics = [label for flag, label in PUBLICS if figures.open_to[flag]]
-    row: Row = (
+    return (
         edition.slug,
         edition.title,
         "Salon en ligne",
@@ -174,6 +185,5 @@ async def event_rows(session: AsyncSession, *, edition_id: int, link: str, hidde
         shown(figures.applications, hidden),
         ", ".join(publics),
         *(figures.open_to[flag] for flag, _label in PUBLICS),
-        link,
+        link(edition.slug),
     )
-    yield [row]

@@ -148,9 +148,8 @@ def _edition_table(
 ) -> tuple[Sequence[str], Source]:
     hidden = gettext("hidden", locale)
     if export is exports.EDITION_EVENTS:
-        link = settings.get().base_url + urls.path(request, "edition", slug=edition.slug)
         source = functools.partial(
-            exports.event_rows, edition_id=edition.id, link=link, hidden=hidden
+            exports.event_rows, edition_ids=[edition.id], link=_public(request), hidden=hidden
         )
         return exports.EVENT_COLUMNS, source
     if export is exports.CANDIDATE_FUNNEL:
@@ -171,6 +170,35 @@ def _edition_table(
         )
         return exports.booth_funnel_header(locale), source
     raise NotFound("The page you asked for does not exist or was moved.")
+
+
+def _public(request: Request) -> Callable[[str], str]:
+    """An edition's public page, as a full URL, from its slug."""
+    base = settings.get().base_url
+    return lambda slug: base + urls.path(request, "edition", slug=slug)
+
+
+@page
+async def organiser_events(request: Request) -> Response:
+    """Every edition the organiser organises, a row each in France Travail's events shape."""
+    user = require_role(request, Role.ORGANISER)
+    format = exports.check_format(str(request.path_params["format"]))
+    found = await editions.organised_by(database(request), user)
+    locale = current_locale.get()
+    source = functools.partial(
+        exports.event_rows,
+        edition_ids=[edition.id for edition in found],
+        link=_public(request),
+        hidden=gettext("hidden", locale),
+    )
+    return streamed(
+        request,
+        format=format,
+        title=gettext(exports.EDITION_EVENTS.title, locale),
+        header=exports.EVENT_COLUMNS,
+        source=source,
+        filename="editions-france-travail",
+    )
 
 
 @page
@@ -197,6 +225,7 @@ async def booth_applications(request: Request) -> Response:
 
 
 routes = [
+    Route("/organiser/events.{format}", organiser_events, name="organiser_events"),
     Route("/organiser/editions/{edition_id:int}/exports", edition_exports, name="edition_exports"),
     Route(
         "/organiser/editions/{edition_id:int}/exports/{what}.{format}",
