@@ -31,9 +31,12 @@ people who registered between them). A point is shown only when it is 5 or more
 first): so every shown value, and every difference between two shown values, is at least 5; a
 hidden point lies strictly between its shown neighbours' values and could take several values
 (a gap in the curve, "hidden" in the table). A curve that grows slowly shows a point every few
-days instead of every day. What this cannot cover is a figure shown on another page (a total of
-the edition on the dashboard, counted to another moment): the differences it makes with a
-point here are other periods, not days of this window.
+days instead of every day. The edition's total so far is shown on other pages, as counted now
+(the dashboard's registered candidates, the responses page's applications, the activity
+page's interviews by mode): it acts as one more shown point after the last, so the last point
+shown here is hidden too when the total is fewer than 5 above it (a plateau to the end of the
+window included: "nobody registered since" is a count of 0). One point at most is hidden for
+it: the shown point before is 5 below the hidden one at least.
 
 Which editions. An organiser compares the editions they organise; an administrator, the
 editions of the same territory (the same `territory` text), as editions of different
@@ -46,7 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -91,12 +94,6 @@ def day_of(edition: Edition, moment: datetime) -> int:
     return (local - opening_day(edition)).days
 
 
-def window_end(edition: Edition) -> datetime:
-    """The end of day `LAST_DAY` (local midnight after it), in UTC."""
-    last = opening_day(edition) + timedelta(days=LAST_DAY + 1)
-    return datetime.combine(last, datetime.min.time(), ZoneInfo(edition.timezone)).astimezone(UTC)
-
-
 # Which editions --------------------------------------------------------------------------------
 
 
@@ -133,16 +130,19 @@ def cumulative(per_day: dict[int, int]) -> list[int]:
     return points
 
 
-def protect(points: Sequence[int]) -> tuple[disclosure.Figure, ...]:
+def protect(points: Sequence[int], total: int) -> tuple[disclosure.Figure, ...]:
     """Show a point when it is at least the threshold and at least the threshold above the
-    last shown point (module docstring)."""
-    last_shown, found = 0, []
+    last shown point, and at least the threshold below the edition's total so far for the
+    last one (module docstring)."""
+    last_shown, shown = 0, []
     for value in points:
-        shown = not disclosure.small(value) and not disclosure.small(value - last_shown)
-        if shown:
+        shown.append(not disclosure.small(value) and not disclosure.small(value - last_shown))
+        if shown[-1]:
             last_shown = value
-        found.append(disclosure.Figure(value, shown))
-    return tuple(found)
+    if True in shown:
+        last = len(shown) - 1 - shown[::-1].index(True)
+        shown[last] = not disclosure.small(total - points[last])
+    return tuple(disclosure.Figure(v, s) for v, s in zip(points, shown, strict=True))
 
 
 async def curves(session: AsyncSession, chosen: list[Edition]) -> dict[str, list[Curve]]:
@@ -150,36 +150,35 @@ async def curves(session: AsyncSession, chosen: list[Edition]) -> dict[str, list
     found: dict[str, list[Curve]] = {}
     for measure in MEASURES:
         per_day = await daily(session, chosen, measure)
-        found[measure] = [
-            Curve(e, protect(cumulative(per_day.get(e.id, {}))), days_begun(e)) for e in chosen
-        ]
+        found[measure] = [curve(e, per_day.get(e.id, {})) for e in chosen]
     return found
+
+
+def curve(edition: Edition, per_day: dict[int, int]) -> Curve:
+    points = cumulative(per_day)
+    return Curve(edition, protect(points, sum(per_day.values())), days_begun(edition))
 
 
 async def daily(
     session: AsyncSession, chosen: list[Edition], measure: str
 ) -> dict[int, dict[int, int]]:
-    """Per edition, per day relative to its opening (before the window included): how many."""
+    """Per edition, per day relative to its opening (before and after the window included):
+    how many."""
     if not chosen:
         return {}
     by_id = {e.id: e for e in chosen}
-    until = max(window_end(e) for e in chosen)
-    rows = await session.execute(_query(session, measure, list(by_id), until))
+    rows = await session.execute(_query(session, measure, list(by_id)))
     found: dict[int, dict[int, int]] = {}
     for key, label, n in rows:
-        edition = by_id[key]
         at = datetime.strptime(f"{label}:00", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-        if at < window_end(edition):
-            per_day = found.setdefault(key, {})
-            day = day_of(edition, at)
-            per_day[day] = per_day.get(day, 0) + int(n)
+        per_day = found.setdefault(key, {})
+        day = day_of(by_id[key], at)
+        per_day[day] = per_day.get(day, 0) + int(n)
     return found
 
 
-def _query(
-    session: AsyncSession, measure: str, ids: list[int], until: datetime
-) -> Select[int, str, int]:
-    """How many of a measure per edition and UTC hour, up to `until`."""
+def _query(session: AsyncSession, measure: str, ids: list[int]) -> Select[int, str, int]:
+    """How many of a measure per edition and UTC hour."""
     edition_id: InstrumentedAttribute[int]
     moment: InstrumentedAttribute[datetime]
     if measure == "registrations":
@@ -189,7 +188,7 @@ def _query(
     else:
         edition_id, moment = Booth.edition_id, Interview.created_at
     hour = _hour(session, moment)
-    query = select(edition_id, hour, func.count()).where(edition_id.in_(ids), moment < until)
+    query = select(edition_id, hour, func.count()).where(edition_id.in_(ids))
     if measure == "interviews":
         query = (
             query.select_from(Interview)

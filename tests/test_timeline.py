@@ -26,13 +26,17 @@ def expected(days: list[int]) -> list[int]:
     return [sum(1 for d in days if d <= day) for day in timeline.DAYS]
 
 
-def shown(points: list[int]) -> list[bool]:
-    """The rule, written again: 5 or more, and 5 or more above the last shown point."""
+def shown(points: list[int], total: int) -> list[bool]:
+    """The rule, written again: 5 or more, and 5 or more above the last shown point; the last
+    shown one 5 or more below the total so far (shown on other pages)."""
     last, found = 0, []
     for value in points:
         found.append(value >= 5 and value - last >= 5)
         if found[-1]:
             last = value
+    if any(found):
+        final = max(i for i, s in enumerate(found) if s)
+        found[final] = total - points[final] >= 5
     return found
 
 
@@ -52,7 +56,8 @@ async def test_each_measure_day_by_day_around_the_opening(session: AsyncSession)
     edition = await opening_at(session, organiser, WINTER)
     # Registrations at these local days (and hours); -30 is before the window, +25 after it.
     # 00:30 in Paris on day 0 is still day -1 in UTC: it counts on day 0.
-    moments = [local(WINTER, d, 10) for d in (-30, -30, -30, -5, -5, -5, -5, 0, 0, 0, 0, 3, 25)]
+    moments = [local(WINTER, d, 10) for d in (-30, -30, -30, -5, -5, -5, -5, 0, 0, 0, 0, 3)]
+    moments += [local(WINTER, 25, 10)] * 5
     moments += [datetime.combine(WINTER.date(), time(0, 30), PARIS)] * 2
     people = await f.candidate_accounts(session, len(moments))
     for person, moment in zip(people, moments, strict=True):
@@ -95,7 +100,7 @@ async def test_each_measure_day_by_day_around_the_opening(session: AsyncSession)
         (curve,) = found[measure]
         values = expected(days)
         assert [p.value for p in curve.points] == values, measure
-        assert [p.shown for p in curve.points] == shown(values), measure
+        assert [p.shown for p in curve.points] == shown(values, len(days)), measure
     points = [p.value for p in found["registrations"][0].points]
     assert points[0] == 3 and points[timeline.DAYS.index(0)] == 13 and points[-1] == 14
     registrations = found["registrations"][0].points
@@ -115,24 +120,35 @@ async def test_each_measure_day_by_day_around_the_opening(session: AsyncSession)
         (14, False),  # one more than 13: hidden, or it would tell who registered on day 3
     ]
     assert (registrations[-1].value, registrations[-1].shown) == (14, False)  # 14 - 13 < 5
+    # 19 registered in all (five on day 25): 13 is 5 or more below, so it stays shown.
+    assert len(moments) == 19
 
 
 async def test_a_zone_far_from_paris_counts_its_own_days(session: AsyncSession) -> None:
-    """La Réunion is UTC+4: 21:30 UTC on the eve of opening is already day 0 there."""
+    """La Réunion is UTC+4: 21:30 UTC on the eve of opening is already day 0 there; and the
+    last point is hidden when the total so far is fewer than 5 above it."""
     organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
     opening = datetime(2026, 6, 1, 8, 0, tzinfo=REUNION)
     edition = await opening_at(session, organiser, opening, timezone="Indian/Reunion")
     eve = datetime(2026, 5, 31, 21, 30, tzinfo=UTC)
-    people = await f.candidate_accounts(session, 5)
-    for person in people:
-        await participants.register(session, edition_id=edition.id, user=person, at=eve)
+    next_day = datetime(2026, 6, 2, 10, 0, tzinfo=REUNION)
+    people = await f.candidate_accounts(session, 10)
+    for n, person in enumerate(people):
+        moment = eve if n < 5 else next_day
+        await participants.register(session, edition_id=edition.id, user=person, at=moment)
 
     (curve,) = (await timeline.curves(session, [edition]))["registrations"]
 
     assert timeline.opening_day(edition) == date(2026, 6, 1)
     day0 = timeline.DAYS.index(0)
-    assert [p.value for p in curve.points[day0 - 1 : day0 + 1]] == [0, 5]
-    assert curve.points[day0].shown
+    assert [(p.value, p.shown) for p in curve.points[day0 - 1 : day0 + 3]] == [
+        (0, False),
+        (5, True),
+        # 10 would be shown (5 more), but it is the total so far, shown on the dashboard: the
+        # days after it would read "nobody since", a count of 0.
+        (10, False),
+        (10, False),
+    ]
 
 
 async def test_which_editions_are_compared(session: AsyncSession) -> None:

@@ -264,10 +264,12 @@ async def test_the_editions_compared_page(client, session: AsyncSession) -> None
         session, by=organiser, title="Forum 2026", now=second_opening + timedelta(days=7)
     )
     await f.edition(session, title="Forum d'un autre")
-    # Registrations: the first edition 6 three days before opening, 2 on opening day; the
-    # second 9 a week before.
+    # Registrations: the first edition 6 three days before opening, 6 on opening day; the
+    # second 9 a week before, 5 a month after.
     registered = [(first, first_opening - timedelta(days=3))] * 6
-    registered += [(first, first_opening)] * 2 + [(second, second_opening - timedelta(days=7))] * 9
+    registered += [(first, first_opening)] * 6
+    registered += [(second, second_opening - timedelta(days=7))] * 9
+    registered += [(second, second_opening + timedelta(days=30))] * 5
     people = await f.candidate_accounts(session, len(registered))
     for someone, (edition, moment) in zip(people, registered, strict=True):
         await participants.register(session, edition_id=edition.id, user=someone, at=moment)
@@ -280,9 +282,10 @@ async def test_the_editions_compared_page(client, session: AsyncSession) -> None
     assert "Editions compared · Forum 2026" in words
     assert "Forum d'un autre" not in words and "Forum &lt;2025&gt;" in html
     summary = tables(html)[0]
-    # The last figure shown by day D and by D+21: the first edition's 6 at D-3 (its 8 on day
-    # D would tell that 2 registered that day), the second's 9 at D-7 (the same 9 again would
-    # tell that nobody registered since); no application nor interview (0: hidden).
+    # The last figure shown by day D and by D+21: the first edition's 6 at D-3 (its 12 on day
+    # D is its total so far, shown on its dashboard: shown here, its days after would tell
+    # that nobody registered since), the second's 9 at D-7 (the same 9 again would tell that
+    # nobody registered that day; 14 in all); no application nor interview (0: hidden).
     hidden = ["hidden"] * 4
     assert summary[2:] == [
         ["Forum <2025> (Mar 3, 2025)", "6 (D-3)", "6 (D-3)", *hidden],
