@@ -1,5 +1,4 @@
-"""Organiser pages: an edition's activity in figures, tables and charts (issue 12 item 3), and
-the organiser's editions compared day by day around their opening (item 8, fair.timeline).
+"""Organiser page: an edition's activity in figures, tables and charts (issue 12 item 3).
 
 Page views (fair.activity) are counts of page loads, not of people: shown as counted. Every
 other figure here counts people or what they did (queue joins, seats, questions, interviews)
@@ -35,11 +34,10 @@ from fair import (
     interviews,
     offers,
     permissions,
-    timeline,
 )
 from fair import queue_figures as queues
 from fair.enums import BoothStatus, Role
-from fair.i18n import N_, gettext
+from fair.i18n import gettext
 from fair.models import Booth, Edition
 from fair.web import charts
 from fair.web.auth import database, page, path_int, require_role
@@ -94,7 +92,7 @@ def shown_value(figure: disclosure.Figure) -> str:
 
 
 def named(name: str, value: str) -> str:
-    """ "Video: 12" ("Vidéo : 12" in French), for the charts' summaries."""
+    """A name and its value for the charts' summaries: "Video: 12" ("Vidéo : 12" in French)."""
     return gettext("%(name)s: %(value)s", name=name, value=value)
 
 
@@ -416,136 +414,10 @@ async def edition_activity(request: Request) -> Response:
     return render(request, "organiser/activity.html", context)
 
 
-# Editions compared (fair.timeline) -------------------------------------------------------------
-
-MEASURE_TITLES = {
-    "registrations": N_("Registered candidates, day by day"),
-    "applications": N_("Applications, day by day"),
-    "interviews": N_("Interviews booked, day by day"),
-}
-MEASURE_NAMES = {
-    "registrations": N_("Registered candidates"),
-    "applications": N_("Applications"),
-    "interviews": N_("Interviews booked"),
-}
-
-
-def day_label(day: int) -> str:
-    """D-7, D, D+7 ("J-7", "J", "J+7" in French): days from the opening day."""
-    offset = f"{day:+d}" if day else ""
-    return gettext("D%(offset)s", offset=offset)
-
-
-def edition_label(edition: Edition) -> str:
-    """An edition told apart from another of the same title by its opening day."""
-    return gettext(
-        "%(title)s (%(day)s)",
-        title=edition.title,
-        day=i18n.day(timeline.opening_day(edition), "medium"),
-    )
-
-
-def timeline_chart(measure: str, curves: list[timeline.Curve]) -> charts.Chart:
-    last = []
-    for curve in curves:
-        figure = last_shown(curve.points, timeline.LAST_DAY)
-        text = figure.text if figure.shown else gettext("hidden")
-        last.append(named(edition_label(curve.edition), text))
-    summary = gettext(
-        "%(measure)s, the last figure shown by day %(day)s: %(editions)s.",
-        measure=gettext(MEASURE_NAMES[measure]),
-        day=day_label(timeline.LAST_DAY),
-        editions="; ".join(last),
-    )
-    return charts.lines(
-        gettext(MEASURE_TITLES[measure]),
-        [day_label(day) for day in timeline.DAYS],
-        [
-            charts.Series(
-                edition_label(c.edition),
-                [p.value if p.shown else None for p in c.points],
-                known=c.known,
-            )
-            for c in curves
-        ],
-        summary=summary,
-        x_heading=gettext("Day (D: applications open)"),
-        join_gaps=True,
-    )
-
-
-@dataclass(frozen=True)
-class CompareRow:
-    edition: Edition
-    label: str
-    current: bool
-    cells: tuple[Cell, ...]  # per measure: by the opening day, and by the window's last day
-
-
-def last_shown(points: Sequence[disclosure.Figure], day: int) -> Cell:
-    """The curve's figure by `day`: the last point shown on or before it, with its own day
-    when earlier (a point equal to the one before is hidden, fair.timeline)."""
-    upto = timeline.DAYS.index(day)
-    for index in range(upto, -1, -1):
-        if points[index].shown:
-            value = i18n.decimal(points[index].value, 0)
-            if index == upto:
-                return Cell(value)
-            return Cell(
-                gettext("%(count)s (%(day)s)", count=value, day=day_label(timeline.DAYS[index]))
-            )
-    return Cell("", False)
-
-
-def compare_rows(edition: Edition, found: dict[str, list[timeline.Curve]]) -> list[CompareRow]:
-    rows = []
-    for i, curve in enumerate(found[timeline.MEASURES[0]]):
-        cells: list[Cell] = []
-        for measure in timeline.MEASURES:
-            points = found[measure][i].points
-            cells += [last_shown(points, 0), last_shown(points, timeline.LAST_DAY)]
-        rows.append(
-            CompareRow(
-                curve.edition,
-                edition_label(curve.edition),
-                curve.edition.id == edition.id,
-                tuple(cells),
-            )
-        )
-    return rows
-
-
-@page
-async def edition_compare(request: Request) -> Response:
-    edition = await organised(request)
-    session = database(request)
-    user = require_role(request, Role.ORGANISER)
-    chosen = await timeline.compared(session, user, edition)
-    found = await timeline.curves(session, chosen)
-    context = {
-        "edition": edition,
-        "editions": chosen,
-        "rows": compare_rows(edition, found),
-        "curves": [timeline_chart(m, found[m]) for m in timeline.MEASURES],
-        "measures": [MEASURE_NAMES[m] for m in timeline.MEASURES],
-        "first_day": day_label(timeline.FIRST_DAY),
-        "zero_day": day_label(0),
-        "last_day": day_label(timeline.LAST_DAY),
-        "threshold": disclosure.THRESHOLD,
-        "admin": permissions.is_admin(user),
-    }
-    return render(request, "organiser/compare.html", context)
-
-
 routes = [
     Route(
         "/organiser/editions/{edition_id:int}/activity",
         edition_activity,
         name="edition_activity",
-    ),
-    Route(
-        "/organiser/editions/{edition_id:int}/compare",
-        edition_compare,
-        name="edition_compare",
     ),
 ]
