@@ -230,7 +230,7 @@ async def test_the_page_reads_the_same_queries_for_more_booths(
     path = f"/organiser/editions/{edition.id}/activity"
     event.listen(engine, "before_cursor_execute", record)
     try:
-        await client.get(path)
+        before = await client.get(path)
         few = len(seen)
         for n in range(3):
             name = f"Entreprise {n}"
@@ -245,6 +245,7 @@ async def test_the_page_reads_the_same_queries_for_more_booths(
         page = await client.get(path)
     finally:
         event.remove(engine, "before_cursor_execute", record)
+    assert "Nobody has joined a booth's queue yet." in text(before.text)
     assert page.status_code == 200
     assert len(re.findall("Entreprise", text(page.text))) >= 3
     assert len(seen) == few, seen

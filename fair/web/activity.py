@@ -397,6 +397,7 @@ async def edition_activity(request: Request) -> Response:
     per_day = await activity.views_per_day(session, edition.id)
     per_booth = await activity.views_per_booth(session, edition.id)
     view_rows = booth_views(booths, per_booth)
+    joined = await queues.per_booth(session, edition.id)
     context = {
         "edition": edition,
         "views_total": activity.Views(
@@ -406,7 +407,8 @@ async def edition_activity(request: Request) -> Response:
         "booth_views": view_rows,
         "booth_views_chart": booth_views_chart(view_rows),
         "offer_views": await offer_views(session, edition.id),
-        "queues": queue_table(booths, await queues.per_booth(session, edition.id)),
+        # Nobody in any queue: no table of zeros to protect (a total of 0 narrows nothing).
+        "queues": queue_table(booths, joined) if joined else None,
         "talks": talk_table(await talk_figures.per_talk(session, edition.id)),
         "modes": mode_table(await interviews.by_mode(session, edition.id)),
         "threshold": disclosure.THRESHOLD,
