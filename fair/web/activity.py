@@ -61,7 +61,7 @@ async def organised(request: Request) -> Edition:
 
 
 def count(figure: disclosure.Figure) -> Cell:
-    return Cell(i18n.decimal(figure.value, 0), figure.shown)
+    return Cell(charts.number(figure.value), figure.shown)
 
 
 def percent(part: int, whole: int) -> str:
@@ -412,6 +412,7 @@ async def edition_activity(request: Request) -> Response:
         "talks": talk_table(await talk_figures.per_talk(session, edition.id)),
         "modes": mode_table(await interviews.by_mode(session, edition.id)),
         "threshold": disclosure.THRESHOLD,
+        "number": charts.number,  # the tables' hundreds of numbers, formatted once each
     }
     return render(request, "organiser/activity.html", context)
 
