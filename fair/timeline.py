@@ -166,13 +166,17 @@ async def daily(
     how many."""
     if not chosen:
         return {}
-    by_id = {e.id: e for e in chosen}
-    rows = await session.execute(_query(session, measure, list(by_id)))
+    # Each edition's zone and opening day once: an edition's history is thousands of hours.
+    places = {e.id: (ZoneInfo(e.timezone), opening_day(e)) for e in chosen}
+    rows = await session.execute(_query(session, measure, list(places)))
     found: dict[int, dict[int, int]] = {}
     for key, label, n in rows:
-        at = datetime.strptime(f"{label}:00", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        zone, opening = places[key]
+        at = datetime(
+            int(label[:4]), int(label[5:7]), int(label[8:10]), int(label[11:13]), tzinfo=UTC
+        )
+        day = (at.astimezone(zone).date() - opening).days
         per_day = found.setdefault(key, {})
-        day = day_of(by_id[key], at)
         per_day[day] = per_day.get(day, 0) + int(n)
     return found
 
