@@ -193,6 +193,21 @@ async def test_the_funnel_exports_take_the_dashboards_filters(app, client, sessi
     assert applied[f"?booth={booth.id}"] == applied["?booth=999999"] == applied[""] == both
 
 
+async def test_the_dashboards_tables_link_their_exports_with_the_filters(app, client, session):  # type: ignore[no-untyped-def]
+    organiser, edition, booth, _recruiter, _people = await fair_with_applications(session)
+    await as_user(client, session, user=organiser)
+    dashboard = await client.get(f"/organiser/editions/{edition.id}?booth={booth.id}")
+    base = f"/organiser/editions/{edition.id}/exports"
+    for what in ("edition_funnel", "booth_funnel"):
+        for fmt in ("csv", "xlsx"):
+            assert f'href="{base}/{what}.{fmt}?booth={booth.id}" download' in dashboard.text
+    response = await client.get(f"{base}/edition_funnel.csv?booth={booth.id}")
+    header, *rows = rows_of(response.content)
+    assert header == ["Step", "Candidates"]
+    # 6 registered and none active but the 2 who applied (hidden, as on the page).
+    assert rows[:3] == [["Registered", "6"], ["Active", "hidden"], ["Applied", "hidden"]]
+
+
 async def test_the_booths_funnel_is_a_link_not_recorded(app, client, session, fetch):  # type: ignore[no-untyped-def]
     organiser, edition, booth, _recruiter, _people = await fair_with_applications(session)
     await as_user(client, session, user=organiser)
