@@ -685,8 +685,12 @@ def serve(url: str, port: int, edition_id: int, data_dir: str) -> None:
             HELD.reset(token)
 
     async def statements(request: Request) -> Response:
-        found = [{"ms": round(ms, 2), "sql": sql} for ms, sql in STATEMENTS]
+        found = {
+            "statements": [{"ms": round(ms, 2), "sql": sql} for ms, sql in STATEMENTS],
+            "calls": [{"name": n, "ms": round(seconds * 1000, 1)} for n, seconds in CALLS],
+        }
         STATEMENTS.clear()
+        CALLS.clear()
         return JSONResponse(found)
 
     _log_statements()
@@ -700,6 +704,7 @@ def serve(url: str, port: int, edition_id: int, data_dir: str) -> None:
 # its first call there returned (the first reference request computes it).
 HELD_CALLS = ((insight, "choices"), (insight, "dashboard"), (outcome_figures, "summary"))
 HELD_VALUES: dict[str, Any] = {}
+CALLS: list[tuple[str, float]] = []  # (name, seconds) of the real calls, read with the statements
 
 
 def _hold(module: Any, name: str) -> None:
@@ -707,7 +712,11 @@ def _hold(module: Any, name: str) -> None:
 
     async def held(*args: Any, **kwargs: Any) -> Any:
         if not HELD.get():
-            return await real(*args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return await real(*args, **kwargs)
+            finally:
+                CALLS.append((f"{module.__name__}.{name}", time.perf_counter() - started))
         if name not in HELD_VALUES:
             HELD_VALUES[name] = await real(*args, **kwargs)
         return HELD_VALUES[name]
@@ -835,10 +844,11 @@ def _without(page: str, *, marker: str) -> str:
     return parts[0] + "".join(p.split('"', 1)[1] for p in parts[1:])
 
 
-def statements(client: httpx.Client, edition_id: int) -> list[dict[str, Any]]:
+def statements(client: httpx.Client, edition_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The statements one dashboard request ran, and the time spent in each held call."""
     client.get("/bench/statements")  # empties the log
     client.get(f"/organiser/editions/{edition_id}")
-    found: list[dict[str, Any]] = client.get("/bench/statements").json()
+    found: dict[str, list[dict[str, Any]]] = client.get("/bench/statements").json()
     return found
 
 
@@ -901,8 +911,11 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
         login(client)
         if not same_page(client, built.edition_id):
             print("   warning: the reference page differs from the dashboard", flush=True)
-        ran = statements(client, built.edition_id)
+        logged = statements(client, built.edition_id)
+        ran = logged["statements"]
         slowest = sorted(ran, key=lambda s: -s["ms"])[:3]
+        calls = ", ".join(f"{c['name']} {c['ms']:.0f} ms" for c in logged["calls"])
+        print(f"   time in the calls the reference holds: {calls}", flush=True)
         until = "the first row" if name == "sqlite" else "all rows"  # when execute() returns
         spent = sum(s["ms"] for s in ran)
         print(f"   one dashboard request ran {len(ran)} statements, {spent:.0f} ms in all "
