@@ -193,6 +193,9 @@ async def _ids(
 # Figures for the dashboard (fair.insight gathers them; pages check fair.permissions first).
 
 
+PageId = tuple[int, int | None]  # (booth id, offer id), None for the booth's own page
+
+
 @dataclass(frozen=True)
 class Views:
     """Views of a booth's own page and of its offers' pages (or of all booths', summed)."""
@@ -258,6 +261,17 @@ async def views_per_offer(
         query = query.where(PageView.booth_id == booth_id)
     rows = await session.execute(query.group_by(PageView.offer_id))
     return {offer_id: int(n) for offer_id, n in rows if offer_id is not None}
+
+
+async def views_per_page(session: AsyncSession, edition_id: int) -> dict[PageId, int]:
+    """Per page of the edition with any view, (booth id, offer id or None for the booth's own
+    page): its views. One grouped read for a page that shows the views per booth and per
+    offer, instead of one of each."""
+    query = select(PageView.booth_id, PageView.offer_id, func.sum(PageView.views)).where(
+        PageView.edition_id == edition_id
+    )
+    rows = await session.execute(query.group_by(PageView.booth_id, PageView.offer_id))
+    return {(booth_id, offer_id): int(n) for booth_id, offer_id, n in rows}
 
 
 def _sums() -> tuple[ColumnElement[int], ColumnElement[int]]:

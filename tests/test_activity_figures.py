@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
+    activity,
     clock,
     conversations,
     employers,
@@ -26,6 +27,8 @@ from fair.enums import (
     WebconferenceAccess,
 )
 from fair.models import Booth, Edition, User
+from fair.tally import Taken
+from fair.web import activity as web_activity
 from fair.webconferences import audience
 from fair.webconferences import figures as talk_figures
 from tests import factories as f
@@ -232,3 +235,42 @@ async def test_interviews_by_mode(session: AsyncSession) -> None:
     assert [m.mode for m in found] == list(InterviewMode)
     assert [(m.held, m.no_shows, m.booked) for m in found] == [expected(m) for m in InterviewMode]
     assert [(m.held, m.no_shows, m.booked) for m in found] == [(2, 1, 0), (1, 0, 1), (0, 1, 0)]
+
+
+# Page views ------------------------------------------------------------------------------------
+
+
+async def test_views_per_page_add_up_to_the_booths_and_offers_figures(
+    session: AsyncSession,
+) -> None:
+    edition = await an_edition(session)
+    first, _ = await a_booth(session, edition)
+    second, _ = await a_booth(session, edition)
+    offer = await f.offer(session, booth_=first)
+    other = await f.offer(session, booth_=second)
+    elsewhere, _ = await a_booth(session, await an_edition(session))
+    day = activity.local_day(edition)
+    counts = {
+        (edition.id, first.id, None, day): 7,
+        (edition.id, first.id, None, day - timedelta(days=1)): 3,
+        (edition.id, first.id, offer.id, day): 4,
+        (edition.id, second.id, other.id, day - timedelta(days=2)): 9,
+        (elsewhere.edition_id, elsewhere.id, None, day): 100,
+    }
+    await activity.save(session, Taken(views=counts))
+
+    per_page = await activity.views_per_page(session, edition.id)
+
+    expected: dict[tuple[int, int | None], int] = {}
+    for (edition_id, booth_id, offer_id, _), n in counts.items():
+        if edition_id == edition.id:
+            expected[(booth_id, offer_id)] = expected.get((booth_id, offer_id), 0) + n
+    assert (
+        per_page
+        == expected
+        == {(first.id, None): 10, (first.id, offer.id): 4, (second.id, other.id): 9}
+    )
+    # The activity page derives the per-booth figures from it: the same as views_per_booth's.
+    assert web_activity.per_booth_views(per_page) == await activity.views_per_booth(
+        session, edition.id
+    )

@@ -168,9 +168,22 @@ def booth_views_chart(rows: list[ViewRow]) -> charts.Chart | None:
     )
 
 
-async def offer_views(session: AsyncSession, edition_id: int) -> list[tuple[str, int]]:
-    per_offer = await activity.views_per_offer(session, edition_id)
-    top = sorted(per_offer.items(), key=lambda item: (-item[1], item[0]))[:MOST_VIEWED]
+def per_booth_views(per_page: dict[activity.PageId, int]) -> dict[int, activity.Views]:
+    """Views of each booth's page and of its offers' pages (activity.views_per_booth's)."""
+    own: dict[int, int] = {}
+    offered: dict[int, int] = {}
+    for (booth_id, offer_id), views in per_page.items():
+        into = own if offer_id is None else offered
+        into[booth_id] = into.get(booth_id, 0) + views
+    return {b: activity.Views(own.get(b, 0), offered.get(b, 0)) for b in own.keys() | offered}
+
+
+async def offer_views(
+    session: AsyncSession, per_page: dict[activity.PageId, int]
+) -> list[tuple[str, int]]:
+    """The most viewed offers' titles and views."""
+    per_offer = [(offer_id, n) for (_, offer_id), n in per_page.items() if offer_id is not None]
+    top = sorted(per_offer, key=lambda item: (-item[1], item[0]))[:MOST_VIEWED]
     titles = await offers.titles(session, [offer_id for offer_id, _ in top])
     return [(titles.get(offer_id, "?"), views) for offer_id, views in top]
 
@@ -395,8 +408,8 @@ async def edition_activity(request: Request) -> Response:
     session = database(request)
     booths = await employers.booths_of_edition(session, edition)
     per_day = await activity.views_per_day(session, edition.id)
-    per_booth = await activity.views_per_booth(session, edition.id)
-    view_rows = booth_views(booths, per_booth)
+    per_page = await activity.views_per_page(session, edition.id)
+    view_rows = booth_views(booths, per_booth_views(per_page))
     joined = await queues.per_booth(session, edition.id)
     context = {
         "edition": edition,
@@ -406,7 +419,7 @@ async def edition_activity(request: Request) -> Response:
         "views_chart": views_chart(per_day),
         "booth_views": view_rows,
         "booth_views_chart": booth_views_chart(view_rows),
-        "offer_views": await offer_views(session, edition.id),
+        "offer_views": await offer_views(session, per_page),
         # Nobody in any queue: no table of zeros to protect (a total of 0 narrows nothing).
         "queues": queue_table(booths, joined) if joined else None,
         "talks": talk_table(await talk_figures.per_talk(session, edition.id)),
