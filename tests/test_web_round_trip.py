@@ -33,6 +33,8 @@ EDIT_FORMS = {
     "profile": "the account's profile (and a candidate's CV)",
     "priority_publics": "a candidate's optional answers to the priority-public questions",
     "webconference_edit": "a webconference and its presenters",
+    "survey": "a person's answer to an edition's satisfaction survey",
+    "job_report": "a candidate's answer to the follow-up: a job found or not yet",
 }
 # The other pages that answer GET and POST: their form creates or acts, it does not edit.
 OTHER_FORMS = {
@@ -50,6 +52,10 @@ OTHER_FORMS = {
     "edition_webconferences": "creates a webconference",
     "booth_webconferences": "creates a webconference",
     "edition_new": "creates an edition",
+    # One form per retained candidate, whose buttons are the answers ("hired", "not hired"):
+    # each click answers again, at the follow-up's current stage.
+    "booth_follow_up": "answers the follow-up about a retained candidate",
+    "edition_file": "downloads an export (POST for those holding personal data: recorded)",
 }
 ROLES = {
     "admin": demo.ADMIN,
@@ -69,13 +75,16 @@ def test_every_page_with_a_form_of_its_own_is_classified(app: Any) -> None:
     assert not set(EDIT_FORMS) & set(OTHER_FORMS)
 
 
-def _edit_forms(app: Any, pages: list[Page]) -> list[tuple[Page, Form]]:
+def _edit_forms(app: Any, pages: list[Page]) -> list[tuple[Page, Form, int]]:
+    """The edit forms posting to their own page, each with its place among them (a page may
+    hold one such form per object: a follow-up holds one per candidate)."""
     found = []
     for page in pages:
-        for form in forms_of(page.text, page.url):
+        own = [f for f in forms_of(page.text, page.url) if f.action == page.url]
+        for place, form in enumerate(own):
             name = route_name(app, form.action, form.method)
-            if form.method == "POST" and name in EDIT_FORMS and form.action == page.url:
-                found.append((page, form))
+            if form.method == "POST" and name in EDIT_FORMS:
+                found.append((page, form, place))
     return found
 
 
@@ -105,7 +114,7 @@ async def test_every_edit_form_posted_back_unchanged_changes_nothing(
         await login(client, email, demo.PASSWORD)
         pages = await walk(app, client, depth=4)
         assert [(p.url, p.status) for p in pages if p.status >= 500] == [], role
-        for page, form in _edit_forms(app, pages):
+        for page, form, place in _edit_forms(app, pages):
             name = route_name(app, form.action, form.method)
             assert name is not None
             reached.setdefault(name, set()).add(role)
@@ -123,7 +132,8 @@ async def test_every_edit_form_posted_back_unchanged_changes_nothing(
             if diff:
                 problems.append((where, "changed", diff))
             again = await client.get(page.url)
-            [same] = [f for f in forms_of(again.text, page.url) if f.action == form.action]
+            own = [f for f in forms_of(again.text, page.url) if f.action == page.url]
+            same = own[place]
             if same.values() != form.values():
                 problems.append((where, "values", (form.values(), same.values())))
     assert problems == [], pformat(problems, width=100)
