@@ -106,6 +106,7 @@ class Plan:
     shortlisted: float
     not_retained: float
     interview_booths: list[int]
+    upcoming_booths: list[int]
     interviews: int
     no_show: float
     outcome: dict[str, int]
@@ -253,7 +254,8 @@ async def play(
     applicants = [u for u in active if rng.random() < plan.applied]
     for user in applicants:
         _apply(fair, user, until)
-    _interviews(fair, days)
+    today = activity.local_day(edition, until)
+    _interviews(fair, days, [d.day for d in edition.live_days if d.day > today][:1])
     for index in plan.queue_booths:  # the queue reads the booth's edition: loaded once
         await employers.get_booth(session, stands[index].booth.id)
     _queues(fair, days, active)
@@ -341,24 +343,37 @@ def _answer(fair: Played, user: User, offer: Offer, owner: User, new: Applicatio
 # Interviews --------------------------------------------------------------------------------------
 
 
-def _interviews(fair: Played, days: list[date]) -> None:
+def _interviews(fair: Played, days: list[date], upcoming: list[date]) -> None:
     """At each interview booth: slots published when applications open, on every live day
     played; candidates who applied there early are shortlisted, invited, book a slot, and
-    are recorded held (with an outcome) or absent."""
+    are recorded held (with an outcome) or absent. At `plan.upcoming_booths`, a few book slots
+    of the next live day too (not held yet)."""
     if not days:
         return
     publish = fair.edition.applications_open_at + timedelta(hours=1)
     for index in fair.plan.interview_booths:
         stand = fair.stands[index]
-        fair.story.at(publish, _publish_slots(fair, stand, days))
-        slots = [
-            fair.local(day, time.fromisoformat(start)) + timedelta(minutes=SLOT_STEP * n)
-            for day in days
-            for start, end in _stretches()
-            for n in range(_slot_count(start, end))
-        ]
-        fair.rng.shuffle(slots)
+        ahead = upcoming if index in fair.plan.upcoming_booths else []
+        fair.story.at(publish, _publish_slots(fair, stand, [*days, *ahead]))
+        played, coming = _slot_starts(fair, days), _slot_starts(fair, ahead)
+        slots = played[: fair.plan.interviews] + coming[:UPCOMING]
         _invitees(fair, stand, slots, publish)
+
+
+UPCOMING = 2  # interviews booked per upcoming booth on the next live day
+UNRECORDED = 5  # one interview in five is never recorded by its recruiter
+
+
+def _slot_starts(fair: Played, days: list[date]) -> list[datetime]:
+    """The slots' starts on those days, shuffled."""
+    found = [
+        fair.local(day, time.fromisoformat(start)) + timedelta(minutes=SLOT_STEP * n)
+        for day in days
+        for start, end in _stretches()
+        for n in range(_slot_count(start, end))
+    ]
+    fair.rng.shuffle(found)
+    return found
 
 
 def _stretches() -> list[tuple[str, str]]:
@@ -394,7 +409,7 @@ def _invitees(fair: Played, stand: Stand, slots: list[datetime], publish: dateti
     """Fill `plan.interviews` slots (at most) with candidates applying to the booth after
     `publish` and a day before their slot (one interview per candidate)."""
     rng = fair.rng
-    for starts in slots[: fair.plan.interviews]:
+    for starts in slots:
         invited = starts - timedelta(days=1)
         if invited <= publish:
             continue
@@ -419,10 +434,12 @@ def _invitees(fair: Played, stand: Stand, slots: list[datetime], publish: dateti
         story.at(applied, _submit(fair, user, offer))
         story.at(invited - timedelta(hours=2), _invite(fair, stand, user, offer))
         story.at(booked, _book(fair, stand, user, offer, starts, mode))
-        attended = rng.random() >= fair.plan.no_show
+        # Every n-th interview is missed (n = 1 / plan.no_show): a steady no-show rate.
+        attended = len(fair.interviewed) % round(1 / fair.plan.no_show) != 0
         outcome = InterviewOutcome(_draw(rng, fair.plan.outcome))
         record = starts + timedelta(minutes=SLOT_MINUTES + rng.randint(2, 50))
-        story.at(record, _record(fair, stand, user, offer, attended, outcome))
+        if len(fair.interviewed) % UNRECORDED != 4:  # some recruiters never record theirs
+            story.at(record, _record(fair, stand, user, offer, attended, outcome))
 
 
 def _invite(fair: Played, stand: Stand, user: User, offer: Offer) -> Step:
@@ -593,9 +610,14 @@ def _talk(fair: Played, day: date, active: list[User]) -> None:
         came = starts + timedelta(seconds=rng.randint(0, 600))
         left = came + timedelta(seconds=rng.randint(120, 2700))
         story.at(came, _arrive(fair, talk, user, f"demo-{n}"))
-        if rng.random() < 0.12:
+        if n % 5 == 1:  # one viewer in five asks a question
             story.at(came + timedelta(seconds=90), _ask(fair, talk, user, rng))
         story.at(left, _depart(fair, talk, f"demo-{n}"))
+    seatless = [u for u in active if u not in audience_][: fair.plan.talk_audience // 3]
+    for n, user in enumerate(seatless, start=len(audience_)):  # open access: no seat needed
+        came = starts + timedelta(seconds=rng.randint(60, 1200))
+        story.at(came, _arrive(fair, talk, user, f"demo-{n}"))
+        story.at(came + timedelta(seconds=rng.randint(120, 1200)), _depart(fair, talk, f"demo-{n}"))
     story.at(starts + timedelta(minutes=45), _end(fair, talk))
 
 

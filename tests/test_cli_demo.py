@@ -44,6 +44,11 @@ def fair(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProces
     )
 
 
+# The recruiters of the demo's interview booths (demo.INTERVIEW_BOOTHS); the history books a few
+# interviews of its own at other booths for the coming days.
+DEMO_RECRUITERS = ("recruteur@demo.fair", "recruteur01@demo.fair", "recruteur05@demo.fair")
+
+
 def _now() -> str:
     """Now as SQLite stores the app's UTC times, to compare with them."""
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -132,15 +137,16 @@ async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) 
         slots = dict(
             conn.execute(
                 "SELECT e.name, count(*) FROM interview_slots s JOIN booths b ON b.id = s.booth_id"
-                " JOIN employers e ON e.id = b.employer_id WHERE s.starts_at > ?"
-                " GROUP BY e.name",
-                (_now(),),
+                " JOIN employers e ON e.id = b.employer_id JOIN users u ON u.id = s.staff_id"
+                " WHERE s.starts_at > ? AND u.email IN (?, ?, ?) GROUP BY e.name",
+                (_now(), *DEMO_RECRUITERS),
             ).fetchall()
         )
         booked = sorted(
             conn.execute(
                 "SELECT u.email, i.status, i.mode FROM interviews i"
-                " JOIN users u ON u.id = i.candidate_id WHERE i.starts_at > ?",
+                " JOIN users u ON u.id = i.candidate_id"
+                " WHERE i.starts_at > ? AND u.email NOT LIKE 'personne%'",
                 (_now(),),
             ).fetchall()
         )
@@ -310,8 +316,8 @@ def test_demo_history(seeded: tuple[Path, subprocess.CompletedProcess[str]]) -> 
         assert queued[edition]["done"] >= 10 and queued[edition]["left"] >= 1, queued
         assert talked[edition] == queued[edition]["done"]
         assert talks[edition]["watched"] >= 8 and talks[edition]["questions"] >= 1, talks
-    # Nothing of last year is still waiting for an answer at a live step.
-    assert "booked" not in held[past] and "pending" not in held[past]
+    # Last year's interviews were held, missed, or never recorded (booked); none is pending.
+    assert "pending" not in held[past] and held[past]["booked"] >= 1
     assert declared >= 70
     # Last year's survey and J+30 follow-up went out and were answered; this year's not yet.
     assert mailings == [
