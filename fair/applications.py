@@ -136,6 +136,14 @@ async def _existing(session: AsyncSession, offer_id: int, candidate_id: int) -> 
     )
 
 
+S = ApplicationStatus
+# The statuses of an application shortlisted or further on: the first move into one of them
+# sets `shortlisted_at` (fair.insight's "shortlisted" step).
+FROM_SHORTLIST = frozenset(
+    {S.SHORTLISTED, S.INTERVIEW_PROPOSED, S.INTERVIEW_SCHEDULED, S.INTERVIEWED, S.NO_SHOW, S.HIRED}
+)
+
+
 async def set_status(
     session: AsyncSession,
     application: Application,
@@ -148,7 +156,8 @@ async def set_status(
 
     Checks who may make the move (the candidate only withdraws, or applies again; recruiters,
     whose booth membership the caller has checked, make the others) and the transition. Records an
-    ApplicationEvent, and tells the candidate: an in-app notice on every move by the employer,
+    ApplicationEvent (and `shortlisted_at` on the first move into `FROM_SHORTLIST`), and tells
+    the candidate: an in-app notice on every move by the employer,
     an e-mail, sent after commit, on the moves that concern them (application_mail.mailed:
     shortlisted, interview proposed, hired, not retained; several moves in one transaction make
     one mail), and a live "application.status" event on channels.user(candidate), published
@@ -175,6 +184,8 @@ async def set_status(
     now = clock.now()
     application.status = new.value
     application.status_changed_at = now
+    if new in FROM_SHORTLIST and application.shortlisted_at is None:
+        application.shortlisted_at = now
     if new.final:
         application.status_message = message.strip()
     session.add(

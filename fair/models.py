@@ -385,6 +385,15 @@ class Application(Base):
         UniqueConstraint("offer_id", "candidate_id"),
         Index("ix_applications_booth_status", "booth_id", "status"),
         Index("ix_applications_digest", "digested_at", "booth_id"),
+        # The funnel's reads of an edition's applications (fair.insight), from the index alone.
+        Index(
+            "ix_applications_funnel",
+            "edition_id",
+            "candidate_id",
+            "booth_id",
+            "status",
+            "shortlisted_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -400,6 +409,10 @@ class Application(Base):
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # When the booth's recruiters were sent it in a digest (fair.application_mail); None: not yet.
     digested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When it first reached "shortlisted" or a status after it (applications.FROM_SHORTLIST),
+    # set by applications.set_status: the funnel's "shortlisted" step without reading the
+    # history. None: never shortlisted.
+    shortlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     offer: Mapped[Offer] = relationship(lazy="raise")
     candidate: Mapped[User] = relationship(lazy="raise")

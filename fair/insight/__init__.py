@@ -6,8 +6,9 @@ The steps, in order (`STEPS`), each counted in distinct candidates:
 - active: an active day (fair.activity: a public booth or offer page opened while logged in).
 - applied: at least one application. Withdrawn ones count: the candidate did apply.
 - shortlisted: at least one application that is, or once was, shortlisted or further on
-  (`FROM_SHORTLIST`): its current status, or its history (application_events), so that an
-  application shortlisted and then not retained, or withdrawn, still counts.
+  (`FROM_SHORTLIST`): its current status, or its history (`shortlisted_at`, set by
+  applications.set_status), so that an application shortlisted and then not retained, or
+  withdrawn, still counts.
 - interview_booked: at least one interview whose booking stands or took place (status booked,
   held or no-show). Cancelled and declined interviews do not count: the row of a cancelled
   one does not say whether the booking had been confirmed (a recruiter's booking waiting for
