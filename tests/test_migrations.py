@@ -77,3 +77,68 @@ def _insert_user(connection: sqlite3.Connection) -> None:
     names = ", ".join(name for name, _kind in required)
     marks = ", ".join("?" for _ in required)
     connection.execute(f"INSERT INTO users ({names}) VALUES ({marks})", values)
+
+
+def test_shortlisted_at_filled_from_the_history(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0016: an application's shortlisted_at is its first move into shortlisted or further
+    (application_events), else, for one at such a status with no such move recorded (a bulk
+    load), when its status last changed; never shortlisted stays None. Downgrading drops it."""
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url, "0015")
+    changed = "2030-01-05 00:00:00"
+    with sqlite3.connect(path) as connection:  # foreign keys off: ids need no parents here
+        for id_, status in ((1, "not_retained"), (2, "interviewed"), (3, "withdrawn")):
+            _insert(
+                connection,
+                "applications",
+                id=id_,
+                offer_id=id_,
+                status=status,
+                status_changed_at=changed,
+            )
+        moves = (
+            (1, "submitted", "shortlisted", "2030-01-02 00:00:00"),
+            (1, "shortlisted", "interview_proposed", "2030-01-03 00:00:00"),
+            (1, "interview_proposed", "not_retained", "2030-01-04 00:00:00"),
+            (3, "submitted", "in_review", "2030-01-02 00:00:00"),
+            (3, "in_review", "withdrawn", "2030-01-03 00:00:00"),
+        )
+        for n, (application, old, new, at) in enumerate(moves, start=1):
+            _insert(
+                connection,
+                "application_events",
+                id=n,
+                application_id=application,
+                from_status=old,
+                to_status=new,
+                created_at=at,
+            )
+    migrations.upgrade(url, "0016")
+    with sqlite3.connect(path) as connection:
+        found = connection.execute("SELECT id, shortlisted_at FROM applications ORDER BY id")
+        assert found.fetchall() == [
+            (1, "2030-01-02 00:00:00"),
+            (2, changed),
+            (3, None),
+        ]
+        # Rebuilding the table checks foreign keys, which these rows without parents break.
+        connection.execute("DELETE FROM application_events")
+        connection.execute("DELETE FROM applications")
+    command.downgrade(migrations.config(url), "0015")
+    with sqlite3.connect(path) as connection:
+        names = {row[1] for row in connection.execute("PRAGMA table_info(applications)")}
+    assert "shortlisted_at" not in names and "status" in names
+
+
+def _insert(connection: sqlite3.Connection, table: str, **given: object) -> None:
+    """A row of `table` with the `given` values, placeholders in its other required columns."""
+    values = dict(given)
+    for _cid, name, kind, notnull, default, _pk in connection.execute(
+        f"PRAGMA table_info({table})"
+    ):
+        if name not in values and notnull and default is None:
+            values[name] = 0 if kind.upper() in ("INTEGER", "BOOLEAN") else f"x{name}"
+    names = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    connection.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(values.values()))
