@@ -922,7 +922,10 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
               f"(to {until}); the slowest:", flush=True)  # fmt: skip
         for s in slowest:
             print(f"     {s['ms']:8.1f} ms  {' '.join(s['sql'].split())[:160]}", flush=True)
+        before = os.getloadavg()[0]
         real, ref = measure(client, built.edition_id, args)
+        print(f"   load average over 1 min: {before:.2f} before the requests, "
+              f"{os.getloadavg()[0]:.2f} after", flush=True)  # fmt: skip
         p50, p95, r50, r95 = pct(real, 50), pct(real, 95), pct(ref, 50), pct(ref, 95)
         goal = GOAL_MS[name]
         verdict = "ok" if p95 <= goal else "SLOW"
@@ -987,6 +990,8 @@ def main() -> None:
           f"{sizes.past_editions} past editions; {args.requests} requests after {args.warmup} "
           f"warm-up, one client, sequential):")  # fmt: skip
     print("\n".join(lines))
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(
+        f"{n:.2f}" for n in os.getloadavg()) + f" on {os.cpu_count()} CPUs")  # fmt: skip
 
 
 if __name__ == "__main__":
