@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 
 from fair import (  # noqa: E402
     accounts,
+    applications,
     clock,
     db,
     demo,
@@ -418,6 +419,8 @@ async def _edition_history(
         offer_id, booth_id = offer_rows[index]
         status, meeting = _pick(rng, INTERVIEW_FATES if i in interviewed else FATES)
         at = opens + timedelta(minutes=rng.randint(0, 60 * 24 * 9))
+        # What applications.set_status writes on the first move into FROM_SHORTLIST.
+        reached = meeting is not None or status in applications.FROM_SHORTLIST
         apps.append(
             {
                 "offer_id": offer_id,
@@ -427,6 +430,7 @@ async def _edition_history(
                 "status": status.value,
                 "created_at": at,
                 "status_changed_at": at + timedelta(hours=30),
+                "shortlisted_at": at + timedelta(hours=20) if reached else None,
                 "message": "",
             }
         )
