@@ -296,10 +296,12 @@ def _reached(edition_id: int, filters: Filters) -> Rows:
     """
     applied = _applications(edition_id, filters, per_booth=False).subquery("applied")
     met = _interviews(edition_id, filters, per_booth=False).subquery("met")
-    active = activity.active_ids(edition_id).subquery("active")
+    # An IN rather than an outer join to the distinct ids: SQLite then skips a join's
+    # automatic index (8 ms of a 36,000-candidate funnel); PostgreSQL hashes either.
+    active_day = EditionCandidate.user_id.in_(activity.active_ids(edition_id))
     at_work = _back(edition_id, EditionCandidate.user_id)
     raw = _Reached(
-        active=_active(edition_id, filters, active.c.user_id.isnot(None), at_work),
+        active=_active(edition_id, filters, active_day, at_work),
         applied=applied.c.user_id.isnot(None),
         shortlisted=applied.c.shortlisted == 1,
         booked=met.c.user_id.isnot(None),
@@ -315,7 +317,6 @@ def _reached(edition_id: int, filters: Filters) -> Rows:
             user_id.label("user_id"), *(_as_int(getattr(raw, name)).label(name) for name in _RAW)
         )
         .select_from(EditionCandidate)
-        .outerjoin(active, active.c.user_id == user_id)
         .outerjoin(applied, applied.c.user_id == user_id)
         .outerjoin(met, met.c.user_id == user_id)
         .where(EditionCandidate.edition_id == edition_id)
