@@ -158,7 +158,10 @@ async def test_a_talk_saved_unchanged_keeps_its_presenters_order_and_time(
     edition = await f.edition(session, by=organiser)
     recruiter = await f.user(session, Role.RECRUITER, name="Anne Petit")
     booth, _ = await f.booth(session, edition_=edition, recruiter=recruiter)
-    starts = clock.now().replace(microsecond=0) + timedelta(hours=2, seconds=17)
+    # Tomorrow mid-morning, inside the live day's hours whatever the time the suite runs at (two
+    # hours from now left the day after 22:00 in Paris).
+    tomorrow = clock.now().astimezone(f.PARIS).date() + timedelta(days=1)
+    starts = f.day_at(tomorrow, 10) + timedelta(seconds=17)
     talk = await webconferences.schedule(
         session,
         by=organiser,
