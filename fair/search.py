@@ -158,6 +158,17 @@ def _distance(origin: geo.Commune) -> Any:
     return 2 * geo.EARTH_KM * f("asin", f("sqrt", a))
 
 
+def near(origin: geo.Commune, km: int) -> Any:
+    """The condition "the offer lies within `km` of `origin`": a bounding box first (the
+    position index can serve it), then the exact distance. Also used by fair.hall."""
+    min_lat, max_lat, min_lon, max_lon = geo.bounding_box(origin.latitude, origin.longitude, km)
+    return and_(
+        Offer.latitude.between(min_lat, max_lat),
+        Offer.longitude.between(min_lon, max_lon),
+        _distance(origin) <= km,
+    )
+
+
 async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Page:
     """One page of an edition's published offers in approved booths matching `query`.
 
