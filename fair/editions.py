@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from fair import clock, permissions
 from fair.enums import EditionStatus, Role
@@ -220,7 +220,9 @@ async def archive(session: AsyncSession, edition: Edition) -> None:
 
 async def get(session: AsyncSession, edition_id: int) -> Edition:
     edition = await session.scalar(
-        select(Edition).where(Edition.id == edition_id).options(selectinload(Edition.live_days))
+        select(Edition)
+        .where(Edition.id == edition_id)
+        .options(selectinload(Edition.live_days), joinedload(Edition.brand))
     )
     if edition is None:
         raise NotFound("This edition does not exist.")
@@ -229,7 +231,9 @@ async def get(session: AsyncSession, edition_id: int) -> Edition:
 
 async def by_slug(session: AsyncSession, slug: str, *, public: bool = True) -> Edition:
     edition = await session.scalar(
-        select(Edition).where(Edition.slug == slug).options(selectinload(Edition.live_days))
+        select(Edition)
+        .where(Edition.slug == slug)
+        .options(selectinload(Edition.live_days), joinedload(Edition.brand))
     )
     if edition is None or (public and edition.published_at is None):
         raise NotFound("This edition does not exist.")

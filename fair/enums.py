@@ -209,6 +209,8 @@ RECRUITER_MOVES = frozenset(set(S) - {S.SUBMITTED, S.WITHDRAWN})
 class FileKind(StrEnum):
     CV = "cv"
     LOGO = "logo"
+    BANNER = "banner"  # an edition's banner image (fair.branding)
+    PHOTO = "photo"  # a recruiter's photo, shown on the booth pages they staff
 
 
 class NoticeKind(StrEnum):

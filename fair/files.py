@@ -56,11 +56,13 @@ async def check_image(data: bytes, *, field: str = "logo") -> str:
 
     Its type: verifying the image runs in a worker thread, never on the event loop.
     """
-    return await asyncio.to_thread(_check_image, data, field)
+    return await asyncio.to_thread(check_image_now, data, field=field)
 
 
-def _check_image(data: bytes, field: str) -> str:
-    limit = settings.get().max_logo_bytes
+def check_image_now(data: bytes, *, field: str = "logo", limit: int | None = None) -> str:
+    """check_image in the calling thread (fair.images calls it from its worker thread), with
+    `limit` bytes at most (default: MAX_LOGO_BYTES)."""
+    limit = limit or settings.get().max_logo_bytes
     if len(data) > limit:
         raise TooLarge(
             "The image is too large: %(max)s MB at most.",

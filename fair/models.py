@@ -208,6 +208,8 @@ class Edition(Base):
     live_days: Mapped[list[LiveDay]] = relationship(
         lazy="raise", order_by="LiveDay.day", cascade="all, delete-orphan"
     )
+    # Loaded with the edition by editions.get and editions.by_slug (a joined load).
+    brand: Mapped[EditionBrand | None] = relationship(lazy="raise", uselist=False)
 
 
 class EditionOrganiser(Base):
@@ -219,6 +221,51 @@ class EditionOrganiser(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class EditionBrand(Base):
+    """An edition's branding (fair.branding), once its organiser sets any of it.
+
+    The text colour ("#ffffff" or "#000000") is the one that reads on the primary colour.
+    """
+
+    __tablename__ = "edition_brands"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    colour: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    text_colour: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    logo_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+    banner_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+
+
+class EditionPartner(Base):
+    """A partner of an edition shown with its logo on the edition's public pages, in order."""
+
+    __tablename__ = "edition_partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    link: Mapped[str] = mapped_column(String(300), default="")
+    logo_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+
+
+class ImageVariant(Base):
+    """One derived size and format of an uploaded image (fair.images), served instead of it."""
+
+    __tablename__ = "image_variants"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    width: Mapped[int] = mapped_column(Integer, primary_key=True)
+    format: Mapped[str] = mapped_column(String(10), primary_key=True)
+    height: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LiveDay(Base):
@@ -349,6 +396,20 @@ class CandidateProfile(Base):
     commune: Mapped[str] = mapped_column(String(120), default="")
     wanted_jobs: Mapped[str] = mapped_column(Text, default="")
     cv_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecruiterProfile(Base):
+    """What a recruiter chose to show candidates on the booth pages they staff: a job title and
+    a photo, both optional (fair.recruiter_profiles)."""
+
+    __tablename__ = "recruiter_profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_title: Mapped[str] = mapped_column(String(120), default="")
+    photo_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -484,6 +545,11 @@ class Conversation(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_step: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    # How they talk now (an InterviewMode: written chat, video or phone; fair.conversation_calls)
+    # and the move to video or phone one of them asked for, until the other accepts or refuses.
+    mode: Mapped[str] = mapped_column(String(10), default="chat", server_default="chat")
+    requested_mode: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    requested_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
 
 
 class ConversationMessage(Base):

@@ -16,6 +16,7 @@ from fair import (
     files,
     francetravail,
     geo,
+    images,
     interviews,
     offers,
     outcomes,
@@ -30,7 +31,6 @@ from fair.enums import (
     CompanySize,
     Contract,
     Experience,
-    FileKind,
     Role,
     WorkingTime,
 )
@@ -80,14 +80,10 @@ async def _save_logo(request: Request, fields: forms.Fields, employer: Employer)
     upload = await fields.upload("logo")
     if upload is None:
         return
-    content_type = await files.check_image(upload[1])
-    stored = await files.store(
-        database(request),
-        owner_id=request.state.user.id,
-        kind=FileKind.LOGO,
-        filename=upload[0],
-        data=upload[1],
-        content_type=content_type,
+    # Checked, then resized to the logo's fixed sizes in WebP and PNG/JPEG (in a thread).
+    prepared = await images.prepare(upload[1], images.LOGO, field="logo")
+    stored = await images.store(
+        database(request), owner_id=request.state.user.id, filename=upload[0], prepared=prepared
     )
     employer.logo_file_id = stored.id
 
