@@ -44,6 +44,7 @@ from fair.web import (
     recruiter,
     rooms,
     stage,
+    styleguide,
     surveys,
     webconferences,
 )
@@ -120,6 +121,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *exports.routes,
         *outcomes.routes,
         *admin.routes,
+        *styleguide.routes,
         WebSocketRoute("/live", socket.endpoint, name="live"),
         Mount("/static", assets, name="static"),
     ]

@@ -114,6 +114,9 @@ class Settings:
     # Webconference recordings (WebM files, one per recorded talk), written by the process that
     # holds the stage (with `fair media` processes: a directory they share with the web).
     recordings_dir: Path = field(default=ROOT / "var" / "recordings")
+    # The design system's example page (/styleguide, docs/DESIGN.md): on by default in
+    # development only (FAIR_STYLEGUIDE).
+    styleguide: bool = False
 
     @property
     def production(self) -> bool:
@@ -178,6 +181,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         turn_ttl=_int(env, "FAIR_TURN_TTL", 3600),
         data_dir=data_dir,
         recordings_dir=Path(env.get("FAIR_RECORDINGS_DIR") or data_dir / "recordings"),
+        styleguide=_bool(
+            env.get("FAIR_STYLEGUIDE"), env.get("FAIR_ENV", "development") == "development"
+        ),
     )
     check(settings)
     return settings
@@ -194,6 +200,8 @@ def check(settings: Settings) -> None:
             "SECRET_KEY must be set to a random string of at least 32 characters in production "
             "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
         )
+    if settings.production and settings.styleguide:
+        raise SettingsError("FAIR_STYLEGUIDE is for development only: turn it off in production")
     if settings.default_locale not in {"fr", "en"}:
         raise SettingsError("FAIR_LOCALE must be fr or en")
     if not settings.broadcast_url.startswith(("memory://", "redis://", "rediss://")):
