@@ -12,6 +12,7 @@ Infrastructure, below the boundaries: web/, live/ and the worker read it; only a
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -30,6 +31,12 @@ class AssetUrls(Protocol):
     def url(self, name: str) -> str: ...
 
 
+# How many requests of a process may hold a second, spare read connection at once (fair.web.auth
+# `spare_session`): fewer than the pool holds, so requests waiting for a spare one while holding
+# their own can never take every connection and wait for each other.
+SPARE_READS = 2
+
+
 class Resources(State):
     """The database engine, its read and write sessions, and the broadcaster."""
 
@@ -37,6 +44,7 @@ class Resources(State):
     read_sessions: async_sessionmaker[AsyncSession]
     write_sessions: async_sessionmaker[AsyncSession]
     broadcast: Broadcaster
+    spare_reads: asyncio.Semaphore
 
     def set_up(self, engine: AsyncEngine, broadcast: Broadcaster) -> None:
         """Use `engine` (its read and write sessions, fair.db) and `broadcast`."""
@@ -44,6 +52,7 @@ class Resources(State):
         self.read_sessions = db.sessionmaker(engine)
         self.write_sessions = db.sessionmaker(engine, write=True)
         self.broadcast = broadcast
+        self.spare_reads = asyncio.Semaphore(SPARE_READS)
 
 
 class AppState(Resources):

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import event
 
-from fair import clock, db
+from fair import app_state, clock, db
 from fair.enums import Role
 from tests import factories as f
 from tests import funnel_journeys
@@ -127,6 +127,44 @@ async def _filters(client, built) -> None:  # type: ignore[no-untyped-def]
     assert table(page.text, "funnel-title") == funnel_text(dict(built.expected()))
     assert "Registration and activity are counted" not in text(page.text)
     assert "Views of the matching" not in text(page.text)
+
+
+async def test_the_funnel_is_read_on_a_spare_connection_when_one_is_free(
+    app, session, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    # The funnel's statement runs on a second connection beside the booths' table's; with the
+    # process's spare connections all taken, the page reads both on its own and is the same.
+    built = await funnel_journeys.build(session)
+    await db.commit(session)
+    client = await person(make_client, built.organiser)
+    url = f"/organiser/editions/{built.edition.id}"
+    connections: dict[str, set[int]] = {"funnel": set(), "booths": set()}
+
+    def record(connection, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if "sum(steps.registered)" in statement:
+            connections["funnel"].add(id(connection.connection.dbapi_connection))
+        elif "GROUP BY steps.booth_id" in statement:
+            connections["booths"].add(id(connection.connection.dbapi_connection))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        spare = await client.get(url)
+        assert connections["funnel"] and connections["booths"]
+        assert not connections["funnel"] & connections["booths"]
+        for _ in range(app_state.SPARE_READS):
+            await app.state.spare_reads.acquire()
+        try:
+            alone = await client.get(url)
+        finally:
+            for _ in range(app_state.SPARE_READS):
+                app.state.spare_reads.release()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert spare.status_code == alone.status_code == 200
+    for caption in ("funnel-title", "booths-title"):
+        assert table(spare.text, caption) == table(alone.text, caption), caption
+    assert table(alone.text, "funnel-title") == funnel_text(dict(built.expected()))
 
 
 async def test_a_recruiter_sees_their_booth_funnel_and_strangers_nothing(

@@ -3,6 +3,7 @@ views, and what the filters may choose among."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -37,11 +38,24 @@ class Dashboard:
     views: activity.Views | None
 
 
-async def dashboard(session: AsyncSession, edition_id: int, filters: Filters) -> Dashboard:
+async def dashboard(
+    session: AsyncSession, edition_id: int, filters: Filters, *, spare: AsyncSession | None = None
+) -> Dashboard:
     """The funnel, the booths' funnels and, under filters, the matching pages' views: three
-    queries, four with filters."""
-    booths = await booth_funnels(session, edition_id, filters, views=False)
-    found = await funnel(session, edition_id, filters)
+    queries, four with filters. Given a `spare` session (another connection), the funnel is
+    read on it while the booths' table is read on `session`: two statements of comparable
+    cost at once (each reads a statement's own snapshot on PostgreSQL either way: READ
+    COMMITTED)."""
+    if spare is None:
+        booths = await booth_funnels(session, edition_id, filters, views=False)
+        found = await funnel(session, edition_id, filters)
+    else:
+        async with asyncio.TaskGroup() as group:
+            read_booths = group.create_task(
+                booth_funnels(session, edition_id, filters, views=False)
+            )
+            read_funnel = group.create_task(funnel(spare, edition_id, filters))
+        booths, found = read_booths.result(), read_funnel.result()
     if filters.booth_id is not None:
         row = next((b.funnel for b in booths if b.booth_id == filters.booth_id), None)
         if row is not None:

@@ -7,7 +7,8 @@ import functools
 import hmac
 import ipaddress
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import wraps
 from typing import Any
 
@@ -83,6 +84,20 @@ async def read_form(request: Request) -> FormData:
 
 def database(request: Request) -> AsyncSession:
     return request.state.db  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def spare_session(request: Request) -> AsyncIterator[AsyncSession | None]:
+    """A second read session, for a page that reads two slow things at once (the organiser's
+    dashboard: its latency is then the slower read, not their sum), or None when the process's
+    spare connections are all taken (app_state.SPARE_READS): the page then reads one thing
+    after the other on its own session rather than wait for a connection while holding one."""
+    spare = app_state.of(request).spare_reads
+    if spare.locked():
+        yield None
+        return
+    async with spare, app_state.of(request).read_sessions() as session:
+        yield session
 
 
 def page(handler: Handler) -> Handler:

@@ -25,7 +25,7 @@ from fair import (
 from fair.enums import Contract, Role
 from fair.i18n import N_
 from fair.web import charts, forms
-from fair.web.auth import database, page, path_int, require_role
+from fair.web.auth import database, page, path_int, require_role, spare_session
 from fair.web.templating import render
 
 # Each step's label, in the funnel's order; the booked step's outcome is indented under it.
@@ -183,7 +183,8 @@ async def edition_dashboard(request: Request) -> Response:
     await permissions.require_organiser(session, user, edition)
     choices = await insight.choices(session, edition.id)
     filters = read_filters(request.query_params, choices)
-    found = await insight.dashboard(session, edition.id, filters)
+    async with spare_session(request) as spare:
+        found = await insight.dashboard(session, edition.id, filters, spare=spare)
     context = {
         "edition": edition,
         "filters": filters,
