@@ -11,6 +11,7 @@ more: live talks, next talks, staffed booths).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -69,6 +70,14 @@ class Landing:
     live_talks: list[Talk]
     next_talks: list[Talk]
     staffed: list[StaffedBooth]
+    partners: list[str]  # from the edition's text (until the partners' logos are uploaded)
+
+
+def partner_names(text: str) -> list[str]:
+    """The partners an organiser listed (the edition's `partners` text), one per line or
+    separated by commas or semicolons, in their order, each once."""
+    names = (n.strip() for n in re.split(r"[\n,;]", text))
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def countdown(target: datetime, now: datetime) -> Countdown:
@@ -120,6 +129,7 @@ async def of_edition(
         live_talks=await live_talks(session, edition.id) if going_on else [],
         next_talks=await next_talks(session, edition.id, now) if going_on else [],
         staffed=await staffed_booths(session, edition.id) if current == OPEN else [],
+        partners=partner_names(edition.partners),
     )
 
 
