@@ -184,11 +184,29 @@
       node.hidden = node.getAttribute("data-step") !== step;
       if (node.hidden && node.contains(focused)) lost = true;
     });
+    // The control bar: the microphone and camera from the device check on, hang up once entered.
+    var video = mode === "video" && !closed;
+    all("[data-call-control]").forEach(function (button) {
+      var action = button.getAttribute("data-action");
+      var shown = action === "hangup" ? step === "waiting" || step === "call" : step !== "left";
+      button.hidden = !(video && shown);
+      if (button.hidden && button === focused) lost = true;
+    });
     // Keyboard users keep their place: focus moves to the step that replaced the one they were in.
-    if (lost) one('[data-step="' + step + '"]').focus();
+    if (lost && !one("[data-panel=video]").hidden) one('[data-step="' + step + '"]').focus();
     one("[data-remote]").hidden = step !== "call" || !(call || relayed.sub);
     var admit = one("[data-admit-box]");
     if (admit) admit.hidden = admitted;
+  }
+
+  // On a small screen the stage may start below the fold: entering brings it up, above the bar.
+  function showStage() {
+    var stage = one("[data-call-stage]");
+    var bar = one("[data-call-bar]");
+    var box = stage.getBoundingClientRect();
+    if (box.top >= 0 && box.bottom <= bar.getBoundingClientRect().top) return;
+    var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    stage.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
   }
 
   // Devices ------------------------------------------------------------------------------------
@@ -292,6 +310,7 @@
     memory.set("call");
     stopMeter();
     updateSteps();
+    showStage();
     if (recruiter && pendingReady) {
       var ready = pendingReady;
       pendingReady = null;
@@ -717,7 +736,7 @@
     all("[data-panel]").forEach(function (panel) {
       panel.hidden = panel.getAttribute("data-panel") !== mode;
     });
-    all('.modes button[name="mode"]').forEach(function (button) {
+    all('button[name="mode"]').forEach(function (button) {
       button.setAttribute("aria-pressed", String(button.value === mode));
     });
     var label = document.querySelector("[data-mode-label]");
@@ -871,7 +890,7 @@
     leaveCall();
     memory.set(null);
     live.close();
-    all("[data-panel], .modes, .countdown").forEach(function (node) { node.hidden = true; });
+    all("[data-panel], .modes, [data-call-bar], .countdown").forEach(function (node) { node.hidden = true; });
     say(message);
   }
 
