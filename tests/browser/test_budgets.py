@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from urllib.request import HTTPRedirectHandler, Request, build_opener
 import pytest
 from starlette.routing import Route
 
-from fair import clock, employers, webconferences
+from fair import clock, employers, images, webconferences
 from fair.app import create_app
 from fair.enums import BoothStatus, Role, WebconferenceAccess
 from tests import factories as f
@@ -49,6 +50,27 @@ REQUIRED = {"home", "edition", "hall", "booth", "search", "offer", "programme", 
 LCP_PAGES = ["edition", "hall", "offer"]
 
 
+def logo_png(size: int = 1000) -> bytes:
+    """A logo as a marketing department sends it: a large PNG (about 20 KB) with a gradient, a
+    disc and antialiased lettering."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    for y in range(size):
+        draw.line([(0, y), (size, y)], fill=(11 + y // 8, 79 + y // 10, 156 - y // 12))
+    draw.ellipse((size // 8, size // 8, size * 7 // 8, size * 7 // 8), fill=(250, 250, 250))
+    draw.text(
+        (size // 6, size * 2 // 5),
+        "ACME",
+        fill=(200, 60, 20),
+        font=ImageFont.load_default(size // 6),
+    )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 @dataclass(frozen=True)
 class Site:
     ids: dict[str, Any]  # path parameter -> a real value of the seeded edition
@@ -57,15 +79,21 @@ class Site:
 @pytest.fixture(scope="module")
 def site(live_server: LiveServer) -> Site:
     """A published edition open now with BOOTHS approved booths of OFFERS_PER_BOOTH offers
-    each, and a talk tomorrow."""
+    each, every employer with its own logo (uploaded as a 600 px PNG, resized as the recruiter's
+    form resizes it), and a talk tomorrow."""
 
     async def make(session):  # type: ignore[no-untyped-def]
         edition = await f.edition(session, title="Forum de l'emploi de la Métropole")
         admin = await f.user(session, Role.ADMIN, can_log_in=False)
+        logo = await images.prepare(logo_png(), images.LOGO, field="logo")
         booths = []
         for n in range(BOOTHS):
             recruiter = await f.user(session, Role.RECRUITER, can_log_in=False)
             employer = await f.employer(session, by=recruiter, name=f"Entreprise du bassin {n}")
+            stored = await images.store(
+                session, owner_id=recruiter.id, filename="logo.png", prepared=logo
+            )
+            employer.logo_file_id = stored.id
             booth = await employers.request_booth(
                 session, by=recruiter, employer=employer, edition=edition
             )
