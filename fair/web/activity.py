@@ -28,33 +28,22 @@ from starlette.routing import Route
 from fair import (
     activity,
     disclosure,
-    editions,
     employers,
     i18n,
     interviews,
     offers,
-    permissions,
 )
 from fair import queue_figures as queues
-from fair.enums import BoothStatus, Role
+from fair.enums import BoothStatus
 from fair.i18n import gettext
-from fair.models import Booth, Edition
+from fair.models import Booth
 from fair.web import charts
-from fair.web.auth import database, page, path_int, require_role
+from fair.web.auth import database, organised_edition, page
 from fair.web.charts import Cell
 from fair.web.templating import render
 from fair.webconferences import figures as talk_figures
 
 MOST_VIEWED = 10  # booths and offers in the "most viewed" tables and chart
-
-
-async def organised(request: Request) -> Edition:
-    """The edition in the path, once the user is known to organise it (or is an admin)."""
-    user = require_role(request, Role.ORGANISER)
-    session = database(request)
-    edition = await editions.get(session, path_int(request, "edition_id"))
-    await permissions.require_organiser(session, user, edition)
-    return edition
 
 
 # Formats and derived figures -------------------------------------------------------------------
@@ -404,7 +393,7 @@ def mode_table(found: list[interviews.ModeFigures]) -> ModeTable:
 
 @page
 async def edition_activity(request: Request) -> Response:
-    edition = await organised(request)
+    _user, edition = await organised_edition(request)
     session = database(request)
     booths = await employers.booths_of_edition(session, edition)
     per_day = await activity.views_per_day(session, edition.id)

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from fair import (
     app_state,
     db,
+    editions,
     notices,
     parse,
     permissions,
@@ -29,7 +30,7 @@ from fair import (
 )
 from fair.enums import Role
 from fair.errors import Forbidden, NotFound, Unauthenticated
-from fair.models import User
+from fair.models import Edition, User
 
 Handler = Callable[[Request], Awaitable[Response]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -246,6 +247,16 @@ def require_role(request: Request, *roles: Role) -> User:
     user = require_user(request)
     permissions.require_role(user, *roles)
     return user
+
+
+async def organised_edition(request: Request) -> tuple[User, Edition]:
+    """The user and the edition in the path (`edition_id`), once the user is known to organise
+    it (or is an administrator): every organiser's page of an edition starts here."""
+    user = require_role(request, Role.ORGANISER)
+    session = database(request)
+    edition = await editions.get(session, path_int(request, "edition_id"))
+    await permissions.require_organiser(session, user, edition)
+    return user, edition
 
 
 def path_int(request: Request, name: str) -> int:

@@ -20,8 +20,8 @@ from fair.enums import Role
 from fair.i18n import N_, gettext
 from fair.models import Edition
 from fair.web import charts
-from fair.web.activity import named, organised
-from fair.web.auth import database, page, require_role
+from fair.web.activity import named
+from fair.web.auth import database, organised_edition, page, require_role
 from fair.web.charts import Cell
 from fair.web.templating import render
 
@@ -124,7 +124,7 @@ def compare_rows(edition: Edition, found: dict[str, list[timeline.Curve]]) -> li
 
 @page
 async def edition_compare(request: Request) -> Response:
-    edition = await organised(request)
+    _user, edition = await organised_edition(request)
     session = database(request)
     user = require_role(request, Role.ORGANISER)
     chosen = await timeline.compared(session, user, edition)

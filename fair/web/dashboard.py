@@ -25,7 +25,7 @@ from fair import (
 from fair.enums import Contract, Role
 from fair.i18n import N_
 from fair.web import charts, forms
-from fair.web.auth import database, page, path_int, require_role, spare_session
+from fair.web.auth import database, organised_edition, page, path_int, require_role, spare_session
 from fair.web.templating import render
 
 # Each step's label, in the funnel's order; the booked step's outcome is indented under it.
@@ -177,10 +177,8 @@ def chart(funnel: insight.Funnel, steps: tuple[str, ...]) -> charts.Chart:
 
 @page
 async def edition_dashboard(request: Request) -> Response:
-    user = require_role(request, Role.ORGANISER)
+    _user, edition = await organised_edition(request)
     session = database(request)
-    edition = await editions.get(session, path_int(request, "edition_id"))
-    await permissions.require_organiser(session, user, edition)
     choices = await insight.choices(session, edition.id)
     filters = read_filters(request.query_params, choices)
     async with spare_session(request) as spare:

@@ -19,13 +19,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from fair import app_state, disclosure, editions, employers, exports, insight, permissions, settings
+from fair import app_state, disclosure, editions, employers, exports, insight, settings
 from fair.enums import Role
 from fair.errors import NotFound
 from fair.i18n import N_, current_locale, gettext
 from fair.models import Edition
 from fair.web import dashboard, urls
-from fair.web.auth import database, page, path_int, require_role
+from fair.web.auth import database, organised_edition, page, path_int, require_role
 from fair.web.templating import render
 
 # Compressed already (a zip): the app's gzip leaves it alone.
@@ -77,14 +77,6 @@ def streamed(
     return StreamingResponse(body, media_type=exports.MEDIA_TYPES[format], headers=headers)
 
 
-async def _organised(request: Request) -> Edition:
-    user = require_role(request, Role.ORGANISER)
-    session = database(request)
-    edition = await editions.get(session, path_int(request, "edition_id"))
-    await permissions.require_organiser(session, user, edition)
-    return edition
-
-
 def _page_number(request: Request) -> int:
     raw = request.query_params.get("page", "1")
     return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
@@ -92,7 +84,7 @@ def _page_number(request: Request) -> int:
 
 @page
 async def edition_exports(request: Request) -> Response:
-    edition = await _organised(request)
+    _user, edition = await organised_edition(request)
     session = database(request)
     number = _page_number(request)
     lines, more = await exports.audit(session, edition.id, page=number)

@@ -8,13 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import editions, health, permissions
-from fair.enums import Role
+from fair import health
 from fair.errors import Conflict, Invalid, NotFound
 from fair.i18n import N_
-from fair.models import Edition, User
+from fair.models import Edition
 from fair.web import forms, urls
-from fair.web.auth import database, page, path_int, release, require_role
+from fair.web.auth import database, organised_edition, page, release
 from fair.web.flash import flash
 from fair.web.templating import render
 
@@ -59,14 +58,6 @@ CHECKS: dict[str, tuple[str, str]] = {
 }
 
 
-async def _organised(request: Request) -> tuple[User, Edition]:
-    user = require_role(request, Role.ORGANISER)
-    session = database(request)
-    edition = await editions.get(session, path_int(request, "edition_id"))
-    await permissions.require_organiser(session, user, edition)
-    return user, edition
-
-
 async def _health_page(
     request: Request, edition: Edition, *, error: str = "", status: int = 200
 ) -> Response:
@@ -85,13 +76,13 @@ async def _health_page(
 
 @page
 async def edition_health(request: Request) -> Response:
-    _user, edition = await _organised(request)
+    _user, edition = await organised_edition(request)
     return await _health_page(request, edition)
 
 
 @page
 async def health_remind(request: Request) -> Response:
-    user, edition = await _organised(request)
+    user, edition = await organised_edition(request)
     check = request.path_params["check"]
     if check not in health.CHECKS:
         raise NotFound("The page you asked for does not exist or was moved.")

@@ -28,7 +28,7 @@ from fair.errors import FairError, Invalid
 from fair.i18n import N_, gettext
 from fair.models import Booth, Edition, User
 from fair.web import forms, urls
-from fair.web.auth import database, page, path_int, require_role
+from fair.web.auth import database, organised_edition, page, path_int, require_role
 from fair.web.flash import flash
 from fair.web.templating import render
 
@@ -77,15 +77,6 @@ PRIORITY_LABELS = {
 }
 BOOTH_ORDER = (BoothStatus.REQUESTED, BoothStatus.APPROVED, BoothStatus.DECLINED)
 MOMENTS = ("applications_open_at", "applications_close_at", "response_deadline")
-
-
-async def _organised(request: Request) -> tuple[User, Edition]:
-    """The edition named in the path, once the user is known to organise it."""
-    user = require_role(request, Role.ORGANISER)
-    session = database(request)
-    edition = await editions.get(session, path_int(request, "edition_id"))
-    await permissions.require_organiser(session, user, edition)
-    return user, edition
 
 
 @page
@@ -210,7 +201,7 @@ async def edition_new(request: Request) -> Response:
 
 @page
 async def edition_edit(request: Request) -> Response:
-    _user, edition = await _organised(request)
+    _user, edition = await organised_edition(request)
     if request.method == "POST":
         fields = forms.Fields(await forms.read(request))
         try:
@@ -229,7 +220,7 @@ async def edition_edit(request: Request) -> Response:
 @page
 async def edition_publish(request: Request) -> Response:
     await forms.read(request)
-    _user, edition = await _organised(request)
+    _user, edition = await organised_edition(request)
     await editions.publish(database(request), edition)
     flash(request, "The edition is published: it is on the home page.")
     return urls.redirect(request, "edition_edit", edition_id=edition.id)
@@ -238,7 +229,7 @@ async def edition_publish(request: Request) -> Response:
 @page
 async def edition_archive(request: Request) -> Response:
     await forms.read(request)
-    _user, edition = await _organised(request)
+    _user, edition = await organised_edition(request)
     await editions.archive(database(request), edition)
     flash(request, "The edition is archived.")
     return urls.redirect(request, "edition_edit", edition_id=edition.id)
@@ -267,7 +258,7 @@ async def _booths_page(
 
 @page
 async def edition_booths(request: Request) -> Response:
-    _user, edition = await _organised(request)
+    _user, edition = await organised_edition(request)
     return await _booths_page(request, edition)
 
 
@@ -318,7 +309,7 @@ async def _decide(
 
 @page
 async def edition_responses(request: Request) -> Response:
-    _user, edition = await _organised(request)
+    _user, edition = await organised_edition(request)
     session = database(request)
     aggregates = await candidates.priority_aggregates(session, edition.id)
     context = {
@@ -340,7 +331,7 @@ async def edition_responses(request: Request) -> Response:
 
 @page
 async def edition_export(request: Request) -> Response:
-    _user, edition = await _organised(request)
+    _user, edition = await organised_edition(request)
     found = await offers.published_in_edition(database(request), edition.id)
     payload = [francetravail.export_offer(offer, offer.booth.employer) for offer in found]
     headers = {

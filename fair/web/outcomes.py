@@ -23,7 +23,7 @@ from fair.errors import Invalid, NotFound
 from fair.i18n import N_
 from fair.models import Booth, Edition, User
 from fair.web import forms, urls
-from fair.web.auth import database, page, path_int, release, require_role
+from fair.web.auth import database, organised_edition, page, path_int, release, require_role
 from fair.web.flash import flash
 from fair.web.templating import render
 
@@ -214,10 +214,8 @@ async def my_job_reports(request: Request) -> Response:
 
 @page
 async def edition_outcomes(request: Request) -> Response:
-    user = require_role(request, Role.ORGANISER)
+    _user, edition = await organised_edition(request)
     session = database(request)
-    edition = await editions.get(session, path_int(request, "edition_id"))
-    await permissions.require_organiser(session, user, edition)
     figures = await outcome_figures.of_edition(session, edition)
     context: dict[str, Any] = {
         "edition": edition,

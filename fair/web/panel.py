@@ -8,18 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import editions, live_panel, permissions
-from fair.enums import Role
-from fair.web.auth import database, page, path_int, require_role
+from fair import live_panel
+from fair.web.auth import database, organised_edition, page
 from fair.web.templating import render
 
 
 @page
 async def edition_live(request: Request) -> Response:
-    user = require_role(request, Role.ORGANISER)
+    _user, edition = await organised_edition(request)
     session = database(request)
-    edition = await editions.get(session, path_int(request, "edition_id"))
-    await permissions.require_organiser(session, user, edition)
     context = {"edition": edition, "live_panel": await live_panel.snapshot(session, edition.id)}
     return render(request, "organiser/live.html", context)
 

@@ -9,14 +9,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import clock, disclosure, editions, i18n, parse, permissions, surveys
+from fair import clock, disclosure, editions, i18n, parse, surveys
 from fair.disclosure import THRESHOLD
 from fair.enums import Role
 from fair.errors import FairError
 from fair.i18n import N_, gettext
 from fair.models import Edition, SurveyAnswer, User
 from fair.web import charts, forms, urls
-from fair.web.auth import database, page, path_int, release, require_role, require_user
+from fair.web.auth import (
+    database,
+    organised_edition,
+    page,
+    release,
+    require_user,
+)
 from fair.web.flash import flash
 from fair.web.templating import render
 
@@ -158,10 +164,8 @@ def _chart(result: surveys.RoleResults, question: surveys.QuestionResult) -> cha
 
 @page
 async def edition_satisfaction(request: Request) -> Response:
-    user = require_role(request, Role.ORGANISER)
+    _user, edition = await organised_edition(request)
     session = database(request)
-    edition = await editions.get(session, path_int(request, "edition_id"))
-    await permissions.require_organiser(session, user, edition)
     found = await surveys.results(session, edition.id)
     sent = await surveys.mailing(session, edition.id)
     context = {
