@@ -56,6 +56,13 @@ def sockets(user_id: int) -> str:
     return f"sockets:{user_id}"
 
 
+def call(conversation_id: int) -> str:
+    """A booth conversation's video call signalling (fair/live/call_commands.py): followed only
+    through `call.join`, which checks its two people. Not a kind clients may subscribe to:
+    `parse` refuses it."""
+    return f"call:{conversation_id}"
+
+
 def parse(name: str) -> tuple[str, int] | None:
     """(kind, id) for a well-formed channel name (an id the database can hold), else None."""
     kind, _, ident = name.partition(":")

@@ -32,6 +32,7 @@ from fair.errors import Conflict, FairError, Forbidden, NotFound, Unauthenticate
 from fair.live import (
     account_watch,
     booth_commands,
+    call_commands,
     chat_commands,
     limits,
     payloads,
@@ -175,6 +176,7 @@ class Connection:
         self.commands = limits.CommandBucket(conf.live_command_rate, conf.live_command_burst)
         self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
+        self.calls: dict[int, str] = {}  # booth conversation id: role (live/call_commands.py)
 
     async def serve(self) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code)."""
@@ -196,6 +198,7 @@ class Connection:
                 await self.unsubscribe_channel(channel)
             await booth_commands.leave_all(self)
             await room_commands.leave_all(self)
+            await call_commands.leave_all(self)
             await stage_commands.leave_all(self)
         finished = done.pop()
         return None if finished.cancelled() or finished.exception() else finished.result()
@@ -339,6 +342,7 @@ ACTIONS: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[dict[str, An
     "subscribe": subscribe,
     "unsubscribe": unsubscribe,
     **booth_commands.ACTIONS,
+    **call_commands.ACTIONS,
     **chat_commands.ACTIONS,
     **room_commands.ACTIONS,
     **stage_commands.ACTIONS,

@@ -14,8 +14,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import applications, conversations, editions, employers, permissions, presence, queues
-from fair.enums import BoothStatus, NextStep, Role
+from fair import (
+    applications,
+    candidates,
+    conversation_calls,
+    conversations,
+    editions,
+    employers,
+    permissions,
+    presence,
+    queues,
+)
+from fair.enums import BoothStatus, InterviewMode, NextStep, Role
 from fair.errors import Invalid
 from fair.models import Booth, Edition, User
 from fair.web import forms, urls
@@ -28,9 +38,12 @@ async def candidate_context(
 ) -> dict[str, Any]:
     """What the public booth page shows of the live desk (see public/_desk.html)."""
     desk = None
+    my_phone = ""
     if user is not None and user.role == Role.CANDIDATE:
         desk = await conversations.candidate_desk(session, candidate=user, booth_id=booth.id)
+        my_phone = (await candidates.profile(session, user)).phone
     return {
+        "my_phone": my_phone,
         "live": editions.open_now(edition),
         "staffed": await presence.is_staffed(session, booth.id),
         "queue_counts": await queues.counts(session, booth.id),
@@ -105,6 +118,52 @@ async def send(request: Request) -> Response:
     return _back_to_desk(request, conversation.booth_id)
 
 
+async def _back_to_conversation(request: Request, user: User, booth_id: int) -> Response:
+    if user.role == Role.CANDIDATE:
+        booth = await employers.get_booth(database(request), booth_id)
+        return _back_to_booth(request, booth)
+    return _back_to_desk(request, booth_id)
+
+
+@page
+async def switch_mode(request: Request) -> Response:
+    """Ask to move to video or phone, or go back to written chat (fair.conversation_calls)."""
+    user = require_user(request)
+    session = database(request)
+    conversation = await conversations.get(session, path_int(request, "conversation_id"))
+    fields = forms.Fields(await forms.read(request))
+    try:
+        mode = InterviewMode(fields.text("mode"))
+    except ValueError:
+        raise Invalid("Choose how you want to talk.", code="live.bad_message") from None
+    await conversation_calls.request_mode(session, user=user, conversation=conversation, mode=mode)
+    return await _back_to_conversation(request, user, conversation.booth_id)
+
+
+@page
+async def answer_request(request: Request) -> Response:
+    """Accept or refuse the other person's request (or withdraw one's own)."""
+    user = require_user(request)
+    session = database(request)
+    conversation = await conversations.get(session, path_int(request, "conversation_id"))
+    fields = forms.Fields(await forms.read(request))
+    if fields.text("answer") == "accept":
+        await conversation_calls.accept(session, user=user, conversation=conversation)
+    else:
+        await conversation_calls.decline(session, user=user, conversation=conversation)
+    return await _back_to_conversation(request, user, conversation.booth_id)
+
+
+@page
+async def give_phone(request: Request) -> Response:
+    user = require_user(request)
+    session = database(request)
+    conversation = await conversations.get(session, path_int(request, "conversation_id"))
+    phone = forms.Fields(await forms.read(request)).text("phone")
+    await conversation_calls.set_phone(session, user=user, conversation=conversation, phone=phone)
+    return await _back_to_conversation(request, user, conversation.booth_id)
+
+
 # Recruiters ------------------------------------------------------------------------------------
 
 
@@ -136,8 +195,17 @@ async def desk_page(request: Request) -> Response:
             else []
         ),
         "nobody": request.query_params.get("nobody") == "1",
+        "phone": await _phone(session, user, desk),
     }
     return render(request, "recruiter/desk.html", context)
+
+
+async def _phone(session: AsyncSession, user: User, desk: conversations.Desk) -> str | None:
+    """The candidate's number while the conversation runs by phone (None otherwise)."""
+    conversation = desk.conversation
+    if conversation is None or conversation.mode != InterviewMode.PHONE:
+        return None
+    return await conversation_calls.phone_number(session, user=user, conversation=conversation)
 
 
 @page
@@ -177,6 +245,24 @@ routes = [
     ),
     Route(
         "/conversations/{conversation_id:int}/end", end, methods=["POST"], name="conversation_end"
+    ),
+    Route(
+        "/conversations/{conversation_id:int}/mode",
+        switch_mode,
+        methods=["POST"],
+        name="conversation_mode",
+    ),
+    Route(
+        "/conversations/{conversation_id:int}/request",
+        answer_request,
+        methods=["POST"],
+        name="conversation_request",
+    ),
+    Route(
+        "/conversations/{conversation_id:int}/phone",
+        give_phone,
+        methods=["POST"],
+        name="conversation_phone",
     ),
     Route("/recruiter/booths/{booth_id:int}/desk", desk_page, name="desk"),
     Route(
