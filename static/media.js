@@ -2,8 +2,9 @@
 // microphones and WebRTC connections: the page that opens by itself, the tab's memory, the
 // device check with its fallback to the microphone alone and its problem message, the mute and
 // camera buttons, playing a video the browser may hold back, the codecs the server's media relay
-// forwards, and the offers and answers exchanged with it. `window.fairMedia`, loaded (defer)
-// before either script.
+// forwards, and the offers and answers exchanged with it; the microphone meter and the test
+// sound of the device check. `window.fairMedia`, loaded (defer) before the interview room, the
+// stage and the booth conversations' call (call.js).
 // The root given to these functions holds the page's data-t- texts and its device markup:
 // [data-device-problem] with [data-problem-text], [data-local-video], and the data-action="mute"
 // and "camera" buttons (aria-pressed).
@@ -103,6 +104,48 @@
     if (started && started.catch) started.catch(function () { if (blocked) blocked(); });
   }
 
+  // The microphone's level shown in a <meter> (0 to 1) while `stream` runs; returns the function
+  // that stops it (and puts the meter back to 0). Nothing without sound or Web Audio.
+  function meter(node, stream) {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context || !stream.getAudioTracks().length) return function () {};
+    var context = new Context();
+    var analyser = context.createAnalyser();
+    analyser.fftSize = 512;
+    context.createMediaStreamSource(stream).connect(analyser);
+    var samples = new Uint8Array(analyser.fftSize);
+    var frame = 0;
+    var draw = function () {
+      analyser.getByteTimeDomainData(samples);
+      var peak = 0;
+      for (var i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i] - 128) / 128);
+      node.value = peak;
+      frame = requestAnimationFrame(draw);
+    };
+    draw();
+    return function () {
+      cancelAnimationFrame(frame);
+      context.close().catch(function () {});
+      node.value = 0;
+    };
+  }
+
+  // A one-second 440 Hz tone: "can I hear?".
+  function testSound() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    var context = new Context();
+    var tone = context.createOscillator();
+    var gain = context.createGain();
+    gain.gain.value = 0.2;
+    tone.frequency.value = 440;
+    tone.connect(gain);
+    gain.connect(context.destination);
+    tone.onended = function () { context.close().catch(function () {}); };
+    tone.start();
+    tone.stop(context.currentTime + 1);
+  }
+
   // Connections ----------------------------------------------------------------------------------
 
   // A transceiver sending to the server's media relay offers only what it forwards: VP8 (with
@@ -163,6 +206,6 @@
   window.fairMedia = {
     reloadAt: reloadAt, memory: memory, capture: capture, showProblem: showProblem,
     hideProblem: hideProblem, preview: preview, stop: stop, toggle: toggle, play: play,
-    preferRelayed: preferRelayed, offer: offer, answer: answer
+    meter: meter, testSound: testSound, preferRelayed: preferRelayed, offer: offer, answer: answer
   };
 })();

@@ -253,50 +253,18 @@
     one("[data-local-video]").srcObject = null;
   }
 
+  // The microphone level of the device check (static/media.js).
   function startMeter(stream) {
     stopMeter();
-    var Context = window.AudioContext || window.webkitAudioContext;
-    if (!Context || !stream.getAudioTracks().length) return;
-    var context = new Context();
-    var analyser = context.createAnalyser();
-    analyser.fftSize = 512;
-    context.createMediaStreamSource(stream).connect(analyser);
-    var samples = new Uint8Array(analyser.fftSize);
-    var node = one("[data-mic-level]");
-    var current = { context: context, frame: 0 };
-    var draw = function () {
-      analyser.getByteTimeDomainData(samples);
-      var peak = 0;
-      for (var i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i] - 128) / 128);
-      node.value = peak;
-      current.frame = requestAnimationFrame(draw);
-    };
-    draw();
-    meter = current;
+    meter = media.meter(one("[data-mic-level]"), stream);
   }
 
   function stopMeter() {
-    if (!meter) return;
-    cancelAnimationFrame(meter.frame);
-    meter.context.close().catch(function () {});
+    if (meter) meter();
     meter = null;
-    one("[data-mic-level]").value = 0;
   }
 
-  function testSound() {
-    var Context = window.AudioContext || window.webkitAudioContext;
-    if (!Context) return;
-    var context = new Context();
-    var tone = context.createOscillator();
-    var gain = context.createGain();
-    gain.gain.value = 0.2;
-    tone.frequency.value = 440;
-    tone.connect(gain);
-    gain.connect(context.destination);
-    tone.onended = function () { context.close().catch(function () {}); };
-    tone.start();
-    tone.stop(context.currentTime + 1);
-  }
+  function testSound() { media.testSound(); }
 
   function play(video) {
     media.play(video, function () { one('[data-action="play"]').hidden = false; });
