@@ -34,12 +34,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
-import functools
 import os
 import random
 import re
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +55,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _harness import fast_stems, free_port, pct, pg_database  # noqa: E402
 
 from fair import (  # noqa: E402
     accounts,
@@ -102,7 +101,6 @@ from fair.models import (  # noqa: E402
     User,
 )
 
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "fair_bench_dashboard"
 PASSWORD = "bench-organiser-password"
 GOAL_MS = {"sqlite": 300.0, "postgresql": 150.0}
@@ -128,16 +126,6 @@ SMALL = Sizes(400, 20, 60, 450, 60, 6_000, 2)
 
 
 # Building the database ------------------------------------------------------------------------
-
-
-@functools.cache
-def _stem(word: str) -> str:
-    return search._stemmer().stemWord(word)  # type: ignore[no-any-return]
-
-
-def fast_stems(text_: str) -> str:
-    """search.stems, memoised per word (the pure-Python stemmer costs ~0.1 ms a word)."""
-    return " ".join(_stem(w) for w in search.words(text_))
 
 
 @dataclass
@@ -651,16 +639,6 @@ async def _page_views(
     await put.put(PageView, values)
 
 
-async def pg_database(name: str, create: bool) -> str:
-    engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if create:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
 # The server process ---------------------------------------------------------------------------
 
 HELD = contextvars.ContextVar("held", default=False)
@@ -748,17 +726,11 @@ def _log_statements() -> None:
 # Measuring ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
     """`bench/dashboard.py --serve` in a process of its own."""
 
     def __init__(self, url: str, edition_id: int, data_dir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         args = ["--serve", url, str(self.port), str(edition_id), str(data_dir)]
         self.process = subprocess.Popen(
             [sys.executable, __file__, *args], env={**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -895,12 +867,6 @@ def export(client: httpx.Client, server: Server, edition_id: int) -> Export:
     after = server.memory()[0]
     samples.append(after)
     return Export(seconds, lines - 1, (max(samples) - before) / 1024, (after - before) / 1024)
-
-
-def pct(values: list[float], p: float) -> float:
-    if len(values) < 2:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
 def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -> list[str]:

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import random
-import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -39,6 +36,8 @@ from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _harness import fast_stems, free_port, pct, pg_database  # noqa: E402
 
 from fair import (  # noqa: E402
     accounts,
@@ -60,7 +59,6 @@ from fair.models import Offer  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
 from fair.web.templating import render  # noqa: E402
 
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "fair_bench"
 BOOTHS = 200
 BATCH = 2000
@@ -91,16 +89,6 @@ KINDS = ("fulltext", "filters", "combined")
 
 
 # Building the database ------------------------------------------------------------------------
-
-
-@functools.cache
-def _stem(word: str) -> str:
-    return search._stemmer().stemWord(word)  # type: ignore[no-any-return]
-
-
-def fast_stems(text_: str) -> str:
-    """search.stems, memoised per word (the pure-Python stemmer costs ~0.1 ms a word)."""
-    return " ".join(_stem(w) for w in search.words(text_))
 
 
 async def build(url: str, n_offers: int, n_booths: int) -> tuple[str, float]:
@@ -187,30 +175,14 @@ async def _insert_offers(session, booths, n_offers: int) -> None:  # type: ignor
     assert fast_stems(data.description) == search.stems(data.description)
 
 
-async def pg_database(name: str, create: bool) -> str:
-    engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if create:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
 # Serving and measuring ------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:
     """The app on a free port, uvicorn running in a thread of this process."""
 
     def __init__(self, app: Any) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -293,12 +265,6 @@ def measure(
         if i >= args.warmup or over:
             timings.append(elapsed)
     return timings
-
-
-def pct(values: list[float], p: float) -> float:
-    if len(values) < 2:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
 def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -> list[str]:

@@ -1,0 +1,51 @@
+"""What the benchmark scripts share: a throwaway PostgreSQL database, a free port, percentiles,
+and the search stemmer memoised for bulk loads. Imported as `_harness` (a script's own folder
+is first on sys.path); the leading underscore keeps it out of tests/test_bench_smoke.py's list
+of scripts to run."""
+
+from __future__ import annotations
+
+import functools
+import socket
+import statistics
+from collections.abc import Sequence
+
+from sqlalchemy import text
+
+from fair import db, search
+
+PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def pg_database(name: str, create: bool) -> str:
+    """Drop the database `name` (its connections closed), create it again if `create`; its URL."""
+    engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    """The `p`th percentile (inclusive method); the value itself for one, NaN for none."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+@functools.cache
+def _stem(word: str) -> str:
+    return search._stemmer().stemWord(word)  # type: ignore[no-any-return]
+
+
+def fast_stems(text_: str) -> str:
+    """search.stems, memoised per word (the pure-Python stemmer costs ~0.1 ms a word)."""
+    return " ".join(_stem(w) for w in search.words(text_))
