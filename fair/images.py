@@ -56,7 +56,8 @@ class Preset:
 
 LOGO = Preset(FileKind.LOGO, (96, 192))
 BANNER = Preset(FileKind.BANNER, (720, 1440), square=False, max_bytes=4 * 1024 * 1024)
-PRESETS: dict[str, Preset] = {p.kind.value: p for p in (LOGO, BANNER)}
+PHOTO = Preset(FileKind.PHOTO, (64, 128))  # a recruiter's photo (fair.recruiter_profiles)
+PRESETS: dict[str, Preset] = {p.kind.value: p for p in (LOGO, BANNER, PHOTO)}
 
 
 @dataclass(frozen=True)
