@@ -1,0 +1,113 @@
+"""A booth conversation goes from written chat to video and back, in Chromium with fake camera and
+microphone (issue 13 item 6): the recruiter at the desk calls the candidate from the queue, asks
+for video; the candidate accepts; both check their devices and join; video frames are decoded on
+both sides (RTCPeerConnection.getStats, recorded by tests/browser/rooms.py's PCS_SCRIPT); the
+candidate hangs up and both are back to written chat, which stayed open all along.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fair.enums import Role
+from tests import factories as f
+from tests.browser.conftest import (
+    LiveServer,
+    axe_violations,
+    describe_violations,
+    log_in,
+    tr,
+)
+from tests.browser.rooms import PCS_SCRIPT, assert_video_flows, check_devices
+
+
+def _seed(live_server: LiveServer) -> dict[str, Any]:
+    async def make(session):  # type: ignore[no-untyped-def]
+        organiser = await f.user(session, Role.ORGANISER)
+        edition = await f.edition(session, by=organiser)
+        booth, recruiter = await f.booth(session, edition_=edition)
+        candidate = await f.candidate(session, name="Awa Diallo")
+        return {
+            "slug": edition.slug,
+            "booth_id": booth.id,
+            "recruiter": recruiter.email,
+            "candidate": candidate.email,
+        }
+
+    return live_server.seed(make)
+
+
+def _page(new_context: Any, email: str, path: str, **options: Any) -> Any:
+    context = new_context(**options)
+    context.add_init_script(PCS_SCRIPT)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    log_in(page, email, f.PASSWORD)
+    page.goto(path)
+    page.wait_for_selector("body[data-live=on]")
+    return page
+
+
+def _mode(page: Any) -> str:
+    return str(page.locator("[data-call-state]").get_attribute("data-mode"))
+
+
+def test_from_the_queue_to_video_and_back_to_text(
+    live_server: LiveServer, new_context: Any, axe_source: str
+) -> None:
+    seeded = _seed(live_server)
+    booth_id = seeded["booth_id"]
+    recruiter = _page(new_context, seeded["recruiter"], f"/recruiter/booths/{booth_id}/desk")
+    # bypass_csp: only so that axe can be injected (the page's own scripts need no exception).
+    booth_path = f"/e/{seeded['slug']}/booths/{booth_id}"
+    candidate = _page(new_context, seeded["candidate"], booth_path, bypass_csp=True)
+
+    # Queue, call, answer: a written conversation.
+    candidate.get_by_role("button", name=tr("Join the queue"), exact=True).click()
+    recruiter.locator('[data-count="waiting"]').filter(has_text="1").wait_for()
+    recruiter.get_by_role("button", name=tr("Call the next candidate"), exact=True).click()
+    candidate.get_by_role("button", name=tr("Answer"), exact=True).click()
+    recruiter.locator("[data-call-state]").wait_for()
+    assert _mode(recruiter) == "chat" and recruiter.locator("#call").is_hidden()
+
+    # The recruiter asks for video; nothing starts until the candidate accepts.
+    recruiter.get_by_role("button", name=tr("Ask for a video call"), exact=True).click()
+    employer = candidate.locator("[data-call-state]").get_attribute("data-other-name")
+    asks = tr("%(name)s asks to talk %(way)s. Do you agree?", name=employer, way=tr("by video"))
+    candidate.get_by_role("alert").filter(has_text=asks).wait_for()
+    assert candidate.locator("#call").is_hidden()
+    candidate.get_by_role("button", name=tr("Accept the video call"), exact=True).click()
+    for page in (candidate, recruiter):
+        page.locator('[data-call-state][data-mode="video"]').wait_for()
+        page.locator("#call").wait_for(state="visible")
+
+    # Both check their devices and join: video decoded on both sides.
+    check_devices(candidate, "Join the video call")
+    check_devices(recruiter, "Join the video call")
+    for page in (candidate, recruiter):
+        page.locator("#call").get_by_role("status").filter(
+            has_text=tr("You are connected.")
+        ).wait_for()
+    assert_video_flows(candidate)
+    assert_video_flows(recruiter)
+    violations = axe_violations(candidate, axe_source)
+    assert violations == [], describe_violations("the booth conversation by video", violations)
+    # The written chat stays beside it.
+    recruiter.get_by_label(tr("Your message")).fill("Vous m'entendez bien ?")
+    recruiter.get_by_role("button", name=tr("Send"), exact=True).click()
+    candidate.get_by_role("log").get_by_text("Vous m'entendez bien ?", exact=True).wait_for()
+
+    # The candidate hangs up: both are back to written chat, the call closed.
+    candidate.locator("#call").get_by_role("button", name=tr("Hang up"), exact=True).click()
+    for page in (candidate, recruiter):
+        page.locator('[data-call-state][data-mode="chat"]').wait_for()
+        page.locator("#call").wait_for(state="hidden")
+    open_calls = """() => window.__roomPeerConnections
+        .filter((pc) => pc.connectionState !== "closed").length"""
+    candidate.wait_for_function(f"({open_calls})() === 0")
+    recruiter.wait_for_function(f"({open_calls})() === 0")
+    assert tr("You are talking in writing.") in recruiter.locator("[data-mode-now]").inner_text()
+    for page in (candidate, recruiter):
+        assert page.js_errors == [], page.js_errors
