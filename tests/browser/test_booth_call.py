@@ -1,8 +1,9 @@
 """A booth conversation goes from written chat to video and back, in Chromium with fake camera and
 microphone (issue 13 item 6): the recruiter at the desk calls the candidate from the queue, asks
 for video; the candidate accepts; both check their devices and join; video frames are decoded on
-both sides (RTCPeerConnection.getStats, recorded by tests/browser/rooms.py's PCS_SCRIPT); the
-candidate hangs up and both are back to written chat, which stayed open all along.
+both sides (RTCPeerConnection.getStats, recorded by tests/browser/rooms.py's PCS_SCRIPT), and again
+after the candidate reloads the page; the candidate hangs up and both are back to written chat,
+which stayed open all along.
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ def test_from_the_queue_to_video_and_back_to_text(
     recruiter.get_by_label(tr("Your message")).fill("Vous m'entendez bien ?")
     recruiter.get_by_role("button", name=tr("Send"), exact=True).click()
     candidate.get_by_role("log").get_by_text("Vous m'entendez bien ?", exact=True).wait_for()
+
+    # A reload of the candidate's page during the call brings the video back by itself.
+    candidate.reload()
+    candidate.wait_for_selector("body[data-live=on]")
+    candidate.locator("#call").get_by_role("status").filter(
+        has_text=tr("You are connected.")
+    ).wait_for()
+    assert_video_flows(candidate)
+    assert_video_flows(recruiter)
 
     # The candidate hangs up: both are back to written chat, the call closed.
     candidate.locator("#call").get_by_role("button", name=tr("Hang up"), exact=True).click()
