@@ -239,20 +239,21 @@ def axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
-def axe_violations(page: Any, source: str) -> list[dict[str, Any]]:
-    """Run axe on the page; the serious and critical violations (needs bypass_csp=True)."""
+def axe_violations(page: Any, source: str, rules: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run axe on the page; the serious and critical violations (needs bypass_csp=True).
+    Every rule of AXE_TAGS, or only the named `rules` (e.g. the colour rules, in dark mode)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=source)
+    only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
     result = page.evaluate(
-        """async (tags) => {
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},
-                                                resultTypes: ['violations']});
+        """async (only) => {
+            const r = await axe.run(document, {runOnly: only, resultTypes: ['violations']});
             return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                 helpUrl: v.helpUrl,
                 nodes: v.nodes.map(n => ({target: n.target, html: n.html,
                                           summary: n.failureSummary}))}));
         }""",
-        AXE_TAGS,
+        only,
     )
     return [v for v in result if v["impact"] in BLOCKING_IMPACTS]
 
