@@ -360,6 +360,7 @@
     var info = track.info || {};
     var figure = document.createElement("figure");
     figure.setAttribute("data-key", key);
+    figure.setAttribute("data-source", info.source === "screen" ? "screen" : "camera"); // stage.css
     var video = document.createElement("video");
     video.autoplay = video.playsInline = video.muted = true;
     video.setAttribute("playsinline", "");

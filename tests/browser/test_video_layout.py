@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fair.enums import WebconferenceAccess
 from tests.browser.conftest import (
     LiveServer,
     axe_violations,
@@ -16,6 +17,9 @@ from tests.browser.conftest import (
     tr,
 )
 from tests.browser.rooms import check_devices, room_page, seed_interview
+from tests.browser.test_stage import FAKE_SCREEN
+from tests.browser.test_stage import _page as stage_page
+from tests.browser.test_stage import _seed as stage_seed
 
 SIZES = [{"width": 1280, "height": 800}, {"width": 360, "height": 640}]
 
@@ -86,3 +90,78 @@ def test_call_layout_at_both_widths(
     candidate.keyboard.press("Space")
     assert camera.get_attribute("aria-pressed") == "false"
     assert candidate.js_errors == [] and recruiter.js_errors == []
+
+
+STAGE_BOXES = """() => {
+  const box = (s) => { const n = document.querySelector(s); if (!n) return null;
+    const r = n.getBoundingClientRect();
+    return {x: r.x, y: r.y, w: r.width, h: r.height, bottom: r.bottom, right: r.right}; };
+  return {frame: box('[data-stage-frame]'), own: box('[data-stage-frame] .local'),
+          bar: box('.stage-bar'), questions: box('[data-questions-panel]'),
+          screen: box('[data-videos] [data-source=screen] video'),
+          camera: box('[data-videos] [data-source=camera] video'),
+          watch: box("[data-watch]"), pageWidth: document.documentElement.scrollWidth};
+}"""
+
+
+def test_stage_layout_at_both_widths(
+    live_server: LiveServer, new_context: Any, axe_source: str
+) -> None:
+    seeded = stage_seed(live_server, access=WebconferenceAccess.OPEN)
+    wid = seeded["id"]
+    presenter = stage_page(
+        new_context, seeded["presenter"], f"/webconferences/{wid}/stage", bypass_csp=True
+    )
+    presenter.context.add_init_script(FAKE_SCREEN)
+    presenter.reload()
+    presenter.wait_for_selector("[data-stage][data-joined=yes]")
+    status = presenter.locator("[data-stage-status]")
+    presenter.get_by_role("button", name=tr("Turn on my camera and microphone")).click()
+    status.filter(has_text=tr("Your camera and microphone reach the stage.")).wait_for()
+    presenter.get_by_role("button", name=tr("Start the webconference")).click()
+    presenter.get_by_role("button", name=tr("Share my screen")).click()
+    status.filter(has_text=tr("Your screen is shared.")).wait_for()
+    viewer = stage_page(
+        new_context, seeded["viewers"][0], f"/webconferences/{wid}", bypass_csp=True
+    )
+    screen = tr("%(name)s: shared screen", name="Nadia Présente")
+    viewer.locator("[data-videos] figure").filter(has_text=screen).wait_for()
+    viewer.locator("[data-questions-panel]").wait_for()
+
+    for size in SIZES:
+        wide = size["width"] >= 1024
+        for page in (presenter, viewer):
+            page.set_viewport_size(size)
+            page.evaluate("() => window.scrollTo(0, 0)")
+        shown = presenter.evaluate(STAGE_BOXES)
+        where = f"the stage at {size['width']}x{size['height']}: {shown}"
+        frame, own, bar, questions = shown["frame"], shown["own"], shown["bar"], shown["questions"]
+        assert shown["pageWidth"] <= size["width"], where
+        # The screen fills the frame, the presenter's camera sits small in its corner.
+        assert frame["w"] >= size["width"] * 0.5, where
+        assert own["w"] * own["h"] < frame["w"] * frame["h"] / 4, where
+        assert frame["right"] - 20 <= own["right"] <= frame["right"], where
+        assert frame["bottom"] - 20 <= own["bottom"] <= frame["bottom"], where
+        assert 0 <= bar["y"] and bar["bottom"] <= size["height"], where
+        # The questions: beside when wide, below when narrow.
+        if wide:
+            assert questions["x"] >= frame["right"] and questions["y"] < frame["bottom"], where
+        else:
+            assert questions["y"] >= frame["bottom"], where
+        violations = axe_violations(presenter, axe_source)
+        assert violations == [], describe_violations(where, violations)
+
+        watched = viewer.evaluate(STAGE_BOXES)
+        where = f"the player at {size['width']}x{size['height']}: {watched}"
+        screen_box, camera, questions = watched["screen"], watched["camera"], watched["questions"]
+        assert watched["pageWidth"] <= size["width"], where
+        # The shared screen large, the presenter's camera smaller, not over it.
+        assert camera["w"] * camera["h"] < screen_box["w"] * screen_box["h"] / 4, where
+        assert camera["x"] >= screen_box["right"] or camera["y"] >= screen_box["bottom"], where
+        if wide:
+            assert questions["x"] >= watched["watch"]["right"], where
+        else:
+            assert questions["y"] >= watched["watch"]["bottom"], where
+        violations = axe_violations(viewer, axe_source)
+        assert violations == [], describe_violations(where, violations)
+    assert presenter.js_errors == [] and viewer.js_errors == []
