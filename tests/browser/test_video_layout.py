@@ -89,6 +89,16 @@ def test_call_layout_at_both_widths(
     assert enabled == [False]
     candidate.keyboard.press("Space")
     assert camera.get_attribute("aria-pressed") == "false"
+
+    # In English and dark mode, on a phone: the call comes back after the reload, axe is content.
+    candidate.context.add_cookies([{"name": "lang", "value": "en", "url": live_server.url}])
+    candidate.emulate_media(color_scheme="dark", reduced_motion="reduce")
+    candidate.reload()
+    candidate.get_by_role("status").filter(has_text="You are connected.").wait_for()
+    candidate.locator("[data-remote]").wait_for()
+    assert candidate.get_by_role("group", name="How you talk").is_visible()
+    violations = axe_violations(candidate, axe_source)
+    assert violations == [], describe_violations("the call in English, dark", violations)
     assert candidate.js_errors == [] and recruiter.js_errors == []
 
 
