@@ -28,9 +28,11 @@ from tests.walk import Page, changed, route_name, snapshot, walk
 EDIT_FORMS = {
     "edition_edit": "an edition's settings and live days",
     "edition_interviews": "an edition's interview booking rules",
+    "edition_branding": "an edition's colour, the text on it, its logo and banner",
     "employer_edit": "an employer's details",
     "offer_edit": "an offer",
     "profile": "the account's profile (and a candidate's CV)",
+    "recruiter_profile": "a recruiter's job title and photo shown on the booths they staff",
     "priority_publics": "a candidate's optional answers to the priority-public questions",
     "webconference_edit": "a webconference and its presenters",
     "survey": "a person's answer to an edition's satisfaction survey",
@@ -140,6 +142,7 @@ async def test_every_edit_form_posted_back_unchanged_changes_nothing(
     assert reached == {
         "edition_edit": {"admin", "organiser"},
         "edition_interviews": {"admin", "organiser"},
+        "edition_branding": {"admin", "organiser"},
         "employer_edit": {"recruiter"},
         "offer_edit": {"recruiter"},
         "profile": {"candidate"},

@@ -56,7 +56,14 @@ async def image_in(request: Request) -> Response:
     return await respond(request, path_int(request, "width"), fmt=fmt)
 
 
+async def logo(request: Request) -> Response:
+    """An employer's logo at its largest fixed size (fair.images), WebP if the browser takes
+    it: the URL the employer's pages have linked since before the fixed sizes."""
+    return await respond(request, max(images.LOGO.widths), kind=FileKind.LOGO)
+
+
 routes = [
+    Route("/files/logos/{file_id:int}", logo, name="logo"),
     Route("/files/images/{file_id:int}/{width:int}", image, name="image"),
     Route("/files/images/{file_id:int}/{width:int}.{format}", image_in, name="image_in"),
 ]

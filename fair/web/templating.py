@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 
-from fair import app_state, i18n, interviews, rome, settings, videos
+from fair import app_state, branding, i18n, interviews, rome, settings, videos
 from fair.enums import (
     ApplicationStatus,
     BoothStatus,
@@ -160,6 +160,20 @@ def reset() -> None:
     _env = None
 
 
+# Templates of an edition's public pages: they wear its branding (fair.branding) when their
+# context holds the edition (base.html links its stylesheet and shows its header).
+BRANDED = ("public/", "webconferences/programme.html", "webconferences/webconference.html")
+
+
+def _brand(name: str, context: dict[str, Any]) -> None:
+    """`brand` (a branding.Look or None) and `brand_banner` (the banner: on the landing page
+    only, it weighs tens of kilobytes) for base.html."""
+    edition = context.get("edition")
+    found = branding.look(edition) if name.startswith(BRANDED) else None
+    context.setdefault("brand", found)
+    context.setdefault("brand_banner", name == "public/edition.html")
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], *, status: int = 200
 ) -> HTMLResponse:
@@ -178,6 +192,7 @@ def render(
         "form": None,
         **context,
     }
+    _brand(name, full)
     template = env().get_template(name)
     if status >= 400:
         return Deferred(lambda: template.render(full), status_code=status)
