@@ -199,14 +199,16 @@
     if (admit) admit.hidden = admitted;
   }
 
-  // On a small screen the stage may start below the fold: entering brings it up, above the bar.
+  // On a small screen the stage may start below the fold: entering scrolls so that the stage and
+  // the bar under it end at the bottom of the screen (or the stage's top at the top, if taller).
   function showStage() {
     var stage = one("[data-call-stage]");
     var bar = one("[data-call-bar]");
     var box = stage.getBoundingClientRect();
     if (box.top >= 0 && box.bottom <= bar.getBoundingClientRect().top) return;
+    var top = window.scrollY + Math.min(box.top, box.bottom + bar.offsetHeight + 16 - window.innerHeight);
     var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    stage.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+    window.scrollTo({ top: Math.max(0, top), behavior: still ? "auto" : "smooth" });
   }
 
   // Devices ------------------------------------------------------------------------------------
