@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,11 +21,12 @@ from urllib.request import HTTPRedirectHandler, Request, build_opener
 import pytest
 from starlette.routing import Route
 
-from fair import clock, employers, images, webconferences
+from fair import branding, clock, employers, images, webconferences
 from fair.app import create_app
 from fair.enums import BoothStatus, Role, WebconferenceAccess
 from tests import factories as f
 from tests.browser.conftest import LiveServer
+from tests.browser.pictures import banner_jpeg, logo_png
 
 WEIGHT_BUDGET = 100 * 1024  # bytes transferred on a first visit
 LCP_BUDGET_MS = 2500
@@ -40,6 +40,8 @@ CPU_SLOWDOWN = 4
 LCP_TRIES = 3
 PHONE = {"width": 360, "height": 740}
 BOOTHS = 40  # the hall the issue found "12,000 pixels long"
+PARTNERS = 6
+BRAND_COLOUR = "#7a1f5c"
 OFFERS_PER_BOOTH = 2
 
 # GET routes that are not pages a visitor opens: files, feeds, probes, redirects.
@@ -50,27 +52,6 @@ REQUIRED = {"home", "edition", "hall", "booth", "search", "offer", "programme", 
 LCP_PAGES = ["edition", "hall", "offer"]
 
 
-def logo_png(size: int = 1000) -> bytes:
-    """A logo as a marketing department sends it: a large PNG (about 20 KB) with a gradient, a
-    disc and antialiased lettering."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = Image.new("RGB", (size, size), "white")
-    draw = ImageDraw.Draw(image)
-    for y in range(size):
-        draw.line([(0, y), (size, y)], fill=(11 + y // 8, 79 + y // 10, 156 - y // 12))
-    draw.ellipse((size // 8, size // 8, size * 7 // 8, size * 7 // 8), fill=(250, 250, 250))
-    draw.text(
-        (size // 6, size * 2 // 5),
-        "ACME",
-        fill=(200, 60, 20),
-        font=ImageFont.load_default(size // 6),
-    )
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
 @dataclass(frozen=True)
 class Site:
     ids: dict[str, Any]  # path parameter -> a real value of the seeded edition
@@ -78,14 +59,23 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(live_server: LiveServer) -> Site:
-    """A published edition open now with BOOTHS approved booths of OFFERS_PER_BOOTH offers
-    each, every employer with its own logo (uploaded as a 600 px PNG, resized as the recruiter's
-    form resizes it), and a talk tomorrow."""
+    """A published edition open now, in its organiser's colours with its logo, a banner photo
+    and PARTNERS partners' logos; BOOTHS approved booths of OFFERS_PER_BOOTH offers each, every
+    employer with its own logo; a talk tomorrow. Every image is uploaded as people send them
+    (tests/browser/pictures.py) and resized as the forms resize them (fair.images)."""
 
     async def make(session):  # type: ignore[no-untyped-def]
-        edition = await f.edition(session, title="Forum de l'emploi de la Métropole")
+        organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+        edition = await f.edition(session, by=organiser, title="Forum de l'emploi de la Métropole")
         admin = await f.user(session, Role.ADMIN, can_log_in=False)
         logo = await images.prepare(logo_png(), images.LOGO, field="logo")
+        banner = await images.prepare(banner_jpeg(), images.BANNER, field="banner")
+        brand = branding.BrandInput(colour=BRAND_COLOUR, logo=logo, banner=banner)
+        await branding.update(session, edition, by=organiser, data=brand)
+        for n in range(PARTNERS):
+            await branding.add_partner(
+                session, edition, by=organiser, name=f"Partenaire {n}", link="", logo=logo
+            )
         booths = []
         for n in range(BOOTHS):
             recruiter = await f.user(session, Role.RECRUITER, can_log_in=False)
