@@ -170,6 +170,27 @@ async def messages(
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """One person waiting at the booth, as the recruiter's desk lists them (in queue order)."""
+
+    name: str
+    joined_at: datetime
+
+
+async def waiting_list(session: AsyncSession, *, booth_id: int, limit: int = 20) -> list[Waiting]:
+    """Who waits at the booth, first come first (the first `limit`), for its recruiters' desk:
+    the callers check the reader is a recruiter of the booth."""
+    rows = await session.execute(
+        select(User.name, QueueEntry.joined_at)
+        .join(User, User.id == QueueEntry.candidate_id)
+        .where(QueueEntry.booth_id == booth_id, QueueEntry.status == QueueStatus.WAITING)
+        .order_by(QueueEntry.joined_at, QueueEntry.id)
+        .limit(limit)
+    )
+    return [Waiting(name, joined_at) for name, joined_at in rows.all()]
+
+
+@dataclass(frozen=True)
 class Desk:
     """What one person sees of a booth's live desk: their call or conversation, if any."""
 

@@ -1,6 +1,6 @@
 """Booth conversations by video or phone without JavaScript (fair.web.desk, live/_conversation.html
 `modes`): the forms ask, accept and refuse, and the pages show the mode, the request, and the
-candidate's number to the recruiter only while they talk by phone."""
+candidate's number to the recruiter only while they talk by phone; the desk lists who waits."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ async def test_ask_refuse_accept_and_the_phone_number(session: AsyncSession, mak
     entry = await queues.join(session, candidate=candidate, booth=booth)
     await queues.take_next(session, recruiter=recruiter, booth=booth)
     conversation = await conversations.answer(session, candidate=candidate, entry=entry)
+    waiter = await f.candidate(session, name="Bruno Martin")
+    await queues.join(session, candidate=waiter, booth=booth)
     await db.commit(session)
     booth_url = f"/e/{edition.slug}/booths/{booth.id}"
     desk_url = f"/recruiter/booths/{booth.id}/desk"
@@ -44,7 +46,9 @@ async def test_ask_refuse_accept_and_the_phone_number(session: AsyncSession, mak
         response = await client.post(base + path, data={"csrf_token": token, **data})
         return int(response.status_code)
 
-    assert "You are talking in writing." in text_of((await rec.get(desk_url)).text)
+    page = text_of((await rec.get(desk_url)).text)
+    assert "You are talking in writing." in page
+    assert "In the queue Bruno Martin since 12:00" in page  # the desk lists who waits
     assert await post(rec, desk_url, "/mode", mode="video") == 303
     page = text_of((await one.get(booth_url)).text)
     assert "asks to talk by video. Do you agree?" in page and "Accept the video call" in page

@@ -187,6 +187,7 @@ async def desk_page(request: Request) -> Response:
         "edition": edition,
         "live": editions.open_now(edition) and booth.status == BoothStatus.APPROVED.value,
         "queue_counts": await queues.counts(session, booth.id),
+        "waiting": await conversations.waiting_list(session, booth_id=booth.id),
         "desk": desk,
         "next_steps": list(NextStep),
         "their_applications": (
