@@ -5,8 +5,8 @@ talks.
 
 Only what the public sees is counted: published offers of approved booths, approved booths,
 the talks of the organisers and of approved booths. `of_edition` runs a fixed number of
-queries whatever the size of the edition (two for the figures, and by phase at most three
-more: live talks, next talks, staffed booths).
+queries whatever the size of the edition (two for the figures, one for the partners' logos,
+and by phase at most three more: live talks, next talks, staffed booths).
 """
 
 from __future__ import annotations
@@ -19,9 +19,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, distinct, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, editions
+from fair import branding, clock, editions
 from fair.enums import BoothStatus, EditionStatus, QueueStatus, WebconferenceStatus
-from fair.models import Booth, BoothPresence, Edition, Employer, Offer, QueueEntry, Webconference
+from fair.models import (
+    Booth,
+    BoothPresence,
+    Edition,
+    EditionPartner,
+    Employer,
+    Offer,
+    QueueEntry,
+    Webconference,
+)
 
 NEXT_TALKS = 4  # the programme's next talks shown on the landing page
 
@@ -70,7 +79,8 @@ class Landing:
     live_talks: list[Talk]
     next_talks: list[Talk]
     staffed: list[StaffedBooth]
-    partners: list[str]  # from the edition's text (until the partners' logos are uploaded)
+    logos: list[EditionPartner]  # the partners set on the Branding page (fair.branding)
+    partners: list[str]  # else the names written in the edition's settings
 
 
 def partner_names(text: str) -> list[str]:
@@ -129,6 +139,7 @@ async def of_edition(
         live_talks=await live_talks(session, edition.id) if going_on else [],
         next_talks=await next_talks(session, edition.id, now) if going_on else [],
         staffed=await staffed_booths(session, edition.id) if current == OPEN else [],
+        logos=await branding.partners(session, edition.id),
         partners=partner_names(edition.partners),
     )
 
