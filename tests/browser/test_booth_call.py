@@ -19,7 +19,9 @@ from tests.browser.conftest import (
     log_in,
     tr,
 )
-from tests.browser.rooms import PCS_SCRIPT, assert_video_flows, check_devices
+from tests.browser.rooms import PCS_SCRIPT, assert_video_flows
+
+PHONE = {"width": 360, "height": 740}
 
 
 def _seed(live_server: LiveServer) -> dict[str, Any]:
@@ -38,17 +40,27 @@ def _seed(live_server: LiveServer) -> dict[str, Any]:
     return live_server.seed(make)
 
 
-def _page(new_context: Any, email: str, path: str, **options: Any) -> Any:
-    context = new_context(**options)
+def _page(new_context: Any, email: str, path: str, locale: str = "fr", **options: Any) -> Any:
+    context = new_context(lang=locale, **options)
     context.add_init_script(PCS_SCRIPT)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.js_errors = errors
-    log_in(page, email, f.PASSWORD)
+    log_in(page, email, f.PASSWORD, locale)
     page.goto(path)
     page.wait_for_selector("body[data-live=on]")
     return page
+
+
+def _check_devices(page: Any, locale: str) -> None:
+    page.get_by_role(
+        "button", name=tr("Check my camera and microphone", locale), exact=True
+    ).click()
+    page.locator("#call").get_by_role("status").filter(
+        has_text=tr("Your camera and microphone work.", locale)
+    ).wait_for()
+    page.get_by_role("button", name=tr("Join the video call", locale), exact=True).click()
 
 
 def _mode(page: Any) -> str:
@@ -60,7 +72,17 @@ def test_from_the_queue_to_video_and_back_to_text(
 ) -> None:
     seeded = _seed(live_server)
     booth_id = seeded["booth_id"]
-    recruiter = _page(new_context, seeded["recruiter"], f"/recruiter/booths/{booth_id}/desk")
+    # The recruiter in English on a phone in dark mode, the candidate in French on a desktop.
+    desk_path = f"/recruiter/booths/{booth_id}/desk"
+    recruiter = _page(
+        new_context,
+        seeded["recruiter"],
+        desk_path,
+        "en",
+        viewport=PHONE,
+        color_scheme="dark",
+        bypass_csp=True,
+    )
     # bypass_csp: only so that axe can be injected (the page's own scripts need no exception).
     booth_path = f"/e/{seeded['slug']}/booths/{booth_id}"
     candidate = _page(new_context, seeded["candidate"], booth_path, bypass_csp=True)
@@ -68,13 +90,14 @@ def test_from_the_queue_to_video_and_back_to_text(
     # Queue, call, answer: a written conversation.
     candidate.get_by_role("button", name=tr("Join the queue"), exact=True).click()
     recruiter.locator('[data-count="waiting"]').filter(has_text="1").wait_for()
-    recruiter.get_by_role("button", name=tr("Call the next candidate"), exact=True).click()
+    recruiter.locator(".queue-list").get_by_text("Awa Diallo").wait_for()  # who waits
+    recruiter.get_by_role("button", name=tr("Call the next candidate", "en"), exact=True).click()
     candidate.get_by_role("button", name=tr("Answer"), exact=True).click()
     recruiter.locator("[data-call-state]").wait_for()
     assert _mode(recruiter) == "chat" and recruiter.locator("#call").is_hidden()
 
     # The recruiter asks for video; nothing starts until the candidate accepts.
-    recruiter.get_by_role("button", name=tr("Ask for a video call"), exact=True).click()
+    recruiter.get_by_role("button", name=tr("Ask for a video call", "en"), exact=True).click()
     employer = candidate.locator("[data-call-state]").get_attribute("data-other-name")
     asks = tr("%(name)s asks to talk %(way)s. Do you agree?", name=employer, way=tr("by video"))
     candidate.get_by_role("alert").filter(has_text=asks).wait_for()
@@ -85,19 +108,24 @@ def test_from_the_queue_to_video_and_back_to_text(
         page.locator("#call").wait_for(state="visible")
 
     # Both check their devices and join: video decoded on both sides.
-    check_devices(candidate, "Join the video call")
-    check_devices(recruiter, "Join the video call")
-    for page in (candidate, recruiter):
+    _check_devices(candidate, "fr")
+    _check_devices(recruiter, "en")
+    for page, locale in ((candidate, "fr"), (recruiter, "en")):
         page.locator("#call").get_by_role("status").filter(
-            has_text=tr("You are connected.")
+            has_text=tr("You are connected.", locale)
         ).wait_for()
     assert_video_flows(candidate)
     assert_video_flows(recruiter)
-    violations = axe_violations(candidate, axe_source)
-    assert violations == [], describe_violations("the booth conversation by video", violations)
+    for page in (candidate, recruiter):
+        violations = axe_violations(page, axe_source)
+        assert violations == [], describe_violations("a booth conversation by video", violations)
+    bar = recruiter.locator("[data-call-bar]").bounding_box()
+    assert bar is not None and bar["y"] + bar["height"] <= PHONE["height"] + 1  # in sight
+    width = recruiter.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"the desk scrolls sideways on a phone: {width}px"
     # The written chat stays beside it.
-    recruiter.get_by_label(tr("Your message")).fill("Vous m'entendez bien ?")
-    recruiter.get_by_role("button", name=tr("Send"), exact=True).click()
+    recruiter.get_by_label(tr("Your message", "en")).fill("Vous m'entendez bien ?")
+    recruiter.get_by_role("button", name=tr("Send", "en"), exact=True).click()
     candidate.get_by_role("log").get_by_text("Vous m'entendez bien ?", exact=True).wait_for()
 
     # A reload of the candidate's page during the call brings the video back by itself.
@@ -118,6 +146,7 @@ def test_from_the_queue_to_video_and_back_to_text(
         .filter((pc) => pc.connectionState !== "closed").length"""
     candidate.wait_for_function(f"({open_calls})() === 0")
     recruiter.wait_for_function(f"({open_calls})() === 0")
-    assert tr("You are talking in writing.") in recruiter.locator("[data-mode-now]").inner_text()
+    said = recruiter.locator("[data-mode-now]").inner_text()
+    assert said == tr("You are talking in writing.", "en")
     for page in (candidate, recruiter):
         assert page.js_errors == [], page.js_errors
