@@ -17,16 +17,27 @@ from typing import Any
 
 import pytest
 
-from fair import clock
+from fair import branding, clock, images
 from fair.enums import Role
 from tests import factories as f
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations, log_in
+from tests.browser.pictures import banner_jpeg, logo_png
 
 PEOPLE = ("candidate", "recruiter", "organiser")
 COLOUR_RULES = ["color-contrast", "link-in-text-block"]  # axe's rules that read colours
-ALL = frozenset({"landing", "hall", "booth", "offer", "room", "desk", "dashboard"})
+ALL = frozenset(
+    {
+        *("landing", "hall", "booth", "offer"),
+        *("room", "my_fair", "desk", "dashboard", "branding"),
+    }
+)
 # English shows the same markup with other words: the pages richest in text and live labels.
-ENGLISH = frozenset({"landing", "hall", "booth", "desk"})
+ENGLISH = frozenset({"landing", "hall", "booth", "my_fair", "desk"})
+# The public pages of an edition in its organiser's colour (with logo, banner and partners).
+BRANDED = frozenset({"branded_landing", "branded_hall", "branded_booth", "branded_offer"})
+# A colour that reads only with black text (3.7:1 with white, 5.7:1 with black): the hardest
+# kind for a design that puts white on its primary colour.
+BRAND_COLOUR = "#e4572e"
 
 
 @dataclass(frozen=True)
@@ -35,15 +46,16 @@ class Sweep:
     width: int
     schemes: tuple[str, ...]  # prefers-color-scheme, in order, on each page loaded
     pages: frozenset[str]
+    name: str
 
     def __str__(self) -> str:
-        return f"{self.lang}-{self.width}-{'+'.join(self.schemes)}"
+        return f"{self.name}-{self.lang}-{self.width}-{'+'.join(self.schemes)}"
 
 
 SWEEPS = [
-    Sweep("fr", 1280, ("light",), ALL),
-    Sweep("fr", 360, ("light", "dark"), ALL),
-    Sweep("en", 1280, ("dark",), ENGLISH),
+    Sweep("fr", 1280, ("light",), ALL, "all"),
+    Sweep("fr", 360, ("light", "dark"), ALL, "all"),
+    Sweep("en", 1280, ("dark",), ENGLISH, "some"),
 ]
 
 
@@ -56,7 +68,8 @@ class Site:
 @pytest.fixture(scope="module")
 def site(live_server: LiveServer) -> Site:
     """An edition open now with two booths, offers, an interview in two minutes (its room
-    open), the candidate's application, and its organiser."""
+    open), the candidate's application, and its organiser; and another edition of theirs in
+    BRAND_COLOUR with a logo, a banner photo and two partners, one booth and its offer."""
 
     async def make(session):  # type: ignore[no-untyped-def]
         organiser = await f.user(session, Role.ORGANISER)
@@ -79,9 +92,11 @@ def site(live_server: LiveServer) -> Site:
             "hall": (None, f"/e/{slug}/booths"),
             "booth": (None, f"/e/{slug}/booths/{booth.id}"),
             "offer": (None, f"/offers/{offer.id}"),
+            "my_fair": ("candidate", f"/e/{slug}/my-fair"),
             "room": ("candidate", f"/interviews/{interview.id}/room"),
             "desk": ("recruiter", f"/recruiter/booths/{booth.id}/desk"),
             "dashboard": ("organiser", f"/organiser/editions/{edition.id}"),
+            **await _branded(session, organiser),
         }
         emails = {
             "candidate": candidate.email,
@@ -91,6 +106,29 @@ def site(live_server: LiveServer) -> Site:
         return Site(paths=paths, emails=emails)
 
     return live_server.seed(make)
+
+
+async def _branded(session, organiser):  # type: ignore[no-untyped-def]
+    """The branded edition's pages, and the organiser's branding page of it."""
+    edition = await f.edition(session, by=organiser, title="Salon de l'emploi en couleurs")
+    logo = await images.prepare(logo_png(), images.LOGO, field="logo")
+    banner = await images.prepare(banner_jpeg(), images.BANNER, field="banner")
+    brand = branding.BrandInput(colour=BRAND_COLOUR, logo=logo, banner=banner)
+    await branding.update(session, edition, by=organiser, data=brand)
+    for name in ("France Travail", "Région"):
+        await branding.add_partner(
+            session, edition, by=organiser, name=name, link="https://example.fr", logo=logo
+        )
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth)
+    slug = edition.slug
+    return {
+        "branded_landing": (None, f"/e/{slug}"),
+        "branded_hall": (None, f"/e/{slug}/booths"),
+        "branded_booth": (None, f"/e/{slug}/booths/{booth.id}"),
+        "branded_offer": (None, f"/offers/{offer.id}"),
+        "branding": ("organiser", f"/organiser/editions/{edition.id}/branding"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +154,8 @@ OVERFLOW_JS = """() => {
 
 def check_page(page: Any, path: str, sweep: Sweep, axe_source: str) -> list[str]:
     """What is wrong with `path` in `page`, in each colour scheme of the sweep: its status,
-    language, axe's serious and critical violations, a sideways scroll."""
+    language, the edition's colours linked (branded pages), axe's serious and critical
+    violations, a sideways scroll."""
     response = page.goto(path)
     if response is None or response.status != 200:
         return [f"{path} ({sweep}): answered {response and response.status}"]
@@ -124,6 +163,8 @@ def check_page(page: Any, path: str, sweep: Sweep, axe_source: str) -> list[str]
     problems = []
     if page.locator("html").get_attribute("lang") != sweep.lang:
         problems.append(f"{path} ({sweep}): html lang is not {sweep.lang}")
+    if sweep.pages == BRANDED and page.locator("link[href*='/brand.css']").count() != 1:
+        problems.append(f"{path} ({sweep}): the edition's stylesheet is not linked")
     for n, scheme in enumerate(sweep.schemes):
         where = f"{path} ({sweep.lang}, {sweep.width} px, {scheme})"
         page.emulate_media(color_scheme=scheme)
