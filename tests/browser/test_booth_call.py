@@ -8,8 +8,13 @@ which stayed open all along.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import pytest
+
+from fair import settings
 from fair.enums import Role
 from tests import factories as f
 from tests.browser.conftest import (
@@ -20,6 +25,7 @@ from tests.browser.conftest import (
     tr,
 )
 from tests.browser.rooms import PCS_SCRIPT, assert_video_flows
+from tests.browser.test_room_relay import DIRECTIONS
 
 PHONE = {"width": 360, "height": 740}
 
@@ -149,4 +155,37 @@ def test_from_the_queue_to_video_and_back_to_text(
     said = recruiter.locator("[data-mode-now]").inner_text()
     assert said == tr("You are talking in writing.", "en")
     for page in (candidate, recruiter):
+        assert page.js_errors == [], page.js_errors
+
+
+@pytest.fixture
+def relay_forced(live_server: LiveServer) -> Iterator[None]:
+    settings.override(replace(live_server.conf, interview_relay=True))
+    yield
+    settings.override(live_server.conf)
+
+
+def test_the_call_goes_through_the_relay_when_told(
+    live_server: LiveServer, new_context: Any, relay_forced: None
+) -> None:
+    """With FAIR_INTERVIEW_RELAY, the video goes through the server: each page's connections
+    only send or only receive, and each decodes the other's picture. The candidate asks for
+    video this time, and the recruiter accepts."""
+    seeded = _seed(live_server)
+    booth_id = seeded["booth_id"]
+    recruiter = _page(new_context, seeded["recruiter"], f"/recruiter/booths/{booth_id}/desk")
+    candidate = _page(new_context, seeded["candidate"], f"/e/{seeded['slug']}/booths/{booth_id}")
+    candidate.get_by_role("button", name=tr("Join the queue"), exact=True).click()
+    recruiter.locator('[data-count="waiting"]').filter(has_text="1").wait_for()
+    recruiter.get_by_role("button", name=tr("Call the next candidate"), exact=True).click()
+    candidate.get_by_role("button", name=tr("Answer"), exact=True).click()
+    candidate.get_by_role("button", name=tr("Ask for a video call"), exact=True).click()
+    recruiter.get_by_role("button", name=tr("Accept the video call"), exact=True).click()
+    for page in (candidate, recruiter):
+        page.locator("#call").wait_for(state="visible")
+        _check_devices(page, "fr")
+    for page in (candidate, recruiter):
+        page.locator("#call[data-relay=yes]").wait_for()
+        assert_video_flows(page)
+        assert page.evaluate(DIRECTIONS) == [[False, True], [True, False]]
         assert page.js_errors == [], page.js_errors
