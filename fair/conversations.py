@@ -7,7 +7,8 @@ applications to the booth's offers forward. What one person sees of the booth's 
 (their place, call or conversation) is `candidate_desk` / `recruiter_desk`.
 
 The queue's own state (places, calls, expiry) is fair.queues; the entry's status changes only
-through queues.move.
+through queues.move. How the two talk (written chat, or video or phone once both agree) is
+fair.conversation_calls.
 
 Live events (published by the boundary after commit): `conversation.started`,
 `conversation.message` and `conversation.ended` on channels.user of both participants, and the
