@@ -1,0 +1,53 @@
+"""The edition's landing page (fair.landing) and the accessibility statement.
+
+Listed before fair.web.public's routes in fair/app.py: the edition's page used to live there
+(its route there, if any, is shadowed until it leaves)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fair import clock, editions, landing, participants
+from fair.enums import Role
+from fair.models import Edition
+from fair.web.auth import database, page
+from fair.web.templating import render
+
+
+@page
+async def edition_page(request: Request) -> Response:
+    session = database(request)
+    edition = await editions.by_slug(session, request.path_params["slug"])
+    now = clock.now()
+    context = {
+        "edition": edition,
+        "status": editions.status_at(edition, now),
+        "applications_open": editions.applications_open(edition, now),
+        "landing": await landing.of_edition(session, edition, now),
+        "now": now,
+        "taking_part": await _taking_part(request, edition),
+    }
+    return render(request, "public/edition.html", context)
+
+
+async def _taking_part(request: Request, edition: Edition) -> bool | None:
+    """Whether the candidate looking takes part in the edition; None for anyone else."""
+    user = request.state.user
+    if user is None or user.role != Role.CANDIDATE:
+        return None
+    return await participants.is_registered(database(request), edition_id=edition.id, user=user)
+
+
+@page
+async def accessibility(request: Request) -> Response:
+    """The accessibility statement (the RGAA's "déclaration d'accessibilité"), linked from
+    every page's footer and from the landing page."""
+    return render(request, "public/accessibility.html", {})
+
+
+routes = [
+    Route("/e/{slug}", edition_page, name="edition"),
+    Route("/accessibility", accessibility, name="accessibility"),
+]
