@@ -72,11 +72,17 @@ async def next_action(
     booth: Booth,
     edition: Edition,
     user: User | None,
-    offers: list[Offer],
     now: datetime | None = None,
 ) -> Action:
     """The call to action of the booth page for `user` (None: a visitor not logged in)."""
     now = now or clock.now()
+    offers = list(
+        await session.scalars(
+            select(Offer.id)
+            .where(Offer.booth_id == booth.id, Offer.published.is_(True))
+            .order_by(Offer.id)
+        )
+    )
     candidate = user if user is not None and user.role == Role.CANDIDATE else None
     if candidate is not None:
         booking = await _booking(session, booth, candidate)
@@ -85,7 +91,7 @@ async def next_action(
     if editions.open_now(edition, now):
         return await _queue(session, booth, candidate)
     if offers and editions.applications_open(edition, now):
-        only = offers[0].id if len(offers) == 1 else None
+        only = offers[0] if len(offers) == 1 else None
         return Action(
             Kind.APPLY, offers=len(offers), offer_id=only, closes_at=edition.applications_close_at
         )
@@ -146,7 +152,7 @@ async def _sample(session: AsyncSession, booth_id: int) -> int:
     return int(await session.scalar(select(func.count()).select_from(recent)) or 0)
 
 
-def _nothing(edition: Edition, offers: list[Offer], now: datetime) -> Action:
+def _nothing(edition: Edition, offers: list[int], now: datetime) -> Action:
     opening = next_opening(edition, now)
     if opening is not None:
         return Action(Kind.NONE, why=Why.OPENS_LATER, when=opening)

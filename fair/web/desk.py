@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from fair import (
     applications,
+    booth_actions,
     candidates,
     conversation_calls,
     conversations,
@@ -24,6 +25,7 @@ from fair import (
     permissions,
     presence,
     queues,
+    recruiter_profiles,
 )
 from fair.enums import BoothStatus, InterviewMode, NextStep, Role
 from fair.errors import Invalid
@@ -36,15 +38,19 @@ from fair.web.templating import render
 async def candidate_context(
     session: AsyncSession, user: User | None, booth: Booth, edition: Edition
 ) -> dict[str, Any]:
-    """What the public booth page shows of the live desk (see public/_desk.html)."""
+    """What the public booth page shows of the live desk (see public/_desk.html), with the
+    recruiters on duty and the page's one call to action (fair.booth_actions)."""
     desk = None
     my_phone = ""
     if user is not None and user.role == Role.CANDIDATE:
         desk = await conversations.candidate_desk(session, candidate=user, booth_id=booth.id)
         my_phone = (await candidates.profile(session, user)).phone
+    live = editions.open_now(edition)
     return {
         "my_phone": my_phone,
-        "live": editions.open_now(edition),
+        "live": live,
+        "on_duty": await recruiter_profiles.on_duty(session, booth.id) if live else [],
+        "action": await booth_actions.next_action(session, booth=booth, edition=edition, user=user),
         "staffed": await presence.is_staffed(session, booth.id),
         "queue_counts": await queues.counts(session, booth.id),
         "desk": desk,
