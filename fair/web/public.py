@@ -16,12 +16,10 @@ from fair import (
     candidates,
     editions,
     employers,
-    files,
+    hall,
     interviews,
     offers,
     parse,
-    participants,
-    presence,
     rome,
     search,
 )
@@ -44,39 +42,54 @@ async def home(request: Request) -> Response:
 
 
 @page
-async def edition_page(request: Request) -> Response:
+async def hall_page(request: Request) -> Response:
+    """The booth hall, filtered by its query string (a GET form: a filtered hall is a link)."""
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])
+    filters = _hall_filters(request)
+    form = FormState(values=dict(request.query_params.multi_items()))
+    result, status = None, 200
+    try:
+        result = await hall.find(session, edition_id=edition.id, filters=filters)
+    except Invalid as error:
+        form.errors, form.message, status = dict(error.fields), error.message, 422
+        form.params = dict(error.params)
     context = {
         "edition": edition,
-        "status": editions.status_at(edition),
-        "applications_open": editions.applications_open(edition),
-        "offer_count": await offers.count_in_edition(session, edition.id),
-        "booth_count": len(await employers.hall(session, edition)),
-        "taking_part": await _taking_part(request, edition),
-    }
-    return render(request, "public/edition.html", context)
-
-
-async def _taking_part(request: Request, edition: Edition) -> bool | None:
-    """Whether the candidate looking takes part in the edition; None for anyone else."""
-    user = request.state.user
-    if user is None or user.role != Role.CANDIDATE:
-        return None
-    return await participants.is_registered(database(request), edition_id=edition.id, user=user)
-
-
-@page
-async def hall(request: Request) -> Response:
-    session = database(request)
-    edition = await editions.by_slug(session, request.path_params["slug"])
-    context = {
-        "edition": edition,
-        "booths": await employers.hall(session, edition),
+        "filters": filters,
+        "result": result,
+        "form": form,
         "live": editions.open_now(edition),
-        "staffing": await presence.staffing(session, edition.id),
+        "sectors": await hall.sectors(session, edition.id),
+        "radii": hall.RADII,
+        "contracts": list(Contract),
+        "base_query": _without_page(request),
     }
-    return render(request, "public/hall.html", context)
+    return render(request, "public/hall.html", context, status=status)
+
+
+def _hall_filters(request: Request) -> hall.Filters:
+    """The hall's query string read (fair.hall.check validates the values)."""
+    params = request.query_params
+    try:
+        page_number = parse.integer(params.get("page", "") or "1", lo=1, hi=hall.MAX_PAGE)
+    except parse.ParseError:
+        page_number = 1  # a page number typed by hand: the first page
+    try:
+        radius = parse.integer(params.get("radius_km", "") or "0", lo=0, hi=1000)
+    except parse.ParseError:
+        radius = -1  # not in hall.RADII: the form says to choose one from the list
+    return hall.Filters(
+        q=parse.line(params.get("q", ""))[:200],
+        sector=parse.line(params.get("sector", ""))[:10],
+        commune=parse.line(params.get("commune", ""))[:120],
+        radius_km=radius,
+        contracts=[parse.line(c)[:40] for c in params.getlist("contract") if c][:10],
+        no_diploma=params.get("no_diploma") == "on",
+        present=params.get("present") == "on",
+        slots=params.get("slots") == "on",
+        page=page_number,
+    )
 
 
 @page
@@ -260,15 +273,6 @@ def _job_posting(offer, edition) -> str:  # type: ignore[no-untyped-def]
 
 
 @page
-async def logo(request: Request) -> Response:
-    stored = await files.get(database(request), path_int(request, "file_id"))
-    if stored.kind != "logo":
-        raise NotFound("This file does not exist.")
-    headers = {"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"}
-    return Response(stored.data, media_type=stored.content_type, headers=headers)
-
-
-@page
 async def calendar_feed(request: Request) -> Response:
     """A candidate's private calendar of interviews; the secret token in the URL is the key."""
     text = await interviews.feed(database(request), request.path_params["token"])
@@ -289,11 +293,9 @@ routes = [
     Route("/", home, name="home"),
     Route("/health", health, name="health"),
     Route("/favicon.ico", favicon, name="favicon"),
-    Route("/e/{slug}", edition_page, name="edition"),
-    Route("/e/{slug}/booths", hall, name="hall"),
+    Route("/e/{slug}/booths", hall_page, name="hall"),
     Route("/e/{slug}/booths/{booth_id:int}", booth_page, name="booth"),
     Route("/e/{slug}/offers", search_page, name="search"),
     Route("/offers/{offer_id:int}", offer_page, name="offer"),
-    Route("/files/logos/{file_id:int}", logo, name="logo"),
     Route("/calendar/{token}.ics", calendar_feed, name="calendar_feed"),
 ]
