@@ -146,6 +146,7 @@ async def test_every_edit_form_posted_back_unchanged_changes_nothing(
         "employer_edit": {"recruiter"},
         "offer_edit": {"recruiter"},
         "profile": {"candidate"},
+        "recruiter_profile": {"recruiter"},
         "priority_publics": {"candidate"},
         "webconference_edit": {"admin", "organiser", "recruiter"},
     }
