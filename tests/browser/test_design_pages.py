@@ -4,8 +4,8 @@ axe finding nothing serious or critical, no sideways scroll of the page and no s
 
 One browser; one context per person and sweep (the log-in reused from a first log-in, so argon2
 runs once per person). Every page at both widths in French and light mode, and in dark mode at
-360 px (the page is not reloaded for it: the colour scheme is switched under it, with motion
-reduced so that no colour is caught mid-transition, and axe runs its colour rules again);
+360 px (the same page reloaded in the other scheme, with motion reduced so that no colour is
+caught mid-transition, and axe runs its colour rules again);
 English in dark mode on a subset, every rule. axe is injected, so the contexts bypass the CSP.
 """
 
@@ -27,7 +27,7 @@ PEOPLE = ("candidate", "recruiter", "organiser")
 COLOUR_RULES = ["color-contrast", "link-in-text-block"]  # axe's rules that read colours
 ALL = frozenset(
     {
-        *("landing", "hall", "booth", "offer"),
+        *("landing", "hall", "booth", "offer", "accessibility"),
         *("room", "my_fair", "desk", "dashboard", "branding"),
     }
 )
@@ -56,6 +56,8 @@ SWEEPS = [
     Sweep("fr", 1280, ("light",), ALL, "all"),
     Sweep("fr", 360, ("light", "dark"), ALL, "all"),
     Sweep("en", 1280, ("dark",), ENGLISH, "some"),
+    Sweep("fr", 360, ("light", "dark"), BRANDED, "branded"),
+    Sweep("en", 1280, ("light",), BRANDED, "branded"),
 ]
 
 
@@ -92,6 +94,7 @@ def site(live_server: LiveServer) -> Site:
             "hall": (None, f"/e/{slug}/booths"),
             "booth": (None, f"/e/{slug}/booths/{booth.id}"),
             "offer": (None, f"/offers/{offer.id}"),
+            "accessibility": (None, "/accessibility"),
             "my_fair": ("candidate", f"/e/{slug}/my-fair"),
             "room": ("candidate", f"/interviews/{interview.id}/room"),
             "desk": ("recruiter", f"/recruiter/booths/{booth.id}/desk"),
@@ -156,6 +159,7 @@ def check_page(page: Any, path: str, sweep: Sweep, axe_source: str) -> list[str]
     """What is wrong with `path` in `page`, in each colour scheme of the sweep: its status,
     language, the edition's colours linked (branded pages), axe's serious and critical
     violations, a sideways scroll."""
+    page.emulate_media(color_scheme=sweep.schemes[0])
     response = page.goto(path)
     if response is None or response.status != 200:
         return [f"{path} ({sweep}): answered {response and response.status}"]
@@ -167,8 +171,12 @@ def check_page(page: Any, path: str, sweep: Sweep, axe_source: str) -> list[str]
         problems.append(f"{path} ({sweep}): the edition's stylesheet is not linked")
     for n, scheme in enumerate(sweep.schemes):
         where = f"{path} ({sweep.lang}, {sweep.width} px, {scheme})"
-        page.emulate_media(color_scheme=scheme)
-        # Switched under the same page, the scheme changes colours only: their rules suffice.
+        if n:
+            # Loaded afresh in the scheme: switched under a loaded page, axe once read a text
+            # in the light scheme's colour on the dark scheme's background.
+            page.emulate_media(color_scheme=scheme)
+            page.reload(wait_until="networkidle")
+        # The same page in another scheme differs by its colours only: their rules suffice.
         violations = axe_violations(page, axe_source, COLOUR_RULES if n else None)
         if violations:
             problems.append(describe_violations(where, violations))
