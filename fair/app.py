@@ -106,7 +106,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
     assets = Assets(conf.static_dir)
     routes = [
         *images.routes,  # first: /files/logos/ (also in public.routes until it leaves them)
-        *landing.routes,  # first: /e/{slug} (also in public.routes until it leaves them)
+        *landing.routes,
         *public.routes,
         *branding.routes,
         *accounts.routes,

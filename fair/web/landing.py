@@ -1,7 +1,4 @@
-"""The edition's landing page (fair.landing) and the accessibility statement.
-
-Listed before fair.web.public's routes in fair/app.py: the edition's page used to live there
-(its route there, if any, is shadowed until it leaves)."""
+"""The edition's landing page (fair.landing) and the accessibility statement."""
 
 from __future__ import annotations
 
