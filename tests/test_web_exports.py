@@ -142,6 +142,10 @@ async def test_who_may_download_the_editions_exports(app, client, session, fetch
     assert (await client.get(f"{base}/everything.csv")).status_code == 404
     assert (await client.get(f"{base}/booth_applications.csv")).status_code == 404
     assert await records(fetch) == []
+    # The audit's page number: anything but 1 .. 99,999 is the first page, never a 500 (a
+    # 5,000-digit number once passed str.isdigit and broke int()).
+    for number in ("9" * 5000, "0", "-1", "²", "1e3"):
+        assert (await client.get(base, params={"page": number})).status_code == 200, number
 
 
 async def test_the_funnel_per_candidate_is_posted_recorded_and_listed(app, client, session, fetch):  # type: ignore[no-untyped-def]
