@@ -14,7 +14,7 @@ from fair.web import templating
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.pages import as_user, text
-from tests.test_images import picture
+from tests.pictures import picture
 
 
 async def read(app, query):  # type: ignore[no-untyped-def]

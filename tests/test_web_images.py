@@ -6,7 +6,7 @@ from __future__ import annotations
 from fair import db, files, images
 from fair.enums import FileKind, Role
 from tests import factories as f
-from tests.test_images import opened, picture
+from tests.pictures import opened, picture
 
 
 async def test_served_by_accept_header_with_immutable_caching(client, session) -> None:  # type: ignore[no-untyped-def]

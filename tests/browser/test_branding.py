@@ -14,7 +14,7 @@ from fair import branding, images
 from fair.enums import Role
 from tests import factories as f
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations
-from tests.test_images import picture
+from tests.pictures import picture
 
 COLOUR = "#ffcc00"  # a yellow: black text on it
 
