@@ -105,7 +105,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
 
     assets = Assets(conf.static_dir)
     routes = [
-        *images.routes,  # first: /files/logos/ (also in public.routes until it leaves them)
+        *images.routes,
         *landing.routes,
         *public.routes,
         *branding.routes,
