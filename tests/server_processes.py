@@ -165,3 +165,32 @@ def session_cookie(secret: str, key: str, csrf: str) -> str:
     data = {"sid": key, "csrf": csrf}
     signer = itsdangerous.TimestampSigner(secret)
     return signer.sign(b64encode(json.dumps(data).encode())).decode()
+
+
+@contextlib.contextmanager
+def migrated_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database of its own for a server test module: a SQLite file, or a PostgreSQL
+    database created for it and dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzzdb') / 'fair.db'}"
+        migrations.upgrade(url)
+        yield url
+        return
+    name = f"fair_fuzz_{id(tmp_path_factory)}"
+    asyncio.run(
+        _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    )
+    try:
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        migrations.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _run_admin(*statements: str) -> None:
+    engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        for statement in statements:
+            await conn.execute(text(statement))
+    await engine.dispose()

@@ -11,7 +11,7 @@ from fair import clock, conversations, db, queues
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.factories import NOON
-from tests.test_desk import text_of
+from tests.pages import text_of
 
 
 @pytest.fixture(autouse=True)

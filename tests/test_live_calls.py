@@ -19,8 +19,8 @@ from tests import factories as f
 from tests.conftest import BACKENDS
 from tests.live_server import LoggedIn, Server, run_server
 from tests.media_setup import Viewer, camera_and_microphone, peer, until
+from tests.server_processes import migrated_database as _database
 from tests.sockets import Client, socket_of
-from tests.test_socket_fuzz import _database
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

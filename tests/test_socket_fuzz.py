@@ -33,14 +33,12 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sqlalchemy import text
 
 from fair import (
     chat,
     clock,
     conversations,
     db,
-    migrations,
     queues,
     settings,
     webconferences,
@@ -50,9 +48,10 @@ from fair.interviews import rooms
 from fair.live import payloads
 from fair.live.socket import ACTIONS
 from tests import factories as f
-from tests.conftest import BACKENDS, PG_ADMIN, login
+from tests.conftest import BACKENDS, login
 from tests.factories import talk
 from tests.live_server import Server, run_server
+from tests.server_processes import migrated_database as _database
 
 ROLES = ("anonymous", "candidate", "recruiter", "organiser")
 KEY_RE = r"^[a-z][a-z_]{0,29}$"
@@ -218,31 +217,6 @@ def corpus(keys: set[str], valid: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # The server and its world ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzzdb') / 'fair.db'}"
-        migrations.upgrade(url)
-        yield url
-        return
-    name = f"fair_fuzz_{id(tmp_path_factory)}"
-    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
-    try:
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-        migrations.upgrade(url)
-        yield url
-    finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _pg(*statements: str) -> None:
-    engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        for statement in statements:
-            await conn.execute(text(statement))
-    await engine.dispose()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db
 from tests.factories import NOON
+from tests.hall_setup import hall_booth as _booth
+from tests.hall_setup import make_hall
 from tests.pages import text_of
-from tests.test_hall import _booth, make_hall
 
 
 @pytest.fixture(autouse=True)

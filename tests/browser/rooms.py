@@ -95,3 +95,20 @@ def check_devices(page: Any, enter: str) -> None:
     page.get_by_role("button", name=tr("Check my camera and microphone"), exact=True).click()
     page.get_by_role("status").filter(has_text=tr("Your camera and microphone work.")).wait_for()
     page.get_by_role("button", name=tr(enter), exact=True).click()
+
+
+# The video directions each open peer connection decodes and encodes (relay tests).
+DIRECTIONS = """async () => {
+  const found = [];
+  for (const pc of window.__roomPeerConnections) {
+    if (pc.connectionState === "closed") continue;
+    let inbound = false, outbound = false;
+    (await pc.getStats()).forEach((s) => {
+      if (s.kind !== "video") return;
+      if (s.type === "inbound-rtp" && s.framesDecoded > 0) inbound = true;
+      if (s.type === "outbound-rtp" && s.framesEncoded > 0) outbound = true;
+    });
+    found.push([inbound, outbound]);
+  }
+  return found.sort();
+}"""

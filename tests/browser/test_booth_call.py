@@ -24,8 +24,7 @@ from tests.browser.conftest import (
     log_in,
     tr,
 )
-from tests.browser.rooms import PCS_SCRIPT, assert_video_flows
-from tests.browser.test_room_relay import DIRECTIONS
+from tests.browser.rooms import DIRECTIONS, PCS_SCRIPT, assert_video_flows
 
 PHONE = {"width": 360, "height": 740}
 

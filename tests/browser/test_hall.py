@@ -15,7 +15,7 @@ from fair import files
 from fair.enums import FileKind
 from tests import factories as f
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations, log_in
-from tests.test_hall import _booth
+from tests.hall_setup import hall_booth as _booth
 
 OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 NAMES_JS = "() => [...document.querySelectorAll('.hall-card h3')].map(e => e.textContent.trim())"

@@ -18,6 +18,7 @@ import pytest
 from fair import settings
 from tests.browser.conftest import LiveServer, tr
 from tests.browser.rooms import (
+    DIRECTIONS,
     assert_video_flows,
     check_devices,
     room_page,
@@ -25,20 +26,6 @@ from tests.browser.rooms import (
 )
 
 # For each open connection of the page: does it receive video, does it send video?
-DIRECTIONS = """async () => {
-  const found = [];
-  for (const pc of window.__roomPeerConnections) {
-    if (pc.connectionState === "closed") continue;
-    let inbound = false, outbound = false;
-    (await pc.getStats()).forEach((s) => {
-      if (s.kind !== "video") return;
-      if (s.type === "inbound-rtp" && s.framesDecoded > 0) inbound = true;
-      if (s.type === "outbound-rtp" && s.framesEncoded > 0) outbound = true;
-    });
-    found.push([inbound, outbound]);
-  }
-  return found.sort();
-}"""
 # The browser cannot reach the other browser: every trickled candidate is dropped.
 NO_DIRECT_PATH = """
 (() => {

@@ -12,14 +12,14 @@ The viewers' connections are read through `window.fairStage`, the handle static/
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Any
 
-from fair import clock, webconferences
-from fair.enums import Role, WebconferenceAccess
+from fair.enums import WebconferenceAccess
 from fair.i18n import ngettext
-from tests import factories as f
-from tests.browser.conftest import LiveServer, axe_violations, describe_violations, log_in, tr
+from tests.browser.conftest import LiveServer, axe_violations, describe_violations, tr
+from tests.browser.stage_setup import FAKE_SCREEN
+from tests.browser.stage_setup import open_page as _page
+from tests.browser.stage_setup import seed_talk as _seed
 
 FRAMES_DECODED = """async () => {
   const pc = window.fairStage && window.fairStage.pc;
@@ -31,54 +31,6 @@ FRAMES_DECODED = """async () => {
   return total;
 }"""
 QUESTION = "Quels horaires pour les postes en logistique ?"
-
-
-def _seed(
-    live_server: LiveServer, access: WebconferenceAccess = WebconferenceAccess.REGISTERED
-) -> dict[str, Any]:
-    async def make(session):  # type: ignore[no-untyped-def]
-        presenter = await f.user(session, Role.ORGANISER, name="Nadia Présente")
-        edition = await f.edition(session, by=presenter)
-        now = clock.now()
-        tomorrow = now + timedelta(days=1)
-        data = webconferences.WebconferenceInput(
-            title="Les métiers de la logistique",
-            description="",
-            starts_at=tomorrow,
-            ends_at=tomorrow + timedelta(hours=1),
-            capacity=10,
-            access=access,
-            presenter_ids=[presenter.id],
-        )
-        webconference = await webconferences.schedule(
-            session, by=presenter, edition=edition, data=data
-        )
-        # Moved to five minutes from now, whatever the hour: the green room is open.
-        webconference.starts_at = now + timedelta(minutes=5)
-        webconference.ends_at = now + timedelta(minutes=65)
-        names = ("Awa Diallo", "Bruno Petit", "Chloé Martin", "Dylan Moreau")
-        viewers = [await f.user(session, Role.CANDIDATE, name=name) for name in names]
-        for viewer in viewers:
-            await webconferences.register(session, candidate=viewer, webconference=webconference)
-        return {
-            "id": webconference.id,
-            "presenter": presenter.email,
-            "viewers": [v.email for v in viewers],
-        }
-
-    return live_server.seed(make)
-
-
-def _page(new_context: Any, email: str, path: str, **options: Any) -> Any:
-    context = new_context(**options)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.js_errors = errors
-    log_in(page, email, f.PASSWORD)
-    page.goto(path)
-    page.wait_for_selector("[data-stage][data-joined=yes]")
-    return page
 
 
 def frames_decoded(page: Any) -> int:
@@ -190,23 +142,6 @@ def test_presenter_and_viewers_live_with_questions(
 
 
 # The browser's own screen picker cannot be driven headless: a canvas stands in for the screen.
-FAKE_SCREEN = """
-(() => {
-  navigator.mediaDevices.getDisplayMedia = () => {
-    const canvas = document.createElement("canvas");
-    canvas.width = 640;
-    canvas.height = 360;
-    const context = canvas.getContext("2d");
-    let n = 0;
-    setInterval(() => {
-      context.fillStyle = n % 2 ? "#0b4f9c" : "#ffbf47";
-      context.fillRect(0, 0, 640, 360);
-      n += 1;
-    }, 100);
-    return Promise.resolve(canvas.captureStream(10));
-  };
-})();
-"""
 AUDIO_PACKETS = """async () => {
   let total = 0;
   (await window.fairStage.pc.getStats()).forEach((s) => {

@@ -17,9 +17,9 @@ from tests.browser.conftest import (
     tr,
 )
 from tests.browser.rooms import check_devices, room_page, seed_interview
-from tests.browser.test_stage import FAKE_SCREEN
-from tests.browser.test_stage import _page as stage_page
-from tests.browser.test_stage import _seed as stage_seed
+from tests.browser.stage_setup import FAKE_SCREEN
+from tests.browser.stage_setup import open_page as stage_page
+from tests.browser.stage_setup import seed_talk as stage_seed
 
 SIZES = [{"width": 1280, "height": 800}, {"width": 360, "height": 640}]
 
