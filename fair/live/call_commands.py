@@ -27,7 +27,7 @@ from fair import channels, conversation_calls, conversations, ice, settings, uni
 from fair.enums import InterviewMode
 from fair.errors import Conflict, FairError
 from fair.events import Event
-from fair.live import payloads
+from fair.live import payloads, peers
 
 if TYPE_CHECKING:
     from fair.live.socket import Connection
@@ -209,25 +209,13 @@ async def _in_call(conn: Connection, conversation_id: int) -> str:
 
 
 async def _forward(conn: Connection, queue: asyncio.Queue[str], conversation_id: int) -> None:
-    """Relay the call's frames, except this socket's own and those meant for another socket;
-    answer the other person's arrival with `here`, so that they know who is in the call."""
-    while True:
-        text = await queue.get()
-        data = payloads.event_payload(text)
-        if data.get("from") == conn.connection_id or data.get("to") not in (
-            None,
-            conn.connection_id,
-        ):
-            continue
-        if (
-            data.get("event") == "call.peer"
-            and data.get("state") == "joined"
-            and conversation_id in conn.calls
-            and conn.user is not None
-            and data.get("user_id") != conn.user.id
-        ):
-            await _peer(conn, conversation_id, "here", to=data.get("from"))
-        conn.push(text)
+    await peers.relay(
+        conn,
+        queue,
+        joined="call.peer",
+        present=lambda: conversation_id in conn.calls,
+        here=lambda to: _peer(conn, conversation_id, "here", to=to),
+    )
 
 
 async def _peer(

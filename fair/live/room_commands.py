@@ -29,7 +29,7 @@ from fair.enums import InterviewMode
 from fair.errors import Conflict, FairError
 from fair.events import Event
 from fair.interviews import rooms, rules
-from fair.live import payloads
+from fair.live import payloads, peers
 from fair.models import User
 
 if TYPE_CHECKING:
@@ -238,25 +238,13 @@ async def _follow(conn: Connection, interview_id: int) -> None:
 
 
 async def _forward(conn: Connection, queue: asyncio.Queue[str], interview_id: int) -> None:
-    """Relay the room's frames, except this socket's own and those meant for another socket;
-    answer another person's arrival with `here`, so that they know who is in the room."""
-    while True:
-        text = await queue.get()
-        data = payloads.event_payload(text)
-        if data.get("from") == conn.connection_id or data.get("to") not in (
-            None,
-            conn.connection_id,
-        ):
-            continue
-        if (
-            data.get("event") == "room.peer"
-            and data.get("state") == "joined"
-            and interview_id in conn.rooms
-            and conn.user is not None
-            and data.get("user_id") != conn.user.id
-        ):
-            await _peer(conn, interview_id, "here", to=data.get("from"))
-        conn.push(text)
+    await peers.relay(
+        conn,
+        queue,
+        joined="room.peer",
+        present=lambda: interview_id in conn.rooms,
+        here=lambda to: _peer(conn, interview_id, "here", to=to),
+    )
 
 
 async def _peer(
