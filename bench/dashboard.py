@@ -190,6 +190,11 @@ async def build(url: str, sizes: Sizes) -> Built:
                 put, rng, edition_id, opens, people, offer_rows, staff_of, sizes, share
             )
             await _page_views(put, rng, edition_id, booths, offer_rows, first_day, per_edition)
+    # The rows went in with core statements, which the funnel's progress listeners do not see:
+    # its kept steps are computed once here, as migration 0021 does for existing editions.
+    async with db.unit_of_work(maker) as session:
+        for edition_id, _opens, _first_day in ids:
+            await insight.progress.rebuild(session, edition_id)
     elapsed = time.perf_counter() - started
     if url.startswith("sqlite"):
         await db.refresh_statistics(engine)  # as the server does at start

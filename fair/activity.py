@@ -41,7 +41,7 @@ killed without stopping loses the views of its last round (30 seconds at most).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -147,6 +147,7 @@ async def save(session: AsyncSession, taken: Taken) -> int:
         await session.execute(insert(ActiveDay).on_conflict_do_nothing(), rows)
         # Active only as a candidate (fair.activity.counts): registered to the edition too.
         await participants.register_many(session, {(e, u) for e, u, _ in active})
+        await participants.mark_active(session, {(e, u) for e, u, _ in active})
     return len(booth_rows) + len(offer_rows) + len(active)
 
 
@@ -281,10 +282,13 @@ def _sums() -> tuple[ColumnElement[int], ColumnElement[int]]:
     return func.coalesce(on_booth, 0), func.coalesce(on_offers, 0)
 
 
-def active_ids(edition_id: int) -> Select[int]:
-    """The ids of the edition's active candidates, each once: a statement for fair.insight's
-    funnel to join with its other steps and filters."""
-    return select(ActiveDay.user_id).where(ActiveDay.edition_id == edition_id).distinct()
+def active_ids(edition_id: int, users: Sequence[int] | None = None) -> Select[int]:
+    """The ids of the edition's active candidates (among `users`, if given), each once: a
+    statement for fair.insight's funnel to join with its other steps and filters."""
+    found = select(ActiveDay.user_id).where(ActiveDay.edition_id == edition_id)
+    if users is not None:
+        found = found.where(ActiveDay.user_id.in_(users))
+    return found.distinct()
 
 
 async def active_candidates(session: AsyncSession, edition_id: int) -> int:

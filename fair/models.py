@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     Time,
@@ -944,6 +945,11 @@ Index(
 )
 
 
+def _reached() -> Any:
+    """A funnel step's flag: 1 if reached, else 0 (an integer, so that SUM counts it)."""
+    return mapped_column(SmallInteger, default=0, server_default="0")
+
+
 class ActiveDay(Base):
     """A registered candidate opened a public booth or offer page of the edition on that day
     (in the edition's time zone), fair.activity: no time, no page, no address, no browser."""
@@ -959,7 +965,18 @@ class ActiveDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
-class EditionCandidate(Base):
+class _BoothSteps:
+    """The funnel's steps after "applied" (fair.insight.progress keeps them: 1 or 0)."""
+
+    reached_shortlisted: Mapped[int] = _reached()
+    reached_interview_booked: Mapped[int] = _reached()
+    reached_held: Mapped[int] = _reached()
+    reached_no_show: Mapped[int] = _reached()
+    reached_retained: Mapped[int] = _reached()
+    reached_hired: Mapped[int] = _reached()
+
+
+class EditionCandidate(_BoothSteps, Base):
     """A candidate registered to an edition (fair.participants): by the edition page's button, or
     on their first step in it (an application, a queue, a talk, an interview, a page opened
     while logged in). The funnel's first step and the registrations' timeline."""
@@ -974,6 +991,27 @@ class EditionCandidate(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The funnel's steps this candidate reached in the whole edition (1 or 0), as
+    # fair.insight.steps defines them, kept by fair.insight.progress for the unfiltered funnel.
+    reached_active: Mapped[int] = _reached()
+    reached_applied: Mapped[int] = _reached()
+
+
+class BoothCandidate(_BoothSteps, Base):
+    """A candidate who applied at a booth, with the funnel's steps reached there (1 or 0), as
+    fair.insight.steps defines a booth's funnel: kept by fair.insight.progress for the booths'
+    table without filters. No row for a candidate who did not apply at the booth."""
+
+    __tablename__ = "booth_candidates"
+    __table_args__ = (Index("ix_booth_candidates_edition_user", "edition_id", "user_id"),)
+
+    booth_id: Mapped[int] = mapped_column(
+        ForeignKey("booths.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
 
 
 class EditionMailing(Base):

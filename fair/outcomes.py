@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased, selectinload
 
-from fair import clock, editions, permissions
+from fair import clock, editions, funnel_marks, permissions
 from fair.enums import ApplicationStatus, BoothStatus, Contract, InterviewOutcome, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import (
@@ -326,6 +326,7 @@ async def confirm_hire(
     await session.execute(
         statement.on_conflict_do_update(index_elements=["application_id"], set_=values)
     )
+    funnel_marks.mark(session, application.candidate_id, edition_id=edition.id)
 
 
 def _months(answer: Answer) -> int | None:
@@ -435,6 +436,7 @@ async def report_job(
     await session.execute(
         statement.on_conflict_do_update(index_elements=["edition_id", "user_id"], set_=values)
     )
+    funnel_marks.mark(session, user.id, edition_id=edition.id)
 
 
 async def _employer_of(session: AsyncSession, edition: Edition, answer: JobAnswer) -> str:

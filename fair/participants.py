@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock
+from fair import clock, funnel_marks
 from fair.enums import Role
 from fair.models import EditionCandidate, User
 
@@ -41,7 +41,32 @@ async def register_many(
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert(EditionCandidate).on_conflict_do_nothing(), rows)
+    statement = insert(EditionCandidate).on_conflict_do_nothing()
+    returning = statement.returning(EditionCandidate.edition_id, EditionCandidate.user_id)
+    new = await session.execute(returning, rows)
+    # A step written earlier in this transaction (an application before its registration) is
+    # in the funnel's kept steps once the new row is computed (fair.insight.progress).
+    funnel_marks.add(session, {(e, None, u) for e, u in new})
+
+
+async def mark_active(session: AsyncSession, pairs: Iterable[tuple[int, int]]) -> None:
+    """Raise the funnel's kept "active" step (fair.insight.progress) of registered (edition id,
+    candidate id) pairs: an active day was recorded for them (fair.activity.save writes those
+    with a core statement, which the progress listeners do not see)."""
+    per_edition: dict[int, set[int]] = {}
+    for edition_id, user_id in pairs:
+        per_edition.setdefault(edition_id, set()).add(user_id)
+    for edition_id, users in sorted(per_edition.items()):
+        await session.execute(
+            update(EditionCandidate)
+            .where(
+                EditionCandidate.edition_id == edition_id,
+                EditionCandidate.user_id.in_(sorted(users)),
+                EditionCandidate.reached_active == 0,
+            )
+            .values(reached_active=1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def is_registered(session: AsyncSession, *, edition_id: int, user: User) -> bool:

@@ -44,6 +44,10 @@ from fair import (
 )
 from fair.app_state import AppState, Resources
 from fair.broadcast import Broadcaster
+
+# The funnel's kept steps follow every commit of every process that writes (fair.app and
+# fair.cli import this module): importing fair.insight.progress installs its listeners.
+from fair.insight import progress  # noqa: F401
 from fair.webconferences import recordings
 
 log = logging.getLogger("fair.worker")

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 
 from fair import migrations
 from fair.models import Base
+from tests.sqlite_rows import insert_row
 
 
 async def test_models_match_migrations(app):  # type: ignore[no-untyped-def]
@@ -89,7 +90,7 @@ def test_shortlisted_at_filled_from_the_history(tmp_path) -> None:  # type: igno
     changed = "2030-01-05 00:00:00"
     with sqlite3.connect(path) as connection:  # foreign keys off: ids need no parents here
         for id_, status in ((1, "not_retained"), (2, "interviewed"), (3, "withdrawn")):
-            _insert(
+            insert_row(
                 connection,
                 "applications",
                 id=id_,
@@ -105,7 +106,7 @@ def test_shortlisted_at_filled_from_the_history(tmp_path) -> None:  # type: igno
             (3, "in_review", "withdrawn", "2030-01-03 00:00:00"),
         )
         for n, (application, old, new, at) in enumerate(moves, start=1):
-            _insert(
+            insert_row(
                 connection,
                 "application_events",
                 id=n,
@@ -129,16 +130,3 @@ def test_shortlisted_at_filled_from_the_history(tmp_path) -> None:  # type: igno
     with sqlite3.connect(path) as connection:
         names = {row[1] for row in connection.execute("PRAGMA table_info(applications)")}
     assert "shortlisted_at" not in names and "status" in names
-
-
-def _insert(connection: sqlite3.Connection, table: str, **given: object) -> None:
-    """A row of `table` with the `given` values, placeholders in its other required columns."""
-    values = dict(given)
-    for _cid, name, kind, notnull, default, _pk in connection.execute(
-        f"PRAGMA table_info({table})"
-    ):
-        if name not in values and notnull and default is None:
-            values[name] = 0 if kind.upper() in ("INTEGER", "BOOLEAN") else f"x{name}"
-    names = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    connection.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(values.values()))

@@ -141,9 +141,9 @@ async def test_the_funnel_is_read_on_a_spare_connection_when_one_is_free(
     connections: dict[str, set[int]] = {"funnel": set(), "booths": set()}
 
     def record(connection, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        if "sum(steps.registered)" in statement:
+        if "sum(edition_candidates.reached_active)" in statement:
             connections["funnel"].add(id(connection.connection.dbapi_connection))
-        elif "GROUP BY steps.booth_id" in statement:
+        elif "GROUP BY booth_candidates.booth_id" in statement:
             connections["booths"].add(id(connection.connection.dbapi_connection))
 
     engine = app.state.engine.sync_engine

@@ -43,11 +43,13 @@ read one after the other (the funnel of one sector, of the others, and of the wh
 each selection is protected on its own, as a table is.
 
 Modules, in import order (each imports only those before it): `steps` (the definitions and
-the filters), `figures` (counts and their suppression, per edition and per booth),
+the filters), `progress` (the steps kept per candidate for the unfiltered figures, and the
+listeners that keep them), `figures` (counts and their suppression, per edition and per booth),
 `dashboard` (what the page gathers, the filters' choices). Callers use the package
 (`insight.funnel(...)`).
 """
 
+from fair.insight import progress
 from fair.insight.dashboard import Choices, Dashboard, choices, dashboard, page_views
 from fair.insight.figures import (
     BoothFunnel,
@@ -84,6 +86,7 @@ __all__ = [
     "dashboard",
     "funnel",
     "page_views",
+    "progress",
     "protect",
     "protect_table",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import activity, disclosure
+from fair.insight import progress
 from fair.insight.steps import (
     BOOTH_STEPS,
     CHAIN,
@@ -79,7 +80,11 @@ def _with_rest(counts: dict[str, int]) -> dict[str, int]:
 
 
 async def funnel(session: AsyncSession, edition_id: int, filters: Filters | None = None) -> Funnel:
-    """The edition's funnel under `filters`: one aggregate query over `candidate_steps`."""
+    """The edition's funnel under `filters`: one aggregate query, over the kept steps without
+    filters (fair.insight.progress), else over `candidate_steps`."""
+    if filters is None or not filters.on_offers:
+        counts = _with_rest(await progress.totals(session, edition_id))
+        return Funnel(counts, protect(counts))
     rows = candidate_steps(edition_id, filters).subquery("steps")
     found = (
         await session.execute(select(*(func.coalesce(func.sum(rows.c[s]), 0) for s in STEPS)))
@@ -153,13 +158,7 @@ async def booth_funnels(
     are protected the same way wherever they are shown (the dashboard filtered by booth and
     the recruiter's page take their row from here). See `protect_table` for the suppression.
     """
-    filters = (filters or Filters()).without_booth()
-    rows = booth_steps(edition_id, filters).subquery("steps")
-    sums = [func.sum(rows.c[s]) for s in BOOTH_STEPS]
-    grouped = await session.execute(select(rows.c.booth_id, *sums).group_by(rows.c.booth_id))
-    per_booth = {
-        b: {s: int(n) for s, n in zip(BOOTH_STEPS, found, strict=True)} for b, *found in grouped
-    }
+    per_booth = await _per_booth(session, edition_id, (filters or Filters()).without_booth())
     booths = await session.execute(
         select(Booth.id, Booth.status, Employer.name)
         .join(Employer, Employer.id == Booth.employer_id)
@@ -175,6 +174,21 @@ async def booth_funnels(
         BoothFunnel(b, name, Funnel(c, f), seen.get(b, activity.Views()))
         for (b, name), c, f in zip(kept, counts, figures, strict=True)
     ]
+
+
+async def _per_booth(
+    session: AsyncSession, edition_id: int, filters: Filters
+) -> dict[int, dict[str, int]]:
+    """Per booth, the counts of `BOOTH_STEPS`: from the kept steps without filters
+    (fair.insight.progress), else one grouped query over `booth_steps`."""
+    if not filters.on_offers:
+        return await progress.booth_totals(session, edition_id)
+    rows = booth_steps(edition_id, filters).subquery("steps")
+    sums = [func.sum(rows.c[s]) for s in BOOTH_STEPS]
+    grouped = await session.execute(select(rows.c.booth_id, *sums).group_by(rows.c.booth_id))
+    return {
+        b: {s: int(n) for s, n in zip(BOOTH_STEPS, found, strict=True)} for b, *found in grouped
+    }
 
 
 def protect_table(rows: list[dict[str, int]]) -> list[dict[str, disclosure.Figure]]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any
@@ -34,6 +35,8 @@ from fair.models import (
 
 # A statement of several integer columns.
 Rows = Select[*tuple[Any, ...]]
+# Some candidates' ids (fair.insight.progress refreshes a few), or None: all of them.
+Users = Sequence[int] | None
 
 STEPS = (
     "registered",
@@ -133,9 +136,13 @@ def _epci_labels(siren: str) -> tuple[str, ...]:
     return tuple(sorted({c.label for c in geo.in_epci(siren)}))
 
 
-def _application_conditions(edition_id: int, filters: Filters) -> list[ColumnElement[bool]]:
-    """Which applications of the edition the filters keep."""
+def _application_conditions(
+    edition_id: int, filters: Filters, users: Users = None
+) -> list[ColumnElement[bool]]:
+    """Which applications of the edition the filters keep (of `users` only, if given)."""
     found: list[ColumnElement[bool]] = [Application.edition_id == edition_id]
+    if users is not None:
+        found.append(Application.candidate_id.in_(users))
     if filters.booth_id is not None:
         found.append(Application.booth_id == filters.booth_id)
     if filters.offer_id is not None:
@@ -147,9 +154,14 @@ def _application_conditions(edition_id: int, filters: Filters) -> list[ColumnEle
     return found
 
 
-def _interview_conditions(edition_id: int, filters: Filters) -> list[ColumnElement[bool]]:
-    """Which interviews of the edition the filters keep: those of the kept applications."""
+def _interview_conditions(
+    edition_id: int, filters: Filters, users: Users = None
+) -> list[ColumnElement[bool]]:
+    """Which interviews of the edition the filters keep: those of the kept applications (of
+    `users` only, if given)."""
     found: list[ColumnElement[bool]] = [Interview.status.in_(BOOKED)]
+    if users is not None:
+        found.append(Interview.candidate_id.in_(users))
     booths = select(Booth.id).where(Booth.edition_id == edition_id)
     if filters.booth_id is not None:
         found.append(Interview.booth_id == filters.booth_id)
@@ -177,7 +189,7 @@ def _shortlisted() -> ColumnElement[bool]:
     return or_(Application.status.in_(FROM_SHORTLIST), Application.shortlisted_at.isnot(None))
 
 
-def _applications(edition_id: int, filters: Filters, *, per_booth: bool) -> Rows:
+def _applications(edition_id: int, filters: Filters, users: Users, *, per_booth: bool) -> Rows:
     """Per candidate (and booth), whether an application was shortlisted, retained, and
     retained by a candidate back at work (`back`: the "hired" step wherever it is restricted
     to the candidates the applications retained; the test of fair.outcomes' ids is made here,
@@ -193,12 +205,12 @@ def _applications(edition_id: int, filters: Filters, *, per_booth: bool) -> Rows
             _flag(hired).label("retained"),
             _flag(and_(hired, _back(edition_id, Application.candidate_id))).label("back"),
         )
-        .where(*_application_conditions(edition_id, filters))
+        .where(*_application_conditions(edition_id, filters, users))
         .group_by(*keys)
     )
 
 
-def _interviews(edition_id: int, filters: Filters, *, per_booth: bool) -> Rows:
+def _interviews(edition_id: int, filters: Filters, users: Users, *, per_booth: bool) -> Rows:
     keys = [Interview.candidate_id.label("user_id")]
     if per_booth:
         keys.append(Interview.booth_id.label("booth_id"))
@@ -208,7 +220,7 @@ def _interviews(edition_id: int, filters: Filters, *, per_booth: bool) -> Rows:
             _flag(Interview.status == InterviewStatus.HELD.value).label("held"),
             _flag(Interview.status == InterviewStatus.NO_SHOW.value).label("no_show"),
         )
-        .where(*_interview_conditions(edition_id, filters))
+        .where(*_interview_conditions(edition_id, filters, users))
         .group_by(*keys)
     )
 
@@ -272,10 +284,13 @@ def _as_int(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def candidate_steps(edition_id: int, filters: Filters | None = None) -> Rows:
-    """One row per registered candidate of the edition: `user_id`, then one column per step of
-    `STEPS` holding 1 if the candidate reached it (under `filters`), else 0."""
-    reached = _reached(edition_id, filters or Filters()).subquery("reached")
+def candidate_steps(
+    edition_id: int, filters: Filters | None = None, *, users: Users = None
+) -> Rows:
+    """One row per registered candidate of the edition (of `users` only, if given): `user_id`,
+    then one column per step of `STEPS` holding 1 if the candidate reached it (under
+    `filters`), else 0."""
+    reached = _reached(edition_id, filters or Filters(), users).subquery("reached")
     raw = _Reached(**{name: reached.c[name] == 1 for name in _RAW})
     steps = _nested(raw)
     return select(reached.c.user_id, *(_as_int(steps[s]).label(s) for s in STEPS))
@@ -285,7 +300,7 @@ def candidate_steps(edition_id: int, filters: Filters | None = None) -> Rows:
 _RAW = ("active", "applied", "shortlisted", "booked", "held", "no_show", "retained", "hired")
 
 
-def _reached(edition_id: int, filters: Filters) -> Rows:
+def _reached(edition_id: int, filters: Filters, users: Users) -> Rows:
     """One row per registered candidate: what each source says (1 or 0), before nesting.
 
     Nesting repeats a step's condition in every step before it; computed here once per
@@ -294,11 +309,11 @@ def _reached(edition_id: int, filters: Filters) -> Rows:
     from merging this statement into the one that nests (PostgreSQL's pull-up, SQLite's
     flattening), which would copy the conditions back into every step.
     """
-    applied = _applications(edition_id, filters, per_booth=False).subquery("applied")
-    met = _interviews(edition_id, filters, per_booth=False).subquery("met")
+    applied = _applications(edition_id, filters, users, per_booth=False).subquery("applied")
+    met = _interviews(edition_id, filters, users, per_booth=False).subquery("met")
     # An IN rather than an outer join to the distinct ids: SQLite then skips a join's
     # automatic index (8 ms of a 36,000-candidate funnel); PostgreSQL hashes either.
-    active_day = EditionCandidate.user_id.in_(activity.active_ids(edition_id))
+    active_day = EditionCandidate.user_id.in_(activity.active_ids(edition_id, users))
     at_work = _back(edition_id, EditionCandidate.user_id)
     raw = _Reached(
         active=_active(edition_id, filters, active_day, at_work),
@@ -319,18 +334,18 @@ def _reached(edition_id: int, filters: Filters) -> Rows:
         .select_from(EditionCandidate)
         .outerjoin(applied, applied.c.user_id == user_id)
         .outerjoin(met, met.c.user_id == user_id)
-        .where(EditionCandidate.edition_id == edition_id)
+        .where(EditionCandidate.edition_id == edition_id, *_among(EditionCandidate.user_id, users))
         .offset(0)
     )
 
 
-def booth_steps(edition_id: int, filters: Filters | None = None) -> Rows:
-    """One row per candidate and booth where they applied (under `filters`): `booth_id`,
-    `user_id`, then one column per step of `BOOTH_STEPS` (1 or 0), as `candidate_steps`
-    defines them, restricted to that booth's applications and interviews."""
+def booth_steps(edition_id: int, filters: Filters | None = None, *, users: Users = None) -> Rows:
+    """One row per candidate and booth where they applied (under `filters`; of `users` only, if
+    given): `booth_id`, `user_id`, then one column per step of `BOOTH_STEPS` (1 or 0), as
+    `candidate_steps` defines them, restricted to that booth's applications and interviews."""
     filters = filters or Filters()
-    applied = _applications(edition_id, filters, per_booth=True).subquery("applied")
-    met = _interviews(edition_id, filters, per_booth=True).subquery("met")
+    applied = _applications(edition_id, filters, users, per_booth=True).subquery("applied")
+    met = _interviews(edition_id, filters, users, per_booth=True).subquery("met")
     raw = _Reached(
         active=literal(True),
         applied=literal(True),
@@ -346,6 +361,10 @@ def booth_steps(edition_id: int, filters: Filters | None = None) -> Rows:
     return select(
         applied.c.booth_id, applied.c.user_id, *(_as_int(steps[s]).label(s) for s in BOOTH_STEPS)
     ).select_from(applied.outerjoin(met, joined))
+
+
+def _among(column: Any, users: Users) -> list[ColumnElement[bool]]:
+    return [] if users is None else [column.in_(users)]
 
 
 def division(naf: Any) -> ColumnElement[str]:
