@@ -9,6 +9,9 @@ interview slots on the next two live days; the demo candidate has a phone interv
 an open invitation from a second booth and a shortlisted application at a third, and three other
 candidates (no password) fill the recruiter's agenda. The programme holds five talks, the first
 starting within a minute when the live hours allow; the demo candidate is registered to two.
+
+This year's edition wears its organiser's colour, logo, banner and partners' logos, and each
+recruiter has a job title and a photo (their initials, drawn: fair.demo_brand).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from fair import (
     applications,
     candidates,
     clock,
+    demo_brand,
     demo_history,
     editions,
     employers,
@@ -248,6 +252,14 @@ async def _seed(session: AsyncSession, now: datetime, was: datetime | None) -> d
     await _interviews(session, now, stands, users[Role.CANDIDATE], others)
     await _webconferences(
         session, now, edition, organiser, stands, [users[Role.CANDIDATE], *others]
+    )
+    await demo_brand.dress(
+        session,
+        edition=edition,
+        organiser=organiser,
+        recruiters=owners,
+        brand=DATA["edition"]["brand"],
+        people=DATA["recruiters"],
     )
     return _summary(edition)
 

@@ -133,6 +133,41 @@ async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) 
         ).fetchone()[0]
     assert (offers, booths, fts) == (600, {"approved": 40}, 600)
     with sqlite3.connect(data_dir / "fair.db") as conn:
+        # This year's edition wears its brand (fair.demo_brand): colour, logo, banner, partners,
+        # each image in its sizes; every recruiter has a job title and a photo.
+        brand = conn.execute(
+            "SELECT colour, text_colour, logo_file_id, banner_file_id FROM edition_brands"
+            " WHERE edition_id = ?",
+            (current,),
+        ).fetchone()
+        partners = conn.execute(
+            "SELECT name, link, logo_file_id IS NOT NULL FROM edition_partners"
+            " WHERE edition_id = ? ORDER BY position",
+            (current,),
+        ).fetchall()
+        logo_sizes = conn.execute(
+            "SELECT width, format FROM image_variants WHERE file_id = ? ORDER BY width, format",
+            (brand[2],),
+        ).fetchall()
+        profiles = conn.execute(
+            "SELECT u.email, p.job_title, f.kind FROM recruiter_profiles p"
+            " JOIN users u ON u.id = p.user_id JOIN stored_files f ON f.id = p.photo_file_id"
+            " ORDER BY u.email"
+        ).fetchall()
+    assert brand[:2] == ("#0d6b6e", "#ffffff") and None not in brand
+    assert partners == [
+        ("Garrigues et Lez Métropole", "https://garrigues-et-lez.example.fr", 1),
+        ("France Travail", "https://www.francetravail.fr", 1),
+        ("Mission locale", "", 1),
+        ("Cap emploi", "", 1),
+        ("Département de l'Hérault", "https://herault.fr", 1),
+    ]
+    assert logo_sizes == [(96, "png"), (96, "webp"), (192, "png"), (192, "webp")]
+    by_email = {email: (title, kind) for email, title, kind in profiles}
+    assert len(by_email) == 40
+    assert by_email[demo.RECRUITER] == ("Responsable du recrutement", "photo")
+    assert by_email["recruteur01@demo.fair"] == ("Responsable des ressources humaines", "photo")
+    with sqlite3.connect(data_dir / "fair.db") as conn:
         # What is still to come: the slots, interviews and talks of the history have passed.
         slots = dict(
             conn.execute(
@@ -435,6 +470,12 @@ def test_demo_serves_the_live_edition(
         slug = "rencontres-pour-l-emploi-" + home.text.split("rencontres-pour-l-emploi-")[1][:4]
         assert "Rencontres pour l&#39;emploi" in home.text
         assert f'href="/e/{slug}"' in home.text
+        landing = html.unescape(httpx.get(f"{base}/e/{slug}", timeout=10).text)
+        assert f'<link rel="stylesheet" href="/e/{slug}/brand.css?v=' in landing
+        assert "alt=\"Logo de Rencontres pour l'emploi" in landing
+        assert landing.count('class="edition-banner"') == 1
+        for partner in demo.DATA["edition"]["brand"]["partners"]:
+            assert f'alt="{partner["name"]}"' in landing, partner["name"]
         found = httpx.get(f"{base}/e/{slug}/offers", params={"q": "electricien"}, timeout=10)
         assert found.status_code == 200
         assert found.text.count('<li class="card">') >= 10
