@@ -3,7 +3,9 @@ microphone (issue 13 item 6): the recruiter at the desk calls the candidate from
 for video; the candidate accepts; both check their devices and join; video frames are decoded on
 both sides (RTCPeerConnection.getStats, recorded by tests/browser/rooms.py's PCS_SCRIPT), and again
 after the candidate reloads the page; the candidate hangs up and both are back to written chat,
-which stayed open all along.
+which stayed open all along. Then by phone: the recruiter asks, the candidate accepts, and the
+candidate's number shows to the recruiter only, only while they talk by phone, until the
+conversation ends.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from fair import settings
+from fair import candidates, settings
 from fair.enums import Role
 from tests import factories as f
 from tests.browser.conftest import (
@@ -27,6 +29,7 @@ from tests.browser.conftest import (
 from tests.browser.rooms import DIRECTIONS, PCS_SCRIPT, assert_video_flows
 
 PHONE = {"width": 360, "height": 740}
+NUMBER = "06 12 34 56 78"  # the candidate's, in their profile
 
 
 def _seed(live_server: LiveServer) -> dict[str, Any]:
@@ -35,11 +38,14 @@ def _seed(live_server: LiveServer) -> dict[str, Any]:
         edition = await f.edition(session, by=organiser)
         booth, recruiter = await f.booth(session, edition_=edition)
         candidate = await f.candidate(session, name="Awa Diallo")
+        await candidates.set_phone(session, candidate, phone=NUMBER)
+        colleague = await f.colleague(session, booth_=booth, owner=recruiter)
         return {
             "slug": edition.slug,
             "booth_id": booth.id,
             "recruiter": recruiter.email,
             "candidate": candidate.email,
+            "colleague": colleague.email,
         }
 
     return live_server.seed(make)
@@ -72,7 +78,7 @@ def _mode(page: Any) -> str:
     return str(page.locator("[data-call-state]").get_attribute("data-mode"))
 
 
-def test_from_the_queue_to_video_and_back_to_text(
+def test_from_the_queue_to_video_back_to_text_then_phone(
     live_server: LiveServer, new_context: Any, axe_source: str
 ) -> None:
     seeded = _seed(live_server)
@@ -153,7 +159,34 @@ def test_from_the_queue_to_video_and_back_to_text(
     recruiter.wait_for_function(f"({open_calls})() === 0")
     said = recruiter.locator("[data-mode-now]").inner_text()
     assert said == tr("You are talking in writing.", "en")
+    assert NUMBER not in recruiter.content()  # in their profile, not shown in writing
+
+    # By phone: the recruiter asks, the candidate accepts; the candidate's number shows to the
+    # recruiter (not to a colleague at the same booth) until the conversation ends.
+    recruiter.get_by_role("button", name=tr("Ask for a phone call", "en"), exact=True).click()
+    asks = tr("%(name)s asks to talk %(way)s. Do you agree?", name=employer, way=tr("by phone"))
+    candidate.get_by_role("alert").filter(has_text=asks).wait_for()
+    assert NUMBER not in recruiter.content()  # asked, not accepted
+    candidate.get_by_role("button", name=tr("Accept the phone call"), exact=True).click()
     for page in (candidate, recruiter):
+        page.locator('[data-call-state][data-mode="phone"]').wait_for()
+    shown = recruiter.locator("a[data-phone-number]")
+    assert (shown.inner_text(), shown.get_attribute("href")) == (NUMBER, "tel:0612345678")
+    assert candidate.get_by_label(tr("Your phone number")).input_value() == NUMBER
+    assert candidate.locator("#call").is_hidden() and recruiter.locator("#call").is_hidden()
+    # The candidate gives another number: the recruiter's page shows it at once.
+    candidate.get_by_label(tr("Your phone number")).fill("07 98 76 54 32")
+    candidate.get_by_role("button", name=tr("Confirm this number"), exact=True).click()
+    recruiter.locator("a[data-phone-number]").filter(has_text="07 98 76 54 32").wait_for()
+    colleague = _page(new_context, seeded["colleague"], desk_path, "en")
+    assert "07 98 76 54 32" not in colleague.content() and NUMBER not in colleague.content()
+    recruiter.get_by_role("button", name=tr("End the conversation", "en"), exact=True).click()
+    recruiter.get_by_role("button", name=tr("Call the next candidate", "en"), exact=True).wait_for()
+    assert recruiter.locator("[data-phone-number]").count() == 0
+    recruiter.reload()
+    recruiter.wait_for_selector("body[data-live=on]")
+    assert "07 98 76 54 32" not in recruiter.content()
+    for page in (candidate, recruiter, colleague):
         assert page.js_errors == [], page.js_errors
 
 
