@@ -15,7 +15,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
-from fair import db, geo, settings, worker
+from fair import api, db, geo, settings, worker
 from fair.app_state import AppState
 from fair.broadcast import Broadcaster
 from fair.errors import FairError
@@ -105,6 +105,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
 
     assets = Assets(conf.static_dir)
     routes = [
+        api.mount,  # /api/v1: the public JSON API, its own errors and OpenAPI document
         *images.routes,
         *landing.routes,
         *public.routes,

@@ -250,6 +250,18 @@ async def published(session: AsyncSession) -> list[Edition]:
     return list(rows)
 
 
+async def published_page(session: AsyncSession, *, after: int | None, limit: int) -> list[Edition]:
+    """Published editions (archived ones too) by id, from just after `after`, `limit` at most:
+    the public API's list (fair.api), continued by the last id it showed."""
+    query = select(Edition).where(Edition.published_at.is_not(None))
+    if after is not None:
+        query = query.where(Edition.id > after)
+    rows = await session.scalars(
+        query.options(selectinload(Edition.live_days)).order_by(Edition.id).limit(limit)
+    )
+    return list(rows)
+
+
 def home_order(
     found: list[Edition], now: datetime | None = None
 ) -> list[tuple[Edition, EditionStatus]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -39,6 +39,7 @@ TIME_RE = re.compile(r"[0-9]{2}:[0-9]{2}(?::[0-9]{2})?")
 MOMENT_RE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
 )
+INSTANT_RE = re.compile(MOMENT_RE.pattern + r"(?:Z|z|[+-][0-9]{2}:?[0-9]{2})?")
 # Line breaks and tabs, in every spelling Unicode has (with the spaces around them): one space in
 # a single line.
 BREAKS = "\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029"
@@ -187,6 +188,22 @@ def moment(raw: str, zone: str) -> datetime:
         return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
     except (ValueError, KeyError) as exc:
         raise ParseError("Enter a date and time.", code="input.datetime") from exc
+
+
+def instant(raw: str) -> datetime:
+    """An ISO 8601 date and time with its offset ("2026-03-12T09:30:00+01:00", "…Z"; UTC when
+    it has none), returned aware in UTC: the API's `updated_since`."""
+    text = raw.strip()
+    if not INSTANT_RE.fullmatch(text):
+        raise ParseError("Enter an ISO 8601 date and time.", code="input.datetime")
+    _in_years(int(text[:4]), "Enter a date between %(first)s and %(last)s.", "input.date_range")
+    try:
+        moment_ = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError as exc:
+        raise ParseError("Enter an ISO 8601 date and time.", code="input.datetime") from exc
+    if moment_.tzinfo is None:
+        moment_ = moment_.replace(tzinfo=UTC)
+    return moment_.astimezone(UTC)
 
 
 def _no_constant(name: str) -> Any:

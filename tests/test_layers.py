@@ -7,7 +7,7 @@ Layers, each importing only from the layers above it:
    names), broadcast (the pub/sub backends), unit_of_work (commit, then publish), media_rooms
    (the media backends' Protocol), app_state (the typed app state), tally (page views in memory)
 3. domain: every other module and package (interviews/, webconferences/, ...)
-4. boundaries, each on its own: web/, live/, media/, worker, cli (and __main__, which only
+4. boundaries, each on its own: web/, live/, api/, media/, worker, cli (and __main__, which only
    runs cli)
 5. app: the assembly, the only module that imports several boundaries
 """
@@ -35,7 +35,7 @@ INFRASTRUCTURE = {
     "app_state",
     "tally",
 }
-BOUNDARIES = {"web", "live", "media", "worker", "cli", "__main__"}
+BOUNDARIES = {"web", "live", "api", "media", "worker", "cli", "__main__"}
 # What one boundary may take from another: the commands that start the other processes.
 BOUNDARY_EXCEPTIONS = {
     ("__main__", "cli"),

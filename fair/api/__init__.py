@@ -1,0 +1,32 @@
+"""The public JSON API, /api/v1: a boundary beside web/ and live/, importing neither.
+
+Import order inside the package: `core` (declarations, routes, errors, ETag, CORS) <- `params`
+(parameter types, cursor pagination) <- `openapi` (the document, from the declarations) <-
+`schemas` (response models) <- `reads` (the public read endpoints) <- this module, which
+gathers the endpoints and mounts them with the OpenAPI document.
+
+To add an endpoint: declare it with `core.endpoint(...)` in a module of this package, and add
+it to `ENDPOINTS` below; its route and its OpenAPI operation follow.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from fair.api import core, openapi, reads
+
+ENDPOINTS: list[core.Endpoint] = [*reads.ENDPOINTS]
+DOCUMENT = openapi.document(ENDPOINTS)
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(DOCUMENT, headers={**core.CORS, "cache-control": core.PUBLIC_CACHE})
+
+
+mount = Mount(
+    openapi.BASE,
+    app=core.app(ENDPOINTS, [Route("/openapi.json", openapi_json, name="openapi")]),
+    name="api",
+)

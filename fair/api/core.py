@@ -1,0 +1,399 @@
+"""The API's framework: one declaration per endpoint, turned into a Starlette route here and into
+the OpenAPI document by fair/api/openapi.py, so nothing is written twice.
+
+An endpoint is declared by decorating its handler with `endpoint(...)`: its method and path
+(below /api/v1; `{name}` path parameters), a pydantic model of its parameters (path and query
+parameters in one model: the fields named in the path are path parameters, the others query
+parameters), the pydantic model of its response, a summary and tags, and its `scope`: None for
+public reads, else the partner key's scope it needs (`Authorization: Bearer <key>`, checked by
+`fair.api_keys.authenticate`). The handler takes a `Call` (the request, its database session, the
+validated parameters, the authenticated key, the validated body) and returns the response model.
+
+What every endpoint gets from here: one error shape, `{"error": {"code", "message", "fields"}}`
+(400 for refused parameters with a message per field, 401, 403, 404, 405, 429; the dotted codes
+of fair.errors where they overlap); a weak ETag over the body with If-None-Match answered 304;
+Cache-Control; CORS for reads (any origin, no credentials) with the OPTIONS preflight. Reads run
+on a read session; other methods on a write session, committed when the answer is below 400.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import re
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from fair import app_state, i18n, unit_of_work
+from fair.errors import FairError, Forbidden, Unauthenticated
+from fair.i18n import N_
+
+log = logging.getLogger("fair.api")
+
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
+JSON = "application/json"
+SAFE = frozenset({"GET", "HEAD"})
+PUBLIC_CACHE = "public, max-age=60"  # public data: shared caches may keep it a minute
+PRIVATE_CACHE = "private, no-cache"  # a partner's data: revalidated every time
+PATH_PARAM_RE = re.compile(r"{([a-z_][a-z0-9_]*)}")
+CORS = {
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers": "ETag, Link, Retry-After",
+}
+PREFLIGHT = {
+    **CORS,
+    "access-control-allow-headers": "Authorization, If-None-Match, Content-Type, Idempotency-Key",
+    "access-control-max-age": "86400",
+}
+MESSAGES = {
+    400: N_("The request's parameters are not valid."),
+    401: N_("A partner key is needed."),
+    403: N_("This partner key may not do this."),
+    404: N_("This resource does not exist."),
+    405: N_("This method is not allowed here."),
+    413: N_("Too large"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong on our side"),
+}
+
+
+class Call(Generic[P]):
+    """What a handler gets: the request, its session, its validated parameters, the partner key
+    (what `fair.api_keys.authenticate` returned, None for public endpoints) and its body."""
+
+    def __init__(
+        self,
+        request: Request,
+        session: AsyncSession,
+        params: P,
+        key: Any = None,
+        body: BaseModel | None = None,
+    ) -> None:
+        self.request = request
+        self.session = session
+        self.params = params
+        self.key = key
+        self.body = body
+
+    def url_with(self, **changes: str) -> str:
+        """This request's URL with some query parameters replaced (the next page's link)."""
+        return str(self.request.url.include_query_params(**changes))
+
+
+Handler = Callable[[Call[Any]], Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One endpoint's declaration: everything its route and its OpenAPI operation need."""
+
+    method: str
+    path: str  # below /api/v1, e.g. "/editions/{edition_id}/booths"
+    name: str  # the route's name and the operation's id
+    handler: Handler
+    params: type[BaseModel]
+    response: type[BaseModel]
+    summary: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    scope: str | None = None  # None: public; else the partner key's scope it needs
+    body: type[BaseModel] | None = None  # the JSON body of a write, validated
+    status: int = 200  # the status of a success
+    errors: tuple[int, ...] = (400, 404)  # documented error statuses
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(PATH_PARAM_RE.findall(self.path))
+
+
+def endpoint(
+    method: str,
+    path: str,
+    *,
+    params: type[BaseModel],
+    response: type[BaseModel],
+    summary: str,
+    description: str = "",
+    tags: tuple[str, ...] = (),
+    scope: str | None = None,
+    body: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (400, 404),
+) -> Callable[[Handler], Endpoint]:
+    """Declare the decorated handler as an endpoint (see the module's docstring)."""
+
+    def declare(handler: Handler) -> Endpoint:
+        unknown = set(PATH_PARAM_RE.findall(path)) - set(params.model_fields)
+        if unknown:
+            raise TypeError(f"{path}: path parameters {unknown} are not fields of {params}")
+        documented = tuple(sorted({*errors, *((401, 403) if scope else ())}))
+        return Endpoint(
+            method=method.upper(),
+            path=path,
+            name=handler.__name__,
+            handler=handler,
+            params=params,
+            response=response,
+            summary=summary,
+            description=description or (handler.__doc__ or "").strip(),
+            tags=tags,
+            scope=scope,
+            body=body,
+            status=status,
+            errors=documented,
+        )
+
+    return declare
+
+
+class ApiError(FairError):
+    """An API-only refusal (a parameter given twice, a path parameter in the query)."""
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="A dotted code, e.g. input.invalid, fair.not_found.")
+    message: str = Field(description="What went wrong, in the platform's language.")
+    fields: dict[str, str] = Field(description="A message per refused parameter or field.")
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every error the API answers."""
+
+    error: ErrorDetail
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> Response:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, fields=fields or {}))
+    headers = dict(CORS)
+    if status == 405:
+        headers["allow"] = "GET, HEAD, OPTIONS"
+    return Response(
+        body.model_dump_json().encode(), status_code=status, media_type=JSON, headers=headers
+    )
+
+
+def _fair_error(exc: FairError, method: str) -> Response:
+    message = i18n.gettext(exc.message, **exc.params) if exc.message else MESSAGES[exc.status]
+    fields = {name: i18n.gettext(text) for name, text in exc.fields.items()}
+    # A read's refused input is a bad parameter: 400 (the pages' 422 is a form shown again).
+    status = 400 if exc.status == 422 and method in SAFE else exc.status
+    response = error_response(status, exc.code, message, fields)
+    if exc.status == 429 and "retry_after" in exc.params:
+        response.headers["retry-after"] = str(exc.params["retry_after"])
+    return response
+
+
+def _validation_error(exc: ValidationError, where: str) -> Response:
+    fields: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        name = ".".join(str(part) for part in error["loc"]) or where
+        fields.setdefault(name, error["msg"])
+    code = "input.invalid" if where == "query" else "body.invalid"
+    return error_response(400, code, i18n.gettext(MESSAGES[400]), fields)
+
+
+# --- Reading the request --------------------------------------------------------------------
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether a field takes repeated query parameters (`?publics=a&publics=b`)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _is_list(typing.get_args(annotation)[0])
+    return origin in (list, set, frozenset, tuple)
+
+
+def read_params(declared: Endpoint, request: Request) -> BaseModel:
+    """The path and query parameters, validated by the endpoint's model (ValidationError)."""
+    raw: dict[str, Any] = {}
+    fields = declared.params.model_fields
+    for name, value in request.query_params.multi_items():
+        if name in declared.path_params:
+            raise ApiError(
+                "This parameter belongs in the path.",
+                code="input.invalid",
+                fields={name: "Not a query parameter."},
+            )
+        if name in fields and _is_list(fields[name].annotation):
+            raw.setdefault(name, []).append(value)
+        elif name in raw:
+            raise ApiError(
+                "The request's parameters are not valid.",
+                code="input.invalid",
+                fields={name: "Give this parameter once."},
+            )
+        else:
+            raw[name] = value
+    raw.update(request.path_params)
+    return declared.params.model_validate(raw)
+
+
+async def _read_body(declared: Endpoint, request: Request) -> BaseModel | None:
+    if declared.body is None:
+        return None
+    data = await request.body()
+    return declared.body.model_validate_json(data or b"null")
+
+
+async def _authenticate(
+    declared: Endpoint, request: Request, session: AsyncSession, params: BaseModel
+) -> Any:
+    """The partner key of a scoped endpoint (`Authorization: Bearer <key>`), checked by
+    fair.api_keys.authenticate (401 when absent or unknown, 403 when out of scope)."""
+    if declared.scope is None:
+        return None
+    kind, _, raw_key = request.headers.get("authorization", "").partition(" ")
+    if kind.lower() != "bearer" or not raw_key.strip():
+        raise Unauthenticated("A partner key is needed: send Authorization: Bearer <key>.")
+    # Imported when first used: fair.api_keys is a domain module written beside this one, and
+    # public endpoints must work without it.
+    api_keys = importlib.import_module("fair.api_keys")
+    edition_id = getattr(params, "edition_id", None)
+    key = await api_keys.authenticate(
+        session, raw_key.strip(), scope=declared.scope, edition_id=edition_id
+    )
+    if key is None:  # authenticate raises its own refusals; None is one too
+        raise Forbidden("This partner key may not do this.", code="api.forbidden")
+    return key
+
+
+# --- Answering ------------------------------------------------------------------------------
+
+
+def etag_of(body: bytes) -> str:
+    return 'W/"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+def answer(declared: Endpoint, request: Request, result: BaseModel) -> Response:
+    """The JSON response of a success, with its ETag (304 when the client has it), caching and
+    CORS headers, and a Link header for the next page of a list (its `next` field)."""
+    body = result.model_dump_json(by_alias=True).encode()
+    etag = etag_of(body)
+    headers = {
+        **CORS,
+        "etag": etag,
+        "cache-control": PRIVATE_CACHE if declared.scope else PUBLIC_CACHE,
+    }
+    if declared.scope:
+        headers["vary"] = "Authorization"
+    following = getattr(result, "next", None)
+    if isinstance(following, str):
+        headers["link"] = f'<{following}>; rel="next"'
+    if declared.method in SAFE and _matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=declared.status, media_type=JSON, headers=headers)
+
+
+async def _run(declared: Endpoint, request: Request) -> Response:
+    state = app_state.of(request)
+    write = declared.method not in SAFE
+    maker = state.write_sessions if write else state.read_sessions
+    try:
+        params = read_params(declared, request)
+    except ValidationError as exc:
+        return _validation_error(exc, "query")
+    async with maker() as session:
+        try:
+            key = await _authenticate(declared, request, session, params)
+            body = await _read_body(declared, request)
+            result = await declared.handler(Call(request, session, params, key, body))
+            response = answer(declared, request, result)
+            if write:
+                await unit_of_work.commit(session, state.broadcast)
+            return response
+        except BaseException:
+            await unit_of_work.discard(session)
+            raise
+
+
+def error_of(exc: Exception, method: str) -> Response:
+    """The API's answer to an exception: its JSON error shape, a 500 only for a fault."""
+    if isinstance(exc, FairError):
+        return _fair_error(exc, method)
+    if isinstance(exc, ValidationError):
+        return _validation_error(exc, "body")
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        message = i18n.gettext(MESSAGES.get(status, MESSAGES[400]))
+        return error_response(status, f"http.{status}", message)
+    log.exception("API request failed", exc_info=exc)
+    return error_response(500, "server.error", i18n.gettext(MESSAGES[500]))
+
+
+def route(declared: Endpoint) -> Route:
+    """The Starlette route running one declared endpoint."""
+
+    async def run(request: Request) -> Response:
+        # Errors are answered here: Starlette would hand an endpoint's exceptions to the app's
+        # handlers, which render the pages' errors.
+        try:
+            return await _run(declared, request)
+        except Exception as exc:  # noqa: BLE001 (every error becomes the API's JSON shape)
+            return error_of(exc, request.method)
+
+    methods = ["GET", "HEAD"] if declared.method == "GET" else [declared.method]
+    return Route(declared.path, run, methods=methods, name=f"api.{declared.name}")
+
+
+def preflight() -> Response:
+    """The CORS preflight of any API path: reads from any origin, without credentials."""
+    return Response(
+        status_code=204, headers={**PREFLIGHT, "access-control-allow-methods": "GET, HEAD, OPTIONS"}
+    )
+
+
+class Api:
+    """The ASGI app mounted at /api/v1: the declared endpoints' routes, an OPTIONS preflight for
+    every path, and every error (routing's 404 and 405, FairError, a refused body or parameter,
+    an unexpected exception) answered in the API's one JSON shape."""
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self.router = Router([*routes])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.router(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if request.method == "OPTIONS":
+            await preflight()(scope, receive, send)
+            return
+        try:
+            await self.router(scope, receive, send)
+        except Exception as exc:  # noqa: BLE001 (every error becomes the API's JSON shape)
+            response = error_of(exc, request.method)
+            await response(scope, receive, send)
+
+
+def routes(endpoints: list[Endpoint], extra: list[BaseRoute] | None = None) -> list[BaseRoute]:
+    """The routes of `endpoints` (and of `extra` pages such as the OpenAPI document)."""
+    return [*(route(e) for e in endpoints), *(extra or [])]
+
+
+def app(endpoints: list[Endpoint], extra: list[BaseRoute] | None = None) -> ASGIApp:
+    return Api(routes(endpoints, extra))

@@ -1,0 +1,142 @@
+"""The API's framework (fair/api/core.py) through its first endpoint, /api/v1/editions: pages
+by cursor, ETag and 304, CORS, the one error shape, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from openapi_spec_validator import validate
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import Mount, Route
+
+from fair import api, db
+from fair.api import openapi
+from tests import factories as f
+
+
+def _error(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+async def test_editions_listed_page_by_page(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    made = [await f.edition(session, title=f"Forum {n}") for n in range(5)]
+    await f.edition(session, title="Brouillon", publish=False)
+    await db.commit(session)
+    seen: list[str] = []
+    url: str | None = "/api/v1/editions?limit=2"
+    pages = 0
+    while url:
+        response = await client.get(url)
+        assert response.status_code == 200
+        body = response.json()
+        seen += [e["title"] for e in body["data"]]
+        url = body["next"]
+        if url:
+            assert response.headers["link"] == f'<{url}>; rel="next"'
+        pages += 1
+    assert (pages, seen) == (3, [e.title for e in made])
+
+
+async def test_edition_fields(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    edition = await f.edition(session)
+    await db.commit(session)
+    body = (await client.get("/api/v1/editions")).json()
+    first = body["data"][0]
+    assert (body["next"], first["id"], first["slug"], first["status"], first["url"]) == (
+        None,
+        edition.id,
+        edition.slug,
+        "live",
+        f"http://testserver/e/{edition.slug}",
+    )
+    assert len(first["live_days"]) == len(edition.live_days)
+
+
+async def test_etag_and_304(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    await f.edition(session)
+    await db.commit(session)
+    first = await client.get("/api/v1/editions")
+    etag = first.headers["etag"]
+    again = await client.get("/api/v1/editions", headers={"If-None-Match": etag})
+    assert (etag.startswith('W/"'), again.status_code, again.content) == (True, 304, b"")
+    assert again.headers["etag"] == etag
+    assert first.headers["cache-control"] == "public, max-age=60"
+    other = await client.get("/api/v1/editions", headers={"If-None-Match": 'W/"other"'})
+    assert other.status_code == 200
+
+
+async def test_cors(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    response = await client.get("/api/v1/editions", headers={"Origin": "https://mairie.example"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in response.headers
+    preflight = await client.options(
+        "/api/v1/editions",
+        headers={
+            "Origin": "https://mairie.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
+    assert (preflight.status_code, preflight.headers["access-control-allow-methods"]) == (
+        204,
+        "GET, HEAD, OPTIONS",
+    )
+    assert "If-None-Match" in preflight.headers["access-control-allow-headers"]
+
+
+async def test_errors_in_one_shape(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    cases = {
+        "/api/v1/editions?limit=0": (400, "input.invalid", ["limit"]),
+        "/api/v1/editions?limit=abc": (400, "input.invalid", ["limit"]),
+        "/api/v1/editions?limit=1000000000000000000000000": (400, "input.invalid", ["limit"]),
+        "/api/v1/editions?cursor=!!!": (400, "input.invalid", ["cursor"]),
+        "/api/v1/editions?cursor=WzEsMl0": (400, "input.invalid", []),  # [1,2]: valid
+        "/api/v1/editions?colour=red": (400, "input.invalid", ["colour"]),
+        "/api/v1/editions?limit=1&limit=2": (400, "input.invalid", ["limit"]),
+        "/api/v1/nothing": (404, "http.404", []),
+    }
+    for url, (status, code, fields) in cases.items():
+        response = await client.get(url)
+        if url.endswith("WzEsMl0"):
+            assert response.status_code == 200, url
+            continue
+        body = response.json()
+        assert (response.status_code, body["error"]["code"], sorted(body["error"]["fields"])) == (
+            status,
+            code,
+            fields,
+        ), url
+        assert response.headers["access-control-allow-origin"] == "*"
+    posted = await client.post("/api/v1/editions")
+    assert (posted.status_code, posted.json()["error"]["code"]) == (405, "http.405")
+
+
+async def test_cursor_refused_with_its_message(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    response = await client.get("/api/v1/editions?cursor=!!!", headers={"Cookie": "lang=en"})
+    assert response.json() == _error(
+        "input.invalid",
+        "The request's parameters are not valid.",
+        {"cursor": "This cursor is not valid."},
+    )
+
+
+async def test_openapi_document(client: httpx.AsyncClient, app: Any) -> None:
+    response = await client.get("/api/v1/openapi.json")
+    document = response.json()
+    validate(document)
+    assert document == api.DOCUMENT
+    assert document["openapi"] == "3.1.0"
+    mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == openapi.BASE)
+    routes = {
+        (r.path, method.lower())
+        for r in mount.app.router.routes  # type: ignore[attr-defined]
+        if isinstance(r, Route) and r.name != "openapi"
+        for method in (r.methods or ()) - {"HEAD"}
+    }
+    documented = {(path, m) for path, ops in document["paths"].items() for m in ops}
+    assert routes == documented
