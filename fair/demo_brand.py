@@ -166,15 +166,15 @@ def draw_wordmark(name: str, colour: str) -> bytes:
     image = Image.new("RGBA", WORDMARK_SIZE, (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=24, fill="white")
-    draw.rounded_rectangle((28, 36, 44, height - 36), radius=8, fill=colour)
+    draw.rounded_rectangle((16, 32, 30, height - 32), radius=7, fill=colour)
     lines = _lines(name)
-    room = width - 64 - 28
-    size = min(_fitting(line, room, 52) for line in lines)
+    left = 46
+    size = min(_fitting(line, width - left - 14, 68) for line in lines)
     font = _font(size)
-    step = size * 1.15
+    step = size * 1.12
     top = height / 2 - step * (len(lines) - 1) / 2
     for n, line in enumerate(lines):
-        draw.text((64, top + n * step), line, font=font, fill=colour, anchor="lm")
+        draw.text((left, top + n * step), line, font=font, fill=colour, anchor="lm")
     return _png(image)
 
 
