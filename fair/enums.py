@@ -530,3 +530,31 @@ class Qualification(StrEnum):
     def low(self) -> bool:
         """No diploma or at most a CAP-BEP: the public-employment partners' 'low qualified'."""
         return self in (Qualification.NONE, Qualification.CAP_BEP)
+
+
+class ApiScope(StrEnum):
+    """What a partner's API key may do (fair.api_keys). The booth scopes name the booth."""
+
+    PUBLIC = "public:read"
+    FIGURES = "figures:read"
+    OFFERS = "offers:write"
+    APPLICATIONS = "applications:read"
+
+    @property
+    def label(self) -> str:
+        return {
+            "public:read": "Read public data",
+            "figures:read": "Read the edition's aggregated figures",
+            "offers:write": "Write the booth's offers",
+            "applications:read": "Read the booth's applications (ATS)",
+        }[self.value]
+
+    @property
+    def for_booth(self) -> bool:
+        """Whether the key must name a booth for this scope."""
+        return self in (ApiScope.OFFERS, ApiScope.APPLICATIONS)
+
+    @property
+    def personal(self) -> bool:
+        """Whether a use of this scope reads personal data (then it is audited)."""
+        return self is ApiScope.APPLICATIONS

@@ -1124,3 +1124,55 @@ class ExportRecord(Base):
     format: Mapped[str] = mapped_column(String(10))
     personal: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    """A partner's key to the API for one edition (fair.api_keys): shown once as
+    "fair_<prefix>_<secret>", kept as its prefix (looked up) and the SHA-256 of its secret.
+    `scopes` are fair.enums.ApiScope values; the booth scopes act on `booth_id` only."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    booth_id: Mapped[int | None] = _fk("booths.id", nullable=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiKeyUse(Base):
+    """A use of a partner key that read or wrote personal data (a booth's applications): the
+    audit the edition's organisers read beside the keys."""
+
+    __tablename__ = "api_key_uses"
+    __table_args__ = (Index("ix_api_key_uses_edition_at", "edition_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    api_key_id: Mapped[int] = _fk("api_keys.id")
+    booth_id: Mapped[int | None] = _fk("booths.id", nullable=True, ondelete="SET NULL")
+    what: Mapped[str] = mapped_column(String(40))
+    rows: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiIdempotency(Base):
+    """A write's answer kept under its Idempotency-Key for a day (fair.api_keys): the same key
+    and body get it again; the same key with another body is refused."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = _fk("api_keys.id")
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

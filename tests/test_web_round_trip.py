@@ -57,6 +57,7 @@ OTHER_FORMS = {
     # One form per retained candidate, whose buttons are the answers ("hired", "not hired"):
     # each click answers again, at the follow-up's current stage.
     "booth_follow_up": "answers the follow-up about a retained candidate",
+    "edition_api_keys": "creates a partner's API key (shown once)",
     "edition_file": "downloads an export (POST for those holding personal data: recorded)",
 }
 ROLES = {

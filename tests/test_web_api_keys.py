@@ -1,0 +1,156 @@
+"""The organiser's API keys page (fair.web.api_keys): a key created and shown once, listed with
+its scopes, booth, dates and state, revoked by a CSRF-checked POST; refused forms; only the
+edition's organisers; in French and in English."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from fair import api_keys, clock, db
+from fair.enums import ApiScope, Role
+from fair.errors import FairError
+from fair.models import ApiKey
+from tests import factories as f
+from tests.pages import as_user, person, post, text
+
+KEY_RE = re.compile(r'id="created-key" type="text" readonly value="(fair_[A-Za-z0-9_]+)"')
+
+
+@pytest.fixture(autouse=True)
+def _noon(conf) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+
+
+async def _edition(session):  # type: ignore[no-untyped-def]
+    organiser = await f.user(session, Role.ORGANISER, locale="en")
+    edition = await f.edition(session, by=organiser)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    return organiser, edition, booth
+
+
+async def test_create_show_once_list_and_revoke(app, client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    organiser, edition, booth = await _edition(session)
+    await as_user(client, session, user=organiser)
+    page = f"/organiser/editions/{edition.id}/api-keys"
+    empty = await client.get(page)
+    assert empty.status_code == 200
+    assert "No API key yet." in text(empty.text)
+    assert f'href="{page}"' in (await client.get(f"/organiser/editions/{edition.id}/health")).text
+
+    created = await post(
+        client,
+        page,
+        page,
+        name="ATS Dupont",
+        scope_applications="on",
+        scope_offers="on",
+        booth=str(booth.id),
+    )
+    assert created.status_code == 200
+    assert created.headers["cache-control"] == "no-store"
+    shown = text(created.text)
+    assert "Copy this key now: it will not be shown again" in shown
+    raw = KEY_RE.findall(created.text)
+    assert len(raw) == 1
+    stored = await fetch.scalars(select(ApiKey))
+    assert [(k.name, k.scopes, k.booth_id, k.created_by_id) for k in stored] == [
+        ("ATS Dupont", ["applications:read", "offers:write"], booth.id, organiser.id)
+    ]
+    async with app.state.read_sessions() as s:
+        key = await api_keys.authenticate(s, raw[0], scope=ApiScope.OFFERS, edition_id=edition.id)
+        assert key.id == stored[0].id
+
+    listed = await client.get(page)
+    assert KEY_RE.findall(listed.text) == []  # shown once only
+    assert raw[0] not in listed.text
+    row = text(listed.text).split("Keys of this edition")[1].split("Create a key")[0]
+    assert row.strip() == (
+        f"Name Scopes Booth Created Last used State ATS Dupont fair_{stored[0].prefix}_… "
+        f"Write the booth's offers Read the booth's applications (ATS) {booth.employer.name} "
+        "3/10/26, 12:00 PM Never Revoke"
+    )
+
+    revoke = f"{page}/{stored[0].id}/revoke"
+    assert (await client.post(revoke, data={"csrf_token": "forged"})).status_code == 403
+    clock.set_now(f.NOON + timedelta(hours=1))
+    done = await post(client, page, revoke)
+    assert (done.status_code, done.headers["location"]) == (303, page)
+    after = text((await client.get(page)).text)
+    assert "The key ATS Dupont is revoked: it no longer opens the API." in after
+    assert "Revoked on 3/10/26, 1:00 PM" in after
+    async with app.state.read_sessions() as s:
+        with pytest.raises(FairError) as caught:
+            await api_keys.authenticate(s, raw[0], scope=ApiScope.OFFERS)
+    assert caught.value.code == "api.key_invalid"
+
+
+async def test_refused_forms_say_why(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    organiser, edition, _booth = await _edition(session)
+    await as_user(client, session, user=organiser)
+    page = f"/organiser/editions/{edition.id}/api-keys"
+    refused = await post(client, page, page, name="", scope_applications="on", booth="")
+    assert refused.status_code == 422
+    summary = text(refused.text).split("There is a problem")[1].split("Name (required)")[0]
+    assert summary.strip() == (
+        "Give the key a name of at most 120 characters (who uses it, for what)."
+    )
+    # Field errors are collected by the form first; then the domain's.
+    refused = await post(client, page, page, name="ATS", scope_applications="on", booth="")
+    assert refused.status_code == 422
+    assert "Choose the booth this key acts for." in text(refused.text)
+    refused = await post(client, page, page, name="Site")
+    assert "Choose at least one scope." in text(refused.text)
+    assert await fetch.scalars(select(ApiKey)) == []
+
+
+async def test_only_the_editions_organisers(app, make_client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    organiser, edition, booth = await _edition(session)
+    key, _raw = await api_keys.create(
+        session,
+        edition=edition,
+        name="Figures",
+        scopes=[ApiScope.FIGURES],
+        booth_id=None,
+        by=organiser,
+    )
+    other = await f.user(session, Role.ORGANISER, locale="en")
+    recruiter = await f.user(session, Role.RECRUITER, locale="en")
+    await db.commit(session)
+    page = f"/organiser/editions/{edition.id}/api-keys"
+    for user in (other, recruiter):
+        client = await person(make_client, user)
+        assert (await client.get(page)).status_code == 403
+        token_page = "/account/profile" if user is recruiter else "/organiser"
+        refused = await post(client, token_page, f"{page}/{key.id}/revoke")
+        assert refused.status_code == 403
+    owner = await person(make_client, organiser)
+    other_edition = await f.edition(session, by=organiser)
+    await db.commit(session)
+    wrong = f"/organiser/editions/{other_edition.id}/api-keys/{key.id}/revoke"
+    assert (await post(owner, page, wrong)).status_code == 404
+    assert [k.revoked_at for k in await fetch.scalars(select(ApiKey))] == [None]
+
+
+async def test_in_french_with_the_audit_of_uses(client, session) -> None:  # type: ignore[no-untyped-def]
+    organiser, edition, booth = await _edition(session)
+    key, _raw = await api_keys.create(
+        session,
+        edition=edition,
+        name="ATS",
+        scopes=[ApiScope.APPLICATIONS],
+        booth_id=booth.id,
+        by=organiser,
+    )
+    await api_keys.record_use(session, key, what="booth_applications", rows=4)
+    await as_user(client, session, user=organiser)
+    client.cookies.set("lang", "fr")
+    shown = text((await client.get(f"/organiser/editions/{edition.id}/api-keys")).text)
+    assert "Clés d'API" in shown
+    uses = shown.split("Données personnelles lues avec une clé")[1]
+    assert uses.strip().startswith(
+        f"Quand Clé Stand Candidatures 10/03/2026 12:00 ATS {booth.employer.name} 4"
+    )
