@@ -1126,6 +1126,19 @@ class ExportRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class EmbedOrigin(Base):
+    """A site allowed to frame an edition's embeddable widget (fair.embeds): its origin, as
+    "https://host[:port]", listed by the edition's organisers. Its own table keyed by the
+    edition, so that listing sites never rewrites `editions`."""
+
+    __tablename__ = "embed_origins"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    origin: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+
 class ApiKey(Base):
     """A partner's key to the API for one edition (fair.api_keys): shown once as
     "fair_<prefix>_<secret>", kept as its prefix (looked up) and the SHA-256 of its secret.

@@ -11,16 +11,23 @@ from fair import i18n, settings, videos
 from fair.errors import TooLarge
 from fair.web import errors
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; media-src 'self'; object-src 'none'; "
-    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
-    f"frame-src {' '.join(videos.FRAME_SOURCES)}"  # booths' presentation videos, cookie-free
-)
+
+def policy(frame_ancestors: str = "'none'") -> str:
+    """The Content-Security-Policy of every page; `frame_ancestors` says who may frame it
+    (nobody but for the embeddable widget's pages: fair/web/embeds.py)."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; media-src 'self'; object-src 'none'; "
+        f"frame-ancestors {frame_ancestors}; base-uri 'self'; form-action 'self'; "
+        f"frame-src {' '.join(videos.FRAME_SOURCES)}"  # booths' presentation videos, cookie-free
+    )
+
+
+CSP = policy()
+# Added to every answer that does not set the header itself (then its own value stands).
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
@@ -28,6 +35,12 @@ HEADERS = [
 
 
 class SecurityHeaders:
+    """The headers above on every HTTP answer, unless the answer set one itself: its own value
+    stands. X-Frame-Options: DENY, the old browsers' form of `frame-ancestors 'none'`, goes
+    on every answer but one whose own Content-Security-Policy names its `frame-ancestors`
+    (the widget's pages: `policy(frame_ancestors=...)`): that answer says there who may frame
+    it, which X-Frame-Options cannot say."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -47,6 +60,8 @@ class SecurityHeaders:
                     headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
                 present = {name.lower() for name, _ in headers}
+                if b"x-frame-options" not in present and not _frames_itself(headers):
+                    headers.append((b"x-frame-options", b"DENY"))
                 headers += [(n, v) for n, v in HEADERS if n not in present]
                 if settings.get().secure_cookies:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
@@ -54,6 +69,14 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _frames_itself(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the answer's own policy says who may frame it."""
+    return any(
+        name.lower() == b"content-security-policy" and b"frame-ancestors" in value
+        for name, value in headers
+    )
 
 
 def locale_of(scope: Scope) -> str:

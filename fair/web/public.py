@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -170,6 +172,23 @@ def _query(request: Request) -> search.Query:
 async def search_page(request: Request) -> Response:
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])
+    context, status = await searched(request, session, edition)
+    applied: set[int] = set()
+    user, result = request.state.user, context["result"]
+    if result and user is not None and user.role == Role.CANDIDATE:
+        applied = await applications.applied_offer_ids(
+            session, user, [h.offer.id for h in result.hits]
+        )
+    context.update(edition=edition, applied=applied)
+    return render(request, "public/search.html", context, status=status)
+
+
+async def searched(
+    request: Request, session: AsyncSession, edition: Edition
+) -> tuple[dict[str, Any], int]:
+    """The search form's context from the query string (templates/public/_search_form.html),
+    and the status: 422 when a filter is refused (the form then shows why). The search page
+    and the embeddable widget (fair/web/embeds.py) both show it."""
     query = _query(request)
     form = FormState(values=dict(request.query_params.multi_items()))
     result, status = None, 200
@@ -178,25 +197,17 @@ async def search_page(request: Request) -> Response:
     except Invalid as error:
         form.errors, form.message, status = dict(error.fields), error.message, 422
         form.params = dict(error.params)
-    applied: set[int] = set()
-    user = request.state.user
-    if result and user is not None and user.role == Role.CANDIDATE:
-        applied = await applications.applied_offer_ids(
-            session, user, [h.offer.id for h in result.hits]
-        )
     context = {
-        "edition": edition,
         "query": query,
         "result": result,
         "form": form,
-        "applied": applied,
         "communes": await search.territory_communes(session, edition_id=edition.id),
         "radii": search.RADII,
         "domains": sorted(rome.DOMAINS.items()),
         "contracts": list(Contract),
         "base_query": _without_page(request),
     }
-    return render(request, "public/search.html", context, status=status)
+    return context, status
 
 
 def _without_page(request: Request) -> str:
