@@ -1,4 +1,5 @@
-"""Every save says it was saved: one message, in a role="status" region of the next page, once."""
+"""Every save says it was saved: one message on the next page, once, announced through a
+role="status" region that the page carries empty (static/toasts.js moves the message into it)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,20 @@ from tests import factories as f
 from tests.conftest import csrf, login
 from tests.pages import OFFER_FORM
 
-FLASH_RE = re.compile(r'<div class="flash" role="status">(.*?)</div>', re.S)
+# The toasts (templates/_ui.html): the live region empty, the messages beside it, the script.
+EMPTY_REGION = '<div class="flash-live" role="status" data-toasts-live></div>'
+FLASH_RE = re.compile(
+    rf'<div class="flash" data-toasts>{EMPTY_REGION}((?:<p class="alert ok" data-toast>[^<]*</p>)+)'
+    r'</div><script src="/static/toasts\.js(?:\?[^"]*)?" defer></script>'
+)
 
 
 def flashes(page: str) -> list[str]:
-    """The saved-messages a page shows (in its one status region)."""
+    """The saved-messages a page shows (beside its one status region, which comes empty)."""
     found = FLASH_RE.findall(page)
     assert len(found) <= 1, found
-    return re.findall(r'<p class="alert ok">([^<]*)</p>', found[0]) if found else []
+    assert page.count('class="flash"') == len(found)  # no toasts in another form
+    return re.findall(r'<p class="alert ok" data-toast>([^<]*)</p>', found[0]) if found else []
 
 
 async def recruiter_at_booth(client, session, lang: str = "en"):  # type: ignore[no-untyped-def]
@@ -168,3 +175,28 @@ async def test_a_page_fetched_by_a_script_leaves_the_message_for_the_next_page(c
     page = await client.get("/me/profile", headers={"sec-fetch-dest": "document"})
 
     assert (flashes(background.text), flashes(page.text)) == ([], ["Your profile is saved."])
+
+
+async def test_the_live_region_comes_empty_with_the_message_beside_it(client, session):
+    """Screen readers announce a change in a live region, not its content at load: the page has
+    the region empty and the message in a data-toast element that static/toasts.js moves in."""
+    candidate = await f.candidate(session)
+    await db.commit(session)
+    client.cookies.set("lang", "en")
+    await login(client, candidate.email, f.PASSWORD)
+    token = await csrf(client, "/me/profile")
+    await client.post("/me/profile", data={"name": "Nadia", "commune": "", "csrf_token": token})
+
+    page = (await client.get("/me/profile")).text
+
+    start = page.index('<div class="flash"')
+    shown = page[start : page.index("</script>", start) + len("</script>")]
+    script = re.search(r'src="(/static/toasts\.js[^"]*)"', shown)
+    assert script is not None
+    assert shown == (
+        f'<div class="flash" data-toasts>{EMPTY_REGION}'
+        '<p class="alert ok" data-toast>Your profile is saved.</p></div>'
+        f'<script src="{script.group(1)}" defer></script>'
+    )
+    assert (await client.get(script.group(1))).status_code == 200
+    assert flashes((await client.get("/me/profile")).text) == []  # nor region nor script after

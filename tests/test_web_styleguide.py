@@ -24,7 +24,8 @@ async def test_served_when_enabled(client, conf):  # type: ignore[no-untyped-def
         '<button type="button" class="danger">Delete</button>',
         '<span class="badge ok">Staffed now</span>',
         '<div class="alert warn">',
-        '<div class="flash" role="status"><p class="alert ok">Your profile was saved.</p></div>',
+        '<div class="flash" data-toasts><div class="flash-live" role="status" data-toasts-live>'
+        '</div><p class="alert ok" data-toast>Your profile was saved.</p></div>',
         '<div class="empty">',
         'class="filters" aria-label="Filters"',
         'class="table-wrap stacks" role="region"',

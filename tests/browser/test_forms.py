@@ -99,6 +99,17 @@ def test_refused_offer_focuses_the_summary_whose_links_lead_to_the_fields(
     page.get_by_role("link", name=tr("Choose a contract type.")).click()
     assert page.evaluate("() => document.activeElement.id") == "f-contract"
 
+    # A save that works says so: the message comes with the page, and static/toasts.js moves
+    # it into the status region (empty at load) after loading, so screen readers announce it.
+    page.goto("/recruiter/profile")
+    follow(page, page.get_by_role("button", name=tr("Save my profile"), exact=True))
+    saved = tr("Your profile is saved.")
+    live = page.locator("[data-toasts-live]")
+    live.locator("[data-toast]").wait_for()
+    assert (live.get_attribute("role"), live.inner_text()) == ("status", saved)
+    assert page.get_by_role("status").filter(has_text=saved).count() == 1
+    assert page.locator("[data-toasts] > [data-toast]").count() == 0  # all moved in
+
 
 def test_refused_booth_decline_focuses_the_summary(site: Site, new_context: Any) -> None:
     page = new_context(viewport=PHONE).new_page()
