@@ -60,7 +60,9 @@ def _event(meeting: Meeting) -> Event:
     return event
 
 
-def _calendar(method: str | None, meetings: list[Meeting], name: str = "") -> str:
+def _calendar(
+    method: str | None, meetings: list[Meeting], name: str = "", description: str = ""
+) -> str:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -68,6 +70,8 @@ def _calendar(method: str | None, meetings: list[Meeting], name: str = "") -> st
         calendar.add("method", method)
     if name:
         calendar.add("x-wr-calname", name)
+    if description:
+        calendar.add("x-wr-caldesc", description)
     zones = sorted({m.zone for m in meetings})
     for zone in zones:
         first = min(m.starts_at for m in meetings if m.zone == zone)
@@ -91,9 +95,9 @@ def invitation(meeting: Meeting) -> str:
     return _calendar("CANCEL" if meeting.cancelled else "REQUEST", [meeting])
 
 
-def feed(meetings: list[Meeting], name: str) -> str:
+def feed(meetings: list[Meeting], name: str, description: str = "") -> str:
     """A subscribable calendar (no METHOD) of several meetings."""
-    return _calendar(None, meetings, name)
+    return _calendar(None, meetings, name, description)
 
 
 def method_of(text: str) -> str | None:

@@ -35,6 +35,7 @@ ORDER = {
         "audience",
         "recordings",
         "figures",
+        "feeds",
     ],
 }
 

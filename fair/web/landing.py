@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import clock, editions, landing, participants
+from fair import clock, editions, landing, participants, structured_data
 from fair.enums import Role
 from fair.models import Edition
+from fair.web import feeds, urls
 from fair.web.auth import database, page
 from fair.web.templating import render
 
@@ -25,8 +26,18 @@ async def edition_page(request: Request) -> Response:
         "landing": await landing.of_edition(session, edition, now),
         "now": now,
         "taking_part": await _taking_part(request, edition),
+        "feeds": feeds.links(request, edition),
+        "licence": structured_data.LICENCE,
+        "jsonld": _event(request, edition),
     }
     return render(request, "public/edition.html", context)
+
+
+def _event(request: Request, edition: Edition) -> str:
+    """The edition's Event as JSON-LD (fair.structured_data); registering is on this page."""
+    url = urls.absolute(request, "edition", slug=edition.slug)
+    data = structured_data.edition_event(edition, url=url, registration_url=url)
+    return structured_data.dumps(data)
 
 
 async def _taking_part(request: Request, edition: Edition) -> bool | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,11 +23,12 @@ from fair import (
     parse,
     rome,
     search,
+    structured_data,
 )
 from fair.enums import Contract, Role
 from fair.errors import Invalid, NotFound
-from fair.models import Edition
-from fair.web import desk
+from fair.models import Edition, Employer, Offer
+from fair.web import desk, urls
 from fair.web.auth import csrf_token, database, page, path_int
 from fair.web.chat import booth_qa
 from fair.web.forms import FormState
@@ -109,6 +109,13 @@ async def booth_page(request: Request) -> Response:
         "offers": listed,
         **await desk.candidate_context(session, request.state.user, booth, edition),
         "qa": await booth_qa(request, booth),
+        "jsonld": structured_data.dumps(
+            structured_data.employer_page(
+                booth.employer,
+                url=urls.absolute(request, "booth", slug=edition.slug, booth_id=booth.id),
+                logo_url=_logo_url(request, booth.employer),
+            )
+        ),
     }
     _count_view(request, edition, booth_id=booth.id)
     return render(request, "public/booth.html", context)
@@ -236,51 +243,27 @@ async def offer_page(request: Request) -> Response:
         "withdrawn": withdrawn,
         "has_cv": has_cv,
         "rome_domain": rome.DOMAINS.get(offer.rome_domain, ""),
-        "jsonld": _job_posting(offer, edition),
+        "jsonld": _job_posting(request, offer, edition),
     }
     _count_view(request, edition, booth_id=offer.booth_id, offer_id=offer.id)
     return render(request, "public/offer.html", context)
 
 
-def _job_posting(offer, edition) -> str:  # type: ignore[no-untyped-def]
-    """schema.org JobPosting, embedded as JSON-LD (escaped for a <script> element)."""
-    employment = {
-        "cdi": "FULL_TIME",
-        "cdd": "TEMPORARY",
-        "temporary": "TEMPORARY",
-        "seasonal": "TEMPORARY",
-        "apprenticeship": "OTHER",
-        "internship": "INTERN",
-    }
-    data = {
-        "@context": "https://schema.org",
-        "@type": "JobPosting",
-        "title": offer.title,
-        "description": offer.description,
-        "datePosted": offer.created_at.date().isoformat(),
-        "validThrough": edition.applications_close_at.isoformat(),
-        "employmentType": employment.get(offer.contract, "OTHER"),
-        "hiringOrganization": {"@type": "Organization", "name": offer.booth.employer.name},
-        "jobLocation": {
-            "@type": "Place",
-            "address": {
-                "@type": "PostalAddress",
-                "addressLocality": offer.commune,
-                "postalCode": offer.postcode,
-                "addressCountry": "FR",
-            },
-            "geo": {
-                "@type": "GeoCoordinates",
-                "latitude": offer.latitude,
-                "longitude": offer.longitude,
-            },
-        },
-        "occupationalCategory": f"ROME {offer.rome_code} {offer.rome_label}",
-        "totalJobOpenings": offer.positions,
-    }
-    if offer.remote:
-        data["jobLocationType"] = "TELECOMMUTE"
-    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+def _job_posting(request: Request, offer: Offer, edition: Edition) -> str:
+    """The offer's JobPosting as JSON-LD (fair.structured_data); empty once it is closed."""
+    employer = offer.booth.employer
+    links = structured_data.OfferLinks(
+        page=urls.absolute(request, "offer", offer_id=offer.id),
+        logo=_logo_url(request, employer),
+    )
+    data = structured_data.job_posting(offer, edition, employer, links)
+    return structured_data.dumps(data) if data else ""
+
+
+def _logo_url(request: Request, employer: Employer) -> str:
+    if employer.logo_file_id is None:
+        return ""
+    return urls.absolute(request, "logo", file_id=employer.logo_file_id)
 
 
 @page

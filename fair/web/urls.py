@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from fair import settings
+
 
 def path(request: Request, route: str, **params: object) -> str:
     """The path of the route named `route`; ids and slugs as any value (routes read strings)."""
@@ -38,3 +40,9 @@ def see_other(
     if anchor:
         target += "#" + anchor
     return RedirectResponse(target, status_code=303)
+
+
+def absolute(request: Request, route: str, **params: object) -> str:
+    """The absolute URL of the route named `route` at the configured public base URL (BASE_URL),
+    for what leaves the site: structured data, sitemaps, feeds."""
+    return settings.get().base_url + path(request, route, **params)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import app_state, editions, employers, permissions, webconferences
+from fair import app_state, editions, employers, permissions, structured_data, webconferences
 from fair.enums import RegistrationStatus, Role, WebconferenceAccess, WebconferenceStatus
 from fair.errors import FairError
 from fair.i18n import N_
@@ -87,9 +87,30 @@ async def webconference_page(request: Request) -> Response:
         "manages": manages,
         "recording": await recordings.overview(session, webconference, user),
         "done": request.query_params.get("done", ""),
+        "jsonld": _event(request, item, edition),
         **ENUMS,
     }
     return render(request, "webconferences/webconference.html", context)
+
+
+def _event(request: Request, item: webconferences.Item, edition: Edition) -> str:
+    """The talk's Event as JSON-LD (fair.structured_data), organised by the booth's employer
+    or, for the edition's own talks, by the edition's organisers."""
+    w = item.webconference
+    edition_url = urls.absolute(request, "edition", slug=edition.slug)
+    organizer = (
+        {"@type": "Organization", "name": item.employer}
+        if item.employer
+        else structured_data.edition_organizer(edition, edition_url)
+    )
+    context = structured_data.TalkContext(
+        url=urls.absolute(request, "webconference", webconference_id=w.id),
+        edition_url=edition_url,
+        organizer=organizer,
+        presenters=tuple(item.presenters),
+        sold_out=item.seats_left == 0,
+    )
+    return structured_data.dumps(structured_data.webconference_event(w, edition, context))
 
 
 def _back(request: Request, edition: Edition, webconference: Webconference, done: str) -> Response:

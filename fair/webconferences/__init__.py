@@ -13,7 +13,8 @@ may manage, present, moderate, see, watch; imports `talks`, `registrations`), `s
 (the programme page; imports `talks`, `registrations`, `rules`), `audience` (attendance and
 questions; imports `talks`, `rules`), `recordings` (consent, recording, replay; imports
 `talks`, `rules`), `figures` (seats, attendance, watch time and questions per talk for the
-organiser; imports none of them).
+organiser; imports none of them), `feeds` (the public calendars of an edition's programme and
+of a booth's talks; imports `mail`, `listing`).
 
 The names below are what the rest of fair calls as `webconferences.<name>`; audience and
 recordings (and figures) are called through their module (`from fair.webconferences import
@@ -22,6 +23,7 @@ recordings`).
 
 from fair.webconferences import (
     audience,
+    feeds,
     figures,
     listing,
     mail,
