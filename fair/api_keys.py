@@ -24,7 +24,6 @@ broadcaster's Redis client (`redis=`) to share the count between processes.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import string
@@ -35,7 +34,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, parse
+from fair import clock, parse, tokens
 from fair.enums import ApiScope
 from fair.errors import Forbidden, Invalid, NotFound, TooMany, Unauthenticated
 from fair.models import ApiKey, ApiKeyUse, Booth, Edition, Employer, User
@@ -53,10 +52,6 @@ LIMITER = MemoryLimiter()  # this process's counts (fair.rate_limits)
 
 def _random(length: int) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def scopes_of(key: ApiKey) -> list[ApiScope]:
@@ -87,7 +82,7 @@ async def create(
         booth_id=booth.id if booth else None,
         name=name,
         prefix=prefix,
-        secret_hash=digest(secret),
+        secret_hash=tokens.digest(secret),
         scopes=sorted({s.value for s in scopes}),
         created_by_id=by.id,
         created_at=clock.now(),
@@ -180,7 +175,7 @@ async def authenticate(
     if (
         key is None
         or parts is None
-        or not hmac.compare_digest(key.secret_hash, digest(parts[1]))
+        or not hmac.compare_digest(key.secret_hash, tokens.digest(parts[1]))
         or key.revoked_at is not None
     ):
         raise Unauthenticated("This API key is not valid.", code="api.key_invalid")

@@ -2,7 +2,8 @@
 
 Import order inside the package: `core` (declarations, routes, errors, ETag, CORS) <- `params`
 (parameter types, cursor pagination) <- `openapi` (the document, from the declarations) <-
-`schemas` (response models) <- `reads` (the public read endpoints) <- this module, which
+`schemas` (response models) <- `reads` (the public read endpoints), `partners` (the endpoints
+needing a partner key's scope) <- this module, which
 gathers the endpoints and mounts them with the OpenAPI document.
 
 To add an endpoint: declare it with `core.endpoint(...)` in a module of this package, and add
@@ -15,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from fair.api import core, openapi, reads
+from fair.api import core, openapi, partners, reads
 
-ENDPOINTS: list[core.Endpoint] = [*reads.ENDPOINTS]
+ENDPOINTS: list[core.Endpoint] = [*reads.ENDPOINTS, *partners.ENDPOINTS]
 DOCUMENT = openapi.document(ENDPOINTS)
 
 
