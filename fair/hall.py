@@ -56,17 +56,16 @@ class Filters:
     page: int = 1
     per_page: int = PER_PAGE
 
+    def active(self) -> int:
+        """How many filters narrow the hall (the page number aside; a distance belongs to its
+        commune, several contract types are one filter): the hall's "Filters (2)"."""
+        values = (self.q, self.sector, self.commune, self.contracts)
+        flags = (self.no_diploma, self.present, self.slots)
+        return sum(1 for value in (*values, *flags) if value)
+
     def any(self) -> bool:
         """Whether any filter narrows the hall (the page number aside)."""
-        return bool(
-            self.q
-            or self.sector
-            or self.commune
-            or self.contracts
-            or self.no_diploma
-            or self.present
-            or self.slots
-        )
+        return self.active() > 0
 
 
 @dataclass(frozen=True)

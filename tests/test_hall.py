@@ -81,6 +81,15 @@ async def test_each_filter_keeps_exactly_its_booths(session: AsyncSession) -> No
     ]
 
 
+def test_active_filters_counted() -> None:
+    assert hall.Filters().active() == 0
+    assert hall.Filters(page=3, radius_km=5).active() == 0
+    assert (
+        hall.Filters(q="a", commune="Lattes", radius_km=5, contracts=["cdi", "cdd"]).active() == 3
+    )
+    assert hall.Filters(sector="43", no_diploma=True, present=True, slots=True).active() == 4
+
+
 async def test_free_slots_only(session: AsyncSession) -> None:
     made = await make_hall(session)
     # Tomorrow 09:00-11:00: past them, or before the rules release the booking, none is free.

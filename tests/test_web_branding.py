@@ -208,3 +208,55 @@ async def test_partners_added_reordered_removed_and_shown_by_the_partial(  # typ
     assert response.status_code == 404
     assert await names() == ["France Travail"]
     assert images.LOGO.widths == (96, 192)
+
+
+IMG = re.compile(r"<img\b[^>]*>")
+ATTRIBUTE = re.compile(r'\b(src|width|height)="([^"]*)"')
+
+
+async def test_every_image_of_a_branded_edition_has_its_size(app, make_client, session):  # type: ignore[no-untyped-def]
+    """Each <img> of the edition's public pages has a width and a height (its box in fair.css):
+    the page does not move while the images load."""
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser)
+    logo = await images.prepare(picture((300, 150)), images.LOGO, field="logo")
+    banner = await images.prepare(picture((2000, 500), fmt="JPEG"), images.BANNER, field="b")
+    brand = branding.BrandInput(colour="#1d6b35", logo=logo, banner=banner)
+    await branding.update(session, edition, by=organiser, data=brand)
+    await branding.add_partner(session, edition, by=organiser, name="Région", link="", logo=logo)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    employer_logo = await images.store(
+        session, owner_id=recruiter.id, filename="logo.png", prepared=logo
+    )
+    booth.employer.logo_file_id = employer_logo.id
+    offer = await f.offer(session, booth_=booth)
+    await db.commit(session)
+    (saved,) = await read(app, select(EditionBrand))
+    (partner,) = await read(app, select(EditionPartner))
+    visitor = make_client()
+    found = {}
+    for path in (
+        f"/e/{edition.slug}",
+        f"/e/{edition.slug}/booths",
+        f"/e/{edition.slug}/booths/{booth.id}",
+        f"/offers/{offer.id}",
+    ):
+        page = await visitor.get(path)
+        assert page.status_code == 200
+        found[path] = [dict(ATTRIBUTE.findall(tag)) for tag in IMG.findall(page.text)]
+
+    def img(file_id: int, variant: int, width: int, height: int) -> dict[str, str]:
+        src = f"/files/images/{file_id}/{variant}"
+        return {"src": src, "width": str(width), "height": str(height)}
+
+    header = img(saved.logo_file_id, 96, 192, 48)
+    assert found == {
+        f"/e/{edition.slug}": [
+            header,
+            img(saved.banner_file_id, 720, 720, 180),
+            img(partner.logo_file_id, 96, 160, 48),
+        ],
+        f"/e/{edition.slug}/booths": [header, img(employer_logo.id, 96, 56, 56)],
+        f"/e/{edition.slug}/booths/{booth.id}": [header, img(employer_logo.id, 96, 80, 80)],
+        f"/offers/{offer.id}": [header],
+    }

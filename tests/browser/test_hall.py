@@ -1,5 +1,6 @@
-"""The booth hall in Chromium: at 360 px in French, the filters used from the keyboard alone
-(their values in the URL), a lazy logo, a card turning "staffed" live when a recruiter opens
+"""The booth hall in Chromium: at 360x640 in French, the filters folded so that the booths start
+on the first screen, then opened and used from the keyboard alone (their values in the URL, their
+count on the fold), a lazy logo, a card turning "staffed" live when a recruiter opens
 their desk, no sideways scroll and nothing serious for axe; at 1280 px in English and dark
 mode, a second page keeps its filters. axe is injected: the contexts bypass the CSP."""
 
@@ -18,6 +19,7 @@ from tests.browser.conftest import LiveServer, axe_violations, describe_violatio
 from tests.hall_setup import hall_booth as _booth
 
 OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+FIRST_CARD_JS = "() => document.querySelector('.hall-card').getBoundingClientRect().top"
 NAMES_JS = "() => [...document.querySelectorAll('.hall-card h3')].map(e => e.textContent.trim())"
 
 
@@ -61,11 +63,16 @@ def query_of(page: Any) -> list[tuple[str, str]]:
 def test_hall_at_360_from_the_keyboard_and_live(
     site: Site, new_context: Any, axe_source: str
 ) -> None:
-    visitor = new_context(bypass_csp=True, lang="fr", viewport={"width": 360, "height": 740})
+    visitor = new_context(bypass_csp=True, lang="fr", viewport={"width": 360, "height": 640})
     page = visitor.new_page()
     page.goto(f"/e/{site.slug}/booths")
     page.wait_for_selector("body[data-live=on]")  # following the edition's channel
     assert len(page.evaluate(NAMES_JS)) == 24
+    # The filters folded under their summary: the first booth's card starts on the first screen.
+    summary = page.locator(".filters-fold > summary")
+    assert summary.inner_text() == "Filtres"
+    assert page.get_by_label("Nom de l'employeur").is_visible() is False
+    assert page.evaluate(FIRST_CARD_JS) < 640 - 100
     assert "Page 1 sur 2" in page.locator("main").inner_text()
     assert page.evaluate(OVERFLOW_JS) <= 0
     violations = axe_violations(page, axe_source)
@@ -81,12 +88,20 @@ def test_hall_at_360_from_the_keyboard_and_live(
     assert page.locator(card).inner_text() == "Recruteur présent"
     recruiter.close()
 
-    # The keyboard alone: a name, Enter; then a contract type under "More filters".
-    page.get_by_label("Nom de l'employeur").focus()
+    # The keyboard alone: the filters opened, a name, Enter; then a contract type under "More
+    # filters". The summary counts the filters in use.
+    summary.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "f-q"
+    assert page.get_by_label("Nom de l'employeur").is_visible()
     page.keyboard.type("boul")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.evaluate(NAMES_JS) == ["Boulangerie Beta"]
+    assert summary.inner_text() == "Filtres (1)"
+    summary.focus()
+    page.keyboard.press("Enter")
     logo = page.locator(".hall-card img.hall-logo")
     assert logo.get_attribute("loading") == "lazy"
     page.wait_for_function("() => document.querySelector('.hall-card img').naturalWidth > 0")
@@ -105,6 +120,7 @@ def test_hall_at_360_from_the_keyboard_and_live(
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert query_of(page) == [("q", "boul"), ("radius_km", "0"), ("contract", "cdi")]
+    assert summary.inner_text() == "Filtres (2)"
     assert page.evaluate(NAMES_JS) == []
     assert "Aucun stand ne correspond à ces filtres." in page.locator("main").inner_text()
 
@@ -121,5 +137,8 @@ def test_hall_second_page_at_1280_in_english_dark(
     assert query_of(page) == [("sector", "43"), ("page", "2")]
     assert page.evaluate(NAMES_JS) == ["Zulu 23"]
     assert page.get_by_label("Sector").input_value() == "43"
+    # Wide, the filters are shown without their summary, closed as the disclosure may be.
+    assert page.get_by_label("Sector").is_visible()
+    assert page.locator(".filters-fold > summary").is_visible() is False
     violations = axe_violations(page, axe_source)
     assert not violations, describe_violations("hall, 1280 px, en, dark", violations)

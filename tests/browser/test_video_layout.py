@@ -2,7 +2,8 @@
 in a call, at 1280x800 and at 360x640 portrait, the control bar is on screen without scrolling,
 one's own image is smaller than the other person's and sits in a corner of it, the bar's buttons
 have names and pressed states, and axe finds nothing serious. The presenters' stage: the presenter
-large, the questions beside it (wide) or below it (narrow).
+large, the questions beside it (wide) or below it (narrow); a viewer's phone shows the talk's video
+and its controls on the first screen.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ STAGE_BOXES = """() => {
           bar: box('.stage-bar'), questions: box('[data-questions-panel]'),
           screen: box('[data-videos] [data-source=screen] video'),
           camera: box('[data-videos] [data-source=camera] video'),
-          watch: box("[data-watch]"), pageWidth: document.documentElement.scrollWidth};
+          watch: box("[data-watch]"), controls: box('[data-watch] .controls'),
+          pageWidth: document.documentElement.scrollWidth};
 }"""
 
 
@@ -170,8 +172,15 @@ def test_stage_layout_at_both_widths(
         assert camera["x"] >= screen_box["right"] or camera["y"] >= screen_box["bottom"], where
         if wide:
             assert questions["x"] >= watched["watch"]["right"], where
+            assert questions["y"] == watched["watch"]["y"], where
         else:
             assert questions["y"] >= watched["watch"]["bottom"], where
+            # On a phone the video comes first, whole and nearly as wide as the screen, with its
+            # controls in sight under it (after the compact menus, the title and the talk's state).
+            controls = watched["controls"]
+            assert 0 <= screen_box["y"] and screen_box["bottom"] <= controls["y"], where
+            assert screen_box["w"] >= size["width"] * 0.9, where
+            assert controls["bottom"] <= size["height"], where
         violations = axe_violations(viewer, axe_source)
         assert violations == [], describe_violations(where, violations)
     assert presenter.js_errors == [] and viewer.js_errors == []
