@@ -260,3 +260,9 @@ async def test_every_image_of_a_branded_edition_has_its_size(app, make_client, s
         f"/e/{edition.slug}/booths/{booth.id}": [header, img(employer_logo.id, 96, 80, 80)],
         f"/offers/{offer.id}": [header],
     }
+    # The recruiter's own page of the employer shows the same logo in the same box.
+    recruiter_client = make_client()
+    await login(recruiter_client, recruiter.email, f.PASSWORD)
+    mine = await recruiter_client.get(f"/recruiter/employers/{booth.employer_id}")
+    tags = [dict(ATTRIBUTE.findall(tag)) for tag in IMG.findall(mine.text)]
+    assert tags == [img(employer_logo.id, 96, 80, 80)]
