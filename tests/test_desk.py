@@ -65,11 +65,18 @@ async def test_queue_call_talk_and_end_without_javascript(
     # The recruiter's desk: counts, then the call.
     page = text_of((await rec.get(desk_url)).text)
     assert "Waiting 2" in page
+    # What to do now comes first: the next in line and the one button to call them.
+    assert (
+        f"What to do now Next in line: {first.name}, waiting since 12:00 PM. "
+        "Call the next candidate"
+    ) in page
+    assert f"In the queue {first.name} since 12:00 PM {second.name} since 12:00 PM" in page
     token = await csrf(rec, desk_url)
     response = await rec.post(f"/recruiter/booths/{booth.id}/desk/next", data={"csrf_token": token})
     assert response.status_code == 303
     page = text_of((await rec.get(desk_url)).text)
-    assert f"Calling {first.name}" in page
+    assert f"What to do now Calling {first.name}" in page
+    assert "Call the next candidate" not in page
     assert "Your place in line 1" in text_of((await two.get(booth_url)).text)
 
     # The first candidate answers; both write.

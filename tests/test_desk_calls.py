@@ -4,6 +4,8 @@ candidate's number to the recruiter only while they talk by phone; the desk list
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +14,13 @@ from tests import factories as f
 from tests.conftest import csrf, login
 from tests.factories import NOON
 from tests.pages import text_of
+
+
+def mode_badge(html: str) -> tuple[str, str]:
+    """The desk's badge of the conversation's mode: (its mode, its text)."""
+    found = re.search(r'data-mode-badge="(\w+)">.*?<span class="badge[^"]*">([^<]*)</span>', html)
+    assert found is not None
+    return found.group(1), found.group(2)
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +55,13 @@ async def test_ask_refuse_accept_and_the_phone_number(session: AsyncSession, mak
         response = await client.post(base + path, data={"csrf_token": token, **data})
         return int(response.status_code)
 
-    page = text_of((await rec.get(desk_url)).text)
-    assert "You are talking in writing." in page
+    html = (await rec.get(desk_url)).text
+    page = text_of(html)
+    assert "You are talking in writing." in page and mode_badge(html) == ("chat", "Written chat")
+    assert (
+        "What to do now When you have finished talking with Awa Diallo, choose the next step and "
+        "end the conversation. Next step"
+    ) in page
     assert "In the queue Bruno Martin since 12:00" in page  # the desk lists who waits
     assert await post(rec, desk_url, "/mode", mode="video") == 303
     page = text_of((await one.get(booth_url)).text)
@@ -60,8 +74,9 @@ async def test_ask_refuse_accept_and_the_phone_number(session: AsyncSession, mak
     # recruiter once given, and only while they talk by phone.
     assert await post(one, booth_url, "/mode", mode="phone") == 303
     assert await post(rec, desk_url, "/request", answer="accept") == 303
-    page = text_of((await rec.get(desk_url)).text)
-    assert "You are talking by phone." in page
+    html = (await rec.get(desk_url)).text
+    page = text_of(html)
+    assert "You are talking by phone." in page and mode_badge(html) == ("phone", "Phone")
     assert "The candidate has not given a number yet." in page
     assert await post(one, booth_url, "/phone", phone="06 12 34 56 78") == 303
     page = (await rec.get(desk_url)).text

@@ -203,6 +203,10 @@ async def desk_page(request: Request) -> Response:
         ),
         "nobody": request.query_params.get("nobody") == "1",
         "phone": await _phone(session, user, desk),
+        # The conversation's mode as the badge says it (a msgid).
+        "mode_label": (
+            InterviewMode(desk.conversation.mode).label if desk.conversation is not None else ""
+        ),
     }
     return render(request, "recruiter/desk.html", context)
 
