@@ -119,6 +119,7 @@ async def update(session: AsyncSession, edition: Edition, *, data: EditionInput)
     """
     check(data)
     await session.refresh(edition, ["live_days"])
+    before = _day_hours(edition)
     _settings(edition, data)
     wanted = set(_days(data))
     kept = [d for d in edition.live_days if d.day in wanted]
@@ -130,7 +131,13 @@ async def update(session: AsyncSession, edition: Edition, *, data: EditionInput)
     known = {d.day for d in kept}
     added = [LiveDay(day=d, opens=data.opens, closes=data.closes) for d in wanted - known]
     edition.live_days = sorted([*kept, *added], key=lambda d: d.day)
+    if _day_hours(edition) != before:  # the row's own changes set it anyway (models)
+        edition.updated_at = clock.now()
     await session.flush()
+
+
+def _day_hours(edition: Edition) -> list[tuple[date, time, time]]:
+    return sorted((d.day, d.opens, d.closes) for d in edition.live_days)
 
 
 def _apply(edition: Edition, data: EditionInput) -> None:
@@ -250,16 +257,34 @@ async def published(session: AsyncSession) -> list[Edition]:
     return list(rows)
 
 
-async def published_page(session: AsyncSession, *, after: int | None, limit: int) -> list[Edition]:
-    """Published editions (archived ones too) by id, from just after `after`, `limit` at most:
-    the public API's list (fair.api), continued by the last id it showed."""
+async def published_page(
+    session: AsyncSession,
+    *,
+    after: int | None,
+    limit: int,
+    updated_since: datetime | None = None,
+) -> list[Edition]:
+    """Published editions (archived ones too) by id, from just after `after`, `limit` at most,
+    changed at or after `updated_since`: the public API's list (fair.api), continued by the
+    last id it showed."""
     query = select(Edition).where(Edition.published_at.is_not(None))
     if after is not None:
         query = query.where(Edition.id > after)
+    if updated_since is not None:
+        query = query.where(Edition.updated_at >= updated_since)
     rows = await session.scalars(
         query.options(selectinload(Edition.live_days)).order_by(Edition.id).limit(limit)
     )
     return list(rows)
+
+
+async def public(session: AsyncSession, edition_id: int) -> Edition:
+    """The edition if it is published (archived ones too); else NotFound, as if it did not
+    exist."""
+    edition = await get(session, edition_id)
+    if not visible(edition):
+        raise NotFound("This edition does not exist.")
+    return edition
 
 
 def home_order(

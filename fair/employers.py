@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -109,6 +110,14 @@ async def update(session: AsyncSession, employer: Employer, *, data: EmployerInp
         message = "Another employer already uses this SIRET."
         raise Conflict(message, code="employer.siret_taken", fields={"siret": message})
     _apply(employer, data, siret, naf)
+    if session.is_modified(employer):
+        # Its booths show its name, sector and commune: they changed too (the API's
+        # updated_since). Not when saved unchanged: nothing is written then.
+        await session.execute(
+            update_rows(Booth)
+            .where(Booth.employer_id == employer.id)
+            .values(updated_at=clock.now())
+        )
     await session.flush()
 
 
@@ -271,6 +280,29 @@ async def booths_of_edition(
     if status is not None:
         query = query.where(Booth.status == status.value)
     return list(await session.scalars(query))
+
+
+async def approved_page(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    after: int | None,
+    limit: int,
+    updated_since: datetime | None = None,
+) -> list[Booth]:
+    """An edition's approved booths with their employers, by id, from just after `after`,
+    `limit` at most, changed at or after `updated_since`: the public API's list (fair.api)."""
+    query = select(Booth).where(
+        Booth.edition_id == edition_id, Booth.status == BoothStatus.APPROVED.value
+    )
+    if after is not None:
+        query = query.where(Booth.id > after)
+    if updated_since is not None:
+        query = query.where(Booth.updated_at >= updated_since)
+    rows = await session.scalars(
+        query.options(selectinload(Booth.employer)).order_by(Booth.id).limit(limit)
+    )
+    return list(rows)
 
 
 async def booths_of_user(session: AsyncSession, user: User) -> list[Booth]:

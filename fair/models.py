@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from fair import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -205,6 +207,9 @@ class Edition(Base):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    # When its public data last changed (the API's updated_since): every UPDATE of the row sets
+    # it, so no domain function can forget (editions.update also sets it for its live days).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     live_days: Mapped[list[LiveDay]] = relationship(
         lazy="raise", order_by="LiveDay.day", cascade="all, delete-orphan"
@@ -335,6 +340,8 @@ class Booth(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decided_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    # As Edition.updated_at; employers.update also sets it on the employer's booths.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     employer: Mapped[Employer] = relationship(lazy="raise")
     edition: Mapped[Edition] = relationship(lazy="raise")

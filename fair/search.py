@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -176,6 +177,46 @@ async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Pag
     offers with their employers.
     """
     origin = check(query)
+    base, ranked, rank = _matching(session, edition_id=edition_id, query=query, origin=origin)
+    distance = _distance(origin).label("distance") if origin else literal_column("NULL")
+    sort = _sort(query, rank, origin)
+    # Ranking by relevance or distance visits every match anyway, and so does a selective
+    # filter: count the matches in the same pass. Only the plain newest-first listing walks
+    # the date index and stops at the page, with a separate count.
+    counted = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
+    key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
+    source = (ranked if sort == "relevance" else base).with_only_columns(
+        Offer.id.label("id"), distance.label("distance"), key.label("key")
+    )
+    if counted:
+        # Materialised, so no planner walks a date index to skip a sort it must do anyway;
+        # FTS5 ranks only in its own query: the window count runs one level up.
+        inner = source.cte("matches").prefix_with("MATERIALIZED")
+        newest_first = sort == "recent"
+        page_query = select(inner.c.id, inner.c.distance, func.count().over()).order_by(
+            inner.c.key.desc() if newest_first else inner.c.key, inner.c.id.desc()
+        )
+    else:
+        page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
+    rows = (
+        await session.execute(
+            page_query.offset((query.page - 1) * query.per_page).limit(query.per_page)
+        )
+    ).all()
+    if counted and rows:
+        total = int(rows[0][2])
+    else:
+        total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    hits = await _hits(session, [(row[0], row[1]) for row in rows])
+    return Page(hits=hits, total=total, page=query.page, per_page=query.per_page, origin=origin)
+
+
+def _matching(
+    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Commune | None
+) -> tuple[Select[Any], Select[Any], Any]:
+    """The ids of the edition's published offers in approved booths that match `query`'s words
+    and filters; the same joined to the full-text index for ranking; and the rank (lower is
+    better), None without words."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     terms = [stem(w) for w in words(query.q)][:12]
     approved = select(Booth.id).where(
@@ -208,37 +249,32 @@ async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Pag
         vector: Any = literal_column("offers.search_vector")
         base = ranked = base.where(vector.op("@@")(tsquery))
         rank = -func.ts_rank(vector, tsquery)
-    distance = _distance(origin).label("distance") if origin else literal_column("NULL")
-    sort = _sort(query, rank, origin)
-    # Ranking by relevance or distance visits every match anyway, and so does a selective
-    # filter: count the matches in the same pass. Only the plain newest-first listing walks
-    # the date index and stops at the page, with a separate count.
-    counted = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
-    key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
-    source = (ranked if sort == "relevance" else base).with_only_columns(
-        Offer.id.label("id"), distance.label("distance"), key.label("key")
+    return base, ranked, rank
+
+
+async def listing(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    query: Query,
+    after: int | None,
+    limit: int,
+    updated_since: datetime | None = None,
+) -> list[Hit]:
+    """The offers `search` finds (same words, filters and checks), by id from just after
+    `after`, `limit` at most, changed at or after `updated_since`: the public API's list,
+    which a cursor continues (a rank or a distance would not keep a page's place)."""
+    origin = check(query)
+    base, _ranked, _rank = _matching(session, edition_id=edition_id, query=query, origin=origin)
+    if after is not None:
+        base = base.where(Offer.id > after)
+    if updated_since is not None:
+        base = base.where(Offer.updated_at >= updated_since)
+    distance = _distance(origin) if origin else literal_column("NULL")
+    rows = await session.execute(
+        base.with_only_columns(Offer.id, distance).order_by(Offer.id).limit(limit)
     )
-    if counted:
-        # Materialised, so no planner walks a date index to skip a sort it must do anyway;
-        # FTS5 ranks only in its own query: the window count runs one level up.
-        inner = source.cte("matches").prefix_with("MATERIALIZED")
-        newest_first = sort == "recent"
-        page_query = select(inner.c.id, inner.c.distance, func.count().over()).order_by(
-            inner.c.key.desc() if newest_first else inner.c.key, inner.c.id.desc()
-        )
-    else:
-        page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
-    rows = (
-        await session.execute(
-            page_query.offset((query.page - 1) * query.per_page).limit(query.per_page)
-        )
-    ).all()
-    if counted and rows:
-        total = int(rows[0][2])
-    else:
-        total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    hits = await _hits(session, [(row[0], row[1]) for row in rows])
-    return Page(hits=hits, total=total, page=query.page, per_page=query.per_page, origin=origin)
+    return await _hits(session, [(row[0], row[1]) for row in rows.all()])
 
 
 async def territory_communes(session: AsyncSession, *, edition_id: int) -> tuple[geo.Commune, ...]:

@@ -135,8 +135,30 @@ async def test_openapi_document(client: httpx.AsyncClient, app: Any) -> None:
     routes = {
         (r.path, method.lower())
         for r in mount.app.router.routes  # type: ignore[attr-defined]
-        if isinstance(r, Route) and r.name != "openapi"
+        if isinstance(r, Route) and r.name not in ("openapi", "docs")
         for method in (r.methods or ()) - {"HEAD"}
     }
     documented = {(path, m) for path, ops in document["paths"].items() for m in ops}
     assert routes == documented
+
+
+async def test_documentation_page(client: httpx.AsyncClient, app: Any) -> None:
+    """Every operation of the document, its parameters and its fields, in French by default
+    and in English on request; no script, no inline style."""
+    french = await client.get("/api/v1/docs")
+    english = await client.get("/api/v1/docs?lang=en")
+    assert (french.status_code, english.status_code) == (200, 200)
+    assert '<html lang="fr">' in french.text and '<html lang="en">' in english.text
+    assert ("Documentation de l'API" in french.text, "API documentation" in english.text) == (
+        True,
+        True,
+    )
+    page = english.text
+    for path, operations in api.DOCUMENT["paths"].items():
+        for method, operation in operations.items():
+            assert f"<code>{method.upper()} /api/v1{path}</code>" in page
+            assert f'id="{operation["operationId"]}"' in page
+            for parameter in operation["parameters"]:
+                assert f"<code>{parameter['name']}</code>" in page
+    assert "Licence Ouverte / Etalab 2.0" in page
+    assert ("<script" in page, "style=" in page, "<style" in page) == (False, False, False)

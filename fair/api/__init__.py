@@ -2,9 +2,9 @@
 
 Import order inside the package: `core` (declarations, routes, errors, ETag, CORS) <- `params`
 (parameter types, cursor pagination) <- `openapi` (the document, from the declarations) <-
-`schemas` (response models) <- `reads` (the public read endpoints), `partners` (the endpoints
-needing a partner key's scope) <- this module, which
-gathers the endpoints and mounts them with the OpenAPI document.
+`docs` (the documentation page, from the document) <- `schemas` (response models) <- `reads`
+(the public read endpoints), `partners` (the endpoints needing a partner key's scope) <- this
+module, which gathers the endpoints and mounts them with the OpenAPI document and its page.
 
 To add an endpoint: declare it with `core.endpoint(...)` in a module of this package, and add
 it to `ENDPOINTS` below; its route and its OpenAPI operation follow.
@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from fair.api import core, openapi, partners, reads
+from fair.api import core, docs, openapi, partners, reads
 
 ENDPOINTS: list[core.Endpoint] = [*reads.ENDPOINTS, *partners.ENDPOINTS]
 DOCUMENT = openapi.document(ENDPOINTS)
@@ -28,6 +28,12 @@ async def openapi_json(request: Request) -> Response:
 
 mount = Mount(
     openapi.BASE,
-    app=core.app(ENDPOINTS, [Route("/openapi.json", openapi_json, name="openapi")]),
+    app=core.app(
+        ENDPOINTS,
+        [
+            Route("/openapi.json", openapi_json, name="openapi"),
+            Route("/docs", docs.page(DOCUMENT), name="docs"),
+        ],
+    ),
     name="api",
 )

@@ -61,9 +61,11 @@ from fair.interviews.reads import (
 )
 from fair.interviews.reminders import send_reminders
 from fair.interviews.slots import (
+    Availability,
     AvailabilityInput,
     Choice,
     SlotTaken,
+    free_counts,
     free_slots,
     publish_availability,
     slot_modes,
@@ -73,6 +75,7 @@ from fair.interviews.telling import NOTICES
 from fair.interviews.waitlist import expire_offers, join_waitlist, leave_waitlist
 
 __all__ = [
+    "Availability",
     "NOTICES",
     "AvailabilityInput",
     "BoothFigures",
@@ -93,6 +96,7 @@ __all__ = [
     "expire_offers",
     "feed",
     "feed_token",
+    "free_counts",
     "free_slots",
     "get",
     "get_invitation",

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, editions, permissions
@@ -181,6 +181,51 @@ async def free_slots(
     if limit is not None:
         query = query.limit(limit)
     return list(await session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Availability:
+    """A booth's bookable slots, counted: how many, and when the soonest starts."""
+
+    booth_id: int
+    free: int
+    next_at: datetime | None
+
+
+async def free_counts(
+    session: AsyncSession, *, edition_id: int, booth_ids: Sequence[int]
+) -> dict[int, Availability]:
+    """The free slots of these booths of one edition, counted as `free_slots` lists them (after
+    the minimum notice, not withdrawn, held by nobody, none before the release time), in one
+    query; no staff member or candidate named (the public API's availability)."""
+    limits = await booking_rules(session, edition_id)
+    now = clock.now()
+    found = {booth_id: Availability(booth_id, 0, None) for booth_id in booth_ids}
+    if not booth_ids or (limits.release_at is not None and limits.release_at > now):
+        return found
+    taken = select(Interview.id).where(
+        Interview.slot_id == InterviewSlot.id, Interview.active_key == 1
+    )
+    rows = await session.execute(
+        select(InterviewSlot.booth_id, func.count(), func.min(InterviewSlot.starts_at))
+        .join(Booth, Booth.id == InterviewSlot.booth_id)
+        .where(
+            Booth.edition_id == edition_id,
+            InterviewSlot.booth_id.in_(booth_ids),
+            InterviewSlot.withdrawn_at.is_(None),
+            InterviewSlot.starts_at > now + notice(limits),
+            ~taken.exists(),
+        )
+        .group_by(InterviewSlot.booth_id)
+    )
+    for booth_id, free, soonest in rows:
+        # min() of a column loses its type decorator on SQLite: read it as stored (naive UTC).
+        if isinstance(soonest, str):
+            soonest = datetime.fromisoformat(soonest)
+        if soonest is not None and soonest.tzinfo is None:
+            soonest = soonest.replace(tzinfo=UTC)
+        found[booth_id] = Availability(booth_id, int(free), soonest)
+    return found
 
 
 async def check_slot(session: AsyncSession, slot: InterviewSlot, mode: InterviewMode) -> None:

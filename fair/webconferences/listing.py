@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, editions
@@ -134,6 +134,42 @@ async def of_edition(
         query = query.where(Webconference.booth_id == booth_id)
     rows = await session.scalars(query.order_by(Webconference.starts_at, Webconference.id))
     return list(rows)
+
+
+async def public_page(
+    session: AsyncSession,
+    edition: Edition,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+    updated_since: datetime | None = None,
+) -> list[Item]:
+    """An edition's talks as the public sees them (the organisers' and approved booths'; the
+    caller checks the edition is published), by start time then id, from just after `after`
+    (a start time and an id), `limit` at most, changed at or after `updated_since`, with their
+    presenters and seat counts: the public API's programme (cancelled talks included, so a
+    partner learns of the cancellation)."""
+    approved = select(Booth.id).where(
+        Booth.edition_id == edition.id, Booth.status == BoothStatus.APPROVED
+    )
+    query = select(Webconference).where(
+        Webconference.edition_id == edition.id,
+        or_(Webconference.booth_id.is_(None), Webconference.booth_id.in_(approved)),
+    )
+    if after is not None:
+        starts, last_id = after
+        query = query.where(
+            or_(
+                Webconference.starts_at > starts,
+                and_(Webconference.starts_at == starts, Webconference.id > last_id),
+            )
+        )
+    if updated_since is not None:
+        query = query.where(Webconference.updated_at >= updated_since)
+    rows = await session.scalars(
+        query.order_by(Webconference.starts_at, Webconference.id).limit(limit)
+    )
+    return await items(session, list(rows))
 
 
 async def programme(
