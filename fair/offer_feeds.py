@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import Boolean, and_, case, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.elements import ColumnElement
 
 from fair import clock, editions, structured_data
 from fair.enums import BoothStatus, EditionStatus
@@ -105,7 +104,7 @@ def _at(moment: datetime) -> Any:
     return literal(moment, UTCDateTime())
 
 
-def _later(column: ColumnElement[datetime], moment: ColumnElement[datetime]) -> Any:
+def _later(column: Any, moment: Any) -> Any:
     return case((column > moment, column), else_=moment)
 
 

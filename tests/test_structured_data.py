@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, files, offers, structured_data, webconferences
+from fair import branding, clock, db, files, images, offers, structured_data, webconferences
 from fair.enums import FileKind, Role
 from tests import factories as f
 from tests.factories import NOON
+from tests.pictures import picture
 
 BASE = "http://127.0.0.1:8000"  # the default BASE_URL the tests run with
 # Google Search Central, "Job posting (JobPosting) structured data": required and recommended.
@@ -242,6 +243,16 @@ async def test_edition_and_webconference_pages_carry_their_events(
         "inLanguage": "fr",
     }
     assert EVENT_REQUIRED | EVENT_RECOMMENDED <= set(event)
+
+    # With a banner, the Event's image is its largest size.
+    banner = await images.prepare(picture((2000, 500), fmt="JPEG"), images.BANNER, field="b")
+    brand = branding.BrandInput(colour="", banner=banner)
+    await branding.update(session, edition, by=organiser, data=brand)
+    await db.commit(session)
+    [event] = json_ld((await client.get(f"/e/{edition.slug}")).text)
+    file_id = (await branding.brand_of(session, edition)).banner_file_id
+    assert event["image"] == [f"{BASE}/files/images/{file_id}/1440"]
+    assert (await client.get(f"/files/images/{file_id}/1440")).status_code == 200
 
     [event] = json_ld((await client.get(f"/webconferences/{talk.id}")).text)
     talk_url = f"{BASE}/webconferences/{talk.id}"

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db, employers, offers, webconferences
 from fair.enums import BoothStatus, Role
+from fair.web import feeds
 from tests import factories as f
 from tests.factories import NOON
 
@@ -72,8 +73,25 @@ async def test_the_sitemap_lists_the_public_pages_and_robots_txt_points_to_it(
     locs = [u.findtext(f"{SITEMAP}loc") for u in root.findall(f"{SITEMAP}url")]
     assert f"{BASE}/offers/{shown.id}" not in locs and len(locs) == 5
 
+    # One sitemap holds them all: no numbered part.
+    assert (await client.get("/sitemap-1.xml")).status_code == 404
+
     robots = await client.get("/robots.txt")
     assert robots.text == f"User-agent: *\nAllow: /\n\nSitemap: {BASE}/sitemap.xml\n"
+
+
+def test_past_50000_urls_the_sitemap_is_an_index_of_parts() -> None:
+    entries = [(f"{BASE}/offers/{n}", None) for n in range(5)]
+    assert feeds.split(entries, per=2) == [entries[0:2], entries[2:4], entries[4:]]
+    assert feeds.split([], per=2) == [[]]
+    assert feeds.MAX_URLS == 50_000
+    root = ET.fromstring(feeds.sitemap_index([f"{BASE}/sitemap-1.xml", f"{BASE}/sitemap-2.xml"]))
+    assert (root.tag, [s.findtext(f"{SITEMAP}loc") for s in root]) == (
+        f"{SITEMAP}sitemapindex",
+        [f"{BASE}/sitemap-1.xml", f"{BASE}/sitemap-2.xml"],
+    )
+    root = ET.fromstring(feeds.urlset(entries[:1]))
+    assert [(u.tag, [c.tag for c in u]) for u in root] == [(f"{SITEMAP}url", [f"{SITEMAP}loc"])]
 
 
 def events_of(text: str) -> list[dict[str, Any]]:

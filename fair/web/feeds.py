@@ -8,6 +8,7 @@ at the configured BASE_URL. The edition's page links them (`links`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -28,6 +29,8 @@ from fair.webconferences import feeds as talk_feeds
 CALENDAR = "text/calendar; charset=utf-8"
 PUBLIC = {"cache-control": "public, max-age=300"}
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
+MAX_URLS = 50_000  # the sitemap protocol's limit per file
 
 
 def links(request: Request, edition: Edition) -> dict[str, str]:
@@ -42,26 +45,68 @@ def links(request: Request, edition: Edition) -> dict[str, str]:
 # The sitemap and robots.txt ---------------------------------------------------------------------
 
 
+Entry = tuple[str, datetime | None]  # an absolute URL, when it last changed
+
+
 @page
 async def sitemap(request: Request) -> Response:
+    """The sitemap; past the protocol's 50,000 URLs, an index of numbered sitemaps."""
+    parts = split(await _entries(request))
+    if len(parts) == 1:
+        return _xml(urlset(parts[0]))
+    links = [urls.absolute(request, "sitemap_part", part=n) for n in range(1, len(parts) + 1)]
+    return _xml(sitemap_index(links))
+
+
+@page
+async def sitemap_part(request: Request) -> Response:
+    parts = split(await _entries(request))
+    number = path_int(request, "part")
+    if len(parts) == 1 or not 1 <= number <= len(parts):
+        raise NotFound("The page you asked for does not exist or was moved.")
+    return _xml(urlset(parts[number - 1]))
+
+
+def split(entries: list[Entry], per: int = MAX_URLS) -> list[list[Entry]]:
+    """The entries in sitemaps of `per` URLs at most (one, maybe empty, at least)."""
+    return [entries[i : i + per] for i in range(0, len(entries), per)] or [[]]
+
+
+async def _entries(request: Request) -> list[Entry]:
     pages = await public_pages.of_site(database(request))
     newest = max((at for _, at in pages.editions), default=None)
-    found: list[tuple[str, datetime | None]] = [(urls.absolute(request, "home"), newest)]
+    found: list[Entry] = [(urls.absolute(request, "home"), newest)]
     found += [(urls.absolute(request, "edition", slug=s), at) for s, at in pages.editions]
     found += [(urls.absolute(request, "programme", slug=s), at) for s, at in pages.editions]
     found += [
         (urls.absolute(request, "booth", slug=s, booth_id=b), at) for s, b, at in pages.booths
     ]
-    found += [(urls.absolute(request, "offer", offer_id=o), at) for o, at in pages.offers]
-    found += [
-        (urls.absolute(request, "webconference", webconference_id=w), at)
-        for w, at in pages.webconferences
-    ]
-    body = "".join(_url(loc, at) for loc, at in found)
-    xml = (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{SITEMAP_NS}">\n{body}</urlset>\n'
-    )
-    return Response(xml, media_type="application/xml", headers=PUBLIC)
+    offer = _by_id(request, "offer", "offer_id")  # one URL built, not one per offer
+    found += [(offer(o), at) for o, at in pages.offers]
+    talk = _by_id(request, "webconference", "webconference_id")
+    found += [(talk(w), at) for w, at in pages.webconferences]
+    return found
+
+
+def _by_id(request: Request, route: str, name: str) -> Callable[[int], str]:
+    """The absolute URL of `route` for any id, from the route's URL built once."""
+    marker = parse.MAX_ID  # a valid id no base URL holds
+    before, after = urls.absolute(request, route, **{name: marker}).split(str(marker))
+    return lambda value: f"{before}{value}{after}"
+
+
+def urlset(entries: list[Entry]) -> str:
+    body = "".join(_url(loc, at) for loc, at in entries)
+    return f'{XML_HEAD}<urlset xmlns="{SITEMAP_NS}">\n{body}</urlset>\n'
+
+
+def sitemap_index(links: list[str]) -> str:
+    body = "".join(f"  <sitemap><loc>{escape(loc)}</loc></sitemap>\n" for loc in links)
+    return f'{XML_HEAD}<sitemapindex xmlns="{SITEMAP_NS}">\n{body}</sitemapindex>\n'
+
+
+def _xml(text: str) -> Response:
+    return Response(text, media_type="application/xml", headers=PUBLIC)
 
 
 def _url(loc: str, changed: datetime | None) -> str:
@@ -190,6 +235,7 @@ def _change(request: Request, change: offer_feeds.Change) -> dict[str, Any]:
 
 routes = [
     Route("/sitemap.xml", sitemap, name="sitemap"),
+    Route("/sitemap-{part:int}.xml", sitemap_part, name="sitemap_part"),
     Route("/robots.txt", robots, name="robots"),
     Route("/e/{slug}/programme.ics", programme_calendar, name="programme_calendar"),
     Route("/e/{slug}/booths/{booth_id:int}/talks.ics", booth_calendar, name="booth_calendar"),

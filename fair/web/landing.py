@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import clock, editions, landing, participants, structured_data
+from fair import clock, editions, images, landing, participants, structured_data
 from fair.enums import Role
 from fair.models import Edition
 from fair.web import feeds, urls
@@ -36,7 +36,11 @@ async def edition_page(request: Request) -> Response:
 def _event(request: Request, edition: Edition) -> str:
     """The edition's Event as JSON-LD (fair.structured_data); registering is on this page."""
     url = urls.absolute(request, "edition", slug=edition.slug)
-    data = structured_data.edition_event(edition, url=url, registration_url=url)
+    image = ""
+    if edition.brand is not None and edition.brand.banner_file_id is not None:
+        width = max(images.BANNER.widths)
+        image = urls.absolute(request, "image", file_id=edition.brand.banner_file_id, width=width)
+    data = structured_data.edition_event(edition, url=url, registration_url=url, image_url=image)
     return structured_data.dumps(data)
 
 
