@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -109,6 +111,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         with run_server(tmp_path_factory, "api_schema") as server:
             with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
                 ids, key = pool.submit(asyncio.run, _seed(server)).result(timeout=60)
+            served = httpx.get(f"{server.url}/api/v1/openapi.json").json()
+            assert served == json.loads(json.dumps(api.DOCUMENT))  # what is tested is served
             yield Seeded(f"{server.url}/api/v1", ids, key)
     finally:
         clock.set_now(None)
