@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db, editions, employers, offers
@@ -206,14 +207,25 @@ async def test_bad_input_never_a_server_error(
         f"{API}/editions/{e}/booths?updated_since=2026-02-30T00:00Z",
         f"{API}/editions/{e}/availability?updated_since=2026-01-01T00:00Z",
         f"{API}/editions?edition_id=3",
+        f"{API}/editions?limit=%FF",
+        f"{API}/editions?limit=%00",
+        f"{API}/editions?limit=%EF%BC%91",  # a fullwidth 1
+        f"{API}/editions/%ED%A0%80",  # a lone surrogate's UTF-8
+        f"{API}/editions?updated_since=%ED%A0%80",
+        f"{API}/editions?cursor=%ED%A0%80",
+        f"{API}/editions/{e}/offers?radius_km=5.0",
+        f"{API}/editions/{e}/offers?publics=",
     ]
     for url in urls:
         response = await client.get(url)
         assert response.status_code in (400, 404), (url, response.status_code, response.text)
         body = response.json()
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}
-    nul = await client.get(f"{API}/editions/{e}/offers?q=%00")  # NUL dropped: no words
-    assert (nul.status_code, len(nul.json()["data"])) == (200, 5)
+    for odd in ("%00", "%ED%A0%80", "%FF"):  # dropped or replaced: no word to search
+        found = await client.get(f"{API}/editions/{e}/offers?q={odd}")
+        assert (found.status_code, len(found.json()["data"])) in ((200, 5), (200, 0)), odd
+    head = await client.head(f"{API}/editions/{e}")
+    assert (head.status_code, head.content) == (200, b"")
 
 
 async def test_private_data_absent(client: httpx.AsyncClient, session: AsyncSession) -> None:
@@ -226,3 +238,31 @@ async def test_private_data_absent(client: httpx.AsyncClient, session: AsyncSess
     for path in ("booths", "offers", "webconferences", "availability"):
         text = (await client.get(f"{API}/editions/{s.edition.id}/{path}")).text
         assert [e for e in emails if e in text] == [], path
+
+
+async def test_lists_read_in_a_fixed_number_of_statements(
+    app: Any, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """One row or a page of them: the same statements (no query per row)."""
+    s = await seed(session)
+    paths = ["editions"] + [
+        f"editions/{s.edition.id}/{name}"
+        for name in ("booths", "offers", "webconferences", "availability")
+    ]
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        counts = {}
+        for path in paths:
+            for limit in (1, 100):
+                seen.clear()
+                assert (await client.get(f"{API}/{path}?limit={limit}")).status_code == 200
+                counts[path, limit] = len(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert {p: counts[p, 100] - counts[p, 1] for p in paths} == {p: 0 for p in paths}
