@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from icalendar import Calendar
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db, employers, offers, webconferences
@@ -319,3 +320,55 @@ async def test_the_edition_page_links_its_feeds(
     assert "These data are published under the Licence Ouverte / Etalab 2.0." in page
     for href in (f"/e/{slug}/offers.atom", f"/e/{slug}/programme.ics"):
         assert (await client.get(href)).status_code == 200
+
+
+async def test_feeds_read_a_fixed_number_of_statements(
+    app: Any, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    clock.set_now(NOON)
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser)
+    booth, _ = await f.booth(session, edition_=edition)
+    await f.offer(session, booth_=booth)
+    await db.commit(session)
+    slug = edition.slug
+    paths = [
+        "/sitemap.xml",
+        f"/e/{slug}/offers/changes.json",
+        f"/e/{slug}/offers.atom",
+        f"/e/{slug}/programme.ics",
+        f"/e/{slug}/booths/{booth.id}/talks.ics",
+    ]
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        if args[2].lstrip().startswith("SELECT"):
+            seen.append(args[2])
+
+    async def statements() -> list[int]:
+        counts = []
+        for path in paths:
+            seen.clear()
+            assert (await client.get(path)).status_code == 200, path
+            counts.append(len(seen))
+        return counts
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        few = await statements()
+        for _ in range(3):
+            more, recruiter = await f.booth(session, edition_=edition)
+            await f.offer(session, booth_=more)
+            await f.offer(session, booth_=booth)
+            await webconferences.schedule(
+                session, by=recruiter, edition=edition, booth=more, data=f.talk([recruiter])
+            )
+            await webconferences.schedule(
+                session, by=organiser, edition=edition, booth=booth, data=f.talk([organiser])
+            )
+        await db.commit(session)
+        many = await statements()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert many == few
