@@ -2,7 +2,7 @@
 origin on loopback puts the offer search there with static/embed.js; Chromium shows it in
 the edition's colours, fitted to its height, accessible (axe on the framed document), with no
 cookie; the same page served from an origin the organiser did not list gets no widget (the
-frame is blocked by frame-ancestors)."""
+frame is blocked by frame-ancestors). The organiser's page listing the site is accessible too."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from typing import Any
 from fair import branding, embeds
 from fair.enums import Role
 from tests import factories as f
-from tests.browser.conftest import LiveServer, axe_violations, describe_violations, tr
+from tests.browser.conftest import (
+    LiveServer,
+    axe_violations,
+    describe_violations,
+    log_in,
+    tr,
+)
 
 COLOUR = "#1d6b35"
 
@@ -24,6 +30,8 @@ COLOUR = "#1d6b35"
 @dataclass(frozen=True)
 class Fair:
     slug: str
+    edition_id: int
+    organiser: str  # their e-mail address
 
 
 @contextmanager
@@ -66,7 +74,7 @@ def partner_page(live: LiveServer, slug: str) -> str:
 
 def seed_fair(live: LiveServer, listed: list[str]) -> Fair:
     async def make(session):  # type: ignore[no-untyped-def]
-        organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+        organiser = await f.user(session, Role.ORGANISER)
         edition = await f.edition(session, by=organiser, title="Forum de la mairie")
         booth, _recruiter = await f.booth(session, edition_=edition)
         await f.offer(session, booth_=booth, title="Cariste (H/F)", rome_code="N1101")
@@ -75,7 +83,7 @@ def seed_fair(live: LiveServer, listed: list[str]) -> Fair:
             session, edition, by=organiser, data=branding.BrandInput(colour=COLOUR)
         )
         await embeds.replace(session, edition, listed)
-        return Fair(edition.slug)
+        return Fair(edition.slug, edition.id, organiser.email)
 
     return live.seed(make)
 
@@ -136,3 +144,11 @@ def test_a_listed_site_shows_the_widget_and_another_cannot_frame_it(  # type: ig
         assert page.frame_locator("iframe").locator("main").count() == 0
         (blocked,) = [fr for fr in page.frames if fr is not page.main_frame]
         assert blocked.url == "chrome-error://chromewebdata/"
+
+    # The organiser's page listing the site, with the snippets to paste there.
+    organiser = new_context(bypass_csp=True).new_page()
+    log_in(organiser, fair.organiser, f.PASSWORD)
+    organiser.goto(f"/organiser/editions/{fair.edition_id}/embed")
+    assert organiser.get_by_label(tr("Sites, one a line")).input_value() == listed_origin
+    violations = axe_violations(organiser, axe_source)
+    assert not violations, describe_violations("the organiser's widget page", violations)
