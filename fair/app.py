@@ -55,6 +55,7 @@ from fair.web import (
     styleguide,
     surveys,
     webconferences,
+    webhooks,
 )
 from fair.web.assets import Assets
 from fair.web.middleware import BodyLimit, Locale, SecurityHeaders
@@ -125,6 +126,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *chat.routes,
         *rooms.routes,
         *webconferences.routes,
+        *webhooks.routes,
         *recordings.routes,
         *stage.routes,
         *organiser.routes,

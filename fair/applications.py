@@ -24,6 +24,7 @@ from fair import (
     notices,
     participants,
     permissions,
+    webhooks,
 )
 from fair.enums import (
     APPLICATION_TRANSITIONS,
@@ -93,6 +94,7 @@ async def apply(
         ) from exc
     await participants.register(session, edition_id=offer.edition_id, user=candidate, at=now)
     await application_mail.received(session, application)
+    await webhooks.application_event(session, "application.submitted", application)
     return application
 
 
@@ -111,6 +113,7 @@ async def _apply_again(
     application.digested_at = None  # in the recruiters' next digest again
     await set_status(session, application, ApplicationStatus.SUBMITTED, by=candidate)
     await application_mail.received(session, application)
+    await webhooks.application_event(session, "application.submitted", application)
     return application
 
 
@@ -161,7 +164,8 @@ async def set_status(
     an e-mail, sent after commit, on the moves that concern them (application_mail.mailed:
     shortlisted, interview proposed, hired, not retained; several moves in one transaction make
     one mail), and a live "application.status" event on channels.user(candidate), published
-    after commit, on every move by the employer.
+    after commit, on every move by the employer; and an "application.status_changed" webhook
+    delivery for the booth's and the edition's endpoints (fair.webhooks), in this transaction.
     """
     current = ApplicationStatus(application.status)
     if by.role == Role.CANDIDATE:
@@ -198,6 +202,9 @@ async def set_status(
         )
     )
     await session.flush()
+    await webhooks.application_event(
+        session, "application.status_changed", application, previous=current.value
+    )
     if by.role != Role.CANDIDATE:
         await _tell_candidate(session, application, new)
         await application_mail.status_changed(session, application, current)

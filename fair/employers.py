@@ -11,7 +11,18 @@ from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import accounts, clock, editions, geo, mail, notices, permissions, settings, tokens
+from fair import (
+    accounts,
+    clock,
+    editions,
+    geo,
+    mail,
+    notices,
+    permissions,
+    settings,
+    tokens,
+    webhooks,
+)
 from fair.enums import BOOTH_TRANSITIONS, BoothStatus, CompanySize, NoticeKind, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.i18n import gettext as _
@@ -210,6 +221,8 @@ async def set_status(
     booth.decided_at = clock.now()
     booth.decided_by_id = by.id
     await session.flush()
+    if new == BoothStatus.APPROVED:
+        await webhooks.booth_event(session, booth)
     await _tell_booth_decision(session, booth, new)
 
 

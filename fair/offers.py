@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import clock, geo, rome, search
+from fair import clock, geo, rome, search, webhooks
 from fair.enums import BoothStatus, Contract, Experience, WorkingTime
 from fair.errors import Conflict, Invalid, NotFound
 from fair.models import Booth, Edition, Offer
@@ -117,6 +117,7 @@ async def create(session: AsyncSession, *, booth: Booth, data: OfferInput) -> Of
     _apply(offer, data, *check(data))
     session.add(offer)
     await session.flush()
+    await webhooks.offer_event(session, offer)
     return offer
 
 
@@ -127,9 +128,13 @@ async def update(session: AsyncSession, offer: Offer, *, data: OfferInput) -> No
 
 
 async def set_published(session: AsyncSession, offer: Offer, published: bool) -> None:
+    """Publish or close an offer; a change is told to webhooks (offer.published / closed)."""
+    changed = offer.published != published
     offer.published = published
     offer.updated_at = clock.now()
     await session.flush()
+    if changed:
+        await webhooks.offer_event(session, offer)
 
 
 def _apply(offer: Offer, data: OfferInput, label: str, latitude: float, longitude: float) -> None:

@@ -117,6 +117,8 @@ class Settings:
     # The design system's example page (/styleguide, docs/DESIGN.md): on by default in
     # development only (FAIR_STYLEGUIDE).
     styleguide: bool = False
+    # Webhooks (fair.webhooks): seconds a receiver has to answer one POST.
+    webhook_timeout: float = 10.0
 
     @property
     def production(self) -> bool:
@@ -184,6 +186,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         styleguide=_bool(
             env.get("FAIR_STYLEGUIDE"), env.get("FAIR_ENV", "development") == "development"
         ),
+        webhook_timeout=_float(env, "FAIR_WEBHOOK_TIMEOUT", 10.0),
     )
     check(settings)
     return settings

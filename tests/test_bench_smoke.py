@@ -89,6 +89,11 @@ SMOKE = {
         ),
         r"^postgresql combined +p50 .* goal p95 <= 50 ms: (ok|SLOW)$",
     ),
+    "webhooks.py": Smoke(
+        ("--events=60", "--senders=2", f"--pg-database=fair_bench_webhooks_{RUN}"),
+        # All delivered, none twice, every signature valid, on each backend.
+        r"^sqlite +60 events .*: ok\npostgresql +60 events .*: ok$",
+    ),
 }
 
 

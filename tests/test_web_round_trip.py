@@ -30,6 +30,7 @@ EDIT_FORMS = {
     "edition_interviews": "an edition's interview booking rules",
     "edition_branding": "an edition's colour, the text on it, its logo and banner",
     "edition_embed": "the sites allowed to frame an edition's widget",
+    "webhook": "a webhook's address and events",
     "employer_edit": "an employer's details",
     "offer_edit": "an offer",
     "profile": "the account's profile (and a candidate's CV)",
@@ -59,6 +60,8 @@ OTHER_FORMS = {
     # each click answers again, at the follow-up's current stage.
     "booth_follow_up": "answers the follow-up about a retained candidate",
     "edition_api_keys": "creates a partner's API key (shown once)",
+    "edition_webhooks": "registers an edition's webhook",
+    "booth_webhooks": "registers a booth's webhook",
     "edition_file": "downloads an export (POST for those holding personal data: recorded)",
 }
 ROLES = {

@@ -17,7 +17,7 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import applications, clock
+from fair import applications, clock, webhooks
 from fair.enums import (
     ApplicationStatus,
     InterviewChange,
@@ -138,6 +138,7 @@ async def book(
     invitation.waitlisted_at = None
     if status == InterviewStatus.BOOKED:
         await lifecycle.schedule_application(session, invitation, by)
+        await webhooks.interview_event(session, "interview.booked", interview)
     change = InterviewChange.BOOKED if by_candidate else InterviewChange.TO_CONFIRM
     await tell(session, interview, change)
     return interview
@@ -177,6 +178,7 @@ async def confirm(
     invitation = await get_invitation(session, interview.invitation_id)
     invitation.waitlisted_at = None
     await lifecycle.schedule_application(session, invitation, candidate)
+    await webhooks.interview_event(session, "interview.booked", interview)
     await tell(session, interview, InterviewChange.CONFIRMED)
 
 
@@ -204,6 +206,7 @@ async def cancel(session: AsyncSession, *, by: User, interview: Interview, reaso
     reason = _reason(reason)
     await lifecycle.release(session, interview, InterviewStatus.CANCELLED, by=by, reason=reason)
     await lifecycle.unschedule_application(session, interview, by)
+    await webhooks.interview_event(session, "interview.cancelled", interview)
     await tell(session, interview, InterviewChange.CANCELLED)
     await offer_to_waitlist(session, interview.slot_id, skip={interview.invitation_id})
 
@@ -226,6 +229,7 @@ async def application_withdrawn(session: AsyncSession, *, application: Applicati
     await lifecycle.release(
         session, interview, InterviewStatus.CANCELLED, by=candidate, reason=reason
     )
+    await webhooks.interview_event(session, "interview.cancelled", interview)
     await tell(session, interview, InterviewChange.CANCELLED)
     await offer_to_waitlist(session, interview.slot_id, skip={interview.invitation_id})
 
@@ -279,6 +283,7 @@ async def reschedule(
     interview.room_secret = secrets.token_urlsafe(32)  # entry tokens for the old time lapse
     interview.updated_at = clock.now()
     await session.flush()
+    await webhooks.interview_event(session, "interview.moved", interview)
     await tell(session, interview, InterviewChange.RESCHEDULED)
     await offer_to_waitlist(session, old_slot, skip={interview.invitation_id})
     return interview

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, editions, participants
+from fair import clock, editions, participants, webhooks
 from fair.enums import RegistrationStatus, Role, WebconferenceChange
 from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import User, Webconference, WebconferenceRegistration
@@ -81,6 +81,7 @@ async def register(
         else WebconferenceChange.WAITING
     )
     await participants.register(session, edition_id=edition.id, user=candidate)
+    await webhooks.registration_event(session, webconference, registration)
     await tell(session, webconference, registration, change)
     return registration
 
