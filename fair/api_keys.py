@@ -11,7 +11,8 @@ protects it as well and keeps every API request cheap.
 
 Scopes (fair.enums.ApiScope): reading public data, reading the edition's aggregated figures,
 writing a booth's offers, reading a booth's applications; the last two act on the key's booth
-only. A key acts on its edition only.
+only. A key acts on its edition only. The edition's organisers create keys of any scope; a
+booth's recruiters create their booth's own (`create_for_booth`: the booth scopes only).
 
 `last_used_at` is written at most once a minute per key (`stale`, `touch`): `authenticate`
 only reads, so an API read stays a read transaction; the boundary writes the touch (and the
@@ -92,6 +93,20 @@ async def create(
     return key, f"{PREFIX}{prefix}_{secret}"
 
 
+async def create_for_booth(
+    session: AsyncSession, *, booth: Booth, name: str, scopes: list[ApiScope], by: User
+) -> tuple[ApiKey, str]:
+    """A booth's own key, made by one of its recruiters (the caller checked that `by` is): its
+    scopes only those acting on the booth (offers, applications), never the edition's."""
+    if any(not s.for_booth for s in scopes):
+        raise Forbidden("A booth's key may only write its offers or read its applications.")
+    edition = await session.get(Edition, booth.edition_id)
+    assert edition is not None  # a booth's edition is never deleted before it
+    return await create(
+        session, edition=edition, name=name, scopes=scopes, booth_id=booth.id, by=by
+    )
+
+
 def _name(text: str) -> str:
     name = parse.line(text)
     if not name or len(name) > 120:
@@ -118,21 +133,30 @@ class Listed:
     employer: str  # the booth's employer, "" for a key without a booth
 
 
-async def listing(session: AsyncSession, edition_id: int) -> list[Listed]:
-    """The edition's keys, newest first, with their booth's employer."""
-    rows = await session.execute(
+async def listing(
+    session: AsyncSession, edition_id: int, *, booth_id: int | None = None
+) -> list[Listed]:
+    """The edition's keys (those of `booth_id` only, if given), newest first, with their booth's
+    employer."""
+    statement = (
         select(ApiKey, Employer.name)
         .outerjoin(Booth, Booth.id == ApiKey.booth_id)
         .outerjoin(Employer, Employer.id == Booth.employer_id)
         .where(ApiKey.edition_id == edition_id)
         .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
     )
+    if booth_id is not None:
+        statement = statement.where(ApiKey.booth_id == booth_id)
+    rows = await session.execute(statement)
     return [Listed(key, employer or "") for key, employer in rows.all()]
 
 
-async def get(session: AsyncSession, key_id: int, *, edition_id: int) -> ApiKey:
+async def get(
+    session: AsyncSession, key_id: int, *, edition_id: int, booth_id: int | None = None
+) -> ApiKey:
+    """The key of the edition (and of `booth_id`, if given); else NotFound."""
     key = await session.get(ApiKey, key_id)
-    if key is None or key.edition_id != edition_id:
+    if key is None or key.edition_id != edition_id or booth_id not in (None, key.booth_id):
         raise NotFound("This API key does not exist.")
     return key
 
@@ -247,9 +271,11 @@ class Use:
     rows: int
 
 
-async def uses(session: AsyncSession, edition_id: int, *, limit: int = USES_PAGE) -> list[Use]:
-    """The edition's latest audited uses of keys, newest first."""
-    rows = await session.execute(
+async def uses(
+    session: AsyncSession, edition_id: int, *, booth_id: int | None = None, limit: int = USES_PAGE
+) -> list[Use]:
+    """The edition's (or `booth_id`'s) latest audited uses of keys, newest first."""
+    statement = (
         select(ApiKeyUse, ApiKey.name, Employer.name)
         .join(ApiKey, ApiKey.id == ApiKeyUse.api_key_id)
         .outerjoin(Booth, Booth.id == ApiKeyUse.booth_id)
@@ -258,4 +284,7 @@ async def uses(session: AsyncSession, edition_id: int, *, limit: int = USES_PAGE
         .order_by(ApiKeyUse.created_at.desc(), ApiKeyUse.id.desc())
         .limit(limit)
     )
+    if booth_id is not None:
+        statement = statement.where(ApiKeyUse.booth_id == booth_id)
+    rows = await session.execute(statement)
     return [Use(u.created_at, name, emp or "", u.what, u.rows) for u, name, emp in rows.all()]

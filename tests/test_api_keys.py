@@ -244,3 +244,27 @@ async def test_last_use_written_once_a_minute_and_uses_audited(session: AsyncSes
     ]
     assert employer and employer.startswith("Entreprise")
     assert await session.scalar(select(ApiKey.id).where(ApiKey.prefix == key.prefix)) == key.id
+
+
+async def test_a_booths_own_key(session: AsyncSession) -> None:
+    _organiser, _edition, booth = await _setup(session)
+    recruiter = await f.user(session, Role.RECRUITER, can_log_in=False)
+    key, _raw = await api_keys.create_for_booth(
+        session, booth=booth, name="ATS", scopes=[ApiScope.OFFERS], by=recruiter
+    )
+    assert (key.edition_id, key.booth_id, key.scopes) == (
+        booth.edition_id,
+        booth.id,
+        ["offers:write"],
+    )
+    for scope in (ApiScope.FIGURES, ApiScope.PUBLIC):
+        with pytest.raises(FairError) as caught:
+            await api_keys.create_for_booth(
+                session, booth=booth, name="ATS", scopes=[ApiScope.OFFERS, scope], by=recruiter
+            )
+        assert (caught.value.status, caught.value.code) == (403, "fair.forbidden")
+    listed = await api_keys.listing(session, booth.edition_id, booth_id=booth.id + 1)
+    assert listed == []
+    with pytest.raises(FairError) as caught:
+        await api_keys.get(session, key.id, edition_id=booth.edition_id, booth_id=booth.id + 1)
+    assert caught.value.status == 404

@@ -5,21 +5,26 @@ per-offer results and idempotency keys."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import api_keys, applications, clock, db, participants
-from fair.enums import ApiScope, ApplicationStatus, Role
+from fair.app import create_app
+from fair.enums import ApiScope, ApplicationStatus
 from fair.models import ApiIdempotency, ApiKey, ApiKeyUse, Offer
 from tests import factories as f
 from tests.partner_keys import bearer, key
 
 API = "/api/v1"
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(autouse=True)
@@ -315,3 +320,33 @@ async def test_openapi_describes_the_partner_endpoints(client: httpx.AsyncClient
         operation = paths[path][method]
         assert [list(s.values())[0] for s in operation["security"]] == [[scope]]
     assert "requestBody" in paths["/editions/{edition_id}/booths/{booth_id}/offers"]["post"]
+
+
+async def test_the_rate_limit_counted_in_redis(conf: Any, session: AsyncSession) -> None:
+    """With BROADCAST_URL at Redis, every process counts a key's requests in one place: a
+    count in Redis (another process's requests) refuses this process's next one."""
+    edition = await f.edition(session)
+    made, raw = await key(session, edition, ApiScope.FIGURES)
+    await db.commit(session)
+    namespace = f"fair-test-{secrets.token_hex(4)}"
+    shared = replace(conf, broadcast_url=REDIS, broadcast_namespace=namespace)
+    clock.set_now(f.NOON + timedelta(seconds=50))
+    counter = f"{namespace}:rate:{made.prefix}:{int(clock.now().timestamp() // 60)}"
+    redis = aioredis.from_url(REDIS)
+    await redis.set(counter, api_keys.PER_MINUTE - 1, ex=120)
+    web = create_app(shared)
+    path = f"{API}/editions/{edition.id}/figures"
+    try:
+        async with (
+            web.router.lifespan_context(web),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=web), base_url="http://testserver"
+            ) as client,
+        ):
+            assert (await client.get(path, headers=bearer(raw))).status_code == 200
+            refused = await client.get(path, headers=bearer(raw))
+            assert (refused.status_code, refused.headers["retry-after"]) == (429, "10")
+        assert int(await redis.get(counter)) == api_keys.PER_MINUTE + 1
+    finally:
+        await redis.delete(counter)
+        await redis.aclose()

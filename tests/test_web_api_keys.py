@@ -154,3 +154,62 @@ async def test_in_french_with_the_audit_of_uses(client, session) -> None:  # typ
     assert uses.strip().startswith(
         f"Quand Clé Stand Candidatures 10/03/2026 12:00 ATS {booth.employer.name} 4"
     )
+
+
+async def test_a_booths_own_keys_for_its_recruiters(make_client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    organiser = await f.user(session, Role.ORGANISER, locale="en")
+    edition = await f.edition(session, by=organiser)
+    recruiter = await f.user(session, Role.RECRUITER, locale="en")
+    booth, _ = await f.booth(session, edition_=edition, recruiter=recruiter)
+    other_booth, other_recruiter = await f.booth(session, edition_=edition)
+    await api_keys.create(
+        session,
+        edition=edition,
+        name="Ville",
+        scopes=[ApiScope.FIGURES],
+        booth_id=None,
+        by=organiser,
+    )
+    theirs, _raw = await api_keys.create(
+        session,
+        edition=edition,
+        name="Autre ATS",
+        scopes=[ApiScope.OFFERS],
+        booth_id=other_booth.id,
+        by=organiser,
+    )
+    await db.commit(session)
+    client = await person(make_client, recruiter)
+    page = f"/recruiter/booths/{booth.id}/api-keys"
+    assert f'href="{page}"' in (await client.get(f"/recruiter/booths/{booth.id}")).text
+    shown = await client.get(page)
+    assert shown.status_code == 200
+    assert "No API key yet." in text(shown.text)  # neither the edition's nor another booth's
+    assert 'name="scope_figures"' not in shown.text and 'name="booth"' not in shown.text
+    created = await post(
+        client, page, page, name="Mon ATS", scope_applications="on", scope_figures="on"
+    )
+    assert created.status_code == 200
+    raw = KEY_RE.findall(created.text)
+    assert len(raw) == 1
+    mine = await fetch.scalar(select(ApiKey).where(ApiKey.name == "Mon ATS"))
+    assert (mine.booth_id, mine.scopes, mine.created_by_id) == (
+        booth.id,
+        ["applications:read"],  # the edition's scopes are not offered to a booth
+        recruiter.id,
+    )
+    listed = text((await client.get(page)).text)
+    assert "Mon ATS" in listed and "Autre ATS" not in listed and "Ville" not in listed
+    # Another booth's key does not exist here; another booth's recruiter may not come.
+    other_key = f"/recruiter/booths/{booth.id}/api-keys/{theirs.id}/revoke"
+    assert (await post(client, page, other_key)).status_code == 404
+    stranger = await person(make_client, other_recruiter)
+    assert (await stranger.get(page)).status_code == 403
+    assert (await post(client, page, f"{page}/{mine.id}/revoke")).status_code == 303
+    assert [
+        k.name for k in await fetch.scalars(select(ApiKey).where(ApiKey.revoked_at.is_not(None)))
+    ] == ["Mon ATS"]
+    # The organisers see it among the edition's keys.
+    owner = await person(make_client, organiser)
+    edition_page = text((await owner.get(f"/organiser/editions/{edition.id}/api-keys")).text)
+    assert "Mon ATS" in edition_page and "Autre ATS" in edition_page

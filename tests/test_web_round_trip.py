@@ -60,6 +60,7 @@ OTHER_FORMS = {
     # each click answers again, at the follow-up's current stage.
     "booth_follow_up": "answers the follow-up about a retained candidate",
     "edition_api_keys": "creates a partner's API key (shown once)",
+    "booth_api_keys": "creates a booth's own API key (shown once)",
     "edition_webhooks": "registers an edition's webhook",
     "booth_webhooks": "registers a booth's webhook",
     "edition_file": "downloads an export (POST for those holding personal data: recorded)",

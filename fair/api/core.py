@@ -269,8 +269,15 @@ async def _authenticate(
     # public endpoints must work without it.
     api_keys = importlib.import_module("fair.api_keys")
     edition_id = getattr(params, "edition_id", None)
+    # Keys' requests are counted in Redis when BROADCAST_URL is (shared by every process).
+    broadcast = app_state.of(request).broadcast
     key = await api_keys.authenticate(
-        session, raw_key.strip(), scope=declared.scope, edition_id=edition_id
+        session,
+        raw_key.strip(),
+        scope=declared.scope,
+        edition_id=edition_id,
+        redis=broadcast.client(),
+        namespace=broadcast.namespace,
     )
     if key is None:  # authenticate raises its own refusals; None is one too
         raise Forbidden("This partner key may not do this.", code="api.forbidden")

@@ -1,40 +1,80 @@
-"""Partners' API keys of an edition (fair.api_keys), for its organisers: the list (scopes,
-booth, when created and last used, revoked), a form creating one, whose full text is shown once
-in the answer to that form (never kept, never in a cookie), a button revoking one, and the
-audit of the keys' uses that read personal data."""
+"""Partners' API keys (fair.api_keys): the edition's, for its organisers, and a booth's own,
+for its recruiters (writing its offers, reading its applications for their applicant tracking
+system). One page each: the list (scopes, booth, when created and last used, revoked), a form
+creating one, whose full text is shown once in the answer to that form (never kept, never in a
+cookie), a button revoking one, and the audit of the keys' uses that read personal data.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import api_keys, employers
-from fair.enums import ApiScope, BoothStatus
+from fair import api_keys, employers, permissions
+from fair.enums import ApiScope, BoothStatus, Role
 from fair.errors import Invalid
-from fair.models import Edition
+from fair.models import ApiKey, Booth, Edition, User
 from fair.web import forms, urls
-from fair.web.auth import database, organised_edition, page, path_int, release
+from fair.web.auth import database, organised_edition, page, path_int, release, require_role
 from fair.web.flash import flash
 from fair.web.templating import render
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Whose keys a page shows: an edition's (organisers) or one booth's (its recruiters)."""
+
+    edition: Edition
+    booth: Booth | None = None
+
+    @property
+    def scopes(self) -> list[ApiScope]:
+        return [s for s in ApiScope if self.booth is None or s.for_booth]
+
+    @property
+    def params(self) -> dict[str, int]:
+        if self.booth is None:
+            return {"edition_id": self.edition.id}
+        return {"booth_id": self.booth.id}
+
+    def page(self, request: Request) -> str:
+        route = "edition_api_keys" if self.booth is None else "booth_api_keys"
+        return urls.path(request, route, **self.params)
+
+    def revoke(self, request: Request, key: ApiKey) -> str:
+        route = "api_key_revoke" if self.booth is None else "booth_api_key_revoke"
+        return urls.path(request, route, key_id=key.id, **self.params)
+
+
 async def _keys_page(
     request: Request,
-    edition: Edition,
+    owner: Owner,
     *,
     form: forms.FormState | None = None,
     created: str = "",
     status: int = 200,
 ) -> Response:
     session = database(request)
-    booths = await employers.booths_of_edition(session, edition, status=BoothStatus.APPROVED)
+    edition, booth = owner.edition, owner.booth
+    booth_id = booth.id if booth else None
+    if booth is None:
+        booths = await employers.booths_of_edition(session, edition, status=BoothStatus.APPROVED)
+        choices = [(b.id, b.employer.name) for b in booths]
+    else:
+        choices = []
+    keys = await api_keys.listing(session, edition.id, booth_id=booth_id)
     context = {
         "edition": edition,
-        "keys": await api_keys.listing(session, edition.id),
-        "uses": await api_keys.uses(session, edition.id),
-        "scopes": list(ApiScope),
-        "booths": [(b.id, b.employer.name) for b in booths],
+        "booth": booth,
+        "keys": keys,
+        "revoke": {item.key.id: owner.revoke(request, item.key) for item in keys},
+        "action": owner.page(request),
+        "uses": await api_keys.uses(session, edition.id, booth_id=booth_id),
+        "scopes": owner.scopes,
+        "booths": choices,
         "form": form,
         "created": created,
     }
@@ -43,40 +83,80 @@ async def _keys_page(
     return response
 
 
-@page
-async def edition_api_keys(request: Request) -> Response:
-    user, edition = await organised_edition(request)
-    if request.method != "POST":
-        return await _keys_page(request, edition)
+async def _create(request: Request, owner: Owner, user: User) -> Response:
     fields = forms.Fields(await forms.read(request))
     name = fields.text("name")
-    scopes = [s for s in ApiScope if fields.flag(f"scope_{s.name.lower()}")]
-    booth_id = fields.identifier("booth", required=False)
+    scopes = [s for s in owner.scopes if fields.flag(f"scope_{s.name.lower()}")]
+    booth_id = fields.identifier("booth", required=False) if owner.booth is None else None
+    session = database(request)
     try:
         fields.done()
-        _key, raw = await api_keys.create(
-            database(request),
-            edition=edition,
-            name=name,
-            scopes=scopes,
-            booth_id=booth_id,
-            by=user,
-        )
+        if owner.booth is None:
+            _key, raw = await api_keys.create(
+                session, edition=owner.edition, name=name, scopes=scopes, booth_id=booth_id, by=user
+            )
+        else:
+            _key, raw = await api_keys.create_for_booth(
+                session, booth=owner.booth, name=name, scopes=scopes, by=user
+            )
     except Invalid as error:
         await release(request)
         state = forms.state_from(fields, error)
-        return await _keys_page(request, edition, form=state, status=error.status)
-    return await _keys_page(request, edition, created=raw)
+        return await _keys_page(request, owner, form=state, status=error.status)
+    return await _keys_page(request, owner, created=raw)
+
+
+async def _revoke(request: Request, owner: Owner) -> Response:
+    session = database(request)
+    booth_id = owner.booth.id if owner.booth else None
+    key = await api_keys.get(
+        session, path_int(request, "key_id"), edition_id=owner.edition.id, booth_id=booth_id
+    )
+    await api_keys.revoke(session, key)
+    flash(request, "The key %(name)s is revoked: it no longer opens the API.", name=key.name)
+    return urls.see_other(owner.page(request))
+
+
+# The edition's keys, for its organisers --------------------------------------------------------
+
+
+@page
+async def edition_api_keys(request: Request) -> Response:
+    user, edition = await organised_edition(request)
+    if request.method == "POST":
+        return await _create(request, Owner(edition), user)
+    return await _keys_page(request, Owner(edition))
 
 
 @page
 async def api_key_revoke(request: Request) -> Response:
     _user, edition = await organised_edition(request)
+    return await _revoke(request, Owner(edition))
+
+
+# A booth's own keys, for its recruiters ----------------------------------------------------
+
+
+async def _booth_owner(request: Request) -> tuple[User, Owner]:
+    user = require_role(request, Role.RECRUITER)
     session = database(request)
-    key = await api_keys.get(session, path_int(request, "key_id"), edition_id=edition.id)
-    await api_keys.revoke(session, key)
-    flash(request, "The key %(name)s is revoked: it no longer opens the API.", name=key.name)
-    return urls.redirect(request, "edition_api_keys", edition_id=edition.id)
+    booth = await employers.get_booth(session, path_int(request, "booth_id"))
+    await permissions.require_booth_member(session, user, booth)
+    return user, Owner(booth.edition, booth)
+
+
+@page
+async def booth_api_keys(request: Request) -> Response:
+    user, owner = await _booth_owner(request)
+    if request.method == "POST":
+        return await _create(request, owner, user)
+    return await _keys_page(request, owner)
+
+
+@page
+async def booth_api_key_revoke(request: Request) -> Response:
+    _user, owner = await _booth_owner(request)
+    return await _revoke(request, owner)
 
 
 routes = [
@@ -91,5 +171,17 @@ routes = [
         api_key_revoke,
         methods=["POST"],
         name="api_key_revoke",
+    ),
+    Route(
+        "/recruiter/booths/{booth_id:int}/api-keys",
+        booth_api_keys,
+        methods=["GET", "POST"],
+        name="booth_api_keys",
+    ),
+    Route(
+        "/recruiter/booths/{booth_id:int}/api-keys/{key_id:int}/revoke",
+        booth_api_key_revoke,
+        methods=["POST"],
+        name="booth_api_key_revoke",
     ),
 ]
