@@ -162,3 +162,26 @@ async def test_documentation_page(client: httpx.AsyncClient, app: Any) -> None:
                 assert f"<code>{parameter['name']}</code>" in page
     assert "Licence Ouverte / Etalab 2.0" in page
     assert ("<script" in page, "style=" in page, "<style" in page) == (False, False, False)
+
+
+async def test_field_messages_in_the_platforms_words(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Pydantic's refusals said as the platform says them, in French by default."""
+    url = "/api/v1/editions?limit=0&colour=red&updated_since=hier"
+    french = (await client.get(url)).json()["error"]
+    english = (await client.get(url, headers={"Cookie": "lang=en"})).json()["error"]
+    assert french == {
+        "code": "input.invalid",
+        "message": "Les paramètres de la requête ne sont pas valides.",
+        "fields": {
+            "limit": "Indiquez un nombre d'au moins 1.",
+            "colour": "Paramètre inconnu.",
+            "updated_since": "Saisissez une date et une heure au format ISO 8601.",
+        },
+    }
+    assert english["fields"] == {
+        "limit": "Enter a number of at least 1.",
+        "colour": "Unknown parameter.",
+        "updated_since": "Enter an ISO 8601 date and time.",
+    }

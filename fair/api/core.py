@@ -201,11 +201,42 @@ def _fair_error(exc: FairError, method: str) -> Response:
     return response
 
 
+# Pydantic's refusals in the platform's words and language (its own are English only); by
+# pydantic's error type, with its context's values. Others (fair.parse's, through
+# fair.api.params) arrive translated already.
+FIELD_MESSAGES = {
+    "missing": N_("This parameter is required."),
+    "extra_forbidden": N_("Unknown parameter."),
+    "int_parsing": N_("Enter a whole number."),
+    "int_type": N_("Enter a whole number."),
+    "int_from_float": N_("Enter a whole number."),
+    "bool_parsing": N_("Enter true or false."),
+    "bool_type": N_("Enter true or false."),
+    "greater_than_equal": N_("Enter a number of at least %(ge)s."),
+    "less_than_equal": N_("Enter a number of at most %(le)s."),
+    "string_too_long": N_("Enter at most %(max_length)s characters."),
+    "too_long": N_("Give at most %(max_length)s values."),
+    "string_pattern_mismatch": N_("Choose one of the allowed values."),
+    "enum": N_("Choose one of the allowed values."),
+    "literal_error": N_("Choose one of the allowed values."),
+}
+
+
+def _field_message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "too_long" and isinstance(error.get("input"), str):
+        kind = "string_too_long"  # a constrained str's length refused as a sequence's
+    message = FIELD_MESSAGES.get(kind)
+    if message is None:
+        return str(error["msg"])
+    return i18n.gettext(message, **{k: v for k, v in error.get("ctx", {}).items()})
+
+
 def _validation_error(exc: ValidationError, where: str) -> Response:
     fields: dict[str, str] = {}
     for error in exc.errors(include_url=False):
         name = ".".join(str(part) for part in error["loc"]) or where
-        fields.setdefault(name, error["msg"])
+        fields.setdefault(name, _field_message(error))
     code = "input.invalid" if where == "query" else "body.invalid"
     return error_response(400, code, i18n.gettext(MESSAGES[400]), fields)
 
