@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from fair import api_keys, clock, db
 from fair.enums import ApiScope, Role
@@ -213,3 +213,43 @@ async def test_a_booths_own_keys_for_its_recruiters(make_client, session, fetch)
     owner = await person(make_client, organiser)
     edition_page = text((await owner.get(f"/organiser/editions/{edition.id}/api-keys")).text)
     assert "Mon ATS" in edition_page and "Autre ATS" in edition_page
+
+
+async def test_the_page_reads_a_fixed_number_of_statements(app, client, session) -> None:  # type: ignore[no-untyped-def]
+    organiser, edition, _booth = await _edition(session)
+    await as_user(client, session, user=organiser)
+    page = f"/organiser/editions/{edition.id}/api-keys"
+    seen: list[str] = []
+
+    def record(*args):  # type: ignore[no-untyped-def]
+        if args[2].lstrip().startswith("SELECT"):
+            seen.append(args[2])
+
+    async def keys_and_uses(n: int) -> None:
+        for i in range(n):
+            made_booth, _ = await f.booth(session, edition_=edition)
+            made, _raw = await api_keys.create(
+                session,
+                edition=edition,
+                name=f"Clé {i}",
+                scopes=[ApiScope.APPLICATIONS],
+                booth_id=made_booth.id,
+                by=organiser,
+            )
+            await api_keys.record_use(session, made, what="booth_applications", rows=i)
+        await db.commit(session)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await keys_and_uses(1)
+        seen.clear()
+        assert (await client.get(page)).status_code == 200
+        few = len(seen)
+        await keys_and_uses(6)
+        seen.clear()
+        shown = await client.get(page)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(seen) == few, seen
+    assert shown.text.count('aria-label="Revoke the key') == 7
