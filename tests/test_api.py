@@ -185,3 +185,19 @@ async def test_field_messages_in_the_platforms_words(
         "colour": "Unknown parameter.",
         "updated_since": "Enter an ISO 8601 date and time.",
     }
+
+
+async def test_accept_language(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    """A program sends no cookie: Accept-Language chooses the messages' language; a `lang`
+    cookie, when there is one, wins."""
+    url = "/api/v1/editions?limit=0"
+    cases = {
+        (("Accept-Language", "en-GB,en;q=0.9"),): "Enter a number of at least 1.",
+        (("Accept-Language", "de, en;q=0.5, fr;q=0.8"),): "Indiquez un nombre d'au moins 1.",
+        (("Accept-Language", "de;q=x, en;q=0.5"),): "Enter a number of at least 1.",
+        (("Accept-Language", "en"), ("Cookie", "lang=fr")): "Indiquez un nombre d'au moins 1.",
+        (): "Indiquez un nombre d'au moins 1.",
+    }
+    for headers, expected in cases.items():
+        response = await client.get(url, headers=dict(headers))
+        assert response.json()["error"]["fields"]["limit"] == expected, headers

@@ -421,11 +421,32 @@ class Api:
         if request.method == "OPTIONS":
             await preflight()(scope, receive, send)
             return
+        wanted = accepted_locale(request)
+        token = i18n.current_locale.set(wanted) if wanted else None
         try:
             await self.router(scope, receive, send)
         except Exception as exc:  # noqa: BLE001 (every error becomes the API's JSON shape)
             response = error_of(exc, request.method)
             await response(scope, receive, send)
+        finally:
+            if token is not None:
+                i18n.current_locale.reset(token)
+
+
+def accepted_locale(request: Request) -> str | None:
+    """The first language of Accept-Language the platform speaks, unless a `lang` cookie chose
+    one (fair.web.middleware.Locale read it): partners' programs send no cookie."""
+    if request.cookies.get("lang") in i18n.LOCALES:
+        return None
+    weighted = []
+    for position, part in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
+        tag, _, quality = part.strip().partition(";q=")
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            continue
+        weighted.append((-weight, position, tag.split("-")[0].strip().lower()))
+    return next((tag for _, _, tag in sorted(weighted) if tag in i18n.LOCALES), None)
 
 
 def routes(endpoints: list[Endpoint], extra: list[BaseRoute] | None = None) -> list[BaseRoute]:

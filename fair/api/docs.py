@@ -1,7 +1,7 @@
 """The API's documentation page, /api/v1/docs: the OpenAPI document (fair/api/openapi.py) read
 back into plain rows and rendered server-side by templates/api/docs.html (no script, no CDN:
 the strict Content-Security-Policy holds), in French or English (`?lang=en`, else the `lang`
-cookie, else the platform's default).
+cookie, else Accept-Language, else the platform's default).
 
 Its own small Jinja environment: the API imports no other boundary, so not fair/web's."""
 
@@ -162,6 +162,7 @@ def page(document: dict[str, Any]) -> Any:
         finally:
             if token is not None:
                 i18n.current_locale.reset(token)
-        return HTMLResponse(html, headers={"cache-control": "public, max-age=300"})
+        headers = {"cache-control": "public, max-age=300", "vary": "Accept-Language, Cookie"}
+        return HTMLResponse(html, headers=headers)
 
     return docs
