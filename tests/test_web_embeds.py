@@ -8,6 +8,7 @@ import re
 
 import httpx
 import pytest
+from markupsafe import escape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -131,7 +132,7 @@ async def _fair(session):  # type: ignore[no-untyped-def]
     """An edition with a booth, two offers and a talk tomorrow; its organiser."""
     clock.set_now(f.NOON)
     organiser = await f.user(session, Role.ORGANISER, locale="en")
-    edition = await f.edition(session, by=organiser)
+    edition = await f.edition(session, by=organiser, title='Forum "Cap" & co')
     booth, recruiter = await f.booth(session, edition_=edition)
     await f.offer(session, booth_=booth, title="Électricien du bâtiment (H/F)")
     await f.offer(session, booth_=booth, title="Cariste (H/F)", rome_code="N1101")
@@ -155,7 +156,9 @@ async def test_the_widget_is_framed_by_the_listed_sites_only_and_sets_no_cookie(
     path = f"/organiser/editions/{edition.id}/embed"
     page = await client.get(path)
     assert f'href="{path}"' in page.text  # in the organiser's navigation
-    assert f"http://127.0.0.1:8000/embed/e/{edition.slug}/offers" in page.text  # a snippet
+    src = f"http://127.0.0.1:8000/embed/e/{edition.slug}/offers"
+    snippet = f'<iframe src="{src}" title="Offer search · Forum &quot;Cap&quot; &amp; co"'
+    assert str(escape(snippet)) in page.text  # shown as text, to be copied
     saved = await client.post(path, data={"csrf_token": await csrf(client, path), "origins": SITES})
     assert (saved.status_code, saved.headers["location"]) == (303, path)
     again = await client.get(path)

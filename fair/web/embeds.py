@@ -11,6 +11,7 @@ X-Frame-Options); links to the full site open in a new tab.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -33,13 +34,15 @@ from fair import (
 )
 from fair.enums import BoothStatus
 from fair.errors import FairError, NotFound
+from fair.i18n import N_
 from fair.models import Edition
 from fair.web import forms, middleware, public, templating, urls
 from fair.web.auth import database, organised_edition, page, path_int
 from fair.web.flash import flash
 from fair.web.templating import render
 
-WIDGETS = ("embed_search", "embed_programme")  # the edition's widgets; a booth's is per booth
+# The edition's widgets (a booth's is per booth), by route name.
+WIDGETS = {"embed_search": N_("Offer search"), "embed_programme": N_("Programme")}
 Shown = tuple[str, dict[str, Any], int]  # a widget's template, its context and status
 EmbedHandler = Callable[[Request, AsyncSession, Edition], Awaitable[Shown]]
 
@@ -145,14 +148,33 @@ async def _organiser_page(
         "edition": edition,
         "form": form,
         "base": base,
-        "widgets": [(name, base + urls.path(request, name, slug=edition.slug)) for name in WIDGETS],
+        "widgets": [
+            (name, i18n.gettext(label), *_snippets(request, edition, name, label))
+            for name, label in WIDGETS.items()
+        ],
         "booths": [
             (b, base + urls.path(request, "embed_booth", slug=edition.slug, booth_id=b.id))
             for b in booths
         ],
-        "script": base + app_state.of(request).assets.url("embed.js"),
     }
     return render(request, "organiser/embed.html", context, status=status)
+
+
+def _snippets(request: Request, edition: Edition, name: str, label: str) -> tuple[str, str]:
+    """The HTML to paste on a partner's page for the widget `name`: an iframe, and the script
+    tag making one (static/embed.js)."""
+    base = settings.get().base_url
+    src, title, script = (
+        html.escape(value)
+        for value in (
+            base + urls.path(request, name, slug=edition.slug),
+            f"{i18n.gettext(label)} · {edition.title}",
+            base + app_state.of(request).assets.url("embed.js"),
+        )
+    )
+    frame = f'<iframe src="{src}" title="{title}" width="100%" height="700" loading="lazy">'
+    tag = f'<script src="{script}" data-fair-widget="{src}" data-fair-title="{title}" async>'
+    return frame + "</iframe>", tag + "</script>"
 
 
 @page
