@@ -5,6 +5,7 @@ per-offer results and idempotency keys."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import replace
 from datetime import timedelta
@@ -350,3 +351,23 @@ async def test_the_rate_limit_counted_in_redis(conf: Any, session: AsyncSession)
     finally:
         await redis.delete(counter)
         await redis.aclose()
+
+
+async def test_two_tries_at_once_write_once(
+    client: httpx.AsyncClient, session: AsyncSession, fetch: Any
+) -> None:
+    """The same request sent twice at once: one write; the other try gets its answer or is
+    told to retry (409), never a 500 or a second offer."""
+    edition, booth, _recruiter, _other = await _fair(session)
+    _made, raw = await key(session, edition, ApiScope.OFFERS, booth=booth)
+    await db.commit(session)
+    path = f"{API}/editions/{edition.id}/booths/{booth.id}/offers"
+    headers = {**bearer(raw), "Idempotency-Key": "twins"}
+    body = {"resultats": [_offer("ATS-1"), _offer("ATS-2")]}
+    answers = await asyncio.gather(*(client.post(path, json=body, headers=headers) for _ in "ab"))
+    bodies = [a.json() for a in answers if a.status_code == 200]
+    busy = [a.json()["error"]["code"] for a in answers if a.status_code == 409]
+    assert bodies and all(b == bodies[0] for b in bodies)
+    assert (len(bodies) + len(busy), set(busy) <= {"api.idempotency_busy"}) == (2, True)
+    assert bodies[0]["created"] == 2
+    assert await fetch.scalar(select(func.count()).select_from(Offer)) == 2
