@@ -2,11 +2,11 @@
 
 For each backend: a fresh migrated database, one edition with one endpoint (fair.webhooks), N
 events queued through `webhooks.queue` (the outbox) by batches; then W concurrent senders (as W
-workers would) run `webhooks.deliver_due` until nothing is due, the clock moved past the backoff
-between passes. The receiver is a separate process (uvicorn, a bare ASGI app) that checks every
-signature (Standard Webhooks, its own code), answers 500 to a random share of requests
-(`--fail`), and counts the 2xx it gave per webhook-id. The run checks: every event delivered,
-no webhook-id answered 2xx twice, every signature valid; and prints the throughput.
+workers would) run `webhook_delivery.deliver_due` until nothing is due, the clock moved past
+the backoff between passes. The receiver is a separate process (uvicorn, a bare ASGI app)
+that checks every signature (Standard Webhooks, its own code), answers 500 to a random share
+of requests (`--fail`), and counts the 2xx it gave per webhook-id. The run checks: every event
+delivered, no webhook-id answered 2xx twice, every signature valid; and prints the throughput.
 
     .venv/bin/python bench/webhooks.py                      # 10,000 events, both backends
     .venv/bin/python bench/webhooks.py --events 500 --backends sqlite
@@ -38,7 +38,16 @@ sys.path.insert(0, str(ROOT))
 from _harness import free_port, pg_database  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from fair import accounts, clock, db, demo, editions, migrations, webhooks  # noqa: E402
+from fair import (  # noqa: E402
+    accounts,
+    clock,
+    db,
+    demo,
+    editions,
+    migrations,
+    webhook_delivery,
+    webhooks,
+)
 from fair.enums import Role  # noqa: E402
 from fair.models import WebhookDelivery  # noqa: E402
 
@@ -138,14 +147,14 @@ async def deliver(engine: Any, senders: int) -> tuple[int, int, float]:
 
     async def sender() -> int:
         done = 0
-        while got := await webhooks.deliver_due(maker):  # until a round delivers nothing
+        while got := await webhook_delivery.deliver_due(maker):  # until a round delivers nothing
             done += got
         return done
 
     while await _pending(maker):
         passes += 1
         delivered += sum(await asyncio.gather(*(sender() for _ in range(senders))))
-        clock.set_now(clock.now() + webhooks.MAX_RETRY + timedelta(minutes=1))
+        clock.set_now(clock.now() + webhook_delivery.MAX_RETRY + timedelta(minutes=1))
     return delivered, passes, time.perf_counter() - started
 
 
@@ -229,8 +238,8 @@ def main() -> None:
                     asyncio.run(pg_database(args.pg_database, create=False))
     print(
         f"\nSummary ({args.events:,} events, {args.fail:.0%} failures injected, "
-        f"{args.senders} concurrent senders, batches of {webhooks.BATCH} at "
-        f"{webhooks.CONCURRENCY} posts at once):"
+        f"{args.senders} concurrent senders, batches of {webhook_delivery.BATCH} at "
+        f"{webhook_delivery.CONCURRENCY} posts at once):"
     )
     print("\n".join(lines))
     print("load average (1, 5, 15 min) at the end: " + ", ".join(

@@ -5,18 +5,9 @@ An endpoint belongs to an edition (its organisers': every event of the edition) 
 helpers below, which write one `WebhookDelivery` per subscribed active endpoint **in the
 caller's transaction** (the outbox): a rolled-back change tells nobody.
 
-The worker (`run_sender`) claims due deliveries in a short transaction (its attempt counted and
-its next attempt moved past a lease: two workers never post one delivery at once; SKIP LOCKED
-on PostgreSQL, SQLite's writer lock elsewhere), posts them with no transaction open (httpx, a
-short timeout, redirects not followed, at most CONCURRENCY at once), then records each attempt
-(`WebhookAttempt`: status code or error, duration). A 2xx delivers; anything else is retried
-with exponential backoff and jitter until 24 hours after it was queued, then marked failed.
-A delivered or failed delivery can be replayed (`replay`): queued again with 24 hours anew.
-
-The request follows Standard Webhooks (https://www.standardwebhooks.com/): headers
-`webhook-id` (stable across retries), `webhook-timestamp` (Unix seconds of this attempt) and
-`webhook-signature` = "v1," + base64(HMAC-SHA256(secret bytes, "{id}.{timestamp}.{body}")),
-the secret being "whsec_" + base64 of its bytes.
+The worker sends them (fair.webhook_delivery: signed as Standard Webhooks specifies, retried
+with backoff for 24 hours, then marked failed). A delivered or failed delivery can be replayed
+(`replay`): queued again with 24 hours anew.
 
 Payloads (JSON, documented in docs/WEBHOOKS.md): {"type", "timestamp", "data"}, where data holds
 ids, the status and public fields; personal data (the candidate's name) only in deliveries
@@ -25,29 +16,18 @@ to the booth's own endpoints, which its recruiters' pages show anyway.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hashlib
-import hmac
 import ipaddress
 import json
-import logging
-import math
-import random
 import secrets
-import time
 import uuid
-import weakref
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-from sqlalchemy import ColumnElement, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, permissions, settings
+from fair import clock, db, permissions, settings, webhook_delivery
 from fair.errors import Conflict, Invalid, NotFound
 from fair.i18n import N_
 from fair.models import (
@@ -59,12 +39,9 @@ from fair.models import (
     User,
     Webconference,
     WebconferenceRegistration,
-    WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
-
-log = logging.getLogger("fair.webhooks")
 
 # The event types, with their English labels (msgids).
 EVENTS: dict[str, str] = {
@@ -78,17 +55,9 @@ EVENTS: dict[str, str] = {
     "offer.published": N_("Offer published"),
     "offer.closed": N_("Offer closed"),
 }
-RETRY_WINDOW = timedelta(hours=24)
-FIRST_RETRY = timedelta(seconds=30)  # then doubled on each failure, up to MAX_RETRY
-MAX_RETRY = timedelta(hours=2)
-BATCH = 100  # deliveries claimed per round
-CONCURRENCY = 10  # posts in flight at once
 MAX_URL = 500  # WebhookEndpoint.url
 LOG_PAGE = 50
 _LOOPBACK_NAMES = {"localhost", "localhost."}
-_wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 # Endpoints ------------------------------------------------------------------------------------
@@ -185,7 +154,7 @@ async def set_active(session: AsyncSession, endpoint: WebhookEndpoint, active: b
     endpoint.active = active
     await session.flush()
     if active:
-        db.after_commit(session, _wake)
+        db.after_commit(session, webhook_delivery.wake)
 
 
 async def delete(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
@@ -241,7 +210,7 @@ async def replay(session: AsyncSession, endpoint: WebhookEndpoint, delivery_id: 
     delivery.queued_at = now
     delivery.next_attempt_at = None
     await session.flush()
-    db.after_commit(session, _wake)
+    db.after_commit(session, webhook_delivery.wake)
 
 
 # Queuing events (in the caller's transaction) ---------------------------------------------------
@@ -299,7 +268,7 @@ async def queue(
         )
     if rows:
         await session.execute(insert(WebhookDelivery), rows)
-        db.after_commit(session, _wake)
+        db.after_commit(session, webhook_delivery.wake)
     return len(rows)
 
 
@@ -393,213 +362,3 @@ async def offer_event(session: AsyncSession, offer: Offer) -> None:
     }
     event = "offer.published" if offer.published else "offer.closed"
     await queue(session, event, edition_id=offer.edition_id, booth_id=offer.booth_id, data=data)
-
-
-# Delivery (the worker) --------------------------------------------------------------------------
-
-
-def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
-    """The webhook-signature header's value (Standard Webhooks, scheme v1)."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{message_id}.{timestamp}.{body}".encode()
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """The wait after `attempts` failed attempts: doubled each time up to MAX_RETRY, with
-    jitter (between half and all of it), so that receivers coming back are not stampeded."""
-    ceiling: timedelta = min(FIRST_RETRY * 2 ** min(attempts - 1, 20), MAX_RETRY)
-    return ceiling * random.uniform(0.5, 1.0)
-
-
-def lease() -> timedelta:
-    """How long a claimed delivery is held: a round's posts (BATCH at CONCURRENCY at once, each
-    cut at the timeout) fit in it, so none is claimed again while in flight."""
-    timeout = settings.get().webhook_timeout
-    return timedelta(seconds=timeout * (math.ceil(BATCH / CONCURRENCY) + 1) + 60)
-
-
-@dataclass(frozen=True)
-class _Claimed:
-    id: int
-    attempt: int
-    message_id: str
-    body: str
-    url: str
-    secret: str
-    queued_at: datetime
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    claimed: _Claimed
-    at: datetime
-    status: int | None
-    error: str
-    duration_ms: int
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
-async def deliver_due(maker: async_sessionmaker[AsyncSession], *, limit: int = BATCH) -> int:
-    """One round: claim up to `limit` due deliveries, post them, record how each went; returns
-    how many were delivered."""
-    delivered, _claimed = await _round(maker, limit)
-    return delivered
-
-
-async def _round(maker: async_sessionmaker[AsyncSession], limit: int) -> tuple[int, int]:
-    claimed = await _claim(maker, limit)
-    if not claimed:
-        return 0, 0
-    gate = asyncio.Semaphore(CONCURRENCY)
-    timeout = settings.get().webhook_timeout
-    async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as client:
-        outcomes = await asyncio.gather(*(_post(client, gate, timeout, c) for c in claimed))
-    await _record(maker, outcomes)
-    return sum(outcome.ok for outcome in outcomes), len(claimed)
-
-
-async def _claim(maker: async_sessionmaker[AsyncSession], limit: int) -> list[_Claimed]:
-    async with maker() as session:
-        now = clock.now()
-        rows = await session.execute(
-            select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(
-                WebhookDelivery.delivered_at.is_(None),
-                WebhookDelivery.failed_at.is_(None),
-                or_(
-                    WebhookDelivery.next_attempt_at.is_(None),
-                    WebhookDelivery.next_attempt_at <= now,
-                ),
-                WebhookEndpoint.active,
-            )
-            .order_by(WebhookDelivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=WebhookDelivery)
-        )
-        held_until = now + lease()
-        claimed = []
-        for delivery, url, secret in rows:
-            delivery.attempts += 1
-            delivery.next_attempt_at = held_until
-            claimed.append(
-                _Claimed(
-                    id=delivery.id,
-                    attempt=delivery.attempts,
-                    message_id=delivery.message_id,
-                    body=delivery.body,
-                    url=url,
-                    secret=secret,
-                    queued_at=delivery.queued_at,
-                )
-            )
-        await session.commit()
-    return claimed
-
-
-async def _post(
-    client: httpx.AsyncClient, gate: asyncio.Semaphore, seconds: float, claimed: _Claimed
-) -> _Outcome:
-    async with gate:
-        at = clock.now()
-        stamp = int(at.timestamp())
-        headers = {
-            "content-type": "application/json",
-            "user-agent": "fair-webhooks",
-            "webhook-id": claimed.message_id,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": sign(claimed.secret, claimed.message_id, stamp, claimed.body),
-        }
-        started = time.perf_counter()
-        status: int | None = None
-        error = ""
-        try:
-            async with asyncio.timeout(seconds):  # the whole exchange, not each read
-                response = await client.post(
-                    claimed.url, content=claimed.body.encode(), headers=headers
-                )
-            status = response.status_code
-        except (TimeoutError, httpx.TimeoutException):
-            error = "timeout"
-        except Exception as exc:  # refused, reset, bad TLS…: it belongs to this delivery
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        duration = round((time.perf_counter() - started) * 1000)
-        return _Outcome(claimed, at, status, error, duration)
-
-
-async def _record(maker: async_sessionmaker[AsyncSession], outcomes: list[_Outcome]) -> None:
-    """Log every attempt; deliver, schedule the next try, or give up after the window. A row
-    claimed again since (its lease ran out) is left to that attempt."""
-    async with maker() as session:
-        now = clock.now()
-        await session.execute(
-            insert(WebhookAttempt),
-            [
-                {
-                    "delivery_id": o.claimed.id,
-                    "at": o.at,
-                    "status": o.status,
-                    "error": o.error,
-                    "duration_ms": o.duration_ms,
-                }
-                for o in outcomes
-            ],
-        )
-        for outcome in outcomes:
-            await session.execute(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == outcome.claimed.id,
-                    WebhookDelivery.attempts == outcome.claimed.attempt,
-                    WebhookDelivery.delivered_at.is_(None),
-                )
-                .values(**_next_state(outcome, now))
-            )
-        await session.commit()
-    for outcome in outcomes:
-        if not outcome.ok:
-            log.info("webhook delivery %s: %s", outcome.claimed.id, outcome.status or outcome.error)
-
-
-def _next_state(outcome: _Outcome, now: datetime) -> dict[str, Any]:
-    error = outcome.error or ("" if outcome.ok else f"HTTP {outcome.status}")
-    state: dict[str, Any] = {"last_status": outcome.status, "last_error": error}
-    if outcome.ok:
-        return state | {"delivered_at": now, "next_attempt_at": None}
-    deadline = outcome.claimed.queued_at + RETRY_WINDOW
-    if now >= deadline:
-        return state | {"failed_at": now, "next_attempt_at": None}
-    # The last try falls at the window's end: its failure gives up.
-    return state | {"next_attempt_at": min(now + retry_delay(outcome.claimed.attempt), deadline)}
-
-
-def _wakeup() -> asyncio.Event:
-    loop = asyncio.get_running_loop()
-    event = _wakeups.get(loop)
-    if event is None:
-        event = _wakeups[loop] = asyncio.Event()
-    return event
-
-
-async def _wake() -> None:
-    _wakeup().set()
-
-
-async def run_sender(maker: async_sessionmaker[AsyncSession], *, interval: float = 5.0) -> None:
-    """Deliver whenever a commit queued deliveries, and every `interval` seconds."""
-    wakeup = _wakeup()
-    while True:
-        try:
-            await asyncio.wait_for(wakeup.wait(), timeout=interval)
-        except TimeoutError:
-            pass
-        wakeup.clear()
-        try:
-            while (await _round(maker, BATCH))[1] == BATCH:
-                pass  # a full batch: more may be due
-        except Exception:  # keep the sender alive; the next round retries
-            log.exception("webhook delivery failed")

@@ -1,5 +1,5 @@
-"""Background work: the mail and webhook outboxes (fair.webhooks: every 5 s and after each
-commit that queued deliveries, claimed with a lease, posted outside any transaction),
+"""Background work: the mail and webhook outboxes (fair.webhook_delivery: every 5 s and after
+each commit that queued deliveries, claimed with a lease, posted outside any transaction),
 interview and webconference reminders, interview offers, queue calls, presence, the
 recruiters' hourly digests of new applications, the follow-ups after editions (J+30, J+90,
 J+180, fair.follow_ups), the organisers' live panels (every 3 s, only for watched live
@@ -43,7 +43,7 @@ from fair import (
     surveys,
     unit_of_work,
     webconferences,
-    webhooks,
+    webhook_delivery,
 )
 from fair.app_state import AppState, Resources
 from fair.broadcast import Broadcaster
@@ -191,7 +191,7 @@ def start(state: Resources) -> list[asyncio.Task[None]]:
     panel = functools.partial(live_panel_round, published=live_panel.Published())
     return [
         asyncio.create_task(mail.run_sender(state.write_sessions)),
-        asyncio.create_task(webhooks.run_sender(state.write_sessions)),
+        asyncio.create_task(webhook_delivery.run_sender(state.write_sessions)),
         asyncio.create_task(db.run_statistics(state.engine)),
         asyncio.create_task(run_call_expiry(state)),
         asyncio.create_task(

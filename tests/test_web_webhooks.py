@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import select
 
-from fair import clock, db, webhooks
+from fair import clock, db, webhook_delivery, webhooks
 from fair.enums import Role
 from fair.models import WebhookDelivery, WebhookEndpoint
 from tests import factories as f
@@ -134,7 +134,7 @@ async def test_the_log_pages_and_replays(client, session, fetch, app):  # type: 
                 session, "booth.approved", edition_id=edition.id, booth_id=None, data={"n": n}
             )
         await db.commit(session)
-        while await webhooks.deliver_due(app.state.write_sessions, limit=100):
+        while await webhook_delivery.deliver_due(app.state.write_sessions, limit=100):
             pass
         await as_user(client, session, user=organiser)
         url = f"/webhooks/{endpoint.id}"
@@ -157,6 +157,6 @@ async def test_the_log_pages_and_replays(client, session, fetch, app):  # type: 
         assert (requeued.delivered_at, requeued.queued_at) == (None, clock.now())
         again = await post(client, url, f"{url}/deliveries/{oldest.id}/replay")
         assert again.status_code == 409
-        assert await webhooks.deliver_due(app.state.write_sessions) == 1
+        assert await webhook_delivery.deliver_due(app.state.write_sessions) == 1
     sent = [r.webhook_id for r in receiver.received]
     assert len(sent) == webhooks.LOG_PAGE + 3 and sent[-1] == oldest.message_id

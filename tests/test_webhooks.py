@@ -11,7 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from fair import applications, clock, db, interviews, offers, settings, webconferences, webhooks
+from fair import (
+    applications,
+    clock,
+    db,
+    interviews,
+    offers,
+    settings,
+    webconferences,
+    webhook_delivery,
+    webhooks,
+)
 from fair.enums import ApplicationStatus, InterviewMode, Role
 from fair.errors import Conflict, Invalid
 from fair.models import WebhookAttempt, WebhookDelivery
@@ -67,17 +77,17 @@ async def test_fails_times_out_then_delivers_once(app, session, fetch):  # type:
         await db.commit(session)
         maker = app.state.write_sessions
 
-        assert await webhooks.deliver_due(maker) == 0  # 500
+        assert await webhook_delivery.deliver_due(maker) == 0  # 500
         [first] = await _deliveries(fetch)
         assert (first.attempts, first.last_status, first.last_error) == (1, 500, "HTTP 500")
         waited = first.next_attempt_at - START
         assert timedelta(seconds=15) <= waited <= timedelta(seconds=30)
-        assert await webhooks.deliver_due(maker) == 0  # not due yet: nothing posted
+        assert await webhook_delivery.deliver_due(maker) == 0  # not due yet: nothing posted
         assert len(receiver.received) == 1
 
         second_try = first.next_attempt_at
         clock.set_now(second_try)
-        assert await webhooks.deliver_due(maker) == 0  # the receiver hangs past 1 s
+        assert await webhook_delivery.deliver_due(maker) == 0  # the receiver hangs past 1 s
         [second] = await _deliveries(fetch)
         assert (second.attempts, second.last_status, second.last_error) == (2, None, "timeout")
         assert second_try + timedelta(seconds=30) <= second.next_attempt_at
@@ -85,9 +95,9 @@ async def test_fails_times_out_then_delivers_once(app, session, fetch):  # type:
 
         third_try = second.next_attempt_at
         clock.set_now(third_try)
-        assert await webhooks.deliver_due(maker) == 1
+        assert await webhook_delivery.deliver_due(maker) == 1
         clock.set_now(third_try + timedelta(days=2))
-        assert await webhooks.deliver_due(maker) == 0  # never twice
+        assert await webhook_delivery.deliver_due(maker) == 0  # never twice
         await asyncio.sleep(1.2)  # the hung request's thread ends
 
     [done] = await _deliveries(fetch)
@@ -129,7 +139,7 @@ async def test_a_wrong_secret_does_not_verify(app, session):  # type: ignore[no-
         receiver.secret = webhooks.new_secret()
         await f.application(session, offer_=await f.offer(session, booth_=booth_))
         await db.commit(session)
-        assert await webhooks.deliver_due(app.state.write_sessions) == 1
+        assert await webhook_delivery.deliver_due(app.state.write_sessions) == 1
     assert [r.verified for r in receiver.received] == [False]
     assert endpoint.secret.startswith("whsec_") and endpoint.secret != receiver.secret
 
@@ -141,11 +151,11 @@ async def test_failed_after_24_hours_then_replayed(app, session, fetch):  # type
         await f.application(session, offer_=await f.offer(session, booth_=booth_))
         await db.commit(session)
         maker = app.state.write_sessions
-        assert await webhooks.deliver_due(maker) == 0
+        assert await webhook_delivery.deliver_due(maker) == 0
         tries = 1
         while (delivery := (await _deliveries(fetch))[0]).failed_at is None:
             clock.set_now(delivery.next_attempt_at)
-            await webhooks.deliver_due(maker)
+            await webhook_delivery.deliver_due(maker)
             tries += 1
         deadline = START + timedelta(hours=24)
         assert (delivery.failed_at, delivery.next_attempt_at, delivery.attempts) == (
@@ -169,7 +179,7 @@ async def test_failed_after_24_hours_then_replayed(app, session, fetch):  # type
             with pytest.raises(Conflict) as refused:  # still pending: not replayed twice
                 await webhooks.replay(s, endpoint, delivery.id)
             assert refused.value.code == "webhook.pending"
-        assert await webhooks.deliver_due(maker) == 1
+        assert await webhook_delivery.deliver_due(maker) == 1
     [replayed] = await _deliveries(fetch)
     assert (replayed.delivered_at, replayed.failed_at, replayed.attempts) == (
         deadline + timedelta(hours=1),
@@ -189,14 +199,14 @@ async def test_pausing_stops_deliveries(app, session, fetch):  # type: ignore[no
         maker = app.state.write_sessions
         async with db.unit_of_work(maker) as s:
             await webhooks.set_active(s, await webhooks.get_endpoint(s, endpoint.id), False)
-        assert await webhooks.deliver_due(maker) == 0
+        assert await webhook_delivery.deliver_due(maker) == 0
         async with db.unit_of_work(maker) as s:  # nothing queued while paused
             await f.application(s, offer_=offer)
         assert len(await _deliveries(fetch)) == 1
         assert receiver.received == []
         async with db.unit_of_work(maker) as s:
             await webhooks.set_active(s, await webhooks.get_endpoint(s, endpoint.id), True)
-        assert await webhooks.deliver_due(maker) == 1
+        assert await webhook_delivery.deliver_due(maker) == 1
     assert len(receiver.received) == 1
 
 
@@ -339,8 +349,10 @@ async def test_two_workers_never_post_one_delivery_twice(app, session, fetch):  
         await db.commit(session)
         maker = app.state.write_sessions
         settings.override(replace(settings.get(), webhook_timeout=10.0))  # no retry wanted
-        delivered = await asyncio.gather(*(webhooks.deliver_due(maker, limit=5) for _ in range(4)))
-        while (more := await webhooks.deliver_due(maker, limit=5)) > 0:
+        delivered = await asyncio.gather(
+            *(webhook_delivery.deliver_due(maker, limit=5) for _ in range(4))
+        )
+        while (more := await webhook_delivery.deliver_due(maker, limit=5)) > 0:
             delivered.append(more)
     ids = [r.webhook_id for r in receiver.received]
     assert (sum(delivered), len(ids), len(set(ids))) == (24, 24, 24)
@@ -388,6 +400,6 @@ def test_signature_follows_the_standard_webhooks_example() -> None:
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     body = '{"test": 2432232314}'
     assert (
-        webhooks.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
+        webhook_delivery.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
         == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     )
