@@ -164,6 +164,7 @@ async def test_a_booths_applications_paged_and_audited(
         "message": "Bonjour",
         "applied_at": "2026-03-10T11:00:00Z",
         "status_changed_at": "2026-03-10T12:00:00Z",
+        "cv_url": f"http://testserver/recruiter/applications/{made[1].id}/cv",
     }
     clock.set_now(f.NOON + timedelta(hours=1, minutes=5))
     second = await client.get(body["next"], headers=bearer(raw))

@@ -124,6 +124,11 @@ class ApplicationOut(BaseModel):
     message: str = Field(description="The candidate's message.")
     applied_at: datetime
     status_changed_at: datetime
+    cv_url: str | None = Field(
+        description="The CV sent with the application: a page of the recruiter's own space, "
+        "opened only by the booth's recruiters once logged in (the key does not open it); null "
+        "without a CV."
+    )
 
 
 async def _booth(call: Call[Any], edition_id: int, booth_id: int) -> Booth:
@@ -164,14 +169,17 @@ async def booth_applications(call: Call[BoothPageParams]) -> Page[ApplicationOut
         rows,
         limit=params.limit,
         position=lambda row: Position(row[0].id, row[0].id),
-        item=_application,
+        item=lambda row: _application(call, row),
     )
     await _note_use(call, call.key, what=APPLICATIONS_READ, rows=len(data), booth_id=booth.id)
     return Page[ApplicationOut](data=data, next=following)
 
 
-def _application(row: Any) -> ApplicationOut:
+def _application(call: Call[Any], row: Any) -> ApplicationOut:
     application, name, email, title, external_id = row
+    cv = None
+    if application.cv_file_id is not None:
+        cv = str(call.request.url_for("application_cv", application_id=str(application.id)))
     return ApplicationOut(
         id=application.id,
         candidate=CandidateOut(name=name, email=email),
@@ -182,6 +190,7 @@ def _application(row: Any) -> ApplicationOut:
         message=application.message,
         applied_at=application.created_at,
         status_changed_at=application.status_changed_at,
+        cv_url=cv,
     )
 
 
