@@ -38,6 +38,42 @@ pytest.register_assert_rewrite(
 )
 
 
+# Test modules run alone, after the others (.ci/test runs the rest in two processes at once):
+# those that start servers or media processes and wait for them with deadlines, carry WebRTC
+# media, or measure time (a burst of logins, the largest contentful paint). Two of them at once
+# on a two-core machine miss their deadlines for want of CPU, not for a defect.
+SERIAL = {
+    "test_interview_race.py",
+    "test_live_accounts.py",
+    "test_live_redis.py",
+    "test_media_process.py",
+    "test_media_recorder.py",
+    "test_media_relay.py",
+    "test_passwords.py",
+    "test_recordings.py",
+    "test_room_relay.py",
+    "test_room_rtc.py",
+    "test_stage.py",
+    "browser/test_booth_call.py",
+    "browser/test_budgets.py",
+    "browser/test_interview_journey.py",
+    "browser/test_room.py",
+    "browser/test_room_relay.py",
+    "browser/test_stage.py",
+    "browser/test_video_layout.py",
+}
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = sorted(name for name in SERIAL if not (TESTS / name).is_file())
+    if missing:  # a renamed module would run in parallel again, unnoticed
+        raise pytest.UsageError(f"tests/conftest.py SERIAL names no such module: {missing}")
+    for item in items:
+        if item.path.relative_to(TESTS).as_posix() in SERIAL:
+            item.add_marker(pytest.mark.serial)
+
+
 async def _create_pg_database() -> str:
     engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
