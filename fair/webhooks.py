@@ -74,13 +74,27 @@ def check_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     if len(url) > MAX_URL or not host or parts.scheme not in {"https", "http"}:
-        _refuse("Enter a full URL starting with https://, 500 characters at most.")
+        _refuse(N_("Enter a full URL starting with https://, 500 characters at most."))
     if parts.username or parts.password:
-        _refuse("The URL must not hold a user name or password.")
-    if parts.scheme == "http":
-        if settings.get().env not in {"development", "test"} or not _loopback(host):
-            _refuse("The URL must start with https:// (plain http only to this machine in tests).")
+        _refuse(N_("The URL must not hold a user name or password."))
+    local = settings.get().env in {"development", "test"} and _loopback(host)
+    if parts.scheme == "http" and not local:
+        _refuse(N_("The URL must start with https:// (plain http only to this machine in tests)."))
+    if not local and _internal(host):
+        _refuse(N_("The URL must point to a public address, not a private or local one."))
     return url
+
+
+def _internal(host: str) -> bool:
+    """A loopback name, or an address that is not public (private, loopback, link-local…):
+    an endpoint must not make the worker call into its own network. (A public name that
+    resolves to such an address is not caught here.)"""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
 
 
 def _loopback(host: str) -> bool:

@@ -364,6 +364,12 @@ async def test_two_workers_never_post_one_delivery_twice(app, session, fetch):  
     [
         ("production", "https://hooks.example.fr/fair?x=1", None),
         ("production", "http://127.0.0.1:8080/hook", "https"),
+        ("production", "https://127.0.0.1:8080/hook", "public"),
+        ("production", "https://localhost/hook", "public"),
+        ("production", "https://10.1.2.3/hook", "public"),
+        ("production", "https://[fe80::1]/hook", "public"),
+        ("test", "https://192.168.1.10/hook", "public"),
+        ("production", "https://93.184.216.34/hook", None),
         ("test", "http://127.0.0.1:8080/hook", None),
         ("development", "http://localhost/hook", None),
         ("development", "http://[::1]:9000/hook", None),
