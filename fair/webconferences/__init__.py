@@ -84,6 +84,7 @@ __all__ = [
     "Programme",
     "WebconferenceInput",
     "audience",
+    "feeds",
     "can_manage",
     "can_moderate",
     "cancel",
