@@ -409,3 +409,15 @@ def test_signature_follows_the_standard_webhooks_example() -> None:
         webhook_delivery.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
         == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     )
+
+
+async def test_a_redirect_is_not_followed(app, session, fetch):  # type: ignore[no-untyped-def]
+    """A 3xx is a failure to retry (redirects could lead the worker anywhere)."""
+    with Receiver(script=[302]) as receiver:
+        _endpoint_, booth_, _ = await _endpoint(session, receiver.url)
+        await f.application(session, offer_=await f.offer(session, booth_=booth_))
+        await db.commit(session)
+        assert await webhook_delivery.deliver_due(app.state.write_sessions) == 0
+    [delivery] = await _deliveries(fetch)
+    assert (delivery.attempts, delivery.last_status, delivery.last_error) == (1, 302, "HTTP 302")
+    assert [r.answer for r in receiver.received] == [302]

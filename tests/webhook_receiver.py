@@ -70,6 +70,8 @@ class Receiver:
                     time.sleep(receiver.hang)
                     answer = 200  # too late: the sender gave up
                 self.send_response(int(answer))
+                if 300 <= int(answer) < 400:
+                    self.send_header("location", "/elsewhere")  # a sender must not follow it
                 self.send_header("content-length", "0")
                 self.end_headers()
 
