@@ -85,6 +85,8 @@ async def test_cors(client: httpx.AsyncClient, session: AsyncSession) -> None:
         "GET, HEAD, OPTIONS",
     )
     assert "If-None-Match" in preflight.headers["access-control-allow-headers"]
+    nowhere = await client.options("/api/v1/nowhere", headers={"Origin": "https://a.example"})
+    assert (nowhere.status_code, nowhere.json()["error"]["code"]) == (404, "http.404")
 
 
 async def test_errors_in_one_shape(client: httpx.AsyncClient, session: AsyncSession) -> None:

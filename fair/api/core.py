@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, Router
+from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fair import app_state, i18n, unit_of_work
@@ -419,7 +419,11 @@ class Api:
             return
         request = Request(scope, receive)
         if request.method == "OPTIONS":
-            await preflight()(scope, receive, send)
+            known = any(
+                r.matches({**scope, "method": "GET"})[0] != Match.NONE for r in self.router.routes
+            )
+            response = preflight() if known else error_of(HTTPException(404), "OPTIONS")
+            await response(scope, receive, send)
             return
         wanted = accepted_locale(request)
         token = i18n.current_locale.set(wanted) if wanted else None
