@@ -18,10 +18,19 @@ from fair.enums import EditionStatus, WebconferenceAccess, WebconferenceStatus
 Phase = Literal["scheduled", "soon", "live", "ended", "cancelled"]
 
 
+HOUR = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def _hour(moment: time) -> str:
+    return moment.strftime("%H:%M")
+
+
 class LiveDay(BaseModel):
     day: date
-    opens: time = Field(description="Local time in the edition's time zone.")
-    closes: time = Field(description="Local time in the edition's time zone.")
+    # "HH:MM", a wall-clock time: JSON Schema's "time" format (RFC 3339) requires an offset,
+    # which a local time of a day to come cannot honestly carry (summer time).
+    opens: str = Field(pattern=HOUR, description="Local time (HH:MM) in the edition's time zone.")
+    closes: str = Field(pattern=HOUR, description="Local time (HH:MM) in the edition's time zone.")
 
 
 class Edition(BaseModel):
@@ -53,7 +62,8 @@ class Edition(BaseModel):
             applications_open_at=edition.applications_open_at,
             applications_close_at=edition.applications_close_at,
             live_days=[
-                LiveDay(day=d.day, opens=d.opens, closes=d.closes) for d in edition.live_days
+                LiveDay(day=d.day, opens=_hour(d.opens), closes=_hour(d.closes))
+                for d in edition.live_days
             ],
             url=str(request.url_for("edition", slug=edition.slug)),
             updated_at=edition.updated_at,
