@@ -378,3 +378,33 @@ async def unanswered(session: AsyncSession, edition_id: int) -> list[Unanswered]
 async def count_in_edition(session: AsyncSession, edition_id: int) -> int:
     query = select(func.count(Application.id)).where(Application.edition_id == edition_id)
     return int(await session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An application as a booth's applicant tracking system reads it (fair.api.partners)."""
+
+    application: Application
+    candidate_name: str
+    candidate_email: str
+    offer_title: str
+    offer_external_id: str
+
+
+async def of_booth_after(
+    session: AsyncSession, booth_id: int, *, after: int | None, limit: int
+) -> list[Listed]:
+    """The booth's applications by id, those after the id `after` (None: from the first), at
+    most `limit`, with the candidate's name and e-mail and the offer's title and reference.
+    The caller has checked that the asker may read them."""
+    statement = (
+        select(Application, User.name, User.email, Offer.title, Offer.external_id)
+        .join(User, User.id == Application.candidate_id)
+        .join(Offer, Offer.id == Application.offer_id)
+        .where(Application.booth_id == booth_id)
+        .order_by(Application.id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(Application.id > after)
+    return [Listed(*row) for row in (await session.execute(statement)).all()]

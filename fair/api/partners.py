@@ -16,15 +16,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
-from sqlalchemy import select
 
-from fair import api_keys, app_state, db, idempotency, insight, offer_upserts
+from fair import api_keys, app_state, applications, db, idempotency, insight, offer_upserts
 from fair.api.core import Call, Endpoint, endpoint
 from fair.api.params import Id, Page, PageParams, Params, Position, page
 from fair.disclosure import THRESHOLD
 from fair.enums import ApiScope, ApplicationStatus
 from fair.errors import NotFound
-from fair.models import ApiKey, Application, Booth, Offer, User
+from fair.models import ApiKey, Booth
 
 APPLICATIONS_READ = "booth_applications"
 
@@ -153,40 +152,35 @@ async def booth_applications(call: Call[BoothPageParams]) -> Page[ApplicationOut
     (the key names the booth). Personal data: every call is recorded in the edition's audit."""
     params = call.params
     booth = await _booth(call, params.edition_id, params.booth_id)
-    statement = (
-        select(Application, User.name, User.email, Offer.title, Offer.external_id)
-        .join(User, User.id == Application.candidate_id)
-        .join(Offer, Offer.id == Application.offer_id)
-        .where(Application.booth_id == booth.id)
-        .order_by(Application.id)
-        .limit(params.limit + 1)
+    rows = await applications.of_booth_after(
+        call.session,
+        booth.id,
+        after=None if params.cursor is None else params.cursor.id,
+        limit=params.limit + 1,
     )
-    if params.cursor is not None:
-        statement = statement.where(Application.id > params.cursor.id)
-    rows = (await call.session.execute(statement)).all()
     data, following = page(
         call,
         rows,
         limit=params.limit,
-        position=lambda row: Position(row[0].id, row[0].id),
+        position=lambda row: Position(row.application.id, row.application.id),
         item=lambda row: _application(call, row),
     )
     await _note_use(call, call.key, what=APPLICATIONS_READ, rows=len(data), booth_id=booth.id)
     return Page[ApplicationOut](data=data, next=following)
 
 
-def _application(call: Call[Any], row: Any) -> ApplicationOut:
-    application, name, email, title, external_id = row
+def _application(call: Call[Any], row: applications.Listed) -> ApplicationOut:
+    application = row.application
     cv = None
     if application.cv_file_id is not None:
         cv = str(call.request.url_for("application_cv", application_id=str(application.id)))
     return ApplicationOut(
         id=application.id,
-        candidate=CandidateOut(name=name, email=email),
+        candidate=CandidateOut(name=row.candidate_name, email=row.candidate_email),
         status=ApplicationStatus(application.status),
         offer_id=application.offer_id,
-        offer_title=title,
-        offer_external_id=external_id,
+        offer_title=row.offer_title,
+        offer_external_id=row.offer_external_id,
         message=application.message,
         applied_at=application.created_at,
         status_changed_at=application.status_changed_at,
