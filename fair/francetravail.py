@@ -134,7 +134,12 @@ def _contract(kind: str, nature: str) -> str:
 
 
 def _line(value: Any) -> str:
-    """Text of a single-line field: no line break or control character (mail headers)."""
+    """Text of a single-line field: no line break or control character (mail headers). JSON
+    null is an empty field; an object or a list where text belongs is refused."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        raise parse.ParseError("Enter text.", code="input.text")
     return parse.line(str(value))
 
 

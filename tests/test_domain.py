@@ -258,3 +258,21 @@ async def test_import_rejects_a_bad_offer_whole(session):  # type: ignore[no-unt
             session, booth=booth, payload=[good, {"description": "x"}]
         )
     assert caught.value.params["n"] == 2
+
+
+async def test_import_reads_a_null_or_structured_text_field_as_missing_or_wrong(session):  # type: ignore[no-untyped-def]
+    """JSON null in a text field is an empty field (a null title is refused as missing, never
+    stored as the title "None"); an object or a list where text is expected is refused."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    good = francetravail.export_offer(await f.offer(session, booth_=booth), booth.employer)
+    with pytest.raises(Invalid):
+        await francetravail.import_offers(
+            session, booth=booth, payload=[{**good, "intitule": None}]
+        )
+    with pytest.raises(Invalid):
+        await francetravail.import_offers(
+            session, booth=booth, payload=[{**good, "intitule": {"fr": "Cariste"}}]
+        )
+    read = francetravail.to_input({**good, "salaire": {"libelle": None}})
+    assert read.salary == ""
