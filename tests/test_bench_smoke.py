@@ -37,6 +37,19 @@ class Smoke:
 
 
 SMOKE = {
+    "api.py": Smoke(
+        (
+            "--offers=300",
+            "--booths=10",
+            "--requests=2",
+            "--warmup=1",
+            "--pages=2",
+            f"--pg-database=fair_bench_api_{RUN}",
+        ),
+        # Both backends: the list, a search and a revalidation, each beside its reference.
+        r"^sqlite +list .*\nsqlite +search .*\nsqlite +304 .*\npostgresql +list .*\n"
+        r"postgresql +search .*\npostgresql +304 .* goal p95 <= 5 ms: (ok|SLOW)$",
+    ),
     "dashboard.py": Smoke(
         ("--small", "--requests=2", "--warmup=1", f"--pg-database=fair_bench_dashboard_{RUN}"),
         # Both backends measured, the export read to its last row on each.
