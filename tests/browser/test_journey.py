@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from fair import accounts
@@ -111,7 +112,8 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
         days.get_by_label(tr(day), exact=True).check()
     follow(organiser, button(organiser, tr("Create the edition")))
     organiser.wait_for_url(re.compile(r"/organiser/editions/\d+/settings$"))
-    assert organiser.locator("main [role=status]").inner_text() == tr("The edition was saved.")
+    # Flash messages move into the live region just after load (static/toasts.js): wait.
+    expect(organiser.locator("main [role=status]")).to_have_text(tr("The edition was saved."))
     edition_id = int(re.search(r"/editions/(\d+)", organiser.url).group(1))  # type: ignore[union-attr]
     follow(organiser, button(organiser, tr("Publish this edition")))
     organiser.wait_for_url(re.compile(rf"/organiser/editions/{edition_id}/settings$"))
@@ -130,8 +132,7 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     field(recruiter, tr("Commune")).fill("Lattes")
     follow(recruiter, button(recruiter, tr("Register")))
     recruiter.wait_for_url(re.compile(r"/recruiter/employers/\d+$"))
-    saved = recruiter.locator("main [role=status]").inner_text()
-    assert saved == tr("The employer was saved.")
+    expect(recruiter.locator("main [role=status]")).to_have_text(tr("The employer was saved."))
     field(recruiter, tr("Fair")).select_option(label=title)
     follow(recruiter, button(recruiter, tr("Ask for a booth")))
     recruiter.wait_for_url(re.compile(r"/recruiter/booths/\d+$"))
@@ -158,8 +159,8 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     field(recruiter, tr("Skills (one per line)")).fill("Habilitation électrique\nLecture de plans")
     follow(recruiter, button(recruiter, tr("Publish the offer")))
     recruiter.wait_for_url(re.compile(rf"{re.escape(booth_path)}$"))
-    created = recruiter.locator("main [role=status]").inner_text()
-    assert created == tr("The offer “%(title)s” was created.", title=OFFER_TITLE)
+    created = tr("The offer “%(title)s” was created.", title=OFFER_TITLE)
+    expect(recruiter.locator("main [role=status]")).to_have_text(created)
 
     # A candidate signs up on a phone, searches with a plural and a radius, and applies.
     candidate = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
@@ -196,7 +197,7 @@ def test_journey(live_server: LiveServer, new_context, tmp_path: Path) -> None: 
     follow(candidate, button(candidate, tr("Send my application")))
     candidate.wait_for_url(re.compile(r"/me/applications$"))
     sent = tr("Your application has been sent.")
-    assert candidate.locator("main [role=status]").inner_text() == sent
+    expect(candidate.locator("main [role=status]")).to_have_text(sent)
     assert candidate.locator("[data-status]").get_attribute("data-status") == "submitted"
     # The tab keeps a live connection, following the candidate's own channel.
     candidate.wait_for_selector("body[data-live=on]", state="attached")
