@@ -14,6 +14,8 @@ class Role(StrEnum):
     ORGANISER = "organiser"
     RECRUITER = "recruiter"
     CANDIDATE = "candidate"
+    # An adviser of a Structure (fair.structures) who accompanies candidates who agreed to it.
+    COUNSELLOR = "counsellor"
 
     @property
     def label(self) -> str:
@@ -22,6 +24,30 @@ class Role(StrEnum):
             "organiser": "Organiser",
             "recruiter": "Recruiter",
             "candidate": "Candidate",
+            "counsellor": "Counsellor",
+        }[self.value]
+
+
+class StructureKind(StrEnum):
+    """The kinds of structure a counsellor works for (fair.structures). Approved temporary-work
+    agencies are the agencies that may search the consented CV pool."""
+
+    FRANCE_TRAVAIL = "france_travail"
+    MISSION_LOCALE = "mission_locale"
+    MISSION_EMPLOI = "mission_emploi"
+    PLIE = "plie"
+    CAP_EMPLOI = "cap_emploi"
+    TEMPORARY_WORK = "temporary_work"
+
+    @property
+    def label(self) -> str:
+        return {
+            "france_travail": "France Travail agency",
+            "mission_locale": "Mission locale",
+            "mission_emploi": "Mission Emploi",
+            "plie": "PLIE (local plan for inclusion and employment)",
+            "cap_emploi": "Cap emploi",
+            "temporary_work": "Temporary-work agency",
         }[self.value]
 
 

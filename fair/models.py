@@ -328,6 +328,92 @@ class Invitation(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class Structure(Base):
+    """A structure whose counsellors accompany candidates (fair.structures): a France Travail
+    agency, a mission locale, a mission Emploi, a PLIE, a Cap emploi or a temporary-work agency
+    (enums.StructureKind). Its territory is a département, narrowed to an EPCI (SIREN) or to
+    communes (INSEE codes) when given (fair.geo). Approved by an organiser or an administrator:
+    only approved structures act (and approved temporary-work agencies may search the CV pool)."""
+
+    __tablename__ = "structures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    departement: Mapped[str] = mapped_column(String(3), index=True)
+    epci: Mapped[str] = mapped_column(String(9), default="")
+    communes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    approved_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+
+
+class StructureEdition(Base):
+    """An edition whose organiser admitted the structure (optional: an administrator's
+    structure belongs to no edition)."""
+
+    __tablename__ = "structure_editions"
+
+    structure_id: Mapped[int] = mapped_column(
+        ForeignKey("structures.id", ondelete="CASCADE"), primary_key=True
+    )
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    admitted_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    admitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StructureMember(Base):
+    """A counsellor (enums.Role.COUNSELLOR) working for a structure."""
+
+    __tablename__ = "structure_members"
+
+    structure_id: Mapped[int] = mapped_column(
+        ForeignKey("structures.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Accompaniment(Base):
+    """A counsellor of a structure follows a candidate (fair.counsellors). Asked at
+    `requested_at`; in force once the candidate consented (`consent_at`, the version of the
+    wording shown, and how: in person on the counsellor's screen, at first log-in, or by
+    accepting a request) and until `ended_at` (ended by the candidate or the counsellor)."""
+
+    __tablename__ = "accompaniments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = _fk("structures.id")
+    counsellor_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    candidate_id: Mapped[int] = _fk("users.id")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_version: Mapped[str] = mapped_column(String(20), default="")
+    consent_via: Mapped[str] = mapped_column(String(20), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+
+
+class CounsellorAction(Base):
+    """Something a counsellor did on a candidate's behalf (a CV uploaded, an interview booked,
+    a talk registered, an application put forward), which the candidate can read."""
+
+    __tablename__ = "counsellor_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    accompaniment_id: Mapped[int] = _fk("accompaniments.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    counsellor_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    action: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Booth(Base):
     __tablename__ = "booths"
     __table_args__ = (UniqueConstraint("edition_id", "employer_id"),)
@@ -485,6 +571,21 @@ class Application(Base):
 
     offer: Mapped[Offer] = relationship(lazy="raise")
     candidate: Mapped[User] = relationship(lazy="raise")
+
+
+class ApplicationEndorsement(Base):
+    """An application put forward by a counsellor's structure, with the counsellor's note for
+    the recruiter (fair.counsellors.put_forward). A side table: `applications` is large."""
+
+    __tablename__ = "application_endorsements"
+
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    structure_id: Mapped[int] = _fk("structures.id")
+    counsellor_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class BoothDigest(Base):
