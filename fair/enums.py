@@ -121,6 +121,27 @@ class WorkingTime(StrEnum):
         return {"full_time": "Full time", "part_time": "Part time"}[self.value]
 
 
+class Transport(StrEnum):
+    """How a candidate can travel to work (fair.job_search), with the speed the matching
+    assumes for it (fair.matching) when it weighs a distance."""
+
+    CAR = "car"
+    PUBLIC_TRANSPORT = "public_transport"
+    BIKE = "bike"
+    ON_FOOT = "on_foot"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return {
+            "car": "By car",
+            "public_transport": "By public transport",
+            "bike": "By bike",
+            "on_foot": "On foot",
+            "none": "No means of transport",
+        }[self.value]
+
+
 class Experience(StrEnum):
     """France Travail's experienceExige: D (beginners welcome), S (wished), E (required)."""
 

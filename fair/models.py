@@ -493,6 +493,93 @@ class CandidateProfile(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class JobSearchProfile(Base):
+    """A candidate's job search (fair.job_search): where they live, how far and by what means
+    they can travel, the working time and start they want, their skills. The target jobs and
+    the contracts wanted are child rows, so that searches (the CV pool, matching) filter them in
+    SQL. The home commune's label stays on CandidateProfile.commune; its INSEE code and
+    coordinates are copied here when it is saved, for bounding-box reads."""
+
+    __tablename__ = "job_search_profiles"
+    __table_args__ = (Index("ix_job_search_profiles_latlon", "latitude", "longitude"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    commune_code: Mapped[str] = mapped_column(String(5), default="")  # INSEE; "" unknown
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # How far from home they would go to work; None when not said.
+    max_distance_km: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    transport: Mapped[str] = mapped_column(String(20), default="")  # enums.Transport; "" unsaid
+    working_time: Mapped[str] = mapped_column(String(20), default="")  # WorkingTime; "" either
+    available_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Skills in the candidate's words, and ROME skill codes when the referential is imported.
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skill_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobSearchTarget(Base):
+    """One job a candidate looks for: a ROME code, and the job name they chose (the ROME
+    label, or an appellation's with its code when the referential gave one)."""
+
+    __tablename__ = "job_search_targets"
+    __table_args__ = (Index("ix_job_search_targets_rome", "rome_code", "user_id"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 0: the first wish
+    rome_code: Mapped[str] = mapped_column(String(5))
+    appellation_code: Mapped[str] = mapped_column(String(10), default="")
+    label: Mapped[str] = mapped_column(String(200))
+
+
+class JobSearchContract(Base):
+    """A contract type a candidate accepts (enums.Contract); none listed means any."""
+
+    __tablename__ = "job_search_contracts"
+    __table_args__ = (Index("ix_job_search_contracts_contract", "contract", "user_id"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    contract: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class JobAlert(Base):
+    """A candidate's request for new matching offers by mail (fair.alerts): a daily digest of
+    the offers matching their job-search profile (empty `search`) or a saved search (its
+    filters, as the search page reads them). Stopped by a signed link, without logging in."""
+
+    __tablename__ = "job_alerts"
+    __table_args__ = (Index("ix_job_alerts_due", "stopped_at", "next_run_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _fk("users.id")
+    search: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Offers published after this instant are the next digest's candidates.
+    checked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class JobAlertOffer(Base):
+    """An offer already mailed to a candidate by an alert: never mailed to them twice."""
+
+    __tablename__ = "job_alert_offers"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    offer_id: Mapped[int] = mapped_column(
+        ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class RecruiterProfile(Base):
     """What a recruiter chose to show candidates on the booth pages they staff: a job title and
     a photo, both optional (fair.recruiter_profiles)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,15 +15,16 @@ from fair import (
     editions,
     files,
     interviews,
+    job_search,
     notices,
     offers,
     participants,
 )
 from fair.enums import ApplicationStatus, Qualification, Role
-from fair.errors import FairError, NotFound
+from fair.errors import FairError, Invalid, NotFound
 from fair.i18n import gettext
-from fair.models import StoredFile
-from fair.web import forms, urls
+from fair.models import StoredFile, User
+from fair.web import forms, job_search_form, urls
 from fair.web.auth import database, page, path_int, require_role
 from fair.web.flash import flash
 from fair.web.templating import render
@@ -47,13 +49,18 @@ def cv_response(stored: StoredFile) -> Response:
     return Response(stored.data, media_type="application/pdf", headers=headers)
 
 
-async def _profile_context(request: Request, form: forms.FormState | None = None) -> dict[str, Any]:
+async def _profile_context(
+    request: Request, form: forms.FormState | None = None, contracts: list[str] | None = None
+) -> dict[str, Any]:
     session = database(request)
     user = require_role(request, Role.CANDIDATE)
     profile = await candidates.profile(session, user)
     declared = await candidates.declaration(session, user)
     cv = await files.get(session, profile.cv_file_id) if profile.cv_file_id else None
-    return {"profile": profile, "cv": cv, "declared": declared, "form": form}
+    search = job_search_form.shown(await job_search.of(session, user.id))
+    if contracts is not None:  # a refused form shows the boxes as they were ticked
+        search["values"]["contracts"] = contracts
+    return {"profile": profile, "cv": cv, "declared": declared, "form": form, "search": search}
 
 
 @page
@@ -63,25 +70,36 @@ async def profile_page(request: Request) -> Response:
         session = database(request)
         fields = forms.Fields(await forms.read(request))
         try:
-            await candidates.update(
-                session,
-                user,
-                data=candidates.ProfileInput(
-                    name=fields.text("name"),
-                    phone=fields.text("phone"),
-                    commune=fields.text("commune"),
-                    wanted_jobs=fields.text("wanted_jobs", multiline=True),
-                ),
-            )
+            wanted = job_search_form.read(fields)
+            await _update_profile(session, user, fields)
+            await job_search.update(session, user, wanted=wanted)
             upload = await fields.upload("cv")
             if upload:
                 await candidates.set_cv(session, user, filename=upload[0], data=upload[1])
         except FairError as error:
-            context = await _profile_context(request, forms.state_from(fields, error))
+            state = forms.state_from(fields, error)
+            context = await _profile_context(request, state, fields.choices("contracts"))
             return render(request, "candidate/profile.html", context, status=error.status)
         flash(request, "Your profile is saved.")
         return urls.redirect(request, "profile")
     return render(request, "candidate/profile.html", await _profile_context(request))
+
+
+async def _update_profile(session: AsyncSession, user: User, fields: forms.Fields) -> None:
+    """The profile's own fields, with the job search's field errors (already collected in
+    `fields`) shown beside the profile's in one refusal."""
+    data = candidates.ProfileInput(
+        name=fields.text("name"),
+        phone=fields.text("phone"),
+        commune=fields.text("commune"),
+        wanted_jobs=fields.text("wanted_jobs", multiline=True),
+    )
+    try:
+        await candidates.update(session, user, data=data)
+    except Invalid as error:
+        error.fields = fields.errors | error.fields
+        raise
+    fields.done()
 
 
 async def _priority_context(
