@@ -1443,3 +1443,31 @@ class WebhookAttempt(Base):
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+# Personal data rights (fair.personal_data, fair.data_export, fair.erasure) ---------------------
+
+
+class DataExport(Base):
+    """A download of all of someone's data (fair.data_export): when, to rate limit them and to
+    show the person their last ones."""
+
+    __tablename__ = "data_exports"
+    __table_args__ = (Index("ix_data_exports_user_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ErasedAccount(Base):
+    """An account its owner deleted (fair.erasure): the users row stays, anonymised, so that the
+    organisers' figures stay right; this row says it is one and when it was erased."""
+
+    __tablename__ = "erased_accounts"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -119,6 +119,11 @@ class Settings:
     styleguide: bool = False
     # Webhooks (fair.webhooks): seconds a receiver has to answer one POST.
     webhook_timeout: float = 10.0
+    # Personal data (fair.retention): candidates' CVs and messages are removed this many months
+    # after the end of the last edition they took part in.
+    retention_months: int = 12
+    # The e-mail address the privacy page gives for questions about personal data (optional).
+    privacy_contact: str = ""
 
     @property
     def production(self) -> bool:
@@ -187,6 +192,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
             env.get("FAIR_STYLEGUIDE"), env.get("FAIR_ENV", "development") == "development"
         ),
         webhook_timeout=_float(env, "FAIR_WEBHOOK_TIMEOUT", 10.0),
+        retention_months=_int(env, "FAIR_RETENTION_MONTHS", 12),
+        privacy_contact=env.get("FAIR_PRIVACY_CONTACT", "").strip(),
     )
     check(settings)
     return settings
@@ -194,6 +201,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
 
 def check(settings: Settings) -> None:
     """Refuse settings that would be unsafe or cannot work."""
+    if not 1 <= settings.retention_months <= 120:
+        raise SettingsError("FAIR_RETENTION_MONTHS must be a number of months from 1 to 120")
     if settings.env not in {"development", "production", "test"}:
         raise SettingsError("FAIR_ENV must be development, production or test")
     if settings.production and (

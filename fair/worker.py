@@ -39,6 +39,7 @@ from fair import (
     mail,
     presence,
     queues,
+    retention,
     settings,
     surveys,
     unit_of_work,
@@ -60,6 +61,7 @@ ACTIVITY_ROUND_SECONDS = 30.0
 FOLLOW_UP_ROUND_SECONDS = 300.0
 SURVEY_ROUND_SECONDS = 300.0
 FOLLOW_UP_STEPS = 40  # steps of at most a block of mails each (fair.follow_ups) per round
+RETENTION_ROUND_SECONDS = 24 * 3600.0
 
 
 async def interview_round(state: Resources) -> int:
@@ -103,6 +105,17 @@ async def survey_round(state: Resources) -> int:
     """Mail the satisfaction survey of the editions just over, once each (fair.surveys)."""
     sent: int = await unit_of_work.write(state.write_sessions, state.broadcast, surveys.invite)
     return sent
+
+
+async def retention_round(state: Resources) -> int:
+    """Remove the CVs and messages the retention rule says are due (fair.retention), a batch
+    of candidates per transaction until none is left; returns how many candidates."""
+    done = 0
+    while True:
+        count: int = await unit_of_work.write(state.write_sessions, state.broadcast, retention.step)
+        done += count
+        if count < retention.BATCH:
+            return done
 
 
 async def live_panel_round(state: Resources, published: live_panel.Published) -> int:
@@ -206,6 +219,9 @@ def start(state: Resources) -> list[asyncio.Task[None]]:
         ),
         asyncio.create_task(
             every(survey_round, state, interval=SURVEY_ROUND_SECONDS, name="survey")
+        ),
+        asyncio.create_task(
+            every(retention_round, state, interval=RETENTION_ROUND_SECONDS, name="retention")
         ),
     ]
 

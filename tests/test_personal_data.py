@@ -1,0 +1,366 @@
+"""Personal data rights: every personal table declared (fair.personal_data), the download of all
+one's data (fair.data_export), deleting one's account with the figures unchanged
+(fair.erasure), and the retention rule (fair.retention)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from fair import (
+    applications,
+    clock,
+    data_export,
+    db,
+    erasure,
+    insight,
+    outcome_figures,
+    personal_data,
+    retention,
+)
+from fair.enums import ApplicationStatus, Role
+from fair.insight import progress
+from fair.models import (
+    Application,
+    CandidateProfile,
+    Conversation,
+    ConversationMessage,
+    Edition,
+    ErasedAccount,
+    QaMessage,
+    QueueEntry,
+    RoomMessage,
+    StoredFile,
+    User,
+    UserSession,
+)
+from fair.throttle import Throttled
+from tests import factories as f
+from tests import funnel_journeys
+from tests.conftest import login
+from tests.pages import post
+
+
+@pytest.fixture(autouse=True)
+def _clock(conf) -> None:  # type: ignore[no-untyped-def]
+    yield
+    clock.set_now(None)
+
+
+def test_every_table_holding_personal_data_is_declared() -> None:
+    """A table with a foreign key to users or a personal column (e-mail, phone, free text…)
+    must say how it is exported and what deletion does to it; the declarations must name
+    real columns."""
+    assert personal_data.problems() == []
+
+
+# Download --------------------------------------------------------------------------------------
+
+
+async def test_the_download_holds_every_row_about_the_person_and_their_files(
+    app, session, client
+) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth, title="Cariste")
+    person = await f.candidate(session, name="Léa Martin", email="lea@example.fr")
+    other = await f.candidate(session, can_log_in=False)
+    mine = await applications.apply(session, candidate=person, offer=offer, message="Bonjour !")
+    await applications.apply(session, candidate=other, offer=offer, message="Autre")
+    await applications.set_status(session, mine, ApplicationStatus.SHORTLISTED, by=recruiter)
+    await db.commit(session)
+    await login(client, person.email, f.PASSWORD)
+    response = await post(client, "/account/data", "/account/data/download")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="fair-data-{person.id}-20260310.zip"'
+    )
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    cv = await session.scalar(select(StoredFile).where(StoredFile.owner_id == person.id))
+    assert archive.namelist() == ["data.json", f"files/{cv.id}-cv.pdf", "LISEZMOI.txt"]
+    assert archive.read(f"files/{cv.id}-cv.pdf") == cv.data
+    assert archive.read("LISEZMOI.txt").decode().startswith("Vos données sur fair\n")
+    data = json.loads(archive.read("data.json"))
+    noon = f.NOON.astimezone(clock.now().tzinfo).isoformat()
+    assert data["format"] == "fair-personal-data"
+    assert data["version"] == 1
+    assert data["exported_at"] == noon
+    assert data["files"] == [
+        {
+            "path": f"files/{cv.id}-cv.pdf",
+            "id": cv.id,
+            "kind": "cv",
+            "filename": "cv.pdf",
+            "content_type": "application/pdf",
+            "size": cv.size,
+            "sha256": cv.sha256,
+        }
+    ]
+    tables = data["tables"]
+    assert sorted(tables) == [
+        "application_events",
+        "applications",
+        "booth_candidates",
+        "candidate_profiles",
+        "data_exports",
+        "edition_candidates",
+        "notices",
+        "outbox_mails",
+        "stored_files",
+        "user_sessions",
+        "users",
+    ]
+    assert tables["users"] == [
+        {
+            "id": person.id,
+            "email": "lea@example.fr",
+            "name": "Léa Martin",
+            "role": "candidate",
+            "locale": "fr",
+            "is_active": True,
+            "created_at": noon,
+            "confirmed_at": noon,
+        }
+    ]
+    assert tables["applications"] == [
+        {
+            "id": mine.id,
+            "offer_id": offer.id,
+            "booth_id": booth.id,
+            "edition_id": edition.id,
+            "candidate_id": person.id,
+            "message": "Bonjour !",
+            "cv_file_id": cv.id,
+            "status": "shortlisted",
+            "status_message": "",
+            "created_at": noon,
+            "status_changed_at": noon,
+            "digested_at": None,
+            "shortlisted_at": noon,
+        }
+    ]
+    assert [(e["from_status"], e["to_status"]) for e in tables["application_events"]] == [
+        ("submitted", "shortlisted")
+    ]
+    assert [row["id"] for row in tables["stored_files"]] == [cv.id]
+    assert "data" not in tables["stored_files"][0]
+    assert all("key_hash" not in row for row in tables["user_sessions"])
+    assert [m["to_addr"] for m in tables["outbox_mails"]] == ["lea@example.fr"] * len(
+        tables["outbox_mails"]
+    )
+    assert "Autre" not in archive.read("data.json").decode()
+
+
+async def test_downloads_are_limited_to_a_few_a_day(app, session) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    person = await f.user(session, can_log_in=False)
+    for _ in range(data_export.PER_DAY):
+        await data_export.record(session, person)
+    clock.set_now(f.NOON + timedelta(hours=1))
+    with pytest.raises(Throttled) as refused:
+        await data_export.record(session, person)
+    assert refused.value.retry_after == 23 * 3600
+    clock.set_now(f.NOON + timedelta(days=1, seconds=1))
+    await data_export.record(session, person)
+
+
+# Deletion --------------------------------------------------------------------------------------
+
+
+async def _figures(app, edition: Edition) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
+    async with app.state.read_sessions() as s:
+        loaded = await s.get(Edition, edition.id)
+        return (
+            await insight.dashboard(s, edition.id, insight.Filters()),
+            await insight.funnel(s, edition.id),
+            await insight.booth_funnels(s, edition.id, insight.Filters()),
+            await progress.totals(s, edition.id),
+            await progress.drift(s, edition.id),
+            await outcome_figures.summary(s, edition.id),
+            await outcome_figures.publics(s, loaded),
+            await s.scalar(select(func.count()).select_from(Application)),
+        )
+
+
+async def test_deleting_a_hired_candidate_leaves_every_figure_as_it_was(app, session) -> None:  # type: ignore[no-untyped-def]
+    built = await funnel_journeys.build(session)
+    await db.commit(session)
+    hired_id = next(u for u, _b, j in built.journeys if j == "hired")
+    before = await _figures(app, built.edition)
+    async with app.state.write_sessions() as s:
+        hired = await s.get(User, hired_id)
+        assert await erasure.blockers(s, hired) == []
+        await erasure.erase_rows(s, hired)
+        await db.commit(s)
+    assert await _figures(app, built.edition) == before
+    async with app.state.read_sessions() as s:
+        erased = await s.get(User, hired_id)
+        assert (erased.name, erased.email, erased.is_active) == (
+            "Candidat supprimé",
+            f"erased-{hired_id}@erased.invalid",
+            False,
+        )
+        assert await s.get(ErasedAccount, hired_id) is not None
+        messages = await s.execute(
+            select(Application.message, Application.cv_file_id).where(
+                Application.candidate_id == hired_id
+            )
+        )
+        assert messages.all() == [("", None), ("", None)]
+        files = select(func.count()).where(StoredFile.owner_id == hired_id)
+        assert await s.scalar(files) == 0
+        profile = await s.get(CandidateProfile, hired_id)
+        assert (profile.phone, profile.wanted_jobs, profile.cv_file_id) == ("", "", None)
+
+
+async def test_a_candidate_deletes_their_account_with_their_password(
+    app, session, client, make_client, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    application = await f.application(session, offer_=await f.offer(session, booth_=booth))
+    person = await session.get(User, application.candidate_id)
+    await db.commit(session)
+    await login(client, person.email, f.PASSWORD)
+    other_browser = make_client()
+    await login(other_browser, person.email, f.PASSWORD)
+    refused = await post(client, "/account/delete", "/account/delete", password="wrong one!!")
+    assert refused.status_code == 422
+    assert "Ce n’est pas votre mot de passe." in refused.text
+    done = await post(client, "/account/delete", "/account/delete", password=f.PASSWORD)
+    assert (done.status_code, done.headers["location"]) == (303, "/")
+    sessions = await fetch.scalars(
+        select(UserSession.revoked_at).where(UserSession.user_id == person.id)
+    )
+    assert sessions == []  # revoked (the sockets are told), then deleted
+    assert (await other_browser.get("/me/profile")).status_code in (302, 303, 401)
+    seen = make_client()
+    seen.cookies.set("lang", "fr")
+    await login(seen, recruiter.email, f.PASSWORD)
+    page = await seen.get(f"/recruiter/applications/{application.id}")
+    assert page.status_code == 200
+    assert "Candidat supprimé" in page.text
+    assert person.email not in page.text and person.name not in page.text
+    again = await client.post("/login", data={"email": person.email, "password": f.PASSWORD})
+    assert again.status_code != 303
+
+
+async def test_the_only_organiser_of_a_running_edition_cannot_delete_their_account(
+    app, session
+) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+    edition = await f.edition(session, by=organiser)
+    assert await erasure.blockers(session, organiser) == [
+        "You are the only organiser of an edition that is not over: add another organiser to "
+        "it first."
+    ]
+    clock.set_now(f.NOON + timedelta(days=30))
+    assert await erasure.blockers(session, organiser) == []
+    del edition
+
+
+# Retention -------------------------------------------------------------------------------------
+
+
+async def _talked(session, booth_id: int, person: User, recruiter: User) -> None:  # type: ignore[no-untyped-def]
+    """A finished conversation at a booth with one message each, and a public question."""
+    now = clock.now()
+    entry = QueueEntry(booth_id=booth_id, candidate_id=person.id, status="done", joined_at=now)
+    session.add(entry)
+    await session.flush()
+    talk = Conversation(
+        booth_id=booth_id,
+        candidate_id=person.id,
+        recruiter_id=recruiter.id,
+        queue_entry_id=entry.id,
+        started_at=now,
+        ended_at=now,
+    )
+    session.add(talk)
+    await session.flush()
+    for sender in (person, recruiter):
+        session.add(
+            ConversationMessage(
+                conversation_id=talk.id, sender_id=sender.id, body="Bonjour", created_at=now
+            )
+        )
+    await session.flush()
+
+
+async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_edition(
+    app, session, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    old = await f.edition(session, title="Ancienne édition")
+    booth, recruiter = await f.booth(session, edition_=old)
+    offer = await f.offer(session, booth_=booth)
+    gone = await f.candidate(session, can_log_in=False)
+    stays = await f.candidate(session, can_log_in=False)
+    for person in (gone, stays):
+        await applications.apply(session, candidate=person, offer=offer, message="Bonjour")
+        await _talked(session, booth.id, person, recruiter)
+        session.add(
+            QaMessage(
+                booth_id=booth.id,
+                edition_id=old.id,
+                author_id=person.id,
+                body="Une question ?",
+                created_at=clock.now(),
+            )
+        )
+    interview = await f.interview(session, booth_=booth, recruiter=recruiter, candidate_=gone)
+    session.add(
+        RoomMessage(
+            interview_id=interview.id, sender_id=gone.id, body="Allô", created_at=clock.now()
+        )
+    )
+    await db.commit(session)
+    # Eleven months later, `stays` takes part in a new edition.
+    clock.set_now(f.NOON + timedelta(days=335))
+    recent = await f.edition(session, title="Nouvelle édition")
+    recent_booth, _r = await f.booth(session, edition_=recent)
+    await f.application(
+        session, offer_=await f.offer(session, booth_=recent_booth), candidate_=stays
+    )
+    await db.commit(session)
+    # The old edition ended with its applications, on 17 March 2026: twelve months after it,
+    # on 17 March 2027, its candidates' data goes.
+    clock.set_now(f.NOON + timedelta(days=371))
+    async with app.state.write_sessions() as s:
+        assert await retention.step(s) == 0
+    clock.set_now(f.NOON + timedelta(days=373))
+    async with app.state.write_sessions() as s:
+        assert await retention.step(s) == 1
+        await db.commit(s)
+    async with app.state.write_sessions() as s:
+        assert await retention.step(s) == 0  # idempotent: nothing left to remove
+
+    async def left(person: User) -> tuple[int, int, int, list[str]]:
+        cvs = await fetch.scalar(
+            select(func.count()).where(StoredFile.owner_id == person.id, StoredFile.kind == "cv")
+        )
+        talk = await fetch.scalar(
+            select(func.count())
+            .select_from(ConversationMessage)
+            .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
+            .where(Conversation.candidate_id == person.id)
+        )
+        room = await fetch.scalar(select(func.count()).where(RoomMessage.sender_id == person.id))
+        questions = await fetch.scalars(
+            select(QaMessage.body).where(QaMessage.author_id == person.id)
+        )
+        return cvs, talk, room, questions
+
+    assert await left(gone) == (0, 0, 0, [""])
+    assert await left(stays) == (1, 2, 0, ["Une question ?"])
+    kept = await fetch.scalar(select(func.count()).where(Application.candidate_id == gone.id))
+    assert kept == 2
