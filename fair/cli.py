@@ -1,4 +1,4 @@
-"""The `fair` command: serve, demo, worker, media, migrate, create-admin, seed-demo.
+"""The `fair` command: serve, demo, worker, media, migrate, create-admin, seed-demo, rome import.
 
 Configuration errors (settings, unreachable Redis, unreachable database) print one clear line
 and exit with status 2; refused business actions (an e-mail already taken) exit with status 1.
@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import accounts, db, demo, migrations, parse, settings, worker
+from fair import accounts, db, demo, migrations, parse, rome_referential, settings, worker
 from fair.broadcast import Broadcaster, BroadcastError
 from fair.enums import Role
 from fair.errors import FairError
@@ -93,6 +93,15 @@ def _parser() -> argparse.ArgumentParser:
         "seed-demo", help="migrate, then seed the demo fair into DATABASE_URL"
     )
     seed.set_defaults(run=cmd_seed_demo)
+
+    rome_ = commands.add_parser("rome", help="the ROME 4.0 referential")
+    rome_commands = rome_.add_subparsers(dest="rome_command", required=True, metavar="ACTION")
+    rome_import = rome_commands.add_parser(
+        "import",
+        help="import the official ROME 4.0 CSV files (appellations, codes, skills) from DIR",
+    )
+    rome_import.add_argument("directory", metavar="DIR", type=Path)
+    rome_import.set_defaults(run=cmd_rome_import)
     return parser
 
 
@@ -195,6 +204,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
     else:
         _print_accounts(_run(conf, demo.summary), conf.base_url)
     _serve(conf, args.host, args.port, 1, checked=True)
+
+
+def cmd_rome_import(args: argparse.Namespace) -> None:
+    """Replace the stored ROME referential by the files of France Travail's open data found in
+    DIR (fair.rome_referential), in one transaction; running it again changes nothing."""
+    conf = settings.get()
+
+    async def load(session: AsyncSession) -> rome_referential.Counts:
+        return await rome_referential.import_directory(session, args.directory)
+
+    counts = _run(conf, load)
+    print(
+        f"ROME referential imported: {counts.codes} codes, {counts.appellations} appellations,"
+        f" {counts.skills} skills, {counts.links} code-skill links"
+    )
 
 
 # Helpers --------------------------------------------------------------------------------------

@@ -76,6 +76,12 @@ SMOKE = {
         ("--calls=1",),
         r"^goal p95 <= 2000 ms on each side: (ok|SLOW) \(p95 \d+ ms\)$",
     ),
+    "matching.py": Smoke(
+        ("--queries=30",),
+        # The baseline and fair's two readings on the same queries, then the goals.
+        r"^bm25 +code@1 .*\nfair +code@1 .*\nfair→parent +code@1 .* n=30\n\n"
+        r"goal success@1 parent >= 0\.80: (ok|MISSED) .*; code >= 0\.70: (ok|MISSED) .*$",
+    ),
     "relay.py": Smoke(
         ("--viewers=2", "--seconds=1", "--warmup=0.5", "--bots-per-process=2"),
         r"^forward +2 +\d+ +\d+\.\d\d .*$",

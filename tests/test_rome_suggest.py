@@ -1,0 +1,241 @@
+"""ROME suggestion (fair.rome_suggest), the referential's import (fair.rome_referential, `fair rome
+import`) and the API's ROMEO-shaped answer. The held-out appellations are read where they lie
+(FAIR_ROME_DIR, else ../shared/eval/rome beside the repository, else /work/shared/eval/rome),
+never copied here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from fair import db, rome_referential, rome_suggest
+from fair.models import RomeAppellation, RomeCode, RomeCodeSkill, RomeSkill
+from tests import factories
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rome_dir() -> Path:
+    for candidate in (
+        os.environ.get("FAIR_ROME_DIR", ""),
+        str(ROOT.parent / "shared" / "eval" / "rome"),
+        "/work/shared/eval/rome",
+    ):
+        if candidate and (Path(candidate) / "rome_appellations.csv").is_file():
+            return Path(candidate)
+    raise AssertionError("rome_appellations.csv not found: set FAIR_ROME_DIR")
+
+
+APPELLATIONS = [
+    ("N1101", "Cariste", "38634", ""),
+    ("N1101", "Conducteur / Conductrice de chariot élévateur", "11111", ""),
+    ("J1501", "Aide-soignant / Aide-soignante", "10501", ""),
+    ("K1302", "Veilleur / Veilleuse de nuit", "12000", ""),
+    ("N4101", "Chauffeur / Chauffeuse poids lourd", "13001", ""),
+]
+CODES = {
+    "N1101": "Conducteur / Conductrice d'engins de déplacement des charges",
+    "J1501": "Aide-soignant / Aide-soignante",
+    "K1302": "Assistant / Assistante de vie aux familles",
+    "N4101": "Conducteur / Conductrice de transport de marchandises sur longue distance",
+}
+
+
+@pytest.fixture(autouse=True)
+def fresh_index() -> None:
+    rome_suggest.invalidate()  # each test's database is new: no index of another one
+
+
+# --- Pure functions (no database) -------------------------------------------------------------
+
+
+def test_gender_forms_come_from_the_referential() -> None:
+    label = "Ouvrier forestier / Ouvrière forestière de scierie"
+    assert rome_suggest.masculine_form(label) == "Ouvrier forestier de scierie"
+    assert rome_suggest.gender_pairs(label) == [
+        ("ouvriere", "ouvrier"),
+        ("forestiere", "forestier"),
+    ]
+    assert rome_suggest.masculine_form("Cariste") == "Cariste"
+
+
+def test_titles_are_normalised() -> None:
+    analyser = rome_suggest.build(appellations=APPELLATIONS, code_labels=CODES).analyser
+    assert analyser.words("Cariste H/F CACES 3") == ["cariste", "caces", "cariste"]
+    assert analyser.words("Aide-soignante de nuit (F/H) CDI temps plein") == ["aide", "soignant"]
+    assert analyser.words("aide-soignant(e)") == ["aide", "soignant"]
+    assert analyser.words("Chauffeuse PL - URGENT") == ["chauffeur", "conducteur", "poids", "lourd"]
+    assert analyser.words("Conductrice permis C") == ["conducteur", "chauffeur", "permisc"]
+    assert analyser.words("Œnologue") == ["oenologue"]
+
+
+def test_suggestions_in_romeo_shape() -> None:
+    index = rome_suggest.build(appellations=APPELLATIONS, code_labels=CODES)
+    assert [s.romeo() for s in index.search("cariste H/F CACES 3")] == [
+        {
+            "codeRome": "N1101",
+            "libelleRome": CODES["N1101"],
+            "codeAppellation": "38634",
+            "libelleAppellation": "Cariste",
+            "scorePrediction": 1.0,
+        }
+    ]
+    found = index.search("Conductrice de chariot (H/F) - URGENT", limit=2)
+    assert [(s.code_rome, s.code_appellation) for s in found] == [
+        ("N1101", "11111"),
+        ("N4101", "13001"),
+    ]
+    assert found[0].score > found[1].score and round(found[0].score + found[1].score, 2) == 1.0
+    assert index.search("CDI H/F temps plein") == []
+
+
+def test_without_a_referential_the_shipped_labels_and_coded_offers_serve() -> None:
+    index = rome_suggest.build(appellations=[], offers=[("N1103", "Picker logistique (H/F)", 4)])
+    assert [s.romeo() for s in index.search("Électricien bâtiment", limit=1)] == [
+        {
+            "codeRome": "F1602",
+            "libelleRome": "Électricien / Électricienne du bâtiment",
+            "codeAppellation": "",
+            "libelleAppellation": "Électricien / Électricienne du bâtiment",
+            "scorePrediction": 1.0,
+        }
+    ]
+    # "picker" is in no ROME label: only the coded offer's title teaches it.
+    assert [(s.code_rome, s.code_appellation) for s in index.search("picker", limit=3)] == [
+        ("N1103", "")
+    ]
+
+
+# --- The import and the index from the database (both backends) ------------------------------
+
+
+def _official_files(directory: Path) -> None:
+    """A small referential in the official files' own layout (v4.60 headers)."""
+    (directory / "unix_referentiel_appellation_v460_utf8.csv").write_text(
+        '"code_ogr","libelle_appellation_long","libelle_appellation_court","code_rome",'
+        '"classification","code_rome_parent","peu_usite"\n'
+        '"38634","Cariste","Cariste","N1101","SYNONYME","N1101","N"\n'
+        '"10501","Aide-soignant / Aide-soignante","Aide-soignant","J1501","PRINCIPALE",'
+        '"J1501","N"\n'
+        '"10502","Aide-soignant / Aide-soignante en EHPAD","Aide-soignant","J1524","SYNONYME",'
+        '"J1501","N"\n',
+        encoding="utf-8",
+    )
+    (directory / "unix_referentiel_code_rome_v460_utf8.csv").write_text(
+        '"code_rome","code_fiche_metier","code_ogr","libelle_rome","code_rome_parent"\n'
+        '"N1101","1","1","Conducteur / Conductrice d\'engins de déplacement des charges","N1101"\n'
+        '"J1501","2","2","Aide-soignant / Aide-soignante","J1501"\n'
+        '"J1524","3","3","Aide-soignant / Aide-soignante en gériatrie","J1501"\n',
+        encoding="utf-8",
+    )
+    (directory / "unix_referentiel_competence_v460_utf8.csv").write_text(
+        '"code_ogr","nature","libelle_competence","url_formation"\n'
+        '"100001","Compétence","Conduire un chariot élévateur","https://example.org/caces"\n'
+        '"100002","Compétence","Réaliser des soins d\'hygiène",""\n',
+        encoding="utf-8",
+    )
+    (directory / "unix_referentiel_savoir_v460_utf8.csv").write_text(
+        '"code_ogr_savoir","libelle_savoir","categorie_savoir"\n'
+        '"200001","Gestes et postures de manutention","Techniques"\n',
+        encoding="utf-8",
+    )
+    (directory / "unix_coherence_item_v460_utf8.csv").write_text(
+        '"code_rome","code_ogr","coeur_metier"\n'
+        '"N1101","100001","O"\n"N1101","200001",""\n"J1501","100002","O"\n'
+        '"N9999","100001","O"\n',  # a code outside the referential: ignored
+        encoding="utf-8",
+    )
+
+
+async def test_import_is_idempotent_and_feeds_the_api(app, session, client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _official_files(tmp_path)
+    for _ in range(2):  # twice: the same tables
+        counts = await rome_referential.import_directory(session, tmp_path)
+        await db.commit(session)
+    assert counts == rome_referential.Counts(codes=3, appellations=3, skills=3, links=3)
+    assert [tuple(r) for r in await session.execute(select(RomeCode.code, RomeCode.parent))] == [
+        ("J1501", "J1501"),
+        ("J1524", "J1501"),
+        ("N1101", "N1101"),
+    ]
+    appellations = await session.execute(
+        select(RomeAppellation.code_ogr, RomeAppellation.code, RomeAppellation.stems).order_by(
+            RomeAppellation.code_ogr
+        )
+    )
+    assert [tuple(r) for r in appellations] == [
+        ("10501", "J1501", "aid soign"),
+        ("10502", "J1524", "aid soign ehpad"),
+        ("38634", "N1101", "carist"),
+    ]
+    skills = await session.execute(
+        select(RomeSkill.code_ogr, RomeSkill.kind, RomeSkill.training_url).order_by(
+            RomeSkill.code_ogr
+        )
+    )
+    assert [tuple(r) for r in skills] == [
+        ("100001", "competence", "https://example.org/caces"),
+        ("100002", "competence", ""),
+        ("200001", "savoir", ""),
+    ]
+    links = await session.execute(
+        select(RomeCodeSkill.code, RomeSkill.code_ogr, RomeCodeSkill.core)
+        .join(RomeSkill)
+        .order_by(RomeCodeSkill.code, RomeSkill.code_ogr)
+    )
+    assert [tuple(r) for r in links] == [
+        ("J1501", "100002", True),
+        ("N1101", "100001", True),
+        ("N1101", "200001", False),
+    ]
+    response = await client.get("/api/v1/rome/suggest", params={"q": "Cariste H/F CACES 3"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "intitule": "Cariste H/F CACES 3",
+        "metiersRome": [
+            {
+                "codeRome": "N1101",
+                "libelleRome": "Conducteur / Conductrice d'engins de déplacement des charges",
+                "codeAppellation": "38634",
+                "libelleAppellation": "Cariste",
+                "scorePrediction": 1.0,
+            }
+        ],
+    }
+    refused = await client.get("/api/v1/rome/suggest", params={"q": "x", "limit": "0"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "input.invalid"
+
+
+async def test_a_directory_without_appellations_is_refused(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(rome_referential.Invalid) as refused:
+        await rome_referential.import_directory(session, tmp_path)
+    assert refused.value.code == "rome.no_appellations"
+
+
+async def test_held_out_referential_and_coded_offers(session) -> None:  # type: ignore[no-untyped-def]
+    directory = rome_dir()
+    files = {
+        "appellations": directory / "rome_appellations.csv",
+        "codes": directory / "rome_codes.csv",
+    }
+    counts = await rome_referential.store(session, rome_referential.read(files))
+    assert (counts.codes, counts.appellations) == (1584, 13120)
+    edition = await factories.edition(session)
+    booth, _ = await factories.booth(session, edition_=edition)
+    for _ in range(2):
+        await factories.offer(
+            session, booth_=booth, title="Picker logistique (H/F)", rome_code="N1103"
+        )
+    await db.commit(session)
+    found = {
+        q: [s.code_rome for s in await rome_suggest.suggest(session, q, limit=1)]
+        for q in ("Cariste H/F CACES 3", "aide soignante de nuit", "Picker H/F")
+    }
+    assert found == {
+        "Cariste H/F CACES 3": ["N1101"],
+        "aide soignante de nuit": ["J1501"],
+        "Picker H/F": ["N1103"],
+    }
