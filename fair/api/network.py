@@ -1,0 +1,200 @@
+"""The network of territories' endpoints (docs/NETWORK.md), for partner instances holding a
+key with a network scope (fair.network issues them): the delta feed of the key's edition's
+offers, applications sent for their candidates (signed: fair.network.verify), and the status
+changes of those applications.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from fair import api_keys, app_state, db, editions, network, network_applications, offer_feeds
+from fair.api.core import Call, Endpoint, endpoint
+from fair.api.params import Params
+from fair.enums import ApiScope, ApplicationStatus
+from fair.models import ApiKey
+
+TAGS = ("network",)
+
+
+class FeedParams(Params):
+    cursor: str = Field(
+        "", max_length=300, description="Where the previous pull stopped (its `cursor`)."
+    )
+    limit: int = Field(200, ge=1, le=offer_feeds.MAX_LIMIT, description="Items per page.")
+
+
+class FeedItemOut(BaseModel):
+    """An offer changed since the cursor: open (its fields) or gone (`deleted`, id only)."""
+
+    id: int
+    deleted: bool
+    updated_at: datetime
+    url: str | None = None
+    title: str | None = None
+    description: str | None = None
+    employer: str | None = None
+    rome_code: str | None = None
+    contract: str | None = None
+    working_time: str | None = None
+    commune: str | None = None
+    postcode: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    remote: bool | None = None
+    positions: int | None = None
+    salary: str | None = None
+    created_at: datetime | None = None
+
+
+class FeedOut(BaseModel):
+    territory: str = Field(description="The edition's territory.")
+    items: list[FeedItemOut]
+    cursor: str = Field(description="Where the next pull starts.")
+    more: bool = Field(description="Whether the next pull has more already.")
+
+
+async def _touch(call: Call[Any], key: ApiKey) -> None:
+    """Write when the key was last used (once a minute), in a unit of work of its own: reads
+    run on a read session."""
+    if api_keys.stale(key):
+        async with db.unit_of_work(app_state.of(call.request).write_sessions) as session:
+            await api_keys.touch(session, key.id)
+
+
+@endpoint(
+    "GET",
+    "/network/offers",
+    params=FeedParams,
+    response=FeedOut,
+    summary="The edition's offers for a partner instance (delta feed)",
+    tags=TAGS,
+    scope=ApiScope.NETWORK_OFFERS.value,
+)
+async def network_offers(call: Call[FeedParams]) -> FeedOut:
+    """The open offers of the key's edition changed after `cursor`, oldest change first; an
+    offer no longer open is a tombstone (`deleted`). Send the last answer's ETag in
+    If-None-Match: 304 when nothing changed."""
+    edition = await editions.get(call.session, call.key.edition_id)
+    found = await offer_feeds.delta(
+        call.session, edition, since=None, cursor=call.params.cursor, limit=call.params.limit
+    )
+    items = []
+    for change in found.changes:
+        offer = change.offer
+        item = FeedItemOut(id=offer.id, deleted=change.deleted, updated_at=change.changed_at)
+        if not change.deleted:
+            item = FeedItemOut(
+                id=offer.id,
+                deleted=False,
+                updated_at=change.changed_at,
+                url=str(call.request.url_for("offer", offer_id=str(offer.id))),
+                title=offer.title,
+                description=offer.description,
+                employer=offer.booth.employer.name,
+                rome_code=offer.rome_code,
+                contract=offer.contract,
+                working_time=offer.working_time,
+                commune=offer.commune,
+                postcode=offer.postcode,
+                latitude=offer.latitude,
+                longitude=offer.longitude,
+                remote=offer.remote,
+                positions=offer.positions,
+                salary=offer.salary,
+                created_at=offer.created_at,
+            )
+        items.append(item)
+    await _touch(call, call.key)
+    return FeedOut(territory=edition.territory, items=items, cursor=found.cursor, more=found.more)
+
+
+class AcceptedOut(BaseModel):
+    id: int = Field(description="The application's id here.")
+    reference: int = Field(description="Its id at the sending instance, as sent.")
+    status: ApplicationStatus
+
+
+class NoParams(Params):
+    pass
+
+
+@endpoint(
+    "POST",
+    "/network/applications",
+    params=NoParams,
+    response=AcceptedOut,
+    body=network_applications.Incoming,
+    summary="Send a candidate's application to one of the edition's offers (signed)",
+    tags=TAGS,
+    scope=ApiScope.NETWORK_APPLY.value,
+    status=201,
+    errors=(400, 404, 409, 413, 422),
+)
+async def network_apply(call: Call[NoParams]) -> AcceptedOut:
+    """Signed with the key (headers webhook-id, webhook-timestamp, webhook-signature: HMAC-
+    SHA256 over "<id>.<timestamp>.<body>" keyed by the SHA-256 of the key's secret): a bad
+    signature or a timestamp more than 5 minutes away is refused (401), an id already received
+    too (409). The application is made at the offer's booth for the candidate (an account
+    without a password here) with the CV sent; the same `reference` again gives it back."""
+    signed = network.read_headers(dict(call.request.headers))
+    await network.verify(call.session, call.key, signed, await call.request.body())
+    assert isinstance(call.body, network_applications.Incoming)
+    application = await network_applications.receive(call.session, key=call.key, data=call.body)
+    await api_keys.record_use(
+        call.session, call.key, what="network_application", rows=1, booth_id=application.booth_id
+    )
+    if api_keys.stale(call.key):
+        await api_keys.touch(call.session, call.key.id)
+    return AcceptedOut(
+        id=application.id,
+        reference=call.body.reference,
+        status=ApplicationStatus(application.status),
+    )
+
+
+class StatusOut(BaseModel):
+    id: int = Field(description="The application's id here.")
+    reference: int = Field(description="Its id at the sending instance.")
+    status: ApplicationStatus
+    status_changed_at: datetime
+
+
+class StatusesOut(BaseModel):
+    items: list[StatusOut]
+    cursor: str
+    more: bool
+
+
+@endpoint(
+    "GET",
+    "/network/applications",
+    params=FeedParams,
+    response=StatusesOut,
+    summary="The status changes of the applications the partner sent",
+    tags=TAGS,
+    scope=ApiScope.NETWORK_APPLY.value,
+)
+async def network_statuses(call: Call[FeedParams]) -> StatusesOut:
+    """The applications sent with this key, by when their status last changed, after
+    `cursor`."""
+    changes, cursor, more = await network_applications.changes_after(
+        call.session, call.key, cursor=call.params.cursor, limit=call.params.limit
+    )
+    await _touch(call, call.key)
+    items = [
+        StatusOut(
+            id=c.application_id,
+            reference=c.reference,
+            status=ApplicationStatus(c.status),
+            status_changed_at=c.status_changed_at,
+        )
+        for c in changes
+    ]
+    return StatusesOut(items=items, cursor=cursor, more=more)
+
+
+ENDPOINTS: list[Endpoint] = [network_offers, network_apply, network_statuses]

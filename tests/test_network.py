@@ -1,0 +1,431 @@
+"""The network of territories (fair.network, fair.network_sync, fair.network_applications,
+fair/api/network.py) on both databases: the partner instance is this same app reached through
+its ASGI transport (one database holds both editions; tests/test_network_live.py runs two
+servers on two databases). Pulls with tombstones, resume and ETag; errors recorded; signed
+applications across and their status back; bad, stale and replayed signatures refused;
+scopes; the organisers' page and the search marking network offers."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import api_keys, applications, clock, db, network, network_applications, network_sync
+from fair import offers as offers_domain
+from fair.enums import ApiScope, ApplicationStatus, Role
+from fair.models import (
+    Application,
+    NetworkApplication,
+    NetworkCandidate,
+    NetworkInbound,
+    NetworkOffer,
+    NetworkPartner,
+    User,
+)
+from tests import factories as f
+from tests.conftest import csrf, login
+from tests.partner_keys import bearer, key
+
+BASE = "http://127.0.0.1"  # the partner's address: this app, through its ASGI transport
+APPLY = "/api/v1/network/applications"
+
+
+@pytest.fixture(autouse=True)
+def _noon(conf) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+
+
+def _transport(app: Any) -> httpx.ASGITransport:
+    return httpx.ASGITransport(app=app)
+
+
+async def _network(session: AsyncSession) -> dict[str, Any]:
+    """Edition A (the origin: a booth, two offers) and edition B, which registered A as its
+    partner "Montluçon" with a key A issued with the network scopes."""
+    origin = await f.edition(session, title="Forum de Montluçon")
+    booth, recruiter = await f.booth(session, edition_=origin)
+    near = await f.offer(session, booth_=booth, title="Électricien de maintenance")
+    far = await f.offer(session, booth_=booth, title="Cariste", rome_code="N1101")
+    ours = await f.edition(session, title="Forum de Montpellier")
+    _key, issued_by_origin = await key(session, origin, *network.SCOPES)
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+    partner, issued_to_origin = await network.register(
+        session,
+        edition=ours,
+        base_url=BASE + "/",
+        territory="Montluçon",
+        key=issued_by_origin,
+        by=organiser,
+    )
+    await db.commit(session)
+    return {
+        "origin": origin,
+        "booth": booth,
+        "recruiter": recruiter,
+        "near": near,
+        "far": far,
+        "ours": ours,
+        "partner": partner,
+        "raw": issued_by_origin,
+        "issued": issued_to_origin,
+    }
+
+
+async def _held(fetch: Any, partner_id: int) -> dict[int, str]:
+    rows = await fetch.scalars(select(NetworkOffer).where(NetworkOffer.partner_id == partner_id))
+    return {row.origin_id: row.title for row in rows}
+
+
+async def test_register_seals_the_key_and_issues_one(session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    partner = await fetch.get(NetworkPartner, net["partner"].id)
+    assert partner.base_url == BASE
+    assert net["raw"] not in partner.their_key_sealed
+    assert partner.their_key_prefix == net["raw"][:13]
+    assert network.their_key(partner) == net["raw"]
+    issued = await fetch.get(api_keys.ApiKey, partner.our_key_id)
+    assert (issued.edition_id, issued.scopes) == (
+        net["ours"].id,
+        ["network:apply", "network:offers"],
+    )
+    assert net["issued"].startswith("fair_" + issued.prefix + "_")
+
+
+async def test_pull_tombstones_resume_and_etag(app, session, fetch, client) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    partner_id = net["partner"].id
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 2
+    assert await _held(fetch, partner_id) == {
+        net["near"].id: "Électricien de maintenance",
+        net["far"].id: "Cariste",
+    }
+    held = await fetch.scalar(select(NetworkOffer).where(NetworkOffer.origin_id == net["far"].id))
+    assert (held.edition_id, held.employer, held.contract, held.rome_domain) == (
+        net["ours"].id,
+        net["booth"].employer.name,
+        "cdi",
+        "N",
+    )
+    assert held.url == f"{BASE}/offers/{net['far'].id}"
+    partner = await fetch.get(NetworkPartner, partner_id)
+    assert (partner.last_result, partner.last_error, partner.failures) == ("2 0", "", 0)
+    first_cursor = partner.cursor
+    assert first_cursor
+
+    # Nothing new: an empty page from the cursor (its ETag kept), then 304 for that page.
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 0
+    partner = await fetch.get(NetworkPartner, partner_id)
+    assert (partner.last_result, partner.cursor) == ("0 0", first_cursor)
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 0
+    partner = await fetch.get(NetworkPartner, partner_id)
+    assert (partner.last_result, partner.cursor) == ("unchanged", first_cursor)
+
+    # Closed at the origin: a tombstone removes it; the pull resumes from the cursor.
+    async with db.unit_of_work(app.state.write_sessions) as write:
+        far = await write.get(offers_domain.Offer, net["far"].id)
+        clock.set_now(f.NOON + timedelta(minutes=5))
+        await offers_domain.set_published(write, far, False)
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 1
+    assert await _held(fetch, partner_id) == {net["near"].id: "Électricien de maintenance"}
+    partner = await fetch.get(NetworkPartner, partner_id)
+    assert partner.last_result == "0 1"
+    assert partner.cursor != first_cursor
+
+
+async def test_search_marks_network_offers(app, session, client) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    booth, _ = await f.booth(session, edition_=net["ours"])
+    await f.offer(session, booth_=booth, title="Électricien tertiaire")
+    await db.commit(session)
+    await network_sync.run_round(app.state.write_sessions, transport=_transport(app))
+    page = await client.get(f"/e/{net['ours'].slug}/offers", params={"q": "électricien"})
+    assert page.status_code == 200
+    assert "2 offres trouvées" in page.text
+    assert page.text.count("Offre du réseau · Montluçon") == 1
+    held = await session.scalar(select(NetworkOffer).where(NetworkOffer.title.like("Élec%")))
+    assert f'href="/network/offers/{held.id}"' in page.text
+    # Near offers first: sorted by distance from Montluçon, the partner's offer (Montpellier
+    # in the factory) ties with ours; from a filter the feed cannot answer, it is left out.
+    publics = await client.get(
+        f"/e/{net['ours'].slug}/offers", params={"q": "électricien", "publics": "seniors"}
+    )
+    assert "Offre du réseau" not in publics.text
+    detail = await client.get(f"/network/offers/{held.id}")
+    assert detail.status_code == 200
+    assert "Électricien de maintenance" in detail.text
+    assert "Offre du réseau · Montluçon" in detail.text
+
+
+async def test_distance_sort_keeps_near_offers_first(app, session) -> None:  # type: ignore[no-untyped-def]
+    from fair import search
+
+    net = await _network(session)
+    booth, _ = await f.booth(session, edition_=net["ours"])
+    await f.offer(
+        session, booth_=booth, title="Électricien à Lyon", commune="Lyon", postcode="69001"
+    )
+    await db.commit(session)
+    await network_sync.run_round(app.state.write_sessions, transport=_transport(app))
+    async with app.state.read_sessions() as read:
+        found = await search.search(
+            read,
+            edition_id=net["ours"].id,
+            query=search.Query(q="électricien", commune="34172", sort="distance"),
+            network=True,
+        )
+    assert [(h.offer.title, h.territory) for h in found.hits] == [
+        ("Électricien de maintenance", "Montluçon"),
+        ("Électricien à Lyon", ""),
+    ]
+    assert found.total == 2
+
+
+async def test_pull_errors_are_recorded(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    async with db.unit_of_work(app.state.write_sessions) as write:
+        partner = await write.get(NetworkPartner, net["partner"].id)
+        partner.base_url = "http://127.0.0.1:9"  # nothing listens there (discard port)
+    await network_sync.run_round(app.state.write_sessions)
+    partner = await fetch.get(NetworkPartner, net["partner"].id)
+    assert partner.failures == 1
+    assert partner.last_error.startswith("All connection attempts failed") or partner.last_error
+    assert partner.last_success_at is None
+
+    # A revoked key: the partner's refusal in its JSON shape.
+    async with db.unit_of_work(app.state.write_sessions) as write:
+        partner = await write.get(NetworkPartner, net["partner"].id)
+        partner.base_url = BASE
+        issued = await write.scalar(
+            select(api_keys.ApiKey).where(api_keys.ApiKey.edition_id == net["origin"].id)
+        )
+        await api_keys.revoke(write, issued)
+    await network_sync.run_round(app.state.write_sessions, transport=_transport(app))
+    partner = await fetch.get(NetworkPartner, net["partner"].id)
+    assert (partner.failures, partner.last_error) == (2, "HTTP 401 (api.key_invalid)")
+    assert await _held(fetch, partner.id) == {}
+
+
+async def _apply_here(app, session, net) -> tuple[User, NetworkApplication]:  # type: ignore[no-untyped-def]
+    await network_sync.run_round(app.state.write_sessions, transport=_transport(app))
+    candidate = await f.candidate(session, can_log_in=False, name="Léa Martin")
+    await db.commit(session)
+    held = await session.scalar(
+        select(NetworkOffer).where(NetworkOffer.origin_id == net["near"].id)
+    )
+    async with db.unit_of_work(app.state.write_sessions) as write:
+        user = await write.get(User, candidate.id)
+        queued = await network_applications.queue(
+            write,
+            candidate=user,
+            offer=held,
+            message="Je suis mobile.",
+            consented=True,
+            consent_text="J'accepte.",
+        )
+    return candidate, queued
+
+
+async def test_application_crosses_and_status_comes_back(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    candidate, queued = await _apply_here(app, session, net)
+    assert (queued.state, queued.status) == ("queued", "submitted")
+    sent = await network_applications.send_round(
+        app.state.write_sessions, transport=_transport(app)
+    )
+    assert sent == 1
+    mine = await fetch.get(NetworkApplication, queued.id)
+    inbound = await fetch.scalar(select(NetworkInbound))
+    assert (mine.state, mine.remote_id, mine.status) == (
+        "sent",
+        inbound.application_id,
+        "submitted",
+    )
+    assert inbound.reference == queued.id
+    there = await fetch.get(Application, inbound.application_id)
+    assert (there.offer_id, there.booth_id, there.message, there.status) == (
+        net["near"].id,
+        net["booth"].id,
+        "Je suis mobile.",
+        "submitted",
+    )
+    assert there.cv_file_id is not None
+    person = await fetch.get(User, there.candidate_id)
+    # This one database already holds the candidate's own account: the origin's record is
+    # plus-addressed, never the local account.
+    assert person.id != candidate.id
+    assert person.email == candidate.email.replace("@", f"+reseau{inbound.api_key_id}@")
+    assert (person.name, person.role, person.password_hash.startswith("$argon2")) == (
+        "Léa Martin",
+        "candidate",
+        False,
+    )
+    record = await fetch.get(NetworkCandidate, person.id)
+    assert record.email == candidate.email
+
+    # The origin's recruiter decides; the status comes back on the next pull.
+    async with db.unit_of_work(app.state.write_sessions) as write:
+        application = await write.get(Application, there.id)
+        recruiter = await write.get(User, net["recruiter"].id)
+        clock.set_now(f.NOON + timedelta(minutes=1))
+        await applications.set_status(
+            write, application, ApplicationStatus.SHORTLISTED, by=recruiter
+        )
+    changed = await network_applications.status_round(
+        app.state.write_sessions, transport=_transport(app)
+    )
+    assert changed == 1
+    mine = await fetch.get(NetworkApplication, queued.id)
+    assert mine.status == "shortlisted"
+    # Nothing more: the cursor moved past it.
+    assert (
+        await network_applications.status_round(app.state.write_sessions, transport=_transport(app))
+        == 0
+    )
+
+
+async def test_refused_application_fails_with_the_reason(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    _candidate, queued = await _apply_here(app, session, net)
+    async with db.unit_of_work(app.state.write_sessions) as write:
+        near = await write.get(offers_domain.Offer, net["near"].id)
+        await offers_domain.set_published(write, near, False)
+    assert (
+        await network_applications.send_round(app.state.write_sessions, transport=_transport(app))
+        == 0
+    )
+    mine = await fetch.get(NetworkApplication, queued.id)
+    assert mine.state == "failed"
+    assert mine.last_error == "HTTP 404 fair.not_found: Cette offre n'existe pas."
+
+
+def _body(net: dict[str, Any], reference: int = 7) -> bytes:
+    data = {
+        "reference": reference,
+        "offer_id": net["near"].id,
+        "candidate": {"name": "Paul Durand", "email": "paul@example.org"},
+        "message": "Bonjour",
+        "consent": {"wording": "J'accepte.", "at": f.NOON.isoformat()},
+        "cv": {
+            "filename": "cv.pdf",
+            "data": __import__("base64").b64encode(f.pdf_bytes()).decode(),
+        },
+    }
+    return json.dumps(data).encode()
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": {}}}
+
+
+async def test_bad_stale_and_replayed_signatures_refused(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    body = _body(net)
+    headers = network.signature_headers(net["raw"], body)
+    tampered = body.replace(b"Bonjour", b"Bonsoir")
+    bad = await client.post(APPLY, content=tampered, headers=headers)
+    assert (bad.status_code, bad.json()) == (
+        401,
+        _error("network.bad_signature", "La signature de cette requête n'est pas valide."),
+    )
+    stale_headers = network.signature_headers(
+        net["raw"], body, now=(f.NOON - timedelta(minutes=6)).timestamp()
+    )
+    stale = await client.post(APPLY, content=body, headers=stale_headers)
+    assert (stale.status_code, stale.json()["error"]["code"]) == (401, "network.stale")
+    unsigned = await client.post(APPLY, content=body, headers=bearer(net["raw"]))
+    assert (unsigned.status_code, unsigned.json()["error"]["code"]) == (
+        401,
+        "network.bad_signature",
+    )
+    # Another key's signature with this key's bearer.
+    _other, other_raw = await key(session, net["origin"], *network.SCOPES)
+    await db.commit(session)
+    forged = network.signature_headers(other_raw, body) | {"authorization": f"Bearer {net['raw']}"}
+    wrong = await client.post(APPLY, content=body, headers=forged)
+    assert wrong.status_code == 401
+
+    good = await client.post(APPLY, content=body, headers=headers)
+    assert good.status_code == 201
+    assert good.json() == {"id": good.json()["id"], "reference": 7, "status": "submitted"}
+    replayed = await client.post(APPLY, content=body, headers=headers)
+    assert (replayed.status_code, replayed.json()) == (
+        409,
+        _error("network.replayed", "Cette requête a déjà été reçue."),
+    )
+    # The same reference signed anew (a retry whose answer was lost) gives the same one back.
+    again = await client.post(
+        APPLY, content=body, headers=network.signature_headers(net["raw"], body)
+    )
+    assert (again.status_code, again.json()["id"]) == (201, good.json()["id"])
+    assert len(await fetch.scalars(select(NetworkInbound))) == 1
+
+
+async def test_network_scopes(client, session) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    _k, offers_only = await key(session, net["origin"], ApiScope.NETWORK_OFFERS)
+    _k, figures = await key(session, net["origin"], ApiScope.FIGURES)
+    await db.commit(session)
+    body = _body(net)
+    cases = [
+        ("POST", APPLY, network.signature_headers(offers_only, body), 403, "api.scope_missing"),
+        ("GET", "/api/v1/network/offers", bearer(figures), 403, "api.scope_missing"),
+        ("GET", "/api/v1/network/applications", bearer(offers_only), 403, "api.scope_missing"),
+        ("GET", "/api/v1/network/offers", {}, 401, "auth.required"),
+        ("POST", APPLY, {}, 401, "auth.required"),
+    ]
+    for method, path, headers, status, code in cases:
+        response = await client.request(
+            method, path, headers=headers, content=body if method == "POST" else None
+        )
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), path
+    feed = await client.get("/api/v1/network/offers", headers=bearer(offers_only))
+    assert feed.status_code == 200
+    assert feed.json()["territory"] == "Métropole test"
+    assert sorted(item["id"] for item in feed.json()["items"]) == sorted(
+        [net["near"].id, net["far"].id]
+    )
+
+
+async def test_organiser_registers_and_disables_a_partner(app, session, client, fetch) -> None:  # type: ignore[no-untyped-def]
+    organiser = await f.user(session, Role.ORGANISER)
+    ours = await f.edition(session, by=organiser)
+    origin = await f.edition(session)
+    _k, raw = await key(session, origin, *network.SCOPES)
+    await db.commit(session)
+    await login(client, organiser.email, f.PASSWORD)
+    path = f"/organiser/editions/{ours.id}/network"
+    token = await csrf(client, path)
+    refused = await client.post(
+        path, data={"csrf_token": token, "url": "ftp://x", "territory": "", "key": "nope"}
+    )
+    assert refused.status_code == 422
+    assert "Nommez le territoire du partenaire" in refused.text
+    assert "Collez la clé que le partenaire vous a donnée" in refused.text
+    created = await client.post(
+        path, data={"csrf_token": token, "url": BASE, "territory": "Vichy", "key": raw}
+    )
+    assert created.status_code == 200
+    partner = await fetch.scalar(select(NetworkPartner))
+    issued = await fetch.get(api_keys.ApiKey, partner.our_key_id)
+    assert f'value="fair_{issued.prefix}_' in created.text
+    assert raw not in created.text
+    await network_sync.run_round(app.state.write_sessions, transport=_transport(app))
+    listing = await client.get(path)
+    assert "Vichy" in listing.text and "Jamais" not in listing.text
+    disabled = await client.post(
+        f"{path}/{partner.id}/active", data={"csrf_token": token, "active": "0"}
+    )
+    assert disabled.status_code == 303
+    partner = await fetch.get(NetworkPartner, partner.id)
+    assert partner.active is False
+    assert (await fetch.get(api_keys.ApiKey, partner.our_key_id)).revoked_at is not None
+    # Another organiser's edition: not theirs.
+    other = await f.edition(session)
+    await db.commit(session)
+    assert (await client.get(f"/organiser/editions/{other.id}/network")).status_code == 403
