@@ -97,6 +97,8 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
             (f"/e/{site.slug}/offers?q=%C3%A9lectricien", "Électricien du bâtiment (H/F)"),
             (f"/e/{site.slug}/programme", tr("Coming up", lang)),
             (f"/webconferences/{site.webconference_id}", tr("Log in to register", lang)),
+            ("/widget", tr("Put the fair on your site", lang)),
+            ("/privacy", tr("Who sees what", lang)),
         ]
     if who == "candidate":
         return [
@@ -106,6 +108,8 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
             (f"/offers/{site.other_offer_id}", tr("Send my application", lang)),
             (f"/e/{site.slug}/booths/{site.booth_id}", tr("Join the queue", lang)),
             (f"/e/{site.slug}/programme", tr("Register me", lang)),
+            ("/account/data", tr("Download my data", lang)),
+            ("/account/delete", tr("Delete my account for good", lang)),
         ]
     return [
         (f"/recruiter/booths/{site.booth_id}/applications", "Camille Candidate"),

@@ -27,7 +27,7 @@ PEOPLE = ("candidate", "recruiter", "organiser")
 COLOUR_RULES = ["color-contrast", "link-in-text-block"]  # axe's rules that read colours
 ALL = frozenset(
     {
-        *("landing", "hall", "booth", "offer", "accessibility"),
+        *("landing", "hall", "booth", "offer", "accessibility", "privacy", "my_data"),
         *("room", "my_fair", "desk", "dashboard", "branding"),
     }
 )
@@ -95,6 +95,8 @@ def site(live_server: LiveServer) -> Site:
             "booth": (None, f"/e/{slug}/booths/{booth.id}"),
             "offer": (None, f"/offers/{offer.id}"),
             "accessibility": (None, "/accessibility"),
+            "privacy": (None, "/privacy"),
+            "my_data": ("candidate", "/account/data"),
             "my_fair": ("candidate", f"/e/{slug}/my-fair"),
             "room": ("candidate", f"/interviews/{interview.id}/room"),
             "desk": ("recruiter", f"/recruiter/booths/{booth.id}/desk"),
