@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import timedelta
 from urllib.parse import quote
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, mail, passwords, permissions, settings, throttle, tokens, user_sessions
+from fair import (
+    clock,
+    mail,
+    passwords,
+    permissions,
+    settings,
+    throttle,
+    tokens,
+    user_sessions,
+)
 from fair.enums import Role
 from fair.errors import Conflict, Forbidden, Invalid
 from fair.i18n import gettext as _
@@ -22,6 +32,13 @@ RESET_LIFETIME = timedelta(hours=2)
 WELCOME_LIFETIME = timedelta(days=7)
 SIGNUP_LIFETIME = timedelta(days=2)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An account without a mailbox (made by a counsellor for a person without e-mail) has an
+# address in this reserved domain (RFC 2606): it logs in with the part before "@" (its login),
+# and nothing is mailed to it (mail.has_mailbox).
+NO_MAILBOX_DOMAIN = "sans-adresse.invalid"
+# A printed one-time code: 12 characters without look-alikes (0/O, 1/I), about 60 bits.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LIFETIME = timedelta(days=30)
 
 
 async def hash_password(password: str) -> str:
@@ -31,6 +48,23 @@ async def hash_password(password: str) -> str:
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def login_address(typed: str) -> str:
+    """The address an account logs in with: a login without "@" is an account without a
+    mailbox's."""
+    typed = normalize_email(typed)
+    return f"{typed}@{NO_MAILBOX_DOMAIN}" if typed and "@" not in typed else typed
+
+
+def login_of(user: User) -> str:
+    """What the user types to log in: their address, or the login of an account without one."""
+    local, _at, domain = user.email.rpartition("@")
+    return local if domain == NO_MAILBOX_DOMAIN else user.email
+
+
+def has_mailbox(user: User) -> bool:
+    return not user.email.endswith("@" + NO_MAILBOX_DOMAIN)
 
 
 def check_email(email: str) -> str:
@@ -201,7 +235,7 @@ async def authenticate(session: AsyncSession, *, email: str, password: str, ip: 
     The caller records a failure with `record_failure` in a transaction of its own, since the
     request's own transaction is rolled back with the error.
     """
-    email = normalize_email(email)
+    email = login_address(email)
     await throttle.check_login(session, email=email, ip=ip)
     user = await by_email(session, email)
     if not await passwords.verify(user.password_hash if user else passwords.DUMMY_HASH, password):
@@ -221,7 +255,7 @@ async def authenticate(session: AsyncSession, *, email: str, password: str, ip: 
 
 async def record_failure(session: AsyncSession, *, email: str, ip: str) -> None:
     """Remember a failed log-in (fair.throttle counts them)."""
-    await throttle.record_failure(session, email=normalize_email(email), ip=ip)
+    await throttle.record_failure(session, email=login_address(email), ip=ip)
 
 
 async def create_organiser(session: AsyncSession, *, by: User, email: str, name: str) -> User:
@@ -234,16 +268,20 @@ async def create_organiser(session: AsyncSession, *, by: User, email: str, name:
 
 
 async def _new_link(
-    session: AsyncSession, user: User, *, kind: str, lifetime: timedelta
+    session: AsyncSession, user: User, *, kind: str, lifetime: timedelta, raw: str = ""
 ) -> str:
-    """A new single-use link for `user`; every older unused link of theirs stops working."""
+    """A new single-use link (or printed code: `raw`) for `user`; every older unused link of
+    theirs stops working."""
     now = clock.now()
     await session.execute(
         update(PasswordReset)
         .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
         .values(used_at=now)
     )
-    raw, digest = tokens.new_token()
+    if raw:
+        digest = tokens.digest(raw)
+    else:
+        raw, digest = tokens.new_token()
     session.add(
         PasswordReset(user_id=user.id, token_hash=digest, expires_at=now + lifetime, kind=kind)
     )
@@ -270,9 +308,11 @@ async def _valid_link(
     return reset
 
 
-async def send_password_link(session: AsyncSession, user: User, *, welcome: bool = False) -> None:
-    """Mail a link to choose a password (a reset, or `welcome` for an account made for them);
-    older links of the user stop working."""
+async def send_password_link(
+    session: AsyncSession, user: User, *, welcome: bool = False, introduction: str = ""
+) -> None:
+    """Mail a link to choose a password (a reset, or `welcome` for an account made for them,
+    with an `introduction` saying who made it); older links of the user stop working."""
     lifetime = WELCOME_LIFETIME if welcome else RESET_LIFETIME
     raw = await _new_link(session, user, kind="welcome" if welcome else "reset", lifetime=lifetime)
     link = f"{settings.get().base_url}/reset/{raw}"
@@ -285,6 +325,8 @@ async def send_password_link(session: AsyncSession, user: User, *, welcome: bool
             name=user.name,
             link=link,
         )
+        if introduction:
+            body += "\n" + introduction + "\n"
     else:
         subject = _("Reset your fair password", user.locale)
         body = _(
@@ -309,10 +351,17 @@ async def request_password_reset(session: AsyncSession, *, email: str, ip: str =
         await send_password_link(session, user)
 
 
-async def reset_password(session: AsyncSession, *, token: str, password: str) -> User:
-    """Set a new password from a mailed link. Side effects: the address counts as confirmed,
-    and every session of the user ends (their sockets close); the caller logs in afresh."""
-    reset = await _valid_link(session, token, kinds=("reset", "welcome"))
+async def reset_password(
+    session: AsyncSession,
+    *,
+    token: str,
+    password: str,
+    kinds: tuple[str, ...] = ("reset", "welcome"),
+) -> User:
+    """Set a new password from a mailed link (or a printed code: `kinds` ("code",)). Side
+    effects: the address counts as confirmed, and every session of the user ends (their sockets
+    close); the caller logs in afresh."""
+    reset = await _valid_link(session, token, kinds=kinds)
     check_password(password)
     user = await session.get(User, reset.user_id)
     assert user is not None
@@ -347,3 +396,46 @@ async def set_locale(session: AsyncSession, user: User, locale: str) -> None:
 async def count_by_role(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(User.role, func.count()).group_by(User.role))
     return {role: count for role, count in rows.all()}
+
+
+async def create_without_mailbox(session: AsyncSession, *, name: str, locale: str = "fr") -> User:
+    """A candidate's account for a person without an e-mail address: a login made from their
+    name ("marie.dupont.4821"), no password and not confirmed until they use a printed code
+    (`new_code`, `redeem_code`)."""
+    _email, name = _check_new(email="x@example.fr", name=name, password=None)
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    stem = ".".join(re.findall(r"[a-z]+", plain))[:40] or "compte"
+    while True:
+        login = f"{stem}.{secrets.randbelow(9000) + 1000}"
+        if await by_email(session, f"{login}@{NO_MAILBOX_DOMAIN}") is None:
+            break
+    return await create_user(
+        session,
+        email=f"{login}@{NO_MAILBOX_DOMAIN}",
+        name=name,
+        password=None,
+        role=Role.CANDIDATE,
+        locale=locale,
+        confirmed=False,
+    )
+
+
+def normalize_code(code: str) -> str:
+    return re.sub(r"[\s-]+", "", code).upper()
+
+
+async def new_code(session: AsyncSession, user: User) -> str:
+    """A printed one-time code ("ABCD-EFGH-JKLM") with which the person chooses a password and
+    logs in, valid 30 days, single use; only its hash is stored, and older codes and links of
+    theirs stop working."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    await _new_link(session, user, kind="code", lifetime=CODE_LIFETIME, raw=raw)
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+async def redeem_code(session: AsyncSession, *, code: str, password: str) -> User:
+    """The person typed their printed code and a password: as `reset_password` (the caller
+    logs in)."""
+    return await reset_password(
+        session, token=normalize_code(code)[:40], password=password, kinds=("code",)
+    )

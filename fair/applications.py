@@ -20,6 +20,7 @@ from fair import (
     clock,
     editions,
     employers,
+    endorsements,
     events,
     notices,
     participants,
@@ -165,7 +166,9 @@ async def set_status(
     shortlisted, interview proposed, hired, not retained; several moves in one transaction make
     one mail), and a live "application.status" event on channels.user(candidate), published
     after commit, on every move by the employer; and an "application.status_changed" webhook
-    delivery for the booth's and the edition's endpoints (fair.webhooks), in this transaction.
+    delivery for the booth's and the edition's endpoints (fair.webhooks), in this transaction;
+    and, for an application put forward by a counsellor, a notice and a mail to them
+    (fair.endorsements).
     """
     current = ApplicationStatus(application.status)
     if by.role == Role.CANDIDATE:
@@ -208,6 +211,7 @@ async def set_status(
     if by.role != Role.CANDIDATE:
         await _tell_candidate(session, application, new)
         await application_mail.status_changed(session, application, current)
+    await endorsements.status_changed(session, application, new)
 
 
 async def _tell_candidate(

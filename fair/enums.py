@@ -265,6 +265,13 @@ class NoticeKind(StrEnum):
     BOOTH_DECISION = "booth_decision"
     QUEUE_SKIPPED = "queue_skipped"
     INTERVIEW = "interview"  # params: interview_id, change (an InterviewChange value)
+    # fair.counsellors: to the candidate, what their counsellor did for them (params: action,
+    # counsellor, structure, subject) or asked (action "requested"); to the counsellor, an
+    # accompaniment accepted or ended (action, candidate).
+    COUNSELLOR = "counsellor"
+    # fair.endorsements: to the counsellor, the new status of an application they put forward
+    # (params: candidate, offer, employer, status).
+    PUT_FORWARD_STATUS = "put_forward_status"
 
 
 class QueueStatus(StrEnum):

@@ -73,6 +73,8 @@ async def queue(
         calendar=calendar,
         created_at=clock.now(),
     )
+    if not has_mailbox(to):  # returned unsaved: nobody to send it to
+        return message
     session.add(message)
     await session.flush()
     db.after_commit(session, _wake)
@@ -88,13 +90,23 @@ async def queue_many(session: AsyncSession, messages: list[tuple[str, str, str]]
     rows = [
         {"to_addr": to, "subject": one_line(subject)[:SUBJECT_MAX], "body": body}
         for to, subject, body in messages
+        if has_mailbox(to)
     ]
+    if not rows:
+        return 0
     # One executemany of plain rows on the session's connection (no ORM objects or bulk
     # persistence): tens of thousands of mails in a second or two on SQLite.
     connection = await session.connection()
     await connection.execute(insert(OutboxMail).values(created_at=now, attempts=0), rows)
     db.after_commit(session, _wake)
     return len(rows)
+
+
+def has_mailbox(address: str) -> bool:
+    """False for the addresses of the reserved .invalid domain (RFC 2606) that accounts without
+    a mailbox carry (one a counsellor made for a person without e-mail, an erased one): what
+    would be mailed to them is not queued (they read their notices in the site)."""
+    return not address.lower().endswith(".invalid")
 
 
 async def _wake() -> None:
@@ -108,13 +120,17 @@ def one_line(text: str) -> str:
 
 def footer(locale: str, *, sender: str, why: str) -> str:
     """The end of a transactional message: who sent it and why (no unsubscribing from these)."""
-    return "\n-- \n" + "\n".join(
-        [
-            _("Sent by %(sender)s through %(site)s.", locale, sender=sender, site=_site()),
-            why,
-            _("This is a service message about your account, not a newsletter.", locale),
-        ]
-    ) + "\n"
+    return (
+        "\n-- \n"
+        + "\n".join(
+            [
+                _("Sent by %(sender)s through %(site)s.", locale, sender=sender, site=_site()),
+                why,
+                _("This is a service message about your account, not a newsletter.", locale),
+            ]
+        )
+        + "\n"
+    )
 
 
 def _site() -> str:

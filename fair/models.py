@@ -410,6 +410,8 @@ class CounsellorAction(Base):
     candidate_id: Mapped[int] = _fk("users.id")
     counsellor_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
     action: Mapped[str] = mapped_column(String(30))
+    # What it was about: the interview's employer, the talk's or the offer's title.
+    subject: Mapped[str] = mapped_column(String(200), default="")
     subject_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -1471,59 +1473,3 @@ class ErasedAccount(Base):
     )
     role: Mapped[str] = mapped_column(String(20))
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class RomeCode(Base):
-    """A ROME 4.0 code (fiche) of the imported referential, with its parent fiche (one of the 532
-    historical codes; itself when it is one). Filled by `fair rome import` (fair.rome_referential);
-    other tables refer to ROME codes by value, never by a foreign key to this table."""
-
-    __tablename__ = "rome_codes"
-
-    code: Mapped[str] = mapped_column(String(5), primary_key=True)
-    label: Mapped[str] = mapped_column(String(300))
-    parent: Mapped[str] = mapped_column(String(5))
-
-
-class RomeAppellation(Base):
-    """An official job name (appellation) of a ROME code, with its normalised stems precomputed
-    for the suggestion's index (fair.rome_suggest)."""
-
-    __tablename__ = "rome_appellations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code_ogr: Mapped[str] = mapped_column(String(12), default="")  # ROMEO's codeAppellation
-    code: Mapped[str] = _fk("rome_codes.code")
-    label: Mapped[str] = mapped_column(String(300))
-    stems: Mapped[str] = mapped_column(Text, default="")
-
-
-class RomeSkill(Base):
-    """A skill of the referential: a know-how ("compétence") or a knowledge ("savoir"), with a
-    link to a training, empty where the data gives none."""
-
-    __tablename__ = "rome_skills"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code_ogr: Mapped[str] = mapped_column(String(12), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "competence" or "savoir"
-    label: Mapped[str] = mapped_column(Text)
-    training_url: Mapped[str] = mapped_column(String(500), default="")
-
-
-class RomeCodeSkill(Base):
-    """A skill of a ROME code; `core` for the job's core skills ("cœur de métier")."""
-
-    __tablename__ = "rome_code_skills"
-
-    code: Mapped[str] = mapped_column(
-        ForeignKey("rome_codes.code", ondelete="CASCADE"), primary_key=True
-    )
-    skill_id: Mapped[int] = mapped_column(
-        ForeignKey("rome_skills.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    core: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-# Personal data rights (fair.personal_data, fair.data_export, fair.erasure) ---------------------
-

@@ -54,6 +54,7 @@ from fair.interviews.slots import SlotTaken, check_slot, free_slots, slot_modes
 from fair.interviews.telling import tell
 from fair.interviews.waitlist import offer_to_waitlist
 from fair.models import Application, Interview, InterviewInvitation, InterviewSlot, User
+from fair.on_behalf import Acting
 
 MAX_REASON = 500
 MAX_ACCOMMODATION = 1000
@@ -99,11 +100,14 @@ async def book(
     slot: InterviewSlot,
     mode: InterviewMode,
     accommodation: str = "",
+    acting: Acting | None = None,
 ) -> Interview:
     """Book `slot` for the invitation's candidate.
 
     By the candidate: booked at once. By a recruiter of the booth: pending until the candidate
     confirms. Raises SlotTaken (with the next free slots) when someone else holds the slot.
+    `acting`: a counsellor books for the candidate (`by`, the candidate; fair.counsellors
+    checked the accompaniment): recorded as the booker, and the candidate's mail says so.
     """
     by_candidate = await require_booker(session, by, invitation)
     accommodation = accommodation.strip()
@@ -127,7 +131,7 @@ async def book(
     status = InterviewStatus.BOOKED if by_candidate else InterviewStatus.PENDING
     interview = lifecycle.new(slot, invitation, mode, status)
     interview.accommodation = accommodation
-    interview.booked_by_id = by.id
+    interview.booked_by_id = acting.counsellor_id if acting else by.id
     no_late_reminder(interview)
     try:
         async with session.begin_nested():
@@ -140,7 +144,7 @@ async def book(
         await lifecycle.schedule_application(session, invitation, by)
         await webhooks.interview_event(session, "interview.booked", interview)
     change = InterviewChange.BOOKED if by_candidate else InterviewChange.TO_CONFIRM
-    await tell(session, interview, change)
+    await tell(session, interview, change, acting=acting)
     return interview
 
 

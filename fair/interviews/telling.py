@@ -20,6 +20,7 @@ from fair.enums import InterviewChange, InterviewMode, InterviewStatus, NoticeKi
 from fair.i18n import N_
 from fair.i18n import gettext as _
 from fair.models import Edition, Employer, Interview, User
+from fair.on_behalf import Acting
 
 SUBJECTS = {
     InterviewChange.BOOKED: N_("Interview booked: %(employer)s, %(when)s"),
@@ -125,8 +126,10 @@ async def tell(
     recruiter: bool = True,
     notice: bool = True,
     live: bool = True,
+    acting: Acting | None = None,
 ) -> None:
-    """Notice, live event and mail with its calendar to the candidate (and the recruiter)."""
+    """Notice, live event and mail with its calendar to the candidate (and the recruiter);
+    `acting`: done by a counsellor for the candidate, which the candidate's mail says."""
     context = await _context(session, interview)
     candidate, staff, employer, edition = context
     people = [candidate] + ([staff] if recruiter else [])
@@ -156,6 +159,8 @@ async def tell(
             InterviewChange.RESCHEDULED,
         ):
             lines.append(_("Reason: %(reason)s", locale, reason=interview.cancel_reason))
+        if acting is not None and person is candidate:
+            lines.append(acting.line(locale))
         if person is staff and interview.accommodation:
             lines.append(_("Accommodation asked: %(need)s", locale, need=interview.accommodation))
         ics = None

@@ -30,6 +30,7 @@ LANDINGS = {
     Role.RECRUITER: "recruiter_home",
     Role.ORGANISER: "organiser_home",
     Role.ADMIN: "admin_home",
+    Role.COUNSELLOR: "counsellor_home",
 }
 
 

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from fair import (
     applications,
     candidates,
+    counsellors,
     editions,
     files,
     interviews,
@@ -60,7 +61,14 @@ async def _profile_context(
     search = job_search_form.shown(await job_search.of(session, user.id))
     if contracts is not None:  # a refused form shows the boxes as they were ticked
         search["values"]["contracts"] = contracts
-    return {"profile": profile, "cv": cv, "declared": declared, "form": form, "search": search}
+    return {
+        "profile": profile,
+        "cv": cv,
+        "declared": declared,
+        "form": form,
+        "search": search,
+        "followers": await counsellors.followers(session, user),
+    }
 
 
 @page
@@ -218,7 +226,7 @@ async def withdraw(request: Request) -> Response:
 
 @page
 async def notices_page(request: Request) -> Response:
-    user = require_role(request, Role.CANDIDATE, Role.RECRUITER, Role.ORGANISER)
+    user = require_role(request, Role.CANDIDATE, Role.RECRUITER, Role.ORGANISER, Role.COUNSELLOR)
     session = database(request)
     listed = await notices.for_user(session, user.id)
     if request.method == "POST":

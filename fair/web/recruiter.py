@@ -10,9 +10,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fair import (
+    accounts,
     applications,
     editions,
     employers,
+    endorsements,
     files,
     francetravail,
     geo,
@@ -362,6 +364,7 @@ async def pipeline(request: Request) -> Response:
         "offer_id": offer_id,
         "counts": await applications.counts_by_status(session, booth),
         "default_decline": applications.DEFAULT_DECLINE,
+        "put_forward": await endorsements.of_applications(session, [a.id for a in rows]),
     }
     return render(request, "recruiter/pipeline.html", context)
 
@@ -401,7 +404,16 @@ async def application_page(request: Request) -> Response:
         for s in ApplicationStatus
         if s in APPLICATION_TRANSITIONS[current] and s in RECRUITER_MOVES
     ]
-    context = {"application": application, "booth": booth, "moves": moves, "current": current}
+    context = {
+        "application": application,
+        "booth": booth,
+        "moves": moves,
+        "current": current,
+        "has_mailbox": accounts.has_mailbox(application.candidate),
+        "put_forward": (
+            await endorsements.of_applications(database(request), [application.id])
+        ).get(application.id),
+    }
     context.update(await interview_context(database(request), application, booth))
     return render(request, "recruiter/application.html", context)
 

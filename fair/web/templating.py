@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 
-from fair import app_state, branding, i18n, interviews, rome, settings, videos
+from fair import app_state, branding, counsellors, i18n, interviews, rome, settings, videos
 from fair.enums import (
     ApplicationStatus,
     BoothStatus,
@@ -124,6 +124,7 @@ def build_env() -> Environment:
         t=_t,
         minutes=_minutes,
         INTERVIEW_NOTICES=interviews.NOTICES,
+        COUNSELLOR_ACTIONS=counsellors.ACTIONS,
         talk_phase=talk_phase,  # one label of a talk's state for every page
         translated=lambda pairs: [(key, i18n.gettext(label)) for key, label in pairs],
         status_labels=_status_labels,

@@ -18,6 +18,7 @@ from fair.enums import RegistrationStatus, WebconferenceChange, WebconferenceSta
 from fair.i18n import N_
 from fair.i18n import gettext as _
 from fair.models import Edition, User, Webconference, WebconferenceRegistration
+from fair.on_behalf import Acting
 
 SUBJECTS = {
     WebconferenceChange.REGISTERED: N_("Webconference registration: %(title)s, %(when)s"),
@@ -94,9 +95,11 @@ async def tell(
     change: WebconferenceChange,
     *,
     position: int = 0,
+    acting: Acting | None = None,
 ) -> None:
     """A mail to the candidate (with the calendar when they hold or lose a seat; `position` on
-    the waiting list) and a live event on their channel."""
+    the waiting list; `acting`: done for them by a counsellor) and a live event on their
+    channel."""
     candidate = await session.get(User, registration.candidate_id)
     assert candidate is not None
     edition = await editions.get(session, webconference.edition_id)
@@ -110,6 +113,8 @@ async def tell(
         _("When: %(when)s", locale, when=when),
         _("Watch it in your browser: %(link)s", locale, link=link(webconference)),
     ]
+    if acting is not None:
+        lines.append(acting.line(locale))
     ics = None
     if registration.status != RegistrationStatus.WAITING:
         ics = calendar.invitation(meeting(webconference, registration, candidate, edition, locale))

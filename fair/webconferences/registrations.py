@@ -26,6 +26,7 @@ from fair import clock, editions, participants, webhooks
 from fair.enums import RegistrationStatus, Role, WebconferenceChange
 from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import User, Webconference, WebconferenceRegistration
+from fair.on_behalf import Acting
 from fair.webconferences import mail, talks
 
 HOUR_BEFORE = timedelta(hours=1)
@@ -33,10 +34,16 @@ ACTIVE = (RegistrationStatus.REGISTERED.value, RegistrationStatus.WAITING.value)
 
 
 async def register(
-    session: AsyncSession, *, candidate: User, webconference: Webconference
+    session: AsyncSession,
+    *,
+    candidate: User,
+    webconference: Webconference,
+    acting: Acting | None = None,
 ) -> WebconferenceRegistration:
     """A seat if one is left, else a place on the waiting list; registering again returns the
-    active registration. The registered get a calendar invitation, the waiting their place."""
+    active registration. The registered get a calendar invitation, the waiting their place.
+    `acting`: a counsellor registers the candidate (fair.counsellors checked the
+    accompaniment), which the candidate's mail says."""
     if candidate.role != Role.CANDIDATE:
         raise Forbidden(
             "Only candidates register for webconferences.", code="webconference.not_candidate"
@@ -82,7 +89,7 @@ async def register(
     )
     await participants.register(session, edition_id=edition.id, user=candidate)
     await webhooks.registration_event(session, webconference, registration)
-    await tell(session, webconference, registration, change)
+    await tell(session, webconference, registration, change, acting=acting)
     return registration
 
 
@@ -148,6 +155,8 @@ async def tell(
     webconference: Webconference,
     registration: WebconferenceRegistration,
     change: WebconferenceChange,
+    *,
+    acting: Acting | None = None,
 ) -> None:
     """The candidate hears of `change` (mail.tell), with their place on the waiting list."""
     position = (
@@ -155,7 +164,7 @@ async def tell(
         if registration.status == RegistrationStatus.WAITING
         else 0
     )
-    await mail.tell(session, webconference, registration, change, position=position)
+    await mail.tell(session, webconference, registration, change, position=position, acting=acting)
 
 
 # The worker's round ----------------------------------------------------------------------------

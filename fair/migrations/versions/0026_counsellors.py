@@ -167,6 +167,7 @@ def upgrade() -> None:
         sa.Column("candidate_id", sa.Integer(), nullable=False),
         sa.Column("counsellor_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(length=30), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("subject_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
