@@ -1,0 +1,167 @@
+"""Contact requests: a recruiter or a temporary-work agency found a profile in the CV pool and
+asks the candidate for contact (fair.cv_pool). The candidate accepts or declines from their
+pool page; until they accept, the organisation sees no name, no contact detail, no CV.
+
+`ask` and `answer` own a request's status (enums.CONTACT_TRANSITIONS). Side effects: `ask`
+adds a notice for the candidate and mails them (fair.pool_mail.requested); `answer` adds a
+notice for the requester and mails them (fair.pool_mail.answered). Accepting opens the
+candidate's contact details and CV to the requester's whole organisation (the employer or the
+agency), while the profile stays in the pool for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import clock, cv_pool, notices, pool_mail
+from fair.enums import CONTACT_TRANSITIONS, ContactStatus
+from fair.errors import Conflict, Forbidden, Invalid, NotYours
+from fair.models import ContactRequest, CvText, User
+
+MAX_MESSAGE = 2000
+
+
+def _message(message: str) -> str:
+    message = message.strip()
+    if not message or len(message) > MAX_MESSAGE:
+        text = "Write a message of 2,000 characters at most: who you are and why you call."
+        raise Invalid(text, code="contact.invalid", fields={"message": text})
+    return message
+
+
+async def _organisation_requests(
+    session: AsyncSession, viewer: cv_pool.Viewer, candidate_id: int
+) -> list[ContactRequest]:
+    org = []
+    if viewer.employer_ids:
+        org.append(ContactRequest.employer_id.in_(viewer.employer_ids))
+    if viewer.structure_ids:
+        org.append(ContactRequest.structure_id.in_(viewer.structure_ids))
+    if not org:
+        return []
+    rows = await session.scalars(
+        select(ContactRequest).where(ContactRequest.candidate_id == candidate_id, or_(*org))
+    )
+    return list(rows)
+
+
+async def ask(
+    session: AsyncSession, *, viewer: cv_pool.Viewer, requester: User, ref: str, message: str
+) -> ContactRequest:
+    """Ask the candidate of profile `ref` (visible to `viewer`) for contact, on behalf of the
+    viewer's organisation (their first employer, or their agency).
+
+    Refuses: `contact.invalid` (an empty or too long message), `contact.already_requested`
+    (an open request of the organisation), `contact.already_accepted`, `contact.declined` (the
+    candidate declined the organisation under the same consent); NotFound for a hidden profile.
+    """
+    if viewer.user_id is None or viewer.user_id != requester.id:
+        raise Forbidden("Only a recruiter or an agency of this platform may ask for contact.")
+    text = _message(message)
+    candidate_id, consent = await cv_pool.visible_consent(session, viewer, ref)
+    for found in await _organisation_requests(session, viewer, candidate_id):
+        if found.status == ContactStatus.REQUESTED:
+            raise Conflict(
+                "Your organisation already asked this candidate; wait for their answer.",
+                code="contact.already_requested",
+            )
+        if found.status == ContactStatus.ACCEPTED:
+            raise Conflict(
+                "This candidate already accepted your organisation's request.",
+                code="contact.already_accepted",
+            )
+        if found.consent_id == consent.id:
+            raise Conflict(
+                "This candidate declined your organisation's request.", code="contact.declined"
+            )
+    request = ContactRequest(
+        candidate_id=candidate_id,
+        requester_id=requester.id,
+        employer_id=viewer.employer_ids[0] if viewer.employer_ids else None,
+        structure_id=None if viewer.employer_ids else viewer.structure_ids[0],
+        organisation=viewer.organisation[:200],
+        consent_id=consent.id,
+        message=text,
+        status=ContactStatus.REQUESTED.value,
+        active_key=1,
+        created_at=clock.now(),
+    )
+    session.add(request)
+    await session.flush()
+    candidate = await session.get(User, candidate_id)
+    assert candidate is not None
+    await notices.add(
+        session,
+        user_id=candidate_id,
+        kind="contact_request",
+        params={"organisation": request.organisation},
+        link=pool_mail.POOL_PATH + "#contacts",
+    )
+    await pool_mail.requested(session, request, candidate)
+    return request
+
+
+async def of_candidate(session: AsyncSession, candidate_id: int) -> list[ContactRequest]:
+    """The candidate's requests, open ones first, then newest first."""
+    rows = await session.scalars(
+        select(ContactRequest)
+        .where(ContactRequest.candidate_id == candidate_id)
+        .order_by(ContactRequest.active_key.is_(None), ContactRequest.id.desc())
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class Sent:
+    request: ContactRequest
+    ref: str  # the profile's pseudonym
+
+
+async def of_viewer(session: AsyncSession, viewer: cv_pool.Viewer) -> list[Sent]:
+    """The requests of the viewer's organisation, newest first, with the profiles' refs."""
+    org = []
+    if viewer.employer_ids:
+        org.append(ContactRequest.employer_id.in_(viewer.employer_ids))
+    if viewer.structure_ids:
+        org.append(ContactRequest.structure_id.in_(viewer.structure_ids))
+    if not org:
+        return []
+    rows = await session.execute(
+        select(ContactRequest, CvText.ref)
+        .join(CvText, CvText.user_id == ContactRequest.candidate_id)
+        .where(or_(*org))
+        .order_by(ContactRequest.id.desc())
+        .limit(200)
+    )
+    return [Sent(request, ref) for request, ref in rows.all()]
+
+
+async def answer(
+    session: AsyncSession, user: User, *, request_id: int, accept: bool
+) -> ContactRequest:
+    """The candidate accepts or declines a request addressed to them (NotYours otherwise;
+    `contact.answered` if it was answered already). Tells the requester."""
+    request = await session.get(ContactRequest, request_id)
+    if request is None or request.candidate_id != user.id:
+        raise NotYours("This request does not exist.")
+    new = ContactStatus.ACCEPTED if accept else ContactStatus.DECLINED
+    if new not in CONTACT_TRANSITIONS[ContactStatus(request.status)]:
+        raise Conflict("You already answered this request.", code="contact.answered")
+    request.status = new.value
+    request.active_key = None
+    request.answered_at = clock.now()
+    await session.flush()
+    requester = await session.get(User, request.requester_id) if request.requester_id else None
+    if requester is not None:
+        await notices.add(
+            session,
+            user_id=requester.id,
+            kind="contact_answer",
+            params={"status": new.value},
+            link="/pool/requests",
+        )
+        await pool_mail.answered(session, request, requester)
+    return request

@@ -1,0 +1,148 @@
+"""The CV pool (fair.cv_pool, fair.cv_text): consents, CV text, search, opening a profile."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from fair import access_log, clock, cv_pool, cv_text
+from fair.enums import AccessKind, PoolLevel
+from fair.errors import Invalid, NotFound
+from fair.models import CvText, PoolConsent
+from tests import factories as f
+from tests.pool_setup import pool_candidate, text_pdf, world
+
+
+def test_extraction_reads_the_text_layer() -> None:
+    extracted = cv_text.extract_now(text_pdf("Électricien (H/F)", "Lattes \x00 34970"))
+    assert extracted == cv_text.Extracted("ok", 1, "Électricien (H/F)\nLattes 34970")
+    assert cv_text.extract_now(f.pdf_bytes()) == cv_text.Extracted("empty", 1, "")
+    assert cv_text.extract_now(b"%PDF-1.4 nonsense") == cv_text.Extracted("unreadable", 0, "")
+
+
+async def test_search_by_words_and_distance(session) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    w = await world(session)
+    assert w.candidate is not None
+    cook = await pool_candidate(
+        session,
+        lines=("Cuisinier en restauration collective",),
+        commune="Lyon",
+        jobs="Cuisinier",
+        editions_=(w.montpellier,),
+    )
+    for user in (w.candidate, cook):
+        await cv_pool.give(
+            session, user, level=PoolLevel.EDITION, months=3, edition_id=w.montpellier.id
+        )
+    viewer = await cv_pool.viewer_of(session, w.recruiters["montpellier"])
+    assert viewer is not None
+    found = await cv_pool.search(session, viewer=viewer, query=cv_pool.PoolQuery(q="électriciens"))
+    assert [p.user_id for p in found.profiles] == [w.candidate.id]
+    assert found.total == 1
+    near = await cv_pool.search(
+        session, viewer=viewer, query=cv_pool.PoolQuery(commune="Montpellier", radius_km=20)
+    )
+    assert [(p.user_id, p.commune) for p in near.profiles] == [(w.candidate.id, "Lattes")]
+    both = await cv_pool.search(
+        session, viewer=viewer, query=cv_pool.PoolQuery(commune="Montpellier")
+    )
+    assert [p.user_id for p in both.profiles] == [w.candidate.id, cook.id]
+    assert both.profiles[0].distance_km is not None and both.profiles[0].distance_km < 10
+
+
+async def test_consent_levels_period_and_withdrawal(session) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    w = await world(session)
+    assert w.candidate is not None
+    candidate = w.candidate
+    viewers = {k: await cv_pool.viewer_of(session, u) for k, u in w.recruiters.items()}
+    assert viewers["pending"] is None and viewers["archived"] is None
+
+    async def seen() -> set[str]:
+        out = set()
+        for name, viewer in viewers.items():
+            if viewer is None:
+                continue
+            page = await cv_pool.search(session, viewer=viewer, query=cv_pool.PoolQuery())
+            if [p.user_id for p in page.profiles] == [candidate.id]:
+                out.add(name)
+        return out
+
+    assert await seen() == set()
+    first = await cv_pool.give(
+        session, candidate, level=PoolLevel.EDITION, months=3, edition_id=w.montpellier.id
+    )
+    assert await seen() == {"montpellier"}
+    await cv_pool.give(
+        session, candidate, level=PoolLevel.TERRITORY, months=12, edition_id=w.montpellier.id
+    )
+    assert await seen() == {"montpellier", "montpellier2"}
+    third = await cv_pool.give(
+        session, candidate, level=PoolLevel.NETWORK, months=1, edition_id=None
+    )
+    assert await seen() == {"montpellier", "montpellier2", "lyon"}
+    clock.set_now(f.NOON + timedelta(days=32))
+    assert third.ends_at == datetime(2026, 4, 10, 11, 0, tzinfo=UTC) and await seen() == set()
+    renewed = await cv_pool.renew(session, candidate, months=6)
+    assert (renewed.level, renewed.starts_at) == (3, clock.now())
+    assert await seen() == {"montpellier", "montpellier2", "lyon"}
+    await cv_pool.withdraw(session, candidate)
+    assert await seen() == set()
+    rows = await cv_pool.history(session, candidate.id)
+    assert [(r.level, r.replaced_at is not None, r.withdrawn_at is not None) for r in rows] == [
+        (3, False, True),
+        (3, True, False),
+        (2, True, False),
+        (1, True, False),
+    ]
+    assert rows[-1].id == first.id and {r.wording for r in rows} == {cv_pool.WORDING}
+    with pytest.raises(Invalid) as refused:
+        await cv_pool.give(
+            session, candidate, level=PoolLevel.EDITION, months=13, edition_id=w.archived.id
+        )
+    assert refused.value.fields == {
+        "months": "Choose a period of 12 months at most.",
+        "edition_id": "Choose one of the editions you take part in.",
+    }
+
+
+async def test_opening_a_profile_is_logged_and_masked(session) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    w = await world(session)
+    lines = (
+        "Jeanne Dupré",
+        "jeanne.dupre@example.fr - 06 12 34 56 78",
+        "12 rue des Lilas, 34970 Lattes",
+        "Électricienne, habilitation B1V",
+    )
+    jeanne = await pool_candidate(
+        session, lines=lines, name="Jeanne Dupré", editions_=(w.montpellier,)
+    )
+    consent = await cv_pool.give(
+        session, jeanne, level=PoolLevel.EDITION, months=1, edition_id=w.montpellier.id
+    )
+    recruiter = w.recruiters["montpellier"]
+    viewer = await cv_pool.viewer_of(session, recruiter)
+    assert viewer is not None
+    row = await session.scalar(select(CvText).where(CvText.user_id == jeanne.id))
+    opened = await cv_pool.open_profile(session, viewer=viewer, ref=row.ref)
+    assert opened.contact is None
+    assert opened.profile.excerpt == (
+        "[…] […]\n[…] - […]\n[…], 34970 Lattes\nÉlectricienne, habilitation B1V"
+    )
+    log = await access_log.of_subject(session, jeanne.id)
+    assert [(a.viewer_id, a.viewer, a.what, a.consent_id) for a in log] == [
+        (recruiter.id, viewer.name, AccessKind.POOL_PROFILE.value, consent.id)
+    ]
+    lyon = await cv_pool.viewer_of(session, w.recruiters["lyon"])
+    assert lyon is not None
+    with pytest.raises(NotFound):
+        await cv_pool.open_profile(session, viewer=lyon, ref=row.ref)
+    assert len(await access_log.of_subject(session, jeanne.id)) == 1
+    assert (
+        await session.scalar(select(PoolConsent.id).where(PoolConsent.user_id == jeanne.id))
+        == consent.id
+    )

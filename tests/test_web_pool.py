@@ -1,0 +1,131 @@
+"""The CV pool's pages (fair/web/pool.py): a candidate opens their profile, a recruiter finds it
+pseudonymously, asks for contact, and sees the name and the CV once the candidate accepts;
+every opening is in the candidate's log; withdrawing hides everything at once."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from fair import clock, cv_pool, db, pool_mail
+from fair.enums import AccessKind, PoolLevel, Role
+from fair.models import CvText, OutboxMail, PersonalDataAccess, PoolConsent
+from tests import factories as f
+from tests.pages import person, post, text
+from tests.pool_setup import pool_candidate, recruiter_at
+
+
+async def test_pool_journey(session, make_client, fetch) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    recruiter = await recruiter_at(session, edition, can_log_in=True)
+    other = await f.user(session, Role.RECRUITER)  # no booth
+    lines = ("Jeanne Dupré", "jeanne@example.fr", "Cariste CACES 3, préparatrice de commandes")
+    jeanne = await pool_candidate(
+        session,
+        lines=lines,
+        name="Jeanne Dupré",
+        jobs="Cariste",
+        editions_=(edition,),
+        can_log_in=True,
+    )
+    await db.commit(session)
+    ref = await fetch.scalar(select(CvText.ref).where(CvText.user_id == jeanne.id))
+    candidate = await person(make_client, jeanne)
+    recruiting = await person(make_client, recruiter)
+
+    refused = await post(candidate, "/me/pool", "/me/pool/consent", months="3")
+    assert refused.status_code == 422
+    assert "Choose who may find your profile." in text(refused.text)
+    refused = await post(candidate, "/me/pool", "/me/pool/consent", level="2", months="13")
+    assert refused.status_code == 422
+    assert "Choose a period of 12 months at most." in text(refused.text)
+    assert "Choose the edition whose recruiters may find you." in text(refused.text)
+    given = await post(
+        candidate, "/me/pool", "/me/pool/consent", level="1", edition_id=str(edition.id), months="3"
+    )
+    assert given.status_code == 303
+    page = await candidate.get("/me/pool")
+    assert "Your profile is in the CV pool until Wednesday, June 10, 2026." in text(page.text)
+
+    found = await recruiting.get("/pool", params={"q": "caristes", "commune": "Montpellier"})
+    shown = text(found.text)
+    assert found.status_code == 200 and "1 profile found" in shown
+    assert f"Profile {ref}" in shown and "Jeanne" not in shown and "jeanne@" not in shown
+    assert (await recruiting.get("/pool", params={"q": "soudeur"})).status_code == 200
+    profile = await recruiting.get(f"/pool/profiles/{ref}")
+    assert profile.status_code == 200 and "Jeanne" not in profile.text
+    assert "[…] […]" in text(profile.text)
+    assert (await recruiting.get(f"/pool/profiles/{ref}/cv")).status_code == 403
+    asked = await post(
+        recruiting,
+        f"/pool/profiles/{ref}",
+        f"/pool/profiles/{ref}/contact",
+        message="Bonjour, un poste de cariste à Lattes.",
+    )
+    assert asked.status_code == 303
+    mails = await fetch.scalars(select(OutboxMail).where(OutboxMail.to_addr == jeanne.email))
+    organisation = recruiter_org(await recruiting.get("/pool/requests"))
+    assert [m.subject for m in mails] == [
+        f"{organisation} would like to contact you"
+    ]  # her language
+
+    page = await candidate.get("/me/pool")
+    assert "Bonjour, un poste de cariste à Lattes." in text(page.text)
+    request_id = re.search(r"/me/pool/requests/(\d+)", page.text).group(1)  # type: ignore[union-attr]
+    accepted = await post(candidate, "/me/pool", f"/me/pool/requests/{request_id}", answer="accept")
+    assert accepted.status_code == 303
+    profile = await recruiting.get(f"/pool/profiles/{ref}")
+    assert "Jeanne Dupré" in text(profile.text) and jeanne.email in profile.text
+    cv = await recruiting.get(f"/pool/profiles/{ref}/cv")
+    assert cv.status_code == 200 and cv.headers["content-type"] == "application/pdf"
+    accesses = await fetch.scalars(
+        select(PersonalDataAccess.what)
+        .where(PersonalDataAccess.subject_id == jeanne.id)
+        .order_by(PersonalDataAccess.id)
+    )
+    profile_, contact, cv_ = AccessKind.POOL_PROFILE, AccessKind.CONTACT_DETAILS, AccessKind.POOL_CV
+    assert accesses == [profile_, profile_, profile_, contact, cv_]
+    seen = text((await candidate.get("/me/pool")).text)
+    assert f"{recruiter.name} (" in seen and "Your CV, from the CV pool" in seen
+
+    withdrawn = await post(candidate, "/me/pool", "/me/pool/withdraw")
+    assert withdrawn.status_code == 303
+    assert (await recruiting.get(f"/pool/profiles/{ref}")).status_code == 404
+    assert (await recruiting.get(f"/pool/profiles/{ref}/cv")).status_code == 404
+    assert "0 profiles found" in text((await recruiting.get("/pool")).text)
+    assert (await candidate.get("/pool")).status_code == 403
+    outsider = await person(make_client, other)
+    assert (await outsider.get("/pool")).status_code == 403
+    assert (await outsider.get(f"/pool/profiles/{ref}")).status_code == 403
+    assert (await recruiting.get("/pool/profiles/nothing")).status_code == 404
+
+
+def recruiter_org(page) -> str:  # type: ignore[no-untyped-def]
+    return re.search(r"The requests of (.+?) to candidates", text(page.text)).group(1)  # type: ignore[union-attr]
+
+
+async def test_reminders_before_the_end(session, fetch) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    jeanne = await pool_candidate(session, editions_=(edition,))
+    consent = await cv_pool.give(
+        session, jeanne, level=PoolLevel.EDITION, months=1, edition_id=edition.id
+    )
+    counts = []
+    for days_before in (20, 14, 13, 2, 1):
+        clock.set_now(consent.ends_at - timedelta(days=days_before) + timedelta(minutes=1))
+        counts.append(await pool_mail.send_reminders(session))
+    assert counts == [0, 1, 0, 1, 0]
+    clock.set_now(consent.ends_at)
+    assert await pool_mail.send_reminders(session) == 0
+    mails = list(
+        await session.scalars(
+            select(OutboxMail).where(OutboxMail.to_addr == jeanne.email).order_by(OutboxMail.id)
+        )
+    )
+    assert [m.subject for m in mails] == ["Votre profil quitte la CVthèque le 10 avril 2026"] * 2
+    assert "/me/pool" in mails[0].body
+    assert (await session.get(PoolConsent, consent.id)).reminded_days == 2
