@@ -196,6 +196,15 @@ async def _insert(session: AsyncSession, model: type, rows: list[dict[str, objec
 
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:
+    try:
+        yield from _read_rows(path)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise Invalid(
+            "%(file)s is not a CSV file in UTF-8.", code="rome.bad_file", params={"file": path.name}
+        ) from exc
+
+
+def _read_rows(path: Path) -> Iterator[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         sample = handle.read(4096)
         handle.seek(0)

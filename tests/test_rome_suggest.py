@@ -209,10 +209,17 @@ async def test_import_is_idempotent_and_feeds_the_api(app, session, client, tmp_
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "input.invalid"
 
 
-async def test_a_directory_without_appellations_is_refused(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_directory_without_usable_appellations_is_refused(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(rome_referential.Invalid) as refused:
         await rome_referential.import_directory(session, tmp_path)
     assert refused.value.code == "rome.no_appellations"
+    (tmp_path / "unix_referentiel_appellation_v460_utf8.csv").write_bytes(b"\xff\xfe\x00latin")
+    with pytest.raises(rome_referential.Invalid) as refused:
+        await rome_referential.import_directory(session, tmp_path)
+    assert (refused.value.code, refused.value.params) == (
+        "rome.bad_file",
+        {"file": "unix_referentiel_appellation_v460_utf8.csv"},
+    )
 
 
 async def test_held_out_referential_and_coded_offers(session) -> None:  # type: ignore[no-untyped-def]
