@@ -10,7 +10,16 @@ import re
 import pytest
 from sqlalchemy import select
 
-from fair import accounts, applications, clock, counsellors, db, endorsements, structures
+from fair import (
+    accounts,
+    applications,
+    clock,
+    counsellors,
+    db,
+    endorsements,
+    structures,
+    webconferences,
+)
 from fair.enums import ApplicationStatus, InterviewMode, NoticeKind, Role, StructureKind
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import (
@@ -233,6 +242,16 @@ async def test_acting_for_a_candidate_and_putting_them_forward(session):  # type
         for body in bodies
     )
 
+    organiser = await session.get(User, edition.created_by_id)
+    talk = await webconferences.schedule(
+        session, by=organiser, edition=edition, data=f.talk([organiser], title="Le CV en 1 page")
+    )
+    await counsellors.register_talk(session, followed, webconference_id=talk.id)
+    registration = await webconferences.registration_of(session, talk.id, candidate.id)
+    assert registration is not None and registration.status == "registered"
+    assert [(t.title, e) for t, e in await counsellors.upcoming_talks(session)] == [
+        ("Le CV en 1 page", edition.title)
+    ]
     offer = await f.offer(session, booth_=booth_, title="Cariste (H/F)")
     application = await counsellors.put_forward(
         session, followed, offer=offer, note="Sérieux, CACES 3 en cours."
@@ -251,7 +270,7 @@ async def test_acting_for_a_candidate_and_putting_them_forward(session):  # type
     actions = await session.scalars(
         select(CounsellorAction.action).where(CounsellorAction.candidate_id == candidate.id)
     )
-    assert sorted(actions) == ["cv", "interview", "put_forward"]
+    assert sorted(actions) == ["cv", "interview", "put_forward", "webconference"]
 
     await applications.set_status(session, application, ApplicationStatus.SHORTLISTED, by=recruiter)
     told = await session.scalars(

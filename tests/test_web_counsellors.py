@@ -1,0 +1,162 @@
+"""Counsellors' pages: one check before every page about a candidate (walked over the routes),
+an account made with a person and its printed code, a CV uploaded and an application put
+forward that the recruiter reads as such."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from starlette.routing import Route
+
+from fair import counsellors, db, structures
+from fair.enums import Role, StructureKind
+from fair.models import User
+from tests import factories as f
+from tests.conftest import csrf
+from tests.pages import person, text
+
+STRUCTURE = structures.StructureInput(
+    name="Mission locale de Montluçon", kind=StructureKind.MISSION_LOCALE.value, departement="03"
+)
+CANDIDATE_PAGES = "/counsellor/candidates/{candidate_id:int}"
+
+
+async def _setting(session):  # type: ignore[no-untyped-def]
+    """An edition with a booth and an offer, a structure admitted for it, two counsellors."""
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth, title="Cariste (H/F)")
+    organiser = await session.get(User, edition.created_by_id)
+    structure = await structures.create(
+        session, by=organiser, data=STRUCTURE, edition_id=edition.id
+    )
+    mine, other = [
+        await f.user(session, Role.COUNSELLOR, name=name) for name in ("Claire Conseil", "Paul")
+    ]
+    for counsellor in (mine, other):
+        await structures.add_counsellor(
+            session, by=organiser, structure=structure, email=counsellor.email, name=counsellor.name
+        )
+    return offer, recruiter, structure, mine, other
+
+
+async def test_a_counsellor_never_reaches_a_candidate_who_did_not_agree(app, session, make_client):  # type: ignore[no-untyped-def]
+    offer, _recruiter, structure, mine, other = await _setting(session)
+    asked, ended, theirs, followed = [await f.candidate(session, can_log_in=False) for _ in "1234"]
+    await counsellors.invite(session, by=mine, structure=structure, email=asked.email)
+    for candidate, by in ((ended, mine), (theirs, other), (followed, mine)):
+        request = await counsellors.invite(
+            session, by=by, structure=structure, email=candidate.email
+        )
+        await counsellors.consent_in_person(session, followed_request=request, by=by, agreed=True)
+        if candidate is ended:
+            await counsellors.end(session, by=candidate, accompaniment_id=request.id)
+    await db.commit(session)
+    client = await person(make_client, mine)
+    token = await csrf(client, "/counsellor")
+
+    walked = set()
+    for route in (r for r in app.routes if isinstance(r, Route)):
+        if not route.path.startswith(CANDIDATE_PAGES):
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            walked.add((route.path, method))
+            for candidate in (asked, ended, theirs):
+                path = route.path.replace("{candidate_id:int}", str(candidate.id))
+                path = path.replace("{offer_id:int}", str(offer.id))
+                data = {"csrf_token": token} if method == "POST" else None
+                answer = await client.request(method, path, data=data)
+                assert answer.status_code == 404, (method, path, answer.status_code)
+    assert walked == {
+        (CANDIDATE_PAGES, "GET"),
+        (CANDIDATE_PAGES + "/cv", "GET"),
+        (CANDIDATE_PAGES + "/cv", "POST"),
+        (CANDIDATE_PAGES + "/book", "POST"),
+        (CANDIDATE_PAGES + "/talks", "POST"),
+        (CANDIDATE_PAGES + "/offers", "GET"),
+        (CANDIDATE_PAGES + "/offers/{offer_id:int}/put-forward", "POST"),
+        (CANDIDATE_PAGES + "/code", "POST"),
+        (CANDIDATE_PAGES + "/end", "POST"),
+    }
+    shown = await client.get(f"/counsellor/candidates/{followed.id}")
+    assert shown.status_code == 200 and followed.name in shown.text
+    home = text((await client.get("/counsellor")).text)
+    assert followed.name in home and asked.name in home  # followed; asked, waiting
+    assert theirs.name not in home and ended.name not in home
+
+
+async def test_an_account_for_a_person_without_e_mail_then_put_forward(session, make_client, fetch):  # type: ignore[no-untyped-def]
+    offer, recruiter, _structure, mine, _other = await _setting(session)
+    await db.commit(session)
+    client = await person(make_client, mine)
+    token = await csrf(client, "/counsellor/people/new")
+    refused = await client.post("/counsellor/people/new", data={"csrf_token": token, "name": ""})
+    assert refused.status_code == 422 and "This field is required." in refused.text
+    made = await client.post(
+        "/counsellor/people/new",
+        data={"csrf_token": token, "name": "Jeanne Martin", "email": "", "agree": "on"},
+    )
+    assert made.status_code == 200
+    login = re.search(r"data-login>([^<]+)<", made.text).group(1)  # type: ignore[union-attr]
+    code = re.search(r"data-code>([A-Z2-9-]+)<", made.text).group(1)  # type: ignore[union-attr]
+    assert re.fullmatch(r"jeanne\.martin\.\d{4}", login) and len(code) == 14
+    candidate_id = await fetch.scalar(select(User.id).where(User.name == "Jeanne Martin"))
+
+    # The person chooses a password with the code, and is logged in.
+    them = make_client()
+    token = await csrf(them, "/code")
+    bad = await them.post(
+        "/code",
+        data={"csrf_token": token, "code": code, "password": "x", "password_again": "y"},
+    )
+    assert bad.status_code == 422
+    assert "Les deux mots de passe sont différents." in text(bad.text)
+    done = await them.post(
+        "/code",
+        data={
+            "csrf_token": token,
+            "code": code,
+            "password": "un mot de passe sûr",
+            "password_again": "un mot de passe sûr",
+        },
+    )
+    assert (done.status_code, done.headers["location"]) == (303, "/me/counsellors")
+    mine_page = text((await them.get("/me/counsellors")).text)
+    assert "Claire Conseil · Mission locale de Montluçon" in mine_page
+
+    # The counsellor adds their CV (checked as any upload) and puts them forward.
+    page = f"/counsellor/candidates/{candidate_id}"
+    token = await csrf(client, page)
+    not_pdf = {"cv": ("cv.pdf", b"not a pdf", "application/pdf")}
+    refused = await client.post(page + "/cv", data={"csrf_token": token}, files=not_pdf)
+    assert refused.status_code == 422
+    assert "This file is not a PDF document. Please choose a PDF file." in text(refused.text)
+    pdf = {"cv": ("cv.pdf", f.pdf_bytes(), "application/pdf")}
+    saved = await client.post(page + "/cv", data={"csrf_token": token}, files=pdf)
+    assert (saved.status_code, saved.headers["location"]) == (303, page)
+    offers_page = await client.get(page + "/offers")
+    assert "Cariste (H/F)" in offers_page.text
+    put = await client.post(
+        f"{page}/offers/{offer.id}/put-forward",
+        data={"csrf_token": token, "note": "Motivée, CACES 1 obtenu."},
+    )
+    assert (put.status_code, put.headers["location"]) == (303, page)
+    followed = text((await client.get(page)).text)
+    assert "Cariste (H/F)" in followed and "By Mission locale de Montluçon" in followed
+
+    # The recruiter reads who vouched, in the list and the application.
+    hiring = await person(make_client, recruiter)
+    listing = text((await hiring.get(f"/recruiter/booths/{offer.booth_id}/applications")).text)
+    assert "Jeanne Martin Put forward by Mission locale de Montluçon Motivée, CACES 1 obtenu." in (
+        listing
+    )
+    application_id = re.search(
+        r'href="/recruiter/applications/(\d+)"',
+        (await hiring.get(f"/recruiter/booths/{offer.booth_id}/applications")).text,
+    ).group(1)  # type: ignore[union-attr]
+    detail = text((await hiring.get(f"/recruiter/applications/{application_id}")).text)
+    assert (
+        "E-mail address None (the candidate is accompanied without e-mail) Put forward by "
+        "Mission locale de Montluçon Counsellor: Claire Conseil Motivée, CACES 1 obtenu."
+    ) in detail
