@@ -62,6 +62,7 @@ FOLLOW_UP_ROUND_SECONDS = 300.0
 SURVEY_ROUND_SECONDS = 300.0
 FOLLOW_UP_STEPS = 40  # steps of at most a block of mails each (fair.follow_ups) per round
 RETENTION_ROUND_SECONDS = 24 * 3600.0
+RETENTION_STEPS = 500  # batches of candidates (fair.retention) per daily round, at most
 
 
 async def interview_round(state: Resources) -> int:
@@ -111,11 +112,12 @@ async def retention_round(state: Resources) -> int:
     """Remove the CVs and messages the retention rule says are due (fair.retention), a batch
     of candidates per transaction until none is left; returns how many candidates."""
     done = 0
-    while True:
+    for _step in range(RETENTION_STEPS):
         count: int = await unit_of_work.write(state.write_sessions, state.broadcast, retention.step)
         done += count
         if count < retention.BATCH:
-            return done
+            break
+    return done
 
 
 async def live_panel_round(state: Resources, published: live_panel.Published) -> int:

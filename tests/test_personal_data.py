@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 
@@ -109,6 +110,7 @@ async def test_the_download_holds_every_row_about_the_person_and_their_files(
         "applications",
         "booth_candidates",
         "candidate_profiles",
+        "cv_texts",
         "data_exports",
         "edition_candidates",
         "notices",
@@ -297,7 +299,7 @@ async def _talked(session, booth_id: int, person: User, recruiter: User) -> None
 
 
 async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_edition(
-    app, session, fetch
+    app, session, fetch, client
 ) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(f.NOON)
     old = await f.edition(session, title="Ancienne édition")
@@ -364,3 +366,10 @@ async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_editio
     assert await left(stays) == (1, 2, 0, ["Une question ?"])
     kept = await fetch.scalar(select(func.count()).where(Application.candidate_id == gone.id))
     assert kept == 2
+    booth_page = await client.get(f"/e/{old.slug}/booths/{booth.id}")
+    questions = re.findall(r'<p class="qa-body[^"]*" id="qa-text-\d+">([^<]*)</p>', booth_page.text)
+    # Newest first: the question of `stays`, then the one of `gone`, its text removed.
+    assert questions == [
+        "Une question ?",
+        "Texte retiré avec les données personnelles de son auteur.",
+    ]
