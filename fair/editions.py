@@ -12,7 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from fair import clock, permissions
+from fair import (
+    clock,
+    offers_version,  # noqa: F401 (installs its listeners: see its docstring)
+    permissions,
+)
 from fair.enums import EditionStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.models import Edition, EditionOrganiser, LiveDay, User

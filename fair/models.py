@@ -482,6 +482,21 @@ class Offer(Base):
     booth: Mapped[Booth] = relationship(lazy="raise")
 
 
+class OffersVersion(Base):
+    """A counter per edition raised by every committed change of what its offers and booths
+    answer in the API and feeds (fair.offers_version): the cheap part of their ETags. Its own
+    table, so that raising it never copies `editions` (SQLite batch ALTERs)."""
+
+    __tablename__ = "offers_versions"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    # When the row was made: an edition id reused after a deletion starts a new series.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class CandidateProfile(Base):
     __tablename__ = "candidate_profiles"
 
@@ -1447,6 +1462,58 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
 
 
+class RomeCode(Base):
+    """A ROME 4.0 code (fiche) of the imported referential, with its parent fiche (one of the 532
+    historical codes; itself when it is one). Filled by `fair rome import` (fair.rome_referential);
+    other tables refer to ROME codes by value, never by a foreign key to this table."""
+
+    __tablename__ = "rome_codes"
+
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    label: Mapped[str] = mapped_column(String(300))
+    parent: Mapped[str] = mapped_column(String(5))
+
+
+class RomeAppellation(Base):
+    """An official job name (appellation) of a ROME code, with its normalised stems precomputed
+    for the suggestion's index (fair.rome_suggest)."""
+
+    __tablename__ = "rome_appellations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_ogr: Mapped[str] = mapped_column(String(12), default="")  # ROMEO's codeAppellation
+    code: Mapped[str] = _fk("rome_codes.code")
+    label: Mapped[str] = mapped_column(String(300))
+    stems: Mapped[str] = mapped_column(Text, default="")
+
+
+class RomeSkill(Base):
+    """A skill of the referential: a know-how ("compétence") or a knowledge ("savoir"), with a
+    link to a training, empty where the data gives none."""
+
+    __tablename__ = "rome_skills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_ogr: Mapped[str] = mapped_column(String(12), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "competence" or "savoir"
+    label: Mapped[str] = mapped_column(Text)
+    training_url: Mapped[str] = mapped_column(String(500), default="")
+
+
+class RomeCodeSkill(Base):
+    """A skill of a ROME code; `core` for the job's core skills ("cœur de métier")."""
+
+    __tablename__ = "rome_code_skills"
+
+    code: Mapped[str] = mapped_column(
+        ForeignKey("rome_codes.code", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[int] = mapped_column(
+        ForeignKey("rome_skills.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    core: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 # Personal data rights (fair.personal_data, fair.data_export, fair.erasure) ---------------------
 
 
@@ -1473,3 +1540,262 @@ class ErasedAccount(Base):
     )
     role: Mapped[str] = mapped_column(String(20))
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The CV pool (fair.cv_pool, fair.cv_text, fair.contact_requests, fair.access_log) -------------
+
+
+class CvText(Base):
+    """What the CV pool searches of a candidate (fair.cv_text): the text extracted from their CV
+    (`file_id`, the PDF it came from: a new CV is extracted again), the jobs they want (their
+    profile's), and where they live (their commune's INSEE code and centre). Indexed for French
+    full-text search as offers are (fair.search): an FTS5 table over the stems on SQLite, a
+    generated tsvector under fair_french with a GIN index on PostgreSQL (migration 0027)."""
+
+    __tablename__ = "cv_texts"
+    __table_args__ = (Index("ix_cv_texts_latlon", "latitude", "longitude"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The pseudonym the pool shows instead of a name (fair.cv_text.new_ref): random, stable.
+    ref: Mapped[str] = mapped_column(String(12), unique=True)
+    file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+    # fair.cv_text: "ok", "empty" (no text layer: a scan), "unreadable", or "none" (no CV).
+    status: Mapped[str] = mapped_column(String(20))
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[str] = mapped_column(Text, default="")
+    jobs: Mapped[str] = mapped_column(Text, default="")
+    jobs_stems: Mapped[str] = mapped_column(Text, default="")
+    content_stems: Mapped[str] = mapped_column(Text, default="")
+    commune_code: Mapped[str] = mapped_column(String(5), default="")
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    extracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PoolConsent(Base):
+    """A candidate's consent to the CV pool (fair.cv_pool): its level (enums.PoolLevel), the
+    edition it was given from (level 1's audience) and that edition's territory (level 2's),
+    its period, the version of the wording they agreed to. Kept after it ends, as the history:
+    withdrawn (`withdrawn_at`) or replaced by a renewal or a change (`replaced_at`). In force
+    while `active_key` is 1, not withdrawn, and starts_at <= now < ends_at: reads check the
+    dates, so an expired consent is invisible at once, whatever the worker does."""
+
+    __tablename__ = "pool_consents"
+    __table_args__ = (
+        # One current consent per candidate: active_key is 1 until withdrawn or replaced.
+        UniqueConstraint("user_id", "active_key"),
+        Index("ix_pool_consents_active_ends", "active_key", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _fk("users.id")
+    level: Mapped[int] = mapped_column(SmallInteger)
+    edition_id: Mapped[int | None] = _fk("editions.id", nullable=True, ondelete="SET NULL")
+    territory: Mapped[str] = mapped_column(String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    wording: Mapped[str] = mapped_column(String(20))
+    active_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The last reminder mailed before the end, in days before it (14, then 2); None: none yet.
+    reminded_days: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ContactRequest(Base):
+    """A recruiter's or a temporary-work agency's request to contact a pool candidate
+    (fair.contact_requests); their contact details and CV stay hidden from that employer or
+    agency until the candidate accepts."""
+
+    __tablename__ = "contact_requests"
+    __table_args__ = (
+        # One open request per candidate and requester: active_key is 1 while requested.
+        UniqueConstraint("candidate_id", "requester_id", "active_key"),
+        Index("ix_contact_requests_candidate_status", "candidate_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = _fk("users.id")
+    requester_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    # The requester's organisation: an employer, or a structure (fair.structures); its name
+    # as the candidate read it.
+    employer_id: Mapped[int | None] = _fk("employers.id", nullable=True)
+    structure_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    consent_id: Mapped[int | None] = _fk("pool_consents.id", nullable=True, ondelete="SET NULL")
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # enums.ContactStatus
+    active_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PersonalDataAccess(Base):
+    """Someone opened a candidate's personal data (fair.access_log): who (and for which
+    organisation, as the candidate reads it), what (enums.AccessKind), when, under which pool
+    consent. The candidate reads their own ("who saw my CV")."""
+
+    __tablename__ = "personal_data_accesses"
+    __table_args__ = (Index("ix_personal_data_accesses_subject_at", "subject_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    viewer_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    viewer: Mapped[str] = mapped_column(String(300))
+    what: Mapped[str] = mapped_column(String(30))
+    consent_id: Mapped[int | None] = _fk("pool_consents.id", nullable=True, ondelete="SET NULL")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkPartner(Base):
+    """A partner fair instance in an edition's network of territories (fair.network): its base
+    URL, the key it gave us (sealed with the site's secret: we must send it in clear), the key
+    we issued it (`our_key_id`, network scopes), and where the pull of its offers stands."""
+
+    __tablename__ = "network_partners"
+    __table_args__ = (UniqueConstraint("edition_id", "base_url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = _fk("editions.id")
+    territory: Mapped[str] = mapped_column(String(200))
+    base_url: Mapped[str] = mapped_column(String(500))
+    their_key_prefix: Mapped[str] = mapped_column(String(16))
+    their_key_sealed: Mapped[str] = mapped_column(Text)
+    our_key_id: Mapped[int | None] = _fk("api_keys.id", nullable=True, ondelete="SET NULL")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The pull of its offers' delta feed: where to resume, the last answer's ETag.
+    cursor: Mapped[str] = mapped_column(String(300), default="")
+    etag: Mapped[str] = mapped_column(String(200), default="")
+    # The pull of its answers to our candidates' applications.
+    status_cursor: Mapped[str] = mapped_column(String(300), default="")
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_result: Mapped[str] = mapped_column(String(200), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkOffer(Base):
+    """A partner's open offer, copied from its delta feed (fair.network_sync) with what the
+    search needs; indexed for full-text search as offers are (an FTS5 table on SQLite, a
+    generated tsvector on PostgreSQL; see migration 0031)."""
+
+    __tablename__ = "network_offers"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "origin_id"),
+        Index("ix_network_offers_edition_created", "edition_id", "created_at"),
+        Index("ix_network_offers_edition_latlon", "edition_id", "latitude", "longitude"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = _fk("network_partners.id")
+    edition_id: Mapped[int] = _fk("editions.id")
+    origin_id: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    employer: Mapped[str] = mapped_column(String(200))
+    rome_code: Mapped[str] = mapped_column(String(5))
+    rome_domain: Mapped[str] = mapped_column(String(1))
+    contract: Mapped[str] = mapped_column(String(20))
+    working_time: Mapped[str] = mapped_column(String(20))
+    commune: Mapped[str] = mapped_column(String(120))
+    postcode: Mapped[str] = mapped_column(String(5))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    positions: Mapped[int] = mapped_column(Integer, default=1)
+    salary: Mapped[str] = mapped_column(String(200), default="")
+    title_stems: Mapped[str] = mapped_column(Text, default="")
+    search_stems: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # at the origin
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)  # at the origin
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    partner: Mapped[NetworkPartner] = relationship(lazy="raise")
+
+
+class NetworkApplication(Base):
+    """A candidate's application to a partner's offer (fair.network_applications): queued
+    here with the candidate's consent, sent signed to the origin instance, which answers with
+    its application's id; its status is pulled back from there."""
+
+    __tablename__ = "network_applications"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "partner_id", "origin_offer_id"),
+        Index("ix_network_applications_due", "state", "next_attempt_at"),
+        Index("ix_network_applications_remote", "partner_id", "remote_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = _fk("network_partners.id")
+    candidate_id: Mapped[int] = _fk("users.id")
+    network_offer_id: Mapped[int | None] = _fk(
+        "network_offers.id", nullable=True, ondelete="SET NULL"
+    )
+    origin_offer_id: Mapped[int] = mapped_column(Integer)
+    offer_title: Mapped[str] = mapped_column(String(200))
+    employer: Mapped[str] = mapped_column(String(200))
+    territory: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text, default="")
+    cv_file_id: Mapped[int | None] = _fk("stored_files.id", nullable=True, ondelete="SET NULL")
+    consent: Mapped[str] = mapped_column(Text)  # the wording the candidate agreed to
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(10))  # queued, sent, failed (the delivery)
+    status: Mapped[str] = mapped_column(String(30))  # the origin's ApplicationStatus
+    remote_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkCandidate(Base):
+    """At the origin: a candidate who applied from a partner instance, known by the partner's
+    key and their e-mail; an account without a password (they cannot log in here)."""
+
+    __tablename__ = "network_candidates"
+    __table_args__ = (UniqueConstraint("api_key_id", "email"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    api_key_id: Mapped[int] = _fk("api_keys.id")
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkInbound(Base):
+    """At the origin: an application that came from a partner instance (fair.network), with
+    the partner's key and its own id for it (`reference`), so that its status goes back."""
+
+    __tablename__ = "network_inbound"
+    __table_args__ = (UniqueConstraint("api_key_id", "reference"),)
+
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    api_key_id: Mapped[int] = _fk("api_keys.id")
+    reference: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkMessage(Base):
+    """A signed request's id, remembered for the replay window (fair.network.verify): the same
+    id twice is refused."""
+
+    __tablename__ = "network_messages"
+    __table_args__ = (UniqueConstraint("api_key_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = _fk("api_keys.id")
+    message_id: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -8,7 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import clock, geo, rome, search, webhooks
+from fair import (
+    clock,
+    geo,
+    offers_version,  # noqa: F401 (installs its listeners: see its docstring)
+    rome,
+    search,
+    webhooks,
+)
 from fair.enums import BoothStatus, Contract, Experience, WorkingTime
 from fair.errors import Conflict, Invalid, NotFound
 from fair.models import Booth, Edition, Offer

@@ -11,21 +11,26 @@ validated parameters, the authenticated key, the validated body) and returns the
 
 What every endpoint gets from here: one error shape, `{"error": {"code", "message", "fields"}}`
 (400 for refused parameters with a message per field, 401, 403, 404, 405, 429; the dotted codes
-of fair.errors where they overlap); a weak ETag over the body with If-None-Match answered 304;
+of fair.errors where they overlap); a weak ETag with If-None-Match answered 304 (see `etag`: an
+endpoint declaring a `version` has its ETag computed before its handler runs, and a match is
+answered without running it; others get a hash of the body);
 Cache-Control; CORS for reads (any origin, no credentials) with the OPTIONS preflight. Reads run
 on a read session; other methods on a write session, committed when the answer is below 400.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
+import json
 import logging
 import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
@@ -94,6 +99,9 @@ class Call(Generic[P]):
 
 
 Handler = Callable[[Call[Any]], Awaitable[BaseModel]]
+# What a body depends on in the database, read cheaply (fair.offers_version): a token that
+# changes whenever the body would, or None when unknown (the ETag is then the body's hash).
+Version = Callable[[Call[Any]], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,7 @@ class Endpoint:
     body: type[BaseModel] | None = None  # the JSON body of a write, validated
     status: int = 200  # the status of a success
     errors: tuple[int, ...] = (400, 404)  # documented error statuses
+    version: Version | None = None  # the ETag before the handler runs (see `etag`)
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -132,6 +141,7 @@ def endpoint(
     body: type[BaseModel] | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (400, 404),
+    version: Version | None = None,
 ) -> Callable[[Handler], Endpoint]:
     """Declare the decorated handler as an endpoint (see the module's docstring)."""
 
@@ -154,6 +164,7 @@ def endpoint(
             body=body,
             status=status,
             errors=documented,
+            version=version,
         )
 
     return declare
@@ -322,27 +333,71 @@ def etag_of(body: bytes) -> str:
     return 'W/"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
+# Changes with the code that shapes the bodies: an upgrade must not leave clients a 304 on a
+# body it would now write differently (the response models' schemas follow their fields).
+_CODE = "v1|" + metadata.version("fair")
+
+
+@functools.cache
+def _shape(declared: Endpoint) -> str:
+    schema = json.dumps(declared.response.model_json_schema(), sort_keys=True)
+    return hashlib.blake2b(schema.encode(), digest_size=8).hexdigest()
+
+
+def etag(declared: Endpoint, request: Request, params: BaseModel, version: str) -> str:
+    """The ETag of a body known by its inputs, not by its bytes: the data's `version`, the
+    endpoint, its normalised parameters (validated: defaults filled in, `?limit=020` as 20),
+    the API's code, the language and the URL the body's links are built from. Weak, as the
+    body hash's: the same representation, whatever the transfer encoding (gzip)."""
+    inputs = json.dumps(
+        [
+            _CODE,
+            _shape(declared),
+            declared.name,
+            params.model_dump(mode="json"),
+            str(request.base_url),
+            i18n.current_locale.get(),
+            version,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return etag_of(inputs.encode())
+
+
 def _matches(if_none_match: str, etag: str) -> bool:
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
-def answer(declared: Endpoint, request: Request, result: BaseModel) -> Response:
-    """The JSON response of a success, with its ETag (304 when the client has it), caching and
-    CORS headers, and a Link header for the next page of a list (its `next` field)."""
-    body = result.model_dump_json(by_alias=True).encode()
-    etag = etag_of(body)
+def _headers(declared: Endpoint, tag: str) -> dict[str, str]:
     headers = {
         **CORS,
-        "etag": etag,
+        "etag": tag,
         "cache-control": PRIVATE_CACHE if declared.scope else PUBLIC_CACHE,
     }
     if declared.scope:
         headers["vary"] = "Authorization"
+    return headers
+
+
+def _known(declared: Endpoint, request: Request, tag: str) -> bool:
+    """Whether the client holds the representation `tag` names (If-None-Match compares weakly)."""
+    return declared.method in SAFE and _matches(request.headers.get("if-none-match", ""), tag)
+
+
+def answer(
+    declared: Endpoint, request: Request, result: BaseModel, tag: str | None = None
+) -> Response:
+    """The JSON response of a success, with its ETag (`tag`, else the body's hash; 304 when the
+    client has it), caching and CORS headers, and a Link header for the next page of a list (its
+    `next` field)."""
+    body = result.model_dump_json(by_alias=True).encode()
+    headers = _headers(declared, tag or etag_of(body))
     following = getattr(result, "next", None)
     if isinstance(following, str):
         headers["link"] = f'<{following}>; rel="next"'
-    if declared.method in SAFE and _matches(request.headers.get("if-none-match", ""), etag):
+    if _known(declared, request, headers["etag"]):
         return Response(status_code=304, headers=headers)
     return Response(body, status_code=declared.status, media_type=JSON, headers=headers)
 
@@ -359,8 +414,16 @@ async def _run(declared: Endpoint, request: Request) -> Response:
         try:
             key = await _authenticate(declared, request, session, params)
             body = await _read_body(declared, request)
-            result = await declared.handler(Call(request, session, params, key, body))
-            response = answer(declared, request, result)
+            call = Call(request, session, params, key, body)
+            tag = None
+            if declared.version is not None and not write:
+                # Read before the data: a body newer than its version is only sent again.
+                version = await declared.version(call)
+                tag = None if version is None else etag(declared, request, params, version)
+                if tag is not None and _known(declared, request, tag):
+                    return Response(status_code=304, headers=_headers(declared, tag))
+            result = await declared.handler(call)
+            response = answer(declared, request, result, tag)
             if write:
                 await unit_of_work.commit(session, state.broadcast)
             return response
@@ -412,6 +475,11 @@ class Api:
 
     def __init__(self, routes: list[BaseRoute]) -> None:
         self.router = Router([*routes])
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """Its routes, so that the app's URL builder finds them through the Mount ("api:docs")."""
+        return self.router.routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from fair import editions, employers, interviews, offers, parse, search
+from fair import editions, employers, interviews, offers, offers_version, parse, search
 from fair.api import schemas
 from fair.api.core import Call, Endpoint, endpoint
 from fair.api.params import Id, ListParams, Page, PageParams, Params, Position, Text, page
@@ -73,6 +73,15 @@ class OfferListParams(EditionListParams):
         )
 
 
+async def _edition_version(call: Call[EditionListParams]) -> str | None:
+    """An edition's offers and booths change only with its offers version."""
+    return await offers_version.current(call.session, call.params.edition_id)
+
+
+async def _offer_version(call: Call[OfferParams]) -> str | None:
+    return await offers_version.of_offer(call.session, call.params.offer_id)
+
+
 def _after(params: PageParams) -> int | None:
     return params.cursor.id if params.cursor else None
 
@@ -129,6 +138,7 @@ async def get_edition(call: Call[EditionParams]) -> schemas.Edition:
     summary="An edition's approved booths",
     tags=("booths",),
     errors=NOT_FOUND,
+    version=_edition_version,
 )
 async def list_booths(call: Call[EditionListParams]) -> Page[schemas.Booth]:
     """The employers' booths the organisers approved, by id."""
@@ -159,6 +169,7 @@ async def list_booths(call: Call[EditionListParams]) -> Page[schemas.Booth]:
     summary="An edition's published offers, searched and filtered",
     tags=("offers",),
     errors=NOT_FOUND,
+    version=_edition_version,
 )
 async def list_offers(call: Call[OfferListParams]) -> Page[schemas.Offer]:
     """The offers the edition's search page finds with the same words and filters (a refused
@@ -191,6 +202,7 @@ async def list_offers(call: Call[OfferListParams]) -> Page[schemas.Offer]:
     summary="A published offer",
     tags=("offers",),
     errors=NOT_FOUND,
+    version=_offer_version,
 )
 async def get_offer(call: Call[OfferParams]) -> schemas.Offer:
     offer = await offers.get_public(call.session, call.params.offer_id)
