@@ -238,3 +238,32 @@ async def test_only_the_editions_organisers_list_sites_and_mistakes_are_shown(  
     assert refused.status_code == 422
     assert "http://ville.fr/x: only the site's origin, without a path" in text(refused.text)
     assert await embeds.origins(session, edition.id) == []
+
+
+async def test_the_widgets_documentation_is_public_and_linked(client, session):  # type: ignore[no-untyped-def]
+    """/widget documents the three widgets with snippets to copy (the fair's own address and
+    script in them), in French and English; the organiser's widget page and the API
+    documentation link to it."""
+    edition, _booth, organiser = await _fair(session)
+    shown = await client.get("/widget")
+    assert shown.status_code == 200
+    base = "http://127.0.0.1:8000"  # the tests' BASE_URL
+    script = re.search(r'&lt;script src="([^"]+)"', shown.text)
+    assert script is not None and re.fullmatch(
+        re.escape(base) + r"/static/embed\.js\?v=[0-9a-f]+", script.group(1)
+    ), script
+    page = text(shown.text)
+    assert "Mettre le forum sur votre site" in page
+    for kind in ("offers", "booths/BOOTH", "programme"):
+        assert f"{base}/embed/e/EDITION/{kind}" in page, kind
+    assert (
+        f'<iframe src="{base}/embed/e/EDITION/offers" title="Offres du forum" width="100%" '
+        'height="700" loading="lazy"></iframe>'
+    ) in page
+    assert "Le widget ne dépose ni ne lit aucun cookie" in page
+    english = text((await client.get("/widget", headers={"cookie": "lang=en"})).text)
+    assert "Put the fair on your site" in english
+    assert 'href="/widget"' in (await client.get("/api/v1/docs")).text
+    await as_user(client, session, user=organiser)
+    embed_page = await client.get(f"/organiser/editions/{edition.id}/embed")
+    assert 'href="/widget"' in embed_page.text

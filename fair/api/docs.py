@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import NoMatchFound
 
 from fair import app_state, i18n, settings
 from fair.api import openapi
@@ -136,6 +137,15 @@ def _env() -> Environment:
     return env
 
 
+def _widget_url(request: Request) -> str | None:
+    """The widget's documentation page (fair/web/embeds.py), when the app serves it: found by
+    its route's name (the API imports no other boundary)."""
+    try:
+        return str(request.app.url_path_for("widget_docs"))
+    except NoMatchFound:
+        return None
+
+
 def page(document: dict[str, Any]) -> Any:
     """The documentation page's endpoint for `document`."""
     operations, objects = outline(document)
@@ -157,6 +167,7 @@ def page(document: dict[str, Any]) -> Any:
                     licence=openapi.DATA_LICENCE,
                     licence_url=openapi.DATA_LICENCE_URL,
                     other_lang="en" if i18n.current_locale.get() == "fr" else "fr",
+                    widget_url=_widget_url(request),
                 )
             )
         finally:

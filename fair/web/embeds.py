@@ -30,6 +30,7 @@ from fair import (
     i18n,
     offers,
     settings,
+    structured_data,
     webconferences,
 )
 from fair.enums import BoothStatus
@@ -135,6 +136,23 @@ async def programme_widget(request: Request, session: AsyncSession, edition: Edi
     return "embed/programme.html", context, 200
 
 
+# The documentation page -----------------------------------------------------------------------
+
+
+@page
+async def widget_docs(request: Request) -> Response:
+    """How to put a widget on a partner's site: the three widgets, the iframe and script
+    snippets, their options, the sites allowed, privacy and accessibility."""
+    base = settings.get().base_url
+    context = {
+        "base": base,
+        "script": base + app_state.of(request).assets.url("embed.js"),
+        "api_docs": urls.path(request, "api:docs"),
+        "licence": structured_data.LICENCE,
+    }
+    return render(request, "public/widget.html", context)
+
+
 # The organiser's page -----------------------------------------------------------------------
 
 
@@ -201,6 +219,7 @@ routes = [
     Route("/embed/e/{slug}/offers", search_widget, name="embed_search"),
     Route("/embed/e/{slug}/booths/{booth_id:int}", booth_widget, name="embed_booth"),
     Route("/embed/e/{slug}/programme", programme_widget, name="embed_programme"),
+    Route("/widget", widget_docs, name="widget_docs"),
     Route(
         "/organiser/editions/{edition_id:int}/embed",
         edition_embed,

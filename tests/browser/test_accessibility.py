@@ -97,6 +97,7 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
             (f"/e/{site.slug}/offers?q=%C3%A9lectricien", "Électricien du bâtiment (H/F)"),
             (f"/e/{site.slug}/programme", tr("Coming up", lang)),
             (f"/webconferences/{site.webconference_id}", tr("Log in to register", lang)),
+            ("/widget", tr("Put the fair on your site", lang)),
             ("/privacy", tr("Who sees what", lang)),
         ]
     if who == "candidate":
