@@ -32,6 +32,7 @@ from fair import (
     editions,
     endorsements,
     interviews,
+    job_search,
     mail,
     notices,
     settings,
@@ -74,6 +75,9 @@ VIA_CANDIDATE = "candidate"  # accepted on the candidate's own page (first log-i
 # What a counsellor did for a candidate (CounsellorAction.action), as the candidate reads it.
 ACTIONS = {
     "cv": N_("%(counsellor)s (%(structure)s) added your CV."),
+    "profile": N_(
+        "%(counsellor)s (%(structure)s) filled in your profile and the job you look for."
+    ),
     "interview": N_("%(counsellor)s (%(structure)s) booked an interview for you: %(subject)s."),
     "webconference": N_(
         "%(counsellor)s (%(structure)s) registered you to a webconference: %(subject)s."
@@ -546,6 +550,28 @@ async def set_cv(session: AsyncSession, followed: Followed, *, filename: str, da
     candidates.set_cv); the candidate is told."""
     await candidates.set_cv(session, followed.candidate, filename=filename, data=data)
     await _done(followed, session, "cv", "")
+
+
+async def update_profile(
+    session: AsyncSession,
+    followed: Followed,
+    *,
+    data: candidates.ProfileInput,
+    wanted: job_search.Wanted,
+) -> None:
+    """Fill in the candidate's profile and job search with them (candidates.update and
+    job_search.update, with their checks: field errors of both at once); the candidate is
+    told."""
+    try:
+        await candidates.update(session, followed.candidate, data=data)
+    except Invalid as error:
+        try:
+            await job_search.update(session, followed.candidate, wanted=wanted)
+        except Invalid as more:
+            error.fields = more.fields | error.fields
+        raise
+    await job_search.update(session, followed.candidate, wanted=wanted)
+    await _done(followed, session, "profile", "")
 
 
 async def _done(

@@ -73,6 +73,8 @@ async def test_a_counsellor_never_reaches_a_candidate_who_did_not_agree(app, ses
         (CANDIDATE_PAGES + "/cv", "GET"),
         (CANDIDATE_PAGES + "/cv", "POST"),
         (CANDIDATE_PAGES + "/book", "POST"),
+        (CANDIDATE_PAGES + "/profile", "GET"),
+        (CANDIDATE_PAGES + "/profile", "POST"),
         (CANDIDATE_PAGES + "/talks", "POST"),
         (CANDIDATE_PAGES + "/offers", "GET"),
         (CANDIDATE_PAGES + "/offers/{offer_id:int}/put-forward", "POST"),
@@ -135,8 +137,26 @@ async def test_an_account_for_a_person_without_e_mail_then_put_forward(session, 
     pdf = {"cv": ("cv.pdf", f.pdf_bytes(), "application/pdf")}
     saved = await client.post(page + "/cv", data={"csrf_token": token}, files=pdf)
     assert (saved.status_code, saved.headers["location"]) == (303, page)
+    filled = await client.post(
+        page + "/profile",
+        data={
+            "csrf_token": token,
+            "name": "Jeanne Martin",
+            "commune": "Montpellier",
+            "target_0": "F1602",
+            "max_distance_km": "20",
+            "transport": "public_transport",
+        },
+    )
+    assert (filled.status_code, filled.headers["location"]) == (303, page)
     offers_page = await client.get(page + "/offers")
-    assert "Cariste (H/F)" in offers_page.text
+    suggested = text(offers_page.text.split("data-suggestions")[1].split("</ul>")[0])
+    assert suggested.endswith(
+        "· Montpellier (34000) Match: 75 % + In favour: Same job: Électricien / Électricienne du "
+        "bâtiment − Against: Skill to acquire: Habilitation électrique + In favour: 0 km away, "
+        "within their 20 km radius by public transport + In favour: Available now"
+    )
+    assert suggested.startswith("> Cariste (H/F) ")
     put = await client.post(
         f"{page}/offers/{offer.id}/put-forward",
         data={"csrf_token": token, "note": "Motivée, CACES 1 obtenu."},

@@ -17,18 +17,31 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import accounts, candidates, counsellors, files, i18n, offers, search, structures
+from fair import (
+    accounts,
+    candidates,
+    counsellors,
+    files,
+    i18n,
+    job_search,
+    match_offers,
+    matching,
+    offers,
+    search,
+    structures,
+)
 from fair.counsellors import Followed
 from fair.enums import InterviewMode, InterviewStatus, Role, StructureKind
 from fair.errors import FairError, Forbidden, NotFound
 from fair.i18n import current_locale, gettext
 from fair.models import User
-from fair.web import auth, forms, urls
+from fair.web import auth, forms, job_search_form, match_view, urls
 from fair.web.auth import database, page, path_int, require_role, require_user
 from fair.web.candidate import cv_response
 from fair.web.flash import flash
 from fair.web.templating import render
 
+SUGGESTED = 10
 CandidateHandler = Callable[[Request, Followed], Awaitable[Response]]
 
 
@@ -282,6 +295,43 @@ async def set_cv(request: Request, followed: Followed) -> Response:
     return urls.redirect(request, "counsellor_candidate", candidate_id=followed.candidate.id)
 
 
+async def _profile_context(
+    request: Request, followed: Followed, form: forms.FormState | None = None
+) -> dict[str, Any]:
+    session = database(request)
+    return {
+        "followed": followed,
+        "candidate": followed.candidate,
+        "profile": await candidates.profile(session, followed.candidate),
+        "search": job_search_form.shown(await job_search.of(session, followed.candidate.id)),
+        "form": form,
+    }
+
+
+@for_candidate
+async def profile_page(request: Request, followed: Followed) -> Response:
+    """The candidate's profile and job search, filled in with them (what matching reads)."""
+    if request.method != "POST":
+        return render(request, "counsellor/profile.html", await _profile_context(request, followed))
+    fields = forms.Fields(await forms.read(request))
+    try:
+        wanted = job_search_form.read(fields)
+        data = candidates.ProfileInput(
+            name=fields.text("name"),
+            phone=fields.text("phone"),
+            commune=fields.text("commune"),
+            wanted_jobs=fields.text("wanted_jobs", multiline=True),
+        )
+        if fields.errors:
+            fields.done()
+        await counsellors.update_profile(database(request), followed, data=data, wanted=wanted)
+    except FairError as error:
+        context = await _profile_context(request, followed, forms.state_from(fields, error))
+        return render(request, "counsellor/profile.html", context, status=error.status)
+    flash(request, "The profile is saved.")
+    return urls.redirect(request, "counsellor_candidate", candidate_id=followed.candidate.id)
+
+
 @for_candidate
 async def book(request: Request, followed: Followed) -> Response:
     fields = forms.Fields(await forms.read(request))
@@ -348,13 +398,18 @@ async def _offers_context(
     chosen = chosen or (open_editions[0] if open_editions else None)
     query = search.Query(q=params.get("q", "")[:200], per_page=20)
     hits = await search.search(session, edition_id=chosen.id, query=query) if chosen else None
+    # The offers that match the candidate's job search best, with the reasons (fair.matching),
+    # read once for_candidate checked that the counsellor accompanies them.
+    found = await match_offers.offers_for(session, followed.candidate.id, limit=SUGGESTED)
     return {
         "followed": followed,
         "candidate": followed.candidate,
         "editions": open_editions,
         "edition_options": [(e.id, e.title) for e in open_editions],
         "edition": chosen,
-        "suggestions": [],
+        "suggestions": [
+            (m.offer, m.match, match_view.reasons(m.match, matching.THEM)) for m in found
+        ],
         "q": query.q,
         "page": hits,
         "form": form,
@@ -522,6 +577,12 @@ routes = [
         book,
         methods=["POST"],
         name="counsellor_book",
+    ),
+    Route(
+        "/counsellor/candidates/{candidate_id:int}/profile",
+        profile_page,
+        methods=["GET", "POST"],
+        name="counsellor_profile",
     ),
     Route(
         "/counsellor/candidates/{candidate_id:int}/talks",
