@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, files, geo
+from fair import clock, cv_text, files, geo
 from fair.enums import FileKind, Qualification, Role
 from fair.errors import Forbidden, Invalid
 from fair.models import (
@@ -115,6 +115,7 @@ async def update(session: AsyncSession, user: User, *, data: ProfileInput) -> Ca
     found.wanted_jobs = data.wanted_jobs.strip()
     found.updated_at = clock.now()
     await session.flush()
+    await cv_text.refresh(session, user.id)  # the CV pool's index: jobs and place
     return found
 
 
@@ -132,7 +133,8 @@ async def set_phone(session: AsyncSession, user: User, *, phone: str) -> Candida
 
 
 async def set_cv(session: AsyncSession, user: User, *, filename: str, data: bytes) -> StoredFile:
-    """Check the PDF (content and size) and make it the profile's CV."""
+    """Check the PDF (content and size) and make it the profile's CV; its text is extracted
+    and indexed for the CV pool (fair.cv_text)."""
     _require_candidate(user)
     await files.check_pdf(data)
     stored = await files.store(
@@ -147,6 +149,7 @@ async def set_cv(session: AsyncSession, user: User, *, filename: str, data: byte
     found.cv_file_id = stored.id
     found.updated_at = clock.now()
     await session.flush()
+    await cv_text.refresh(session, user.id)  # its text, extracted in a thread, for the CV pool
     return stored
 
 

@@ -6,7 +6,7 @@ Each member's `label` is an English msgid, translated at the boundary.
 from __future__ import annotations
 
 from datetime import timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Role(StrEnum):
@@ -593,6 +593,11 @@ class ApiScope(StrEnum):
     FIGURES = "figures:read"
     OFFERS = "offers:write"
     APPLICATIONS = "applications:read"
+    # A partner instance of the network of territories (fair.network): pull the edition's
+    # offers; send its candidates' applications (signed) and pull their status.
+    NETWORK_OFFERS = "network:offers"
+    NETWORK_APPLY = "network:apply"
+    NETWORK_POOL = "network:pool"  # search the CV pool's profiles opened to the network
 
     @property
     def label(self) -> str:
@@ -601,6 +606,9 @@ class ApiScope(StrEnum):
             "figures:read": "Read the edition's aggregated figures",
             "offers:write": "Write the booth's offers",
             "applications:read": "Read the booth's applications (ATS)",
+            "network:offers": "Network: read the edition's open offers",
+            "network:apply": "Network: send applications and read their status",
+            "network:pool": "Network: search the CV pool's profiles opened to the network",
         }[self.value]
 
     @property
@@ -612,3 +620,61 @@ class ApiScope(StrEnum):
     def personal(self) -> bool:
         """Whether a use of this scope reads personal data (then it is audited)."""
         return self is ApiScope.APPLICATIONS
+
+
+class PoolLevel(IntEnum):
+    """Who may find a candidate's profile in the CV pool (fair.cv_pool). Each level includes the
+    ones below it."""
+
+    EDITION = 1  # the recruiters of approved booths of one edition the candidate takes part in
+    TERRITORY = 2  # and the recruiters and approved temporary-work agencies of its territory
+    NETWORK = 3  # and every recruiter and agency of the network of territories
+
+    @property
+    def label(self) -> str:
+        return {
+            1: "The recruiters of one edition",
+            2: "The partners of the territory",
+            3: "The whole network of territories",
+        }[self.value]
+
+
+class ContactStatus(StrEnum):
+    """A recruiter's or agency's request to contact a pool candidate (fair.contact_requests)."""
+
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+    @property
+    def label(self) -> str:
+        return {
+            "requested": "Awaiting your answer",
+            "accepted": "Accepted",
+            "declined": "Declined",
+        }[self.value]
+
+
+CONTACT_TRANSITIONS: dict[ContactStatus, frozenset[ContactStatus]] = {
+    ContactStatus.REQUESTED: frozenset({ContactStatus.ACCEPTED, ContactStatus.DECLINED}),
+    ContactStatus.ACCEPTED: frozenset(),
+    ContactStatus.DECLINED: frozenset(),
+}
+
+
+class AccessKind(StrEnum):
+    """What someone opened of a candidate's personal data (fair.access_log)."""
+
+    POOL_PROFILE = "pool_profile"
+    POOL_CV = "pool_cv"
+    CONTACT_DETAILS = "contact_details"
+    APPLICATION_CV = "application_cv"
+
+    @property
+    def label(self) -> str:
+        return {
+            "pool_profile": "Your profile in the CV pool",
+            "pool_cv": "Your CV, from the CV pool",
+            "contact_details": "Your contact details",
+            "application_cv": "The CV of your application",
+        }[self.value]
