@@ -20,8 +20,9 @@ Ranking: BM25 over the words of each document (an official name weighs more than
 offer title), plus a bonus for each pair of query words found next to each other in the
 document and one when the document's head word (its first word: French job names start with
 the trade) is in the query; a code's score is its best document's plus a share of its next
-ones. The index is rebuilt when the referential changes (`invalidate`, called by the import,
-and a cheap check of the tables every `CHECK_SECONDS`).
+ones. The index is rebuilt when the referential changes (`invalidate`, called by the import in
+its process, and a cheap check of the tables every `CHECK_SECONDS` in the others), and when
+coded offers changed, at most every `LEARN_SECONDS`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from fair import rome, search
 from fair.models import Offer, RomeAppellation, RomeCode
 
 CHECK_SECONDS = 30.0  # how often a process checks whether the tables changed
+LEARN_SECONDS = 600.0  # new coded offers rebuild the index at most this often
 MAX_QUERY = 200  # characters of a query read
 MAX_LEARNED = 50_000  # distinct (title, code) pairs of coded offers read at most
 LEARNED_WEIGHT = 0.6  # a learned offer title against an official name (1.0)
@@ -376,7 +378,9 @@ class Index:
 @dataclass
 class _Cache:
     index: Index | None = None
-    signature: tuple[Any, ...] = ()
+    referential: tuple[Any, ...] = ()  # what the index was built from
+    offers: tuple[Any, ...] = ()
+    built: float = 0.0
     checked: float = 0.0
     lock: asyncio.Lock | None = None
     loop: asyncio.AbstractEventLoop | None = None
@@ -387,6 +391,12 @@ class _Cache:
         if self.lock is None or self.loop is not loop:
             self.lock, self.loop = asyncio.Lock(), loop
         return self.lock
+
+    def stale(self, referential: tuple[Any, ...], offers: tuple[Any, ...]) -> bool:
+        """A new referential rebuilds at once; new coded offers at most every LEARN_SECONDS."""
+        if self.index is None or referential != self.referential:
+            return True
+        return offers != self.offers and time.monotonic() - self.built >= LEARN_SECONDS
 
 
 _caches: dict[str, _Cache] = {}  # by database URL: one index per database a process uses
@@ -411,23 +421,33 @@ async def index(session: AsyncSession) -> Index:
     async with cache.guard():
         if cache.index is not None and time.monotonic() - cache.checked < CHECK_SECONDS:
             return cache.index
-        signature = await _signature(session)
-        if cache.index is None or signature != cache.signature:
+        referential, offers = await _signatures(session)
+        found = cache.index
+        if found is None or cache.stale(referential, offers):
             rows = await _rows(session)
-            cache.index = await asyncio.to_thread(_build, *rows)
-            cache.signature = signature
+            found = cache.index = await asyncio.to_thread(_build, *rows)
+            cache.referential, cache.offers, cache.built = referential, offers, time.monotonic()
         cache.checked = time.monotonic()
-        return cache.index
+        return found
 
 
-async def _signature(session: AsyncSession) -> tuple[Any, ...]:
-    appellations = (await session.execute(select(func.count(), func.max(RomeAppellation.id)))).one()
+async def _signatures(session: AsyncSession) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Cheap summaries of the referential and of the coded offers: a change changes them."""
+    referential = (
+        await session.execute(
+            select(
+                func.count(),
+                func.max(RomeAppellation.id),
+                func.sum(func.length(RomeAppellation.label)),
+            )
+        )
+    ).one()
     offers = (
         await session.execute(
             select(func.count(), func.max(Offer.updated_at)).where(Offer.rome_code != "")
         )
     ).one()
-    return (*appellations, *offers)
+    return tuple(referential), tuple(offers)
 
 
 async def _rows(

@@ -246,3 +246,25 @@ async def test_held_out_referential_and_coded_offers(session) -> None:  # type: 
         "aide soignante de nuit": ["J1501"],
         "Picker H/F": ["N1103"],
     }
+
+
+async def test_the_index_follows_changes_made_by_other_processes(session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(rome_suggest, "CHECK_SECONDS", 0.0)
+
+    async def codes(text: str) -> list[str]:
+        return [s.code_rome for s in await rome_suggest.suggest(session, text, limit=1)]
+
+    assert await codes("picker") == []
+    edition = await factories.edition(session)
+    booth, _ = await factories.booth(session, edition_=edition)
+    await factories.offer(session, booth_=booth, title="Picker (H/F)", rome_code="N1103")
+    await db.commit(session)
+    assert await codes("picker") == []  # new coded offers wait LEARN_SECONDS
+    monkeypatch.setattr(rome_suggest, "LEARN_SECONDS", 0.0)
+    assert await codes("picker") == ["N1103"]
+    # Another process's import (no invalidate() here): seen at the next check.
+    session.add(RomeCode(code="A1413", label="Brasseur / Brasseuse de bière", parent="A1413"))
+    await session.flush()
+    session.add(RomeAppellation(code="A1413", label="Zythologue", code_ogr="1", stems="zythologu"))
+    await db.commit(session)
+    assert await codes("zythologue") == ["A1413"]
