@@ -224,6 +224,7 @@ def main() -> None:
     parser.add_argument("--pg-database", default=PG_NAME, help="the database to create and drop")
     args = parser.parse_args()
     os.environ.setdefault("FAIR_ENV", "test")  # the receiver is plain http on loopback
+    os.environ.setdefault("FAIR_WEBHOOK_PRIVATE_TARGETS", "true")  # …which is not public
     lines = []
     with tempfile.TemporaryDirectory(prefix="fair-bench-webhooks-") as tmp:
         for name in args.backends.split(","):

@@ -119,6 +119,15 @@ class Settings:
     styleguide: bool = False
     # Webhooks (fair.webhooks): seconds a receiver has to answer one POST.
     webhook_timeout: float = 10.0
+    # Whether webhooks may be delivered to addresses that are not public (loopback, private,
+    # link-local…): off, a receiver's name is resolved at delivery and refused when it points
+    # into the platform's own network; on for tests and local receivers only.
+    webhook_private_targets: bool = False
+    # The network of territories (fair.network): whether searches include the partners' offers
+    # (an edition shows them once it registers a partner), and the seconds between two pulls of
+    # the partners' feeds.
+    network_offers: bool = True
+    network_sync_seconds: float = 120.0
     # Personal data (fair.retention): candidates' CVs and messages are removed this many months
     # after the end of the last edition they took part in.
     retention_months: int = 12
@@ -192,6 +201,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
             env.get("FAIR_STYLEGUIDE"), env.get("FAIR_ENV", "development") == "development"
         ),
         webhook_timeout=_float(env, "FAIR_WEBHOOK_TIMEOUT", 10.0),
+        webhook_private_targets=_bool(env.get("FAIR_WEBHOOK_PRIVATE_TARGETS"), False),
+        network_offers=_bool(env.get("FAIR_NETWORK_OFFERS"), True),
+        network_sync_seconds=_float(env, "FAIR_NETWORK_SYNC_SECONDS", 120.0),
         retention_months=_int(env, "FAIR_RETENTION_MONTHS", 12),
         privacy_contact=env.get("FAIR_PRIVACY_CONTACT", "").strip(),
     )

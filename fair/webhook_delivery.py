@@ -11,6 +11,12 @@ The request follows Standard Webhooks (https://www.standardwebhooks.com/): heade
 `webhook-id` (stable across retries), `webhook-timestamp` (Unix seconds of this attempt) and
 `webhook-signature` = "v1," + base64(HMAC-SHA256(secret bytes, "{id}.{timestamp}.{body}")),
 the secret being "whsec_" + base64 of its bytes.
+
+Receivers are reached through fair.outbound: a host name is resolved when the connection opens
+and the post refused unless it resolves to a public address (that very address is then
+connected to: no second resolution a rebinding name could change), unless
+FAIR_WEBHOOK_PRIVATE_TARGETS allows private ones (tests, a local receiver). A refusal is
+recorded as the attempt's error and retried as any failure.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import httpx
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import clock, settings
+from fair import clock, outbound, settings
 from fair.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger("fair.webhooks")
@@ -103,8 +109,14 @@ async def _round(maker: async_sessionmaker[AsyncSession], limit: int) -> tuple[i
     if not claimed:
         return 0, 0
     gate = asyncio.Semaphore(CONCURRENCY)
-    timeout = settings.get().webhook_timeout
-    async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as client:
+    conf = settings.get()
+    timeout = conf.webhook_timeout
+    # Each receiver's name resolved once, at connection, and refused when not public (unless
+    # FAIR_WEBHOOK_PRIVATE_TARGETS): the attempt records why (fair.outbound).
+    reach = outbound.transport(allow_private=conf.webhook_private_targets)
+    async with httpx.AsyncClient(
+        transport=reach, follow_redirects=False, timeout=timeout
+    ) as client:
         outcomes = await asyncio.gather(*(_post(client, gate, timeout, c) for c in claimed))
     await _record(maker, outcomes)
     return sum(outcome.ok for outcome in outcomes), len(claimed)

@@ -87,8 +87,8 @@ def check_url(url: str) -> str:
 
 def _internal(host: str) -> bool:
     """A loopback name, or an address that is not public (private, loopback, link-local…):
-    an endpoint must not make the worker call into its own network. (A public name that
-    resolves to such an address is not caught here.)"""
+    an endpoint must not make the worker call into its own network. (A name that resolves to
+    such an address is refused at delivery, when it is resolved: fair.outbound.)"""
     if host.lower() in _LOOPBACK_NAMES:
         return True
     try:

@@ -4,10 +4,11 @@ delete endpoints, see the secret, the delivery log by pages, and replay; nobody 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlalchemy import select
 
-from fair import clock, db, webhook_delivery, webhooks
+from fair import clock, db, settings, webhook_delivery, webhooks
 from fair.enums import Role
 from fair.models import WebhookDelivery, WebhookEndpoint
 from tests import factories as f
@@ -118,6 +119,8 @@ async def test_only_the_owners_manage_an_endpoint(client, make_client, session):
 
 async def test_the_log_pages_and_replays(client, session, fetch, app):  # type: ignore[no-untyped-def]
     clock.set_now(f.NOON)
+    # The receiver listens on loopback, which deliveries reach only when allowed.
+    settings.override(replace(settings.get(), webhook_private_targets=True))
     organiser = await f.user(session, Role.ORGANISER, locale="en")
     edition = await f.edition(session, by=organiser)
     with Receiver() as receiver:

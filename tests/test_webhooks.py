@@ -34,10 +34,41 @@ START = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def short_timeout(request):  # type: ignore[no-untyped-def]
     """Receivers get 1 s (after the app, which installs its own settings): enough on a busy
-    machine, short beside the hanging receiver's 2 s."""
+    machine, short beside the hanging receiver's 2 s. They listen on loopback: private targets
+    allowed (test_a_name_resolving_to_loopback_is_refused turns that off)."""
     if "app" in request.fixturenames:
         request.getfixturevalue("app")
-        settings.override(replace(settings.get(), webhook_timeout=1.0))
+        conf = replace(settings.get(), webhook_timeout=1.0, webhook_private_targets=True)
+        settings.override(conf)
+
+
+async def test_a_name_resolving_to_loopback_is_refused(app, session, fetch):  # type: ignore[no-untyped-def]
+    """A receiver's name is resolved at delivery: "localhost" (127.0.0.1) is not public, so
+    nothing is posted unless FAIR_WEBHOOK_PRIVATE_TARGETS allows it; the address checked is
+    the one connected to."""
+    settings.override(replace(settings.get(), webhook_private_targets=False))
+    with Receiver() as receiver:
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        endpoint, booth_, _ = await _endpoint(session, url)
+        receiver.secret = endpoint.secret
+        await f.application(session, offer_=await f.offer(session, booth_=booth_))
+        await db.commit(session)
+        maker = app.state.write_sessions
+        assert await webhook_delivery.deliver_due(maker) == 0
+        [refused] = await _deliveries(fetch)
+        assert receiver.received == []
+        shown = refused.last_error.split(": ")
+        assert (refused.last_status, shown[0], shown[1][: len("localhost resolves to ")]) == (
+            None,
+            "NotPublic",
+            "localhost resolves to ",
+        )
+        assert "127.0.0.1" in shown[1] and shown[-1] == "not a public address"
+
+        settings.override(replace(settings.get(), webhook_private_targets=True))
+        clock.set_now(refused.next_attempt_at)
+        assert await webhook_delivery.deliver_due(maker) == 1
+    assert [(r.verified, r.answer) for r in receiver.received] == [(True, 200)]
 
 
 async def _endpoint(session, url, *, events=("application.submitted",), booth=None):  # type: ignore[no-untyped-def]
