@@ -32,12 +32,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Select,
     and_,
     false,
     func,
@@ -49,8 +50,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import access_log, clock, cv_text, geo
-from fair.enums import AccessKind, BoothStatus, ContactStatus, PoolLevel, Role, StructureKind
+from fair import access_log, clock, cv_text, geo, job_search, rome
+from fair.enums import (
+    AccessKind,
+    BoothStatus,
+    ContactStatus,
+    Contract,
+    PoolLevel,
+    Role,
+    StructureKind,
+    Transport,
+)
 from fair.errors import Forbidden, Invalid, NotFound
 from fair.models import (
     Booth,
@@ -61,6 +71,9 @@ from fair.models import (
     EditionCandidate,
     Employer,
     EmployerMember,
+    JobSearchContract,
+    JobSearchProfile,
+    JobSearchTarget,
     PoolConsent,
     StoredFile,
     Structure,
@@ -356,9 +369,20 @@ def visible_to(viewer: Viewer, now: datetime) -> ColumnElement[bool]:
 
 @dataclass
 class PoolQuery:
+    """The filters: words; a commune and a radius; from the candidates' job search
+    (fair.job_search): a job wanted (ROME code), a contract accepted (a candidate who named
+    none accepts any), available by a day (one who gave no date counts as available), a
+    means of transport, and `reachable`: the commune within the distance the candidate said
+    they can travel (one who gave none counts as mobile)."""
+
     q: str = ""
     commune: str = ""
     radius_km: int = 0
+    rome: str = ""
+    contract: str = ""
+    available_by: date | None = None
+    transport: str = ""
+    reachable: bool = False
     page: int = 1
     per_page: int = PER_PAGE
 
@@ -377,6 +401,7 @@ class PoolProfile:
     level: PoolLevel
     ends_at: datetime
     user_id: int = field(repr=False, default=0)  # internal: never shown to the viewer
+    wanted: job_search.JobSearch | None = None  # targets, contracts, mobility, availability
 
 
 @dataclass(frozen=True)
@@ -409,8 +434,14 @@ def check(query: PoolQuery) -> geo.Commune | None:
             params.update(found.params)
     if query.radius_km and query.radius_km not in RADII:
         errors["radius_km"] = "Choose a distance from the list."
-    if query.radius_km and not query.commune:
+    if (query.radius_km or query.reachable) and not query.commune:
         errors["commune"] = "Choose the commune the distance is measured from."
+    if query.rome and rome.job(query.rome) is None:
+        errors["rome"] = "Choose the jobs in the list of job names."
+    if query.contract and query.contract not in {c.value for c in Contract}:
+        errors["contract"] = "Choose a contract type from the list."
+    if query.transport and query.transport not in {t.value for t in Transport}:
+        errors["transport"] = "Choose a means of transport from the list."
     if errors:
         raise Invalid(
             "Some search filters need correcting.",
@@ -486,6 +517,7 @@ async def search(session: AsyncSession, *, viewer: Viewer, query: PoolQuery) -> 
     )
     if matched is not None:
         base = base.where(matched)
+    base = _wanted(base, query, distance if origin else None)
     if origin and query.radius_km:
         min_lat, max_lat, min_lon, max_lon = geo.bounding_box(
             origin.latitude, origin.longitude, query.radius_km
@@ -517,6 +549,39 @@ async def search(session: AsyncSession, *, viewer: Viewer, query: PoolQuery) -> 
     return PoolPage(profiles, total, query.page, query.per_page, origin)
 
 
+def _wanted(base: Select[Any], query: PoolQuery, distance: Any) -> Select[Any]:
+    """The job-search filters of `query` (PoolQuery says how a blank answer counts)."""
+    user = CvText.user_id
+    if query.rome:
+        target = select(JobSearchTarget.user_id).where(
+            JobSearchTarget.user_id == user, JobSearchTarget.rome_code == query.rome
+        )
+        base = base.where(target.exists())
+    if query.contract:
+        named = select(JobSearchContract.user_id).where(JobSearchContract.user_id == user)
+        chosen = named.where(JobSearchContract.contract == query.contract)
+        base = base.where(or_(chosen.exists(), ~named.exists()))
+    if query.available_by or query.transport or (query.reachable and distance is not None):
+        base = base.outerjoin(JobSearchProfile, JobSearchProfile.user_id == user)
+    if query.available_by:
+        base = base.where(
+            or_(
+                JobSearchProfile.available_from.is_(None),
+                JobSearchProfile.available_from <= query.available_by,
+            )
+        )
+    if query.transport:
+        base = base.where(JobSearchProfile.transport == query.transport)
+    if query.reachable and distance is not None:
+        base = base.where(
+            or_(
+                JobSearchProfile.max_distance_km.is_(None),
+                JobSearchProfile.max_distance_km >= distance,
+            )
+        )
+    return base
+
+
 async def _profiles(
     session: AsyncSession, found: list[tuple[int, int, float | None]]
 ) -> list[PoolProfile]:
@@ -531,8 +596,9 @@ async def _profiles(
         .where(CvText.user_id.in_(ids))
     )
     by_id = {row[0].user_id: row for row in rows.all()}
+    wanted = await job_search.of_many(session, ids)
     return [
-        _profile(*by_id[user_id], distance=distance, excerpt=EXCERPT)
+        _profile(*by_id[user_id], distance=distance, excerpt=EXCERPT, wanted=wanted.get(user_id))
         for user_id, _consent, distance in found
         if user_id in by_id
     ]
@@ -546,6 +612,7 @@ def _profile(
     *,
     distance: float | None,
     excerpt: int | None,
+    wanted: job_search.JobSearch | None = None,
 ) -> PoolProfile:
     place = geo.by_code(row.commune_code) if row.commune_code else None
     masked = redact(row.content, name)
@@ -562,6 +629,7 @@ def _profile(
         level=PoolLevel(consent.level),
         ends_at=consent.ends_at,
         user_id=row.user_id,
+        wanted=wanted,
     )
 
 
@@ -664,7 +732,8 @@ async def open_profile(session: AsyncSession, *, viewer: Viewer, ref: str) -> Op
     candidate accepted the viewer's organisation's request. Records the access (and the
     contact details shown) in the access log, under the consent in force."""
     row, consent, commune, name = await _visible(session, viewer, ref)
-    profile = _profile(row, consent, commune, name, distance=None, excerpt=None)
+    wanted = await job_search.of(session, row.user_id)
+    profile = _profile(row, consent, commune, name, distance=None, excerpt=None, wanted=wanted)
     await access_log.record(
         session,
         subject_id=row.user_id,

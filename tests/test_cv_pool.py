@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from fair import access_log, clock, cv_pool, cv_text
-from fair.enums import AccessKind, PoolLevel
+from fair import access_log, clock, cv_pool, cv_text, job_search, rome
+from fair.enums import AccessKind, Contract, PoolLevel, Transport
 from fair.errors import Invalid, NotFound
 from fair.models import CvText, PoolConsent
 from tests import factories as f
-from tests.pool_setup import pool_candidate, text_pdf, world
+from tests.pool_setup import pool_candidate, recruiter_at, text_pdf, world
 
 
 def test_extraction_reads_the_text_layer() -> None:
@@ -146,3 +146,55 @@ async def test_opening_a_profile_is_logged_and_masked(session) -> None:  # type:
         await session.scalar(select(PoolConsent.id).where(PoolConsent.user_id == jeanne.id))
         == consent.id
     )
+
+
+async def test_job_search_filters(session) -> None:  # type: ignore[no-untyped-def]
+    """A job wanted, a contract accepted (none named: any), available by a day (none given:
+    available), a means of transport, and reachable from a commune (no distance given: mobile)."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    recruiter = await recruiter_at(session, edition)
+    driver = await pool_candidate(session, commune="Lattes", editions_=(edition,))
+    blank = await pool_candidate(session, commune="Lyon", editions_=(edition,))
+    job = rome.job("N1101")
+    assert job is not None
+    await job_search.update(
+        session,
+        driver,
+        wanted=job_search.Wanted(
+            targets=(job_search.Target(job.code, job.label),),
+            max_distance_km=10,
+            transport=Transport.CAR,
+            contracts=frozenset({Contract.TEMPORARY}),
+            available_from=date(2026, 4, 1),
+        ),
+    )
+    for user in (driver, blank):
+        await cv_pool.give(session, user, level=PoolLevel.EDITION, months=1, edition_id=edition.id)
+    viewer = await cv_pool.viewer_of(session, recruiter)
+    assert viewer is not None
+
+    async def found(**kw: object) -> list[int]:
+        page = await cv_pool.search(session, viewer=viewer, query=cv_pool.PoolQuery(**kw))  # type: ignore[arg-type]
+        return sorted(p.user_id for p in page.profiles)
+
+    both = sorted([driver.id, blank.id])
+    assert await found(rome="N1101") == [driver.id]
+    assert await found(contract="cdi") == [blank.id]
+    assert await found(contract="temporary") == both
+    assert await found(available_by=date(2026, 3, 20)) == [blank.id]
+    assert await found(available_by=date(2026, 4, 1)) == both
+    assert await found(transport="car") == [driver.id]
+    assert await found(commune="Montpellier", reachable=True) == both
+    assert await found(commune="Sète", reachable=True) == [blank.id]
+    page = await cv_pool.search(session, viewer=viewer, query=cv_pool.PoolQuery(rome="N1101"))
+    assert page.profiles[0].wanted is not None
+    assert page.profiles[0].wanted.targets == (job_search.Target(job.code, job.label),)
+    with pytest.raises(Invalid) as refused:
+        await cv_pool.search(
+            session, viewer=viewer, query=cv_pool.PoolQuery(rome="Z9999", reachable=True)
+        )
+    assert refused.value.fields == {
+        "rome": "Choose the jobs in the list of job names.",
+        "commune": "Choose the commune the distance is measured from.",
+    }

@@ -54,7 +54,11 @@ async def test_pool_journey(session, make_client, fetch) -> None:  # type: ignor
     shown = text(found.text)
     assert found.status_code == 200 and "1 profile found" in shown
     assert f"Profile {ref}" in shown and "Jeanne" not in shown and "jeanne@" not in shown
-    assert (await recruiting.get("/pool", params={"q": "soudeur"})).status_code == 200
+    nobody = await recruiting.get("/pool", params={"q": "soudeur", "contract": "cdi"})
+    assert "0 profiles found" in text(nobody.text)
+    unknown = await recruiting.get("/pool", params={"job": "Astronaute", "available_by": "x"})
+    assert unknown.status_code == 422
+    assert "Choose the jobs in the list of job names." in text(unknown.text)
     profile = await recruiting.get(f"/pool/profiles/{ref}")
     assert profile.status_code == 200 and "Jeanne" not in profile.text
     assert "[…] […]" in text(profile.text)

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import access_log, clock, contact_requests, cv_pool, parse, search
-from fair.enums import AccessKind, ContactStatus, PoolLevel, Role
+from fair import access_log, clock, contact_requests, cv_pool, job_search, parse, search
+from fair.enums import AccessKind, ContactStatus, Contract, PoolLevel, Role, Transport
 from fair.errors import FairError, Forbidden, Invalid, NotFound
 from fair.i18n import N_, ngettext
 from fair.web import forms, urls
@@ -172,10 +172,22 @@ def _query(request: Request) -> cv_pool.PoolQuery:
         radius = parse.integer(params.get("radius_km", "") or "0", lo=0, hi=1000)
     except parse.ParseError:
         radius = -1  # not in RADII: the form says to choose one from the list
+    job = parse.line(params.get("job", ""))[:200]
+    target = job_search.target_from_text(job) if job else None
+    try:
+        available = parse.day(params["available_by"]) if params.get("available_by") else None
+    except parse.ParseError:
+        available = None
     return cv_pool.PoolQuery(
         q=parse.line(params.get("q", ""))[:200],
         commune=parse.line(params.get("commune", ""))[:120],
         radius_km=radius,
+        # A job name or code not in the list stays as typed: the search says to choose one.
+        rome=target.rome_code if target else job,
+        contract=params.get("contract", ""),
+        available_by=available,
+        transport=params.get("transport", ""),
+        reachable=params.get("reachable") == "on",
         page=number,
     )
 
@@ -192,7 +204,11 @@ async def search_page(request: Request) -> Response:
         form.errors, form.message, status = dict(error.fields), error.message, 422
         form.params = dict(error.params)
     base = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
+    if "rome" in form.errors:  # the field the form shows is the job typed
+        form.errors["job"] = form.errors.pop("rome")
     context = {
+        "contract_options": [(c.value, c.label) for c in Contract],
+        "transport_options": [(t.value, t.label) for t in Transport],
         "viewer": viewer,
         "query": query,
         "result": result,

@@ -11,9 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from fair import clock, webconferences
-from fair.enums import WebconferenceAccess
+from fair import clock, cv_pool, webconferences
+from fair.enums import PoolLevel, WebconferenceAccess
+from fair.models import CvText
 from tests import factories as f
 from tests.browser.conftest import (
     LiveServer,
@@ -36,6 +38,7 @@ class Site:
     candidate_email: str
     recruiter_email: str
     webconference_id: int
+    pool_ref: str
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,10 @@ def site(live_server: LiveServer) -> Site:
         )
         candidate = await f.candidate(session, name="Camille Candidate")
         application = await f.application(session, offer_=offer, candidate_=candidate)
+        await cv_pool.give(
+            session, candidate, level=PoolLevel.EDITION, months=6, edition_id=edition.id
+        )
+        pool_ref = await session.scalar(select(CvText.ref).where(CvText.user_id == candidate.id))
         return Site(
             slug=edition.slug,
             booth_id=booth.id,
@@ -82,6 +89,7 @@ def site(live_server: LiveServer) -> Site:
             candidate_email=candidate.email,
             recruiter_email=recruiter.email,
             webconference_id=webconference.id,
+            pool_ref=str(pool_ref),
         )
 
     return live_server.seed(make)
@@ -110,12 +118,15 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
             (f"/e/{site.slug}/programme", tr("Register me", lang)),
             ("/account/data", tr("Download my data", lang)),
             ("/account/delete", tr("Delete my account for good", lang)),
+            ("/me/pool", tr("Leave the CV pool now", lang)),
         ]
     return [
         (f"/recruiter/booths/{site.booth_id}/applications", "Camille Candidate"),
         (f"/recruiter/applications/{site.application_id}", tr("Save the status", lang)),
         (f"/recruiter/booths/{site.booth_id}/desk", tr("Call the next candidate", lang)),
         (f"/recruiter/booths/{site.booth_id}/webconferences", tr("Schedule a webconference", lang)),
+        ("/pool", tr("Profile %(ref)s", lang, ref=site.pool_ref)),
+        (f"/pool/profiles/{site.pool_ref}", tr("Ask for contact", lang)),
     ]
 
 
