@@ -42,7 +42,7 @@ from fair.models import ApiKey, Edition, NetworkMessage, NetworkOffer, NetworkPa
 
 TOLERANCE = timedelta(minutes=5)  # a signed request's timestamp, either side of now
 REMEMBER = TOLERANCE * 2  # how long a signed request's id is remembered
-SCOPES = [ApiScope.NETWORK_OFFERS, ApiScope.NETWORK_APPLY]
+SCOPES = [ApiScope.NETWORK_OFFERS, ApiScope.NETWORK_APPLY, ApiScope.NETWORK_POOL]
 MAX_TERRITORY = 200
 
 

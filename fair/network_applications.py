@@ -245,8 +245,7 @@ async def _record(
             return 0
         application.state = SENT
         application.remote_id = data.id
-        application.status = data.status
-        application.status_changed_at = now
+        set_status(application, data.status, now)
         application.sent_at = now
         application.next_attempt_at = None
         application.last_error = ""
@@ -256,6 +255,13 @@ async def _record(
     else:
         _retry(application, now, error or (_reason(answer) if answer is not None else "error"))
     return 0
+
+
+def set_status(sent: NetworkApplication, status: ApplicationStatus, at: datetime) -> None:
+    """The one writer of an application's status here: the origin's, as it answered (when
+    accepted, then on each pull); no mail: the origin tells the candidate itself."""
+    sent.status = status.value
+    sent.status_changed_at = at
 
 
 def _reason(answer: httpx.Response) -> str:
@@ -360,8 +366,7 @@ async def apply_statuses(session: AsyncSession, partner_id: int, page: StatusPag
             )
         )
         if application is not None and application.status != item.status.value:
-            application.status = item.status.value
-            application.status_changed_at = item.status_changed_at
+            set_status(application, item.status, item.status_changed_at)
             changed += 1
     partner = await session.get(NetworkPartner, partner_id)
     if partner is not None:

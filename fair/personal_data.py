@@ -294,6 +294,52 @@ TABLES: tuple[Table, ...] = (
     ),
     Table("webhook_deliveries", K, "events sent to partners: ids only, no name"),
     Table("api_idempotency", K, "answers to partners' offer writes, kept a day"),
+    # The network of territories (fair.network) -------------------------------------------------
+    Table(
+        "network_partners",
+        K,
+        "a partner instance of an edition",
+        actors=("created_by_id",),
+        secret=("their_key_sealed",),
+    ),
+    Table(
+        "network_applications",
+        D,
+        "the candidate's applications to partners' offers, with their message (the origin "
+        "instance keeps its own copy, under its own rules)",
+        ("candidate_id",),
+    ),
+    Table(
+        "network_candidates",
+        D,
+        "at the origin: an applicant from a partner instance, known by the partner's key",
+        ("user_id",),
+    ),
+    # The CV pool (fair.cv_pool) ---------------------------------------------------------------
+    Table(
+        "cv_texts",
+        D,
+        "the text read from the CV, the jobs wanted and the commune's centre, indexed for the "
+        "CV pool's search",
+        ("user_id",),
+    ),
+    Table(
+        "pool_consents", D, "the consents to the CV pool: level, period, withdrawal", ("user_id",)
+    ),
+    Table(
+        "contact_requests",
+        D,
+        "recruiters' and agencies' requests to contact the candidate, with their message",
+        ("candidate_id",),
+        actors=("requester_id",),
+    ),
+    Table(
+        "personal_data_accesses",
+        D,
+        "who opened the candidate's profile, contact details or CV, and when",
+        ("subject_id",),
+        actors=("viewer_id",),
+    ),
 )
 
 BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

@@ -18,13 +18,25 @@ from functools import cache, lru_cache
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import Float, Select, and_, false, func, literal_column, or_, select, table, text
+from sqlalchemy import (
+    Float,
+    Select,
+    and_,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo
 from fair.enums import BoothStatus, Contract
 from fair.errors import Invalid
-from fair.models import Booth, Employer, Offer
+from fair.models import Booth, Employer, NetworkOffer, NetworkPartner, Offer
 
 PER_PAGE = 20
 MAX_PAGE = 500
@@ -90,6 +102,9 @@ class Hit:
     offer: Offer
     employer: str
     distance_km: float | None
+    # A partner's offer (fair.network): `offer` is then a copy of its fields, not stored.
+    network: NetworkOffer | None = None
+    territory: str = ""
 
 
 @dataclass
@@ -145,14 +160,15 @@ def check(query: Query) -> geo.Commune | None:
     return origin
 
 
-def _distance(origin: geo.Commune) -> Any:
-    """Haversine in SQL (SQLite's math functions and PostgreSQL's), in double precision."""
+def _distance(origin: geo.Commune, model: Any = Offer) -> Any:
+    """Haversine in SQL (SQLite's math functions and PostgreSQL's), in double precision, to
+    the position of `model` (offers, or the partners' offers)."""
 
     def f(name: str, *args: Any) -> Any:
         return getattr(func, name)(*args, type_=Float)
 
     lat1, lon1 = math.radians(origin.latitude), math.radians(origin.longitude)
-    lat2, lon2 = f("radians", Offer.latitude), f("radians", Offer.longitude)
+    lat2, lon2 = f("radians", model.latitude), f("radians", model.longitude)
     half_dlat = f("sin", (lat2 - lat1) * 0.5)
     half_dlon = f("sin", (lon2 - lon1) * 0.5)
     a = half_dlat * half_dlat + math.cos(lat1) * f("cos", lat2) * half_dlon * half_dlon
@@ -170,8 +186,12 @@ def near(origin: geo.Commune, km: int) -> Any:
     )
 
 
-async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Page:
-    """One page of an edition's published offers in approved booths matching `query`.
+async def search(
+    session: AsyncSession, *, edition_id: int, query: Query, network: bool = False
+) -> Page:
+    """One page of an edition's published offers in approved booths matching `query`; with
+    `network`, the partners' offers held for the edition too (fair.network_sync), ranked and
+    sorted among them (their ids negated in the page's query).
 
     Three short queries: the count, the ids of the page (narrow rows to sort), then those
     offers with their employers.
@@ -185,9 +205,12 @@ async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Pag
     # the date index and stops at the page, with a separate count.
     counted = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
     key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
-    source = (ranked if sort == "relevance" else base).with_only_columns(
+    source: Any = (ranked if sort == "relevance" else base).with_only_columns(
         Offer.id.label("id"), distance.label("distance"), key.label("key")
     )
+    if network:
+        source = union_all(source, _network(session, edition_id, query, origin, sort))
+        counted = True
     if counted:
         # Materialised, so no planner walks a date index to skip a sort it must do anyway;
         # FTS5 ranks only in its own query: the window count runs one level up.
@@ -205,6 +228,8 @@ async def search(session: AsyncSession, *, edition_id: int, query: Query) -> Pag
     ).all()
     if counted and rows:
         total = int(rows[0][2])
+    elif network:
+        total = 0  # counted in the page's query: no row, no match
     else:
         total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     hits = await _hits(session, [(row[0], row[1]) for row in rows])
@@ -227,7 +252,7 @@ def _matching(
         Offer.published.is_(True),
         Offer.booth_id.in_(approved),
     )
-    base = _filters(base, query, origin, dialect)
+    base = _filters(base, query, origin, dialect, words=bool(terms))
     rank: Any = None
     ranked = base
     if query.q.strip() and not terms:
@@ -293,40 +318,119 @@ async def territory_communes(session: AsyncSession, *, edition_id: int) -> tuple
 async def _hits(session: AsyncSession, ranked: list[tuple[int, float | None]]) -> list[Hit]:
     if not ranked:
         return []
-    rows = await session.execute(
-        select(Offer, Employer.name)
-        .join(Booth, Booth.id == Offer.booth_id)
-        .join(Employer, Employer.id == Booth.employer_id)
-        .where(Offer.id.in_([offer_id for offer_id, _ in ranked]))
+    found: dict[int, tuple[Offer, str, NetworkOffer | None, str]] = {}
+    local = [offer_id for offer_id, _ in ranked if offer_id > 0]
+    if local:
+        rows = await session.execute(
+            select(Offer, Employer.name)
+            .join(Booth, Booth.id == Offer.booth_id)
+            .join(Employer, Employer.id == Booth.employer_id)
+            .where(Offer.id.in_(local))
+        )
+        found = {offer.id: (offer, name, None, "") for offer, name in rows.all()}
+    remote = [-offer_id for offer_id, _ in ranked if offer_id < 0]
+    if remote:
+        held_rows = await session.execute(
+            select(NetworkOffer, NetworkPartner.territory)
+            .join(NetworkPartner, NetworkPartner.id == NetworkOffer.partner_id)
+            .where(NetworkOffer.id.in_(remote))
+        )
+        for held, territory in held_rows.all():
+            found[-held.id] = (_as_offer(held), held.employer, held, territory)
+    return [
+        Hit(found[i][0], found[i][1], distance, found[i][2], found[i][3])
+        for i, distance in ranked
+        if i in found
+    ]
+
+
+def _as_offer(held: NetworkOffer) -> Offer:
+    """A partner's offer as an Offer the result cards can show (never added to the session)."""
+    return Offer(
+        title=held.title,
+        description=held.description,
+        rome_code=held.rome_code,
+        rome_domain=held.rome_domain,
+        contract=held.contract,
+        working_time=held.working_time,
+        commune=held.commune,
+        postcode=held.postcode,
+        latitude=held.latitude,
+        longitude=held.longitude,
+        remote=held.remote,
+        positions=held.positions,
+        salary=held.salary,
+        created_at=held.created_at,
+        updated_at=held.updated_at,
     )
-    found = {offer.id: (offer, name) for offer, name in rows.all()}
-    return [Hit(*found[i], distance) for i, distance in ranked if i in found]
+
+
+def _network(
+    session: AsyncSession, edition_id: int, query: Query, origin: geo.Commune | None, sort: str
+) -> Select[Any]:
+    """The partners' offers held for the edition that match `query`, as (negated id,
+    distance, sort key) rows beside the edition's own (`search`); their own full-text index
+    (migration 0031)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    terms = [stem(w) for w in words(query.q)][:12]
+    held = select(NetworkOffer.id).where(NetworkOffer.edition_id == edition_id)
+    held = _filters(held, query, origin, dialect, NetworkOffer)
+    rank: Any = literal_column("0")
+    if query.q.strip() and not terms:
+        held = held.where(false())
+    elif terms and dialect == "sqlite":
+        match = " ".join(f'"{t}"*' for t in terms)
+        fts = table("network_offers_fts", literal_column("rowid"))
+        held = held.join(fts, literal_column("network_offers_fts.rowid") == NetworkOffer.id).where(
+            text("network_offers_fts MATCH :network_match").bindparams(network_match=match)
+        )
+        rank = literal_column("bm25(network_offers_fts, 4.0, 1.0)")
+    elif terms:
+        tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+        vector: Any = literal_column("network_offers.search_vector")
+        held = held.where(vector.op("@@")(tsquery))
+        rank = -func.ts_rank(vector, tsquery)
+    distance = _distance(origin, NetworkOffer) if origin else literal_column("NULL")
+    key = {"relevance": rank, "distance": distance}.get(sort, NetworkOffer.created_at)
+    return held.with_only_columns(
+        (-NetworkOffer.id).label("id"), distance.label("distance"), key.label("key")
+    )
 
 
 def _filters(
-    base: Select[int], query: Query, origin: geo.Commune | None, dialect: str
+    base: Select[int],
+    query: Query,
+    origin: geo.Commune | None,
+    dialect: str,
+    model: Any = Offer,
+    *,
+    words: bool = False,
 ) -> Select[int]:
     if query.domain:
-        base = base.where(Offer.rome_domain == query.domain)
+        base = base.where(model.rome_domain == query.domain)
     if query.contract:
-        base = base.where(Offer.contract == query.contract)
+        base = base.where(model.contract == query.contract)
     if query.remote:
-        base = base.where(Offer.remote.is_(True))
-    if query.publics:
+        base = base.where(model.remote.is_(True))
+    if query.publics and model is Offer:
         base = base.where(or_(*(PUBLICS[p].is_(True) for p in sorted(query.publics))))
+    elif query.publics:  # the partners' feeds do not say which publics an offer is open to
+        base = base.where(false())
     if origin and query.radius_km:
         min_lat, max_lat, min_lon, max_lon = geo.bounding_box(
             origin.latitude, origin.longitude, query.radius_km
         )
-        latitude: Any = Offer.latitude
-        longitude: Any = Offer.longitude
-        if dialect == "sqlite" and (query.domain or query.contract):
+        latitude: Any = model.latitude
+        longitude: Any = model.longitude
+        if dialect == "sqlite" and (query.domain or query.contract or words):
             # Around a local fair most offers lie within the radius: the domain and contract
-            # index is the selective one. "+ 0" keeps SQLite's planner off the position index.
+            # index, or the words' matches (FTS5, in id order), is the selective one. "+ 0"
+            # keeps SQLite's planner off the position index: with it, "agent" within 20 km of
+            # Montpellier computed the distance of every offer in the box, then sorted them.
             latitude, longitude = latitude + 0, longitude + 0
         base = base.where(
             and_(latitude.between(min_lat, max_lat), longitude.between(min_lon, max_lon))
-        ).where(_distance(origin) <= query.radius_km)
+        ).where(_distance(origin, model) <= query.radius_km)
     return base
 
 

@@ -49,6 +49,7 @@ SERIAL = {
     "test_media_process.py",
     "test_media_recorder.py",
     "test_media_relay.py",
+    "test_network_live.py",
     "test_passwords.py",
     "test_recordings.py",
     "test_room_relay.py",

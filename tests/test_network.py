@@ -92,7 +92,7 @@ async def test_register_seals_the_key_and_issues_one(session, fetch) -> None:  #
     issued = await fetch.get(api_keys.ApiKey, partner.our_key_id)
     assert (issued.edition_id, issued.scopes) == (
         net["ours"].id,
-        ["network:apply", "network:offers"],
+        ["network:apply", "network:offers", "network:pool"],
     )
     assert net["issued"].startswith("fair_" + issued.prefix + "_")
 
@@ -429,3 +429,36 @@ async def test_organiser_registers_and_disables_a_partner(app, session, client, 
     other = await f.edition(session)
     await db.commit(session)
     assert (await client.get(f"/organiser/editions/{other.id}/network")).status_code == 403
+
+
+async def test_partners_search_the_pool_opened_to_the_network(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    from fair import cv_pool
+    from fair.enums import PoolLevel
+    from fair.models import ApiKeyUse
+    from tests.pool_setup import pool_candidate
+
+    net = await _network(session)
+    opened = await pool_candidate(
+        session, lines=("Électricien de maintenance", "Tél. 06 12 34 56 78"), name="Zoé Roux"
+    )
+    await cv_pool.give(session, opened, level=PoolLevel.NETWORK, months=3, edition_id=None)
+    local = await pool_candidate(session, editions_=(net["origin"],), name="Marc Petit")
+    await cv_pool.give(
+        session, local, level=PoolLevel.TERRITORY, months=3, edition_id=net["origin"].id
+    )
+    await db.commit(session)
+    found = await client.get(
+        "/api/v1/network/pool", params={"q": "électricien"}, headers=bearer(net["raw"])
+    )
+    assert found.status_code == 200
+    body = found.json()
+    assert (body["total"], body["page"], len(body["profiles"])) == (1, 1, 1)
+    profile = body["profiles"][0]
+    assert "Zoé" not in json.dumps(body) and "06 12 34 56 78" not in profile["excerpt"]
+    assert profile["commune"] == "Lattes"
+    uses = await fetch.scalars(select(ApiKeyUse))
+    assert [(u.what, u.rows) for u in uses] == [("network_pool", 1)]
+    _k, offers_only = await key(session, net["origin"], ApiScope.NETWORK_OFFERS)
+    await db.commit(session)
+    refused = await client.get("/api/v1/network/pool", headers=bearer(offers_only))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "api.scope_missing")

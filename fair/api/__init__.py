@@ -4,7 +4,8 @@ Import order inside the package: `core` (declarations, routes, errors, ETag, COR
 (parameter types, cursor pagination) <- `openapi` (the document, from the declarations) <-
 `docs` (the documentation page, from the document) <- `schemas` (response models) <- `reads`
 (the public read endpoints), `partners` (the endpoints needing a partner key's scope), `rome`
-(ROME suggestion in ROMEO's shape) <- this
+(ROME suggestion in ROMEO's shape), `network` (the partner instances' endpoints of the
+network of territories) <- this
 module, which gathers the endpoints and mounts them with the OpenAPI document and its page.
 
 To add an endpoint: declare it with `core.endpoint(...)` in a module of this package, and add
@@ -17,9 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from fair.api import core, docs, openapi, partners, reads, rome
+from fair.api import core, docs, network, openapi, partners, reads, rome
 
-ENDPOINTS: list[core.Endpoint] = [*reads.ENDPOINTS, *partners.ENDPOINTS, *rome.ENDPOINTS]
+ENDPOINTS: list[core.Endpoint] = [
+    *reads.ENDPOINTS,
+    *partners.ENDPOINTS,
+    *rome.ENDPOINTS,
+    *network.ENDPOINTS,
+]
 DOCUMENT = openapi.document(ENDPOINTS)
 
 

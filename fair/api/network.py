@@ -7,13 +7,23 @@ changes of those applications.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from fair import api_keys, app_state, db, editions, network, network_applications, offer_feeds
+from fair import (
+    api_keys,
+    app_state,
+    cv_pool,
+    db,
+    editions,
+    network,
+    network_applications,
+    offer_feeds,
+    search,
+)
 from fair.api.core import Call, Endpoint, endpoint
-from fair.api.params import Params
+from fair.api.params import Params, Text
 from fair.enums import ApiScope, ApplicationStatus
 from fair.models import ApiKey
 
@@ -197,4 +207,83 @@ async def network_statuses(call: Call[FeedParams]) -> StatusesOut:
     return StatusesOut(items=items, cursor=cursor, more=more)
 
 
-ENDPOINTS: list[Endpoint] = [network_offers, network_apply, network_statuses]
+class PoolParams(Params):
+    q: Text = Field("", description="Words searched in the CVs and the jobs wanted (French).")
+    commune: Text = Field("", description="A commune's name or INSEE code.")
+    radius_km: Annotated[int, Field(json_schema_extra={"enum": [0, *search.RADII]})] = Field(
+        0, description="Profiles within this distance of `commune` (0: anywhere)."
+    )
+    rome: str = Field("", max_length=5, pattern="^([A-N][0-9]{4})?$", description="A job wanted.")
+    page: int = Field(1, ge=1, le=50, description="The page of results.")
+
+
+class PoolProfileOut(BaseModel):
+    """A profile opened to the whole network, pseudonymous: no name, no contact."""
+
+    ref: str = Field(description="The profile's reference on this instance.")
+    jobs: str
+    commune: str
+    departement: str
+    distance_km: float | None
+    excerpt: str = Field(description="The CV's text, contact details masked.")
+    until: datetime = Field(description="When the candidate's consent ends.")
+
+
+class PoolOut(BaseModel):
+    total: int
+    page: int
+    profiles: list[PoolProfileOut]
+
+
+@endpoint(
+    "GET",
+    "/network/pool",
+    params=PoolParams,
+    response=PoolOut,
+    summary="Search the CV pool's profiles opened to the network (pseudonymous)",
+    tags=TAGS,
+    scope=ApiScope.NETWORK_POOL.value,
+)
+async def network_pool(call: Call[PoolParams]) -> PoolOut:
+    """Only the profiles whose candidates opened them to the whole network, while their consent
+    lasts; pseudonymous (a reference, the jobs wanted, the commune, the CV's text with contact
+    details masked). Each search is recorded in the edition's audit of keys' uses."""
+    params = call.params
+    query = cv_pool.PoolQuery(
+        q=params.q,
+        commune=params.commune,
+        radius_km=params.radius_km,
+        rome=params.rome,
+        page=params.page,
+    )
+    found = await cv_pool.search(
+        call.session, viewer=cv_pool.Viewer.partner(call.key.name), query=query
+    )
+    await _audit(call, call.key, rows=len(found.profiles))
+    return PoolOut(
+        total=found.total,
+        page=found.page,
+        profiles=[
+            PoolProfileOut(
+                ref=p.ref,
+                jobs=p.jobs,
+                commune=p.commune,
+                departement=p.departement,
+                distance_km=p.distance_km,
+                excerpt=p.excerpt,
+                until=p.ends_at,
+            )
+            for p in found.profiles
+        ],
+    )
+
+
+async def _audit(call: Call[Any], key: ApiKey, *, rows: int) -> None:
+    """Record the search of personal data (and touch the key), committed before answering."""
+    async with db.unit_of_work(app_state.of(call.request).write_sessions) as session:
+        if api_keys.stale(key):
+            await api_keys.touch(session, key.id)
+        await api_keys.record_use(session, key, what="network_pool", rows=rows)
+
+
+ENDPOINTS: list[Endpoint] = [network_offers, network_apply, network_statuses, network_pool]

@@ -17,6 +17,7 @@ from fair import (
     files,
     interviews,
     job_search,
+    network_applications,
     notices,
     offers,
     participants,
@@ -199,8 +200,10 @@ async def apply(request: Request) -> Response:
 @page
 async def my_applications(request: Request) -> Response:
     user = require_role(request, Role.CANDIDATE)
-    rows = await applications.of_candidate(database(request), user)
-    return render(request, "candidate/applications.html", {"rows": rows})
+    session = database(request)
+    rows = await applications.of_candidate(session, user)
+    network = await network_applications.of_candidate(session, user)
+    return render(request, "candidate/applications.html", {"rows": rows, "network": network})
 
 
 @page

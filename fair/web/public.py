@@ -19,6 +19,7 @@ from fair import (
     employers,
     hall,
     interviews,
+    network,
     offers,
     parse,
     rome,
@@ -184,7 +185,7 @@ async def search_page(request: Request) -> Response:
     user, result = request.state.user, context["result"]
     if result and user is not None and user.role == Role.CANDIDATE:
         applied = await applications.applied_offer_ids(
-            session, user, [h.offer.id for h in result.hits]
+            session, user, [h.offer.id for h in result.hits if h.network is None]
         )
     context.update(edition=edition, applied=applied)
     return render(request, "public/search.html", context, status=status)
@@ -200,7 +201,12 @@ async def searched(
     form = FormState(values=dict(request.query_params.multi_items()))
     result, status = None, 200
     try:
-        result = await search.search(session, edition_id=edition.id, query=query)
+        result = await search.search(
+            session,
+            edition_id=edition.id,
+            query=query,
+            network=await network.shows_network(session, edition.id),
+        )
     except Invalid as error:
         form.errors, form.message, status = dict(error.fields), error.message, 422
         form.params = dict(error.params)
