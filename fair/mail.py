@@ -19,7 +19,6 @@ import asyncio
 import logging
 import re
 import smtplib
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -27,7 +26,7 @@ from email.message import EmailMessage
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import calendar, clock, db, settings
+from fair import calendar, clock, db, outbox_sender, settings
 from fair.errors import Conflict, NotFound
 from fair.i18n import gettext as _
 from fair.models import OutboxMail
@@ -44,18 +43,8 @@ RETRY_DELAYS = (
 SUBJECT_MAX = 250  # OutboxMail.subject
 # Line breaks and every other control character (C0, DEL, NEL, the Unicode line separators).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
-# One event per event loop: an asyncio.Event belongs to the first loop that waits on it.
-_wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _wakeup() -> asyncio.Event:
-    loop = asyncio.get_running_loop()
-    event = _wakeups.get(loop)
-    if event is None:
-        event = _wakeups[loop] = asyncio.Event()
-    return event
+# The sender's wake-up, set after each commit that queued mail.
+_wakeup = outbox_sender.Wakeup()
 
 
 async def queue(
@@ -110,7 +99,7 @@ def has_mailbox(address: str) -> bool:
 
 
 async def _wake() -> None:
-    _wakeup().set()
+    await _wakeup.wake()
 
 
 def one_line(text: str) -> str:
@@ -287,17 +276,12 @@ def _send(message: _Outgoing) -> None:
 
 async def run_sender(maker: async_sessionmaker[AsyncSession], *, interval: float = 30.0) -> None:
     """Deliver the outbox whenever a commit queued mail, and every `interval` seconds."""
-    wakeup = _wakeup()
-    while True:
-        try:
-            await asyncio.wait_for(wakeup.wait(), timeout=interval)
-        except TimeoutError:
-            pass
-        wakeup.clear()
-        try:
-            await deliver_pending(maker)
-        except Exception:  # keep the sender alive; the next round retries
-            log.exception("outbox delivery failed")
+
+    async def round_() -> bool:
+        await deliver_pending(maker)
+        return False  # it sent what was due, up to its limit: the next round takes the rest
+
+    await outbox_sender.run(_wakeup, round_, interval=interval, log=log, what="outbox delivery")
 
 
 async def recent(session: AsyncSession, *, limit: int = 100) -> list[OutboxMail]:

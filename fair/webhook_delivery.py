@@ -29,7 +29,6 @@ import logging
 import math
 import random
 import time
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +37,7 @@ import httpx
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import clock, outbound, settings
+from fair import clock, outbound, outbox_sender, settings
 from fair.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger("fair.webhooks")
@@ -47,9 +46,7 @@ FIRST_RETRY = timedelta(seconds=30)  # then doubled on each failure, up to MAX_R
 MAX_RETRY = timedelta(hours=2)
 BATCH = 100  # deliveries claimed per round
 CONCURRENCY = 10  # posts in flight at once
-_wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
-    weakref.WeakKeyDictionary()
-)
+_wakeup = outbox_sender.Wakeup()  # set after each commit that queued deliveries
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
@@ -237,30 +234,15 @@ def _next_state(outcome: _Outcome, now: datetime) -> dict[str, Any]:
     return state | {"next_attempt_at": min(now + retry_delay(outcome.claimed.attempt), deadline)}
 
 
-def _wakeup() -> asyncio.Event:
-    loop = asyncio.get_running_loop()
-    event = _wakeups.get(loop)
-    if event is None:
-        event = _wakeups[loop] = asyncio.Event()
-    return event
-
-
 async def wake() -> None:
     """Start a round now (after a commit that queued deliveries)."""
-    _wakeup().set()
+    await _wakeup.wake()
 
 
 async def run_sender(maker: async_sessionmaker[AsyncSession], *, interval: float = 5.0) -> None:
     """Deliver whenever a commit queued deliveries, and every `interval` seconds."""
-    wakeup = _wakeup()
-    while True:
-        try:
-            await asyncio.wait_for(wakeup.wait(), timeout=interval)
-        except TimeoutError:
-            pass
-        wakeup.clear()
-        try:
-            while (await _round(maker, BATCH))[1] == BATCH:
-                pass  # a full batch: more may be due
-        except Exception:  # keep the sender alive; the next round retries
-            log.exception("webhook delivery failed")
+
+    async def round_() -> bool:
+        return (await _round(maker, BATCH))[1] == BATCH  # a full batch: more may be due
+
+    await outbox_sender.run(_wakeup, round_, interval=interval, log=log, what="webhook delivery")
