@@ -2,10 +2,13 @@
 (12 by default) after the end of the last edition they took part in (registered, or applied).
 
 What goes: their CV files (fair.files: in the database; applications and the profile then have
-no CV), the messages of their booth conversations and of their interview rooms (both sides:
-the conversation is about them), and the text of their public Q&A questions (the thread
-stays for the recruiters' answers). What stays: everything the organisers' figures count
-(applications and their statuses, interviews, conversations held), without that text.
+no CV) and the text read from them for the CV pool (fair.cv_text), unless the candidate keeps
+their profile in the CV pool (a consent in force, fair.cv_pool: a purpose and a period of its
+own, which they chose); the messages of their booth conversations and of their interview
+rooms (both sides: the conversation is about them); and the text of their public Q&A
+questions (the thread stays for the recruiters' answers). What stays: everything the
+organisers' figures count (applications and their statuses, interviews, conversations
+held), without that text.
 
 Run by the worker once a day (`step` after `step`, each one transaction over at most `BATCH`
 candidates). Idempotent: a candidate with nothing left to remove is not picked again, and a
@@ -16,19 +19,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, delete, exists, or_, select, union, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import clock, outcomes, settings
+from fair import clock, cv_pool, outcomes, settings
 from fair.enums import FileKind, Role
 from fair.models import (
     Application,
     Conversation,
     ConversationMessage,
+    CvText,
     Edition,
     EditionCandidate,
     Interview,
+    PoolConsent,
     QaMessage,
     RoomMessage,
     StoredFile,
@@ -90,9 +105,25 @@ def _room_messages(user_ids: Select[int] | list[int]) -> Select[int]:
     )
 
 
-def _something_left() -> ColumnElement[bool]:
+def _cv_text_left() -> ColumnElement[bool]:
+    """A CvText row still holding what was read from a CV."""
+    return or_(CvText.content != "", CvText.file_id.is_not(None))
+
+
+def _pooled(now: datetime) -> Select[int]:
+    """The candidates whose profile is in the CV pool now: their CV stays."""
+    return select(PoolConsent.user_id).where(cv_pool.in_force(now))
+
+
+def _something_left(now: datetime) -> ColumnElement[bool]:
     """A condition on User: the candidate still has something the rule removes."""
-    cv = exists().where(StoredFile.owner_id == User.id, StoredFile.kind == FileKind.CV.value)
+    cv = and_(
+        User.id.not_in(_pooled(now)),
+        or_(
+            exists().where(StoredFile.owner_id == User.id, StoredFile.kind == FileKind.CV.value),
+            exists().where(CvText.user_id == User.id, _cv_text_left()),
+        ),
+    )
     talk = exists(
         select(ConversationMessage.id)
         .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
@@ -111,6 +142,7 @@ async def due(
     session: AsyncSession, *, limit: int = BATCH, now: datetime | None = None
 ) -> list[int]:
     """The candidates whose data the rule removes now, by id, at most `limit`."""
+    now = now or clock.now()
     old, recent = await _editions_split(session, cutoff(now))
     if not old:
         return []
@@ -119,7 +151,7 @@ async def due(
         .where(
             User.role == Role.CANDIDATE.value,
             User.id.in_(_took_part(old)),
-            _something_left(),
+            _something_left(now),
         )
         .order_by(User.id)
         .limit(limit)
@@ -129,12 +161,19 @@ async def due(
     return list(await session.scalars(query))
 
 
-async def remove(session: AsyncSession, user_ids: list[int]) -> None:
+async def remove(session: AsyncSession, user_ids: list[int], now: datetime) -> None:
     """Remove what the rule removes for these candidates."""
+    unpooled = select(User.id).where(User.id.in_(user_ids), User.id.not_in(_pooled(now)))
     await session.execute(
         delete(StoredFile).where(
-            StoredFile.owner_id.in_(user_ids), StoredFile.kind == FileKind.CV.value
+            StoredFile.owner_id.in_(unpooled), StoredFile.kind == FileKind.CV.value
         )
+    )
+    # The text read from those CVs for the CV pool goes with them (fair.cv_text).
+    await session.execute(
+        update(CvText)
+        .where(CvText.user_id.in_(unpooled), _cv_text_left())
+        .values(file_id=None, status="none", pages=0, content="", content_stems="")
     )
     await session.execute(
         delete(ConversationMessage).where(
@@ -151,7 +190,8 @@ async def remove(session: AsyncSession, user_ids: list[int]) -> None:
 
 async def step(session: AsyncSession, now: datetime | None = None) -> int:
     """One transaction's work: up to BATCH due candidates; returns how many (0: none left)."""
+    now = now or clock.now()
     found = await due(session, now=now)
     if found:
-        await remove(session, found)
+        await remove(session, found, now)
     return len(found)

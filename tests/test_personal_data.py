@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from fair import (
     applications,
     clock,
+    cv_pool,
     data_export,
     db,
     erasure,
@@ -24,13 +25,14 @@ from fair import (
     personal_data,
     retention,
 )
-from fair.enums import ApplicationStatus, Role
+from fair.enums import ApplicationStatus, PoolLevel, Role
 from fair.insight import progress
 from fair.models import (
     Application,
     CandidateProfile,
     Conversation,
     ConversationMessage,
+    CvText,
     Edition,
     ErasedAccount,
     QaMessage,
@@ -307,6 +309,9 @@ async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_editio
     offer = await f.offer(session, booth_=booth)
     gone = await f.candidate(session, can_log_in=False)
     stays = await f.candidate(session, can_log_in=False)
+    pooled = await f.candidate(session, can_log_in=False)
+    await applications.apply(session, candidate=pooled, offer=offer, message="Bonjour")
+    await _talked(session, booth.id, pooled, recruiter)
     for person in (gone, stays):
         await applications.apply(session, candidate=person, offer=offer, message="Bonjour")
         await _talked(session, booth.id, person, recruiter)
@@ -326,8 +331,10 @@ async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_editio
         )
     )
     await db.commit(session)
-    # Eleven months later, `stays` takes part in a new edition.
+    # Eleven months later, `stays` takes part in a new edition, and `pooled` opens their profile
+    # to the CV pool for a year: their CV stays, for that purpose they chose.
     clock.set_now(f.NOON + timedelta(days=335))
+    await cv_pool.give(session, pooled, level=PoolLevel.NETWORK, months=12, edition_id=None)
     recent = await f.edition(session, title="Nouvelle édition")
     recent_booth, _r = await f.booth(session, edition_=recent)
     await f.application(
@@ -341,7 +348,7 @@ async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_editio
         assert await retention.step(s) == 0
     clock.set_now(f.NOON + timedelta(days=373))
     async with app.state.write_sessions() as s:
-        assert await retention.step(s) == 1
+        assert await retention.step(s) == 2
         await db.commit(s)
     async with app.state.write_sessions() as s:
         assert await retention.step(s) == 0  # idempotent: nothing left to remove
@@ -364,6 +371,12 @@ async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_editio
 
     assert await left(gone) == (0, 0, 0, [""])
     assert await left(stays) == (1, 2, 0, ["Une question ?"])
+    assert await left(pooled) == (1, 0, 0, [])
+    # What the CV pool read from CVs: gone with the CV of `gone` only.
+    read = await fetch.scalars(
+        select(CvText.user_id).where(CvText.file_id.is_not(None)).order_by(CvText.user_id)
+    )
+    assert read == [stays.id, pooled.id]
     kept = await fetch.scalar(select(func.count()).where(Application.candidate_id == gone.id))
     assert kept == 2
     booth_page = await client.get(f"/e/{old.slug}/booths/{booth.id}")
