@@ -215,7 +215,9 @@ async def apply_page(
 
 
 def _fill(offer: NetworkOffer, item: FeedItem, now: datetime) -> None:
-    offer.url = item.url or ""
+    # A link the candidate follows: a partner's web address only (never javascript: or data:).
+    url = item.url or ""
+    offer.url = url if url.startswith(("https://", "http://")) else ""
     offer.title = item.title or ""
     offer.description = item.description or ""
     offer.employer = item.employer or ""

@@ -462,3 +462,24 @@ async def test_partners_search_the_pool_opened_to_the_network(client, session, f
     await db.commit(session)
     refused = await client.get("/api/v1/network/pool", headers=bearer(offers_only))
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "api.scope_missing")
+
+
+async def test_a_partners_link_is_a_web_address_only(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    now = clock.now()
+    items = [
+        network_sync.FeedItem(id=n, deleted=False, updated_at=now, title=f"Offre {n}", url=url)
+        for n, url in enumerate(
+            ["javascript:alert(1)", "data:text/html,x", "https://emploi.example.fr/offers/3"]
+        )
+    ]
+    page = network_sync.FeedPage(items=items, cursor="c", more=False)
+    async with db.unit_of_work(app.state.write_sessions) as write:
+        partner = await write.get(NetworkPartner, net["partner"].id)
+        assert await network_sync.apply_page(write, partner, page) == (3, 0)
+    rows = await fetch.scalars(select(NetworkOffer).order_by(NetworkOffer.origin_id))
+    assert [(row.origin_id, row.url) for row in rows] == [
+        (0, ""),
+        (1, ""),
+        (2, "https://emploi.example.fr/offers/3"),
+    ]
