@@ -129,8 +129,9 @@ def _wishes(wanted: JobSearch) -> Any:
     return total
 
 
-def _candidates(wanted: JobSearch, now: datetime) -> Any:
-    """The prefilter: ids of the open offers worth scoring for `wanted`, best `PREFILTER`."""
+def prefilter(wanted: JobSearch, now: datetime, *conditions: Any) -> Any:
+    """The ids of the open offers worth scoring for `wanted` (and meeting `conditions`), the
+    best `PREFILTER` by the points the database can compute."""
     points, jobs = _job_rank(wanted)
     rank = points + _wishes(wanted)
     applied = select(Application.offer_id).where(Application.candidate_id == wanted.user_id)
@@ -141,6 +142,7 @@ def _candidates(wanted: JobSearch, now: datetime) -> Any:
         Offer.booth_id.in_(approved),
         jobs,
         Offer.id.not_in(applied),
+        *conditions,
     )
     order: list[Any] = []
     if wanted.latitude is not None and wanted.longitude is not None:
@@ -168,7 +170,7 @@ async def offers_for(
     if not wanted.described():
         return []
     now = clock.now()
-    ids = list(await session.scalars(_candidates(wanted, now)))
+    ids = list(await session.scalars(prefilter(wanted, now)))
     return await score_offers(session, wanted, ids, limit=limit, today=today(now))
 
 

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from fair import geo, rome, search
+from fair import geo, i18n, rome, search
 from fair.enums import Contract, Transport, WorkingTime
-from fair.i18n import N_
+from fair.i18n import N_, gettext
 from fair.job_search import JobSearch
 
 SAME_JOB, SAME_PARENT, SAME_FAMILY, SAME_DOMAIN = 50, 35, 25, 10
@@ -350,3 +350,23 @@ def describe(reason: Reason, audience: str = YOU) -> tuple[str, dict[str, Any]]:
     if reason.kind == "availability":
         return OTHER_TEXT[(audience, "now" if facts["from"] is None else "from")], facts
     return OTHER_TEXT[(audience, reason.kind)], facts
+
+
+def _value(value: Any, locale: str | None) -> Any:
+    if isinstance(value, Term):
+        return gettext(value, locale)
+    if isinstance(value, tuple):
+        return ", ".join(str(_value(item, locale)) for item in value)
+    if isinstance(value, date):
+        return i18n.day(value, "long", locale)
+    return value
+
+
+def sentence(reason: Reason, audience: str = YOU, locale: str | None = None) -> str:
+    """One reason as a sentence in `locale` (the current one by default)."""
+    message, facts = describe(reason, audience)
+    params = {key: _value(value, locale) for key, value in facts.items()}
+    text = gettext(message, locale, **params)
+    if "means" in params:
+        text = gettext(WITH_MEANS, locale, text=text, means=params["means"])
+    return text

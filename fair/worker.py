@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
     activity,
+    alerts,
     application_mail,
     db,
     follow_ups,
@@ -62,6 +63,7 @@ FOLLOW_UP_ROUND_SECONDS = 300.0
 SURVEY_ROUND_SECONDS = 300.0
 FOLLOW_UP_STEPS = 40  # steps of at most a block of mails each (fair.follow_ups) per round
 RETENTION_ROUND_SECONDS = 24 * 3600.0
+ALERT_ROUND_SECONDS = 600.0
 RETENTION_STEPS = 500  # batches of candidates (fair.retention) per daily round, at most
 
 
@@ -106,6 +108,19 @@ async def survey_round(state: Resources) -> int:
     """Mail the satisfaction survey of the editions just over, once each (fair.surveys)."""
     sent: int = await unit_of_work.write(state.write_sessions, state.broadcast, surveys.invite)
     return sent
+
+
+async def alert_round(state: Resources) -> int:
+    """Mail the candidates' daily alerts whose day has come (fair.alerts), a step of alerts
+    per transaction until none is due; returns how many alerts were handled."""
+    done = 0
+    while True:
+        count: int = await unit_of_work.write(
+            state.write_sessions, state.broadcast, alerts.send_due
+        )
+        done += count
+        if count < alerts.STEP:
+            return done
 
 
 async def retention_round(state: Resources) -> int:
@@ -225,6 +240,7 @@ def start(state: Resources) -> list[asyncio.Task[None]]:
         asyncio.create_task(
             every(retention_round, state, interval=RETENTION_ROUND_SECONDS, name="retention")
         ),
+        asyncio.create_task(every(alert_round, state, interval=ALERT_ROUND_SECONDS, name="alert")),
     ]
 
 

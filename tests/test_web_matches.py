@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fair import candidates, db, job_search
+from sqlalchemy import select
+
+from fair import alerts, candidates, db, job_search
 from fair.enums import Transport
 from fair.job_search import Target, Wanted
+from fair.models import JobAlert
 from tests import factories as f
-from tests.conftest import login
+from tests.conftest import csrf, login
 from tests.pages import text
 
 
@@ -35,3 +38,53 @@ async def test_offers_for_you_page(client, session) -> None:  # type: ignore[no-
         " + Atout : À 3 km, dans votre rayon de 20 km à vélo"
         " + Atout : Vous pouvez commencer tout de suite fair," in shown
     )
+
+
+async def test_alerts_from_the_site_and_the_mails_link(client, make_client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    candidate = await f.candidate(session)
+    await candidates.update(
+        session, candidate, data=candidates.ProfileInput("Nadia", "", "Lattes", "")
+    )
+    await job_search.update(
+        session, candidate, wanted=Wanted(targets=(Target("N1101", "Cariste"),))
+    )
+    await db.commit(session)
+    await login(client, candidate.email, f.PASSWORD)
+    token = await csrf(client, "/me/offers-for-you")
+    assert (await client.post("/me/alerts", data={"csrf_token": token})).status_code == 303
+    search = {"edition_id": str(edition.id), "slug": edition.slug, "q": "cariste", "radius_km": "0"}
+    followed = await client.post("/me/alerts", data={"csrf_token": token} | search)
+    assert followed.headers["location"] == f"/e/{edition.slug}/offers?q=cariste"
+    kept = await fetch.scalars(select(JobAlert).order_by(JobAlert.id))
+    assert [(a.search, a.stopped_at) for a in kept] == [
+        ({}, None),
+        ({"edition_id": str(edition.id), "q": "cariste"}, None),
+    ]
+    page = text((await client.get("/me/offers-for-you")).text)
+    assert "Vous recevez les nouvelles offres pour vous par e-mail une fois par jour." in page
+    assert "Vous suivez une recherche par e-mail : “cariste” Arrêter — cariste" in page
+    # The mail's link, in a browser without a session: stopped at once, then switched on again.
+    anonymous = make_client()
+    link = f"/alerts/stop/{alerts.token(kept[0].id)}"
+    stopped = await anonymous.get(link)
+    assert stopped.status_code == 200 and "Votre alerte est arrêtée" in text(stopped.text)
+    assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is not None
+    resume = f"/alerts/resume/{alerts.token(kept[0].id)}"
+    again = await anonymous.post(resume, data={"csrf_token": await csrf(anonymous, link)})
+    assert "Votre alerte est réactivée" in text(again.text)
+    assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is None
+    assert (await anonymous.get(f"/alerts/stop/{kept[0].id}.forged")).status_code == 404
+    # Stopped from the site; someone else's alert is not found.
+    other = await f.candidate(session)
+    await db.commit(session)
+    stop = f"/me/alerts/{kept[1].id}/stop"
+    assert (await client.post(stop, data={"csrf_token": token})).status_code == 303
+    assert (await fetch.get(JobAlert, kept[1].id)).stopped_at is not None
+    await login(anonymous, other.email, f.PASSWORD)
+    foreign = await anonymous.post(
+        f"/me/alerts/{kept[0].id}/stop",
+        data={"csrf_token": await csrf(anonymous, "/me/offers-for-you")},
+    )
+    assert foreign.status_code == 404
+    assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is None

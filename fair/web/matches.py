@@ -1,5 +1,7 @@
 """Matching pages: a candidate's "offers for you" (fair.match_offers) with the reasons of each
-(fair/web/match_view.py)."""
+(fair/web/match_view.py), and their mail alerts (fair.alerts): subscribing to new offers for
+them or to a saved search, stopping one from the site, and the mails' one-click stop link
+(signed, no login needed; it offers to switch the alert on again)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import job_search, match_offers, matching
+from fair import alerts, app_state, db, job_search, match_offers, matching, search
 from fair.enums import Role
-from fair.web import match_view
-from fair.web.auth import database, page, require_role
+from fair.errors import NotFound
+from fair.web import forms, match_view, urls
+from fair.web.auth import database, page, path_int, require_role
+from fair.web.flash import flash
 from fair.web.templating import render
 
 SHOWN = 20
@@ -24,10 +28,85 @@ async def offers_for_you(request: Request) -> Response:
     wanted = await job_search.of(session, user.id)
     found = await match_offers.offers_for(session, user.id, limit=SHOWN)
     rows = [(m.offer, m.match, match_view.reasons(m.match, matching.YOU)) for m in found]
-    context = {"described": wanted.described(), "rows": rows}
+    mine = await alerts.mine(session, user)
+    context = {
+        "described": wanted.described(),
+        "rows": rows,
+        "profile_alert": next((a for a in mine if not a.search), None),
+        "search_alerts": [a for a in mine if a.search],
+    }
     return render(request, "candidate/offers_for_you.html", context)
+
+
+@page
+async def subscribe(request: Request) -> Response:
+    """Follow the offers for you by mail (no `edition_id`) or a search of an edition (its
+    filters in the form), then back where the candidate was."""
+    user = require_role(request, Role.CANDIDATE)
+    fields = forms.Fields(await forms.read(request))
+    edition_id = fields.identifier("edition_id", required=False)
+    kept = None
+    if edition_id is not None:
+        query = search.Query(
+            q=fields.text("q", max_length=200),
+            domain=fields.text("domain", max_length=1),
+            contract=fields.text("contract", max_length=20),
+            commune=fields.text("commune", max_length=120),
+            radius_km=fields.integer("radius_km", default=0, lo=0, hi=1000),
+        )
+        fields.done()
+        kept = alerts.saved_search(edition_id, query)
+    await alerts.subscribe(database(request), user, kept=kept)
+    flash(request, "You will receive the new offers by e-mail once a day.")
+    if kept is not None:
+        slug = fields.text("slug", max_length=80)
+        if slug:
+            return urls.redirect(request, "search", slug=slug, query=_query_params(kept))
+    return urls.redirect(request, "offers_for_you")
+
+
+def _query_params(kept: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in kept.items() if key in alerts.SEARCH_KEYS}
+
+
+@page
+async def stop_mine(request: Request) -> Response:
+    """The candidate stops one of their alerts from the site."""
+    user = require_role(request, Role.CANDIDATE)
+    await forms.read(request)
+    session = database(request)
+    alert = await alerts.get(session, path_int(request, "alert_id"))
+    if alert.user_id != user.id:
+        raise NotFound("This alert does not exist.")
+    await alerts.stop(session, alert)
+    flash(request, "This alert is stopped: no more e-mails from it.")
+    return urls.redirect(request, "offers_for_you")
+
+
+@page
+async def stop_by_link(request: Request) -> Response:
+    """The mails' link: stops the alert at once, without logging in (one click), and offers
+    to switch it on again (a mail scanner opening links would stop it too)."""
+    raw = request.path_params["token"]
+    async with db.unit_of_work(app_state.of(request).write_sessions) as session:
+        alert = await alerts.by_token(session, raw)
+        await alerts.stop(session, alert)
+    return render(request, "candidate/alert_stopped.html", {"token": raw, "resumed": False})
+
+
+@page
+async def resume_by_link(request: Request) -> Response:
+    await forms.read(request)
+    raw = request.path_params["token"]
+    alert = await alerts.by_token(database(request), raw)
+    await alerts.resume(database(request), alert)
+    return render(request, "candidate/alert_stopped.html", {"token": raw, "resumed": True})
 
 
 routes = [
     Route("/me/offers-for-you", offers_for_you, name="offers_for_you"),
+    Route("/me/alerts", subscribe, methods=["POST"], name="alert_subscribe"),
+    Route("/me/alerts/{alert_id:int}/stop", stop_mine, methods=["POST"], name="alert_stop"),
+    Route("/alerts/stop/{token}", stop_by_link, name="alert_stop_link"),
+    Route("/alerts/resume/{token}", resume_by_link, methods=["POST"], name="alert_resume_link"),
 ]

@@ -1,0 +1,244 @@
+"""Mail alerts (issue 15 item 8): a candidate asks for the new offers matching their job search
+(fair.match_offers), or a saved search of an edition (fair.search), in a daily digest.
+
+`subscribe`, `stop` and `resume` own an alert's state. `send_due` (the worker's alert round)
+takes the alerts whose day has come, finds for each the offers that appeared since it was set
+up (created or changed since, or in an edition that opened its applications since), leaves out
+those already mailed to this candidate by any alert (JobAlertOffer: never twice the same offer),
+and queues one mail (fair.alert_mail) in the same transaction that records what it sent. Every
+mail carries a signed link that stops its alert in one click without logging in (`token`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from fair import alert_mail, clock, editions, job_search, match_offers, search, settings
+from fair.alert_mail import Found
+from fair.enums import Role
+from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.models import Booth, Edition, JobAlert, JobAlertOffer, Offer, User
+
+EVERY = timedelta(days=1)
+MAX_ACTIVE = 5
+DIGEST_MAX = 10  # offers in one mail, the best first
+MIN_SCORE = 50  # a profile alert mails offers matching at least this well
+STEP = 50  # alerts handled in one transaction of the worker's round
+SEARCH_KEYS = ("q", "domain", "contract", "commune", "radius_km")
+
+
+def token(alert_id: int) -> str:
+    """The secret part of an alert's stop link: "<id>.<signature>" (HMAC of the id)."""
+    return f"{alert_id}.{_signature(alert_id)}"
+
+
+def _signature(alert_id: int) -> str:
+    key = settings.get().secret_key.encode()
+    digest = hmac.new(key, f"job-alert-stop:{alert_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+async def by_token(session: AsyncSession, raw: str) -> JobAlert:
+    """The alert a stop link names; NotFound for a link that is not one of ours."""
+    head, _, signature = raw.partition(".")
+    found = None
+    if head.isascii() and head.isdigit() and len(head) <= 10:
+        valid = hmac.compare_digest(signature.encode(), _signature(int(head)).encode())
+        found = await session.get(JobAlert, int(head)) if valid else None
+    if found is None:
+        raise NotFound("This link is not valid.", code="alert.bad_link")
+    return found
+
+
+def _require_candidate(user: User) -> None:
+    if user.role != Role.CANDIDATE:
+        raise Forbidden("This page is for candidates.")
+
+
+async def get(session: AsyncSession, alert_id: int) -> JobAlert:
+    found = await session.get(JobAlert, alert_id)
+    if found is None:
+        raise NotFound("This alert does not exist.")
+    return found
+
+
+async def mine(session: AsyncSession, user: User) -> list[JobAlert]:
+    """The candidate's alerts that are on, oldest first."""
+    rows = await session.scalars(
+        select(JobAlert)
+        .where(JobAlert.user_id == user.id, JobAlert.stopped_at.is_(None))
+        .order_by(JobAlert.id)
+    )
+    return list(rows)
+
+
+def saved_search(edition_id: int, query: search.Query) -> dict[str, str]:
+    """What an alert keeps of a search: its edition and its filters (as text)."""
+    kept: dict[str, str] = {"edition_id": str(edition_id)}
+    for key in SEARCH_KEYS:
+        value = getattr(query, key)
+        if value:
+            kept[key] = str(value)
+    return kept
+
+
+def query_of(kept: dict[str, str]) -> search.Query:
+    radius = kept.get("radius_km", "0")
+    return search.Query(
+        q=kept.get("q", ""),
+        domain=kept.get("domain", ""),
+        contract=kept.get("contract", ""),
+        commune=kept.get("commune", ""),
+        radius_km=int(radius) if radius.isdigit() else 0,
+        sort="recent",
+        per_page=50,
+    )
+
+
+async def subscribe(
+    session: AsyncSession, user: User, *, kept: dict[str, str] | None = None
+) -> JobAlert:
+    """Mail the candidate, once a day, the new offers matching their job search (no `kept`) or
+    a saved search (`saved_search`). Subscribing again to the same is the same alert. Refuses
+    (409 `alert.no_job`) a profile alert before the job search names a job, an unknown edition
+    or bad filters (`search.invalid`), and a sixth alert (409 `alert.too_many`). No mail now:
+    the first digest comes a day later."""
+    _require_candidate(user)
+    kept = kept or {}
+    if not kept and not (await job_search.of(session, user.id)).described():
+        message = "Tell the job you are looking for in your profile first."
+        raise Conflict(message, code="alert.no_job")
+    if kept:
+        if await session.get(Edition, int(kept["edition_id"])) is None:
+            raise NotFound("This edition does not exist.")
+        search.check(query_of(kept))
+    active = await mine(session, user)
+    for alert in active:
+        if alert.search == kept:
+            return alert
+    if len(active) >= MAX_ACTIVE:
+        raise Conflict("You have five alerts already: stop one first.", code="alert.too_many")
+    now = clock.now()
+    alert = JobAlert(
+        user_id=user.id, search=kept, created_at=now, checked_until=now, next_run_at=now + EVERY
+    )
+    session.add(alert)
+    await session.flush()
+    return alert
+
+
+async def stop(session: AsyncSession, alert: JobAlert) -> None:
+    """Stop the alert (again: no change). No mail."""
+    if alert.stopped_at is None:
+        alert.stopped_at = clock.now()
+        await session.flush()
+
+
+async def resume(session: AsyncSession, alert: JobAlert) -> None:
+    """Switch a stopped alert on again: offers from now on, the first digest a day later."""
+    if alert.stopped_at is not None:
+        now = clock.now()
+        alert.stopped_at = None
+        alert.checked_until = now
+        alert.next_run_at = now + EVERY
+        await session.flush()
+
+
+async def send_due(session: AsyncSession, now: datetime | None = None) -> int:
+    """Handle up to STEP alerts whose day has come (each taken with SKIP LOCKED, so two workers
+    never mail one twice): queue a digest for those with new offers, record the offers sent,
+    set the next day. Returns how many alerts were handled (the worker repeats while STEP)."""
+    now = now or clock.now()
+    due = list(
+        await session.scalars(
+            select(JobAlert)
+            .where(JobAlert.stopped_at.is_(None), JobAlert.next_run_at <= now)
+            .order_by(JobAlert.next_run_at, JobAlert.id)
+            .limit(STEP)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    sent: dict[int, set[int]] = {}
+    for alert in due:
+        alert.next_run_at = now + EVERY
+        user = await session.get(User, alert.user_id)
+        if user is None or not user.is_active or user.role != Role.CANDIDATE:
+            continue
+        already = sent.setdefault(user.id, set())
+        found = [f for f in await _new_offers(session, alert, now) if f.offer.id not in already]
+        if found:
+            await _record(session, user.id, found, now)
+            already.update(f.offer.id for f in found)
+            await alert_mail.digest(session, user, alert, found, token(alert.id))
+    await session.flush()
+    return len(due)
+
+
+async def _record(session: AsyncSession, user_id: int, found: list[Found], now: datetime) -> None:
+    for item in found:
+        session.add(JobAlertOffer(user_id=user_id, offer_id=item.offer.id, sent_at=now))
+
+
+def _new_since(since: datetime) -> Any:
+    """Offers that appeared since `since`: created or changed, or their edition opened since."""
+    opened = select(Edition.id).where(Edition.applications_open_at > since)
+    return or_(Offer.created_at > since, Offer.updated_at > since, Offer.edition_id.in_(opened))
+
+
+def _not_sent(user_id: int) -> Any:
+    return Offer.id.not_in(select(JobAlertOffer.offer_id).where(JobAlertOffer.user_id == user_id))
+
+
+async def _new_offers(session: AsyncSession, alert: JobAlert, now: datetime) -> list[Found]:
+    if alert.search:
+        return await _search_offers(session, alert, now)
+    wanted = await job_search.of(session, alert.user_id)
+    if not wanted.described():
+        return []
+    conditions = (_new_since(alert.checked_until), _not_sent(alert.user_id))
+    ids = list(await session.scalars(match_offers.prefilter(wanted, now, *conditions)))
+    scored = await match_offers.score_offers(
+        session, wanted, ids, limit=DIGEST_MAX, today=match_offers.today(now)
+    )
+    return [Found(m.offer, m.match) for m in scored if m.match.score >= MIN_SCORE]
+
+
+async def _search_offers(session: AsyncSession, alert: JobAlert, now: datetime) -> list[Found]:
+    """The saved search's newest offers (first page, newest first) that are new and unsent."""
+    edition = await session.get(Edition, int(alert.search["edition_id"]))
+    if edition is None or not editions.applications_open(edition, now):
+        return []
+    page = await search.search(session, edition_id=edition.id, query=query_of(alert.search))
+    ids = [hit.offer.id for hit in page.hits]
+    if not ids:
+        return []
+    fresh = await session.scalars(
+        select(Offer)
+        .where(Offer.id.in_(ids), _new_since(alert.checked_until), _not_sent(alert.user_id))
+        .options(selectinload(Offer.booth).selectinload(Booth.employer))
+        .order_by(Offer.created_at.desc(), Offer.id.desc())
+        .limit(DIGEST_MAX)
+    )
+    return [Found(offer) for offer in fresh]
+
+
+async def sent_count(session: AsyncSession, user_id: int) -> int:
+    """How many offers alerts have mailed to the candidate (shown on their alerts page)."""
+    counted = await session.scalar(
+        select(func.count()).select_from(JobAlertOffer).where(JobAlertOffer.user_id == user_id)
+    )
+    return int(counted or 0)
+
+
+def check_kept(kept: dict[str, str]) -> None:
+    """A saved search as a form sends it: an edition id in digits (others are refused)."""
+    if not kept.get("edition_id", "").isdigit():
+        raise Invalid("Choose a search to follow.", code="alert.invalid")
