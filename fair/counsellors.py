@@ -373,6 +373,20 @@ async def followers(session: AsyncSession, candidate: User) -> list[Follower]:
     return [Follower(a, c or "", s, k) for a, c, s, k in rows.all()]
 
 
+async def has_request(session: AsyncSession, candidate: User) -> bool:
+    """Whether a counsellor's request waits for the candidate's answer."""
+    found = await session.scalar(
+        select(Accompaniment.id)
+        .where(
+            Accompaniment.candidate_id == candidate.id,
+            Accompaniment.consent_at.is_(None),
+            Accompaniment.ended_at.is_(None),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def done_for(
     session: AsyncSession, candidate: User, *, limit: int = 50
 ) -> list[tuple[CounsellorAction, str, str]]:

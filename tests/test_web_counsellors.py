@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from fair import counsellors, db, structures
 from fair.enums import Role, StructureKind
-from fair.models import User
+from fair.models import OutboxMail, User
 from tests import factories as f
 from tests.conftest import csrf
 from tests.pages import person, text
@@ -127,6 +127,23 @@ async def test_an_account_for_a_person_without_e_mail_then_put_forward(session, 
     mine_page = text((await them.get("/me/counsellors")).text)
     assert "Claire Conseil · Mission locale de Montluçon" in mine_page
 
+    # With an address: a welcome link, which asks for their agreement first.
+    token = await csrf(client, "/counsellor/people/new")
+    mailed = await client.post(
+        "/counsellor/people/new",
+        data={"csrf_token": token, "name": "Paul Durand", "email": "paul.durand@example.fr"},
+    )
+    assert (mailed.status_code, mailed.headers["location"]) == (303, "/counsellor")
+    body = await fetch.scalar(
+        select(OutboxMail.body).where(OutboxMail.to_addr == "paul.durand@example.fr")
+    )
+    assert "Claire Conseil (Mission locale de Montluçon) created it with you." in body
+    link = re.search(r"/reset/[\w-]+", body).group(0)  # type: ignore[union-attr]
+    paul = make_client()
+    token = await csrf(paul, link)
+    chosen = await paul.post(link, data={"csrf_token": token, "password": "un mot de passe sûr"})
+    assert (chosen.status_code, chosen.headers["location"]) == (303, "/me/counsellors")
+
     # The counsellor adds their CV (checked as any upload) and puts them forward.
     page = f"/counsellor/candidates/{candidate_id}"
     token = await csrf(client, page)
@@ -180,3 +197,40 @@ async def test_an_account_for_a_person_without_e_mail_then_put_forward(session, 
         "E-mail address None (the candidate is accompanied without e-mail) Put forward by "
         "Mission locale de Montluçon Counsellor: Claire Conseil Motivée, CACES 1 obtenu."
     ) in detail
+
+
+async def test_an_organiser_creates_a_structure_and_its_counsellor(session, make_client, fetch):  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    organiser = await session.get(User, edition.created_by_id)
+    outsider = await f.user(session, Role.ORGANISER)
+    await db.commit(session)
+    client = await person(make_client, organiser)
+    token = await csrf(client, "/structures")
+    form = {"csrf_token": token, "name": "PLIE du Montluçonnais", "kind": "plie"}
+    refused = await client.post("/structures", data={**form, "departement": "99"})
+    assert refused.status_code == 422
+    assert (
+        "There is a problem Enter a département code, such as 03 or 2A. This field is required."
+    ) in text(refused.text)
+    made = await client.post(
+        "/structures",
+        data={**form, "departement": "03", "epci": "200071082", "edition": str(edition.id)},
+    )
+    assert made.status_code == 303
+    page = made.headers["location"]
+    shown = text((await client.get(page)).text)
+    assert "PLIE du Montluçonnais" in shown and "Allier (03) · CA Montluçon Communauté" in shown
+    added = await client.post(
+        page + "/counsellors",
+        data={"csrf_token": token, "name": "Léa Conseil", "email": "lea@example.fr"},
+    )
+    assert (added.status_code, added.headers["location"]) == (303, page)
+    counsellor = await fetch.scalar(select(User).where(User.email == "lea@example.fr"))
+    assert (counsellor.name, counsellor.role) == ("Léa Conseil", "counsellor")
+    withdrawn = await client.post(page + "/approval", data={"csrf_token": token, "approved": "0"})
+    assert withdrawn.status_code == 303
+    assert "Not approved" in text((await client.get(page)).text)
+    # Another organiser does not see it; a counsellor does not reach these pages.
+    other = await person(make_client, outsider)
+    assert (await other.get(page)).status_code == 404
+    assert "PLIE du Montluçonnais" not in (await other.get("/structures")).text

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import accounts, app_state, db, employers, settings, user_sessions
+from fair import accounts, app_state, counsellors, db, employers, settings, user_sessions
 from fair.enums import Role
 from fair.errors import FairError, Invalid
 from fair.i18n import current_locale
@@ -195,6 +195,9 @@ async def reset(request: Request) -> Response:
             form = forms.state_from(None, error)
             return render(request, "accounts/reset.html", {"form": form}, status=error.status)
         await auth.login(request, user)
+        if await counsellors.has_request(database(request), user):
+            # An account a counsellor made with them: asked for their agreement first.
+            return urls.redirect(request, "my_counsellors")
         return urls.see_other(landing(request, user.role))
     return render(request, "accounts/reset.html", {})
 

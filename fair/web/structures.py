@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from fair import editions, geo, permissions, structures
 from fair.enums import Role, StructureKind
-from fair.errors import FairError
+from fair.errors import FairError, Invalid
 from fair.i18n import gettext
 from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, require_role
@@ -47,6 +47,10 @@ async def structures_page(request: Request) -> Response:
             communes=fields.text("communes", max_length=2000).replace(",", " ").split(),
         )
         edition_id = fields.identifier("edition", required=not permissions.is_admin(user))
+        try:  # the territory's errors shown with the form's, at once
+            structures.check(data)
+        except Invalid as error:
+            fields.errors = error.fields | fields.errors
         fields.done()
         structure = await structures.create(
             database(request), by=user, data=data, edition_id=edition_id
