@@ -104,7 +104,13 @@ async def _row(session: AsyncSession, user_id: int) -> CvText:
     row = await session.get(CvText, user_id)
     if row is None:
         row = CvText(
-            user_id=user_id, ref=new_ref(), status=NONE, pages=0, content="", content_stems=""
+            user_id=user_id,
+            ref=new_ref(),
+            status=NONE,
+            pages=0,
+            content="",
+            content_stems="",
+            updated_at=clock.now(),
         )
         session.add(row)
     return row

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from fair import clock, cv_pool, db, pool_mail
 from fair.enums import AccessKind, PoolLevel, Role
-from fair.models import CvText, OutboxMail, PersonalDataAccess, PoolConsent
+from fair.models import CvText, Employer, OutboxMail, PersonalDataAccess, PoolConsent
 from tests import factories as f
 from tests.pages import person, post, text
 from tests.pool_setup import pool_candidate, recruiter_at
@@ -133,3 +133,27 @@ async def test_reminders_before_the_end(session, fetch) -> None:  # type: ignore
     assert [m.subject for m in mails] == ["Votre profil quitte la CVthèque le 10 avril 2026"] * 2
     assert "/me/pool" in mails[0].body
     assert (await session.get(PoolConsent, consent.id)).reminded_days == 2
+
+
+async def test_an_application_cv_opened_is_in_the_candidates_log(
+    session, make_client, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    applied = await f.application(session, offer_=await f.offer(session, booth_=booth))
+    await db.commit(session)
+    recruiting = await person(make_client, recruiter)
+    cv = await recruiting.get(f"/recruiter/applications/{applied.id}/cv")
+    assert cv.status_code == 200
+    rows = await fetch.scalars(select(PersonalDataAccess))
+    employer = await fetch.get(Employer, booth.employer_id)
+    assert [(a.subject_id, a.viewer_id, a.viewer, a.what, a.consent_id) for a in rows] == [
+        (
+            applied.candidate_id,
+            recruiter.id,
+            f"{recruiter.name} ({employer.name})",
+            AccessKind.APPLICATION_CV.value,
+            None,
+        )
+    ]

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fair import (
+    access_log,
     accounts,
     applications,
     editions,
@@ -29,6 +30,7 @@ from fair import (
 from fair.enums import (
     APPLICATION_TRANSITIONS,
     RECRUITER_MOVES,
+    AccessKind,
     ApplicationStatus,
     CompanySize,
     Contract,
@@ -450,10 +452,22 @@ async def application_status(request: Request) -> Response:
 
 @page
 async def application_cv(request: Request) -> Response:
-    application, _booth = await _member_application(request)
+    """The application's CV, written in the candidate's access log ("who saw my CV")."""
+    application, booth = await _member_application(request)
     if application.cv_file_id is None:
         raise NotFound("This application has no CV.")
-    return cv_response(await files.get(database(request), application.cv_file_id))
+    session = database(request)
+    stored = await files.get(session, application.cv_file_id)
+    user = _recruiter(request)
+    employer = await employers.get(session, booth.employer_id)
+    await access_log.record(
+        session,
+        subject_id=application.candidate_id,
+        viewer_id=user.id,
+        viewer=f"{user.name} ({employer.name})",
+        what=AccessKind.APPLICATION_CV,
+    )
+    return cv_response(stored)
 
 
 routes = [
