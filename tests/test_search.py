@@ -177,3 +177,38 @@ async def test_newest_first_with_and_without_filters(session):  # type: ignore[n
     assert await _titles(session, edition) == expected
     assert await _titles(session, edition, contract="cdi") == expected
     assert await _titles(session, edition, commune="Montpellier", radius_km=10) == expected
+
+
+async def test_words_within_a_radius_walk_the_matches(app, session):  # type: ignore[no-untyped-def]
+    """Words with a radius: the same offers, and on SQLite the words' matches drive the query,
+    not the position index (around a local fair nearly every offer lies in the radius's box:
+    bench/api.py's "agent" within 20 km of Montpellier took 84 ms at p95 that way)."""
+    edition, offers = await _setup(session)
+    query = search.Query(q="electricien developpeuse", commune="Montpellier", radius_km=10)
+    seen: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, *_args):  # type: ignore[no-untyped-def]
+        seen.append((statement, parameters))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        hits = await search.listing(
+            session, edition_id=edition.id, query=query, after=None, limit=5
+        )
+        q = search.Query(q="electricien", commune="Montpellier", radius_km=10)
+        page = await search.search(session, edition_id=edition.id, query=q)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [h.offer.id for h in hits] == []  # both words must match one offer
+    assert [h.offer.id for h in page.hits] == [offers["elec"].id]
+    assert page.total == 1
+    if engine.dialect.name != "sqlite":
+        return
+    plans = []
+    connection = await session.connection()
+    for statement, parameters in seen:
+        if "offers_fts" in statement:
+            plan = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.append(" | ".join(row[3] for row in plan.all()))
+    assert plans and all("ix_offers_edition_latlon" not in plan for plan in plans), plans
