@@ -2,7 +2,8 @@
 each commit that queued deliveries, claimed with a lease, posted outside any transaction),
 interview and webconference reminders, interview offers, queue calls, presence, the
 recruiters' hourly digests of new applications, the follow-ups after editions (J+30, J+90,
-J+180, fair.follow_ups), the organisers' live panels (every 3 s, only for watched live
+J+180, fair.follow_ups), the CV pool's reminders and late CV texts (fair.pool_mail,
+fair.cv_text), the organisers' live panels (every 3 s, only for watched live
 editions, fair.live_panel); and, in every web process, the writing of its own tally of page
 views (`run_activity`).
 
@@ -32,12 +33,17 @@ from fair import (
     activity,
     alerts,
     application_mail,
+    cv_text,
     db,
     follow_ups,
     geo,
     interviews,
     live_panel,
     mail,
+    network,
+    network_applications,
+    network_sync,
+    pool_mail,
     presence,
     queues,
     retention,
@@ -61,6 +67,7 @@ DIGEST_ROUND_SECONDS = 60.0
 ACTIVITY_ROUND_SECONDS = 30.0
 FOLLOW_UP_ROUND_SECONDS = 300.0
 SURVEY_ROUND_SECONDS = 300.0
+POOL_ROUND_SECONDS = 600.0
 FOLLOW_UP_STEPS = 40  # steps of at most a block of mails each (fair.follow_ups) per round
 RETENTION_ROUND_SECONDS = 24 * 3600.0
 ALERT_ROUND_SECONDS = 600.0
@@ -132,6 +139,42 @@ async def retention_round(state: Resources) -> int:
         done += count
         if count < retention.BATCH:
             break
+    return done
+
+
+async def network_round(state: Resources) -> int:
+    """The network of territories (docs/NETWORK.md): pull the partners' offers, send the
+    applications queued for partners' offers, pull their statuses back, and forget the signed
+    requests' ids past the replay window; returns the offers and applications that changed.
+    No transaction is open while a request to a partner is in flight."""
+    done: int = await network_sync.run_round(state.write_sessions)
+    done += await network_applications.send_round(state.write_sessions)
+    done += await network_applications.status_round(state.write_sessions)
+    await unit_of_work.write(state.write_sessions, state.broadcast, network.forget_old)
+    return done
+
+
+async def pool_round(state: Resources) -> int:
+    """The CV pool: mail the reminders of consents ending soon (fair.pool_mail), then extract
+    the text of CVs not yet read (fair.cv_text: CVs stored before it existed), each read in a
+    thread outside any write transaction; returns reminders and texts done."""
+    done: int = await unit_of_work.write(
+        state.write_sessions, state.broadcast, pool_mail.send_reminders
+    )
+    stale = await unit_of_work.read(state.read_sessions, state.broadcast, cv_text.stale)
+    for user_id, file_id in stale:
+        data = await unit_of_work.read(
+            state.read_sessions,
+            state.broadcast,
+            functools.partial(cv_text.file_data, file_id=file_id),
+        )
+        if data is None:
+            continue
+        extracted = await cv_text.extract(data)
+        store = functools.partial(
+            cv_text.store, user_id=user_id, file_id=file_id, extracted=extracted
+        )
+        done += int(await unit_of_work.write(state.write_sessions, state.broadcast, store))
     return done
 
 
@@ -237,10 +280,16 @@ def start(state: Resources) -> list[asyncio.Task[None]]:
         asyncio.create_task(
             every(survey_round, state, interval=SURVEY_ROUND_SECONDS, name="survey")
         ),
+        asyncio.create_task(every(pool_round, state, interval=POOL_ROUND_SECONDS, name="pool")),
         asyncio.create_task(
             every(retention_round, state, interval=RETENTION_ROUND_SECONDS, name="retention")
         ),
         asyncio.create_task(every(alert_round, state, interval=ALERT_ROUND_SECONDS, name="alert")),
+        asyncio.create_task(
+            every(
+                network_round, state, interval=settings.get().network_sync_seconds, name="network"
+            )
+        ),
     ]
 
 
