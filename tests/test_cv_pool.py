@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from fair import access_log, clock, cv_pool, cv_text, job_search, rome
+from fair import access_log, candidates, clock, cv_pool, cv_text, db, job_search, rome, worker
 from fair.enums import AccessKind, Contract, PoolLevel, Transport
 from fair.errors import Invalid, NotFound
-from fair.models import CvText, PoolConsent
+from fair.models import CandidateProfile, CvText, OutboxMail, PoolConsent
 from tests import factories as f
 from tests.pool_setup import pool_candidate, recruiter_at, text_pdf, world
 
@@ -198,3 +198,70 @@ async def test_job_search_filters(session) -> None:  # type: ignore[no-untyped-d
         "rome": "Choose the jobs in the list of job names.",
         "commune": "Choose the commune the distance is measured from.",
     }
+
+
+async def test_the_index_follows_the_profile_and_the_cv(session) -> None:  # type: ignore[no-untyped-def]
+    """A new CV is read again, a saved profile refreshes the jobs and the place; a CV stored
+    without its text (before extraction existed) is found stale and read by the worker's
+    steps (stale, extract outside the transaction, store)."""
+    clock.set_now(f.NOON)
+    user = await pool_candidate(session, lines=("Soudeur TIG",), commune="Lattes", jobs="Soudeur")
+    first = await session.get(CvText, user.id)
+    assert (first.status, first.pages, first.content, first.jobs, first.commune_code) == (
+        "ok",
+        1,
+        "Soudeur TIG",
+        "Soudeur",
+        "34129",
+    )
+    ref = first.ref
+    await candidates.set_cv(session, user, filename="cv.pdf", data=text_pdf("Chaudronnier"))
+    await candidates.update(
+        session,
+        user,
+        data=candidates.ProfileInput(
+            name=user.name, phone="", commune="Sète", wanted_jobs="Chaudronnier"
+        ),
+    )
+    row = await session.get(CvText, user.id)
+    assert (row.ref, row.content, row.jobs, row.commune_code) == (
+        ref,
+        "Chaudronnier",
+        "Chaudronnier",
+        "34301",
+    )
+    assert row.content_stems == "chaudronni" and row.jobs_stems == "chaudronni"
+    await session.delete(row)
+    await session.flush()
+    profile = await session.get(CandidateProfile, user.id)
+    assert await cv_text.stale(session) == [(user.id, profile.cv_file_id)]
+    data = await cv_text.file_data(session, profile.cv_file_id)
+    extracted = await cv_text.extract(data)
+    assert await cv_text.store(
+        session, user_id=user.id, file_id=profile.cv_file_id, extracted=extracted
+    )
+    assert await cv_text.stale(session) == []
+    again = await session.get(CvText, user.id)
+    assert (again.content, again.jobs, again.commune_code) == (
+        "Chaudronnier",
+        "Chaudronnier",
+        "34301",
+    )
+    # A text read from a file the profile no longer holds is not recorded.
+    assert not await cv_text.store(session, user_id=user.id, file_id=-1, extracted=extracted)
+
+
+async def test_the_worker_round_reminds_and_reads_late_cvs(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    late = await pool_candidate(session, lines=("Maçon VRD",), editions_=(edition,))
+    reminded = await pool_candidate(session, editions_=(edition,))
+    await cv_pool.give(session, reminded, level=PoolLevel.EDITION, months=1, edition_id=edition.id)
+    await session.delete(await session.get(CvText, late.id))  # as if stored before extraction
+    await db.commit(session)
+    clock.set_now(f.NOON + timedelta(days=25))
+    assert await worker.pool_round(app.state) == 2
+    assert (await fetch.get(CvText, late.id)).content == "Maçon VRD"
+    mails = await fetch.scalars(select(OutboxMail.to_addr))
+    assert mails == [reminded.email]
+    assert await worker.pool_round(app.state) == 0
