@@ -9,13 +9,14 @@ from the database, which is where they are stored (fair.files).
 
 Refused, with a message saying what to do first, when deleting would leave something broken:
 the only administrator; the only organiser of an edition not over yet; the only member of an
-employer with a booth in an edition not over yet; a candidate with an interview still to come
-(cancelling it tells the recruiter, and the funnel then counts it as the cancellation it is).
+employer with a booth in an edition not over yet; a candidate or a recruiter with an
+interview still to come (cancelling it tells the other person, and the funnel then counts it as
+the cancellation it is).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -68,11 +69,18 @@ async def blockers(session: AsyncSession, user: User) -> list[str]:
                 "over: invite a colleague first."
             )
         )
-    if await _upcoming_interviews(session, user):
+    if await _upcoming_interviews(session, Interview.candidate_id == user.id):
         found.append(
             N_(
                 "You have interviews to come: cancel them first (My interviews), so that the "
                 "recruiters are told."
+            )
+        )
+    if await _upcoming_interviews(session, Interview.recruiter_id == user.id):
+        found.append(
+            N_(
+                "You have interviews to come with candidates: cancel them first, so that the "
+                "candidates are told."
             )
         )
     return found
@@ -158,10 +166,10 @@ async def _sole_member_of_running_booth(session: AsyncSession, user: User) -> bo
     return await _running(session, list(await session.scalars(editions)))
 
 
-async def _upcoming_interviews(session: AsyncSession, user: User) -> bool:
+async def _upcoming_interviews(session: AsyncSession, whose: ColumnElement[bool]) -> bool:
     found = await session.scalar(
         select(func.count()).where(
-            Interview.candidate_id == user.id,
+            whose,
             Interview.status.in_([s.value for s in UPCOMING]),
             Interview.ends_at > clock.now(),
         )

@@ -49,16 +49,10 @@ from tests.conftest import login
 from tests.pages import post
 
 
-@pytest.fixture(autouse=True)
-def _clock(conf) -> None:  # type: ignore[no-untyped-def]
-    yield
-    clock.set_now(None)
-
-
 def test_every_table_holding_personal_data_is_declared() -> None:
     """A table with a foreign key to users or a personal column (e-mail, phone, free text…)
     must say how it is exported and what deletion does to it; the declarations must name
-    real columns."""
+    real columns. (No database: the models' metadata.)"""
     assert personal_data.problems() == []
 
 
@@ -77,10 +71,15 @@ async def test_the_download_holds_every_row_about_the_person_and_their_files(
     mine = await applications.apply(session, candidate=person, offer=offer, message="Bonjour !")
     await applications.apply(session, candidate=other, offer=offer, message="Autre")
     await applications.set_status(session, mine, ApplicationStatus.SHORTLISTED, by=recruiter)
+    for _ in range(data_export.PER_DAY - 1):  # downloaded already today: this one is the last
+        await data_export.record(session, person)
     await db.commit(session)
     await login(client, person.email, f.PASSWORD)
     response = await post(client, "/account/data", "/account/data/download")
     assert response.status_code == 200
+    refused = await post(client, "/account/data", "/account/data/download")
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "86400")
+    assert "Vous avez déjà téléchargé vos données plusieurs fois aujourd’hui" in refused.text
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"] == (
         f'attachment; filename="fair-data-{person.id}-20260310.zip"'
@@ -257,19 +256,32 @@ async def test_a_candidate_deletes_their_account_with_their_password(
     assert again.status_code != 303
 
 
-async def test_the_only_organiser_of_a_running_edition_cannot_delete_their_account(
-    app, session
-) -> None:  # type: ignore[no-untyped-def]
+async def test_what_would_leave_something_broken_blocks_the_deletion(app, session) -> None:  # type: ignore[no-untyped-def]
+    """The only organiser of a running edition, the only recruiter of its booth, and the two
+    people of an interview still to come wait; once the edition is over, nothing blocks."""
     clock.set_now(f.NOON)
     organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
     edition = await f.edition(session, by=organiser)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    person = await f.candidate(session, can_log_in=False)
+    await f.interview(session, booth_=booth, recruiter=recruiter, candidate_=person)
     assert await erasure.blockers(session, organiser) == [
         "You are the only organiser of an edition that is not over: add another organiser to "
         "it first."
     ]
+    assert await erasure.blockers(session, recruiter) == [
+        "You are the only recruiter of an employer with a booth in an edition that is not "
+        "over: invite a colleague first.",
+        "You have interviews to come with candidates: cancel them first, so that the "
+        "candidates are told.",
+    ]
+    assert await erasure.blockers(session, person) == [
+        "You have interviews to come: cancel them first (My interviews), so that the "
+        "recruiters are told."
+    ]
     clock.set_now(f.NOON + timedelta(days=30))
-    assert await erasure.blockers(session, organiser) == []
-    del edition
+    for who in (organiser, recruiter, person):
+        assert await erasure.blockers(session, who) == []
 
 
 # Retention -------------------------------------------------------------------------------------
