@@ -204,7 +204,9 @@ async def _new_offers(session: AsyncSession, alert: JobAlert, now: datetime) -> 
     if not wanted.described():
         return []
     conditions = (_new_since(alert.checked_until), _not_sent(alert.user_id))
-    ids = list(await session.scalars(match_offers.prefilter(wanted, now, *conditions)))
+    close = await match_offers.siblings(session, wanted.codes)
+    query = match_offers.prefilter(wanted, now, *conditions, close=close)
+    ids = list(await session.scalars(query))
     scored = await match_offers.score_offers(
         session, wanted, ids, limit=DIGEST_MAX, today=match_offers.today(now)
     )

@@ -22,11 +22,11 @@ from sqlalchemy import Float, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import clock, geo, job_search, matching, rome
+from fair import clock, geo, job_search, matching, rome, search
 from fair.enums import BoothStatus
 from fair.job_search import JobSearch
 from fair.matching import Match, OfferFacts
-from fair.models import Application, Booth, Edition, Offer
+from fair.models import Application, Booth, Edition, Offer, RomeCode, RomeSkill
 
 # How many offers the database hands to the exact scoring.
 PREFILTER = 300
@@ -102,15 +102,48 @@ def coarse_distance(km: Any, radius: Any, remote: Any) -> Any:
     )
 
 
-def _job_rank(wanted: JobSearch) -> tuple[Any, Any]:
-    """The job's points in SQL, and the condition keeping the jobs wanted and their families."""
+def _job_rank(wanted: JobSearch, siblings: frozenset[str]) -> tuple[Any, Any]:
+    """The job's points in SQL, and the condition keeping the jobs wanted, the codes of the
+    same parent in the imported referential (`siblings`) and their families."""
     codes = set(wanted.codes)
-    near = {code for c in codes for code in family_codes(matching.family(c))} - codes
+    close = set(siblings) - codes
+    near = {code for c in codes for code in family_codes(matching.family(c))} - codes - close
     points = case(
         (Offer.rome_code.in_(codes), literal(matching.SAME_JOB)),
+        (Offer.rome_code.in_(close or {""}), literal(matching.SAME_PARENT)),
         else_=literal(matching.SAME_FAMILY),
     )
-    return points, Offer.rome_code.in_(sorted(codes | near))
+    return points, Offer.rome_code.in_(sorted(codes | close | near))
+
+
+async def siblings(session: AsyncSession, codes: tuple[str, ...]) -> frozenset[str]:
+    """The codes sharing a parent with one of `codes` in the imported ROME 4.0 referential
+    (none without it)."""
+    parents = select(RomeCode.parent).where(RomeCode.code.in_(codes))
+    found = await session.scalars(select(RomeCode.code).where(RomeCode.parent.in_(parents)))
+    return frozenset(found)
+
+
+async def referential(
+    session: AsyncSession, codes: set[str], skills: set[str]
+) -> matching.Referential:
+    """What the imported referential says of these codes (their parents) and skills (their
+    training links, by folded label); empty without it."""
+    parents: dict[str, str] = {}
+    if codes:
+        rows = await session.execute(
+            select(RomeCode.code, RomeCode.parent).where(RomeCode.code.in_(codes))
+        )
+        parents = {str(code): str(parent) for code, parent in rows}
+    trainings: dict[str, str] = {}
+    if skills:
+        rows = await session.execute(
+            select(RomeSkill.label, RomeSkill.training_url).where(
+                RomeSkill.label.in_(skills), RomeSkill.training_url != ""
+            )
+        )
+        trainings = {search.fold(label).strip(): str(url) for label, url in rows}
+    return matching.Referential(parents, trainings)
 
 
 def _wishes(wanted: JobSearch) -> Any:
@@ -129,10 +162,12 @@ def _wishes(wanted: JobSearch) -> Any:
     return total
 
 
-def prefilter(wanted: JobSearch, now: datetime, *conditions: Any) -> Any:
+def prefilter(
+    wanted: JobSearch, now: datetime, *conditions: Any, close: frozenset[str] = frozenset()
+) -> Any:
     """The ids of the open offers worth scoring for `wanted` (and meeting `conditions`), the
-    best `PREFILTER` by the points the database can compute."""
-    points, jobs = _job_rank(wanted)
+    best `PREFILTER` by the points the database can compute; `close`: `siblings`."""
+    points, jobs = _job_rank(wanted, close)
     rank = points + _wishes(wanted)
     applied = select(Application.offer_id).where(Application.candidate_id == wanted.user_id)
     approved = select(Booth.id).where(Booth.status == BoothStatus.APPROVED.value)
@@ -170,7 +205,8 @@ async def offers_for(
     if not wanted.described():
         return []
     now = clock.now()
-    ids = list(await session.scalars(prefilter(wanted, now)))
+    close = await siblings(session, wanted.codes)
+    ids = list(await session.scalars(prefilter(wanted, now, close=close)))
     return await score_offers(session, wanted, ids, limit=limit, today=today(now))
 
 
@@ -186,5 +222,11 @@ async def score_offers(
         .options(selectinload(Offer.booth).selectinload(Booth.employer))
     )
     by_id = {offer.id: offer for offer in rows}
-    scored = [matching.score(facts(offer), wanted, today=today) for offer in by_id.values()]
+    codes = {offer.rome_code for offer in by_id.values()} | set(wanted.codes)
+    skills = {skill for offer in by_id.values() for skill in offer.skills or ()}
+    known = await referential(session, codes, skills)
+    scored = [
+        matching.score(facts(offer), wanted, today=today, referential=known)
+        for offer in by_id.values()
+    ]
     return [OfferMatch(match, by_id[match.offer_id]) for match in matching.best(scored, limit)]

@@ -8,6 +8,7 @@ from datetime import timedelta
 from fair import candidates, clock, job_search, match_offers, offers
 from fair.enums import Contract, Transport, WorkingTime
 from fair.job_search import Target, Wanted
+from fair.models import RomeCode, RomeSkill
 from tests import factories as f
 
 
@@ -66,4 +67,45 @@ async def test_offers_for_a_candidate(session) -> None:  # type: ignore[no-untyp
         ("Préparateur à Montpellier", 74, True),
         ("Cariste à Lunel en CDD", 73, True),
         ("Cariste à Nîmes", 67, True),
+    ]
+
+
+async def test_the_imported_referential_brings_close_jobs_and_trainings(session) -> None:  # type: ignore[no-untyped-def]
+    session.add_all(
+        [
+            RomeCode(code="N1101", label="Cariste", parent="N1101"),
+            RomeCode(code="N1112", label="Chef cariste", parent="N1101"),
+            RomeSkill(
+                code_ogr="1",
+                kind="competence",
+                label="Gestes et postures",
+                training_url="https://formation.example/gp",
+            ),
+        ]
+    )
+    edition = await f.edition(session)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    chief = await f.offer(
+        session,
+        booth_=booth,
+        title="Chef cariste",
+        rome_code="N1112",
+        commune="Lattes",
+        postcode="34970",
+        skills=["Gestes et postures"],
+    )
+    candidate = await f.user(session, can_log_in=False)
+    await candidates.update(
+        session, candidate, data=candidates.ProfileInput("Nadia", "", "Lattes", "")
+    )
+    await job_search.update(
+        session, candidate, wanted=Wanted(targets=(Target("N1101", "Cariste"),))
+    )
+    [found] = await match_offers.offers_for(session, candidate.id)
+    assert found.offer.id == chief.id
+    assert [(r.kind, r.points, r.link) for r in found.match.reasons] == [
+        ("job", 35, ""),
+        ("skill_missing", 0, "https://formation.example/gp"),
+        ("distance", 20, ""),
+        ("availability", 5, ""),
     ]

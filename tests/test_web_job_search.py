@@ -68,3 +68,26 @@ async def test_the_profile_form_saves_the_job_search(app, client, session) -> No
     page = (await client.get("/me/profile")).text
     assert 'value="Préparateur / Préparatrice de commandes (N1103)"' in page
     assert 'value="car" selected' in page
+
+
+async def test_a_job_chosen_in_the_suggestion_list(client, session, app) -> None:  # type: ignore[no-untyped-def]
+    candidate = await f.candidate(session)
+    await db.commit(session)
+    await login(client, candidate.email, f.PASSWORD)
+    page = (await client.get("/me/profile")).text
+    assert 'data-combobox="/api/v1/rome/suggest" data-combobox-fill="f-target_0_code"' in page
+    form = {
+        "csrf_token": await csrf(client, "/me/profile"),
+        "name": "Nadia",
+        "target_0": "Agent / Agente de quai",  # an appellation's name, with the code chosen
+        "target_0_code": "N1106",
+        "target_1": "Cariste",  # typed without JavaScript: the ROME name
+        "target_1_code": "",
+    }
+    assert (await client.post("/me/profile", data=form)).status_code == 303
+    async with app.state.read_sessions() as read:
+        found = await job_search.of(read, candidate.id)
+    assert found.targets == (
+        Target("N1106", "Agent / Agente de quai"),
+        Target("N1101", "Cariste"),
+    )

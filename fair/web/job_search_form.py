@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fair import job_search
+from fair import job_search, rome
 from fair.enums import Contract, Transport, WorkingTime
 from fair.i18n import gettext
 from fair.job_search import JobSearch, Target, Wanted
@@ -29,7 +29,7 @@ def read(fields: forms.Fields) -> Wanted:
         typed = fields.text(name, max_length=200)
         if not typed:
             continue
-        found = job_search.target_from_text(typed)
+        found = job_search.target_from_text(typed) or _chosen(typed, fields.text(name + "_code"))
         if found is None:
             fields.errors.setdefault(name, UNKNOWN_JOB)
         else:
@@ -47,6 +47,13 @@ def read(fields: forms.Fields) -> Wanted:
     )
 
 
+def _chosen(typed: str, code: str) -> Target | None:
+    """The job chosen in the suggestion list (static/combobox.js): the name it put in the
+    field and the ROME code it put in the hidden field beside it."""
+    job = rome.job(code) if code else None
+    return Target(job.code, typed) if job else None
+
+
 def _contracts(fields: forms.Fields) -> list[Contract]:
     chosen = []
     for raw in fields.choices("contracts"):
@@ -60,8 +67,10 @@ def _contracts(fields: forms.Fields) -> list[Contract]:
 def shown(search: JobSearch) -> dict[str, Any]:
     """The stored search as the form's values, and the choices of its selects and boxes."""
     values: dict[str, Any] = {name: "" for name in target_names()}
+    values |= {name + "_code": "" for name in target_names()}
     for name, target in zip(target_names(), search.targets, strict=False):
         values[name] = f"{target.label} ({target.rome_code})"
+        values[name + "_code"] = target.rome_code
     values |= {
         "max_distance_km": "" if search.max_distance_km is None else str(search.max_distance_km),
         "transport": search.transport.value if search.transport else "",
