@@ -16,9 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from fair import branding, clock, images
-from fair.enums import Role
+from fair import branding, clock, cv_pool, images
+from fair.enums import PoolLevel, Role
+from fair.models import CvText
 from tests import factories as f
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations, log_in
 from tests.browser.pictures import banner_jpeg, logo_png
@@ -28,7 +30,7 @@ COLOUR_RULES = ["color-contrast", "link-in-text-block"]  # axe's rules that read
 ALL = frozenset(
     {
         *("landing", "hall", "booth", "offer", "accessibility", "privacy", "my_data"),
-        *("room", "my_fair", "desk", "dashboard", "branding"),
+        *("room", "my_fair", "desk", "dashboard", "branding", "my_pool", "pool", "pool_profile"),
     }
 )
 # English shows the same markup with other words: the pages richest in text and live labels.
@@ -88,6 +90,10 @@ def site(live_server: LiveServer) -> Site:
             candidate_=candidate,
             starts_at=clock.now() + timedelta(minutes=2),
         )
+        await cv_pool.give(
+            session, candidate, level=PoolLevel.EDITION, months=6, edition_id=edition.id
+        )
+        ref = await session.scalar(select(CvText.ref).where(CvText.user_id == candidate.id))
         slug = edition.slug
         paths: dict[str, tuple[str | None, str]] = {
             "landing": (None, f"/e/{slug}"),
@@ -101,6 +107,9 @@ def site(live_server: LiveServer) -> Site:
             "room": ("candidate", f"/interviews/{interview.id}/room"),
             "desk": ("recruiter", f"/recruiter/booths/{booth.id}/desk"),
             "dashboard": ("organiser", f"/organiser/editions/{edition.id}"),
+            "my_pool": ("candidate", "/me/pool"),
+            "pool": ("recruiter", "/pool?contract=cdi"),
+            "pool_profile": ("recruiter", f"/pool/profiles/{ref}"),
             **await _branded(session, organiser),
         }
         emails = {
