@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import event, select
 from starlette.routing import Route
 
-from fair import counsellors, db, structures
+from fair import clock, counsellors, db, structures, webconferences
 from fair.enums import Role, StructureKind
-from fair.models import OutboxMail, User
+from fair.models import Edition, OutboxMail, User
 from tests import factories as f
 from tests.conftest import csrf
 from tests.pages import person, text
@@ -262,3 +262,55 @@ async def test_an_organiser_creates_a_structure_and_its_counsellor(session, make
     other = await person(make_client, outsider)
     assert (await other.get(page)).status_code == 404
     assert "PLIE du Montluçonnais" not in (await other.get("/structures")).text
+
+
+async def test_a_counsellor_books_an_interview_and_a_talk_for_a_candidate(session, make_client):  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+    booth, _recruiter, slots, invitation, candidate = await f.interview_setting(session)
+    edition = await session.get(Edition, booth.edition_id)
+    organiser = await session.get(User, edition.created_by_id)
+    structure = await structures.create(
+        session, by=organiser, data=STRUCTURE, edition_id=edition.id
+    )
+    counsellor = await f.user(session, Role.COUNSELLOR, name="Claire Conseil")
+    await structures.add_counsellor(
+        session, by=organiser, structure=structure, email=counsellor.email, name=""
+    )
+    request = await counsellors.invite(
+        session, by=counsellor, structure=structure, email=candidate.email
+    )
+    await counsellors.consent_in_person(
+        session, followed_request=request, by=counsellor, agreed=True
+    )
+    talk = await webconferences.schedule(
+        session, by=organiser, edition=edition, data=f.talk([organiser], title="Le CV en 1 page")
+    )
+    await db.commit(session)
+    client = await person(make_client, counsellor)
+    page = f"/counsellor/candidates/{candidate.id}"
+    shown = await client.get(page)
+    assert shown.status_code == 200
+    assert f'<option value="{slots[0].id}">' in shown.text
+    assert f'<option value="{talk.id}">Le CV en 1 page · ' in shown.text
+    token = await csrf(client, page)
+    booked = await client.post(
+        page + "/book",
+        data={
+            "csrf_token": token,
+            "invitation": str(invitation.id),
+            "slot": str(slots[0].id),
+            "mode": "phone",
+        },
+    )
+    assert (booked.status_code, booked.headers["location"]) == (303, page)
+    taken = await client.post(
+        page + "/book",
+        data={"csrf_token": token, "invitation": str(invitation.id), "slot": "x", "mode": "?"},
+    )
+    assert taken.status_code == 422
+    registered = await client.post(
+        page + "/talks", data={"csrf_token": token, "webconference": str(talk.id)}
+    )
+    assert (registered.status_code, registered.headers["location"]) == (303, page)
+    after = text((await client.get(page)).text)
+    assert "Interviews" in after and "Booked" in after
