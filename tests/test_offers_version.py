@@ -237,3 +237,40 @@ def _employer_input(employer: Any, name: str) -> employers.EmployerInput:
         description=employer.description,
         video_url=employer.video_url,
     )
+
+
+async def test_the_offers_feeds_revalidate_without_reading_offers(
+    client: httpx.AsyncClient, session: AsyncSession, app: Any
+) -> None:
+    """The Atom and delta feeds of offers (fair/web/feeds.py) carry the offers version's ETag:
+    a reader holding it gets 304 without any offer read; a new offer changes both."""
+    s = await seed(session)
+    paths = [f"/e/{s.edition.slug}/offers.atom", f"/e/{s.edition.slug}/offers/changes.json?limit=2"]
+    tags = await _tags(client, paths)
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        held = [
+            await client.get(p, headers={"If-None-Match": t})
+            for p, t in zip(paths, tags, strict=True)
+        ]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [(r.status_code, r.content, r.headers["etag"]) for r in held] == [
+        (304, b"", tag) for tag in tags
+    ]
+    assert [q for q in seen if " FROM offers " in q or " JOIN offers " in q] == []
+    assert sum(" FROM offers_versions " in q for q in seen) == 2
+    await f.offer(session, booth_=s.booths[0], title="Maçon")
+    await db.commit(session)
+    again = [
+        await client.get(p, headers={"If-None-Match": t}) for p, t in zip(paths, tags, strict=True)
+    ]
+    assert [r.status_code for r in again] == [200, 200]
+    assert [r.headers["etag"] != t for r, t in zip(again, tags, strict=True)] == [True, True]
+    assert "Maçon" in again[0].text

@@ -8,17 +8,30 @@ at the configured BASE_URL. The edition's page links them (`links`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 from feedgen.feed import FeedGenerator
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fair import editions, employers, i18n, offer_feeds, parse, public_pages, structured_data
+from fair import (
+    editions,
+    employers,
+    i18n,
+    offer_feeds,
+    offers_version,
+    parse,
+    public_pages,
+    settings,
+    structured_data,
+)
 from fair.errors import Invalid, NotFound
 from fair.i18n import gettext as _
 from fair.models import Edition
@@ -146,11 +159,56 @@ async def booth_calendar(request: Request) -> Response:
 # Offers -----------------------------------------------------------------------------------------
 
 
+# Changed only with the edition's offers version (fair.offers_version), the moment it closes
+# (offer_feeds.closed_at: its offers leave the feeds) and what the request asks; the format's
+# own version below changes with the code that writes them.
+FEEDS_FORMAT = "1"
+
+
+async def _offers_tag(request: Request, session: AsyncSession, edition: Edition) -> str | None:
+    """The weak ETag of an offers feed's answer, read before its query (None without a
+    version: the answer then goes without one)."""
+    version = await offers_version.current(session, edition.id)
+    if version is None:
+        return None
+    closed = offer_feeds.closed_at(edition)
+    inputs = json.dumps(
+        [
+            FEEDS_FORMAT,
+            request.url.path,
+            sorted(request.query_params.multi_items()),
+            settings.get().base_url,
+            i18n.current_locale.get(),
+            version,
+            structured_data.listed(edition),
+            closed.isoformat() if closed else "",
+        ],
+        separators=(",", ":"),
+    )
+    return 'W/"' + hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest() + '"'
+
+
+def _held(request: Request, tag: str | None, headers: dict[str, str]) -> Response | None:
+    """304 when the reader holds `tag` (If-None-Match, compared weakly)."""
+    if tag is None:
+        return None
+    held = {
+        t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
+    }
+    if tag.removeprefix("W/") in held or "*" in held:
+        return Response(status_code=304, headers={**headers, "etag": tag})
+    return None
+
+
 @page
 async def offers_atom(request: Request) -> Response:
-    """The edition's newest offers as an Atom feed (feedgen)."""
+    """The edition's newest offers as an Atom feed (feedgen); 304 when the reader's ETag is
+    still the offers' (no offer read)."""
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])
+    tag = await _offers_tag(request, session, edition)
+    if (held := _held(request, tag, PUBLIC)) is not None:
+        return held
     found = await offer_feeds.newest(session, edition)
     feed = FeedGenerator()
     feed.id(urls.absolute(request, "offers_atom", slug=edition.slug))
@@ -171,15 +229,21 @@ async def offers_atom(request: Request) -> Response:
         entry.summary(f"{offer.booth.employer.name}, {offer.commune} ({offer.postcode})")
         entry.content(offer.description, type="text")
     xml: bytes = feed.atom_str(pretty=True)
-    return Response(xml, media_type="application/atom+xml; charset=utf-8", headers=PUBLIC)
+    headers = {**PUBLIC, "etag": tag} if tag else PUBLIC
+    return Response(xml, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
 
 @page
 async def offers_changes(request: Request) -> Response:
     """The delta feed of the edition's offers: `?cursor=` from the previous pull (or
-    `?since=` an ISO 8601 instant for the first), `?limit=` up to 500."""
+    `?since=` an ISO 8601 instant for the first), `?limit=` up to 500; 304 when the reader's
+    ETag is still the offers' (a pull that would bring nothing new costs one small read)."""
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])
+    tag = await _offers_tag(request, session, edition)
+    no_cache = {"cache-control": "no-cache"}
+    if (held := _held(request, tag, no_cache)) is not None:
+        return held
     params = request.query_params
     try:
         since = parse.instant(params["since"]) if params.get("since") else None
@@ -197,7 +261,7 @@ async def offers_changes(request: Request) -> Response:
         "more": found.more,
         "next": _next(request, edition, found.cursor) if found.cursor else None,
     }
-    return JSONResponse(body, headers={"cache-control": "no-cache"})
+    return JSONResponse(body, headers={**no_cache, "etag": tag} if tag else no_cache)
 
 
 def _next(request: Request, edition: Edition, cursor: str) -> str:
