@@ -7,12 +7,23 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from fair import access_log, candidates, clock, cv_pool, cv_text, db, job_search, rome, worker
+from fair import (
+    access_log,
+    candidates,
+    clock,
+    contact_requests,
+    cv_pool,
+    cv_text,
+    db,
+    job_search,
+    rome,
+    worker,
+)
 from fair.enums import AccessKind, Contract, PoolLevel, Transport
-from fair.errors import Invalid, NotFound
-from fair.models import CandidateProfile, CvText, OutboxMail, PoolConsent
+from fair.errors import Conflict, FairError, Invalid, NotFound
+from fair.models import CandidateProfile, CvText, Notice, OutboxMail, PoolConsent
 from tests import factories as f
-from tests.pool_setup import pool_candidate, recruiter_at, text_pdf, world
+from tests.pool_setup import agency, pool_candidate, recruiter_at, text_pdf, world
 
 
 def test_extraction_reads_the_text_layer() -> None:
@@ -265,3 +276,65 @@ async def test_the_worker_round_reminds_and_reads_late_cvs(app, session, fetch) 
     mails = await fetch.scalars(select(OutboxMail.to_addr))
     assert mails == [reminded.email]
     assert await worker.pool_round(app.state) == 0
+
+
+async def test_contact_requests(session) -> None:  # type: ignore[no-untyped-def]
+    """One open request per organisation; a refusal holds for the consent it was made under;
+    accepting shows the contact to the whole organisation that asked, and to it only."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    colleague = await f.colleague(session, booth_=booth, owner=recruiter)
+    temp = await agency(session, admitted=(edition,))
+    jeanne = await pool_candidate(session, editions_=(edition,))
+    other = await pool_candidate(session, editions_=(edition,))
+    await cv_pool.give(session, jeanne, level=PoolLevel.TERRITORY, months=2, edition_id=edition.id)
+    ref = (await session.get(CvText, jeanne.id)).ref
+    viewers = [await cv_pool.viewer_of(session, u) for u in (recruiter, colleague, temp)]
+    mine, ours, theirs = viewers
+    assert mine is not None and ours is not None and theirs is not None
+
+    async def ask(viewer: cv_pool.Viewer, user, message: str = "Bonjour") -> str:  # type: ignore[no-untyped-def]
+        try:
+            await contact_requests.ask(
+                session, viewer=viewer, requester=user, ref=ref, message=message
+            )
+        except FairError as error:
+            return error.code
+        return "sent"
+
+    assert await ask(mine, recruiter, " ") == "contact.invalid"
+    assert await ask(mine, recruiter) == "sent"
+    assert await ask(ours, colleague) == "contact.already_requested"
+    assert await ask(theirs, temp) == "sent"
+    assert await ask(mine, colleague) == "fair.forbidden"  # another person's viewer
+    requests = await contact_requests.of_candidate(session, jeanne.id)
+    assert [
+        (r.organisation, r.employer_id is not None, r.structure_id is not None) for r in requests
+    ] == [
+        (theirs.organisation, False, True),
+        (mine.organisation, True, False),
+    ]
+    agency_request, employer_request = requests
+    with pytest.raises(NotFound):
+        await contact_requests.answer(session, other, request_id=employer_request.id, accept=True)
+    await contact_requests.answer(session, jeanne, request_id=employer_request.id, accept=False)
+    await contact_requests.answer(session, jeanne, request_id=agency_request.id, accept=True)
+    with pytest.raises(Conflict):
+        await contact_requests.answer(session, jeanne, request_id=agency_request.id, accept=False)
+    assert await ask(ours, colleague) == "contact.declined"
+    assert await ask(theirs, temp) == "contact.already_accepted"
+    opened = [await cv_pool.open_profile(session, viewer=v, ref=ref) for v in viewers]
+    assert [o.contact.email if o.contact else None for o in opened] == [None, None, jeanne.email]
+    await cv_pool.renew(session, jeanne, months=3)
+    assert await ask(ours, colleague) == "sent"  # a new consent: they may ask again
+    kinds = await session.scalars(
+        select(Notice.kind).where(Notice.kind.like("contact%")).order_by(Notice.id)
+    )
+    assert list(kinds) == [
+        "contact_request",
+        "contact_request",
+        "contact_answer",
+        "contact_answer",
+        "contact_request",
+    ]
