@@ -483,3 +483,20 @@ async def test_a_partners_link_is_a_web_address_only(app, session, fetch) -> Non
         (1, ""),
         (2, "https://emploi.example.fr/offers/3"),
     ]
+
+
+async def test_a_pull_cut_short_resumes_where_it_stopped(app, session, fetch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A round reads at most MAX_PAGES pages; the next starts from the cursor saved with the
+    last page written (here one offer a page, one page a round)."""
+    monkeypatch.setattr(network_sync, "PAGE_SIZE", 1)
+    monkeypatch.setattr(network_sync, "MAX_PAGES", 1)
+    net = await _network(session)
+    partner_id = net["partner"].id
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 1
+    assert await _held(fetch, partner_id) == {net["near"].id: "Électricien de maintenance"}
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 1
+    assert await _held(fetch, partner_id) == {
+        net["near"].id: "Électricien de maintenance",
+        net["far"].id: "Cariste",
+    }
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 0
