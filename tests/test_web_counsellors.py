@@ -171,6 +171,19 @@ async def test_an_account_for_a_person_without_e_mail_then_put_forward(session, 
     token = await csrf(paul, link)
     chosen = await paul.post(link, data={"csrf_token": token, "password": "un mot de passe sûr"})
     assert (chosen.status_code, chosen.headers["location"]) == (303, "/me/counsellors")
+    asking = await paul.get("/me/counsellors")
+    accompaniment_id = re.search(r'data-accompaniment-id="(\d+)"', asking.text).group(1)  # type: ignore[union-attr]
+    action = f"/me/counsellors/{accompaniment_id}/consent"
+    token = await csrf(paul, "/me/counsellors")
+    unticked = await paul.post(action, data={"csrf_token": token, "version": "2026-12"})
+    assert unticked.status_code == 422
+    assert "Cochez la case pour accepter, ou refusez." in text(unticked.text)
+    agreed = await paul.post(
+        action, data={"csrf_token": token, "version": "2026-12", "agree": "on"}
+    )
+    assert (agreed.status_code, agreed.headers["location"]) == (303, "/me/counsellors")
+    followed_now = (await client.get("/counsellor")).text
+    assert re.search(r'href="/counsellor/candidates/\d+">Paul Durand</a>', followed_now)
 
     # The counsellor adds their CV (checked as any upload) and puts them forward.
     page = f"/counsellor/candidates/{candidate_id}"
