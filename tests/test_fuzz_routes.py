@@ -36,12 +36,30 @@ import httpx
 from sqlalchemy import select
 from starlette.routing import Match, Mount, Route
 
-from fair import chat, conversations, db, employers, files, queues, webconferences
-from fair.enums import FileKind, Role, WebconferenceAccess
+from fair import (
+    chat,
+    conversations,
+    counsellors,
+    db,
+    employers,
+    files,
+    queues,
+    structures,
+    webconferences,
+)
+from fair.enums import FileKind, Role, StructureKind, WebconferenceAccess
 from fair.models import OutboxMail
 from tests import factories as f
 
-ROLES = ("anonymous", "candidate", "recruiter", "other_recruiter", "organiser", "admin")
+ROLES = (
+    "anonymous",
+    "candidate",
+    "recruiter",
+    "other_recruiter",
+    "organiser",
+    "admin",
+    "counsellor",
+)
 SEED = 20261203
 # Path values, already as they appear in a URL.
 BAD_PATH = [
@@ -239,6 +257,9 @@ async def seed(session) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignor
     token = await employers.invite(
         session, by=recruiter, employer=employer, email=other_recruiter.email
     )
+    counsellor, structure, followed = await _counsellor_of(
+        session, organiser, edition, candidate, admin
+    )
     await session.flush()
     mail = await session.scalar(select(OutboxMail.id).order_by(OutboxMail.id))
     ids = {
@@ -258,6 +279,9 @@ async def seed(session) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignor
         "slug": edition.slug,
         "token": token,
         "message_id": question.id,
+        "candidate_id": candidate.id,
+        "structure_id": structure.id,
+        "accompaniment_id": followed.id,
         # Pages read too, for the forms they show: the later interview's.
         "extra_pages": [f"/interviews/{later.id}"],
     }
@@ -267,8 +291,37 @@ async def seed(session) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignor
         "other_recruiter": other_recruiter,
         "organiser": organiser,
         "admin": admin,
+        "counsellor": counsellor,
     }
     return ids, people
+
+
+async def _counsellor_of(session, organiser, edition, candidate, admin):  # type: ignore[no-untyped-def]
+    """A structure's counsellor who follows the candidate (with consent), logging in with
+    PASSWORD: the admin's hash is copied rather than paying argon2 once more."""
+    structure = await structures.create(
+        session,
+        by=organiser,
+        data=structures.StructureInput(
+            name="Mission locale", kind=StructureKind.MISSION_LOCALE.value, departement="34"
+        ),
+        edition_id=edition.id,
+    )
+    counsellor = await structures.add_counsellor(
+        session, by=organiser, structure=structure, email="conseil@example.fr", name="Claire"
+    )
+    counsellor.password_hash = admin.password_hash
+    request = await counsellors.invite(
+        session, by=counsellor, structure=structure, email=candidate.email
+    )
+    await counsellors.consent(
+        session,
+        candidate=candidate,
+        accompaniment_id=request.id,
+        version=counsellors.CONSENT_VERSION,
+        agreed=True,
+    )
+    return counsellor, structure, request
 
 
 # The walk ----------------------------------------------------------------------------------------
