@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, LargeBinary, and_, or_, select
 
 from fair.models import Base, User
 
@@ -375,7 +375,14 @@ def problems() -> list[str]:
         if declared.name not in tables:
             found.append(f"{declared.name}: declared but no such table")
             continue
-        found += _column_problems(declared, {c.name for c in tables[declared.name].columns})
+        columns = tables[declared.name].columns
+        found += _column_problems(declared, {c.name for c in columns})
+        binary = {c.name for c in columns if isinstance(c.type, LargeBinary)}
+        if declared.about_people:
+            found += [
+                f"{declared.name}.{c}: bytes cannot go in data.json: declare it secret"
+                for c in sorted(binary - set(declared.secret))
+            ]
     return found
 
 

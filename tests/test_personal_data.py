@@ -192,10 +192,40 @@ async def _figures(app, edition: Edition) -> tuple[object, ...]:  # type: ignore
         )
 
 
+async def _tables_exported(app, user_id: int) -> dict[str, list[dict[str, object]]]:  # type: ignore[no-untyped-def]
+    body = b"".join([c async for c in data_export.archive(app.state.read_sessions, user_id, "en")])
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert archive.testzip() is None
+    tables: dict[str, list[dict[str, object]]] = json.loads(archive.read("data.json"))["tables"]
+    return tables
+
+
 async def test_deleting_a_hired_candidate_leaves_every_figure_as_it_was(app, session) -> None:  # type: ignore[no-untyped-def]
     built = await funnel_journeys.build(session)
     await db.commit(session)
     hired_id = next(u for u, _b, j in built.journeys if j == "hired")
+    exported = await _tables_exported(app, hired_id)
+    assert sorted(exported) == [
+        "application_events",
+        "applications",
+        "booth_candidates",
+        "candidate_profiles",
+        "cv_texts",
+        "edition_candidates",
+        "hire_confirmations",
+        "interview_invitations",
+        "interviews",
+        "notices",
+        "outbox_mails",
+        "stored_files",
+        "users",
+    ]
+    assert [len(exported[t]) for t in ("applications", "interviews", "hire_confirmations")] == [
+        2,
+        1,
+        1,
+    ]
+    assert "room_secret" not in exported["interviews"][0]
     before = await _figures(app, built.edition)
     async with app.state.write_sessions() as s:
         hired = await s.get(User, hired_id)
