@@ -520,6 +520,50 @@ async def dashboard(session: AsyncSession, counsellor: User) -> list[Row]:
     ]
 
 
+@dataclass(frozen=True)
+class PutForward:
+    """An application the counsellor put forward, for a candidate they still accompany."""
+
+    application: Application
+    candidate: str
+    offer: str
+    employer: str
+
+
+async def put_forward_by(session: AsyncSession, counsellor: User) -> list[PutForward]:
+    """The applications the counsellor put forward, newest status change first, for the
+    candidates they accompany now (one query): where their outcome flows back."""
+    rows = await session.execute(
+        select(Application, User.name, Offer.title, Employer.name)
+        .join(ApplicationEndorsement, ApplicationEndorsement.application_id == Application.id)
+        .join(User, User.id == Application.candidate_id)
+        .join(Offer, Offer.id == Application.offer_id)
+        .join(Booth, Booth.id == Application.booth_id)
+        .join(Employer, Employer.id == Booth.employer_id)
+        .join(
+            Accompaniment,
+            (Accompaniment.candidate_id == Application.candidate_id)
+            & (Accompaniment.counsellor_id == counsellor.id)
+            & Accompaniment.consent_at.is_not(None)
+            & Accompaniment.ended_at.is_(None),
+        )
+        .join(
+            Structure,
+            (Structure.id == Accompaniment.structure_id) & Structure.approved_at.is_not(None),
+        )
+        .join(
+            StructureMember,
+            (StructureMember.structure_id == Structure.id)
+            & (StructureMember.user_id == counsellor.id),
+        )
+        .where(ApplicationEndorsement.counsellor_id == counsellor.id)
+        .order_by(Application.status_changed_at.desc(), Application.id.desc())
+        .limit(50)
+    )
+    unique = {a.id: PutForward(a, c, o, e) for a, c, o, e in rows.all()}
+    return list(unique.values())
+
+
 async def _counts(session: AsyncSession, ids: list[int]) -> dict[int, tuple[int, int, int]]:
     if not ids:
         return {}

@@ -23,7 +23,6 @@ from fair import (
 from fair.enums import ApplicationStatus, InterviewMode, NoticeKind, Role, StructureKind
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import (
-    Accompaniment,
     ApplicationEndorsement,
     CounsellorAction,
     Notice,
@@ -289,5 +288,11 @@ async def test_acting_for_a_candidate_and_putting_them_forward(session):  # type
         ("Électricien du bâtiment (H/F)", False),
     ]
     assert await session.get(ApplicationEndorsement, application.id) is not None
-    assert (await session.get(Accompaniment, asked.id)).consent_via == "in_person"  # type: ignore[union-attr]
+    dashboard = await counsellors.put_forward_by(session, counsellor)
+    assert [(p.candidate, p.offer, p.application.status) for p in dashboard] == [
+        (candidate.name, "Cariste (H/F)", "shortlisted")
+    ]
+    await counsellors.end(session, by=candidate, accompaniment_id=asked.id)
+    assert await counsellors.put_forward_by(session, counsellor) == []  # no longer theirs
+    assert asked.consent_via == "in_person"
     await db.commit(session)

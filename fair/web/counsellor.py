@@ -80,6 +80,7 @@ async def _home_context(request: Request, form: forms.FormState | None = None) -
         "structure_options": [(s.id, s.name) for s in mine],
         "rows": await counsellors.dashboard(session, user),
         "requests": await counsellors.requests_of(session, user),
+        "put_forward": await counsellors.put_forward_by(session, user),
         "form": form,
     }
 
