@@ -8,7 +8,8 @@ import io
 import json
 import re
 import zipfile
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from fair import (
     outcome_figures,
     personal_data,
     retention,
+    settings,
 )
 from fair.enums import ApplicationStatus, PoolLevel, Role
 from fair.insight import progress
@@ -46,7 +48,7 @@ from fair.throttle import Throttled
 from tests import factories as f
 from tests import funnel_journeys
 from tests.conftest import login
-from tests.pages import post
+from tests.pages import post, text_of
 
 
 def test_every_table_holding_personal_data_is_declared() -> None:
@@ -428,3 +430,31 @@ async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_editio
         "Une question ?",
         "Texte retiré avec les données personnelles de son auteur.",
     ]
+
+
+def test_months_before_keeps_the_day_or_takes_the_months_last() -> None:
+    moment = datetime(2027, 3, 31, 10, 0, tzinfo=UTC)
+    assert retention.months_before(moment, 1) == datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
+    assert retention.months_before(moment, 12) == datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
+    assert retention.months_before(moment, 13) == datetime(2026, 2, 28, 10, 0, tzinfo=UTC)
+
+
+def test_the_retention_setting_is_read_and_checked() -> None:
+    assert settings.load({"FAIR_RETENTION_MONTHS": "6"}).retention_months == 6
+    assert settings.load({}).retention_months == 12
+    with pytest.raises(settings.SettingsError):
+        settings.load({"FAIR_RETENTION_MONTHS": "0"})
+
+
+async def test_the_privacy_page_says_how_long_and_is_in_the_footer(app, client, conf) -> None:  # type: ignore[no-untyped-def]
+    settings.override(replace(conf, retention_months=6, privacy_contact="dpo@metropole.fr"))
+    page = await client.get("/privacy")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert (
+        "Vos CV et les messages de vos conversations et entretiens sont supprimés 6 mois après "
+        "la fin du dernier forum auquel vous avez participé."
+    ) in text
+    assert 'href="mailto:dpo@metropole.fr"' in page.text
+    home = await client.get("/")
+    assert '<a href="/privacy">Données personnelles</a>' in home.text
