@@ -84,7 +84,9 @@ async def test_a_counsellor_never_reaches_a_candidate_who_did_not_agree(app, ses
     }
     shown = await client.get(f"/counsellor/candidates/{followed.id}")
     assert shown.status_code == 200 and followed.name in shown.text
-    home = text((await client.get("/counsellor")).text)
+    home_page = (await client.get("/counsellor")).text
+    assert '<li><a href="/counsellor">My candidates</a></li>' in home_page  # the menu
+    home = text(home_page)
     assert followed.name in home and asked.name in home  # followed; asked, waiting
     assert theirs.name not in home and ended.name not in home
 
@@ -247,6 +249,7 @@ async def test_an_organiser_creates_a_structure_and_its_counsellor(session, make
     await db.commit(session)
     client = await person(make_client, organiser)
     token = await csrf(client, "/structures")
+    assert '<li><a href="/structures">Structures</a></li>' in (await client.get("/")).text
     form = {"csrf_token": token, "name": "PLIE du Montluçonnais", "kind": "plie"}
     refused = await client.post("/structures", data={**form, "departement": "99"})
     assert refused.status_code == 422
