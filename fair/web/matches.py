@@ -1,7 +1,8 @@
 """Matching pages: a candidate's "offers for you" (fair.match_offers) with the reasons of each
 (fair/web/match_view.py), and their mail alerts (fair.alerts): subscribing to new offers for
 them or to a saved search, stopping one from the site, and the mails' one-click stop link
-(signed, no login needed; it offers to switch the alert on again)."""
+(signed, no login needed; it offers to switch the alert on again); a recruiter's candidates
+for an offer (fair.match_candidates)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import alerts, app_state, db, job_search, match_offers, matching, search
+from fair import (
+    alerts,
+    app_state,
+    db,
+    job_search,
+    match_candidates,
+    match_offers,
+    matching,
+    offers,
+    permissions,
+    search,
+)
 from fair.enums import Role
 from fair.errors import NotFound
 from fair.web import forms, match_view, urls
@@ -103,10 +115,28 @@ async def resume_by_link(request: Request) -> Response:
     return render(request, "candidate/alert_stopped.html", {"token": raw, "resumed": True})
 
 
+@page
+async def offer_candidates(request: Request) -> Response:
+    """A recruiter's "candidates for this offer": applicants ranked, then pool profiles
+    (pseudonymous) with the reasons, worded for a recruiter."""
+    user = require_role(request, Role.RECRUITER)
+    session = database(request)
+    offer = await offers.get(session, path_int(request, "offer_id"))
+    await permissions.require_offer_member(session, user, offer)
+    found = await match_candidates.candidates_for(session, offer, viewer=user)
+    context = {
+        "offer": offer,
+        "applicants": [(a, match_view.reasons(a.match, matching.THEM)) for a in found.applicants],
+        "pool": [(p, match_view.reasons(p.match, matching.THEM)) for p in found.pool],
+    }
+    return render(request, "recruiter/offer_candidates.html", context)
+
+
 routes = [
     Route("/me/offers-for-you", offers_for_you, name="offers_for_you"),
     Route("/me/alerts", subscribe, methods=["POST"], name="alert_subscribe"),
     Route("/me/alerts/{alert_id:int}/stop", stop_mine, methods=["POST"], name="alert_stop"),
     Route("/alerts/stop/{token}", stop_by_link, name="alert_stop_link"),
+    Route("/recruiter/offers/{offer_id:int}/candidates", offer_candidates, name="offer_candidates"),
     Route("/alerts/resume/{token}", resume_by_link, methods=["POST"], name="alert_resume_link"),
 ]
