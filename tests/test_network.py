@@ -500,3 +500,19 @@ async def test_a_pull_cut_short_resumes_where_it_stopped(app, session, fetch, mo
         net["far"].id: "Cariste",
     }
     assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 0
+
+
+async def test_feed_revalidates_until_the_edition_closes(client, session) -> None:  # type: ignore[no-untyped-def]
+    """304 while nothing changed; once the origin's edition closes (by the clock alone, no
+    write), the same request gets its offers as tombstones."""
+    net = await _network(session)
+    path, headers = "/api/v1/network/offers", bearer(net["raw"])
+    first = await client.get(path, headers=headers)
+    assert [i["deleted"] for i in first.json()["items"]] == [False, False]
+    tag = first.headers["etag"]
+    again = await client.get(path, headers=headers | {"If-None-Match": tag})
+    assert again.status_code == 304
+    clock.set_now(f.NOON + timedelta(days=30))  # after its applications and live days
+    closed = await client.get(path, headers=headers | {"If-None-Match": tag})
+    assert closed.status_code == 200
+    assert [i["deleted"] for i in closed.json()["items"]] == [True, True]

@@ -20,6 +20,7 @@ from fair import (
     network,
     network_applications,
     offer_feeds,
+    offers_version,
     search,
 )
 from fair.api.core import Call, Endpoint, endpoint
@@ -75,6 +76,17 @@ async def _touch(call: Call[Any], key: ApiKey) -> None:
             await api_keys.touch(session, key.id)
 
 
+async def _feed_version(call: Call[FeedParams]) -> str | None:
+    """What the feed's pages depend on: the edition's offers version (fair.offers_version),
+    and whether it has closed (its offers turn into tombstones then, with no write)."""
+    edition = await editions.get(call.session, call.key.edition_id)
+    version = await offers_version.current(call.session, edition.id)
+    if version is None:
+        return None
+    closed = offer_feeds.closed_at(edition) is not None
+    return f"{edition.id}|{version}|{'closed' if closed else 'open'}"
+
+
 @endpoint(
     "GET",
     "/network/offers",
@@ -83,6 +95,7 @@ async def _touch(call: Call[Any], key: ApiKey) -> None:
     summary="The edition's offers for a partner instance (delta feed)",
     tags=TAGS,
     scope=ApiScope.NETWORK_OFFERS.value,
+    version=_feed_version,
 )
 async def network_offers(call: Call[FeedParams]) -> FeedOut:
     """The open offers of the key's edition changed after `cursor`, oldest change first; an
