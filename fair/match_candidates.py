@@ -7,7 +7,7 @@ The pool part is two short queries whatever the pool's size: the database keeps 
 whose target jobs are the offer's code, a code of the same parent (imported referential) or of
 its family, ranks them by the points it can compute (the job's best target, the distance
 against each candidate's own radius, the contract and working time wanted) and returns the best
-`match_offers.PREFILTER`; Python scores those exactly (fair.matching) and keeps `limit`.
+`PREFILTER`; Python scores those exactly (fair.matching) and keeps `limit`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ from fair.models import (
 )
 
 DEFAULT_LIMIT = 20
+# Pool profiles the database hands to the exact scoring (which adds at most the skills' 10
+# points and the availability's 5 to its order).
+PREFILTER = 100
 
 
 @dataclass(frozen=True)
@@ -75,11 +78,8 @@ async def candidates_for(
     if reader is not None:
         ids = list(await session.scalars(prefilter(offer, reader, now, close)))
         wanted = await job_search.of_many(session, ids)
-        scored = [
-            matching.score(facts, wanted[user_id], today=today, referential=known)
-            for user_id in ids
-        ]
-        best = matching.best(scored, limit)
+        pairs = [(facts, wanted[user_id]) for user_id in ids]
+        best = matching.top(pairs, limit, today=today, referential=known)
         refs = await _refs(session, [m.candidate_id for m in best])
         pool = [PoolCandidate(refs[m.candidate_id], m) for m in best if m.candidate_id in refs]
     return ForOffer(applicants, pool)
@@ -124,7 +124,7 @@ def _radius() -> Any:
 
 def prefilter(offer: Offer, viewer: cv_pool.Viewer, now: datetime, close: frozenset[str]) -> Any:
     """The ids of the pool profiles worth scoring for `offer` that `viewer` may see, the best
-    `match_offers.PREFILTER` by the points the database can compute."""
+    `PREFILTER` by the points the database can compute."""
     code = offer.rome_code
     near = set(match_offers.family_codes(matching.family(code))) | set(close) | {code}
     job = case(
@@ -169,7 +169,7 @@ def prefilter(offer: Offer, viewer: cv_pool.Viewer, now: datetime, close: frozen
         )
         .where(jobs.c.user_id.not_in(applied))
         .order_by(rank.desc(), jobs.c.user_id)
-        .limit(match_offers.PREFILTER)
+        .limit(PREFILTER)
     )
 
 

@@ -29,7 +29,7 @@ from fair.matching import Match, OfferFacts
 from fair.models import Application, Booth, Edition, Offer, RomeCode, RomeSkill
 
 # How many offers the database hands to the exact scoring.
-PREFILTER = 300
+PREFILTER = 200
 DEFAULT_LIMIT = 10
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -210,23 +210,37 @@ async def offers_for(
     return await score_offers(session, wanted, ids, limit=limit, today=today(now))
 
 
+FACTS = (
+    Offer.id,
+    Offer.rome_code,
+    Offer.rome_label,
+    Offer.contract,
+    Offer.working_time,
+    Offer.latitude,
+    Offer.longitude,
+    Offer.remote,
+    Offer.skills,
+)
+
+
 async def score_offers(
     session: AsyncSession, wanted: JobSearch, ids: list[int], *, limit: int, today: date
 ) -> list[OfferMatch]:
-    """Score these offers for `wanted` and keep the `limit` best, with booth and employer."""
+    """Score these offers for `wanted` (their columns read, not whole rows) and keep the
+    `limit` best, then loaded with booth and employer."""
     if not ids:
         return []
-    rows = await session.scalars(
+    rows = (await session.execute(select(*FACTS).where(Offer.id.in_(ids)))).all()
+    facts_ = [OfferFacts(*row[:-1], skills=tuple(row[-1] or ())) for row in rows]
+    codes = {f.rome_code for f in facts_} | set(wanted.codes)
+    skills = {skill for f in facts_ for skill in f.skills}
+    known = await referential(session, codes, skills)
+    pairs = [(f, wanted) for f in facts_]
+    chosen = matching.top(pairs, limit, today=today, referential=known)
+    loaded = await session.scalars(
         select(Offer)
-        .where(Offer.id.in_(ids))
+        .where(Offer.id.in_([m.offer_id for m in chosen]))
         .options(selectinload(Offer.booth).selectinload(Booth.employer))
     )
-    by_id = {offer.id: offer for offer in rows}
-    codes = {offer.rome_code for offer in by_id.values()} | set(wanted.codes)
-    skills = {skill for offer in by_id.values() for skill in offer.skills or ()}
-    known = await referential(session, codes, skills)
-    scored = [
-        matching.score(facts(offer), wanted, today=today, referential=known)
-        for offer in by_id.values()
-    ]
-    return [OfferMatch(match, by_id[match.offer_id]) for match in matching.best(scored, limit)]
+    by_id = {offer.id: offer for offer in loaded}
+    return [OfferMatch(match, by_id[match.offer_id]) for match in chosen]

@@ -76,6 +76,19 @@ SMOKE = {
         ("--calls=1",),
         r"^goal p95 <= 2000 ms on each side: (ok|SLOW) \(p95 \d+ ms\)$",
     ),
+    "match_latency.py": Smoke(
+        (
+            "--offers=600",
+            "--profiles=200",
+            "--booths=10",
+            "--requests=2",
+            "--warmup=1",
+            f"--pg-database=fair_bench_match_{RUN}",
+        ),
+        # Both kinds on both backends, each beside its reference.
+        r"^sqlite +offers for you .*\nsqlite +candidates for offer .*\npostgresql +offers for "
+        r"you .*\npostgresql +candidates for offer .* goal p95 <= 100 ms: (ok|SLOW)$",
+    ),
     "matching.py": Smoke(
         ("--queries=30",),
         # The baseline and fair's two readings on the same queries, then the goals.

@@ -192,3 +192,31 @@ def test_remote_other_domains_and_an_unknown_home() -> None:
     parents = Referential(parents={"N1101": "N1101", "N1112": "N1101"})
     chief = offer(rome_code="N1112", rome_label="Chef cariste / Cheffe cariste")
     assert matching.score(chief, home, today=TODAY, referential=parents).reasons[0].points == 35
+
+
+def test_points_rank_as_the_full_score() -> None:
+    """`points` (used to rank hundreds) gives each pair the score and distance `score` gives."""
+    searches = [
+        wanted(),
+        wanted(contracts=frozenset(), working_time=None, skills=()),
+        wanted(latitude=None, longitude=None, available_from=date(2030, 6, 1)),
+        wanted(max_distance_km=0, transport=Transport.ON_FOOT),
+    ]
+    offers = [
+        offer(),
+        offer(place=NIMES, contract="cdd", working_time="part_time", skills=()),
+        offer(place=LATTES, rome_code="N1112", rome_label="Chef cariste", remote=True),
+        offer(rome_code="K1302", rome_label="Assistant de vie"),
+    ]
+    parents = Referential(parents={"N1101": "N1101", "N1112": "N1101"})
+    for search in searches:
+        for found in offers:
+            full = matching.score(found, search, today=TODAY, referential=parents)
+            assert matching.points(found, search, today=TODAY, referential=parents) == (
+                full.score,
+                full.distance_km,
+            )
+    pairs = [(o, searches[0]) for o in offers]
+    assert matching.top(pairs, 2, today=TODAY) == matching.best(
+        [matching.score(o, searches[0], today=TODAY) for o in offers], 2
+    )
