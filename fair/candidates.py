@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, cv_text, files, geo
+from fair import clock, cv_text, files, geo, job_search
 from fair.enums import FileKind, Qualification, Role
 from fair.errors import Forbidden, Invalid
 from fair.models import (
@@ -93,6 +93,7 @@ async def update(session: AsyncSession, user: User, *, data: ProfileInput) -> Ca
     if data.phone.strip() and not PHONE_RE.match(data.phone.strip()):
         errors["phone"] = "Enter a phone number such as 06 12 34 56 78."
     params: dict[str, str] = {}
+    home: geo.Commune | None = None
     if len(data.commune) > 120:
         errors["commune"] = "Enter the commune (120 characters at most)."
     elif data.commune.strip():
@@ -101,6 +102,7 @@ async def update(session: AsyncSession, user: User, *, data: ProfileInput) -> Ca
             errors["commune"] = place.error
             params.update(place.params)
         else:
+            home = place.commune
             data.commune = place.commune.label  # the name, with its postcode for a homonym
     if len(data.wanted_jobs) > 2000:
         errors["wanted_jobs"] = "Describe the jobs you want in 2,000 characters at most."
@@ -115,6 +117,7 @@ async def update(session: AsyncSession, user: User, *, data: ProfileInput) -> Ca
     found.wanted_jobs = data.wanted_jobs.strip()
     found.updated_at = clock.now()
     await session.flush()
+    await job_search.moved_home(session, user.id, home)
     await cv_text.refresh(session, user.id)  # the CV pool's index: jobs and place
     return found
 

@@ -3,15 +3,17 @@ mobility, contracts, working time, start and skills; one owner for changes."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import pytest
 
-from fair import candidates, job_search
+from fair import candidates, job_search, migrations
 from fair.enums import Contract, Role, Transport, WorkingTime
 from fair.errors import Forbidden, Invalid
 from fair.job_search import JobSearch, Target, Wanted
 from tests import factories as f
+from tests.sqlite_rows import insert_row
 
 
 async def test_a_job_search_is_saved_and_read_back_with_its_home(session) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +66,10 @@ async def test_moving_home_and_replacing_the_search(session) -> None:  # type: i
     )
     found = await job_search.of(session, user.id)
     assert (found.commune_code, found.codes, found.contracts) == ("34145", ("K1302",), frozenset())
-    await job_search.moved_home(session, user.id, None)
+    # The profile's commune moves the search's home (fair.candidates calls moved_home).
+    await candidates.update(session, user, data=candidates.ProfileInput("Nadia", "", "Sète", ""))
+    assert (await job_search.of(session, user.id)).commune_code == "34301"
+    await candidates.update(session, user, data=candidates.ProfileInput("Nadia", "", "", ""))
     assert (await job_search.of(session, user.id)).commune_code == ""
 
 
@@ -98,3 +103,29 @@ def test_typed_jobs_and_skills() -> None:
     assert job_search.target_from_text("électricien") is None
     assert job_search.target_from_text("Z1234") is None
     assert job_search.skills_from_text("CACES 3, caces 3; Permis B\n\n") == ("CACES 3", "Permis B")
+
+
+def test_the_free_text_of_jobs_wanted_becomes_target_jobs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0030: the ROME codes and names the old free text gives become targets."""
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url, "0029")
+    with sqlite3.connect(path) as connection:
+        insert_row(connection, "users", id=1, email="a@example.fr")
+        insert_row(connection, "users", id=2, email="b@example.fr")
+        wanted = "Cariste\nF1602, plombier ; aide-soignant / aide-soignante\nn1101"
+        insert_row(connection, "candidate_profiles", user_id=1, wanted_jobs=wanted)
+        insert_row(connection, "candidate_profiles", user_id=2, wanted_jobs="du travail")
+    migrations.upgrade(url, "0030")
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT user_id, position, rome_code, label FROM job_search_targets"
+            " ORDER BY user_id, position"
+        ).fetchall()
+        kept = connection.execute("SELECT wanted_jobs FROM candidate_profiles").fetchall()
+    assert rows == [
+        (1, 0, "N1101", "Cariste"),
+        (1, 1, "F1602", "Électricien / Électricienne du bâtiment"),
+        (1, 2, "J1501", "Aide-soignant / Aide-soignante"),
+    ]
+    assert kept == [(wanted,), ("du travail",)]

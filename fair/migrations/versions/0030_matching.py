@@ -8,11 +8,21 @@ wanted as ROME codes (with an appellation's code and label), in the candidate's 
 new matching offers by mail; `job_alert_offers`: the offers already mailed to a candidate, never
 mailed twice. New tables only: `candidate_profiles` is not altered.
 
+The profile's free-text "jobs you are looking for" (`wanted_jobs`) becomes target jobs where it
+names them: each line or comma-separated part that is a ROME code ("N1101") or a ROME name of
+the shipped list (fair/data/rome.json; accents, case and punctuation aside) is a target, in
+its order, five at most; the text itself stays, shown as "in your own words".
+
 Revision ID: 0030
 Revises: 0029
 """
 
 from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -27,6 +37,48 @@ def _user_fk(table: str) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
         ["user_id"], ["users.id"], name=op.f(f"fk_{table}_user_id_users"), ondelete="CASCADE"
     )
+
+
+# The shipped ROME list, read here rather than through fair.rome: a migration keeps working
+# whatever the application's modules become.
+ROME = Path(__file__).resolve().parents[2] / "data" / "rome.json"
+CODE = re.compile(r"(?<![A-Za-z0-9])([A-Na-n][0-9]{4})(?![0-9])")
+MAX_TARGETS = 5
+
+
+def _key(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return " ".join(re.findall(r"[a-z0-9]+", plain))
+
+
+def targets_of(text: str, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """The (code, label) pairs a free text names, in its order, without repeats."""
+    by_name = {_key(label): code for code, label in labels.items()}
+    found: dict[str, str] = {}
+    for part in re.split(r"[\n,;]+", text):
+        named = CODE.search(part)
+        code = named.group(1).upper() if named else by_name.get(_key(part), "")
+        if code in labels and code not in found:
+            found[code] = labels[code]
+    return list(found.items())[:MAX_TARGETS]
+
+
+def _wanted_jobs_to_targets() -> None:
+    labels = {row["code"]: row["label"] for row in json.loads(ROME.read_text("utf-8"))["rome"]}
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.text("SELECT user_id, wanted_jobs FROM candidate_profiles WHERE wanted_jobs <> ''")
+    ).all()
+    insert = sa.text(
+        "INSERT INTO job_search_targets (user_id, position, rome_code, appellation_code, label)"
+        " VALUES (:user_id, :position, :code, '', :label)"
+    )
+    for user_id, text in rows:
+        for position, (code, label) in enumerate(targets_of(text, labels)):
+            connection.execute(
+                insert, {"user_id": user_id, "position": position, "code": code, "label": label}
+            )
 
 
 def upgrade() -> None:
@@ -99,6 +151,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "offer_id", name=op.f("pk_job_alert_offers")),
     )
     op.create_index(op.f("ix_job_alert_offers_offer_id"), "job_alert_offers", ["offer_id"])
+    _wanted_jobs_to_targets()
 
 
 def downgrade() -> None:
