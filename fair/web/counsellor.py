@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -34,7 +35,7 @@ from fair.counsellors import Followed
 from fair.enums import InterviewMode, InterviewStatus, Role, StructureKind
 from fair.errors import FairError, Forbidden, NotFound
 from fair.i18n import current_locale, gettext
-from fair.models import User
+from fair.models import Structure, User
 from fair.web import auth, forms, job_search_form, match_view, urls
 from fair.web.auth import database, page, path_int, require_role, require_user
 from fair.web.candidate import cv_response
@@ -107,7 +108,8 @@ async def invite(request: Request) -> Response:
     return urls.redirect(request, "counsellor_home")
 
 
-async def _structure(session: Any, user: User, fields: forms.Fields) -> Any:
+async def _structure(session: AsyncSession, user: User, fields: forms.Fields) -> Structure:
+    """The structure chosen in the form (the counsellor's only one when they have one)."""
     mine = await structures.of_counsellor(session, user)
     wanted = fields.identifier("structure", required=False)
     if wanted is None and len(mine) == 1:
