@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from fair import clock, cv_pool, webconferences
+from fair import candidates, clock, cv_pool, job_search, webconferences
 from fair.enums import PoolLevel, WebconferenceAccess
 from fair.models import CvText
 from tests import factories as f
@@ -75,6 +75,11 @@ def site(live_server: LiveServer) -> Site:
             skills=["Soins d'hygiène"],
         )
         candidate = await f.candidate(session, name="Camille Candidate")
+        await candidates.update(
+            session, candidate, data=candidates.ProfileInput("Camille Candidate", "", "Lattes", "")
+        )
+        wanted = job_search.Wanted(targets=(job_search.Target("J1501", "Aide-soignant"),))
+        await job_search.update(session, candidate, wanted=wanted)
         application = await f.application(session, offer_=offer, candidate_=candidate)
         await cv_pool.give(
             session, candidate, level=PoolLevel.EDITION, months=6, edition_id=edition.id
@@ -119,6 +124,7 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
             ("/account/data", tr("Download my data", lang)),
             ("/account/delete", tr("Delete my account for good", lang)),
             ("/me/pool", tr("Leave the CV pool now", lang)),
+            ("/me/offers-for-you", "Aide-soignant (H/F)"),
         ]
     return [
         (f"/recruiter/booths/{site.booth_id}/applications", "Camille Candidate"),
@@ -127,6 +133,7 @@ def _pages(site: Site, who: str, lang: str) -> list[tuple[str, str]]:
         (f"/recruiter/booths/{site.booth_id}/webconferences", tr("Schedule a webconference", lang)),
         ("/pool", tr("Profile %(ref)s", lang, ref=site.pool_ref)),
         (f"/pool/profiles/{site.pool_ref}", tr("Ask for contact", lang)),
+        (f"/recruiter/offers/{site.offer_id}/candidates", "Camille Candidate"),
     ]
 
 
