@@ -17,14 +17,14 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from fair import alert_mail, clock, editions, job_search, match_offers, search, settings
 from fair.alert_mail import Found
 from fair.enums import Role
-from fair.errors import Conflict, Forbidden, Invalid, NotFound
+from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import Booth, Edition, JobAlert, JobAlertOffer, Offer, User
 
 EVERY = timedelta(days=1)
@@ -230,17 +230,3 @@ async def _search_offers(session: AsyncSession, alert: JobAlert, now: datetime) 
         .limit(DIGEST_MAX)
     )
     return [Found(offer) for offer in fresh]
-
-
-async def sent_count(session: AsyncSession, user_id: int) -> int:
-    """How many offers alerts have mailed to the candidate (shown on their alerts page)."""
-    counted = await session.scalar(
-        select(func.count()).select_from(JobAlertOffer).where(JobAlertOffer.user_id == user_id)
-    )
-    return int(counted or 0)
-
-
-def check_kept(kept: dict[str, str]) -> None:
-    """A saved search as a form sends it: an edition id in digits (others are refused)."""
-    if not kept.get("edition_id", "").isdigit():
-        raise Invalid("Choose a search to follow.", code="alert.invalid")
