@@ -21,11 +21,29 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 POOL_SIZE = 2
 COMMON_FILE = Path(__file__).resolve().parent / "data" / "common_passwords.json"
-_hasher = PasswordHasher()
+# argon2-cffi's defaults (RFC 9106 low-memory profile: m=65536 KiB, t=3, p=4): what every
+# process uses unless the test suite asks for `cheap_for_tests` (tests/test_passwords.py checks).
+PRODUCTION = PasswordHasher()
+# The lowest argon2id parameters, for the test suite only: its thousands of hashes would
+# otherwise cost minutes of CPU and check nothing more than one real hash does.
+_CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+_hasher = PRODUCTION
 _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="argon2")
 _TRAILING = re.compile(r"[\d\W_]+$")
 # Verified against when a log-in names an unknown address, so that both cost the same.
 DUMMY_HASH = _hasher.hash("not-a-real-password")
+_DUMMY = {PRODUCTION: DUMMY_HASH}
+
+
+def cheap_for_tests(on: bool) -> None:
+    """Hash with the cheapest parameters (`on`) or the production ones again: tests/conftest.py
+    only. A hash made either way still verifies either way (argon2 reads its parameters from the
+    hash); a production process never calls this."""
+    global _hasher, DUMMY_HASH
+    _hasher = _CHEAP if on else PRODUCTION
+    if _hasher not in _DUMMY:
+        _DUMMY[_hasher] = _hasher.hash("not-a-real-password")
+    DUMMY_HASH = _DUMMY[_hasher]
 
 
 async def _run(function: Any, *args: str) -> Any:

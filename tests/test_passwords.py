@@ -28,6 +28,25 @@ def test_common_passwords_are_refused_with_variants() -> None:
         assert not passwords.is_common(fine), fine
 
 
+async def test_production_parameters_hash_here() -> None:
+    """The suite elsewhere hashes cheaply (tests/conftest.py REAL_HASHES); this module, and every
+    process that never calls cheap_for_tests, with argon2id m=64 MiB, t=3, p=4."""
+    stored = await passwords.hash(f.PASSWORD)
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+    assert passwords.DUMMY_HASH.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert await passwords.verify(stored, f.PASSWORD) is True
+    assert passwords.needs_rehash(stored) is False
+    passwords.cheap_for_tests(True)
+    try:
+        cheap = await passwords.hash(f.PASSWORD)
+        assert cheap.startswith("$argon2id$v=19$m=8,t=1,p=1$"), cheap
+    finally:
+        passwords.cheap_for_tests(False)
+    # A cheap hash still verifies, and is upgraded at the next log-in (fair.accounts).
+    assert await passwords.verify(cheap, f.PASSWORD) is True
+    assert passwords.needs_rehash(cheap) is True
+
+
 async def test_a_socket_answers_promptly_during_a_burst_of_logins(server: Server) -> None:
     """20 log-ins at once on a real server: its event loop stays free, so a socket's ping is
     answered in a fraction of one hash's time (hashing on the loop would hold it for about a
