@@ -4,8 +4,10 @@ interview and webconference reminders, interview offers, queue calls, presence, 
 recruiters' hourly digests of new applications, the follow-ups after editions (J+30, J+90,
 J+180, fair.follow_ups), the CV pool's reminders and late CV texts (fair.pool_mail,
 fair.cv_text), the organisers' live panels (every 3 s, only for watched live
-editions, fair.live_panel); and, in every web process, the writing of its own tally of page
-views (`run_activity`).
+editions, fair.live_panel), the retention rule of personal data (daily, fair.retention),
+the candidates' mail alerts (fair.alerts), the network of territories' pulls and sends
+(fair.network_sync, fair.network_applications); and, in every web process, the writing of its
+own tally of page views (`run_activity`).
 
 In the embedded default these loops run inside the server process (FAIR_BACKGROUND_TASKS, on by
 default). Scaled out, `fair worker` runs them in a process of its own and the web processes set
