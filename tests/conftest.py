@@ -1,7 +1,7 @@
 """Test fixtures: every database test runs on SQLite and on PostgreSQL, for real.
 
 SQLite: the migrated schema is built once, then copied for each test.
-PostgreSQL: a `fair_test` database is built once by the migrations, then truncated per test.
+PostgreSQL: a `fair_test` database is built once by the migrations, then emptied per test.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db, migrations, passwords, settings
@@ -147,22 +148,42 @@ async def conf(
     clock.set_now(None)
 
 
+# Empties every table but alembic_version and restarts every sequence, as TRUNCATE ... RESTART
+# IDENTITY CASCADE did, in one round trip: DELETE with foreign-key triggers off
+# (session_replication_role, a superuser's setting) takes ~0.15 s where TRUNCATE of all tables
+# took ~1.2 s per test (it rewrites every table's files).
+_EMPTY_ALL = """DO $$DECLARE r record; BEGIN
+  FOR r IN SELECT tablename FROM pg_tables
+           WHERE schemaname = 'public' AND tablename <> 'alembic_version' LOOP
+    EXECUTE format('DELETE FROM %I', r.tablename);
+  END LOOP;
+  FOR r IN SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' LOOP
+    EXECUTE format('ALTER SEQUENCE %I RESTART', r.sequencename);
+  END LOOP;
+END$$"""
+
+
 async def _truncate(url: str) -> None:
     engine = db.create_engine(url)
-    async with engine.begin() as conn:
-        names = (
-            (
-                await conn.execute(
-                    text(
-                        "SELECT tablename FROM pg_tables WHERE schemaname='public' "
-                        "AND tablename <> 'alembic_version'"
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
+            await conn.exec_driver_sql(_EMPTY_ALL)
+    except DBAPIError:  # not a superuser: the slower TRUNCATE
+        async with engine.begin() as conn:
+            names = (
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+                            "AND tablename <> 'alembic_version'"
+                        )
                     )
                 )
+                .scalars()
+                .all()
             )
-            .scalars()
-            .all()
-        )
-        await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+            await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
     await engine.dispose()
 
 
