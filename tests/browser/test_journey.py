@@ -28,9 +28,11 @@ OFFER_TITLE = "Électricien du bâtiment"
 
 
 def field(scope: Any, label: str) -> Any:
-    """The control labelled `label`, with or without the "(required)" mark after it."""
+    """The control labelled `label`, with or without the "(required)" mark after it (not the
+    suggestion list of a combobox, which its label names too, as the ARIA pattern has it)."""
     required = re.escape(tr("required"))
-    return scope.get_by_label(re.compile(rf"^\s*{re.escape(label)}(\s*\({required}\))?\s*$"))
+    labelled = scope.get_by_label(re.compile(rf"^\s*{re.escape(label)}(\s*\({required}\))?\s*$"))
+    return labelled.and_(scope.locator("input, select, textarea"))
 
 
 def button(scope: Any, name: str) -> Any:
