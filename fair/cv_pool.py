@@ -29,7 +29,6 @@ details or CV opened is written in the access log (fair.access_log) under its co
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -37,7 +36,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
     and_,
     false,
@@ -81,7 +79,7 @@ from fair.models import (
     StructureMember,
     User,
 )
-from fair.search import RADII, stem, words
+from fair.search import RADII, km_from, stem, words
 
 WORDING = "2026-12"  # the version of the consent's wording (templates/candidate/pool.html)
 PERIODS = (1, 3, 6, 12)  # months a candidate may choose
@@ -454,17 +452,8 @@ def check(query: PoolQuery) -> geo.Commune | None:
 
 
 def _distance(origin: geo.Commune) -> Any:
-    """Haversine in SQL over the profile's commune centre (as fair.search's over offers)."""
-
-    def f(name: str, *args: Any) -> Any:
-        return getattr(func, name)(*args, type_=Float)
-
-    lat1, lon1 = math.radians(origin.latitude), math.radians(origin.longitude)
-    lat2, lon2 = f("radians", CvText.latitude), f("radians", CvText.longitude)
-    half_dlat = f("sin", (lat2 - lat1) * 0.5)
-    half_dlon = f("sin", (lon2 - lon1) * 0.5)
-    a = half_dlat * half_dlat + math.cos(lat1) * f("cos", lat2) * half_dlon * half_dlon
-    return 2 * geo.EARTH_KM * f("asin", f("sqrt", a))
+    """The distance in SQL from `origin` to the profile's commune centre."""
+    return km_from(origin.latitude, origin.longitude, CvText)
 
 
 def _text_match(base: Select[Any], dialect: str, q: str) -> tuple[Select[Any], Any]:

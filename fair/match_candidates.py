@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, cv_pool, job_search, match_offers, matching
+from fair import clock, cv_pool, job_search, match_offers, matching, search
 from fair.enums import ApplicationStatus, Transport
 from fair.matching import Match
 from fair.models import (
@@ -138,7 +138,7 @@ def prefilter(offer: Offer, viewer: cv_pool.Viewer, now: datetime, close: frozen
         .group_by(JobSearchTarget.user_id)
         .subquery()
     )
-    km = match_offers.km_from(offer.latitude, offer.longitude, JobSearchProfile)
+    km = search.km_from(offer.latitude, offer.longitude, JobSearchProfile)
     declared = _radius()
     radius = case((declared < 1, literal(1)), else_=declared)
     distance = case(

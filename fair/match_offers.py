@@ -11,14 +11,13 @@ availability's) and returns the best `PREFILTER`; Python scores those exactly an
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -75,20 +74,6 @@ def open_editions(now: datetime) -> Any:
         Edition.applications_open_at <= now,
         Edition.applications_close_at > now,
     )
-
-
-def km_from(lat: float, lon: float, model: Any = Offer) -> Any:
-    """Haversine in SQL from a fixed point to `model`'s position (as fair.search measures)."""
-
-    def f(name: str, *args: Any) -> Any:
-        return getattr(func, name)(*args, type_=Float)
-
-    lat1, lon1 = math.radians(lat), math.radians(lon)
-    lat2, lon2 = f("radians", model.latitude), f("radians", model.longitude)
-    half_dlat = f("sin", (lat2 - lat1) * 0.5)
-    half_dlon = f("sin", (lon2 - lon1) * 0.5)
-    a = half_dlat * half_dlat + math.cos(lat1) * f("cos", lat2) * half_dlon * half_dlon
-    return 2 * geo.EARTH_KM * f("asin", f("sqrt", a))
 
 
 def coarse_distance(km: Any, radius: Any, remote: Any) -> Any:
@@ -187,7 +172,7 @@ def prefilter(
             Offer.latitude.between(box[0], box[1]), Offer.longitude.between(box[2], box[3])
         )
         query = query.where(or_(inside, Offer.remote.is_(True)))
-        km = km_from(wanted.latitude, wanted.longitude)
+        km = search.km_from(wanted.latitude, wanted.longitude)
         rank = rank + coarse_distance(km, radius, Offer.remote.is_(True))
         order = [km]
     return query.order_by(rank.desc(), *order, Offer.id.desc()).limit(PREFILTER)

@@ -160,19 +160,24 @@ def check(query: Query) -> geo.Commune | None:
     return origin
 
 
-def _distance(origin: geo.Commune, model: Any = Offer) -> Any:
-    """Haversine in SQL (SQLite's math functions and PostgreSQL's), in double precision, to
-    the position of `model` (offers, or the partners' offers)."""
+def km_from(lat: float, lon: float, model: Any = Offer) -> Any:
+    """Haversine in SQL (SQLite's math functions and PostgreSQL's), in double precision, from
+    a fixed point to the position of `model` (offers, the partners' offers, CV pool profiles,
+    job searches): the one distance in SQL of fair."""
 
     def f(name: str, *args: Any) -> Any:
         return getattr(func, name)(*args, type_=Float)
 
-    lat1, lon1 = math.radians(origin.latitude), math.radians(origin.longitude)
+    lat1, lon1 = math.radians(lat), math.radians(lon)
     lat2, lon2 = f("radians", model.latitude), f("radians", model.longitude)
     half_dlat = f("sin", (lat2 - lat1) * 0.5)
     half_dlon = f("sin", (lon2 - lon1) * 0.5)
     a = half_dlat * half_dlat + math.cos(lat1) * f("cos", lat2) * half_dlon * half_dlon
     return 2 * geo.EARTH_KM * f("asin", f("sqrt", a))
+
+
+def _distance(origin: geo.Commune, model: Any = Offer) -> Any:
+    return km_from(origin.latitude, origin.longitude, model)
 
 
 def near(origin: geo.Commune, km: int) -> Any:
