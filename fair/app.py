@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -83,6 +84,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             pool_size=conf.db_pool_size,
             max_overflow=conf.db_max_overflow,
             pool_timeout=conf.db_pool_timeout,
+            connect_timeout=conf.db_connect_timeout,
         )
         broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
         state.set_up(engine, broadcast)
@@ -184,6 +186,8 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         FairError: errors.fair_error,
         HTTPException: errors.http_error,
         PoolTimeout: errors.busy,  # every database connection taken: 503 with Retry-After
+        db.Unreachable: errors.unavailable,  # PostgreSQL refused or silent: likewise
+        DBAPIError: errors.database_error,  # a connection lost: likewise; else a 500
         Exception: errors.server_error,
     }
     app = Starlette(

@@ -13,8 +13,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,10 +25,40 @@ from sqlalchemy.ext.asyncio import (
 )
 
 AfterCommit = Callable[[], Awaitable[None]]
+CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection (asyncpg's own default: 60)
+
+
+class Unreachable(Exception):
+    """The database refused or did not answer a new connection (PostgreSQL stopped, restarting,
+    or the network between): a page answers 503 "briefly unavailable", not a 500. Raised by
+    `_reach` in place of the driver's OSError or TimeoutError, which SQLAlchemy passes through
+    unwrapped and which other causes (SMTP, files) raise too."""
+
+
+async def _reach(*args: Any, **kwargs: Any) -> Any:
+    """asyncpg.connect, with a refused or silent server said as `Unreachable`."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except (OSError, asyncpg.exceptions.CannotConnectNowError) as exc:  # TimeoutError is one
+        raise Unreachable(f"database unreachable: {exc!r}") from exc
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be used now rather than a defect: unreachable on
+    connect, or a connection lost during the request (SQLAlchemy marks it invalidated; the
+    pool's pre-ping replaces such connections once the server is back)."""
+    if isinstance(exc, Unreachable):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    PostgreSQL: connections checked before use (pre-ping: after a restart of the server the
+    dead ones are replaced, the app recovers by itself), opened within `connect_timeout`
+    seconds, a refusal raised as `Unreachable`."""
+    timeout = kwargs.pop("connect_timeout", CONNECT_TIMEOUT)
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -45,7 +77,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # correlated EXISTS counted once per row) cost 12 to 30 ms of compiling for a 20 ms read
     # (the dashboard's outcomes summary on a 40,000-application edition).
     server_settings = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
-    kwargs.setdefault("connect_args", {"server_settings": server_settings})
+    connect_args = {"server_settings": server_settings, "timeout": timeout}
+    # The dialect calls this in place of asyncpg.connect, with the URL's arguments and these.
+    connect_args["async_creator_fn"] = _reach
+    kwargs.setdefault("connect_args", connect_args)
     return create_async_engine(url, **kwargs)
 
 

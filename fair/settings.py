@@ -70,11 +70,14 @@ class Settings:
     max_cv_bytes: int = 5 * 1024 * 1024
     max_logo_bytes: int = 1024 * 1024
     max_request_bytes: int = 12 * 1024 * 1024
-    # Database connections per process (pool and overflow), and how long a request waits for
-    # one before answering 503 with Retry-After.
+    # Database connections per process (pool and overflow: the hard ceiling), how long a request
+    # waits for one before answering 503 "briefly unavailable" with Retry-After (a surge waits
+    # briefly, it does not pile up behind the pool), and how long opening a PostgreSQL
+    # connection may take (PostgreSQL stopped or not answering: the same 503).
     db_pool_size: int = 10
     db_max_overflow: int = 20
-    db_pool_timeout: float = 30.0
+    db_pool_timeout: float = 2.0
+    db_connect_timeout: float = 5.0
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g.
     # "127.0.0.1 10.0.0.0/8"); empty: the client address is always the peer's.
     trusted_proxies: tuple[str, ...] = ()
@@ -179,7 +182,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         max_request_bytes=_int(env, "FAIR_MAX_REQUEST_BYTES", 12 * 1024 * 1024),
         db_pool_size=_int(env, "FAIR_DB_POOL_SIZE", 10),
         db_max_overflow=_int(env, "FAIR_DB_MAX_OVERFLOW", 20),
-        db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 30.0),
+        db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 2.0),
+        db_connect_timeout=_float(env, "FAIR_DB_CONNECT_TIMEOUT", 5.0),
         trusted_proxies=tuple(env.get("FAIR_TRUSTED_PROXIES", "").replace(",", " ").split()),
         live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
         live_max_sockets=_int(env, "FAIR_LIVE_MAX_SOCKETS", 10),

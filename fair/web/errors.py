@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fair import app_state, i18n
+from fair import app_state, db, i18n
 from fair.errors import FairError, Unauthenticated
 from fair.web import auth, urls
 from fair.web.templating import render
@@ -27,9 +27,9 @@ TITLES = {
     422: "Some information needs correcting",
     429: "Too many requests",
     500: "Something went wrong on our side",
-    503: "The platform is very busy",
+    503: "Service briefly unavailable",
 }
-RETRY_AFTER = 5  # seconds, when every database connection is taken
+RETRY_AFTER = 5  # seconds, when every database connection is taken or the database is down
 
 
 def _wants_json(request: Request) -> bool:
@@ -100,3 +100,24 @@ async def busy(request: Request, exc: Exception) -> Response:
     response = await _page(request, 503, message, "server.busy", read_user=False)
     response.headers["Retry-After"] = str(RETRY_AFTER)
     return response
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    """The database refused or did not answer (db.Unreachable), or a connection was lost during
+    the request: the service is briefly unavailable. Nothing was read or saved; the page is
+    shown without reading the user. The engine's pre-ping replaces the dead connections once
+    the database answers again, so the next request after that is served as usual."""
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    message = i18n.gettext(
+        "The service is briefly unavailable. Nothing was saved: please try again in a few seconds."
+    )
+    response = await _page(request, 503, message, "server.unavailable", read_user=False)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database error: `unavailable` when the connection was lost, else a defect (500)."""
+    if db.unavailable(exc):
+        return await unavailable(request, exc)
+    return await server_error(request, exc)
