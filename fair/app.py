@@ -16,7 +16,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
-from fair import api, db, geo, settings, worker
+from fair import api, db, geo, metrics, settings, worker
 from fair.app_state import AppState
 from fair.broadcast import Broadcaster
 from fair.errors import FairError
@@ -47,6 +47,7 @@ from fair.web import (
     matches,
     my_fair,
     network,
+    ops,
     organiser,
     outcomes,
     panel,
@@ -114,6 +115,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             await media.close()
             await broadcast.disconnect()
             await engine.dispose()
+            metrics.process_stopped()
 
     assets = Assets(conf.static_dir)
     routes = [
@@ -159,6 +161,9 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         Mount("/static", assets, name="static"),
     ]
     middleware = [
+        # Outermost: /healthz, /readyz and /metrics answered before any session or header
+        # work; every other request's id, count and latency (fair.web.ops).
+        Middleware(ops.Operations),
         Middleware(SecurityHeaders),
         # HTML, CSS, JS, JSON and CSV compressed; never partial (206) answers, video, images,
         # PDFs or XLSX files (zips already).

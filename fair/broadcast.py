@@ -105,6 +105,14 @@ class Broadcaster:
             ) from exc
         self._reader = asyncio.create_task(self._read())
 
+    async def ping(self) -> None:
+        """One round trip to Redis (the readiness check); nothing with the memory backend."""
+        if self.url.startswith("memory"):
+            return
+        if self._redis is None:
+            raise BroadcastError(f"Not connected to Redis at {self.url} (BROADCAST_URL)")
+        await self._redis.ping()
+
     async def disconnect(self) -> None:
         if self._reader is not None:
             self._reader.cancel()

@@ -12,6 +12,7 @@ import getpass
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import accounts, db, demo, migrations, parse, rome_referential, settings, worker
+from fair import (
+    accounts,
+    db,
+    demo,
+    logs,
+    metrics,
+    migrations,
+    parse,
+    rome_referential,
+    settings,
+    worker,
+)
 from fair.broadcast import Broadcaster, BroadcastError
 from fair.enums import Role
 from fair.errors import FairError
@@ -123,8 +135,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     """The background loops in a process of their own (web processes then set
     FAIR_BACKGROUND_TASKS=false)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(worker.run(settings.get()))
+    conf = settings.get()
+    logs.configure(conf.log_format, conf.log_level)
+    asyncio.run(worker.run(conf))
 
 
 def cmd_media(args: argparse.Namespace) -> None:
@@ -132,10 +145,11 @@ def cmd_media(args: argparse.Namespace) -> None:
     # late: only this command loads aiortc and the media process
     from fair.media import broker, server
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    conf = settings.get()
+    logs.configure(conf.log_format, conf.log_level)
     logging.getLogger("aioice").setLevel(logging.WARNING)  # a line per candidate pair
     try:
-        asyncio.run(server.serve(settings.get()))
+        asyncio.run(server.serve(conf))
     except broker.MediaError as exc:
         raise CommandError(str(exc)) from exc
 
@@ -231,7 +245,19 @@ def _serve(
 
     if not checked:
         _check_broadcast(conf.broadcast_url)
-    uvicorn.run("fair.app:create_app", factory=True, host=host, port=port, workers=workers)
+    if workers > 1 and not os.environ.get(metrics.MULTIPROCESS_DIR):
+        # Several workers on one socket: their metrics added up in a directory of their own
+        # (fair.metrics; set PROMETHEUS_MULTIPROC_DIR to share one with `fair worker`).
+        os.environ[metrics.MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="fair-metrics-")
+    # Each uvicorn worker process sets its logging up from this (fair.logs), and so does this one.
+    uvicorn.run(
+        "fair.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=logs.dict_config(conf.log_format, conf.log_level),
+    )
 
 
 def _check_broadcast(url: str) -> None:

@@ -84,6 +84,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to the database (the readiness check); raises when it cannot."""
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("SELECT 1")
+
+
 async def refresh_statistics(engine: AsyncEngine) -> None:
     """Let SQLite's planner know the tables' sizes (PostgreSQL's autovacuum does this itself).
 

@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import calendar, clock, db, outbox_sender, settings
+from fair import calendar, clock, db, metrics, outbox_sender, settings
 from fair.errors import Conflict, NotFound
 from fair.i18n import gettext as _
 from fair.models import OutboxMail
@@ -214,8 +214,10 @@ async def _attempt(maker: async_sessionmaker[AsyncSession], outgoing: _Outgoing)
     except Exception as exc:  # whatever it was, it belongs to this message alone
         log.warning("mail %s to %r failed: %r", outgoing.id, outgoing.to_addr, exc)
         await _record(maker, outgoing.id, error=f"{type(exc).__name__}: {exc}"[:1000])
+        metrics.MAILS.labels("failed").inc()
         return 0
     await _record(maker, outgoing.id, error=None)
+    metrics.MAILS.labels("sent").inc()
     return 1
 
 

@@ -46,6 +46,11 @@ class MediaRooms(Protocol):
         """Close this key's connections in the room; whether it had any."""
         ...
 
+    async def alive(self) -> bool:
+        """Whether rooms can be served now (the readiness check): always in this process;
+        with `fair media` processes, whether one of them is alive."""
+        return True
+
     async def end(self, room: str) -> None:
         """The talk ended: close every connection of its room, and its recording's file."""
         ...

@@ -78,6 +78,13 @@ class Settings:
     db_max_overflow: int = 20
     db_pool_timeout: float = 2.0
     db_connect_timeout: float = 5.0
+    # Operations (fair.web.ops, fair.logs): seconds each /readyz check may take; the bearer
+    # token /metrics asks for (empty: only requests made on this host may read it); logs as
+    # "text" lines or "json" lines, from this level on.
+    readyz_timeout: float = 2.0
+    metrics_token: str = ""
+    log_format: str = "text"
+    log_level: str = "INFO"
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g.
     # "127.0.0.1 10.0.0.0/8"); empty: the client address is always the peer's.
     trusted_proxies: tuple[str, ...] = ()
@@ -184,6 +191,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         db_max_overflow=_int(env, "FAIR_DB_MAX_OVERFLOW", 20),
         db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 2.0),
         db_connect_timeout=_float(env, "FAIR_DB_CONNECT_TIMEOUT", 5.0),
+        readyz_timeout=_float(env, "FAIR_READYZ_TIMEOUT", 2.0),
+        metrics_token=env.get("FAIR_METRICS_TOKEN", "").strip(),
+        log_format=(env.get("FAIR_LOG_FORMAT") or "text").strip().lower(),
+        log_level=(env.get("FAIR_LOG_LEVEL") or "INFO").strip().upper(),
         trusted_proxies=tuple(env.get("FAIR_TRUSTED_PROXIES", "").replace(",", " ").split()),
         live_heartbeat_seconds=_float(env, "FAIR_LIVE_HEARTBEAT_SECONDS", 25.0),
         live_max_sockets=_int(env, "FAIR_LIVE_MAX_SOCKETS", 10),

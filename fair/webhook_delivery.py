@@ -37,7 +37,7 @@ import httpx
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import clock, outbound, outbox_sender, settings
+from fair import clock, metrics, outbound, outbox_sender, settings
 from fair.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger("fair.webhooks")
@@ -218,6 +218,7 @@ async def _record(maker: async_sessionmaker[AsyncSession], outcomes: list[_Outco
             )
         await session.commit()
     for outcome in outcomes:
+        metrics.WEBHOOKS.labels("delivered" if outcome.ok else "failed").inc()
         if not outcome.ok:
             log.info("webhook delivery %s: %s", outcome.claimed.id, outcome.status or outcome.error)
 

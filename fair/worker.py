@@ -42,6 +42,7 @@ from fair import (
     interviews,
     live_panel,
     mail,
+    metrics,
     network,
     network_applications,
     network_sync,
@@ -323,4 +324,5 @@ async def run(conf: settings.Settings) -> None:
         await stop(tasks)
         await broadcast.disconnect()
         await engine.dispose()
+        metrics.process_stopped()
         log.info("worker stopped")

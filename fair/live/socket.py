@@ -21,6 +21,7 @@ from fair import (
     employers,
     i18n,
     live_panel,
+    metrics,
     permissions,
     settings,
     unit_of_work,
@@ -69,7 +70,11 @@ async def endpoint(websocket: WebSocket) -> None:
     state = app_state.of(websocket)
     async with state.read_sessions() as session:
         user = await user_sessions.session_user(session, websocket.session)
-    code = await Connection(websocket, user, state.broadcast).serve()
+    metrics.SOCKETS.inc()
+    try:
+        code = await Connection(websocket, user, state.broadcast).serve()
+    finally:
+        metrics.SOCKETS.dec()
     if code:
         reason = CLOSE_REASONS.get(code)
         with contextlib.suppress(Exception):  # the client may be gone already

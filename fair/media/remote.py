@@ -174,6 +174,9 @@ class RemoteStages(MediaRooms):
                 return chosen
         raise unavailable()
 
+    async def alive(self) -> bool:
+        return await self.least_loaded() is not None
+
     async def least_loaded(self) -> str | None:
         """The live media process holding the fewest rooms; forgets dead ones on the way."""
         redis = self._client()

@@ -49,7 +49,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from fair import ice
+from fair import ice, metrics
 from fair.errors import Conflict
 from fair.media.recorder import Recorder
 from fair.media.relay import KINDS, ForwardingRelay, codecs
@@ -304,6 +304,7 @@ class Stages(MediaRooms):
         return self.stages.setdefault(room, Stage(room))
 
     async def _changed(self, room: str) -> None:
+        metrics.MEDIA_VIEWERS.set(sum(len(stage.viewers) for stage in self.stages.values()))
         if self._on_change is None:
             return
         try:

@@ -1,0 +1,168 @@
+"""Prometheus metrics (issue 17 item 5), through the client library prometheus_client.
+
+What is counted where:
+
+- every web process: HTTP requests by method, route template (`/booths/{booth_id:int}`, never
+  the raw path: a bounded number of series) and status, and their latencies (a histogram);
+  its open `/live` sockets;
+- every process holding media rooms (a web process in the embedded default, `fair media`
+  processes scaled out): the viewers of its stages;
+- the worker (or the web process running the background loops): mails sent and failed,
+  webhook deliveries by outcome;
+- read from the database when /metrics is scraped, so counted once whatever the number of
+  processes: the outboxes' backlog (mails and webhook deliveries waiting) and the live queue
+  lengths (entries waiting and called, over all booths).
+
+Several processes. `fair serve --workers N` runs N uvicorn workers on one shared listening
+socket, so a scrape reaches whichever worker accepts it: a per-process endpoint would show a
+different worker's numbers on each scrape, with the others' (and the worker's, which serves no
+HTTP) never seen. So fair uses the library's multiprocess mode: with PROMETHEUS_MULTIPROC_DIR set
+(an empty directory, made anew at each start, shared by the web, worker and media processes of
+one host), every process writes its samples to files there and /metrics in any web process adds
+them up (counters and histograms summed; the gauges of live things summed over the processes
+alive: `livesum`; a stopping process calls `process_stopped`). Without it (the embedded default,
+one process) the process's own registry is served, and the figures are the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair.enums import QueueStatus
+from fair.models import OutboxMail, QueueEntry, WebhookDelivery
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+REQUESTS = Counter(
+    "fair_http_requests",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "fair_http_request_duration_seconds",
+    "Time from a request's arrival to the end of its answer, by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+SOCKETS = Gauge(
+    "fair_live_sockets",
+    "Open /live WebSocket connections.",
+    multiprocess_mode="livesum",
+)
+MEDIA_VIEWERS = Gauge(
+    "fair_media_viewers",
+    "Viewers watching a webconference stage held by this process.",
+    multiprocess_mode="livesum",
+)
+MAILS = Counter("fair_mails", "Mails the outbox sender handed over, by outcome.", ["outcome"])
+WEBHOOKS = Counter("fair_webhook_deliveries", "Webhook POSTs attempted, by outcome.", ["outcome"])
+
+UNMATCHED = "<unmatched>"  # the route label of a request no route matched (a 404)
+
+
+def multiprocess() -> bool:
+    return bool(os.environ.get(MULTIPROCESS_DIR))
+
+
+class Figures(Collector):
+    """Gauges read from the database for one scrape (name -> help, labels and samples)."""
+
+    def __init__(self, families: Iterable[tuple[str, str, str, dict[str, float]]]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        for name, text, label, samples in self.families:
+            family = GaugeMetricFamily(name, text, labels=[label])
+            for value, figure in sorted(samples.items()):
+                family.add_metric([value], figure)
+            yield family
+
+
+def exposition(figures: Figures) -> bytes:
+    """The text every process's metrics add up to, with this scrape's database figures."""
+    registry = CollectorRegistry()
+    if multiprocess():
+        from prometheus_client import multiprocess as mp  # only with the directory set
+
+        mp.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:  # this process's default registry (its process and Python figures too)
+        registry.register(REGISTRY)
+    registry.register(figures)
+    return generate_latest(registry)
+
+
+def process_stopped() -> None:
+    """In multiprocess mode, leave the live gauges of this process out from now on."""
+    if multiprocess():
+        from prometheus_client import multiprocess as mp  # only with the directory set
+
+        mp.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+# Read from the database at scrape time ---------------------------------------------------------
+
+
+async def database_figures(session: AsyncSession) -> Figures:
+    """The outboxes' backlog and the live queues' lengths, now (three indexed counts)."""
+    mail_state = case((OutboxMail.failed_at.is_(None), "waiting"), else_="failed")
+    mails = await _counts(
+        session,
+        select(mail_state, func.count()).where(OutboxMail.sent_at.is_(None)).group_by(mail_state),
+    )
+    hook_state = case((WebhookDelivery.failed_at.is_(None), "waiting"), else_="failed")
+    hooks = await _counts(
+        session,
+        select(hook_state, func.count())
+        .where(WebhookDelivery.delivered_at.is_(None))
+        .group_by(hook_state),
+    )
+    active = [s.value for s in QueueStatus if s.active]
+    queues = await _counts(
+        session,
+        select(QueueEntry.status, func.count())
+        .where(QueueEntry.status.in_(active))
+        .group_by(QueueEntry.status),
+    )
+    unsent = {"waiting": 0.0, "failed": 0.0}
+    return Figures(
+        [
+            (
+                "fair_outbox_mails",
+                "Mails not sent: waiting (due or retrying later) and given up.",
+                "state",
+                {**unsent, **mails},
+            ),
+            (
+                "fair_outbox_webhooks",
+                "Webhook deliveries not delivered: waiting (due or retrying) and given up.",
+                "state",
+                {**unsent, **hooks},
+            ),
+            (
+                "fair_queue_entries",
+                "Places in the booths' drop-in queues now, by status (all booths).",
+                "status",
+                {**dict.fromkeys(active, 0.0), **queues},
+            ),
+        ]
+    )
+
+
+async def _counts(session: AsyncSession, statement: Select[str, int]) -> dict[str, float]:
+    return {str(key): float(count) for key, count in (await session.execute(statement)).all()}
