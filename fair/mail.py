@@ -66,6 +66,8 @@ async def queue(
         return message
     session.add(message)
     await session.flush()
+    # With the request's id (fair.logs): the sender's "mail N sent" line follows it.
+    log.info("mail %s queued", message.id)
     db.after_commit(session, _wake)
     return message
 
@@ -87,6 +89,7 @@ async def queue_many(session: AsyncSession, messages: list[tuple[str, str, str]]
     # persistence): tens of thousands of mails in a second or two on SQLite.
     connection = await session.connection()
     await connection.execute(insert(OutboxMail).values(created_at=now, attempts=0), rows)
+    log.info("%s mails queued", len(rows))
     db.after_commit(session, _wake)
     return len(rows)
 
@@ -218,6 +221,7 @@ async def _attempt(maker: async_sessionmaker[AsyncSession], outgoing: _Outgoing)
         return 0
     await _record(maker, outgoing.id, error=None)
     metrics.MAILS.labels("sent").inc()
+    log.info("mail %s sent", outgoing.id)
     return 1
 
 

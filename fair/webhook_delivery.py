@@ -219,8 +219,12 @@ async def _record(maker: async_sessionmaker[AsyncSession], outcomes: list[_Outco
         await session.commit()
     for outcome in outcomes:
         metrics.WEBHOOKS.labels("delivered" if outcome.ok else "failed").inc()
-        if not outcome.ok:
-            log.info("webhook delivery %s: %s", outcome.claimed.id, outcome.status or outcome.error)
+        log.info(
+            "webhook %s (delivery %s): %s",
+            outcome.claimed.message_id,
+            outcome.claimed.id,
+            "delivered" if outcome.ok else outcome.status or outcome.error,
+        )
 
 
 def _next_state(outcome: _Outcome, now: datetime) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import logging
 import secrets
 import uuid
 from typing import Any
@@ -42,6 +43,8 @@ from fair.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+
+log = logging.getLogger("fair.webhooks")
 
 # The event types, with their English labels (msgids).
 EVENTS: dict[str, str] = {
@@ -282,6 +285,9 @@ async def queue(
         )
     if rows:
         await session.execute(insert(WebhookDelivery), rows)
+        # With the request's id (fair.logs); the sender's lines name the same message ids,
+        # which the receivers get too (the webhook-id header).
+        log.info("webhook %s queued: %s", event, " ".join(str(r["message_id"]) for r in rows))
         db.after_commit(session, webhook_delivery.wake)
     return len(rows)
 

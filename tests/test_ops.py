@@ -28,7 +28,9 @@ from sqlalchemy.engine import make_url
 
 from fair import clock, db, logs, mail, queues, settings
 from fair.app import create_app
+from fair.enums import Role
 from tests import factories as f
+from tests.conftest import csrf
 from tests.factories import NOON, live_booth
 from tests.live_server import Server
 
@@ -397,3 +399,35 @@ def test_settings_of_operations() -> None:
         {"FAIR_READYZ_TIMEOUT": "1", "FAIR_METRICS_TOKEN": " t ", "FAIR_LOG_FORMAT": "JSON"}
     )
     assert (set_.readyz_timeout, set_.metrics_token, set_.log_format) == (1.0, "t", "json")
+
+
+async def test_a_request_id_follows_into_the_mail_it_queued(app, client, session) -> None:  # type: ignore[no-untyped-def]
+    """The request that queues a mail logs its outbox id under the request's id; the sender
+    (the worker's round) logs the same id when it sends it."""
+    user = await f.user(session, Role.CANDIDATE, email="ana@example.fr")
+    await db.commit(session)
+    token = await csrf(client, "/reset")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonLines())
+    handler.addFilter(logs.RequestId())
+    logger = logging.getLogger("fair")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        answer = await client.post(
+            "/reset",
+            data={"csrf_token": token, "email": user.email},
+            headers={"x-request-id": "trace-77"},
+        )
+        assert await mail.deliver_pending(app.state.write_sessions) == 1
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    mails = [(e["message"], e["request_id"]) for e in lines if e["logger"] == "fair.mail"]
+    queued = [m for m, rid in mails if m.endswith(" queued") and rid == "trace-77"]
+    assert answer.headers["x-request-id"] == "trace-77" and len(queued) == 1
+    number = queued[0].split()[1]
+    assert (f"mail {number} sent", "-") in mails
