@@ -17,6 +17,7 @@ import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -43,13 +44,19 @@ async def _reach(*args: Any, **kwargs: Any) -> Any:
         raise Unreachable(f"database unreachable: {exc!r}") from exc
 
 
-def unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the database cannot be used now rather than a defect: unreachable on
-    connect, or a connection lost during the request (SQLAlchemy marks it invalidated; the
-    pool's pre-ping replaces such connections once the server is back)."""
+def unavailable(exc: BaseException) -> str | None:
+    """Why the database cannot serve now, as an error code, or None when `exc` is a defect:
+    `server.busy` when every connection of the pool stayed taken for its timeout;
+    `server.unavailable` when the database is unreachable on connect, or a connection was lost
+    during the request (SQLAlchemy marks it invalidated; the pool's pre-ping replaces such
+    connections once the server is back). Both are answered 503 with Retry-After."""
+    if isinstance(exc, PoolTimeout):
+        return "server.busy"
     if isinstance(exc, Unreachable):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+        return "server.unavailable"
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return "server.unavailable"
+    return None
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -7,7 +7,9 @@ again by itself once PostgreSQL is back (the engine's pre-ping, fair.db)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -15,11 +17,14 @@ from dataclasses import replace
 
 import httpx
 import pytest
+import websockets
+from itsdangerous import TimestampSigner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from fair import settings
 from fair.app import create_app
+from tests.live_server import run_server
 
 BUSY_FR = "La plateforme est très sollicitée en ce moment"
 DOWN_EN = (
@@ -195,3 +200,49 @@ async def test_the_app_recovers_by_itself_when_postgresql_comes_back(conf) -> No
     assert_unavailable(*down)
     assert [a.status_code for a in after] == [200, 200, 200]
     assert unnoticed.status_code == 200
+
+
+async def test_the_api_answers_503_too(conf) -> None:  # type: ignore[no-untyped-def]
+    """The public API answers its own JSON errors: the pool all taken and the database out of
+    reach are its 503 with Retry-After as well, not its 500."""
+    small = replace(conf, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.2)
+    async with serving(small) as client:
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        async with engine.connect() as held:
+            await held.execute(text("SELECT 1"))
+            busy = await client.get("/api/v1/editions")
+        served = await client.get("/api/v1/editions")
+    answers = [busy]
+    if conf.database_url.startswith("postgresql"):
+        async with serving(at_port(conf, free_port())) as client:
+            answers.append(await client.get("/api/v1/editions"))
+    assert served.status_code == 200
+    codes = ["server.busy", "server.unavailable"][: len(answers)]
+    assert [(a.status_code, a.headers["retry-after"]) for a in answers] == [(503, "5")] * len(
+        answers
+    )
+    assert [a.json()["error"] for a in answers] == [
+        {"code": code, "message": "Service brièvement indisponible", "fields": {}} for code in codes
+    ]
+
+
+async def test_a_socket_is_told_to_try_again_later(
+    conf, tmp_path_factory: pytest.TempPathFactory
+) -> None:  # type: ignore[no-untyped-def]
+    """/live with PostgreSQL out of reach: a logged-in browser's socket (its session is read
+    from the database) is closed with 1013 "try again later" (static/socket.js connects again,
+    backing off), not a server error."""
+    postgresql_only(conf)
+    closed = at_port(conf, free_port()).database_url
+    with run_server(tmp_path_factory, "db-down", database_url=closed) as server:
+        # The session cookie a logged-in browser carries (Starlette's signed session).
+        data = base64.b64encode(json.dumps({"sid": "a-session-key"}).encode())
+        cookie = TimestampSigner(server.conf.secret_key).sign(data).decode()
+        headers = {"Cookie": f"fair_session={cookie}"}
+        async with websockets.connect(server.ws, additional_headers=headers) as socket_:
+            with pytest.raises(websockets.ConnectionClosed) as closing:
+                await socket_.recv()
+    assert (closing.value.rcvd.code, closing.value.rcvd.reason) == (
+        1013,
+        "service briefly unavailable",
+    )

@@ -41,7 +41,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fair import app_state, i18n, unit_of_work
+from fair import app_state, db, i18n, unit_of_work
 from fair.errors import FairError, Forbidden, Unauthenticated
 from fair.i18n import N_
 
@@ -72,7 +72,9 @@ MESSAGES = {
     413: N_("Too large"),
     429: N_("Too many requests"),
     500: N_("Something went wrong on our side"),
+    503: N_("Service briefly unavailable"),
 }
+RETRY_AFTER = 5  # seconds, when the database is out of reach or every connection is taken
 
 
 class Call(Generic[P]):
@@ -442,6 +444,12 @@ def error_of(exc: Exception, method: str) -> Response:
         status = exc.status_code
         message = i18n.gettext(MESSAGES.get(status, MESSAGES[400]))
         return error_response(status, f"http.{status}", message)
+    reason = db.unavailable(exc)
+    if reason is not None:  # the database out of reach or the pool all taken: come back soon
+        log.warning("API request: database unavailable: %r", exc)
+        response = error_response(503, reason, i18n.gettext(MESSAGES[503]))
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
     log.exception("API request failed", exc_info=exc)
     return error_response(500, "server.error", i18n.gettext(MESSAGES[500]))
 

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from fair import (
     app_state,
     channels,
+    db,
     editions,
     employers,
     i18n,
@@ -68,8 +69,16 @@ async def endpoint(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_BAD_ORIGIN)
         return
     state = app_state.of(websocket)
-    async with state.read_sessions() as session:
-        user = await user_sessions.session_user(session, websocket.session)
+    try:
+        async with state.read_sessions() as session:
+            user = await user_sessions.session_user(session, websocket.session)
+    except Exception as exc:
+        if db.unavailable(exc) is None:
+            raise
+        # The database out of reach or every connection taken: "try again later", and the
+        # client reconnects (static/live.js backs off), not a server error.
+        await websocket.close(CLOSE_OVERFLOW, "service briefly unavailable")
+        return
     metrics.SOCKETS.inc()
     try:
         code = await Connection(websocket, user, state.broadcast).serve()
