@@ -25,8 +25,11 @@ import pytest
 import websockets
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from fair import clock, db, logs, mail, queues, settings
+from fair import clock, db, logs, mail, metrics, queues, settings
 from fair.app import create_app
 from fair.enums import Role
 from tests import factories as f
@@ -431,3 +434,35 @@ async def test_a_request_id_follows_into_the_mail_it_queued(app, client, session
     assert answer.headers["x-request-id"] == "trace-77" and len(queued) == 1
     number = queued[0].split()[1]
     assert (f"mail {number} sent", "-") in mails
+
+
+async def test_an_unexpected_error_is_logged_with_its_request_id(conf) -> None:  # type: ignore[no-untyped-def]
+    """The handler of unexpected errors runs outside every middleware: its line still carries
+    the request's id. (A route that fails, added to the app for the test.)"""
+
+    async def failing(_request: Request) -> Response:
+        raise RuntimeError("a defect")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonLines())
+    handler.addFilter(logs.RequestId())
+    logging.getLogger("fair").addHandler(handler)
+    try:
+        application = create_app(conf)
+        application.router.routes.append(Route("/failing", failing))
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                answer = await client.get("/failing", headers={"x-request-id": "oops-1"})
+            scraped = metrics.exposition(metrics.Figures([])).decode()
+    finally:
+        logging.getLogger("fair").removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    failed = [e for e in lines if e["message"] == "unhandled error on GET /failing"]
+    assert answer.status_code == 500 and "a defect" not in answer.text
+    assert [(e["request_id"], "RuntimeError: a defect" in e["exception"]) for e in failed] == [
+        ("oops-1", True)
+    ]
+    labels = {"method": "GET", "route": "/failing", "status": "500"}
+    assert (sample(scraped, "fair_http_requests_total", **labels) or 0) >= 1

@@ -172,7 +172,10 @@ class Operations:
             route = self._template(scope)
             metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
             metrics.LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
-            logs.request_id.reset(token)
+        # Reset only after a normal end: an unexpected error is logged by the app's handler of
+        # them (Starlette's ServerErrorMiddleware), which sits outside every middleware, and
+        # its line must carry the id too (the server's task for the request ends after it).
+        logs.request_id.reset(token)
 
     def _template(self, scope: Scope) -> str:
         if self.templates is None:
