@@ -51,6 +51,7 @@ SERIAL = {
     "test_media_recorder.py",
     "test_media_relay.py",
     "test_network_live.py",
+    "test_ops_media.py",
     "test_ops_processes.py",
     "test_passwords.py",
     "test_recordings.py",
