@@ -245,7 +245,7 @@ async def test_deleting_a_hired_candidate_leaves_every_figure_as_it_was(app, ses
     async with app.state.read_sessions() as s:
         erased = await s.get(User, hired_id)
         assert (erased.name, erased.email, erased.is_active) == (
-            "Candidat supprimé",
+            personal_data.ERASED_CANDIDATE,  # the same in every language
             f"erased-{hired_id}@erased.invalid",
             False,
         )
@@ -291,6 +291,11 @@ async def test_a_candidate_deletes_their_account_with_their_password(
     assert page.status_code == 200
     assert "Candidat supprimé" in page.text
     assert person.email not in page.text and person.name not in page.text
+    assert "erased" not in page.text and "\x1f" not in page.text
+    seen.cookies.set("lang", "en")
+    page = await seen.get(f"/recruiter/applications/{application.id}")
+    assert "Deleted candidate" in page.text and "Candidat supprimé" not in page.text
+    assert "no e-mail" in page.text
     again = await client.post("/login", data={"email": person.email, "password": f.PASSWORD})
     assert again.status_code != 303
 

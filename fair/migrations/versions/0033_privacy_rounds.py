@@ -1,4 +1,6 @@
-"""reserved: privacy rounds (filled by the change that needs it)
+"""privacy rounds: erased accounts' names stored as a language-neutral marker
+(fair.personal_data.ERASED_CANDIDATE, ERASED_ACCOUNT) that pages show in the reader's language,
+instead of the French words stored until now
 
 Revision ID: 0033
 Revises: 0032
@@ -6,15 +8,31 @@ Revises: 0032
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0033"
 down_revision = "0032"
 branch_labels = None
 depends_on = None
 
+# The values of fair.personal_data at this revision (a migration does not import the app).
+MARKERS = {"Candidat supprimé": "\x1ferased:candidate", "Compte supprimé": "\x1ferased:account"}
+ERASED = "id IN (SELECT user_id FROM erased_accounts)"
+
+
+def _rename(pairs: dict[str, str]) -> None:
+    for old, new in pairs.items():
+        op.execute(
+            sa.text(f"UPDATE users SET name = :new WHERE name = :old AND {ERASED}").bindparams(
+                new=new, old=old
+            )
+        )
+
 
 def upgrade() -> None:
-    pass
+    _rename(MARKERS)
 
 
 def downgrade() -> None:
-    pass
+    _rename({new: old for old, new in MARKERS.items()})
