@@ -4,15 +4,17 @@ every opening is in the candidate's log; withdrawing hides everything at once.""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from fair import clock, cv_pool, db, pool_mail
+from fair import clock, cv_pool, db, pool_mail, settings
 from fair.enums import AccessKind, PoolLevel, Role
 from fair.models import CvText, Employer, OutboxMail, PersonalDataAccess, PoolConsent
 from tests import factories as f
+from tests.conftest import csrf
 from tests.pages import person, post, text
 from tests.pool_setup import pool_candidate, recruiter_at
 
@@ -133,6 +135,55 @@ async def test_reminders_before_the_end(session, fetch) -> None:  # type: ignore
     assert [m.subject for m in mails] == ["Votre profil quitte la CVthèque le 10 avril 2026"] * 2
     assert "/me/pool" in mails[0].body
     assert (await session.get(PoolConsent, consent.id)).reminded_days == 2
+    stop = f"{settings.get().base_url}/pool/reminders/stop/{cv_pool.reminders_stop_token(consent)}"
+    assert f"Arrêter ces rappels en un clic, sans vous connecter : {stop}" in mails[0].body
+    assert json.loads(mails[0].headers) == {
+        "List-Unsubscribe": f"<{stop}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+async def test_reminders_stop_with_a_confirmed_link_or_a_mail_clients_one_click(
+    app, session, make_client, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    """GET only asks (mail scanners follow links); the page's button stops them (CSRF
+    checked); a mail client's RFC 8058 POST stops them without cookie nor CSRF token, but only
+    with a signed link; no reminder is mailed after either."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    people = [await pool_candidate(session, editions_=(edition,)) for _ in range(3)]
+    consents = [
+        await cv_pool.give(session, p, level=PoolLevel.EDITION, months=1, edition_id=edition.id)
+        for p in people
+    ]
+    await db.commit(session)
+    links = [f"/pool/reminders/stop/{cv_pool.reminders_stop_token(c)}" for c in consents]
+    browser = make_client()
+    asked = await browser.get(links[0])
+    assert asked.status_code == 200
+    assert "Arrêter les rappels ?" in text(asked.text)
+    assert (await fetch.get(PoolConsent, consents[0].id)).reminded_days is None
+    token = await csrf(browser, links[0])
+    done = await browser.post(links[0], data={"csrf_token": token})
+    assert "Rappels arrêtés" in text(done.text)
+    one_click = {"List-Unsubscribe": "One-Click"}
+    mail_client = make_client()
+    answered = await mail_client.post(links[1], data=one_click)
+    assert (answered.status_code, answered.text) == (200, "Stopped.")
+    forged = await make_client().post(
+        f"/pool/reminders/stop/{consents[2].id}.forged", data=one_click
+    )
+    assert forged.status_code == 404
+    no_token = await make_client().post(links[2], data={"List-Unsubscribe": "One-Click", "x": "1"})
+    assert no_token.status_code == 403
+    kept = await fetch.scalars(select(PoolConsent.reminded_days).order_by(PoolConsent.id))
+    assert kept == [0, 0, None]
+    clock.set_now(consents[0].ends_at - timedelta(days=13))
+    async with app.state.write_sessions() as s:
+        assert await pool_mail.send_reminders(s) == 1  # the third one only
+        await db.commit(s)
+    mailed = await fetch.scalars(select(OutboxMail.to_addr))
+    assert mailed == [people[2].email]
 
 
 async def test_an_application_cv_opened_is_in_the_candidates_log(

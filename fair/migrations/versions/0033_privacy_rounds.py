@@ -1,6 +1,7 @@
 """privacy rounds: erased accounts' names stored as a language-neutral marker
 (fair.personal_data.ERASED_CANDIDATE, ERASED_ACCOUNT) that pages show in the reader's language,
-instead of the French words stored until now
+instead of the French words stored until now; `outbox_mails.headers`, the extra headers of a
+mail (the one-click stop of alerts and reminders, RFC 8058: fair.stop_links)
 
 Revision ID: 0033
 Revises: 0032
@@ -32,7 +33,11 @@ def _rename(pairs: dict[str, str]) -> None:
 
 def upgrade() -> None:
     _rename(MARKERS)
+    with op.batch_alter_table("outbox_mails") as batch:
+        batch.add_column(sa.Column("headers", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox_mails") as batch:
+        batch.drop_column("headers")
     _rename({new: old for old, new in MARKERS.items()})
