@@ -10,17 +10,21 @@ import re
 import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from fair import (
+    accounts,
     applications,
+    candidates,
     clock,
     cv_pool,
     data_export,
     db,
     erasure,
+    exports,
     insight,
     mail,
     outcome_figures,
@@ -29,7 +33,7 @@ from fair import (
     settings,
     webconferences,
 )
-from fair.enums import ApplicationStatus, PoolLevel, Role
+from fair.enums import ApiScope, ApplicationStatus, PoolLevel, Role
 from fair.insight import progress
 from fair.models import (
     Application,
@@ -53,7 +57,7 @@ from fair.models import (
 )
 from fair.throttle import Throttled
 from tests import factories as f
-from tests import funnel_journeys
+from tests import funnel_journeys, partner_keys
 from tests.conftest import login
 from tests.pages import post, text_of
 
@@ -578,3 +582,52 @@ async def test_the_privacy_page_says_how_long_and_is_in_the_footer(app, client, 
     assert 'href="mailto:dpo@metropole.fr"' in page.text
     home = await client.get("/")
     assert '<a href="/privacy">Données personnelles</a>' in home.text
+
+
+async def test_a_placeholder_login_is_never_shown(app, session, make_client) -> None:  # type: ignore[no-untyped-def]
+    """An account made without e-mail logs in with a login stored as an address of the
+    reserved .invalid domain: pages, the booth's export and the partners' API say "no e-mail"
+    (null in the API and in the person's own download), in the reader's language."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    person = await accounts.create_without_mailbox(session, name="Marie Dupont")
+    code = await accounts.new_code(session, person)
+    person = await accounts.redeem_code(session, code=code, password=f.PASSWORD)
+    await candidates.set_cv(session, person, filename="cv.pdf", data=f.pdf_bytes())
+    offer = await f.offer(session, booth_=booth)
+    application = await applications.apply(session, candidate=person, offer=offer, message="")
+    _ats, raw = await partner_keys.key(session, edition, ApiScope.APPLICATIONS, booth=booth)
+    await db.commit(session)
+    placeholder = person.email
+    assert placeholder.endswith(".invalid")
+    rows = [
+        row
+        for batch in [
+            b
+            async for b in exports.application_rows(
+                session, booth_id=booth.id, zone=ZoneInfo("Europe/Paris"), locale="en"
+            )
+        ]
+        for row in batch
+    ]
+    assert [row[:2] for row in rows] == [("Marie Dupont", "no e-mail")]
+    api = make_client()
+    listed = await api.get(
+        f"/api/v1/editions/{edition.id}/booths/{booth.id}/applications",
+        headers=partner_keys.bearer(raw),
+    )
+    assert listed.json()["data"][0]["candidate"] == {"name": "Marie Dupont", "email": None}
+    own = await _tables_exported(app, person.id)
+    assert own["users"][0]["email"] is None
+    them = make_client()
+    await login(them, accounts.login_of(person), f.PASSWORD)
+    for lang, words in (("fr", "pas d’e-mail"), ("en", "no e-mail")):
+        them.cookies.set("lang", lang)
+        page = await them.get("/me/profile")
+        assert page.status_code == 200
+        assert words in text_of(page.text) and placeholder not in page.text
+    recruiting = make_client()
+    await login(recruiting, recruiter.email, f.PASSWORD)
+    seen = await recruiting.get(f"/recruiter/applications/{application.id}")
+    assert "Marie Dupont" in seen.text and placeholder not in seen.text

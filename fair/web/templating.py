@@ -140,6 +140,7 @@ def build_env() -> Environment:
         clock=_clock,
         local_input=_local_input,
     )
+    env.tests["placeholder_address"] = personal_data.is_placeholder_address
     env.globals.update(
         t=_t,
         minutes=_minutes,
