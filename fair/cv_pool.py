@@ -282,22 +282,32 @@ async def viewer_of(session: AsyncSession, user: User | None) -> Viewer | None:
     return None
 
 
+def _agencies(user_id: int) -> Select[int, str]:
+    """The approved temporary-work agencies the user is a member of: (id, name)."""
+    return (
+        select(Structure.id, Structure.name)
+        .join(StructureMember, StructureMember.structure_id == Structure.id)
+        .where(
+            StructureMember.user_id == user_id,
+            Structure.kind == StructureKind.TEMPORARY_WORK.value,
+            Structure.approved_at.is_not(None),
+        )
+        .order_by(Structure.id)
+    )
+
+
+async def counsellor_searches(session: AsyncSession, user: User) -> bool:
+    """Whether a counsellor may search the pool (a member of an approved temporary-work
+    agency, as `viewer_of` says): one cheap query, for the menu of every page."""
+    if user.role != Role.COUNSELLOR or not user.is_active:
+        return False
+    return await session.scalar(select(_agencies(user.id).limit(1).exists())) or False
+
+
 async def _agency(session: AsyncSession, user: User) -> Viewer | None:
     """A member of an approved temporary-work agency: the territories of the editions (not
     archived) it was admitted to, and the network."""
-    agency = (
-        await session.execute(
-            select(Structure.id, Structure.name)
-            .join(StructureMember, StructureMember.structure_id == Structure.id)
-            .where(
-                StructureMember.user_id == user.id,
-                Structure.kind == StructureKind.TEMPORARY_WORK.value,
-                Structure.approved_at.is_not(None),
-            )
-            .order_by(Structure.id)
-            .limit(1)
-        )
-    ).first()
+    agency = (await session.execute(_agencies(user.id).limit(1))).first()
     if agency is None:
         return None
     territories = await session.scalars(

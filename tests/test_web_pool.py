@@ -11,12 +11,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from fair import clock, cv_pool, db, pool_mail, settings
-from fair.enums import AccessKind, PoolLevel, Role
+from fair.enums import AccessKind, PoolLevel, Role, StructureKind
 from fair.models import CvText, Employer, OutboxMail, PersonalDataAccess, PoolConsent
 from tests import factories as f
 from tests.conftest import csrf
 from tests.pages import person, post, text
-from tests.pool_setup import pool_candidate, recruiter_at
+from tests.pool_setup import agency, pool_candidate, recruiter_at
 
 
 async def test_pool_journey(session, make_client, fetch) -> None:  # type: ignore[no-untyped-def]
@@ -218,3 +218,25 @@ async def test_an_application_cv_opened_is_in_the_candidates_log(
             None,
         )
     ]
+
+
+async def test_the_menu_shows_the_cv_pool_to_the_counsellors_who_may_search_it(
+    session, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    """An approved temporary-work agency's counsellor has "CV pool" in the menu; a mission
+    locale's or a not yet approved agency's has not, and may not search it."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    temp = await agency(session, admitted=(edition,), can_log_in=True)
+    local = await agency(
+        session, admitted=(edition,), kind=StructureKind.MISSION_LOCALE, can_log_in=True
+    )
+    pending = await agency(session, approved=False, can_log_in=True)
+    await db.commit(session)
+    for who, searches in ((temp, True), (local, False), (pending, False)):
+        client = await person(make_client, who)
+        page = await client.get("/counsellor")
+        assert page.status_code == 200
+        menu = page.text.split('<nav aria-label="Main menu">')[1].split("</nav>")[0]
+        assert ('<a href="/pool">CV pool</a>' in menu) == searches
+        assert (await client.get("/pool")).status_code == (200 if searches else 403)

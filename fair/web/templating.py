@@ -211,6 +211,7 @@ def render(
         "static": app_state.of(request).assets.url,
         "flashes": take(request),
         "unread_notices": getattr(request.state, "unread_notices", 0),
+        "pool_search": getattr(request.state, "pool_search", False),
         "form": None,
         **context,
     }
