@@ -25,6 +25,7 @@ from fair.enums import Role
 from fair.errors import Conflict, Forbidden, Invalid
 from fair.i18n import gettext as _
 from fair.models import PasswordReset, User
+from fair.rate_limits import Limiter, MemoryLimiter
 
 MIN_PASSWORD = 10
 UNUSABLE_PASSWORD = "!unusable"
@@ -431,6 +432,28 @@ async def new_code(session: AsyncSession, user: User) -> str:
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
     await _new_link(session, user, kind="code", lifetime=CODE_LIFETIME, raw=raw)
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+# Tries at /code per clock minute (fair.rate_limits): from one client address (a workshop's
+# room behind one address redeems its codes at once), and on one code.
+CODE_TRIES_PER_ADDRESS = 30
+CODE_TRIES_PER_CODE = 5
+CODE_TRIES = MemoryLimiter()  # this process's counts, when Redis is not there
+
+
+async def count_code_try(limiter: Limiter, *, ip: str, code: str) -> None:
+    """Count a try at redeeming a code; Throttled (429, Retry-After) past either bound. The
+    code is counted by its digest (the counter's key names no usable code)."""
+    waits = [await limiter.hit(f"code-ip:{ip}", per_minute=CODE_TRIES_PER_ADDRESS)]
+    typed = normalize_code(code)[:40]
+    if typed:
+        key = "code:" + tokens.digest(typed)[:32]
+        waits.append(await limiter.hit(key, per_minute=CODE_TRIES_PER_CODE))
+    if max(waits):
+        raise throttle.Throttled(
+            "Too many tries with a code. Wait %(seconds)s seconds and try again.",
+            retry_after=max(waits),
+        )
 
 
 async def redeem_code(session: AsyncSession, *, code: str, password: str) -> User:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import mail, matching, settings
+from fair import mail, matching, settings, stop_links
 from fair.i18n import N_, ngettext
 from fair.i18n import gettext as _
 from fair.matching import Match
@@ -76,4 +76,10 @@ async def digest(
         _("You asked %(site)s for these offers by e-mail.", locale, site=base),
         _("Stop this alert in one click, without logging in: %(link)s", locale, link=stop),
     ]
-    await mail.queue(session, to=user.email, subject=subject, body="\n".join(lines) + "\n")
+    await mail.queue(
+        session,
+        to=user.email,
+        subject=subject,
+        body="\n".join(lines) + "\n",
+        headers=stop_links.headers(stop),
+    )

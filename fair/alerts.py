@@ -6,14 +6,12 @@ takes the alerts whose day has come, finds for each the offers that appeared sin
 up (created or changed since, or in an edition that opened its applications since), leaves out
 those already mailed to this candidate by any alert (JobAlertOffer: never twice the same offer),
 and queues one mail (fair.alert_mail) in the same transaction that records what it sent. Every
-mail carries a signed link that stops its alert in one click without logging in (`token`).
+mail carries a signed link that stops its alert in one click without logging in (`token`,
+fair.stop_links), also in its List-Unsubscribe headers.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import alert_mail, clock, editions, job_search, match_offers, search, settings
+from fair import alert_mail, clock, editions, job_search, match_offers, search, stop_links
 from fair.alert_mail import Found
 from fair.enums import Role
 from fair.errors import Conflict, Forbidden, NotFound
@@ -35,24 +33,18 @@ STEP = 50  # alerts handled in one transaction of the worker's round
 SEARCH_KEYS = ("q", "domain", "contract", "commune", "radius_km")
 
 
+STOP = "job-alert-stop"  # the purpose of the alerts' stop links (fair.stop_links)
+
+
 def token(alert_id: int) -> str:
-    """The secret part of an alert's stop link: "<id>.<signature>" (HMAC of the id)."""
-    return f"{alert_id}.{_signature(alert_id)}"
-
-
-def _signature(alert_id: int) -> str:
-    key = settings.get().secret_key.encode()
-    digest = hmac.new(key, f"job-alert-stop:{alert_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode()
+    """The secret part of an alert's stop link: "<id>.<signature>"."""
+    return stop_links.token(STOP, alert_id)
 
 
 async def by_token(session: AsyncSession, raw: str) -> JobAlert:
     """The alert a stop link names; NotFound for a link that is not one of ours."""
-    head, _, signature = raw.partition(".")
-    found = None
-    if head.isascii() and head.isdigit() and len(head) <= 10:
-        valid = hmac.compare_digest(signature.encode(), _signature(int(head)).encode())
-        found = await session.get(JobAlert, int(head)) if valid else None
+    alert_id = stop_links.read(STOP, raw)
+    found = None if alert_id is None else await session.get(JobAlert, alert_id)
     if found is None:
         raise NotFound("This link is not valid.", code="alert.bad_link")
     return found

@@ -48,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import access_log, clock, cv_text, geo, job_search, rome
+from fair import access_log, clock, cv_text, geo, job_search, rome, stop_links
 from fair.enums import (
     AccessKind,
     BoothStatus,
@@ -282,22 +282,32 @@ async def viewer_of(session: AsyncSession, user: User | None) -> Viewer | None:
     return None
 
 
+def _agencies(user_id: int) -> Select[int, str]:
+    """The approved temporary-work agencies the user is a member of: (id, name)."""
+    return (
+        select(Structure.id, Structure.name)
+        .join(StructureMember, StructureMember.structure_id == Structure.id)
+        .where(
+            StructureMember.user_id == user_id,
+            Structure.kind == StructureKind.TEMPORARY_WORK.value,
+            Structure.approved_at.is_not(None),
+        )
+        .order_by(Structure.id)
+    )
+
+
+async def counsellor_searches(session: AsyncSession, user: User) -> bool:
+    """Whether a counsellor may search the pool (a member of an approved temporary-work
+    agency, as `viewer_of` says): one cheap query, for the menu of every page."""
+    if user.role != Role.COUNSELLOR or not user.is_active:
+        return False
+    return await session.scalar(select(_agencies(user.id).limit(1).exists())) or False
+
+
 async def _agency(session: AsyncSession, user: User) -> Viewer | None:
     """A member of an approved temporary-work agency: the territories of the editions (not
     archived) it was admitted to, and the network."""
-    agency = (
-        await session.execute(
-            select(Structure.id, Structure.name)
-            .join(StructureMember, StructureMember.structure_id == Structure.id)
-            .where(
-                StructureMember.user_id == user.id,
-                Structure.kind == StructureKind.TEMPORARY_WORK.value,
-                Structure.approved_at.is_not(None),
-            )
-            .order_by(Structure.id)
-            .limit(1)
-        )
-    ).first()
+    agency = (await session.execute(_agencies(user.id).limit(1))).first()
     if agency is None:
         return None
     territories = await session.scalars(
@@ -804,7 +814,12 @@ async def due_reminders(session: AsyncSession, now: datetime) -> list[tuple[Pool
     soonest = now + timedelta(days=max(REMINDERS))
     rows = await session.scalars(
         select(PoolConsent)
-        .where(in_force(now), PoolConsent.ends_at <= soonest)
+        .where(
+            in_force(now),
+            PoolConsent.ends_at <= soonest,
+            # Not yet sent the last one (nor stopped by the candidate: 0).
+            or_(PoolConsent.reminded_days.is_(None), PoolConsent.reminded_days > min(REMINDERS)),
+        )
         .order_by(PoolConsent.ends_at, PoolConsent.id)
         .limit(REMINDER_BATCH)
     )
@@ -815,3 +830,26 @@ async def due_reminders(session: AsyncSession, now: datetime) -> list[tuple[Pool
         if days is not None and (consent.reminded_days is None or consent.reminded_days > days):
             due.append((consent, days))
     return due
+
+
+REMINDERS_STOP = "pool-reminder-stop"  # the purpose of the reminders' stop links
+
+
+def reminders_stop_token(consent: PoolConsent) -> str:
+    """The secret part of the link that stops a consent's reminders (fair.stop_links)."""
+    return stop_links.token(REMINDERS_STOP, consent.id)
+
+
+async def by_reminders_token(session: AsyncSession, raw: str) -> PoolConsent:
+    """The consent a reminders' stop link names; NotFound for a link that is not one of ours."""
+    consent_id = stop_links.read(REMINDERS_STOP, raw)
+    found = None if consent_id is None else await session.get(PoolConsent, consent_id)
+    if found is None:
+        raise NotFound("This link is not valid.", code="pool.bad_link")
+    return found
+
+
+async def stop_reminders(session: AsyncSession, consent: PoolConsent) -> None:
+    """No more reminders before this consent ends (a renewal's consent has its own)."""
+    consent.reminded_days = 0
+    await session.flush()

@@ -72,6 +72,8 @@ def filename(user: User) -> str:
 def _value(value: Any) -> Any:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
+    if isinstance(value, str) and personal_data.is_placeholder_address(value):
+        return None  # no e-mail: the stored placeholder is nobody's address
     return value
 
 

@@ -11,7 +11,10 @@ candidates (no password) fill the recruiter's agenda. The programme holds five t
 starting within a minute when the live hours allow; the demo candidate is registered to two.
 
 This year's edition wears its organiser's colour, logo, banner and partners' logos, and each
-recruiter has a job title and a photo (their initials, drawn: fair.demo_brand).
+recruiter has a job title and a photo (their initials, drawn: fair.demo_brand). A mission
+locale's counsellor follows the demo candidate and a person without e-mail, an agency's
+counsellor may search the CV pool, and three candidates are in it, one at each level
+(fair.demo_pool).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from fair import (
     clock,
     demo_brand,
     demo_history,
+    demo_pool,
     editions,
     employers,
     geo,
@@ -261,6 +265,15 @@ async def _seed(session: AsyncSession, now: datetime, was: datetime | None) -> d
         brand=DATA["edition"]["brand"],
         people=DATA["recruiters"],
     )
+    await demo_pool.seed(
+        session,
+        edition=edition,
+        organiser=organiser,
+        candidate=users[Role.CANDIDATE],
+        others=others,
+        password_hash=users[Role.CANDIDATE].password_hash,
+        cv=cv_pdf(demo_pool.IN_PERSON),
+    )
     return _summary(edition)
 
 
@@ -295,7 +308,8 @@ def _summary(edition: Edition) -> dict[str, object]:
         "edition": edition.slug,
         "title": edition.title,
         "password": PASSWORD,
-        "accounts": {role.value: email for role, email, _name in ACCOUNTS},
+        "accounts": {role.value: email for role, email, _name in ACCOUNTS}
+        | {"counsellor": demo_pool.COUNSELLOR, "agency": demo_pool.AGENCY},
     }
 
 

@@ -4,7 +4,8 @@ fair.personal_data is treated as it says (rows deleted, anonymised, or kept for 
 The users row itself stays, anonymised (no name, no address, no usable password, inactive) and
 marked in `erased_accounts`: the applications, interviews and funnel rows that point to it stay
 counted, so the organisers' dashboards, funnels and outcomes say the same before and after,
-and recruiters see "Candidat supprimé" where the person was. Files (CVs, photos) are deleted
+and recruiters see "Deleted candidate" (in their language: fair.personal_data.shown) where
+the person was. Files (CVs, photos) are deleted
 from the database, which is where they are stored (fair.files).
 
 Refused, with a message saying what to do first, when deleting would leave something broken:

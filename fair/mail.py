@@ -16,6 +16,7 @@ break: subjects are folded to one line, addresses with one are refused.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import smtplib
@@ -41,6 +42,8 @@ RETRY_DELAYS = (
     timedelta(hours=2),
 )
 SUBJECT_MAX = 250  # OutboxMail.subject
+# The headers a queued mail may add (`queue`): the one-click stop (RFC 2369, RFC 8058).
+EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post"})
 # Line breaks and every other control character (C0, DEL, NEL, the Unicode line separators).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 # The sender's wake-up, set after each commit that queued mail.
@@ -48,18 +51,29 @@ _wakeup = outbox_sender.Wakeup()
 
 
 async def queue(
-    session: AsyncSession, *, to: str, subject: str, body: str, calendar: str | None = None
+    session: AsyncSession,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    calendar: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboxMail:
     """Queue a message; it leaves only after the transaction commits.
 
     `calendar` is an iCalendar text (fair.calendar), sent as a text/calendar part with its
-    METHOD, so mail clients offer to add, update or remove the event.
+    METHOD, so mail clients offer to add, update or remove the event. `headers` are extra
+    headers, of EXTRA_HEADERS only (ValueError otherwise: a programming error).
     """
+    unknown = set(headers or ()) - EXTRA_HEADERS
+    if unknown:
+        raise ValueError(f"headers not allowed in a queued mail: {sorted(unknown)}")
     message = OutboxMail(
         to_addr=to,
         subject=one_line(subject)[:SUBJECT_MAX],
         body=body,
         calendar=calendar,
+        headers=json.dumps({k: one_line(v) for k, v in headers.items()}) if headers else None,
         created_at=clock.now(),
     )
     if not has_mailbox(to):  # returned unsaved: nobody to send it to
@@ -146,6 +160,7 @@ class _Outgoing:
     body: str
     calendar: str | None
     created_at: datetime
+    headers: str | None = None
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -205,6 +220,7 @@ async def _claim(maker: async_sessionmaker[AsyncSession]) -> _Outgoing | None:
             body=message.body,
             calendar=message.calendar,
             created_at=message.created_at,
+            headers=message.headers,
         )
         await session.commit()
     return outgoing
@@ -253,6 +269,10 @@ def _build(message: _Outgoing, conf: settings.Settings) -> EmailMessage:
     # mail servers and clients see the same message.
     domain = conf.mail_from.rpartition("@")[2].strip("> ") or "fair.invalid"
     email["Message-ID"] = f"<outbox-{message.id}-{message.created_at:%Y%m%d%H%M%S}@{domain}>"
+    extra: dict[str, str] = json.loads(message.headers) if message.headers else {}
+    for name, value in extra.items():
+        if name in EXTRA_HEADERS:  # as `queue` allowed them, on one line
+            email[name] = one_line(value)
     email.set_content(message.body)
     if message.calendar:
         method = calendar.method_of(message.calendar) or "PUBLISH"

@@ -158,6 +158,9 @@ class OutboxMail(Base):
     # failed_at after too many attempts, until an administrator retries it.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Extra headers, a JSON object (fair.mail.EXTRA_HEADERS only): the one-click stop of a
+    # mail one asked for (List-Unsubscribe, RFC 8058: fair.stop_links).
+    headers: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Notice(Base):
@@ -1601,7 +1604,8 @@ class PoolConsent(Base):
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     wording: Mapped[str] = mapped_column(String(20))
     active_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # The last reminder mailed before the end, in days before it (14, then 2); None: none yet.
+    # The last reminder mailed before the end, in days before it (14, then 2); None: none yet;
+    # 0: the candidate stopped the reminders of this consent (fair.pool_mail's stop link).
     reminded_days: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, LargeBinary, and_, or_, select
 
+from fair.i18n import N_, gettext
 from fair.models import Base, User
 
 # A column whose name says it may hold personal data (checked by the registry's test).
@@ -35,9 +36,18 @@ PERSONAL_COLUMN = re.compile(
     r"|user_agent|birth_year|address|cv_text|text)$"
 )
 # What an erased account is called wherever its owner was shown (recruiters' pages, lists):
-# stored in the row, so in French, the platform's language.
-ERASED_CANDIDATE = "Candidat supprimé"
-ERASED_ACCOUNT = "Compte supprimé"
+# stored in the row as a marker, the same in every language, that `shown` puts in the reader's
+# language. It starts with a control character, which no form or API lets through
+# (fair.parse), so no real name can be taken for it.
+ERASED_CANDIDATE = "\x1ferased:candidate"
+ERASED_ACCOUNT = "\x1ferased:account"
+LABELS = {
+    ERASED_CANDIDATE: N_("Deleted candidate"),
+    ERASED_ACCOUNT: N_("Deleted account"),
+}
+# Shown instead of an address of the reserved .invalid domain (RFC 2606): an erased account's,
+# or the login of an account made without e-mail (fair.accounts.NO_MAILBOX_DOMAIN).
+NO_EMAIL = N_("no e-mail")
 
 
 def erased_name(user: User) -> str:
@@ -47,6 +57,23 @@ def erased_name(user: User) -> str:
 def erased_email(user: User) -> str:
     """The address an erased account keeps (unique, in the reserved .invalid domain)."""
     return f"erased-{user.id}@erased.invalid"
+
+
+def is_placeholder_address(value: str) -> bool:
+    """An address nobody reads: an erased account's, or an account's without e-mail."""
+    return "@" in value and value.lower().endswith(".invalid")
+
+
+def shown(value: str, locale: str | None = None) -> str:
+    """What a page, an export or the API shows for a stored name or address: the markers of
+    an erased account and the placeholder addresses in the reader's language, anything else
+    as it is (every page's output goes through it: fair.web.templating)."""
+    label = LABELS.get(value)
+    if label is not None:
+        return gettext(label, locale)
+    if is_placeholder_address(value):
+        return gettext(NO_EMAIL, locale)
+    return value
 
 
 class Erase(StrEnum):

@@ -1,7 +1,8 @@
 """What people hear of the CV pool by e-mail, each in their own language: the candidate, before
-their consent ends (14 and 2 days before, with a link to renew: `send_reminders`, run by the
-worker) and when an organisation asks to contact them; the requester, when the candidate
-answers. Queued in the transaction of the change (fair.mail.queue)."""
+their consent ends (14 and 2 days before, with a link to renew and one that stops them in one
+click, also in the List-Unsubscribe headers: `send_reminders`, run by the worker) and when an
+organisation asks to contact them; the requester, when the candidate answers. Queued in the
+transaction of the change (fair.mail.queue)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, cv_pool, mail, settings
+from fair import clock, cv_pool, mail, settings, stop_links
 from fair.i18n import gettext as _
 from fair.models import ContactRequest, User
 
 PARIS = ZoneInfo("Europe/Paris")
 POOL_PATH = "/me/pool"
+STOP_PATH = "/pool/reminders/stop/"  # + the signed token (fair.web.pool)
 
 
 def _why(locale: str) -> str:
@@ -51,9 +53,16 @@ async def send_reminders(session: AsyncSession) -> int:
                 _("If you do nothing, your profile leaves the pool on that day.", locale),
             ]
         )
+        stop = settings.get().base_url + STOP_PATH + cv_pool.reminders_stop_token(consent)
         body += "\n" + mail.footer(locale, sender=_site(locale), why=_why(locale))
+        body += _(
+            "Stop these reminders in one click, without logging in: %(link)s", locale, link=stop
+        )
+        body += "\n"
         subject = _("Your profile leaves the CV pool on %(day)s", locale, day=day)
-        await mail.queue(session, to=user.email, subject=subject, body=body)
+        await mail.queue(
+            session, to=user.email, subject=subject, body=body, headers=stop_links.headers(stop)
+        )
         sent += 1
     await session.flush()
     return sent

@@ -17,6 +17,7 @@ edge, which a bound meant to stop runaway scripts tolerates.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -47,6 +48,7 @@ class MemoryLimiter:
     def __init__(self, *, max_keys: int = 10_000) -> None:
         self.max_keys = max_keys
         self.counts: dict[str, tuple[int, int]] = {}
+        _made.add(self)
 
     async def hit(self, key: str, *, per_minute: int) -> int:
         return self.count(key, per_minute=per_minute)
@@ -59,6 +61,21 @@ class MemoryLimiter:
             self.counts = {k: v for k, v in self.counts.items() if v[0] == index}
         self.counts[key] = (index, seen)
         return remaining if seen > per_minute else 0
+
+
+_made: weakref.WeakSet[MemoryLimiter] = weakref.WeakSet()
+
+
+def forget_all() -> None:
+    """Every process counter starts again (tests: each test its own counts, whatever minute
+    the clock is frozen at)."""
+    for limiter in list(_made):
+        limiter.counts.clear()
+
+
+def of(redis: Redis | None, *, namespace: str, fallback: MemoryLimiter) -> Limiter:
+    """The deployment's counter when Redis is there (BROADCAST_URL), else this process's."""
+    return RedisLimiter(redis, namespace=namespace, fallback=fallback) if redis else fallback
 
 
 class RedisLimiter:

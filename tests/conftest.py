@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, migrations, passwords, settings
+from fair import clock, db, migrations, passwords, rate_limits, settings
 from fair.app import create_app
 
 PG_ADMIN = os.environ.get(
@@ -148,6 +148,7 @@ async def conf(
     yield conf
     settings.override(None)
     clock.set_now(None)
+    rate_limits.forget_all()
 
 
 # Empties every table but alembic_version and restarts every sequence, as TRUNCATE ... RESTART

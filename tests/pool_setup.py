@@ -126,6 +126,7 @@ async def agency(
     admitted: tuple[Edition, ...] = (),
     approved: bool = True,
     kind: StructureKind = StructureKind.TEMPORARY_WORK,
+    can_log_in: bool = False,
 ) -> User:
     """A counsellor of a structure (a temporary-work agency by default), approved or not,
     admitted to `admitted` editions. Rows written directly: the structures' domain module
@@ -143,7 +144,7 @@ async def agency(
     )
     session.add(structure)
     await session.flush()
-    member = await f.user(session, Role.COUNSELLOR, can_log_in=False)
+    member = await f.user(session, Role.COUNSELLOR, can_log_in=can_log_in)
     session.add(StructureMember(structure_id=structure.id, user_id=member.id, created_at=now))
     for edition in admitted:
         session.add(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from fair import alerts, candidates, clock, job_search, offers, settings
+from fair import alerts, candidates, clock, job_search, mail, offers, settings
 from fair.enums import Transport
 from fair.errors import Conflict, NotFound
 from fair.job_search import Target, Wanted
@@ -74,6 +74,17 @@ async def test_a_daily_digest_of_new_matching_offers(session) -> None:  # type: 
         )
     ]
     assert await alerts.send_due(session) == 0  # once a day
+    sent = await session.scalar(select(OutboxMail).where(OutboxMail.to_addr == candidate.email))
+    built = mail._build(
+        mail._Outgoing(
+            sent.id, sent.to_addr, sent.subject, sent.body, None, sent.created_at, sent.headers
+        ),
+        settings.get(),
+    )
+    assert (built["List-Unsubscribe"], built["List-Unsubscribe-Post"]) == (
+        f"<{link}>",
+        "List-Unsubscribe=One-Click",
+    )
     # The next day: an offer changed (already sent) and a new one; only the new one is mailed.
     clock.set_now(T0 + timedelta(days=1, hours=3))
     await offers.update(

@@ -233,6 +233,43 @@ async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) 
         "Les métiers qui recrutent dans le BTP",
         "Réussir son entretien d'embauche",
     ]
+    with sqlite3.connect(data_dir / "fair.db") as conn:
+        # Counsellors and the CV pool (fair.demo_pool).
+        structures = conn.execute(
+            "SELECT s.name, s.kind, s.approved_at IS NOT NULL, u.email FROM structures s"
+            " JOIN structure_editions se ON se.structure_id = s.id AND se.edition_id = ?"
+            " JOIN structure_members m ON m.structure_id = s.id JOIN users u ON u.id = m.user_id"
+            " ORDER BY s.id",
+            (current,),
+        ).fetchall()
+        followed = conn.execute(
+            "SELECT u.email, a.consent_via FROM accompaniments a"
+            " JOIN users u ON u.id = a.candidate_id JOIN users c ON c.id = a.counsellor_id"
+            " WHERE c.email = 'conseillere@demo.fair' AND a.consent_at IS NOT NULL"
+            " AND a.ended_at IS NULL ORDER BY a.id"
+        ).fetchall()
+        pooled = conn.execute(
+            "SELECT u.email, p.level FROM pool_consents p JOIN users u ON u.id = p.user_id"
+            " WHERE p.active_key = 1 AND p.ends_at > ? ORDER BY p.level",
+            (_now(),),
+        ).fetchall()
+        cv_in_person = conn.execute(
+            "SELECT count(*) FROM stored_files f JOIN users u ON u.id = f.owner_id"
+            " WHERE u.name = 'Bernard Vidal' AND f.kind = 'cv'"
+        ).fetchone()[0]
+    assert structures == [
+        ("Mission locale Garrigues et Lez", "mission_locale", 1, "conseillere@demo.fair"),
+        ("Garrigues Intérim", "temporary_work", 1, "agence@demo.fair"),
+    ]
+    assert followed[0] == ("candidate@demo.fair", "candidate")
+    assert re.fullmatch(r"bernard\.vidal\.\d{4}@sans-adresse\.invalid", followed[1][0])
+    assert (len(followed), followed[1][1], cv_in_person) == (2, "in_person", 1)
+    assert pooled == [
+        ("candidate@demo.fair", 1),
+        ("candidat01@demo.fair", 2),
+        ("candidat02@demo.fair", 3),
+    ]
+    assert "conseillere@demo.fair" in result.stdout and "agence@demo.fair" in result.stdout
     engine = db.create_engine(f"sqlite+aiosqlite:///{data_dir / 'fair.db'}")
     try:
         async with db.sessionmaker(engine)() as session:

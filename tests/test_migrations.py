@@ -8,7 +8,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from fair import migrations
+from fair import migrations, personal_data
 from fair.models import Base
 from tests.sqlite_rows import insert_row
 
@@ -141,3 +141,29 @@ def test_shortlisted_at_filled_from_the_history(tmp_path) -> None:  # type: igno
     with sqlite3.connect(path) as connection:
         names = {row[1] for row in connection.execute("PRAGMA table_info(applications)")}
     assert "shortlisted_at" not in names and "status" in names
+
+
+def test_erased_names_become_the_language_neutral_marker(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0033: an erased account's French name becomes the marker pages translate
+    (fair.personal_data); a live account that happens to bear those words keeps them;
+    downgrading writes the French words back."""
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url, "0032")
+    names = ((1, "Candidat supprimé"), (2, "Compte supprimé"), (3, "Candidat supprimé"))
+    with sqlite3.connect(path) as connection:
+        for id_, name in names:
+            insert_row(connection, "users", id=id_, name=name, email=f"u{id_}@example.fr")
+        for id_ in (1, 2):
+            insert_row(connection, "erased_accounts", user_id=id_)
+    migrations.upgrade(url, "0033")
+    read = "SELECT id, name FROM users ORDER BY id"
+    with sqlite3.connect(path) as connection:
+        assert connection.execute(read).fetchall() == [
+            (1, personal_data.ERASED_CANDIDATE),
+            (2, personal_data.ERASED_ACCOUNT),
+            (3, "Candidat supprimé"),
+        ]
+    command.downgrade(migrations.config(url), "0032")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute(read).fetchall() == list(names)

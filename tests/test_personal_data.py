@@ -10,43 +10,54 @@ import re
 import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from fair import (
+    accounts,
     applications,
+    candidates,
     clock,
     cv_pool,
     data_export,
     db,
     erasure,
+    exports,
     insight,
+    mail,
     outcome_figures,
     personal_data,
     retention,
     settings,
+    webconferences,
 )
-from fair.enums import ApplicationStatus, PoolLevel, Role
+from fair.enums import ApiScope, ApplicationStatus, PoolLevel, Role
 from fair.insight import progress
 from fair.models import (
     Application,
     CandidateProfile,
+    ContactRequest,
     Conversation,
     ConversationMessage,
     CvText,
     Edition,
     ErasedAccount,
+    NetworkApplication,
+    NetworkPartner,
+    OutboxMail,
     QaMessage,
     QueueEntry,
     RoomMessage,
     StoredFile,
     User,
     UserSession,
+    WebconferenceQuestion,
 )
 from fair.throttle import Throttled
 from tests import factories as f
-from tests import funnel_journeys
+from tests import funnel_journeys, partner_keys
 from tests.conftest import login
 from tests.pages import post, text_of
 
@@ -238,7 +249,7 @@ async def test_deleting_a_hired_candidate_leaves_every_figure_as_it_was(app, ses
     async with app.state.read_sessions() as s:
         erased = await s.get(User, hired_id)
         assert (erased.name, erased.email, erased.is_active) == (
-            "Candidat supprimé",
+            personal_data.ERASED_CANDIDATE,  # the same in every language
             f"erased-{hired_id}@erased.invalid",
             False,
         )
@@ -284,6 +295,11 @@ async def test_a_candidate_deletes_their_account_with_their_password(
     assert page.status_code == 200
     assert "Candidat supprimé" in page.text
     assert person.email not in page.text and person.name not in page.text
+    assert "erased" not in page.text and "\x1f" not in page.text
+    seen.cookies.set("lang", "en")
+    page = await seen.get(f"/recruiter/applications/{application.id}")
+    assert "Deleted candidate" in page.text and "Candidat supprimé" not in page.text
+    assert "no e-mail" in page.text
     again = await client.post("/login", data={"email": person.email, "password": f.PASSWORD})
     assert again.status_code != 303
 
@@ -432,6 +448,112 @@ async def test_the_retention_rule_removes_cvs_and_messages_after_the_last_editio
     ]
 
 
+async def test_retention_covers_who_never_took_part_every_message_and_sent_mails(
+    app, session, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    """Application messages, talk questions, contact requests and applications to partners'
+    offers lose their text; a candidate who never took part in an edition is due twelve
+    months after their last activity; a mail goes twelve months after it was sent; the
+    organisers' figures stay as they were."""
+    clock.set_now(f.NOON)
+    old = await f.edition(session, title="Ancienne édition")
+    booth, recruiter = await f.booth(session, edition_=old)
+    applicant = await f.candidate(session, can_log_in=False)
+    application = await applications.apply(
+        session, candidate=applicant, offer=await f.offer(session, booth_=booth), message="Bonjour"
+    )
+    await applications.set_status(
+        session, application, ApplicationStatus.SHORTLISTED, by=recruiter, message="À bientôt"
+    )
+    talk = await webconferences.schedule(
+        session, by=recruiter, edition=old, booth=booth, data=f.talk([recruiter])
+    )
+    session.add(
+        WebconferenceQuestion(
+            webconference_id=talk.id,
+            author_id=applicant.id,
+            body="Et le salaire ?",
+            status="pending",
+            created_at=clock.now(),
+        )
+    )
+    loner = await f.candidate(session, can_log_in=False)  # never in an edition
+    partner = NetworkPartner(
+        edition_id=old.id,
+        territory="Vichy",
+        base_url="https://vichy.example",
+        their_key_prefix="k",
+        their_key_sealed="x",
+        created_at=clock.now(),
+    )
+    session.add(partner)
+    await session.flush()
+    session.add_all(
+        [
+            ContactRequest(
+                candidate_id=loner.id,
+                organisation="Intérim 03",
+                message="Appelez-moi",
+                status="requested",
+                active_key=1,
+                created_at=clock.now(),
+            ),
+            NetworkApplication(
+                partner_id=partner.id,
+                candidate_id=loner.id,
+                origin_offer_id=1,
+                offer_title="Cariste",
+                employer="Vichy Log",
+                territory="Vichy",
+                message="Bonjour",
+                consent="oui",
+                consented_at=clock.now(),
+                state="sent",
+                status="submitted",
+                created_at=clock.now(),
+                status_changed_at=clock.now(),
+            ),
+        ]
+    )
+    seen_later = await f.candidate(session, can_log_in=False)  # never in one, active since
+    sent_then = await mail.queue(session, to="a@example.fr", subject="Ancien", body="…")
+    sent_then.sent_at = clock.now()
+    await db.commit(session)
+    clock.set_now(f.NOON + timedelta(days=200))
+    session.add(
+        UserSession(
+            key_hash="k" * 64,
+            user_id=seen_later.id,
+            created_at=clock.now(),
+            last_seen_at=clock.now(),
+        )
+    )
+    sent_since = await mail.queue(session, to="b@example.fr", subject="Récent", body="…")
+    sent_since.sent_at = clock.now()
+    newcomer = await f.candidate(session, can_log_in=False)
+    await db.commit(session)
+    unsent = set(await fetch.scalars(select(OutboxMail.id).where(OutboxMail.sent_at.is_(None))))
+    before = await _figures(app, old)
+    clock.set_now(f.NOON + timedelta(days=373))
+    async with app.state.write_sessions() as s:
+        assert await retention.due(s) == [applicant.id, loner.id]
+        assert await retention.step(s) == 2 + 1  # two candidates, one mail
+        await db.commit(s)
+    async with app.state.write_sessions() as s:
+        assert await retention.step(s) == 0
+    assert await _figures(app, old) == before
+    assert await fetch.scalars(select(Application.message + Application.status_message)) == [""]
+    assert await fetch.scalars(select(WebconferenceQuestion.body)) == [""]
+    assert await fetch.scalars(select(ContactRequest.message)) == [""]
+    assert await fetch.scalars(select(NetworkApplication.message)) == [""]
+    cvs = await fetch.scalars(
+        select(StoredFile.owner_id).where(StoredFile.kind == "cv").order_by(StoredFile.owner_id)
+    )
+    assert cvs == [seen_later.id, newcomer.id]
+    mails = set(await fetch.scalars(select(OutboxMail.id)))
+    assert mails == unsent | {sent_since.id}
+
+
 def test_months_before_keeps_the_day_or_takes_the_months_last() -> None:
     moment = datetime(2027, 3, 31, 10, 0, tzinfo=UTC)
     assert retention.months_before(moment, 1) == datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
@@ -452,9 +574,60 @@ async def test_the_privacy_page_says_how_long_and_is_in_the_footer(app, client, 
     assert page.status_code == 200
     text = text_of(page.text)
     assert (
-        "Vos CV et les messages de vos conversations et entretiens sont supprimés 6 mois après "
-        "la fin du dernier forum auquel vous avez participé."
+        "Vos CV et vos messages (candidatures, conversations, entretiens, questions, demandes "
+        "de contact) sont supprimés 6 mois après la fin du dernier forum auquel vous avez "
+        "participé, ou après votre dernière visite si vous n’avez participé à aucun."
     ) in text
+    assert "Les e-mails que fair vous a envoyés sont supprimés 6 mois après leur envoi." in text
     assert 'href="mailto:dpo@metropole.fr"' in page.text
     home = await client.get("/")
     assert '<a href="/privacy">Données personnelles</a>' in home.text
+
+
+async def test_a_placeholder_login_is_never_shown(app, session, make_client) -> None:  # type: ignore[no-untyped-def]
+    """An account made without e-mail logs in with a login stored as an address of the
+    reserved .invalid domain: pages, the booth's export and the partners' API say "no e-mail"
+    (null in the API and in the person's own download), in the reader's language."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    person = await accounts.create_without_mailbox(session, name="Marie Dupont")
+    code = await accounts.new_code(session, person)
+    person = await accounts.redeem_code(session, code=code, password=f.PASSWORD)
+    await candidates.set_cv(session, person, filename="cv.pdf", data=f.pdf_bytes())
+    offer = await f.offer(session, booth_=booth)
+    application = await applications.apply(session, candidate=person, offer=offer, message="")
+    _ats, raw = await partner_keys.key(session, edition, ApiScope.APPLICATIONS, booth=booth)
+    await db.commit(session)
+    placeholder = person.email
+    assert placeholder.endswith(".invalid")
+    rows = [
+        row
+        for batch in [
+            b
+            async for b in exports.application_rows(
+                session, booth_id=booth.id, zone=ZoneInfo("Europe/Paris"), locale="en"
+            )
+        ]
+        for row in batch
+    ]
+    assert [row[:2] for row in rows] == [("Marie Dupont", "no e-mail")]
+    api = make_client()
+    listed = await api.get(
+        f"/api/v1/editions/{edition.id}/booths/{booth.id}/applications",
+        headers=partner_keys.bearer(raw),
+    )
+    assert listed.json()["data"][0]["candidate"] == {"name": "Marie Dupont", "email": None}
+    own = await _tables_exported(app, person.id)
+    assert own["users"][0]["email"] is None
+    them = make_client()
+    await login(them, accounts.login_of(person), f.PASSWORD)
+    for lang, words in (("fr", "pas d’e-mail"), ("en", "no e-mail")):
+        them.cookies.set("lang", lang)
+        page = await them.get("/me/profile")
+        assert page.status_code == 200
+        assert words in text_of(page.text) and placeholder not in page.text
+    recruiting = make_client()
+    await login(recruiting, recruiter.email, f.PASSWORD)
+    seen = await recruiting.get(f"/recruiter/applications/{application.id}")
+    assert "Marie Dupont" in seen.text and placeholder not in seen.text

@@ -5,6 +5,7 @@ forward that the recruiter reads as such."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event, select
@@ -330,3 +331,26 @@ async def test_a_counsellor_books_an_interview_and_a_talk_for_a_candidate(sessio
     assert (registered.status_code, registered.headers["location"]) == (303, page)
     after = text((await client.get(page)).text)
     assert "Interviews" in after and "Booked" in after
+
+
+async def test_the_printed_code_page_is_rate_limited(app, make_client) -> None:  # type: ignore[no-untyped-def]
+    """/code: at most 5 tries a minute on one code and 30 from one address (fair.rate_limits),
+    then 429 with Retry-After and a French message; the next minute opens again."""
+    clock.set_now(f.NOON)
+    browser = make_client()
+    token = await csrf(browser, "/code")
+
+    async def try_code(code: str) -> Any:
+        data = {"csrf_token": token, "code": code, "password": "a", "password_again": "a"}
+        return await browser.post("/code", data=data)
+
+    tries = [(await try_code("ABCD-EFGH-JKLM")).status_code for _ in range(6)]
+    assert tries == [422] * 5 + [429]
+    refused = await try_code("abcd efgh jklm")  # the same code, typed otherwise
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "60")
+    assert "Trop d’essais avec un code. Attendez 60 secondes et réessayez." in text(refused.text)
+    others = [(await try_code(f"ABCD-EFGH-{n:04d}")).status_code for n in range(23)]
+    assert others == [422] * 23  # 30 tries from this address so far
+    assert (await try_code("ZZZZ-ZZZZ-ZZZZ")).status_code == 429
+    clock.set_now(f.NOON + timedelta(minutes=1))
+    assert (await try_code("ABCD-EFGH-JKLM")).status_code == 422

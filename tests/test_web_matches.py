@@ -64,10 +64,14 @@ async def test_alerts_from_the_site_and_the_mails_link(client, make_client, sess
     page = text((await client.get("/me/offers-for-you")).text)
     assert "Vous recevez les nouvelles offres pour vous par e-mail une fois par jour." in page
     assert "Vous suivez une recherche par e-mail : “cariste” Arrêter — cariste" in page
-    # The mail's link, in a browser without a session: stopped at once, then switched on again.
+    # The mail's link, in a browser without a session: opening it only asks (mail scanners
+    # follow links); the button stops it; then it is switched on again.
     anonymous = make_client()
     link = f"/alerts/stop/{alerts.token(kept[0].id)}"
-    stopped = await anonymous.get(link)
+    asked = await anonymous.get(link)
+    assert asked.status_code == 200 and "Arrêter cette alerte ?" in text(asked.text)
+    assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is None
+    stopped = await anonymous.post(link, data={"csrf_token": await csrf(anonymous, link)})
     assert stopped.status_code == 200 and "Votre alerte est arrêtée" in text(stopped.text)
     assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is not None
     resume = f"/alerts/resume/{alerts.token(kept[0].id)}"
@@ -75,6 +79,15 @@ async def test_alerts_from_the_site_and_the_mails_link(client, make_client, sess
     assert "Votre alerte est réactivée" in text(again.text)
     assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is None
     assert (await anonymous.get(f"/alerts/stop/{kept[0].id}.forged")).status_code == 404
+    # A mail client's one-click POST (RFC 8058): no cookie, no CSRF token, the signed link.
+    one_click = {"List-Unsubscribe": "One-Click"}
+    forged = await make_client().post(f"/alerts/stop/{kept[0].id}.forged", data=one_click)
+    assert forged.status_code == 404
+    answered = await make_client().post(link, data=one_click)
+    assert (answered.status_code, answered.text) == (200, "Stopped.")
+    assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is not None
+    await anonymous.post(resume, data={"csrf_token": await csrf(anonymous, link)})
+    assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is None
     # Stopped from the site; someone else's alert is not found.
     other = await f.candidate(session)
     await db.commit(session)

@@ -4,17 +4,19 @@ every opening is in the candidate's log; withdrawing hides everything at once.""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from fair import clock, cv_pool, db, pool_mail
-from fair.enums import AccessKind, PoolLevel, Role
+from fair import clock, cv_pool, db, pool_mail, settings
+from fair.enums import AccessKind, PoolLevel, Role, StructureKind
 from fair.models import CvText, Employer, OutboxMail, PersonalDataAccess, PoolConsent
 from tests import factories as f
+from tests.conftest import csrf
 from tests.pages import person, post, text
-from tests.pool_setup import pool_candidate, recruiter_at
+from tests.pool_setup import agency, pool_candidate, recruiter_at
 
 
 async def test_pool_journey(session, make_client, fetch) -> None:  # type: ignore[no-untyped-def]
@@ -91,9 +93,19 @@ async def test_pool_journey(session, make_client, fetch) -> None:  # type: ignor
         .order_by(PersonalDataAccess.id)
     )
     profile_, contact, cv_ = AccessKind.POOL_PROFILE, AccessKind.CONTACT_DETAILS, AccessKind.POOL_CV
-    assert accesses == [profile_, profile_, profile_, contact, cv_]
+    # One entry per viewer, candidate, kind and day, whatever the reloads (fair.access_log).
+    assert accesses == [profile_, contact, cv_]
     seen = text((await candidate.get("/me/pool")).text)
     assert f"{recruiter.name} (" in seen and "Your CV, from the CV pool" in seen
+    clock.set_now(clock.now() + timedelta(days=1))
+    for _ in range(2):
+        assert (await recruiting.get(f"/pool/profiles/{ref}")).status_code == 200
+    accesses = await fetch.scalars(
+        select(PersonalDataAccess.what)
+        .where(PersonalDataAccess.subject_id == jeanne.id)
+        .order_by(PersonalDataAccess.id)
+    )
+    assert accesses == [profile_, contact, cv_, profile_, contact]
 
     withdrawn = await post(candidate, "/me/pool", "/me/pool/withdraw")
     assert withdrawn.status_code == 303
@@ -133,6 +145,55 @@ async def test_reminders_before_the_end(session, fetch) -> None:  # type: ignore
     assert [m.subject for m in mails] == ["Votre profil quitte la CVthèque le 10 avril 2026"] * 2
     assert "/me/pool" in mails[0].body
     assert (await session.get(PoolConsent, consent.id)).reminded_days == 2
+    stop = f"{settings.get().base_url}/pool/reminders/stop/{cv_pool.reminders_stop_token(consent)}"
+    assert f"Arrêter ces rappels en un clic, sans vous connecter : {stop}" in mails[0].body
+    assert json.loads(mails[0].headers) == {
+        "List-Unsubscribe": f"<{stop}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+async def test_reminders_stop_with_a_confirmed_link_or_a_mail_clients_one_click(
+    app, session, make_client, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    """GET only asks (mail scanners follow links); the page's button stops them (CSRF
+    checked); a mail client's RFC 8058 POST stops them without cookie nor CSRF token, but only
+    with a signed link; no reminder is mailed after either."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    people = [await pool_candidate(session, editions_=(edition,)) for _ in range(3)]
+    consents = [
+        await cv_pool.give(session, p, level=PoolLevel.EDITION, months=1, edition_id=edition.id)
+        for p in people
+    ]
+    await db.commit(session)
+    links = [f"/pool/reminders/stop/{cv_pool.reminders_stop_token(c)}" for c in consents]
+    browser = make_client()
+    asked = await browser.get(links[0])
+    assert asked.status_code == 200
+    assert "Arrêter les rappels ?" in text(asked.text)
+    assert (await fetch.get(PoolConsent, consents[0].id)).reminded_days is None
+    token = await csrf(browser, links[0])
+    done = await browser.post(links[0], data={"csrf_token": token})
+    assert "Rappels arrêtés" in text(done.text)
+    one_click = {"List-Unsubscribe": "One-Click"}
+    mail_client = make_client()
+    answered = await mail_client.post(links[1], data=one_click)
+    assert (answered.status_code, answered.text) == (200, "Stopped.")
+    forged = await make_client().post(
+        f"/pool/reminders/stop/{consents[2].id}.forged", data=one_click
+    )
+    assert forged.status_code == 404
+    no_token = await make_client().post(links[2], data={"List-Unsubscribe": "One-Click", "x": "1"})
+    assert no_token.status_code == 403
+    kept = await fetch.scalars(select(PoolConsent.reminded_days).order_by(PoolConsent.id))
+    assert kept == [0, 0, None]
+    clock.set_now(consents[0].ends_at - timedelta(days=13))
+    async with app.state.write_sessions() as s:
+        assert await pool_mail.send_reminders(s) == 1  # the third one only
+        await db.commit(s)
+    mailed = await fetch.scalars(select(OutboxMail.to_addr))
+    assert mailed == [people[2].email]
 
 
 async def test_an_application_cv_opened_is_in_the_candidates_log(
@@ -157,3 +218,25 @@ async def test_an_application_cv_opened_is_in_the_candidates_log(
             None,
         )
     ]
+
+
+async def test_the_menu_shows_the_cv_pool_to_the_counsellors_who_may_search_it(
+    session, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    """An approved temporary-work agency's counsellor has "CV pool" in the menu; a mission
+    locale's or a not yet approved agency's has not, and may not search it."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    temp = await agency(session, admitted=(edition,), can_log_in=True)
+    local = await agency(
+        session, admitted=(edition,), kind=StructureKind.MISSION_LOCALE, can_log_in=True
+    )
+    pending = await agency(session, approved=False, can_log_in=True)
+    await db.commit(session)
+    for who, searches in ((temp, True), (local, False), (pending, False)):
+        client = await person(make_client, who)
+        page = await client.get("/counsellor")
+        assert page.status_code == 200
+        menu = page.text.split('<nav aria-label="Main menu">')[1].split("</nav>")[0]
+        assert ('<a href="/pool">CV pool</a>' in menu) == searches
+        assert (await client.get("/pool")).status_code == (200 if searches else 403)

@@ -72,6 +72,8 @@ OTHER_FORMS = {
     "delete_account": "deletes the account, once the password is given",
     "edition_network": "registers a partner instance of the network",
     "structures": "creates a structure",
+    "alert_stop_link": "stops a mail alert, once confirmed (or by a mail client's one-click)",
+    "pool_reminders_stop": "stops the CV pool's reminders, once confirmed (or one-click)",
 }
 ROLES = {
     "admin": demo.ADMIN,

@@ -17,7 +17,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from fair import api_keys, app_state, applications, db, idempotency, insight, offer_upserts
+from fair import (
+    api_keys,
+    app_state,
+    applications,
+    db,
+    idempotency,
+    insight,
+    offer_upserts,
+    personal_data,
+)
 from fair.api.core import Call, Endpoint, endpoint
 from fair.api.params import Id, Page, PageParams, Params, Position, page
 from fair.disclosure import THRESHOLD
@@ -108,7 +117,9 @@ class BoothPageParams(PageParams):
 
 class CandidateOut(BaseModel):
     name: str
-    email: str
+    # None for a candidate without e-mail (accompanied by a counsellor) or whose account was
+    # deleted: their stored address is a placeholder nobody reads (fair.personal_data).
+    email: str | None
 
 
 class ApplicationOut(BaseModel):
@@ -176,7 +187,12 @@ def _application(call: Call[Any], row: applications.Listed) -> ApplicationOut:
         cv = str(call.request.url_for("application_cv", application_id=str(application.id)))
     return ApplicationOut(
         id=application.id,
-        candidate=CandidateOut(name=row.candidate_name, email=row.candidate_email),
+        candidate=CandidateOut(
+            name=personal_data.shown(row.candidate_name),
+            email=None
+            if personal_data.is_placeholder_address(row.candidate_email)
+            else row.candidate_email,
+        ),
         status=ApplicationStatus(application.status),
         offer_id=application.offer_id,
         offer_title=row.offer_title,

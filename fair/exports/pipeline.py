@@ -16,6 +16,7 @@ from fair.models import (
     Offer,
     User,
 )
+from fair.personal_data import shown
 
 # Applications of a booth
 
@@ -53,6 +54,13 @@ async def application_rows(
     labels = {s.value: gettext(s.label, locale) for s in ApplicationStatus}
     async for batch in stream(session, statement, chunk=chunk):
         yield [
-            (name, email, title, labels[status], local(applied, zone), local(changed, zone))
+            (
+                shown(name, locale),
+                shown(email, locale),
+                title,
+                labels[status],
+                local(applied, zone),
+                local(changed, zone),
+            )
             for name, email, title, status, applied, changed in batch
         ]

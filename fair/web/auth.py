@@ -19,12 +19,14 @@ from starlette.responses import Response
 
 from fair import (
     app_state,
+    cv_pool,
     db,
     editions,
     notices,
     parse,
     permissions,
     settings,
+    stop_links,
     unit_of_work,
     user_sessions,
 )
@@ -115,6 +117,27 @@ def page(handler: Handler) -> Handler:
     a handler that reads much to show a refused form again calls `release` first.
     """
 
+    return _unit_of_work(handler, one_click=False)
+
+
+def one_click_page(handler: Handler) -> Handler:
+    """`page` for the stop link of a mail (fair.stop_links): a mail client's one-click POST
+    (RFC 8058: exactly `List-Unsubscribe=One-Click`, no cookie) is spared the CSRF check, and
+    the handler sees `is_one_click(request)`; it must then check the signed token of its URL.
+    Any other POST is checked as `page` checks it."""
+    return _unit_of_work(handler, one_click=True)
+
+
+def is_one_click(request: Request) -> bool:
+    return bool(getattr(request.state, "one_click", False))
+
+
+async def _one_click_form(request: Request) -> bool:
+    form = await request.form(max_files=5, max_fields=200, max_part_size=256 * 1024)
+    return list(form.multi_items()) == [(stop_links.ONE_CLICK_FIELD, stop_links.ONE_CLICK_VALUE)]
+
+
+def _unit_of_work(handler: Handler, *, one_click: bool) -> Handler:
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
         state = app_state.of(request)
@@ -126,7 +149,10 @@ def page(handler: Handler) -> Handler:
             try:
                 await load_user(request)
                 if request.method in UNSAFE:
-                    await read_form(request)
+                    if one_click and await _one_click_form(request):
+                        request.state.one_click = True
+                    else:
+                        await read_form(request)
                 response = await handler(request)
                 if response.status_code >= 400 or request.state.db is not session:
                     session.expunge_all()  # what the page shows stays readable, as loaded
@@ -174,6 +200,11 @@ async def load_user(request: Request) -> User | None:
     request.state.user_session = record
     # The header's "Notices (n unread)" link on every page.
     request.state.unread_notices = await notices.unread_count(session, user.id) if user else 0
+    # The menu's "CV pool" for a counsellor of an approved temporary-work agency (recruiters
+    # always have it: the page says what they lack).
+    request.state.pool_search = user is not None and await cv_pool.counsellor_searches(
+        session, user
+    )
     if record is not None and user_sessions.stale(record):
         # Written in a transaction of its own once the request's has committed (a read
         # session must not write; the write lock is free by then).
@@ -193,9 +224,7 @@ async def login(request: Request, user: User) -> None:
     old = request.session.get("sid")
     if isinstance(old, str) and old:
         await user_sessions.revoke(session, old)
-    key = await user_sessions.start(
-        session, user, user_agent=request.headers.get("user-agent", "")
-    )
+    key = await user_sessions.start(session, user, user_agent=request.headers.get("user-agent", ""))
     request.session.clear()
     request.session.update(sid=key, csrf=secrets.token_urlsafe(32))
     request.state.user = user

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from fair import (
     accounts,
+    app_state,
     candidates,
     counsellors,
     files,
@@ -28,6 +29,7 @@ from fair import (
     match_offers,
     matching,
     offers,
+    rate_limits,
     search,
     structures,
 )
@@ -36,6 +38,7 @@ from fair.enums import InterviewMode, InterviewStatus, Role, StructureKind
 from fair.errors import FairError, Forbidden, NotFound
 from fair.i18n import current_locale, gettext
 from fair.models import Structure, User
+from fair.throttle import Throttled
 from fair.web import auth, forms, job_search_form, match_view, urls
 from fair.web.auth import database, page, path_int, require_role, require_user
 from fair.web.candidate import cv_response
@@ -525,12 +528,23 @@ async def end_mine(request: Request) -> Response:
 # Logging in with a printed code ---------------------------------------------------------------
 
 
+async def _count_try(request: Request, code: str) -> None:
+    """Every try counts, valid or not (fair.accounts.count_code_try): in Redis when the
+    deployment has it, shared by every process."""
+    broadcast = app_state.of(request).broadcast
+    limiter = rate_limits.of(
+        broadcast.client(), namespace=broadcast.namespace, fallback=accounts.CODE_TRIES
+    )
+    await accounts.count_code_try(limiter, ip=auth.client_address(request), code=code)
+
+
 @page
 async def code_login(request: Request) -> Response:
     if request.method != "POST":
         return render(request, "accounts/code.html", {"form": None})
     fields = forms.Fields(await forms.read(request))
     try:
+        await _count_try(request, str(fields.form.get("code", "")))
         code = fields.text("code", required=True, max_length=40)
         password = str(fields.form.get("password", ""))
         if password != str(fields.form.get("password_again", "")):
@@ -541,7 +555,10 @@ async def code_login(request: Request) -> Response:
         form = forms.state_from(fields, error)
         form.values.pop("password", None)
         form.values.pop("password_again", None)
-        return render(request, "accounts/code.html", {"form": form}, status=error.status)
+        page_ = render(request, "accounts/code.html", {"form": form}, status=error.status)
+        if isinstance(error, Throttled):
+            page_.headers["Retry-After"] = str(error.retry_after)
+        return page_
     await auth.login(request, user)
     flash(request, "Welcome! Your password is saved: log in with it next time.")
     return urls.redirect(request, "my_counsellors" if user.role == Role.CANDIDATE else "home")

@@ -7,13 +7,11 @@ for an offer (fair.match_candidates)."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from fair import (
     alerts,
-    app_state,
-    db,
     job_search,
     match_candidates,
     match_offers,
@@ -25,7 +23,14 @@ from fair import (
 from fair.enums import Role
 from fair.errors import NotFound
 from fair.web import forms, match_view, urls
-from fair.web.auth import database, page, path_int, require_role
+from fair.web.auth import (
+    database,
+    is_one_click,
+    one_click_page,
+    page,
+    path_int,
+    require_role,
+)
 from fair.web.flash import flash
 from fair.web.templating import render
 
@@ -95,14 +100,19 @@ async def stop_mine(request: Request) -> Response:
     return urls.redirect(request, "offers_for_you")
 
 
-@page
+@one_click_page
 async def stop_by_link(request: Request) -> Response:
-    """The mails' link: stops the alert at once, without logging in (one click), and offers
-    to switch it on again (a mail scanner opening links would stop it too)."""
+    """The mails' link, without logging in: GET asks to confirm (mail scanners open links and
+    must stop nothing), POST stops the alert, from the page's button or from a mail client's
+    one-click (fair.stop_links), and offers to switch it on again."""
     raw = request.path_params["token"]
-    async with db.unit_of_work(app_state.of(request).write_sessions) as session:
-        alert = await alerts.by_token(session, raw)
-        await alerts.stop(session, alert)
+    session = database(request)
+    alert = await alerts.by_token(session, raw)
+    if request.method == "GET":
+        return render(request, "candidate/alert_stopped.html", {"token": raw, "confirm": True})
+    await alerts.stop(session, alert)
+    if is_one_click(request):
+        return PlainTextResponse("Stopped.")
     return render(request, "candidate/alert_stopped.html", {"token": raw, "resumed": False})
 
 
@@ -136,7 +146,7 @@ routes = [
     Route("/me/offers-for-you", offers_for_you, name="offers_for_you"),
     Route("/me/alerts", subscribe, methods=["POST"], name="alert_subscribe"),
     Route("/me/alerts/{alert_id:int}/stop", stop_mine, methods=["POST"], name="alert_stop"),
-    Route("/alerts/stop/{token}", stop_by_link, name="alert_stop_link"),
+    Route("/alerts/stop/{token}", stop_by_link, methods=["GET", "POST"], name="alert_stop_link"),
     Route("/recruiter/offers/{offer_id:int}/candidates", offer_candidates, name="offer_candidates"),
     Route("/alerts/resume/{token}", resume_by_link, methods=["POST"], name="alert_resume_link"),
 ]

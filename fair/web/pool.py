@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from fair import access_log, clock, contact_requests, cv_pool, job_search, parse, search
@@ -17,7 +17,15 @@ from fair.enums import AccessKind, ContactStatus, Contract, PoolLevel, Role, Tra
 from fair.errors import FairError, Forbidden, Invalid, NotFound
 from fair.i18n import N_, ngettext
 from fair.web import forms, urls
-from fair.web.auth import database, page, path_int, require_role, require_user
+from fair.web.auth import (
+    database,
+    is_one_click,
+    one_click_page,
+    page,
+    path_int,
+    require_role,
+    require_user,
+)
 from fair.web.candidate import cv_response
 from fair.web.flash import flash
 from fair.web.templating import render
@@ -284,12 +292,34 @@ async def requests_page(request: Request) -> Response:
     )
 
 
+@one_click_page
+async def stop_reminders(request: Request) -> Response:
+    """The reminders' stop link, without logging in: GET asks to confirm (mail scanners open
+    links), POST stops this consent's reminders, from the button or from a mail client's
+    one-click (fair.stop_links)."""
+    raw = request.path_params["token"]
+    session = database(request)
+    consent = await cv_pool.by_reminders_token(session, raw)
+    if request.method == "GET":
+        return render(request, "candidate/pool_reminders_stopped.html", {"token": raw})
+    await cv_pool.stop_reminders(session, consent)
+    if is_one_click(request):
+        return PlainTextResponse("Stopped.")
+    return render(request, "candidate/pool_reminders_stopped.html", {"stopped": True})
+
+
 routes = [
     Route("/me/pool", my_pool, name="my_pool"),
     Route("/me/pool/consent", give, methods=["POST"], name="pool_give"),
     Route("/me/pool/renew", renew, methods=["POST"], name="pool_renew"),
     Route("/me/pool/withdraw", withdraw, methods=["POST"], name="pool_withdraw"),
     Route("/me/pool/requests/{request_id:int}", answer, methods=["POST"], name="pool_answer"),
+    Route(
+        "/pool/reminders/stop/{token}",
+        stop_reminders,
+        methods=["GET", "POST"],
+        name="pool_reminders_stop",
+    ),
     Route("/pool", search_page, name="pool_search"),
     Route("/pool/requests", requests_page, name="pool_requests"),
     Route("/pool/profiles/{ref}", profile_page, name="pool_profile"),

@@ -13,7 +13,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 
-from fair import app_state, branding, counsellors, i18n, interviews, rome, settings, videos
+from fair import (
+    app_state,
+    branding,
+    counsellors,
+    i18n,
+    interviews,
+    personal_data,
+    rome,
+    settings,
+    videos,
+)
 from fair.enums import (
     ApplicationStatus,
     BoothStatus,
@@ -99,6 +109,15 @@ def _status_labels() -> dict[str, str]:
     return {status.value: i18n.gettext(status.label) for status in ApplicationStatus}
 
 
+def _finalize(value: object) -> object:
+    """Every value a template prints: an erased account's name and a placeholder address
+    (fair.personal_data.shown) in the reader's language. Markup is printed as it is (a
+    template that needs the stored value wraps it so)."""
+    if type(value) is str:
+        return personal_data.shown(value)
+    return value
+
+
 def build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(settings.get().templates_dir)),
@@ -106,6 +125,7 @@ def build_env() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
@@ -120,6 +140,7 @@ def build_env() -> Environment:
         clock=_clock,
         local_input=_local_input,
     )
+    env.tests["placeholder_address"] = personal_data.is_placeholder_address
     env.globals.update(
         t=_t,
         minutes=_minutes,
@@ -190,6 +211,7 @@ def render(
         "static": app_state.of(request).assets.url,
         "flashes": take(request),
         "unread_notices": getattr(request.state, "unread_notices", 0),
+        "pool_search": getattr(request.state, "pool_search", False),
         "form": None,
         **context,
     }
