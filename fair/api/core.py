@@ -102,6 +102,9 @@ Handler = Callable[[Call[Any]], Awaitable[BaseModel]]
 # What a body depends on in the database, read cheaply (fair.offers_version): a token that
 # changes whenever the body would, or None when unknown (the ETag is then the body's hash).
 Version = Callable[[Call[Any]], Awaitable[str | None]]
+# A check of the request itself run once the key is known and before its body is read (a
+# signed request's signature, fair.api.network): who may send comes before what they sent.
+Guard = Callable[[Call[Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class Endpoint:
     status: int = 200  # the status of a success
     errors: tuple[int, ...] = (400, 404)  # documented error statuses
     version: Version | None = None  # the ETag before the handler runs (see `etag`)
+    guard: Guard | None = None  # run after authentication, before the body is read
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -142,6 +146,7 @@ def endpoint(
     status: int = 200,
     errors: tuple[int, ...] = (400, 404),
     version: Version | None = None,
+    guard: Guard | None = None,
 ) -> Callable[[Handler], Endpoint]:
     """Declare the decorated handler as an endpoint (see the module's docstring)."""
 
@@ -165,6 +170,7 @@ def endpoint(
             status=status,
             errors=documented,
             version=version,
+            guard=guard,
         )
 
     return declare
@@ -413,8 +419,10 @@ async def _run(declared: Endpoint, request: Request) -> Response:
     async with maker() as session:
         try:
             key = await _authenticate(declared, request, session, params)
-            body = await _read_body(declared, request)
-            call = Call(request, session, params, key, body)
+            call = Call(request, session, params, key)
+            if declared.guard is not None:
+                await declared.guard(call)  # a refused signature is a 401, whatever the body
+            call.body = await _read_body(declared, request)
             tag = None
             if declared.version is not None and not write:
                 # Read before the data: a body newer than its version is only sent again.
