@@ -43,7 +43,7 @@ from fair import (
     notices,
 )
 from fair.enums import AccessKind, ContactStatus
-from fair.errors import FairError, Invalid, NotFound
+from fair.errors import Conflict, FairError, Invalid, NotFound
 from fair.models import (
     ApiKey,
     CandidateProfile,
@@ -256,8 +256,9 @@ def _refusal(response: httpx.Response) -> FairError:
         return NotFound(GONE)
     if code in KNOWN:
         status, message = KNOWN[code]
-        fields = {"message": message} if code == "contact.invalid" else {}
-        return FairError(message, status=status, code=code, fields=fields)
+        if status == 409:
+            return Conflict(message, code=code)
+        return Invalid(message, code=code, fields={"message": message})
     if 400 <= response.status_code < 500:
         return Invalid("The partner instance refused this request.", code=code or "network.refused")
     return _unreachable()
@@ -403,7 +404,8 @@ async def ask(
         found = await session.get(NetworkContact, sent_id)
         assert found is not None  # only this function deletes it
         found.remote_id = accepted.id
-        session.expunge(found)
+        await session.flush()
+        session.expunge(found)  # returned as written, readable once the session is gone
     return found
 
 
