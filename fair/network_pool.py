@@ -43,7 +43,7 @@ from fair import (
     notices,
 )
 from fair.enums import AccessKind, ContactStatus
-from fair.errors import Conflict, FairError, Invalid, NotFound
+from fair.errors import Conflict, FairError, Forbidden, Invalid, NotFound
 from fair.models import (
     ApiKey,
     CandidateProfile,
@@ -363,8 +363,8 @@ async def ask(
     organisation: recorded here (its id is the reference the partner keeps), sent signed; the
     partner's refusal (already asked, declined, hidden, a bad message) is raised and nothing
     stays here. Call without a transaction open: each write is a unit of work of its own."""
-    if viewer.user_id != requester.id:
-        raise NotFound(GONE)
+    if viewer.user_id is None or viewer.user_id != requester.id:
+        raise Forbidden("Only a recruiter or an agency of this platform may ask for contact.")
     text = message.strip()
     if not text or len(text) > 2000:
         error = "Write a message of 2,000 characters at most: who you are and why you call."

@@ -381,3 +381,37 @@ async def test_network_offers_switch_per_edition_and_version(app, session) -> No
     assert await network.set_offers_shown(session, edition, shown=True) is True
     await db.commit(session)
     assert (await state())[0] is True
+
+
+async def test_organiser_turns_network_offers_off_and_on(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    organiser = await f.user(session, Role.ORGANISER)
+    ours = await f.edition(session, by=organiser)
+    origin = await f.edition(session)
+    _k, raw = await key(session, origin, *network.SCOPES)
+    await network.register(
+        session, edition=ours, base_url=BASE, territory="Vichy", key=raw, by=organiser
+    )
+    other = await f.edition(session)
+    await db.commit(session)
+    await login(client, organiser.email, f.PASSWORD)
+    path = f"/organiser/editions/{ours.id}/network"
+    token = await csrf(client, path)
+    off = await client.post(f"{path}/offers-shown", data={"csrf_token": token, "shown": "0"})
+    assert off.status_code == 303
+    assert (await fetch.get(Edition, ours.id)).network_offers is False
+    page = await client.get(path)
+    assert "Les offres des partenaires sont désactivées pour cette édition" in page.text
+    assert "Activer les offres du réseau pour cette édition" in page.text
+    on = await client.post(f"{path}/offers-shown", data={"csrf_token": token, "shown": "1"})
+    assert on.status_code == 303
+    assert (await fetch.get(Edition, ours.id)).network_offers is True
+    # Without the CSRF token, or on another organiser's edition: refused, nothing changes.
+    forged = await client.post(f"{path}/offers-shown", data={"shown": "0"})
+    assert forged.status_code == 403
+    elsewhere = await client.post(
+        f"/organiser/editions/{other.id}/network/offers-shown",
+        data={"csrf_token": token, "shown": "0"},
+    )
+    assert elsewhere.status_code == 403
+    assert (await fetch.get(Edition, other.id)).network_offers is True
+    assert (await fetch.get(Edition, ours.id)).network_offers is True

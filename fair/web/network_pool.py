@@ -36,7 +36,7 @@ def _ref(request: Request) -> str:
     return ref
 
 
-async def _chosen(request: Request, partners: list[NetworkPartner]) -> NetworkPartner | None:
+def _chosen(request: Request, partners: list[NetworkPartner]) -> NetworkPartner | None:
     wanted = request.query_params.get("partner", "")
     try:
         number = parse.integer(wanted, lo=1, hi=2**31) if wanted else 0
@@ -50,7 +50,7 @@ async def search_page(request: Request) -> Response:
     viewer = await pool_viewer(request)
     session = database(request)
     partners = await network_pool.partners_for(session, viewer)
-    partner = await _chosen(request, partners)
+    partner = _chosen(request, partners)
     query = pool_query(request)
     query.page = min(query.page, MAX_PAGE)
     form = forms.FormState(values=dict(request.query_params.multi_items()))
