@@ -55,7 +55,7 @@ from tests.partner_keys import key
 from tests.pool_setup import pool_candidate, recruiter_at
 from tests.server_processes import Server, spawn, stop, wait_healthy
 
-DEADLINE = 60.0  # the whole test, servers included
+DEADLINE = 90.0  # the whole test, servers included (the pool's journey added)
 
 
 @dataclass
@@ -91,7 +91,7 @@ async def instances(databases: tuple[str, str]) -> AsyncIterator[tuple[Instance,
     made: list[Instance] = []
     try:
         for server, url in zip(servers, databases, strict=True):
-            await wait_healthy(server)
+            await wait_healthy(server, seconds=60.0)  # two servers starting on a busy machine
             engine = db.create_engine(url)
             made.append(Instance(server, engine, db.sessionmaker(engine, write=True)))
         yield made[0], made[1]
