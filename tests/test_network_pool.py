@@ -415,3 +415,21 @@ async def test_organiser_turns_network_offers_off_and_on(client, session, fetch)
     assert elsewhere.status_code == 403
     assert (await fetch.get(Edition, other.id)).network_offers is True
     assert (await fetch.get(Edition, ours.id)).network_offers is True
+
+
+async def test_search_page_refuses_bad_filters_and_says_when_the_partner_is_down(  # type: ignore[no-untyped-def]
+    client, session
+) -> None:
+    net = await _network(session)
+    await login(client, net["recruiter"].email, f.PASSWORD)
+    empty = await client.get("/network/pool")
+    assert empty.status_code == 200 and "profil trouvé" not in empty.text
+    # Checked here before any call: the reader's language, the field named.
+    bad = await client.get("/network/pool", params={"radius_km": "10"})
+    assert bad.status_code == 422
+    assert "Choisissez la commune à partir de laquelle la distance est mesurée." in bad.text
+    # The partner's address answers nothing (nothing listens on 127.0.0.1:80 here): a clear
+    # page, not a 500.
+    down = await client.get("/network/pool", params={"q": "électricien"})
+    assert down.status_code == 502
+    assert "La plateforme partenaire n'a pas répondu comme prévu" in down.text
