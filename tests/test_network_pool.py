@@ -433,3 +433,16 @@ async def test_search_page_refuses_bad_filters_and_says_when_the_partner_is_down
     down = await client.get("/network/pool", params={"q": "électricien"})
     assert down.status_code == 502
     assert "La plateforme partenaire n'a pas répondu comme prévu" in down.text
+
+
+async def test_refused_parameters_come_after_the_key(client, session) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    for params in ({"radius_km": "abc"}, [("page", "1"), ("page", "2")]):
+        anonymous = await client.get("/api/v1/network/pool", params=params)
+        assert anonymous.status_code == 401, params
+        keyed = await client.get("/api/v1/network/pool", params=params, headers=bearer(net["raw"]))
+        assert (keyed.status_code, keyed.json()["error"]["code"]) == (400, "input.invalid")
+    wrong = await client.get(
+        "/api/v1/network/offers", params={"limit": "0"}, headers=bearer("fair_nokey000_" + "x" * 32)
+    )
+    assert wrong.status_code == 401

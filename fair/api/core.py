@@ -304,7 +304,7 @@ async def _read_body(declared: Endpoint, request: Request) -> BaseModel | None:
 
 
 async def _authenticate(
-    declared: Endpoint, request: Request, session: AsyncSession, params: BaseModel
+    declared: Endpoint, request: Request, session: AsyncSession, params: Any
 ) -> Any:
     """The partner key of a scoped endpoint (`Authorization: Bearer <key>`), checked by
     fair.api_keys.authenticate (401 when absent or unknown, 403 when out of scope)."""
@@ -330,6 +330,19 @@ async def _authenticate(
     if key is None:  # authenticate raises its own refusals; None is one too
         raise Forbidden("This partner key may not do this.", code="api.forbidden")
     return key
+
+
+async def _authenticate_only(declared: Endpoint, request: Request, maker: Any) -> None:
+    """The key of a scoped endpoint whose parameters were refused: checked first, so that a
+    request without a valid key is a 401 whatever its parameters (the edition it names is the
+    path's, when it reads as a number)."""
+    raw = str(request.path_params.get("edition_id", ""))
+    named = types.SimpleNamespace(edition_id=int(raw) if raw.isdigit() and len(raw) < 10 else None)
+    async with maker() as session:
+        try:
+            await _authenticate(declared, request, session, named)
+        finally:
+            await unit_of_work.discard(session)
 
 
 # --- Answering ------------------------------------------------------------------------------
@@ -414,7 +427,11 @@ async def _run(declared: Endpoint, request: Request) -> Response:
     maker = state.write_sessions if write else state.read_sessions
     try:
         params = read_params(declared, request)
-    except ValidationError as exc:
+    except (ValidationError, ApiError) as exc:
+        if declared.scope is not None:  # who may ask comes before what they asked (401 first)
+            await _authenticate_only(declared, request, maker)
+        if isinstance(exc, ApiError):
+            raise
         return _validation_error(exc, "query")
     async with maker() as session:
         try:
