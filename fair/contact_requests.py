@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import clock, cv_pool, notices, pool_mail
 from fair.enums import CONTACT_TRANSITIONS, ContactStatus
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
-from fair.models import ContactRequest, CvText, User
+from fair.models import ContactRequest, CvText, NetworkContactIn, User
 
 MAX_MESSAGE = 2000
 
@@ -62,21 +62,7 @@ async def ask(
         raise Forbidden("Only a recruiter or an agency of this platform may ask for contact.")
     text = _message(message)
     candidate_id, consent = await cv_pool.visible_consent(session, viewer, ref)
-    for found in await _organisation_requests(session, viewer, candidate_id):
-        if found.status == ContactStatus.REQUESTED:
-            raise Conflict(
-                "Your organisation already asked this candidate; wait for their answer.",
-                code="contact.already_requested",
-            )
-        if found.status == ContactStatus.ACCEPTED:
-            raise Conflict(
-                "This candidate already accepted your organisation's request.",
-                code="contact.already_accepted",
-            )
-        if found.consent_id == consent.id:
-            raise Conflict(
-                "This candidate declined your organisation's request.", code="contact.declined"
-            )
+    _refuse_again(await _organisation_requests(session, viewer, candidate_id), consent.id)
     request = ContactRequest(
         candidate_id=candidate_id,
         requester_id=requester.id,
@@ -89,19 +75,108 @@ async def ask(
         active_key=1,
         created_at=clock.now(),
     )
+    await _open(session, request)
+    return request
+
+
+async def ask_from_partner(
+    session: AsyncSession,
+    *,
+    viewer: cv_pool.Viewer,
+    api_key_id: int,
+    organisation_key: str,
+    requester: str,
+    reference: int,
+    ref: str,
+    message: str,
+) -> ContactRequest:
+    """`ask`, for an organisation of a partner instance of the network (fair.network_pool): the
+    partner's key `api_key_id`, the organisation as the partner names it (`organisation_key`),
+    the person asking (`requester`, a name: they have no account here) and the partner's id for
+    the request (`reference`: the same reference again gives the same request back). The same
+    refusals; the organisation's earlier requests are those of the same key and
+    `organisation_key`. The candidate is told and answers as for any request; the answer, and
+    the contact details once accepted, go back by the partner's pull
+    (fair.network_pool.changes_for)."""
+    known = await session.scalar(
+        select(ContactRequest)
+        .join(NetworkContactIn, NetworkContactIn.contact_request_id == ContactRequest.id)
+        .where(NetworkContactIn.api_key_id == api_key_id, NetworkContactIn.reference == reference)
+    )
+    if known is not None:
+        return known
+    text = _message(message)
+    candidate_id, consent = await cv_pool.visible_consent(session, viewer, ref)
+    earlier = await session.scalars(
+        select(ContactRequest)
+        .join(NetworkContactIn, NetworkContactIn.contact_request_id == ContactRequest.id)
+        .where(
+            ContactRequest.candidate_id == candidate_id,
+            NetworkContactIn.api_key_id == api_key_id,
+            NetworkContactIn.organisation_key == organisation_key,
+        )
+    )
+    _refuse_again(list(earlier), consent.id)
+    request = ContactRequest(
+        candidate_id=candidate_id,
+        requester_id=None,
+        employer_id=None,
+        structure_id=None,
+        organisation=viewer.organisation[:200],
+        consent_id=consent.id,
+        message=text,
+        status=ContactStatus.REQUESTED.value,
+        active_key=1,
+        created_at=clock.now(),
+    )
+    await _open(session, request)
+    session.add(
+        NetworkContactIn(
+            contact_request_id=request.id,
+            api_key_id=api_key_id,
+            organisation_key=organisation_key,
+            requester=requester[:120],
+            reference=reference,
+            created_at=request.created_at,
+        )
+    )
+    await session.flush()
+    return request
+
+
+def _refuse_again(earlier: list[ContactRequest], consent_id: int) -> None:
+    """The organisation's earlier requests to the candidate allow no new one."""
+    for found in earlier:
+        if found.status == ContactStatus.REQUESTED:
+            raise Conflict(
+                "Your organisation already asked this candidate; wait for their answer.",
+                code="contact.already_requested",
+            )
+        if found.status == ContactStatus.ACCEPTED:
+            raise Conflict(
+                "This candidate already accepted your organisation's request.",
+                code="contact.already_accepted",
+            )
+        if found.consent_id == consent_id:
+            raise Conflict(
+                "This candidate declined your organisation's request.", code="contact.declined"
+            )
+
+
+async def _open(session: AsyncSession, request: ContactRequest) -> None:
+    """Write a new request and tell the candidate (a notice and a mail)."""
     session.add(request)
     await session.flush()
-    candidate = await session.get(User, candidate_id)
+    candidate = await session.get(User, request.candidate_id)
     assert candidate is not None
     await notices.add(
         session,
-        user_id=candidate_id,
+        user_id=request.candidate_id,
         kind="contact_request",
         params={"organisation": request.organisation},
         link=pool_mail.POOL_PATH + "#contacts",
     )
     await pool_mail.requested(session, request, candidate)
-    return request
 
 
 async def of_candidate(session: AsyncSession, candidate_id: int) -> list[ContactRequest]:

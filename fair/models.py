@@ -22,6 +22,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -208,6 +209,8 @@ class Edition(Base):
     response_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Whether its search shows the network partners' offers (fair.network.shows_network).
+    network_offers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
     # When its public data last changed (the API's updated_since): every UPDATE of the row sets
@@ -1435,9 +1438,7 @@ class WebhookDelivery(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(
-        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
-    )
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(String(40), unique=True)  # the webhook-id header
     event: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)  # the JSON sent, fixed when queued
@@ -1676,6 +1677,8 @@ class NetworkPartner(Base):
     etag: Mapped[str] = mapped_column(String(200), default="")
     # The pull of its answers to our candidates' applications.
     status_cursor: Mapped[str] = mapped_column(String(300), default="")
+    # Where the pull of our contact requests' answers resumes (fair.network_pool).
+    contact_cursor: Mapped[str] = mapped_column(String(300), default="", server_default="")
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_result: Mapped[str] = mapped_column(String(200), default="")
@@ -1803,3 +1806,49 @@ class NetworkMessage(Base):
     api_key_id: Mapped[int] = _fk("api_keys.id")
     message_id: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class NetworkContactIn(Base):
+    """At the profile's instance: a contact request that came from a partner instance
+    (fair.network_pool): the partner's key, its organisation (`organisation_key`, as the
+    partner names it: "employer:12", "structure:3") and person, and its own id for the request
+    (`reference`), so that the answer goes back to it."""
+
+    __tablename__ = "network_contacts_in"
+    __table_args__ = (
+        UniqueConstraint("api_key_id", "reference"),
+        Index("ix_network_contacts_in_key_org", "api_key_id", "organisation_key"),
+    )
+
+    contact_request_id: Mapped[int] = mapped_column(
+        ForeignKey("contact_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    api_key_id: Mapped[int] = _fk("api_keys.id")
+    organisation_key: Mapped[str] = mapped_column(String(40))
+    requester: Mapped[str] = mapped_column(String(120))
+    reference: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkContact(Base):
+    """At the requester's instance: a contact request sent to a partner's pool profile
+    (fair.network_pool), its status pulled back from there, and the candidate's contact
+    details once (and only once) they accepted."""
+
+    __tablename__ = "network_contacts"
+    __table_args__ = (Index("ix_network_contacts_partner_remote", "partner_id", "remote_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = _fk("network_partners.id")
+    requester_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    organisation_key: Mapped[str] = mapped_column(String(40), index=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    ref: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    remote_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # enums.ContactStatus, the origin's
+    name: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -198,15 +198,33 @@ async def set_active(
 
 async def shows_network(session: AsyncSession, edition_id: int) -> bool:
     """Whether the edition's search includes network offers: the edition registered at least
-    one active partner, and the site has not turned network offers off (FAIR_NETWORK_OFFERS)."""
+    one active partner, its organisers did not turn them off (`set_offers_shown`), and the site
+    has not turned them off everywhere (FAIR_NETWORK_OFFERS)."""
     if not settings.get().network_offers:
         return False
     found = await session.scalar(
         select(NetworkPartner.id)
-        .where(NetworkPartner.edition_id == edition_id, NetworkPartner.active.is_(True))
+        .join(Edition, Edition.id == NetworkPartner.edition_id)
+        .where(
+            NetworkPartner.edition_id == edition_id,
+            NetworkPartner.active.is_(True),
+            Edition.network_offers.is_(True),
+        )
         .limit(1)
     )
     return found is not None
+
+
+async def set_offers_shown(session: AsyncSession, edition: Edition, *, shown: bool) -> bool:
+    """Turn the partners' offers on or off in the edition's search (the caller checked that
+    the user organises it); whether anything changed. The offers stay held and pulled: turned
+    on again, they show at once. Raises the edition's offers version (fair.offers_version:
+    the API's cached answers change with it)."""
+    if edition.network_offers == shown:
+        return False
+    edition.network_offers = shown
+    await session.flush()
+    return True
 
 
 # Signatures -----------------------------------------------------------------------------------

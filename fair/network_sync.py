@@ -20,7 +20,13 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import clock, db, network, search
+from fair import (
+    clock,
+    db,
+    network,
+    offers_version,  # noqa: F401 (its listeners raise the version on a pull's writes)
+    search,
+)
 from fair.enums import Contract, WorkingTime
 from fair.errors import Invalid
 from fair.models import NetworkOffer, NetworkPartner

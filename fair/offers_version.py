@@ -4,7 +4,8 @@ ETags, read in one primary-key lookup before any list query runs (fair.api.core)
 
 What raises it, so that no write path can forget: any flush writing an Offer, a Booth, an
 Employer (its name, logo… are shown with its booths' offers, in every edition it has a booth
-in) or an Edition through the ORM (new, changed or deleted rows; an unchanged save raises
+in), an Edition, or a NetworkOffer (a partner's offer its search shows, fair.network_sync)
+through the ORM (new, changed or deleted rows; an unchanged save raises
 nothing); and any INSERT, UPDATE or DELETE statement on those tables run through a session
 (`session.execute(update(Booth)…)`, the bulk inserts of the benchmark): its editions are read
 with the statement's own WHERE just before it runs. The editions so marked have their counter
@@ -29,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, ORMExecuteState, Session
 
 from fair import clock
-from fair.models import Booth, Edition, Employer, Offer, OffersVersion
+from fair.models import Booth, Edition, Employer, NetworkOffer, Offer, OffersVersion
 
 KEY = "fair.offers_version"  # session.info: the edition ids to raise at commit
-WATCHED = (Offer, Booth, Employer, Edition)
+WATCHED = (Offer, Booth, Employer, Edition, NetworkOffer)
 
 
 async def current(session: AsyncSession, edition_id: int) -> str | None:
@@ -82,7 +83,7 @@ def _flushing(session: Session, _context: Any, _instances: Any) -> None:
     employers: set[int] = set()
     changed = (t for t in session.dirty if _changed(t))
     for thing in (*session.new, *changed, *session.deleted):
-        if isinstance(thing, Offer | Booth):
+        if isinstance(thing, Offer | Booth | NetworkOffer):
             editions.update(_values(thing, "edition_id"))
         elif isinstance(thing, Edition):
             editions.update(_values(thing, "id"))
@@ -159,6 +160,7 @@ def _inserted(statement: Any) -> dict[str, Any]:
 
 _TABLES: dict[str, Any] = {
     "offers": select(Offer.edition_id),
+    "network_offers": select(NetworkOffer.edition_id),
     "booths": select(Booth.edition_id),
     "editions": select(Edition.id),
     "employers": select(Booth.edition_id).join(Employer, Employer.id == Booth.employer_id),

@@ -337,6 +337,13 @@ TABLES: tuple[Table, ...] = (
         ("candidate_id",),
     ),
     Table(
+        "network_contacts",
+        K,
+        "an organisation's contact requests to partners' pool candidates, with the contact "
+        "details of those who accepted (people of the partner instance, not accounts here)",
+        actors=("requester_id",),
+    ),
+    Table(
         "network_candidates",
         D,
         "at the origin: an applicant from a partner instance, known by the partner's key",

@@ -45,6 +45,7 @@ from fair import (
     metrics,
     network,
     network_applications,
+    network_pool,
     network_sync,
     pool_mail,
     presence,
@@ -147,12 +148,15 @@ async def retention_round(state: Resources) -> int:
 
 async def network_round(state: Resources) -> int:
     """The network of territories (docs/NETWORK.md): pull the partners' offers, send the
-    applications queued for partners' offers, pull their statuses back, and forget the signed
-    requests' ids past the replay window; returns the offers and applications that changed.
+    applications queued for partners' offers, pull their statuses back and the answers to our
+    contact requests to partners' pool profiles (fair.network_pool), and forget the signed
+    requests' ids past the replay window; returns the offers, applications and contact
+    requests that changed.
     No transaction is open while a request to a partner is in flight."""
     done: int = await network_sync.run_round(state.write_sessions)
     done += await network_applications.send_round(state.write_sessions)
     done += await network_applications.status_round(state.write_sessions)
+    done += await network_pool.contact_round(state.write_sessions)
     await unit_of_work.write(state.write_sessions, state.broadcast, network.forget_old)
     return done
 

@@ -2,7 +2,10 @@
 PostgreSQL for the partner when the suite runs it, else a second SQLite file): an offer published on
 the origin appears in the partner's search after one pull, a closed one disappears, an
 application made on the partner's pages crosses signed to the origin, where its recruiter
-decides, and the status comes back; a bad or replayed signature is refused. The rounds are the
+decides, and the status comes back; a bad or replayed signature is refused. Then the pool: a
+recruiter of the partner searches the origin's profiles opened to the network, opens one (in
+the candidate's access log at the origin) and asks for contact; the candidate accepts there and
+the contact details come back with the next pull, not before. The rounds are the
 worker's own functions, run once each against the partner's database (the servers run no
 background loop, so that each step is one round). Serial (tests/conftest.py SERIAL)."""
 
@@ -21,16 +24,38 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from fair import applications, db, network, network_applications, network_sync, settings
+from fair import (
+    access_log,
+    applications,
+    contact_requests,
+    cv_pool,
+    db,
+    network,
+    network_applications,
+    network_pool,
+    network_sync,
+    participants,
+    settings,
+)
 from fair import offers as offers_domain
-from fair.enums import ApplicationStatus, Role
-from fair.models import Application, NetworkOffer, Offer, User
+from fair.enums import ApplicationStatus, PoolLevel, Role
+from fair.models import (
+    Application,
+    ContactRequest,
+    CvText,
+    Edition,
+    NetworkOffer,
+    NetworkPartner,
+    Offer,
+    User,
+)
 from tests import factories as f
 from tests.conftest import _truncate, csrf, login
 from tests.partner_keys import key
+from tests.pool_setup import pool_candidate, recruiter_at
 from tests.server_processes import Server, spawn, stop, wait_healthy
 
-DEADLINE = 60.0  # the whole test, servers included
+DEADLINE = 90.0  # the whole test, servers included (the pool's journey added)
 
 
 @dataclass
@@ -66,7 +91,7 @@ async def instances(databases: tuple[str, str]) -> AsyncIterator[tuple[Instance,
     made: list[Instance] = []
     try:
         for server, url in zip(servers, databases, strict=True):
-            await wait_healthy(server)
+            await wait_healthy(server, seconds=60.0)  # two servers starting on a busy machine
             engine = db.create_engine(url)
             made.append(Instance(server, engine, db.sessionmaker(engine, write=True)))
         yield made[0], made[1]
@@ -116,9 +141,10 @@ async def _journey(origin: Instance, partner: Instance) -> None:
             by=organiser,
         )
         candidate = await f.candidate(session, name="Léa Martin")
-        return edition.slug, candidate.email
+        recruiter = await recruiter_at(session, edition, can_log_in=True)
+        return edition.slug, candidate.email, recruiter.email
 
-    slug, email = await _write(partner, set_up_partner)
+    slug, email, recruiter_email = await _write(partner, set_up_partner)
     search = f"/e/{slug}/offers"
 
     async with httpx.AsyncClient(base_url=partner.server.url, timeout=10) as browser:
@@ -210,3 +236,65 @@ async def _journey(origin: Instance, partner: Instance) -> None:
             409,
             "network.replayed",
         )
+
+    await _pool_journey(origin, partner, recruiter_email)
+
+
+async def _pool_journey(origin: Instance, partner: Instance, recruiter_email: str) -> None:
+    """A recruiter of the partner searches the origin's pool, opens a profile (logged at the
+    origin, naming them), asks for contact; the candidate accepts at the origin; the contact
+    details come back to the partner with the next pull, not before."""
+
+    async def set_up_pool(session: AsyncSession):  # type: ignore[no-untyped-def]
+        opened = await pool_candidate(session, name="Nina Roux")
+        await cv_pool.give(session, opened, level=PoolLevel.NETWORK, months=3, edition_id=None)
+        hidden = await pool_candidate(session, name="Marc Petit")
+        edition = await session.scalar(select(Edition))
+        await participants.register(session, edition_id=edition.id, user=hidden)
+        await cv_pool.give(
+            session, hidden, level=PoolLevel.TERRITORY, months=3, edition_id=edition.id
+        )
+        refs = {
+            user.id: await session.scalar(select(CvText.ref).where(CvText.user_id == user.id))
+            for user in (opened, hidden)
+        }
+        return opened.id, opened.email, refs[opened.id], refs[hidden.id]
+
+    opened_id, opened_email, ref, hidden_ref = await _write(origin, set_up_pool)
+    async with httpx.AsyncClient(base_url=partner.server.url, timeout=10) as browser:
+        await login(browser, recruiter_email, f.PASSWORD)
+        found = await browser.get("/network/pool", params={"q": "électricien"})
+        assert found.status_code == 200
+        assert ref in found.text and hidden_ref not in found.text
+        assert "Nina" not in found.text
+        async with partner.sessions() as session:
+            partner_id = await session.scalar(select(NetworkPartner.id))
+        page = f"/network/pool/{partner_id}/{ref}"
+        profile = await browser.get(page)
+        assert profile.status_code == 200
+        assert "Électricien du bâtiment" in profile.text and "Nina" not in profile.text
+        assert (await browser.get(f"/network/pool/{partner_id}/{hidden_ref}")).status_code == 404
+        async with origin.sessions() as session:
+            log = await access_log.of_subject(session, opened_id)
+            assert [a.what for a in log] == ["pool_profile"]
+            assert log[0].viewer.endswith(" · Partenaire)")  # the person, their employer, the key
+        token = await csrf(browser, page)
+        asked = await browser.post(
+            f"{page}/contact", data={"csrf_token": token, "message": "Un poste à Clermont."}
+        )
+        assert asked.status_code == 303
+        assert await network_pool.contact_round(partner.sessions) == 0
+        waiting = await browser.get("/network/pool/requests")
+        assert opened_email not in waiting.text
+
+        async def accept(session: AsyncSession) -> None:
+            request = await session.scalar(select(ContactRequest))
+            assert request is not None and request.organisation.endswith(" · Partenaire")
+            candidate = await session.get(User, opened_id)
+            assert candidate is not None
+            await contact_requests.answer(session, candidate, request_id=request.id, accept=True)
+
+        await _write(origin, accept)
+        assert await network_pool.contact_round(partner.sessions) == 1
+        answered = await browser.get("/network/pool/requests")
+        assert opened_email in answered.text and "06 12 34 56 78" in answered.text

@@ -104,6 +104,9 @@ Handler = Callable[[Call[Any]], Awaitable[BaseModel]]
 # What a body depends on in the database, read cheaply (fair.offers_version): a token that
 # changes whenever the body would, or None when unknown (the ETag is then the body's hash).
 Version = Callable[[Call[Any]], Awaitable[str | None]]
+# A check of the request itself run once the key is known and before its body is read (a
+# signed request's signature, fair.api.network): who may send comes before what they sent.
+Guard = Callable[[Call[Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ class Endpoint:
     status: int = 200  # the status of a success
     errors: tuple[int, ...] = (400, 404)  # documented error statuses
     version: Version | None = None  # the ETag before the handler runs (see `etag`)
+    guard: Guard | None = None  # run after authentication, before the body is read
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -144,6 +148,7 @@ def endpoint(
     status: int = 200,
     errors: tuple[int, ...] = (400, 404),
     version: Version | None = None,
+    guard: Guard | None = None,
 ) -> Callable[[Handler], Endpoint]:
     """Declare the decorated handler as an endpoint (see the module's docstring)."""
 
@@ -167,6 +172,7 @@ def endpoint(
             status=status,
             errors=documented,
             version=version,
+            guard=guard,
         )
 
     return declare
@@ -300,7 +306,7 @@ async def _read_body(declared: Endpoint, request: Request) -> BaseModel | None:
 
 
 async def _authenticate(
-    declared: Endpoint, request: Request, session: AsyncSession, params: BaseModel
+    declared: Endpoint, request: Request, session: AsyncSession, params: Any
 ) -> Any:
     """The partner key of a scoped endpoint (`Authorization: Bearer <key>`), checked by
     fair.api_keys.authenticate (401 when absent or unknown, 403 when out of scope)."""
@@ -326,6 +332,19 @@ async def _authenticate(
     if key is None:  # authenticate raises its own refusals; None is one too
         raise Forbidden("This partner key may not do this.", code="api.forbidden")
     return key
+
+
+async def _authenticate_only(declared: Endpoint, request: Request, maker: Any) -> None:
+    """The key of a scoped endpoint whose parameters were refused: checked first, so that a
+    request without a valid key is a 401 whatever its parameters (the edition it names is the
+    path's, when it reads as a number)."""
+    raw = str(request.path_params.get("edition_id", ""))
+    named = types.SimpleNamespace(edition_id=int(raw) if raw.isdigit() and len(raw) < 10 else None)
+    async with maker() as session:
+        try:
+            await _authenticate(declared, request, session, named)
+        finally:
+            await unit_of_work.discard(session)
 
 
 # --- Answering ------------------------------------------------------------------------------
@@ -410,13 +429,19 @@ async def _run(declared: Endpoint, request: Request) -> Response:
     maker = state.write_sessions if write else state.read_sessions
     try:
         params = read_params(declared, request)
-    except ValidationError as exc:
+    except (ValidationError, ApiError) as exc:
+        if declared.scope is not None:  # who may ask comes before what they asked (401 first)
+            await _authenticate_only(declared, request, maker)
+        if isinstance(exc, ApiError):
+            raise
         return _validation_error(exc, "query")
     async with maker() as session:
         try:
             key = await _authenticate(declared, request, session, params)
-            body = await _read_body(declared, request)
-            call = Call(request, session, params, key, body)
+            call = Call(request, session, params, key)
+            if declared.guard is not None:
+                await declared.guard(call)  # a refused signature is a 401, whatever the body
+            call.body = await _read_body(declared, request)
             tag = None
             if declared.version is not None and not write:
                 # Read before the data: a body newer than its version is only sent again.

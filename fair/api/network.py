@@ -6,7 +6,7 @@ changes of those applications.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -23,9 +23,10 @@ from fair import (
     offers_version,
     search,
 )
+from fair import network_pool as pool_across  # `network_pool` is the search's endpoint
 from fair.api.core import Call, Endpoint, endpoint
 from fair.api.params import Params, Text
-from fair.enums import ApiScope, ApplicationStatus
+from fair.enums import ApiScope, ApplicationStatus, ContactStatus, Contract, Transport
 from fair.models import ApiKey
 
 TAGS = ("network",)
@@ -135,6 +136,13 @@ async def network_offers(call: Call[FeedParams]) -> FeedOut:
     return FeedOut(territory=edition.territory, items=items, cursor=found.cursor, more=found.more)
 
 
+async def _signed(call: Call[Any]) -> None:
+    """The request's signature by its key (fair.network.verify), checked before its body is
+    read: a request that is not the partner's is refused (401) whatever it carries."""
+    signed = network.read_headers(dict(call.request.headers))
+    await network.verify(call.session, call.key, signed, await call.request.body())
+
+
 class AcceptedOut(BaseModel):
     id: int = Field(description="The application's id here.")
     reference: int = Field(description="Its id at the sending instance, as sent.")
@@ -156,6 +164,7 @@ class NoParams(Params):
     scope=ApiScope.NETWORK_APPLY.value,
     status=201,
     errors=(400, 404, 409, 413, 422),
+    guard=_signed,
 )
 async def network_apply(call: Call[NoParams]) -> AcceptedOut:
     """Signed with the key (headers webhook-id, webhook-timestamp, webhook-signature: HMAC-
@@ -163,8 +172,6 @@ async def network_apply(call: Call[NoParams]) -> AcceptedOut:
     signature or a timestamp more than 5 minutes away is refused (401), an id already received
     too (409). The application is made at the offer's booth for the candidate (an account
     without a password here) with the CV sent; the same `reference` again gives it back."""
-    signed = network.read_headers(dict(call.request.headers))
-    await network.verify(call.session, call.key, signed, await call.request.body())
     assert isinstance(call.body, network_applications.Incoming)
     application = await network_applications.receive(call.session, key=call.key, data=call.body)
     await api_keys.record_use(
@@ -227,6 +234,12 @@ class PoolParams(Params):
         0, description="Profiles within this distance of `commune` (0: anywhere)."
     )
     rome: str = Field("", max_length=5, pattern="^([A-N][0-9]{4})?$", description="A job wanted.")
+    contract: Contract | None = Field(None, description="A contract the candidate accepts.")
+    available_by: date | None = Field(None, description="Available by this day.")
+    transport: Transport | None = Field(None, description="The candidate's means of transport.")
+    reachable: bool = Field(
+        False, description="Only candidates who can travel as far as `commune` (with `commune`)."
+    )
     page: int = Field(1, ge=1, le=50, description="The page of results.")
 
 
@@ -267,6 +280,10 @@ async def network_pool(call: Call[PoolParams]) -> PoolOut:
         commune=params.commune,
         radius_km=params.radius_km,
         rome=params.rome,
+        contract=params.contract.value if params.contract else "",
+        available_by=params.available_by,
+        transport=params.transport.value if params.transport else "",
+        reachable=params.reachable,
         page=params.page,
     )
     found = await cv_pool.search(
@@ -299,4 +316,123 @@ async def _audit(call: Call[Any], key: ApiKey, *, rows: int) -> None:
         await api_keys.record_use(session, key, what="network_pool", rows=rows)
 
 
-ENDPOINTS: list[Endpoint] = [network_offers, network_apply, network_statuses, network_pool]
+class ProfileOut(BaseModel):
+    """A profile opened to the whole network, whole but pseudonymous: no name, no contact."""
+
+    ref: str
+    jobs: str
+    commune: str
+    departement: str
+    distance_km: float | None = None
+    excerpt: str = Field(description="The CV's whole text, contact details masked.")
+    until: datetime = Field(description="When the candidate's consent ends.")
+
+
+@endpoint(
+    "POST",
+    "/network/pool/open",
+    params=NoParams,
+    response=ProfileOut,
+    body=pool_across.OpenIn,
+    summary="Open a profile of the CV pool for a partner's person (signed)",
+    tags=TAGS,
+    scope=ApiScope.NETWORK_POOL.value,
+    guard=_signed,
+)
+async def network_pool_open(call: Call[NoParams]) -> ProfileOut:
+    """Signed as applications are. The profile's whole pseudonymous text, while its candidate
+    keeps it open to the whole network (404 otherwise); recorded in the candidate's access log
+    with the person and organisation named in `viewer`, and the partner's key."""
+    assert isinstance(call.body, pool_across.OpenIn)
+    viewer = pool_across.partner_viewer(call.key, call.body.viewer)
+    opened = await cv_pool.open_profile(call.session, viewer=viewer, ref=call.body.ref)
+    profile = opened.profile
+    await api_keys.record_use(call.session, call.key, what="network_pool_profile", rows=1)
+    return ProfileOut(
+        ref=profile.ref,
+        jobs=profile.jobs,
+        commune=profile.commune,
+        departement=profile.departement,
+        excerpt=profile.excerpt,
+        until=profile.ends_at,
+    )
+
+
+class ContactAcceptedOut(BaseModel):
+    id: int = Field(description="The contact request's id here.")
+    reference: int = Field(description="Its id at the sending instance, as sent.")
+    status: ContactStatus
+
+
+@endpoint(
+    "POST",
+    "/network/contacts",
+    params=NoParams,
+    response=ContactAcceptedOut,
+    body=pool_across.ContactIn,
+    summary="Ask a pool candidate for contact, for a partner's organisation (signed)",
+    tags=TAGS,
+    scope=ApiScope.NETWORK_POOL.value,
+    status=201,
+    errors=(400, 404, 409, 422),
+    guard=_signed,
+)
+async def network_contact(call: Call[NoParams]) -> ContactAcceptedOut:
+    """Signed. The candidate is told and accepts or declines here, as for any request; their
+    contact details go back only with an acceptance (`/network/contacts/changes`). Refused as
+    locally: an open request of the same organisation, one accepted, one declined under the
+    same consent (409); a profile not open to the network (404). The same `reference` again
+    gives the same request back."""
+    assert isinstance(call.body, pool_across.ContactIn)
+    request = await pool_across.ask_for(call.session, call.key, call.body)
+    await api_keys.record_use(call.session, call.key, what="network_contact", rows=1)
+    return ContactAcceptedOut(
+        id=request.id, reference=call.body.reference, status=ContactStatus(request.status)
+    )
+
+
+@endpoint(
+    "POST",
+    "/network/contacts/changes",
+    params=NoParams,
+    response=pool_across.ChangesOut,
+    body=pool_across.ChangesIn,
+    summary="The answers to the partner's contact requests (signed)",
+    tags=TAGS,
+    scope=ApiScope.NETWORK_POOL.value,
+    guard=_signed,
+)
+async def network_contact_changes(call: Call[NoParams]) -> pool_across.ChangesOut:
+    """Signed (the body carries the cursor). The requests sent with this key, by when their
+    candidate answered, after `cursor`; an accepted one carries the contact details while the
+    profile stays open to the network, each handing-over recorded in the candidate's access
+    log."""
+    assert isinstance(call.body, pool_across.ChangesIn)
+    changes, cursor, more = await pool_across.changes_for(
+        call.session, call.key, cursor=call.body.cursor, limit=call.body.limit
+    )
+    items = [
+        pool_across.ChangeOut(
+            id=c.request.id,
+            reference=c.reference,
+            status=ContactStatus(c.request.status),
+            answered_at=c.request.answered_at,
+            contact=c.contact,
+        )
+        for c in changes
+        if c.request.answered_at is not None
+    ]
+    if api_keys.stale(call.key):
+        await api_keys.touch(call.session, call.key.id)
+    return pool_across.ChangesOut(items=items, cursor=cursor, more=more)
+
+
+ENDPOINTS: list[Endpoint] = [
+    network_offers,
+    network_apply,
+    network_statuses,
+    network_pool,
+    network_pool_open,
+    network_contact,
+    network_contact_changes,
+]

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import candidates, editions, network, network_applications
+from fair import candidates, editions, network, network_applications, settings
 from fair.enums import Role
 from fair.errors import FairError, Invalid, NotFound
 from fair.i18n import gettext as _
@@ -56,6 +56,7 @@ async def _partners_page(
         "form": form,
         "issued": issued,
         "shown": await network.shows_network(session, edition.id),
+        "site_shows": settings.get().network_offers,
     }
     response = render(request, "organiser/network.html", context, status=status)
     response.headers["cache-control"] = "no-store"  # the key shown once stays out of caches
@@ -181,6 +182,22 @@ async def network_apply(request: Request) -> Response:
     return urls.redirect(request, "my_applications")
 
 
+@page
+async def network_offers_shown(request: Request) -> Response:
+    _user, edition = await organised_edition(request)
+    fields = forms.Fields(await forms.read(request))
+    shown = fields.text("shown") == "1"
+    fields.done()
+    await network.set_offers_shown(database(request), edition, shown=shown)
+    flash(
+        request,
+        "The edition's search includes the partners' offers."
+        if shown
+        else "The edition's search no longer includes the partners' offers.",
+    )
+    return urls.redirect(request, "edition_network", edition_id=edition.id)
+
+
 routes = [
     Route(
         "/organiser/editions/{edition_id:int}/network",
@@ -193,6 +210,12 @@ routes = [
         network_partner_active,
         methods=["POST"],
         name="network_partner_active",
+    ),
+    Route(
+        "/organiser/editions/{edition_id:int}/network/offers-shown",
+        network_offers_shown,
+        methods=["POST"],
+        name="network_offers_shown",
     ),
     Route("/network/offers/{offer_id:int}", network_offer, name="network_offer"),
     Route(

@@ -12,7 +12,16 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from fair import access_log, clock, contact_requests, cv_pool, job_search, parse, search
+from fair import (
+    access_log,
+    clock,
+    contact_requests,
+    cv_pool,
+    job_search,
+    network_pool,
+    parse,
+    search,
+)
 from fair.enums import AccessKind, ContactStatus, Contract, PoolLevel, Role, Transport
 from fair.errors import FairError, Forbidden, Invalid, NotFound
 from fair.i18n import N_, ngettext
@@ -159,7 +168,7 @@ async def answer(request: Request) -> Response:
 # The recruiters' and agencies' pages -------------------------------------------------------------
 
 
-async def _viewer(request: Request) -> cv_pool.Viewer:
+async def pool_viewer(request: Request) -> cv_pool.Viewer:
     user = require_user(request)
     viewer = await cv_pool.viewer_of(database(request), user)
     if viewer is None:
@@ -170,7 +179,7 @@ async def _viewer(request: Request) -> cv_pool.Viewer:
     return viewer
 
 
-def _query(request: Request) -> cv_pool.PoolQuery:
+def pool_query(request: Request) -> cv_pool.PoolQuery:
     params = request.query_params
     try:
         number = parse.integer(params.get("page", "") or "1", lo=1, hi=500)
@@ -202,8 +211,8 @@ def _query(request: Request) -> cv_pool.PoolQuery:
 
 @page
 async def search_page(request: Request) -> Response:
-    viewer = await _viewer(request)
-    query = _query(request)
+    viewer = await pool_viewer(request)
+    query = pool_query(request)
     form = forms.FormState(values=dict(request.query_params.multi_items()))
     result, status = None, 200
     try:
@@ -223,6 +232,7 @@ async def search_page(request: Request) -> Response:
         "form": form,
         "radii": search.RADII,
         "base_query": base,
+        "network": bool(await network_pool.partners_for(database(request), viewer)),
     }
     return render(request, "pool/search.html", context, status=status)
 
@@ -247,13 +257,13 @@ async def _profile_context(
 
 @page
 async def profile_page(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await pool_viewer(request)
     return render(request, "pool/profile.html", await _profile_context(request, viewer))
 
 
 @page
 async def ask(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await pool_viewer(request)
     fields = forms.Fields(await forms.read(request))
     try:
         message = fields.text("message", max_length=contact_requests.MAX_MESSAGE, multiline=True)
@@ -276,14 +286,14 @@ async def ask(request: Request) -> Response:
 
 @page
 async def pool_cv(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await pool_viewer(request)
     stored = await cv_pool.open_cv(database(request), viewer=viewer, ref=_ref(request))
     return cv_response(stored)
 
 
 @page
 async def requests_page(request: Request) -> Response:
-    viewer = await _viewer(request)
+    viewer = await pool_viewer(request)
     sent = await contact_requests.of_viewer(database(request), viewer)
     return render(
         request,

@@ -1,0 +1,448 @@
+"""The CV pool across the network (fair.network_pool, fair/api/network.py) on both databases:
+the partner is this same app reached through its ASGI transport (one database holds both
+editions, as in tests/test_network.py; tests/test_network_live.py runs two servers). Only
+profiles opened to the whole network cross, and a withdrawal or an expiry hides them at once;
+every profile opened and every contact details handed over is in the candidate's access log,
+naming the partner's person and organisation; a contact request crosses, the candidate answers
+where they are, and the contact details come back only with an acceptance; signed endpoints
+refuse an unsigned request (401) before they read its body. Also the per-edition switch of
+network offers and the offers' version raised by a pull."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import (
+    access_log,
+    clock,
+    contact_requests,
+    cv_pool,
+    db,
+    network,
+    network_pool,
+    network_sync,
+    offers_version,
+)
+from fair.enums import ContactStatus, PoolLevel, Role
+from fair.errors import Conflict, NotFound
+from fair.models import (
+    ContactRequest,
+    CvText,
+    Edition,
+    NetworkContact,
+    NetworkContactIn,
+    User,
+)
+from tests import factories as f
+from tests.conftest import csrf, login
+from tests.partner_keys import bearer, key
+from tests.pool_setup import pool_candidate, recruiter_at
+
+BASE = "http://127.0.0.1"  # the partner: this app, through its ASGI transport
+
+
+@pytest.fixture(autouse=True)
+def _noon(conf) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(f.NOON)
+
+
+async def _network(session: AsyncSession) -> dict[str, Any]:
+    """Edition A (the origin: its candidates' pool) and edition B, which registered A as its
+    partner "Montluçon" with the key A issued to it ("Réseau : Vichy"); a recruiter of an
+    approved booth in B; three candidates at A: one opened to the whole network, one to the
+    territory only, one to the network but not yet."""
+    origin = await f.edition(session, title="Forum de Montluçon")
+    ours = await f.edition(session, title="Forum de Vichy")
+    _key, raw = await key(session, origin, *network.SCOPES, name="Réseau : Vichy")
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+    partner, _issued = await network.register(
+        session, edition=ours, base_url=BASE, territory="Montluçon", key=raw, by=organiser
+    )
+    recruiter = await recruiter_at(session, ours, can_log_in=True)
+    opened = await pool_candidate(session, name="Léa Martin", editions_=(origin,))
+    await cv_pool.give(session, opened, level=PoolLevel.NETWORK, months=3, edition_id=None)
+    local = await pool_candidate(session, name="Marc Petit", editions_=(origin,))
+    await cv_pool.give(session, local, level=PoolLevel.TERRITORY, months=3, edition_id=origin.id)
+    await db.commit(session)
+    refs = {
+        user.id: await session.scalar(select(CvText.ref).where(CvText.user_id == user.id))
+        for user in (opened, local)
+    }
+    viewer = await cv_pool.viewer_of(session, recruiter)
+    assert viewer is not None
+    await db.commit(session)  # no read left open: the app writes meanwhile
+    return {
+        "origin": origin,
+        "ours": ours,
+        "partner": partner,
+        "raw": raw,
+        "recruiter": recruiter,
+        "viewer": viewer,
+        "opened": opened,
+        "local": local,
+        "ref": refs[opened.id],
+        "local_ref": refs[local.id],
+    }
+
+
+def _transport(app: Any) -> httpx.ASGITransport:
+    return httpx.ASGITransport(app=app)
+
+
+async def _refs(app: Any, net: dict[str, Any], **filters: Any) -> list[str]:
+    found = await network_pool.search(
+        network_pool.target(net["partner"]),
+        cv_pool.PoolQuery(**filters),
+        transport=_transport(app),
+    )
+    return [p.ref for p in found.profiles]
+
+
+async def test_only_profiles_opened_to_the_network_cross(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    assert await network_pool.partners_for(session, net["viewer"]) == [net["partner"]]
+    assert await _refs(app, net) == [net["ref"]]
+    assert await _refs(app, net, q="électricien", commune="Lattes", radius_km=10) == [net["ref"]]
+    assert await _refs(app, net, q="boulanger") == []
+    goal = network_pool.target(net["partner"])
+    me = network_pool.viewer_in(net["viewer"], net["recruiter"].name)
+    profile = await network_pool.open_profile(goal, me, net["ref"], transport=_transport(app))
+    assert (profile.ref, profile.commune) == (net["ref"], "Lattes")
+    assert "Léa" not in profile.excerpt and "Martin" not in profile.excerpt
+    # Opened: in the candidate's log, naming the person, the organisation and the partner.
+    log = await access_log.of_subject(fetch, net["opened"].id)
+    organisation = net["viewer"].organisation
+    assert [(a.what, a.viewer, a.viewer_id) for a in log] == [
+        (
+            "pool_profile",
+            f"{net['recruiter'].name} ({organisation} · Réseau : Vichy)",
+            None,
+        )
+    ]
+    # Opened to the territory only: never visible to a partner, even by its reference.
+    with pytest.raises(NotFound):
+        await network_pool.open_profile(goal, me, net["local_ref"], transport=_transport(app))
+    assert await access_log.of_subject(fetch, net["local"].id) == []
+
+
+async def test_withdrawal_and_expiry_hide_at_once(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    goal = network_pool.target(net["partner"])
+    me = network_pool.viewer_in(net["viewer"], net["recruiter"].name)
+    assert await _refs(app, net) == [net["ref"]]
+    clock.set_now(f.NOON + timedelta(days=100))  # past the 3 months
+    assert await _refs(app, net) == []
+    with pytest.raises(NotFound):
+        await network_pool.open_profile(goal, me, net["ref"], transport=_transport(app))
+    clock.set_now(f.NOON)
+    user = await session.get(User, net["opened"].id)
+    await cv_pool.withdraw(session, user)
+    await db.commit(session)
+    assert await _refs(app, net) == []
+    with pytest.raises(NotFound):
+        await network_pool.open_profile(goal, me, net["ref"], transport=_transport(app))
+    assert await access_log.of_subject(fetch, net["opened"].id) == []
+
+
+async def test_contact_request_crosses_and_details_come_only_with_acceptance(  # type: ignore[no-untyped-def]
+    app, session, fetch
+) -> None:
+    net = await _network(session)
+    sessions = app.state.write_sessions
+    goal = network_pool.target(net["partner"])
+    sent = await network_pool.ask(
+        sessions,
+        goal,
+        net["viewer"],
+        net["recruiter"],
+        net["ref"],
+        "Bonjour, un poste d'électricien à Vichy.",
+        transport=_transport(app),
+    )
+    there = await fetch.scalar(select(ContactRequest))
+    inbound = await fetch.get(NetworkContactIn, there.id)
+    organisation = f"{net['viewer'].organisation} · Réseau : Vichy"
+    assert (there.candidate_id, there.requester_id, there.organisation, there.status) == (
+        net["opened"].id,
+        None,
+        organisation,
+        "requested",
+    )
+    assert (inbound.reference, inbound.requester, inbound.organisation_key) == (
+        sent.id,
+        net["recruiter"].name,
+        network_pool.organisation_key(net["viewer"]),
+    )
+    assert sent.remote_id == there.id
+    # Not answered yet: nothing comes back, no contact details.
+    assert await network_pool.contact_round(sessions, transport=_transport(app)) == 0
+    here = await fetch.get(NetworkContact, sent.id)
+    assert (here.status, here.name, here.email, here.phone) == ("requested", "", "", "")
+    # Asked again by the same organisation: refused there, nothing kept here.
+    with pytest.raises(Conflict) as again:
+        await network_pool.ask(
+            sessions,
+            goal,
+            net["viewer"],
+            net["recruiter"],
+            net["ref"],
+            "Encore moi.",
+            transport=_transport(app),
+        )
+    assert again.value.code == "contact.already_requested"
+    assert len(await fetch.scalars(select(NetworkContact))) == 1
+
+    # The candidate accepts where they are; the next pull brings the details back.
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=there.id, accept=True)
+    await db.commit(session)
+    assert await network_pool.contact_round(sessions, transport=_transport(app)) == 1
+    here = await fetch.get(NetworkContact, sent.id)
+    assert (here.status, here.name, here.email, here.phone) == (
+        "accepted",
+        "Léa Martin",
+        candidate.email,
+        "06 12 34 56 78",
+    )
+    log = await access_log.of_subject(fetch, net["opened"].id)
+    assert [(a.what, a.viewer) for a in log] == [
+        ("contact_details", f"{net['recruiter'].name} ({organisation})")
+    ]
+    # The cursor moved on: the next pull hands nothing over again.
+    assert await network_pool.contact_round(sessions, transport=_transport(app)) == 0
+    assert len(await access_log.of_subject(fetch, net["opened"].id)) == 1
+
+
+async def test_declined_and_withdrawn_give_no_details(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    sessions = app.state.write_sessions
+    goal = network_pool.target(net["partner"])
+    sent = await network_pool.ask(
+        sessions,
+        goal,
+        net["viewer"],
+        net["recruiter"],
+        net["ref"],
+        "Bonjour.",
+        transport=_transport(app),
+    )
+    there = await fetch.scalar(select(ContactRequest))
+    candidate = await session.get(User, net["opened"].id)
+    # Accepted, then withdrawn from the pool before the partner pulls: no details leave.
+    await contact_requests.answer(session, candidate, request_id=there.id, accept=True)
+    await cv_pool.withdraw(session, candidate)
+    await db.commit(session)
+    assert await network_pool.contact_round(sessions, transport=_transport(app)) == 1
+    here = await fetch.get(NetworkContact, sent.id)
+    assert (here.status, here.email) == ("accepted", "")
+    assert await access_log.of_subject(fetch, net["opened"].id) == []
+
+
+async def test_a_declined_request_comes_back_declined(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    sessions = app.state.write_sessions
+    goal = network_pool.target(net["partner"])
+    sent = await network_pool.ask(
+        sessions,
+        goal,
+        net["viewer"],
+        net["recruiter"],
+        net["ref"],
+        "Bonjour.",
+        transport=_transport(app),
+    )
+    there = await fetch.scalar(select(ContactRequest))
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=there.id, accept=False)
+    await db.commit(session)
+    assert await network_pool.contact_round(sessions, transport=_transport(app)) == 1
+    here = await fetch.get(NetworkContact, sent.id)
+    assert (here.status, here.email, here.name) == (ContactStatus.DECLINED.value, "", "")
+
+
+def _contact_body(ref: str, reference: int = 1) -> bytes:
+    data = {
+        "reference": reference,
+        "ref": ref,
+        "viewer": {
+            "person": "Marie Durand",
+            "organisation": "Intérim Plus",
+            "organisation_key": "structure:4",
+        },
+        "message": "Bonjour.",
+    }
+    return json.dumps(data).encode()
+
+
+async def test_signed_endpoints_authenticate_before_reading_the_body(  # type: ignore[no-untyped-def]
+    client, session, fetch
+) -> None:
+    net = await _network(session)
+    for path in (
+        "/api/v1/network/contacts",
+        "/api/v1/network/pool/open",
+        "/api/v1/network/contacts/changes",
+        "/api/v1/network/applications",
+    ):
+        unsigned = await client.post(path, content=b"{not json", headers=bearer(net["raw"]))
+        assert (unsigned.status_code, unsigned.json()["error"]["code"]) == (
+            401,
+            "network.bad_signature",
+        ), path
+    # Signed, the same bad body is then refused for what it is.
+    bad = b"{not json"
+    refused = await client.post(
+        "/api/v1/network/contacts", content=bad, headers=network.signature_headers(net["raw"], bad)
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "body.invalid")
+    body = _contact_body(net["ref"])
+    headers = network.signature_headers(net["raw"], body)
+    tampered = await client.post(
+        "/api/v1/network/contacts", content=body.replace(b"Bonjour", b"Salut"), headers=headers
+    )
+    assert tampered.status_code == 401
+    good = await client.post("/api/v1/network/contacts", content=body, headers=headers)
+    assert good.status_code == 201
+    assert good.json() == {"id": good.json()["id"], "reference": 1, "status": "requested"}
+    replayed = await client.post("/api/v1/network/contacts", content=body, headers=headers)
+    assert (replayed.status_code, replayed.json()["error"]["code"]) == (409, "network.replayed")
+    # The same reference signed anew gives the same request back.
+    again = await client.post(
+        "/api/v1/network/contacts",
+        content=body,
+        headers=network.signature_headers(net["raw"], body),
+    )
+    assert (again.status_code, again.json()["id"]) == (201, good.json()["id"])
+    assert len(await fetch.scalars(select(ContactRequest))) == 1
+    # A profile opened to the territory only is not found by a partner.
+    hidden = _contact_body(net["local_ref"], reference=2)
+    missing = await client.post(
+        "/api/v1/network/contacts",
+        content=hidden,
+        headers=network.signature_headers(net["raw"], hidden),
+    )
+    assert missing.status_code == 404
+
+
+async def test_pages_are_for_the_local_pools_viewers_only(client, session) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    candidate = await f.candidate(session)
+    stranger = await f.user(session, Role.RECRUITER)  # no approved booth anywhere
+    await db.commit(session)
+    for person in (candidate, stranger):
+        await login(client, person.email, f.PASSWORD)
+        for path in ("/network/pool", "/network/pool/requests", f"/network/pool/1/{net['ref']}"):
+            assert (await client.get(path)).status_code == 403, path
+        await client.post("/logout", data={"csrf_token": await csrf(client, "/")})
+    await login(client, net["recruiter"].email, f.PASSWORD)
+    page = await client.get("/network/pool")
+    assert page.status_code == 200
+    assert "Montluçon" in page.text
+    # Another edition's partner is not theirs.
+    other = await f.edition(session, title="Forum de Lyon")
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+    _k, raw = await key(session, other, *network.SCOPES)
+    elsewhere, _issued = await network.register(
+        session, edition=other, base_url="http://127.0.0.2", territory="Lyon", key=raw, by=organiser
+    )
+    await db.commit(session)
+    assert (await client.get(f"/network/pool/{elsewhere.id}/{net['ref']}")).status_code == 404
+
+
+async def test_network_offers_switch_per_edition_and_version(app, session) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    booth, _recruiter = await f.booth(session, edition_=net["origin"])
+    await f.offer(session, booth_=booth, title="Électricien de maintenance")
+    await db.commit(session)
+    ours = net["ours"].id
+
+    async def state() -> tuple[bool, str | None]:
+        async with app.state.read_sessions() as read:
+            return await network.shows_network(read, ours), await offers_version.current(read, ours)
+
+    shown, before = await state()
+    assert shown is True
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 1
+    shown, after = await state()
+    assert after is not None and after != before  # a pull changes what the search answers
+    edition = await session.get(Edition, ours)
+    assert await network.set_offers_shown(session, edition, shown=False) is True
+    await db.commit(session)
+    shown, off = await state()
+    assert (shown, off != after) == (False, True)
+    assert await network.set_offers_shown(session, edition, shown=False) is False
+    assert await network.set_offers_shown(session, edition, shown=True) is True
+    await db.commit(session)
+    assert (await state())[0] is True
+
+
+async def test_organiser_turns_network_offers_off_and_on(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    organiser = await f.user(session, Role.ORGANISER)
+    ours = await f.edition(session, by=organiser)
+    origin = await f.edition(session)
+    _k, raw = await key(session, origin, *network.SCOPES)
+    await network.register(
+        session, edition=ours, base_url=BASE, territory="Vichy", key=raw, by=organiser
+    )
+    other = await f.edition(session)
+    await db.commit(session)
+    await login(client, organiser.email, f.PASSWORD)
+    path = f"/organiser/editions/{ours.id}/network"
+    token = await csrf(client, path)
+    off = await client.post(f"{path}/offers-shown", data={"csrf_token": token, "shown": "0"})
+    assert off.status_code == 303
+    assert (await fetch.get(Edition, ours.id)).network_offers is False
+    page = await client.get(path)
+    assert "Les offres des partenaires sont désactivées pour cette édition" in page.text
+    assert "Activer les offres du réseau pour cette édition" in page.text
+    on = await client.post(f"{path}/offers-shown", data={"csrf_token": token, "shown": "1"})
+    assert on.status_code == 303
+    assert (await fetch.get(Edition, ours.id)).network_offers is True
+    # Without the CSRF token, or on another organiser's edition: refused, nothing changes.
+    forged = await client.post(f"{path}/offers-shown", data={"shown": "0"})
+    assert forged.status_code == 403
+    elsewhere = await client.post(
+        f"/organiser/editions/{other.id}/network/offers-shown",
+        data={"csrf_token": token, "shown": "0"},
+    )
+    assert elsewhere.status_code == 403
+    assert (await fetch.get(Edition, other.id)).network_offers is True
+    assert (await fetch.get(Edition, ours.id)).network_offers is True
+
+
+async def test_search_page_refuses_bad_filters_and_says_when_the_partner_is_down(  # type: ignore[no-untyped-def]
+    client, session
+) -> None:
+    net = await _network(session)
+    await login(client, net["recruiter"].email, f.PASSWORD)
+    empty = await client.get("/network/pool")
+    assert empty.status_code == 200 and "profil trouvé" not in empty.text
+    # Checked here before any call: the reader's language, the field named.
+    bad = await client.get("/network/pool", params={"radius_km": "10"})
+    assert bad.status_code == 422
+    assert "Choisissez la commune à partir de laquelle la distance est mesurée." in bad.text
+    # The partner's address answers nothing (nothing listens on 127.0.0.1:80 here): a clear
+    # page, not a 500.
+    down = await client.get("/network/pool", params={"q": "électricien"})
+    assert down.status_code == 502
+    assert "La plateforme partenaire n'a pas répondu comme prévu" in down.text
+
+
+async def test_refused_parameters_come_after_the_key(client, session) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    for params in ({"radius_km": "abc"}, [("page", "1"), ("page", "2")]):
+        anonymous = await client.get("/api/v1/network/pool", params=params)
+        assert anonymous.status_code == 401, params
+        keyed = await client.get("/api/v1/network/pool", params=params, headers=bearer(net["raw"]))
+        assert (keyed.status_code, keyed.json()["error"]["code"]) == (400, "input.invalid")
+    wrong = await client.get(
+        "/api/v1/network/offers", params={"limit": "0"}, headers=bearer("fair_nokey000_" + "x" * 32)
+    )
+    assert wrong.status_code == 401
