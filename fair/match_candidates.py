@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, cv_pool, job_search, match_offers, matching, search
+from fair import clock, cv_pool, job_search, match_offers, match_referential, matching, search
 from fair.enums import ApplicationStatus, Transport
 from fair.matching import Match
 from fair.models import (
@@ -69,9 +69,9 @@ async def candidates_for(
     now = clock.now()
     today = match_offers.today(now)
     facts = match_offers.facts(offer)
-    close = await match_offers.siblings(session, (offer.rome_code,))
-    skills = set(offer.skills or ())
-    known = await match_offers.referential(session, {offer.rome_code} | set(close), skills)
+    held = await match_referential.checked(session)
+    close = held.siblings([offer.rome_code])
+    known = held.referential
     applicants = await _applicants(session, offer, facts, known, today)
     reader = await cv_pool.viewer_of(session, viewer)
     pool: list[PoolCandidate] = []
