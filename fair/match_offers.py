@@ -24,6 +24,7 @@ the ranking reads.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,11 +32,24 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, null, or_, select, true, union_all
+from sqlalchemy import (
+    Float,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from fair import clock, geo, job_search, match_referential, matching, rome, search, settings
+from fair import clock, geo, job_search, match_referential, matching, rome, settings
 from fair.enums import BoothStatus
 from fair.job_search import JobSearch
 from fair.match_referential import Held
@@ -122,110 +136,163 @@ def coarse_distance(km: Any, radius: Any, remote: Any) -> Any:
     )
 
 
-def _job_rank(wanted: JobSearch, siblings: frozenset[str], model: Any) -> tuple[Any, Any]:
-    """The job's points in SQL, and the condition keeping the jobs wanted, the codes of the
-    same parent in the imported referential (`siblings`) and their families."""
+@dataclass(frozen=True)
+class Shape:
+    """What changes the ranking query's text (everything else is a parameter of it): whether
+    the candidate's home is known, whether they named contracts and a working time, whether
+    the partners' offers are in."""
+
+    located: bool
+    contracts: bool
+    working_time: bool
+    network: bool
+
+    @classmethod
+    def of(cls, wanted: JobSearch, network: bool) -> Shape:
+        located = wanted.latitude is not None and wanted.longitude is not None
+        return cls(located, bool(wanted.contracts), wanted.working_time is not None, network)
+
+
+def parameters(wanted: JobSearch, now: datetime, siblings: frozenset[str]) -> dict[str, Any]:
+    """The ranking query's parameters for `wanted`: the jobs wanted, the codes of the same
+    parent in the imported referential (`siblings`) and their families; the wishes; the home,
+    its radius and the bounding box of twice the radius."""
     codes = set(wanted.codes)
     close = set(siblings) - codes
-    near = {code for c in codes for code in family_codes(matching.family(c))} - codes - close
-    points = case(
-        (model.rome_code.in_(codes), literal(matching.SAME_JOB)),
-        (model.rome_code.in_(close or {""}), literal(matching.SAME_PARENT)),
-        else_=literal(matching.SAME_FAMILY),
-    )
-    return points, model.rome_code.in_(sorted(codes | close | near))
-
-
-def _wishes(wanted: JobSearch, model: Any) -> Any:
-    """The contract's and working time's points in SQL."""
-    total: Any = literal(0)
-    if wanted.contracts:
-        accepted = [c.value for c in wanted.contracts]
-        total = total + case(
-            (model.contract.in_(accepted), matching.CONTRACT), else_=-matching.CONTRACT
-        )
-    if wanted.working_time is not None:
-        total = total + case(
-            (model.working_time == wanted.working_time.value, matching.WORKING_TIME),
-            else_=-matching.WORKING_TIME,
-        )
-    return total
-
-
-def _ranked(wanted: JobSearch, close: frozenset[str], model: Any, query: Any, id_: Any) -> Any:
-    """`query` (the open offers of `model`) kept to the jobs and the place worth scoring, as
-    (id, rank, km) rows: `id_` is the id to return (negated for a partner's offer)."""
-    points, jobs = _job_rank(wanted, close, model)
-    rank = points + _wishes(wanted, model)
-    km: Any = null()
+    near = {code for c in codes for code in family_codes(matching.family(c))}
+    values: dict[str, Any] = {
+        "user_id": wanted.user_id,
+        "now": now,
+        "codes": sorted(codes),
+        "close": sorted(close) or [""],
+        "jobs": sorted(codes | close | near),
+        "contracts": sorted(c.value for c in wanted.contracts),
+        "working_time": wanted.working_time.value if wanted.working_time else "",
+    }
     if wanted.latitude is not None and wanted.longitude is not None:
         radius = max(matching.radius_km(wanted), 1)
         box = geo.bounding_box(wanted.latitude, wanted.longitude, 2 * radius)
+        lat1 = math.radians(wanted.latitude)
+        values |= {
+            "radius": radius,
+            "lat1": lat1,
+            "lon1": math.radians(wanted.longitude),
+            "cos_lat1": math.cos(lat1),
+            "min_lat": box[0],
+            "max_lat": box[1],
+            "min_lon": box[2],
+            "max_lon": box[3],
+        }
+    return values
+
+
+def _p(name: str, **kw: Any) -> Any:
+    return bindparam(name, **kw)
+
+
+def km_from_home(model: Any) -> Any:
+    """fair.search.km_from with the fixed point as parameters (lat1 and lon1 in radians,
+    cos_lat1), so that the statement is built once (tests/test_match_offers.py checks that the
+    two give the same distances)."""
+
+    def f(name: str, *args: Any) -> Any:
+        return getattr(func, name)(*args, type_=Float)
+
+    lat2, lon2 = f("radians", model.latitude), f("radians", model.longitude)
+    half_dlat = f("sin", (lat2 - _p("lat1", type_=Float)) * 0.5)
+    half_dlon = f("sin", (lon2 - _p("lon1", type_=Float)) * 0.5)
+    a = half_dlat * half_dlat + _p("cos_lat1", type_=Float) * f("cos", lat2) * half_dlon * half_dlon
+    return 2 * geo.EARTH_KM * f("asin", f("sqrt", a))
+
+
+def _points(shape: Shape, row: Any) -> Any:
+    """The points the database can compute (`matching`'s but the skills' and the
+    availability's) of a row with rome_code, contract, working_time, remote and km."""
+    total: Any = case(
+        (row.rome_code.in_(_p("codes", expanding=True)), literal(matching.SAME_JOB)),
+        (row.rome_code.in_(_p("close", expanding=True)), literal(matching.SAME_PARENT)),
+        else_=literal(matching.SAME_FAMILY),
+    )
+    if shape.contracts:
+        accepted = row.contract.in_(_p("contracts", expanding=True))
+        total = total + case((accepted, matching.CONTRACT), else_=-matching.CONTRACT)
+    if shape.working_time:
+        same = row.working_time == _p("working_time")
+        total = total + case((same, matching.WORKING_TIME), else_=-matching.WORKING_TIME)
+    if shape.located:
+        total = total + coarse_distance(row.km, _p("radius"), row.remote.is_(True))
+    return total
+
+
+def _ranked(shape: Shape, model: Any, query: Any, id_: Any) -> Any:
+    """`query` (the open offers of `model`) kept to the jobs and the place worth scoring, as
+    (id, rank, km) rows: `id_` is the id to return (negated for a partner's offer). The
+    distance is computed once a row, in a subquery the planners keep as such (OFFSET 0)."""
+    columns = [id_.label("id"), model.rome_code, model.contract, model.working_time, model.remote]
+    query = query.where(model.rome_code.in_(_p("jobs", expanding=True)))
+    if shape.located:
         inside = and_(
-            model.latitude.between(box[0], box[1]), model.longitude.between(box[2], box[3])
+            model.latitude.between(_p("min_lat"), _p("max_lat")),
+            model.longitude.between(_p("min_lon"), _p("max_lon")),
         )
         query = query.where(or_(inside, model.remote.is_(True)))
-        km = search.km_from(wanted.latitude, wanted.longitude, model)
-        rank = rank + coarse_distance(km, radius, model.remote.is_(True))
-    return query.where(jobs).with_only_columns(id_.label("id"), rank.label("rank"), km.label("km"))
+        columns.append(km_from_home(model).label("km"))
+    row = query.with_only_columns(*columns).offset(0).subquery()
+    km = row.c.km if shape.located else null()
+    return select(row.c.id, _points(shape, row.c).label("rank"), km.label("km"))
 
 
-def _local(wanted: JobSearch, now: datetime, close: frozenset[str], *conditions: Any) -> Any:
-    applied = select(Application.offer_id).where(Application.candidate_id == wanted.user_id)
+def _local(shape: Shape, *conditions: Any) -> Any:
+    applied = select(Application.offer_id).where(Application.candidate_id == _p("user_id"))
     approved = select(Booth.id).where(Booth.status == BoothStatus.APPROVED.value)
     query = select(Offer.id).where(
-        Offer.edition_id.in_(open_editions(now)),
+        Offer.edition_id.in_(open_editions(_p("now"))),
         Offer.published.is_(True),
         Offer.booth_id.in_(approved),
         Offer.id.not_in(applied),
         *conditions,
     )
-    return _ranked(wanted, close, Offer, query, Offer.id)
+    return _ranked(shape, Offer, query, Offer.id)
 
 
-def _network(wanted: JobSearch, now: datetime, close: frozenset[str]) -> Any:
+def _network(shape: Shape) -> Any:
     """The partners' offers held for the open editions, from active partners, but those the
     candidate applied to (fair.network_applications)."""
     active = select(NetworkPartner.id).where(NetworkPartner.active.is_(True))
     applied = exists().where(
-        NetworkApplication.candidate_id == wanted.user_id,
+        NetworkApplication.candidate_id == _p("user_id"),
         NetworkApplication.partner_id == NetworkOffer.partner_id,
         NetworkApplication.origin_offer_id == NetworkOffer.origin_id,
     )
     query = select(NetworkOffer.id).where(
-        NetworkOffer.edition_id.in_(open_editions(now)),
+        NetworkOffer.edition_id.in_(open_editions(_p("now"))),
         NetworkOffer.partner_id.in_(active),
         ~applied,
     )
-    return _ranked(wanted, close, NetworkOffer, query, -NetworkOffer.id)
+    return _ranked(shape, NetworkOffer, query, -NetworkOffer.id)
 
 
-def prefilter(
-    wanted: JobSearch,
-    now: datetime,
-    *conditions: Any,
-    close: frozenset[str] = frozenset(),
-    network: bool = False,
-) -> Any:
-    """The open offers worth scoring for `wanted` as (id, rank, km) rows, the best `PREFILTER`
-    by the points the database can compute: this instance's (meeting `conditions`), and with
-    `network` the partners' (their ids negated); `close`: the codes of the same parent."""
-    ranked: Any = _local(wanted, now, close, *conditions)
-    if network:
-        ranked = union_all(ranked, _network(wanted, now, close)).subquery()
-        ranked = select(ranked.c.id, ranked.c.rank, ranked.c.km)
+def prefilter(shape: Shape, *conditions: Any) -> Any:
+    """The open offers worth scoring as (id, rank, km) rows, the best `PREFILTER` by the
+    points the database can compute: this instance's (meeting `conditions`), and the
+    partners' when `shape.network` (their ids negated). Its parameters: `parameters`."""
+    ranked: Any = _local(shape, *conditions)
+    if shape.network:
+        both = union_all(ranked, _network(shape)).subquery()
+        ranked = select(both.c.id, both.c.rank, both.c.km)
     order = [ranked.selected_columns.rank.desc()]
-    if wanted.latitude is not None:
+    if shape.located:
         order.append(ranked.selected_columns.km)
     return ranked.order_by(*order, ranked.selected_columns.id.desc()).limit(PREFILTER)
 
 
-def _with_facts(ranked: Any, token: Any) -> Any:
+def _with_facts(ranked: Any) -> Any:
     """The ranked rows with what scoring reads of their offers (a partner's offer has no
-    skills and no label of its own), each with `token`; when no offer is kept, one row with
-    `token` alone (joined from it, so that it is read whatever the offers)."""
+    skills and no label of its own), each with the referential's token; when no offer is
+    kept, one row with the token alone (joined from it, so that it is read whatever the
+    offers)."""
     kept = ranked.subquery("ranked")
-    first = select(token.label("token")).subquery("first")
+    first = select(match_referential.token_column().label("token")).subquery("first")
     local = Offer.id == kept.c.id
     held = NetworkOffer.id == -kept.c.id
 
@@ -249,6 +316,13 @@ def _with_facts(ranked: Any, token: Any) -> Any:
     )
 
 
+@cache
+def statement(shape: Shape) -> Any:
+    """The ranking query of a shape, built once a process: building it costs more than
+    running it (SQLAlchemy then reuses its compiled form too)."""
+    return _with_facts(prefilter(shape))
+
+
 async def candidates(
     session: AsyncSession,
     wanted: JobSearch,
@@ -259,12 +333,12 @@ async def candidates(
     """The offers `prefilter` keeps, as what scoring reads (a partner's offer with its id
     negated, each of its copies once), and the referential to score them with: one query,
     run again when the referential changed since this process read it."""
+    shape = Shape.of(wanted, network)
+    query = _with_facts(prefilter(shape, *conditions)) if conditions else statement(shape)
 
     async def run(held: Held) -> list[Any]:
-        close = held.siblings(wanted.codes)
-        ranked = prefilter(wanted, now, *conditions, close=close, network=network)
-        query = _with_facts(ranked, match_referential.token_column())
-        return list(await session.execute(query))
+        values = parameters(wanted, now, held.siblings(wanted.codes))
+        return list(await session.execute(query, values))
 
     held = await match_referential.current(session)
     rows = await run(held)

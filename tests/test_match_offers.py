@@ -8,13 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from fair import candidates, clock, db, job_search, match_offers, offers, settings
+from fair import candidates, clock, db, job_search, match_offers, offers, search, settings
 from fair.enums import Contract, Transport, WorkingTime
-from fair.job_search import Target, Wanted
-from fair.models import (
-    RomeCode,
-    RomeSkill,
-)
+from fair.job_search import JobSearch, Target, Wanted
+from fair.models import Offer, RomeCode, RomeSkill
 from tests import factories as f
 from tests.network_offers import held, network_application, partner
 
@@ -251,3 +248,23 @@ async def _statements(app, call) -> int:  # type: ignore[no-untyped-def]
     finally:
         event.remove(engine, "before_cursor_execute", counted)
     return count
+
+
+async def test_the_distance_with_parameters_is_the_search_s(session) -> None:  # type: ignore[no-untyped-def]
+    """The ranking query's distance (the home as parameters, so that it is built once) gives
+    fair.search.km_from's kilometres, on both databases."""
+    edition = await f.edition(session)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    for commune, postcode in (("Lattes", "34970"), ("Nîmes", "30000"), ("Paris", "75001")):
+        await f.offer(session, booth_=booth, commune=commune, postcode=postcode)
+    home = JobSearch(user_id=0, latitude=43.6119, longitude=3.8772)
+    values = match_offers.parameters(home, clock.now(), frozenset())
+    rows = await session.execute(
+        select(search.km_from(43.6119, 3.8772), match_offers.km_from_home(Offer)).order_by(
+            Offer.id
+        ),
+        {key: values[key] for key in ("lat1", "lon1", "cos_lat1")},
+    )
+    pairs = [(round(a, 6), round(b, 6)) for a, b in rows]
+    assert [a for a, _b in pairs] == [b for _a, b in pairs]
+    assert [round(a) for a, _b in pairs] == [5, 46, 595]
