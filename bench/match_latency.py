@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -266,6 +267,7 @@ class Figures:
     reference: list[float] = field(default_factory=list)
     database: list[float] = field(default_factory=list)
     trips: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     render: list[float] = field(default_factory=list)
 
 
@@ -338,9 +340,10 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Figures]:
         started = time.monotonic()
         for i in range(args.warmup + args.requests):
             clock_.reset()
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             found = await real(i)
             took = (time.perf_counter() - began) * 1000
+            cpu = (time.process_time() - cpu) * 1000
             database, trips = clock_.ms, clock_.count
             ref = await timed(lambda i=i, call=reference: call(i))
             began = time.perf_counter()
@@ -352,6 +355,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Figures]:
                 figures.reference.append(ref)
                 figures.database.append(database)
                 figures.trips.append(trips)
+                figures.cpu.append(cpu)
                 figures.render.append(rendered)
             if time.monotonic() - started > args.budget and figures.total:
                 break
@@ -427,16 +431,18 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[str]:
         )
         print(line, flush=True)
         lines.append(line)
-        lines.append(where(figures))
-        print(lines[-1], flush=True)
+        print(where(figures), flush=True)
+        lines.append(f"{name:<10} {kind:<20} {where(figures).strip()}")
     return lines
 
 
 def where(figures: Figures) -> str:
     """Where a call's milliseconds go (medians over the calls): the database (the driver's
-    execute: round trip and server), the exact ranking (the reference: `matching.top` on the
-    same rows), the rest of the function (SQL compiling, rows to objects), and the page's
-    reasons and cards (offers for you)."""
+    execute: round trip, server, decoding), the exact ranking (the reference: `matching.top`
+    on the same rows), the rest of the function (SQL compiling, rows to objects, waiting for a
+    core on a busy machine); this process's CPU time during the call, all of these included
+    (what the call costs the server, whatever the load); and the page's reasons and cards
+    (offers for you)."""
     database, ranking = statistics.median(figures.database), statistics.median(figures.reference)
     total = statistics.median(figures.total)
     other = total - database - ranking
@@ -444,7 +450,7 @@ def where(figures: Figures) -> str:
     text = (
         f"{'':<10} {'':<20} median {total:.1f} ms = database {database:.1f} ms in "
         f"{statistics.median(figures.trips):.0f} statements + ranking {ranking:.1f} ms + "
-        f"other Python {other:.1f} ms"
+        f"other {other:.1f} ms; Python CPU {statistics.median(figures.cpu):.1f} ms"
     )
     return text + (f"; rendering the cards {render:.1f} ms more" if render > 0.05 else "")
 
@@ -507,9 +513,23 @@ def main() -> None:
                     lines += run_backend(name, url, args)
                 finally:
                     asyncio.run(pg_database(args.pg_database, create=False))
+    print("\nWhere the medians go:")
+    print("\n".join(lines[1::2]))
     print(f"\nSummary ({args.offers:,} offers, {args.profiles:,} pool profiles, {args.requests} "
-          f"calls after {args.warmup} warm-up, one at a time):")  # fmt: skip
-    print("\n".join(lines))
+          f"calls after {args.warmup} warm-up, one at a time; commit {_commit()}):")  # fmt: skip
+    print("\n".join(lines[0::2]))
+
+
+def _commit() -> str:
+    """The checkout's commit, "+" when its files differ from it."""
+
+    def git(*words: str) -> str:
+        done = subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + (
+        "+" if git("status", "--short", "--untracked-files=no") else ""
+    )
 
 
 if __name__ == "__main__":
