@@ -4,8 +4,8 @@ each of their candidates, and the mail alerts (fair.alerts). The partners' offer
 open edition (fair.network_sync) are among them, ranked by the same points and shown with their
 territory; the alerts keep to this instance's offers.
 
-Three round trips whatever the number of offers (two after the candidate's job search, which
-fair.job_search reads in three):
+Three round trips whatever the number of offers, the candidate's job search first (one,
+fair.job_search.of):
 
 1. one query ranks in the database the open offers of the jobs wanted, of the codes with the
    same parent in the imported referential and of their professional families, within twice
@@ -13,13 +13,15 @@ fair.job_search reads in three):
    can compute (`matching`'s but the skills' and the availability's), local and network offers
    in one list, and returns the best `PREFILTER` with the columns scoring reads, and the
    referential's version token (fair.match_referential: the codes' parents and the skills'
-   training links are held in memory, read again only when that token changed);
+   training links are held in memory, read again only when that token changed). The query is
+   built once per `Shape` (`statement`), its values are parameters;
 2. Python scores those exactly (`matching.top`) and keeps `limit`;
 3. one query loads the kept offers with their booth and employer (a second one when partners'
    offers are kept: with their territory).
 
 The database's part is served by `ix_offers_matching` (migration 0038), which holds every column
-the ranking reads.
+the ranking reads (PostgreSQL reads it alone where autovacuum marked the table's pages
+all-visible).
 """
 
 from __future__ import annotations
