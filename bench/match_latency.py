@@ -24,31 +24,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _harness import pct, pg_database  # noqa: E402
+from _harness import PG_ADMIN, pct, pg_database  # noqa: E402
 from search import build  # noqa: E402
 
 from fair import (  # noqa: E402
     clock,
     db,
     geo,
+    i18n,
     job_search,
     match_candidates,
     match_offers,
+    match_referential,
     matching,
+    migrations,
     settings,
 )
 from fair.enums import Contract, PoolLevel, Role, Transport, WorkingTime  # noqa: E402
@@ -62,6 +69,7 @@ from fair.models import (  # noqa: E402
     PoolConsent,
     User,
 )
+from fair.web import match_view, templating  # noqa: E402
 
 PG_NAME = "fair_bench_match"
 GOALS_MS = {"offers for you": 50.0, "candidates for offer": 100.0}
@@ -95,8 +103,11 @@ async def add_people(url: str, n_profiles: int) -> None:
     if url.startswith("sqlite"):
         await db.refresh_statistics(engine)
     else:
-        async with engine.begin() as conn:
-            await conn.execute(text("ANALYZE"))
+        # What autovacuum does after bulk inserts (PostgreSQL 13+ vacuums on inserts too): the
+        # statistics, and the visibility map that lets index-only scans skip the table.
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM ANALYZE"))
     await engine.dispose()
 
 
@@ -228,8 +239,63 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def measure(url: str, args: argparse.Namespace) -> dict[str, tuple[list[float], list[float]]]:
+class StatementClock:
+    """The time spent in the database driver's execute (a round trip each, the server's work
+    included) and the number of statements, since the last `reset`."""
+
+    def __init__(self, engine: Any) -> None:
+        self.ms, self.count, self._started = 0.0, 0, 0.0
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before)
+        event.listen(engine.sync_engine, "after_cursor_execute", self._after)
+
+    def _before(self, *_args: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, *_args: Any) -> None:
+        self.ms += (time.perf_counter() - self._started) * 1000
+        self.count += 1
+
+    def reset(self) -> None:
+        self.ms, self.count = 0.0, 0
+
+
+@dataclass
+class Figures:
+    """One kind's calls: the function's time, the reference's, and where the function's went."""
+
+    total: list[float] = field(default_factory=list)
+    reference: list[float] = field(default_factory=list)
+    database: list[float] = field(default_factory=list)
+    trips: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    render: list[float] = field(default_factory=list)
+
+
+CARDS: Any = None  # the cards of "offers for you", compiled once (render_cards)
+
+
+def render_cards(found: list[Any]) -> str:
+    """What the page adds per call: the reasons in French and the cards of
+    templates/candidate/offers_for_you.html (the page's frame aside)."""
+    global CARDS
+    if CARDS is None:
+        CARDS = templating.env().from_string(
+            '{% import "_match.html" as match with context %}<ul class="cards">'
+            "{% for m, shown in rows %}<li class=card><h2>{{ m.offer.title }}</h2>"
+            '<p class="meta">{{ m.employer }} · {{ m.offer.commune }} ({{ m.offer.postcode }})'
+            "</p>{{ match.reasons(shown, m.match.score) }}</li>{% endfor %}</ul>"
+        )
+    token = i18n.current_locale.set("fr")
+    try:
+        rows = [(m, match_view.reasons(m.match, matching.YOU)) for m in found]
+        return CARDS.render(rows=rows)
+    finally:
+        i18n.current_locale.reset(token)
+
+
+async def measure(url: str, args: argparse.Namespace) -> dict[str, Figures]:
     engine = db.create_engine(url)
+    clock_ = StatementClock(engine)
     reader = db.sessionmaker(engine)
     async with reader() as session:
         seekers = list(
@@ -240,7 +306,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, tuple[list[fl
         offer_ids = list(await session.scalars(select(Offer.id).order_by(Offer.id).limit(50)))
         recruiter = await session.scalar(select(User).where(User.email == "rec@bench.fair"))
     assert recruiter is not None
-    results: dict[str, tuple[list[float], list[float]]] = {}
+    results: dict[str, Figures] = {}
 
     async def offers_for(i: int) -> Any:
         async with reader() as session:
@@ -257,61 +323,73 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, tuple[list[fl
     held_pool = await _held_pool(reader, offer_ids, recruiter)
 
     async def offers_reference(i: int) -> Any:
-        wanted, facts = held_offers[i % len(held_offers)]
+        wanted, facts, known = held_offers[i % len(held_offers)]
         today = match_offers.today(clock.now())
-        return matching.top([(f, wanted) for f in facts], 20, today=today)
+        return matching.top([(f, wanted) for f in facts], 20, today=today, referential=known)
 
     async def pool_reference(i: int) -> Any:
-        facts, people = held_pool[i % len(held_pool)]
+        facts, people, known = held_pool[i % len(held_pool)]
         today = match_offers.today(clock.now())
-        return matching.top([(facts, w) for w in people], 20, today=today)
+        return matching.top([(facts, w) for w in people], 20, today=today, referential=known)
 
     for kind, real, reference in (
         ("offers for you", offers_for, offers_reference),
         ("candidates for offer", candidates_for, pool_reference),
     ):
-        timings, refs = [], []
+        figures = Figures()
         started = time.monotonic()
         for i in range(args.warmup + args.requests):
-            took = await timed(lambda i=i, call=real: call(i))
+            clock_.reset()
+            began, cpu = time.perf_counter(), time.process_time()
+            found = await real(i)
+            took = (time.perf_counter() - began) * 1000
+            cpu = (time.process_time() - cpu) * 1000
+            database, trips = clock_.ms, clock_.count
             ref = await timed(lambda i=i, call=reference: call(i))
+            began = time.perf_counter()
+            if kind == "offers for you":
+                render_cards(found)
+            rendered = (time.perf_counter() - began) * 1000
             if i >= args.warmup:
-                timings.append(took)
-                refs.append(ref)
-            if time.monotonic() - started > args.budget and timings:
+                figures.total.append(took)
+                figures.reference.append(ref)
+                figures.database.append(database)
+                figures.trips.append(trips)
+                figures.cpu.append(cpu)
+                figures.render.append(rendered)
+            if time.monotonic() - started > args.budget and figures.total:
                 break
-        results[kind] = (timings, refs)
+        results[kind] = figures
     await engine.dispose()
     return results
 
 
-async def _held_offers(reader: Any, seekers: list[int]) -> list[tuple[Any, list[Any]]]:
+async def _held_offers(reader: Any, seekers: list[int]) -> list[tuple[Any, list[Any], Any]]:
     held = []
     async with reader() as session:
         for user_id in seekers:
             wanted = await job_search.of(session, user_id)
-            close = await match_offers.siblings(session, wanted.codes)
-            ids = list(
-                await session.scalars(match_offers.prefilter(wanted, clock.now(), close=close))
+            facts, known = await match_offers.candidates(
+                session, wanted, clock.now(), network=settings.get().network_offers
             )
-            rows = await session.scalars(select(Offer).where(Offer.id.in_(ids)))
-            held.append((wanted, [match_offers.facts(o) for o in rows]))
+            held.append((wanted, facts, known.referential))
     return held
 
 
 async def _held_pool(
     reader: Any, offer_ids: list[int], recruiter: User
-) -> list[tuple[Any, list[Any]]]:
+) -> list[tuple[Any, list[Any], Any]]:
     from fair import cv_pool  # only the reference needs the pool's viewer
 
     held = []
     async with reader() as session:
         viewer = await cv_pool.viewer_of(session, recruiter)
         assert viewer is not None
+        known = await match_referential.checked(session)
         for offer_id in offer_ids:
             offer = await session.get(Offer, offer_id)
             assert offer is not None
-            close = await match_offers.siblings(session, (offer.rome_code,))
+            close = known.siblings([offer.rome_code])
             query = match_candidates.prefilter(offer, viewer, clock.now(), close)
             ids = list(await session.scalars(query))
             applicants = list(
@@ -320,22 +398,30 @@ async def _held_pool(
                 )
             )
             people = await job_search.of_many(session, ids + applicants)
-            held.append((match_offers.facts(offer), list(people.values())))
+            held.append((match_offers.facts(offer), list(people.values()), known.referential))
     return held
 
 
 def run_backend(name: str, url: str, args: argparse.Namespace) -> list[str]:
-    print(
-        f"\n== {name}: building {args.offers:,} offers and {args.profiles:,} profiles…", flush=True
-    )
-    started = time.perf_counter()
-    asyncio.run(build(url, args.offers, args.booths))
-    asyncio.run(add_people(url, args.profiles))
-    print(f"   built in {time.perf_counter() - started:.1f} s", flush=True)
+    held = asyncio.run(built(url)) if args.reuse else (0, 0)
+    if held == (args.offers, args.profiles):
+        print(f"\n== {name}: reusing {held[0]:,} offers and {held[1]:,} profiles", flush=True)
+    else:
+        if args.reuse:
+            url = asyncio.run(_fresh(name, url, args))
+        print(
+            f"\n== {name}: building {args.offers:,} offers and {args.profiles:,} profiles…",
+            flush=True,
+        )
+        started = time.perf_counter()
+        asyncio.run(build(url, args.offers, args.booths))
+        asyncio.run(add_people(url, args.profiles))
+        print(f"   built in {time.perf_counter() - started:.1f} s", flush=True)
     results = asyncio.run(measure(url, args))
     lines = []
-    for kind, (real, ref) in results.items():
+    for kind, figures in results.items():
         goal = GOALS_MS[kind]
+        real, ref = figures.total, figures.reference
         p50, p95, r50, r95 = pct(real, 50), pct(real, 95), pct(ref, 50), pct(ref, 95)
         verdict = "ok" if p95 <= goal else "SLOW"
         line = (
@@ -345,7 +431,52 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[str]:
         )
         print(line, flush=True)
         lines.append(line)
+        print(where(figures), flush=True)
+        lines.append(f"{name:<10} {kind:<20} {where(figures).strip()}")
     return lines
+
+
+def where(figures: Figures) -> str:
+    """Where a call's milliseconds go (medians over the calls): the database (the driver's
+    execute: round trip, server, decoding), the exact ranking (the reference: `matching.top`
+    on the same rows), the rest of the function (SQL compiling, rows to objects, waiting for a
+    core on a busy machine); this process's CPU time during the call, all of these included
+    (what the call costs the server, whatever the load); and the page's reasons and cards
+    (offers for you)."""
+    database, ranking = statistics.median(figures.database), statistics.median(figures.reference)
+    total = statistics.median(figures.total)
+    other = total - database - ranking
+    render = statistics.median(figures.render)
+    text = (
+        f"{'':<10} {'':<20} median {total:.1f} ms = database {database:.1f} ms in "
+        f"{statistics.median(figures.trips):.0f} statements + ranking {ranking:.1f} ms + "
+        f"other {other:.1f} ms; Python CPU {statistics.median(figures.cpu):.1f} ms"
+    )
+    return text + (f"; rendering the cards {render:.1f} ms more" if render > 0.05 else "")
+
+
+async def built(url: str) -> tuple[int, int]:
+    """The offers and pool profiles a kept database holds (0, 0 when it has no tables), after
+    migrating it to this checkout's head."""
+    engine = db.create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            offers_ = await conn.scalar(select(func.count()).select_from(Offer))
+            profiles = await conn.scalar(select(func.count()).select_from(PoolConsent))
+    except DBAPIError:
+        return 0, 0
+    finally:
+        await engine.dispose()
+    await migrations.upgrade_async(url)
+    return int(offers_ or 0), int(profiles or 0)
+
+
+async def _fresh(name: str, url: str, args: argparse.Namespace) -> str:
+    """An empty database in place of a kept one that holds other sizes."""
+    if name == "sqlite":
+        Path(url.split("///", 1)[1]).unlink(missing_ok=True)  # noqa: ASYNC240 (a bench)
+        return url
+    return await pg_database(args.pg_database, create=True)
 
 
 def main() -> None:
@@ -358,22 +489,47 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=90, help="seconds at most per kind")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-database", default=PG_NAME)
+    parser.add_argument(
+        "--reuse",
+        metavar="SQLITE_FILE",
+        help="keep the databases (this SQLite file, the --pg-database) and reuse them when they "
+        "hold the sizes asked for, migrated to head (for measuring while developing)",
+    )
     args = parser.parse_args()
     settings.override(settings.load({"FAIR_ENV": "test"}))
     lines = []
     with tempfile.TemporaryDirectory(prefix="fair-bench-") as tmp:
         for name in args.backends.split(","):
             if name == "sqlite":
-                lines += run_backend(name, f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", args)
+                path = Path(args.reuse) if args.reuse else Path(tmp) / "bench.db"
+                lines += run_backend(name, f"sqlite+aiosqlite:///{path}", args)
+            elif args.reuse:
+                lines += run_backend(
+                    name, PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database, args
+                )
             else:
                 url = asyncio.run(pg_database(args.pg_database, create=True))
                 try:
                     lines += run_backend(name, url, args)
                 finally:
                     asyncio.run(pg_database(args.pg_database, create=False))
+    print("\nWhere the medians go:")
+    print("\n".join(lines[1::2]))
     print(f"\nSummary ({args.offers:,} offers, {args.profiles:,} pool profiles, {args.requests} "
-          f"calls after {args.warmup} warm-up, one at a time):")  # fmt: skip
-    print("\n".join(lines))
+          f"calls after {args.warmup} warm-up, one at a time; commit {_commit()}):")  # fmt: skip
+    print("\n".join(lines[0::2]))
+
+
+def _commit() -> str:
+    """The checkout's commit, "+" when its files differ from it."""
+
+    def git(*words: str) -> str:
+        done = subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + (
+        "+" if git("status", "--short", "--untracked-files=no") else ""
+    )
 
 
 if __name__ == "__main__":

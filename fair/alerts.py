@@ -196,13 +196,12 @@ async def _new_offers(session: AsyncSession, alert: JobAlert, now: datetime) -> 
     if not wanted.described():
         return []
     conditions = (_new_since(alert.checked_until), _not_sent(alert.user_id))
-    close = await match_offers.siblings(session, wanted.codes)
-    query = match_offers.prefilter(wanted, now, *conditions, close=close)
-    ids = list(await session.scalars(query))
-    scored = await match_offers.score_offers(
-        session, wanted, ids, limit=DIGEST_MAX, today=match_offers.today(now)
-    )
-    return [Found(m.offer, m.match) for m in scored if m.match.score >= MIN_SCORE]
+    scored = await match_offers.best(session, wanted, now, *conditions, limit=DIGEST_MAX)
+    return [
+        Found(m.offer, m.match)
+        for m in scored
+        if isinstance(m.offer, Offer) and m.match.score >= MIN_SCORE
+    ]
 
 
 async def _search_offers(session: AsyncSession, alert: JobAlert, now: datetime) -> list[Found]:

@@ -209,8 +209,34 @@ async def moved_home(session: AsyncSession, user_id: int, commune: geo.Commune |
 
 
 async def of(session: AsyncSession, user_id: int) -> JobSearch:
-    """The candidate's job search (an empty one when they never described it)."""
-    return (await of_many(session, [user_id]))[user_id]
+    """The candidate's job search (an empty one when they never described it), in one query:
+    the account joined to its profile, targets and contracts (at most 5 × 6 rows)."""
+    rows = await session.execute(
+        select(
+            *PROFILE_COLUMNS,
+            JobSearchTarget.position,
+            JobSearchTarget.rome_code,
+            JobSearchTarget.label,
+            JobSearchTarget.appellation_code,
+            JobSearchContract.contract,
+        )
+        .select_from(User)
+        .outerjoin(JobSearchProfile, JobSearchProfile.user_id == User.id)
+        .outerjoin(JobSearchTarget, JobSearchTarget.user_id == User.id)
+        .outerjoin(JobSearchContract, JobSearchContract.user_id == User.id)
+        .where(User.id == user_id)
+    )
+    profile = None
+    targets: dict[int, Target] = {}
+    contracts: set[Contract] = set()
+    for row in rows:
+        if row.user_id is not None:
+            profile = row
+        if row.position is not None:
+            targets[row.position] = Target(row.rome_code, row.label, row.appellation_code)
+        if row.contract is not None:
+            contracts.add(Contract(row.contract))
+    return _search(user_id, profile, [targets[p] for p in sorted(targets)], contracts)
 
 
 async def of_many(session: AsyncSession, user_ids: list[int]) -> dict[int, JobSearch]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, cv_pool, job_search, match_offers, matching, search
+from fair import clock, cv_pool, job_search, match_offers, match_referential, matching, search
 from fair.enums import ApplicationStatus, Transport
 from fair.matching import Match
 from fair.models import (
@@ -69,15 +69,29 @@ async def candidates_for(
     now = clock.now()
     today = match_offers.today(now)
     facts = match_offers.facts(offer)
-    close = await match_offers.siblings(session, (offer.rome_code,))
-    skills = set(offer.skills or ())
-    known = await match_offers.referential(session, {offer.rome_code} | set(close), skills)
-    applicants = await _applicants(session, offer, facts, known, today)
+    held = await match_referential.checked(session)
+    known = held.referential
+    applied = await _applications(session, offer)
     reader = await cv_pool.viewer_of(session, viewer)
-    pool: list[PoolCandidate] = []
+    ids: list[int] = []
     if reader is not None:
+        close = held.siblings([offer.rome_code])
         ids = list(await session.scalars(prefilter(offer, reader, now, close)))
-        wanted = await job_search.of_many(session, ids)
+    # The applicants' and the pool's job searches in one read.
+    wanted = await job_search.of_many(session, [a.candidate_id for a, _name in applied] + ids)
+    applicants = sorted(
+        (
+            Applicant(
+                a,
+                name,
+                matching.score(facts, wanted[a.candidate_id], today=today, referential=known),
+            )  # fmt: skip
+            for a, name in applied
+        ),
+        key=lambda x: (x.match.order_key()[:2], x.application.id),
+    )
+    pool: list[PoolCandidate] = []
+    if ids:
         pairs = [(facts, wanted[user_id]) for user_id in ids]
         best = matching.top(pairs, limit, today=today, referential=known)
         refs = await _refs(session, [m.candidate_id for m in best])
@@ -85,31 +99,17 @@ async def candidates_for(
     return ForOffer(applicants, pool)
 
 
-async def _applicants(
-    session: AsyncSession,
-    offer: Offer,
-    facts: matching.OfferFacts,
-    known: matching.Referential,
-    today: Any,
-) -> list[Applicant]:
-    rows = (
-        await session.execute(
-            select(Application, User.name)
-            .join(User, User.id == Application.candidate_id)
-            .where(
-                Application.offer_id == offer.id,
-                Application.status != ApplicationStatus.WITHDRAWN.value,
-            )
+async def _applications(session: AsyncSession, offer: Offer) -> list[tuple[Application, str]]:
+    """The offer's applications (not withdrawn) with their candidates' names."""
+    rows = await session.execute(
+        select(Application, User.name)
+        .join(User, User.id == Application.candidate_id)
+        .where(
+            Application.offer_id == offer.id,
+            Application.status != ApplicationStatus.WITHDRAWN.value,
         )
-    ).all()
-    wanted = await job_search.of_many(session, [a.candidate_id for a, _name in rows])
-    found = [
-        Applicant(
-            a, name, matching.score(facts, wanted[a.candidate_id], today=today, referential=known)
-        )
-        for a, name in rows
-    ]
-    return sorted(found, key=lambda x: (x.match.order_key()[:2], x.application.id))
+    )
+    return [(application, str(name)) for application, name in rows.all()]
 
 
 def _radius() -> Any:

@@ -449,6 +449,22 @@ class Offer(Base):
         # The search filters: job domain with or without a contract, or a contract alone.
         Index("ix_offers_edition_domain_contract", "edition_id", "rome_domain", "contract"),
         Index("ix_offers_edition_contract", "edition_id", "contract"),
+        # Matching (fair.match_offers): the offers of the jobs wanted, with every column its
+        # filters and ranking read, so that thousands are ranked from the index alone
+        # (PostgreSQL: an index-only scan where autovacuum marked the pages all-visible).
+        Index(
+            "ix_offers_matching",
+            "rome_code",
+            "edition_id",
+            "published",
+            "booth_id",
+            "latitude",
+            "longitude",
+            "remote",
+            "contract",
+            "working_time",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -457,7 +473,7 @@ class Offer(Base):
     external_id: Mapped[str] = mapped_column(String(40), default="")
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
-    rome_code: Mapped[str] = mapped_column(String(5), index=True)
+    rome_code: Mapped[str] = mapped_column(String(5))  # indexed first by ix_offers_matching
     rome_label: Mapped[str] = mapped_column(String(200))
     rome_domain: Mapped[str] = mapped_column(String(1))
     contract: Mapped[str] = mapped_column(String(20))
@@ -1478,6 +1494,17 @@ class RomeCode(Base):
     parent: Mapped[str] = mapped_column(String(5))
 
 
+class RomeVersion(Base):
+    """One row: a token that changes whenever the referential's codes or skills change
+    (triggers of migration 0038, whoever writes them), so that a process holding them in memory
+    (fair.match_referential) knows when to read them again."""
+
+    __tablename__ = "rome_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(40))
+
+
 class RomeAppellation(Base):
     """An official job name (appellation) of a ROME code, with its normalised stems precomputed
     for the suggestion's index (fair.rome_suggest)."""
@@ -1698,6 +1725,20 @@ class NetworkOffer(Base):
         UniqueConstraint("partner_id", "origin_id"),
         Index("ix_network_offers_edition_created", "edition_id", "created_at"),
         Index("ix_network_offers_edition_latlon", "edition_id", "latitude", "longitude"),
+        # Matching (fair.match_offers), as ix_offers_matching.
+        Index(
+            "ix_network_offers_matching",
+            "rome_code",
+            "edition_id",
+            "partner_id",
+            "latitude",
+            "longitude",
+            "remote",
+            "contract",
+            "working_time",
+            "origin_id",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

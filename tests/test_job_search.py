@@ -12,6 +12,7 @@ from fair import candidates, job_search, migrations
 from fair.enums import Contract, Role, Transport, WorkingTime
 from fair.errors import Forbidden, Invalid
 from fair.job_search import JobSearch, Target, Wanted
+from fair.models import JobSearchTarget
 from tests import factories as f
 from tests.sqlite_rows import insert_row
 
@@ -48,6 +49,33 @@ async def test_a_job_search_is_saved_and_read_back_with_its_home(session) -> Non
         skills=("Habilitation électrique", "CACES 3"),
     )
     assert (round(found.latitude or 0, 2), round(found.longitude or 0, 2)) == (43.57, 3.9)
+    # One query for one candidate (2 targets × 2 contracts joined), three for many: the same.
+    assert found == (await job_search.of_many(session, [user.id]))[user.id]
+
+
+async def test_target_jobs_without_the_rest_read_back(session) -> None:  # type: ignore[no-untyped-def]
+    """Target jobs without a profile row, as migration 0030 leaves them from the free text."""
+    user = await f.user(session, can_log_in=False)
+    session.add_all(
+        [
+            JobSearchTarget(
+                user_id=user.id,
+                position=1,
+                rome_code="N1103",
+                label="Magasinier",
+                appellation_code="",
+            ),  # fmt: skip
+            JobSearchTarget(
+                user_id=user.id, position=0, rome_code="N1101", label="Cariste", appellation_code=""
+            ),  # fmt: skip
+        ]
+    )
+    await session.flush()
+    targets = (Target("N1101", "Cariste"), Target("N1103", "Magasinier"))
+    assert await job_search.of(session, user.id) == JobSearch(user_id=user.id, targets=targets)
+    assert await job_search.of_many(session, [user.id]) == {
+        user.id: JobSearch(user_id=user.id, targets=targets)
+    }
 
 
 async def test_moving_home_and_replacing_the_search(session) -> None:  # type: ignore[no-untyped-def]

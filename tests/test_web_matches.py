@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
-from fair import alerts, candidates, db, job_search
-from fair.enums import Transport
+from fair import alerts, candidates, counsellors, db, job_search, structures
+from fair.enums import Role, Transport
 from fair.job_search import Target, Wanted
-from fair.models import JobAlert
+from fair.models import JobAlert, User
 from tests import factories as f
 from tests.conftest import csrf, login
-from tests.pages import text
+from tests.network_offers import held, partner
+from tests.pages import person, text
+from tests.test_web_counsellors import STRUCTURE
 
 
 async def test_offers_for_you_page(client, session) -> None:  # type: ignore[no-untyped-def]
@@ -101,3 +105,65 @@ async def test_alerts_from_the_site_and_the_mails_link(client, make_client, sess
     )
     assert foreign.status_code == 404
     assert (await fetch.get(JobAlert, kept[0].id)).stopped_at is None
+
+
+async def test_partners_offers_for_the_candidate_and_their_counsellor(session, make_client) -> None:  # type: ignore[no-untyped-def]
+    """A partner's offer shows among the offers for you and the counsellor's suggestions,
+    marked with its territory and linked to its page here; the counsellor puts forward on this
+    instance's offers only (a partner's goes through the candidate's own consent)."""
+    edition = await f.edition(session)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    local = await f.offer(session, booth_=booth, title="Cariste à Lattes", rome_code="N1101",
+                          commune="Lattes", postcode="34970", skills=[])  # fmt: skip
+    montlucon = await partner(session, edition, "Montluçon", "https://montlucon.example")
+    lunel = await held(session, montlucon, 7, "Cariste à Lunel (réseau)", "Lunel")
+    candidate = await f.candidate(session)
+    await candidates.update(
+        session, candidate, data=candidates.ProfileInput("Nadia", "", "Lattes", "")
+    )
+    wanted = Wanted(
+        targets=(Target("N1101", "Cariste"),), max_distance_km=30, transport=Transport.CAR
+    )
+    await job_search.update(session, candidate, wanted=wanted)
+    organiser = await session.get(User, edition.created_by_id)
+    structure = await structures.create(
+        session, by=organiser, data=STRUCTURE, edition_id=edition.id
+    )
+    counsellor = await f.user(session, Role.COUNSELLOR, name="Claire Conseil")
+    await structures.add_counsellor(
+        session, by=organiser, structure=structure, email=counsellor.email, name=counsellor.name
+    )
+    asked = await counsellors.invite(
+        session, by=counsellor, structure=structure, email=candidate.email
+    )
+    await counsellors.consent_in_person(session, followed_request=asked, by=counsellor, agreed=True)
+    await db.commit(session)
+
+    mine = await person(make_client, candidate)
+    page = (await mine.get("/me/offers-for-you")).text
+    assert f'<a href="/network/offers/{lunel.id}">Cariste à Lunel (réseau)</a>' in page
+    cards = text(page.split('<ul class="cards">')[1].split("</main>")[0])
+    assert cards.startswith(
+        "Cariste à Lattes "
+        f"{booth.employer.name} · Lattes (34970) Match: 75 % "
+        "+ In favour: Same job: Cariste + In favour: 0 km away, within your 30 km radius by car"
+        " + In favour: You can start now "
+        "Network offer · Montluçon Cariste à Lunel (réseau) Employeur de Lunel · Lunel (34400)"
+        " Match: 68 % + In favour: Same job: Cariste + In favour: 22 km away, within your 30 km"
+        " radius by car + In favour: You can start now"
+    )
+
+    theirs = await person(make_client, counsellor)
+    offers = (await theirs.get(f"/counsellor/candidates/{candidate.id}/offers")).text
+    suggested = offers.split("data-suggestions")[1].split("<h2>")[0]
+    assert f'data-network-offer-id="{lunel.id}"' in suggested
+    put_forward = re.findall(
+        r'action="/counsellor/candidates/\d+/offers/(\d+)/put-forward"', suggested
+    )
+    assert put_forward == [str(local.id)]
+    assert (
+        "Network offer · Montluçon Cariste à Lunel (réseau) Employeur de Lunel · Lunel (34400)"
+        " Match: 68 % + In favour: Same job: Cariste + In favour: 22 km away, within their 30 km"
+        " radius by car + In favour: Available now The person applies to a partner's offer"
+        " themselves, from its page, where their consent is asked."
+    ) in text(suggested)

@@ -413,9 +413,7 @@ async def _offers_context(
         "editions": open_editions,
         "edition_options": [(e.id, e.title) for e in open_editions],
         "edition": chosen,
-        "suggestions": [
-            (m.offer, m.match, match_view.reasons(m.match, matching.THEM)) for m in found
-        ],
+        "suggestions": [(m, match_view.reasons(m.match, matching.THEM)) for m in found],
         "q": query.q,
         "page": hits,
         "form": form,

@@ -44,7 +44,7 @@ async def offers_for_you(request: Request) -> Response:
     session = database(request)
     wanted = await job_search.of(session, user.id)
     found = await match_offers.offers_for(session, user.id, limit=SHOWN)
-    rows = [(m.offer, m.match, match_view.reasons(m.match, matching.YOU)) for m in found]
+    rows = [(m, match_view.reasons(m.match, matching.YOU)) for m in found]
     mine = await alerts.mine(session, user)
     context = {
         "described": wanted.described(),
