@@ -7,8 +7,12 @@ Sources, in one in-memory index built once per process from the database (in a t
   codes' labels, or, when none is imported, the ROME code labels shipped in fair/data/rome.json;
 - offers already coded in the database, this instance's and the network's (France Travail
   imports and partners carry their code): each distinct title is one more document of its code,
-  weighted below an official name; a title seen before gives its codes in the share they were
-  given (`MEMORY`); the number of offers of a code gives it a small prior.
+  weighted below an official name; the number of offers of a code gives it a small prior.
+
+A title that is, once read, the title of coded offers gives their codes a bonus in the share of
+those offers (`MEMORY`): a title France Travail coded three times N1103 and once N1105 ranks
+N1103 first. Else, a title that is an official name gives that name's code the same bonus
+("Cariste F/H" is the name "Cariste"): an instance's own coding is the more specific evidence.
 
 Text is read by fair.rome_text (noise, gender forms, abbreviations, stems). A query word that
 no document has (a typo, a variant: "electromecanicien", "soudeure") is read as the known word
@@ -56,6 +60,7 @@ CODE_WEIGHT = 0.6  # the BM25 of a code's pooled names, added to its best docume
 MEMORY = 1.0  # a title coded before: its codes gain this share of the best score, by share
 TYPO_SIMILARITY = 0.7  # trigram Dice of an unknown word and the known word read for it
 TYPO_LENGTH = 5  # shorter unknown words are left alone (places, names, acronyms)
+MAX_SEEN = 10_000  # unknown words whose reading is remembered
 CANDIDATES = 300  # documents of best BM25 given the bonuses
 
 
@@ -129,6 +134,7 @@ class Spelling:
 
     stems: dict[str, str] = field(default_factory=dict)  # known word -> its stem
     by_trigram: dict[str, list[str]] = field(default_factory=dict)
+    seen: dict[str, tuple[str, float] | None] = field(default_factory=dict)  # answers given
 
     @classmethod
     def build(cls, words: set[str]) -> Spelling:
@@ -140,6 +146,13 @@ class Spelling:
 
     def nearest(self, word: str) -> tuple[str, float] | None:
         """The known word most like `word` (trigram Dice >= TYPO_SIMILARITY), and how much."""
+        if word not in self.seen:
+            if len(self.seen) >= MAX_SEEN:
+                self.seen.clear()
+            self.seen[word] = self._nearest(word)
+        return self.seen[word]
+
+    def _nearest(self, word: str) -> tuple[str, float] | None:
         grams = trigrams(word)
         shared: Counter[str] = Counter()
         for gram in grams:
@@ -167,7 +180,8 @@ class Index:
     codes: list[str] = field(default_factory=list)  # the pooled documents' codes
     pooled: Bm25 = field(default_factory=Bm25)
     spelling: Spelling = field(default_factory=Spelling)
-    memory: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
+    memory: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)  # coded titles
+    names: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)  # official ones
     first_official: dict[str, int] = field(default_factory=dict)  # code -> its first name
 
     @classmethod
@@ -191,9 +205,11 @@ class Index:
                 index.first_official.setdefault(document.code, number)
         offers: Counter[str] = Counter()
         for document, terms in zip(documents, index.terms, strict=True):
-            if document.offers and terms:
+            if terms and document.offers:
                 index.memory.setdefault(_key(terms), Counter())[document.code] += document.offers
                 offers[document.code] += document.offers
+            elif terms and document.official:
+                index.names.setdefault(_key(terms), Counter())[document.code] += 1
         total = sum(offers.values())
         index.prior = {
             code: 0.3 * math.log1p(count) / math.log1p(total) for code, count in offers.items()
@@ -274,9 +290,10 @@ class Index:
         ]
 
     def _remember(self, query: list[tuple[str, float]], totals: dict[str, float]) -> None:
-        """A title coded before (the same terms): its codes gain MEMORY times the best score,
-        by the share of the offers that carried each."""
-        seen = self.memory.get(_key([term for term, _ in query]))
+        """A title coded before (the same terms), else one that is an official name: its codes
+        gain MEMORY times the best score, by their share of those offers (or names)."""
+        key = _key([term for term, _ in query])
+        seen = self.memory.get(key) or self.names.get(key)
         if not seen or not totals:
             return
         best, count = max(totals.values()), sum(seen.values())

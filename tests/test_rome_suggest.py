@@ -396,3 +396,22 @@ async def test_offers_of_the_network_are_learned_too(session) -> None:  # type: 
         ("N1103", rome.job("N1103").label)  # type: ignore[union-attr]
     ]
     assert await rome_suggest.suggest(session, "zythologue") == []  # not a ROME code: unlearned
+
+
+def test_a_title_that_is_an_official_name_gives_its_code(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # G1801 has more names with the same words; the title is G1803's name, noise aside.
+    appellations = [
+        ("G1803", "Chef de rang", "1"),
+        ("G1801", "Serveur / Serveuse chef de rang", "2"),
+        ("G1801", "Chef de rang en restauration", "3"),
+        ("G1801", "Chef de rang serveur", "4"),
+        ("G1801", "Chef de rang en hôtellerie", "5"),
+    ]
+
+    def ranked() -> list[tuple[str, str]]:
+        index = rome_suggest.build(appellations=appellations)
+        return [(s.code_rome, s.code_appellation) for s in index.search("Chef de rang H/F")]
+
+    assert ranked() == [("G1803", "1"), ("G1801", "3")]
+    monkeypatch.setattr(rome_suggest, "MEMORY", 0.0)
+    assert ranked() == [("G1801", "3"), ("G1803", "1")]
