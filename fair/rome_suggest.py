@@ -21,7 +21,9 @@ nearest in character trigrams when they are close enough (`TYPO_SIMILARITY`).
 Ranking: BM25 over the words of each document (an official name weighs more than a learned
 offer title), plus a bonus for each pair of query words found next to each other in the
 document, one when the document's head word (its first word: French job names start with the
-trade) is in the query, and one for the share of the document's words the query has. A code's
+trade) is in the query, one for the share of the document's words the query has, and one when
+the query has them all, growing with their idf (a whole official name inside a title such as
+"Agent de quai polyvalent - Mende": the longer the name, the surer). A code's
 score is its best document's, plus a share of its next two, plus `CODE_WEIGHT` times a BM25 of
 the query against all its names pooled (the evidence spread over its appellations and label).
 The index is rebuilt when the referential changes (`invalidate`, called by the import in its
@@ -55,6 +57,7 @@ K1, B = 1.2, 0.5  # BM25
 PAIR_BONUS = 0.35  # per adjacent query pair found adjacent in the document, times its idf mean
 HEAD_BONUS = 0.25  # the document's first word is in the query, times its idf
 COVER_BONUS = 1.0  # times the share of the document's words found in the query
+CONTAIN_BONUS = 0.3  # all the document's words are in the query: times their idf sum
 SPREAD = 0.15  # a code's second and third documents count this much
 CODE_WEIGHT = 0.6  # the BM25 of a code's pooled names, added to its best document's score
 MEMORY = 1.0  # a title coded before: its codes gain this share of the best score, by share
@@ -246,7 +249,8 @@ class Index:
 
     def _documents(self, query: list[tuple[str, float]]) -> dict[int, float]:
         """BM25 of every document sharing a word with the query; the bonuses (adjacent pairs,
-        head word, coverage) for the best CANDIDATES of them, which are the ones they reorder."""
+        head word, coverage, containment) for the best CANDIDATES of them, which are the ones
+        they reorder."""
         base = self.bm25.scores(query)
         idf = self.bm25.idf
         terms_ = [term for term, _ in query]
@@ -261,6 +265,8 @@ class Index:
             if terms[0] in wanted:
                 bonus += HEAD_BONUS * idf[terms[0]]
             bonus += COVER_BONUS * sum(1 for t in terms if t in wanted) / len(terms)
+            if wanted.issuperset(terms):  # the whole name is in the title: the longer, the surer
+                bonus += CONTAIN_BONUS * sum(idf[t] for t in set(terms))
             scores[number] = (base[number] + bonus) * self.documents[number].weight
         return scores
 

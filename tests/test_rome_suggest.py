@@ -412,6 +412,23 @@ def test_a_title_that_is_an_official_name_gives_its_code(monkeypatch) -> None:  
         index = rome_suggest.build(appellations=appellations)
         return [(s.code_rome, s.code_appellation) for s in index.search("Chef de rang H/F")]
 
+    monkeypatch.setattr(rome_suggest, "CONTAIN_BONUS", 0.0)  # which also favours G1803
     assert ranked() == [("G1803", "1"), ("G1801", "3")]
     monkeypatch.setattr(rome_suggest, "MEMORY", 0.0)
     assert ranked() == [("G1801", "3"), ("G1803", "1")]
+
+
+def test_a_whole_name_inside_the_title_counts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    appellations = [
+        ("N1105", "Agent / Agente de quai", "1"),
+        ("N1103", "Manutentionnaire de quai en entrepôt", "2"),
+        ("K2204", "Agent / Agente de service", "3"),
+    ]
+
+    def first() -> str:
+        index = rome_suggest.build(appellations=appellations)
+        return index.search("Agent de quai entrepôt", limit=1)[0].code_rome
+
+    assert first() == "N1105"  # "agent de quai" is all in the title; the other name is not
+    monkeypatch.setattr(rome_suggest, "CONTAIN_BONUS", 0.0)
+    assert first() == "N1103"
