@@ -23,6 +23,7 @@ from fair import search
 
 ABBREVIATIONS_FILE = Path(__file__).resolve().parent / "data" / "rome_abbreviations.tsv"
 MAX_QUERY = 200  # characters of a text read
+MAX_READ = 100_000  # words whose masculine form an analyser remembers
 
 # Gender markers: "H/F", "(F/H)", "H/F/X".
 GENDER_RE = re.compile(r"\(?\b(?:h\s*/\s*f|f\s*/\s*h|h\s*/\s*f\s*/\s*x|f\s*/\s*h\s*/\s*x)\b\)?")
@@ -86,11 +87,21 @@ SUFFIXES = (
 )
 
 
+def _strip(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Accented Latin letters to their base letters, for str.translate (fast; the referential's
+# 13,000 names are folded at each build): the rest goes through Unicode decomposition.
+_LATIN = {cp: _strip(chr(cp)) for cp in range(0xC0, 0x250) if _strip(chr(cp)).isascii()}
+
+
 def fold(text: str) -> str:
     """Lower case without accents, ligatures opened: 'Œnologue' -> 'oenologue'."""
     text = text.lower().replace("œ", "oe").replace("æ", "ae").replace("’", "'")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    text = text.translate(_LATIN)
+    return text if text.isascii() else _strip(text)
 
 
 @cache
@@ -137,11 +148,14 @@ class Analyser:
     feminine: dict[str, str] = field(default_factory=dict)
     known: set[str] = field(default_factory=set)  # the masculine words of those pairs
 
+    read: dict[str, str] = field(default_factory=dict)  # word -> masculine, as found
+
     def learn(self, labels: Iterable[str]) -> None:
         for label in labels:
             for fem, masc in gender_pairs(label):
                 self.feminine.setdefault(fem, masc)
                 self.known.add(masc)
+        self.read.clear()
 
     def words(self, text: str) -> list[str]:
         """Folded words, noise dropped, feminine forms made masculine, abbreviations expanded."""
@@ -161,6 +175,14 @@ class Analyser:
         return found
 
     def masculine(self, word: str) -> str:
+        found = self.read.get(word)
+        if found is None:
+            if len(self.read) >= MAX_READ:
+                self.read.clear()
+            found = self.read[word] = self._masculine(word)
+        return found
+
+    def _masculine(self, word: str) -> str:
         if word in self.feminine:
             return self.feminine[word]
         for ending, replacement in SUFFIXES:

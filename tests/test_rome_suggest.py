@@ -432,3 +432,13 @@ def test_a_whole_name_inside_the_title_counts(monkeypatch) -> None:  # type: ign
     assert first() == "N1105"  # "agent de quai" is all in the title; the other name is not
     monkeypatch.setattr(rome_suggest, "CONTAIN_BONUS", 0.0)
     assert first() == "N1103"
+
+
+def test_folding_and_what_an_analyser_remembers() -> None:
+    assert rome_text.fold("Éducateur Spécialisé – 1 800 € (Œuvre, ﬁlière, x²)") == (
+        "educateur specialise – 1 800 € (oeuvre, filiere, x2)"
+    )
+    analyser = rome_text.Analyser()
+    assert analyser.words("Conductrice") == ["conductrice"]  # no pair known yet
+    analyser.learn(["Conducteur / Conductrice de bus"])  # what was read before is forgotten
+    assert analyser.words("Conductrice") == ["conducteur", "chauffeur"]
