@@ -12,6 +12,8 @@ historical codes that France Travail's offers mostly carry) for:
 - `bm25`: plain BM25 over the appellations' words (lower case, accents dropped, nothing else:
   no stems, no gender forms, no noise words), a code ranked by its best appellation;
 - `fair`: fair.rome_suggest as the offer form calls it (the appellation's own code);
+- `fair (echo)`: the easy side check, on `rome_titles_appellation_echo.csv` (real titles equal to
+  an official name once H/F, case, accents and punctuation are ignored), when it is there;
 - `fair→parent`: the same suggestions read at the parent level (each code replaced by its
   parent, duplicates dropped), which is how offers are coded at France Travail.
 Then latency p50/p95 per query (indicative: this measures quality, not a quiet machine).
@@ -176,6 +178,9 @@ def main() -> None:
     def fair_parent(text: str) -> list[str]:
         return list(dict.fromkeys(parents.get(c, c) for c in fair(text)))
 
+    echo = directory / "rome_titles_appellation_echo.csv"
+    if echo.is_file() and not args.queries:  # the easy side check: titles equal to a name
+        score("fair (echo)", read_csv(echo), parents, fair)
     code_at_1, _ = score("fair", queries, parents, fair)
     parent_code_at_1, parent_at_1 = score("fair→parent", queries, parents, fair_parent)
     best_code = max(code_at_1, parent_code_at_1)

@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import rome, rome_suggest
+from fair import rome, rome_suggest, rome_text
 from fair.errors import Invalid
 from fair.models import RomeAppellation, RomeCode, RomeCodeSkill, RomeSkill
 
@@ -140,7 +140,7 @@ async def store(session: AsyncSession, ref: Referential) -> Counts:
             for code, (label, parent) in sorted(ref.codes.items())
         ],
     )
-    analyser = rome_suggest.Analyser()
+    analyser = rome_text.Analyser()
     analyser.learn(label for _, label, _ in ref.appellations)
     await _insert(
         session,
@@ -150,7 +150,7 @@ async def store(session: AsyncSession, ref: Referential) -> Counts:
                 "code": code,
                 "label": label,
                 "code_ogr": ogr,
-                "stems": " ".join(analyser.terms(rome_suggest.masculine_form(label))),
+                "stems": " ".join(analyser.terms(rome_text.masculine_form(label))),
             }
             for code, label, ogr in ref.appellations
         ],
@@ -218,7 +218,7 @@ def _read_rows(path: Path) -> Iterator[dict[str, str]]:
 
 def _column(name: str) -> str:
     """'Libellé Appellation Long' -> 'libelle_appellation_long'."""
-    return re.sub(r"[^a-z0-9]+", "_", rome_suggest.fold(name)).strip("_")
+    return re.sub(r"[^a-z0-9]+", "_", rome_text.fold(name)).strip("_")
 
 
 def _get(row: dict[str, str], name: str) -> str:

@@ -2,27 +2,33 @@
 ranked ROME codes and official job names, offline, in France Travail's ROMEO response shape
 (codeRome, libelleRome, codeAppellation, libelleAppellation, scorePrediction).
 
-Sources, in one in-memory index built once per process from the database:
-- the official appellations imported by `fair rome import` (fair.rome_referential), or, when
-  none is imported, the ROME code labels shipped in fair/data/rome.json (fair.rome);
-- offers already coded in the database (France Travail imports carry their code): each distinct
-  title is one more document of its code, weighted below an official name, and the number of
-  offers of a code gives it a small prior.
+Sources, in one in-memory index built once per process from the database (in a thread):
+- the official appellations imported by `fair rome import` (fair.rome_referential) and their
+  codes' labels, or, when none is imported, the ROME code labels shipped in fair/data/rome.json;
+- offers already coded in the database, this instance's and the network's (France Travail
+  imports and partners carry their code): each distinct title is one more document of its code,
+  weighted below an official name; the number of offers of a code gives it a small prior.
 
-Normalisation (`analyse`): accents and case folded; "H/F", "(F/H/X)" and contract or schedule
-noise (CDI, CDD, intérim, temps plein, urgent, "poste de"…) dropped; feminine forms read as the
-masculine ("conductrice" -> "conducteur", "aide-soignant(e)", "vendeur/vendeuse"), through the
-pairs the referential itself gives ("Conducteur / Conductrice …") and French suffix rules;
-common trade abbreviations expanded (PL, VL, ASH, AES, BTP…); certifications kept as words
-(CACES, SSIAP, permis C, FIMO…); then the Snowball French stem (as fair.search).
+A title that is, once read, the title of coded offers gives their codes a bonus in the share of
+those offers (`MEMORY`): a title France Travail coded three times N1103 and once N1105 ranks
+N1103 first. Else, a title that is an official name gives that name's code the same bonus
+("Cariste F/H" is the name "Cariste"): an instance's own coding is the more specific evidence.
+
+Text is read by fair.rome_text (noise, gender forms, abbreviations, stems). A query word that
+no document has (a typo, a variant: "electromecanicien", "soudeure") is read as the known word
+nearest in character trigrams when they are close enough (`TYPO_SIMILARITY`).
 
 Ranking: BM25 over the words of each document (an official name weighs more than a learned
 offer title), plus a bonus for each pair of query words found next to each other in the
-document and one when the document's head word (its first word: French job names start with
-the trade) is in the query; a code's score is its best document's plus a share of its next
-ones. The index is rebuilt when the referential changes (`invalidate`, called by the import in
-its process, and a cheap check of the tables every `CHECK_SECONDS` in the others), and when
-coded offers changed, at most every `LEARN_SECONDS`.
+document, one when the document's head word (its first word: French job names start with the
+trade) is in the query, one for the share of the document's words the query has, and one when
+the query has them all, growing with their idf (a whole official name inside a title such as
+"Agent de quai polyvalent - Mende": the longer the name, the surer). A code's
+score is its best document's, plus a share of its next two, plus `CODE_WEIGHT` times a BM25 of
+the query against all its names pooled (the evidence spread over its appellations and label).
+The index is rebuilt when the referential changes (`invalidate`, called by the import in its
+process, and a cheap check of the tables every `CHECK_SECONDS` in the others), and when coded
+offers changed, at most every `LEARN_SECONDS`.
 """
 
 from __future__ import annotations
@@ -30,201 +36,35 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
-import re
 import time
-import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import rome, search
-from fair.models import Offer, RomeAppellation, RomeCode
+from fair import rome, rome_text
+from fair.models import NetworkOffer, Offer, RomeAppellation, RomeCode
+from fair.rome_text import Analyser, masculine_form
 
 CHECK_SECONDS = 30.0  # how often a process checks whether the tables changed
 LEARN_SECONDS = 600.0  # new coded offers rebuild the index at most this often
-MAX_QUERY = 200  # characters of a query read
 MAX_LEARNED = 50_000  # distinct (title, code) pairs of coded offers read at most
 LEARNED_WEIGHT = 0.6  # a learned offer title against an official name (1.0)
 K1, B = 1.2, 0.5  # BM25
 PAIR_BONUS = 0.35  # per adjacent query pair found adjacent in the document, times its idf mean
 HEAD_BONUS = 0.25  # the document's first word is in the query, times its idf
 COVER_BONUS = 1.0  # times the share of the document's words found in the query
-SPREAD = 0.15
+CONTAIN_BONUS = 0.3  # all the document's words are in the query: times their idf sum
+SPREAD = 0.15  # a code's second and third documents count this much
+CODE_WEIGHT = 0.6  # the BM25 of a code's pooled names, added to its best document's score
+MEMORY = 1.0  # a title coded before: its codes gain this share of the best score, by share
+TYPO_SIMILARITY = 0.7  # trigram Dice of an unknown word and the known word read for it
+TYPO_LENGTH = 5  # shorter unknown words are left alone (places, names, acronyms)
+MAX_SEEN = 10_000  # unknown words whose reading is remembered
 CANDIDATES = 300  # documents of best BM25 given the bonuses
-
-# Gender markers, contract and schedule noise: dropped before anything else.
-GENDER_RE = re.compile(r"\(?\b(?:h\s*/\s*f|f\s*/\s*h|h\s*/\s*f\s*/\s*x|f\s*/\s*h\s*/\s*x)\b\)?")
-# "soignant(e)", "conducteur(trice)", "vendeur.euse", "technicien·ne": the suffix is dropped.
-SUFFIX_RE = re.compile(
-    r"(?<=[a-z])(?:\((?:e|s|es|ne|le|se|euse|rice|trice|ere|ière|ive)\)"
-    r"|[.·](?:e|ne|le|se|euse|rice|trice|ere|ive)\b)"
-)
-TOKEN_RE = re.compile(r"[a-z0-9]+")
-STOPWORDS = frozenset(
-    "a au aux avec ce ces dans de des du en et l d la le les leur ou par pour sur un une "
-    "son sa ses chez qui que the of and".split()
-)
-# Words of job ads that say nothing of the job: contract, schedule, level, ad wording.
-NOISE = frozenset(
-    """
-    h f x hf fh cdi cdd cdic interim interimaire mission missions contrat temps plein partiel
-    complet urgent urgence poste postes offre offres recrute recrutons recherche recherchons
-    recrutement emploi job jobs cherche h/f nuit jour jours week end weekend matin soir
-    semaine semaines mois an ans heure heures hebdo hebdomadaire mensuel horaires horaire
-    debutant debutants accepte acceptes experimente experimentee confirme confirmee junior
-    senior alternance alternant apprenti apprentie apprentissage stage stagiaire
-    professionnalisation pro saison saisonnier saisonniere saisonniers ete hiver
-    immediat immediate asap rapidement possible evolutif evolution cdd/cdi salaire brut net
-    euros eur k taf
-    """.split()
-)
-# Trade abbreviations and everyday synonyms -> words of the official names.
-ABBREVIATIONS: dict[str, str] = {
-    "pl": "poids lourd",
-    "spl": "super poids lourd",
-    "vl": "vehicule leger",
-    "vul": "vehicule utilitaire leger",
-    "ash": "agent service hospitalier",
-    "aes": "accompagnant educatif social",
-    "avs": "auxiliaire vie sociale",
-    "amp": "aide medico psychologique",
-    "ide": "infirmier",
-    "idec": "infirmier coordinateur",
-    "ibode": "infirmier bloc operatoire",
-    "asem": "agent specialise ecoles maternelles",
-    "atsem": "agent specialise ecoles maternelles",
-    "btp": "batiment travaux publics",
-    "tp": "travaux publics",
-    "vrd": "voirie reseaux divers",
-    "rh": "ressources humaines",
-    "drh": "directeur ressources humaines",
-    "adv": "administration ventes",
-    "sav": "service apres vente",
-    "daf": "directeur administratif financier",
-    "qse": "qualite securite environnement",
-    "hse": "hygiene securite environnement",
-    "cvc": "chauffage ventilation climatisation",
-    "ssiap": "ssiap securite incendie",
-    "aps": "agent securite",
-    "caces": "caces cariste",
-    "fimo": "fimo conducteur",
-    "fco": "fco conducteur",
-    "dev": "developpeur",
-    "ehpad": "ehpad",
-    "els": "employe libre service",
-    "mecano": "mecanicien",
-    "commis": "commis",
-    "plongeur": "plongeur",
-    "chauffeur": "chauffeur conducteur",
-    "conducteur": "conducteur chauffeur",
-    "manutentionnaire": "manutentionnaire",
-    "technico": "technico",
-}
-# French feminine endings -> masculine, tried longest first when the referential gave no pair.
-SUFFIXES = (
-    ("trices", "teur"),
-    ("trice", "teur"),
-    ("euses", "eur"),
-    ("euse", "eur"),
-    ("ieres", "ier"),
-    ("iere", "ier"),
-    ("iennes", "ien"),
-    ("ienne", "ien"),
-    ("ennes", "en"),
-    ("enne", "en"),
-    ("elles", "el"),
-    ("elle", "el"),
-    ("antes", "ant"),
-    ("ante", "ant"),
-    ("entes", "ent"),
-    ("ente", "ent"),
-    ("eres", "er"),
-    ("ere", "er"),
-    ("ives", "if"),
-    ("ive", "if"),
-)
-PERMIS_RE = re.compile(r"\bpermis\s+(b|c|ce|c1|d|de|ec|be)\b")
-CACES_RE = re.compile(r"\bcaces\s*(?:r\s*)?([0-9]{3}|[0-9])\b")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, ligatures opened: 'Œnologue' -> 'oenologue'."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae").replace("’", "'")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def masculine_form(label: str) -> str:
-    """'Conducteur / Conductrice d'engins agricoles' -> "Conducteur d'engins agricoles":
-    the words before the slash, then what follows the feminine words after it."""
-    if " / " not in label:
-        return label
-    left, right = label.split(" / ", 1)
-    words = right.split()
-    return " ".join([left, *words[len(left.split()) :]])
-
-
-def gender_pairs(label: str) -> list[tuple[str, str]]:
-    """The (feminine, masculine) folded word pairs an official label gives:
-    'Ouvrier forestier / Ouvrière forestière …' -> [('ouvriere', 'ouvrier'), …]."""
-    if " / " not in label:
-        return []
-    left, right = label.split(" / ", 1)
-    masc = TOKEN_RE.findall(fold(left))
-    fem = TOKEN_RE.findall(fold(right))[: len(masc)]
-    return [(f, m) for m, f in zip(masc, fem, strict=False) if f != m]
-
-
-@dataclass
-class Analyser:
-    """Turns text into the index's terms; knows the referential's feminine forms."""
-
-    feminine: dict[str, str] = field(default_factory=dict)
-    known: set[str] = field(default_factory=set)  # the masculine words of those pairs
-
-    def learn(self, labels: Iterable[str]) -> None:
-        for label in labels:
-            for fem, masc in gender_pairs(label):
-                self.feminine.setdefault(fem, masc)
-                self.known.add(masc)
-
-    def words(self, text: str) -> list[str]:
-        """Folded words, noise dropped, feminine forms made masculine, abbreviations expanded."""
-        text = fold(text[:MAX_QUERY])
-        text = GENDER_RE.sub(" ", text)
-        text = SUFFIX_RE.sub("", text)
-        text = PERMIS_RE.sub(lambda m: f" permis{m.group(1)} ", text)
-        text = CACES_RE.sub(" caces ", text)
-        found: list[str] = []
-        for word in TOKEN_RE.findall(text):
-            if word in STOPWORDS or word in NOISE or word.isdigit():
-                continue
-            word = self.masculine(word)
-            found.extend(ABBREVIATIONS.get(word, word).split())
-        return found
-
-    def masculine(self, word: str) -> str:
-        if word in self.feminine:
-            return self.feminine[word]
-        for ending, replacement in SUFFIXES:
-            if word.endswith(ending) and len(word) > len(ending) + 2:
-                candidate = word[: -len(ending)] + replacement
-                if candidate in self.known:
-                    return candidate
-        return word
-
-    def terms(self, text: str) -> list[str]:
-        return [stem(w) for w in self.words(text)]
-
-
-@lru_cache(maxsize=100_000)
-def stem(word: str) -> str:
-    return search.stem(word)
 
 
 @dataclass(frozen=True)
@@ -254,111 +94,226 @@ class Document:
     weight: float
     official: bool = True
     text: str = ""  # what is analysed, when it differs from the label (learned titles)
-    stems: str = ""  # the terms precomputed at import (fair.rome_referential), if any
+    offers: int = 0  # a learned title: how many offers carried it with this code
+
+
+@dataclass
+class Bm25:
+    """Okapi BM25 postings over lists of terms: term -> [(key, term weight before idf)]."""
+
+    postings: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    idf: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, documents: Sequence[Sequence[str]]) -> Bm25:
+        n = max(1, len(documents))
+        average = sum(len(t) for t in documents) / n or 1.0
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for number, terms in enumerate(documents):
+            length = K1 * (1 - B + B * len(terms) / average)
+            for term, count in Counter(terms).items():
+                postings[term].append((number, count * (K1 + 1) / (count + length)))
+        idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
+        return cls(dict(postings), idf)
+
+    def scores(self, query: Sequence[tuple[str, float]]) -> dict[int, float]:
+        found: dict[int, float] = defaultdict(float)
+        for term, weight in query:
+            idf = self.idf.get(term, 0.0) * weight
+            for number, tf in self.postings.get(term, ()):
+                found[number] += idf * tf
+        return found
+
+
+def trigrams(word: str) -> frozenset[str]:
+    padded = f"^{word}$"
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+@dataclass
+class Spelling:
+    """The known words (of the documents, before stemming) by character trigram, to read an
+    unknown query word as the nearest known one."""
+
+    stems: dict[str, str] = field(default_factory=dict)  # known word -> its stem
+    by_trigram: dict[str, list[str]] = field(default_factory=dict)
+    seen: dict[str, tuple[str, float] | None] = field(default_factory=dict)  # answers given
+
+    @classmethod
+    def build(cls, words: set[str]) -> Spelling:
+        by_trigram: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(words):
+            for gram in trigrams(word):
+                by_trigram[gram].append(word)
+        return cls({w: rome_text.stem(w) for w in words}, dict(by_trigram))
+
+    def nearest(self, word: str) -> tuple[str, float] | None:
+        """The known word most like `word` (trigram Dice >= TYPO_SIMILARITY), and how much."""
+        if word not in self.seen:
+            if len(self.seen) >= MAX_SEEN:
+                self.seen.clear()
+            self.seen[word] = self._nearest(word)
+        return self.seen[word]
+
+    def _nearest(self, word: str) -> tuple[str, float] | None:
+        grams = trigrams(word)
+        shared: Counter[str] = Counter()
+        for gram in grams:
+            shared.update(self.by_trigram.get(gram, ()))
+        best: tuple[float, str] | None = None
+        for known, count in shared.items():
+            dice = 2 * count / (len(grams) + len(trigrams(known)))
+            if dice >= TYPO_SIMILARITY and (best is None or (dice, known) > best):
+                best = (dice, known)
+        return (self.stems[best[1]], best[0]) if best else None
 
 
 @dataclass
 class Index:
-    """BM25 over documents (official names and learned offer titles), scored per code."""
+    """BM25 over documents (official names and learned offer titles) and over each code's names
+    pooled, with the bonuses of the module's docstring, scored per code."""
 
     analyser: Analyser
     documents: list[Document]
     code_labels: dict[str, str]
     prior: dict[str, float] = field(default_factory=dict)
     terms: list[list[str]] = field(default_factory=list)
-    # term -> (document, its BM25 term weight before idf), computed once at build
-    postings: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     pairs: list[frozenset[tuple[str, str]]] = field(default_factory=list)
-    idf: dict[str, float] = field(default_factory=dict)
+    bm25: Bm25 = field(default_factory=Bm25)
+    codes: list[str] = field(default_factory=list)  # the pooled documents' codes
+    pooled: Bm25 = field(default_factory=Bm25)
+    spelling: Spelling = field(default_factory=Spelling)
+    memory: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)  # coded titles
+    names: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)  # official ones
+    first_official: dict[str, int] = field(default_factory=dict)  # code -> its first name
 
     @classmethod
     def build(
         cls,
         documents: Sequence[Document],
         code_labels: dict[str, str],
-        *,
-        offer_counts: dict[str, int] | None = None,
     ) -> Index:
         analyser = Analyser()
         analyser.learn(d.label for d in documents if d.official)
         analyser.learn(code_labels.values())
         index = cls(analyser, list(documents), code_labels)
-        index.terms = [
-            d.stems.split() if d.stems else analyser.terms(masculine_form(d.text or d.label))
-            for d in documents
-        ]
+        words = [analyser.words(masculine_form(d.text or d.label)) for d in documents]
+        index.terms = [[rome_text.stem(w) for w in found] for found in words]
         index.pairs = [frozenset(zip(t, t[1:], strict=False)) for t in index.terms]
-        n = max(1, len(documents))
-        average = sum(len(t) for t in index.terms) / n or 1.0
-        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for number, terms in enumerate(index.terms):
-            length = K1 * (1 - B + B * len(terms) / average)
-            for term, count in Counter(terms).items():
-                postings[term].append((number, count * (K1 + 1) / (count + length)))
-        index.postings = dict(postings)
-        index.idf = {
-            t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()
+        index.bm25 = Bm25.build(index.terms)
+        index._pool()
+        index.spelling = Spelling.build({w for found in words for w in found})
+        for number, document in enumerate(documents):
+            if document.official:
+                index.first_official.setdefault(document.code, number)
+        offers: Counter[str] = Counter()
+        for document, terms in zip(documents, index.terms, strict=True):
+            if terms and document.offers:
+                index.memory.setdefault(_key(terms), Counter())[document.code] += document.offers
+                offers[document.code] += document.offers
+            elif terms and document.official:
+                index.names.setdefault(_key(terms), Counter())[document.code] += 1
+        total = sum(offers.values())
+        index.prior = {
+            code: 0.3 * math.log1p(count) / math.log1p(total) for code, count in offers.items()
         }
-        total = sum((offer_counts or {}).values())
-        if total:
-            index.prior = {
-                code: 0.3 * math.log1p(count) / math.log1p(total)
-                for code, count in (offer_counts or {}).items()
-            }
         return index
 
+    def _pool(self) -> None:
+        """One document per code: the terms of all its documents and of its label."""
+        pooled: dict[str, list[str]] = defaultdict(list)
+        for document, terms in zip(self.documents, self.terms, strict=True):
+            pooled[document.code].extend(terms)
+        for code in pooled:
+            label = self.code_labels.get(code, "")
+            pooled[code].extend(self.analyser.terms(masculine_form(label)))
+        self.codes = sorted(pooled)
+        self.pooled = Bm25.build([pooled[code] for code in self.codes])
+
+    def query(self, text: str) -> list[tuple[str, float]]:
+        """The query's terms with their weight: 1, or the similarity of the known word an
+        unknown one is read as."""
+        found: dict[str, float] = {}
+        for word in self.analyser.words(text):
+            term, weight = rome_text.stem(word), 1.0
+            if term not in self.bm25.idf and len(word) >= TYPO_LENGTH:
+                term, weight = self.spelling.nearest(word) or (term, weight)
+            found[term] = max(found.get(term, 0.0), weight)
+        return list(found.items())
+
     def search(self, text: str, *, limit: int = 5) -> list[Suggestion]:
-        query = list(dict.fromkeys(self.analyser.terms(text)))
+        query = self.query(text)
         if not query:
             return []
-        scores = self._documents(query)
-        return self._codes(scores, limit)
+        return self._codes(query, self._documents(query), limit)
 
-    def _documents(self, query: list[str]) -> dict[int, float]:
+    def _documents(self, query: list[tuple[str, float]]) -> dict[int, float]:
         """BM25 of every document sharing a word with the query; the bonuses (adjacent pairs,
-        head word, coverage) for the best CANDIDATES of them, which are the ones they reorder."""
-        base: dict[int, float] = defaultdict(float)
-        for term in query:
-            idf = self.idf.get(term, 0.0)
-            for number, weight in self.postings.get(term, ()):
-                base[number] += idf * weight
-        pairs = list(zip(query, query[1:], strict=False))
-        wanted = set(query)
+        head word, coverage, containment) for the best CANDIDATES of them, which are the ones
+        they reorder."""
+        base = self.bm25.scores(query)
+        idf = self.bm25.idf
+        terms_ = [term for term, _ in query]
+        pairs = list(zip(terms_, terms_[1:], strict=False))
+        wanted = set(terms_)
         scores: dict[int, float] = {}
         for number in heapq.nlargest(CANDIDATES, base, key=base.__getitem__):
             terms = self.terms[number]
             bonus = sum(
-                PAIR_BONUS * (self.idf[a] + self.idf[b]) / 2
-                for a, b in pairs
-                if (a, b) in self.pairs[number]
+                PAIR_BONUS * (idf[a] + idf[b]) / 2 for a, b in pairs if (a, b) in self.pairs[number]
             )
             if terms[0] in wanted:
-                bonus += HEAD_BONUS * self.idf[terms[0]]
+                bonus += HEAD_BONUS * idf[terms[0]]
             bonus += COVER_BONUS * sum(1 for t in terms if t in wanted) / len(terms)
+            if wanted.issuperset(terms):  # the whole name is in the title: the longer, the surer
+                bonus += CONTAIN_BONUS * sum(idf[t] for t in set(terms))
             scores[number] = (base[number] + bonus) * self.documents[number].weight
         return scores
 
-    def _codes(self, scores: dict[int, float], limit: int) -> list[Suggestion]:
+    def _codes(
+        self, query: list[tuple[str, float]], scores: dict[int, float], limit: int
+    ) -> list[Suggestion]:
         per_code: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for number, score in scores.items():
             per_code[self.documents[number].code].append((score, number))
-        ranked: list[tuple[float, str, int]] = []
+        pooled = self.pooled.scores(query)
+        totals: dict[str, float] = {}
         for code, found in per_code.items():
             found.sort(key=lambda s: (-s[0], s[1]))
-            best = found[0][0] + SPREAD * sum(s for s, _ in found[1:3])
-            best += self.prior.get(code, 0.0)
-            ranked.append((best, code, self._shown(found)))
-        ranked.sort(key=lambda r: (-r[0], r[1]))
-        top = ranked[:limit]
-        total = sum(s for s, _, _ in top) or 1.0
-        return [self._suggestion(code, number, score / total) for score, code, number in top]
+            totals[code] = found[0][0] + SPREAD * sum(s for s, _ in found[1:3])
+        for number, score in pooled.items():
+            if self.codes[number] in totals:
+                totals[self.codes[number]] += CODE_WEIGHT * score
+        self._remember(query, totals)
+        for code, bonus in self.prior.items():
+            if code in totals:
+                totals[code] += bonus
+        ranked = sorted(totals.items(), key=lambda r: (-r[1], r[0]))[:limit]
+        total = sum(s for _, s in ranked) or 1.0
+        return [
+            self._suggestion(code, self._shown(per_code[code]), score / total)
+            for code, score in ranked
+        ]
+
+    def _remember(self, query: list[tuple[str, float]], totals: dict[str, float]) -> None:
+        """A title coded before (the same terms), else one that is an official name: its codes
+        gain MEMORY times the best score, by their share of those offers (or names)."""
+        key = _key([term for term, _ in query])
+        seen = self.memory.get(key) or self.names.get(key)
+        if not seen or not totals:
+            return
+        best, count = max(totals.values()), sum(seen.values())
+        for code, times in seen.items():
+            if code in totals:
+                totals[code] += MEMORY * best * times / count
 
     def _shown(self, found: list[tuple[float, int]]) -> int:
-        """The document named in the answer: the best official one of the code if any."""
+        """The document named in the answer: the code's best official one found, else its first
+        official one (a code found through learned titles only), else the best found."""
         for _, number in found:
             if self.documents[number].official:
                 return number
-        return found[0][1]
+        return self.first_official.get(self.documents[found[0][1]].code, found[0][1])
 
     def _suggestion(self, code: str, number: int, score: float) -> Suggestion:
         document = self.documents[number]
@@ -370,6 +325,11 @@ class Index:
             label_appellation=label,
             score=round(score, 3),
         )
+
+
+def _key(terms: Sequence[str]) -> tuple[str, ...]:
+    """A title's identity for the memory: its distinct terms, in order."""
+    return tuple(sorted(set(terms)))
 
 
 # --- The process's index, built from the database ------------------------------------------
@@ -442,34 +402,37 @@ async def _signatures(session: AsyncSession) -> tuple[tuple[Any, ...], tuple[Any
             )
         )
     ).one()
-    offers = (
-        await session.execute(
-            select(func.count(), func.max(Offer.updated_at)).where(Offer.rome_code != "")
+    offers: list[Any] = []
+    for model in (Offer, NetworkOffer):
+        found = await session.execute(
+            select(func.count(), func.max(model.updated_at)).where(model.rome_code != "")
         )
-    ).one()
+        offers.extend(found.one())
     return tuple(referential), tuple(offers)
 
 
-async def _rows(
-    session: AsyncSession,
-) -> tuple[list[Any], list[Any], list[Any]]:
+async def _rows(session: AsyncSession) -> tuple[list[Any], list[Any], list[Any]]:
     appellations = list(
         await session.execute(
-            select(
-                RomeAppellation.code,
-                RomeAppellation.label,
-                RomeAppellation.code_ogr,
-                RomeAppellation.stems,
-            ).order_by(RomeAppellation.id)
+            select(RomeAppellation.code, RomeAppellation.label, RomeAppellation.code_ogr).order_by(
+                RomeAppellation.id
+            )
         )
     )
     codes = list(await session.execute(select(RomeCode.code, RomeCode.label)))
+    coded = union_all(
+        *(
+            select(model.rome_code.label("code"), model.title.label("title")).where(
+                model.rome_code != ""
+            )
+            for model in (Offer, NetworkOffer)
+        )
+    ).subquery()
     learned = list(
         await session.execute(
-            select(Offer.rome_code, Offer.title, func.count())
-            .where(Offer.rome_code != "")
-            .group_by(Offer.rome_code, Offer.title)
-            .order_by(func.count().desc(), Offer.rome_code, Offer.title)
+            select(coded.c.code, coded.c.title, func.count())
+            .group_by(coded.c.code, coded.c.title)
+            .order_by(func.count().desc(), coded.c.code, coded.c.title)
             .limit(MAX_LEARNED)
         )
     )
@@ -478,7 +441,7 @@ async def _rows(
 
 def _build(appellations: list[Any], codes: list[Any], learned: list[Any]) -> Index:
     return build(
-        appellations=[(a[0], a[1], a[2], a[3]) for a in appellations],
+        appellations=[(a[0], a[1], a[2]) for a in appellations],
         code_labels={c[0]: c[1] for c in codes},
         offers=[(o[0], o[1], int(o[2])) for o in learned],
     )
@@ -486,22 +449,22 @@ def _build(appellations: list[Any], codes: list[Any], learned: list[Any]) -> Ind
 
 def build(
     *,
-    appellations: Sequence[tuple[str, str, str, str]],
+    appellations: Sequence[tuple[str, str, str]],
     code_labels: dict[str, str] | None = None,
     offers: Sequence[tuple[str, str, int]] = (),
 ) -> Index:
-    """An index over official names (code, label, codeAppellation, stems or "") — the shipped code
-    labels when there are none — and coded offers' titles (code, title, how many offers)."""
+    """An index over official names (code, label, codeAppellation) — the shipped code labels
+    when there are none — and coded offers' titles (code, title, how many offers)."""
     labels = {code: job.label for code, job in rome.jobs().items()}
     labels.update(code_labels or {})
     if appellations:
-        documents = [
-            Document(code, label, ogr, 1.0, stems=stems) for code, label, ogr, stems in appellations
-        ]
+        documents = [Document(code, label, ogr, 1.0) for code, label, ogr in appellations]
     else:
         documents = [Document(code, label, "", 1.0) for code, label in sorted(labels.items())]
-    counts: Counter[str] = Counter()
-    for code, title, count in offers:
-        counts[code] += count
-        documents.append(Document(code, title, "", LEARNED_WEIGHT, official=False, text=title))
-    return Index.build(documents, labels, offer_counts=dict(counts))
+    known = set(labels) | {document.code for document in documents}
+    documents += [  # a partner's code outside the referential is not learned
+        Document(code, title, "", LEARNED_WEIGHT, official=False, text=title, offers=count)
+        for code, title, count in offers
+        if code in known
+    ]
+    return Index.build(documents, labels)

@@ -1,40 +1,25 @@
-"""ROME suggestion (fair.rome_suggest), the referential's import (fair.rome_referential, `fair rome
-import`) and the API's ROMEO-shaped answer. The held-out appellations are read where they lie
-(FAIR_ROME_DIR, else ../shared/eval/rome beside the repository, else /work/shared/eval/rome),
-never copied here."""
+"""ROME suggestion (fair.rome_suggest, fair.rome_text), the referential's import
+(fair.rome_referential, `fair rome import`) and the API's ROMEO-shaped answer, on small data
+built here (the held-out set of ../shared/eval/rome is for bench/matching.py only)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from fair import db, rome_referential, rome_suggest
+from fair import clock, db, network, network_sync, rome, rome_referential, rome_suggest, rome_text
+from fair.enums import Role
 from fair.models import RomeAppellation, RomeCode, RomeCodeSkill, RomeSkill
-from tests import factories
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def rome_dir() -> Path:
-    for candidate in (
-        os.environ.get("FAIR_ROME_DIR", ""),
-        str(ROOT.parent / "shared" / "eval" / "rome"),
-        "/work/shared/eval/rome",
-    ):
-        if candidate and (Path(candidate) / "rome_appellations.csv").is_file():
-            return Path(candidate)
-    raise AssertionError("rome_appellations.csv not found: set FAIR_ROME_DIR")
-
+from tests import factories, partner_keys
 
 APPELLATIONS = [
-    ("N1101", "Cariste", "38634", ""),
-    ("N1101", "Conducteur / Conductrice de chariot élévateur", "11111", ""),
-    ("J1501", "Aide-soignant / Aide-soignante", "10501", ""),
-    ("K1302", "Veilleur / Veilleuse de nuit", "12000", ""),
-    ("N4101", "Chauffeur / Chauffeuse poids lourd", "13001", ""),
+    ("N1101", "Cariste", "38634"),
+    ("N1101", "Conducteur / Conductrice de chariot élévateur", "11111"),
+    ("J1501", "Aide-soignant / Aide-soignante", "10501"),
+    ("K1302", "Veilleur / Veilleuse de nuit", "12000"),
+    ("N4101", "Chauffeur / Chauffeuse poids lourd", "13001"),
 ]
 CODES = {
     "N1101": "Conducteur / Conductrice d'engins de déplacement des charges",
@@ -54,12 +39,12 @@ def fresh_index() -> None:
 
 def test_gender_forms_come_from_the_referential() -> None:
     label = "Ouvrier forestier / Ouvrière forestière de scierie"
-    assert rome_suggest.masculine_form(label) == "Ouvrier forestier de scierie"
-    assert rome_suggest.gender_pairs(label) == [
+    assert rome_text.masculine_form(label) == "Ouvrier forestier de scierie"
+    assert rome_text.gender_pairs(label) == [
         ("ouvriere", "ouvrier"),
         ("forestiere", "forestier"),
     ]
-    assert rome_suggest.masculine_form("Cariste") == "Cariste"
+    assert rome_text.masculine_form("Cariste") == "Cariste"
 
 
 def test_titles_are_normalised() -> None:
@@ -222,14 +207,9 @@ async def test_a_directory_without_usable_appellations_is_refused(session, tmp_p
     )
 
 
-async def test_held_out_referential_and_coded_offers(session) -> None:  # type: ignore[no-untyped-def]
-    directory = rome_dir()
-    files = {
-        "appellations": directory / "rome_appellations.csv",
-        "codes": directory / "rome_codes.csv",
-    }
-    counts = await rome_referential.store(session, rome_referential.read(files))
-    assert (counts.codes, counts.appellations) == (1584, 13120)
+async def test_imported_referential_and_coded_offers(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _official_files(tmp_path)
+    await rome_referential.import_directory(session, tmp_path)
     edition = await factories.edition(session)
     booth, _ = await factories.booth(session, edition_=edition)
     for _ in range(2):
@@ -243,8 +223,8 @@ async def test_held_out_referential_and_coded_offers(session) -> None:  # type: 
     }
     assert found == {
         "Cariste H/F CACES 3": ["N1101"],
-        "aide soignante de nuit": ["J1501"],
-        "Picker H/F": ["N1103"],
+        "aide soignante de nuit": ["J1501"],  # the name itself, not J1524's "… en EHPAD"
+        "Picker H/F": ["N1103"],  # a code of the shipped list, learned from the offers
     }
 
 
@@ -268,3 +248,176 @@ async def test_the_index_follows_changes_made_by_other_processes(session, monkey
     session.add(RomeAppellation(code="A1413", label="Zythologue", code_ogr="1", stems="zythologu"))
     await db.commit(session)
     assert await codes("zythologue") == ["A1413"]
+
+
+# --- The mechanisms of the suggestion, one test each (small data built here) ---------------
+
+
+def test_offer_noise_is_dropped_and_certifications_kept() -> None:
+    analyser = rome_text.Analyser()
+    assert analyser.words("Vendeur H/F - 1 800 € brut/mois, bac+2, 35h, CDD renfort été") == [
+        "vendeur"
+    ]
+    assert analyser.words("Cariste CACES R489 cat 3 et 5 (F/H/X)") == [
+        "cariste",
+        "caces",
+        "cariste",
+    ]
+    assert analyser.words("Chauffeur SPL permis CE FIMO") == [
+        "chauffeur",
+        "conducteur",
+        "super",
+        "poids",
+        "lourd",
+        "permisce",
+        "fimo",
+        "conducteur",
+    ]
+
+
+def test_abbreviations_come_from_the_maintained_file() -> None:
+    table = rome_text.abbreviations()
+    assert table["atsem"] == ("agent", "specialise", "ecoles", "maternelles")
+    assert table["ash"] == ("agent", "service", "hospitalier")
+    assert all(short == short.lower() and words for short, words in table.items())
+    analyser = rome_text.Analyser()
+    assert analyser.words("ATSEM") == ["agent", "specialise", "ecoles", "maternelles"]
+    index = rome_suggest.build(
+        appellations=[
+            ("K2104", "Agent / Agente de service hospitalier", "1"),
+            ("K2204", "Agent / Agente de service", "2"),
+        ]
+    )
+    assert [s.code_rome for s in index.search("ASH en EHPAD (H/F)", limit=1)] == ["K2104"]
+
+
+def test_an_unknown_word_is_read_as_the_nearest_known_one() -> None:
+    index = rome_suggest.build(
+        appellations=[
+            ("I1304", "Électromécanicien / Électromécanicienne de maintenance", "1"),
+            ("I1310", "Mécanicien / Mécanicienne de maintenance", "2"),
+        ]
+    )
+    # 28 trigrams shared of 33 and 33: Dice 0.848, the weight of the word read.
+    assert index.query("electromecanicen") == [("electromecanicien", 56 / 66)]
+    assert [s.code_rome for s in index.search("électromécanicen", limit=1)] == ["I1304"]
+    # Too far from every known word, or too short: left as it is (and matches nothing).
+    assert index.query("zythologue") == [("zythologu", 1.0)]
+    assert index.search("gueret") == []
+
+
+def test_a_code_scores_the_evidence_of_all_its_names(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Each code's best name has two of the query's three words; only H3302's names and label
+    # together have all three.
+    appellations = [
+        ("H2102", "Opérateur / Opératrice de conditionnement", "1"),
+        ("H3302", "Opérateur / Opératrice de production", "2"),
+    ]
+    labels = {
+        "H2102": "Opérateur / Opératrice de conditionnement",
+        "H3302": "Opérateur / Opératrice de production et de conditionnement",
+    }
+
+    def first() -> str:
+        index = rome_suggest.build(appellations=appellations, code_labels=labels)
+        return index.search("opérateur conditionnement production", limit=1)[0].code_rome
+
+    assert first() == "H3302"
+    monkeypatch.setattr(rome_suggest, "CODE_WEIGHT", 0.0)
+    assert first() == "H2102"  # the best single name alone (the adjacent pair decides)
+
+
+def test_a_title_coded_before_gives_its_codes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    appellations = [
+        ("N1105", "Agent / Agente de quai", "1"),
+        ("N1103", "Préparateur / Préparatrice de commandes", "2"),
+    ]
+    offers = [("N1103", "AGENT DE QUAI H/F", 3), ("N1105", "Agent de quai (F/H)", 1)]
+    index = rome_suggest.build(appellations=appellations, offers=offers)
+    found = index.search("agent de quai - CDI", limit=2)
+    assert [s.code_rome for s in found] == ["N1103", "N1105"]
+    assert (found[0].code_appellation, found[0].label_appellation) == ("2", appellations[1][1])
+    monkeypatch.setattr(rome_suggest, "MEMORY", 0.0)
+    index = rome_suggest.build(appellations=appellations, offers=offers)
+    assert [s.code_rome for s in index.search("agent de quai", limit=2)] == ["N1105", "N1103"]
+    # A code that is in no referential is not learned.
+    index = rome_suggest.build(appellations=appellations, offers=[("Z9999", "Picker", 5)])
+    assert index.search("picker") == []
+
+
+async def test_offers_of_the_network_are_learned_too(session) -> None:  # type: ignore[no-untyped-def]
+    ours, origin = await factories.edition(session), await factories.edition(session)
+    _key, issued = await partner_keys.key(session, origin, *network.SCOPES)
+    organiser = await factories.user(session, Role.ORGANISER, can_log_in=False)
+    partner, _ = await network.register(
+        session,
+        edition=ours,
+        base_url="https://emploi.example.fr",
+        territory="Lozère",
+        key=issued,
+        by=organiser,
+    )
+    now = clock.now()
+    page = network_sync.FeedPage(
+        items=[
+            network_sync.FeedItem(id=n, deleted=False, updated_at=now, title=title, rome_code=code)
+            for n, (title, code) in enumerate(
+                [("Picker (H/F)", "N1103"), ("Picker H/F", "N1103"), ("Zythologue", "Q0000")]
+            )
+        ],
+        cursor="c",
+        more=False,
+    )
+    await network_sync.apply_page(session, partner, page)
+    await db.commit(session)
+    found = await rome_suggest.suggest(session, "picker", limit=1)
+    assert [(s.code_rome, s.label_rome) for s in found] == [
+        ("N1103", rome.job("N1103").label)  # type: ignore[union-attr]
+    ]
+    assert await rome_suggest.suggest(session, "zythologue") == []  # not a ROME code: unlearned
+
+
+def test_a_title_that_is_an_official_name_gives_its_code(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # G1801 has more names with the same words; the title is G1803's name, noise aside.
+    appellations = [
+        ("G1803", "Chef de rang", "1"),
+        ("G1801", "Serveur / Serveuse chef de rang", "2"),
+        ("G1801", "Chef de rang en restauration", "3"),
+        ("G1801", "Chef de rang serveur", "4"),
+        ("G1801", "Chef de rang en hôtellerie", "5"),
+    ]
+
+    def ranked() -> list[tuple[str, str]]:
+        index = rome_suggest.build(appellations=appellations)
+        return [(s.code_rome, s.code_appellation) for s in index.search("Chef de rang H/F")]
+
+    monkeypatch.setattr(rome_suggest, "CONTAIN_BONUS", 0.0)  # which also favours G1803
+    assert ranked() == [("G1803", "1"), ("G1801", "3")]
+    monkeypatch.setattr(rome_suggest, "MEMORY", 0.0)
+    assert ranked() == [("G1801", "3"), ("G1803", "1")]
+
+
+def test_a_whole_name_inside_the_title_counts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    appellations = [
+        ("N1105", "Agent / Agente de quai", "1"),
+        ("N1103", "Manutentionnaire de quai en entrepôt", "2"),
+        ("K2204", "Agent / Agente de service", "3"),
+    ]
+
+    def first() -> str:
+        index = rome_suggest.build(appellations=appellations)
+        return index.search("Agent de quai entrepôt", limit=1)[0].code_rome
+
+    assert first() == "N1105"  # "agent de quai" is all in the title; the other name is not
+    monkeypatch.setattr(rome_suggest, "CONTAIN_BONUS", 0.0)
+    assert first() == "N1103"
+
+
+def test_folding_and_what_an_analyser_remembers() -> None:
+    assert rome_text.fold("Éducateur Spécialisé – 1 800 € (Œuvre, ﬁlière, x²)") == (
+        "educateur specialise – 1 800 € (oeuvre, filiere, x2)"
+    )
+    analyser = rome_text.Analyser()
+    assert analyser.words("Conductrice") == ["conductrice"]  # no pair known yet
+    analyser.learn(["Conducteur / Conductrice de bus"])  # what was read before is forgotten
+    assert analyser.words("Conductrice") == ["conducteur", "chauffeur"]
