@@ -1799,3 +1799,15 @@ class NetworkMessage(Base):
     api_key_id: Mapped[int] = _fk("api_keys.id")
     message_id: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SearchWord(Base):
+    """A word (its stem) of the offers' and the partners' offers' titles, and how many titles
+    brought it (counted up, never down): the vocabulary that forgives a search's spelling
+    (fair.search_terms). Filled by triggers and searched by trigrams (migration 0035)."""
+
+    __tablename__ = "search_words"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(100), unique=True)
+    offers: Mapped[int] = mapped_column(Integer, default=0)
