@@ -14,8 +14,9 @@ each hit told why it was found when its words alone did not find it.
   letters; the corrected words are searched and the page says "did you mean".
 
 Cost: synonyms and the ROME index are in memory (rome_suggest checks its tables every 30 s);
-the widened match is the same single statement (fair.search_match); spelling adds one vocabulary
-query per unknown word and one search, only after a search found nothing.
+the widened match is the same single statement (fair.search_match); spelling adds, only after a
+search found nothing, two small queries per unknown word (its nearest vocabulary words; whether
+it finds an offer alone) and one search.
 """
 
 from __future__ import annotations
@@ -263,7 +264,8 @@ async def found_alone(session: AsyncSession, word: str) -> bool:
 
 async def respell(session: AsyncSession, typed: Iterable[str]) -> dict[str, str]:
     """Typed (folded) word -> the stem it was probably meant to be, for the words no offer
-    title has and that one or two letters away from a title's or a trade's word."""
+    title has, that find no offer alone, and are one or two letters away from a title's or a
+    trade's word (communes' names are never corrected)."""
     fixes: dict[str, str] = {}
     unknown = [w for w in dict.fromkeys(typed) if allowed(w) and w not in place_words()]
     for word in unknown[:SPELLING_WORDS]:
