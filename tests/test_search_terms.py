@@ -186,3 +186,25 @@ def test_synonym_groups_replace_the_key_and_keep_the_rest():
     groups = dict(search_terms.synonym_groups(terms))
     assert (search.stem("assistant"), search.stem("vie"), search.stem("sete")) in groups
     assert search_terms.synonym_groups([search.stem("boulanger")]) == []
+
+
+async def test_vocabulary_counts_a_changed_title_only(session):  # type: ignore[no-untyped-def]
+    """An offer saved with its title unchanged leaves the vocabulary as it was (a form posted
+    back unchanged changes nothing); a new title adds its words."""
+    from sqlalchemy import select, update
+
+    from fair.models import Offer, SearchWord
+
+    edition, ids = await _setup(session)
+    before = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
+    first = min(ids)
+    await session.execute(update(Offer).where(Offer.id == first).values(positions=3))
+    await db.commit(session)
+    after = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
+    assert after == before
+    await session.execute(
+        update(Offer).where(Offer.id == first).values(title_stems=search.stems("Boulanger"))
+    )
+    await db.commit(session)
+    after = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
+    assert after == {**before, search.stem("boulanger"): 1}

@@ -67,15 +67,30 @@ POSTGRES_FUNCTION = """CREATE OR REPLACE FUNCTION search_words_add() RETURNS tri
         WHERE length(word) >= 3 GROUP BY word
         ON CONFLICT (word) DO UPDATE SET offers = search_words.offers + excluded.offers;
     RETURN NULL; END $$"""
+# An update counts only the rows whose title changed (a form saved unchanged changes nothing).
+POSTGRES_UPDATE_FUNCTION = """CREATE OR REPLACE FUNCTION search_words_retitled() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN
+    INSERT INTO search_words(word, offers)
+        SELECT word, count(*) FROM changed JOIN before ON before.id = changed.id,
+            regexp_split_to_table(changed.title_stems, ' ') AS word
+        WHERE changed.title_stems <> before.title_stems AND length(word) >= 3 GROUP BY word
+        ON CONFLICT (word) DO UPDATE SET offers = search_words.offers + excluded.offers;
+    RETURN NULL; END $$"""
 POSTGRES = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX ix_search_words_trigrams ON search_words USING gin (word gin_trgm_ops)",
     POSTGRES_FUNCTION,
+    POSTGRES_UPDATE_FUNCTION,
     *(
-        f"""CREATE TRIGGER search_words_{t}_{e[:2].lower()} AFTER {e} ON {t}
+        f"""CREATE TRIGGER search_words_{t}_in AFTER INSERT ON {t}
         REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION search_words_add()"""
         for t in TABLES
-        for e in ("INSERT", "UPDATE")
+    ),
+    *(
+        f"""CREATE TRIGGER search_words_{t}_up AFTER UPDATE ON {t}
+        REFERENCING OLD TABLE AS before NEW TABLE AS changed
+        FOR EACH STATEMENT EXECUTE FUNCTION search_words_retitled()"""
+        for t in TABLES
     ),
 ]
 POSTGRES_FILL = """INSERT INTO search_words(word, offers)
@@ -113,6 +128,7 @@ def downgrade() -> None:
             for event in ("in", "up"):
                 op.execute(f"DROP TRIGGER IF EXISTS search_words_{table}_{event} ON {table}")
         op.execute("DROP FUNCTION IF EXISTS search_words_add()")
+        op.execute("DROP FUNCTION IF EXISTS search_words_retitled()")
     op.drop_table("search_words")
 
 
