@@ -1,6 +1,7 @@
 """Offer search latency at scale, on SQLite and on PostgreSQL, through the real HTTP stack.
 
 Usage: .venv/bin/python bench/search.py [--offers 100000] [--requests 200] [--backends ...]
+       .venv/bin/python bench/search.py --relevance [--backends ...]
 
 For each backend: a fresh database (a SQLite file; a `fair_bench` PostgreSQL database, dropped
 afterwards), migrated, with one live edition of 200 approved booths built through the domain
@@ -10,18 +11,27 @@ migration's triggers) and the columns feeding PostgreSQL's generated tsvector ar
 only the per-row flush is replaced by batched INSERTs. The real app then serves on a free port
 (uvicorn in a thread) and httpx times the search page for three kinds of query. A reference
 route added to the same app renders the same template with the same hits held in memory: the
-difference is what the database costs.
+difference is what the database costs. The "widened" kind times words that the synonyms, the
+ROME codes or the spelling widen (fair.search_terms).
+
+--relevance: the demo fair (fair.demo.seed, 600 offers) in a fresh database per backend, and the
+judged queries of bench/data/search_judged.toml (typed as job seekers type them, each with the
+jobs that should come first): nDCG@10 and success@3 (a `best` offer in the first three) of the
+pages' ranking (fair.search_terms.find) beside the plain full-text ranking (fair.search.search,
+the ranking before issue 16) as baseline, in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import sys
 import tempfile
 import threading
 import time
+import tomllib
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +39,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -51,11 +61,12 @@ from fair import (  # noqa: E402
     offers,
     rome,
     search,
+    search_terms,
     settings,
 )
 from fair.app import create_app  # noqa: E402
 from fair.enums import BoothStatus, Contract, Role  # noqa: E402
-from fair.models import Offer  # noqa: E402
+from fair.models import Booth, Offer  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
 from fair.web.templating import render  # noqa: E402
 
@@ -67,6 +78,8 @@ WORDS = ("electricien", "aide soignant", "cariste", "serveur", "maçon", "infirm
          "vendeur", "developpeur", "soudeur", "plombier")  # fmt: skip
 FILTERS = (("cdi", "F", "Montpellier"), ("cdd", "J", "Lattes"), ("cdi", "N", "Vendargues"),
            ("temporary", "N", "Lunel"), ("cdi", "G", "Sète"), ("cdd", "K", "Jacou"))  # fmt: skip
+# Words fair.search_terms widens: synonyms, a ROME code's job, a typo (searched again).
+WIDENED = ("chauffeur", "btp", "aide a domicile", "caces", "femme de menage", "elecricien")
 COMBINED = (("electricien", "cdi", "F", "Montpellier"), ("aide soignant", "cdi", "J", "Pignan"),
             ("cariste", "temporary", "N", "Vendargues"), ("serveur", "cdd", "G", "Montpellier"),
             ("agent", "cdi", "K", "Lattes"))  # fmt: skip
@@ -75,6 +88,8 @@ COMBINED = (("electricien", "cdi", "F", "Montpellier"), ("aide soignant", "cdi",
 def queries(kind: str) -> list[dict[str, str]]:
     if kind == "fulltext":
         return [{"q": w} for w in WORDS]
+    if kind == "widened":
+        return [{"q": w} for w in WIDENED]
     if kind == "filters":
         return [
             {"contract": c, "domain": d, "commune": m, "radius_km": "20"} for c, d, m in FILTERS
@@ -85,7 +100,7 @@ def queries(kind: str) -> list[dict[str, str]]:
     ]
 
 
-KINDS = ("fulltext", "filters", "combined")
+KINDS = ("fulltext", "widened", "filters", "combined")
 
 
 # Building the database ------------------------------------------------------------------------
@@ -218,7 +233,7 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
                     radius_km=int(params.get("radius_km", "0")),
                     sort=params.get("sort", ""),
                 )
-                result = await search.search(session, edition_id=edition.id, query=query)
+                result = await search_terms.find(session, edition_id=edition.id, query=query)
                 pages[kind] = (edition, (query, result), params)
         await engine.dispose()
 
@@ -277,7 +292,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
     add_reference(app, slug, conf)
     lines = []
     with Served(app) as root, httpx.Client(base_url=root, timeout=300) as client:
-        for kind in KINDS:
+        for kind in args.kinds.split(","):
             real = measure(client, f"/e/{slug}/offers", queries(kind), args)
             ref = measure(client, f"/bench/render/{kind}", [{}], args)
             p50, p95, r50, r95 = pct(real, 50), pct(real, 95), pct(ref, 50), pct(ref, 95)
@@ -290,6 +305,85 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
             )
             print(line, flush=True)
             lines.append(line)
+    return lines
+
+
+# Relevance --------------------------------------------------------------------------------------
+
+JUDGED = ROOT / "bench" / "data" / "search_judged.toml"
+
+
+def judged() -> list[dict[str, Any]]:
+    with JUDGED.open("rb") as handle:
+        return list(tomllib.load(handle)["judged"])
+
+
+def gain(judgement: dict[str, Any], code: str) -> int:
+    return 2 if code in judgement["best"] else 1 if code in judgement.get("also", ()) else 0
+
+
+def ndcg(gains: list[int], ideal: list[int], k: int = 10) -> float:
+    def dcg(values: list[int]) -> float:
+        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(values[:k]))
+
+    best = dcg(sorted(ideal, reverse=True))
+    return dcg(gains) / best if best else 0.0
+
+
+async def rank_judged(url: str, show: bool = False) -> dict[str, dict[str, float]]:
+    """Seed the demo fair, then score both rankings on every judged query."""
+    await migrations.upgrade_async(url)
+    engine = db.create_engine(url)
+    async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
+        await demo.seed(session)
+    rankings = {"baseline": search.search, "new": search_terms.find}
+    totals = {name: {"ndcg": 0.0, "success": 0.0, "empty": 0.0, "ms": 0.0} for name in rankings}
+    queries = judged()
+    async with db.sessionmaker(engine)() as session:
+        edition = await demo.find(session)
+        assert edition is not None
+        codes = dict(
+            (
+                await session.execute(
+                    select(Offer.id, Offer.rome_code)
+                    .join(Booth, Booth.id == Offer.booth_id)
+                    .where(Offer.edition_id == edition.id, Offer.published.is_(True))
+                    .where(Booth.status == BoothStatus.APPROVED.value)
+                )
+            ).all()
+        )
+        for judgement in queries:
+            ideal = [gain(judgement, code) for code in codes.values()]
+            for name, ranking in rankings.items():
+                query = search.Query(q=judgement["q"], per_page=10)
+                started = time.perf_counter()
+                page = await ranking(session, edition_id=edition.id, query=query)
+                totals[name]["ms"] += (time.perf_counter() - started) * 1000
+                gains = [gain(judgement, codes.get(hit.offer.id, "")) for hit in page.hits]
+                totals[name]["ndcg"] += ndcg(gains, ideal)
+                totals[name]["success"] += 2 in gains[:3]
+                totals[name]["empty"] += not page.hits
+                if show and name == "new" and ndcg(gains, ideal) < 0.9:
+                    print(f"   {judgement['q']!r}: nDCG {ndcg(gains, ideal):.2f} {gains}")
+    await engine.dispose()
+    return {
+        name: {key: value / (1 if key == "empty" else len(queries)) for key, value in t.items()}
+        for name, t in totals.items()
+    }
+
+
+def run_relevance(name: str, url: str, show: bool = False) -> list[str]:
+    print(f"\n== {name}: seeding the demo fair, {len(judged())} judged queries…", flush=True)
+    scores = asyncio.run(rank_judged(url, show))
+    lines = []
+    for ranking, label in (("baseline", "baseline (full text)"), ("new", "new (search_terms)")):
+        s = scores[ranking]
+        line = (
+            f"{name:<10} {label:<22} nDCG@10 {s['ndcg']:.3f}  success@3 {s['success']:.3f}  "
+            f"no result {s['empty']:.0f}/{len(judged())}  mean {s['ms']:.1f} ms/query"
+        )
+        print(line, flush=True)
+        lines.append(line)
     return lines
 
 
@@ -307,8 +401,20 @@ def main() -> None:
     parser.add_argument(
         "--pg-database", default=PG_NAME, help="the PostgreSQL database to create and drop"
     )
+    parser.add_argument("--kinds", default=",".join(KINDS), help="the kinds of query timed")
+    parser.add_argument(
+        "--relevance",
+        action="store_true",
+        help="score the judged queries on the demo fair (no latency run)",
+    )
+    parser.add_argument(
+        "--show", action="store_true", help="with --relevance: the queries the new ranking misses"
+    )
     args = parser.parse_args()
     lines = []
+    run = run_backend
+    if args.relevance:
+        run = lambda name, url, args, data_dir: run_relevance(name, url, args.show)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="fair-bench-") as tmp:
         data_dir = Path(args.keep and str(ROOT / "var" / "bench") or tmp)
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -317,16 +423,19 @@ def main() -> None:
                 path = data_dir / "bench.db"
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
-                lines += run_backend(name, f"sqlite+aiosqlite:///{path}", args, data_dir)
+                lines += run(name, f"sqlite+aiosqlite:///{path}", args, data_dir)
             else:
                 url = asyncio.run(pg_database(args.pg_database, create=True))
                 try:
-                    lines += run_backend(name, url, args, data_dir)
+                    lines += run(name, url, args, data_dir)
                 finally:
                     if not args.keep:
                         asyncio.run(pg_database(args.pg_database, create=False))
-    print(f"\nSummary ({args.offers:,} offers, {args.requests} requests after {args.warmup} "
-          f"warm-up, one client, sequential):")  # fmt: skip
+    if args.relevance:
+        print(f"\nRelevance ({len(judged())} judged queries, {JUDGED.relative_to(ROOT)}):")
+    else:
+        print(f"\nSummary ({args.offers:,} offers, {args.requests} requests after {args.warmup} "
+              f"warm-up, one client, sequential):")  # fmt: skip
     print("\n".join(lines))
 
 

@@ -19,7 +19,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import alert_mail, clock, editions, job_search, match_offers, search, stop_links
+from fair import (
+    alert_mail,
+    clock,
+    editions,
+    job_search,
+    match_offers,
+    search,
+    search_terms,
+    stop_links,
+)
 from fair.alert_mail import Found
 from fair.enums import Role
 from fair.errors import Conflict, Forbidden, NotFound
@@ -209,7 +218,7 @@ async def _search_offers(session: AsyncSession, alert: JobAlert, now: datetime) 
     edition = await session.get(Edition, int(alert.search["edition_id"]))
     if edition is None or not editions.applications_open(edition, now):
         return []
-    page = await search.search(session, edition_id=edition.id, query=query_of(alert.search))
+    page = await search_terms.find(session, edition_id=edition.id, query=query_of(alert.search))
     ids = [hit.offer.id for hit in page.hits]
     if not ids:
         return []

@@ -1893,3 +1893,15 @@ class NetworkContact(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SearchWord(Base):
+    """A word (its stem) of the offers' and the partners' offers' titles, and how many titles
+    brought it (counted up, never down): the vocabulary that forgives a search's spelling
+    (fair.search_terms). Filled by triggers and searched by trigrams (migration 0035)."""
+
+    __tablename__ = "search_words"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(100), unique=True)
+    offers: Mapped[int] = mapped_column(Integer, default=0)

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo
+from fair import geo, search_match
 from fair.enums import BoothStatus, Contract
 from fair.errors import Invalid
 from fair.models import Booth, Employer, NetworkOffer, NetworkPartner, Offer
@@ -63,8 +63,10 @@ def _stemmer() -> snowballstemmer.stemmer:
 
 
 def fold(text_: str) -> str:
-    """Lower case without accents: 'Électricien' -> 'electricien'."""
-    decomposed = unicodedata.normalize("NFKD", text_.lower())
+    """Lower case without accents, ligatures opened: 'Électricien' -> 'electricien',
+    'Manœuvre' -> 'manoeuvre' (as PostgreSQL's unaccent)."""
+    lowered = text_.lower().replace("œ", "oe").replace("æ", "ae")
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
@@ -95,6 +97,8 @@ class Query:
     sort: str = ""
     page: int = 1
     per_page: int = PER_PAGE
+    # What the words also match, below their own matches (fair.search_terms fills it).
+    also: search_match.Wider = search_match.Wider()
 
 
 @dataclass
@@ -105,6 +109,7 @@ class Hit:
     # A partner's offer (fair.network): `offer` is then a copy of its fields, not stored.
     network: NetworkOffer | None = None
     territory: str = ""
+    why: search_match.Reason | None = None  # found by a widening of the words (fair.search_terms)
 
 
 @dataclass
@@ -114,6 +119,7 @@ class Page:
     page: int
     per_page: int
     origin: geo.Commune | None
+    did_you_mean: str = ""  # the words spelled as the offers spell them (fair.search_terms)
 
     @property
     def pages(self) -> int:
@@ -262,6 +268,12 @@ def _matching(
     ranked = base
     if query.q.strip() and not terms:
         base = ranked = base.where(false())
+    elif terms and query.also and dialect == "sqlite":
+        base, ranked, rank = search_match.sqlite(base, Offer, "offers_fts", terms, query.also)
+    elif terms and query.also:
+        vector_: Any = literal_column("offers.search_vector")
+        base, rank = search_match.postgresql(base, Offer, vector_, terms, query.also)
+        ranked = base
     elif terms and dialect == "sqlite":
         match = " ".join(f'"{t}"*' for t in terms)
         matching = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :match").bindparams(
@@ -383,6 +395,13 @@ def _network(
     rank: Any = literal_column("0")
     if query.q.strip() and not terms:
         held = held.where(false())
+    elif terms and query.also and dialect == "sqlite":
+        _, held, rank = search_match.sqlite(
+            held, NetworkOffer, "network_offers_fts", terms, query.also
+        )
+    elif terms and query.also:
+        vector_: Any = literal_column("network_offers.search_vector")
+        held, rank = search_match.postgresql(held, NetworkOffer, vector_, terms, query.also)
     elif terms and dialect == "sqlite":
         match = " ".join(f'"{t}"*' for t in terms)
         fts = table("network_offers_fts", literal_column("rowid"))

@@ -21,6 +21,8 @@ SEARCH_INDEXES = (
     "ix_cv_texts_search",
     "network_offers_fts",
     "ix_network_offers_search",
+    "search_words_trigrams",
+    "ix_search_words_trigrams",
 )
 
 

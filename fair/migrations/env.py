@@ -9,13 +9,13 @@ from fair import db
 from fair.models import Base
 
 # Objects that only migrations manage (full-text machinery per backend).
-MIGRATION_ONLY = {"offers_fts", "search_vector"}
+MIGRATION_ONLY = {"offers_fts", "search_vector", "ix_search_words_trigrams"}
 
 
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    if name in MIGRATION_ONLY or (name or "").startswith("offers_fts"):
+    if name in MIGRATION_ONLY or (name or "").startswith(("offers_fts", "search_words_trigrams")):
         return False
     return True
 

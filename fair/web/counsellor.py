@@ -31,6 +31,7 @@ from fair import (
     offers,
     rate_limits,
     search,
+    search_terms,
     structures,
 )
 from fair.counsellors import Followed
@@ -403,7 +404,7 @@ async def _offers_context(
     chosen = next((e for e in open_editions if str(e.id) == params.get("edition", "")), None)
     chosen = chosen or (open_editions[0] if open_editions else None)
     query = search.Query(q=params.get("q", "")[:200], per_page=20)
-    hits = await search.search(session, edition_id=chosen.id, query=query) if chosen else None
+    hits = await search_terms.find(session, edition_id=chosen.id, query=query) if chosen else None
     # The offers that match the candidate's job search best, with the reasons (fair.matching),
     # read once for_candidate checked that the counsellor accompanies them.
     found = await match_offers.offers_for(session, followed.candidate.id, limit=SUGGESTED)

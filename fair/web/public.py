@@ -24,6 +24,7 @@ from fair import (
     parse,
     rome,
     search,
+    search_terms,
     structured_data,
 )
 from fair.enums import Contract, Role
@@ -201,7 +202,7 @@ async def searched(
     form = FormState(values=dict(request.query_params.multi_items()))
     result, status = None, 200
     try:
-        result = await search.search(
+        result = await search_terms.find(
             session,
             edition_id=edition.id,
             query=query,
@@ -219,8 +220,17 @@ async def searched(
         "domains": sorted(rome.DOMAINS.items()),
         "contracts": list(Contract),
         "base_query": _without_page(request),
+        "respelt": _respelt(request, result.did_you_mean if result else ""),
     }
     return context, status
+
+
+def _respelt(request: Request, words: str) -> str:
+    """The query string of the same search with the words respelt ("did you mean")."""
+    if not words:
+        return ""
+    params = request.query_params.multi_items()
+    return urlencode([(k, words if k == "q" else v) for k, v in params if k != "page"])
 
 
 def _without_page(request: Request) -> str:

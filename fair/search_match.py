@@ -1,0 +1,122 @@
+"""The SQL of an offer search's words: the query's own stems, and what widens it (fair.search_terms:
+synonyms, the same job's ROME codes, corrected spelling), ranked below the query's own matches.
+
+A group is a list of stems that must all be found, each as a word's start (as `fair.search` has
+always matched). Without a widening, the plain match is the query's stems in one group.
+
+With one, an offer matches when any group matches, or when it carries one of the codes and has
+the `rest` stems (the query's words that do not name the job: "chauffeur Lunel" keeps Lunel).
+Rank (lower is better): 0 for an offer the query's own stems find, 1 for one only a widening
+finds, then the full-text score within each tier. On SQLite one more FTS5 match inside the same
+statement tells the tiers apart; on PostgreSQL a second `@@` on the rows already found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Float, Select, case, func, literal, literal_column, or_, select, text
+
+GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and the spelling's)
+TIER = 1000.0  # SQLite's bm25 of a match stays far below this
+
+
+@dataclass(frozen=True)
+class Wider:
+    """What a query also matches, below its own words (built by fair.search_terms)."""
+
+    groups: tuple[tuple[str, ...], ...] = ()
+    codes: tuple[str, ...] = ()
+    rest: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.groups or self.codes)
+
+
+def fts5(groups: list[tuple[str, ...]]) -> str:
+    """An FTS5 query: each group's stems all required, as prefixes; groups OR'ed."""
+    return " OR ".join("(" + " AND ".join(f'"{t}"*' for t in g) + ")" for g in groups if g)
+
+
+def tsquery(groups: list[tuple[str, ...]]) -> str:
+    """The same as a PostgreSQL tsquery's text."""
+    return " | ".join("(" + " & ".join(f"{t}:*" for t in g) + ")" for g in groups if g)
+
+
+def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
+    found = [tuple(terms)]
+    for group in wider.groups:
+        if group and group not in found:
+            found.append(group)
+    return found[: GROUPS_MAX + 1]
+
+
+def sqlite(
+    base: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider
+) -> tuple[Select[Any], Select[Any], Any]:
+    """The matches of `terms` or of `wider` among `base` (ids of `model`, indexed by the FTS5
+    table `fts`), the same joined to their scores, and the rank."""
+    every = fts5(_groups(terms, wider))
+    scored: Any = (
+        text(
+            f"SELECT rowid AS id, bm25({fts}, 4.0, 1.0) AS score FROM {fts}"
+            f" WHERE {fts} MATCH :every"
+        )
+        .bindparams(every=every)
+        .columns(literal_column("id"), literal_column("score", Float))
+    )
+    scored = scored.subquery("scored")
+    parts: list[Any] = [select(scored.c.id, scored.c.score)]
+    if wider.codes:
+        coded = select(model.id.label("id"), literal(0.0, Float).label("score")).where(
+            model.rome_code.in_(wider.codes)
+        )
+        if wider.rest:
+            rest = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :rest").bindparams(
+                rest=fts5([wider.rest])
+            )
+            coded = coded.where(model.id.in_(rest.columns(literal_column("rowid"))))
+        parts.append(coded)
+    best = scored  # one row per offer; grouped only with the codes (bm25 in an aggregate's
+    if len(parts) > 1:  # flattened subquery has no FTS5 context; a compound one is not flattened)
+        union = parts[0].union_all(*parts[1:]).subquery("found")
+        best = (
+            select(union.c.id.label("id"), func.min(union.c.score).label("score"))
+            .group_by(union.c.id)
+            .subquery("best")
+        )
+    base = base.where(model.id.in_(select(best.c.id)))
+    ranked = base.join(best, best.c.id == model.id)
+    own = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
+    own = own.bindparams(own=fts5([tuple(terms)]))
+    tier = case((model.id.in_(own.columns(literal_column("rowid"))), 0.0), else_=TIER)
+    return base, ranked, tier + best.c.score
+
+
+def postgresql(
+    base: Select[Any], model: Any, vector: Any, terms: list[str], wider: Wider
+) -> tuple[Select[Any], Any]:
+    """The matches of `terms` or of `wider` among `base`, and the rank."""
+    every = func.to_tsquery("fair_french", tsquery(_groups(terms, wider)))
+    own = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
+    condition: Any = vector.op("@@")(every)
+    if wider.codes:
+        coded: Any = model.rome_code.in_(wider.codes)
+        if wider.rest:
+            rest = func.to_tsquery("fair_french", tsquery([wider.rest]))
+            coded = coded & vector.op("@@")(rest)
+        condition = or_(condition, coded)
+    tier = case((vector.op("@@")(own), 0.0), else_=2.0)
+    # Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
+    return base.where(condition), tier - func.ts_rank(vector, every, 32)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a widened search found an offer: `kind` is "synonym" (`typed` → `means`), "job"
+    (`means` is the ROME job's name) or "spelling" (`typed` → `means`)."""
+
+    kind: str
+    typed: str
+    means: str

@@ -1,0 +1,363 @@
+"""Job seekers' words for the offer search: what a query also means, and its spelling forgiven.
+
+`find` is the offer search of the pages: `fair.search.search` with the query widened, then
+each hit told why it was found when its words alone did not find it.
+
+- Synonyms: fair/data/search_synonyms.toml, a maintained list of the words people type for common
+  trades ("chauffeur", "BTP", "aide à domicile", "ASH", "CACES"…) with the phrases the offers use.
+- The same job: the ROME codes fair.rome_suggest gives for the query (from the imported
+  referential, or from the shipped labels when none is), when the code's name does not already
+  hold the query's words (offers are indexed with their code's name: those find themselves).
+- Spelling: when nothing matches, each unknown word is compared with the words of the offers'
+  titles (the `search_words` vocabulary of migration 0035: trigram similarity, pg_trgm on
+  PostgreSQL and an FTS5 trigram table on SQLite) and with the trades' words, within one or two
+  letters; the corrected words are searched and the page says "did you mean".
+
+Cost: synonyms and the ROME index are in memory (rome_suggest checks its tables every 30 s);
+the widened match is the same single statement (fair.search_match); spelling adds, only after a
+search found nothing, two small queries per unknown word (its nearest vocabulary words; whether
+it finds an offer alone) and one search.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import geo, rome, rome_suggest, search
+from fair.search_match import Reason, Wider
+
+JOBS = 4  # ROME suggestions read
+JOB_SHARE = 0.6  # a suggestion kept scores at least this share of the best one's
+MAX_WORDS = 12  # as fair.search
+PREFIX_KEY = 5  # a synonym's stem this long also matches the longer stems it starts
+SPELLING_WORDS = 4  # unknown words corrected at most per query
+CANDIDATES = 40  # vocabulary words read per unknown word
+SIMILARITY = 0.2  # pg_trgm's similarity threshold for them
+TOKEN_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+
+
+# --- Synonyms -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Synonym:
+    typed: str  # as the file writes it: "aide à domicile"
+    key: tuple[str, ...]  # its stems
+    means: tuple[tuple[str, tuple[str, ...]], ...]  # (phrase, its stems)
+
+
+def _stems(phrase: str) -> tuple[str, ...]:
+    """A phrase's stems, once each; elided articles ("d'", "l'") left out."""
+    return tuple(dict.fromkeys(search.stem(w) for w in search.words(phrase) if len(w) > 1))
+
+
+@cache
+def synonyms() -> tuple[Synonym, ...]:
+    """The list of fair/data/search_synonyms.toml, longest keys first."""
+    raw = resources.files("fair").joinpath("data/search_synonyms.toml").read_text("utf-8")
+    table: dict[str, list[str]] = tomllib.loads(raw)["synonyms"]
+    found = [
+        Synonym(typed, _stems(typed), tuple((p, _stems(p)) for p in phrases))
+        for typed, phrases in table.items()
+    ]
+    return tuple(sorted(found, key=lambda s: -len(s.key)))
+
+
+def _same(typed: str, key: str) -> bool:
+    return typed == key or (len(key) >= PREFIX_KEY and typed.startswith(key))
+
+
+def _span(terms: Sequence[str], key: Sequence[str]) -> int:
+    """Where `key`'s stems stand next to each other in `terms`, or -1."""
+    for start in range(len(terms) - len(key) + 1):
+        if all(_same(terms[start + i], k) for i, k in enumerate(key)):
+            return start
+    return -1
+
+
+def synonym_groups(
+    terms: Sequence[str], used: set[int] | None = None
+) -> list[tuple[tuple[str, ...], Reason]]:
+    """The groups of stems the synonyms make of the query's `terms`, each with its reason;
+    `used` receives the positions of the terms a synonym replaced."""
+    found: list[tuple[tuple[str, ...], Reason]] = []
+    used = set() if used is None else used
+    for synonym in synonyms():
+        start = _span(terms, synonym.key)
+        span = set(range(start, start + len(synonym.key)))
+        if start < 0 or span & used:
+            continue
+        used |= span
+        # A number beside a trade's word is its category ("CACES 3"), not one of the offer's.
+        before = [t for t in terms[:start] if not t.isdigit()]
+        after = [t for t in terms[start + len(synonym.key) :] if not t.isdigit()]
+        for phrase, stems in synonym.means:
+            group = tuple(dict.fromkeys([*before, *stems, *after]))
+            found.append((group, Reason("synonym", synonym.typed, phrase)))
+    return found
+
+
+# --- The same job (ROME) --------------------------------------------------------------------
+
+
+def _has(stems: Sequence[str], term: str) -> bool:
+    """`term` starts one of the sorted `stems` (the search's prefix match)."""
+    at = bisect.bisect_left(stems, term)
+    return at < len(stems) and stems[at].startswith(term)
+
+
+async def job_codes(
+    session: AsyncSession, q: str, *, known: Iterable[int] = ()
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The ROME codes (code -> name) the query's words name but do not find by themselves, and
+    the stems of its other words (required beside a code). The words at the positions `known`
+    (a synonym's) are not asked: the maintained list knows better what they mean."""
+    typed = search.words(q)[:MAX_WORDS]
+    asked = [w for n, w in enumerate(typed) if n not in set(known)]
+    if not asked:
+        return {}, ()
+    index = await rome_suggest.index(session)
+    found = index.search(" ".join(asked), limit=JOBS)
+    if not found:
+        return {}, ()
+    kept: dict[str, str] = {}
+    covered: set[str] = set()
+    for suggestion in found:
+        if suggestion.score < JOB_SHARE * found[0].score:
+            continue
+        label = suggestion.label_rome or suggestion.label_appellation
+        names = f"{label} {suggestion.label_appellation}"
+        job_terms = set(index.analyser.terms(rome_suggest.masculine_form(names)))
+        naming = [w for w in asked if set(index.analyser.terms(w)) & job_terms]
+        label_stems = sorted(search.stems(names).split())
+        if not naming or all(_has(label_stems, search.stem(w)) for w in naming):
+            continue  # nothing of the job in the words, or its name holds them all
+        kept[suggestion.code_rome] = label
+        covered.update(naming)
+    if not kept:
+        return {}, ()
+    rest = tuple(dict.fromkeys(search.stem(w) for w in typed if w not in covered))
+    return kept, rest
+
+
+# --- Spelling -------------------------------------------------------------------------------
+
+
+def distance(a: str, b: str, most: int = 2) -> int:
+    """Edits (a letter added, dropped, changed, or two swapped) from `a` to `b`; `most` + 1 as
+    soon as it is sure to be more."""
+    if abs(len(a) - len(b)) > most:
+        return most + 1
+    before: list[int] = []
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > most:
+            return most + 1
+        before, row = row, current
+    return row[-1]
+
+
+def allowed(word: str) -> int:
+    """Letters a word may have wrong: none under 4 letters, 1 up to 6, then 2."""
+    return 0 if len(word) < 4 else 1 if len(word) <= 6 else 2
+
+
+def closeness(word: str, stem: str) -> int:
+    """How far a typed word is from a vocabulary stem: as typed, stemmed, or its start."""
+    most = allowed(word)
+    found = min(distance(word, stem, most), distance(search.stem(word), stem, most))
+    if len(stem) >= 5 and len(word) > len(stem):
+        found = min(found, distance(word[: len(stem)], stem, most))
+    return found
+
+
+@cache
+def surfaces() -> dict[str, str]:
+    """Stem -> a word of the trades that has it, as written ("soign" -> "soignant"): the words
+    of the ROME names and of the synonyms."""
+    found: dict[str, str] = {}
+    phrases = [job.label for job in rome.jobs().values()]
+    for synonym in synonyms():
+        phrases.append(synonym.typed)
+        phrases.extend(p for p, _ in synonym.means)
+    for phrase in phrases:
+        for token in TOKEN_RE.findall(phrase.lower()):
+            for word in re.split(r"['’-]", token):
+                if len(word) > 2 and not word.isdigit():
+                    folded = search.fold(word)
+                    found.setdefault(search.stem(folded), word)
+                    found.setdefault(folded, word)
+    return found
+
+
+@cache
+def _trade_words() -> dict[str, list[str]]:
+    """The trades' folded words by first letter: spelling candidates beside the vocabulary."""
+    by_letter: dict[str, list[str]] = {}
+    for word in sorted({search.fold(w) for w in surfaces().values()}):
+        by_letter.setdefault(word[0], []).append(word)
+    return by_letter
+
+
+@cache
+def place_words() -> frozenset[str]:
+    """The words of the communes' names ("vendargues", "lattes"): never "corrected" to a
+    trade's word (the offers' full-text index on PostgreSQL leaves the commune out)."""
+    return frozenset(w for place in geo.communes() for w in search.words(place.name) if len(w) > 2)
+
+
+def trigrams(word: str) -> list[str]:
+    return list(dict.fromkeys(word[i : i + 3] for i in range(len(word) - 2)))
+
+
+async def vocabulary(session: AsyncSession, word: str) -> list[tuple[str, int]]:
+    """The offers' title words (stems) nearest `word` by trigrams, with their offer counts."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        grams = trigrams(word) + [g for g in trigrams(search.stem(word)) if g not in word]
+        statement = text(
+            "SELECT word, offers FROM search_words WHERE rowid IN (SELECT rowid FROM"
+            " search_words_trigrams WHERE search_words_trigrams MATCH :grams"
+            " ORDER BY rank LIMIT :n)"
+        ).bindparams(grams=" OR ".join(f'"{g}"' for g in grams), n=CANDIDATES)
+    else:
+        # Two letters wrong in a short word leave few trigrams in common ("carsite" and
+        # "carist": 0.25): below pg_trgm's default threshold (0.3), for this transaction.
+        await session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {SIMILARITY}"))
+        statement = text(
+            "SELECT word, offers FROM search_words"
+            " WHERE word % :word OR word % :stem OR word <% :word"
+            " ORDER BY greatest(similarity(word, :word), word_similarity(word, :word)) DESC"
+            " LIMIT :n"
+        ).bindparams(word=word, stem=search.stem(word), n=CANDIDATES)
+    return [(str(w), int(n)) for w, n in (await session.execute(statement)).all()]
+
+
+async def found_alone(session: AsyncSession, word: str) -> bool:
+    """Whether `word` alone finds an offer (then it is no typo, only in no offer with the
+    query's other words)."""
+    if session.get_bind().dialect.name == "sqlite":
+        statement = text(
+            "SELECT 1 FROM offers_fts WHERE offers_fts MATCH :match LIMIT 1"
+        ).bindparams(match=f'"{search.stem(word)}"*')
+    else:
+        statement = text(
+            "SELECT 1 FROM offers WHERE search_vector @@ to_tsquery('fair_french', :match) LIMIT 1"
+        ).bindparams(match=f"{search.stem(word)}:*")
+    return (await session.scalar(statement)) is not None
+
+
+async def respell(session: AsyncSession, typed: Iterable[str]) -> dict[str, str]:
+    """Typed (folded) word -> the stem it was probably meant to be, for the words no offer
+    title has, that find no offer alone, and are one or two letters away from a title's or a
+    trade's word (communes' names are never corrected)."""
+    fixes: dict[str, str] = {}
+    unknown = [w for w in dict.fromkeys(typed) if allowed(w) and w not in place_words()]
+    for word in unknown[:SPELLING_WORDS]:
+        known = await vocabulary(session, word)
+        stem = search.stem(word)
+        if any(w.startswith(stem) for w, _ in known) or await found_alone(session, word):
+            continue
+        choices = [(closeness(word, w), -n, w) for w, n in known]
+        trade = _trade_words().get(word[0], [])
+        choices += [(closeness(word, w), 0, search.stem(w)) for w in trade]
+        best = min((c for c in choices if c[0] <= allowed(word)), default=None)
+        if best is not None:
+            fixes[word] = best[2]
+    return fixes
+
+
+def respelled(q: str, fixes: dict[str, str]) -> str:
+    """`q` with its misspelt words replaced by the words they were meant to be, as written."""
+
+    def one(match: re.Match[str]) -> str:
+        folded = search.fold(match.group(0))
+        if folded not in fixes:
+            return match.group(0)
+        return surfaces().get(fixes[folded], fixes[folded])
+
+    return re.sub(r"[^\W_]+", one, q)
+
+
+# --- The search -----------------------------------------------------------------------------
+
+
+@dataclass
+class Widening:
+    wider: Wider = field(default_factory=Wider)
+    reasons: list[tuple[tuple[str, ...], Reason]] = field(default_factory=list)
+    jobs: dict[str, str] = field(default_factory=dict)
+
+
+async def widen(session: AsyncSession, q: str) -> Widening:
+    """What `q` also means: its synonyms' groups and the same job's ROME codes."""
+    terms = [search.stem(w) for w in search.words(q)][:MAX_WORDS]
+    if not terms:
+        return Widening()
+    known: set[int] = set()
+    reasons = synonym_groups(terms, known)
+    jobs, rest = await job_codes(session, q, known=known)
+    groups = tuple(dict.fromkeys(g for g, _ in reasons))
+    return Widening(Wider(groups, tuple(sorted(jobs)), rest if jobs else ()), reasons, jobs)
+
+
+async def find(
+    session: AsyncSession, *, edition_id: int, query: search.Query, network: bool = False
+) -> search.Page:
+    """The search of the pages: `query`'s words, their synonyms and the same jobs, ranked below
+    the words' own matches; when nothing matches, the words respelt ("did you mean")."""
+    terms = [search.stem(w) for w in search.words(query.q)][:MAX_WORDS]
+    if not terms:
+        return await search.search(session, edition_id=edition_id, query=query, network=network)
+    widening = await widen(session, query.q)
+    asked = replace(query, also=widening.wider)
+    page = await search.search(session, edition_id=edition_id, query=asked, network=network)
+    if page.total == 0:
+        fixes = await respell(session, search.words(query.q))
+        if fixes:
+            meant = respelled(query.q, fixes)
+            again = await widen(session, meant)
+            own = tuple(fixes.get(w, search.stem(w)) for w in search.words(query.q))[:MAX_WORDS]
+            typed, fixed = next(iter(fixes.items()))
+            again.reasons.insert(0, (own, Reason("spelling", typed, surfaces().get(fixed, fixed))))
+            again.wider = replace(again.wider, groups=(own, *again.wider.groups))
+            asked = replace(query, also=again.wider)
+            page = await search.search(session, edition_id=edition_id, query=asked, network=network)
+            if page.total:
+                page.did_you_mean, widening = meant, again
+    explain(page.hits, terms, widening)
+    return page
+
+
+def explain(hits: Iterable[search.Hit], terms: Sequence[str], widening: Widening) -> None:
+    """Set each hit's reason when the query's own words do not find it."""
+    if not widening.wider:
+        return
+    for hit in hits:
+        source: Any = hit.network or hit.offer
+        stems = sorted(set(f"{source.title_stems} {source.search_stems}".split()))
+        if all(_has(stems, t) for t in terms):
+            continue
+        matching = [
+            (len(g), -n, r)
+            for n, (g, r) in enumerate(widening.reasons)
+            if all(_has(stems, t) for t in g)
+        ]
+        hit.why = max(matching)[2] if matching else None  # the longest phrase found: the closest
+        if hit.why is None and source.rome_code in widening.jobs:
+            hit.why = Reason("job", "", widening.jobs[source.rome_code])

@@ -1,0 +1,210 @@
+"""Job seekers' words in the offer search (fair.search_terms): synonyms, the same job's ROME codes,
+spelling forgiven, and the reasons shown; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from fair import db, rome, rome_suggest, search, search_terms
+from fair.search_match import Reason
+from tests import factories as f
+
+OFFERS = {
+    # key: (title, ROME code, description, commune, postcode)
+    "vtc": ("Chauffeur VTC (H/F)", "N4112", "Transport de clients.", "Montpellier", "34000"),
+    "pl": ("Conducteur / Conductrice de poids lourd", "N4101", "Livraisons.", "Lunel", "34400"),
+    "works": ("Conducteur de travaux (H/F)", "F1201", "Suivi de chantiers.", "Lattes", "34970"),
+    "home": ("Assistant de vie dépendance", "K1302", "Aide aux personnes âgées.", "Sète", "34200"),
+    "ash": ("Agent de service hospitalier", "J1301", "Entretien des chambres.", "Sète", "34200"),
+    "forklift": ("Cariste (H/F)", "N1101", "Chargement des camions.", "Vendargues", "34740"),
+    "elec": ("Électricien du bâtiment", "F1602", "Installations neuves.", "Lattes", "34970"),
+    "labourer": ("Manœuvre bâtiment", "F1704", "Aide sur les chantiers.", "Jacou", "34830"),
+    "long": ("Grand routier international", "N4111", "Tournées longues.", "Lunel", "34400"),
+    "long2": ("Grand routier international", "N4111", "Tournées courtes.", "Sète", "34200"),
+}
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():  # type: ignore[no-untyped-def]
+    rome_suggest.invalidate()  # each test's database has its own offers: the index follows
+    yield
+    rome_suggest.invalidate()
+
+
+async def _setup(session):  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    for key, (title, code, description, commune, postcode) in OFFERS.items():
+        offer = await f.offer(
+            session,
+            booth_=booth,
+            title=title,
+            rome_code=code,
+            description=description,
+            commune=commune,
+            postcode=postcode,
+            skills=[],
+        )
+        ids[offer.id] = key
+    await db.commit(session)
+    return edition, ids
+
+
+async def _find(session, edition, ids, q):  # type: ignore[no-untyped-def]
+    page = await search_terms.find(session, edition_id=edition.id, query=search.Query(q=q))
+    return page, [(ids[h.offer.id], h.why) for h in page.hits]
+
+
+async def test_synonym_finds_the_trade_below_the_words_own_matches(session):  # type: ignore[no-untyped-def]
+    edition, ids = await _setup(session)
+    page, found = await _find(session, edition, ids, "chauffeur")
+    # The words' own match first; the driving jobs after it; never the site manager
+    # ("conducteur de travaux"), whom "conducteur" alone would bring.
+    assert found[0] == ("vtc", None)
+    assert dict(found) == {
+        "vtc": None,
+        "pl": Reason("synonym", "chauffeur", "conducteur de poids lourd"),
+        "long": Reason("synonym", "chauffeur", "conducteur super poids lourd"),
+        "long2": Reason("synonym", "chauffeur", "conducteur super poids lourd"),
+    }
+    assert page.total == 4 and page.did_you_mean == ""
+    # The other words stay required: "chauffeur tournées longues" keeps them.
+    _, found = await _find(session, edition, ids, "Chauffeurs tournées longues")
+    assert [k for k, _ in found] == ["long"]
+
+
+async def test_several_words_and_abbreviations(session):  # type: ignore[no-untyped-def]
+    edition, ids = await _setup(session)
+    _, found = await _find(session, edition, ids, "Aides à domicile")
+    assert found == [("home", Reason("synonym", "aide à domicile", "assistant de vie"))]
+    _, found = await _find(session, edition, ids, "CACES 3")
+    assert found == [("forklift", Reason("synonym", "caces", "cariste"))]
+    _, found = await _find(session, edition, ids, "btp")
+    assert {k for k, _ in found} == {"elec", "labourer", "works"}  # "travaux du bâtiment" too
+    assert dict(found)["elec"] == Reason("synonym", "btp", "bâtiment")
+    _, found = await _find(session, edition, ids, "ASH")  # in the code's name: its own match
+    assert found[0] == ("ash", None)
+
+
+async def test_the_same_job_through_its_rome_code(session):  # type: ignore[no-untyped-def]
+    """ "spl" is in no offer's words and in no synonym: the ROME suggestion names the job
+    (super poids lourd, N4111), whose offers come with its name as the reason."""
+    edition, ids = await _setup(session)
+    job = rome.job("N4111")
+    assert job is not None
+    _, found = await _find(session, edition, ids, "spl")
+    assert ("long", Reason("job", "", job.label)) in found
+    assert ("long2", Reason("job", "", job.label)) in found
+    # The query's other words stay required beside the code.
+    _, found = await _find(session, edition, ids, "spl courtes")
+    assert [k for k, _ in found] == ["long2"]
+    # A job whose name holds the words is found by them (offers are indexed with their code's
+    # name): no code is added for it.
+    assert await search_terms.job_codes(session, "cariste") == ({}, ())
+
+
+async def test_typos_forgiven_with_did_you_mean(session):  # type: ignore[no-untyped-def]
+    edition, ids = await _setup(session)
+    page, found = await _find(session, edition, ids, "electricein")
+    assert found == [("elec", Reason("spelling", "electricein", "électricien"))]
+    assert page.did_you_mean == "électricien"
+    page, found = await _find(session, edition, ids, "carsite camions")
+    assert found == [("forklift", Reason("spelling", "carsite", "cariste"))]
+    assert page.did_you_mean == "cariste camions"
+    # A misspelt synonym: corrected, then widened.
+    page, found = await _find(session, edition, ids, "chaufeur courtes")
+    assert [k for k, _ in found] == ["long2"]
+    assert page.did_you_mean == "chauffeur courtes"
+    # Nothing near: nothing found, no suggestion.
+    page, found = await _find(session, edition, ids, "xqzwvk")
+    assert (page.total, found, page.did_you_mean) == (0, [], "")
+    # Found as typed: no suggestion even when a word is one letter from another.
+    page, found = await _find(session, edition, ids, "cariste")
+    assert (found, page.did_you_mean) == ([("forklift", None)], "")
+
+
+async def test_ligatures_are_words(session):  # type: ignore[no-untyped-def]
+    edition, ids = await _setup(session)
+    for typed in ("manoeuvre", "Manœuvres", "MANŒUVRE"):
+        _, found = await _find(session, edition, ids, typed)
+        assert found == [("labourer", None)], typed
+
+
+async def test_vocabulary_follows_titles(session):  # type: ignore[no-untyped-def]
+    """Migration 0035's triggers: each title's stems once, counted per title."""
+    from sqlalchemy import select
+
+    from fair.models import SearchWord
+
+    await _setup(session)
+    words = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
+    assert words[search.stem("routier")] == 2
+    assert words[search.stem("cariste")] == 1
+    assert words[search.stem("manoeuvre")] == 1
+    assert "h" not in words and "de" not in words  # stop words and letters left out
+    near = [w for w, _ in await search_terms.vocabulary(session, "electricein")]
+    assert search.stem("electricien") in near
+
+
+async def test_search_page_says_why_in_french(client, session):  # type: ignore[no-untyped-def]
+    edition, _ = await _setup(session)
+    response = await client.get(f"/e/{edition.slug}/offers", params={"q": "chauffeur"})
+    assert response.status_code == 200
+    assert "Synonyme : chauffeur → conducteur de poids lourd" in response.text
+    response = await client.get(f"/e/{edition.slug}/offers", params={"q": "electricein"})
+    assert "Orthographe proche : electricein → électricien" in response.text
+    assert '<a href="?q=%C3%A9lectricien">électricien</a>' in response.text
+
+
+def test_distance_counts_edits():
+    assert search_terms.distance("conducteur", "conducteru") == 1  # two letters swapped
+    assert search_terms.distance("cariste", "carriste") == 1
+    assert search_terms.distance("plombier", "plonbiez") == 2
+    assert search_terms.distance("macon", "maison", 1) == 2  # past `most`: most + 1
+    assert search_terms.closeness("soignnate", search.stem("soignante")) == 0  # its start
+    assert search_terms.allowed("ash") == 0
+
+
+def test_synonym_list_is_sound():
+    """Each key and phrase has words; no key twice; each phrase's words name trades: each is
+    in a ROME job's name or is itself a key of the list."""
+    known = set(search_terms.surfaces())
+    keys = [s.key for s in search_terms.synonyms()]
+    assert len(keys) == len(set(keys)) and all(keys)
+    for synonym in search_terms.synonyms():
+        assert synonym.means, synonym.typed
+        for phrase, stems in synonym.means:
+            assert stems and stems != synonym.key, (synonym.typed, phrase)
+            named = [w for w in search.words(phrase) if len(w) > 1]
+            missing = [w for w in named if search.stem(w) not in known]
+            assert not missing, (synonym.typed, phrase, missing)
+
+
+def test_synonym_groups_replace_the_key_and_keep_the_rest():
+    terms = [search.stem(w) for w in search.words("aide à domicile Sète")]
+    groups = dict(search_terms.synonym_groups(terms))
+    assert (search.stem("assistant"), search.stem("vie"), search.stem("sete")) in groups
+    assert search_terms.synonym_groups([search.stem("boulanger")]) == []
+
+
+async def test_vocabulary_counts_a_changed_title_only(session):  # type: ignore[no-untyped-def]
+    """An offer saved with its title unchanged leaves the vocabulary as it was (a form posted
+    back unchanged changes nothing); a new title adds its words."""
+    from sqlalchemy import select, update
+
+    from fair.models import Offer, SearchWord
+
+    edition, ids = await _setup(session)
+    before = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
+    first = min(ids)
+    await session.execute(update(Offer).where(Offer.id == first).values(positions=3))
+    await db.commit(session)
+    after = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
+    assert after == before
+    await session.execute(
+        update(Offer).where(Offer.id == first).values(title_stems=search.stems("Boulanger"))
+    )
+    await db.commit(session)
+    after = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
+    assert after == {**before, search.stem("boulanger"): 1}
