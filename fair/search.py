@@ -212,8 +212,14 @@ async def search(
     """
     origin = check(query)
     base, ranked, rank = _matching(session, edition_id=edition_id, query=query, origin=origin)
-    distance = _distance(origin).label("distance") if origin else literal_column("NULL")
     sort = _sort(query, rank, origin)
+    # The distance in SQL only to sort by it; else the page's few are measured in Python
+    # (`_hits`), not every match gathered.
+    distance = (
+        _distance(origin).label("distance")
+        if origin is not None and sort == "distance"
+        else literal_column("NULL")
+    )
     offset = (query.page - 1) * query.per_page
     cap = offset + query.count_cap + 1  # matches counted at most: one more says "more than"
     # Ranking by relevance or distance visits every match anyway, and so does a selective
@@ -250,7 +256,7 @@ async def search(
         total = int(
             await session.scalar(select(func.count()).select_from(base.limit(cap).subquery())) or 0
         )
-    hits = await _hits(session, [(row[0], row[1]) for row in rows])
+    hits = await _hits(session, [(row[0], row[1]) for row in rows], origin)
     return Page(
         hits=hits,
         total=min(total, cap - 1),
@@ -340,7 +346,13 @@ async def territory_communes(session: AsyncSession, *, edition_id: int) -> tuple
     return tuple(c for code, _n in counts.most_common(3) for c in geo.in_departement(code))
 
 
-async def _hits(session: AsyncSession, ranked: list[tuple[int, float | None]]) -> list[Hit]:
+async def _hits(
+    session: AsyncSession,
+    ranked: list[tuple[int, float | None]],
+    origin: geo.Commune | None = None,
+) -> list[Hit]:
+    """The offers of `ranked` (id, distance) with their employers, in that order; a distance
+    not given is measured from `origin`, if any (the same haversine as `km_from`)."""
     if not ranked:
         return []
     found: dict[int, tuple[Offer, str, NetworkOffer | None, str]] = {}
@@ -362,11 +374,18 @@ async def _hits(session: AsyncSession, ranked: list[tuple[int, float | None]]) -
         )
         for held, territory in held_rows.all():
             found[-held.id] = (_as_offer(held), held.employer, held, territory)
-    return [
+    hits = [
         Hit(found[i][0], found[i][1], distance, found[i][2], found[i][3])
         for i, distance in ranked
         if i in found
     ]
+    if origin is not None:
+        for hit in hits:
+            if hit.distance_km is None:
+                hit.distance_km = geo.distance_km(
+                    origin.latitude, origin.longitude, hit.offer.latitude, hit.offer.longitude
+                )
+    return hits
 
 
 def _as_offer(held: NetworkOffer) -> Offer:
@@ -415,7 +434,11 @@ def _network(
         vector: Any = literal_column("network_offers.search_vector")
         held = held.where(vector.op("@@")(tsquery))
         rank = -func.ts_rank(vector, tsquery)
-    distance = _distance(origin, NetworkOffer) if origin else literal_column("NULL")
+    distance = (
+        _distance(origin, NetworkOffer)
+        if origin is not None and sort == "distance"
+        else literal_column("NULL")
+    )
     key = {"relevance": rank, "distance": distance}.get(sort, NetworkOffer.created_at)
     return held.with_only_columns(
         (-NetworkOffer.id).label("id"), distance.label("distance"), key.label("key")

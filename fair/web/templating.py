@@ -106,6 +106,9 @@ def build_env() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Outside development a template changes only with a deployment: no stat() of each
+        # template (and each include) on every render to see whether it changed.
+        auto_reload=settings.get().env == "development",
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
