@@ -239,12 +239,12 @@ async def search_suggest(request: Request) -> Response:
             fields={"field": "Choose job or commune."},
         )
     session = database(request)
-    edition = await editions.by_slug(session, request.path_params["slug"])
+    edition_id = await editions.public_id(session, request.path_params["slug"])
     typed = parse.line(request.query_params.get("q", ""))[:100]
     if field == "job":
         found = await suggest.jobs(session, typed)
     else:
-        found = await suggest.communes(session, typed, edition_id=edition.id)
+        found = await suggest.communes(session, typed, edition_id=edition_id)
     body = {"suggestions": [{"label": s.label, "value": s.value} for s in found]}
     # The same for everyone (a browser may reuse it while the person types again).
     return JSONResponse(body, headers={"cache-control": "public, max-age=60"})
