@@ -445,15 +445,17 @@ class Offer(Base):
         Index("ix_offers_edition_published", "edition_id", "published", "created_at"),
         Index("ix_offers_edition_latlon", "edition_id", "latitude", "longitude"),
         # The search filters: job domain with or without a contract, or a contract alone;
-        # covering what the search then reads of each offer (migration 0037).
+        # and the same covering what the search then reads of each offer (migration 0037).
+        Index("ix_offers_edition_domain_contract", "edition_id", "rome_domain", "contract"),
+        Index("ix_offers_edition_contract", "edition_id", "contract"),
         Index(
-            "ix_offers_edition_domain_contract",
+            "ix_offers_search_domain_contract",
             "edition_id",
             "rome_domain",
             "contract",
             *SEARCH_COVERED,
         ),
-        Index("ix_offers_edition_contract", "edition_id", "contract", *SEARCH_COVERED),
+        Index("ix_offers_search_contract", "edition_id", "contract", *SEARCH_COVERED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
