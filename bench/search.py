@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import math
 import random
+import re
 import sys
 import tempfile
 import threading
@@ -38,8 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jinja2
 import uvicorn
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -58,6 +61,7 @@ from fair import (  # noqa: E402
     employers,
     geo,
     migrations,
+    network,
     offers,
     rome,
     search,
@@ -67,13 +71,20 @@ from fair import (  # noqa: E402
 from fair.app import create_app  # noqa: E402
 from fair.enums import BoothStatus, Contract, Role  # noqa: E402
 from fair.models import Booth, Offer  # noqa: E402
+from fair.web import auth  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
 from fair.web.templating import render  # noqa: E402
 
 PG_NAME = "fair_bench"
 BOOTHS = 200
 BATCH = 2000
-GOAL_MS = 50.0
+GOAL_MS = 20.0  # the search page, p95 (issue 16)
+SUGGEST_GOAL_MS = 50.0  # a suggestion list as the person types, p95
+# What a person has typed when the list is asked for (from 2 characters, fair.suggest).
+TYPED = {
+    "jobs": ("chauf", "aide so", "cari", "electr", "serv", "mac", "infirm", "vend", "agent d"),
+    "communes": ("mont", "lat", "34", "340", "3497", "sete", "lun", "saint j", "ca"),
+}
 WORDS = ("electricien", "aide soignant", "cariste", "serveur", "maçon", "infirmier",
          "vendeur", "developpeur", "soudeur", "plombier")  # fmt: skip
 FILTERS = (("cdi", "F", "Montpellier"), ("cdd", "J", "Lattes"), ("cdi", "N", "Vendargues"),
@@ -130,12 +141,14 @@ async def build(url: str, n_offers: int, n_booths: int) -> tuple[str, float]:
     async with db.unit_of_work(maker) as session:
         await _insert_offers(session, booths, n_offers)
     elapsed = time.perf_counter() - started
-    # As the server does at start (SQLite) and autovacuum would (PostgreSQL).
+    # As the server does at start (SQLite) and autovacuum would (PostgreSQL: the statistics,
+    # and the visibility map that lets an index-only scan skip the table's pages).
     if url.startswith("sqlite"):
         await db.refresh_statistics(engine)
     else:
-        async with engine.begin() as conn:
-            await conn.execute(text("ANALYZE"))
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM ANALYZE"))
     await engine.dispose()
     return slug, elapsed
 
@@ -188,6 +201,135 @@ async def _insert_offers(session, booths, n_offers: int) -> None:  # type: ignor
     finally:
         search.stems = original
     assert fast_stems(data.description) == search.stems(data.description)
+
+
+# Where the milliseconds go --------------------------------------------------------------------
+
+
+class Probe:
+    """Per request, the time spent in each layer of the server, measured inside this process
+    (the client is the only one, sequential, so one request is in flight at a time): the whole
+    ASGI stack (`server`), the search route's handler inside the middleware (`handler`), the
+    SQL statements (cursor execute, rows fetched included), the templates' rendering; and, per
+    statement shape, its mean time, to name the query that costs."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, float] = {}
+        self.requests: list[dict[str, float]] = []
+        self.statements: dict[str, list[float]] = {}
+        self._started: list[float] = []
+
+    def add(self, key: str, ms: float) -> None:
+        self.current[key] = self.current.get(key, 0.0) + ms
+
+    def install(self, app: Any) -> Any:
+        """Hooks on every engine and template, the handler of the search route wrapped; the
+        returned ASGI app (the whole stack wrapped) is what to serve."""
+        probe = self
+
+        @event.listens_for(Engine, "before_cursor_execute")
+        def before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            probe._started.append(time.perf_counter())
+
+        @event.listens_for(Engine, "after_cursor_execute")
+        def after(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            ms = (time.perf_counter() - probe._started.pop()) * 1000
+            probe.add("sql", ms)
+            probe.add("statements", 1)
+            probe.statements.setdefault(_shape(statement), []).append(ms)
+
+        original = jinja2.Template.render
+
+        def render(self: jinja2.Template, *args: Any, **kwargs: Any) -> str:
+            started = time.perf_counter()
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                probe.add("render", (time.perf_counter() - started) * 1000)
+
+        jinja2.Template.render = render  # type: ignore[method-assign]
+        for module, name in SPANS:
+            self.span(module, name)
+        for route in app.routes:
+            if getattr(route, "name", "") in {"search", "search_suggest", "bench_render"}:
+                route.app = self.timed(route.app, "handler")
+        return self.timed(app, "server")
+
+    def span(self, module: Any, name: str) -> None:
+        """Time the calls of `module.name` (called through its module by the routes)."""
+        inner = getattr(module, name)
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await inner(*args, **kwargs)
+            finally:
+                self.add(name, (time.perf_counter() - started) * 1000)
+
+        setattr(module, name, timed)
+
+    def timed(self, inner: Any, key: str) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            started = time.perf_counter()
+            try:
+                await inner(scope, receive, send)
+            finally:
+                self.add(key, (time.perf_counter() - started) * 1000)
+
+        return app
+
+    def start(self) -> None:
+        self.current = {}
+
+    def stop(self, client_ms: float) -> None:
+        self.current["client"] = client_ms
+        self.requests.append(self.current)
+
+    def take(self) -> tuple[list[dict[str, float]], dict[str, list[float]]]:
+        requests, statements = self.requests, self.statements
+        self.requests, self.statements = [], {}
+        return requests, statements
+
+
+# What the search route calls through a module, timed apart (`other Python` is what is left).
+SPANS = [(search, "search"), (search, "territory_communes"), (network, "shows_network"),
+         (editions, "by_slug"), (auth, "load_user"), (search, "_hits")]  # fmt: skip
+
+
+def _shape(statement: str) -> str:
+    """A statement's first words and tables, numbers and lists of parameters folded."""
+    flat = " ".join(statement.split())
+    tables = sorted(set(re.findall(r"(?:FROM|JOIN) (\w+)", flat)))
+    head = flat[:28]
+    return f"{head}… [{','.join(tables)}]"
+
+
+def breakdown(name: str, kind: str, requests: list[dict[str, float]],
+              statements: dict[str, list[float]]) -> list[str]:  # fmt: skip
+    """Mean milliseconds per request of each layer, and the statements that cost most."""
+    n = max(len(requests), 1)
+
+    def mean(key: str) -> float:
+        return sum(r.get(key, 0.0) for r in requests) / n
+
+    client, server, handler = mean("client"), mean("server"), mean("handler")
+    sql, render_ms = mean("sql"), mean("render")
+    lines = [
+        f"{name:<10} {kind:<9} mean {client:5.1f} ms = client/HTTP {client - server:4.1f}"
+        f" + middleware/session {server - handler:4.1f} + SQL {sql:5.1f}"
+        f" ({mean('statements'):.1f} statements) + render {render_ms:4.1f}"
+        f" + other Python {handler - sql - render_ms:4.1f}"
+    ]
+    spans = "  ".join(f"{name} {mean(name):.1f}" for _module, name in SPANS if mean(name))
+    if spans:
+        lines.append(f"{'':21}of which (SQL included): {spans}")
+    costly = sorted(statements.items(), key=lambda kv: -sum(kv[1]))[:4]
+    for shape, times in costly:
+        lines.append(
+            f"{'':21}{sum(times) / n:5.1f} ms/request  {len(times) / n:3.1f}x  mean "
+            f"{sum(times) / len(times):5.1f} ms  {shape}"
+        )
+    return lines
 
 
 # Serving and measuring ------------------------------------------------------------------------
@@ -255,11 +397,16 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
         }
         return render(request, "public/search.html", context)
 
-    app.router.routes.insert(0, Route("/bench/render/{kind}", reference))
+    app.router.routes.insert(0, Route("/bench/render/{kind}", reference, name="bench_render"))
 
 
 def measure(
-    client: httpx.Client, url: str, params: list[dict[str, str]], args: argparse.Namespace
+    client: httpx.Client,
+    url: str,
+    params: list[dict[str, str]],
+    args: argparse.Namespace,
+    probe: Probe,
+    expect: str = '<li class="card">',
 ) -> list[float]:
     """Latencies (ms) of `args.requests` GETs after `args.warmup`, within `args.budget` seconds.
 
@@ -272,13 +419,17 @@ def measure(
         if over and timings:
             break
         query = params[i % len(params)]
+        probe.start()
         sent = time.perf_counter()
         response = client.get(url, params=query)
         elapsed = (time.perf_counter() - sent) * 1000
-        if response.status_code != 200 or '<li class="card">' not in response.text:
+        probe.stop(elapsed)
+        if response.status_code != 200 or expect not in response.text:
             raise SystemExit(f"{url} {query}: status {response.status_code} or no hits")
         if i >= args.warmup or over:
             timings.append(elapsed)
+        else:
+            probe.take()  # the warm-up's figures are not kept
     return timings
 
 
@@ -290,11 +441,15 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
     conf = replace(base, database_url=url)
     app = create_app(conf)
     add_reference(app, slug, conf)
-    lines = []
-    with Served(app) as root, httpx.Client(base_url=root, timeout=300) as client:
+    probe = Probe()
+    served = probe.install(app)
+    lines, details = [], []
+    with Served(served) as root, httpx.Client(base_url=root, timeout=300) as client:
         for kind in args.kinds.split(","):
-            real = measure(client, f"/e/{slug}/offers", queries(kind), args)
-            ref = measure(client, f"/bench/render/{kind}", [{}], args)
+            real = measure(client, f"/e/{slug}/offers", queries(kind), args, probe)
+            details += breakdown(name, kind, *probe.take())
+            ref = measure(client, f"/bench/render/{kind}", [{}], args, probe)
+            details += breakdown(name, "reference", *probe.take())
             p50, p95, r50, r95 = pct(real, 50), pct(real, 95), pct(ref, 50), pct(ref, 95)
             verdict = "ok" if p95 <= GOAL_MS else "SLOW"
             line = (
@@ -305,6 +460,21 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
             )
             print(line, flush=True)
             lines.append(line)
+        for kind, typed in TYPED.items():
+            field = kind[:-1]
+            asked = [{"field": field, "q": text} for text in typed]
+            real = measure(client, f"/e/{slug}/offers/suggest", asked, args, probe, '"label"')
+            details += breakdown(name, kind, *probe.take())
+            p50, p95 = pct(real, 50), pct(real, 95)
+            verdict = "ok" if p95 <= SUGGEST_GOAL_MS else "SLOW"
+            line = (
+                f"{name:<10} {kind:<9} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms   "
+                f"suggestions as typed{'':25}n={len(real)}   "
+                f"goal p95 <= {SUGGEST_GOAL_MS:.0f} ms: {verdict}"
+            )
+            print(line, flush=True)
+            lines.append(line)
+    print("\n".join(["Where the milliseconds go (means per request):", *details]), flush=True)
     return lines
 
 

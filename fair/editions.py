@@ -240,12 +240,27 @@ async def get(session: AsyncSession, edition_id: int) -> Edition:
     return edition
 
 
+async def public_id(session: AsyncSession, slug: str) -> int:
+    """The id of the published edition at `slug` (NotFound otherwise), for an answer that
+    needs no more of it (the search's suggestions)."""
+    found = await session.scalar(
+        select(Edition.id).where(Edition.slug == slug, Edition.published_at.is_not(None))
+    )
+    if found is None:
+        raise NotFound("This edition does not exist.")
+    return int(found)
+
+
 async def by_slug(session: AsyncSession, slug: str, *, public: bool = True) -> Edition:
-    edition = await session.scalar(
+    """The edition at `slug`, with its live days and branding, in one query (every public
+    page of an edition starts with it: a second round trip for the few live days cost more
+    than the rows they repeat)."""
+    found = await session.scalars(
         select(Edition)
         .where(Edition.slug == slug)
-        .options(selectinload(Edition.live_days), joinedload(Edition.brand))
+        .options(joinedload(Edition.live_days), joinedload(Edition.brand))
     )
+    edition = found.unique().first()
     if edition is None or (public and edition.published_at is None):
         raise NotFound("This edition does not exist.")
     return edition

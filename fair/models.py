@@ -441,12 +441,17 @@ class Booth(Base):
     edition: Mapped[Edition] = relationship(lazy="raise")
 
 
+# What the offer search reads of each offer its filters select (fair.search._filters).
+SEARCH_COVERED = ("published", "booth_id", "latitude", "longitude", "created_at", "id")
+
+
 class Offer(Base):
     __tablename__ = "offers"
     __table_args__ = (
         Index("ix_offers_edition_published", "edition_id", "published", "created_at"),
         Index("ix_offers_edition_latlon", "edition_id", "latitude", "longitude"),
-        # The search filters: job domain with or without a contract, or a contract alone.
+        # The search filters: job domain with or without a contract, or a contract alone;
+        # and the same covering what the search then reads of each offer (migration 0037).
         Index("ix_offers_edition_domain_contract", "edition_id", "rome_domain", "contract"),
         Index("ix_offers_edition_contract", "edition_id", "contract"),
         # Matching (fair.match_offers): the offers of the jobs wanted, with every column its
@@ -465,6 +470,14 @@ class Offer(Base):
             "working_time",
             "id",
         ),
+        Index(
+            "ix_offers_search_domain_contract",
+            "edition_id",
+            "rome_domain",
+            "contract",
+            *SEARCH_COVERED,
+        ),
+        Index("ix_offers_search_contract", "edition_id", "contract", *SEARCH_COVERED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -39,6 +39,10 @@ from fair.errors import Invalid
 from fair.models import Booth, Employer, NetworkOffer, NetworkPartner, Offer
 
 PER_PAGE = 20
+# Matches counted at most past the page shown: beyond it the page says "more than 1,000
+# offers", so that counting never costs more than finding the page (a broad word or the
+# whole listing at 100,000 offers).
+COUNT_CAP = 1000
 MAX_PAGE = 500
 RADII = (5, 10, 20, 30, 50, 100)
 SORTS = ("relevance", "recent", "distance")
@@ -99,6 +103,7 @@ class Query:
     per_page: int = PER_PAGE
     # What the words also match, below their own matches (fair.search_terms fills it).
     also: search_match.Wider = search_match.Wider()
+    count_cap: int = COUNT_CAP  # matches counted past the page at most
 
 
 @dataclass
@@ -120,9 +125,12 @@ class Page:
     per_page: int
     origin: geo.Commune | None
     did_you_mean: str = ""  # the words spelled as the offers spell them (fair.search_terms)
+    # More than `total` match: the count stopped there (COUNT_CAP past the page).
+    capped: bool = False
 
     @property
     def pages(self) -> int:
+        """The pages known: with a capped count, those up to the count's cap."""
         return max(1, -(-self.total // self.per_page))
 
 
@@ -204,47 +212,65 @@ async def search(
     `network`, the partners' offers held for the edition too (fair.network_sync), ranked and
     sorted among them (their ids negated in the page's query).
 
-    Three short queries: the count, the ids of the page (narrow rows to sort), then those
+    Two short queries: the ids of the page (narrow rows to sort) with the number of matches,
+    counted up to COUNT_CAP past the page (`Page.capped` then says "more than"), then those
     offers with their employers.
     """
     origin = check(query)
     base, ranked, rank = _matching(session, edition_id=edition_id, query=query, origin=origin)
-    distance = _distance(origin).label("distance") if origin else literal_column("NULL")
     sort = _sort(query, rank, origin)
+    # The distance in SQL only to sort by it; else the page's few are measured in Python
+    # (`_hits`), not every match gathered.
+    distance = (
+        _distance(origin).label("distance")
+        if origin is not None and sort == "distance"
+        else literal_column("NULL")
+    )
+    offset = (query.page - 1) * query.per_page
+    cap = offset + query.count_cap + 1  # matches counted at most: one more says "more than"
     # Ranking by relevance or distance visits every match anyway, and so does a selective
-    # filter: count the matches in the same pass. Only the plain newest-first listing walks
-    # the date index and stops at the page, with a separate count.
-    counted = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
+    # filter: they are gathered once (materialised), then counted and the page's top taken
+    # from them. Only the plain newest-first listing walks the date index and stops at the
+    # page, with a separate count that stops at the cap.
+    gathered = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
     key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
     source: Any = (ranked if sort == "relevance" else base).with_only_columns(
         Offer.id.label("id"), distance.label("distance"), key.label("key")
     )
     if network:
         source = union_all(source, _network(session, edition_id, query, origin, sort))
-        counted = True
-    if counted:
+        gathered = True
+    if gathered:
         # Materialised, so no planner walks a date index to skip a sort it must do anyway;
-        # FTS5 ranks only in its own query: the window count runs one level up.
+        # FTS5 ranks only in its own query: the count and the sort run one level up. The
+        # count is a scalar subquery (run once), not a window over the rows: a window would
+        # sort every match where the page needs only its top rows (a top-N sort).
         inner = source.cte("matches").prefix_with("MATERIALIZED")
+        counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
         newest_first = sort == "recent"
-        page_query = select(inner.c.id, inner.c.distance, func.count().over()).order_by(
+        page_query = select(inner.c.id, inner.c.distance, counted.scalar_subquery()).order_by(
             inner.c.key.desc() if newest_first else inner.c.key, inner.c.id.desc()
         )
     else:
         page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
-    rows = (
-        await session.execute(
-            page_query.offset((query.page - 1) * query.per_page).limit(query.per_page)
-        )
-    ).all()
-    if counted and rows:
+    rows = (await session.execute(page_query.offset(offset).limit(query.per_page))).all()
+    if gathered and rows:
         total = int(rows[0][2])
     elif network:
         total = 0  # counted in the page's query: no row, no match
     else:
-        total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    hits = await _hits(session, [(row[0], row[1]) for row in rows])
-    return Page(hits=hits, total=total, page=query.page, per_page=query.per_page, origin=origin)
+        total = int(
+            await session.scalar(select(func.count()).select_from(base.limit(cap).subquery())) or 0
+        )
+    hits = await _hits(session, [(row[0], row[1]) for row in rows], origin)
+    return Page(
+        hits=hits,
+        total=min(total, cap - 1),
+        page=query.page,
+        per_page=query.per_page,
+        origin=origin,
+        capped=total >= cap,
+    )
 
 
 def _matching(
@@ -332,7 +358,13 @@ async def territory_communes(session: AsyncSession, *, edition_id: int) -> tuple
     return tuple(c for code, _n in counts.most_common(3) for c in geo.in_departement(code))
 
 
-async def _hits(session: AsyncSession, ranked: list[tuple[int, float | None]]) -> list[Hit]:
+async def _hits(
+    session: AsyncSession,
+    ranked: list[tuple[int, float | None]],
+    origin: geo.Commune | None = None,
+) -> list[Hit]:
+    """The offers of `ranked` (id, distance) with their employers, in that order; a distance
+    not given is measured from `origin`, if any (the same haversine as `km_from`)."""
     if not ranked:
         return []
     found: dict[int, tuple[Offer, str, NetworkOffer | None, str]] = {}
@@ -354,11 +386,18 @@ async def _hits(session: AsyncSession, ranked: list[tuple[int, float | None]]) -
         )
         for held, territory in held_rows.all():
             found[-held.id] = (_as_offer(held), held.employer, held, territory)
-    return [
+    hits = [
         Hit(found[i][0], found[i][1], distance, found[i][2], found[i][3])
         for i, distance in ranked
         if i in found
     ]
+    if origin is not None:
+        for hit in hits:
+            if hit.distance_km is None:
+                hit.distance_km = geo.distance_km(
+                    origin.latitude, origin.longitude, hit.offer.latitude, hit.offer.longitude
+                )
+    return hits
 
 
 def _as_offer(held: NetworkOffer) -> Offer:
@@ -414,7 +453,11 @@ def _network(
         vector: Any = literal_column("network_offers.search_vector")
         held = held.where(vector.op("@@")(tsquery))
         rank = -func.ts_rank(vector, tsquery)
-    distance = _distance(origin, NetworkOffer) if origin else literal_column("NULL")
+    distance = (
+        _distance(origin, NetworkOffer)
+        if origin is not None and sort == "distance"
+        else literal_column("NULL")
+    )
     key = {"relevance": rank, "distance": distance}.get(sort, NetworkOffer.created_at)
     return held.with_only_columns(
         (-NetworkOffer.id).label("id"), distance.label("distance"), key.label("key")

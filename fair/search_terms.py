@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, rome, rome_suggest, search
+from fair import geo, rome, rome_suggest, rome_text, search
 from fair.search_match import Reason, Wider
 
 JOBS = 4  # ROME suggestions read
@@ -137,7 +137,7 @@ async def job_codes(
             continue
         label = suggestion.label_rome or suggestion.label_appellation
         names = f"{label} {suggestion.label_appellation}"
-        job_terms = set(index.analyser.terms(rome_suggest.masculine_form(names)))
+        job_terms = set(index.analyser.terms(rome_text.masculine_form(names)))
         naming = [w for w in asked if set(index.analyser.terms(w)) & job_terms]
         label_stems = sorted(search.stems(names).split())
         if not naming or all(_has(label_stems, search.stem(w)) for w in naming):

@@ -1,6 +1,10 @@
 // An accessible suggestion list for a text input (the WAI-ARIA 1.2 combobox pattern, list
-// autocomplete): ROME jobs for a typed job title, asked of GET /api/v1/rome/suggest?q=…
-// (France Travail ROMEO's shape: {"metiersRome": [{codeRome, libelleAppellation, …}]}).
+// autocomplete), from one of two answer shapes:
+// - ROME jobs for a typed job title, asked of GET /api/v1/rome/suggest?q=… (France Travail
+//   ROMEO's shape: {"metiersRome": [{codeRome, libelleAppellation, …}]});
+// - plain suggestions, {"suggestions": [{label, value}]}: the offer search's job names and
+//   communes (GET /e/<slug>/offers/suggest?field=job|commune&q=…); `label` is shown, `value`
+//   goes into the input.
 //
 // Without JavaScript the input stays a plain input. To use it, load this file
 // (<script src="{{ static('combobox.js') }}" defer></script> in the page's head block) and mark
@@ -11,7 +15,8 @@
 //          data-combobox-none="{{ _('No suggestion') }}"
 //          data-combobox-count="{{ _('{n} suggestions: use the up and down arrows') }}">
 //
-// - data-combobox: the URL asked (?q=the text, from 2 characters, 200 ms after the last key);
+// - data-combobox: the URL asked (its query string kept, q=the text added, from 2 characters,
+//   200 ms after the last key);
 // - data-combobox-fill (optional): the id of an input that receives the chosen codeRome;
 // - data-combobox-keep (optional): the input keeps what was typed (an offer's own title);
 //   without it, the input takes the chosen job's name (a target job in a profile);
@@ -60,6 +65,19 @@
       active = -1;
     }
 
+    // Either shape as {label, value, code, item}: item is what the answer gave.
+    function read(body) {
+      if (body.suggestions) {
+        return body.suggestions.map(function (s) {
+          return {label: s.label, value: s.value, code: '', item: s};
+        });
+      }
+      return (body.metiersRome || []).map(function (job) {
+        return {label: job.libelleAppellation + ' (' + job.codeRome + ')',
+          value: job.libelleAppellation, code: job.codeRome, item: job};
+      });
+    }
+
     function show(found) {
       jobs = found;
       list.textContent = '';
@@ -68,7 +86,7 @@
         option.id = id + '-option-' + i;
         option.setAttribute('role', 'option');
         option.setAttribute('aria-selected', 'false');
-        option.textContent = job.libelleAppellation + ' (' + job.codeRome + ')';
+        option.textContent = job.label;
         list.appendChild(option);
       });
       var n = found.length;
@@ -96,12 +114,12 @@
     function choose(i) {
       var job = jobs[i];
       if (!job) return;
-      if (!('comboboxKeep' in input.dataset)) input.value = job.libelleAppellation;
+      if (!('comboboxKeep' in input.dataset)) input.value = job.value;
       var target = input.dataset.comboboxFill && document.getElementById(input.dataset.comboboxFill);
-      if (target) target.value = job.codeRome;
-      status.textContent = job.libelleAppellation + ' (' + job.codeRome + ')';
+      if (target) target.value = job.code;
+      status.textContent = job.label;
       close();
-      input.dispatchEvent(new CustomEvent('combobox:choose', {detail: job, bubbles: true}));
+      input.dispatchEvent(new CustomEvent('combobox:choose', {detail: job.item, bubbles: true}));
     }
 
     function ask() {
@@ -111,8 +129,8 @@
       var url = new URL(input.dataset.combobox, window.location.href);
       url.searchParams.set('q', text.slice(0, 200));
       fetch(url, {headers: {accept: 'application/json'}, credentials: 'same-origin'})
-        .then(function (response) { return response.ok ? response.json() : {metiersRome: []}; })
-        .then(function (body) { if (mine === asked) show(body.metiersRome || []); })
+        .then(function (response) { return response.ok ? response.json() : {}; })
+        .then(function (body) { if (mine === asked) show(read(body)); })
         .catch(function () { if (mine === asked) close(); });
     }
 

@@ -118,6 +118,36 @@ async def test_pagination(session):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
+    "kw",
+    [
+        {},  # the newest-first listing: the page from the date index, a separate count
+        {"q": "e"},  # words, ranked by relevance: matches gathered, counted beside the page
+        {"contract": "cdi"},  # a filter: matches gathered, counted beside the page
+        {"sort": "recent", "remote": True},
+    ],
+)
+async def test_the_count_stops_past_the_cap(session, kw):  # type: ignore[no-untyped-def]
+    """Past `count_cap` matches after the page, the count stops and says "more than"."""
+    edition, _ = await _setup(session)
+
+    async def page(number: int, cap: int) -> tuple[int, bool, int, int]:
+        query = search.Query(per_page=1, page=number, count_cap=cap, **kw)
+        found = await search.search(session, edition_id=edition.id, query=query)
+        return found.total, found.capped, found.pages, len(found.hits)
+
+    every = await search.search(session, edition_id=edition.id, query=search.Query(**kw))
+    n = every.total
+    assert (await page(1, 100)) == (n, False, n, min(n, 1))
+    if n >= 3:
+        # One offer per page, two more counted at most: "more than 2", then "more than 3".
+        assert (await page(1, 2)) == (2, True, 2, 1)
+        assert (await page(2, 2)) == (3, n > 3, 3, 1)
+        # Counted from the page's first match: the cap reaching the last one, the count is exact.
+        assert (await page(2, n - 1)) == (n, False, n, 1)
+        assert (await page(2, n - 2)) == (n - 1, True, n - 1, 1)
+
+
+@pytest.mark.parametrize(
     "kw,field",
     [
         ({"contract": "cdx"}, "contract"),

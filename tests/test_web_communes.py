@@ -74,11 +74,9 @@ async def test_search_measures_from_a_postcode_and_names_homonyms(client, sessio
     client.cookies.set("lang", "fr")
     url = f"/e/{edition.slug}/offers"
 
-    # The booths' employers are in Montpellier: the list offers the 341 communes of the Hérault.
-    listed = suggestions((await client.get(url)).text)
-    assert len(listed) == 341 and listed[:2] == ["Abeilhan", "Adissan"]
-    assert {"Lunel", "Gignac (34150)", "Saint-Just (34400)"} <= set(listed)
-    assert "Gignac (46600)" not in listed and "Nîmes" not in listed
+    # The booths' employers are in Montpellier: the suggestions put the Hérault's first.
+    asked = await client.get(f"{url}/suggest", params={"field": "commune", "q": "gignac"})
+    assert asked.json()["suggestions"][0] == {"label": "Gignac (34150)", "value": "Gignac (34150)"}
 
     # 34400 is shared by eight communes: a radius is measured from the main one, Lunel.
     lunel = geo.find("Lunel")

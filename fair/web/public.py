@@ -26,6 +26,7 @@ from fair import (
     search,
     search_terms,
     structured_data,
+    suggest,
 )
 from fair.enums import Contract, Role
 from fair.errors import Invalid, NotFound
@@ -215,7 +216,6 @@ async def searched(
         "query": query,
         "result": result,
         "form": form,
-        "communes": await search.territory_communes(session, edition_id=edition.id),
         "radii": search.RADII,
         "domains": sorted(rome.DOMAINS.items()),
         "contracts": list(Contract),
@@ -231,6 +231,33 @@ def _respelt(request: Request, words: str) -> str:
         return ""
     params = request.query_params.multi_items()
     return urlencode([(k, words if k == "q" else v) for k, v in params if k != "page"])
+
+
+SUGGESTED = ("job", "commune")
+
+
+@page
+async def search_suggest(request: Request) -> Response:
+    """The search form's suggestions as the person types (static/combobox.js): job names
+    (`field=job`) or communes (`field=commune`) beginning with `q`, as
+    `{"suggestions": [{"label": shown, "value": put in the field}]}` (fair.suggest)."""
+    field = request.query_params.get("field", "")
+    if field not in SUGGESTED:
+        raise Invalid(
+            "Ask for job or commune suggestions.",
+            code="search.suggest_field",
+            fields={"field": "Choose job or commune."},
+        )
+    session = database(request)
+    edition_id = await editions.public_id(session, request.path_params["slug"])
+    typed = parse.line(request.query_params.get("q", ""))[:100]
+    if field == "job":
+        found = await suggest.jobs(session, typed)
+    else:
+        found = await suggest.communes(session, typed, edition_id=edition_id)
+    body = {"suggestions": [{"label": s.label, "value": s.value} for s in found]}
+    # The same for everyone (a browser may reuse it while the person types again).
+    return JSONResponse(body, headers={"cache-control": "public, max-age=60"})
 
 
 def _without_page(request: Request) -> str:
@@ -306,6 +333,7 @@ routes = [
     Route("/e/{slug}/booths", hall_page, name="hall"),
     Route("/e/{slug}/booths/{booth_id:int}", booth_page, name="booth"),
     Route("/e/{slug}/offers", search_page, name="search"),
+    Route("/e/{slug}/offers/suggest", search_suggest, name="search_suggest"),
     Route("/offers/{offer_id:int}", offer_page, name="offer"),
     Route("/calendar/{token}.ics", calendar_feed, name="calendar_feed"),
 ]

@@ -126,6 +126,9 @@ def build_env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_finalize,
+        # Outside development a template changes only with a deployment: no stat() of each
+        # template (and each include) on every render to see whether it changed.
+        auto_reload=settings.get().env == "development",
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True

@@ -3,18 +3,39 @@ follows a form (303 "see other", so the browser then GETs the page)."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
+from starlette.routing import BaseRoute, NoMatchFound, Route, WebSocketRoute
 
 from fair import settings
+
+# Each app's routes by name, the first of a name as Starlette's own search finds it: a page
+# builds tens of URLs (a link per result card), and Starlette tries every route for each.
+_named: weakref.WeakKeyDictionary[Any, dict[str, BaseRoute]] = weakref.WeakKeyDictionary()
 
 
 def path(request: Request, route: str, **params: object) -> str:
     """The path of the route named `route`; ids and slugs as any value (routes read strings)."""
-    return str(request.app.url_path_for(route, **{k: str(v) for k, v in params.items()}))
+    values = {k: str(v) for k, v in params.items()}
+    app = request.app
+    named = _named.get(app)
+    if named is None:
+        named = _named[app] = {}
+        for found in app.routes:
+            if isinstance(found, (Route, WebSocketRoute)):
+                named.setdefault(found.name, found)
+    known = named.get(route)
+    if known is not None:
+        try:
+            return str(known.url_path_for(route, **values))
+        except NoMatchFound:
+            pass  # another route of the same name takes these parameters: Starlette's search
+    return str(app.url_path_for(route, **values))
 
 
 def redirect(
