@@ -287,3 +287,17 @@ async def test_a_search_becomes_an_alert_in_one_click(client, make_client, sessi
     # A refused filter is no alert.
     refused = await client.post("/me/alerts", data=dict(fields[:3]) | {"contract": "job"})
     assert refused.status_code == 422
+
+
+async def test_past_the_threshold_the_choices_come_without_counts(session) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    query = search.Query(contract="cdi")
+    kw = {"edition_id": edition.id, "query": query, "origin": None}
+    assert await search_facets.count(session, **kw, scan=4) == await _facets(
+        session, edition, contract="cdi"
+    )
+    assert await search_facets.count(session, **kw, scan=3) == search_facets.Facets(capped=True)
+    narrower = await search_facets.count(
+        session, edition_id=edition.id, query=search.Query(q="cariste"), origin=None, scan=3
+    )
+    assert (narrower.capped, narrower.contract) == (False, {"temporary": 1})
