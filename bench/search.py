@@ -65,13 +65,15 @@ from fair import (  # noqa: E402
     offers,
     rome,
     search,
+    search_facets,
+    search_params,
     search_terms,
     settings,
 )
 from fair.app import create_app  # noqa: E402
-from fair.enums import BoothStatus, Contract, Role  # noqa: E402
+from fair.enums import BoothStatus, Contract, Role, WorkingTime  # noqa: E402
 from fair.models import Booth, Offer  # noqa: E402
-from fair.web import auth  # noqa: E402
+from fair.web import auth, public  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
 from fair.web.templating import render  # noqa: E402
 
@@ -376,13 +378,16 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
                     sort=params.get("sort", ""),
                 )
                 result = await search_terms.find(session, edition_id=edition.id, query=query)
-                pages[kind] = (edition, (query, result), params)
+                counts = await search_facets.count(
+                    session, edition_id=edition.id, query=query, origin=result.origin
+                )
+                pages[kind] = (edition, (query, result, counts), params)
         await engine.dispose()
 
     asyncio.run(load())
 
     async def reference(request: Request) -> Response:
-        edition, (query, result), params = pages[request.path_params["kind"]]
+        edition, (query, result, counts), params = pages[request.path_params["kind"]]
         context = {
             "edition": edition,
             "query": query,
@@ -394,6 +399,15 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
             "domains": sorted(rome.DOMAINS.items()),
             "contracts": list(Contract),
             "base_query": str(request.query_params),
+            # The facets' counts (fair.search_facets), held too: the page renders them.
+            "facets": counts,
+            "facet_options": {
+                "contract": [(c.value, c.label) for c in Contract],
+                "working_time": [(w.value, w.label) for w in WorkingTime],
+                "domain": sorted(rome.DOMAINS.items()),
+            },
+            "publics": public.PUBLICS,
+            "search_pairs": search_params.pairs(query),
         }
         return render(request, "public/search.html", context)
 

@@ -26,6 +26,7 @@ from fair import (
     job_search,
     match_offers,
     search,
+    search_params,
     search_terms,
     stop_links,
 )
@@ -39,7 +40,6 @@ MAX_ACTIVE = 5
 DIGEST_MAX = 10  # offers in one mail, the best first
 MIN_SCORE = 50  # a profile alert mails offers matching at least this well
 STEP = 50  # alerts handled in one transaction of the worker's round
-SEARCH_KEYS = ("q", "domain", "contract", "commune", "radius_km")
 
 
 STOP = "job-alert-stop"  # the purpose of the alerts' stop links (fair.stop_links)
@@ -82,26 +82,16 @@ async def mine(session: AsyncSession, user: User) -> list[JobAlert]:
 
 
 def saved_search(edition_id: int, query: search.Query) -> dict[str, str]:
-    """What an alert keeps of a search: its edition and its filters (as text)."""
-    kept: dict[str, str] = {"edition_id": str(edition_id)}
-    for key in SEARCH_KEYS:
-        value = getattr(query, key)
-        if value:
-            kept[key] = str(value)
-    return kept
+    """What an alert keeps of a search: its edition and its parameters (fair.search_params:
+    words, place, facets), as text."""
+    return {"edition_id": str(edition_id), **search_params.kept(query)}
 
 
 def query_of(kept: dict[str, str]) -> search.Query:
-    radius = kept.get("radius_km", "0")
-    return search.Query(
-        q=kept.get("q", ""),
-        domain=kept.get("domain", ""),
-        contract=kept.get("contract", ""),
-        commune=kept.get("commune", ""),
-        radius_km=int(radius) if radius.isdigit() else 0,
-        sort="recent",
-        per_page=50,
-    )
+    """The search an alert keeps, newest first, a digest's worth."""
+    query = search_params.from_kept(kept)
+    query.sort, query.per_page = "recent", 50
+    return query
 
 
 async def subscribe(

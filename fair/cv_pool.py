@@ -48,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import access_log, clock, cv_text, geo, job_search, rome, stop_links
+from fair import access_log, clock, cv_text, geo, job_search, paging, rome, stop_links
 from fair.enums import (
     AccessKind,
     BoothStatus,
@@ -413,37 +413,18 @@ class PoolProfile:
 
 
 @dataclass(frozen=True)
-class PoolPage:
+class PoolPage(paging.Paged):
     profiles: list[PoolProfile]
     total: int
     page: int
     per_page: int
-    origin: geo.Commune | None
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    origin: geo.Origin | None
 
 
-def check(query: PoolQuery) -> geo.Commune | None:
+def check(query: PoolQuery) -> geo.Origin | None:
     """Validate the filters; the commune distances are measured from."""
-    errors: dict[str, str] = {}
-    params: dict[str, str] = {}
-    origin = None
-    if query.commune:
-        found = geo.lookup(
-            geo.centre_of(query.commune),
-            query.commune,
-            unknown="Unknown commune: choose one from the list.",
-        )
-        origin = found.commune
-        if origin is None:
-            errors["commune"] = found.error
-            params.update(found.params)
-    if query.radius_km and query.radius_km not in RADII:
-        errors["radius_km"] = "Choose a distance from the list."
-    if (query.radius_km or query.reachable) and not query.commune:
-        errors["commune"] = "Choose the commune the distance is measured from."
+    place = geo.place(query.commune, query.radius_km, radii=RADII, needs_origin=query.reachable)
+    errors, params, origin = dict(place.errors), dict(place.params), place.origin
     if query.rome and rome.job(query.rome) is None:
         errors["rome"] = "Choose the jobs in the list of job names."
     if query.contract and query.contract not in {c.value for c in Contract}:
@@ -457,11 +438,11 @@ def check(query: PoolQuery) -> geo.Commune | None:
             fields=errors,
             params=params,
         )
-    query.page = min(max(query.page, 1), 500)
+    query.page = paging.clamp(query.page)
     return origin
 
 
-def _distance(origin: geo.Commune) -> Any:
+def _distance(origin: geo.Origin) -> Any:
     """The distance in SQL from `origin` to the profile's commune centre."""
     return km_from(origin.latitude, origin.longitude, CvText)
 

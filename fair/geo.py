@@ -290,3 +290,113 @@ def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float
     dlat = math.degrees(km / EARTH_KM)
     dlon = math.degrees(km / (EARTH_KM * max(math.cos(math.radians(lat)), 1e-6)))
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+# Place filters -------------------------------------------------------------------------------
+# The offer search, the CV pool and the booth hall read "near a commune (or a point), within a
+# radius" the same way, here: one parser, the same errors.
+
+NO_POSTCODE = "No commune has the postcode %(typed)s: check it, or type the commune's name."
+NO_NAME = "No commune is called %(typed)s: check its spelling, or type its postcode."
+NO_ORIGIN = "Choose the commune the distance is measured from."
+BAD_RADIUS = "Choose a distance from the list."
+BAD_POSITION = "Your position could not be read: use the button again, or type a commune."
+# "Lattes 34970", "34970 Lattes", "34 970": a commune typed with its postcode, as on a letter.
+NAME_THEN_POSTCODE = re.compile(r"(.*[^\d\s])\s*\(?(\d{2}) ?(\d{3})\)?")
+POSTCODE_THEN_NAME = re.compile(r"(\d{2}) ?(\d{3})\s+(\D.*)")
+SPACED_POSTCODE = re.compile(r"(\d{2}) (\d{3})")
+# "43.61,3.88": a position (the search's "around me"), in degrees.
+POSITION = re.compile(r"\s*(-?\d{1,2}(?:\.\d{1,8})?)\s*,\s*(-?\d{1,3}(?:\.\d{1,8})?)\s*")
+POSITION_DIGITS = 2  # a position is kept to 0.01° (about a kilometre): no one's doorstep
+
+
+class Point(NamedTuple):
+    """A position a distance is measured from (a visitor's, rounded: `position`)."""
+
+    latitude: float
+    longitude: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.latitude:.{POSITION_DIGITS}f},{self.longitude:.{POSITION_DIGITS}f}"
+
+
+Origin = Commune | Point
+
+
+def position(text: str) -> Point | None:
+    """The point "latitude,longitude" (degrees) names, rounded to POSITION_DIGITS; None if the
+    text is no position on Earth."""
+    found = POSITION.fullmatch(text)
+    if found is None:
+        return None
+    lat, lon = (round(float(found.group(i)), POSITION_DIGITS) for i in (1, 2))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return Point(lat, lon)
+
+
+def _as_typed(text: str) -> tuple[Commune, ...]:
+    """`centre_of`, also reading a name with its postcode in either order, and a postcode
+    written with a space ("34 970")."""
+    text = " ".join(text.split())
+    spaced = SPACED_POSTCODE.fullmatch(text)
+    if spaced:
+        return centre_of(spaced.group(1) + spaced.group(2))
+    found = centre_of(text)
+    if found:
+        return found
+    after = NAME_THEN_POSTCODE.fullmatch(text)
+    if after:
+        return resolve(after.group(1), after.group(2) + after.group(3))
+    before = POSTCODE_THEN_NAME.fullmatch(text)
+    if before:
+        return resolve(before.group(3), before.group(1) + before.group(2))
+    return ()
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place filter read: where distances are measured from (None: nowhere), the radius, and
+    the errors per field (English msgids, with their parameters) to show."""
+
+    origin: Origin | None
+    radius_km: int
+    errors: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def place(
+    commune: str,
+    radius_km: int,
+    *,
+    radii: tuple[int, ...],
+    near: str = "",
+    needs_origin: bool = False,
+) -> Place:
+    """Read a "near" filter: a commune by name, label or postcode (`commune`, the form's
+    field), or else a position (`near`, "lat,lon" from the browser's "around me"), and a
+    radius that must be one of `radii` (0: any distance). `needs_origin`: the caller measures
+    distances (a sort by distance, a reachability filter) even without a radius."""
+    errors: dict[str, str] = {}
+    params: dict[str, str] = {}
+    origin: Origin | None = None
+    typed = commune.strip()
+    if typed:
+        found = lookup(_as_typed(typed), typed)
+        origin = found.commune
+        if origin is None and found.error != UNKNOWN:  # ambiguous: the choices named
+            errors["commune"], params = found.error, dict(found.params)
+        elif origin is None:
+            postcode = DIGITS.fullmatch(typed.replace(" ", ""))
+            errors["commune"] = NO_POSTCODE if postcode else NO_NAME
+            params = {"typed": typed}
+    elif near.strip():
+        origin = position(near)
+        if origin is None:  # shown at the commune field, where a place is typed instead
+            errors["commune"] = BAD_POSITION
+    if radius_km and radius_km not in radii:
+        errors["radius_km"] = BAD_RADIUS
+    if (radius_km or needs_origin) and not typed and origin is None:
+        errors.setdefault("commune", NO_ORIGIN)
+    return Place(origin, radius_km, errors, params)

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, se
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from fair import clock, geo, interviews, rome, search
+from fair import clock, geo, interviews, paging, rome, search
 from fair.enums import BoothStatus, Contract, QueueStatus
 from fair.errors import Invalid
 from fair.models import (
@@ -88,49 +88,33 @@ class Card:
 
 
 @dataclass
-class Page:
+class Page(paging.Paged):
     cards: list[Card]
     total: int
     page: int
     per_page: int
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
 
 def check(filters: Filters) -> geo.Commune | None:
     """Validate the filters (errors as English msgids per field); returns the place, if any."""
     errors: dict[str, str] = {}
-    params: dict[str, str] = {}
-    origin = None
     if len(filters.q) > MAX_NAME:
         errors["q"] = "Keep the name under 100 characters."
     if filters.sector and (
         not SECTOR_RE.fullmatch(filters.sector) or filters.sector not in rome.sectors()
     ):
         errors["sector"] = "Choose a sector from the list."
-    if filters.commune:
-        found = geo.lookup(
-            geo.centre_of(filters.commune),
-            filters.commune,
-            unknown="Unknown commune: choose one from the list.",
-        )
-        origin = found.commune
-        if origin is None:
-            errors["commune"] = found.error
-            params.update(found.params)
-    if filters.radius_km not in RADII:
-        errors["radius_km"] = "Choose a distance from the list."
-    elif filters.radius_km and not filters.commune:
-        errors["commune"] = "Choose the commune the distance is measured from."
+    place = geo.place(filters.commune, filters.radius_km, radii=RADII)
+    errors.update(place.errors)  # in the form's order: the place after the sector
+    params = dict(place.params)
+    origin = place.origin if isinstance(place.origin, geo.Commune) else None  # no position here
     if not set(filters.contracts) <= {c.value for c in Contract}:
         errors["contracts"] = "Choose contract types from the list."
     if errors:
         raise Invalid(
             "Some filters need correcting.", code="hall.invalid", fields=errors, params=params
         )
-    filters.page = min(max(filters.page, 1), MAX_PAGE)
+    filters.page = paging.clamp(filters.page, MAX_PAGE)
     return origin
 
 

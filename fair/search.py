@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, search_match
-from fair.enums import BoothStatus, Contract
+from fair import geo, paging, search_match
+from fair.enums import BoothStatus, Contract, WorkingTime
 from fair.errors import Invalid
 from fair.models import Booth, Employer, NetworkOffer, NetworkPartner, Offer
 
@@ -94,7 +94,10 @@ class Query:
     q: str = ""
     domain: str = ""
     contract: str = ""
+    working_time: str = ""
     commune: str = ""
+    # "lat,lon" (the browser's "around me", rounded: fair.geo.position), when no commune.
+    near: str = ""
     radius_km: int = 0
     remote: bool = False
     publics: set[str] = field(default_factory=set)
@@ -118,12 +121,12 @@ class Hit:
 
 
 @dataclass
-class Page:
+class Page(paging.Paged):
     hits: list[Hit]
     total: int
     page: int
     per_page: int
-    origin: geo.Commune | None
+    origin: geo.Origin | None
     did_you_mean: str = ""  # the words spelled as the offers spell them (fair.search_terms)
     # More than `total` match: the count stopped there (COUNT_CAP past the page).
     capped: bool = False
@@ -134,33 +137,24 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def check(query: Query) -> geo.Commune | None:
-    """Validate the filters; returns the commune the radius is measured from."""
-    errors: dict[str, str] = {}
-    params: dict[str, str] = {}
-    origin = None
+def check(query: Query) -> geo.Origin | None:
+    """Validate the filters; returns the commune (or position) distances are measured from."""
+    place = geo.place(
+        query.commune,
+        query.radius_km,
+        radii=RADII,
+        near=query.near,
+        needs_origin=query.sort == "distance",
+    )
+    errors, params, origin = dict(place.errors), dict(place.params), place.origin
     if query.contract and query.contract not in {c.value for c in Contract}:
         errors["contract"] = "Choose a contract type from the list."
+    if query.working_time and query.working_time not in {w.value for w in WorkingTime}:
+        errors["working_time"] = "Choose a working time from the list."
     if query.domain and not re.fullmatch(r"[A-N]", query.domain):
         errors["domain"] = "Choose a job domain from the list."
-    if query.commune:
-        found = geo.lookup(
-            geo.centre_of(query.commune),
-            query.commune,
-            unknown="Unknown commune: choose one from the list.",
-        )
-        origin = found.commune
-        if origin is None:
-            errors["commune"] = found.error
-            params.update(found.params)
-    if query.radius_km and query.radius_km not in RADII:
-        errors["radius_km"] = "Choose a distance from the list."
-    if query.radius_km and not query.commune:
-        errors["commune"] = "Choose the commune the distance is measured from."
     if query.sort and query.sort not in SORTS:
         errors["sort"] = "Choose a sort order from the list."
-    if query.sort == "distance" and origin is None:
-        errors.setdefault("commune", "Choose the commune the distance is measured from.")
     if not set(query.publics) <= set(PUBLICS):
         errors["publics"] = "Choose from the listed publics."
     if errors:
@@ -170,7 +164,7 @@ def check(query: Query) -> geo.Commune | None:
             fields=errors,
             params=params,
         )
-    query.page = min(max(query.page, 1), MAX_PAGE)
+    query.page = paging.clamp(query.page, MAX_PAGE)
     return origin
 
 
@@ -190,11 +184,11 @@ def km_from(lat: float, lon: float, model: Any = Offer) -> Any:
     return 2 * geo.EARTH_KM * f("asin", f("sqrt", a))
 
 
-def _distance(origin: geo.Commune, model: Any = Offer) -> Any:
+def _distance(origin: geo.Origin, model: Any = Offer) -> Any:
     return km_from(origin.latitude, origin.longitude, model)
 
 
-def near(origin: geo.Commune, km: int) -> Any:
+def near(origin: geo.Origin, km: int) -> Any:
     """The condition "the offer lies within `km` of `origin`": a bounding box first (the
     position index can serve it), then the exact distance. Also used by fair.hall."""
     min_lat, max_lat, min_lon, max_lon = geo.bounding_box(origin.latitude, origin.longitude, km)
@@ -274,7 +268,7 @@ async def search(
 
 
 def _matching(
-    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Commune | None
+    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
 ) -> tuple[Select[Any], Select[Any], Any]:
     """The ids of the edition's published offers in approved booths that match `query`'s words
     and filters; the same joined to the full-text index for ranking; and the rank (lower is
@@ -361,7 +355,7 @@ async def territory_communes(session: AsyncSession, *, edition_id: int) -> tuple
 async def _hits(
     session: AsyncSession,
     ranked: list[tuple[int, float | None]],
-    origin: geo.Commune | None = None,
+    origin: geo.Origin | None = None,
 ) -> list[Hit]:
     """The offers of `ranked` (id, distance) with their employers, in that order; a distance
     not given is measured from `origin`, if any (the same haversine as `km_from`)."""
@@ -422,7 +416,7 @@ def _as_offer(held: NetworkOffer) -> Offer:
 
 
 def _network(
-    session: AsyncSession, edition_id: int, query: Query, origin: geo.Commune | None, sort: str
+    session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None, sort: str
 ) -> Select[Any]:
     """The partners' offers held for the edition that match `query`, as (negated id,
     distance, sort key) rows beside the edition's own (`search`); their own full-text index
@@ -467,7 +461,7 @@ def _network(
 def _filters(
     base: Select[int],
     query: Query,
-    origin: geo.Commune | None,
+    origin: geo.Origin | None,
     dialect: str,
     model: Any = Offer,
     *,
@@ -477,6 +471,8 @@ def _filters(
         base = base.where(model.rome_domain == query.domain)
     if query.contract:
         base = base.where(model.contract == query.contract)
+    if query.working_time:
+        base = base.where(model.working_time == query.working_time)
     if query.remote:
         base = base.where(model.remote.is_(True))
     if query.publics and model is Offer:
@@ -501,7 +497,7 @@ def _filters(
     return base
 
 
-def _sort(query: Query, rank: Any, origin: geo.Commune | None) -> str:
+def _sort(query: Query, rank: Any, origin: geo.Origin | None) -> str:
     sort = query.sort or ("relevance" if rank is not None else "recent")
     if (sort == "distance" and origin is None) or (sort == "relevance" and rank is None):
         return "recent"

@@ -92,6 +92,9 @@ async def test_offers_searched_and_filtered_as_the_page(
         "publics=seniors&publics=under26": [s.offers[3].id],
         "q=astronaute": [],
         "commune=Montpellier&radius_km=10": [o.id for o in s.offers],
+        "commune=34000&radius_km=10": [o.id for o in s.offers],  # by postcode
+        "working_time=full_time": [o.id for o in s.offers],
+        "working_time=part_time": [],
     }
     for query, expected in cases.items():
         items, _ = await walk(client, f"{base}?{query}")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, hall
+from fair import clock, geo, hall
 from fair.errors import Invalid
 from tests import factories as f
 from tests.factories import NOON
@@ -138,7 +138,7 @@ async def test_cards_and_pages(session: AsyncSession) -> None:
         (hall.Filters(sector="00"), {"sector": "Choose a sector from the list."}),
         (
             hall.Filters(commune="Nulle-Part-sur-Mer"),
-            {"commune": "Unknown commune: choose one from the list."},
+            {"commune": geo.NO_NAME},
         ),
         (
             hall.Filters(commune="Montpellier", radius_km=7),

@@ -90,7 +90,11 @@ async def test_refused_values_in_the_readers_language(
     summary = re.findall(r'<li><a href="#f-(\w+)">([^<]*)</a></li>', page.text)
     assert summary == [
         ("sector", "Choisissez un secteur dans la liste."),
-        ("commune", "Commune inconnue : choisissez-en une dans la liste."),
+        (
+            "commune",
+            "Aucune commune ne s&#39;appelle Nulle-Part-sur-Mer : vérifiez l&#39;orthographe,"
+            " ou saisissez son code postal.",
+        ),
         ("radius_km", "Choisissez une distance dans la liste."),
         ("contracts", "Choisissez des types de contrat dans la liste."),
     ]

@@ -13,7 +13,7 @@ from fair import editions, employers, interviews, offers, offers_version, parse,
 from fair.api import schemas
 from fair.api.core import Call, Endpoint, endpoint
 from fair.api.params import Id, ListParams, Page, PageParams, Params, Position, Text, page
-from fair.enums import Contract
+from fair.enums import Contract, WorkingTime
 from fair.errors import Invalid
 from fair.webconferences import listing
 
@@ -46,8 +46,12 @@ class OfferListParams(EditionListParams):
     contract: Annotated[
         str, Field(json_schema_extra={"enum": ["", *(c.value for c in Contract)]})
     ] = Field("", description="A contract type.")
+    working_time: Annotated[
+        str, Field(json_schema_extra={"enum": ["", *(w.value for w in WorkingTime)]})
+    ] = Field("", description="Full or part time.")
     commune: Text = Field(
-        "", description="A commune's name or INSEE code: distances are measured from it."
+        "",
+        description="A commune's name, postcode or INSEE code: distances are measured from it.",
     )
     radius_km: Annotated[int, Field(json_schema_extra={"enum": [0, *search.RADII]})] = Field(
         0, description="Offers within this distance of `commune` (0: anywhere)."
@@ -66,6 +70,7 @@ class OfferListParams(EditionListParams):
             q=self.q,
             domain=self.domain,
             contract=self.contract,
+            working_time=self.working_time,
             commune=self.commune,
             radius_km=self.radius_km,
             remote=self.remote,

@@ -18,7 +18,7 @@ from fair import (
     matching,
     offers,
     permissions,
-    search,
+    search_params,
 )
 from fair.enums import Role
 from fair.errors import NotFound
@@ -64,26 +64,16 @@ async def subscribe(request: Request) -> Response:
     edition_id = fields.identifier("edition_id", required=False)
     kept = None
     if edition_id is not None:
-        query = search.Query(
-            q=fields.text("q", max_length=200),
-            domain=fields.text("domain", max_length=1),
-            contract=fields.text("contract", max_length=20),
-            commune=fields.text("commune", max_length=120),
-            radius_km=fields.integer("radius_km", default=0, lo=0, hi=1000),
-        )
         fields.done()
-        kept = alerts.saved_search(edition_id, query)
+        kept = alerts.saved_search(edition_id, search_params.read(fields.form, page=False))
     await alerts.subscribe(database(request), user, kept=kept)
     flash(request, "You will receive the new offers by e-mail once a day.")
     if kept is not None:
         slug = fields.text("slug", max_length=80)
         if slug:
-            return urls.redirect(request, "search", slug=slug, query=_query_params(kept))
+            query = search_params.pairs(alerts.query_of(kept), sort=False)
+            return urls.redirect(request, "search", slug=slug, query=query)
     return urls.redirect(request, "offers_for_you")
-
-
-def _query_params(kept: dict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in kept.items() if key in alerts.SEARCH_KEYS}
 
 
 @page

@@ -29,7 +29,8 @@ HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
+    # geolocation: the offer search's "around me" (static/around_me.js), asked only on a click.
+    (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=(self)"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 

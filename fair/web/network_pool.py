@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import app_state, contact_requests, cv_pool, network_pool, parse, search
+from fair import app_state, contact_requests, cv_pool, geo, network_pool, parse, search
 from fair.enums import ContactStatus, Contract, Transport
 from fair.errors import FairError, Invalid, NotFound
 from fair.models import NetworkPartner
@@ -61,7 +61,7 @@ async def search_page(request: Request) -> Response:
         if partner is not None and request.query_params:
             goal = network_pool.target(partner)
             await release(request)
-            if origin is not None:
+            if isinstance(origin, geo.Commune):
                 query.commune = origin.code  # the partner reads the same communes' codes
             result = await network_pool.search(goal, query)
     except Invalid as error:

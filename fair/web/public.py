@@ -24,12 +24,15 @@ from fair import (
     parse,
     rome,
     search,
+    search_facets,
+    search_params,
     search_terms,
     structured_data,
     suggest,
 )
-from fair.enums import Contract, Role
+from fair.enums import Contract, Role, WorkingTime
 from fair.errors import Invalid, NotFound
+from fair.i18n import N_
 from fair.models import Edition, Employer, Offer
 from fair.web import desk, urls
 from fair.web.auth import csrf_token, database, page, path_int
@@ -156,33 +159,24 @@ def _browser(request: Request) -> str:
 
 
 def _query(request: Request) -> search.Query:
-    params = request.query_params
-    try:
-        page_number = parse.integer(params.get("page", "") or "1", lo=1, hi=search.MAX_PAGE)
-    except parse.ParseError:
-        page_number = 1
-    try:
-        radius = parse.integer(params.get("radius_km", "") or "0", lo=0, hi=1000)
-    except parse.ParseError:
-        radius = -1  # not in search.RADII: the form says to choose one from the list
-    return search.Query(
-        q=parse.line(params.get("q", ""))[:200],
-        domain=params.get("domain", ""),
-        contract=params.get("contract", ""),
-        commune=parse.line(params.get("commune", ""))[:120],
-        radius_km=radius,
-        remote=params.get("remote") == "on",
-        publics=set(params.getlist("publics")),
-        sort=params.get("sort", ""),
-        page=page_number,
-    )
+    return search_params.read(request.query_params)
+
+
+# The publics an offer may be open to, as the search's filter names them (fair.search.PUBLICS).
+PUBLICS = (
+    ("no_diploma", N_("People without a diploma")),
+    ("disabled", N_("Disabled workers (RQTH)")),
+    ("seniors", N_("Seniors (50 and over)")),
+    ("under26", N_("Under-26s")),
+    ("insertion", N_("Insertion clause")),
+)
 
 
 @page
 async def search_page(request: Request) -> Response:
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])
-    context, status = await searched(request, session, edition)
+    context, status = await searched(request, session, edition, facets=True)
     applied: set[int] = set()
     user, result = request.state.user, context["result"]
     if result and user is not None and user.role == Role.CANDIDATE:
@@ -194,21 +188,31 @@ async def search_page(request: Request) -> Response:
 
 
 async def searched(
-    request: Request, session: AsyncSession, edition: Edition
+    request: Request, session: AsyncSession, edition: Edition, *, facets: bool = False
 ) -> tuple[dict[str, Any], int]:
     """The search form's context from the query string (templates/public/_search_form.html),
     and the status: 422 when a filter is refused (the form then shows why). The search page
-    and the embeddable widget (fair/web/embeds.py) both show it."""
+    and the embeddable widget (fair/web/embeds.py) both show it; the page with `facets`
+    (fair.search_facets: the filters' counts)."""
     query = _query(request)
     form = FormState(values=dict(request.query_params.multi_items()))
-    result, status = None, 200
+    result, status, counts = None, 200, None
     try:
+        shows_network = await network.shows_network(session, edition.id)
         result = await search_terms.find(
             session,
             edition_id=edition.id,
             query=query,
-            network=await network.shows_network(session, edition.id),
+            network=shows_network,
         )
+        if facets:
+            counts = await search_facets.count(
+                session,
+                edition_id=edition.id,
+                query=query,
+                origin=result.origin,
+                network=shows_network,
+            )
     except Invalid as error:
         form.errors, form.message, status = dict(error.fields), error.message, 422
         form.params = dict(error.params)
@@ -219,8 +223,20 @@ async def searched(
         "radii": search.RADII,
         "domains": sorted(rome.DOMAINS.items()),
         "contracts": list(Contract),
+        "working_times": list(WorkingTime),
+        "publics": PUBLICS,
+        "facets": counts,
+        "facet_options": {
+            "contract": [(c.value, c.label) for c in Contract],
+            "working_time": [(w.value, w.label) for w in WorkingTime],
+            "domain": sorted(rome.DOMAINS.items()),
+        },
+        "without_near": urlencode(
+            [(k, v) for k, v in request.query_params.multi_items() if k not in ("near", "page")]
+        ),
         "base_query": _without_page(request),
         "respelt": _respelt(request, result.did_you_mean if result else ""),
+        "search_pairs": search_params.pairs(query),
     }
     return context, status
 

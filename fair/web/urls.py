@@ -4,7 +4,7 @@ follows a form (303 "see other", so the browser then GETs the page)."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,12 +38,16 @@ def path(request: Request, route: str, **params: object) -> str:
     return str(app.url_path_for(route, **values))
 
 
+# A query string's parameters: a mapping, or pairs when a key repeats.
+Query = Mapping[str, str | int] | Sequence[tuple[str, str]]
+
+
 def redirect(
     request: Request,
     route: str,
     *,
     anchor: str = "",
-    query: Mapping[str, str | int] | None = None,
+    query: Query | None = None,
     **params: object,
 ) -> RedirectResponse:
     """A 303 to the route named `route`, with `?query` (a path in a value stays readable:
@@ -51,9 +55,7 @@ def redirect(
     return see_other(path(request, route, **params), anchor=anchor, query=query)
 
 
-def see_other(
-    target: str, *, anchor: str = "", query: Mapping[str, str | int] | None = None
-) -> RedirectResponse:
+def see_other(target: str, *, anchor: str = "", query: Query | None = None) -> RedirectResponse:
     """A 303 to a path built already (by `path`), or checked (a `next` path the user came
     from), with `?query` and `#anchor` as `redirect` adds them."""
     if query:

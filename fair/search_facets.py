@@ -1,0 +1,263 @@
+"""The offer search's facets (issue 16 item 4): how many offers each value of a filter would
+find, given the words, the place and the other filters chosen.
+
+A facet's counts leave out its own filter (choosing "CDD" still shows how many CDI there are)
+and apply every other one, as shops' and job boards' filters do. All of them come from ONE
+query: the offers matching the words (and the partners' offers the search shows), whatever
+the filters, read once, each count a sum of a condition over them. A page of results thus
+costs the search's queries plus this one, which reads at most SCAN + 1 offers: past SCAN
+(a listing of a whole national network, say), the filters are listed without their counts.
+
+Facets: contract, working time, job domain (the sector of the job: its ROME domain), distance
+bands from the place searched (the radii of the form), remote work and the publics an offer
+is open to (people without a diploma, disabled workers (RQTH), …).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import geo, rome, search
+from fair.enums import Contract, WorkingTime
+from fair.models import NetworkOffer, Offer
+
+# Past this many offers matching the words and place, no counts: the filters are listed
+# without them (counting a national listing would cost more than the page; bench/search.py).
+SCAN = 2000
+# Per offer, what the facets look at (the partners' offers say nothing of the publics).
+COLUMNS = ("contract", "working_time", "rome_domain", "remote", "band", *search.PUBLICS)
+# An offer beyond every band (or with no place searched).
+BEYOND = 1_000_000
+# Within 100 km of a French place, the flat-Earth distance (longitudes scaled at the place's
+# latitude) errs by under 3 %: past 5 % of a band's edge it decides alone, within 5 % the
+# haversine decides (fair.search.km_from), so the bands are exact at the cost of a few
+# haversines (one for each offer took 26 µs on SQLite: the count's main cost).
+MARGIN = 0.05
+
+
+@dataclass
+class Facets:
+    """The counts for each value of each filter (0 values left out), and the total matching
+    the words and place with no filter (a facet's "any")."""
+
+    contract: dict[str, int] = field(default_factory=dict)
+    working_time: dict[str, int] = field(default_factory=dict)
+    domain: dict[str, int] = field(default_factory=dict)
+    radius_km: dict[int, int] = field(default_factory=dict)
+    publics: dict[str, int] = field(default_factory=dict)
+    remote: int = 0
+    # Per facet, the offers found with every other filter and none of its own: its "any".
+    any: dict[str, int] = field(default_factory=dict)
+    # More than SCAN offers match the words and place: no counts (every choice listed).
+    capped: bool = False
+
+
+def _facetless(query: search.Query) -> search.Query:
+    return replace(
+        query,
+        domain="",
+        contract="",
+        working_time="",
+        radius_km=0,
+        remote=False,
+        publics=set(),
+        sort="",
+        page=1,
+    )
+
+
+def _band(origin: geo.Origin | None, model: Any) -> Any:
+    """The smallest radius of the form (search.RADII) within which the offer lies; BEYOND
+    when none (or no place)."""
+    if origin is None:
+        return _number(BEYOND)
+    scale = math.cos(math.radians(origin.latitude))
+    x = (model.longitude - origin.longitude) * scale
+    y = model.latitude - origin.latitude
+    flat = x * x + y * y  # squared degrees of latitude
+    km_per_degree = geo.EARTH_KM * math.pi / 180
+    exact = search.km_from(origin.latitude, origin.longitude, model)
+    whens: list[tuple[Any, int]] = []
+    for radius in search.RADII:
+        inner = (radius * (1 - MARGIN) / km_per_degree) ** 2
+        outer = (radius * (1 + MARGIN) / km_per_degree) ** 2
+        band = _number(radius)
+        whens += [
+            (flat <= _number(inner), band),
+            (and_(flat <= _number(outer), exact <= band), band),
+        ]
+    return case(*whens, else_=_number(BEYOND))
+
+
+def _number(value: float) -> Any:
+    """A constant number in SQL, written in it (no parameter to bind)."""
+    return literal_column(repr(value), Float if isinstance(value, float) else Integer)
+
+
+def _offers(
+    session: AsyncSession, edition_id: int, query: search.Query, origin: geo.Origin | None
+) -> Select[Any]:
+    # fair.search's own matching (words, edition, published, approved booth), its filters off.
+    base, _ranked, _rank = search._matching(
+        session, edition_id=edition_id, query=query, origin=origin
+    )
+    publics = [column.label(name) for name, column in search.PUBLICS.items()]
+    return base.with_only_columns(
+        Offer.contract.label("contract"),
+        Offer.working_time.label("working_time"),
+        Offer.rome_domain.label("rome_domain"),
+        Offer.remote.label("remote"),
+        _band(origin, Offer).label("band"),
+        *publics,
+    )
+
+
+def _held(
+    session: AsyncSession, edition_id: int, query: search.Query, origin: geo.Origin | None
+) -> Select[Any]:
+    held = search._network(session, edition_id, query, origin, "recent")
+    return held.with_only_columns(
+        NetworkOffer.contract.label("contract"),
+        NetworkOffer.working_time.label("working_time"),
+        NetworkOffer.rome_domain.label("rome_domain"),
+        NetworkOffer.remote.label("remote"),
+        _band(origin, NetworkOffer).label("band"),
+        *(false().label(name) for name in search.PUBLICS),
+    )
+
+
+async def count(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    query: search.Query,
+    origin: geo.Origin | None,
+    network: bool = False,
+    scan: int = SCAN,
+) -> Facets:
+    """The facets of `query` (checked already: `origin` is what `search.check` returned), over
+    the edition's offers and, with `network`, the partners' offers it shows; no counts
+    (`capped`) past `scan` offers matching the words and place."""
+    plain = _facetless(query)
+    if not search.words(query.q) and await _more_than(session, edition_id, plain, network, scan):
+        return Facets(capped=True)
+    source: Any = _offers(session, edition_id, plain, origin)
+    if network:
+        source = union_all(source, _held(session, edition_id, plain, origin))
+    # Read once, at most `scan` + 1 rows: each offer's band is computed there once (SQLite
+    # would compute it again in every sum over a plain subquery).
+    rows = source.limit(scan + 1).cte("faceted").prefix_with("MATERIALIZED")
+    c = rows.c
+    # Each filter's condition on a row, for the filters set.
+    conditions: dict[str, Any] = {
+        "contract": c.contract == query.contract if query.contract else None,
+        "working_time": c.working_time == query.working_time if query.working_time else None,
+        "domain": c.rome_domain == query.domain if query.domain else None,
+        "radius_km": c.band <= query.radius_km if origin and query.radius_km else None,
+        "remote": c.remote.is_(True) if query.remote else None,
+        "publics": (
+            or_(*(c[p].is_(True) for p in sorted(query.publics))) if query.publics else None
+        ),
+    }
+    chosen = {name: test for name, test in conditions.items() if test is not None}
+
+    def others(facet: str) -> list[Any]:
+        return [condition for name, condition in chosen.items() if name != facet]
+
+    def counted(facet: str, value: Any, *where: Any) -> Select[Any]:
+        return select(_text(facet), value, func.count()).select_from(rows).where(*where)
+
+    # One statement: a few grouped counts over the offers read once (fewer, smaller
+    # expressions than a sum per value: building them in Python was most of the cost).
+    parts = [counted("", _text(""))]  # how many were read
+    for facet, column in (
+        ("contract", c.contract),
+        ("working_time", c.working_time),
+        ("domain", c.rome_domain),
+        ("radius_km", cast(c.band, String)),
+    ):
+        parts.append(counted(facet, column, *others(facet)).group_by(column))
+    for facet in ("remote", "publics"):
+        parts.append(counted(facet, _text(""), *others(facet)))  # its "any"
+    parts.append(counted("remote", _text("on"), c.remote.is_(True), *others("remote")))
+    for public in search.PUBLICS:
+        parts.append(counted("publics", _text(public), c[public].is_(True), *others("publics")))
+    found: dict[str, dict[str, int]] = {}
+    for facet, value, n in (await session.execute(union_all(*parts))).all():
+        found.setdefault(facet, {})[value] = int(n)
+    if found[""][""] > scan:
+        return Facets(capped=True)
+    return _facets(found, origin is not None)
+
+
+async def _more_than(
+    session: AsyncSession, edition_id: int, plain: search.Query, network: bool, scan: int
+) -> bool:
+    """Whether more than `scan` offers match a search without words: the edition's whole
+    listing, which a national network makes large. Counted on the ids alone (an index
+    read), so that such a listing does not compute `scan` offers' bands for nothing."""
+    ids: Any = search._matching(session, edition_id=edition_id, query=plain, origin=None)[0]
+    if network:
+        held = search._network(session, edition_id, plain, None, "recent")
+        ids = union_all(ids, held.with_only_columns(NetworkOffer.id))
+    read = select(func.count()).select_from(ids.limit(scan + 1).subquery())
+    return int(await session.scalar(read) or 0) > scan
+
+
+def _text(value: str) -> Any:
+    """A constant string in SQL, written in it (no parameter: fewer to bind per request)."""
+    return literal_column("'" + value.replace("'", "''") + "'", String)
+
+
+def _values(facet: str) -> tuple[str, ...]:
+    return {
+        "contract": tuple(c.value for c in Contract),
+        "working_time": tuple(w.value for w in WorkingTime),
+        "domain": tuple(rome.DOMAINS),
+    }[facet]
+
+
+def _facets(found: dict[str, dict[str, int]], located: bool) -> Facets:
+    def valued(facet: str) -> dict[str, int]:
+        return {v: n for v in _values(facet) if (n := found.get(facet, {}).get(v, 0))}
+
+    bands = {int(band): n for band, n in found.get("radius_km", {}).items()}
+    publics = found.get("publics", {})
+    return Facets(
+        contract=valued("contract"),
+        working_time=valued("working_time"),
+        domain=valued("domain"),
+        # Every band beside a place, 0 included; the bands are nested: a sum of the nearer.
+        radius_km={r: sum(n for band, n in bands.items() if band <= r) for r in search.RADII}
+        if located
+        else {},
+        publics={p: n for p in search.PUBLICS if (n := publics.get(p, 0))},
+        remote=found.get("remote", {}).get("on", 0),
+        any={
+            "contract": sum(found.get("contract", {}).values()),
+            "working_time": sum(found.get("working_time", {}).values()),
+            "domain": sum(found.get("domain", {}).values()),
+            "radius_km": sum(bands.values()),
+            "remote": found.get("remote", {}).get("", 0),
+            "publics": publics.get("", 0),
+        },
+    )

@@ -1,0 +1,303 @@
+"""The offer search's facets (fair.search_facets), places typed by postcode or given as a
+position (fair.geo.place, shared with the CV pool and the hall), and a search made an alert in
+one click (fair.search_params, fair/web/matches.py), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlencode
+
+import pytest
+from sqlalchemy import select
+
+from fair import alerts, cv_pool, db, geo, hall, search, search_facets
+from fair.errors import Invalid
+from fair.models import JobAlert
+from tests import factories as f
+from tests.conftest import csrf, login
+from tests.pages import radios, text
+
+
+async def _setup(session):  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    hidden_booth, _ = await f.booth(session, edition_=edition, approve=False)
+    await f.offer(
+        session, booth_=booth, title="Électricien (H/F)", commune="Lattes", postcode="34970"
+    )
+    await f.offer(
+        session,
+        booth_=booth,
+        title="Aide-soignante de nuit",
+        rome_code="J1501",
+        contract="cdd",
+        working_time="part_time",
+        commune="Nîmes",
+        postcode="30000",
+        open_seniors=True,
+        open_disabled=True,
+    )
+    await f.offer(
+        session,
+        booth_=booth,
+        title="Cariste",
+        rome_code="N1101",
+        description="Conduite de chariots élévateurs.",
+        contract="temporary",
+        commune="Sète",
+        postcode="34200",
+        no_diploma=True,
+    )
+    await f.offer(
+        session,
+        booth_=booth,
+        title="Développeuse web",
+        rome_code="M1805",
+        remote=True,
+        commune="Montpellier",
+        postcode="34000",
+        open_disabled=True,
+        no_diploma=True,
+    )
+    await f.offer(session, booth_=hidden_booth, title="Électricien caché", contract="seasonal")
+    await db.commit(session)
+    return edition
+
+
+async def _facets(session, edition, **kw) -> search_facets.Facets:  # type: ignore[no-untyped-def]
+    query = search.Query(**kw)
+    origin = search.check(query)
+    return await search_facets.count(session, edition_id=edition.id, query=query, origin=origin)
+
+
+async def test_counts_leave_out_their_own_filter_and_apply_the_others(session) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    everything = await _facets(session, edition)
+    assert everything == search_facets.Facets(
+        contract={"cdi": 2, "cdd": 1, "temporary": 1},
+        working_time={"full_time": 3, "part_time": 1},
+        domain={"F": 1, "J": 1, "M": 1, "N": 1},
+        radius_km={},
+        publics={"seniors": 1, "disabled": 2, "no_diploma": 2},
+        remote=1,
+        any={
+            k: 4 for k in ("contract", "working_time", "domain", "radius_km", "remote", "publics")
+        },
+    )
+    cdi = await _facets(session, edition, contract="cdi")
+    assert (cdi.contract, cdi.any["contract"]) == ({"cdi": 2, "cdd": 1, "temporary": 1}, 4)
+    assert (cdi.working_time, cdi.any["working_time"]) == ({"full_time": 2}, 2)
+    assert (cdi.domain, cdi.publics, cdi.remote) == (
+        {"F": 1, "M": 1},
+        {"no_diploma": 1, "disabled": 1},
+        1,
+    )
+    # Publics are "open to any of": choosing one still counts the others with the rest.
+    open_to = await _facets(session, edition, publics={"no_diploma"}, contract="cdi")
+    assert (open_to.publics, open_to.contract) == (
+        {"no_diploma": 1, "disabled": 1},
+        {"cdi": 1, "temporary": 1},
+    )
+
+
+async def test_counts_follow_the_words_and_the_place(session) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    words = await _facets(session, edition, q="chariots")
+    assert (words.contract, words.any["contract"], words.publics) == (
+        {"temporary": 1},
+        1,
+        {"no_diploma": 1},
+    )
+    # From Montpellier: its own offer at 0 km, Lattes ~3 km, Sète ~27 km, Nîmes ~46 km.
+    around = await _facets(session, edition, commune="Montpellier", radius_km=10)
+    assert around.radius_km == {5: 2, 10: 2, 20: 2, 30: 3, 50: 4, 100: 4}
+    assert (around.contract, around.any["contract"], around.any["radius_km"]) == ({"cdi": 2}, 2, 4)
+    by_position = await _facets(session, edition, near="43.61,3.88", radius_km=30)
+    assert by_position.radius_km == around.radius_km and by_position.contract == {
+        "cdi": 2,
+        "temporary": 1,
+    }
+    nothing = await _facets(session, edition, q="plombier")
+    assert (nothing.contract, nothing.any["contract"], nothing.remote) == ({}, 0, 0)
+
+
+async def test_the_page_shows_the_counts_and_keeps_every_choice_in_its_url(client, session) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    url = f"/e/{edition.slug}/offers"
+    page = await client.get(url, params={"contract": "cdd", "publics": "disabled"})
+    assert page.status_code == 200
+    assert radios(page.text, "contract") == ["", "cdi", "cdd"]  # no temporary job: RQTH
+    assert 'name="contract" value="cdd" checked' in page.text
+    assert 'name="publics" value="disabled" checked' in page.text
+    shown = text(page.text)
+    assert "CDD 1 offre" in shown
+    assert "CDI 1 offre" in shown  # Montpellier's, open to disabled workers
+    assert "Tous les contrats 2 offres" in shown
+    assert "Personnes sans diplôme 0 offre" in shown  # with the CDD chosen
+    assert "1 offre trouvée" in shown
+    # The fieldsets a screen reader announces, each with its legend.
+    legends = re.findall(
+        r'<fieldset class="facet" id="f-(\w+)">\s*<legend>([^<]+)</legend>', page.text
+    )
+    assert [key for key, _legend in legends] == ["contract", "working_time", "publics", "domain"]
+    # The words change the counts.
+    typed = text((await client.get(url, params={"q": "cariste"})).text)
+    assert "Intérim 1 offre" in typed and "Tous les contrats 1 offre" in typed
+    assert "CDI" not in typed  # a choice that would find nothing
+    # A refused value: the error beside its fieldset, no counts.
+    bad = await client.get(url, params={"working_time": "night"})
+    assert bad.status_code == 422
+    assert "Choisissez un temps de travail dans la liste." in text(bad.text)
+
+
+@pytest.mark.parametrize(
+    "typed", ["34970", "34 970", "Lattes 34970", "34970 Lattes", "Lattes (34970)", "lattes"]
+)
+async def test_a_commune_by_name_or_postcode(client, session, typed) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    page = await client.get(
+        f"/e/{edition.slug}/offers", params={"commune": typed, "radius_km": "5", "sort": "distance"}
+    )
+    assert page.status_code == 200
+    titles = re.findall(r'<h2><a href="/offers/\d+">([^<]+)</a></h2>', page.text)
+    assert titles == ["Électricien (H/F)", "Développeuse web"]  # Lattes, then Montpellier
+
+
+async def test_unknown_communes_and_postcodes_are_named_in_french(client, session) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    url = f"/e/{edition.slug}/offers"
+    postcode = await client.get(url, params={"commune": "99999"})
+    assert postcode.status_code == 422
+    assert (
+        "Aucune commune n'a le code postal 99999 : vérifiez-le, ou saisissez le nom de la commune."
+        in text(postcode.text)
+    )
+    name = await client.get(url, params={"commune": "Nulle-Part-sur-Mer"})
+    assert (
+        "Aucune commune ne s'appelle Nulle-Part-sur-Mer : vérifiez l'orthographe, ou saisissez"
+        " son code postal." in text(name.text)
+    )
+    position = await client.get(url, params={"near": "95,3", "radius_km": "10"})
+    assert position.status_code == 422
+    assert "Votre position n'a pas pu être lue" in text(position.text)
+
+
+async def test_around_me_measures_from_a_rounded_position(client, session) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    # Montpellier's town hall, as a phone gives it; the page keeps it to 0.01°.
+    page = await client.get(
+        f"/e/{edition.slug}/offers",
+        params={"near": "43.6107713,3.8767193", "radius_km": "10", "sort": "distance"},
+    )
+    assert page.status_code == 200
+    titles = re.findall(r'<h2><a href="/offers/\d+">([^<]+)</a></h2>', page.text)
+    assert titles == ["Développeuse web", "Électricien (H/F)"]
+    assert '<input type="hidden" name="near" value="43.61,3.88" data-near>' in page.text
+    assert "Distances depuis votre position." in text(page.text)
+    forget = re.search(r'<a href="\?([^"]*)">Oublier ma position</a>', page.text)
+    assert forget is not None and forget.group(1) == "radius_km=10&amp;sort=distance"
+    assert geo.position("43.6107713, 3.8767193") == geo.Point(43.61, 3.88)
+    assert [geo.position(t) for t in ("", "43.6", "91,0", "1,181", "a,b")] == [None] * 5
+    # A commune typed wins over a position left in the form.
+    both = search.Query(commune="Nîmes", near="43.61,3.88")
+    assert search.check(both) == geo.find("Nîmes")
+
+
+async def test_one_place_parser_for_the_search_the_pool_and_the_hall(session) -> None:  # type: ignore[no-untyped-def]
+    lattes = geo.find("Lattes")
+    assert cv_pool.check(cv_pool.PoolQuery(commune="34 970", radius_km=10)) == lattes
+    assert hall.check(hall.Filters(commune="Lattes 34970", radius_km=10)) == lattes
+    assert search.check(search.Query(commune="34970 Lattes")) == lattes
+    for check, query in (
+        (cv_pool.check, cv_pool.PoolQuery(commune="99999")),
+        (hall.check, hall.Filters(commune="99999")),
+        (search.check, search.Query(commune="99999")),
+    ):
+        with pytest.raises(Invalid) as refused:
+            check(query)  # type: ignore[operator]
+        assert (refused.value.fields, refused.value.params) == (
+            {"commune": geo.NO_POSTCODE},
+            {"typed": "99999"},
+        )
+    with pytest.raises(Invalid) as reach:
+        cv_pool.check(cv_pool.PoolQuery(reachable=True))
+    assert reach.value.fields == {"commune": geo.NO_ORIGIN}
+
+
+async def test_a_search_becomes_an_alert_in_one_click(client, make_client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    candidate = await f.candidate(session)
+    await db.commit(session)
+    params = [
+        ("q", "web"),
+        ("commune", "34970"),
+        ("radius_km", "10"),
+        ("working_time", "full_time"),
+        ("remote", "on"),
+        ("publics", "no_diploma"),
+        ("publics", "disabled"),
+    ]
+    search_url = f"/e/{edition.slug}/offers?{urlencode(params)}"
+    # Not logged in: the button leads to the login page, which comes back to this search.
+    anonymous = make_client()
+    shown = await anonymous.get(search_url)
+    back = f"/login?next={quote(search_url + '#alert', safe='/')}"
+    assert f'<a class="button secondary" href="{back}">' in shown.text.replace("&amp;", "&")
+    logged = await anonymous.post(
+        "/login",
+        data={
+            "csrf_token": await csrf(anonymous, back),
+            "email": candidate.email,
+            "password": f.PASSWORD,
+            "next": search_url + "#alert",
+        },
+    )
+    assert logged.headers["location"] == search_url + "#alert"
+    # Logged in: one POST form (CSRF) carries the whole search.
+    await login(client, candidate.email, f.PASSWORD)
+    page = await client.get(search_url)
+    form = re.search(r'<form method="post" action="/me/alerts"[^>]*>(.*?)</form>', page.text, re.S)
+    assert form is not None
+    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(1))
+    assert [k for k, _v in fields][:3] == ["csrf_token", "edition_id", "slug"]
+    data = dict(fields[:3]) | {"publics": ["disabled", "no_diploma"]}
+    data |= {k: v for k, v in fields[3:] if k != "publics"}
+    followed = await client.post("/me/alerts", data=data)
+    assert followed.status_code == 303
+    assert followed.headers["location"] == (
+        f"/e/{edition.slug}/offers?q=web&commune=34970&radius_km=10&working_time=full_time"
+        "&remote=on&publics=disabled&publics=no_diploma"
+    )
+    kept = list(await fetch.scalars(select(JobAlert)))
+    assert [a.search for a in kept] == [
+        {
+            "edition_id": str(edition.id),
+            "q": "web",
+            "commune": "34970",
+            "radius_km": "10",
+            "working_time": "full_time",
+            "remote": "on",
+            "publics": "disabled,no_diploma",
+        }
+    ]
+    # The alert's search is the page's.
+    query = alerts.query_of(kept[0].search)
+    found = await search.search(session, edition_id=edition.id, query=query)
+    assert [h.offer.title for h in found.hits] == ["Développeuse web"]
+    # A refused filter is no alert.
+    refused = await client.post("/me/alerts", data=dict(fields[:3]) | {"contract": "job"})
+    assert refused.status_code == 422
+
+
+async def test_past_the_threshold_the_choices_come_without_counts(session) -> None:  # type: ignore[no-untyped-def]
+    edition = await _setup(session)
+    query = search.Query(contract="cdi")
+    kw = {"edition_id": edition.id, "query": query, "origin": None}
+    assert await search_facets.count(session, **kw, scan=4) == await _facets(
+        session, edition, contract="cdi"
+    )
+    assert await search_facets.count(session, **kw, scan=3) == search_facets.Facets(capped=True)
+    narrower = await search_facets.count(
+        session, edition_id=edition.id, query=search.Query(q="cariste"), origin=None, scan=3
+    )
+    assert (narrower.capped, narrower.contract) == (False, {"temporary": 1})
