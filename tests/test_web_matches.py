@@ -7,14 +7,18 @@ import re
 from sqlalchemy import select
 
 from fair import alerts, candidates, counsellors, db, job_search, structures
-from fair.enums import Role, Transport
+from fair.enums import Role, StructureKind, Transport
 from fair.job_search import Target, Wanted
 from fair.models import JobAlert, User
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.network_offers import held, partner
 from tests.pages import person, text
-from tests.test_web_counsellors import STRUCTURE
+
+# A structure of the counsellors' kind (as tests/test_web_counsellors.py builds one).
+STRUCTURE = structures.StructureInput(
+    name="Mission locale de Montluçon", kind=StructureKind.MISSION_LOCALE.value, departement="03"
+)
 
 
 async def test_offers_for_you_page(client, session) -> None:  # type: ignore[no-untyped-def]
