@@ -82,7 +82,9 @@ async def test_two_hundred_bookings_of_one_slot_on_two_servers(
             target = slots[1]
             others = [s.starts_at.astimezone(f.PARIS).strftime("%H:%M") for s in slots[2:4]]
 
-        async with servers(database_url, SHARED_REDIS, 2) as (one, two):
+        # The pool waits as long as 200 simultaneous bookings need: this test is about who gets
+        # the slot; the 2 s pool ceiling (503 + Retry-After) has its own tests (test_db_faults).
+        async with servers(database_url, SHARED_REDIS, 2, FAIR_DB_POOL_TIMEOUT="30") as (one, two):
 
             async def attempt(i: int, invitation_id: int, key: str, csrf: str) -> httpx.Response:
                 server = (one, two)[i % 2]
