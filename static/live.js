@@ -65,19 +65,25 @@
     var button = form.querySelector("button");
     if (button) button.disabled = true;
     showFormMessage(form, "");
+    // A chat message leaves the field at once (its echo may come back before the answer);
+    // it is put back if it could not be sent.
+    var field = action === "conversation.send" ? form.querySelector("textarea") : null;
+    var typed = field ? field.value : "";
+    if (field) field.value = "";
+    function restore() { if (field && !field.value) field.value = typed; }
     command(action, payload).then(function (result) {
       if (button) button.disabled = false;
       if (action === "queue.next" && result && result.entry_id === null) {
         showFormMessage(form, form.getAttribute("data-none-message"));
       }
-      if (action === "conversation.send") {
-        var field = form.querySelector("textarea");
-        if (field) { field.value = ""; field.focus(); }
+      if (field) {
+        field.focus();
         return; // the message comes back as a conversation.message event
       }
       refresh();
     }, function (error) {
       if (button) button.disabled = false;
+      restore();
       if (unsent(error)) return form.submit(); // the socket went away: post the form instead
       showFormMessage(form, error.message);
     });

@@ -69,6 +69,17 @@ SERIAL = {
 TESTS = Path(__file__).resolve().parent
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test using `backend` runs once per backend of FAIR_TEST_BACKENDS; one marked
+    `@pytest.mark.postgresql_only` gets the PostgreSQL case only (no SQLite case generated to be
+    skipped)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    only = metafunc.definition.get_closest_marker("postgresql_only")
+    backends = [b for b in BACKENDS if b == "postgresql"] if only else BACKENDS
+    metafunc.parametrize("backend", backends, indirect=True)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     missing = sorted(name for name in SERIAL if not (TESTS / name).is_file())
     if missing:  # a renamed module would run in parallel again, unnoticed
@@ -121,7 +132,7 @@ def templates_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         asyncio.run(_drop_pg_database())
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

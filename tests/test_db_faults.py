@@ -57,11 +57,6 @@ def at_port(conf: settings.Settings, port: int) -> settings.Settings:
     return replace(conf, database_url=url.render_as_string(hide_password=False))
 
 
-def postgresql_only(conf: settings.Settings) -> None:
-    if not conf.database_url.startswith("postgresql"):
-        pytest.skip("SQLite is a file in the process: it has no server to lose")
-
-
 class Proxy:
     """A TCP relay on loopback in front of PostgreSQL, which a test cuts (listener closed, every
     relayed connection reset: PostgreSQL gone) and restores on the same port."""
@@ -148,16 +143,16 @@ async def test_the_default_wait_for_a_connection_is_brief() -> None:
     assert (custom.db_pool_timeout, custom.db_connect_timeout) == (0.5, 1.0)
 
 
+@pytest.mark.postgresql_only
 async def test_postgresql_refusing_connections_is_a_503(conf) -> None:  # type: ignore[no-untyped-def]
-    postgresql_only(conf)
     async with serving(at_port(conf, free_port())) as client:  # nothing listens there
         assert_unavailable(*await three_ways(client))
 
 
+@pytest.mark.postgresql_only
 async def test_postgresql_not_answering_is_a_503_after_the_connect_timeout(conf) -> None:  # type: ignore[no-untyped-def]
     """A server that accepts the connection and never says a word (a hung host, a dead
     network path behind a proxy): the connection attempt gives up after db_connect_timeout."""
-    postgresql_only(conf)
     silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
     try:
@@ -171,11 +166,11 @@ async def test_postgresql_not_answering_is_a_503_after_the_connect_timeout(conf)
     assert 0.5 <= waited < 5
 
 
+@pytest.mark.postgresql_only
 async def test_the_app_recovers_by_itself_when_postgresql_comes_back(conf) -> None:  # type: ignore[no-untyped-def]
     """Served, then PostgreSQL gone (every pooled connection dead, new ones refused): 503s;
     back on the same address: served again, with no restart of the app. Gone and back while
     idle: the first request is served (pre-ping), not failed on a dead connection."""
-    postgresql_only(conf)
     real = make_url(conf.database_url)
     proxy = Proxy((real.host or "127.0.0.1", real.port or 5432))
     await proxy.start()
@@ -226,13 +221,13 @@ async def test_the_api_answers_503_too(conf) -> None:  # type: ignore[no-untyped
     ]
 
 
+@pytest.mark.postgresql_only
 async def test_a_socket_is_told_to_try_again_later(
     conf, tmp_path_factory: pytest.TempPathFactory
 ) -> None:  # type: ignore[no-untyped-def]
     """/live with PostgreSQL out of reach: a logged-in browser's socket (its session is read
     from the database) is closed with 1013 "try again later" (static/socket.js connects again,
     backing off), not a server error."""
-    postgresql_only(conf)
     closed = at_port(conf, free_port()).database_url
     with run_server(tmp_path_factory, "db-down", database_url=closed) as server:
         # The session cookie a logged-in browser carries (Starlette's signed session).

@@ -102,9 +102,8 @@ async def test_readyz_checks_the_database(conf) -> None:  # type: ignore[no-unty
     assert "set-cookie" not in ready.headers
 
 
+@pytest.mark.postgresql_only
 async def test_readyz_names_a_database_out_of_reach(conf) -> None:  # type: ignore[no-untyped-def]
-    if not conf.database_url.startswith("postgresql"):
-        pytest.skip("SQLite is a file in the process: it has no server to lose")
     url = make_url(conf.database_url).set(port=free_port())
     refused = replace(conf, database_url=url.render_as_string(hide_password=False))
     silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
