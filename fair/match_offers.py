@@ -114,6 +114,7 @@ def facts(offer: Offer) -> OfferFacts:
         longitude=offer.longitude,
         remote=offer.remote,
         skills=tuple(offer.skills or ()),
+        starts_on=offer.starts_on,
     )
 
 
@@ -312,6 +313,7 @@ def _with_facts(ranked: Any) -> Any:
         either("longitude"),
         either("remote"),
         Offer.skills,
+        either("starts_on"),
         NetworkOffer.url,
     ).select_from(
         first.outerjoin(kept, true()).outerjoin(Offer, local).outerjoin(NetworkOffer, held)
@@ -368,6 +370,7 @@ async def candidates(
                 row.longitude,
                 bool(row.remote),
                 tuple(row.skills or ()),
+                row.starts_on,
             )
         )
     return found, held

@@ -11,6 +11,7 @@ from sqlalchemy import event, select
 from fair import candidates, clock, db, job_search, match_offers, offers, search, settings
 from fair.enums import Contract, Transport, WorkingTime
 from fair.job_search import JobSearch, Target, Wanted
+from fair.matching import Reason
 from fair.models import Offer, RomeCode, RomeSkill
 from tests import factories as f
 from tests.network_offers import held, network_application, partner
@@ -112,6 +113,37 @@ async def test_the_imported_referential_brings_close_jobs_and_trainings(session)
         ("skill_missing", 0, "https://formation.example/gp"),
         ("distance", 20, ""),
         ("availability", 5, ""),
+    ]
+
+
+async def test_the_day_a_position_is_to_be_filled_meets_the_candidates_availability(
+    session,
+) -> None:  # type: ignore[no-untyped-def]
+    """An offer's start day (this instance's or a partner's) is read with the offer and weighed
+    against the day the candidate can start: in time +5, up to 30 days late 0, later -5."""
+    edition = await f.edition(session)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    today = match_offers.today(clock.now())
+    later = today + timedelta(days=60)
+    await f.offer(session, booth_=booth, title="Cariste tout de suite", rome_code="N1101",
+                  commune="Lattes", postcode="34970")  # fmt: skip
+    await f.offer(session, booth_=booth, title="Cariste plus tard", rome_code="N1101",
+                  commune="Lattes", postcode="34970", starts_on=later)  # fmt: skip
+    montlucon = await partner(session, edition, "Montluçon", "https://montlucon.example")
+    soon = today + timedelta(days=10)
+    await held(session, montlucon, 1, "Cariste bientôt (réseau)", "Lattes", starts_on=soon)
+    candidate = await f.candidate(session, can_log_in=False)
+    await candidates.update(
+        session, candidate, data=candidates.ProfileInput("Nadia", "", "Lattes", "")
+    )
+    ready = today + timedelta(days=40)
+    wanted = Wanted(targets=(Target("N1101", "Cariste"),), available_from=ready)
+    await job_search.update(session, candidate, wanted=wanted)
+    found = await match_offers.offers_for(session, candidate.id)
+    assert [(m.offer.title, m.match.reasons[-1]) for m in found] == [
+        ("Cariste plus tard", Reason("availability", 5, {"from": ready, "start": later})),
+        ("Cariste bientôt (réseau)", Reason("availability", 0, {"from": ready, "start": soon})),
+        ("Cariste tout de suite", Reason("availability", -5, {"from": ready, "start": None})),
     ]
 
 
