@@ -8,7 +8,17 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from fair import candidates, clock, db, job_search, match_offers, offers, search, settings
+from fair import (
+    candidates,
+    clock,
+    db,
+    job_search,
+    match_offers,
+    network,
+    offers,
+    search,
+    settings,
+)
 from fair.enums import Contract, Transport, WorkingTime
 from fair.job_search import JobSearch, Target, Wanted
 from fair.matching import Reason
@@ -203,6 +213,24 @@ async def test_partners_offers_are_matched_by_the_same_points(session) -> None: 
         "job": "Cariste",  # the shipped ROME label: a partner's offer has none of its own
         "wanted": "Cariste",
     }
+
+    # Where an edition's organisers turned the partners' offers off (as its search does,
+    # fair.network.shows_network), the offers held for it are not shown: the copy held for the
+    # other edition still is.
+    assert await network.set_offers_shown(session, edition, shown=False)
+    assert await network.shows_network(session, edition.id) is False
+    found = await match_offers.offers_for(session, candidate.id)
+    assert [(m.offer.title, m.offer.edition_id) for m in found] == [
+        ("Cariste à Lattes", edition.id),
+        ("Cariste à Lunel (réseau)", other.id),
+        ("Cariste à Nîmes", edition.id),
+    ]
+    assert await network.set_offers_shown(session, other, shown=False)
+    alone = await match_offers.offers_for(session, candidate.id)
+    assert [m.offer.title for m in alone] == ["Cariste à Lattes", "Cariste à Nîmes"]
+    await network.set_offers_shown(session, edition, shown=True)
+    await network.set_offers_shown(session, other, shown=True)
+    assert len(await match_offers.offers_for(session, candidate.id)) == 4
 
     settings.override(replace(settings.get(), network_offers=False))
     alone = await match_offers.offers_for(session, candidate.id)
