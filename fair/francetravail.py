@@ -1,12 +1,14 @@
 """Offers to and from France Travail's job offer JSON shape (Offres d'emploi v2).
 
-Fields the shape has no place for (remote work, priority-public openness, insertion clause) travel
-in an extra `fair` object, which France Travail's own consumers ignore.
+Fields the shape has no place for (remote work, priority-public openness, insertion clause, the
+day the position is to be filled: France Travail's offers carry no start date) travel in an extra
+`fair` object, which France Travail's own consumers ignore.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +70,7 @@ def export_offer(offer: Offer, employer: Employer) -> dict[str, Any]:
             "openSeniors": offer.open_seniors,
             "openUnder26": offer.open_under26,
             "noDiploma": offer.no_diploma,
+            "startsOn": offer.starts_on.isoformat() if offer.starts_on else None,
         },
     }
 
@@ -110,6 +113,7 @@ def to_input(data: dict[str, Any]) -> offers.OfferInput:
             open_seniors=bool(extra.get("openSeniors", False)),
             open_under26=bool(extra.get("openUnder26", False)),
             no_diploma=bool(extra.get("noDiploma", False)),
+            starts_on=_day(extra.get("startsOn")),
         )
     except parse.ParseError as exc:
         raise Invalid(
@@ -146,6 +150,15 @@ def _line(value: Any) -> str:
 def _coordinate(read: Callable[[Any], float], value: Any) -> float | None:
     """A latitude or longitude (a number or its text); nan, inf and out-of-range refused."""
     return None if value is None or value == "" else read(value)
+
+
+def _day(value: Any) -> date | None:
+    """A day written YYYY-MM-DD (fair.parse.day); null or empty: as soon as possible."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise parse.ParseError("Enter a date.", code="input.date")
+    return parse.day(value)
 
 
 def _positions(value: Any) -> int:

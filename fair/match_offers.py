@@ -51,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from fair import clock, geo, job_search, match_referential, matching, rome, settings
+from fair import clock, geo, job_search, match_referential, matching, network, rome
 from fair.enums import BoothStatus
 from fair.job_search import JobSearch
 from fair.match_referential import Held
@@ -114,6 +114,7 @@ def facts(offer: Offer) -> OfferFacts:
         longitude=offer.longitude,
         remote=offer.remote,
         skills=tuple(offer.skills or ()),
+        starts_on=offer.starts_on,
     )
 
 
@@ -258,9 +259,10 @@ def _local(shape: Shape, *conditions: Any) -> Any:
 
 
 def _network(shape: Shape) -> Any:
-    """The partners' offers held for the open editions, from active partners, but those the
-    candidate applied to (fair.network_applications)."""
-    active = select(NetworkPartner.id).where(NetworkPartner.active.is_(True))
+    """The partners' offers held for the open editions, from the partners whose offers are
+    shown (fair.network.shown_partners: active, registered by an edition that did not turn
+    them off, as its search), but those the candidate applied to
+    (fair.network_applications)."""
     applied = exists().where(
         NetworkApplication.candidate_id == _p("user_id"),
         NetworkApplication.partner_id == NetworkOffer.partner_id,
@@ -268,7 +270,7 @@ def _network(shape: Shape) -> Any:
     )
     query = select(NetworkOffer.id).where(
         NetworkOffer.edition_id.in_(open_editions(_p("now"))),
-        NetworkOffer.partner_id.in_(active),
+        NetworkOffer.partner_id.in_(network.shown_partners()),
         ~applied,
     )
     return _ranked(shape, NetworkOffer, query, -NetworkOffer.id)
@@ -312,6 +314,7 @@ def _with_facts(ranked: Any) -> Any:
         either("longitude"),
         either("remote"),
         Offer.skills,
+        either("starts_on"),
         NetworkOffer.url,
     ).select_from(
         first.outerjoin(kept, true()).outerjoin(Offer, local).outerjoin(NetworkOffer, held)
@@ -368,6 +371,7 @@ async def candidates(
                 row.longitude,
                 bool(row.remote),
                 tuple(row.skills or ()),
+                row.starts_on,
             )
         )
     return found, held
@@ -424,8 +428,9 @@ async def offers_for(
     session: AsyncSession, candidate_id: int, *, limit: int = DEFAULT_LIMIT
 ) -> list[OfferMatch]:
     """The `limit` open offers that best match the candidate's job search, best first, with
-    their reasons (fair.matching), partners' offers among them (unless the site turned them
-    off: FAIR_NETWORK_OFFERS); none when the search names no job. Offers they applied to are
+    their reasons (fair.matching), partners' offers among them where the edition holding them
+    shows them (fair.network.shown_partners; none when the site turned them off:
+    FAIR_NETWORK_OFFERS); none when the search names no job. Offers they applied to are
     left out. Open offers: published, in an approved booth of an edition taking applications
     now; a partner's: held for such an edition, from a partner still active. Read-only: for
     the candidate's page, a counsellor's (who must have checked they accompany this
@@ -433,5 +438,5 @@ async def offers_for(
     wanted = await job_search.of(session, candidate_id)
     if not wanted.described():
         return []
-    network = settings.get().network_offers
-    return await best(session, wanted, clock.now(), limit=limit, network=network)
+    shown = network.site_shows()
+    return await best(session, wanted, clock.now(), limit=limit, network=shown)

@@ -15,7 +15,9 @@ The score (0 to 100) is the sum of these points, each shown as a reason:
   first brake: a far offer ranks below a near one that only misses a wish); home unknown 0;
 - contract: one the candidate accepts +10, another −10, no preference 0 (no reason);
 - working time: the one wanted +5, the other −5, either 0 (no reason);
-- availability: able to start within 30 days +5, later 0.
+- availability: the day the candidate can start (today when they gave none or a past one)
+  against the day the offer's position is to be filled (today when "as soon as possible"):
+  in time +5, up to 30 days late 0, later −5.
 
 R is the distance the candidate declared, or else what their means of transport makes likely
 (`DEFAULT_RADIUS_KM`: 30 km by car, 20 by public transport, 10 by bike, 3 on foot, 5 without
@@ -23,7 +25,8 @@ a means of transport, 20 when nothing is said). Far offers thus rank below near 
 same job. Ties go to the nearer offer, then the newer one (higher id). The weights are plain
 constants, the same for everyone, so the order can always be explained by the reasons shown.
 The databases apply the same points but the skills' and the availability's (`coarse_*`) to keep
-the best few hundred rows before this module scores them exactly.
+the best few hundred rows before this module scores them exactly (both change a row's points
+by at most 15).
 
 Reasons are structured (`Reason`: kind, points, facts); `describe` turns one into an English
 msgid and its parameters for an audience (the candidate: "you"; a recruiter or counsellor:
@@ -89,6 +92,7 @@ class OfferFacts:
     longitude: float
     remote: bool = False
     skills: tuple[str, ...] = ()
+    starts_on: date | None = None  # None: as soon as possible
 
 
 @dataclass(frozen=True)
@@ -256,12 +260,22 @@ def _working_time(offer: OfferFacts, wanted: JobSearch) -> list[Reason]:
     return [Reason("working_time", -WORKING_TIME, {"time": label, "wanted": wish})]
 
 
-def _availability(wanted: JobSearch, today: date) -> list[Reason]:
-    start = wanted.available_from
-    if start is None or start <= today:
-        return [Reason("availability", AVAILABILITY, {"from": None})]
-    points = AVAILABILITY if start - today <= SOON else 0
-    return [Reason("availability", points, {"from": start})]
+def availability(
+    starts_on: date | None, available_from: date | None, today: date
+) -> tuple[int, dict[str, date | None]]:
+    """The availability's points and facts: `from`, the day the candidate can start, and
+    `start`, the day the position is to be filled, each None when it is today or past (now;
+    as soon as possible)."""
+    start = starts_on if starts_on is not None and starts_on > today else None
+    ready = available_from if available_from is not None and available_from > today else None
+    late = (ready or today) - (start or today)
+    points = AVAILABILITY if late <= timedelta(0) else 0 if late <= SOON else -AVAILABILITY
+    return points, {"from": ready, "start": start}
+
+
+def _availability(offer: OfferFacts, wanted: JobSearch, today: date) -> list[Reason]:
+    points, facts = availability(offer.starts_on, wanted.available_from, today)
+    return [Reason("availability", points, facts)]
 
 
 def score(
@@ -275,7 +289,7 @@ def score(
         distance,
         *_contract(offer, wanted),
         *_working_time(offer, wanted),
-        *_availability(wanted, today),
+        *_availability(offer, wanted, today),
     ]
     total = sum(reason.points for reason in reasons)
     value = max(0, min(MAX_SCORE, round(total)))
@@ -305,9 +319,7 @@ def points(
     if wanted.working_time is not None:
         same = offer.working_time == wanted.working_time.value
         total += WORKING_TIME if same else -WORKING_TIME
-    start = wanted.available_from
-    if start is None or start - today <= SOON:
-        total += AVAILABILITY
+    total += availability(offer.starts_on, wanted.available_from, today)[0]
     return max(0, min(MAX_SCORE, round(total))), km
 
 
@@ -359,7 +371,11 @@ OTHER_TEXT = {
     (YOU, "time_yes"): N_("%(time)s, as you wish"),
     (YOU, "time_no"): N_("%(time)s, while you look for: %(wanted)s"),
     (YOU, "now"): N_("You can start now"),
-    (YOU, "from"): N_("You can start on %(from)s"),
+    (YOU, "in_time"): N_("You are available in time: the position is to be filled on %(start)s"),
+    (YOU, "late_asap"): N_(
+        "You can start on %(from)s, while the position is to be filled as soon as possible"
+    ),
+    (YOU, "late"): N_("You can start on %(from)s, while the position is to be filled on %(start)s"),
     (THEM, "remote"): N_("Remote work possible"),
     (THEM, "unknown"): N_("Their commune is not known"),
     (THEM, "skills_common"): N_("Skills in common: %(skills)s"),
@@ -369,7 +385,11 @@ OTHER_TEXT = {
     (THEM, "time_yes"): N_("%(time)s, as they wish"),
     (THEM, "time_no"): N_("%(time)s, while they look for: %(wanted)s"),
     (THEM, "now"): N_("Available now"),
-    (THEM, "from"): N_("Available from %(from)s"),
+    (THEM, "in_time"): N_("Available in time: the position is to be filled on %(start)s"),
+    (THEM, "late_asap"): N_(
+        "Available from %(from)s, while the position is to be filled as soon as possible"
+    ),
+    (THEM, "late"): N_("Available from %(from)s, while the position is to be filled on %(start)s"),
 }
 # "…, by car": the means of transport after a distance.
 WITH_MEANS = N_("%(text)s %(means)s")
@@ -392,8 +412,15 @@ def describe(reason: Reason, audience: str = YOU) -> tuple[str, dict[str, Any]]:
     if reason.kind == "working_time":
         return OTHER_TEXT[(audience, "time_yes" if reason.points > 0 else "time_no")], facts
     if reason.kind == "availability":
-        return OTHER_TEXT[(audience, "now" if facts["from"] is None else "from")], facts
+        return OTHER_TEXT[(audience, _when(facts["from"], facts["start"]))], facts
     return OTHER_TEXT[(audience, reason.kind)], facts
+
+
+def _when(ready: date | None, start: date | None) -> str:
+    """Which availability sentence: in time (now, or before the start), or late."""
+    if ready is None or (start is not None and ready <= start):
+        return "now" if start is None else "in_time"
+    return "late_asap" if start is None else "late"
 
 
 def _value(value: Any, locale: str | None) -> Any:

@@ -501,6 +501,8 @@ class Offer(Base):
     experience: Mapped[str] = mapped_column(String(20))
     qualification: Mapped[str] = mapped_column(String(200), default="")
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The day the position is to be filled; None: as soon as possible (migration 0039).
+    starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     insertion_clause: Mapped[bool] = mapped_column(Boolean, default=False)
     open_seniors: Mapped[bool] = mapped_column(Boolean, default=False)
     open_under26: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -1773,6 +1775,7 @@ class NetworkOffer(Base):
     remote: Mapped[bool] = mapped_column(Boolean, default=False)
     positions: Mapped[int] = mapped_column(Integer, default=1)
     salary: Mapped[str] = mapped_column(String(200), default="")
+    starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     title_stems: Mapped[str] = mapped_column(Text, default="")
     search_stems: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # at the origin

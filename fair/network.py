@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -196,23 +196,31 @@ async def set_active(
     return issued
 
 
-async def shows_network(session: AsyncSession, edition_id: int) -> bool:
-    """Whether the edition's search includes network offers: the edition registered at least
-    one active partner, its organisers did not turn them off (`set_offers_shown`), and the site
-    has not turned them off everywhere (FAIR_NETWORK_OFFERS)."""
-    if not settings.get().network_offers:
-        return False
-    found = await session.scalar(
+def shown_partners() -> Select[int]:
+    """The ids of the partners whose offers are shown, in the search of the edition that
+    registered them and among the candidates' "offers for you" (fair.match_offers): active,
+    registered by an edition whose organisers did not turn the partners' offers off
+    (`set_offers_shown`). The site's switch (FAIR_NETWORK_OFFERS, `site_shows`) is the
+    callers' to check first: it changes which queries they build."""
+    return (
         select(NetworkPartner.id)
         .join(Edition, Edition.id == NetworkPartner.edition_id)
-        .where(
-            NetworkPartner.edition_id == edition_id,
-            NetworkPartner.active.is_(True),
-            Edition.network_offers.is_(True),
-        )
-        .limit(1)
+        .where(NetworkPartner.active.is_(True), Edition.network_offers.is_(True))
     )
-    return found is not None
+
+
+def site_shows() -> bool:
+    """Whether the site shows partners' offers anywhere (FAIR_NETWORK_OFFERS)."""
+    return settings.get().network_offers
+
+
+async def shows_network(session: AsyncSession, edition_id: int) -> bool:
+    """Whether the edition's search includes network offers: the site shows them and the
+    edition has a partner whose offers are shown (`shown_partners`)."""
+    if not site_shows():
+        return False
+    query = shown_partners().where(NetworkPartner.edition_id == edition_id).limit(1)
+    return await session.scalar(query) is not None
 
 
 async def set_offers_shown(session: AsyncSession, edition: Edition, *, shown: bool) -> bool:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +25,7 @@ from fair import (
     db,
     network,
     offers_version,  # noqa: F401 (its listeners raise the version on a pull's writes)
+    parse,
     search,
 )
 from fair.enums import Contract, WorkingTime
@@ -61,7 +62,20 @@ class FeedItem(BaseModel):
     remote: bool | None = None
     positions: int | None = Field(default=None, ge=0, le=10_000)
     salary: str | None = Field(default=None, max_length=200)
+    # Absent from older partners' feeds: as soon as possible.
+    starts_on: date | None = None
     created_at: datetime | None = None
+
+    @field_validator("starts_on", mode="before")
+    @classmethod
+    def _day(cls, value: object) -> date | None:
+        """A day written YYYY-MM-DD in years 1900 .. 2100 (fair.parse.day), or null."""
+        if value is None:
+            return None
+        try:
+            return parse.day(value) if isinstance(value, str) else parse.day("")
+        except parse.ParseError as error:
+            raise ValueError(error.message) from None
 
 
 class FeedPage(BaseModel):
@@ -234,6 +248,7 @@ def _fill(offer: NetworkOffer, item: FeedItem, now: datetime) -> None:
     offer.remote = bool(item.remote)
     offer.positions = item.positions if item.positions is not None else 1
     offer.salary = item.salary or ""
+    offer.starts_on = item.starts_on
     # Shown through their labels: a value this version does not know is left out.
     offer.contract = item.contract if item.contract in CONTRACTS else ""
     offer.working_time = item.working_time if item.working_time in WORKING_TIMES else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,7 @@ class OfferInput:
     salary: str = ""
     qualification: str = ""
     skills: list[str] = field(default_factory=list)
+    starts_on: date | None = None  # the day the position is to be filled; None: at once
     insertion_clause: bool = False
     open_seniors: bool = False
     open_under26: bool = False
@@ -161,6 +163,7 @@ def _apply(offer: Offer, data: OfferInput, label: str, latitude: float, longitud
     offer.experience = data.experience
     offer.qualification = data.qualification.strip()
     offer.skills = [s.strip() for s in data.skills if s.strip()]
+    offer.starts_on = data.starts_on
     offer.insertion_clause = data.insertion_clause
     offer.open_seniors = data.open_seniors
     offer.open_under26 = data.open_under26

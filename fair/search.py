@@ -410,6 +410,7 @@ def _as_offer(held: NetworkOffer) -> Offer:
         remote=held.remote,
         positions=held.positions,
         salary=held.salary,
+        starts_on=held.starts_on,
         created_at=held.created_at,
         updated_at=held.updated_at,
     )

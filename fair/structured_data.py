@@ -189,6 +189,8 @@ def job_posting(
         data["baseSalary"] = amount
     if offer.skills:
         data["skills"] = ", ".join(offer.skills)
+    if offer.starts_on is not None:
+        data["jobStartDate"] = offer.starts_on.isoformat()
     if offer.remote:
         data["jobLocationType"] = "TELECOMMUTE"
         data["applicantLocationRequirements"] = {"@type": "Country", "name": "FR"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -207,8 +207,10 @@ async def test_france_travail_round_trip(session):  # type: ignore[no-untyped-de
         qualification="CAP",
         positions=3,
         skills=["Habilitation B1V", "Travail en hauteur"],
+        starts_on=date(2030, 2, 5),
     )
     exported = francetravail.export_offer(original, booth.employer)
+    assert exported["fair"]["startsOn"] == "2030-02-05"  # France Travail's shape has no place
     assert (exported["typeContrat"], exported["natureContrat"], exported["experienceExige"]) == (
         "CDD",
         "Contrat apprentissage",
@@ -241,6 +243,7 @@ async def test_france_travail_round_trip(session):  # type: ignore[no-untyped-de
         "open_under26",
         "open_disabled",
         "no_diploma",
+        "starts_on",
     ]
     assert {k: getattr(copy, k) for k in fields} == {k: getattr(original, k) for k in fields}
     again = francetravail.export_offer(copy, booth.employer)
@@ -276,3 +279,26 @@ async def test_import_reads_a_null_or_structured_text_field_as_missing_or_wrong(
         )
     read = francetravail.to_input({**good, "salaire": {"libelle": None}})
     assert read.salary == ""
+    assert read.starts_on is None  # as soon as possible
+
+
+async def test_import_refuses_a_start_day_it_cannot_read(session):  # type: ignore[no-untyped-def]
+    """The start day (in the extra `fair` object) is read by fair.parse.day: a day written
+    otherwise, out of 1900 .. 2100 or not text is refused with the offer's number and why."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    good = francetravail.export_offer(await f.offer(session, booth_=booth), booth.employer)
+    for day, why in (
+        ("05/02/2030", "Indiquez une date."),
+        ("9999-01-01", "Indiquez une date entre 1900 et 2100."),
+        (20300205, "Indiquez une date."),
+    ):
+        item = {**good, "fair": {**good["fair"], "startsOn": day}}
+        with pytest.raises(Invalid) as caught:
+            await francetravail.import_offers(session, booth=booth, payload=[item])
+        assert caught.value.params == {
+            "n": 1,
+            "detail": f"Cette offre n'est pas au format France Travail : {why}",
+        }
+    item = {**good, "fair": {**good["fair"], "startsOn": "2030-02-05"}}
+    assert francetravail.to_input(item).starts_on == date(2030, 2, 5)

@@ -8,9 +8,20 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from fair import candidates, clock, db, job_search, match_offers, offers, search, settings
+from fair import (
+    candidates,
+    clock,
+    db,
+    job_search,
+    match_offers,
+    network,
+    offers,
+    search,
+    settings,
+)
 from fair.enums import Contract, Transport, WorkingTime
 from fair.job_search import JobSearch, Target, Wanted
+from fair.matching import Reason
 from fair.models import Offer, RomeCode, RomeSkill
 from tests import factories as f
 from tests.network_offers import held, network_application, partner
@@ -115,6 +126,37 @@ async def test_the_imported_referential_brings_close_jobs_and_trainings(session)
     ]
 
 
+async def test_the_day_a_position_is_to_be_filled_meets_the_candidates_availability(
+    session,
+) -> None:  # type: ignore[no-untyped-def]
+    """An offer's start day (this instance's or a partner's) is read with the offer and weighed
+    against the day the candidate can start: in time +5, up to 30 days late 0, later -5."""
+    edition = await f.edition(session)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    today = match_offers.today(clock.now())
+    later = today + timedelta(days=60)
+    await f.offer(session, booth_=booth, title="Cariste tout de suite", rome_code="N1101",
+                  commune="Lattes", postcode="34970")  # fmt: skip
+    await f.offer(session, booth_=booth, title="Cariste plus tard", rome_code="N1101",
+                  commune="Lattes", postcode="34970", starts_on=later)  # fmt: skip
+    montlucon = await partner(session, edition, "Montluçon", "https://montlucon.example")
+    soon = today + timedelta(days=10)
+    await held(session, montlucon, 1, "Cariste bientôt (réseau)", "Lattes", starts_on=soon)
+    candidate = await f.candidate(session, can_log_in=False)
+    await candidates.update(
+        session, candidate, data=candidates.ProfileInput("Nadia", "", "Lattes", "")
+    )
+    ready = today + timedelta(days=40)
+    wanted = Wanted(targets=(Target("N1101", "Cariste"),), available_from=ready)
+    await job_search.update(session, candidate, wanted=wanted)
+    found = await match_offers.offers_for(session, candidate.id)
+    assert [(m.offer.title, m.match.reasons[-1]) for m in found] == [
+        ("Cariste plus tard", Reason("availability", 5, {"from": ready, "start": later})),
+        ("Cariste bientôt (réseau)", Reason("availability", 0, {"from": ready, "start": soon})),
+        ("Cariste tout de suite", Reason("availability", -5, {"from": ready, "start": None})),
+    ]
+
+
 # Partners' offers ---------------------------------------------------------------------------
 
 
@@ -171,6 +213,24 @@ async def test_partners_offers_are_matched_by_the_same_points(session) -> None: 
         "job": "Cariste",  # the shipped ROME label: a partner's offer has none of its own
         "wanted": "Cariste",
     }
+
+    # Where an edition's organisers turned the partners' offers off (as its search does,
+    # fair.network.shows_network), the offers held for it are not shown: the copy held for the
+    # other edition still is.
+    assert await network.set_offers_shown(session, edition, shown=False)
+    assert await network.shows_network(session, edition.id) is False
+    found = await match_offers.offers_for(session, candidate.id)
+    assert [(m.offer.title, m.offer.edition_id) for m in found] == [
+        ("Cariste à Lattes", edition.id),
+        ("Cariste à Lunel (réseau)", other.id),
+        ("Cariste à Nîmes", edition.id),
+    ]
+    assert await network.set_offers_shown(session, other, shown=False)
+    alone = await match_offers.offers_for(session, candidate.id)
+    assert [m.offer.title for m in alone] == ["Cariste à Lattes", "Cariste à Nîmes"]
+    await network.set_offers_shown(session, edition, shown=True)
+    await network.set_offers_shown(session, other, shown=True)
+    assert len(await match_offers.offers_for(session, candidate.id)) == 4
 
     settings.override(replace(settings.get(), network_offers=False))
     alone = await match_offers.offers_for(session, candidate.id)

@@ -75,7 +75,7 @@ def test_a_near_offer_for_the_same_job_and_its_reasons() -> None:
             ),
             Reason("contract", 10, {"contract": "Permanent contract (CDI)"}),
             Reason("working_time", 5, {"time": "Full time"}),
-            Reason("availability", 5, {"from": None}),
+            Reason("availability", 5, {"from": None, "start": None}),
         ),
         distance_km=km,
     )
@@ -121,14 +121,14 @@ def test_a_far_close_job_with_other_wishes() -> None:
     )
     referential = Referential(trainings={"gestes et postures": "https://formation.example/gp"})
     found = matching.score(far, search, today=TODAY, referential=referential)
-    assert found.score == 0  # 25 + 0 - 30 - 10 - 5 + 0, never below 0
+    assert found.score == 0  # 25 + 0 - 30 - 10 - 5 - 5, never below 0
     assert [(r.kind, r.points) for r in found.reasons] == [
         ("job", 25),
         ("skill_missing", 0),
         ("distance", -30),
         ("contract", -10),
         ("working_time", -5),
-        ("availability", 0),
+        ("availability", -5),
     ]
     assert [(s.tone, s.text, s.link) for s in match_view.reasons(found)] == [
         (
@@ -141,8 +141,67 @@ def test_a_far_close_job_with_other_wishes() -> None:
         ("minus", "À 47 km de chez vous, loin en transports en commun", ""),
         ("minus", "Intérim, alors que vous cherchez : CDI, CDD", ""),
         ("minus", "Temps partiel, alors que vous cherchez : Temps plein", ""),
-        ("info", "Vous pouvez commencer le 1 juin 2030", ""),
+        (
+            "minus",
+            "Vous pouvez commencer le 1 juin 2030, alors que le poste est à pourvoir dès que"
+            " possible",
+            "",
+        ),
     ]
+
+
+def test_availability_against_the_day_the_position_is_to_be_filled() -> None:
+    """In time +5 (the offer's day or sooner; a past day means as soon as possible), up to 30
+    days late 0, later −5; the sentence names both days."""
+
+    def seen(starts_on: date | None, available_from: date | None) -> tuple[object, ...]:
+        found = matching.score(
+            offer(starts_on=starts_on), wanted(available_from=available_from), today=TODAY
+        )
+        reason = found.reasons[-1]
+        assert reason.kind == "availability"
+        shown = match_view.reasons(found)[-1]
+        them = match_view.reasons(found, matching.THEM)[-1]
+        return reason.points, dict(reason.facts), shown.tone, shown.text, them.text
+
+    february = date(2030, 2, 5)
+    assert seen(february, None) == (
+        5,
+        {"from": None, "start": february},
+        "plus",
+        "Vous êtes disponible à temps : poste à pourvoir le 5 février 2030",
+        "Disponible à temps : poste à pourvoir le 5 février 2030",
+    )
+    assert seen(february, date(2030, 2, 5))[:3] == (
+        5,
+        {"from": february, "start": february},
+        "plus",
+    )
+    assert seen(february, date(2030, 3, 1)) == (
+        0,
+        {"from": date(2030, 3, 1), "start": february},
+        "info",
+        "Vous pouvez commencer le 1 mars 2030, alors que le poste est à pourvoir le 5 février 2030",
+        "Disponible à partir du 1 mars 2030, alors que le poste est à pourvoir le 5 février 2030",
+    )
+    assert seen(february, date(2030, 3, 8))[0] == -5  # 31 days late
+    # No day, or a day past: as soon as possible.
+    for start in (None, date(2030, 1, 2)):
+        assert seen(start, date(2030, 1, 5))[:4] == (
+            5,
+            {"from": None, "start": None},
+            "plus",
+            "Vous pouvez commencer tout de suite",
+        )
+        assert seen(start, date(2030, 1, 30)) == (
+            0,
+            {"from": date(2030, 1, 30), "start": None},
+            "info",
+            "Vous pouvez commencer le 30 janvier 2030, alors que le poste est à pourvoir dès"
+            " que possible",
+            "Disponible à partir du 30 janvier 2030, alors que le poste est à pourvoir dès que"
+            " possible",
+        )
 
 
 def test_distance_points_fall_with_the_distance() -> None:
@@ -207,6 +266,8 @@ def test_points_rank_as_the_full_score() -> None:
         offer(place=NIMES, contract="cdd", working_time="part_time", skills=()),
         offer(place=LATTES, rome_code="N1112", rome_label="Chef cariste", remote=True),
         offer(rome_code="K1302", rome_label="Assistant de vie"),
+        offer(starts_on=date(2030, 5, 1)),
+        offer(starts_on=date(2030, 1, 20), skills=()),
     ]
     parents = Referential(parents={"N1101": "N1101", "N1112": "N1101"})
     for search in searches:

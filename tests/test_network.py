@@ -8,11 +8,12 @@ scopes; the organisers' page and the search marking network offers."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -483,6 +484,28 @@ async def test_a_partners_link_is_a_web_address_only(app, session, fetch) -> Non
         (1, ""),
         (2, "https://emploi.example.fr/offers/3"),
     ]
+
+
+async def test_the_start_day_crosses_with_the_offer(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    """The day a position is to be filled travels in the feed (null: as soon as possible) and
+    is read as fair.parse.day reads it: a page carrying another spelling is refused whole."""
+    net = await _network(session)
+    async with db.unit_of_work(app.state.write_sessions) as write:
+        far = await offers_domain.get(write, net["far"].id)
+        data = f.offer_input(title="Cariste", rome_code="N1101", starts_on=date(2030, 2, 5))
+        await offers_domain.update(write, far, data=data)
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 2
+    rows = await fetch.scalars(select(NetworkOffer).order_by(NetworkOffer.origin_id))
+    assert [(row.origin_id, row.starts_on) for row in rows] == [
+        (net["near"].id, None),
+        (net["far"].id, date(2030, 2, 5)),
+    ]
+    item = {"id": 1, "deleted": False, "updated_at": "2030-01-01T00:00:00Z"}
+    for day in ("05/02/2030", "9999-01-01", 1893456000, "2030-02-05T00:00:00"):
+        with pytest.raises(ValidationError):
+            network_sync.FeedItem.model_validate({**item, "starts_on": day})
+    read = network_sync.FeedItem.model_validate({**item, "starts_on": "2030-02-05"})
+    assert read.starts_on == date(2030, 2, 5)
 
 
 async def test_a_pull_cut_short_resumes_where_it_stopped(app, session, fetch, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -85,6 +85,7 @@ async def test_an_offer_page_carries_its_job_posting(
         working_time="part_time",
         contract="cdd",
         skills=["Habilitation électrique", "Travail en équipe"],
+        starts_on=date(2026, 4, 1),
     )
     await db.commit(session)
 
@@ -134,6 +135,7 @@ async def test_an_offer_page_carries_its_job_posting(
             },
         },
         "skills": "Habilitation électrique, Travail en équipe",
+        "jobStartDate": "2026-04-01",
         "jobLocationType": "TELECOMMUTE",
         "applicantLocationRequirements": {"@type": "Country", "name": "FR"},
     }

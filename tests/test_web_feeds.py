@@ -257,6 +257,7 @@ async def test_the_delta_feed_gives_changes_once_and_tombstones(
         "remote": False,
         "positions": 1,
         "salary": "",
+        "starts_on": None,
         "created_at": "2026-03-10T11:00:00+00:00",
     }
     page = (await client.get(changes, params={"cursor": page["cursor"]})).json()

@@ -59,6 +59,7 @@ class FeedItemOut(BaseModel):
     remote: bool | None = None
     positions: int | None = None
     salary: str | None = None
+    starts_on: date | None = None  # null on an open offer: as soon as possible
     created_at: datetime | None = None
 
 
@@ -129,6 +130,7 @@ async def network_offers(call: Call[FeedParams]) -> FeedOut:
                 remote=offer.remote,
                 positions=offer.positions,
                 salary=offer.salary,
+                starts_on=offer.starts_on,
                 created_at=offer.created_at,
             )
         items.append(item)

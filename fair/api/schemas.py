@@ -144,6 +144,9 @@ class Offer(BaseModel):
     experience: str
     qualification: str
     skills: list[str]
+    starts_on: date | None = Field(
+        description="The day the position is to be filled; null: as soon as possible."
+    )
     publics: Publics
     distance_km: float | None = Field(description="From the `commune` filter, when given.")
     url: str = Field(description="Its public page.")
@@ -175,6 +178,7 @@ class Offer(BaseModel):
             experience=offer.experience,
             qualification=offer.qualification,
             skills=list(offer.skills),
+            starts_on=offer.starts_on,
             publics=Publics(
                 seniors=offer.open_seniors,
                 under26=offer.open_under26,

@@ -293,6 +293,7 @@ def _change(request: Request, change: offer_feeds.Change) -> dict[str, Any]:
         "remote": offer.remote,
         "positions": offer.positions,
         "salary": offer.salary,
+        "starts_on": offer.starts_on.isoformat() if offer.starts_on else None,
         "created_at": offer.created_at.isoformat(),
     }
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import candidates, editions, network, network_applications, settings
+from fair import candidates, editions, network, network_applications
 from fair.enums import Role
 from fair.errors import FairError, Invalid, NotFound
 from fair.i18n import gettext as _
@@ -56,7 +56,7 @@ async def _partners_page(
         "form": form,
         "issued": issued,
         "shown": await network.shows_network(session, edition.id),
-        "site_shows": settings.get().network_offers,
+        "site_shows": network.site_shows(),
     }
     response = render(request, "organiser/network.html", context, status=status)
     response.headers["cache-control"] = "no-store"  # the key shown once stays out of caches

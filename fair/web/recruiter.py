@@ -230,6 +230,7 @@ def _offer_input(fields: forms.Fields) -> offers.OfferInput:
         salary=fields.text("salary", max_length=200),
         qualification=fields.text("qualification", max_length=200),
         skills=[s for s in skills if s],
+        starts_on=fields.day("starts_on") if fields.text("starts_on") else None,
         insertion_clause=fields.flag("insertion_clause"),
         open_seniors=fields.flag("open_seniors"),
         open_under26=fields.flag("open_under26"),
