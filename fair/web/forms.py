@@ -36,9 +36,7 @@ class Fields:
 
     def values(self) -> dict[str, Any]:
         """What was submitted, to show again (without NUL or lone surrogates: UTF-8 pages)."""
-        return {
-            k: parse.paragraphs(v) for k, v in self.form.multi_items() if isinstance(v, str)
-        }
+        return {k: parse.paragraphs(v) for k, v in self.form.multi_items() if isinstance(v, str)}
 
     def text(
         self, name: str, *, required: bool = False, max_length: int = 20000, multiline: bool = False
@@ -86,6 +84,11 @@ class Fields:
         """A whole number within lo .. hi (required unless it has a `default`)."""
         fallback = default or 0
         return self._parsed(name, parse.integer, fallback, required=default is None, lo=lo, hi=hi)
+
+    def optional_integer(self, name: str, *, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
+        """A whole number within lo .. hi, or None when the field is left empty."""
+        found: int | None = self._parsed(name, parse.integer, None, required=False, lo=lo, hi=hi)
+        return found
 
     def answer(self, name: str) -> bool | None:
         """A yes/no radio group whose empty choice is 'prefer not to say' (None)."""
