@@ -22,6 +22,7 @@ from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.models import Edition, EditionOrganiser, LiveDay, User
 
 MAX_LIVE_DAYS = 31
+MAX_ADMISSION_CAP = 1_000_000
 
 
 @dataclass
@@ -41,6 +42,9 @@ class EditionInput:
     opens: time
     closes: time
     weekdays: frozenset[int]  # 0 = Monday
+    # Admission control (fair.admission); None: the platform's defaults.
+    admission_active_cap: int | None = None
+    admission_arrivals_per_minute: int | None = None
 
 
 def slugify(text: str) -> str:
@@ -70,6 +74,10 @@ def check(data: EditionInput) -> None:
         errors["weekdays"] = "Choose at least one day of the week."
     if data.response_deadline < data.applications_open_at:
         errors["response_deadline"] = "The response deadline must come after applications open."
+    for name in ("admission_active_cap", "admission_arrivals_per_minute"):
+        cap = getattr(data, name)
+        if cap is not None and not 1 <= cap <= MAX_ADMISSION_CAP:
+            errors[name] = "Enter a whole number between 1 and 1,000,000, or leave it empty."
     if errors:
         raise Invalid("Some fields need correcting.", code="edition.invalid", fields=errors)
     if not _days(data):
@@ -159,6 +167,8 @@ def _settings(edition: Edition, data: EditionInput) -> None:
     edition.applications_open_at = data.applications_open_at
     edition.applications_close_at = data.applications_close_at
     edition.response_deadline = data.response_deadline
+    edition.admission_active_cap = data.admission_active_cap
+    edition.admission_arrivals_per_minute = data.admission_arrivals_per_minute
 
 
 def live_bounds(edition: Edition) -> tuple[datetime, datetime] | None:

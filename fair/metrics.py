@@ -73,6 +73,18 @@ MEDIA_VIEWERS = Gauge(
 MAILS = Counter("fair_mails", "Mails the outbox sender handed over, by outcome.", ["outcome"])
 WEBHOOKS = Counter("fair_webhook_deliveries", "Webhook POSTs attempted, by outcome.", ["outcome"])
 
+# Admission control (fair.admission): arrivals let in, told to wait, and refused (the line full,
+# or out of reach); the line's figures per edition are read at scrape time (`admission_figures`).
+ADMISSION_ADMITTED = Counter("fair_admission_admitted", "Candidates let in by the admission gate.")
+ADMISSION_HELD = Counter(
+    "fair_admission_held", "Arrivals (and waiting-page refreshes) told to wait in line."
+)
+ADMISSION_REJECTED = Counter(
+    "fair_admission_rejected",
+    "Arrivals refused with a 503: the waiting line full, or unreachable.",
+    ["reason"],
+)
+
 UNMATCHED = "<unmatched>"  # the route label of a request no route matched (a 404)
 
 
@@ -166,3 +178,44 @@ async def database_figures(session: AsyncSession) -> Figures:
 
 async def _counts(session: AsyncSession, statement: Select[str, int]) -> dict[str, float]:
     return {str(key): float(count) for key, count in (await session.execute(statement)).all()}
+
+
+def admission_families(
+    rows: Iterable[tuple[int, int, int, float, float | None]],
+) -> list[tuple[str, str, str, dict[str, float]]]:
+    """Per gated edition (id, active, waiting, rate a second, wait of the last in line or None
+    when no rate is measured): the gauges of the admission line."""
+    active: dict[str, float] = {}
+    waiting: dict[str, float] = {}
+    rate: dict[str, float] = {}
+    wait: dict[str, float] = {}
+    for edition_id, admitted, held, per_second, last_wait in rows:
+        key = str(edition_id)
+        active[key], waiting[key], rate[key] = float(admitted), float(held), per_second
+        wait[key] = float("nan") if last_wait is None else last_wait
+    return [
+        (
+            "fair_admission_active",
+            "Candidates let in and active, per gated edition.",
+            "edition",
+            active,
+        ),
+        (
+            "fair_admission_waiting",
+            "Candidates waiting in line, per gated edition.",
+            "edition",
+            waiting,
+        ),
+        (
+            "fair_admission_rate",
+            "Admissions a second, measured over the last 5 minutes, per gated edition.",
+            "edition",
+            rate,
+        ),
+        (
+            "fair_admission_wait_seconds",
+            "The estimated wait of the last one in line (NaN: no rate measured yet).",
+            "edition",
+            wait,
+        ),
+    ]

@@ -211,6 +211,10 @@ class Edition(Base):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Whether its search shows the network partners' offers (fair.network.shows_network).
     network_offers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Admission control (fair.admission): at most this many active candidates, and this many
+    # admitted a minute; None: the platform's defaults (FAIR_ADMISSION_*), 0 there: no cap.
+    admission_active_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    admission_arrivals_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
     # When its public data last changed (the API's updated_since): every UPDATE of the row sets

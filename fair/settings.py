@@ -143,6 +143,17 @@ class Settings:
     retention_months: int = 12
     # The e-mail address the privacy page gives for questions about personal data (optional).
     privacy_contact: str = ""
+    # Admission control (fair.admission, docs/OPERATIONS.md "Admission control"): the defaults
+    # of an edition's cap of active candidates and of admissions a minute, for editions whose
+    # organiser set none. 0: no cap. NOT MEASURED YET: the figure must come from bench/surge.py
+    # run on a quiet machine (the largest surge with 0 errors and page p99 under a second, per
+    # web process); until then there is no default cap, rather than an invented one.
+    admission_active_cap: int = 0
+    admission_arrivals_per_minute: int = 0
+    # Minutes without a request after which an admitted candidate's place is freed, and the
+    # most people one edition's waiting line holds (past it: 503 with Retry-After).
+    admission_idle_minutes: int = 10
+    admission_max_waiting: int = 100_000
 
     @property
     def production(self) -> bool:
@@ -221,6 +232,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         network_sync_seconds=_float(env, "FAIR_NETWORK_SYNC_SECONDS", 120.0),
         retention_months=_int(env, "FAIR_RETENTION_MONTHS", 12),
         privacy_contact=env.get("FAIR_PRIVACY_CONTACT", "").strip(),
+        admission_active_cap=_int(env, "FAIR_ADMISSION_ACTIVE_CAP", 0),
+        admission_arrivals_per_minute=_int(env, "FAIR_ADMISSION_ARRIVALS_PER_MINUTE", 0),
+        admission_idle_minutes=_int(env, "FAIR_ADMISSION_IDLE_MINUTES", 10),
+        admission_max_waiting=_int(env, "FAIR_ADMISSION_MAX_WAITING", 100_000),
     )
     check(settings)
     return settings
@@ -252,6 +267,7 @@ def check(settings: Settings) -> None:
     if not 0 < settings.live_heartbeat_seconds < math.inf:  # also refuses nan
         raise SettingsError("FAIR_LIVE_HEARTBEAT_SECONDS must be a positive number of seconds")
     _check_live_limits(settings)
+    _check_admission(settings)
     _check_ice(settings)
     _check_media(settings)
     try:
@@ -293,6 +309,19 @@ def _check_live_limits(settings: Settings) -> None:
         raise SettingsError(
             "FAIR_BROADCAST_NAMESPACE must be at most 64 letters, digits, ':', '_', '.' or '-'"
         )
+
+
+def _check_admission(settings: Settings) -> None:
+    if not 0 <= settings.admission_active_cap <= 10_000_000:
+        raise SettingsError("FAIR_ADMISSION_ACTIVE_CAP must be a whole number from 0 (no cap)")
+    if not 0 <= settings.admission_arrivals_per_minute <= 10_000_000:
+        raise SettingsError(
+            "FAIR_ADMISSION_ARRIVALS_PER_MINUTE must be a whole number from 0 (no cap)"
+        )
+    if not 1 <= settings.admission_idle_minutes <= 24 * 60:
+        raise SettingsError("FAIR_ADMISSION_IDLE_MINUTES must be a number of minutes from 1")
+    if not 1 <= settings.admission_max_waiting <= 10_000_000:
+        raise SettingsError("FAIR_ADMISSION_MAX_WAITING must be a positive whole number")
 
 
 def _check_ice(settings: Settings) -> None:

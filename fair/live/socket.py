@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
 from fair import (
+    admission_gate,
     app_state,
     channels,
+    clock,
     db,
     editions,
     employers,
@@ -30,6 +32,7 @@ from fair import (
     webconferences,
 )
 from fair.broadcast import Broadcaster
+from fair.enums import Role
 from fair.errors import Conflict, FairError, Forbidden, NotFound, Unauthenticated
 from fair.live import (
     account_watch,
@@ -72,12 +75,16 @@ async def endpoint(websocket: WebSocket) -> None:
     try:
         async with state.read_sessions() as session:
             user = await user_sessions.session_user(session, websocket.session)
+            held = user is not None and await _held(websocket, session, user)
     except Exception as exc:
         if db.unavailable(exc) is None:
             raise
         # The database out of reach or every connection taken: "try again later", and the
         # client reconnects (static/live.js backs off), not a server error.
         await websocket.close(CLOSE_OVERFLOW, "service briefly unavailable")
+        return
+    if held:  # the admission gate holds this candidate: their waiting page polls instead
+        await websocket.close(CLOSE_OVERFLOW, "waiting for admission")
         return
     metrics.SOCKETS.inc()
     try:
@@ -88,6 +95,20 @@ async def endpoint(websocket: WebSocket) -> None:
         reason = CLOSE_REASONS.get(code)
         with contextlib.suppress(Exception):  # the client may be gone already
             await websocket.close(code, reason)
+
+
+async def _held(websocket: WebSocket, session: AsyncSession, user: User) -> bool:
+    """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
+    the gated edition, and not exempt (staff; an interview within 30 minutes)."""
+    if user.role != Role.CANDIDATE:
+        return False
+    now = clock.now()
+    gate = await admission_gate.gate_for(session, user, now)
+    if gate is None:
+        return False
+    raw = websocket.cookies.get(admission_gate.COOKIE)
+    edition_id, _age = admission_gate.read_token(raw, user_id=user.id, idle=gate.caps.idle, now=now)
+    return edition_id != gate.edition_id and not await admission_gate.exempt(session, user, now)
 
 
 def origin_allowed(origin: str | None, host: str | None) -> bool:

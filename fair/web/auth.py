@@ -33,6 +33,7 @@ from fair import (
 from fair.enums import Role
 from fair.errors import Forbidden, NotFound, Unauthenticated
 from fair.models import Edition, User
+from fair.web import gate
 
 Handler = Callable[[Request], Awaitable[Response]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -153,7 +154,9 @@ def _unit_of_work(handler: Handler, *, one_click: bool) -> Handler:
                         request.state.one_click = True
                     else:
                         await read_form(request)
-                response = await handler(request)
+                # A candidate the admission gate holds goes to the waiting line instead.
+                response = await gate.check(request) or await handler(request)
+                gate.finish(request, response)
                 if response.status_code >= 400 or request.state.db is not session:
                     session.expunge_all()  # what the page shows stays readable, as loaded
                     await unit_of_work.discard(session)

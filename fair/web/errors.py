@@ -66,7 +66,11 @@ async def fair_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Unauthenticated) and request.method == "GET" and not _wants_json(request):
         return urls.redirect(request, "login", query={"next": request.url.path})
     message = i18n.gettext(exc.message, **translated_params(exc.params))
-    return await _page(request, exc.status, message, exc.code)
+    response = await _page(request, exc.status, message, exc.code)
+    retry_after = getattr(exc, "retry_after", None)  # an answer that says when to come back
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

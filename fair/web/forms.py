@@ -85,6 +85,11 @@ class Fields:
         fallback = default or 0
         return self._parsed(name, parse.integer, fallback, required=default is None, lo=lo, hi=hi)
 
+    def optional_integer(self, name: str, *, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
+        """A whole number within lo .. hi, or None when the field is left empty."""
+        found: int | None = self._parsed(name, parse.integer, None, required=False, lo=lo, hi=hi)
+        return found
+
     def answer(self, name: str) -> bool | None:
         """A yes/no radio group whose empty choice is 'prefer not to say' (None)."""
         return self._parsed(name, parse.answer, None, required=False)

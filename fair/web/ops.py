@@ -25,11 +25,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fair import db, logs, metrics, settings
+from fair import admission, admission_gate, clock, db, logs, metrics, settings
 from fair.app_state import AppState
 
 log = logging.getLogger("fair.web.ops")
@@ -109,10 +110,28 @@ async def scrape(scope: Scope) -> Response:
     try:
         async with state.read_sessions() as session:
             figures = await asyncio.wait_for(metrics.database_figures(session), conf.readyz_timeout)
+            lines = await asyncio.wait_for(_admission(state, session), conf.readyz_timeout)
+            figures.families += metrics.admission_families(lines)
     except Exception as exc:  # the process's own metrics are still worth serving
         log.warning("metrics: the database's figures are missing: %r", exc)
         figures = metrics.Figures([])
     return Response(metrics.exposition(figures), media_type=metrics.CONTENT_TYPE)
+
+
+async def _admission(
+    state: AppState, session: AsyncSession
+) -> list[tuple[int, int, int, float, float | None]]:
+    """The admission lines of the editions gated now (fair.admission)."""
+    now = clock.now()
+    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
+    rows = []
+    for gate in await admission_gate.gated(session, now):
+        found = await line.figures(gate.edition_id, now=now.timestamp(), idle=gate.caps.idle)
+        last = admission.Place(
+            False, found.waiting, found.waiting, False, found.admissions, found.span
+        )
+        rows.append((gate.edition_id, found.active, found.waiting, last.rate, last.wait_seconds))
+    return rows
 
 
 ENDPOINTS: dict[str, Callable[[Scope], Awaitable[Response]]] = {

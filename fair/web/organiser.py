@@ -12,6 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fair import (
+    admission,
+    admission_gate,
     applications,
     candidates,
     clock,
@@ -110,6 +112,12 @@ def _read_edition(fields: forms.Fields) -> editions.EditionInput:
         opens=fields.clock_time("opens"),
         closes=fields.clock_time("closes"),
         weekdays=frozenset(chosen),
+        admission_active_cap=fields.optional_integer(
+            "admission_active_cap", lo=1, hi=editions.MAX_ADMISSION_CAP
+        ),
+        admission_arrivals_per_minute=fields.optional_integer(
+            "admission_arrivals_per_minute", lo=1, hi=editions.MAX_ADMISSION_CAP
+        ),
     )
 
 
@@ -141,6 +149,8 @@ def _initial(edition: Edition | None) -> dict[str, Any]:
         "description": edition.description,
         "timezone": edition.timezone,
         "weekdays": [],
+        "admission_active_cap": edition.admission_active_cap or "",
+        "admission_arrivals_per_minute": edition.admission_arrivals_per_minute or "",
     }
     for name in MOMENTS:
         values[name] = getattr(edition, name).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
@@ -171,6 +181,7 @@ def _form_page(
         "form": form,
         "zones": _zones(str(form.get("timezone", ""))),
         "weekdays": WEEKDAYS,
+        "admission_defaults": admission.defaults(),
     }
     if edition is not None:
         context["status"] = editions.status_at(edition)
@@ -210,6 +221,7 @@ async def edition_edit(request: Request) -> Response:
                 shown = forms.as_shown(getattr(data, name), getattr(edition, name))
                 setattr(data, name, shown)
             await editions.update(database(request), edition, data=data)
+            admission_gate.forget()  # its caps, in this process now (others within seconds)
         except FairError as error:
             return _form_page(request, edition, _failed(fields, error), status=error.status)
         flash(request, "The edition was saved.")

@@ -1,0 +1,370 @@
+"""Admission control: who of an edition's candidates is let in when more arrive than it serves.
+
+An edition is *gated* from 15 minutes before a live day opens until it closes, when it has a
+cap (its organiser's, else the platform's default: FAIR_ADMISSION_*; 0 there is no cap):
+at most `active` candidates active at once, at most `per_minute` let in each clock minute.
+A candidate arriving then takes a place in the edition's waiting line and is let in, first
+come first served, as soon as both caps allow; people arriving in the 15 minutes before
+opening draw a random place ahead of everyone arriving later (`Place.drawn`), so refreshing
+early gains nothing. Someone let in is *active* until `idle` seconds pass without a request
+of theirs: then the place goes to the next in line. A waiter who stops asking for their place
+for `WAIT_IDLE` seconds (the waiting page asks every 15 s) loses it.
+
+The line and the counts live in a `Line`: `MemoryLine` (this process: the embedded default)
+or `RedisLine` (the deployment's, in the broadcaster's Redis: every worker and host shares
+it; one Lua script per arrival, so a cap holds across processes). Every structure is bounded:
+the active set by the cap, the line by `max_waiting` (past it: `Full`), the admissions
+remembered to measure the rate by `RATE_WINDOW` and `MAX_LOG`.
+
+The wait shown is the line ahead of the candidate divided by the rate measured over the last
+`RATE_WINDOW` seconds (`Place.wait_seconds`); with no admission measured it is unknown, and
+said so.
+
+Who is never held, what the signed cookie carries and what happens when Redis is down:
+fair.web.admission and docs/OPERATIONS.md "Admission control".
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from fair import settings
+from fair.errors import FairError
+from fair.models import Edition
+
+EARLY = timedelta(minutes=15)  # arrivals this long before opening draw their place at opening
+WAIT_IDLE = 120.0  # seconds a waiter may go without asking before losing their place
+RATE_WINDOW = 300.0  # seconds of admissions the rate is measured over
+MIN_SPAN = 60.0  # seconds: a rate is never measured over less (one admission is no rate)
+MAX_LOG = 10_000  # admissions remembered within that window, at most
+MAX_PURGE = 1_000  # stale waiters dropped per arrival, at most (bounded work)
+INFINITE = 2**31 - 1
+
+
+class Full(FairError):
+    """The waiting line is full, or cannot be reached: 503, come back later."""
+
+    status = 503
+    code = "admission.full"
+
+    def __init__(self, message: str, *, code: str, retry_after: int) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Caps:
+    active: int  # 0: no cap
+    per_minute: int  # 0: no cap
+    idle: float  # seconds
+    max_waiting: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.active or self.per_minute)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one candidate stands: let in, or `position` in a line of `waiting`."""
+
+    admitted: bool
+    position: int  # 1 for the next one let in; 0 when admitted
+    waiting: int
+    drawn: bool  # before opening: the place is drawn at random at opening
+    admissions: int  # let in over the rate's window
+    span: float  # seconds that window covers (from its first admission to now)
+
+    @property
+    def rate(self) -> float:
+        """Admissions a second, measured (0.0: none in the window)."""
+        return self.admissions / max(self.span, MIN_SPAN) if self.admissions else 0.0
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """The honest estimate: the people ahead and oneself over the measured rate; None
+        when no admission was measured (then nobody can say)."""
+        if self.admitted:
+            return 0.0
+        if self.drawn or not self.rate:
+            return None
+        return self.position / self.rate
+
+
+@dataclass(frozen=True)
+class Figures:
+    active: int
+    waiting: int
+    admissions: int
+    span: float
+
+
+def defaults() -> tuple[int, int]:
+    conf = settings.get()
+    return conf.admission_active_cap, conf.admission_arrivals_per_minute
+
+
+def caps_of(edition: Edition) -> Caps:
+    conf = settings.get()
+    active, per_minute = defaults()
+    if edition.admission_active_cap is not None:
+        active = edition.admission_active_cap
+    if edition.admission_arrivals_per_minute is not None:
+        per_minute = edition.admission_arrivals_per_minute
+    return Caps(active, per_minute, conf.admission_idle_minutes * 60.0, conf.admission_max_waiting)
+
+
+def opening(edition: Edition, now: datetime) -> datetime | None:
+    """When the live day the gate is on for opens (now is within its 15 minutes before, or
+    its hours), or None when the edition is not gated now (live days loaded)."""
+    if edition.published_at is None or edition.archived_at is not None:
+        return None
+    zone = ZoneInfo(edition.timezone)
+    for day in edition.live_days:
+        opens = datetime.combine(day.day, day.opens, zone)
+        closes = datetime.combine(day.day, day.closes, zone)
+        if opens - EARLY <= now < closes:
+            return opens
+    return None
+
+
+class Line(Protocol):
+    async def arrive(
+        self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
+    ) -> Place:
+        """Let `user_id` in, or give their place in line (taken on their first arrival;
+        `draw` in [0, 1) is it before `opens`). Raises Full when the line is."""
+        ...
+
+    async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
+        """An admitted candidate is active now."""
+        ...
+
+    async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures: ...
+
+
+def full() -> Full:
+    return Full(
+        "The fair is full and so is its waiting line. Please come back in a few minutes.",
+        code="admission.full",
+        retry_after=60,
+    )
+
+
+# In this process --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Edition:
+    active: dict[int, float] = field(default_factory=dict)  # user -> last request
+    tickets: dict[int, float] = field(default_factory=dict)  # user -> ticket
+    order: list[tuple[float, int]] = field(default_factory=list)  # (ticket, user), sorted
+    seen: dict[int, float] = field(default_factory=dict)  # waiter -> last asked
+    seq: int = 0
+    minute: tuple[int, int] = (0, 0)  # (minute index, admitted in it)
+    log: list[float] = field(default_factory=list)  # admission times, oldest first
+
+
+class MemoryLine:
+    """The line of one process (the embedded default); the same rules as `RedisLine`."""
+
+    def __init__(self) -> None:
+        self.editions: dict[int, _Edition] = {}
+
+    async def arrive(
+        self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
+    ) -> Place:
+        state = self.editions.setdefault(edition_id, _Edition())
+        _forget(state, now, caps.idle)
+        if user_id in state.active:
+            state.active[user_id] = now
+        else:
+            if user_id not in state.tickets:
+                if len(state.order) >= caps.max_waiting:
+                    raise full()
+                if now < opens:
+                    ticket = draw
+                else:
+                    state.seq += 1
+                    ticket = float(state.seq)
+                state.tickets[user_id] = ticket
+                bisect.insort(state.order, (ticket, user_id))
+            state.seen[user_id] = now
+            if now >= opens:
+                _admit(state, now, caps)
+        return _place(state, user_id, now, opens)
+
+    async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
+        self.editions.setdefault(edition_id, _Edition()).active[user_id] = now
+
+    async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
+        state = self.editions.get(edition_id) or _Edition()
+        _forget(state, now, idle)
+        span = now - state.log[0] if state.log else 0.0
+        return Figures(len(state.active), len(state.order), len(state.log), span)
+
+
+def _forget(state: _Edition, now: float, idle: float) -> None:
+    """Free the places of the idle, drop the waiters who stopped asking, and the admissions
+    older than the rate's window."""
+    state.active = {u: t for u, t in state.active.items() if t > now - idle}
+    stale = [u for u, t in state.seen.items() if t <= now - WAIT_IDLE][:MAX_PURGE]
+    for user in stale:
+        _leave(state, user)
+    cut = bisect.bisect_right(state.log, now - RATE_WINDOW)
+    del state.log[:cut]
+
+
+def _leave(state: _Edition, user: int) -> None:
+    ticket = state.tickets.pop(user)
+    del state.order[bisect.bisect_left(state.order, (ticket, user))]
+    state.seen.pop(user, None)
+
+
+def _admit(state: _Edition, now: float, caps: Caps) -> None:
+    free = caps.active - len(state.active) if caps.active else INFINITE
+    minute = int(now // 60)
+    used = state.minute[1] if state.minute[0] == minute else 0
+    if caps.per_minute:
+        free = min(free, caps.per_minute - used)
+    taken = state.order[: max(free, 0)]
+    for _ticket, user in taken:
+        _leave(state, user)
+        state.active[user] = now
+        state.log.append(now)
+    del state.log[: max(len(state.log) - MAX_LOG, 0)]
+    state.minute = (minute, used + len(taken))
+
+
+def _place(state: _Edition, user: int, now: float, opens: float) -> Place:
+    span = now - state.log[0] if state.log else 0.0
+    if user in state.active:
+        return Place(True, 0, len(state.order), False, len(state.log), span)
+    ticket = state.tickets[user]
+    position = bisect.bisect_left(state.order, (ticket, user)) + 1
+    return Place(False, position, len(state.order), now < opens, len(state.log), span)
+
+
+# In Redis -------------------------------------------------------------------------------------
+
+# KEYS: active, line, seen, seq, minute, log. ARGV: user, now, idle, wait_idle, active cap,
+# per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl.
+# Returns {admitted (1/0, -1: full), position, waiting, admissions, first admission time}.
+ARRIVE = """
+local active, line, seen, seq, minute, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local user = ARGV[1]
+local now, idle, wait_idle = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local cap, per_minute, max_waiting = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local opens, draw = tonumber(ARGV[8]), ARGV[9]
+local window, max_log, max_purge, ttl = tonumber(ARGV[10]), tonumber(ARGV[11]),
+  tonumber(ARGV[12]), tonumber(ARGV[13])
+redis.call('ZREMRANGEBYSCORE', active, '-inf', now - idle)
+local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - wait_idle, 'LIMIT', 0, max_purge)
+for _, gone in ipairs(stale) do
+  redis.call('ZREM', line, gone)
+  redis.call('ZREM', seen, gone)
+end
+redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+if redis.call('ZSCORE', active, user) then
+  redis.call('ZADD', active, now, user)
+else
+  if not redis.call('ZSCORE', line, user) then
+    if redis.call('ZCARD', line) >= max_waiting then
+      return {-1, 0, 0, 0, '0'}
+    end
+    local ticket = draw
+    if now >= opens then ticket = redis.call('INCR', seq) end
+    redis.call('ZADD', line, ticket, user)
+  end
+  redis.call('ZADD', seen, now, user)
+  if now >= opens then
+    local free = max_waiting
+    if cap > 0 then free = cap - redis.call('ZCARD', active) end
+    local used = tonumber(redis.call('GET', minute) or '0')
+    if per_minute > 0 then free = math.min(free, per_minute - used) end
+    if free > 0 then
+      local taken = redis.call('ZPOPMIN', line, free)
+      for i = 1, #taken, 2 do
+        local who = taken[i]
+        redis.call('ZREM', seen, who)
+        redis.call('ZADD', active, now, who)
+        redis.call('ZADD', log, now, now .. ':' .. who)
+      end
+      redis.call('INCRBY', minute, #taken / 2)
+      redis.call('EXPIRE', minute, 120)
+      local extra = redis.call('ZCARD', log) - max_log
+      if extra > 0 then redis.call('ZREMRANGEBYRANK', log, 0, extra - 1) end
+    end
+  end
+end
+for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key, ttl) end
+local admissions = redis.call('ZCARD', log)
+local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
+local waiting = redis.call('ZCARD', line)
+if redis.call('ZSCORE', active, user) then
+  return {1, 0, waiting, admissions, first}
+end
+return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first}
+"""
+TTL = 24 * 3600  # an edition's keys go a day after its last arrival
+
+
+class RedisLine:
+    """The deployment's line, in Redis (keys `<namespace>:admission:<edition>:…`)."""
+
+    def __init__(self, redis: Redis, *, namespace: str) -> None:
+        self.redis = redis
+        self.prefix = f"{namespace}:admission:"
+        self.script = redis.register_script(ARRIVE)
+
+    def _keys(self, edition_id: int, now: float) -> list[str]:
+        base = f"{self.prefix}{edition_id}:"
+        minute = f"{base}minute:{int(now // 60)}"
+        return [base + "active", base + "line", base + "seen", base + "seq", minute, base + "log"]
+
+    async def arrive(
+        self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
+    ) -> Place:
+        args: list[str | int | float] = [
+            user_id,
+            repr(now),
+            repr(caps.idle),
+            repr(WAIT_IDLE),
+            caps.active,
+            caps.per_minute,
+            caps.max_waiting,
+            repr(opens),
+            repr(draw),
+            repr(RATE_WINDOW),
+            MAX_LOG,
+            MAX_PURGE,
+            TTL,
+        ]
+        found = await self.script(keys=self._keys(edition_id, now), args=args)
+        admitted, position, waiting, admissions, first = found
+        if int(admitted) < 0:
+            raise full()
+        span = now - float(first) if int(admissions) else 0.0
+        drawn = not int(admitted) and now < opens
+        return Place(bool(int(admitted)), int(position), int(waiting), drawn, int(admissions), span)
+
+    async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
+        await self.redis.zadd(self._keys(edition_id, now)[0], {str(user_id): now})
+
+    async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
+        active, line, _seen, _seq, _minute, log = self._keys(edition_id, now)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(active, now - idle, math.inf)
+            pipe.zcard(line)
+            pipe.zcount(log, now - RATE_WINDOW, math.inf)
+            pipe.zrangebyscore(log, now - RATE_WINDOW, math.inf, start=0, num=1, withscores=True)
+            counted, waiting, admissions, first = await pipe.execute()
+        span = now - float(first[0][1]) if first else 0.0
+        return Figures(int(counted), int(waiting), int(admissions), span)

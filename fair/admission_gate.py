@@ -1,0 +1,171 @@
+"""Who the admission gate (fair.admission) holds, and the signed cookie of those let in.
+
+Never held: anyone but a candidate (recruiters, organisers, administrators, counsellors), and
+a candidate with an interview starting within `INTERVIEW_SOON` (or under way): `exempt`.
+
+Let in, a candidate gets a cookie `COOKIE` signed with SECRET_KEY: "<edition>.<user>.<time>",
+valid `idle` seconds after that time and renewed (with the line told, `Line.touch`) once it is
+`RENEW` seconds old on a request of theirs; so an active candidate stays in, and the cookie of
+one who left expires with their place. Checking it needs neither the database nor Redis: with
+Redis down, people let in stay in (fail open), while new arrivals get a 503 (the cap cannot
+be kept without the shared count, and letting everyone in is what brings a surge down).
+
+Which editions are gated now is read from the database at most every `CACHE_SECONDS` per
+process (`gated`), not on every request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, Signer
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from fair import admission, settings
+from fair.enums import InterviewStatus, Role
+from fair.models import Edition, EditionCandidate, Interview, LiveDay, User
+
+COOKIE = "fair_admission"
+RENEW = 60.0  # seconds: a cookie older than this is renewed on the next request
+CACHE_SECONDS = 5.0
+INTERVIEW_SOON = timedelta(minutes=30)
+LOCAL = admission.MemoryLine()  # the embedded default's line (this process)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """An edition gated now: its caps and the opening of the live day."""
+
+    edition_id: int
+    slug: str
+    caps: admission.Caps
+    opens: datetime
+
+
+def line_of(redis: Redis | None, namespace: str) -> admission.Line:
+    """The deployment's line in Redis when BROADCAST_URL is redis://, else this process's."""
+    return admission.RedisLine(redis, namespace=namespace) if redis is not None else LOCAL
+
+
+def draw() -> float:
+    """A place drawn before opening, in [0, 1): ahead of every later arrival's."""
+    return secrets.randbelow(2**52) / 2**52
+
+
+# The cookie --------------------------------------------------------------------------------------
+
+
+def _signer() -> Signer:
+    return Signer(settings.get().secret_key, salt="fair.admission")
+
+
+def token(edition_id: int, user_id: int, now: datetime) -> str:
+    return _signer().sign(f"{edition_id}.{user_id}.{int(now.timestamp())}").decode()
+
+
+def read_token(raw: str | None, *, user_id: int, idle: float, now: datetime) -> tuple[int, float]:
+    """The edition and age in seconds of a valid cookie of `user_id`, else (0, inf)."""
+    nothing = (0, float("inf"))
+    if not raw or len(raw) > 200:
+        return nothing
+    try:
+        value = _signer().unsign(raw.encode("latin-1", "replace")).decode()
+    except (BadSignature, UnicodeDecodeError):
+        return nothing
+    parts = value.split(".")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        return nothing
+    edition_id, user, issued = (int(p) for p in parts)
+    age = now.timestamp() - issued
+    if user != user_id or not -RENEW <= age < idle:
+        return nothing
+    return edition_id, age
+
+
+# Who is held ----------------------------------------------------------------------------------
+
+
+async def exempt(session: AsyncSession, user: User, now: datetime) -> bool:
+    """Never held: staff, and candidates with an interview within 30 minutes or under way."""
+    if user.role != Role.CANDIDATE:
+        return True
+    soon = await session.scalar(
+        select(Interview.id)
+        .where(
+            Interview.candidate_id == user.id,
+            Interview.status.in_([InterviewStatus.BOOKED.value, InterviewStatus.PENDING.value]),
+            Interview.starts_at <= now + INTERVIEW_SOON,
+            Interview.ends_at > now,
+        )
+        .limit(1)
+    )
+    return soon is not None
+
+
+_cache: tuple[datetime, list[Edition]] | None = None
+
+
+def forget() -> None:
+    """Read the editions afresh on the next request (an organiser changed the caps; tests)."""
+    global _cache
+    _cache = None
+
+
+async def _candidates(session: AsyncSession, now: datetime) -> list[Edition]:
+    """Published editions with a live day around today (their days loaded), cached."""
+    global _cache
+    if _cache is not None and timedelta(0) <= now - _cache[0] < timedelta(seconds=CACHE_SECONDS):
+        return _cache[1]
+    days = (now - timedelta(days=1)).date(), (now + timedelta(days=1)).date()
+    around = select(LiveDay.edition_id).where(LiveDay.day.between(*days))
+    found = await session.scalars(
+        select(Edition)
+        .where(
+            Edition.published_at.is_not(None),
+            Edition.archived_at.is_(None),
+            Edition.id.in_(around),
+        )
+        .options(selectinload(Edition.live_days))
+        .order_by(Edition.id)
+    )
+    editions = list(found)
+    _cache = (now, editions)
+    return editions
+
+
+async def gated(session: AsyncSession, now: datetime) -> list[Gate]:
+    """The editions whose gate is on now (a cap, and a live day opening within 15 minutes or
+    open)."""
+    gates = []
+    for edition in await _candidates(session, now):
+        opens = admission.opening(edition, now)
+        caps = admission.caps_of(edition)
+        if opens is not None and caps.any:
+            gates.append(Gate(edition.id, edition.slug, caps, opens))
+    return gates
+
+
+async def gate_for(
+    session: AsyncSession, user: User, now: datetime, *, slug: str | None = None
+) -> Gate | None:
+    """The gate `user` passes now: the edition's whose page this is (`slug`), else that of
+    the first gated edition they are registered to; None when there is none."""
+    gates = await gated(session, now)
+    if not gates:
+        return None
+    if slug is not None:
+        return next((g for g in gates if g.slug == slug), None)
+    registered = set(
+        await session.scalars(
+            select(EditionCandidate.edition_id).where(
+                EditionCandidate.user_id == user.id,
+                EditionCandidate.edition_id.in_([g.edition_id for g in gates]),
+            )
+        )
+    )
+    return next((g for g in gates if g.edition_id in registered), None)

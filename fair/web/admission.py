@@ -1,0 +1,108 @@
+"""The waiting page of an edition's admission line (fair.admission): the candidate's place and
+an honest estimated wait; refreshed every `gate.REFRESH` seconds without JavaScript (a meta
+refresh) and, with it, every `POLL` seconds through `admission_status` (static/admission.js).
+Once let in, the candidate goes on to the page they asked for (`next`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fair import admission, admission_gate, clock, editions, i18n
+from fair.web import gate, urls
+from fair.web.accounts import safe_next
+from fair.web.auth import database, page, require_user
+from fair.web.templating import render
+
+POLL = 5  # seconds between two status requests of the page's script
+
+
+# The waiting page ------------------------------------------------------------------------------
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 60:
+        return i18n.gettext("less than a minute")
+    minutes = math.ceil(seconds / 60)
+    return i18n.ngettext("about %(num)s minute", "about %(num)s minutes", minutes, num=minutes)
+
+
+def _wait_text(place: admission.Place) -> str:
+    if place.drawn:
+        return i18n.gettext("The estimated wait will show once the fair opens.")
+    wait = place.wait_seconds
+    if wait is None:
+        return i18n.gettext(
+            "Nobody was let in over the last 5 minutes, so no wait can be estimated yet."
+        )
+    per_minute = round(place.rate * 60, 1)
+    return i18n.gettext(
+        "Estimated wait: %(wait)s (people are let in at %(rate)s a minute lately).",
+        wait=_minutes(wait),
+        rate=per_minute,
+    )
+
+
+async def _standing(request: Request) -> tuple[admission.Place | None, str]:
+    """The candidate's place in the edition's line (None: let in or never held), and where
+    they go once in."""
+    user = require_user(request)
+    session = database(request)
+    slug = request.path_params["slug"]
+    edition = await editions.by_slug(session, slug)
+    target = safe_next(request.query_params.get("next"), urls.path(request, "edition", slug=slug))
+    now = clock.now()
+    here = await admission_gate.gate_for(session, user, now, slug=edition.slug)
+    if (
+        here is None
+        or await gate.passes(request, here)
+        or await admission_gate.exempt(session, user, now)
+    ):
+        return None, target
+    place = await gate.arrive(request, here)
+    return (None if place.admitted else place), target
+
+
+def _context(place: admission.Place, target: str) -> dict[str, Any]:
+    return {
+        "place": place,
+        "place_text": gate.place_text(place),
+        "wait_text": _wait_text(place),
+        "next": target,
+        "refresh": gate.REFRESH,
+        "poll": POLL,
+    }
+
+
+@page
+async def waiting(request: Request) -> Response:
+    place, target = await _standing(request)
+    if place is None:
+        response: Response = urls.see_other(target)
+    else:
+        response = render(request, "public/waiting.html", _context(place, target))
+        response.headers["Retry-After"] = str(gate.REFRESH)
+    return response
+
+
+@page
+async def status(request: Request) -> Response:
+    place, target = await _standing(request)
+    if place is None:
+        return JSONResponse({"admitted": True, "next": target})
+    context = _context(place, target)
+    body = {key: context[key] for key in ("place_text", "wait_text", "next")}
+    body |= {"admitted": False, "position": place.position, "waiting": place.waiting}
+    body["wait_seconds"] = place.wait_seconds
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+routes = [
+    Route("/e/{slug}/waiting", waiting, name="admission_waiting"),
+    Route("/e/{slug}/waiting/status", status, name="admission_status"),
+]

@@ -1,0 +1,161 @@
+"""The admission gate on pages (fair.admission, fair.admission_gate).
+
+`check` runs in every page's unit of work (fair.web.auth.page), once the user is known: a
+candidate the gate holds is sent to the edition's waiting page (fair.web.admission; a 503 with
+Retry-After for a script asking for JSON); `finish` puts the renewed or new cookie on the
+answer. Public browsing (the edition's page, booths, offers, programme), accounts and the
+waiting page are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay open when the fair is
+full. Below fair.web.auth (which calls it): it reads the request's session itself.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from fair import admission, admission_gate, app_state, clock, i18n, metrics, settings
+from fair.enums import Role
+from fair.web import urls
+
+log = logging.getLogger("fair.admission")
+
+REFRESH = 15  # seconds between two refreshes of the waiting page (at most 20: issue 17)
+OPEN_MODULES = {
+    "fair.web.public",
+    "fair.web.landing",
+    "fair.web.accounts",
+    "fair.web.privacy",
+    "fair.web.admission",
+}
+OPEN_PAGES = {"fair.web.webconferences.programme", "fair.web.webconferences.webconference_page"}
+NOT_REACHED = "The waiting line cannot be reached just now. Please try again in a few seconds."
+
+
+def _open(request: Request) -> bool:
+    endpoint = request.scope.get("endpoint")
+    module = getattr(endpoint, "__module__", "")
+    return module in OPEN_MODULES or f"{module}.{getattr(endpoint, '__name__', '')}" in OPEN_PAGES
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+async def check(request: Request) -> Response | None:
+    """None when the request may go on; else where a held candidate goes."""
+    user = request.state.user
+    if user is None or user.role != Role.CANDIDATE or _open(request):
+        return None
+    now = clock.now()
+    session: AsyncSession = request.state.db
+    slug = request.path_params.get("slug")
+    gate = await admission_gate.gate_for(session, user, now, slug=slug)
+    if (
+        gate is None
+        or await passes(request, gate)
+        or await admission_gate.exempt(session, user, now)
+    ):
+        return None
+    place = await arrive(request, gate)
+    if place.admitted:
+        return None
+    if _wants_json(request):
+        body = {"error": {"code": "admission.waiting", "message": place_text(place)}}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(REFRESH)})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return urls.redirect(request, "admission_waiting", slug=gate.slug, query={"next": target})
+
+
+async def passes(request: Request, gate: admission_gate.Gate) -> bool:
+    """Whether the candidate holds a valid cookie of this gate (renewed when due: the line
+    told they are active; with the line out of reach they stay in all the same)."""
+    now = clock.now()
+    edition_id, age = admission_gate.read_token(
+        request.cookies.get(admission_gate.COOKIE),
+        user_id=request.state.user.id,
+        idle=gate.caps.idle,
+        now=now,
+    )
+    if edition_id != gate.edition_id:
+        return False
+    if age >= admission_gate.RENEW:
+        try:
+            await _line(request).touch(gate.edition_id, request.state.user.id, now=now.timestamp())
+        except (RedisError, OSError) as exc:  # fail open for people let in
+            log.warning("admission: renewing a place without the line: %r", exc)
+        _set_cookie(request, gate)
+    return True
+
+
+def _line(request: Request) -> admission.Line:
+    broadcast = app_state.of(request).broadcast
+    return admission_gate.line_of(broadcast.client(), broadcast.namespace)
+
+
+async def arrive(request: Request, gate: admission_gate.Gate) -> admission.Place:
+    """The candidate's place (let in: the cookie set on the answer); Full is a 503."""
+    now = clock.now()
+    try:
+        place = await _line(request).arrive(
+            gate.edition_id,
+            request.state.user.id,
+            now=now.timestamp(),
+            opens=gate.opens.timestamp(),
+            caps=gate.caps,
+            draw=admission_gate.draw(),
+        )
+    except admission.Full:
+        metrics.ADMISSION_REJECTED.labels("full").inc()
+        raise
+    except (RedisError, OSError) as exc:
+        log.warning("admission: the line is out of reach: %r", exc)
+        metrics.ADMISSION_REJECTED.labels("unavailable").inc()
+        raise admission.Full(NOT_REACHED, code="admission.unavailable", retry_after=10) from exc
+    if place.admitted:
+        metrics.ADMISSION_ADMITTED.inc()
+        _set_cookie(request, gate)
+    else:
+        metrics.ADMISSION_HELD.inc()
+    return place
+
+
+def _set_cookie(request: Request, gate: admission_gate.Gate) -> None:
+    request.state.admission_cookie = (
+        admission_gate.token(gate.edition_id, request.state.user.id, clock.now()),
+        int(gate.caps.idle),
+    )
+
+
+def finish(request: Request, response: Response) -> None:
+    """Put the cookie `check` or the waiting page decided on the answer."""
+    found = getattr(request.state, "admission_cookie", None)
+    if found is not None:
+        value, max_age = found
+        response.set_cookie(
+            admission_gate.COOKIE,
+            value,
+            max_age=max_age,
+            httponly=True,
+            samesite="lax",
+            secure=settings.get().secure_cookies,
+        )
+
+
+def place_text(place: admission.Place) -> str:
+    if place.drawn:
+        return i18n.gettext(
+            "You are in line. Places are drawn at random when the fair opens: arriving "
+            "earlier or refreshing gives no advantage."
+        )
+    return i18n.ngettext(
+        "You are number %(num)s in line, out of %(waiting)s.",
+        "You are number %(num)s in line, out of %(waiting)s.",
+        place.position,
+        num=place.position,
+        waiting=place.waiting,
+    )

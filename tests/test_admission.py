@@ -1,0 +1,280 @@
+"""Admission control (fair.admission): the line in this process and in Redis, for real, and the
+gate on pages on SQLite and PostgreSQL. Time moves with fair.clock (and `now=`), never sleeps."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import admission, admission_gate, clock, db, participants
+from fair.enums import Role
+from fair.models import Edition
+from tests import factories as f
+from tests.conftest import csrf, login
+from tests.html_forms import forms_of
+
+REDIS = "redis://127.0.0.1:6379/0"
+CAPS = admission.Caps(active=2, per_minute=0, idle=100.0, max_waiting=100)
+OPENS = 1_000_000.0  # a moment, in seconds
+
+
+@pytest_asyncio.fixture(params=["memory", "redis"])
+async def lines(request: pytest.FixtureRequest) -> AsyncIterator[list[admission.Line]]:
+    """Two views of one line, as two processes see it: the same MemoryLine (one process), or
+    two Redis clients of one namespace."""
+    if request.param == "memory":
+        line = admission.MemoryLine()
+        yield [line, line]
+        return
+    namespace = f"test-admission-{secrets.token_hex(4)}"
+    one = aioredis.from_url(REDIS, decode_responses=True)
+    two = aioredis.from_url(REDIS, decode_responses=True)
+    try:
+        yield [admission.RedisLine(c, namespace=namespace) for c in (one, two)]
+    finally:
+        keys = [k async for k in one.scan_iter(f"{namespace}:*")]
+        if keys:
+            await one.delete(*keys)
+        await one.aclose()
+        await two.aclose()
+
+
+async def _arrive(
+    line: admission.Line, user: int, now: float, caps: admission.Caps = CAPS, draw: float = 0.5
+) -> admission.Place:
+    return await line.arrive(7, user, now=now, opens=OPENS, caps=caps, draw=draw)
+
+
+async def test_cap_holds_and_the_line_is_first_come_first_served(
+    lines: list[admission.Line],
+) -> None:
+    one, two = lines
+    now = OPENS + 10
+    places = [
+        await (one if u % 2 else two).arrive(7, u, now=now, opens=OPENS, caps=CAPS, draw=0)
+        for u in range(1, 6)
+    ]
+    assert [(p.admitted, p.position, p.waiting) for p in places] == [
+        (True, 0, 0),
+        (True, 0, 0),
+        (False, 1, 1),
+        (False, 2, 2),
+        (False, 3, 3),
+    ]
+    figures = await one.figures(7, now=now, idle=CAPS.idle)
+    assert (figures.active, figures.waiting) == (2, 3)
+    # User 1 stays active; user 2 goes quiet: at 100 s their place is freed, and the first in
+    # line (3) gets it, whoever asks first (here 5, on the other process).
+    await one.touch(7, 1, now=now + 50)
+    later = now + 101
+    assert (await _arrive(two, 5, later)).position == 2
+    assert (await _arrive(one, 3, later)).admitted
+    assert [(await _arrive(one, u, later)).position for u in (4, 5)] == [1, 2]
+    assert (await _arrive(two, 1, later)).admitted  # still in: active since
+
+
+async def test_arrivals_before_opening_are_drawn_then_served_in_order(
+    lines: list[admission.Line],
+) -> None:
+    one, two = lines
+    before = OPENS - 100
+    draws = {1: 0.9, 2: 0.1, 3: 0.5, 4: 0.3}
+    for user, draw in draws.items():
+        place = await _arrive(one, user, before, draw=draw)
+        assert (place.admitted, place.drawn, place.wait_seconds) == (False, True, None)
+    # Asking again (refreshing early) keeps the draw; a new draw changes nothing.
+    assert (await _arrive(two, 1, before + 60, draw=0.0)).position == 4
+    # Arriving after opening: behind everyone who was there before.
+    late = await _arrive(two, 5, OPENS + 1)
+    assert [(await _arrive(one, u, OPENS + 1)).admitted for u in (2, 4)] == [True, True]
+    assert [(await _arrive(one, u, OPENS + 2)).position for u in (3, 1, 5)] == [1, 2, 3]
+    assert late.admitted is False
+
+
+async def test_arrivals_a_minute_cap(lines: list[admission.Line]) -> None:
+    one, _two = lines
+    caps = admission.Caps(active=0, per_minute=2, idle=600.0, max_waiting=100)
+    minute = (OPENS // 60 + 1) * 60
+    assert [(await _arrive(one, u, minute + 1, caps)).admitted for u in (1, 2, 3)] == [
+        True,
+        True,
+        False,
+    ]
+    assert (await _arrive(one, 3, minute + 59, caps)).position == 1
+    assert (await _arrive(one, 3, minute + 61, caps)).admitted
+
+
+async def test_the_wait_is_the_line_over_the_measured_rate(lines: list[admission.Line]) -> None:
+    one, _two = lines
+    caps = admission.Caps(active=0, per_minute=3, idle=600.0, max_waiting=100)
+    start = (OPENS // 60 + 1) * 60
+    for user in range(1, 7):  # 3 let in at once, 3 waiting
+        await _arrive(one, user, start, caps)
+    # A minute and a half later, three more let in: six admissions over 90 seconds.
+    assert [(await _arrive(one, u, start + 90, caps)).admitted for u in (4, 5, 6)] == [True] * 3
+    for user in (7, 8):
+        await _arrive(one, user, start + 90, caps)
+    place = await _arrive(one, 8, start + 100, caps)
+    assert (place.position, place.admissions, place.span) == (2, 6, 100.0)
+    assert place.wait_seconds == pytest.approx(2 / (6 / 100.0))
+    # Nobody let in over the window: no estimate, said so.
+    quiet = admission.Caps(active=6, per_minute=0, idle=600.0, max_waiting=100)
+    for moment in range(110, int(admission.RATE_WINDOW) + 100, 100):  # 8 asks, 7 left
+        await _arrive(one, 8, start + moment, quiet)
+    stale = await _arrive(one, 8, start + admission.RATE_WINDOW + 91, quiet)
+    assert (stale.admitted, stale.position, stale.admissions) == (False, 1, 0)  # 7 left
+    assert stale.wait_seconds is None
+
+
+async def test_the_line_is_bounded_and_forgets_who_stopped_asking(
+    lines: list[admission.Line],
+) -> None:
+    one, two = lines
+    caps = admission.Caps(active=1, per_minute=0, idle=600.0, max_waiting=2)
+    now = OPENS + 5
+    assert [(await _arrive(one, u, now, caps)).position for u in (1, 2, 3)] == [0, 1, 2]
+    with pytest.raises(admission.Full):
+        await _arrive(two, 4, now, caps)
+    # 2 keeps asking, 3 does not: past WAIT_IDLE, 3's place goes and 4 gets in line.
+    await _arrive(one, 2, now + 100, caps)
+    place = await _arrive(two, 4, now + admission.WAIT_IDLE + 1, caps)
+    assert (place.position, place.waiting) == (2, 2)
+
+
+# The gate on pages ----------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gate() -> None:
+    admission_gate.LOCAL.editions.clear()
+    admission_gate.forget()
+
+
+async def _gated_edition(session: AsyncSession) -> Edition:
+    edition = await f.edition(session, admission_active_cap=1)
+    await db.commit(session)
+    return edition
+
+
+async def _candidate_client(
+    session: AsyncSession, make_client: Any, edition: Edition
+) -> tuple[httpx.AsyncClient, int]:
+    candidate = await f.candidate(session)
+    await participants.register(session, edition_id=edition.id, user=candidate)
+    await db.commit(session)
+    client = make_client()
+    await login(client, candidate.email, f.PASSWORD)
+    return client, candidate.id
+
+
+async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
+    session: AsyncSession, make_client: Any, client: httpx.AsyncClient
+) -> None:
+    clock.set_now(f.NOON)
+    edition = await _gated_edition(session)
+    first, _id1 = await _candidate_client(session, make_client, edition)
+    second, _id2 = await _candidate_client(session, make_client, edition)
+    mine = f"/e/{edition.slug}/my-fair"
+    assert (await first.get(mine)).status_code == 200
+    assert admission_gate.COOKIE in first.cookies
+    held = await second.get(mine)
+    assert held.status_code == 303
+    assert held.headers["location"] == f"/e/{edition.slug}/waiting?next=/e/{edition.slug}/my-fair"
+    waiting = await second.get(held.headers["location"])
+    assert waiting.status_code == 200
+    assert waiting.headers["retry-after"] == "15"
+    assert 'http-equiv="refresh"' not in waiting.text  # axe: no self-reloading page
+    assert "Vous êtes numéro 1 dans la file, sur 1." in waiting.text
+    status = (await second.get(f"/e/{edition.slug}/waiting/status")).json()
+    # One admission so far, measured over the shortest span (a minute): one a minute.
+    assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, 60.0)
+    assert status["wait_text"] == (
+        "Attente estimée : environ 1 minute (ces dernières minutes, 1.0 personnes sont admises "
+        "par minute)."
+    )
+    # Browsing stays open to the one waiting.
+    for page in (f"/e/{edition.slug}", f"/e/{edition.slug}/booths", f"/e/{edition.slug}/offers"):
+        assert (await second.get(page)).status_code == 200, page
+    # The first one stays in while active (the cookie renewed), ...
+    clock.set_now(f.NOON + timedelta(minutes=9))
+    assert (await first.get(mine)).status_code == 200
+    clock.set_now(f.NOON + timedelta(minutes=18))
+    assert (await first.get(mine)).status_code == 200
+    # ... then goes quiet: past 10 minutes the cookie has expired and the place is freed.
+    clock.set_now(f.NOON + timedelta(minutes=29))
+    let_in = await second.get(f"/e/{edition.slug}/waiting?next=/e/{edition.slug}/my-fair")
+    assert (let_in.status_code, let_in.headers["location"]) == (303, mine)
+    assert (await second.get(mine)).status_code == 200
+    assert (await first.get(mine)).status_code == 303
+    # The socket too: the one held is refused, with "try again later".
+    metrics_page = await client.get("/metrics")
+    assert f'fair_admission_active{{edition="{edition.id}"}} 1.0' in metrics_page.text
+    assert f'fair_admission_waiting{{edition="{edition.id}"}} 1.0' in metrics_page.text
+    assert "fair_admission_admitted_total" in metrics_page.text
+
+
+async def test_staff_and_candidates_with_an_interview_soon_are_never_held(
+    session: AsyncSession, make_client: Any
+) -> None:
+    clock.set_now(f.NOON)
+    edition = await _gated_edition(session)
+    booth, recruiter = await f.booth(session, edition_=edition)
+    first, _ = await _candidate_client(session, make_client, edition)
+    mine = f"/e/{edition.slug}/my-fair"
+    assert (await first.get(mine)).status_code == 200  # the one place taken
+    soon = await f.candidate(session)
+    await participants.register(session, edition_id=edition.id, user=soon)
+    await f.interview(
+        session,
+        booth_=booth,
+        recruiter=recruiter,
+        candidate_=soon,
+        starts_at=f.NOON + timedelta(minutes=25),
+    )
+    await db.commit(session)
+    soon_client = make_client()
+    await login(soon_client, soon.email, f.PASSWORD)
+    assert (await soon_client.get(mine)).status_code == 200
+    staff = make_client()
+    await login(staff, recruiter.email, f.PASSWORD)
+    assert (await staff.get("/recruiter")).status_code == 200
+    later, _ = await _candidate_client(session, make_client, edition)
+    assert (await later.get(mine)).status_code == 303
+
+
+async def test_organiser_sets_the_caps_through_the_number_parser(
+    session: AsyncSession, client: httpx.AsyncClient, fetch: Any
+) -> None:
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser)
+    await db.commit(session)
+    await login(client, organiser.email, f.PASSWORD)
+    path = f"/organiser/editions/{edition.id}/settings"
+    form = await client.get(path)
+    assert 'name="admission_active_cap" type="text" value=""' in form.text
+    data = _form_values(form.text)
+    refused = await client.post(path, data={**data, "admission_active_cap": "beaucoup"})
+    assert refused.status_code == 422
+    assert "Indiquez un nombre entier." in refused.text
+    data["csrf_token"] = await csrf(client, path)
+    saved = await client.post(
+        path, data={**data, "admission_active_cap": "500", "admission_arrivals_per_minute": ""}
+    )
+    assert saved.status_code == 303
+    row = await fetch.scalar(select(Edition).where(Edition.id == edition.id))
+    assert (row.admission_active_cap, row.admission_arrivals_per_minute) == (500, None)
+
+
+def _form_values(html: str) -> dict[str, Any]:
+    """The edition form's fields as a browser would send them."""
+    form = next(f for f in forms_of(html) if "admission_active_cap" in f.values())
+    return form.data()
