@@ -73,11 +73,13 @@ class Settings:
     # Database connections per process (pool and overflow: the hard ceiling), how long a request
     # waits for one before answering 503 "briefly unavailable" with Retry-After (a surge waits
     # briefly, it does not pile up behind the pool), and how long opening a PostgreSQL
-    # connection may take (PostgreSQL stopped or not answering: the same 503).
+    # connection may take (PostgreSQL stopped or not answering: the same 503), and a statement
+    # on an open one (PostgreSQL hung with the connection open: the same 503, fair.db).
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_timeout: float = 2.0
     db_connect_timeout: float = 5.0
+    db_command_timeout: float = 30.0
     # Operations (fair.web.ops, fair.logs): seconds each /readyz check may take; the bearer
     # token /metrics asks for (empty: only requests made on this host may read it); logs as
     # "text" lines or "json" lines, from this level on.
@@ -191,6 +193,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         db_max_overflow=_int(env, "FAIR_DB_MAX_OVERFLOW", 20),
         db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 2.0),
         db_connect_timeout=_float(env, "FAIR_DB_CONNECT_TIMEOUT", 5.0),
+        db_command_timeout=_float(env, "FAIR_DB_COMMAND_TIMEOUT", 30.0),
         readyz_timeout=_float(env, "FAIR_READYZ_TIMEOUT", 2.0),
         metrics_token=env.get("FAIR_METRICS_TOKEN", "").strip(),
         log_format=(env.get("FAIR_LOG_FORMAT") or "text").strip().lower(),
