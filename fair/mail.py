@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import calendar, clock, db, metrics, outbox_sender, settings
+from fair import calendar, clock, db, logs, metrics, outbox_sender, settings
 from fair.errors import Conflict, NotFound
 from fair.i18n import gettext as _
 from fair.models import OutboxMail
@@ -75,6 +75,7 @@ async def queue(
         calendar=calendar,
         headers=json.dumps({k: one_line(v) for k, v in headers.items()}) if headers else None,
         created_at=clock.now(),
+        request_id=logs.current(),
     )
     if not has_mailbox(to):  # returned unsaved: nobody to send it to
         return message
@@ -93,7 +94,12 @@ async def queue_many(session: AsyncSession, messages: list[tuple[str, str, str]]
         return 0
     now = clock.now()
     rows = [
-        {"to_addr": to, "subject": one_line(subject)[:SUBJECT_MAX], "body": body}
+        {
+            "to_addr": to,
+            "subject": one_line(subject)[:SUBJECT_MAX],
+            "body": body,
+            "request_id": logs.current(),
+        }
         for to, subject, body in messages
         if has_mailbox(to)
     ]
@@ -161,6 +167,7 @@ class _Outgoing:
     calendar: str | None
     created_at: datetime
     headers: str | None = None
+    request_id: str | None = None
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -221,13 +228,20 @@ async def _claim(maker: async_sessionmaker[AsyncSession]) -> _Outgoing | None:
             calendar=message.calendar,
             created_at=message.created_at,
             headers=message.headers,
+            request_id=message.request_id,
         )
         await session.commit()
     return outgoing
 
 
 async def _attempt(maker: async_sessionmaker[AsyncSession], outgoing: _Outgoing) -> int:
-    """Build and send one message outside any transaction, then record how it went."""
+    """Build and send one message outside any transaction, then record how it went; its log
+    lines carry the id of the request that queued it."""
+    with logs.following(outgoing.request_id):
+        return await _attempt_logged(maker, outgoing)
+
+
+async def _attempt_logged(maker: async_sessionmaker[AsyncSession], outgoing: _Outgoing) -> int:
     try:
         await asyncio.to_thread(_send, outgoing)
     except Exception as exc:  # whatever it was, it belongs to this message alone

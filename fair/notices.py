@@ -26,9 +26,7 @@ async def add(
 
 
 async def unread_count(session: AsyncSession, user_id: int) -> int:
-    query = select(func.count(Notice.id)).where(
-        Notice.user_id == user_id, Notice.read_at.is_(None)
-    )
+    query = select(func.count(Notice.id)).where(Notice.user_id == user_id, Notice.read_at.is_(None))
     return int(await session.scalar(query) or 0)
 
 

@@ -93,9 +93,7 @@ class Accents:
         return re.sub(r"[A-Za-zÀ-ÿ]+", lambda m: self.word(m.group(0)), text)
 
 
-def build(
-    table: dict[str, Any], accents: Accents, naf_labels: dict[str, str]
-) -> dict[str, Any]:
+def build(table: dict[str, Any], accents: Accents, naf_labels: dict[str, str]) -> dict[str, Any]:
     rome: dict[str, str] = {}
     naf = []
     for code, sector in table.items():

@@ -16,7 +16,6 @@ PageKey = tuple[int, int, int | None, date]  # edition, booth, offer (None: the 
 ActiveKey = tuple[int, int, date]  # edition, candidate, day
 
 
-
 @dataclass
 class Taken:
     """What a round took from a tally to write: view counts and active candidates' days."""

@@ -59,9 +59,7 @@ class MediaServer:
         self.conf = conf
         self.keys = Keys(conf.media_namespace)
         self.id = process_id()
-        self.broadcast = Broadcaster(
-            conf.broadcast_url, namespace=conf.broadcast_channel_namespace
-        )
+        self.broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
         self.host: Host | None = None
         self._redis: aioredis.Redis | None = None
         self._scripts: dict[str, Any] = {}

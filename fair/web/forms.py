@@ -36,9 +36,7 @@ class Fields:
 
     def values(self) -> dict[str, Any]:
         """What was submitted, to show again (without NUL or lone surrogates: UTF-8 pages)."""
-        return {
-            k: parse.paragraphs(v) for k, v in self.form.multi_items() if isinstance(v, str)
-        }
+        return {k: parse.paragraphs(v) for k, v in self.form.multi_items() if isinstance(v, str)}
 
     def text(
         self, name: str, *, required: bool = False, max_length: int = 20000, multiline: bool = False
