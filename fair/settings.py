@@ -63,6 +63,10 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "fair <no-reply@fair.localhost>"
+    # Seconds a claimed mail is held by the sender that claimed it (fair.mail): longer than a
+    # send can take (SMTP's 20 s per exchange), the time after which a mail whose sender died
+    # mid-send is sent again.
+    mail_send_lease: float = 60.0
     # Run the mail sender and the statistics refresh inside the server process.
     background_tasks: bool = True
     default_locale: str = "fr"
@@ -183,6 +187,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
         mail_from=env.get("MAIL_FROM") or "fair <no-reply@fair.localhost>",
+        mail_send_lease=_float(env, "FAIR_MAIL_SEND_LEASE", 60.0),
         background_tasks=_bool(env.get("FAIR_BACKGROUND_TASKS"), True),
         default_locale=env.get("FAIR_LOCALE") or "fr",
         default_timezone=env.get("FAIR_TIMEZONE") or "Europe/Paris",

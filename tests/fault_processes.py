@@ -1,7 +1,8 @@
 """What the fault tests (issue 17 item 3) start and kill, never the shared services: a PostgreSQL
 cluster of a test's own on a free port (stopped, frozen and started again), `fair worker`
-processes, and kill -9 of any of them. A pytest plugin (tests/conftest.py): the fixture
-`private_postgres` gives a started cluster, migrated, removed afterwards.
+processes, an SMTP server that holds each mail a while, and kill -9 of any of them. A pytest
+plugin (tests/conftest.py): the fixture `private_postgres` gives a started cluster, migrated,
+removed afterwards.
 
 PostgreSQL refuses to run as root: as root, its commands run as the `postgres` OS user
 (runuser), in a directory of /tmp that user owns. Web processes come from
@@ -10,6 +11,8 @@ tests/server_processes.py (`spawn`, `servers`), redis-server from `redis_server`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import glob
 import os
 import shutil
@@ -19,9 +22,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from fair import migrations
 from tests.server_processes import ROOT, free_port
@@ -137,3 +144,38 @@ def wait_for(check: Callable[[], bool], seconds: float, what: str) -> float:
             raise AssertionError(f"{what}: not within {seconds} s")
         time.sleep(0.1)
     return time.monotonic() - started
+
+
+class SlowSmtpSink:
+    """An SMTP server's handler (aiosmtpd) that holds each recipient `hold` seconds before
+    accepting it: a sender killed meanwhile is killed in the middle of sending a mail, before
+    the message's content was sent. `accepted`: the messages taken (their 250 to DATA given),
+    `recipients`: how many RCPT commands arrived."""
+
+    def __init__(self, hold: float) -> None:
+        self.hold = hold
+        self.accepted: list[EmailMessage] = []
+        self.recipients = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.recipients += 1
+        await asyncio.sleep(self.hold)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        parsed = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        self.accepted.append(parsed)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+@contextlib.contextmanager
+def smtp_sink(handler: object) -> Iterator[int]:
+    """An SMTP server on a free loopback port (in a thread of this process), with `handler`."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

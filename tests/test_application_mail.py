@@ -268,10 +268,7 @@ async def test_a_withdrawn_application_is_left_out_of_the_digest(session, fetch)
 
 async def test_only_mailed_moves_are_mailed() -> None:
     mailed = {
-        (before, after)
-        for before in S
-        for after in S
-        if application_mail.mailed(before, after)
+        (before, after) for before in S for after in S if application_mail.mailed(before, after)
     }
     assert {after for _before, after in mailed} == {
         S.SHORTLISTED,

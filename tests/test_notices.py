@@ -37,15 +37,11 @@ async def test_the_header_counts_unread_notices(client, session):  # type: ignor
     assert notices_link(page.text) == ("Notices 0 (0 unread)", "0 hidden")
 
     await applications.set_status(session, application, ApplicationStatus.IN_REVIEW, by=recruiter)
-    await applications.set_status(
-        session, application, ApplicationStatus.SHORTLISTED, by=recruiter
-    )
+    await applications.set_status(session, application, ApplicationStatus.SHORTLISTED, by=recruiter)
     await db.commit(session)
     page = await client.get("/me/applications")
     assert notices_link(page.text) == ("Notices 2 (2 unread)", "2")
-    assert (
-        'data-unread-one="({num} unread)" data-unread-other="({num} unread)"' in page.text
-    )
+    assert 'data-unread-one="({num} unread)" data-unread-other="({num} unread)"' in page.text
 
     client.cookies.set("lang", "fr")
     page = await client.get("/me/applications")
