@@ -88,6 +88,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             max_overflow=conf.db_max_overflow,
             pool_timeout=conf.db_pool_timeout,
             connect_timeout=conf.db_connect_timeout,
+            command_timeout=conf.db_command_timeout,
         )
         broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
         state.set_up(engine, broadcast)
@@ -197,6 +198,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         PoolTimeout: errors.busy,  # every database connection taken: 503 with Retry-After
         db.Unreachable: errors.unavailable,  # PostgreSQL refused or silent: likewise
         DBAPIError: errors.database_error,  # a connection lost: likewise; else a 500
+        TimeoutError: errors.database_error,  # PostgreSQL hung mid-statement: likewise; else 500
         Exception: errors.server_error,
     }
     app = Starlette(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -27,6 +28,11 @@ from sqlalchemy.ext.asyncio import (
 
 AfterCommit = Callable[[], Awaitable[None]]
 CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection (asyncpg's own default: 60)
+# Seconds a statement on an open PostgreSQL connection may take (asyncpg's own default: none):
+# a server that stopped answering with the connection open (a hung host, a frozen process, a
+# dead network path: no reset, the kernel still acknowledges) would otherwise hold the request,
+# and the pool's pre-ping, forever.
+COMMAND_TIMEOUT = 30.0
 
 
 class Unreachable(Exception):
@@ -56,7 +62,26 @@ def unavailable(exc: BaseException) -> str | None:
         return "server.unavailable"
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return "server.unavailable"
+    if _timed_out(exc):
+        return "server.unavailable"
     return None
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether `exc` is asyncpg's own timeout of a statement on an open connection (its
+    command_timeout; the pre-ping's too, which SQLAlchemy lets through unwrapped): raised
+    through asyncpg's code, unlike any other TimeoutError."""
+    if not isinstance(exc, TimeoutError):
+        return False
+    frames = traceback.walk_tb(exc.__traceback__)
+    return any(frame.f_globals.get("__name__", "").startswith("asyncpg.") for frame, _ in frames)
+
+
+def _timeout_is_a_disconnect(context: ExceptionContext) -> None:
+    """A statement that timed out leaves its connection unusable (the server may never answer
+    it): invalidated, not returned to the pool for a rollback that would wait again."""
+    if _timed_out(context.original_exception):
+        context.is_disconnect = True
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -64,8 +89,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     PostgreSQL: connections checked before use (pre-ping: after a restart of the server the
     dead ones are replaced, the app recovers by itself), opened within `connect_timeout`
-    seconds, a refusal raised as `Unreachable`."""
+    seconds, a refusal raised as `Unreachable`; a statement (the pre-ping's too) given up after
+    `command_timeout` seconds, its connection discarded, the request answered 503."""
     timeout = kwargs.pop("connect_timeout", CONNECT_TIMEOUT)
+    command_timeout = kwargs.pop("command_timeout", COMMAND_TIMEOUT)
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -84,11 +111,17 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # correlated EXISTS counted once per row) cost 12 to 30 ms of compiling for a 20 ms read
     # (the dashboard's outcomes summary on a 40,000-application edition).
     server_settings = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
-    connect_args = {"server_settings": server_settings, "timeout": timeout}
+    connect_args = {
+        "server_settings": server_settings,
+        "timeout": timeout,
+        "command_timeout": command_timeout,
+    }
     # The dialect calls this in place of asyncpg.connect, with the URL's arguments and these.
     connect_args["async_creator_fn"] = _reach
     kwargs.setdefault("connect_args", connect_args)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "handle_error", _timeout_is_a_disconnect)
+    return engine
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -9,7 +9,9 @@ response's X-Request-ID. Records logged outside any request carry "-".
 `configure` sets up the root logger of a process (`fair serve` hands the same setup to each
 uvicorn worker through `dict_config`): FAIR_LOG_FORMAT=json writes one JSON object a line
 (time, level, logger, message, request_id, and the traceback when there is one), the default
-text a line each. Uvicorn's access log leaves out /healthz, /readyz and /metrics (probes and
+text a line each. The id a request's transaction gave the mail and webhook deliveries it queued
+is kept with them, and the worker's lines about sending them carry it again (`following`).
+Uvicorn's access log leaves out /healthz, /readyz and /metrics (probes and
 scrapes every few seconds would drown the rest).
 """
 
@@ -20,6 +22,8 @@ import logging
 import logging.config
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +44,23 @@ def sane(value: str | None) -> str | None:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def current() -> str | None:
+    """The current request's id, None outside any request: what a queued mail or webhook
+    delivery keeps (fair.mail, fair.webhooks) for its sender to log."""
+    found = request_id.get()
+    return None if found == NONE else found
+
+
+@contextmanager
+def following(rid: str | None) -> Iterator[None]:
+    """Log as part of the request `rid` (the worker sending what that request queued)."""
+    token = request_id.set(rid or NONE)
+    try:
+        yield
+    finally:
+        request_id.reset(token)
 
 
 class RequestId(logging.Filter):

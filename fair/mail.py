@@ -5,8 +5,13 @@ through SMTP when SMTP_HOST is set, and otherwise written to the log (the demo's
 outbox page). A rolled-back change therefore never sends mail.
 
 Each message is delivered on its own: it is claimed in a short transaction (its attempt counted
-and its next attempt scheduled, so a crash mid-send retries it later), built and sent outside any
-transaction, and its outcome recorded in another. One failure, whatever raised it (an address
+and held for a lease, FAIR_MAIL_SEND_LEASE: a sender killed mid-send leaves it to be sent again
+once the lease is over), built and sent outside any transaction, and its outcome recorded in
+another. Delivery is at least once, and twice only in one window: a sender killed after the SMTP
+server accepted the message (its 250 reply to DATA) and before the outcome's commit, a few
+milliseconds, sends it again after the lease, with the same Message-ID (`_build`), by which mail
+servers and clients can tell it is the same message. A kill anywhere else in the exchange sends
+it once (tests/test_fault_worker.py). One failure, whatever raised it (an address
 with a line break, a refused recipient, a server down), stays with its row: retried after 1 min,
 5 min, 30 min and 2 h, then marked failed for the administrator, who can retry it
 (/admin/outbox). The others go out. Header-bound text never reaches email.message with a line
@@ -27,7 +32,7 @@ from email.message import EmailMessage
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import calendar, clock, db, metrics, outbox_sender, settings
+from fair import calendar, clock, db, logs, metrics, outbox_sender, settings
 from fair.errors import Conflict, NotFound
 from fair.i18n import gettext as _
 from fair.models import OutboxMail
@@ -75,6 +80,7 @@ async def queue(
         calendar=calendar,
         headers=json.dumps({k: one_line(v) for k, v in headers.items()}) if headers else None,
         created_at=clock.now(),
+        request_id=logs.current(),
     )
     if not has_mailbox(to):  # returned unsaved: nobody to send it to
         return message
@@ -93,7 +99,12 @@ async def queue_many(session: AsyncSession, messages: list[tuple[str, str, str]]
         return 0
     now = clock.now()
     rows = [
-        {"to_addr": to, "subject": one_line(subject)[:SUBJECT_MAX], "body": body}
+        {
+            "to_addr": to,
+            "subject": one_line(subject)[:SUBJECT_MAX],
+            "body": body,
+            "request_id": logs.current(),
+        }
         for to, subject, body in messages
         if has_mailbox(to)
     ]
@@ -161,6 +172,7 @@ class _Outgoing:
     calendar: str | None
     created_at: datetime
     headers: str | None = None
+    request_id: str | None = None
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -191,7 +203,8 @@ async def _claim(maker: async_sessionmaker[AsyncSession]) -> _Outgoing | None:
     """Take the oldest due message: count the attempt and schedule the next one, then commit.
 
     Two senders never take the same message (SKIP LOCKED on PostgreSQL, then its next attempt
-    lies ahead); one that dies mid-send leaves it to be retried at that time.
+    lies a lease ahead, FAIR_MAIL_SEND_LEASE); one that dies mid-send leaves it to be sent again
+    once the lease is over. A failure recorded (`_record`) schedules the retry instead.
     """
     async with maker() as session:
         now = clock.now()
@@ -212,7 +225,7 @@ async def _claim(maker: async_sessionmaker[AsyncSession]) -> _Outgoing | None:
             message.failed_at = now
             message.last_error = message.last_error or "interrupted"
         message.attempts += 1
-        message.next_attempt_at = now + retry_delay(message.attempts)
+        message.next_attempt_at = now + timedelta(seconds=settings.get().mail_send_lease)
         outgoing = _Outgoing(
             id=message.id,
             to_addr=message.to_addr,
@@ -221,13 +234,20 @@ async def _claim(maker: async_sessionmaker[AsyncSession]) -> _Outgoing | None:
             calendar=message.calendar,
             created_at=message.created_at,
             headers=message.headers,
+            request_id=message.request_id,
         )
         await session.commit()
     return outgoing
 
 
 async def _attempt(maker: async_sessionmaker[AsyncSession], outgoing: _Outgoing) -> int:
-    """Build and send one message outside any transaction, then record how it went."""
+    """Build and send one message outside any transaction, then record how it went; its log
+    lines carry the id of the request that queued it."""
+    with logs.following(outgoing.request_id):
+        return await _attempt_logged(maker, outgoing)
+
+
+async def _attempt_logged(maker: async_sessionmaker[AsyncSession], outgoing: _Outgoing) -> int:
     try:
         await asyncio.to_thread(_send, outgoing)
     except Exception as exc:  # whatever it was, it belongs to this message alone
@@ -254,6 +274,7 @@ async def _record(
             message.next_attempt_at = None
         else:
             message.last_error = error
+            message.next_attempt_at = now + retry_delay(message.attempts)
             if message.attempts >= MAX_ATTEMPTS:
                 message.failed_at = now
                 message.next_attempt_at = None

@@ -162,6 +162,8 @@ class OutboxMail(Base):
     # Extra headers, a JSON object (fair.mail.EXTRA_HEADERS only): the one-click stop of a
     # mail one asked for (List-Unsubscribe, RFC 8058: fair.stop_links).
     headers: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The id of the request that queued it (fair.logs), logged by the sender: None outside any.
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Notice(Base):
@@ -1486,6 +1488,8 @@ class WebhookDelivery(Base):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The id of the request that queued it (fair.logs), logged by the sender: None outside any.
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class WebhookAttempt(Base):

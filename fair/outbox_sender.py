@@ -1,6 +1,7 @@
-"""The loop that sends an outbox (fair.mail's mails, fair.webhook_delivery's deliveries): rounds
-whenever a commit queued something (`Wakeup.wake`, an after-commit callback), and every
-`interval` seconds anyway (retries falling due, a wake-up lost with another process's commit).
+"""The loop that sends an outbox (fair.mail's mails, fair.webhook_delivery's deliveries): a round
+when it starts, then whenever a commit queued something (`Wakeup.wake`, an after-commit
+callback), and every `interval` seconds anyway (retries falling due, a wake-up lost with another
+process's commit).
 
 One wake-up event per event loop (a test's loop, the app's, the worker's), made on first use:
 an asyncio.Event belongs to the loop it was first awaited on.
@@ -42,9 +43,12 @@ async def run(
     log: logging.Logger,
     what: str,
 ) -> None:
-    """Run `round_` whenever woken and every `interval` seconds, again at once while it says
-    more may be due (it returns True); a failed round is logged and the sender keeps going."""
+    """Run `round_` at once (a worker restarted after a crash sends what is due without
+    waiting an interval), then whenever woken and every `interval` seconds, again at once while
+    it says more may be due (it returns True); a failed round is logged and the sender keeps
+    going."""
     event = wakeup.event()
+    event.set()
     while True:
         try:
             await asyncio.wait_for(event.wait(), timeout=interval)

@@ -63,6 +63,10 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "fair <no-reply@fair.localhost>"
+    # Seconds a claimed mail is held by the sender that claimed it (fair.mail): longer than a
+    # send can take (SMTP's 20 s per exchange), the time after which a mail whose sender died
+    # mid-send is sent again.
+    mail_send_lease: float = 60.0
     # Run the mail sender and the statistics refresh inside the server process.
     background_tasks: bool = True
     default_locale: str = "fr"
@@ -73,11 +77,13 @@ class Settings:
     # Database connections per process (pool and overflow: the hard ceiling), how long a request
     # waits for one before answering 503 "briefly unavailable" with Retry-After (a surge waits
     # briefly, it does not pile up behind the pool), and how long opening a PostgreSQL
-    # connection may take (PostgreSQL stopped or not answering: the same 503).
+    # connection may take (PostgreSQL stopped or not answering: the same 503), and a statement
+    # on an open one (PostgreSQL hung with the connection open: the same 503, fair.db).
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_timeout: float = 2.0
     db_connect_timeout: float = 5.0
+    db_command_timeout: float = 30.0
     # Operations (fair.web.ops, fair.logs): seconds each /readyz check may take; the bearer
     # token /metrics asks for (empty: only requests made on this host may read it); logs as
     # "text" lines or "json" lines, from this level on.
@@ -192,6 +198,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
         mail_from=env.get("MAIL_FROM") or "fair <no-reply@fair.localhost>",
+        mail_send_lease=_float(env, "FAIR_MAIL_SEND_LEASE", 60.0),
         background_tasks=_bool(env.get("FAIR_BACKGROUND_TASKS"), True),
         default_locale=env.get("FAIR_LOCALE") or "fr",
         default_timezone=env.get("FAIR_TIMEZONE") or "Europe/Paris",
@@ -202,6 +209,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         db_max_overflow=_int(env, "FAIR_DB_MAX_OVERFLOW", 20),
         db_pool_timeout=_float(env, "FAIR_DB_POOL_TIMEOUT", 2.0),
         db_connect_timeout=_float(env, "FAIR_DB_CONNECT_TIMEOUT", 5.0),
+        db_command_timeout=_float(env, "FAIR_DB_COMMAND_TIMEOUT", 30.0),
         readyz_timeout=_float(env, "FAIR_READYZ_TIMEOUT", 2.0),
         metrics_token=env.get("FAIR_METRICS_TOKEN", "").strip(),
         log_format=(env.get("FAIR_LOG_FORMAT") or "text").strip().lower(),

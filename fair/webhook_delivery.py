@@ -37,7 +37,7 @@ import httpx
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import clock, metrics, outbound, outbox_sender, settings
+from fair import clock, logs, metrics, outbound, outbox_sender, settings
 from fair.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger("fair.webhooks")
@@ -79,6 +79,7 @@ class _Claimed:
     url: str
     secret: str
     queued_at: datetime
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ async def _claim(maker: async_sessionmaker[AsyncSession], limit: int) -> list[_C
                     url=url,
                     secret=secret,
                     queued_at=delivery.queued_at,
+                    request_id=delivery.request_id,
                 )
             )
         await session.commit()
@@ -219,12 +221,13 @@ async def _record(maker: async_sessionmaker[AsyncSession], outcomes: list[_Outco
         await session.commit()
     for outcome in outcomes:
         metrics.WEBHOOKS.labels("delivered" if outcome.ok else "failed").inc()
-        log.info(
-            "webhook %s (delivery %s): %s",
-            outcome.claimed.message_id,
-            outcome.claimed.id,
-            "delivered" if outcome.ok else outcome.status or outcome.error,
-        )
+        with logs.following(outcome.claimed.request_id):  # the request that queued it
+            log.info(
+                "webhook %s (delivery %s): %s",
+                outcome.claimed.message_id,
+                outcome.claimed.id,
+                "delivered" if outcome.ok else outcome.status or outcome.error,
+            )
 
 
 def _next_state(outcome: _Outcome, now: datetime) -> dict[str, Any]:

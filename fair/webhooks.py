@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, permissions, settings, webhook_delivery
+from fair import clock, db, logs, permissions, settings, webhook_delivery
 from fair.errors import Conflict, Invalid, NotFound
 from fair.i18n import N_
 from fair.models import (
@@ -281,6 +281,7 @@ async def queue(
                 "queued_at": now,
                 "attempts": 0,
                 "last_error": "",
+                "request_id": logs.current(),
             }
         )
     if rows:

@@ -32,7 +32,12 @@ BACKENDS = [b for b in os.environ.get("FAIR_TEST_BACKENDS", "sqlite,postgresql")
 
 # Fixtures that several test modules share live beside their helpers, in these plugins (no test
 # module imports another: tests/test_test_helpers.py).
-pytest_plugins = ("tests.live_server", "tests.server_processes", "tests.media_setup")
+pytest_plugins = (
+    "tests.live_server",
+    "tests.server_processes",
+    "tests.fault_processes",
+    "tests.media_setup",
+)
 # The helper modules' failed asserts show their values, as the tests' own do.
 pytest.register_assert_rewrite(
     "tests.catalogue", "tests.factories", "tests.pages", "tests.refusals", "tests.sockets"
@@ -44,6 +49,8 @@ pytest.register_assert_rewrite(
 # media, or measure time (a burst of logins, the largest contentful paint). Two of them at once
 # on a two-core machine miss their deadlines for want of CPU, not for a defect.
 SERIAL = {
+    "test_fault_postgresql.py",
+    "test_fault_worker.py",
     "test_interview_race.py",
     "test_live_accounts.py",
     "test_live_redis.py",

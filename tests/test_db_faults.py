@@ -139,8 +139,16 @@ async def test_the_default_wait_for_a_connection_is_brief() -> None:
     """Not SQLAlchemy's 30 s: a surge is told to come back after 2 s at most."""
     loaded = settings.load({})
     assert (loaded.db_pool_timeout, loaded.db_connect_timeout) == (2.0, 5.0)
-    custom = settings.load({"FAIR_DB_POOL_TIMEOUT": "0.5", "FAIR_DB_CONNECT_TIMEOUT": "1"})
+    assert loaded.db_command_timeout == 30.0
+    custom = settings.load(
+        {
+            "FAIR_DB_POOL_TIMEOUT": "0.5",
+            "FAIR_DB_CONNECT_TIMEOUT": "1",
+            "FAIR_DB_COMMAND_TIMEOUT": "3",
+        }
+    )
     assert (custom.db_pool_timeout, custom.db_connect_timeout) == (0.5, 1.0)
+    assert custom.db_command_timeout == 3.0
 
 
 @pytest.mark.postgresql_only

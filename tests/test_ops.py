@@ -16,26 +16,28 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import clock, db, logs, mail, metrics, queues, settings
+from fair import clock, db, logs, mail, metrics, queues, settings, webhook_delivery, webhooks
 from fair.app import create_app
 from fair.enums import Role
+from fair.models import OutboxMail, WebhookDelivery
 from tests import factories as f
 from tests.conftest import csrf
 from tests.factories import NOON, live_booth
 from tests.live_server import Server
+from tests.webhook_receiver import Receiver
 
 REDIS = os.environ.get("FAIR_TEST_REDIS", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parent.parent
@@ -403,12 +405,9 @@ def test_settings_of_operations() -> None:
     assert (set_.readyz_timeout, set_.metrics_token, set_.log_format) == (1.0, "t", "json")
 
 
-async def test_a_request_id_follows_into_the_mail_it_queued(app, client, session) -> None:  # type: ignore[no-untyped-def]
-    """The request that queues a mail logs its outbox id under the request's id; the sender
-    (the worker's round) logs the same id when it sends it."""
-    user = await f.user(session, Role.CANDIDATE, email="ana@example.fr")
-    await db.commit(session)
-    token = await csrf(client, "/reset")
+@contextlib.contextmanager
+def json_lines() -> Iterator[io.StringIO]:
+    """fair's log lines at INFO, as the JSON lines handler of fair.logs writes them."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logs.JsonLines())
@@ -418,21 +417,71 @@ async def test_a_request_id_follows_into_the_mail_it_queued(app, client, session
     level = logger.level
     logger.setLevel(logging.INFO)
     try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+async def test_a_request_id_follows_into_the_mail_it_queued(app, client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    """The request that queues a mail logs its outbox id under the request's id, which the
+    outbox row keeps; the sender (the worker's round) logs its sending under the same id."""
+    user = await f.user(session, Role.CANDIDATE, email="ana@example.fr")
+    await db.commit(session)
+    token = await csrf(client, "/reset")
+    with json_lines() as stream:
         answer = await client.post(
             "/reset",
             data={"csrf_token": token, "email": user.email},
             headers={"x-request-id": "trace-77"},
         )
         assert await mail.deliver_pending(app.state.write_sessions) == 1
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     mails = [(e["message"], e["request_id"]) for e in lines if e["logger"] == "fair.mail"]
     queued = [m for m, rid in mails if m.endswith(" queued") and rid == "trace-77"]
     assert answer.headers["x-request-id"] == "trace-77" and len(queued) == 1
     number = queued[0].split()[1]
-    assert (f"mail {number} sent", "-") in mails
+    assert (f"mail {number} sent", "trace-77") in mails
+    stored = await fetch.get(OutboxMail, int(number))
+    assert stored.request_id == "trace-77"
+
+
+async def test_a_request_id_follows_into_the_webhook_it_queued(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    """A change made during a request (its id set as fair.web.ops sets it) queues a webhook
+    delivery that keeps the id; the sender's line about posting it carries it again. What a
+    worker's own round queues carries none."""
+    settings.override(replace(settings.get(), webhook_timeout=2.0, webhook_private_targets=True))
+    with Receiver() as receiver:
+        edition = await f.edition(session)
+        booth, _recruiter = await f.booth(session, edition_=edition)
+        organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+        endpoint = await webhooks.create(
+            session,
+            by=organiser,
+            edition_id=edition.id,
+            booth_id=None,
+            url=receiver.url,
+            events=["application.submitted"],
+        )
+        receiver.secret = endpoint.secret
+        offer = await f.offer(session, booth_=booth)
+        await db.commit(session)
+        maker = app.state.write_sessions
+        with logs.following("trace-88"):
+            async with db.unit_of_work(maker) as s:
+                await f.application(s, offer_=offer)
+        async with db.unit_of_work(maker) as s:  # outside any request
+            await f.application(s, offer_=await f.offer(s, booth_=booth))
+        with json_lines() as stream:
+            assert await webhook_delivery.deliver_due(maker) == 2
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    deliveries = await fetch.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))
+    assert [d.request_id for d in deliveries] == ["trace-88", None]
+    sent = [(e["message"], e["request_id"]) for e in lines if e["logger"] == "fair.webhooks"]
+    assert sent == [
+        (f"webhook {d.message_id} (delivery {d.id}): delivered", rid)
+        for d, rid in zip(deliveries, ["trace-88", "-"], strict=True)
+    ]
 
 
 async def test_an_unexpected_error_is_logged_with_its_request_id(conf) -> None:  # type: ignore[no-untyped-def]

@@ -16,9 +16,9 @@ async def test_woken_rounds_repeat_while_more_is_due_and_survive_a_failure(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     wakeup = outbox_sender.Wakeup()
-    answers = [True, True, False, "fail", False]
+    answers = [False, True, True, False, "fail", False]
     done: list[object] = []
-    reached = {n: asyncio.Event() for n in (3, 4, 5)}  # after so many rounds
+    reached = {n: asyncio.Event() for n in (4, 5, 6)}  # after so many rounds
 
     async def round_() -> bool:
         answer = answers.pop(0)
@@ -35,17 +35,17 @@ async def test_woken_rounds_repeat_while_more_is_due_and_survive_a_failure(
     )
     try:
         await asyncio.sleep(0.01)
-        assert done == []  # waits for a wake-up (or the interval)
+        assert done == [False]  # one round at start, then waits for a wake-up (or the interval)
         await wakeup.wake()  # three rounds: two said more was due
-        await asyncio.wait_for(reached[3].wait(), timeout=5)
-        assert done == [True, True, False]
-        await wakeup.wake()  # fails
         await asyncio.wait_for(reached[4].wait(), timeout=5)
-        await wakeup.wake()  # the sender is still there
+        assert done == [False, True, True, False]
+        await wakeup.wake()  # fails
         await asyncio.wait_for(reached[5].wait(), timeout=5)
+        await wakeup.wake()  # the sender is still there
+        await asyncio.wait_for(reached[6].wait(), timeout=5)
     finally:
         sender.cancel()
-    assert done == [True, True, False, "fail", False]
+    assert done == [False, True, True, False, "fail", False]
     assert [r.getMessage() for r in caplog.records if r.name == "fair.test_sender"] == [
         "test delivery failed"
     ]
@@ -53,9 +53,12 @@ async def test_woken_rounds_repeat_while_more_is_due_and_survive_a_failure(
 
 async def test_the_interval_runs_a_round_without_a_wake_up() -> None:
     ran = asyncio.Event()
+    rounds: list[int] = []
 
     async def round_() -> bool:
-        ran.set()
+        rounds.append(1)
+        if len(rounds) == 2:  # the one at start, then the interval's
+            ran.set()
         return False
 
     wakeup = outbox_sender.Wakeup()

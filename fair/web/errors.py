@@ -121,7 +121,8 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
-    """A database error: `unavailable` when the connection was lost, else a defect (500)."""
+    """A database error or a timeout: `unavailable` when the connection was lost or a statement
+    got no answer in time (fair.db.unavailable), else a defect (500)."""
     if db.unavailable(exc) is not None:
         return await unavailable(request, exc)
     return await server_error(request, exc)
