@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, paging, search_match
+from fair import geo, paging, search_match, timing
 from fair.enums import BoothStatus, Contract, WorkingTime
 from fair.errors import Invalid
 from fair.models import Booth, Employer, NetworkOffer, NetworkPartner, Offer
@@ -247,16 +247,18 @@ async def search(
         )
     else:
         page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
-    rows = (await session.execute(page_query.offset(offset).limit(query.per_page))).all()
+    with timing.span("query"):  # the page's ids (and, gathered, the capped count)
+        rows = (await session.execute(page_query.offset(offset).limit(query.per_page))).all()
     if gathered and rows:
         total = int(rows[0][2])
     elif network:
         total = 0  # counted in the page's query: no row, no match
     else:
-        total = int(
-            await session.scalar(select(func.count()).select_from(base.limit(cap).subquery())) or 0
-        )
-    hits = await _hits(session, [(row[0], row[1]) for row in rows], origin)
+        with timing.span("count"):
+            counted_ = select(func.count()).select_from(base.limit(cap).subquery())
+            total = int(await session.scalar(counted_) or 0)
+    with timing.span("hits"):
+        hits = await _hits(session, [(row[0], row[1]) for row in rows], origin)
     return Page(
         hits=hits,
         total=min(total, cap - 1),

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, rome, rome_suggest, rome_text, search
+from fair import geo, rome, rome_suggest, rome_text, search, timing
 from fair.search_match import Reason, Wider
 
 JOBS = 4  # ROME suggestions read
@@ -324,11 +324,13 @@ async def find(
     terms = [search.stem(w) for w in search.words(query.q)][:MAX_WORDS]
     if not terms:
         return await search.search(session, edition_id=edition_id, query=query, network=network)
-    widening = await widen(session, query.q)
+    with timing.span("widen"):
+        widening = await widen(session, query.q)
     asked = replace(query, also=widening.wider)
     page = await search.search(session, edition_id=edition_id, query=asked, network=network)
     if page.total == 0:
-        fixes = await respell(session, search.words(query.q))
+        with timing.span("respell"):
+            fixes = await respell(session, search.words(query.q))
         if fixes:
             meant = respelled(query.q, fixes)
             again = await widen(session, meant)
