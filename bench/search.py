@@ -386,7 +386,10 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
                 )
                 result = await search_terms.find(session, edition_id=edition.id, query=query)
                 counts = await search_facets.count(
-                    session, edition_id=edition.id, query=query, origin=result.origin
+                    session,
+                    edition_id=edition.id,
+                    query=replace(query, also=result.also),
+                    origin=result.origin,
                 )
                 pages[kind] = (edition, (query, result, counts), params)
         await engine.dispose()

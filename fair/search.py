@@ -130,6 +130,8 @@ class Page(paging.Paged):
     did_you_mean: str = ""  # the words spelled as the offers spell them (fair.search_terms)
     # More than `total` match: the count stopped there (COUNT_CAP past the page).
     capped: bool = False
+    # What the words also matched (fair.search_terms): the facets count the same offers.
+    also: search_match.Wider = search_match.Wider()
 
     @property
     def pages(self) -> int:
@@ -266,6 +268,7 @@ async def search(
         per_page=query.per_page,
         origin=origin,
         capped=total >= cap,
+        also=query.also,
     )
 
 

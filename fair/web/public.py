@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -211,7 +212,7 @@ async def searched(
                 counts = await search_facets.count(
                     session,
                     edition_id=edition.id,
-                    query=query,
+                    query=replace(query, also=result.also),  # the offers the results found
                     origin=result.origin,
                     network=shows_network,
                 )
