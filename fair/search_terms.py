@@ -217,7 +217,7 @@ def _trade_words() -> dict[str, list[str]]:
 @cache
 def place_words() -> frozenset[str]:
     """The words of the communes' names ("vendargues", "lattes"): never "corrected" to a
-    trade's word (the offers' full-text index on PostgreSQL leaves the commune out)."""
+    trade's word (a commune no offer is in is no typo)."""
     return frozenset(w for place in geo.communes() for w in search.words(place.name) if len(w) > 2)
 
 

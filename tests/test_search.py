@@ -271,3 +271,12 @@ def test_spans_outside_a_request_record_nothing():
     assert timing.parse("query;dur=1.5, bad name;dur=2, count;desc=x, query;dur=0.5") == {
         "query": 2.0
     }
+
+
+async def test_the_commune_is_searchable_text_on_both_databases(session):  # type: ignore[no-untyped-def]
+    """A commune typed among the words finds its offers, on PostgreSQL as on SQLite (its
+    vector holds the commune since migration 0042; SQLite's stems always did)."""
+    edition, _ = await _setup(session)
+    assert await _titles(session, edition, q="cariste sete") == ["Cariste"]
+    assert await _titles(session, edition, q="lattes") == ["Électricien (H/F)"]
+    assert await _titles(session, edition, q="cariste lattes") == []
