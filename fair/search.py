@@ -43,7 +43,7 @@ PER_PAGE = 20
 # offers", so that counting never costs more than finding the page (a broad word or the
 # whole listing at 100,000 offers).
 COUNT_CAP = 1000
-MAX_PAGE = 500
+MAX_PAGE = paging.MAX_PAGE
 RADII = (5, 10, 20, 30, 50, 100)
 SORTS = ("relevance", "recent", "distance")
 PUBLICS = {
@@ -132,11 +132,6 @@ class Page(paging.Paged):
     capped: bool = False
     # What the words also matched (fair.search_terms): the facets count the same offers.
     also: search_match.Wider = search_match.Wider()
-
-    @property
-    def pages(self) -> int:
-        """The pages known: with a capped count, those up to the count's cap."""
-        return max(1, -(-self.total // self.per_page))
 
 
 def check(query: Query) -> geo.Origin | None:
