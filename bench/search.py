@@ -12,7 +12,9 @@ only the per-row flush is replaced by batched INSERTs. The real app then serves 
 (uvicorn in a thread) and httpx times the search page for three kinds of query. A reference
 route added to the same app renders the same template with the same hits held in memory: the
 difference is what the database costs. The "widened" kind times words that the synonyms, the
-ROME codes or the spelling widen (fair.search_terms).
+ROME codes or the spelling widen (fair.search_terms). Where the milliseconds go: the app's own
+Server-Timing header (fair.timing: the page's query, the count, the facets' counts, the hits
+read, the widening, the rendering) beside this process's probes of every SQL statement.
 
 --relevance: the demo fair (fair.demo.seed, 600 offers) in a fresh database per backend, and the
 judged queries of bench/data/search_judged.toml (typed as job seekers type them, each with the
@@ -69,6 +71,7 @@ from fair import (  # noqa: E402
     search_params,
     search_terms,
     settings,
+    timing,
 )
 from fair.app import create_app  # noqa: E402
 from fair.enums import BoothStatus, Contract, Role, WorkingTime  # noqa: E402
@@ -322,6 +325,10 @@ def breakdown(name: str, kind: str, requests: list[dict[str, float]],
         f" ({mean('statements'):.1f} statements) + render {render_ms:4.1f}"
         f" + other Python {handler - sql - render_ms:4.1f}"
     ]
+    told = sorted({key for r in requests for key in r if key.startswith("timing:")})
+    if told:
+        split = "  ".join(f"{key[7:]} {mean(key):.1f}" for key in told)
+        lines.append(f"{'':21}Server-Timing: {split}")
     spans = "  ".join(f"{name} {mean(name):.1f}" for _module, name in SPANS if mean(name))
     if spans:
         lines.append(f"{'':21}of which (SQL included): {spans}")
@@ -379,7 +386,10 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
                 )
                 result = await search_terms.find(session, edition_id=edition.id, query=query)
                 counts = await search_facets.count(
-                    session, edition_id=edition.id, query=query, origin=result.origin
+                    session,
+                    edition_id=edition.id,
+                    query=replace(query, also=result.also),
+                    origin=result.origin,
                 )
                 pages[kind] = (edition, (query, result, counts), params)
         await engine.dispose()
@@ -437,6 +447,9 @@ def measure(
         sent = time.perf_counter()
         response = client.get(url, params=query)
         elapsed = (time.perf_counter() - sent) * 1000
+        # The app's own split of the request (fair.timing: query, count, facets, render…).
+        for span, ms in timing.parse(response.headers.get("server-timing", "")).items():
+            probe.add(f"timing:{span}", ms)
         probe.stop(elapsed)
         if response.status_code != 200 or expect not in response.text:
             raise SystemExit(f"{url} {query}: status {response.status_code} or no hits")

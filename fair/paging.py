@@ -16,6 +16,7 @@ class Paged:
 
     @property
     def pages(self) -> int:
+        """The pages known: with a capped count (the offer search's), those up to its cap."""
         return max(1, -(-self.total // self.per_page))
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, paging, search_match
+from fair import geo, paging, search_match, timing
 from fair.enums import BoothStatus, Contract, WorkingTime
 from fair.errors import Invalid
 from fair.models import Booth, Employer, NetworkOffer, NetworkPartner, Offer
@@ -43,7 +43,7 @@ PER_PAGE = 20
 # offers", so that counting never costs more than finding the page (a broad word or the
 # whole listing at 100,000 offers).
 COUNT_CAP = 1000
-MAX_PAGE = 500
+MAX_PAGE = paging.MAX_PAGE
 RADII = (5, 10, 20, 30, 50, 100)
 SORTS = ("relevance", "recent", "distance")
 PUBLICS = {
@@ -130,11 +130,8 @@ class Page(paging.Paged):
     did_you_mean: str = ""  # the words spelled as the offers spell them (fair.search_terms)
     # More than `total` match: the count stopped there (COUNT_CAP past the page).
     capped: bool = False
-
-    @property
-    def pages(self) -> int:
-        """The pages known: with a capped count, those up to the count's cap."""
-        return max(1, -(-self.total // self.per_page))
+    # What the words also matched (fair.search_terms): the facets count the same offers.
+    also: search_match.Wider = search_match.Wider()
 
 
 def check(query: Query) -> geo.Origin | None:
@@ -247,16 +244,18 @@ async def search(
         )
     else:
         page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
-    rows = (await session.execute(page_query.offset(offset).limit(query.per_page))).all()
+    with timing.span("query"):  # the page's ids (and, gathered, the capped count)
+        rows = (await session.execute(page_query.offset(offset).limit(query.per_page))).all()
     if gathered and rows:
         total = int(rows[0][2])
     elif network:
         total = 0  # counted in the page's query: no row, no match
     else:
-        total = int(
-            await session.scalar(select(func.count()).select_from(base.limit(cap).subquery())) or 0
-        )
-    hits = await _hits(session, [(row[0], row[1]) for row in rows], origin)
+        with timing.span("count"):
+            counted_ = select(func.count()).select_from(base.limit(cap).subquery())
+            total = int(await session.scalar(counted_) or 0)
+    with timing.span("hits"):
+        hits = await _hits(session, [(row[0], row[1]) for row in rows], origin)
     return Page(
         hits=hits,
         total=min(total, cap - 1),
@@ -264,6 +263,7 @@ async def search(
         per_page=query.per_page,
         origin=origin,
         capped=total >= cap,
+        also=query.also,
     )
 
 

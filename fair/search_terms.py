@@ -26,6 +26,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -33,7 +34,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, rome, rome_suggest, rome_text, search
+from fair import geo, rome, rome_suggest, rome_text, search, timing
 from fair.search_match import Reason, Wider
 
 JOBS = 4  # ROME suggestions read
@@ -217,7 +218,7 @@ def _trade_words() -> dict[str, list[str]]:
 @cache
 def place_words() -> frozenset[str]:
     """The words of the communes' names ("vendargues", "lattes"): never "corrected" to a
-    trade's word (the offers' full-text index on PostgreSQL leaves the commune out)."""
+    trade's word (a commune no offer is in is no typo)."""
     return frozenset(w for place in geo.communes() for w in search.words(place.name) if len(w) > 2)
 
 
@@ -324,24 +325,69 @@ async def find(
     terms = [search.stem(w) for w in search.words(query.q)][:MAX_WORDS]
     if not terms:
         return await search.search(session, edition_id=edition_id, query=query, network=network)
-    widening = await widen(session, query.q)
+    with timing.span("widen"):
+        widening = await widen(session, query.q)
     asked = replace(query, also=widening.wider)
     page = await search.search(session, edition_id=edition_id, query=asked, network=network)
-    if page.total == 0:
-        fixes = await respell(session, search.words(query.q))
-        if fixes:
-            meant = respelled(query.q, fixes)
-            again = await widen(session, meant)
-            own = tuple(fixes.get(w, search.stem(w)) for w in search.words(query.q))[:MAX_WORDS]
-            typed, fixed = next(iter(fixes.items()))
-            again.reasons.insert(0, (own, Reason("spelling", typed, surfaces().get(fixed, fixed))))
-            again.wider = replace(again.wider, groups=(own, *again.wider.groups))
-            asked = replace(query, also=again.wider)
-            page = await search.search(session, edition_id=edition_id, query=asked, network=network)
-            if page.total:
-                page.did_you_mean, widening = meant, again
+    if page.total == 0 and (respelt := await meant(session, query.q)):
+        again = await search.search(
+            session,
+            edition_id=edition_id,
+            query=replace(query, also=respelt[1].wider),
+            network=network,
+        )
+        if again.total:
+            page, widening = again, respelt[1]
+            page.did_you_mean = respelt[0]
     explain(page.hits, terms, widening)
     return page
+
+
+async def listing(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    query: search.Query,
+    after: int | None,
+    limit: int,
+    updated_since: datetime | None = None,
+) -> list[search.Hit]:
+    """The offers `find` finds, by id (`fair.search.listing`: the public API's list, which a
+    cursor continues): the same words widened the same way; respelt when the first page of
+    them finds nothing (later pages keep to the words as typed: a cursor's end is no typo)."""
+    if not search.words(query.q):
+        return await search.listing(
+            session, edition_id=edition_id, query=query, after=after, limit=limit,
+            updated_since=updated_since,
+        )  # fmt: skip
+    widening = await widen(session, query.q)
+
+    async def listed(wider: Wider) -> list[search.Hit]:
+        return await search.listing(
+            session, edition_id=edition_id, query=replace(query, also=wider), after=after,
+            limit=limit, updated_since=updated_since,
+        )  # fmt: skip
+
+    hits = await listed(widening.wider)
+    if not hits and after is None and (respelt := await meant(session, query.q)):
+        hits = await listed(respelt[1].wider)
+    return hits
+
+
+async def meant(session: AsyncSession, q: str) -> tuple[str, Widening] | None:
+    """The words `q` was probably meant to be, and what they mean (their widening, the respelt
+    words first), when some are misspelt (`respell`); None when none is."""
+    with timing.span("respell"):
+        fixes = await respell(session, search.words(q))
+        if not fixes:
+            return None
+        words_meant = respelled(q, fixes)
+        again = await widen(session, words_meant)
+    own = tuple(fixes.get(w, search.stem(w)) for w in search.words(q))[:MAX_WORDS]
+    typed, fixed = next(iter(fixes.items()))
+    again.reasons.insert(0, (own, Reason("spelling", typed, surfaces().get(fixed, fixed))))
+    again.wider = replace(again.wider, groups=(own, *again.wider.groups))
+    return words_meant, again
 
 
 def explain(hits: Iterable[search.Hit], terms: Sequence[str], widening: Widening) -> None:

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, editions, employers, offers
+from fair import clock, db, editions, employers, offers, search, search_terms
 from tests import factories as f
 from tests.api_setup import seed, walk
 
@@ -91,6 +91,7 @@ async def test_offers_searched_and_filtered_as_the_page(
         "publics=seniors": [s.offers[3].id],
         "publics=seniors&publics=under26": [s.offers[3].id],
         "q=astronaute": [],
+        "q=plombeir": [s.offers[1].id],  # a misspelt word, respelt as on the page
         "commune=Montpellier&radius_km=10": [o.id for o in s.offers],
         "commune=34000&radius_km=10": [o.id for o in s.offers],  # by postcode
         "working_time=full_time": [o.id for o in s.offers],
@@ -99,6 +100,11 @@ async def test_offers_searched_and_filtered_as_the_page(
     for query, expected in cases.items():
         items, _ = await walk(client, f"{base}?{query}")
         assert _ids(items) == expected, query
+    # The words widened as the page widens them (fair.search_terms): the same offers.
+    for q in ("btp", "chauffagiste electricien", "plombeir"):
+        page = await search_terms.find(session, edition_id=s.edition.id, query=search.Query(q=q))
+        items, _ = await walk(client, f"{base}?q={q}")
+        assert _ids(items) == sorted(h.offer.id for h in page.hits) != [], q
     near, _ = await walk(client, f"{base}?commune=Montpellier&radius_km=10")
     assert near[0]["distance_km"] is not None
     refused = await client.get(f"{base}?contract=astronaut&radius_km=5")

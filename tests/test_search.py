@@ -242,3 +242,41 @@ async def test_words_within_a_radius_walk_the_matches(app, session):  # type: ig
             plan = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             plans.append(" | ".join(row[3] for row in plan.all()))
     assert plans and all("ix_offers_edition_latlon" not in plan for plan in plans), plans
+
+
+async def test_the_search_page_says_where_its_time_went(client, session):  # type: ignore[no-untyped-def]
+    """The Server-Timing header (fair.timing) splits the page: the query, the count when it is
+    apart, the facets' counts, the offers read, the rendering, and the whole."""
+    from fair import timing
+
+    edition, _ = await _setup(session)
+    response = await client.get(f"/e/{edition.slug}/offers", params={"q": "electricien"})
+    spans = timing.parse(response.headers["server-timing"])
+    assert {"query", "facets", "hits", "widen", "render", "app"} <= set(spans)
+    assert spans["app"] >= spans["render"] + spans["query"]
+    listing = await client.get(f"/e/{edition.slug}/offers")  # newest first: counted apart
+    assert {"query", "count", "render"} <= set(timing.parse(listing.headers["server-timing"]))
+    suggested = await client.get(
+        f"/e/{edition.slug}/offers/suggest", params={"field": "job", "q": "elec"}
+    )
+    assert "suggest" in timing.parse(suggested.headers["server-timing"])
+
+
+def test_spans_outside_a_request_record_nothing():
+    from fair import timing
+
+    with timing.span("query"):
+        pass
+    assert timing.header(1.0) == b"app;dur=1.00"
+    assert timing.parse("query;dur=1.5, bad name;dur=2, count;desc=x, query;dur=0.5") == {
+        "query": 2.0
+    }
+
+
+async def test_the_commune_is_searchable_text_on_both_databases(session):  # type: ignore[no-untyped-def]
+    """A commune typed among the words finds its offers, on PostgreSQL as on SQLite (its
+    vector holds the commune since migration 0042; SQLite's stems always did)."""
+    edition, _ = await _setup(session)
+    assert await _titles(session, edition, q="cariste sete") == ["Cariste"]
+    assert await _titles(session, edition, q="lattes") == ["Électricien (H/F)"]
+    assert await _titles(session, edition, q="cariste lattes") == []

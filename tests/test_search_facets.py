@@ -301,3 +301,27 @@ async def test_past_the_threshold_the_choices_come_without_counts(session) -> No
         session, edition_id=edition.id, query=search.Query(q="cariste"), origin=None, scan=3
     )
     assert (narrower.capped, narrower.contract) == (False, {"temporary": 1})
+
+
+async def test_the_counts_follow_the_widened_words_as_the_results_do(client, session) -> None:  # type: ignore[no-untyped-def]
+    """ "chauffeur" finds the lorry driver through the synonyms (fair.search_terms): the facets
+    count that same offer, not the offers the bare word would find (none)."""
+    edition = await _setup(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    await f.offer(
+        session,
+        booth_=booth,
+        title="Conducteur de poids lourd",
+        rome_code="N4101",
+        contract="temporary",
+        commune="Lunel",
+        postcode="34400",
+    )
+    await db.commit(session)
+    shown = text((await client.get(f"/e/{edition.slug}/offers", params={"q": "chauffeur"})).text)
+    assert "1 offre trouvée" in shown
+    assert "Intérim 1 offre" in shown and "Tous les contrats 1 offre" in shown
+    # A misspelt word: the counts follow the respelt search too.
+    typo = text((await client.get(f"/e/{edition.slug}/offers", params={"q": "carsite"})).text)
+    assert "1 offre trouvée" in typo
+    assert "Intérim 1 offre" in typo and "Tous les contrats 1 offre" in typo

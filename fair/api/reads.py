@@ -9,7 +9,16 @@ from typing import Annotated
 
 from pydantic import Field
 
-from fair import editions, employers, interviews, offers, offers_version, parse, search
+from fair import (
+    editions,
+    employers,
+    interviews,
+    offers,
+    offers_version,
+    parse,
+    search,
+    search_terms,
+)
 from fair.api import schemas
 from fair.api.core import Call, Endpoint, endpoint
 from fair.api.params import Id, ListParams, Page, PageParams, Params, Position, Text, page
@@ -177,11 +186,12 @@ async def list_booths(call: Call[EditionListParams]) -> Page[schemas.Booth]:
     version=_edition_version,
 )
 async def list_offers(call: Call[OfferListParams]) -> Page[schemas.Offer]:
-    """The offers the edition's search page finds with the same words and filters (a refused
-    filter answers 400 `search.invalid` with a message per field), by id."""
+    """The offers the edition's search page finds with the same words (their synonyms, the
+    same jobs, a misspelt word respelt: fair.search_terms) and filters (a refused filter
+    answers 400 `search.invalid` with a message per field), by id."""
     p = call.params
     edition = await editions.public(call.session, p.edition_id)
-    hits = await search.listing(
+    hits = await search_terms.listing(
         call.session,
         edition_id=edition.id,
         query=p.query(),

@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fair import admission, admission_gate, clock, db, logs, metrics, settings
+from fair import admission, admission_gate, clock, db, logs, metrics, settings, timing
 from fair.app_state import AppState
 
 log = logging.getLogger("fair.web.ops")
@@ -175,6 +175,7 @@ class Operations:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = logs.sane(given) or logs.new_id()
         token = logs.request_id.set(rid)
+        spans = timing.begin()
         started = time.perf_counter()
         status = 500  # what the client gets when nothing was sent (the server's own answer)
 
@@ -182,7 +183,13 @@ class Operations:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                # Where its milliseconds went, so far (fair.timing): the standard header.
+                took = timing.header((time.perf_counter() - started) * 1000)
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", rid.encode()),
+                    (b"server-timing", took),
+                ]
             await send(message)
 
         try:
@@ -195,6 +202,7 @@ class Operations:
         # them (Starlette's ServerErrorMiddleware), which sits outside every middleware, and
         # its line must carry the id too (the server's task for the request ends after it).
         logs.request_id.reset(token)
+        timing.end(spans)
 
     def _template(self, scope: Scope) -> str:
         if self.templates is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +30,7 @@ from fair import (
     search_terms,
     structured_data,
     suggest,
+    timing,
 )
 from fair.enums import Contract, Role, WorkingTime
 from fair.errors import Invalid, NotFound
@@ -206,13 +208,14 @@ async def searched(
             network=shows_network,
         )
         if facets:
-            counts = await search_facets.count(
-                session,
-                edition_id=edition.id,
-                query=query,
-                origin=result.origin,
-                network=shows_network,
-            )
+            with timing.span("facets"):
+                counts = await search_facets.count(
+                    session,
+                    edition_id=edition.id,
+                    query=replace(query, also=result.also),  # the offers the results found
+                    origin=result.origin,
+                    network=shows_network,
+                )
     except Invalid as error:
         form.errors, form.message, status = dict(error.fields), error.message, 422
         form.params = dict(error.params)
@@ -267,10 +270,11 @@ async def search_suggest(request: Request) -> Response:
     session = database(request)
     edition_id = await editions.public_id(session, request.path_params["slug"])
     typed = parse.line(request.query_params.get("q", ""))[:100]
-    if field == "job":
-        found = await suggest.jobs(session, typed)
-    else:
-        found = await suggest.communes(session, typed, edition_id=edition_id)
+    with timing.span("suggest"):
+        if field == "job":
+            found = await suggest.jobs(session, typed)
+        else:
+            found = await suggest.communes(session, typed, edition_id=edition_id)
     body = {"suggestions": [{"label": s.label, "value": s.value} for s in found]}
     # The same for everyone (a browser may reuse it while the person types again).
     return JSONResponse(body, headers={"cache-control": "public, max-age=60"})

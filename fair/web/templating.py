@@ -22,6 +22,7 @@ from fair import (
     personal_data,
     rome,
     settings,
+    timing,
     videos,
 )
 from fair.enums import (
@@ -222,7 +223,9 @@ def render(
     template = env().get_template(name)
     if status >= 400:
         return Deferred(lambda: template.render(full), status_code=status)
-    return HTMLResponse(template.render(full), status_code=status)
+    with timing.span("render"):
+        body = template.render(full)
+    return HTMLResponse(body, status_code=status)
 
 
 class Deferred(HTMLResponse):

@@ -117,9 +117,17 @@ def test_a_listed_site_shows_the_widget_and_another_cannot_frame_it(  # type: ig
         page.wait_for_function(
             "h => document.querySelector('iframe').height === String(h)", arg=inner
         )
+        # The commune suggested as typed (static/combobox.js), chosen from the keyboard.
+        commune = frame.get_by_role("combobox", name=tr("Near the commune"))
+        commune.press_sequentially("3497", delay=20)
+        frame.get_by_role("option", name="Lattes (34970)").wait_for()
+        commune.press("ArrowDown")
+        commune.press("Enter")
+        assert commune.input_value() == "Lattes"
+        commune.fill("")
         # A search from the keyboard, inside the frame.
-        frame.get_by_label(tr("Job, skill or keyword")).fill("cariste")
-        frame.get_by_label(tr("Job, skill or keyword")).press("Enter")
+        frame.get_by_role("combobox", name=tr("Job, skill or keyword")).fill("cariste")
+        frame.get_by_role("combobox", name=tr("Job, skill or keyword")).press("Enter")
         frame.locator("#results").filter(has_text="1").wait_for()
         found = [a.text_content() for a in titles.all()]
         assert found == ["Cariste (H/F) " + tr("(opens in a new tab)")]
