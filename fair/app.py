@@ -20,6 +20,7 @@ from fair import api, db, geo, metrics, settings, worker
 from fair.app_state import AppState
 from fair.broadcast import Broadcaster
 from fair.errors import FairError
+from fair.live import hub as live_hub
 from fair.live import socket
 from fair.media.host import Host
 from fair.media.remote import RemoteStages
@@ -109,10 +110,12 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         tasks = worker.start(state) if conf.background_tasks else []
         # Every web process writes its own page-view tally, and what is left when it stops.
         tasks.append(asyncio.create_task(worker.run_activity(state)))
+        live_hub.of(broadcast).start(state)  # what the /live sockets share (fair.live.hub)
         try:
             yield
         finally:
             await worker.stop(tasks)
+            await live_hub.close(broadcast)
             await media.close()
             await broadcast.disconnect()
             await engine.dispose()

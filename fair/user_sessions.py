@@ -5,16 +5,17 @@ hash, the user, when it started and was last seen, a short user-agent summary an
 revoked. Every request finds its user with one indexed read (`find`, joined with users). Log-out
 revokes one session; "log out everywhere", a password reset and deactivation revoke them all.
 
-Each revocation queues an event on the user's account channel (fair.channels.account): the
-/live sockets of that user, in every process, re-check their own session on it and close
-when it no longer holds.
+Each revocation queues an event on the deployment's accounts channel (fair.channels.ACCOUNTS):
+every process drops the user's sessions from its socket cache, and the user's /live sockets
+re-check their own session and close when it no longer holds (fair.live.hub).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -91,7 +92,12 @@ async def session_user(session: AsyncSession, cookie: dict[str, Any]) -> User | 
 
 def stale(record: UserSession) -> bool:
     """Whether `last_seen_at` is old enough to be written again."""
-    return record.last_seen_at < clock.now() - TOUCH_EVERY
+    return seen_long_ago(record.last_seen_at)
+
+
+def seen_long_ago(last_seen_at: datetime) -> bool:
+    """Whether a session last seen at `last_seen_at` is to be touched again."""
+    return last_seen_at < clock.now() - TOUCH_EVERY
 
 
 async def touch(session: AsyncSession, session_id: int) -> None:
@@ -126,7 +132,35 @@ def signal(session: AsyncSession, user_id: int) -> None:
     """Tell the user's sockets (after commit) that their account changed: they re-check.
 
     Also for any change of what the account may do (its role, deactivation)."""
-    events.emit(session, channel=channels.account(user_id), event=REVOKED_EVENT, payload={})
+    payload = {"user_id": user_id}
+    events.emit(session, channel=channels.ACCOUNTS, event=REVOKED_EVENT, payload=payload)
+
+
+async def holding(
+    session: AsyncSession, session_ids: Collection[int]
+) -> dict[int, tuple[str, datetime]]:
+    """Of `session_ids`, the sessions that still hold (as `find` judges them): id to the
+    user's role and the session's `last_seen_at` (one read)."""
+    if not session_ids:
+        return {}
+    rows = await session.execute(
+        select(UserSession.id, User.role, UserSession.last_seen_at)
+        .join(User, User.id == UserSession.user_id)
+        .where(
+            UserSession.id.in_(session_ids),
+            UserSession.revoked_at.is_(None),
+            UserSession.last_seen_at >= clock.now() - IDLE_LIFETIME,
+            User.is_active.is_(True),
+        )
+    )
+    return {id_: (role, seen) for id_, role, seen in rows}
+
+
+async def touch_many(session: AsyncSession, session_ids: Collection[int]) -> None:
+    """`touch` for several sessions at once."""
+    await session.execute(
+        update(UserSession).where(UserSession.id.in_(session_ids)).values(last_seen_at=clock.now())
+    )
 
 
 async def active(session: AsyncSession, user_id: int) -> list[UserSession]:

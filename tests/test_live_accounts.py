@@ -192,7 +192,7 @@ async def test_reset_and_deactivation_close_sockets(server: Server, people: Peop
                 queued = events.take(session)
         finally:
             await engine.dispose()
-        assert [e.channel for e in queued] == [channels.account(people.bob.id)]
+        assert [e.channel for e in queued] == [channels.ACCOUNTS]
         future = asyncio.run_coroutine_threadsafe(
             unit_of_work.publish(server.app.state.broadcast, queued), server.loop
         )

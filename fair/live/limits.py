@@ -4,26 +4,28 @@ and how many sockets one user may hold open.
 Commands: a token bucket per socket, `FAIR_LIVE_COMMAND_RATE` commands a second with bursts of
 `FAIR_LIVE_COMMAND_BURST`. A command over it answers `live.rate_limited`; the socket stays open.
 
-Sockets: at most `FAIR_LIVE_MAX_SOCKETS` per user. A logged-in socket registers itself while it
-lives (`hold`); opening one more than the limit names the oldest, which close with
-CLOSE_TOO_MANY. The register is kept in this process with `memory://`, and in Redis with
-`redis://`, so that the limit holds across processes:
+Sockets: at most `FAIR_LIVE_MAX_SOCKETS` per user. A logged-in socket registers itself as it
+opens (`open_socket`) and leaves the register as it closes (`close_socket`); opening one more
+than the limit names the oldest, which close with CLOSE_TOO_MANY. The register is kept in this
+process with `memory://`, and in Redis with `redis://`, so that the limit holds across
+processes:
 
 * `<namespace>:sockets:<user id>`: a sorted set of the user's socket ids by opening time
   (Redis's clock, so hosts need not agree), and `<namespace>:seen:<user id>` by last refresh;
-  each socket refreshes every REFRESH_SECONDS, and an entry not refreshed for STALE_SECONDS (its
+  each process refreshes its sockets every REFRESH_SECONDS in one pipeline (fair.live.hub's
+  round, `refresh`), and an entry not refreshed for STALE_SECONDS (its
   process died) is dropped when the user opens the next socket. Both keys expire after
   STALE_SECONDS without any refresh.
-* The oldest hear it on the user's internal channel (`channels.sockets`), through the
-  broadcaster, so in whichever process they live. Pub/sub may lose the message: such a socket
-  stays open, unlisted, until the user's next socket pushes the next oldest out.
+* The oldest hear it on the deployment's internal channel (`channels.SOCKETS`), through the
+  broadcaster, so in whichever process they live (fair.live.hub follows it). Pub/sub may
+  lose the message: such a socket stays open, unlisted, until the user's next socket pushes
+  the next oldest out.
 
 Redis unreachable: the socket is let in without the limit (logged), never refused.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -46,6 +48,7 @@ CLOSE_TOO_MANY = 4429
 CLOSE_REASON = "too many connections: this was the oldest"
 REFRESH_SECONDS = 30.0
 STALE_SECONDS = 90
+CHUNK = 1000
 
 
 class CommandBucket:
@@ -75,47 +78,34 @@ def rate_limited() -> TooMany:
 # Open sockets per user -----------------------------------------------------------------------
 
 
-async def hold(conn: Connection) -> int | None:
-    """Run with the socket: register it, and return CLOSE_TOO_MANY once newer sockets of the
-    same user push it out (a visitor's socket runs until cancelled). A failure here is logged
-    and lets the socket live on unlisted: the limit is not worth closing a socket for."""
-    if conn.user is not None:
-        try:
-            return await _hold(conn, conn.user.id)
-        except Exception:
-            log.exception("the open sockets register failed")
-    await asyncio.Event().wait()
-    return None
-
-
-async def _hold(conn: Connection, user_id: int) -> int:
-    me = conn.connection_id
-    register = _register(conn.broadcast)
-    channel = channels.sockets(user_id)
-    # Subscribed first: a notice sent right after registering is not missed.
-    async with conn.broadcast.subscribe(channel) as notices:
-        try:
-            oldest = await register.open(user_id, me, settings.get().live_max_sockets)
-            if oldest:
-                await conn.broadcast.publish(channel, json.dumps({"close": oldest}))
-            while True:
-                try:
-                    notice = await asyncio.wait_for(notices.get(), REFRESH_SECONDS)
-                except TimeoutError:
-                    await register.refresh(user_id, me)
-                    continue
-                if me in _closing(notice):
-                    return CLOSE_TOO_MANY
-        finally:
-            await register.close(user_id, me)
-
-
-def _closing(notice: str) -> list[str]:
+async def open_socket(conn: Connection) -> None:
+    """Register a logged-in socket as it opens; the oldest of its user's sockets over the
+    limit are told to close (the hub closes them in whichever process they live). A failure
+    is logged and lets the socket live on unlisted: the limit is not worth closing it for."""
+    if conn.user is None:
+        return
     try:
-        ids = json.loads(notice).get("close")
-    except (ValueError, AttributeError):
-        return []
-    return ids if isinstance(ids, list) else []
+        register = _register(conn.broadcast)
+        limit = settings.get().live_max_sockets
+        oldest = await register.open(conn.user.id, conn.connection_id, limit)
+        if oldest:
+            await conn.broadcast.publish(channels.SOCKETS, json.dumps({"close": oldest}))
+    except Exception:
+        log.exception("the open sockets register failed")
+
+
+async def refresh(broadcast: Broadcaster, conns: list[Connection]) -> None:
+    """Keep this process's logged-in sockets listed (the hub, every REFRESH_SECONDS)."""
+    listed = [(c.user.id, c.connection_id) for c in conns if c.user is not None]
+    try:
+        await _register(broadcast).refresh(listed)
+    except Exception:
+        log.exception("the open sockets register failed")
+
+
+async def close_socket(conn: Connection) -> None:
+    if conn.user is not None:
+        await _register(conn.broadcast).close(conn.user.id, conn.connection_id)
 
 
 class _Local:
@@ -132,7 +122,7 @@ class _Local:
             del mine[found]
         return oldest
 
-    async def refresh(self, user_id: int, connection_id: str) -> None:
+    async def refresh(self, listed: list[tuple[int, str]]) -> None:
         return None
 
     async def close(self, user_id: int, connection_id: str) -> None:
@@ -206,8 +196,21 @@ class _Shared:
         found = await self._run(OPEN_SCRIPT, keys, connection_id, limit, STALE_SECONDS)
         return [str(id_) for id_ in found or []]
 
-    async def refresh(self, user_id: int, connection_id: str) -> None:
-        await self._run(REFRESH_SCRIPT, self._keys(user_id), connection_id, STALE_SECONDS)
+    async def refresh(self, listed: list[tuple[int, str]]) -> None:
+        """One pipeline for the sockets of this process, CHUNK at a time."""
+        client = self.broadcast.client()
+        if client is None:
+            return
+        for start in range(0, len(listed), CHUNK):
+            try:
+                async with client.pipeline(transaction=False) as pipe:
+                    for user_id, connection_id in listed[start : start + CHUNK]:
+                        keys = self._keys(user_id)
+                        pipe.eval(REFRESH_SCRIPT, len(keys), *keys, connection_id, STALE_SECONDS)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                log.warning("the socket register in Redis is unreachable: %s", exc)
+                return
 
     async def close(self, user_id: int, connection_id: str) -> None:
         client = self.broadcast.client()
