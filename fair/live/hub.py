@@ -49,6 +49,7 @@ log = logging.getLogger("fair.live")
 
 CACHE_SECONDS = 30.0
 CACHE_SIZE = 100_000
+OPENING_SECONDS = 0.01  # sockets opened (closed) within this are (un)registered in one round trip
 
 
 @dataclass(slots=True)
@@ -126,6 +127,8 @@ class Hub:
         self._state: app_state.AppState | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._chores: set[asyncio.Task[Any]] = set()
+        self._opening: list[Connection] = []  # sockets opened since the last registration
+        self._closing: list[Connection] = []  # and closed
 
     # Sessions -----------------------------------------------------------------------------
 
@@ -179,17 +182,32 @@ class Hub:
         self.by_id[conn.connection_id] = conn
         if conn.user is not None and conn.session_id is not None:
             self.watched[conn.user.id].add(conn)
-            self.spawn(limits.open_socket(conn))
+            if not self._opening:  # the first of a moment: register those of this moment
+                self.spawn(self._open_sockets())
+            self._opening.append(conn)
 
     def leave(self, conn: Connection) -> None:
         self.by_id.pop(conn.connection_id, None)
         if conn.user is None:
             return
+        if not self._closing:  # the first of a moment: unregister those of this moment
+            self.spawn(self._close_sockets())
+        self._closing.append(conn)
         mine = self.watched.get(conn.user.id)
         if mine is not None and conn in mine:
             mine.discard(conn)
             if not mine:
                 del self.watched[conn.user.id]
+
+    async def _open_sockets(self) -> None:
+        await asyncio.sleep(OPENING_SECONDS)
+        opening, self._opening = self._opening, []
+        await limits.open_sockets(self.broadcast, [c for c in opening if not c.ended.done()])
+
+    async def _close_sockets(self) -> None:
+        await asyncio.sleep(OPENING_SECONDS)
+        closing, self._closing = self._closing, []
+        await limits.close_sockets(self.broadcast, closing)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run `work` in the background, kept referenced until it ends."""

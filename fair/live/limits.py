@@ -78,34 +78,37 @@ def rate_limited() -> TooMany:
 # Open sockets per user -----------------------------------------------------------------------
 
 
-async def open_socket(conn: Connection) -> None:
-    """Register a logged-in socket as it opens; the oldest of its user's sockets over the
-    limit are told to close (the hub closes them in whichever process they live). A failure
-    is logged and lets the socket live on unlisted: the limit is not worth closing it for."""
-    if conn.user is None:
-        return
+async def open_sockets(broadcast: Broadcaster, conns: list[Connection]) -> None:
+    """Register logged-in sockets as they open (the hub gathers those of a moment: one Redis
+    pipeline for them all); the oldest of each user's sockets over the limit are told to
+    close, in whichever process they live. A failure is logged and lets the sockets live on
+    unlisted: the limit is not worth closing a socket for."""
+    opening = [(c.user.id, c.connection_id) for c in conns if c.user is not None]
     try:
-        register = _register(conn.broadcast)
-        limit = settings.get().live_max_sockets
-        oldest = await register.open(conn.user.id, conn.connection_id, limit)
+        oldest = await _register(broadcast).open(opening, settings.get().live_max_sockets)
         if oldest:
-            await conn.broadcast.publish(channels.SOCKETS, json.dumps({"close": oldest}))
+            await broadcast.publish(channels.SOCKETS, json.dumps({"close": oldest}))
     except Exception:
         log.exception("the open sockets register failed")
 
 
 async def refresh(broadcast: Broadcaster, conns: list[Connection]) -> None:
     """Keep this process's logged-in sockets listed (the hub, every REFRESH_SECONDS)."""
+    await _update(broadcast, conns, closed=False)
+
+
+async def close_sockets(broadcast: Broadcaster, conns: list[Connection]) -> None:
+    """Take closed sockets off the register (the hub gathers those of a moment)."""
+    await _update(broadcast, conns, closed=True)
+
+
+async def _update(broadcast: Broadcaster, conns: list[Connection], *, closed: bool) -> None:
     listed = [(c.user.id, c.connection_id) for c in conns if c.user is not None]
+    register = _register(broadcast)
     try:
-        await _register(broadcast).refresh(listed)
+        await (register.close(listed) if closed else register.refresh(listed))
     except Exception:
         log.exception("the open sockets register failed")
-
-
-async def close_socket(conn: Connection) -> None:
-    if conn.user is not None:
-        await _register(conn.broadcast).close(conn.user.id, conn.connection_id)
 
 
 class _Local:
@@ -114,22 +117,26 @@ class _Local:
     def __init__(self) -> None:
         self.sockets: dict[int, dict[str, None]] = defaultdict(dict)
 
-    async def open(self, user_id: int, connection_id: str, limit: int) -> list[str]:
-        mine = self.sockets[user_id]
-        mine[connection_id] = None
-        oldest = list(mine)[: max(0, len(mine) - limit)]
-        for found in oldest:
-            del mine[found]
+    async def open(self, opening: list[tuple[int, str]], limit: int) -> list[str]:
+        oldest: list[str] = []
+        for user_id, connection_id in opening:
+            mine = self.sockets[user_id]
+            mine[connection_id] = None
+            over = list(mine)[: max(0, len(mine) - limit)]
+            for found in over:
+                del mine[found]
+            oldest += over
         return oldest
 
     async def refresh(self, listed: list[tuple[int, str]]) -> None:
         return None
 
-    async def close(self, user_id: int, connection_id: str) -> None:
-        mine = self.sockets.get(user_id, {})
-        mine.pop(connection_id, None)
-        if not mine:
-            self.sockets.pop(user_id, None)
+    async def close(self, closing: list[tuple[int, str]]) -> None:
+        for user_id, connection_id in closing:
+            mine = self.sockets.get(user_id, {})
+            mine.pop(connection_id, None)
+            if not mine:
+                self.sockets.pop(user_id, None)
 
 
 # KEYS: sockets, seen. ARGV: connection id, limit, STALE_SECONDS. Returns the ids pushed out.
@@ -170,6 +177,13 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 """
 
+# KEYS: sockets, seen. ARGV: connection id.
+CLOSE_SCRIPT = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
 
 class _Shared:
     """The register in Redis, shared by every process of the deployment (its namespace)."""
@@ -181,46 +195,36 @@ class _Shared:
         namespace = self.broadcast.namespace
         return [f"{namespace}:sockets:{user_id}", f"{namespace}:seen:{user_id}"]
 
-    async def _run(self, script: str, keys: list[str], *args: Any) -> Any:
-        client = self.broadcast.client()
-        if client is None:
-            return []
-        try:
-            return await client.eval(script, len(keys), *keys, *args)
-        except (RedisError, OSError) as exc:
-            log.warning("the socket register in Redis is unreachable: %s", exc)
-            return []
-
-    async def open(self, user_id: int, connection_id: str, limit: int) -> list[str]:
-        keys = self._keys(user_id)
-        found = await self._run(OPEN_SCRIPT, keys, connection_id, limit, STALE_SECONDS)
-        return [str(id_) for id_ in found or []]
+    async def open(self, opening: list[tuple[int, str]], limit: int) -> list[str]:
+        found = await self._pipelined(OPEN_SCRIPT, opening, limit, STALE_SECONDS)
+        return [str(id_) for ids in found for id_ in ids or []]
 
     async def refresh(self, listed: list[tuple[int, str]]) -> None:
-        """One pipeline for the sockets of this process, CHUNK at a time."""
+        await self._pipelined(REFRESH_SCRIPT, listed, STALE_SECONDS)
+
+    async def _pipelined(
+        self, script: str, sockets: list[tuple[int, str]], *args: Any
+    ) -> list[Any]:
+        """`script` for each (user id, connection id), in pipelines of CHUNK; what each
+        returned (nothing once Redis is unreachable: logged)."""
         client = self.broadcast.client()
+        found: list[Any] = []
         if client is None:
-            return
-        for start in range(0, len(listed), CHUNK):
+            return found
+        for start in range(0, len(sockets), CHUNK):
             try:
                 async with client.pipeline(transaction=False) as pipe:
-                    for user_id, connection_id in listed[start : start + CHUNK]:
+                    for user_id, connection_id in sockets[start : start + CHUNK]:
                         keys = self._keys(user_id)
-                        pipe.eval(REFRESH_SCRIPT, len(keys), *keys, connection_id, STALE_SECONDS)
-                    await pipe.execute()
+                        pipe.eval(script, len(keys), *keys, connection_id, *args)
+                    found += await pipe.execute()
             except (RedisError, OSError) as exc:
                 log.warning("the socket register in Redis is unreachable: %s", exc)
-                return
+                break
+        return found
 
-    async def close(self, user_id: int, connection_id: str) -> None:
-        client = self.broadcast.client()
-        if client is None:
-            return
-        try:
-            for key in self._keys(user_id):
-                await client.zrem(key, connection_id)
-        except (RedisError, OSError) as exc:
-            log.warning("the socket register in Redis is unreachable: %s", exc)
+    async def close(self, closing: list[tuple[int, str]]) -> None:
+        await self._pipelined(CLOSE_SCRIPT, closing)
 
 
 _registers: weakref.WeakKeyDictionary[Broadcaster, _Local | _Shared] = weakref.WeakKeyDictionary()

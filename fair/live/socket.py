@@ -242,7 +242,6 @@ class Connection:
             await asyncio.gather(*tasks, return_exceptions=True)
             for channel in list(self.subscriptions):
                 await self.unsubscribe_channel(channel)
-            await limits.close_socket(self)
             await booth_commands.leave_all(self)
             await room_commands.leave_all(self)
             await call_commands.leave_all(self)
