@@ -123,6 +123,8 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
 
     assets = Assets(conf.static_dir)
     routes = [
+        # First: thousands of sockets connecting at opening do not try 200 page routes each.
+        WebSocketRoute("/live", socket.endpoint, name="live"),
         api.mount,  # /api/v1: the public JSON API, its own errors and OpenAPI document
         *images.routes,
         *landing.routes,
@@ -162,7 +164,6 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *outcomes.routes,
         *admin.routes,
         *styleguide.routes,
-        WebSocketRoute("/live", socket.endpoint, name="live"),
         Mount("/static", assets, name="static"),
     ]
     middleware = [

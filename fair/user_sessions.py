@@ -18,7 +18,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import channels, clock, events, tokens
@@ -48,22 +48,36 @@ async def start(session: AsyncSession, user: User, *, user_agent: str = "") -> s
     return key
 
 
+def _holds() -> tuple[ColumnElement[bool], ...]:
+    """What a session that holds must be: not revoked, not idle too long, its user active
+    (to be joined with users)."""
+    return (
+        UserSession.revoked_at.is_(None),
+        UserSession.last_seen_at >= clock.now() - IDLE_LIFETIME,
+        User.is_active.is_(True),
+    )
+
+
+def _with_user() -> Select[User, UserSession]:
+    joined = select(User, UserSession).select_from(UserSession)
+    return joined.join(User, User.id == UserSession.user_id).where(*_holds())
+
+
 async def find(session: AsyncSession, key: str) -> tuple[User, UserSession] | None:
     """The active user and their live session for a cookie's `key` (one indexed read)."""
-    row = (
-        await session.execute(
-            select(User, UserSession)
-            .select_from(UserSession)
-            .join(User, User.id == UserSession.user_id)
-            .where(
-                UserSession.key_hash == tokens.digest(key),
-                UserSession.revoked_at.is_(None),
-                UserSession.last_seen_at >= clock.now() - IDLE_LIFETIME,
-                User.is_active.is_(True),
-            )
-        )
-    ).first()
+    found = _with_user().where(UserSession.key_hash == tokens.digest(key))
+    row = (await session.execute(found)).first()
     return (row[0], row[1]) if row is not None else None
+
+
+async def find_many(
+    session: AsyncSession, key_hashes: Collection[str]
+) -> dict[str, tuple[User, UserSession]]:
+    """`find` for many cookies at once, by the digests of their keys (one read)."""
+    if not key_hashes:
+        return {}
+    rows = await session.execute(_with_user().where(UserSession.key_hash.in_(key_hashes)))
+    return {record.key_hash: (user, record) for user, record in rows}
 
 
 async def session_record(
@@ -146,12 +160,7 @@ async def holding(
     rows = await session.execute(
         select(UserSession.id, User.role, UserSession.last_seen_at)
         .join(User, User.id == UserSession.user_id)
-        .where(
-            UserSession.id.in_(session_ids),
-            UserSession.revoked_at.is_(None),
-            UserSession.last_seen_at >= clock.now() - IDLE_LIFETIME,
-            User.is_active.is_(True),
-        )
+        .where(UserSession.id.in_(session_ids), *_holds())
     )
     return {id_: (role, seen) for id_, role, seen in rows}
 

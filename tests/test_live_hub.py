@@ -116,6 +116,27 @@ async def test_a_revoked_session_is_refused_on_the_next_connect(
     await late.close()
 
 
+async def test_sockets_connecting_together_share_their_sessions_reads(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    people = [(await make(server))[0] for _ in range(8)]
+    clients = [await logged_in(user) for user in people]
+    with statements(server) as seen:
+        # Four browser tabs each, all at once: each gets its own user, and no session is read
+        # twice (the connects of a moment wait for one read).
+        sockets = await asyncio.gather(*(opened(server, c) for c in clients for _ in range(4)))
+        owners = [user for user in people for _ in range(4)]
+        replies = await asyncio.gather(
+            *(
+                call(ws, "subscribe", {"channel": channels.user(u.id)})
+                for ws, u in zip(sockets, owners, strict=True)
+            )
+        )
+        await asyncio.gather(*(ws.close() for ws in sockets))
+    assert [r[0] for r in replies] == ["success"] * 32
+    assert 1 <= len([s for s in seen if "FROM user_sessions JOIN users" in s]) <= 8
+
+
 async def test_a_hidden_edition_is_not_remembered_as_public(
     server: Server, logged_in: LoggedIn
 ) -> None:
