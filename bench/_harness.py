@@ -6,9 +6,12 @@ of scripts to run."""
 from __future__ import annotations
 
 import functools
+import secrets
 import socket
 import statistics
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 
@@ -26,6 +29,27 @@ async def pg_database(name: str, create: bool) -> str:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await engine.dispose()
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def candidate_rows(prefix: str, n: int, now: datetime) -> list[dict[str, Any]]:
+    """`n` candidates to insert at once (`insert(User)`), `<prefix><i>@bench.fair`, who can
+    log in with no password (the benchmarks sign their session cookies themselves)."""
+    from fair import accounts
+    from fair.enums import Role
+
+    return [
+        {
+            "email": f"{prefix}{i}@bench.fair",
+            "name": f"{prefix.title()} {i}",
+            "password_hash": accounts.UNUSABLE_PASSWORD,
+            "role": Role.CANDIDATE.value,
+            "locale": "fr",
+            "auth_version": secrets.token_hex(8),
+            "is_active": True,
+            "created_at": now,
+        }
+        for i in range(n)
+    ]
 
 
 def free_port() -> int:

@@ -53,6 +53,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import _harness  # noqa: E402  (after the line above: it imports this checkout's fair)
+
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "fair_bench_fanout"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -297,19 +299,7 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
         # Nobody logs in (argon2 would take minutes): the cookies are signed below, as
         # Starlette's SessionMiddleware signs them after a login.
         now = clock.now()
-        rows = [
-            {
-                "email": f"fanout{i}@bench.fair",
-                "name": f"Fanout {i}",
-                "password_hash": accounts.UNUSABLE_PASSWORD,
-                "role": Role.CANDIDATE.value,
-                "locale": "fr",
-                "auth_version": secrets.token_hex(8),
-                "is_active": True,
-                "created_at": now,
-            }
-            for i in range(n_users)
-        ]
+        rows = _harness.candidate_rows("fanout", n_users, now)
         for i in range(0, len(rows), 2000):
             await session.execute(insert(User), rows[i : i + 2000])
         users = (

@@ -20,6 +20,7 @@ from fair import api, db, geo, metrics, settings, worker
 from fair.app_state import AppState
 from fair.broadcast import Broadcaster
 from fair.errors import FairError
+from fair.live import hub as live_hub
 from fair.live import socket
 from fair.media.host import Host
 from fair.media.remote import RemoteStages
@@ -111,10 +112,12 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         tasks = worker.start(state) if conf.background_tasks else []
         # Every web process writes its own page-view tally, and what is left when it stops.
         tasks.append(asyncio.create_task(worker.run_activity(state)))
+        live_hub.of(broadcast).start(state)  # what the /live sockets share (fair.live.hub)
         try:
             yield
         finally:
             await worker.stop(tasks)
+            await live_hub.close(broadcast)
             await media.close()
             await broadcast.disconnect()
             await engine.dispose()
@@ -122,6 +125,8 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
 
     assets = Assets(conf.static_dir)
     routes = [
+        # First: thousands of sockets connecting at opening do not try 200 page routes each.
+        WebSocketRoute("/live", socket.endpoint, name="live"),
         api.mount,  # /api/v1: the public JSON API, its own errors and OpenAPI document
         *images.routes,
         *landing.routes,
@@ -162,7 +167,6 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         *outcomes.routes,
         *admin.routes,
         *styleguide.routes,
-        WebSocketRoute("/live", socket.endpoint, name="live"),
         Mount("/static", assets, name="static"),
     ]
     middleware = [

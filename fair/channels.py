@@ -44,16 +44,13 @@ def panel(edition_id: int) -> str:
     return f"{PANEL}:{edition_id}"
 
 
-def account(user_id: int) -> str:
-    """Internal to the server: a user's sessions changed (fair.user_sessions). Not a kind
-    clients may subscribe to: `parse` refuses it."""
-    return f"account:{user_id}"
-
-
-def sockets(user_id: int) -> str:
-    """Internal to the server: a user opened more sockets than allowed, the oldest must close
-    (fair.live.limits). Not a kind clients may subscribe to: `parse` refuses it."""
-    return f"sockets:{user_id}"
+# Internal to the server, never to clients (`parse` refuses them): one channel each for the
+# whole deployment, heard by every process (fair.live.hub).
+ACCOUNTS = "accounts"
+"""A user's sessions or rights changed (fair.user_sessions.signal); payload `user_id`."""
+SOCKETS = "sockets"
+"""Sockets that must close, the oldest of a user over the limit (fair.live.limits); payload
+`close`, their connection ids."""
 
 
 def call(conversation_id: int) -> str:

@@ -237,6 +237,19 @@ def cmd_rome_import(args: argparse.Namespace) -> None:
 
 # Helpers --------------------------------------------------------------------------------------
 
+# How uvicorn serves /live (fair/live/socket.py), measured with tracemalloc (issue 17: memory per
+# idle socket): websockets' sans-I/O protocol keeps a parser and two timers per socket, where
+# uvicorn's default (websockets' legacy protocol) runs three tasks of its own on each; without
+# permessage-deflate, since its zlib streams held about 50 KiB per socket, more than all the
+# rest, to compress frames of a few hundred bytes (and each socket compressed each broadcast
+# again). A frame over the socket's limit (16 KiB, socket.MAX_MESSAGE_BYTES) closes it with
+# 1009, as the endpoint itself does.
+WEBSOCKETS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_max_size": 16 * 1024,
+    "ws_per_message_deflate": False,
+}
+
 
 def _serve(
     conf: settings.Settings, host: str, port: int, workers: int, *, checked: bool = False
@@ -257,6 +270,7 @@ def _serve(
         port=port,
         workers=workers,
         log_config=logs.dict_config(conf.log_format, conf.log_level),
+        **WEBSOCKETS,
     )
 
 

@@ -5,19 +5,20 @@ hash, the user, when it started and was last seen, a short user-agent summary an
 revoked. Every request finds its user with one indexed read (`find`, joined with users). Log-out
 revokes one session; "log out everywhere", a password reset and deactivation revoke them all.
 
-Each revocation queues an event on the user's account channel (fair.channels.account): the
-/live sockets of that user, in every process, re-check their own session on it and close
-when it no longer holds.
+Each revocation queues an event on the deployment's accounts channel (fair.channels.ACCOUNTS):
+every process drops the user's sessions from its socket cache, and the user's /live sockets
+re-check their own session and close when it no longer holds (fair.live.hub).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import channels, clock, events, tokens
@@ -47,22 +48,36 @@ async def start(session: AsyncSession, user: User, *, user_agent: str = "") -> s
     return key
 
 
+def _holds() -> tuple[ColumnElement[bool], ...]:
+    """What a session that holds must be: not revoked, not idle too long, its user active
+    (to be joined with users)."""
+    return (
+        UserSession.revoked_at.is_(None),
+        UserSession.last_seen_at >= clock.now() - IDLE_LIFETIME,
+        User.is_active.is_(True),
+    )
+
+
+def _with_user() -> Select[User, UserSession]:
+    joined = select(User, UserSession).select_from(UserSession)
+    return joined.join(User, User.id == UserSession.user_id).where(*_holds())
+
+
 async def find(session: AsyncSession, key: str) -> tuple[User, UserSession] | None:
     """The active user and their live session for a cookie's `key` (one indexed read)."""
-    row = (
-        await session.execute(
-            select(User, UserSession)
-            .select_from(UserSession)
-            .join(User, User.id == UserSession.user_id)
-            .where(
-                UserSession.key_hash == tokens.digest(key),
-                UserSession.revoked_at.is_(None),
-                UserSession.last_seen_at >= clock.now() - IDLE_LIFETIME,
-                User.is_active.is_(True),
-            )
-        )
-    ).first()
+    found = _with_user().where(UserSession.key_hash == tokens.digest(key))
+    row = (await session.execute(found)).first()
     return (row[0], row[1]) if row is not None else None
+
+
+async def find_many(
+    session: AsyncSession, key_hashes: Collection[str]
+) -> dict[str, tuple[User, UserSession]]:
+    """`find` for many cookies at once, by the digests of their keys (one read)."""
+    if not key_hashes:
+        return {}
+    rows = await session.execute(_with_user().where(UserSession.key_hash.in_(key_hashes)))
+    return {record.key_hash: (user, record) for user, record in rows}
 
 
 async def session_record(
@@ -91,7 +106,12 @@ async def session_user(session: AsyncSession, cookie: dict[str, Any]) -> User | 
 
 def stale(record: UserSession) -> bool:
     """Whether `last_seen_at` is old enough to be written again."""
-    return record.last_seen_at < clock.now() - TOUCH_EVERY
+    return seen_long_ago(record.last_seen_at)
+
+
+def seen_long_ago(last_seen_at: datetime) -> bool:
+    """Whether a session last seen at `last_seen_at` is to be touched again."""
+    return last_seen_at < clock.now() - TOUCH_EVERY
 
 
 async def touch(session: AsyncSession, session_id: int) -> None:
@@ -126,7 +146,30 @@ def signal(session: AsyncSession, user_id: int) -> None:
     """Tell the user's sockets (after commit) that their account changed: they re-check.
 
     Also for any change of what the account may do (its role, deactivation)."""
-    events.emit(session, channel=channels.account(user_id), event=REVOKED_EVENT, payload={})
+    payload = {"user_id": user_id}
+    events.emit(session, channel=channels.ACCOUNTS, event=REVOKED_EVENT, payload=payload)
+
+
+async def holding(
+    session: AsyncSession, session_ids: Collection[int]
+) -> dict[int, tuple[str, datetime]]:
+    """Of `session_ids`, the sessions that still hold (as `find` judges them): id to the
+    user's role and the session's `last_seen_at` (one read)."""
+    if not session_ids:
+        return {}
+    rows = await session.execute(
+        select(UserSession.id, User.role, UserSession.last_seen_at)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.id.in_(session_ids), *_holds())
+    )
+    return {id_: (role, seen) for id_, role, seen in rows}
+
+
+async def touch_many(session: AsyncSession, session_ids: Collection[int]) -> None:
+    """`touch` for several sessions at once."""
+    await session.execute(
+        update(UserSession).where(UserSession.id.in_(session_ids)).values(last_seen_at=clock.now())
+    )
 
 
 async def active(session: AsyncSession, user_id: int) -> list[UserSession]:

@@ -124,6 +124,18 @@ SMOKE = {
         r"postgresql jobs +p50 .* goal p95 <= 50 ms: (ok|SLOW)\n"
         r"postgresql communes +p50 .* goal p95 <= 50 ms: (ok|SLOW)$",
     ),
+    "sockets.py": Smoke(
+        (
+            "--sockets=6",
+            "--idle=1",
+            "--messages=2",
+            "--client-processes=1",
+            f"--pg-database=fair_bench_sockets_{RUN}",
+            f"--namespace=fair-bench-sockets-{RUN}",
+        ),
+        # Both modes held every socket and delivered every event to each.
+        r"^reference +6 .* 12/12 .*\nfair +6 .* 12/12 .*(ok|MISS [a-z,]+)$",
+    ),
     "webhooks.py": Smoke(
         ("--events=60", "--senders=2", f"--pg-database=fair_bench_webhooks_{RUN}"),
         # All delivered, none twice, every signature valid, on each backend.

@@ -192,7 +192,7 @@ async def test_reset_and_deactivation_close_sockets(server: Server, people: Peop
                 queued = events.take(session)
         finally:
             await engine.dispose()
-        assert [e.channel for e in queued] == [channels.account(people.bob.id)]
+        assert [e.channel for e in queued] == [channels.ACCOUNTS]
         future = asyncio.run_coroutine_threadsafe(
             unit_of_work.publish(server.app.state.broadcast, queued), server.loop
         )
@@ -248,6 +248,16 @@ async def test_logout_on_one_server_closes_the_socket_on_another(
             assert await closed_with(ws_ana) == (4401, "session ended")
             assert await pings(ws_bob)
             await ws_bob.close()
+            # The first server had her session cached (fair.live.hub) and heard the log-out:
+            # her saved cookie now opens a visitor's socket there, well within the cache's 30 s.
+            cookie = f"fair_session={ana_one.cookies['fair_session']}"
+            ws_late = await websockets.connect(
+                one.ws, additional_headers={"Cookie": cookie}, origin=one.url
+            )
+            own = channels.user(redis_people.ana.id)
+            reply = await _call(ws_late, "subscribe", 2, {"channel": own})
+            assert reply[:2] == ["error", 2] and reply[2]["code"] == "auth.required"
+            await ws_late.close()
         finally:
             for client in (ana_one, ana_two, bob):
                 await client.aclose()

@@ -4,26 +4,28 @@ and how many sockets one user may hold open.
 Commands: a token bucket per socket, `FAIR_LIVE_COMMAND_RATE` commands a second with bursts of
 `FAIR_LIVE_COMMAND_BURST`. A command over it answers `live.rate_limited`; the socket stays open.
 
-Sockets: at most `FAIR_LIVE_MAX_SOCKETS` per user. A logged-in socket registers itself while it
-lives (`hold`); opening one more than the limit names the oldest, which close with
-CLOSE_TOO_MANY. The register is kept in this process with `memory://`, and in Redis with
-`redis://`, so that the limit holds across processes:
+Sockets: at most `FAIR_LIVE_MAX_SOCKETS` per user. A logged-in socket registers itself as it
+opens (`open_socket`) and leaves the register as it closes (`close_socket`); opening one more
+than the limit names the oldest, which close with CLOSE_TOO_MANY. The register is kept in this
+process with `memory://`, and in Redis with `redis://`, so that the limit holds across
+processes:
 
 * `<namespace>:sockets:<user id>`: a sorted set of the user's socket ids by opening time
   (Redis's clock, so hosts need not agree), and `<namespace>:seen:<user id>` by last refresh;
-  each socket refreshes every REFRESH_SECONDS, and an entry not refreshed for STALE_SECONDS (its
+  each process refreshes its sockets every REFRESH_SECONDS in one pipeline (fair.live.hub's
+  round, `refresh`), and an entry not refreshed for STALE_SECONDS (its
   process died) is dropped when the user opens the next socket. Both keys expire after
   STALE_SECONDS without any refresh.
-* The oldest hear it on the user's internal channel (`channels.sockets`), through the
-  broadcaster, so in whichever process they live. Pub/sub may lose the message: such a socket
-  stays open, unlisted, until the user's next socket pushes the next oldest out.
+* The oldest hear it on the deployment's internal channel (`channels.SOCKETS`), through the
+  broadcaster, so in whichever process they live (fair.live.hub follows it). Pub/sub may
+  lose the message: such a socket stays open, unlisted, until the user's next socket pushes
+  the next oldest out.
 
 Redis unreachable: the socket is let in without the limit (logged), never refused.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -46,6 +48,7 @@ CLOSE_TOO_MANY = 4429
 CLOSE_REASON = "too many connections: this was the oldest"
 REFRESH_SECONDS = 30.0
 STALE_SECONDS = 90
+CHUNK = 1000
 
 
 class CommandBucket:
@@ -75,47 +78,37 @@ def rate_limited() -> TooMany:
 # Open sockets per user -----------------------------------------------------------------------
 
 
-async def hold(conn: Connection) -> int | None:
-    """Run with the socket: register it, and return CLOSE_TOO_MANY once newer sockets of the
-    same user push it out (a visitor's socket runs until cancelled). A failure here is logged
-    and lets the socket live on unlisted: the limit is not worth closing a socket for."""
-    if conn.user is not None:
-        try:
-            return await _hold(conn, conn.user.id)
-        except Exception:
-            log.exception("the open sockets register failed")
-    await asyncio.Event().wait()
-    return None
-
-
-async def _hold(conn: Connection, user_id: int) -> int:
-    me = conn.connection_id
-    register = _register(conn.broadcast)
-    channel = channels.sockets(user_id)
-    # Subscribed first: a notice sent right after registering is not missed.
-    async with conn.broadcast.subscribe(channel) as notices:
-        try:
-            oldest = await register.open(user_id, me, settings.get().live_max_sockets)
-            if oldest:
-                await conn.broadcast.publish(channel, json.dumps({"close": oldest}))
-            while True:
-                try:
-                    notice = await asyncio.wait_for(notices.get(), REFRESH_SECONDS)
-                except TimeoutError:
-                    await register.refresh(user_id, me)
-                    continue
-                if me in _closing(notice):
-                    return CLOSE_TOO_MANY
-        finally:
-            await register.close(user_id, me)
-
-
-def _closing(notice: str) -> list[str]:
+async def open_sockets(broadcast: Broadcaster, conns: list[Connection]) -> None:
+    """Register logged-in sockets as they open (the hub gathers those of a moment: one Redis
+    pipeline for them all); the oldest of each user's sockets over the limit are told to
+    close, in whichever process they live. A failure is logged and lets the sockets live on
+    unlisted: the limit is not worth closing a socket for."""
+    opening = [(c.user.id, c.connection_id) for c in conns if c.user is not None]
     try:
-        ids = json.loads(notice).get("close")
-    except (ValueError, AttributeError):
-        return []
-    return ids if isinstance(ids, list) else []
+        oldest = await _register(broadcast).open(opening, settings.get().live_max_sockets)
+        if oldest:
+            await broadcast.publish(channels.SOCKETS, json.dumps({"close": oldest}))
+    except Exception:
+        log.exception("the open sockets register failed")
+
+
+async def refresh(broadcast: Broadcaster, conns: list[Connection]) -> None:
+    """Keep this process's logged-in sockets listed (the hub, every REFRESH_SECONDS)."""
+    await _update(broadcast, conns, closed=False)
+
+
+async def close_sockets(broadcast: Broadcaster, conns: list[Connection]) -> None:
+    """Take closed sockets off the register (the hub gathers those of a moment)."""
+    await _update(broadcast, conns, closed=True)
+
+
+async def _update(broadcast: Broadcaster, conns: list[Connection], *, closed: bool) -> None:
+    listed = [(c.user.id, c.connection_id) for c in conns if c.user is not None]
+    register = _register(broadcast)
+    try:
+        await (register.close(listed) if closed else register.refresh(listed))
+    except Exception:
+        log.exception("the open sockets register failed")
 
 
 class _Local:
@@ -124,22 +117,26 @@ class _Local:
     def __init__(self) -> None:
         self.sockets: dict[int, dict[str, None]] = defaultdict(dict)
 
-    async def open(self, user_id: int, connection_id: str, limit: int) -> list[str]:
-        mine = self.sockets[user_id]
-        mine[connection_id] = None
-        oldest = list(mine)[: max(0, len(mine) - limit)]
-        for found in oldest:
-            del mine[found]
+    async def open(self, opening: list[tuple[int, str]], limit: int) -> list[str]:
+        oldest: list[str] = []
+        for user_id, connection_id in opening:
+            mine = self.sockets[user_id]
+            mine[connection_id] = None
+            over = list(mine)[: max(0, len(mine) - limit)]
+            for found in over:
+                del mine[found]
+            oldest += over
         return oldest
 
-    async def refresh(self, user_id: int, connection_id: str) -> None:
+    async def refresh(self, listed: list[tuple[int, str]]) -> None:
         return None
 
-    async def close(self, user_id: int, connection_id: str) -> None:
-        mine = self.sockets.get(user_id, {})
-        mine.pop(connection_id, None)
-        if not mine:
-            self.sockets.pop(user_id, None)
+    async def close(self, closing: list[tuple[int, str]]) -> None:
+        for user_id, connection_id in closing:
+            mine = self.sockets.get(user_id, {})
+            mine.pop(connection_id, None)
+            if not mine:
+                self.sockets.pop(user_id, None)
 
 
 # KEYS: sockets, seen. ARGV: connection id, limit, STALE_SECONDS. Returns the ids pushed out.
@@ -180,6 +177,13 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 """
 
+# KEYS: sockets, seen. ARGV: connection id.
+CLOSE_SCRIPT = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
 
 class _Shared:
     """The register in Redis, shared by every process of the deployment (its namespace)."""
@@ -191,33 +195,36 @@ class _Shared:
         namespace = self.broadcast.namespace
         return [f"{namespace}:sockets:{user_id}", f"{namespace}:seen:{user_id}"]
 
-    async def _run(self, script: str, keys: list[str], *args: Any) -> Any:
+    async def open(self, opening: list[tuple[int, str]], limit: int) -> list[str]:
+        found = await self._pipelined(OPEN_SCRIPT, opening, limit, STALE_SECONDS)
+        return [str(id_) for ids in found for id_ in ids or []]
+
+    async def refresh(self, listed: list[tuple[int, str]]) -> None:
+        await self._pipelined(REFRESH_SCRIPT, listed, STALE_SECONDS)
+
+    async def _pipelined(
+        self, script: str, sockets: list[tuple[int, str]], *args: Any
+    ) -> list[Any]:
+        """`script` for each (user id, connection id), in pipelines of CHUNK; what each
+        returned (nothing once Redis is unreachable: logged)."""
         client = self.broadcast.client()
+        found: list[Any] = []
         if client is None:
-            return []
-        try:
-            return await client.eval(script, len(keys), *keys, *args)
-        except (RedisError, OSError) as exc:
-            log.warning("the socket register in Redis is unreachable: %s", exc)
-            return []
+            return found
+        for start in range(0, len(sockets), CHUNK):
+            try:
+                async with client.pipeline(transaction=False) as pipe:
+                    for user_id, connection_id in sockets[start : start + CHUNK]:
+                        keys = self._keys(user_id)
+                        pipe.eval(script, len(keys), *keys, connection_id, *args)
+                    found += await pipe.execute()
+            except (RedisError, OSError) as exc:
+                log.warning("the socket register in Redis is unreachable: %s", exc)
+                break
+        return found
 
-    async def open(self, user_id: int, connection_id: str, limit: int) -> list[str]:
-        keys = self._keys(user_id)
-        found = await self._run(OPEN_SCRIPT, keys, connection_id, limit, STALE_SECONDS)
-        return [str(id_) for id_ in found or []]
-
-    async def refresh(self, user_id: int, connection_id: str) -> None:
-        await self._run(REFRESH_SCRIPT, self._keys(user_id), connection_id, STALE_SECONDS)
-
-    async def close(self, user_id: int, connection_id: str) -> None:
-        client = self.broadcast.client()
-        if client is None:
-            return
-        try:
-            for key in self._keys(user_id):
-                await client.zrem(key, connection_id)
-        except (RedisError, OSError) as exc:
-            log.warning("the socket register in Redis is unreachable: %s", exc)
+    async def close(self, closing: list[tuple[int, str]]) -> None:
+        await self._pipelined(CLOSE_SCRIPT, closing)
 
 
 _registers: weakref.WeakKeyDictionary[Broadcaster, _Local | _Shared] = weakref.WeakKeyDictionary()

@@ -28,10 +28,9 @@ from fair import (
     permissions,
     settings,
     unit_of_work,
-    user_sessions,
     webconferences,
 )
-from fair.broadcast import Broadcaster
+from fair.app_state import AppState
 from fair.enums import Role
 from fair.errors import Conflict, FairError, Forbidden, NotFound, Unauthenticated
 from fair.live import (
@@ -45,6 +44,7 @@ from fair.live import (
     room_commands,
     stage_commands,
 )
+from fair.live import hub as hubs
 from fair.live.protocol import ProtocolError
 from fair.media_rooms import MediaRooms
 from fair.models import User
@@ -72,10 +72,14 @@ async def endpoint(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_BAD_ORIGIN)
         return
     state = app_state.of(websocket)
-    try:
-        async with state.read_sessions() as session:
-            user = await user_sessions.session_user(session, websocket.session)
-            held = user is not None and await _held(websocket, session, user)
+    hub = hubs.of(state.broadcast)
+    try:  # from the hub's cache when this session was checked moments ago
+        found = await hub.authenticate(state, websocket.session)
+        user, session_id = found if found is not None else (None, None)
+        # No database read unless an edition is gated now (admission_gate caches which are).
+        held = (
+            user is not None and user.role == Role.CANDIDATE and await _held(state, websocket, user)
+        )
     except Exception as exc:
         if db.unavailable(exc) is None:
             raise
@@ -88,7 +92,7 @@ async def endpoint(websocket: WebSocket) -> None:
         return
     metrics.SOCKETS.inc()
     try:
-        code = await Connection(websocket, user, state.broadcast).serve()
+        code = await Connection(websocket, user, hub, session_id).serve()
     finally:
         metrics.SOCKETS.dec()
     if code:
@@ -97,18 +101,21 @@ async def endpoint(websocket: WebSocket) -> None:
             await websocket.close(code, reason)
 
 
-async def _held(websocket: WebSocket, session: AsyncSession, user: User) -> bool:
+async def _held(state: AppState, websocket: WebSocket, user: User) -> bool:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
     the gated edition, and not exempt (staff; an interview within 30 minutes)."""
     if user.role != Role.CANDIDATE:
         return False
     now = clock.now()
-    gate = await admission_gate.gate_for(session, user, now)
-    if gate is None:
-        return False
-    raw = websocket.cookies.get(admission_gate.COOKIE)
-    edition_id, _age = admission_gate.read_token(raw, user_id=user.id, idle=gate.caps.idle, now=now)
-    return edition_id != gate.edition_id and not await admission_gate.exempt(session, user, now)
+    async with state.read_sessions() as session:
+        gate = await admission_gate.gate_for(session, user, now)
+        if gate is None:
+            return False
+        raw = websocket.cookies.get(admission_gate.COOKIE)
+        edition_id, _age = admission_gate.read_token(
+            raw, user_id=user.id, idle=gate.caps.idle, now=now
+        )
+        return edition_id != gate.edition_id and not await admission_gate.exempt(session, user, now)
 
 
 def origin_allowed(origin: str | None, host: str | None) -> bool:
@@ -194,20 +201,51 @@ async def follows_panel(session: AsyncSession, user: User | None, channel: str) 
 
 
 class Connection:
-    """One socket: a reader, a writer draining a bounded outbox, a heartbeat, subscriptions."""
+    """One socket: a reader, a writer draining a bounded outbox, subscriptions; a heartbeat
+    timer; its account and the open sockets register followed by the hub (fair.live.hub)."""
 
-    def __init__(self, websocket: WebSocket, user: User | None, broadcast: Broadcaster) -> None:
+    __slots__ = (
+        "websocket",
+        "user",
+        "session_id",
+        "hub",
+        "broadcast",
+        "outbox",
+        "ended",
+        "subscriptions",
+        "connection_id",
+        "staffs",
+        "heartbeat_seconds",
+        "beat",
+        "commands",
+        "rooms",
+        "media_rooms",
+        "calls",
+    )
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        user: User | None,
+        hub: hubs.Hub,
+        session_id: int | None = None,
+    ) -> None:
         self.websocket = websocket
         self.user = user
-        self.broadcast = broadcast
+        self.session_id = session_id  # the user's server-side session (fair.user_sessions)
+        self.hub = hub
+        self.broadcast = hub.broadcast
         self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_SIZE)
-        self.overflowed = asyncio.Event()
+        # Resolved with a close code when the socket must close (overflow, session ended, too
+        # many sockets), with None when the client left.
+        self.ended: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self.subscriptions: dict[str, tuple[AsyncExitStack, asyncio.Task[None]]] = {}
         # This socket's booth presence row (fair.presence), unique across processes.
         self.connection_id = str(uuid.uuid4())
         self.staffs = False  # whether it staffs a booth (fair.live.booth_commands)
         conf = settings.get()
         self.heartbeat_seconds = conf.live_heartbeat_seconds
+        self.beat: asyncio.TimerHandle | None = None
         self.commands = limits.CommandBucket(conf.live_command_rate, conf.live_command_burst)
         self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
@@ -215,17 +253,18 @@ class Connection:
 
     async def serve(self) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code)."""
-        tasks = [
-            asyncio.create_task(self._receive()),
-            asyncio.create_task(self._send()),
-            asyncio.create_task(self._heartbeat()),
-            asyncio.create_task(self._overflow()),
-            asyncio.create_task(account_watch.follow(self)),
-            asyncio.create_task(limits.hold(self)),
-        ]
+        # Two tasks a socket: a reader and a writer; the rest is shared (fair.live.hub).
+        tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._send())]
+        for task in tasks:
+            task.add_done_callback(self._finished)
+        self.hub.join(self)
+        self._schedule_beat()
         try:
-            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return await self.ended
         finally:
+            if self.beat is not None:
+                self.beat.cancel()
+            self.hub.leave(self)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -235,15 +274,22 @@ class Connection:
             await room_commands.leave_all(self)
             await call_commands.leave_all(self)
             await stage_commands.leave_all(self)
-        finished = done.pop()
-        return None if finished.cancelled() or finished.exception() else finished.result()
+
+    def end(self, code: int | None) -> None:
+        """Close the socket with `code` (None: the client left); the first reason wins."""
+        if not self.ended.done():
+            self.ended.set_result(code)
+
+    def _finished(self, task: asyncio.Task[int | None]) -> None:
+        failed = task.cancelled() or task.exception() is not None
+        self.end(None if failed else task.result())
 
     def push(self, text: str) -> None:
         """Queue a frame; never waits: a client too slow to drain its outbox is closed."""
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
-            self.overflowed.set()
+            self.end(CLOSE_OVERFLOW)
 
     async def _receive(self) -> int | None:
         while True:
@@ -263,15 +309,24 @@ class Connection:
             except Exception:  # the client went away mid-send
                 return None
 
-    async def _heartbeat(self) -> int | None:
-        while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            self.push(protocol.HEARTBEAT)
-            await booth_commands.touch(self)
+    def _schedule_beat(self) -> None:
+        self.beat = asyncio.get_running_loop().call_later(self.heartbeat_seconds, self._heartbeat)
 
-    async def _overflow(self) -> int | None:
-        await self.overflowed.wait()
-        return CLOSE_OVERFLOW
+    def _heartbeat(self) -> None:
+        """A timer, not a task: a heartbeat frame; a booth's staff also keep their presence
+        fresh, the next beat once it is written."""
+        self.push(protocol.HEARTBEAT)
+        if self.staffs:
+            self.hub.spawn(self._touch())
+        else:
+            self._schedule_beat()
+
+    async def _touch(self) -> None:
+        try:
+            await booth_commands.touch(self)
+        finally:
+            if not self.ended.done():
+                self._schedule_beat()
 
     async def _handle(self, text: str) -> None:
         command_id: Any = None
@@ -354,16 +409,29 @@ async def ping(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def subscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     channel = payloads.channel(payload)
+    if not conn.hub.visible_to_all(channel):  # else no read: a public channel, seen moments ago
+        await check_channel(conn, channel)
+    if channel not in conn.subscriptions:
+        await conn.follow(channel, conn.forward)
+    return {"channel": channel}
+
+
+async def check_channel(conn: Connection, channel: str) -> None:
+    """Raise unless this socket may follow `channel` (`check_subscribe`, after the reads). A
+    channel everyone sees is remembered by the hub for a moment."""
+    parsed = channels.parse(channel)
     async with conn.read() as session:
-        visible = await sees(session, conn.user, channel)
+        public = (
+            parsed is not None and parsed[0] in PUBLIC_KINDS and await sees(session, None, channel)
+        )
+        visible = public or await sees(session, conn.user, channel)
         organiser = await follows_panel(session, conn.user, channel)
     participant = await room_commands.participant(conn, channel)
     check_subscribe(
         conn.user, channel, participant=participant, visible=visible, organiser=organiser
     )
-    if channel not in conn.subscriptions:
-        await conn.follow(channel, conn.forward)
-    return {"channel": channel}
+    if public:
+        conn.hub.remember_public(channel)
 
 
 async def unsubscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,294 @@
+"""Idle /live sockets held on one box: memory, connect time, heartbeat CPU, a broadcast.
+
+Usage: .venv/bin/python bench/sockets.py [--sockets 40000] [--idle 60] [--messages 5]
+       .venv/bin/python bench/sockets.py --sockets 2000 --idle 30      # a quick look
+
+N logged-in candidates, each with a server-side session of their own (fair.user_sessions, as a
+login makes them) and its signed cookie. For each mode, two server processes are started and N
+sockets are opened against them (client i to server i % 2, from `--client-processes` load
+processes, the load client of bench/fanout.py), each connecting and subscribing to the
+edition's channel:
+
+* `reference`: the bare `websockets` server of bench/fanout.py (`websockets.broadcast` of its
+  Redis subscription; websockets' defaults otherwise, its 20 s keepalive pings included).
+* `fair`: `python -m fair serve` (as deployed: uvicorn with fair.cli.WEBSOCKETS) on PostgreSQL
+  and Redis, its default heartbeats (FAIR_LIVE_HEARTBEAT_SECONDS, 25 s).
+
+Measured per mode, beside the reference of the same run: the time until every socket is
+connected and subscribed, server memory per socket (VmRSS of both servers after, minus before,
+over N), the servers' CPU while the sockets sit idle for `--idle` seconds (heartbeats, pings
+and the rounds of fair.live.hub, in cores), then one edition-wide event published `--messages`
+times on Redis: deliveries per second and p99 latency. Goals (issue 17): connect time <= 1.5x,
+memory <= 1.0x, delivery rate >= 0.7x, p99 <= 1.5x the reference's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import time
+from array import array
+from base64 import b64encode
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's fair, before _harness imports it
+
+import _harness  # noqa: E402
+import fanout  # noqa: E402
+
+PG_NAME = "fair_bench_sockets"
+MODES = ("reference", "fair")
+GOALS = {"connect": 1.5, "memory": 1.0, "rate": 0.7, "p99": 1.5}
+
+
+async def seed(url: str, n: int, secret: str) -> tuple[int, list[str]]:
+    """A fresh database: a published edition and `n` candidates each logged in once. Returns
+    the edition's id and the session cookies (signed as Starlette's SessionMiddleware does)."""
+    import itsdangerous
+    from sqlalchemy import insert, select
+
+    from fair import accounts, clock, db, demo, editions, migrations, tokens
+    from fair.enums import Role
+    from fair.models import User, UserSession
+
+    await _harness.pg_database(url.rsplit("/", 1)[1], create=True)
+    await migrations.upgrade_async(url)
+    engine = db.create_engine(url)
+    now = clock.now()
+    async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
+        organiser = await accounts.create_user(
+            session, email="org@bench.fair", name="Org", password=None, role=Role.ORGANISER
+        )
+        edition = await editions.create(session, by=organiser, data=demo.edition_input(now))
+        await editions.publish(session, edition)
+        users = _harness.candidate_rows("socket", n, now)
+        for i in range(0, n, 2000):
+            await session.execute(insert(User), users[i : i + 2000])
+        ids = list(
+            await session.scalars(
+                select(User.id).where(User.email.like("socket%@bench.fair")).order_by(User.id)
+            )
+        )
+        # Nobody logs in (argon2 would take minutes): the sessions are written as `start` does.
+        keys = [secrets.token_urlsafe(32) for _ in ids]
+        rows = [
+            {"key_hash": tokens.digest(k), "user_id": u, "created_at": now, "last_seen_at": now}
+            for k, u in zip(keys, ids, strict=True)
+        ]
+        for i in range(0, n, 2000):
+            await session.execute(insert(UserSession), rows[i : i + 2000])
+        edition_id = edition.id
+    await engine.dispose()
+    signer = itsdangerous.TimestampSigner(secret)
+    cookies = [signer.sign(b64encode(json.dumps({"sid": k}).encode())).decode() for k in keys]
+    return edition_id, cookies
+
+
+Servers = list[tuple[subprocess.Popen[bytes], int]]
+
+
+def spawn(mode: str, env: dict[str, str], channel: str) -> Servers:
+    started = []
+    for _ in range(2):
+        port = _harness.free_port()
+        if mode == "reference":
+            command = [str(ROOT / "bench" / "fanout.py"), "--serve-reference", str(port), channel]
+        else:
+            command = ["-m", "fair", "serve", "--port", str(port)]
+        process = subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT)
+        started.append((process, port))
+    for process, port in started:
+        fanout.wait_listening(process, port)
+    time.sleep(1.0)  # let start-up allocations settle before reading RSS
+    return started
+
+
+@dataclass
+class Row:
+    mode: str
+    sockets: int
+    connect_s: float
+    kib: float
+    idle_cores: float
+    delivered: int
+    expected: int
+    rate: float
+    p99_ms: float
+    errors: int
+
+
+def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
+            args: argparse.Namespace) -> Row:  # fmt: skip
+    import redis
+
+    n = len(cookies)
+    servers = spawn(mode, env, channel)
+    pipes, procs = [], []
+    ctx = multiprocessing.get_context("spawn")
+    try:
+        pids = [p.pid for p, _ in servers]
+        before = sum(fanout.rss_kib(pid) for pid in pids)
+        urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
+        started = time.monotonic()
+        shares = [cookies[k :: args.client_processes] for k in range(args.client_processes)]
+        for mine in (share for share in shares if share):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=fanout.client_main,
+                args=(child, urls, mine, channel, args.batch),
+                daemon=True,
+            )
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        connected = errors = 0
+        for pipe in pipes:
+            if not pipe.poll(900):
+                raise SystemExit(f"{mode}: the sockets did not connect within 900 s")
+            _, ok, shown, n_errors, _seconds = pipe.recv()
+            connected, errors = connected + ok, errors + n_errors
+            if n_errors:
+                print(f"   {mode}: {n_errors} sockets failed, e.g. {shown}", flush=True)
+        connect_s = time.monotonic() - started
+        time.sleep(1.0)
+        kib = (sum(fanout.rss_kib(pid) for pid in pids) - before) / max(connected, 1)
+        cpu_before = sum(fanout.cpu_seconds(pid) for pid in pids)
+        time.sleep(args.idle)
+        idle_cores = (sum(fanout.cpu_seconds(pid) for pid in pids) - cpu_before) / args.idle
+        print(f"   {mode:<9} {connected:,} sockets in {connect_s:.1f} s, {kib:.1f} KiB each, "
+              f"{idle_cores * 100:.2f} % of a core idle", flush=True)  # fmt: skip
+        delivered, elapsed, latencies = broadcast(pipes, shares, channel, args, redis)
+        latencies = array("d", sorted(latencies))
+        return Row(
+            mode,
+            n,
+            connect_s,
+            kib,
+            idle_cores,
+            delivered,
+            connected * args.messages,
+            delivered / elapsed if elapsed else 0.0,
+            _harness.pct(latencies, 99) * 1000,
+            errors,
+        )
+    finally:
+        for pipe in pipes:
+            try:
+                pipe.send(("exit",))
+            except OSError:
+                pass
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+        for process, _ in servers:
+            fanout.stop(process)
+
+
+def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,
+              args: argparse.Namespace, redis: Any) -> tuple[int, float, array]:  # fmt: skip
+    """Publish `--messages` events on the edition's channel; what arrived, in how long."""
+    publisher = redis.Redis.from_url(fanout.REDIS_URL)
+    for pipe, share in zip(pipes, (s for s in shares if s), strict=True):
+        pipe.send(("burst", len(share) * args.messages, args.wait))
+    for pipe in pipes:
+        pipe.recv()  # armed
+    first = time.time()
+    for seq in range(args.messages):
+        frame = ["event", channel, {"event": "bench.tick", "seq": seq, "sent": time.time()}]
+        publisher.publish(fanout.prefix() + channel, json.dumps(frame, separators=(",", ":")))
+    publisher.close()
+    delivered, last, latencies = 0, first, array("d")
+    for pipe in pipes:
+        _, count, at, _closed, raw = pipe.recv()
+        delivered += count
+        last = max(last, at)
+        latencies.frombytes(raw)
+    return delivered, last - first, latencies
+
+
+def ratios(row: Row, ref: Row) -> dict[str, float]:
+    return {
+        "connect": row.connect_s / ref.connect_s if ref.connect_s else float("nan"),
+        "memory": row.kib / ref.kib if ref.kib > 0 else float("nan"),
+        "rate": row.rate / ref.rate if ref.rate else float("nan"),
+        "p99": row.p99_ms / ref.p99_ms if ref.p99_ms else float("nan"),
+    }
+
+
+def verdict(found: dict[str, float], row: Row) -> str:
+    misses = [k for k in ("connect", "memory", "p99") if not found[k] <= GOALS[k]]
+    misses += [] if found["rate"] >= GOALS["rate"] else ["rate"]
+    misses += ["lost"] if row.delivered < row.expected or row.errors else []
+    return "ok" if not misses else "MISS " + ",".join(misses)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sockets", type=int, default=40_000, help="idle sockets (N)")
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle CPU measured")
+    parser.add_argument("--messages", type=int, default=5, help="events broadcast to all")
+    parser.add_argument("--wait", type=float, default=10.0, help="seconds without a delivery "
+                        "that end the broadcast")  # fmt: skip
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=100, help="connects at once per client")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--pg-database", default=PG_NAME)
+    parser.add_argument("--namespace", default="fair-bench-sockets", help="Redis namespace")
+    args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if unknown := set(modes) - set(MODES):
+        raise SystemExit(f"unknown modes {sorted(unknown)}; choose among {', '.join(MODES)}")
+    fanout.raise_nofile()
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if args.sockets // 2 + 100 > limit:
+        raise SystemExit(f"RLIMIT_NOFILE is {limit}: too low for {args.sockets:,} sockets")
+    url = _harness.PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database
+    os.environ["FAIR_BROADCAST_NAMESPACE"] = args.namespace  # for fanout.prefix()
+    secret = secrets.token_urlsafe(48)
+    print(f"Seeding {args.sockets:,} candidates with a session each…", flush=True)
+    edition_id, cookies = fanout.run(seed(url, args.sockets, secret))
+    channel = f"edition:{edition_id}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "BROADCAST_URL": fanout.REDIS_URL,
+        "SECRET_KEY": secret,
+        "FAIR_ENV": "test",
+        "FAIR_BACKGROUND_TASKS": "off",
+        "FAIR_LOG_LEVEL": "WARNING",
+    }
+    rows: list[Row] = []
+    try:
+        for mode in modes:
+            rows.append(measure(mode, cookies, channel, env, args))
+    finally:
+        fanout.run(_harness.pg_database(args.pg_database, create=False))
+    print(f"\nSummary ({args.sockets:,} idle sockets over 2 server processes, "
+          f"{args.client_processes} load processes on the same {os.cpu_count()} cores, idle "
+          f"{args.idle:.0f} s, {args.messages} events to all):")  # fmt: skip
+    print(f"{'mode':<9} {'sockets':>7} {'connect s':>9} {'KiB/sock':>8} {'idle %core':>10} "
+          f"{'delivered/expected':>18} {'dlv/s':>8} {'p99 ms':>7}  vs reference: connect "
+          f"memory rate p99  goal (<= 1.5x, <= 1.0x, >= 0.7x, <= 1.5x)")  # fmt: skip
+    ref = next((r for r in rows if r.mode == "reference"), None)
+    for row in rows:
+        line = (f"{row.mode:<9} {row.sockets:>7,} {row.connect_s:>9.1f} {row.kib:>8.1f} "
+                f"{row.idle_cores * 100:>10.2f} {f'{row.delivered:,}/{row.expected:,}':>18} "
+                f"{row.rate:>8,.0f} {row.p99_ms:>7.0f}")  # fmt: skip
+        if ref is not None and row is not ref:
+            found = ratios(row, ref)
+            line += "  " + " ".join(f"{found[k]:.2f}x" for k in GOALS) + "  " + verdict(found, row)
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""What /live sockets share in a process (fair/live/hub.py): a connect with a session checked
+moments ago reads nothing, a public channel seen moments ago neither, and a revoked session is
+refused on the very next connect (the cache forgets it when the revocation is heard).
+
+A real uvicorn server (tests/live_server.py); statements counted with a SQLAlchemy event
+listener on the server's own engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from sqlalchemy import event
+
+from fair import channels, cli, clock, db, settings
+from fair.enums import Role
+from fair.live import hub, socket
+from fair.models import User
+from tests import factories as f
+from tests.conftest import csrf
+from tests.live_server import LoggedIn, Server
+
+
+@pytest.fixture(autouse=True)
+def _settings(server: Server) -> Iterator[None]:
+    clock.set_now(None)
+    settings.override(server.conf)
+    yield
+    clock.set_now(None)
+
+
+@contextmanager
+def statements(server: Server) -> Iterator[list[str]]:
+    """The SQL statements the server runs meanwhile, in order."""
+    seen: list[str] = []
+    engine = server.app.state.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def make(server: Server, role: Role = Role.CANDIDATE, *, published: bool = True) -> Any:
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            user = await f.user(session, role)
+            edition = await f.edition(session, publish=published)
+            await session.commit()
+            return user, edition.id
+    finally:
+        await engine.dispose()
+
+
+async def opened(server: Server, client: httpx.AsyncClient | None = None) -> Any:
+    headers = {"Cookie": f"fair_session={client.cookies['fair_session']}"} if client else {}
+    return await websockets.connect(server.ws, additional_headers=headers, origin=server.url)
+
+
+async def call(ws: Any, action: str, payload: dict[str, Any]) -> list[Any]:
+    await ws.send(json.dumps([action, 1, payload]))
+    return list(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+
+
+async def test_a_connect_with_a_cached_session_reads_nothing(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    user, edition_id = await make(server)
+    client = await logged_in(user)
+    own, hall = channels.user(user.id), channels.edition(edition_id)
+    with statements(server) as first:
+        ws = await opened(server, client)
+        assert await call(ws, "subscribe", {"channel": own}) == ["success", 1, {"channel": own}]
+        assert await call(ws, "subscribe", {"channel": hall}) == ["success", 1, {"channel": hall}]
+        await ws.close()
+    # The session's read (users joined), then the edition's visibility.
+    assert len([s for s in first if "FROM user_sessions JOIN users" in s]) == 1
+    assert any("FROM editions" in s for s in first)
+    with statements(server) as again:
+        ws = await opened(server, client)
+        assert await call(ws, "subscribe", {"channel": own}) == ["success", 1, {"channel": own}]
+        assert await call(ws, "subscribe", {"channel": hall}) == ["success", 1, {"channel": hall}]
+        await ws.close()
+    assert again == []
+
+
+async def test_a_revoked_session_is_refused_on_the_next_connect(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    user, _ = await make(server)
+    client = await logged_in(user)
+    own = channels.user(user.id)
+    ws = await opened(server, client)  # checked, and cached for 30 s
+    assert await call(ws, "subscribe", {"channel": own}) == ["success", 1, {"channel": own}]
+    saved = httpx.Cookies(client.cookies)
+    token = await csrf(client)
+    assert (await client.post("/logout", data={"csrf_token": token})).status_code == 303
+    await ws.wait_closed()
+    # Seconds within the cache's 30: the cookie of the ended session opens a visitor's socket.
+    late = await opened(server, httpx.AsyncClient(cookies=saved))
+    reply = await call(late, "subscribe", {"channel": own})
+    assert reply[:2] == ["error", 1] and reply[2]["code"] == "auth.required"
+    await late.close()
+
+
+async def test_sockets_connecting_together_share_their_sessions_reads(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    people = [(await make(server))[0] for _ in range(8)]
+    clients = [await logged_in(user) for user in people]
+    with statements(server) as seen:
+        # Four browser tabs each, all at once: each gets its own user, and no session is read
+        # twice (the connects of a moment wait for one read).
+        sockets = await asyncio.gather(*(opened(server, c) for c in clients for _ in range(4)))
+        owners = [user for user in people for _ in range(4)]
+        replies = await asyncio.gather(
+            *(
+                call(ws, "subscribe", {"channel": channels.user(u.id)})
+                for ws, u in zip(sockets, owners, strict=True)
+            )
+        )
+        await asyncio.gather(*(ws.close() for ws in sockets))
+    assert [r[0] for r in replies] == ["success"] * 32
+    assert 1 <= len([s for s in seen if "FROM user_sessions JOIN users" in s]) <= 8
+
+
+async def test_a_hidden_edition_is_not_remembered_as_public(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    user, hidden = await make(server, published=False)
+    channel = channels.edition(hidden)
+    for _ in range(2):  # refused each time, from the database each time
+        with statements(server) as seen:
+            ws = await opened(server, await logged_in(user))
+            reply = await call(ws, "subscribe", {"channel": channel})
+            await ws.close()
+        assert reply[:2] == ["error", 1] and reply[2]["code"] == "live.forbidden"
+        assert any("FROM editions" in s for s in seen)
+
+
+def test_the_session_cache_expires_and_stays_bounded() -> None:
+    cache = hub.SessionCache(seconds=0.05, size=2)
+    ana, bob = User(id=1, role="candidate"), User(id=2, role="candidate")
+    cache.put("a", ana, 10)
+    cache.put("b", bob, 20)
+    cache.put("a2", ana, 11)  # over the size: the oldest ("a") goes
+    assert (cache.get("a"), len(cache)) == (None, 2)
+    assert [cache.get(k).session_id for k in ("b", "a2")] == [20, 11]  # type: ignore[union-attr]
+    cache.forget_user(ana.id)
+    assert (cache.get("a2"), len(cache)) == (None, 1)
+    time.sleep(0.06)
+    assert (cache.get("b"), len(cache)) == (None, 0)
+
+
+def test_sockets_are_served_without_deflate_and_with_the_endpoints_frame_limit() -> None:
+    assert cli.WEBSOCKETS == {
+        "ws": "websockets-sansio",
+        "ws_max_size": socket.MAX_MESSAGE_BYTES,
+        "ws_per_message_deflate": False,
+    }
