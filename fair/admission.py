@@ -121,15 +121,22 @@ def caps_of(edition: Edition) -> Caps:
     return Caps(active, per_minute, conf.admission_idle_minutes * 60.0, conf.admission_max_waiting)
 
 
-def opening(edition: Edition, now: datetime) -> datetime | None:
-    """When the live day the gate is on for opens (now is within its 15 minutes before, or
-    its hours), or None when the edition is not gated now (live days loaded)."""
+def windows(edition: Edition) -> tuple[tuple[datetime, datetime], ...]:
+    """When each live day opens and closes (live days loaded); none when the edition is not
+    published or archived."""
     if edition.published_at is None or edition.archived_at is not None:
-        return None
+        return ()
     zone = ZoneInfo(edition.timezone)
-    for day in edition.live_days:
-        opens = datetime.combine(day.day, day.opens, zone)
-        closes = datetime.combine(day.day, day.closes, zone)
+    return tuple(
+        (datetime.combine(day.day, day.opens, zone), datetime.combine(day.day, day.closes, zone))
+        for day in edition.live_days
+    )
+
+
+def opening(days: tuple[tuple[datetime, datetime], ...], now: datetime) -> datetime | None:
+    """When the live day the gate is on for opens (now is within its 15 minutes before, or
+    its hours), or None when the edition is not gated now (`days` from `windows`)."""
+    for opens, closes in days:
         if opens - EARLY <= now < closes:
             return opens
     return None

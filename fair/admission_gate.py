@@ -107,7 +107,18 @@ async def exempt(session: AsyncSession, user: User, now: datetime) -> bool:
     return soon is not None
 
 
-_cache: tuple[datetime, list[Edition]] | None = None
+@dataclass(frozen=True)
+class _Candidate:
+    """What the gate needs of an edition, read once per `CACHE_SECONDS` (plain values: ORM
+    objects expire with the session that loaded them)."""
+
+    edition_id: int
+    slug: str
+    caps: admission.Caps
+    days: tuple[tuple[datetime, datetime], ...]
+
+
+_cache: tuple[datetime, list[_Candidate]] | None = None
 
 
 def forget() -> None:
@@ -116,8 +127,8 @@ def forget() -> None:
     _cache = None
 
 
-async def _candidates(session: AsyncSession, now: datetime) -> list[Edition]:
-    """Published editions with a live day around today (their days loaded), cached."""
+async def _candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
+    """Published editions with a live day around today, cached."""
     global _cache
     if _cache is not None and timedelta(0) <= now - _cache[0] < timedelta(seconds=CACHE_SECONDS):
         return _cache[1]
@@ -133,7 +144,7 @@ async def _candidates(session: AsyncSession, now: datetime) -> list[Edition]:
         .options(selectinload(Edition.live_days))
         .order_by(Edition.id)
     )
-    editions = list(found)
+    editions = [_Candidate(e.id, e.slug, admission.caps_of(e), admission.windows(e)) for e in found]
     _cache = (now, editions)
     return editions
 
@@ -143,10 +154,9 @@ async def gated(session: AsyncSession, now: datetime) -> list[Gate]:
     open)."""
     gates = []
     for edition in await _candidates(session, now):
-        opens = admission.opening(edition, now)
-        caps = admission.caps_of(edition)
-        if opens is not None and caps.any:
-            gates.append(Gate(edition.id, edition.slug, caps, opens))
+        opens = admission.opening(edition.days, now)
+        if opens is not None and edition.caps.any:
+            gates.append(Gate(edition.edition_id, edition.slug, edition.caps, opens))
     return gates
 
 

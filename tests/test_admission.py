@@ -278,3 +278,19 @@ def _form_values(html: str) -> dict[str, Any]:
     """The edition form's fields as a browser would send them."""
     form = next(f for f in forms_of(html) if "admission_active_cap" in f.values())
     return form.data()
+
+
+async def test_the_gated_editions_outlive_the_session_that_read_them(
+    session: AsyncSession, app: Any
+) -> None:
+    """Which editions are gated is cached for a few seconds across requests: what is cached
+    must not be ORM objects of the session that read them (expired when that session ended,
+    DetachedInstanceError on the next request; a /live connect failed so)."""
+    clock.set_now(f.NOON)
+    edition = await _gated_edition(session)
+    async with app.state.read_sessions() as first:
+        assert [g.edition_id for g in await admission_gate.gated(first, f.NOON)] == [edition.id]
+        await first.rollback()
+    async with app.state.read_sessions() as second:
+        gates = await admission_gate.gated(second, f.NOON + timedelta(seconds=1))
+    assert [(g.edition_id, g.slug, g.caps.active) for g in gates] == [(edition.id, edition.slug, 1)]
