@@ -272,7 +272,8 @@ class Viewer:
 
 
 async def viewer_of(session: AsyncSession, user: User | None) -> Viewer | None:
-    """The pool's viewer `user` is, or None when they may not search it."""
+    """The pool's viewer `user` is, or None when they may not search it (exactly when
+    `may_search` says no: both read `_booths` and `_agencies`)."""
     if user is None or not user.is_active:
         return None
     if user.role == Role.RECRUITER:
@@ -296,12 +297,36 @@ def _agencies(user_id: int) -> Select[int, str]:
     )
 
 
-async def counsellor_searches(session: AsyncSession, user: User) -> bool:
-    """Whether a counsellor may search the pool (a member of an approved temporary-work
-    agency, as `viewer_of` says): one cheap query, for the menu of every page."""
-    if user.role != Role.COUNSELLOR or not user.is_active:
+def _booths(user_id: int) -> Select[int, str, int, str]:
+    """The approved booths of the user's employers in editions not archived: (edition id,
+    territory, employer id, employer name)."""
+    return (
+        select(Booth.edition_id, Edition.territory, Employer.id, Employer.name)
+        .join(Edition, Edition.id == Booth.edition_id)
+        .join(Employer, Employer.id == Booth.employer_id)
+        .join(EmployerMember, EmployerMember.employer_id == Booth.employer_id)
+        .where(
+            EmployerMember.user_id == user_id,
+            Booth.status == BoothStatus.APPROVED.value,
+            Edition.archived_at.is_(None),
+        )
+        .order_by(Employer.id)
+    )
+
+
+async def may_search(session: AsyncSession, user: User | None) -> bool:
+    """Whether `user` may search the pool, as `viewer_of` (which the pool's pages require)
+    says: a recruiter with an approved booth, a member of an approved temporary-work agency.
+    One cheap query, for the menu of every page."""
+    if user is None or not user.is_active:
         return False
-    return await session.scalar(select(_agencies(user.id).limit(1).exists())) or False
+    if user.role == Role.RECRUITER:
+        found = select(_booths(user.id).limit(1).exists())
+    elif user.role == Role.COUNSELLOR:
+        found = select(_agencies(user.id).limit(1).exists())
+    else:
+        return False
+    return await session.scalar(found) or False
 
 
 async def _agency(session: AsyncSession, user: User) -> Viewer | None:
@@ -326,20 +351,7 @@ async def _agency(session: AsyncSession, user: User) -> Viewer | None:
 
 
 async def _recruiter(session: AsyncSession, user: User) -> Viewer | None:
-    rows = (
-        await session.execute(
-            select(Booth.edition_id, Edition.territory, Employer.id, Employer.name)
-            .join(Edition, Edition.id == Booth.edition_id)
-            .join(Employer, Employer.id == Booth.employer_id)
-            .join(EmployerMember, EmployerMember.employer_id == Booth.employer_id)
-            .where(
-                EmployerMember.user_id == user.id,
-                Booth.status == BoothStatus.APPROVED.value,
-                Edition.archived_at.is_(None),
-            )
-            .order_by(Employer.id)
-        )
-    ).all()
+    rows = (await session.execute(_booths(user.id))).all()
     if not rows:
         return None
     employers = dict((int(row[2]), str(row[3])) for row in rows)

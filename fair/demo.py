@@ -19,7 +19,6 @@ counsellor may search the CV pool, and three candidates are in it, one at each l
 
 from __future__ import annotations
 
-import io
 import random
 import tomllib
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from fair import (
     candidates,
     clock,
     demo_brand,
+    demo_cv,
     demo_history,
     demo_pool,
     editions,
@@ -472,6 +472,7 @@ AVAILABILITY = tuple(
     for a in INTERVIEWS["availability"]
 )
 OTHER_CANDIDATES: list[str] = DATA["candidates"]["others"]
+CV_LINES: dict[str, list[str]] = DATA["candidates"]["cv"]
 # How the other candidates' interviews at the demo recruiter's booth were booked: by themselves
 # (booked) or by the recruiter (pending their confirmation).
 OTHER_BOOKINGS = tuple(
@@ -640,12 +641,6 @@ async def _candidate(session: AsyncSession, user: User) -> None:
 
 
 def cv_pdf(name: str) -> bytes:
-    """A small valid one-page PDF written by pypdf."""
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    writer.add_metadata({"/Title": f"CV de {name}", "/Author": name})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    """The person's CV: a one-page PDF with a text layer (fair.demo_cv), its lines from the
+    demo's data (the name alone for anyone else)."""
+    return demo_cv.cv(name, CV_LINES.get(name, ()))

@@ -30,7 +30,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import accounts, applications, candidates, clock, db, network, offers
+from fair import accounts, applications, candidates, clock, db, mail, network, offers
 from fair.enums import ApplicationStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.i18n import N_
@@ -192,7 +192,7 @@ async def _body(session: AsyncSession, application: NetworkApplication) -> bytes
     data = {
         "reference": application.id,
         "offer_id": application.origin_offer_id,
-        "candidate": {"name": candidate.name, "email": candidate.email},
+        "candidate": _who(candidate),
         "message": application.message,
         "consent": {
             "wording": application.consent,
@@ -203,6 +203,15 @@ async def _body(session: AsyncSession, application: NetworkApplication) -> bytes
         else {"filename": cv.filename, "data": base64.b64encode(cv.data).decode()},
     }
     return json.dumps(data, ensure_ascii=False).encode()
+
+
+def _who(candidate: User) -> dict[str, str | None]:
+    """The candidate as the origin is told: their name, their address, and `ref`, this
+    instance's stable reference for them (by which the origin knows them again). An account
+    without a mailbox or an erased one carries a placeholder of the reserved .invalid domain
+    (fair.mail.has_mailbox): never sent, the address is null then."""
+    email = candidate.email if mail.has_mailbox(candidate.email) else None
+    return {"name": candidate.name, "email": email, "ref": str(candidate.id)}
 
 
 async def send_round(
@@ -380,7 +389,18 @@ async def apply_statuses(session: AsyncSession, partner_id: int, page: StatusPag
 
 class CandidateIn(BaseModel):
     name: str = Field(min_length=1, max_length=120)
-    email: str = Field(min_length=3, max_length=254)
+    email: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=254,
+        description="Null for a candidate without an e-mail address.",
+    )
+    ref: str = Field(
+        default="",
+        max_length=40,
+        pattern=r"^[0-9A-Za-z_-]*$",
+        description="The sending instance's stable reference for the candidate.",
+    )
 
 
 class ConsentIn(BaseModel):
@@ -447,29 +467,40 @@ async def receive(session: AsyncSession, *, key: ApiKey, data: Incoming) -> Appl
 
 
 async def _candidate(session: AsyncSession, key: ApiKey, given: CandidateIn) -> User:
-    """The partner's candidate here: found by the key and e-mail, or a new account without a
-    password. Its address is theirs unless an account here has it already (it is then never
-    reused: a partner must not apply in a local account's name), then plus-addressed."""
-    email = accounts.check_email(given.email)
-    found = await session.scalar(
-        select(NetworkCandidate.user_id).where(
-            NetworkCandidate.api_key_id == key.id, NetworkCandidate.email == email
+    """The partner's candidate here: found by the key and their e-mail (or, without one, the
+    partner's reference for them), or a new account without a password. Its address is theirs
+    unless an account here has it already (it is then never reused: a partner must not apply
+    in a local account's name), then plus-addressed; without an address (a placeholder of the
+    .invalid domain counts as none), an account without a mailbox."""
+    email = accounts.check_email(given.email) if given.email else ""
+    email = email if mail.has_mailbox(email) else ""
+    known_as = email or (f"ref:{given.ref}" if given.ref else "")
+    if known_as:
+        found = await session.scalar(
+            select(NetworkCandidate.user_id).where(
+                NetworkCandidate.api_key_id == key.id, NetworkCandidate.email == known_as
+            )
         )
-    )
-    if found is not None:
-        user = await session.get(User, found)
-        assert user is not None  # deleted with its user
-        return user
-    address = email
-    if await accounts.by_email(session, email) is not None:
-        local, _, domain = email.partition("@")
-        address = f"{local}+reseau{key.id}@{domain}"
-    user = await accounts.create_user(
-        session, email=address, name=given.name, password=None, role=Role.CANDIDATE
-    )
-    session.add(
-        NetworkCandidate(user_id=user.id, api_key_id=key.id, email=email, created_at=clock.now())
-    )
+        if found is not None:
+            user = await session.get(User, found)
+            assert user is not None  # deleted with its user
+            return user
+    if not email:
+        user = await accounts.create_without_mailbox(session, name=given.name)
+    else:
+        address = email
+        if await accounts.by_email(session, email) is not None:
+            local, _, domain = email.partition("@")
+            address = f"{local}+reseau{key.id}@{domain}"
+        user = await accounts.create_user(
+            session, email=address, name=given.name, password=None, role=Role.CANDIDATE
+        )
+    if known_as:
+        session.add(
+            NetworkCandidate(
+                user_id=user.id, api_key_id=key.id, email=known_as, created_at=clock.now()
+            )
+        )
     await session.flush()
     return user
 

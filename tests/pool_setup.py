@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import candidates, clock, participants
+from fair import candidates, clock, demo_cv, participants
 from fair.enums import Role, StructureKind
 from fair.models import Edition, Structure, StructureEdition, StructureMember, User
 from tests import factories as f
@@ -17,32 +15,7 @@ from tests import factories as f
 
 def text_pdf(*lines: str) -> bytes:
     """A one-page PDF whose text layer holds `lines` (Helvetica, WinAnsi: French accents)."""
-    import io
-
-    writer = PdfWriter()
-    page = writer.add_blank_page(width=595, height=842)
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        }
-    )
-    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
-    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
-    shown = b" 0 -16 Td ".join(
-        b"("
-        + line.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-        + b") Tj"
-        for line in lines
-    )
-    stream = DecodedStreamObject()
-    stream.set_data(b"BT /F1 12 Tf 72 790 Td " + shown + b" ET")
-    page[NameObject("/Contents")] = writer._add_object(stream)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return demo_cv.text_pdf(lines)
 
 
 async def pool_candidate(

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from fair import db, demo, editions, rome
+from fair import cv_pool, db, demo, editions, rome
 from fair.enums import EditionStatus
+from fair.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -276,6 +278,23 @@ async def test_seed_demo(seeded: tuple[Path, subprocess.CompletedProcess[str]]) 
             edition = await demo.find(session)
             assert edition is not None
             assert editions.status_at(edition) == EditionStatus.LIVE
+            # The pool's profiles have CVs with a text layer: the agency's counsellor finds
+            # the two opened to partners by the words of their CV (the third is for the
+            # edition's recruiters only).
+            agent = await session.scalar(select(User).where(User.email == "agence@demo.fair"))
+            viewer = await cv_pool.viewer_of(session, agent)
+            assert viewer is not None
+
+            async def found(words: str) -> list[str]:
+                query = cv_pool.PoolQuery(q=words)
+                page = await cv_pool.search(session, viewer=viewer, query=query)
+                return [p.excerpt for p in page.profiles]
+
+            [cariste] = await found("CACES cariste")
+            assert "CACES R489 catégorie 3" in cariste and "Haddad" not in cariste
+            [soins] = await found("aide-soignante EHPAD")
+            assert "aide-soignante de nuit en EHPAD à Lunel" in soins
+            assert await found("électricienne") == []
     finally:
         await engine.dispose()
 

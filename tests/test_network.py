@@ -17,7 +17,17 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import api_keys, applications, clock, db, network, network_applications, network_sync
+from fair import (
+    accounts,
+    api_keys,
+    applications,
+    candidates,
+    clock,
+    db,
+    network,
+    network_applications,
+    network_sync,
+)
 from fair import offers as offers_domain
 from fair.enums import ApiScope, ApplicationStatus, Role
 from fair.models import (
@@ -288,6 +298,54 @@ async def test_application_crosses_and_status_comes_back(app, session, fetch) ->
         await network_applications.status_round(app.state.write_sessions, transport=_transport(app))
         == 0
     )
+
+
+class _Recording(httpx.AsyncBaseTransport):
+    """The app's ASGI transport, keeping the bodies it carried (what left this instance)."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = _transport(app)
+        self.bodies: list[dict[str, Any]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            self.bodies.append(json.loads(await request.aread()))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_an_address_of_the_invalid_domain_never_leaves(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    """A candidate whose account has no mailbox (a counsellor made it; an erased one is
+    alike) applies: the origin is sent no address (null) and the sender's reference for them,
+    makes an account without a mailbox, and knows them again by that reference."""
+    net = await _network(session)
+    await network_sync.run_round(app.state.write_sessions, transport=_transport(app))
+    person = await accounts.create_without_mailbox(session, name="Marie Dupont")
+    await candidates.set_cv(session, person, filename="cv.pdf", data=f.pdf_bytes())
+    await db.commit(session)
+    assert person.email.endswith(".invalid")
+    recording = _Recording(app)
+    there: list[int] = []
+    for origin_id in (net["near"].id, net["far"].id):
+        held = await session.scalar(select(NetworkOffer).where(NetworkOffer.origin_id == origin_id))
+        async with db.unit_of_work(app.state.write_sessions) as write:
+            user = await write.get(User, person.id)
+            await network_applications.queue(
+                write, candidate=user, offer=held, message="", consented=True, consent_text="Oui"
+            )
+        assert await network_applications.send_round(app.state.write_sessions, transport=recording)
+        inbound = await fetch.scalar(
+            select(NetworkInbound).order_by(NetworkInbound.reference.desc())
+        )
+        there.append((await fetch.get(Application, inbound.application_id)).candidate_id)
+    assert [body["candidate"] for body in recording.bodies] == [
+        {"name": "Marie Dupont", "email": None, "ref": str(person.id)}
+    ] * 2
+    assert ".invalid" not in json.dumps(recording.bodies)
+    assert there[0] == there[1] != person.id  # one account there, known again by the reference
+    origin_account = await fetch.get(User, there[0])
+    assert (origin_account.name, accounts.has_mailbox(origin_account)) == ("Marie Dupont", False)
+    record = await fetch.get(NetworkCandidate, there[0])
+    assert record.email == f"ref:{person.id}"
 
 
 async def test_refused_application_fails_with_the_reason(app, session, fetch) -> None:  # type: ignore[no-untyped-def]

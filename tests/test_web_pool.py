@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from fair import clock, cv_pool, db, pool_mail, settings
-from fair.enums import AccessKind, PoolLevel, Role, StructureKind
+from fair import clock, cv_pool, db, employers, pool_mail, settings
+from fair.enums import AccessKind, BoothStatus, PoolLevel, Role, StructureKind
 from fair.models import CvText, Employer, OutboxMail, PersonalDataAccess, PoolConsent
 from tests import factories as f
 from tests.conftest import csrf
@@ -235,8 +235,36 @@ async def test_the_menu_shows_the_cv_pool_to_the_counsellors_who_may_search_it(
     await db.commit(session)
     for who, searches in ((temp, True), (local, False), (pending, False)):
         client = await person(make_client, who)
-        page = await client.get("/counsellor")
-        assert page.status_code == 200
-        menu = page.text.split('<nav aria-label="Main menu">')[1].split("</nav>")[0]
-        assert ('<a href="/pool">CV pool</a>' in menu) == searches
-        assert (await client.get("/pool")).status_code == (200 if searches else 403)
+        assert await _pool_in_menu(client, "/counsellor") == (searches, 200 if searches else 403)
+
+
+async def _pool_in_menu(client, home: str) -> tuple[bool, int]:  # type: ignore[no-untyped-def]
+    """Whether the menu of `home` links to the CV pool, and the pool's status for `client`."""
+    page = await client.get(home)
+    assert page.status_code == 200
+    menu = page.text.split('<nav aria-label="Main menu">')[1].split("</nav>")[0]
+    return '<a href="/pool">CV pool</a>' in menu, (await client.get("/pool")).status_code
+
+
+async def test_the_menu_shows_the_cv_pool_to_the_recruiters_who_may_search_it(
+    session, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    """A recruiter has "CV pool" in the menu once a booth of theirs is approved in an edition
+    not archived, the rule the pool's pages apply (cv_pool.viewer_of); before, neither the
+    link nor the page."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session)
+    _approved, admitted = await f.booth(session, edition_=edition)
+    pending, waiting = await f.booth(session, edition_=edition, approve=False)
+    await db.commit(session)
+    for who, searches in ((admitted, True), (waiting, False)):
+        client = await person(make_client, who)
+        assert await _pool_in_menu(client, "/recruiter") == (searches, 200 if searches else 403)
+        assert await cv_pool.may_search(session, who) is searches
+        assert (await cv_pool.viewer_of(session, who) is not None) is searches
+        await db.commit(session)  # its read ends: the next page may write
+    admin = await f.user(session, Role.ADMIN)
+    await employers.set_status(session, pending, BoothStatus.APPROVED, by=admin)
+    await db.commit(session)
+    client = await person(make_client, waiting)
+    assert await _pool_in_menu(client, "/recruiter") == (True, 200)

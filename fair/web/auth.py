@@ -203,11 +203,8 @@ async def load_user(request: Request) -> User | None:
     request.state.user_session = record
     # The header's "Notices (n unread)" link on every page.
     request.state.unread_notices = await notices.unread_count(session, user.id) if user else 0
-    # The menu's "CV pool" for a counsellor of an approved temporary-work agency (recruiters
-    # always have it: the page says what they lack).
-    request.state.pool_search = user is not None and await cv_pool.counsellor_searches(
-        session, user
-    )
+    # The menu's "CV pool" for those its pages let in (fair.web.pool.pool_viewer).
+    request.state.pool_search = await cv_pool.may_search(session, user)
     if record is not None and user_sessions.stale(record):
         # Written in a transaction of its own once the request's has committed (a read
         # session must not write; the write lock is free by then).
