@@ -58,6 +58,7 @@ class PrivatePostgres:
         self.data = self.root / "data"
         self.port = free_port()
         self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+        self.frozen = False
 
     def _run(self, *command: str) -> None:
         subprocess.run(
@@ -91,16 +92,22 @@ class PrivatePostgres:
     def freeze(self) -> None:
         """Every process stopped (SIGSTOP): connections stay open and nothing answers, as a
         hung host or a dead network path does."""
-        for pid in self.pids():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
+        self.frozen = True
 
     def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+        self.frozen = False
+
+    def _signal(self, number: int) -> None:
         for pid in self.pids():
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):  # a backend that just ended
+                os.kill(pid, number)
 
     def remove(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            self.thaw()
+            if self.frozen:
+                self.thaw()
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -186,6 +193,9 @@ def smtp_sink(handler: object) -> Iterator[int]:
         controller.stop()
 
 
+BRIEFLY_UNAVAILABLE = ("server.busy", "server.unavailable")
+
+
 class LiveClient:
     """A browser's /live socket as static/socket.js keeps it, with a client-side list of servers
     (a browser has one address; in front of two processes a load balancer picks the other): a
@@ -212,6 +222,9 @@ class LiveClient:
         )
         for channel in self.channels:
             answer = await self.command("subscribe", {"channel": channel})
+            if answer[0] == "error" and answer[2]["code"] in BRIEFLY_UNAVAILABLE:
+                await self.ws.close()  # a surge over the server's pool: try again later
+                raise ConnectionError(answer[2]["code"])
             assert answer[0] == "success", answer
 
     async def command(self, action: str, payload: dict[str, Any]) -> list[Any]:

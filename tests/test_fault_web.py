@@ -128,7 +128,7 @@ async def test_redis_killed_and_back_under_two_web_processes(
     first, second, third = crowd.candidates
     with redis_server(port) as redis_process:
         await wait_redis(redis_url)
-        async with servers(url, redis_url, 2) as (one, two):
+        async with servers(url, redis_url, 2, within=60) as (one, two):
             recruiter = LiveClient(
                 [one.ws], cookie_of(crowd, crowd.recruiter), [channels.booth(booth)]
             )
@@ -186,7 +186,7 @@ async def test_a_web_process_killed_under_many_sockets(
     redis_url = f"redis://127.0.0.1:{port}/0"
     with redis_server(port):
         await wait_redis(redis_url)
-        async with servers(url, redis_url, 2) as (one, two):
+        async with servers(url, redis_url, 2, within=60) as (one, two):
             both = [one.ws, two.ws]
             recruiter = LiveClient(
                 [two.ws], cookie_of(crowd, crowd.recruiter), [channels.user(crowd.recruiter.id)]
