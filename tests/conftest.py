@@ -50,6 +50,7 @@ pytest.register_assert_rewrite(
 # on a two-core machine miss their deadlines for want of CPU, not for a defect.
 SERIAL = {
     "test_fault_postgresql.py",
+    "test_fault_web.py",
     "test_fault_worker.py",
     "test_interview_race.py",
     "test_live_accounts.py",

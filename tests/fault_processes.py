@@ -1,6 +1,7 @@
 """What the fault tests (issue 17 item 3) start and kill, never the shared services: a PostgreSQL
 cluster of a test's own on a free port (stopped, frozen and started again), `fair worker`
-processes, an SMTP server that holds each mail a while, and kill -9 of any of them. A pytest
+processes, an SMTP server that holds each mail a while, /live clients that fail over to the
+other server (`LiveClient`), and kill -9 of any of them. A pytest
 plugin (tests/conftest.py): the fixture `private_postgres` gives a started cluster, migrated,
 removed afterwards.
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
+import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -26,8 +29,10 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+import websockets
 from aiosmtpd.controller import Controller
 
 from fair import migrations
@@ -53,6 +58,7 @@ class PrivatePostgres:
         self.data = self.root / "data"
         self.port = free_port()
         self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+        self.frozen = False
 
     def _run(self, *command: str) -> None:
         subprocess.run(
@@ -86,16 +92,22 @@ class PrivatePostgres:
     def freeze(self) -> None:
         """Every process stopped (SIGSTOP): connections stay open and nothing answers, as a
         hung host or a dead network path does."""
-        for pid in self.pids():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
+        self.frozen = True
 
     def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+        self.frozen = False
+
+    def _signal(self, number: int) -> None:
         for pid in self.pids():
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):  # a backend that just ended
+                os.kill(pid, number)
 
     def remove(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            self.thaw()
+            if self.frozen:
+                self.thaw()
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -179,3 +191,86 @@ def smtp_sink(handler: object) -> Iterator[int]:
         yield port
     finally:
         controller.stop()
+
+
+BRIEFLY_UNAVAILABLE = ("server.busy", "server.unavailable")
+
+
+class LiveClient:
+    """A browser's /live socket as static/socket.js keeps it, with a client-side list of servers
+    (a browser has one address; in front of two processes a load balancer picks the other): a
+    socket that closes connects again to the next server of the list after socket.js's delays
+    (0.5 s doubling up to 8 s, each drawn between half and all of it), then `on_open` runs
+    again (subscribe, re-fetch: events are at-most-once). Events read meanwhile are kept."""
+
+    def __init__(self, urls: list[str], cookie: str, channels: list[str]) -> None:
+        self.urls = urls
+        self.at = 0
+        self.headers = {"Cookie": cookie} if cookie else {}
+        self.channels = channels
+        self.events: list[dict[str, Any]] = []
+        self.ws: Any = None
+        self.next_id = 1
+        self.failures: list[str] = []  # why connecting again failed, each time
+
+    async def connect(self) -> None:
+        # max_queue=None: frames are read as they come, as a browser reads them; with the
+        # default (16 unread frames, then reading paused) a socket with unread events would
+        # not see its server die until the keepalive ping gave up, 20 s or more later.
+        self.ws = await websockets.connect(
+            self.urls[self.at], additional_headers=self.headers, max_queue=None
+        )
+        for channel in self.channels:
+            answer = await self.command("subscribe", {"channel": channel})
+            if answer[0] == "error" and answer[2]["code"] in BRIEFLY_UNAVAILABLE:
+                await self.ws.close()  # a surge over the server's pool: try again later
+                raise ConnectionError(answer[2]["code"])
+            assert answer[0] == "success", answer
+
+    async def command(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        """Send a command and return its reply frame."""
+        id_ = self.next_id
+        self.next_id += 1
+        await self.ws.send(json.dumps([action, id_, payload]))
+        async with asyncio.timeout(10):
+            while True:
+                frame = json.loads(await self.ws.recv())
+                if frame[0] != "event":
+                    assert frame[1] == id_, frame
+                    return list(frame)
+                if frame[2]["event"] != "heartbeat":
+                    self.events.append(frame[2])
+
+    async def event(self, name: str, seconds: float, **fields: Any) -> dict[str, Any]:
+        """The first event `name` (with these fields) kept or received within `seconds`."""
+        wanted = {"event": name, **fields}
+        async with asyncio.timeout(seconds):
+            while True:
+                for found in self.events:
+                    if wanted.items() <= found.items():
+                        self.events.remove(found)
+                        return found
+                frame = json.loads(await self.ws.recv())
+                if frame[0] == "event" and frame[2]["event"] != "heartbeat":
+                    self.events.append(frame[2])
+
+    async def fail_over(self, seconds: float) -> None:
+        """Wait for the socket to close, then connect again to the next servers, backing off as
+        socket.js does, until one takes it (within `seconds`)."""
+        async with asyncio.timeout(seconds):
+            await self.ws.wait_closed()
+            attempt = 0
+            while True:
+                delay = min(8.0, 0.5 * 2**attempt)
+                attempt += 1
+                await asyncio.sleep(delay / 2 + random.random() * delay / 2)
+                self.at = (self.at + 1) % len(self.urls)
+                try:
+                    await self.connect()
+                    return
+                except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed) as exc:
+                    self.failures.append(f"{self.urls[self.at]}: {exc!r}")
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()

@@ -95,15 +95,15 @@ def spawn(database_url: str, broadcast_url: str, **extra: str) -> Server:
 
 @contextlib.asynccontextmanager
 async def servers(
-    database_url: str, broadcast_url: str, count: int, **extra: str
+    database_url: str, broadcast_url: str, count: int, *, within: float = 20.0, **extra: str
 ) -> AsyncIterator[list[Server]]:
-    """`count` servers answering /health; terminated on exit."""
+    """`count` servers answering /health (each within `within` seconds); terminated on exit."""
     started: list[Server] = []
     try:
         for _ in range(count):
             started.append(spawn(database_url, broadcast_url, **extra))
         for server in started:
-            await wait_healthy(server)
+            await wait_healthy(server, within)
         yield started
     finally:
         for server in started:

@@ -249,3 +249,27 @@ async def test_a_socket_is_told_to_try_again_later(
         1013,
         "service briefly unavailable",
     )
+
+
+async def test_a_socket_command_is_told_the_service_is_briefly_unavailable(
+    conf, tmp_path_factory: pytest.TempPathFactory
+) -> None:  # type: ignore[no-untyped-def]
+    """A socket opened while PostgreSQL answered, then PostgreSQL gone: a command that reads the
+    database answers the 503's code and message (the client may try again), not
+    `fair.server_error` with a stack trace in the log (a surge of reconnecting sockets over a
+    full pool got those: tests/test_fault_web.py)."""
+    postgresql_only(conf)
+    real = make_url(conf.database_url)
+    proxy = Proxy((real.host or "127.0.0.1", real.port or 5432))
+    await proxy.start()
+    try:
+        url = at_port(conf, proxy.port).database_url
+        with run_server(tmp_path_factory, "db-cut", database_url=url) as server:
+            async with websockets.connect(server.ws) as socket_:
+                await proxy.cut()
+                await socket_.send(json.dumps(["subscribe", 1, {"channel": "edition:1"}]))
+                answer = json.loads(await asyncio.wait_for(socket_.recv(), 10))
+    finally:
+        if proxy.server is not None:
+            await proxy.cut()
+    assert answer == ["error", 1, {"code": "server.unavailable", "message": DOWN_FR}]

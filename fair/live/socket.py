@@ -344,10 +344,21 @@ class Connection:
         except FairError as exc:
             message = i18n.gettext(exc.message, **exc.params)
             self.push(protocol.error(command_id, exc.code, message))
-        except Exception:
-            log.exception("live command failed")
-            message = i18n.gettext("Sorry, something went wrong on our side.")
-            self.push(protocol.error(command_id, "fair.server_error", message))
+        except Exception as exc:
+            reason = db.unavailable(exc)
+            if reason is None:
+                log.exception("live command failed")
+                message = i18n.gettext("Sorry, something went wrong on our side.")
+                self.push(protocol.error(command_id, "fair.server_error", message))
+                return
+            # Every connection taken (a surge of reconnecting sockets) or the database out of
+            # reach: the pages' 503, not a server error; the client may try again.
+            log.warning("live command: database unavailable: %r", exc)
+            message = i18n.gettext(
+                "The service is briefly unavailable. Nothing was saved: please try again in a "
+                "few seconds."
+            )
+            self.push(protocol.error(command_id, reason, message))
 
     async def unsubscribe_channel(self, channel: str) -> None:
         found = self.subscriptions.pop(channel, None)
