@@ -66,7 +66,9 @@ def sqlite(
         .bindparams(every=every)
         .columns(literal_column("id"), literal_column("score", Float))
     )
-    scored = scored.subquery("scored")
+    # Materialised: the match runs once, though both the filter (an IN, which keeps SQLite's
+    # planner driving from the matches) and the ranking's join read it.
+    scored = scored.cte(f"{fts}_scored").prefix_with("MATERIALIZED")
     parts: list[Any] = [select(scored.c.id, scored.c.score)]
     if wider.codes:
         coded = select(model.id.label("id"), literal(0.0, Float).label("score")).where(

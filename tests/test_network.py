@@ -167,6 +167,22 @@ async def test_search_marks_network_offers(app, session, client) -> None:  # typ
         f"/e/{net['ours'].slug}/offers", params={"q": "électricien", "publics": "seniors"}
     )
     assert "Offre du réseau" not in publics.text
+    # Words widened (fair.search_match) over both indexes in one statement: each its match.
+    from fair import search
+    from fair.search_match import Wider
+
+    wider = Wider(groups=((search.stem("electricien"),),))
+    async with app.state.read_sessions() as read:
+        wide = await search.search(
+            read,
+            edition_id=net["ours"].id,
+            query=search.Query(q="plombier", also=wider),
+            network=True,
+        )
+    assert sorted((h.offer.title, h.territory) for h in wide.hits) == [
+        ("Électricien de maintenance", "Montluçon"),
+        ("Électricien tertiaire", ""),
+    ]
     detail = await client.get(f"/network/offers/{held.id}")
     assert detail.status_code == 200
     assert "Électricien de maintenance" in detail.text

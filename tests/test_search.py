@@ -280,3 +280,27 @@ async def test_the_commune_is_searchable_text_on_both_databases(session):  # typ
     assert await _titles(session, edition, q="cariste sete") == ["Cariste"]
     assert await _titles(session, edition, q="lattes") == ["Électricien (H/F)"]
     assert await _titles(session, edition, q="cariste lattes") == []
+
+
+async def test_postgresql_plans_for_data_in_memory(session):  # type: ignore[no-untyped-def]
+    """The app's PostgreSQL connections price a random read as SSD and memory do (fair.db):
+    with the default (4) the planner read every offer for a widened word rather than its
+    full-text index. The same offers come back in the same order either way."""
+    from sqlalchemy import text
+
+    from fair import search_terms
+
+    edition, _ = await _setup(session)
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    assert await session.scalar(text("SHOW random_page_cost")) == "1.1"
+    query = search.Query(q="aide soignante")  # widened: the synonyms' groups, ranked
+
+    async def found() -> list[int]:
+        page = await search_terms.find(session, edition_id=edition.id, query=query)
+        return [hit.offer.id for hit in page.hits]
+
+    fast = await found()
+    assert fast
+    await session.execute(text("SET LOCAL random_page_cost = 4"))
+    assert await found() == fast
