@@ -33,7 +33,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -42,6 +42,8 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from fair import metrics
 
 log = logging.getLogger("fair.broadcast")
 
@@ -69,7 +71,7 @@ class Broadcaster:
         self.url = url
         self.namespace = namespace
         self.prefix = f"{namespace}:"
-        self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._subscribers: dict[str, set[Callable[[str], None]]] = defaultdict(set)
         self._redis: aioredis.Redis | None = None  # publishing (short timeouts)
         self._listener: aioredis.Redis | None = None  # the PubSub connection (no read timeout)
         self._pubsub: PubSub | None = None  # None while Redis is unreachable
@@ -159,10 +161,8 @@ class Broadcaster:
         return local | {str(name).removeprefix(self.prefix) for name, n in counts if n}
 
     def _deliver(self, channel: str, message: str) -> None:
-        for queue in list(self._subscribers.get(channel, ())):
-            if queue.full():  # a slow subscriber loses messages, never slows the others
-                continue
-            queue.put_nowait(message)
+        for sink in list(self._subscribers.get(channel, ())):
+            sink(message)
 
     async def _open_pubsub(self) -> PubSub:
         """A new PubSub following the control channel and every channel subscribed here."""
@@ -223,15 +223,32 @@ class Broadcaster:
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+        """Follow `channel` through a queue of QUEUE_SIZE frames; when it is full, frames are
+        dropped (and counted): a slow subscriber never slows the others."""
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+
+        def put(message: str) -> None:
+            if queue.full():
+                metrics.LIVE_DROPPED.labels("subscription").inc()
+            else:
+                queue.put_nowait(message)
+
+        async with self.listen(channel, put):
+            yield queue
+
+    @asynccontextmanager
+    async def listen(self, channel: str, sink: Callable[[str], None]) -> AsyncIterator[None]:
+        """Follow `channel`: `sink` is called with each frame as it arrives, in the reading
+        task (one call per frame and subscriber, no task of its own): it must not wait, nor
+        raise."""
         first = not self._subscribers[channel]
-        self._subscribers[channel].add(queue)
+        self._subscribers[channel].add(sink)
         if first:
             await self._redis_call("subscribe", channel)
         try:
-            yield queue
+            yield
         finally:
-            self._subscribers[channel].discard(queue)
+            self._subscribers[channel].discard(sink)
             if not self._subscribers[channel]:
                 del self._subscribers[channel]
                 await self._redis_call("unsubscribe", channel)
