@@ -25,9 +25,11 @@ The overload scenario (`--scenario overload`, or `both`; issue 17 item 4) replac
 `--rate` edition-wide state events a second (`booth.waiting` of `--booths` booths, as the hall
 gets them) for `--seconds`, beyond what two cores deliver to 5,000 sockets, while one more
 socket (the "publishing recruiter", following the same channel) sends `--commands` commands
-(`queue.status`: a database read; the reference answers any command at once) spread over the
-run and times each round trip. Printed per row: delivered/expected (fair coalesces state for a
-slow socket: a socket gets the latest count of each booth, not every one), deliveries/s, p50/p99
+(`queue.status`: a database read, or `--command ping`; the reference answers any command at
+once), each once the previous one is answered, one every seconds/commands at most, and times
+each round trip; the events go on until the last command is answered. Printed per row:
+delivered/expected (fair coalesces state for a slow socket: a socket gets the latest count of
+each booth, not every one), deliveries/s, p50/p99
 latency, the commands' p50/p99 round trip and failures, and the frames fair's /metrics counted
 as coalesced and dropped and the resyncs; the verdict is the commands' p99 under 1 s.
 
@@ -602,10 +604,11 @@ def scrape(servers: Servers, mode: str) -> dict[str, float]:
 
 
 async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
-                args: argparse.Namespace) -> tuple[array, int]:  # fmt: skip
+                args: argparse.Namespace) -> tuple[array, int, int]:  # fmt: skip
     """Publish `--rate` state events a second for `--seconds` while the publishing user's own
     socket (following `channel` too) sends `--commands` commands spread over the same time:
-    their round trips (seconds) and how many failed or went unanswered."""
+    their round trips (seconds), how many failed or went unanswered, and how many events were
+    published (the events go on until the last command is answered)."""
     import redis.asyncio as aioredis
     import websockets
 
@@ -646,9 +649,14 @@ async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
             if failed == 1:
                 print(f"   a command failed: {action} answered {frame}", flush=True)
 
+    answered = asyncio.Event()  # every command answered (or failed)
+    published = 0
+
     async def publish() -> None:
+        nonlocal published
         start = time.monotonic()
-        for seq in range(int(args.rate * args.seconds)):
+        seq = 0
+        while seq < args.rate * args.seconds or not answered.is_set():
             await asyncio.sleep(max(0.0, start + seq / args.rate - time.monotonic()))
             booth = 1 + seq % args.booths
             payload = {
@@ -659,34 +667,39 @@ async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
             }
             frame = json.dumps(["event", channel, payload], separators=(",", ":"))
             await publisher.publish(prefix() + channel, frame)
+            seq = published = seq + 1
 
     try:
         await command(0, "subscribe", {"channel": channel})
         if failed:
             raise SystemExit(f"the publishing user could not subscribe to {channel}")
         publishing = asyncio.create_task(publish())
-        commands = []
+        # As a person does: each command once the previous one is answered, one every
+        # seconds/commands at most; the events go on until the last is answered.
+        payload = {"booth_id": booth_id} if args.command == "queue.status" else {}
         for i in range(1, args.commands + 1):
-            await asyncio.sleep(args.seconds / args.commands)
-            commands.append(asyncio.create_task(command(i, "queue.status", {"booth_id": booth_id})))
+            due = time.monotonic() + args.seconds / args.commands
+            await command(i, args.command, payload)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        answered.set()
         await publishing
-        await asyncio.gather(*commands)
     finally:
         reader.cancel()
         await ws.close()
         await publisher.aclose()
-    return round_trips, failed
+    return round_trips, failed, published
 
 
 def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_id: int,
                      env: dict[str, str], args: argparse.Namespace) -> Overload:  # fmt: skip
-    events = int(args.rate * args.seconds)
     with connected(mode, n, cookies, channel, env, args) as (servers, pipes, _kib):
         urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
-        arm(pipes, cookies, n, events, args.idle)
+        # How many events is known at the end: each load process stops after --idle seconds
+        # without a delivery.
+        arm(pipes, cookies, n, 10**9, args.idle)
         before = scrape(servers, mode)
         first = time.time()
-        commands, failed = run(drive(urls, cookies[n], channel, booth_id, args))
+        commands, failed, events = run(drive(urls, cookies[n], channel, booth_id, args))
         delivered, last, latencies = 0, first, array("d")
         for pipe in pipes:
             _, count, at, _closed, raw = pipe.recv()
@@ -710,8 +723,9 @@ def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_
 
 
 def print_overload(rows: list[Overload], args: argparse.Namespace) -> None:
-    print(f"\nOverload ({args.rate:g} edition-wide state events/s for {args.seconds:g} s over "
-          f"{args.booths} booths, {args.commands} commands of the publishing user):")  # fmt: skip
+    print(f"\nOverload ({args.rate:g} edition-wide state events/s for {args.seconds:g} s or "
+          f"more over {args.booths} booths, {args.commands} {args.command} of the publishing user, "
+          f"each after the previous answer):")  # fmt: skip
     print(f"{'mode':<22} {'clients':>7} {'delivered/expected':>18} {'deliveries/s':>12} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'cmd p50 ms':>10} {'cmd p99 ms':>10} {'cmd failed':>10} "
           f"{'coalesced':>9} {'dropped':>7} {'resyncs':>7}  {'rate vs ref':>11} "
@@ -795,6 +809,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--commands", type=int, default=100, help="overload: the publishing user's commands"
+    )
+    parser.add_argument(
+        "--command",
+        choices=("queue.status", "ping"),
+        default="queue.status",
+        help="overload: the publishing user's command (ping: no database read)",
     )
     parser.add_argument(
         "--command-timeout",

@@ -48,6 +48,7 @@ from fair import metrics
 log = logging.getLogger("fair.broadcast")
 
 QUEUE_SIZE = 1000
+DELIVER_CHUNK = 500  # subscribers handed a message per turn of the event loop
 CONTROL = "__control__"  # followed by the PubSub even when no socket follows anything
 RECONNECT_FIRST = 0.2
 RECONNECT_MAX = 5.0
@@ -139,7 +140,7 @@ class Broadcaster:
     async def publish(self, channel: str, message: str) -> None:
         """Send `message` to every subscriber of `channel`; with Redis down, log and drop it."""
         if self._redis is None:
-            self._deliver(channel, message)
+            await self._deliver(channel, message)
             return
         try:
             await self._redis.publish(self.prefix + channel, message)
@@ -160,9 +161,16 @@ class Broadcaster:
             return set(channels)
         return local | {str(name).removeprefix(self.prefix) for name, n in counts if n}
 
-    def _deliver(self, channel: str, message: str) -> None:
-        for sink in list(self._subscribers.get(channel, ())):
-            sink(message)
+    async def _deliver(self, channel: str, message: str) -> None:
+        """Hand `message` to each subscriber of `channel`, DELIVER_CHUNK at a time: between
+        chunks the loop runs whatever else waits (a channel followed by thousands of sockets
+        does not hold the process up for one event)."""
+        sinks = list(self._subscribers.get(channel, ()))
+        for start in range(0, len(sinks), DELIVER_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            for sink in sinks[start : start + DELIVER_CHUNK]:
+                sink(message)
 
     async def _open_pubsub(self) -> PubSub:
         """A new PubSub following the control channel and every channel subscribed here."""
@@ -191,7 +199,7 @@ class Broadcaster:
         if removed:
             await self._pubsub.unsubscribe(*removed)
         for channel in list(self._subscribers):
-            self._deliver(channel, resync_frame(channel))
+            await self._deliver(channel, resync_frame(channel))
 
     async def _read(self) -> None:
         """Deliver Redis messages until cancelled, reconnecting after any failure."""
@@ -206,7 +214,7 @@ class Broadcaster:
                 async for item in self._pubsub.listen():
                     if item.get("type") == "message":
                         channel = str(item["channel"]).removeprefix(self.prefix)
-                        self._deliver(channel, str(item["data"]))
+                        await self._deliver(channel, str(item["data"]))
                 raise ConnectionError("the Redis subscription ended")
             except asyncio.CancelledError:
                 raise

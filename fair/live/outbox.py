@@ -20,7 +20,8 @@ Replies to the socket's own commands go ahead of every event, so that fan-out ne
 user's commands on their own socket. Fan-out frames also wait for their turn (`Pacer`): at most
 `PACE` of them are sent per turn of the event loop, whatever the number of sockets, so that
 the commands being handled (their reads, their database round trips) are never queued behind
-thousands of sends. Coalesced and dropped frames are counted in /metrics (fair.metrics).
+thousands of sends. Coalesced and dropped frames are counted in /metrics (fair.metrics), added
+up once per turn of the loop.
 
 A frame is classified once per published event, not per socket (`classify` keeps the recent
 frames: the broadcaster hands the same string to every subscriber).
@@ -51,7 +52,10 @@ STATE_EVENTS: dict[str, tuple[str, ...]] = {
     "stage.count": ("webconference_id",),
     "panel": ("edition_id",),
 }
-PACE = 100  # fan-out frames sent per turn of the event loop, over all sockets
+# Fan-out frames sent per turn of the event loop, over all sockets: a few milliseconds of sends,
+# so that a command's database read (a dozen turns) is not held up long. Not tuned on a quiet
+# machine yet (bench/fanout.py --scenario overload).
+PACE = 32
 
 
 @lru_cache(maxsize=32)  # the frames being fanned out now: one string for all subscribers
@@ -69,6 +73,27 @@ def classify(text: str) -> tuple[str, tuple[Any, ...] | None]:
     if fields is None or any(f not in payload for f in fields):
         return channel, None
     return channel, (channel, payload["event"], *(repr(payload[f]) for f in fields))
+
+
+class Uncounted:
+    """What the outboxes coalesced and dropped since the last `flush` to the metrics: plain
+    integers on the hot path (a frame to thousands of sockets), added to the Prometheus
+    counters once per turn of the loop that sends (`Pacer`)."""
+
+    def __init__(self) -> None:
+        self.coalesced = self.dropped = self.resyncs = 0
+
+    def flush(self) -> None:
+        if self.coalesced:
+            metrics.LIVE_COALESCED.inc(self.coalesced)
+        if self.dropped:
+            metrics.LIVE_DROPPED.labels("socket").inc(self.dropped)
+        if self.resyncs:
+            metrics.LIVE_RESYNCS.inc(self.resyncs)
+        self.coalesced = self.dropped = self.resyncs = 0
+
+
+uncounted = Uncounted()
 
 
 class Outbox:
@@ -99,7 +124,7 @@ class Outbox:
         """Queue an event frame; never waits, never fails (see the module)."""
         channel, key = classify(text)
         if key is not None and self.events.pop(key, None) is not None:
-            metrics.LIVE_COALESCED.inc()
+            uncounted.coalesced += 1
         elif len(self.events) >= self.size:
             self._resync(channel, dropping=key is None)
             if key is None:
@@ -113,8 +138,8 @@ class Outbox:
         """Drop the queued events (and the new one, `dropping`); queue `resync` on each
         channel they came from."""
         lost = {*self.channels.values(), channel} - {""}
-        metrics.LIVE_DROPPED.labels("socket").inc(len(self.events) + dropping)
-        metrics.LIVE_RESYNCS.inc()
+        uncounted.dropped += len(self.events) + dropping
+        uncounted.resyncs += 1
         self.events.clear()
         self.channels.clear()
         for name in sorted(lost):
@@ -167,6 +192,7 @@ class Pacer:
         first on the oldest waiters (they run in the next turn)."""
         self.armed = False
         self.used = 0
+        uncounted.flush()
         while self.waiting and self.used < self.pace:
             waiter = self.waiting.popleft()
             if not waiter.done():  # a cancelled socket's turn is skipped
