@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/fanout.py [--clients 1000,5000] [--messages 20] [--bursts 2]
        .venv/bin/python bench/fanout.py --clients 1000,5000,10000      # with the stretch goal
+       .venv/bin/python bench/fanout.py --scenario overload --clients 5000   # 20 events/s
 
 For each N and each mode, fresh server process(es) are started, N WebSocket clients (spread over
 `--client-processes` load processes, asyncio + uvloop + `websockets`) connect with a session
@@ -19,6 +20,18 @@ Modes:
   `app.state.broadcast.publish` for each frame received on the same Redis channel (the app's own
   publishing path; nothing of fair is patched).
 * `fair-2-processes`: two uvicorn processes on one Redis; client i connects to server i % 2.
+
+The overload scenario (`--scenario overload`, or `both`; issue 17 item 4) replaces the bursts:
+`--rate` edition-wide state events a second (`booth.waiting` of `--booths` booths, as the hall
+gets them) for `--seconds`, beyond what two cores deliver to 5,000 sockets, while one more
+socket (the "publishing recruiter", following the same channel) sends `--commands` commands
+(`queue.status`: a database read, or `--command ping`; the reference answers any command at
+once), each once the previous one is answered, one every seconds/commands at most, and times
+each round trip; the events go on until the last command is answered. Printed per row:
+delivered/expected (fair coalesces state for a slow socket: a socket gets the latest count of
+each booth, not every one), deliveries/s, p50/p99
+latency, the commands' p50/p99 round trip and failures, and the frames fair's /metrics counted
+as coalesced and dropped and the resyncs; the verdict is the commands' p99 under 1 s.
 
 All modes get the same burst through the same Redis channel, and the same load client. Printed
 per row: delivered/expected, deliveries per second (all deliveries over the time from the first
@@ -46,6 +59,7 @@ import sys
 import time
 from array import array
 from base64 import b64encode
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +76,7 @@ NAMESPACE = "fair"  # the servers' FAIR_BROADCAST_NAMESPACE, unless `--namespace
 MODES = ("reference", "fair-1-process", "fair-1-process-memory", "fair-2-processes")
 GOAL_RATE = 0.5  # at least half the reference's deliveries per second
 GOAL_P99 = 2.0  # at most twice the reference's p99
+GOAL_COMMAND_P99 = 1.0  # overload: the publisher's own commands' round trip, seconds
 
 
 def prefix() -> str:
@@ -255,9 +270,9 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
     import itsdangerous
     from sqlalchemy import insert, select, text
 
-    from fair import accounts, clock, db, demo, editions, employers, migrations
+    from fair import accounts, clock, db, demo, editions, employers, migrations, tokens
     from fair.enums import BoothStatus, Role
-    from fair.models import User
+    from fair.models import User, UserSession
 
     name = url.rsplit("/", 1)[1]
     admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -296,25 +311,34 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
         )
         await employers.set_status(session, booth, BoothStatus.APPROVED, by=organiser)
         edition_id, booth_id = edition.id, booth.id
-        # Nobody logs in (argon2 would take minutes): the cookies are signed below, as
-        # Starlette's SessionMiddleware signs them after a login.
+        # Nobody logs in (argon2 would take minutes): their sessions are written below, and
+        # their cookies signed as Starlette's SessionMiddleware signs them after a login.
         now = clock.now()
         rows = _harness.candidate_rows("fanout", n_users, now)
         for i in range(0, len(rows), 2000):
             await session.execute(insert(User), rows[i : i + 2000])
         users = (
-            await session.execute(
-                select(User.id, User.auth_version)
-                .where(User.email.like("fanout%@bench.fair"))
-                .order_by(User.id)
+            await session.scalars(
+                select(User.id).where(User.email.like("fanout%@bench.fair")).order_by(User.id)
             )
         ).all()
+        # Each one logged in: a server-side session (fair.user_sessions) its cookie names.
+        keys = [secrets.token_urlsafe(32) for _ in users]
+        sessions = [
+            {
+                "key_hash": tokens.digest(key),
+                "user_id": uid,
+                "created_at": now,
+                "last_seen_at": now,
+                "user_agent": "bench",
+            }
+            for uid, key in zip(users, keys, strict=True)
+        ]
+        for i in range(0, len(sessions), 2000):
+            await session.execute(insert(UserSession), sessions[i : i + 2000])
     await engine.dispose()
     signer = itsdangerous.TimestampSigner(secret)
-    cookies = [
-        signer.sign(b64encode(json.dumps({"uid": uid, "av": av}).encode())).decode()
-        for uid, av in users
-    ]
+    cookies = [signer.sign(b64encode(json.dumps({"sid": key}).encode())).decode() for key in keys]
     return edition_id, booth_id, cookies
 
 
@@ -411,10 +435,15 @@ def pct(values: array, p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, str],
-            args: argparse.Namespace) -> Row:  # fmt: skip
-    import redis
+Servers = list[tuple[subprocess.Popen[bytes], int]]  # each server process and its port
 
+
+@contextlib.contextmanager
+def connected(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, str],
+              args: argparse.Namespace) -> Iterator[tuple[Servers, list[Any], float]]:  # fmt: skip
+    """Fresh server(s) of `mode`, and `n` clients (the first `n` cookies) subscribed to
+    `channel` in the load processes: the servers, the pipes to the load processes, and the
+    servers' memory growth per connection (KiB)."""
     servers = spawn_servers(mode, env, channel)
     pipes, procs = [], []
     ctx = multiprocessing.get_context("spawn")
@@ -453,6 +482,33 @@ def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, 
         kib = (sum(rss_kib(p.pid) for p, _ in servers) - before) / max(connected, 1)
         print(f"   {mode:<22} N={n:>6,}: {connected:,} subscribed in {seconds:5.1f} s, "
               f"{kib:5.1f} KiB/connection", flush=True)  # fmt: skip
+        yield servers, pipes, kib
+    finally:
+        for pipe in pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(("exit",))
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+        for process, _ in servers:
+            stop(process)
+
+
+def arm(pipes: list[Any], cookies: list[str], n: int, messages: int, idle: float) -> None:
+    """Tell each load process how many deliveries to wait for; return once all are armed."""
+    per_client = [len(c) for c in _shares(cookies[:n], len(pipes))]
+    for pipe, m in zip(pipes, per_client, strict=True):
+        pipe.send(("burst", m * messages, idle))
+    for pipe in pipes:
+        pipe.recv()  # armed
+
+
+def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, str],
+            args: argparse.Namespace) -> Row:  # fmt: skip
+    import redis
+
+    with connected(mode, n, cookies, channel, env, args) as (servers, pipes, kib):
         publisher = redis.Redis.from_url(REDIS_URL)
         delivered = 0
         elapsed = 0.0
@@ -461,11 +517,7 @@ def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, 
         cpu = 0.0
         for burst in range(args.bursts + 1):  # burst 0 warms up, unmeasured
             messages = 1 if burst == 0 else args.messages
-            per_client = [len(c) for c in _shares(cookies[:n], args.client_processes)]
-            for pipe, m in zip(pipes, per_client, strict=True):
-                pipe.send(("burst", m * messages, args.idle))
-            for pipe in pipes:
-                pipe.recv()  # armed
+            arm(pipes, cookies, n, messages, args.idle)
             cpu_before = sum(cpu_seconds(p.pid) for p, _ in servers)
             first = time.time()
             for seq in range(messages):
@@ -497,16 +549,192 @@ def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, 
             cpu / delivered * 1e6 if delivered else float("nan"),
             closed,
         )
+
+
+# The overload scenario ---------------------------------------------------------------------------
+
+
+@dataclass
+class Overload:
+    mode: str
+    clients: int
+    delivered: int
+    expected: int
+    rate: float
+    p50: float
+    p99: float
+    commands: array  # round trips of the commands answered with success, seconds
+    failed: int
+    counted: dict[str, float]  # fair's /metrics: coalesced, dropped, resyncs (summed)
+
+
+METRICS = {
+    "coalesced": ("fair_live_frames_coalesced_total", ""),
+    "dropped": ("fair_live_frames_dropped_total", '{where="socket"}'),
+    "resyncs": ("fair_live_resyncs_total", ""),
+}
+
+
+def scrape(servers: Servers, mode: str) -> dict[str, float]:
+    """The outbox counters of fair's /metrics, summed over the servers (zeros for the
+    reference, which has none)."""
+    import urllib.request
+
+    found = dict.fromkeys(METRICS, 0.0)
+    if mode == "reference":
+        return found
+    for _, port in servers:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
+            text = answer.read().decode()
+        for line in text.splitlines():
+            for key, (name, labels) in METRICS.items():
+                if line.startswith(name + labels + " "):
+                    found[key] += float(line.rsplit(" ", 1)[1])
+    return found
+
+
+async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
+                args: argparse.Namespace) -> tuple[array, int, int]:  # fmt: skip
+    """Publish `--rate` state events a second for `--seconds` while the publishing user's own
+    socket (following `channel` too) sends `--commands` commands spread over the same time:
+    their round trips (seconds), how many failed or went unanswered, and how many events were
+    published (the events go on until the last command is answered)."""
+    import redis.asyncio as aioredis
+    import websockets
+
+    loop = asyncio.get_running_loop()
+    waiting: dict[int, asyncio.Future[list[Any]]] = {}
+    publisher = aioredis.from_url(REDIS_URL)
+    ws = await websockets.connect(
+        urls[0],
+        additional_headers={"Cookie": f"fair_session={cookie}"},
+        max_size=None,
+        ping_interval=None,
+        open_timeout=120,
+    )
+
+    async def read() -> None:
+        async for text in ws:
+            frame = json.loads(text)
+            if frame[0] != "event" and (future := waiting.pop(frame[1], None)) is not None:
+                future.set_result(frame)
+
+    reader = asyncio.create_task(read())
+    round_trips = array("d")
+    failed = 0
+
+    async def command(i: int, action: str, payload: dict[str, Any]) -> None:
+        nonlocal failed
+        waiting[i] = future = loop.create_future()
+        started = time.perf_counter()
+        await ws.send(json.dumps([action, i, payload]))
+        try:
+            frame = await asyncio.wait_for(future, args.command_timeout)
+        except TimeoutError:
+            frame = ["timeout"]
+        if frame[0] == "success":
+            round_trips.append(time.perf_counter() - started)
+        else:
+            failed += 1
+            if failed == 1:
+                print(f"   a command failed: {action} answered {frame}", flush=True)
+
+    answered = asyncio.Event()  # every command answered (or failed)
+    published = 0
+
+    async def publish() -> None:
+        nonlocal published
+        start = time.monotonic()
+        seq = 0
+        while seq < args.rate * args.seconds or not answered.is_set():
+            await asyncio.sleep(max(0.0, start + seq / args.rate - time.monotonic()))
+            booth = 1 + seq % args.booths
+            payload = {
+                "event": "booth.waiting",
+                "booth_id": booth,
+                "waiting": seq,
+                "sent": time.time(),
+            }
+            frame = json.dumps(["event", channel, payload], separators=(",", ":"))
+            await publisher.publish(prefix() + channel, frame)
+            seq = published = seq + 1
+
+    try:
+        await command(0, "subscribe", {"channel": channel})
+        if failed:
+            raise SystemExit(f"the publishing user could not subscribe to {channel}")
+        publishing = asyncio.create_task(publish())
+        # As a person does: each command once the previous one is answered, one every
+        # seconds/commands at most; the events go on until the last is answered.
+        payload = {"booth_id": booth_id} if args.command == "queue.status" else {}
+        for i in range(1, args.commands + 1):
+            due = time.monotonic() + args.seconds / args.commands
+            await command(i, args.command, payload)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        answered.set()
+        await publishing
     finally:
+        reader.cancel()
+        await ws.close()
+        await publisher.aclose()
+    return round_trips, failed, published
+
+
+def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_id: int,
+                     env: dict[str, str], args: argparse.Namespace) -> Overload:  # fmt: skip
+    with connected(mode, n, cookies, channel, env, args) as (servers, pipes, _kib):
+        urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
+        # How many events is known at the end: each load process stops after --idle seconds
+        # without a delivery.
+        arm(pipes, cookies, n, 10**9, args.idle)
+        before = scrape(servers, mode)
+        first = time.time()
+        commands, failed, events = run(drive(urls, cookies[n], channel, booth_id, args))
+        delivered, last, latencies = 0, first, array("d")
         for pipe in pipes:
-            with contextlib.suppress(OSError):
-                pipe.send(("exit",))
-        for proc in procs:
-            proc.join(10)
-            if proc.is_alive():
-                proc.kill()
-        for process, _ in servers:
-            stop(process)
+            _, count, at, _closed, raw = pipe.recv()
+            delivered += count
+            latencies.frombytes(raw)
+            last = max(last, at)
+        after = scrape(servers, mode)
+    latencies = array("d", sorted(latencies))
+    return Overload(
+        mode,
+        n,
+        delivered,
+        n * events,
+        delivered / (last - first) if last > first else 0.0,
+        pct(latencies, 50) * 1000,
+        pct(latencies, 99) * 1000,
+        array("d", sorted(commands)),
+        failed,
+        {key: after[key] - before[key] for key in METRICS},
+    )
+
+
+def print_overload(rows: list[Overload], args: argparse.Namespace) -> None:
+    print(f"\nOverload ({args.rate:g} edition-wide state events/s for {args.seconds:g} s or "
+          f"more over {args.booths} booths, {args.commands} {args.command} of the publishing user, "
+          f"each after the previous answer):")  # fmt: skip
+    print(f"{'mode':<22} {'clients':>7} {'delivered/expected':>18} {'deliveries/s':>12} "
+          f"{'p50 ms':>8} {'p99 ms':>8} {'cmd p50 ms':>10} {'cmd p99 ms':>10} {'cmd failed':>10} "
+          f"{'coalesced':>9} {'dropped':>7} {'resyncs':>7}  {'rate vs ref':>11} "
+          f"{'p99 vs ref':>10}  "
+          f"goal (own commands p99 < {GOAL_COMMAND_P99 * 1000:.0f} ms, none failed)")  # fmt: skip
+    for row in rows:
+        ref = next((r for r in rows if r.mode == "reference" and r.clients == row.clients), None)
+        rate = p99 = ""
+        if ref is not None and row.mode != "reference":
+            rate = f"{row.rate / ref.rate:.2f}x" if ref.rate else "nan"
+            p99 = f"{row.p99 / ref.p99:.2f}x" if ref.p99 else "nan"
+        cmd50 = pct(row.commands, 50) * 1000
+        cmd99 = pct(row.commands, 99) * 1000
+        ok = row.failed == 0 and cmd99 < GOAL_COMMAND_P99 * 1000
+        print(f"{row.mode:<22} {row.clients:>7,} {f'{row.delivered:,}/{row.expected:,}':>18} "
+              f"{row.rate:>12,.0f} {row.p50:>8.0f} {row.p99:>8.0f} {cmd50:>10.0f} {cmd99:>10.0f} "
+              f"{row.failed:>10} {row.counted['coalesced']:>9,.0f} {row.counted['dropped']:>7,.0f} "
+              f"{row.counted['resyncs']:>7,.0f}  {rate:>11} {p99:>10}  "
+              f"{'ok' if ok else 'MISS'}")  # fmt: skip
 
 
 def _shares(items: list[str], parts: int) -> list[list[str]]:
@@ -559,6 +787,32 @@ def main() -> None:
         "--idle", type=float, default=10.0, help="seconds without a delivery that end a burst"
     )
     parser.add_argument(
+        "--scenario",
+        choices=("burst", "overload", "both"),
+        default="burst",
+        help="bursts of messages (the default), the overload scenario, or both",
+    )
+    parser.add_argument("--rate", type=float, default=20.0, help="overload: events a second")
+    parser.add_argument("--seconds", type=float, default=15.0, help="overload: its duration")
+    parser.add_argument(
+        "--booths", type=int, default=20, help="overload: booths whose counts the events carry"
+    )
+    parser.add_argument(
+        "--commands", type=int, default=100, help="overload: the publishing user's commands"
+    )
+    parser.add_argument(
+        "--command",
+        choices=("queue.status", "ping"),
+        default="queue.status",
+        help="overload: the publishing user's command (ping: no database read)",
+    )
+    parser.add_argument(
+        "--command-timeout",
+        type=float,
+        default=30.0,
+        help="overload: seconds after which a command without an answer counts as failed",
+    )
+    parser.add_argument(
         "--pg-database", default=PG_NAME, help="the PostgreSQL database to create and drop"
     )
     parser.add_argument(
@@ -579,8 +833,8 @@ def main() -> None:
     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database
     os.environ["FAIR_BROADCAST_NAMESPACE"] = args.namespace  # for prefix(), here and below
     secret = secrets.token_urlsafe(48)
-    print(f"Seeding {max(sizes):,} users…", flush=True)
-    edition_id, booth_id, cookies = run(seed(url, max(sizes), secret))
+    print(f"Seeding {max(sizes) + 1:,} users…", flush=True)  # one more: the publishing user
+    edition_id, booth_id, cookies = run(seed(url, max(sizes) + 1, secret))
     channel = f"edition:{edition_id}" if args.channel == "edition" else f"booth:{booth_id}"
     env = {
         **os.environ,
@@ -591,15 +845,25 @@ def main() -> None:
         "FAIR_BROADCAST_NAMESPACE": args.namespace,
     }
     rows: list[Row] = []
+    overloads: list[Overload] = []
     started = time.monotonic()
     try:
-        for n in sizes:
+        for n in sizes if args.scenario != "overload" else []:
             print(f"\n== {n:,} clients, {args.bursts} burst(s) of {args.messages} messages on "
                   f"{channel}", flush=True)  # fmt: skip
             for mode in modes:
                 rows.append(measure(mode, n, cookies, channel, env, args))
+        for n in sizes if args.scenario != "burst" else []:
+            print(f"\n== {n:,} clients, overload: {args.rate:g} events/s for {args.seconds:g} s "
+                  f"on {channel}", flush=True)  # fmt: skip
+            for mode in modes:
+                overloads.append(measure_overload(mode, n, cookies, channel, booth_id, env, args))
     finally:
         run(drop_database(args.pg_database))
+    if overloads:
+        print_overload(overloads, args)
+    if not rows:
+        return
     print(f"\nSummary ({args.bursts} bursts of {args.messages} messages per N, "
           f"{args.client_processes} load processes on the same {os.cpu_count()} cores, "
           f"{time.monotonic() - started:.0f} s):")  # fmt: skip

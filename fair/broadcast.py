@@ -33,7 +33,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -43,9 +43,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from fair import metrics
+
 log = logging.getLogger("fair.broadcast")
 
 QUEUE_SIZE = 1000
+DELIVER_CHUNK = 500  # subscribers handed a message per turn of the event loop
 CONTROL = "__control__"  # followed by the PubSub even when no socket follows anything
 RECONNECT_FIRST = 0.2
 RECONNECT_MAX = 5.0
@@ -69,7 +72,7 @@ class Broadcaster:
         self.url = url
         self.namespace = namespace
         self.prefix = f"{namespace}:"
-        self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._subscribers: dict[str, set[Callable[[str], None]]] = defaultdict(set)
         self._redis: aioredis.Redis | None = None  # publishing (short timeouts)
         self._listener: aioredis.Redis | None = None  # the PubSub connection (no read timeout)
         self._pubsub: PubSub | None = None  # None while Redis is unreachable
@@ -137,7 +140,7 @@ class Broadcaster:
     async def publish(self, channel: str, message: str) -> None:
         """Send `message` to every subscriber of `channel`; with Redis down, log and drop it."""
         if self._redis is None:
-            self._deliver(channel, message)
+            await self._deliver(channel, message)
             return
         try:
             await self._redis.publish(self.prefix + channel, message)
@@ -158,11 +161,16 @@ class Broadcaster:
             return set(channels)
         return local | {str(name).removeprefix(self.prefix) for name, n in counts if n}
 
-    def _deliver(self, channel: str, message: str) -> None:
-        for queue in list(self._subscribers.get(channel, ())):
-            if queue.full():  # a slow subscriber loses messages, never slows the others
-                continue
-            queue.put_nowait(message)
+    async def _deliver(self, channel: str, message: str) -> None:
+        """Hand `message` to each subscriber of `channel`, DELIVER_CHUNK at a time: between
+        chunks the loop runs whatever else waits (a channel followed by thousands of sockets
+        does not hold the process up for one event)."""
+        sinks = list(self._subscribers.get(channel, ()))
+        for start in range(0, len(sinks), DELIVER_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            for sink in sinks[start : start + DELIVER_CHUNK]:
+                sink(message)
 
     async def _open_pubsub(self) -> PubSub:
         """A new PubSub following the control channel and every channel subscribed here."""
@@ -191,7 +199,7 @@ class Broadcaster:
         if removed:
             await self._pubsub.unsubscribe(*removed)
         for channel in list(self._subscribers):
-            self._deliver(channel, resync_frame(channel))
+            await self._deliver(channel, resync_frame(channel))
 
     async def _read(self) -> None:
         """Deliver Redis messages until cancelled, reconnecting after any failure."""
@@ -206,7 +214,7 @@ class Broadcaster:
                 async for item in self._pubsub.listen():
                     if item.get("type") == "message":
                         channel = str(item["channel"]).removeprefix(self.prefix)
-                        self._deliver(channel, str(item["data"]))
+                        await self._deliver(channel, str(item["data"]))
                 raise ConnectionError("the Redis subscription ended")
             except asyncio.CancelledError:
                 raise
@@ -223,15 +231,32 @@ class Broadcaster:
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+        """Follow `channel` through a queue of QUEUE_SIZE frames; when it is full, frames are
+        dropped (and counted): a slow subscriber never slows the others."""
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+
+        def put(message: str) -> None:
+            if queue.full():
+                metrics.LIVE_DROPPED.labels("subscription").inc()
+            else:
+                queue.put_nowait(message)
+
+        async with self.listen(channel, put):
+            yield queue
+
+    @asynccontextmanager
+    async def listen(self, channel: str, sink: Callable[[str], None]) -> AsyncIterator[None]:
+        """Follow `channel`: `sink` is called with each frame as it arrives, in the reading
+        task (one call per frame and subscriber, no task of its own): it must not wait, nor
+        raise."""
         first = not self._subscribers[channel]
-        self._subscribers[channel].add(queue)
+        self._subscribers[channel].add(sink)
         if first:
             await self._redis_call("subscribe", channel)
         try:
-            yield queue
+            yield
         finally:
-            self._subscribers[channel].discard(queue)
+            self._subscribers[channel].discard(sink)
             if not self._subscribers[channel]:
                 del self._subscribers[channel]
                 await self._redis_call("unsubscribe", channel)

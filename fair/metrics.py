@@ -4,7 +4,8 @@ What is counted where:
 
 - every web process: HTTP requests by method, route template (`/booths/{booth_id:int}`, never
   the raw path: a bounded number of series) and status, and their latencies (a histogram);
-  its open `/live` sockets;
+  its open `/live` sockets, and the event frames coalesced or dropped for slow sockets (with
+  the resyncs they were told to do instead);
 - every process holding media rooms (a web process in the embedded default, `fair media`
   processes scaled out): the viewers of its stages;
 - the worker (or the web process running the background loops): mails sent and failed,
@@ -64,6 +65,21 @@ SOCKETS = Gauge(
     "fair_live_sockets",
     "Open /live WebSocket connections.",
     multiprocess_mode="livesum",
+)
+LIVE_COALESCED = Counter(
+    "fair_live_frames_coalesced",
+    "State event frames (counts, positions, staffing) replaced in a socket's outgoing queue by "
+    "a newer one of the same key before being sent (fair.live.outbox).",
+)
+LIVE_DROPPED = Counter(
+    "fair_live_frames_dropped",
+    "Event frames dropped for a slow consumer: from a socket's full outgoing queue (the socket "
+    "is told to resync), or from a full broadcast subscription queue (where).",
+    ["where"],
+)
+LIVE_RESYNCS = Counter(
+    "fair_live_resyncs",
+    "Times a slow socket's full outgoing queue was emptied and the socket told to resync.",
 )
 MEDIA_VIEWERS = Gauge(
     "fair_media_viewers",

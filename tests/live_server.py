@@ -25,7 +25,7 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-from fair import migrations, settings
+from fair import clock, migrations, settings
 from fair.app import create_app
 from fair.models import User
 from tests import factories as f
@@ -97,6 +97,15 @@ def _wait_healthy(url: str, timeout: float = 20.0) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with run_server(tmp_path_factory, "live") as running:
         yield running
+
+
+@pytest.fixture
+def server_settings(server: Server) -> Iterator[None]:
+    """The server's settings as the process-wide ones for a test (other tests reset them; the
+    server reads its own), and the real clock: `pytest.mark.usefixtures("server_settings")`."""
+    settings.override(server.conf)
+    clock.set_now(None)
+    yield
 
 
 LoggedIn = Callable[[User], Awaitable[httpx.AsyncClient]]

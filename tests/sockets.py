@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -75,3 +76,31 @@ async def socket_of(server: Any, client: httpx.AsyncClient) -> AsyncIterator[Cli
             yield live
         finally:
             await live.close()
+
+
+async def slow_client(server: Any, cookie: str) -> Any:
+    """A socket that does not read until told to: a small receive buffer, at most one frame
+    kept unread, and no compression (which would shrink the test's frames to nothing), so that
+    the server's sends to it soon block."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # before connecting
+    raw.setblocking(False)
+    port = int(server.url.rsplit(":", 1)[1])
+    await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", port))
+    return await websockets.connect(
+        server.ws,
+        sock=raw,
+        additional_headers={"Cookie": cookie},
+        origin=server.url,
+        max_size=None,
+        max_queue=1,
+        compression=None,
+    )
+
+
+async def publish(server: Any, channel: str, frame: str) -> None:
+    """Publish through the server's own broadcaster (tests/live_server.py), on the server
+    thread's loop."""
+    broadcast = server.app.state.broadcast
+    done = asyncio.run_coroutine_threadsafe(broadcast.publish(channel, frame), server.loop)
+    await asyncio.wrap_future(done)

@@ -251,6 +251,7 @@ async def test_a_socket_is_told_to_try_again_later(
     )
 
 
+@pytest.mark.postgresql_only
 async def test_a_socket_command_is_told_the_service_is_briefly_unavailable(
     conf, tmp_path_factory: pytest.TempPathFactory
 ) -> None:  # type: ignore[no-untyped-def]
@@ -258,7 +259,6 @@ async def test_a_socket_command_is_told_the_service_is_briefly_unavailable(
     database answers the 503's code and message (the client may try again), not
     `fair.server_error` with a stack trace in the log (a surge of reconnecting sockets over a
     full pool got those: tests/test_fault_web.py)."""
-    postgresql_only(conf)
     real = make_url(conf.database_url)
     proxy = Proxy((real.host or "127.0.0.1", real.port or 5432))
     await proxy.start()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -357,75 +356,6 @@ async def test_booth_staffing_follows_the_recruiter_socket(
                 "staffed": False,
                 "waiting": 0,
             }
-
-
-async def publish(server: Server, channel: str, frame: str) -> None:
-    """Publish through the server's own broadcaster, on the server thread's loop."""
-    broadcast = server.app.state.broadcast
-    done = asyncio.run_coroutine_threadsafe(broadcast.publish(channel, frame), server.loop)
-    await asyncio.wrap_future(done)
-
-
-async def slow_client(server: Server, cookie: str) -> Any:
-    """A socket that does not read: a small receive buffer, at most one frame kept unread, and
-    no compression (which would shrink the test's frames to nothing), so that the server's
-    sends to it soon block."""
-    raw = socket.socket()
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # before connecting
-    raw.setblocking(False)
-    port = int(server.url.rsplit(":", 1)[1])
-    await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", port))
-    return await websockets.connect(
-        server.ws,
-        sock=raw,
-        additional_headers={"Cookie": cookie},
-        origin=server.url,
-        max_size=None,
-        max_queue=1,
-        compression=None,
-    )
-
-
-async def test_a_client_that_does_not_read_is_closed(
-    server: Server, world: World, http: Any
-) -> None:
-    cookie = await cookie_of(http(), world.candidate)
-    own = channels.user(world.candidate.id)
-    # 400 frames of 64 KiB (26 MB) overflow the slow socket's outbox of 100 frames whatever the
-    # kernel buffers hold (a few MB at most); a batch stays below 100 for the healthy socket.
-    padding = "x" * 64 * 1024
-    total, batch = 400, 50
-    slow = await slow_client(server, cookie)
-    try:
-        async with connect(server, cookie=cookie) as healthy:
-            for ws in (healthy, slow):
-                assert await call(ws, "subscribe", 1, {"channel": own}) == [
-                    "success",
-                    1,
-                    {"channel": own},
-                ]
-            received: list[int] = []
-            for start in range(0, total, batch):
-                for n in range(start, start + batch):
-                    frame = ["event", own, {"event": "load", "n": n, "padding": padding}]
-                    await publish(server, own, protocol.dumps(frame))
-                async with asyncio.timeout(5):
-                    while len(received) < start + batch:
-                        frame = json.loads(await healthy.recv())
-                        if frame[2]["event"] != "heartbeat":
-                            received.append(frame[2]["n"])
-            assert received == list(range(total))
-        # The slow client reads at last: what was buffered, then the server's close frame.
-        read = 0
-        with pytest.raises(ConnectionClosed) as closed:
-            async with asyncio.timeout(5):
-                while True:
-                    await slow.recv()
-                    read += 1
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
-        assert read < total
-    finally:
-        await slow.close()
 
 
 def test_heartbeat_setting() -> None:

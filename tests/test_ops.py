@@ -37,6 +37,7 @@ from tests import factories as f
 from tests.conftest import csrf
 from tests.factories import NOON, live_booth
 from tests.live_server import Server
+from tests.prometheus_text import sample
 from tests.webhook_receiver import Receiver
 
 REDIS = os.environ.get("FAIR_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -59,14 +60,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def sample(exposition: str, name: str, **labels: str) -> float | None:
-    """The value of one sample of the Prometheus text, or None when it is not there."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = rf"^{re.escape(name)}{re.escape('{' + wanted + '}') if labels else ''} (\S+)$"
-    found = re.search(pattern, exposition, re.M)
-    return float(found.group(1)) if found else None
 
 
 # /healthz and /readyz ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from fair.live import (
     call_commands,
     chat_commands,
     limits,
+    outbox,
     payloads,
     protocol,
     room_commands,
@@ -53,7 +54,7 @@ log = logging.getLogger("fair.live")
 T = TypeVar("T")
 
 MAX_MESSAGE_BYTES = 16 * 1024
-OUTBOX_SIZE = 100
+OUTBOX_SIZE = 100  # event frames queued for one socket (fair.live.outbox), and as many replies
 MAX_SUBSCRIPTIONS = 20
 CLOSE_TOO_BIG = 1009
 CLOSE_OVERFLOW = 1013  # "try again later": the client reconnects and re-fetches
@@ -201,8 +202,9 @@ async def follows_panel(session: AsyncSession, user: User | None, channel: str) 
 
 
 class Connection:
-    """One socket: a reader, a writer draining a bounded outbox, subscriptions; a heartbeat
-    timer; its account and the open sockets register followed by the hub (fair.live.hub)."""
+    """One socket: a reader, a writer draining a bounded outbox (its replies first, then its
+    events, coalesced: fair.live.outbox), subscriptions; a heartbeat timer; its account and the
+    open sockets register followed by the hub (fair.live.hub)."""
 
     __slots__ = (
         "websocket",
@@ -235,11 +237,12 @@ class Connection:
         self.session_id = session_id  # the user's server-side session (fair.user_sessions)
         self.hub = hub
         self.broadcast = hub.broadcast
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_SIZE)
+        self.outbox = outbox.Outbox(OUTBOX_SIZE)
         # Resolved with a close code when the socket must close (overflow, session ended, too
         # many sockets), with None when the client left.
         self.ended: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self.subscriptions: dict[str, tuple[AsyncExitStack, asyncio.Task[None]]] = {}
+        # channel: its subscription, and the task reading it (None: pushed as they arrive)
+        self.subscriptions: dict[str, tuple[AsyncExitStack, asyncio.Task[None] | None]] = {}
         # This socket's booth presence row (fair.presence), unique across processes.
         self.connection_id = str(uuid.uuid4())
         self.staffs = False  # whether it staffs a booth (fair.live.booth_commands)
@@ -285,10 +288,14 @@ class Connection:
         self.end(None if failed else task.result())
 
     def push(self, text: str) -> None:
-        """Queue a frame; never waits: a client too slow to drain its outbox is closed."""
-        try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:
+        """Queue an event frame; never waits: for a client too slow to drain its outbox, state
+        is coalesced and messages give way to a `resync` (fair.live.outbox)."""
+        self.outbox.event(text)
+
+    def reply(self, text: str) -> None:
+        """Queue the reply to one of this socket's commands, ahead of its events; a client
+        that leaves OUTBOX_SIZE replies unread is closed."""
+        if not self.outbox.reply(text):
             self.end(CLOSE_OVERFLOW)
 
     async def _receive(self) -> int | None:
@@ -302,8 +309,9 @@ class Connection:
             await self._handle(data.decode(errors="replace"))
 
     async def _send(self) -> int | None:
+        pacer = outbox.pacer()
         while True:
-            text = await self.outbox.get()
+            text = await self.outbox.get(pacer)
             try:
                 await self.websocket.send_text(text)
             except Exception:  # the client went away mid-send
@@ -340,16 +348,16 @@ class Connection:
             action = ACTIONS.get(command.action)
             if action is None:
                 raise ProtocolError("This action does not exist.", code="live.unknown_action")
-            self.push(protocol.success(command_id, await action(self, command.payload)))
+            self.reply(protocol.success(command_id, await action(self, command.payload)))
         except FairError as exc:
             message = i18n.gettext(exc.message, **exc.params)
-            self.push(protocol.error(command_id, exc.code, message))
+            self.reply(protocol.error(command_id, exc.code, message))
         except Exception as exc:
             reason = db.unavailable(exc)
             if reason is None:
                 log.exception("live command failed")
                 message = i18n.gettext("Sorry, something went wrong on our side.")
-                self.push(protocol.error(command_id, "fair.server_error", message))
+                self.reply(protocol.error(command_id, "fair.server_error", message))
                 return
             # Every connection taken (a surge of reconnecting sockets) or the database out of
             # reach: the pages' 503, not a server error; the client may try again.
@@ -358,36 +366,40 @@ class Connection:
                 "The service is briefly unavailable. Nothing was saved: please try again in a "
                 "few seconds."
             )
-            self.push(protocol.error(command_id, reason, message))
+            self.reply(protocol.error(command_id, reason, message))
 
     async def unsubscribe_channel(self, channel: str) -> None:
         found = self.subscriptions.pop(channel, None)
         if found is None:
             return
         stack, task = found
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await stack.aclose()
 
     async def follow(
-        self, channel: str, forward: Callable[[asyncio.Queue[str]], Coroutine[Any, Any, None]]
+        self,
+        channel: str,
+        forward: Callable[[asyncio.Queue[str]], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
-        """Subscribe to `channel`; `forward` reads its frames (and pushes what this socket
-        should see) until unsubscribed."""
+        """Subscribe to `channel`: each of its frames is pushed to this socket as it arrives
+        (what `subscribe` does: no task, no queue per subscription), or, with `forward`, read
+        from a queue by `forward`, which pushes what this socket should see, until
+        unsubscribed."""
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             raise Conflict(
                 "You follow too many channels at once.", code="live.too_many_subscriptions"
             )
         stack = AsyncExitStack()
-        queue = await stack.enter_async_context(self.broadcast.subscribe(channel))
-        task = asyncio.create_task(forward(queue))
+        task = None
+        if forward is None:
+            await stack.enter_async_context(self.broadcast.listen(channel, self.push))
+        else:
+            queue = await stack.enter_async_context(self.broadcast.subscribe(channel))
+            task = asyncio.create_task(forward(queue))
         self.subscriptions[channel] = (stack, task)
-
-    async def forward(self, queue: asyncio.Queue[str]) -> None:
-        """Push every frame of a followed channel (what `subscribe` follows with)."""
-        while True:
-            self.push(await queue.get())
 
     # What the commands use: the user, the media rooms, one session per command (a write
     # publishes its events after commit).
@@ -423,7 +435,7 @@ async def subscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]
     if not conn.hub.visible_to_all(channel):  # else no read: a public channel, seen moments ago
         await check_channel(conn, channel)
     if channel not in conn.subscriptions:
-        await conn.follow(channel, conn.forward)
+        await conn.follow(channel)
     return {"channel": channel}
 
 
