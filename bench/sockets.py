@@ -117,6 +117,7 @@ class Row:
     mode: str
     sockets: int
     connect_s: float
+    connect_us: float  # the servers' CPU per socket while connecting
     kib: float
     idle_cores: float
     delivered: int
@@ -137,6 +138,7 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
     try:
         pids = [p.pid for p, _ in servers]
         before = sum(fanout.rss_kib(pid) for pid in pids)
+        cpu_at_start = sum(fanout.cpu_seconds(pid) for pid in pids)
         urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
         started = time.monotonic()
         shares = [cookies[k :: args.client_processes] for k in range(args.client_processes)]
@@ -159,12 +161,15 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
             if n_errors:
                 print(f"   {mode}: {n_errors} sockets failed, e.g. {shown}", flush=True)
         connect_s = time.monotonic() - started
+        connect_us = (sum(fanout.cpu_seconds(pid) for pid in pids) - cpu_at_start) * 1e6
+        connect_us /= max(connected, 1)
         time.sleep(1.0)
         kib = (sum(fanout.rss_kib(pid) for pid in pids) - before) / max(connected, 1)
         cpu_before = sum(fanout.cpu_seconds(pid) for pid in pids)
         time.sleep(args.idle)
         idle_cores = (sum(fanout.cpu_seconds(pid) for pid in pids) - cpu_before) / args.idle
-        print(f"   {mode:<9} {connected:,} sockets in {connect_s:.1f} s, {kib:.1f} KiB each, "
+        print(f"   {mode:<9} {connected:,} sockets in {connect_s:.1f} s ({connect_us:.0f} us of "
+              f"server CPU each), {kib:.1f} KiB each, "
               f"{idle_cores * 100:.2f} % of a core idle", flush=True)  # fmt: skip
         delivered, elapsed, latencies = broadcast(pipes, shares, channel, args, redis)
         latencies = array("d", sorted(latencies))
@@ -172,6 +177,7 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
             mode,
             n,
             connect_s,
+            connect_us,
             kib,
             idle_cores,
             delivered,
@@ -276,12 +282,14 @@ def main() -> None:
     print(f"\nSummary ({args.sockets:,} idle sockets over 2 server processes, "
           f"{args.client_processes} load processes on the same {os.cpu_count()} cores, idle "
           f"{args.idle:.0f} s, {args.messages} events to all):")  # fmt: skip
-    print(f"{'mode':<9} {'sockets':>7} {'connect s':>9} {'KiB/sock':>8} {'idle %core':>10} "
+    print(f"{'mode':<9} {'sockets':>7} {'connect s':>9} {'CPU us':>6} {'KiB/sock':>8} "
+          f"{'idle %core':>10} "
           f"{'delivered/expected':>18} {'dlv/s':>8} {'p99 ms':>7}  vs reference: connect "
           f"memory rate p99  goal (<= 1.5x, <= 1.0x, >= 0.7x, <= 1.5x)")  # fmt: skip
     ref = next((r for r in rows if r.mode == "reference"), None)
     for row in rows:
-        line = (f"{row.mode:<9} {row.sockets:>7,} {row.connect_s:>9.1f} {row.kib:>8.1f} "
+        line = (f"{row.mode:<9} {row.sockets:>7,} {row.connect_s:>9.1f} {row.connect_us:>6.0f} "
+                f"{row.kib:>8.1f} "
                 f"{row.idle_cores * 100:>10.2f} {f'{row.delivered:,}/{row.expected:,}':>18} "
                 f"{row.rate:>8,.0f} {row.p99_ms:>7.0f}")  # fmt: skip
         if ref is not None and row is not ref:

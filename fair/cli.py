@@ -243,11 +243,15 @@ def cmd_rome_import(args: argparse.Namespace) -> None:
 # permessage-deflate, since its zlib streams held about 50 KiB per socket, more than all the
 # rest, to compress frames of a few hundred bytes (and each socket compressed each broadcast
 # again). A frame over the socket's limit (16 KiB, socket.MAX_MESSAGE_BYTES) closes it with
-# 1009, as the endpoint itself does.
+# 1009, as the endpoint itself does. Keepalive pings every 60 s, not uvicorn's 20: the app's own
+# heartbeat (every 25 s) already keeps proxies from closing idle sockets, so pings are only
+# there to find dead peers (within 80 s), and each costs CPU on every socket.
 WEBSOCKETS: dict[str, Any] = {
     "ws": "websockets-sansio",
     "ws_max_size": 16 * 1024,
     "ws_per_message_deflate": False,
+    "ws_ping_interval": 60.0,
+    "ws_ping_timeout": 20.0,
 }
 
 

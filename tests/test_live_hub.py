@@ -165,9 +165,11 @@ def test_the_session_cache_expires_and_stays_bounded() -> None:
     assert (cache.get("b"), len(cache)) == (None, 0)
 
 
-def test_sockets_are_served_without_deflate_and_with_the_endpoints_frame_limit() -> None:
+def test_sockets_are_served_lean_with_the_endpoints_frame_limit() -> None:
     assert cli.WEBSOCKETS == {
         "ws": "websockets-sansio",
         "ws_max_size": socket.MAX_MESSAGE_BYTES,
         "ws_per_message_deflate": False,
+        "ws_ping_interval": 60.0,
+        "ws_ping_timeout": 20.0,
     }
