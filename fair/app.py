@@ -23,6 +23,7 @@ from fair.errors import FairError
 from fair.live import socket
 from fair.media.host import Host
 from fair.media.remote import RemoteStages
+from fair.page_cache import PageCache
 from fair.tally import Tally
 from fair.web import (
     accounts,
@@ -79,6 +80,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
 
     state = AppState()  # typed app.state (fair.app_state)
     state.activity = Tally()  # page views counted in memory (fair.activity)
+    state.pages = PageCache(seconds=conf.page_cache_seconds)  # fair.web.browsing
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
