@@ -8,7 +8,8 @@ come first served, as soon as both caps allow; people arriving in the 15 minutes
 opening draw a random place ahead of everyone arriving later (`Place.drawn`), so refreshing
 early gains nothing. Someone let in is *active* until `idle` seconds pass without a request
 of theirs: then the place goes to the next in line. A waiter who stops asking for their place
-for `WAIT_IDLE` seconds (the waiting page asks every 15 s) loses it.
+for `WAIT_IDLE` seconds (the waiting page asks every 5 s with JavaScript; without it, the
+candidate's "Refresh now" does) loses it.
 
 The line and the counts live in a `Line`: `MemoryLine` (this process: the embedded default)
 or `RedisLine` (the deployment's, in the broadcaster's Redis: every worker and host shares
@@ -37,6 +38,7 @@ from redis.asyncio import Redis
 
 from fair import settings
 from fair.errors import FairError
+from fair.i18n import N_
 from fair.models import Edition
 
 EARLY = timedelta(minutes=15)  # arrivals this long before opening draw their place at opening
@@ -152,7 +154,7 @@ class Line(Protocol):
 
 def full() -> Full:
     return Full(
-        "The fair is full and so is its waiting line. Please come back in a few minutes.",
+        N_("The fair is full and so is its waiting line. Please come back in a few minutes."),
         code="admission.full",
         retry_after=60,
     )

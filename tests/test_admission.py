@@ -15,9 +15,10 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission, admission_gate, clock, db, participants
+from fair import admission, admission_gate, clock, db, i18n, participants
 from fair.enums import Role
 from fair.models import Edition
+from fair.web import admission as waiting_page
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.html_forms import forms_of
@@ -198,8 +199,8 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     # One admission so far, measured over the shortest span (a minute): one a minute.
     assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, 60.0)
     assert status["wait_text"] == (
-        "Attente estimée : environ 1 minute (ces dernières minutes, 1.0 personnes sont admises "
-        "par minute)."
+        "Attente estimée : environ 1 minute (rythme des entrées ces dernières minutes : 1 par "
+        "minute)."
     )
     # Browsing stays open to the one waiting.
     for page in (f"/e/{edition.slug}", f"/e/{edition.slug}/booths", f"/e/{edition.slug}/offers"):
@@ -215,7 +216,7 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     assert (let_in.status_code, let_in.headers["location"]) == (303, mine)
     assert (await second.get(mine)).status_code == 200
     assert (await first.get(mine)).status_code == 303
-    # The socket too: the one held is refused, with "try again later".
+    # The /live socket is gated as well: tests/test_admission_live.py.
     metrics_page = await client.get("/metrics")
     assert f'fair_admission_active{{edition="{edition.id}"}} 1.0' in metrics_page.text
     assert f'fair_admission_waiting{{edition="{edition.id}"}} 1.0' in metrics_page.text
@@ -278,3 +279,19 @@ def _form_values(html: str) -> dict[str, Any]:
     """The edition form's fields as a browser would send them."""
     form = next(f for f in forms_of(html) if "admission_active_cap" in f.values())
     return form.data()
+
+
+def test_the_wait_shown_has_the_reader_s_number_format() -> None:
+    place = admission.Place(False, 5, 9, False, 6, 100.0)  # 6 let in over 100 s: 3.6 a minute
+    shown: dict[str, str] = {}
+    for locale in ("fr", "en"):
+        token = i18n.current_locale.set(locale)
+        try:
+            shown[locale] = waiting_page._wait_text(place)
+        finally:
+            i18n.current_locale.reset(token)
+    assert shown == {
+        "fr": "Attente estimée : environ 2 minutes (rythme des entrées ces dernières minutes : "
+        "3,6 par minute).",
+        "en": "Estimated wait: about 2 minutes (pace of admissions lately: 3.6 a minute).",
+    }
