@@ -124,6 +124,19 @@ SMOKE = {
         r"postgresql jobs +p50 .* goal p95 <= 50 ms: (ok|SLOW)\n"
         r"postgresql communes +p50 .* goal p95 <= 50 ms: (ok|SLOW)$",
     ),
+    "surge.py": Smoke(
+        (
+            "--candidates=40",
+            "--window=5",
+            "--deadline=3",
+            "--per-minute=10",
+            f"--pg-database=fair_bench_surge_{RUN}",
+            f"--namespace=fair-bench-surge-{RUN}",
+        ),
+        # Both modes ran to their line; with 10 let in a minute, 'on' held someone (20 at least).
+        r"^off +40 in 5 s: errors \d+, .*\non +40 in 5 s: errors \d+, .* held [1-9]\d* .*\n"
+        r"goal 0 errors: (ok|FAILED); ETA error p90 <= 25 %: (ok|MISSED|n/a)$",
+    ),
     "webhooks.py": Smoke(
         ("--events=60", "--senders=2", f"--pg-database=fair_bench_webhooks_{RUN}"),
         # All delivered, none twice, every signature valid, on each backend.
