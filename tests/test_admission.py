@@ -114,6 +114,24 @@ async def test_arrivals_a_minute_cap(lines: list[admission.Line]) -> None:
     assert (await _arrive(one, 3, minute + 61, caps)).admitted
 
 
+async def test_when_only_the_minute_cap_holds_the_wait_is_the_minute_of_one_s_turn(
+    lines: list[admission.Line],
+) -> None:
+    one, two = lines
+    caps = admission.Caps(active=0, per_minute=2, idle=600.0, max_waiting=100)
+    minute = (OPENS // 60 + 1) * 60
+    places = [await _arrive(one if u % 2 else two, u, minute + 1, caps) for u in range(1, 7)]
+    # Two let in this minute; the next two at the next minute, 59 s away; then two more.
+    assert [p.wait_seconds for p in places] == [0.0, 0.0, 59.0, 59.0, 119.0, 119.0]
+    assert (await _arrive(two, 5, minute + 30, caps)).wait_seconds == 90.0
+    assert [(await _arrive(one, u, minute + 60, caps)).admitted for u in (3, 4, 5)] == [
+        True,
+        True,
+        False,
+    ]
+    assert (await _arrive(one, 5, minute + 60, caps)).wait_seconds == 60.0
+
+
 async def test_the_wait_is_the_line_over_the_measured_rate(lines: list[admission.Line]) -> None:
     one, _two = lines
     caps = admission.Caps(active=0, per_minute=3, idle=600.0, max_waiting=100)
@@ -126,6 +144,10 @@ async def test_the_wait_is_the_line_over_the_measured_rate(lines: list[admission
         await _arrive(one, user, start + 90, caps)
     place = await _arrive(one, 8, start + 100, caps)
     assert (place.position, place.admissions, place.span) == (2, 6, 100.0)
+    assert place.rate == pytest.approx(6 / 100.0)
+    # The active cap full, the people ahead and oneself over the measured rate.
+    full = admission.Caps(active=6, per_minute=3, idle=600.0, max_waiting=100)
+    place = await _arrive(one, 8, start + 100, full)
     assert place.wait_seconds == pytest.approx(2 / (6 / 100.0))
     # Nobody let in over the window: no estimate, said so.
     quiet = admission.Caps(active=6, per_minute=0, idle=600.0, max_waiting=100)
