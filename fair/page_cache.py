@@ -10,6 +10,7 @@ web process (fair.app_state), which is why it sits here, below the boundaries.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -36,6 +37,9 @@ class PageCache:
         self.max_bytes = max_bytes
         self.pages: OrderedDict[Key, Page] = OrderedDict()
         self.bytes = 0
+        # The renders under way, by key: a page asked for again meanwhile waits for the first
+        # render rather than run its own (at most one entry per request in progress).
+        self.renders: dict[Key, asyncio.Future[Page | None]] = {}
 
     def get(self, key: Key, *, version: str, now: float) -> Page | None:
         """The page kept under `key` if it is fresh and of this version; else None (and a

@@ -4,6 +4,7 @@ visitor's own CSRF token, bounded. On SQLite and PostgreSQL; time moves with fai
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 from itsdangerous import TimestampSigner
+from prometheus_client import REGISTRY
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,6 +97,25 @@ async def test_anonymous_visitors_get_one_render_each_with_their_own_token(
         assert "Log in" in (await two.get(paths[1])).text
     assert len(english) > 3
     assert len(app.state.pages) == 5
+
+
+async def test_visitors_asking_for_a_page_being_rendered_wait_for_that_render(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    edition, _offer = await _fair(session)
+    path = f"/e/{edition.slug}/booths"
+    visitors = [make_client() for _ in range(5)]
+
+    def count(outcome: str) -> float:
+        found = REGISTRY.get_sample_value("fair_page_cache_total", {"outcome": outcome})
+        return found or 0.0
+
+    before = count("miss"), count("hit")
+    answers = await asyncio.gather(*(visitor.get(path) for visitor in visitors))
+    assert [a.status_code for a in answers] == [200] * 5
+    assert len({_without_tokens(a.text) for a in answers}) == 1
+    assert (count("miss") - before[0], count("hit") - before[1]) == (1, 4)
+    assert app.state.pages.renders == {}
 
 
 async def test_a_page_is_rendered_afresh_when_its_offers_change_or_time_passes(

@@ -3,9 +3,10 @@
 When a fair is full (fair.admission: its gate on), the pages everyone may still browse (the
 edition's page, the booth hall, the offer search, the programme: `cached`) are rendered once
 per URL and language every `FAIR_PAGE_CACHE_SECONDS` at most for anonymous visitors, and
-served from this process's fair.page_cache.PageCache in between: a surge of visitors then
-costs one primary-key read each (the edition's offers version, fair.offers_version: a page
-whose offers, booths or edition changed is rendered afresh at once), not a render.
+served from this process's fair.page_cache.PageCache in between (requests for a page being
+rendered wait for that render): a surge of visitors then costs one primary-key read each (the
+edition's offers version, fair.offers_version: a page whose offers, booths or edition changed
+is rendered afresh at once), not a render.
 
 What a kept page never carries: only a GET from a browser with no account session and no
 message waiting to be shown (fair.web.flash) is served or kept; only a 200 rendered for nobody
@@ -19,6 +20,7 @@ usual. The booth and offer pages are not cached: each view of them is counted
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import secrets
 
@@ -47,14 +49,27 @@ def cached(handler: Handler) -> Handler:
         key = (request.url.path + "?" + request.url.query, i18n.current_locale.get())
         now = clock.now().timestamp()
         found = pages.get(key, version=version, now=now)
+        under_way = pages.renders.get(key)
+        if found is None and under_way is not None:  # the same page is being rendered
+            found = await asyncio.shield(under_way)
+            found = found if found is not None and found.version == version else None
         if found is not None:
             metrics.PAGE_CACHE.labels("hit").inc()
             return _served(request, found)
         metrics.PAGE_CACHE.labels("miss").inc()
-        response = await handler(request)
-        kept = _kept(request, response, version, now)
-        if kept is not None:
-            pages.put(key, kept)
+        if under_way is not None:  # that render could not be kept: one of one's own
+            return await handler(request)
+        rendered: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
+        pages.renders[key] = rendered
+        kept = None
+        try:
+            response = await handler(request)
+            kept = _kept(request, response, version, now)
+            if kept is not None:
+                pages.put(key, kept)
+        finally:
+            del pages.renders[key]
+            rendered.set_result(kept)
         return response
 
     return wrapper
