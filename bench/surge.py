@@ -306,7 +306,16 @@ async def live(
         tally.errors.append(f"socket: {exc!r}")
 
 
+async def warm_up(bases: list[str], slug: str) -> None:
+    """Each page once per server before the surge: templates compiled, pools opened."""
+    async with httpx.AsyncClient(timeout=60.0) as client:
+        for base in bases:
+            for path in (f"/e/{slug}", f"/e/{slug}/booths"):
+                await client.get(base + path)
+
+
 async def surge(bases: list[str], seeded: Seeded, args: argparse.Namespace) -> Tally:
+    await warm_up(bases, seeded.slug)
     tally = Tally()
     limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=100)
     transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in bases]
