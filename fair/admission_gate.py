@@ -134,6 +134,15 @@ async def _candidates(session: AsyncSession, now: datetime) -> list[Edition]:
         .order_by(Edition.id)
     )
     editions = list(found)
+    # Kept past this session: detached now, as loaded (the session's rollback at the end of
+    # a request would expire them, and a later request reading an expired, detached edition
+    # would fail: DetachedInstanceError, a 500).
+    for edition in editions:
+        loaded = list(edition.live_days)
+        session.expunge(edition)
+        for day in loaded:
+            if day in session:
+                session.expunge(day)
     _cache = (now, editions)
     return editions
 

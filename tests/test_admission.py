@@ -317,3 +317,16 @@ def test_the_wait_shown_has_the_reader_s_number_format() -> None:
         "3,6 par minute).",
         "en": "Estimated wait: about 2 minutes (pace of admissions lately: 3.6 a minute).",
     }
+
+
+async def test_the_gated_editions_kept_outlive_the_session_that_read_them(
+    app: Any, session: AsyncSession
+) -> None:
+    clock.set_now(f.NOON)
+    edition = await _gated_edition(session)
+    async with app.state.read_sessions() as reader:
+        assert [g.slug for g in await admission_gate.gated(reader, f.NOON)] == [edition.slug]
+        await reader.rollback()  # as a request's session ends
+    async with app.state.read_sessions() as reader:  # the next request, within 5 s
+        gates = await admission_gate.gated(reader, f.NOON + timedelta(seconds=1))
+    assert [(g.edition_id, g.caps.active) for g in gates] == [(edition.id, 1)]
