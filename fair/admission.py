@@ -8,7 +8,8 @@ come first served, as soon as both caps allow; people arriving in the 15 minutes
 opening draw a random place ahead of everyone arriving later (`Place.drawn`), so refreshing
 early gains nothing. Someone let in is *active* until `idle` seconds pass without a request
 of theirs: then the place goes to the next in line. A waiter who stops asking for their place
-for `WAIT_IDLE` seconds (the waiting page asks every 15 s) loses it.
+for `WAIT_IDLE` seconds (the waiting page asks every 5 s with JavaScript; without it, the
+candidate's "Refresh now" does) loses it.
 
 The line and the counts live in a `Line`: `MemoryLine` (this process: the embedded default)
 or `RedisLine` (the deployment's, in the broadcaster's Redis: every worker and host shares
@@ -37,6 +38,7 @@ from redis.asyncio import Redis
 
 from fair import settings
 from fair.errors import FairError
+from fair.i18n import N_
 from fair.models import Edition
 
 EARLY = timedelta(minutes=15)  # arrivals this long before opening draw their place at opening
@@ -81,6 +83,8 @@ class Place:
     drawn: bool  # before opening: the place is drawn at random at opening
     admissions: int  # let in over the rate's window
     span: float  # seconds that window covers (from its first admission to now)
+    turn_in: float | None = None  # seconds until the per-minute cap lets this place in, when
+    # that cap alone holds the line now (`turn_in`)
 
     @property
     def rate(self) -> float:
@@ -89,13 +93,29 @@ class Place:
 
     @property
     def wait_seconds(self) -> float | None:
-        """The honest estimate: the people ahead and oneself over the measured rate; None
-        when no admission was measured (then nobody can say)."""
+        """The honest estimate. When only the per-minute cap holds the line, the minute this
+        place's turn comes (`turn_in`: that cap lets people in by clock minute, all at once);
+        else the people ahead and oneself over the measured rate; None when no admission was
+        measured (then nobody can say)."""
         if self.admitted:
             return 0.0
-        if self.drawn or not self.rate:
+        if self.drawn:
+            return None
+        if self.turn_in is not None:
+            return self.turn_in
+        if not self.rate:
             return None
         return self.position / self.rate
+
+
+def turn_in(position: int, *, now: float, caps: Caps, used: int, active: int) -> float | None:
+    """Seconds until the per-minute cap lets the `position`th in line in, when it is what
+    holds the line (this clock minute's `used` admissions reached it, with room among the
+    `active`); None when it is not (the active cap is full, or no per-minute cap)."""
+    if not caps.per_minute or used < caps.per_minute or (caps.active and active >= caps.active):
+        return None
+    minutes_after_next = math.ceil(position / caps.per_minute) - 1
+    return (math.floor(now / 60) + 1) * 60 - now + 60 * minutes_after_next
 
 
 @dataclass(frozen=True)
@@ -159,7 +179,7 @@ class Line(Protocol):
 
 def full() -> Full:
     return Full(
-        "The fair is full and so is its waiting line. Please come back in a few minutes.",
+        N_("The fair is full and so is its waiting line. Please come back in a few minutes."),
         code="admission.full",
         retry_after=60,
     )
@@ -206,7 +226,7 @@ class MemoryLine:
             state.seen[user_id] = now
             if now >= opens:
                 _admit(state, now, caps)
-        return _place(state, user_id, now, opens)
+        return _place(state, user_id, now, opens, caps)
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
         self.editions.setdefault(edition_id, _Edition()).active[user_id] = now
@@ -250,20 +270,23 @@ def _admit(state: _Edition, now: float, caps: Caps) -> None:
     state.minute = (minute, used + len(taken))
 
 
-def _place(state: _Edition, user: int, now: float, opens: float) -> Place:
+def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> Place:
     span = now - state.log[0] if state.log else 0.0
     if user in state.active:
         return Place(True, 0, len(state.order), False, len(state.log), span)
     ticket = state.tickets[user]
     position = bisect.bisect_left(state.order, (ticket, user)) + 1
-    return Place(False, position, len(state.order), now < opens, len(state.log), span)
+    used = state.minute[1] if state.minute[0] == int(now // 60) else 0
+    turn = turn_in(position, now=now, caps=caps, used=used, active=len(state.active))
+    return Place(False, position, len(state.order), now < opens, len(state.log), span, turn)
 
 
 # In Redis -------------------------------------------------------------------------------------
 
 # KEYS: active, line, seen, seq, minute, log. ARGV: user, now, idle, wait_idle, active cap,
 # per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl.
-# Returns {admitted (1/0, -1: full), position, waiting, admissions, first admission time}.
+# Returns {admitted (1/0, -1: full), position, waiting, admissions, first admission time,
+# admitted this minute, active}.
 ARRIVE = """
 local active, line, seen, seq, minute, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local user = ARGV[1]
@@ -284,7 +307,7 @@ if redis.call('ZSCORE', active, user) then
 else
   if not redis.call('ZSCORE', line, user) then
     if redis.call('ZCARD', line) >= max_waiting then
-      return {-1, 0, 0, 0, '0'}
+      return {-1, 0, 0, 0, '0', 0, 0}
     end
     local ticket = draw
     if now >= opens then ticket = redis.call('INCR', seq) end
@@ -315,10 +338,12 @@ for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key
 local admissions = redis.call('ZCARD', log)
 local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
 local waiting = redis.call('ZCARD', line)
+local used = tonumber(redis.call('GET', minute) or '0')
+local counted = redis.call('ZCARD', active)
 if redis.call('ZSCORE', active, user) then
-  return {1, 0, waiting, admissions, first}
+  return {1, 0, waiting, admissions, first, used, counted}
 end
-return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first}
+return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first, used, counted}
 """
 TTL = 24 * 3600  # an edition's keys go a day after its last arrival
 
@@ -355,12 +380,17 @@ class RedisLine:
             TTL,
         ]
         found = await self.script(keys=self._keys(edition_id, now), args=args)
-        admitted, position, waiting, admissions, first = found
+        admitted, position, waiting, admissions, first, used, active = found
         if int(admitted) < 0:
             raise full()
         span = now - float(first) if int(admissions) else 0.0
         drawn = not int(admitted) and now < opens
-        return Place(bool(int(admitted)), int(position), int(waiting), drawn, int(admissions), span)
+        turn = None
+        if not int(admitted) and now >= opens:
+            turn = turn_in(int(position), now=now, caps=caps, used=int(used), active=int(active))
+        return Place(
+            bool(int(admitted)), int(position), int(waiting), drawn, int(admissions), span, turn
+        )
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
         await self.redis.zadd(self._keys(edition_id, now)[0], {str(user_id): now})

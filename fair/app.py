@@ -24,6 +24,7 @@ from fair.live import hub as live_hub
 from fair.live import socket
 from fair.media.host import Host
 from fair.media.remote import RemoteStages
+from fair.page_cache import PageCache
 from fair.tally import Tally
 from fair.web import (
     accounts,
@@ -80,6 +81,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
 
     state = AppState()  # typed app.state (fair.app_state)
     state.activity = Tally()  # page views counted in memory (fair.activity)
+    state.pages = PageCache(seconds=conf.page_cache_seconds)  # fair.web.browsing
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ from starlette.requests import HTTPConnection
 from fair import db
 from fair.broadcast import Broadcaster
 from fair.media_rooms import MediaRooms
+from fair.page_cache import PageCache
 from fair.tally import Tally
 
 
@@ -56,12 +57,14 @@ class Resources(State):
 
 
 class AppState(Resources):
-    """The web app's state: the resources, its media rooms, its static files, and this
-    process's tally of page views not yet written (fair.activity)."""
+    """The web app's state: the resources, its media rooms, its static files, this
+    process's tally of page views not yet written (fair.activity) and its short cache of
+    public pages (fair.web.browsing)."""
 
     stages: MediaRooms  # fair.media.stage.Stages, or fair.media.remote.RemoteStages
     assets: AssetUrls
     activity: Tally
+    pages: PageCache
 
 
 def of(connection: HTTPConnection) -> AppState:

@@ -100,6 +100,11 @@ ADMISSION_REJECTED = Counter(
     "Arrivals refused with a 503: the waiting line full, or unreachable.",
     ["reason"],
 )
+# Public browsing pages asked for by anonymous visitors while their edition's gate is on
+# (fair.web.browsing): served from the short cache, or rendered.
+PAGE_CACHE = Counter(
+    "fair_page_cache", "Anonymous public pages of gated editions, by outcome.", ["outcome"]
+)
 
 UNMATCHED = "<unmatched>"  # the route label of a request no route matched (a 404)
 

@@ -160,6 +160,9 @@ class Settings:
     # most people one edition's waiting line holds (past it: 503 with Retry-After).
     admission_idle_minutes: int = 10
     admission_max_waiting: int = 100_000
+    # Seconds a public browsing page is served from a process's cache to anonymous visitors
+    # while its edition's gate is on (fair.web.browsing); 0: never cached.
+    page_cache_seconds: float = 5.0
 
     @property
     def production(self) -> bool:
@@ -244,6 +247,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         admission_arrivals_per_minute=_int(env, "FAIR_ADMISSION_ARRIVALS_PER_MINUTE", 0),
         admission_idle_minutes=_int(env, "FAIR_ADMISSION_IDLE_MINUTES", 10),
         admission_max_waiting=_int(env, "FAIR_ADMISSION_MAX_WAITING", 100_000),
+        page_cache_seconds=_float(env, "FAIR_PAGE_CACHE_SECONDS", 5.0),
     )
     check(settings)
     return settings
@@ -330,6 +334,8 @@ def _check_admission(settings: Settings) -> None:
         raise SettingsError("FAIR_ADMISSION_IDLE_MINUTES must be a number of minutes from 1")
     if not 1 <= settings.admission_max_waiting <= 10_000_000:
         raise SettingsError("FAIR_ADMISSION_MAX_WAITING must be a positive whole number")
+    if not 0 <= settings.page_cache_seconds <= 60:
+        raise SettingsError("FAIR_PAGE_CACHE_SECONDS must be a number of seconds from 0 to 60")
 
 
 def _check_ice(settings: Settings) -> None:

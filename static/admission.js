@@ -1,6 +1,6 @@
 // The waiting page of the admission line (fair/web/admission.py): asks for the candidate's
 // place every few seconds and shows it; goes on to the page they asked for once let in.
-// Without JavaScript the page's meta refresh does the same, less often.
+// Without JavaScript the page's "Refresh now" link asks instead (no meta refresh: WCAG 2.2.1).
 (function () {
   "use strict";
   var box = document.querySelector("[data-status-url]");
@@ -22,7 +22,7 @@
         if (place.textContent !== found.place_text) place.textContent = found.place_text;
         if (wait.textContent !== found.wait_text) wait.textContent = found.wait_text;
       })
-      .catch(function () { /* the meta refresh still comes */ })
+      .catch(function () { /* asked again at the next turn */ })
       .then(function () { window.setTimeout(ask, every); });
   }
   window.setTimeout(ask, every);

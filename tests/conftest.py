@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, migrations, passwords, rate_limits, settings
+from fair import admission_gate, clock, db, migrations, passwords, rate_limits, settings
 from fair.app import create_app
 
 PG_ADMIN = os.environ.get(
@@ -52,6 +52,7 @@ SERIAL = {
     "test_fault_postgresql.py",
     "test_fault_web.py",
     "test_fault_worker.py",
+    "test_admission_live.py",
     "test_interview_race.py",
     "test_live_accounts.py",
     "test_live_redis.py",
@@ -168,6 +169,10 @@ async def conf(
     settings.override(None)
     clock.set_now(None)
     rate_limits.forget_all()
+    # The gated editions a process read (kept 5 s of a clock the tests freeze) and the
+    # embedded default's waiting line are the process's: not the next test's.
+    admission_gate.forget()
+    admission_gate.LOCAL.editions.clear()
 
 
 # Empties every table but alembic_version and restarts every sequence, as TRUNCATE ... RESTART

@@ -15,9 +15,10 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission, admission_gate, clock, db, participants
+from fair import admission, admission_gate, clock, db, i18n, participants
 from fair.enums import Role
 from fair.models import Edition
+from fair.web import admission as waiting_page
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.html_forms import forms_of
@@ -113,6 +114,24 @@ async def test_arrivals_a_minute_cap(lines: list[admission.Line]) -> None:
     assert (await _arrive(one, 3, minute + 61, caps)).admitted
 
 
+async def test_when_only_the_minute_cap_holds_the_wait_is_the_minute_of_one_s_turn(
+    lines: list[admission.Line],
+) -> None:
+    one, two = lines
+    caps = admission.Caps(active=0, per_minute=2, idle=600.0, max_waiting=100)
+    minute = (OPENS // 60 + 1) * 60
+    places = [await _arrive(one if u % 2 else two, u, minute + 1, caps) for u in range(1, 7)]
+    # Two let in this minute; the next two at the next minute, 59 s away; then two more.
+    assert [p.wait_seconds for p in places] == [0.0, 0.0, 59.0, 59.0, 119.0, 119.0]
+    assert (await _arrive(two, 5, minute + 30, caps)).wait_seconds == 90.0
+    assert [(await _arrive(one, u, minute + 60, caps)).admitted for u in (3, 4, 5)] == [
+        True,
+        True,
+        False,
+    ]
+    assert (await _arrive(one, 5, minute + 60, caps)).wait_seconds == 60.0
+
+
 async def test_the_wait_is_the_line_over_the_measured_rate(lines: list[admission.Line]) -> None:
     one, _two = lines
     caps = admission.Caps(active=0, per_minute=3, idle=600.0, max_waiting=100)
@@ -125,6 +144,10 @@ async def test_the_wait_is_the_line_over_the_measured_rate(lines: list[admission
         await _arrive(one, user, start + 90, caps)
     place = await _arrive(one, 8, start + 100, caps)
     assert (place.position, place.admissions, place.span) == (2, 6, 100.0)
+    assert place.rate == pytest.approx(6 / 100.0)
+    # The active cap full, the people ahead and oneself over the measured rate.
+    full = admission.Caps(active=6, per_minute=3, idle=600.0, max_waiting=100)
+    place = await _arrive(one, 8, start + 100, full)
     assert place.wait_seconds == pytest.approx(2 / (6 / 100.0))
     # Nobody let in over the window: no estimate, said so.
     quiet = admission.Caps(active=6, per_minute=0, idle=600.0, max_waiting=100)
@@ -198,8 +221,8 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     # One admission so far, measured over the shortest span (a minute): one a minute.
     assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, 60.0)
     assert status["wait_text"] == (
-        "Attente estimée : environ 1 minute (ces dernières minutes, 1.0 personnes sont admises "
-        "par minute)."
+        "Attente estimée : environ 1 minute (rythme des entrées ces dernières minutes : 1 par "
+        "minute)."
     )
     # Browsing stays open to the one waiting.
     for page in (f"/e/{edition.slug}", f"/e/{edition.slug}/booths", f"/e/{edition.slug}/offers"):
@@ -215,7 +238,7 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     assert (let_in.status_code, let_in.headers["location"]) == (303, mine)
     assert (await second.get(mine)).status_code == 200
     assert (await first.get(mine)).status_code == 303
-    # The socket too: the one held is refused, with "try again later".
+    # The /live socket is gated as well: tests/test_admission_live.py.
     metrics_page = await client.get("/metrics")
     assert f'fair_admission_active{{edition="{edition.id}"}} 1.0' in metrics_page.text
     assert f'fair_admission_waiting{{edition="{edition.id}"}} 1.0' in metrics_page.text
@@ -280,17 +303,30 @@ def _form_values(html: str) -> dict[str, Any]:
     return form.data()
 
 
-async def test_the_gated_editions_outlive_the_session_that_read_them(
-    session: AsyncSession, app: Any
+def test_the_wait_shown_has_the_reader_s_number_format() -> None:
+    place = admission.Place(False, 5, 9, False, 6, 100.0)  # 6 let in over 100 s: 3.6 a minute
+    shown: dict[str, str] = {}
+    for locale in ("fr", "en"):
+        token = i18n.current_locale.set(locale)
+        try:
+            shown[locale] = waiting_page._wait_text(place)
+        finally:
+            i18n.current_locale.reset(token)
+    assert shown == {
+        "fr": "Attente estimée : environ 2 minutes (rythme des entrées ces dernières minutes : "
+        "3,6 par minute).",
+        "en": "Estimated wait: about 2 minutes (pace of admissions lately: 3.6 a minute).",
+    }
+
+
+async def test_the_gated_editions_kept_outlive_the_session_that_read_them(
+    app: Any, session: AsyncSession
 ) -> None:
-    """Which editions are gated is cached for a few seconds across requests: what is cached
-    must not be ORM objects of the session that read them (expired when that session ended,
-    DetachedInstanceError on the next request; a /live connect failed so)."""
     clock.set_now(f.NOON)
     edition = await _gated_edition(session)
-    async with app.state.read_sessions() as first:
-        assert [g.edition_id for g in await admission_gate.gated(first, f.NOON)] == [edition.id]
-        await first.rollback()
-    async with app.state.read_sessions() as second:
-        gates = await admission_gate.gated(second, f.NOON + timedelta(seconds=1))
-    assert [(g.edition_id, g.slug, g.caps.active) for g in gates] == [(edition.id, edition.slug, 1)]
+    async with app.state.read_sessions() as reader:
+        assert [g.slug for g in await admission_gate.gated(reader, f.NOON)] == [edition.slug]
+        await reader.rollback()  # as a request's session ends
+    async with app.state.read_sessions() as reader:  # the next request, within 5 s
+        gates = await admission_gate.gated(reader, f.NOON + timedelta(seconds=1))
+    assert [(g.edition_id, g.caps.active) for g in gates] == [(edition.id, 1)]

@@ -145,6 +145,19 @@ SMOKE = {
         # Both modes held every socket and delivered every event to each.
         r"^reference +6 .* 12/12 .*\nfair +6 .* 12/12 .*(ok|MISS [a-z,]+)$",
     ),
+    "surge.py": Smoke(
+        (
+            "--candidates=20",
+            "--window=3",
+            "--deadline=2",
+            "--per-minute=5",
+            f"--pg-database=fair_bench_surge_{RUN}",
+            f"--namespace=fair-bench-surge-{RUN}",
+        ),
+        # Both modes ran to their line; with 5 let in a minute, 'on' held someone (10 at least).
+        r"^off +20 in 3 s: errors \d+, .*\non +20 in 3 s: errors \d+, .* held [1-9]\d* .*\n"
+        r"goal 0 errors: (ok|FAILED); ETA error p90 <= 25 %: (ok|MISSED|n/a)$",
+    ),
     "webhooks.py": Smoke(
         ("--events=60", "--senders=2", f"--pg-database=fair_bench_webhooks_{RUN}"),
         # All delivered, none twice, every signature valid, on each backend.

@@ -1,7 +1,10 @@
 """The waiting page of an edition's admission line (fair.admission): the candidate's place and
-an honest estimated wait; refreshed every `gate.REFRESH` seconds without JavaScript (a meta
-refresh) and, with it, every `POLL` seconds through `admission_status` (static/admission.js).
-Once let in, the candidate goes on to the page they asked for (`next`).
+an honest estimated wait, the rate in the reader's number format. With JavaScript it is
+updated in place every `POLL` seconds through `admission_status` (static/admission.js); without
+it, a "Refresh now" link asks again (the place is kept `admission.WAIT_IDLE` seconds between
+two asks). No meta refresh: a page reloading by itself fails WCAG 2.2.1 (axe "meta-refresh").
+The page and a held request answer `Retry-After: gate.REFRESH`. Once let in, the candidate
+goes on to the page they asked for (`next`).
 """
 
 from __future__ import annotations
@@ -40,11 +43,10 @@ def _wait_text(place: admission.Place) -> str:
         return i18n.gettext(
             "Nobody was let in over the last 5 minutes, so no wait can be estimated yet."
         )
-    per_minute = round(place.rate * 60, 1)
     return i18n.gettext(
-        "Estimated wait: %(wait)s (people are let in at %(rate)s a minute lately).",
+        "Estimated wait: %(wait)s (pace of admissions lately: %(rate)s a minute).",
         wait=_minutes(wait),
-        rate=per_minute,
+        rate=i18n.decimal(place.rate * 60),  # "1,5" in French
     )
 
 

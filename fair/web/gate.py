@@ -2,10 +2,12 @@
 
 `check` runs in every page's unit of work (fair.web.auth.page), once the user is known: a
 candidate the gate holds is sent to the edition's waiting page (fair.web.admission; a 503 with
-Retry-After for a script asking for JSON); `finish` puts the renewed or new cookie on the
-answer. Public browsing (the edition's page, booths, offers, programme), accounts and the
-waiting page are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay open when the fair is
-full. Below fair.web.auth (which calls it): it reads the request's session itself.
+Retry-After for a script asking for JSON; 503 with Retry-After too when the line is full or
+out of reach, fair.admission.Full); `finish` puts the renewed or new cookie on the answer.
+Public browsing (the edition's page, booths, offers, programme), accounts and the waiting page
+are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay open when the fair is full, and the
+browsing pages are then served to anonymous visitors from a short cache (fair.web.browsing).
+Below fair.web.auth (which calls it): it reads the request's session itself.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from fair.web import urls
 
 log = logging.getLogger("fair.admission")
 
-REFRESH = 15  # seconds between two refreshes of the waiting page (at most 20: issue 17)
+REFRESH = 15  # seconds: the Retry-After of a held request and of the waiting page
 OPEN_MODULES = {
     "fair.web.public",
     "fair.web.landing",
@@ -32,7 +34,9 @@ OPEN_MODULES = {
     "fair.web.admission",
 }
 OPEN_PAGES = {"fair.web.webconferences.programme", "fair.web.webconferences.webconference_page"}
-NOT_REACHED = "The waiting line cannot be reached just now. Please try again in a few seconds."
+NOT_REACHED = i18n.N_(
+    "The waiting line cannot be reached just now. Please try again in a few seconds."
+)
 
 
 def _open(request: Request) -> bool:

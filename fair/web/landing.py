@@ -11,9 +11,11 @@ from fair.enums import Role
 from fair.models import Edition
 from fair.web import feeds, urls
 from fair.web.auth import database, page
+from fair.web.browsing import cached
 from fair.web.templating import render
 
 
+@cached  # a short cache while the fair is full (fair.web.browsing)
 @page
 async def edition_page(request: Request) -> Response:
     session = database(request)

@@ -38,6 +38,7 @@ from fair.i18n import N_
 from fair.models import Edition, Employer, Offer
 from fair.web import desk, urls
 from fair.web.auth import csrf_token, database, page, path_int
+from fair.web.browsing import cached
 from fair.web.chat import booth_qa
 from fair.web.forms import FormState
 from fair.web.templating import render
@@ -51,6 +52,7 @@ async def home(request: Request) -> Response:
     return render(request, "public/home.html", {"editions": rows})
 
 
+@cached  # a short cache while the fair is full (fair.web.browsing)
 @page
 async def hall_page(request: Request) -> Response:
     """The booth hall, filtered by its query string (a GET form: a filtered hall is a link)."""
@@ -174,6 +176,7 @@ PUBLICS = (
 )
 
 
+@cached  # a short cache while the fair is full (fair.web.browsing)
 @page
 async def search_page(request: Request) -> Response:
     session = database(request)

@@ -206,10 +206,11 @@ def render(
     def url(route: str, **params: Any) -> str:
         return urls.path(request, route, **params)
 
+    token = request.state.csrf_shown = csrf_token(request)  # a kept page's (fair.web.browsing)
     full = {
         "request": request,
         "user": getattr(request.state, "user", None),
-        "csrf_token": csrf_token(request),
+        "csrf_token": token,
         "locale": i18n.current_locale.get(),
         "url": url,
         "static": app_state.of(request).assets.url,

@@ -22,6 +22,7 @@ from fair.i18n import N_
 from fair.models import Booth, Edition, User, Webconference
 from fair.web import forms, urls
 from fair.web.auth import database, page, path_int, release, require_role, require_user
+from fair.web.browsing import cached
 from fair.web.templating import render
 from fair.webconferences import audience, recordings
 
@@ -43,6 +44,7 @@ PHASES = {
 # The programme and a webconference's page ------------------------------------------------------
 
 
+@cached  # a short cache while the fair is full (fair.web.browsing)
 @page
 async def programme(request: Request) -> Response:
     session = database(request)

@@ -1,0 +1,117 @@
+"""Public browsing pages served from a short cache while their edition's admission gate is on.
+
+When a fair is full (fair.admission: its gate on), the pages everyone may still browse (the
+edition's page, the booth hall, the offer search, the programme: `cached`) are rendered once
+per URL and language every `FAIR_PAGE_CACHE_SECONDS` at most for anonymous visitors, and
+served from this process's fair.page_cache.PageCache in between (requests for a page being
+rendered wait for that render): a surge of visitors then costs one primary-key read each (the
+edition's offers version, fair.offers_version: a page whose offers, booths or edition changed
+is rendered afresh at once), not a render.
+
+What a kept page never carries: only a GET from a browser with no account session and no
+message waiting to be shown (fair.web.flash) is served or kept; only a 200 rendered for nobody
+(no user), with no cookie of its own, is kept. Every page holds a CSRF token (the language
+form): the one printed is replaced by a random marker of this process in the page kept, and
+the marker by the visitor's own token (masked afresh, fair.web.auth.csrf_token) in each page
+served, so no visitor ever sees another's token; a first visit gets its session cookie as
+usual. The booth and offer pages are not cached: each view of them is counted
+(fair.activity). The programme's seats are at most the cache's seconds old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from fair import admission_gate, app_state, clock, i18n, metrics, offers_version
+from fair.page_cache import Page
+from fair.web import flash
+from fair.web.auth import Handler, csrf_token
+
+MARKER = secrets.token_hex(20).encode()  # in place of the CSRF token in pages kept
+SKIPPED = {"content-length", "set-cookie"}
+
+
+def cached(handler: Handler) -> Handler:
+    """Serve `handler`'s page (a `page` of an edition: `slug` in its path) from the cache to
+    anonymous visitors while the edition's gate is on; else run it."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        version = await _version(request) if _anonymous(request) else None
+        if version is None:
+            return await handler(request)
+        pages = app_state.of(request).pages
+        key = (request.url.path + "?" + request.url.query, i18n.current_locale.get())
+        now = clock.now().timestamp()
+        found = pages.get(key, version=version, now=now)
+        under_way = pages.renders.get(key)
+        if found is None and under_way is not None:  # the same page is being rendered
+            found = await asyncio.shield(under_way)
+            found = found if found is not None and found.version == version else None
+        if found is not None:
+            metrics.PAGE_CACHE.labels("hit").inc()
+            return _served(request, found)
+        metrics.PAGE_CACHE.labels("miss").inc()
+        if under_way is not None:  # that render could not be kept: one of one's own
+            return await handler(request)
+        rendered: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
+        pages.renders[key] = rendered
+        kept = None
+        try:
+            response = await handler(request)
+            kept = _kept(request, response, version, now)
+            if kept is not None:
+                pages.put(key, kept)
+        finally:
+            del pages.renders[key]
+            rendered.set_result(kept)
+        return response
+
+    return wrapper
+
+
+def _anonymous(request: Request) -> bool:
+    session = request.session
+    return request.method == "GET" and not session.get("sid") and not session.get(flash.KEY)
+
+
+async def _version(request: Request) -> str | None:
+    """The version of the page's edition while its gate is on ("" when it has none), else
+    None. The gated editions are read once every few seconds per process (fair.admission_gate)."""
+    state = app_state.of(request)
+    if state.pages.seconds <= 0:
+        return None
+    async with state.read_sessions() as session:
+        gates = await admission_gate.gated(session, clock.now())
+        gate = next((g for g in gates if g.slug == request.path_params.get("slug")), None)
+        if gate is None:
+            return None
+        return await offers_version.current(session, gate.edition_id) or ""
+
+
+def _kept(request: Request, response: Response, version: str, now: float) -> Page | None:
+    """The page to keep, the CSRF token it shows replaced by the marker; None when it may not
+    be kept (an error, a page for someone, a cookie of its own)."""
+    shown = getattr(request.state, "csrf_shown", None)
+    if (
+        type(response) is not HTMLResponse
+        or response.status_code != 200
+        or request.state.user is not None
+        or "set-cookie" in response.headers
+        or not shown
+    ):
+        return None
+    headers = tuple((k, v) for k, v in response.headers.items() if k not in SKIPPED)
+    body = bytes(response.body).replace(shown.encode(), MARKER)
+    return Page(now, version, response.status_code, headers, body)
+
+
+def _served(request: Request, page: Page) -> Response:
+    """A kept page with the visitor's own CSRF token in it."""
+    body = page.body.replace(MARKER, csrf_token(request).encode())
+    return Response(body, status_code=page.status, headers=dict(page.headers))

@@ -1,0 +1,164 @@
+"""Admission control against the served app (tests/live_server.py: uvicorn in a thread): the
+/live socket gate with a real websocket client, and Redis down (a redis-server of this test's
+own, killed: its port then has nothing listening; the shared Redis is never touched).
+
+Serial (tests/conftest.py SERIAL): it starts a redis-server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from fair import admission_gate, channels, clock, db, participants, settings
+from fair.live.socket import CLOSE_OVERFLOW
+from fair.models import User
+from tests import factories as f
+from tests.conftest import login
+from tests.live_server import Server, run_server
+from tests.server_processes import free_port, redis_server, wait_redis
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> Iterator[None]:
+    admission_gate.LOCAL.editions.clear()
+    admission_gate.forget()
+    clock.set_now(f.NOON)
+    yield
+    clock.set_now(None)
+    admission_gate.forget()
+
+
+@dataclass
+class Fair:
+    slug: str
+    candidates: list[User]
+
+
+async def _gated_fair(server: Server, people: int) -> Fair:
+    """An edition open at f.NOON with room for one active candidate, and `people` registered
+    candidates."""
+    settings.override(server.conf)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await f.edition(session, admission_active_cap=1)
+            found = [await f.candidate(session) for _ in range(people)]
+            for candidate in found:
+                await participants.register(session, edition_id=edition.id, user=candidate)
+            await session.commit()
+            return Fair(edition.slug, found)
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _clients(server: Server, users: list[User]) -> AsyncIterator[list[httpx.AsyncClient]]:
+    opened = [httpx.AsyncClient(base_url=server.url) for _ in users]
+    try:
+        for client, user in zip(opened, users, strict=True):
+            await login(client, user.email, f.PASSWORD)
+        yield opened
+    finally:
+        for client in opened:
+            await client.aclose()
+
+
+def _cookies(client: httpx.AsyncClient) -> str:
+    """Every cookie the browser holds (the session's and the admission's)."""
+    return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+async def _closed_with(ws: Any) -> tuple[int, str]:
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(5):
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+@dataclass
+class WithRedis:
+    server: Server
+    redis: subprocess.Popen[bytes]
+
+
+@pytest.fixture
+def with_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WithRedis]:
+    """The app on a redis-server of this test's own (the test may kill it)."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    with redis_server(port) as redis:
+        asyncio.run(wait_redis(url))
+        with run_server(tmp_path_factory, "admission-redis", broadcast_url=url) as server:
+            yield WithRedis(server, redis)
+
+
+async def test_the_socket_of_a_held_candidate_is_closed_and_an_admitted_one_subscribes(
+    server: Server,
+) -> None:
+    fair = await _gated_fair(server, 2)
+    async with _clients(server, fair.candidates) as (first, second):
+        mine = f"/e/{fair.slug}/my-fair"
+        assert (await first.get(mine)).status_code == 200
+        assert (await second.get(mine)).status_code == 303  # held: the waiting page
+        connect = {"origin": server.url, "open_timeout": 5}
+        headers = {"Cookie": _cookies(second)}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+        own = channels.user(fair.candidates[0].id)
+        headers = {"Cookie": _cookies(first)}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert reply == ["success", 1, {"channel": own}]
+        # Without the admission cookie, the same account's socket is held too.
+        session_only = {"Cookie": f"fair_session={first.cookies['fair_session']}"}
+        async with websockets.connect(server.ws, additional_headers=session_only, **connect) as ws:
+            assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+
+
+async def test_with_redis_down_those_let_in_stay_and_new_arrivals_get_a_503(
+    with_redis: WithRedis,
+) -> None:
+    server, redis = with_redis.server, with_redis.redis
+    fair = await _gated_fair(server, 3)
+    async with _clients(server, fair.candidates) as (first, second, third):
+        mine = f"/e/{fair.slug}/my-fair"
+        assert (await first.get(mine)).status_code == 200
+        assert (await second.get(mine)).status_code == 303  # in the line, in Redis
+        redis.kill()
+        redis.wait()  # nothing listens on the port now
+        # Let in before: still in, even when the cookie is due for renewal (the line
+        # cannot be told: fail open) ...
+        assert (await first.get(mine)).status_code == 200
+        clock.set_now(f.NOON + timedelta(seconds=admission_gate.RENEW + 1))
+        before = first.cookies[admission_gate.COOKIE]
+        assert (await first.get(mine)).status_code == 200
+        assert first.cookies[admission_gate.COOKIE] != before  # renewed all the same
+        # ... while a new arrival, and the one waiting, are told to come back.
+        for held in (third, second):
+            refused = await held.get(mine)
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "10"
+            assert "La file d'attente est momentanément inaccessible." in html.unescape(
+                refused.text
+            )
+        status = await third.get(
+            f"/e/{fair.slug}/waiting/status", headers={"accept": "application/json"}
+        )
+        assert (status.status_code, status.headers["retry-after"]) == (503, "10")
+        assert status.json()["error"]["code"] == "admission.unavailable"
