@@ -31,13 +31,14 @@ from fair import (
     offers_version,
 )
 from fair.enums import ContactStatus, PoolLevel, Role
-from fair.errors import Conflict, NotFound
+from fair.errors import Conflict, FairError, NotFound
 from fair.models import (
     ContactRequest,
     CvText,
     Edition,
     NetworkContact,
     NetworkContactIn,
+    NetworkPartner,
     User,
 )
 from tests import factories as f
@@ -446,3 +447,165 @@ async def test_refused_parameters_come_after_the_key(client, session) -> None:  
         "/api/v1/network/offers", params={"limit": "0"}, headers=bearer("fair_nokey000_" + "x" * 32)
     )
     assert wrong.status_code == 401
+
+
+class _LostAnswers(httpx.AsyncBaseTransport):
+    """The partner (this app) receives the first `lose` contact requests and acts on them;
+    their answers are lost on the way back (a read timeout), as on a slow network."""
+
+    def __init__(self, app: Any, lose: int) -> None:
+        self.inner = _transport(app)
+        self.lose = lose
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.lose and request.url.path == "/api/v1/network/contacts":
+            self.lose -= 1
+            await response.aread()
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+async def test_a_lost_answer_keeps_the_request_and_hands_no_one_elses_details(  # type: ignore[no-untyped-def]
+    app, session, fetch
+) -> None:
+    """A asks about Léa; the partner keeps it but its answer is lost. The request stays here
+    unsent (not deleted: its id, the partner's reference, must not name B's next request) and
+    is sent again with the same reference; B asks about Paul. When Léa accepts, A gets her
+    details and B gets nothing of hers."""
+    net = await _network(session)
+    other = await recruiter_at(session, net["ours"], can_log_in=False)
+    paul = await pool_candidate(session, name="Paul Lenoir", editions_=(net["origin"],))
+    await cv_pool.give(session, paul, level=PoolLevel.NETWORK, months=3, edition_id=None)
+    await db.commit(session)
+    paul_ref = await session.scalar(select(CvText.ref).where(CvText.user_id == paul.id))
+    other_viewer = await cv_pool.viewer_of(session, other)
+    await db.commit(session)
+    sessions = app.state.write_sessions
+    goal = network_pool.target(net["partner"])
+    lossy = _LostAnswers(app, lose=1)
+    with pytest.raises(FairError) as pending:
+        await network_pool.ask(
+            sessions, goal, net["viewer"], net["recruiter"], net["ref"], "Bonjour.", transport=lossy
+        )
+    assert (pending.value.status, pending.value.code) == (502, "network.pending")
+    kept = await fetch.scalar(select(NetworkContact))
+    assert (kept.ref, kept.remote_id, kept.status) == (net["ref"], None, "requested")
+    theirs = await fetch.scalar(select(ContactRequest))
+    assert theirs.candidate_id == net["opened"].id
+    # B asks: a new id, never the one the partner keeps for A's request.
+    second = await network_pool.ask(
+        sessions, goal, other_viewer, other, paul_ref, "Bonjour Paul.", transport=lossy
+    )
+    assert second.id != kept.id
+    # The next round sends A's request again, with its reference: the partner's one request.
+    assert await network_pool.contact_round(sessions, transport=lossy) == 0
+    kept = await fetch.get(NetworkContact, kept.id)
+    assert kept.remote_id == theirs.id
+    assert len(await fetch.scalars(select(ContactRequest))) == 2
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=theirs.id, accept=True)
+    await db.commit(session)
+    assert await network_pool.contact_round(sessions, transport=lossy) == 1
+    rows = {(r.id, r.status, r.email) for r in await fetch.scalars(select(NetworkContact))}
+    assert rows == {(kept.id, "accepted", candidate.email), (second.id, "requested", "")}
+
+
+async def test_a_known_reference_for_another_request_is_refused(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+
+    async def send(body: bytes) -> httpx.Response:
+        headers = network.signature_headers(net["raw"], body)
+        return await client.post("/api/v1/network/contacts", content=body, headers=headers)
+
+    first = await send(_contact_body(net["ref"], reference=7))
+    assert first.status_code == 201
+    # The same reference for another organisation of the partner: not the same request.
+    data = json.loads(_contact_body(net["ref"], reference=7))
+    data["viewer"]["organisation_key"] = "structure:5"
+    other = await send(json.dumps(data).encode())
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "contact.reference_taken")
+    # Another profile under it: refused too; the same request again: the same one back.
+    paul = await pool_candidate(session, name="Paul Lenoir", editions_=(net["origin"],))
+    await cv_pool.give(session, paul, level=PoolLevel.NETWORK, months=3, edition_id=None)
+    await db.commit(session)
+    paul_ref = await session.scalar(select(CvText.ref).where(CvText.user_id == paul.id))
+    await db.commit(session)
+    moved = await send(_contact_body(paul_ref, reference=7))
+    assert (moved.status_code, moved.json()["error"]["code"]) == (409, "contact.reference_taken")
+    again = await send(_contact_body(net["ref"], reference=7))
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    assert len(await fetch.scalars(select(ContactRequest))) == 1
+
+
+async def test_a_declined_candidate_hears_from_no_organisation_of_the_key(  # type: ignore[no-untyped-def]
+    client, session, fetch
+) -> None:
+    net = await _network(session)
+
+    async def send(reference: int, organisation_key: str) -> httpx.Response:
+        data = json.loads(_contact_body(net["ref"], reference=reference))
+        data["viewer"]["organisation_key"] = organisation_key
+        body = json.dumps(data).encode()
+        headers = network.signature_headers(net["raw"], body)
+        return await client.post("/api/v1/network/contacts", content=body, headers=headers)
+
+    first = await send(1, "structure:4")
+    assert first.status_code == 201
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=first.json()["id"], accept=False)
+    await db.commit(session)
+    renamed = await send(2, "structure:5")
+    assert (renamed.status_code, renamed.json()["error"]["code"]) == (409, "contact.declined")
+    clock.set_now(f.NOON + contact_requests.DECLINED_WINDOW + timedelta(days=1))
+    user = await session.get(User, net["opened"].id)
+    await cv_pool.give(session, user, level=PoolLevel.NETWORK, months=3, edition_id=None)
+    await db.commit(session)
+    later = await send(3, "structure:5")
+    assert later.status_code == 201
+
+
+async def test_a_new_key_still_pulls_the_answers_to_earlier_requests(  # type: ignore[no-untyped-def]
+    app, client, session, fetch
+) -> None:
+    """The origin disables its partner, then enables it again: a new key is issued to it; the
+    answers to what the partner sent with the old key come with the new one."""
+    net = await _network(session)
+    sent = await network_pool.ask(
+        app.state.write_sessions,
+        network_pool.target(net["partner"]),
+        net["viewer"],
+        net["recruiter"],
+        net["ref"],
+        "Bonjour.",
+        transport=_transport(app),
+    )
+    there = await session.get(ContactRequest, sent.remote_id)
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=there.id, accept=False)
+    at_origin = await session.scalar(
+        select(NetworkPartner).where(NetworkPartner.edition_id == net["origin"].id)
+    )
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+    await network.set_active(session, at_origin, active=False, by=organiser)
+    new_raw = await network.set_active(session, at_origin, active=True, by=organiser)
+    await db.commit(session)
+    body = json.dumps({"cursor": "", "limit": 10}).encode()
+    pulled = await client.post(
+        "/api/v1/network/contacts/changes",
+        content=body,
+        headers=network.signature_headers(new_raw, body),
+    )
+    assert pulled.status_code == 200
+    assert [(i["reference"], i["status"]) for i in pulled.json()["items"]] == [
+        (sent.id, "declined")
+    ]
+    # A new request of the same organisation under the same consent: still "declined".
+    again = _contact_body(net["ref"], reference=99)
+    data = json.loads(again)
+    data["viewer"]["organisation_key"] = network_pool.organisation_key(net["viewer"])
+    again = json.dumps(data).encode()
+    refused = await client.post(
+        "/api/v1/network/contacts", content=again, headers=network.signature_headers(new_raw, again)
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "contact.declined")
