@@ -47,9 +47,11 @@ class Answer:
 
 
 async def fetch(
-    client: httpx.AsyncClient, method: str, url: str, *, limit: int = MAX_ANSWER, **kw: Any
+    client: httpx.AsyncClient, method: str, url: str, *, limit: int | None = None, **kw: Any
 ) -> Answer:
-    """`client.request`, its body read up to `limit` bytes (AnswerTooLarge past it)."""
+    """`client.request`, its body read up to `limit` bytes (MAX_ANSWER by default;
+    AnswerTooLarge past it)."""
+    limit = limit or MAX_ANSWER
     async with client.stream(method, url, **kw) as response:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -68,16 +70,16 @@ def definite(answer: Answer) -> bool:
     return 400 <= answer.status_code < 500 and answer.status_code not in (408, 429)
 
 
-_slots: dict[int, asyncio.Semaphore] = {}
+_slots: list[tuple[asyncio.AbstractEventLoop, int, asyncio.Semaphore]] = []
 
 
 def _semaphore() -> asyncio.Semaphore:
-    """The running loop's semaphore (tests run one loop each)."""
-    loop = id(asyncio.get_running_loop())
-    if loop not in _slots:
-        _slots.clear()
-        _slots[loop] = asyncio.Semaphore(MAX_CALLS)
-    return _slots[loop]
+    """The running loop's semaphore of MAX_CALLS places (a new loop, or a new MAX_CALLS in
+    tests, gets a new one)."""
+    loop = asyncio.get_running_loop()
+    if not _slots or _slots[0][0] is not loop or _slots[0][1] != MAX_CALLS:
+        _slots[:] = [(loop, MAX_CALLS, asyncio.Semaphore(MAX_CALLS))]
+    return _slots[0][2]
 
 
 @asynccontextmanager

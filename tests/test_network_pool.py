@@ -10,6 +10,7 @@ network offers and the offers' version raised by a pull."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from fair import (
     network_pool,
     network_sync,
     offers_version,
+    partner_http,
 )
 from fair.enums import ContactStatus, PoolLevel, Role
 from fair.errors import Conflict, FairError, NotFound
@@ -609,3 +611,83 @@ async def test_a_new_key_still_pulls_the_answers_to_earlier_requests(  # type: i
         "/api/v1/network/contacts", content=again, headers=network.signature_headers(new_raw, again)
     )
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "contact.declined")
+
+
+class _SlowPartner:
+    """A partner instance on loopback that answers an empty page of the pool once `go` is set,
+    noting how many of the app's database connections were taken when each request came."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.go = asyncio.Event()
+        self.taken: list[int] = []
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        self.taken.append(self.app.state.engine.pool.checkedout())
+        await self.go.wait()
+        body = b'{"total": 0, "page": 1, "profiles": []}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            + f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+
+async def test_no_connection_is_held_while_a_partner_answers(  # type: ignore[no-untyped-def]
+    app, client, session, monkeypatch
+) -> None:
+    """A page calling a slow partner gives its database connection back meanwhile; past
+    MAX_CALLS calls at once, a page answers 503 with Retry-After at once."""
+    net = await _network(session)
+    monkeypatch.setattr(partner_http, "MAX_CALLS", 1)
+    slow = _SlowPartner(app)
+    async with slow as url:
+        organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+        partner, _issued = await network.register(
+            session,
+            edition=net["ours"],
+            base_url=url,
+            territory="Lent",
+            key=net["raw"],
+            by=organiser,
+        )
+        await db.commit(session)
+        await login(client, net["recruiter"].email, f.PASSWORD)
+        params = {"partner": str(partner.id), "q": "électricien"}
+        first = asyncio.create_task(client.get("/network/pool", params=params))
+        for _ in range(1000):
+            if slow.taken or first.done():
+                break
+            await asyncio.sleep(0.01)
+        assert not first.done(), (await first).text[-2000:]
+        assert slow.taken == [0]  # the waiting page holds no connection
+        busy = await client.get("/network/pool", params=params)
+        assert (busy.status_code, busy.headers["retry-after"]) == (503, "5")
+        assert "Trop de requêtes vers les plateformes partenaires sont en cours" in busy.text
+        slow.go.set()
+        answered = await first
+    assert answered.status_code == 200
+    assert "Lent" in answered.text
+
+
+async def test_a_partners_answer_past_the_cap_is_not_read(app, session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    assert await _refs(app, net) == [net["ref"]]  # the page: more than 200 bytes
+    monkeypatch.setattr(partner_http, "MAX_ANSWER", 200)
+    with pytest.raises(FairError) as refused:
+        await _refs(app, net)
+    assert (refused.value.status, refused.value.code) == (502, "network.unreachable")

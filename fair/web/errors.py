@@ -66,7 +66,10 @@ async def fair_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Unauthenticated) and request.method == "GET" and not _wants_json(request):
         return urls.redirect(request, "login", query={"next": request.url.path})
     message = i18n.gettext(exc.message, **translated_params(exc.params))
-    return await _page(request, exc.status, message, exc.code)
+    response = await _page(request, exc.status, message, exc.code)
+    if exc.status in (429, 503) and "retry_after" in exc.params:
+        response.headers["Retry-After"] = str(exc.params["retry_after"])
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
