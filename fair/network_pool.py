@@ -560,14 +560,15 @@ async def apply_changes(session: AsyncSession, partner_id: int, page: ChangesOut
     """Write the partner's answers to our requests (the contact details with an acceptance),
     tell each requester, and save where the next pull starts."""
     answered = 0
-    for item in page.items:
-        found = await session.scalar(
-            select(NetworkContact).where(
-                NetworkContact.partner_id == partner_id,
-                NetworkContact.id == item.reference,
-                NetworkContact.remote_id == item.id,
-            )
+    ours = await session.scalars(
+        select(NetworkContact).where(
+            NetworkContact.partner_id == partner_id,
+            NetworkContact.id.in_(sorted({item.reference for item in page.items})),
         )
+    )
+    by_reference = {(c.id, c.remote_id): c for c in ours}
+    for item in page.items:
+        found = by_reference.get((item.reference, item.id))
         if found is None or not set_answer(found, item):
             continue
         answered += 1
@@ -662,11 +663,17 @@ async def changes_for(
             statement.order_by(ContactRequest.answered_at, ContactRequest.id).limit(limit + 1)
         )
     ).all()
+    page = rows[:limit]
+    opened = await _open_details(
+        session,
+        key,
+        {r.candidate_id for r, _inbound in page if r.status == ContactStatus.ACCEPTED},
+    )
     changes = []
-    for request, inbound in rows[:limit]:
+    for request, inbound in page:
         contact = None
-        if request.status == ContactStatus.ACCEPTED:
-            contact = await _hand_over(session, key, request, inbound)
+        if request.status == ContactStatus.ACCEPTED and request.candidate_id in opened:
+            contact = await _hand_over(session, request, inbound, opened[request.candidate_id])
         changes.append(Change(request, inbound.reference, contact))
     last = changes[-1].request if changes else None
     following = (
@@ -677,29 +684,47 @@ async def changes_for(
     return changes, following, len(rows) > limit
 
 
-async def _hand_over(
-    session: AsyncSession, key: ApiKey, request: ContactRequest, inbound: NetworkContactIn
-) -> ContactOut | None:
-    """The accepted request's contact details, if the profile is open to the network now;
-    recorded in the candidate's access log."""
-    consent = await session.scalar(
-        select(PoolConsent).where(
-            PoolConsent.user_id == request.candidate_id,
+@dataclass(frozen=True)
+class _Open:
+    consent_id: int
+    contact: ContactOut
+
+
+async def _open_details(
+    session: AsyncSession, key: ApiKey, candidate_ids: set[int]
+) -> dict[int, _Open]:
+    """The contact details of the candidates (active, their profile open to the network now)
+    and the consent that opens each; in one query, whatever the page's size."""
+    if not candidate_ids:
+        return {}
+    rows = await session.execute(
+        select(PoolConsent.user_id, PoolConsent.id, User.name, User.email, CandidateProfile.phone)
+        .join(User, User.id == PoolConsent.user_id)
+        .outerjoin(CandidateProfile, CandidateProfile.user_id == User.id)
+        .where(
+            PoolConsent.user_id.in_(sorted(candidate_ids)),
+            User.is_active.is_(True),
             cv_pool.visible_to(cv_pool.Viewer.partner(key.name), clock.now()),
         )
+        .order_by(PoolConsent.id)
     )
-    user = await session.get(User, request.candidate_id)
-    if consent is None or user is None or not user.is_active:
-        return None
-    details = await session.get(CandidateProfile, request.candidate_id)
+    found: dict[int, _Open] = {}
+    for user_id, consent_id, name, email, phone in rows.all():
+        contact = ContactOut(name=name[:120], email=email, phone=(phone or "")[:40])
+        found.setdefault(user_id, _Open(consent_id, contact))
+    return found
+
+
+async def _hand_over(
+    session: AsyncSession, request: ContactRequest, inbound: NetworkContactIn, opened: _Open
+) -> ContactOut:
+    """The accepted request's contact details, recorded in the candidate's access log."""
     await access_log.record(
         session,
-        subject_id=user.id,
+        subject_id=request.candidate_id,
         viewer_id=None,
         viewer=f"{inbound.requester} ({request.organisation})",
         what=AccessKind.CONTACT_DETAILS,
-        consent_id=consent.id,
+        consent_id=opened.consent_id,
     )
-    return ContactOut(
-        name=user.name[:120], email=user.email, phone=(details.phone if details else "")[:40]
-    )
+    return opened.contact

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
@@ -691,3 +691,54 @@ async def test_a_partners_answer_past_the_cap_is_not_read(app, session, monkeypa
     with pytest.raises(FairError) as refused:
         await _refs(app, net)
     assert (refused.value.status, refused.value.code) == (502, "network.unreachable")
+
+
+async def test_handing_over_reads_in_the_same_queries_whatever_the_page(  # type: ignore[no-untyped-def]
+    app, client, session
+) -> None:
+    """The partner's pull of answers reads the candidates' details for the whole page at once:
+    three more accepted requests add only their access log's entries (a read and a write
+    each), not a read of the consent, the account and the profile each."""
+    net = await _network(session)
+
+    async def ask_and_accept(candidate: User, ref: str, reference: int) -> None:
+        body = _contact_body(ref, reference=reference)
+        sent = await client.post(
+            "/api/v1/network/contacts",
+            content=body,
+            headers=network.signature_headers(net["raw"], body),
+        )
+        assert sent.status_code == 201
+        user = await session.get(User, candidate.id)
+        await contact_requests.answer(session, user, request_id=sent.json()["id"], accept=True)
+        await db.commit(session)
+
+    seen: list[str] = []
+
+    async def pull() -> list[str]:
+        body = json.dumps({"cursor": "", "limit": 10}).encode()
+        headers = network.signature_headers(net["raw"], body)
+        seen.clear()
+        engine = app.state.engine.sync_engine
+        record = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            answer = await client.post(
+                "/api/v1/network/contacts/changes", content=body, headers=headers
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return [item["contact"]["email"] for item in answer.json()["items"]]
+
+    await ask_and_accept(net["opened"], net["ref"], 1)
+    assert len(await pull()) == 1
+    one = len(seen)
+    for n in range(3):
+        other = await pool_candidate(session, name=f"Candidate {n}", editions_=(net["origin"],))
+        await cv_pool.give(session, other, level=PoolLevel.NETWORK, months=3, edition_id=None)
+        await db.commit(session)
+        ref = await session.scalar(select(CvText.ref).where(CvText.user_id == other.id))
+        await db.commit(session)
+        await ask_and_accept(other, ref, 2 + n)
+    assert len(await pull()) == 4
+    assert len(seen) - one <= 3 * 2, seen
