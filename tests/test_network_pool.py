@@ -31,6 +31,8 @@ from fair import (
     network_sync,
     offers_version,
     partner_http,
+    retention,
+    settings,
 )
 from fair.enums import ContactStatus, PoolLevel, Role
 from fair.errors import Conflict, FairError, NotFound
@@ -97,6 +99,19 @@ async def _network(session: AsyncSession) -> dict[str, Any]:
 
 def _transport(app: Any) -> httpx.ASGITransport:
     return httpx.ASGITransport(app=app)
+
+
+async def _ask(app: Any, net: dict[str, Any]) -> NetworkContact:
+    """The recruiter of `net` asks the candidate opened to the network for contact."""
+    return await network_pool.ask(
+        app.state.write_sessions,
+        network_pool.target(net["partner"]),
+        net["viewer"],
+        net["recruiter"],
+        net["ref"],
+        "Bonjour.",
+        transport=_transport(app),
+    )
 
 
 async def _refs(app: Any, net: dict[str, Any], **filters: Any) -> list[str]:
@@ -573,15 +588,7 @@ async def test_a_new_key_still_pulls_the_answers_to_earlier_requests(  # type: i
     """The origin disables its partner, then enables it again: a new key is issued to it; the
     answers to what the partner sent with the old key come with the new one."""
     net = await _network(session)
-    sent = await network_pool.ask(
-        app.state.write_sessions,
-        network_pool.target(net["partner"]),
-        net["viewer"],
-        net["recruiter"],
-        net["ref"],
-        "Bonjour.",
-        transport=_transport(app),
-    )
+    sent = await _ask(app, net)
     there = await session.get(ContactRequest, sent.remote_id)
     candidate = await session.get(User, net["opened"].id)
     await contact_requests.answer(session, candidate, request_id=there.id, accept=False)
@@ -742,3 +749,34 @@ async def test_handing_over_reads_in_the_same_queries_whatever_the_page(  # type
         await ask_and_accept(other, ref, 2 + n)
     assert len(await pull()) == 4
     assert len(seen) - one <= 3 * 2, seen
+
+
+async def test_partners_candidates_details_go_with_the_retention_period(  # type: ignore[no-untyped-def]
+    app, session, fetch
+) -> None:
+    net = await _network(session)
+    sessions = app.state.write_sessions
+    sent = await _ask(app, net)
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=sent.remote_id, accept=True)
+    await db.commit(session)
+    assert await network_pool.contact_round(sessions, transport=_transport(app)) == 1
+
+    async def kept() -> tuple[str, str, str, str, str]:
+        here = await fetch.get(NetworkContact, sent.id)
+        return here.status, here.name, here.email, here.phone, here.message
+
+    months = settings.get().retention_months
+    async with db.unit_of_work(sessions) as s:
+        await retention.forget_network_contacts(s, f.NOON + timedelta(days=30 * months - 31))
+    assert await kept() == ("accepted", "Léa Martin", candidate.email, "06 12 34 56 78", "Bonjour.")
+    async with db.unit_of_work(sessions) as s:
+        assert (
+            await retention.forget_network_contacts(s, f.NOON + timedelta(days=31 * months + 1))
+            == 1
+        )
+        assert (
+            await retention.forget_network_contacts(s, f.NOON + timedelta(days=31 * months + 1))
+            == 0
+        )
+    assert await kept() == ("accepted", "", "", "", "")
