@@ -37,20 +37,21 @@ async def _partners_key(
 ) -> tuple[ApiKey, str]:
     """A network key, as only fair.network issues them: `edition` registers a partner (at an
     address of its own on loopback; it holds a key of the partner that opens nothing here),
-    named so that the key issued to it is called `name`; the key then keeps `scopes` only."""
+    and the key issued to it is then called `name` and keeps `scopes` only."""
     global _partners
     _partners += 1
     partner, raw = await network.register(
         session,
         edition=edition,
         base_url=f"http://127.0.0.1/partner/{_partners}",
-        territory=name.removeprefix("Réseau : "),
+        territory=name,
         key=f"fair_partner{_partners % 10}_{'x' * 32}",
         by=by,
     )
     issued = await session.get(ApiKey, partner.our_key_id)
     assert issued is not None
     issued.scopes = sorted(s.value for s in scopes)
+    issued.name = name
     await session.flush()
     return issued, raw
 
