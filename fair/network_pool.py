@@ -569,10 +569,11 @@ async def apply_changes(session: AsyncSession, partner_id: int, page: ChangesOut
     by_reference = {(c.id, c.remote_id): c for c in ours}
     for item in page.items:
         found = by_reference.get((item.reference, item.id))
+        before = found.status if found is not None else None
         if found is None or not set_answer(found, item):
             continue
         answered += 1
-        if found.requester_id is not None:
+        if found.requester_id is not None and found.status != before:  # an answer, not a clearing
             await notices.add(
                 session,
                 user_id=found.requester_id,
@@ -589,15 +590,19 @@ async def apply_changes(session: AsyncSession, partner_id: int, page: ChangesOut
 
 def set_answer(contact: NetworkContact, item: ChangeOut) -> bool:
     """The one writer of a network contact request's status here: the partner's answer, and
-    the contact details that come with an acceptance; whether anything changed."""
-    known = item.contact is not None and bool(contact.email)
-    if contact.status == item.status.value and (item.contact is None or known):
+    the contact details that come with an acceptance, kept only while the partner gives them
+    (an acceptance that comes again without them, the profile hidden there since, clears
+    them); whether anything changed."""
+    details = item.contact if item.status == ContactStatus.ACCEPTED else None
+    given = (details.name, details.email, details.phone) if details else ("", "", "")
+    if (
+        contact.status == item.status.value
+        and (contact.name, contact.email, contact.phone) == given
+    ):
         return False
     contact.status = item.status.value
     contact.answered_at = item.answered_at
-    if item.status == ContactStatus.ACCEPTED and item.contact is not None:
-        contact.name, contact.email = item.contact.name, item.contact.email
-        contact.phone = item.contact.phone
+    contact.name, contact.email, contact.phone = given
     return True
 
 

@@ -780,3 +780,35 @@ async def test_partners_candidates_details_go_with_the_retention_period(  # type
             == 0
         )
     assert await kept() == ("accepted", "", "", "", "")
+
+
+async def test_details_the_partner_no_longer_gives_are_cleared(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    """An acceptance that comes again without the contact details (the profile hidden at the
+    partner since) clears those kept here."""
+    net = await _network(session)
+    sent = await _ask(app, net)
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=sent.remote_id, accept=True)
+    await db.commit(session)
+    assert (
+        await network_pool.contact_round(app.state.write_sessions, transport=_transport(app)) == 1
+    )
+    here = await fetch.get(NetworkContact, sent.id)
+    assert (here.status, here.email) == ("accepted", candidate.email)
+    hidden = network_pool.ChangesOut(
+        items=[
+            network_pool.ChangeOut(
+                id=sent.remote_id,
+                reference=sent.id,
+                status=ContactStatus.ACCEPTED,
+                answered_at=here.answered_at,
+                contact=None,
+            )
+        ],
+        cursor="",
+        more=False,
+    )
+    async with db.unit_of_work(app.state.write_sessions) as s:
+        assert await network_pool.apply_changes(s, net["partner"].id, hidden) == 1
+    here = await fetch.get(NetworkContact, sent.id)
+    assert (here.status, here.name, here.email, here.phone) == ("accepted", "", "", "")
