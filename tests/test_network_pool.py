@@ -698,6 +698,14 @@ async def test_a_partners_answer_past_the_cap_is_not_read(app, session, monkeypa
     with pytest.raises(FairError) as refused:
         await _refs(app, net)
     assert (refused.value.status, refused.value.code) == (502, "network.unreachable")
+    # The offers' pull reads through the same cap.
+    booth, _recruiter = await f.booth(session, edition_=net["origin"])
+    await f.offer(session, booth_=booth, title="Électricien de maintenance")
+    await db.commit(session)
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 0
+    async with app.state.read_sessions() as read:
+        partner = await read.get(NetworkPartner, net["partner"].id)
+        assert partner.last_error.endswith(" bytes, more than 200"), partner.last_error
 
 
 async def test_handing_over_reads_in_the_same_queries_whatever_the_page(  # type: ignore[no-untyped-def]
