@@ -38,12 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import clock, parse, tokens
 from fair.enums import ApiScope
 from fair.errors import Forbidden, Invalid, NotFound, TooMany, Unauthenticated
-from fair.models import ApiKey, ApiKeyUse, Booth, Edition, Employer, User
+from fair.models import ApiKey, ApiKeyUse, Booth, Edition, Employer, NetworkPartner, User
 from fair.rate_limits import MemoryLimiter, RedisLimiter
 
 PREFIX = "fair_"
 PREFIX_LENGTH = 8
 SECRET_LENGTH = 32
+NETWORK_ONLY = "The network scopes are given by registering a partner instance (the network page)."
 ALPHABET = string.ascii_letters + string.digits
 PER_MINUTE = 120
 TOUCH_EVERY = timedelta(minutes=1)
@@ -70,12 +71,17 @@ async def create(
     scopes: list[ApiScope],
     booth_id: int | None,
     by: User,
+    network: bool = False,
 ) -> tuple[ApiKey, str]:
     """A new key of `edition` and its full text, to show once (it is not kept). Booth scopes
-    need a booth of the edition; the other scopes take none. The caller checked that `by` may."""
+    need a booth of the edition; the other scopes take none. The network scopes only with
+    `network` (fair.network issues them to a partner it registers; `authenticate` lets them
+    act only for an active partner's key). The caller checked that `by` may."""
     name = _name(name)
     if not scopes:
         raise Invalid("Choose at least one scope.", fields={"scopes": "Choose at least one scope."})
+    if not network and any(s.for_network for s in scopes):
+        raise Forbidden(NETWORK_ONLY, code="api.network_scope")
     booth = await _booth(session, edition, booth_id, needed=any(s.for_booth for s in scopes))
     prefix, secret = _random(PREFIX_LENGTH), _random(SECRET_LENGTH)
     key = ApiKey(
@@ -206,7 +212,20 @@ async def authenticate(
     await _count(key, redis=redis, namespace=namespace)
     if scope not in key.scopes or (edition_id is not None and edition_id != key.edition_id):
         raise Forbidden("This API key may not do this.", code="api.scope_missing")
+    if ApiScope(scope).for_network and not await _partners_key(session, key):
+        raise Forbidden("This API key may not do this.", code="api.scope_missing")
     return key
+
+
+async def _partners_key(session: AsyncSession, key: ApiKey) -> bool:
+    """Whether `key` is the one issued to an active partner of the network (its scopes alone
+    are not enough: a key made otherwise, or a disabled partner's, acts for no instance)."""
+    found = await session.scalar(
+        select(NetworkPartner.id)
+        .where(NetworkPartner.our_key_id == key.id, NetworkPartner.active.is_(True))
+        .limit(1)
+    )
+    return found is not None
 
 
 async def _count(key: ApiKey, *, redis: Redis | None, namespace: str) -> None:

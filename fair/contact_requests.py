@@ -12,6 +12,7 @@ agency), while the profile stays in the pool for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import ContactRequest, CvText, NetworkContactIn, User
 
 MAX_MESSAGE = 2000
+DECLINED_WINDOW = timedelta(days=90)  # no new request through a partner's key
 
 
 def _message(message: str) -> str:
@@ -97,14 +99,20 @@ async def ask_from_partner(
     refusals; the organisation's earlier requests are those of the same key and
     `organisation_key`. The candidate is told and answers as for any request; the answer, and
     the contact details once accepted, go back by the partner's pull
-    (fair.network_pool.changes_for)."""
-    known = await session.scalar(
-        select(ContactRequest)
-        .join(NetworkContactIn, NetworkContactIn.contact_request_id == ContactRequest.id)
-        .where(NetworkContactIn.api_key_id == api_key_id, NetworkContactIn.reference == reference)
-    )
+    (fair.network_pool.changes_for). Also refused: a known `reference` with another profile
+    or organisation (`contact.reference_taken`), and any request of the key to a candidate who
+    declined one of its requests within DECLINED_WINDOW (`contact.declined`)."""
+    known = (
+        await session.execute(
+            select(ContactRequest, NetworkContactIn.organisation_key)
+            .join(NetworkContactIn, NetworkContactIn.contact_request_id == ContactRequest.id)
+            .where(
+                NetworkContactIn.api_key_id == api_key_id, NetworkContactIn.reference == reference
+            )
+        )
+    ).first()
     if known is not None:
-        return known
+        return await _same_request(session, known[0], known[1], organisation_key, ref)
     text = _message(message)
     candidate_id, consent = await cv_pool.visible_consent(session, viewer, ref)
     earlier = await session.scalars(
@@ -117,6 +125,7 @@ async def ask_from_partner(
         )
     )
     _refuse_again(list(earlier), consent.id)
+    await _refuse_declined_key(session, api_key_id, candidate_id)
     request = ContactRequest(
         candidate_id=candidate_id,
         requester_id=None,
@@ -142,6 +151,42 @@ async def ask_from_partner(
     )
     await session.flush()
     return request
+
+
+async def _same_request(
+    session: AsyncSession, known: ContactRequest, known_key: str, organisation_key: str, ref: str
+) -> ContactRequest:
+    """The request a partner's reference already names, if this is the same request again (a
+    retry whose answer was lost): same profile, same organisation. Another request under a
+    known reference is refused (409 `contact.reference_taken`): answering it with the known
+    request would send one candidate's answer, and contact details, for another's."""
+    candidate_id = await session.scalar(select(CvText.user_id).where(CvText.ref == ref))
+    if known_key != organisation_key or candidate_id != known.candidate_id:
+        raise Conflict(
+            "This reference names another request already.", code="contact.reference_taken"
+        )
+    return known
+
+
+async def _refuse_declined_key(session: AsyncSession, api_key_id: int, candidate_id: int) -> None:
+    """A candidate who declined a request that came with a partner's key hears from no
+    organisation of that key for DECLINED_WINDOW: the organisation a partner names is its
+    word alone, a new name must not get round the candidate's no."""
+    declined = await session.scalar(
+        select(ContactRequest.id)
+        .join(NetworkContactIn, NetworkContactIn.contact_request_id == ContactRequest.id)
+        .where(
+            ContactRequest.candidate_id == candidate_id,
+            NetworkContactIn.api_key_id == api_key_id,
+            ContactRequest.status == ContactStatus.DECLINED.value,
+            ContactRequest.answered_at > clock.now() - DECLINED_WINDOW,
+        )
+        .limit(1)
+    )
+    if declined is not None:
+        raise Conflict(
+            "This candidate declined your organisation's request.", code="contact.declined"
+        )
 
 
 def _refuse_again(earlier: list[ContactRequest], consent_id: int) -> None:

@@ -617,6 +617,11 @@ class ApiScope(StrEnum):
         return self in (ApiScope.OFFERS, ApiScope.APPLICATIONS)
 
     @property
+    def for_network(self) -> bool:
+        """Whether only a network partner's key has this scope (fair.network issues it)."""
+        return self.value.startswith("network:")
+
+    @property
     def personal(self) -> bool:
         """Whether a use of this scope reads personal data (then it is audited)."""
         return self is ApiScope.APPLICATIONS

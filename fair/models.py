@@ -1901,7 +1901,13 @@ class NetworkContact(Base):
     details once (and only once) they accepted."""
 
     __tablename__ = "network_contacts"
-    __table_args__ = (Index("ix_network_contacts_partner_remote", "partner_id", "remote_id"),)
+    __table_args__ = (
+        Index("ix_network_contacts_partner_remote", "partner_id", "remote_id"),
+        # Its id is the reference the partner keeps: never reused after a delete (SQLite
+        # reuses the highest rowid otherwise), or a partner would answer one request for
+        # another (migration 0043).
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = _fk("network_partners.id")

@@ -31,14 +31,24 @@ from datetime import datetime, timedelta
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import api_keys, clock, parse, settings, webhooks
 from fair.enums import ApiScope
 from fair.errors import Conflict, Invalid, NotFound, Unauthenticated
-from fair.models import ApiKey, Edition, NetworkMessage, NetworkOffer, NetworkPartner, User
+from fair.models import (
+    ApiKey,
+    Edition,
+    NetworkCandidate,
+    NetworkContactIn,
+    NetworkInbound,
+    NetworkMessage,
+    NetworkOffer,
+    NetworkPartner,
+    User,
+)
 
 TOLERANCE = timedelta(minutes=5)  # a signed request's timestamp, either side of now
 REMEMBER = TOLERANCE * 2  # how long a signed request's id is remembered
@@ -114,6 +124,7 @@ async def register(
         scopes=SCOPES,
         booth_id=None,
         by=by,
+        network=True,
     )
     partner = NetworkPartner(
         edition_id=edition.id,
@@ -168,7 +179,8 @@ async def set_active(
 ) -> str:
     """Disable a partner, or enable it again. Disabled: its offers leave the search at once, the
     key issued to it is revoked, and its feed will be read from the start. Enabled again: a new
-    key is issued to it, whose full text is returned (to show once); "" when nothing changed."""
+    key is issued to it, whose full text is returned (to show once), and what the partner sent
+    with the old key is known by the new one (`KEYED`); "" when nothing changed."""
     if partner.active == active:
         return ""
     partner.active = active
@@ -189,11 +201,31 @@ async def set_active(
             scopes=SCOPES,
             booth_id=None,
             by=by,
+            network=True,
         )
+        if partner.our_key_id is not None:
+            await _move_to_key(session, partner.our_key_id, ours.id)
         partner.our_key_id = ours.id
         partner.failures = 0
     await session.flush()
     return issued
+
+
+# What a partner sent is known here by the key it came with (the reference it gave, the
+# candidate it named): moved to the key issued in its place, or the partner's pulls with the
+# new key would miss the answers to what it sent before, and a "declined" would go unseen.
+KEYED = (
+    (NetworkContactIn, NetworkContactIn.api_key_id),
+    (NetworkInbound, NetworkInbound.api_key_id),
+    (NetworkCandidate, NetworkCandidate.api_key_id),
+)
+
+
+async def _move_to_key(session: AsyncSession, old_key_id: int, new_key_id: int) -> None:
+    for model, column in KEYED:
+        await session.execute(
+            update(model).where(column == old_key_id).values(api_key_id=new_key_id)
+        )
 
 
 def shown_partners() -> Select[int]:

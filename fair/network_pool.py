@@ -41,6 +41,7 @@ from fair import (
     network,
     network_applications,
     notices,
+    partner_http,
 )
 from fair.enums import AccessKind, ContactStatus
 from fair.errors import Conflict, FairError, Forbidden, Invalid, NotFound
@@ -56,10 +57,12 @@ from fair.models import (
     StructureEdition,
     User,
 )
+from fair.partner_http import Answer
 
 log = logging.getLogger("fair.network")
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 PAGE = 200
+RESEND = 50  # unsent requests sent again to a partner a round
 REQUESTS_PATH = "/network/pool/requests"
 GONE = "This profile is not in the CV pool, or no longer."
 
@@ -244,7 +247,7 @@ KNOWN: dict[str, tuple[int, str]] = {
 }
 
 
-def _refusal(response: httpx.Response) -> FairError:
+def _refusal(response: Answer) -> FairError:
     """The partner's refusal as ours: a hidden profile is NotFound, a refusal we know keeps its
     code and reads in our words, the others are "refused"; a 5xx or an answer not in the
     API's shape is "did not answer"."""
@@ -264,9 +267,9 @@ def _refusal(response: httpx.Response) -> FairError:
     return _unreachable()
 
 
-async def _call(client: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response:
+async def _call(client: httpx.AsyncClient, method: str, url: str, **kw: Any) -> Answer:
     try:
-        return await client.request(method, url, **kw)
+        return await partner_http.fetch(client, method, url, **kw)
     except httpx.HTTPError as error:
         log.warning("calling %s failed: %s", url, error)
         raise _unreachable() from error
@@ -309,7 +312,7 @@ async def search(
 
 async def _signed_post(
     goal: Target, path: str, data: BaseModel, transport: httpx.AsyncBaseTransport | None
-) -> httpx.Response:
+) -> Answer:
     body = json.dumps(data.model_dump(mode="json"), ensure_ascii=False).encode()
     headers = _headers(network.signature_headers(goal.key, body))
     async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
@@ -360,67 +363,168 @@ async def ask(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> NetworkContact:
     """Ask the candidate of the partner's profile `ref` for contact, for the viewer's
-    organisation: recorded here (its id is the reference the partner keeps), sent signed; the
-    partner's refusal (already asked, declined, hidden, a bad message) is raised and nothing
-    stays here. Call without a transaction open: each write is a unit of work of its own."""
+    organisation: recorded here (its id is the reference the partner keeps), sent signed.
+
+    The partner's refusal (already asked, declined, hidden, a bad message) is raised and
+    nothing stays here. When the partner's answer is unknown (no answer, a 5xx, an answer not
+    in the API's shape) it may have kept the request: the row stays unsent, and is sent again
+    with the same reference (by the next ask of the organisation for the profile, or the next
+    `contact_round`) until the partner says yes or no; `network.pending` is raised. Ids are
+    never reused (the table is AUTOINCREMENT on SQLite): a reference names one request for
+    good. Call without a transaction open: each write is a unit of work of its own."""
     if viewer.user_id is None or viewer.user_id != requester.id:
         raise Forbidden("Only a recruiter or an agency of this platform may ask for contact.")
     text = message.strip()
     if not text or len(text) > 2000:
         error = "Write a message of 2,000 characters at most: who you are and why you call."
         raise Invalid(error, code="contact.invalid", fields={"message": error})
-    async with db.unit_of_work(sessions) as session:
-        sent = NetworkContact(
-            partner_id=goal.partner_id,
-            requester_id=requester.id,
-            organisation_key=organisation_key(viewer),
-            organisation=viewer.organisation[:200],
-            ref=ref,
-            message=text,
-            status=ContactStatus.REQUESTED.value,
-            name="",
-            email="",
-            phone="",
-            created_at=clock.now(),
+    try:  # checked before anything is written
+        data = ContactIn(
+            reference=1, ref=ref, viewer=viewer_in(viewer, requester.name), message=text
         )
-        session.add(sent)
-        await session.flush()
-        sent_id = sent.id
-    data = ContactIn(
-        reference=sent_id, ref=ref, viewer=viewer_in(viewer, requester.name), message=text
+    except ValidationError as error:
+        raise NotFound(GONE) from error
+    async with db.unit_of_work(sessions) as session:
+        sent = await _unsent(session, goal.partner_id, data.viewer.organisation_key, ref)
+        if sent is None:
+            sent = NetworkContact(
+                partner_id=goal.partner_id,
+                requester_id=requester.id,
+                organisation_key=data.viewer.organisation_key,
+                organisation=viewer.organisation[:200],
+                ref=ref,
+                message=text,
+                status=ContactStatus.REQUESTED.value,
+                name="",
+                email="",
+                phone="",
+                created_at=clock.now(),
+            )
+            session.add(sent)
+            await session.flush()
+        data = data.model_copy(update={"reference": sent.id, "message": sent.message})
+    found = await _send(sessions, goal, data, transport)
+    if found is None:
+        raise FairError(
+            "The partner instance did not answer as expected. Your request is kept and will be "
+            "sent again in a moment.",
+            status=502,
+            code="network.pending",
+        )
+    return found
+
+
+async def _unsent(
+    session: AsyncSession, partner_id: int, organisation_key: str, ref: str
+) -> NetworkContact | None:
+    found: NetworkContact | None = await session.scalar(
+        select(NetworkContact)
+        .where(
+            NetworkContact.partner_id == partner_id,
+            NetworkContact.organisation_key == organisation_key,
+            NetworkContact.ref == ref,
+            NetworkContact.remote_id.is_(None),
+        )
+        .order_by(NetworkContact.id)
+        .limit(1)
     )
+    return found
+
+
+async def _send(
+    sessions: async_sessionmaker[AsyncSession],
+    goal: Target,
+    data: ContactIn,
+    transport: httpx.AsyncBaseTransport | None,
+) -> NetworkContact | None:
+    """Send the request `data.reference` and write what the partner said: accepted (its id
+    there, the row returned), refused for sure (the row deleted, the refusal raised), or
+    unknown (the row kept unsent, None)."""
+    error: FairError | None = None
+    accepted: Accepted | None = None
     try:
         response = await _signed_post(goal, "/api/v1/network/contacts", data, transport)
-        if response.status_code not in (200, 201):
-            raise _refusal(response)
-        accepted = Accepted.model_validate_json(response.content)
-    except (FairError, ValidationError) as error:
-        async with db.unit_of_work(sessions) as session:
-            found = await session.get(NetworkContact, sent_id)
-            if found is not None:
-                await session.delete(found)
-        raise error if isinstance(error, FairError) else _unreachable() from error
+        if response.status_code in (200, 201):
+            accepted = Accepted.model_validate_json(response.content)
+        elif partner_http.definite(response):
+            error = _refusal(response)
+    except FairError:
+        pass  # no answer: unknown
+    except ValidationError:
+        log.warning("partner %s answered a contact request oddly", goal.partner_id)
+    if accepted is not None and accepted.reference != data.reference:
+        accepted = None  # not an answer to this request
     async with db.unit_of_work(sessions) as session:
-        found = await session.get(NetworkContact, sent_id)
-        assert found is not None  # only this function deletes it
-        found.remote_id = accepted.id
-        await session.flush()
-        session.expunge(found)  # returned as written, readable once the session is gone
-    return found
+        found = await session.get(NetworkContact, data.reference)
+        if found is None:
+            return None
+        if error is not None:
+            await session.delete(found)
+        elif accepted is not None:
+            found.remote_id = accepted.id
+            await session.flush()
+            session.expunge(found)  # returned as written, readable once the session is gone
+    if error is not None:
+        raise error
+    return found if accepted is not None else None
+
+
+async def _send_unsent(
+    sessions: async_sessionmaker[AsyncSession],
+    goal: Target,
+    transport: httpx.AsyncBaseTransport | None,
+) -> None:
+    """Send again, with their references, the requests to the partner whose answer was
+    unknown (a refusal now removes them, as when first asked)."""
+    async with db.unit_of_work(sessions) as session:
+        rows = (
+            await session.execute(
+                select(NetworkContact, User.name)
+                .outerjoin(User, User.id == NetworkContact.requester_id)
+                .where(
+                    NetworkContact.partner_id == goal.partner_id,
+                    NetworkContact.remote_id.is_(None),
+                )
+                .order_by(NetworkContact.id)
+                .limit(RESEND)
+            )
+        ).all()
+        pending = [
+            ContactIn(
+                reference=sent.id,
+                ref=sent.ref,
+                viewer=ViewerIn(
+                    person=(name or "—")[:120],
+                    organisation=sent.organisation or "—",
+                    organisation_key=sent.organisation_key,
+                ),
+                message=sent.message,
+            )
+            for sent, name in rows
+        ]
+    for data in pending:
+        try:
+            await _send(sessions, goal, data, transport)
+        except FairError as error:
+            log.info(
+                "partner %s refused contact request %s: %s",
+                goal.partner_id,
+                data.reference,
+                error.code,
+            )
 
 
 async def contact_round(
     sessions: async_sessionmaker[AsyncSession], *, transport: httpx.AsyncBaseTransport | None = None
 ) -> int:
-    """Pull the answers to our contact requests from each active partner we sent some to
-    (signed, one page a partner a round); returns the requests answered here."""
+    """Send again the requests whose answer was unknown, then pull the answers to our contact
+    requests from each active partner we sent some to (signed, one page a partner a round);
+    returns the requests answered here."""
     async with db.unit_of_work(sessions) as session:
         partners = await session.scalars(
             select(NetworkPartner).where(
                 NetworkPartner.active.is_(True),
-                NetworkPartner.id.in_(
-                    select(NetworkContact.partner_id).where(NetworkContact.remote_id.is_not(None))
-                ),
+                NetworkPartner.id.in_(select(NetworkContact.partner_id)),
             )
         )
         pulls = []
@@ -431,6 +535,7 @@ async def contact_round(
                 continue  # recorded by the offers' pull (fair.network_sync)
     answered = 0
     for goal, cursor in pulls:
+        await _send_unsent(sessions, goal, transport)
         try:
             response = await _signed_post(
                 goal,
@@ -455,18 +560,20 @@ async def apply_changes(session: AsyncSession, partner_id: int, page: ChangesOut
     """Write the partner's answers to our requests (the contact details with an acceptance),
     tell each requester, and save where the next pull starts."""
     answered = 0
-    for item in page.items:
-        found = await session.scalar(
-            select(NetworkContact).where(
-                NetworkContact.partner_id == partner_id,
-                NetworkContact.id == item.reference,
-                NetworkContact.remote_id == item.id,
-            )
+    ours = await session.scalars(
+        select(NetworkContact).where(
+            NetworkContact.partner_id == partner_id,
+            NetworkContact.id.in_(sorted({item.reference for item in page.items})),
         )
+    )
+    by_reference = {(c.id, c.remote_id): c for c in ours}
+    for item in page.items:
+        found = by_reference.get((item.reference, item.id))
+        before = found.status if found is not None else None
         if found is None or not set_answer(found, item):
             continue
         answered += 1
-        if found.requester_id is not None:
+        if found.requester_id is not None and found.status != before:  # an answer, not a clearing
             await notices.add(
                 session,
                 user_id=found.requester_id,
@@ -483,15 +590,19 @@ async def apply_changes(session: AsyncSession, partner_id: int, page: ChangesOut
 
 def set_answer(contact: NetworkContact, item: ChangeOut) -> bool:
     """The one writer of a network contact request's status here: the partner's answer, and
-    the contact details that come with an acceptance; whether anything changed."""
-    known = item.contact is not None and bool(contact.email)
-    if contact.status == item.status.value and (item.contact is None or known):
+    the contact details that come with an acceptance, kept only while the partner gives them
+    (an acceptance that comes again without them, the profile hidden there since, clears
+    them); whether anything changed."""
+    details = item.contact if item.status == ContactStatus.ACCEPTED else None
+    given = (details.name, details.email, details.phone) if details else ("", "", "")
+    if (
+        contact.status == item.status.value
+        and (contact.name, contact.email, contact.phone) == given
+    ):
         return False
     contact.status = item.status.value
     contact.answered_at = item.answered_at
-    if item.status == ContactStatus.ACCEPTED and item.contact is not None:
-        contact.name, contact.email = item.contact.name, item.contact.email
-        contact.phone = item.contact.phone
+    contact.name, contact.email, contact.phone = given
     return True
 
 
@@ -557,11 +668,17 @@ async def changes_for(
             statement.order_by(ContactRequest.answered_at, ContactRequest.id).limit(limit + 1)
         )
     ).all()
+    page = rows[:limit]
+    opened = await _open_details(
+        session,
+        key,
+        {r.candidate_id for r, _inbound in page if r.status == ContactStatus.ACCEPTED},
+    )
     changes = []
-    for request, inbound in rows[:limit]:
+    for request, inbound in page:
         contact = None
-        if request.status == ContactStatus.ACCEPTED:
-            contact = await _hand_over(session, key, request, inbound)
+        if request.status == ContactStatus.ACCEPTED and request.candidate_id in opened:
+            contact = await _hand_over(session, request, inbound, opened[request.candidate_id])
         changes.append(Change(request, inbound.reference, contact))
     last = changes[-1].request if changes else None
     following = (
@@ -572,29 +689,47 @@ async def changes_for(
     return changes, following, len(rows) > limit
 
 
-async def _hand_over(
-    session: AsyncSession, key: ApiKey, request: ContactRequest, inbound: NetworkContactIn
-) -> ContactOut | None:
-    """The accepted request's contact details, if the profile is open to the network now;
-    recorded in the candidate's access log."""
-    consent = await session.scalar(
-        select(PoolConsent).where(
-            PoolConsent.user_id == request.candidate_id,
+@dataclass(frozen=True)
+class _Open:
+    consent_id: int
+    contact: ContactOut
+
+
+async def _open_details(
+    session: AsyncSession, key: ApiKey, candidate_ids: set[int]
+) -> dict[int, _Open]:
+    """The contact details of the candidates (active, their profile open to the network now)
+    and the consent that opens each; in one query, whatever the page's size."""
+    if not candidate_ids:
+        return {}
+    rows = await session.execute(
+        select(PoolConsent.user_id, PoolConsent.id, User.name, User.email, CandidateProfile.phone)
+        .join(User, User.id == PoolConsent.user_id)
+        .outerjoin(CandidateProfile, CandidateProfile.user_id == User.id)
+        .where(
+            PoolConsent.user_id.in_(sorted(candidate_ids)),
+            User.is_active.is_(True),
             cv_pool.visible_to(cv_pool.Viewer.partner(key.name), clock.now()),
         )
+        .order_by(PoolConsent.id)
     )
-    user = await session.get(User, request.candidate_id)
-    if consent is None or user is None or not user.is_active:
-        return None
-    details = await session.get(CandidateProfile, request.candidate_id)
+    found: dict[int, _Open] = {}
+    for user_id, consent_id, name, email, phone in rows.all():
+        contact = ContactOut(name=name[:120], email=email, phone=(phone or "")[:40])
+        found.setdefault(user_id, _Open(consent_id, contact))
+    return found
+
+
+async def _hand_over(
+    session: AsyncSession, request: ContactRequest, inbound: NetworkContactIn, opened: _Open
+) -> ContactOut:
+    """The accepted request's contact details, recorded in the candidate's access log."""
     await access_log.record(
         session,
-        subject_id=user.id,
+        subject_id=request.candidate_id,
         viewer_id=None,
         viewer=f"{inbound.requester} ({request.organisation})",
         what=AccessKind.CONTACT_DETAILS,
-        consent_id=consent.id,
+        consent_id=opened.consent_id,
     )
-    return ContactOut(
-        name=user.name[:120], email=user.email, phone=(details.phone if details else "")[:40]
-    )
+    return opened.contact

@@ -26,6 +26,7 @@ from fair import (
     network,
     offers_version,  # noqa: F401 (its listeners raise the version on a pull's writes)
     parse,
+    partner_http,
     search,
 )
 from fair.enums import Contract, WorkingTime
@@ -173,8 +174,8 @@ async def _fetch(
     headers = {"authorization": f"Bearer {pull.key}", "accept": "application/json"}
     if etag:
         headers["if-none-match"] = etag
-    response = await client.get(
-        f"{pull.base_url}/api/v1/network/offers", params=params, headers=headers
+    response = await partner_http.fetch(
+        client, "GET", f"{pull.base_url}/api/v1/network/offers", params=params, headers=headers
     )
     if response.status_code == 304:
         return None, etag
@@ -183,7 +184,7 @@ async def _fetch(
     return FeedPage.model_validate_json(response.content), response.headers.get("etag", "")
 
 
-def _refusal(response: httpx.Response) -> str:
+def _refusal(response: partner_http.Answer) -> str:
     try:
         code = response.json()["error"]["code"]
     except (ValueError, KeyError, TypeError):

@@ -340,8 +340,16 @@ TABLES: tuple[Table, ...] = (
         "network_contacts",
         K,
         "an organisation's contact requests to partners' pool candidates, with the contact "
-        "details of those who accepted (people of the partner instance, not accounts here)",
+        "details of those who accepted (people of the partner instance, not accounts here; "
+        "the details are removed with the retention period, fair.retention)",
         actors=("requester_id",),
+    ),
+    Table(
+        "network_contacts_in",
+        D,
+        "at the profile's instance: a contact request that came from a partner instance, with "
+        "the name of the person who asked there",
+        via=Via("contact_request_id", "contact_requests", "candidate_id"),
     ),
     Table(
         "network_candidates",

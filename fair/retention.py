@@ -3,7 +3,9 @@
 or, for a candidate who never took part in one, after their last activity (their account
 created, a browser seen logged in, a CV uploaded, a consent to the CV pool, a contact request,
 an application to a partner's offer, a counsellor's action for them). Mails are removed the same
-number of months after they were sent (or given up).
+number of months after they were sent (or given up), and the contact details (and message) of
+the contact requests sent to partners' pool candidates the same number of months after their
+answer (or, unanswered, after they were sent).
 
 What goes: their CV files (fair.files: in the database; applications and the profile then have
 no CV) and the text read from them for the CV pool (fair.cv_text), unless the candidate keeps
@@ -34,6 +36,7 @@ from sqlalchemy import (
     delete,
     exists,
     false,
+    func,
     or_,
     select,
     true,
@@ -56,6 +59,7 @@ from fair.models import (
     EditionCandidate,
     Interview,
     NetworkApplication,
+    NetworkContact,
     OutboxMail,
     PoolConsent,
     QaMessage,
@@ -300,11 +304,38 @@ async def forget_mails(session: AsyncSession, now: datetime | None = None) -> in
     return len(ids)
 
 
+async def forget_network_contacts(session: AsyncSession, now: datetime | None = None) -> int:
+    """Blank the contact details, and the message, of up to MAIL_BATCH contact requests sent
+    to partners' candidates (fair.network_pool) answered (or, unanswered, sent) before the
+    cutoff: people of another instance, whose details were given for a hiring, not for good;
+    returns how many."""
+    moment = cutoff(now)
+    old = (
+        select(NetworkContact.id)
+        .where(
+            func.coalesce(NetworkContact.answered_at, NetworkContact.created_at) < moment,
+            or_(NetworkContact.email != "", NetworkContact.message != ""),
+        )
+        .order_by(NetworkContact.id)
+        .limit(MAIL_BATCH)
+    )
+    ids = list(await session.scalars(old))
+    if ids:
+        await session.execute(
+            update(NetworkContact)
+            .where(NetworkContact.id.in_(ids))
+            .values(name="", email="", phone="", message="")
+        )
+    return len(ids)
+
+
 async def step(session: AsyncSession, now: datetime | None = None) -> int:
-    """One transaction's work: up to BATCH due candidates and MAIL_BATCH old mails; returns
-    how many of both (under BATCH: nothing left for the day)."""
+    """One transaction's work: up to BATCH due candidates, MAIL_BATCH old mails and as many
+    old network contact requests; returns how many of all (under BATCH: nothing left for the
+    day)."""
     now = now or clock.now()
     found = await due(session, now=now)
     if found:
         await remove(session, found, now)
-    return len(found) + await forget_mails(session, now)
+    forgotten = await forget_mails(session, now) + await forget_network_contacts(session, now)
+    return len(found) + forgotten

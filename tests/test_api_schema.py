@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from fair import api, api_keys, clock, db, webconferences
+from fair import api, api_keys, clock, db, network, webconferences
 from fair import settings as fair_settings
 from fair.enums import ApiScope, Role
 from tests import factories as f
@@ -92,7 +92,18 @@ async def _seed(server: Server) -> tuple[dict[str, int], str]:
                 scopes=list(ApiScope),
                 booth_id=booth.id,
                 by=organiser,
+                network=True,
             )
+            # The network's scopes act only for an active partner's key: this one is.
+            partner, _issued = await network.register(
+                session,
+                edition=edition,
+                base_url="http://127.0.0.1/partner",
+                territory="Partenaire",
+                key=text,
+                by=organiser,
+            )
+            partner.our_key_id = _key.id
             await session.commit()
             ids = {"edition_id": edition.id, "booth_id": booth.id, "offer_id": offer.id}
             return ids, text

@@ -486,7 +486,7 @@ async def test_organiser_registers_and_disables_a_partner(app, session, client, 
         path, data={"csrf_token": token, "url": BASE, "territory": "Vichy", "key": raw}
     )
     assert created.status_code == 200
-    partner = await fetch.scalar(select(NetworkPartner))
+    partner = await fetch.scalar(select(NetworkPartner).where(NetworkPartner.edition_id == ours.id))
     issued = await fetch.get(api_keys.ApiKey, partner.our_key_id)
     assert f'value="fair_{issued.prefix}_' in created.text
     assert raw not in created.text

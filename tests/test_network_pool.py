@@ -10,13 +10,14 @@ network offers and the offers' version raised by a pull."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
@@ -29,15 +30,19 @@ from fair import (
     network_pool,
     network_sync,
     offers_version,
+    partner_http,
+    retention,
+    settings,
 )
 from fair.enums import ContactStatus, PoolLevel, Role
-from fair.errors import Conflict, NotFound
+from fair.errors import Conflict, FairError, NotFound
 from fair.models import (
     ContactRequest,
     CvText,
     Edition,
     NetworkContact,
     NetworkContactIn,
+    NetworkPartner,
     User,
 )
 from tests import factories as f
@@ -94,6 +99,19 @@ async def _network(session: AsyncSession) -> dict[str, Any]:
 
 def _transport(app: Any) -> httpx.ASGITransport:
     return httpx.ASGITransport(app=app)
+
+
+async def _ask(app: Any, net: dict[str, Any]) -> NetworkContact:
+    """The recruiter of `net` asks the candidate opened to the network for contact."""
+    return await network_pool.ask(
+        app.state.write_sessions,
+        network_pool.target(net["partner"]),
+        net["viewer"],
+        net["recruiter"],
+        net["ref"],
+        "Bonjour.",
+        transport=_transport(app),
+    )
 
 
 async def _refs(app: Any, net: dict[str, Any], **filters: Any) -> list[str]:
@@ -446,3 +464,359 @@ async def test_refused_parameters_come_after_the_key(client, session) -> None:  
         "/api/v1/network/offers", params={"limit": "0"}, headers=bearer("fair_nokey000_" + "x" * 32)
     )
     assert wrong.status_code == 401
+
+
+class _LostAnswers(httpx.AsyncBaseTransport):
+    """The partner (this app) receives the first `lose` contact requests and acts on them;
+    their answers are lost on the way back (a read timeout), as on a slow network."""
+
+    def __init__(self, app: Any, lose: int) -> None:
+        self.inner = _transport(app)
+        self.lose = lose
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.lose and request.url.path == "/api/v1/network/contacts":
+            self.lose -= 1
+            await response.aread()
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+async def test_a_lost_answer_keeps_the_request_and_hands_no_one_elses_details(  # type: ignore[no-untyped-def]
+    app, session, fetch
+) -> None:
+    """A asks about Léa; the partner keeps it but its answer is lost. The request stays here
+    unsent (not deleted: its id, the partner's reference, must not name B's next request) and
+    is sent again with the same reference; B asks about Paul. When Léa accepts, A gets her
+    details and B gets nothing of hers."""
+    net = await _network(session)
+    other = await recruiter_at(session, net["ours"], can_log_in=False)
+    paul = await pool_candidate(session, name="Paul Lenoir", editions_=(net["origin"],))
+    await cv_pool.give(session, paul, level=PoolLevel.NETWORK, months=3, edition_id=None)
+    await db.commit(session)
+    paul_ref = await session.scalar(select(CvText.ref).where(CvText.user_id == paul.id))
+    other_viewer = await cv_pool.viewer_of(session, other)
+    await db.commit(session)
+    sessions = app.state.write_sessions
+    goal = network_pool.target(net["partner"])
+    lossy = _LostAnswers(app, lose=1)
+    with pytest.raises(FairError) as pending:
+        await network_pool.ask(
+            sessions, goal, net["viewer"], net["recruiter"], net["ref"], "Bonjour.", transport=lossy
+        )
+    assert (pending.value.status, pending.value.code) == (502, "network.pending")
+    kept = await fetch.scalar(select(NetworkContact))
+    assert (kept.ref, kept.remote_id, kept.status) == (net["ref"], None, "requested")
+    theirs = await fetch.scalar(select(ContactRequest))
+    assert theirs.candidate_id == net["opened"].id
+    # B asks: a new id, never the one the partner keeps for A's request.
+    second = await network_pool.ask(
+        sessions, goal, other_viewer, other, paul_ref, "Bonjour Paul.", transport=lossy
+    )
+    assert second.id != kept.id
+    # The next round sends A's request again, with its reference: the partner's one request.
+    assert await network_pool.contact_round(sessions, transport=lossy) == 0
+    kept = await fetch.get(NetworkContact, kept.id)
+    assert kept.remote_id == theirs.id
+    assert len(await fetch.scalars(select(ContactRequest))) == 2
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=theirs.id, accept=True)
+    await db.commit(session)
+    assert await network_pool.contact_round(sessions, transport=lossy) == 1
+    rows = {(r.id, r.status, r.email) for r in await fetch.scalars(select(NetworkContact))}
+    assert rows == {(kept.id, "accepted", candidate.email), (second.id, "requested", "")}
+
+
+async def test_a_known_reference_for_another_request_is_refused(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+
+    async def send(body: bytes) -> httpx.Response:
+        headers = network.signature_headers(net["raw"], body)
+        return await client.post("/api/v1/network/contacts", content=body, headers=headers)
+
+    first = await send(_contact_body(net["ref"], reference=7))
+    assert first.status_code == 201
+    # The same reference for another organisation of the partner: not the same request.
+    data = json.loads(_contact_body(net["ref"], reference=7))
+    data["viewer"]["organisation_key"] = "structure:5"
+    other = await send(json.dumps(data).encode())
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "contact.reference_taken")
+    # Another profile under it: refused too; the same request again: the same one back.
+    paul = await pool_candidate(session, name="Paul Lenoir", editions_=(net["origin"],))
+    await cv_pool.give(session, paul, level=PoolLevel.NETWORK, months=3, edition_id=None)
+    await db.commit(session)
+    paul_ref = await session.scalar(select(CvText.ref).where(CvText.user_id == paul.id))
+    await db.commit(session)
+    moved = await send(_contact_body(paul_ref, reference=7))
+    assert (moved.status_code, moved.json()["error"]["code"]) == (409, "contact.reference_taken")
+    again = await send(_contact_body(net["ref"], reference=7))
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    assert len(await fetch.scalars(select(ContactRequest))) == 1
+
+
+async def test_a_declined_candidate_hears_from_no_organisation_of_the_key(  # type: ignore[no-untyped-def]
+    client, session, fetch
+) -> None:
+    net = await _network(session)
+
+    async def send(reference: int, organisation_key: str) -> httpx.Response:
+        data = json.loads(_contact_body(net["ref"], reference=reference))
+        data["viewer"]["organisation_key"] = organisation_key
+        body = json.dumps(data).encode()
+        headers = network.signature_headers(net["raw"], body)
+        return await client.post("/api/v1/network/contacts", content=body, headers=headers)
+
+    first = await send(1, "structure:4")
+    assert first.status_code == 201
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=first.json()["id"], accept=False)
+    await db.commit(session)
+    renamed = await send(2, "structure:5")
+    assert (renamed.status_code, renamed.json()["error"]["code"]) == (409, "contact.declined")
+    clock.set_now(f.NOON + contact_requests.DECLINED_WINDOW + timedelta(days=1))
+    user = await session.get(User, net["opened"].id)
+    await cv_pool.give(session, user, level=PoolLevel.NETWORK, months=3, edition_id=None)
+    await db.commit(session)
+    later = await send(3, "structure:5")
+    assert later.status_code == 201
+
+
+async def test_a_new_key_still_pulls_the_answers_to_earlier_requests(  # type: ignore[no-untyped-def]
+    app, client, session, fetch
+) -> None:
+    """The origin disables its partner, then enables it again: a new key is issued to it; the
+    answers to what the partner sent with the old key come with the new one."""
+    net = await _network(session)
+    sent = await _ask(app, net)
+    there = await session.get(ContactRequest, sent.remote_id)
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=there.id, accept=False)
+    at_origin = await session.scalar(
+        select(NetworkPartner).where(NetworkPartner.edition_id == net["origin"].id)
+    )
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+    await network.set_active(session, at_origin, active=False, by=organiser)
+    new_raw = await network.set_active(session, at_origin, active=True, by=organiser)
+    await db.commit(session)
+    body = json.dumps({"cursor": "", "limit": 10}).encode()
+    pulled = await client.post(
+        "/api/v1/network/contacts/changes",
+        content=body,
+        headers=network.signature_headers(new_raw, body),
+    )
+    assert pulled.status_code == 200
+    assert [(i["reference"], i["status"]) for i in pulled.json()["items"]] == [
+        (sent.id, "declined")
+    ]
+    # A new request of the same organisation under the same consent: still "declined".
+    again = _contact_body(net["ref"], reference=99)
+    data = json.loads(again)
+    data["viewer"]["organisation_key"] = network_pool.organisation_key(net["viewer"])
+    again = json.dumps(data).encode()
+    refused = await client.post(
+        "/api/v1/network/contacts", content=again, headers=network.signature_headers(new_raw, again)
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "contact.declined")
+
+
+class _SlowPartner:
+    """A partner instance on loopback that answers an empty page of the pool once `go` is set,
+    noting how many of the app's database connections were taken when each request came."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.go = asyncio.Event()
+        self.taken: list[int] = []
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        self.taken.append(self.app.state.engine.pool.checkedout())
+        await self.go.wait()
+        body = b'{"total": 0, "page": 1, "profiles": []}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            + f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+
+async def test_no_connection_is_held_while_a_partner_answers(  # type: ignore[no-untyped-def]
+    app, client, session, monkeypatch
+) -> None:
+    """A page calling a slow partner gives its database connection back meanwhile; past
+    MAX_CALLS calls at once, a page answers 503 with Retry-After at once."""
+    net = await _network(session)
+    monkeypatch.setattr(partner_http, "MAX_CALLS", 1)
+    slow = _SlowPartner(app)
+    async with slow as url:
+        organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+        partner, _issued = await network.register(
+            session,
+            edition=net["ours"],
+            base_url=url,
+            territory="Lent",
+            key=net["raw"],
+            by=organiser,
+        )
+        await db.commit(session)
+        await login(client, net["recruiter"].email, f.PASSWORD)
+        params = {"partner": str(partner.id), "q": "électricien"}
+        first = asyncio.create_task(client.get("/network/pool", params=params))
+        for _ in range(1000):
+            if slow.taken or first.done():
+                break
+            await asyncio.sleep(0.01)
+        assert not first.done(), (await first).text[-2000:]
+        assert slow.taken == [0]  # the waiting page holds no connection
+        busy = await client.get("/network/pool", params=params)
+        assert (busy.status_code, busy.headers["retry-after"]) == (503, "5")
+        assert "Trop de requêtes vers les plateformes partenaires sont en cours" in busy.text
+        slow.go.set()
+        answered = await first
+    assert answered.status_code == 200
+    assert "Lent" in answered.text
+
+
+async def test_a_partners_answer_past_the_cap_is_not_read(app, session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    net = await _network(session)
+    assert await _refs(app, net) == [net["ref"]]  # the page: more than 200 bytes
+    monkeypatch.setattr(partner_http, "MAX_ANSWER", 200)
+    with pytest.raises(FairError) as refused:
+        await _refs(app, net)
+    assert (refused.value.status, refused.value.code) == (502, "network.unreachable")
+    # The offers' pull reads through the same cap.
+    booth, _recruiter = await f.booth(session, edition_=net["origin"])
+    await f.offer(session, booth_=booth, title="Électricien de maintenance")
+    await db.commit(session)
+    assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 0
+    async with app.state.read_sessions() as read:
+        partner = await read.get(NetworkPartner, net["partner"].id)
+        assert partner.last_error.endswith(" bytes, more than 200"), partner.last_error
+
+
+async def test_handing_over_reads_in_the_same_queries_whatever_the_page(  # type: ignore[no-untyped-def]
+    app, client, session
+) -> None:
+    """The partner's pull of answers reads the candidates' details for the whole page at once:
+    three more accepted requests add only their access log's entries (a read and a write
+    each), not a read of the consent, the account and the profile each."""
+    net = await _network(session)
+
+    async def ask_and_accept(candidate: User, ref: str, reference: int) -> None:
+        body = _contact_body(ref, reference=reference)
+        sent = await client.post(
+            "/api/v1/network/contacts",
+            content=body,
+            headers=network.signature_headers(net["raw"], body),
+        )
+        assert sent.status_code == 201
+        user = await session.get(User, candidate.id)
+        await contact_requests.answer(session, user, request_id=sent.json()["id"], accept=True)
+        await db.commit(session)
+
+    seen: list[str] = []
+
+    async def pull() -> list[str]:
+        body = json.dumps({"cursor": "", "limit": 10}).encode()
+        headers = network.signature_headers(net["raw"], body)
+        seen.clear()
+        engine = app.state.engine.sync_engine
+        record = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            answer = await client.post(
+                "/api/v1/network/contacts/changes", content=body, headers=headers
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return [item["contact"]["email"] for item in answer.json()["items"]]
+
+    await ask_and_accept(net["opened"], net["ref"], 1)
+    assert len(await pull()) == 1
+    one = len(seen)
+    for n in range(3):
+        other = await pool_candidate(session, name=f"Candidate {n}", editions_=(net["origin"],))
+        await cv_pool.give(session, other, level=PoolLevel.NETWORK, months=3, edition_id=None)
+        await db.commit(session)
+        ref = await session.scalar(select(CvText.ref).where(CvText.user_id == other.id))
+        await db.commit(session)
+        await ask_and_accept(other, ref, 2 + n)
+    assert len(await pull()) == 4
+    assert len(seen) - one <= 3 * 2, seen
+
+
+async def test_partners_candidates_details_go_with_the_retention_period(  # type: ignore[no-untyped-def]
+    app, session, fetch
+) -> None:
+    net = await _network(session)
+    sessions = app.state.write_sessions
+    sent = await _ask(app, net)
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=sent.remote_id, accept=True)
+    await db.commit(session)
+    assert await network_pool.contact_round(sessions, transport=_transport(app)) == 1
+
+    async def kept() -> tuple[str, str, str, str, str]:
+        here = await fetch.get(NetworkContact, sent.id)
+        return here.status, here.name, here.email, here.phone, here.message
+
+    months = settings.get().retention_months
+    async with db.unit_of_work(sessions) as s:
+        await retention.forget_network_contacts(s, f.NOON + timedelta(days=30 * months - 31))
+    assert await kept() == ("accepted", "Léa Martin", candidate.email, "06 12 34 56 78", "Bonjour.")
+    async with db.unit_of_work(sessions) as s:
+        assert (
+            await retention.forget_network_contacts(s, f.NOON + timedelta(days=31 * months + 1))
+            == 1
+        )
+        assert (
+            await retention.forget_network_contacts(s, f.NOON + timedelta(days=31 * months + 1))
+            == 0
+        )
+    assert await kept() == ("accepted", "", "", "", "")
+
+
+async def test_details_the_partner_no_longer_gives_are_cleared(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    """An acceptance that comes again without the contact details (the profile hidden at the
+    partner since) clears those kept here."""
+    net = await _network(session)
+    sent = await _ask(app, net)
+    candidate = await session.get(User, net["opened"].id)
+    await contact_requests.answer(session, candidate, request_id=sent.remote_id, accept=True)
+    await db.commit(session)
+    assert (
+        await network_pool.contact_round(app.state.write_sessions, transport=_transport(app)) == 1
+    )
+    here = await fetch.get(NetworkContact, sent.id)
+    assert (here.status, here.email) == ("accepted", candidate.email)
+    hidden = network_pool.ChangesOut(
+        items=[
+            network_pool.ChangeOut(
+                id=sent.remote_id,
+                reference=sent.id,
+                status=ContactStatus.ACCEPTED,
+                answered_at=here.answered_at,
+                contact=None,
+            )
+        ],
+        cursor="",
+        more=False,
+    )
+    async with db.unit_of_work(app.state.write_sessions) as s:
+        assert await network_pool.apply_changes(s, net["partner"].id, hidden) == 1
+    here = await fetch.get(NetworkContact, sent.id)
+    assert (here.status, here.name, here.email, here.phone) == ("accepted", "", "", "")

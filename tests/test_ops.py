@@ -277,6 +277,26 @@ async def test_metrics_are_for_this_host_or_the_token_only(conf) -> None:  # typ
     assert "fair_http_requests_total" in right.text
 
 
+async def test_metrics_refuse_whatever_a_local_proxy_relays(conf) -> None:  # type: ignore[no-untyped-def]
+    """A local proxy may say whom it relays in Forwarded or X-Real-IP only; and behind trusted
+    proxies, only the token opens /metrics (a proxy may send no header at all)."""
+    async with serving(conf) as local:
+        relayed = [
+            (await local.get("/metrics", headers={name: "203.0.113.7"})).status_code
+            for name in ("forwarded", "x-real-ip", "x-forwarded-for")
+        ]
+        near = await local.get("/metrics")
+    assert (relayed, near.status_code) == ([403, 403, 403], 200)
+    proxied = replace(conf, trusted_proxies=("127.0.0.1",))
+    async with serving(proxied) as local:
+        bare = await local.get("/metrics")
+    assert bare.status_code == 403
+    guarded = replace(proxied, metrics_token="s3cret-token")
+    async with serving(guarded) as local:
+        right = await local.get("/metrics", headers={"authorization": "Bearer s3cret-token"})
+    assert right.status_code == 200
+
+
 async def test_metrics_count_open_sockets(server: Server) -> None:
     async with httpx.AsyncClient(base_url=server.url) as http:
         before = sample((await http.get("/metrics")).text, "fair_live_sockets") or 0

@@ -253,3 +253,44 @@ async def test_the_page_reads_a_fixed_number_of_statements(app, client, session)
         event.remove(engine, "before_cursor_execute", record)
     assert len(seen) == few, seen
     assert shown.text.count('aria-label="Revoke the key') == 7
+
+
+async def test_the_network_scopes_come_only_with_a_registered_partner(  # type: ignore[no-untyped-def]
+    client, session, fetch
+) -> None:
+    """An organiser cannot give a key of theirs the network's scopes (and pose as a partner
+    instance searching the CV pool): the form offers none, refuses one posted; a key that has
+    them without being an active partner's opens no network endpoint."""
+    organiser, edition, _booth = await _edition(session)
+    await as_user(client, session, user=organiser)
+    page = f"/organiser/editions/{edition.id}/api-keys"
+    shown = await client.get(page)
+    assert 'name="scope_public"' in shown.text
+    assert [n for n in re.findall(r'name="(scope_[a-z_]+)"', shown.text) if "network" in n] == []
+    forged = await post(client, page, page, name="Moi", scope_public="on", scope_network_pool="on")
+    assert forged.status_code == 422
+    assert "The network scopes are given by registering a partner instance" in text(forged.text)
+    assert await fetch.scalars(select(ApiKey)) == []
+    with pytest.raises(FairError) as refused:
+        await api_keys.create(
+            session,
+            edition=edition,
+            name="Moi",
+            scopes=[ApiScope.NETWORK_POOL],
+            booth_id=None,
+            by=organiser,
+        )
+    assert refused.value.code == "api.network_scope"
+    _key, raw = await api_keys.create(
+        session,
+        edition=edition,
+        name="Moi",
+        scopes=[ApiScope.NETWORK_POOL, ApiScope.NETWORK_OFFERS],
+        booth_id=None,
+        by=organiser,
+        network=True,
+    )
+    await db.commit(session)
+    for path in ("/api/v1/network/pool", "/api/v1/network/offers"):
+        answer = await client.get(path, headers={"Authorization": f"Bearer {raw}"})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (403, "api.scope_missing")

@@ -32,7 +32,8 @@ class Owner:
 
     @property
     def scopes(self) -> list[ApiScope]:
-        return [s for s in ApiScope if self.booth is None or s.for_booth]
+        """The form's scopes: never the network's (registering a partner issues them)."""
+        return [s for s in ApiScope if not s.for_network and (self.booth is None or s.for_booth)]
 
     @property
     def params(self) -> dict[str, int]:
@@ -74,6 +75,7 @@ async def _keys_page(
         "action": owner.page(request),
         "uses": await api_keys.uses(session, edition.id, booth_id=booth_id),
         "scopes": owner.scopes,
+        "all_scopes": list(ApiScope),  # a network partner's key lists its scopes too
         "booths": choices,
         "form": form,
         "created": created,
@@ -86,11 +88,18 @@ async def _keys_page(
 async def _create(request: Request, owner: Owner, user: User) -> Response:
     fields = forms.Fields(await forms.read(request))
     name = fields.text("name")
-    scopes = [s for s in owner.scopes if fields.flag(f"scope_{s.name.lower()}")]
+    posted = [s for s in ApiScope if fields.flag(f"scope_{s.name.lower()}")]
+    scopes = [s for s in posted if s in owner.scopes]
     booth_id = fields.identifier("booth", required=False) if owner.booth is None else None
     session = database(request)
     try:
         fields.done()
+        if any(s.for_network for s in posted):  # never silently dropped: refused
+            raise Invalid(
+                api_keys.NETWORK_ONLY,
+                code="api.network_scope",
+                fields={"scopes": api_keys.NETWORK_ONLY},
+            )
         if owner.booth is None:
             _key, raw = await api_keys.create(
                 session, edition=owner.edition, name=name, scopes=scopes, booth_id=booth_id, by=user

@@ -195,6 +195,22 @@ async def release(request: Request) -> None:
     request.state.db = reader
 
 
+async def let_go(request: Request) -> None:
+    """`release`, and give the request's connection back to the pool too: before something
+    slow outside the database (a partner instance's answer, up to its timeout), so that slow
+    calls cannot take every connection of the pool. What the page reads afterwards is read on
+    a new read session, which takes a connection when first used; `page` closes it."""
+    await release(request)
+    session = database(request)
+    connection = session.bind
+    await session.close()
+    if isinstance(connection, AsyncConnection):  # the request's own (see `page`)
+        await connection.close()
+    reader = app_state.of(request).read_sessions()
+    reader.info["released"] = True
+    request.state.db = reader
+
+
 async def load_user(request: Request) -> User | None:
     session = database(request)
     found = await user_sessions.session_record(session, request.session)

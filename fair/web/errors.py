@@ -68,6 +68,8 @@ async def fair_error(request: Request, exc: Exception) -> Response:
     message = i18n.gettext(exc.message, **translated_params(exc.params))
     response = await _page(request, exc.status, message, exc.code)
     retry_after = getattr(exc, "retry_after", None)  # an answer that says when to come back
+    if retry_after is None and exc.status in (429, 503):
+        retry_after = exc.params.get("retry_after")
     if isinstance(retry_after, int):
         response.headers["Retry-After"] = str(retry_after)
     return response

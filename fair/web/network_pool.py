@@ -3,8 +3,9 @@ local pool (fair.web.pool's rule), the search of a partner's profiles opened to 
 network, a profile (opened in their name at the partner, which records it), a contact request
 sent there, and their organisation's requests with the contact details once accepted.
 
-A partner is called with no transaction open here (`release` first): the page's connection
-holds no lock while the request is in flight.
+A partner is called with no transaction open and no database connection held here (`let_go`
+first: slow partners cannot take the pool's connections), in one of the process's places for
+such calls (fair.partner_http.slot: 503 with Retry-After when they are all taken).
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fair import app_state, contact_requests, cv_pool, geo, network_pool, parse, search
+from fair import (
+    app_state,
+    contact_requests,
+    cv_pool,
+    geo,
+    network_pool,
+    parse,
+    partner_http,
+    search,
+)
 from fair.enums import ContactStatus, Contract, Transport
 from fair.errors import FairError, Invalid, NotFound
 from fair.models import NetworkPartner
 from fair.web import forms, urls
-from fair.web.auth import database, page, path_int, release, require_user
+from fair.web.auth import database, let_go, page, path_int, require_user
 from fair.web.flash import flash
 from fair.web.pool import REF, pool_query, pool_viewer
 from fair.web.templating import render
@@ -60,14 +70,17 @@ async def search_page(request: Request) -> Response:
         origin = cv_pool.check(query)
         if partner is not None and request.query_params:
             goal = network_pool.target(partner)
-            await release(request)
             if isinstance(origin, geo.Commune):
                 query.commune = origin.code  # the partner reads the same communes' codes
-            result = await network_pool.search(goal, query)
+            async with partner_http.slot():
+                await let_go(request)
+                result = await network_pool.search(goal, query)
     except Invalid as error:
         form.errors, form.message, status = dict(error.fields), error.message, 422
         form.params = dict(error.params)
     except FairError as error:
+        if error.status == 503:
+            raise  # busy: the error page, with Retry-After
         failure, status = error.message, error.status
     if "rome" in form.errors:
         form.errors["job"] = form.errors.pop("rome")
@@ -102,8 +115,11 @@ async def _profile_context(request: Request, form: forms.FormState | None = None
         if s.ref == ref
     ]
     goal = network_pool.target(partner)
-    await release(request)
-    profile = await network_pool.open_profile(goal, network_pool.viewer_in(viewer, user.name), ref)
+    async with partner_http.slot():
+        await let_go(request)
+        profile = await network_pool.open_profile(
+            goal, network_pool.viewer_in(viewer, user.name), ref
+        )
     return {
         "partner": partner,
         "profile": profile,
@@ -127,13 +143,14 @@ async def ask(request: Request) -> Response:
     ref = _ref(request)
     fields = forms.Fields(await forms.read(request))
     goal = network_pool.target(partner)
-    await release(request)  # no transaction open while the partner is called
     try:
         message = fields.text("message", max_length=contact_requests.MAX_MESSAGE, multiline=True)
         fields.done()
-        await network_pool.ask(
-            app_state.of(request).write_sessions, goal, viewer, user, ref, message
-        )
+        async with partner_http.slot():
+            await let_go(request)  # no transaction, no connection held while the partner is called
+            await network_pool.ask(
+                app_state.of(request).write_sessions, goal, viewer, user, ref, message
+            )
     except FairError as error:
         if isinstance(error, NotFound):
             raise

@@ -13,7 +13,8 @@ X-Request-ID) and is counted: by method, route template and status, with its lat
   all at once. 200 when all pass; 503 naming the failing ones otherwise, in JSON.
 - `/metrics`: the Prometheus text (fair.metrics), for a request carrying FAIR_METRICS_TOKEN as
   a bearer token when that is set; without a token only for a request made on this host
-  (a loopback peer, and no X-Forwarded-For: a request a local proxy relays is not local).
+  (a loopback peer, and no X-Forwarded-For, Forwarded or X-Real-IP: a request a local proxy
+  relays is not local), and never without the token when FAIR_TRUSTED_PROXIES is set.
 """
 
 from __future__ import annotations
@@ -91,19 +92,25 @@ async def readyz(scope: Scope) -> Response:
     return JSONResponse({"status": "ready", "checks": results})
 
 
-def allowed(scope: Scope, token: str) -> bool:
-    """Whether this request may read /metrics (see the module's docstring)."""
+# The headers a proxy adds to say whom it relays (any one of them: not a request of this host).
+FORWARDING = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
+
+
+def allowed(scope: Scope, token: str, *, proxied: bool = False) -> bool:
+    """Whether this request may read /metrics (see the module's docstring). Behind a proxy
+    (`proxied`: FAIR_TRUSTED_PROXIES set) only the token opens it: the proxy's own requests
+    come from a local address, whatever headers it sends or forgets."""
     headers = {name.lower(): value for name, value in scope.get("headers", [])}
     if token:
         given = headers.get(b"authorization", b"").decode("latin-1")
         return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
     peer = (scope.get("client") or ("", 0))[0]
-    return peer in LOOPBACK and b"x-forwarded-for" not in headers
+    return not proxied and peer in LOOPBACK and not any(h in headers for h in FORWARDING)
 
 
 async def scrape(scope: Scope) -> Response:
     conf = settings.get()
-    if not allowed(scope, conf.metrics_token):
+    if not allowed(scope, conf.metrics_token, proxied=bool(conf.trusted_proxies)):
         error = {"code": "metrics.forbidden", "message": "Metrics are not public."}
         return JSONResponse({"error": error}, status_code=403)
     state: AppState = scope["app"].state
