@@ -5,7 +5,9 @@ Layers, each importing only from the layers above it:
 1. leaves: settings, enums, errors, clock, i18n, parse, tokens, geo
 2. infrastructure: db, models, migrations, events (queued in the session), channels (their
    names), broadcast (the pub/sub backends), unit_of_work (commit, then publish), media_rooms
-   (the media backends' Protocol), app_state (the typed app state), tally (page views in memory)
+   (the media backends' Protocol), app_state (the typed app state), tally (page views in memory),
+   metrics (the Prometheus counters, which the broadcaster counts into), page_cache (public pages
+   held a few seconds, in memory)
 3. domain: every other module and package (interviews/, webconferences/, ...)
 4. boundaries, each on its own: web/, live/, api/, media/, worker, cli (and __main__, which only
    runs cli)
@@ -34,6 +36,8 @@ INFRASTRUCTURE = {
     "media_rooms",
     "app_state",
     "tally",
+    "metrics",
+    "page_cache",
 }
 BOUNDARIES = {"web", "live", "api", "media", "worker", "cli", "__main__"}
 # What one boundary may take from another: the commands that start the other processes.
