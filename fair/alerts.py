@@ -9,9 +9,11 @@ and queues one mail (fair.alert_mail) in the same transaction that records what 
 mail carries a signed link that stops its alert in one click without logging in (`token`,
 fair.stop_links), also in its List-Unsubscribe headers.
 
-An alert on the job search also mails the partners' offers the candidate's "offers for you"
-shows (fair.match_offers with the network: fair.network.shown_partners, the site's switch),
-marked with their territory. A partner's offer is not in this database's tables of offers, so
+An alert also mails the partners' offers the candidate would see: on the job search, those of
+their "offers for you" (fair.match_offers with the network: fair.network.shown_partners, the
+site's switch), the nearest first; on a saved search, those of the edition's search when it
+shows them (fair.network.shows_network), the nearest to the search's place first; after this
+instance's, marked with their territory, linked to their page here. A partner's offer is not in this database's tables of offers, so
 what was sent is not recorded: a round takes those created at their origin in its window,
 from `SYNC_LAG` before the previous round to `SYNC_LAG` before this one. The windows of one
 alert follow each other without overlap (never twice the same offer), and `SYNC_LAG` leaves
@@ -207,7 +209,7 @@ async def _new_offers(
     session: AsyncSession, alert: JobAlert, previous: datetime, now: datetime
 ) -> list[Found]:
     if alert.search:
-        return await _search_offers(session, alert, now)
+        return await _search_offers(session, alert, previous, now)
     wanted = await job_search.of(session, alert.user_id)
     if not wanted.described():
         return []
@@ -237,15 +239,19 @@ def _nearest(found: match_offers.OfferMatch) -> float:
     return km if km is not None else 0.0  # no home: sorted() keeps the best first
 
 
-async def _search_offers(session: AsyncSession, alert: JobAlert, now: datetime) -> list[Found]:
-    """The saved search's newest offers (first page, newest first) that are new and unsent."""
+async def _search_offers(
+    session: AsyncSession, alert: JobAlert, previous: datetime, now: datetime
+) -> list[Found]:
+    """The saved search's newest offers (first page, newest first) that are new and unsent,
+    then the partners' offers it shows (fair.network.shows_network) created in the round's
+    window, the nearest to the search's place first."""
     edition = await session.get(Edition, int(alert.search["edition_id"]))
     if edition is None or not editions.applications_open(edition, now):
         return []
-    page = await search_terms.find(session, edition_id=edition.id, query=query_of(alert.search))
-    ids = [hit.offer.id for hit in page.hits]
-    if not ids:
-        return []
+    shown = await network.shows_network(session, edition.id)
+    query = query_of(alert.search)
+    page = await search_terms.find(session, edition_id=edition.id, query=query, network=shown)
+    ids = [hit.offer.id for hit in page.hits if hit.network is None]
     fresh = await session.scalars(
         select(Offer)
         .where(Offer.id.in_(ids), _new_since(alert.checked_until), _not_sent(alert.user_id))
@@ -253,4 +259,13 @@ async def _search_offers(session: AsyncSession, alert: JobAlert, now: datetime) 
         .order_by(Offer.created_at.desc(), Offer.id.desc())
         .limit(DIGEST_MAX)
     )
-    return [Found(offer) for offer in fresh]
+    here = [Found(offer) for offer in fresh]
+    partners = [
+        hit
+        for hit in page.hits
+        if hit.network is not None
+        and previous - SYNC_LAG <= hit.network.created_at < now - SYNC_LAG
+    ]
+    partners.sort(key=lambda hit: hit.distance_km if hit.distance_km is not None else 0.0)
+    theirs = [Found(hit.network, None, hit.territory) for hit in partners if hit.network]
+    return (here + theirs)[:DIGEST_MAX]

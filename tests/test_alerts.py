@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from fair import alerts, candidates, clock, job_search, mail, network, offers, settings
+from fair import alerts, candidates, clock, job_search, mail, network, offers, search, settings
 from fair.enums import Transport
 from fair.errors import Conflict, NotFound
 from fair.job_search import Target, Wanted
@@ -213,3 +213,34 @@ async def test_partners_offers_shown_by_the_edition_are_mailed_once_nearest_firs
     assert f"/network/offers/{jacou.id}\n" in sent[1][1]
     assert "/network/offers/" not in sent[1][1].replace(f"/network/offers/{jacou.id}\n", "")
     assert alert.stopped_at is None
+
+
+async def test_a_saved_search_mails_the_partners_offers_its_edition_shows(session) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(T0)
+    edition = await f.edition(session)
+    montlucon = await network_offers.partner(session, edition, "Montluçon", "https://m.example")
+    candidate = await f.user(session, can_log_in=False)
+    kept = {"edition_id": str(edition.id), "q": "cariste"}
+    await alerts.subscribe(session, candidate, kept=kept)
+    clock.set_now(T0 + timedelta(hours=2))
+    held = await network_offers.held(
+        session, montlucon, 7, "Cariste de nuit", "Montluçon", title_stems=search.stems("Cariste")
+    )
+    clock.set_now(T0 + timedelta(days=1, minutes=1))
+    assert await alerts.send_due(session) == 1
+    [(subject, body)] = await mails(session, candidate.email)
+    assert subject == "1 nouvelle offre pour votre recherche"
+    assert (
+        "* Cariste de nuit — Employeur de Montluçon, Montluçon (03100)\n"
+        "  Offre du réseau · Montluçon.\n"
+        f"  {settings.get().base_url}/network/offers/{held.id}\n"
+    ) in body
+    # Turned off by the edition's organisers: the next one is not mailed.
+    await network.set_offers_shown(session, edition, shown=False)
+    clock.set_now(T0 + timedelta(days=1, hours=2))
+    await network_offers.held(
+        session, montlucon, 8, "Cariste du matin", "Montluçon", title_stems=search.stems("Cariste")
+    )
+    clock.set_now(T0 + timedelta(days=2, minutes=2))
+    assert await alerts.send_due(session) == 1
+    assert len(await mails(session, candidate.email)) == 1
