@@ -13,9 +13,10 @@ An alert also mails the partners' offers the candidate would see: on the job sea
 their "offers for you" (fair.match_offers with the network: fair.network.shown_partners, the
 site's switch), the nearest first; on a saved search, those of the edition's search when it
 shows them (fair.network.shows_network), the nearest to the search's place first; after this
-instance's, marked with their territory, linked to their page here. A partner's offer is not in this database's tables of offers, so
-what was sent is not recorded: a round takes those created at their origin in its window,
-from `SYNC_LAG` before the previous round to `SYNC_LAG` before this one. The windows of one
+instance's, marked with their territory, linked to their page here. A partner's offer is not
+in this database's tables of offers, so what was sent is not recorded: a round takes those
+created at their origin in its window, from `SYNC_LAG` before the previous round to `SYNC_LAG`
+before this one. The windows of one
 alert follow each other without overlap (never twice the same offer), and `SYNC_LAG` leaves
 the worker time to pull an offer before its window closes (fair.network_sync).
 """
