@@ -16,9 +16,9 @@ shows them (fair.network.shows_network), the nearest to the search's place first
 instance's, marked with their territory, linked to their page here. A partner's offer is not
 in this database's tables of offers, so what was sent is not recorded: a round takes those
 created at their origin in its window, from `SYNC_LAG` before the previous round to `SYNC_LAG`
-before this one. The windows of one
-alert follow each other without overlap (never twice the same offer), and `SYNC_LAG` leaves
-the worker time to pull an offer before its window closes (fair.network_sync).
+before this one. The windows of one alert follow each other without overlap (never twice the
+same offer by one alert), and `SYNC_LAG` leaves the worker time to pull an offer before its
+window closes (fair.network_sync).
 """
 
 from __future__ import annotations
