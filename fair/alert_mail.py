@@ -12,7 +12,7 @@ from fair import mail, matching, settings, stop_links
 from fair.i18n import N_, ngettext
 from fair.i18n import gettext as _
 from fair.matching import Match
-from fair.models import JobAlert, Offer, User
+from fair.models import JobAlert, NetworkOffer, Offer, User
 
 # Reasons a digest shows for each offer: the job and the distance (the page shows them all).
 SHOWN = ("job", "distance")
@@ -20,25 +20,40 @@ SHOWN = ("job", "distance")
 
 @dataclass(frozen=True)
 class Found:
-    """An offer a digest lists (booth and employer loaded), with its match for an alert on the
-    job search (None for a saved search)."""
+    """An offer a digest lists, with its match for an alert on the job search (None for a
+    saved search): this instance's (booth and employer loaded), or a partner's held here
+    (fair.network_sync), with the `territory` it comes from."""
 
-    offer: Offer
+    offer: Offer | NetworkOffer
     match: Match | None = None
+    territory: str = ""
+
+    @property
+    def key(self) -> int:
+        """The offer's id, negated for a partner's (as fair.match_offers numbers them)."""
+        return -self.offer.id if isinstance(self.offer, NetworkOffer) else self.offer.id
 
 
 def _offer_lines(found: Found, locale: str) -> list[str]:
-    offer = found.offer
-    lines = [f"* {offer.title} — {offer.booth.employer.name}, {offer.commune} ({offer.postcode})"]
+    offer, base = found.offer, settings.get().base_url
+    if isinstance(offer, NetworkOffer):
+        employer, link = offer.employer, f"{base}/network/offers/{offer.id}"
+    else:
+        employer, link = offer.booth.employer.name, f"{base}/offers/{offer.id}"
+    lines = [f"* {offer.title} — {employer}, {offer.commune} ({offer.postcode})"]
+    said = []
+    if found.territory:
+        said.append(_("Network offer · %(territory)s", locale, territory=found.territory))
     if found.match is not None:
-        said = [
+        said.append(_("Match: %(score)s %%", locale, score=found.match.score))
+        said += [
             matching.sentence(r, matching.YOU, locale)
             for r in found.match.reasons
             if r.kind in SHOWN
         ]
-        score = _("Match: %(score)s %%", locale, score=found.match.score)
-        lines.append("  " + ". ".join([score, *said]) + ".")
-    lines.append(f"  {settings.get().base_url}/offers/{offer.id}")
+    if said:
+        lines.append("  " + ". ".join(said) + ".")
+    lines.append(f"  {link}")
     return lines
 
 

@@ -8,6 +8,17 @@ those already mailed to this candidate by any alert (JobAlertOffer: never twice 
 and queues one mail (fair.alert_mail) in the same transaction that records what it sent. Every
 mail carries a signed link that stops its alert in one click without logging in (`token`,
 fair.stop_links), also in its List-Unsubscribe headers.
+
+An alert also mails the partners' offers the candidate would see: on the job search, those of
+their "offers for you" (fair.match_offers with the network: fair.network.shown_partners, the
+site's switch), the nearest first; on a saved search, those of the edition's search when it
+shows them (fair.network.shows_network), the nearest to the search's place first; after this
+instance's, marked with their territory, linked to their page here. A partner's offer is not
+in this database's tables of offers, so what was sent is not recorded: a round takes those
+created at their origin in its window, from `SYNC_LAG` before the previous round to `SYNC_LAG`
+before this one. The windows of one alert follow each other without overlap (never twice the
+same offer by one alert), and `SYNC_LAG` leaves the worker time to pull an offer before its
+window closes (fair.network_sync).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from fair import (
     editions,
     job_search,
     match_offers,
+    network,
     search,
     search_params,
     search_terms,
@@ -33,13 +45,16 @@ from fair import (
 from fair.alert_mail import Found
 from fair.enums import Role
 from fair.errors import Conflict, Forbidden, NotFound
-from fair.models import Booth, Edition, JobAlert, JobAlertOffer, Offer, User
+from fair.models import Booth, Edition, JobAlert, JobAlertOffer, NetworkOffer, Offer, User
 
 EVERY = timedelta(days=1)
 MAX_ACTIVE = 5
 DIGEST_MAX = 10  # offers in one mail, the best first
 MIN_SCORE = 50  # a profile alert mails offers matching at least this well
 STEP = 50  # alerts handled in one transaction of the worker's round
+# How long a partner's new offer may take to reach this instance (pull rounds of
+# FAIR_NETWORK_SYNC_SECONDS, two minutes by default; a partner briefly down).
+SYNC_LAG = timedelta(hours=1)
 
 
 STOP = "job-alert-stop"  # the purpose of the alerts' stop links (fair.stop_links)
@@ -159,15 +174,17 @@ async def send_due(session: AsyncSession, now: datetime | None = None) -> int:
     )
     sent: dict[int, set[int]] = {}
     for alert in due:
+        previous = alert.next_run_at - EVERY  # the previous round (or the subscription)
         alert.next_run_at = now + EVERY
         user = await session.get(User, alert.user_id)
         if user is None or not user.is_active or user.role != Role.CANDIDATE:
             continue
         already = sent.setdefault(user.id, set())
-        found = [f for f in await _new_offers(session, alert, now) if f.offer.id not in already]
+        new = await _new_offers(session, alert, previous, now)
+        found = [f for f in new if f.key not in already]
         if found:
             await _record(session, user.id, found, now)
-            already.update(f.offer.id for f in found)
+            already.update(f.key for f in found)
             await alert_mail.digest(session, user, alert, found, token(alert.id))
     await session.flush()
     return len(due)
@@ -175,7 +192,8 @@ async def send_due(session: AsyncSession, now: datetime | None = None) -> int:
 
 async def _record(session: AsyncSession, user_id: int, found: list[Found], now: datetime) -> None:
     for item in found:
-        session.add(JobAlertOffer(user_id=user_id, offer_id=item.offer.id, sent_at=now))
+        if isinstance(item.offer, Offer):  # a partner's: its round's window (module docstring)
+            session.add(JobAlertOffer(user_id=user_id, offer_id=item.offer.id, sent_at=now))
 
 
 def _new_since(since: datetime) -> Any:
@@ -188,30 +206,53 @@ def _not_sent(user_id: int) -> Any:
     return Offer.id.not_in(select(JobAlertOffer.offer_id).where(JobAlertOffer.user_id == user_id))
 
 
-async def _new_offers(session: AsyncSession, alert: JobAlert, now: datetime) -> list[Found]:
+async def _new_offers(
+    session: AsyncSession, alert: JobAlert, previous: datetime, now: datetime
+) -> list[Found]:
     if alert.search:
-        return await _search_offers(session, alert, now)
+        return await _search_offers(session, alert, previous, now)
     wanted = await job_search.of(session, alert.user_id)
     if not wanted.described():
         return []
     conditions = (_new_since(alert.checked_until), _not_sent(alert.user_id))
-    scored = await match_offers.best(session, wanted, now, *conditions, limit=DIGEST_MAX)
-    return [
-        Found(m.offer, m.match)
-        for m in scored
-        if isinstance(m.offer, Offer) and m.match.score >= MIN_SCORE
-    ]
+    window = (
+        NetworkOffer.created_at >= previous - SYNC_LAG,
+        NetworkOffer.created_at < now - SYNC_LAG,
+    )
+    scored = await match_offers.best(
+        session,
+        wanted,
+        now,
+        *conditions,
+        limit=DIGEST_MAX,
+        network=network.site_shows(),
+        network_where=window,
+    )
+    kept = [m for m in scored if m.match.score >= MIN_SCORE]
+    here = [Found(m.offer, m.match) for m in kept if not m.network]
+    # The partners' offers after this instance's, the nearest first when the home is known.
+    partners = sorted((m for m in kept if m.network), key=_nearest)
+    return here + [Found(m.offer, m.match, m.territory) for m in partners]
 
 
-async def _search_offers(session: AsyncSession, alert: JobAlert, now: datetime) -> list[Found]:
-    """The saved search's newest offers (first page, newest first) that are new and unsent."""
+def _nearest(found: match_offers.OfferMatch) -> float:
+    km = found.match.distance_km
+    return km if km is not None else 0.0  # no home: sorted() keeps the best first
+
+
+async def _search_offers(
+    session: AsyncSession, alert: JobAlert, previous: datetime, now: datetime
+) -> list[Found]:
+    """The saved search's newest offers (first page, newest first) that are new and unsent,
+    then the partners' offers it shows (fair.network.shows_network) created in the round's
+    window, the nearest to the search's place first."""
     edition = await session.get(Edition, int(alert.search["edition_id"]))
     if edition is None or not editions.applications_open(edition, now):
         return []
-    page = await search_terms.find(session, edition_id=edition.id, query=query_of(alert.search))
-    ids = [hit.offer.id for hit in page.hits]
-    if not ids:
-        return []
+    shown = await network.shows_network(session, edition.id)
+    query = query_of(alert.search)
+    page = await search_terms.find(session, edition_id=edition.id, query=query, network=shown)
+    ids = [hit.offer.id for hit in page.hits if hit.network is None]
     fresh = await session.scalars(
         select(Offer)
         .where(Offer.id.in_(ids), _new_since(alert.checked_until), _not_sent(alert.user_id))
@@ -219,4 +260,13 @@ async def _search_offers(session: AsyncSession, alert: JobAlert, now: datetime) 
         .order_by(Offer.created_at.desc(), Offer.id.desc())
         .limit(DIGEST_MAX)
     )
-    return [Found(offer) for offer in fresh]
+    here = [Found(offer) for offer in fresh]
+    partners = [
+        hit
+        for hit in page.hits
+        if hit.network is not None
+        and previous - SYNC_LAG <= hit.network.created_at < now - SYNC_LAG
+    ]
+    partners.sort(key=lambda hit: hit.distance_km if hit.distance_km is not None else 0.0)
+    theirs = [Found(hit.network, None, hit.territory) for hit in partners if hit.network]
+    return (here + theirs)[:DIGEST_MAX]

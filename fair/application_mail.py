@@ -12,6 +12,9 @@ The booth's recruiters: a digest of the applications received since the last one
 mail an hour per booth (`send_digests`, run by the worker; BoothDigest holds when the last one
 went, Application.digested_at which applications it covered).
 
+A candidate without a mailbox hears of the moves in their notices; their counsellors are told
+that news awaits them, without the recruiter's message (fair.counsellor_copies).
+
 Every mail is queued in the transaction of the change it reports (fair.mail.queue) and ends with
 a transactional footer: who sent it and why. fair.applications decides when; this module says it.
 """
@@ -27,7 +30,7 @@ from babel.dates import format_date, format_datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, mail, settings
+from fair import clock, counsellor_copies, mail, settings
 from fair.enums import ApplicationStatus
 from fair.i18n import N_, ngettext
 from fair.i18n import gettext as _
@@ -122,6 +125,9 @@ async def _to_candidate(session: AsyncSession, application: Application, what: s
     body = "\n".join(lines) + "\n" + mail.footer(locale, sender=edition.title, why=why)
     subject = _(SUBJECTS[what], locale, **names)
     await _queue_once(session, application.id, to=candidate.email, subject=subject, body=body)
+    if what != RECEIVED:  # an outcome: their counsellors hear of it when they have no mailbox
+        about = {"offer": offer.title, "employer": employer.name}
+        await counsellor_copies.tell(session, candidate, counsellor_copies.APPLICATION, **about)
 
 
 async def _queue_once(

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
+    accompaniments,
     accounts,
     applications,
     candidates,
@@ -418,17 +419,10 @@ async def require_followed(session: AsyncSession, counsellor: User, candidate_id
             select(Accompaniment, User, Structure)
             .join(User, User.id == Accompaniment.candidate_id)
             .join(Structure, Structure.id == Accompaniment.structure_id)
-            .join(
-                StructureMember,
-                (StructureMember.structure_id == Structure.id)
-                & (StructureMember.user_id == counsellor.id),
-            )
+            .join(StructureMember, accompaniments.member(counsellor.id))
             .where(
                 Accompaniment.candidate_id == candidate_id,
-                Accompaniment.counsellor_id == counsellor.id,
-                Accompaniment.consent_at.is_not(None),
-                Accompaniment.ended_at.is_(None),
-                Structure.approved_at.is_not(None),
+                *accompaniments.in_force(counsellor.id),
                 User.is_active.is_(True),
             )
             .order_by(Accompaniment.id)
@@ -497,18 +491,8 @@ async def dashboard(session: AsyncSession, counsellor: User) -> list[Row]:
             select(Accompaniment, User, Structure.name)
             .join(User, User.id == Accompaniment.candidate_id)
             .join(Structure, Structure.id == Accompaniment.structure_id)
-            .join(
-                StructureMember,
-                (StructureMember.structure_id == Structure.id)
-                & (StructureMember.user_id == counsellor.id),
-            )
-            .where(
-                Accompaniment.counsellor_id == counsellor.id,
-                Accompaniment.consent_at.is_not(None),
-                Accompaniment.ended_at.is_(None),
-                Structure.approved_at.is_not(None),
-                User.is_active.is_(True),
-            )
+            .join(StructureMember, accompaniments.member(counsellor.id))
+            .where(*accompaniments.in_force(counsellor.id), User.is_active.is_(True))
             .order_by(User.name, User.id)
         )
     ).all()
@@ -540,23 +524,13 @@ async def put_forward_by(session: AsyncSession, counsellor: User) -> list[PutFor
         .join(Offer, Offer.id == Application.offer_id)
         .join(Booth, Booth.id == Application.booth_id)
         .join(Employer, Employer.id == Booth.employer_id)
-        .join(
-            Accompaniment,
-            (Accompaniment.candidate_id == Application.candidate_id)
-            & (Accompaniment.counsellor_id == counsellor.id)
-            & Accompaniment.consent_at.is_not(None)
-            & Accompaniment.ended_at.is_(None),
+        .join(Accompaniment, Accompaniment.candidate_id == Application.candidate_id)
+        .join(Structure, Structure.id == Accompaniment.structure_id)
+        .join(StructureMember, accompaniments.member(counsellor.id))
+        .where(
+            ApplicationEndorsement.counsellor_id == counsellor.id,
+            *accompaniments.in_force(counsellor.id),
         )
-        .join(
-            Structure,
-            (Structure.id == Accompaniment.structure_id) & Structure.approved_at.is_not(None),
-        )
-        .join(
-            StructureMember,
-            (StructureMember.structure_id == Structure.id)
-            & (StructureMember.user_id == counsellor.id),
-        )
-        .where(ApplicationEndorsement.counsellor_id == counsellor.id)
         .order_by(Application.status_changed_at.desc(), Application.id.desc())
         .limit(50)
     )

@@ -2,7 +2,7 @@
 (fair.matching). Serves the candidate's "offers for you", a counsellor's view of good offers for
 each of their candidates, and the mail alerts (fair.alerts). The partners' offers held for an
 open edition (fair.network_sync) are among them, ranked by the same points and shown with their
-territory; the alerts keep to this instance's offers.
+territory; the alerts take those that appeared since their last round (`network_where`).
 
 Three round trips whatever the number of offers, the candidate's job search first (one,
 fair.job_search.of):
@@ -258,11 +258,11 @@ def _local(shape: Shape, *conditions: Any) -> Any:
     return _ranked(shape, Offer, query, Offer.id)
 
 
-def _network(shape: Shape) -> Any:
+def _network(shape: Shape, *conditions: Any) -> Any:
     """The partners' offers held for the open editions, from the partners whose offers are
     shown (fair.network.shown_partners: active, registered by an edition that did not turn
     them off, as its search), but those the candidate applied to
-    (fair.network_applications)."""
+    (fair.network_applications), meeting `conditions`."""
     applied = exists().where(
         NetworkApplication.candidate_id == _p("user_id"),
         NetworkApplication.partner_id == NetworkOffer.partner_id,
@@ -272,17 +272,19 @@ def _network(shape: Shape) -> Any:
         NetworkOffer.edition_id.in_(open_editions(_p("now"))),
         NetworkOffer.partner_id.in_(network.shown_partners()),
         ~applied,
+        *conditions,
     )
     return _ranked(shape, NetworkOffer, query, -NetworkOffer.id)
 
 
-def prefilter(shape: Shape, *conditions: Any) -> Any:
+def prefilter(shape: Shape, *conditions: Any, network_where: Sequence[Any] = ()) -> Any:
     """The open offers worth scoring as (id, rank, km) rows, the best `PREFILTER` by the
     points the database can compute: this instance's (meeting `conditions`), and the
-    partners' when `shape.network` (their ids negated). Its parameters: `parameters`."""
+    partners' when `shape.network` (their ids negated, meeting `network_where`). Its
+    parameters: `parameters`."""
     ranked: Any = _local(shape, *conditions)
     if shape.network:
-        both = union_all(ranked, _network(shape)).subquery()
+        both = union_all(ranked, _network(shape, *network_where)).subquery()
         ranked = select(both.c.id, both.c.rank, both.c.km)
     order = [ranked.selected_columns.rank.desc()]
     if shape.located:
@@ -334,12 +336,17 @@ async def candidates(
     now: datetime,
     *conditions: Any,
     network: bool = False,
+    network_where: Sequence[Any] = (),
 ) -> tuple[list[OfferFacts], Held]:
     """The offers `prefilter` keeps, as what scoring reads (a partner's offer with its id
     negated, each of its copies once), and the referential to score them with: one query,
     run again when the referential changed since this process read it."""
     shape = Shape.of(wanted, network)
-    query = _with_facts(prefilter(shape, *conditions)) if conditions else statement(shape)
+    query = (
+        _with_facts(prefilter(shape, *conditions, network_where=network_where))
+        if conditions or network_where
+        else statement(shape)
+    )
 
     async def run(held: Held) -> list[Any]:
         values = parameters(wanted, now, held.siblings(wanted.codes))
@@ -389,11 +396,14 @@ async def best(
     *conditions: Any,
     limit: int,
     network: bool = False,
+    network_where: Sequence[Any] = (),
 ) -> list[OfferMatch]:
     """The `limit` open offers that best match `wanted` (and meet `conditions`), best first,
     scored with their reasons and loaded for a page or a mail; with `network`, the partners'
-    offers among them."""
-    found, held = await candidates(session, wanted, now, *conditions, network=network)
+    offers among them (those meeting `network_where`)."""
+    found, held = await candidates(
+        session, wanted, now, *conditions, network=network, network_where=network_where
+    )
     pairs = [(f, wanted) for f in found]
     chosen = matching.top(pairs, limit, today=today(now), referential=held.referential)
     return await load(session, chosen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,8 +53,13 @@ class OfferInput:
     external_id: str = ""
 
 
-def check(data: OfferInput) -> tuple[str, float, float]:
-    """Validate; returns the ROME label and the coordinates of the place of work."""
+def check(
+    data: OfferInput, *, today: date | None = None, kept: date | None = None
+) -> tuple[str, float, float]:
+    """Validate; returns the ROME label and the coordinates of the place of work.
+
+    A start date before `today` (the day in the edition's time zone) is refused, unless it is
+    `kept`, the date the offer being edited already had: an old offer stays editable."""
     errors: dict[str, str] = {}
     job = rome.job(data.rome_code)
     if not data.title.strip() or len(data.title) > 200:
@@ -74,6 +80,11 @@ def check(data: OfferInput) -> tuple[str, float, float]:
         errors["salary"] = "Keep the salary and qualification under 200 characters."
     if len(data.skills) > MAX_SKILLS or any(len(s) > 100 for s in data.skills):
         errors["skills"] = "List at most 30 skills of 100 characters each."
+    start = data.starts_on
+    if today is not None and start is not None and start < today and start != kept:
+        errors["starts_on"] = (
+            "Choose a start date from today on, or leave it empty for “as soon as possible”."
+        )
     latitude, longitude = data.latitude, data.longitude
     params: dict[str, str] = {}
     if latitude is None or longitude is None:
@@ -116,6 +127,7 @@ async def create(session: AsyncSession, *, booth: Booth, data: OfferInput) -> Of
     if booth.status == BoothStatus.DECLINED.value:
         raise Conflict("A declined booth cannot publish offers.", code="offer.booth_declined")
     now = clock.now()
+    today = await _today(session, booth.edition_id)
     offer = Offer(
         booth_id=booth.id,
         edition_id=booth.edition_id,
@@ -123,7 +135,7 @@ async def create(session: AsyncSession, *, booth: Booth, data: OfferInput) -> Of
         updated_at=now,
         published=True,
     )
-    _apply(offer, data, *check(data))
+    _apply(offer, data, *check(data, today=today))
     session.add(offer)
     await session.flush()
     await webhooks.offer_event(session, offer)
@@ -131,7 +143,8 @@ async def create(session: AsyncSession, *, booth: Booth, data: OfferInput) -> Of
 
 
 async def update(session: AsyncSession, offer: Offer, *, data: OfferInput) -> None:
-    _apply(offer, data, *check(data))
+    today = await _today(session, offer.edition_id)
+    _apply(offer, data, *check(data, today=today, kept=offer.starts_on))
     offer.updated_at = clock.now()
     await session.flush()
 
@@ -144,6 +157,13 @@ async def set_published(session: AsyncSession, offer: Offer, published: bool) ->
     await session.flush()
     if changed:
         await webhooks.offer_event(session, offer)
+
+
+async def _today(session: AsyncSession, edition_id: int) -> date:
+    """Today in the edition's time zone: the first start date an offer may give."""
+    edition = await session.get(Edition, edition_id)
+    zone = edition.timezone if edition is not None else "Europe/Paris"
+    return clock.now().astimezone(ZoneInfo(zone)).date()
 
 
 def _apply(offer: Offer, data: OfferInput, label: str, latitude: float, longitude: float) -> None:

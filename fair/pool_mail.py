@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, cv_pool, mail, settings, stop_links
+from fair import clock, counsellor_copies, cv_pool, mail, settings, stop_links
 from fair.i18n import gettext as _
 from fair.models import ContactRequest, User
 
@@ -102,6 +102,8 @@ async def requested(session: AsyncSession, request: ContactRequest, candidate: U
         "%(organisation)s would like to contact you", locale, organisation=request.organisation
     )
     await mail.queue(session, to=candidate.email, subject=subject, body=body)
+    # Without a mailbox: their counsellors hear that a request awaits, not who asks or why.
+    await counsellor_copies.tell(session, candidate, counsellor_copies.CONTACT)
 
 
 async def answered(session: AsyncSession, request: ContactRequest, requester: User) -> None:

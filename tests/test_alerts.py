@@ -3,17 +3,18 @@ twice, stopped by a signed link; the clock moved by hand, on SQLite and PostgreS
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from fair import alerts, candidates, clock, job_search, mail, offers, settings
+from fair import alerts, candidates, clock, job_search, mail, network, offers, search, settings
 from fair.enums import Transport
 from fair.errors import Conflict, NotFound
 from fair.job_search import Target, Wanted
 from fair.models import OutboxMail
 from tests import factories as f
+from tests import network_offers
 
 T0 = datetime(2030, 3, 4, 8, 0, tzinfo=UTC)
 
@@ -151,3 +152,95 @@ async def test_two_alerts_never_mail_one_offer_twice(session) -> None:  # type: 
         "1 nouvelle offre pour votre recherche",
     ]
     assert f"/offers/{both.id}\n" in sent[0][1] and f"/offers/{other.id}\n" in sent[1][1]
+
+
+async def test_partners_offers_shown_by_the_edition_are_mailed_once_nearest_first(session) -> None:  # type: ignore[no-untyped-def]
+    """A profile alert mails the partners' offers "offers for you" shows (fair.network
+    .shown_partners), after this instance's, each marked with its territory and linked to its
+    page here, the nearest first; each once: a round takes those created at their origin in
+    its window (alerts.SYNC_LAG)."""
+    clock.set_now(T0)
+    edition = await f.edition(session)
+    hidden = await f.edition(session, title="Forum sans réseau")
+    montlucon = await network_offers.partner(session, edition, "Montluçon", "https://m.example")
+    elsewhere = await network_offers.partner(session, hidden, "Ailleurs", "https://a.example")
+    await network.set_offers_shown(session, hidden, shown=False)
+    candidate = await f.user(session, can_log_in=False, name="Nadia")
+    await candidates.update(
+        session, candidate, data=candidates.ProfileInput("Nadia", "", "Lattes", "")
+    )
+    wanted = Wanted(
+        targets=(Target("N1101", "Cariste"),),
+        max_distance_km=30,
+        transport=Transport.CAR,
+        available_from=date(2030, 9, 1),
+    )
+    await job_search.update(session, candidate, wanted=wanted)
+    clock.set_now(T0 - alerts.SYNC_LAG - timedelta(minutes=1))
+    await network_offers.held(session, montlucon, 1, "Cariste d'avant", "Lattes")
+    clock.set_now(T0)
+    alert = await alerts.subscribe(session, candidate)
+    clock.set_now(T0 + timedelta(hours=2))
+    lunel = await network_offers.held(
+        session, montlucon, 2, "Cariste à Lunel", "Lunel", starts_on=date(2030, 9, 1)
+    )
+    # Nearer but to be filled before the candidate is free: a lower score, listed first.
+    perols = await network_offers.held(session, montlucon, 3, "Cariste à Pérols", "Pérols")
+    await network_offers.held(session, elsewhere, 4, "Cariste caché", "Lattes")
+    clock.set_now(T0 + timedelta(days=1, minutes=1))
+    assert await alerts.send_due(session) == 1
+    base = settings.get().base_url
+    [(subject, body)] = await mails(session, candidate.email)
+    assert subject == "2 nouvelles offres pour vous"
+    listed = body.split("\n\n")[2:4]
+    assert listed == [
+        "* Cariste à Pérols — Employeur de Pérols, Pérols (34470)\n"
+        "  Offre du réseau · Montluçon. Correspondance : 63 %. Même métier : Cariste."
+        " À 5 km, dans votre rayon de 30 km en voiture.\n"
+        f"  {base}/network/offers/{perols.id}",
+        "* Cariste à Lunel — Employeur de Lunel, Lunel (34400)\n"
+        "  Offre du réseau · Montluçon. Correspondance : 68 %. Même métier : Cariste."
+        " À 22 km, dans votre rayon de 30 km en voiture.\n"
+        f"  {base}/network/offers/{lunel.id}",
+    ]
+    # The next round: only the partner's offer created since the previous one.
+    clock.set_now(T0 + timedelta(days=1, hours=3))
+    jacou = await network_offers.held(session, montlucon, 5, "Cariste à Jacou", "Jacou")
+    clock.set_now(T0 + timedelta(days=2, minutes=2))
+    assert await alerts.send_due(session) == 1
+    sent = await mails(session, candidate.email)
+    assert sent[1][0] == "1 nouvelle offre pour vous"
+    assert f"/network/offers/{jacou.id}\n" in sent[1][1]
+    assert "/network/offers/" not in sent[1][1].replace(f"/network/offers/{jacou.id}\n", "")
+    assert alert.stopped_at is None
+
+
+async def test_a_saved_search_mails_the_partners_offers_its_edition_shows(session) -> None:  # type: ignore[no-untyped-def]
+    clock.set_now(T0)
+    edition = await f.edition(session)
+    montlucon = await network_offers.partner(session, edition, "Montluçon", "https://m.example")
+    candidate = await f.user(session, can_log_in=False)
+    kept = {"edition_id": str(edition.id), "q": "cariste"}
+    await alerts.subscribe(session, candidate, kept=kept)
+    clock.set_now(T0 + timedelta(hours=2))
+    held = await network_offers.held(
+        session, montlucon, 7, "Cariste de nuit", "Montluçon", title_stems=search.stems("Cariste")
+    )
+    clock.set_now(T0 + timedelta(days=1, minutes=1))
+    assert await alerts.send_due(session) == 1
+    [(subject, body)] = await mails(session, candidate.email)
+    assert subject == "1 nouvelle offre pour votre recherche"
+    assert (
+        "* Cariste de nuit — Employeur de Montluçon, Montluçon (03100)\n"
+        "  Offre du réseau · Montluçon.\n"
+        f"  {settings.get().base_url}/network/offers/{held.id}\n"
+    ) in body
+    # Turned off by the edition's organisers: the next one is not mailed.
+    await network.set_offers_shown(session, edition, shown=False)
+    clock.set_now(T0 + timedelta(days=1, hours=2))
+    await network_offers.held(
+        session, montlucon, 8, "Cariste du matin", "Montluçon", title_stems=search.stems("Cariste")
+    )
+    clock.set_now(T0 + timedelta(days=2, minutes=2))
+    assert await alerts.send_due(session) == 1
+    assert len(await mails(session, candidate.email)) == 1
