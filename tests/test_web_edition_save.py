@@ -74,6 +74,9 @@ async def test_the_demo_edition_saved_unchanged_changes_nothing(app, client, ses
         "closes": ["20:00"],
         # Every day of the week is chosen, but no live day falls on a Monday: not shown.
         "weekdays": ["1", "2", "3", "4", "5", "6"],
+        # No admission caps of its own: the platform's defaults (fair.admission).
+        "admission_active_cap": [""],
+        "admission_arrivals_per_minute": [""],
     }
     before = await snapshot(app)
 
@@ -167,6 +170,8 @@ async def test_every_setting_round_trips_through_the_form(app, client, session, 
         "opens": "08:30",
         "closes": "16:00",
         "weekdays": ["0", "1", "3", "4"],
+        "admission_active_cap": "2500",
+        "admission_arrivals_per_minute": "400",
     }
     form = _with(await _settings_form(client, edition.id), **posted)
 
@@ -177,6 +182,7 @@ async def test_every_setting_round_trips_through_the_form(app, client, session, 
     assert shown.values() == {k: v if isinstance(v, list) else [v] for k, v in posted.items()}
     saved = await fetch.get(Edition, edition.id)
     cayenne = timedelta(hours=3)  # UTC-3, no summer time
+    assert (saved.admission_active_cap, saved.admission_arrivals_per_minute) == (2500, 400)
     assert (saved.timezone, saved.applications_open_at, saved.response_deadline) == (
         "America/Cayenne",
         datetime(2030, 1, 14, 8, 0, tzinfo=UTC) + cayenne,
