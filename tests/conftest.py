@@ -148,7 +148,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest_asyncio.fixture
 async def conf(
-    backend: str, templates_dir: dict[str, str], tmp_path: Path
+    backend: str, templates_dir: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[settings.Settings]:
     if backend == "sqlite":
         path = tmp_path / "fair.db"
@@ -164,6 +164,12 @@ async def conf(
         {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path), "FAIR_BACKGROUND_TASKS": "off"}
     )
     conf = replace(base, database_url=url)
+    # `@pytest.mark.pool_timeout(30)`: a test of many writers at once (who gets the last seat)
+    # lets them wait for a connection, where the default ceiling (2 s) would answer some with a
+    # 503 on a loaded machine; the ceiling has its own tests (test_db_faults).
+    patient = request.node.get_closest_marker("pool_timeout")
+    if patient is not None:
+        conf = replace(conf, db_pool_timeout=float(patient.args[0]))
     settings.override(conf)
     yield conf
     settings.override(None)

@@ -497,6 +497,7 @@ async def test_reminders_are_sent_once_even_across_restarts(app, session, fetch)
 # Race safety -----------------------------------------------------------------------------------
 
 
+@pytest.mark.pool_timeout(30)
 async def test_two_hundred_attempts_give_one_booking(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
     booth, recruiter, slots, _invitation, _candidate = await f.interview_setting(session)
     people = []

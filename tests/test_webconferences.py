@@ -321,6 +321,7 @@ async def test_update_and_cancel_tell_the_registered(session: AsyncSession) -> N
     )
 
 
+@pytest.mark.pool_timeout(30)
 async def test_concurrent_registrations_never_overbook(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
     webconference, _organiser = await scheduled(session, capacity=3)
     early = await f.candidate_accounts(session, 2)
