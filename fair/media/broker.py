@@ -23,14 +23,14 @@ Routing. Each method of the media rooms (fair.media_rooms.MediaRooms: publish, w
 leave, end, ...) of `RemoteStages` runs the method of the same name of `Stages`, through
 `RemoteStages.call(method, room, *args, **kwargs)` with JSON-able arguments, in the process the
 room is pinned to (a method added to the Protocol gets its explicit method there too). A pin
-to a process whose alive key has gone is removed (compare-and-delete) and the room pinned again
-to the least loaded live process: its presenters and viewers then publish and watch again
-there. Each web process also looks for dead processes every `WATCH_DEAD` (1 s) (any process in
-`<ns>:load` without its alive key): it fails at once its calls waiting on one, and pins each of
-its rooms to a live process; the web process whose compare-and-delete removed a room's dead
-pin publishes `stage.moved` {webconference_id} on the talk's channel, once per move, and
-static/stage.js publishes and watches again on it. `leave` and `end` pin nothing: on a
-room no live process holds they return False and None. No live process, or no reply within
+to a process whose alive key has gone is moved (compare-and-set) to the least loaded live
+process: its presenters and viewers then publish and watch again there. Each web process
+also looks for dead processes every `WATCH_DEAD` (1 s) (any process in `<ns>:load` without its
+alive key): it fails at once its calls waiting on one, and moves each of its rooms to a live
+process. The web process whose compare-and-set moved a room publishes `stage.moved`
+{webconference_id} on the talk's channel, once per move, and static/stage.js publishes and
+watches again on it. `leave` and `end` pin nothing (nor move a dead pin): on a room no live
+process holds they return False and None. No live process, or no reply within
 `CALL_TIMEOUT` (10 s): Conflict `stage.unavailable` (503).
 
 RPC. Request `{"id", "reply_to", "method", "args", "kwargs", "expires"}`; reply `{"id",
@@ -118,10 +118,16 @@ redis.call('EXPIRE', KEYS[3], ttl)
 redis.call('ZADD', KEYS[2], redis.call('SCARD', KEYS[3]), me)
 return lost
 """
-# Pin a room unless pinned already. KEYS: room, load, the chosen process's rooms; ARGV: the
-# process, ROOM_TTL, the room.
+# Pin a room unless pinned already or, given the dead process it is pinned to, move it from there
+# (compare-and-set: of web processes racing to move it, one does, and tells its talk). KEYS:
+# room, load, the chosen process's rooms; ARGV: the process, ROOM_TTL, the room[, the dead one].
 PIN = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+if ARGV[4] then
+  if redis.call('GET', KEYS[1]) ~= ARGV[4] then return 0 end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  return 0
+end
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
 redis.call('ZADD', KEYS[2], 'XX', redis.call('SCARD', KEYS[3]), ARGV[1])

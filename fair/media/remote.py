@@ -169,23 +169,23 @@ class RemoteStages(MediaRooms):
         """The live process `room` is pinned to, pinning it first if need be (else None)."""
         redis = self._client()
         key = self.keys.room(room)
-        moved = False  # this process took the room from a dead one: it tells the talk
         for _ in range(3):  # another web process may pin it, or its process die, meanwhile
             found = await redis.get(key)
+            dead: list[str] = []  # the process it is pinned to, dead: it moves from there
             if found is not None:
                 pinned = str(found)
                 if await redis.exists(self.keys.alive(pinned)):
                     return pinned
                 log.warning("media room %s was in %s, which stopped", room, pinned)
-                moved = bool(await self._scripts["release"](keys=[key], args=[pinned])) or moved
-            if not pin:
+                dead = [pinned]
+            if not pin:  # a dead pin stays for the move, which tells the talk
                 return None
             chosen = await self.least_loaded(bury=False)
             if chosen is None:
                 raise unavailable()
             keys = [key, self.keys.load, self.keys.rooms(chosen)]
-            if await self._scripts["pin"](keys=keys, args=[chosen, ROOM_TTL, room]):
-                if moved:
+            if await self._scripts["pin"](keys=keys, args=[chosen, ROOM_TTL, room, *dead]):
+                if dead:
                     await self._tell_moved(room, chosen)
                 return chosen
         raise unavailable()
@@ -221,12 +221,8 @@ class RemoteStages(MediaRooms):
         return next((p for p, up in zip(processes, alive, strict=True) if up), None)
 
     async def _bury(self, dead: list[str]) -> None:
-        """Fail the calls waiting on dead processes, and pin their rooms to live ones (the
-        web process that takes a room tells its talk: `stage.moved`)."""
-        for request_id, process in list(self._callee.items()):
-            waiting = self._waiting.get(request_id)
-            if process in dead and waiting is not None and not waiting.done():
-                waiting.set_result({"id": request_id, "error": encode_error(unavailable())})
+        """Move the rooms of dead processes to live ones (the web process that moves a room
+        tells its talk: `stage.moved`)."""
         redis = self._client()
         for process in dead:
             for room in sorted(await redis.smembers(self.keys.rooms(process))):
@@ -235,6 +231,22 @@ class RemoteStages(MediaRooms):
                 except Conflict:  # no live process: the next call for the room pins it
                     return
 
+    async def _fail_calls_to_dead(self) -> None:
+        """Fail at once the calls waiting on a process that died (another web process may
+        have moved its rooms already), rather than after CALL_TIMEOUT."""
+        callees = sorted(set(self._callee.values()))
+        if not callees:
+            return
+        async with self._client().pipeline(transaction=False) as pipe:
+            for process in callees:
+                pipe.exists(self.keys.alive(process))
+            alive = await pipe.execute()
+        dead = {p for p, up in zip(callees, alive, strict=True) if not up}
+        for request_id, process in list(self._callee.items()):
+            waiting = self._waiting.get(request_id)
+            if process in dead and waiting is not None and not waiting.done():
+                waiting.set_result({"id": request_id, "error": encode_error(unavailable())})
+
     async def _watch_dead(self) -> None:
         """Look for dead media processes every WATCH_DEAD seconds."""
         while not self._closing:
@@ -242,6 +254,7 @@ class RemoteStages(MediaRooms):
             try:
                 async with asyncio.timeout(CALL_TIMEOUT):
                     await self.least_loaded()
+                    await self._fail_calls_to_dead()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away: tried again next time
