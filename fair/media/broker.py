@@ -26,8 +26,9 @@ room is pinned to (a method added to the Protocol gets its explicit method there
 to a process whose alive key has gone is moved (compare-and-set) to the least loaded live
 process: its presenters and viewers then publish and watch again there. Each web process
 also looks for dead processes every `WATCH_DEAD` (1 s) (any process in `<ns>:load` without its
-alive key): it fails at once its calls waiting on one, and moves each of its rooms to a live
-process. The web process whose compare-and-set moved a room publishes `stage.moved`
+alive key): it fails at once its own calls waiting on one, and moves each of its rooms to a live
+process, then removes it from `<ns>:load` (only then: until its rooms have moved, each look
+tries again). The web process whose compare-and-set moved a room publishes `stage.moved`
 {webconference_id} on the talk's channel, once per move, and static/stage.js publishes and
 watches again on it. `leave` and `end` pin nothing (nor move a dead pin): on a room no live
 process holds they return False and None. No live process, or no reply within

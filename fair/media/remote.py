@@ -200,11 +200,11 @@ class RemoteStages(MediaRooms):
         await unit_of_work.publish(self.broadcast, [event])
 
     async def alive(self) -> bool:
-        return await self.least_loaded() is not None
+        return await self.least_loaded(bury=False) is not None
 
     async def least_loaded(self, *, bury: bool = True) -> str | None:
-        """The live media process holding the fewest rooms; moves the rooms of dead ones to
-        live ones on the way (`bury`), then forgets them."""
+        """The live media process holding the fewest rooms. With `bury`, the look for dead
+        processes (every WATCH_DEAD seconds): moves their rooms to live ones, then forgets them."""
         redis = self._client()
         processes = [str(p) for p in await redis.zrange(self.keys.load, 0, -1)]  # fewest first
         if not processes:
@@ -214,22 +214,25 @@ class RemoteStages(MediaRooms):
                 pipe.exists(self.keys.alive(process))
             alive = await pipe.execute()
         dead = [p for p, up in zip(processes, alive, strict=True) if not up]
-        if dead and bury:
-            await self._bury(dead)
-        if dead:
-            await redis.zrem(self.keys.load, *dead)
+        if dead and bury:  # else left for the look for dead ones, which moves their rooms
+            buried = await self._bury(dead)
+            if buried:
+                await redis.zrem(self.keys.load, *buried)
         return next((p for p, up in zip(processes, alive, strict=True) if up), None)
 
-    async def _bury(self, dead: list[str]) -> None:
+    async def _bury(self, dead: list[str]) -> list[str]:
         """Move the rooms of dead processes to live ones (the web process that moves a room
-        tells its talk: `stage.moved`)."""
+        tells its talk: `stage.moved`); the dead processes whose rooms all moved."""
         redis = self._client()
+        buried: list[str] = []
         for process in dead:
             for room in sorted(await redis.smembers(self.keys.rooms(process))):
                 try:
                     await self.owner(str(room))
-                except Conflict:  # no live process: the next call for the room pins it
-                    return
+                except Conflict:  # no live process: tried again at the next look
+                    return buried
+            buried.append(process)
+        return buried
 
     async def _fail_calls_to_dead(self) -> None:
         """Fail at once the calls waiting on a process that died (another web process may
