@@ -97,7 +97,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         state.set_up(engine, broadcast)
         media: Host | RemoteStages
         if conf.media_url:  # media rooms in `fair media` processes, reached through Redis
-            media = state.stages = RemoteStages(conf)
+            media = state.stages = RemoteStages(conf, broadcast)
         else:  # media rooms in this process
             media = Host(broadcast)
             state.stages = media.stages

@@ -104,6 +104,7 @@
     if (Number(data.webconference_id) !== webconferenceId) return;
     if (data.event === "stage.state") return setState(data.state);
     if (data.event === "stage.count") return onCount(data);
+    if (data.event === "stage.moved") return onMoved();
     if (data.event === "stage.question") return refreshQuestions();
   }
 
@@ -348,6 +349,19 @@
       return;
     }
     watchSoon(300); // a presenter arrived or left: a new offer with who is there now
+  }
+
+  // The talk's media process died and its room is on another one now: every connection to the
+  // old one is dead, so publish and watch again at once rather than after the browser's ICE
+  // checks give up (about 30 s). Viewers ask a moment later, once the presenter is back; a
+  // refusal meanwhile ("no presenter yet") waits for the stage.count that publishing brings.
+  function onMoved() {
+    if (over() || !joined) return;
+    if (camera.published) publish();
+    if (display.published) publishScreen();
+    if (state !== "live" || !canWatch) return;
+    stopWatching();
+    watchSoon(presenter ? 1000 : 500);
   }
 
   // One figure per presenter's publication: its video (muted: the sound has its own element,

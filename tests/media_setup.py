@@ -38,6 +38,7 @@ from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 
 from fair import db, settings
+from fair.broadcast import Broadcaster
 from fair.media.relay import ForwardingRelay
 from fair.media.remote import RemoteStages
 from fair.media.server import MediaServer
@@ -292,7 +293,9 @@ async def media_servers(conf: settings.Settings, count: int) -> AsyncIterator[li
 
 @contextlib.asynccontextmanager
 async def web_processes(conf: settings.Settings, count: int) -> AsyncIterator[list[RemoteStages]]:
-    clients = [RemoteStages(conf) for _ in range(count)]
+    broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
+    clients = [RemoteStages(conf, broadcast) for _ in range(count)]
+    await broadcast.connect()
     try:
         for client in clients:
             await client.connect()
@@ -300,3 +303,4 @@ async def web_processes(conf: settings.Settings, count: int) -> AsyncIterator[li
     finally:
         for client in clients:
             await client.close()
+        await broadcast.disconnect()

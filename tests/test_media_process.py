@@ -11,6 +11,8 @@ one stops cleanly and the video service is then unavailable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -27,9 +29,10 @@ import websockets
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from fair import channels, clock, db, settings, user_sessions, webconferences
+from fair.broadcast import Broadcaster
 from fair.enums import Role, WebconferenceAccess
 from fair.errors import Conflict
-from fair.media.broker import ALIVE_TTL, Keys, RemoteError
+from fair.media.broker import ALIVE_TTL, CALL_TIMEOUT, WATCH_DEAD, Keys, RemoteError, stop_loops
 from fair.models import User
 from tests import factories as f
 from tests.media_setup import (
@@ -173,11 +176,55 @@ async def test_a_pin_to_a_stopped_process_moves(
     async with media_servers(media_conf, 1) as (server,), web_processes(media_conf, 1) as (stages,):
         assert (await error_of(stages.watch(ROOM, "k1")))[1] == "stage.no_presenter"
         assert await redis.get(keys.room(ROOM)) == server.id
-        assert await redis.zrange(keys.load, 0, -1) == [server.id]
-        # Leaving forgets a dead pin, and pins nothing.
+        async with asyncio.timeout(WATCH_DEAD * 4):  # the next look for dead ones forgets it
+            while await redis.zrange(keys.load, 0, -1) != [server.id]:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        # Leaving pins nothing, and leaves a dead pin for the move (which tells the talk).
         await redis.set(keys.room(ROOM), gone, ex=30)
         assert await stages.leave(ROOM, "k1") is False
-        assert await redis.get(keys.room(ROOM)) is None
+        assert await redis.get(keys.room(ROOM)) == gone
+
+
+async def test_a_dead_process_s_rooms_move_and_their_talks_are_told_once(
+    media_conf: settings.Settings, redis: aioredis.Redis
+) -> None:
+    keys = Keys(media_conf.media_namespace)
+    rooms = [f"webconference:{n}" for n in range(1, 7)]
+    namespace = media_conf.broadcast_channel_namespace  # the web processes' (media_setup)
+    broadcast = Broadcaster(media_conf.broadcast_url, namespace=namespace)
+    await broadcast.connect()
+    async with (
+        media_servers(media_conf, 2) as (dying, living),
+        web_processes(media_conf, 2) as (one, two),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        heard = {room: await stack.enter_async_context(broadcast.subscribe(room)) for room in rooms}
+        for room in rooms:
+            await one.owner(room)
+        held = {room for room in rooms if await redis.get(keys.room(room)) == dying.id}
+        assert len(held) == 3
+        # A call under way to the dying process, which will never answer it.
+        await stop_loops(dying._loops)
+        waiting = asyncio.create_task(two.call("watch", sorted(held)[0], "k1"))
+        await asyncio.sleep(0.2)
+        # It dies: no more heartbeats (its alive key goes as if it had expired).
+        started = asyncio.get_running_loop().time()
+        await redis.delete(keys.alive(dying.id))
+        assert (await error_of(waiting))[1] == "stage.unavailable"
+        for room in sorted(held):
+            frame = json.loads(await asyncio.wait_for(heard[room].get(), WATCH_DEAD + 2))
+            assert frame[1:] == [
+                room,
+                {"event": "stage.moved", "webconference_id": int(room.split(":")[1])},
+            ]
+        # Within a few looks (a loaded machine), well before the call would time out.
+        assert asyncio.get_running_loop().time() - started < min(WATCH_DEAD * 4, CALL_TIMEOUT / 2)
+        for room in rooms:
+            assert await redis.get(keys.room(room)) == living.id
+        assert await redis.zrange(keys.load, 0, -1, withscores=True) == [(living.id, 6.0)]
+        await asyncio.sleep(WATCH_DEAD * 2)  # both web processes looked again: told once
+        assert all(queue.empty() for queue in heard.values())
+    await broadcast.disconnect()
 
 
 # Real processes ----------------------------------------------------------------------------------
@@ -326,8 +373,8 @@ async def watch(ws: Client, talk: Talk) -> Viewer:
     return viewer
 
 
-async def event_like(ws: Client, **wanted: Any) -> dict[str, Any]:
-    async with asyncio.timeout(5):
+async def event_like(ws: Client, seconds: float = 5, **wanted: Any) -> dict[str, Any]:
+    async with asyncio.timeout(seconds):
         while True:
             event = await ws.events.get()
             if wanted.items() <= event.items():
@@ -347,6 +394,7 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
     try:
         for talk, pws, vws in zip(talks, presenters, audience, strict=True):
             await vws.ok("subscribe", {"channel": talk.room})
+            await pws.ok("subscribe", {"channel": talk.room})
             await pws.ok("stage.start", {"webconference_id": talk.webconference_id})
             # A media process's FairError reaches the socket as the same error, translated.
             refused = await vws.call("stage.watch", {"webconference_id": talk.webconference_id})
@@ -367,22 +415,30 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
             counted = {"webconference_id": talk.webconference_id, "presenters": 1, "viewers": 1}
             await event_like(vws, event="stage.count", **counted)
 
-        # The first talk's process dies: once its heartbeat is gone, the talk moves.
+        # The first talk's process dies (SIGKILL): a web process finds it dead, pins the talk to
+        # the other and says so on the talk's channel (`stage.moved`); its pages publish and
+        # watch again there, as static/stage.js does, and the viewer sees the presenter again
+        # within 10 s of the kill.
         first, second = talks
         survivor = owners[1]
+        loop = asyncio.get_running_loop()
+        killed = loop.time()
         alive[owners[0]].send_signal(signal.SIGKILL)
-        async with asyncio.timeout(ALIVE_TTL + 2):
-            while True:
-                if len(await cluster.alive()) == 1:
-                    break
-                await asyncio.sleep(0.2)
+        moved = {"event": "stage.moved", "webconference_id": first.webconference_id}
+        await event_like(presenters[0], ALIVE_TTL + WATCH_DEAD + 2, **moved)
+        told = loop.time() - killed
+        assert await cluster.redis.get(cluster.keys.room(first.room)) == survivor
         await pcs[0].close()
         await viewers[0].close()
         pcs[0] = await publish(presenters[0], first)
+        await event_like(audience[0], 2, **moved)
         viewers[0] = await watch(audience[0], first)
-        assert await cluster.redis.get(cluster.keys.room(first.room)) == survivor
         before = viewers[1].count("video")
-        await until(lambda: viewers[0].count("video") >= 10, 20)
+        await until(lambda: viewers[0].count("video") >= 5, max(10 - (loop.time() - killed), 0))
+        back = loop.time() - killed
+        print(f"media process killed: talk told after {told:.1f} s, frames again at {back:.1f} s")
+        assert back < 10
+        assert await cluster.alive() == {survivor: alive[survivor]}
         assert viewers[1].count("video") > before  # the other talk never stopped
 
         # Its presenter ends the second talk: the media process closes its connections.

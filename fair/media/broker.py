@@ -5,8 +5,8 @@ default). This module is what both sides share: key names, Lua scripts, errors, 
 
 The map, in Redis, every key under FAIR_MEDIA_NAMESPACE (`<ns>`, `fair:media` by default):
 
-* `<ns>:alive:<process>`: "1" while the media process lives: TTL `ALIVE_TTL` (10 s), refreshed
-  every `HEARTBEAT` (3 s). A process is `<host>:<pid>:<random>`.
+* `<ns>:alive:<process>`: "1" while the media process lives: TTL `ALIVE_TTL` (4 s), refreshed
+  every `HEARTBEAT` (1 s). A process is `<host>:<pid>:<random>`.
 * `<ns>:room:<room>`: the process a room is pinned to. Set with SET NX, so web processes racing
   to pin a room agree; TTL `ROOM_TTL` (30 s), refreshed by its process while it holds the room
   or serves a call for it, so a pin nobody uses expires.
@@ -23,10 +23,15 @@ Routing. Each method of the media rooms (fair.media_rooms.MediaRooms: publish, w
 leave, end, ...) of `RemoteStages` runs the method of the same name of `Stages`, through
 `RemoteStages.call(method, room, *args, **kwargs)` with JSON-able arguments, in the process the
 room is pinned to (a method added to the Protocol gets its explicit method there too). A pin
-to a process whose alive key has gone is removed (compare-and-delete) and the room pinned again
-to the least loaded live process: its presenters and viewers then publish and watch again
-there. `leave` and `end` pin nothing: on a
-room no live process holds they return False and None. No live process, or no reply within
+to a process whose alive key has gone is moved (compare-and-set) to the least loaded live
+process: its presenters and viewers then publish and watch again there. Each web process
+also looks for dead processes every `WATCH_DEAD` (1 s) (any process in `<ns>:load` without its
+alive key): it fails at once its own calls waiting on one, and moves each of its rooms to a live
+process, then removes it from `<ns>:load` (only then: until its rooms have moved, each look
+tries again). The web process whose compare-and-set moved a room publishes `stage.moved`
+{webconference_id} on the talk's channel, once per move, and static/stage.js publishes and
+watches again on it. `leave` and `end` pin nothing (nor move a dead pin): on a room no live
+process holds they return False and None. No live process, or no reply within
 `CALL_TIMEOUT` (10 s): Conflict `stage.unavailable` (503).
 
 RPC. Request `{"id", "reply_to", "method", "args", "kwargs", "expires"}`; reply `{"id",
@@ -49,8 +54,9 @@ room pins. FAIR_MEDIA_HOST_ADDRESSES limits the ICE host candidates it offers.
 Limits: a web process that dies leaves its sockets' connections in the media process (nothing
 calls `leave` for them); aiortc's ICE consent checks fail their transport after about 30 s,
 but `Stages` keeps the entries (and counts them) until the talk ends or the same key publishes
-or watches again. A media process that dies takes its rooms' connections with it; clients must
-publish and watch again.
+or watches again. A media process that dies takes its rooms' connections with it; clients
+publish and watch again on `stage.moved` (an interview's call gets no event: its own
+connection fails).
 """
 
 from __future__ import annotations
@@ -72,10 +78,12 @@ from fair.errors import Conflict, FairError
 
 log = logging.getLogger("fair.media")
 
-log = logging.getLogger("fair.media")
-
-ALIVE_TTL = 10  # seconds a media process stays "alive" after its last heartbeat
-HEARTBEAT = 3.0
+# A media process killed (SIGKILL, a crash, its host gone) is found dead ALIVE_TTL seconds after
+# its last heartbeat at most, WATCH_DEAD more at most by a web process: its talks are told to
+# move within about 5 s. A process whose heartbeats stall that long loses its rooms too.
+ALIVE_TTL = 4  # seconds a media process stays "alive" after its last heartbeat
+HEARTBEAT = 1.0
+WATCH_DEAD = 1.0  # seconds between a web process's looks for dead media processes
 ROOM_TTL = 30  # seconds a pin outlives the last heartbeat of its process
 CALL_TIMEOUT = 10.0
 POP_TIMEOUT = 1  # seconds a BLPOP blocks: loops notice a stop that soon
@@ -111,10 +119,16 @@ redis.call('EXPIRE', KEYS[3], ttl)
 redis.call('ZADD', KEYS[2], redis.call('SCARD', KEYS[3]), me)
 return lost
 """
-# Pin a room unless pinned already. KEYS: room, load, the chosen process's rooms; ARGV: the
-# process, ROOM_TTL, the room.
+# Pin a room unless pinned already or, given the dead process it is pinned to, move it from there
+# (compare-and-set: of web processes racing to move it, one does, and tells its talk). KEYS:
+# room, load, the chosen process's rooms; ARGV: the process, ROOM_TTL, the room[, the dead one].
 PIN = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+if ARGV[4] then
+  if redis.call('GET', KEYS[1]) ~= ARGV[4] then return 0 end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  return 0
+end
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
 redis.call('ZADD', KEYS[2], 'XX', redis.call('SCARD', KEYS[3]), ARGV[1])

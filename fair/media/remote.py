@@ -3,8 +3,8 @@ implements fair.media_rooms.MediaRooms, as fair.media.stage.Stages does, each me
 the same method of the room's process (`call`). Keys, pins and the RPC are described in
 fair.media.broker.
 
-    stages = RemoteStages(conf)      # app.state.stages when FAIR_MEDIA_URL is set
-    await stages.connect()
+    stages = RemoteStages(conf, broadcast)   # app.state.stages when FAIR_MEDIA_URL is set
+    await stages.connect()           # and watches for media processes that die
     answer = await stages.publish(room, key, sdp, info=...)   # runs in the room's process
     await stages.close()
 """
@@ -22,6 +22,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from fair import channels, unit_of_work
+from fair.broadcast import Broadcaster
+from fair.errors import Conflict
+from fair.events import Event
 from fair.media.broker import (
     CALL_TIMEOUT,
     LIST_TTL,
@@ -29,9 +33,11 @@ from fair.media.broker import (
     ROOM_TTL,
     SCRIPTS,
     UNPINNED,
+    WATCH_DEAD,
     Keys,
     decode_error,
     dumps,
+    encode_error,
     open_redis,
     process_id,
     stop_loops,
@@ -49,27 +55,31 @@ log = logging.getLogger("fair.media")
 class RemoteStages(MediaRooms):
     """The media rooms of every `fair media` process, each call run in the room's process."""
 
-    def __init__(self, conf: Settings) -> None:
+    def __init__(self, conf: Settings, broadcast: Broadcaster) -> None:
         if not conf.media_url:
             raise SettingsError("FAIR_MEDIA_URL must be set to use media processes")
         self.url = conf.media_url
+        self.broadcast = broadcast
         self.keys = Keys(conf.media_namespace)
         self.id = process_id()
         self._redis: aioredis.Redis | None = None
         self._scripts: dict[str, Any] = {}
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._reader: asyncio.Task[None] | None = None
+        self._callee: dict[str, str] = {}  # request id -> the process it was sent to
+        self._loops: list[asyncio.Task[None]] = []
         self._closing = False
 
     async def connect(self) -> None:
         self._redis = await open_redis(self.url)
         self._scripts = {name: self._redis.register_script(script) for name, script in SCRIPTS}
-        self._reader = asyncio.create_task(self._read_replies())
+        self._loops = [
+            asyncio.create_task(self._read_replies()),
+            asyncio.create_task(self._watch_dead()),
+        ]
 
     async def close(self) -> None:
         self._closing = True
-        if self._reader is not None:
-            await stop_loops([self._reader])
+        await stop_loops(self._loops)
         for waiting in self._waiting.values():
             if not waiting.done():
                 waiting.set_exception(unavailable())
@@ -77,7 +87,8 @@ class RemoteStages(MediaRooms):
             with contextlib.suppress(RedisError, OSError):
                 await self._redis.delete(self.keys.replies(self.id))
             await self._redis.aclose()
-        self._redis = self._reader = None
+        self._redis = None
+        self._loops = []
 
     # The media rooms (fair.media_rooms.MediaRooms), each run in the room's process.
 
@@ -134,6 +145,7 @@ class RemoteStages(MediaRooms):
                 process = await self.owner(room, pin=method not in UNPINNED)
                 if process is None:
                     return UNPINNED[method]
+                self._callee[request_id] = process
                 await self._push(self.keys.requests(process), dumps(request))
             # Waiting needs no cancellation (which redis-py can lose, see open_redis).
             await asyncio.wait({waiting}, timeout=max(deadline - loop.time(), 0))
@@ -148,6 +160,7 @@ class RemoteStages(MediaRooms):
             raise unavailable() from exc
         finally:
             self._waiting.pop(request_id, None)
+            self._callee.pop(request_id, None)
         if "error" in reply:
             raise decode_error(reply["error"])
         return reply.get("result")
@@ -158,27 +171,40 @@ class RemoteStages(MediaRooms):
         key = self.keys.room(room)
         for _ in range(3):  # another web process may pin it, or its process die, meanwhile
             found = await redis.get(key)
+            dead: list[str] = []  # the process it is pinned to, dead: it moves from there
             if found is not None:
                 pinned = str(found)
                 if await redis.exists(self.keys.alive(pinned)):
                     return pinned
                 log.warning("media room %s was in %s, which stopped", room, pinned)
-                await self._scripts["release"](keys=[key], args=[pinned])
-            if not pin:
+                dead = [pinned]
+            if not pin:  # a dead pin stays for the move, which tells the talk
                 return None
-            chosen = await self.least_loaded()
+            chosen = await self.least_loaded(bury=False)
             if chosen is None:
                 raise unavailable()
             keys = [key, self.keys.load, self.keys.rooms(chosen)]
-            if await self._scripts["pin"](keys=keys, args=[chosen, ROOM_TTL, room]):
+            if await self._scripts["pin"](keys=keys, args=[chosen, ROOM_TTL, room, *dead]):
+                if dead:
+                    await self._tell_moved(room, chosen)
                 return chosen
         raise unavailable()
 
-    async def alive(self) -> bool:
-        return await self.least_loaded() is not None
+    async def _tell_moved(self, room: str, process: str) -> None:
+        """`stage.moved` on a talk's channel: its pages publish and watch again at once."""
+        log.warning("media room %s moved to %s", room, process)
+        parsed = channels.parse(room)
+        if parsed is None or parsed[0] != channels.WEBCONFERENCE:
+            return  # an interview's call notices its own connection failing
+        event = Event(room, "stage.moved", {"webconference_id": parsed[1]})
+        await unit_of_work.publish(self.broadcast, [event])
 
-    async def least_loaded(self) -> str | None:
-        """The live media process holding the fewest rooms; forgets dead ones on the way."""
+    async def alive(self) -> bool:
+        return await self.least_loaded(bury=False) is not None
+
+    async def least_loaded(self, *, bury: bool = True) -> str | None:
+        """The live media process holding the fewest rooms. With `bury`, the look for dead
+        processes (every WATCH_DEAD seconds): moves their rooms to live ones, then forgets them."""
         redis = self._client()
         processes = [str(p) for p in await redis.zrange(self.keys.load, 0, -1)]  # fewest first
         if not processes:
@@ -188,9 +214,54 @@ class RemoteStages(MediaRooms):
                 pipe.exists(self.keys.alive(process))
             alive = await pipe.execute()
         dead = [p for p, up in zip(processes, alive, strict=True) if not up]
-        if dead:
-            await redis.zrem(self.keys.load, *dead)
+        if dead and bury:  # else left for the look for dead ones, which moves their rooms
+            buried = await self._bury(dead)
+            if buried:
+                await redis.zrem(self.keys.load, *buried)
         return next((p for p, up in zip(processes, alive, strict=True) if up), None)
+
+    async def _bury(self, dead: list[str]) -> list[str]:
+        """Move the rooms of dead processes to live ones (the web process that moves a room
+        tells its talk: `stage.moved`); the dead processes whose rooms all moved."""
+        redis = self._client()
+        buried: list[str] = []
+        for process in dead:
+            for room in sorted(await redis.smembers(self.keys.rooms(process))):
+                try:
+                    await self.owner(str(room))
+                except Conflict:  # no live process: tried again at the next look
+                    return buried
+            buried.append(process)
+        return buried
+
+    async def _fail_calls_to_dead(self) -> None:
+        """Fail at once the calls waiting on a process that died (another web process may
+        have moved its rooms already), rather than after CALL_TIMEOUT."""
+        callees = sorted(set(self._callee.values()))
+        if not callees:
+            return
+        async with self._client().pipeline(transaction=False) as pipe:
+            for process in callees:
+                pipe.exists(self.keys.alive(process))
+            alive = await pipe.execute()
+        dead = {p for p, up in zip(callees, alive, strict=True) if not up}
+        for request_id, process in list(self._callee.items()):
+            waiting = self._waiting.get(request_id)
+            if process in dead and waiting is not None and not waiting.done():
+                waiting.set_result({"id": request_id, "error": encode_error(unavailable())})
+
+    async def _watch_dead(self) -> None:
+        """Look for dead media processes every WATCH_DEAD seconds."""
+        while not self._closing:
+            await asyncio.sleep(WATCH_DEAD)
+            try:
+                async with asyncio.timeout(CALL_TIMEOUT):
+                    await self.least_loaded()
+                    await self._fail_calls_to_dead()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: tried again next time
+                log.warning("watching media processes failed: %s", exc)
 
     async def _push(self, key: str, message: str) -> None:
         async with self._client().pipeline(transaction=False) as pipe:

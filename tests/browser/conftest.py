@@ -27,8 +27,9 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, i18n, migrations, settings
+from fair import clock, db, i18n, migrations, settings, unit_of_work
 from fair.app import create_app
+from fair.events import Event
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "vendor"
@@ -68,6 +69,14 @@ def tr(message: str, locale: str = "fr", **params: Any) -> str:
 class LiveServer:
     url: str
     conf: settings.Settings
+    app: Any = None
+    loop: asyncio.AbstractEventLoop | None = None  # the server thread's, once it serves
+
+    def publish(self, event: Event) -> None:
+        """Publish `event` through the server's own broadcaster, on the server thread's loop."""
+        assert self.loop is not None
+        publishing = unit_of_work.publish(self.app.state.broadcast, [event])
+        asyncio.run_coroutine_threadsafe(publishing, self.loop).result(timeout=10)
 
     def seed(self, make: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `make(session)` in its own event loop and thread, then commit."""
@@ -128,9 +137,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         target=server.run, kwargs={"sockets": [sock]}, name="fair-live-server", daemon=True
     )
     thread.start()
-    live = LiveServer(url=f"http://127.0.0.1:{port}", conf=conf)
+    live = LiveServer(url=f"http://127.0.0.1:{port}", conf=conf, app=app)
     try:
         _wait_healthy(live.url, thread)
+        live.loop = server.servers[0].get_loop()
         yield live
     finally:
         server.should_exit = True

@@ -14,7 +14,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fair import channels
 from fair.enums import WebconferenceAccess
+from fair.events import Event
 from fair.i18n import ngettext
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations, tr
 from tests.browser.stage_setup import FAKE_SCREEN
@@ -138,6 +140,40 @@ def test_presenter_and_viewers_live_with_questions(
         assert viewer.get_by_label(tr("Your question")).is_hidden()
 
     for page in (presenter, *viewers, late):
+        assert page.js_errors == [], page.js_errors
+
+
+def test_a_moved_stage_publishes_and_watches_again(
+    live_server: LiveServer, new_context: Any
+) -> None:
+    """`stage.moved`: a web process found the talk's media process dead and pinned its room to
+    another (fair.media.remote); the presenter's page publishes again and the viewer's watches
+    again at once, not once their connections fail. Here the room stays in the live server's
+    process: the pages' answer to the event is what is tested (the death itself:
+    tests/test_media_process.py)."""
+    seeded = _seed(live_server, access=WebconferenceAccess.OPEN)
+    wid = seeded["id"]
+    presenter = _page(new_context, seeded["presenter"], f"/webconferences/{wid}/stage")
+    status = presenter.locator("[data-stage-status]")
+    presenter.get_by_role("button", name=tr("Turn on my camera and microphone")).click()
+    published = status.filter(has_text=tr("Your camera and microphone reach the stage."))
+    published.wait_for()
+    presenter.get_by_role("button", name=tr("Start the webconference")).click()
+    viewer = _page(new_context, seeded["viewers"][0], f"/webconferences/{wid}")
+    assert_video_flows(viewer)
+    presenter.evaluate("() => { window.fairStage.publisher.fairBefore = true; }")
+    watches = viewer.evaluate("() => window.fairStage.watches")
+
+    moved = Event(channels.webconference(wid), "stage.moved", {"webconference_id": wid})
+    live_server.publish(moved)
+    presenter.wait_for_function(
+        "() => window.fairStage.publisher && !window.fairStage.publisher.fairBefore",
+        timeout=3000,
+    )
+    published.wait_for()
+    viewer.wait_for_function(f"() => window.fairStage.watches > {watches}", timeout=5000)
+    assert_video_flows(viewer)
+    for page in (presenter, viewer):
         assert page.js_errors == [], page.js_errors
 
 
