@@ -16,7 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, Select, case, func, literal, literal_column, or_, select, text
+from sqlalchemy import (
+    Float,
+    Select,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    union_all,
+)
 
 GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and the spelling's)
 TIER = 1000.0  # SQLite's bm25 of a match stays far below this
@@ -53,24 +65,40 @@ def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
 
 
 def sqlite(
-    base: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider
+    base: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider, *, own: bool = False
 ) -> tuple[Select[Any], Select[Any], Any]:
     """The matches of `terms` or of `wider` among `base` (ids of `model`, indexed by the FTS5
-    table `fts`), the same joined to their scores, and the rank."""
+    table `fts`), the same joined to their scores, and the rank; with `own`, only those the
+    query's own words find (the first tier), scored and ranked exactly as among all."""
     every = fts5(_groups(terms, wider))
+    own_ids = (
+        text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
+        .bindparams(own=fts5([tuple(terms)]))
+        .columns(literal_column("rowid"))
+    )
+    # The first tier: scored by the same whole match (bm25 depends on the query's phrases),
+    # the own words' rows a plain filter ("+rowid": not a constraint FTS5 would seek per row).
+    only = f" AND +rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :own_tier)" if own else ""
     scored: Any = (
         text(
             f"SELECT rowid AS id, bm25({fts}, 4.0, 1.0) AS score FROM {fts}"
-            f" WHERE {fts} MATCH :every"
+            f" WHERE {fts} MATCH :every{only}"
         )
-        .bindparams(every=every)
+        .bindparams(every=every, **({"own_tier": fts5([tuple(terms)])} if own else {}))
         .columns(literal_column("id"), literal_column("score", Float))
     )
     # Materialised: the match runs once, though both the filter (an IN, which keeps SQLite's
     # planner driving from the matches) and the ranking's join read it.
     scored = scored.cte(f"{fts}_scored").prefix_with("MATERIALIZED")
     parts: list[Any] = [select(scored.c.id, scored.c.score)]
-    if wider.codes:
+    # The ids alone (no score: bm25 reads every match's positions) for the filter that counts
+    # and facets use.
+    found: list[Any] = [
+        select(literal_column("rowid"))
+        .select_from(table(fts))
+        .where(text(f"{fts} MATCH :every_id").bindparams(every_id=every))
+    ]
+    if wider.codes and not own:
         coded = select(model.id.label("id"), literal(0.0, Float).label("score")).where(
             model.rome_code.in_(wider.codes)
         )
@@ -80,6 +108,7 @@ def sqlite(
             )
             coded = coded.where(model.id.in_(rest.columns(literal_column("rowid"))))
         parts.append(coded)
+        found.append(coded.with_only_columns(model.id))
     best = scored  # one row per offer; grouped only with the codes (bm25 in an aggregate's
     if len(parts) > 1:  # flattened subquery has no FTS5 context; a compound one is not flattened)
         union = parts[0].union_all(*parts[1:]).subquery("found")
@@ -88,28 +117,30 @@ def sqlite(
             .group_by(union.c.id)
             .subquery("best")
         )
-    base = base.where(model.id.in_(select(best.c.id)))
-    ranked = base.join(best, best.c.id == model.id)
-    own = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
-    own = own.bindparams(own=fts5([tuple(terms)]))
-    tier = case((model.id.in_(own.columns(literal_column("rowid"))), 0.0), else_=TIER)
-    return base, ranked, tier + best.c.score
+    ranked = base.where(model.id.in_(select(best.c.id))).join(best, best.c.id == model.id)
+    if own:
+        matched = base.where(model.id.in_(select(scored.c.id)))
+    else:
+        matched = base.where(model.id.in_(union_all(*found) if len(found) > 1 else found[0]))
+    tier = case((model.id.in_(own_ids), 0.0), else_=TIER)
+    return matched, ranked, tier + best.c.score
 
 
 def postgresql(
-    base: Select[Any], model: Any, vector: Any, terms: list[str], wider: Wider
+    base: Select[Any], model: Any, vector: Any, terms: list[str], wider: Wider, *, own: bool = False
 ) -> tuple[Select[Any], Any]:
-    """The matches of `terms` or of `wider` among `base`, and the rank."""
+    """The matches of `terms` or of `wider` among `base`, and the rank; with `own`, only those
+    the query's own words find (the first tier), ranked exactly as among all."""
     every = func.to_tsquery("fair_french", tsquery(_groups(terms, wider)))
-    own = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
-    condition: Any = vector.op("@@")(every)
-    if wider.codes:
+    own_query = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
+    condition: Any = vector.op("@@")(own_query if own else every)
+    if wider.codes and not own:
         coded: Any = model.rome_code.in_(wider.codes)
         if wider.rest:
             rest = func.to_tsquery("fair_french", tsquery([wider.rest]))
             coded = coded & vector.op("@@")(rest)
         condition = or_(condition, coded)
-    tier = case((vector.op("@@")(own), 0.0), else_=2.0)
+    tier = case((vector.op("@@")(own_query), 0.0), else_=2.0)
     # Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
     return base.where(condition), tier - func.ts_rank(vector, every, 32)
 
