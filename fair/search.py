@@ -219,14 +219,6 @@ async def search(
     )
     offset = (query.page - 1) * query.per_page
     cap = offset + query.count_cap + 1  # matches counted at most: one more says "more than"
-    if sort == "relevance" and query.also and not network:
-        # The widened tiers rank below every offer the words themselves find: when those
-        # fill the page, the page is theirs, and the widening is only counted.
-        rows = await _first_tier(session, edition_id=edition_id, query=query, origin=origin)
-        if len(rows) == query.per_page:
-            with timing.span("count"):
-                total = await _count(session, base, cap)
-            return await _page(session, query, rows, total, cap, origin)
     # Ranking by relevance or distance visits every match anyway, and so does a selective
     # filter: they are gathered once (materialised), then counted and the page's top taken
     # from them. Only the plain newest-first listing walks the date index and stops at the
@@ -253,55 +245,15 @@ async def search(
     else:
         page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
     with timing.span("query"):  # the page's ids (and, gathered, the capped count)
-        rows = list((await session.execute(page_query.offset(offset).limit(query.per_page))).all())
+        rows = (await session.execute(page_query.offset(offset).limit(query.per_page))).all()
     if gathered and rows:
         total = int(rows[0][2])
     elif network:
         total = 0  # counted in the page's query: no row, no match
     else:
         with timing.span("count"):
-            total = await _count(session, base, cap)
-    return await _page(session, query, rows, total, cap, origin)
-
-
-async def _first_tier(
-    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
-) -> list[Any]:
-    """The page's (id, distance) rows among the offers `query`'s own words find, ranked as
-    among all its matches (fair.search_match: the same rank, the first tier only)."""
-    _base, ranked, rank = _matching(
-        session, edition_id=edition_id, query=query, origin=origin, own=True
-    )
-    # Materialised as the whole search's matches are: FTS5 ranks only in its own query.
-    inner = (
-        ranked.with_only_columns(Offer.id.label("id"), rank.label("key"))
-        .cte("first_tier")
-        .prefix_with("MATERIALIZED")
-    )
-    page_query = (
-        select(inner.c.id, literal_column("NULL"))
-        .order_by(inner.c.key, inner.c.id.desc())
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
-    with timing.span("query"):
-        return list((await session.execute(page_query)).all())
-
-
-async def _count(session: AsyncSession, base: Select[Any], cap: int) -> int:
-    """How many offers `base` matches, `cap` at most."""
-    counted = select(func.count()).select_from(base.limit(cap).subquery())
-    return int(await session.scalar(counted) or 0)
-
-
-async def _page(
-    session: AsyncSession,
-    query: Query,
-    rows: list[Any],
-    total: int,
-    cap: int,
-    origin: geo.Origin | None,
-) -> Page:
+            counted_ = select(func.count()).select_from(base.limit(cap).subquery())
+            total = int(await session.scalar(counted_) or 0)
     with timing.span("hits"):
         hits = await _hits(session, [(row[0], row[1]) for row in rows], origin)
     return Page(
@@ -316,17 +268,11 @@ async def _page(
 
 
 def _matching(
-    session: AsyncSession,
-    *,
-    edition_id: int,
-    query: Query,
-    origin: geo.Origin | None,
-    own: bool = False,
+    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
 ) -> tuple[Select[Any], Select[Any], Any]:
     """The ids of the edition's published offers in approved booths that match `query`'s words
     and filters; the same joined to the full-text index for ranking; and the rank (lower is
-    better), None without words. With `own` and a widening, only the first tier: the offers
-    the words themselves find, ranked as among all (fair.search_match)."""
+    better), None without words."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     terms = [stem(w) for w in words(query.q)][:12]
     approved = select(Booth.id).where(
@@ -343,12 +289,10 @@ def _matching(
     if query.q.strip() and not terms:
         base = ranked = base.where(false())
     elif terms and query.also and dialect == "sqlite":
-        base, ranked, rank = search_match.sqlite(
-            base, Offer, "offers_fts", terms, query.also, own=own
-        )
+        base, ranked, rank = search_match.sqlite(base, Offer, "offers_fts", terms, query.also)
     elif terms and query.also:
         vector_: Any = literal_column("offers.search_vector")
-        base, rank = search_match.postgresql(base, Offer, vector_, terms, query.also, own=own)
+        base, rank = search_match.postgresql(base, Offer, vector_, terms, query.also)
         ranked = base
     elif terms and dialect == "sqlite":
         match = " ".join(f'"{t}"*' for t in terms)

@@ -65,26 +65,17 @@ def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
 
 
 def sqlite(
-    base: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider, *, own: bool = False
+    base: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider
 ) -> tuple[Select[Any], Select[Any], Any]:
     """The matches of `terms` or of `wider` among `base` (ids of `model`, indexed by the FTS5
-    table `fts`), the same joined to their scores, and the rank; with `own`, only those the
-    query's own words find (the first tier), scored and ranked exactly as among all."""
+    table `fts`), the same joined to their scores, and the rank."""
     every = fts5(_groups(terms, wider))
-    own_ids = (
-        text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
-        .bindparams(own=fts5([tuple(terms)]))
-        .columns(literal_column("rowid"))
-    )
-    # The first tier: scored by the same whole match (bm25 depends on the query's phrases),
-    # the own words' rows a plain filter ("+rowid": not a constraint FTS5 would seek per row).
-    only = f" AND +rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :own_tier)" if own else ""
     scored: Any = (
         text(
             f"SELECT rowid AS id, bm25({fts}, 4.0, 1.0) AS score FROM {fts}"
-            f" WHERE {fts} MATCH :every{only}"
+            f" WHERE {fts} MATCH :every"
         )
-        .bindparams(every=every, **({"own_tier": fts5([tuple(terms)])} if own else {}))
+        .bindparams(every=every)
         .columns(literal_column("id"), literal_column("score", Float))
     )
     # Materialised: the match runs once, though both the filter (an IN, which keeps SQLite's
@@ -98,7 +89,7 @@ def sqlite(
         .select_from(table(fts))
         .where(text(f"{fts} MATCH :every_id").bindparams(every_id=every))
     ]
-    if wider.codes and not own:
+    if wider.codes:
         coded = select(model.id.label("id"), literal(0.0, Float).label("score")).where(
             model.rome_code.in_(wider.codes)
         )
@@ -118,29 +109,28 @@ def sqlite(
             .subquery("best")
         )
     ranked = base.where(model.id.in_(select(best.c.id))).join(best, best.c.id == model.id)
-    if own:
-        matched = base.where(model.id.in_(select(scored.c.id)))
-    else:
-        matched = base.where(model.id.in_(union_all(*found) if len(found) > 1 else found[0]))
-    tier = case((model.id.in_(own_ids), 0.0), else_=TIER)
+    ids: Any = found[0] if len(found) == 1 else union_all(*found)
+    matched = base.where(model.id.in_(ids))
+    own = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
+    own = own.bindparams(own=fts5([tuple(terms)]))
+    tier = case((model.id.in_(own.columns(literal_column("rowid"))), 0.0), else_=TIER)
     return matched, ranked, tier + best.c.score
 
 
 def postgresql(
-    base: Select[Any], model: Any, vector: Any, terms: list[str], wider: Wider, *, own: bool = False
+    base: Select[Any], model: Any, vector: Any, terms: list[str], wider: Wider
 ) -> tuple[Select[Any], Any]:
-    """The matches of `terms` or of `wider` among `base`, and the rank; with `own`, only those
-    the query's own words find (the first tier), ranked exactly as among all."""
+    """The matches of `terms` or of `wider` among `base`, and the rank."""
     every = func.to_tsquery("fair_french", tsquery(_groups(terms, wider)))
-    own_query = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
-    condition: Any = vector.op("@@")(own_query if own else every)
-    if wider.codes and not own:
+    own = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
+    condition: Any = vector.op("@@")(every)
+    if wider.codes:
         coded: Any = model.rome_code.in_(wider.codes)
         if wider.rest:
             rest = func.to_tsquery("fair_french", tsquery([wider.rest]))
             coded = coded & vector.op("@@")(rest)
         condition = or_(condition, coded)
-    tier = case((vector.op("@@")(own_query), 0.0), else_=2.0)
+    tier = case((vector.op("@@")(own), 0.0), else_=2.0)
     # Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
     return base.where(condition), tier - func.ts_rank(vector, every, 32)
 

@@ -208,34 +208,3 @@ async def test_vocabulary_counts_a_changed_title_only(session):  # type: ignore[
     await db.commit(session)
     after = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
     assert after == {**before, search.stem("boulanger"): 1}
-
-
-async def test_pages_filled_by_the_words_own_matches_keep_the_whole_order(session):  # type: ignore[no-untyped-def]
-    """A page the query's own words fill is read from them alone (fair.search: the widened
-    tiers only counted): every page, small or large, is the same slice of the whole ranking,
-    with the same total, as one page holding every match (which reads all tiers)."""
-    from fair import timing
-
-    edition, ids = await _setup(session)
-    tiered = 0
-    for q in ("chauffeur", "conducteur", "grand routier", "btp", "CACES", "spl", "aide"):
-        whole = await search_terms.find(
-            session, edition_id=edition.id, query=search.Query(q=q, per_page=100)
-        )
-        expected = [ids[h.offer.id] for h in whole.hits]
-        for per_page in (1, 2, 3):
-            paged: list[str] = []
-            for number in range(1, len(expected) // per_page + 2):
-                token = timing.begin()
-                page = await search_terms.find(
-                    session,
-                    edition_id=edition.id,
-                    query=search.Query(q=q, per_page=per_page, page=number),
-                )
-                # Counted apart from a page found: the first tier filled it.
-                tiered += bool(page.hits) and "count" in (timing._spans.get() or {})
-                timing.end(token)
-                assert (page.total, page.capped) == (whole.total, False), (q, per_page, number)
-                paged += [ids[h.offer.id] for h in page.hits]
-            assert paged == expected, (q, per_page)
-    assert tiered >= 5  # the first tier alone served pages
