@@ -16,7 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, Select, case, func, literal, literal_column, or_, select, text
+from sqlalchemy import (
+    Float,
+    Select,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    union_all,
+)
 
 GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and the spelling's)
 TIER = 1000.0  # SQLite's bm25 of a match stays far below this
@@ -70,6 +82,13 @@ def sqlite(
     # planner driving from the matches) and the ranking's join read it.
     scored = scored.cte(f"{fts}_scored").prefix_with("MATERIALIZED")
     parts: list[Any] = [select(scored.c.id, scored.c.score)]
+    # The ids alone (no score: bm25 reads every match's positions) for the filter that counts
+    # and facets use.
+    found: list[Any] = [
+        select(literal_column("rowid"))
+        .select_from(table(fts))
+        .where(text(f"{fts} MATCH :every_id").bindparams(every_id=every))
+    ]
     if wider.codes:
         coded = select(model.id.label("id"), literal(0.0, Float).label("score")).where(
             model.rome_code.in_(wider.codes)
@@ -80,6 +99,7 @@ def sqlite(
             )
             coded = coded.where(model.id.in_(rest.columns(literal_column("rowid"))))
         parts.append(coded)
+        found.append(coded.with_only_columns(model.id))
     best = scored  # one row per offer; grouped only with the codes (bm25 in an aggregate's
     if len(parts) > 1:  # flattened subquery has no FTS5 context; a compound one is not flattened)
         union = parts[0].union_all(*parts[1:]).subquery("found")
@@ -88,12 +108,13 @@ def sqlite(
             .group_by(union.c.id)
             .subquery("best")
         )
-    base = base.where(model.id.in_(select(best.c.id)))
-    ranked = base.join(best, best.c.id == model.id)
+    ranked = base.where(model.id.in_(select(best.c.id))).join(best, best.c.id == model.id)
+    ids: Any = found[0] if len(found) == 1 else union_all(*found)
+    matched = base.where(model.id.in_(ids))
     own = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
     own = own.bindparams(own=fts5([tuple(terms)]))
     tier = case((model.id.in_(own.columns(literal_column("rowid"))), 0.0), else_=TIER)
-    return base, ranked, tier + best.c.score
+    return matched, ranked, tier + best.c.score
 
 
 def postgresql(
