@@ -53,6 +53,7 @@ SERIAL = {
     "test_fault_web.py",
     "test_fault_worker.py",
     "test_admission_live.py",
+    "test_bench_smoke.py",
     "test_interview_race.py",
     "test_live_accounts.py",
     "test_live_redis.py",
