@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if not p.name.startswith("_"))
 RUN = f"smoke_{os.getpid()}"
-# Seconds for all of them together: 92 alone on this 2-core machine (2026-12-04); serial (tests/conftest.py
-# SERIAL), since fifteen scripts starting servers beside two test workers missed 150 s (fanout's
-# overload scenario and sockets' servers, full run of 2026-12-04).
+# Seconds for all of them together: 92 alone on this 2-core machine (2026-12-04). Serial
+# (tests/conftest.py SERIAL): beside two test workers, fanout's overload scenario and sockets'
+# servers missed 150 s (full run of 2026-12-04).
 TIMEOUT = 240
 
 
