@@ -31,7 +31,9 @@ async def test_hash_login_and_reset(client, make_client, session, fetch):  # typ
     token = await csrf(other, "/reset")
     await other.post("/reset", data={"csrf_token": token, "email": "ana@example.fr"})
     await other.post("/reset", data={"csrf_token": token, "email": "nobody@example.fr"})
-    mails = await fetch.scalars(select(OutboxMail).where(OutboxMail.to_addr == "ana@example.fr"))
+    mails = await fetch.scalars(
+        select(OutboxMail).where(OutboxMail.to_addr == "ana@example.fr").order_by(OutboxMail.id)
+    )
     assert len(mails) == 1
     link = re.search(r"/reset/[\w-]+", mails[0].body).group(0)
     assert (

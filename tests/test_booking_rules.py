@@ -187,7 +187,9 @@ async def hour_reminders(app, moment: datetime) -> list[str]:  # type: ignore[no
         await interviews.send_reminders(writer, now=moment)
         await webconferences.send_reminders(writer, now=moment)
         await db.commit(writer)
-        mails = await writer.scalars(select(OutboxMail).where(OutboxMail.id.not_in(before)))
+        mails = await writer.scalars(
+            select(OutboxMail).where(OutboxMail.id.not_in(before)).order_by(OutboxMail.id)
+        )
         hour = ("une heure", "one hour")
         return sorted(m.subject for m in mails if any(w in m.subject for w in hour))
 

@@ -130,7 +130,9 @@ async def test_status_model_is_owned_and_enforced(session, fetch):  # type: igno
     assert [n["status"] for n in notices] == events
     # Every move happened in one transaction: one mail (replacing the "received" one), saying
     # where it ended, with the recruiter's message (tests/test_application_mail.py: each move).
-    mails = await fetch.scalars(select(OutboxMail).where(OutboxMail.to_addr == candidate.email))
+    mails = await fetch.scalars(
+        select(OutboxMail).where(OutboxMail.to_addr == candidate.email).order_by(OutboxMail.id)
+    )
     assert mails_before >= 1
     assert [m.subject for m in mails] == [f"Your application: {offer.title}"]
     employer = await employers.get(session, booth.employer_id)

@@ -193,7 +193,11 @@ async def test_a_reminder_mails_the_recruiters_concerned_once_a_day(
         organiser.id,
         f.NOON,
     )
-    mails = list(await session.scalars(select(OutboxMail).where(OutboxMail.id > earlier)))
+    mails = list(
+        await session.scalars(
+            select(OutboxMail).where(OutboxMail.id > earlier).order_by(OutboxMail.id)
+        )
+    )
     assert sorted(m.to_addr for m in mails) == sorted([s.bare_recruiter.email, colleague.email])
     assert all(f"/recruiter/booths/{s.bare.id}" in m.body for m in mails)
 

@@ -488,7 +488,9 @@ async def test_reminders_are_sent_once_even_across_restarts(app, session, fetch)
     assert await round_at(starts - timedelta(hours=22)) == 0  # already sent
     assert await round_at(starts - timedelta(minutes=59)) == 1
     assert await round_at(starts - timedelta(minutes=30)) == 0
-    mails = await fetch.scalars(select(OutboxMail).where(OutboxMail.id > before))
+    mails = await fetch.scalars(
+        select(OutboxMail).where(OutboxMail.id > before).order_by(OutboxMail.id)
+    )
     subjects = sorted(m.subject for m in mails)
     assert len(subjects) == 4  # two reminders, to both participants
     assert sum("une heure" in s or "one hour" in s for s in subjects) == 2

@@ -145,7 +145,9 @@ async def test_a_poisoned_message_never_holds_the_others_back(app, session, fetc
         POISONED_TO
     )
     assert (failed.sent_at, failed.last_error) == (None, error)
-    unsent = await fetch.scalars(select(OutboxMail).where(OutboxMail.sent_at.is_(None)))
+    unsent = await fetch.scalars(
+        select(OutboxMail).where(OutboxMail.sent_at.is_(None)).order_by(OutboxMail.id)
+    )
     assert [m.id for m in unsent] == [3]
 
     # The administrator sees it, with its error, and sends it again (a form with its token).

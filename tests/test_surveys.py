@@ -72,7 +72,11 @@ async def test_the_invitation_goes_once_to_the_candidates_and_recruiters_who_too
     clock.set_now(END)
     assert await surveys.invite(session) == 1
     expected = {p.email for p in [*registered, recruiter, colleague]}
-    mails = list(await session.scalars(select(OutboxMail).where(OutboxMail.id > earlier)))
+    mails = list(
+        await session.scalars(
+            select(OutboxMail).where(OutboxMail.id > earlier).order_by(OutboxMail.id)
+        )
+    )
     assert {m.to_addr for m in mails} == expected and len(mails) == len(expected)
     assert refused.email not in {m.to_addr for m in mails}
     assert all(f"/e/{edition.slug}/survey" in m.body for m in mails)

@@ -48,7 +48,9 @@ async def test_the_page_lists_what_to_fix_and_reminds_the_recruiters_once_a_day(
     after = await client.get(path)
     assert "The reminder was sent to 1 recruiter." in text(after.text)
     assert "Last reminder sent on" in text(after.text)
-    mails = await fetch.scalars(select(OutboxMail).where(OutboxMail.to_addr == recruiter.email))
+    mails = await fetch.scalars(
+        select(OutboxMail).where(OutboxMail.to_addr == recruiter.email).order_by(OutboxMail.id)
+    )
     assert [m.subject for m in mails][-1] == f"{edition.title} : votre stand a besoin de vous"
     assert f"/recruiter/booths/{bare.id}" in mails[-1].body
     reminders = await fetch.scalars(select(HealthReminder))

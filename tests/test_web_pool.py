@@ -72,7 +72,9 @@ async def test_pool_journey(session, make_client, fetch) -> None:  # type: ignor
         message="Bonjour, un poste de cariste à Lattes.",
     )
     assert asked.status_code == 303
-    mails = await fetch.scalars(select(OutboxMail).where(OutboxMail.to_addr == jeanne.email))
+    mails = await fetch.scalars(
+        select(OutboxMail).where(OutboxMail.to_addr == jeanne.email).order_by(OutboxMail.id)
+    )
     organisation = recruiter_org(await recruiting.get("/pool/requests"))
     assert [m.subject for m in mails] == [
         f"{organisation} would like to contact you"

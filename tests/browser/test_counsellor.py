@@ -85,7 +85,8 @@ def test_a_counsellor_makes_an_account_uploads_a_cv_and_puts_the_person_forward(
     check(page, "/counsellor")
 
     # An account made with a person who has no e-mail address: a printed code.
-    page.get_by_role("link", name=tr("Create an account with a person")).click()
+    with page.expect_navigation():  # checked once the next page is there, not mid-way
+        page.get_by_role("link", name=tr("Create an account with a person")).click()
     check(page, "/counsellor/people/new")
     page.get_by_label(tr("Their first name and last name")).fill("Jeanne Martin")
     page.get_by_label(tr("I have read this text and I agree (ticked by the person)")).check()
@@ -108,7 +109,8 @@ def test_a_counsellor_makes_an_account_uploads_a_cv_and_puts_the_person_forward(
 
     # The counsellor uploads the CV and fills in the job search with them.
     page.goto("/counsellor")
-    page.get_by_role("link", name="Jeanne Martin").click()
+    with page.expect_navigation():  # checked once the next page is there, not mid-way
+        page.get_by_role("link", name="Jeanne Martin").click()
     check(page, "the candidate's page")
     cv = tmp_path / "cv-jeanne.pdf"
     cv.write_bytes(f.pdf_bytes("CV de Jeanne Martin"))
@@ -116,7 +118,8 @@ def test_a_counsellor_makes_an_account_uploads_a_cv_and_puts_the_person_forward(
     page.get_by_role("button", name=tr("Save the CV")).click()
     page.get_by_text(tr("The CV is saved.")).wait_for()
     assert page.get_by_role("link", name=tr("See the CV")).is_visible()
-    page.get_by_role("link", name=tr("Their profile and the job they look for")).click()
+    with page.expect_navigation():  # checked once the next page is there, not mid-way
+        page.get_by_role("link", name=tr("Their profile and the job they look for")).click()
     check(page, "the candidate's profile")
     page.get_by_label(tr("Commune")).fill("Montluçon")
     page.get_by_label(tr("Job %(n)s", n=1)).fill("N1101")
