@@ -10,7 +10,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -25,6 +24,7 @@ from sqlalchemy.engine import make_url
 from fair import settings
 from fair.app import create_app
 from tests.live_server import run_server
+from tests.server_processes import free_port
 
 BUSY_FR = "La plateforme est très sollicitée en ce moment"
 DOWN_EN = (
@@ -44,12 +44,6 @@ async def serving(conf: settings.Settings) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.app = application  # type: ignore[attr-defined]
             yield client
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def at_port(conf: settings.Settings, port: int) -> settings.Settings:

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from tests.conftest import csrf
 from tests.factories import NOON, live_booth
 from tests.live_server import Server
 from tests.prometheus_text import sample
+from tests.server_processes import free_port
 from tests.webhook_receiver import Receiver
 
 REDIS = os.environ.get("FAIR_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -54,12 +54,6 @@ async def serving(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             http.app = application  # type: ignore[attr-defined]
             yield http
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # /healthz and /readyz ---------------------------------------------------------------------------
