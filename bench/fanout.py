@@ -49,12 +49,9 @@ import contextlib
 import json
 import multiprocessing
 import os
+import random
 import resource
 import secrets
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import time
 from array import array
@@ -76,6 +73,7 @@ NAMESPACE = "fair"  # the servers' FAIR_BROADCAST_NAMESPACE, unless `--namespace
 MODES = ("reference", "fair-1-process", "fair-1-process-memory", "fair-2-processes")
 GOAL_RATE = 0.5  # at least half the reference's deliveries per second
 GOAL_P99 = 2.0  # at most twice the reference's p99
+BUSY_ATTEMPTS = 5  # subscribes per socket answered "server.busy" before giving up
 GOAL_COMMAND_P99 = 1.0  # overload: the publisher's own commands' round trip, seconds
 
 
@@ -89,12 +87,6 @@ def raise_nofile() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -139,6 +131,10 @@ async def serve_reference(port: int, channel: str) -> None:
         async for item in pubsub.listen():
             if item["type"] == "message":
                 broadcast(clients, item["data"])
+                # Let the handlers run between two broadcasts: with Redis frames already
+                # buffered, `listen` does not yield, and under overload commands would wait
+                # until the publishing stops (which waits for their answers).
+                await asyncio.sleep(0)
 
 
 async def serve_fair_memory(port: int, channel: str) -> None:
@@ -188,14 +184,17 @@ async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: st
     from websockets.exceptions import ConnectionClosed
 
     tally = Tally()
+    busy_retries = [0]
     sockets: list[Any] = []
     readers: list[asyncio.Task[None]] = []
+    latest: list[str] = []  # each socket's last event frame
 
-    async def reader(ws: Any) -> None:
+    async def reader(ws: Any, k: int) -> None:
         try:
             async for msg in ws:
                 if '"sent":' not in msg:  # a heartbeat
                     continue
+                latest[k] = msg
                 now = time.time()
                 tally.latencies.append(now - float(msg[msg.rindex(":") + 1 : -2]))
                 tally.last = now
@@ -215,13 +214,20 @@ async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: st
             open_timeout=120,
             close_timeout=1,
         )
-        await ws.send(json.dumps(["subscribe", 1, {"channel": channel}]))
-        reply = json.loads(await asyncio.wait_for(ws.recv(), 120))
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            await ws.send(json.dumps(["subscribe", attempt, {"channel": channel}]))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 120))
+            if reply[0] == "success" or attempt == BUSY_ATTEMPTS or not busy(reply):
+                break
+            # "try again in a few seconds", as a browser would (static/live.js backs off)
+            busy_retries[0] += 1
+            await asyncio.sleep(attempt * (0.5 + random.random()))
         if reply[0] != "success":
             await ws.close()
             raise Refused(f"subscribe {channel!r} answered {reply}")
         sockets.append(ws)
-        readers.append(asyncio.create_task(reader(ws)))
+        latest.append("")
+        readers.append(asyncio.create_task(reader(ws, len(latest) - 1)))
 
     loop = asyncio.get_running_loop()
     errors: list[str] = []
@@ -234,22 +240,46 @@ async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: st
         errors += [f"{type(e).__name__}: {e}" for e in done if isinstance(e, BaseException)]
         if any(isinstance(e, Refused) for e in done):
             break
+    if busy_retries[0]:
+        print(f"   (a load process retried {busy_retries[0]:,} busy subscribes)", flush=True)
     pipe.send(("ready", len(sockets), errors[:3], len(errors), time.monotonic() - started))
     while True:
         command, *args = await loop.run_in_executor(None, pipe.recv)
         if command == "exit":
             return
-        expected, idle = args  # a burst is coming: arm, then collect
+        # A burst is coming: arm, then collect until `expected` arrived, `idle` seconds went
+        # by without one, or `limit` seconds (if given) since armed; then, if asked, the
+        # sequence number in each socket's last event frame (-1: none).
+        expected, idle, *rest = args
+        limit, lasts = rest if rest else (float("inf"), False)
         tally.expected, tally.count, tally.last = expected, 0, 0.0
         tally.latencies = array("d")
         tally.done.clear()
+        latest[:] = [""] * len(latest)
+        ends = time.monotonic() + limit
         pipe.send(("armed",))
         seen = -1
-        while not tally.done.is_set() and tally.count != seen:
+        while not tally.done.is_set() and tally.count != seen and time.monotonic() < ends:
             seen = tally.count
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tally.done.wait(), idle)
+                await asyncio.wait_for(tally.done.wait(), min(idle, ends - time.monotonic()))
         pipe.send(("done", tally.count, tally.last, tally.closed, tally.latencies.tobytes()))
+        if lasts:
+            pipe.send(("lasts", array("q", map(last_seq, latest)).tobytes()))
+
+
+def busy(reply: list[Any]) -> bool:
+    """Whether a reply is fair's "briefly unavailable" (its database pool full)."""
+    details = reply[2] if reply[0] == "error" and isinstance(reply[2], dict) else {}
+    return details.get("code") == "server.busy"
+
+
+def last_seq(frame: str) -> int:
+    """The sequence number an event frame of this bench carries (-1 for none)."""
+    if not frame:
+        return -1
+    payload = json.loads(frame)[2]
+    return int(payload.get("waiting", payload.get("seq", -1)))
 
 
 def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int) -> None:
@@ -353,63 +383,19 @@ async def drop_database(name: str) -> None:
     await admin.dispose()
 
 
-def spawn_servers(
-    mode: str, env: dict[str, str], channel: str
-) -> list[tuple[subprocess.Popen[bytes], int]]:
-    count = 2 if mode == "fair-2-processes" else 1
-    started = []
-    for _ in range(count):
-        port = free_port()
+def spawn_servers(mode: str, env: dict[str, str], channel: str) -> Servers:
+    def command(port: int) -> list[str]:
         if mode == "reference":
-            command = [__file__, "--serve-reference", str(port), channel]
-        elif mode == "fair-1-process-memory":
-            command = [__file__, "--serve-fair-memory", str(port), channel]
-        else:
-            command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
-            command += ["--log-level", "warning"]
-        broadcast = "memory://" if mode == "fair-1-process-memory" else REDIS_URL
-        process = subprocess.Popen(
-            [sys.executable, *command], env={**env, "BROADCAST_URL": broadcast}, cwd=ROOT
-        )
-        started.append((process, port))
-    for process, port in started:
-        wait_listening(process, port)
+            return [__file__, "--serve-reference", str(port), channel]
+        if mode == "fair-1-process-memory":
+            return [__file__, "--serve-fair-memory", str(port), channel]
+        return _harness.uvicorn(port)
+
+    broadcast = "memory://" if mode == "fair-1-process-memory" else REDIS_URL
+    count = 2 if mode == "fair-2-processes" else 1
+    started = _harness.spawn(command, {**env, "BROADCAST_URL": broadcast}, count)
     time.sleep(1.0)  # let start-up allocations settle before reading RSS
     return started
-
-
-def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited at start (code {process.returncode})")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` so far (/proc/<pid>/stat utime and stime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 # Measuring ---------------------------------------------------------------------------------------
@@ -429,13 +415,7 @@ class Row:
     closed: int
 
 
-def pct(values: array, p: float) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
-
-
-Servers = list[tuple[subprocess.Popen[bytes], int]]  # each server process and its port
+Servers = _harness.Servers  # each server process and its port
 
 
 @contextlib.contextmanager
@@ -448,7 +428,7 @@ def connected(mode: str, n: int, cookies: list[str], channel: str, env: dict[str
     pipes, procs = [], []
     ctx = multiprocessing.get_context("spawn")
     try:
-        before = sum(rss_kib(p.pid) for p, _ in servers)
+        before = sum(_harness.rss_kib(p.pid) for p, _ in servers)
         urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
         share = -(-n // args.client_processes)
         started = time.monotonic()
@@ -464,13 +444,17 @@ def connected(mode: str, n: int, cookies: list[str], channel: str, env: dict[str
             pipes.append(parent)
             procs.append(proc)
         connected = 0
+        deadline = started + connect_seconds(args, n)
         for pipe in pipes:
-            if not pipe.poll(600):
-                raise SystemExit(f"{mode}: clients did not connect within 600 s")
+            if not pipe.poll(max(0.0, deadline - time.monotonic())):
+                raise ModeFailed(
+                    f"{mode}: {n:,} clients not subscribed within {deadline - started:.0f} s "
+                    f"({connected:,} reported by then; --connect-seconds)"
+                )
             _, ok, errors, n_errors, _seconds = pipe.recv()
             connected += ok
             if any("Refused" in e for e in errors):
-                raise SystemExit(
+                raise ModeFailed(
                     f"{mode}: the server refused the subscription to {channel}: {errors[0]}\n"
                     "fair.live.socket.check_subscribe must let a logged-in user follow an "
                     "edition's channel (see bench/README.md, 'Live fan-out')."
@@ -479,7 +463,7 @@ def connected(mode: str, n: int, cookies: list[str], channel: str, env: dict[str
                 print(f"   {n_errors} connections failed, e.g. {errors}", flush=True)
         seconds = time.monotonic() - started
         time.sleep(1.0)
-        kib = (sum(rss_kib(p.pid) for p, _ in servers) - before) / max(connected, 1)
+        kib = (sum(_harness.rss_kib(p.pid) for p, _ in servers) - before) / max(connected, 1)
         print(f"   {mode:<22} N={n:>6,}: {connected:,} subscribed in {seconds:5.1f} s, "
               f"{kib:5.1f} KiB/connection", flush=True)  # fmt: skip
         yield servers, pipes, kib
@@ -491,17 +475,38 @@ def connected(mode: str, n: int, cookies: list[str], channel: str, env: dict[str
             proc.join(10)
             if proc.is_alive():
                 proc.kill()
-        for process, _ in servers:
-            stop(process)
+        _harness.stop_all(servers)
 
 
-def arm(pipes: list[Any], cookies: list[str], n: int, messages: int, idle: float) -> None:
-    """Tell each load process how many deliveries to wait for; return once all are armed."""
+class ModeFailed(Exception):
+    """A mode could not be measured to the end: said, and the next mode runs."""
+
+
+def connect_seconds(args: argparse.Namespace, n: int) -> float:
+    """How long `n` clients may take to connect and subscribe: --connect-seconds, else 60 s
+    and 20 ms a socket (fair took 54-62 s for 10,000 on this machine; the reference 8 s)."""
+    return float(args.connect_seconds or 60 + 0.02 * n)
+
+
+def arm(pipes: list[Any], cookies: list[str], n: int, messages: int, idle: float,
+        limit: float, lasts: bool = False) -> None:  # fmt: skip
+    """Tell each load process how many deliveries to wait for (for `idle` seconds without one,
+    `limit` at most); return once all are armed."""
     per_client = [len(c) for c in _shares(cookies[:n], len(pipes))]
     for pipe, m in zip(pipes, per_client, strict=True):
-        pipe.send(("burst", m * messages, idle))
-    for pipe in pipes:
-        pipe.recv()  # armed
+        pipe.send(("burst", m * messages, idle, limit, lasts))
+    answer(pipes, 60, "armed")
+
+
+def answer(pipes: list[Any], seconds: float, what: str) -> list[tuple[Any, ...]]:
+    """Each load process's next message, all within `seconds` (else ModeFailed)."""
+    deadline = time.monotonic() + seconds
+    found = []
+    for k, pipe in enumerate(pipes):
+        if not pipe.poll(max(0.0, deadline - time.monotonic())):
+            raise ModeFailed(f"load process {k} sent no {what!r} within {seconds:.0f} s")
+        found.append(pipe.recv())
+    return found
 
 
 def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, str],
@@ -517,15 +522,14 @@ def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, 
         cpu = 0.0
         for burst in range(args.bursts + 1):  # burst 0 warms up, unmeasured
             messages = 1 if burst == 0 else args.messages
-            arm(pipes, cookies, n, messages, args.idle)
-            cpu_before = sum(cpu_seconds(p.pid) for p, _ in servers)
+            arm(pipes, cookies, n, messages, args.idle, args.drain)
+            cpu_before = sum(_harness.cpu_seconds(p.pid) for p, _ in servers)
             first = time.time()
             for seq in range(messages):
                 frame = ["event", channel, {"event": "bench.tick", "seq": seq, "sent": time.time()}]
                 publisher.publish(prefix() + channel, json.dumps(frame, separators=(",", ":")))
             last = first
-            for pipe in pipes:
-                _, count, at, closed_now, raw = pipe.recv()
+            for _, count, at, closed_now, raw in answer(pipes, args.drain + 60, "done"):
                 if burst:
                     delivered += count
                     latencies.frombytes(raw)
@@ -533,7 +537,7 @@ def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, 
                 closed = closed_now
             if burst:
                 elapsed += last - first
-                cpu += sum(cpu_seconds(p.pid) for p, _ in servers) - cpu_before
+                cpu += sum(_harness.cpu_seconds(p.pid) for p, _ in servers) - cpu_before
             time.sleep(0.5)
         publisher.close()
         latencies = array("d", sorted(latencies))
@@ -543,8 +547,8 @@ def measure(mode: str, n: int, cookies: list[str], channel: str, env: dict[str, 
             delivered,
             n * args.messages * args.bursts,
             delivered / elapsed if elapsed else 0.0,
-            pct(latencies, 50) * 1000,
-            pct(latencies, 99) * 1000,
+            _harness.pct(latencies, 50) * 1000,
+            _harness.pct(latencies, 99) * 1000,
             kib,
             cpu / delivered * 1e6 if delivered else float("nan"),
             closed,
@@ -563,9 +567,17 @@ class Overload:
     rate: float
     p50: float
     p99: float
+    fresh: int  # sockets whose last event frame was the last one published
     commands: array  # round trips of the commands answered with success, seconds
     failed: int
     counted: dict[str, float]  # fair's /metrics: coalesced, dropped, resyncs (summed)
+    notes: list[str] = field(default_factory=list)  # what went wrong, if anything
+
+    @classmethod
+    def failure(cls, mode: str, clients: int, reason: str) -> Overload:
+        nan = float("nan")
+        counted = dict.fromkeys(METRICS, nan)
+        return cls(mode, clients, 0, 0, 0.0, nan, nan, 0, array("d"), 0, counted, [reason])
 
 
 METRICS = {
@@ -575,17 +587,21 @@ METRICS = {
 }
 
 
-def scrape(servers: Servers, mode: str) -> dict[str, float]:
+def scrape(servers: Servers, mode: str, notes: list[str]) -> dict[str, float]:
     """The outbox counters of fair's /metrics, summed over the servers (zeros for the
-    reference, which has none)."""
+    reference, which has none; NaN, and a note, for a server that does not answer)."""
     import urllib.request
 
     found = dict.fromkeys(METRICS, 0.0)
     if mode == "reference":
         return found
     for _, port in servers:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
-            text = answer.read().decode()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as got:
+                text = got.read().decode()
+        except OSError as exc:
+            notes.append(f"/metrics on port {port}: {exc}")
+            return dict.fromkeys(METRICS, float("nan"))
         for line in text.splitlines():
             for key, (name, labels) in METRICS.items():
                 if line.startswith(name + labels + " "):
@@ -593,91 +609,125 @@ def scrape(servers: Servers, mode: str) -> dict[str, float]:
     return found
 
 
+@dataclass
+class Driven:
+    """What the publishing user's socket saw (`drive`)."""
+
+    round_trips: array = field(default_factory=lambda: array("d"))  # answered commands, s
+    failed: int = 0  # commands answered with an error, unanswered, or never sent
+    published: int = 0  # events published
+    notes: list[str] = field(default_factory=list)
+
+    def fail(self, reason: str, commands: int = 1) -> None:
+        self.failed += commands
+        if len(self.notes) < 3:
+            self.notes.append(reason)
+            print(f"   a command failed: {reason}", flush=True)
+
+
 async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
-                args: argparse.Namespace) -> tuple[array, int, int]:  # fmt: skip
+                args: argparse.Namespace) -> Driven:  # fmt: skip
     """Publish `--rate` state events a second for `--seconds` while the publishing user's own
-    socket (following `channel` too) sends `--commands` commands spread over the same time:
-    their round trips (seconds), how many failed or went unanswered, and how many events were
-    published (the events go on until the last command is answered)."""
+    socket (following `channel` too) sends `--commands` commands spread over the same time,
+    each once the previous one is answered; the events go on until the last command is
+    answered, and everything stops `--deadline` seconds after the start (the commands not
+    sent by then fail)."""
     import redis.asyncio as aioredis
     import websockets
 
     loop = asyncio.get_running_loop()
+    ends = time.monotonic() + args.deadline
     waiting: dict[int, asyncio.Future[list[Any]]] = {}
+    driven = Driven()
     publisher = aioredis.from_url(REDIS_URL)
     ws = await websockets.connect(
         urls[0],
         additional_headers={"Cookie": f"fair_session={cookie}"},
         max_size=None,
         ping_interval=None,
-        open_timeout=120,
+        open_timeout=60,
+        close_timeout=1,
     )
 
     async def read() -> None:
-        async for text in ws:
-            frame = json.loads(text)
-            if frame[0] != "event" and (future := waiting.pop(frame[1], None)) is not None:
-                future.set_result(frame)
+        try:
+            async for text in ws:
+                frame = json.loads(text)
+                if frame[0] != "event" and (future := waiting.pop(frame[1], None)) is not None:
+                    if not future.done():  # else it timed out: a late answer
+                        future.set_result(frame)
+        finally:  # the socket closed: what is waiting will not be answered
+            for future in waiting.values():
+                if not future.done():
+                    future.set_result(["closed", ws.close_code, ws.close_reason])
 
     reader = asyncio.create_task(read())
-    round_trips = array("d")
-    failed = 0
 
     async def command(i: int, action: str, payload: dict[str, Any]) -> None:
-        nonlocal failed
+        left = min(args.command_timeout, ends - time.monotonic())
         waiting[i] = future = loop.create_future()
         started = time.perf_counter()
-        await ws.send(json.dumps([action, i, payload]))
         try:
-            frame = await asyncio.wait_for(future, args.command_timeout)
+            if reader.done():
+                raise ConnectionError(f"socket closed ({ws.close_code} {ws.close_reason})")
+            await ws.send(json.dumps([action, i, payload]))
+            frame = await asyncio.wait_for(future, max(left, 0.1))
         except TimeoutError:
-            frame = ["timeout"]
+            frame = [f"no answer within {left:.1f} s"]
+        except (ConnectionError, websockets.ConnectionClosed) as exc:
+            frame = [f"{type(exc).__name__}: {exc}"]
+        finally:
+            waiting.pop(i, None)
         if frame[0] == "success":
-            round_trips.append(time.perf_counter() - started)
+            driven.round_trips.append(time.perf_counter() - started)
         else:
-            failed += 1
-            if failed == 1:
-                print(f"   a command failed: {action} answered {frame}", flush=True)
+            driven.fail(f"{action} #{i} answered {frame}")
 
     answered = asyncio.Event()  # every command answered (or failed)
-    published = 0
 
     async def publish() -> None:
-        nonlocal published
         start = time.monotonic()
         seq = 0
         while seq < args.rate * args.seconds or not answered.is_set():
             await asyncio.sleep(max(0.0, start + seq / args.rate - time.monotonic()))
-            booth = 1 + seq % args.booths
+            if time.monotonic() >= ends:
+                return
             payload = {
                 "event": "booth.waiting",
-                "booth_id": booth,
+                "booth_id": 1 + seq % args.booths,
                 "waiting": seq,
                 "sent": time.time(),
             }
             frame = json.dumps(["event", channel, payload], separators=(",", ":"))
             await publisher.publish(prefix() + channel, frame)
-            seq = published = seq + 1
+            seq = driven.published = seq + 1
 
+    publishing = None
     try:
         await command(0, "subscribe", {"channel": channel})
-        if failed:
-            raise SystemExit(f"the publishing user could not subscribe to {channel}")
+        if driven.failed:
+            raise ModeFailed(f"the publishing user could not subscribe to {channel}")
         publishing = asyncio.create_task(publish())
         # As a person does: each command once the previous one is answered, one every
         # seconds/commands at most; the events go on until the last is answered.
         payload = {"booth_id": booth_id} if args.command == "queue.status" else {}
         for i in range(1, args.commands + 1):
+            if time.monotonic() >= ends:
+                driven.fail(f"--deadline {args.deadline:g} s reached", args.commands - i + 1)
+                break
             due = time.monotonic() + args.seconds / args.commands
             await command(i, args.command, payload)
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            await asyncio.sleep(max(0.0, min(due, ends) - time.monotonic()))
         answered.set()
         await publishing
     finally:
+        answered.set()
+        if publishing is not None:
+            publishing.cancel()
         reader.cancel()
         await ws.close()
         await publisher.aclose()
-    return round_trips, failed, published
+    return driven
 
 
 def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_id: int,
@@ -685,30 +735,41 @@ def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_
     with connected(mode, n, cookies, channel, env, args) as (servers, pipes, _kib):
         urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
         # How many events is known at the end: each load process stops after --idle seconds
-        # without a delivery.
-        arm(pipes, cookies, n, 10**9, args.idle)
-        before = scrape(servers, mode)
+        # without a delivery, or --deadline + --drain seconds after being armed.
+        arm(pipes, cookies, n, 10**9, args.idle, args.deadline + args.drain, lasts=True)
+        notes: list[str] = []
+        before = scrape(servers, mode, notes)
         first = time.time()
-        commands, failed, events = run(drive(urls, cookies[n], channel, booth_id, args))
-        delivered, last, latencies = 0, first, array("d")
-        for pipe in pipes:
-            _, count, at, _closed, raw = pipe.recv()
+        driven = run(drive(urls, cookies[n], channel, booth_id, args))
+        notes += driven.notes
+        delivered, last, latencies, fresh = 0, first, array("d"), 0
+        try:
+            counts = answer(pipes, args.deadline + args.drain + 60 - (time.time() - first), "done")
+            lasts = answer(pipes, 60, "lasts")
+        except ModeFailed as exc:  # the figures of the load processes that answered are lost
+            counts, lasts = [], []
+            notes.append(str(exc))
+        for _, count, at, _closed, raw in counts:
             delivered += count
             latencies.frombytes(raw)
             last = max(last, at)
-        after = scrape(servers, mode)
+        for _, raw in lasts:
+            fresh += array("q", raw).count(driven.published - 1)
+        after = scrape(servers, mode, notes)
     latencies = array("d", sorted(latencies))
     return Overload(
         mode,
         n,
         delivered,
-        n * events,
+        n * driven.published,
         delivered / (last - first) if last > first else 0.0,
-        pct(latencies, 50) * 1000,
-        pct(latencies, 99) * 1000,
-        array("d", sorted(commands)),
-        failed,
+        _harness.pct(latencies, 50) * 1000,
+        _harness.pct(latencies, 99) * 1000,
+        fresh,
+        array("d", sorted(driven.round_trips)),
+        driven.failed,
         {key: after[key] - before[key] for key in METRICS},
+        notes,
     )
 
 
@@ -717,24 +778,51 @@ def print_overload(rows: list[Overload], args: argparse.Namespace) -> None:
           f"more over {args.booths} booths, {args.commands} {args.command} of the publishing user, "
           f"each after the previous answer):")  # fmt: skip
     print(f"{'mode':<22} {'clients':>7} {'delivered/expected':>18} {'deliveries/s':>12} "
-          f"{'p50 ms':>8} {'p99 ms':>8} {'cmd p50 ms':>10} {'cmd p99 ms':>10} {'cmd failed':>10} "
-          f"{'coalesced':>9} {'dropped':>7} {'resyncs':>7}  {'rate vs ref':>11} "
-          f"{'p99 vs ref':>10}  "
-          f"goal (own commands p99 < {GOAL_COMMAND_P99 * 1000:.0f} ms, none failed)")  # fmt: skip
+          f"{'p50 ms':>8} {'p99 ms':>8} {'latest':>7} {'cmd p50 ms':>10} {'cmd p99 ms':>10} "
+          f"{'cmd failed':>10} {'coalesced':>9} {'dropped':>7} {'resyncs':>7}")  # fmt: skip
+    for row in rows:
+        cmd50 = _harness.pct(row.commands, 50) * 1000
+        cmd99 = _harness.pct(row.commands, 99) * 1000
+        print(f"{row.mode:<22} {row.clients:>7,} {f'{row.delivered:,}/{row.expected:,}':>18} "
+              f"{row.rate:>12,.0f} {row.p50:>8.0f} {row.p99:>8.0f} {row.fresh:>7,} "
+              f"{cmd50:>10.0f} {cmd99:>10.0f} {row.failed:>10} "
+              f"{row.counted['coalesced']:>9,.0f} {row.counted['dropped']:>7,.0f} "
+              f"{row.counted['resyncs']:>7,.0f}")  # fmt: skip
+        for note in row.notes:
+            print(f"{'':<22}   {note}")
+    print("Goals (issue 17 item 4): deliveries/s >= "
+          f"{GOAL_RATE}x the reference's, p99 <= {GOAL_P99}x its p99, every socket ends with the "
+          f"latest state, own commands p99 < {GOAL_COMMAND_P99 * 1000:.0f} ms with none "
+          "failed:")  # fmt: skip
     for row in rows:
         ref = next((r for r in rows if r.mode == "reference" and r.clients == row.clients), None)
-        rate = p99 = ""
-        if ref is not None and row.mode != "reference":
-            rate = f"{row.rate / ref.rate:.2f}x" if ref.rate else "nan"
-            p99 = f"{row.p99 / ref.p99:.2f}x" if ref.p99 else "nan"
-        cmd50 = pct(row.commands, 50) * 1000
-        cmd99 = pct(row.commands, 99) * 1000
-        ok = row.failed == 0 and cmd99 < GOAL_COMMAND_P99 * 1000
-        print(f"{row.mode:<22} {row.clients:>7,} {f'{row.delivered:,}/{row.expected:,}':>18} "
-              f"{row.rate:>12,.0f} {row.p50:>8.0f} {row.p99:>8.0f} {cmd50:>10.0f} {cmd99:>10.0f} "
-              f"{row.failed:>10} {row.counted['coalesced']:>9,.0f} {row.counted['dropped']:>7,.0f} "
-              f"{row.counted['resyncs']:>7,.0f}  {rate:>11} {p99:>10}  "
-              f"{'ok' if ok else 'MISS'}")  # fmt: skip
+        print(f"  {row.mode} at {row.clients:,} sockets: {overload_goals(row, ref)}")
+
+
+def overload_goals(row: Overload, ref: Overload | None) -> str:
+    """One line: each goal's figure and ok/MISSED, then the verdict."""
+
+    def said(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    cmd99 = _harness.pct(row.commands, 99) if row.commands else float("nan")
+    commands_ok = row.failed == 0 and cmd99 < GOAL_COMMAND_P99
+    parts = []
+    oks = [row.fresh == row.clients, commands_ok]
+    if row.mode != "reference" and ref is not None:
+        rate = row.rate / ref.rate if ref.rate else float("nan")
+        p99 = row.p99 / ref.p99 if ref.p99 else float("nan")
+        oks += [rate >= GOAL_RATE, p99 <= GOAL_P99]
+        parts += [f"delivery {rate:.2f}x the reference's rate ({said(oks[-2])})",
+                  f"p99 {p99:.2f}x its p99 ({said(oks[-1])})"]  # fmt: skip
+    parts += [f"latest state on {row.fresh:,}/{row.clients:,} sockets ({said(oks[0])})",
+              f"own commands p99 {cmd99 * 1000:.0f} ms, {row.failed} failed ({said(oks[1])})",
+              f"coalesced {row.counted['coalesced']:,.0f}, dropped "
+              f"{row.counted['dropped']:,.0f}, resyncs {row.counted['resyncs']:,.0f}"]  # fmt: skip
+    verdict = "ok" if all(oks) else "MISSED"
+    if row.mode == "reference":
+        verdict += " (the baseline)"
+    return "; ".join(parts) + f" -> {verdict}"
 
 
 def _shares(items: list[str], parts: int) -> list[list[str]]:
@@ -809,8 +897,27 @@ def main() -> None:
     parser.add_argument(
         "--command-timeout",
         type=float,
-        default=30.0,
+        default=10.0,
         help="overload: seconds after which a command without an answer counts as failed",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=90.0,
+        help="overload: seconds after which events and commands stop (the rest fail)",
+    )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=120.0,
+        help="seconds the load processes wait at most for late deliveries (a burst, the "
+        "overload's backlog)",
+    )
+    parser.add_argument(
+        "--connect-seconds",
+        type=float,
+        default=0.0,
+        help="seconds the clients may take to subscribe (default: 60 + 0.02 a client)",
     )
     parser.add_argument(
         "--pg-database", default=PG_NAME, help="the PostgreSQL database to create and drop"
@@ -852,12 +959,21 @@ def main() -> None:
             print(f"\n== {n:,} clients, {args.bursts} burst(s) of {args.messages} messages on "
                   f"{channel}", flush=True)  # fmt: skip
             for mode in modes:
-                rows.append(measure(mode, n, cookies, channel, env, args))
+                try:
+                    rows.append(measure(mode, n, cookies, channel, env, args))
+                except (ModeFailed, _harness.ServerFailed) as exc:
+                    print(f"   {mode}: not measured: {exc}", flush=True)
         for n in sizes if args.scenario != "burst" else []:
             print(f"\n== {n:,} clients, overload: {args.rate:g} events/s for {args.seconds:g} s "
                   f"on {channel}", flush=True)  # fmt: skip
             for mode in modes:
-                overloads.append(measure_overload(mode, n, cookies, channel, booth_id, env, args))
+                try:
+                    overloads.append(
+                        measure_overload(mode, n, cookies, channel, booth_id, env, args)
+                    )
+                except (ModeFailed, _harness.ServerFailed) as exc:
+                    print(f"   {mode}: not measured: {exc}", flush=True)
+                    overloads.append(Overload.failure(mode, n, str(exc)))
     finally:
         run(drop_database(args.pg_database))
     if overloads:

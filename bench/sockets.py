@@ -107,7 +107,7 @@ def spawn(mode: str, env: dict[str, str], channel: str) -> Servers:
         process = subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT)
         started.append((process, port))
     for process, port in started:
-        fanout.wait_listening(process, port)
+        _harness.wait_listening(process, port)
     time.sleep(1.0)  # let start-up allocations settle before reading RSS
     return started
 
@@ -137,8 +137,8 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
     ctx = multiprocessing.get_context("spawn")
     try:
         pids = [p.pid for p, _ in servers]
-        before = sum(fanout.rss_kib(pid) for pid in pids)
-        cpu_at_start = sum(fanout.cpu_seconds(pid) for pid in pids)
+        before = sum(_harness.rss_kib(pid) for pid in pids)
+        cpu_at_start = sum(_harness.cpu_seconds(pid) for pid in pids)
         urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
         started = time.monotonic()
         shares = [cookies[k :: args.client_processes] for k in range(args.client_processes)]
@@ -161,13 +161,13 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
             if n_errors:
                 print(f"   {mode}: {n_errors} sockets failed, e.g. {shown}", flush=True)
         connect_s = time.monotonic() - started
-        connect_us = (sum(fanout.cpu_seconds(pid) for pid in pids) - cpu_at_start) * 1e6
+        connect_us = (sum(_harness.cpu_seconds(pid) for pid in pids) - cpu_at_start) * 1e6
         connect_us /= max(connected, 1)
         time.sleep(1.0)
-        kib = (sum(fanout.rss_kib(pid) for pid in pids) - before) / max(connected, 1)
-        cpu_before = sum(fanout.cpu_seconds(pid) for pid in pids)
+        kib = (sum(_harness.rss_kib(pid) for pid in pids) - before) / max(connected, 1)
+        cpu_before = sum(_harness.cpu_seconds(pid) for pid in pids)
         time.sleep(args.idle)
-        idle_cores = (sum(fanout.cpu_seconds(pid) for pid in pids) - cpu_before) / args.idle
+        idle_cores = (sum(_harness.cpu_seconds(pid) for pid in pids) - cpu_before) / args.idle
         print(f"   {mode:<9} {connected:,} sockets in {connect_s:.1f} s ({connect_us:.0f} us of "
               f"server CPU each), {kib:.1f} KiB each, "
               f"{idle_cores * 100:.2f} % of a core idle", flush=True)  # fmt: skip
@@ -197,7 +197,7 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
             if proc.is_alive():
                 proc.kill()
         for process, _ in servers:
-            fanout.stop(process)
+            _harness.stop(process)
 
 
 def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,

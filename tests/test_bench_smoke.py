@@ -79,9 +79,14 @@ SMOKE = {
         # Every frame delivered in every mode: a renamed channel would lose them all. Under
         # overload, some of the state events reach every socket (fewer than all when they
         # coalesce) and no command fails.
-        r"^reference +4 +[1-9][\d,]*/[\d,]+ +[\d,]+ +\d+ +\d+ +\d+ +\d+ +0 .*\n"
-        r"fair-1-process-memory +4 +[1-9][\d,]*/[\d,]+ +[\d,]+ +\d+ +\d+ +\d+ +\d+ +0 .*\n"
-        r"fair-2-processes +4 +[1-9][\d,]*/[\d,]+ +[\d,]+ +\d+ +\d+ +\d+ +\d+ +0 (.|\n)*"
+        r"^reference +4 +[1-9][\d,]*/[\d,]+ +[\d,]+ +\d+ +\d+ +[1-4] +\d+ +\d+ +0 .*\n"
+        r"fair-1-process-memory +4 +[1-9][\d,]*/[\d,]+ +[\d,]+ +\d+ +\d+ +[1-4] +\d+ +\d+ +0 .*\n"
+        r"fair-2-processes +4 +[1-9][\d,]*/[\d,]+ +[\d,]+ +\d+ +\d+ +[1-4] +\d+ +\d+ +0 .*\n"
+        # then each mode's goals, stated
+        r"Goals \(issue 17 item 4\): .*\n  reference at 4 sockets: .* -> (ok|MISSED) \(the "
+        r"baseline\)\n  fair-1-process-memory at 4 sockets: .*own commands p99 \d+ ms, 0 failed "
+        r"\((ok|MISSED)\).* -> (ok|MISSED)\n  fair-2-processes at 4 sockets: .* -> (ok|MISSED)\n"
+        r"(.|\n)*"
         r"^reference +4 +8/8 .*\nfair-1-process-memory +4 +8/8 .*\nfair-2-processes +4 +8/8 .*$",
     ),
     "interview.py": Smoke(
