@@ -193,3 +193,43 @@ async def test_the_pacer_lets_a_bounded_number_go_per_turn() -> None:
         turn += 1
     per_turn = [turns.count(t) for t in sorted(set(turns))]
     assert max(per_turn) <= 10 and sum(per_turn) == 35 and len(per_turn) >= 4
+
+
+async def test_a_reply_does_not_wait_for_the_sockets_fan_out_turn() -> None:
+    """A socket whose writer already waits for its fan-out turn behind thousands of others
+    (overload) sends a command's reply at once, not on that turn, and keeps its place in line
+    for its event."""
+    loop = asyncio.get_running_loop()
+    pacer = outbox.Pacer(loop, pace=1)
+    boxes = [outbox.Outbox(10) for _ in range(50)]
+    sent: list[tuple[int, int, str]] = []  # (turn, box, frame)
+    turn = 0
+
+    async def writer(k: int) -> None:
+        while True:
+            frame = await boxes[k].get(pacer)
+            sent.append((turn, k, frame))
+
+    for k, box in enumerate(boxes):
+        box.event(protocol.dumps(["event", "edition:1", {"event": "load", "n": k}]))
+    writers = [asyncio.create_task(writer(k)) for k in range(len(boxes))]
+    try:
+        for _ in range(3):  # every writer waits for its turn now, the last one 49 turns away
+            await asyncio.sleep(0)
+            turn += 1
+        boxes[-1].reply(protocol.success(7, {}))
+        while len(sent) < len(boxes) + 1 and turn < 200:
+            await asyncio.sleep(0)
+            turn += 1
+    finally:
+        for task in writers:
+            task.cancel()
+        await asyncio.gather(*writers, return_exceptions=True)
+    last = [(at, frame) for at, k, frame in sent if k == len(boxes) - 1]
+    assert [frame for _, frame in last] == [
+        protocol.success(7, {}),
+        protocol.dumps(["event", "edition:1", {"event": "load", "n": 49}]),
+    ]
+    assert last[0][0] <= 4, f"the reply waited {last[0][0]} turns"
+    # Its event still went in its place: after every other socket's, not after a new wait.
+    assert [k for _, k, frame in sent if '"load"' in frame] == list(range(len(boxes)))

@@ -17,11 +17,12 @@ Two kinds of event frames:
   socket stays open: under overload a reconnection storm would cost more than the backlog.
 
 Replies to the socket's own commands go ahead of every event, so that fan-out never starves a
-user's commands on their own socket. Fan-out frames also wait for their turn (`Pacer`): at most
-`PACE` of them are sent per turn of the event loop, whatever the number of sockets, so that
-the commands being handled (their reads, their database round trips) are never queued behind
-thousands of sends. Coalesced and dropped frames are counted in /metrics (fair.metrics), added
-up once per turn of the loop.
+user's commands on their own socket: a reply goes at once even while the socket's next event
+waits for its turn (which keeps its place in line). Fan-out frames wait for their turn
+(`Pacer`): at most `PACE` of them are sent per turn of the event loop, whatever the number of
+sockets, so that the commands being handled (their reads, their database round trips) are
+never queued behind thousands of sends. Coalesced and dropped frames are counted in /metrics
+(fair.metrics), added up once per turn of the loop.
 
 A frame is classified once per published event, not per socket (`classify` keeps the recent
 frames: the broadcaster hands the same string to every subscriber).
@@ -107,7 +108,8 @@ class Outbox:
         self.events: OrderedDict[Any, str] = OrderedDict()
         self.channels: dict[Any, str] = {}  # key -> channel of the queued frame
         self._numbers = count()
-        self._ready = asyncio.Event()
+        self._ready = asyncio.Event()  # something to send, or the turn came
+        self._turn: asyncio.Future[None] | None = None  # the pacer's turn being waited for
 
     def __len__(self) -> int:
         return len(self.replies) + len(self.events)
@@ -146,19 +148,31 @@ class Outbox:
             self.event(resync_frame(name))
 
     async def get(self, pacer: Pacer) -> str:
-        """The next frame to send: a reply at once, an event when `pacer` gives its turn."""
+        """The next frame to send: a reply at once (even while waiting for a turn), an event
+        when `pacer` gives this socket its turn."""
         while True:
-            while not self:
-                self._ready.clear()
-                await self._ready.wait()
-            if not self.replies:
-                await pacer.turn()
             if self.replies:
                 return self.replies.popleft()
             if self.events:
-                key, text = self.events.popitem(last=False)
-                del self.channels[key]
-                return text
+                if self._turn is None:
+                    self._turn = pacer.ticket()
+                    if self._turn is not None:
+                        self._turn.add_done_callback(self._turned)
+                if self._turn is None or self._turn.done():
+                    self._turn = None
+                    key, text = self.events.popitem(last=False)
+                    del self.channels[key]
+                    return text
+            self._ready.clear()
+            try:
+                await self._ready.wait()
+            except asyncio.CancelledError:  # the socket closed: its turn goes to the others
+                if self._turn is not None:
+                    self._turn.cancel()
+                raise
+
+    def _turned(self, _turn: asyncio.Future[None]) -> None:
+        self._ready.set()
 
 
 class Pacer:
@@ -173,14 +187,21 @@ class Pacer:
         self.armed = False
 
     async def turn(self) -> None:
+        waiter = self.ticket()
+        if waiter is not None:
+            await waiter
+
+    def ticket(self) -> asyncio.Future[None] | None:
+        """None if a send may go now (counted in this turn's budget), else a future resolved
+        on its turn (cancel it to give the turn up)."""
         if self.used < self.pace and not self.waiting:
             self.used += 1
             self._arm()
-            return
+            return None
         waiter: asyncio.Future[None] = self.loop.create_future()
         self.waiting.append(waiter)
         self._arm()
-        await waiter
+        return waiter
 
     def _arm(self) -> None:
         if not self.armed:
