@@ -134,7 +134,8 @@ class Outbox:
         slot: Any = next(self._numbers) if key is None else key
         self.events[slot] = text
         self.channels[slot] = channel
-        self._ready.set()
+        if self._turn is None:  # else the writer wakes on its turn (or a reply), not on each event
+            self._ready.set()
 
     def _resync(self, channel: str, *, dropping: bool) -> None:
         """Drop the queued events (and the new one, `dropping`); queue `resync` on each
