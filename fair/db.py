@@ -42,21 +42,31 @@ class Unreachable(Exception):
     unwrapped and which other causes (SMTP, files) raise too."""
 
 
+class Full(Unreachable):
+    """PostgreSQL refused a new connection because its own connection slots are all taken
+    (max_connections, or the role's limit: "sorry, too many clients already"), as when several
+    processes open their pools in a surge: busy, like a full pool, not a defect."""
+
+
 async def _reach(*args: Any, **kwargs: Any) -> Any:
-    """asyncpg.connect, with a refused or silent server said as `Unreachable`."""
+    """asyncpg.connect, with a refused or silent server said as `Unreachable`, a full one as
+    `Full`."""
     try:
         return await asyncpg.connect(*args, **kwargs)
+    except asyncpg.exceptions.TooManyConnectionsError as exc:
+        raise Full(f"database full: {exc}") from exc
     except (OSError, asyncpg.exceptions.CannotConnectNowError) as exc:  # TimeoutError is one
         raise Unreachable(f"database unreachable: {exc!r}") from exc
 
 
 def unavailable(exc: BaseException) -> str | None:
     """Why the database cannot serve now, as an error code, or None when `exc` is a defect:
-    `server.busy` when every connection of the pool stayed taken for its timeout;
+    `server.busy` when every connection of the pool stayed taken for its timeout, or PostgreSQL
+    has no connection slot left (`Full`);
     `server.unavailable` when the database is unreachable on connect, or a connection was lost
     during the request (SQLAlchemy marks it invalidated; the pool's pre-ping replaces such
     connections once the server is back). Both are answered 503 with Retry-After."""
-    if isinstance(exc, PoolTimeout):
+    if isinstance(exc, PoolTimeout | Full):
         return "server.busy"
     if isinstance(exc, Unreachable):
         return "server.unavailable"
