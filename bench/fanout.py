@@ -749,10 +749,14 @@ def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_
         except ModeFailed as exc:  # the figures of the load processes that answered are lost
             counts, lasts = [], []
             notes.append(str(exc))
-        for _, count, at, _closed, raw in counts:
+        closed = 0
+        for _, count, at, closed_there, raw in counts:
             delivered += count
             latencies.frombytes(raw)
             last = max(last, at)
+            closed += closed_there
+        if closed:  # e.g. the server's keepalive pings unanswered by a starved load process
+            notes.append(f"{closed:,} sockets closed during the run")
         for _, raw in lasts:
             fresh += array("q", raw).count(driven.published - 1)
         after = scrape(servers, mode, notes)
