@@ -74,6 +74,7 @@ async def endpoint(websocket: WebSocket) -> None:
         return
     state = app_state.of(websocket)
     hub = hubs.of(state.broadcast)
+    checked = hub.changes  # account changes heard before the session's check
     try:  # from the hub's cache when this session was checked moments ago
         found = await hub.authenticate(state, websocket.session)
         user, session_id = found if found is not None else (None, None)
@@ -93,7 +94,7 @@ async def endpoint(websocket: WebSocket) -> None:
         return
     metrics.SOCKETS.inc()
     try:
-        code = await Connection(websocket, user, hub, session_id).serve()
+        code = await Connection(websocket, user, hub, session_id).serve(checked)
     finally:
         metrics.SOCKETS.dec()
     if code:
@@ -254,13 +255,14 @@ class Connection:
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
         self.calls: dict[int, str] = {}  # booth conversation id: role (live/call_commands.py)
 
-    async def serve(self) -> int | None:
-        """Run until the client leaves (None) or must be closed (the close code)."""
+    async def serve(self, checked: int | None = None) -> int | None:
+        """Run until the client leaves (None) or must be closed (the close code); `checked`:
+        the hub's count of account changes before the session was checked (`Hub.join`)."""
         # Two tasks a socket: a reader and a writer; the rest is shared (fair.live.hub).
         tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._send())]
         for task in tasks:
             task.add_done_callback(self._finished)
-        self.hub.join(self)
+        self.hub.join(self, checked)
         self._schedule_beat()
         try:
             return await self.ended
