@@ -6,10 +6,11 @@ at most `active` candidates active at once, at most `per_minute` let in each clo
 A candidate arriving then takes a place in the edition's waiting line and is let in, first
 come first served, as soon as both caps allow; people arriving in the 15 minutes before
 opening draw a random place ahead of everyone arriving later (`Place.drawn`), so refreshing
-early gains nothing. Someone let in is *active* until `idle` seconds pass without a request
-of theirs: then the place goes to the next in line. A waiter who stops asking for their place
-for `WAIT_IDLE` seconds (the waiting page asks every 5 s with JavaScript; without it, the
-candidate's "Refresh now" does) loses it.
+early gains nothing (nor letting one's place go to draw again: one person draws the same
+place for one opening, fair.admission_gate.draw). Someone let in is *active* until `idle`
+seconds pass without a request of theirs: then the place goes to the next in line. A waiter
+who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks every 5 s
+with JavaScript; without it, the candidate's "Refresh now" does) loses it.
 
 The line and the counts live in a `Line`: `MemoryLine` (this process: the embedded default)
 or `RedisLine` (the deployment's, in the broadcaster's Redis: every worker and host shares

@@ -16,7 +16,7 @@ process (`gated`), not on every request.
 
 from __future__ import annotations
 
-import secrets
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,9 +52,15 @@ def line_of(redis: Redis | None, namespace: str) -> admission.Line:
     return admission.RedisLine(redis, namespace=namespace) if redis is not None else LOCAL
 
 
-def draw() -> float:
-    """A place drawn before opening, in [0, 1): ahead of every later arrival's."""
-    return secrets.randbelow(2**52) / 2**52
+def draw(edition_id: int, user_id: int, opens: datetime) -> float:
+    """The place drawn before this opening, in [0, 1): ahead of every later arrival's. The
+    same for one person each time they ask (keyed with SECRET_KEY, unguessable by anyone
+    else): one who lets their place go and comes back, to try for a better draw, gets the
+    same one."""
+    message = f"{edition_id}.{user_id}.{int(opens.timestamp())}".encode()
+    key = f"fair.admission.draw:{settings.get().secret_key}".encode()
+    found = hmac.digest(key, message, "sha256")
+    return (int.from_bytes(found[:8], "big") >> 12) / 2**52
 
 
 # The cookie --------------------------------------------------------------------------------------

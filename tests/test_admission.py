@@ -330,3 +330,35 @@ async def test_the_gated_editions_kept_outlive_the_session_that_read_them(
     async with app.state.read_sessions() as reader:  # the next request, within 5 s
         gates = await admission_gate.gated(reader, f.NOON + timedelta(seconds=1))
     assert [(g.edition_id, g.caps.active) for g in gates] == [(edition.id, 1)]
+
+
+async def test_a_place_drawn_before_opening_is_kept_by_one_who_lets_it_go_and_comes_back(
+    session: AsyncSession, make_client: Any
+) -> None:
+    """Letting one's place go (WAIT_IDLE without asking) and arriving again before opening
+    draws the same place: trying again and again for a better draw gains nothing."""
+    opens = f.NOON.replace(hour=0)  # its first live day opens at midnight
+    clock.set_now(opens - timedelta(minutes=14))
+    edition = await f.edition(session, admission_active_cap=1, live_first_day=opens.date())
+    await db.commit(session)
+    people = [await _candidate_client(session, make_client, edition) for _ in range(12)]
+    status = f"/e/{edition.slug}/waiting/status"
+
+    async def position(client: httpx.AsyncClient) -> int:
+        found = (await client.get(status)).json()
+        assert found["admitted"] is False
+        return int(found["position"])
+
+    for client, _id in people:  # each takes a place
+        await position(client)
+    first = [await position(client) for client, _id in people]
+    assert sorted(first) == list(range(1, 13))
+    leaver = people[0][0]
+    now = opens - timedelta(minutes=14)
+    for _cycle in range(3):  # three times: 12 ** -3 that random draws would all agree
+        for step in (60, 60, 30):  # the others keep asking; the leaver's place goes
+            now += timedelta(seconds=step)
+            clock.set_now(now)
+            others = [await position(client) for client, _id in people[1:]]
+        assert sorted(others) == list(range(1, 12))
+        assert await position(leaver) == first[0]

@@ -111,7 +111,7 @@ async def arrive(request: Request, gate: admission_gate.Gate) -> admission.Place
             now=now.timestamp(),
             opens=gate.opens.timestamp(),
             caps=gate.caps,
-            draw=admission_gate.draw(),
+            draw=admission_gate.draw(gate.edition_id, request.state.user.id, gate.opens),
         )
     except admission.Full:
         metrics.ADMISSION_REJECTED.labels("full").inc()
