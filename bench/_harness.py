@@ -1,16 +1,22 @@
-"""What the benchmark scripts share: a throwaway PostgreSQL database, a free port, percentiles,
-and the search stemmer memoised for bulk loads. Imported as `_harness` (a script's own folder
+"""What the benchmark scripts share: a throwaway PostgreSQL database, a free port, server
+processes that cannot outlive the bench, percentiles, and the search stemmer memoised for bulk
+loads. Imported as `_harness` (a script's own folder
 is first on sys.path); the leading underscore keeps it out of tests/test_bench_smoke.py's list
 of scripts to run."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import secrets
+import signal
 import socket
 import statistics
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -73,3 +79,30 @@ def _stem(word: str) -> str:
 def fast_stems(text_: str) -> str:
     """search.stems, memoised per word (the pure-Python stemmer costs ~0.1 ms a word)."""
     return " ".join(_stem(w) for w in search.words(text_))
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when the process that started it dies, even by
+    SIGKILL or `timeout -s KILL` (Linux; elsewhere nothing). Call it first thing in a child."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def exit_on_signals() -> None:
+    """SIGTERM (`timeout`, kill) and SIGHUP exit through `finally` blocks and atexit, which
+    stop the servers and drop the database; the default kills the bench on the spot."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda number, _frame: sys.exit(128 + number))
+
+
+def spawn(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    """A server process (`python` and `command`) that dies with the bench."""
+    return subprocess.Popen(
+        [sys.executable, *command], env=env, cwd=cwd, preexec_fn=die_with_parent
+    )

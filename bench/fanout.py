@@ -183,7 +183,11 @@ class Tally:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int):  # type: ignore[no-untyped-def]
+async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int,
+                     source: str | None = None) -> None:  # fmt: skip
+    """Open a socket per cookie (`batch` at a time, from the address `source` if given: each
+    source address has its own ~28,000 ephemeral ports), subscribe each to `channel`, then
+    answer the parent's commands on `pipe`."""
     import websockets
     from websockets.exceptions import ConnectionClosed
 
@@ -214,6 +218,7 @@ async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: st
             ping_interval=None,
             open_timeout=120,
             close_timeout=1,
+            local_addr=(source, 0) if source else None,
         )
         await ws.send(json.dumps(["subscribe", 1, {"channel": channel}]))
         reply = json.loads(await asyncio.wait_for(ws.recv(), 120))
@@ -252,9 +257,11 @@ async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: st
         pipe.send(("done", tally.count, tally.last, tally.closed, tally.latencies.tobytes()))
 
 
-def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int) -> None:
+def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int,
+                source: str | None = None) -> None:  # fmt: skip
+    _harness.die_with_parent()
     raise_nofile()
-    run(client_run(pipe, urls, cookies, channel, batch))
+    run(client_run(pipe, urls, cookies, channel, batch, source))
     pipe.close()
     os._exit(0)  # let the kernel close thousands of sockets at once
 

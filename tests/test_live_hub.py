@@ -173,3 +173,20 @@ def test_sockets_are_served_lean_with_the_endpoints_frame_limit() -> None:
         "ws_ping_interval": 60.0,
         "ws_ping_timeout": 20.0,
     }
+
+
+async def test_sockets_subscribing_together_to_the_hall_read_the_edition_once(
+    server: Server,
+) -> None:
+    # An opening: many sockets ask for the hall's channel before any answer is known. They
+    # wait for one read (each reading it emptied the pool: `server.busy` to the rest).
+    _, edition_id = await make(server)
+    hall = channels.edition(edition_id)
+    sockets = await asyncio.gather(*(opened(server) for _ in range(20)))
+    with statements(server) as seen:
+        replies = await asyncio.gather(
+            *(call(ws, "subscribe", {"channel": hall}) for ws in sockets)
+        )
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    assert replies == [["success", 1, {"channel": hall}]] * 20
+    assert len([s for s in seen if "FROM editions" in s]) == 1

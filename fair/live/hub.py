@@ -16,9 +16,11 @@ the few process-wide tasks that used to run once per socket.
   as soon as it is heard (a sink, not a queue: none waits behind a re-check, none is dropped
   from a full queue), the re-checks run in the background; a socket whose session was checked
   before a change of its account but that joins after it is re-checked at once (`join`).
-* **Public channels** (`visible_to_all`): an edition's, booth's or webconference's channel
-  that everyone may follow (the pages show it to visitors) is remembered for CACHE_SECONDS, so
-  that thousands of sockets subscribing to the hall's channel read the database once.
+* **Public channels** (`public`): an edition's, booth's or webconference's channel that
+  everyone may follow (the pages show it to visitors) is remembered for CACHE_SECONDS, and the
+  sockets asking at the same moment wait for one read, so that thousands of sockets
+  subscribing to the hall's channel at opening read the database once, not once each until
+  the first answer (which emptied the pool: `server.busy` to the rest).
 * **Rounds**: one task re-checks the sockets' sessions and refreshes the open sockets register
   (fair.live.limits), one follows the sockets-closing notices. Heartbeats are a timer per
   socket (a callback, not a task: `Connection`).
@@ -36,7 +38,7 @@ import logging
 import time
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +137,7 @@ class Hub:
         self.broadcast = broadcast
         self.sessions = SessionCache()
         self.public: OrderedDict[str, float] = OrderedDict()  # channel: until when
+        self._checking: dict[str, asyncio.Task[bool]] = {}  # public channels being read
         self.watched: defaultdict[int, set[Connection]] = defaultdict(set)  # by user id
         self.by_id: dict[str, Connection] = {}  # by connection id
         self.listening = False  # the accounts channel is followed: the cache may be used
@@ -239,6 +242,27 @@ class Hub:
         return found
 
     # Public channels ----------------------------------------------------------------------
+
+    async def everyone_sees(self, channel: str, read: Callable[[], Awaitable[bool]]) -> bool:
+        """Whether everyone may follow `channel`: remembered for CACHE_SECONDS when so, else
+        `read`; the sockets asking while it reads wait for its answer (one read for all)."""
+        if self.visible_to_all(channel):
+            return True
+        reading = self._checking.get(channel)
+        if reading is None:
+            reading = asyncio.create_task(self._read_public(channel, read))
+            self._checking[channel] = reading
+        # Shielded: a socket that leaves meanwhile does not cancel the others' answer.
+        return await asyncio.shield(reading)
+
+    async def _read_public(self, channel: str, read: Callable[[], Awaitable[bool]]) -> bool:
+        try:
+            public = await read()
+        finally:
+            del self._checking[channel]
+        if public:
+            self.remember_public(channel)
+        return public
 
     def visible_to_all(self, channel: str) -> bool:
         """Whether `channel` was found visible to everyone less than CACHE_SECONDS ago."""

@@ -434,29 +434,38 @@ async def ping(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def subscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     channel = payloads.channel(payload)
-    if not conn.hub.visible_to_all(channel):  # else no read: a public channel, seen moments ago
+    if not await everyone_sees(conn, channel):
         await check_channel(conn, channel)
     if channel not in conn.subscriptions:
         await conn.follow(channel)
     return {"channel": channel}
 
 
-async def check_channel(conn: Connection, channel: str) -> None:
-    """Raise unless this socket may follow `channel` (`check_subscribe`, after the reads). A
-    channel everyone sees is remembered by the hub for a moment."""
+async def everyone_sees(conn: Connection, channel: str) -> bool:
+    """Whether `channel` is public and visible to visitors: then anyone may follow it. Asked
+    of the hub, which remembers it for a moment and reads it once for the sockets asking
+    together (thousands at an opening)."""
     parsed = channels.parse(channel)
+    if parsed is None or parsed[0] not in PUBLIC_KINDS:
+        return False
+
+    async def read() -> bool:
+        async with conn.read() as session:
+            return await sees(session, None, channel)
+
+    return await conn.hub.everyone_sees(channel, read)
+
+
+async def check_channel(conn: Connection, channel: str) -> None:
+    """Raise unless this socket may follow `channel`, which visitors do not see
+    (`check_subscribe`, after the reads)."""
     async with conn.read() as session:
-        public = (
-            parsed is not None and parsed[0] in PUBLIC_KINDS and await sees(session, None, channel)
-        )
-        visible = public or await sees(session, conn.user, channel)
+        visible = await sees(session, conn.user, channel)
         organiser = await follows_panel(session, conn.user, channel)
     participant = await room_commands.participant(conn, channel)
     check_subscribe(
         conn.user, channel, participant=participant, visible=visible, organiser=organiser
     )
-    if public:
-        conn.hub.remember_public(channel)
 
 
 async def unsubscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
