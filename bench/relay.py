@@ -20,8 +20,9 @@ For each N and each mode, fresh processes on loopback:
   not the source's encoder. A keyframe request (PLI/FIR) from the media process makes the video
   jump to the loop's next keyframe (at most 59 frames ahead);
 * viewer bots (`--view PORT COUNT`), at most `--bots-per-process` viewers a process: aiortc peer
-  connections whose receivers count complete encoded frames and RTP packets without decoding
-  (`fair.media.relay.count_only`: no jitter buffer, no NACK, no decoding).
+  connections that count complete encoded frames and RTP packets from the RTP headers (SRTP
+  leaves them in clear) where aioice receives the datagrams: no decryption, no jitter buffer,
+  no NACK, no decoding (`Bot`).
 
 After every viewer has its first video frame and `--warmup` seconds, the run is measured for
 `--seconds`: the media process's CPU (user + system, from getrusage, all threads) over wall time;
@@ -40,6 +41,7 @@ import os
 import resource
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -152,6 +154,8 @@ async def serve_relay(mode: str, port: int) -> None:
                     ctypes.CDLL("libc.so.6").malloc_trim(0)
                     trimmed = media_stats(forwarding, pcs, counts, False)
                     reply["trimmed_rss_kib"] = trimmed["rss_kib"]
+            elif op == "profile":  # cProfile of this process for a few seconds: the hot spots
+                reply = await profile(float(message.get("seconds", 5)))
             elif op == "trace":  # with BENCH_TRACEMALLOC=1: where the memory grew since "mark"
                 reply = trace(message.get("mark", False))
             elif op == "usage":
@@ -212,7 +216,7 @@ def media_stats(
             "RTCDtlsTransport",
             "RTCIceTransport",
             "Connection",
-            "_Outlet",
+            "_Leg",
             "Packet",
         }
         found = dict.fromkeys(sorted(names), 0)
@@ -222,6 +226,21 @@ def media_stats(
                 found[name] += 1
         stats["objects"] = found
     return stats
+
+
+async def profile(seconds: float, top: int = 25) -> dict[str, Any]:
+    """The functions where this process spent its time (own time, cProfile) over `seconds`."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await asyncio.sleep(seconds)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return {"profile": out.getvalue()}
 
 
 _traced: list[Any] = []
@@ -410,10 +429,9 @@ class Stream:
         self.timestamp: int | None = None
         self.broken = True
 
-    def add(self, packet: Any) -> None:
+    def add(self, seq: int, timestamp: int, marker: bool, size: int) -> None:
         self.received += 1
-        self.bytes += len(packet.payload)
-        seq = packet.sequence_number
+        self.bytes += size
         if self.first is None:
             self.first = self.highest = seq
             gap = True  # the frame may have started before we joined
@@ -423,11 +441,11 @@ class Stream:
                 return
             gap = unwrapped != self.highest + 1
             self.highest = unwrapped
-        if packet.timestamp != self.timestamp:
-            self.timestamp, self.broken = packet.timestamp, gap
+        if timestamp != self.timestamp:
+            self.timestamp, self.broken = timestamp, gap
         elif gap:
             self.broken = True
-        if packet.marker and not self.broken:
+        if marker and not self.broken:
             self.frames += 1
             self.broken = True
 
@@ -436,19 +454,43 @@ class Stream:
         return 0 if self.first is None else self.highest - self.first + 1
 
 
+RTP_HEADER = struct.Struct("!BBHII")
+
+
 class Bot:
-    """A viewer that counts RTP packets instead of decoding (no jitter buffer, no NACK)."""
+    """A viewer that counts RTP packets from their headers, which SRTP leaves in clear: no
+    decryption, no jitter buffer, no NACK, no aiortc receive task. STUN (consent checks), DTLS
+    and RTCP still go to aioice and aiortc, so the connection stays up as a browser's would."""
 
     def __init__(self) -> None:
         self.pc, self.id = peer(), 0
         self.streams = {"audio": Stream(), "video": Stream()}
-        self.pc.on("track", self._on_track)
 
-    def _on_track(self, track: Any) -> None:
-        from fair.media.relay import count_only
+    def count_headers(self) -> None:
+        """Read each datagram's RTP header where aioice receives it (its protocol's
+        `datagram_received`, replaced on this connection's sockets); RTX and RTCP pass."""
+        kinds, kind = {}, ""
+        for line in self.pc.remoteDescription.sdp.splitlines():
+            if line.startswith("m="):
+                kind = line[2:].split()[0]
+            elif line.startswith("a=rtpmap:") and line.split()[1].split("/")[0] in ("VP8", "opus"):
+                kinds[int(line[9:].split()[0])] = self.streams[kind]
+        unpack = RTP_HEADER.unpack_from
+        transport = self.pc.getTransceivers()[0].receiver.transport.transport
+        for protocol in transport._connection._protocols:
+            original = protocol.datagram_received
 
-        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
-        count_only(receiver, self.streams[track.kind].add)
+            def received(data: bytes, addr: Any, original: Any = original) -> None:
+                if 128 <= data[0] < 192 and (data[1] & 0x7F) in kinds:  # RTP (not RTCP: 72-76)
+                    first, second, seq, timestamp, _ = unpack(data)
+                    size = len(data) - 12 - 4 * (first & 0x0F)
+                    if first & 0x10:  # header extensions
+                        size -= 4 + 4 * int.from_bytes(data[14:16], "big")
+                    kinds[second & 0x7F].add(seq, timestamp, second & 0x80, size)
+                else:
+                    original(data, addr)
+
+            protocol.datagram_received = received
 
     async def join(self, reader: Any, writer: Any) -> None:
         from aiortc import RTCSessionDescription
@@ -457,6 +499,7 @@ class Bot:
         await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         answer = {"op": "answer", "id": offer["id"], "sdp": self.pc.localDescription.sdp}
+        self.count_headers()
         await ask(reader, writer, answer)
         self.id = int(offer["id"])
 
@@ -656,6 +699,8 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
         usage1, drops1 = relay_usage(port), udp_receive_buffer_errors()
         cpu1, busy1, sockets1 = [cpu_seconds(p) for p in pids], machine_busy(), socket_drops(pids)
         after = mark()
+        if args.profile:  # after the measure: cProfile's own cost stays out of the figures
+            print(control(port, {"op": "profile", "seconds": args.profile})["profile"])
         cores = [
             (b - a) / (usage1["wall"] - usage0["wall"]) for a, b in zip(cpu0, cpu1, strict=True)
         ]
@@ -748,6 +793,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--bots-per-process", type=int, default=50)
+    parser.add_argument(
+        "--profile", type=float, default=0, help="then cProfile the media process for S seconds"
+    )
     parser.add_argument("--serve-relay", nargs=2, metavar=("MODE", "PORT"))
     parser.add_argument("--publish", metavar="PORT")
     parser.add_argument("--view", nargs=2, metavar=("PORT", "COUNT"))
