@@ -218,6 +218,7 @@ async def searched(
                     query=replace(query, also=result.also),  # the offers the results found
                     origin=result.origin,
                     network=shows_network,
+                    shown=result,
                 )
     except Invalid as error:
         form.errors, form.message, status = dict(error.fields), error.message, 422
