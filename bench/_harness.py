@@ -1,22 +1,28 @@
-"""What the benchmark scripts share: a throwaway PostgreSQL database, a free port, server
-processes that cannot outlive the bench, percentiles, and the search stemmer memoised for bulk
-loads. Imported as `_harness` (a script's own folder
+"""What the benchmark scripts share: a throwaway PostgreSQL database, a free port, percentiles,
+the search stemmer memoised for bulk loads, and the child processes (`Children`: fair's web
+servers and a script's own client processes, every one stopped when the script ends, even on
+an exception, Ctrl-C or `timeout`'s SIGTERM, and killed by the kernel if the script is killed
+with SIGKILL). Imported as `_harness` (a script's own folder
 is first on sys.path); the leading underscore keeps it out of tests/test_bench_smoke.py's list
 of scripts to run."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
+import resource
 import secrets
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from sqlalchemy import text
@@ -24,6 +30,7 @@ from sqlalchemy import text
 from fair import db, search
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def pg_database(name: str, create: bool) -> str:
@@ -106,3 +113,83 @@ def spawn(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Pope
     return subprocess.Popen(
         [sys.executable, *command], env=env, cwd=cwd, preexec_fn=die_with_parent
     )
+
+
+# Child processes ---------------------------------------------------------------------------------
+
+
+def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """A SIGTERM handler (`signal.signal(signal.SIGTERM, exit_on_sigterm)`): `finally` blocks
+    and `with` exits run when `timeout` ends a script."""
+    raise SystemExit(128 + signum)
+
+
+class Children:
+    """The processes a benchmark starts; `with Children() as children:` stops them all on the
+    way out (SIGTERM, then SIGKILL after `grace` seconds), and turns SIGTERM into SystemExit
+    meanwhile so that `timeout` ending the script still runs this clean-up."""
+
+    def __init__(self, grace: float = 10.0) -> None:
+        self.grace = grace
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Children:
+        self._previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for process in self.started:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + self.grace
+            for process in self.started:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        finally:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def start(
+        self, args: list[str], env: dict[str, str], **popen: object
+    ) -> subprocess.Popen[bytes]:
+        """`args` run by this Python (`-m …` or a script), from the checkout's root."""
+        popen.setdefault("preexec_fn", die_with_parent)
+        process = subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT, **popen)  # type: ignore[call-overload]
+        self.started.append(process)
+        return process
+
+    def web_servers(self, env: dict[str, str], count: int, *, seconds: float = 60.0) -> list[int]:
+        """`count` web processes as `fair serve` runs them (uvicorn, no access log), each on a
+        free port; their ports, once each answers a connection (at most `seconds`)."""
+        ports = []
+        for _ in range(count):
+            port = free_port()
+            command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
+            self.start([*command, "--log-level", "warning", "--no-access-log"], env)
+            ports.append(port)
+        for process, port in zip(self.started[-count:], ports, strict=True):
+            wait_listening(process, port, seconds)
+        return ports
+
+
+def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"a server exited at start (code {process.returncode})")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
+
+
+def raise_open_files(needed: int) -> None:
+    """The soft limit of open files up to the hard one (children inherit it); SystemExit when
+    even that is under `needed`."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if needed > hard:
+        raise SystemExit(f"RLIMIT_NOFILE is {hard}: {needed:,} open files needed")

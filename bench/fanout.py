@@ -385,15 +385,7 @@ def spawn_servers(
     return started
 
 
-def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited at start (code {process.returncode})")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
+wait_listening = _harness.wait_listening  # bench/sockets.py calls it through this module
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

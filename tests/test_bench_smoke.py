@@ -156,6 +156,7 @@ SMOKE = {
             "--window=3",
             "--deadline=2",
             "--per-minute=5",
+            "--client-processes=2",
             f"--pg-database=fair_bench_surge_{RUN}",
             f"--namespace=fair-bench-surge-{RUN}",
         ),
