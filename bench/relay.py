@@ -170,6 +170,7 @@ async def serve_relay(mode: str, port: int) -> None:
             elif op == "usage":
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 reply = {
+                    "sent": packets_sent(forwarding, pcs),
                     "cpu": usage.ru_utime + usage.ru_stime,
                     "wall": time.monotonic(),
                     "frames_in": forwarding.frames_in,
@@ -190,6 +191,19 @@ async def serve_relay(mode: str, port: int) -> None:
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
+
+
+def packets_sent(relay: Any, pcs: dict[int, Any]) -> int:
+    """RTP packets sent so far to every viewer (and downstream process): aiortc's count per
+    sender, or the fanout's when it sends in aiortc's place (`fair.media.fanout`)."""
+    total = 0
+    fanouts = getattr(relay, "_fanouts", {})
+    for key, pc in pcs.items():
+        for transceiver in pc.getTransceivers() if key else []:
+            sender = transceiver.sender
+            leg = fanouts[sender.kind].legs.get(sender) if fanouts else None
+            total += leg.report().packet_count if leg else sender._RTCRtpSender__packet_count
+    return total
 
 
 async def upstream(relay: Any, port: int) -> Any:
@@ -676,6 +690,7 @@ class Result:
     bot_cores: float = 0.0
     other_cores: float = 0.0  # the rest of the machine: processes that are not the bench's
     media_drops: int = 0  # datagrams dropped by the media process's sockets
+    us_per_packet: float = 0.0  # the media processes' CPU per RTP packet sent, in microseconds
     notes: str = ""
 
     @property
@@ -759,12 +774,14 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
             loss.append(max(expected - received, 0) / expected if expected else 1.0)
             kbps.append((b["bytes"] - a["bytes"]) * 8 / seconds / 1000)
         upstream = [u["publisher"] for u in usage1]
+        media_cpu = sum(u1["cpu"] - u0["cpu"] for u0, u1 in zip(usage0, usage1, strict=True))
+        sent = sum(u1["sent"] - u0["sent"] for u0, u1 in zip(usage0, usage1, strict=True))
         viewers_connected = sum(u["viewers_connected"] for u in usage1)
         return Result(
             mode if k == 1 else f"{mode}:{k}",
             n,
             connected,
-            sum(u1["cpu"] - u0["cpu"] for u0, u1 in zip(usage0, usage1, strict=True)) / wall,
+            media_cpu / wall,
             min(fps),
             statistics.median(fps),
             max(loss),
@@ -776,6 +793,7 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
             sum(cores[k + 1 :]),
             (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * (os.cpu_count() or 1) - sum(cores),
             sum(dropped(sockets0[i], sockets1[i]) for i in range(k)),
+            media_cpu / sent * 1e6 if sent else 0.0,
             "; ".join(
                 note
                 for note in (
@@ -820,6 +838,7 @@ def row(r: Result, baseline: float | None) -> str:
         f"{r.equivalent_per_core:>7.0f}{source}{r.fps_min:>6.1f}{r.fps_median:>6.1f}"
         f"{r.loss_max * 100:>7.2f}{r.loss_mean * 100:>7.2f}{r.kbps:>6.0f}{r.drops:>7}"
         f"{r.media_drops:>6}{r.publisher_cores:>6.2f}{r.bot_cores:>6.2f}{r.other_cores:>6.2f}"
+        f"{r.us_per_packet:>6.1f}"
         f"  {verdict}" + (f"  ({r.notes})" if r.notes else "")
     )
 
@@ -840,9 +859,10 @@ def target_line(results: list[Result]) -> str:
 HEADER = (
     f"{'mode':<11}{'N':>5}{'conn':>5}{'cores':>7}{'v/core':>7}{'eq/core':>7}{'src':>6}"
     f"{'fps':>6}{'fps':>6}{'loss':>7}{'loss':>7}{'kbps':>6}{'kernel':>7}{'media':>6}{'pub':>6}"
-    f"{'bots':>6}{'other':>6}  vs baseline (eq/core)\n"
+    f"{'bots':>6}{'other':>6}{'cpu':>6}  vs baseline (eq/core)\n"
     f"{'':<11}{'':>5}{'':>5}{'':>7}{'':>7}{'':>7}{'fps':>6}{'min':>6}{'med':>6}{'max %':>7}"
-    f"{'avg %':>7}{'':>6}{'drops':>7}{'drops':>6}{'cores':>6}{'cores':>6}{'cores':>6}  verdict"
+    f"{'avg %':>7}{'':>6}{'drops':>7}{'drops':>6}{'cores':>6}{'cores':>6}{'cores':>6}{'us/pk':>6}"
+    "  verdict"
 )
 
 
