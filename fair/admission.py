@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -191,10 +192,12 @@ def full() -> Full:
 
 @dataclass
 class _Edition:
-    active: dict[int, float] = field(default_factory=dict)  # user -> last request
+    # user -> last request, and waiter -> last asked: oldest first (`_stamp`), so that the idle
+    # are found at the front, not by a scan of everyone on each arrival
+    active: OrderedDict[int, float] = field(default_factory=OrderedDict)
     tickets: dict[int, float] = field(default_factory=dict)  # user -> ticket
     order: list[tuple[float, int]] = field(default_factory=list)  # (ticket, user), sorted
-    seen: dict[int, float] = field(default_factory=dict)  # waiter -> last asked
+    seen: OrderedDict[int, float] = field(default_factory=OrderedDict)
     seq: int = 0
     minute: tuple[int, int] = (0, 0)  # (minute index, admitted in it)
     log: list[float] = field(default_factory=list)  # admission times, oldest first
@@ -212,7 +215,7 @@ class MemoryLine:
         state = self.editions.setdefault(edition_id, _Edition())
         _forget(state, now, caps.idle)
         if user_id in state.active:
-            state.active[user_id] = now
+            _stamp(state.active, user_id, now)
         else:
             if user_id not in state.tickets:
                 if len(state.order) >= caps.max_waiting:
@@ -224,13 +227,13 @@ class MemoryLine:
                     ticket = float(state.seq)
                 state.tickets[user_id] = ticket
                 bisect.insort(state.order, (ticket, user_id))
-            state.seen[user_id] = now
+            _stamp(state.seen, user_id, now)
             if now >= opens:
                 _admit(state, now, caps)
         return _place(state, user_id, now, opens, caps)
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
-        self.editions.setdefault(edition_id, _Edition()).active[user_id] = now
+        _stamp(self.editions.setdefault(edition_id, _Edition()).active, user_id, now)
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
         state = self.editions.get(edition_id) or _Edition()
@@ -239,13 +242,21 @@ class MemoryLine:
         return Figures(len(state.active), len(state.order), len(state.log), span)
 
 
+def _stamp(times: OrderedDict[int, float], user: int, now: float) -> None:
+    """`user` seen `now`: at the end of `times`, which stays oldest first (a clock set back
+    keeps the later time: the entry then lasts a little longer, never less)."""
+    times[user] = max(now, times.pop(user, now), next(reversed(times.values()), now))
+
+
 def _forget(state: _Edition, now: float, idle: float) -> None:
-    """Free the places of the idle, drop the waiters who stopped asking, and the admissions
-    older than the rate's window."""
-    state.active = {u: t for u, t in state.active.items() if t > now - idle}
-    stale = [u for u, t in state.seen.items() if t <= now - WAIT_IDLE][:MAX_PURGE]
-    for user in stale:
-        _leave(state, user)
+    """Free the places of the idle, drop the waiters who stopped asking (MAX_PURGE at most),
+    and the admissions older than the rate's window: from the front of each, oldest first."""
+    while state.active and next(iter(state.active.values())) <= now - idle:
+        state.active.popitem(last=False)
+    for _ in range(MAX_PURGE):
+        if not state.seen or next(iter(state.seen.values())) > now - WAIT_IDLE:
+            break
+        _leave(state, next(iter(state.seen)))
     cut = bisect.bisect_right(state.log, now - RATE_WINDOW)
     del state.log[:cut]
 
@@ -265,7 +276,7 @@ def _admit(state: _Edition, now: float, caps: Caps) -> None:
     taken = state.order[: max(free, 0)]
     for _ticket, user in taken:
         _leave(state, user)
-        state.active[user] = now
+        _stamp(state.active, user, now)
         state.log.append(now)
     del state.log[: max(len(state.log) - MAX_LOG, 0)]
     state.minute = (minute, used + len(taken))

@@ -93,6 +93,12 @@ def read_token(raw: str | None, *, user_id: int, idle: float, now: datetime) -> 
     return edition_id, age
 
 
+def admitted(raw: str | None, user_id: int, gates: list[Gate], now: datetime) -> bool:
+    """Whether `raw` is a valid cookie of `user_id` for one of the editions gated now."""
+    edition_id, age = read_token(raw, user_id=user_id, idle=float("inf"), now=now)
+    return any(g.edition_id == edition_id and age < g.caps.idle for g in gates)
+
+
 # Who is held ----------------------------------------------------------------------------------
 
 

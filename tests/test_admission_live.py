@@ -29,6 +29,7 @@ from tests import factories as f
 from tests.conftest import login
 from tests.live_server import Server, run_server
 from tests.server_processes import free_port, redis_server, wait_redis
+from tests.test_live_hub import statements
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +89,29 @@ async def _closed_with(ws: Any) -> tuple[int, str]:
                 await ws.recv()
     assert closed.value.rcvd is not None
     return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def test_an_admitted_candidate_s_socket_reads_nothing_to_pass_the_gate(
+    server: Server,
+) -> None:
+    """The admission cookie names a gated edition: the connect needs no read of the
+    candidate's registrations nor interviews (issue 17: no read per connect but the cached
+    session's), only the held ones do."""
+    fair = await _gated_fair(server, 1)
+    async with _clients(server, fair.candidates) as (first,):
+        assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200
+        own = channels.user(fair.candidates[0].id)
+        connect = {"origin": server.url, "open_timeout": 5}
+        headers = {"Cookie": _cookies(first)}
+        for _attempt in range(2):  # the first warms the session's and the gate's caches
+            with statements(server) as seen:
+                async with websockets.connect(
+                    server.ws, additional_headers=headers, **connect
+                ) as ws:
+                    await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+                    reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert reply == ["success", 1, {"channel": own}]
+        assert seen == []
 
 
 @dataclass

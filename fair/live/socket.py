@@ -109,11 +109,14 @@ async def _held(state: AppState, websocket: WebSocket, user: User) -> bool:
     if user.role != Role.CANDIDATE:
         return False
     now = clock.now()
+    raw = websocket.cookies.get(admission_gate.COOKIE)
     async with state.read_sessions() as session:
+        # Let in to a gated edition (the cookie says so): no read of their registrations.
+        if admission_gate.admitted(raw, user.id, await admission_gate.gated(session, now), now):
+            return False
         gate = await admission_gate.gate_for(session, user, now)
         if gate is None:
             return False
-        raw = websocket.cookies.get(admission_gate.COOKIE)
         edition_id, _age = admission_gate.read_token(
             raw, user_id=user.id, idle=gate.caps.idle, now=now
         )
