@@ -5,7 +5,8 @@ facets' counts of a search (fair.search_facets) and the spelling probe of a word
 Each answer is kept under the edition's offers version (fair.offers_version), read with the
 request, so that a committed change of the edition's offers, booths or employers makes every
 answer kept for it stale at once, in every process; `SECONDS` bounds what the version does not
-cover (a partner turned off, the vocabulary of the other editions' titles). A session that has
+cover (the vocabulary of the other editions' titles). The version is read once per
+transaction, however many answers a page asks for. A session that has
 written watched rows not yet committed (`offers_version.KEY` in its `info`) neither reads nor
 keeps anything: what it sees is not what the version names. At most `SIZE` answers per kind,
 the least recently used dropped first.
@@ -18,7 +19,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from fair import offers_version
 
@@ -79,14 +82,38 @@ async def through(
     """The answer kept for `key` in the edition's current offers version, else `compute`'s
     (then kept). Nothing is kept when the edition has no version yet or the session wrote
     watched rows it has not committed."""
-    version = await offers_version.current(session, edition_id)  # flushes what is pending
-    if version is None or offers_version.KEY in session.info:
+    version = await _version(session, edition_id)
+    if version is None or _writing(session):
         return await compute()
     full = (edition_id, version, key)
     found = kept.get(full, time.monotonic())
     if found is not None:
         return found[0]
     answer = await compute()
-    if offers_version.KEY not in session.info:
+    if not _writing(session):
         kept.put(full, answer, time.monotonic())
     return answer
+
+
+VERSIONS = "fair.search_cache.versions"  # session.info: the versions read in this transaction
+
+
+async def _version(session: AsyncSession, edition_id: int) -> str | None:
+    """The edition's offers version, read once per transaction (a page asks several times)."""
+    known: dict[int, str | None] = session.info.setdefault(VERSIONS, {})
+    if edition_id not in known:
+        known[edition_id] = await offers_version.current(session, edition_id)
+    return known[edition_id]
+
+
+def _writing(session: AsyncSession) -> bool:
+    """Whether the session holds changes of its own: flushed (marked for a new version at
+    commit) or not yet."""
+    sync = session.sync_session
+    return offers_version.KEY in sync.info or bool(sync.new or sync.dirty or sync.deleted)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _ended(session: Session) -> None:
+    session.info.pop(VERSIONS, None)
