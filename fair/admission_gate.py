@@ -16,7 +16,9 @@ process (`gated`), not on every request.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -131,6 +133,11 @@ class _Candidate:
 
 
 _cache: tuple[datetime, list[_Candidate]] | None = None
+# One read at a time per event loop: the requests and sockets arriving while it runs wait for
+# it and take its answer (at an opening, thousands at once each read it and emptied the pool).
+_reading: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def forget() -> None:
@@ -139,11 +146,28 @@ def forget() -> None:
     _cache = None
 
 
-async def _candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
-    """Published editions with a live day around today, cached."""
-    global _cache
+def _cached(now: datetime) -> list[_Candidate] | None:
     if _cache is not None and timedelta(0) <= now - _cache[0] < timedelta(seconds=CACHE_SECONDS):
         return _cache[1]
+    return None
+
+
+async def _candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
+    """Published editions with a live day around today, cached; read by one caller at a time."""
+    found = _cached(now)
+    if found is not None:
+        return found
+    loop = asyncio.get_running_loop()
+    lock = _reading.get(loop)
+    if lock is None:
+        lock = _reading[loop] = asyncio.Lock()
+    async with lock:
+        found = _cached(now)  # read meanwhile by the caller that held the lock
+        return found if found is not None else await _read_candidates(session, now)
+
+
+async def _read_candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
+    global _cache
     days = (now - timedelta(days=1)).date(), (now + timedelta(days=1)).date()
     around = select(LiveDay.edition_id).where(LiveDay.day.between(*days))
     found = await session.scalars(
