@@ -57,6 +57,20 @@ def draw() -> float:
     return secrets.randbelow(2**52) / 2**52
 
 
+async def take_place(
+    line: admission.Line, gate: Gate, user_id: int, now: datetime
+) -> admission.Place:
+    """`user_id` let in through `gate`, or their place in its line (Line.arrive)."""
+    return await line.arrive(
+        gate.edition_id,
+        user_id,
+        now=now.timestamp(),
+        opens=gate.opens.timestamp(),
+        caps=gate.caps,
+        draw=draw(),
+    )
+
+
 # The cookie --------------------------------------------------------------------------------------
 
 
