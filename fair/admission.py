@@ -18,9 +18,13 @@ it; one Lua script per arrival, so a cap holds across processes). Every structur
 the active set by the cap, the line by `max_waiting` (past it: `Full`), the admissions
 remembered to measure the rate by `RATE_WINDOW` and `MAX_LOG`.
 
-The wait shown is the line ahead of the candidate divided by the rate measured over the last
-`RATE_WINDOW` seconds (`Place.wait_seconds`); with no admission measured it is unknown, and
-said so.
+The wait shown is the line ahead of the candidate divided by the pace at which the line moved
+over the last `RATE_WINDOW` seconds (`Place.wait_seconds`); with no such move measured it is
+unknown, and said so. The pace counts only admissions into a place freed by the active cap
+(it was full at the previous arrival) of someone who was waiting (not let in on arriving): the
+opening fill (everyone let in at once until the cap is reached, the people drawn before
+opening included) says nothing of how fast places free up afterwards, and counted would show
+waits several times too short (bench/surge.py measured it).
 
 Who is never held, what the signed cookie carries and what happens when Redis is down:
 fair.web.admission and docs/OPERATIONS.md "Admission control".
@@ -200,7 +204,8 @@ class _Edition:
     seen: OrderedDict[int, float] = field(default_factory=OrderedDict)
     seq: int = 0
     minute: tuple[int, int] = (0, 0)  # (minute index, admitted in it)
-    log: list[float] = field(default_factory=list)  # admission times, oldest first
+    log: list[float] = field(default_factory=list)  # the line's moves (module doc), oldest first
+    full: bool = False  # the active cap reached, at the last arrival
 
 
 class MemoryLine:
@@ -217,7 +222,8 @@ class MemoryLine:
         if user_id in state.active:
             _stamp(state.active, user_id, now)
         else:
-            if user_id not in state.tickets:
+            joined = user_id not in state.tickets
+            if joined:
                 if len(state.order) >= caps.max_waiting:
                     raise full()
                 if now < opens:
@@ -229,7 +235,8 @@ class MemoryLine:
                 bisect.insort(state.order, (ticket, user_id))
             _stamp(state.seen, user_id, now)
             if now >= opens:
-                _admit(state, now, caps)
+                _admit(state, now, caps, arriving=user_id if joined else None)
+        state.full = bool(caps.active) and len(state.active) >= caps.active
         return _place(state, user_id, now, opens, caps)
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
@@ -267,7 +274,9 @@ def _leave(state: _Edition, user: int) -> None:
     state.seen.pop(user, None)
 
 
-def _admit(state: _Edition, now: float, caps: Caps) -> None:
+def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> None:
+    """Let in as many from the head of the line as the caps allow; log the line's moves
+    (module doc: not `arriving`, who just joined, nor anyone while the cap was not full)."""
     free = caps.active - len(state.active) if caps.active else INFINITE
     minute = int(now // 60)
     used = state.minute[1] if state.minute[0] == minute else 0
@@ -277,7 +286,8 @@ def _admit(state: _Edition, now: float, caps: Caps) -> None:
     for _ticket, user in taken:
         _leave(state, user)
         _stamp(state.active, user, now)
-        state.log.append(now)
+        if state.full and user != arriving:
+            state.log.append(now)
     del state.log[: max(len(state.log) - MAX_LOG, 0)]
     state.minute = (minute, used + len(taken))
 
@@ -295,12 +305,13 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
 
 # In Redis -------------------------------------------------------------------------------------
 
-# KEYS: active, line, seen, seq, minute, log. ARGV: user, now, idle, wait_idle, active cap,
+# KEYS: active, line, seen, seq, minute, log, full. ARGV: user, now, idle, wait_idle, active cap,
 # per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl.
 # Returns {admitted (1/0, -1: full), position, waiting, admissions, first admission time,
 # admitted this minute, active}.
 ARRIVE = """
 local active, line, seen, seq, minute, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local full = KEYS[7]
 local user = ARGV[1]
 local now, idle, wait_idle = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cap, per_minute, max_waiting = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -317,7 +328,8 @@ redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
 if redis.call('ZSCORE', active, user) then
   redis.call('ZADD', active, now, user)
 else
-  if not redis.call('ZSCORE', line, user) then
+  local joined = not redis.call('ZSCORE', line, user)
+  if joined then
     if redis.call('ZCARD', line) >= max_waiting then
       return {-1, 0, 0, 0, '0', 0, 0}
     end
@@ -333,11 +345,14 @@ else
     if per_minute > 0 then free = math.min(free, per_minute - used) end
     if free > 0 then
       local taken = redis.call('ZPOPMIN', line, free)
+      local moved = redis.call('EXISTS', full) == 1
       for i = 1, #taken, 2 do
         local who = taken[i]
         redis.call('ZREM', seen, who)
         redis.call('ZADD', active, now, who)
-        redis.call('ZADD', log, now, now .. ':' .. who)
+        if moved and not (joined and who == user) then
+          redis.call('ZADD', log, now, now .. ':' .. who)
+        end
       end
       redis.call('INCRBY', minute, #taken / 2)
       redis.call('EXPIRE', minute, 120)
@@ -345,6 +360,11 @@ else
       if extra > 0 then redis.call('ZREMRANGEBYRANK', log, 0, extra - 1) end
     end
   end
+end
+if cap > 0 and redis.call('ZCARD', active) >= cap then
+  redis.call('SET', full, '1', 'EX', ttl)
+else
+  redis.call('DEL', full)
 end
 for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key, ttl) end
 local admissions = redis.call('ZCARD', log)
@@ -371,7 +391,8 @@ class RedisLine:
     def _keys(self, edition_id: int, now: float) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
         minute = f"{base}minute:{int(now // 60)}"
-        return [base + "active", base + "line", base + "seen", base + "seq", minute, base + "log"]
+        names = ("active", "line", "seen", "seq")
+        return [*(base + n for n in names), minute, base + "log", base + "full"]
 
     async def arrive(
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
@@ -408,7 +429,7 @@ class RedisLine:
         await self.redis.zadd(self._keys(edition_id, now)[0], {str(user_id): now})
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
-        active, line, _seen, _seq, _minute, log = self._keys(edition_id, now)
+        active, line, _seen, _seq, _minute, log, _full = self._keys(edition_id, now)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcount(active, now - idle, math.inf)
             pipe.zcard(line)

@@ -65,6 +65,20 @@ def draw(edition_id: int, user_id: int, opens: datetime) -> float:
     return (int.from_bytes(found[:8], "big") >> 12) / 2**52
 
 
+async def take_place(
+    line: admission.Line, gate: Gate, user_id: int, now: datetime
+) -> admission.Place:
+    """`user_id` let in through `gate`, or their place in its line (Line.arrive)."""
+    return await line.arrive(
+        gate.edition_id,
+        user_id,
+        now=now.timestamp(),
+        opens=gate.opens.timestamp(),
+        caps=gate.caps,
+        draw=draw(gate.edition_id, user_id, gate.opens),
+    )
+
+
 # The cookie --------------------------------------------------------------------------------------
 
 

@@ -37,9 +37,10 @@ COMMAND_TIMEOUT = 30.0
 
 class Unreachable(Exception):
     """The database refused or did not answer a new connection (PostgreSQL stopped, restarting,
-    or the network between): a page answers 503 "briefly unavailable", not a 500. Raised by
-    `_reach` in place of the driver's OSError or TimeoutError, which SQLAlchemy passes through
-    unwrapped and which other causes (SMTP, files) raise too."""
+    out of connection slots, or the network between): a page answers 503 "briefly
+    unavailable", not a 500. Raised by `_reach` in place of the driver's OSError or
+    TimeoutError, which SQLAlchemy passes through unwrapped and which other causes (SMTP,
+    files) raise too."""
 
 
 async def _reach(*args: Any, **kwargs: Any) -> Any:
@@ -48,6 +49,8 @@ async def _reach(*args: Any, **kwargs: Any) -> Any:
         return await asyncpg.connect(*args, **kwargs)
     except (OSError, asyncpg.exceptions.CannotConnectNowError) as exc:  # TimeoutError is one
         raise Unreachable(f"database unreachable: {exc!r}") from exc
+    except asyncpg.exceptions.TooManyConnectionsError as exc:  # the server's max_connections
+        raise Unreachable(f"database out of connection slots: {exc!r}") from exc
 
 
 def unavailable(exc: BaseException) -> str | None:

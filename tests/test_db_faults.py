@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 
 from fair import settings
 from fair.app import create_app
+from fair.db import create_engine
+from tests.conftest import PG_ADMIN
 from tests.live_server import run_server
 from tests.server_processes import free_port
 
@@ -149,6 +151,25 @@ async def test_the_default_wait_for_a_connection_is_brief() -> None:
 async def test_postgresql_refusing_connections_is_a_503(conf) -> None:  # type: ignore[no-untyped-def]
     async with serving(at_port(conf, free_port())) as client:  # nothing listens there
         assert_unavailable(*await three_ways(client))
+
+
+@pytest.mark.postgresql_only
+async def test_postgresql_out_of_connection_slots_is_a_503(conf) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL's own ceiling reached ("sorry, too many clients already", SQLSTATE 53300:
+    bench/surge.py met it beside other processes' pools): a 503, not a 500. A role allowed no
+    connection gets that very error from the real server, without taking the shared slots."""
+    role = f"fair_full_{free_port()}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 0'))
+    url = make_url(conf.database_url).set(username=role)
+    try:
+        async with serving(replace(conf, database_url=url.render_as_string(False))) as client:
+            assert_unavailable(*await three_ways(client))
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP ROLE "{role}"'))
+        await admin.dispose()
 
 
 @pytest.mark.postgresql_only

@@ -8,13 +8,16 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
 from fair import (
+    admission,
     admission_gate,
     app_state,
     channels,
@@ -105,7 +108,8 @@ async def endpoint(websocket: WebSocket) -> None:
 
 async def _held(state: AppState, websocket: WebSocket, user: User) -> bool:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
-    the gated edition, and not exempt (staff; an interview within 30 minutes)."""
+    the gated edition, not exempt (staff; an interview within 30 minutes), and no room for
+    them in the line now (`_let_in`)."""
     if user.role != Role.CANDIDATE:
         return False
     now = clock.now()
@@ -120,7 +124,23 @@ async def _held(state: AppState, websocket: WebSocket, user: User) -> bool:
         edition_id, _age = admission_gate.read_token(
             raw, user_id=user.id, idle=gate.caps.idle, now=now
         )
-        return edition_id != gate.edition_id and not await admission_gate.exempt(session, user, now)
+        if edition_id == gate.edition_id or await admission_gate.exempt(session, user, now):
+            return False
+    return not await _let_in(state, gate, user, now)
+
+
+async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: datetime) -> bool:
+    """A candidate with no cookie (they only browsed the open pages: the edition's, the hall)
+    takes their place as on a gated page: let in when the caps allow, else held. The line
+    remembers who is in (no cookie needed on a socket); out of reach, it holds them (a page
+    would answer 503)."""
+    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
+    try:
+        place = await admission_gate.take_place(line, gate, user.id, now)
+    except (admission.Full, RedisError, OSError):
+        return False
+    (metrics.ADMISSION_ADMITTED if place.admitted else metrics.ADMISSION_HELD).inc()
+    return place.admitted
 
 
 def origin_allowed(origin: str | None, host: str | None) -> bool:
