@@ -32,6 +32,7 @@ from fair import channels, clock, db, settings, user_sessions, webconferences
 from fair.broadcast import Broadcaster
 from fair.enums import Role, WebconferenceAccess
 from fair.errors import Conflict
+from fair.interviews import rooms
 from fair.media.broker import ALIVE_TTL, CALL_TIMEOUT, WATCH_DEAD, Keys, RemoteError, stop_loops
 from fair.models import User
 from tests import factories as f
@@ -40,9 +41,14 @@ from tests.media_setup import (
     ROOM,
     WIDTH,
     Viewer,
+    World,
     camera_and_microphone,
     media_servers,
     peer,
+    relay_publish,
+    relay_publisher,
+    relay_watch,
+    seed_in,
     until,
     web_processes,
 )
@@ -300,8 +306,9 @@ async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIter
         media_conf.secret_key,
     )
     try:
-        await wait_healthy(running.web)
-        async with asyncio.timeout(20):
+        # Starting takes 25 s on a machine loaded by parallel test runs (imports alone).
+        await wait_healthy(running.web, 60)
+        async with asyncio.timeout(60):
             while len(await running.alive()) < 2:
                 assert all(p.poll() is None for p in media), "a media process exited"
                 await asyncio.sleep(0.1)
@@ -462,6 +469,87 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
         await offer.close()
     finally:
         for viewer in viewers:
+            await viewer.close()
+        for pc in pcs:
+            await pc.close()
+
+
+async def seed_room(database_url: str) -> tuple[World, dict[int, str]]:
+    """An interview whose room is open now (by the wall clock the servers read), and the
+    server-side session keys of its recruiter and candidate."""
+    clock.set_now(None)
+    world = await seed_in(database_url)
+    engine = db.create_engine(database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            people = (world.recruiter, world.candidate)
+            keys = {u.id: await user_sessions.start(session, u) for u in people}
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return world, keys
+
+
+async def test_an_interview_s_relayed_call_moves_when_its_media_process_dies(
+    cluster: Cluster,
+    database_url: str,
+    loopback_only: None,
+) -> None:
+    """An interview's call through the relay, its room on one of two media processes, which is
+    killed (SIGKILL): a web process pins the room to the other and tells both people on the
+    room's channel (`room.relay` `moved`, as `stage.moved` for a talk); each publishes and
+    watches again there, as static/room.js does, and both see the other again soon after."""
+    world, keys = await seed_room(database_url)
+    iid = world.interview.id
+    people = {"recruiter": world.recruiter, "candidate": world.candidate}
+    sockets = {role: await cluster.socket(u, keys[u.id]) for role, u in people.items()}
+    for role, user in people.items():
+        token = rooms.entry_token(world.interview, user.id)
+        await sockets[role].ok("room.join", {"interview_id": iid, "token": token})
+    await sockets["recruiter"].ok("room.admit", {"interview_id": iid})
+    pcs: list[RTCPeerConnection] = []
+    viewers: dict[str, Viewer] = {}
+
+    async def call() -> None:
+        """Both publish, then both watch the other (closing what they had)."""
+        for pc in pcs:
+            await pc.close()
+        for viewer in viewers.values():
+            await viewer.close()
+        pcs.clear()
+        for ws in sockets.values():
+            pcs.append(await relay_publisher())
+            await relay_publish(ws, iid, pcs[-1])
+        for role, ws in sockets.items():
+            viewers[role] = Viewer()
+            await relay_watch(ws, iid, viewers[role])
+
+    def both_see(frames: int) -> bool:
+        return all(v.count("video") >= frames for v in viewers.values())
+
+    try:
+        await call()
+        await until(lambda: both_see(5), 20)
+        room = cluster.keys.room(f"interview:{iid}")
+        owner = await cluster.redis.get(room)
+        alive = await cluster.alive()
+        assert owner in alive and len(alive) == 2
+        survivor = next(p for p in alive if p != owner)
+
+        loop = asyncio.get_running_loop()
+        killed = loop.time()
+        alive[owner].send_signal(signal.SIGKILL)
+        moved = {"event": "room.relay", "interview_id": iid, "state": "moved"}
+        for ws in sockets.values():
+            assert await event_like(ws, ALIVE_TTL + WATCH_DEAD + 2, **moved) == moved
+        told = loop.time() - killed
+        assert await cluster.redis.get(room) == survivor
+        await call()
+        await until(lambda: both_see(5), max(15 - (loop.time() - killed), 0))
+        back = loop.time() - killed
+        print(f"media process killed: interview told after {told:.1f} s, frames at {back:.1f} s")
+    finally:
+        for viewer in viewers.values():
             await viewer.close()
         for pc in pcs:
             await pc.close()

@@ -22,10 +22,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from fair import channels, unit_of_work
+from fair import media_rooms, unit_of_work
 from fair.broadcast import Broadcaster
 from fair.errors import Conflict
-from fair.events import Event
 from fair.media.broker import (
     CALL_TIMEOUT,
     LIST_TTL,
@@ -191,13 +190,12 @@ class RemoteStages(MediaRooms):
         raise unavailable()
 
     async def _tell_moved(self, room: str, process: str) -> None:
-        """`stage.moved` on a talk's channel: its pages publish and watch again at once."""
+        """Tell the room's people (fair.media_rooms.moved): their pages publish and watch again
+        at once."""
         log.warning("media room %s moved to %s", room, process)
-        parsed = channels.parse(room)
-        if parsed is None or parsed[0] != channels.WEBCONFERENCE:
-            return  # an interview's call notices its own connection failing
-        event = Event(room, "stage.moved", {"webconference_id": parsed[1]})
-        await unit_of_work.publish(self.broadcast, [event])
+        event = media_rooms.moved(room)
+        if event is not None:
+            await unit_of_work.publish(self.broadcast, [event])
 
     async def alive(self) -> bool:
         return await self.least_loaded(bury=False) is not None
