@@ -53,6 +53,8 @@ LEASE = timedelta(minutes=2)
 FIRST_RETRY = timedelta(seconds=30)
 GIVE_UP = timedelta(hours=24)
 STATUS_PAGE = 200
+# PostgreSQL advisory lock namespace (fair.db.serialise): one partner key's applications in turn.
+INBOUND_LOCK = 5_106
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 # What the candidate agrees to, shown beside the button and kept with the application.
 CONSENT = N_(
@@ -427,7 +429,10 @@ class Incoming(BaseModel):
 async def receive(session: AsyncSession, *, key: ApiKey, data: Incoming) -> Application:
     """Create the application at the offer's booth (an offer of the key's edition, open to
     applications) for the partner's candidate, with the CV sent. Sending the same `reference`
-    again gives the same application (a retry whose answer was lost)."""
+    again gives the same application (a retry whose answer was lost). One key's applications
+    are written one at a time: a retry racing its first try then finds it, and two applications
+    of one new candidate make one account."""
+    await db.serialise(session, INBOUND_LOCK, key.id)
     known = await session.scalar(
         select(NetworkInbound.application_id).where(
             NetworkInbound.api_key_id == key.id, NetworkInbound.reference == data.reference

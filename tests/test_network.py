@@ -7,6 +7,7 @@ scopes; the organisers' page and the search marking network offers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -439,6 +440,28 @@ async def test_bad_stale_and_replayed_signatures_refused(client, session, fetch)
     )
     assert (again.status_code, again.json()["id"]) == (201, good.json()["id"])
     assert len(await fetch.scalars(select(NetworkInbound))) == 1
+
+
+async def test_the_same_new_reference_twice_at_once_is_one_application(
+    client, session, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    """A partner's retry racing its first try (the same new reference, each signed anew, at
+    once): all answer the one application of one new account, none a 500 on a unique
+    constraint."""
+    net = await _network(session)
+    body = _body(net, reference=9)
+
+    async def send() -> httpx.Response:
+        headers = network.signature_headers(net["raw"], body)
+        return await client.post(APPLY, content=body, headers=headers)
+
+    answers = await asyncio.gather(*(send() for _ in range(4)))
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    ids = {a.json()["id"] for a in answers}
+    inbound = await fetch.scalars(select(NetworkInbound))
+    assert [(i.application_id, i.reference) for i in inbound] == [(*ids, 9)]
+    made = await fetch.scalars(select(User).where(User.name == "Paul Durand"))
+    assert len(made) == 1
 
 
 async def test_network_scopes(client, session) -> None:  # type: ignore[no-untyped-def]
