@@ -28,6 +28,7 @@ from fair import (
     network,
     network_applications,
     network_sync,
+    partner_http,
 )
 from fair import offers as offers_domain
 from fair.enums import ApiScope, ApplicationStatus, Role
@@ -315,6 +316,40 @@ async def test_application_crosses_and_status_comes_back(app, session, fetch) ->
         await network_applications.status_round(app.state.write_sessions, transport=_transport(app))
         == 0
     )
+
+
+async def test_an_origin_s_answers_past_the_cap_are_not_read(
+    app, session, fetch, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Sending an application and pulling its statuses read the origin's answers through
+    fair.partner_http: past MAX_ANSWER bytes an answer is not read (the application is sent
+    again later, with its reference: the same one there), and a status page is not applied."""
+    net = await _network(session)
+    _candidate, queued = await _apply_here(app, session, net)
+    monkeypatch.setattr(partner_http, "MAX_ANSWER", 20)  # the origin's answer: about 50 bytes
+    sessions = app.state.write_sessions
+    assert await network_applications.send_round(sessions, transport=_transport(app)) == 0
+    mine = await fetch.get(NetworkApplication, queued.id)
+    assert (mine.state, mine.remote_id, mine.attempts) == ("queued", None, 1)
+    assert mine.last_error.startswith("answer") and "more than 20" in mine.last_error
+    inbound = await fetch.scalar(select(NetworkInbound))  # the origin acted on it
+    monkeypatch.setattr(partner_http, "MAX_ANSWER", 8 * 1024 * 1024)
+    clock.set_now(f.NOON + timedelta(minutes=5))
+    assert await network_applications.send_round(sessions, transport=_transport(app)) == 1
+    mine = await fetch.get(NetworkApplication, queued.id)
+    assert (mine.state, mine.remote_id) == ("sent", inbound.application_id)
+    assert len(await fetch.scalars(select(NetworkInbound))) == 1
+
+    async with db.unit_of_work(sessions) as write:
+        application = await write.get(Application, inbound.application_id)
+        recruiter = await write.get(User, net["recruiter"].id)
+        clock.set_now(f.NOON + timedelta(minutes=6))
+        await applications.set_status(
+            write, application, ApplicationStatus.SHORTLISTED, by=recruiter
+        )
+    monkeypatch.setattr(partner_http, "MAX_ANSWER", 20)
+    assert await network_applications.status_round(sessions, transport=_transport(app)) == 0
+    assert (await fetch.get(NetworkApplication, queued.id)).status == "submitted"
 
 
 class _Recording(httpx.AsyncBaseTransport):
