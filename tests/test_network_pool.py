@@ -575,6 +575,23 @@ async def test_a_known_reference_for_another_request_is_refused(client, session,
     assert len(await fetch.scalars(select(ContactRequest))) == 1
 
 
+async def test_the_same_new_reference_twice_at_once_is_one_request(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    """A partner's retry racing its first try (the same new reference, at once): both answer
+    the one request, none a 500 on the unique constraint."""
+    net = await _network(session)
+    body = _contact_body(net["ref"], reference=11)
+
+    async def send() -> httpx.Response:
+        headers = network.signature_headers(net["raw"], body)
+        return await client.post("/api/v1/network/contacts", content=body, headers=headers)
+
+    answers = await asyncio.gather(*(send() for _ in range(4)))
+    ids = {a.json().get("id") for a in answers}
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len(ids) == 1
+    assert [r.id for r in await fetch.scalars(select(ContactRequest))] == list(ids)
+
+
 async def test_a_declined_candidate_hears_from_no_organisation_of_the_key(  # type: ignore[no-untyped-def]
     client, session, fetch
 ) -> None:
