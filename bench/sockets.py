@@ -126,6 +126,14 @@ def spawn(mode: str, env: dict[str, str], channel: str) -> Servers:
     return started
 
 
+def open_files(pid: int) -> int:
+    """How many files `pid` has open (its sockets among them), 0 once it is gone."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
 @dataclass
 class Row:
     mode: str
@@ -176,7 +184,11 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
         connected = errors = 0
         for pipe in pipes:
             if not pipe.poll(max(1.0, started + deadline - time.monotonic())):
-                raise SystemExit(f"{mode}: the sockets did not connect within {deadline:.0f} s")
+                held = sum(open_files(pid) for pid in pids)
+                raise SystemExit(
+                    f"{mode}: the sockets did not connect within {deadline:.0f} s (the servers "
+                    f"hold {held:,} open files for {n:,} sockets)"
+                )
             _, ok, shown, n_errors, _seconds = pipe.recv()
             connected, errors = connected + ok, errors + n_errors
             if n_errors:
