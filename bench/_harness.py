@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import os
 import resource
 import secrets
 import signal
@@ -184,6 +185,12 @@ def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float =
             return
         time.sleep(0.1)
     raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` so far (/proc/<pid>/stat utime and stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def raise_open_files(needed: int) -> None:

@@ -398,10 +398,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` so far (/proc/<pid>/stat utime and stime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+cpu_seconds = _harness.cpu_seconds
 
 
 def rss_kib(pid: int) -> int:

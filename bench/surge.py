@@ -24,8 +24,9 @@ Modes:
 Printed per mode: errors (any answer but 200 on a page or a status, a socket refused or
 closed: must be 0), page p50/p99 (edition page and hall), socket connect p99 (connect to the
 subscribe's reply), the time from the first arrival until every candidate let in is connected,
-how many were held and the largest position shown, and the honest-ETA check: for each held
-candidate, the first wait the page showed against the wait it had from then on (until the
+how many were held and the largest position shown, the web processes' CPU time per candidate
+(the default caps are derived from it: docs/OPERATIONS.md), and the honest-ETA check: for
+each held candidate, the first wait the page showed against the wait it had from then on (until the
 status that let it in), |shown − actual| / actual, p90 (goal within 25 %), beside the medians
 of both. Candidates still held `--deadline` seconds after the window are counted apart (not
 errors). Every phase has a deadline (seeding, servers' start, the surge, the clean-up), and
@@ -60,6 +61,7 @@ import websockets  # noqa: E402
 from _harness import (  # noqa: E402
     Children,
     candidate_rows,
+    cpu_seconds,
     exit_on_sigterm,
     pct,
     pg_database,
@@ -155,6 +157,7 @@ class Tally:
     shown: list[float] = field(default_factory=list)  # the first wait shown, seconds
     actual: list[float] = field(default_factory=list)  # the wait from then on, seconds
     unknown_eta: int = 0  # held, and no wait shown before being let in
+    server_cpu: float = 0.0  # seconds of the web processes' CPU over the surge
 
     def add(self, other: Tally) -> None:
         for name, value in vars(other).items():
@@ -278,7 +281,11 @@ async def drive(job: Job, released: asyncio.Event) -> Tally:
     """Run this process's candidates; say "settled" once each is connected, refused or still
     held; close the sockets when `released`."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=job.connections, max_keepalive_connections=100)
+    # Idle connections dropped after 4 s, before uvicorn closes them (5 s): a request sent on
+    # one it is closing fails, where a browser would retry it on a new connection.
+    limits = httpx.Limits(
+        max_connections=job.connections, max_keepalive_connections=100, keepalive_expiry=4.0
+    )
     transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in job.bases]
 
     async def arrive(i: int, uid: int, cookie: str) -> None:
@@ -431,8 +438,11 @@ def measure(mode: str, args: argparse.Namespace) -> tuple[str, Tally]:
         }
         with Children() as children:
             bases = [f"http://127.0.0.1:{port}" for port in children.web_servers(env, 2)]
+            servers = [process.pid for process in children.started]
             asyncio.run(asyncio.wait_for(warm_up(bases, seeded.slug), ANSWER_SECONDS))
+            before = sum(cpu_seconds(pid) for pid in servers)
             tally = surge(children, bases, seeded, args)
+            tally.server_cpu = sum(cpu_seconds(pid) for pid in servers) - before
     finally:
         asyncio.run(forget_namespace(namespace))
         asyncio.run(pg_database(args.pg_database, create=False))
@@ -450,6 +460,7 @@ def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
         f"socket p99 {pct(socket_ms, 99):.0f} ms, all let in connected at {last:.1f} s "
         f"({len(tally.connected_at)}), held {tally.held} (largest position "
         f"{max(tally.positions, default=0)}), still held {tally.still_held}, "
+        f"servers' CPU {tally.server_cpu / args.candidates * 1000:.0f} ms a candidate, "
         f"ETA error p90 {eta:.0f} % ({len(tally.eta_errors)} measured, "
         f"{tally.unknown_eta} unknown; wait shown p50 {pct(tally.shown, 50):.0f} s, "
         f"actual p50 {pct(tally.actual, 50):.0f} s)"
