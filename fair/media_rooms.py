@@ -35,16 +35,21 @@ def conversation_room(conversation_id: int) -> str:
     return f"{CONVERSATION}:{conversation_id}"
 
 
-def moved(room: str) -> Event | None:
+def moved(room: str, *, leg: bool = False) -> Event | None:
     """What the people of `room` hear once it moved to another media process (its own died):
-    a talk's pages `stage.moved` on its channel; the two people of a relayed call `room.relay`
-    (an interview) or `call.relay` (a booth conversation) with state `moved` on its channel.
-    Each page then publishes and watches again at once, rather than after its ICE times out."""
+    a talk's pages `stage.moved` on its channel (with `leg`, one leg of the talk died: its
+    viewers watch again, its presenters need not publish); the two people of a relayed call
+    `room.relay` (an interview) or `call.relay` (a booth conversation) with state `moved` on
+    its channel. Each page then publishes and watches again at once, rather than after its ICE
+    times out."""
     kind, _, ident = room.partition(":")
     if not ident.isdigit():
         return None
     if kind == channels.WEBCONFERENCE:
-        return Event(room, "stage.moved", {"webconference_id": int(ident)})
+        payload: dict[str, Any] = {"webconference_id": int(ident)}
+        if leg:
+            payload["leg"] = True
+        return Event(room, "stage.moved", payload)
     if kind == INTERVIEW:
         payload = {"interview_id": int(ident), "state": "moved"}
         return Event(channels.room(int(ident)), "room.relay", payload)

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,16 @@ from fair.broadcast import Broadcaster
 from fair.enums import Role, WebconferenceAccess
 from fair.errors import Conflict
 from fair.interviews import rooms
-from fair.media.broker import ALIVE_TTL, CALL_TIMEOUT, WATCH_DEAD, Keys, RemoteError, stop_loops
+from fair.media.broker import (
+    ALIVE_TTL,
+    CALL_TIMEOUT,
+    LEG,
+    WATCH_DEAD,
+    Keys,
+    RemoteError,
+    stop_loops,
+)
+from fair.media.remote import RemoteStages
 from fair.models import User
 from tests import factories as f
 from tests.media_setup import (
@@ -233,6 +242,68 @@ async def test_a_dead_process_s_rooms_move_and_their_talks_are_told_once(
     await broadcast.disconnect()
 
 
+async def offer_to(stages: RemoteStages, key: str, viewer: Viewer) -> None:
+    """`key` watches ROOM through `stages`, as a browser would, in `viewer`."""
+    offer, _ = await stages.watch(ROOM, key)
+    await viewer.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+    await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+    await stages.answer(ROOM, key, viewer.pc.localDescription.sdp)
+
+
+async def test_a_talk_past_the_cap_spreads_to_a_leg_which_closes_when_left(
+    media_conf: settings.Settings, redis: aioredis.Redis, loopback_only: None
+) -> None:
+    conf = replace(media_conf, media_viewers_per_process=1)
+    keys = Keys(conf.media_namespace)
+    presenter, viewers = peer(), [Viewer(), Viewer()]
+    for track in camera_and_microphone():
+        presenter.addTrack(track)
+    async with media_servers(conf, 2) as servers, web_processes(conf, 1) as (stages,):
+        try:
+            await presenter.setLocalDescription(await presenter.createOffer())
+            info = {"name": "Awa", "source": "camera"}
+            answer = await stages.publish(ROOM, "p1", presenter.localDescription.sdp, info=info)
+            await presenter.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            by_id = {server.id: server for server in servers}
+            origin = by_id[await redis.get(keys.room(ROOM))]
+            (leg,) = [server for server in servers if server is not origin]
+            for key, viewer in zip(("v1", "v2"), viewers, strict=True):
+                await offer_to(stages, key, viewer)
+            await until(lambda: all(v.count("video") >= 5 for v in viewers), 20)
+            assert {size[1:] for v in viewers for size in v.frames["video"]} == {(WIDTH, HEIGHT)}
+
+            # The origin serves v1 and the leg, which serves v2 with the presenter's key and
+            # info; the talk's counts add up over both.
+            at_origin = origin.host.stages.stages[ROOM]
+            (upstream,) = [key for key in at_origin.viewers if key.startswith(LEG)]
+            assert set(at_origin.viewers) == {"v1", upstream}
+            assert upstream.startswith(f"{LEG}{leg.id}:")
+            assert origin.host.stages.counts(ROOM) == (1, 1)
+            assert leg.host.stages.counts(ROOM) == (1, 1)
+            taken = leg.host.stages.stages[ROOM]
+            assert set(taken.presenters) == {"p1"} and set(taken.viewers) == {"v2"}
+            assert taken.presenters["p1"].info == info
+            assert await redis.smembers(keys.legs(ROOM)) == {leg.id}
+            version = origin.host.stages.version(ROOM)
+            assert await leg.tally(ROOM, 1, 1, 99) == (1, 2, version)
+            assert await origin.tally(ROOM, 1, 1, version) == (1, 2, version)
+            assert await stages.audience(ROOM) == 2
+            await leg.beat()  # a leg does not pin the room, it says it serves it
+            assert await redis.get(keys.room(ROOM)) == origin.id
+            assert await redis.smembers(keys.serving(leg.id)) == {ROOM}
+
+            # Its last viewer leaves: the leg closes its upstream, the origin forgets it.
+            assert await stages.leave(ROOM, "v2") is True
+            await until(lambda: ROOM not in leg.host.stages.stages, 5)
+            await until(lambda: set(origin.host.stages.stages[ROOM].viewers) == {"v1"}, 5)
+            assert await redis.smembers(keys.legs(ROOM)) == set()
+            assert leg.rooms() == leg.legs() == set()
+        finally:
+            for viewer in viewers:
+                await viewer.close()
+            await presenter.close()
+
+
 # Real processes ----------------------------------------------------------------------------------
 
 
@@ -240,8 +311,12 @@ async def test_a_dead_process_s_rooms_move_and_their_talks_are_told_once(
 class Talk:
     webconference_id: int
     presenter: User
-    viewer: User
+    viewers: list[User]
     keys: dict[int, str]  # each person's server-side session key (user_sessions.start)
+
+    @property
+    def viewer(self) -> User:
+        return self.viewers[0]
 
     @property
     def room(self) -> str:
@@ -283,6 +358,15 @@ def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 @pytest_asyncio.fixture
 async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIterator[Cluster]:
+    async with start_cluster(database_url, media_conf) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def start_cluster(
+    database_url: str, media_conf: settings.Settings, **more: str
+) -> AsyncIterator[Cluster]:
+    """A uvicorn web process and two `fair media` processes (`more`: their environment)."""
     env = {
         "DATABASE_URL": database_url,
         "BROADCAST_URL": media_conf.broadcast_url,
@@ -291,6 +375,7 @@ async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIter
         "FAIR_MEDIA_HOST_ADDRESSES": "127.0.0.1",
         "FAIR_ENV": "test",
         "FAIR_BACKGROUND_TASKS": "off",
+        **more,
     }
     port = free_port()
     uvicorn = [sys.executable, "-m", "uvicorn", "fair.app:create_app", "--factory"]
@@ -321,16 +406,16 @@ async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIter
         await redis.aclose()
 
 
-async def seed(database_url: str) -> list[Talk]:
-    """Two open talks that started yesterday (by the wall clock the servers read), each with
-    its presenter, and a candidate per talk."""
+async def seed(database_url: str, talks: int = 2, viewers: int = 1) -> list[Talk]:
+    """Open talks that started yesterday (by the wall clock the servers read), each with its
+    presenter, and `viewers` candidates per talk."""
     yesterday = (datetime.now(f.PARIS) - timedelta(days=1)).date()
     clock.set_now(f.day_at(yesterday, 9))
     engine = db.create_engine(database_url)
-    talks = []
+    seeded = []
     try:
         async with db.sessionmaker(engine, write=True)() as session:
-            for _ in range(2):
+            for _ in range(talks):
                 presenter = await f.user(session, Role.ORGANISER, can_log_in=False)
                 edition = await f.edition(session, by=presenter)
                 data = webconferences.WebconferenceInput(
@@ -345,14 +430,16 @@ async def seed(database_url: str) -> list[Talk]:
                 webconference = await webconferences.schedule(
                     session, by=presenter, edition=edition, data=data
                 )
-                viewer = await f.user(session, Role.CANDIDATE, can_log_in=False)
-                keys = {u.id: await user_sessions.start(session, u) for u in (presenter, viewer)}
-                talks.append(Talk(webconference.id, presenter, viewer, keys))
+                audience = [
+                    await f.user(session, Role.CANDIDATE, can_log_in=False) for _ in range(viewers)
+                ]
+                keys = {u.id: await user_sessions.start(session, u) for u in [presenter, *audience]}
+                seeded.append(Talk(webconference.id, presenter, audience, keys))
             await session.commit()
     finally:
         clock.set_now(None)
         await engine.dispose()
-    return talks
+    return seeded
 
 
 async def publish(ws: Client, talk: Talk) -> RTCPeerConnection:

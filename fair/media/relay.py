@@ -17,7 +17,8 @@ Codecs: VP8 and Opus only (what the relay negotiates with viewers); the presente
 those. Keyframes: a viewer starts on a keyframe; the relay asks the presenter for one (RTCP PLI)
 when a viewer starts or reports picture loss, at most once per `keyframe_interval` seconds.
 Another media process can be a viewer like any other and `publish` what it receives to its own
-viewers: a talk spread over several processes (`bench/relay.py --processes 2`).
+viewers: a talk spread over several processes (fair.media.stage's legs, `bench/relay.py
+--processes 2`); its keyframe requests go upstream as any viewer's do.
 
 aiortc internals used, all in this module (pinned: aiortc==1.16.0, see pyproject.toml):
 
@@ -41,7 +42,7 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import av
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterBuffer
 
 from fair.media.fanout import Fanout
@@ -137,10 +138,14 @@ class ForwardingRelay:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sinks: list[Sink] = []
 
-    def publish(self, presenter: RTCPeerConnection) -> None:
-        """Take the presenter's audio and video. Call once its offer is the remote description
-        (the receivers exist) and before media flows."""
-        for transceiver in presenter.getTransceivers():
+    def publish(
+        self, presenter: RTCPeerConnection, transceivers: list[RTCRtpTransceiver] | None = None
+    ) -> None:
+        """Take the presenter's audio and video (the first of each kind among `transceivers`,
+        all of the connection's by default: another media process's connection carries every
+        publication of its room). Call once its offer is the remote description (the receivers
+        exist) and before media flows."""
+        for transceiver in presenter.getTransceivers() if transceivers is None else transceivers:
             if transceiver.kind in KINDS and transceiver.kind not in self._receivers:
                 self._receivers[transceiver.kind] = transceiver.receiver
                 tap(transceiver.receiver, self._frame_handler(transceiver.kind))
