@@ -131,8 +131,10 @@ class MediaServer:
         pinned = await redis.smembers(self.keys.rooms(self.id))
         for room in held | {str(r) for r in pinned}:
             await self._scripts["release"](keys=[self.keys.room(room)], args=[self.id])
+            await redis.delete(self.keys.audience(room))  # counted again where it moves
         for room in legs:
             await redis.srem(self.keys.legs(room), self.id)
+            await redis.hdel(self.keys.audience(room), self.id)
         mine = [self.keys.requests(self.id), self.keys.rooms(self.id), self.keys.serving(self.id)]
         await redis.delete(*mine)
 

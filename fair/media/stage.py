@@ -304,7 +304,10 @@ class Stages(MediaRooms):
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
             await pc.close()
-            raise Conflict("This offer cannot be taken.", code="stage.bad_offer") from exc
+            raise Conflict(
+                "This signal is not an offer, an answer or a candidate, or it is too large.",
+                code="stage.bad_offer",
+            ) from exc
         stage = self._stage(room)
         info = {track["key"]: track["info"] for track in tracks}
         for source, transceivers in sources.items():
