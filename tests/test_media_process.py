@@ -394,14 +394,8 @@ async def start_cluster(
         media_conf.secret_key,
     )
     try:
-<<<<<<< HEAD
-        # Starting takes 25 s on a machine loaded by parallel test runs (imports alone).
-        await wait_healthy(running.web, 60)
-        async with asyncio.timeout(60):
-=======
         await wait_healthy(running.web, STARTUP)
         async with asyncio.timeout(STARTUP):
->>>>>>> h-relay
             while len(await running.alive()) < 2:
                 assert all(p.poll() is None for p in media), "a media process exited"
                 await asyncio.sleep(0.1)
@@ -569,7 +563,6 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
             await pc.close()
 
 
-<<<<<<< HEAD
 async def seed_room(database_url: str) -> tuple[World, dict[int, str]]:
     """An interview whose room is open now (by the wall clock the servers read), and the
     server-side session keys of its recruiter and candidate."""
@@ -649,7 +642,8 @@ async def test_an_interview_s_relayed_call_moves_when_its_media_process_dies(
             await viewer.close()
         for pc in pcs:
             await pc.close()
-=======
+
+
 async def test_a_talk_spread_over_two_media_processes_survives_its_leg_s_death(
     database_url: str, media_conf: settings.Settings, loopback_only: None
 ) -> None:
@@ -704,4 +698,3 @@ async def test_a_talk_spread_over_two_media_processes_survives_its_leg_s_death(
                 await viewer.close()
             if pc is not None:
                 await pc.close()
->>>>>>> h-relay
