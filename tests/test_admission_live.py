@@ -28,9 +28,8 @@ from fair.live.socket import CLOSE_OVERFLOW
 from fair.models import User
 from tests import factories as f
 from tests.conftest import login
-from tests.live_server import Server, run_server
+from tests.live_server import Server, run_server, statements
 from tests.server_processes import free_port, redis_server, wait_redis
-from tests.test_live_hub import statements
 
 T = TypeVar("T")
 

@@ -12,13 +12,11 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 import websockets
-from sqlalchemy import event
 
 from fair import admission_gate, channels, cli, clock, db, settings
 from fair.enums import Role
@@ -26,7 +24,7 @@ from fair.live import hub, socket
 from fair.models import User
 from tests import factories as f
 from tests.conftest import csrf
-from tests.live_server import LoggedIn, Server
+from tests.live_server import LoggedIn, Server, statements
 
 
 @pytest.fixture(autouse=True)
@@ -35,22 +33,6 @@ def _settings(server: Server) -> Iterator[None]:
     settings.override(server.conf)
     yield
     clock.set_now(None)
-
-
-@contextmanager
-def statements(server: Server) -> Iterator[list[str]]:
-    """The SQL statements the server runs meanwhile, in order."""
-    seen: list[str] = []
-    engine = server.app.state.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def make(server: Server, role: Role = Role.CANDIDATE, *, published: bool = True) -> Any:
