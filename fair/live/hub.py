@@ -35,6 +35,7 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import time
 import weakref
 from collections import OrderedDict, defaultdict
@@ -88,9 +89,11 @@ class SessionCache:
             return None
         return found
 
-    def put(self, digest: str, user: User, session_id: int) -> None:
+    def put(self, digest: str, user: User, session_id: int, *, left: float = math.inf) -> None:
+        """Cache a session for `seconds`, or the `left` seconds it has before it expires."""
         self._drop(digest)
-        self._known[digest] = Known(user, session_id, time.monotonic() + self.seconds)
+        until = time.monotonic() + min(self.seconds, left)
+        self._known[digest] = Known(user, session_id, until)
         self._by_user[user.id].add(digest)
         while len(self._known) > self.size:
             self._drop(next(iter(self._known)))
@@ -227,7 +230,8 @@ class Hub:
             return
         user, record = found
         if self.listening:
-            self.sessions.put(digest, copy_user(user), record.id)
+            left = user_sessions.seconds_left(record, clock.now())
+            self.sessions.put(digest, copy_user(user), record.id, left=left)
         for i, waiting in enumerate(waiters):  # the user as read for the first, then copies
             if not waiting.done():
                 waiting.set_result((user if i == 0 else copy_user(user), record.id))
