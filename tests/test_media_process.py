@@ -36,6 +36,7 @@ from fair.interviews import rooms
 from fair.media.broker import (
     ALIVE_TTL,
     CALL_TIMEOUT,
+    HEARTBEAT,
     LEG,
     WATCH_DEAD,
     Keys,
@@ -561,6 +562,59 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
             await viewer.close()
         for pc in pcs:
             await pc.close()
+
+
+async def test_a_stalled_media_process_closes_the_rooms_it_lost_without_counting_them(
+    cluster: Cluster,
+    database_url: str,
+    loopback_only: None,
+) -> None:
+    """A media process stopped (SIGSTOP) for 6 s: its talk moves to the other process, and
+    the pages publish and watch there. Back (SIGCONT), it learns from its heartbeat that the
+    room is another's and closes it without a `stage.count`: one of none there (its stale
+    connections closing) would make static/stage.js stop watching the presenter elsewhere."""
+    talk = (await seed(database_url))[0]
+    pws = await cluster.socket(talk.presenter, talk.keys[talk.presenter.id])
+    vws = await cluster.socket(talk.viewer, talk.keys[talk.viewer.id])
+    pc: RTCPeerConnection | None = None
+    viewer: Viewer | None = None
+    stalled: subprocess.Popen[bytes] | None = None
+    try:
+        for ws in (vws, pws):
+            await ws.ok("subscribe", {"channel": talk.room})
+        await pws.ok("stage.start", {"webconference_id": talk.webconference_id})
+        pc = await publish(pws, talk)
+        viewer = await watch(vws, talk)
+        await until(lambda: viewer is not None and viewer.count("video") >= 5, 20)
+        owner = await cluster.redis.get(cluster.keys.room(talk.room))
+        stalled = (await cluster.alive())[owner]
+        loop = asyncio.get_running_loop()
+        stopped = loop.time()
+        stalled.send_signal(signal.SIGSTOP)
+        moved = {"event": "stage.moved", "webconference_id": talk.webconference_id}
+        await event_like(pws, ALIVE_TTL + WATCH_DEAD + 4, **moved)
+        await event_like(vws, 2, **moved)
+        await pc.close()
+        await viewer.close()
+        pc = await publish(pws, talk)
+        viewer = await watch(vws, talk)
+        await asyncio.sleep(max(6 - (loop.time() - stopped), 0))
+        counted = {"webconference_id": talk.webconference_id, "presenters": 1, "viewers": 1}
+        await event_like(vws, 5, event="stage.count", **counted)
+        stalled.send_signal(signal.SIGCONT)
+        stalled = None
+        await asyncio.sleep(HEARTBEAT * 5)
+        while not vws.events.empty():  # whatever came: never a count without the presenter
+            event = vws.events.get_nowait()
+            if event.get("event") == "stage.count":
+                assert event["presenters"] == 1, event
+        assert await cluster.redis.get(cluster.keys.room(talk.room)) != owner
+    finally:
+        if stalled is not None:
+            stalled.send_signal(signal.SIGCONT)
+        for closing in (viewer, pc):
+            if closing is not None:
+                await closing.close()
 
 
 async def seed_room(database_url: str) -> tuple[World, dict[int, str]]:
