@@ -1,14 +1,20 @@
-"""What the benchmark scripts share: a throwaway PostgreSQL database, server processes (the one
-place that starts them: `spawn`, `stop`, their memory and CPU), a free port, percentiles, and the
-search stemmer memoised for bulk loads. Imported as `_harness` (a script's own folder
-is first on sys.path); the leading underscore keeps it out of tests/test_bench_smoke.py's list
-of scripts to run."""
+"""What the benchmark scripts share: a throwaway PostgreSQL database, logged-in users (server-side
+sessions and their signed cookies), the child processes (`Children`: fair's web servers, `fair
+worker` / `fair media`, a script's own servers and clients, every one stopped when the script
+ends, even on an exception, Ctrl-C or `timeout`'s SIGTERM, and killed by the kernel if the
+script is killed with SIGKILL), their RSS and CPU read from /proc, a free port, percentiles, and
+the search stemmer memoised for bulk loads. Imported as `_harness` (a script's own folder is
+first on sys.path); the leading underscore keeps it out of tests/test_bench_smoke.py's list of
+scripts to run."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
+import json
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -16,18 +22,20 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from base64 import b64encode
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import db, search
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 ROOT = Path(__file__).resolve().parent.parent
-Servers = list[tuple[subprocess.Popen[bytes], int]]  # each server process and its port
 
 
 async def pg_database(name: str, create: bool) -> str:
@@ -41,13 +49,16 @@ async def pg_database(name: str, create: bool) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
-def candidate_rows(prefix: str, n: int, now: datetime) -> list[dict[str, Any]]:
-    """`n` candidates to insert at once (`insert(User)`), `<prefix><i>@bench.fair`, who can
-    log in with no password (the benchmarks sign their session cookies themselves)."""
+async def add_candidates(session: AsyncSession, prefix: str, n: int, now: datetime) -> list[int]:
+    """`n` candidates inserted at once, `<prefix><i>@bench.fair`, who can log in with no
+    password (the benchmarks sign their session cookies themselves): their ids, in order."""
+    from sqlalchemy import select
+
     from fair import accounts
     from fair.enums import Role
+    from fair.models import User
 
-    return [
+    rows = [
         {
             "email": f"{prefix}{i}@bench.fair",
             "name": f"{prefix.title()} {i}",
@@ -60,67 +71,39 @@ def candidate_rows(prefix: str, n: int, now: datetime) -> list[dict[str, Any]]:
         }
         for i in range(n)
     ]
+    for i in range(0, n, 2000):
+        await session.execute(insert(User), rows[i : i + 2000])
+    mine = User.email.like(f"{prefix}%@bench.fair")
+    return list(await session.scalars(select(User.id).where(mine).order_by(User.id)))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+async def log_in(session: AsyncSession, user_ids: Sequence[int], now: datetime) -> list[str]:
+    """A server-side session (fair.user_sessions) for each user, written as a log-in writes it
+    (argon2 would take minutes for thousands): their keys, in order, for `cookie`."""
+    from fair import tokens
+    from fair.models import UserSession
+
+    keys = [secrets.token_urlsafe(32) for _ in user_ids]
+    rows = [
+        {"key_hash": tokens.digest(key), "user_id": uid, "created_at": now, "last_seen_at": now}
+        for uid, key in zip(user_ids, keys, strict=True)
+    ]
+    for i in range(0, len(rows), 2000):
+        await session.execute(insert(UserSession), rows[i : i + 2000])
+    return keys
 
 
-class ServerFailed(RuntimeError):
-    """A server process exited, or did not listen, at start."""
+def cookie(secret: str, key: str) -> str:
+    """The `fair_session` cookie naming session `key`, signed as starlette's SessionMiddleware
+    signs it after a log-in (with the session's CSRF secret, for forms)."""
+    import itsdangerous
+
+    data = {"sid": key, "csrf": secrets.token_urlsafe(32)}
+    signed = itsdangerous.TimestampSigner(secret).sign(b64encode(json.dumps(data).encode()))
+    return signed.decode()
 
 
-def uvicorn(port: int) -> list[str]:
-    """The arguments of fair's app on `port`, served as `fair serve` serves it."""
-    command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
-    return command + ["--log-level", "warning", "--no-access-log"]
-
-
-def spawn(command: Callable[[int], list[str]], env: Mapping[str, str], count: int = 1,
-          *, seconds: float = 60.0) -> Servers:  # fmt: skip
-    """`count` processes `python <command(port)>`, each on a free port, started together; once
-    each is listening (within `seconds`, else ServerFailed and every one stopped)."""
-    started: Servers = []
-    try:
-        for _ in range(count):
-            port = free_port()
-            argv = [sys.executable, *command(port)]
-            started.append((subprocess.Popen(argv, env=dict(env), cwd=ROOT), port))
-        for process, port in started:
-            wait_listening(process, port, seconds)
-    except BaseException:
-        stop_all(started)
-        raise
-    return started
-
-
-def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServerFailed(f"a server exited at start (code {process.returncode})")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.1)
-    raise ServerFailed(f"no server listening on port {port} after {seconds:.0f} s")
-
-
-def stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after `grace` seconds; reaped either way."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def stop_all(servers: Servers) -> None:
-    for process, _ in servers:
-        stop(process)
+# Processes ------------------------------------------------------------------------------------
 
 
 def cpu_seconds(pid: int) -> float:
@@ -130,10 +113,30 @@ def cpu_seconds(pid: int) -> float:
 
 
 def rss_kib(pid: int) -> int:
+    """Resident memory of `pid` now, KiB (/proc/<pid>/status VmRSS)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+async def forget_namespace(redis_url: str, namespace: str) -> None:
+    """Delete the Redis keys of a run's namespace (`<namespace>:*`)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(redis_url)
+    try:
+        keys = [k async for k in client.scan_iter(f"{namespace}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -151,3 +154,132 @@ def _stem(word: str) -> str:
 def fast_stems(text_: str) -> str:
     """search.stems, memoised per word (the pure-Python stemmer costs ~0.1 ms a word)."""
     return " ".join(_stem(w) for w in search.words(text_))
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when the process that started it dies, even by
+    SIGKILL or `timeout -s KILL` (Linux; elsewhere nothing). Call it first thing in a child."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+# Child processes ---------------------------------------------------------------------------------
+
+
+def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """A SIGTERM handler (`signal.signal(signal.SIGTERM, exit_on_sigterm)`): `finally` blocks
+    and `with` exits run when `timeout` ends a script."""
+    raise SystemExit(128 + signum)
+
+
+class Children:
+    """The processes a benchmark starts; `with Children() as children:` stops them all on the
+    way out (SIGTERM, then SIGKILL after `grace` seconds), and turns SIGTERM into SystemExit
+    meanwhile so that `timeout` ending the script still runs this clean-up."""
+
+    def __init__(self, grace: float = 10.0) -> None:
+        self.grace = grace
+        self.started: list[subprocess.Popen[Any]] = []
+
+    def __enter__(self) -> Children:
+        self._previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for process in reversed(self.started):  # clients before the servers they use
+                if process.stdin is not None:  # a child reading commands sees their end
+                    with contextlib.suppress(OSError):
+                        process.stdin.close()
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + self.grace
+            for process in self.started:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        finally:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def start(
+        self, args: list[str], env: dict[str, str] | None = None, **popen: object
+    ) -> subprocess.Popen[bytes]:
+        """`args` run by this Python (`-m …` or a script), from the checkout's root; `env`
+        None: this process's."""
+        popen.setdefault("preexec_fn", die_with_parent)
+        process = subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT, **popen)  # type: ignore[call-overload]
+        self.started.append(process)
+        return process  # type: ignore[no-any-return]
+
+    def talker(self, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """`start`, with a text pipe each way: a child that reads commands on its stdin and
+        answers lines on its stdout (closing its stdin at the end tells it to stop)."""
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+        return self.start(args, env, **pipes)  # type: ignore[return-value]
+
+    def fair(self, env: dict[str, str], *command: str) -> subprocess.Popen[bytes]:
+        """`python -m fair <command>` (`worker`, `media`), with this checkout's fair."""
+        return self.start(["-m", "fair", *command], env)
+
+    def servers(
+        self,
+        command: Callable[[int], list[str]],
+        env: dict[str, str],
+        count: int,
+        *,
+        seconds: float = 60.0,
+    ) -> list[tuple[subprocess.Popen[bytes], int]]:
+        """`count` processes running `command(port)`, each on a free port; each process and
+        its port, once each answers a connection (at most `seconds`)."""
+        started = []
+        for _ in range(count):
+            port = free_port()
+            started.append((self.start(command(port), env), port))
+        for process, port in started:
+            wait_listening(process, port, seconds)
+        return started
+
+    def web_servers(self, env: dict[str, str], count: int, *, seconds: float = 60.0) -> list[int]:
+        """`count` web processes as `fair serve` runs them (uvicorn, no access log); their
+        ports, once each answers a connection (at most `seconds`)."""
+        started = self.servers(uvicorn, env, count, seconds=seconds)
+        return [port for _, port in started]
+
+
+def uvicorn(port: int) -> list[str]:
+    """fair's web process on `port` as `fair serve` runs it (uvicorn, no access log)."""
+    command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
+    return [*command, "--log-level", "warning", "--no-access-log"]
+
+
+class ServerFailed(SystemExit):
+    """A server process exited, or did not listen, at start. Uncaught, it ends the script with
+    its message; bench/fanout.py catches it to say the mode failed and run the next one."""
+
+
+def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerFailed(f"a server exited at start (code {process.returncode})")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    raise ServerFailed(f"no server listening on port {port} after {seconds:.0f} s")
+
+
+def raise_open_files(needed: int) -> None:
+    """The soft limit of open files up to the hard one (children inherit it); SystemExit when
+    even that is under `needed`."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if needed > hard:
+        raise SystemExit(f"RLIMIT_NOFILE is {hard}: {needed:,} open files needed")

@@ -55,10 +55,10 @@ import os
 import random
 import resource
 import secrets
+import subprocess
 import sys
 import time
 from array import array
-from base64 import b64encode
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,7 +183,11 @@ class Tally:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int):  # type: ignore[no-untyped-def]
+async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int,
+                     source: str | None = None) -> None:  # fmt: skip
+    """Open a socket per cookie (`batch` at a time, from the address `source` if given: each
+    source address has its own ~28,000 ephemeral ports), subscribe each to `channel`, then
+    answer the parent's commands on `pipe`."""
     import websockets
     from websockets.exceptions import ConnectionClosed
 
@@ -231,6 +235,7 @@ async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: st
             ping_interval=None,
             open_timeout=120,
             close_timeout=1,
+            local_addr=(source, 0) if source else None,
         )
         for attempt in range(1, BUSY_ATTEMPTS + 1):
             await ws.send(json.dumps(["subscribe", attempt, {"channel": channel}]))
@@ -299,9 +304,11 @@ def last_seq(frame: str) -> int:
     return int(payload.get("waiting", payload.get("seq", -1)))
 
 
-def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int) -> None:
+def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int,
+                source: str | None = None) -> None:  # fmt: skip
+    _harness.die_with_parent()
     raise_nofile()
-    run(client_run(pipe, urls, cookies, channel, batch))
+    run(client_run(pipe, urls, cookies, channel, batch, source))
     pipe.close()
     os._exit(0)  # let the kernel close thousands of sockets at once
 
@@ -314,12 +321,10 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
 
     Returns the edition's id, the booth's and the candidates' session cookies.
     """
-    import itsdangerous
-    from sqlalchemy import insert, select, text
+    from sqlalchemy import text
 
-    from fair import accounts, clock, db, demo, editions, employers, migrations, tokens
+    from fair import accounts, clock, db, demo, editions, employers, migrations
     from fair.enums import BoothStatus, Role
-    from fair.models import User, UserSession
 
     name = url.rsplit("/", 1)[1]
     admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -361,31 +366,11 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
         # Nobody logs in (argon2 would take minutes): their sessions are written below, and
         # their cookies signed as Starlette's SessionMiddleware signs them after a login.
         now = clock.now()
-        rows = _harness.candidate_rows("fanout", n_users, now)
-        for i in range(0, len(rows), 2000):
-            await session.execute(insert(User), rows[i : i + 2000])
-        users = (
-            await session.scalars(
-                select(User.id).where(User.email.like("fanout%@bench.fair")).order_by(User.id)
-            )
-        ).all()
+        users = await _harness.add_candidates(session, "fanout", n_users, now)
         # Each one logged in: a server-side session (fair.user_sessions) its cookie names.
-        keys = [secrets.token_urlsafe(32) for _ in users]
-        sessions = [
-            {
-                "key_hash": tokens.digest(key),
-                "user_id": uid,
-                "created_at": now,
-                "last_seen_at": now,
-                "user_agent": "bench",
-            }
-            for uid, key in zip(users, keys, strict=True)
-        ]
-        for i in range(0, len(sessions), 2000):
-            await session.execute(insert(UserSession), sessions[i : i + 2000])
+        keys = await _harness.log_in(session, users, now)
     await engine.dispose()
-    signer = itsdangerous.TimestampSigner(secret)
-    cookies = [signer.sign(b64encode(json.dumps({"sid": key}).encode())).decode() for key in keys]
+    cookies = [_harness.cookie(secret, key) for key in keys]
     return edition_id, booth_id, cookies
 
 
@@ -400,7 +385,9 @@ async def drop_database(name: str) -> None:
     await admin.dispose()
 
 
-def spawn_servers(mode: str, env: dict[str, str], channel: str) -> Servers:
+def spawn_servers(
+    children: _harness.Children, mode: str, env: dict[str, str], channel: str
+) -> Servers:
     def command(port: int) -> list[str]:
         if mode == "reference":
             return [__file__, "--serve-reference", str(port), channel]
@@ -410,7 +397,7 @@ def spawn_servers(mode: str, env: dict[str, str], channel: str) -> Servers:
 
     broadcast = "memory://" if mode == "fair-1-process-memory" else REDIS_URL
     count = 2 if mode == "fair-2-processes" else 1
-    started = _harness.spawn(command, {**env, "BROADCAST_URL": broadcast}, count)
+    started = children.servers(command, {**env, "BROADCAST_URL": broadcast}, count)
     time.sleep(1.0)  # let start-up allocations settle before reading RSS
     return started
 
@@ -432,7 +419,7 @@ class Row:
     closed: int
 
 
-Servers = _harness.Servers  # each server process and its port
+Servers = list[tuple[subprocess.Popen[bytes], int]]  # each server process and its port
 
 
 @contextlib.contextmanager
@@ -441,58 +428,58 @@ def connected(mode: str, n: int, cookies: list[str], channel: str, env: dict[str
     """Fresh server(s) of `mode`, and `n` clients (the first `n` cookies) subscribed to
     `channel` in the load processes: the servers, the pipes to the load processes, and the
     servers' memory growth per connection (KiB)."""
-    servers = spawn_servers(mode, env, channel)
-    pipes, procs = [], []
-    ctx = multiprocessing.get_context("spawn")
-    try:
-        before = sum(_harness.rss_kib(p.pid) for p, _ in servers)
-        urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
-        share = -(-n // args.client_processes)
-        started = time.monotonic()
-        for k in range(args.client_processes):
-            mine = cookies[k * share : min(n, (k + 1) * share)]
-            if not mine:
-                continue
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=client_main, args=(child, urls, mine, channel, args.batch), daemon=True
-            )
-            proc.start()
-            pipes.append(parent)
-            procs.append(proc)
-        connected = 0
-        deadline = started + connect_seconds(args, n)
-        for pipe in pipes:
-            if not pipe.poll(max(0.0, deadline - time.monotonic())):
-                raise ModeFailed(
-                    f"{mode}: {n:,} clients not subscribed within {deadline - started:.0f} s "
-                    f"({connected:,} reported by then; --connect-seconds)"
+    with _harness.Children() as children:
+        servers = spawn_servers(children, mode, env, channel)
+        pipes, procs = [], []
+        ctx = multiprocessing.get_context("spawn")
+        try:
+            before = sum(_harness.rss_kib(p.pid) for p, _ in servers)
+            urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
+            share = -(-n // args.client_processes)
+            started = time.monotonic()
+            for k in range(args.client_processes):
+                mine = cookies[k * share : min(n, (k + 1) * share)]
+                if not mine:
+                    continue
+                parent, child = ctx.Pipe()
+                proc = ctx.Process(
+                    target=client_main, args=(child, urls, mine, channel, args.batch), daemon=True
                 )
-            _, ok, errors, n_errors, _seconds = pipe.recv()
-            connected += ok
-            if any("Refused" in e for e in errors):
-                raise ModeFailed(
-                    f"{mode}: the server refused the subscription to {channel}: {errors[0]}\n"
-                    "fair.live.socket.check_subscribe must let a logged-in user follow an "
-                    "edition's channel (see bench/README.md, 'Live fan-out')."
-                )
-            if n_errors:
-                print(f"   {n_errors} connections failed, e.g. {errors}", flush=True)
-        seconds = time.monotonic() - started
-        time.sleep(1.0)
-        kib = (sum(_harness.rss_kib(p.pid) for p, _ in servers) - before) / max(connected, 1)
-        print(f"   {mode:<22} N={n:>6,}: {connected:,} subscribed in {seconds:5.1f} s, "
-              f"{kib:5.1f} KiB/connection", flush=True)  # fmt: skip
-        yield servers, pipes, kib
-    finally:
-        for pipe in pipes:
-            with contextlib.suppress(OSError):
-                pipe.send(("exit",))
-        for proc in procs:
-            proc.join(10)
-            if proc.is_alive():
-                proc.kill()
-        _harness.stop_all(servers)
+                proc.start()
+                pipes.append(parent)
+                procs.append(proc)
+            connected = 0
+            deadline = started + connect_seconds(args, n)
+            for pipe in pipes:
+                if not pipe.poll(max(0.0, deadline - time.monotonic())):
+                    raise ModeFailed(
+                        f"{mode}: {n:,} clients not subscribed within {deadline - started:.0f} s "
+                        f"({connected:,} reported by then; --connect-seconds)"
+                    )
+                _, ok, errors, n_errors, _seconds = pipe.recv()
+                connected += ok
+                if any("Refused" in e for e in errors):
+                    raise ModeFailed(
+                        f"{mode}: the server refused the subscription to {channel}: {errors[0]}\n"
+                        "fair.live.socket.check_subscribe must let a logged-in user follow an "
+                        "edition's channel (see bench/README.md, 'Live fan-out')."
+                    )
+                if n_errors:
+                    print(f"   {n_errors} connections failed, e.g. {errors}", flush=True)
+            seconds = time.monotonic() - started
+            time.sleep(1.0)
+            kib = (sum(_harness.rss_kib(p.pid) for p, _ in servers) - before) / max(connected, 1)
+            print(f"   {mode:<22} N={n:>6,}: {connected:,} subscribed in {seconds:5.1f} s, "
+                  f"{kib:5.1f} KiB/connection", flush=True)  # fmt: skip
+            yield servers, pipes, kib
+        finally:
+            for pipe in pipes:
+                with contextlib.suppress(OSError):
+                    pipe.send(("exit",))
+            for proc in procs:
+                proc.join(10)
+                if proc.is_alive():
+                    proc.kill()
 
 
 class ModeFailed(Exception):

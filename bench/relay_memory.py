@@ -253,7 +253,7 @@ def run(args: argparse.Namespace) -> None:
         f"{'':<22} RSS after malloc_trim(0): {mib(empty['trimmed_rss_kib']).strip()} MiB (freed "
         "heap that glibc kept; what remains is in use or fragmented)"
     )
-    objects = ("RTCPeerConnection", "RTCRtpSender", "_Outlet")
+    objects = ("RTCPeerConnection", "RTCRtpSender", "_Leg")
     leaks = []
     for name in ("pcs", "pcs_open", "relay_viewers", "relay_entries"):
         if end[name] != steady[name]:
@@ -264,7 +264,7 @@ def run(args: argparse.Namespace) -> None:
         if end["objects"][name] > steady["objects"][name]:
             leaks.append(f"{name} {steady['objects'][name]} -> {end['objects'][name]}")
     # with no viewer left: the publisher's connection (2 transceivers) and nothing of the relay
-    expected_empty = {"RTCPeerConnection": 1, "RTCRtpSender": 2, "_Outlet": 0}
+    expected_empty = {"RTCPeerConnection": 1, "RTCRtpSender": 2, "_Leg": 0}
     for name, count in expected_empty.items():
         if empty["objects"][name] != count:
             leaks.append(f"{name} {empty['objects'][name]} once all left (expected {count})")

@@ -202,7 +202,6 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         FairError: errors.fair_error,
         HTTPException: errors.http_error,
         PoolTimeout: errors.busy,  # every database connection taken: 503 with Retry-After
-        db.Full: errors.busy,  # PostgreSQL's connection slots all taken: likewise
         db.Unreachable: errors.unavailable,  # PostgreSQL refused or silent: likewise
         DBAPIError: errors.database_error,  # a connection lost: likewise; else a 500
         TimeoutError: errors.database_error,  # PostgreSQL hung mid-statement: likewise; else 500

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -37,36 +37,29 @@ COMMAND_TIMEOUT = 30.0
 
 class Unreachable(Exception):
     """The database refused or did not answer a new connection (PostgreSQL stopped, restarting,
-    or the network between): a page answers 503 "briefly unavailable", not a 500. Raised by
-    `_reach` in place of the driver's OSError or TimeoutError, which SQLAlchemy passes through
-    unwrapped and which other causes (SMTP, files) raise too."""
-
-
-class Full(Unreachable):
-    """PostgreSQL refused a new connection because its own connection slots are all taken
-    (max_connections, or the role's limit: "sorry, too many clients already"), as when several
-    processes open their pools in a surge: busy, like a full pool, not a defect."""
+    out of connection slots, or the network between): a page answers 503 "briefly
+    unavailable", not a 500. Raised by `_reach` in place of the driver's OSError or
+    TimeoutError, which SQLAlchemy passes through unwrapped and which other causes (SMTP,
+    files) raise too."""
 
 
 async def _reach(*args: Any, **kwargs: Any) -> Any:
-    """asyncpg.connect, with a refused or silent server said as `Unreachable`, a full one as
-    `Full`."""
+    """asyncpg.connect, with a refused or silent server said as `Unreachable`."""
     try:
         return await asyncpg.connect(*args, **kwargs)
-    except asyncpg.exceptions.TooManyConnectionsError as exc:
-        raise Full(f"database full: {exc}") from exc
     except (OSError, asyncpg.exceptions.CannotConnectNowError) as exc:  # TimeoutError is one
         raise Unreachable(f"database unreachable: {exc!r}") from exc
+    except asyncpg.exceptions.TooManyConnectionsError as exc:  # the server's max_connections
+        raise Unreachable(f"database out of connection slots: {exc!r}") from exc
 
 
 def unavailable(exc: BaseException) -> str | None:
     """Why the database cannot serve now, as an error code, or None when `exc` is a defect:
-    `server.busy` when every connection of the pool stayed taken for its timeout, or PostgreSQL
-    has no connection slot left (`Full`);
+    `server.busy` when every connection of the pool stayed taken for its timeout;
     `server.unavailable` when the database is unreachable on connect, or a connection was lost
     during the request (SQLAlchemy marks it invalidated; the pool's pre-ping replaces such
     connections once the server is back). Both are answered 503 with Retry-After."""
-    if isinstance(exc, PoolTimeout | Full):
+    if isinstance(exc, PoolTimeout):
         return "server.busy"
     if isinstance(exc, Unreachable):
         return "server.unavailable"
@@ -195,6 +188,14 @@ def sessionmaker(engine: AsyncEngine, *, write: bool = False) -> async_sessionma
     """
     bind = engine.execution_options(fair_write=True) if write else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=True)
+
+
+async def serialise(session: AsyncSession, namespace: int, ident: int) -> None:
+    """Hold PostgreSQL's transaction-level advisory lock (`namespace`, `ident`) until this
+    transaction ends, so that writers of the same thing in any process take turns (then read
+    what the one before wrote). SQLite has one writer at a time anyway: nothing to do."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(namespace, ident)))
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

@@ -19,10 +19,12 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import event
 from starlette.applications import Starlette
 
 from fair import clock, migrations, settings
@@ -48,9 +50,11 @@ def run_server(
     *,
     database_url: str = "",
     broadcast_url: str = "memory://",
+    **tuning: object,
 ) -> Iterator[Server]:
     """The app on memory:// and a new SQLite database (or `database_url`, migrated already,
-    and `broadcast_url`), served by uvicorn in a thread on a free port."""
+    and `broadcast_url`), served by uvicorn in a thread on a free port; `tuning` sets other
+    settings (e.g. `db_pool_size=1`)."""
     import uvicorn
 
     data_dir = tmp_path_factory.mktemp(name)
@@ -60,7 +64,7 @@ def run_server(
     base = settings.load(
         {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir), "FAIR_BACKGROUND_TASKS": "off"}
     )
-    conf = replace(base, database_url=url, broadcast_url=broadcast_url)
+    conf = replace(base, database_url=url, broadcast_url=broadcast_url, **tuning)  # type: ignore[arg-type]
     app = create_app(conf)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -124,3 +128,19 @@ async def logged_in(server: Server) -> AsyncIterator[LoggedIn]:
     yield make
     for client in opened:
         await client.aclose()
+
+
+@contextlib.contextmanager
+def statements(server: Server) -> Iterator[list[str]]:
+    """The SQL statements the server runs meanwhile, in order."""
+    seen: list[str] = []
+    engine = server.app.state.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -12,21 +12,21 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 import websockets
-from sqlalchemy import event
+from sqlalchemy import update
 
-from fair import channels, cli, clock, db, settings
+from fair import admission_gate, channels, cli, clock, db, settings, user_sessions
 from fair.enums import Role
 from fair.live import hub, socket
-from fair.models import User
+from fair.models import User, UserSession
 from tests import factories as f
 from tests.conftest import csrf
-from tests.live_server import LoggedIn, Server
+from tests.live_server import LoggedIn, Server, statements
 
 
 @pytest.fixture(autouse=True)
@@ -35,22 +35,6 @@ def _settings(server: Server) -> Iterator[None]:
     settings.override(server.conf)
     yield
     clock.set_now(None)
-
-
-@contextmanager
-def statements(server: Server) -> Iterator[list[str]]:
-    """The SQL statements the server runs meanwhile, in order."""
-    seen: list[str] = []
-    engine = server.app.state.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def make(server: Server, role: Role = Role.CANDIDATE, *, published: bool = True) -> Any:
@@ -116,6 +100,36 @@ async def test_a_revoked_session_is_refused_on_the_next_connect(
     await late.close()
 
 
+async def test_a_session_is_cached_no_longer_than_it_holds(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    """A session about to go idle for good (user_sessions.IDLE_LIFETIME) is cached until then,
+    not CACHE_SECONDS more: the next connect after it is a visitor's."""
+    user, _ = await make(server)
+    client = await logged_in(user)
+    own = channels.user(user.id)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            almost = clock.now() - user_sessions.IDLE_LIFETIME + timedelta(seconds=1)
+            await session.execute(
+                update(UserSession)
+                .where(UserSession.user_id == user.id)
+                .values(last_seen_at=almost)
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    ws = await opened(server, client)  # checked: holds one more second
+    assert await call(ws, "subscribe", {"channel": own}) == ["success", 1, {"channel": own}]
+    await ws.close()
+    await asyncio.sleep(1.5)
+    late = await opened(server, client)
+    reply = await call(late, "subscribe", {"channel": own})
+    assert reply[:2] == ["error", 1] and reply[2]["code"] == "auth.required"
+    await late.close()
+
+
 async def test_sockets_connecting_together_share_their_sessions_reads(
     server: Server, logged_in: LoggedIn
 ) -> None:
@@ -173,3 +187,36 @@ def test_sockets_are_served_lean_with_the_endpoints_frame_limit() -> None:
         "ws_ping_interval": 60.0,
         "ws_ping_timeout": 20.0,
     }
+
+
+async def test_sockets_subscribing_together_to_the_hall_read_the_edition_once(
+    server: Server,
+) -> None:
+    # An opening: many sockets ask for the hall's channel before any answer is known. They
+    # wait for one read (each reading it emptied the pool: `server.busy` to the rest).
+    _, edition_id = await make(server)
+    hall = channels.edition(edition_id)
+    sockets = await asyncio.gather(*(opened(server) for _ in range(20)))
+    with statements(server) as seen:
+        replies = await asyncio.gather(
+            *(call(ws, "subscribe", {"channel": hall}) for ws in sockets)
+        )
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    assert replies == [["success", 1, {"channel": hall}]] * 20
+    assert len([s for s in seen if "FROM editions" in s]) == 1
+
+
+async def test_candidates_connecting_together_read_the_gated_editions_once(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    # Whether an edition is gated is cached for seconds (fair.admission_gate); the connects
+    # arriving while it is read wait for that read instead of each reading it.
+    user, _ = await make(server)
+    client = await logged_in(user)
+    admission_gate.forget()
+    with statements(server) as seen:
+        sockets = await asyncio.gather(*(opened(server, client) for _ in range(20)))
+        replies = await asyncio.gather(*(call(ws, "ping", {}) for ws in sockets))
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    assert replies == [["success", 1, {}]] * 20
+    assert len([s for s in seen if "FROM editions" in s]) == 1

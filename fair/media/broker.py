@@ -1,5 +1,7 @@
-"""Media processes: each media room lives in one `fair media` process (fair.media.server),
-which web processes reach through Redis (FAIR_MEDIA_URL; fair.media.remote.RemoteStages).
+"""Media processes: each media room is pinned to one `fair media` process (fair.media.server),
+its origin, which web processes reach through Redis (FAIR_MEDIA_URL;
+fair.media.remote.RemoteStages); a talk with more viewers than one process serves spreads over
+others, its legs (see "Legs").
 Without FAIR_MEDIA_URL, the web process holds every room itself (fair.media.host, the embedded
 default). This module is what both sides share: key names, Lua scripts, errors, JSON.
 
@@ -15,6 +17,11 @@ The map, in Redis, every key under FAIR_MEDIA_NAMESPACE (`<ns>`, `fair:media` by
 * `<ns>:load`: sorted set of media processes scored by that number, updated with each pin (in
   the same script, so rooms pinned in a burst spread) and each heartbeat. A room goes to the
   live process with the lowest score.
+* `<ns>:legs:<room>`: the processes that are legs of a room (added by a leg when it takes the
+  room, refreshed by its heartbeat, removed when it lets the room go); `<ns>:serving:<process>`:
+  the rooms a process is a leg of (rewritten by each heartbeat), for when it dies.
+* `<ns>:audience:<room>`: a hash: each process's viewers of the room, and `origin`, the origin's
+  "presenters:version" (`TALLY`, on each count; the heartbeats keep it).
 * `<ns>:requests:<process>`: a media process's requests (a list: RPUSH, BLPOP).
 * `<ns>:replies:<web process>`: a web process's replies (a list too: no reply is lost to a
   subscription that is not listening yet, as with pub/sub).
@@ -33,6 +40,34 @@ tries again). The web process whose compare-and-set moved a room publishes `stag
 watches again on it. `leave` and `end` pin nothing (nor move a dead pin): on a room no live
 process holds they return False and None. No live process, or no reply within
 `CALL_TIMEOUT` (10 s): Conflict `stage.unavailable` (503).
+
+Legs. `watch` runs at the origin with `cap=FAIR_MEDIA_VIEWERS_PER_PROCESS` (0: no cap, no legs).
+An origin at its cap answers Conflict `stage.process_full` {version}; the web process then asks
+each live process but the origin, the room's legs first, then the others from the least loaded,
+to `watch_leg` (the media process's own method, fair.media.server): a process not yet a leg of
+the room, or one that took an older version of it or from another origin, first takes it (under
+a lock of its own): it watches at the origin as the viewer `leg:<process>:<random>` (not counted
+as a viewer, nor against the cap) and `Stages.take`s that offer, one relayed presenter per
+publication, with the same keys and infos; its viewers' keyframe requests go upstream as a
+viewer's do. A leg at its cap answers `stage.process_full` too and the next is asked; when none
+can take the viewer, the origin serves it past its cap. The web process remembers the leg each of
+its sockets watches on, and sends its `answer` and `leave` there (`leave` to the origin too: its
+publications). The presenters publish, and the talk ends, at the origin only; legs close with
+their upstream connection and hear the talk end on its channel like the origin. A leg whose last
+viewer leaves closes its upstream connection and asks the origin to `leave` it; the version
+passed along makes a leg take the talk again once its publications changed (viewers watch again
+on the new version). A leg never pins the room (its heartbeat gives its leg rooms apart). Counts:
+each process's Host sends `stage.count` with the talk's figures (`TALLY`): the origin's
+presenters and version, the viewers of every live process. `FAIR_STAGE_MAX_VIEWERS` bounds the
+talk's viewers over all its processes (read from `<ns>:audience`, so a burst may pass it by a few).
+
+Deaths. A dead leg (no alive key) is found by the look for dead processes: the web process that
+takes it out of a room's legs publishes `stage.moved` {webconference_id, leg: true} on the talk's
+channel, once: static/stage.js watches again (every viewer of the talk: pages do not know their
+process), and presenters need not publish again. A dead origin moves the room as above; its
+legs keep their viewers' connections, whose pages watch again on `stage.moved`, and the next
+`watch_leg` takes the talk from the new origin (a leg the room moved to becomes its origin when
+a presenter publishes there).
 
 RPC. Request `{"id", "reply_to", "method", "args", "kwargs", "expires"}`; reply `{"id",
 "result"}` or `{"id", "error": {"type", "message", "code", "params", "status", "fields"}}`. A
@@ -94,16 +129,31 @@ LOCAL = frozenset({"close", "connect"})  # never forwarded to, nor run for, a we
 # pin no room, and work while no media process runs (a socket closing, a talk ending).
 UNPINNED: dict[str, Any] = {"leave": False, "end": None}
 
+# A talk spread over media processes (see "Legs" above).
+PROCESS_FULL = "stage.process_full"  # the code of a process at its viewer cap for a talk
+LEG = "leg:"  # the viewing keys of legs at the origin: `leg:<process>:<random>`, not viewers
+
 UNAVAILABLE = "The video service is not available right now: try again in a moment."
 
-# The heartbeat. KEYS: alive, load, the process's rooms; ARGV: process, ALIVE_TTL, ROOM_TTL,
-# room key prefix, then the rooms it holds. It keeps their pins (taking back an expired one),
-# forgets rooms pinned elsewhere since, scores its load, and returns the rooms it lost.
+# The heartbeat. KEYS: alive, load, the process's rooms, the rooms it is a leg of; ARGV:
+# process, ALIVE_TTL, ROOM_TTL, the key prefixes of a room's pin, legs and audience, how many
+# rooms it holds, those rooms, then the rooms it is a leg of. It keeps their pins (taking back
+# an expired one), forgets rooms pinned elsewhere since, says which legs it serves, keeps the
+# audiences, scores its load, and returns the rooms it lost.
 BEAT = """
-local me, ttl, prefix = ARGV[1], ARGV[3], ARGV[4]
+local me, ttl, prefix, legs, audience = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local held = 7 + tonumber(ARGV[7])
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
+redis.call('DEL', KEYS[4])
+for i = held + 1, #ARGV do
+  redis.call('SADD', legs .. ARGV[i], me)
+  redis.call('EXPIRE', legs .. ARGV[i], ttl)
+  redis.call('SADD', KEYS[4], ARGV[i])
+end
+redis.call('EXPIRE', KEYS[4], ttl)
+for i = 8, #ARGV do redis.call('EXPIRE', audience .. ARGV[i], ttl) end
 local lost = {}
-for i = 5, #ARGV do
+for i = 8, held do
   local owner = redis.call('GET', prefix .. ARGV[i])
   if owner == me or not owner then
     redis.call('SET', prefix .. ARGV[i], me, 'EX', ttl)
@@ -134,6 +184,23 @@ redis.call('EXPIRE', KEYS[3], ARGV[2])
 redis.call('ZADD', KEYS[2], 'XX', redis.call('SCARD', KEYS[3]), ARGV[1])
 return 1
 """
+# A talk's audience over its processes. KEYS: the room's audience; ARGV: the process ('' to
+# only read), its viewers, ROOM_TTL, the alive key prefix, the origin's "presenters:version"
+# ('' from a leg). Returns the origin's figures and the viewers of the live processes.
+TALLY = """
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'origin', ARGV[5]) end
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+local all, viewers = redis.call('HGETALL', KEYS[1]), 0
+for i = 1, #all, 2 do
+  if all[i] ~= 'origin' and redis.call('EXISTS', ARGV[4] .. all[i]) == 1 then
+    viewers = viewers + tonumber(all[i + 1])
+  end
+end
+return {redis.call('HGET', KEYS[1], 'origin') or '', viewers}
+"""
 # Delete the key only if it still holds this value.
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -141,7 +208,7 @@ return 0
 """
 
 
-SCRIPTS = (("beat", BEAT), ("pin", PIN), ("release", RELEASE))
+SCRIPTS = (("beat", BEAT), ("pin", PIN), ("release", RELEASE), ("tally", TALLY))
 
 
 class MediaError(RuntimeError):
@@ -164,7 +231,7 @@ class Keys:
     def load(self) -> str:
         return f"{self.namespace}:load"
 
-    def alive(self, process: str) -> str:
+    def alive(self, process: str = "") -> str:
         return f"{self.namespace}:alive:{process}"
 
     def room(self, room: str = "") -> str:
@@ -178,6 +245,15 @@ class Keys:
 
     def replies(self, process: str) -> str:
         return f"{self.namespace}:replies:{process}"
+
+    def legs(self, room: str = "") -> str:
+        return f"{self.namespace}:legs:{room}"
+
+    def serving(self, process: str) -> str:
+        return f"{self.namespace}:serving:{process}"
+
+    def audience(self, room: str = "") -> str:
+        return f"{self.namespace}:audience:{room}"
 
 
 def process_id() -> str:
