@@ -276,7 +276,7 @@ def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float =
     raise ServerFailed(f"no server listening on port {port} after {seconds:.0f} s")
 
 
-def raise_open_files(needed: int) -> None:
+def raise_open_files(needed: int = 0) -> None:
     """The soft limit of open files up to the hard one (children inherit it); SystemExit when
     even that is under `needed`."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

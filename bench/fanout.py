@@ -87,12 +87,6 @@ def prefix() -> str:
     return os.environ.get("FAIR_BROADCAST_NAMESPACE", NAMESPACE) + ":"
 
 
-def raise_nofile() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
@@ -307,7 +301,7 @@ def last_seq(frame: str) -> int:
 def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int,
                 source: str | None = None) -> None:  # fmt: skip
     _harness.die_with_parent()
-    raise_nofile()
+    _harness.raise_open_files()
     run(client_run(pipe, urls, cookies, channel, batch, source))
     pipe.close()
     os._exit(0)  # let the kernel close thousands of sockets at once
@@ -855,7 +849,7 @@ def verdict(row: Row, ref: Row | None) -> tuple[str, str, str]:
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] in ("--serve-reference", "--serve-fair-memory"):
-        raise_nofile()
+        _harness.raise_open_files()
         serve = serve_reference if sys.argv[1] == "--serve-reference" else serve_fair_memory
         with contextlib.suppress(KeyboardInterrupt):
             run(serve(int(sys.argv[2]), sys.argv[3]))
@@ -938,7 +932,7 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
         raise SystemExit(f"unknown modes {sorted(unknown)}; choose among {', '.join(MODES)}")
-    raise_nofile()
+    _harness.raise_open_files()
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if max(sizes) + 100 > limit:
         raise SystemExit(

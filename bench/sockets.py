@@ -282,7 +282,7 @@ def main() -> None:
         args.client_processes = max(2, math.ceil(args.sockets / CLIENT_SOCKETS))
     # `timeout` stops the servers and drops the database too
     signal.signal(signal.SIGTERM, _harness.exit_on_sigterm)
-    fanout.raise_nofile()  # the servers and load processes inherit it
+    _harness.raise_open_files()  # the servers and load processes inherit it
     limit, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if math.ceil(args.sockets / 2) + SERVER_FILES > limit:
         most = 2 * (limit - SERVER_FILES)
