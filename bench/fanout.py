@@ -51,14 +51,11 @@ import multiprocessing
 import os
 import resource
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from array import array
-from base64 import b64encode
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _harness  # noqa: E402  (after the line above: it imports this checkout's fair)
+from _harness import cpu_seconds, free_port, rss_kib, stop, wait_listening  # noqa: E402
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "fair_bench_fanout"
@@ -89,12 +87,6 @@ def raise_nofile() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -267,12 +259,10 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
 
     Returns the edition's id, the booth's and the candidates' session cookies.
     """
-    import itsdangerous
-    from sqlalchemy import insert, select, text
+    from sqlalchemy import text
 
-    from fair import accounts, clock, db, demo, editions, employers, migrations, tokens
+    from fair import accounts, clock, db, demo, editions, employers, migrations
     from fair.enums import BoothStatus, Role
-    from fair.models import User, UserSession
 
     name = url.rsplit("/", 1)[1]
     admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -314,31 +304,11 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
         # Nobody logs in (argon2 would take minutes): their sessions are written below, and
         # their cookies signed as Starlette's SessionMiddleware signs them after a login.
         now = clock.now()
-        rows = _harness.candidate_rows("fanout", n_users, now)
-        for i in range(0, len(rows), 2000):
-            await session.execute(insert(User), rows[i : i + 2000])
-        users = (
-            await session.scalars(
-                select(User.id).where(User.email.like("fanout%@bench.fair")).order_by(User.id)
-            )
-        ).all()
+        users = await _harness.add_candidates(session, "fanout", n_users, now)
         # Each one logged in: a server-side session (fair.user_sessions) its cookie names.
-        keys = [secrets.token_urlsafe(32) for _ in users]
-        sessions = [
-            {
-                "key_hash": tokens.digest(key),
-                "user_id": uid,
-                "created_at": now,
-                "last_seen_at": now,
-                "user_agent": "bench",
-            }
-            for uid, key in zip(users, keys, strict=True)
-        ]
-        for i in range(0, len(sessions), 2000):
-            await session.execute(insert(UserSession), sessions[i : i + 2000])
+        keys = await _harness.log_in(session, users, now)
     await engine.dispose()
-    signer = itsdangerous.TimestampSigner(secret)
-    cookies = [signer.sign(b64encode(json.dumps({"sid": key}).encode())).decode() for key in keys]
+    cookies = [_harness.cookie(secret, key) for key in keys]
     return edition_id, booth_id, cookies
 
 
@@ -376,40 +346,6 @@ def spawn_servers(
         wait_listening(process, port)
     time.sleep(1.0)  # let start-up allocations settle before reading RSS
     return started
-
-
-def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited at start (code {process.returncode})")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` so far (/proc/<pid>/stat utime and stime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 # Measuring ---------------------------------------------------------------------------------------

@@ -375,24 +375,30 @@ def clip_tracks(video: list[bytes], audio: list[bytes]) -> list[Any]:
 async def publish(port: int) -> None:
     from aiortc import RTCSessionDescription
 
-    from fair.media.relay import codecs
-
     setup_aiortc()
     tracks = clip_tracks(*encode_clip())  # before connecting: the run only replays it
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     pc = peer()
-    for track in tracks:
-        sender = pc.addTrack(track)
-        if track.kind == "video":  # a PLI/FIR would only flag aiortc's unused encoder
-            sender._send_keyframe = track.request_keyframe
-    for transceiver in pc.getTransceivers():  # VP8 and Opus, what the relay forwards
-        transceiver.setCodecPreferences(codecs(transceiver.kind))
+    send_clip(pc, tracks)
     await pc.setLocalDescription(await pc.createOffer())
     answer = await ask(reader, writer, {"op": "publish", "sdp": pc.localDescription.sdp})
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
     log_states(pc, "publisher")
     print("published", flush=True)
     await asyncio.Event().wait()
+
+
+def send_clip(pc: Any, tracks: list[Any]) -> None:
+    """Send `clip_tracks` on `pc`, in VP8 and Opus (what the relay forwards), a keyframe request
+    jumping to the clip's next keyframe (it would only flag aiortc's unused encoder)."""
+    from fair.media.relay import codecs
+
+    for track in tracks:
+        sender = pc.addTrack(track)
+        if track.kind == "video":
+            sender._send_keyframe = track.request_keyframe
+    for transceiver in pc.getTransceivers():
+        transceiver.setCodecPreferences(codecs(transceiver.kind))
 
 
 # Viewer bots ---------------------------------------------------------------------------------
@@ -450,14 +456,21 @@ class Bot:
         receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
         count_only(receiver, self.streams[track.kind].add)
 
-    async def join(self, reader: Any, writer: Any) -> None:
+    async def accept(self, offer: str, send: list[Any] | None = None) -> str:
+        """Take an offer (SDP) from whatever signals it, sending `send` (`clip_tracks`) back
+        if given; the answer to send back."""
         from aiortc import RTCSessionDescription
 
-        offer = await ask(reader, writer, {"op": "view"})
-        await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        if send:
+            send_clip(self.pc, send)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        answer = {"op": "answer", "id": offer["id"], "sdp": self.pc.localDescription.sdp}
-        await ask(reader, writer, answer)
+        return str(self.pc.localDescription.sdp)
+
+    async def join(self, reader: Any, writer: Any) -> None:
+        offer = await ask(reader, writer, {"op": "view"})
+        sdp = await self.accept(offer["sdp"])
+        await ask(reader, writer, {"op": "answer", "id": offer["id"], "sdp": sdp})
         self.id = int(offer["id"])
 
     async def leave(self, reader: Any, writer: Any, id: int) -> None:

@@ -34,7 +34,6 @@ import subprocess
 import sys
 import time
 from array import array
-from base64 import b64encode
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,12 +52,9 @@ GOALS = {"connect": 1.5, "memory": 1.0, "rate": 0.7, "p99": 1.5}
 async def seed(url: str, n: int, secret: str) -> tuple[int, list[str]]:
     """A fresh database: a published edition and `n` candidates each logged in once. Returns
     the edition's id and the session cookies (signed as Starlette's SessionMiddleware does)."""
-    import itsdangerous
-    from sqlalchemy import insert, select
 
-    from fair import accounts, clock, db, demo, editions, migrations, tokens
+    from fair import accounts, clock, db, demo, editions, migrations
     from fair.enums import Role
-    from fair.models import User, UserSession
 
     await _harness.pg_database(url.rsplit("/", 1)[1], create=True)
     await migrations.upgrade_async(url)
@@ -70,26 +66,11 @@ async def seed(url: str, n: int, secret: str) -> tuple[int, list[str]]:
         )
         edition = await editions.create(session, by=organiser, data=demo.edition_input(now))
         await editions.publish(session, edition)
-        users = _harness.candidate_rows("socket", n, now)
-        for i in range(0, n, 2000):
-            await session.execute(insert(User), users[i : i + 2000])
-        ids = list(
-            await session.scalars(
-                select(User.id).where(User.email.like("socket%@bench.fair")).order_by(User.id)
-            )
-        )
-        # Nobody logs in (argon2 would take minutes): the sessions are written as `start` does.
-        keys = [secrets.token_urlsafe(32) for _ in ids]
-        rows = [
-            {"key_hash": tokens.digest(k), "user_id": u, "created_at": now, "last_seen_at": now}
-            for k, u in zip(keys, ids, strict=True)
-        ]
-        for i in range(0, n, 2000):
-            await session.execute(insert(UserSession), rows[i : i + 2000])
+        ids = await _harness.add_candidates(session, "socket", n, now)
+        keys = await _harness.log_in(session, ids, now)
         edition_id = edition.id
     await engine.dispose()
-    signer = itsdangerous.TimestampSigner(secret)
-    cookies = [signer.sign(b64encode(json.dumps({"sid": k}).encode())).decode() for k in keys]
+    cookies = [_harness.cookie(secret, key) for key in keys]
     return edition_id, cookies
 
 
@@ -107,7 +88,7 @@ def spawn(mode: str, env: dict[str, str], channel: str) -> Servers:
         process = subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT)
         started.append((process, port))
     for process, port in started:
-        fanout.wait_listening(process, port)
+        _harness.wait_listening(process, port)
     time.sleep(1.0)  # let start-up allocations settle before reading RSS
     return started
 
@@ -137,8 +118,8 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
     ctx = multiprocessing.get_context("spawn")
     try:
         pids = [p.pid for p, _ in servers]
-        before = sum(fanout.rss_kib(pid) for pid in pids)
-        cpu_at_start = sum(fanout.cpu_seconds(pid) for pid in pids)
+        before = sum(_harness.rss_kib(pid) for pid in pids)
+        cpu_at_start = sum(_harness.cpu_seconds(pid) for pid in pids)
         urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
         started = time.monotonic()
         shares = [cookies[k :: args.client_processes] for k in range(args.client_processes)]
@@ -161,13 +142,13 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
             if n_errors:
                 print(f"   {mode}: {n_errors} sockets failed, e.g. {shown}", flush=True)
         connect_s = time.monotonic() - started
-        connect_us = (sum(fanout.cpu_seconds(pid) for pid in pids) - cpu_at_start) * 1e6
+        connect_us = (sum(_harness.cpu_seconds(pid) for pid in pids) - cpu_at_start) * 1e6
         connect_us /= max(connected, 1)
         time.sleep(1.0)
-        kib = (sum(fanout.rss_kib(pid) for pid in pids) - before) / max(connected, 1)
-        cpu_before = sum(fanout.cpu_seconds(pid) for pid in pids)
+        kib = (sum(_harness.rss_kib(pid) for pid in pids) - before) / max(connected, 1)
+        cpu_before = sum(_harness.cpu_seconds(pid) for pid in pids)
         time.sleep(args.idle)
-        idle_cores = (sum(fanout.cpu_seconds(pid) for pid in pids) - cpu_before) / args.idle
+        idle_cores = (sum(_harness.cpu_seconds(pid) for pid in pids) - cpu_before) / args.idle
         print(f"   {mode:<9} {connected:,} sockets in {connect_s:.1f} s ({connect_us:.0f} us of "
               f"server CPU each), {kib:.1f} KiB each, "
               f"{idle_cores * 100:.2f} % of a core idle", flush=True)  # fmt: skip
@@ -197,7 +178,7 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
             if proc.is_alive():
                 proc.kill()
         for process, _ in servers:
-            fanout.stop(process)
+            _harness.stop(process)
 
 
 def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,

@@ -29,17 +29,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import resource
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import time
-from base64 import b64encode
 from dataclasses import dataclass, field, replace
 from datetime import time as day_time
 from pathlib import Path
@@ -48,11 +43,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import itsdangerous  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
 import websockets  # noqa: E402
-from _harness import free_port, pct, pg_database  # noqa: E402
-from sqlalchemy import insert, select, update  # noqa: E402
+from _harness import (  # noqa: E402
+    add_candidates,
+    cookie,
+    forget_namespace,
+    log_in,
+    pct,
+    pg_database,
+    spawn_web,
+    stop,
+)
+from sqlalchemy import insert, update  # noqa: E402
 
 from fair import (  # noqa: E402
     accounts,
@@ -62,10 +64,9 @@ from fair import (  # noqa: E402
     demo,
     editions,
     migrations,
-    tokens,
 )
 from fair.enums import Role  # noqa: E402
-from fair.models import Edition, EditionCandidate, User, UserSession  # noqa: E402
+from fair.models import Edition, EditionCandidate  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MODES = ("off", "on")
@@ -84,7 +85,6 @@ async def seed(url: str, n: int, secret: str, caps: tuple[int, int] | None) -> S
     await migrations.upgrade_async(url)
     engine = db.create_engine(url)
     now = clock.now()
-    keys: list[str] = []
     async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
         organiser = await accounts.create_user(
             session, email="org@surge.fair", name="Org", password=None, role=Role.ORGANISER
@@ -98,90 +98,16 @@ async def seed(url: str, n: int, secret: str, caps: tuple[int, int] | None) -> S
                 .where(Edition.id == edition.id)
                 .values(admission_active_cap=caps[0] or None, admission_arrivals_per_minute=caps[1])
             )
-        rows = [
-            {
-                "email": f"surge{i}@bench.fair",
-                "name": f"Surge {i}",
-                "password_hash": accounts.UNUSABLE_PASSWORD,
-                "role": Role.CANDIDATE.value,
-                "locale": "fr",
-                "auth_version": secrets.token_hex(8),
-                "is_active": True,
-                "created_at": now,
-            }
-            for i in range(n)
+        ids = await add_candidates(session, "surge", n, now)
+        keys = await log_in(session, ids, now)
+        registered = [
+            {"edition_id": edition.id, "user_id": uid, "registered_at": now} for uid in ids
         ]
         for i in range(0, n, 2000):
-            await session.execute(insert(User), rows[i : i + 2000])
-        ids = list(
-            await session.scalars(
-                select(User.id).where(User.email.like("surge%@bench.fair")).order_by(User.id)
-            )
-        )
-        keys = [secrets.token_urlsafe(32) for _ in ids]
-        for i in range(0, n, 2000):
-            part = list(zip(ids[i : i + 2000], keys[i : i + 2000], strict=True))
-            await session.execute(
-                insert(UserSession),
-                [
-                    {
-                        "key_hash": tokens.digest(key),
-                        "user_id": uid,
-                        "created_at": now,
-                        "last_seen_at": now,
-                    }
-                    for uid, key in part
-                ],
-            )
-            await session.execute(
-                insert(EditionCandidate),
-                [
-                    {"edition_id": edition.id, "user_id": uid, "registered_at": now}
-                    for uid, _ in part
-                ],
-            )
+            await session.execute(insert(EditionCandidate), registered[i : i + 2000])
         slug = edition.slug
     await engine.dispose()
-    signer = itsdangerous.TimestampSigner(secret)
-
-    def cookie(key: str) -> str:  # as starlette's SessionMiddleware signs it after a log-in
-        data = {"sid": key, "csrf": secrets.token_urlsafe(32)}
-        return signer.sign(b64encode(json.dumps(data).encode())).decode()
-
-    return Seeded(slug, [(uid, cookie(key)) for uid, key in zip(ids, keys, strict=True)])
-
-
-def spawn(env: dict[str, str], count: int) -> list[tuple[subprocess.Popen[bytes], int]]:
-    started = []
-    for _ in range(count):
-        port = free_port()
-        command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
-        command += ["--log-level", "warning", "--no-access-log"]
-        started.append((subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT), port))
-    for process, port in started:
-        wait_listening(process, port)
-    return started
-
-
-def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited at start (code {process.returncode})")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return Seeded(slug, [(uid, cookie(secret, key)) for uid, key in zip(ids, keys, strict=True)])
 
 
 # One candidate ----------------------------------------------------------------------------------
@@ -350,16 +276,6 @@ async def surge(bases: list[str], seeded: Seeded, args: argparse.Namespace) -> T
 # The runs ----------------------------------------------------------------------------------------
 
 
-async def forget_namespace(namespace: str) -> None:
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in client.scan_iter(f"{namespace}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 def measure(mode: str, args: argparse.Namespace) -> tuple[str, Tally]:
     secret = secrets.token_urlsafe(48)
     namespace = f"{args.namespace}-{mode}"
@@ -378,7 +294,7 @@ def measure(mode: str, args: argparse.Namespace) -> tuple[str, Tally]:
         "FAIR_ADMISSION_ACTIVE_CAP": "0",
         "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0",
     }
-    servers = spawn(env, 2)
+    servers = spawn_web(env, 2)
     try:
         tally = asyncio.run(
             surge([f"http://127.0.0.1:{port}" for _, port in servers], seeded, args)
@@ -386,7 +302,7 @@ def measure(mode: str, args: argparse.Namespace) -> tuple[str, Tally]:
     finally:
         for process, _ in servers:
             stop(process)
-        asyncio.run(forget_namespace(namespace))
+        asyncio.run(forget_namespace(REDIS_URL, namespace))
         asyncio.run(pg_database(args.pg_database, create=False))
     return row(mode, args, tally), tally
 
