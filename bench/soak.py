@@ -640,8 +640,10 @@ def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
               f"{_harness.pct(mix, 99) * 1000:>7.0f} {_harness.pct(static, 99) * 1000:>10.1f}  "
               + " ".join(f"{r:>11.1f}" for r in rss))  # fmt: skip
     print("actions: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.actions.items())))
-    for error in tally.errors[:10]:
-        print(f"   {error}")
+    kinds = Counter(re.sub(r"\d+", "N", e.split(": ", 1)[1]) for e in tally.errors)
+    for kind, count in kinds.most_common(10):
+        first = next(e for e in tally.errors if re.sub(r"\d+", "N", e.split(": ", 1)[1]) == kind)
+        print(f"   {count:>6} x {kind} (first {first.split(': ', 1)[0]})")
     last = tally.intervals - 1
     print(f"\nSummary: {len(world.candidates):,} candidates in the mix, {len(world.viewers)} "
           f"viewers, {len(world.interviews)} interviews, {len(world.booths)} recruiters; "
