@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from fair import db, settings
 from fair.app import create_app
 from tests.conftest import PG_ADMIN
-from tests.live_server import run_server
+from tests.live_server import Server, run_server
 from tests.server_processes import free_port
 
 BUSY_FR = "La plateforme est très sollicitée en ce moment"
@@ -153,6 +153,19 @@ async def test_postgresql_refusing_connections_is_a_503(conf) -> None:  # type: 
         assert_unavailable(*await three_ways(client))
 
 
+async def logged_in_socket_closed(server: Server) -> tuple[int, str]:
+    """The close code and reason a logged-in browser's socket gets (its session is read from
+    the database; the cookie signed as Starlette's session middleware signs it)."""
+    data = base64.b64encode(json.dumps({"sid": "a-session-key"}).encode())
+    cookie = TimestampSigner(server.conf.secret_key).sign(data).decode()
+    headers = {"Cookie": f"fair_session={cookie}"}
+    async with websockets.connect(server.ws, additional_headers=headers) as socket_:
+        with pytest.raises(websockets.ConnectionClosed) as closing:
+            await socket_.recv()
+    assert closing.value.rcvd is not None
+    return closing.value.rcvd.code, closing.value.rcvd.reason
+
+
 @contextlib.asynccontextmanager
 async def full_role(conf: settings.Settings) -> AsyncIterator[str]:
     """The database's URL as a role of its own whose CONNECTION LIMIT is 0: PostgreSQL refuses
@@ -187,16 +200,8 @@ async def test_a_socket_at_the_connection_limit_is_told_to_try_again_later(
     not a crash of the app's error page on a WebSocket (AttributeError: no `method`)."""
     async with full_role(conf) as url:
         with run_server(tmp_path_factory, "db-full", database_url=url) as server:
-            data = base64.b64encode(json.dumps({"sid": "a-session-key"}).encode())
-            cookie = TimestampSigner(server.conf.secret_key).sign(data).decode()
-            headers = {"Cookie": f"fair_session={cookie}"}
-            async with websockets.connect(server.ws, additional_headers=headers) as socket_:
-                with pytest.raises(websockets.ConnectionClosed) as closing:
-                    await socket_.recv()
-    assert (closing.value.rcvd.code, closing.value.rcvd.reason) == (
-        1013,
-        "service briefly unavailable",
-    )
+            closed = await logged_in_socket_closed(server)
+    assert closed == (1013, "service briefly unavailable")
 
 
 @pytest.mark.postgresql_only
@@ -278,19 +283,10 @@ async def test_a_socket_is_told_to_try_again_later(
     """/live with PostgreSQL out of reach: a logged-in browser's socket (its session is read
     from the database) is closed with 1013 "try again later" (static/socket.js connects again,
     backing off), not a server error."""
-    closed = at_port(conf, free_port()).database_url
-    with run_server(tmp_path_factory, "db-down", database_url=closed) as server:
-        # The session cookie a logged-in browser carries (Starlette's signed session).
-        data = base64.b64encode(json.dumps({"sid": "a-session-key"}).encode())
-        cookie = TimestampSigner(server.conf.secret_key).sign(data).decode()
-        headers = {"Cookie": f"fair_session={cookie}"}
-        async with websockets.connect(server.ws, additional_headers=headers) as socket_:
-            with pytest.raises(websockets.ConnectionClosed) as closing:
-                await socket_.recv()
-    assert (closing.value.rcvd.code, closing.value.rcvd.reason) == (
-        1013,
-        "service briefly unavailable",
-    )
+    down = at_port(conf, free_port()).database_url
+    with run_server(tmp_path_factory, "db-down", database_url=down) as server:
+        closed = await logged_in_socket_closed(server)
+    assert closed == (1013, "service briefly unavailable")
 
 
 @pytest.mark.postgresql_only
