@@ -1,16 +1,20 @@
 """What the benchmark scripts share: a throwaway PostgreSQL database, logged-in users (server-side
-sessions and their signed cookies), server processes (`fair serve`'s uvicorn, `fair worker`,
-`fair media`) started, awaited and stopped, their RSS and CPU read from /proc, a free port,
-percentiles, and the search stemmer memoised for bulk loads. Imported as `_harness` (a script's
-own folder is first on sys.path); the leading underscore keeps it out of
-tests/test_bench_smoke.py's list of scripts to run."""
+sessions and their signed cookies), the child processes (`Children`: fair's web servers, `fair
+worker` / `fair media`, a script's own servers and clients, every one stopped when the script
+ends, even on an exception, Ctrl-C or `timeout`'s SIGTERM, and killed by the kernel if the
+script is killed with SIGKILL), their RSS and CPU read from /proc, a free port, percentiles, and
+the search stemmer memoised for bulk loads. Imported as `_harness` (a script's own folder is
+first on sys.path); the leading underscore keeps it out of tests/test_bench_smoke.py's list of
+scripts to run."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import json
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -19,9 +23,10 @@ import subprocess
 import sys
 import time
 from base64 import b64encode
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from sqlalchemy import insert, text
@@ -30,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import db, search
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def pg_database(name: str, create: bool) -> str:
@@ -97,51 +103,7 @@ def cookie(secret: str, key: str) -> str:
     return signed.decode()
 
 
-# Server processes ------------------------------------------------------------------------------
-
-ROOT = Path(__file__).resolve().parent.parent
-Process = subprocess.Popen[bytes]
-
-
-def spawn_web(env: dict[str, str], count: int, within: float = 60.0) -> list[tuple[Process, int]]:
-    """`count` uvicorn processes serving fair as `fair serve` runs it, each on a free port,
-    listening when this returns (each within `within` seconds)."""
-    started = []
-    for _ in range(count):
-        port = free_port()
-        command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
-        command += ["--log-level", "warning", "--no-access-log"]
-        started.append((subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT), port))
-    for process, port in started:
-        wait_listening(process, port, within)
-    return started
-
-
-def spawn_fair(env: dict[str, str], *command: str) -> Process:
-    """`python -m fair <command>` (`worker`, `media`), with this checkout's fair."""
-    return subprocess.Popen([sys.executable, "-m", "fair", *command], env=env, cwd=ROOT)
-
-
-def wait_listening(process: Process, port: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited at start (code {process.returncode})")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    """SIGTERM, then SIGKILL after 10 s."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+# Processes ------------------------------------------------------------------------------------
 
 
 def cpu_seconds(pid: int) -> float:
@@ -151,6 +113,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def rss_kib(pid: int) -> int:
+    """Resident memory of `pid` now, KiB (/proc/<pid>/status VmRSS)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
@@ -191,3 +154,127 @@ def _stem(word: str) -> str:
 def fast_stems(text_: str) -> str:
     """search.stems, memoised per word (the pure-Python stemmer costs ~0.1 ms a word)."""
     return " ".join(_stem(w) for w in search.words(text_))
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when the process that started it dies, even by
+    SIGKILL or `timeout -s KILL` (Linux; elsewhere nothing). Call it first thing in a child."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+# Child processes ---------------------------------------------------------------------------------
+
+
+def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """A SIGTERM handler (`signal.signal(signal.SIGTERM, exit_on_sigterm)`): `finally` blocks
+    and `with` exits run when `timeout` ends a script."""
+    raise SystemExit(128 + signum)
+
+
+class Children:
+    """The processes a benchmark starts; `with Children() as children:` stops them all on the
+    way out (SIGTERM, then SIGKILL after `grace` seconds), and turns SIGTERM into SystemExit
+    meanwhile so that `timeout` ending the script still runs this clean-up."""
+
+    def __init__(self, grace: float = 10.0) -> None:
+        self.grace = grace
+        self.started: list[subprocess.Popen[Any]] = []
+
+    def __enter__(self) -> Children:
+        self._previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for process in reversed(self.started):  # clients before the servers they use
+                if process.stdin is not None:  # a child reading commands sees their end
+                    with contextlib.suppress(OSError):
+                        process.stdin.close()
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + self.grace
+            for process in self.started:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        finally:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def start(
+        self, args: list[str], env: dict[str, str] | None = None, **popen: object
+    ) -> subprocess.Popen[bytes]:
+        """`args` run by this Python (`-m …` or a script), from the checkout's root; `env`
+        None: this process's."""
+        popen.setdefault("preexec_fn", die_with_parent)
+        process = subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT, **popen)  # type: ignore[call-overload]
+        self.started.append(process)
+        return process  # type: ignore[no-any-return]
+
+    def talker(self, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """`start`, with a text pipe each way: a child that reads commands on its stdin and
+        answers lines on its stdout (closing its stdin at the end tells it to stop)."""
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+        return self.start(args, env, **pipes)  # type: ignore[return-value]
+
+    def fair(self, env: dict[str, str], *command: str) -> subprocess.Popen[bytes]:
+        """`python -m fair <command>` (`worker`, `media`), with this checkout's fair."""
+        return self.start(["-m", "fair", *command], env)
+
+    def servers(
+        self,
+        command: Callable[[int], list[str]],
+        env: dict[str, str],
+        count: int,
+        *,
+        seconds: float = 60.0,
+    ) -> list[tuple[subprocess.Popen[bytes], int]]:
+        """`count` processes running `command(port)`, each on a free port; each process and
+        its port, once each answers a connection (at most `seconds`)."""
+        started = []
+        for _ in range(count):
+            port = free_port()
+            started.append((self.start(command(port), env), port))
+        for process, port in started:
+            wait_listening(process, port, seconds)
+        return started
+
+    def web_servers(self, env: dict[str, str], count: int, *, seconds: float = 60.0) -> list[int]:
+        """`count` web processes as `fair serve` runs them (uvicorn, no access log); their
+        ports, once each answers a connection (at most `seconds`)."""
+        started = self.servers(uvicorn, env, count, seconds=seconds)
+        return [port for _, port in started]
+
+
+def uvicorn(port: int) -> list[str]:
+    """fair's web process on `port` as `fair serve` runs it (uvicorn, no access log)."""
+    command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
+    return [*command, "--log-level", "warning", "--no-access-log"]
+
+
+def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"a server exited at start (code {process.returncode})")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"no server listening on port {port} after {seconds:.0f} s")
+
+
+def raise_open_files(needed: int) -> None:
+    """The soft limit of open files up to the hard one (children inherit it); SystemExit when
+    even that is under `needed`."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if needed > hard:
+        raise SystemExit(f"RLIMIT_NOFILE is {hard}: {needed:,} open files needed")

@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _harness  # noqa: E402  (after the line above: it imports this checkout's fair)
-from _harness import cpu_seconds, free_port, rss_kib, stop, wait_listening  # noqa: E402
+from _harness import cpu_seconds, rss_kib  # noqa: E402
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "fair_bench_fanout"
@@ -175,7 +175,11 @@ class Tally:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int):  # type: ignore[no-untyped-def]
+async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int,
+                     source: str | None = None) -> None:  # fmt: skip
+    """Open a socket per cookie (`batch` at a time, from the address `source` if given: each
+    source address has its own ~28,000 ephemeral ports), subscribe each to `channel`, then
+    answer the parent's commands on `pipe`."""
     import websockets
     from websockets.exceptions import ConnectionClosed
 
@@ -206,6 +210,7 @@ async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: st
             ping_interval=None,
             open_timeout=120,
             close_timeout=1,
+            local_addr=(source, 0) if source else None,
         )
         await ws.send(json.dumps(["subscribe", 1, {"channel": channel}]))
         reply = json.loads(await asyncio.wait_for(ws.recv(), 120))
@@ -244,9 +249,11 @@ async def client_run(pipe: Any, urls: list[str], cookies: list[str], channel: st
         pipe.send(("done", tally.count, tally.last, tally.closed, tally.latencies.tobytes()))
 
 
-def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int) -> None:
+def client_main(pipe: Any, urls: list[str], cookies: list[str], channel: str, batch: int,
+                source: str | None = None) -> None:  # fmt: skip
+    _harness.die_with_parent()
     raise_nofile()
-    run(client_run(pipe, urls, cookies, channel, batch))
+    run(client_run(pipe, urls, cookies, channel, batch, source))
     pipe.close()
     os._exit(0)  # let the kernel close thousands of sockets at once
 
@@ -324,26 +331,18 @@ async def drop_database(name: str) -> None:
 
 
 def spawn_servers(
-    mode: str, env: dict[str, str], channel: str
+    children: _harness.Children, mode: str, env: dict[str, str], channel: str
 ) -> list[tuple[subprocess.Popen[bytes], int]]:
-    count = 2 if mode == "fair-2-processes" else 1
-    started = []
-    for _ in range(count):
-        port = free_port()
+    def command(port: int) -> list[str]:
         if mode == "reference":
-            command = [__file__, "--serve-reference", str(port), channel]
-        elif mode == "fair-1-process-memory":
-            command = [__file__, "--serve-fair-memory", str(port), channel]
-        else:
-            command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
-            command += ["--log-level", "warning"]
-        broadcast = "memory://" if mode == "fair-1-process-memory" else REDIS_URL
-        process = subprocess.Popen(
-            [sys.executable, *command], env={**env, "BROADCAST_URL": broadcast}, cwd=ROOT
-        )
-        started.append((process, port))
-    for process, port in started:
-        wait_listening(process, port)
+            return [__file__, "--serve-reference", str(port), channel]
+        if mode == "fair-1-process-memory":
+            return [__file__, "--serve-fair-memory", str(port), channel]
+        return _harness.uvicorn(port)
+
+    count = 2 if mode == "fair-2-processes" else 1
+    broadcast = "memory://" if mode == "fair-1-process-memory" else REDIS_URL
+    started = children.servers(command, {**env, "BROADCAST_URL": broadcast}, count)
     time.sleep(1.0)  # let start-up allocations settle before reading RSS
     return started
 
@@ -380,55 +379,54 @@ def connected(mode: str, n: int, cookies: list[str], channel: str, env: dict[str
     """Fresh server(s) of `mode`, and `n` clients (the first `n` cookies) subscribed to
     `channel` in the load processes: the servers, the pipes to the load processes, and the
     servers' memory growth per connection (KiB)."""
-    servers = spawn_servers(mode, env, channel)
-    pipes, procs = [], []
-    ctx = multiprocessing.get_context("spawn")
-    try:
-        before = sum(rss_kib(p.pid) for p, _ in servers)
-        urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
-        share = -(-n // args.client_processes)
-        started = time.monotonic()
-        for k in range(args.client_processes):
-            mine = cookies[k * share : min(n, (k + 1) * share)]
-            if not mine:
-                continue
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=client_main, args=(child, urls, mine, channel, args.batch), daemon=True
-            )
-            proc.start()
-            pipes.append(parent)
-            procs.append(proc)
-        connected = 0
-        for pipe in pipes:
-            if not pipe.poll(600):
-                raise SystemExit(f"{mode}: clients did not connect within 600 s")
-            _, ok, errors, n_errors, _seconds = pipe.recv()
-            connected += ok
-            if any("Refused" in e for e in errors):
-                raise SystemExit(
-                    f"{mode}: the server refused the subscription to {channel}: {errors[0]}\n"
-                    "fair.live.socket.check_subscribe must let a logged-in user follow an "
-                    "edition's channel (see bench/README.md, 'Live fan-out')."
+    with _harness.Children() as children:
+        servers = spawn_servers(children, mode, env, channel)
+        pipes, procs = [], []
+        ctx = multiprocessing.get_context("spawn")
+        try:
+            before = sum(rss_kib(p.pid) for p, _ in servers)
+            urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
+            share = -(-n // args.client_processes)
+            started = time.monotonic()
+            for k in range(args.client_processes):
+                mine = cookies[k * share : min(n, (k + 1) * share)]
+                if not mine:
+                    continue
+                parent, child = ctx.Pipe()
+                proc = ctx.Process(
+                    target=client_main, args=(child, urls, mine, channel, args.batch), daemon=True
                 )
-            if n_errors:
-                print(f"   {n_errors} connections failed, e.g. {errors}", flush=True)
-        seconds = time.monotonic() - started
-        time.sleep(1.0)
-        kib = (sum(rss_kib(p.pid) for p, _ in servers) - before) / max(connected, 1)
-        print(f"   {mode:<22} N={n:>6,}: {connected:,} subscribed in {seconds:5.1f} s, "
-              f"{kib:5.1f} KiB/connection", flush=True)  # fmt: skip
-        yield servers, pipes, kib
-    finally:
-        for pipe in pipes:
-            with contextlib.suppress(OSError):
-                pipe.send(("exit",))
-        for proc in procs:
-            proc.join(10)
-            if proc.is_alive():
-                proc.kill()
-        for process, _ in servers:
-            stop(process)
+                proc.start()
+                pipes.append(parent)
+                procs.append(proc)
+            connected = 0
+            for pipe in pipes:
+                if not pipe.poll(600):
+                    raise SystemExit(f"{mode}: clients did not connect within 600 s")
+                _, ok, errors, n_errors, _seconds = pipe.recv()
+                connected += ok
+                if any("Refused" in e for e in errors):
+                    raise SystemExit(
+                        f"{mode}: the server refused the subscription to {channel}: {errors[0]}\n"
+                        "fair.live.socket.check_subscribe must let a logged-in user follow an "
+                        "edition's channel (see bench/README.md, 'Live fan-out')."
+                    )
+                if n_errors:
+                    print(f"   {n_errors} connections failed, e.g. {errors}", flush=True)
+            seconds = time.monotonic() - started
+            time.sleep(1.0)
+            kib = (sum(rss_kib(p.pid) for p, _ in servers) - before) / max(connected, 1)
+            print(f"   {mode:<22} N={n:>6,}: {connected:,} subscribed in {seconds:5.1f} s, "
+                  f"{kib:5.1f} KiB/connection", flush=True)  # fmt: skip
+            yield servers, pipes, kib
+        finally:
+            for pipe in pipes:
+                with contextlib.suppress(OSError):
+                    pipe.send(("exit",))
+            for proc in procs:
+                proc.join(10)
+                if proc.is_alive():
+                    proc.kill()
 
 
 def arm(pipes: list[Any], cookies: list[str], n: int, messages: int, idle: float) -> None:

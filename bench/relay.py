@@ -20,8 +20,9 @@ For each N and each mode, fresh processes on loopback:
   not the source's encoder. A keyframe request (PLI/FIR) from the media process makes the video
   jump to the loop's next keyframe (at most 59 frames ahead);
 * viewer bots (`--view PORT COUNT`), at most `--bots-per-process` viewers a process: aiortc peer
-  connections whose receivers count complete encoded frames and RTP packets without decoding
-  (`fair.media.relay.count_only`: no jitter buffer, no NACK, no decoding).
+  connections that count complete encoded frames and RTP packets from the RTP headers (SRTP
+  leaves them in clear) where aioice receives the datagrams: no decryption, no jitter buffer,
+  no NACK, no decoding (`Bot`).
 
 After every viewer has its first video frame and `--warmup` seconds, the run is measured for
 `--seconds`: the media process's CPU (user + system, from getrusage, all threads) over wall time;
@@ -40,6 +41,7 @@ import os
 import resource
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -49,8 +51,13 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import _harness  # noqa: E402  (after the line above: it imports this checkout's fair)
+from _harness import cpu_seconds, free_port  # noqa: E402
+
 WIDTH, HEIGHT, FPS = 640, 360, 30
 GOAL_VIEWERS_PER_CORE, GOAL_FPS, GOAL_LOSS, GOAL_RATIO = 100, 24.0, 0.01, 10.0
+# Issue 17: mediasoup's order of magnitude, one media process at the source's 30 fps.
+TARGET_VIEWERS_PER_CORE, TARGET_FPS = 500, 29.0
 
 
 def setup_aiortc() -> None:
@@ -134,10 +141,17 @@ async def serve_relay(mode: str, port: int) -> None:
                             codecs(kind)
                         )
                 await pc.setLocalDescription(await pc.createOffer())
-                counts["joined"] += 1
-                pcs[counts["joined"]] = pc
-                reply = {"id": counts["joined"], "sdp": pc.localDescription.sdp}
+                if message.get("downstream"):  # another media process: not a viewer
+                    key = -1
+                else:
+                    counts["joined"] += 1
+                    key = counts["joined"]
+                pcs[key] = pc
+                reply = {"id": key, "sdp": pc.localDescription.sdp}
                 del pc  # the media process's references are in pcs: see "stats"
+            elif op == "upstream":  # the talk from another media process, as its viewer
+                pcs[0] = await upstream(forwarding, int(message["port"]))
+                log_states(pcs[0], "media process: the upstream connection")
             elif op == "answer":
                 answer = RTCSessionDescription(message["sdp"], "answer")
                 await pcs[message["id"]].setRemoteDescription(answer)
@@ -152,18 +166,21 @@ async def serve_relay(mode: str, port: int) -> None:
                     ctypes.CDLL("libc.so.6").malloc_trim(0)
                     trimmed = media_stats(forwarding, pcs, counts, False)
                     reply["trimmed_rss_kib"] = trimmed["rss_kib"]
+            elif op == "profile":  # cProfile of this process for a few seconds: the hot spots
+                reply = await profile(float(message.get("seconds", 5)))
             elif op == "trace":  # with BENCH_TRACEMALLOC=1: where the memory grew since "mark"
                 reply = trace(message.get("mark", False))
             elif op == "usage":
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 reply = {
+                    "sent": packets_sent(forwarding, pcs),
                     "cpu": usage.ru_utime + usage.ru_stime,
                     "wall": time.monotonic(),
                     "frames_in": forwarding.frames_in,
                     "keyframe_requests": forwarding.keyframe_requests,
                     "publisher": pcs[0].connectionState if 0 in pcs else None,
                     "viewers_connected": sum(
-                        1 for k, pc in pcs.items() if k and pc.connectionState == "connected"
+                        1 for k, pc in pcs.items() if k > 0 and pc.connectionState == "connected"
                     ),
                 }
             writer.write(json.dumps(reply).encode() + b"\n")
@@ -177,6 +194,36 @@ async def serve_relay(mode: str, port: int) -> None:
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
+
+
+def packets_sent(relay: Any, pcs: dict[int, Any]) -> int:
+    """RTP packets sent so far to every viewer (and downstream process): aiortc's count per
+    sender, or the fanout's when it sends in aiortc's place (`fair.media.fanout`)."""
+    total = 0
+    fanouts = getattr(relay, "_fanouts", {})
+    for key, pc in pcs.items():
+        for transceiver in pc.getTransceivers() if key else []:
+            sender = transceiver.sender
+            leg = fanouts[sender.kind].legs.get(sender) if fanouts else None
+            total += leg.report().packet_count if leg else sender._RTCRtpSender__packet_count
+    return total
+
+
+async def upstream(relay: Any, port: int) -> Any:
+    """Receive the talk from the media process on `port` as one of its viewers (it offers, as
+    to any viewer) and publish it to this process's own viewers: one hop, encoded frames."""
+    from aiortc import RTCSessionDescription
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    offer = await ask(reader, writer, {"op": "view", "downstream": True})
+    pc = peer()
+    await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+    relay.publish(pc)
+    await pc.setLocalDescription(await pc.createAnswer())
+    answer = {"op": "answer", "id": offer["id"], "sdp": pc.localDescription.sdp}
+    await ask(reader, writer, answer)
+    writer.close()
+    return pc
 
 
 def media_stats(
@@ -212,7 +259,7 @@ def media_stats(
             "RTCDtlsTransport",
             "RTCIceTransport",
             "Connection",
-            "_Outlet",
+            "_Leg",
             "Packet",
         }
         found = dict.fromkeys(sorted(names), 0)
@@ -222,6 +269,21 @@ def media_stats(
                 found[name] += 1
         stats["objects"] = found
     return stats
+
+
+async def profile(seconds: float, top: int = 25) -> dict[str, Any]:
+    """The functions where this process spent its time (own time, cProfile) over `seconds`."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await asyncio.sleep(seconds)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return {"profile": out.getvalue()}
 
 
 _traced: list[Any] = []
@@ -416,10 +478,9 @@ class Stream:
         self.timestamp: int | None = None
         self.broken = True
 
-    def add(self, packet: Any) -> None:
+    def add(self, seq: int, timestamp: int, marker: bool, size: int) -> None:
         self.received += 1
-        self.bytes += len(packet.payload)
-        seq = packet.sequence_number
+        self.bytes += size
         if self.first is None:
             self.first = self.highest = seq
             gap = True  # the frame may have started before we joined
@@ -429,11 +490,11 @@ class Stream:
                 return
             gap = unwrapped != self.highest + 1
             self.highest = unwrapped
-        if packet.timestamp != self.timestamp:
-            self.timestamp, self.broken = packet.timestamp, gap
+        if timestamp != self.timestamp:
+            self.timestamp, self.broken = timestamp, gap
         elif gap:
             self.broken = True
-        if packet.marker and not self.broken:
+        if marker and not self.broken:
             self.frames += 1
             self.broken = True
 
@@ -442,19 +503,43 @@ class Stream:
         return 0 if self.first is None else self.highest - self.first + 1
 
 
+RTP_HEADER = struct.Struct("!BBHII")
+
+
 class Bot:
-    """A viewer that counts RTP packets instead of decoding (no jitter buffer, no NACK)."""
+    """A viewer that counts RTP packets from their headers, which SRTP leaves in clear: no
+    decryption, no jitter buffer, no NACK, no aiortc receive task. STUN (consent checks), DTLS
+    and RTCP still go to aioice and aiortc, so the connection stays up as a browser's would."""
 
     def __init__(self) -> None:
         self.pc, self.id = peer(), 0
         self.streams = {"audio": Stream(), "video": Stream()}
-        self.pc.on("track", self._on_track)
 
-    def _on_track(self, track: Any) -> None:
-        from fair.media.relay import count_only
+    def count_headers(self) -> None:
+        """Read each datagram's RTP header where aioice receives it (its protocol's
+        `datagram_received`, replaced on this connection's sockets); RTX and RTCP pass."""
+        kinds, kind = {}, ""
+        for line in self.pc.remoteDescription.sdp.splitlines():
+            if line.startswith("m="):
+                kind = line[2:].split()[0]
+            elif line.startswith("a=rtpmap:") and line.split()[1].split("/")[0] in ("VP8", "opus"):
+                kinds[int(line[9:].split()[0])] = self.streams[kind]
+        unpack = RTP_HEADER.unpack_from
+        transport = self.pc.getTransceivers()[0].receiver.transport.transport
+        for protocol in transport._connection._protocols:
+            original = protocol.datagram_received
 
-        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
-        count_only(receiver, self.streams[track.kind].add)
+            def received(data: bytes, addr: Any, original: Any = original) -> None:
+                if 128 <= data[0] < 192 and (data[1] & 0x7F) in kinds:  # RTP (not RTCP: 72-76)
+                    first, second, seq, timestamp, _ = unpack(data)
+                    size = len(data) - 12 - 4 * (first & 0x0F)
+                    if first & 0x10:  # header extensions
+                        size -= 4 + 4 * int.from_bytes(data[14:16], "big")
+                    kinds[second & 0x7F].add(seq, timestamp, second & 0x80, size)
+                else:
+                    original(data, addr)
+
+            protocol.datagram_received = received
 
     async def accept(self, offer: str, send: list[Any] | None = None) -> str:
         """Take an offer (SDP) from whatever signals it, sending `send` (`clip_tracks`) back
@@ -465,6 +550,7 @@ class Bot:
         if send:
             send_clip(self.pc, send)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self.count_headers()
         return str(self.pc.localDescription.sdp)
 
     async def join(self, reader: Any, writer: Any) -> None:
@@ -511,20 +597,9 @@ async def view(port: int, count: int) -> None:
 # The orchestrator ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn(*args: str, script: str = __file__) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, os.path.abspath(script), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+def spawn(children: _harness.Children, *args: str, script: str = __file__) -> subprocess.Popen[str]:
+    """One of this bench's processes (`--serve-relay`, `--publish`, `--view`, or `script`'s)."""
+    return children.talker([os.path.abspath(script), *args])
 
 
 def expect(process: subprocess.Popen[str], timeout: float) -> str:
@@ -551,13 +626,6 @@ def control(port: int, message: dict[str, Any]) -> dict[str, Any]:
 
 def relay_usage(port: int) -> dict[str, Any]:
     return control(port, {"op": "usage"})
-
-
-def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far (user + system, all threads), from /proc."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy() -> tuple[float, float]:
@@ -620,6 +688,7 @@ class Result:
     bot_cores: float = 0.0
     other_cores: float = 0.0  # the rest of the machine: processes that are not the bench's
     media_drops: int = 0  # datagrams dropped by the media process's sockets
+    us_per_packet: float = 0.0  # the media processes' CPU per RTP packet sent, in microseconds
     notes: str = ""
 
     @property
@@ -642,15 +711,33 @@ class Result:
         )
 
 
+def shares(n: int, parts: int, chunk: int) -> list[list[int]]:
+    """`n` viewers spread evenly over `parts` media processes, in bot processes of at most
+    `chunk` viewers: per media process, its bot processes' sizes."""
+    each = [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
+    return [[min(chunk, m - i) for i in range(0, m, chunk)] for m in each]
+
+
 def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
-    port = free_port()
-    processes = [spawn("--serve-relay", mode, str(port))]
-    try:
-        expect(processes[0], 20)
-        processes.append(spawn("--publish", str(port)))
-        expect(processes[1], 20)
-        sizes = [min(args.bots_per_process, n - i) for i in range(0, n, args.bots_per_process)]
-        bots = [spawn("--view", str(port), str(size)) for size in sizes]
+    """One run: `args.processes` media processes (forward only: the first takes the publisher,
+    each other one takes the talk from the first as one of its viewers), the viewers spread
+    evenly over them."""
+    k = args.processes if mode == "forward" else 1
+    ports = [free_port() for _ in range(k)]
+    with _harness.Children() as children:
+        processes = [spawn(children, "--serve-relay", mode, str(port)) for port in ports]
+        for media in processes:
+            expect(media, 20)
+        processes.append(spawn(children, "--publish", str(ports[0])))
+        expect(processes[k], 20)
+        for port in ports[1:]:
+            control(port, {"op": "upstream", "port": ports[0]})
+        bots = [
+            spawn(children, "--view", str(port), str(size))
+            for port, sizes in zip(ports, shares(n, k, args.bots_per_process), strict=True)
+            for size in sizes
+            if size
+        ]
         processes += bots
         connected = sum(json.loads(expect(b, 120))["connected"] for b in bots)
         time.sleep(args.warmup)
@@ -661,19 +748,22 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
                 b.stdin.flush()  # type: ignore[union-attr]
             return [c for b in bots for c in json.loads(expect(b, 30))]
 
-        usage0, drops0 = relay_usage(port), udp_receive_buffer_errors()
+        usage0, drops0 = [relay_usage(p) for p in ports], udp_receive_buffer_errors()
         pids = [p.pid for p in processes]
         cpu0, busy0, sockets0 = [cpu_seconds(p) for p in pids], machine_busy(), socket_drops(pids)
         before = mark()
         time.sleep(args.seconds)
-        usage1, drops1 = relay_usage(port), udp_receive_buffer_errors()
+        usage1, drops1 = [relay_usage(p) for p in ports], udp_receive_buffer_errors()
         cpu1, busy1, sockets1 = [cpu_seconds(p) for p in pids], machine_busy(), socket_drops(pids)
         after = mark()
-        cores = [
-            (b - a) / (usage1["wall"] - usage0["wall"]) for a, b in zip(cpu0, cpu1, strict=True)
+        if args.profile:  # after the measure: cProfile's own cost stays out of the figures
+            print(control(ports[-1], {"op": "profile", "seconds": args.profile})["profile"])
+        wall = usage1[0]["wall"] - usage0[0]["wall"]
+        cores = [(b - a) / wall for a, b in zip(cpu0, cpu1, strict=True)]
+        sources = [
+            (u1["frames_in"]["video"] - u0["frames_in"]["video"]) / wall
+            for u0, u1 in zip(usage0, usage1, strict=True)
         ]
-        wall = usage1["wall"] - usage0["wall"]
-        source = (usage1["frames_in"]["video"] - usage0["frames_in"]["video"]) / wall
         fps, loss, kbps = [], [], []
         for a, b in zip(before, after, strict=True):
             seconds = b["t"] - a["t"]
@@ -681,50 +771,45 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
             expected, received = b["expected"] - a["expected"], b["received"] - a["received"]
             loss.append(max(expected - received, 0) / expected if expected else 1.0)
             kbps.append((b["bytes"] - a["bytes"]) * 8 / seconds / 1000)
+        upstream = [u["publisher"] for u in usage1]
+        media_cpu = sum(u1["cpu"] - u0["cpu"] for u0, u1 in zip(usage0, usage1, strict=True))
+        sent = sum(u1["sent"] - u0["sent"] for u0, u1 in zip(usage0, usage1, strict=True))
+        viewers_connected = sum(u["viewers_connected"] for u in usage1)
         return Result(
-            mode,
+            mode if k == 1 else f"{mode}:{k}",
             n,
             connected,
-            (usage1["cpu"] - usage0["cpu"]) / wall,
+            media_cpu / wall,
             min(fps),
             statistics.median(fps),
             max(loss),
             statistics.mean(loss),
             statistics.median(kbps),
-            source if mode == "forward" else None,
+            min(sources) if mode == "forward" else None,
             drops1 - drops0,
-            cores[1],
-            sum(cores[2:]),
+            cores[k],
+            sum(cores[k + 1 :]),
             (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * (os.cpu_count() or 1) - sum(cores),
-            dropped(sockets0[0], sockets1[0]),
+            sum(dropped(sockets0[i], sockets1[i]) for i in range(k)),
+            media_cpu / sent * 1e6 if sent else 0.0,
             "; ".join(
                 note
                 for note in (
-                    f"the publisher's connection is {usage1['publisher']}"
-                    if usage1["publisher"] != "connected"
+                    f"the publisher's or upstream connections are {upstream}"
+                    if any(state != "connected" for state in upstream)
                     else "",
-                    f"{n - usage1['viewers_connected']} viewer connections not connected"
-                    if usage1["viewers_connected"] < n
+                    f"{n - viewers_connected} viewer connections not connected"
+                    if viewers_connected < n
                     else "",
                 )
                 if note
             ),
         )
-    finally:
-        for process in reversed(processes):
-            with contextlib.suppress(OSError):
-                process.stdin.close()  # type: ignore[union-attr]
-            process.terminate()
-        for process in processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(10)
-            if process.poll() is None:
-                process.kill()
 
 
 def row(r: Result, baseline: float | None) -> str:
     """`baseline`: the best equivalent viewers per core the baseline reached so far."""
-    if r.mode == "forward":
+    if r.mode.startswith("forward"):
         ok = r.quality_ok and r.per_core >= GOAL_VIEWERS_PER_CORE
         ratio = None
         if baseline:
@@ -741,16 +826,31 @@ def row(r: Result, baseline: float | None) -> str:
         f"{r.equivalent_per_core:>7.0f}{source}{r.fps_min:>6.1f}{r.fps_median:>6.1f}"
         f"{r.loss_max * 100:>7.2f}{r.loss_mean * 100:>7.2f}{r.kbps:>6.0f}{r.drops:>7}"
         f"{r.media_drops:>6}{r.publisher_cores:>6.2f}{r.bot_cores:>6.2f}{r.other_cores:>6.2f}"
+        f"{r.us_per_packet:>6.1f}"
         f"  {verdict}" + (f"  ({r.notes})" if r.notes else "")
+    )
+
+
+def target_line(results: list[Result]) -> str:
+    """Issue 17's target, on the forward runs: at least `TARGET_VIEWERS_PER_CORE` viewers per
+    core of media process, every viewer at `TARGET_FPS` or more with under 1 % loss."""
+    good = [r for r in results if r.quality_ok and r.fps_min >= TARGET_FPS]
+    best = max(good or results, key=lambda r: r.per_core)
+    verdict = "ok" if best in good and best.per_core >= TARGET_VIEWERS_PER_CORE else "MISSED"
+    return (
+        f"target >= {TARGET_VIEWERS_PER_CORE} viewers/core at {TARGET_FPS:.0f}+ fps, loss < "
+        f"{GOAL_LOSS:.0%}: best {best.mode} N={best.viewers}: {best.per_core:.0f} viewers/core, "
+        f"fps min {best.fps_min:.1f}, loss max {best.loss_max:.2%}: {verdict}"
     )
 
 
 HEADER = (
     f"{'mode':<11}{'N':>5}{'conn':>5}{'cores':>7}{'v/core':>7}{'eq/core':>7}{'src':>6}"
     f"{'fps':>6}{'fps':>6}{'loss':>7}{'loss':>7}{'kbps':>6}{'kernel':>7}{'media':>6}{'pub':>6}"
-    f"{'bots':>6}{'other':>6}  vs baseline (eq/core)\n"
+    f"{'bots':>6}{'other':>6}{'cpu':>6}  vs baseline (eq/core)\n"
     f"{'':<11}{'':>5}{'':>5}{'':>7}{'':>7}{'':>7}{'fps':>6}{'min':>6}{'med':>6}{'max %':>7}"
-    f"{'avg %':>7}{'':>6}{'drops':>7}{'drops':>6}{'cores':>6}{'cores':>6}{'cores':>6}  verdict"
+    f"{'avg %':>7}{'':>6}{'drops':>7}{'drops':>6}{'cores':>6}{'cores':>6}{'cores':>6}{'us/pk':>6}"
+    "  verdict"
 )
 
 
@@ -760,7 +860,13 @@ def main() -> None:
     parser.add_argument("--modes", default="forward,mediarelay")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--bots-per-process", type=int, default=50)
+    parser.add_argument("--bots-per-process", type=int, default=100)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="media processes for the forward mode's talk"
+    )
+    parser.add_argument(
+        "--profile", type=float, default=0, help="then cProfile the media process for S seconds"
+    )
     parser.add_argument("--serve-relay", nargs=2, metavar=("MODE", "PORT"))
     parser.add_argument("--publish", metavar="PORT")
     parser.add_argument("--view", nargs=2, metavar=("PORT", "COUNT"))
@@ -778,6 +884,7 @@ def main() -> None:
     )
     print(HEADER, flush=True)
     best_baseline: float | None = None
+    forwarded: list[Result] = []
     failed = 0
     for n in [int(v) for v in args.viewers.split(",")]:
         for mode in reversed(args.modes.split(",")):  # the baseline first, for the ratio
@@ -789,7 +896,11 @@ def main() -> None:
                 continue
             if mode == "mediarelay":
                 best_baseline = max(best_baseline or 0.0, result.equivalent_per_core) or None
+            else:
+                forwarded.append(result)
             print(row(result, best_baseline), flush=True)
+    if forwarded:
+        print(target_line(forwarded))
     if failed:
         raise SystemExit(f"{failed} run(s) failed: see above and stderr")
 

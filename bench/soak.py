@@ -46,6 +46,7 @@ import os
 import random
 import re
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
@@ -479,6 +480,7 @@ async def interview_call(
     await lives[1].call("room.signal", {"interview_id": interview, "to": ids[0], "data": data})
     answer = await asyncio.wait_for(answered, 30)
     await offerer.pc.setRemoteDescription(RTCSessionDescription(answer["data"]["sdp"], "answer"))
+    offerer.count_headers()
     return {f"interview {interview} {side}": bot
             for side, bot in (("recruiter", offerer), ("candidate", answerer))}  # fmt: skip
 
@@ -706,6 +708,7 @@ def main() -> None:
     if args.warmup is None:
         args.warmup = min(300.0, args.minutes * 15)
     fanout.raise_nofile()
+    signal.signal(signal.SIGTERM, _harness.exit_on_sigterm)  # the database dropped too
     secret = secrets.token_urlsafe(48)
     url = fanout.run(_harness.pg_database(args.pg_database, create=True))
     data_dir = tempfile.TemporaryDirectory(prefix="fair-bench-soak-")
@@ -729,19 +732,19 @@ def main() -> None:
     try:
         print(f"Seeding {args.users + args.viewers + args.interviews:,} candidates…", flush=True)
         world = fanout.run(seed(url, args, secret))
-        processes["worker"] = _harness.spawn_fair(env, "worker")
-        processes["media"] = _harness.spawn_fair(env, "media")
-        # Within 3 minutes: a loaded machine starts them slowly.
-        web = _harness.spawn_web({**env, "FAIR_BACKGROUND_TASKS": "off"}, 2, within=180)
-        for k, (process, _) in enumerate(web, start=1):
-            processes[f"web{k}"] = process
-        bases = [f"http://127.0.0.1:{port}" for _, port in web]
-        print(f"Running ({time.monotonic() - began:.0f} s): {args.warmup:g} s warm-up, then "
-              f"{args.minutes:g} min…", flush=True)  # fmt: skip
-        tally = fanout.run(soak(world, bases, processes, args))
+        with _harness.Children() as children:
+            processes["worker"] = children.fair(env, "worker")
+            processes["media"] = children.fair(env, "media")
+            # Within 3 minutes: a loaded machine starts them slowly.
+            web_env = {**env, "FAIR_BACKGROUND_TASKS": "off"}
+            web = children.servers(_harness.uvicorn, web_env, 2, seconds=180)
+            for k, (process, _) in enumerate(web, start=1):
+                processes[f"web{k}"] = process
+            bases = [f"http://127.0.0.1:{port}" for _, port in web]
+            print(f"Running ({time.monotonic() - began:.0f} s): {args.warmup:g} s warm-up, then "
+                  f"{args.minutes:g} min…", flush=True)  # fmt: skip
+            tally = fanout.run(soak(world, bases, processes, args))
     finally:
-        for process in processes.values():
-            _harness.stop(process)
         fanout.run(_harness.forget_namespace(REDIS_URL, args.namespace))
         fanout.run(_harness.pg_database(args.pg_database, create=False))
         data_dir.cleanup()

@@ -6,8 +6,9 @@ Usage: .venv/bin/python bench/sockets.py [--sockets 40000] [--idle 60] [--messag
 N logged-in candidates, each with a server-side session of their own (fair.user_sessions, as a
 login makes them) and its signed cookie. For each mode, two server processes are started and N
 sockets are opened against them (client i to server i % 2, from `--client-processes` load
-processes, the load client of bench/fanout.py), each connecting and subscribing to the
-edition's channel:
+processes, the load client of bench/fanout.py, each from a source address of its own,
+127.<mode>.0.<2 + k>: one address has ~28,000 ephemeral ports), each connecting and
+subscribing to the edition's channel:
 
 * `reference`: the bare `websockets` server of bench/fanout.py (`websockets.broadcast` of its
   Redis subscription; websockets' defaults otherwise, its 20 s keepalive pings included).
@@ -18,18 +19,25 @@ Measured per mode, beside the reference of the same run: the time until every so
 connected and subscribed, server memory per socket (VmRSS of both servers after, minus before,
 over N), the servers' CPU while the sockets sit idle for `--idle` seconds (heartbeats, pings
 and the rounds of fair.live.hub, in cores), then one edition-wide event published `--messages`
-times on Redis: deliveries per second and p99 latency. Goals (issue 17): connect time <= 1.5x,
-memory <= 1.0x, delivery rate >= 0.7x, p99 <= 1.5x the reference's.
+times on Redis: deliveries per second and p99 latency. The load processes' CPU is shown too
+(they share the cores). Goals (issue 17): connect time <= 1.5x, memory <= 1.0x, delivery rate
+>= 0.7x, p99 <= 1.5x the reference's.
+
+Each server holds N/2 sockets: its open-files limit (RLIMIT_NOFILE, raised to the hard limit,
+which only root with CAP_SYS_RESOURCE may raise) must exceed N/2 + SERVER_FILES. Every phase
+has a deadline; the servers and load processes die with the bench (even by SIGKILL).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import resource
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -43,10 +51,13 @@ sys.path.insert(0, str(ROOT))  # this checkout's fair, before _harness imports i
 
 import _harness  # noqa: E402
 import fanout  # noqa: E402
+from _harness import cpu_seconds, rss_kib  # noqa: E402
 
 PG_NAME = "fair_bench_sockets"
 MODES = ("reference", "fair")
 GOALS = {"connect": 1.5, "memory": 1.0, "rate": 0.7, "p99": 1.5}
+SERVER_FILES = 150  # what a server holds besides its sockets (pool, Redis, listener, logs)
+CLIENT_SOCKETS = 10_000  # sockets per load process, at most, unless --client-processes
 
 
 async def seed(url: str, n: int, secret: str) -> tuple[int, list[str]]:
@@ -77,20 +88,23 @@ async def seed(url: str, n: int, secret: str) -> tuple[int, list[str]]:
 Servers = list[tuple[subprocess.Popen[bytes], int]]
 
 
-def spawn(mode: str, env: dict[str, str], channel: str) -> Servers:
-    started = []
-    for _ in range(2):
-        port = _harness.free_port()
+def spawn(children: _harness.Children, mode: str, env: dict[str, str], channel: str) -> Servers:
+    def command(port: int) -> list[str]:
         if mode == "reference":
-            command = [str(ROOT / "bench" / "fanout.py"), "--serve-reference", str(port), channel]
-        else:
-            command = ["-m", "fair", "serve", "--port", str(port)]
-        process = subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT)
-        started.append((process, port))
-    for process, port in started:
-        _harness.wait_listening(process, port)
+            return [str(ROOT / "bench" / "fanout.py"), "--serve-reference", str(port), channel]
+        return ["-m", "fair", "serve", "--port", str(port)]
+
+    started = children.servers(command, env, 2)
     time.sleep(1.0)  # let start-up allocations settle before reading RSS
     return started
+
+
+def open_files(pid: int) -> int:
+    """How many files `pid` has open (its sockets among them), 0 once it is gone."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
 
 
 @dataclass
@@ -106,6 +120,9 @@ class Row:
     rate: float
     p99_ms: float
     errors: int
+    client_connect_us: float  # the load processes' CPU per socket while connecting
+    client_idle_cores: float
+    client_broadcast_cores: float
 
 
 def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
@@ -113,72 +130,89 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
     import redis
 
     n = len(cookies)
-    servers = spawn(mode, env, channel)
-    pipes, procs = [], []
-    ctx = multiprocessing.get_context("spawn")
-    try:
-        pids = [p.pid for p, _ in servers]
-        before = sum(_harness.rss_kib(pid) for pid in pids)
-        cpu_at_start = sum(_harness.cpu_seconds(pid) for pid in pids)
-        urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
-        started = time.monotonic()
-        shares = [cookies[k :: args.client_processes] for k in range(args.client_processes)]
-        for mine in (share for share in shares if share):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=fanout.client_main,
-                args=(child, urls, mine, channel, args.batch),
-                daemon=True,
+    with _harness.Children() as children:
+        servers = spawn(children, mode, env, channel)
+        pipes, procs = [], []
+        ctx = multiprocessing.get_context("spawn")
+        deadline = args.deadline or max(120.0, n / 40)  # seconds for every socket to connect
+        try:
+            pids = [p.pid for p, _ in servers]
+            before = sum(rss_kib(pid) for pid in pids)
+            cpu_at_start = sum(cpu_seconds(pid) for pid in pids)
+            urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
+            started = time.monotonic()
+            shares = [cookies[k :: args.client_processes] for k in range(args.client_processes)]
+            for k, mine in enumerate(share for share in shares if share):
+                parent, child = ctx.Pipe()
+                source = f"127.{1 + MODES.index(mode)}.0.{2 + k}"
+                proc = ctx.Process(
+                    target=fanout.client_main,
+                    args=(child, urls, mine, channel, args.batch, source),
+                    daemon=True,
+                )
+                proc.start()
+                pipes.append(parent)
+                procs.append(proc)
+            clients = [proc.pid for proc in procs if proc.pid is not None]
+            client_cpu = sum(cpu_seconds(pid) for pid in clients)
+            connected = errors = 0
+            for pipe in pipes:
+                if not pipe.poll(max(1.0, started + deadline - time.monotonic())):
+                    held = sum(open_files(pid) for pid in pids)
+                    raise SystemExit(
+                        f"{mode}: the sockets did not connect within {deadline:.0f} s (the servers "
+                        f"hold {held:,} open files for {n:,} sockets)"
+                    )
+                _, ok, shown, n_errors, _seconds = pipe.recv()
+                connected, errors = connected + ok, errors + n_errors
+                if n_errors:
+                    print(f"   {mode}: {n_errors} sockets failed, e.g. {shown}", flush=True)
+            connect_s = time.monotonic() - started
+            connect_us = (sum(cpu_seconds(pid) for pid in pids) - cpu_at_start) * 1e6
+            connect_us /= max(connected, 1)
+            client_connect_us = (sum(cpu_seconds(pid) for pid in clients) - client_cpu) * 1e6
+            client_connect_us /= max(connected, 1)
+            time.sleep(1.0)
+            kib = (sum(rss_kib(pid) for pid in pids) - before) / max(connected, 1)
+            cpu_before = sum(cpu_seconds(pid) for pid in pids)
+            client_cpu = sum(cpu_seconds(pid) for pid in clients)
+            time.sleep(args.idle)
+            idle_cores = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / args.idle
+            client_idle = (sum(cpu_seconds(pid) for pid in clients) - client_cpu) / args.idle
+            print(f"   {mode:<9} {connected:,} sockets in {connect_s:.1f} s ({connect_us:.0f} "
+                  f"us of server CPU each, {client_connect_us:.0f} us of the clients'), "
+                  f"{kib:.1f} KiB each, {idle_cores * 100:.2f} % of a core idle (clients "
+                  f"{client_idle * 100:.2f} %)", flush=True)  # fmt: skip
+            client_cpu = sum(cpu_seconds(pid) for pid in clients)
+            delivered, elapsed, latencies = broadcast(pipes, shares, channel, args, redis)
+            client_busy = sum(cpu_seconds(pid) for pid in clients) - client_cpu
+            latencies = array("d", sorted(latencies))
+            return Row(
+                mode,
+                n,
+                connect_s,
+                connect_us,
+                kib,
+                idle_cores,
+                delivered,
+                connected * args.messages,
+                delivered / elapsed if elapsed else 0.0,
+                _harness.pct(latencies, 99) * 1000,
+                errors,
+                client_connect_us,
+                client_idle,
+                client_busy / elapsed if elapsed else 0.0,
             )
-            proc.start()
-            pipes.append(parent)
-            procs.append(proc)
-        connected = errors = 0
-        for pipe in pipes:
-            if not pipe.poll(900):
-                raise SystemExit(f"{mode}: the sockets did not connect within 900 s")
-            _, ok, shown, n_errors, _seconds = pipe.recv()
-            connected, errors = connected + ok, errors + n_errors
-            if n_errors:
-                print(f"   {mode}: {n_errors} sockets failed, e.g. {shown}", flush=True)
-        connect_s = time.monotonic() - started
-        connect_us = (sum(_harness.cpu_seconds(pid) for pid in pids) - cpu_at_start) * 1e6
-        connect_us /= max(connected, 1)
-        time.sleep(1.0)
-        kib = (sum(_harness.rss_kib(pid) for pid in pids) - before) / max(connected, 1)
-        cpu_before = sum(_harness.cpu_seconds(pid) for pid in pids)
-        time.sleep(args.idle)
-        idle_cores = (sum(_harness.cpu_seconds(pid) for pid in pids) - cpu_before) / args.idle
-        print(f"   {mode:<9} {connected:,} sockets in {connect_s:.1f} s ({connect_us:.0f} us of "
-              f"server CPU each), {kib:.1f} KiB each, "
-              f"{idle_cores * 100:.2f} % of a core idle", flush=True)  # fmt: skip
-        delivered, elapsed, latencies = broadcast(pipes, shares, channel, args, redis)
-        latencies = array("d", sorted(latencies))
-        return Row(
-            mode,
-            n,
-            connect_s,
-            connect_us,
-            kib,
-            idle_cores,
-            delivered,
-            connected * args.messages,
-            delivered / elapsed if elapsed else 0.0,
-            _harness.pct(latencies, 99) * 1000,
-            errors,
-        )
-    finally:
-        for pipe in pipes:
-            try:
-                pipe.send(("exit",))
-            except OSError:
-                pass
-        for proc in procs:
-            proc.join(10)
-            if proc.is_alive():
-                proc.kill()
-        for process, _ in servers:
-            _harness.stop(process)
+        finally:
+            for pipe in pipes:
+                try:
+                    pipe.send(("exit",))
+                except OSError:
+                    pass
+            for proc in procs:
+                proc.join(10)
+                if proc.is_alive():
+                    proc.kill()
 
 
 def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,
@@ -188,6 +222,8 @@ def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,
     for pipe, share in zip(pipes, (s for s in shares if s), strict=True):
         pipe.send(("burst", len(share) * args.messages, args.wait))
     for pipe in pipes:
+        if not pipe.poll(60):
+            raise SystemExit("a load process did not arm within 60 s")
         pipe.recv()  # armed
     first = time.time()
     for seq in range(args.messages):
@@ -195,7 +231,11 @@ def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,
         publisher.publish(fanout.prefix() + channel, json.dumps(frame, separators=(",", ":")))
     publisher.close()
     delivered, last, latencies = 0, first, array("d")
+    # Each load process answers after `--wait` seconds without a delivery, or once it has all.
+    deadline = first + args.wait + max(60.0, sum(map(len, shares)) * args.messages / 2000)
     for pipe in pipes:
+        if not pipe.poll(max(1.0, deadline - time.time())):
+            raise SystemExit(f"the broadcast was not over within {deadline - first:.0f} s")
         _, count, at, _closed, raw = pipe.recv()
         delivered += count
         last = max(last, at)
@@ -226,7 +266,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5, help="events broadcast to all")
     parser.add_argument("--wait", type=float, default=10.0, help="seconds without a delivery "
                         "that end the broadcast")  # fmt: skip
-    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--client-processes", type=int, default=0, help="load processes "
+                        f"(0: one per {CLIENT_SOCKETS:,} sockets, 2 at least)")  # fmt: skip
+    parser.add_argument("--deadline", type=float, default=0.0, help="seconds for all sockets "
+                        "to connect (0: N/40, 120 at least)")  # fmt: skip
     parser.add_argument("--batch", type=int, default=100, help="connects at once per client")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--pg-database", default=PG_NAME)
@@ -235,10 +278,25 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
         raise SystemExit(f"unknown modes {sorted(unknown)}; choose among {', '.join(MODES)}")
-    fanout.raise_nofile()
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    if args.sockets // 2 + 100 > limit:
-        raise SystemExit(f"RLIMIT_NOFILE is {limit}: too low for {args.sockets:,} sockets")
+    if args.client_processes <= 0:
+        args.client_processes = max(2, math.ceil(args.sockets / CLIENT_SOCKETS))
+    # `timeout` stops the servers and drops the database too
+    signal.signal(signal.SIGTERM, _harness.exit_on_sigterm)
+    fanout.raise_nofile()  # the servers and load processes inherit it
+    limit, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if math.ceil(args.sockets / 2) + SERVER_FILES > limit:
+        most = 2 * (limit - SERVER_FILES)
+        raise SystemExit(
+            f"RLIMIT_NOFILE is {limit:,} (hard limit {hard:,}): each of the 2 servers would "
+            f"hold {math.ceil(args.sockets / 2):,} sockets, and "
+            f"{SERVER_FILES} files besides. Raise the hard limit (ulimit -Hn, as root with "
+            f"CAP_SYS_RESOURCE; LimitNOFILE in systemd) or run --sockets {most}."
+        )
+    if math.ceil(args.sockets / args.client_processes) + SERVER_FILES > limit:
+        raise SystemExit(
+            f"RLIMIT_NOFILE is {limit:,}: too low for {args.sockets:,} sockets over "
+            f"{args.client_processes} load processes; add --client-processes"
+        )
     url = _harness.PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database
     os.environ["FAIR_BROADCAST_NAMESPACE"] = args.namespace  # for fanout.prefix()
     secret = secrets.token_urlsafe(48)
@@ -277,6 +335,10 @@ def main() -> None:
             found = ratios(row, ref)
             line += "  " + " ".join(f"{found[k]:.2f}x" for k in GOALS) + "  " + verdict(found, row)
         print(line)
+    for row in rows:
+        print(f"{row.mode:<9} load processes (same cores): {row.client_connect_us:.0f} us a "
+              f"connect, {row.client_idle_cores * 100:.2f} % of a core idle, "
+              f"{row.client_broadcast_cores:.2f} cores in the broadcast")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Opening surge: N candidates arriving within a window, with admission control off and on.
 
 Usage: .venv/bin/python bench/surge.py                       # 10,000 in 60 s (issue 17)
-       .venv/bin/python bench/surge.py --candidates 2000 --window 20 --per-minute 600
+       .venv/bin/python bench/surge.py --candidates 3000 --window 60 --per-minute 1000
        .venv/bin/python bench/surge.py --candidates 200 --window 10 --deadline 5   # a smoke run
 
 Two web processes (uvicorn, as `fair serve` runs them) on a fresh PostgreSQL database and the
@@ -11,18 +11,27 @@ Candidate i arrives at i × window / N, on server i % 2, and does what a browser
 opening: the edition page, the booth hall, then asks for its place in the admission line
 (`/e/<slug>/waiting/status`, what the waiting page's script polls every `--poll` seconds)
 until it is let in, then opens the `/live` socket and subscribes to its own channel; sockets
-stay open to the end. Modes:
+stay open until every candidate is settled (connected, refused, or still held at the
+deadline). The candidates are driven by `--client-processes` processes of this script
+(`--client`, candidate i in process i % that number), so that the client is not what limits.
+Modes:
 
 * `off`: no cap (FAIR_ADMISSION_* = 0, the edition's caps empty): everyone is let in at once.
-* `on`: the edition's caps `--active` (0: none) and `--per-minute` let in each clock minute.
+* `on`: the edition's caps `--active` (0: none) and `--per-minute` let in each clock minute;
+  a candidate let in holds a place until `--idle-minutes` without a page request (its socket
+  does not count), so with an active cap the line moves as those places free up.
 
 Printed per mode: errors (any answer but 200 on a page or a status, a socket refused or
 closed: must be 0), page p50/p99 (edition page and hall), socket connect p99 (connect to the
 subscribe's reply), the time from the first arrival until every candidate let in is connected,
-how many were held and the largest position shown, and the honest-ETA error: for each held
-candidate, the first wait the page showed against the wait it had from then on, |shown −
-actual| / actual, p90 (goal within 25 %). Candidates still held `--deadline` seconds after the
-window are counted apart (not errors). The figures mean something only on a quiet machine.
+how many were held and the largest position shown, the web processes' CPU time per candidate
+(the default caps are derived from it: docs/OPERATIONS.md), and the honest-ETA check: for
+each held candidate, the first wait the page showed against the wait it had from then on (until the
+status that let it in), |shown − actual| / actual, p90 (goal within 25 %), beside the medians
+of both. Candidates still held `--deadline` seconds after the window are counted apart (not
+errors). Every phase has a deadline (seeding, servers' start, the surge, the clean-up), and
+every process started is stopped on the way out (bench/_harness.Children). The figures mean
+something only on a quiet machine.
 """
 
 from __future__ import annotations
@@ -31,11 +40,13 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import secrets
+import select as fd_select
+import signal
+import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import time as day_time
 from pathlib import Path
 
@@ -45,32 +56,30 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import websockets  # noqa: E402
 from _harness import (  # noqa: E402
+    Children,
     add_candidates,
     cookie,
+    cpu_seconds,
+    exit_on_sigterm,
     forget_namespace,
     log_in,
     pct,
     pg_database,
-    spawn_web,
-    stop,
+    raise_open_files,
 )
 from sqlalchemy import insert, update  # noqa: E402
 
-from fair import (  # noqa: E402
-    accounts,
-    channels,
-    clock,
-    db,
-    demo,
-    editions,
-    migrations,
-)
+from fair import accounts, channels, clock, db, demo, editions, migrations  # noqa: E402
 from fair.enums import Role  # noqa: E402
 from fair.models import Edition, EditionCandidate  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MODES = ("off", "on")
 GOAL_ETA = 0.25  # the honest-ETA error, p90
+SETUP_SECONDS = 300.0  # seeding the database, at most
+LEAD = 2.0  # seconds between handing the clients their share and the first arrival
+ANSWER_SECONDS = 180.0  # a client's "ready" (imports: 60 s+ on a loaded machine) or tally
+DRAIN = 90.0  # seconds after the held candidates' deadline for the last sockets to settle
 
 
 @dataclass
@@ -122,55 +131,74 @@ class Tally:
     held: int = 0
     still_held: int = 0
     positions: list[int] = field(default_factory=list)
-    eta_errors: list[float] = field(default_factory=list)
+    shown: list[float] = field(default_factory=list)  # the first wait shown, seconds
+    actual: list[float] = field(default_factory=list)  # the wait from then on, seconds
     unknown_eta: int = 0  # held, and no wait shown before being let in
+    server_cpu: float = 0.0  # seconds of the web processes' CPU over the surge
+
+    def add(self, other: Tally) -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    @property
+    def eta_errors(self) -> list[float]:
+        return [abs(s - a) / a for s, a in zip(self.shown, self.actual, strict=True)]
+
+    @property
+    def settled(self) -> int:
+        return len(self.connected_at) + len(self.errors) + self.still_held
+
+
+@dataclass
+class Job:
+    """A client process's share: candidates (i, user id, cookie) and where and when they go."""
+
+    bases: list[str]
+    slug: str
+    start: float  # time.time() of the first arrival
+    window: float
+    total: int
+    deadline_at: float  # time.time() after which a held candidate stops asking
+    poll: float
+    connections: int
+    users: list[tuple[int, int, str]]
 
 
 async def candidate(
-    uid: int,
-    cookie: str,
-    base: str,
-    transport: httpx.AsyncHTTPTransport,
-    slug: str,
-    args: argparse.Namespace,
-    start: float,
-    tally: Tally,
-    done: asyncio.Event,
-) -> None:
+    uid: int, cookie: str, base: str, transport: httpx.AsyncHTTPTransport, job: Job, tally: Tally
+) -> httpx.Cookies | None:
+    """The pages then the line; the cookies to open the socket with once let in, else None."""
+    # Not closed: closing a client closes its transport, shared by this process's candidates.
     client = httpx.AsyncClient(transport=transport, base_url=base, timeout=60.0)
     client.cookies.set("fair_session", cookie)
-    for path in (f"/e/{slug}", f"/e/{slug}/booths"):
+    for path in (f"/e/{job.slug}", f"/e/{job.slug}/booths"):
         began = time.monotonic()
         try:
             answer = await client.get(path)
         except httpx.HTTPError as exc:
             tally.errors.append(f"{path}: {exc!r}")
-            return
+            return None
         tally.pages.append(time.monotonic() - began)
         if answer.status_code != 200:
-            tally.errors.append(f"{path}: {answer.status_code}")
-            return
-    if not await wait_turn(client, slug, args, tally):
-        return
-    await live(client, uid, base, start, tally, done)
+            tally.errors.append(f"{path}: {answer.status_code} {answer.text[:200]!r}")
+            return None
+    return client.cookies if await wait_turn(client, job, tally) else None
 
 
-async def wait_turn(
-    client: httpx.AsyncClient, slug: str, args: argparse.Namespace, tally: Tally
-) -> bool:
+async def wait_turn(client: httpx.AsyncClient, job: Job, tally: Tally) -> bool:
     """Ask for one's place until let in (True), or the deadline (False)."""
     shown: tuple[float, float] | None = None  # (when, the wait shown)
     first = True
     while True:
         try:
             answer = await client.get(
-                f"/e/{slug}/waiting/status", headers={"accept": "application/json"}
+                f"/e/{job.slug}/waiting/status", headers={"accept": "application/json"}
             )
         except httpx.HTTPError as exc:
             tally.errors.append(f"status: {exc!r}")
             return False
         if answer.status_code != 200:
-            tally.errors.append(f"status: {answer.status_code}")
+            tally.errors.append(f"status: {answer.status_code} {answer.text[:200]!r}")
             return False
         place = answer.json()
         now = time.monotonic()
@@ -179,8 +207,8 @@ async def wait_turn(
                 if shown is None:
                     tally.unknown_eta += 1
                 else:
-                    actual = max(now - shown[0], 1e-3)
-                    tally.eta_errors.append(abs(shown[1] - actual) / actual)
+                    tally.shown.append(shown[1])
+                    tally.actual.append(max(now - shown[0], 1e-3))
             return True
         if first:
             tally.held += 1
@@ -188,27 +216,22 @@ async def wait_turn(
             first = False
         if shown is None and place.get("wait_seconds") is not None:
             shown = (now, float(place["wait_seconds"]))
-        if now > args.deadline_at:
+        if time.time() > job.deadline_at:
             tally.still_held += 1
             return False
-        await asyncio.sleep(args.poll)
+        await asyncio.sleep(job.poll)
 
 
 async def live(
-    client: httpx.AsyncClient,
-    uid: int,
-    base: str,
-    start: float,
-    tally: Tally,
-    done: asyncio.Event,
+    cookies: httpx.Cookies, uid: int, base: str, job: Job, tally: Tally, done: asyncio.Event
 ) -> None:
-    cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    header = "; ".join(f"{name}={value}" for name, value in cookies.items())
     url = base.replace("http://", "ws://") + "/live"
     own = channels.user(uid)
     began = time.monotonic()
     try:
         async with websockets.connect(
-            url, additional_headers={"Cookie": cookies}, origin=base, open_timeout=60
+            url, additional_headers={"Cookie": header}, origin=base, open_timeout=60
         ) as ws:
             await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
             while True:
@@ -218,9 +241,8 @@ async def live(
             if frame != ["success", 1, {"channel": own}]:
                 tally.errors.append(f"subscribe: {frame}")
                 return
-            now = time.monotonic()
-            tally.sockets.append(now - began)
-            tally.connected_at.append(now - start)
+            tally.sockets.append(time.monotonic() - began)
+            tally.connected_at.append(time.time() - job.start)
             closed = asyncio.ensure_future(ws.wait_closed())
             waiting = asyncio.ensure_future(done.wait())
             await asyncio.wait({closed, waiting}, return_when=asyncio.FIRST_COMPLETED)
@@ -232,38 +254,30 @@ async def live(
         tally.errors.append(f"socket: {exc!r}")
 
 
-async def warm_up(bases: list[str], slug: str) -> None:
-    """Each page once per server before the surge: templates compiled, pools opened."""
-    async with httpx.AsyncClient(timeout=60.0) as client:
-        for base in bases:
-            for path in (f"/e/{slug}", f"/e/{slug}/booths"):
-                await client.get(base + path)
-
-
-async def surge(bases: list[str], seeded: Seeded, args: argparse.Namespace) -> Tally:
-    await warm_up(bases, seeded.slug)
+async def drive(job: Job, released: asyncio.Event) -> Tally:
+    """Run this process's candidates; say "settled" once each is connected, refused or still
+    held; close the sockets when `released`."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=100)
-    transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in bases]
-    done = asyncio.Event()
-    start = time.monotonic()
-    args.deadline_at = start + args.window + args.deadline
-    n = len(seeded.users)
+    # Idle connections dropped after 4 s, before uvicorn closes them (5 s): a request sent on
+    # one it is closing fails, where a browser would retry it on a new connection.
+    limits = httpx.Limits(
+        max_connections=job.connections, max_keepalive_connections=100, keepalive_expiry=4.0
+    )
+    transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in job.bases]
 
     async def arrive(i: int, uid: int, cookie: str) -> None:
-        await asyncio.sleep(max(0.0, start + i * args.window / n - time.monotonic()))
-        server = i % len(bases)
-        await candidate(
-            uid, cookie, bases[server], transports[server], seeded.slug, args, start, tally, done
-        )
+        await asyncio.sleep(max(0.0, job.start + i * job.window / job.total - time.time()))
+        server = i % len(job.bases)
+        base = job.bases[server]
+        cookies = await candidate(uid, cookie, base, transports[server], job, tally)
+        if cookies is not None:
+            await live(cookies, uid, base, job, tally, released)
 
-    tasks = [asyncio.create_task(arrive(i, *user)) for i, user in enumerate(seeded.users)]
-    everyone = len(tasks)
-    while len(tally.connected_at) + len(tally.errors) + tally.still_held < everyone:
-        if any(t.done() and t.exception() for t in tasks):
-            break
-        await asyncio.sleep(0.2)
-    done.set()
+    tasks = [asyncio.create_task(arrive(*user)) for user in job.users]
+    while tally.settled < len(tasks) and (pending := [t for t in tasks if not t.done()]):
+        await asyncio.wait(pending, timeout=0.2)
+    print("settled", flush=True)
+    await released.wait()
     await asyncio.gather(*tasks, return_exceptions=True)
     for task in tasks:
         if task.exception() is not None:
@@ -273,35 +287,130 @@ async def surge(bases: list[str], seeded: Seeded, args: argparse.Namespace) -> T
     return tally
 
 
+async def client_main() -> None:
+    """`--client`: "ready", then a Job on stdin; "settled"; "release" on stdin; the tally."""
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    line = await loop.run_in_executor(None, sys.stdin.readline)
+    job = Job(**json.loads(line))
+    released = asyncio.Event()
+
+    async def release() -> None:
+        await loop.run_in_executor(None, sys.stdin.readline)  # "release", or the parent gone
+        released.set()
+
+    waiter = asyncio.create_task(release())
+    tally = await drive(job, released)
+    await waiter
+    print(json.dumps(asdict(tally)), flush=True)
+
+
 # The runs ----------------------------------------------------------------------------------------
+
+
+def answer(process: subprocess.Popen[bytes], until: float, what: str) -> str:
+    """The next line `process` prints, waiting until `until` (time.monotonic()); raises
+    TimeoutError naming `what` past it."""
+    assert process.stdout is not None
+    ready, _, _ = fd_select.select([process.stdout], [], [], max(0.0, until - time.monotonic()))
+    if not ready:
+        raise TimeoutError(f"client {process.pid}: no {what} in time")
+    line = process.stdout.readline().decode()
+    if not line:
+        raise TimeoutError(f"client {process.pid}: exited before its {what} ({process.poll()})")
+    return line.strip()
+
+
+def say(process: subprocess.Popen[bytes], line: str) -> None:
+    assert process.stdin is not None
+    process.stdin.write(line.encode() + b"\n")
+    process.stdin.flush()
+
+
+def surge(children: Children, bases: list[str], seeded: Seeded, args: argparse.Namespace) -> Tally:
+    """The candidates, over `--client-processes` processes; every phase under a deadline."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    count = max(1, min(args.client_processes, len(seeded.users)))
+    clients = [
+        children.start([__file__, "--client"], env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for _ in range(count)
+    ]
+    for client in clients:
+        answer(client, time.monotonic() + ANSWER_SECONDS, "'ready'")
+    start = time.time() + LEAD
+    n = len(seeded.users)
+    for k, client in enumerate(clients):
+        job = Job(
+            bases,
+            seeded.slug,
+            start,
+            args.window,
+            n,
+            start + args.window + args.deadline,
+            args.poll,
+            args.connections,
+            [(i, *seeded.users[i]) for i in range(k, n, count)],
+        )
+        say(client, json.dumps(asdict(job)))
+    until = time.monotonic() + LEAD + args.window + args.deadline + DRAIN
+    tally = Tally()
+    for client in clients:
+        try:
+            answer(client, until, "'settled'")
+        except TimeoutError as exc:
+            tally.errors.append(str(exc))
+    for client in clients:
+        say(client, "release")
+    for client in clients:
+        try:
+            tally.add(
+                Tally(**json.loads(answer(client, time.monotonic() + ANSWER_SECONDS, "tally")))
+            )
+        except TimeoutError as exc:
+            tally.errors.append(str(exc))
+    return tally
+
+
+async def warm_up(bases: list[str], slug: str) -> None:
+    """Each page once per server before the surge: templates compiled, pools opened."""
+    async with httpx.AsyncClient(timeout=60.0) as client:
+        for base in bases:
+            for path in (f"/e/{slug}", f"/e/{slug}/booths"):
+                await client.get(base + path)
+
+
+async def seeded_database(args: argparse.Namespace, secret: str, mode: str) -> tuple[str, Seeded]:
+    url = await pg_database(args.pg_database, create=True)
+    caps = (args.active, args.per_minute) if mode == "on" else None
+    return url, await asyncio.wait_for(seed(url, args.candidates, secret, caps), SETUP_SECONDS)
 
 
 def measure(mode: str, args: argparse.Namespace) -> tuple[str, Tally]:
     secret = secrets.token_urlsafe(48)
     namespace = f"{args.namespace}-{mode}"
-    url = asyncio.run(pg_database(args.pg_database, create=True))
-    caps = (args.active, args.per_minute) if mode == "on" else None
-    seeded = asyncio.run(seed(url, args.candidates, secret, caps))
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "BROADCAST_URL": REDIS_URL,
-        "SECRET_KEY": secret,
-        "FAIR_ENV": "test",
-        "FAIR_BACKGROUND_TASKS": "off",
-        "FAIR_BROADCAST_NAMESPACE": namespace,
-        "FAIR_LOG_LEVEL": "WARNING",
-        "FAIR_ADMISSION_ACTIVE_CAP": "0",
-        "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0",
-    }
-    servers = spawn_web(env, 2)
     try:
-        tally = asyncio.run(
-            surge([f"http://127.0.0.1:{port}" for _, port in servers], seeded, args)
-        )
+        url, seeded = asyncio.run(seeded_database(args, secret, mode))
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "BROADCAST_URL": REDIS_URL,
+            "SECRET_KEY": secret,
+            "FAIR_ENV": "test",
+            "FAIR_BACKGROUND_TASKS": "off",
+            "FAIR_BROADCAST_NAMESPACE": namespace,
+            "FAIR_LOG_LEVEL": "WARNING",
+            "FAIR_ADMISSION_ACTIVE_CAP": "0",
+            "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0",
+            "FAIR_ADMISSION_IDLE_MINUTES": str(args.idle_minutes),
+        }
+        with Children() as children:
+            bases = [f"http://127.0.0.1:{port}" for port in children.web_servers(env, 2)]
+            servers = [process.pid for process in children.started]
+            asyncio.run(asyncio.wait_for(warm_up(bases, seeded.slug), ANSWER_SECONDS))
+            before = sum(cpu_seconds(pid) for pid in servers)
+            tally = surge(children, bases, seeded, args)
+            tally.server_cpu = sum(cpu_seconds(pid) for pid in servers) - before
     finally:
-        for process, _ in servers:
-            stop(process)
         asyncio.run(forget_namespace(REDIS_URL, namespace))
         asyncio.run(pg_database(args.pg_database, create=False))
     return row(mode, args, tally), tally
@@ -318,12 +427,14 @@ def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
         f"socket p99 {pct(socket_ms, 99):.0f} ms, all let in connected at {last:.1f} s "
         f"({len(tally.connected_at)}), held {tally.held} (largest position "
         f"{max(tally.positions, default=0)}), still held {tally.still_held}, "
+        f"servers' CPU {tally.server_cpu / args.candidates * 1000:.0f} ms a candidate, "
         f"ETA error p90 {eta:.0f} % ({len(tally.eta_errors)} measured, "
-        f"{tally.unknown_eta} unknown)"
+        f"{tally.unknown_eta} unknown; wait shown p50 {pct(tally.shown, 50):.0f} s, "
+        f"actual p50 {pct(tally.actual, 50):.0f} s)"
     )
 
 
-def main() -> None:
+def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidates", type=int, default=10_000)
     parser.add_argument("--window", type=float, default=60.0, help="seconds of arrivals")
@@ -332,33 +443,55 @@ def main() -> None:
     parser.add_argument(
         "--per-minute", type=int, default=0, help="'on': admissions a minute (default: N / 3)"
     )
+    parser.add_argument(
+        "--idle-minutes",
+        type=int,
+        default=10,
+        help="minutes after which a quiet candidate's place is freed (the sockets do not count)",
+    )
     parser.add_argument("--poll", type=float, default=5.0, help="seconds between two asks")
     parser.add_argument(
         "--deadline", type=float, default=180.0, help="seconds after the window to wait"
     )
-    parser.add_argument("--connections", type=int, default=200, help="HTTP connections a server")
+    parser.add_argument(
+        "--client-processes", type=int, default=4, help="processes driving the candidates"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=500, help="HTTP connections a client has to a server"
+    )
     parser.add_argument("--pg-database", default="fair_bench_surge")
     parser.add_argument("--namespace", default="fair-bench-surge")
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.per_minute = args.per_minute or max(1, args.candidates // 3)
+    return args
+
+
+def main() -> None:
+    args = parse()
+    if args.client:
+        asyncio.run(client_main())
+        return
+    signal.signal(signal.SIGTERM, exit_on_sigterm)  # the databases dropped, the servers stopped
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
         raise SystemExit(f"unknown modes {sorted(unknown)}; choose among {', '.join(MODES)}")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if args.candidates + 500 > hard:
-        raise SystemExit(f"RLIMIT_NOFILE is {hard}: too low for {args.candidates:,} sockets")
+    raise_open_files(args.candidates + 500)
     lines, tallies = [], []
     for mode in modes:
         print(f"== {mode}: {args.candidates:,} candidates in {args.window:g} s", flush=True)
-        line, tally = measure(mode, args)
+        try:
+            line, tally = measure(mode, args)
+        except TimeoutError as exc:  # a phase's deadline (its processes stopped, database dropped)
+            raise SystemExit(f"{mode}: {exc}") from None
         print(line, flush=True)
         for error in tally.errors[:5]:
             print(f"   {error}", flush=True)
         lines.append(line)
         tallies.append(tally)
-    print(f"\nSummary ({os.cpu_count()} cores; 'on': --active {args.active}, "
-          f"--per-minute {args.per_minute}):")  # fmt: skip
+    print(f"\nSummary ({os.cpu_count()} cores, {args.client_processes} client processes; 'on': "
+          f"--active {args.active}, --per-minute {args.per_minute}, "
+          f"--idle-minutes {args.idle_minutes}):")  # fmt: skip
     for line in lines:
         print(line)
     errors = sum(len(t.errors) for t in tallies)

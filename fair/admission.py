@@ -6,10 +6,11 @@ at most `active` candidates active at once, at most `per_minute` let in each clo
 A candidate arriving then takes a place in the edition's waiting line and is let in, first
 come first served, as soon as both caps allow; people arriving in the 15 minutes before
 opening draw a random place ahead of everyone arriving later (`Place.drawn`), so refreshing
-early gains nothing. Someone let in is *active* until `idle` seconds pass without a request
-of theirs: then the place goes to the next in line. A waiter who stops asking for their place
-for `WAIT_IDLE` seconds (the waiting page asks every 5 s with JavaScript; without it, the
-candidate's "Refresh now" does) loses it.
+early gains nothing (nor letting one's place go to draw again: one person draws the same
+place for one opening, fair.admission_gate.draw). Someone let in is *active* until `idle`
+seconds pass without a request of theirs: then the place goes to the next in line. A waiter
+who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks every 5 s
+with JavaScript; without it, the candidate's "Refresh now" does) loses it.
 
 The line and the counts live in a `Line`: `MemoryLine` (this process: the embedded default)
 or `RedisLine` (the deployment's, in the broadcaster's Redis: every worker and host shares
@@ -17,9 +18,13 @@ it; one Lua script per arrival, so a cap holds across processes). Every structur
 the active set by the cap, the line by `max_waiting` (past it: `Full`), the admissions
 remembered to measure the rate by `RATE_WINDOW` and `MAX_LOG`.
 
-The wait shown is the line ahead of the candidate divided by the rate measured over the last
-`RATE_WINDOW` seconds (`Place.wait_seconds`); with no admission measured it is unknown, and
-said so.
+The wait shown is the line ahead of the candidate divided by the pace at which the line moved
+over the last `RATE_WINDOW` seconds (`Place.wait_seconds`); with no such move measured it is
+unknown, and said so. The pace counts only admissions into a place freed by the active cap
+(it was full at the previous arrival) of someone who was waiting (not let in on arriving): the
+opening fill (everyone let in at once until the cap is reached, the people drawn before
+opening included) says nothing of how fast places free up afterwards, and counted would show
+waits several times too short (bench/surge.py measured it).
 
 Who is never held, what the signed cookie carries and what happens when Redis is down:
 fair.web.admission and docs/OPERATIONS.md "Admission control".
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -190,13 +196,16 @@ def full() -> Full:
 
 @dataclass
 class _Edition:
-    active: dict[int, float] = field(default_factory=dict)  # user -> last request
+    # user -> last request, and waiter -> last asked: oldest first (`_stamp`), so that the idle
+    # are found at the front, not by a scan of everyone on each arrival
+    active: OrderedDict[int, float] = field(default_factory=OrderedDict)
     tickets: dict[int, float] = field(default_factory=dict)  # user -> ticket
     order: list[tuple[float, int]] = field(default_factory=list)  # (ticket, user), sorted
-    seen: dict[int, float] = field(default_factory=dict)  # waiter -> last asked
+    seen: OrderedDict[int, float] = field(default_factory=OrderedDict)
     seq: int = 0
     minute: tuple[int, int] = (0, 0)  # (minute index, admitted in it)
-    log: list[float] = field(default_factory=list)  # admission times, oldest first
+    log: list[float] = field(default_factory=list)  # the line's moves (module doc), oldest first
+    full: bool = False  # the active cap reached, at the last arrival
 
 
 class MemoryLine:
@@ -211,9 +220,10 @@ class MemoryLine:
         state = self.editions.setdefault(edition_id, _Edition())
         _forget(state, now, caps.idle)
         if user_id in state.active:
-            state.active[user_id] = now
+            _stamp(state.active, user_id, now)
         else:
-            if user_id not in state.tickets:
+            joined = user_id not in state.tickets
+            if joined:
                 if len(state.order) >= caps.max_waiting:
                     raise full()
                 if now < opens:
@@ -223,13 +233,14 @@ class MemoryLine:
                     ticket = float(state.seq)
                 state.tickets[user_id] = ticket
                 bisect.insort(state.order, (ticket, user_id))
-            state.seen[user_id] = now
+            _stamp(state.seen, user_id, now)
             if now >= opens:
-                _admit(state, now, caps)
+                _admit(state, now, caps, arriving=user_id if joined else None)
+        state.full = bool(caps.active) and len(state.active) >= caps.active
         return _place(state, user_id, now, opens, caps)
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
-        self.editions.setdefault(edition_id, _Edition()).active[user_id] = now
+        _stamp(self.editions.setdefault(edition_id, _Edition()).active, user_id, now)
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
         state = self.editions.get(edition_id) or _Edition()
@@ -238,13 +249,21 @@ class MemoryLine:
         return Figures(len(state.active), len(state.order), len(state.log), span)
 
 
+def _stamp(times: OrderedDict[int, float], user: int, now: float) -> None:
+    """`user` seen `now`: at the end of `times`, which stays oldest first (a clock set back
+    keeps the later time: the entry then lasts a little longer, never less)."""
+    times[user] = max(now, times.pop(user, now), next(reversed(times.values()), now))
+
+
 def _forget(state: _Edition, now: float, idle: float) -> None:
-    """Free the places of the idle, drop the waiters who stopped asking, and the admissions
-    older than the rate's window."""
-    state.active = {u: t for u, t in state.active.items() if t > now - idle}
-    stale = [u for u, t in state.seen.items() if t <= now - WAIT_IDLE][:MAX_PURGE]
-    for user in stale:
-        _leave(state, user)
+    """Free the places of the idle, drop the waiters who stopped asking (MAX_PURGE at most),
+    and the admissions older than the rate's window: from the front of each, oldest first."""
+    while state.active and next(iter(state.active.values())) <= now - idle:
+        state.active.popitem(last=False)
+    for _ in range(MAX_PURGE):
+        if not state.seen or next(iter(state.seen.values())) > now - WAIT_IDLE:
+            break
+        _leave(state, next(iter(state.seen)))
     cut = bisect.bisect_right(state.log, now - RATE_WINDOW)
     del state.log[:cut]
 
@@ -255,7 +274,9 @@ def _leave(state: _Edition, user: int) -> None:
     state.seen.pop(user, None)
 
 
-def _admit(state: _Edition, now: float, caps: Caps) -> None:
+def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> None:
+    """Let in as many from the head of the line as the caps allow; log the line's moves
+    (module doc: not `arriving`, who just joined, nor anyone while the cap was not full)."""
     free = caps.active - len(state.active) if caps.active else INFINITE
     minute = int(now // 60)
     used = state.minute[1] if state.minute[0] == minute else 0
@@ -264,8 +285,9 @@ def _admit(state: _Edition, now: float, caps: Caps) -> None:
     taken = state.order[: max(free, 0)]
     for _ticket, user in taken:
         _leave(state, user)
-        state.active[user] = now
-        state.log.append(now)
+        _stamp(state.active, user, now)
+        if state.full and user != arriving:
+            state.log.append(now)
     del state.log[: max(len(state.log) - MAX_LOG, 0)]
     state.minute = (minute, used + len(taken))
 
@@ -283,12 +305,13 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
 
 # In Redis -------------------------------------------------------------------------------------
 
-# KEYS: active, line, seen, seq, minute, log. ARGV: user, now, idle, wait_idle, active cap,
+# KEYS: active, line, seen, seq, minute, log, full. ARGV: user, now, idle, wait_idle, active cap,
 # per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl.
 # Returns {admitted (1/0, -1: full), position, waiting, admissions, first admission time,
 # admitted this minute, active}.
 ARRIVE = """
 local active, line, seen, seq, minute, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local full = KEYS[7]
 local user = ARGV[1]
 local now, idle, wait_idle = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cap, per_minute, max_waiting = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -305,7 +328,8 @@ redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
 if redis.call('ZSCORE', active, user) then
   redis.call('ZADD', active, now, user)
 else
-  if not redis.call('ZSCORE', line, user) then
+  local joined = not redis.call('ZSCORE', line, user)
+  if joined then
     if redis.call('ZCARD', line) >= max_waiting then
       return {-1, 0, 0, 0, '0', 0, 0}
     end
@@ -321,11 +345,14 @@ else
     if per_minute > 0 then free = math.min(free, per_minute - used) end
     if free > 0 then
       local taken = redis.call('ZPOPMIN', line, free)
+      local moved = redis.call('EXISTS', full) == 1
       for i = 1, #taken, 2 do
         local who = taken[i]
         redis.call('ZREM', seen, who)
         redis.call('ZADD', active, now, who)
-        redis.call('ZADD', log, now, now .. ':' .. who)
+        if moved and not (joined and who == user) then
+          redis.call('ZADD', log, now, now .. ':' .. who)
+        end
       end
       redis.call('INCRBY', minute, #taken / 2)
       redis.call('EXPIRE', minute, 120)
@@ -333,6 +360,11 @@ else
       if extra > 0 then redis.call('ZREMRANGEBYRANK', log, 0, extra - 1) end
     end
   end
+end
+if cap > 0 and redis.call('ZCARD', active) >= cap then
+  redis.call('SET', full, '1', 'EX', ttl)
+else
+  redis.call('DEL', full)
 end
 for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key, ttl) end
 local admissions = redis.call('ZCARD', log)
@@ -359,7 +391,8 @@ class RedisLine:
     def _keys(self, edition_id: int, now: float) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
         minute = f"{base}minute:{int(now // 60)}"
-        return [base + "active", base + "line", base + "seen", base + "seq", minute, base + "log"]
+        names = ("active", "line", "seen", "seq")
+        return [*(base + n for n in names), minute, base + "log", base + "full"]
 
     async def arrive(
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
@@ -396,7 +429,7 @@ class RedisLine:
         await self.redis.zadd(self._keys(edition_id, now)[0], {str(user_id): now})
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
-        active, line, _seen, _seq, _minute, log = self._keys(edition_id, now)
+        active, line, _seen, _seq, _minute, log, _full = self._keys(edition_id, now)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcount(active, now - idle, math.inf)
             pipe.zcard(line)

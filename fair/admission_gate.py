@@ -16,7 +16,9 @@ process (`gated`), not on every request.
 
 from __future__ import annotations
 
-import secrets
+import asyncio
+import hmac
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,9 +54,29 @@ def line_of(redis: Redis | None, namespace: str) -> admission.Line:
     return admission.RedisLine(redis, namespace=namespace) if redis is not None else LOCAL
 
 
-def draw() -> float:
-    """A place drawn before opening, in [0, 1): ahead of every later arrival's."""
-    return secrets.randbelow(2**52) / 2**52
+def draw(edition_id: int, user_id: int, opens: datetime) -> float:
+    """The place drawn before this opening, in [0, 1): ahead of every later arrival's. The
+    same for one person each time they ask (keyed with SECRET_KEY, unguessable by anyone
+    else): one who lets their place go and comes back, to try for a better draw, gets the
+    same one."""
+    message = f"{edition_id}.{user_id}.{int(opens.timestamp())}".encode()
+    key = f"fair.admission.draw:{settings.get().secret_key}".encode()
+    found = hmac.digest(key, message, "sha256")
+    return (int.from_bytes(found[:8], "big") >> 12) / 2**52
+
+
+async def take_place(
+    line: admission.Line, gate: Gate, user_id: int, now: datetime
+) -> admission.Place:
+    """`user_id` let in through `gate`, or their place in its line (Line.arrive)."""
+    return await line.arrive(
+        gate.edition_id,
+        user_id,
+        now=now.timestamp(),
+        opens=gate.opens.timestamp(),
+        caps=gate.caps,
+        draw=draw(gate.edition_id, user_id, gate.opens),
+    )
 
 
 # The cookie --------------------------------------------------------------------------------------
@@ -85,6 +107,12 @@ def read_token(raw: str | None, *, user_id: int, idle: float, now: datetime) -> 
     if user != user_id or not -RENEW <= age < idle:
         return nothing
     return edition_id, age
+
+
+def admitted(raw: str | None, user_id: int, gates: list[Gate], now: datetime) -> bool:
+    """Whether `raw` is a valid cookie of `user_id` for one of the editions gated now."""
+    edition_id, age = read_token(raw, user_id=user_id, idle=float("inf"), now=now)
+    return any(g.edition_id == edition_id and age < g.caps.idle for g in gates)
 
 
 # Who is held ----------------------------------------------------------------------------------
@@ -119,6 +147,11 @@ class _Candidate:
 
 
 _cache: tuple[datetime, list[_Candidate]] | None = None
+# One read at a time per event loop: the requests and sockets arriving while it runs wait for
+# it and take its answer (at an opening, thousands at once each read it and emptied the pool).
+_reading: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def forget() -> None:
@@ -127,11 +160,28 @@ def forget() -> None:
     _cache = None
 
 
-async def _candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
-    """Published editions with a live day around today, cached."""
-    global _cache
+def _cached(now: datetime) -> list[_Candidate] | None:
     if _cache is not None and timedelta(0) <= now - _cache[0] < timedelta(seconds=CACHE_SECONDS):
         return _cache[1]
+    return None
+
+
+async def _candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
+    """Published editions with a live day around today, cached; read by one caller at a time."""
+    found = _cached(now)
+    if found is not None:
+        return found
+    loop = asyncio.get_running_loop()
+    lock = _reading.get(loop)
+    if lock is None:
+        lock = _reading[loop] = asyncio.Lock()
+    async with lock:
+        found = _cached(now)  # read meanwhile by the caller that held the lock
+        return found if found is not None else await _read_candidates(session, now)
+
+
+async def _read_candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
+    global _cache
     days = (now - timedelta(days=1)).date(), (now + timedelta(days=1)).date()
     around = select(LiveDay.edition_id).where(LiveDay.day.between(*days))
     found = await session.scalars(

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, union_all
+from sqlalchemy import ColumnElement, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, clock, employers, events, i18n, permissions
+from fair import channels, clock, db, employers, events, i18n, permissions
 from fair.enums import BoothStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from fair.models import (
@@ -185,8 +185,7 @@ def announce(session: AsyncSession, message: QaMessage, event: str) -> None:
 
 
 async def _check_rate(session: AsyncSession, user_id: int) -> None:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(RATE_LOCK, user_id)))
+    await db.serialise(session, RATE_LOCK, user_id)
     now = clock.now()
     recent = await _recent_posts(session, user_id, now - max(w for w, _ in RATE_LIMITS))
     for window, limit in RATE_LIMITS:

@@ -17,13 +17,15 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, cv_pool, notices, pool_mail
+from fair import clock, cv_pool, db, notices, pool_mail
 from fair.enums import CONTACT_TRANSITIONS, ContactStatus
 from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import ContactRequest, CvText, NetworkContactIn, User
 
 MAX_MESSAGE = 2000
 DECLINED_WINDOW = timedelta(days=90)  # no new request through a partner's key
+# PostgreSQL advisory lock namespace (fair.db.serialise): one partner key's requests in turn.
+PARTNER_LOCK = 5_105
 
 
 def _message(message: str) -> str:
@@ -101,7 +103,9 @@ async def ask_from_partner(
     the contact details once accepted, go back by the partner's pull
     (fair.network_pool.changes_for). Also refused: a known `reference` with another profile
     or organisation (`contact.reference_taken`), and any request of the key to a candidate who
-    declined one of its requests within DECLINED_WINDOW (`contact.declined`)."""
+    declined one of its requests within DECLINED_WINDOW (`contact.declined`). One key's
+    requests are written one at a time (a retry racing its first try then finds it)."""
+    await db.serialise(session, PARTNER_LOCK, api_key_id)
     known = (
         await session.execute(
             select(ContactRequest, NetworkContactIn.organisation_key)

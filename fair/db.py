@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -191,6 +191,14 @@ def sessionmaker(engine: AsyncEngine, *, write: bool = False) -> async_sessionma
     """
     bind = engine.execution_options(fair_write=True) if write else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=True)
+
+
+async def serialise(session: AsyncSession, namespace: int, ident: int) -> None:
+    """Hold PostgreSQL's transaction-level advisory lock (`namespace`, `ident`) until this
+    transaction ends, so that writers of the same thing in any process take turns (then read
+    what the one before wrote). SQLite has one writer at a time anyway: nothing to do."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(namespace, ident)))
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

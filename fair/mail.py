@@ -4,18 +4,19 @@
 through SMTP when SMTP_HOST is set, and otherwise written to the log (the demo's admin reads the
 outbox page). A rolled-back change therefore never sends mail.
 
-Each message is delivered on its own: it is claimed in a short transaction (its attempt counted
-and held for a lease, FAIR_MAIL_SEND_LEASE: a sender killed mid-send leaves it to be sent again
-once the lease is over), built and sent outside any transaction, and its outcome recorded in
-another. Delivery is at least once, and twice only in one window: a sender killed after the SMTP
-server accepted the message (its 250 reply to DATA) and before the outcome's commit, a few
+Each message is delivered on its own: it is claimed in a short transaction (its attempt counted and
+held for a lease, FAIR_MAIL_SEND_LEASE: a sender killed mid-send leaves it to be sent again once
+the lease is over), built and sent outside any transaction, and its outcome recorded in another, as
+a compare-and-set (`_record`: a failure only while the lease is still the sender's, a send only if
+none was recorded). Delivery is at least once, and twice only in one window: a sender killed after
+the SMTP server accepted the message (its 250 reply to DATA) and before the outcome's commit, a few
 milliseconds, sends it again after the lease, with the same Message-ID (`_build`), by which mail
-servers and clients can tell it is the same message. A kill anywhere else in the exchange sends
-it once (tests/test_fault_worker.py). One failure, whatever raised it (an address
-with a line break, a refused recipient, a server down), stays with its row: retried after 1 min,
-5 min, 30 min and 2 h, then marked failed for the administrator, who can retry it
-(/admin/outbox). The others go out. Header-bound text never reaches email.message with a line
-break: subjects are folded to one line, addresses with one are refused.
+servers and clients can tell it is the same message. A kill anywhere else in the exchange sends it
+once (tests/test_fault_worker.py). One failure, whatever raised it (an address with a line break, a
+refused recipient, a server down), stays with its row: retried after 1 min, 5 min, 30 min and 2 h,
+then marked failed for the administrator, who can retry it (/admin/outbox). The others go out.
+Header-bound text never reaches email.message with a line break: subjects are folded to one line,
+addresses with one are refused.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fair import calendar, clock, db, logs, metrics, outbox_sender, settings
@@ -166,6 +167,7 @@ class _Outgoing:
     """What the sender needs of a claimed row, read inside its transaction."""
 
     id: int
+    attempt: int  # the claim's attempt number: its lease, compared before recording
     to_addr: str
     subject: str
     body: str
@@ -228,6 +230,7 @@ async def _claim(maker: async_sessionmaker[AsyncSession]) -> _Outgoing | None:
         message.next_attempt_at = now + timedelta(seconds=settings.get().mail_send_lease)
         outgoing = _Outgoing(
             id=message.id,
+            attempt=message.attempts,
             to_addr=message.to_addr,
             subject=message.subject,
             body=message.body,
@@ -252,33 +255,46 @@ async def _attempt_logged(maker: async_sessionmaker[AsyncSession], outgoing: _Ou
         await asyncio.to_thread(_send, outgoing)
     except Exception as exc:  # whatever it was, it belongs to this message alone
         log.warning("mail %s to %r failed: %r", outgoing.id, outgoing.to_addr, exc)
-        await _record(maker, outgoing.id, error=f"{type(exc).__name__}: {exc}"[:1000])
+        await _record(maker, outgoing, error=f"{type(exc).__name__}: {exc}"[:1000])
         metrics.MAILS.labels("failed").inc()
         return 0
-    await _record(maker, outgoing.id, error=None)
+    await _record(maker, outgoing, error=None)
     metrics.MAILS.labels("sent").inc()
     log.info("mail %s sent", outgoing.id)
     return 1
 
 
 async def _record(
-    maker: async_sessionmaker[AsyncSession], message_id: int, *, error: str | None
-) -> None:
+    maker: async_sessionmaker[AsyncSession], outgoing: _Outgoing, *, error: str | None
+) -> bool:
+    """Record how the attempt went, each as one compare-and-set; whether it was recorded.
+
+    A sender stuck past its lease may finish after another claimed the message. A send is
+    recorded by the first sender that gets through (the mail left: nobody needs to send it
+    again), never over one recorded already. A failure is recorded only while the lease is still
+    this sender's (no later claim counted another attempt): else its retry time would replace
+    the new holder's lease, and a third sender could take the message while it is being sent.
+    """
+    now = clock.now()
+    unsent = (OutboxMail.id == outgoing.id) & OutboxMail.sent_at.is_(None)
+    if error is None:
+        change = update(OutboxMail).where(unsent)
+        change = change.values(sent_at=now, next_attempt_at=None, failed_at=None)
+    else:
+        last = outgoing.attempt >= MAX_ATTEMPTS
+        change = update(OutboxMail).where(unsent, OutboxMail.attempts == outgoing.attempt)
+        change = change.values(
+            last_error=error,
+            next_attempt_at=None if last else now + retry_delay(outgoing.attempt),
+            failed_at=now if last else None,
+        )
     async with maker() as session:
-        message = await session.get(OutboxMail, message_id)
-        if message is None:
-            return
-        now = clock.now()
-        if error is None:
-            message.sent_at = now
-            message.next_attempt_at = None
-        else:
-            message.last_error = error
-            message.next_attempt_at = now + retry_delay(message.attempts)
-            if message.attempts >= MAX_ATTEMPTS:
-                message.failed_at = now
-                message.next_attempt_at = None
+        result = await session.execute(change.execution_options(synchronize_session=False))
         await session.commit()
+    recorded = int(getattr(result, "rowcount", 0) or 0) == 1
+    if not recorded:
+        log.warning("mail %s: another sender recorded or holds it, outcome left", outgoing.id)
+    return recorded
 
 
 def _build(message: _Outgoing, conf: settings.Settings) -> EmailMessage:

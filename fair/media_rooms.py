@@ -18,6 +18,46 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from fair import channels
+from fair.events import Event
+
+INTERVIEW = "interview"
+CONVERSATION = "conversation"
+
+
+def interview_room(interview_id: int) -> str:
+    """An interview's call through the relay (fair.live.room_commands); not a channel."""
+    return f"{INTERVIEW}:{interview_id}"
+
+
+def conversation_room(conversation_id: int) -> str:
+    """A booth conversation's video call through the relay (fair.live.call_commands)."""
+    return f"{CONVERSATION}:{conversation_id}"
+
+
+def moved(room: str, *, leg: bool = False) -> Event | None:
+    """What the people of `room` hear once it moved to another media process (its own died):
+    a talk's pages `stage.moved` on its channel (with `leg`, one leg of the talk died: its
+    viewers watch again, its presenters need not publish); the two people of a relayed call
+    `room.relay` (an interview) or `call.relay` (a booth conversation) with state `moved` on
+    its channel. Each page then publishes and watches again at once, rather than after its ICE
+    times out."""
+    kind, _, ident = room.partition(":")
+    if not ident.isdigit():
+        return None
+    if kind == channels.WEBCONFERENCE:
+        payload: dict[str, Any] = {"webconference_id": int(ident)}
+        if leg:
+            payload["leg"] = True
+        return Event(room, "stage.moved", payload)
+    if kind == INTERVIEW:
+        payload = {"interview_id": int(ident), "state": "moved"}
+        return Event(channels.room(int(ident)), "room.relay", payload)
+    if kind == CONVERSATION:
+        payload = {"conversation_id": int(ident), "state": "moved"}
+        return Event(channels.call(int(ident)), "call.relay", payload)
+    return None
+
 
 class MediaRooms(Protocol):
     """The media rooms' calls (fair.media.stage.Stages documents what each does)."""

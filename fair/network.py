@@ -35,7 +35,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import api_keys, clock, parse, settings, webhooks
+from fair import api_keys, clock, offers_version, parse, search_cache, settings, webhooks
 from fair.enums import ApiScope
 from fair.errors import Conflict, Invalid, NotFound, Unauthenticated
 from fair.models import (
@@ -184,6 +184,7 @@ async def set_active(
     if partner.active == active:
         return ""
     partner.active = active
+    offers_version.mark(session, [partner.edition_id])  # what `shows_network` says changes
     key = await session.get(ApiKey, partner.our_key_id) if partner.our_key_id else None
     issued = ""
     if not active:
@@ -251,8 +252,17 @@ async def shows_network(session: AsyncSession, edition_id: int) -> bool:
     edition has a partner whose offers are shown (`shown_partners`)."""
     if not site_shows():
         return False
-    query = shown_partners().where(NetworkPartner.edition_id == edition_id).limit(1)
-    return await session.scalar(query) is not None
+
+    async def shows() -> bool:
+        query = shown_partners().where(NetworkPartner.edition_id == edition_id).limit(1)
+        return await session.scalar(query) is not None
+
+    # Asked by every search page: kept under the edition's offers version, which a partner
+    # turned on or off (`set_active`) and the edition's switch (`set_offers_shown`) raise.
+    return await search_cache.through(_SHOWN, session, edition_id, "shown", shows)
+
+
+_SHOWN: search_cache.Kept[bool] = search_cache.Kept()
 
 
 async def set_offers_shown(session: AsyncSession, edition: Edition, *, shown: bool) -> bool:

@@ -5,8 +5,9 @@ the candidate's consent (the wording they agreed to, and when); `send_round` (a 
 posts it, signed (fair.network), to the origin instance, which answers with its own
 application's id; `status_round` pulls the origin's status changes of the applications we sent
 (the candidate's instance pulls: the origin needs no address of ours and holds no key to us
-for this). A refused application (4xx) fails at once, with the origin's reason; a timeout or a
-5xx is retried with backoff for a day.
+for this). Both read the origin's answers through fair.partner_http (at most MAX_ANSWER bytes).
+A refused application (a definite 4xx) fails at once, with the origin's reason; a timeout, a
+5xx or an answer past the cap is retried with backoff for a day.
 
 There, at the origin: `receive` creates a real application at the offer's booth through
 `applications.apply` for a network candidate (an account without a password, known by the
@@ -30,7 +31,17 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fair import accounts, applications, candidates, clock, db, mail, network, offers
+from fair import (
+    accounts,
+    applications,
+    candidates,
+    clock,
+    db,
+    mail,
+    network,
+    offers,
+    partner_http,
+)
 from fair.enums import ApplicationStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.i18n import N_
@@ -45,6 +56,7 @@ from fair.models import (
     StoredFile,
     User,
 )
+from fair.partner_http import Answer
 
 log = logging.getLogger("fair.network")
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
@@ -53,6 +65,8 @@ LEASE = timedelta(minutes=2)
 FIRST_RETRY = timedelta(seconds=30)
 GIVE_UP = timedelta(hours=24)
 STATUS_PAGE = 200
+# PostgreSQL advisory lock namespace (fair.db.serialise): one partner key's applications in turn.
+INBOUND_LOCK = 5_106
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 # What the candidate agrees to, shown beside the button and kept with the application.
 CONSENT = N_(
@@ -225,8 +239,9 @@ async def send_round(
         for outgoing in claimed:
             headers = network.signature_headers(outgoing.key, outgoing.body)
             try:
-                response = await client.post(outgoing.url, content=outgoing.body, headers=headers)
-                answer: httpx.Response | None = response
+                answer: Answer | None = await partner_http.fetch(
+                    client, "POST", outgoing.url, content=outgoing.body, headers=headers
+                )
                 error = ""
             except httpx.HTTPError as exc:
                 answer, error = (
@@ -239,7 +254,7 @@ async def send_round(
 
 
 async def _record(
-    session: AsyncSession, application_id: int, answer: httpx.Response | None, error: str
+    session: AsyncSession, application_id: int, answer: Answer | None, error: str
 ) -> int:
     application = await session.get(NetworkApplication, application_id)
     if application is None:
@@ -259,7 +274,7 @@ async def _record(
         application.next_attempt_at = None
         application.last_error = ""
         return 1
-    if answer is not None and 400 <= answer.status_code < 500 and answer.status_code != 429:
+    if answer is not None and partner_http.definite(answer):
         _fail(application, _reason(answer))
     else:
         _retry(application, now, error or (_reason(answer) if answer is not None else "error"))
@@ -273,7 +288,7 @@ def set_status(sent: NetworkApplication, status: ApplicationStatus, at: datetime
     sent.status_changed_at = at
 
 
-def _reason(answer: httpx.Response) -> str:
+def _reason(answer: Answer) -> str:
     try:
         error = answer.json()["error"]
         return f"HTTP {answer.status_code} {error['code']}: {error['message']}"[:500]
@@ -347,7 +362,9 @@ async def status_round(
         for partner_id, base_url, key, cursor in pulls:
             params = {"limit": str(STATUS_PAGE)} | ({"cursor": cursor} if cursor else {})
             try:
-                response = await client.get(
+                response = await partner_http.fetch(
+                    client,
+                    "GET",
                     f"{base_url}/api/v1/network/applications",
                     params=params,
                     headers={"authorization": f"Bearer {key}"},
@@ -427,7 +444,10 @@ class Incoming(BaseModel):
 async def receive(session: AsyncSession, *, key: ApiKey, data: Incoming) -> Application:
     """Create the application at the offer's booth (an offer of the key's edition, open to
     applications) for the partner's candidate, with the CV sent. Sending the same `reference`
-    again gives the same application (a retry whose answer was lost)."""
+    again gives the same application (a retry whose answer was lost). One key's applications
+    are written one at a time: a retry racing its first try then finds it, and two applications
+    of one new candidate make one account."""
+    await db.serialise(session, INBOUND_LOCK, key.id)
     known = await session.scalar(
         select(NetworkInbound.application_id).where(
             NetworkInbound.api_key_id == key.id, NetworkInbound.reference == data.reference

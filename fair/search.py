@@ -203,9 +203,9 @@ async def search(
     `network`, the partners' offers held for the edition too (fair.network_sync), ranked and
     sorted among them (their ids negated in the page's query).
 
-    Two short queries: the ids of the page (narrow rows to sort) with the number of matches,
-    counted up to COUNT_CAP past the page (`Page.capped` then says "more than"), then those
-    offers with their employers.
+    One query: the ids of the page (narrow rows to sort) with the number of matches, counted
+    up to COUNT_CAP past the page (`Page.capped` then says "more than"), then those few offers
+    joined with their employers (the partners' offers of the page are read after it).
     """
     origin = check(query)
     base, ranked, rank = _matching(session, edition_id=edition_id, query=query, origin=origin)
@@ -239,23 +239,27 @@ async def search(
         inner = source.cte("matches").prefix_with("MATERIALIZED")
         counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
         newest_first = sort == "recent"
-        page_query = select(inner.c.id, inner.c.distance, counted.scalar_subquery()).order_by(
+        total_ = counted.scalar_subquery().label("total")
+        page_query = select(inner.c.id, inner.c.distance, inner.c.key, total_).order_by(
             inner.c.key.desc() if newest_first else inner.c.key, inner.c.id.desc()
         )
     else:
+        newest_first = True
         page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
-    with timing.span("query"):  # the page's ids (and, gathered, the capped count)
-        rows = (await session.execute(page_query.offset(offset).limit(query.per_page))).all()
+    page = page_query.offset(offset).limit(query.per_page).subquery("page")
+    with timing.span("query"):  # the page's ids (and, gathered, the capped count) and offers
+        rows = (await session.execute(_with_offers(page, newest_first, gathered))).all()
     if gathered and rows:
-        total = int(rows[0][2])
+        total = int(rows[0].total)
     elif network:
         total = 0  # counted in the page's query: no row, no match
     else:
         with timing.span("count"):
             counted_ = select(func.count()).select_from(base.limit(cap).subquery())
             total = int(await session.scalar(counted_) or 0)
-    with timing.span("hits"):
-        hits = await _hits(session, [(row[0], row[1]) for row in rows], origin)
+    with timing.span("hits"):  # the partners' offers of the page; distances measured
+        loaded = {row.id: (row.Offer, row.name) for row in rows if row.Offer is not None}
+        hits = await _hits(session, [(row.id, row.distance) for row in rows], origin, loaded)
     return Page(
         hits=hits,
         total=min(total, cap - 1),
@@ -264,6 +268,21 @@ async def search(
         origin=origin,
         capped=total >= cap,
         also=query.also,
+    )
+
+
+def _with_offers(page: Any, newest_first: bool, gathered: bool) -> Select[Any]:
+    """The page's rows (id, distance, sort key and, `gathered`, the capped count) in their
+    order, each with its offer and employer's name (none for a partner's offer: negative id):
+    the page's few offers read in the same statement as their ids."""
+    counted = [page.c.total] if gathered else []
+    return (
+        select(page.c.id, page.c.distance, *counted, Offer, Employer.name.label("name"))
+        .select_from(page)
+        .outerjoin(Offer, Offer.id == page.c.id)
+        .outerjoin(Booth, Booth.id == Offer.booth_id)
+        .outerjoin(Employer, Employer.id == Booth.employer_id)
+        .order_by(page.c.key.desc() if newest_first else page.c.key, page.c.id.desc())
     )
 
 
@@ -356,13 +375,17 @@ async def _hits(
     session: AsyncSession,
     ranked: list[tuple[int, float | None]],
     origin: geo.Origin | None = None,
+    loaded: dict[int, tuple[Offer, str]] | None = None,
 ) -> list[Hit]:
-    """The offers of `ranked` (id, distance) with their employers, in that order; a distance
-    not given is measured from `origin`, if any (the same haversine as `km_from`)."""
+    """The offers of `ranked` (id, distance) with their employers, in that order (those of
+    `loaded` already read); a distance not given is measured from `origin`, if any (the same
+    haversine as `km_from`)."""
     if not ranked:
         return []
-    found: dict[int, tuple[Offer, str, NetworkOffer | None, str]] = {}
-    local = [offer_id for offer_id, _ in ranked if offer_id > 0]
+    found: dict[int, tuple[Offer, str, NetworkOffer | None, str]] = {
+        offer_id: (offer, name, None, "") for offer_id, (offer, name) in (loaded or {}).items()
+    }
+    local = [offer_id for offer_id, _ in ranked if offer_id > 0 and offer_id not in found]
     if local:
         rows = await session.execute(
             select(Offer, Employer.name)
@@ -370,7 +393,7 @@ async def _hits(
             .join(Employer, Employer.id == Booth.employer_id)
             .where(Offer.id.in_(local))
         )
-        found = {offer.id: (offer, name, None, "") for offer, name in rows.all()}
+        found.update({offer.id: (offer, name, None, "") for offer, name in rows.all()})
     remote = [-offer_id for offer_id, _ in ranked if offer_id < 0]
     if remote:
         held_rows = await session.execute(

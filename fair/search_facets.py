@@ -6,7 +6,12 @@ and apply every other one, as shops' and job boards' filters do. All of them com
 query: the offers matching the words (and the partners' offers the search shows), whatever
 the filters, read once, each count a sum of a condition over them. A page of results thus
 costs the search's queries plus this one, which reads at most SCAN + 1 offers: past SCAN
-(a listing of a whole national network, say), the filters are listed without their counts.
+(a listing of a whole national network, a broad word), the filters are listed without their
+counts ("narrow the search to see them"), never with counts of a part shown as exact. The
+page's own count (fair.search.COUNT_CAP, as large as SCAN) often proves that already: then
+no query at all. The counts of a search are kept a while (fair.search_cache: until the
+edition's offers change), so the next page of a search, or the same search by someone else,
+costs nothing more.
 
 Facets: contract, working time, job domain (the sector of the job: its ROME domain), distance
 bands from the place searched (the radii of the form), remote work and the publics an offer
@@ -36,13 +41,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, rome, search
+from fair import geo, rome, search, search_cache
 from fair.enums import Contract, WorkingTime
 from fair.models import NetworkOffer, Offer
 
 # Past this many offers matching the words and place, no counts: the filters are listed
 # without them (counting a national listing would cost more than the page; bench/search.py).
-SCAN = 2000
+# The search's own count goes as far (page 1 of a search that says "more than 1,000 offers"
+# needs no facets' query).
+SCAN = search.COUNT_CAP
 # Per offer, what the facets look at (the partners' offers say nothing of the publics).
 COLUMNS = ("contract", "working_time", "rome_domain", "remote", "band", *search.PUBLICS)
 # An offer beyond every band (or with no place searched).
@@ -153,10 +160,50 @@ async def count(
     origin: geo.Origin | None,
     network: bool = False,
     scan: int = SCAN,
+    shown: search.Page | None = None,
 ) -> Facets:
     """The facets of `query` (checked already: `origin` is what `search.check` returned), over
     the edition's offers and, with `network`, the partners' offers it shows; no counts
-    (`capped`) past `scan` offers matching the words and place."""
+    (`capped`) past `scan` offers matching the words and place. `shown` is the page of results
+    of the same search, when the caller has it: the offers it counted, filters applied, are
+    some of those the facets read, so a count past `scan` there is no count here."""
+    if shown is not None and shown.total + shown.capped > scan:
+        return Facets(capped=True)
+    key = (_key(query), origin, network, scan)
+
+    async def counted() -> Facets:
+        return await _count(session, edition_id, query, origin, network, scan)
+
+    return await search_cache.through(_KEPT, session, edition_id, key, counted)
+
+
+_KEPT: search_cache.Kept[Facets] = search_cache.Kept()
+
+
+def _key(query: search.Query) -> tuple[Any, ...]:
+    """What the counts depend on in `query` (not its page nor its order)."""
+    return (
+        query.q,
+        query.domain,
+        query.contract,
+        query.working_time,
+        query.commune,
+        query.near,
+        query.radius_km,
+        query.remote,
+        frozenset(query.publics),
+        query.also,
+    )
+
+
+async def _count(
+    session: AsyncSession,
+    edition_id: int,
+    query: search.Query,
+    origin: geo.Origin | None,
+    network: bool,
+    scan: int,
+) -> Facets:
     plain = _facetless(query)
     if not search.words(query.q) and await _more_than(session, edition_id, plain, network, scan):
         return Facets(capped=True)

@@ -16,7 +16,8 @@ each hit told why it was found when its words alone did not find it.
 Cost: synonyms and the ROME index are in memory (rome_suggest checks its tables every 30 s);
 the widened match is the same single statement (fair.search_match); spelling adds, only after a
 search found nothing, two small queries per unknown word (its nearest vocabulary words; whether
-it finds an offer alone) and one search.
+it finds an offer alone; their answer kept until the edition's offers change, fair.search_cache)
+and one search.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, rome, rome_suggest, rome_text, search, timing
+from fair import geo, rome, rome_suggest, rome_text, search, search_cache, timing
 from fair.search_match import Reason, Wider
 
 JOBS = 4  # ROME suggestions read
@@ -257,30 +258,51 @@ async def found_alone(session: AsyncSession, word: str) -> bool:
             "SELECT 1 FROM offers_fts WHERE offers_fts MATCH :match LIMIT 1"
         ).bindparams(match=f'"{search.stem(word)}"*')
     else:
+        # Materialised: planned without the LIMIT, the match reads the full-text index (a
+        # word of no offer: nothing); with it, PostgreSQL expected a match early in a scan of
+        # every offer (25 ms at 100,000). Rows are still taken one at a time: one is enough.
         statement = text(
-            "SELECT 1 FROM offers WHERE search_vector @@ to_tsquery('fair_french', :match) LIMIT 1"
+            "WITH found AS MATERIALIZED (SELECT id FROM offers"
+            " WHERE search_vector @@ to_tsquery('fair_french', :match))"
+            " SELECT 1 FROM found LIMIT 1"
         ).bindparams(match=f"{search.stem(word)}:*")
     return (await session.scalar(statement)) is not None
 
 
-async def respell(session: AsyncSession, typed: Iterable[str]) -> dict[str, str]:
+async def respell(
+    session: AsyncSession, typed: Iterable[str], *, edition_id: int
+) -> dict[str, str]:
     """Typed (folded) word -> the stem it was probably meant to be, for the words no offer
     title has, that find no offer alone, and are one or two letters away from a title's or a
-    trade's word (communes' names are never corrected)."""
+    trade's word (communes' names are never corrected). Each word's answer is kept until the
+    edition's offers change (fair.search_cache): a typo is typed again."""
     fixes: dict[str, str] = {}
     unknown = [w for w in dict.fromkeys(typed) if allowed(w) and w not in place_words()]
     for word in unknown[:SPELLING_WORDS]:
-        known = await vocabulary(session, word)
-        stem = search.stem(word)
-        if any(w.startswith(stem) for w, _ in known) or await found_alone(session, word):
-            continue
-        choices = [(closeness(word, w), -n, w) for w, n in known]
-        trade = _trade_words().get(word[0], [])
-        choices += [(closeness(word, w), 0, search.stem(w)) for w in trade]
-        best = min((c for c in choices if c[0] <= allowed(word)), default=None)
-        if best is not None:
-            fixes[word] = best[2]
+
+        async def fixed(word: str = word) -> str | None:
+            return await _fix(session, word)
+
+        fix = await search_cache.through(_RESPELT, session, edition_id, word, fixed)
+        if fix is not None:
+            fixes[word] = fix
     return fixes
+
+
+_RESPELT: search_cache.Kept[str | None] = search_cache.Kept()
+
+
+async def _fix(session: AsyncSession, word: str) -> str | None:
+    """The stem `word` was probably meant to be (`respell`), None when it is no typo."""
+    known = await vocabulary(session, word)
+    stem = search.stem(word)
+    if any(w.startswith(stem) for w, _ in known) or await found_alone(session, word):
+        return None
+    choices = [(closeness(word, w), -n, w) for w, n in known]
+    trade = _trade_words().get(word[0], [])
+    choices += [(closeness(word, w), 0, search.stem(w)) for w in trade]
+    best = min((c for c in choices if c[0] <= allowed(word)), default=None)
+    return None if best is None else best[2]
 
 
 def respelled(q: str, fixes: dict[str, str]) -> str:
@@ -329,7 +351,7 @@ async def find(
         widening = await widen(session, query.q)
     asked = replace(query, also=widening.wider)
     page = await search.search(session, edition_id=edition_id, query=asked, network=network)
-    if page.total == 0 and (respelt := await meant(session, query.q)):
+    if page.total == 0 and (respelt := await meant(session, query.q, edition_id=edition_id)):
         again = await search.search(
             session,
             edition_id=edition_id,
@@ -369,16 +391,20 @@ async def listing(
         )  # fmt: skip
 
     hits = await listed(widening.wider)
-    if not hits and after is None and (respelt := await meant(session, query.q)):
+    if (
+        not hits
+        and after is None
+        and (respelt := await meant(session, query.q, edition_id=edition_id))
+    ):
         hits = await listed(respelt[1].wider)
     return hits
 
 
-async def meant(session: AsyncSession, q: str) -> tuple[str, Widening] | None:
+async def meant(session: AsyncSession, q: str, *, edition_id: int) -> tuple[str, Widening] | None:
     """The words `q` was probably meant to be, and what they mean (their widening, the respelt
     words first), when some are misspelt (`respell`); None when none is."""
     with timing.span("respell"):
-        fixes = await respell(session, search.words(q))
+        fixes = await respell(session, search.words(q), edition_id=edition_id)
         if not fixes:
             return None
         words_meant = respelled(q, fixes)

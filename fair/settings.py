@@ -118,6 +118,11 @@ class Settings:
     # The addresses a media process offers as ICE host candidates (space-separated); empty:
     # every interface's (aioice's default). E.g. the public address of a host with several.
     media_host_addresses: tuple[str, ...] = ()
+    # Viewers of one talk a `fair media` process serves before the talk spreads to another
+    # process, which takes it from the first as one viewer (fair.media.broker, "Legs"); 0: a
+    # talk stays on its one process. 250: what one process (one core) kept at 30 fps with
+    # under 1 % loss on a loaded machine (bench/relay.py, docs/OPERATIONS.md).
+    media_viewers_per_process: int = 250
     # Interview calls go through the media relay instead of browser to browser.
     interview_relay: bool = False
     stun_urls: tuple[str, ...] = ()
@@ -227,6 +232,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         media_url=env.get("FAIR_MEDIA_URL", ""),
         media_namespace=env.get("FAIR_MEDIA_NAMESPACE") or "fair:media",
         media_host_addresses=tuple(env.get("FAIR_MEDIA_HOST_ADDRESSES", "").split()),
+        media_viewers_per_process=_int(env, "FAIR_MEDIA_VIEWERS_PER_PROCESS", 250),
         interview_relay=_bool(env.get("FAIR_INTERVIEW_RELAY"), False),
         stun_urls=tuple(env.get("FAIR_STUN_URLS", "").split()),
         turn_urls=tuple(env.get("FAIR_TURN_URLS", "").split()),
@@ -352,6 +358,8 @@ def _check_ice(settings: Settings) -> None:
 
 
 def _check_media(settings: Settings) -> None:
+    if settings.media_viewers_per_process < 0:
+        raise SettingsError("FAIR_MEDIA_VIEWERS_PER_PROCESS must be 0 (no spreading) or more")
     if not settings.media_url:
         return
     if not settings.media_url.startswith(("redis://", "rediss://")):

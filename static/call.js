@@ -376,6 +376,13 @@
       if (entered) relayLater(relayWatch);
       return;
     }
+    if (data.state === "moved" && (relayed.pub || relayed.sub)) {
+      // The relay's media process stopped: the room moved to another, publish and watch there.
+      closeRelay("pub");
+      closeRelay("sub");
+      say(text("reconnecting"));
+      return relayEnsure();
+    }
     if (data.state === "left") closeRelay("sub");
   }
 

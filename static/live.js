@@ -356,19 +356,49 @@
   // The socket ---------------------------------------------------------------------------------
 
   // Subscribed to every followed channel: live, and (after a reconnection) the page read again.
+  // A subscription the server could not check now (server.busy: every database connection taken;
+  // server.unavailable: the database out of reach) is asked again after 1 s, doubling up to 16 s,
+  // each delay drawn between half and all of its step (a crowd of pages does not come back at
+  // once), RETRIES times at most; meanwhile the status line says live updates are delayed, then
+  // that they stopped (the page still works without them: its forms post).
+  var RETRIED = ["server.busy", "server.unavailable"];
+  var RETRIES = 6;
+  var opening = 0; // this socket's opening: the retries of an earlier one stop
+  var shown = ""; // the delay's message on the status line, cleared once live
+
+  function delayed(key) {
+    body.setAttribute("data-live", key === "data-busy-message" ? "busy" : "off");
+    var region = statusRegion();
+    shown = (region && region.getAttribute(key)) || "";
+    say(shown);
+  }
+
   function subscribe() {
-    var subscribed = 0;
-    followed.forEach(function (name) {
+    var mine = ++opening;
+    var left = followed.length;
+    function follow(name, tries) {
       command("subscribe", { channel: name }).then(function () {
-        subscribed += 1;
-        if (subscribed !== followed.length) return;
+        left -= 1;
+        if (mine !== opening || left) return;
         live = true;
         body.setAttribute("data-live", "on");
+        var region = statusRegion();
+        if (shown && region && region.textContent === shown) region.textContent = "";
+        shown = "";
         staff();
         if (connectedBefore) refetch();
         connectedBefore = true;
-      }, function () {});
-    });
+      }, function (error) {
+        if (mine !== opening || RETRIED.indexOf(error.code) < 0) return;
+        if (tries >= RETRIES) return delayed("data-stopped-message");
+        delayed("data-busy-message");
+        var step = Math.min(16000, 1000 * Math.pow(2, tries));
+        setTimeout(function () {
+          if (mine === opening) follow(name, tries + 1);
+        }, step / 2 + Math.random() * step / 2);
+      });
+    }
+    followed.forEach(function (name) { follow(name, 0); });
   }
 
   socket.connect();

@@ -573,6 +573,16 @@
       if (inCall()) relayLater(relayWatch);
       return;
     }
+    if (data.state === "moved") {
+      // The relay's media process stopped; the room moved to another, where our connections
+      // do not exist: publish and watch there at once (publishing makes the other re-watch).
+      if (!relayed.pub && !relayed.sub) return;
+      closeRelay("pub");
+      closeRelay("sub");
+      say(text("reconnecting"));
+      updateSteps();
+      return relayEnsure();
+    }
     if (data.state === "left" && relayed.sub) {
       closeRelay("sub"); // what it received has ended
       if (mode === "video" && inCall()) say(text("peer-hung-up"));

@@ -104,7 +104,7 @@
     if (Number(data.webconference_id) !== webconferenceId) return;
     if (data.event === "stage.state") return setState(data.state);
     if (data.event === "stage.count") return onCount(data);
-    if (data.event === "stage.moved") return onMoved();
+    if (data.event === "stage.moved") return onMoved(data);
     if (data.event === "stage.question") return refreshQuestions();
   }
 
@@ -355,10 +355,11 @@
   // old one is dead, so publish and watch again at once rather than after the browser's ICE
   // checks give up (about 30 s). Viewers ask a moment later, once the presenter is back; a
   // refusal meanwhile ("no presenter yet") waits for the stage.count that publishing brings.
-  function onMoved() {
+  // With `leg`, another media process that served part of the audience died: only watch again.
+  function onMoved(data) {
     if (over() || !joined) return;
-    if (camera.published) publish();
-    if (display.published) publishScreen();
+    if (!data.leg && camera.published) publish();
+    if (!data.leg && display.published) publishScreen();
     if (state !== "live" || !canWatch) return;
     stopWatching();
     watchSoon(presenter ? 1000 : 500);

@@ -21,7 +21,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission_gate, clock, db, migrations, passwords, rate_limits, settings
+from fair import (
+    admission_gate,
+    clock,
+    db,
+    migrations,
+    passwords,
+    rate_limits,
+    search_cache,
+    settings,
+)
 from fair.app import create_app
 
 PG_ADMIN = os.environ.get(
@@ -180,6 +189,7 @@ async def conf(
     # embedded default's waiting line are the process's: not the next test's.
     admission_gate.forget()
     admission_gate.LOCAL.editions.clear()
+    search_cache.forget()  # answers kept under versions the next test's editions repeat
 
 
 # Empties every table but alembic_version and restarts every sequence, as TRUNCATE ... RESTART

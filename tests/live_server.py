@@ -48,9 +48,11 @@ def run_server(
     *,
     database_url: str = "",
     broadcast_url: str = "memory://",
+    **tuning: object,
 ) -> Iterator[Server]:
     """The app on memory:// and a new SQLite database (or `database_url`, migrated already,
-    and `broadcast_url`), served by uvicorn in a thread on a free port."""
+    and `broadcast_url`), served by uvicorn in a thread on a free port; `tuning` sets other
+    settings (e.g. `db_pool_size=1`)."""
     import uvicorn
 
     data_dir = tmp_path_factory.mktemp(name)
@@ -60,7 +62,7 @@ def run_server(
     base = settings.load(
         {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir), "FAIR_BACKGROUND_TASKS": "off"}
     )
-    conf = replace(base, database_url=url, broadcast_url=broadcast_url)
+    conf = replace(base, database_url=url, broadcast_url=broadcast_url, **tuning)  # type: ignore[arg-type]
     app = create_app(conf)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

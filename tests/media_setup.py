@@ -8,7 +8,9 @@ test_recordings.py, test_media_recorder.py, test_media_process.py):
   encoder objects) and `stage` (a presenter publishing to a ForwardingRelay, viewers joining).
 
 An interview whose room is open, seeded into a live server's database (test_room_rtc.py,
-test_room_relay.py): `World`, `seed(server)`, `seed_in(database_url)`, `token_of(client, id)`.
+test_room_relay.py, test_media_process.py): `World`, `seed(server)`, `seed_in(database_url)`,
+`token_of(client, id)`; its call through the relay over a /live client: `relay_publisher()`,
+`relay_publish(ws, id, pc)`, `relay_watch(ws, id, viewer)`.
 
 Media processes on a private redis-server (test_media_process.py, test_media_recorder.py):
 fixtures `redis_url` and `media_conf` (settings with a media namespace of the test's own),
@@ -33,7 +35,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 
@@ -46,6 +48,7 @@ from fair.models import Interview, User
 from tests import factories as f
 from tests.live_server import Server
 from tests.server_processes import free_port, redis_server, wait_redis
+from tests.sockets import Client
 
 ROOM = "webconference:1"
 TOKEN_RE = re.compile(r'data-token="([^"]+)"')
@@ -243,6 +246,32 @@ async def token_of(client: httpx.AsyncClient, interview_id: int) -> str:
     found = TOKEN_RE.search(page.text)
     assert found is not None, "the room page has no entry token"
     return found.group(1)
+
+
+async def relay_publisher() -> RTCPeerConnection:
+    """A participant's send-only connection: camera and microphone, its offer ready."""
+    pc = peer()
+    for track in camera_and_microphone():
+        pc.addTransceiver(track, direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc
+
+
+async def relay_publish(ws: Client, iid: int, pc: RTCPeerConnection) -> None:
+    offer = {"interview_id": iid, "type": "offer", "sdp": pc.localDescription.sdp}
+    published = await ws.ok("room.relay_publish", offer)
+    assert (published["interview_id"], published["type"]) == (iid, "answer")
+    await pc.setRemoteDescription(RTCSessionDescription(published["sdp"], "answer"))
+
+
+async def relay_watch(ws: Client, iid: int, viewer: Viewer) -> list[dict[str, Any]]:
+    watched = await ws.ok("room.relay_watch", {"interview_id": iid})
+    assert (watched["interview_id"], watched["type"]) == (iid, "offer")
+    await viewer.pc.setRemoteDescription(RTCSessionDescription(watched["sdp"], "offer"))
+    await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+    answer = {"interview_id": iid, "type": "answer", "sdp": viewer.pc.localDescription.sdp}
+    assert await ws.ok("room.relay_answer", answer) == {"interview_id": iid}
+    return list(watched["tracks"])
 
 
 # Media processes ------------------------------------------------------------------------------

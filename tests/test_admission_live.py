@@ -29,6 +29,7 @@ from tests import factories as f
 from tests.conftest import login
 from tests.live_server import Server, run_server
 from tests.server_processes import free_port, redis_server, wait_redis
+from tests.test_live_hub import statements
 
 
 @pytest.fixture(autouse=True)
@@ -90,6 +91,29 @@ async def _closed_with(ws: Any) -> tuple[int, str]:
     return closed.value.rcvd.code, closed.value.rcvd.reason
 
 
+async def test_an_admitted_candidate_s_socket_reads_nothing_to_pass_the_gate(
+    server: Server,
+) -> None:
+    """The admission cookie names a gated edition: the connect needs no read of the
+    candidate's registrations nor interviews (issue 17: no read per connect but the cached
+    session's), only the held ones do."""
+    fair = await _gated_fair(server, 1)
+    async with _clients(server, fair.candidates) as (first,):
+        assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200
+        own = channels.user(fair.candidates[0].id)
+        connect = {"origin": server.url, "open_timeout": 5}
+        headers = {"Cookie": _cookies(first)}
+        for _attempt in range(2):  # the first warms the session's and the gate's caches
+            with statements(server) as seen:
+                async with websockets.connect(
+                    server.ws, additional_headers=headers, **connect
+                ) as ws:
+                    await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+                    reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert reply == ["success", 1, {"channel": own}]
+        assert seen == []
+
+
 @dataclass
 class WithRedis:
     server: Server
@@ -125,10 +149,48 @@ async def test_the_socket_of_a_held_candidate_is_closed_and_an_admitted_one_subs
             await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
             reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert reply == ["success", 1, {"channel": own}]
-        # Without the admission cookie, the same account's socket is held too.
-        session_only = {"Cookie": f"fair_session={first.cookies['fair_session']}"}
-        async with websockets.connect(server.ws, additional_headers=session_only, **connect) as ws:
+        # Without the admission cookie, the one let in is still let in (the line knows them),
+        # the one waiting still held.
+        for client, held in ((first, False), (second, True)):
+            session_only = {"Cookie": f"fair_session={client.cookies['fair_session']}"}
+            async with websockets.connect(
+                server.ws, additional_headers=session_only, **connect
+            ) as ws:
+                if held:
+                    assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+                else:
+                    await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+                    reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                    assert reply == ["success", 1, {"channel": own}]
+
+
+async def test_a_candidate_who_only_browsed_the_open_pages_gets_a_socket_while_there_is_room(
+    server: Server,
+) -> None:
+    # The edition's page and the hall never hold anyone, so they give no admission cookie:
+    # the hall's socket takes the candidate's place itself (it was closed with 1013 forever).
+    fair = await _gated_fair(server, 2)
+    async with _clients(server, fair.candidates) as (first, second):
+        for client in (first, second):
+            for page in (f"/e/{fair.slug}", f"/e/{fair.slug}/booths"):
+                assert (await client.get(page)).status_code == 200, page
+            assert admission_gate.COOKIE not in client.cookies
+        connect = {"origin": server.url, "open_timeout": 5}
+        own = channels.user(fair.candidates[0].id)
+        headers = {"Cookie": _cookies(first)}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == [
+                "success",
+                1,
+                {"channel": own},
+            ]
+        # The cap (one) taken: the second is held, and has a place in the line.
+        headers = {"Cookie": _cookies(second)}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
             assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+        status = await second.get(f"/e/{fair.slug}/waiting/status")
+        assert (status.json()["admitted"], status.json()["position"]) == (False, 1)
 
 
 async def test_with_redis_down_those_let_in_stay_and_new_arrivals_get_a_503(

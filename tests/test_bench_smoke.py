@@ -108,8 +108,10 @@ SMOKE = {
         r"goal success@1 parent >= 0\.80: (ok|MISSED) .*; code >= 0\.70: (ok|MISSED) .*$",
     ),
     "relay.py": Smoke(
-        ("--viewers=2", "--seconds=1", "--warmup=0.5", "--bots-per-process=2"),
-        r"^forward +2 +\d+ +\d+\.\d\d .*$",
+        ("--viewers=2", "--seconds=1", "--warmup=0.5", "--bots-per-process=2", "--processes=2"),
+        # Two media processes, one viewer each: both got a complete frame (conn 2), the second
+        # through the first; then the 500 viewers/core target's line.
+        r"^forward:2 +2 +2 +\d+\.\d\d .*\ntarget >= 500 viewers/core .*: (ok|MISSED)$",
     ),
     "relay_memory.py": Smoke(
         (
@@ -175,6 +177,7 @@ SMOKE = {
             "--window=3",
             "--deadline=2",
             "--per-minute=5",
+            "--client-processes=2",
             f"--pg-database=fair_bench_surge_{RUN}",
             f"--namespace=fair-bench-surge-{RUN}",
         ),

@@ -187,7 +187,8 @@ async def full_role(conf: settings.Settings) -> AsyncIterator[str]:
 async def test_postgresql_at_its_connection_limit_is_a_503(conf) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL saying "sorry, too many clients already" (other programs took every
     connection it allows) is the service briefly unavailable, not an unexpected problem
-    (500): a soak on a shared PostgreSQL got those (bench/soak.py)."""
+    (500): bench/surge.py and bench/soak.py met it beside other processes' pools on the shared
+    PostgreSQL. The role allowed no connection gets that very error without taking shared slots."""
     async with full_role(conf) as url, serving(replace(conf, database_url=url)) as client:
         assert_unavailable(*await three_ways(client))
 

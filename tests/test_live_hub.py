@@ -20,7 +20,7 @@ import pytest
 import websockets
 from sqlalchemy import event
 
-from fair import channels, cli, clock, db, settings
+from fair import admission_gate, channels, cli, clock, db, settings
 from fair.enums import Role
 from fair.live import hub, socket
 from fair.models import User
@@ -173,3 +173,36 @@ def test_sockets_are_served_lean_with_the_endpoints_frame_limit() -> None:
         "ws_ping_interval": 60.0,
         "ws_ping_timeout": 20.0,
     }
+
+
+async def test_sockets_subscribing_together_to_the_hall_read_the_edition_once(
+    server: Server,
+) -> None:
+    # An opening: many sockets ask for the hall's channel before any answer is known. They
+    # wait for one read (each reading it emptied the pool: `server.busy` to the rest).
+    _, edition_id = await make(server)
+    hall = channels.edition(edition_id)
+    sockets = await asyncio.gather(*(opened(server) for _ in range(20)))
+    with statements(server) as seen:
+        replies = await asyncio.gather(
+            *(call(ws, "subscribe", {"channel": hall}) for ws in sockets)
+        )
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    assert replies == [["success", 1, {"channel": hall}]] * 20
+    assert len([s for s in seen if "FROM editions" in s]) == 1
+
+
+async def test_candidates_connecting_together_read_the_gated_editions_once(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    # Whether an edition is gated is cached for seconds (fair.admission_gate); the connects
+    # arriving while it is read wait for that read instead of each reading it.
+    user, _ = await make(server)
+    client = await logged_in(user)
+    admission_gate.forget()
+    with statements(server) as seen:
+        sockets = await asyncio.gather(*(opened(server, client) for _ in range(20)))
+        replies = await asyncio.gather(*(call(ws, "ping", {}) for ws in sockets))
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    assert replies == [["success", 1, {}]] * 20
+    assert len([s for s in seen if "FROM editions" in s]) == 1

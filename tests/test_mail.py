@@ -211,6 +211,57 @@ async def test_a_sender_that_dies_mid_send_leaves_the_message_for_later(app, ses
     assert (sent.attempts, sent.sent_at, sent.failed_at) == (2, start + timedelta(minutes=1), None)
 
 
+async def test_two_senders_of_one_message_never_both_record(app, session, fetch):  # type: ignore[no-untyped-def]
+    """A sender stuck past its lease, another claims the message: the first one's failure does
+    not replace the second's lease (a third sender would then take it mid-send), and of their
+    two sends only the first is recorded."""
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    clock.set_now(start)
+    session.add(row("lea@example.fr", "Bonjour", start))
+    await db.commit(session)
+    port = free_port()
+    conf = replace(settings.get(), smtp_host="127.0.0.1", smtp_port=port, mail_send_lease=600.0)
+    settings.override(conf)
+    maker = app.state.write_sessions
+    first = await mail._claim(maker)  # held until 09:10
+    clock.set_now(start + timedelta(seconds=601))  # the first still stuck, its lease over
+    second = await mail._claim(maker)  # held until 09:20:01
+    assert first is not None and second is not None
+    assert (first.id, first.attempt, second.id, second.attempt) == (1, 1, 1, 2)
+
+    # The first gives up (nobody listens): the second's lease stays.
+    assert await mail._attempt(maker, first) == 0
+    held = await fetch.scalar(select(OutboxMail))
+    assert (held.attempts, held.next_attempt_at, held.last_error, held.failed_at) == (
+        2,
+        start + timedelta(seconds=1201),
+        None,
+        None,
+    )
+    clock.set_now(start + timedelta(seconds=901))  # the first's retry time, had it been recorded
+    assert await mail._claim(maker) is None
+
+    # Both get through: the second's send is recorded, the first's changes nothing.
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert await mail._attempt(maker, second) == 1
+        clock.set_now(start + timedelta(seconds=960))
+        assert await mail._attempt(maker, first) == 1
+    finally:
+        controller.stop()
+    ids = {m["Message-ID"] for m in inbox.messages}
+    assert (len(inbox.messages), len(ids)) == (2, 1)  # at least once, the same message
+    sent = await fetch.scalar(select(OutboxMail))
+    assert (sent.attempts, sent.sent_at, sent.next_attempt_at, sent.last_error) == (
+        2,
+        start + timedelta(seconds=901),
+        None,
+        None,
+    )
+
+
 async def test_a_message_stuck_by_the_old_sender_is_shown_as_failed(app, session, fetch):  # type: ignore[no-untyped-def]
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     clock.set_now(start)

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,17 @@ from fair import channels, clock, db, settings, user_sessions, webconferences
 from fair.broadcast import Broadcaster
 from fair.enums import Role, WebconferenceAccess
 from fair.errors import Conflict
-from fair.media.broker import ALIVE_TTL, CALL_TIMEOUT, WATCH_DEAD, Keys, RemoteError, stop_loops
+from fair.interviews import rooms
+from fair.media.broker import (
+    ALIVE_TTL,
+    CALL_TIMEOUT,
+    LEG,
+    WATCH_DEAD,
+    Keys,
+    RemoteError,
+    stop_loops,
+)
+from fair.media.remote import RemoteStages
 from fair.models import User
 from tests import factories as f
 from tests.media_setup import (
@@ -40,9 +50,14 @@ from tests.media_setup import (
     ROOM,
     WIDTH,
     Viewer,
+    World,
     camera_and_microphone,
     media_servers,
     peer,
+    relay_publish,
+    relay_publisher,
+    relay_watch,
+    seed_in,
     until,
     web_processes,
 )
@@ -227,6 +242,68 @@ async def test_a_dead_process_s_rooms_move_and_their_talks_are_told_once(
     await broadcast.disconnect()
 
 
+async def offer_to(stages: RemoteStages, key: str, viewer: Viewer) -> None:
+    """`key` watches ROOM through `stages`, as a browser would, in `viewer`."""
+    offer, _ = await stages.watch(ROOM, key)
+    await viewer.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+    await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+    await stages.answer(ROOM, key, viewer.pc.localDescription.sdp)
+
+
+async def test_a_talk_past_the_cap_spreads_to_a_leg_which_closes_when_left(
+    media_conf: settings.Settings, redis: aioredis.Redis, loopback_only: None
+) -> None:
+    conf = replace(media_conf, media_viewers_per_process=1)
+    keys = Keys(conf.media_namespace)
+    presenter, viewers = peer(), [Viewer(), Viewer()]
+    for track in camera_and_microphone():
+        presenter.addTrack(track)
+    async with media_servers(conf, 2) as servers, web_processes(conf, 1) as (stages,):
+        try:
+            await presenter.setLocalDescription(await presenter.createOffer())
+            info = {"name": "Awa", "source": "camera"}
+            answer = await stages.publish(ROOM, "p1", presenter.localDescription.sdp, info=info)
+            await presenter.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            by_id = {server.id: server for server in servers}
+            origin = by_id[await redis.get(keys.room(ROOM))]
+            (leg,) = [server for server in servers if server is not origin]
+            for key, viewer in zip(("v1", "v2"), viewers, strict=True):
+                await offer_to(stages, key, viewer)
+            await until(lambda: all(v.count("video") >= 5 for v in viewers), 20)
+            assert {size[1:] for v in viewers for size in v.frames["video"]} == {(WIDTH, HEIGHT)}
+
+            # The origin serves v1 and the leg, which serves v2 with the presenter's key and
+            # info; the talk's counts add up over both.
+            at_origin = origin.host.stages.stages[ROOM]
+            (upstream,) = [key for key in at_origin.viewers if key.startswith(LEG)]
+            assert set(at_origin.viewers) == {"v1", upstream}
+            assert upstream.startswith(f"{LEG}{leg.id}:")
+            assert origin.host.stages.counts(ROOM) == (1, 1)
+            assert leg.host.stages.counts(ROOM) == (1, 1)
+            taken = leg.host.stages.stages[ROOM]
+            assert set(taken.presenters) == {"p1"} and set(taken.viewers) == {"v2"}
+            assert taken.presenters["p1"].info == info
+            assert await redis.smembers(keys.legs(ROOM)) == {leg.id}
+            version = origin.host.stages.version(ROOM)
+            assert await leg.tally(ROOM, 1, 1, 99) == (1, 2, version)
+            assert await origin.tally(ROOM, 1, 1, version) == (1, 2, version)
+            assert await stages.audience(ROOM) == 2
+            await leg.beat()  # a leg does not pin the room, it says it serves it
+            assert await redis.get(keys.room(ROOM)) == origin.id
+            assert await redis.smembers(keys.serving(leg.id)) == {ROOM}
+
+            # Its last viewer leaves: the leg closes its upstream, the origin forgets it.
+            assert await stages.leave(ROOM, "v2") is True
+            await until(lambda: ROOM not in leg.host.stages.stages, 5)
+            await until(lambda: set(origin.host.stages.stages[ROOM].viewers) == {"v1"}, 5)
+            assert await redis.smembers(keys.legs(ROOM)) == set()
+            assert leg.rooms() == leg.legs() == set()
+        finally:
+            for viewer in viewers:
+                await viewer.close()
+            await presenter.close()
+
+
 # Real processes ----------------------------------------------------------------------------------
 
 
@@ -234,8 +311,12 @@ async def test_a_dead_process_s_rooms_move_and_their_talks_are_told_once(
 class Talk:
     webconference_id: int
     presenter: User
-    viewer: User
+    viewers: list[User]
     keys: dict[int, str]  # each person's server-side session key (user_sessions.start)
+
+    @property
+    def viewer(self) -> User:
+        return self.viewers[0]
 
     @property
     def room(self) -> str:
@@ -277,6 +358,15 @@ def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 @pytest_asyncio.fixture
 async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIterator[Cluster]:
+    async with start_cluster(database_url, media_conf) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def start_cluster(
+    database_url: str, media_conf: settings.Settings, **more: str
+) -> AsyncIterator[Cluster]:
+    """A uvicorn web process and two `fair media` processes (`more`: their environment)."""
     env = {
         "DATABASE_URL": database_url,
         "BROADCAST_URL": media_conf.broadcast_url,
@@ -285,6 +375,7 @@ async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIter
         "FAIR_MEDIA_HOST_ADDRESSES": "127.0.0.1",
         "FAIR_ENV": "test",
         "FAIR_BACKGROUND_TASKS": "off",
+        **more,
     }
     port = free_port()
     uvicorn = [sys.executable, "-m", "uvicorn", "fair.app:create_app", "--factory"]
@@ -300,8 +391,9 @@ async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIter
         media_conf.secret_key,
     )
     try:
-        await wait_healthy(running.web)
-        async with asyncio.timeout(20):
+        # Starting takes 25 s on a machine loaded by parallel test runs (imports alone).
+        await wait_healthy(running.web, 60)
+        async with asyncio.timeout(60):
             while len(await running.alive()) < 2:
                 assert all(p.poll() is None for p in media), "a media process exited"
                 await asyncio.sleep(0.1)
@@ -314,16 +406,16 @@ async def cluster(database_url: str, media_conf: settings.Settings) -> AsyncIter
         await redis.aclose()
 
 
-async def seed(database_url: str) -> list[Talk]:
-    """Two open talks that started yesterday (by the wall clock the servers read), each with
-    its presenter, and a candidate per talk."""
+async def seed(database_url: str, talks: int = 2, viewers: int = 1) -> list[Talk]:
+    """Open talks that started yesterday (by the wall clock the servers read), each with its
+    presenter, and `viewers` candidates per talk."""
     yesterday = (datetime.now(f.PARIS) - timedelta(days=1)).date()
     clock.set_now(f.day_at(yesterday, 9))
     engine = db.create_engine(database_url)
-    talks = []
+    seeded = []
     try:
         async with db.sessionmaker(engine, write=True)() as session:
-            for _ in range(2):
+            for _ in range(talks):
                 presenter = await f.user(session, Role.ORGANISER, can_log_in=False)
                 edition = await f.edition(session, by=presenter)
                 data = webconferences.WebconferenceInput(
@@ -338,14 +430,16 @@ async def seed(database_url: str) -> list[Talk]:
                 webconference = await webconferences.schedule(
                     session, by=presenter, edition=edition, data=data
                 )
-                viewer = await f.user(session, Role.CANDIDATE, can_log_in=False)
-                keys = {u.id: await user_sessions.start(session, u) for u in (presenter, viewer)}
-                talks.append(Talk(webconference.id, presenter, viewer, keys))
+                audience = [
+                    await f.user(session, Role.CANDIDATE, can_log_in=False) for _ in range(viewers)
+                ]
+                keys = {u.id: await user_sessions.start(session, u) for u in [presenter, *audience]}
+                seeded.append(Talk(webconference.id, presenter, audience, keys))
             await session.commit()
     finally:
         clock.set_now(None)
         await engine.dispose()
-    return talks
+    return seeded
 
 
 async def publish(ws: Client, talk: Talk) -> RTCPeerConnection:
@@ -462,6 +556,87 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
         await offer.close()
     finally:
         for viewer in viewers:
+            await viewer.close()
+        for pc in pcs:
+            await pc.close()
+
+
+async def seed_room(database_url: str) -> tuple[World, dict[int, str]]:
+    """An interview whose room is open now (by the wall clock the servers read), and the
+    server-side session keys of its recruiter and candidate."""
+    clock.set_now(None)
+    world = await seed_in(database_url)
+    engine = db.create_engine(database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            people = (world.recruiter, world.candidate)
+            keys = {u.id: await user_sessions.start(session, u) for u in people}
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return world, keys
+
+
+async def test_an_interview_s_relayed_call_moves_when_its_media_process_dies(
+    cluster: Cluster,
+    database_url: str,
+    loopback_only: None,
+) -> None:
+    """An interview's call through the relay, its room on one of two media processes, which is
+    killed (SIGKILL): a web process pins the room to the other and tells both people on the
+    room's channel (`room.relay` `moved`, as `stage.moved` for a talk); each publishes and
+    watches again there, as static/room.js does, and both see the other again soon after."""
+    world, keys = await seed_room(database_url)
+    iid = world.interview.id
+    people = {"recruiter": world.recruiter, "candidate": world.candidate}
+    sockets = {role: await cluster.socket(u, keys[u.id]) for role, u in people.items()}
+    for role, user in people.items():
+        token = rooms.entry_token(world.interview, user.id)
+        await sockets[role].ok("room.join", {"interview_id": iid, "token": token})
+    await sockets["recruiter"].ok("room.admit", {"interview_id": iid})
+    pcs: list[RTCPeerConnection] = []
+    viewers: dict[str, Viewer] = {}
+
+    async def call() -> None:
+        """Both publish, then both watch the other (closing what they had)."""
+        for pc in pcs:
+            await pc.close()
+        for viewer in viewers.values():
+            await viewer.close()
+        pcs.clear()
+        for ws in sockets.values():
+            pcs.append(await relay_publisher())
+            await relay_publish(ws, iid, pcs[-1])
+        for role, ws in sockets.items():
+            viewers[role] = Viewer()
+            await relay_watch(ws, iid, viewers[role])
+
+    def both_see(frames: int) -> bool:
+        return all(v.count("video") >= frames for v in viewers.values())
+
+    try:
+        await call()
+        await until(lambda: both_see(5), 20)
+        room = cluster.keys.room(f"interview:{iid}")
+        owner = await cluster.redis.get(room)
+        alive = await cluster.alive()
+        assert owner in alive and len(alive) == 2
+        survivor = next(p for p in alive if p != owner)
+
+        loop = asyncio.get_running_loop()
+        killed = loop.time()
+        alive[owner].send_signal(signal.SIGKILL)
+        moved = {"event": "room.relay", "interview_id": iid, "state": "moved"}
+        for ws in sockets.values():
+            assert await event_like(ws, ALIVE_TTL + WATCH_DEAD + 2, **moved) == moved
+        told = loop.time() - killed
+        assert await cluster.redis.get(room) == survivor
+        await call()
+        await until(lambda: both_see(5), max(15 - (loop.time() - killed), 0))
+        back = loop.time() - killed
+        print(f"media process killed: interview told after {told:.1f} s, frames at {back:.1f} s")
+    finally:
+        for viewer in viewers.values():
             await viewer.close()
         for pc in pcs:
             await pc.close()

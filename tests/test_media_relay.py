@@ -8,8 +8,8 @@ import asyncio
 import time
 from typing import Any
 
-from fair.media.relay import AIORTC_VERSION
-from tests.media_setup import HEIGHT, WIDTH, Stage, peer, until
+from fair.media.relay import AIORTC_VERSION, ForwardingRelay, is_keyframe
+from tests.media_setup import HEIGHT, WIDTH, Stage, Viewer, connect, peer, until
 
 
 async def test_viewers_decode_the_presenters_frames_and_a_late_one_starts_within_2s(
@@ -105,6 +105,101 @@ async def test_a_viewer_closed_before_answering_is_no_longer_fed(stage: Stage) -
         await viewer.close()
     await until(lambda: stage.relay.viewers == 0, 2)
     assert stage.relay._viewers == {}
+
+
+VP8 = 97  # aiortc's payload types: Opus 96, VP8 97, its RTX 98
+
+
+def video_receiver(viewer: Viewer) -> Any:
+    return next(t.receiver for t in viewer.pc.getTransceivers() if t.kind == "video")
+
+
+def record_rtp(receiver: Any, seen: list[Any], drop: set[int] | None = None) -> None:
+    """Keep every RTP packet that reaches the viewer's video receiver (RTX still wrapped), then
+    let aiortc handle it, unless its sequence number is in `drop` (removed once dropped)."""
+    handle = receiver._handle_rtp_packet
+
+    async def spy(packet: Any, arrival_time_ms: int) -> None:
+        if drop and packet.sequence_number in drop and packet.payload_type == VP8:
+            drop.discard(packet.sequence_number)
+            return
+        seen.append(packet)
+        await handle(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = spy
+
+
+async def test_a_viewer_starts_on_a_keyframe_and_gets_every_packet_after(stage: Stage) -> None:
+    """The presenter's camera makes a keyframe only when asked (aiortc's GOP is 3000 frames): a
+    viewer joining a second in gets, as its first video packet, the start of a keyframe, then
+    contiguous sequence numbers with one timestamp per frame."""
+    await until(lambda: stage.relay.frames_in["video"] >= 30, 10)
+    viewer, seen = Viewer(), []
+    viewer.pc.on("track", lambda track: None)
+    out = peer()
+    stage.relay.subscribe(out)
+    stage.relay_out.append(out)
+    stage.viewers.append(viewer)
+    await connect(out, viewer.pc)
+    record_rtp(video_receiver(viewer), seen)
+    await until(lambda: viewer.count("video") >= 10, 10)
+
+    from aiortc.codecs.vpx import VpxPayloadDescriptor
+
+    descriptor, data = VpxPayloadDescriptor.parse(seen[0].payload)
+    assert descriptor.partition_start == 1 and is_keyframe("video", data)
+    numbers = [p.sequence_number for p in seen]
+    assert numbers == [(numbers[0] + i) & 0xFFFF for i in range(len(numbers))]
+    frames = [p.timestamp for p in seen if p.marker]
+    assert len(set(frames)) == len(frames)
+
+
+async def test_a_lost_packet_is_sent_again_as_rtx_on_nack(stage: Stage) -> None:
+    """The viewer's receiver misses a video packet (dropped on arrival here), NACKs it, and the
+    relay answers from its shared history as RTX with the original sequence number."""
+    viewer = await stage.join()
+    seen: list[Any] = []
+    receiver = video_receiver(viewer)
+    await until(lambda: viewer.count("video") >= 5, 10)
+    record_rtp(receiver, seen)
+    await until(lambda: len(seen) >= 3, 5)
+    lost = (seen[-1].sequence_number + 5) & 0xFFFF
+    record_rtp(receiver, seen, drop={lost})
+    await until(lambda: any(p.payload_type != VP8 for p in seen), 5)
+    rtx = [p for p in seen if p.payload_type != VP8]
+    assert seen[0].payload_type == VP8 and rtx[0].ssrc != seen[0].ssrc
+    assert {int.from_bytes(p.payload[:2], "big") for p in rtx} == {lost}  # maybe NACKed twice
+    assert lost not in [p.sequence_number for p in seen if p.payload_type == VP8]
+
+
+async def test_a_second_relay_forwards_to_its_own_viewers(stage: Stage) -> None:
+    """Two media processes: the second takes the talk from the first as one of its viewers and
+    publishes it to its own. Its viewer decodes the presenter's pictures, nothing is encoded
+    but by the presenter, and its keyframe request reaches the presenter through both."""
+    second, inbound, outbound = ForwardingRelay(), peer(), peer()
+    stage.relay.subscribe(outbound)
+    try:
+        await outbound.setLocalDescription(await outbound.createOffer())
+        await inbound.setRemoteDescription(outbound.localDescription)
+        second.publish(inbound)
+        await inbound.setLocalDescription(await inbound.createAnswer())
+        await outbound.setRemoteDescription(inbound.localDescription)
+        first_pli = stage.relay.keyframe_requests
+        await until(lambda: second.frames_in["video"] >= 5, 10)
+
+        there, out = Viewer(), peer()
+        second.subscribe(out)
+        await connect(out, there.pc)
+        await until(lambda: there.count("video") >= 15 and there.count("audio") >= 10, 10)
+        assert {(w, h) for _, w, h in there.frames["video"]} == {(WIDTH, HEIGHT)}
+        assert second.viewers == 1 and stage.relay.viewers == 1
+        assert second.keyframe_requests >= 1 and stage.relay.keyframe_requests > first_pli
+        await there.close()
+        await out.close()
+    finally:
+        await second.close()
+        for pc in (inbound, outbound):
+            await pc.close()
 
 
 def test_the_pinned_aiortc_is_the_installed_one() -> None:

@@ -7,6 +7,7 @@ scopes; the organisers' page and the search marking network offers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from fair import (
     network,
     network_applications,
     network_sync,
+    partner_http,
 )
 from fair import offers as offers_domain
 from fair.enums import ApiScope, ApplicationStatus, Role
@@ -316,6 +318,40 @@ async def test_application_crosses_and_status_comes_back(app, session, fetch) ->
     )
 
 
+async def test_an_origin_s_answers_past_the_cap_are_not_read(
+    app, session, fetch, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Sending an application and pulling its statuses read the origin's answers through
+    fair.partner_http: past MAX_ANSWER bytes an answer is not read (the application is sent
+    again later, with its reference: the same one there), and a status page is not applied."""
+    net = await _network(session)
+    _candidate, queued = await _apply_here(app, session, net)
+    monkeypatch.setattr(partner_http, "MAX_ANSWER", 20)  # the origin's answer: about 50 bytes
+    sessions = app.state.write_sessions
+    assert await network_applications.send_round(sessions, transport=_transport(app)) == 0
+    mine = await fetch.get(NetworkApplication, queued.id)
+    assert (mine.state, mine.remote_id, mine.attempts) == ("queued", None, 1)
+    assert mine.last_error.startswith("answer") and "more than 20" in mine.last_error
+    inbound = await fetch.scalar(select(NetworkInbound))  # the origin acted on it
+    monkeypatch.setattr(partner_http, "MAX_ANSWER", 8 * 1024 * 1024)
+    clock.set_now(f.NOON + timedelta(minutes=5))
+    assert await network_applications.send_round(sessions, transport=_transport(app)) == 1
+    mine = await fetch.get(NetworkApplication, queued.id)
+    assert (mine.state, mine.remote_id) == ("sent", inbound.application_id)
+    assert len(await fetch.scalars(select(NetworkInbound))) == 1
+
+    async with db.unit_of_work(sessions) as write:
+        application = await write.get(Application, inbound.application_id)
+        recruiter = await write.get(User, net["recruiter"].id)
+        clock.set_now(f.NOON + timedelta(minutes=6))
+        await applications.set_status(
+            write, application, ApplicationStatus.SHORTLISTED, by=recruiter
+        )
+    monkeypatch.setattr(partner_http, "MAX_ANSWER", 20)
+    assert await network_applications.status_round(sessions, transport=_transport(app)) == 0
+    assert (await fetch.get(NetworkApplication, queued.id)).status == "submitted"
+
+
 class _Recording(httpx.AsyncBaseTransport):
     """The app's ASGI transport, keeping the bodies it carried (what left this instance)."""
 
@@ -439,6 +475,28 @@ async def test_bad_stale_and_replayed_signatures_refused(client, session, fetch)
     )
     assert (again.status_code, again.json()["id"]) == (201, good.json()["id"])
     assert len(await fetch.scalars(select(NetworkInbound))) == 1
+
+
+async def test_the_same_new_reference_twice_at_once_is_one_application(
+    client, session, fetch
+) -> None:  # type: ignore[no-untyped-def]
+    """A partner's retry racing its first try (the same new reference, each signed anew, at
+    once): all answer the one application of one new account, none a 500 on a unique
+    constraint."""
+    net = await _network(session)
+    body = _body(net, reference=9)
+
+    async def send() -> httpx.Response:
+        headers = network.signature_headers(net["raw"], body)
+        return await client.post(APPLY, content=body, headers=headers)
+
+    answers = await asyncio.gather(*(send() for _ in range(4)))
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    ids = {a.json()["id"] for a in answers}
+    inbound = await fetch.scalars(select(NetworkInbound))
+    assert [(i.application_id, i.reference) for i in inbound] == [(*ids, 9)]
+    made = await fetch.scalars(select(User).where(User.name == "Paul Durand"))
+    assert len(made) == 1
 
 
 async def test_network_scopes(client, session) -> None:  # type: ignore[no-untyped-def]

@@ -374,6 +374,14 @@ async def test_pages_are_for_the_local_pools_viewers_only(client, session) -> No
     assert (await client.get(f"/network/pool/{elsewhere.id}/{net['ref']}")).status_code == 404
 
 
+async def _shown(app: Any, edition_id: int) -> tuple[bool, str | None]:
+    """Whether the edition's search shows the partners' offers, and its offers version, as a
+    request would read them."""
+    async with app.state.read_sessions() as read:
+        shown = await network.shows_network(read, edition_id)
+        return shown, await offers_version.current(read, edition_id)
+
+
 async def test_network_offers_switch_per_edition_and_version(app, session) -> None:  # type: ignore[no-untyped-def]
     net = await _network(session)
     booth, _recruiter = await f.booth(session, edition_=net["origin"])
@@ -381,24 +389,36 @@ async def test_network_offers_switch_per_edition_and_version(app, session) -> No
     await db.commit(session)
     ours = net["ours"].id
 
-    async def state() -> tuple[bool, str | None]:
-        async with app.state.read_sessions() as read:
-            return await network.shows_network(read, ours), await offers_version.current(read, ours)
-
-    shown, before = await state()
+    shown, before = await _shown(app, ours)
     assert shown is True
     assert await network_sync.run_round(app.state.write_sessions, transport=_transport(app)) == 1
-    shown, after = await state()
+    shown, after = await _shown(app, ours)
     assert after is not None and after != before  # a pull changes what the search answers
     edition = await session.get(Edition, ours)
     assert await network.set_offers_shown(session, edition, shown=False) is True
     await db.commit(session)
-    shown, off = await state()
+    shown, off = await _shown(app, ours)
     assert (shown, off != after) == (False, True)
     assert await network.set_offers_shown(session, edition, shown=False) is False
     assert await network.set_offers_shown(session, edition, shown=True) is True
     await db.commit(session)
-    assert (await state())[0] is True
+    assert (await _shown(app, ours))[0] is True
+
+
+async def test_a_partner_turned_off_leaves_the_search_at_once(app, session) -> None:  # type: ignore[no-untyped-def]
+    """Its offers are no longer searched, even when none was held yet: the answer the search
+    pages keep (fair.search_cache) goes with the version the change raises."""
+    net = await _network(session)
+    ours = net["ours"].id
+
+    shown, on = await _shown(app, ours)
+    assert shown is True
+    partner = await session.get(NetworkPartner, net["partner"].id)
+    organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+    await network.set_active(session, partner, active=False, by=organiser)
+    await db.commit(session)
+    shown, off = await _shown(app, ours)
+    assert (shown, off != on) == (False, True)
 
 
 async def test_organiser_turns_network_offers_off_and_on(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
@@ -553,6 +573,23 @@ async def test_a_known_reference_for_another_request_is_refused(client, session,
     again = await send(_contact_body(net["ref"], reference=7))
     assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
     assert len(await fetch.scalars(select(ContactRequest))) == 1
+
+
+async def test_the_same_new_reference_twice_at_once_is_one_request(client, session, fetch) -> None:  # type: ignore[no-untyped-def]
+    """A partner's retry racing its first try (the same new reference, at once): both answer
+    the one request, none a 500 on the unique constraint."""
+    net = await _network(session)
+    body = _contact_body(net["ref"], reference=11)
+
+    async def send() -> httpx.Response:
+        headers = network.signature_headers(net["raw"], body)
+        return await client.post("/api/v1/network/contacts", content=body, headers=headers)
+
+    answers = await asyncio.gather(*(send() for _ in range(4)))
+    ids = {a.json().get("id") for a in answers}
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len(ids) == 1
+    assert [r.id for r in await fetch.scalars(select(ContactRequest))] == list(ids)
 
 
 async def test_a_declined_candidate_hears_from_no_organisation_of_the_key(  # type: ignore[no-untyped-def]

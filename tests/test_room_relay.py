@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from fair import clock, settings
 from fair.interviews import rooms
@@ -25,12 +24,13 @@ from tests.media_setup import (
     WIDTH,
     Viewer,
     World,
-    camera_and_microphone,
-    peer,
     seed,
     token_of,
     until,
 )
+from tests.media_setup import relay_publish as publish
+from tests.media_setup import relay_publisher as publisher
+from tests.media_setup import relay_watch as watch
 from tests.sockets import Client, socket_of
 
 
@@ -52,32 +52,6 @@ def counts(server: Server, world: World) -> tuple[int, int]:
     """(presenters, viewers) in the interview's media room of the server."""
     stages = server.app.state.stages
     return tuple(stages.counts(media_room(world)))  # type: ignore[return-value]
-
-
-async def publisher() -> RTCPeerConnection:
-    """A participant's send-only connection: camera and microphone, its offer ready."""
-    pc = peer()
-    for track in camera_and_microphone():
-        pc.addTransceiver(track, direction="sendonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    return pc
-
-
-async def publish(ws: Client, iid: int, pc: RTCPeerConnection) -> None:
-    offer = {"interview_id": iid, "type": "offer", "sdp": pc.localDescription.sdp}
-    published = await ws.ok("room.relay_publish", offer)
-    assert (published["interview_id"], published["type"]) == (iid, "answer")
-    await pc.setRemoteDescription(RTCSessionDescription(published["sdp"], "answer"))
-
-
-async def watch(ws: Client, iid: int, viewer: Viewer) -> list[dict[str, Any]]:
-    watched = await ws.ok("room.relay_watch", {"interview_id": iid})
-    assert (watched["interview_id"], watched["type"]) == (iid, "offer")
-    await viewer.pc.setRemoteDescription(RTCSessionDescription(watched["sdp"], "offer"))
-    await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
-    answer = {"interview_id": iid, "type": "answer", "sdp": viewer.pc.localDescription.sdp}
-    assert await ws.ok("room.relay_answer", answer) == {"interview_id": iid}
-    return list(watched["tracks"])
 
 
 async def enter(

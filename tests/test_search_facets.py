@@ -4,11 +4,12 @@ one click (fair.search_params, fair/web/matches.py), on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import quote, urlencode
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from fair import alerts, cv_pool, db, geo, hall, search, search_facets
 from fair.errors import Invalid
@@ -325,3 +326,51 @@ async def test_the_counts_follow_the_widened_words_as_the_results_do(client, ses
     typo = text((await client.get(f"/e/{edition.slug}/offers", params={"q": "carsite"})).text)
     assert "1 offre trouvée" in typo
     assert "Intérim 1 offre" in typo and "Tous les contrats 1 offre" in typo
+
+
+@contextlib.contextmanager
+def _statements(app):  # type: ignore[no-untyped-def]
+    """The SELECTs run meanwhile (the mail sender's aside)."""
+    seen: list[str] = []
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        if args[2].lstrip().startswith(("SELECT", "WITH")) and "outbox" not in args[2]:
+            seen.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_counts_are_kept_until_the_offers_change(app, session) -> None:  # type: ignore[no-untyped-def]
+    """fair.search_cache: the same search's counts again cost no query; an offer committed
+    since is counted at once."""
+    edition = await _setup(session)
+    first = await _facets(session, edition, q="électricien", contract="cdi")
+    assert first.contract == {"cdi": 1}
+    with _statements(app) as seen:
+        assert await _facets(session, edition, q="électricien", contract="cdi") == first
+    assert seen == []  # the version too: read once in the transaction
+    booth, _ = await f.booth(session, edition_=edition)
+    await f.offer(session, booth_=booth, title="Électricien de nuit", contract="cdd")
+    await db.commit(session)
+    after = await _facets(session, edition, q="électricien", contract="cdi")
+    assert (after.contract, after.any["contract"]) == ({"cdi": 1, "cdd": 1}, 2)
+
+
+async def test_a_page_counted_past_the_threshold_needs_no_facets_query(app, session) -> None:  # type: ignore[no-untyped-def]
+    """The page's own count (capped) proves the facets past the threshold: no query."""
+    edition = await _setup(session)
+    query = search.Query(per_page=1, count_cap=2)
+    page = await search.search(session, edition_id=edition.id, query=query)
+    assert (page.total, page.capped) == (2, True)  # 4 offers: "more than 2"
+    kw = {"edition_id": edition.id, "query": search.Query(), "origin": None, "shown": page}
+    with _statements(app) as seen:
+        assert await search_facets.count(session, **kw, scan=2) == search_facets.Facets(capped=True)
+    assert seen == []
+    # A page that proves nothing (3 or more, at most 4): counted.
+    counted = await search_facets.count(session, **kw, scan=4)
+    assert (counted.capped, counted.any["contract"]) == (False, 4)

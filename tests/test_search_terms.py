@@ -208,3 +208,31 @@ async def test_vocabulary_counts_a_changed_title_only(session):  # type: ignore[
     await db.commit(session)
     after = dict((await session.execute(select(SearchWord.word, SearchWord.offers))).all())
     assert after == {**before, search.stem("boulanger"): 1}
+
+
+async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]
+    """A typo typed again costs no probe (fair.search_cache); once an offer has the word, it
+    is no typo any more."""
+    from sqlalchemy import event
+
+    edition, _ = await _setup(session)
+    assert await search_terms.respell(session, ["carsite"], edition_id=edition.id) == {
+        "carsite": search.stem("cariste")
+    }
+    seen: list[str] = []
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        if "search_words" in args[2] or "offers_fts" in args[2] or "search_vector" in args[2]:
+            seen.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        again = await search_terms.respell(session, ["carsite"], edition_id=edition.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (again, seen) == ({"carsite": search.stem("cariste")}, [])
+    booth, _ = await f.booth(session, edition_=edition)
+    await f.offer(session, booth_=booth, title="Magasinier", description="Carsite confirmé.")
+    await db.commit(session)
+    assert await search_terms.respell(session, ["carsite"], edition_id=edition.id) == {}

@@ -28,6 +28,7 @@ from fair.enums import InterviewMode
 from fair.errors import Conflict, FairError
 from fair.events import Event
 from fair.live import payloads, peers
+from fair.media_rooms import conversation_room as media_room
 
 if TYPE_CHECKING:
     from fair.live.socket import Connection
@@ -176,11 +177,6 @@ async def relay_leave(conn: Connection, payload: dict[str, Any]) -> dict[str, An
     _joined(conn, conversation_id)
     left = await _relay_leave(conn, conversation_id)
     return {"conversation_id": conversation_id, "left": left}
-
-
-def media_room(conversation_id: int) -> str:
-    """The conversation's room in the media relay (not a channel: nothing is broadcast to it)."""
-    return f"conversation:{conversation_id}"
 
 
 # Helpers ---------------------------------------------------------------------------------------

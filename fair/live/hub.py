@@ -12,10 +12,15 @@ the few process-wide tasks that used to run once per socket.
   sockets of that user re-check theirs (fair.live.account_watch). Pub/sub may lose a message:
   a revoked session is refused at the latest CACHE_SECONDS later, and open sockets are
   re-checked every account_watch.RECHECK_SECONDS (one read per 500 sockets, not one each).
-  Nothing is cached until the accounts channel is followed.
-* **Public channels** (`visible_to_all`): an edition's, booth's or webconference's channel
-  that everyone may follow (the pages show it to visitors) is remembered for CACHE_SECONDS, so
-  that thousands of sockets subscribing to the hall's channel read the database once.
+  Nothing is cached until the accounts channel is followed. A change is applied to the cache
+  as soon as it is heard (a sink, not a queue: none waits behind a re-check, none is dropped
+  from a full queue), the re-checks run in the background; a socket whose session was checked
+  before a change of its account but that joins after it is re-checked at once (`join`).
+* **Public channels** (`public`): an edition's, booth's or webconference's channel that
+  everyone may follow (the pages show it to visitors) is remembered for CACHE_SECONDS, and the
+  sockets asking at the same moment wait for one read, so that thousands of sockets
+  subscribing to the hall's channel at opening read the database once, not once each until
+  the first answer (which emptied the pool: `server.busy` to the rest).
 * **Rounds**: one task re-checks the sockets' sessions and refreshes the open sockets register
   (fair.live.limits), one follows the sockets-closing notices. Heartbeats are a timer per
   socket (a callback, not a task: `Connection`).
@@ -33,7 +38,7 @@ import logging
 import time
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +59,8 @@ CACHE_SECONDS = 30.0
 CACHE_SIZE = 100_000
 READ_BATCH = 500  # sessions read at once
 OPENING_SECONDS = 0.01  # sockets opened (closed) within this are (un)registered in one round trip
+CHANGED_SECONDS = 2 * account_watch.RECHECK_SECONDS  # account changes remembered (`join`)
+CHANGED_SIZE = 100_000  # at most
 
 
 @dataclass(slots=True)
@@ -130,6 +137,7 @@ class Hub:
         self.broadcast = broadcast
         self.sessions = SessionCache()
         self.public: OrderedDict[str, float] = OrderedDict()  # channel: until when
+        self._checking: dict[str, asyncio.Task[bool]] = {}  # public channels being read
         self.watched: defaultdict[int, set[Connection]] = defaultdict(set)  # by user id
         self.by_id: dict[str, Connection] = {}  # by connection id
         self.listening = False  # the accounts channel is followed: the cache may be used
@@ -143,6 +151,15 @@ class Hub:
         self._reading = False  # a task reads them
         self._opening: list[Connection] = []  # sockets opened since the last registration
         self._closing: list[Connection] = []  # and closed
+        # Account changes heard lately, by user id: the value of `changes` then (a socket
+        # checked before that and joining after is re-checked); every change, once anything may
+        # have been missed (a resync); and the highest forgotten (old, or past CHANGED_SIZE).
+        self._changed: OrderedDict[int, tuple[int, float]] = OrderedDict()
+        self._resynced = 0
+        self._forgotten = 0
+        self._due: set[int] = set()  # users whose sockets here are to be re-checked
+        self._due_all = False  # every socket here is
+        self._rechecking = False  # a task re-checks them
 
     # Sessions -----------------------------------------------------------------------------
 
@@ -226,6 +243,27 @@ class Hub:
 
     # Public channels ----------------------------------------------------------------------
 
+    async def everyone_sees(self, channel: str, read: Callable[[], Awaitable[bool]]) -> bool:
+        """Whether everyone may follow `channel`: remembered for CACHE_SECONDS when so, else
+        `read`; the sockets asking while it reads wait for its answer (one read for all)."""
+        if self.visible_to_all(channel):
+            return True
+        reading = self._checking.get(channel)
+        if reading is None:
+            reading = asyncio.create_task(self._read_public(channel, read))
+            self._checking[channel] = reading
+        # Shielded: a socket that leaves meanwhile does not cancel the others' answer.
+        return await asyncio.shield(reading)
+
+    async def _read_public(self, channel: str, read: Callable[[], Awaitable[bool]]) -> bool:
+        try:
+            public = await read()
+        finally:
+            del self._checking[channel]
+        if public:
+            self.remember_public(channel)
+        return public
+
     def visible_to_all(self, channel: str) -> bool:
         """Whether `channel` was found visible to everyone less than CACHE_SECONDS ago."""
         until = self.public.get(channel)
@@ -244,10 +282,15 @@ class Hub:
 
     # Sockets ------------------------------------------------------------------------------
 
-    def join(self, conn: Connection) -> None:
+    def join(self, conn: Connection, checked: int | None = None) -> None:
+        """Follow `conn`; `checked`: the value of `changes` before its session was checked
+        (its account changed since: re-checked at once, the re-check of that change having
+        missed it)."""
         self.by_id[conn.connection_id] = conn
         if conn.user is not None and conn.session_id is not None:
             self.watched[conn.user.id].add(conn)
+            if checked is not None and self._changed_since(conn.user.id, checked):
+                self._recheck_soon(conn.user.id)
             if not self._opening:  # the first of a moment: register those of this moment
                 self.spawn(self._open_sockets())
             self._opening.append(conn)
@@ -303,24 +346,65 @@ class Hub:
         self.sessions.clear()
 
     async def _follow_accounts(self) -> None:
-        async with self.broadcast.subscribe(channels.ACCOUNTS) as queue:
+        async with self.broadcast.listen(channels.ACCOUNTS, self._account_changed):
             self.listening = True
             try:
-                while True:
-                    await self._account_changed(await queue.get())
+                await asyncio.Event().wait()  # until stopped
             finally:
                 self.listening = False
 
-    async def _account_changed(self, frame: str) -> None:
+    def _account_changed(self, frame: str) -> None:
+        """A change heard (in the broadcaster's reading task: never waits): the cache forgets
+        at once, the sockets are re-checked in the background."""
         self.changes += 1
         user_id = _field(frame, "user_id")
         if not isinstance(user_id, int):  # a resync: anything may have been missed
             self.sessions.clear()
             self.public.clear()
-            await self._recheck([c for mine in self.watched.values() for c in mine])
-            return
-        self.sessions.forget_user(user_id)
-        await self._recheck(list(self.watched.get(user_id, ())))
+            self._resynced = self.changes
+            self._due_all = True
+        else:
+            self.sessions.forget_user(user_id)
+            self._remember_change(user_id)
+            if user_id in self.watched:
+                self._due.add(user_id)
+        self._start_rechecks()
+
+    def _remember_change(self, user_id: int) -> None:
+        now = time.monotonic()
+        self._changed[user_id] = (self.changes, now)
+        self._changed.move_to_end(user_id)
+        while self._changed:
+            first = next(iter(self._changed.values()))
+            if len(self._changed) <= CHANGED_SIZE and first[1] > now - CHANGED_SECONDS:
+                break
+            self._forgotten = max(self._forgotten, self._changed.popitem(last=False)[1][0])
+
+    def _changed_since(self, user_id: int, checked: int) -> bool:
+        found = self._changed.get(user_id)
+        return max(self._resynced, self._forgotten, found[0] if found else 0) > checked
+
+    def _recheck_soon(self, user_id: int) -> None:
+        self._due.add(user_id)
+        self._start_rechecks()
+
+    def _start_rechecks(self) -> None:
+        if not self._rechecking and self._state is not None:
+            self._rechecking = True
+            self.spawn(self._run_rechecks())
+
+    async def _run_rechecks(self) -> None:
+        """Re-check the sockets of the accounts changed, those that change meanwhile next."""
+        try:
+            while self._due or self._due_all:
+                if self._due_all:
+                    conns = [c for mine in self.watched.values() for c in mine]
+                else:
+                    conns = [c for u in self._due for c in self.watched.get(u, ())]
+                self._due, self._due_all = set(), False
+                await self._recheck(conns)
+        finally:
+            self._rechecking = False
 
     async def _follow_closing(self) -> None:
         async with self.broadcast.subscribe(channels.SOCKETS) as queue:

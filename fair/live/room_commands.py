@@ -30,6 +30,7 @@ from fair.errors import Conflict, FairError
 from fair.events import Event
 from fair.interviews import rooms, rules
 from fair.live import payloads, peers
+from fair.media_rooms import interview_room as media_room
 from fair.models import User
 
 if TYPE_CHECKING:
@@ -173,11 +174,6 @@ async def relay_leave(conn: Connection, payload: dict[str, Any]) -> dict[str, An
     interview_id = payloads.integer(payload, "interview_id")
     _ticket(conn, interview_id)
     return {"interview_id": interview_id, "left": await _relay_leave(conn, interview_id)}
-
-
-def media_room(interview_id: int) -> str:
-    """The interview's room in the media relay (not a channel: nothing is broadcast to it)."""
-    return f"interview:{interview_id}"
 
 
 async def _relay_leave(conn: Connection, interview_id: int) -> bool:

@@ -8,13 +8,16 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
 from fair import (
+    admission,
     admission_gate,
     app_state,
     channels,
@@ -74,6 +77,7 @@ async def endpoint(websocket: WebSocket) -> None:
         return
     state = app_state.of(websocket)
     hub = hubs.of(state.broadcast)
+    checked = hub.changes  # account changes heard before the session's check
     try:  # from the hub's cache when this session was checked moments ago
         found = await hub.authenticate(state, websocket.session)
         user, session_id = found if found is not None else (None, None)
@@ -93,7 +97,7 @@ async def endpoint(websocket: WebSocket) -> None:
         return
     metrics.SOCKETS.inc()
     try:
-        code = await Connection(websocket, user, hub, session_id).serve()
+        code = await Connection(websocket, user, hub, session_id).serve(checked)
     finally:
         metrics.SOCKETS.dec()
     if code:
@@ -104,19 +108,39 @@ async def endpoint(websocket: WebSocket) -> None:
 
 async def _held(state: AppState, websocket: WebSocket, user: User) -> bool:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
-    the gated edition, and not exempt (staff; an interview within 30 minutes)."""
+    the gated edition, not exempt (staff; an interview within 30 minutes), and no room for
+    them in the line now (`_let_in`)."""
     if user.role != Role.CANDIDATE:
         return False
     now = clock.now()
+    raw = websocket.cookies.get(admission_gate.COOKIE)
     async with state.read_sessions() as session:
+        # Let in to a gated edition (the cookie says so): no read of their registrations.
+        if admission_gate.admitted(raw, user.id, await admission_gate.gated(session, now), now):
+            return False
         gate = await admission_gate.gate_for(session, user, now)
         if gate is None:
             return False
-        raw = websocket.cookies.get(admission_gate.COOKIE)
         edition_id, _age = admission_gate.read_token(
             raw, user_id=user.id, idle=gate.caps.idle, now=now
         )
-        return edition_id != gate.edition_id and not await admission_gate.exempt(session, user, now)
+        if edition_id == gate.edition_id or await admission_gate.exempt(session, user, now):
+            return False
+    return not await _let_in(state, gate, user, now)
+
+
+async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: datetime) -> bool:
+    """A candidate with no cookie (they only browsed the open pages: the edition's, the hall)
+    takes their place as on a gated page: let in when the caps allow, else held. The line
+    remembers who is in (no cookie needed on a socket); out of reach, it holds them (a page
+    would answer 503)."""
+    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
+    try:
+        place = await admission_gate.take_place(line, gate, user.id, now)
+    except (admission.Full, RedisError, OSError):
+        return False
+    (metrics.ADMISSION_ADMITTED if place.admitted else metrics.ADMISSION_HELD).inc()
+    return place.admitted
 
 
 def origin_allowed(origin: str | None, host: str | None) -> bool:
@@ -254,13 +278,14 @@ class Connection:
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
         self.calls: dict[int, str] = {}  # booth conversation id: role (live/call_commands.py)
 
-    async def serve(self) -> int | None:
-        """Run until the client leaves (None) or must be closed (the close code)."""
+    async def serve(self, checked: int | None = None) -> int | None:
+        """Run until the client leaves (None) or must be closed (the close code); `checked`:
+        the hub's count of account changes before the session was checked (`Hub.join`)."""
         # Two tasks a socket: a reader and a writer; the rest is shared (fair.live.hub).
         tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._send())]
         for task in tasks:
             task.add_done_callback(self._finished)
-        self.hub.join(self)
+        self.hub.join(self, checked)
         self._schedule_beat()
         try:
             return await self.ended
@@ -432,29 +457,38 @@ async def ping(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def subscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     channel = payloads.channel(payload)
-    if not conn.hub.visible_to_all(channel):  # else no read: a public channel, seen moments ago
+    if not await everyone_sees(conn, channel):
         await check_channel(conn, channel)
     if channel not in conn.subscriptions:
         await conn.follow(channel)
     return {"channel": channel}
 
 
-async def check_channel(conn: Connection, channel: str) -> None:
-    """Raise unless this socket may follow `channel` (`check_subscribe`, after the reads). A
-    channel everyone sees is remembered by the hub for a moment."""
+async def everyone_sees(conn: Connection, channel: str) -> bool:
+    """Whether `channel` is public and visible to visitors: then anyone may follow it. Asked
+    of the hub, which remembers it for a moment and reads it once for the sockets asking
+    together (thousands at an opening)."""
     parsed = channels.parse(channel)
+    if parsed is None or parsed[0] not in PUBLIC_KINDS:
+        return False
+
+    async def read() -> bool:
+        async with conn.read() as session:
+            return await sees(session, None, channel)
+
+    return await conn.hub.everyone_sees(channel, read)
+
+
+async def check_channel(conn: Connection, channel: str) -> None:
+    """Raise unless this socket may follow `channel`, which visitors do not see
+    (`check_subscribe`, after the reads)."""
     async with conn.read() as session:
-        public = (
-            parsed is not None and parsed[0] in PUBLIC_KINDS and await sees(session, None, channel)
-        )
-        visible = public or await sees(session, conn.user, channel)
+        visible = await sees(session, conn.user, channel)
         organiser = await follows_panel(session, conn.user, channel)
     participant = await room_commands.participant(conn, channel)
     check_subscribe(
         conn.user, channel, participant=participant, visible=visible, organiser=organiser
     )
-    if public:
-        conn.hub.remember_public(channel)
 
 
 async def unsubscribe(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:

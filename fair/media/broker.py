@@ -94,16 +94,31 @@ LOCAL = frozenset({"close", "connect"})  # never forwarded to, nor run for, a we
 # pin no room, and work while no media process runs (a socket closing, a talk ending).
 UNPINNED: dict[str, Any] = {"leave": False, "end": None}
 
+# A talk spread over media processes (see "Legs" above).
+PROCESS_FULL = "stage.process_full"  # the code of a process at its viewer cap for a talk
+LEG = "leg:"  # the viewing keys of legs at the origin: `leg:<process>:<random>`, not viewers
+
 UNAVAILABLE = "The video service is not available right now: try again in a moment."
 
-# The heartbeat. KEYS: alive, load, the process's rooms; ARGV: process, ALIVE_TTL, ROOM_TTL,
-# room key prefix, then the rooms it holds. It keeps their pins (taking back an expired one),
-# forgets rooms pinned elsewhere since, scores its load, and returns the rooms it lost.
+# The heartbeat. KEYS: alive, load, the process's rooms, the rooms it is a leg of; ARGV:
+# process, ALIVE_TTL, ROOM_TTL, the key prefixes of a room's pin, legs and audience, how many
+# rooms it holds, those rooms, then the rooms it is a leg of. It keeps their pins (taking back
+# an expired one), forgets rooms pinned elsewhere since, says which legs it serves, keeps the
+# audiences, scores its load, and returns the rooms it lost.
 BEAT = """
-local me, ttl, prefix = ARGV[1], ARGV[3], ARGV[4]
+local me, ttl, prefix, legs, audience = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local held = 7 + tonumber(ARGV[7])
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
+redis.call('DEL', KEYS[4])
+for i = held + 1, #ARGV do
+  redis.call('SADD', legs .. ARGV[i], me)
+  redis.call('EXPIRE', legs .. ARGV[i], ttl)
+  redis.call('SADD', KEYS[4], ARGV[i])
+end
+redis.call('EXPIRE', KEYS[4], ttl)
+for i = 8, #ARGV do redis.call('EXPIRE', audience .. ARGV[i], ttl) end
 local lost = {}
-for i = 5, #ARGV do
+for i = 8, held do
   local owner = redis.call('GET', prefix .. ARGV[i])
   if owner == me or not owner then
     redis.call('SET', prefix .. ARGV[i], me, 'EX', ttl)
@@ -134,6 +149,23 @@ redis.call('EXPIRE', KEYS[3], ARGV[2])
 redis.call('ZADD', KEYS[2], 'XX', redis.call('SCARD', KEYS[3]), ARGV[1])
 return 1
 """
+# A talk's audience over its processes. KEYS: the room's audience; ARGV: the process ('' to
+# only read), its viewers, ROOM_TTL, the alive key prefix, the origin's "presenters:version"
+# ('' from a leg). Returns the origin's figures and the viewers of the live processes.
+TALLY = """
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'origin', ARGV[5]) end
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+local all, viewers = redis.call('HGETALL', KEYS[1]), 0
+for i = 1, #all, 2 do
+  if all[i] ~= 'origin' and redis.call('EXISTS', ARGV[4] .. all[i]) == 1 then
+    viewers = viewers + tonumber(all[i + 1])
+  end
+end
+return {redis.call('HGET', KEYS[1], 'origin') or '', viewers}
+"""
 # Delete the key only if it still holds this value.
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -141,7 +173,7 @@ return 0
 """
 
 
-SCRIPTS = (("beat", BEAT), ("pin", PIN), ("release", RELEASE))
+SCRIPTS = (("beat", BEAT), ("pin", PIN), ("release", RELEASE), ("tally", TALLY))
 
 
 class MediaError(RuntimeError):
@@ -164,7 +196,7 @@ class Keys:
     def load(self) -> str:
         return f"{self.namespace}:load"
 
-    def alive(self, process: str) -> str:
+    def alive(self, process: str = "") -> str:
         return f"{self.namespace}:alive:{process}"
 
     def room(self, room: str = "") -> str:
@@ -178,6 +210,15 @@ class Keys:
 
     def replies(self, process: str) -> str:
         return f"{self.namespace}:replies:{process}"
+
+    def legs(self, room: str = "") -> str:
+        return f"{self.namespace}:legs:{room}"
+
+    def serving(self, process: str) -> str:
+        return f"{self.namespace}:serving:{process}"
+
+    def audience(self, room: str = "") -> str:
+        return f"{self.namespace}:audience:{room}"
 
 
 def process_id() -> str:

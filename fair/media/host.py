@@ -10,7 +10,8 @@ is over, however it ended (the presenter's button, an organiser's page, another 
 at most once per `interval` seconds per room (the latest counts, at the end of the interval): a
 few hundred viewers arriving at the start of a talk make a handful of events, not hundreds.
 `version` changes whenever a publication starts or stops, so viewers re-watch even when a
-presenter who reloaded leaves the count as it was.
+presenter who reloaded leaves the count as it was. With `tally` (a talk spread over media
+processes, fair.media.server), the figures sent are the talk's over all its processes.
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
 from fair import channels, unit_of_work
 from fair.broadcast import Broadcaster
 from fair.events import Event
-from fair.media.stage import Stages
+from fair.media.stage import OnUnlink, Stages
 
 log = logging.getLogger("fair.media")
 OVER = ("ended", "cancelled")
+# (room, presenters, viewers, version) here -> the talk's over every process (fair.media.server)
+Tally = Callable[[str, int, int, int], Awaitable[tuple[int, int, int]]]
 
 
 class Host:
@@ -38,10 +42,13 @@ class Host:
         *,
         ice_servers: list[dict[str, Any]] | None = None,
         interval: float = 1.0,
+        tally: Tally | None = None,
+        on_unlink: OnUnlink | None = None,
     ) -> None:
         self.broadcast = broadcast
         self.interval = interval
-        self.stages = Stages(ice_servers, on_change=self._changed)
+        self.tally = tally
+        self.stages = Stages(ice_servers, on_change=self._changed, on_unlink=on_unlink)
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._watchers: dict[str, tuple[AsyncExitStack, asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -73,17 +80,26 @@ class Host:
         self._pending.pop(room, None)
         parsed = channels.parse(room)
         assert parsed is not None
-        presenters, viewers = self.stages.counts(room)
-        payload = {
-            "webconference_id": parsed[1],
-            "presenters": presenters,
-            "viewers": viewers,
-            "version": self.stages.version(room),
-        }
-        event = Event(room, "stage.count", payload)
-        task = asyncio.create_task(unit_of_work.publish(self.broadcast, [event]))
+        counts = (*self.stages.counts(room), self.stages.version(room))
+        task = asyncio.create_task(self._publish_count(room, parsed[1], *counts))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _publish_count(
+        self, room: str, webconference_id: int, presenters: int, viewers: int, version: int
+    ) -> None:
+        if self.tally is not None:
+            try:
+                presenters, viewers, version = await self.tally(room, presenters, viewers, version)
+            except Exception as exc:  # the broker away: this process's own figures
+                log.warning("adding up the audience of %s failed: %s", room, exc)
+        payload = {
+            "webconference_id": webconference_id,
+            "presenters": presenters,
+            "viewers": viewers,
+            "version": version,
+        }
+        await unit_of_work.publish(self.broadcast, [Event(room, "stage.count", payload)])
 
     async def _watch(self, room: str) -> None:
         """Follow the talk's channel while its room is open, to close it once over."""

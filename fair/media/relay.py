@@ -2,9 +2,9 @@
 
 aiortc's stock `MediaRelay` hands every viewer the *decoded* frames, so each viewer's sender
 encodes them again: one VP8 encoder per viewer, a few viewers per core. Here the presenter's
-media is taken as encoded frames, before aiortc would decode them, and each viewer's sender is
-fed `av.Packet`s, which `RTCRtpSender` only packetizes (the path aiortc uses for
-`MediaPlayer(..., decode=False)`). Per viewer the cost is packetizing, SRTP and a UDP send.
+media is taken as encoded frames, before aiortc would decode them, and sent to every viewer by a
+`fair.media.fanout.Fanout` per kind: packetized once per frame for all viewers; per viewer and
+packet an RTP header, SRTP and a UDP send, without aiortc's per-viewer RTP task.
 
     relay = ForwardingRelay()
     relay.publish(presenter_pc)      # after setRemoteDescription(presenter's offer)
@@ -15,8 +15,10 @@ fed `av.Packet`s, which `RTCRtpSender` only packetizes (the path aiortc uses for
 
 Codecs: VP8 and Opus only (what the relay negotiates with viewers); the presenter must send
 those. Keyframes: a viewer starts on a keyframe; the relay asks the presenter for one (RTCP PLI)
-when a viewer starts, falls behind, or reports picture loss, at most once per
-`keyframe_interval` seconds.
+when a viewer starts or reports picture loss, at most once per `keyframe_interval` seconds.
+Another media process can be a viewer like any other and `publish` what it receives to its own
+viewers: a talk spread over several processes (fair.media.stage's legs, `bench/relay.py
+--processes 2`); its keyframe requests go upstream as any viewer's do.
 
 aiortc internals used, all in this module (pinned: aiortc==1.16.0, see pyproject.toml):
 
@@ -27,8 +29,7 @@ aiortc internals used, all in this module (pinned: aiortc==1.16.0, see pyproject
 * `RTCRtpReceiver._handle_rtp_packet`: replaced for the benchmark's counting bots
   (`count_only`).
 * `RTCRtpReceiver._send_rtcp_pli(ssrc)`: sends a PLI upstream.
-* `RTCRtpSender._send_keyframe()`: called on a viewer's PLI/FIR; replaced per sender so the
-  request goes to the presenter (aiortc would only flag its own, unused, encoder).
+* The viewers' `RTCRtpSender`s: see `fair.media.fanout`, which lists what it uses.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import av
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterBuffer
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from fair.media.fanout import Fanout
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +115,6 @@ def _send_pli(receiver: RTCRtpReceiver) -> asyncio.Task[None] | None:
     return asyncio.ensure_future(receiver._send_rtcp_pli(sources[-1].source))
 
 
-def _on_viewer_keyframe_request(sender: RTCRtpSender, request: Callable[[], None]) -> None:
-    sender._send_keyframe = request  # type: ignore[method-assign]
-
-
 # ---------------------------------------------------------------------------------------------
 
 
@@ -125,88 +123,29 @@ def is_keyframe(kind: str, data: bytes) -> bool:
     return kind == "audio" or (len(data) > 0 and data[0] & 0x01 == 0)
 
 
-class _Outlet(MediaStreamTrack):
-    """One viewer's track: encoded packets waiting for that viewer's RTCRtpSender.
-
-    It takes packets only once the sender pulls (the viewer is connected), video from a
-    keyframe on. A viewer that falls `size` frames behind loses its video queue and starts again
-    at the next keyframe; for audio the oldest frame is dropped."""
-
-    def __init__(
-        self,
-        kind: str,
-        viewer: RTCPeerConnection,
-        size: int,
-        need_keyframe: Callable[[], None],
-        gone: Callable[[Any], None],
-    ) -> None:
-        super().__init__()
-        self.kind, self.viewer = kind, viewer
-        self._queue: asyncio.Queue[Packet | None] = asyncio.Queue(size)
-        self._need_keyframe, self._gone = need_keyframe, gone
-        self.pulling = False
-        self.started = kind == "audio"
-
-    def push(self, packet: Packet, key: bool) -> None:
-        if not self.pulling or self.readyState != "live":
-            return
-        if not self.started:
-            if not key:
-                return
-            self.started = True
-        if self._queue.full():
-            if self.kind == "video":
-                self._drain()
-                self.started = False
-                self._need_keyframe()
-                return
-            self._queue.get_nowait()
-        self._queue.put_nowait(packet)
-
-    async def recv(self) -> Packet:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if not self.pulling:
-            self.pulling = True
-            if self.kind == "video":
-                self._need_keyframe()
-        packet = await self._queue.get()
-        if packet is None:
-            raise MediaStreamError
-        return packet
-
-    def stop(self) -> None:
-        if self.readyState == "live":
-            super().stop()
-            self._drain()
-            self._queue.put_nowait(None)  # wakes a pending recv()
-            self._gone(self)
-
-    def _drain(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
-
-
 class ForwardingRelay:
     """One presenter's audio and video, forwarded as encoded frames to any number of viewers."""
 
-    def __init__(self, *, keyframe_interval: float = 0.5, queue_size: int = 60) -> None:
+    def __init__(self, *, keyframe_interval: float = 0.5) -> None:
         self.keyframe_interval = keyframe_interval
-        self.queue_size = queue_size
         self.keyframe_requests = 0  # PLIs actually sent upstream
         self.frames_in = {kind: 0 for kind in KINDS}  # encoded frames from the presenter
         self._receivers: dict[str, RTCRtpReceiver] = {}
-        self._outlets: dict[str, set[_Outlet]] = {kind: set() for kind in KINDS}
-        self._viewers: dict[RTCPeerConnection, list[_Outlet]] = {}
+        self._fanouts = {kind: Fanout(kind) for kind in KINDS}
+        self._viewers: dict[RTCPeerConnection, list[RTCRtpSender]] = {}
         self._last_pli = float("-inf")
         self._pending_pli: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._sinks: list[Sink] = []
 
-    def publish(self, presenter: RTCPeerConnection) -> None:
-        """Take the presenter's audio and video. Call once its offer is the remote description
-        (the receivers exist) and before media flows."""
-        for transceiver in presenter.getTransceivers():
+    def publish(
+        self, presenter: RTCPeerConnection, transceivers: list[RTCRtpTransceiver] | None = None
+    ) -> None:
+        """Take the presenter's audio and video (the first of each kind among `transceivers`,
+        all of the connection's by default: another media process's connection carries every
+        publication of its room). Call once its offer is the remote description (the receivers
+        exist) and before media flows."""
+        for transceiver in presenter.getTransceivers() if transceivers is None else transceivers:
             if transceiver.kind in KINDS and transceiver.kind not in self._receivers:
                 self._receivers[transceiver.kind] = transceiver.receiver
                 tap(transceiver.receiver, self._frame_handler(transceiver.kind))
@@ -216,16 +155,13 @@ class ForwardingRelay:
         """Add a send-only transceiver to the viewer's connection for each kind the presenter
         publishes (VP8 video, Opus audio; a screen share has video alone), fed by the relay.
         Call after `publish` and before the relay creates its offer to the viewer."""
-        outlets, senders = [], []
+        senders = []
         for kind in [k for k in KINDS if k in self._receivers]:
-            outlet = _Outlet(kind, viewer, self.queue_size, self.request_keyframe, self._discard)
-            transceiver = viewer.addTransceiver(outlet, direction="sendonly")
+            transceiver = viewer.addTransceiver(kind, direction="sendonly")
             transceiver.setCodecPreferences(codecs(kind))
-            _on_viewer_keyframe_request(transceiver.sender, self.request_keyframe)
-            self._outlets[kind].add(outlet)
-            outlets.append(outlet)
+            self._fanouts[kind].attach(transceiver.sender, self.request_keyframe)
             senders.append(transceiver.sender)
-        self._viewers[viewer] = outlets
+        self._viewers[viewer] = senders
 
         # A viewer closed before its sender started (no answer yet) would otherwise stay fed.
         @viewer.on("connectionstatechange")
@@ -237,15 +173,14 @@ class ForwardingRelay:
 
     def unsubscribe(self, viewer: RTCPeerConnection) -> None:
         """Stop feeding this viewer (closing its connection does the same)."""
-        for outlet in list(self._viewers.get(viewer, [])):
-            outlet.stop()
-        self._viewers.pop(viewer, None)
+        for sender in self._viewers.pop(viewer, []):
+            self._fanouts[sender.kind].detach(sender)
 
     def add_sink(self, sink: Sink) -> None:
         """Also hand every forwarded frame to `sink(kind, packet, keyframe)`, in the event loop,
-        without a peer connection and without decoding (a recorder, say). The packet is the one
-        the viewers' senders share (`pts` the RTP timestamp, `time_base` 1/clock rate): read it,
-        never change it, and return quickly. Video arrives from wherever the presenter is: call
+        without a peer connection and without decoding (a recorder, say). The packet is shared by
+        every sink (`pts` the RTP timestamp, `time_base` 1/clock rate): read it, never change
+        it, and return quickly. Video arrives from wherever the presenter is: call
         `request_keyframe` to start on a keyframe soon. A sink that raises is logged, not
         removed, and never stops the forwarding."""
         self._sinks.append(sink)
@@ -257,7 +192,8 @@ class ForwardingRelay:
 
     @property
     def viewers(self) -> int:
-        return len(self._outlets["video"])
+        """Viewers subscribed to the video (connected or not yet)."""
+        return len(self._fanouts["video"].legs)
 
     def request_keyframe(self) -> None:
         """Ask the presenter for a keyframe now, or at the end of the current interval if one
@@ -296,33 +232,29 @@ class ForwardingRelay:
         task.add_done_callback(self._tasks.discard)
 
     def _frame_handler(self, kind: str) -> OnFrame:
-        outlets = self._outlets[kind]
+        fanout = self._fanouts[kind]
 
         def on_frame(codec: Any, data: bytes, timestamp: int) -> None:
             if codec.mimeType.lower() != CODECS[kind].lower():
                 logger.warning("relay: the presenter sends %s, not %s", codec.mimeType, kind)
                 return
             self.frames_in[kind] += 1
-            packet = av.Packet(data)  # one packet, shared by every viewer's sender
-            packet.pts = timestamp
-            packet.time_base = fractions.Fraction(1, codec.clockRate)
             key = is_keyframe(kind, data)
-            for outlet in list(outlets):
-                outlet.push(packet, key)
-            for sink in list(self._sinks):
-                try:
-                    sink(kind, packet, key)
-                except Exception:
-                    logger.exception("relay: a sink failed on a %s frame", kind)
+            fanout.send(data, timestamp, key)
+            if self._sinks:
+                self._to_sinks(kind, codec, data, timestamp, key)
 
         return on_frame
 
-    def _discard(self, outlet: Any) -> None:
-        """An outlet stopped: unsubscribed, or its sender ended with the viewer's connection."""
-        self._outlets[outlet.kind].discard(outlet)
-        outlets = self._viewers.get(outlet.viewer, [])
-        if all(o.readyState == "ended" for o in outlets):
-            self._viewers.pop(outlet.viewer, None)
+    def _to_sinks(self, kind: str, codec: Any, data: bytes, timestamp: int, key: bool) -> None:
+        packet = av.Packet(data)  # one packet, shared by every sink
+        packet.pts = timestamp
+        packet.time_base = fractions.Fraction(1, codec.clockRate)
+        for sink in list(self._sinks):
+            try:
+                sink(kind, packet, key)
+            except Exception:
+                logger.exception("relay: a sink failed on a %s frame", kind)
 
 
 def codecs(kind: str) -> list[Any]:

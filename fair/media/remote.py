@@ -22,14 +22,14 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from fair import channels, unit_of_work
+from fair import media_rooms, unit_of_work
 from fair.broadcast import Broadcaster
 from fair.errors import Conflict
-from fair.events import Event
 from fair.media.broker import (
     CALL_TIMEOUT,
     LIST_TTL,
     POP_TIMEOUT,
+    PROCESS_FULL,
     ROOM_TTL,
     SCRIPTS,
     UNPINNED,
@@ -55,11 +55,16 @@ log = logging.getLogger("fair.media")
 class RemoteStages(MediaRooms):
     """The media rooms of every `fair media` process, each call run in the room's process."""
 
-    def __init__(self, conf: Settings, broadcast: Broadcaster) -> None:
+    def __init__(self, conf: Settings, broadcast: Broadcaster, *, watch: bool = True) -> None:
+        """`watch`: look for dead media processes (a web process; a media process calling
+        another one does not)."""
         if not conf.media_url:
             raise SettingsError("FAIR_MEDIA_URL must be set to use media processes")
         self.url = conf.media_url
         self.broadcast = broadcast
+        self.watching = watch
+        self.cap = conf.media_viewers_per_process or None
+        self._placed: dict[tuple[str, str], str] = {}  # (room, key) -> the leg it watches on
         self.keys = Keys(conf.media_namespace)
         self.id = process_id()
         self._redis: aioredis.Redis | None = None
@@ -72,10 +77,9 @@ class RemoteStages(MediaRooms):
     async def connect(self) -> None:
         self._redis = await open_redis(self.url)
         self._scripts = {name: self._redis.register_script(script) for name, script in SCRIPTS}
-        self._loops = [
-            asyncio.create_task(self._read_replies()),
-            asyncio.create_task(self._watch_dead()),
-        ]
+        self._loops = [asyncio.create_task(self._read_replies())]
+        if self.watching:
+            self._loops.append(asyncio.create_task(self._watch_dead()))
 
     async def close(self) -> None:
         self._closing = True
@@ -105,17 +109,93 @@ class RemoteStages(MediaRooms):
     async def watch(
         self, room: str, key: str, *, max_viewers: int | None = None
     ) -> tuple[str, list[dict[str, Any]]]:
-        offer, tracks = await self.call("watch", room, key, max_viewers=max_viewers)
+        """At the room's process (its origin) up to `cap` viewers, then on a leg (see
+        fair.media.broker, "Legs")."""
+        leg = None
+        try:
+            offer, tracks = await self.call(
+                "watch", room, key, max_viewers=max_viewers, cap=self.cap
+            )
+        except Conflict as exc:
+            if exc.code != PROCESS_FULL:
+                raise
+            offer, tracks, leg = await self._spread(
+                room, key, int(exc.params["version"]), max_viewers
+            )
+        before = self._placed.pop((room, key), None)
+        if leg is not None:
+            self._placed[room, key] = leg
+        if before is not None and before != leg:  # it watched on another leg before
+            with contextlib.suppress(Conflict):
+                await self.call_on(before, "leave", room, key)
         return offer, tracks  # a JSON list on the way: a tuple again, as Stages.watch returns
 
+    async def _spread(
+        self, room: str, key: str, version: int, max_viewers: int | None
+    ) -> tuple[str, list[dict[str, Any]], str | None]:
+        """The origin serves `cap` viewers of the room already: watch on a live leg with room
+        to spare (the room's legs first, then the least loaded process, which takes the room
+        from the origin). When none can, the origin serves past its cap."""
+        origin = await self.owner(room)
+        assert origin is not None  # pinned by the watch that found it full
+        if max_viewers is not None and await self.audience(room) >= max_viewers:
+            raise Conflict(
+                "This webconference is full (%(count)s viewers): try again in a moment.",
+                code="stage.full",
+                params={"count": max_viewers},
+            )
+        for leg in await self._leg_candidates(room, origin):
+            where = {"origin": origin, "version": version, "cap": self.cap}
+            try:
+                offer, tracks = await self.call_on(leg, "watch_leg", room, key, **where)
+            except Conflict as exc:
+                if exc.code not in (PROCESS_FULL, "stage.unavailable"):
+                    raise
+                continue
+            return offer, tracks, leg
+        log.warning("media room %s: no process can take more viewers, its own serves them", room)
+        offer, tracks = await self.call_on(origin, "watch", room, key, max_viewers=max_viewers)
+        return offer, tracks, None
+
+    async def _leg_candidates(self, room: str, origin: str) -> list[str]:
+        """Live media processes but the origin: the room's legs, then the others, each by load."""
+        redis = self._client()
+        legs = {str(p) for p in await redis.smembers(self.keys.legs(room))}
+        processes = [str(p) for p in await redis.zrange(self.keys.load, 0, -1)]
+        async with redis.pipeline(transaction=False) as pipe:
+            for process in processes:
+                pipe.exists(self.keys.alive(process))
+            alive = await pipe.execute()
+        live = [p for p, up in zip(processes, alive, strict=True) if up and p != origin]
+        return [p for p in live if p in legs] + [p for p in live if p not in legs]
+
+    async def audience(self, room: str) -> int:
+        """The room's viewers over every live process serving it."""
+        args = ["", 0, ROOM_TTL, self.keys.alive(), ""]
+        _, viewers = await self._scripts["tally"](keys=[self.keys.audience(room)], args=args)
+        return int(viewers)
+
     async def answer(self, room: str, key: str, sdp: str) -> None:
-        await self.call("answer", room, key, sdp)
+        leg = self._placed.get((room, key))
+        await (
+            self.call("answer", room, key, sdp)
+            if leg is None
+            else self.call_on(leg, "answer", room, key, sdp)
+        )
 
     async def leave(self, room: str, key: str) -> bool:
-        left: bool = await self.call("leave", room, key)
-        return left
+        """Leave the room's origin (its publications, its viewing) and its leg, if any."""
+        left = False
+        leg = self._placed.pop((room, key), None)
+        if leg is not None:
+            with contextlib.suppress(Conflict):  # a dead leg: its connections are gone
+                left = bool(await self.call_on(leg, "leave", room, key))
+        return bool(await self.call("leave", room, key)) or left
 
     async def end(self, room: str) -> None:
+        """End the room at its origin; its legs close with their upstream connections."""
+        for placed in [p for p in self._placed if p[0] == room]:
+            del self._placed[placed]
         await self.call("end", room)
 
     async def record(self, room: str, path: str) -> None:
@@ -127,6 +207,15 @@ class RemoteStages(MediaRooms):
 
     async def call(self, method: str, room: str, *args: Any, **kwargs: Any) -> Any:
         """Run `Stages.<method>(room, *args, **kwargs)` in the room's media process."""
+        return await self._call(None, method, room, list(args), kwargs)
+
+    async def call_on(self, process: str, method: str, room: str, *args: Any, **kwargs: Any) -> Any:
+        """Run `Stages.<method>(room, *args, **kwargs)` in this media process (a leg)."""
+        return await self._call(process, method, room, list(args), kwargs)
+
+    async def _call(
+        self, process: str | None, method: str, room: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
         request_id = uuid.uuid4().hex
         waiting = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = waiting
@@ -142,7 +231,8 @@ class RemoteStages(MediaRooms):
         deadline = loop.time() + CALL_TIMEOUT
         try:
             async with asyncio.timeout_at(deadline):
-                process = await self.owner(room, pin=method not in UNPINNED)
+                if process is None:
+                    process = await self.owner(room, pin=method not in UNPINNED)
                 if process is None:
                     return UNPINNED[method]
                 self._callee[request_id] = process
@@ -190,14 +280,13 @@ class RemoteStages(MediaRooms):
                 return chosen
         raise unavailable()
 
-    async def _tell_moved(self, room: str, process: str) -> None:
-        """`stage.moved` on a talk's channel: its pages publish and watch again at once."""
+    async def _tell_moved(self, room: str, process: str, *, leg: bool = False) -> None:
+        """Tell the room's people (fair.media_rooms.moved): their pages publish and watch again
+        at once (with `leg`, a leg of a talk died: they watch again)."""
         log.warning("media room %s moved to %s", room, process)
-        parsed = channels.parse(room)
-        if parsed is None or parsed[0] != channels.WEBCONFERENCE:
-            return  # an interview's call notices its own connection failing
-        event = Event(room, "stage.moved", {"webconference_id": parsed[1]})
-        await unit_of_work.publish(self.broadcast, [event])
+        event = media_rooms.moved(room, leg=leg)
+        if event is not None:
+            await unit_of_work.publish(self.broadcast, [event])
 
     async def alive(self) -> bool:
         return await self.least_loaded(bury=False) is not None
@@ -226,6 +315,7 @@ class RemoteStages(MediaRooms):
         redis = self._client()
         buried: list[str] = []
         for process in dead:
+            await self._bury_legs(process)
             for room in sorted(await redis.smembers(self.keys.rooms(process))):
                 try:
                     await self.owner(str(room))
@@ -233,6 +323,15 @@ class RemoteStages(MediaRooms):
                     return buried
             buried.append(process)
         return buried
+
+    async def _bury_legs(self, dead: str) -> None:
+        """The rooms a dead process was a leg of: their viewers there watch again (the web
+        process that takes it out of a room's legs tells the talk)."""
+        redis = self._client()
+        for room in sorted(await redis.smembers(self.keys.serving(dead))):
+            if await redis.srem(self.keys.legs(str(room)), dead):
+                await self._tell_moved(str(room), f"legs other than {dead}", leg=True)
+        await redis.delete(self.keys.serving(dead))
 
     async def _fail_calls_to_dead(self) -> None:
         """Fail at once the calls waiting on a process that died (another web process may

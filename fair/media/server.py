@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import json
 import logging
+import secrets
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from fair.media.broker import (
     ALIVE_TTL,
     CALL_TIMEOUT,
     HEARTBEAT,
+    LEG,
     LIST_TTL,
     LOCAL,
     POP_TIMEOUT,
@@ -42,6 +44,8 @@ from fair.media.broker import (
     unavailable,
 )
 from fair.media.host import Host
+from fair.media.remote import RemoteStages
+from fair.media.stage import Upstream
 from fair.settings import Settings, SettingsError
 
 log = logging.getLogger("fair.media")
@@ -61,6 +65,8 @@ class MediaServer:
         self.id = process_id()
         self.broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
         self.host: Host | None = None
+        self.upstream = RemoteStages(conf, self.broadcast, watch=False)  # calls to origins
+        self._wiring: dict[str, asyncio.Lock] = {}  # a leg taking its room, by room
         self._redis: aioredis.Redis | None = None
         self._scripts: dict[str, Any] = {}
         self._busy: dict[str, int] = {}  # rooms with calls in progress, and how many
@@ -69,14 +75,21 @@ class MediaServer:
         self._closing = False
 
     def rooms(self) -> set[str]:
-        held = set(self.host.stages.stages) if self.host is not None else set()
-        return held | set(self._busy)
+        """The rooms pinned here: held (but as a leg), or with calls under way."""
+        held = self.host.stages.stages if self.host is not None else {}
+        return {room for room, stage in held.items() if stage.upstream is None} | set(self._busy)
+
+    def legs(self) -> set[str]:
+        """The rooms this process is a leg of (it takes them from their origin)."""
+        held = self.host.stages.stages if self.host is not None else {}
+        return {room for room, stage in held.items() if stage.upstream is not None}
 
     async def start(self) -> None:
         use_host_addresses(self.conf.media_host_addresses)
         await self.broadcast.connect()
-        self.host = Host(self.broadcast)
+        self.host = Host(self.broadcast, tally=self.tally, on_unlink=self._unlinked)
         self._redis = await open_redis(self.conf.media_url)
+        await self.upstream.connect()
         self._scripts = {name: self._redis.register_script(script) for name, script in SCRIPTS}
         await self.beat()  # alive before the first request can come
         self._loops = [
@@ -97,10 +110,11 @@ class MediaServer:
         for call in list(self._calls):
             call.cancel()
         await asyncio.gather(*self._calls, return_exceptions=True)
-        held = self.rooms()
+        held, legs = self.rooms(), self.legs()
         if self.host is not None:
             await self.host.close()
-        await self._tidy(lambda: self._release(held))
+        await self._tidy(lambda: self._release(held, legs))
+        await self.upstream.close()
         if self._redis is not None:
             await self._redis.aclose()
         await self.broadcast.disconnect()
@@ -110,12 +124,17 @@ class MediaServer:
         await self._client().delete(self.keys.alive(self.id))
         await self._client().zrem(self.keys.load, self.id)
 
-    async def _release(self, held: set[str]) -> None:
-        """Release the pins of its rooms: held, or pinned to it by a web process."""
-        pinned = await self._client().smembers(self.keys.rooms(self.id))
+    async def _release(self, held: set[str], legs: set[str]) -> None:
+        """Release the pins of its rooms (held, or pinned to it by a web process) and its
+        legs."""
+        redis = self._client()
+        pinned = await redis.smembers(self.keys.rooms(self.id))
         for room in held | {str(r) for r in pinned}:
             await self._scripts["release"](keys=[self.keys.room(room)], args=[self.id])
-        await self._client().delete(self.keys.requests(self.id), self.keys.rooms(self.id))
+        for room in legs:
+            await redis.srem(self.keys.legs(room), self.id)
+        mine = [self.keys.requests(self.id), self.keys.rooms(self.id), self.keys.serving(self.id)]
+        await redis.delete(*mine)
 
     async def _tidy(self, work: Callable[[], Awaitable[None]]) -> None:
         """Shutdown work on the broker: skipped, logged, when it cannot be done."""
@@ -129,8 +148,15 @@ class MediaServer:
 
     async def beat(self) -> None:
         """Say this process lives and how many rooms are pinned to it; keep their pins."""
-        keys = [self.keys.alive(self.id), self.keys.load, self.keys.rooms(self.id)]
-        args = [self.id, ALIVE_TTL, ROOM_TTL, self.keys.room(), *sorted(self.rooms())]
+        keys = [
+            self.keys.alive(self.id),
+            self.keys.load,
+            self.keys.rooms(self.id),
+            self.keys.serving(self.id),
+        ]
+        rooms, legs = sorted(self.rooms()), sorted(self.legs())
+        prefixes = [self.keys.room(), self.keys.legs(), self.keys.audience()]
+        args = [self.id, ALIVE_TTL, ROOM_TTL, *prefixes, len(rooms), *rooms, *legs]
         for room in await self._scripts["beat"](keys=keys, args=args):
             log.warning("media room %s is pinned to another process now", room)
 
@@ -172,7 +198,10 @@ class MediaServer:
         if float(request.get("expires", 0)) < time.time():
             log.warning("dropped %s on %s: its caller gave up", method, room)
             return
-        self._busy[room] = self._busy.get(room, 0) + 1
+        # A call keeps its room pinned here, unless this process is (to be) a leg of it.
+        busy = method != "watch_leg" and room not in self.legs()
+        if busy:
+            self._busy[room] = self._busy.get(room, 0) + 1
         try:
             reply = {"id": request_id, "result": await self.run(method, args, kwargs)}
         except Exception as exc:
@@ -180,18 +209,88 @@ class MediaServer:
                 log.exception("media call %s on %s failed", method, room)
             reply = {"id": request_id, "error": encode_error(exc)}
         finally:
-            self._busy[room] -= 1
-            if not self._busy[room]:
-                del self._busy[room]
+            if busy:
+                self._busy[room] -= 1
+                if not self._busy[room]:
+                    del self._busy[room]
         await self._reply(reply_to, reply)
 
     async def run(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        """`Stages.<method>(*args, **kwargs)`: public coroutine methods only, `close` not."""
+        """`Stages.<method>(*args, **kwargs)`: public coroutine methods only, `close` not;
+        and `watch_leg`."""
         assert self.host is not None
+        if method == "watch_leg":
+            return await self.watch_leg(*args, **kwargs)
         function = getattr(self.host.stages, method, None)
         if method.startswith("_") or method in LOCAL or not inspect.iscoroutinefunction(function):
             raise ValueError(f"{method!r} is not a method of media rooms")
         return await function(*args, **kwargs)
+
+    # A leg of a talk (fair.media.broker, "Legs") ------------------------------------------------
+
+    async def watch_leg(
+        self, room: str, key: str, *, origin: str, version: int, cap: int | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """`Stages.watch` on this process as a leg of the room: first take the room from
+        `origin` (again, if it took an older version of it or from another origin)."""
+        assert self.host is not None
+        stages = self.host.stages
+        async with self._wiring.setdefault(room, asyncio.Lock()):
+            upstream = stages.upstream(room)
+            if upstream is None or _stale(upstream, origin, version):
+                await self._take(room, origin, version)
+        return await stages.watch(room, key, cap=cap)
+
+    async def _take(self, room: str, origin: str, version: int) -> None:
+        """Watch the room at its origin as one viewer, and take what it sends as this room's
+        presenters (`Stages.take`)."""
+        assert self.host is not None
+        key = f"{LEG}{self.id}:{secrets.token_hex(3)}"
+        offer, tracks = await self.upstream.call_on(origin, "watch", room, key)
+        try:
+            answer = await self.host.stages.take(
+                room, offer, tracks, origin=origin, version=version, key=key
+            )
+            await self.upstream.call_on(origin, "answer", room, key, answer)
+        except Exception:
+            self._later(self.upstream.call_on(origin, "leave", room, key))
+            raise
+        await self._client().sadd(self.keys.legs(room), self.id)
+        log.info("media room %s: a leg of %s now", room, origin)
+
+    async def _unlinked(self, room: str, upstream: Upstream) -> None:
+        """A leg closed its upstream connection (its last viewer left, or it takes the room
+        anew): no longer a leg of the room, and its origin can forget it at once."""
+        if room not in self.legs():
+            await self._client().srem(self.keys.legs(room), self.id)
+        self._later(self.upstream.call_on(upstream.origin, "leave", room, upstream.key))
+
+    def _later(self, call: Awaitable[Any]) -> None:
+        """A call to another media process that nothing waits for (it may be dead)."""
+
+        async def run() -> None:
+            try:
+                await call
+            except Exception as exc:
+                log.info("a call to another media process failed: %s", exc)
+
+        task = asyncio.create_task(run())
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def tally(
+        self, room: str, presenters: int, viewers: int, version: int
+    ) -> tuple[int, int, int]:
+        """The talk's counts over its processes: its origin's presenters and version, and
+        the viewers of every live process serving it (`<ns>:audience:<room>`)."""
+        assert self.host is not None
+        origin = "" if self.host.stages.upstream(room) else f"{presenters}:{version}"
+        args = [self.id, viewers, ROOM_TTL, self.keys.alive(), origin]
+        figures, total = await self._scripts["tally"](keys=[self.keys.audience(room)], args=args)
+        if not figures:
+            return presenters, int(total), version
+        at_origin, origin_version = str(figures).split(":")
+        return int(at_origin), int(total), int(origin_version)
 
     async def _reply(self, reply_to: str, reply: dict[str, Any]) -> None:
         key = self.keys.replies(reply_to)
@@ -217,6 +316,11 @@ class MediaServer:
         if self._redis is None:
             raise MediaError("the media process is not started")
         return self._redis
+
+
+def _stale(upstream: Upstream, origin: str, version: int) -> bool:
+    failed = upstream.pc.connectionState in ("failed", "closed")
+    return failed or (upstream.origin, upstream.version) != (origin, version)
 
 
 def use_host_addresses(addresses: tuple[str, ...]) -> None:

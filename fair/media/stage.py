@@ -51,6 +51,7 @@ from aiortc import (
 
 from fair import ice, metrics
 from fair.errors import Conflict
+from fair.media.broker import LEG, PROCESS_FULL
 from fair.media.recorder import Recorder
 from fair.media.relay import KINDS, ForwardingRelay, codecs
 from fair.media_rooms import MediaRooms
@@ -58,6 +59,7 @@ from fair.media_rooms import MediaRooms
 log = logging.getLogger("fair.media")
 
 OnChange = Callable[[str, int, int], Awaitable[None]]  # (room, presenters, viewers)
+OnUnlink = Callable[[str, "Upstream"], Awaitable[None]]  # (room, the upstream it closed)
 
 
 @dataclass
@@ -79,11 +81,25 @@ class Recording:
 
 
 @dataclass
+class Upstream:
+    """A leg's connection to the room's process (the origin), where it watches as `key`."""
+
+    origin: str
+    version: int  # the origin's version of the room when this leg took it
+    key: str
+    pc: RTCPeerConnection
+
+
+@dataclass
 class Stage:
     room: str
     presenters: dict[str, Presenter] = field(default_factory=dict)  # by publishing key
     viewers: dict[str, Viewer] = field(default_factory=dict)  # by viewing key
     recording: Recording | None = None
+    upstream: Upstream | None = None  # a leg's: its presenters are the origin's, relayed
+
+    def audience(self) -> int:
+        return sum(1 for key in self.viewers if not key.startswith(LEG))
 
     def pcs(self) -> list[RTCPeerConnection]:
         return [p.pc for p in self.presenters.values()] + [v.pc for v in self.viewers.values()]
@@ -97,18 +113,25 @@ class Stages(MediaRooms):
         ice_servers: list[dict[str, Any]] | None = None,
         *,
         on_change: OnChange | None = None,
+        on_unlink: OnUnlink | None = None,
     ) -> None:
         self._ice_servers = ice_servers
         self._on_change = on_change
+        self._on_unlink = on_unlink
         self.stages: dict[str, Stage] = {}
         self._closing: dict[str, asyncio.Future[None]] = {}
         self._versions: dict[str, int] = {}
         self._recorded: dict[str, asyncio.Future[tuple[int, int]]] = {}  # stopped, by room
 
     def counts(self, room: str) -> tuple[int, int]:
-        """(presenters, viewers) in the room now."""
+        """(presenters, viewers) in the room now; other media processes are not viewers."""
         stage = self.stages.get(room)
-        return (len(stage.presenters), len(stage.viewers)) if stage else (0, 0)
+        return (len(stage.presenters), stage.audience()) if stage else (0, 0)
+
+    def upstream(self, room: str) -> Upstream | None:
+        """Where this process takes the room from, when it is a leg of it (`take`)."""
+        stage = self.stages.get(room)
+        return stage.upstream if stage is not None else None
 
     def version(self, room: str) -> int:
         """Raised on every publication and withdrawal in the room (in this process): viewers
@@ -129,7 +152,9 @@ class Stages(MediaRooms):
         self, room: str, key: str, sdp: str, *, info: dict[str, Any] | None = None
     ) -> str:
         """Take a publisher's offer (audio and video, or video alone for a screen); return the
-        server's answer. The same key publishing again replaces its previous connection."""
+        server's answer. The same key publishing again replaces its previous connection. A
+        leg of the room becomes its origin (the one before died)."""
+        await self._unlink(room)
         await self._drop_presenter(room, key)
         pc = self._pc()
         relay = ForwardingRelay()
@@ -166,10 +191,12 @@ class Stages(MediaRooms):
         return str(pc.localDescription.sdp)
 
     async def watch(
-        self, room: str, key: str, *, max_viewers: int | None = None
+        self, room: str, key: str, *, max_viewers: int | None = None, cap: int | None = None
     ) -> tuple[str, list[dict[str, Any]]]:
         """A viewer's connection, fed by every publication in the room but its own: the
-        server's offer, and what each of its tracks is ({mid, kind, key, info})."""
+        server's offer, and what each of its tracks is ({mid, kind, key, info}). Past `cap`
+        viewers in this process (legs not counted): Conflict `stage.process_full` with the
+        room's `version` (media processes spread the talk then, fair.media.remote)."""
         stage = self.stages.get(room)
         sources = [k for k in stage.presenters if not _same(k, key)] if stage else []
         if stage is None or not sources:
@@ -183,6 +210,13 @@ class Stages(MediaRooms):
                     "This webconference is full (%(count)s viewers): try again in a moment.",
                     code="stage.full",
                     params={"count": max_viewers},
+                )
+        if cap is not None and key not in stage.viewers and not key.startswith(LEG):
+            if stage.audience() >= cap:
+                raise Conflict(
+                    "This media process serves as many viewers of this talk as it may.",
+                    code=PROCESS_FULL,
+                    params={"version": self.version(room)},
                 )
         await self._drop_viewer(stage, key)
         pc = self._pc()
@@ -200,6 +234,7 @@ class Stages(MediaRooms):
             if pc.connectionState in ("closed", "failed") and here is not None:
                 if here.viewers.get(key) is viewer:
                     await self._drop_viewer(here, key)
+                    await self._unlink_if_idle(room)
                     self._forget_if_empty(room)
                     await self._changed(room)
 
@@ -230,15 +265,66 @@ class Stages(MediaRooms):
         stage = self.stages.get(room)
         if stage is None:
             return False
-        mine = [k for k in stage.presenters if _same(k, key)]
+        # A leg's presenters are the origin's publications: the socket leaves them there.
+        mine = [k for k in stage.presenters if _same(k, key) and stage.upstream is None]
         had = key in stage.viewers or bool(mine)
         await self._drop_viewer(stage, key)
         for published in mine:
             await self._drop_presenter(room, published)
+        await self._unlink_if_idle(room)
         self._forget_if_empty(room)
         if had:
             await self._changed(room)
         return had
+
+    async def take(
+        self,
+        room: str,
+        sdp: str,
+        tracks: list[dict[str, Any]],
+        *,
+        origin: str,
+        version: int,
+        key: str,
+    ) -> str:
+        """Become a leg of the room: take every publication of the origin's offer `sdp` (made
+        to this process watching there as `key`; `tracks` as `watch` describes them) as this
+        room's presenters, with their keys and infos, replacing those taken before; return the
+        answer. Its viewers watch here as at the origin; keyframe requests go upstream."""
+        await self._unlink(room)
+        pc = self._pc()
+        by_mid = {track["mid"]: track for track in tracks}
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            sources: dict[str, list[Any]] = {}
+            for transceiver in pc.getTransceivers():
+                track = by_mid.get(transceiver.mid)
+                if track is not None:
+                    sources.setdefault(track["key"], []).append(transceiver)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:
+            await pc.close()
+            raise Conflict("This offer cannot be taken.", code="stage.bad_offer") from exc
+        stage = self._stage(room)
+        info = {track["key"]: track["info"] for track in tracks}
+        for source, transceivers in sources.items():
+            relay = ForwardingRelay()
+            relay.publish(pc, transceivers)
+            stage.presenters[source] = Presenter(pc, relay, dict(info[source]))
+        upstream = stage.upstream = Upstream(origin, version, key, pc)
+        self._versions[room] = self.version(room) + 1
+
+        @pc.on("connectionstatechange")
+        async def _lost() -> None:  # the origin closed it (the talk ended) or died
+            here = self.stages.get(room)
+            if pc.connectionState in ("closed", "failed") and here is not None:
+                if here.upstream is upstream:
+                    await self._unlink(room)
+                    self._forget_if_empty(room)
+                    await self._changed(room)
+
+        await self._changed(room)
+        return str(pc.localDescription.sdp)
 
     async def end(self, room: str) -> None:
         """The talk ended: close every connection of its room, and its recording's file."""
@@ -288,6 +374,28 @@ class Stages(MediaRooms):
         size, seconds = await asyncio.shield(recorded) if recorded is not None else (0, 0)
         return {"bytes": size, "seconds": seconds}
 
+    async def _unlink_if_idle(self, room: str) -> None:
+        """A leg whose last viewer left closes its upstream subscription."""
+        stage = self.stages.get(room)
+        if stage is not None and stage.upstream is not None and not stage.viewers:
+            await self._unlink(room)
+
+    async def _unlink(self, room: str) -> None:
+        """Close a leg's upstream connection and the presenters it fed; tell `on_unlink`."""
+        stage = self.stages.get(room)
+        upstream = stage.upstream if stage is not None else None
+        if stage is None or upstream is None:
+            return
+        stage.upstream = None
+        for key in list(stage.presenters):
+            await self._drop_presenter(room, key)
+        await upstream.pc.close()
+        if self._on_unlink is not None:
+            try:
+                await self._on_unlink(room, upstream)
+            except Exception:  # the origin notices the closed connection anyway
+                log.exception("telling the origin of %s that a leg closed failed", room)
+
     def _forget_if_empty(self, room: str) -> None:
         stage = self.stages.get(room)
         if stage and not stage.presenters and not stage.viewers and stage.recording is None:
@@ -304,7 +412,7 @@ class Stages(MediaRooms):
         return self.stages.setdefault(room, Stage(room))
 
     async def _changed(self, room: str) -> None:
-        metrics.MEDIA_VIEWERS.set(sum(len(stage.viewers) for stage in self.stages.values()))
+        metrics.MEDIA_VIEWERS.set(sum(stage.audience() for stage in self.stages.values()))
         if self._on_change is None:
             return
         try:

@@ -41,7 +41,7 @@ def _wait_text(place: admission.Place) -> str:
     wait = place.wait_seconds
     if wait is None:
         return i18n.gettext(
-            "Nobody was let in over the last 5 minutes, so no wait can be estimated yet."
+            "The line has not moved over the last 5 minutes, so no wait can be estimated yet."
         )
     return i18n.gettext(
         "Estimated wait: %(wait)s (pace of admissions lately: %(rate)s a minute).",

@@ -105,14 +105,7 @@ async def arrive(request: Request, gate: admission_gate.Gate) -> admission.Place
     """The candidate's place (let in: the cookie set on the answer); Full is a 503."""
     now = clock.now()
     try:
-        place = await _line(request).arrive(
-            gate.edition_id,
-            request.state.user.id,
-            now=now.timestamp(),
-            opens=gate.opens.timestamp(),
-            caps=gate.caps,
-            draw=admission_gate.draw(),
-        )
+        place = await admission_gate.take_place(_line(request), gate, request.state.user.id, now)
     except admission.Full:
         metrics.ADMISSION_REJECTED.labels("full").inc()
         raise

@@ -180,7 +180,8 @@ PUBLICS = (
 @page
 async def search_page(request: Request) -> Response:
     session = database(request)
-    edition = await editions.by_slug(session, request.path_params["slug"])
+    with timing.span("edition"):
+        edition = await editions.by_slug(session, request.path_params["slug"])
     context, status = await searched(request, session, edition, facets=True)
     applied: set[int] = set()
     user, result = request.state.user, context["result"]
@@ -203,7 +204,8 @@ async def searched(
     form = FormState(values=dict(request.query_params.multi_items()))
     result, status, counts = None, 200, None
     try:
-        shows_network = await network.shows_network(session, edition.id)
+        with timing.span("network"):
+            shows_network = await network.shows_network(session, edition.id)
         result = await search_terms.find(
             session,
             edition_id=edition.id,
@@ -218,6 +220,7 @@ async def searched(
                     query=replace(query, also=result.also),  # the offers the results found
                     origin=result.origin,
                     network=shows_network,
+                    shown=result,
                 )
     except Invalid as error:
         form.errors, form.message, status = dict(error.fields), error.message, 422

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from fair import settings
+from fair import channels, settings
+from fair.events import Event
 from tests.browser.conftest import LiveServer, tr
 from tests.browser.rooms import (
     DIRECTIONS,
@@ -41,7 +42,9 @@ def relay_forced(live_server: LiveServer) -> Iterator[None]:
     settings.override(live_server.conf)
 
 
-def call_through_the_relay(live_server: LiveServer, new_context: Any, init: str = "") -> None:
+def relayed_call(live_server: LiveServer, new_context: Any, init: str = "") -> tuple[Any, Any, int]:
+    """The candidate's and the recruiter's pages in a call through the relay, video flowing
+    both ways; the interview's id."""
     seeded = seed_interview(live_server)
     path = f"/interviews/{seeded['interview_id']}/room"
     pages = []
@@ -66,7 +69,12 @@ def call_through_the_relay(live_server: LiveServer, new_context: Any, init: str 
         assert_video_flows(page)
         # One connection sends our camera, the other receives theirs: nothing goes direct.
         assert page.evaluate(DIRECTIONS) == [[False, True], [True, False]]
+    return candidate, recruiter, int(seeded["interview_id"])
 
+
+def call_through_the_relay(live_server: LiveServer, new_context: Any, init: str = "") -> None:
+    candidate, recruiter, _iid = relayed_call(live_server, new_context, init)
+    pages = [candidate, recruiter]
     # A reload resumes the call through the relay at once (the tab remembers it), both ways.
     candidate.reload()
     candidate.wait_for_selector("#room[data-relay=yes]")
@@ -92,3 +100,25 @@ def test_without_a_direct_path_the_call_falls_back_to_the_relay(
     live_server: LiveServer, new_context: Any
 ) -> None:
     call_through_the_relay(live_server, new_context, init=NO_DIRECT_PATH)
+
+
+def test_a_moved_room_publishes_and_watches_again(
+    live_server: LiveServer, new_context: Any, relay_forced: None
+) -> None:
+    """`room.relay` `moved`: a web process found the media process holding the interview's
+    room dead and pinned it to another (fair.media.remote); both pages publish and watch again
+    at once, on new connections, not once the old ones fail. Here the room stays in the live
+    server's process: the pages' answer is tested (the death itself: test_media_process.py)."""
+    candidate, recruiter, iid = relayed_call(live_server, new_context)
+    pages = [candidate, recruiter]
+    made = [page.evaluate("() => window.__roomPeerConnections.length") for page in pages]
+    moved = {"interview_id": iid, "state": "moved"}
+    live_server.publish(Event(channels.room(iid), "room.relay", moved))
+    for page, before in zip(pages, made, strict=True):
+        page.wait_for_function(
+            f"() => window.__roomPeerConnections.length >= {before + 2}", timeout=5000
+        )
+    for page in pages:
+        assert_video_flows(page)
+        assert page.evaluate(DIRECTIONS) == [[False, True], [True, False]]
+        assert page.js_errors == [], page.js_errors

@@ -1,0 +1,119 @@
+"""What the offer search works out again and again, kept a short while per process: the
+facets' counts of a search (fair.search_facets) and the spelling probe of a word
+(fair.search_terms.respell).
+
+Each answer is kept under the edition's offers version (fair.offers_version), read with the
+request, so that a committed change of the edition's offers, booths or employers makes every
+answer kept for it stale at once, in every process; `SECONDS` bounds what the version does not
+cover (the vocabulary of the other editions' titles). The version is read once per
+transaction, however many answers a page asks for. A session that has
+written watched rows not yet committed (`offers_version.KEY` in its `info`) neither reads nor
+keeps anything: what it sees is not what the version names. At most `SIZE` answers per kind,
+the least recently used dropped first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from fair import offers_version
+
+SECONDS = 60.0
+SIZE = 2000
+T = TypeVar("T")
+
+
+class Kept(Generic[T]):
+    """Answers by key, `seconds` at most, `size` at most (least recently used dropped)."""
+
+    def __init__(self, *, seconds: float = SECONDS, size: int = SIZE) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._items: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
+        _ALL.append(self)
+
+    def get(self, key: Hashable, now: float) -> tuple[T] | None:
+        """(answer,) when one is kept and fresh (the answer itself may be None); else None."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if not 0 <= now - item[0] < self.seconds:
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return (item[1],)
+
+    def put(self, key: Hashable, answer: T, now: float) -> None:
+        self._items[key] = (now, answer)
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_ALL: list[Kept[Any]] = []
+
+
+def forget() -> None:
+    """Drop every answer kept (the tests: each starts its database, and the clock, again)."""
+    for kept in _ALL:
+        kept.clear()
+
+
+async def through(
+    kept: Kept[T],
+    session: AsyncSession,
+    edition_id: int,
+    key: Hashable,
+    compute: Callable[[], Awaitable[T]],
+) -> T:
+    """The answer kept for `key` in the edition's current offers version, else `compute`'s
+    (then kept). Nothing is kept when the edition has no version yet or the session wrote
+    watched rows it has not committed."""
+    version = await _version(session, edition_id)
+    if version is None or _writing(session):
+        return await compute()
+    full = (edition_id, version, key)
+    found = kept.get(full, time.monotonic())
+    if found is not None:
+        return found[0]
+    answer = await compute()
+    if not _writing(session):
+        kept.put(full, answer, time.monotonic())
+    return answer
+
+
+VERSIONS = "fair.search_cache.versions"  # session.info: the versions read in this transaction
+
+
+async def _version(session: AsyncSession, edition_id: int) -> str | None:
+    """The edition's offers version, read once per transaction (a page asks several times)."""
+    known: dict[int, str | None] = session.info.setdefault(VERSIONS, {})
+    if edition_id not in known:
+        known[edition_id] = await offers_version.current(session, edition_id)
+    return known[edition_id]
+
+
+def _writing(session: AsyncSession) -> bool:
+    """Whether the session holds changes of its own: flushed (marked for a new version at
+    commit) or not yet."""
+    sync = session.sync_session
+    return offers_version.KEY in sync.info or bool(sync.new or sync.dirty or sync.deleted)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _ended(session: Session) -> None:
+    session.info.pop(VERSIONS, None)
