@@ -278,9 +278,16 @@ async def drive(job: Job, released: asyncio.Event) -> Tally:
         await asyncio.wait(pending, timeout=0.2)
     print("settled", flush=True)
     await released.wait()
+    await asyncio.wait(tasks, timeout=10)  # the sockets closed
+    unsettled = 0
+    for task in tasks:  # a candidate still in flight at the deadline: counted, not awaited
+        if not task.done():
+            task.cancel()
+            unsettled += 1
     await asyncio.gather(*tasks, return_exceptions=True)
+    tally.errors += [f"unsettled at the deadline ({unsettled})"] if unsettled else []
     for task in tasks:
-        if task.exception() is not None:
+        if not task.cancelled() and task.exception() is not None:
             tally.errors.append(f"crashed: {task.exception()!r}")
     for transport in transports:
         await transport.aclose()
@@ -361,11 +368,10 @@ def surge(children: Children, bases: list[str], seeded: Seeded, args: argparse.N
             tally.errors.append(str(exc))
     for client in clients:
         say(client, "release")
+    until = time.monotonic() + ANSWER_SECONDS  # for all of them together
     for client in clients:
         try:
-            tally.add(
-                Tally(**json.loads(answer(client, time.monotonic() + ANSWER_SECONDS, "tally")))
-            )
+            tally.add(Tally(**json.loads(answer(client, until, "tally"))))
         except TimeoutError as exc:
             tally.errors.append(str(exc))
     return tally

@@ -180,6 +180,14 @@ class Line(Protocol):
         """An admitted candidate is active now."""
         ...
 
+    async def keep(
+        self, edition_id: int, user_ids: set[int], *, now: float, idle: float
+    ) -> set[int]:
+        """Those of `user_ids` still let in are active now (their open /live sockets: one
+        batch); returns the others, whose place lapsed or went to the next in line (never
+        given back here: that would exceed the active cap)."""
+        ...
+
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures: ...
 
 
@@ -241,6 +249,16 @@ class MemoryLine:
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
         _stamp(self.editions.setdefault(edition_id, _Edition()).active, user_id, now)
+
+    async def keep(
+        self, edition_id: int, user_ids: set[int], *, now: float, idle: float
+    ) -> set[int]:
+        state = self.editions.setdefault(edition_id, _Edition())
+        _forget(state, now, idle)
+        kept = user_ids & state.active.keys()
+        for user in kept:
+            _stamp(state.active, user, now)
+        return user_ids - kept
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
         state = self.editions.get(edition_id) or _Edition()
@@ -427,6 +445,22 @@ class RedisLine:
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
         await self.redis.zadd(self._keys(edition_id, now)[0], {str(user_id): now})
+
+    async def keep(
+        self, edition_id: int, user_ids: set[int], *, now: float, idle: float
+    ) -> set[int]:
+        if not user_ids:
+            return set()
+        active = self._keys(edition_id, now)[0]
+        users = sorted(user_ids)
+        # One round trip, atomic: the idle dropped as an arrival would, then only those still
+        # in stamped (XX: a place given away is not taken back).
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(active, "-inf", now - idle)
+            pipe.zadd(active, {str(u): now for u in users}, xx=True)
+            pipe.zmscore(active, [str(u) for u in users])
+            *_, scores = await pipe.execute()
+        return {u for u, score in zip(users, scores, strict=True) if score is None}
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
         active, line, _seen, _seq, _minute, log, _full = self._keys(edition_id, now)

@@ -109,10 +109,11 @@ def read_token(raw: str | None, *, user_id: int, idle: float, now: datetime) -> 
     return edition_id, age
 
 
-def admitted(raw: str | None, user_id: int, gates: list[Gate], now: datetime) -> bool:
-    """Whether `raw` is a valid cookie of `user_id` for one of the editions gated now."""
+def admitted_to(raw: str | None, user_id: int, gates: list[Gate], now: datetime) -> int | None:
+    """The edition gated now that `raw`, a valid cookie of `user_id`, lets them in to."""
     edition_id, age = read_token(raw, user_id=user_id, idle=float("inf"), now=now)
-    return any(g.edition_id == edition_id and age < g.caps.idle for g in gates)
+    found = any(g.edition_id == edition_id and age < g.caps.idle for g in gates)
+    return edition_id if found else None
 
 
 # Who is held ----------------------------------------------------------------------------------

@@ -232,14 +232,22 @@ class Broadcaster:
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
         """Follow `channel` through a queue of QUEUE_SIZE frames; when it is full, frames are
-        dropped (and counted): a slow subscriber never slows the others."""
-        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+        dropped (and counted): a slow subscriber never slows the others, and is told, by one
+        `resync` frame queued at the first drop (in a place kept for it), that frames of
+        `channel` were lost (a socket forwarding them passes it on: the client re-fetches)."""
+        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE + 1)
+        told = False  # the resync of the current drops is queued
 
         def put(message: str) -> None:
-            if queue.full():
-                metrics.LIVE_DROPPED.labels("subscription").inc()
-            else:
+            nonlocal told
+            if queue.qsize() < QUEUE_SIZE:
                 queue.put_nowait(message)
+                told = False
+                return
+            metrics.LIVE_DROPPED.labels("subscription").inc()
+            if not told:
+                queue.put_nowait(resync_frame(channel))
+                told = True
 
         async with self.listen(channel, put):
             yield queue

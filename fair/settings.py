@@ -20,6 +20,26 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "insecure-development-secret-change-me"
 
 
+# The default admission caps, derived from measured capacity (docs/OPERATIONS.md "Where the
+# default caps come from"). Measured: bench/surge.py --candidates 120 --window 60 --modes off
+# (two web processes on PostgreSQL and Redis, 2 cores): 0 errors, page p99 694 ms, the web
+# processes' CPU 52 ms per arriving candidate (the edition page, the hall, the waiting status,
+# the /live socket); 240 a minute gave errors on that machine, loaded by other work (load 15).
+SURGE_CPU_SECONDS_PER_ARRIVAL = 0.052
+WEB_CORES = 2  # what the figure was measured on: a deployment with more cores sets its own
+UTILISATION = 0.5  # of the CPU, at most: page p99 stays under a second with room for spikes
+ARRIVALS_SHARE = 0.5  # of that, for candidates arriving; the rest for those already in
+REQUESTS_PER_ARRIVAL = 3  # an arrival's pages (the socket's cost counted in them)
+ACTIVE_PAGE_SECONDS = 30  # assumed: an active candidate asks a page every 30 s
+_ADMISSIONS_A_MINUTE = WEB_CORES * 60 / SURGE_CPU_SECONDS_PER_ARRIVAL * UTILISATION
+ADMISSION_ARRIVALS_PER_MINUTE = int(_ADMISSIONS_A_MINUTE * ARRIVALS_SHARE)  # 576
+# Active candidates costing the other share: each a request every ACTIVE_PAGE_SECONDS, an
+# arrival's worth every REQUESTS_PER_ARRIVAL of them.
+ADMISSION_ACTIVE_CAP = int(
+    _ADMISSIONS_A_MINUTE * (1 - ARRIVALS_SHARE) / 60 * REQUESTS_PER_ARRIVAL * ACTIVE_PAGE_SECONDS
+)  # 865
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or invalid; the message says which and how to fix it."""
 
@@ -156,11 +176,10 @@ class Settings:
     privacy_contact: str = ""
     # Admission control (fair.admission, docs/OPERATIONS.md "Admission control"): the defaults
     # of an edition's cap of active candidates and of admissions a minute, for editions whose
-    # organiser set none. 0: no cap. NOT MEASURED YET: the figure must come from bench/surge.py
-    # run on a quiet machine (the largest surge with 0 errors and page p99 under a second, per
-    # web process); until then there is no default cap, rather than an invented one.
-    admission_active_cap: int = 0
-    admission_arrivals_per_minute: int = 0
+    # organiser set none (0: no cap), derived from the capacity bench/surge.py measured
+    # (`ADMISSION_*` below).
+    admission_active_cap: int = ADMISSION_ACTIVE_CAP
+    admission_arrivals_per_minute: int = ADMISSION_ARRIVALS_PER_MINUTE
     # Minutes without a request after which an admitted candidate's place is freed, and the
     # most people one edition's waiting line holds (past it: 503 with Retry-After).
     admission_idle_minutes: int = 10
@@ -249,8 +268,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         network_sync_seconds=_float(env, "FAIR_NETWORK_SYNC_SECONDS", 120.0),
         retention_months=_int(env, "FAIR_RETENTION_MONTHS", 12),
         privacy_contact=env.get("FAIR_PRIVACY_CONTACT", "").strip(),
-        admission_active_cap=_int(env, "FAIR_ADMISSION_ACTIVE_CAP", 0),
-        admission_arrivals_per_minute=_int(env, "FAIR_ADMISSION_ARRIVALS_PER_MINUTE", 0),
+        admission_active_cap=_int(env, "FAIR_ADMISSION_ACTIVE_CAP", ADMISSION_ACTIVE_CAP),
+        admission_arrivals_per_minute=_int(
+            env, "FAIR_ADMISSION_ARRIVALS_PER_MINUTE", ADMISSION_ARRIVALS_PER_MINUTE
+        ),
         admission_idle_minutes=_int(env, "FAIR_ADMISSION_IDLE_MINUTES", 10),
         admission_max_waiting=_int(env, "FAIR_ADMISSION_MAX_WAITING", 100_000),
         page_cache_seconds=_float(env, "FAIR_PAGE_CACHE_SECONDS", 5.0),

@@ -48,6 +48,12 @@ async def start(session: AsyncSession, user: User, *, user_agent: str = "") -> s
     return key
 
 
+def seconds_left(record: UserSession, now: datetime) -> float:
+    """Seconds before `record`, if no longer used, is over (idle too long): at least, since
+    last_seen_at is written only every TOUCH_EVERY."""
+    return (record.last_seen_at + IDLE_LIFETIME - now).total_seconds()
+
+
 def _holds() -> tuple[ColumnElement[bool], ...]:
     """What a session that holds must be: not revoked, not idle too long, its user active
     (to be joined with users)."""

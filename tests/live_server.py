@@ -19,10 +19,12 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import event
 from starlette.applications import Starlette
 
 from fair import clock, migrations, settings
@@ -126,3 +128,19 @@ async def logged_in(server: Server) -> AsyncIterator[LoggedIn]:
     yield make
     for client in opened:
         await client.aclose()
+
+
+@contextlib.contextmanager
+def statements(server: Server) -> Iterator[list[str]]:
+    """The SQL statements the server runs meanwhile, in order."""
+    seen: list[str] = []
+    engine = server.app.state.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

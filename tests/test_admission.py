@@ -84,6 +84,23 @@ async def test_cap_holds_and_the_line_is_first_come_first_served(
     assert (await _arrive(two, 1, later)).admitted  # still in: active since
 
 
+async def test_keep_stamps_those_still_in_and_never_takes_back_a_place_given_away(
+    lines: list[admission.Line],
+) -> None:
+    """The /live sockets' round (fair.live.hub.Hub.keep_admitted): one batch for everyone."""
+    one, two = lines
+    now = OPENS + 10
+    assert [(await _arrive(one, u, now)).admitted for u in (1, 2, 3)] == [True, True, False]
+    # 1's socket kept open: still in past `idle`; 2 went quiet: their place goes to 3.
+    assert await two.keep(7, {1}, now=now + 90, idle=CAPS.idle) == set()
+    later = now + 150
+    assert (await _arrive(one, 3, later)).admitted
+    assert await two.keep(7, {1, 2}, now=later, idle=CAPS.idle) == {2}
+    figures = await one.figures(7, now=later, idle=CAPS.idle)
+    assert (figures.active, figures.waiting) == (2, 0)  # 2 not put back: the cap holds
+    assert await one.keep(7, set(), now=later, idle=CAPS.idle) == set()
+
+
 async def test_arrivals_before_opening_are_drawn_then_served_in_order(
     lines: list[admission.Line],
 ) -> None:

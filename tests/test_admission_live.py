@@ -12,10 +12,10 @@ import contextlib
 import html
 import json
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -23,13 +23,15 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from fair import admission_gate, channels, clock, db, participants, settings
+from fair.live import hub
 from fair.live.socket import CLOSE_OVERFLOW
 from fair.models import User
 from tests import factories as f
 from tests.conftest import login
-from tests.live_server import Server, run_server
+from tests.live_server import Server, run_server, statements
 from tests.server_processes import free_port, redis_server, wait_redis
-from tests.test_live_hub import statements
+
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -224,3 +226,40 @@ async def test_with_redis_down_those_let_in_stay_and_new_arrivals_get_a_503(
         )
         assert (status.status_code, status.headers["retry-after"]) == (503, "10")
         assert status.json()["error"]["code"] == "admission.unavailable"
+
+
+async def _on_server(server: Server, work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` in the server's loop (its hub lives there)."""
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, server.loop))
+
+
+async def test_an_open_socket_keeps_its_place_and_one_whose_place_went_is_closed(
+    server: Server,
+) -> None:
+    """A candidate let in who only keeps the live page open (no page request for longer than
+    `idle`) stays active through the hub's round; a socket whose place lapsed anyway (a round
+    missed) and went to the next in line is closed with 1013, and its reconnect is held."""
+    fair = await _gated_fair(server, 2)
+    idle = server.conf.admission_idle_minutes * 60
+    the_hub = hub.of(server.app.state.broadcast)
+    connect = {"origin": server.url, "open_timeout": 5}
+    async with _clients(server, fair.candidates) as (first, second):
+        mine = f"/e/{fair.slug}/my-fair"
+        assert (await first.get(mine)).status_code == 200
+        headers = {"Cookie": _cookies(first)}
+        own = channels.user(fair.candidates[0].id)
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))[0] == "success"
+            clock.set_now(f.NOON + timedelta(seconds=idle - 60))
+            await _on_server(server, the_hub.keep_admitted())
+            clock.set_now(f.NOON + timedelta(seconds=idle + 60))
+            # The socket open is the first candidate active: the cap (one) still taken.
+            assert (await second.get(mine)).status_code == 303
+            # No round for longer than idle: the place lapses and goes to the second.
+            clock.set_now(f.NOON + timedelta(seconds=3 * idle))
+            assert (await second.get(mine)).status_code == 200
+            await _on_server(server, the_hub.keep_admitted())
+            assert (await _closed_with(ws))[0] == CLOSE_OVERFLOW
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")

@@ -12,21 +12,21 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 import websockets
-from sqlalchemy import event
+from sqlalchemy import update
 
-from fair import admission_gate, channels, cli, clock, db, settings
+from fair import admission_gate, channels, cli, clock, db, settings, user_sessions
 from fair.enums import Role
 from fair.live import hub, socket
-from fair.models import User
+from fair.models import User, UserSession
 from tests import factories as f
 from tests.conftest import csrf
-from tests.live_server import LoggedIn, Server
+from tests.live_server import LoggedIn, Server, statements
 
 
 @pytest.fixture(autouse=True)
@@ -35,22 +35,6 @@ def _settings(server: Server) -> Iterator[None]:
     settings.override(server.conf)
     yield
     clock.set_now(None)
-
-
-@contextmanager
-def statements(server: Server) -> Iterator[list[str]]:
-    """The SQL statements the server runs meanwhile, in order."""
-    seen: list[str] = []
-    engine = server.app.state.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def make(server: Server, role: Role = Role.CANDIDATE, *, published: bool = True) -> Any:
@@ -111,6 +95,36 @@ async def test_a_revoked_session_is_refused_on_the_next_connect(
     await ws.wait_closed()
     # Seconds within the cache's 30: the cookie of the ended session opens a visitor's socket.
     late = await opened(server, httpx.AsyncClient(cookies=saved))
+    reply = await call(late, "subscribe", {"channel": own})
+    assert reply[:2] == ["error", 1] and reply[2]["code"] == "auth.required"
+    await late.close()
+
+
+async def test_a_session_is_cached_no_longer_than_it_holds(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    """A session about to go idle for good (user_sessions.IDLE_LIFETIME) is cached until then,
+    not CACHE_SECONDS more: the next connect after it is a visitor's."""
+    user, _ = await make(server)
+    client = await logged_in(user)
+    own = channels.user(user.id)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            almost = clock.now() - user_sessions.IDLE_LIFETIME + timedelta(seconds=1)
+            await session.execute(
+                update(UserSession)
+                .where(UserSession.user_id == user.id)
+                .values(last_seen_at=almost)
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    ws = await opened(server, client)  # checked: holds one more second
+    assert await call(ws, "subscribe", {"channel": own}) == ["success", 1, {"channel": own}]
+    await ws.close()
+    await asyncio.sleep(1.5)
+    late = await opened(server, client)
     reply = await call(late, "subscribe", {"channel": own})
     assert reply[:2] == ["error", 1] and reply[2]["code"] == "auth.required"
     await late.close()

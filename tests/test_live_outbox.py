@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from fair import channels, db
+from fair.broadcast import QUEUE_SIZE, Broadcaster, resync_frame
 from fair.live import outbox, protocol
 from fair.live import socket as live_socket
 from tests import factories as f
@@ -193,3 +194,20 @@ async def test_the_pacer_lets_a_bounded_number_go_per_turn() -> None:
         turn += 1
     per_turn = [turns.count(t) for t in sorted(set(turns))]
     assert max(per_turn) <= 10 and sum(per_turn) == 35 and len(per_turn) >= 4
+
+
+async def test_a_forwarded_subscription_that_overflows_is_told_to_resync_once() -> None:
+    """fair.broadcast subscribe (room and call forwarding): past QUEUE_SIZE frames unread, the
+    drops are followed by one `resync` frame of the channel, and frames flow again once read."""
+    hub = Broadcaster("memory://", namespace="test-overflow")
+    await hub.connect()
+    channel = channels.room(7)
+    frames = [json.dumps(["event", channel, {"n": n}]) for n in range(QUEUE_SIZE + 50)]
+    async with hub.subscribe(channel) as queue:
+        for frame in frames:
+            await hub.publish(channel, frame)
+        got = [queue.get_nowait() for _ in range(queue.qsize())]
+        assert got == [*frames[:QUEUE_SIZE], resync_frame(channel)]
+        await hub.publish(channel, frames[0])
+        assert queue.get_nowait() == frames[0]
+    await hub.disconnect()

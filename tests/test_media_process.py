@@ -36,6 +36,7 @@ from fair.interviews import rooms
 from fair.media.broker import (
     ALIVE_TTL,
     CALL_TIMEOUT,
+    HEARTBEAT,
     LEG,
     WATCH_DEAD,
     Keys,
@@ -74,6 +75,7 @@ from tests.sockets import Client
 
 pytestmark = NEEDS_POSTGRESQL_AND_REDIS
 
+STARTUP = 60  # seconds processes get to start (imports take 23 s on a loaded machine)
 NO_PRESENTER_FR = "Aucun·e intervenant·e n'est encore sur scène : réessayez dans un instant."
 
 
@@ -285,8 +287,10 @@ async def test_a_talk_past_the_cap_spreads_to_a_leg_which_closes_when_left(
             assert taken.presenters["p1"].info == info
             assert await redis.smembers(keys.legs(ROOM)) == {leg.id}
             version = origin.host.stages.version(ROOM)
-            assert await leg.tally(ROOM, 1, 1, 99) == (1, 2, version)
+            # (Each Host tallies when it sends a count, at most a second after a change.)
+            await leg.tally(ROOM, 1, 1, 99)
             assert await origin.tally(ROOM, 1, 1, version) == (1, 2, version)
+            assert await leg.tally(ROOM, 1, 1, 99) == (1, 2, version)
             assert await stages.audience(ROOM) == 2
             await leg.beat()  # a leg does not pin the room, it says it serves it
             assert await redis.get(keys.room(ROOM)) == origin.id
@@ -391,9 +395,8 @@ async def start_cluster(
         media_conf.secret_key,
     )
     try:
-        # Starting takes 25 s on a machine loaded by parallel test runs (imports alone).
-        await wait_healthy(running.web, 60)
-        async with asyncio.timeout(60):
+        await wait_healthy(running.web, STARTUP)
+        async with asyncio.timeout(STARTUP):
             while len(await running.alive()) < 2:
                 assert all(p.poll() is None for p in media), "a media process exited"
                 await asyncio.sleep(0.1)
@@ -561,6 +564,59 @@ async def test_rooms_on_two_media_processes_a_death_and_a_stop(
             await pc.close()
 
 
+async def test_a_stalled_media_process_closes_the_rooms_it_lost_without_counting_them(
+    cluster: Cluster,
+    database_url: str,
+    loopback_only: None,
+) -> None:
+    """A media process stopped (SIGSTOP) for 6 s: its talk moves to the other process, and
+    the pages publish and watch there. Back (SIGCONT), it learns from its heartbeat that the
+    room is another's and closes it without a `stage.count`: one of none there (its stale
+    connections closing) would make static/stage.js stop watching the presenter elsewhere."""
+    talk = (await seed(database_url))[0]
+    pws = await cluster.socket(talk.presenter, talk.keys[talk.presenter.id])
+    vws = await cluster.socket(talk.viewer, talk.keys[talk.viewer.id])
+    pc: RTCPeerConnection | None = None
+    viewer: Viewer | None = None
+    stalled: subprocess.Popen[bytes] | None = None
+    try:
+        for ws in (vws, pws):
+            await ws.ok("subscribe", {"channel": talk.room})
+        await pws.ok("stage.start", {"webconference_id": talk.webconference_id})
+        pc = await publish(pws, talk)
+        viewer = await watch(vws, talk)
+        await until(lambda: viewer is not None and viewer.count("video") >= 5, 20)
+        owner = await cluster.redis.get(cluster.keys.room(talk.room))
+        stalled = (await cluster.alive())[owner]
+        loop = asyncio.get_running_loop()
+        stopped = loop.time()
+        stalled.send_signal(signal.SIGSTOP)
+        moved = {"event": "stage.moved", "webconference_id": talk.webconference_id}
+        await event_like(pws, ALIVE_TTL + WATCH_DEAD + 4, **moved)
+        await event_like(vws, 2, **moved)
+        await pc.close()
+        await viewer.close()
+        pc = await publish(pws, talk)
+        viewer = await watch(vws, talk)
+        await asyncio.sleep(max(6 - (loop.time() - stopped), 0))
+        counted = {"webconference_id": talk.webconference_id, "presenters": 1, "viewers": 1}
+        await event_like(vws, 5, event="stage.count", **counted)
+        stalled.send_signal(signal.SIGCONT)
+        stalled = None
+        await asyncio.sleep(HEARTBEAT * 5)
+        while not vws.events.empty():  # whatever came: never a count without the presenter
+            event = vws.events.get_nowait()
+            if event.get("event") == "stage.count":
+                assert event["presenters"] == 1, event
+        assert await cluster.redis.get(cluster.keys.room(talk.room)) != owner
+    finally:
+        if stalled is not None:
+            stalled.send_signal(signal.SIGCONT)
+        for closing in (viewer, pc):
+            if closing is not None:
+                await closing.close()
+
+
 async def seed_room(database_url: str) -> tuple[World, dict[int, str]]:
     """An interview whose room is open now (by the wall clock the servers read), and the
     server-side session keys of its recruiter and candidate."""
@@ -640,3 +696,59 @@ async def test_an_interview_s_relayed_call_moves_when_its_media_process_dies(
             await viewer.close()
         for pc in pcs:
             await pc.close()
+
+
+async def test_a_talk_spread_over_two_media_processes_survives_its_leg_s_death(
+    database_url: str, media_conf: settings.Settings, loopback_only: None
+) -> None:
+    (talk,) = await seed(database_url, talks=1, viewers=3)
+    per_process = {"FAIR_MEDIA_VIEWERS_PER_PROCESS": "2"}
+    pc: RTCPeerConnection | None = None
+    viewers: list[Viewer] = []
+    async with start_cluster(database_url, media_conf, **per_process) as cluster:
+        try:
+            pws = await cluster.socket(talk.presenter, talk.keys[talk.presenter.id])
+            audience = [await cluster.socket(u, talk.keys[u.id]) for u in talk.viewers]
+            for ws in [pws, *audience]:
+                await ws.ok("subscribe", {"channel": talk.room})
+            await pws.ok("stage.start", {"webconference_id": talk.webconference_id})
+            pc = await publish(pws, talk)
+            for ws in audience:
+                viewers.append(await watch(ws, talk))
+            await until(lambda: all(v.count("video") >= 10 for v in viewers), 20)
+            for viewer in viewers:
+                assert {size[1:] for size in viewer.frames["video"]} == {(WIDTH, HEIGHT)}
+
+            # Two on the talk's process, the third on the other one, which takes the talk from
+            # the first as one viewer; the count is the talk's.
+            alive = await cluster.alive()
+            origin = await cluster.redis.get(cluster.keys.room(talk.room))
+            (leg,) = [process for process in alive if process != origin]
+            assert await cluster.redis.smembers(cluster.keys.legs(talk.room)) == {leg}
+            counted = {"webconference_id": talk.webconference_id, "presenters": 1, "viewers": 3}
+            await event_like(audience[2], **counted)
+
+            # The leg dies (SIGKILL): its viewer is told, watches again (on the talk's process,
+            # past its cap: no other one lives) and sees the presenter within 10 s of the kill.
+            loop = asyncio.get_running_loop()
+            killed = loop.time()
+            alive[leg].send_signal(signal.SIGKILL)
+            moved = {"event": "stage.moved", "webconference_id": talk.webconference_id}
+            await event_like(audience[2], ALIVE_TTL + WATCH_DEAD + 2, leg=True, **moved)
+            told = loop.time() - killed
+            await viewers[2].close()
+            viewers[2] = await watch(audience[2], talk)
+            before = [v.count("video") for v in viewers[:2]]
+            await until(lambda: viewers[2].count("video") >= 5, max(10 - (loop.time() - killed), 0))
+            back = loop.time() - killed
+            print(f"leg killed: its viewer told after {told:.1f} s, frames again at {back:.1f} s")
+            assert back < 10
+            await until(
+                lambda: all(v.count("video") > n for v, n in zip(viewers, before, strict=False)), 5
+            )
+            assert await cluster.redis.smembers(cluster.keys.legs(talk.room)) == set()
+        finally:
+            for viewer in viewers:
+                await viewer.close()
+            if pc is not None:
+                await pc.close()

@@ -35,6 +35,7 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import time
 import weakref
 from collections import OrderedDict, defaultdict
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import app_state, channels, tokens, user_sessions
+from fair import admission_gate, app_state, channels, clock, tokens, user_sessions
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, limits
 from fair.models import User, UserSession
@@ -61,6 +62,7 @@ READ_BATCH = 500  # sessions read at once
 OPENING_SECONDS = 0.01  # sockets opened (closed) within this are (un)registered in one round trip
 CHANGED_SECONDS = 2 * account_watch.RECHECK_SECONDS  # account changes remembered (`join`)
 CHANGED_SIZE = 100_000  # at most
+CLOSE_LAPSED = 1013  # "try again later": a candidate's admission lapsed (`keep_admitted`)
 
 
 @dataclass(slots=True)
@@ -87,9 +89,11 @@ class SessionCache:
             return None
         return found
 
-    def put(self, digest: str, user: User, session_id: int) -> None:
+    def put(self, digest: str, user: User, session_id: int, *, left: float = math.inf) -> None:
+        """Cache a session for `seconds`, or the `left` seconds it has before it expires."""
         self._drop(digest)
-        self._known[digest] = Known(user, session_id, time.monotonic() + self.seconds)
+        until = time.monotonic() + min(self.seconds, left)
+        self._known[digest] = Known(user, session_id, until)
         self._by_user[user.id].add(digest)
         while len(self._known) > self.size:
             self._drop(next(iter(self._known)))
@@ -226,7 +230,8 @@ class Hub:
             return
         user, record = found
         if self.listening:
-            self.sessions.put(digest, copy_user(user), record.id)
+            left = user_sessions.seconds_left(record, clock.now())
+            self.sessions.put(digest, copy_user(user), record.id, left=left)
         for i, waiting in enumerate(waiters):  # the user as read for the first, then copies
             if not waiting.done():
                 waiting.set_result((user if i == 0 else copy_user(user), record.id))
@@ -421,9 +426,38 @@ class Hub:
         while True:
             await asyncio.sleep(limits.REFRESH_SECONDS)
             await limits.refresh(self.broadcast, list(self.by_id.values()))
+            await self.keep_admitted()
             if time.monotonic() - checked >= account_watch.RECHECK_SECONDS:
                 checked = time.monotonic()
                 await self._recheck([c for mine in self.watched.values() for c in mine])
+
+    async def keep_admitted(self) -> None:
+        """An open socket is an active candidate: the line is told so (one batch an edition
+        gated now), and a socket whose place lapsed or went to the next in line is closed
+        with "try again later" (the reconnect, then the candidate's pages, wait in line). With
+        the line or the database out of reach, nobody is closed (fail open, as pages do)."""
+        by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
+        for conn in self.by_id.values():
+            if conn.admission is not None and conn.user is not None and not conn.ended.done():
+                by_edition[conn.admission].append(conn)
+        if not by_edition or self._state is None:
+            return
+        now = clock.now()
+        line = admission_gate.line_of(self.broadcast.client(), self.broadcast.namespace)
+        try:
+            async with self._state.read_sessions() as session:
+                gates = {g.edition_id: g for g in await admission_gate.gated(session, now)}
+            for edition_id, conns in by_edition.items():
+                gate = gates.get(edition_id)
+                if gate is None:  # no longer gated: nothing to keep
+                    continue
+                users = {c.user.id for c in conns if c.user is not None}
+                gone = await line.keep(edition_id, users, now=now.timestamp(), idle=gate.caps.idle)
+                for conn in conns:
+                    if conn.user is not None and conn.user.id in gone:
+                        conn.end(CLOSE_LAPSED)
+        except Exception as exc:  # the round goes on
+            log.warning("live: admission places not kept this round: %r", exc)
 
     async def _recheck(self, conns: list[Connection]) -> None:
         if conns and self._state is not None:

@@ -82,8 +82,10 @@ async def endpoint(websocket: WebSocket) -> None:
         found = await hub.authenticate(state, websocket.session)
         user, session_id = found if found is not None else (None, None)
         # No database read unless an edition is gated now (admission_gate caches which are).
-        held = (
-            user is not None and user.role == Role.CANDIDATE and await _held(state, websocket, user)
+        held, admission_id = (
+            await _held(state, websocket, user)
+            if user is not None and user.role == Role.CANDIDATE
+            else (False, None)
         )
     except Exception as exc:
         if db.unavailable(exc) is None:
@@ -97,7 +99,9 @@ async def endpoint(websocket: WebSocket) -> None:
         return
     metrics.SOCKETS.inc()
     try:
-        code = await Connection(websocket, user, hub, session_id).serve(checked)
+        conn = Connection(websocket, user, hub, session_id)
+        conn.admission = admission_id
+        code = await conn.serve(checked)
     finally:
         metrics.SOCKETS.dec()
     if code:
@@ -106,27 +110,28 @@ async def endpoint(websocket: WebSocket) -> None:
             await websocket.close(code, reason)
 
 
-async def _held(state: AppState, websocket: WebSocket, user: User) -> bool:
+async def _held(state: AppState, websocket: WebSocket, user: User) -> tuple[bool, int | None]:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
     the gated edition, not exempt (staff; an interview within 30 minutes), and no room for
-    them in the line now (`_let_in`)."""
+    them in the line now (`_let_in`); and the edition let in through, if any (the hub keeps
+    their place while the socket is open, and closes it once the place is gone:
+    `Hub.keep_admitted`)."""
     if user.role != Role.CANDIDATE:
-        return False
+        return False, None
     now = clock.now()
     raw = websocket.cookies.get(admission_gate.COOKIE)
     async with state.read_sessions() as session:
         # Let in to a gated edition (the cookie says so): no read of their registrations.
-        if admission_gate.admitted(raw, user.id, await admission_gate.gated(session, now), now):
-            return False
+        gates = await admission_gate.gated(session, now)
+        found = admission_gate.admitted_to(raw, user.id, gates, now)
+        if found is not None:
+            return False, found
         gate = await admission_gate.gate_for(session, user, now)
         if gate is None:
-            return False
-        edition_id, _age = admission_gate.read_token(
-            raw, user_id=user.id, idle=gate.caps.idle, now=now
-        )
-        if edition_id == gate.edition_id or await admission_gate.exempt(session, user, now):
-            return False
-    return not await _let_in(state, gate, user, now)
+            return False, None
+        if await admission_gate.exempt(session, user, now):
+            return False, None
+    return not await _let_in(state, gate, user, now), gate.edition_id
 
 
 async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: datetime) -> bool:
@@ -247,6 +252,7 @@ class Connection:
         "rooms",
         "media_rooms",
         "calls",
+        "admission",
     )
 
     def __init__(
@@ -277,6 +283,7 @@ class Connection:
         self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
         self.calls: dict[int, str] = {}  # booth conversation id: role (live/call_commands.py)
+        self.admission: int | None = None  # the gated edition this candidate was let in to
 
     async def serve(self, checked: int | None = None) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code); `checked`:

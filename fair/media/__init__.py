@@ -9,7 +9,11 @@ recordings); `host` wraps it with the live events (counts, closing ended talks).
 processes, `broker` holds what both sides share over Redis, `remote` is the web processes' side
 and `server` the `fair media` process.
 
-Import order: `fanout` and `recorder` import nothing from fair.media; `relay` imports `fanout`;
-`stage` imports `relay` and `recorder`; `host` imports `stage`; `broker` nothing from
-fair.media; `remote` imports `broker`; `server` imports `broker` and `host`.
+A talk with more viewers than one media process serves spreads over several: the others take
+it from the first as one viewer each (`broker`, "Legs").
+
+Import order: `fanout`, `recorder` and `broker` import nothing from fair.media; `relay` imports
+`fanout`; `stage` imports `relay`, `recorder` and `broker` (the legs' names); `host` imports
+`stage`; `remote` imports `broker`; `server` imports `broker`, `host`, `stage` and `remote` (a
+leg calls its origin as a web process does).
 """

@@ -1,5 +1,7 @@
-"""Media processes: each media room lives in one `fair media` process (fair.media.server),
-which web processes reach through Redis (FAIR_MEDIA_URL; fair.media.remote.RemoteStages).
+"""Media processes: each media room is pinned to one `fair media` process (fair.media.server),
+its origin, which web processes reach through Redis (FAIR_MEDIA_URL;
+fair.media.remote.RemoteStages); a talk with more viewers than one process serves spreads over
+others, its legs (see "Legs").
 Without FAIR_MEDIA_URL, the web process holds every room itself (fair.media.host, the embedded
 default). This module is what both sides share: key names, Lua scripts, errors, JSON.
 
@@ -15,6 +17,11 @@ The map, in Redis, every key under FAIR_MEDIA_NAMESPACE (`<ns>`, `fair:media` by
 * `<ns>:load`: sorted set of media processes scored by that number, updated with each pin (in
   the same script, so rooms pinned in a burst spread) and each heartbeat. A room goes to the
   live process with the lowest score.
+* `<ns>:legs:<room>`: the processes that are legs of a room (added by a leg when it takes the
+  room, refreshed by its heartbeat, removed when it lets the room go); `<ns>:serving:<process>`:
+  the rooms a process is a leg of (rewritten by each heartbeat), for when it dies.
+* `<ns>:audience:<room>`: a hash: each process's viewers of the room, and `origin`, the origin's
+  "presenters:version" (`TALLY`, on each count; the heartbeats keep it).
 * `<ns>:requests:<process>`: a media process's requests (a list: RPUSH, BLPOP).
 * `<ns>:replies:<web process>`: a web process's replies (a list too: no reply is lost to a
   subscription that is not listening yet, as with pub/sub).
@@ -33,6 +40,34 @@ tries again). The web process whose compare-and-set moved a room publishes `stag
 watches again on it. `leave` and `end` pin nothing (nor move a dead pin): on a room no live
 process holds they return False and None. No live process, or no reply within
 `CALL_TIMEOUT` (10 s): Conflict `stage.unavailable` (503).
+
+Legs. `watch` runs at the origin with `cap=FAIR_MEDIA_VIEWERS_PER_PROCESS` (0: no cap, no legs).
+An origin at its cap answers Conflict `stage.process_full` {version}; the web process then asks
+each live process but the origin, the room's legs first, then the others from the least loaded,
+to `watch_leg` (the media process's own method, fair.media.server): a process not yet a leg of
+the room, or one that took an older version of it or from another origin, first takes it (under
+a lock of its own): it watches at the origin as the viewer `leg:<process>:<random>` (not counted
+as a viewer, nor against the cap) and `Stages.take`s that offer, one relayed presenter per
+publication, with the same keys and infos; its viewers' keyframe requests go upstream as a
+viewer's do. A leg at its cap answers `stage.process_full` too and the next is asked; when none
+can take the viewer, the origin serves it past its cap. The web process remembers the leg each of
+its sockets watches on, and sends its `answer` and `leave` there (`leave` to the origin too: its
+publications). The presenters publish, and the talk ends, at the origin only; legs close with
+their upstream connection and hear the talk end on its channel like the origin. A leg whose last
+viewer leaves closes its upstream connection and asks the origin to `leave` it; the version
+passed along makes a leg take the talk again once its publications changed (viewers watch again
+on the new version). A leg never pins the room (its heartbeat gives its leg rooms apart). Counts:
+each process's Host sends `stage.count` with the talk's figures (`TALLY`): the origin's
+presenters and version, the viewers of every live process. `FAIR_STAGE_MAX_VIEWERS` bounds the
+talk's viewers over all its processes (read from `<ns>:audience`, so a burst may pass it by a few).
+
+Deaths. A dead leg (no alive key) is found by the look for dead processes: the web process that
+takes it out of a room's legs publishes `stage.moved` {webconference_id, leg: true} on the talk's
+channel, once: static/stage.js watches again (every viewer of the talk: pages do not know their
+process), and presenters need not publish again. A dead origin moves the room as above; its
+legs keep their viewers' connections, whose pages watch again on `stage.moved`, and the next
+`watch_leg` takes the talk from the new origin (a leg the room moved to becomes its origin when
+a presenter publishes there).
 
 RPC. Request `{"id", "reply_to", "method", "args", "kwargs", "expires"}`; reply `{"id",
 "result"}` or `{"id", "error": {"type", "message", "code", "params", "status", "fields"}}`. A

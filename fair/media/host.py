@@ -64,6 +64,14 @@ class Host:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def drop(self, room: str) -> None:
+        """`room` is served by another process now: close it here without a count."""
+        handle = self._pending.pop(room, None)
+        if handle is not None:
+            handle.cancel()
+        await self.stages.drop(room)
+        await self._unwatch(room)
+
     async def _changed(self, room: str, presenters: int, viewers: int) -> None:
         parsed = channels.parse(room)
         if parsed is None or parsed[0] != channels.WEBCONFERENCE:

@@ -131,8 +131,10 @@ class MediaServer:
         pinned = await redis.smembers(self.keys.rooms(self.id))
         for room in held | {str(r) for r in pinned}:
             await self._scripts["release"](keys=[self.keys.room(room)], args=[self.id])
+            await redis.delete(self.keys.audience(room))  # counted again where it moves
         for room in legs:
             await redis.srem(self.keys.legs(room), self.id)
+            await redis.hdel(self.keys.audience(room), self.id)
         mine = [self.keys.requests(self.id), self.keys.rooms(self.id), self.keys.serving(self.id)]
         await redis.delete(*mine)
 
@@ -158,7 +160,11 @@ class MediaServer:
         prefixes = [self.keys.room(), self.keys.legs(), self.keys.audience()]
         args = [self.id, ALIVE_TTL, ROOM_TTL, *prefixes, len(rooms), *rooms, *legs]
         for room in await self._scripts["beat"](keys=keys, args=args):
-            log.warning("media room %s is pinned to another process now", room)
+            # This process stalled (stopped, swapping) and its rooms moved: its connections
+            # there are stale, and counts it published would contradict the new process's.
+            log.warning("media room %s is pinned to another process now: closed here", room)
+            if self.host is not None:
+                await self.host.drop(str(room))
 
     async def _heartbeat(self) -> None:
         while not self._closing:

@@ -304,7 +304,10 @@ class Stages(MediaRooms):
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
             await pc.close()
-            raise Conflict("This offer cannot be taken.", code="stage.bad_offer") from exc
+            raise Conflict(
+                "This signal is not an offer, an answer or a candidate, or it is too large.",
+                code="stage.bad_offer",
+            ) from exc
         stage = self._stage(room)
         info = {track["key"]: track["info"] for track in tracks}
         for source, transceivers in sources.items():
@@ -328,13 +331,24 @@ class Stages(MediaRooms):
 
     async def end(self, room: str) -> None:
         """The talk ended: close every connection of its room, and its recording's file."""
+        if await self._remove(room):
+            await self._changed(room)
+
+    async def drop(self, room: str) -> None:
+        """The room went to another process (this one stalled): close it here, counting
+        nothing (a count of none here would tell its viewers nobody presents there)."""
+        await self._remove(room)
+
+    async def _remove(self, room: str) -> bool:
+        """Close the room's connections and its recording's file; False when there was no
+        room, or another caller closes it (done when that is)."""
         closing = self._closing.get(room)
-        if closing is not None:  # another caller is closing it: done when that is
+        if closing is not None:
             await asyncio.shield(closing)
-            return
+            return False
         stage = self.stages.pop(room, None)
         if stage is None:
-            return
+            return False
         recorded = self._stop(stage)
         task = asyncio.ensure_future(_close(stage))
         self._closing[room] = task
@@ -344,7 +358,7 @@ class Stages(MediaRooms):
                 await asyncio.wait([recorded])
         finally:
             self._closing.pop(room, None)
-        await self._changed(room)
+        return True
 
     async def close(self) -> None:
         """The process stops: close every room."""
