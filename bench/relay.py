@@ -51,6 +51,9 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import _harness  # noqa: E402  (after the line above: it imports this checkout's fair)
+from _harness import cpu_seconds, free_port  # noqa: E402
+
 WIDTH, HEIGHT, FPS = 640, 360, 30
 GOAL_VIEWERS_PER_CORE, GOAL_FPS, GOAL_LOSS, GOAL_RATIO = 100, 24.0, 0.01, 10.0
 # Issue 17: mediasoup's order of magnitude, one media process at the source's 30 fps.
@@ -434,24 +437,30 @@ def clip_tracks(video: list[bytes], audio: list[bytes]) -> list[Any]:
 async def publish(port: int) -> None:
     from aiortc import RTCSessionDescription
 
-    from fair.media.relay import codecs
-
     setup_aiortc()
     tracks = clip_tracks(*encode_clip())  # before connecting: the run only replays it
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     pc = peer()
-    for track in tracks:
-        sender = pc.addTrack(track)
-        if track.kind == "video":  # a PLI/FIR would only flag aiortc's unused encoder
-            sender._send_keyframe = track.request_keyframe
-    for transceiver in pc.getTransceivers():  # VP8 and Opus, what the relay forwards
-        transceiver.setCodecPreferences(codecs(transceiver.kind))
+    send_clip(pc, tracks)
     await pc.setLocalDescription(await pc.createOffer())
     answer = await ask(reader, writer, {"op": "publish", "sdp": pc.localDescription.sdp})
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
     log_states(pc, "publisher")
     print("published", flush=True)
     await asyncio.Event().wait()
+
+
+def send_clip(pc: Any, tracks: list[Any]) -> None:
+    """Send `clip_tracks` on `pc`, in VP8 and Opus (what the relay forwards), a keyframe request
+    jumping to the clip's next keyframe (it would only flag aiortc's unused encoder)."""
+    from fair.media.relay import codecs
+
+    for track in tracks:
+        sender = pc.addTrack(track)
+        if track.kind == "video":
+            sender._send_keyframe = track.request_keyframe
+    for transceiver in pc.getTransceivers():
+        transceiver.setCodecPreferences(codecs(transceiver.kind))
 
 
 # Viewer bots ---------------------------------------------------------------------------------
@@ -532,15 +541,22 @@ class Bot:
 
             protocol.datagram_received = received
 
-    async def join(self, reader: Any, writer: Any) -> None:
+    async def accept(self, offer: str, send: list[Any] | None = None) -> str:
+        """Take an offer (SDP) from whatever signals it, sending `send` (`clip_tracks`) back
+        if given; the answer to send back."""
         from aiortc import RTCSessionDescription
 
-        offer = await ask(reader, writer, {"op": "view"})
-        await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        if send:
+            send_clip(self.pc, send)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        answer = {"op": "answer", "id": offer["id"], "sdp": self.pc.localDescription.sdp}
         self.count_headers()
-        await ask(reader, writer, answer)
+        return str(self.pc.localDescription.sdp)
+
+    async def join(self, reader: Any, writer: Any) -> None:
+        offer = await ask(reader, writer, {"op": "view"})
+        sdp = await self.accept(offer["sdp"])
+        await ask(reader, writer, {"op": "answer", "id": offer["id"], "sdp": sdp})
         self.id = int(offer["id"])
 
     async def leave(self, reader: Any, writer: Any, id: int) -> None:
@@ -581,20 +597,9 @@ async def view(port: int, count: int) -> None:
 # The orchestrator ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn(*args: str, script: str = __file__) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, os.path.abspath(script), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+def spawn(children: _harness.Children, *args: str, script: str = __file__) -> subprocess.Popen[str]:
+    """One of this bench's processes (`--serve-relay`, `--publish`, `--view`, or `script`'s)."""
+    return children.talker([os.path.abspath(script), *args])
 
 
 def expect(process: subprocess.Popen[str], timeout: float) -> str:
@@ -621,13 +626,6 @@ def control(port: int, message: dict[str, Any]) -> dict[str, Any]:
 
 def relay_usage(port: int) -> dict[str, Any]:
     return control(port, {"op": "usage"})
-
-
-def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far (user + system, all threads), from /proc."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy() -> tuple[float, float]:
@@ -726,16 +724,16 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
     evenly over them."""
     k = args.processes if mode == "forward" else 1
     ports = [free_port() for _ in range(k)]
-    processes = [spawn("--serve-relay", mode, str(port)) for port in ports]
-    try:
+    with _harness.Children() as children:
+        processes = [spawn(children, "--serve-relay", mode, str(port)) for port in ports]
         for media in processes:
             expect(media, 20)
-        processes.append(spawn("--publish", str(ports[0])))
+        processes.append(spawn(children, "--publish", str(ports[0])))
         expect(processes[k], 20)
         for port in ports[1:]:
             control(port, {"op": "upstream", "port": ports[0]})
         bots = [
-            spawn("--view", str(port), str(size))
+            spawn(children, "--view", str(port), str(size))
             for port, sizes in zip(ports, shares(n, k, args.bots_per_process), strict=True)
             for size in sizes
             if size
@@ -807,16 +805,6 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
                 if note
             ),
         )
-    finally:
-        for process in reversed(processes):
-            with contextlib.suppress(OSError):
-                process.stdin.close()  # type: ignore[union-attr]
-            process.terminate()
-        for process in processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(10)
-            if process.poll() is None:
-                process.kill()
 
 
 def row(r: Result, baseline: float | None) -> str:

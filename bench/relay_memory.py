@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -34,7 +33,9 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.relay import Bot, control, expect, free_port, setup_aiortc, spawn  # noqa: E402
+from _harness import Children, free_port  # noqa: E402
+
+from bench.relay import Bot, control, expect, setup_aiortc, spawn  # noqa: E402
 
 GOAL_GROWTH = 0.10  # "flat": the last minute's mean RSS at most 10 % above the first minute's
 SAMPLE_SECONDS, PRINT_SECONDS = 5.0, 30.0
@@ -153,12 +154,11 @@ def run(args: argparse.Namespace) -> None:
     port = free_port()
     if args.tracemalloc:
         os.environ["BENCH_TRACEMALLOC"] = "1"  # read by the media process only
-    processes = [spawn("--serve-relay", "forward", str(port))]
-    try:
-        expect(processes[0], 20)
-        processes.append(spawn("--publish", str(port)))
-        expect(processes[1], 30)
+    with Children() as children:
+        expect(spawn(children, "--serve-relay", "forward", str(port)), 20)
+        expect(spawn(children, "--publish", str(port)), 30)
         viewers = spawn(
+            children,
             "--churn-viewers",
             str(port),
             str(args.viewers),
@@ -166,7 +166,6 @@ def run(args: argparse.Namespace) -> None:
             str(args.interval),
             script=__file__,
         )
-        processes.append(viewers)
         connected = json.loads(expect(viewers, 120))["connected"]
         print(
             f"{os.cpu_count()} CPUs; {args.viewers} viewers ({connected} with video), "
@@ -214,16 +213,6 @@ def run(args: argparse.Namespace) -> None:
         gone = command(viewers, "leave", timeout=120)
         time.sleep(args.settle)
         empty = control(port, {"op": "stats", "objects": True, "trim": True})
-    finally:
-        for process in reversed(processes):
-            with contextlib.suppress(OSError):
-                process.stdin.close()  # type: ignore[union-attr]
-            process.terminate()
-        for process in processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(10)
-            if process.poll() is None:
-                process.kill()
 
     first = [rss for t, rss in samples if warmup <= t < warmup + window]
     last = [rss for t, rss in samples if t >= duration - window]

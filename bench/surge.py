@@ -46,7 +46,6 @@ import signal
 import subprocess
 import sys
 import time
-from base64 import b64encode
 from dataclasses import asdict, dataclass, field, replace
 from datetime import time as day_time
 from pathlib import Path
@@ -55,23 +54,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import itsdangerous  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
 import websockets  # noqa: E402
 from _harness import (  # noqa: E402
     Children,
-    candidate_rows,
+    add_candidates,
+    cookie,
     cpu_seconds,
     exit_on_sigterm,
+    forget_namespace,
+    log_in,
     pct,
     pg_database,
     raise_open_files,
 )
-from sqlalchemy import insert, select, update  # noqa: E402
+from sqlalchemy import insert, update  # noqa: E402
 
-from fair import accounts, channels, clock, db, demo, editions, migrations, tokens  # noqa: E402
+from fair import accounts, channels, clock, db, demo, editions, migrations  # noqa: E402
 from fair.enums import Role  # noqa: E402
-from fair.models import Edition, EditionCandidate, User, UserSession  # noqa: E402
+from fair.models import Edition, EditionCandidate  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MODES = ("off", "on")
@@ -107,42 +107,19 @@ async def seed(url: str, n: int, secret: str, caps: tuple[int, int] | None) -> S
                 .where(Edition.id == edition.id)
                 .values(admission_active_cap=caps[0] or None, admission_arrivals_per_minute=caps[1])
             )
-        rows = candidate_rows("surge", n, now)
+        ids = await add_candidates(session, "surge", n, now)
+        keys = await log_in(session, ids, now)
+        registered = [
+            {"edition_id": edition.id, "user_id": uid, "registered_at": now} for uid in ids
+        ]
         for i in range(0, n, 2000):
-            await session.execute(insert(User), rows[i : i + 2000])
-        ids = list(
-            await session.scalars(
-                select(User.id).where(User.email.like("surge%@bench.fair")).order_by(User.id)
-            )
-        )
-        keys = [secrets.token_urlsafe(32) for _ in ids]
-        for i in range(0, n, 2000):
-            part = list(zip(ids[i : i + 2000], keys[i : i + 2000], strict=True))
-            sessions = [
-                {"key_hash": tokens.digest(key), "user_id": uid, "created_at": now}
-                | {"last_seen_at": now}
-                for uid, key in part
-            ]
-            await session.execute(insert(UserSession), sessions)
-            await session.execute(
-                insert(EditionCandidate),
-                [
-                    {"edition_id": edition.id, "user_id": uid, "registered_at": now}
-                    for uid, _ in part
-                ],
-            )
+            await session.execute(insert(EditionCandidate), registered[i : i + 2000])
         slug = edition.slug
     await engine.dispose()
-    signer = itsdangerous.TimestampSigner(secret)
-
-    def cookie(key: str) -> str:  # as starlette's SessionMiddleware signs it after a log-in
-        data = {"sid": key, "csrf": secrets.token_urlsafe(32)}
-        return signer.sign(b64encode(json.dumps(data).encode())).decode()
-
-    return Seeded(slug, [(uid, cookie(key)) for uid, key in zip(ids, keys, strict=True)])
+    return Seeded(slug, [(uid, cookie(secret, key)) for uid, key in zip(ids, keys, strict=True)])
 
 
-# One candidate (in a client process) -------------------------------------------------------------
+# One candidate ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -408,16 +385,6 @@ async def warm_up(bases: list[str], slug: str) -> None:
                 await client.get(base + path)
 
 
-async def forget_namespace(namespace: str) -> None:
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in client.scan_iter(f"{namespace}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 async def seeded_database(args: argparse.Namespace, secret: str, mode: str) -> tuple[str, Seeded]:
     url = await pg_database(args.pg_database, create=True)
     caps = (args.active, args.per_minute) if mode == "on" else None
@@ -450,7 +417,7 @@ def measure(mode: str, args: argparse.Namespace) -> tuple[str, Tally]:
             tally = surge(children, bases, seeded, args)
             tally.server_cpu = sum(cpu_seconds(pid) for pid in servers) - before
     finally:
-        asyncio.run(forget_namespace(namespace))
+        asyncio.run(forget_namespace(REDIS_URL, namespace))
         asyncio.run(pg_database(args.pg_database, create=False))
     return row(mode, args, tally), tally
 

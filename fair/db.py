@@ -37,20 +37,23 @@ COMMAND_TIMEOUT = 30.0
 
 class Unreachable(Exception):
     """The database refused or did not answer a new connection (PostgreSQL stopped, restarting,
-    out of connection slots, or the network between): a page answers 503 "briefly
+    at its connection limit, or the network between): a page answers 503 "briefly
     unavailable", not a 500. Raised by `_reach` in place of the driver's OSError or
     TimeoutError, which SQLAlchemy passes through unwrapped and which other causes (SMTP,
     files) raise too."""
+
+
+# What PostgreSQL says when it cannot take a connection now: starting or stopping (57P03), or
+# at max_connections or the role's CONNECTION LIMIT (53300, "sorry, too many clients already").
+REFUSALS = (asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.TooManyConnectionsError)
 
 
 async def _reach(*args: Any, **kwargs: Any) -> Any:
     """asyncpg.connect, with a refused or silent server said as `Unreachable`."""
     try:
         return await asyncpg.connect(*args, **kwargs)
-    except (OSError, asyncpg.exceptions.CannotConnectNowError) as exc:  # TimeoutError is one
+    except (OSError, *REFUSALS) as exc:  # TimeoutError is an OSError
         raise Unreachable(f"database unreachable: {exc!r}") from exc
-    except asyncpg.exceptions.TooManyConnectionsError as exc:  # the server's max_connections
-        raise Unreachable(f"database out of connection slots: {exc!r}") from exc
 
 
 def unavailable(exc: BaseException) -> str | None:

@@ -143,6 +143,27 @@ SMOKE = {
         r"postgresql jobs +p50 .* goal p95 <= 50 ms: (ok|SLOW)\n"
         r"postgresql communes +p50 .* goal p95 <= 50 ms: (ok|SLOW)$",
     ),
+    "soak.py": Smoke(
+        (
+            "--minutes=0.25",
+            "--interval=5",
+            "--warmup=5",
+            "--users=20",
+            "--viewers=2",
+            "--interviews=1",
+            "--booths=2",
+            "--offers=2",
+            "--think=2",
+            "--sample=1",
+            "--chat-every=3",
+            f"--pg-database=fair_bench_soak_{RUN}",
+            f"--namespace=fair-bench-soak-{RUN}",
+        ),
+        # Three intervals measured, then the three goals and the reference.
+        r"^ +3 +\d+ .*\n(.|\n)*^RSS growth after warm-up .* goal < 10%: (ok|MISSED)\n"
+        r"p99 first interval .* goal <= 1\.5x: (ok|MISSED)\nreference: .*\n"
+        r"errors \d+; goal 0: (ok|MISSED)$",
+    ),
     "sockets.py": Smoke(
         (
             "--sockets=6",

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -21,11 +22,10 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from fair import settings
+from fair import db, settings
 from fair.app import create_app
-from fair.db import create_engine
 from tests.conftest import PG_ADMIN
-from tests.live_server import run_server
+from tests.live_server import Server, run_server
 from tests.server_processes import free_port
 
 BUSY_FR = "La plateforme est très sollicitée en ce moment"
@@ -153,23 +153,56 @@ async def test_postgresql_refusing_connections_is_a_503(conf) -> None:  # type: 
         assert_unavailable(*await three_ways(client))
 
 
-@pytest.mark.postgresql_only
-async def test_postgresql_out_of_connection_slots_is_a_503(conf) -> None:  # type: ignore[no-untyped-def]
-    """PostgreSQL's own ceiling reached ("sorry, too many clients already", SQLSTATE 53300:
-    bench/surge.py met it beside other processes' pools): a 503, not a 500. A role allowed no
-    connection gets that very error from the real server, without taking the shared slots."""
-    role = f"fair_full_{free_port()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 0'))
-    url = make_url(conf.database_url).set(username=role)
+async def logged_in_socket_closed(server: Server) -> tuple[int, str]:
+    """The close code and reason a logged-in browser's socket gets (its session is read from
+    the database; the cookie signed as Starlette's session middleware signs it)."""
+    data = base64.b64encode(json.dumps({"sid": "a-session-key"}).encode())
+    cookie = TimestampSigner(server.conf.secret_key).sign(data).decode()
+    headers = {"Cookie": f"fair_session={cookie}"}
+    async with websockets.connect(server.ws, additional_headers=headers) as socket_:
+        with pytest.raises(websockets.ConnectionClosed) as closing:
+            await socket_.recv()
+    assert closing.value.rcvd is not None
+    return closing.value.rcvd.code, closing.value.rcvd.reason
+
+
+@contextlib.asynccontextmanager
+async def full_role(conf: settings.Settings) -> AsyncIterator[str]:
+    """The database's URL as a role of its own whose CONNECTION LIMIT is 0: PostgreSQL refuses
+    it with "too many connections" (53300), as it refuses everyone at max_connections."""
+    role = f"fair_full_{os.getpid()}"
+    admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     try:
-        async with serving(replace(conf, database_url=url.render_as_string(False))) as client:
-            assert_unavailable(*await three_ways(client))
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+            await conn.execute(text(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 0'))
+        yield make_url(conf.database_url).set(username=role).render_as_string(False)
     finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP ROLE "{role}"'))
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         await admin.dispose()
+
+
+@pytest.mark.postgresql_only
+async def test_postgresql_at_its_connection_limit_is_a_503(conf) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL saying "sorry, too many clients already" (other programs took every
+    connection it allows) is the service briefly unavailable, not an unexpected problem
+    (500): bench/surge.py and bench/soak.py met it beside other processes' pools on the shared
+    PostgreSQL. The role allowed no connection gets that very error without taking shared slots."""
+    async with full_role(conf) as url, serving(replace(conf, database_url=url)) as client:
+        assert_unavailable(*await three_ways(client))
+
+
+@pytest.mark.postgresql_only
+async def test_a_socket_at_the_connection_limit_is_told_to_try_again_later(
+    conf, tmp_path_factory: pytest.TempPathFactory
+) -> None:  # type: ignore[no-untyped-def]
+    """The same refusal while a logged-in socket connects: closed with 1013 "try again later",
+    not a crash of the app's error page on a WebSocket (AttributeError: no `method`)."""
+    async with full_role(conf) as url:
+        with run_server(tmp_path_factory, "db-full", database_url=url) as server:
+            closed = await logged_in_socket_closed(server)
+    assert closed == (1013, "service briefly unavailable")
 
 
 @pytest.mark.postgresql_only
@@ -251,19 +284,10 @@ async def test_a_socket_is_told_to_try_again_later(
     """/live with PostgreSQL out of reach: a logged-in browser's socket (its session is read
     from the database) is closed with 1013 "try again later" (static/socket.js connects again,
     backing off), not a server error."""
-    closed = at_port(conf, free_port()).database_url
-    with run_server(tmp_path_factory, "db-down", database_url=closed) as server:
-        # The session cookie a logged-in browser carries (Starlette's signed session).
-        data = base64.b64encode(json.dumps({"sid": "a-session-key"}).encode())
-        cookie = TimestampSigner(server.conf.secret_key).sign(data).decode()
-        headers = {"Cookie": f"fair_session={cookie}"}
-        async with websockets.connect(server.ws, additional_headers=headers) as socket_:
-            with pytest.raises(websockets.ConnectionClosed) as closing:
-                await socket_.recv()
-    assert (closing.value.rcvd.code, closing.value.rcvd.reason) == (
-        1013,
-        "service briefly unavailable",
-    )
+    down = at_port(conf, free_port()).database_url
+    with run_server(tmp_path_factory, "db-down", database_url=down) as server:
+        closed = await logged_in_socket_closed(server)
+    assert closed == (1013, "service briefly unavailable")
 
 
 @pytest.mark.postgresql_only

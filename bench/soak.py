@@ -1,0 +1,756 @@
+"""Soak: a fair's users in a realistic mix for an hour; memory and latency must not drift.
+
+Usage: .venv/bin/python bench/soak.py --minutes 60                 # 1,000 users (issue 17)
+       .venv/bin/python bench/soak.py --minutes 10 --warmup 120
+       .venv/bin/python bench/soak.py --minutes 2 --users 100 --viewers 5 --interviews 1
+
+fair as deployed, on a fresh PostgreSQL database and the local Redis (namespaces of this run's
+own): two web processes (`fair serve`'s uvicorn), `fair worker` and one `fair media` process.
+One edition live all day, `--booths` booths each staffed by its recruiter with `--offers`
+offers, a talk, `--interviews` booked interviews. The `--users` candidates (logged in by a
+server-side session each, the cookie signed here) each hold a /live socket (their own channel and
+the edition's), on server i % 2, and act every `--think` seconds on average (exponential):
+
+* most browse: the edition page, the booth hall, a booth, an offer search, an offer;
+* one in seven applies: an offer's page, then its form with a PDF CV (the first time) and a
+  message; once per offer;
+* one in seven queues at a booth (`queue.join`), answers the recruiter's call, writes twice in
+  the conversation and waits for the recruiter to end it (`queue.leave` after `--queue-wait` s);
+  each recruiter calls the next (`queue.next`), writes once and ends the conversation;
+* one browser in twenty asks a question in a booth's Q&A;
+* `--viewers` candidates watch the talk, which the organiser presents (stage.publish, start):
+  bench/relay.py's viewer bots and its pre-encoded clip, in a process of their own with the
+  interviews: recruiter and candidate join the room, the recruiter admits and offers, media flows
+  browser to browser (the same bots, each sending the clip), both write in the room every
+  `--chat-every` s. A viewer or an interview side whose video frames stop growing between two
+  checks is an error.
+
+After `--warmup` seconds (users arrive over the first half of it), the run is measured for
+`--minutes` in intervals of `--interval` seconds (a minute): the round trip of every page and
+command started in each interval (p50, p99), every `--sample` s the RSS of each server process
+(VmRSS), and a static file (/static/fair.css) fetched twice a second from the same servers: the
+reference, the latency the machine and the servers give a request that does nothing. Printed per
+interval, then the goals, each ok or MISSED: RSS growth < 10 % per process (its mean RSS over the
+last interval against the first, after warm-up), p99 stable (the last interval's p99 at most
+1.5x the first's; the reference's ratio beside it tells the machine's drift from fair's), and 0
+errors (any page answering other than expected, any command refused, a socket closed, a stall).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import random
+import re
+import secrets
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's fair, before _harness imports it
+
+import _harness  # noqa: E402
+import fanout  # noqa: E402
+import httpx  # noqa: E402
+import relay  # noqa: E402
+from _live import Live  # noqa: E402
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+GOAL_RSS, GOAL_P99 = 0.10, 1.5
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+TOKEN_RE = re.compile(r'data-token="([^"]+)"')
+
+
+@dataclass
+class Person:
+    id: int
+    cookie: str
+
+
+@dataclass
+class World:
+    slug: str
+    edition_id: int
+    booths: list[int]
+    offers: list[int]
+    recruiters: list[Person]  # one per booth, same order
+    organiser: Person  # presents the talk
+    talk: int
+    candidates: list[Person]  # the mix
+    viewers: list[Person]
+    interviews: list[tuple[int, Person, Person]]  # (id, recruiter, candidate)
+
+
+async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
+    """A fresh database: an edition live all day, its booths, offers, talk and interviews, and
+    everyone logged in."""
+    from sqlalchemy import insert
+
+    from fair import candidates, clock, db, migrations, webconferences
+    from fair.enums import Role, WebconferenceAccess
+    from fair.models import EditionCandidate, User
+    from tests import factories as f
+
+    await migrations.upgrade_async(url)
+    engine = db.create_engine(url)
+    now = clock.now()
+    async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
+        organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
+        edition = await f.edition(session, by=organiser)
+        booths, recruiters, offers = [], [], []
+        for _ in range(args.booths):
+            recruiter = await f.user(session, Role.RECRUITER, can_log_in=False)
+            booth, _ = await f.booth(session, edition_=edition, recruiter=recruiter)
+            booths.append(booth)
+            recruiters.append(recruiter)
+            for n in range(args.offers):
+                offers.append(await f.offer(session, booth_=booth, title=f"Poste {n} (H/F)"))
+        total = args.users + args.viewers + args.interviews
+        ids = await _harness.add_candidates(session, "soak", total, now)
+        registered = [{"edition_id": edition.id, "user_id": u, "registered_at": now} for u in ids]
+        for i in range(0, total, 2000):
+            await session.execute(insert(EditionCandidate), registered[i : i + 2000])
+        length = (args.warmup + args.minutes * 60) / 60 + 15
+        talk = await webconferences.schedule(
+            session,
+            by=organiser,
+            edition=edition,
+            data=webconferences.WebconferenceInput(
+                title="Réussir son entretien",
+                description="",
+                starts_at=now + timedelta(minutes=1),
+                ends_at=now + timedelta(minutes=1 + min(240, max(15, length))),
+                capacity=max(1, args.viewers) + 10,
+                access=WebconferenceAccess.OPEN,
+                presenter_ids=[organiser.id],
+            ),
+        )
+        interviewed = []
+        for k, uid in enumerate(ids[args.users + args.viewers :]):
+            candidate = await session.get(User, uid)
+            assert candidate is not None
+            await candidates.set_cv(session, candidate, filename="cv.pdf", data=f.pdf_bytes())
+            booth, recruiter = booths[k % len(booths)], recruiters[k % len(booths)]
+            interview = await f.interview(
+                session,
+                booth_=booth,
+                recruiter=recruiter,
+                candidate_=candidate,
+                starts_at=now + timedelta(minutes=1),
+                minutes=int(length),
+            )
+            interviewed.append((interview.id, recruiter.id, uid))
+        staff = [organiser.id, *(r.id for r in recruiters)]
+        keys = await _harness.log_in(session, staff + ids, now)
+        cookies = {u: _harness.cookie(secret, k) for u, k in zip(staff + ids, keys, strict=True)}
+        world = World(
+            slug=edition.slug,
+            edition_id=edition.id,
+            booths=[b.id for b in booths],
+            offers=[o.id for o in offers],
+            recruiters=[Person(r.id, cookies[r.id]) for r in recruiters],
+            organiser=Person(organiser.id, cookies[organiser.id]),
+            talk=talk.id,
+            candidates=[Person(u, cookies[u]) for u in ids[: args.users]],
+            viewers=[Person(u, cookies[u]) for u in ids[args.users : args.users + args.viewers]],
+            interviews=[
+                (i, Person(r, cookies[r]), Person(c, cookies[c])) for i, r, c in interviewed
+            ],
+        )
+    await engine.dispose()
+    return world
+
+
+# What is measured ------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Round trips by interval (seconds), errors, and the servers' RSS samples (KiB)."""
+
+    start: float  # time.time() when the measurement begins (after warm-up)
+    interval: float
+    intervals: int
+    mix: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    static: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    rss: dict[str, dict[int, list[int]]] = field(default_factory=dict)
+    actions: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def bucket(self, at: float) -> int | None:
+        n = int((at - self.start) // self.interval) if at >= self.start else -1
+        return n if 0 <= n < self.intervals else None
+
+    def error(self, what: str, at: float | None = None) -> None:
+        """Noted with when it happened, in seconds from the end of the warm-up."""
+        self.errors.append(f"at {(at or time.time()) - self.start:+.0f} s: {what}")
+
+    def record(self, kind: str, began: float, seconds: float, error: str | None) -> None:
+        if error is not None:
+            self.error(error, began)
+        self.actions[kind] += 1
+        if (n := self.bucket(began)) is not None:
+            (self.static if kind == "static" else self.mix)[n].append(seconds)
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    tally: Tally,
+    kind: str,
+    method: str,
+    path: str,
+    expect: tuple[int, ...] = (200,),
+    **kw: Any,
+) -> httpx.Response | None:
+    began, started = time.time(), time.monotonic()
+    try:
+        answer = await client.request(method, path, **kw)
+    except httpx.HTTPError as exc:
+        tally.record(kind, began, time.monotonic() - started, f"{method} {path}: {exc!r}")
+        return None
+    error = None if answer.status_code in expect else f"{method} {path}: {answer.status_code}"
+    tally.record(kind, began, time.monotonic() - started, error)
+    return answer
+
+
+# The candidates and the recruiters --------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    world: World
+    args: argparse.Namespace
+    tally: Tally
+    stopping: asyncio.Event
+    cv: bytes
+
+
+async def candidate(run: Run, n: int, person: Person, base: str, transport: Any) -> None:
+    world, args, tally = run.world, run.args, run.tally
+    rng = random.Random(n)
+    client = httpx.AsyncClient(transport=transport, base_url=base, timeout=120.0)
+    client.cookies.set("fair_session", person.cookie)
+    live: Live | None = None
+    try:
+        live = await Live.open(base, person.cookie, tally.record)
+        for channel in (f"user:{person.id}", f"edition:{world.edition_id}"):
+            await live.call("subscribe", {"channel": channel})
+        kind = ("apply", "queue", *["browse"] * 5)[n % 7]
+        offers = world.offers[n % len(world.offers) :] + world.offers[: n % len(world.offers)]
+        while not run.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(run.stopping.wait(), rng.expovariate(1 / args.think))
+            if run.stopping.is_set() or live.closed:
+                break
+            if kind == "apply" and offers:
+                await apply(run, client, offers.pop(0), first=len(offers) == len(world.offers) - 1)
+            elif kind == "queue":
+                await queue(run, live, rng.choice(world.booths), n)
+            elif rng.random() < 0.05:
+                body = f"Question {n}: recrutez-vous des débutants ?"
+                await live.call("qa.ask", {"booth_id": rng.choice(world.booths), "body": body})
+            else:
+                await browse(run, client, rng)
+        if live.closed:
+            tally.error(f"candidate {n}: socket closed {live.ws.close_code}")
+    except (OSError, TimeoutError, httpx.HTTPError) as exc:
+        tally.error(f"candidate {n}: {exc!r}")
+    finally:
+        if live is not None:
+            await live.close()
+        # The client is not closed: that would close the transport all candidates share.
+
+
+async def browse(run: Run, client: httpx.AsyncClient, rng: random.Random) -> None:
+    world = run.world
+    path = rng.choice(
+        [
+            f"/e/{world.slug}",
+            f"/e/{world.slug}/booths",
+            f"/e/{world.slug}/booths/{rng.choice(world.booths)}",
+            f"/e/{world.slug}/offers?q=" + rng.choice(["poste", "électricien", "cdi", ""]),
+            f"/offers/{rng.choice(world.offers)}",
+        ]
+    )
+    await fetch(client, run.tally, "page", "GET", path)
+
+
+async def apply(run: Run, client: httpx.AsyncClient, offer: int, *, first: bool) -> None:
+    page = await fetch(client, run.tally, "page", "GET", f"/offers/{offer}")
+    found = CSRF_RE.search(page.text) if page is not None else None
+    if found is None:
+        run.tally.error(f"/offers/{offer}: no form to apply")
+        return
+    files = {"cv": ("cv.pdf", run.cv, "application/pdf")} if first else None
+    data = {"csrf_token": found.group(1), "message": "Bonjour, ce poste m'intéresse."}
+    path = f"/offers/{offer}/apply"
+    await fetch(client, run.tally, "apply", "POST", path, (303,), data=data, files=files)
+
+
+async def queue(run: Run, live: Live, booth: int, n: int) -> None:
+    """Join a booth's queue, answer the call, write twice, wait for the end."""
+    called = live.watch(event="queue.called", booth_id=booth)
+    try:
+        joined = await live.call("queue.join", {"booth_id": booth})
+        if joined[0] != "success":
+            return
+        try:
+            call = await asyncio.wait_for(called, run.args.queue_wait)
+        except TimeoutError:
+            await live.call("queue.leave", {"booth_id": booth})
+            return
+    finally:
+        called.cancel()
+    ended = live.watch(event="conversation.ended")
+    try:
+        answer = await live.call("queue.answer", {"entry_id": call["entry_id"]})
+        if answer[0] != "success":
+            return
+        conversation = answer[2]["conversation_id"]
+        for k in range(2):
+            await asyncio.sleep(2)
+            body = f"Bonjour, je suis le candidat {n} ({k})."
+            await live.call("conversation.send", {"conversation_id": conversation, "body": body})
+        try:
+            await asyncio.wait_for(ended, 120)
+        except TimeoutError:
+            run.tally.error(f"conversation {conversation}: never ended")
+    finally:
+        ended.cancel()
+
+
+async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
+    """Staff the booth; call the next candidate, write once, end the conversation."""
+    tally = run.tally
+    try:
+        live = await Live.open(base, person.cookie, tally.record)
+    except (OSError, TimeoutError) as exc:
+        tally.error(f"recruiter {person.id}: {exc!r}")
+        return
+    try:
+        await live.call("subscribe", {"channel": f"user:{person.id}"})
+        await live.call("booth.staff", {"booth_id": booth})
+        while not run.stopping.is_set() and not live.closed:
+            started = live.watch(event="conversation.started")
+            skipped = live.watch(event="queue.skipped")
+            called = await live.call("queue.next", {"booth_id": booth})
+            if called[0] != "success" or called[2]["entry_id"] is None:
+                started.cancel()
+                skipped.cancel()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(run.stopping.wait(), 2)
+                continue
+            await asyncio.wait({started, skipped}, timeout=90, return_when=asyncio.FIRST_COMPLETED)
+            skipped.cancel()
+            if not started.done():
+                started.cancel()
+                tally.error(f"booth {booth}: a call neither answered nor skipped")
+                continue
+            conversation = started.result()["conversation_id"]
+            body = "Bonjour, parlez-moi de votre parcours."
+            await live.call("conversation.send", {"conversation_id": conversation, "body": body})
+            await asyncio.sleep(run.args.conversation)
+            payload = {"conversation_id": conversation, "next_step": "keep_in_touch"}
+            await live.call("conversation.end", payload)
+        if live.closed:
+            tally.error(f"recruiter {person.id}: socket closed {live.ws.close_code}")
+    finally:
+        await live.close()
+
+
+# The talk and the interviews (a process of their own: aiortc's load stays out of the mix's) ----
+
+
+async def media_run(pipe: Any, world: World, bases: list[str], args: argparse.Namespace) -> None:
+    records: list[tuple[str, float, float, str | None]] = []
+
+    def record(kind: str, began: float, seconds: float, error: str | None) -> None:
+        records.append((kind, began, seconds, error))
+
+    relay.setup_aiortc()
+    clip = relay.encode_clip()
+    bots: dict[str, relay.Bot] = {}
+    sockets: list[Live] = []
+    peers: list[Any] = []
+    try:
+        await present(world, bases[0], clip, record, sockets, peers)
+        for k, viewer in enumerate(world.viewers):
+            bots[f"viewer {viewer.id}"] = await watch(world, bases[k % 2], viewer, record, sockets)
+        for k, (interview, rec, cand) in enumerate(world.interviews):
+            pair = await interview_call(interview, bases[k % 2], rec, cand, clip, record, sockets)
+            bots.update(pair)
+        pipe.send(("ready", records[:], []))
+        records.clear()
+        await chat_and_check(pipe, world, bots, sockets, records, args)
+    except Exception as exc:  # noqa: BLE001 (told to the parent, which counts it)
+        pipe.send(("failed", records[:], [f"media client: {exc!r}"]))
+    finally:
+        for bot in bots.values():
+            await bot.pc.close()
+        for pc in peers:
+            await pc.close()
+        for live in sockets:
+            await live.close()
+
+
+async def present(
+    world: World, base: str, clip: Any, record: Any, sockets: list[Live], peers: list[Any]
+) -> None:
+    from aiortc import RTCSessionDescription
+
+    live = await Live.open(base, world.organiser.cookie, record)
+    sockets.append(live)
+    pc = relay.peer()
+    peers.append(pc)
+    relay.send_clip(pc, relay.clip_tracks(*clip))
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = {"webconference_id": world.talk, "type": "offer", "sdp": pc.localDescription.sdp}
+    for _ in range(60):  # until the media process has registered with Redis
+        published = await live.call("stage.publish", {**offer, "source": "camera"})
+        if published[0] == "success" or published[2].get("code") != "stage.unavailable":
+            break
+        await asyncio.sleep(0.5)
+    if published[0] != "success":
+        raise RuntimeError(f"stage.publish: {published}")
+    await pc.setRemoteDescription(RTCSessionDescription(published[2]["sdp"], "answer"))
+    await live.call("stage.start", {"webconference_id": world.talk})
+
+
+async def watch(
+    world: World, base: str, viewer: Person, record: Any, sockets: list[Live]
+) -> relay.Bot:
+    live = await Live.open(base, viewer.cookie, record)
+    sockets.append(live)
+    await live.call("subscribe", {"channel": f"webconference:{world.talk}"})
+    bot = relay.Bot()
+    offer = await live.call("stage.watch", {"webconference_id": world.talk})
+    if offer[0] == "success":
+        answer = await bot.accept(offer[2]["sdp"])
+        await live.call("stage.answer", {"webconference_id": world.talk, "sdp": answer})
+    return bot
+
+
+async def interview_call(
+    interview: int,
+    base: str,
+    rec: Person,
+    cand: Person,
+    clip: Any,
+    record: Any,
+    sockets: list[Live],
+) -> dict[str, relay.Bot]:
+    """Both join the room, the recruiter admits and offers, the candidate answers: media flows
+    between the two bots, the server relaying the signals only."""
+    from aiortc import RTCSessionDescription
+
+    lives, ids = [], []
+    for person in (rec, cand):
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            client.cookies.set("fair_session", person.cookie)
+            page = await fetch_token(client, interview)
+        live = await Live.open(base, person.cookie, record)
+        sockets.append(live)
+        joined = await live.call("room.join", {"interview_id": interview, "token": page})
+        if joined[0] != "success":
+            raise RuntimeError(f"room.join: {joined}")
+        lives.append(live)
+        ids.append(joined[2]["connection_id"])
+    await lives[0].call("room.admit", {"interview_id": interview})
+    offerer, answerer = relay.Bot(), relay.Bot()
+    relay.send_clip(offerer.pc, relay.clip_tracks(*clip))
+    await offerer.pc.setLocalDescription(await offerer.pc.createOffer())
+    offered = lives[1].watch(event="room.signal")
+    data = {"type": "offer", "sdp": offerer.pc.localDescription.sdp}
+    await lives[0].call("room.signal", {"interview_id": interview, "to": ids[1], "data": data})
+    offer = await asyncio.wait_for(offered, 30)
+    answered = lives[0].watch(event="room.signal")
+    sdp = await answerer.accept(offer["data"]["sdp"], send=relay.clip_tracks(*clip))
+    data = {"type": "answer", "sdp": sdp}
+    await lives[1].call("room.signal", {"interview_id": interview, "to": ids[0], "data": data})
+    answer = await asyncio.wait_for(answered, 30)
+    await offerer.pc.setRemoteDescription(RTCSessionDescription(answer["data"]["sdp"], "answer"))
+    offerer.count_headers()
+    return {f"interview {interview} {side}": bot
+            for side, bot in (("recruiter", offerer), ("candidate", answerer))}  # fmt: skip
+
+
+async def fetch_token(client: httpx.AsyncClient, interview: int) -> str:
+    page = await client.get(f"/interviews/{interview}/room")
+    found = TOKEN_RE.search(page.text)
+    if page.status_code != 200 or found is None:
+        raise RuntimeError(f"room page of interview {interview}: {page.status_code}")
+    return found.group(1)
+
+
+async def chat_and_check(
+    pipe: Any,
+    world: World,
+    bots: dict[str, relay.Bot],
+    sockets: list[Live],
+    records: list[Any],
+    args: argparse.Namespace,
+) -> None:
+    """Every `--chat-every` s each interview side writes in its room; each check, every bot's
+    video frames must have grown; the round trips and errors go to the parent, until it says
+    stop."""
+    rooms = sockets[1 + len(world.viewers) :]  # after the presenter's and the viewers'
+    frames = {name: bot.streams["video"].frames for name, bot in bots.items()}
+    loop = asyncio.get_running_loop()
+    n = 0
+    while not await loop.run_in_executor(None, pipe.poll, args.chat_every):
+        n += 1
+        for k, live in enumerate(rooms):
+            interview = world.interviews[k // 2][0]
+            body = f"Message {n} de {'la recruteuse' if k % 2 == 0 else 'la candidate'}."
+            await live.call("room.message", {"interview_id": interview, "body": body})
+        errors = [f"{s!r}: socket closed" for s in sockets if s.closed]
+        now = {name: bot.streams["video"].frames for name, bot in bots.items()}
+        errors += [f"{name}: no video for {args.chat_every:g} s" for name in now
+                   if now[name] <= frames[name]]  # fmt: skip
+        frames = now
+        pipe.send(("report", records[:], errors))
+        records.clear()
+    pipe.recv()
+
+
+def media_main(pipe: Any, world: World, bases: list[str], args: argparse.Namespace) -> None:
+    fanout.run(media_run(pipe, world, bases, args))
+    pipe.close()
+
+
+# The run -----------------------------------------------------------------------------------------
+
+
+async def sample(run: Run, processes: dict[str, Any]) -> None:
+    """Every `--sample` s: each server's RSS, and whether it still runs."""
+    tally = run.tally
+    for name in processes:
+        tally.rss[name] = defaultdict(list)
+    while not run.stopping.is_set():
+        n = tally.bucket(time.time())
+        for name, process in processes.items():
+            if process.poll() is not None:
+                tally.error(f"{name} exited ({process.returncode})")
+                run.stopping.set()
+            elif n is not None:
+                tally.rss[name][n].append(_harness.rss_kib(process.pid))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.stopping.wait(), run.args.sample)
+
+
+async def reference(run: Run, bases: list[str], transports: list[Any]) -> None:
+    """The static file, twice a second, from each server in turn."""
+    clients = [
+        httpx.AsyncClient(transport=t, base_url=b, timeout=60)
+        for t, b in zip(transports, bases, strict=True)
+    ]
+    n = 0
+    while not run.stopping.is_set():
+        await fetch(clients[n % 2], run.tally, "static", "GET", "/static/fair.css")
+        n += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.stopping.wait(), 0.5)
+
+
+async def soak(world: World, bases: list[str], processes: dict[str, Any],
+               args: argparse.Namespace) -> Tally:  # fmt: skip
+    """The talk and the interviews first (their process says when they run), then the
+    recruiters and the candidates; the warm-up starts with them."""
+    from tests import factories as f
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    media = ctx.Process(target=media_main, args=(child, world, bases, args), daemon=True)
+    media.start()
+    loop = asyncio.get_running_loop()
+    began = time.monotonic()
+    if not await loop.run_in_executor(None, parent.poll, 600):
+        raise SystemExit("the talk and the interviews did not start within 600 s")
+    first = parent.recv()
+    print(f"   the talk and the interviews: {first[0]} after {time.monotonic() - began:.0f} s",
+          flush=True)  # fmt: skip
+    intervals = max(1, round(args.minutes * 60 / args.interval))
+    tally = Tally(time.time() + args.warmup, args.interval, intervals)
+    run = Run(world, args, tally, asyncio.Event(), f.pdf_bytes("CV de candidat"))
+    # A connection idle for 2 s is not reused: uvicorn closes it after 5 s, and one reused as it
+    # closes fails the request (a browser would retry it; this client would count an error).
+    limits = httpx.Limits(
+        max_connections=args.connections, max_keepalive_connections=100, keepalive_expiry=2.0
+    )
+    transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in bases]
+    tasks = [asyncio.create_task(sample(run, processes)),
+             asyncio.create_task(reference(run, bases, transports))]  # fmt: skip
+    for k, (booth, person) in enumerate(zip(world.booths, world.recruiters, strict=True)):
+        tasks.append(asyncio.create_task(recruiter(run, booth, person, bases[k % 2])))
+    ramp = args.warmup / 2 / max(1, len(world.candidates))
+    for n, person in enumerate(world.candidates):
+        tasks.append(
+            asyncio.create_task(candidate(run, n, person, bases[n % 2], transports[n % 2]))
+        )
+        await asyncio.sleep(ramp)
+    end = tally.start + tally.intervals * tally.interval
+    what, records, errors = first
+    while True:
+        for record in records:
+            tally.record(*record)
+        for error in errors:
+            tally.error(error)
+        if what == "failed" or time.time() >= end or run.stopping.is_set():
+            break
+        what, records, errors = "report", [], []
+        if await loop.run_in_executor(None, parent.poll, 1.0):
+            what, records, errors = parent.recv()
+    run.stopping.set()
+    with contextlib.suppress(OSError):
+        parent.send("stop")
+    # What is under way ends within 15 s (a page, a conversation's last words); the rest (a
+    # place in a queue, say) is given up.
+    _, pending = await asyncio.wait(tasks, timeout=15)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            tally.error(f"crashed: {task.exception()!r}")
+    media.join(30)
+    if media.is_alive():
+        media.kill()
+    for transport in transports:
+        await transport.aclose()
+    return tally
+
+
+def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
+    names = list(tally.rss)
+    print(f"\n{'interval':>8} {'requests':>8} {'p50 ms':>7} {'p99 ms':>7} {'static p99':>10}  "
+          + " ".join(f"{n + ' MiB':>11}" for n in names))  # fmt: skip
+    for n in range(tally.intervals):
+        mix, static = tally.mix.get(n, []), tally.static.get(n, [])
+        rss = [statistics.mean(tally.rss[name].get(n) or [float("nan")]) / 1024 for name in names]
+        print(f"{n + 1:>8} {len(mix):>8} {_harness.pct(mix, 50) * 1000:>7.0f} "
+              f"{_harness.pct(mix, 99) * 1000:>7.0f} {_harness.pct(static, 99) * 1000:>10.1f}  "
+              + " ".join(f"{r:>11.1f}" for r in rss))  # fmt: skip
+    print("actions: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.actions.items())))
+    kinds = Counter(re.sub(r"\d+", "N", e.split(": ", 1)[1]) for e in tally.errors)
+    for kind, count in kinds.most_common(10):
+        first = next(e for e in tally.errors if re.sub(r"\d+", "N", e.split(": ", 1)[1]) == kind)
+        print(f"   {count:>6} x {kind} (first {first.split(': ', 1)[0]})")
+    last = tally.intervals - 1
+    print(f"\nSummary: {len(world.candidates):,} candidates in the mix, {len(world.viewers)} "
+          f"viewers, {len(world.interviews)} interviews, {len(world.booths)} recruiters; "
+          f"{args.warmup:g} s warm-up, {tally.intervals} intervals of {args.interval:g} s; 2 web "
+          f"processes, worker, media on PostgreSQL + Redis; {os.cpu_count()} cores")  # fmt: skip
+    growths = {}
+    for name in names:
+        first = statistics.mean(tally.rss[name].get(0) or [float("nan")])
+        final = statistics.mean(tally.rss[name].get(last) or [float("nan")])
+        growths[name] = (final - first) / first
+    shown = ", ".join(f"{name} {growth * 100:+.1f} %" for name, growth in growths.items())
+    grew = all(growth < GOAL_RSS for growth in growths.values())  # NaN (no sample) fails
+    print(
+        f"RSS growth after warm-up (last interval vs first): {shown}; "
+        f"goal < {GOAL_RSS:.0%}: {'ok' if grew else 'MISSED'}"
+    )
+    first99, last99 = (_harness.pct(tally.mix.get(i, []), 99) * 1000 for i in (0, last))
+    ratio = last99 / first99 if first99 else float("nan")
+    print(
+        f"p99 first interval {first99:.0f} ms, last {last99:.0f} ms ({ratio:.2f}x); "
+        f"goal <= {GOAL_P99:g}x: {'ok' if ratio <= GOAL_P99 else 'MISSED'}"
+    )
+    s0, s1 = (_harness.pct(tally.static.get(i, []), 99) * 1000 for i in (0, last))
+    print(
+        f"reference: /static/fair.css from the same servers, p99 first interval {s0:.1f} ms, "
+        f"last {s1:.1f} ms ({s1 / s0 if s0 else float('nan'):.2f}x)"
+    )
+    print(f"errors {len(tally.errors)}; goal 0: {'ok' if not tally.errors else 'MISSED'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=60.0, help="measured, after warm-up")
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=None,
+        help="candidates (1,000), viewers, interviews too",
+    )
+    parser.add_argument("--viewers", type=int, default=50)
+    parser.add_argument("--interviews", type=int, default=5)
+    parser.add_argument("--booths", type=int, default=10)
+    parser.add_argument("--offers", type=int, default=6, help="per booth")
+    parser.add_argument("--think", type=float, default=30.0, help="mean seconds between actions")
+    parser.add_argument("--warmup", type=float, default=None, help="seconds (default: 5 min, "
+                        "or a quarter of --minutes when shorter)")  # fmt: skip
+    parser.add_argument("--interval", type=float, default=60.0, help="seconds per interval")
+    parser.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
+    parser.add_argument("--queue-wait", type=float, default=120.0)
+    parser.add_argument("--conversation", type=float, default=8.0, help="seconds a recruiter "
+                        "waits before ending a conversation")  # fmt: skip
+    parser.add_argument("--chat-every", type=float, default=20.0)
+    parser.add_argument("--connections", type=int, default=100, help="HTTP connections a server")
+    parser.add_argument("--pg-database", default="fair_bench_soak")
+    parser.add_argument("--namespace", default="fair-bench-soak")
+    args = parser.parse_args()
+    args.users = (1000 if args.users is None else args.users) - args.viewers - args.interviews
+    if args.users < 1:
+        raise SystemExit("--users must exceed --viewers + --interviews")
+    if args.warmup is None:
+        args.warmup = min(300.0, args.minutes * 15)
+    _harness.raise_open_files()
+    signal.signal(signal.SIGTERM, _harness.exit_on_sigterm)  # the database dropped too
+    secret = secrets.token_urlsafe(48)
+    url = fanout.run(_harness.pg_database(args.pg_database, create=True))
+    data_dir = tempfile.TemporaryDirectory(prefix="fair-bench-soak-")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "BROADCAST_URL": REDIS_URL,
+        "SECRET_KEY": secret,
+        "FAIR_ENV": "test",
+        "FAIR_DATA_DIR": data_dir.name,
+        "FAIR_LOG_LEVEL": "WARNING",
+        "FAIR_BROADCAST_NAMESPACE": args.namespace,
+        "FAIR_MEDIA_URL": REDIS_URL,
+        "FAIR_MEDIA_NAMESPACE": f"{args.namespace}:media",
+        "FAIR_MEDIA_HOST_ADDRESSES": "127.0.0.1",
+        "FAIR_ADMISSION_ACTIVE_CAP": "0",
+        "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0",
+    }
+    processes: dict[str, Any] = {}
+    began = time.monotonic()
+    try:
+        print(f"Seeding {args.users + args.viewers + args.interviews:,} candidates…", flush=True)
+        world = fanout.run(seed(url, args, secret))
+        with _harness.Children() as children:
+            processes["worker"] = children.fair(env, "worker")
+            processes["media"] = children.fair(env, "media")
+            # Within 3 minutes: a loaded machine starts them slowly.
+            web_env = {**env, "FAIR_BACKGROUND_TASKS": "off"}
+            web = children.servers(_harness.uvicorn, web_env, 2, seconds=180)
+            for k, (process, _) in enumerate(web, start=1):
+                processes[f"web{k}"] = process
+            bases = [f"http://127.0.0.1:{port}" for _, port in web]
+            print(f"Running ({time.monotonic() - began:.0f} s): {args.warmup:g} s warm-up, then "
+                  f"{args.minutes:g} min…", flush=True)  # fmt: skip
+            tally = fanout.run(soak(world, bases, processes, args))
+    finally:
+        fanout.run(_harness.forget_namespace(REDIS_URL, args.namespace))
+        fanout.run(_harness.pg_database(args.pg_database, create=False))
+        data_dir.cleanup()
+    print(f"Done in {time.monotonic() - began:.0f} s", flush=True)
+    report(tally, args, world)
+
+
+if __name__ == "__main__":
+    main()
