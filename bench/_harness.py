@@ -27,12 +27,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncSession
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import db, search
+# fair and SQLAlchemy are imported where used: relay.py's media and bot processes import this
+# module too, and start within a deadline on a loaded machine (~2 s of imports otherwise).
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def pg_database(name: str, create: bool) -> str:
     """Drop the database `name` (its connections closed), create it again if `create`; its URL."""
+    from sqlalchemy import text
+
+    from fair import db
+
     engine = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -52,7 +57,7 @@ async def pg_database(name: str, create: bool) -> str:
 async def add_candidates(session: AsyncSession, prefix: str, n: int, now: datetime) -> list[int]:
     """`n` candidates inserted at once, `<prefix><i>@bench.fair`, who can log in with no
     password (the benchmarks sign their session cookies themselves): their ids, in order."""
-    from sqlalchemy import select
+    from sqlalchemy import insert, select
 
     from fair import accounts
     from fair.enums import Role
@@ -80,6 +85,8 @@ async def add_candidates(session: AsyncSession, prefix: str, n: int, now: dateti
 async def log_in(session: AsyncSession, user_ids: Sequence[int], now: datetime) -> list[str]:
     """A server-side session (fair.user_sessions) for each user, written as a log-in writes it
     (argon2 would take minutes for thousands): their keys, in order, for `cookie`."""
+    from sqlalchemy import insert
+
     from fair import tokens
     from fair.models import UserSession
 
@@ -148,11 +155,15 @@ def pct(values: Sequence[float], p: float) -> float:
 
 @functools.cache
 def _stem(word: str) -> str:
+    from fair import search
+
     return search._stemmer().stemWord(word)  # type: ignore[no-any-return]
 
 
 def fast_stems(text_: str) -> str:
     """search.stems, memoised per word (the pure-Python stemmer costs ~0.1 ms a word)."""
+    from fair import search
+
     return " ".join(_stem(w) for w in search.words(text_))
 
 
