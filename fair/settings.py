@@ -32,12 +32,18 @@ ARRIVALS_SHARE = 0.5  # of that, for candidates arriving; the rest for those alr
 REQUESTS_PER_ARRIVAL = 3  # an arrival's pages (the socket's cost counted in them)
 ACTIVE_PAGE_SECONDS = 30  # assumed: an active candidate asks a page every 30 s
 _ADMISSIONS_A_MINUTE = WEB_CORES * 60 / SURGE_CPU_SECONDS_PER_ARRIVAL * UTILISATION
-ADMISSION_ARRIVALS_PER_MINUTE = int(_ADMISSIONS_A_MINUTE * ARRIVALS_SHARE)  # 576
+RECOMMENDED_ARRIVALS_PER_MINUTE = int(_ADMISSIONS_A_MINUTE * ARRIVALS_SHARE)  # 576
 # Active candidates costing the other share: each a request every ACTIVE_PAGE_SECONDS, an
 # arrival's worth every REQUESTS_PER_ARRIVAL of them.
-ADMISSION_ACTIVE_CAP = int(
+RECOMMENDED_ACTIVE_CAP = int(
     _ADMISSIONS_A_MINUTE * (1 - ARRIVALS_SHARE) / 60 * REQUESTS_PER_ARRIVAL * ACTIVE_PAGE_SECONDS
 )  # 865
+# The defaults stay 0 (no cap) for now: a cap gates its edition for every live hour, not only
+# when it is full, so its candidates' sockets take a place in the line (a read on connect) and
+# its public pages come from the 5 s cache at all times (docs/OPERATIONS.md "Admission control").
+# An operator expecting a surge sets the two variables to the figures above.
+ADMISSION_ACTIVE_CAP = 0
+ADMISSION_ARRIVALS_PER_MINUTE = 0
 
 
 class SettingsError(RuntimeError):

@@ -78,7 +78,14 @@ async def test_a_daily_digest_of_new_matching_offers(session) -> None:  # type: 
     sent = await session.scalar(select(OutboxMail).where(OutboxMail.to_addr == candidate.email))
     built = mail._build(
         mail._Outgoing(
-            sent.id, sent.to_addr, sent.subject, sent.body, None, sent.created_at, sent.headers
+            sent.id,
+            sent.attempts,
+            sent.to_addr,
+            sent.subject,
+            sent.body,
+            None,
+            sent.created_at,
+            sent.headers,
         ),
         settings.get(),
     )

@@ -180,7 +180,7 @@ async def test_a_visitor_with_a_message_waiting_gets_a_page_of_their_own(
 async def test_nothing_is_cached_when_the_edition_is_not_gated(
     app: Any, session: AsyncSession, client: httpx.AsyncClient, conf: settings.Settings
 ) -> None:
-    # No cap of its own, and the platform's default caps off (they are on by default).
+    # No cap of its own, and the platform's default caps off (whatever they are).
     settings.override(replace(conf, admission_active_cap=0, admission_arrivals_per_minute=0))
     edition, _offer = await _fair(session, cap=None)
     path = f"/e/{edition.slug}/booths"
