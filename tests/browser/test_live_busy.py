@@ -1,12 +1,14 @@
 """static/live.js when the server's database pool is full: a subscription answered
 `server.busy` is asked again (backing off, with jitter), the status line saying meanwhile that
 live updates are delayed; once a connection is free again the page goes live and the line is
-cleared. A server of its own with one database connection, held by the test."""
+cleared. A server of its own with one database connection, held by the test once the socket is
+served."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,14 +80,40 @@ def test_a_busy_subscription_is_asked_again_and_said(busy_server: Server, browse
         log_in(page, email, f.PASSWORD)
         page.wait_for_selector("body[data-live=on]")
 
-        # The hall's page is served, then the pool is taken before live.js runs: its socket
-        # opens, its subscription to the edition's channel needs a read and is told server.busy.
-        def hold_then_serve(route: Any) -> None:
-            if held.connection is None:
-                held.take()
-            route.continue_()
+        # The hall's socket is passed through the test: its first subscription waits until the
+        # server answered a ping of ours (the socket's connect and session check are over: they
+        # may read the database, e.g. which editions the admission gate holds, cached 5 s),
+        # then the pool is taken and the subscription, which needs a read, is told server.busy.
+        ours = 10**9
+        waiting: list[Any] = []
+        asked: list[bool] = []  # the ping was sent (once: the retries after release pass)
 
-        page.route("**/live.js*", hold_then_serve)
+        def route(ws: Any) -> None:
+            server = ws.connect_to_server()
+
+            def from_page(message: Any) -> None:
+                if waiting or (not asked and '"subscribe"' in str(message)):
+                    if not asked:
+                        asked.append(True)
+                        server.send(json.dumps(["ping", ours, {}]))
+                    waiting.append(message)
+                    return
+                server.send(message)
+
+            def from_server(message: Any) -> None:
+                frame = json.loads(message)
+                if frame[1] == ours:  # the socket is served: take the pool, then subscribe
+                    held.take()
+                    for kept in waiting:
+                        server.send(kept)
+                    waiting.clear()
+                    return
+                ws.send(message)
+
+            ws.on_message(from_page)
+            server.on_message(from_server)
+
+        page.route_web_socket("**/live", route)
         page.goto(f"/e/{slug}/booths")
         page.wait_for_selector("body[data-live=busy]")
         status = page.locator("#live-status")
