@@ -24,6 +24,7 @@ import sys
 import time
 from base64 import b64encode
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from fair.editions import EditionInput
 
 # fair and SQLAlchemy are imported where used: relay.py's media and bot processes import this
 # module too, and start within a deadline on a loaded machine (~2 s of imports otherwise).
@@ -51,7 +54,50 @@ async def pg_database(name: str, create: bool) -> str:
         if create:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await engine.dispose()
+    return pg_url(name)
+
+
+def pg_url(name: str) -> str:
+    """The URL of the database `name` on PG_ADMIN's server."""
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+@dataclass
+class Seeded:
+    """What `seed_edition` wrote: the organiser's and edition's ids, the edition's slug, and the
+    candidates' ids and session cookies, in the same order."""
+
+    organiser_id: int
+    edition_id: int
+    slug: str
+    user_ids: list[int]
+    cookies: list[str]
+
+
+async def seed_edition(
+    url: str, *, n: int, prefix: str, secret: str, data: EditionInput | None = None
+) -> Seeded:
+    """Migrate the database at `url`, then write an organiser, the edition they publish (`data`:
+    the demo's edition around now unless given) and `n` candidates `<prefix><i>@bench.fair`, each
+    logged in once (`log_in`), their cookies signed with `secret`."""
+    from fair import accounts, clock, db, demo, editions, migrations
+    from fair.enums import Role
+
+    await migrations.upgrade_async(url)
+    engine = db.create_engine(url)
+    now = clock.now()
+    async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
+        organiser = await accounts.create_user(
+            session, email="org@bench.fair", name="Org", password=None, role=Role.ORGANISER
+        )
+        edition = await editions.create(session, by=organiser, data=data or demo.edition_input(now))
+        await editions.publish(session, edition)
+        ids = await add_candidates(session, prefix, n, now)
+        keys = await log_in(session, ids, now)
+        seeded = Seeded(organiser.id, edition.id, edition.slug, ids, [])
+    await engine.dispose()
+    seeded.cookies = [cookie(secret, key) for key in keys]
+    return seeded
 
 
 async def add_candidates(session: AsyncSession, prefix: str, n: int, now: datetime) -> list[int]:

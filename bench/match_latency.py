@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _harness import PG_ADMIN, pct, pg_database  # noqa: E402
+from _harness import pct, pg_database, pg_url  # noqa: E402
 from search import build  # noqa: E402
 
 from fair import (  # noqa: E402
@@ -504,9 +504,7 @@ def main() -> None:
                 path = Path(args.reuse) if args.reuse else Path(tmp) / "bench.db"
                 lines += run_backend(name, f"sqlite+aiosqlite:///{path}", args)
             elif args.reuse:
-                lines += run_backend(
-                    name, PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database, args
-                )
+                lines += run_backend(name, pg_url(args.pg_database), args)
             else:
                 url = asyncio.run(pg_database(args.pg_database, create=True))
                 try:
