@@ -50,6 +50,7 @@ from fair import admission_gate, app_state, channels, clock, tokens, user_sessio
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, limits
 from fair.models import User, UserSession
+from fair.ttl_cache import TTLCache
 
 if TYPE_CHECKING:  # socket.py imports this module
     from fair.live.socket import Connection
@@ -71,36 +72,29 @@ class Known:
 
     user: User
     session_id: int
-    expires: float
 
 
 class SessionCache:
-    """Sessions by the digest of their cookie's key, the oldest dropped first when full."""
+    """Sessions by the digest of their cookie's key, the least recently used dropped first
+    when full."""
 
     def __init__(self, seconds: float = CACHE_SECONDS, size: int = CACHE_SIZE) -> None:
-        self.seconds, self.size = seconds, size
-        self._known: OrderedDict[str, Known] = OrderedDict()
+        self._known: TTLCache[str, Known] = TTLCache(
+            seconds=seconds, size=size, on_drop=self._dropped
+        )
         self._by_user: defaultdict[int, set[str]] = defaultdict(set)
 
     def get(self, digest: str) -> Known | None:
-        found = self._known.get(digest)
-        if found is not None and found.expires <= time.monotonic():
-            self._drop(digest)
-            return None
-        return found
+        return self._known.get(digest)
 
     def put(self, digest: str, user: User, session_id: int, *, left: float = math.inf) -> None:
         """Cache a session for `seconds`, or the `left` seconds it has before it expires."""
-        self._drop(digest)
-        until = time.monotonic() + min(self.seconds, left)
-        self._known[digest] = Known(user, session_id, until)
+        self._known.put(digest, Known(user, session_id), seconds=left)
         self._by_user[user.id].add(digest)
-        while len(self._known) > self.size:
-            self._drop(next(iter(self._known)))
 
     def forget_user(self, user_id: int) -> None:
         for digest in list(self._by_user.get(user_id, ())):
-            self._drop(digest)
+            self._known.pop(digest)
 
     def clear(self) -> None:
         self._known.clear()
@@ -109,10 +103,7 @@ class SessionCache:
     def __len__(self) -> int:
         return len(self._known)
 
-    def _drop(self, digest: str) -> None:
-        found = self._known.pop(digest, None)
-        if found is None:
-            return
+    def _dropped(self, digest: str, found: Known) -> None:
         mine = self._by_user.get(found.user.id)
         if mine is not None:
             mine.discard(digest)
@@ -140,7 +131,7 @@ class Hub:
     def __init__(self, broadcast: Broadcaster) -> None:
         self.broadcast = broadcast
         self.sessions = SessionCache()
-        self.public: OrderedDict[str, float] = OrderedDict()  # channel: until when
+        self.public: TTLCache[str, bool] = TTLCache(seconds=CACHE_SECONDS, size=CACHE_SIZE)
         self._checking: dict[str, asyncio.Task[bool]] = {}  # public channels being read
         self.watched: defaultdict[int, set[Connection]] = defaultdict(set)  # by user id
         self.by_id: dict[str, Connection] = {}  # by connection id
@@ -271,19 +262,10 @@ class Hub:
 
     def visible_to_all(self, channel: str) -> bool:
         """Whether `channel` was found visible to everyone less than CACHE_SECONDS ago."""
-        until = self.public.get(channel)
-        if until is None:
-            return False
-        if until <= time.monotonic():
-            del self.public[channel]
-            return False
-        return True
+        return self.public.get(channel) is not None
 
     def remember_public(self, channel: str) -> None:
-        self.public[channel] = time.monotonic() + CACHE_SECONDS
-        self.public.move_to_end(channel)
-        while len(self.public) > CACHE_SIZE:
-            self.public.popitem(last=False)
+        self.public.put(channel, True)
 
     # Sockets ------------------------------------------------------------------------------
 
