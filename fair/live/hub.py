@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import json
 import logging
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission_gate, app_state, channels, clock, tokens, user_sessions
+from fair import admission_gate, app_state, channels, clock, logs, tokens, user_sessions
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, limits
 from fair.models import User, UserSession
@@ -324,8 +325,9 @@ class Hub:
         await limits.close_sockets(self.broadcast, closing)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run `work` in the background, kept referenced until it ends."""
-        task = asyncio.create_task(work)
+        """Run `work` in the background, kept referenced until it ends; its log lines carry no
+        socket's request id (the sockets of a moment share it)."""
+        task = asyncio.create_task(work, context=_shared())
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
 
@@ -336,10 +338,11 @@ class Hub:
         if self._tasks:
             return
         self._state = state
+        context = _shared()  # not the request id of the socket that starts them
         self._tasks = [
-            asyncio.create_task(self._follow_accounts()),
-            asyncio.create_task(self._follow_closing()),
-            asyncio.create_task(self._rounds()),
+            asyncio.create_task(self._follow_accounts(), context=context),
+            asyncio.create_task(self._follow_closing(), context=context.copy()),
+            asyncio.create_task(self._rounds(), context=context.copy()),
         ]
 
     async def stop(self) -> None:
@@ -462,6 +465,13 @@ class Hub:
     async def _recheck(self, conns: list[Connection]) -> None:
         if conns and self._state is not None:
             await account_watch.recheck(self._state, conns)
+
+
+def _shared() -> contextvars.Context:
+    """The current context without a request id: for the work of every socket of a process."""
+    context = contextvars.copy_context()
+    context.run(logs.request_id.set, logs.NONE)
+    return context
 
 
 def _field(frame: str, name: str) -> Any:
