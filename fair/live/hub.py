@@ -22,8 +22,12 @@ the few process-wide tasks that used to run once per socket.
   subscribing to the hall's channel at opening read the database once, not once each until
   the first answer (which emptied the pool: `server.busy` to the rest).
 * **Rounds**: one task re-checks the sockets' sessions and refreshes the open sockets register
-  (fair.live.limits), one follows the sockets-closing notices. Heartbeats are a timer per
-  socket (a callback, not a task: `Connection`).
+  (fair.live.limits), one follows the sockets-closing notices. The sockets opened (closed) within
+  OPENING_SECONDS are (un)registered together; these rounds and the refresh update the register
+  one at a time, each with the sockets here when it starts: a socket's entry is never written
+  after its leave took it off (two rounds' pipelines in flight at once could: a socket of a
+  round's later chunk, closed meanwhile, was listed after it left, until STALE_SECONDS).
+  Heartbeats are a timer per socket (a callback, not a task: `Connection`).
 
 A `Hub` belongs to a broadcaster (one per app); the app's lifespan closes it (`close`).
 """
@@ -156,6 +160,11 @@ class Hub:
         self._reading = False  # a task reads them
         self._opening: list[Connection] = []  # sockets opened since the last registration
         self._closing: list[Connection] = []  # and closed
+        # One update of the open sockets register at a time (rounds of opened, closed and
+        # refreshed sockets): a socket's entry is never written after it was taken off, as
+        # pipelines of two rounds in flight together could do (the open sockets register:
+        # fair.live.limits; `_open_sockets`).
+        self._registering = asyncio.Lock()
         # Account changes heard lately, by user id: the value of `changes` then (a socket
         # checked before that and joining after is re-checked); every change, once anything may
         # have been missed (a resync); and the highest forgotten (old, or past CHANGED_SIZE).
@@ -316,13 +325,22 @@ class Hub:
 
     async def _open_sockets(self) -> None:
         await asyncio.sleep(OPENING_SECONDS)
-        opening, self._opening = self._opening, []
-        await limits.open_sockets(self.broadcast, [c for c in opening if not c.ended.done()])
+        async with self._registering:
+            opening, self._opening = self._opening, []
+            # Only those still here (`leave` took the others off `by_id`, and queued them to
+            # be unregistered by a round that waits for this one).
+            here = [c for c in opening if self.by_id.get(c.connection_id) is c]
+            await limits.open_sockets(self.broadcast, here)
 
     async def _close_sockets(self) -> None:
         await asyncio.sleep(OPENING_SECONDS)
-        closing, self._closing = self._closing, []
-        await limits.close_sockets(self.broadcast, closing)
+        async with self._registering:
+            closing, self._closing = self._closing, []
+            await limits.close_sockets(self.broadcast, closing)
+
+    async def _refresh(self) -> None:
+        async with self._registering:  # those here now, none unregistered meanwhile
+            await limits.refresh(self.broadcast, list(self.by_id.values()))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run `work` in the background, kept referenced until it ends; its log lines carry no
@@ -428,7 +446,7 @@ class Hub:
         checked = time.monotonic()
         while True:
             await asyncio.sleep(limits.REFRESH_SECONDS)
-            await limits.refresh(self.broadcast, list(self.by_id.values()))
+            await self._refresh()
             await self.keep_admitted()
             if time.monotonic() - checked >= account_watch.RECHECK_SECONDS:
                 checked = time.monotonic()
