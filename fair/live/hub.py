@@ -20,7 +20,11 @@ the few process-wide tasks that used to run once per socket.
   everyone may follow (the pages show it to visitors) is remembered for CACHE_SECONDS, and the
   sockets asking at the same moment wait for one read, so that thousands of sockets
   subscribing to the hall's channel at opening read the database once, not once each until
-  the first answer (which emptied the pool: `server.busy` to the rest).
+  the first answer (which emptied the pool: `server.busy` to the rest). A channel that stops
+  being public (a booth declined after its approval, and its talks) is forgotten at once: the
+  change is published on the deployment's hidden channel, which every process follows here
+  (a read under way then is not remembered). Pub/sub may lose it: the channel is then public
+  here CACHE_SECONDS at most (the pages see the change at once).
 * **Rounds**: one task re-checks the sockets' sessions and refreshes the open sockets register
   (fair.live.limits), one follows the sockets-closing notices. The sockets opened (closed) within
   OPENING_SECONDS are (un)registered together; these rounds and the refresh update the register
@@ -146,6 +150,7 @@ class Hub:
         self.broadcast = broadcast
         self.sessions = SessionCache()
         self.public: OrderedDict[str, float] = OrderedDict()  # channel: until when
+        self.hidings = 0  # notices of channels hidden heard so far (`forget_public`)
         self._checking: dict[str, asyncio.Task[bool]] = {}  # public channels being read
         self.watched: defaultdict[int, set[Connection]] = defaultdict(set)  # by user id
         self.by_id: dict[str, Connection] = {}  # by connection id
@@ -271,11 +276,12 @@ class Hub:
         return await asyncio.shield(reading)
 
     async def _read_public(self, channel: str, read: Callable[[], Awaitable[bool]]) -> bool:
+        hidings = self.hidings
         try:
             public = await read()
         finally:
             del self._checking[channel]
-        if public:
+        if public and hidings == self.hidings:  # else perhaps read before a change it missed
             self.remember_public(channel)
         return public
 
@@ -288,6 +294,18 @@ class Hub:
             del self.public[channel]
             return False
         return True
+
+    def forget_public(self, frame: str) -> None:
+        """Channels hidden (a notice on the hidden channel: `channels.HIDDEN`), or anything
+        (a resync: some may have been missed): no longer taken as public."""
+        self.hidings += 1
+        names = _field(frame, "channels")
+        if not isinstance(names, list):
+            self.public.clear()
+            return
+        for name in names:
+            if isinstance(name, str):
+                self.public.pop(name, None)
 
     def remember_public(self, channel: str) -> None:
         self.public[channel] = time.monotonic() + CACHE_SECONDS
@@ -372,7 +390,10 @@ class Hub:
         self.sessions.clear()
 
     async def _follow_accounts(self) -> None:
-        async with self.broadcast.listen(channels.ACCOUNTS, self._account_changed):
+        async with (
+            self.broadcast.listen(channels.ACCOUNTS, self._account_changed),
+            self.broadcast.listen(channels.HIDDEN, self.forget_public),
+        ):
             self.listening = True
             try:
                 await asyncio.Event().wait()  # until stopped
