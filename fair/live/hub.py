@@ -20,10 +20,18 @@ the few process-wide tasks that used to run once per socket.
   everyone may follow (the pages show it to visitors) is remembered for CACHE_SECONDS, and the
   sockets asking at the same moment wait for one read, so that thousands of sockets
   subscribing to the hall's channel at opening read the database once, not once each until
-  the first answer (which emptied the pool: `server.busy` to the rest).
+  the first answer (which emptied the pool: `server.busy` to the rest). A channel that stops
+  being public (a booth declined after its approval, and its talks) is forgotten at once: the
+  change is published on the deployment's hidden channel, which every process follows here
+  (a read under way then is not remembered). Pub/sub may lose it: the channel is then public
+  here CACHE_SECONDS at most (the pages see the change at once).
 * **Rounds**: one task re-checks the sockets' sessions and refreshes the open sockets register
-  (fair.live.limits), one follows the sockets-closing notices. Heartbeats are a timer per
-  socket (a callback, not a task: `Connection`).
+  (fair.live.limits), one follows the sockets-closing notices. The sockets opened (closed) within
+  OPENING_SECONDS are (un)registered together; these rounds and the refresh update the register
+  one at a time, each with the sockets here when it starts: a socket's entry is never written
+  after its leave took it off (two rounds' pipelines in flight at once could: a socket of a
+  round's later chunk, closed meanwhile, was listed after it left, until STALE_SECONDS).
+  Heartbeats are a timer per socket (a callback, not a task: `Connection`).
 
 A `Hub` belongs to a broadcaster (one per app); the app's lifespan closes it (`close`).
 """
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import json
 import logging
@@ -46,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission_gate, app_state, channels, clock, tokens, user_sessions
+from fair import admission_gate, app_state, channels, clock, logs, tokens, user_sessions
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, limits
 from fair.models import User, UserSession
@@ -132,6 +141,7 @@ class Hub:
         self.broadcast = broadcast
         self.sessions = SessionCache()
         self.public: TTLCache[str, bool] = TTLCache(seconds=CACHE_SECONDS, size=CACHE_SIZE)
+        self.hidings = 0  # notices of channels hidden heard so far (`forget_public`)
         self._checking: dict[str, asyncio.Task[bool]] = {}  # public channels being read
         self.watched: defaultdict[int, set[Connection]] = defaultdict(set)  # by user id
         self.by_id: dict[str, Connection] = {}  # by connection id
@@ -146,6 +156,11 @@ class Hub:
         self._reading = False  # a task reads them
         self._opening: list[Connection] = []  # sockets opened since the last registration
         self._closing: list[Connection] = []  # and closed
+        # One update of the open sockets register at a time (rounds of opened, closed and
+        # refreshed sockets): a socket's entry is never written after it was taken off, as
+        # pipelines of two rounds in flight together could do (the open sockets register:
+        # fair.live.limits; `_open_sockets`).
+        self._registering = asyncio.Lock()
         # Account changes heard lately, by user id: the value of `changes` then (a socket
         # checked before that and joining after is re-checked); every change, once anything may
         # have been missed (a resync); and the highest forgotten (old, or past CHANGED_SIZE).
@@ -252,17 +267,30 @@ class Hub:
         return await asyncio.shield(reading)
 
     async def _read_public(self, channel: str, read: Callable[[], Awaitable[bool]]) -> bool:
+        hidings = self.hidings
         try:
             public = await read()
         finally:
             del self._checking[channel]
-        if public:
+        if public and hidings == self.hidings:  # else perhaps read before a change it missed
             self.remember_public(channel)
         return public
 
     def visible_to_all(self, channel: str) -> bool:
         """Whether `channel` was found visible to everyone less than CACHE_SECONDS ago."""
         return self.public.get(channel) is not None
+
+    def forget_public(self, frame: str) -> None:
+        """Channels hidden (a notice on the hidden channel: `channels.HIDDEN`), or anything
+        (a resync: some may have been missed): no longer taken as public."""
+        self.hidings += 1
+        names = _field(frame, "channels")
+        if not isinstance(names, list):
+            self.public.clear()
+            return
+        for name in names:
+            if isinstance(name, str):
+                self.public.pop(name)
 
     def remember_public(self, channel: str) -> None:
         self.public.put(channel, True)
@@ -297,17 +325,27 @@ class Hub:
 
     async def _open_sockets(self) -> None:
         await asyncio.sleep(OPENING_SECONDS)
-        opening, self._opening = self._opening, []
-        await limits.open_sockets(self.broadcast, [c for c in opening if not c.ended.done()])
+        async with self._registering:
+            opening, self._opening = self._opening, []
+            # Only those still here (`leave` took the others off `by_id`, and queued them to
+            # be unregistered by a round that waits for this one).
+            here = [c for c in opening if self.by_id.get(c.connection_id) is c]
+            await limits.open_sockets(self.broadcast, here)
 
     async def _close_sockets(self) -> None:
         await asyncio.sleep(OPENING_SECONDS)
-        closing, self._closing = self._closing, []
-        await limits.close_sockets(self.broadcast, closing)
+        async with self._registering:
+            closing, self._closing = self._closing, []
+            await limits.close_sockets(self.broadcast, closing)
+
+    async def _refresh(self) -> None:
+        async with self._registering:  # those here now, none unregistered meanwhile
+            await limits.refresh(self.broadcast, list(self.by_id.values()))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run `work` in the background, kept referenced until it ends."""
-        task = asyncio.create_task(work)
+        """Run `work` in the background, kept referenced until it ends; its log lines carry no
+        socket's request id (the sockets of a moment share it)."""
+        task = asyncio.create_task(work, context=_shared())
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
 
@@ -318,10 +356,11 @@ class Hub:
         if self._tasks:
             return
         self._state = state
+        context = _shared()  # not the request id of the socket that starts them
         self._tasks = [
-            asyncio.create_task(self._follow_accounts()),
-            asyncio.create_task(self._follow_closing()),
-            asyncio.create_task(self._rounds()),
+            asyncio.create_task(self._follow_accounts(), context=context),
+            asyncio.create_task(self._follow_closing(), context=context.copy()),
+            asyncio.create_task(self._rounds(), context=context.copy()),
         ]
 
     async def stop(self) -> None:
@@ -333,7 +372,10 @@ class Hub:
         self.sessions.clear()
 
     async def _follow_accounts(self) -> None:
-        async with self.broadcast.listen(channels.ACCOUNTS, self._account_changed):
+        async with (
+            self.broadcast.listen(channels.ACCOUNTS, self._account_changed),
+            self.broadcast.listen(channels.HIDDEN, self.forget_public),
+        ):
             self.listening = True
             try:
                 await asyncio.Event().wait()  # until stopped
@@ -407,7 +449,7 @@ class Hub:
         checked = time.monotonic()
         while True:
             await asyncio.sleep(limits.REFRESH_SECONDS)
-            await limits.refresh(self.broadcast, list(self.by_id.values()))
+            await self._refresh()
             await self.keep_admitted()
             if time.monotonic() - checked >= account_watch.RECHECK_SECONDS:
                 checked = time.monotonic()
@@ -444,6 +486,13 @@ class Hub:
     async def _recheck(self, conns: list[Connection]) -> None:
         if conns and self._state is not None:
             await account_watch.recheck(self._state, conns)
+
+
+def _shared() -> contextvars.Context:
+    """The current context without a request id: for the work of every socket of a process."""
+    context = contextvars.copy_context()
+    context.run(logs.request_id.set, logs.NONE)
+    return context
 
 
 def _field(frame: str, name: str) -> Any:

@@ -27,6 +27,7 @@ from fair import (
     employers,
     i18n,
     live_panel,
+    logs,
     metrics,
     permissions,
     settings,
@@ -62,6 +63,7 @@ MAX_SUBSCRIPTIONS = 20
 CLOSE_TOO_BIG = 1009
 CLOSE_OVERFLOW = 1013  # "try again later": the client reconnects and re-fetches
 CLOSE_BAD_ORIGIN = 4403
+CLOSE_ERROR = 1011  # "internal error": a defect, logged
 CLOSE_REASONS = {
     account_watch.CLOSE_SESSION_ENDED: account_watch.CLOSE_REASON,
     limits.CLOSE_TOO_MANY: limits.CLOSE_REASON,
@@ -69,12 +71,35 @@ CLOSE_REASONS = {
 
 
 async def endpoint(websocket: WebSocket) -> None:
+    # Its log lines carry an id of its own (the commands' too: their tasks copy it), as a
+    # request's do (fair.web.ops).
+    logs.request_id.set(logs.new_id())
     # Accept first, so that a refused browser sees the close code (a refused handshake is
     # only an opaque error to scripts).
     await websocket.accept()
+    try:
+        code, reason = await _serve(websocket)
+    except Exception as exc:  # logged once, here, never left to the server
+        if db.unavailable(exc) is None:
+            code, reason = CLOSE_ERROR, None
+            log.exception("live: the socket failed")
+        else:  # e.g. while leaving its booths: the database out of reach, not a defect
+            code, reason = CLOSE_OVERFLOW, "service briefly unavailable"
+            log.warning("live: the socket ended without the database: %r", exc)
+    await _close(websocket, code, reason)
+
+
+async def _close(websocket: WebSocket, code: int | None, reason: str | None) -> None:
+    """Close with `code` (None: the client left); a client gone meanwhile is not an error."""
+    if code:
+        with contextlib.suppress(Exception):  # e.g. WebSocketDisconnect: nobody to tell
+            await websocket.close(code, reason)
+
+
+async def _serve(websocket: WebSocket) -> tuple[int | None, str | None]:
+    """Serve the socket: the close code and reason it ends with (None: the client left)."""
     if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host")):
-        await websocket.close(CLOSE_BAD_ORIGIN)
-        return
+        return CLOSE_BAD_ORIGIN, None
     state = app_state.of(websocket)
     hub = hubs.of(state.broadcast)
     checked = hub.changes  # account changes heard before the session's check
@@ -92,11 +117,9 @@ async def endpoint(websocket: WebSocket) -> None:
             raise
         # The database out of reach or every connection taken: "try again later", and the
         # client reconnects (static/live.js backs off), not a server error.
-        await websocket.close(CLOSE_OVERFLOW, "service briefly unavailable")
-        return
+        return CLOSE_OVERFLOW, "service briefly unavailable"
     if held:  # the admission gate holds this candidate: their waiting page polls instead
-        await websocket.close(CLOSE_OVERFLOW, "waiting for admission")
-        return
+        return CLOSE_OVERFLOW, "waiting for admission"
     metrics.SOCKETS.inc()
     try:
         conn = Connection(websocket, user, hub, session_id)
@@ -104,10 +127,7 @@ async def endpoint(websocket: WebSocket) -> None:
         code = await conn.serve(checked)
     finally:
         metrics.SOCKETS.dec()
-    if code:
-        reason = CLOSE_REASONS.get(code)
-        with contextlib.suppress(Exception):  # the client may be gone already
-            await websocket.close(code, reason)
+    return code, CLOSE_REASONS.get(code) if code else None
 
 
 async def _held(state: AppState, websocket: WebSocket, user: User) -> tuple[bool, int | None]:
