@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import random
 import statistics
 import subprocess
@@ -35,6 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -271,7 +273,7 @@ class Figures:
     render: list[float] = field(default_factory=list)
 
 
-CARDS: Any = None  # the cards of "offers for you", compiled once (render_cards)
+CARDS: jinja2.Template | None = None  # the cards of "offers for you", compiled once (render_cards)
 
 
 def render_cards(found: list[Any]) -> str:
@@ -345,7 +347,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Figures]:
             took = (time.perf_counter() - began) * 1000
             cpu = (time.process_time() - cpu) * 1000
             database, trips = clock_.ms, clock_.count
-            ref = await timed(lambda i=i, call=reference: call(i))
+            ref = await timed(functools.partial(reference, i))
             began = time.perf_counter()
             if kind == "offers for you":
                 render_cards(found)

@@ -45,6 +45,7 @@ import jinja2
 import uvicorn
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -75,7 +76,7 @@ from fair import (  # noqa: E402
 )
 from fair.app import create_app  # noqa: E402
 from fair.enums import BoothStatus, Contract, Role, WorkingTime  # noqa: E402
-from fair.models import Booth, Offer  # noqa: E402
+from fair.models import Booth, Edition, Offer, User  # noqa: E402
 from fair.web import auth, public  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
 from fair.web.templating import render  # noqa: E402
@@ -158,7 +159,14 @@ async def build(url: str, n_offers: int, n_booths: int) -> tuple[str, float]:
     return slug, elapsed
 
 
-async def _booth(session, spec, n, recruiter, edition, organiser):  # type: ignore[no-untyped-def]
+async def _booth(
+    session: AsyncSession,
+    spec: demo.DemoEmployer,
+    n: int,
+    recruiter: User,
+    edition: Edition,
+    organiser: User,
+) -> Booth:
     employer = await employers.register(
         session,
         by=recruiter,
@@ -521,7 +529,7 @@ def gain(judgement: dict[str, Any], code: str) -> int:
 
 def ndcg(gains: list[int], ideal: list[int], k: int = 10) -> float:
     def dcg(values: list[int]) -> float:
-        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(values[:k]))
+        return sum((2.0**g - 1) / math.log2(i + 2) for i, g in enumerate(values[:k]))
 
     best = dcg(sorted(ideal, reverse=True))
     return dcg(gains) / best if best else 0.0
