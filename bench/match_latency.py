@@ -37,14 +37,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _harness import pct, pg_database, pg_url  # noqa: E402
+from _harness import pct, pg_database, pg_scratch, pg_url, settle  # noqa: E402
 from search import build  # noqa: E402
 
 from fair import (  # noqa: E402
@@ -102,14 +102,7 @@ async def add_people(url: str, n_profiles: int) -> None:
                 rows.append(_application(offer_id, candidate, now))
         if rows:
             await _fill_application_columns(session, rows)
-    if url.startswith("sqlite"):
-        await db.refresh_statistics(engine)
-    else:
-        # What autovacuum does after bulk inserts (PostgreSQL 13+ vacuums on inserts too): the
-        # statistics, and the visibility map that lets index-only scans skip the table.
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
+    await settle(engine, url)
     await engine.dispose()
 
 
@@ -508,11 +501,8 @@ def main() -> None:
             elif args.reuse:
                 lines += run_backend(name, pg_url(args.pg_database), args)
             else:
-                url = asyncio.run(pg_database(args.pg_database, create=True))
-                try:
+                with pg_scratch(args.pg_database) as url:
                     lines += run_backend(name, url, args)
-                finally:
-                    asyncio.run(pg_database(args.pg_database, create=False))
     print("\nWhere the medians go:")
     print("\n".join(lines[1::2]))
     print(f"\nSummary ({args.offers:,} offers, {args.profiles:,} pool profiles, {args.requests} "

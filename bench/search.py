@@ -43,7 +43,7 @@ from typing import Any
 import httpx
 import jinja2
 import uvicorn
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -53,7 +53,7 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _harness import fast_stems, free_port, pct, pg_database  # noqa: E402
+from _harness import fast_stems, free_port, pct, pg_scratch, settle  # noqa: E402
 
 from fair import (  # noqa: E402
     accounts,
@@ -147,14 +147,7 @@ async def build(url: str, n_offers: int, n_booths: int) -> tuple[str, float]:
     async with db.unit_of_work(maker) as session:
         await _insert_offers(session, booths, n_offers)
     elapsed = time.perf_counter() - started
-    # As the server does at start (SQLite) and autovacuum would (PostgreSQL: the statistics,
-    # and the visibility map that lets an index-only scan skip the table's pages).
-    if url.startswith("sqlite"):
-        await db.refresh_statistics(engine)
-    else:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
+    await settle(engine, url)
     await engine.dispose()
     return slug, elapsed
 
@@ -630,12 +623,8 @@ def main() -> None:
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
                 lines += run(name, f"sqlite+aiosqlite:///{path}", args, data_dir)
             else:
-                url = asyncio.run(pg_database(args.pg_database, create=True))
-                try:
+                with pg_scratch(args.pg_database, keep=args.keep) as url:
                     lines += run(name, url, args, data_dir)
-                finally:
-                    if not args.keep:
-                        asyncio.run(pg_database(args.pg_database, create=False))
     if args.relevance:
         print(f"\nRelevance ({len(judged())} judged queries, {JUDGED.relative_to(ROOT)}):")
     else:
