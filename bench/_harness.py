@@ -1,14 +1,16 @@
-"""What the benchmark scripts share: a throwaway PostgreSQL database, logged-in users (server-side
-sessions and their signed cookies), the child processes (`Children`: fair's web servers, `fair
-worker` / `fair media`, a script's own servers and clients, every one stopped when the script
-ends, even on an exception, Ctrl-C or `timeout`'s SIGTERM, and killed by the kernel if the
-script is killed with SIGKILL), their RSS and CPU read from /proc, a free port, percentiles, and
-the search stemmer memoised for bulk loads. Imported as `_harness` (a script's own folder is
-first on sys.path); the leading underscore keeps it out of tests/test_bench_smoke.py's list of
-scripts to run."""
+"""What the benchmark scripts share: a throwaway PostgreSQL database (`pg_scratch`), a published
+edition with logged-in candidates (`seed_edition`: server-side sessions and their signed
+cookies), the planner's statistics after a bulk load (`settle`), the child processes
+(`Children`: fair's web servers, `fair worker` / `fair media`, a script's own servers and
+clients, every one stopped when the script ends, even on an exception, Ctrl-C or `timeout`'s
+SIGTERM, and killed by the kernel if the script is killed with SIGKILL), their RSS and CPU read
+from /proc, a free port, percentiles, and the search stemmer memoised for bulk loads. Imported
+as `_harness` (a script's own folder is first on sys.path); the leading underscore keeps it out
+of tests/test_bench_smoke.py's list of scripts to run."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import functools
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import time
 from base64 import b64encode
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from fair.editions import EditionInput
 
@@ -55,6 +57,33 @@ async def pg_database(name: str, create: bool) -> str:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await engine.dispose()
     return pg_url(name)
+
+
+async def settle(engine: AsyncEngine, url: str) -> None:
+    """After a bulk load: the planner's statistics as the server refreshes them at start
+    (SQLite), or as autovacuum would leave them (PostgreSQL 13+ vacuums after inserts too):
+    statistics, and the visibility map that lets an index-only scan skip the table's pages."""
+    from sqlalchemy import text
+
+    from fair import db
+
+    if url.startswith("sqlite"):
+        await db.refresh_statistics(engine)
+        return
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM: no transaction
+        await conn.execute(text("VACUUM ANALYZE"))
+
+
+@contextlib.contextmanager
+def pg_scratch(name: str, *, keep: bool = False) -> Iterator[str]:
+    """A fresh database `name` for the block (its URL), dropped after it unless `keep`."""
+    url = asyncio.run(pg_database(name, create=True))
+    try:
+        yield url
+    finally:
+        if not keep:
+            asyncio.run(pg_database(name, create=False))
 
 
 def pg_url(name: str) -> str:

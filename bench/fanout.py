@@ -91,7 +91,7 @@ def new_loop() -> asyncio.AbstractEventLoop:
         import uvloop
     except ImportError:  # uvicorn falls back to asyncio too
         return asyncio.new_event_loop()
-    return uvloop.new_event_loop()  # type: ignore[no-any-return]
+    return uvloop.new_event_loop()
 
 
 def run(coro: Any) -> Any:
@@ -172,7 +172,7 @@ class Tally:
     count: int = 0
     closed: int = 0
     last: float = 0.0
-    latencies: array = field(default_factory=lambda: array("d"))
+    latencies: array[float] = field(default_factory=lambda: array("d"))
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -538,7 +538,7 @@ class Overload:
     p50: float
     p99: float
     fresh: int  # sockets whose last event frame was the last one published
-    commands: array  # round trips of the commands answered with success, seconds
+    commands: array[float]  # round trips of the commands answered with success, seconds
     failed: int
     counted: dict[str, float]  # fair's /metrics: coalesced, dropped, resyncs (summed)
     notes: list[str] = field(default_factory=list)  # what went wrong, if anything
@@ -583,7 +583,7 @@ def scrape(servers: Servers, mode: str, notes: list[str]) -> dict[str, float]:
 class Driven:
     """What the publishing user's socket saw (`drive`)."""
 
-    round_trips: array = field(default_factory=lambda: array("d"))  # answered commands, s
+    round_trips: array[float] = field(default_factory=lambda: array("d"))  # answered commands, s
     failed: int = 0  # commands answered with an error, unanswered, or never sent
     published: int = 0  # events published
     notes: list[str] = field(default_factory=list)

@@ -199,7 +199,7 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
 
 
 def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,
-              args: argparse.Namespace, redis: Any) -> tuple[int, float, array]:  # fmt: skip
+              args: argparse.Namespace, redis: Any) -> tuple[int, float, array[float]]:  # fmt: skip
     """Publish `--messages` events on the edition's channel; what arrived, in how long."""
     publisher = redis.Redis.from_url(fanout.REDIS_URL)
     for pipe, share in zip(pipes, (s for s in shares if s), strict=True):

@@ -66,6 +66,7 @@ from _harness import (  # noqa: E402
     seed_edition,
 )
 from sqlalchemy import insert, update  # noqa: E402
+from websockets.typing import Origin  # noqa: E402
 
 from fair import channels, clock, db, demo  # noqa: E402
 from fair.models import Edition, EditionCandidate  # noqa: E402
@@ -221,7 +222,7 @@ async def live(
     began = time.monotonic()
     try:
         async with websockets.connect(
-            url, additional_headers={"Cookie": header}, origin=base, open_timeout=60
+            url, additional_headers={"Cookie": header}, origin=Origin(base), open_timeout=60
         ) as ws:
             await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
             while True:
