@@ -263,3 +263,46 @@ async def test_an_open_socket_keeps_its_place_and_one_whose_place_went_is_closed
             assert (await _closed_with(ws))[0] == CLOSE_OVERFLOW
         async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
             assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+
+
+async def _pinged(ws: Any) -> bool:
+    """Whether the socket is still served (its ping answered)."""
+    try:
+        await ws.send(json.dumps(["ping", 7, {}]))
+        async with asyncio.timeout(5):
+            while (frame := json.loads(await ws.recv()))[0] == "event":
+                pass
+    except ConnectionClosed:
+        return False
+    return bool(frame == ["success", 7, {}])
+
+
+async def test_a_place_the_line_lost_is_taken_again_and_never_loops(server: Server) -> None:
+    """The line forgets a candidate let in (Redis restarted): their socket, let in by their
+    admission cookie, used to be closed at each round and let in again by the cookie, until it
+    expired. Now the round takes their place again: kept open while there is room; else they
+    wait in line like anyone, their cookie no longer letting their socket in."""
+    fair = await _gated_fair(server, 2)
+    the_hub = hub.of(server.app.state.broadcast)
+    connect = {"origin": server.url, "open_timeout": 5}
+    async with _clients(server, fair.candidates) as (first, second):
+        mine = f"/e/{fair.slug}/my-fair"
+        assert (await first.get(mine)).status_code == 200
+        headers = {"Cookie": _cookies(first)}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            assert await _pinged(ws)  # served: the hub knows it
+            admission_gate.LOCAL.editions.clear()  # the line lost everything
+            await _on_server(server, the_hub.keep_admitted())
+            assert await _pinged(ws)  # room for them (the cap: one): in again, not closed
+            assert (await second.get(mine)).status_code == 303  # the place is theirs
+            admission_gate.LOCAL.editions.clear()  # lost again, and the second takes it first
+            assert (await second.get(mine)).status_code == 200
+            await _on_server(server, the_hub.keep_admitted())
+            assert (await _closed_with(ws))[0] == CLOSE_OVERFLOW
+        # The cookie is still valid, but their place went: the reconnect waits in line.
+        for _attempt in range(2):
+            async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+                assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+        (line,) = admission_gate.LOCAL.editions.values()  # the socket took its place in it
+        first_id, second_id = (c.id for c in fair.candidates)
+        assert (list(line.active), list(line.tickets)) == ([second_id], [first_id])

@@ -50,12 +50,13 @@ import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission_gate, app_state, channels, clock, logs, tokens, user_sessions
+from fair import admission, admission_gate, app_state, channels, clock, logs, tokens, user_sessions
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, limits
 from fair.models import User, UserSession
@@ -72,6 +73,7 @@ OPENING_SECONDS = 0.01  # sockets opened (closed) within this are (un)registered
 CHANGED_SECONDS = 2 * account_watch.RECHECK_SECONDS  # account changes remembered (`join`)
 CHANGED_SIZE = 100_000  # at most
 CLOSE_LAPSED = 1013  # "try again later": a candidate's admission lapsed (`keep_admitted`)
+LAPSED_SIZE = 100_000  # lapsed admissions remembered, at most (`lapsed`)
 
 
 @dataclass(slots=True)
@@ -176,6 +178,9 @@ class Hub:
         self._changed: OrderedDict[int, tuple[int, float]] = OrderedDict()
         self._resynced = 0
         self._forgotten = 0
+        # (edition id, user id) whose place lapsed while their socket was open here, until when
+        # their admission cookie could still let them in (`keep_admitted`, `lapsed`).
+        self._lapsed: OrderedDict[tuple[int, int], float] = OrderedDict()
         self._due: set[int] = set()  # users whose sockets here are to be re-checked
         self._due_all = False  # every socket here is
         self._rechecking = False  # a task re-checks them
@@ -475,9 +480,13 @@ class Hub:
 
     async def keep_admitted(self) -> None:
         """An open socket is an active candidate: the line is told so (one batch an edition
-        gated now), and a socket whose place lapsed or went to the next in line is closed
-        with "try again later" (the reconnect, then the candidate's pages, wait in line). With
-        the line or the database out of reach, nobody is closed (fail open, as pages do)."""
+        gated now). A socket whose place lapsed or went to the next in line (the line lost
+        it: Redis restarted; or no round for `idle`) takes a place again, as a page would:
+        let in when there is room, and kept open; else it is in line, and the socket is closed
+        with "try again later" (its reconnect, then the candidate's pages, wait in line: the
+        admission cookie no longer lets it in here, `lapsed`; before, the cookie let it in
+        again and the next round closed it, every round until the cookie expired). With the
+        line or the database out of reach, nobody is closed (fail open, as pages do)."""
         by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
         for conn in self.by_id.values():
             if conn.admission is not None and conn.user is not None and not conn.ended.done():
@@ -495,11 +504,45 @@ class Hub:
                     continue
                 users = {c.user.id for c in conns if c.user is not None}
                 gone = await line.keep(edition_id, users, now=now.timestamp(), idle=gate.caps.idle)
+                held = set()
+                for user_id in sorted(gone):
+                    if not await self._take_place_again(line, gate, user_id, now):
+                        held.add(user_id)
+                        self._remember_lapsed(edition_id, user_id, gate.caps.idle)
                 for conn in conns:
-                    if conn.user is not None and conn.user.id in gone:
+                    if conn.user is not None and conn.user.id in held:
                         conn.end(CLOSE_LAPSED)
         except Exception as exc:  # the round goes on
             log.warning("live: admission places not kept this round: %r", exc)
+
+    async def _take_place_again(
+        self, line: admission.Line, gate: admission_gate.Gate, user_id: int, now: datetime
+    ) -> bool:
+        try:
+            place = await admission_gate.take_place(line, gate, user_id, now)
+        except admission.Full:  # the line full: no place for them, in nor waiting
+            return False
+        return place.admitted
+
+    def _remember_lapsed(self, edition_id: int, user_id: int, idle: float) -> None:
+        self._lapsed[edition_id, user_id] = time.monotonic() + idle
+        self._lapsed.move_to_end((edition_id, user_id))
+        while len(self._lapsed) > LAPSED_SIZE:
+            self._lapsed.popitem(last=False)
+
+    def lapsed(self, edition_id: int, user_id: int) -> bool:
+        """Whether this candidate's place in the edition lapsed while their socket was open
+        here, within the life of the admission cookie they hold (a socket of theirs then takes
+        its place in line, whatever the cookie says; fair.live.socket `_held`)."""
+        until = self._lapsed.get((edition_id, user_id))
+        if until is not None and until <= time.monotonic():
+            del self._lapsed[edition_id, user_id]
+            return False
+        return until is not None
+
+    def readmitted(self, edition_id: int, user_id: int) -> None:
+        """The candidate is let in again (their cookie is good again here)."""
+        self._lapsed.pop((edition_id, user_id), None)
 
     async def _recheck(self, conns: list[Connection]) -> None:
         if conns and self._state is not None:
