@@ -22,7 +22,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from fair import admission_gate, channels, clock, db, participants, settings
+from fair import admission_gate, channels, clock, db, editions, participants, settings
 from fair.live import hub
 from fair.live.socket import CLOSE_OVERFLOW
 from fair.models import User
@@ -306,3 +306,49 @@ async def test_a_place_the_line_lost_is_taken_again_and_never_loops(server: Serv
         (line,) = admission_gate.LOCAL.editions.values()  # the socket took its place in it
         first_id, second_id = (c.id for c in fair.candidates)
         assert (list(line.active), list(line.tickets)) == ([second_id], [first_id])
+
+
+async def test_sockets_let_through_without_a_place_are_counted_or_left_alone(
+    server: Server,
+) -> None:
+    """What the gate does with sockets it let through without a place (decided, issue 17's
+    review): one open before its edition was gated is counted as active from the hub's next
+    round, and never closed for it (it is active: the line waits for room); one of a candidate
+    exempt (an interview within 30 minutes) is neither counted nor closed."""
+    fair = await _gated_fair(server, 3)
+    early, late, interviewed = fair.candidates
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await editions.by_slug(session, fair.slug)
+            booth, recruiter = await f.booth(session, edition_=edition)
+            soon = f.NOON + timedelta(minutes=10)
+            await f.interview(
+                session, booth_=booth, recruiter=recruiter, candidate_=interviewed, starts_at=soon
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    the_hub = hub.of(server.app.state.broadcast)
+    connect = {"origin": server.url, "open_timeout": 5}
+    clock.set_now(f.NOON - timedelta(days=2))  # the day before the first live day: not gated
+    async with (
+        _clients(server, fair.candidates) as (first, second, third),
+        websockets.connect(
+            server.ws, additional_headers={"Cookie": _cookies(first)}, **connect
+        ) as before,
+    ):
+        assert await _pinged(before)
+        clock.set_now(f.NOON)  # gated now, with room for one active candidate
+        async with websockets.connect(
+            server.ws, additional_headers={"Cookie": _cookies(third)}, **connect
+        ) as exempt:
+            assert await _pinged(exempt)
+            for _round in range(2):
+                await _on_server(server, the_hub.keep_admitted())
+                assert (await _pinged(before), await _pinged(exempt)) == (True, True)
+            (line,) = admission_gate.LOCAL.editions.values()
+            assert list(line.active) == [early.id]  # the exempt one not counted
+            held = await second.get(f"/e/{fair.slug}/my-fair")
+            assert held.status_code == 303  # the place is the first's
+    assert late.id in line.tickets

@@ -54,10 +54,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission, admission_gate, app_state, channels, clock, logs, tokens, user_sessions
+from fair import (
+    admission,
+    admission_gate,
+    app_state,
+    channels,
+    clock,
+    logs,
+    participants,
+    tokens,
+    user_sessions,
+)
 from fair.broadcast import Broadcaster
+from fair.enums import Role
 from fair.live import account_watch, limits
 from fair.models import User, UserSession
 
@@ -485,19 +497,28 @@ class Hub:
         let in when there is room, and kept open; else it is in line, and the socket is closed
         with "try again later" (its reconnect, then the candidate's pages, wait in line: the
         admission cookie no longer lets it in here, `lapsed`; before, the cookie let it in
-        again and the next round closed it, every round until the cookie expired). With the
-        line or the database out of reach, nobody is closed (fail open, as pages do)."""
-        by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
-        for conn in self.by_id.values():
-            if conn.admission is not None and conn.user is not None and not conn.ended.done():
-                by_edition[conn.admission].append(conn)
-        if not by_edition or self._state is None:
+        again and the next round closed it, every round until the cookie expired). Sockets
+        the gate did not judge (`_count_in`) are counted, never closed. With the line or the
+        database out of reach, nobody is closed (fail open, as pages do)."""
+        candidates = [
+            c
+            for c in self.by_id.values()
+            if c.user is not None and c.user.role == Role.CANDIDATE and not c.ended.done()
+        ]
+        if not candidates or self._state is None:
             return
         now = clock.now()
         line = admission_gate.line_of(self.broadcast.client(), self.broadcast.namespace)
         try:
             async with self._state.read_sessions() as session:
                 gates = {g.edition_id: g for g in await admission_gate.gated(session, now)}
+                if gates:
+                    untracked = [c for c in candidates if c.admission is None]
+                    await self._count_in(session, untracked, list(gates), line, now)
+            by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
+            for conn in candidates:
+                if conn.admission is not None:
+                    by_edition[conn.admission].append(conn)
             for edition_id, conns in by_edition.items():
                 gate = gates.get(edition_id)
                 if gate is None:  # no longer gated: nothing to keep
@@ -514,6 +535,39 @@ class Hub:
                         conn.end(CLOSE_LAPSED)
         except Exception as exc:  # the round goes on
             log.warning("live: admission places not kept this round: %r", exc)
+
+    async def _count_in(
+        self,
+        session: AsyncSession,
+        conns: list[Connection],
+        gated: list[int],
+        line: admission.Line,
+        now: datetime,
+    ) -> None:
+        """Candidates' sockets the gate let through without a place (none was gated then,
+        or they were exempt): those registered to an edition gated now (the first, as
+        `admission_gate.gate_for`) are counted as its active candidates from now on, as if let
+        in (they are active: the line waits for room below the cap, none of them is closed
+        for it); the exempt now (an interview soon or under way) are neither counted nor ever
+        closed, and asked again next round. Two reads (chunks of READ_BATCH users) a round,
+        and only while an edition is gated."""
+        by_user: defaultdict[int, list[Connection]] = defaultdict(list)
+        for conn in conns:
+            if conn.user is not None:
+                by_user[conn.user.id].append(conn)
+        users = list(by_user)
+        registered: list[tuple[int, int]] = []
+        exempt: set[int] = set()
+        for start in range(0, len(users), READ_BATCH):
+            chunk = users[start : start + READ_BATCH]
+            registered += await participants.registered_among(session, chunk, gated)
+            exempt |= await admission_gate.exempt_among(session, chunk, now)
+        for user_id, edition_id in registered:
+            if user_id in exempt or by_user[user_id][0].admission is not None:
+                continue  # exempt, or counted in an edition of theirs gated already
+            await line.touch(edition_id, user_id, now=now.timestamp())
+            for conn in by_user[user_id]:
+                conn.admission = edition_id
 
     async def _take_place_again(
         self, line: admission.Line, gate: admission_gate.Gate, user_id: int, now: datetime
