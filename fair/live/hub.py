@@ -50,27 +50,14 @@ import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import (
-    admission,
-    admission_gate,
-    app_state,
-    channels,
-    clock,
-    logs,
-    participants,
-    tokens,
-    user_sessions,
-)
+from fair import app_state, channels, clock, logs, tokens, user_sessions
 from fair.broadcast import Broadcaster
-from fair.enums import Role
-from fair.live import account_watch, limits
+from fair.live import account_watch, admitted, limits
 from fair.models import User, UserSession
 
 if TYPE_CHECKING:  # socket.py imports this module
@@ -84,8 +71,6 @@ READ_BATCH = 500  # sessions read at once
 OPENING_SECONDS = 0.01  # sockets opened (closed) within this are (un)registered in one round trip
 CHANGED_SECONDS = 2 * account_watch.RECHECK_SECONDS  # account changes remembered (`join`)
 CHANGED_SIZE = 100_000  # at most
-CLOSE_LAPSED = 1013  # "try again later": a candidate's admission lapsed (`keep_admitted`)
-LAPSED_SIZE = 100_000  # lapsed admissions remembered, at most (`lapsed`)
 
 
 @dataclass(slots=True)
@@ -190,9 +175,7 @@ class Hub:
         self._changed: OrderedDict[int, tuple[int, float]] = OrderedDict()
         self._resynced = 0
         self._forgotten = 0
-        # (edition id, user id) whose place lapsed while their socket was open here, until when
-        # their admission cookie could still let them in (`keep_admitted`, `lapsed`).
-        self._lapsed: OrderedDict[tuple[int, int], float] = OrderedDict()
+        self.admitted = admitted.Keeper()  # the admission line's side of the sockets
         self._due: set[int] = set()  # users whose sockets here are to be re-checked
         self._due_all = False  # every socket here is
         self._rechecking = False  # a task re-checks them
@@ -491,112 +474,9 @@ class Hub:
                 await self._recheck([c for mine in self.watched.values() for c in mine])
 
     async def keep_admitted(self) -> None:
-        """An open socket is an active candidate: the line is told so (one batch an edition
-        gated now). A socket whose place lapsed or went to the next in line (the line lost
-        it: Redis restarted; or no round for `idle`) takes a place again, as a page would:
-        let in when there is room, and kept open; else it is in line, and the socket is closed
-        with "try again later" (its reconnect, then the candidate's pages, wait in line: the
-        admission cookie no longer lets it in here, `lapsed`; before, the cookie let it in
-        again and the next round closed it, every round until the cookie expired). Sockets
-        the gate did not judge (`_count_in`) are counted, never closed. With the line or the
-        database out of reach, nobody is closed (fail open, as pages do)."""
-        candidates = [
-            c
-            for c in self.by_id.values()
-            if c.user is not None and c.user.role == Role.CANDIDATE and not c.ended.done()
-        ]
-        if not candidates or self._state is None:
-            return
-        now = clock.now()
-        line = admission_gate.line_of(self.broadcast.client(), self.broadcast.namespace)
-        try:
-            async with self._state.read_sessions() as session:
-                gates = {g.edition_id: g for g in await admission_gate.gated(session, now)}
-                if gates:
-                    untracked = [c for c in candidates if c.admission is None]
-                    await self._count_in(session, untracked, list(gates), line, now)
-            by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
-            for conn in candidates:
-                if conn.admission is not None:
-                    by_edition[conn.admission].append(conn)
-            for edition_id, conns in by_edition.items():
-                gate = gates.get(edition_id)
-                if gate is None:  # no longer gated: nothing to keep
-                    continue
-                users = {c.user.id for c in conns if c.user is not None}
-                gone = await line.keep(edition_id, users, now=now.timestamp(), idle=gate.caps.idle)
-                held = set()
-                for user_id in sorted(gone):
-                    if not await self._take_place_again(line, gate, user_id, now):
-                        held.add(user_id)
-                        self._remember_lapsed(edition_id, user_id, gate.caps.idle)
-                for conn in conns:
-                    if conn.user is not None and conn.user.id in held:
-                        conn.end(CLOSE_LAPSED)
-        except Exception as exc:  # the round goes on
-            log.warning("live: admission places not kept this round: %r", exc)
-
-    async def _count_in(
-        self,
-        session: AsyncSession,
-        conns: list[Connection],
-        gated: list[int],
-        line: admission.Line,
-        now: datetime,
-    ) -> None:
-        """Candidates' sockets the gate let through without a place (none was gated then,
-        or they were exempt): those registered to an edition gated now (the first, as
-        `admission_gate.gate_for`) are counted as its active candidates from now on, as if let
-        in (they are active: the line waits for room below the cap, none of them is closed
-        for it); the exempt now (an interview soon or under way) are neither counted nor ever
-        closed, and asked again next round. Two reads (chunks of READ_BATCH users) a round,
-        and only while an edition is gated."""
-        by_user: defaultdict[int, list[Connection]] = defaultdict(list)
-        for conn in conns:
-            if conn.user is not None:
-                by_user[conn.user.id].append(conn)
-        users = list(by_user)
-        registered: list[tuple[int, int]] = []
-        exempt: set[int] = set()
-        for start in range(0, len(users), READ_BATCH):
-            chunk = users[start : start + READ_BATCH]
-            registered += await participants.registered_among(session, chunk, gated)
-            exempt |= await admission_gate.exempt_among(session, chunk, now)
-        for user_id, edition_id in registered:
-            if user_id in exempt or by_user[user_id][0].admission is not None:
-                continue  # exempt, or counted in an edition of theirs gated already
-            await line.touch(edition_id, user_id, now=now.timestamp())
-            for conn in by_user[user_id]:
-                conn.admission = edition_id
-
-    async def _take_place_again(
-        self, line: admission.Line, gate: admission_gate.Gate, user_id: int, now: datetime
-    ) -> bool:
-        try:
-            place = await admission_gate.take_place(line, gate, user_id, now)
-        except admission.Full:  # the line full: no place for them, in nor waiting
-            return False
-        return place.admitted
-
-    def _remember_lapsed(self, edition_id: int, user_id: int, idle: float) -> None:
-        self._lapsed[edition_id, user_id] = time.monotonic() + idle
-        self._lapsed.move_to_end((edition_id, user_id))
-        while len(self._lapsed) > LAPSED_SIZE:
-            self._lapsed.popitem(last=False)
-
-    def lapsed(self, edition_id: int, user_id: int) -> bool:
-        """Whether this candidate's place in the edition lapsed while their socket was open
-        here, within the life of the admission cookie they hold (a socket of theirs then takes
-        its place in line, whatever the cookie says; fair.live.socket `_held`)."""
-        until = self._lapsed.get((edition_id, user_id))
-        if until is not None and until <= time.monotonic():
-            del self._lapsed[edition_id, user_id]
-            return False
-        return until is not None
-
-    def readmitted(self, edition_id: int, user_id: int) -> None:
-        """The candidate is let in again (their cookie is good again here)."""
-        self._lapsed.pop((edition_id, user_id), None)
+        """The admission line told of this process's open sockets (fair.live.admitted)."""
+        if self._state is not None:
+            await self.admitted.keep(self._state, self.broadcast, list(self.by_id.values()))
 
     async def _recheck(self, conns: list[Connection]) -> None:
         if conns and self._state is not None:

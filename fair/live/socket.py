@@ -138,7 +138,7 @@ async def _held(
     them in the line now (`_let_in`); and the edition let in through, if any (the hub keeps
     their place while the socket is open, and closes it once the place is gone:
     `Hub.keep_admitted`). A cookie whose place lapsed while a socket of theirs was open
-    here (`Hub.lapsed`) lets nobody in: the socket takes its place in line instead."""
+    here (fair.live.admitted) lets nobody in: the socket takes its place in line instead."""
     if user.role != Role.CANDIDATE:
         return False, None
     now = clock.now()
@@ -147,7 +147,7 @@ async def _held(
         # Let in to a gated edition (the cookie says so): no read of their registrations.
         gates = await admission_gate.gated(session, now)
         found = admission_gate.admitted_to(raw, user.id, gates, now)
-        if found is not None and not hub.lapsed(found, user.id):
+        if found is not None and not hub.admitted.lapsed(found, user.id):
             return False, found
         gate = await admission_gate.gate_for(session, user, now)
         if gate is None:
@@ -156,7 +156,7 @@ async def _held(
             return False, None
     let_in = await _let_in(state, gate, user, now)
     if let_in:
-        hub.readmitted(gate.edition_id, user.id)
+        hub.admitted.readmitted(gate.edition_id, user.id)
     return not let_in, gate.edition_id
 
 
