@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import weakref
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, Signer
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -123,17 +124,25 @@ async def exempt(session: AsyncSession, user: User, now: datetime) -> bool:
     """Never held: staff, and candidates with an interview within 30 minutes or under way."""
     if user.role != Role.CANDIDATE:
         return True
-    soon = await session.scalar(
-        select(Interview.id)
-        .where(
-            Interview.candidate_id == user.id,
-            Interview.status.in_([InterviewStatus.BOOKED.value, InterviewStatus.PENDING.value]),
-            Interview.starts_at <= now + INTERVIEW_SOON,
-            Interview.ends_at > now,
-        )
-        .limit(1)
-    )
+    soon = await session.scalar(select(Interview.id).where(*_soon(now, [user.id])).limit(1))
     return soon is not None
+
+
+async def exempt_among(session: AsyncSession, user_ids: Collection[int], now: datetime) -> set[int]:
+    """Those of the candidates `user_ids` who are `exempt` now (one read for them all)."""
+    if not user_ids:
+        return set()
+    return set(await session.scalars(select(Interview.candidate_id).where(*_soon(now, user_ids))))
+
+
+def _soon(now: datetime, user_ids: Collection[int]) -> list[ColumnElement[bool]]:
+    """An interview of one of `user_ids` starting within INTERVIEW_SOON, or under way."""
+    return [
+        Interview.candidate_id.in_(list(user_ids)),
+        Interview.status.in_([InterviewStatus.BOOKED.value, InterviewStatus.PENDING.value]),
+        Interview.starts_at <= now + INTERVIEW_SOON,
+        Interview.ends_at > now,
+    ]
 
 
 @dataclass(frozen=True)

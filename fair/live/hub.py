@@ -55,9 +55,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission_gate, app_state, channels, clock, logs, tokens, user_sessions
+from fair import app_state, channels, clock, logs, tokens, user_sessions
 from fair.broadcast import Broadcaster
-from fair.live import account_watch, limits
+from fair.live import account_watch, admitted, limits
 from fair.models import User, UserSession
 from fair.ttl_cache import TTLCache
 
@@ -72,7 +72,6 @@ READ_BATCH = 500  # sessions read at once
 OPENING_SECONDS = 0.01  # sockets opened (closed) within this are (un)registered in one round trip
 CHANGED_SECONDS = 2 * account_watch.RECHECK_SECONDS  # account changes remembered (`join`)
 CHANGED_SIZE = 100_000  # at most
-CLOSE_LAPSED = 1013  # "try again later": a candidate's admission lapsed (`keep_admitted`)
 
 
 @dataclass(slots=True)
@@ -167,6 +166,7 @@ class Hub:
         self._changed: OrderedDict[int, tuple[int, float]] = OrderedDict()
         self._resynced = 0
         self._forgotten = 0
+        self.admitted = admitted.Keeper()  # the admission line's side of the sockets
         self._due: set[int] = set()  # users whose sockets here are to be re-checked
         self._due_all = False  # every socket here is
         self._rechecking = False  # a task re-checks them
@@ -456,32 +456,9 @@ class Hub:
                 await self._recheck([c for mine in self.watched.values() for c in mine])
 
     async def keep_admitted(self) -> None:
-        """An open socket is an active candidate: the line is told so (one batch an edition
-        gated now), and a socket whose place lapsed or went to the next in line is closed
-        with "try again later" (the reconnect, then the candidate's pages, wait in line). With
-        the line or the database out of reach, nobody is closed (fail open, as pages do)."""
-        by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
-        for conn in self.by_id.values():
-            if conn.admission is not None and conn.user is not None and not conn.ended.done():
-                by_edition[conn.admission].append(conn)
-        if not by_edition or self._state is None:
-            return
-        now = clock.now()
-        line = admission_gate.line_of(self.broadcast.client(), self.broadcast.namespace)
-        try:
-            async with self._state.read_sessions() as session:
-                gates = {g.edition_id: g for g in await admission_gate.gated(session, now)}
-            for edition_id, conns in by_edition.items():
-                gate = gates.get(edition_id)
-                if gate is None:  # no longer gated: nothing to keep
-                    continue
-                users = {c.user.id for c in conns if c.user is not None}
-                gone = await line.keep(edition_id, users, now=now.timestamp(), idle=gate.caps.idle)
-                for conn in conns:
-                    if conn.user is not None and conn.user.id in gone:
-                        conn.end(CLOSE_LAPSED)
-        except Exception as exc:  # the round goes on
-            log.warning("live: admission places not kept this round: %r", exc)
+        """The admission line told of this process's open sockets (fair.live.admitted)."""
+        if self._state is not None:
+            await self.admitted.keep(self._state, self.broadcast, list(self.by_id.values()))
 
     async def _recheck(self, conns: list[Connection]) -> None:
         if conns and self._state is not None:

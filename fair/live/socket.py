@@ -108,7 +108,7 @@ async def _serve(websocket: WebSocket) -> tuple[int | None, str | None]:
         user, session_id = found if found is not None else (None, None)
         # No database read unless an edition is gated now (admission_gate caches which are).
         held, admission_id = (
-            await _held(state, websocket, user)
+            await _held(state, websocket, user, hub)
             if user is not None and user.role == Role.CANDIDATE
             else (False, None)
         )
@@ -130,12 +130,15 @@ async def _serve(websocket: WebSocket) -> tuple[int | None, str | None]:
     return code, CLOSE_REASONS.get(code) if code else None
 
 
-async def _held(state: AppState, websocket: WebSocket, user: User) -> tuple[bool, int | None]:
+async def _held(
+    state: AppState, websocket: WebSocket, user: User, hub: hubs.Hub
+) -> tuple[bool, int | None]:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
     the gated edition, not exempt (staff; an interview within 30 minutes), and no room for
     them in the line now (`_let_in`); and the edition let in through, if any (the hub keeps
     their place while the socket is open, and closes it once the place is gone:
-    `Hub.keep_admitted`)."""
+    `Hub.keep_admitted`). A cookie whose place lapsed while a socket of theirs was open
+    here (fair.live.admitted) lets nobody in: the socket takes its place in line instead."""
     if user.role != Role.CANDIDATE:
         return False, None
     now = clock.now()
@@ -144,14 +147,17 @@ async def _held(state: AppState, websocket: WebSocket, user: User) -> tuple[bool
         # Let in to a gated edition (the cookie says so): no read of their registrations.
         gates = await admission_gate.gated(session, now)
         found = admission_gate.admitted_to(raw, user.id, gates, now)
-        if found is not None:
+        if found is not None and not hub.admitted.lapsed(found, user.id):
             return False, found
         gate = await admission_gate.gate_for(session, user, now)
         if gate is None:
             return False, None
         if await admission_gate.exempt(session, user, now):
             return False, None
-    return not await _let_in(state, gate, user, now), gate.edition_id
+    let_in = await _let_in(state, gate, user, now)
+    if let_in:
+        hub.admitted.readmitted(gate.edition_id, user.id)
+    return not let_in, gate.edition_id
 
 
 async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: datetime) -> bool:
