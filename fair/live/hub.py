@@ -205,6 +205,10 @@ class Hub:
 
     async def _read_sessions(self, state: app_state.AppState) -> None:
         try:
+            # The connects of a moment, not only those of this turn of the loop: a read costs
+            # four round trips to the database (ping, begin, select, rollback) however many it
+            # reads.
+            await asyncio.sleep(OPENING_SECONDS)
             while self._lookups:
                 batch = dict(itertools.islice(self._lookups.items(), READ_BATCH))
                 for digest in batch:
