@@ -205,9 +205,54 @@ async def search(
 
     One query: the ids of the page (narrow rows to sort) with the number of matches, counted
     up to COUNT_CAP past the page (`Page.capped` then says "more than"), then those few offers
-    joined with their employers (the partners' offers of the page are read after it).
+    joined with their employers (the partners' offers of the page are read after it). The
+    page's ids and count are kept until the edition's offers change (fair.search_cache): the
+    same search again (the next visitor's, the back button's) reads only those offers.
     """
     origin = check(query)
+    key = (_key(query), network)
+    found = await search_cache.look_up(_PAGES, session, edition_id, key)
+    if found is not None:
+        ranked, total, capped = found[0]
+        with timing.span("hits"):
+            hits = await _hits(session, list(ranked), origin)
+        return Page(
+            hits=hits,
+            total=total,
+            page=query.page,
+            per_page=query.per_page,
+            origin=origin,
+            capped=capped,
+            also=query.also,
+        )
+    page = await _search(
+        session, edition_id=edition_id, query=query, origin=origin, network=network
+    )
+    ids = tuple((-h.network.id if h.network else h.offer.id, h.distance_km) for h in page.hits)
+    await search_cache.keep(_PAGES, session, edition_id, key, (ids, page.total, page.capped))
+    return page
+
+
+def _key(query: Query) -> tuple[Any, ...]:
+    """Every field of `query` (checked), hashable."""
+    return tuple((k, frozenset(v) if isinstance(v, set) else v) for k, v in vars(query).items())
+
+
+# A page's offers (id, distance) and count, by query (`search`).
+_PAGES: search_cache.Kept[tuple[tuple[tuple[int, float | None], ...], int, bool]] = (
+    search_cache.Kept()
+)
+
+
+async def _search(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    query: Query,
+    origin: geo.Origin | None,
+    network: bool,
+) -> Page:
+    """`search`'s page, worked out."""
     if _best_first(session, query, network):
         best = await _best_page(session, edition_id=edition_id, query=query, origin=origin)
         if best is not None:
@@ -388,19 +433,13 @@ async def _best_page(
     offset = (query.page - 1) * query.per_page
     cap = offset + query.count_cap + 1
     eligible = _eligible(edition_id, query, origin, "sqlite", words=True)
-
-    async def count() -> int:
+    with timing.span("count"):
         if also.codes:  # the codes' offers are matched apart: `search`'s own matching
             matched = _matching(session, edition_id=edition_id, query=query, origin=origin)[0]
         else:
             matched = search_match.sqlite_matched(eligible, Offer, "offers_fts", terms, also)
         counted = select(func.count()).select_from(matched.limit(cap).subquery())
-        return int(await session.scalar(counted) or 0)
-
-    with timing.span("count"):  # kept as the facets' counts are (the next page, or visitor)
-        total = await search_cache.through(
-            _COUNTED, session, edition_id, (tuple(terms), also, cap), count
-        )
+        total = int(await session.scalar(counted) or 0)
     expected = min(query.per_page, max(0, total - offset))
     rows: list[Any] = []
     if expected:
@@ -433,9 +472,6 @@ async def _best_page(
         capped=total >= cap,
         also=also,
     )
-
-
-_COUNTED: search_cache.Kept[int] = search_cache.Kept()
 
 
 async def listing(

@@ -342,3 +342,35 @@ async def test_a_page_of_words_ranks_the_edition_s_own_offers(session, monkeypat
     assert first == (await ids(contract="cdi")) and second == (await ids(page=2, contract="cdi"))
     assert sorted(first[0] + second[0]) == sorted(o.id for o in own)
     assert (first[1], second[1]) == (3, 3)
+
+
+async def test_a_page_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]
+    """fair.search_cache: the same search again reads only its page's offers (one statement,
+    by id); an offer committed since is found at once."""
+    edition, offers = await _setup(session)
+    query = search.Query(q="electricien", per_page=1)
+    first = await search.search(session, edition_id=edition.id, query=query)
+    statements: list[str] = []
+
+    def seen(*args):  # type: ignore[no-untyped-def]
+        if "outbox" not in args[2]:  # not the mail sender's
+            statements.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = await search.search(session, edition_id=edition.id, query=query)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 1 and "offers.id IN" in statements[0], statements
+    assert ([h.offer.id for h in again.hits], again.total, again.capped) == (
+        [offers["elec"].id],
+        1,
+        False,
+    )
+    assert [h.offer.id for h in first.hits] == [offers["elec"].id]
+    booth, _ = await f.booth(session, edition_=edition)
+    newer = await f.offer(session, booth_=booth, title="Électricien électricien de nuit")
+    await db.commit(session)
+    after = await search.search(session, edition_id=edition.id, query=query)
+    assert ([h.offer.id for h in after.hits], after.total) == ([newer.id], 2)
