@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, paging, search_match, timing
+from fair import geo, paging, search_cache, search_match, timing
 from fair.enums import BoothStatus, Contract, WorkingTime
 from fair.errors import Invalid
 from fair.models import Booth, Employer, NetworkOffer, NetworkPartner, Offer
@@ -205,9 +205,58 @@ async def search(
 
     One query: the ids of the page (narrow rows to sort) with the number of matches, counted
     up to COUNT_CAP past the page (`Page.capped` then says "more than"), then those few offers
-    joined with their employers (the partners' offers of the page are read after it).
+    joined with their employers (the partners' offers of the page are read after it). The
+    page's ids and count are kept until the edition's offers change (fair.search_cache): the
+    same search again (the next visitor's, the back button's) reads only those offers.
     """
     origin = check(query)
+    key = (_key(query), network)
+    found = await search_cache.look_up(_PAGES, session, edition_id, key)
+    if found is not None:
+        ranked, total, capped = found[0]
+        with timing.span("hits"):
+            hits = await _hits(session, list(ranked), origin)
+        return Page(
+            hits=hits,
+            total=total,
+            page=query.page,
+            per_page=query.per_page,
+            origin=origin,
+            capped=capped,
+            also=query.also,
+        )
+    page = await _search(
+        session, edition_id=edition_id, query=query, origin=origin, network=network
+    )
+    ids = tuple((-h.network.id if h.network else h.offer.id, h.distance_km) for h in page.hits)
+    await search_cache.keep(_PAGES, session, edition_id, key, (ids, page.total, page.capped))
+    return page
+
+
+def _key(query: Query) -> tuple[Any, ...]:
+    """Every field of `query` (checked), hashable."""
+    return tuple((k, frozenset(v) if isinstance(v, set) else v) for k, v in vars(query).items())
+
+
+# A page's offers (id, distance) and count, by query (`search`).
+_PAGES: search_cache.Kept[tuple[tuple[tuple[int, float | None], ...], int, bool]] = (
+    search_cache.Kept()
+)
+
+
+async def _search(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    query: Query,
+    origin: geo.Origin | None,
+    network: bool,
+) -> Page:
+    """`search`'s page, worked out."""
+    if _best_first(session, query, network):
+        best = await _best_page(session, edition_id=edition_id, query=query, origin=origin)
+        if best is not None:
+            return best
     base, ranked, rank = _matching(session, edition_id=edition_id, query=query, origin=origin)
     sort = _sort(query, rank, origin)
     # The distance in SQL only to sort by it; else the page's few are measured in Python
@@ -292,17 +341,9 @@ def _matching(
     """The ids of the edition's published offers in approved booths that match `query`'s words
     and filters; the same joined to the full-text index for ranking; and the rank (lower is
     better), None without words."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    terms = [stem(w) for w in words(query.q)][:12]
-    approved = select(Booth.id).where(
-        Booth.edition_id == edition_id, Booth.status == BoothStatus.APPROVED.value
-    )
-    base = select(Offer.id).where(
-        Offer.edition_id == edition_id,
-        Offer.published.is_(True),
-        Offer.booth_id.in_(approved),
-    )
-    base = _filters(base, query, origin, dialect, words=bool(terms))
+    dialect = _dialect(session)
+    terms = _terms(query)
+    base = _eligible(edition_id, query, origin, dialect, words=bool(terms))
     rank: Any = None
     ranked = base
     if query.q.strip() and not terms:
@@ -331,6 +372,106 @@ def _matching(
         base = ranked = base.where(vector.op("@@")(tsquery))
         rank = -func.ts_rank(vector, tsquery)
     return base, ranked, rank
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def _terms(query: Query) -> list[str]:
+    return [stem(w) for w in words(query.q)][:12]
+
+
+def _eligible(
+    edition_id: int, query: Query, origin: geo.Origin | None, dialect: str, *, words: bool
+) -> Select[int]:
+    """The ids of the edition's published offers in approved booths that pass `query`'s
+    filters, whatever its words."""
+    approved = select(Booth.id).where(
+        Booth.edition_id == edition_id, Booth.status == BoothStatus.APPROVED.value
+    )
+    base = select(Offer.id).where(
+        Offer.edition_id == edition_id,
+        Offer.published.is_(True),
+        Offer.booth_id.in_(approved),
+    )
+    return _filters(base, query, origin, dialect, words=words)
+
+
+# The best-first page (`_best_page`) reads at most this many of the index's best matches per
+# page asked for (and BEST_MORE more), and serves pages up to BEST_DEPTH matches deep.
+BEST_FACTOR = 3
+BEST_MORE = 40
+BEST_DEPTH = 200
+
+
+def _best_first(session: AsyncSession, query: Query, network: bool) -> bool:
+    """Whether `search` may take the page from the full-text index's best matches
+    (`_best_page`): on SQLite, words ranked by relevance, no filter but the edition's."""
+    filtered = query.domain or query.contract or query.working_time or query.remote or query.publics
+    return (
+        _dialect(session) == "sqlite"
+        and not network
+        and not filtered
+        and not query.radius_km
+        and (query.sort or "relevance") == "relevance"
+        and bool(_terms(query))
+        and query.page * query.per_page <= BEST_DEPTH
+    )
+
+
+async def _best_page(
+    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
+) -> Page | None:
+    """`search`'s page when `_best_first`: the matches counted up to the cap, driven by the
+    index (stops there), then the page taken from the index's best matches (ranked from the
+    index alone) that are the edition's published offers, so that only those few offers
+    are read, where `search` reads every match's offer to filter it before ranking. Same
+    offers, same order; None when the best matches hold too few of the edition's offers
+    (a large index of other editions): `search` then ranks every match."""
+    terms, also = _terms(query), query.also
+    offset = (query.page - 1) * query.per_page
+    cap = offset + query.count_cap + 1
+    eligible = _eligible(edition_id, query, origin, "sqlite", words=True)
+    with timing.span("count"):
+        if also.codes:  # the codes' offers are matched apart: `search`'s own matching
+            matched = _matching(session, edition_id=edition_id, query=query, origin=origin)[0]
+        else:
+            matched = search_match.sqlite_matched(eligible, Offer, "offers_fts", terms, also)
+        counted = select(func.count()).select_from(matched.limit(cap).subquery())
+        total = int(await session.scalar(counted) or 0)
+    expected = min(query.per_page, max(0, total - offset))
+    rows: list[Any] = []
+    if expected:
+        k = BEST_FACTOR * (offset + query.per_page) + BEST_MORE
+        best = search_match.sqlite_best("offers_fts", Offer, terms, also, k)
+        top = best.cte("best").prefix_with("MATERIALIZED")
+        statement = (
+            eligible.with_only_columns(top.c.id, Offer, Employer.name.label("name"))
+            .select_from(top)
+            .join(Offer, Offer.id == top.c.id)
+            .join(Booth, Booth.id == Offer.booth_id)
+            .join(Employer, Employer.id == Booth.employer_id)
+            .order_by(top.c.key, top.c.id.desc())
+            .offset(offset)
+            .limit(query.per_page)
+        )
+        with timing.span("query"):
+            rows = list((await session.execute(statement)).all())
+        if len(rows) < expected:
+            return None
+    with timing.span("hits"):
+        loaded = {row.id: (row.Offer, row.name) for row in rows}
+        hits = await _hits(session, [(row.id, None) for row in rows], origin, loaded)
+    return Page(
+        hits=hits,
+        total=min(total, cap - 1),
+        page=query.page,
+        per_page=query.per_page,
+        origin=origin,
+        capped=total >= cap,
+        also=also,
+    )
 
 
 async def listing(

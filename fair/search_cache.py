@@ -1,6 +1,6 @@
 """What the offer search works out again and again, kept a short while per process: the
-facets' counts of a search (fair.search_facets) and the spelling probe of a word
-(fair.search_terms.respell).
+offers of a page of results and their count (fair.search), the facets' counts of a search
+(fair.search_facets) and the spelling probe of a word (fair.search_terms.respell).
 
 Each answer is kept under the edition's offers version (fair.offers_version), read with the
 request, so that a committed change of the edition's offers, booths or employers makes every
@@ -57,17 +57,33 @@ async def through(
     """The answer kept for `key` in the edition's current offers version, else `compute`'s
     (then kept). Nothing is kept when the edition has no version yet or the session wrote
     watched rows it has not committed."""
-    version = await _version(session, edition_id)
-    if version is None or _writing(session):
-        return await compute()
-    full = (edition_id, version, key)
-    found = kept.get(full)
+    found = await look_up(kept, session, edition_id, key)
     if found is not None:
         return found[0]
     answer = await compute()
-    if not _writing(session):
-        kept.put(full, (answer,))
+    await keep(kept, session, edition_id, key, answer)
     return answer
+
+
+async def look_up(
+    kept: Kept[T], session: AsyncSession, edition_id: int, key: Hashable
+) -> tuple[T] | None:
+    """(answer,) when one is kept for `key` in the edition's current offers version (as
+    `through`, for a caller that keeps less than it computes); else None."""
+    version = await _version(session, edition_id)
+    if version is None or _writing(session):
+        return None
+    return kept.get((edition_id, version, key))
+
+
+async def keep(
+    kept: Kept[T], session: AsyncSession, edition_id: int, key: Hashable, answer: T
+) -> None:
+    """Keep `answer` for `key` in the edition's current offers version (not when it has
+    none, or the session wrote watched rows)."""
+    version = await _version(session, edition_id)
+    if version is not None and not _writing(session):
+        kept.put((edition_id, version, key), (answer,))
 
 
 VERSIONS = "fair.search_cache.versions"  # session.info: the versions read in this transaction

@@ -205,7 +205,14 @@ async def _count(
     scan: int,
 ) -> Facets:
     plain = _facetless(query)
-    if not search.words(query.q) and await _more_than(session, edition_id, plain, network, scan):
+    # Counted on the ids first where the page's own count proved nothing: no words (the
+    # whole listing), or filters (the page counted fewer than the facets read: "electricien"
+    # within 20 km, CDI, in one domain, showed 921 of the thousands the facets would read,
+    # with a band each, to find them past `scan`: 16 ms at 100,000 offers, 1 ms counted).
+    filtered = plain != replace(query, sort="", page=1)
+    if (not search.words(query.q) or filtered) and await _more_than(
+        session, edition_id, plain, network, scan
+    ):
         return Facets(capped=True)
     source: Any = _offers(session, edition_id, plain, origin)
     if network:

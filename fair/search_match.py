@@ -64,12 +64,31 @@ def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
     return found[: GROUPS_MAX + 1]
 
 
+def _implies(group: tuple[str, ...], other: tuple[str, ...]) -> bool:
+    """Whether every offer matching `group` matches `other`: each stem of `other` starts one
+    of `group`'s (a stem matches as a word's start)."""
+    return all(any(mine.startswith(theirs) for mine in group) for theirs in other)
+
+
+def matching(groups: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """`groups` without those that find nothing more than another ("commis cuisine
+    montpellier" beside "cuisine montpellier"): the same offers match, with fewer phrases for
+    the index to read (a score still needs them all)."""
+    kept: list[tuple[str, ...]] = []
+    for n, group in enumerate(groups):
+        others = groups[:n] + groups[n + 1 :]
+        if not any(_implies(group, o) and (not _implies(o, group) or o in kept) for o in others):
+            kept.append(group)
+    return kept
+
+
 def sqlite(
     base: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider
 ) -> tuple[Select[Any], Select[Any], Any]:
     """The matches of `terms` or of `wider` among `base` (ids of `model`, indexed by the FTS5
     table `fts`), the same joined to their scores, and the rank."""
     every = fts5(_groups(terms, wider))
+    found_only = fts5(matching(_groups(terms, wider)))  # the same offers, fewer phrases
     scored: Any = (
         text(
             f"SELECT rowid AS id, bm25({fts}, 4.0, 1.0) AS score FROM {fts}"
@@ -87,7 +106,7 @@ def sqlite(
     found: list[Any] = [
         select(literal_column("rowid"))
         .select_from(table(fts))
-        .where(text(f"{fts} MATCH :every_id").bindparams(every_id=every))
+        .where(text(f"{fts} MATCH :every_id").bindparams(every_id=found_only))
     ]
     if wider.codes:
         coded = select(model.id.label("id"), literal(0.0, Float).label("score")).where(
@@ -117,13 +136,72 @@ def sqlite(
     return matched, ranked, tier + best.c.score
 
 
+def sqlite_matched(
+    eligible: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider
+) -> Select[Any]:
+    """The ids among `eligible` (ids of `model`, filters only) matching `terms` or the groups
+    of `wider` (not its codes), read from the index `fts` first: limited, it stops there
+    (the capped count of fair.search)."""
+    index = table(fts, literal_column("rowid"))
+    return (
+        eligible.with_only_columns(model.id)
+        .select_from(index)
+        .join(model, model.id == literal_column(f"{fts}.rowid"))
+        .where(
+            text(f"{fts} MATCH :matched_every").bindparams(
+                matched_every=fts5(matching(_groups(terms, wider)))
+            )
+        )
+    )
+
+
+def sqlite_best(fts: str, model: Any, terms: list[str], wider: Wider, k: int) -> Any:
+    """The `k` best matches of `terms` (or of `wider`) in the FTS5 index `fts`, of any edition
+    and whatever the filters, as (id, key) in rank order, lower key first, ties by id
+    descending: the rank `sqlite` gives (its tier, then bm25; bm25 alone without a
+    widening). Read from the index alone, so that a page can be taken from them without
+    reading each match's offer row (fair.search)."""
+    every = fts5(_groups(terms, wider))
+    params: dict[str, Any] = {"best_every": every, "best_k": k}
+    if wider:
+        params["best_own"] = fts5([tuple(terms)])
+
+    def tier(column: str) -> str:
+        if not wider:
+            return "0.0"
+        own = f"SELECT rowid FROM {fts} WHERE {fts} MATCH :best_own"
+        return f"CASE WHEN {column} IN ({own}) THEN 0.0 ELSE {TIER} END"
+
+    scored = (
+        f"SELECT rowid AS id, {tier('rowid')} + bm25({fts}, 4.0, 1.0) AS key FROM {fts}"
+        f" WHERE {fts} MATCH :best_every"
+    )
+    if wider.codes:
+        # The offers of the codes score 0 within their tier; an offer the words match too
+        # keeps its better score (as `sqlite`'s grouped minimum).
+        codes = ", ".join(f":best_code_{n}" for n in range(len(wider.codes)))
+        params.update({f"best_code_{n}": code for n, code in enumerate(wider.codes)})
+        coded = (
+            f"SELECT id, {tier('id')} + 0.0 AS key FROM {model.__tablename__}"
+            f" WHERE rome_code IN ({codes})"
+        )
+        if wider.rest:
+            coded += f" AND id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :best_rest)"
+            params["best_rest"] = fts5([wider.rest])
+        scored = f"SELECT id, min(key) AS key FROM ({scored} UNION ALL {coded}) GROUP BY id"
+    statement = text(f"{scored} ORDER BY key, id DESC LIMIT :best_k").bindparams(**params)
+    return statement.columns(literal_column("id"), literal_column("key", Float))
+
+
 def postgresql(
     base: Select[Any], model: Any, vector: Any, terms: list[str], wider: Wider
 ) -> tuple[Select[Any], Any]:
     """The matches of `terms` or of `wider` among `base`, and the rank."""
-    every = func.to_tsquery("fair_french", tsquery(_groups(terms, wider)))
+    groups = _groups(terms, wider)
+    every = func.to_tsquery("fair_french", tsquery(groups))
     own = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
-    condition: Any = vector.op("@@")(every)
+    # The same offers as `every` finds, with fewer phrases to read in the index.
+    condition: Any = vector.op("@@")(func.to_tsquery("fair_french", tsquery(matching(groups))))
     if wider.codes:
         coded: Any = model.rome_code.in_(wider.codes)
         if wider.rest:

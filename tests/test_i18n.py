@@ -124,3 +124,18 @@ def test_translations_work_at_runtime() -> None:
     assert i18n.gettext("Shortlisted", "fr") == "Présélectionnée"
     assert i18n.gettext("Shortlisted", "en") == "Shortlisted"
     assert i18n.gettext("This field is required.", "fr") != "This field is required."
+
+
+def test_template_messages_read_as_jinja_formats_them(conf) -> None:  # type: ignore[no-untyped-def]
+    """fair.web.templating's `_()` formats only a message with variables or a "%" (as jinja's
+    own newstyle gettext would, which formats every one): the same text, escaped the same."""
+    from fair.web import templating
+
+    env = templating.build_env()
+    source = (
+        '{{ _("Remote possible") }}|{{ _("Match: %(score)s %%", score="<b>") }}'
+        '|{{ _("50 %% off") }}|{{ _("Applied") }}'
+    )
+    assert env.from_string(source).render() == (
+        "Télétravail possible|Correspondance : &lt;b&gt; %|50 % off|Candidature envoyée"
+    )

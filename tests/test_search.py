@@ -308,3 +308,69 @@ async def test_postgresql_plans_for_data_in_memory(session):  # type: ignore[no-
     assert fast
     await session.execute(text("SET LOCAL random_page_cost = 4"))
     assert await found() == fast
+
+
+async def test_a_page_of_words_ranks_the_edition_s_own_offers(session, monkeypatch):  # type: ignore[no-untyped-def]
+    """On SQLite a page of words is taken from the full-text index's best matches, of every
+    edition (search._best_page); when too few of them are the edition's, every match is
+    ranked. Either way the page is the one ranked among the edition's offers alone, as with
+    a filter every offer passes (the filtered search ranks every match)."""
+    monkeypatch.setattr(search, "BEST_FACTOR", 1)  # the index's best `per_page` read, no more
+    monkeypatch.setattr(search, "BEST_MORE", 0)
+    edition, offers = await _setup(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    own = [offers["elec"]]
+    for title in ("Chef électricien", "Électricien électricien bâtiment"):
+        own.append(await f.offer(session, booth_=booth, title=title))
+    other = await f.edition(session)
+    other_booth, _ = await f.booth(session, edition_=other)
+    for _ in range(3):  # better matches than the edition's own: first in the index's ranking
+        await f.offer(
+            session,
+            booth_=other_booth,
+            title="Électricien électricien électricien",
+            description="Électricien électricien.",
+        )
+    await db.commit(session)
+
+    async def ids(**kw: object) -> tuple[list[int], int]:
+        query = search.Query(q="electricien", per_page=2, **kw)  # type: ignore[arg-type]
+        page = await search.search(session, edition_id=edition.id, query=query)
+        return [h.offer.id for h in page.hits], page.total
+
+    first, second = await ids(), await ids(page=2)
+    assert first == (await ids(contract="cdi")) and second == (await ids(page=2, contract="cdi"))
+    assert sorted(first[0] + second[0]) == sorted(o.id for o in own)
+    assert (first[1], second[1]) == (3, 3)
+
+
+async def test_a_page_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]
+    """fair.search_cache: the same search again reads only its page's offers (one statement,
+    by id); an offer committed since is found at once."""
+    edition, offers = await _setup(session)
+    query = search.Query(q="electricien", per_page=1)
+    first = await search.search(session, edition_id=edition.id, query=query)
+    statements: list[str] = []
+
+    def seen(*args):  # type: ignore[no-untyped-def]
+        if "outbox" not in args[2]:  # not the mail sender's
+            statements.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = await search.search(session, edition_id=edition.id, query=query)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 1 and "offers.id IN" in statements[0], statements
+    assert ([h.offer.id for h in again.hits], again.total, again.capped) == (
+        [offers["elec"].id],
+        1,
+        False,
+    )
+    assert [h.offer.id for h in first.hits] == [offers["elec"].id]
+    booth, _ = await f.booth(session, edition_=edition)
+    newer = await f.offer(session, booth_=booth, title="Électricien électricien de nuit")
+    await db.commit(session)
+    after = await search.search(session, edition_id=edition.id, query=query)
+    assert ([h.offer.id for h in after.hits], after.total) == ([newer.id], 2)

@@ -374,3 +374,23 @@ async def test_a_page_counted_past_the_threshold_needs_no_facets_query(app, sess
     # A page that proves nothing (3 or more, at most 4): counted.
     counted = await search_facets.count(session, **kw, scan=4)
     assert (counted.capped, counted.any["contract"]) == (False, 4)
+
+
+async def test_a_filtered_search_past_the_threshold_counts_only_ids(app, session) -> None:  # type: ignore[no-untyped-def]
+    """Words and a filter: the page counted fewer offers than the facets would read, so the
+    words' matches are counted on their ids first (no distance band computed for each):
+    past the threshold, no counts, in that one statement."""
+    edition = await _setup(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    for contract in ("cdi", "cdd", "cdd"):
+        await f.offer(session, booth_=booth, title="Électricien de chantier", contract=contract)
+    await db.commit(session)
+    query = search.Query(q="electricien", contract="cdi", commune="Lattes", radius_km=20)
+    kw = {"edition_id": edition.id, "query": query, "origin": search.check(query)}
+    with _statements(app) as seen:
+        assert await search_facets.count(session, **kw, scan=3) == search_facets.Facets(capped=True)
+    read = [s for s in seen if "offers_versions" not in s]
+    assert len(read) == 1 and "CASE" not in read[0], read
+    # At the threshold: counted, each filter's choices with the others applied.
+    counted = await search_facets.count(session, **kw, scan=4)
+    assert (counted.capped, counted.contract) == (False, {"cdi": 2, "cdd": 2})

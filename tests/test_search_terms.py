@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fair import db, rome, rome_suggest, search, search_terms
+from fair import db, rome, rome_suggest, search, search_match, search_terms
 from fair.search_match import Reason
 from tests import factories as f
 
@@ -236,3 +236,22 @@ async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # 
     await f.offer(session, booth_=booth, title="Magasinier", description="Carsite confirmé.")
     await db.commit(session)
     assert await search_terms.respell(session, ["carsite"], edition_id=edition.id) == {}
+
+
+def test_groups_that_find_nothing_more_are_left_out_of_the_match():
+    """A group whose every stem continues one of another group's stems finds no offer that
+    one does not: the match leaves it out (its rank still counts it); equal groups once."""
+    groups = [
+        ("cuisin", "montpelli"),
+        ("comm", "cuisin", "montpelli"),
+        ("chef", "part"),
+        ("part", "chef"),
+        ("chef", "part", "montpelli"),
+        ("conducteur",),
+        ("conduct",),
+    ]
+    assert search_match.matching(groups) == [
+        ("cuisin", "montpelli"),
+        ("chef", "part"),
+        ("conduct",),
+    ]

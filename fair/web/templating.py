@@ -8,7 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
@@ -119,6 +121,17 @@ def _finalize(value: object) -> object:
     return value
 
 
+@pass_context
+def _gettext(context: Context, message: str, **variables: Any) -> str:
+    """Jinja's newstyle `_()` (jinja2.ext._make_new_gettext), without formatting a message
+    that has neither variables nor a "%" (Markup's % with nothing to put in cost 3 µs: 150
+    messages on a search page). The same text."""
+    found = i18n.gettext(message)
+    if context.eval_ctx.autoescape:
+        found = Markup(found)
+    return found % variables if variables or "%" in found else found
+
+
 def build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(settings.get().templates_dir)),
@@ -134,6 +147,7 @@ def build_env() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
     )
+    env.globals["gettext"] = _gettext
     env.filters.update(
         datetime=_format_dt,
         date=_format_date,
