@@ -14,7 +14,9 @@ import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
-Key = tuple[str, str]  # the path with its query string, the language
+# The path with its query string, the language; for a page kept for logged-in candidates
+# (fair.web.browsing.shared), also the audience and what else of the viewer it shows.
+Key = tuple[str, ...]
 
 
 @dataclass(frozen=True)
