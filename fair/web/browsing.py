@@ -1,4 +1,5 @@
-"""Public browsing pages served from a short cache while their edition's admission gate is on.
+"""Public browsing pages served from a short cache: to anonymous visitors while their edition's
+admission gate is on, to logged-in candidates at all times (the landing page and the hall).
 
 When a fair is full (fair.admission: its gate on), the pages everyone may still browse (the
 edition's page, the booth hall, the offer search, the programme: `cached`) are rendered once
@@ -16,6 +17,18 @@ the marker by the visitor's own token (masked afresh, fair.web.auth.csrf_token) 
 served, so no visitor ever sees another's token; a first visit gets its session cookie as
 usual. The booth and offer pages are not cached: each view of them is counted
 (fair.activity). The programme's seats are at most the cache's seconds old.
+
+Logged-in candidates, at all times (`shared`, under `page`: after their session is checked and
+the admission gate has let them through): the edition's page and its hall are rendered once
+for every candidate while the edition's public version (fair.public_version: offers, booths,
+staffing, queues, talks, branding) is the same, for `FAIR_PAGE_CACHE_SECONDS` at most (what
+only the time of day changes: the countdown, whether the fair is open now). The page kept is
+one candidate's render with what is theirs replaced by markers: the CSRF token, their id (the
+`data-user-id` the live socket reads), the header's "Notices (n unread)" link, the moment
+served (countdown.js's clock); each page served gets the viewer's own. What else of the viewer
+a page shows is part of its key (the landing page: whether they take part). A page with a
+message shown, a cookie set, or the renderer's name or e-mail address in it is not kept; a
+candidate with a message waiting gets a page of their own.
 """
 
 from __future__ import annotations
