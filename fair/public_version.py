@@ -41,7 +41,7 @@ def _one(query: Select[Any]) -> ColumnElement[Any]:
 
 
 def _build() -> Select[Any]:
-    """The statement, built once: its cache key is then computed from a constant tree."""
+    """The statement, built once: SQLAlchemy then works its cache key out once, not per request."""
     edition = select(Edition.id).where(Edition.slug == bindparam("slug")).scalar_subquery()
     booths = select(Booth.id).where(Booth.edition_id == edition)
     present = BoothPresence.booth_id.in_(booths)
