@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from fair.ttl_cache import TTLCache
 
-Key = tuple[str, str]  # the path with its query string, the language
+# The path with its query string, the language; for a page kept for logged-in candidates
+# (fair.web.browsing.shared), also the audience and what else of the viewer it shows.
+Key = tuple[str, ...]
 
 
 @dataclass(frozen=True)

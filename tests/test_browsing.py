@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -16,7 +14,6 @@ from typing import Any
 import httpx
 from itsdangerous import TimestampSigner
 from prometheus_client import REGISTRY
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import admission_gate, clock, db, offers, settings
@@ -25,28 +22,12 @@ from fair.page_cache import Page, PageCache
 from fair.web.browsing import MARKER
 from tests import factories as f
 from tests.conftest import CSRF_RE, login
+from tests.statements import selects
 
 
 def _fresh_gate() -> None:
     admission_gate.LOCAL.editions.clear()
     admission_gate.forget()
-
-
-@contextmanager
-def _selects(app: Any) -> Iterator[list[str]]:
-    """The SELECT statements run meanwhile."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def _fair(session: AsyncSession, *, cap: int | None = 1) -> tuple[Edition, Offer]:
@@ -72,9 +53,9 @@ async def test_anonymous_visitors_get_one_render_each_with_their_own_token(
     paths = [f"/e/{edition.slug}", f"/e/{edition.slug}/booths", f"/e/{edition.slug}/offers"]
     paths.append(f"/e/{edition.slug}/programme")
     for path in paths:
-        with _selects(app) as first:
+        with selects(app) as first:
             rendered = await one.get(path)
-        with _selects(app) as again:
+        with selects(app) as again:
             kept = await one.get(path)
             other = await two.get(path)
         assert (rendered.status_code, kept.status_code, other.status_code) == (200, 200, 200)
@@ -94,7 +75,7 @@ async def test_anonymous_visitors_get_one_render_each_with_their_own_token(
     assert (await one.post("/language", data=language)).status_code == 403
     assert len(app.state.pages) == 4
     # In English, a page of its own.
-    with _selects(app) as english:
+    with selects(app) as english:
         assert "Log in" in (await two.get(paths[1])).text
     assert len(english) > 3
     assert len(app.state.pages) == 5
@@ -127,21 +108,22 @@ async def test_a_page_is_rendered_afresh_when_its_offers_change_or_time_passes(
     assert "Soudeur ou soudeuse" in (await client.get(path)).text
     await offers.update(session, offer, data=f.offer_input(title="Chaudronnier (H/F)"))
     await db.commit(session)
-    with _selects(app) as changed:
+    with selects(app) as changed:
         assert "Chaudronnier (H/F)" in (await client.get(path)).text
     assert len(changed) > 3
-    with _selects(app) as within:
+    with selects(app) as within:
         await client.get(path)
     seconds = settings.get().page_cache_seconds
     clock.set_now(f.NOON + timedelta(seconds=seconds))
-    with _selects(app) as past:
+    with selects(app) as past:
         await client.get(path)
     assert (len(within), len(past) > 3) == (1, True)
 
 
-async def test_someone_logged_in_is_never_served_a_kept_page_nor_has_theirs_kept(
+async def test_someone_logged_in_is_never_served_an_anonymous_page_nor_theirs_anonymously(
     app: Any, session: AsyncSession, make_client: Any
 ) -> None:
+    """A candidate's page is kept apart, for candidates (tests/test_browsing_candidates.py)."""
     edition, _offer = await _fair(session)
     path = f"/e/{edition.slug}/booths"
     anonymous = make_client()
@@ -150,13 +132,13 @@ async def test_someone_logged_in_is_never_served_a_kept_page_nor_has_theirs_kept
     await db.commit(session)
     logged_in = make_client()
     await login(logged_in, candidate.email, f.PASSWORD)
-    with _selects(app) as theirs:
+    with selects(app) as theirs:
         mine = await logged_in.get(path)
     assert len(theirs) > 3
     assert 'action="/logout"' in mine.text
     after = await anonymous.get(path)
     assert 'action="/logout"' not in after.text
-    assert len(app.state.pages) == 1
+    assert sorted(key[2:3] for key in app.state.pages.pages) == [(), ("candidate",)]
 
 
 async def test_a_visitor_with_a_message_waiting_gets_a_page_of_their_own(
@@ -171,10 +153,10 @@ async def test_a_visitor_with_a_message_waiting_gets_a_page_of_their_own(
     data = base64.b64encode(json.dumps({"flash": [entry]}).encode())
     cookie = TimestampSigner(settings.get().secret_key).sign(data).decode()
     client.cookies.set("fair_session", cookie)
-    with _selects(app) as selects:
+    with selects(app) as run:
         shown = await client.get(path)
     assert "Votre profil est enregistré." in shown.text
-    assert len(selects) > 3
+    assert len(run) > 3
 
 
 async def test_nothing_is_cached_when_the_edition_is_not_gated(
@@ -185,7 +167,7 @@ async def test_nothing_is_cached_when_the_edition_is_not_gated(
     edition, _offer = await _fair(session, cap=None)
     path = f"/e/{edition.slug}/booths"
     await client.get(path)
-    with _selects(app) as again:
+    with selects(app) as again:
         await client.get(path)
     assert len(again) > 3
     assert len(app.state.pages) == 0

@@ -1,4 +1,5 @@
-"""Public browsing pages served from a short cache while their edition's admission gate is on.
+"""Public browsing pages served from a short cache: to anonymous visitors while their edition's
+admission gate is on, to logged-in candidates at all times (the landing page and the hall).
 
 When a fair is full (fair.admission: its gate on), the pages everyone may still browse (the
 edition's page, the booth hall, the offer search, the programme: `cached`) are rendered once
@@ -16,24 +17,45 @@ the marker by the visitor's own token (masked afresh, fair.web.auth.csrf_token) 
 served, so no visitor ever sees another's token; a first visit gets its session cookie as
 usual. The booth and offer pages are not cached: each view of them is counted
 (fair.activity). The programme's seats are at most the cache's seconds old.
+
+Logged-in candidates, at all times (`shared`, under `page`: after their session is checked and
+the admission gate has let them through): the edition's page and its hall are rendered once
+for every candidate while the edition's public version (fair.public_version: offers, booths,
+staffing, queues, talks, branding) is the same, for `FAIR_PAGE_CACHE_SECONDS` at most (what
+only the time of day changes: the countdown, whether the fair is open now). The page kept is
+one candidate's render with what is theirs replaced by markers: the CSRF token, their id (the
+`data-user-id` the live socket reads), the header's "Notices (n unread)" link, the moment
+served (countdown.js's clock); each page served gets the viewer's own. What else of the viewer
+a page shows is part of its key (the landing page: whether they take part). A page with a
+message shown, a cookie set, or the renderer's name or e-mail address in it is not kept; a
+candidate with a message waiting gets a page of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import secrets
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from fair import admission_gate, app_state, clock, i18n, metrics, offers_version
+from fair import admission_gate, app_state, clock, i18n, metrics, offers_version, public_version
+from fair.enums import Role
 from fair.page_cache import Page
 from fair.web import flash
-from fair.web.auth import Handler, csrf_token
+from fair.web.auth import Handler, csrf_token, database
+from fair.web.templating import fragment
 
 MARKER = secrets.token_hex(20).encode()  # in place of the CSRF token in pages kept
+USER = secrets.token_hex(20)  # in place of the viewer's id in pages kept for candidates
+NOTICES = secrets.token_hex(20).encode()  # in place of their "Notices (n unread)" link
+NOW = secrets.token_hex(20).encode()  # in place of the moment served (countdown.js's clock)
+NOW_RE = re.compile(rb'data-now="[^"]*"')
 SKIPPED = {"content-length", "set-cookie"}
+CANDIDATES = "candidate"  # the key's audience: a page as every logged-in candidate sees it
 
 
 def cached(handler: Handler) -> Handler:
@@ -73,6 +95,103 @@ def cached(handler: Handler) -> Handler:
         return response
 
     return wrapper
+
+
+# (request, edition id) -> a part of the key; None: this page is not kept (run the handler)
+Variant = Callable[[Request, int], Awaitable[str | None]]
+
+
+def shared(variant: Variant | None = None) -> Callable[[Handler], Handler]:
+    """Under `page`, for an edition's public page (`slug` in its path): serve a logged-in
+    candidate the page kept for every candidate while the edition's public version
+    (fair.public_version) is the same, their own parts put in (`_personal`); else run the
+    handler, and keep what it rendered when nothing in it is one person's (`_kept_shared`).
+    `variant(request, edition_id)` names what else of the viewer the page shows (the landing
+    page: whether they take part), part of the key, or that the page is not to be kept (the
+    hall filtered by free interview slots: bookings are not in the version)."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(request: Request) -> Response:
+            pages = app_state.of(request).pages
+            user = request.state.user
+            if (
+                pages.seconds <= 0
+                or request.method != "GET"
+                or user is None
+                or user.role != Role.CANDIDATE
+                or request.session.get(flash.KEY)
+            ):
+                return await handler(request)
+            slug = request.path_params["slug"]
+            found = await public_version.current(database(request), slug)
+            if found is None:
+                return await handler(request)
+            edition_id, version = found
+            own = await variant(request, edition_id) if variant is not None else ""
+            if own is None:
+                return await handler(request)
+            url = request.url.path + "?" + request.url.query
+            key = (url, i18n.current_locale.get(), CANDIDATES, own)
+            now = clock.now().timestamp()
+            page = pages.get(key, version=version, now=now)
+            if page is not None:
+                metrics.PAGE_CACHE.labels("hit").inc()
+                return _personal(request, page)
+            metrics.PAGE_CACHE.labels("miss").inc()
+            response = await handler(request)
+            kept = _kept_shared(request, response, version, now)
+            if kept is not None:
+                pages.put(key, kept)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def _notices(request: Request, unread: int) -> bytes:
+    return fragment(request, "_notices_link.html", unread_notices=unread).encode()
+
+
+def _kept_shared(request: Request, response: Response, version: str, now: float) -> Page | None:
+    """The candidate's page to keep for every candidate: their CSRF token, id and notices
+    link replaced by markers (each found exactly once), and the moment it was rendered
+    (`data-now`); None when it may not be kept (an
+    error, a cookie of its own, a message shown, their name or e-mail address in it)."""
+    shown = getattr(request.state, "csrf_shown", None)
+    user = request.state.user
+    if (
+        type(response) is not HTMLResponse
+        or response.status_code != 200
+        or "set-cookie" in response.headers
+        or not shown
+        or getattr(request.state, "flashes_shown", True)
+    ):
+        return None
+    body = bytes(response.body)
+    attribute = f' data-user-id="{user.id}"'.encode()
+    notices = _notices(request, request.state.unread_notices)
+    if body.count(attribute) != 1 or body.count(notices) != 1:
+        return None
+    if any(text and text.encode() in body for text in (user.name, user.email)):
+        return None
+    body = body.replace(shown.encode(), MARKER).replace(notices, NOTICES)
+    body = body.replace(attribute, f' data-user-id="{USER}"'.encode())
+    body = NOW_RE.sub(b'data-now="' + NOW + b'"', body)
+    headers = tuple((k, v) for k, v in response.headers.items() if k not in SKIPPED)
+    return Page(now, version, response.status_code, headers, body)
+
+
+def _personal(request: Request, page: Page) -> Response:
+    """A page kept for candidates with the viewer's own token, id and notices link in it, and
+    the moment it is served (countdown.js sets its clock by it)."""
+    user = request.state.user
+    body = page.body.replace(MARKER, csrf_token(request).encode())
+    body = body.replace(NOTICES, _notices(request, request.state.unread_notices))
+    body = body.replace(USER.encode(), str(user.id).encode())
+    body = body.replace(NOW, clock.now().isoformat().encode())
+    return Response(body, status_code=page.status, headers=dict(page.headers))
 
 
 def _anonymous(request: Request) -> bool:

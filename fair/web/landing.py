@@ -11,12 +11,20 @@ from fair.enums import Role
 from fair.models import Edition
 from fair.web import feeds, urls
 from fair.web.auth import database, page
-from fair.web.browsing import cached
+from fair.web.browsing import cached, shared
 from fair.web.templating import render
+
+
+async def _takes_part(request: Request, edition_id: int) -> str:
+    """What of the viewer (a candidate) the page shows: whether they take part."""
+    user = request.state.user
+    found = await participants.is_registered(database(request), edition_id=edition_id, user=user)
+    return "taking part" if found else ""
 
 
 @cached  # a short cache while the fair is full (fair.web.browsing)
 @page
+@shared(_takes_part)  # kept for logged-in candidates while what it shows is the same (likewise)
 async def edition_page(request: Request) -> Response:
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])

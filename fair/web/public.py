@@ -38,7 +38,7 @@ from fair.i18n import N_
 from fair.models import Edition, Employer, Offer
 from fair.web import desk, urls
 from fair.web.auth import csrf_token, database, page, path_int
-from fair.web.browsing import cached
+from fair.web.browsing import cached, shared
 from fair.web.chat import booth_qa
 from fair.web.forms import FormState
 from fair.web.templating import render
@@ -54,6 +54,7 @@ async def home(request: Request) -> Response:
 
 @cached  # a short cache while the fair is full (fair.web.browsing)
 @page
+@shared(lambda r, _: _hall_kept(r))  # kept for logged-in candidates while what it shows is the same
 async def hall_page(request: Request) -> Response:
     """The booth hall, filtered by its query string (a GET form: a filtered hall is a link)."""
     session = database(request)
@@ -78,6 +79,12 @@ async def hall_page(request: Request) -> Response:
         "base_query": _without_page(request),
     }
     return render(request, "public/hall.html", context, status=status)
+
+
+async def _hall_kept(request: Request) -> str | None:
+    """The hall is kept (fair.web.browsing.shared) but when filtered by free interview slots:
+    a booking changes those and not the version the page is kept under."""
+    return None if request.query_params.get("slots") else ""
 
 
 def _hall_filters(request: Request) -> hall.Filters:

@@ -221,6 +221,7 @@ def render(
         return urls.path(request, route, **params)
 
     token = request.state.csrf_shown = csrf_token(request)  # a kept page's (fair.web.browsing)
+    flashes = request.state.flashes_shown = take(request)  # likewise: one person's messages
     full = {
         "request": request,
         "user": getattr(request.state, "user", None),
@@ -228,7 +229,7 @@ def render(
         "locale": i18n.current_locale.get(),
         "url": url,
         "static": app_state.of(request).assets.url,
-        "flashes": take(request),
+        "flashes": flashes,
         "unread_notices": getattr(request.state, "unread_notices", 0),
         "pool_search": getattr(request.state, "pool_search", False),
         "form": None,
@@ -241,6 +242,20 @@ def render(
     with timing.span("render"):
         body = template.render(full)
     return HTMLResponse(body, status_code=status)
+
+
+def fragment(request: Request, name: str, **context: Any) -> str:
+    """A partial template rendered alone with the request's URL builder and language: a part
+    of a kept page that is the viewer's own (fair.web.browsing)."""
+
+    def url(route: str, **params: Any) -> str:
+        return urls.path(request, route, **params)
+
+    return (
+        env()
+        .get_template(name)
+        .render({"request": request, "url": url, "locale": i18n.current_locale.get(), **context})
+    )
 
 
 class Deferred(HTMLResponse):

@@ -1,0 +1,167 @@
+"""The landing page and the booth hall kept for logged-in candidates (fair.web.browsing.shared,
+fair.public_version): one render serves every candidate while what the page shows is the same,
+each with their own CSRF token, id, notices link and messages; what changes the page (a booth
+staffed, a queue joined, an offer published, a talk on stage, a partner) shows at the next
+request. On SQLite and PostgreSQL; time moves with fair.clock."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+import httpx
+from itsdangerous import TimestampSigner
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import branding, clock, db, images, notices, queues, settings, webconferences
+from fair.enums import Role
+from fair.models import Booth, Edition, User
+from tests import factories as f
+from tests.conftest import CSRF_RE, login
+from tests.landing_setup import booth_of, staffed, talk
+from tests.pictures import picture
+from tests.statements import selects
+
+USER_ID_RE = re.compile(r'data-user-id="([^"]*)"')
+
+
+async def _fair(session: AsyncSession) -> tuple[Edition, Booth, User, User]:
+    """An edition open now (f.NOON), not gated, with one booth and its offer; its organiser."""
+    clock.set_now(f.NOON)
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser)
+    booth, recruiter = await booth_of(session, edition, "Garage Lanterne")
+    await f.offer(session, booth_=booth, title="Soudeur ou soudeuse")
+    await db.commit(session)
+    return edition, booth, recruiter, organiser
+
+
+def _cookie(client: httpx.AsyncClient) -> dict[str, Any]:
+    """The client's session as the app signed it."""
+    signer = TimestampSigner(settings.get().secret_key)
+    data: dict[str, Any] = json.loads(
+        base64.b64decode(signer.unsign(client.cookies["fair_session"]))
+    )
+    return data
+
+
+def _with_message(client: httpx.AsyncClient, text: str) -> None:
+    """A message waiting in the client's session (fair.web.flash), as the app would sign it."""
+    data = _cookie(client)
+    entry = {"message": text, "plural": "", "num": 0, "params": {}, "labels": {}}
+    data["flash"] = [entry]
+    signed = TimestampSigner(settings.get().secret_key).sign(
+        base64.b64encode(json.dumps(data).encode())
+    )
+    (held,) = [c for c in client.cookies.jar if c.name == "fair_session"]
+    client.cookies.set("fair_session", signed.decode(), domain=held.domain, path=held.path)
+
+
+def _secrets(html: str) -> set[str]:
+    """The CSRF secrets the page's masked tokens carry (fair.web.auth.csrf_token)."""
+    found = set()
+    for token in CSRF_RE.findall(html):
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        half = len(raw) // 2
+        found.add(bytes(a ^ b for a, b in zip(raw[:half], raw[half:], strict=True)).decode())
+    return found
+
+
+def _live(page: httpx.Response) -> str:
+    """The landing page's "Live now" section."""
+    return page.text.split('id="live-title"')[1].split("</section>")[0]
+
+
+async def _candidate(session: AsyncSession, make_client: Any, name: str) -> tuple[User, Any]:
+    user = await f.candidate(session, name=name)
+    await db.commit(session)
+    client = make_client()
+    await login(client, user.email, f.PASSWORD)
+    await client.get("/")  # any message the log-in left is shown here
+    return user, client
+
+
+async def test_a_candidate_never_sees_another_candidates_token_id_notices_or_message(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    edition, _booth, _recruiter, _organiser = await _fair(session)
+    mireille, first = await _candidate(session, make_client, "Mireille Lantier")
+    gaston, second = await _candidate(session, make_client, "Gaston Peyrolles")
+    for n in range(3):
+        await notices.add(session, user_id=mireille.id, kind="test", params={"n": n})
+    await db.commit(session)
+    for path in (f"/e/{edition.slug}", f"/e/{edition.slug}/booths"):
+        with selects(app) as rendering:
+            hers = await first.get(path)
+        with selects(app) as kept:
+            his = await second.get(path)
+        assert (hers.status_code, his.status_code) == (200, 200)
+        assert len(kept) < len(rendering)  # served from what her request kept
+        assert USER_ID_RE.findall(hers.text) == [str(mireille.id)]
+        assert USER_ID_RE.findall(his.text) == [str(gaston.id)]
+        assert _secrets(hers.text) == {_cookie(first)["csrf"]}
+        assert _secrets(his.text) == {_cookie(second)["csrf"]}
+        assert 'data-unread="3"' in hers.text
+        assert 'data-unread="0"' in his.text and 'data-unread="3"' not in his.text
+        assert "Mireille" not in his.text
+        # Her message is on her page only, and that page is not kept for anyone.
+        _with_message(first, "For Mireille: 7f3a.")
+        assert "For Mireille: 7f3a." in (await first.get(path)).text
+        again = await second.get(path)
+        assert "For Mireille: 7f3a." not in again.text
+        assert _secrets(again.text) == {_cookie(second)["csrf"]}
+        # His own message reaches him, from the page kept or not.
+        _with_message(second, "For Gaston: 9c1e.")
+        assert "For Gaston: 9c1e." in (await second.get(path)).text
+        assert "For Gaston: 9c1e." not in (await first.get(path)).text
+
+
+async def test_what_changes_the_pages_shows_at_the_next_request(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    edition, booth, recruiter, organiser = await _fair(session)
+    _user, client = await _candidate(session, make_client, "Mireille Lantier")
+    hall, landing = f"/e/{edition.slug}/booths", f"/e/{edition.slug}"
+    for path in (hall, landing):
+        await client.get(path)
+    listed = f'/booths/{booth.id}">Garage Lanterne</a>'  # among the booths staffed now
+    assert listed not in (await client.get(landing)).text
+    before = (await client.get(hall)).text
+    assert ('data-staffing="unstaffed"', 'data-waiting="0"') == (
+        re.search(r'data-staffing="[a-z]+"', before)[0],  # type: ignore[index]
+        re.search(r'data-waiting="[0-9]+"', before)[0],  # type: ignore[index]
+    )
+    await staffed(session, booth, recruiter)
+    await db.commit(session)
+    shown = (await client.get(hall)).text
+    assert 'data-staffing="staffed"' in shown and 'data-waiting="0"' in shown
+    assert listed in (await client.get(landing)).text
+    candidate = await f.user(session, Role.CANDIDATE, can_log_in=False)
+    await queues.join(session, candidate=candidate, booth=booth)
+    await db.commit(session)
+    assert 'data-waiting="1"' in (await client.get(hall)).text
+    await queues.leave(session, candidate=candidate, booth=booth)
+    await db.commit(session)
+    assert 'data-waiting="0"' in (await client.get(hall)).text
+    await f.offer(session, booth_=booth, title="Carrossier ou carrossière")
+    await db.commit(session)
+    assert re.search(r'class="hall-offers">2 ', (await client.get(hall)).text)
+    title = "Souder sans danger"
+    scheduled = await talk(session, edition, booth, recruiter, title, f.NOON)
+    await db.commit(session)
+    assert title not in _live(await client.get(landing))
+    await webconferences.start(session, by=recruiter, webconference=scheduled)
+    await db.commit(session)
+    assert title in _live(await client.get(landing))
+    logo = await images.prepare(picture((300, 150)), images.LOGO, field="logo")
+    await branding.add_partner(session, edition, by=organiser, name="Pôle Sud", link="", logo=logo)
+    await db.commit(session)
+    assert "Pôle Sud" in (await client.get(landing)).text
+    await branding.update(
+        session, edition, by=organiser, data=branding.BrandInput(colour="#1d6b35")
+    )
+    await db.commit(session)
+    for path in (hall, landing):
+        assert "/brand.css?v=" in (await client.get(path)).text
