@@ -69,7 +69,10 @@ def test_booth_page_and_my_fair_at_both_widths(  # type: ignore[no-untyped-def]
         assert cta.get_by_role("heading", name=tr("What happens next")).is_visible()
         assert page.locator("#on-duty li").count() == 2
         photo = page.locator("#on-duty img.avatar")
-        assert photo.evaluate("i => i.complete && i.naturalWidth") > 0  # the resized WebP
+        # The resized WebP; loading="lazy": it may still be on its way after the load event.
+        photo.scroll_into_view_if_needed()
+        photo.evaluate("i => i.decode()")  # rejects if it cannot be fetched or decoded
+        assert photo.evaluate("i => i.complete && i.naturalWidth") > 0
         _clean(page, axe_source, f"booth page at {viewport['width']} px")
         page.goto(seeded["my_fair"])
         assert page.get_by_role("heading", name=tr("My fair"), level=1).is_visible()
