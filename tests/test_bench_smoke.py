@@ -118,6 +118,11 @@ SMOKE = {
         # through the first; then the 500 viewers/core target's line.
         r"^forward:2 +2 +2 +\d+\.\d\d .*\ntarget >= 500 viewers/core .*: (ok|MISSED)$",
     ),
+    "relay_send.py": Smoke(
+        ("--viewers=2", "--seconds=1"),
+        # Both viewers started; the send path's CPU per packet.
+        r"^viewers 2  packets sent \d+  received \d+  send path \d+\.\d\d us/packet .*$",
+    ),
     "relay_memory.py": Smoke(
         (
             "--minutes=0.1",
