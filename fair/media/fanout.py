@@ -70,6 +70,7 @@ _UDP_SEGMENT = 103  # linux/udp.h (Python 3.11's socket module lacks it): UDP GS
 _SEGMENT = struct.Struct("=H")
 _GSO_MAX = 32  # datagrams per GSO send (Linux takes at most 64, and 64 KiB)
 _srtp_protect = lib.srtp_protect
+_CONNECTED = State.CONNECTED  # read once: an Enum member's lookup is slow in Python 3.11
 _EXTENSION = struct.Struct("!HH")
 _SENDER = "_RTCRtpSender__"
 
@@ -99,7 +100,6 @@ class _Leg:
         self.session: Any = None  # the viewer's pylibsrtp session, kept alive for `srtp`
         self.srtp: Any = None  # its libsrtp context, for `_Work.seal`
         self.dtls = sender.transport
-        self.pair: Any = None  # the ICE pair `destination` was read from
         self.destination: tuple[Any, Any] | None = None
         self.stopped = asyncio.get_running_loop().create_future()
         sender._run_rtp = self.run_rtp  # type: ignore[method-assign]
@@ -164,12 +164,12 @@ class _Leg:
 
     def socket(self) -> tuple[Any, Any] | None:
         """The viewer's datagram transport and address, None once it cannot send."""
-        if self.dtls._state is not State.CONNECTED:
+        if self.dtls._state is not _CONNECTED:
             return None
-        pair = self.dtls.transport._connection._nominated.get(1)
-        if pair is not self.pair:  # the first time, or (never in aiortc 1.16) another pair
-            self.pair = pair
-            self.destination = None if pair is None else (pair.protocol.transport, pair.remote_addr)
+        if self.destination is None:  # aioice nominates a pair once; closing it closes the DTLS
+            pair = self.dtls.transport._connection._nominated.get(1)
+            if pair is not None:
+                self.destination = pair.protocol.transport, pair.remote_addr
         return self.destination
 
     def extensions(self, abs_send_time: bytes) -> bytes:
