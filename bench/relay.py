@@ -638,11 +638,19 @@ async def view_remote(count: int, rate: float) -> None:
     setup_aiortc()
     stages = await remote_stages()
     bots, start = [Bot() for _ in range(count)], time.monotonic()
-    for n, bot in enumerate(bots):
+    for n in range(count):
         await asyncio.sleep(max(start + n / rate - time.monotonic(), 0))
         key = f"viewer:{os.getpid()}:{n}"
-        offer, _ = await stages.watch(ROOM, key)
-        await stages.answer(ROOM, key, await bot.accept(offer))
+        for attempt in range(3):  # a page tries again when refused; then it counts as lost
+            try:
+                offer, _ = await stages.watch(ROOM, key)
+                await stages.answer(ROOM, key, await bots[n].accept(offer))
+                break
+            except Exception as exc:  # a Conflict, a media process's failure, a time-out
+                print(f"{key}, attempt {attempt + 1}: {exc!r}", file=sys.stderr)
+                await bots[n].pc.close()
+                bots[n] = Bot()
+                await asyncio.sleep(1)
     await counted(bots, 60)
 
 
