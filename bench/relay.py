@@ -639,9 +639,12 @@ async def view_remote(count: int, rate: float) -> None:
     stages = await remote_stages()
     bots, start = [Bot() for _ in range(count)], time.monotonic()
     for n in range(count):
+        if time.monotonic() > start + count / rate + JOIN_SLACK:
+            print(f"{count - n} bots not joined within {JOIN_SLACK} s of the ramp", file=sys.stderr)
+            break
         await asyncio.sleep(max(start + n / rate - time.monotonic(), 0))
         key = f"viewer:{os.getpid()}:{n}"
-        for attempt in range(3):  # a page tries again when refused; then it counts as lost
+        for attempt in range(3):  # a page tries again when refused; then it is not connected
             try:
                 offer, _ = await stages.watch(ROOM, key)
                 await stages.answer(ROOM, key, await bots[n].accept(offer))
@@ -650,7 +653,7 @@ async def view_remote(count: int, rate: float) -> None:
                 print(f"{key}, attempt {attempt + 1}: {exc!r}", file=sys.stderr)
                 await bots[n].pc.close()
                 bots[n] = Bot()
-                await asyncio.sleep(1)
+                await asyncio.sleep(0.5)
     await counted(bots, 60)
 
 
@@ -673,6 +676,7 @@ def production_env(namespace: str, cap: int) -> dict[str, str]:
 
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+JOIN_SLACK = 60  # seconds past its ramp a bot process keeps joining (a starved machine)
 
 
 # The orchestrator ----------------------------------------------------------------------------
@@ -871,7 +875,8 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
                 )
                 for size in sizes
             ]
-            connected = sum(json.loads(expect(b, n / args.ramp + 120))["connected"] for b in bots)
+            wait = n / args.ramp + JOIN_SLACK + 90  # the ramp, its slack, `counted`'s 60 s
+            connected = sum(json.loads(expect(b, wait))["connected"] for b in bots)
             time.sleep(args.warmup)
             pids = [p.pid for p in [*media, publisher, *bots]]
             cpu0, t0 = [cpu_seconds(p) for p in pids[:k]], time.monotonic()
