@@ -32,9 +32,10 @@ publisher (`--publish-remote`) and the bots (`--view-remote COUNT RATE`) signal 
 `fair.media.remote.RemoteStages` as a web process's sockets do, the bots joining `--ramp` a
 second in all: the origin takes N / K, then each further viewer is placed on a leg, which takes
 the talk from the origin as one viewer. The row's `cores` are the K media processes' (from
-/proc), its `us/pk` their CPU per RTP packet the bots received, its note the viewers each
-process counts (`<ns>:audience:<room>`), and a closing line says whether the run is valid:
-every viewer connected, at 29+ fps, under 1 % loss.
+/proc), its `us/pk` their CPU per RTP packet the bots received, its `src fps` the video
+frames a second the best-served bot saw begin (complete or not: what reached it from the
+publisher), its note the viewers each process counts (`<ns>:audience:<room>`), and a closing
+line says whether the run is valid: every viewer connected, at 29+ fps, under 1 % loss.
 
 After every viewer has its first video frame and `--warmup` seconds, the run is measured for
 `--seconds`: the media process's CPU (user + system, from getrusage, all threads) over wall time;
@@ -498,6 +499,7 @@ class Stream:
 
     def __init__(self) -> None:
         self.received = self.frames = self.bytes = 0
+        self.begun = 0  # frames of which a packet arrived (complete or not): the source's pace
         self.first: int | None = None
         self.highest = 0  # unwrapped sequence number
         self.timestamp: int | None = None
@@ -516,6 +518,7 @@ class Stream:
             gap = unwrapped != self.highest + 1
             self.highest = unwrapped
         if timestamp != self.timestamp:
+            self.begun += 1
             self.timestamp, self.broken = timestamp, gap
         elif gap:
             self.broken = True
@@ -597,6 +600,7 @@ class Bot:
         audio, video = self.streams["audio"], self.streams["video"]
         return {
             "video": video.frames,
+            "begun": video.begun,
             "bytes": video.bytes + audio.bytes,
             "received": video.received + audio.received,
             "expected": video.expected + audio.expected,
@@ -940,7 +944,7 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
         n,
         connected,
         media_cpu / (t1 - t0),
-        None,
+        window.source,  # as the bots saw it: the origin's own count is not read across
         media_cpu / received * 1e6 if received else 0.0,
         "; ".join(v for v in notes if v),
     )
@@ -953,6 +957,7 @@ class Window:
     fps: list[float]
     loss: list[float]
     kbps: list[float]
+    source: float  # video frames a second the best-served bot saw begin: what the relay sent
     received: int  # RTP packets, by every bot
     drops: int  # the kernel's UDP receive-buffer drops, machine-wide
     media_drops: int  # by the media processes' sockets
@@ -1009,10 +1014,11 @@ def observe(bots: list[Any], pids: list[int], k: int, args: argparse.Namespace) 
     cpu1, busy1, sockets1 = [cpu_seconds(p) for p in pids], machine_busy(), socket_drops(pids)
     after, wall = mark(), time.monotonic() - t0
     cores = [(b - a) / wall for a, b in zip(cpu0, cpu1, strict=True)]
-    fps, loss, kbps = [], [], []
+    fps, loss, kbps, begun = [], [], [], []
     for a, b in zip(before, after, strict=True):
         seconds = b["t"] - a["t"]
         fps.append((b["video"] - a["video"]) / seconds)
+        begun.append((b["begun"] - a["begun"]) / seconds)
         expected, received = b["expected"] - a["expected"], b["received"] - a["received"]
         loss.append(max(expected - received, 0) / expected if expected else 1.0)
         kbps.append((b["bytes"] - a["bytes"]) * 8 / seconds / 1000)
@@ -1021,6 +1027,7 @@ def observe(bots: list[Any], pids: list[int], k: int, args: argparse.Namespace) 
         fps,
         loss,
         kbps,
+        max(begun),
         sum(b["received"] - a["received"] for a, b in zip(before, after, strict=True)),
         drops1 - drops0,
         sum(dropped(sockets0[i], sockets1[i]) for i in range(k)),
