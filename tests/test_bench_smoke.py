@@ -114,9 +114,15 @@ SMOKE = {
     ),
     "relay.py": Smoke(
         ("--viewers=2", "--seconds=1", "--warmup=0.5", "--bots-per-process=2", "--processes=2"),
-        # Two media processes, one viewer each: both got a complete frame (conn 2), the second
-        # through the first; then the 500 viewers/core target's line.
-        r"^forward:2 +2 +2 +\d+\.\d\d .*\ntarget >= 500 viewers/core .*: (ok|MISSED)$",
+        # Two `fair media` processes, one viewer each: both got a complete frame (conn 2), the
+        # second through a leg; then the 500 viewers/core target's line and the talk's verdict.
+        r"^forward:2 +2 +2 +\d+\.\d\d .*\ntarget >= 500 viewers/core .*: (ok|MISSED)\n"
+        r"one talk over 2 media processes, 2 viewers: .*: (valid|INVALID)$",
+    ),
+    "relay_send.py": Smoke(
+        ("--viewers=2", "--seconds=1"),
+        # Both viewers started; the send path's CPU per packet.
+        r"^viewers 2  packets sent \d+  received \d+  send path \d+\.\d\d us/packet .*$",
     ),
     "relay_memory.py": Smoke(
         (

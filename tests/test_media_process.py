@@ -752,3 +752,63 @@ async def test_a_talk_spread_over_two_media_processes_survives_its_leg_s_death(
                 await viewer.close()
             if pc is not None:
                 await pc.close()
+
+
+async def test_a_talk_spread_over_two_media_processes_survives_its_origin_s_death(
+    database_url: str, media_conf: settings.Settings, loopback_only: None
+) -> None:
+    """The talk's own process (its origin) dies while a leg serves a viewer: every socket of the
+    talk is told the room moved, the presenter publishes again (on the former leg, the only
+    live process: it becomes the origin), every viewer watches again, and each sees the
+    presenter within 10 s of the kill; the room has no legs any more."""
+    (talk,) = await seed(database_url, talks=1, viewers=3)
+    per_process = {"FAIR_MEDIA_VIEWERS_PER_PROCESS": "2"}
+    pc: RTCPeerConnection | None = None
+    viewers: list[Viewer] = []
+    async with start_cluster(database_url, media_conf, **per_process) as cluster:
+        try:
+            pws = await cluster.socket(talk.presenter, talk.keys[talk.presenter.id])
+            audience = [await cluster.socket(u, talk.keys[u.id]) for u in talk.viewers]
+            for ws in [pws, *audience]:
+                await ws.ok("subscribe", {"channel": talk.room})
+            await pws.ok("stage.start", {"webconference_id": talk.webconference_id})
+            pc = await publish(pws, talk)
+            for ws in audience:
+                viewers.append(await watch(ws, talk))
+            await until(lambda: all(v.count("video") >= 10 for v in viewers), 20)
+            alive = await cluster.alive()
+            origin = await cluster.redis.get(cluster.keys.room(talk.room))
+            (leg,) = [process for process in alive if process != origin]
+            assert await cluster.redis.smembers(cluster.keys.legs(talk.room)) == {leg}
+
+            # The origin dies (SIGKILL): the talk's sockets are told (a move, not a leg's).
+            loop = asyncio.get_running_loop()
+            killed = loop.time()
+            alive[origin].send_signal(signal.SIGKILL)
+            moved = {"event": "stage.moved", "webconference_id": talk.webconference_id}
+            for ws in [pws, *audience]:
+                event = await event_like(ws, ALIVE_TTL + WATCH_DEAD + 2, **moved)
+                assert "leg" not in event
+            told = loop.time() - killed
+
+            # As static/stage.js does on stage.moved: the presenter publishes again, the
+            # viewers watch again; all on the former leg, now the talk's process.
+            await pc.close()
+            pc = await publish(pws, talk)
+            assert await cluster.redis.get(cluster.keys.room(talk.room)) == leg
+            for n, ws in enumerate(audience):
+                await viewers[n].close()
+                viewers[n] = await watch(ws, talk)
+            remaining = max(10 - (loop.time() - killed), 0)
+            await until(lambda: all(v.count("video") >= 5 for v in viewers), remaining)
+            back = loop.time() - killed
+            print(f"origin killed: told after {told:.1f} s, every viewer back at {back:.1f} s")
+            assert back < 10
+            for viewer in viewers:
+                assert {size[1:] for size in viewer.frames["video"]} == {(WIDTH, HEIGHT)}
+            assert await cluster.redis.smembers(cluster.keys.legs(talk.room)) == set()
+        finally:
+            for viewer in viewers:
+                await viewer.close()
+            if pc is not None:
+                await pc.close()

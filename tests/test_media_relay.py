@@ -8,6 +8,7 @@ import asyncio
 import time
 from typing import Any
 
+from fair.media.fanout import PYLIBSRTP_VERSION
 from fair.media.relay import AIORTC_VERSION, ForwardingRelay, is_keyframe
 from tests.media_setup import HEIGHT, WIDTH, Stage, Viewer, connect, peer, until
 
@@ -209,3 +210,5 @@ def test_the_pinned_aiortc_is_the_installed_one() -> None:
     pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
     assert version("aiortc") == AIORTC_VERSION
     assert f'"aiortc=={AIORTC_VERSION}"' in pyproject
+    assert version("pylibsrtp") == PYLIBSRTP_VERSION
+    assert f'"pylibsrtp=={PYLIBSRTP_VERSION}"' in pyproject

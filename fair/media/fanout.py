@@ -7,7 +7,9 @@ ICE connection, datagram protocol) for every packet of every viewer. A `Fanout` 
 once for every viewer, what is the same for all of them (the VP8 payloads with one shared
 picture id, the abs-send-time), and per viewer and packet only what differs: a 12-byte RTP
 header plus the viewer's header extensions packed with `struct`, SRTP with the viewer's own
-libsrtp session (C), and a `sendto` on the viewer's ICE-selected socket.
+libsrtp session (C) in one buffer shared by all (`_Work`), and one `sendmsg` per viewer and
+frame on the viewer's ICE-selected socket: with UDP GSO, the kernel cuts it into the frame's
+datagrams.
 
     fanout = Fanout("video")
     fanout.attach(sender, on_keyframe_request)   # before the viewer's offer; its send() starts it
@@ -34,12 +36,18 @@ aiortc internals used, all in this module (pinned: aiortc==1.16.0, see pyproject
   `_connection._nominated[1]`: aioice's selected pair (`protocol.transport`, `remote_addr`).
 * `aiortc.codecs.vpx.Vp8Encoder._packetize(buffer, picture_id)`, `aiortc.clock`,
   `aiortc.rtp`'s RTCP packet classes.
+
+Also, in `_Work`: pylibsrtp's `_binding` (`ffi`, `lib.srtp_protect`) and `Session._srtp` (the
+libsrtp context; pinned: pylibsrtp 1.0.0), and asyncio's datagram transport's `_sock` (uvloop's
+transport has none: it is sent to through `sendto`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import random
+import socket
 import struct
 import time
 from collections.abc import Callable
@@ -49,10 +57,20 @@ from aiortc import RTCRtpSender, clock
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import State
 from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket
+from pylibsrtp import SRTP_MAX_TRAILER_LEN
+from pylibsrtp._binding import ffi, lib
 
+PYLIBSRTP_VERSION = "1.0.0"  # its binding, used in `_Work`, was read in this version
 HISTORY = 1024  # packets kept for retransmissions, per stream (aiortc keeps 128 per sender)
 BACKLOG = 256 * 1024  # bytes queued in a viewer's socket transport before its frames are skipped
 _HEADER = struct.Struct("!BBHII")
+_BLANK = bytes(_HEADER.size)  # a packet's header, written per viewer in `_Work.seal`
+_ROOM = _HEADER.size + 4 + 32  # header, extension header and elements: at most (mid, abs-send-time)
+_UDP_SEGMENT = 103  # linux/udp.h (Python 3.11's socket module lacks it): UDP GSO, Linux >= 4.18
+_SEGMENT = struct.Struct("=H")
+_GSO_MAX = 32  # datagrams per GSO send (Linux takes at most 64, and 64 KiB)
+_srtp_protect = lib.srtp_protect
+_CONNECTED = State.CONNECTED  # read once: an Enum member's lookup is slow in Python 3.11
 _EXTENSION = struct.Struct("!HH")
 _SENDER = "_RTCRtpSender__"
 
@@ -79,7 +97,10 @@ class _Leg:
         self.abs_id = 0
         self.ext_prefix = self.ext_suffix = b""
         self.protect: Callable[[bytes], bytes] | None = None
+        self.session: Any = None  # the viewer's pylibsrtp session, kept alive for `srtp`
+        self.srtp: Any = None  # its libsrtp context, for `_Work.seal`
         self.dtls = sender.transport
+        self.destination: tuple[Any, Any] | None = None
         self.stopped = asyncio.get_running_loop().create_future()
         sender._run_rtp = self.run_rtp  # type: ignore[method-assign]
         sender._run_rtcp = self.run_rtcp  # type: ignore[method-assign]
@@ -96,7 +117,8 @@ class _Leg:
         self.ids = _private(sender, "rtp_header_extensions_map")._HeaderExtensionsMap__ids
         self._layout()
         self.dtls = sender.transport
-        self.protect = self.dtls._tx_srtp.protect
+        self.session = self.dtls._tx_srtp
+        self.protect, self.srtp = self.session.protect, self.session._srtp[0]
         self.fanout._ready(self)
         try:
             await self.stopped
@@ -142,12 +164,13 @@ class _Leg:
 
     def socket(self) -> tuple[Any, Any] | None:
         """The viewer's datagram transport and address, None once it cannot send."""
-        if self.dtls._state != State.CONNECTED:
+        if self.dtls._state is not _CONNECTED:
             return None
-        pair = self.dtls.transport._connection._nominated.get(1)
-        if pair is None:
-            return None
-        return pair.protocol.transport, pair.remote_addr
+        if self.destination is None:  # aioice nominates a pair once; closing it closes the DTLS
+            pair = self.dtls.transport._connection._nominated.get(1)
+            if pair is not None:
+                self.destination = pair.protocol.transport, pair.remote_addr
+        return self.destination
 
     def extensions(self, abs_send_time: bytes) -> bytes:
         """The one-byte header extensions aiortc would send: mid and abs-send-time."""
@@ -203,6 +226,87 @@ def _abs_send_time() -> bytes:
     return struct.pack("!I", (clock.current_ntp_time() >> 14) & 0x00FFFFFF)[1:]
 
 
+class _Work:
+    """One buffer where a frame's packets are protected for one viewer after another, back to
+    back, then sent from: per packet two copies and a libsrtp call in C, no Python bytes object;
+    per viewer one `sendmsg` for all its packets of the frame (UDP GSO: the kernel cuts the
+    buffer into datagrams of the first one's size, which every packet but the last has) straight
+    on the socket, not through asyncio's transport (unless that already holds a backlog, which
+    must go first)."""
+
+    gso = True  # off for the process once a kernel or device refuses it
+
+    def __init__(self) -> None:
+        self._allocate(64 * 1024)
+        self.length = ffi.new("int *")
+
+    def _allocate(self, size: int) -> None:
+        self.buffer = bytearray(size)
+        self.view = memoryview(self.buffer)
+        self.pointer = ffi.from_buffer("char[]", self.buffer)
+
+    def fit(self, payloads: list[bytes]) -> None:
+        """Room for a frame's packets, with the largest header and SRTP trailer each."""
+        needed = sum(len(p) for p in payloads) + len(payloads) * (_ROOM + SRTP_MAX_TRAILER_LEN)
+        if needed > len(self.buffer):
+            self._allocate(needed)
+
+    def seal(self, leg: _Leg, packets: list[bytes], seq: int, ts: int, extended: bool) -> list[int]:
+        """`packets` (blank headers, then the extensions and payloads) with `leg`'s headers,
+        protected by its SRTP session one after another in the buffer: where each ends. A packet
+        libsrtp refuses is left out."""
+        buffer, view, pointer, length = self.buffer, self.view, self.pointer, self.length
+        pack, protect, srtp = _HEADER.pack_into, _srtp_protect, leg.srtp
+        byte0, pt, ssrc, last = (
+            0x90 if extended else 0x80,
+            leg.payload_type,
+            leg.ssrc,
+            len(packets) - 1,
+        )
+        ends, offset = [], 0
+        for i, packet in enumerate(packets):
+            size = len(packet)
+            view[offset : offset + size] = packet
+            pack(
+                buffer, offset, byte0, pt | (0x80 if i == last else 0), (seq + i) & 0xFFFF, ts, ssrc
+            )
+            length[0] = size
+            if protect(srtp, pointer + offset, length) == 0:
+                offset += length[0]
+                ends.append(offset)
+        return ends
+
+    def transmit(self, transport: Any, address: Any, ends: list[int], even: bool) -> None:
+        """Send the sealed packets that end at `ends` to `address` on `transport`'s socket;
+        `even`: every packet but the last has the size of the first, the last no more."""
+        if not ends or transport.is_closing():
+            return
+        view, start, count = self.view, 0, 0
+        sock: Any = getattr(transport, "_sock", None)  # asyncio's transport; uvloop's has none
+        step = _GSO_MAX if even and self.gso else 1
+        try:
+            for k in range(0, len(ends) if sock is not None else 0, step):
+                if transport.get_write_buffer_size():  # what asyncio holds goes first
+                    break
+                count = min(step, len(ends) - k)
+                end = ends[k + count - 1]
+                if count > 1:
+                    option = [(socket.SOL_UDP, _UDP_SEGMENT, _SEGMENT.pack(ends[k] - start))]
+                    sock.sendmsg([view[start:end]], option, 0, address)
+                else:
+                    sock.sendto(view[start:end], address)
+                start = end
+        except (BlockingIOError, InterruptedError):  # the kernel's buffer is full
+            pass
+        except OSError as exc:
+            if count > 1 and exc.errno in (errno.EIO, errno.EINVAL, errno.ENOPROTOOPT):
+                _Work.gso = False  # no UDP GSO on this machine or device: a datagram at a time
+        for end in ends:  # what is left, through the transport, which queues what must wait
+            if end > start:
+                transport.sendto(bytes(view[start:end]), address)
+                start = end
+
+
 class Fanout:
     """One kind ("audio" or "video") of one presenter, sent to every attached viewer."""
 
@@ -215,6 +319,7 @@ class Fanout:
         self.legs: dict[RTCRtpSender, _Leg] = {}  # attached: the relay's viewers
         self._live: list[_Leg] = []  # started: sent to
         self._waiting: list[_Leg] = []  # connected, waiting for a keyframe
+        self._work = _Work()
 
     def attach(self, sender: RTCRtpSender, keyframe: Callable[[], None]) -> None:
         """Take over `sender`'s RTP: call before its connection's `send()` starts it."""
@@ -246,7 +351,11 @@ class Fanout:
             return
         abs_send_time = _abs_send_time()
         ntp = clock.current_ntp_time()
-        pack, dead = _HEADER.pack, []
+        self._work.fit(payloads)
+        size = len(payloads[0])
+        even = all(len(p) == size for p in payloads[:-1]) and len(payloads[-1]) <= size
+        plain: dict[bytes, list[bytes]] = {}  # by extensions: the packets, headers left blank
+        dead = []
         for leg in self._live:
             destination = leg.socket()
             if destination is None:
@@ -256,17 +365,12 @@ class Fanout:
             if transport.get_write_buffer_size() > BACKLOG:  # the kernel refuses: skip
                 continue
             extensions = leg.extensions(abs_send_time)
-            byte0, pt, ssrc, protect = (
-                0x90 if extensions else 0x80,
-                leg.payload_type,
-                leg.ssrc,
-                leg.protect,
-            )
+            packets = plain.get(extensions)
+            if packets is None:
+                packets = plain[extensions] = [_BLANK + extensions + p for p in payloads]
             ts = (leg.ts_base + timestamp) & 0xFFFFFFFF
-            seq = leg.seq_base + first
-            for i, payload in enumerate(payloads):
-                header = pack(byte0, pt | (0x80 if i == last else 0), (seq + i) & 0xFFFF, ts, ssrc)
-                transport.sendto(protect(header + extensions + payload), address)  # type: ignore[misc]
+            ends = self._work.seal(leg, packets, leg.seq_base + first, ts, bool(extensions))
+            self._work.transmit(transport, address, ends, even)
             leg.last_timestamp, leg.last_ntp = ts, ntp
         for leg in dead:
             self._gone(leg)

@@ -125,9 +125,13 @@ class RemoteStages(MediaRooms):
         before = self._placed.pop((room, key), None)
         if leg is not None:
             self._placed[room, key] = leg
-        if before is not None and before != leg:  # it watched on another leg before
-            with contextlib.suppress(Conflict):
-                await self.call_on(before, "leave", room, key)
+        # It watched on another leg before: leave there, unless that process is the one that
+        # serves it now (the origin died and the room moved to that leg), where the watch
+        # just made replaced the old one.
+        if before is not None and before != leg:
+            if before != (leg or await self.owner(room, pin=False)):
+                with contextlib.suppress(Conflict):
+                    await self.call_on(before, "leave", room, key)
         return offer, tracks  # a JSON list on the way: a tuple again, as Stages.watch returns
 
     async def _spread(

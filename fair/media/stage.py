@@ -220,10 +220,11 @@ class Stages(MediaRooms):
                 )
         await self._drop_viewer(stage, key)
         pc = self._pc()
-        described: list[tuple[Any, str]] = []
+        described: list[tuple[Any, str, Any]] = []  # read now: a presenter may leave meanwhile
         for source in sources:
-            for sender in stage.presenters[source].relay.subscribe(pc):
-                described.append((sender, source))
+            presenter = stage.presenters[source]
+            for sender in presenter.relay.subscribe(pc):
+                described.append((sender, source, presenter.info))
         viewer = stage.viewers[key] = Viewer(pc)
 
         # The viewer's browser closed its connection or vanished (its web process too, maybe):
@@ -244,7 +245,7 @@ class Stages(MediaRooms):
             await self._drop_viewer(stage, key)
             raise Conflict("This webconference has ended.", code="stage.ended") from exc
         await self._changed(room)
-        return str(pc.localDescription.sdp), _tracks(pc, described, stage)
+        return str(pc.localDescription.sdp), _tracks(pc, described)
 
     async def answer(self, room: str, key: str, sdp: str) -> None:
         stage = self.stages.get(room)
@@ -494,20 +495,13 @@ def _same(published: str, key: str) -> bool:
     return published == key or published.startswith(f"{key}:")
 
 
-def _tracks(
-    pc: RTCPeerConnection, described: list[tuple[Any, str]], stage: Stage
-) -> list[dict[str, Any]]:
+def _tracks(pc: RTCPeerConnection, described: list[tuple[Any, str, Any]]) -> list[dict[str, Any]]:
     by_sender = {t.sender: t for t in pc.getTransceivers()}
     tracks = []
-    for sender, source in described:
+    for sender, source, info in described:
         transceiver = by_sender[sender]
         tracks.append(
-            {
-                "mid": transceiver.mid,
-                "kind": transceiver.kind,
-                "key": source,
-                "info": stage.presenters[source].info,
-            }
+            {"mid": transceiver.mid, "kind": transceiver.kind, "key": source, "info": info}
         )
     return tracks
 
