@@ -1,8 +1,12 @@
 """Admission control: who of an edition's candidates is let in when more arrive than it serves.
 
-An edition is *gated* from 15 minutes before a live day opens until it closes, when it has a
+An edition is *armed* from 15 minutes before a live day opens until it closes, when it has a
 cap (its organiser's, else the platform's default: FAIR_ADMISSION_*; 0 there is no cap):
 at most `active` candidates active at once, at most `per_minute` let in each clock minute.
+Engaged: its gate holds people only under pressure (`pressed`, decided by the line at each
+arrival and `Line.pressure`, kept with the line so that every process agrees): someone waiting,
+or ENGAGE of a cap used; it lets go under RELEASE with nobody waiting. While it is not engaged
+arrivals are let in at once and counted all the same (fair.admission_gate says what it costs).
 A candidate arriving then takes a place in the edition's waiting line and is let in, first
 come first served, as soon as both caps allow; people arriving in the 15 minutes before
 opening draw a random place ahead of everyone arriving later (`Place.drawn`), so refreshing
@@ -54,6 +58,10 @@ MIN_SPAN = 60.0  # seconds: a rate is never measured over less (one admission is
 MAX_LOG = 10_000  # admissions remembered within that window, at most
 MAX_PURGE = 1_000  # stale waiters dropped per arrival, at most (bounded work)
 INFINITE = 2**31 - 1
+# The gate engages (holds people: module doc) once this share of a cap is used, and
+# lets go once below RELEASE again with nobody waiting: between the two it stays as it was.
+ENGAGE = 0.85
+RELEASE = 0.70
 
 
 class Full(FairError):
@@ -91,6 +99,7 @@ class Place:
     span: float  # seconds that window covers (from its first admission to now)
     turn_in: float | None = None  # seconds until the per-minute cap lets this place in, when
     # that cap alone holds the line now (`turn_in`)
+    engaged: bool = True  # the gate under pressure after this arrival (`pressed`)
 
     @property
     def rate(self) -> float:
@@ -122,6 +131,18 @@ def turn_in(position: int, *, now: float, caps: Caps, used: int, active: int) ->
         return None
     minutes_after_next = math.ceil(position / caps.per_minute) - 1
     return (math.floor(now / 60) + 1) * 60 - now + 60 * minutes_after_next
+
+
+def pressed(caps: Caps, *, active: int, waiting: int, used: int, was: bool) -> bool:
+    """Whether the gate is engaged: someone waiting, or a cap used up to ENGAGE (once engaged,
+    down to RELEASE: hysteresis, so that it does not flap at the threshold). `used`: admitted
+    this clock minute."""
+    if waiting:
+        return True
+    share = RELEASE if was else ENGAGE
+    if caps.active and active >= share * caps.active:
+        return True
+    return bool(caps.per_minute) and used >= share * caps.per_minute
 
 
 @dataclass(frozen=True)
@@ -188,6 +209,15 @@ class Line(Protocol):
         given back here: that would exceed the active cap)."""
         ...
 
+    async def count_in(self, edition_id: int, user_ids: set[int], *, now: float) -> None:
+        """`user_ids` are active now, let in without waiting (their sockets, while the gate is
+        not engaged: the count stays right for `pressure`)."""
+        ...
+
+    async def pressure(self, edition_id: int, *, now: float, caps: Caps) -> bool:
+        """Whether the gate is engaged now (`pressed`), the idle and stale dropped first."""
+        ...
+
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures: ...
 
 
@@ -214,6 +244,7 @@ class _Edition:
     minute: tuple[int, int] = (0, 0)  # (minute index, admitted in it)
     log: list[float] = field(default_factory=list)  # the line's moves (module doc), oldest first
     full: bool = False  # the active cap reached, at the last arrival
+    engaged: bool = False  # the gate under pressure (`pressed`), as last decided
 
 
 class MemoryLine:
@@ -245,6 +276,7 @@ class MemoryLine:
             if now >= opens:
                 _admit(state, now, caps, arriving=user_id if joined else None)
         state.full = bool(caps.active) and len(state.active) >= caps.active
+        _press(state, now, caps)
         return _place(state, user_id, now, opens, caps)
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
@@ -259,6 +291,18 @@ class MemoryLine:
         for user in kept:
             _stamp(state.active, user, now)
         return user_ids - kept
+
+    async def count_in(self, edition_id: int, user_ids: set[int], *, now: float) -> None:
+        state = self.editions.setdefault(edition_id, _Edition())
+        for user in user_ids - state.active.keys():
+            if user in state.tickets:
+                _leave(state, user)
+            _stamp(state.active, user, now)
+
+    async def pressure(self, edition_id: int, *, now: float, caps: Caps) -> bool:
+        state = self.editions.setdefault(edition_id, _Edition())
+        _forget(state, now, caps.idle)
+        return _press(state, now, caps)
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
         state = self.editions.get(edition_id) or _Edition()
@@ -284,6 +328,13 @@ def _forget(state: _Edition, now: float, idle: float) -> None:
         _leave(state, next(iter(state.seen)))
     cut = bisect.bisect_right(state.log, now - RATE_WINDOW)
     del state.log[:cut]
+
+
+def _press(state: _Edition, now: float, caps: Caps) -> bool:
+    used = state.minute[1] if state.minute[0] == int(now // 60) else 0
+    waiting, active = len(state.order), len(state.active)
+    state.engaged = pressed(caps, active=active, waiting=waiting, used=used, was=state.engaged)
+    return state.engaged
 
 
 def _leave(state: _Edition, user: int) -> None:
@@ -312,44 +363,69 @@ def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> 
 
 def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> Place:
     span = now - state.log[0] if state.log else 0.0
+    on = state.engaged
     if user in state.active:
-        return Place(True, 0, len(state.order), False, len(state.log), span)
+        return Place(True, 0, len(state.order), False, len(state.log), span, engaged=on)
     ticket = state.tickets[user]
     position = bisect.bisect_left(state.order, (ticket, user)) + 1
     used = state.minute[1] if state.minute[0] == int(now // 60) else 0
     turn = turn_in(position, now=now, caps=caps, used=used, active=len(state.active))
-    return Place(False, position, len(state.order), now < opens, len(state.log), span, turn)
+    return Place(
+        False, position, len(state.order), now < opens, len(state.log), span, turn, engaged=on
+    )
 
 
 # In Redis -------------------------------------------------------------------------------------
 
-# KEYS: active, line, seen, seq, minute, log, full. ARGV: user, now, idle, wait_idle, active cap,
-# per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl.
-# Returns {admitted (1/0, -1: full), position, waiting, admissions, first admission time,
-# admitted this minute, active}.
-ARRIVE = """
+# Shared by the scripts: the idle and stale dropped (MemoryLine's `_forget`), and whether the
+# gate is engaged (`pressed`, its flag kept in `engaged`).
+COMMON = """
+local function forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
+  redis.call('ZREMRANGEBYSCORE', active, '-inf', now - idle)
+  local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - wait_idle, 'LIMIT', 0, max_purge)
+  for _, gone in ipairs(stale) do
+    redis.call('ZREM', line, gone)
+    redis.call('ZREM', seen, gone)
+  end
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+end
+local function press(active, line, minute, engaged, cap, per_minute, engage, release, ttl)
+  local share = engage
+  if redis.call('EXISTS', engaged) == 1 then share = release end
+  local used = tonumber(redis.call('GET', minute) or '0')
+  local on = redis.call('ZCARD', line) > 0
+    or (cap > 0 and redis.call('ZCARD', active) >= share * cap)
+    or (per_minute > 0 and used >= share * per_minute)
+  if on then redis.call('SET', engaged, '1', 'EX', ttl) else redis.call('DEL', engaged) end
+  if on then return 1 end
+  return 0
+end
+"""
+
+# KEYS: active, line, seen, seq, minute, log, full, engaged. ARGV: user, now, idle, wait_idle,
+# active cap, per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl,
+# engage, release. Returns {admitted (1/0, -1: full), position, waiting, admissions, first
+# admission time, admitted this minute, active, engaged (1/0)}.
+ARRIVE = (
+    COMMON
+    + """
 local active, line, seen, seq, minute, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local full = KEYS[7]
+local full, engaged = KEYS[7], KEYS[8]
 local user = ARGV[1]
 local now, idle, wait_idle = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cap, per_minute, max_waiting = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local opens, draw = tonumber(ARGV[8]), ARGV[9]
 local window, max_log, max_purge, ttl = tonumber(ARGV[10]), tonumber(ARGV[11]),
   tonumber(ARGV[12]), tonumber(ARGV[13])
-redis.call('ZREMRANGEBYSCORE', active, '-inf', now - idle)
-local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - wait_idle, 'LIMIT', 0, max_purge)
-for _, gone in ipairs(stale) do
-  redis.call('ZREM', line, gone)
-  redis.call('ZREM', seen, gone)
-end
-redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+local engage, release = tonumber(ARGV[14]), tonumber(ARGV[15])
+forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
 if redis.call('ZSCORE', active, user) then
   redis.call('ZADD', active, now, user)
 else
   local joined = not redis.call('ZSCORE', line, user)
   if joined then
     if redis.call('ZCARD', line) >= max_waiting then
-      return {-1, 0, 0, 0, '0', 0, 0}
+      return {-1, 0, 0, 0, '0', 0, 0, 1}
     end
     local ticket = draw
     if now >= opens then ticket = redis.call('INCR', seq) end
@@ -390,11 +466,29 @@ local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
 local waiting = redis.call('ZCARD', line)
 local used = tonumber(redis.call('GET', minute) or '0')
 local counted = redis.call('ZCARD', active)
+local on = press(active, line, minute, engaged, cap, per_minute, engage, release, ttl)
 if redis.call('ZSCORE', active, user) then
-  return {1, 0, waiting, admissions, first, used, counted}
+  return {1, 0, waiting, admissions, first, used, counted, on}
 end
-return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first, used, counted}
+return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first, used, counted, on}
 """
+)
+
+# KEYS: active, line, seen, minute, log, engaged. ARGV: now, idle, wait_idle, rate window, max
+# purge, active cap, per-minute cap, engage, release, ttl. Returns 1 when engaged, else 0.
+PRESSURE = (
+    COMMON
+    + """
+local active, line, seen, minute, log, engaged = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
+  KEYS[6]
+local now, idle, wait_idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local window, max_purge = tonumber(ARGV[4]), tonumber(ARGV[5])
+local cap, per_minute = tonumber(ARGV[6]), tonumber(ARGV[7])
+forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
+return press(active, line, minute, engaged, cap, per_minute, tonumber(ARGV[8]),
+  tonumber(ARGV[9]), tonumber(ARGV[10]))
+"""
+)
 TTL = 24 * 3600  # an edition's keys go a day after its last arrival
 
 
@@ -405,12 +499,13 @@ class RedisLine:
         self.redis = redis
         self.prefix = f"{namespace}:admission:"
         self.script = redis.register_script(ARRIVE)
+        self.pressure_script = redis.register_script(PRESSURE)
 
     def _keys(self, edition_id: int, now: float) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
         minute = f"{base}minute:{int(now // 60)}"
         names = ("active", "line", "seen", "seq")
-        return [*(base + n for n in names), minute, base + "log", base + "full"]
+        return [*(base + n for n in names), minute, *(base + n for n in ("log", "full", "engaged"))]
 
     async def arrive(
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
@@ -429,9 +524,11 @@ class RedisLine:
             MAX_LOG,
             MAX_PURGE,
             TTL,
+            ENGAGE,
+            RELEASE,
         ]
         found = await self.script(keys=self._keys(edition_id, now), args=args)
-        admitted, position, waiting, admissions, first, used, active = found
+        admitted, position, waiting, admissions, first, used, active, on = found
         if int(admitted) < 0:
             raise full()
         span = now - float(first) if int(admissions) else 0.0
@@ -440,7 +537,14 @@ class RedisLine:
         if not int(admitted) and now >= opens:
             turn = turn_in(int(position), now=now, caps=caps, used=int(used), active=int(active))
         return Place(
-            bool(int(admitted)), int(position), int(waiting), drawn, int(admissions), span, turn
+            bool(int(admitted)),
+            int(position),
+            int(waiting),
+            drawn,
+            int(admissions),
+            span,
+            turn,
+            engaged=bool(int(on)),
         )
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
@@ -462,8 +566,27 @@ class RedisLine:
             *_, scores = await pipe.execute()
         return {u for u, score in zip(users, scores, strict=True) if score is None}
 
+    async def count_in(self, edition_id: int, user_ids: set[int], *, now: float) -> None:
+        if not user_ids:
+            return
+        active, line, seen, *_ = self._keys(edition_id, now)
+        users = [str(u) for u in sorted(user_ids)]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(active, dict.fromkeys(users, now), nx=True)
+            pipe.zrem(line, *users)  # a race with a wait just begun: in, not in line too
+            pipe.zrem(seen, *users)
+            pipe.expire(active, TTL)
+            await pipe.execute()
+
+    async def pressure(self, edition_id: int, *, now: float, caps: Caps) -> bool:
+        active, line, seen, _seq, minute, log, _full, engaged = self._keys(edition_id, now)
+        args: list[str | int | float] = [repr(now), repr(caps.idle), repr(WAIT_IDLE)]
+        args += [repr(RATE_WINDOW), MAX_PURGE, caps.active, caps.per_minute, ENGAGE, RELEASE, TTL]
+        keys = [active, line, seen, minute, log, engaged]
+        return bool(int(await self.pressure_script(keys=keys, args=args)))
+
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
-        active, line, _seen, _seq, _minute, log, _full = self._keys(edition_id, now)
+        active, line, _seen, _seq, _minute, log, _full, _engaged = self._keys(edition_id, now)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcount(active, now - idle, math.inf)
             pipe.zcard(line)

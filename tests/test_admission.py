@@ -194,6 +194,35 @@ async def test_the_line_is_bounded_and_forgets_who_stopped_asking(
     assert (place.position, place.waiting) == (2, 2)
 
 
+async def test_the_gate_engages_near_the_active_cap_and_lets_go_below_a_lower_share(
+    lines: list[admission.Line],
+) -> None:
+    """Engaged from ENGAGE (85 %) of the cap or anyone waiting, until under RELEASE (70 %)
+    with nobody waiting: in between it stays as it was (no flapping at the threshold)."""
+    one, two = lines
+    caps = admission.Caps(active=10, per_minute=0, idle=100.0, max_waiting=100)
+    now = OPENS + 10
+    places = [await _arrive(one if u % 2 else two, u, now, caps) for u in range(1, 10)]
+    assert [p.engaged for p in places] == [False] * 8 + [True]  # 9 of 10: past 8.5
+    assert await two.pressure(7, now=now, caps=caps)
+    for user in range(1, 8):  # 7 stay active, 2 go quiet
+        await one.touch(7, user, now=now + 50)
+    assert await one.pressure(7, now=now + 101, caps=caps)  # 7 of 10: still engaged
+    for user in range(1, 7):
+        await two.touch(7, user, now=now + 140)
+    assert not await two.pressure(7, now=now + 151, caps=caps)  # 6: let go
+    # Sockets counted in (the hub's round) count as much as arrivals.
+    await one.count_in(7, {1, 20, 21}, now=now + 152)
+    assert not await one.pressure(7, now=now + 152, caps=caps)  # 8: not yet
+    await two.count_in(7, {22}, now=now + 153)
+    assert await one.pressure(7, now=now + 153, caps=caps)
+    # Someone waiting engages it whatever the count: here drawn before opening.
+    early = await two.arrive(8, 1, now=OPENS - 60, opens=OPENS, caps=caps, draw=0.5)
+    assert (early.admitted, early.engaged) == (False, True)
+    assert await one.pressure(8, now=OPENS - 30, caps=caps)
+    assert not await one.pressure(9, now=OPENS - 30, caps=caps)  # nobody there
+
+
 async def test_the_line_in_this_process_answers_a_long_line_as_fast_as_a_short_one() -> None:
     """Each arrival (every waiter asks every 5 s) costs the same with 10,000 waiting as with
     100: the idle are found oldest first, not by a scan of everyone (which took 5 ms an
@@ -365,10 +394,10 @@ async def test_the_gated_editions_kept_outlive_the_session_that_read_them(
     clock.set_now(f.NOON)
     edition = await _gated_edition(session)
     async with app.state.read_sessions() as reader:
-        assert [g.slug for g in await admission_gate.gated(reader, f.NOON)] == [edition.slug]
+        assert [g.slug for g in await admission_gate.armed(reader, f.NOON)] == [edition.slug]
         await reader.rollback()  # as a request's session ends
     async with app.state.read_sessions() as reader:  # the next request, within 5 s
-        gates = await admission_gate.gated(reader, f.NOON + timedelta(seconds=1))
+        gates = await admission_gate.armed(reader, f.NOON + timedelta(seconds=1))
     assert [(g.edition_id, g.caps.active) for g in gates] == [(edition.id, 1)]
 
 

@@ -102,18 +102,22 @@ async def test_an_admitted_candidate_s_socket_reads_nothing_to_pass_the_gate(
     fair = await _gated_fair(server, 1)
     async with _clients(server, fair.candidates) as (first,):
         assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200
-        own = channels.user(fair.candidates[0].id)
-        connect = {"origin": server.url, "open_timeout": 5}
-        headers = {"Cookie": _cookies(first)}
-        for _attempt in range(2):  # the first warms the session's and the gate's caches
-            with statements(server) as seen:
-                async with websockets.connect(
-                    server.ws, additional_headers=headers, **connect
-                ) as ws:
-                    await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
-                    reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            assert reply == ["success", 1, {"channel": own}]
-        assert seen == []
+        assert await _second_connect_reads(server, first, fair.candidates[0]) == []
+
+
+async def _second_connect_reads(server: Server, client: httpx.AsyncClient, user: User) -> list[str]:
+    """The statements run by the second of two sockets of `client` subscribing to `user`'s
+    channel (the first warms the session's and the gate's caches)."""
+    own = channels.user(user.id)
+    connect = {"origin": server.url, "open_timeout": 5}
+    headers = {"Cookie": _cookies(client)}
+    for attempt in range(2):
+        with statements(server) as seen:
+            async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+                await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply == ["success", 1, {"channel": own}], attempt
+    return seen
 
 
 @dataclass
@@ -170,8 +174,10 @@ async def test_a_candidate_who_only_browsed_the_open_pages_gets_a_socket_while_t
     server: Server,
 ) -> None:
     # The edition's page and the hall never hold anyone, so they give no admission cookie:
-    # the hall's socket takes the candidate's place itself (it was closed with 1013 forever).
+    # the hall's socket is let in while the gate is not engaged (nothing read on connect but
+    # the caches), counted in by the hub's round, which engages the gate once the cap is used.
     fair = await _gated_fair(server, 2)
+    the_hub = hub.of(server.app.state.broadcast)
     async with _clients(server, fair.candidates) as (first, second):
         for client in (first, second):
             for page in (f"/e/{fair.slug}", f"/e/{fair.slug}/booths"):
@@ -187,12 +193,26 @@ async def test_a_candidate_who_only_browsed_the_open_pages_gets_a_socket_while_t
                 1,
                 {"channel": own},
             ]
-        # The cap (one) taken: the second is held, and has a place in the line.
-        headers = {"Cookie": _cookies(second)}
-        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
-            assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+            await _on_server(server, the_hub.keep_admitted())  # counted in: the cap (one) used
+            # The second is held now, and has a place in the line; the first stays.
+            headers = {"Cookie": _cookies(second)}
+            async with websockets.connect(server.ws, additional_headers=headers, **connect) as held:
+                assert await _closed_with(held) == (CLOSE_OVERFLOW, "waiting for admission")
+            await ws.send(json.dumps(["subscribe", 2, {"channel": own}]))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))[:2] == ["success", 2]
         status = await second.get(f"/e/{fair.slug}/waiting/status")
         assert (status.json()["admitted"], status.json()["position"]) == (False, 1)
+
+
+async def test_while_the_gate_is_not_engaged_a_socket_without_the_cookie_reads_nothing(
+    server: Server,
+) -> None:
+    """An armed gate (a cap, the fair open) with room to spare: a candidate's socket without
+    the admission cookie is let in on the caches alone (which editions are armed, and that
+    their gate is not engaged), no read of their registrations, interviews nor of the line."""
+    fair = await _gated_fair(server, 1)
+    async with _clients(server, fair.candidates) as (first,):
+        assert await _second_connect_reads(server, first, fair.candidates[0]) == []
 
 
 async def test_with_redis_down_those_let_in_stay_and_new_arrivals_get_a_503(

@@ -41,12 +41,13 @@ import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission_gate, app_state, channels, clock, tokens, user_sessions
+from fair import admission, admission_gate, app_state, channels, clock, tokens, user_sessions
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, limits
 from fair.models import User, UserSession
@@ -432,24 +433,35 @@ class Hub:
                 await self._recheck([c for mine in self.watched.values() for c in mine])
 
     async def keep_admitted(self) -> None:
-        """An open socket is an active candidate: the line is told so (one batch an edition
-        gated now), and a socket whose place lapsed or went to the next in line is closed
-        with "try again later" (the reconnect, then the candidate's pages, wait in line). With
-        the line or the database out of reach, nobody is closed (fail open, as pages do)."""
-        by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
-        for conn in self.by_id.values():
-            if conn.admission is not None and conn.user is not None and not conn.ended.done():
-                by_edition[conn.admission].append(conn)
-        if not by_edition or self._state is None:
+        """An open socket is an active candidate: the line is told so (one batch an armed
+        edition), and a socket whose place lapsed or went to the next in line is closed with
+        "try again later" (the reconnect, then the candidate's pages, wait in line). Sockets
+        opened while the gate was not engaged (`Connection.uncounted`) are counted in first,
+        with one read of whose registrations they are: they are in, whatever the gate is now
+        (closing them all as it engages would bring them back at once, at the worst moment);
+        whether that engages the gate is then known in this process at once.
+        With the line or the database out of reach, nobody is closed (fail open, as pages do)."""
+        live = [c for c in self.by_id.values() if c.user is not None and not c.ended.done()]
+        uncounted = [c for c in live if c.uncounted]
+        if not any(c.admission is not None for c in live) and not uncounted:
+            return
+        if self._state is None:
             return
         now = clock.now()
         line = admission_gate.line_of(self.broadcast.client(), self.broadcast.namespace)
         try:
             async with self._state.read_sessions() as session:
-                gates = {g.edition_id: g for g in await admission_gate.gated(session, now)}
+                gates = {g.edition_id: g for g in await admission_gate.armed(session, now)}
+                users = {c.user.id for c in uncounted if c.user is not None}
+                found = await admission_gate.registered(session, users, list(gates.values()))
+            await self._count_in(line, uncounted, found, now)
+            by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
+            for conn in live:
+                if conn.admission is not None:
+                    by_edition[conn.admission].append(conn)
             for edition_id, conns in by_edition.items():
                 gate = gates.get(edition_id)
-                if gate is None:  # no longer gated: nothing to keep
+                if gate is None:  # no longer armed: nothing to keep
                     continue
                 users = {c.user.id for c in conns if c.user is not None}
                 gone = await line.keep(edition_id, users, now=now.timestamp(), idle=gate.caps.idle)
@@ -458,6 +470,29 @@ class Hub:
                         conn.end(CLOSE_LAPSED)
         except Exception as exc:  # the round goes on
             log.warning("live: admission places not kept this round: %r", exc)
+
+    async def _count_in(
+        self,
+        line: admission.Line,
+        conns: list[Connection],
+        found: dict[int, admission_gate.Gate],
+        now: datetime,
+    ) -> None:
+        """The uncounted sockets' candidates active in the armed edition they are registered
+        to (one batch an edition); then kept as any socket let in."""
+        by_edition: defaultdict[int, set[int]] = defaultdict(set)
+        for conn in conns:
+            if conn.user is not None and conn.user.id in found:
+                by_edition[found[conn.user.id].edition_id].add(conn.user.id)
+        gates = {g.edition_id: g for g in found.values()}
+        for edition_id, users in by_edition.items():
+            await line.count_in(edition_id, users, now=now.timestamp())
+            # Known here at once: the next sockets may have to wait
+            await admission_gate.pressure(line, gates[edition_id], now)
+        for conn in conns:  # counted (or registered to none of the armed editions)
+            gate = found.get(conn.user.id) if conn.user is not None else None
+            conn.admission = gate.edition_id if gate is not None else None
+            conn.uncounted = False
 
     async def _recheck(self, conns: list[Connection]) -> None:
         if conns and self._state is not None:

@@ -81,11 +81,12 @@ async def endpoint(websocket: WebSocket) -> None:
     try:  # from the hub's cache when this session was checked moments ago
         found = await hub.authenticate(state, websocket.session)
         user, session_id = found if found is not None else (None, None)
-        # No database read unless an edition is gated now (admission_gate caches which are).
-        held, admission_id = (
+        # No database read unless an edition's gate is engaged now (admission_gate caches
+        # which editions are armed, and which of their gates are engaged).
+        held, admission_id, uncounted = (
             await _held(state, websocket, user)
             if user is not None and user.role == Role.CANDIDATE
-            else (False, None)
+            else (False, None, False)
         )
     except Exception as exc:
         if db.unavailable(exc) is None:
@@ -101,6 +102,7 @@ async def endpoint(websocket: WebSocket) -> None:
     try:
         conn = Connection(websocket, user, hub, session_id)
         conn.admission = admission_id
+        conn.uncounted = uncounted
         code = await conn.serve(checked)
     finally:
         metrics.SOCKETS.dec()
@@ -110,28 +112,35 @@ async def endpoint(websocket: WebSocket) -> None:
             await websocket.close(code, reason)
 
 
-async def _held(state: AppState, websocket: WebSocket, user: User) -> tuple[bool, int | None]:
+async def _held(state: AppState, websocket: WebSocket, user: User) -> tuple[bool, int | None, bool]:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
-    the gated edition, not exempt (staff; an interview within 30 minutes), and no room for
-    them in the line now (`_let_in`); and the edition let in through, if any (the hub keeps
-    their place while the socket is open, and closes it once the place is gone:
-    `Hub.keep_admitted`)."""
+    an armed edition, its gate engaged, not exempt (staff; an interview within 30 minutes),
+    and no room for them in the line now (`_let_in`); the edition let in through, if any (the
+    hub keeps their place while the socket is open, and closes it once the place is gone:
+    `Hub.keep_admitted`); and whether the hub's round must count them in (a gate armed, not
+    engaged: nothing read here but the caches, fair.admission_gate)."""
     if user.role != Role.CANDIDATE:
-        return False, None
+        return False, None, False
     now = clock.now()
     raw = websocket.cookies.get(admission_gate.COOKIE)
+    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
     async with state.read_sessions() as session:
-        # Let in to a gated edition (the cookie says so): no read of their registrations.
-        gates = await admission_gate.gated(session, now)
+        gates = await admission_gate.armed(session, now)
+        # Let in to an armed edition (the cookie says so): no read of their registrations.
         found = admission_gate.admitted_to(raw, user.id, gates, now)
-        if found is not None:
-            return False, found
+        if not gates or found is not None:
+            return False, found, False
+        engaged = [g.edition_id for g in gates if await admission_gate.engaged(line, g, now)]
+        if not engaged:
+            return False, None, True
         gate = await admission_gate.gate_for(session, user, now)
         if gate is None:
-            return False, None
+            return False, None, False
+        if gate.edition_id not in engaged:
+            return False, None, True
         if await admission_gate.exempt(session, user, now):
-            return False, None
-    return not await _let_in(state, gate, user, now), gate.edition_id
+            return False, None, False
+    return not await _let_in(state, gate, user, now), gate.edition_id, False
 
 
 async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: datetime) -> bool:
@@ -144,6 +153,7 @@ async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: d
         place = await admission_gate.take_place(line, gate, user.id, now)
     except (admission.Full, RedisError, OSError):
         return False
+    admission_gate.note(gate, place, now)
     (metrics.ADMISSION_ADMITTED if place.admitted else metrics.ADMISSION_HELD).inc()
     return place.admitted
 
@@ -253,6 +263,7 @@ class Connection:
         "media_rooms",
         "calls",
         "admission",
+        "uncounted",
     )
 
     def __init__(
@@ -284,6 +295,9 @@ class Connection:
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
         self.calls: dict[int, str] = {}  # booth conversation id: role (live/call_commands.py)
         self.admission: int | None = None  # the gated edition this candidate was let in to
+        # A candidate's socket opened while a gate was armed but not engaged: the hub's round
+        # counts them in (Hub.keep_admitted), then keeps them as `admission`.
+        self.uncounted = False
 
     async def serve(self, checked: int | None = None) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code); `checked`:
