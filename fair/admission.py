@@ -2,7 +2,10 @@
 
 An edition is *armed* from 15 minutes before a live day opens until it closes, when it has a
 cap (its organiser's, else the platform's default: FAIR_ADMISSION_*; 0 there is no cap):
-at most `active` candidates active at once, at most `per_minute` let in each clock minute.
+at most `active` candidates active at once, and `per_minute` let in a minute at a steady pace:
+a token bucket (`Caps.burst`: BURST seconds' worth at once at most, then one every 60 /
+`per_minute` seconds), not a whole minute's worth at each clock minute. Every time is fair.clock's
+(`now=`), the bucket's in Redis too: a process whose clock is behind the last refill adds none.
 Engaged: its gate holds people only under pressure (`pressed`, decided by the line at each
 arrival and `Line.pressure`, kept with the line so that every process agrees): someone waiting,
 or ENGAGE of a cap used; it lets go under RELEASE with nobody waiting. While it is not engaged
@@ -58,6 +61,8 @@ MIN_SPAN = 60.0  # seconds: a rate is never measured over less (one admission is
 MAX_LOG = 10_000  # admissions remembered within that window, at most
 MAX_PURGE = 1_000  # stale waiters dropped per arrival, at most (bounded work)
 INFINITE = 2**31 - 1
+BURST = 10.0  # seconds of the per-minute cap let in at once at most (Caps.burst)
+EPSILON = 1e-9  # a token refilled by float arithmetic to 0.999… is whole
 # The gate engages (holds people: module doc) once this share of a cap is used, and
 # lets go once below RELEASE again with nobody waiting: between the two it stays as it was.
 ENGAGE = 0.85
@@ -86,6 +91,11 @@ class Caps:
     def any(self) -> bool:
         return bool(self.active or self.per_minute)
 
+    @property
+    def burst(self) -> float:
+        """The per-minute cap's bucket: admissions let in at once at most (one at least)."""
+        return max(1.0, self.per_minute * BURST / 60)
+
 
 @dataclass(frozen=True)
 class Place:
@@ -108,10 +118,10 @@ class Place:
 
     @property
     def wait_seconds(self) -> float | None:
-        """The honest estimate. When only the per-minute cap holds the line, the minute this
-        place's turn comes (`turn_in`: that cap lets people in by clock minute, all at once);
-        else the people ahead and oneself over the measured rate; None when no admission was
-        measured (then nobody can say)."""
+        """The honest estimate. When only the per-minute cap holds the line, when its bucket
+        will have let this place in (`turn_in`: that cap's pace is known exactly); else the
+        people ahead and oneself over the measured rate; None when no admission was measured
+        (then nobody can say)."""
         if self.admitted:
             return 0.0
         if self.drawn:
@@ -123,26 +133,36 @@ class Place:
         return self.position / self.rate
 
 
-def turn_in(position: int, *, now: float, caps: Caps, used: int, active: int) -> float | None:
+def turn_in(position: int, *, caps: Caps, tokens: float, active: int) -> float | None:
     """Seconds until the per-minute cap lets the `position`th in line in, when it is what
-    holds the line (this clock minute's `used` admissions reached it, with room among the
-    `active`); None when it is not (the active cap is full, or no per-minute cap)."""
-    if not caps.per_minute or used < caps.per_minute or (caps.active and active >= caps.active):
+    holds the line (less than a whole token in its bucket, with room among the `active`);
+    None when it is not (the active cap is full, or no per-minute cap)."""
+    if not caps.per_minute or tokens + EPSILON >= 1 or (caps.active and active >= caps.active):
         return None
-    minutes_after_next = math.ceil(position / caps.per_minute) - 1
-    return (math.floor(now / 60) + 1) * 60 - now + 60 * minutes_after_next
+    return (position - tokens) * 60 / caps.per_minute
 
 
-def pressed(caps: Caps, *, active: int, waiting: int, used: int, was: bool) -> bool:
+def refill(bucket: tuple[float, float] | None, now: float, caps: Caps) -> tuple[float, float]:
+    """The per-minute cap's bucket (tokens, as of when) at `now`: full at first, refilled at
+    `per_minute` a minute up to `burst`; a time before its last refill adds nothing."""
+    if bucket is None:
+        return caps.burst, now
+    tokens, at = bucket
+    if now <= at:
+        return tokens, at
+    return min(caps.burst, tokens + (now - at) * caps.per_minute / 60), now
+
+
+def pressed(caps: Caps, *, active: int, waiting: int, tokens: float, was: bool) -> bool:
     """Whether the gate is engaged: someone waiting, or a cap used up to ENGAGE (once engaged,
-    down to RELEASE: hysteresis, so that it does not flap at the threshold). `used`: admitted
-    this clock minute."""
+    down to RELEASE: hysteresis, so that it does not flap at the threshold); the per-minute
+    cap's use is the share of its bucket drained (`tokens` left)."""
     if waiting:
         return True
     share = RELEASE if was else ENGAGE
     if caps.active and active >= share * caps.active:
         return True
-    return bool(caps.per_minute) and used >= share * caps.per_minute
+    return bool(caps.per_minute) and 1 - tokens / caps.burst >= share
 
 
 @dataclass(frozen=True)
@@ -241,7 +261,7 @@ class _Edition:
     order: list[tuple[float, int]] = field(default_factory=list)  # (ticket, user), sorted
     seen: OrderedDict[int, float] = field(default_factory=OrderedDict)
     seq: int = 0
-    minute: tuple[int, int] = (0, 0)  # (minute index, admitted in it)
+    bucket: tuple[float, float] | None = None  # the per-minute cap's (tokens, as of): `refill`
     log: list[float] = field(default_factory=list)  # the line's moves (module doc), oldest first
     full: bool = False  # the active cap reached, at the last arrival
     engaged: bool = False  # the gate under pressure (`pressed`), as last decided
@@ -331,9 +351,9 @@ def _forget(state: _Edition, now: float, idle: float) -> None:
 
 
 def _press(state: _Edition, now: float, caps: Caps) -> bool:
-    used = state.minute[1] if state.minute[0] == int(now // 60) else 0
+    tokens = refill(state.bucket, now, caps)[0]
     waiting, active = len(state.order), len(state.active)
-    state.engaged = pressed(caps, active=active, waiting=waiting, used=used, was=state.engaged)
+    state.engaged = pressed(caps, active=active, waiting=waiting, tokens=tokens, was=state.engaged)
     return state.engaged
 
 
@@ -347,10 +367,9 @@ def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> 
     """Let in as many from the head of the line as the caps allow; log the line's moves
     (module doc: not `arriving`, who just joined, nor anyone while the cap was not full)."""
     free = caps.active - len(state.active) if caps.active else INFINITE
-    minute = int(now // 60)
-    used = state.minute[1] if state.minute[0] == minute else 0
+    tokens, at = refill(state.bucket, now, caps)
     if caps.per_minute:
-        free = min(free, caps.per_minute - used)
+        free = min(free, math.floor(tokens + EPSILON))
     taken = state.order[: max(free, 0)]
     for _ticket, user in taken:
         _leave(state, user)
@@ -358,7 +377,8 @@ def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> 
         if state.full and user != arriving:
             state.log.append(now)
     del state.log[: max(len(state.log) - MAX_LOG, 0)]
-    state.minute = (minute, used + len(taken))
+    if caps.per_minute:
+        state.bucket = (tokens - len(taken), at)
 
 
 def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> Place:
@@ -368,8 +388,8 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
         return Place(True, 0, len(state.order), False, len(state.log), span, engaged=on)
     ticket = state.tickets[user]
     position = bisect.bisect_left(state.order, (ticket, user)) + 1
-    used = state.minute[1] if state.minute[0] == int(now // 60) else 0
-    turn = turn_in(position, now=now, caps=caps, used=used, active=len(state.active))
+    tokens = refill(state.bucket, now, caps)[0]
+    turn = turn_in(position, caps=caps, tokens=tokens, active=len(state.active))
     return Place(
         False, position, len(state.order), now < opens, len(state.log), span, turn, engaged=on
     )
@@ -389,27 +409,33 @@ local function forget(active, line, seen, log, now, idle, wait_idle, window, max
   end
   redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
 end
-local function press(active, line, minute, engaged, cap, per_minute, engage, release, ttl)
+local function refill(bucket, now, per_minute, burst)
+  local found = redis.call('HMGET', bucket, 'tokens', 'at')
+  local tokens, at = tonumber(found[1]), tonumber(found[2])
+  if not tokens or not at then return burst, now end
+  if now <= at then return tokens, at end
+  return math.min(burst, tokens + (now - at) * per_minute / 60), now
+end
+local function press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl)
   local share = engage
   if redis.call('EXISTS', engaged) == 1 then share = release end
-  local used = tonumber(redis.call('GET', minute) or '0')
   local on = redis.call('ZCARD', line) > 0
     or (cap > 0 and redis.call('ZCARD', active) >= share * cap)
-    or (per_minute > 0 and used >= share * per_minute)
+    or (per_minute > 0 and 1 - tokens / burst >= share)
   if on then redis.call('SET', engaged, '1', 'EX', ttl) else redis.call('DEL', engaged) end
   if on then return 1 end
   return 0
 end
 """
 
-# KEYS: active, line, seen, seq, minute, log, full, engaged. ARGV: user, now, idle, wait_idle,
+# KEYS: active, line, seen, seq, bucket, log, full, engaged. ARGV: user, now, idle, wait_idle,
 # active cap, per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl,
-# engage, release. Returns {admitted (1/0, -1: full), position, waiting, admissions, first
-# admission time, admitted this minute, active, engaged (1/0)}.
+# engage, release, burst, epsilon. Returns {admitted (1/0, -1: full), position, waiting,
+# admissions, first admission time, tokens left in the bucket, active, engaged (1/0)}.
 ARRIVE = (
     COMMON
     + """
-local active, line, seen, seq, minute, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local active, line, seen, seq, bucket, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local full, engaged = KEYS[7], KEYS[8]
 local user = ARGV[1]
 local now, idle, wait_idle = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -418,6 +444,8 @@ local opens, draw = tonumber(ARGV[8]), ARGV[9]
 local window, max_log, max_purge, ttl = tonumber(ARGV[10]), tonumber(ARGV[11]),
   tonumber(ARGV[12]), tonumber(ARGV[13])
 local engage, release = tonumber(ARGV[14]), tonumber(ARGV[15])
+local burst, epsilon = tonumber(ARGV[16]), tonumber(ARGV[17])
+local tokens, at = refill(bucket, now, per_minute, burst)
 forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
 if redis.call('ZSCORE', active, user) then
   redis.call('ZADD', active, now, user)
@@ -435,8 +463,7 @@ else
   if now >= opens then
     local free = max_waiting
     if cap > 0 then free = cap - redis.call('ZCARD', active) end
-    local used = tonumber(redis.call('GET', minute) or '0')
-    if per_minute > 0 then free = math.min(free, per_minute - used) end
+    if per_minute > 0 then free = math.min(free, math.floor(tokens + epsilon)) end
     if free > 0 then
       local taken = redis.call('ZPOPMIN', line, free)
       local moved = redis.call('EXISTS', full) == 1
@@ -448,8 +475,7 @@ else
           redis.call('ZADD', log, now, now .. ':' .. who)
         end
       end
-      redis.call('INCRBY', minute, #taken / 2)
-      redis.call('EXPIRE', minute, 120)
+      tokens = tokens - #taken / 2
       local extra = redis.call('ZCARD', log) - max_log
       if extra > 0 then redis.call('ZREMRANGEBYRANK', log, 0, extra - 1) end
     end
@@ -464,28 +490,33 @@ for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key
 local admissions = redis.call('ZCARD', log)
 local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
 local waiting = redis.call('ZCARD', line)
-local used = tonumber(redis.call('GET', minute) or '0')
-local counted = redis.call('ZCARD', active)
-local on = press(active, line, minute, engaged, cap, per_minute, engage, release, ttl)
-if redis.call('ZSCORE', active, user) then
-  return {1, 0, waiting, admissions, first, used, counted, on}
+if per_minute > 0 then
+  redis.call('HSET', bucket, 'tokens', tokens, 'at', at)
+  redis.call('EXPIRE', bucket, ttl)
 end
-return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first, used, counted, on}
+local counted = redis.call('ZCARD', active)
+local on = press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl)
+local left = tostring(tokens)
+if redis.call('ZSCORE', active, user) then
+  return {1, 0, waiting, admissions, first, left, counted, on}
+end
+return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first, left, counted, on}
 """
 )
 
-# KEYS: active, line, seen, minute, log, engaged. ARGV: now, idle, wait_idle, rate window, max
-# purge, active cap, per-minute cap, engage, release, ttl. Returns 1 when engaged, else 0.
+# KEYS: active, line, seen, bucket, log, engaged. ARGV: now, idle, wait_idle, rate window, max
+# purge, active cap, per-minute cap, engage, release, ttl, burst. Returns 1 when engaged, else 0.
 PRESSURE = (
     COMMON
     + """
-local active, line, seen, minute, log, engaged = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
+local active, line, seen, bucket, log, engaged = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
   KEYS[6]
 local now, idle, wait_idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, max_purge = tonumber(ARGV[4]), tonumber(ARGV[5])
-local cap, per_minute = tonumber(ARGV[6]), tonumber(ARGV[7])
+local cap, per_minute, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[11])
 forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
-return press(active, line, minute, engaged, cap, per_minute, tonumber(ARGV[8]),
+local tokens = refill(bucket, now, per_minute, burst)
+return press(active, line, engaged, cap, per_minute, burst, tokens, tonumber(ARGV[8]),
   tonumber(ARGV[9]), tonumber(ARGV[10]))
 """
 )
@@ -501,11 +532,10 @@ class RedisLine:
         self.script = redis.register_script(ARRIVE)
         self.pressure_script = redis.register_script(PRESSURE)
 
-    def _keys(self, edition_id: int, now: float) -> list[str]:
+    def _keys(self, edition_id: int) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
-        minute = f"{base}minute:{int(now // 60)}"
-        names = ("active", "line", "seen", "seq")
-        return [*(base + n for n in names), minute, *(base + n for n in ("log", "full", "engaged"))]
+        names = ("active", "line", "seen", "seq", "bucket", "log", "full", "engaged")
+        return [base + n for n in names]
 
     async def arrive(
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
@@ -526,16 +556,18 @@ class RedisLine:
             TTL,
             ENGAGE,
             RELEASE,
+            repr(caps.burst),
+            repr(EPSILON),
         ]
-        found = await self.script(keys=self._keys(edition_id, now), args=args)
-        admitted, position, waiting, admissions, first, used, active, on = found
+        found = await self.script(keys=self._keys(edition_id), args=args)
+        admitted, position, waiting, admissions, first, tokens, active, on = found
         if int(admitted) < 0:
             raise full()
         span = now - float(first) if int(admissions) else 0.0
         drawn = not int(admitted) and now < opens
         turn = None
         if not int(admitted) and now >= opens:
-            turn = turn_in(int(position), now=now, caps=caps, used=int(used), active=int(active))
+            turn = turn_in(int(position), caps=caps, tokens=float(tokens), active=int(active))
         return Place(
             bool(int(admitted)),
             int(position),
@@ -548,14 +580,14 @@ class RedisLine:
         )
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
-        await self.redis.zadd(self._keys(edition_id, now)[0], {str(user_id): now})
+        await self.redis.zadd(self._keys(edition_id)[0], {str(user_id): now})
 
     async def keep(
         self, edition_id: int, user_ids: set[int], *, now: float, idle: float
     ) -> set[int]:
         if not user_ids:
             return set()
-        active = self._keys(edition_id, now)[0]
+        active = self._keys(edition_id)[0]
         users = sorted(user_ids)
         # One round trip, atomic: the idle dropped as an arrival would, then only those still
         # in stamped (XX: a place given away is not taken back).
@@ -569,7 +601,7 @@ class RedisLine:
     async def count_in(self, edition_id: int, user_ids: set[int], *, now: float) -> None:
         if not user_ids:
             return
-        active, line, seen, *_ = self._keys(edition_id, now)
+        active, line, seen, *_ = self._keys(edition_id)
         users = [str(u) for u in sorted(user_ids)]
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(active, dict.fromkeys(users, now), nx=True)
@@ -579,14 +611,15 @@ class RedisLine:
             await pipe.execute()
 
     async def pressure(self, edition_id: int, *, now: float, caps: Caps) -> bool:
-        active, line, seen, _seq, minute, log, _full, engaged = self._keys(edition_id, now)
+        active, line, seen, _seq, bucket, log, _full, engaged = self._keys(edition_id)
         args: list[str | int | float] = [repr(now), repr(caps.idle), repr(WAIT_IDLE)]
         args += [repr(RATE_WINDOW), MAX_PURGE, caps.active, caps.per_minute, ENGAGE, RELEASE, TTL]
-        keys = [active, line, seen, minute, log, engaged]
+        args.append(repr(caps.burst))
+        keys = [active, line, seen, bucket, log, engaged]
         return bool(int(await self.pressure_script(keys=keys, args=args)))
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
-        active, line, _seen, _seq, _minute, log, _full, _engaged = self._keys(edition_id, now)
+        active, line, _seen, _seq, _bucket, log, _full, _engaged = self._keys(edition_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcount(active, now - idle, math.inf)
             pipe.zcard(line)

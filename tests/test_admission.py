@@ -119,35 +119,58 @@ async def test_arrivals_before_opening_are_drawn_then_served_in_order(
     assert late.admitted is False
 
 
-async def test_arrivals_a_minute_cap(lines: list[admission.Line]) -> None:
-    one, _two = lines
-    caps = admission.Caps(active=0, per_minute=2, idle=600.0, max_waiting=100)
-    minute = (OPENS // 60 + 1) * 60
-    assert [(await _arrive(one, u, minute + 1, caps)).admitted for u in (1, 2, 3)] == [
-        True,
-        True,
-        False,
-    ]
-    assert (await _arrive(one, 3, minute + 59, caps)).position == 1
-    assert (await _arrive(one, 3, minute + 61, caps)).admitted
+async def test_the_arrivals_a_minute_cap_lets_people_in_at_a_steady_pace(
+    lines: list[admission.Line],
+) -> None:
+    """60 a minute: 10 at once (BURST seconds' worth), then one a second, not 60 at each
+    clock minute (the old counter let a minute's worth in at once, then nobody)."""
+    one, two = lines
+    caps = admission.Caps(active=0, per_minute=60, idle=600.0, max_waiting=100)
+    start = (OPENS // 60 + 1) * 60 - 5  # 5 s before a clock minute: nothing changes there
+    let_in = [(await _arrive(one, u, start, caps)).admitted for u in range(1, 31)]
+    assert let_in == [True] * 10 + [False] * 20
+    for second in range(1, 9):  # each asks again every second; one more each second
+        places = [await _arrive(two, u, start + second, caps) for u in range(11, 31)]
+        assert sum(p.admitted for p in places) == second, second
+    # Idle: the bucket fills again up to its burst, no more.
+    later = [(await _arrive(one, u, start + 600, caps)).admitted for u in range(31, 51)]
+    assert later == [True] * 10 + [False] * 10
 
 
-async def test_when_only_the_minute_cap_holds_the_wait_is_the_minute_of_one_s_turn(
+async def test_a_process_whose_clock_is_behind_mints_no_admissions(
+    lines: list[admission.Line],
+) -> None:
+    """One clock (fair.clock's `now`) for the bucket: a process 30 s behind, in another clock
+    minute, gets no fresh allowance (the per-minute key named after the host's minute did)."""
+    one, two = lines
+    caps = admission.Caps(active=0, per_minute=60, idle=600.0, max_waiting=100)
+    start = (OPENS // 60 + 1) * 60 + 10
+    assert sum([(await _arrive(one, u, start, caps)).admitted for u in range(1, 21)]) == 10
+    behind = [(await _arrive(two, u, start - 30, caps)).admitted for u in range(11, 21)]
+    assert behind == [False] * 10
+    assert sum([(await _arrive(one, u, start + 2, caps)).admitted for u in range(11, 21)]) == 2
+
+
+async def test_when_only_the_minute_cap_holds_the_wait_is_when_the_bucket_lets_one_in(
     lines: list[admission.Line],
 ) -> None:
     one, two = lines
-    caps = admission.Caps(active=0, per_minute=2, idle=600.0, max_waiting=100)
-    minute = (OPENS // 60 + 1) * 60
-    places = [await _arrive(one if u % 2 else two, u, minute + 1, caps) for u in range(1, 7)]
-    # Two let in this minute; the next two at the next minute, 59 s away; then two more.
-    assert [p.wait_seconds for p in places] == [0.0, 0.0, 59.0, 59.0, 119.0, 119.0]
-    assert (await _arrive(two, 5, minute + 30, caps)).wait_seconds == 90.0
-    assert [(await _arrive(one, u, minute + 60, caps)).admitted for u in (3, 4, 5)] == [
+    caps = admission.Caps(active=0, per_minute=12, idle=600.0, max_waiting=100)  # 2 at once
+    start = OPENS + 1
+    places = [await _arrive(one if u % 2 else two, u, start, caps) for u in range(1, 7)]
+    # Two let in at once; then one every 5 s.
+    assert [p.wait_seconds for p in places] == [0.0, 0.0, 5.0, 10.0, 15.0, 20.0]
+    assert (await _arrive(two, 5, start + 2, caps)).wait_seconds == pytest.approx(13.0)
+    assert [(await _arrive(one, u, start + 10, caps)).admitted for u in (3, 4, 5)] == [
         True,
         True,
         False,
     ]
-    assert (await _arrive(one, 5, minute + 60, caps)).wait_seconds == 60.0
+    assert (await _arrive(one, 5, start + 10, caps)).wait_seconds == 5.0
+    # Draining the bucket engages the gate (85 % of its burst used) before anyone waits.
+    assert not await two.pressure(7, now=start + 600, caps=caps)
+    assert (await _arrive(one, 20, start + 600, caps)).engaged is False  # half drained
+    assert (await _arrive(one, 21, start + 600, caps)).engaged
 
 
 async def test_the_wait_is_the_line_over_the_pace_it_moved_not_the_opening_fill(
