@@ -40,6 +40,7 @@ fair.web.admission and docs/OPERATIONS.md "Admission control".
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -110,6 +111,8 @@ class Place:
     turn_in: float | None = None  # seconds until the per-minute cap lets this place in, when
     # that cap alone holds the line now (`turn_in`)
     engaged: bool = True  # the gate under pressure after this arrival (`pressed`)
+    frees_in: float | None = None  # seconds until the active place this one takes frees up,
+    # should nobody ahead renew theirs, when the active cap holds the line (`frees_in`)
 
     @property
     def rate(self) -> float:
@@ -117,20 +120,47 @@ class Place:
         return self.admissions / max(self.span, MIN_SPAN) if self.admissions else 0.0
 
     @property
+    def measured(self) -> bool:
+        """Whether the pace was measured over MIN_SPAN at least (one move is no pace)."""
+        return self.admissions > 0 and self.span >= MIN_SPAN
+
+    @property
     def wait_seconds(self) -> float | None:
         """The honest estimate. When only the per-minute cap holds the line, when its bucket
-        will have let this place in (`turn_in`: that cap's pace is known exactly); else the
-        people ahead and oneself over the measured rate; None when no admission was measured
-        (then nobody can say)."""
+        will have let this place in (`turn_in`: that cap's pace is known exactly). When the
+        active cap holds it, when the place this one will take frees up should nobody renew
+        theirs (`frees_in`: the places' own expiry times, a lower bound), or the people ahead
+        and oneself over the pace the line moved if that is later, once that pace was
+        measured over a minute at least (right after the first moves it is no pace: the
+        minute's floor then made waits ten times too long). Else over the measured rate;
+        None when nothing is known (then nobody can say)."""
         if self.admitted:
             return 0.0
         if self.drawn:
             return None
         if self.turn_in is not None:
             return self.turn_in
+        if self.frees_in is not None:
+            if not self.measured:
+                return self.frees_in
+            return max(self.frees_in, self.position / self.rate)
         if not self.rate:
             return None
         return self.position / self.rate
+
+
+def expiry_rank(position: int, *, cap: int, active: int) -> tuple[int, int]:
+    """Which active place (rank by last request, oldest first) frees up for the `position`th
+    in line, and after how many rounds of places (`cycle`): `active` - `cap` + `position`
+    places must free up, the active set turning over every `idle` (each let in then lapses
+    in turn)."""
+    k = active - cap + position - 1
+    return k % active, k // active
+
+
+def frees_in(last: float, cycle: int, *, now: float, idle: float) -> float:
+    """Seconds until that place frees up (`expiry_rank`), its holder last seen at `last`."""
+    return max(0.0, last + idle * (cycle + 1) - now)
 
 
 def turn_in(position: int, *, caps: Caps, tokens: float, active: int) -> float | None:
@@ -390,8 +420,21 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
     position = bisect.bisect_left(state.order, (ticket, user)) + 1
     tokens = refill(state.bucket, now, caps)[0]
     turn = turn_in(position, caps=caps, tokens=tokens, active=len(state.active))
+    frees = None
+    if caps.active and len(state.active) >= caps.active:
+        rank, cycle = expiry_rank(position, cap=caps.active, active=len(state.active))
+        last = next(itertools.islice(state.active.values(), rank, None))  # at most the cap
+        frees = frees_in(last, cycle, now=now, idle=caps.idle)
     return Place(
-        False, position, len(state.order), now < opens, len(state.log), span, turn, engaged=on
+        False,
+        position,
+        len(state.order),
+        now < opens,
+        len(state.log),
+        span,
+        turn,
+        engaged=on,
+        frees_in=frees,
     )
 
 
@@ -431,7 +474,8 @@ end
 # KEYS: active, line, seen, seq, bucket, log, full, engaged. ARGV: user, now, idle, wait_idle,
 # active cap, per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl,
 # engage, release, burst, epsilon. Returns {admitted (1/0, -1: full), position, waiting,
-# admissions, first admission time, tokens left in the bucket, active, engaged (1/0)}.
+# admissions, first admission time, tokens left in the bucket, active, engaged (1/0), last seen
+# of the place that frees up for this one when the active cap holds the line ('': none)}.
 ARRIVE = (
     COMMON
     + """
@@ -453,7 +497,7 @@ else
   local joined = not redis.call('ZSCORE', line, user)
   if joined then
     if redis.call('ZCARD', line) >= max_waiting then
-      return {-1, 0, 0, 0, '0', 0, 0, 1}
+      return {-1, 0, 0, 0, '0', 0, 0, 1, ''}
     end
     local ticket = draw
     if now >= opens then ticket = redis.call('INCR', seq) end
@@ -498,9 +542,15 @@ local counted = redis.call('ZCARD', active)
 local on = press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl)
 local left = tostring(tokens)
 if redis.call('ZSCORE', active, user) then
-  return {1, 0, waiting, admissions, first, left, counted, on}
+  return {1, 0, waiting, admissions, first, left, counted, on, ''}
 end
-return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first, left, counted, on}
+local position = redis.call('ZRANK', line, user) + 1
+local last = ''
+if cap > 0 and counted >= cap then
+  local rank = (counted - cap + position - 1) % counted
+  last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''
+end
+return {0, position, waiting, admissions, first, left, counted, on, last}
 """
 )
 
@@ -560,7 +610,7 @@ class RedisLine:
             repr(EPSILON),
         ]
         found = await self.script(keys=self._keys(edition_id), args=args)
-        admitted, position, waiting, admissions, first, tokens, active, on = found
+        admitted, position, waiting, admissions, first, tokens, active, on, last = found
         if int(admitted) < 0:
             raise full()
         span = now - float(first) if int(admissions) else 0.0
@@ -568,6 +618,10 @@ class RedisLine:
         turn = None
         if not int(admitted) and now >= opens:
             turn = turn_in(int(position), caps=caps, tokens=float(tokens), active=int(active))
+        frees = None
+        if last:
+            cycle = expiry_rank(int(position), cap=caps.active, active=int(active))[1]
+            frees = frees_in(float(last), cycle, now=now, idle=caps.idle)
         return Place(
             bool(int(admitted)),
             int(position),
@@ -577,6 +631,7 @@ class RedisLine:
             span,
             turn,
             engaged=bool(int(on)),
+            frees_in=frees,
         )
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
