@@ -63,6 +63,9 @@ MAX_LOG = 10_000  # admissions remembered within that window, at most
 MAX_PURGE = 1_000  # stale waiters dropped per arrival, at most (bounded work)
 INFINITE = 2**31 - 1
 BURST = 10.0  # seconds of the per-minute cap let in at once at most (Caps.burst)
+# seconds: an active place not renewed for so long has its holder gone (a socket is renewed every
+# 30 s, fair.live.limits.REFRESH_SECONDS; a page's cookie every minute, fair.admission_gate.RENEW)
+QUIET = 90.0
 EPSILON = 1e-9  # a token refilled by float arithmetic to 0.999… is whole
 # The gate engages (holds people: module doc) once this share of a cap is used, and
 # lets go once below RELEASE again with nobody waiting: between the two it stays as it was.
@@ -112,7 +115,7 @@ class Place:
     # that cap alone holds the line now (`turn_in`)
     engaged: bool = True  # the gate under pressure after this arrival (`pressed`)
     frees_in: float | None = None  # seconds until the active place this one takes frees up,
-    # should nobody ahead renew theirs, when the active cap holds the line (`frees_in`)
+    # when the active cap holds the line and that place's holder has gone quiet (`frees_in`)
 
     @property
     def rate(self) -> float:
@@ -128,8 +131,8 @@ class Place:
     def wait_seconds(self) -> float | None:
         """The honest estimate. When only the per-minute cap holds the line, when its bucket
         will have let this place in (`turn_in`: that cap's pace is known exactly). When the
-        active cap holds it, when the place this one will take frees up should nobody renew
-        theirs (`frees_in`: the places' own expiry times, a lower bound), or the people ahead
+        active cap holds it, when the place this one will take frees up, its holder gone quiet
+        (`frees_in`: the places' own expiry times), or the people ahead
         and oneself over the pace the line moved if that is later, once that pace was
         measured over a minute at least (right after the first moves it is no pace: the
         minute's floor then made waits ten times too long). Else over the measured rate;
@@ -149,18 +152,18 @@ class Place:
         return self.position / self.rate
 
 
-def expiry_rank(position: int, *, cap: int, active: int) -> tuple[int, int]:
+def expiry_rank(position: int, *, cap: int, active: int) -> int:
     """Which active place (rank by last request, oldest first) frees up for the `position`th
-    in line, and after how many rounds of places (`cycle`): `active` - `cap` + `position`
-    places must free up, the active set turning over every `idle` (each let in then lapses
-    in turn)."""
-    k = active - cap + position - 1
-    return k % active, k // active
+    in line: `active` - `cap` + `position` places must free up first."""
+    return active - cap + position - 1
 
 
-def frees_in(last: float, cycle: int, *, now: float, idle: float) -> float:
-    """Seconds until that place frees up (`expiry_rank`), its holder last seen at `last`."""
-    return max(0.0, last + idle * (cycle + 1) - now)
+def frees_in(last: float, *, now: float, idle: float) -> float | None:
+    """Seconds until that place (`expiry_rank`) frees up, its holder last seen at `last`; None
+    when they were seen within QUIET (present: nobody can say when they leave)."""
+    if last > now - QUIET:
+        return None
+    return max(0.0, last + idle - now)
 
 
 def turn_in(position: int, *, caps: Caps, tokens: float, active: int) -> float | None:
@@ -421,10 +424,10 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
     tokens = refill(state.bucket, now, caps)[0]
     turn = turn_in(position, caps=caps, tokens=tokens, active=len(state.active))
     frees = None
-    if caps.active and len(state.active) >= caps.active:
-        rank, cycle = expiry_rank(position, cap=caps.active, active=len(state.active))
+    rank = expiry_rank(position, cap=caps.active, active=len(state.active))
+    if caps.active and len(state.active) >= caps.active and rank < len(state.active):
         last = next(itertools.islice(state.active.values(), rank, None))  # at most the cap
-        frees = frees_in(last, cycle, now=now, idle=caps.idle)
+        frees = frees_in(last, now=now, idle=caps.idle)
     return Place(
         False,
         position,
@@ -546,8 +549,8 @@ if redis.call('ZSCORE', active, user) then
 end
 local position = redis.call('ZRANK', line, user) + 1
 local last = ''
-if cap > 0 and counted >= cap then
-  local rank = (counted - cap + position - 1) % counted
+local rank = counted - cap + position - 1
+if cap > 0 and counted >= cap and rank < counted then
   last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''
 end
 return {0, position, waiting, admissions, first, left, counted, on, last}
@@ -620,8 +623,7 @@ class RedisLine:
             turn = turn_in(int(position), caps=caps, tokens=float(tokens), active=int(active))
         frees = None
         if last:
-            cycle = expiry_rank(int(position), cap=caps.active, active=int(active))[1]
-            frees = frees_in(float(last), cycle, now=now, idle=caps.idle)
+            frees = frees_in(float(last), now=now, idle=caps.idle)
         return Place(
             bool(int(admitted)),
             int(position),

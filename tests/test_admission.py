@@ -173,7 +173,7 @@ async def test_when_only_the_minute_cap_holds_the_wait_is_when_the_bucket_lets_o
     assert (await _arrive(one, 21, start + 600, caps)).engaged
 
 
-async def test_the_wait_is_the_later_of_the_places_expiry_and_the_pace_the_line_moved(
+async def test_the_wait_is_the_pace_the_line_moved_not_the_opening_fill(
     lines: list[admission.Line],
 ) -> None:
     one, two = lines
@@ -181,53 +181,59 @@ async def test_the_wait_is_the_later_of_the_places_expiry_and_the_pace_the_line_
     start = OPENS + 10
     for user in range(1, 7):  # the opening fill: 3 let in at once, 3 waiting
         await _arrive(one if user % 2 else two, user, start, caps)
-    # The fill is no pace (counted, it would show 3 / (3 a minute) = one minute): the wait is
-    # when the third place lapses, should nobody renew theirs.
+    # The fill says nothing of how fast places free up (nobody's before the idle minute): no
+    # estimate, where counting it would show 3 / (3 a minute) = one minute; nor do the places
+    # of people seen 10 s ago (present: nobody can say when they leave).
     place = await _arrive(one, 6, start + 10, caps)
-    assert (place.position, place.admissions, place.frees_in, place.wait_seconds) == (3, 0, 50, 50)
+    assert (place.position, place.admissions, place.frees_in, place.wait_seconds) == (
+        3,
+        0,
+        None,
+        None,
+    )
     # The three first go quiet: their places go to the three waiting, a move of the line.
     assert (await _arrive(two, 4, start + 61, caps)).admitted
     for user in (7, 8):
         await _arrive(one, user, start + 61, caps)
     place = await _arrive(two, 8, start + 100, caps)
     assert (place.position, place.admissions, place.span) == (2, 3, 39.0)
-    # Measured over less than a minute: no pace yet, the second place's expiry (let in at 61).
-    assert place.wait_seconds == 21.0
-    for user in (4, 5, 6):  # those let in stay active
-        await one.touch(7, user, now=start + 100)
-    place = await _arrive(one, 8, start + 125, caps)
-    assert (place.frees_in, place.rate) == (35.0, pytest.approx(3 / 64))
-    assert place.wait_seconds == pytest.approx(2 / (3 / 64))  # the pace, later than 35 s
-    # Nobody let in over the window since (the active stay): the places' expiry alone.
+    assert place.rate == pytest.approx(3 / 60.0)  # over a minute at least
+    assert place.wait_seconds == pytest.approx(2 / (3 / 60.0))
+    # Those let in then go quiet (no request, no socket) but keep their places longer: the
+    # wait is when the second of them lapses, later than the pace says.
     quiet = admission.Caps(active=3, per_minute=0, idle=10_000.0, max_waiting=100)
-    for moment in range(200, int(admission.RATE_WINDOW) + 100, 100):  # 8 asks, 7 left
+    place = await _arrive(one, 8, start + 200, quiet)
+    assert (place.frees_in, place.measured) == (61 + 10_000 - 200, True)
+    assert place.wait_seconds == place.frees_in
+    for moment in range(300, int(admission.RATE_WINDOW) + 100, 100):  # they keep asking
         await _arrive(one, 8, start + moment, quiet)
     stale = await _arrive(one, 8, start + admission.RATE_WINDOW + 62, quiet)
     assert (stale.admitted, stale.position, stale.admissions) == (False, 1, 0)
-    assert stale.wait_seconds == 100 + 10_000 - admission.RATE_WINDOW - 62
+    assert stale.wait_seconds == 61 + 10_000 - admission.RATE_WINDOW - 62
 
 
 async def test_right_after_the_first_move_the_wait_shown_is_the_wait_had(
     lines: list[admission.Line],
 ) -> None:
-    """bench/surge.py's case (nobody let in renews their place): the first move of the line
-    measured no pace (one admission floored to a minute: 60 s a place, here a wait shown 16
-    times too long; a p90 error of 1,679 % at 120 candidates); the places' expiry times say
-    when each frees up. Everyone waiting asks every second; the wait had is to the second."""
+    """bench/surge.py's case (those let in go quiet): the first move of the line measured no
+    pace (one admission floored to a minute: 60 s a place, here a wait shown 60 times too
+    long; a p90 error of 1,679 % at 120 candidates); the places' expiry times say when each
+    frees up. Everyone waiting asks every second; the wait had is to the second."""
     one, two = lines
-    caps = admission.Caps(active=10, per_minute=0, idle=60.0, max_waiting=100)
+    caps = admission.Caps(active=10, per_minute=0, idle=600.0, max_waiting=100)
     start = OPENS + 1
     for user in range(10):  # let in one a second
         assert (await _arrive(one, user, start + user, caps)).admitted
     waiting = list(range(100, 130))
-    for user in waiting:
-        await _arrive(two, user, start + 10, caps)
-    now = start + 60.5  # the first place lapsed: the first in line takes it
+    for moment in range(10, 600, 60):  # they keep asking (WAIT_IDLE)
+        for user in waiting:
+            await _arrive(two, user, start + moment, caps)
+    now = start + 600.5  # the first place lapsed: the first in line takes it
     assert (await _arrive(one, 100, now, caps)).admitted
-    target = 119
+    target = 109
     shown = await _arrive(two, target, now, caps)
-    assert (shown.position, shown.admissions) == (19, 1)
-    assert shown.wait_seconds == 68.5  # the 9th oldest place's second expiry; was 19 × 60 s
+    assert (shown.position, shown.admissions) == (9, 1)
+    assert shown.wait_seconds == 8.5  # the 9th oldest place's expiry; was 9 × 60 s
     left, moment = set(waiting[1:]), now
     while target in left:
         moment += 1
@@ -346,11 +352,11 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     assert 'http-equiv="refresh"' not in waiting.text  # axe: no self-reloading page
     assert "Vous êtes numéro 1 dans la file, sur 1." in waiting.text
     status = (await second.get(f"/e/{edition.slug}/waiting/status")).json()
-    # The first one let in filled the cap on arriving: no move of the line, so no pace; the
-    # wait is when their place lapses should they not come back (10 minutes idle).
-    assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, 600.0)
+    # The first one let in filled the cap on arriving: no move of the line, so no estimate
+    # (and they are present: nobody can say when they leave).
+    assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, None)
     assert status["wait_text"] == i18n.gettext(
-        "Estimated wait: %(wait)s.", "fr", wait="environ 10 minutes"
+        "The line has not moved over the last 5 minutes, so no wait can be estimated yet.", "fr"
     )
     # Browsing stays open to the one waiting.
     for page in (f"/e/{edition.slug}", f"/e/{edition.slug}/booths", f"/e/{edition.slug}/offers"):
@@ -445,6 +451,13 @@ def test_the_wait_shown_has_the_reader_s_number_format() -> None:
         "3,6 par minute).",
         "en": "Estimated wait: about 2 minutes (pace of admissions lately: 3.6 a minute).",
     }
+    # From a place's expiry alone (no pace measured): no pace shown.
+    expiry = admission.Place(False, 1, 9, False, 0, 0.0, frees_in=150.0)
+    token = i18n.current_locale.set("en")
+    try:
+        assert waiting_page._wait_text(expiry) == "Estimated wait: about 3 minutes."
+    finally:
+        i18n.current_locale.reset(token)
 
 
 async def test_the_gated_editions_kept_outlive_the_session_that_read_them(
