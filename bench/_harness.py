@@ -1,14 +1,16 @@
-"""What the benchmark scripts share: a throwaway PostgreSQL database, logged-in users (server-side
-sessions and their signed cookies), the child processes (`Children`: fair's web servers, `fair
-worker` / `fair media`, a script's own servers and clients, every one stopped when the script
-ends, even on an exception, Ctrl-C or `timeout`'s SIGTERM, and killed by the kernel if the
-script is killed with SIGKILL), their RSS and CPU read from /proc, a free port, percentiles, and
-the search stemmer memoised for bulk loads. Imported as `_harness` (a script's own folder is
-first on sys.path); the leading underscore keeps it out of tests/test_bench_smoke.py's list of
-scripts to run."""
+"""What the benchmark scripts share: a throwaway PostgreSQL database (`pg_scratch`), a published
+edition with logged-in candidates (`seed_edition`: server-side sessions and their signed
+cookies), the planner's statistics after a bulk load (`settle`), the child processes
+(`Children`: fair's web servers, `fair worker` / `fair media`, a script's own servers and
+clients, every one stopped when the script ends, even on an exception, Ctrl-C or `timeout`'s
+SIGTERM, and killed by the kernel if the script is killed with SIGKILL), their RSS and CPU read
+from /proc, a free port, percentiles, and the search stemmer memoised for bulk loads. Imported
+as `_harness` (a script's own folder is first on sys.path); the leading underscore keeps it out
+of tests/test_bench_smoke.py's list of scripts to run."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import functools
@@ -23,14 +25,17 @@ import subprocess
 import sys
 import time
 from base64 import b64encode
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+    from fair.editions import EditionInput
 
 # fair and SQLAlchemy are imported where used: relay.py's media and bot processes import this
 # module too, and start within a deadline on a loaded machine (~2 s of imports otherwise).
@@ -51,7 +56,77 @@ async def pg_database(name: str, create: bool) -> str:
         if create:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await engine.dispose()
+    return pg_url(name)
+
+
+async def settle(engine: AsyncEngine, url: str) -> None:
+    """After a bulk load: the planner's statistics as the server refreshes them at start
+    (SQLite), or as autovacuum would leave them (PostgreSQL 13+ vacuums after inserts too):
+    statistics, and the visibility map that lets an index-only scan skip the table's pages."""
+    from sqlalchemy import text
+
+    from fair import db
+
+    if url.startswith("sqlite"):
+        await db.refresh_statistics(engine)
+        return
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM: no transaction
+        await conn.execute(text("VACUUM ANALYZE"))
+
+
+@contextlib.contextmanager
+def pg_scratch(name: str, *, keep: bool = False) -> Iterator[str]:
+    """A fresh database `name` for the block (its URL), dropped after it unless `keep`."""
+    url = asyncio.run(pg_database(name, create=True))
+    try:
+        yield url
+    finally:
+        if not keep:
+            asyncio.run(pg_database(name, create=False))
+
+
+def pg_url(name: str) -> str:
+    """The URL of the database `name` on PG_ADMIN's server."""
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+@dataclass
+class Seeded:
+    """What `seed_edition` wrote: the organiser's and edition's ids, the edition's slug, and the
+    candidates' ids and session cookies, in the same order."""
+
+    organiser_id: int
+    edition_id: int
+    slug: str
+    user_ids: list[int]
+    cookies: list[str]
+
+
+async def seed_edition(
+    url: str, *, n: int, prefix: str, secret: str, data: EditionInput | None = None
+) -> Seeded:
+    """Migrate the database at `url`, then write an organiser, the edition they publish (`data`:
+    the demo's edition around now unless given) and `n` candidates `<prefix><i>@bench.fair`, each
+    logged in once (`log_in`), their cookies signed with `secret`."""
+    from fair import accounts, clock, db, demo, editions, migrations
+    from fair.enums import Role
+
+    await migrations.upgrade_async(url)
+    engine = db.create_engine(url)
+    now = clock.now()
+    async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
+        organiser = await accounts.create_user(
+            session, email="org@bench.fair", name="Org", password=None, role=Role.ORGANISER
+        )
+        edition = await editions.create(session, by=organiser, data=data or demo.edition_input(now))
+        await editions.publish(session, edition)
+        ids = await add_candidates(session, prefix, n, now)
+        keys = await log_in(session, ids, now)
+        seeded = Seeded(organiser.id, edition.id, edition.slug, ids, [])
+    await engine.dispose()
+    seeded.cookies = [cookie(secret, key) for key in keys]
+    return seeded
 
 
 async def add_candidates(session: AsyncSession, prefix: str, n: int, now: datetime) -> list[int]:

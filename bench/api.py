@@ -34,7 +34,7 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _harness import pct, pg_database  # noqa: E402
+from _harness import pct, pg_scratch  # noqa: E402
 from search import BOOTHS, Served, build  # noqa: E402
 
 from fair import db, editions, settings  # noqa: E402
@@ -168,11 +168,8 @@ def main() -> None:
                 url = f"sqlite+aiosqlite:///{data_dir / 'api.db'}"
                 lines += run_backend(name, url, args, data_dir)
             else:
-                url = asyncio.run(pg_database(args.pg_database, create=True))
-                try:
+                with pg_scratch(args.pg_database) as url:
                     lines += run_backend(name, url, args, data_dir)
-                finally:
-                    asyncio.run(pg_database(args.pg_database, create=False))
     print(f"\nSummary ({args.offers:,} offers, {args.requests} requests after {args.warmup} "
           f"warm-up, one client, sequential):")  # fmt: skip
     print("\n".join(lines))

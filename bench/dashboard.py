@@ -49,14 +49,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _harness import fast_stems, free_port, pct, pg_database  # noqa: E402
+from _harness import fast_stems, free_port, pct, pg_scratch, settle  # noqa: E402
 
 from fair import (  # noqa: E402
     accounts,
@@ -196,14 +196,7 @@ async def build(url: str, sizes: Sizes) -> Built:
         for edition_id, _opens, _first_day in ids:
             await insight.progress.rebuild(session, edition_id)
     elapsed = time.perf_counter() - started
-    if url.startswith("sqlite"):
-        await db.refresh_statistics(engine)  # as the server does at start
-    else:
-        # As autovacuum would after so many inserts: statistics, and the visibility map that
-        # lets the planner read an index alone. VACUUM runs outside a transaction.
-        settled = engine.execution_options(isolation_level="AUTOCOMMIT")
-        async with settled.connect() as conn:
-            await conn.execute(text("VACUUM ANALYZE"))
+    await settle(engine, url)
     await engine.dispose()
     return Built(ids[-1][0], elapsed, rows)
 
@@ -956,12 +949,8 @@ def main() -> None:
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
                 lines += run_backend(name, f"sqlite+aiosqlite:///{path}", args, data_dir)
             else:
-                url = asyncio.run(pg_database(args.pg_database, create=True))
-                try:
+                with pg_scratch(args.pg_database, keep=args.keep) as url:
                     lines += run_backend(name, url, args, data_dir)
-                finally:
-                    if not args.keep:
-                        asyncio.run(pg_database(args.pg_database, create=False))
     sizes = SMALL if args.small else FULL
     print(f"\nSummary ({sizes.candidates:,} candidates, {sizes.applications:,} applications, "
           f"{sizes.interviews:,} interviews, {sizes.page_views:,} page-view counts, "

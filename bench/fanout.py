@@ -69,7 +69,6 @@ sys.path.insert(0, str(ROOT))
 
 import _harness  # noqa: E402  (after the line above: it imports this checkout's fair)
 
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "fair_bench_fanout"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 NAMESPACE = "fair"  # the servers' FAIR_BROADCAST_NAMESPACE, unless `--namespace`
@@ -92,7 +91,7 @@ def new_loop() -> asyncio.AbstractEventLoop:
         import uvloop
     except ImportError:  # uvicorn falls back to asyncio too
         return asyncio.new_event_loop()
-    return uvloop.new_event_loop()  # type: ignore[no-any-return]
+    return uvloop.new_event_loop()
 
 
 def run(coro: Any) -> Any:
@@ -173,7 +172,7 @@ class Tally:
     count: int = 0
     closed: int = 0
     last: float = 0.0
-    latencies: array = field(default_factory=lambda: array("d"))
+    latencies: array[float] = field(default_factory=lambda: array("d"))
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -315,25 +314,16 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
 
     Returns the edition's id, the booth's and the candidates' session cookies.
     """
-    from sqlalchemy import text
-
-    from fair import accounts, clock, db, demo, editions, employers, migrations
+    from fair import accounts, db, demo, employers
     from fair.enums import BoothStatus, Role
+    from fair.models import Edition, User
 
-    name = url.rsplit("/", 1)[1]
-    admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    await migrations.upgrade_async(url)
+    await _harness.pg_database(url.rsplit("/", 1)[1], create=True)
+    seeded = await _harness.seed_edition(url, n=n_users, prefix="fanout", secret=secret)
     engine = db.create_engine(url)
     async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
-        organiser = await accounts.create_user(
-            session, email="org@bench.fair", name="Org", password=None, role=Role.ORGANISER
-        )
-        edition = await editions.create(session, by=organiser, data=demo.edition_input(clock.now()))
-        await editions.publish(session, edition)
+        organiser = await session.get_one(User, seeded.organiser_id)
+        edition = await session.get_one(Edition, seeded.edition_id)
         recruiter = await accounts.create_user(
             session, email="rec@bench.fair", name="Rec", password=None, role=Role.RECRUITER
         )
@@ -356,27 +346,9 @@ async def seed(url: str, n_users: int, secret: str) -> tuple[int, int, list[str]
             session, by=recruiter, employer=employer, edition=edition
         )
         await employers.set_status(session, booth, BoothStatus.APPROVED, by=organiser)
-        edition_id, booth_id = edition.id, booth.id
-        # Nobody logs in (argon2 would take minutes): their sessions are written below, and
-        # their cookies signed as Starlette's SessionMiddleware signs them after a login.
-        now = clock.now()
-        users = await _harness.add_candidates(session, "fanout", n_users, now)
-        # Each one logged in: a server-side session (fair.user_sessions) its cookie names.
-        keys = await _harness.log_in(session, users, now)
+        booth_id = booth.id
     await engine.dispose()
-    cookies = [_harness.cookie(secret, key) for key in keys]
-    return edition_id, booth_id, cookies
-
-
-async def drop_database(name: str) -> None:
-    from sqlalchemy import text
-
-    from fair import db
-
-    admin = db.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    return seeded.edition_id, booth_id, seeded.cookies
 
 
 def spawn_servers(
@@ -566,7 +538,7 @@ class Overload:
     p50: float
     p99: float
     fresh: int  # sockets whose last event frame was the last one published
-    commands: array  # round trips of the commands answered with success, seconds
+    commands: array[float]  # round trips of the commands answered with success, seconds
     failed: int
     counted: dict[str, float]  # fair's /metrics: coalesced, dropped, resyncs (summed)
     notes: list[str] = field(default_factory=list)  # what went wrong, if anything
@@ -611,7 +583,7 @@ def scrape(servers: Servers, mode: str, notes: list[str]) -> dict[str, float]:
 class Driven:
     """What the publishing user's socket saw (`drive`)."""
 
-    round_trips: array = field(default_factory=lambda: array("d"))  # answered commands, s
+    round_trips: array[float] = field(default_factory=lambda: array("d"))  # answered commands, s
     failed: int = 0  # commands answered with an error, unanswered, or never sent
     published: int = 0  # events published
     notes: list[str] = field(default_factory=list)
@@ -939,7 +911,7 @@ def main() -> None:
             f"RLIMIT_NOFILE is {limit}: too low for {max(sizes):,} sockets in one server"
         )
 
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database
+    url = _harness.pg_url(args.pg_database)
     os.environ["FAIR_BROADCAST_NAMESPACE"] = args.namespace  # for prefix(), here and below
     secret = secrets.token_urlsafe(48)
     print(f"Seeding {max(sizes) + 1:,} users…", flush=True)  # one more: the publishing user
@@ -977,7 +949,7 @@ def main() -> None:
                     print(f"   {mode}: not measured: {exc}", flush=True)
                     overloads.append(Overload.failure(mode, n, str(exc)))
     finally:
-        run(drop_database(args.pg_database))
+        run(_harness.pg_database(args.pg_database, create=False))
     if overloads:
         print_overload(overloads, args)
     if not rows:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import random
 import statistics
 import subprocess
@@ -35,14 +36,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text
+import jinja2
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _harness import PG_ADMIN, pct, pg_database  # noqa: E402
+from _harness import pct, pg_database, pg_scratch, pg_url, settle  # noqa: E402
 from search import build  # noqa: E402
 
 from fair import (  # noqa: E402
@@ -100,14 +102,7 @@ async def add_people(url: str, n_profiles: int) -> None:
                 rows.append(_application(offer_id, candidate, now))
         if rows:
             await _fill_application_columns(session, rows)
-    if url.startswith("sqlite"):
-        await db.refresh_statistics(engine)
-    else:
-        # What autovacuum does after bulk inserts (PostgreSQL 13+ vacuums on inserts too): the
-        # statistics, and the visibility map that lets index-only scans skip the table.
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
+    await settle(engine, url)
     await engine.dispose()
 
 
@@ -271,7 +266,7 @@ class Figures:
     render: list[float] = field(default_factory=list)
 
 
-CARDS: Any = None  # the cards of "offers for you", compiled once (render_cards)
+CARDS: jinja2.Template | None = None  # the cards of "offers for you", compiled once (render_cards)
 
 
 def render_cards(found: list[Any]) -> str:
@@ -345,7 +340,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Figures]:
             took = (time.perf_counter() - began) * 1000
             cpu = (time.process_time() - cpu) * 1000
             database, trips = clock_.ms, clock_.count
-            ref = await timed(lambda i=i, call=reference: call(i))
+            ref = await timed(functools.partial(reference, i))
             began = time.perf_counter()
             if kind == "offers for you":
                 render_cards(found)
@@ -504,15 +499,10 @@ def main() -> None:
                 path = Path(args.reuse) if args.reuse else Path(tmp) / "bench.db"
                 lines += run_backend(name, f"sqlite+aiosqlite:///{path}", args)
             elif args.reuse:
-                lines += run_backend(
-                    name, PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database, args
-                )
+                lines += run_backend(name, pg_url(args.pg_database), args)
             else:
-                url = asyncio.run(pg_database(args.pg_database, create=True))
-                try:
+                with pg_scratch(args.pg_database) as url:
                     lines += run_backend(name, url, args)
-                finally:
-                    asyncio.run(pg_database(args.pg_database, create=False))
     print("\nWhere the medians go:")
     print("\n".join(lines[1::2]))
     print(f"\nSummary ({args.offers:,} offers, {args.profiles:,} pool profiles, {args.requests} "

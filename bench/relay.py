@@ -46,7 +46,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -82,11 +82,12 @@ def log_states(pc: Any, name: str) -> None:
     checks in a row, 5 s apart, get no answer within 0.5 s: a starved process)."""
     start = time.monotonic()
 
-    @pc.on("connectionstatechange")
     def changed() -> None:
         if pc.connectionState not in ("new", "connecting", "connected"):
             elapsed = time.monotonic() - start
             print(f"{name}: {pc.connectionState} after {elapsed:.0f} s", file=sys.stderr)
+
+    pc.on("connectionstatechange", changed)
 
 
 async def ask(reader: Any, writer: Any, message: dict[str, Any]) -> dict[str, Any]:
@@ -367,7 +368,8 @@ def encode_clip() -> tuple[list[bytes], list[bytes]]:
         (data,), _ = encoder.encode(frame, force_keyframe=kept >= 0 and kept % KEYFRAME_EVERY == 0)
         if kept >= 0:
             video.append(data)
-    opus, audio, samples = OpusEncoder(), [], 0
+    opus, samples = OpusEncoder(), 0
+    audio: list[bytes] = []
     while len(audio) < AUDIO_RATE // AUDIO_SAMPLES:
         frame = av.AudioFrame(format="s16", layout="mono", samples=AUDIO_SAMPLES)
         tone = array(
@@ -412,7 +414,7 @@ def clip_tracks(video: list[bytes], audio: list[bytes]) -> list[Any]:
             self.keyframe_requests += 1
             self.want_keyframe = True
 
-        async def recv(self) -> av.Packet:
+        async def recv(self) -> av.Packet[Any]:
             if self.readyState != "live":
                 raise MediaStreamError
             if self.start is None:
@@ -606,13 +608,14 @@ def expect(process: subprocess.Popen[str], timeout: float) -> str:
     """The process's next line of output, or an error after `timeout` seconds."""
     import selectors
 
+    named = cast("list[str]", process.args)[-3:]  # spawn's command line
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
         if not selector.select(timeout):
-            raise TimeoutError(f"no answer from {process.args[-3:]} in {timeout}s")
+            raise TimeoutError(f"no answer from {named} in {timeout}s")
     line = process.stdout.readline()  # type: ignore[union-attr]
     if not line:
-        raise RuntimeError(f"{process.args[-3:]} exited")
+        raise RuntimeError(f"{named} exited")
     return line.strip()
 
 

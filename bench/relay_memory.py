@@ -34,8 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from _harness import Children, free_port  # noqa: E402
-
-from bench.relay import Bot, control, expect, setup_aiortc, spawn  # noqa: E402
+from relay import Bot, control, expect, setup_aiortc, spawn  # noqa: E402
 
 GOAL_GROWTH = 0.10  # "flat": the last minute's mean RSS at most 10 % above the first minute's
 SAMPLE_SECONDS, PRINT_SECONDS = 5.0, 30.0

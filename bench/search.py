@@ -43,8 +43,9 @@ from typing import Any
 import httpx
 import jinja2
 import uvicorn
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -52,7 +53,7 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _harness import fast_stems, free_port, pct, pg_database  # noqa: E402
+from _harness import fast_stems, free_port, pct, pg_scratch, settle  # noqa: E402
 
 from fair import (  # noqa: E402
     accounts,
@@ -75,7 +76,7 @@ from fair import (  # noqa: E402
 )
 from fair.app import create_app  # noqa: E402
 from fair.enums import BoothStatus, Contract, Role, WorkingTime  # noqa: E402
-from fair.models import Booth, Offer  # noqa: E402
+from fair.models import Booth, Edition, Offer, User  # noqa: E402
 from fair.web import auth, public  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
 from fair.web.templating import render  # noqa: E402
@@ -146,19 +147,19 @@ async def build(url: str, n_offers: int, n_booths: int) -> tuple[str, float]:
     async with db.unit_of_work(maker) as session:
         await _insert_offers(session, booths, n_offers)
     elapsed = time.perf_counter() - started
-    # As the server does at start (SQLite) and autovacuum would (PostgreSQL: the statistics,
-    # and the visibility map that lets an index-only scan skip the table's pages).
-    if url.startswith("sqlite"):
-        await db.refresh_statistics(engine)
-    else:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
+    await settle(engine, url)
     await engine.dispose()
     return slug, elapsed
 
 
-async def _booth(session, spec, n, recruiter, edition, organiser):  # type: ignore[no-untyped-def]
+async def _booth(
+    session: AsyncSession,
+    spec: demo.DemoEmployer,
+    n: int,
+    recruiter: User,
+    edition: Edition,
+    organiser: User,
+) -> Booth:
     employer = await employers.register(
         session,
         by=recruiter,
@@ -521,7 +522,7 @@ def gain(judgement: dict[str, Any], code: str) -> int:
 
 def ndcg(gains: list[int], ideal: list[int], k: int = 10) -> float:
     def dcg(values: list[int]) -> float:
-        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(values[:k]))
+        return sum((2.0**g - 1) / math.log2(i + 2) for i, g in enumerate(values[:k]))
 
     best = dcg(sorted(ideal, reverse=True))
     return dcg(gains) / best if best else 0.0
@@ -622,12 +623,8 @@ def main() -> None:
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
                 lines += run(name, f"sqlite+aiosqlite:///{path}", args, data_dir)
             else:
-                url = asyncio.run(pg_database(args.pg_database, create=True))
-                try:
+                with pg_scratch(args.pg_database, keep=args.keep) as url:
                     lines += run(name, url, args, data_dir)
-                finally:
-                    if not args.keep:
-                        asyncio.run(pg_database(args.pg_database, create=False))
     if args.relevance:
         print(f"\nRelevance ({len(judged())} judged queries, {JUDGED.relative_to(ROOT)}):")
     else:

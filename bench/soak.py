@@ -653,9 +653,9 @@ def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
           f"processes, worker, media on PostgreSQL + Redis; {os.cpu_count()} cores")  # fmt: skip
     growths = {}
     for name in names:
-        first = statistics.mean(tally.rss[name].get(0) or [float("nan")])
-        final = statistics.mean(tally.rss[name].get(last) or [float("nan")])
-        growths[name] = (final - first) / first
+        before = statistics.mean(tally.rss[name].get(0) or [float("nan")])
+        after = statistics.mean(tally.rss[name].get(last) or [float("nan")])
+        growths[name] = (after - before) / before
     shown = ", ".join(f"{name} {growth * 100:+.1f} %" for name, growth in growths.items())
     grew = all(growth < GOAL_RSS for growth in growths.values())  # NaN (no sample) fails
     print(

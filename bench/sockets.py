@@ -63,26 +63,9 @@ CLIENT_SOCKETS = 10_000  # sockets per load process, at most, unless --client-pr
 async def seed(url: str, n: int, secret: str) -> tuple[int, list[str]]:
     """A fresh database: a published edition and `n` candidates each logged in once. Returns
     the edition's id and the session cookies (signed as Starlette's SessionMiddleware does)."""
-
-    from fair import accounts, clock, db, demo, editions, migrations
-    from fair.enums import Role
-
     await _harness.pg_database(url.rsplit("/", 1)[1], create=True)
-    await migrations.upgrade_async(url)
-    engine = db.create_engine(url)
-    now = clock.now()
-    async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
-        organiser = await accounts.create_user(
-            session, email="org@bench.fair", name="Org", password=None, role=Role.ORGANISER
-        )
-        edition = await editions.create(session, by=organiser, data=demo.edition_input(now))
-        await editions.publish(session, edition)
-        ids = await _harness.add_candidates(session, "socket", n, now)
-        keys = await _harness.log_in(session, ids, now)
-        edition_id = edition.id
-    await engine.dispose()
-    cookies = [_harness.cookie(secret, key) for key in keys]
-    return edition_id, cookies
+    seeded = await _harness.seed_edition(url, n=n, prefix="socket", secret=secret)
+    return seeded.edition_id, seeded.cookies
 
 
 Servers = list[tuple[subprocess.Popen[bytes], int]]
@@ -216,7 +199,7 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
 
 
 def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,
-              args: argparse.Namespace, redis: Any) -> tuple[int, float, array]:  # fmt: skip
+              args: argparse.Namespace, redis: Any) -> tuple[int, float, array[float]]:  # fmt: skip
     """Publish `--messages` events on the edition's channel; what arrived, in how long."""
     publisher = redis.Redis.from_url(fanout.REDIS_URL)
     for pipe, share in zip(pipes, (s for s in shares if s), strict=True):
@@ -297,7 +280,7 @@ def main() -> None:
             f"RLIMIT_NOFILE is {limit:,}: too low for {args.sockets:,} sockets over "
             f"{args.client_processes} load processes; add --client-processes"
         )
-    url = _harness.PG_ADMIN.rsplit("/", 1)[0] + "/" + args.pg_database
+    url = _harness.pg_url(args.pg_database)
     os.environ["FAIR_BROADCAST_NAMESPACE"] = args.namespace  # for fanout.prefix()
     secret = secrets.token_urlsafe(48)
     print(f"Seeding {args.sockets:,} candidates with a session each…", flush=True)

@@ -57,20 +57,18 @@ import httpx  # noqa: E402
 import websockets  # noqa: E402
 from _harness import (  # noqa: E402
     Children,
-    add_candidates,
-    cookie,
     cpu_seconds,
     exit_on_sigterm,
     forget_namespace,
-    log_in,
     pct,
     pg_database,
     raise_open_files,
+    seed_edition,
 )
 from sqlalchemy import insert, update  # noqa: E402
+from websockets.typing import Origin  # noqa: E402
 
-from fair import accounts, channels, clock, db, demo, editions, migrations  # noqa: E402
-from fair.enums import Role  # noqa: E402
+from fair import channels, clock, db, demo  # noqa: E402
 from fair.models import Edition, EditionCandidate  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -91,32 +89,25 @@ class Seeded:
 async def seed(url: str, n: int, secret: str, caps: tuple[int, int] | None) -> Seeded:
     """A fresh database: a published edition open all day today (its caps: `caps`), `n`
     registered candidates with a live server-side session each."""
-    await migrations.upgrade_async(url)
+    data = replace(demo.edition_input(clock.now()), opens=day_time(0, 0), closes=day_time(23, 59))
+    made = await seed_edition(url, n=n, prefix="surge", secret=secret, data=data)
     engine = db.create_engine(url)
-    now = clock.now()
     async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
-        organiser = await accounts.create_user(
-            session, email="org@surge.fair", name="Org", password=None, role=Role.ORGANISER
-        )
-        data = replace(demo.edition_input(now), opens=day_time(0, 0), closes=day_time(23, 59))
-        edition = await editions.create(session, by=organiser, data=data)
-        await editions.publish(session, edition)
         if caps is not None:
             await session.execute(
                 update(Edition)
-                .where(Edition.id == edition.id)
+                .where(Edition.id == made.edition_id)
                 .values(admission_active_cap=caps[0] or None, admission_arrivals_per_minute=caps[1])
             )
-        ids = await add_candidates(session, "surge", n, now)
-        keys = await log_in(session, ids, now)
+        now = clock.now()
         registered = [
-            {"edition_id": edition.id, "user_id": uid, "registered_at": now} for uid in ids
+            {"edition_id": made.edition_id, "user_id": uid, "registered_at": now}
+            for uid in made.user_ids
         ]
         for i in range(0, n, 2000):
             await session.execute(insert(EditionCandidate), registered[i : i + 2000])
-        slug = edition.slug
     await engine.dispose()
-    return Seeded(slug, [(uid, cookie(secret, key)) for uid, key in zip(ids, keys, strict=True)])
+    return Seeded(made.slug, list(zip(made.user_ids, made.cookies, strict=True)))
 
 
 # One candidate ----------------------------------------------------------------------------------
@@ -231,7 +222,7 @@ async def live(
     began = time.monotonic()
     try:
         async with websockets.connect(
-            url, additional_headers={"Cookie": header}, origin=base, open_timeout=60
+            url, additional_headers={"Cookie": header}, origin=Origin(base), open_timeout=60
         ) as ws:
             await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
             while True:

@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _harness import free_port, pg_database  # noqa: E402
+from _harness import free_port, pg_scratch  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from fair import (  # noqa: E402
@@ -235,11 +235,8 @@ def main() -> None:
                 url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
                 lines.append(asyncio.run(run_backend(name, url, args)))
             else:
-                url = asyncio.run(pg_database(args.pg_database, create=True))
-                try:
+                with pg_scratch(args.pg_database) as url:
                     lines.append(asyncio.run(run_backend(name, url, args)))
-                finally:
-                    asyncio.run(pg_database(args.pg_database, create=False))
     print(
         f"\nSummary ({args.events:,} events, {args.fail:.0%} failures injected, "
         f"{args.senders} concurrent senders, batches of {webhook_delivery.BATCH} at "

@@ -28,13 +28,14 @@ import asyncio
 import hmac
 import logging
 import weakref
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, Signer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -135,17 +136,25 @@ async def exempt(session: AsyncSession, user: User, now: datetime) -> bool:
     """Never held: staff, and candidates with an interview within 30 minutes or under way."""
     if user.role != Role.CANDIDATE:
         return True
-    soon = await session.scalar(
-        select(Interview.id)
-        .where(
-            Interview.candidate_id == user.id,
-            Interview.status.in_([InterviewStatus.BOOKED.value, InterviewStatus.PENDING.value]),
-            Interview.starts_at <= now + INTERVIEW_SOON,
-            Interview.ends_at > now,
-        )
-        .limit(1)
-    )
+    soon = await session.scalar(select(Interview.id).where(*_soon(now, [user.id])).limit(1))
     return soon is not None
+
+
+async def exempt_among(session: AsyncSession, user_ids: Collection[int], now: datetime) -> set[int]:
+    """Those of the candidates `user_ids` who are `exempt` now (one read for them all)."""
+    if not user_ids:
+        return set()
+    return set(await session.scalars(select(Interview.candidate_id).where(*_soon(now, user_ids))))
+
+
+def _soon(now: datetime, user_ids: Collection[int]) -> list[ColumnElement[bool]]:
+    """An interview of one of `user_ids` starting within INTERVIEW_SOON, or under way."""
+    return [
+        Interview.candidate_id.in_(list(user_ids)),
+        Interview.status.in_([InterviewStatus.BOOKED.value, InterviewStatus.PENDING.value]),
+        Interview.starts_at <= now + INTERVIEW_SOON,
+        Interview.ends_at > now,
+    ]
 
 
 @dataclass(frozen=True)
@@ -297,24 +306,3 @@ async def gate_for(
         )
     )
     return next((g for g in gates if g.edition_id in registered), None)
-
-
-async def registered(
-    session: AsyncSession, user_ids: set[int], gates: list[Gate]
-) -> dict[int, Gate]:
-    """The first of `gates` each of `user_ids` is registered to (one read a thousand users)."""
-    by_id = {g.edition_id: g for g in gates}
-    found: dict[int, Gate] = {}
-    users = sorted(user_ids)
-    for start in range(0, len(users), 1000):
-        rows = await session.execute(
-            select(EditionCandidate.user_id, EditionCandidate.edition_id)
-            .where(
-                EditionCandidate.user_id.in_(users[start : start + 1000]),
-                EditionCandidate.edition_id.in_(list(by_id)),
-            )
-            .order_by(EditionCandidate.edition_id)
-        )
-        for user_id, edition_id in rows:
-            found.setdefault(user_id, by_id[edition_id])
-    return found

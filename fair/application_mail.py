@@ -109,11 +109,7 @@ async def _to_candidate(session: AsyncSession, application: Application, what: s
         edition.response_deadline.astimezone(ZoneInfo(edition.timezone)), "long", locale=locale
     )
     text, path = LINKS.get(what, DEFAULT_LINK)
-    lines = [
-        _("Hello %(name)s,", locale, name=candidate.name),
-        "",
-        _(LEADS[what], locale, deadline=deadline, **names),
-    ]
+    lines = [_(LEADS[what], locale, deadline=deadline, **names)]
     if what in (S.HIRED, S.NOT_RETAINED) and application.status_message:
         lines += ["", _("Their message:", locale), application.status_message]
     lines += ["", _(text, locale, link=settings.get().base_url + path)]
@@ -122,7 +118,7 @@ async def _to_candidate(session: AsyncSession, application: Application, what: s
         locale,
         **names,
     )
-    body = "\n".join(lines) + "\n" + mail.footer(locale, sender=edition.title, why=why)
+    body = mail.letter(locale, candidate.name, lines, sender=edition.title, why=why)
     subject = _(SUBJECTS[what], locale, **names)
     await _queue_once(session, application.id, to=candidate.email, subject=subject, body=body)
     if what != RECEIVED:  # an outcome: their counsellors hear of it when they have no mailbox
@@ -239,8 +235,6 @@ async def _digest_to(
     names: dict[str, Any] = {"employer": employer.name, "edition": edition.title}
     count = len(listed)
     lines = [
-        _("Hello %(name)s,", locale, name=recruiter.name),
-        "",
         ngettext(
             "%(num)s new application at your booth in %(edition)s:",
             "%(num)s new applications at your booth in %(edition)s:",
@@ -263,7 +257,7 @@ async def _digest_to(
         locale,
         **names,
     )
-    body = "\n".join(lines) + "\n" + mail.footer(locale, sender=edition.title, why=why)
+    body = mail.letter(locale, recruiter.name, lines, sender=edition.title, why=why)
     subject = ngettext(
         "%(num)s new application for %(employer)s",
         "%(num)s new applications for %(employer)s",

@@ -51,6 +51,10 @@ ACCOUNTS = "accounts"
 SOCKETS = "sockets"
 """Sockets that must close, the oldest of a user over the limit (fair.live.limits); payload
 `close`, their connection ids."""
+HIDDEN = "hidden"
+"""Public channels no longer visible to everyone (a booth declined after its approval, and its
+talks: fair.employers.set_status); payload `channels`, their names. Each process's hub forgets
+them as public at once (fair.live.hub)."""
 
 
 def call(conversation_id: int) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, cv_pool, db, notices, pool_mail
@@ -39,17 +39,23 @@ def _message(message: str) -> str:
 async def _organisation_requests(
     session: AsyncSession, viewer: cv_pool.Viewer, candidate_id: int
 ) -> list[ContactRequest]:
+    sent = _sent_by(viewer)
+    if sent is None:
+        return []
+    rows = await session.scalars(
+        select(ContactRequest).where(ContactRequest.candidate_id == candidate_id, sent)
+    )
+    return list(rows)
+
+
+def _sent_by(viewer: cv_pool.Viewer) -> ColumnElement[bool] | None:
+    """Requests sent by one of the viewer's employers or structures; None when they have none."""
     org = []
     if viewer.employer_ids:
         org.append(ContactRequest.employer_id.in_(viewer.employer_ids))
     if viewer.structure_ids:
         org.append(ContactRequest.structure_id.in_(viewer.structure_ids))
-    if not org:
-        return []
-    rows = await session.scalars(
-        select(ContactRequest).where(ContactRequest.candidate_id == candidate_id, or_(*org))
-    )
-    return list(rows)
+    return or_(*org) if org else None
 
 
 async def ask(
@@ -246,17 +252,13 @@ class Sent:
 
 async def of_viewer(session: AsyncSession, viewer: cv_pool.Viewer) -> list[Sent]:
     """The requests of the viewer's organisation, newest first, with the profiles' refs."""
-    org = []
-    if viewer.employer_ids:
-        org.append(ContactRequest.employer_id.in_(viewer.employer_ids))
-    if viewer.structure_ids:
-        org.append(ContactRequest.structure_id.in_(viewer.structure_ids))
-    if not org:
+    sent = _sent_by(viewer)
+    if sent is None:
         return []
     rows = await session.execute(
         select(ContactRequest, CvText.ref)
         .join(CvText, CvText.user_id == ContactRequest.candidate_id)
-        .where(or_(*org))
+        .where(sent)
         .order_by(ContactRequest.id.desc())
         .limit(200)
     )

@@ -76,8 +76,6 @@ async def _mail(
     locale = counsellor.locale or "fr"
     link = f"{settings.get().base_url}/counsellor/candidates/{candidate.id}"
     lines = [
-        _("Hello %(name)s,", locale, name=counsellor.name),
-        "",
         _(
             "%(candidate)s, whom you accompany, has no e-mail address: %(what)s awaits them "
             "in their notices on the site. Help them read it and answer.",
@@ -93,6 +91,6 @@ async def _mail(
         locale,
         candidate=candidate.name,
     )
-    body = "\n".join(lines) + "\n" + mail.footer(locale, sender=structure, why=why)
+    body = mail.letter(locale, counsellor.name, lines, sender=structure, why=why)
     subject = _("News for %(candidate)s", locale, candidate=candidate.name)
     await mail.queue(session, to=counsellor.email, subject=subject, body=body)

@@ -13,8 +13,10 @@ from sqlalchemy.orm import selectinload
 
 from fair import (
     accounts,
+    channels,
     clock,
     editions,
+    events,
     geo,
     mail,
     notices,
@@ -26,7 +28,16 @@ from fair import (
 from fair.enums import BOOTH_TRANSITIONS, BoothStatus, CompanySize, NoticeKind, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
 from fair.i18n import gettext as _
-from fair.models import Booth, Edition, Employer, EmployerMember, Invitation, Offer, User
+from fair.models import (
+    Booth,
+    Edition,
+    Employer,
+    EmployerMember,
+    Invitation,
+    Offer,
+    User,
+    Webconference,
+)
 from fair.rome import normalize_naf, sector_of
 
 INVITATION_LIFETIME = timedelta(days=14)
@@ -202,7 +213,9 @@ async def set_status(
     """The one place a booth's status changes.
 
     Checks the transition, records who decided and why, and on a decision tells the booth's
-    recruiters by in-app notice and e-mail (sent after commit).
+    recruiters by in-app notice and e-mail (sent after commit). A booth approved before and
+    not now is hidden from the public: the live sockets' processes are told (after commit) to
+    stop taking its channels as public (`hidden`).
     """
     current = BoothStatus(booth.status)
     if new not in BOOTH_TRANSITIONS[current]:
@@ -214,6 +227,8 @@ async def set_status(
     if new == BoothStatus.DECLINED and not reason.strip():
         message = "Give the employer a reason for declining."
         raise Invalid(message, code="booth.reason_required", fields={"reason": message})
+    if current == BoothStatus.APPROVED:
+        await hidden(session, booth)
     booth.status = new.value
     if new == BoothStatus.REQUESTED:
         return
@@ -224,6 +239,16 @@ async def set_status(
     if new == BoothStatus.APPROVED:
         await webhooks.booth_event(session, booth)
     await _tell_booth_decision(session, booth, new)
+
+
+async def hidden(session: AsyncSession, booth: Booth) -> None:
+    """Tell every process (after commit) that the booth's channel and its talks' are no longer
+    visible to everyone (fair.live.hub forgets them as public)."""
+    talks = await session.scalars(
+        select(Webconference.id).where(Webconference.booth_id == booth.id)
+    )
+    names = [channels.booth(booth.id), *(channels.webconference(t) for t in talks)]
+    events.emit(session, channel=channels.HIDDEN, event="hidden", payload={"channels": names})
 
 
 async def _tell_booth_decision(session: AsyncSession, booth: Booth, new: BoothStatus) -> None:

@@ -350,11 +350,7 @@ def _reminder(
 ) -> tuple[str, str, str]:
     locale = person.locale or "fr"
     employer = items[0].employer
-    lines = [
-        _("Hello %(name)s,", locale, name=person.name),
-        "",
-        _(LEADS[check], locale, edition=edition.title, employer=employer),
-    ]
+    lines = [_(LEADS[check], locale, edition=edition.title, employer=employer)]
     if check == "no_staffing":
         lines += [f"- {day(d, 'full', locale)}" for d in items[0].days]
     elif check in ("offer_place", "talk_presenter", "talk_hours"):
@@ -368,6 +364,6 @@ def _reminder(
         edition=edition.title,
         employer=employer,
     )
-    body = "\n".join(lines) + "\n" + mail.footer(locale, sender=edition.title, why=why)
+    body = mail.letter(locale, person.name, lines, sender=edition.title, why=why)
     subject = _("%(edition)s: your booth needs you", locale, edition=edition.title)
     return person.email, subject, body

@@ -151,6 +151,12 @@ def footer(locale: str, *, sender: str, why: str) -> str:
     )
 
 
+def letter(locale: str, name: str, lines: list[str], *, sender: str, why: str) -> str:
+    """A transactional message's body: "Hello `name`,", a blank line, `lines`, then `footer`."""
+    hello = _("Hello %(name)s,", locale, name=name)
+    return "\n".join([hello, "", *lines]) + "\n" + footer(locale, sender=sender, why=why)
+
+
 def _site() -> str:
     return settings.get().base_url
 

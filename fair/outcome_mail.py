@@ -37,8 +37,6 @@ def to_recruiter(
     locale = recruiter.locale or "fr"
     link = f"{settings.get().base_url}/recruiter/booths/{booth_id}/follow-up"
     lines = [
-        _("Hello %(name)s,", locale, name=recruiter.name),
-        "",
         _ended(edition, end, locale),
         ngettext(
             "%(num)s candidate you retained at your booth awaits your answer: were they hired, "
@@ -63,7 +61,7 @@ def to_recruiter(
         employer=employer,
         edition=edition.title,
     )
-    body = "\n".join(lines) + "\n" + mail.footer(locale, sender=edition.title, why=why)
+    body = mail.letter(locale, recruiter.name, lines, sender=edition.title, why=why)
     subject = ngettext(
         "%(edition)s: %(num)s hire to confirm",
         "%(edition)s: %(num)s hires to confirm",
@@ -79,8 +77,6 @@ def to_candidate(candidate: User, *, edition: Edition, end: datetime) -> Message
     locale = candidate.locale or "fr"
     link = f"{settings.get().base_url}/me/editions/{edition.id}/job"
     lines = [
-        _("Hello %(name)s,", locale, name=candidate.name),
-        "",
         _ended(edition, end, locale),
         _(
             "Have you found a job since, with one of its employers or another one? Tell us in "
@@ -97,6 +93,6 @@ def to_candidate(candidate: User, *, edition: Edition, end: datetime) -> Message
         locale,
         edition=edition.title,
     )
-    body = "\n".join(lines) + "\n" + mail.footer(locale, sender=edition.title, why=why)
+    body = mail.letter(locale, candidate.name, lines, sender=edition.title, why=why)
     subject = _("%(edition)s: have you found a job?", locale, edition=edition.title)
     return candidate.email, subject, body

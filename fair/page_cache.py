@@ -11,8 +11,9 @@ web process (fair.app_state), which is why it sits here, below the boundaries.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from dataclasses import dataclass
+
+from fair.ttl_cache import TTLCache
 
 Key = tuple[str, str]  # the path with its query string, the language
 
@@ -33,40 +34,37 @@ class PageCache:
 
     def __init__(self, *, seconds: float, max_pages: int = 500, max_bytes: int = 32 << 20) -> None:
         self.seconds = seconds
-        self.max_pages = max_pages
         self.max_bytes = max_bytes
-        self.pages: OrderedDict[Key, Page] = OrderedDict()
-        self.bytes = 0
+        self.pages: TTLCache[Key, Page] = TTLCache(
+            seconds=seconds, size=max_pages, weigh=_size, max_weight=max_bytes
+        )
         # The renders under way, by key: a page asked for again meanwhile waits for the first
         # render rather than run its own (at most one entry per request in progress).
         self.renders: dict[Key, asyncio.Future[Page | None]] = {}
 
+    @property
+    def bytes(self) -> int:
+        return self.pages.weight
+
     def get(self, key: Key, *, version: str, now: float) -> Page | None:
         """The page kept under `key` if it is fresh and of this version; else None (and a
         stale one is dropped)."""
-        page = self.pages.get(key)
-        if page is None:
+        page = self.pages.get(key, now=now)
+        if page is not None and page.version != version:
+            self.pages.pop(key)
             return None
-        if page.version != version or not 0 <= now - page.stored_at < self.seconds:
-            self._drop(key)
-            return None
-        self.pages.move_to_end(key)
         return page
 
     def put(self, key: Key, page: Page) -> None:
         """Keep `page` (not one larger than a quarter of the bytes allowed), dropping the
         least recently used past the bounds."""
-        if key in self.pages:
-            self._drop(key)
-        if len(page.body) > self.max_bytes // 4:
-            return
-        self.pages[key] = page
-        self.bytes += len(page.body)
-        while len(self.pages) > self.max_pages or self.bytes > self.max_bytes:
-            self._drop(next(iter(self.pages)))
-
-    def _drop(self, key: Key) -> None:
-        self.bytes -= len(self.pages.pop(key).body)
+        self.pages.pop(key)
+        if len(page.body) <= self.max_bytes // 4:
+            self.pages.put(key, page, now=page.stored_at)
 
     def __len__(self) -> int:
         return len(self.pages)
+
+
+def _size(page: Page) -> int:
+    return len(page.body)

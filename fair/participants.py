@@ -10,7 +10,7 @@ on a race: two requests registering the same candidate at once both succeed, one
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -72,6 +72,24 @@ async def mark_active(session: AsyncSession, pairs: Iterable[tuple[int, int]]) -
 async def is_registered(session: AsyncSession, *, edition_id: int, user: User) -> bool:
     found = await session.get(EditionCandidate, (edition_id, user.id))
     return found is not None
+
+
+async def registered_among(
+    session: AsyncSession, user_ids: Collection[int], edition_ids: Collection[int]
+) -> list[tuple[int, int]]:
+    """(user id, edition id) of each registration of `user_ids` to `edition_ids`, by user and
+    edition (one read for them all)."""
+    if not user_ids or not edition_ids:
+        return []
+    rows = await session.execute(
+        select(EditionCandidate.user_id, EditionCandidate.edition_id)
+        .where(
+            EditionCandidate.user_id.in_(list(user_ids)),
+            EditionCandidate.edition_id.in_(list(edition_ids)),
+        )
+        .order_by(EditionCandidate.user_id, EditionCandidate.edition_id)
+    )
+    return [(user_id, edition_id) for user_id, edition_id in rows]
 
 
 async def count(session: AsyncSession, edition_id: int) -> int:

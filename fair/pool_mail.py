@@ -38,23 +38,19 @@ async def send_reminders(session: AsyncSession) -> int:
         locale = user.locale
         day = format_date(consent.ends_at.astimezone(PARIS).date(), "long", locale=locale)
         link = settings.get().base_url + POOL_PATH
-        body = "\n".join(
-            [
-                _("Hello %(name)s,", locale, name=user.name),
-                "",
-                _(
-                    "Your profile leaves the CV pool on %(day)s: recruiters will no longer find "
-                    "it. If you want to stay in the pool, renew your consent (up to 12 months): "
-                    "%(link)s",
-                    locale,
-                    day=day,
-                    link=link,
-                ),
-                _("If you do nothing, your profile leaves the pool on that day.", locale),
-            ]
-        )
+        lines = [
+            _(
+                "Your profile leaves the CV pool on %(day)s: recruiters will no longer find "
+                "it. If you want to stay in the pool, renew your consent (up to 12 months): "
+                "%(link)s",
+                locale,
+                day=day,
+                link=link,
+            ),
+            _("If you do nothing, your profile leaves the pool on that day.", locale),
+        ]
         stop = settings.get().base_url + STOP_PATH + cv_pool.reminders_stop_token(consent)
-        body += "\n" + mail.footer(locale, sender=_site(locale), why=_why(locale))
+        body = mail.letter(locale, user.name, lines, sender=_site(locale), why=_why(locale))
         body += _(
             "Stop these reminders in one click, without logging in: %(link)s", locale, link=stop
         )
@@ -76,28 +72,24 @@ async def requested(session: AsyncSession, request: ContactRequest, candidate: U
     """Tell the candidate an organisation asks to contact them."""
     locale = candidate.locale
     link = settings.get().base_url + POOL_PATH + "#contacts"
-    body = "\n".join(
-        [
-            _("Hello %(name)s,", locale, name=candidate.name),
-            "",
-            _(
-                "%(organisation)s found your profile in the CV pool and would like to contact "
-                "you. Their message:",
-                locale,
-                organisation=request.organisation,
-            ),
-            "",
-            request.message,
-            "",
-            _(
-                "They do not have your name, e-mail address, phone number or CV. Accept or "
-                "decline: %(link)s",
-                locale,
-                link=link,
-            ),
-        ]
-    )
-    body += "\n" + mail.footer(locale, sender=_site(locale), why=_why(locale))
+    lines = [
+        _(
+            "%(organisation)s found your profile in the CV pool and would like to contact "
+            "you. Their message:",
+            locale,
+            organisation=request.organisation,
+        ),
+        "",
+        request.message,
+        "",
+        _(
+            "They do not have your name, e-mail address, phone number or CV. Accept or "
+            "decline: %(link)s",
+            locale,
+            link=link,
+        ),
+    ]
+    body = mail.letter(locale, candidate.name, lines, sender=_site(locale), why=_why(locale))
     subject = _(
         "%(organisation)s would like to contact you", locale, organisation=request.organisation
     )
@@ -119,11 +111,10 @@ async def answered(session: AsyncSession, request: ContactRequest, requester: Us
         if accepted
         else _("The candidate declined your contact request.", locale)
     )
-    body = "\n".join([_("Hello %(name)s,", locale, name=requester.name), "", lead, link])
     why = _(
         "You receive this message because you asked to contact a candidate of the CV pool.", locale
     )
-    body += "\n" + mail.footer(locale, sender=_site(locale), why=why)
+    body = mail.letter(locale, requester.name, [lead, link], sender=_site(locale), why=why)
     subject = (
         _("Contact request accepted", locale) if accepted else _("Contact request declined", locale)
     )

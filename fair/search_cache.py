@@ -14,53 +14,28 @@ the least recently used dropped first.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from fair import offers_version
+from fair.ttl_cache import TTLCache
 
 SECONDS = 60.0
 SIZE = 2000
 T = TypeVar("T")
 
 
-class Kept(Generic[T]):
-    """Answers by key, `seconds` at most, `size` at most (least recently used dropped)."""
+class Kept(TTLCache[Hashable, tuple[T]]):
+    """Answers by key, `seconds` at most, `size` at most (least recently used dropped), each
+    in a 1-tuple: an answer may be None."""
 
     def __init__(self, *, seconds: float = SECONDS, size: int = SIZE) -> None:
-        self.seconds = seconds
-        self.size = size
-        self._items: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
+        super().__init__(seconds=seconds, size=size)
         _ALL.append(self)
-
-    def get(self, key: Hashable, now: float) -> tuple[T] | None:
-        """(answer,) when one is kept and fresh (the answer itself may be None); else None."""
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if not 0 <= now - item[0] < self.seconds:
-            del self._items[key]
-            return None
-        self._items.move_to_end(key)
-        return (item[1],)
-
-    def put(self, key: Hashable, answer: T, now: float) -> None:
-        self._items[key] = (now, answer)
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 _ALL: list[Kept[Any]] = []
@@ -86,12 +61,12 @@ async def through(
     if version is None or _writing(session):
         return await compute()
     full = (edition_id, version, key)
-    found = kept.get(full, time.monotonic())
+    found = kept.get(full)
     if found is not None:
         return found[0]
     answer = await compute()
     if not _writing(session):
-        kept.put(full, answer, time.monotonic())
+        kept.put(full, (answer,))
     return answer
 
 

@@ -66,6 +66,7 @@ SERIAL = {
     "test_interview_race.py",
     "test_live_accounts.py",
     "test_live_redis.py",
+    "test_live_register.py",
     "test_media_process.py",
     "test_media_recorder.py",
     "test_media_relay.py",

@@ -122,10 +122,15 @@ def edition_input(now: datetime | None = None, **kw: object) -> editions.Edition
 
 
 async def edition(
-    session: AsyncSession, *, by: User | None = None, publish: bool = True, **kw: object
+    session: AsyncSession,
+    *,
+    by: User | None = None,
+    publish: bool = True,
+    now: datetime | None = None,
+    **kw: object,
 ) -> Edition:
     by = by or await user(session, Role.ORGANISER)
-    created = await editions.create(session, by=by, data=edition_input(**kw))
+    created = await editions.create(session, by=by, data=edition_input(now, **kw))
     if publish:
         await editions.publish(session, created)
     await session.flush()
@@ -192,7 +197,7 @@ async def candidate(session: AsyncSession, *, can_log_in: bool = True, **kw: str
 
 async def application(
     session: AsyncSession, *, offer_: Offer, candidate_: User | None = None, can_log_in: bool = True
-):  # type: ignore[no-untyped-def]
+) -> Application:
     candidate_ = candidate_ or await candidate(session, can_log_in=can_log_in)
     return await applications.apply(session, candidate=candidate_, offer=offer_, message="Bonjour")
 

@@ -132,10 +132,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
+def redis_server(port: int, *options: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A redis-server of the test's own on `port`, with `options` (e.g. "--enable-debug-command",
+    "yes")."""
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-        + ["--daemonize", "no", "--loglevel", "warning"],
+        + ["--daemonize", "no", "--loglevel", "warning", *options],
         stdout=subprocess.DEVNULL,
     )
     try:

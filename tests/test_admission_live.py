@@ -22,7 +22,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from fair import admission_gate, channels, clock, db, participants, settings
+from fair import admission_gate, channels, clock, db, editions, participants, settings
 from fair.live import hub
 from fair.live.socket import CLOSE_OVERFLOW
 from fair.models import User
@@ -48,6 +48,7 @@ def _fresh() -> Iterator[None]:
 class Fair:
     slug: str
     candidates: list[User]
+    edition_id: int
 
 
 async def _gated_fair(server: Server, people: int) -> Fair:
@@ -62,7 +63,7 @@ async def _gated_fair(server: Server, people: int) -> Fair:
             for candidate in found:
                 await participants.register(session, edition_id=edition.id, user=candidate)
             await session.commit()
-            return Fair(edition.slug, found)
+            return Fair(edition.slug, found, edition.id)
     finally:
         await engine.dispose()
 
@@ -283,3 +284,92 @@ async def test_an_open_socket_keeps_its_place_and_one_whose_place_went_is_closed
             assert (await _closed_with(ws))[0] == CLOSE_OVERFLOW
         async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
             assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+
+
+async def _pinged(ws: Any) -> bool:
+    """Whether the socket is still served (its ping answered)."""
+    try:
+        await ws.send(json.dumps(["ping", 7, {}]))
+        async with asyncio.timeout(5):
+            while (frame := json.loads(await ws.recv()))[0] == "event":
+                pass
+    except ConnectionClosed:
+        return False
+    return bool(frame == ["success", 7, {}])
+
+
+async def test_a_place_the_line_lost_is_taken_again_and_never_loops(server: Server) -> None:
+    """The line forgets a candidate let in (Redis restarted): their socket, let in by their
+    admission cookie, used to be closed at each round and let in again by the cookie, until it
+    expired. Now the round takes their place again: kept open while there is room; else they
+    wait in line like anyone, their cookie no longer letting their socket in."""
+    fair = await _gated_fair(server, 2)
+    the_hub = hub.of(server.app.state.broadcast)
+    connect = {"origin": server.url, "open_timeout": 5}
+    async with _clients(server, fair.candidates) as (first, second):
+        mine = f"/e/{fair.slug}/my-fair"
+        assert (await first.get(mine)).status_code == 200
+        headers = {"Cookie": _cookies(first)}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            assert await _pinged(ws)  # served: the hub knows it
+            admission_gate.LOCAL.editions.clear()  # the line lost everything
+            await _on_server(server, the_hub.keep_admitted())
+            assert await _pinged(ws)  # room for them (the cap: one): in again, not closed
+            assert (await second.get(mine)).status_code == 303  # the place is theirs
+            admission_gate.LOCAL.editions.clear()  # lost again, and the second takes it first
+            assert (await second.get(mine)).status_code == 200
+            await _on_server(server, the_hub.keep_admitted())
+            assert (await _closed_with(ws))[0] == CLOSE_OVERFLOW
+        # The cookie is still valid, but their place went: the reconnect waits in line.
+        for _attempt in range(2):
+            async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+                assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+        line = admission_gate.LOCAL.editions[fair.edition_id]  # the socket took its place in it
+        first_id, second_id = (c.id for c in fair.candidates)
+        assert (list(line.active), list(line.tickets)) == ([second_id], [first_id])
+
+
+async def test_sockets_let_through_without_a_place_are_counted_or_left_alone(
+    server: Server,
+) -> None:
+    """What the gate does with sockets it let through without a place (decided, issue 17's
+    review): one open before its edition was gated is counted as active from the hub's next
+    round, and never closed for it (it is active: the line waits for room); one of a candidate
+    exempt (an interview within 30 minutes) is neither counted nor closed."""
+    fair = await _gated_fair(server, 3)
+    early, late, interviewed = fair.candidates
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await editions.by_slug(session, fair.slug)
+            booth, recruiter = await f.booth(session, edition_=edition)
+            soon = f.NOON + timedelta(minutes=10)
+            await f.interview(
+                session, booth_=booth, recruiter=recruiter, candidate_=interviewed, starts_at=soon
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    the_hub = hub.of(server.app.state.broadcast)
+    connect = {"origin": server.url, "open_timeout": 5}
+    clock.set_now(f.NOON - timedelta(days=2))  # the day before the first live day: not gated
+    async with (
+        _clients(server, fair.candidates) as (first, second, third),
+        websockets.connect(
+            server.ws, additional_headers={"Cookie": _cookies(first)}, **connect
+        ) as before,
+    ):
+        assert await _pinged(before)
+        clock.set_now(f.NOON)  # gated now, with room for one active candidate
+        async with websockets.connect(
+            server.ws, additional_headers={"Cookie": _cookies(third)}, **connect
+        ) as exempt:
+            assert await _pinged(exempt)
+            for _round in range(2):
+                await _on_server(server, the_hub.keep_admitted())
+                assert (await _pinged(before), await _pinged(exempt)) == (True, True)
+            line = admission_gate.LOCAL.editions[fair.edition_id]
+            assert list(line.active) == [early.id]  # the exempt one not counted
+            held = await second.get(f"/e/{fair.slug}/my-fair")
+            assert held.status_code == 303  # the place is the first's
+    assert late.id in line.tickets

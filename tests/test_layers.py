@@ -2,7 +2,7 @@
 
 Layers, each importing only from the layers above it:
 
-1. leaves: settings, enums, errors, clock, i18n, parse, tokens, geo
+1. leaves: settings, enums, errors, clock, i18n, parse, tokens, geo, ttl_cache
 2. infrastructure: db, models, migrations, events (queued in the session), channels (their
    names), broadcast (the pub/sub backends), unit_of_work (commit, then publish), media_rooms
    (the media backends' Protocol), app_state (the typed app state), tally (page views in memory),
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fair"
-LEAVES = {"settings", "enums", "errors", "clock", "i18n", "parse", "tokens", "geo"}
+LEAVES = {"settings", "enums", "errors", "clock", "i18n", "parse", "tokens", "geo", "ttl_cache"}
 INFRASTRUCTURE = {
     "db",
     "models",

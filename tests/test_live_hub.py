@@ -22,6 +22,7 @@ import websockets
 from sqlalchemy import update
 
 from fair import admission_gate, channels, cli, clock, db, settings, user_sessions
+from fair.broadcast import resync_frame
 from fair.enums import Role
 from fair.live import hub, socket
 from fair.models import User, UserSession
@@ -225,3 +226,47 @@ async def test_candidates_connecting_together_read_the_gated_editions_once(
     await asyncio.gather(*(ws.close() for ws in sockets))
     assert replies == [["success", 1, {}]] * 20
     assert len([s for s in seen if "FROM editions" in s]) == 1
+
+
+async def test_a_booth_declined_after_its_approval_is_no_longer_public_at_once(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    """The hub remembers a public channel for CACHE_SECONDS: a booth declined within them was
+    followed by new visitors all the same until then. The decision's notice on the hidden
+    channel makes the hub forget it at once."""
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            admin = await f.user(session, Role.ADMIN)
+            booth, _ = await f.booth(session, edition_=await f.edition(session))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    channel = channels.booth(booth.id)
+    visitor = await opened(server)
+    assert await call(visitor, "subscribe", {"channel": channel}) == [
+        "success",
+        1,
+        {"channel": channel},
+    ]
+    await visitor.close()
+    client = await logged_in(admin)
+    decided = await client.post(
+        f"/organiser/booths/{booth.id}/decision",
+        data={"decision": "decline", "reason": "Hors sujet", "csrf_token": await csrf(client)},
+    )
+    assert decided.status_code == 303
+    late = await opened(server)
+    reply = await call(late, "subscribe", {"channel": channel})
+    await late.close()
+    assert reply[:2] == ["error", 1] and reply[2]["code"] == "live.forbidden"
+
+
+def test_a_resync_of_the_hidden_channel_forgets_every_public_channel() -> None:
+    the_hub = hub.Hub(None)  # type: ignore[arg-type]
+    the_hub.remember_public("booth:1")
+    the_hub.remember_public("booth:2")
+    the_hub.forget_public('["event","hidden",{"event":"hidden","channels":["booth:1"]}]')
+    assert list(the_hub.public) == ["booth:2"]
+    the_hub.forget_public(resync_frame(channels.HIDDEN))  # notices may have been lost
+    assert list(the_hub.public) == []

@@ -20,10 +20,18 @@ the few process-wide tasks that used to run once per socket.
   everyone may follow (the pages show it to visitors) is remembered for CACHE_SECONDS, and the
   sockets asking at the same moment wait for one read, so that thousands of sockets
   subscribing to the hall's channel at opening read the database once, not once each until
-  the first answer (which emptied the pool: `server.busy` to the rest).
+  the first answer (which emptied the pool: `server.busy` to the rest). A channel that stops
+  being public (a booth declined after its approval, and its talks) is forgotten at once: the
+  change is published on the deployment's hidden channel, which every process follows here
+  (a read under way then is not remembered). Pub/sub may lose it: the channel is then public
+  here CACHE_SECONDS at most (the pages see the change at once).
 * **Rounds**: one task re-checks the sockets' sessions and refreshes the open sockets register
-  (fair.live.limits), one follows the sockets-closing notices. Heartbeats are a timer per
-  socket (a callback, not a task: `Connection`).
+  (fair.live.limits), one follows the sockets-closing notices. The sockets opened (closed) within
+  OPENING_SECONDS are (un)registered together; these rounds and the refresh update the register
+  one at a time, each with the sockets here when it starts: a socket's entry is never written
+  after its leave took it off (two rounds' pipelines in flight at once could: a socket of a
+  round's later chunk, closed meanwhile, was listed after it left, until STALE_SECONDS).
+  Heartbeats are a timer per socket (a callback, not a task: `Connection`).
 
 A `Hub` belongs to a broadcaster (one per app); the app's lifespan closes it (`close`).
 """
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import json
 import logging
@@ -41,16 +50,16 @@ import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission, admission_gate, app_state, channels, clock, tokens, user_sessions
+from fair import app_state, channels, clock, logs, tokens, user_sessions
 from fair.broadcast import Broadcaster
-from fair.live import account_watch, limits
+from fair.live import account_watch, admitted, limits
 from fair.models import User, UserSession
+from fair.ttl_cache import TTLCache
 
 if TYPE_CHECKING:  # socket.py imports this module
     from fair.live.socket import Connection
@@ -63,7 +72,6 @@ READ_BATCH = 500  # sessions read at once
 OPENING_SECONDS = 0.01  # sockets opened (closed) within this are (un)registered in one round trip
 CHANGED_SECONDS = 2 * account_watch.RECHECK_SECONDS  # account changes remembered (`join`)
 CHANGED_SIZE = 100_000  # at most
-CLOSE_LAPSED = 1013  # "try again later": a candidate's admission lapsed (`keep_admitted`)
 
 
 @dataclass(slots=True)
@@ -72,36 +80,29 @@ class Known:
 
     user: User
     session_id: int
-    expires: float
 
 
 class SessionCache:
-    """Sessions by the digest of their cookie's key, the oldest dropped first when full."""
+    """Sessions by the digest of their cookie's key, the least recently used dropped first
+    when full."""
 
     def __init__(self, seconds: float = CACHE_SECONDS, size: int = CACHE_SIZE) -> None:
-        self.seconds, self.size = seconds, size
-        self._known: OrderedDict[str, Known] = OrderedDict()
+        self._known: TTLCache[str, Known] = TTLCache(
+            seconds=seconds, size=size, on_drop=self._dropped
+        )
         self._by_user: defaultdict[int, set[str]] = defaultdict(set)
 
     def get(self, digest: str) -> Known | None:
-        found = self._known.get(digest)
-        if found is not None and found.expires <= time.monotonic():
-            self._drop(digest)
-            return None
-        return found
+        return self._known.get(digest)
 
     def put(self, digest: str, user: User, session_id: int, *, left: float = math.inf) -> None:
         """Cache a session for `seconds`, or the `left` seconds it has before it expires."""
-        self._drop(digest)
-        until = time.monotonic() + min(self.seconds, left)
-        self._known[digest] = Known(user, session_id, until)
+        self._known.put(digest, Known(user, session_id), seconds=left)
         self._by_user[user.id].add(digest)
-        while len(self._known) > self.size:
-            self._drop(next(iter(self._known)))
 
     def forget_user(self, user_id: int) -> None:
         for digest in list(self._by_user.get(user_id, ())):
-            self._drop(digest)
+            self._known.pop(digest)
 
     def clear(self) -> None:
         self._known.clear()
@@ -110,10 +111,7 @@ class SessionCache:
     def __len__(self) -> int:
         return len(self._known)
 
-    def _drop(self, digest: str) -> None:
-        found = self._known.pop(digest, None)
-        if found is None:
-            return
+    def _dropped(self, digest: str, found: Known) -> None:
         mine = self._by_user.get(found.user.id)
         if mine is not None:
             mine.discard(digest)
@@ -141,7 +139,8 @@ class Hub:
     def __init__(self, broadcast: Broadcaster) -> None:
         self.broadcast = broadcast
         self.sessions = SessionCache()
-        self.public: OrderedDict[str, float] = OrderedDict()  # channel: until when
+        self.public: TTLCache[str, bool] = TTLCache(seconds=CACHE_SECONDS, size=CACHE_SIZE)
+        self.hidings = 0  # notices of channels hidden heard so far (`forget_public`)
         self._checking: dict[str, asyncio.Task[bool]] = {}  # public channels being read
         self.watched: defaultdict[int, set[Connection]] = defaultdict(set)  # by user id
         self.by_id: dict[str, Connection] = {}  # by connection id
@@ -156,12 +155,18 @@ class Hub:
         self._reading = False  # a task reads them
         self._opening: list[Connection] = []  # sockets opened since the last registration
         self._closing: list[Connection] = []  # and closed
+        # One update of the open sockets register at a time (rounds of opened, closed and
+        # refreshed sockets): a socket's entry is never written after it was taken off, as
+        # pipelines of two rounds in flight together could do (the open sockets register:
+        # fair.live.limits; `_open_sockets`).
+        self._registering = asyncio.Lock()
         # Account changes heard lately, by user id: the value of `changes` then (a socket
         # checked before that and joining after is re-checked); every change, once anything may
         # have been missed (a resync); and the highest forgotten (old, or past CHANGED_SIZE).
         self._changed: OrderedDict[int, tuple[int, float]] = OrderedDict()
         self._resynced = 0
         self._forgotten = 0
+        self.admitted = admitted.Keeper()  # the admission line's side of the sockets
         self._due: set[int] = set()  # users whose sockets here are to be re-checked
         self._due_all = False  # every socket here is
         self._rechecking = False  # a task re-checks them
@@ -200,6 +205,10 @@ class Hub:
 
     async def _read_sessions(self, state: app_state.AppState) -> None:
         try:
+            # The connects of a moment, not only those of this turn of the loop: a read costs
+            # four round trips to the database (ping, begin, select, rollback) however many it
+            # reads.
+            await asyncio.sleep(OPENING_SECONDS)
             while self._lookups:
                 batch = dict(itertools.islice(self._lookups.items(), READ_BATCH))
                 for digest in batch:
@@ -262,29 +271,33 @@ class Hub:
         return await asyncio.shield(reading)
 
     async def _read_public(self, channel: str, read: Callable[[], Awaitable[bool]]) -> bool:
+        hidings = self.hidings
         try:
             public = await read()
         finally:
             del self._checking[channel]
-        if public:
+        if public and hidings == self.hidings:  # else perhaps read before a change it missed
             self.remember_public(channel)
         return public
 
     def visible_to_all(self, channel: str) -> bool:
         """Whether `channel` was found visible to everyone less than CACHE_SECONDS ago."""
-        until = self.public.get(channel)
-        if until is None:
-            return False
-        if until <= time.monotonic():
-            del self.public[channel]
-            return False
-        return True
+        return self.public.get(channel) is not None
+
+    def forget_public(self, frame: str) -> None:
+        """Channels hidden (a notice on the hidden channel: `channels.HIDDEN`), or anything
+        (a resync: some may have been missed): no longer taken as public."""
+        self.hidings += 1
+        names = _field(frame, "channels")
+        if not isinstance(names, list):
+            self.public.clear()
+            return
+        for name in names:
+            if isinstance(name, str):
+                self.public.pop(name)
 
     def remember_public(self, channel: str) -> None:
-        self.public[channel] = time.monotonic() + CACHE_SECONDS
-        self.public.move_to_end(channel)
-        while len(self.public) > CACHE_SIZE:
-            self.public.popitem(last=False)
+        self.public.put(channel, True)
 
     # Sockets ------------------------------------------------------------------------------
 
@@ -316,17 +329,27 @@ class Hub:
 
     async def _open_sockets(self) -> None:
         await asyncio.sleep(OPENING_SECONDS)
-        opening, self._opening = self._opening, []
-        await limits.open_sockets(self.broadcast, [c for c in opening if not c.ended.done()])
+        async with self._registering:
+            opening, self._opening = self._opening, []
+            # Only those still here (`leave` took the others off `by_id`, and queued them to
+            # be unregistered by a round that waits for this one).
+            here = [c for c in opening if self.by_id.get(c.connection_id) is c]
+            await limits.open_sockets(self.broadcast, here)
 
     async def _close_sockets(self) -> None:
         await asyncio.sleep(OPENING_SECONDS)
-        closing, self._closing = self._closing, []
-        await limits.close_sockets(self.broadcast, closing)
+        async with self._registering:
+            closing, self._closing = self._closing, []
+            await limits.close_sockets(self.broadcast, closing)
+
+    async def _refresh(self) -> None:
+        async with self._registering:  # those here now, none unregistered meanwhile
+            await limits.refresh(self.broadcast, list(self.by_id.values()))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run `work` in the background, kept referenced until it ends."""
-        task = asyncio.create_task(work)
+        """Run `work` in the background, kept referenced until it ends; its log lines carry no
+        socket's request id (the sockets of a moment share it)."""
+        task = asyncio.create_task(work, context=_shared())
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
 
@@ -337,10 +360,11 @@ class Hub:
         if self._tasks:
             return
         self._state = state
+        context = _shared()  # not the request id of the socket that starts them
         self._tasks = [
-            asyncio.create_task(self._follow_accounts()),
-            asyncio.create_task(self._follow_closing()),
-            asyncio.create_task(self._rounds()),
+            asyncio.create_task(self._follow_accounts(), context=context),
+            asyncio.create_task(self._follow_closing(), context=context.copy()),
+            asyncio.create_task(self._rounds(), context=context.copy()),
         ]
 
     async def stop(self) -> None:
@@ -352,7 +376,10 @@ class Hub:
         self.sessions.clear()
 
     async def _follow_accounts(self) -> None:
-        async with self.broadcast.listen(channels.ACCOUNTS, self._account_changed):
+        async with (
+            self.broadcast.listen(channels.ACCOUNTS, self._account_changed),
+            self.broadcast.listen(channels.HIDDEN, self.forget_public),
+        ):
             self.listening = True
             try:
                 await asyncio.Event().wait()  # until stopped
@@ -426,77 +453,27 @@ class Hub:
         checked = time.monotonic()
         while True:
             await asyncio.sleep(limits.REFRESH_SECONDS)
-            await limits.refresh(self.broadcast, list(self.by_id.values()))
+            await self._refresh()
             await self.keep_admitted()
             if time.monotonic() - checked >= account_watch.RECHECK_SECONDS:
                 checked = time.monotonic()
                 await self._recheck([c for mine in self.watched.values() for c in mine])
 
     async def keep_admitted(self) -> None:
-        """An open socket is an active candidate: the line is told so (one batch an armed
-        edition), and a socket whose place lapsed or went to the next in line is closed with
-        "try again later" (the reconnect, then the candidate's pages, wait in line). Sockets
-        opened while the gate was not engaged (`Connection.uncounted`) are counted in first,
-        with one read of whose registrations they are: they are in, whatever the gate is now
-        (closing them all as it engages would bring them back at once, at the worst moment);
-        whether that engages the gate is then known in this process at once.
-        With the line or the database out of reach, nobody is closed (fail open, as pages do)."""
-        live = [c for c in self.by_id.values() if c.user is not None and not c.ended.done()]
-        uncounted = [c for c in live if c.uncounted]
-        if not any(c.admission is not None for c in live) and not uncounted:
-            return
-        if self._state is None:
-            return
-        now = clock.now()
-        line = admission_gate.line_of(self.broadcast.client(), self.broadcast.namespace)
-        try:
-            async with self._state.read_sessions() as session:
-                gates = {g.edition_id: g for g in await admission_gate.armed(session, now)}
-                users = {c.user.id for c in uncounted if c.user is not None}
-                found = await admission_gate.registered(session, users, list(gates.values()))
-            await self._count_in(line, uncounted, found, now)
-            by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
-            for conn in live:
-                if conn.admission is not None:
-                    by_edition[conn.admission].append(conn)
-            for edition_id, conns in by_edition.items():
-                gate = gates.get(edition_id)
-                if gate is None:  # no longer armed: nothing to keep
-                    continue
-                users = {c.user.id for c in conns if c.user is not None}
-                gone = await line.keep(edition_id, users, now=now.timestamp(), idle=gate.caps.idle)
-                for conn in conns:
-                    if conn.user is not None and conn.user.id in gone:
-                        conn.end(CLOSE_LAPSED)
-        except Exception as exc:  # the round goes on
-            log.warning("live: admission places not kept this round: %r", exc)
-
-    async def _count_in(
-        self,
-        line: admission.Line,
-        conns: list[Connection],
-        found: dict[int, admission_gate.Gate],
-        now: datetime,
-    ) -> None:
-        """The uncounted sockets' candidates active in the armed edition they are registered
-        to (one batch an edition); then kept as any socket let in."""
-        by_edition: defaultdict[int, set[int]] = defaultdict(set)
-        for conn in conns:
-            if conn.user is not None and conn.user.id in found:
-                by_edition[found[conn.user.id].edition_id].add(conn.user.id)
-        gates = {g.edition_id: g for g in found.values()}
-        for edition_id, users in by_edition.items():
-            await line.count_in(edition_id, users, now=now.timestamp())
-            # Known here at once: the next sockets may have to wait
-            await admission_gate.pressure(line, gates[edition_id], now)
-        for conn in conns:  # counted (or registered to none of the armed editions)
-            gate = found.get(conn.user.id) if conn.user is not None else None
-            conn.admission = gate.edition_id if gate is not None else None
-            conn.uncounted = False
+        """The admission line told of this process's open sockets (fair.live.admitted)."""
+        if self._state is not None:
+            await self.admitted.keep(self._state, self.broadcast, list(self.by_id.values()))
 
     async def _recheck(self, conns: list[Connection]) -> None:
         if conns and self._state is not None:
             await account_watch.recheck(self._state, conns)
+
+
+def _shared() -> contextvars.Context:
+    """The current context without a request id: for the work of every socket of a process."""
+    context = contextvars.copy_context()
+    context.run(logs.request_id.set, logs.NONE)
+    return context
 
 
 def _field(frame: str, name: str) -> Any:

@@ -27,6 +27,7 @@ from fair import (
     employers,
     i18n,
     live_panel,
+    logs,
     metrics,
     permissions,
     settings,
@@ -62,6 +63,7 @@ MAX_SUBSCRIPTIONS = 20
 CLOSE_TOO_BIG = 1009
 CLOSE_OVERFLOW = 1013  # "try again later": the client reconnects and re-fetches
 CLOSE_BAD_ORIGIN = 4403
+CLOSE_ERROR = 1011  # "internal error": a defect, logged
 CLOSE_REASONS = {
     account_watch.CLOSE_SESSION_ENDED: account_watch.CLOSE_REASON,
     limits.CLOSE_TOO_MANY: limits.CLOSE_REASON,
@@ -69,12 +71,35 @@ CLOSE_REASONS = {
 
 
 async def endpoint(websocket: WebSocket) -> None:
+    # Its log lines carry an id of its own (the commands' too: their tasks copy it), as a
+    # request's do (fair.web.ops).
+    logs.request_id.set(logs.new_id())
     # Accept first, so that a refused browser sees the close code (a refused handshake is
     # only an opaque error to scripts).
     await websocket.accept()
+    try:
+        code, reason = await _serve(websocket)
+    except Exception as exc:  # logged once, here, never left to the server
+        if db.unavailable(exc) is None:
+            code, reason = CLOSE_ERROR, None
+            log.exception("live: the socket failed")
+        else:  # e.g. while leaving its booths: the database out of reach, not a defect
+            code, reason = CLOSE_OVERFLOW, "service briefly unavailable"
+            log.warning("live: the socket ended without the database: %r", exc)
+    await _close(websocket, code, reason)
+
+
+async def _close(websocket: WebSocket, code: int | None, reason: str | None) -> None:
+    """Close with `code` (None: the client left); a client gone meanwhile is not an error."""
+    if code:
+        with contextlib.suppress(Exception):  # e.g. WebSocketDisconnect: nobody to tell
+            await websocket.close(code, reason)
+
+
+async def _serve(websocket: WebSocket) -> tuple[int | None, str | None]:
+    """Serve the socket: the close code and reason it ends with (None: the client left)."""
     if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host")):
-        await websocket.close(CLOSE_BAD_ORIGIN)
-        return
+        return CLOSE_BAD_ORIGIN, None
     state = app_state.of(websocket)
     hub = hubs.of(state.broadcast)
     checked = hub.changes  # account changes heard before the session's check
@@ -83,44 +108,42 @@ async def endpoint(websocket: WebSocket) -> None:
         user, session_id = found if found is not None else (None, None)
         # No database read unless an edition's gate is engaged now (admission_gate caches
         # which editions are armed, and which of their gates are engaged).
-        held, admission_id, uncounted = (
-            await _held(state, websocket, user)
+        held, admission_id = (
+            await _held(state, websocket, user, hub)
             if user is not None and user.role == Role.CANDIDATE
-            else (False, None, False)
+            else (False, None)
         )
     except Exception as exc:
         if db.unavailable(exc) is None:
             raise
         # The database out of reach or every connection taken: "try again later", and the
         # client reconnects (static/live.js backs off), not a server error.
-        await websocket.close(CLOSE_OVERFLOW, "service briefly unavailable")
-        return
+        return CLOSE_OVERFLOW, "service briefly unavailable"
     if held:  # the admission gate holds this candidate: their waiting page polls instead
-        await websocket.close(CLOSE_OVERFLOW, "waiting for admission")
-        return
+        return CLOSE_OVERFLOW, "waiting for admission"
     metrics.SOCKETS.inc()
     try:
         conn = Connection(websocket, user, hub, session_id)
         conn.admission = admission_id
-        conn.uncounted = uncounted
         code = await conn.serve(checked)
     finally:
         metrics.SOCKETS.dec()
-    if code:
-        reason = CLOSE_REASONS.get(code)
-        with contextlib.suppress(Exception):  # the client may be gone already
-            await websocket.close(code, reason)
+    return code, CLOSE_REASONS.get(code) if code else None
 
 
-async def _held(state: AppState, websocket: WebSocket, user: User) -> tuple[bool, int | None, bool]:
+async def _held(
+    state: AppState, websocket: WebSocket, user: User, hub: hubs.Hub
+) -> tuple[bool, int | None]:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
     an armed edition, its gate engaged, not exempt (staff; an interview within 30 minutes),
-    and no room for them in the line now (`_let_in`); the edition let in through, if any (the
-    hub keeps their place while the socket is open, and closes it once the place is gone:
-    `Hub.keep_admitted`); and whether the hub's round must count them in (a gate armed, not
-    engaged: nothing read here but the caches, fair.admission_gate)."""
+    and no room for them in the line now (`_let_in`); and the edition let in through, if any
+    (the hub keeps their place while the socket is open, and closes it once the place is
+    gone: fair.live.admitted). A gate armed but not engaged reads nothing here but the caches
+    (fair.admission_gate): the hub's round counts the socket in. A cookie whose place lapsed
+    while a socket of theirs was open here lets nobody in: the socket takes its place in line
+    instead."""
     if user.role != Role.CANDIDATE:
-        return False, None, False
+        return False, None
     now = clock.now()
     raw = websocket.cookies.get(admission_gate.COOKIE)
     line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
@@ -128,19 +151,20 @@ async def _held(state: AppState, websocket: WebSocket, user: User) -> tuple[bool
         gates = await admission_gate.armed(session, now)
         # Let in to an armed edition (the cookie says so): no read of their registrations.
         found = admission_gate.admitted_to(raw, user.id, gates, now)
-        if not gates or found is not None:
-            return False, found, False
+        if found is not None and not hub.admitted.lapsed(found, user.id):
+            return False, found
         engaged = [g.edition_id for g in gates if await admission_gate.engaged(line, g, now)]
         if not engaged:
-            return False, None, True
+            return False, None
         gate = await admission_gate.gate_for(session, user, now)
-        if gate is None:
-            return False, None, False
-        if gate.edition_id not in engaged:
-            return False, None, True
+        if gate is None or gate.edition_id not in engaged:
+            return False, None
         if await admission_gate.exempt(session, user, now):
-            return False, None, False
-    return not await _let_in(state, gate, user, now), gate.edition_id, False
+            return False, None
+    let_in = await _let_in(state, gate, user, now)
+    if let_in:
+        hub.admitted.readmitted(gate.edition_id, user.id)
+    return not let_in, gate.edition_id
 
 
 async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: datetime) -> bool:
@@ -263,7 +287,6 @@ class Connection:
         "media_rooms",
         "calls",
         "admission",
-        "uncounted",
     )
 
     def __init__(
@@ -294,10 +317,9 @@ class Connection:
         self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
         self.calls: dict[int, str] = {}  # booth conversation id: role (live/call_commands.py)
-        self.admission: int | None = None  # the gated edition this candidate was let in to
-        # A candidate's socket opened while a gate was armed but not engaged: the hub's round
-        # counts them in (Hub.keep_admitted), then keeps them as `admission`.
-        self.uncounted = False
+        # The armed edition this candidate was let in to, or counted in by the hub's round
+        # (fair.live.admitted); None: passed without a place.
+        self.admission: int | None = None
 
     async def serve(self, checked: int | None = None) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code); `checked`:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket
 
 from fair import app_state, db, i18n
 from fair.errors import FairError, Unauthenticated
@@ -30,6 +34,43 @@ TITLES = {
     503: "Service briefly unavailable",
 }
 RETRY_AFTER = 5  # seconds, when every database connection is taken or the database is down
+CLOSE_ERROR = 1011  # a socket's "internal error"
+CLOSE_AGAIN = 1013  # a socket's "try again later" (busy, unavailable)
+CLOSE_REFUSED = 1008  # a socket's "policy violation" (an expected refusal)
+# What a socket's handler returns: nothing to send (Starlette sends an answer only when there
+# is one; a socket's handlers are typed `-> None`, one handler serves both here).
+NO_ANSWER = cast(Response, None)
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def also_sockets(close: int) -> Callable[[Handler], Handler]:
+    """A handler that answers a WebSocket too: Starlette calls the same handlers for the
+    errors of a socket's endpoint (fair.live.socket catches its own; this is the last resort),
+    where no page can be sent. The socket is closed with `close` and the error logged once (a
+    traceback for a defect); a client gone meanwhile is no further error."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def handle(request: Request, exc: Exception) -> Response:
+            if request.scope["type"] != "websocket":
+                return await handler(request, exc)
+            assert isinstance(request, WebSocket)  # what Starlette gives for a socket's scope
+            await socket_failed(request, exc, close)
+            return NO_ANSWER
+
+        return handle
+
+    return wrap
+
+
+async def socket_failed(websocket: WebSocket, exc: Exception, close: int) -> None:
+    path = websocket.url.path
+    if close == CLOSE_ERROR:
+        log.error("unhandled error on the socket %s", path, exc_info=exc)
+    else:
+        log.warning("socket %s closed with %d: %r", path, close, exc)
+    with contextlib.suppress(Exception):  # not accepted yet, closed already, or the client gone
+        await websocket.close(close)
 
 
 def _wants_json(request: Request) -> bool:
@@ -61,6 +102,7 @@ def translated_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: i18n.gettext(v) if isinstance(v, str) and v else v for k, v in params.items()}
 
 
+@also_sockets(CLOSE_REFUSED)
 async def fair_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FairError)
     if isinstance(exc, Unauthenticated) and request.method == "GET" and not _wants_json(request):
@@ -75,6 +117,7 @@ async def fair_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+@also_sockets(CLOSE_REFUSED)
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
@@ -84,6 +127,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return await _page(request, status, message, f"http.{status}")
 
 
+@also_sockets(CLOSE_ERROR)
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     message = i18n.gettext(
@@ -93,6 +137,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return await _page(request, 500, message, "server.error")
 
 
+@also_sockets(CLOSE_AGAIN)
 async def busy(request: Request, exc: Exception) -> Response:
     """Every database connection is taken (the pool's timeout passed): come back shortly.
 
@@ -108,6 +153,7 @@ async def busy(request: Request, exc: Exception) -> Response:
     return response
 
 
+@also_sockets(CLOSE_AGAIN)
 async def unavailable(request: Request, exc: Exception) -> Response:
     """The database refused or did not answer (db.Unreachable), or a connection was lost during
     the request: the service is briefly unavailable. Nothing was read or saved; the page is
