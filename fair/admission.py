@@ -11,10 +11,13 @@ arrival and `Line.pressure`, kept with the line so that every process agrees): s
 or ENGAGE of a cap used; it lets go under RELEASE with nobody waiting. While it is not engaged
 arrivals are let in at once and counted all the same (fair.admission_gate says what it costs).
 A candidate arriving then takes a place in the edition's waiting line and is let in, first
-come first served, as soon as both caps allow; people arriving in the 15 minutes before
+come first served, as soon as both caps allow. People arriving in the 15 minutes before
 opening draw a random place ahead of everyone arriving later (`Place.drawn`), so refreshing
 early gains nothing (nor letting one's place go to draw again: one person draws the same
-place for one opening, fair.admission_gate.draw). Someone let in is *active* until `idle`
+place for one opening, fair.admission_gate.draw). Before opening the gate is engaged only when
+those early arrivals could press a cap at opening (ENGAGE of the active cap, or of the
+per-minute cap's bucket: `pressed`); otherwise nobody is held before opening, and the first
+arrival at opening lets them all in. Someone let in is *active* until `idle`
 seconds pass without a request of theirs: then the place goes to the next in line. A waiter
 who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks every 5 s
 with JavaScript; without it, the candidate's "Refresh now" does) loses it.
@@ -186,13 +189,23 @@ def refill(bucket: tuple[float, float] | None, now: float, caps: Caps) -> tuple[
     return min(caps.burst, tokens + (now - at) * caps.per_minute / 60), now
 
 
-def pressed(caps: Caps, *, active: int, waiting: int, tokens: float, was: bool) -> bool:
+def pressed(
+    caps: Caps, *, active: int, waiting: int, tokens: float, was: bool, early: bool
+) -> bool:
     """Whether the gate is engaged: someone waiting, or a cap used up to ENGAGE (once engaged,
     down to RELEASE: hysteresis, so that it does not flap at the threshold); the per-minute
-    cap's use is the share of its bucket drained (`tokens` left)."""
+    cap's use is the share of its bucket drained (`tokens` left). Before opening (`early`:
+    everyone arriving then waits for their draw), when those there (`active` + `waiting`)
+    reach that share of the active cap, or of the bucket (what the per-minute cap lets in at
+    once at opening): a small fair's early arrivals are not held, and all let in at opening."""
+    share = RELEASE if was else ENGAGE
+    if early:
+        there = active + waiting
+        return bool(caps.active and there >= share * caps.active) or bool(
+            caps.per_minute and there >= share * caps.burst
+        )
     if waiting:
         return True
-    share = RELEASE if was else ENGAGE
     if caps.active and active >= share * caps.active:
         return True
     return bool(caps.per_minute) and 1 - tokens / caps.burst >= share
@@ -262,12 +275,18 @@ class Line(Protocol):
         given back here: that would exceed the active cap)."""
         ...
 
-    async def count_in(self, edition_id: int, user_ids: set[int], *, now: float) -> None:
-        """`user_ids` are active now, let in without waiting (their sockets, while the gate is
-        not engaged: the count stays right for `pressure`)."""
+    async def count_in(
+        self, edition_id: int, draws: dict[int, float], *, now: float, opens: float, caps: Caps
+    ) -> set[int]:
+        """The users of `draws` (user: their draw, fair.admission_gate.draw) are here: their
+        sockets, let through while the gate was not engaged (the count stays right for
+        `pressure`). From `opens`, those neither active nor waiting are let in, without
+        waiting; before it, they join the line at their draw like an arrival then (up to
+        `max_waiting`). One waiting stays in line (seen now: their socket keeps their place).
+        Returns those active now."""
         ...
 
-    async def pressure(self, edition_id: int, *, now: float, caps: Caps) -> bool:
+    async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
         """Whether the gate is engaged now (`pressed`), the idle and stale dropped first."""
         ...
 
@@ -329,7 +348,7 @@ class MemoryLine:
             if now >= opens:
                 _admit(state, now, caps, arriving=user_id if joined else None)
         state.full = bool(caps.active) and len(state.active) >= caps.active
-        _press(state, now, caps)
+        _press(state, now, opens, caps)
         return _place(state, user_id, now, opens, caps)
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
@@ -345,17 +364,25 @@ class MemoryLine:
             _stamp(state.active, user, now)
         return user_ids - kept
 
-    async def count_in(self, edition_id: int, user_ids: set[int], *, now: float) -> None:
+    async def count_in(
+        self, edition_id: int, draws: dict[int, float], *, now: float, opens: float, caps: Caps
+    ) -> set[int]:
         state = self.editions.setdefault(edition_id, _Edition())
-        for user in user_ids - state.active.keys():
+        for user in draws.keys() - state.active.keys():
             if user in state.tickets:
-                _leave(state, user)
-            _stamp(state.active, user, now)
+                _stamp(state.seen, user, now)
+            elif now >= opens:
+                _stamp(state.active, user, now)
+            elif len(state.order) < caps.max_waiting:
+                state.tickets[user] = draws[user]
+                bisect.insort(state.order, (draws[user], user))
+                _stamp(state.seen, user, now)
+        return draws.keys() & state.active.keys()
 
-    async def pressure(self, edition_id: int, *, now: float, caps: Caps) -> bool:
+    async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
         state = self.editions.setdefault(edition_id, _Edition())
         _forget(state, now, caps.idle)
-        return _press(state, now, caps)
+        return _press(state, now, opens, caps)
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
         state = self.editions.get(edition_id) or _Edition()
@@ -383,10 +410,12 @@ def _forget(state: _Edition, now: float, idle: float) -> None:
     del state.log[:cut]
 
 
-def _press(state: _Edition, now: float, caps: Caps) -> bool:
+def _press(state: _Edition, now: float, opens: float, caps: Caps) -> bool:
     tokens = refill(state.bucket, now, caps)[0]
     waiting, active = len(state.order), len(state.active)
-    state.engaged = pressed(caps, active=active, waiting=waiting, tokens=tokens, was=state.engaged)
+    state.engaged = pressed(
+        caps, active=active, waiting=waiting, tokens=tokens, was=state.engaged, early=now < opens
+    )
     return state.engaged
 
 
@@ -462,12 +491,19 @@ local function refill(bucket, now, per_minute, burst)
   if now <= at then return tokens, at end
   return math.min(burst, tokens + (now - at) * per_minute / 60), now
 end
-local function press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl)
+local function press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
+                     early)
   local share = engage
   if redis.call('EXISTS', engaged) == 1 then share = release end
-  local on = redis.call('ZCARD', line) > 0
-    or (cap > 0 and redis.call('ZCARD', active) >= share * cap)
-    or (per_minute > 0 and 1 - tokens / burst >= share)
+  local on
+  if early then
+    local there = redis.call('ZCARD', active) + redis.call('ZCARD', line)
+    on = (cap > 0 and there >= share * cap) or (per_minute > 0 and there >= share * burst)
+  else
+    on = redis.call('ZCARD', line) > 0
+      or (cap > 0 and redis.call('ZCARD', active) >= share * cap)
+      or (per_minute > 0 and 1 - tokens / burst >= share)
+  end
   if on then redis.call('SET', engaged, '1', 'EX', ttl) else redis.call('DEL', engaged) end
   if on then return 1 end
   return 0
@@ -542,7 +578,8 @@ if per_minute > 0 then
   redis.call('EXPIRE', bucket, ttl)
 end
 local counted = redis.call('ZCARD', active)
-local on = press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl)
+local on = press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
+  now < opens)
 local left = tostring(tokens)
 if redis.call('ZSCORE', active, user) then
   return {1, 0, waiting, admissions, first, left, counted, on, ''}
@@ -558,7 +595,8 @@ return {0, position, waiting, admissions, first, left, counted, on, last}
 )
 
 # KEYS: active, line, seen, bucket, log, engaged. ARGV: now, idle, wait_idle, rate window, max
-# purge, active cap, per-minute cap, engage, release, ttl, burst. Returns 1 when engaged, else 0.
+# purge, active cap, per-minute cap, engage, release, ttl, burst, opens. Returns 1 when engaged,
+# else 0.
 PRESSURE = (
     COMMON
     + """
@@ -570,9 +608,34 @@ local cap, per_minute, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(AR
 forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
 local tokens = refill(bucket, now, per_minute, burst)
 return press(active, line, engaged, cap, per_minute, burst, tokens, tonumber(ARGV[8]),
-  tonumber(ARGV[9]), tonumber(ARGV[10]))
+  tonumber(ARGV[9]), tonumber(ARGV[10]), now < tonumber(ARGV[12]))
 """
 )
+
+# KEYS: active, line, seen. ARGV: now, opens, max waiting, ttl, then user and draw for each
+# user. Returns the users active now (`Line.count_in`).
+COUNT_IN = """
+local active, line, seen = KEYS[1], KEYS[2], KEYS[3]
+local now, opens, max_waiting, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4])
+local counted = {}
+for i = 5, #ARGV, 2 do
+  local user = ARGV[i]
+  if redis.call('ZSCORE', active, user) then
+    table.insert(counted, user)
+  elseif redis.call('ZSCORE', line, user) then
+    redis.call('ZADD', seen, now, user)
+  elseif now >= opens then
+    redis.call('ZADD', active, now, user)
+    table.insert(counted, user)
+  elseif redis.call('ZCARD', line) < max_waiting then
+    redis.call('ZADD', line, ARGV[i + 1], user)
+    redis.call('ZADD', seen, now, user)
+  end
+end
+for _, key in ipairs({active, line, seen}) do redis.call('EXPIRE', key, ttl) end
+return counted
+"""
 TTL = 24 * 3600  # an edition's keys go a day after its last arrival
 
 
@@ -584,6 +647,7 @@ class RedisLine:
         self.prefix = f"{namespace}:admission:"
         self.script = redis.register_script(ARRIVE)
         self.pressure_script = redis.register_script(PRESSURE)
+        self.count_in_script = redis.register_script(COUNT_IN)
 
     def _keys(self, edition_id: int) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
@@ -655,23 +719,23 @@ class RedisLine:
             *_, scores = await pipe.execute()
         return {u for u, score in zip(users, scores, strict=True) if score is None}
 
-    async def count_in(self, edition_id: int, user_ids: set[int], *, now: float) -> None:
-        if not user_ids:
-            return
+    async def count_in(
+        self, edition_id: int, draws: dict[int, float], *, now: float, opens: float, caps: Caps
+    ) -> set[int]:
+        if not draws:
+            return set()
         active, line, seen, *_ = self._keys(edition_id)
-        users = [str(u) for u in sorted(user_ids)]
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(active, dict.fromkeys(users, now), nx=True)
-            pipe.zrem(line, *users)  # a race with a wait just begun: in, not in line too
-            pipe.zrem(seen, *users)
-            pipe.expire(active, TTL)
-            await pipe.execute()
+        args: list[str | int | float] = [repr(now), repr(opens), caps.max_waiting, TTL]
+        for user, draw in sorted(draws.items()):
+            args += [user, repr(draw)]
+        found = await self.count_in_script(keys=[active, line, seen], args=args)
+        return {int(u) for u in found}
 
-    async def pressure(self, edition_id: int, *, now: float, caps: Caps) -> bool:
+    async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
         active, line, seen, _seq, bucket, log, _full, engaged = self._keys(edition_id)
         args: list[str | int | float] = [repr(now), repr(caps.idle), repr(WAIT_IDLE)]
         args += [repr(RATE_WINDOW), MAX_PURGE, caps.active, caps.per_minute, ENGAGE, RELEASE, TTL]
-        args.append(repr(caps.burst))
+        args += [repr(caps.burst), repr(opens)]
         keys = [active, line, seen, bucket, log, engaged]
         return bool(int(await self.pressure_script(keys=keys, args=args)))
 

@@ -13,7 +13,8 @@ be kept without the shared count, and letting everyone in is what brings a surge
 Which editions are *armed* now (a cap, a live day within 15 minutes or open) is read from the
 database at most every `CACHE_SECONDS` per process (`armed`), not on every request. An armed
 edition's gate is *engaged* only under pressure (fair.admission.pressed: someone waiting, or a
-cap nearly used), and always in the 15 minutes before opening (the places drawn then): that is
+cap nearly used; before opening, early arrivals enough to press a cap, the places then drawn
+at opening): that is
 read from the line at most every `CACHE_SECONDS` per process and edition too, and learnt at once
 from each arrival of this process (`engaged`). While it is not engaged nobody is held, no
 socket reads the line or the database on connect, and public pages are not cached; candidates
@@ -261,12 +262,10 @@ def _known(edition_id: int, now: datetime) -> bool | None:
 
 
 async def engaged(line: admission.Line, gate: Gate, now: datetime) -> bool:
-    """Whether `gate` holds people now: always in the 15 minutes before opening (places are
-    drawn then), else under pressure (fair.admission.pressed), as this process learnt it
-    within `CACHE_SECONDS`; read from the line by one caller at a time. With the line out of
-    reach, the last state known (engaged when none: the cap cannot be kept without it)."""
-    if now < gate.opens:
-        return True
+    """Whether `gate` holds people now: under pressure (fair.admission.pressed; before
+    opening, early arrivals enough to press a cap), as this process learnt it within
+    `CACHE_SECONDS`; read from the line by one caller at a time. With the line out of reach,
+    the last state known (engaged when none: the cap cannot be kept without it)."""
     found = _known(gate.edition_id, now)
     if found is not None:
         return found
@@ -278,7 +277,9 @@ async def engaged(line: admission.Line, gate: Gate, now: datetime) -> bool:
 async def pressure(line: admission.Line, gate: Gate, now: datetime) -> bool:
     """Whether `gate` is under pressure, read from the line now and kept (`engaged`)."""
     try:
-        on = await line.pressure(gate.edition_id, now=now.timestamp(), caps=gate.caps)
+        on = await line.pressure(
+            gate.edition_id, now=now.timestamp(), opens=gate.opens.timestamp(), caps=gate.caps
+        )
     except (RedisError, OSError) as exc:
         log.warning("admission: the line's pressure is out of reach: %r", exc)
         last = _engaged.get(gate.edition_id)

@@ -168,7 +168,7 @@ async def test_when_only_the_minute_cap_holds_the_wait_is_when_the_bucket_lets_o
     ]
     assert (await _arrive(one, 5, start + 10, caps)).wait_seconds == 5.0
     # Draining the bucket engages the gate (85 % of its burst used) before anyone waits.
-    assert not await two.pressure(7, now=start + 600, caps=caps)
+    assert not await two.pressure(7, now=start + 600, opens=OPENS, caps=caps)
     assert (await _arrive(one, 20, start + 600, caps)).engaged is False  # half drained
     assert (await _arrive(one, 21, start + 600, caps)).engaged
 
@@ -268,23 +268,81 @@ async def test_the_gate_engages_near_the_active_cap_and_lets_go_below_a_lower_sh
     now = OPENS + 10
     places = [await _arrive(one if u % 2 else two, u, now, caps) for u in range(1, 10)]
     assert [p.engaged for p in places] == [False] * 8 + [True]  # 9 of 10: past 8.5
-    assert await two.pressure(7, now=now, caps=caps)
+    assert await two.pressure(7, now=now, opens=OPENS, caps=caps)
     for user in range(1, 8):  # 7 stay active, 2 go quiet
         await one.touch(7, user, now=now + 50)
-    assert await one.pressure(7, now=now + 101, caps=caps)  # 7 of 10: still engaged
+    assert await one.pressure(7, now=now + 101, opens=OPENS, caps=caps)  # 7 of 10: still engaged
     for user in range(1, 7):
         await two.touch(7, user, now=now + 140)
-    assert not await two.pressure(7, now=now + 151, caps=caps)  # 6: let go
+    assert not await two.pressure(7, now=now + 151, opens=OPENS, caps=caps)  # 6: let go
     # Sockets counted in (the hub's round) count as much as arrivals.
-    await one.count_in(7, {1, 20, 21}, now=now + 152)
-    assert not await one.pressure(7, now=now + 152, caps=caps)  # 8: not yet
-    await two.count_in(7, {22}, now=now + 153)
-    assert await one.pressure(7, now=now + 153, caps=caps)
-    # Someone waiting engages it whatever the count: here drawn before opening.
-    early = await two.arrive(8, 1, now=OPENS - 60, opens=OPENS, caps=caps, draw=0.5)
-    assert (early.admitted, early.engaged) == (False, True)
-    assert await one.pressure(8, now=OPENS - 30, caps=caps)
-    assert not await one.pressure(9, now=OPENS - 30, caps=caps)  # nobody there
+    counted = await one.count_in(7, _draws(1, 20, 21), now=now + 152, opens=OPENS, caps=caps)
+    assert counted == {1, 20, 21}
+    assert not await one.pressure(7, now=now + 152, opens=OPENS, caps=caps)  # 8: not yet
+    await two.count_in(7, _draws(22), now=now + 153, opens=OPENS, caps=caps)
+    assert await one.pressure(7, now=now + 153, opens=OPENS, caps=caps)
+    assert not await one.pressure(9, now=now + 154, opens=OPENS, caps=caps)  # nobody there
+
+
+def _draws(*users: int) -> dict[int, float]:
+    return {u: u / 100 for u in users}
+
+
+async def test_before_opening_only_enough_early_arrivals_to_press_a_cap_engage_the_gate(
+    lines: list[admission.Line],
+) -> None:
+    """A small fair's early arrivals are not held (not engaged: fair.web.gate lets them go on)
+    and all let in at opening; a crowd's engage the gate before opening (ENGAGE of the active
+    cap, or of the per-minute cap's bucket: 85 %), and are let in in the order drawn."""
+    one, two = lines
+    caps = admission.Caps(active=4, per_minute=0, idle=600.0, max_waiting=100)
+    before = OPENS - 60  # within WAIT_IDLE of opening: nobody's place forgotten
+    small = [await two.arrive(8, u, now=before, opens=OPENS, caps=caps, draw=0.5) for u in (1, 2)]
+    assert [(p.admitted, p.drawn, p.engaged) for p in small] == [(False, True, False)] * 2
+    # A socket's candidate, counted in by the hub's round, is an early arrival too.
+    assert await one.count_in(8, {3: 0.7}, now=before, opens=OPENS, caps=caps) == set()
+    assert not await one.pressure(8, now=before + 1, opens=OPENS, caps=caps)  # 3 < 3.4
+    at_opening = await one.arrive(8, 9, now=OPENS + 1, opens=OPENS, caps=caps, draw=0.5)
+    assert (at_opening.admitted, at_opening.engaged) == (True, True)  # the fourth of four
+    assert (await one.figures(8, now=OPENS + 1, idle=caps.idle)).active == 4  # all of them
+    # A crowd: the fourth early arrival (of a cap of 4) engages it; drawn order at opening.
+    draws = {11: 0.9, 12: 0.2, 13: 0.6, 14: 0.4, 15: 0.1, 16: 0.8}
+    crowd = [
+        await one.arrive(7, u, now=before, opens=OPENS, caps=caps, draw=d) for u, d in draws.items()
+    ]
+    assert [p.engaged for p in crowd] == [False, False, False, True, True, True]
+    assert await two.pressure(7, now=before + 1, opens=OPENS, caps=caps)
+    late = await two.arrive(7, 17, now=OPENS + 1, opens=OPENS, caps=caps, draw=0.0)
+    assert (late.admitted, late.position) == (False, 3)  # behind the two drawn last
+    let_in = {u for u in draws if (await _arrive(one, u, OPENS + 2, caps)).admitted}
+    assert let_in == {15, 12, 14, 13}
+    # The per-minute cap's bucket (10 s worth: 10 at 60 a minute) presses from 9 early.
+    minute = admission.Caps(active=0, per_minute=60, idle=600.0, max_waiting=100)
+    early = [
+        (await two.arrive(9, u, now=before, opens=OPENS, caps=minute, draw=0.5)).engaged
+        for u in range(1, 10)
+    ]
+    assert early == [False] * 8 + [True]
+
+
+async def test_a_socket_counted_in_while_its_candidate_waits_keeps_their_place_in_line(
+    lines: list[admission.Line],
+) -> None:
+    one, two = lines
+    caps = admission.Caps(active=2, per_minute=0, idle=600.0, max_waiting=100)
+    await _arrive(one, 1, OPENS + 1, caps)
+    await _arrive(one, 2, OPENS + 1, caps)
+    assert not (await _arrive(two, 3, OPENS + 1, caps)).admitted  # the cap (2) full
+    assert (await _arrive(two, 4, OPENS + 2, caps)).position == 2
+    # Their socket opened before they waited, counted in by the round: still in line (no
+    # jump over those ahead), seen (the place kept past WAIT_IDLE without a page's asking).
+    later = OPENS + admission.WAIT_IDLE + 1
+    counted = await one.count_in(7, _draws(1, 3), now=later - 60, opens=OPENS, caps=caps)
+    assert counted == {1}
+    assert (await _arrive(two, 4, later - 1, caps)).position == 2  # 4 keeps asking
+    figures = await two.figures(7, now=later, idle=caps.idle)
+    assert (figures.active, figures.waiting) == (2, 2)
+    assert (await _arrive(two, 3, later, caps)).position == 1
 
 
 async def test_the_line_in_this_process_answers_a_long_line_as_fast_as_a_short_one() -> None:
@@ -503,3 +561,36 @@ async def test_a_place_drawn_before_opening_is_kept_by_one_who_lets_it_go_and_co
             others = [await position(client) for client, _id in people[1:]]
         assert sorted(others) == list(range(1, 12))
         assert await position(leaver) == first[0]
+
+
+async def test_before_opening_a_small_fair_holds_nobody_and_a_crowd_is_drawn(
+    session: AsyncSession, make_client: Any
+) -> None:
+    """Caps on (as by default) in the 15 minutes before opening: early arrivals too few to
+    press a cap go on as at any time (no waiting page) and are let in at opening; enough of
+    them (85 % of the active cap) engage the gate, and their places are drawn at opening."""
+    opens = f.NOON.replace(hour=0)  # its first live day opens at midnight
+    early = opens - timedelta(minutes=1)  # within WAIT_IDLE: the waiters need not ask again
+    clock.set_now(early)
+    small = await f.edition(session, admission_active_cap=10, live_first_day=opens.date())
+    crowded = await f.edition(session, admission_active_cap=2, live_first_day=opens.date())
+    await db.commit(session)
+    visitor, _id = await _candidate_client(session, make_client, small)
+    assert (await visitor.get(f"/e/{small.slug}/my-fair")).status_code == 200
+    not_held = await visitor.get(f"/e/{small.slug}/waiting")  # on to the edition's page
+    assert (not_held.status_code, not_held.headers["location"]) == (303, f"/e/{small.slug}")
+    assert admission_gate.COOKIE not in visitor.cookies
+    people = [await _candidate_client(session, make_client, crowded) for _ in range(3)]
+    mine = f"/e/{crowded.slug}/my-fair"
+    # The first is not held (one of a cap of two); the second engages the gate: held, and so
+    # is the first from their next page, all three in line for the draw.
+    assert [(await c.get(mine)).status_code for c, _id in people] == [200, 303, 303]
+    assert (await people[0][0].get(mine)).status_code == 303
+    (gate,) = [g for g in await admission_gate.armed(session, early) if g.edition_id == crowded.id]
+    by_draw = sorted((admission_gate.draw(crowded.id, i, gate.opens), i) for _c, i in people)
+    clock.set_now(opens + timedelta(seconds=1))
+    status = f"/e/{crowded.slug}/waiting/status"
+    admitted = {i for c, i in people if (await c.get(status)).json()["admitted"]}
+    assert admitted == {i for _draw, i in by_draw[:2]}
+    assert (await visitor.get(f"/e/{small.slug}/my-fair")).status_code == 200
+    assert admission_gate.COOKIE in visitor.cookies  # let in at opening

@@ -373,3 +373,52 @@ async def test_sockets_let_through_without_a_place_are_counted_or_left_alone(
             held = await second.get(f"/e/{fair.slug}/my-fair")
             assert held.status_code == 303  # the place is the first's
     assert late.id in line.tickets
+
+
+async def test_before_opening_sockets_are_let_in_until_enough_to_press_and_drawn_at_opening(
+    server: Server,
+) -> None:
+    """Caps on, the 15 minutes before opening: a socket is not held while the early arrivals
+    are too few to press the cap (a small fair); the hub's round puts it in line at its draw
+    (not active: it would jump the draw). Enough of them (85 % of the cap: 2 of 2) engage the
+    gate: the next socket is held. At opening the places go in the order drawn, whoever's
+    socket was open (those let in early and not drawn stay open, waiting)."""
+    opens = f.NOON.replace(hour=0)  # its first live day opens at midnight
+    clock.set_now(opens - timedelta(minutes=1))
+    settings.override(server.conf)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await f.edition(session, admission_active_cap=2, live_first_day=opens.date())
+            people = [await f.candidate(session) for _ in range(3)]
+            for candidate in people:
+                await participants.register(session, edition_id=edition.id, user=candidate)
+            await session.commit()
+            edition_id = edition.id
+    finally:
+        await engine.dispose()
+    the_hub = hub.of(server.app.state.broadcast)
+    connect = {"origin": server.url, "open_timeout": 5}
+    ids = [p.id for p in people]
+    async with _clients(server, people) as clients, contextlib.AsyncExitStack() as stack:
+        sockets = []
+        for client in clients[:2]:
+            headers = {"Cookie": _cookies(client)}
+            ws = await stack.enter_async_context(
+                websockets.connect(server.ws, additional_headers=headers, **connect)
+            )
+            assert await _pinged(ws)  # not held
+            sockets.append(ws)
+            await _on_server(server, the_hub.keep_admitted())
+        line = admission_gate.LOCAL.editions[edition_id]
+        assert (list(line.active), sorted(line.tickets)) == ([], ids[:2])  # in line, drawn
+        headers = {"Cookie": _cookies(clients[2])}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as held:
+            assert await _closed_with(held) == (CLOSE_OVERFLOW, "waiting for admission")
+        draws = {i: admission_gate.draw(edition_id, i, opens) for i in ids}
+        assert line.tickets == draws  # the held one's too
+        by_draw = sorted(ids, key=draws.__getitem__)
+        clock.set_now(opens + timedelta(seconds=1))
+        await _on_server(server, the_hub.keep_admitted())
+        assert (set(line.active), list(line.tickets)) == (set(by_draw[:2]), by_draw[2:])
+        assert [await _pinged(ws) for ws in sockets] == [True, True]

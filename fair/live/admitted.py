@@ -12,9 +12,12 @@ place went.
   the cookie let it in again and the next round closed it, every round until it expired.)
   Another process may let it in once more, until that process's own round.
 * A socket the gate let through without a place (no edition was armed then, its gate was not
-  engaged: nothing read on connect, or the candidate was exempt) is counted as active in the
-  armed edition they are registered to from the next round (`_count_in`, `Line.count_in`),
-  then kept as one let in; never closed for having passed without a place. An exempt
+  engaged: nothing read on connect, or the candidate was exempt) is counted in the armed
+  edition they are registered to from the next round (`_count_in`, `Line.count_in`): as
+  active, then kept as one let in; before opening, in line at their draw like a page's early
+  arrival. One waiting stays in line, their socket open, and takes their place again each
+  round from opening (the line lets them in at their turn: drawn early, first). Never closed
+  for having passed without a place. An exempt
   candidate's (an interview within 30 minutes or under way) is neither counted nor closed,
   and counted once no longer exempt. Whether those counted engage the gate is then known in
   this process at once (`admission_gate.pressure`).
@@ -141,10 +144,10 @@ async def _count_in(
     now: datetime,
 ) -> None:
     """Candidates' sockets the gate let through without a place: those registered to an
-    edition armed now (the first, as `admission_gate.gate_for`) and not exempt are counted as
-    its active candidates from now on, as if let in (one batch an edition), and the gate's
-    pressure read again. Two reads (chunks of READ_BATCH users) a round, only while an
-    edition is armed and such sockets are open."""
+    edition armed now (the first, as `admission_gate.gate_for`) and not exempt are counted
+    (`Line.count_in`: as active from opening, before it in line at their draw; one batch an
+    edition), and the gate's pressure read again. Two reads (chunks of READ_BATCH users) a
+    round, only while an edition is armed and such sockets are open."""
     by_user: defaultdict[int, list[Connection]] = defaultdict(list)
     for conn in conns:
         if conn.user is not None:
@@ -156,14 +159,26 @@ async def _count_in(
         chunk = users[start : start + READ_BATCH]
         registered += await participants.registered_among(session, chunk, list(gates))
         exempt |= await admission_gate.exempt_among(session, chunk, now)
-    counted: defaultdict[int, set[int]] = defaultdict(set)
+    first: dict[int, int] = {}  # user: the first armed edition they are registered to
     for user_id, edition_id in registered:
-        if user_id in exempt or by_user[user_id][0].admission is not None:
-            continue  # exempt, or counted in an edition of theirs armed already
-        counted[edition_id].add(user_id)
-        for conn in by_user[user_id]:
-            conn.admission = edition_id
-    for edition_id, counted_users in counted.items():
-        await line.count_in(edition_id, counted_users, now=now.timestamp())
+        if user_id not in exempt:
+            first.setdefault(user_id, edition_id)
+    for edition_id, gate in gates.items():
+        draws = {
+            u: admission_gate.draw(edition_id, u, gate.opens)
+            for u, e in first.items()
+            if e == edition_id
+        }
+        if not draws:
+            continue
+        stamp, opens = now.timestamp(), gate.opens.timestamp()
+        counted = await line.count_in(edition_id, draws, now=stamp, opens=opens, caps=gate.caps)
+        if now >= gate.opens:  # those drawn before opening, still waiting: their turn yet?
+            for user_id in sorted(draws.keys() - counted):
+                if await _take_place_again(line, gate, user_id, now):
+                    counted.add(user_id)
+        for user_id in counted:  # let in: kept from now on (the others wait, open)
+            for conn in by_user[user_id]:
+                conn.admission = edition_id
         # Known here at once: the next arrivals may have to wait
-        await admission_gate.pressure(line, gates[edition_id], now)
+        await admission_gate.pressure(line, gate, now)

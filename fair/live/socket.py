@@ -136,7 +136,7 @@ async def _held(
 ) -> tuple[bool, int | None]:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
     an armed edition, its gate engaged, not exempt (staff; an interview within 30 minutes),
-    and no room for them in the line now (`_let_in`); and the edition let in through, if any
+    and no room for them in the line now (`_arrive`); and the edition let in through, if any
     (the hub keeps their place while the socket is open, and closes it once the place is
     gone: fair.live.admitted). A gate armed but not engaged reads nothing here but the caches
     (fair.admission_gate): the hub's round counts the socket in. A cookie whose place lapsed
@@ -161,25 +161,30 @@ async def _held(
             return False, None
         if await admission_gate.exempt(session, user, now):
             return False, None
-    let_in = await _let_in(state, gate, user, now)
-    if let_in:
+    place = await _arrive(state, gate, user, now)
+    if place is not None and place.admitted:
         hub.admitted.readmitted(gate.edition_id, user.id)
-    return not let_in, gate.edition_id
+        return False, gate.edition_id
+    # Not engaged after all (before opening, too few to press a cap): in, with the drawn place
+    # they just took (the hub's round keeps it while the socket is open).
+    return place is None or place.engaged, None
 
 
-async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: datetime) -> bool:
+async def _arrive(
+    state: AppState, gate: admission_gate.Gate, user: User, now: datetime
+) -> admission.Place | None:
     """A candidate with no cookie (they only browsed the open pages: the edition's, the hall)
     takes their place as on a gated page: let in when the caps allow, else held. The line
-    remembers who is in (no cookie needed on a socket); out of reach, it holds them (a page
-    would answer 503)."""
+    remembers who is in (no cookie needed on a socket); out of reach (None), it holds them (a
+    page would answer 503)."""
     line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
     try:
         place = await admission_gate.take_place(line, gate, user.id, now)
     except (admission.Full, RedisError, OSError):
-        return False
+        return None
     admission_gate.note(gate, place, now)
     (metrics.ADMISSION_ADMITTED if place.admitted else metrics.ADMISSION_HELD).inc()
-    return place.admitted
+    return place
 
 
 def origin_allowed(origin: str | None, host: str | None) -> bool:

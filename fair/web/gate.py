@@ -72,8 +72,10 @@ async def standing(
 ) -> tuple[admission_gate.Gate, admission.Place] | None:
     """The gate holding the candidate and their place in its line; None when they may go on
     (no gate armed, let in already or now, never held). A gate not engaged lets them in at
-    once, counted (and the cookie given: their next pages need no line); with its line out
-    of reach, uncounted (fail open: nobody waits while nothing presses)."""
+    once, counted (and the cookie given: their next pages need no line); before opening, with
+    too few arrivals to press a cap, they go on with their drawn place and no cookie (all let
+    in by the first arrival at opening); with its line out of reach, uncounted (fail open:
+    nobody waits while nothing presses)."""
     user, now = request.state.user, clock.now()
     session: AsyncSession = request.state.db
     gate = await _gate(request, session, slug, now)
@@ -88,7 +90,9 @@ async def standing(
         if engaged or exc.code != "admission.unavailable":
             raise
         return None
-    if place.admitted or (not engaged and await admission_gate.exempt(session, user, now)):
+    if place.admitted or not place.engaged:  # not engaged: before opening, too few to press
+        return None
+    if not engaged and await admission_gate.exempt(session, user, now):
         return None
     return gate, place
 
