@@ -17,7 +17,7 @@ deadline). The candidates are driven by `--client-processes` processes of this s
 Modes:
 
 * `off`: no cap (FAIR_ADMISSION_* = 0, the edition's caps empty): everyone is let in at once.
-* `on`: the edition's caps `--active` (0: none) and `--per-minute` let in each clock minute;
+* `on`: the edition's caps `--active` (0: none) and `--per-minute` let in at a steady pace;
   a candidate let in holds a place until `--idle-minutes` without a page request (its socket
   does not count), so with an active cap the line moves as those places free up.
 

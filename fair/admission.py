@@ -1,13 +1,23 @@
 """Admission control: who of an edition's candidates is let in when more arrive than it serves.
 
-An edition is *gated* from 15 minutes before a live day opens until it closes, when it has a
+An edition is *armed* from 15 minutes before a live day opens until it closes, when it has a
 cap (its organiser's, else the platform's default: FAIR_ADMISSION_*; 0 there is no cap):
-at most `active` candidates active at once, at most `per_minute` let in each clock minute.
+at most `active` candidates active at once, and `per_minute` let in a minute at a steady pace:
+a token bucket (`Caps.burst`: BURST seconds' worth at once at most, then one every 60 /
+`per_minute` seconds), not a whole minute's worth at each clock minute. Every time is fair.clock's
+(`now=`), the bucket's in Redis too: a process whose clock is behind the last refill adds none.
+Engaged: its gate holds people only under pressure (`pressed`, decided by the line at each
+arrival and `Line.pressure`, kept with the line so that every process agrees): someone waiting,
+or ENGAGE of a cap used; it lets go under RELEASE with nobody waiting. While it is not engaged
+arrivals are let in at once and counted all the same (fair.admission_gate says what it costs).
 A candidate arriving then takes a place in the edition's waiting line and is let in, first
-come first served, as soon as both caps allow; people arriving in the 15 minutes before
+come first served, as soon as both caps allow. People arriving in the 15 minutes before
 opening draw a random place ahead of everyone arriving later (`Place.drawn`), so refreshing
 early gains nothing (nor letting one's place go to draw again: one person draws the same
-place for one opening, fair.admission_gate.draw). Someone let in is *active* until `idle`
+place for one opening, fair.admission_gate.draw). Before opening the gate is engaged only when
+those early arrivals could press a cap at opening (ENGAGE of the active cap, or of the
+per-minute cap's bucket: `pressed`); otherwise nobody is held before opening, and the first
+arrival at opening lets them all in. Someone let in is *active* until `idle`
 seconds pass without a request of theirs: then the place goes to the next in line. A waiter
 who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks every 5 s
 with JavaScript; without it, the candidate's "Refresh now" does) loses it.
@@ -33,6 +43,7 @@ fair.web.admission and docs/OPERATIONS.md "Admission control".
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -54,6 +65,15 @@ MIN_SPAN = 60.0  # seconds: a rate is never measured over less (one admission is
 MAX_LOG = 10_000  # admissions remembered within that window, at most
 MAX_PURGE = 1_000  # stale waiters dropped per arrival, at most (bounded work)
 INFINITE = 2**31 - 1
+BURST = 10.0  # seconds of the per-minute cap let in at once at most (Caps.burst)
+# seconds: an active place not renewed for so long has its holder gone (a socket is renewed every
+# 30 s, fair.live.limits.REFRESH_SECONDS; a page's cookie every minute, fair.admission_gate.RENEW)
+QUIET = 90.0
+EPSILON = 1e-9  # a token refilled by float arithmetic to 0.999… is whole
+# The gate engages (holds people: module doc) once this share of a cap is used, and
+# lets go once below RELEASE again with nobody waiting: between the two it stays as it was.
+ENGAGE = 0.85
+RELEASE = 0.70
 
 
 class Full(FairError):
@@ -78,6 +98,11 @@ class Caps:
     def any(self) -> bool:
         return bool(self.active or self.per_minute)
 
+    @property
+    def burst(self) -> float:
+        """The per-minute cap's bucket: admissions let in at once at most (one at least)."""
+        return max(1.0, self.per_minute * BURST / 60)
+
 
 @dataclass(frozen=True)
 class Place:
@@ -91,6 +116,9 @@ class Place:
     span: float  # seconds that window covers (from its first admission to now)
     turn_in: float | None = None  # seconds until the per-minute cap lets this place in, when
     # that cap alone holds the line now (`turn_in`)
+    engaged: bool = True  # the gate under pressure after this arrival (`pressed`)
+    frees_in: float | None = None  # seconds until the active place this one takes frees up,
+    # when the active cap holds the line and that place's holder has gone quiet (`frees_in`)
 
     @property
     def rate(self) -> float:
@@ -98,30 +126,89 @@ class Place:
         return self.admissions / max(self.span, MIN_SPAN) if self.admissions else 0.0
 
     @property
+    def measured(self) -> bool:
+        """Whether the pace was measured over MIN_SPAN at least (one move is no pace)."""
+        return self.admissions > 0 and self.span >= MIN_SPAN
+
+    @property
     def wait_seconds(self) -> float | None:
-        """The honest estimate. When only the per-minute cap holds the line, the minute this
-        place's turn comes (`turn_in`: that cap lets people in by clock minute, all at once);
-        else the people ahead and oneself over the measured rate; None when no admission was
-        measured (then nobody can say)."""
+        """The honest estimate. When only the per-minute cap holds the line, when its bucket
+        will have let this place in (`turn_in`: that cap's pace is known exactly). When the
+        active cap holds it, when the place this one will take frees up, its holder gone quiet
+        (`frees_in`: the places' own expiry times), or the people ahead
+        and oneself over the pace the line moved if that is later, once that pace was
+        measured over a minute at least (right after the first moves it is no pace: the
+        minute's floor then made waits ten times too long). Else over the measured rate;
+        None when nothing is known (then nobody can say)."""
         if self.admitted:
             return 0.0
         if self.drawn:
             return None
         if self.turn_in is not None:
             return self.turn_in
+        if self.frees_in is not None:
+            if not self.measured:
+                return self.frees_in
+            return max(self.frees_in, self.position / self.rate)
         if not self.rate:
             return None
         return self.position / self.rate
 
 
-def turn_in(position: int, *, now: float, caps: Caps, used: int, active: int) -> float | None:
-    """Seconds until the per-minute cap lets the `position`th in line in, when it is what
-    holds the line (this clock minute's `used` admissions reached it, with room among the
-    `active`); None when it is not (the active cap is full, or no per-minute cap)."""
-    if not caps.per_minute or used < caps.per_minute or (caps.active and active >= caps.active):
+def expiry_rank(position: int, *, cap: int, active: int) -> int:
+    """Which active place (rank by last request, oldest first) frees up for the `position`th
+    in line: `active` - `cap` + `position` places must free up first."""
+    return active - cap + position - 1
+
+
+def frees_in(last: float, *, now: float, idle: float) -> float | None:
+    """Seconds until that place (`expiry_rank`) frees up, its holder last seen at `last`; None
+    when they were seen within QUIET (present: nobody can say when they leave)."""
+    if last > now - QUIET:
         return None
-    minutes_after_next = math.ceil(position / caps.per_minute) - 1
-    return (math.floor(now / 60) + 1) * 60 - now + 60 * minutes_after_next
+    return max(0.0, last + idle - now)
+
+
+def turn_in(position: int, *, caps: Caps, tokens: float, active: int) -> float | None:
+    """Seconds until the per-minute cap lets the `position`th in line in, when it is what
+    holds the line (less than a whole token in its bucket, with room among the `active`);
+    None when it is not (the active cap is full, or no per-minute cap)."""
+    if not caps.per_minute or tokens + EPSILON >= 1 or (caps.active and active >= caps.active):
+        return None
+    return (position - tokens) * 60 / caps.per_minute
+
+
+def refill(bucket: tuple[float, float] | None, now: float, caps: Caps) -> tuple[float, float]:
+    """The per-minute cap's bucket (tokens, as of when) at `now`: full at first, refilled at
+    `per_minute` a minute up to `burst`; a time before its last refill adds nothing."""
+    if bucket is None:
+        return caps.burst, now
+    tokens, at = bucket
+    if now <= at:
+        return tokens, at
+    return min(caps.burst, tokens + (now - at) * caps.per_minute / 60), now
+
+
+def pressed(
+    caps: Caps, *, active: int, waiting: int, tokens: float, was: bool, early: bool
+) -> bool:
+    """Whether the gate is engaged: someone waiting, or a cap used up to ENGAGE (once engaged,
+    down to RELEASE: hysteresis, so that it does not flap at the threshold); the per-minute
+    cap's use is the share of its bucket drained (`tokens` left). Before opening (`early`:
+    everyone arriving then waits for their draw), when those there (`active` + `waiting`)
+    reach that share of the active cap, or of the bucket (what the per-minute cap lets in at
+    once at opening): a small fair's early arrivals are not held, and all let in at opening."""
+    share = RELEASE if was else ENGAGE
+    if early:
+        there = active + waiting
+        return bool(caps.active and there >= share * caps.active) or bool(
+            caps.per_minute and there >= share * caps.burst
+        )
+    if waiting:
+        return True
+    if caps.active and active >= share * caps.active:
+        return True
+    return bool(caps.per_minute) and 1 - tokens / caps.burst >= share
 
 
 @dataclass(frozen=True)
@@ -188,6 +275,21 @@ class Line(Protocol):
         given back here: that would exceed the active cap)."""
         ...
 
+    async def count_in(
+        self, edition_id: int, draws: dict[int, float], *, now: float, opens: float, caps: Caps
+    ) -> set[int]:
+        """The users of `draws` (user: their draw, fair.admission_gate.draw) are here: their
+        sockets, let through while the gate was not engaged (the count stays right for
+        `pressure`). From `opens`, those neither active nor waiting are let in, without
+        waiting; before it, they join the line at their draw like an arrival then (up to
+        `max_waiting`). One waiting stays in line (seen now: their socket keeps their place).
+        Returns those active now."""
+        ...
+
+    async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
+        """Whether the gate is engaged now (`pressed`), the idle and stale dropped first."""
+        ...
+
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures: ...
 
 
@@ -211,9 +313,10 @@ class _Edition:
     order: list[tuple[float, int]] = field(default_factory=list)  # (ticket, user), sorted
     seen: OrderedDict[int, float] = field(default_factory=OrderedDict)
     seq: int = 0
-    minute: tuple[int, int] = (0, 0)  # (minute index, admitted in it)
+    bucket: tuple[float, float] | None = None  # the per-minute cap's (tokens, as of): `refill`
     log: list[float] = field(default_factory=list)  # the line's moves (module doc), oldest first
     full: bool = False  # the active cap reached, at the last arrival
+    engaged: bool = False  # the gate under pressure (`pressed`), as last decided
 
 
 class MemoryLine:
@@ -245,6 +348,7 @@ class MemoryLine:
             if now >= opens:
                 _admit(state, now, caps, arriving=user_id if joined else None)
         state.full = bool(caps.active) and len(state.active) >= caps.active
+        _press(state, now, opens, caps)
         return _place(state, user_id, now, opens, caps)
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
@@ -259,6 +363,26 @@ class MemoryLine:
         for user in kept:
             _stamp(state.active, user, now)
         return user_ids - kept
+
+    async def count_in(
+        self, edition_id: int, draws: dict[int, float], *, now: float, opens: float, caps: Caps
+    ) -> set[int]:
+        state = self.editions.setdefault(edition_id, _Edition())
+        for user in draws.keys() - state.active.keys():
+            if user in state.tickets:
+                _stamp(state.seen, user, now)
+            elif now >= opens:
+                _stamp(state.active, user, now)
+            elif len(state.order) < caps.max_waiting:
+                state.tickets[user] = draws[user]
+                bisect.insort(state.order, (draws[user], user))
+                _stamp(state.seen, user, now)
+        return draws.keys() & state.active.keys()
+
+    async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
+        state = self.editions.setdefault(edition_id, _Edition())
+        _forget(state, now, caps.idle)
+        return _press(state, now, opens, caps)
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
         state = self.editions.get(edition_id) or _Edition()
@@ -286,6 +410,15 @@ def _forget(state: _Edition, now: float, idle: float) -> None:
     del state.log[:cut]
 
 
+def _press(state: _Edition, now: float, opens: float, caps: Caps) -> bool:
+    tokens = refill(state.bucket, now, caps)[0]
+    waiting, active = len(state.order), len(state.active)
+    state.engaged = pressed(
+        caps, active=active, waiting=waiting, tokens=tokens, was=state.engaged, early=now < opens
+    )
+    return state.engaged
+
+
 def _leave(state: _Edition, user: int) -> None:
     ticket = state.tickets.pop(user)
     del state.order[bisect.bisect_left(state.order, (ticket, user))]
@@ -296,10 +429,9 @@ def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> 
     """Let in as many from the head of the line as the caps allow; log the line's moves
     (module doc: not `arriving`, who just joined, nor anyone while the cap was not full)."""
     free = caps.active - len(state.active) if caps.active else INFINITE
-    minute = int(now // 60)
-    used = state.minute[1] if state.minute[0] == minute else 0
+    tokens, at = refill(state.bucket, now, caps)
     if caps.per_minute:
-        free = min(free, caps.per_minute - used)
+        free = min(free, math.floor(tokens + EPSILON))
     taken = state.order[: max(free, 0)]
     for _ticket, user in taken:
         _leave(state, user)
@@ -307,49 +439,104 @@ def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> 
         if state.full and user != arriving:
             state.log.append(now)
     del state.log[: max(len(state.log) - MAX_LOG, 0)]
-    state.minute = (minute, used + len(taken))
+    if caps.per_minute:
+        state.bucket = (tokens - len(taken), at)
 
 
 def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> Place:
     span = now - state.log[0] if state.log else 0.0
+    on = state.engaged
     if user in state.active:
-        return Place(True, 0, len(state.order), False, len(state.log), span)
+        return Place(True, 0, len(state.order), False, len(state.log), span, engaged=on)
     ticket = state.tickets[user]
     position = bisect.bisect_left(state.order, (ticket, user)) + 1
-    used = state.minute[1] if state.minute[0] == int(now // 60) else 0
-    turn = turn_in(position, now=now, caps=caps, used=used, active=len(state.active))
-    return Place(False, position, len(state.order), now < opens, len(state.log), span, turn)
+    tokens = refill(state.bucket, now, caps)[0]
+    turn = turn_in(position, caps=caps, tokens=tokens, active=len(state.active))
+    frees = None
+    rank = expiry_rank(position, cap=caps.active, active=len(state.active))
+    if caps.active and len(state.active) >= caps.active and rank < len(state.active):
+        last = next(itertools.islice(state.active.values(), rank, None))  # at most the cap
+        frees = frees_in(last, now=now, idle=caps.idle)
+    return Place(
+        False,
+        position,
+        len(state.order),
+        now < opens,
+        len(state.log),
+        span,
+        turn,
+        engaged=on,
+        frees_in=frees,
+    )
 
 
 # In Redis -------------------------------------------------------------------------------------
 
-# KEYS: active, line, seen, seq, minute, log, full. ARGV: user, now, idle, wait_idle, active cap,
-# per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl.
-# Returns {admitted (1/0, -1: full), position, waiting, admissions, first admission time,
-# admitted this minute, active}.
-ARRIVE = """
-local active, line, seen, seq, minute, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local full = KEYS[7]
+# Shared by the scripts: the idle and stale dropped (MemoryLine's `_forget`), and whether the
+# gate is engaged (`pressed`, its flag kept in `engaged`).
+COMMON = """
+local function forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
+  redis.call('ZREMRANGEBYSCORE', active, '-inf', now - idle)
+  local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - wait_idle, 'LIMIT', 0, max_purge)
+  for _, gone in ipairs(stale) do
+    redis.call('ZREM', line, gone)
+    redis.call('ZREM', seen, gone)
+  end
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+end
+local function refill(bucket, now, per_minute, burst)
+  local found = redis.call('HMGET', bucket, 'tokens', 'at')
+  local tokens, at = tonumber(found[1]), tonumber(found[2])
+  if not tokens or not at then return burst, now end
+  if now <= at then return tokens, at end
+  return math.min(burst, tokens + (now - at) * per_minute / 60), now
+end
+local function press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
+                     early)
+  local share = engage
+  if redis.call('EXISTS', engaged) == 1 then share = release end
+  local on
+  if early then
+    local there = redis.call('ZCARD', active) + redis.call('ZCARD', line)
+    on = (cap > 0 and there >= share * cap) or (per_minute > 0 and there >= share * burst)
+  else
+    on = redis.call('ZCARD', line) > 0
+      or (cap > 0 and redis.call('ZCARD', active) >= share * cap)
+      or (per_minute > 0 and 1 - tokens / burst >= share)
+  end
+  if on then redis.call('SET', engaged, '1', 'EX', ttl) else redis.call('DEL', engaged) end
+  if on then return 1 end
+  return 0
+end
+"""
+
+# KEYS: active, line, seen, seq, bucket, log, full, engaged. ARGV: user, now, idle, wait_idle,
+# active cap, per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl,
+# engage, release, burst, epsilon. Returns {admitted (1/0, -1: full), position, waiting,
+# admissions, first admission time, tokens left in the bucket, active, engaged (1/0), last seen
+# of the place that frees up for this one when the active cap holds the line ('': none)}.
+ARRIVE = (
+    COMMON
+    + """
+local active, line, seen, seq, bucket, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local full, engaged = KEYS[7], KEYS[8]
 local user = ARGV[1]
 local now, idle, wait_idle = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cap, per_minute, max_waiting = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local opens, draw = tonumber(ARGV[8]), ARGV[9]
 local window, max_log, max_purge, ttl = tonumber(ARGV[10]), tonumber(ARGV[11]),
   tonumber(ARGV[12]), tonumber(ARGV[13])
-redis.call('ZREMRANGEBYSCORE', active, '-inf', now - idle)
-local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - wait_idle, 'LIMIT', 0, max_purge)
-for _, gone in ipairs(stale) do
-  redis.call('ZREM', line, gone)
-  redis.call('ZREM', seen, gone)
-end
-redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+local engage, release = tonumber(ARGV[14]), tonumber(ARGV[15])
+local burst, epsilon = tonumber(ARGV[16]), tonumber(ARGV[17])
+local tokens, at = refill(bucket, now, per_minute, burst)
+forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
 if redis.call('ZSCORE', active, user) then
   redis.call('ZADD', active, now, user)
 else
   local joined = not redis.call('ZSCORE', line, user)
   if joined then
     if redis.call('ZCARD', line) >= max_waiting then
-      return {-1, 0, 0, 0, '0', 0, 0}
+      return {-1, 0, 0, 0, '0', 0, 0, 1, ''}
     end
     local ticket = draw
     if now >= opens then ticket = redis.call('INCR', seq) end
@@ -359,8 +546,7 @@ else
   if now >= opens then
     local free = max_waiting
     if cap > 0 then free = cap - redis.call('ZCARD', active) end
-    local used = tonumber(redis.call('GET', minute) or '0')
-    if per_minute > 0 then free = math.min(free, per_minute - used) end
+    if per_minute > 0 then free = math.min(free, math.floor(tokens + epsilon)) end
     if free > 0 then
       local taken = redis.call('ZPOPMIN', line, free)
       local moved = redis.call('EXISTS', full) == 1
@@ -372,8 +558,7 @@ else
           redis.call('ZADD', log, now, now .. ':' .. who)
         end
       end
-      redis.call('INCRBY', minute, #taken / 2)
-      redis.call('EXPIRE', minute, 120)
+      tokens = tokens - #taken / 2
       local extra = redis.call('ZCARD', log) - max_log
       if extra > 0 then redis.call('ZREMRANGEBYRANK', log, 0, extra - 1) end
     end
@@ -388,12 +573,68 @@ for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key
 local admissions = redis.call('ZCARD', log)
 local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
 local waiting = redis.call('ZCARD', line)
-local used = tonumber(redis.call('GET', minute) or '0')
-local counted = redis.call('ZCARD', active)
-if redis.call('ZSCORE', active, user) then
-  return {1, 0, waiting, admissions, first, used, counted}
+if per_minute > 0 then
+  redis.call('HSET', bucket, 'tokens', tokens, 'at', at)
+  redis.call('EXPIRE', bucket, ttl)
 end
-return {0, redis.call('ZRANK', line, user) + 1, waiting, admissions, first, used, counted}
+local counted = redis.call('ZCARD', active)
+local on = press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
+  now < opens)
+local left = tostring(tokens)
+if redis.call('ZSCORE', active, user) then
+  return {1, 0, waiting, admissions, first, left, counted, on, ''}
+end
+local position = redis.call('ZRANK', line, user) + 1
+local last = ''
+local rank = counted - cap + position - 1
+if cap > 0 and counted >= cap and rank < counted then
+  last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''
+end
+return {0, position, waiting, admissions, first, left, counted, on, last}
+"""
+)
+
+# KEYS: active, line, seen, bucket, log, engaged. ARGV: now, idle, wait_idle, rate window, max
+# purge, active cap, per-minute cap, engage, release, ttl, burst, opens. Returns 1 when engaged,
+# else 0.
+PRESSURE = (
+    COMMON
+    + """
+local active, line, seen, bucket, log, engaged = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
+  KEYS[6]
+local now, idle, wait_idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local window, max_purge = tonumber(ARGV[4]), tonumber(ARGV[5])
+local cap, per_minute, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[11])
+forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
+local tokens = refill(bucket, now, per_minute, burst)
+return press(active, line, engaged, cap, per_minute, burst, tokens, tonumber(ARGV[8]),
+  tonumber(ARGV[9]), tonumber(ARGV[10]), now < tonumber(ARGV[12]))
+"""
+)
+
+# KEYS: active, line, seen. ARGV: now, opens, max waiting, ttl, then user and draw for each
+# user. Returns the users active now (`Line.count_in`).
+COUNT_IN = """
+local active, line, seen = KEYS[1], KEYS[2], KEYS[3]
+local now, opens, max_waiting, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4])
+local counted = {}
+for i = 5, #ARGV, 2 do
+  local user = ARGV[i]
+  if redis.call('ZSCORE', active, user) then
+    table.insert(counted, user)
+  elseif redis.call('ZSCORE', line, user) then
+    redis.call('ZADD', seen, now, user)
+  elseif now >= opens then
+    redis.call('ZADD', active, now, user)
+    table.insert(counted, user)
+  elseif redis.call('ZCARD', line) < max_waiting then
+    redis.call('ZADD', line, ARGV[i + 1], user)
+    redis.call('ZADD', seen, now, user)
+  end
+end
+for _, key in ipairs({active, line, seen}) do redis.call('EXPIRE', key, ttl) end
+return counted
 """
 TTL = 24 * 3600  # an edition's keys go a day after its last arrival
 
@@ -405,12 +646,13 @@ class RedisLine:
         self.redis = redis
         self.prefix = f"{namespace}:admission:"
         self.script = redis.register_script(ARRIVE)
+        self.pressure_script = redis.register_script(PRESSURE)
+        self.count_in_script = redis.register_script(COUNT_IN)
 
-    def _keys(self, edition_id: int, now: float) -> list[str]:
+    def _keys(self, edition_id: int) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
-        minute = f"{base}minute:{int(now // 60)}"
-        names = ("active", "line", "seen", "seq")
-        return [*(base + n for n in names), minute, base + "log", base + "full"]
+        names = ("active", "line", "seen", "seq", "bucket", "log", "full", "engaged")
+        return [base + n for n in names]
 
     async def arrive(
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
@@ -429,29 +671,44 @@ class RedisLine:
             MAX_LOG,
             MAX_PURGE,
             TTL,
+            ENGAGE,
+            RELEASE,
+            repr(caps.burst),
+            repr(EPSILON),
         ]
-        found = await self.script(keys=self._keys(edition_id, now), args=args)
-        admitted, position, waiting, admissions, first, used, active = found
+        found = await self.script(keys=self._keys(edition_id), args=args)
+        admitted, position, waiting, admissions, first, tokens, active, on, last = found
         if int(admitted) < 0:
             raise full()
         span = now - float(first) if int(admissions) else 0.0
         drawn = not int(admitted) and now < opens
         turn = None
         if not int(admitted) and now >= opens:
-            turn = turn_in(int(position), now=now, caps=caps, used=int(used), active=int(active))
+            turn = turn_in(int(position), caps=caps, tokens=float(tokens), active=int(active))
+        frees = None
+        if last:
+            frees = frees_in(float(last), now=now, idle=caps.idle)
         return Place(
-            bool(int(admitted)), int(position), int(waiting), drawn, int(admissions), span, turn
+            bool(int(admitted)),
+            int(position),
+            int(waiting),
+            drawn,
+            int(admissions),
+            span,
+            turn,
+            engaged=bool(int(on)),
+            frees_in=frees,
         )
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
-        await self.redis.zadd(self._keys(edition_id, now)[0], {str(user_id): now})
+        await self.redis.zadd(self._keys(edition_id)[0], {str(user_id): now})
 
     async def keep(
         self, edition_id: int, user_ids: set[int], *, now: float, idle: float
     ) -> set[int]:
         if not user_ids:
             return set()
-        active = self._keys(edition_id, now)[0]
+        active = self._keys(edition_id)[0]
         users = sorted(user_ids)
         # One round trip, atomic: the idle dropped as an arrival would, then only those still
         # in stamped (XX: a place given away is not taken back).
@@ -462,8 +719,28 @@ class RedisLine:
             *_, scores = await pipe.execute()
         return {u for u, score in zip(users, scores, strict=True) if score is None}
 
+    async def count_in(
+        self, edition_id: int, draws: dict[int, float], *, now: float, opens: float, caps: Caps
+    ) -> set[int]:
+        if not draws:
+            return set()
+        active, line, seen, *_ = self._keys(edition_id)
+        args: list[str | int | float] = [repr(now), repr(opens), caps.max_waiting, TTL]
+        for user, draw in sorted(draws.items()):
+            args += [user, repr(draw)]
+        found = await self.count_in_script(keys=[active, line, seen], args=args)
+        return {int(u) for u in found}
+
+    async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
+        active, line, seen, _seq, bucket, log, _full, engaged = self._keys(edition_id)
+        args: list[str | int | float] = [repr(now), repr(caps.idle), repr(WAIT_IDLE)]
+        args += [repr(RATE_WINDOW), MAX_PURGE, caps.active, caps.per_minute, ENGAGE, RELEASE, TTL]
+        args += [repr(caps.burst), repr(opens)]
+        keys = [active, line, seen, bucket, log, engaged]
+        return bool(int(await self.pressure_script(keys=keys, args=args)))
+
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
-        active, line, _seen, _seq, _minute, log, _full = self._keys(edition_id, now)
+        active, line, _seen, _seq, _bucket, log, _full, _engaged = self._keys(edition_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcount(active, now - idle, math.inf)
             pipe.zcard(line)

@@ -10,14 +10,24 @@ one who left expires with their place. Checking it needs neither the database no
 Redis down, people let in stay in (fail open), while new arrivals get a 503 (the cap cannot
 be kept without the shared count, and letting everyone in is what brings a surge down).
 
-Which editions are gated now is read from the database at most every `CACHE_SECONDS` per
-process (`gated`), not on every request.
+Which editions are *armed* now (a cap, a live day within 15 minutes or open) is read from the
+database at most every `CACHE_SECONDS` per process (`armed`), not on every request. An armed
+edition's gate is *engaged* only under pressure (fair.admission.pressed: someone waiting, or a
+cap nearly used; before opening, early arrivals enough to press a cap, the places then drawn
+at opening): that is
+read from the line at most every `CACHE_SECONDS` per process and edition too, and learnt at once
+from each arrival of this process (`engaged`). While it is not engaged nobody is held, no
+socket reads the line or the database on connect, and public pages are not cached; candidates
+still take their place on their first gated page (let in at once, with the cookie) and their
+sockets are counted by the hub's round (fair.live.hub), so that the count that engages it is
+right.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -25,6 +35,7 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, Signer
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -32,6 +43,8 @@ from sqlalchemy.orm import selectinload
 from fair import admission, settings
 from fair.enums import InterviewStatus, Role
 from fair.models import Edition, EditionCandidate, Interview, LiveDay, User
+
+log = logging.getLogger("fair.admission")
 
 COOKIE = "fair_admission"
 RENEW = 60.0  # seconds: a cookie older than this is renewed on the next request
@@ -162,12 +175,32 @@ _cache: tuple[datetime, list[_Candidate]] | None = None
 _reading: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
+_pressing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _lock(
+    locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock],
+) -> asyncio.Lock:
+    """This event loop's lock in `locks`."""
+    loop = asyncio.get_running_loop()
+    lock = locks.get(loop)
+    if lock is None:
+        lock = locks[loop] = asyncio.Lock()
+    return lock
+
+
+# edition -> (when read, engaged): the gate's pressure as this process last learnt it
+_engaged: dict[int, tuple[datetime, bool]] = {}
 
 
 def forget() -> None:
-    """Read the editions afresh on the next request (an organiser changed the caps; tests)."""
+    """Read the editions and their pressure afresh on the next request (an organiser changed
+    the caps; tests)."""
     global _cache
     _cache = None
+    _engaged.clear()
 
 
 def _cached(now: datetime) -> list[_Candidate] | None:
@@ -181,11 +214,7 @@ async def _candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
     found = _cached(now)
     if found is not None:
         return found
-    loop = asyncio.get_running_loop()
-    lock = _reading.get(loop)
-    if lock is None:
-        lock = _reading[loop] = asyncio.Lock()
-    async with lock:
+    async with _lock(_reading):
         found = _cached(now)  # read meanwhile by the caller that held the lock
         return found if found is not None else await _read_candidates(session, now)
 
@@ -209,9 +238,9 @@ async def _read_candidates(session: AsyncSession, now: datetime) -> list[_Candid
     return editions
 
 
-async def gated(session: AsyncSession, now: datetime) -> list[Gate]:
-    """The editions whose gate is on now (a cap, and a live day opening within 15 minutes or
-    open)."""
+async def armed(session: AsyncSession, now: datetime) -> list[Gate]:
+    """The editions whose gate is armed now (a cap, and a live day opening within 15 minutes
+    or open), engaged or not."""
     gates = []
     for edition in await _candidates(session, now):
         opens = admission.opening(edition.days, now)
@@ -220,12 +249,51 @@ async def gated(session: AsyncSession, now: datetime) -> list[Gate]:
     return gates
 
 
+def note(gate: Gate, place: admission.Place, now: datetime) -> None:
+    """What an arrival of this process told of the gate's pressure: known at once here."""
+    _engaged[gate.edition_id] = (now, place.engaged)
+
+
+def _known(edition_id: int, now: datetime) -> bool | None:
+    found = _engaged.get(edition_id)
+    if found is not None and timedelta(0) <= now - found[0] < timedelta(seconds=CACHE_SECONDS):
+        return found[1]
+    return None
+
+
+async def engaged(line: admission.Line, gate: Gate, now: datetime) -> bool:
+    """Whether `gate` holds people now: under pressure (fair.admission.pressed; before
+    opening, early arrivals enough to press a cap), as this process learnt it within
+    `CACHE_SECONDS`; read from the line by one caller at a time. With the line out of reach,
+    the last state known (engaged when none: the cap cannot be kept without it)."""
+    found = _known(gate.edition_id, now)
+    if found is not None:
+        return found
+    async with _lock(_pressing):
+        found = _known(gate.edition_id, now)  # read meanwhile by the caller that held the lock
+        return found if found is not None else await pressure(line, gate, now)
+
+
+async def pressure(line: admission.Line, gate: Gate, now: datetime) -> bool:
+    """Whether `gate` is under pressure, read from the line now and kept (`engaged`)."""
+    try:
+        on = await line.pressure(
+            gate.edition_id, now=now.timestamp(), opens=gate.opens.timestamp(), caps=gate.caps
+        )
+    except (RedisError, OSError) as exc:
+        log.warning("admission: the line's pressure is out of reach: %r", exc)
+        last = _engaged.get(gate.edition_id)
+        on = last[1] if last is not None else True
+    _engaged[gate.edition_id] = (now, on)
+    return on
+
+
 async def gate_for(
     session: AsyncSession, user: User, now: datetime, *, slug: str | None = None
 ) -> Gate | None:
-    """The gate `user` passes now: the edition's whose page this is (`slug`), else that of
-    the first gated edition they are registered to; None when there is none."""
-    gates = await gated(session, now)
+    """The armed gate `user` passes now: the edition's whose page this is (`slug`), else
+    that of the first armed edition they are registered to; None when there is none."""
+    gates = await armed(session, now)
     if not gates:
         return None
     if slug is not None:

@@ -38,12 +38,11 @@ RECOMMENDED_ARRIVALS_PER_MINUTE = int(_ADMISSIONS_A_MINUTE * ARRIVALS_SHARE)  # 
 RECOMMENDED_ACTIVE_CAP = int(
     _ADMISSIONS_A_MINUTE * (1 - ARRIVALS_SHARE) / 60 * REQUESTS_PER_ARRIVAL * ACTIVE_PAGE_SECONDS
 )  # 865
-# The defaults stay 0 (no cap) for now: a cap gates its edition for every live hour, not only
-# when it is full, so its candidates' sockets take a place in the line (a read on connect) and
-# its public pages come from the 5 s cache at all times (docs/OPERATIONS.md "Admission control").
-# An operator expecting a surge sets the two variables to the figures above.
-ADMISSION_ACTIVE_CAP = 0
-ADMISSION_ARRIVALS_PER_MINUTE = 0
+# The defaults: an edition's gate is armed by them during its live hours but engages only under
+# pressure (fair.admission.pressed: 85 % of a cap used, or someone waiting), so they cost nothing
+# while the fair is not full (docs/OPERATIONS.md "Admission control"). 0 turns a cap off.
+ADMISSION_ACTIVE_CAP = RECOMMENDED_ACTIVE_CAP
+ADMISSION_ARRIVALS_PER_MINUTE = RECOMMENDED_ARRIVALS_PER_MINUTE
 
 
 class SettingsError(RuntimeError):

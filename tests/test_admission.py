@@ -119,38 +119,61 @@ async def test_arrivals_before_opening_are_drawn_then_served_in_order(
     assert late.admitted is False
 
 
-async def test_arrivals_a_minute_cap(lines: list[admission.Line]) -> None:
-    one, _two = lines
-    caps = admission.Caps(active=0, per_minute=2, idle=600.0, max_waiting=100)
-    minute = (OPENS // 60 + 1) * 60
-    assert [(await _arrive(one, u, minute + 1, caps)).admitted for u in (1, 2, 3)] == [
-        True,
-        True,
-        False,
-    ]
-    assert (await _arrive(one, 3, minute + 59, caps)).position == 1
-    assert (await _arrive(one, 3, minute + 61, caps)).admitted
+async def test_the_arrivals_a_minute_cap_lets_people_in_at_a_steady_pace(
+    lines: list[admission.Line],
+) -> None:
+    """60 a minute: 10 at once (BURST seconds' worth), then one a second, not 60 at each
+    clock minute (the old counter let a minute's worth in at once, then nobody)."""
+    one, two = lines
+    caps = admission.Caps(active=0, per_minute=60, idle=600.0, max_waiting=100)
+    start = (OPENS // 60 + 1) * 60 - 5  # 5 s before a clock minute: nothing changes there
+    let_in = [(await _arrive(one, u, start, caps)).admitted for u in range(1, 31)]
+    assert let_in == [True] * 10 + [False] * 20
+    for second in range(1, 9):  # each asks again every second; one more each second
+        places = [await _arrive(two, u, start + second, caps) for u in range(11, 31)]
+        assert sum(p.admitted for p in places) == second, second
+    # Idle: the bucket fills again up to its burst, no more.
+    later = [(await _arrive(one, u, start + 600, caps)).admitted for u in range(31, 51)]
+    assert later == [True] * 10 + [False] * 10
 
 
-async def test_when_only_the_minute_cap_holds_the_wait_is_the_minute_of_one_s_turn(
+async def test_a_process_whose_clock_is_behind_mints_no_admissions(
+    lines: list[admission.Line],
+) -> None:
+    """One clock (fair.clock's `now`) for the bucket: a process 30 s behind, in another clock
+    minute, gets no fresh allowance (the per-minute key named after the host's minute did)."""
+    one, two = lines
+    caps = admission.Caps(active=0, per_minute=60, idle=600.0, max_waiting=100)
+    start = (OPENS // 60 + 1) * 60 + 10
+    assert sum([(await _arrive(one, u, start, caps)).admitted for u in range(1, 21)]) == 10
+    behind = [(await _arrive(two, u, start - 30, caps)).admitted for u in range(11, 21)]
+    assert behind == [False] * 10
+    assert sum([(await _arrive(one, u, start + 2, caps)).admitted for u in range(11, 21)]) == 2
+
+
+async def test_when_only_the_minute_cap_holds_the_wait_is_when_the_bucket_lets_one_in(
     lines: list[admission.Line],
 ) -> None:
     one, two = lines
-    caps = admission.Caps(active=0, per_minute=2, idle=600.0, max_waiting=100)
-    minute = (OPENS // 60 + 1) * 60
-    places = [await _arrive(one if u % 2 else two, u, minute + 1, caps) for u in range(1, 7)]
-    # Two let in this minute; the next two at the next minute, 59 s away; then two more.
-    assert [p.wait_seconds for p in places] == [0.0, 0.0, 59.0, 59.0, 119.0, 119.0]
-    assert (await _arrive(two, 5, minute + 30, caps)).wait_seconds == 90.0
-    assert [(await _arrive(one, u, minute + 60, caps)).admitted for u in (3, 4, 5)] == [
+    caps = admission.Caps(active=0, per_minute=12, idle=600.0, max_waiting=100)  # 2 at once
+    start = OPENS + 1
+    places = [await _arrive(one if u % 2 else two, u, start, caps) for u in range(1, 7)]
+    # Two let in at once; then one every 5 s.
+    assert [p.wait_seconds for p in places] == [0.0, 0.0, 5.0, 10.0, 15.0, 20.0]
+    assert (await _arrive(two, 5, start + 2, caps)).wait_seconds == pytest.approx(13.0)
+    assert [(await _arrive(one, u, start + 10, caps)).admitted for u in (3, 4, 5)] == [
         True,
         True,
         False,
     ]
-    assert (await _arrive(one, 5, minute + 60, caps)).wait_seconds == 60.0
+    assert (await _arrive(one, 5, start + 10, caps)).wait_seconds == 5.0
+    # Draining the bucket engages the gate (85 % of its burst used) before anyone waits.
+    assert not await two.pressure(7, now=start + 600, opens=OPENS, caps=caps)
+    assert (await _arrive(one, 20, start + 600, caps)).engaged is False  # half drained
+    assert (await _arrive(one, 21, start + 600, caps)).engaged
 
 
-async def test_the_wait_is_the_line_over_the_pace_it_moved_not_the_opening_fill(
+async def test_the_wait_is_the_pace_the_line_moved_not_the_opening_fill(
     lines: list[admission.Line],
 ) -> None:
     one, two = lines
@@ -159,9 +182,15 @@ async def test_the_wait_is_the_line_over_the_pace_it_moved_not_the_opening_fill(
     for user in range(1, 7):  # the opening fill: 3 let in at once, 3 waiting
         await _arrive(one if user % 2 else two, user, start, caps)
     # The fill says nothing of how fast places free up (nobody's before the idle minute): no
-    # estimate, where counting it would show 3 / (3 a minute) = one minute.
+    # estimate, where counting it would show 3 / (3 a minute) = one minute; nor do the places
+    # of people seen 10 s ago (present: nobody can say when they leave).
     place = await _arrive(one, 6, start + 10, caps)
-    assert (place.position, place.admissions, place.wait_seconds) == (3, 0, None)
+    assert (place.position, place.admissions, place.frees_in, place.wait_seconds) == (
+        3,
+        0,
+        None,
+        None,
+    )
     # The three first go quiet: their places go to the three waiting, a move of the line.
     assert (await _arrive(two, 4, start + 61, caps)).admitted
     for user in (7, 8):
@@ -170,13 +199,48 @@ async def test_the_wait_is_the_line_over_the_pace_it_moved_not_the_opening_fill(
     assert (place.position, place.admissions, place.span) == (2, 3, 39.0)
     assert place.rate == pytest.approx(3 / 60.0)  # over a minute at least
     assert place.wait_seconds == pytest.approx(2 / (3 / 60.0))
-    # Nobody let in over the window since (the active stay): no estimate, said so.
+    # Those let in then go quiet (no request, no socket) but keep their places longer: the
+    # wait is when the second of them lapses, later than the pace says.
     quiet = admission.Caps(active=3, per_minute=0, idle=10_000.0, max_waiting=100)
-    for moment in range(200, int(admission.RATE_WINDOW) + 100, 100):  # 8 asks, 7 left
+    place = await _arrive(one, 8, start + 200, quiet)
+    assert (place.frees_in, place.measured) == (61 + 10_000 - 200, True)
+    assert place.wait_seconds == place.frees_in
+    for moment in range(300, int(admission.RATE_WINDOW) + 100, 100):  # they keep asking
         await _arrive(one, 8, start + moment, quiet)
     stale = await _arrive(one, 8, start + admission.RATE_WINDOW + 62, quiet)
     assert (stale.admitted, stale.position, stale.admissions) == (False, 1, 0)
-    assert stale.wait_seconds is None
+    assert stale.wait_seconds == 61 + 10_000 - admission.RATE_WINDOW - 62
+
+
+async def test_right_after_the_first_move_the_wait_shown_is_the_wait_had(
+    lines: list[admission.Line],
+) -> None:
+    """bench/surge.py's case (those let in go quiet): the first move of the line measured no
+    pace (one admission floored to a minute: 60 s a place, here a wait shown 60 times too
+    long; a p90 error of 1,679 % at 120 candidates); the places' expiry times say when each
+    frees up. Everyone waiting asks every second; the wait had is to the second."""
+    one, two = lines
+    caps = admission.Caps(active=10, per_minute=0, idle=600.0, max_waiting=100)
+    start = OPENS + 1
+    for user in range(10):  # let in one a second
+        assert (await _arrive(one, user, start + user, caps)).admitted
+    waiting = list(range(100, 130))
+    for moment in range(10, 600, 60):  # they keep asking (WAIT_IDLE)
+        for user in waiting:
+            await _arrive(two, user, start + moment, caps)
+    now = start + 600.5  # the first place lapsed: the first in line takes it
+    assert (await _arrive(one, 100, now, caps)).admitted
+    target = 109
+    shown = await _arrive(two, target, now, caps)
+    assert (shown.position, shown.admissions) == (9, 1)
+    assert shown.wait_seconds == 8.5  # the 9th oldest place's expiry; was 9 × 60 s
+    left, moment = set(waiting[1:]), now
+    while target in left:
+        moment += 1
+        for user in sorted(left):
+            if (await _arrive(one if user % 2 else two, user, moment, caps)).admitted:
+                left.discard(user)
+    assert moment - now == pytest.approx(shown.wait_seconds, abs=1.0)
 
 
 async def test_the_line_is_bounded_and_forgets_who_stopped_asking(
@@ -192,6 +256,93 @@ async def test_the_line_is_bounded_and_forgets_who_stopped_asking(
     await _arrive(one, 2, now + 100, caps)
     place = await _arrive(two, 4, now + admission.WAIT_IDLE + 1, caps)
     assert (place.position, place.waiting) == (2, 2)
+
+
+async def test_the_gate_engages_near_the_active_cap_and_lets_go_below_a_lower_share(
+    lines: list[admission.Line],
+) -> None:
+    """Engaged from ENGAGE (85 %) of the cap or anyone waiting, until under RELEASE (70 %)
+    with nobody waiting: in between it stays as it was (no flapping at the threshold)."""
+    one, two = lines
+    caps = admission.Caps(active=10, per_minute=0, idle=100.0, max_waiting=100)
+    now = OPENS + 10
+    places = [await _arrive(one if u % 2 else two, u, now, caps) for u in range(1, 10)]
+    assert [p.engaged for p in places] == [False] * 8 + [True]  # 9 of 10: past 8.5
+    assert await two.pressure(7, now=now, opens=OPENS, caps=caps)
+    for user in range(1, 8):  # 7 stay active, 2 go quiet
+        await one.touch(7, user, now=now + 50)
+    assert await one.pressure(7, now=now + 101, opens=OPENS, caps=caps)  # 7 of 10: still engaged
+    for user in range(1, 7):
+        await two.touch(7, user, now=now + 140)
+    assert not await two.pressure(7, now=now + 151, opens=OPENS, caps=caps)  # 6: let go
+    # Sockets counted in (the hub's round) count as much as arrivals.
+    counted = await one.count_in(7, _draws(1, 20, 21), now=now + 152, opens=OPENS, caps=caps)
+    assert counted == {1, 20, 21}
+    assert not await one.pressure(7, now=now + 152, opens=OPENS, caps=caps)  # 8: not yet
+    await two.count_in(7, _draws(22), now=now + 153, opens=OPENS, caps=caps)
+    assert await one.pressure(7, now=now + 153, opens=OPENS, caps=caps)
+    assert not await one.pressure(9, now=now + 154, opens=OPENS, caps=caps)  # nobody there
+
+
+def _draws(*users: int) -> dict[int, float]:
+    return {u: u / 100 for u in users}
+
+
+async def test_before_opening_only_enough_early_arrivals_to_press_a_cap_engage_the_gate(
+    lines: list[admission.Line],
+) -> None:
+    """A small fair's early arrivals are not held (not engaged: fair.web.gate lets them go on)
+    and all let in at opening; a crowd's engage the gate before opening (ENGAGE of the active
+    cap, or of the per-minute cap's bucket: 85 %), and are let in in the order drawn."""
+    one, two = lines
+    caps = admission.Caps(active=4, per_minute=0, idle=600.0, max_waiting=100)
+    before = OPENS - 60  # within WAIT_IDLE of opening: nobody's place forgotten
+    small = [await two.arrive(8, u, now=before, opens=OPENS, caps=caps, draw=0.5) for u in (1, 2)]
+    assert [(p.admitted, p.drawn, p.engaged) for p in small] == [(False, True, False)] * 2
+    # A socket's candidate, counted in by the hub's round, is an early arrival too.
+    assert await one.count_in(8, {3: 0.7}, now=before, opens=OPENS, caps=caps) == set()
+    assert not await one.pressure(8, now=before + 1, opens=OPENS, caps=caps)  # 3 < 3.4
+    at_opening = await one.arrive(8, 9, now=OPENS + 1, opens=OPENS, caps=caps, draw=0.5)
+    assert (at_opening.admitted, at_opening.engaged) == (True, True)  # the fourth of four
+    assert (await one.figures(8, now=OPENS + 1, idle=caps.idle)).active == 4  # all of them
+    # A crowd: the fourth early arrival (of a cap of 4) engages it; drawn order at opening.
+    draws = {11: 0.9, 12: 0.2, 13: 0.6, 14: 0.4, 15: 0.1, 16: 0.8}
+    crowd = [
+        await one.arrive(7, u, now=before, opens=OPENS, caps=caps, draw=d) for u, d in draws.items()
+    ]
+    assert [p.engaged for p in crowd] == [False, False, False, True, True, True]
+    assert await two.pressure(7, now=before + 1, opens=OPENS, caps=caps)
+    late = await two.arrive(7, 17, now=OPENS + 1, opens=OPENS, caps=caps, draw=0.0)
+    assert (late.admitted, late.position) == (False, 3)  # behind the two drawn last
+    let_in = {u for u in draws if (await _arrive(one, u, OPENS + 2, caps)).admitted}
+    assert let_in == {15, 12, 14, 13}
+    # The per-minute cap's bucket (10 s worth: 10 at 60 a minute) presses from 9 early.
+    minute = admission.Caps(active=0, per_minute=60, idle=600.0, max_waiting=100)
+    early = [
+        (await two.arrive(9, u, now=before, opens=OPENS, caps=minute, draw=0.5)).engaged
+        for u in range(1, 10)
+    ]
+    assert early == [False] * 8 + [True]
+
+
+async def test_a_socket_counted_in_while_its_candidate_waits_keeps_their_place_in_line(
+    lines: list[admission.Line],
+) -> None:
+    one, two = lines
+    caps = admission.Caps(active=2, per_minute=0, idle=600.0, max_waiting=100)
+    await _arrive(one, 1, OPENS + 1, caps)
+    await _arrive(one, 2, OPENS + 1, caps)
+    assert not (await _arrive(two, 3, OPENS + 1, caps)).admitted  # the cap (2) full
+    assert (await _arrive(two, 4, OPENS + 2, caps)).position == 2
+    # Their socket opened before they waited, counted in by the round: still in line (no
+    # jump over those ahead), seen (the place kept past WAIT_IDLE without a page's asking).
+    later = OPENS + admission.WAIT_IDLE + 1
+    counted = await one.count_in(7, _draws(1, 3), now=later - 60, opens=OPENS, caps=caps)
+    assert counted == {1}
+    assert (await _arrive(two, 4, later - 1, caps)).position == 2  # 4 keeps asking
+    figures = await two.figures(7, now=later, idle=caps.idle)
+    assert (figures.active, figures.waiting) == (2, 2)
+    assert (await _arrive(two, 3, later, caps)).position == 1
 
 
 async def test_the_line_in_this_process_answers_a_long_line_as_fast_as_a_short_one() -> None:
@@ -259,7 +410,8 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     assert 'http-equiv="refresh"' not in waiting.text  # axe: no self-reloading page
     assert "Vous êtes numéro 1 dans la file, sur 1." in waiting.text
     status = (await second.get(f"/e/{edition.slug}/waiting/status")).json()
-    # The first one let in filled the cap on arriving: no move of the line, so no estimate.
+    # The first one let in filled the cap on arriving: no move of the line, so no estimate
+    # (and they are present: nobody can say when they leave).
     assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, None)
     assert status["wait_text"] == i18n.gettext(
         "The line has not moved over the last 5 minutes, so no wait can be estimated yet.", "fr"
@@ -357,6 +509,13 @@ def test_the_wait_shown_has_the_reader_s_number_format() -> None:
         "3,6 par minute).",
         "en": "Estimated wait: about 2 minutes (pace of admissions lately: 3.6 a minute).",
     }
+    # From a place's expiry alone (no pace measured): no pace shown.
+    expiry = admission.Place(False, 1, 9, False, 0, 0.0, frees_in=150.0)
+    token = i18n.current_locale.set("en")
+    try:
+        assert waiting_page._wait_text(expiry) == "Estimated wait: about 3 minutes."
+    finally:
+        i18n.current_locale.reset(token)
 
 
 async def test_the_gated_editions_kept_outlive_the_session_that_read_them(
@@ -365,10 +524,10 @@ async def test_the_gated_editions_kept_outlive_the_session_that_read_them(
     clock.set_now(f.NOON)
     edition = await _gated_edition(session)
     async with app.state.read_sessions() as reader:
-        assert [g.slug for g in await admission_gate.gated(reader, f.NOON)] == [edition.slug]
+        assert [g.slug for g in await admission_gate.armed(reader, f.NOON)] == [edition.slug]
         await reader.rollback()  # as a request's session ends
     async with app.state.read_sessions() as reader:  # the next request, within 5 s
-        gates = await admission_gate.gated(reader, f.NOON + timedelta(seconds=1))
+        gates = await admission_gate.armed(reader, f.NOON + timedelta(seconds=1))
     assert [(g.edition_id, g.caps.active) for g in gates] == [(edition.id, 1)]
 
 
@@ -402,3 +561,36 @@ async def test_a_place_drawn_before_opening_is_kept_by_one_who_lets_it_go_and_co
             others = [await position(client) for client, _id in people[1:]]
         assert sorted(others) == list(range(1, 12))
         assert await position(leaver) == first[0]
+
+
+async def test_before_opening_a_small_fair_holds_nobody_and_a_crowd_is_drawn(
+    session: AsyncSession, make_client: Any
+) -> None:
+    """Caps on (as by default) in the 15 minutes before opening: early arrivals too few to
+    press a cap go on as at any time (no waiting page) and are let in at opening; enough of
+    them (85 % of the active cap) engage the gate, and their places are drawn at opening."""
+    opens = f.NOON.replace(hour=0)  # its first live day opens at midnight
+    early = opens - timedelta(minutes=1)  # within WAIT_IDLE: the waiters need not ask again
+    clock.set_now(early)
+    small = await f.edition(session, admission_active_cap=10, live_first_day=opens.date())
+    crowded = await f.edition(session, admission_active_cap=2, live_first_day=opens.date())
+    await db.commit(session)
+    visitor, _id = await _candidate_client(session, make_client, small)
+    assert (await visitor.get(f"/e/{small.slug}/my-fair")).status_code == 200
+    not_held = await visitor.get(f"/e/{small.slug}/waiting")  # on to the edition's page
+    assert (not_held.status_code, not_held.headers["location"]) == (303, f"/e/{small.slug}")
+    assert admission_gate.COOKIE not in visitor.cookies
+    people = [await _candidate_client(session, make_client, crowded) for _ in range(3)]
+    mine = f"/e/{crowded.slug}/my-fair"
+    # The first is not held (one of a cap of two); the second engages the gate: held, and so
+    # is the first from their next page, all three in line for the draw.
+    assert [(await c.get(mine)).status_code for c, _id in people] == [200, 303, 303]
+    assert (await people[0][0].get(mine)).status_code == 303
+    (gate,) = [g for g in await admission_gate.armed(session, early) if g.edition_id == crowded.id]
+    by_draw = sorted((admission_gate.draw(crowded.id, i, gate.opens), i) for _c, i in people)
+    clock.set_now(opens + timedelta(seconds=1))
+    status = f"/e/{crowded.slug}/waiting/status"
+    admitted = {i for c, i in people if (await c.get(status)).json()["admitted"]}
+    assert admitted == {i for _draw, i in by_draw[:2]}
+    assert (await visitor.get(f"/e/{small.slug}/my-fair")).status_code == 200
+    assert admission_gate.COOKIE in visitor.cookies  # let in at opening

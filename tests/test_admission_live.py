@@ -48,6 +48,7 @@ def _fresh() -> Iterator[None]:
 class Fair:
     slug: str
     candidates: list[User]
+    edition_id: int
 
 
 async def _gated_fair(server: Server, people: int) -> Fair:
@@ -62,7 +63,7 @@ async def _gated_fair(server: Server, people: int) -> Fair:
             for candidate in found:
                 await participants.register(session, edition_id=edition.id, user=candidate)
             await session.commit()
-            return Fair(edition.slug, found)
+            return Fair(edition.slug, found, edition.id)
     finally:
         await engine.dispose()
 
@@ -102,18 +103,22 @@ async def test_an_admitted_candidate_s_socket_reads_nothing_to_pass_the_gate(
     fair = await _gated_fair(server, 1)
     async with _clients(server, fair.candidates) as (first,):
         assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200
-        own = channels.user(fair.candidates[0].id)
-        connect = {"origin": server.url, "open_timeout": 5}
-        headers = {"Cookie": _cookies(first)}
-        for _attempt in range(2):  # the first warms the session's and the gate's caches
-            with statements(server) as seen:
-                async with websockets.connect(
-                    server.ws, additional_headers=headers, **connect
-                ) as ws:
-                    await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
-                    reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            assert reply == ["success", 1, {"channel": own}]
-        assert seen == []
+        assert await _second_connect_reads(server, first, fair.candidates[0]) == []
+
+
+async def _second_connect_reads(server: Server, client: httpx.AsyncClient, user: User) -> list[str]:
+    """The statements run by the second of two sockets of `client` subscribing to `user`'s
+    channel (the first warms the session's and the gate's caches)."""
+    own = channels.user(user.id)
+    connect = {"origin": server.url, "open_timeout": 5}
+    headers = {"Cookie": _cookies(client)}
+    for attempt in range(2):
+        with statements(server) as seen:
+            async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+                await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply == ["success", 1, {"channel": own}], attempt
+    return seen
 
 
 @dataclass
@@ -170,8 +175,10 @@ async def test_a_candidate_who_only_browsed_the_open_pages_gets_a_socket_while_t
     server: Server,
 ) -> None:
     # The edition's page and the hall never hold anyone, so they give no admission cookie:
-    # the hall's socket takes the candidate's place itself (it was closed with 1013 forever).
+    # the hall's socket is let in while the gate is not engaged (nothing read on connect but
+    # the caches), counted in by the hub's round, which engages the gate once the cap is used.
     fair = await _gated_fair(server, 2)
+    the_hub = hub.of(server.app.state.broadcast)
     async with _clients(server, fair.candidates) as (first, second):
         for client in (first, second):
             for page in (f"/e/{fair.slug}", f"/e/{fair.slug}/booths"):
@@ -187,12 +194,26 @@ async def test_a_candidate_who_only_browsed_the_open_pages_gets_a_socket_while_t
                 1,
                 {"channel": own},
             ]
-        # The cap (one) taken: the second is held, and has a place in the line.
-        headers = {"Cookie": _cookies(second)}
-        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
-            assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
+            await _on_server(server, the_hub.keep_admitted())  # counted in: the cap (one) used
+            # The second is held now, and has a place in the line; the first stays.
+            headers = {"Cookie": _cookies(second)}
+            async with websockets.connect(server.ws, additional_headers=headers, **connect) as held:
+                assert await _closed_with(held) == (CLOSE_OVERFLOW, "waiting for admission")
+            await ws.send(json.dumps(["subscribe", 2, {"channel": own}]))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))[:2] == ["success", 2]
         status = await second.get(f"/e/{fair.slug}/waiting/status")
         assert (status.json()["admitted"], status.json()["position"]) == (False, 1)
+
+
+async def test_while_the_gate_is_not_engaged_a_socket_without_the_cookie_reads_nothing(
+    server: Server,
+) -> None:
+    """An armed gate (a cap, the fair open) with room to spare: a candidate's socket without
+    the admission cookie is let in on the caches alone (which editions are armed, and that
+    their gate is not engaged), no read of their registrations, interviews nor of the line."""
+    fair = await _gated_fair(server, 1)
+    async with _clients(server, fair.candidates) as (first,):
+        assert await _second_connect_reads(server, first, fair.candidates[0]) == []
 
 
 async def test_with_redis_down_those_let_in_stay_and_new_arrivals_get_a_503(
@@ -303,7 +324,7 @@ async def test_a_place_the_line_lost_is_taken_again_and_never_loops(server: Serv
         for _attempt in range(2):
             async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
                 assert await _closed_with(ws) == (CLOSE_OVERFLOW, "waiting for admission")
-        (line,) = admission_gate.LOCAL.editions.values()  # the socket took its place in it
+        line = admission_gate.LOCAL.editions[fair.edition_id]  # the socket took its place in it
         first_id, second_id = (c.id for c in fair.candidates)
         assert (list(line.active), list(line.tickets)) == ([second_id], [first_id])
 
@@ -347,8 +368,57 @@ async def test_sockets_let_through_without_a_place_are_counted_or_left_alone(
             for _round in range(2):
                 await _on_server(server, the_hub.keep_admitted())
                 assert (await _pinged(before), await _pinged(exempt)) == (True, True)
-            (line,) = admission_gate.LOCAL.editions.values()
+            line = admission_gate.LOCAL.editions[fair.edition_id]
             assert list(line.active) == [early.id]  # the exempt one not counted
             held = await second.get(f"/e/{fair.slug}/my-fair")
             assert held.status_code == 303  # the place is the first's
     assert late.id in line.tickets
+
+
+async def test_before_opening_sockets_are_let_in_until_enough_to_press_and_drawn_at_opening(
+    server: Server,
+) -> None:
+    """Caps on, the 15 minutes before opening: a socket is not held while the early arrivals
+    are too few to press the cap (a small fair); the hub's round puts it in line at its draw
+    (not active: it would jump the draw). Enough of them (85 % of the cap: 2 of 2) engage the
+    gate: the next socket is held. At opening the places go in the order drawn, whoever's
+    socket was open (those let in early and not drawn stay open, waiting)."""
+    opens = f.NOON.replace(hour=0)  # its first live day opens at midnight
+    clock.set_now(opens - timedelta(minutes=1))
+    settings.override(server.conf)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await f.edition(session, admission_active_cap=2, live_first_day=opens.date())
+            people = [await f.candidate(session) for _ in range(3)]
+            for candidate in people:
+                await participants.register(session, edition_id=edition.id, user=candidate)
+            await session.commit()
+            edition_id = edition.id
+    finally:
+        await engine.dispose()
+    the_hub = hub.of(server.app.state.broadcast)
+    connect = {"origin": server.url, "open_timeout": 5}
+    ids = [p.id for p in people]
+    async with _clients(server, people) as clients, contextlib.AsyncExitStack() as stack:
+        sockets = []
+        for client in clients[:2]:
+            headers = {"Cookie": _cookies(client)}
+            ws = await stack.enter_async_context(
+                websockets.connect(server.ws, additional_headers=headers, **connect)
+            )
+            assert await _pinged(ws)  # not held
+            sockets.append(ws)
+            await _on_server(server, the_hub.keep_admitted())
+        line = admission_gate.LOCAL.editions[edition_id]
+        assert (list(line.active), sorted(line.tickets)) == ([], ids[:2])  # in line, drawn
+        headers = {"Cookie": _cookies(clients[2])}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as held:
+            assert await _closed_with(held) == (CLOSE_OVERFLOW, "waiting for admission")
+        draws = {i: admission_gate.draw(edition_id, i, opens) for i in ids}
+        assert line.tickets == draws  # the held one's too
+        by_draw = sorted(ids, key=draws.__getitem__)
+        clock.set_now(opens + timedelta(seconds=1))
+        await _on_server(server, the_hub.keep_admitted())
+        assert (set(line.active), list(line.tickets)) == (set(by_draw[:2]), by_draw[2:])
+        assert [await _pinged(ws) for ws in sockets] == [True, True]

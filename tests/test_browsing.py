@@ -16,7 +16,7 @@ from itsdangerous import TimestampSigner
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission_gate, clock, db, offers, settings
+from fair import admission, admission_gate, clock, db, offers, settings
 from fair.models import Edition, Offer
 from fair.page_cache import Page, PageCache
 from fair.web.browsing import MARKER
@@ -30,15 +30,38 @@ def _fresh_gate() -> None:
     admission_gate.forget()
 
 
-async def _fair(session: AsyncSession, *, cap: int | None = 1) -> tuple[Edition, Offer]:
-    """An edition open now (f.NOON), gated when it has a cap, with one offer."""
+async def _fair(
+    session: AsyncSession, *, cap: int | None = 1, full: bool = True
+) -> tuple[Edition, Offer]:
+    """An edition open now (f.NOON), its gate armed when it has a cap, with one offer; `full`:
+    its one place taken (by someone of no account here), so that its gate is engaged."""
     clock.set_now(f.NOON)
     _fresh_gate()
     edition = await f.edition(session, admission_active_cap=cap)
     booth, _recruiter = await f.booth(session, edition_=edition)
     offer = await f.offer(session, booth_=booth, title="Soudeur ou soudeuse")
     await db.commit(session)
+    if cap and full:
+        await _take_places(edition.id, cap)
     return edition, offer
+
+
+async def _take_places(edition_id: int, cap: int) -> None:
+    """The edition's `cap` places taken by people of no account here: its gate engaged."""
+    caps = admission.Caps(active=cap, per_minute=0, idle=3600.0, max_waiting=10)
+    for user in range(cap):
+        await admission_gate.LOCAL.arrive(
+            edition_id, -1 - user, now=f.NOON.timestamp(), opens=0.0, caps=caps, draw=0.0
+        )
+
+
+async def _rendered_each_time(app: Any, client: httpx.AsyncClient, path: str) -> bool:
+    """Whether `path` asked twice is rendered the second time too (more than a version read),
+    and nothing kept."""
+    await client.get(path)
+    with selects(app) as again:
+        await client.get(path)
+    return len(again) > 3 and len(app.state.pages) == 0
 
 
 def _without_tokens(html: str) -> str:
@@ -159,18 +182,27 @@ async def test_a_visitor_with_a_message_waiting_gets_a_page_of_their_own(
     assert len(run) > 3
 
 
+async def test_nothing_is_cached_while_the_gate_is_armed_but_not_engaged(
+    app: Any, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    """A cap and the fair open, but room to spare: visitors get the page as it is now (the
+    programme's 'Live now', a booth's staffing), not one kept for others."""
+    edition, _offer = await _fair(session, full=False)
+    path = f"/e/{edition.slug}/booths"
+    assert await _rendered_each_time(app, client, path)
+    await _take_places(edition.id, 1)  # then the gate engages: the page is kept
+    clock.set_now(f.NOON + timedelta(seconds=admission_gate.CACHE_SECONDS))  # read again
+    await client.get(path)
+    assert len(app.state.pages) == 1
+
+
 async def test_nothing_is_cached_when_the_edition_is_not_gated(
     app: Any, session: AsyncSession, client: httpx.AsyncClient, conf: settings.Settings
 ) -> None:
     # No cap of its own, and the platform's default caps off (whatever they are).
     settings.override(replace(conf, admission_active_cap=0, admission_arrivals_per_minute=0))
     edition, _offer = await _fair(session, cap=None)
-    path = f"/e/{edition.slug}/booths"
-    await client.get(path)
-    with selects(app) as again:
-        await client.get(path)
-    assert len(again) > 3
-    assert len(app.state.pages) == 0
+    assert await _rendered_each_time(app, client, f"/e/{edition.slug}/booths")
 
 
 def test_the_cache_is_bounded_in_pages_and_bytes_least_recently_used_first() -> None:

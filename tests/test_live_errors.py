@@ -210,7 +210,7 @@ async def test_a_held_candidate_s_socket_whose_client_left_ends_quietly(
             await participants.register(session, edition_id=edition_id, user=held)
             await session.commit()
         async with app.state.read_sessions() as session:  # the first takes the only place
-            (gate,) = await admission_gate.gated(session, f.NOON)
+            (gate,) = await admission_gate.armed(session, f.NOON)
         place = await admission_gate.take_place(admission_gate.LOCAL, gate, first.id, f.NOON)
         assert place.admitted
         for gone in (False, True):

@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -64,10 +63,14 @@ async def call(ws: Any, action: str, payload: dict[str, Any]) -> list[Any]:
 async def test_a_connect_with_a_cached_session_reads_nothing(
     server: Server, logged_in: LoggedIn
 ) -> None:
-    # No admission caps (the default caps gate every live edition): a gated edition's socket
-    # reads nothing either once the candidate holds its admission cookie
-    # (test_admission_live::test_an_admitted_candidate_s_socket_reads_nothing_to_pass_the_gate).
-    settings.override(replace(server.conf, admission_active_cap=0, admission_arrivals_per_minute=0))
+    # With the default admission caps: the edition's gate is armed, not engaged (nobody
+    # presses it), so a candidate's socket without the admission cookie reads nothing to pass
+    # it either (fair.admission_gate caches both; the engaged case, with the cookie:
+    # test_admission_live::test_an_admitted_candidate_s_socket_reads_nothing_to_pass_the_gate).
+    assert (server.conf.admission_active_cap, server.conf.admission_arrivals_per_minute) == (
+        settings.ADMISSION_ACTIVE_CAP,
+        settings.ADMISSION_ARRIVALS_PER_MINUTE,
+    )
     user, edition_id = await make(server)
     client = await logged_in(user)
     own, hall = channels.user(user.id), channels.edition(edition_id)

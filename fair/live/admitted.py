@@ -4,17 +4,23 @@ line that the candidates of its open sockets are active, and decides for the soc
 place went.
 
 * A socket let in (by its admission cookie, or a place taken on connect: fair.live.socket
-  `_held`) is kept: one batch an edition gated now (`Line.keep`).
+  `_held`) is kept: one batch an edition armed now (`Line.keep`).
 * Its place lost (the line forgot it: Redis restarted; or no round for `idle`): it takes a
   place again, as a page would. Let in when there is room, and kept open; else it is in line,
   the socket is closed with "try again later", and on this process the cookie no longer lets
   a socket of theirs in (`lapsed`, for the cookie's life): its reconnect waits in line. (Before,
   the cookie let it in again and the next round closed it, every round until it expired.)
   Another process may let it in once more, until that process's own round.
-* A socket the gate let through without a place (none was gated then, or the candidate was
-  exempt) is counted as active once its edition is gated (`_count_in`), and never closed for
-  it; an exempt candidate's (an interview within 30 minutes or under way) is neither counted
-  nor closed, and counted once no longer exempt.
+* A socket the gate let through without a place (no edition was armed then, its gate was not
+  engaged: nothing read on connect, or the candidate was exempt) is counted in the armed
+  edition they are registered to from the next round (`_count_in`, `Line.count_in`): as
+  active, then kept as one let in; before opening, in line at their draw like a page's early
+  arrival. One waiting stays in line, their socket open, and takes their place again each
+  round from opening (the line lets them in at their turn: drawn early, first). Never closed
+  for having passed without a place. An exempt
+  candidate's (an interview within 30 minutes or under way) is neither counted nor closed,
+  and counted once no longer exempt. Whether those counted engage the gate is then known in
+  this process at once (`admission_gate.pressure`).
 
 With the line or the database out of reach, nobody is closed (fail open, as pages do).
 """
@@ -66,17 +72,17 @@ class Keeper:
         line = admission_gate.line_of(broadcast.client(), broadcast.namespace)
         try:
             async with state.read_sessions() as session:
-                gates = {g.edition_id: g for g in await admission_gate.gated(session, now)}
+                gates = {g.edition_id: g for g in await admission_gate.armed(session, now)}
                 if gates:
                     untracked = [c for c in candidates if c.admission is None]
-                    await _count_in(session, untracked, list(gates), line, now)
+                    await _count_in(session, untracked, gates, line, now)
             by_edition: defaultdict[int, list[Connection]] = defaultdict(list)
             for conn in candidates:
                 if conn.admission is not None:
                     by_edition[conn.admission].append(conn)
             for edition_id, conns in by_edition.items():
                 gate = gates.get(edition_id)
-                if gate is not None:  # else no longer gated: nothing to keep
+                if gate is not None:  # else no longer armed: nothing to keep
                     await self._keep(line, gate, conns, now)
         except Exception as exc:  # the round goes on
             log.warning("live: admission places not kept this round: %r", exc)
@@ -133,14 +139,15 @@ async def _take_place_again(
 async def _count_in(
     session: AsyncSession,
     conns: list[Connection],
-    gated: list[int],
+    gates: dict[int, admission_gate.Gate],
     line: admission.Line,
     now: datetime,
 ) -> None:
     """Candidates' sockets the gate let through without a place: those registered to an
-    edition gated now (the first, as `admission_gate.gate_for`) and not exempt are counted as
-    its active candidates from now on, as if let in. Two reads (chunks of READ_BATCH users) a
-    round, only while an edition is gated."""
+    edition armed now (the first, as `admission_gate.gate_for`) and not exempt are counted
+    (`Line.count_in`: as active from opening, before it in line at their draw; one batch an
+    edition), and the gate's pressure read again. Two reads (chunks of READ_BATCH users) a
+    round, only while an edition is armed and such sockets are open."""
     by_user: defaultdict[int, list[Connection]] = defaultdict(list)
     for conn in conns:
         if conn.user is not None:
@@ -150,11 +157,28 @@ async def _count_in(
     exempt: set[int] = set()
     for start in range(0, len(users), READ_BATCH):
         chunk = users[start : start + READ_BATCH]
-        registered += await participants.registered_among(session, chunk, gated)
+        registered += await participants.registered_among(session, chunk, list(gates))
         exempt |= await admission_gate.exempt_among(session, chunk, now)
+    first: dict[int, int] = {}  # user: the first armed edition they are registered to
     for user_id, edition_id in registered:
-        if user_id in exempt or by_user[user_id][0].admission is not None:
-            continue  # exempt, or counted in an edition of theirs gated already
-        await line.touch(edition_id, user_id, now=now.timestamp())
-        for conn in by_user[user_id]:
-            conn.admission = edition_id
+        if user_id not in exempt:
+            first.setdefault(user_id, edition_id)
+    for edition_id, gate in gates.items():
+        draws = {
+            u: admission_gate.draw(edition_id, u, gate.opens)
+            for u, e in first.items()
+            if e == edition_id
+        }
+        if not draws:
+            continue
+        stamp, opens = now.timestamp(), gate.opens.timestamp()
+        counted = await line.count_in(edition_id, draws, now=stamp, opens=opens, caps=gate.caps)
+        if now >= gate.opens:  # those drawn before opening, still waiting: their turn yet?
+            for user_id in sorted(draws.keys() - counted):
+                if await _take_place_again(line, gate, user_id, now):
+                    counted.add(user_id)
+        for user_id in counted:  # let in: kept from now on (the others wait, open)
+            for conn in by_user[user_id]:
+                conn.admission = edition_id
+        # Known here at once: the next arrivals may have to wait
+        await admission_gate.pressure(line, gate, now)

@@ -106,7 +106,8 @@ async def _serve(websocket: WebSocket) -> tuple[int | None, str | None]:
     try:  # from the hub's cache when this session was checked moments ago
         found = await hub.authenticate(state, websocket.session)
         user, session_id = found if found is not None else (None, None)
-        # No database read unless an edition is gated now (admission_gate caches which are).
+        # No database read unless an edition's gate is engaged now (admission_gate caches
+        # which editions are armed, and which of their gates are engaged).
         held, admission_id = (
             await _held(state, websocket, user, hub)
             if user is not None and user.role == Role.CANDIDATE
@@ -134,44 +135,56 @@ async def _held(
     state: AppState, websocket: WebSocket, user: User, hub: hubs.Hub
 ) -> tuple[bool, int | None]:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
-    the gated edition, not exempt (staff; an interview within 30 minutes), and no room for
-    them in the line now (`_let_in`); and the edition let in through, if any (the hub keeps
-    their place while the socket is open, and closes it once the place is gone:
-    `Hub.keep_admitted`). A cookie whose place lapsed while a socket of theirs was open
-    here (fair.live.admitted) lets nobody in: the socket takes its place in line instead."""
+    an armed edition, its gate engaged, not exempt (staff; an interview within 30 minutes),
+    and no room for them in the line now (`_arrive`); and the edition let in through, if any
+    (the hub keeps their place while the socket is open, and closes it once the place is
+    gone: fair.live.admitted). A gate armed but not engaged reads nothing here but the caches
+    (fair.admission_gate): the hub's round counts the socket in. A cookie whose place lapsed
+    while a socket of theirs was open here lets nobody in: the socket takes its place in line
+    instead."""
     if user.role != Role.CANDIDATE:
         return False, None
     now = clock.now()
     raw = websocket.cookies.get(admission_gate.COOKIE)
+    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
     async with state.read_sessions() as session:
-        # Let in to a gated edition (the cookie says so): no read of their registrations.
-        gates = await admission_gate.gated(session, now)
+        gates = await admission_gate.armed(session, now)
+        # Let in to an armed edition (the cookie says so): no read of their registrations.
         found = admission_gate.admitted_to(raw, user.id, gates, now)
         if found is not None and not hub.admitted.lapsed(found, user.id):
             return False, found
+        engaged = [g.edition_id for g in gates if await admission_gate.engaged(line, g, now)]
+        if not engaged:
+            return False, None
         gate = await admission_gate.gate_for(session, user, now)
-        if gate is None:
+        if gate is None or gate.edition_id not in engaged:
             return False, None
         if await admission_gate.exempt(session, user, now):
             return False, None
-    let_in = await _let_in(state, gate, user, now)
-    if let_in:
+    place = await _arrive(state, gate, user, now)
+    if place is not None and place.admitted:
         hub.admitted.readmitted(gate.edition_id, user.id)
-    return not let_in, gate.edition_id
+        return False, gate.edition_id
+    # Not engaged after all (before opening, too few to press a cap): in, with the drawn place
+    # they just took (the hub's round keeps it while the socket is open).
+    return place is None or place.engaged, None
 
 
-async def _let_in(state: AppState, gate: admission_gate.Gate, user: User, now: datetime) -> bool:
+async def _arrive(
+    state: AppState, gate: admission_gate.Gate, user: User, now: datetime
+) -> admission.Place | None:
     """A candidate with no cookie (they only browsed the open pages: the edition's, the hall)
     takes their place as on a gated page: let in when the caps allow, else held. The line
-    remembers who is in (no cookie needed on a socket); out of reach, it holds them (a page
-    would answer 503)."""
+    remembers who is in (no cookie needed on a socket); out of reach (None), it holds them (a
+    page would answer 503)."""
     line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
     try:
         place = await admission_gate.take_place(line, gate, user.id, now)
     except (admission.Full, RedisError, OSError):
-        return False
+        return None
+    admission_gate.note(gate, place, now)
     (metrics.ADMISSION_ADMITTED if place.admitted else metrics.ADMISSION_HELD).inc()
-    return place.admitted
+    return place
 
 
 def origin_allowed(origin: str | None, host: str | None) -> bool:
@@ -309,7 +322,9 @@ class Connection:
         self.rooms: dict[int, tuple[str, str]] = {}  # interview id: (entry token, role)
         self.media_rooms: set[str] = set()  # media rooms this socket publishes to or watches
         self.calls: dict[int, str] = {}  # booth conversation id: role (live/call_commands.py)
-        self.admission: int | None = None  # the gated edition this candidate was let in to
+        # The armed edition this candidate was let in to, or counted in by the hub's round
+        # (fair.live.admitted); None: passed without a place.
+        self.admission: int | None = None
 
     async def serve(self, checked: int | None = None) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code); `checked`:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fair import admission, admission_gate, clock, editions, i18n
+from fair import admission, editions, i18n
 from fair.web import gate, urls
 from fair.web.accounts import safe_next
 from fair.web.auth import database, page, require_user
@@ -43,6 +43,8 @@ def _wait_text(place: admission.Place) -> str:
         return i18n.gettext(
             "The line has not moved over the last 5 minutes, so no wait can be estimated yet."
         )
+    if not place.rate:  # from the places' expiry times or the per-minute cap's pace alone
+        return i18n.gettext("Estimated wait: %(wait)s.", wait=_minutes(wait))
     return i18n.gettext(
         "Estimated wait: %(wait)s (pace of admissions lately: %(rate)s a minute).",
         wait=_minutes(wait),
@@ -53,21 +55,12 @@ def _wait_text(place: admission.Place) -> str:
 async def _standing(request: Request) -> tuple[admission.Place | None, str]:
     """The candidate's place in the edition's line (None: let in or never held), and where
     they go once in."""
-    user = require_user(request)
-    session = database(request)
+    require_user(request)
     slug = request.path_params["slug"]
-    edition = await editions.by_slug(session, slug)
+    edition = await editions.by_slug(database(request), slug)
     target = safe_next(request.query_params.get("next"), urls.path(request, "edition", slug=slug))
-    now = clock.now()
-    here = await admission_gate.gate_for(session, user, now, slug=edition.slug)
-    if (
-        here is None
-        or await gate.passes(request, here)
-        or await admission_gate.exempt(session, user, now)
-    ):
-        return None, target
-    place = await gate.arrive(request, here)
-    return (None if place.admitted else place), target
+    held = await gate.standing(request, edition.slug)
+    return (None if held is None else held[1]), target
 
 
 def _context(place: admission.Place, target: str) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """Public browsing pages served from a short cache: to anonymous visitors while their edition's
-admission gate is on, to logged-in candidates at all times (the landing page and the hall).
+admission gate is engaged, to logged-in candidates at all times (the landing page and the hall).
 
-When a fair is full (fair.admission: its gate on), the pages everyone may still browse (the
-edition's page, the booth hall, the offer search, the programme: `cached`) are rendered once
-per URL and language every `FAIR_PAGE_CACHE_SECONDS` at most for anonymous visitors, and
-served from this process's fair.page_cache.PageCache in between (requests for a page being
-rendered wait for that render): a surge of visitors then costs one primary-key read each (the
-edition's offers version, fair.offers_version: a page whose offers, booths or edition changed
-is rendered afresh at once), not a render.
+When a fair is full (fair.admission: its gate engaged, under pressure), the pages everyone may
+still browse (the edition's page, the booth hall, the offer search, the programme: `cached`)
+are rendered once per URL and language every `FAIR_PAGE_CACHE_SECONDS` at most for anonymous
+visitors, and served from this process's fair.page_cache.PageCache in between (requests for a
+page being rendered wait for that render): a surge of visitors then costs one primary-key read
+each (the edition's offers version, fair.offers_version: a page whose offers, booths or
+edition changed is rendered afresh at once), not a render. While the gate is armed but not
+engaged, every page is rendered for its visitor as at any other time.
 
 What a kept page never carries: only a GET from a browser with no account session and no
 message waiting to be shown (fair.web.flash) is served or kept; only a 200 rendered for nobody
@@ -200,15 +201,18 @@ def _anonymous(request: Request) -> bool:
 
 
 async def _version(request: Request) -> str | None:
-    """The version of the page's edition while its gate is on ("" when it has none), else
-    None. The gated editions are read once every few seconds per process (fair.admission_gate)."""
+    """The version of the page's edition while its gate is engaged ("" when it has none),
+    else None. The armed editions, and whether their gate is engaged, are read once every few
+    seconds per process (fair.admission_gate)."""
     state = app_state.of(request)
     if state.pages.seconds <= 0:
         return None
+    now = clock.now()
     async with state.read_sessions() as session:
-        gates = await admission_gate.gated(session, clock.now())
+        gates = await admission_gate.armed(session, now)
         gate = next((g for g in gates if g.slug == request.path_params.get("slug")), None)
-        if gate is None:
+        line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
+        if gate is None or not await admission_gate.engaged(line, gate, now):
             return None
         return await offers_version.current(session, gate.edition_id) or ""
 

@@ -13,6 +13,7 @@ Below fair.web.auth (which calls it): it reads the request's session itself.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,24 +56,59 @@ async def check(request: Request) -> Response | None:
     user = request.state.user
     if user is None or user.role != Role.CANDIDATE or _open(request):
         return None
-    now = clock.now()
-    session: AsyncSession = request.state.db
-    slug = request.path_params.get("slug")
-    gate = await admission_gate.gate_for(session, user, now, slug=slug)
-    if (
-        gate is None
-        or await passes(request, gate)
-        or await admission_gate.exempt(session, user, now)
-    ):
+    held = await standing(request, request.path_params.get("slug"))
+    if held is None:
         return None
-    place = await arrive(request, gate)
-    if place.admitted:
-        return None
+    gate, place = held
     if _wants_json(request):
         body = {"error": {"code": "admission.waiting", "message": place_text(place)}}
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(REFRESH)})
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return urls.redirect(request, "admission_waiting", slug=gate.slug, query={"next": target})
+
+
+async def standing(
+    request: Request, slug: str | None
+) -> tuple[admission_gate.Gate, admission.Place] | None:
+    """The gate holding the candidate and their place in its line; None when they may go on
+    (no gate armed, let in already or now, never held). A gate not engaged lets them in at
+    once, counted (and the cookie given: their next pages need no line); before opening, with
+    too few arrivals to press a cap, they go on with their drawn place and no cookie (all let
+    in by the first arrival at opening); with its line out of reach, uncounted (fail open:
+    nobody waits while nothing presses)."""
+    user, now = request.state.user, clock.now()
+    session: AsyncSession = request.state.db
+    gate = await _gate(request, session, slug, now)
+    if gate is None or await passes(request, gate):
+        return None
+    engaged = await admission_gate.engaged(_line(request), gate, now)
+    if engaged and await admission_gate.exempt(session, user, now):
+        return None
+    try:
+        place = await arrive(request, gate)
+    except admission.Full as exc:
+        if engaged or exc.code != "admission.unavailable":
+            raise
+        return None
+    if place.admitted or not place.engaged:  # not engaged: before opening, too few to press
+        return None
+    if not engaged and await admission_gate.exempt(session, user, now):
+        return None
+    return gate, place
+
+
+async def _gate(
+    request: Request, session: AsyncSession, slug: str | None, now: datetime
+) -> admission_gate.Gate | None:
+    """The armed gate of this page (`slug`), else the one the candidate's cookie names (no read
+    of their registrations), else that of the first armed edition they are registered to."""
+    if slug is None:
+        gates = await admission_gate.armed(session, now)
+        raw = request.cookies.get(admission_gate.COOKIE)
+        found = admission_gate.admitted_to(raw, request.state.user.id, gates, now)
+        if found is not None:
+            return next(g for g in gates if g.edition_id == found)
+    return await admission_gate.gate_for(session, request.state.user, now, slug=slug)
 
 
 async def passes(request: Request, gate: admission_gate.Gate) -> bool:
@@ -113,6 +149,7 @@ async def arrive(request: Request, gate: admission_gate.Gate) -> admission.Place
         log.warning("admission: the line is out of reach: %r", exc)
         metrics.ADMISSION_REJECTED.labels("unavailable").inc()
         raise admission.Full(NOT_REACHED, code="admission.unavailable", retry_after=10) from exc
+    admission_gate.note(gate, place, now)
     if place.admitted:
         metrics.ADMISSION_ADMITTED.inc()
         _set_cookie(request, gate)

@@ -128,11 +128,11 @@ async def scrape(scope: Scope) -> Response:
 async def _admission(
     state: AppState, session: AsyncSession
 ) -> list[tuple[int, int, int, float, float | None]]:
-    """The admission lines of the editions gated now (fair.admission)."""
+    """The admission lines of the editions armed now (fair.admission), engaged or not."""
     now = clock.now()
     line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
     rows = []
-    for gate in await admission_gate.gated(session, now):
+    for gate in await admission_gate.armed(session, now):
         found = await line.figures(gate.edition_id, now=now.timestamp(), idle=gate.caps.idle)
         last = admission.Place(
             False, found.waiting, found.waiting, False, found.admissions, found.span

@@ -49,7 +49,7 @@ def test_waiting_page_at_360px(
         # The live server is shared: the gate goes off for the browser tests that follow.
         async def lift(session):  # type: ignore[no-untyped-def]
             await session.execute(
-                update(Edition).where(Edition.id == edition_id).values(admission_active_cap=None)
+                update(Edition).where(Edition.id == edition_id).values(admission_active_cap=0)
             )
 
         live_server.seed(lift)
