@@ -113,7 +113,7 @@ def consent_as_browsers() -> None:
                 self._query_consent_task = None
                 return await self.close()  # type: ignore[no-any-return]
 
-    ice.Connection.query_consent = query_consent
+    ice.Connection.query_consent = query_consent  # type: ignore[method-assign]
 
 
 def peer() -> Any:
@@ -930,7 +930,8 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
             wait = n / args.ramp + JOIN_SLACK + 90  # the ramp, its slack, `counted`'s 60 s
             connected = sum(json.loads(expect(b, wait))["connected"] for b in bots)
             time.sleep(args.warmup)
-            pids = [p.pid for p in [*media, publisher, *bots]]
+            started: list[subprocess.Popen[Any]] = [*media, publisher, *bots]
+            pids = [p.pid for p in started]
             cpu0, t0 = [cpu_seconds(p) for p in pids[:k]], time.monotonic()
             window = observe(bots, pids, k, args)
             cpu1, t1 = [cpu_seconds(p) for p in pids[:k]], time.monotonic()
@@ -941,7 +942,10 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
         client.close()
     media_cpu = sum(b - a for a, b in zip(cpu0, cpu1, strict=True))
     received = window.received
-    spread = {name.split(":")[1] if ":" in name else name: v for name, v in audience.items()}
+    spread = {
+        str(name).split(":")[1] if ":" in str(name) else str(name): v
+        for name, v in audience.items()
+    }
     notes = [
         f"viewers by process (pid: count; origin: presenters:version): {spread}",
         "" if all(alive) else f"media processes alive: {alive}",

@@ -25,7 +25,7 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.relay import FPS, encode_clip, peer, setup_aiortc  # noqa: E402
+from relay import FPS, encode_clip, peer, setup_aiortc  # noqa: E402
 
 
 async def pair(fanout: Any, received: list[int]) -> tuple[Any, Any]:

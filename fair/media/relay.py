@@ -26,6 +26,8 @@ aiortc internals used, all in this module (pinned: aiortc==1.16.0, see pyproject
   receiver's jitter buffer fills for its decoder thread; `_Tap` replaces it (see `tap`).
 * `RTCRtpReceiver._RTCRtpReceiver__jitter_buffer`: a smaller one for the presenter's video
   (`bound_stalls`).
+* `RTCRtpReceiver._handle_rtp_packet`: replaced for the benchmark's counting bots
+  (`count_only`).
 * `RTCRtpReceiver._send_rtcp_pli(ssrc)`: sends a PLI upstream.
 * The viewers' `RTCRtpSender`s: see `fair.media.fanout`, which lists what it uses.
 """
@@ -94,6 +96,16 @@ def bound_stalls(receiver: RTCRtpReceiver) -> None:
     if receiver.track is not None and receiver.track.kind == "video":
         name = "_RTCRtpReceiver__jitter_buffer"
         setattr(receiver, name, JitterBuffer(capacity=VIDEO_JITTER_PACKETS, is_video=True))
+
+
+def count_only(receiver: RTCRtpReceiver, on_packet: Callable[[Any], None]) -> None:
+    """Hand each decrypted RTP packet (aiortc's `RtpPacket`) to `on_packet` and do nothing else
+    with it: no jitter buffer, NACK, REMB or decoding. For load-testing bots, not viewers."""
+
+    async def handle(packet: Any, arrival_time_ms: int) -> None:
+        on_packet(packet)
+
+    receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
 
 
 def _send_pli(receiver: RTCRtpReceiver) -> asyncio.Task[None] | None:
