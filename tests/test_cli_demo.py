@@ -557,6 +557,7 @@ def test_demo_serves_the_live_edition(
         _organiser_pages(base, tmp_path / "demo.db")
     finally:
         output = _stop(process)
+        print(output[-20000:])  # the server's log, shown by pytest when the test failed
     assert "Seeding" not in output
     assert f"Demo fair: {base}/" in output and f"{base}/e/{slug}" in output
     assert "candidate@demo.fair" in output and demo.PASSWORD in output

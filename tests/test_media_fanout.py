@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fair.media.fanout import Fanout, _Work
+from fair.media.fanout import Fanout, SendBuffer
 from fair.media.relay import codecs, count_only
 from tests.media_setup import connect, peer, until
 
@@ -46,7 +46,7 @@ async def test_frames_of_many_packets_reach_the_viewer_whole_and_in_order(
     contiguous, the marker on each frame's last packet, and what they carry is the frames."""
     from aiortc.codecs.vpx import VpxPayloadDescriptor
 
-    monkeypatch.setattr(_Work, "gso", gso)
+    monkeypatch.setattr(SendBuffer, "gso", gso)
     fanout, seen = Fanout("video"), []
     connections = await watch(fanout, seen)
     try:
@@ -64,7 +64,7 @@ async def test_frames_of_many_packets_reach_the_viewer_whole_and_in_order(
         assert timestamps == [timestamps[0]] * 80 + [(timestamps[0] + 3000) & 0xFFFFFFFF] * 3
         data = [VpxPayloadDescriptor.parse(p.payload)[1] for p in seen]
         assert [b"".join(data[:80]), b"".join(data[80:])] == frames
-        assert _Work.gso is gso  # loopback takes GSO: never turned off by a refusal
+        assert SendBuffer.gso is gso  # loopback takes GSO: never turned off by a refusal
     finally:
         for pc in connections:
             await pc.close()

@@ -7,7 +7,7 @@ ICE connection, datagram protocol) for every packet of every viewer. A `Fanout` 
 once for every viewer, what is the same for all of them (the VP8 payloads with one shared
 picture id, the abs-send-time), and per viewer and packet only what differs: a 12-byte RTP
 header plus the viewer's header extensions packed with `struct`, SRTP with the viewer's own
-libsrtp session (C) in one buffer shared by all (`_Work`), and one `sendmsg` per viewer and
+libsrtp session (C) in one buffer shared by all (`SendBuffer`), and one `sendmsg` per viewer and
 frame on the viewer's ICE-selected socket: with UDP GSO, the kernel cuts it into the frame's
 datagrams.
 
@@ -37,7 +37,7 @@ aiortc internals used, all in this module (pinned: aiortc==1.16.0, see pyproject
 * `aiortc.codecs.vpx.Vp8Encoder._packetize(buffer, picture_id)`, `aiortc.clock`,
   `aiortc.rtp`'s RTCP packet classes.
 
-Also, in `_Work`: pylibsrtp's `_binding` (`ffi`, `lib.srtp_protect`) and `Session._srtp` (the
+Also, in `SendBuffer`: pylibsrtp's `_binding` (`ffi`, `lib.srtp_protect`) and `Session._srtp` (the
 libsrtp context; pinned: pylibsrtp 1.0.0), and asyncio's datagram transport's `_sock` (uvloop's
 transport has none: it is sent to through `sendto`).
 """
@@ -60,11 +60,11 @@ from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSenderInfo, RtcpSource
 from pylibsrtp import SRTP_MAX_TRAILER_LEN
 from pylibsrtp._binding import ffi, lib
 
-PYLIBSRTP_VERSION = "1.0.0"  # its binding, used in `_Work`, was read in this version
+PYLIBSRTP_VERSION = "1.0.0"  # its binding, used in `SendBuffer`, was read in this version
 HISTORY = 1024  # packets kept for retransmissions, per stream (aiortc keeps 128 per sender)
 BACKLOG = 256 * 1024  # bytes queued in a viewer's socket transport before its frames are skipped
 _HEADER = struct.Struct("!BBHII")
-_BLANK = bytes(_HEADER.size)  # a packet's header, written per viewer in `_Work.seal`
+_BLANK = bytes(_HEADER.size)  # a packet's header, written per viewer in `SendBuffer.seal`
 _ROOM = _HEADER.size + 4 + 32  # header, extension header and elements: at most (mid, abs-send-time)
 _UDP_SEGMENT = 103  # linux/udp.h (Python 3.11's socket module lacks it): UDP GSO, Linux >= 4.18
 _SEGMENT = struct.Struct("=H")
@@ -98,7 +98,7 @@ class _Leg:
         self.ext_prefix = self.ext_suffix = b""
         self.protect: Callable[[bytes], bytes] | None = None
         self.session: Any = None  # the viewer's pylibsrtp session, kept alive for `srtp`
-        self.srtp: Any = None  # its libsrtp context, for `_Work.seal`
+        self.srtp: Any = None  # its libsrtp context, for `SendBuffer.seal`
         self.dtls = sender.transport
         self.destination: tuple[Any, Any] | None = None
         self.stopped = asyncio.get_running_loop().create_future()
@@ -226,7 +226,7 @@ def _abs_send_time() -> bytes:
     return struct.pack("!I", (clock.current_ntp_time() >> 14) & 0x00FFFFFF)[1:]
 
 
-class _Work:
+class SendBuffer:
     """One buffer where a frame's packets are protected for one viewer after another, back to
     back, then sent from: per packet two copies and a libsrtp call in C, no Python bytes object;
     per viewer one `sendmsg` for all its packets of the frame (UDP GSO: the kernel cuts the
@@ -300,7 +300,7 @@ class _Work:
             pass
         except OSError as exc:
             if count > 1 and exc.errno in (errno.EIO, errno.EINVAL, errno.ENOPROTOOPT):
-                _Work.gso = False  # no UDP GSO on this machine or device: a datagram at a time
+                SendBuffer.gso = False  # no UDP GSO on this machine or device: a datagram at a time
         for end in ends:  # what is left, through the transport, which queues what must wait
             if end > start:
                 transport.sendto(bytes(view[start:end]), address)
@@ -319,7 +319,7 @@ class Fanout:
         self.legs: dict[RTCRtpSender, _Leg] = {}  # attached: the relay's viewers
         self._live: list[_Leg] = []  # started: sent to
         self._waiting: list[_Leg] = []  # connected, waiting for a keyframe
-        self._work = _Work()
+        self._work = SendBuffer()
 
     def attach(self, sender: RTCRtpSender, keyframe: Callable[[], None]) -> None:
         """Take over `sender`'s RTP: call before its connection's `send()` starts it."""
