@@ -84,7 +84,13 @@ async def test_two_hundred_bookings_of_one_slot_on_two_servers(
 
         # The pool waits as long as 200 simultaneous bookings need: this test is about who gets
         # the slot; the 2 s pool ceiling (503 + Retry-After) has its own tests (test_db_faults).
-        async with servers(database_url, SHARED_REDIS, 2, FAIR_DB_POOL_TIMEOUT="30") as (one, two):
+        # No admission caps: 200 candidates arriving at once without the admission cookie press
+        # the default per-minute cap, and the gate sends those past it to the waiting line
+        # (test_admission*), which is not what is tested here.
+        uncapped = {"FAIR_ADMISSION_ACTIVE_CAP": "0", "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0"}
+        async with servers(
+            database_url, SHARED_REDIS, 2, FAIR_DB_POOL_TIMEOUT="30", **uncapped
+        ) as (one, two):
 
             async def attempt(i: int, invitation_id: int, key: str, csrf: str) -> httpx.Response:
                 server = (one, two)[i % 2]
