@@ -58,7 +58,9 @@ viewer leaves closes its upstream connection and asks the origin to `leave` it; 
 passed along makes a leg take the talk again once its publications changed (viewers watch again
 on the new version). A leg never pins the room (its heartbeat gives its leg rooms apart). Counts:
 each process's Host sends `stage.count` with the talk's figures (`TALLY`): the origin's
-presenters and version, the viewers of every live process. `FAIR_STAGE_MAX_VIEWERS` bounds the
+presenters and version, the viewers of every live process; an origin whose room is pinned to
+another process now (it stalled and the room moved) neither stores nor sends figures.
+`FAIR_STAGE_MAX_VIEWERS` bounds the
 talk's viewers over all its processes (read from `<ns>:audience`, so a burst may pass it by a few).
 
 Deaths. A dead leg (no alive key) is found by the look for dead processes: the web process that
@@ -188,6 +190,10 @@ return 1
 # only read), its viewers, ROOM_TTL, the alive key prefix, the origin's "presenters:version"
 # ('' from a leg). Returns the origin's figures and the viewers of the live processes.
 TALLY = """
+if ARGV[5] ~= '' and KEYS[2] then
+  local pin = redis.call('GET', KEYS[2])
+  if pin and pin ~= ARGV[1] then return {'moved', 0} end
+end
 if ARGV[1] ~= '' then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'origin', ARGV[5]) end

@@ -32,7 +32,7 @@ from fair.media.stage import OnUnlink, Stages
 log = logging.getLogger("fair.media")
 OVER = ("ended", "cancelled")
 # (room, presenters, viewers, version) here -> the talk's over every process (fair.media.server)
-Tally = Callable[[str, int, int, int], Awaitable[tuple[int, int, int]]]
+Tally = Callable[[str, int, int, int], Awaitable[tuple[int, int, int] | None]]
 
 
 class Host:
@@ -98,9 +98,13 @@ class Host:
     ) -> None:
         if self.tally is not None:
             try:
-                presenters, viewers, version = await self.tally(room, presenters, viewers, version)
+                figures = await self.tally(room, presenters, viewers, version)
             except Exception as exc:  # the broker away: this process's own figures
                 log.warning("adding up the audience of %s failed: %s", room, exc)
+            else:
+                if figures is None:  # the room is another process's now: no count from here
+                    return
+                presenters, viewers, version = figures
         payload = {
             "webconference_id": webconference_id,
             "presenters": presenters,

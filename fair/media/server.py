@@ -286,13 +286,18 @@ class MediaServer:
 
     async def tally(
         self, room: str, presenters: int, viewers: int, version: int
-    ) -> tuple[int, int, int]:
+    ) -> tuple[int, int, int] | None:
         """The talk's counts over its processes: its origin's presenters and version, and
-        the viewers of every live process serving it (`<ns>:audience:<room>`)."""
+        the viewers of every live process serving it (`<ns>:audience:<room>`); None when this
+        process counts as the origin but the room is pinned to another process (it stalled
+        and the room moved: its stale figures are neither stored nor sent)."""
         assert self.host is not None
         origin = "" if self.host.stages.upstream(room) else f"{presenters}:{version}"
         args = [self.id, viewers, ROOM_TTL, self.keys.alive(), origin]
-        figures, total = await self._scripts["tally"](keys=[self.keys.audience(room)], args=args)
+        keys = [self.keys.audience(room), self.keys.room(room)]
+        figures, total = await self._scripts["tally"](keys=keys, args=args)
+        if figures == "moved":  # stalled, this origin's room is another's now: not its figures
+            return None
         if not figures:
             return presenters, int(total), version
         at_origin, origin_version = str(figures).split(":")
