@@ -309,15 +309,7 @@ async def _search(
     with timing.span("hits"):  # the partners' offers of the page; distances measured
         loaded = {row.id: (row.Offer, row.name) for row in rows if row.Offer is not None}
         hits = await _hits(session, [(row.id, row.distance) for row in rows], origin, loaded)
-    return Page(
-        hits=hits,
-        total=min(total, cap - 1),
-        page=query.page,
-        per_page=query.per_page,
-        origin=origin,
-        capped=total >= cap,
-        also=query.also,
-    )
+    return _capped_page(hits, total, cap, query, origin, query.also)
 
 
 def _with_offers(page: Any, newest_first: bool, gathered: bool) -> Select[Any]:
@@ -463,6 +455,18 @@ async def _best_page(
     with timing.span("hits"):
         loaded = {row.id: (row.Offer, row.name) for row in rows}
         hits = await _hits(session, [(row.id, None) for row in rows], origin, loaded)
+    return _capped_page(hits, total, cap, query, origin, also)
+
+
+def _capped_page(
+    hits: list[Hit],
+    total: int,
+    cap: int,
+    query: Query,
+    origin: geo.Origin | None,
+    also: search_match.Wider,
+) -> Page:
+    """The page of `hits` for a count read up to `cap` (at `cap`: "more than cap - 1")."""
     return Page(
         hits=hits,
         total=min(total, cap - 1),
