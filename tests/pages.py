@@ -2,8 +2,10 @@
 
 Reading: `text(page)` is the visible text with every entity decoded, `text_of(html)` the same
 with only apostrophes decoded (to read sentences), `radios(html, name)` the values of a radio
-group. Driving: `as_user` and `person` log a new or given account in (in English), `post` sends
-a form with the CSRF token read from its page. `OFFER_FORM` is a complete offer form.
+group, `untokened(page)` the whole markup without its random CSRF tokens (to assert that a word
+appears nowhere: a random token holds any short word now and then). Driving: `as_user` and
+`person` log a new or given account in (in English), `post` sends a form with the CSRF token
+read from its page. `OFFER_FORM` is a complete offer form.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ def text(page: str) -> str:
 def text_of(html: str) -> str:
     """The page's visible text, tags removed, spaces collapsed (to read sentences)."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+
+
+CSRF_VALUE = re.compile(r'(name="csrf_token" value=")[^"]*(")')
+
+
+def untokened(page: str) -> str:
+    """The page's markup with each CSRF token's random value blanked."""
+    return CSRF_VALUE.sub(r"\1\2", page)
 
 
 def radios(html: str, name: str) -> list[str]:
