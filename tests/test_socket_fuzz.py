@@ -160,12 +160,26 @@ def payload_keys(handler: Callable[..., Any]) -> set[str]:
     seen: set[Any] = set()
 
     def visit(function: Any) -> None:
-        function = inspect.unwrap(function)
+        owner = getattr(function, "__self__", None)  # a bound method: `self.key` is known
+        function = inspect.unwrap(getattr(function, "__func__", function))
         if function in seen or not inspect.isfunction(function):
             return
         seen.add(function)
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
         names = function.__globals__
+
+        def constant(node: ast.AST) -> Any:
+            if isinstance(node, ast.Constant):
+                return node.value
+            if (  # self.key of a bound method's object
+                owner is not None
+                and isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                return getattr(owner, node.attr, None)
+            return None
+
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
@@ -185,10 +199,12 @@ def payload_keys(handler: Callable[..., Any]) -> set[str]:
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
                 module = names.get(target.value.id)
                 if module is payloads:  # payloads.integer(payload, "booth_id")
-                    keys = [a.value for a in node.args[1:2] if isinstance(a, ast.Constant)]
-                    found.update(str(k) for k in keys)
+                    keys = [constant(a) for a in node.args[1:2]]
+                    found.update(str(k) for k in keys if isinstance(k, str))
                 if module is not None:
                     visit(getattr(module, target.attr, None))
+                elif target.value.id == "self" and owner is not None:
+                    visit(getattr(owner, target.attr, None))
             elif isinstance(target, ast.Name):
                 visit(names.get(target.id))
         for node in ast.walk(tree):

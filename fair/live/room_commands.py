@@ -17,26 +17,22 @@ to `conn.media_rooms`, so that closing the socket closes those connections
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, ice, settings, unit_of_work
+from fair import channels, ice, settings
 from fair.enums import InterviewMode
 from fair.errors import Conflict, FairError
-from fair.events import Event
 from fair.interviews import rooms, rules
 from fair.live import payloads, peers
-from fair.media_rooms import interview_room as media_room
+from fair.media_rooms import interview_room
 from fair.models import User
 
 if TYPE_CHECKING:
     from fair.live.socket import Connection
 
-log = logging.getLogger("fair.live")
 T = TypeVar("T")
 
 
@@ -59,23 +55,10 @@ async def join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
         "connection_id": conn.connection_id,
         "relay": settings.get().interview_relay,
     }
-    await _follow(conn, interview_id)
+    await ROOM.follow(conn, interview_id)
     conn.rooms[interview_id] = (token, role)
-    await _peer(conn, interview_id, "joined", session=media)
+    await ROOM.peer(conn, interview_id, "joined", session=media)
     return reply
-
-
-async def signal(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    interview_id = payloads.integer(payload, "interview_id")
-    data, to = payloads.signal(payload), payloads.text(payload, "to")
-    await _in_call(conn, interview_id)
-    await _publish(conn, interview_id, "room.signal", to=to, data=data)
-    return {"interview_id": interview_id}
-
-
-async def leave(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    interview_id = payloads.integer(payload, "interview_id")
-    return {"interview_id": interview_id, "left": await _leave(conn, interview_id)}
 
 
 async def admit(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
@@ -133,63 +116,6 @@ async def set_phone(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]
     return await _checked_write(conn, interview_id, work)
 
 
-async def relay_publish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    """Send this socket's camera and microphone to the relay; the other person hears
-    `room.relay` `published`, and watches."""
-    interview_id, sdp = payloads.integer(payload, "interview_id"), payloads.sdp(payload, "offer")
-    role = await _in_call(conn, interview_id, video=True)
-    room = media_room(interview_id)
-    conn.media_rooms.add(room)
-    answer = await conn.media().publish(room, conn.connection_id, sdp, info={"role": role})
-    await _publish(conn, interview_id, "room.relay", state="published", role=role)
-    return {"interview_id": interview_id, "type": "answer", "sdp": answer}
-
-
-async def relay_watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    """The relay's offer of what the other person publishes (watching again replaces it)."""
-    interview_id = payloads.integer(payload, "interview_id")
-    await _in_call(conn, interview_id, video=True)
-    room = media_room(interview_id)
-    conn.media_rooms.add(room)
-    try:
-        offer, tracks = await conn.media().watch(room, conn.connection_id)
-    except FairError as exc:
-        if exc.code != "stage.no_presenter":
-            raise
-        raise Conflict(
-            "The other person sends no sound or picture through the server yet.",
-            code="room.relay_empty",
-        ) from None
-    return {"interview_id": interview_id, "type": "offer", "sdp": offer, "tracks": tracks}
-
-
-async def relay_answer(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    interview_id, sdp = payloads.integer(payload, "interview_id"), payloads.sdp(payload, "answer")
-    await _in_call(conn, interview_id)
-    await conn.media().answer(media_room(interview_id), conn.connection_id, sdp)
-    return {"interview_id": interview_id}
-
-
-async def relay_leave(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    interview_id = payloads.integer(payload, "interview_id")
-    _ticket(conn, interview_id)
-    return {"interview_id": interview_id, "left": await _relay_leave(conn, interview_id)}
-
-
-async def _relay_leave(conn: Connection, interview_id: int) -> bool:
-    """Close this socket's relay connections in the room; the other hears `room.relay` `left`."""
-    room = media_room(interview_id)
-    if room not in conn.media_rooms:
-        return False
-    conn.media_rooms.discard(room)
-    left = bool(await conn.media().leave(room, conn.connection_id))
-    # Said even when the media process let go first (the page closed its connections before
-    # this command): the other person must hear that this one left the relay.
-    _token, role = conn.rooms[interview_id]
-    await _publish(conn, interview_id, "room.relay", state="left", role=role)
-    return left
-
-
 async def _in_call(conn: Connection, interview_id: int, *, video: bool = False) -> str:
     """This socket's role, once it may exchange media: joined, checked again, and in the call
     (rooms.require_call)."""
@@ -224,39 +150,6 @@ async def _checked_write(
     return await conn.write(checked)
 
 
-async def _follow(conn: Connection, interview_id: int) -> None:
-    """Follow the room's channel through `_forward` (replacing a plain subscription)."""
-    channel = channels.room(interview_id)
-    if interview_id in conn.rooms and channel in conn.subscriptions:
-        return
-    await conn.unsubscribe_channel(channel)
-    await conn.follow(channel, lambda queue: _forward(conn, queue, interview_id))
-
-
-async def _forward(conn: Connection, queue: asyncio.Queue[str], interview_id: int) -> None:
-    await peers.relay(
-        conn,
-        queue,
-        joined="room.peer",
-        present=lambda: interview_id in conn.rooms,
-        here=lambda to: _peer(conn, interview_id, "here", to=to),
-    )
-
-
-async def _peer(
-    conn: Connection, interview_id: int, state: str, *, to: Any = None, session: str | None = None
-) -> None:
-    _token, role = conn.rooms[interview_id]
-    user_id = conn.user.id if conn.user is not None else None
-    fields = {"state": state, "role": role, "user_id": user_id, "session": session}
-    await _publish(conn, interview_id, "room.peer", to=to, **fields)
-
-
-async def _publish(conn: Connection, interview_id: int, event: str, **fields: Any) -> None:
-    payload = {"interview_id": interview_id, "from": conn.connection_id, **fields}
-    await unit_of_work.publish(conn.broadcast, [Event(channels.room(interview_id), event, payload)])
-
-
 async def participant(conn: Connection, channel: str) -> bool:
     """Whether this socket's user may follow `channel` as a room's participant, now."""
     parsed = channels.parse(channel)
@@ -270,40 +163,25 @@ async def participant(conn: Connection, channel: str) -> bool:
     return True
 
 
-async def _leave(conn: Connection, interview_id: int) -> bool:
-    if interview_id not in conn.rooms:
-        return False
-    try:
-        await _relay_leave(conn, interview_id)
-    except Exception:  # the media process is unreachable: leaving the room must still work
-        log.exception("leaving an interview's media relay failed")
-    await _peer(conn, interview_id, "left")
-    del conn.rooms[interview_id]
-    await conn.unsubscribe_channel(channels.room(interview_id))
-    return True
-
-
-async def leave_all(conn: Connection) -> None:
-    """The socket closes: the other person hears it left (a reload joins again); its relay
-    connections close."""
-    for interview_id in list(conn.rooms):
-        try:
-            await _leave(conn, interview_id)
-        except Exception:
-            log.exception("leaving a room failed")
-
+ROOM = peers.Call(
+    prefix="room",
+    key="interview_id",
+    channel=channels.room,
+    media_room=interview_room,
+    joined=lambda conn: conn.rooms,
+    role=lambda ticket: ticket[1],
+    check=lambda conn, interview_id, video: _in_call(conn, interview_id, video=video),
+    ticket=_ticket,
+    what="an interview",
+)
+leave_all = ROOM.leave_all
 
 ACTIONS = {
     "room.join": join,
-    "room.signal": signal,
-    "room.leave": leave,
     "room.admit": admit,
     "room.mode": mode,
     "room.message": message,
     "room.phone": phone,
     "room.set_phone": set_phone,
-    "room.relay_publish": relay_publish,
-    "room.relay_watch": relay_watch,
-    "room.relay_answer": relay_answer,
-    "room.relay_leave": relay_leave,
+    **ROOM.actions(),
 }
