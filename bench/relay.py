@@ -69,7 +69,6 @@ from _harness import cpu_seconds, free_port  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 GOAL_VIEWERS_PER_CORE, GOAL_FPS, GOAL_LOSS, GOAL_RATIO = 100, 24.0, 0.01, 10.0
-CONSENT_EXPIRY = 30  # seconds without an answer to consent checks (RFC 7675, browsers)
 # Issue 17: mediasoup's order of magnitude, one media process at the source's 30 fps.
 TARGET_VIEWERS_PER_CORE, TARGET_FPS = 500, 29.0
 
@@ -77,43 +76,17 @@ TARGET_VIEWERS_PER_CORE, TARGET_FPS = 500, 29.0
 def setup_aiortc() -> None:
     """Loopback only (aioice skips 127.0.0.1 otherwise), and a 500 kbps VP8 ceiling: aiortc's
     encoder follows the receiver's REMB between 250 kbps and 1.5 Mbps; pinned, the publisher and the
-    baseline's per-viewer encoders all aim at the stated 500 kbps."""
+    baseline's per-viewer encoders all aim at the stated 500 kbps. Every peer keeps ICE consent
+    as fair's media processes and browsers do (fair.media.consent: a media process lagging under
+    load shows in fps and loss, it does not lose its publisher and bots after 30 s)."""
     import aioice.ice
     from aiortc.codecs import vpx
 
+    from fair.media import consent
+
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
     vpx.MIN_BITRATE = vpx.MAX_BITRATE = vpx.DEFAULT_BITRATE
-
-
-def consent_as_browsers() -> None:
-    """The bench's own peers (publisher, bots) keep consent as browsers do (RFC 7675): a check
-    every 4-6 s, retransmitted, and consent lost after 30 s without any answer. aioice (1.16's
-    0.13) sends each check once and closes after 6 in a row got no answer within 0.5 s, so a
-    media process lagging half a second for 30 s (a starved 2-core machine while bots connect)
-    lost its aiortc publisher where a browser's would stay: its lag shows in fps and loss
-    instead. Uses aioice's `Connection.query_consent`, `build_request`, `_nominated`,
-    `remote_password` and `_query_consent_task`."""
-    import random
-
-    from aioice import ice, stun
-
-    async def query_consent(self: Any) -> None:
-        answered = time.monotonic()
-        while True:
-            await asyncio.sleep(ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))
-            for pair in self._nominated.values():
-                request = self.build_request(pair, nominate=False)
-                key = self.remote_password.encode("utf8")
-                with contextlib.suppress(stun.TransactionError):
-                    await pair.protocol.request(
-                        request, pair.remote_addr, integrity_key=key, retransmissions=3
-                    )
-                    answered = time.monotonic()
-            if time.monotonic() - answered > CONSENT_EXPIRY:
-                self._query_consent_task = None
-                return await self.close()  # type: ignore[no-any-return]
-
-    ice.Connection.query_consent = query_consent  # type: ignore[method-assign]
+    consent.install()
 
 
 def peer() -> Any:
@@ -123,8 +96,8 @@ def peer() -> Any:
 
 
 def log_states(pc: Any, name: str) -> None:
-    """Tell stderr when a connection leaves the connected state (aioice closes it when 6 consent
-    checks in a row, 5 s apart, get no answer within 0.5 s: a starved process)."""
+    """Tell stderr when a connection leaves the connected state (consent lost: no answer to its
+    checks for 30 s, fair.media.consent)."""
     start = time.monotonic()
 
     def changed() -> None:
@@ -469,7 +442,6 @@ async def publish(port: int) -> None:
     from aiortc import RTCSessionDescription
 
     setup_aiortc()
-    consent_as_browsers()
     tracks = clip_tracks(*encode_clip())  # before connecting: the run only replays it
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     pc = peer()
@@ -617,7 +589,6 @@ class Bot:
 async def view(port: int, count: int) -> None:
     os.nice(5)  # the load generator yields to the media process and the publisher
     setup_aiortc()
-    consent_as_browsers()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     bots = [Bot() for _ in range(count)]
     for bot in bots:
@@ -667,7 +638,6 @@ async def publish_remote() -> None:
     from aiortc import RTCSessionDescription
 
     setup_aiortc()
-    consent_as_browsers()
     tracks = clip_tracks(*encode_clip())
     stages = await remote_stages()
     pc = peer()
@@ -686,7 +656,6 @@ async def view_remote(count: int, rate: float) -> None:
     second."""
     os.nice(5)
     setup_aiortc()
-    consent_as_browsers()
     stages = await remote_stages()
     bots, start = [Bot() for _ in range(count)], time.monotonic()
     for n in range(count):

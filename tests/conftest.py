@@ -67,6 +67,7 @@ SERIAL = {
     "test_live_accounts.py",
     "test_live_redis.py",
     "test_live_register.py",
+    "test_media_consent.py",
     "test_media_fanout.py",
     "test_media_process.py",
     "test_media_recorder.py",

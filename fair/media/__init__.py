@@ -12,8 +12,11 @@ and `server` the `fair media` process.
 A talk with more viewers than one media process serves spreads over several: the others take
 it from the first as one viewer each (`broker`, "Legs").
 
-Import order: `fanout`, `recorder` and `broker` import nothing from fair.media; `relay` imports
-`fanout`; `stage` imports `relay`, `recorder` and `broker` (the legs' names); `host` imports
-`stage`; `remote` imports `broker`; `server` imports `broker`, `host`, `stage` and `remote` (a
-leg calls its origin as a web process does).
+`consent` makes aioice keep ICE consent as browsers do (RFC 7675), for every peer of a process
+that holds rooms.
+
+Import order: `fanout`, `recorder`, `broker` and `consent` import nothing from fair.media;
+`relay` imports `fanout`; `stage` imports `relay`, `recorder`, `consent` and `broker` (the legs'
+names); `host` imports `stage`; `remote` imports `broker`; `server` imports `broker`, `host`,
+`stage` and `remote` (a leg calls its origin as a web process does).
 """

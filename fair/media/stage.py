@@ -30,7 +30,9 @@ taking its frames and follows the room's next first camera publication, if any, 
 result for `stop_recording`, which the talk's end may call after the room is gone.
 
 aiortc gathers its candidates before `setLocalDescription` returns, so every SDP carries them
-(no trickle ICE). Codecs: VP8 and Opus (the relay forwards encoded frames unchanged).
+(no trickle ICE). Codecs: VP8 and Opus (the relay forwards encoded frames unchanged). Creating
+`Stages` installs fair.media.consent: this process's peers keep ICE consent as browsers do (a
+peer answering late for a while is not cut).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from aiortc import (
 
 from fair import ice, metrics
 from fair.errors import Conflict
+from fair.media import consent
 from fair.media.broker import LEG, PROCESS_FULL
 from fair.media.recorder import Recorder
 from fair.media.relay import KINDS, ForwardingRelay, codecs
@@ -122,6 +125,7 @@ class Stages(MediaRooms):
         self._closing: dict[str, asyncio.Future[None]] = {}
         self._versions: dict[str, int] = {}
         self._recorded: dict[str, asyncio.Future[tuple[int, int]]] = {}  # stopped, by room
+        consent.install()  # our peers keep ICE consent as browsers do (fair.media.consent)
 
     def counts(self, room: str) -> tuple[int, int]:
         """(presenters, viewers) in the room now; other media processes are not viewers."""
