@@ -3,6 +3,9 @@
 Usage: .venv/bin/python bench/sockets.py [--sockets 40000] [--idle 60] [--messages 5]
        .venv/bin/python bench/sockets.py --sockets 2000 --idle 30      # a quick look
 
+40,000 (the default) needs 20,000 sockets a server: over RLIMIT_NOFILE, the bench runs the most
+the limit allows (2 x (limit - SERVER_FILES): 39,700 under a hard limit of 20,000) and says why.
+
 N logged-in candidates, each with a server-side session of their own (fair.user_sessions, as a
 login makes them) and its signed cookie. For each mode, two server processes are started and N
 sockets are opened against them (client i to server i % 2, from `--client-processes` load
@@ -13,19 +16,26 @@ subscribing to the edition's channel:
 * `reference`: the bare `websockets` server of bench/fanout.py (`websockets.broadcast` of its
   Redis subscription; websockets' defaults otherwise, its 20 s keepalive pings included).
 * `fair`: `python -m fair serve` (as deployed: uvicorn with fair.cli.WEBSOCKETS) on PostgreSQL
-  and Redis, its default heartbeats (FAIR_LIVE_HEARTBEAT_SECONDS, 25 s).
+  and Redis, its default heartbeats (FAIR_LIVE_HEARTBEAT_SECONDS, 25 s), uvicorn's keepalive
+  pings (60 s) and the hub's rounds (30 s). Admission caps off (FAIR_ADMISSION_* = 0): every
+  candidate is let in whatever the hour (with the default caps, the demo edition's gate would
+  be armed during its live hours only, and engaged past 865 active candidates: then sockets
+  wait in line, bench/surge.py's subject).
 
 Measured per mode, beside the reference of the same run: the time until every socket is
 connected and subscribed, server memory per socket (VmRSS of both servers after, minus before,
 over N), the servers' CPU while the sockets sit idle for `--idle` seconds (heartbeats, pings
-and the rounds of fair.live.hub, in cores), then one edition-wide event published `--messages`
+and the rounds of fair.live.hub: printed as ms of CPU a second, and us a socket a minute),
+then one edition-wide event published `--messages`
 times on Redis: deliveries per second and p99 latency. The load processes' CPU is shown too
 (they share the cores). Goals (issue 17): connect time <= 1.5x, memory <= 1.0x, delivery rate
 >= 0.7x, p99 <= 1.5x the reference's.
 
 Each server holds N/2 sockets: its open-files limit (RLIMIT_NOFILE, raised to the hard limit,
-which only root with CAP_SYS_RESOURCE may raise) must exceed N/2 + SERVER_FILES. Every phase
-has a deadline; the servers and load processes die with the bench (even by SIGKILL).
+which only root with CAP_SYS_RESOURCE may raise) must exceed N/2 + SERVER_FILES; so must each
+load process's share (one per CLIENT_SOCKETS sockets, each from an address of its own). Every
+phase has a deadline, and the whole run `--time-limit`; the servers and load processes die
+with the bench (even by SIGKILL).
 """
 
 from __future__ import annotations
@@ -58,6 +68,10 @@ MODES = ("reference", "fair")
 GOALS = {"connect": 1.5, "memory": 1.0, "rate": 0.7, "p99": 1.5}
 SERVER_FILES = 150  # what a server holds besides its sockets (pool, Redis, listener, logs)
 CLIENT_SOCKETS = 10_000  # sockets per load process, at most, unless --client-processes
+HEARTBEATS = {  # what keeps an idle socket alive in each mode (printed beside its idle CPU)
+    "reference": "websockets' pings every 20 s",
+    "fair": "heartbeats every 25 s, pings every 60 s, hub rounds every 30 s",
+}
 
 
 async def seed(url: str, n: int, secret: str) -> tuple[int, list[str]]:
@@ -164,8 +178,8 @@ def measure(mode: str, cookies: list[str], channel: str, env: dict[str, str],
             client_idle = (sum(cpu_seconds(pid) for pid in clients) - client_cpu) / args.idle
             print(f"   {mode:<9} {connected:,} sockets in {connect_s:.1f} s ({connect_us:.0f} "
                   f"us of server CPU each, {client_connect_us:.0f} us of the clients'), "
-                  f"{kib:.1f} KiB each, {idle_cores * 100:.2f} % of a core idle (clients "
-                  f"{client_idle * 100:.2f} %)", flush=True)  # fmt: skip
+                  f"{kib:.1f} KiB each, idle {idle_line(idle_cores, connected)} (clients "
+                  f"{client_idle * 100:.2f} % of a core)", flush=True)  # fmt: skip
             client_cpu = sum(cpu_seconds(pid) for pid in clients)
             delivered, elapsed, latencies = broadcast(pipes, shares, channel, args, redis)
             client_busy = sum(cpu_seconds(pid) for pid in clients) - client_cpu
@@ -226,6 +240,12 @@ def broadcast(pipes: list[Any], shares: list[list[str]], channel: str,
     return delivered, last - first, latencies
 
 
+def idle_line(cores: float, sockets: int) -> str:
+    """Idle CPU as ms of CPU a second, and us a socket a minute."""
+    per_socket = cores * 60e6 / sockets if sockets else float("nan")
+    return f"{cores * 1000:.1f} ms of CPU a second ({per_socket:.1f} us a socket a minute)"
+
+
 def ratios(row: Row, ref: Row) -> dict[str, float]:
     return {
         "connect": row.connect_s / ref.connect_s if ref.connect_s else float("nan"),
@@ -242,6 +262,43 @@ def verdict(found: dict[str, float], row: Row) -> str:
     return "ok" if not misses else "MISS " + ",".join(misses)
 
 
+def fit(args: argparse.Namespace) -> None:
+    """The sockets and load processes within the open-files limit and the ephemeral ports: the
+    most the limit allows when more sockets are asked (said why), SystemExit when the load
+    processes asked cannot hold their share."""
+    limit, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    per_process = limit - SERVER_FILES  # sockets a process can hold
+    if math.ceil(args.sockets / 2) > per_process:
+        most = 2 * per_process
+        print(f"{most:,} sockets, not {args.sockets:,}: RLIMIT_NOFILE is {limit:,} (hard limit "
+              f"{hard:,}, raised only as root with CAP_SYS_RESOURCE: ulimit -Hn, LimitNOFILE "
+              f"in systemd), and each of the 2 servers holds {SERVER_FILES} files besides its "
+              f"sockets: 2 x {per_process:,} at most.", flush=True)  # fmt: skip
+        args.sockets = most
+    share = min(CLIENT_SOCKETS, per_process, ephemeral_ports())
+    if args.client_processes <= 0:
+        args.client_processes = max(2, math.ceil(args.sockets / share))
+    if math.ceil(args.sockets / args.client_processes) > share:
+        raise SystemExit(
+            f"{args.client_processes} load processes cannot hold {args.sockets:,} sockets: "
+            f"{share:,} each at most (RLIMIT_NOFILE {limit:,}, {ephemeral_ports():,} ephemeral "
+            f"ports an address); add --client-processes, or leave it out"
+        )
+
+
+def ephemeral_ports() -> int:
+    """Ports a source address can connect from (net.ipv4.ip_local_port_range)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return 28_232  # Linux's default range
+    return high - low + 1
+
+
+def time_up(signum: int, frame: object) -> None:
+    raise SystemExit("the run went over --time-limit: stopped")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sockets", type=int, default=40_000, help="idle sockets (N)")
@@ -254,6 +311,8 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=0.0, help="seconds for all sockets "
                         "to connect (0: N/40, 120 at least)")  # fmt: skip
     parser.add_argument("--batch", type=int, default=100, help="connects at once per client")
+    parser.add_argument("--time-limit", type=float, default=3600.0, help="seconds for the whole "
+                        "run, after which it stops (its processes and database too)")  # fmt: skip
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--pg-database", default=PG_NAME)
     parser.add_argument("--namespace", default="fair-bench-sockets", help="Redis namespace")
@@ -261,49 +320,39 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
         raise SystemExit(f"unknown modes {sorted(unknown)}; choose among {', '.join(MODES)}")
-    if args.client_processes <= 0:
-        args.client_processes = max(2, math.ceil(args.sockets / CLIENT_SOCKETS))
-    # `timeout` stops the servers and drops the database too
+    # `timeout` stops the servers and drops the database too; so does --time-limit
     signal.signal(signal.SIGTERM, _harness.exit_on_sigterm)
+    signal.signal(signal.SIGALRM, time_up)
+    signal.alarm(max(1, math.ceil(args.time_limit)))
     _harness.raise_open_files()  # the servers and load processes inherit it
-    limit, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if math.ceil(args.sockets / 2) + SERVER_FILES > limit:
-        most = 2 * (limit - SERVER_FILES)
-        raise SystemExit(
-            f"RLIMIT_NOFILE is {limit:,} (hard limit {hard:,}): each of the 2 servers would "
-            f"hold {math.ceil(args.sockets / 2):,} sockets, and "
-            f"{SERVER_FILES} files besides. Raise the hard limit (ulimit -Hn, as root with "
-            f"CAP_SYS_RESOURCE; LimitNOFILE in systemd) or run --sockets {most}."
-        )
-    if math.ceil(args.sockets / args.client_processes) + SERVER_FILES > limit:
-        raise SystemExit(
-            f"RLIMIT_NOFILE is {limit:,}: too low for {args.sockets:,} sockets over "
-            f"{args.client_processes} load processes; add --client-processes"
-        )
+    fit(args)
     url = _harness.pg_url(args.pg_database)
     os.environ["FAIR_BROADCAST_NAMESPACE"] = args.namespace  # for fanout.prefix()
     secret = secrets.token_urlsafe(48)
     print(f"Seeding {args.sockets:,} candidates with a session each…", flush=True)
-    edition_id, cookies = fanout.run(seed(url, args.sockets, secret))
-    channel = f"edition:{edition_id}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "BROADCAST_URL": fanout.REDIS_URL,
-        "SECRET_KEY": secret,
-        "FAIR_ENV": "test",
-        "FAIR_BACKGROUND_TASKS": "off",
-        "FAIR_LOG_LEVEL": "WARNING",
-    }
     rows: list[Row] = []
     try:
+        edition_id, cookies = fanout.run(seed(url, args.sockets, secret))
+        channel = f"edition:{edition_id}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "BROADCAST_URL": fanout.REDIS_URL,
+            "SECRET_KEY": secret,
+            "FAIR_ENV": "test",
+            "FAIR_BACKGROUND_TASKS": "off",
+            "FAIR_LOG_LEVEL": "WARNING",
+            "FAIR_ADMISSION_ACTIVE_CAP": "0",  # the gate never armed (the module's docstring)
+            "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0",
+        }
         for mode in modes:
             rows.append(measure(mode, cookies, channel, env, args))
     finally:
+        signal.alarm(0)  # the clean-up runs to its end
         fanout.run(_harness.pg_database(args.pg_database, create=False))
     print(f"\nSummary ({args.sockets:,} idle sockets over 2 server processes, "
           f"{args.client_processes} load processes on the same {os.cpu_count()} cores, idle "
-          f"{args.idle:.0f} s, {args.messages} events to all):")  # fmt: skip
+          f"{args.idle:.0f} s, {args.messages} events to all; admission caps off):")  # fmt: skip
     print(f"{'mode':<9} {'sockets':>7} {'connect s':>9} {'CPU us':>6} {'KiB/sock':>8} "
           f"{'idle %core':>10} "
           f"{'delivered/expected':>18} {'dlv/s':>8} {'p99 ms':>7}  vs reference: connect "
@@ -318,6 +367,9 @@ def main() -> None:
             found = ratios(row, ref)
             line += "  " + " ".join(f"{found[k]:.2f}x" for k in GOALS) + "  " + verdict(found, row)
         print(line)
+    for row in rows:
+        print(f"{row.mode:<9} idle {args.idle:.0f} s: {idle_line(row.idle_cores, row.sockets)} "
+              f"of the servers' ({HEARTBEATS[row.mode]})")  # fmt: skip
     for row in rows:
         print(f"{row.mode:<9} load processes (same cores): {row.client_connect_us:.0f} us a "
               f"connect, {row.client_idle_cores * 100:.2f} % of a core idle, "

@@ -241,8 +241,19 @@ async def _read_candidates(session: AsyncSession, now: datetime) -> list[_Candid
 async def armed(session: AsyncSession, now: datetime) -> list[Gate]:
     """The editions whose gate is armed now (a cap, and a live day opening within 15 minutes
     or open), engaged or not."""
+    return _armed(await _candidates(session, now), now)
+
+
+def armed_cached(now: datetime) -> list[Gate] | None:
+    """`armed` as this process read it less than CACHE_SECONDS ago (no session needed: a
+    socket's connect opens none then), None when it must be read again."""
+    found = _cached(now)
+    return None if found is None else _armed(found, now)
+
+
+def _armed(editions: list[_Candidate], now: datetime) -> list[Gate]:
     gates = []
-    for edition in await _candidates(session, now):
+    for edition in editions:
         opens = admission.opening(edition.days, now)
         if opens is not None and edition.caps.any:
             gates.append(Gate(edition.edition_id, edition.slug, edition.caps, opens))

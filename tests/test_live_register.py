@@ -1,6 +1,6 @@
 """The open sockets register (fair.live.limits) as the hub keeps it (fair.live.hub): a socket
 that closes is never listed after its leave, whichever of the rounds of opened and closed
-sockets runs first, and however long the round that lists it takes (Redis: one pipeline per
+sockets runs first, and however long the round that lists it takes (Redis: one script call per
 CHUNK sockets, one after another).
 
 The Redis case runs on a redis-server of this test's own, put to sleep by `DEBUG SLEEP` (the
@@ -105,3 +105,55 @@ async def test_a_socket_closed_while_its_round_is_in_flight_is_not_registered_af
         await side.aclose()
         await broadcast.disconnect()
         settings.override(None)
+
+
+async def test_a_users_sockets_registered_together_keep_their_order(own_redis: str) -> None:
+    """The sockets of one round go to Redis in one script call (one clock reading): a user's
+    sockets of that round are still listed in their opening order, so the one pushed out over
+    the limit is the oldest (ids chosen to sort the other way round)."""
+    broadcast = Broadcaster(own_redis, namespace="register-order")
+    await broadcast.connect()
+    try:
+        register = limits._register(broadcast)
+        assert isinstance(register, limits._Shared)
+        opening = [(7, "c-first"), (7, "b-second"), (8, "z-other"), (7, "a-third")]
+        assert await register.open(opening, 2) == ["c-first"]
+        side = aioredis.from_url(own_redis, decode_responses=True)
+        try:
+            listed = await side.zrange("register-order:sockets:7", 0, -1)
+            assert listed == ["b-second", "a-third"]
+            assert await side.zrange("register-order:sockets:8", 0, -1) == ["z-other"]
+            assert await side.zrange("register-order:seen:7", 0, -1) == ["b-second", "a-third"]
+        finally:
+            await side.aclose()
+    finally:
+        await broadcast.disconnect()
+
+
+async def test_the_register_loads_its_scripts_again_after_redis_forgot_them(
+    own_redis: str,
+) -> None:
+    """The scripts are called by their SHA1; Redis restarted (here, SCRIPT FLUSH) knows none:
+    the register loads them again, and lists, refreshes and unlists as before, CHUNK sockets
+    a call."""
+    broadcast = Broadcaster(own_redis, namespace="register-flush")
+    await broadcast.connect()
+    side = aioredis.from_url(own_redis, decode_responses=True)
+    try:
+        register = limits._register(broadcast)
+        assert isinstance(register, limits._Shared)
+        sockets = [(user_id, f"socket-{user_id}") for user_id in range(limits.CHUNK + 1)]
+        assert await register.open(sockets[:1], 3) == []
+        await side.script_flush()
+        assert await register.open(sockets[1:], 3) == []
+        assert len(await side.keys("register-flush:sockets:*")) == limits.CHUNK + 1
+        await side.script_flush()
+        await side.delete("register-flush:sockets:5")  # e.g. dropped as stale meanwhile
+        await register.refresh(sockets)
+        assert await side.zrange("register-flush:sockets:5", 0, -1) == ["socket-5"]
+        await side.script_flush()
+        await register.close(sockets)
+        assert await side.keys("register-flush:*") == []
+    finally:
+        await side.aclose()
+        await broadcast.disconnect()

@@ -29,7 +29,7 @@ the few process-wide tasks that used to run once per socket.
   (fair.live.limits), one follows the sockets-closing notices. The sockets opened (closed) within
   OPENING_SECONDS are (un)registered together; these rounds and the refresh update the register
   one at a time, each with the sockets here when it starts: a socket's entry is never written
-  after its leave took it off (two rounds' pipelines in flight at once could: a socket of a
+  after its leave took it off (two rounds' calls in flight at once could: a socket of a
   round's later chunk, closed meanwhile, was listed after it left, until STALE_SECONDS).
   Heartbeats are a timer per socket (a callback, not a task: `Connection`).
 
@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import app_state, channels, clock, logs, tokens, user_sessions
+from fair import admission, admission_gate, app_state, channels, clock, logs, tokens, user_sessions
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, admitted, limits
 from fair.models import User, UserSession
@@ -157,7 +157,7 @@ class Hub:
         self._closing: list[Connection] = []  # and closed
         # One update of the open sockets register at a time (rounds of opened, closed and
         # refreshed sockets): a socket's entry is never written after it was taken off, as
-        # pipelines of two rounds in flight together could do (the open sockets register:
+        # the calls of two rounds in flight together could do (the open sockets register:
         # fair.live.limits; `_open_sockets`).
         self._registering = asyncio.Lock()
         # Account changes heard lately, by user id: the value of `changes` then (a socket
@@ -170,6 +170,7 @@ class Hub:
         self._due: set[int] = set()  # users whose sockets here are to be re-checked
         self._due_all = False  # every socket here is
         self._rechecking = False  # a task re-checks them
+        self._line: tuple[object, admission.Line] | None = None  # (Redis client, its line)
 
     # Sessions -----------------------------------------------------------------------------
 
@@ -255,6 +256,14 @@ class Hub:
             async with state.read_sessions() as session:
                 found = await user_sessions.find_many(session, digests)
         return found
+
+    def line(self) -> admission.Line:
+        """The deployment's admission line (`admission_gate.line_of`), made once for the
+        broadcaster's client, not once a connect (each makes three scripts, a SHA1 each)."""
+        client = self.broadcast.client()
+        if self._line is None or self._line[0] is not client:
+            self._line = (client, admission_gate.line_of(client, self.broadcast.namespace))
+        return self._line[1]
 
     # Public channels ----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ processes:
 
 * `<namespace>:sockets:<user id>`: a sorted set of the user's socket ids by opening time
   (Redis's clock, so hosts need not agree), and `<namespace>:seen:<user id>` by last refresh;
-  each process refreshes its sockets every REFRESH_SECONDS in one pipeline (fair.live.hub's
+  each process refreshes its sockets every REFRESH_SECONDS, CHUNK a script call (fair.live.hub's
   round, `refresh`), and an entry not refreshed for STALE_SECONDS (its
   process died) is dropped when the user opens the next socket. Both keys expire after
   STALE_SECONDS without any refresh.
@@ -33,6 +33,8 @@ import weakref
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from fair import channels, settings
@@ -79,8 +81,8 @@ def rate_limited() -> TooMany:
 
 
 async def open_sockets(broadcast: Broadcaster, conns: list[Connection]) -> None:
-    """Register logged-in sockets as they open (the hub gathers those of a moment: one Redis
-    pipeline for them all); the oldest of each user's sockets over the limit are told to
+    """Register logged-in sockets as they open (the hub gathers those of a moment: one script
+    call for CHUNK of them); the oldest of each user's sockets over the limit are told to
     close, in whichever process they live. A failure is logged and lets the sockets live on
     unlisted: the limit is not worth closing a socket for."""
     opening = [(c.user.id, c.connection_id) for c in conns if c.user is not None]
@@ -139,48 +141,62 @@ class _Local:
                 self.sockets.pop(user_id, None)
 
 
-# KEYS: sockets, seen. ARGV: connection id, limit, STALE_SECONDS. Returns the ids pushed out.
+# Each script takes a batch of sockets (at most CHUNK): KEYS, the user's two keys of each socket
+# in turn (`sockets`, `seen`); ARGV, the script's own arguments, then the sockets' ids in the
+# same order. One call for a batch, by its SHA1 (EVALSHA): not the script's text once a socket.
+
+# ARGV: limit, STALE_SECONDS, ids. Returns the ids pushed out. Each socket is stamped a
+# microsecond after the one before it: a user's sockets of one batch keep their order.
 OPEN_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
-for _, id in ipairs(stale) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
-end
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
+local limit, stale = tonumber(ARGV[1]), tonumber(ARGV[2])
 local oldest = {}
-if over > 0 then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    if #oldest < over and id ~= ARGV[1] then
-      table.insert(oldest, id)
-      redis.call('ZREM', KEYS[1], id)
-      redis.call('ZREM', KEYS[2], id)
+for i = 3, #ARGV do
+  local sockets, seen, id = KEYS[2 * i - 5], KEYS[2 * i - 4], ARGV[i]
+  local at = now + (i - 3) / 1000000
+  for _, gone in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', at - stale)) do
+    redis.call('ZREM', sockets, gone)
+    redis.call('ZREM', seen, gone)
+  end
+  redis.call('ZADD', sockets, at, id)
+  redis.call('ZADD', seen, at, id)
+  local over = redis.call('ZCARD', sockets) - limit
+  if over > 0 then
+    for _, other in ipairs(redis.call('ZRANGE', sockets, 0, -1)) do
+      if over > 0 and other ~= id then
+        table.insert(oldest, other)
+        over = over - 1
+        redis.call('ZREM', sockets, other)
+        redis.call('ZREM', seen, other)
+      end
     end
   end
+  redis.call('EXPIRE', sockets, stale)
+  redis.call('EXPIRE', seen, stale)
 end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
 return oldest
 """
-# KEYS: sockets, seen. ARGV: connection id, STALE_SECONDS. A socket dropped meanwhile (Redis
-# restarted, or it was thought dead) is listed again, as the newest.
+# ARGV: STALE_SECONDS, ids. A socket dropped meanwhile (Redis restarted, or it was thought
+# dead) is listed again, as the newest.
 REFRESH_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
+for i = 2, #ARGV do
+  local sockets, seen = KEYS[2 * i - 3], KEYS[2 * i - 2]
+  redis.call('ZADD', sockets, 'NX', now, ARGV[i])
+  redis.call('ZADD', seen, now, ARGV[i])
+  redis.call('EXPIRE', sockets, ARGV[1])
+  redis.call('EXPIRE', seen, ARGV[1])
+end
 return 1
 """
-
-# KEYS: sockets, seen. ARGV: connection id.
+# ARGV: ids.
 CLOSE_SCRIPT = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 1, #ARGV do
+  redis.call('ZREM', KEYS[2 * i - 1], ARGV[i])
+  redis.call('ZREM', KEYS[2 * i], ARGV[i])
+end
 return 1
 """
 
@@ -190,41 +206,50 @@ class _Shared:
 
     def __init__(self, broadcast: Broadcaster) -> None:
         self.broadcast = broadcast
+        # The scripts as registered with the broadcaster's client (its SHA1s), then the client
+        self._scripts: tuple[Redis, dict[str, AsyncScript]] | None = None
 
-    def _keys(self, user_id: int) -> list[str]:
+    def _keys(self, user_id: int) -> tuple[str, str]:
         namespace = self.broadcast.namespace
-        return [f"{namespace}:sockets:{user_id}", f"{namespace}:seen:{user_id}"]
+        return f"{namespace}:sockets:{user_id}", f"{namespace}:seen:{user_id}"
 
     async def open(self, opening: list[tuple[int, str]], limit: int) -> list[str]:
-        found = await self._pipelined(OPEN_SCRIPT, opening, limit, STALE_SECONDS)
+        found = await self._batched(OPEN_SCRIPT, opening, limit, STALE_SECONDS)
         return [str(id_) for ids in found for id_ in ids or []]
 
     async def refresh(self, listed: list[tuple[int, str]]) -> None:
-        await self._pipelined(REFRESH_SCRIPT, listed, STALE_SECONDS)
+        await self._batched(REFRESH_SCRIPT, listed, STALE_SECONDS)
 
-    async def _pipelined(
-        self, script: str, sockets: list[tuple[int, str]], *args: Any
-    ) -> list[Any]:
-        """`script` for each (user id, connection id), in pipelines of CHUNK; what each
+    async def close(self, closing: list[tuple[int, str]]) -> None:
+        await self._batched(CLOSE_SCRIPT, closing)
+
+    async def _batched(self, text: str, sockets: list[tuple[int, str]], *args: Any) -> list[Any]:
+        """`text` for the (user id, connection id) `sockets`, CHUNK in a call; what each call
         returned (nothing once Redis is unreachable: logged)."""
         client = self.broadcast.client()
         found: list[Any] = []
         if client is None:
             return found
+        script = self._script(client, text)
         for start in range(0, len(sockets), CHUNK):
+            chunk = sockets[start : start + CHUNK]
+            keys = [key for user_id, _ in chunk for key in self._keys(user_id)]
             try:
-                async with client.pipeline(transaction=False) as pipe:
-                    for user_id, connection_id in sockets[start : start + CHUNK]:
-                        keys = self._keys(user_id)
-                        pipe.eval(script, len(keys), *keys, connection_id, *args)
-                    found += await pipe.execute()
+                found.append(await script(keys, [*args, *(id_ for _, id_ in chunk)], client))
             except (RedisError, OSError) as exc:
                 log.warning("the socket register in Redis is unreachable: %s", exc)
                 break
         return found
 
-    async def close(self, closing: list[tuple[int, str]]) -> None:
-        await self._pipelined(CLOSE_SCRIPT, closing)
+    def _script(self, client: Redis, text: str) -> AsyncScript:
+        """`text` registered with `client` (loaded into Redis on its first call, and again
+        after a restart of Redis emptied its cache: redis-py's EVALSHA falls back)."""
+        if self._scripts is None or self._scripts[0] is not client:
+            self._scripts = (client, {})
+        scripts = self._scripts[1]
+        if text not in scripts:
+            scripts[text] = client.register_script(text)
+        return scripts[text]
 
 
 _registers: weakref.WeakKeyDictionary[Broadcaster, _Local | _Shared] = weakref.WeakKeyDictionary()

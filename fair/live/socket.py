@@ -145,23 +145,28 @@ async def _held(
     if user.role != Role.CANDIDATE:
         return False, None
     now = clock.now()
+    gates = admission_gate.armed_cached(now)
+    if gates is None:  # read at most every admission_gate.CACHE_SECONDS
+        async with state.read_sessions() as session:
+            gates = await admission_gate.armed(session, now)
+    if not gates:
+        return False, None
+    # Let in to an armed edition (the cookie says so): no read of their registrations.
     raw = websocket.cookies.get(admission_gate.COOKIE)
-    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
+    found = admission_gate.admitted_to(raw, user.id, gates, now)
+    if found is not None and not hub.admitted.lapsed(found, user.id):
+        return False, found
+    line = hub.line()
+    engaged = [g.edition_id for g in gates if await admission_gate.engaged(line, g, now)]
+    if not engaged:
+        return False, None
     async with state.read_sessions() as session:
-        gates = await admission_gate.armed(session, now)
-        # Let in to an armed edition (the cookie says so): no read of their registrations.
-        found = admission_gate.admitted_to(raw, user.id, gates, now)
-        if found is not None and not hub.admitted.lapsed(found, user.id):
-            return False, found
-        engaged = [g.edition_id for g in gates if await admission_gate.engaged(line, g, now)]
-        if not engaged:
-            return False, None
         gate = await admission_gate.gate_for(session, user, now)
         if gate is None or gate.edition_id not in engaged:
             return False, None
         if await admission_gate.exempt(session, user, now):
             return False, None
-    place = await _arrive(state, gate, user, now)
+    place = await _arrive(gate, user, line, now)
     if place is not None and place.admitted:
         hub.admitted.readmitted(gate.edition_id, user.id)
         return False, gate.edition_id
@@ -171,13 +176,12 @@ async def _held(
 
 
 async def _arrive(
-    state: AppState, gate: admission_gate.Gate, user: User, now: datetime
+    gate: admission_gate.Gate, user: User, line: admission.Line, now: datetime
 ) -> admission.Place | None:
     """A candidate with no cookie (they only browsed the open pages: the edition's, the hall)
     takes their place as on a gated page: let in when the caps allow, else held. The line
     remembers who is in (no cookie needed on a socket); out of reach (None), it holds them (a
     page would answer 503)."""
-    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
     try:
         place = await admission_gate.take_place(line, gate, user.id, now)
     except (admission.Full, RedisError, OSError):
