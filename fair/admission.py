@@ -299,6 +299,10 @@ class Line(Protocol):
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures: ...
 
+    async def tokens(self, edition_id: int, *, now: float, caps: Caps) -> float | None:
+        """The per-minute cap's bucket now (`refill`): None without such a cap."""
+        ...
+
 
 def full() -> Full:
     return Full(
@@ -399,6 +403,12 @@ class MemoryLine:
         _forget(state, now, idle)
         span = now - state.log[0] if state.log else 0.0
         return Figures(len(state.active), len(state.order), len(state.log), span)
+
+    async def tokens(self, edition_id: int, *, now: float, caps: Caps) -> float | None:
+        if not caps.per_minute:
+            return None
+        state = self.editions.get(edition_id) or _Edition()
+        return refill(state.bucket, now, caps)[0]
 
 
 def _stamp(times: OrderedDict[int, float], user: int, now: float) -> None:
@@ -780,3 +790,10 @@ class RedisLine:
             counted, waiting, admissions, first = await pipe.execute()
         span = now - float(first[0][1]) if first else 0.0
         return Figures(int(counted), int(waiting), int(admissions), span)
+
+    async def tokens(self, edition_id: int, *, now: float, caps: Caps) -> float | None:
+        if not caps.per_minute:
+            return None
+        tokens, at = await self.redis.hmget(self._keys(edition_id)[4], ["tokens", "at"])
+        bucket = None if tokens is None or at is None else (float(tokens), float(at))
+        return refill(bucket, now, caps)[0]
