@@ -17,10 +17,15 @@ early gains nothing (nor letting one's place go to draw again: one person draws 
 place for one opening, fair.admission_gate.draw). Before opening the gate is engaged only when
 those early arrivals could press a cap at opening (ENGAGE of the active cap, or of the
 per-minute cap's bucket: `pressed`); otherwise nobody is held before opening, and the first
-arrival at opening lets them all in. Someone let in is *active* until `idle`
-seconds pass without a request of theirs: then the place goes to the next in line. A waiter
-who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks every 5 s
-with JavaScript; without it, the candidate's "Refresh now" does) loses it.
+arrival or read of the line's pressure at opening lets them all in (`Line.pressure` lets in
+whom the caps allow before deciding: the early arrivals waiting for opening are no pressure,
+and no process reads "engaged" from them until someone arrives). Someone let in is *active*
+until `idle` seconds pass without a request of theirs: then the place goes to the next in line.
+A waiter who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks every
+5 s with JavaScript; without it, the candidate's "Refresh now" does) loses it; a place drawn
+before opening is kept until `WAIT_IDLE` after opening whatever the candidate does (asked
+before opening, it is stamped as of the opening): one who came early and closed the tab is
+still placed at their draw, and let in at opening when the caps allow.
 
 The line and the counts live in a `Line`: `MemoryLine` (this process: the embedded default)
 or `RedisLine` (the deployment's, in the broadcaster's Redis: every worker and host shares
@@ -287,10 +292,16 @@ class Line(Protocol):
         ...
 
     async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
-        """Whether the gate is engaged now (`pressed`), the idle and stale dropped first."""
+        """Whether the gate is engaged now (`pressed`), the idle and stale dropped first and,
+        from `opens`, those at the head of the line let in as the caps allow (at opening, the
+        early arrivals drawn: waiting only for someone to arrive, they are no pressure)."""
         ...
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures: ...
+
+    async def tokens(self, edition_id: int, *, now: float, caps: Caps) -> float | None:
+        """The per-minute cap's bucket now (`refill`): None without such a cap."""
+        ...
 
 
 def full() -> Full:
@@ -344,7 +355,7 @@ class MemoryLine:
                     ticket = float(state.seq)
                 state.tickets[user_id] = ticket
                 bisect.insort(state.order, (ticket, user_id))
-            _stamp(state.seen, user_id, now)
+            _stamp(state.seen, user_id, max(now, opens))
             if now >= opens:
                 _admit(state, now, caps, arriving=user_id if joined else None)
         state.full = bool(caps.active) and len(state.active) >= caps.active
@@ -370,18 +381,21 @@ class MemoryLine:
         state = self.editions.setdefault(edition_id, _Edition())
         for user in draws.keys() - state.active.keys():
             if user in state.tickets:
-                _stamp(state.seen, user, now)
+                _stamp(state.seen, user, max(now, opens))
             elif now >= opens:
                 _stamp(state.active, user, now)
             elif len(state.order) < caps.max_waiting:
                 state.tickets[user] = draws[user]
                 bisect.insort(state.order, (draws[user], user))
-                _stamp(state.seen, user, now)
+                _stamp(state.seen, user, opens)
         return draws.keys() & state.active.keys()
 
     async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
         state = self.editions.setdefault(edition_id, _Edition())
         _forget(state, now, caps.idle)
+        if now >= opens:
+            _admit(state, now, caps, arriving=None)
+            state.full = bool(caps.active) and len(state.active) >= caps.active
         return _press(state, now, opens, caps)
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
@@ -389,6 +403,12 @@ class MemoryLine:
         _forget(state, now, idle)
         span = now - state.log[0] if state.log else 0.0
         return Figures(len(state.active), len(state.order), len(state.log), span)
+
+    async def tokens(self, edition_id: int, *, now: float, caps: Caps) -> float | None:
+        if not caps.per_minute:
+            return None
+        state = self.editions.get(edition_id) or _Edition()
+        return refill(state.bucket, now, caps)[0]
 
 
 def _stamp(times: OrderedDict[int, float], user: int, now: float) -> None:
@@ -491,6 +511,40 @@ local function refill(bucket, now, per_minute, burst)
   if now <= at then return tokens, at end
   return math.min(burst, tokens + (now - at) * per_minute / 60), now
 end
+-- Let in as many from the head of the line as the caps allow (MemoryLine's `_admit`): the
+-- tokens left. A move of the line is logged when the cap was full, but not for `arriving`.
+local function admit(active, line, seen, log, full, now, cap, per_minute, max_waiting, tokens,
+                     epsilon, max_log, arriving)
+  local free = max_waiting
+  if cap > 0 then free = cap - redis.call('ZCARD', active) end
+  if per_minute > 0 then free = math.min(free, math.floor(tokens + epsilon)) end
+  if free <= 0 then return tokens end
+  local taken = redis.call('ZPOPMIN', line, free)
+  local moved = redis.call('EXISTS', full) == 1
+  for i = 1, #taken, 2 do
+    local who = taken[i]
+    redis.call('ZREM', seen, who)
+    redis.call('ZADD', active, now, who)
+    if moved and who ~= arriving then
+      redis.call('ZADD', log, now, now .. ':' .. who)
+    end
+  end
+  local extra = redis.call('ZCARD', log) - max_log
+  if extra > 0 then redis.call('ZREMRANGEBYRANK', log, 0, extra - 1) end
+  return tokens - #taken / 2
+end
+-- Whether the active cap is full now (`full`), and the per-minute cap's bucket, kept.
+local function settle(active, full, bucket, cap, per_minute, tokens, at, ttl)
+  if cap > 0 and redis.call('ZCARD', active) >= cap then
+    redis.call('SET', full, '1', 'EX', ttl)
+  else
+    redis.call('DEL', full)
+  end
+  if per_minute > 0 then
+    redis.call('HSET', bucket, 'tokens', tokens, 'at', at)
+    redis.call('EXPIRE', bucket, ttl)
+  end
+end
 local function press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
                      early)
   local share = engage
@@ -542,41 +596,19 @@ else
     if now >= opens then ticket = redis.call('INCR', seq) end
     redis.call('ZADD', line, ticket, user)
   end
-  redis.call('ZADD', seen, now, user)
+  redis.call('ZADD', seen, math.max(now, opens), user)
   if now >= opens then
-    local free = max_waiting
-    if cap > 0 then free = cap - redis.call('ZCARD', active) end
-    if per_minute > 0 then free = math.min(free, math.floor(tokens + epsilon)) end
-    if free > 0 then
-      local taken = redis.call('ZPOPMIN', line, free)
-      local moved = redis.call('EXISTS', full) == 1
-      for i = 1, #taken, 2 do
-        local who = taken[i]
-        redis.call('ZREM', seen, who)
-        redis.call('ZADD', active, now, who)
-        if moved and not (joined and who == user) then
-          redis.call('ZADD', log, now, now .. ':' .. who)
-        end
-      end
-      tokens = tokens - #taken / 2
-      local extra = redis.call('ZCARD', log) - max_log
-      if extra > 0 then redis.call('ZREMRANGEBYRANK', log, 0, extra - 1) end
-    end
+    local arriving = false
+    if joined then arriving = user end
+    tokens = admit(active, line, seen, log, full, now, cap, per_minute, max_waiting, tokens,
+      epsilon, max_log, arriving)
   end
 end
-if cap > 0 and redis.call('ZCARD', active) >= cap then
-  redis.call('SET', full, '1', 'EX', ttl)
-else
-  redis.call('DEL', full)
-end
+settle(active, full, bucket, cap, per_minute, tokens, at, ttl)
 for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key, ttl) end
 local admissions = redis.call('ZCARD', log)
 local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
 local waiting = redis.call('ZCARD', line)
-if per_minute > 0 then
-  redis.call('HSET', bucket, 'tokens', tokens, 'at', at)
-  redis.call('EXPIRE', bucket, ttl)
-end
 local counted = redis.call('ZCARD', active)
 local on = press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
   now < opens)
@@ -594,21 +626,30 @@ return {0, position, waiting, admissions, first, left, counted, on, last}
 """
 )
 
-# KEYS: active, line, seen, bucket, log, engaged. ARGV: now, idle, wait_idle, rate window, max
-# purge, active cap, per-minute cap, engage, release, ttl, burst, opens. Returns 1 when engaged,
-# else 0.
+# KEYS: active, line, seen, bucket, log, engaged, full. ARGV: now, idle, wait_idle, rate window,
+# max purge, active cap, per-minute cap, engage, release, ttl, burst, opens, max waiting, epsilon,
+# max log. From opening, lets in whom the caps allow first (`Line.pressure`). Returns 1 when
+# engaged, else 0.
 PRESSURE = (
     COMMON
     + """
 local active, line, seen, bucket, log, engaged = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
   KEYS[6]
+local full = KEYS[7]
 local now, idle, wait_idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, max_purge = tonumber(ARGV[4]), tonumber(ARGV[5])
 local cap, per_minute, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[11])
+local ttl, opens = tonumber(ARGV[10]), tonumber(ARGV[12])
 forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
-local tokens = refill(bucket, now, per_minute, burst)
+local tokens, at = refill(bucket, now, per_minute, burst)
+if now >= opens and redis.call('ZCARD', line) > 0 then
+  tokens = admit(active, line, seen, log, full, now, cap, per_minute, tonumber(ARGV[13]), tokens,
+    tonumber(ARGV[14]), tonumber(ARGV[15]), false)
+  settle(active, full, bucket, cap, per_minute, tokens, at, ttl)
+  for _, key in ipairs({active, line, seen, log}) do redis.call('EXPIRE', key, ttl) end
+end
 return press(active, line, engaged, cap, per_minute, burst, tokens, tonumber(ARGV[8]),
-  tonumber(ARGV[9]), tonumber(ARGV[10]), now < tonumber(ARGV[12]))
+  tonumber(ARGV[9]), ttl, now < opens)
 """
 )
 
@@ -624,13 +665,13 @@ for i = 5, #ARGV, 2 do
   if redis.call('ZSCORE', active, user) then
     table.insert(counted, user)
   elseif redis.call('ZSCORE', line, user) then
-    redis.call('ZADD', seen, now, user)
+    redis.call('ZADD', seen, math.max(now, opens), user)
   elseif now >= opens then
     redis.call('ZADD', active, now, user)
     table.insert(counted, user)
   elseif redis.call('ZCARD', line) < max_waiting then
     redis.call('ZADD', line, ARGV[i + 1], user)
-    redis.call('ZADD', seen, now, user)
+    redis.call('ZADD', seen, opens, user)
   end
 end
 for _, key in ipairs({active, line, seen}) do redis.call('EXPIRE', key, ttl) end
@@ -732,11 +773,11 @@ class RedisLine:
         return {int(u) for u in found}
 
     async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
-        active, line, seen, _seq, bucket, log, _full, engaged = self._keys(edition_id)
+        active, line, seen, _seq, bucket, log, full, engaged = self._keys(edition_id)
         args: list[str | int | float] = [repr(now), repr(caps.idle), repr(WAIT_IDLE)]
         args += [repr(RATE_WINDOW), MAX_PURGE, caps.active, caps.per_minute, ENGAGE, RELEASE, TTL]
-        args += [repr(caps.burst), repr(opens)]
-        keys = [active, line, seen, bucket, log, engaged]
+        args += [repr(caps.burst), repr(opens), caps.max_waiting, repr(EPSILON), MAX_LOG]
+        keys = [active, line, seen, bucket, log, engaged, full]
         return bool(int(await self.pressure_script(keys=keys, args=args)))
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
@@ -749,3 +790,10 @@ class RedisLine:
             counted, waiting, admissions, first = await pipe.execute()
         span = now - float(first[0][1]) if first else 0.0
         return Figures(int(counted), int(waiting), int(admissions), span)
+
+    async def tokens(self, edition_id: int, *, now: float, caps: Caps) -> float | None:
+        if not caps.per_minute:
+            return None
+        tokens, at = await self.redis.hmget(self._keys(edition_id)[4], ["tokens", "at"])
+        bucket = None if tokens is None or at is None else (float(tokens), float(at))
+        return refill(bucket, now, caps)[0]

@@ -42,7 +42,16 @@ from sqlalchemy.orm import selectinload
 
 from fair import admission, settings
 from fair.enums import InterviewStatus, Role
-from fair.models import Edition, EditionCandidate, Interview, LiveDay, User
+from fair.models import (
+    Booth,
+    Edition,
+    EditionCandidate,
+    Interview,
+    LiveDay,
+    Offer,
+    User,
+    Webconference,
+)
 
 log = logging.getLogger("fair.admission")
 
@@ -297,6 +306,28 @@ async def pressure(line: admission.Line, gate: Gate, now: datetime) -> bool:
         on = last[1] if last is not None else True
     _engaged[gate.edition_id] = (now, on)
     return on
+
+
+# Path parameters naming a thing of one edition on the pages of candidates that act on it
+# without the edition's slug in their path: applying to an offer, joining a booth's queue and
+# signing up for a talk register the candidate to its edition (fair.applications.apply,
+# fair.queues.join, fair.webconferences.registrations.register), so the gate of the editions
+# they are registered to would not see that one (`in_path`).
+EDITION_OF = {
+    "offer_id": (Offer.id, Offer.edition_id),
+    "booth_id": (Booth.id, Booth.edition_id),
+    "webconference_id": (Webconference.id, Webconference.edition_id),
+}
+
+
+async def in_path(session: AsyncSession, params: dict[str, object]) -> int | None:
+    """The edition the path's offer, booth or talk belongs to (one read by primary key), else
+    None."""
+    for name, (key, edition_id) in EDITION_OF.items():
+        value = params.get(name)
+        if isinstance(value, int):
+            return await session.scalar(select(edition_id).where(key == value))
+    return None
 
 
 async def gate_for(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -201,42 +202,65 @@ async def _counts(session: AsyncSession, statement: Select[str, int]) -> dict[st
     return {str(key): float(count) for key, count in (await session.execute(statement)).all()}
 
 
+@dataclass(frozen=True)
+class AdmissionLine:
+    """What an operator sees of one gated edition's line (fair.admission) at a scrape."""
+
+    edition_id: int
+    active: int  # let in and active
+    waiting: int
+    rate: float  # admissions a second over the rate's window
+    last_wait: float | None  # the estimated wait of the last one in line (None: no rate yet)
+    engaged: bool  # the gate holds people now (fair.admission.pressed)
+    tokens: float | None  # the per-minute cap's bucket: admissions it allows at once now
+    active_cap: int  # 0: no cap
+    per_minute_cap: int  # 0: no cap
+
+
 def admission_families(
-    rows: Iterable[tuple[int, int, int, float, float | None]],
+    lines: Iterable[AdmissionLine],
 ) -> list[tuple[str, str, str, dict[str, float]]]:
-    """Per gated edition (id, active, waiting, rate a second, wait of the last in line or None
-    when no rate is measured): the gauges of the admission line."""
-    active: dict[str, float] = {}
-    waiting: dict[str, float] = {}
-    rate: dict[str, float] = {}
-    wait: dict[str, float] = {}
-    for edition_id, admitted, held, per_second, last_wait in rows:
-        key = str(edition_id)
-        active[key], waiting[key], rate[key] = float(admitted), float(held), per_second
-        wait[key] = float("nan") if last_wait is None else last_wait
-    return [
-        (
-            "fair_admission_active",
-            "Candidates let in and active, per gated edition.",
-            "edition",
-            active,
-        ),
-        (
-            "fair_admission_waiting",
-            "Candidates waiting in line, per gated edition.",
-            "edition",
-            waiting,
-        ),
-        (
-            "fair_admission_rate",
-            "Admissions a second, measured over the last 5 minutes, per gated edition.",
-            "edition",
-            rate,
-        ),
-        (
-            "fair_admission_wait_seconds",
-            "The estimated wait of the last one in line (NaN: no rate measured yet).",
-            "edition",
-            wait,
-        ),
-    ]
+    """The gauges of the admission lines, per gated edition (NaN: not known, or no such cap)."""
+    nan = float("nan")
+    gauges: dict[str, dict[str, float]] = {name: {} for name, _text in ADMISSION_GAUGES}
+    for line in lines:
+        key = str(line.edition_id)
+        values = {
+            "fair_admission_active": float(line.active),
+            "fair_admission_waiting": float(line.waiting),
+            "fair_admission_rate": line.rate,
+            "fair_admission_wait_seconds": nan if line.last_wait is None else line.last_wait,
+            "fair_admission_engaged": float(line.engaged),
+            "fair_admission_tokens": nan if line.tokens is None else line.tokens,
+            "fair_admission_active_cap": float(line.active_cap) if line.active_cap else nan,
+            "fair_admission_per_minute_cap": (
+                float(line.per_minute_cap) if line.per_minute_cap else nan
+            ),
+        }
+        for name, value in values.items():
+            gauges[name][key] = value
+    return [(name, text, "edition", gauges[name]) for name, text in ADMISSION_GAUGES]
+
+
+ADMISSION_GAUGES = (
+    ("fair_admission_active", "Candidates let in and active, per gated edition."),
+    ("fair_admission_waiting", "Candidates waiting in line, per gated edition."),
+    (
+        "fair_admission_rate",
+        "Admissions a second, measured over the last 5 minutes, per gated edition.",
+    ),
+    (
+        "fair_admission_wait_seconds",
+        "The estimated wait of the last one in line (NaN: no rate measured yet).",
+    ),
+    (
+        "fair_admission_engaged",
+        "1 while the gate holds candidates (someone waiting, or a cap nearly used), else 0.",
+    ),
+    (
+        "fair_admission_tokens",
+        "Admissions the per-minute cap lets in at once now (its bucket; NaN: no such cap).",
+    ),
+    ("fair_admission_active_cap", "The cap of active candidates (NaN: none)."),
+    ("fair_admission_per_minute_cap", "The cap of admissions a minute (NaN: none)."),
+)

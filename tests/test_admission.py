@@ -325,6 +325,57 @@ async def test_before_opening_only_enough_early_arrivals_to_press_a_cap_engage_t
     assert early == [False] * 8 + [True]
 
 
+async def test_a_place_drawn_early_outlives_a_closed_tab_until_after_opening(
+    lines: list[admission.Line],
+) -> None:
+    """Early arrivals who close their tab (no page asking, no socket) keep their drawn place
+    until WAIT_IDLE after opening: let in at opening ahead of later arrivals, or still first
+    in line; gone only once WAIT_IDLE has passed since opening without asking."""
+    one, two = lines
+    caps = admission.Caps(active=1, per_minute=0, idle=600.0, max_waiting=100)
+    early = OPENS - 14 * 60  # arrived 14 minutes before opening, never asked again
+    await one.arrive(7, 1, now=early, opens=OPENS, caps=caps, draw=0.2)
+    await one.count_in(7, {2: 0.4}, now=early, opens=OPENS, caps=caps)  # a socket, closed
+    late = await two.arrive(7, 3, now=OPENS + 30, opens=OPENS, caps=caps, draw=0.0)
+    assert (late.admitted, late.position, late.waiting) == (False, 2, 2)  # behind 2's draw
+    assert (await one.arrive(7, 1, now=OPENS + 40, opens=OPENS, caps=caps, draw=0.2)).admitted
+    figures = await two.figures(7, now=OPENS + 40, idle=caps.idle)
+    assert (figures.active, figures.waiting) == (1, 2)
+    # 3 keeps asking; 2 never came back: their place goes WAIT_IDLE after opening, not before.
+    await two.arrive(7, 3, now=OPENS + admission.WAIT_IDLE - 10, opens=OPENS, caps=caps, draw=0)
+    assert (await two.figures(7, now=OPENS + admission.WAIT_IDLE - 1, idle=caps.idle)).waiting == 2
+    after = OPENS + admission.WAIT_IDLE + 1
+    gone = await one.arrive(7, 3, now=after, opens=OPENS, caps=caps, draw=0)
+    assert (gone.position, gone.waiting) == (1, 1)
+
+
+async def test_at_opening_a_read_of_the_pressure_lets_the_early_arrivals_in(
+    lines: list[admission.Line],
+) -> None:
+    """Early arrivals too few to press a cap wait for opening; from it they are no pressure.
+    The first read of the pressure lets them in (the caps allow it) and says "not engaged",
+    where it said "engaged" (someone waiting) until somebody arrived: each process then held
+    its requests and sockets as engaged for CACHE_SECONDS."""
+    one, two = lines
+    caps = admission.Caps(active=10, per_minute=60, idle=600.0, max_waiting=100)  # 10 at once
+    for user in range(1, 8):
+        await one.arrive(7, user, now=OPENS - 60, opens=OPENS, caps=caps, draw=user / 10)
+    assert not await two.pressure(7, now=OPENS - 30, opens=OPENS, caps=caps)  # 7 < 8.5
+    assert not await two.pressure(7, now=OPENS + 1, opens=OPENS, caps=caps)
+    figures = await one.figures(7, now=OPENS + 1, idle=caps.idle)
+    assert (figures.active, figures.waiting, figures.admissions) == (7, 0, 0)
+    assert (await two.arrive(7, 1, now=OPENS + 2, opens=OPENS, caps=caps, draw=0.1)).admitted
+    # The bucket paid for them: 3 tokens left, so the next 3 are let in, then the 4th waits.
+    places = [await _arrive(one, u, OPENS + 2, caps, draw=0) for u in range(8, 12)]
+    assert [p.admitted for p in places] == [True, True, True, False]
+    # A crowd stays engaged at opening: the fill reaches the cap and the rest wait.
+    for user in range(20, 32):
+        await one.arrive(8, user, now=OPENS - 60, opens=OPENS, caps=caps, draw=user / 100)
+    assert await two.pressure(8, now=OPENS + 1, opens=OPENS, caps=caps)
+    figures = await one.figures(8, now=OPENS + 1, idle=caps.idle)
+    assert (figures.active, figures.waiting) == (10, 2)
+
+
 async def test_a_socket_counted_in_while_its_candidate_waits_keeps_their_place_in_line(
     lines: list[admission.Line],
 ) -> None:
@@ -534,8 +585,9 @@ async def test_the_gated_editions_kept_outlive_the_session_that_read_them(
 async def test_a_place_drawn_before_opening_is_kept_by_one_who_lets_it_go_and_comes_back(
     session: AsyncSession, make_client: Any
 ) -> None:
-    """Letting one's place go (WAIT_IDLE without asking) and arriving again before opening
-    draws the same place: trying again and again for a better draw gains nothing."""
+    """A place drawn before opening is kept until after opening, asked for or not; one lost
+    all the same (the line forgot it: Redis restarted) is drawn again the same on arriving
+    again before opening: trying again and again for a better draw gains nothing."""
     opens = f.NOON.replace(hour=0)  # its first live day opens at midnight
     clock.set_now(opens - timedelta(minutes=14))
     edition = await f.edition(session, admission_active_cap=1, live_first_day=opens.date())
@@ -554,13 +606,16 @@ async def test_a_place_drawn_before_opening_is_kept_by_one_who_lets_it_go_and_co
     assert sorted(first) == list(range(1, 13))
     leaver = people[0][0]
     now = opens - timedelta(minutes=14)
+    for step in (60, 60, 30):  # the others keep asking; the leaver's place is kept
+        now += timedelta(seconds=step)
+        clock.set_now(now)
+        assert [await position(client) for client, _id in people[1:]] == first[1:]
+    assert await position(leaver) == first[0]
     for _cycle in range(3):  # three times: 12 ** -3 that random draws would all agree
-        for step in (60, 60, 30):  # the others keep asking; the leaver's place goes
-            now += timedelta(seconds=step)
-            clock.set_now(now)
-            others = [await position(client) for client, _id in people[1:]]
-        assert sorted(others) == list(range(1, 12))
-        assert await position(leaver) == first[0]
+        admission_gate.LOCAL.editions.clear()  # the line forgot everyone: all arrive again
+        for client, _id in people:
+            await position(client)
+        assert [await position(client) for client, _id in people] == first
 
 
 async def test_before_opening_a_small_fair_holds_nobody_and_a_crowd_is_drawn(

@@ -4,6 +4,15 @@
 candidate the gate holds is sent to the edition's waiting page (fair.web.admission; a 503 with
 Retry-After for a script asking for JSON; 503 with Retry-After too when the line is full or
 out of reach, fair.admission.Full); `finish` puts the renewed or new cookie on the answer.
+
+A form sent (POST: applying, joining a queue, booking an interview) is never redirected to the
+waiting page, which would lose what the candidate typed: a candidate who holds a place (the
+cookie, or the line lets them in now, taking the place they were waiting in) or is exempt goes
+through; one the gate holds gets a 503 with Retry-After (`NotSent`, in their language) saying
+that the fair is full, that what they sent was not saved, their place in line (taken by this
+request), and that their browser's back button keeps what they typed to send it again once let
+in. Nothing of the request is written (the unit of work rolls back on an error). The form is not
+kept server-side: it may hold a file, and replaying it later would act without them.
 Public browsing (the edition's page, booths, offers, programme), accounts and the waiting page
 are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay open when the fair is full, and the
 browsing pages are then served to anonymous visitors from a short cache (fair.web.browsing).
@@ -22,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from fair import admission, admission_gate, app_state, clock, i18n, metrics, settings
 from fair.enums import Role
+from fair.errors import FairError
 from fair.web import urls
 
 log = logging.getLogger("fair.admission")
@@ -38,6 +48,34 @@ OPEN_PAGES = {"fair.web.webconferences.programme", "fair.web.webconferences.webc
 NOT_REACHED = i18n.N_(
     "The waiting line cannot be reached just now. Please try again in a few seconds."
 )
+
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class NotSent(FairError):
+    """A form sent by a candidate the gate holds: not saved (module doc), come back later."""
+
+    status = 503
+    code = "admission.not_sent"
+
+    def __init__(self, place: admission.Place) -> None:
+        if place.drawn:
+            message = i18n.N_(
+                "The fair opens in a few minutes and places are drawn at random at opening, so "
+                "what you sent was not saved. Go back: your browser keeps what you typed. Send "
+                "it again once the fair has let you in."
+            )
+        else:
+            message = i18n.N_(
+                "The fair is full right now, so what you sent was not saved. You are number "
+                "%(num)s in line, out of %(waiting)s. Go back: your browser keeps what you "
+                "typed. Send it again once you are let in (the fair's waiting page tells you "
+                "when)."
+            )
+        params = {"num": place.position, "waiting": place.waiting}
+        super().__init__(message, params=params)
+        self.retry_after = REFRESH
 
 
 def _open(request: Request) -> bool:
@@ -60,6 +98,8 @@ async def check(request: Request) -> Response | None:
     if held is None:
         return None
     gate, place = held
+    if request.method not in SAFE_METHODS:  # never lose a form (module doc)
+        raise NotSent(place)
     if _wants_json(request):
         body = {"error": {"code": "admission.waiting", "message": place_text(place)}}
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(REFRESH)})
@@ -100,10 +140,16 @@ async def standing(
 async def _gate(
     request: Request, session: AsyncSession, slug: str | None, now: datetime
 ) -> admission_gate.Gate | None:
-    """The armed gate of this page (`slug`), else the one the candidate's cookie names (no read
-    of their registrations), else that of the first armed edition they are registered to."""
+    """The armed gate of this page (`slug`, or the edition of the offer or booth in its path:
+    admission_gate.in_path), else the one the candidate's cookie names (no read of their
+    registrations), else that of the first armed edition they are registered to."""
     if slug is None:
         gates = await admission_gate.armed(session, now)
+        if not gates:
+            return None
+        edition_id = await admission_gate.in_path(session, request.path_params)
+        if edition_id is not None:
+            return next((g for g in gates if g.edition_id == edition_id), None)
         raw = request.cookies.get(admission_gate.COOKIE)
         found = admission_gate.admitted_to(raw, request.state.user.id, gates, now)
         if found is not None:

@@ -125,19 +125,33 @@ async def scrape(scope: Scope) -> Response:
     return Response(metrics.exposition(figures), media_type=metrics.CONTENT_TYPE)
 
 
-async def _admission(
-    state: AppState, session: AsyncSession
-) -> list[tuple[int, int, int, float, float | None]]:
-    """The admission lines of the editions armed now (fair.admission), engaged or not."""
+async def _admission(state: AppState, session: AsyncSession) -> list[metrics.AdmissionLine]:
+    """The admission lines of the editions armed now (fair.admission), engaged or not; whether
+    engaged is read as the gate reads it (admission_gate.pressure: what the next request of
+    any process would learn)."""
     now = clock.now()
     line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
     rows = []
     for gate in await admission_gate.armed(session, now):
+        engaged = await admission_gate.pressure(line, gate, now)
         found = await line.figures(gate.edition_id, now=now.timestamp(), idle=gate.caps.idle)
+        tokens = await line.tokens(gate.edition_id, now=now.timestamp(), caps=gate.caps)
         last = admission.Place(
             False, found.waiting, found.waiting, False, found.admissions, found.span
         )
-        rows.append((gate.edition_id, found.active, found.waiting, last.rate, last.wait_seconds))
+        rows.append(
+            metrics.AdmissionLine(
+                gate.edition_id,
+                found.active,
+                found.waiting,
+                last.rate,
+                last.wait_seconds,
+                engaged,
+                tokens,
+                gate.caps.active,
+                gate.caps.per_minute,
+            )
+        )
     return rows
 
 

@@ -1,0 +1,236 @@
+"""The admission gate on pages (fair.web.gate) for the gaps of issue 17 item 1: forms sent while
+held, actions on an edition without its slug in the path, the admission cookie as an attacker
+would try it, and the line's gauges in /metrics. On SQLite and PostgreSQL (the `conf` fixture),
+each with the line of this process and the line in the real Redis (`app` below). Time moves
+with fair.clock, never sleeps."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+from itsdangerous import Signer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import admission_gate, clock, db, i18n, participants, settings, webconferences
+from fair.app import create_app
+from fair.enums import Role
+from fair.models import (
+    Application,
+    Edition,
+    EditionCandidate,
+    Offer,
+    QueueEntry,
+    User,
+    Webconference,
+    WebconferenceRegistration,
+)
+from fair.web.gate import NotSent
+from tests import factories as f
+from tests.conftest import Fetch, csrf, login
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest_asyncio.fixture(params=["memory", "redis"])
+async def app(request: pytest.FixtureRequest, conf: settings.Settings) -> AsyncIterator[object]:
+    """The app with the line of this process (the embedded default), or with the line in the
+    real Redis (BROADCAST_URL redis://, a namespace of this test's own)."""
+    namespace = f"test-gate-{secrets.token_hex(4)}"
+    if request.param == "redis":
+        conf = replace(conf, broadcast_url=REDIS, broadcast_namespace=namespace)
+    application = create_app(conf)
+    try:
+        async with application.router.lifespan_context(application):
+            yield application
+    finally:
+        if request.param == "redis":
+            redis = aioredis.from_url(REDIS)
+            keys = [k async for k in redis.scan_iter(f"{namespace}:*")]
+            if keys:
+                await redis.delete(*keys)
+            await redis.aclose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gate() -> None:
+    admission_gate.LOCAL.editions.clear()
+    admission_gate.forget()
+
+
+async def _person(
+    session: AsyncSession, make_client: Any, edition: Edition | None
+) -> tuple[httpx.AsyncClient, User]:
+    """A candidate logged in, registered to `edition` (None: to none)."""
+    candidate = await f.candidate(session)
+    if edition is not None:
+        await participants.register(session, edition_id=edition.id, user=candidate)
+    await db.commit(session)
+    client = make_client()
+    await login(client, candidate.email, f.PASSWORD)
+    return client, candidate
+
+
+async def _full_fair(session: AsyncSession, make_client: Any) -> tuple[Edition, Offer]:
+    """An edition open now with one active place, taken by a candidate who stays active; an
+    offer, and a talk tomorrow."""
+    clock.set_now(f.NOON)
+    organiser = await f.user(session, Role.ORGANISER)
+    edition = await f.edition(session, by=organiser, admission_active_cap=1)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    offer = await f.offer(session, booth_=booth)
+    await webconferences.schedule(session, by=organiser, edition=edition, data=f.talk([organiser]))
+    await db.commit(session)
+    first, _ = await _person(session, make_client, edition)
+    assert (await first.get(f"/e/{edition.slug}/my-fair")).status_code == 200
+    return edition, offer
+
+
+def _not_sent(num: int, waiting: int) -> str:
+    message = (
+        "The fair is full right now, so what you sent was not saved. You are number "
+        "%(num)s in line, out of %(waiting)s. Go back: your browser keeps what you typed. Send "
+        "it again once you are let in (the fair's waiting page tells you when)."
+    )
+    return i18n.gettext(message, "fr", num=num, waiting=waiting)
+
+
+async def _applications(fetch: Fetch) -> int:
+    return int(await fetch.scalar(select(func.count()).select_from(Application)))
+
+
+async def test_a_form_sent_while_held_is_answered_503_and_sent_again_once_let_in(
+    session: AsyncSession, make_client: Any, fetch: Fetch
+) -> None:
+    """Applying while the fair is full: not a redirect to the waiting page (the message typed
+    would be lost), a 503 with Retry-After that says so in the candidate's language and their
+    place; nothing written. The same form sent again once let in goes through."""
+    edition, offer = await _full_fair(session, make_client)
+    second, _ = await _person(session, make_client, edition)
+    token = await csrf(second, f"/offers/{offer.id}")  # browsing stays open
+    form = {"csrf_token": token, "message": "Disponible tout de suite."}
+    held = await second.post(f"/offers/{offer.id}/apply", data=form)
+    assert (held.status_code, held.headers["retry-after"]) == (503, "15")
+    assert _not_sent(1, 1) in html.unescape(held.text)
+    assert await _applications(fetch) == 0
+    asked = await second.post(
+        f"/offers/{offer.id}/apply", data=form, headers={"accept": "application/json"}
+    )
+    assert (asked.status_code, asked.headers["retry-after"]) == (503, "15")
+    assert asked.json()["error"] == {"code": NotSent.code, "message": _not_sent(1, 1)}
+    # The first goes quiet (10 minutes, the default idle): the place is the second's.
+    clock.set_now(f.NOON + timedelta(minutes=11))
+    sent = await second.post(f"/offers/{offer.id}/apply", data=form)
+    assert (sent.status_code, sent.headers["location"]) == (303, "/me/applications")
+    application = await fetch.scalar(select(Application))
+    assert (application.offer_id, application.message) == (offer.id, "Disponible tout de suite.")
+    assert admission_gate.COOKIE in second.cookies
+
+
+async def test_acting_on_an_edition_without_its_slug_is_gated_by_that_edition(
+    session: AsyncSession, make_client: Any, fetch: Fetch
+) -> None:
+    """Applying to an offer, joining a booth's queue and signing up for a talk register the
+    candidate to its edition: their paths name the offer, the booth or the talk, not the
+    edition. A candidate registered to another edition (or to none) was not gated there and
+    skipped the line of a full fair."""
+    edition, offer = await _full_fair(session, make_client)
+    other = await f.edition(session)  # armed too (the default caps), far from full
+    await db.commit(session)
+    admission_gate.forget()  # the editions armed, read afresh (kept CACHE_SECONDS)
+    outsider, candidate = await _person(session, make_client, other)
+    token = await csrf(outsider, f"/offers/{offer.id}")
+    applied = await outsider.post(f"/offers/{offer.id}/apply", data={"csrf_token": token})
+    assert applied.status_code == 503
+    assert _not_sent(1, 1) in html.unescape(applied.text)
+    booth_id = offer.booth_id
+    joined = await outsider.post(f"/booths/{booth_id}/queue/join", data={"csrf_token": token})
+    assert joined.status_code == 503
+    talk = await fetch.scalar(select(Webconference.id))
+    signed_up = await outsider.post(f"/webconferences/{talk}/register", data={"csrf_token": token})
+    assert signed_up.status_code == 503
+    assert await _applications(fetch) == 0
+    assert await fetch.scalar(select(func.count()).select_from(QueueEntry)) == 0
+    seats = select(func.count()).select_from(WebconferenceRegistration)
+    assert await fetch.scalar(seats) == 0
+    registered = await fetch.scalars(
+        select(EditionCandidate.edition_id).where(EditionCandidate.user_id == candidate.id)
+    )
+    assert registered == [other.id]
+
+
+async def test_the_admission_cookie_is_one_person_s_for_one_edition_and_signed(
+    session: AsyncSession, make_client: Any
+) -> None:
+    """Replayed by another account, forged, or of another edition, the cookie lets nobody in;
+    a person's second device shares their one place (several devices hold one place)."""
+    edition, _offer = await _full_fair(session, make_client)
+    mine = f"/e/{edition.slug}/my-fair"
+    owner, owner_user = await _person(session, make_client, edition)
+    clock.set_now(f.NOON + timedelta(minutes=11))  # the first went quiet: the owner's turn
+    assert (await owner.get(mine)).status_code == 200
+    cookie = owner.cookies[admission_gate.COOKIE]
+    other, other_user = await _person(session, make_client, edition)
+    now = clock.now()
+    forged = Signer("not the secret key", salt="fair.admission")
+    tries = {
+        "replayed": cookie,
+        "forged": forged.sign(f"{edition.id}.{other_user.id}.{int(now.timestamp())}").decode(),
+        "another edition": admission_gate.token(edition.id + 1, other_user.id, now),
+        "unsigned": f"{edition.id}.{other_user.id}.{int(now.timestamp())}",
+    }
+    for name, value in tries.items():
+        other.cookies.set(admission_gate.COOKIE, value)
+        held = await other.get(mine)
+        assert held.status_code == 303, name
+        assert held.headers["location"].startswith(f"/e/{edition.slug}/waiting"), name
+    # The owner's second device: no cookie there, the same one place in the line.
+    second_device = make_client()
+    await login(second_device, owner_user.email, f.PASSWORD)
+    assert (await second_device.get(mine)).status_code == 200
+    status = (await other.get(f"/e/{edition.slug}/waiting/status")).json()
+    assert (status["admitted"], status["position"], status["waiting"]) == (False, 1, 1)
+
+
+async def test_the_line_s_gauges_show_in_metrics(
+    session: AsyncSession, make_client: Any, client: httpx.AsyncClient
+) -> None:
+    """What an operator needs to see of each gated edition's line: engaged or not, active,
+    waiting, the per-minute cap's tokens left, and the caps."""
+    edition, _offer = await _full_fair(session, make_client)
+    calm = await f.edition(session, admission_active_cap=100, admission_arrivals_per_minute=60)
+    await db.commit(session)
+    admission_gate.forget()  # the editions armed, read afresh (kept CACHE_SECONDS)
+    visitor, _ = await _person(session, make_client, calm)
+    assert (await visitor.get(f"/e/{calm.slug}/my-fair")).status_code == 200
+    second, _ = await _person(session, make_client, edition)
+    assert (await second.get(f"/e/{edition.slug}/my-fair")).status_code == 303  # waiting
+    text = (await client.get("/metrics")).text
+    full, free = f'{{edition="{edition.id}"}}', f'{{edition="{calm.id}"}}'
+    default = settings.get().admission_arrivals_per_minute  # the full fair's: its bucket
+    # holds 10 s of it, one taken
+    gauges = [g for g in text.splitlines() if g.startswith("fair_admission_")]
+    for line in (
+        f"fair_admission_engaged{full} 1.0",
+        f"fair_admission_engaged{free} 0.0",
+        f"fair_admission_active{full} 1.0",
+        f"fair_admission_waiting{full} 1.0",
+        f"fair_admission_active{free} 1.0",
+        f"fair_admission_waiting{free} 0.0",
+        f"fair_admission_tokens{full} {default * 10 / 60 - 1}",
+        f"fair_admission_tokens{free} 9.0",  # 10 s of 60 a minute, one used
+        f"fair_admission_active_cap{full} 1.0",
+        f"fair_admission_active_cap{free} 100.0",
+        f"fair_admission_per_minute_cap{full} {float(default)}",
+        f"fair_admission_per_minute_cap{free} 60.0",
+    ):
+        assert line in gauges, (line, gauges)
