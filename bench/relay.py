@@ -34,8 +34,19 @@ second in all: the origin takes N / K, then each further viewer is placed on a l
 the talk from the origin as one viewer. The row's `cores` are the K media processes' (from
 /proc), its `us/pk` their CPU per RTP packet the bots received, its `src fps` the video
 frames a second the best-served bot saw begin (complete or not: what reached it from the
-publisher), its note the viewers each process counts (`<ns>:audience:<room>`), and a closing
-line says whether the run is valid: every viewer connected, at 29+ fps, under 1 % loss.
+publisher), its note the viewers each process counts (`<ns>:audience:<room>`, where `origin` is
+the origin's "presenters:version": 0 presenters once it lost the publisher) and the fps of the
+viewers each process serves, and a closing line says whether the run is valid: every viewer
+connected, at 29+ fps, under 1 % loss.
+
+Every row also says what else could make a run invalid: `pub fps`, the video frames the
+publisher handed its sender a second (30 unless the publisher itself waited for a core), and
+`wait s/s`, the seconds a second the media processes spent runnable without a core
+(/proc/<pid>/task/*/schedstat): on a machine busy with other work a starved media process
+reads its presenter's socket late (its receive buffer fills, ~6 s of media, then drops), each
+lost packet stalls every viewer's video until the jitter buffer skips the frame, and aioice's
+default consent freshness (six checks answered late) closes the presenter's connection. Past
+`STARVED` the closing line says STARVED: the figures are the machine's, not the relay's.
 
 After every viewer has its first video frame and `--warmup` seconds, the run is measured for
 `--seconds`: the media process's CPU (user + system, from getrusage, all threads) over wall time;
@@ -58,7 +69,7 @@ import struct
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,6 +83,9 @@ GOAL_VIEWERS_PER_CORE, GOAL_FPS, GOAL_LOSS, GOAL_RATIO = 100, 24.0, 0.01, 10.0
 CONSENT_EXPIRY = 30  # seconds without an answer to consent checks (RFC 7675, browsers)
 # Issue 17: mediasoup's order of magnitude, one media process at the source's 30 fps.
 TARGET_VIEWERS_PER_CORE, TARGET_FPS = 500, 29.0
+# Seconds a second the media processes may wait, together, for a core the machine's other
+# processes hold, before a run says it measured a starved relay rather than the relay.
+STARVED = 0.1
 
 
 def setup_aiortc() -> None:
@@ -479,7 +493,12 @@ async def publish(port: int) -> None:
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
     log_states(pc, "publisher")
     print("published", flush=True)
-    await asyncio.Event().wait()
+    await answer_marks(lambda: clip_counts(tracks))
+
+
+def clip_counts(tracks: list[Any]) -> dict[str, Any]:
+    """The video frames the publisher handed its sender so far (`clip_tracks`)."""
+    return {"video": tracks[1].count, "t": time.monotonic()}
 
 
 def send_clip(pc: Any, tracks: list[Any]) -> None:
@@ -549,6 +568,7 @@ class Bot:
     def __init__(self) -> None:
         self.pc, self.id = peer(), 0
         self.streams = {"audio": Stream(), "video": Stream()}
+        self.where = ""  # the media process it watches on, when several serve the talk
 
     def count_headers(self) -> None:
         """Read each datagram's RTP header where aioice receives it (its protocol's
@@ -611,6 +631,7 @@ class Bot:
             "received": video.received + audio.received,
             "expected": video.expected + audio.expected,
             "t": time.monotonic(),
+            "where": self.where,
         }
 
 
@@ -634,11 +655,16 @@ async def counted(bots: list[Bot], wait: float) -> None:
         await asyncio.sleep(0.1)
     connected = sum(1 for b in bots if b.streams["video"].frames)
     print(json.dumps({"connected": connected}), flush=True)
-    loop = asyncio.get_running_loop()
-    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "mark":
-        print(json.dumps([bot.counts() for bot in bots]), flush=True)
+    await answer_marks(lambda: [bot.counts() for bot in bots])
     for bot in bots:
         await bot.pc.close()
+
+
+async def answer_marks(counts: Any) -> None:
+    """Print `counts()` as a JSON line at each `mark` read on stdin, until stdin ends."""
+    loop = asyncio.get_running_loop()
+    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "mark":
+        print(json.dumps(counts()), flush=True)
 
 
 # The production path: `fair media` processes, reached through Redis --------------------------
@@ -677,7 +703,7 @@ async def publish_remote() -> None:
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     log_states(pc, "publisher")
     print("published", flush=True)
-    await asyncio.Event().wait()
+    await answer_marks(lambda: clip_counts(tracks))
 
 
 async def view_remote(count: int, rate: float) -> None:
@@ -699,6 +725,7 @@ async def view_remote(count: int, rate: float) -> None:
             try:
                 offer, _ = await stages.watch(ROOM, key)
                 await stages.answer(ROOM, key, await bots[n].accept(offer))
+                bots[n].where = stages.leg(ROOM, key) or "origin"
                 break
             except Exception as exc:  # a Conflict, a media process's failure, a time-out
                 print(f"{key}, attempt {attempt + 1}: {exc!r}", file=sys.stderr)
@@ -827,6 +854,9 @@ class Result:
     media_drops: int = 0  # datagrams dropped by the media process's sockets
     us_per_packet: float = 0.0  # the media processes' CPU per RTP packet sent, in microseconds
     notes: str = ""
+    publisher_fps: float = 0.0  # video frames the publisher sent a second
+    media_wait: float = 0.0  # seconds a second the media processes waited for a core
+    by_process: dict[str, tuple[float, float, int]] = field(default_factory=dict)
 
     @property
     def per_core(self) -> float:
@@ -870,7 +900,7 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
         connected = sum(json.loads(expect(b, 120))["connected"] for b in bots)
         time.sleep(args.warmup)
         usage0 = relay_usage(port)
-        window = observe(bots, [p.pid for p in processes], 1, args)
+        window = observe(bots, processes[1], [p.pid for p in processes], 1, args)
         usage1 = relay_usage(port)
         if args.profile:  # after the measure: cProfile's own cost stays out of the figures
             print(control(port, {"op": "profile", "seconds": args.profile})["profile"])
@@ -933,7 +963,7 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
             started: list[subprocess.Popen[Any]] = [*media, publisher, *bots]
             pids = [p.pid for p in started]
             cpu0, t0 = [cpu_seconds(p) for p in pids[:k]], time.monotonic()
-            window = observe(bots, pids, k, args)
+            window = observe(bots, publisher, pids, k, args)
             cpu1, t1 = [cpu_seconds(p) for p in pids[:k]], time.monotonic()
             audience = client.hgetall(keys.audience(ROOM))
             alive = [p.poll() is None for p in media]
@@ -946,8 +976,13 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
         str(name).split(":")[1] if ":" in str(name) else str(name): v
         for name, v in audience.items()
     }
+    fps_by_process = {
+        place.split(":")[1] if ":" in place else place: f"{low:.1f}/{mid:.1f} ({count})"
+        for place, (low, mid, count) in window.by_process.items()
+    }
     notes = [
         f"viewers by process (pid: count; origin: presenters:version): {spread}",
+        f"fps min/median by process (viewers): {fps_by_process}",
         "" if all(alive) else f"media processes alive: {alive}",
     ]
     return window.result(
@@ -975,6 +1010,9 @@ class Window:
     publisher_cores: float
     bot_cores: float
     other_cores: float
+    publisher_fps: float  # video frames the publisher handed its sender a second
+    media_wait: float  # seconds a second the media processes waited for a core, together
+    by_process: dict[str, tuple[float, float, int]]  # fps min, median, viewers by process
 
     def result(
         self,
@@ -1004,28 +1042,34 @@ class Window:
             self.media_drops,
             us_per_packet,
             notes,
+            self.publisher_fps,
+            self.media_wait,
+            self.by_process,
         )
 
 
-def observe(bots: list[Any], pids: list[int], k: int, args: argparse.Namespace) -> Window:
-    """`args.seconds` of the run: `pids` are the `k` media processes', the publisher's, then
-    the bots' (`bots`)."""
+def observe(
+    bots: list[Any], publisher: Any, pids: list[int], k: int, args: argparse.Namespace
+) -> Window:
+    """`args.seconds` of the run: `pids` are the `k` media processes', the publisher's
+    (`publisher`), then the bots' (`bots`)."""
 
-    def mark() -> list[dict[str, Any]]:
-        for b in bots:
-            b.stdin.write("mark\n")
-            b.stdin.flush()
-        return [c for b in bots for c in json.loads(expect(b, 30))]
+    def mark() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        for p in [publisher, *bots]:
+            p.stdin.write("mark\n")
+            p.stdin.flush()
+        sent = json.loads(expect(publisher, 30))
+        return sent, [c for b in bots for c in json.loads(expect(b, 30))]
 
-    drops0 = udp_receive_buffer_errors()
+    drops0, waits0 = udp_receive_buffer_errors(), [run_queue_wait(p) for p in pids[:k]]
     cpu0, busy0, sockets0 = [cpu_seconds(p) for p in pids], machine_busy(), socket_drops(pids)
-    before, t0 = mark(), time.monotonic()
+    (sent0, before), t0 = mark(), time.monotonic()
     time.sleep(args.seconds)
-    drops1 = udp_receive_buffer_errors()
+    drops1, waits1 = udp_receive_buffer_errors(), [run_queue_wait(p) for p in pids[:k]]
     cpu1, busy1, sockets1 = [cpu_seconds(p) for p in pids], machine_busy(), socket_drops(pids)
-    after, wall = mark(), time.monotonic() - t0
+    (sent1, after), wall = mark(), time.monotonic() - t0
     cores = [(b - a) / wall for a, b in zip(cpu0, cpu1, strict=True)]
-    fps, loss, kbps, begun = [], [], [], []
+    fps, loss, kbps, begun, where = [], [], [], [], []
     for a, b in zip(before, after, strict=True):
         seconds = b["t"] - a["t"]
         fps.append((b["video"] - a["video"]) / seconds)
@@ -1033,7 +1077,11 @@ def observe(bots: list[Any], pids: list[int], k: int, args: argparse.Namespace) 
         expected, received = b["expected"] - a["expected"], b["received"] - a["received"]
         loss.append(max(expected - received, 0) / expected if expected else 1.0)
         kbps.append((b["bytes"] - a["bytes"]) * 8 / seconds / 1000)
+        where.append(str(b["where"]))
     machine = (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * (os.cpu_count() or 1)
+    by_process: dict[str, list[float]] = {}
+    for place, rate in zip(where, fps, strict=True):
+        by_process.setdefault(place, []).append(rate)
     return Window(
         fps,
         loss,
@@ -1045,7 +1093,21 @@ def observe(bots: list[Any], pids: list[int], k: int, args: argparse.Namespace) 
         cores[k],
         sum(cores[k + 1 :]),
         machine - sum(cores),
+        (sent1["video"] - sent0["video"]) / (sent1["t"] - sent0["t"]),
+        sum(b - a for a, b in zip(waits0, waits1, strict=True)) / wall,
+        {place: (min(v), statistics.median(v), len(v)) for place, v in by_process.items()},
     )
+
+
+def run_queue_wait(pid: int) -> float:
+    """Seconds the threads of `pid` spent so far runnable but waiting for a core (the second
+    field of /proc/<pid>/task/*/schedstat): how much the machine's other load held it back."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[1])
+    return total / 1e9
 
 
 def row(r: Result, baseline: float | None) -> str:
@@ -1064,10 +1126,10 @@ def row(r: Result, baseline: float | None) -> str:
     source = f"{r.source_fps:6.1f}" if r.source_fps is not None else "     -"
     return (
         f"{r.mode:<11}{r.viewers:>5}{r.connected:>5}{r.cores:>7.2f}{r.per_core:>7.0f}"
-        f"{r.equivalent_per_core:>7.0f}{source}{r.fps_min:>6.1f}{r.fps_median:>6.1f}"
-        f"{r.loss_max * 100:>7.2f}{r.loss_mean * 100:>7.2f}{r.kbps:>6.0f}{r.drops:>7}"
-        f"{r.media_drops:>6}{r.publisher_cores:>6.2f}{r.bot_cores:>6.2f}{r.other_cores:>6.2f}"
-        f"{r.us_per_packet:>6.1f}"
+        f"{r.equivalent_per_core:>7.0f}{r.publisher_fps:>6.1f}{source}{r.fps_min:>6.1f}"
+        f"{r.fps_median:>6.1f}{r.loss_max * 100:>7.2f}{r.loss_mean * 100:>7.2f}{r.kbps:>6.0f}"
+        f"{r.drops:>7}{r.media_drops:>6}{r.publisher_cores:>6.2f}{r.bot_cores:>6.2f}"
+        f"{r.other_cores:>6.2f}{r.media_wait:>6.2f}{r.us_per_packet:>7.1f}"
         f"  {verdict}" + (f"  ({r.notes})" if r.notes else "")
     )
 
@@ -1088,22 +1150,27 @@ def target_line(results: list[Result]) -> str:
 def spread_line(r: Result) -> str:
     """Whether a talk over several media processes held: every viewer connected and at
     `TARGET_FPS` or more with under 1 % loss (issue 17: one talk of 1,000 viewers, two
-    processes)."""
+    processes). What an invalid run's cause may be is said beside: a publisher that sent
+    fewer frames, media processes that waited for a core (`STARVED`: the machine's other
+    load, not the relay's own work)."""
     valid = r.connected == r.viewers and r.fps_min >= TARGET_FPS and r.loss_max < GOAL_LOSS
+    starved = " (STARVED)" if r.media_wait > STARVED else ""
     return (
         f"one talk over {r.mode.split(':')[1]} media processes, {r.viewers} viewers: "
         f"{r.connected} connected, fps min {r.fps_min:.1f}, loss max {r.loss_max:.2%}, "
-        f"{r.per_core:.0f} viewers/core: {'valid' if valid else 'INVALID'}"
+        f"{r.per_core:.0f} viewers/core; publisher sent {r.publisher_fps:.1f} fps, media "
+        f"processes waited {r.media_wait:.2f} s/s for a core{starved}: "
+        f"{'valid' if valid else 'INVALID'}"
     )
 
 
 HEADER = (
-    f"{'mode':<11}{'N':>5}{'conn':>5}{'cores':>7}{'v/core':>7}{'eq/core':>7}{'src':>6}"
+    f"{'mode':<11}{'N':>5}{'conn':>5}{'cores':>7}{'v/core':>7}{'eq/core':>7}{'pub':>6}{'src':>6}"
     f"{'fps':>6}{'fps':>6}{'loss':>7}{'loss':>7}{'kbps':>6}{'kernel':>7}{'media':>6}{'pub':>6}"
-    f"{'bots':>6}{'other':>6}{'cpu':>6}  vs baseline (eq/core)\n"
-    f"{'':<11}{'':>5}{'':>5}{'':>7}{'':>7}{'':>7}{'fps':>6}{'min':>6}{'med':>6}{'max %':>7}"
-    f"{'avg %':>7}{'':>6}{'drops':>7}{'drops':>6}{'cores':>6}{'cores':>6}{'cores':>6}{'us/pk':>6}"
-    "  verdict"
+    f"{'bots':>6}{'other':>6}{'wait':>6}{'cpu':>7}  vs baseline (eq/core)\n"
+    f"{'':<11}{'':>5}{'':>5}{'':>7}{'':>7}{'':>7}{'fps':>6}{'fps':>6}{'min':>6}{'med':>6}"
+    f"{'max %':>7}{'avg %':>7}{'':>6}{'drops':>7}{'drops':>6}{'cores':>6}{'cores':>6}{'cores':>6}"
+    f"{'s/s':>6}{'us/pk':>7}  verdict"
 )
 
 
