@@ -1219,7 +1219,7 @@ def observe(
         (sent1["video"] - sent0["video"]) / (sent1["t"] - sent0["t"]),
         sum(b - a for a, b in zip(waits0, waits1, strict=True)) / wall,
         {place: (min(v), statistics.median(v), len(v)) for place, v in by_process.items()},
-        min(light) / statistics.median(rates) if light else None,
+        light_share(light, rates),
         len(light),
     )
 
@@ -1238,6 +1238,15 @@ def prioritise(pids: list[int], priority: int) -> None:
             for task in os.listdir(f"/proc/{pid}/task"):
                 with contextlib.suppress(ProcessLookupError):
                     os.setpriority(os.PRIO_PROCESS, int(task), -priority)
+
+
+def light_share(light: list[float], measured: list[float]) -> float | None:
+    """The light bots' lowest RTP rate over the measured bots' median (None without light
+    bots; 0 when the measured bots got nothing, as bots that never joined)."""
+    if not light:
+        return None
+    median = statistics.median(measured) if measured else 0.0
+    return min(light) / median if median > 0 else 0.0
 
 
 def run_queue_wait(pid: int) -> float:
