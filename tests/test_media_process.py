@@ -285,6 +285,7 @@ async def test_a_talk_past_the_cap_spreads_to_a_leg_which_closes_when_left(
             taken = leg.host.stages.stages[ROOM]
             assert set(taken.presenters) == {"p1"} and set(taken.viewers) == {"v2"}
             assert taken.presenters["p1"].info == info
+            assert (stages.leg(ROOM, "v1"), stages.leg(ROOM, "v2")) == (None, leg.id)
             assert await redis.smembers(keys.legs(ROOM)) == {leg.id}
             version = origin.host.stages.version(ROOM)
             # (Each Host tallies when it sends a count, at most a second after a change.)

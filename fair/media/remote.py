@@ -173,6 +173,10 @@ class RemoteStages(MediaRooms):
         live = [p for p, up in zip(processes, alive, strict=True) if up and p != origin]
         return [p for p in live if p in legs] + [p for p in live if p not in legs]
 
+    def leg(self, room: str, key: str) -> str | None:
+        """The leg this process placed `key` on to watch `room`, None if at its origin."""
+        return self._placed.get((room, key))
+
     async def audience(self, room: str) -> int:
         """The room's viewers over every live process serving it."""
         args = ["", 0, ROOM_TTL, self.keys.alive(), ""]
