@@ -232,7 +232,7 @@ def pct(values: Sequence[float], p: float) -> float:
 def _stem(word: str) -> str:
     from fair import search
 
-    return search._stemmer().stemWord(word)  # type: ignore[no-any-return]
+    return search.stemmer().stemWord(word)  # type: ignore[no-any-return]
 
 
 def fast_stems(text_: str) -> str:

@@ -12,14 +12,14 @@ only the per-row flush is replaced by batched INSERTs. The real app then serves 
 (uvicorn in a thread) and httpx times the search page for three kinds of query. A reference
 route added to the same app renders the same template with the same hits held in memory: the
 difference is what the database costs. The "widened" kind times words that the synonyms, the
-ROME codes or the spelling widen (fair.search_terms). Where the milliseconds go: the app's own
+ROME codes or the spelling widen (fair.search.terms). Where the milliseconds go: the app's own
 Server-Timing header (fair.timing: the page's query, the count, the facets' counts, the hits
 read, the widening, the rendering) beside this process's probes of every SQL statement.
 
 --relevance: the demo fair (fair.demo.seed, 600 offers) in a fresh database per backend, and the
 judged queries of bench/data/search_judged.toml (typed as job seekers type them, each with the
 jobs that should come first): nDCG@10 and success@3 (a `best` offer in the first three) of the
-pages' ranking (fair.search_terms.find) beside the plain full-text ranking (fair.search.search,
+pages' ranking (fair.search.terms.find) beside the plain full-text ranking (fair.search.search,
 the ranking before issue 16) as baseline, in the same run.
 """
 
@@ -68,16 +68,17 @@ from fair import (  # noqa: E402
     offers,
     rome,
     search,
-    search_cache,
-    search_facets,
-    search_params,
-    search_terms,
     settings,
     timing,
 )
 from fair.app import create_app  # noqa: E402
 from fair.enums import BoothStatus, Contract, Role, WorkingTime  # noqa: E402
 from fair.models import Booth, Edition, Offer, User  # noqa: E402
+from fair.search import best, pages  # noqa: E402
+from fair.search import cache as search_cache  # noqa: E402
+from fair.search import facets as search_facets  # noqa: E402
+from fair.search import params as search_params  # noqa: E402
+from fair.search import terms as search_terms  # noqa: E402
 from fair.web import auth, public  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
 from fair.web.templating import render  # noqa: E402
@@ -96,7 +97,7 @@ WORDS = ("electricien", "aide soignant", "cariste", "serveur", "maçon", "infirm
          "vendeur", "developpeur", "soudeur", "plombier")  # fmt: skip
 FILTERS = (("cdi", "F", "Montpellier"), ("cdd", "J", "Lattes"), ("cdi", "N", "Vendargues"),
            ("temporary", "N", "Lunel"), ("cdi", "G", "Sète"), ("cdd", "K", "Jacou"))  # fmt: skip
-# Words fair.search_terms widens: synonyms, a ROME code's job, a typo (searched again).
+# Words fair.search.terms widens: synonyms, a ROME code's job, a typo (searched again).
 WIDENED = ("chauffeur", "btp", "aide a domicile", "caces", "femme de menage", "elecricien")
 COMBINED = (("electricien", "cdi", "F", "Montpellier"), ("aide soignant", "cdi", "J", "Pignan"),
             ("cariste", "temporary", "N", "Vendargues"), ("serveur", "cdd", "G", "Montpellier"),
@@ -301,8 +302,10 @@ class Probe:
 
 
 # What the search route calls through a module, timed apart (`other Python` is what is left).
-SPANS = [(search, "search"), (search, "territory_communes"), (network, "shows_network"),
-         (editions, "by_slug"), (auth, "load_user"), (search, "_hits")]  # fmt: skip
+# fair.search.terms calls pages.search; pages and best call read_hits by their own name.
+SPANS = [(pages, "search"), (search, "territory_communes"), (network, "shows_network"),
+         (editions, "by_slug"), (auth, "load_user"), (pages, "read_hits"),
+         (best, "read_hits")]  # fmt: skip
 
 
 def _shape(statement: str) -> str:
@@ -413,7 +416,7 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
             "domains": sorted(rome.DOMAINS.items()),
             "contracts": list(Contract),
             "base_query": str(request.query_params),
-            # The facets' counts (fair.search_facets), held too: the page renders them.
+            # The facets' counts (fair.search.facets), held too: the page renders them.
             "facets": counts,
             "facet_options": {
                 "contract": [(c.value, c.label) for c in Contract],
@@ -624,7 +627,7 @@ def main() -> None:
     parser.add_argument(
         "--cold",
         action="store_true",
-        help="forget what the search keeps (fair.search_cache: pages, facets' counts, spelling)"
+        help="forget what the search keeps (fair.search.cache: pages, facets' counts, spelling)"
         " before each request, so that every query is worked out",
     )
     parser.add_argument(

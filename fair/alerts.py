@@ -30,22 +30,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import (
-    alert_mail,
-    clock,
-    editions,
-    job_search,
-    match_offers,
-    network,
-    search,
-    search_params,
-    search_terms,
-    stop_links,
-)
+from fair import alert_mail, clock, editions, job_search, match_offers, network, search, stop_links
 from fair.alert_mail import Found
 from fair.enums import Role
 from fair.errors import Conflict, Forbidden, NotFound
 from fair.models import Booth, Edition, JobAlert, JobAlertOffer, NetworkOffer, Offer, User
+from fair.search import params as search_params
+from fair.search import terms as search_terms
 
 EVERY = timedelta(days=1)
 MAX_ACTIVE = 5
@@ -97,7 +88,7 @@ async def mine(session: AsyncSession, user: User) -> list[JobAlert]:
 
 
 def saved_search(edition_id: int, query: search.Query) -> dict[str, str]:
-    """What an alert keeps of a search: its edition and its parameters (fair.search_params:
+    """What an alert keeps of a search: its edition and its parameters (fair.search.params:
     words, place, facets), as text."""
     return {"edition_id": str(edition_id), **search_params.kept(query)}
 

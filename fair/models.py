@@ -447,7 +447,7 @@ class Booth(Base):
     edition: Mapped[Edition] = relationship(lazy="raise")
 
 
-# What the offer search reads of each offer its filters select (fair.search._filters).
+# What the offer search reads of each offer its filters select (fair.search.filters).
 SEARCH_COVERED = ("published", "booth_id", "latitude", "longitude", "created_at", "id")
 
 
@@ -1928,7 +1928,7 @@ class NetworkContact(Base):
 class SearchWord(Base):
     """A word (its stem) of the offers' and the partners' offers' titles, and how many titles
     brought it (counted up, never down): the vocabulary that forgives a search's spelling
-    (fair.search_terms). Filled by triggers and searched by trigrams (migration 0035)."""
+    (fair.search.terms). Filled by triggers and searched by trigrams (migration 0035)."""
 
     __tablename__ = "search_words"
 

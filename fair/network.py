@@ -35,7 +35,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import api_keys, clock, offers_version, parse, search_cache, settings, webhooks
+from fair import api_keys, clock, offers_version, parse, settings, webhooks
 from fair.enums import ApiScope
 from fair.errors import Conflict, Invalid, NotFound, Unauthenticated
 from fair.models import (
@@ -49,6 +49,7 @@ from fair.models import (
     NetworkPartner,
     User,
 )
+from fair.search import cache as search_cache
 
 TOLERANCE = timedelta(minutes=5)  # a signed request's timestamp, either side of now
 REMEMBER = TOLERANCE * 2  # how long a signed request's id is remembered

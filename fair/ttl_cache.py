@@ -1,6 +1,6 @@
 """A process's small cache in memory: values by key, each kept a while, a bounded number of them.
 
-One class for what fair keeps briefly: the search's answers (fair.search_cache), the rendered
+One class for what fair keeps briefly: the search's answers (fair.search.cache), the rendered
 public pages (fair.page_cache), the live hub's sessions and public channels (fair.live.hub).
 A value is fresh from the moment it was put (`now`, the cache's clock unless given) for the
 cache's `seconds`, or fewer as put; a stale one is dropped when read. Past `size` values, or

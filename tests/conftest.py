@@ -21,17 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import (
-    admission_gate,
-    clock,
-    db,
-    migrations,
-    passwords,
-    rate_limits,
-    search_cache,
-    settings,
-)
+from fair import admission_gate, clock, db, migrations, passwords, rate_limits, settings
 from fair.app import create_app
+from fair.search import cache as search_cache
 
 PG_ADMIN = os.environ.get(
     "FAIR_TEST_PG_ADMIN", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

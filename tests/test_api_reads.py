@@ -12,7 +12,8 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import clock, db, editions, employers, offers, search, search_terms
+from fair import clock, db, editions, employers, offers, search
+from fair.search import terms as search_terms
 from tests import factories as f
 from tests.api_setup import seed, walk
 
@@ -100,7 +101,7 @@ async def test_offers_searched_and_filtered_as_the_page(
     for query, expected in cases.items():
         items, _ = await walk(client, f"{base}?{query}")
         assert _ids(items) == expected, query
-    # The words widened as the page widens them (fair.search_terms): the same offers.
+    # The words widened as the page widens them (fair.search.terms): the same offers.
     for q in ("btp", "chauffagiste electricien", "plombeir"):
         page = await search_terms.find(session, edition_id=s.edition.id, query=search.Query(q=q))
         items, _ = await walk(client, f"{base}?q={q}")

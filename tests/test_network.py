@@ -169,9 +169,9 @@ async def test_search_marks_network_offers(app, session, client) -> None:  # typ
         f"/e/{net['ours'].slug}/offers", params={"q": "électricien", "publics": "seniors"}
     )
     assert "Offre du réseau" not in publics.text
-    # Words widened (fair.search_match) over both indexes in one statement: each its match.
+    # Words widened (fair.search.match) over both indexes in one statement: each its match.
     from fair import search
-    from fair.search_match import Wider
+    from fair.search.match import Wider
 
     wider = Wider(groups=((search.stem("electricien"),),))
     async with app.state.read_sessions() as read:

@@ -407,7 +407,7 @@ async def test_network_offers_switch_per_edition_and_version(app, session) -> No
 
 async def test_a_partner_turned_off_leaves_the_search_at_once(app, session) -> None:  # type: ignore[no-untyped-def]
     """Its offers are no longer searched, even when none was held yet: the answer the search
-    pages keep (fair.search_cache) goes with the version the change raises."""
+    pages keep (fair.search.cache) goes with the version the change raises."""
     net = await _network(session)
     ours = net["ours"].id
 

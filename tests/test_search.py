@@ -7,6 +7,7 @@ from sqlalchemy import event
 
 from fair import db, geo, search
 from fair.errors import Invalid
+from fair.search import best
 from tests import factories as f
 
 
@@ -176,7 +177,7 @@ async def test_search_page_queries_do_not_grow_with_results(app, client, session
     engine = app.state.engine.sync_engine
     # Once before counting: the editions whose admission gate is on are read at most every
     # 5 seconds per process (fair.admission_gate), not on every page. Another search than
-    # those counted: the facets' counts of a search are kept (fair.search_cache).
+    # those counted: the facets' counts of a search are kept (fair.search.cache).
     await client.get(f"/e/{edition.slug}/offers", params={"contract": "cdi"})
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -292,7 +293,7 @@ async def test_postgresql_plans_for_data_in_memory(session):  # type: ignore[no-
     full-text index. The same offers come back in the same order either way."""
     from sqlalchemy import text
 
-    from fair import search_terms
+    from fair.search import terms as search_terms
 
     edition, _ = await _setup(session)
     if session.get_bind().dialect.name != "postgresql":
@@ -312,11 +313,11 @@ async def test_postgresql_plans_for_data_in_memory(session):  # type: ignore[no-
 
 async def test_a_page_of_words_ranks_the_edition_s_own_offers(session, monkeypatch):  # type: ignore[no-untyped-def]
     """On SQLite a page of words is taken from the full-text index's best matches, of every
-    edition (search._best_page); when too few of them are the edition's, every match is
+    edition (fair.search.best.best_page); when too few of them are the edition's, every match is
     ranked. Either way the page is the one ranked among the edition's offers alone, as with
     a filter every offer passes (the filtered search ranks every match)."""
-    monkeypatch.setattr(search, "BEST_FACTOR", 1)  # the index's best `per_page` read, no more
-    monkeypatch.setattr(search, "BEST_MORE", 0)
+    monkeypatch.setattr(best, "BEST_FACTOR", 1)  # the index's best `per_page` read, no more
+    monkeypatch.setattr(best, "BEST_MORE", 0)
     edition, offers = await _setup(session)
     booth, _ = await f.booth(session, edition_=edition)
     own = [offers["elec"]]
@@ -345,7 +346,7 @@ async def test_a_page_of_words_ranks_the_edition_s_own_offers(session, monkeypat
 
 
 async def test_a_page_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]
-    """fair.search_cache: the same search again reads only its page's offers (one statement,
+    """fair.search.cache: the same search again reads only its page's offers (one statement,
     by id); an offer committed since is found at once."""
     edition, offers = await _setup(session)
     query = search.Query(q="electricien", per_page=1)

@@ -1,6 +1,6 @@
-"""The offer search's facets (fair.search_facets), places typed by postcode or given as a
+"""The offer search's facets (fair.search.facets), places typed by postcode or given as a
 position (fair.geo.place, shared with the CV pool and the hall), and a search made an alert in
-one click (fair.search_params, fair/web/matches.py), on SQLite and PostgreSQL."""
+one click (fair.search.params, fair/web/matches.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from urllib.parse import quote, urlencode
 import pytest
 from sqlalchemy import event, select
 
-from fair import alerts, cv_pool, db, geo, hall, search, search_facets
+from fair import alerts, cv_pool, db, geo, hall, search
 from fair.errors import Invalid
 from fair.models import JobAlert
+from fair.search import facets as search_facets
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.pages import radios, text
@@ -305,7 +306,7 @@ async def test_past_the_threshold_the_choices_come_without_counts(session) -> No
 
 
 async def test_the_counts_follow_the_widened_words_as_the_results_do(client, session) -> None:  # type: ignore[no-untyped-def]
-    """ "chauffeur" finds the lorry driver through the synonyms (fair.search_terms): the facets
+    """ "chauffeur" finds the lorry driver through the synonyms (fair.search.terms): the facets
     count that same offer, not the offers the bare word would find (none)."""
     edition = await _setup(session)
     booth, _ = await f.booth(session, edition_=edition)
@@ -346,7 +347,7 @@ def _statements(app):  # type: ignore[no-untyped-def]
 
 
 async def test_counts_are_kept_until_the_offers_change(app, session) -> None:  # type: ignore[no-untyped-def]
-    """fair.search_cache: the same search's counts again cost no query; an offer committed
+    """fair.search.cache: the same search's counts again cost no query; an offer committed
     since is counted at once."""
     edition = await _setup(session)
     first = await _facets(session, edition, q="électricien", contract="cdi")

@@ -1,12 +1,14 @@
-"""Job seekers' words in the offer search (fair.search_terms): synonyms, the same job's ROME codes,
+"""Job seekers' words in the offer search (fair.search.terms): synonyms, the same job's ROME codes,
 spelling forgiven, and the reasons shown; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 
-from fair import db, rome, rome_suggest, search, search_match, search_terms
-from fair.search_match import Reason
+from fair import db, rome, rome_suggest, search
+from fair.search import match as search_match
+from fair.search import terms as search_terms
+from fair.search.match import Reason
 from tests import factories as f
 
 OFFERS = {
@@ -211,7 +213,7 @@ async def test_vocabulary_counts_a_changed_title_only(session):  # type: ignore[
 
 
 async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]
-    """A typo typed again costs no probe (fair.search_cache); once an offer has the word, it
+    """A typo typed again costs no probe (fair.search.cache); once an offer has the word, it
     is no typo any more."""
     from sqlalchemy import event
 

@@ -9,21 +9,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from fair import (
-    editions,
-    employers,
-    interviews,
-    offers,
-    offers_version,
-    parse,
-    search,
-    search_terms,
-)
+from fair import editions, employers, interviews, offers, offers_version, parse, search
 from fair.api import schemas
 from fair.api.core import Call, Endpoint, endpoint
 from fair.api.params import Id, ListParams, Page, PageParams, Params, Position, Text, page
 from fair.enums import Contract, WorkingTime
 from fair.errors import Invalid
+from fair.search import terms as search_terms
 from fair.webconferences import listing
 
 NOT_FOUND = (400, 404)
@@ -187,7 +179,7 @@ async def list_booths(call: Call[EditionListParams]) -> Page[schemas.Booth]:
 )
 async def list_offers(call: Call[OfferListParams]) -> Page[schemas.Offer]:
     """The offers the edition's search page finds with the same words (their synonyms, the
-    same jobs, a misspelt word respelt: fair.search_terms) and filters (a refused filter
+    same jobs, a misspelt word respelt: fair.search.terms) and filters (a refused filter
     answers 400 `search.invalid` with a message per field), by id."""
     p = call.params
     edition = await editions.public(call.session, p.edition_id)

@@ -31,7 +31,6 @@ from fair import (
     offers,
     rate_limits,
     search,
-    search_terms,
     structures,
 )
 from fair.counsellors import Followed
@@ -39,6 +38,7 @@ from fair.enums import InterviewMode, InterviewStatus, Role, StructureKind
 from fair.errors import FairError, Forbidden, NotFound
 from fair.i18n import current_locale, gettext
 from fair.models import Structure, User
+from fair.search import terms as search_terms
 from fair.throttle import Throttled
 from fair.web import auth, forms, job_search_form, match_view, urls
 from fair.web.auth import database, page, path_int, require_role, require_user

@@ -10,18 +10,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from fair import (
-    alerts,
-    job_search,
-    match_candidates,
-    match_offers,
-    matching,
-    offers,
-    permissions,
-    search_params,
-)
+from fair import alerts, job_search, match_candidates, match_offers, matching, offers, permissions
 from fair.enums import Role
 from fair.errors import NotFound
+from fair.search import params as search_params
 from fair.web import forms, match_view, urls
 from fair.web.auth import (
     database,

@@ -25,9 +25,6 @@ from fair import (
     parse,
     rome,
     search,
-    search_facets,
-    search_params,
-    search_terms,
     structured_data,
     suggest,
     timing,
@@ -36,6 +33,9 @@ from fair.enums import Contract, Role, WorkingTime
 from fair.errors import Invalid, NotFound
 from fair.i18n import N_
 from fair.models import Edition, Employer, Offer
+from fair.search import facets as search_facets
+from fair.search import params as search_params
+from fair.search import terms as search_terms
 from fair.web import desk, urls
 from fair.web.auth import csrf_token, database, page, path_int
 from fair.web.browsing import cached, shared
@@ -206,7 +206,7 @@ async def searched(
     """The search form's context from the query string (templates/public/_search_form.html),
     and the status: 422 when a filter is refused (the form then shows why). The search page
     and the embeddable widget (fair/web/embeds.py) both show it; the page with `facets`
-    (fair.search_facets: the filters' counts)."""
+    (fair.search.facets: the filters' counts)."""
     query = _query(request)
     form = FormState(values=dict(request.query_params.multi_items()))
     result, status, counts = None, 200, None

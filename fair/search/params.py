@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fair import parse, search
+from fair import parse
+from fair.search.query import MAX_PAGE, Query
 
 # The parameters of a search, in the order a link writes them (the page number aside).
 KEYS = (
@@ -27,12 +28,12 @@ KEYS = (
 LIMITS = {"q": 200, "commune": 120, "near": 40}
 
 
-def read(params: Any, *, page: bool = True) -> search.Query:
+def read(params: Any, *, page: bool = True) -> Query:
     """The search a query string or a posted form (Starlette's QueryParams, FormData: `get`
     and `getlist`) names. A radius that is no number becomes one `check` refuses; a page
     number that is none, the first page."""
     text = {key: parse.line(str(params.get(key) or ""))[: LIMITS.get(key, 40)] for key in KEYS}
-    return search.Query(
+    return Query(
         q=text["q"],
         commune=text["commune"],
         near=text["near"],
@@ -47,14 +48,14 @@ def read(params: Any, *, page: bool = True) -> search.Query:
     )
 
 
-def _number(raw: str, *, lo: int = 0, hi: int = search.MAX_PAGE, otherwise: int) -> int:
+def _number(raw: str, *, lo: int = 0, hi: int = MAX_PAGE, otherwise: int) -> int:
     try:
         return parse.integer(raw, lo=lo, hi=hi)
     except parse.ParseError:
         return otherwise
 
 
-def pairs(query: search.Query, *, sort: bool = True) -> list[tuple[str, str]]:
+def pairs(query: Query, *, sort: bool = True) -> list[tuple[str, str]]:
     """The parameters that name `query` (empty ones left out; each public repeated), in KEYS
     order: what a link or an alert's form carries."""
     found: list[tuple[str, str]] = []
@@ -80,7 +81,7 @@ class Kept(dict[str, str]):
         return [v for v in value.split(",") if v] if key == "publics" else [value] * bool(value)
 
 
-def kept(query: search.Query) -> dict[str, str]:
+def kept(query: Query) -> dict[str, str]:
     """`query` as an alert keeps it (fair.alerts): its parameters, publics joined by commas."""
     found: dict[str, str] = {}
     for key, value in pairs(query, sort=False):
@@ -88,5 +89,5 @@ def kept(query: search.Query) -> dict[str, str]:
     return found
 
 
-def from_kept(stored: Mapping[str, str]) -> search.Query:
+def from_kept(stored: Mapping[str, str]) -> Query:
     return read(Kept(stored), page=False)

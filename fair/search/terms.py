@@ -14,9 +14,9 @@ each hit told why it was found when its words alone did not find it.
   letters; the corrected words are searched and the page says "did you mean".
 
 Cost: synonyms and the ROME index are in memory (rome_suggest checks its tables every 30 s);
-the widened match is the same single statement (fair.search_match); spelling adds, only after a
+the widened match is the same single statement (fair.search.match); spelling adds, only after a
 search found nothing, two small queries per unknown word (its nearest vocabulary words; whether
-it finds an offer alone; their answer kept until the edition's offers change, fair.search_cache)
+it finds an offer alone; their answer kept until the edition's offers change, fair.search.cache)
 and one search.
 """
 
@@ -35,8 +35,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, rome, rome_suggest, rome_text, search, search_cache, timing
-from fair.search_match import Reason, Wider
+from fair import geo, rome, rome_suggest, rome_text, timing
+from fair.search import cache as search_cache
+from fair.search import pages, stemming
+from fair.search.match import Reason, Wider
+from fair.search.query import Hit, Page, Query
 
 JOBS = 4  # ROME suggestions read
 JOB_SHARE = 0.6  # a suggestion kept scores at least this share of the best one's
@@ -60,7 +63,7 @@ class Synonym:
 
 def _stems(phrase: str) -> tuple[str, ...]:
     """A phrase's stems, once each; elided articles ("d'", "l'") left out."""
-    return tuple(dict.fromkeys(search.stem(w) for w in search.words(phrase) if len(w) > 1))
+    return tuple(dict.fromkeys(stemming.stem(w) for w in stemming.words(phrase) if len(w) > 1))
 
 
 @cache
@@ -124,7 +127,7 @@ async def job_codes(
     """The ROME codes (code -> name) the query's words name but do not find by themselves, and
     the stems of its other words (required beside a code). The words at the positions `known`
     (a synonym's) are not asked: the maintained list knows better what they mean."""
-    typed = search.words(q)[:MAX_WORDS]
+    typed = stemming.words(q)[:MAX_WORDS]
     asked = [w for n, w in enumerate(typed) if n not in set(known)]
     if not asked:
         return {}, ()
@@ -141,14 +144,14 @@ async def job_codes(
         names = f"{label} {suggestion.label_appellation}"
         job_terms = set(index.analyser.terms(rome_text.masculine_form(names)))
         naming = [w for w in asked if set(index.analyser.terms(w)) & job_terms]
-        label_stems = sorted(search.stems(names).split())
-        if not naming or all(_has(label_stems, search.stem(w)) for w in naming):
+        label_stems = sorted(stemming.stems(names).split())
+        if not naming or all(_has(label_stems, stemming.stem(w)) for w in naming):
             continue  # nothing of the job in the words, or its name holds them all
         kept[suggestion.code_rome] = label
         covered.update(naming)
     if not kept:
         return {}, ()
-    rest = tuple(dict.fromkeys(search.stem(w) for w in typed if w not in covered))
+    rest = tuple(dict.fromkeys(stemming.stem(w) for w in typed if w not in covered))
     return kept, rest
 
 
@@ -182,7 +185,7 @@ def allowed(word: str) -> int:
 def closeness(word: str, stem: str) -> int:
     """How far a typed word is from a vocabulary stem: as typed, stemmed, or its start."""
     most = allowed(word)
-    found = min(distance(word, stem, most), distance(search.stem(word), stem, most))
+    found = min(distance(word, stem, most), distance(stemming.stem(word), stem, most))
     if len(stem) >= 5 and len(word) > len(stem):
         found = min(found, distance(word[: len(stem)], stem, most))
     return found
@@ -201,8 +204,8 @@ def surfaces() -> dict[str, str]:
         for token in TOKEN_RE.findall(phrase.lower()):
             for word in re.split(r"['’-]", token):
                 if len(word) > 2 and not word.isdigit():
-                    folded = search.fold(word)
-                    found.setdefault(search.stem(folded), word)
+                    folded = stemming.fold(word)
+                    found.setdefault(stemming.stem(folded), word)
                     found.setdefault(folded, word)
     return found
 
@@ -211,7 +214,7 @@ def surfaces() -> dict[str, str]:
 def _trade_words() -> dict[str, list[str]]:
     """The trades' folded words by first letter: spelling candidates beside the vocabulary."""
     by_letter: dict[str, list[str]] = {}
-    for word in sorted({search.fold(w) for w in surfaces().values()}):
+    for word in sorted({stemming.fold(w) for w in surfaces().values()}):
         by_letter.setdefault(word[0], []).append(word)
     return by_letter
 
@@ -220,7 +223,9 @@ def _trade_words() -> dict[str, list[str]]:
 def place_words() -> frozenset[str]:
     """The words of the communes' names ("vendargues", "lattes"): never "corrected" to a
     trade's word (a commune no offer is in is no typo)."""
-    return frozenset(w for place in geo.communes() for w in search.words(place.name) if len(w) > 2)
+    return frozenset(
+        w for place in geo.communes() for w in stemming.words(place.name) if len(w) > 2
+    )
 
 
 def trigrams(word: str) -> list[str]:
@@ -231,7 +236,7 @@ async def vocabulary(session: AsyncSession, word: str) -> list[tuple[str, int]]:
     """The offers' title words (stems) nearest `word` by trigrams, with their offer counts."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        grams = trigrams(word) + [g for g in trigrams(search.stem(word)) if g not in word]
+        grams = trigrams(word) + [g for g in trigrams(stemming.stem(word)) if g not in word]
         statement = text(
             "SELECT word, offers FROM search_words WHERE rowid IN (SELECT rowid FROM"
             " search_words_trigrams WHERE search_words_trigrams MATCH :grams"
@@ -246,7 +251,7 @@ async def vocabulary(session: AsyncSession, word: str) -> list[tuple[str, int]]:
             " WHERE word % :word OR word % :stem OR word <% :word"
             " ORDER BY greatest(similarity(word, :word), word_similarity(word, :word)) DESC"
             " LIMIT :n"
-        ).bindparams(word=word, stem=search.stem(word), n=CANDIDATES)
+        ).bindparams(word=word, stem=stemming.stem(word), n=CANDIDATES)
     return [(str(w), int(n)) for w, n in (await session.execute(statement)).all()]
 
 
@@ -256,7 +261,7 @@ async def found_alone(session: AsyncSession, word: str) -> bool:
     if session.get_bind().dialect.name == "sqlite":
         statement = text(
             "SELECT 1 FROM offers_fts WHERE offers_fts MATCH :match LIMIT 1"
-        ).bindparams(match=f'"{search.stem(word)}"*')
+        ).bindparams(match=f'"{stemming.stem(word)}"*')
     else:
         # Materialised: planned without the LIMIT, the match reads the full-text index (a
         # word of no offer: nothing); with it, PostgreSQL expected a match early in a scan of
@@ -265,7 +270,7 @@ async def found_alone(session: AsyncSession, word: str) -> bool:
             "WITH found AS MATERIALIZED (SELECT id FROM offers"
             " WHERE search_vector @@ to_tsquery('fair_french', :match))"
             " SELECT 1 FROM found LIMIT 1"
-        ).bindparams(match=f"{search.stem(word)}:*")
+        ).bindparams(match=f"{stemming.stem(word)}:*")
     return (await session.scalar(statement)) is not None
 
 
@@ -275,7 +280,7 @@ async def respell(
     """Typed (folded) word -> the stem it was probably meant to be, for the words no offer
     title has, that find no offer alone, and are one or two letters away from a title's or a
     trade's word (communes' names are never corrected). Each word's answer is kept until the
-    edition's offers change (fair.search_cache): a typo is typed again."""
+    edition's offers change (fair.search.cache): a typo is typed again."""
     fixes: dict[str, str] = {}
     unknown = [w for w in dict.fromkeys(typed) if allowed(w) and w not in place_words()]
     for word in unknown[:SPELLING_WORDS]:
@@ -295,12 +300,12 @@ _RESPELT: search_cache.Kept[str | None] = search_cache.Kept()
 async def _fix(session: AsyncSession, word: str) -> str | None:
     """The stem `word` was probably meant to be (`respell`), None when it is no typo."""
     known = await vocabulary(session, word)
-    stem = search.stem(word)
+    stem = stemming.stem(word)
     if any(w.startswith(stem) for w, _ in known) or await found_alone(session, word):
         return None
     choices = [(closeness(word, w), -n, w) for w, n in known]
     trade = _trade_words().get(word[0], [])
-    choices += [(closeness(word, w), 0, search.stem(w)) for w in trade]
+    choices += [(closeness(word, w), 0, stemming.stem(w)) for w in trade]
     best = min((c for c in choices if c[0] <= allowed(word)), default=None)
     return None if best is None else best[2]
 
@@ -309,7 +314,7 @@ def respelled(q: str, fixes: dict[str, str]) -> str:
     """`q` with its misspelt words replaced by the words they were meant to be, as written."""
 
     def one(match: re.Match[str]) -> str:
-        folded = search.fold(match.group(0))
+        folded = stemming.fold(match.group(0))
         if folded not in fixes:
             return match.group(0)
         return surfaces().get(fixes[folded], fixes[folded])
@@ -329,7 +334,7 @@ class Widening:
 
 async def widen(session: AsyncSession, q: str) -> Widening:
     """What `q` also means: its synonyms' groups and the same job's ROME codes."""
-    terms = [search.stem(w) for w in search.words(q)][:MAX_WORDS]
+    terms = [stemming.stem(w) for w in stemming.words(q)][:MAX_WORDS]
     if not terms:
         return Widening()
     known: set[int] = set()
@@ -340,19 +345,19 @@ async def widen(session: AsyncSession, q: str) -> Widening:
 
 
 async def find(
-    session: AsyncSession, *, edition_id: int, query: search.Query, network: bool = False
-) -> search.Page:
+    session: AsyncSession, *, edition_id: int, query: Query, network: bool = False
+) -> Page:
     """The search of the pages: `query`'s words, their synonyms and the same jobs, ranked below
     the words' own matches; when nothing matches, the words respelt ("did you mean")."""
-    terms = [search.stem(w) for w in search.words(query.q)][:MAX_WORDS]
+    terms = [stemming.stem(w) for w in stemming.words(query.q)][:MAX_WORDS]
     if not terms:
-        return await search.search(session, edition_id=edition_id, query=query, network=network)
+        return await pages.search(session, edition_id=edition_id, query=query, network=network)
     with timing.span("widen"):
         widening = await widen(session, query.q)
     asked = replace(query, also=widening.wider)
-    page = await search.search(session, edition_id=edition_id, query=asked, network=network)
+    page = await pages.search(session, edition_id=edition_id, query=asked, network=network)
     if page.total == 0 and (respelt := await meant(session, query.q, edition_id=edition_id)):
-        again = await search.search(
+        again = await pages.search(
             session,
             edition_id=edition_id,
             query=replace(query, also=respelt[1].wider),
@@ -369,23 +374,23 @@ async def listing(
     session: AsyncSession,
     *,
     edition_id: int,
-    query: search.Query,
+    query: Query,
     after: int | None,
     limit: int,
     updated_since: datetime | None = None,
-) -> list[search.Hit]:
+) -> list[Hit]:
     """The offers `find` finds, by id (`fair.search.listing`: the public API's list, which a
     cursor continues): the same words widened the same way; respelt when the first page of
     them finds nothing (later pages keep to the words as typed: a cursor's end is no typo)."""
-    if not search.words(query.q):
-        return await search.listing(
+    if not stemming.words(query.q):
+        return await pages.listing(
             session, edition_id=edition_id, query=query, after=after, limit=limit,
             updated_since=updated_since,
         )  # fmt: skip
     widening = await widen(session, query.q)
 
-    async def listed(wider: Wider) -> list[search.Hit]:
-        return await search.listing(
+    async def listed(wider: Wider) -> list[Hit]:
+        return await pages.listing(
             session, edition_id=edition_id, query=replace(query, also=wider), after=after,
             limit=limit, updated_since=updated_since,
         )  # fmt: skip
@@ -404,19 +409,19 @@ async def meant(session: AsyncSession, q: str, *, edition_id: int) -> tuple[str,
     """The words `q` was probably meant to be, and what they mean (their widening, the respelt
     words first), when some are misspelt (`respell`); None when none is."""
     with timing.span("respell"):
-        fixes = await respell(session, search.words(q), edition_id=edition_id)
+        fixes = await respell(session, stemming.words(q), edition_id=edition_id)
         if not fixes:
             return None
         words_meant = respelled(q, fixes)
         again = await widen(session, words_meant)
-    own = tuple(fixes.get(w, search.stem(w)) for w in search.words(q))[:MAX_WORDS]
+    own = tuple(fixes.get(w, stemming.stem(w)) for w in stemming.words(q))[:MAX_WORDS]
     typed, fixed = next(iter(fixes.items()))
     again.reasons.insert(0, (own, Reason("spelling", typed, surfaces().get(fixed, fixed))))
     again.wider = replace(again.wider, groups=(own, *again.wider.groups))
     return words_meant, again
 
 
-def explain(hits: Iterable[search.Hit], terms: Sequence[str], widening: Widening) -> None:
+def explain(hits: Iterable[Hit], terms: Sequence[str], widening: Widening) -> None:
     """Set each hit's reason when the query's own words do not find it."""
     if not widening.wider:
         return

@@ -1,4 +1,4 @@
-"""The SQL of an offer search's words: the query's own stems, and what widens it (fair.search_terms:
+"""The SQL of an offer search's words: the query's own stems, and what widens it (fair.search.terms:
 synonyms, the same job's ROME codes, corrected spelling), ranked below the query's own matches.
 
 A group is a list of stems that must all be found, each as a word's start (as `fair.search` has
@@ -36,7 +36,7 @@ TIER = 1000.0  # SQLite's bm25 of a match stays far below this
 
 @dataclass(frozen=True)
 class Wider:
-    """What a query also matches, below its own words (built by fair.search_terms)."""
+    """What a query also matches, below its own words (built by fair.search.terms)."""
 
     groups: tuple[tuple[str, ...], ...] = ()
     codes: tuple[str, ...] = ()

@@ -9,7 +9,7 @@ costs the search's queries plus this one, which reads at most SCAN + 1 offers: p
 (a listing of a whole national network, a broad word), the filters are listed without their
 counts ("narrow the search to see them"), never with counts of a part shown as exact. The
 page's own count (fair.search.COUNT_CAP, as large as SCAN) often proves that already: then
-no query at all. The counts of a search are kept a while (fair.search_cache: until the
+no query at all. The counts of a search are kept a while (fair.search.cache: until the
 edition's offers change), so the next page of a search, or the same search by someone else,
 costs nothing more.
 
@@ -41,17 +41,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, rome, search, search_cache
+from fair import geo, rome
 from fair.enums import Contract, WorkingTime
 from fair.models import NetworkOffer, Offer
+from fair.search import cache as search_cache
+from fair.search import ranking
+from fair.search.places import km_from
+from fair.search.query import COUNT_CAP, PUBLICS, RADII, Page, Query
+from fair.search.stemming import words
 
 # Past this many offers matching the words and place, no counts: the filters are listed
 # without them (counting a national listing would cost more than the page; bench/search.py).
 # The search's own count goes as far (page 1 of a search that says "more than 1,000 offers"
 # needs no facets' query).
-SCAN = search.COUNT_CAP
+SCAN = COUNT_CAP
 # Per offer, what the facets look at (the partners' offers say nothing of the publics).
-COLUMNS = ("contract", "working_time", "rome_domain", "remote", "band", *search.PUBLICS)
+COLUMNS = ("contract", "working_time", "rome_domain", "remote", "band", *PUBLICS)
 # An offer beyond every band (or with no place searched).
 BEYOND = 1_000_000
 # Within 100 km of a French place, the flat-Earth distance (longitudes scaled at the place's
@@ -78,7 +83,7 @@ class Facets:
     capped: bool = False
 
 
-def _facetless(query: search.Query) -> search.Query:
+def _facetless(query: Query) -> Query:
     return replace(
         query,
         domain="",
@@ -93,7 +98,7 @@ def _facetless(query: search.Query) -> search.Query:
 
 
 def _band(origin: geo.Origin | None, model: Any) -> Any:
-    """The smallest radius of the form (search.RADII) within which the offer lies; BEYOND
+    """The smallest radius of the form (RADII) within which the offer lies; BEYOND
     when none (or no place)."""
     if origin is None:
         return _number(BEYOND)
@@ -102,9 +107,9 @@ def _band(origin: geo.Origin | None, model: Any) -> Any:
     y = model.latitude - origin.latitude
     flat = x * x + y * y  # squared degrees of latitude
     km_per_degree = geo.EARTH_KM * math.pi / 180
-    exact = search.km_from(origin.latitude, origin.longitude, model)
+    exact = km_from(origin.latitude, origin.longitude, model)
     whens: list[tuple[Any, int]] = []
-    for radius in search.RADII:
+    for radius in RADII:
         inner = (radius * (1 - MARGIN) / km_per_degree) ** 2
         outer = (radius * (1 + MARGIN) / km_per_degree) ** 2
         band = _number(radius)
@@ -121,13 +126,13 @@ def _number(value: float) -> Any:
 
 
 def _offers(
-    session: AsyncSession, edition_id: int, query: search.Query, origin: geo.Origin | None
+    session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None
 ) -> Select[Any]:
     # fair.search's own matching (words, edition, published, approved booth), its filters off.
-    base, _ranked, _rank = search._matching(
+    base, _ranked, _rank = ranking.matching(
         session, edition_id=edition_id, query=query, origin=origin
     )
-    publics = [column.label(name) for name, column in search.PUBLICS.items()]
+    publics = [column.label(name) for name, column in PUBLICS.items()]
     return base.with_only_columns(
         Offer.contract.label("contract"),
         Offer.working_time.label("working_time"),
@@ -139,16 +144,16 @@ def _offers(
 
 
 def _held(
-    session: AsyncSession, edition_id: int, query: search.Query, origin: geo.Origin | None
+    session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None
 ) -> Select[Any]:
-    held = search._network(session, edition_id, query, origin, "recent")
+    held = ranking.network_rows(session, edition_id, query, origin, "recent")
     return held.with_only_columns(
         NetworkOffer.contract.label("contract"),
         NetworkOffer.working_time.label("working_time"),
         NetworkOffer.rome_domain.label("rome_domain"),
         NetworkOffer.remote.label("remote"),
         _band(origin, NetworkOffer).label("band"),
-        *(false().label(name) for name in search.PUBLICS),
+        *(false().label(name) for name in PUBLICS),
     )
 
 
@@ -156,13 +161,13 @@ async def count(
     session: AsyncSession,
     *,
     edition_id: int,
-    query: search.Query,
+    query: Query,
     origin: geo.Origin | None,
     network: bool = False,
     scan: int = SCAN,
-    shown: search.Page | None = None,
+    shown: Page | None = None,
 ) -> Facets:
-    """The facets of `query` (checked already: `origin` is what `search.check` returned), over
+    """The facets of `query` (checked already: `origin` is what `check` returned), over
     the edition's offers and, with `network`, the partners' offers it shows; no counts
     (`capped`) past `scan` offers matching the words and place. `shown` is the page of results
     of the same search, when the caller has it: the offers it counted, filters applied, are
@@ -180,7 +185,7 @@ async def count(
 _KEPT: search_cache.Kept[Facets] = search_cache.Kept()
 
 
-def _key(query: search.Query) -> tuple[Any, ...]:
+def _key(query: Query) -> tuple[Any, ...]:
     """What the counts depend on in `query` (not its page nor its order)."""
     return (
         query.q,
@@ -199,7 +204,7 @@ def _key(query: search.Query) -> tuple[Any, ...]:
 async def _count(
     session: AsyncSession,
     edition_id: int,
-    query: search.Query,
+    query: Query,
     origin: geo.Origin | None,
     network: bool,
     scan: int,
@@ -210,7 +215,7 @@ async def _count(
     # within 20 km, CDI, in one domain, showed 921 of the thousands the facets would read,
     # with a band each, to find them past `scan`: 16 ms at 100,000 offers, 1 ms counted).
     filtered = plain != replace(query, sort="", page=1)
-    if (not search.words(query.q) or filtered) and await _more_than(
+    if (not words(query.q) or filtered) and await _more_than(
         session, edition_id, plain, network, scan
     ):
         return Facets(capped=True)
@@ -253,7 +258,7 @@ async def _count(
     for facet in ("remote", "publics"):
         parts.append(counted(facet, _text(""), *others(facet)))  # its "any"
     parts.append(counted("remote", _text("on"), c.remote.is_(True), *others("remote")))
-    for public in search.PUBLICS:
+    for public in PUBLICS:
         parts.append(counted("publics", _text(public), c[public].is_(True), *others("publics")))
     found: dict[str, dict[str, int]] = {}
     for facet, value, n in (await session.execute(union_all(*parts))).all():
@@ -264,14 +269,14 @@ async def _count(
 
 
 async def _more_than(
-    session: AsyncSession, edition_id: int, plain: search.Query, network: bool, scan: int
+    session: AsyncSession, edition_id: int, plain: Query, network: bool, scan: int
 ) -> bool:
     """Whether more than `scan` offers match a search without words: the edition's whole
     listing, which a national network makes large. Counted on the ids alone (an index
     read), so that such a listing does not compute `scan` offers' bands for nothing."""
-    ids: Any = search._matching(session, edition_id=edition_id, query=plain, origin=None)[0]
+    ids: Any = ranking.matching(session, edition_id=edition_id, query=plain, origin=None)[0]
     if network:
-        held = search._network(session, edition_id, plain, None, "recent")
+        held = ranking.network_rows(session, edition_id, plain, None, "recent")
         ids = union_all(ids, held.with_only_columns(NetworkOffer.id))
     read = select(func.count()).select_from(ids.limit(scan + 1).subquery())
     return int(await session.scalar(read) or 0) > scan
@@ -301,10 +306,10 @@ def _facets(found: dict[str, dict[str, int]], located: bool) -> Facets:
         working_time=valued("working_time"),
         domain=valued("domain"),
         # Every band beside a place, 0 included; the bands are nested: a sum of the nearer.
-        radius_km={r: sum(n for band, n in bands.items() if band <= r) for r in search.RADII}
+        radius_km={r: sum(n for band, n in bands.items() if band <= r) for r in RADII}
         if located
         else {},
-        publics={p: n for p in search.PUBLICS if (n := publics.get(p, 0))},
+        publics={p: n for p in PUBLICS if (n := publics.get(p, 0))},
         remote=found.get("remote", {}).get("on", 0),
         any={
             "contract": sum(found.get("contract", {}).values()),

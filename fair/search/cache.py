@@ -1,6 +1,6 @@
 """What the offer search works out again and again, kept a short while per process: the
 offers of a page of results and their count (fair.search), the facets' counts of a search
-(fair.search_facets) and the spelling probe of a word (fair.search_terms.respell).
+(fair.search.facets) and the spelling probe of a word (fair.search.terms.respell).
 
 Each answer is kept under the edition's offers version (fair.offers_version), read with the
 request, so that a committed change of the edition's offers, booths or employers makes every
@@ -86,7 +86,7 @@ async def keep(
         kept.put((edition_id, version, key), (answer,))
 
 
-VERSIONS = "fair.search_cache.versions"  # session.info: the versions read in this transaction
+VERSIONS = "fair.search.cache.versions"  # session.info: the versions read in this transaction
 
 
 async def _version(session: AsyncSession, edition_id: int) -> str | None:

@@ -1,0 +1,86 @@
+"""The best-first page: on SQLite, a page of words ranked by relevance taken from the FTS5
+index's best matches, so that only those few offers are read (fair.search.pages falls back to
+ranking every match when they hold too few of the edition's offers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import geo, timing
+from fair.models import Booth, Employer, Offer
+from fair.search import match as search_match
+from fair.search.filters import dialect, eligible_offers
+from fair.search.filters import terms as terms_of
+from fair.search.hits import capped_page, read_hits
+from fair.search.query import Page, Query
+from fair.search.ranking import matching
+
+# The best-first page (`best_page`) reads at most this many of the index's best matches per
+# page asked for (and BEST_MORE more), and serves pages up to BEST_DEPTH matches deep.
+BEST_FACTOR = 3
+BEST_MORE = 40
+BEST_DEPTH = 200
+
+
+def best_first(session: AsyncSession, query: Query, network: bool) -> bool:
+    """Whether `search` may take the page from the full-text index's best matches
+    (`best_page`): on SQLite, words ranked by relevance, no filter but the edition's."""
+    filtered = query.domain or query.contract or query.working_time or query.remote or query.publics
+    return (
+        dialect(session) == "sqlite"
+        and not network
+        and not filtered
+        and not query.radius_km
+        and (query.sort or "relevance") == "relevance"
+        and bool(terms_of(query))
+        and query.page * query.per_page <= BEST_DEPTH
+    )
+
+
+async def best_page(
+    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
+) -> Page | None:
+    """`search`'s page when `_best_first`: the matches counted up to the cap, driven by the
+    index (stops there), then the page taken from the index's best matches (ranked from the
+    index alone) that are the edition's published offers, so that only those few offers
+    are read, where `search` reads every match's offer to filter it before ranking. Same
+    offers, same order; None when the best matches hold too few of the edition's offers
+    (a large index of other editions): `search` then ranks every match."""
+    terms, also = terms_of(query), query.also
+    offset = (query.page - 1) * query.per_page
+    cap = offset + query.count_cap + 1
+    eligible = eligible_offers(edition_id, query, origin, "sqlite", words=True)
+    with timing.span("count"):
+        if also.codes:  # the codes' offers are matched apart: `search`'s own matching
+            matched = matching(session, edition_id=edition_id, query=query, origin=origin)[0]
+        else:
+            matched = search_match.sqlite_matched(eligible, Offer, "offers_fts", terms, also)
+        counted = select(func.count()).select_from(matched.limit(cap).subquery())
+        total = int(await session.scalar(counted) or 0)
+    expected = min(query.per_page, max(0, total - offset))
+    rows: list[Any] = []
+    if expected:
+        k = BEST_FACTOR * (offset + query.per_page) + BEST_MORE
+        best = search_match.sqlite_best("offers_fts", Offer, terms, also, k)
+        top = best.cte("best").prefix_with("MATERIALIZED")
+        statement = (
+            eligible.with_only_columns(top.c.id, Offer, Employer.name.label("name"))
+            .select_from(top)
+            .join(Offer, Offer.id == top.c.id)
+            .join(Booth, Booth.id == Offer.booth_id)
+            .join(Employer, Employer.id == Booth.employer_id)
+            .order_by(top.c.key, top.c.id.desc())
+            .offset(offset)
+            .limit(query.per_page)
+        )
+        with timing.span("query"):
+            rows = list((await session.execute(statement)).all())
+        if len(rows) < expected:
+            return None
+    with timing.span("hits"):
+        loaded = {row.id: (row.Offer, row.name) for row in rows}
+        hits = await read_hits(session, [(row.id, None) for row in rows], origin, loaded)
+    return capped_page(hits, total, cap, query, origin, also)

@@ -1,0 +1,176 @@
+"""The offer search: one page of an edition's published offers matching a query, ranked and
+counted (`search`), and the public API's list of the same offers by id (`listing`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, literal_column, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import geo, timing
+from fair.models import Booth, Employer, Offer
+from fair.search import cache as search_cache
+from fair.search.best import best_first, best_page
+from fair.search.filters import sort as sort_of
+from fair.search.hits import capped_page, read_hits
+from fair.search.places import distance_from
+from fair.search.query import Hit, Page, Query, check
+from fair.search.ranking import matching, network_rows
+
+
+async def search(
+    session: AsyncSession, *, edition_id: int, query: Query, network: bool = False
+) -> Page:
+    """One page of an edition's published offers in approved booths matching `query`; with
+    `network`, the partners' offers held for the edition too (fair.network_sync), ranked and
+    sorted among them (their ids negated in the page's query).
+
+    One query: the ids of the page (narrow rows to sort) with the number of matches, counted
+    up to COUNT_CAP past the page (`Page.capped` then says "more than"), then those few offers
+    joined with their employers (the partners' offers of the page are read after it). The
+    page's ids and count are kept until the edition's offers change (fair.search.cache): the
+    same search again (the next visitor's, the back button's) reads only those offers.
+    """
+    origin = check(query)
+    key = (_key(query), network)
+    found = await search_cache.look_up(_PAGES, session, edition_id, key)
+    if found is not None:
+        ranked, total, capped = found[0]
+        with timing.span("hits"):
+            hits = await read_hits(session, list(ranked), origin)
+        return Page(
+            hits=hits,
+            total=total,
+            page=query.page,
+            per_page=query.per_page,
+            origin=origin,
+            capped=capped,
+            also=query.also,
+        )
+    page = await _search(
+        session, edition_id=edition_id, query=query, origin=origin, network=network
+    )
+    ids = tuple((-h.network.id if h.network else h.offer.id, h.distance_km) for h in page.hits)
+    await search_cache.keep(_PAGES, session, edition_id, key, (ids, page.total, page.capped))
+    return page
+
+
+def _key(query: Query) -> tuple[Any, ...]:
+    """Every field of `query` (checked), hashable."""
+    return tuple((k, frozenset(v) if isinstance(v, set) else v) for k, v in vars(query).items())
+
+
+# A page's offers (id, distance) and count, by query (`search`).
+_PAGES: search_cache.Kept[tuple[tuple[tuple[int, float | None], ...], int, bool]] = (
+    search_cache.Kept()
+)
+
+
+async def _search(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    query: Query,
+    origin: geo.Origin | None,
+    network: bool,
+) -> Page:
+    """`search`'s page, worked out."""
+    if best_first(session, query, network):
+        best = await best_page(session, edition_id=edition_id, query=query, origin=origin)
+        if best is not None:
+            return best
+    base, ranked, rank = matching(session, edition_id=edition_id, query=query, origin=origin)
+    sort = sort_of(query, rank, origin)
+    # The distance in SQL only to sort by it; else the page's few are measured in Python
+    # (`read_hits`), not every match gathered.
+    distance = (
+        distance_from(origin).label("distance")
+        if origin is not None and sort == "distance"
+        else literal_column("NULL")
+    )
+    offset = (query.page - 1) * query.per_page
+    cap = offset + query.count_cap + 1  # matches counted at most: one more says "more than"
+    # Ranking by relevance or distance visits every match anyway, and so does a selective
+    # filter: they are gathered once (materialised), then counted and the page's top taken
+    # from them. Only the plain newest-first listing walks the date index and stops at the
+    # page, with a separate count that stops at the cap.
+    gathered = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
+    key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
+    source: Any = (ranked if sort == "relevance" else base).with_only_columns(
+        Offer.id.label("id"), distance.label("distance"), key.label("key")
+    )
+    if network:
+        source = union_all(source, network_rows(session, edition_id, query, origin, sort))
+        gathered = True
+    if gathered:
+        # Materialised, so no planner walks a date index to skip a sort it must do anyway;
+        # FTS5 ranks only in its own query: the count and the sort run one level up. The
+        # count is a scalar subquery (run once), not a window over the rows: a window would
+        # sort every match where the page needs only its top rows (a top-N sort).
+        inner = source.cte("matches").prefix_with("MATERIALIZED")
+        counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
+        newest_first = sort == "recent"
+        total_ = counted.scalar_subquery().label("total")
+        page_query = select(inner.c.id, inner.c.distance, inner.c.key, total_).order_by(
+            inner.c.key.desc() if newest_first else inner.c.key, inner.c.id.desc()
+        )
+    else:
+        newest_first = True
+        page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
+    page = page_query.offset(offset).limit(query.per_page).subquery("page")
+    with timing.span("query"):  # the page's ids (and, gathered, the capped count) and offers
+        rows = (await session.execute(_with_offers(page, newest_first, gathered))).all()
+    if gathered and rows:
+        total = int(rows[0].total)
+    elif network:
+        total = 0  # counted in the page's query: no row, no match
+    else:
+        with timing.span("count"):
+            counted_ = select(func.count()).select_from(base.limit(cap).subquery())
+            total = int(await session.scalar(counted_) or 0)
+    with timing.span("hits"):  # the partners' offers of the page; distances measured
+        loaded = {row.id: (row.Offer, row.name) for row in rows if row.Offer is not None}
+        hits = await read_hits(session, [(row.id, row.distance) for row in rows], origin, loaded)
+    return capped_page(hits, total, cap, query, origin, query.also)
+
+
+def _with_offers(page: Any, newest_first: bool, gathered: bool) -> Select[Any]:
+    """The page's rows (id, distance, sort key and, `gathered`, the capped count) in their
+    order, each with its offer and employer's name (none for a partner's offer: negative id):
+    the page's few offers read in the same statement as their ids."""
+    counted = [page.c.total] if gathered else []
+    return (
+        select(page.c.id, page.c.distance, *counted, Offer, Employer.name.label("name"))
+        .select_from(page)
+        .outerjoin(Offer, Offer.id == page.c.id)
+        .outerjoin(Booth, Booth.id == Offer.booth_id)
+        .outerjoin(Employer, Employer.id == Booth.employer_id)
+        .order_by(page.c.key.desc() if newest_first else page.c.key, page.c.id.desc())
+    )
+
+
+async def listing(
+    session: AsyncSession,
+    *,
+    edition_id: int,
+    query: Query,
+    after: int | None,
+    limit: int,
+    updated_since: datetime | None = None,
+) -> list[Hit]:
+    """The offers `search` finds (same words, filters and checks), by id from just after
+    `after`, `limit` at most, changed at or after `updated_since`: the public API's list,
+    which a cursor continues (a rank or a distance would not keep a page's place)."""
+    origin = check(query)
+    base, _ranked, _rank = matching(session, edition_id=edition_id, query=query, origin=origin)
+    if after is not None:
+        base = base.where(Offer.id > after)
+    if updated_since is not None:
+        base = base.where(Offer.updated_at >= updated_since)
+    distance = distance_from(origin) if origin else literal_column("NULL")
+    rows = await session.execute(
+        base.with_only_columns(Offer.id, distance).order_by(Offer.id).limit(limit)
+    )
+    return await read_hits(session, [(row[0], row[1]) for row in rows.all()])

@@ -1,0 +1,59 @@
+"""Where offers are: the distance in SQL from a fixed point, the condition "within so many
+kilometres", and the communes the search form suggests."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Float, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import geo
+from fair.enums import BoothStatus
+from fair.models import Booth, Employer, Offer
+
+
+def km_from(lat: float, lon: float, model: Any = Offer) -> Any:
+    """Haversine in SQL (SQLite's math functions and PostgreSQL's), in double precision, from
+    a fixed point to the position of `model` (offers, the partners' offers, CV pool profiles,
+    job searches): the one distance in SQL of fair."""
+
+    def f(name: str, *args: Any) -> Any:
+        return getattr(func, name)(*args, type_=Float)
+
+    lat1, lon1 = math.radians(lat), math.radians(lon)
+    lat2, lon2 = f("radians", model.latitude), f("radians", model.longitude)
+    half_dlat = f("sin", (lat2 - lat1) * 0.5)
+    half_dlon = f("sin", (lon2 - lon1) * 0.5)
+    a = half_dlat * half_dlat + math.cos(lat1) * f("cos", lat2) * half_dlon * half_dlon
+    return 2 * geo.EARTH_KM * f("asin", f("sqrt", a))
+
+
+def distance_from(origin: geo.Origin, model: Any = Offer) -> Any:
+    return km_from(origin.latitude, origin.longitude, model)
+
+
+def near(origin: geo.Origin, km: int) -> Any:
+    """The condition "the offer lies within `km` of `origin`": a bounding box first (the
+    position index can serve it), then the exact distance. Also used by fair.hall."""
+    min_lat, max_lat, min_lon, max_lon = geo.bounding_box(origin.latitude, origin.longitude, km)
+    return and_(
+        Offer.latitude.between(min_lat, max_lat),
+        Offer.longitude.between(min_lon, max_lon),
+        distance_from(origin) <= km,
+    )
+
+
+async def territory_communes(session: AsyncSession, *, edition_id: int) -> tuple[geo.Commune, ...]:
+    """The search form's suggestions: the communes of the départements where most of the
+    edition's approved employers are (three at most: a few thousand options). Read from the
+    booths (a few hundred rows), not from the offers, which may be a hundred thousand."""
+    rows = await session.scalars(
+        select(Employer.commune)
+        .join(Booth, Booth.employer_id == Employer.id)
+        .where(Booth.edition_id == edition_id, Booth.status == BoothStatus.APPROVED.value)
+    )
+    counts = Counter(place.departement for place in map(geo.find, rows) if place is not None)
+    return tuple(c for code, _n in counts.most_common(3) for c in geo.in_departement(code))

@@ -1,0 +1,104 @@
+"""An offer search's query, its checks, and what it answers: a page of hits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fair import geo, paging
+from fair.enums import Contract, WorkingTime
+from fair.errors import Invalid
+from fair.models import NetworkOffer, Offer
+from fair.search.match import Reason, Wider
+
+PER_PAGE = 20
+# Matches counted at most past the page shown: beyond it the page says "more than 1,000
+# offers", so that counting never costs more than finding the page (a broad word or the
+# whole listing at 100,000 offers).
+COUNT_CAP = 1000
+MAX_PAGE = paging.MAX_PAGE
+RADII = (5, 10, 20, 30, 50, 100)
+SORTS = ("relevance", "recent", "distance")
+PUBLICS = {
+    "seniors": Offer.open_seniors,
+    "under26": Offer.open_under26,
+    "disabled": Offer.open_disabled,
+    "no_diploma": Offer.no_diploma,
+    "insertion": Offer.insertion_clause,
+}
+
+
+@dataclass
+class Query:
+    q: str = ""
+    domain: str = ""
+    contract: str = ""
+    working_time: str = ""
+    commune: str = ""
+    # "lat,lon" (the browser's "around me", rounded: fair.geo.position), when no commune.
+    near: str = ""
+    radius_km: int = 0
+    remote: bool = False
+    publics: set[str] = field(default_factory=set)
+    sort: str = ""
+    page: int = 1
+    per_page: int = PER_PAGE
+    # What the words also match, below their own matches (fair.search.terms fills it).
+    also: Wider = Wider()
+    count_cap: int = COUNT_CAP  # matches counted past the page at most
+
+
+@dataclass
+class Hit:
+    offer: Offer
+    employer: str
+    distance_km: float | None
+    # A partner's offer (fair.network): `offer` is then a copy of its fields, not stored.
+    network: NetworkOffer | None = None
+    territory: str = ""
+    why: Reason | None = None  # found by a widening of the words (fair.search.terms)
+
+
+@dataclass
+class Page(paging.Paged):
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    origin: geo.Origin | None
+    did_you_mean: str = ""  # the words spelled as the offers spell them (fair.search.terms)
+    # More than `total` match: the count stopped there (COUNT_CAP past the page).
+    capped: bool = False
+    # What the words also matched (fair.search.terms): the facets count the same offers.
+    also: Wider = Wider()
+
+
+def check(query: Query) -> geo.Origin | None:
+    """Validate the filters; returns the commune (or position) distances are measured from."""
+    place = geo.place(
+        query.commune,
+        query.radius_km,
+        radii=RADII,
+        near=query.near,
+        needs_origin=query.sort == "distance",
+    )
+    errors, params, origin = dict(place.errors), dict(place.params), place.origin
+    if query.contract and query.contract not in {c.value for c in Contract}:
+        errors["contract"] = "Choose a contract type from the list."
+    if query.working_time and query.working_time not in {w.value for w in WorkingTime}:
+        errors["working_time"] = "Choose a working time from the list."
+    if query.domain and not re.fullmatch(r"[A-N]", query.domain):
+        errors["domain"] = "Choose a job domain from the list."
+    if query.sort and query.sort not in SORTS:
+        errors["sort"] = "Choose a sort order from the list."
+    if not set(query.publics) <= set(PUBLICS):
+        errors["publics"] = "Choose from the listed publics."
+    if errors:
+        raise Invalid(
+            "Some search filters need correcting.",
+            code="search.invalid",
+            fields=errors,
+            params=params,
+        )
+    query.page = paging.clamp(query.page, MAX_PAGE)
+    return origin

@@ -1,0 +1,104 @@
+"""An offer search's words as SQL: the matching offers (their ids), the same joined to the
+full-text index for ranking, and the rank, for the edition's offers (`matching`) and for the
+partners' offers it holds (`network_rows`). SQLite: the FTS5 index over `stemming.stems`;
+PostgreSQL: the generated tsvector under `fair_french` (GIN index). Widened words
+(fair.search.terms) go through fair.search.match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, false, func, literal_column, select, table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import geo
+from fair.models import NetworkOffer, Offer
+from fair.search import match as search_match
+from fair.search.filters import dialect as dialect_of
+from fair.search.filters import eligible_offers, filters
+from fair.search.filters import terms as terms_of
+from fair.search.places import distance_from
+from fair.search.query import Query
+from fair.search.stemming import stem, words
+
+
+def matching(
+    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
+) -> tuple[Select[Any], Select[Any], Any]:
+    """The ids of the edition's published offers in approved booths that match `query`'s words
+    and filters; the same joined to the full-text index for ranking; and the rank (lower is
+    better), None without words."""
+    dialect = dialect_of(session)
+    terms = terms_of(query)
+    base = eligible_offers(edition_id, query, origin, dialect, words=bool(terms))
+    rank: Any = None
+    ranked = base
+    if query.q.strip() and not terms:
+        base = ranked = base.where(false())
+    elif terms and query.also and dialect == "sqlite":
+        base, ranked, rank = search_match.sqlite(base, Offer, "offers_fts", terms, query.also)
+    elif terms and query.also:
+        vector_: Any = literal_column("offers.search_vector")
+        base, rank = search_match.postgresql(base, Offer, vector_, terms, query.also)
+        ranked = base
+    elif terms and dialect == "sqlite":
+        match = " ".join(f'"{t}"*' for t in terms)
+        matching = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :match").bindparams(
+            match=match
+        )
+        # Filter with IN (the match runs once), rank through a join on the same match.
+        base = base.where(Offer.id.in_(matching.columns(literal_column("rowid"))))
+        fts = table("offers_fts", literal_column("rowid"))
+        ranked = base.join(fts, literal_column("offers_fts.rowid") == Offer.id).where(
+            text("offers_fts MATCH :rank_match").bindparams(rank_match=match)
+        )
+        rank = literal_column("bm25(offers_fts, 4.0, 1.0)")  # lower is better
+    elif terms:
+        tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+        vector: Any = literal_column("offers.search_vector")
+        base = ranked = base.where(vector.op("@@")(tsquery))
+        rank = -func.ts_rank(vector, tsquery)
+    return base, ranked, rank
+
+
+def network_rows(
+    session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None, sort: str
+) -> Select[Any]:
+    """The partners' offers held for the edition that match `query`, as (negated id,
+    distance, sort key) rows beside the edition's own (`search`); their own full-text index
+    (migration 0031)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    terms = [stem(w) for w in words(query.q)][:12]
+    held = select(NetworkOffer.id).where(NetworkOffer.edition_id == edition_id)
+    held = filters(held, query, origin, dialect, NetworkOffer)
+    rank: Any = literal_column("0")
+    if query.q.strip() and not terms:
+        held = held.where(false())
+    elif terms and query.also and dialect == "sqlite":
+        _, held, rank = search_match.sqlite(
+            held, NetworkOffer, "network_offers_fts", terms, query.also
+        )
+    elif terms and query.also:
+        vector_: Any = literal_column("network_offers.search_vector")
+        held, rank = search_match.postgresql(held, NetworkOffer, vector_, terms, query.also)
+    elif terms and dialect == "sqlite":
+        match = " ".join(f'"{t}"*' for t in terms)
+        fts = table("network_offers_fts", literal_column("rowid"))
+        held = held.join(fts, literal_column("network_offers_fts.rowid") == NetworkOffer.id).where(
+            text("network_offers_fts MATCH :network_match").bindparams(network_match=match)
+        )
+        rank = literal_column("bm25(network_offers_fts, 4.0, 1.0)")
+    elif terms:
+        tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+        vector: Any = literal_column("network_offers.search_vector")
+        held = held.where(vector.op("@@")(tsquery))
+        rank = -func.ts_rank(vector, tsquery)
+    distance = (
+        distance_from(origin, NetworkOffer)
+        if origin is not None and sort == "distance"
+        else literal_column("NULL")
+    )
+    key = {"relevance": rank, "distance": distance}.get(sort, NetworkOffer.created_at)
+    return held.with_only_columns(
+        (-NetworkOffer.id).label("id"), distance.label("distance"), key.label("key")
+    )
