@@ -24,17 +24,19 @@ Modes:
 The overload scenario (`--scenario overload`, or `both`; issue 17 item 4) replaces the bursts:
 `--rate` edition-wide state events a second (`booth.waiting` of `--booths` booths, as the hall
 gets them) for `--seconds`, beyond what two cores deliver to 5,000 sockets, while one more
-socket (the "publishing recruiter", following the same channel) sends `--commands` commands
-(`queue.status`: a database read, or `--command ping`; the reference answers any command at
-once), each once the previous one is answered, one every seconds/commands at most, and times
-each round trip; the events go on until the last command is answered, `--deadline` seconds at
-most (every phase has a deadline: a mode that misses one says what it got, and the next runs).
+socket (the "publishing recruiter", following the same channel) sends up to `--commands`
+commands while the events go on (`queue.status`: a database read, which the reference does too
+in plain asyncpg, or `--command ping`), each once the previous one is answered, one every
+seconds/commands at most, and times each round trip. Every mode gets the same events, and every
+phase has a deadline (a mode that misses one says what it got, and the next runs); `--timeout`
+bounds the whole run (the mode under way stops, its servers are stopped, the rest is not run).
 Printed per row: delivered/expected (fair coalesces state for a slow socket: a socket gets the
 latest count of each booth, not every one), deliveries/s, p50/p99 latency, the sockets that
 ended with the latest state, the commands' p50/p99 round trip and failures, and the frames
 fair's /metrics counted as coalesced and dropped and the resyncs; then one line a mode with
-each goal and ok/MISSED (deliveries/s >= 0.5x the reference's, p99 <= 2x its p99, every socket
-with the latest state, own commands p99 < 1 s with none failed).
+each requirement's figures, ratios and ok/MISSED ([delivery] deliveries/s >= 0.5x the
+reference's and p99 <= 2x its p99, [state] every socket with the latest state, [commands] own
+commands p99 < 1 s with none failed, [counted] coalesced and dropped frames read from /metrics).
 
 All modes get the same burst through the same Redis channel, and the same load client. Printed
 per row: delivered/expected, deliveries per second (all deliveries over the time from the first
@@ -55,6 +57,7 @@ import os
 import random
 import resource
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -94,21 +97,55 @@ def new_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+out_of_time: list[str] = []  # why, once `--timeout` is reached (time_limit)
+
+
 def run(coro: Any) -> Any:
     with asyncio.Runner(loop_factory=new_loop) as runner:
-        return runner.run(coro)
+        try:
+            return runner.run(coro)
+        except asyncio.CancelledError:
+            if out_of_time:
+                raise OutOfTime(out_of_time[0]) from None
+            raise
 
 
 # The reference server and the memory-broadcaster wrapper (subprocesses) -------------------------
 
 
+# What a bare server reads for `queue.status` (fair.live.booth_commands.queue_status): the booth
+# if the public sees it (approved, its edition published), then its queue's counts.
+REFERENCE_BOOTH = """
+    SELECT b.id FROM booths b JOIN editions e ON e.id = b.edition_id
+    WHERE b.id = $1 AND b.status = 'approved' AND e.published_at IS NOT NULL"""
+REFERENCE_COUNTS = """
+    SELECT status, count(*) FROM queue_entries
+    WHERE booth_id = $1 AND active_key = 1 GROUP BY status"""
+
+
 async def serve_reference(port: int, channel: str) -> None:
-    """A bare `websockets` broadcast server speaking just enough of PROTOCOL.md."""
+    """A bare `websockets` broadcast server speaking just enough of PROTOCOL.md: `subscribe`,
+    `ping`, and `queue.status` answered as fair answers it (the same database reads, in plain
+    asyncpg, on DATABASE_URL)."""
+    import asyncpg
     import redis.asyncio as aioredis
     from websockets.asyncio.server import broadcast, serve
     from websockets.exceptions import ConnectionClosed
 
     clients: set[Any] = set()
+    dsn = os.environ["DATABASE_URL"].replace("+asyncpg", "")
+    database = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+
+    async def answer(action: str, payload: dict[str, Any]) -> list[Any]:
+        if action != "queue.status":
+            return ["success", payload]
+        booth_id = int(payload["booth_id"])
+        async with database.acquire() as conn:
+            if await conn.fetchval(REFERENCE_BOOTH, booth_id) is None:
+                return ["error", {"code": "booth.not_found"}]
+            found = dict(await conn.fetch(REFERENCE_COUNTS, booth_id))
+        counts = {k: found.get(k, 0) for k in ("waiting", "called", "in_conversation")}
+        return ["success", {"booth_id": booth_id, "entry_id": None, **counts}]
 
     async def handler(ws: Any) -> None:
         try:
@@ -116,7 +153,8 @@ async def serve_reference(port: int, channel: str) -> None:
                 action, id_, payload = json.loads(text)
                 if action == "subscribe":
                     clients.add(ws)
-                await ws.send(json.dumps(["success", id_, payload], separators=(",", ":")))
+                kind, answered = await answer(action, payload)
+                await ws.send(json.dumps([kind, id_, answered], separators=(",", ":")))
         except ConnectionClosed:  # the load client exits without closing
             pass
         finally:
@@ -452,6 +490,29 @@ class ModeFailed(Exception):
     """A mode could not be measured to the end: said, and the next mode runs."""
 
 
+class OutOfTime(Exception):
+    """`--timeout` reached: the mode under way stops (its servers and load processes are
+    stopped on the way out), the others are not run, and what was measured is printed."""
+
+
+def time_limit(seconds: float) -> None:
+    """Raise OutOfTime in this (main) thread `seconds` from now, wherever it waits (in an event
+    loop, which would only log it, its tasks are cancelled instead, and `run` raises it)."""
+
+    def expired(signum: int, frame: Any) -> None:
+        out_of_time.append(f"--timeout {seconds:g} s reached")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise OutOfTime(out_of_time[0]) from None
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+
+    if seconds > 0:
+        signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
 def connect_seconds(args: argparse.Namespace, n: int) -> float:
     """How long `n` clients may take to connect and subscribe: --connect-seconds, else 60 s
     and 20 ms a socket (fair took 54-62 s for 10,000 on this machine; the reference 8 s)."""
@@ -540,6 +601,7 @@ class Overload:
     fresh: int  # sockets whose last event frame was the last one published
     commands: array[float]  # round trips of the commands answered with success, seconds
     failed: int
+    sent: int  # commands sent while the events went on (of --commands)
     counted: dict[str, float]  # fair's /metrics: coalesced, dropped, resyncs (summed)
     notes: list[str] = field(default_factory=list)  # what went wrong, if anything
 
@@ -547,7 +609,7 @@ class Overload:
     def failure(cls, mode: str, clients: int, reason: str) -> Overload:
         nan = float("nan")
         counted = dict.fromkeys(METRICS, nan)
-        return cls(mode, clients, 0, 0, 0.0, nan, nan, 0, array("d"), 0, counted, [reason])
+        return cls(mode, clients, 0, 0, 0.0, nan, nan, 0, array("d"), 0, 0, counted, [reason])
 
 
 METRICS = {
@@ -584,7 +646,8 @@ class Driven:
     """What the publishing user's socket saw (`drive`)."""
 
     round_trips: array[float] = field(default_factory=lambda: array("d"))  # answered commands, s
-    failed: int = 0  # commands answered with an error, unanswered, or never sent
+    failed: int = 0  # commands answered with an error or unanswered
+    sent: int = 0  # commands sent while the events went on
     published: int = 0  # events published
     notes: list[str] = field(default_factory=list)
 
@@ -597,16 +660,16 @@ class Driven:
 
 async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
                 args: argparse.Namespace) -> Driven:  # fmt: skip
-    """Publish `--rate` state events a second for `--seconds` while the publishing user's own
+    """Publish `--rate` state events a second for `--seconds`, exactly (the same events for
+    every mode: a slow server does not get more of them), while the publishing user's own
     socket (following `channel` too) sends `--commands` commands spread over the same time,
-    each once the previous one is answered; the events go on until the last command is
-    answered, and everything stops `--deadline` seconds after the start (the commands not
-    sent by then fail)."""
+    each once the previous one is answered (as a person does), one every seconds/commands at
+    most. No command is sent after the events end (`Driven.sent` says how many were); the one
+    under way then is waited for, `--command-timeout` seconds at most."""
     import redis.asyncio as aioredis
     import websockets
 
     loop = asyncio.get_running_loop()
-    ends = time.monotonic() + args.deadline
     waiting: dict[int, asyncio.Future[list[Any]]] = {}
     driven = Driven()
     publisher = aioredis.from_url(REDIS_URL)
@@ -634,16 +697,15 @@ async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
     reader = asyncio.create_task(read())
 
     async def command(i: int, action: str, payload: dict[str, Any]) -> None:
-        left = min(args.command_timeout, ends - time.monotonic())
         waiting[i] = future = loop.create_future()
         started = time.perf_counter()
         try:
             if reader.done():
                 raise ConnectionError(f"socket closed ({ws.close_code} {ws.close_reason})")
             await ws.send(json.dumps([action, i, payload]))
-            frame = await asyncio.wait_for(future, max(left, 0.1))
+            frame = await asyncio.wait_for(future, args.command_timeout)
         except TimeoutError:
-            frame = [f"no answer within {left:.1f} s"]
+            frame = [f"no answer within {args.command_timeout:g} s"]
         except (ConnectionError, websockets.ConnectionClosed) as exc:
             frame = [f"{type(exc).__name__}: {exc}"]
         finally:
@@ -653,15 +715,10 @@ async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
         else:
             driven.fail(f"{action} #{i} answered {frame}")
 
-    answered = asyncio.Event()  # every command answered (or failed)
-
     async def publish() -> None:
         start = time.monotonic()
-        seq = 0
-        while seq < args.rate * args.seconds or not answered.is_set():
+        for seq in range(round(args.rate * args.seconds)):
             await asyncio.sleep(max(0.0, start + seq / args.rate - time.monotonic()))
-            if time.monotonic() >= ends:
-                return
             payload = {
                 "event": "booth.waiting",
                 "booth_id": 1 + seq % args.booths,
@@ -670,7 +727,7 @@ async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
             }
             frame = json.dumps(["event", channel, payload], separators=(",", ":"))
             await publisher.publish(prefix() + channel, frame)
-            seq = driven.published = seq + 1
+            driven.published = seq + 1
 
     publishing = None
     try:
@@ -678,20 +735,16 @@ async def drive(urls: list[str], cookie: str, channel: str, booth_id: int,
         if driven.failed:
             raise ModeFailed(f"the publishing user could not subscribe to {channel}")
         publishing = asyncio.create_task(publish())
-        # As a person does: each command once the previous one is answered, one every
-        # seconds/commands at most; the events go on until the last is answered.
         payload = {"booth_id": booth_id} if args.command == "queue.status" else {}
         for i in range(1, args.commands + 1):
-            if time.monotonic() >= ends:
-                driven.fail(f"--deadline {args.deadline:g} s reached", args.commands - i + 1)
+            if publishing.done():
                 break
             due = time.monotonic() + args.seconds / args.commands
+            driven.sent = i
             await command(i, args.command, payload)
-            await asyncio.sleep(max(0.0, min(due, ends) - time.monotonic()))
-        answered.set()
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
         await publishing
     finally:
-        answered.set()
         if publishing is not None:
             publishing.cancel()
         reader.cancel()
@@ -705,8 +758,9 @@ def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_
     with connected(mode, n, cookies, channel, env, args) as (servers, pipes, _kib):
         urls = [f"ws://127.0.0.1:{port}/live" for _, port in servers]
         # How many events is known at the end: each load process stops after --idle seconds
-        # without a delivery, or --deadline + --drain seconds after being armed.
-        arm(pipes, cookies, n, 10**9, args.idle, args.deadline + args.drain, lasts=True)
+        # without a delivery, or --drain seconds after the events end.
+        window = args.seconds + args.command_timeout
+        arm(pipes, cookies, n, 10**9, args.idle, window + args.drain, lasts=True)
         notes: list[str] = []
         before = scrape(servers, mode, notes)
         first = time.time()
@@ -714,7 +768,7 @@ def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_
         notes += driven.notes
         delivered, last, latencies, fresh = 0, first, array("d"), 0
         try:
-            counts = answer(pipes, args.deadline + args.drain + 60 - (time.time() - first), "done")
+            counts = answer(pipes, window + args.drain + 60 - (time.time() - first), "done")
             lasts = answer(pipes, 60, "lasts")
         except ModeFailed as exc:  # the figures of the load processes that answered are lost
             counts, lasts = [], []
@@ -742,15 +796,16 @@ def measure_overload(mode: str, n: int, cookies: list[str], channel: str, booth_
         fresh,
         array("d", sorted(driven.round_trips)),
         driven.failed,
+        driven.sent,
         {key: after[key] - before[key] for key in METRICS},
         notes,
     )
 
 
 def print_overload(rows: list[Overload], args: argparse.Namespace) -> None:
-    print(f"\nOverload ({args.rate:g} edition-wide state events/s for {args.seconds:g} s or "
-          f"more over {args.booths} booths, {args.commands} {args.command} of the publishing user, "
-          f"each after the previous answer):")  # fmt: skip
+    print(f"\nOverload ({args.rate:g} edition-wide state events/s for {args.seconds:g} s over "
+          f"{args.booths} booths, up to {args.commands} {args.command} of the publishing user "
+          f"meanwhile, each after the previous answer):")  # fmt: skip
     print(f"{'mode':<22} {'clients':>7} {'delivered/expected':>18} {'deliveries/s':>12} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'latest':>7} {'cmd p50 ms':>10} {'cmd p99 ms':>10} "
           f"{'cmd failed':>10} {'coalesced':>9} {'dropped':>7} {'resyncs':>7}")  # fmt: skip
@@ -764,37 +819,51 @@ def print_overload(rows: list[Overload], args: argparse.Namespace) -> None:
               f"{row.counted['resyncs']:>7,.0f}")  # fmt: skip
         for note in row.notes:
             print(f"{'':<22}   {note}")
-    print("Goals (issue 17 item 4): deliveries/s >= "
-          f"{GOAL_RATE}x the reference's, p99 <= {GOAL_P99}x its p99, every socket ends with the "
-          f"latest state, own commands p99 < {GOAL_COMMAND_P99 * 1000:.0f} ms with none "
-          "failed:")  # fmt: skip
+    print("Goals (issue 17 item 4): [delivery] deliveries/s >= "
+          f"{GOAL_RATE}x the reference's, p99 <= {GOAL_P99}x its p99; [state] every socket ends "
+          f"with the latest state; [commands] own commands p99 < {GOAL_COMMAND_P99 * 1000:.0f} ms "
+          "with none failed; [counted] what is coalesced and dropped is in /metrics:")  # fmt: skip
     for row in rows:
         ref = next((r for r in rows if r.mode == "reference" and r.clients == row.clients), None)
         print(f"  {row.mode} at {row.clients:,} sockets: {overload_goals(row, ref)}")
 
 
 def overload_goals(row: Overload, ref: Overload | None) -> str:
-    """One line: each goal's figure and ok/MISSED, then the verdict."""
+    """One line: each requirement's figures, ratios to the reference and ok/MISSED, then the
+    verdict."""
 
     def said(ok: bool) -> str:
         return "ok" if ok else "MISSED"
 
+    def ratio(mine: float, theirs: float) -> float:
+        return mine / theirs if theirs else float("nan")
+
+    baseline = row.mode == "reference"
     cmd99 = _harness.pct(row.commands, 99) if row.commands else float("nan")
-    commands_ok = row.failed == 0 and cmd99 < GOAL_COMMAND_P99
+    oks = {
+        "state": row.fresh == row.clients,
+        "commands": row.failed == 0 and cmd99 < GOAL_COMMAND_P99,
+        # fair's counters were read before and after (NaN: /metrics did not answer)
+        "counted": baseline or all(v == v for v in row.counted.values()),
+    }
     parts = []
-    oks = [row.fresh == row.clients, commands_ok]
-    if row.mode != "reference" and ref is not None:
-        rate = row.rate / ref.rate if ref.rate else float("nan")
-        p99 = row.p99 / ref.p99 if ref.p99 else float("nan")
-        oks += [rate >= GOAL_RATE, p99 <= GOAL_P99]
-        parts += [f"delivery {rate:.2f}x the reference's rate ({said(oks[-2])})",
-                  f"p99 {p99:.2f}x its p99 ({said(oks[-1])})"]  # fmt: skip
-    parts += [f"latest state on {row.fresh:,}/{row.clients:,} sockets ({said(oks[0])})",
-              f"own commands p99 {cmd99 * 1000:.0f} ms, {row.failed} failed ({said(oks[1])})",
-              f"coalesced {row.counted['coalesced']:,.0f}, dropped "
-              f"{row.counted['dropped']:,.0f}, resyncs {row.counted['resyncs']:,.0f}"]  # fmt: skip
-    verdict = "ok" if all(oks) else "MISSED"
-    if row.mode == "reference":
+    if not baseline and ref is not None:
+        rate, p99 = ratio(row.rate, ref.rate), ratio(row.p99, ref.p99)
+        oks["delivery"] = rate >= GOAL_RATE and p99 <= GOAL_P99
+        parts.append(f"[delivery] {rate:.2f}x the reference's deliveries/s, p99 {p99:.2f}x its "
+                     f"p99 ({said(oks['delivery'])})")  # fmt: skip
+    parts.append(f"[state] latest on {row.fresh:,}/{row.clients:,} sockets ({said(oks['state'])})")
+    versus = "" if baseline or ref is None or not ref.commands else (
+        f" ({ratio(cmd99, _harness.pct(ref.commands, 99)):.1f}x the reference's)"
+    )  # fmt: skip
+    parts.append(f"[commands] {row.sent} sent, own commands p99 {cmd99 * 1000:.0f} ms, "
+                 f"{row.failed} failed ({said(oks['commands'])}){versus}")  # fmt: skip
+    counted = (f"coalesced {row.counted['coalesced']:,.0f}, dropped {row.counted['dropped']:,.0f},"
+               f" resyncs {row.counted['resyncs']:,.0f}")  # fmt: skip
+    parts.append("[counted] none (a bare server counts nothing)" if baseline
+                 else f"[counted] {counted} ({said(oks['counted'])})")  # fmt: skip
+    verdict = "ok" if all(oks.values()) else "MISSED"
+    if baseline:
         verdict += " (the baseline)"
     return "; ".join(parts) + f" -> {verdict}"
 
@@ -875,10 +944,11 @@ def main() -> None:
         help="overload: seconds after which a command without an answer counts as failed",
     )
     parser.add_argument(
-        "--deadline",
+        "--timeout",
         type=float,
-        default=90.0,
-        help="overload: seconds after which events and commands stop (the rest fail)",
+        default=1200.0,
+        help="seconds for the whole run (0: none); past them the mode under way stops, the "
+        "others are not run, and what was measured is printed",
     )
     parser.add_argument(
         "--drain",
@@ -904,6 +974,7 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
         raise SystemExit(f"unknown modes {sorted(unknown)}; choose among {', '.join(MODES)}")
+    time_limit(args.timeout)
     _harness.raise_open_files()
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if max(sizes) + 100 > limit:
@@ -915,7 +986,12 @@ def main() -> None:
     os.environ["FAIR_BROADCAST_NAMESPACE"] = args.namespace  # for prefix(), here and below
     secret = secrets.token_urlsafe(48)
     print(f"Seeding {max(sizes) + 1:,} users…", flush=True)  # one more: the publishing user
-    edition_id, booth_id, cookies = run(seed(url, max(sizes) + 1, secret))
+    try:
+        edition_id, booth_id, cookies = run(seed(url, max(sizes) + 1, secret))
+    except OutOfTime as exc:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        run(_harness.pg_database(args.pg_database, create=False))
+        raise SystemExit(f"nothing measured: {exc} while seeding") from None
     channel = f"edition:{edition_id}" if args.channel == "edition" else f"booth:{booth_id}"
     env = {
         **os.environ,
@@ -935,8 +1011,10 @@ def main() -> None:
             for mode in modes:
                 try:
                     rows.append(measure(mode, n, cookies, channel, env, args))
-                except (ModeFailed, _harness.ServerFailed) as exc:
+                except (ModeFailed, OutOfTime, _harness.ServerFailed) as exc:
                     print(f"   {mode}: not measured: {exc}", flush=True)
+                    if isinstance(exc, OutOfTime):
+                        raise
         for n in sizes if args.scenario != "burst" else []:
             print(f"\n== {n:,} clients, overload: {args.rate:g} events/s for {args.seconds:g} s "
                   f"on {channel}", flush=True)  # fmt: skip
@@ -945,10 +1023,15 @@ def main() -> None:
                     overloads.append(
                         measure_overload(mode, n, cookies, channel, booth_id, env, args)
                     )
-                except (ModeFailed, _harness.ServerFailed) as exc:
+                except (ModeFailed, OutOfTime, _harness.ServerFailed) as exc:
                     print(f"   {mode}: not measured: {exc}", flush=True)
                     overloads.append(Overload.failure(mode, n, str(exc)))
+                    if isinstance(exc, OutOfTime):
+                        raise
+    except OutOfTime:
+        print(f"   the modes after it were not run (--timeout {args.timeout:g} s)", flush=True)
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # the clean-up below is not cut short
         run(_harness.pg_database(args.pg_database, create=False))
     if overloads:
         print_overload(overloads, args)

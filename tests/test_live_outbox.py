@@ -251,3 +251,72 @@ async def test_a_forwarded_subscription_that_overflows_is_told_to_resync_once() 
         await hub.publish(channel, frames[0])
         assert queue.get_nowait() == frames[0]
     await hub.disconnect()
+
+
+async def test_fan_out_gets_a_smaller_budget_while_a_command_is_handled() -> None:
+    """While any command is being handled, at most `beside_commands` fan-out sends go per turn
+    (its database round trips are not held up behind a full budget of sends each turn); the
+    full `pace` again once it is answered."""
+    pacer = outbox.Pacer(asyncio.get_running_loop(), pace=10, beside_commands=2)
+    turns: list[tuple[int, bool]] = []  # (turn, a command under way) of each send
+    turn = 0
+    under_way = False
+
+    async def send() -> None:
+        await pacer.turn()
+        turns.append((turn, under_way))
+
+    tasks = [asyncio.create_task(send()) for _ in range(60)]
+    with pacer.handling():
+        under_way = True
+        for _ in range(5):
+            await asyncio.sleep(0)  # one turn of the loop
+            turn += 1
+        under_way = False
+    while not all(task.done() for task in tasks):
+        await asyncio.sleep(0)
+        turn += 1
+    during = [turns.count((t, True)) for t in range(turn + 1) if (t, True) in turns]
+    after = [turns.count((t, False)) for t in range(turn + 1) if (t, False) in turns]
+    assert during and max(during) <= 2
+    assert len(turns) == 60 and max(after) == 10
+
+
+async def test_a_full_outbox_still_sends_the_commands_reply_first() -> None:
+    """The events queue is full (messages that overflowed into a resync, then more): a reply
+    queued last is the next frame sent, before every queued event."""
+    pacer = outbox.Pacer(asyncio.get_running_loop())
+    box = outbox.Outbox(3)
+    channel = channels.user(1)
+    for n in range(5):
+        box.event(protocol.dumps(["event", channel, {"event": "load", "n": n}]))
+    box.event(protocol.dumps(["event", channel, {"event": "notices.unread", "unread": 1}]))
+    box.reply(protocol.success(9, {}))
+    sent = [await asyncio.wait_for(box.get(pacer), 1) for _ in range(len(box))]
+    assert sent == [
+        protocol.success(9, {}),
+        resync_frame(channel),
+        protocol.dumps(["event", channel, {"event": "load", "n": 4}]),
+        protocol.dumps(["event", channel, {"event": "notices.unread", "unread": 1}]),
+    ]
+
+
+async def test_coalescing_keeps_the_latest_state_of_each_key_in_order() -> None:
+    """Counts of two booths, published alternately: what is queued is the latest count of each,
+    in the order of their last change, with the message between kept."""
+    pacer = outbox.Pacer(asyncio.get_running_loop())
+    box = outbox.Outbox(10)
+    edition = channels.edition(1)
+
+    def waiting(booth: int, n: int) -> str:
+        return protocol.dumps(["event", edition, {"event": "booth.waiting", "booth_id": booth,
+                                                  "waiting": n}])  # fmt: skip
+
+    for n in range(3):
+        box.event(waiting(1, n))
+        box.event(waiting(2, n))
+    message = protocol.dumps(["event", edition, {"event": "booth.called", "booth_id": 1}])
+    box.event(message)
+    box.event(waiting(1, 3))
+    sent = [await asyncio.wait_for(box.get(pacer), 1) for _ in range(len(box))]
+    assert sent == [waiting(2, 2), message, waiting(1, 3)]

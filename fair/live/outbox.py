@@ -20,8 +20,10 @@ Replies to the socket's own commands go ahead of every event, so that fan-out ne
 user's commands on their own socket: a reply goes at once even while the socket's next event
 waits for its turn (which keeps its place in line). Fan-out frames wait for their turn
 (`Pacer`): at most `PACE` of them are sent per turn of the event loop, whatever the number of
-sockets, so that the commands being handled (their reads, their database round trips) are
-never queued behind thousands of sends. Coalesced and dropped frames are counted in /metrics
+sockets, and `PACE_BESIDE_COMMANDS` while a command of any socket is being handled, so that a
+command's reads and database round trips (a dozen turns or more) are never queued behind
+thousands of sends: under overload the process never idles, and each turn lasts as long as the
+sends it makes. Coalesced and dropped frames are counted in /metrics
 (fair.metrics), added up once per turn of the loop.
 
 A frame is classified once per published event, not per socket (`classify` keeps the recent
@@ -34,6 +36,8 @@ import asyncio
 import json
 import weakref
 from collections import OrderedDict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from itertools import count
 from typing import Any
@@ -53,10 +57,14 @@ STATE_EVENTS: dict[str, tuple[str, ...]] = {
     "stage.count": ("webconference_id",),
     "panel": ("edition_id",),
 }
-# Fan-out frames sent per turn of the event loop, over all sockets: a few milliseconds of sends,
-# so that a command's database read (a dozen turns) is not held up long. Not tuned on a quiet
-# machine yet (bench/fanout.py --scenario overload).
+# Fan-out frames sent per turn of the event loop, over all sockets: a few milliseconds of sends
+# (30-100 us each, compressed, on this 2-core machine under load), and a few hundred
+# microseconds while commands are being handled, so that a command (a dozen turns or more: its
+# frame read, the pool's ping, each query) is answered in tens of milliseconds, not hundreds,
+# beside a fan-out that keeps the process busy. Measured under load only
+# (bench/fanout.py --scenario overload).
 PACE = 32
+PACE_BESIDE_COMMANDS = 4
 
 
 @lru_cache(maxsize=32)  # the frames being fanned out now: one string for all subscribers
@@ -177,15 +185,36 @@ class Outbox:
 
 
 class Pacer:
-    """Turns of the event loop for fan-out sends: at most `pace` per turn, the others wait
-    (first come, first served) for the next turns, while everything else runs between."""
+    """Turns of the event loop for fan-out sends: at most `pace` per turn (`beside_commands`
+    while commands are being handled: `handling`), the others wait (first come, first served)
+    for the next turns, while everything else runs between."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, pace: int = PACE) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        pace: int = PACE,
+        beside_commands: int = PACE_BESIDE_COMMANDS,
+    ) -> None:
         self.loop = loop
         self.pace = pace
+        self.beside_commands = beside_commands
+        self.commands = 0  # commands being handled now, of every socket of this loop
         self.used = 0  # sends allowed in the current turn
         self.waiting: deque[asyncio.Future[None]] = deque()
         self.armed = False
+
+    @contextmanager
+    def handling(self) -> Iterator[None]:
+        """Around a command being handled: fan-out gets the smaller budget meanwhile."""
+        self.commands += 1
+        try:
+            yield
+        finally:
+            self.commands -= 1
+
+    def budget(self) -> int:
+        """Sends allowed per turn now."""
+        return self.beside_commands if self.commands else self.pace
 
     async def turn(self) -> None:
         waiter = self.ticket()
@@ -195,7 +224,7 @@ class Pacer:
     def ticket(self) -> asyncio.Future[None] | None:
         """None if a send may go now (counted in this turn's budget), else a future resolved
         on its turn (cancel it to give the turn up)."""
-        if self.used < self.pace and not self.waiting:
+        if self.used < self.budget() and not self.waiting:
             self.used += 1
             self._arm()
             return None
@@ -215,7 +244,8 @@ class Pacer:
         self.armed = False
         self.used = 0
         uncounted.flush()
-        while self.waiting and self.used < self.pace:
+        budget = self.budget()
+        while self.waiting and self.used < budget:
             waiter = self.waiting.popleft()
             if not waiter.done():  # a cancelled socket's turn is skipped
                 waiter.set_result(None)

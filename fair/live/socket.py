@@ -414,6 +414,12 @@ class Connection:
                 self._schedule_beat()
 
     async def _handle(self, text: str) -> None:
+        """Handle one command frame and queue its reply; fan-out sends in this process are
+        paced more tightly meanwhile (fair.live.outbox.Pacer.handling)."""
+        with outbox.pacer().handling():
+            await self._command(text)
+
+    async def _command(self, text: str) -> None:
         command_id: Any = None
         allowed = self.commands.take()  # frames that cannot be read count too
         try:
