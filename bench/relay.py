@@ -35,10 +35,12 @@ For each N and each mode, fresh processes on loopback:
   receiving socket's work (queueing, the wakeup), which a filtered socket skips: light bots
   may make the media processes' CPU a little lower than real receivers on loopback would.
 
-Priorities: the bots run at nice 5 (the load generator yields to the relay); with
-`--priority P` (root) the media processes and the publisher run at nice -P, above the rest of
-a shared machine (a production media process has its host to itself). Every row reports the
-media processes' run-queue wait either way.
+Priorities: each media process and the publisher run in a session of their own
+(`spawn_apart`: with the kernel's autogroups, a session of their own is a share of the cores
+of their own), the bots in the bench's, at nice 5; with `--priority P` (root) the media
+processes and the publisher run at nice -P (their autogroups'), above the rest of a shared
+machine (a production media process has its host to itself). Every row reports the media
+processes' run-queue wait either way.
 
 With `--processes K` (K > 1, the forward mode), fair's own production path instead: K `python -m
 fair media` processes on Redis (`BENCH_REDIS_URL`, this machine's by default; keys under a
