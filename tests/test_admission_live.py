@@ -422,3 +422,43 @@ async def test_before_opening_sockets_are_let_in_until_enough_to_press_and_drawn
         await _on_server(server, the_hub.keep_admitted())
         assert (set(line.active), list(line.tickets)) == (set(by_draw[:2]), by_draw[2:])
         assert [await _pinged(ws) for ws in sockets] == [True, True]
+
+
+async def _reply(ws: Any, id_: int, sent: list[Any]) -> list[Any]:
+    """Send `sent` and return its reply (events read meanwhile are skipped)."""
+    await ws.send(json.dumps(sent))
+    async with asyncio.timeout(5):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame[0] != "event" and frame[1] == id_:
+                return list(frame)
+
+
+async def test_a_socket_joins_a_full_fair_s_queue_only_once_let_in(server: Server) -> None:
+    """Joining a booth's queue registers the candidate to its edition. A candidate registered
+    to none is let through on the socket (no gate of theirs), and joined the queue of a full
+    fair past its line; the command now passes that fair's gate: refused while they wait (their
+    place in line taken), done once there is room."""
+    fair = await _gated_fair(server, 1)
+    settings.override(server.conf)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await editions.get(session, fair.edition_id)
+            booth, _recruiter = await f.booth(session, edition_=edition)
+            outsider = await f.candidate(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    async with _clients(server, [*fair.candidates, outsider]) as (first, second):
+        assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200  # the one place
+        connect = {"origin": server.url, "open_timeout": 5}
+        headers = {"Cookie": _cookies(second)}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            refused = await _reply(ws, 1, ["queue.join", 1, {"booth_id": booth.id}])
+            assert (refused[0], refused[2]["code"]) == ("error", "admission.waiting")
+            status = (await second.get(f"/e/{fair.slug}/waiting/status")).json()
+            assert (status["admitted"], status["position"]) == (False, 1)
+            clock.set_now(f.NOON + timedelta(minutes=11))  # the first went quiet
+            joined = await _reply(ws, 2, ["queue.join", 2, {"booth_id": booth.id}])
+            assert (joined[0], joined[2]["status"]) == ("success", "waiting")

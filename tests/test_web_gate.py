@@ -234,3 +234,26 @@ async def test_the_line_s_gauges_show_in_metrics(
         f"fair_admission_per_minute_cap{free} 60.0",
     ):
         assert line in gauges, (line, gauges)
+
+
+async def test_early_arrivals_who_closed_the_tab_are_let_in_at_opening_by_their_draw(
+    session: AsyncSession, make_client: Any
+) -> None:
+    """Two candidates come 14 minutes before opening (one engages the gate: held, place drawn)
+    and close the tab: no page asking, no socket. Their drawn places outlive the 2 minutes a
+    waiter may go without asking: at opening they are let in ahead of a later arrival, who
+    waits; they find themselves let in when they come back."""
+    opens = f.NOON.replace(hour=0)  # its first live day opens at midnight
+    clock.set_now(opens - timedelta(minutes=14))
+    edition = await f.edition(session, admission_active_cap=2, live_first_day=opens.date())
+    await db.commit(session)
+    mine = f"/e/{edition.slug}/my-fair"
+    early = [(await _person(session, make_client, edition))[0] for _ in range(2)]
+    assert [(await c.get(mine)).status_code for c in early] == [200, 303]  # 2 of 2: engaged
+    later, _ = await _person(session, make_client, edition)
+    clock.set_now(opens + timedelta(minutes=1))
+    assert (await later.get(mine)).status_code == 303
+    clock.set_now(opens + timedelta(minutes=3))
+    assert [(await c.get(mine)).status_code for c in early] == [200, 200]
+    assert all(admission_gate.COOKIE in c.cookies for c in early)
+    assert (await later.get(mine)).status_code == 303

@@ -23,6 +23,12 @@ place went.
   this process at once (`admission_gate.pressure`).
 
 With the line or the database out of reach, nobody is closed (fail open, as pages do).
+
+A command that registers the candidate to an edition (`queue.join`: fair.queues.join) passes
+that edition's gate as a page of it would (`check_gate`): a socket is let through by the gate of
+the edition its candidate was registered to first, or without a place while that gate was not
+engaged, so a candidate of another edition (or of none) joined a full fair's queues past its
+line.
 """
 
 from __future__ import annotations
@@ -34,11 +40,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import admission, admission_gate, app_state, clock, participants
 from fair.broadcast import Broadcaster
 from fair.enums import Role
+from fair.errors import FairError
+from fair.i18n import N_
 
 if TYPE_CHECKING:  # socket.py imports this module (through hub.py)
     from fair.live.socket import Connection
@@ -182,3 +191,51 @@ async def _count_in(
                 conn.admission = edition_id
         # Known here at once: the next arrivals may have to wait
         await admission_gate.pressure(line, gate, now)
+
+
+class Waiting(FairError):
+    """A held candidate's socket acting in a full fair (`check_gate`): try again once let in."""
+
+    status = 503
+    code = "admission.waiting"
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_(
+                "The fair is full right now: you are in its waiting line. Try again once you "
+                "are let in."
+            )
+        )
+
+
+async def check_gate(conn: Connection, session: AsyncSession, edition_id: int) -> None:
+    """Raise `Waiting` unless this socket's candidate may act in `edition_id` now: let in to
+    it already (the socket's admission), it is not armed, or its line lets them in now (their
+    place taken, as a page's arrival: kept by the hub's round from now on when the socket had
+    none), or it is not engaged, or they are exempt. With the line out of reach, as the gate's
+    last known pressure says (fair.admission_gate.engaged)."""
+    user = conn.user
+    if user is None or user.role != Role.CANDIDATE or conn.admission == edition_id:
+        return
+    now = clock.now()
+    gate = next(
+        (g for g in await admission_gate.armed(session, now) if g.edition_id == edition_id), None
+    )
+    if gate is None:
+        return
+    line = admission_gate.line_of(conn.broadcast.client(), conn.broadcast.namespace)
+    try:
+        place = await admission_gate.take_place(line, gate, user.id, now)
+    except (admission.Full, RedisError, OSError):
+        if not await admission_gate.engaged(line, gate, now):
+            return
+    else:
+        admission_gate.note(gate, place, now)
+        if place.admitted:
+            if conn.admission is None:
+                conn.admission = edition_id
+            return
+        if not place.engaged:
+            return
+    if not await admission_gate.exempt(session, user, now):
+        raise Waiting()

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import conversations, employers, presence, queues
-from fair.enums import NextStep
-from fair.live import payloads
+from fair.enums import NextStep, Role
+from fair.live import admitted, payloads
 from fair.models import QueueEntry, User
 
 if TYPE_CHECKING:
@@ -30,6 +30,10 @@ log = logging.getLogger("fair.live")
 
 async def queue_join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, booth_id = conn.me(), payloads.integer(payload, "booth_id")
+    if me.role == Role.CANDIDATE:  # joining registers them to its edition: its gate first
+        async with conn.read() as session:
+            booth = await employers.get_booth(session, booth_id)
+            await admitted.check_gate(conn, session, booth.edition_id)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         booth = await employers.get_booth(session, booth_id)

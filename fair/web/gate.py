@@ -13,6 +13,11 @@ that the fair is full, that what they sent was not saved, their place in line (t
 request), and that their browser's back button keeps what they typed to send it again once let
 in. Nothing of the request is written (the unit of work rolls back on an error). The form is not
 kept server-side: it may hold a file, and replaying it later would act without them.
+
+A page without the edition's slug in its path that names an offer, a booth or a talk passes the
+gate of that thing's edition (applying, joining a queue and signing up for a talk register the
+candidate to it: admission_gate.in_path), not that of an edition they were registered to.
+
 Public browsing (the edition's page, booths, offers, programme), accounts and the waiting page
 are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay open when the fair is full, and the
 browsing pages are then served to anonymous visitors from a short cache (fair.web.browsing).
@@ -140,7 +145,7 @@ async def standing(
 async def _gate(
     request: Request, session: AsyncSession, slug: str | None, now: datetime
 ) -> admission_gate.Gate | None:
-    """The armed gate of this page (`slug`, or the edition of the offer or booth in its path:
+    """The armed gate of this page (`slug`, or the edition of the offer, booth or talk in its path:
     admission_gate.in_path), else the one the candidate's cookie names (no read of their
     registrations), else that of the first armed edition they are registered to."""
     if slug is None:
