@@ -16,14 +16,11 @@ from tests.sqlite_rows import insert_row
 SEARCH_INDEXES = (
     "offers_fts",
     "search_vector",
-    "title_vector",
     "ix_offers_search",
-    "ix_offers_title",
     "cv_texts_fts",
     "ix_cv_texts_search",
     "network_offers_fts",
     "ix_network_offers_search",
-    "ix_network_offers_title",
     "search_words_trigrams",
     "ix_search_words_trigrams",
 )

@@ -257,37 +257,3 @@ def test_groups_that_find_nothing_more_are_left_out_of_the_match():
         ("chef", "part"),
         ("conduct",),
     ]
-
-
-async def test_widened_pages_rank_a_synonym_in_a_title_first(session):  # type: ignore[no-untyped-def]
-    """The query's own words first (in a title, then elsewhere: on both databases), then on
-    PostgreSQL a synonym in a title or label before synonyms elsewhere, however many another
-    offer's description holds (ts_rank over the whole text ranked that one first; the tiers
-    of fair.search.match.postgresql). A page within the first tiers is ranked among them alone
-    (fair.search.best), a page past them among every match: the same order either way."""
-    edition = await f.edition(session)
-    booth, _ = await f.booth(session, edition_=edition)
-    synonyms = "Conducteur de poids lourd, de super poids lourd, de car, livreur, ambulancier, "
-    expected = []
-    for title, description in (
-        ("Chauffeur livreur", "Tournées en ville."),
-        ("Magasinier", "Remplacement du chauffeur-livreur."),
-        ("Conducteur de bus", "Lignes urbaines."),
-        ("Agent de quai", (synonyms + "enlèvement de déchets. ") * 10),
-    ):
-        offer = await f.offer(
-            session, booth_=booth, title=title, description=description, rome_code="F1602"
-        )
-        expected.append(offer.id)
-    await db.commit(session)
-
-    async def ids(**kw: object) -> list[int]:
-        query = search.Query(q="chauffeur", **kw)  # type: ignore[arg-type]
-        page = await search_terms.find(session, edition_id=edition.id, query=query)
-        return [hit.offer.id for hit in page.hits]
-
-    every = await ids(per_page=201)  # deeper than a best-first page: every match ranked
-    assert [i for n in range(1, 5) for i in await ids(per_page=1, page=n)] == every
-    assert every[:2] == expected[:2] and set(every) == set(expected)
-    if session.get_bind().dialect.name == "postgresql":  # SQLite: bm25, no title tier
-        assert every == expected

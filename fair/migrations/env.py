@@ -9,7 +9,7 @@ from fair import db
 from fair.models import Base
 
 # Objects that only migrations manage (full-text machinery per backend).
-MIGRATION_ONLY = {"offers_fts", "search_vector", "title_vector", "ix_search_words_trigrams"}
+MIGRATION_ONLY = {"offers_fts", "search_vector", "ix_search_words_trigrams"}
 
 
 def include_object(

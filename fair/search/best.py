@@ -16,7 +16,7 @@ from fair.search.filters import dialect, eligible_offers
 from fair.search.filters import terms as terms_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.query import Page, Query
-from fair.search.ranking import matching, postgresql_words
+from fair.search.ranking import matching
 
 # The best-first page (`best_page`) reads at most this many of the index's best matches per
 # page asked for (and BEST_MORE more), and serves pages up to BEST_DEPTH matches deep.
@@ -26,17 +26,14 @@ BEST_DEPTH = 200
 
 
 def best_first(session: AsyncSession, query: Query, network: bool) -> bool:
-    """Whether `search` may take the page from the best matches (`best_page`): words ranked
-    by relevance; on SQLite (the index's best, of every edition) no filter but the
-    edition's; on PostgreSQL (the nearer tiers, `postgresql_page`) widened words, any filter."""
+    """Whether `search` may take the page from the full-text index's best matches
+    (`best_page`): on SQLite, words ranked by relevance, no filter but the edition's."""
     filtered = query.domain or query.contract or query.working_time or query.remote or query.publics
     return (
-        (
-            dialect(session) == "sqlite"
-            and not (filtered or query.radius_km)
-            or (dialect(session) == "postgresql" and bool(query.also))
-        )
+        dialect(session) == "sqlite"
         and not network
+        and not filtered
+        and not query.radius_km
         and (query.sort or "relevance") == "relevance"
         and bool(terms_of(query))
         and query.page * query.per_page <= BEST_DEPTH
@@ -46,14 +43,12 @@ def best_first(session: AsyncSession, query: Query, network: bool) -> bool:
 async def best_page(
     session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
 ) -> Page | None:
-    """`search`'s page when `best_first`: the matches counted up to the cap, driven by the
+    """`search`'s page when `_best_first`: the matches counted up to the cap, driven by the
     index (stops there), then the page taken from the index's best matches (ranked from the
     index alone) that are the edition's published offers, so that only those few offers
     are read, where `search` reads every match's offer to filter it before ranking. Same
     offers, same order; None when the best matches hold too few of the edition's offers
     (a large index of other editions): `search` then ranks every match."""
-    if dialect(session) == "postgresql":
-        return await postgresql_page(session, edition_id=edition_id, query=query, origin=origin)
     terms, also = terms_of(query), query.also
     offset = (query.page - 1) * query.per_page
     cap = offset + query.count_cap + 1
@@ -89,48 +84,3 @@ async def best_page(
         loaded = {row.id: (row.Offer, row.name) for row in rows}
         hits = await read_hits(session, [(row.id, None) for row in rows], origin, loaded)
     return capped_page(hits, total, cap, query, origin, also)
-
-
-async def postgresql_page(
-    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
-) -> Page | None:
-    """`best_page` on PostgreSQL, for widened words: the matches counted up to the cap, then
-    the page ranked among the nearer tiers alone (fair.search.match.postgresql: `near`, the
-    query's own words anywhere, a widening in the title or the same job's code), so that
-    ts_rank reads the whole text of the own words' matches only, the titles of the others,
-    never the whole text of every widened match. Same offers, same order as ranking every
-    match; None when those tiers hold too few for the page: `search` then ranks every match."""
-    words_ = postgresql_words(Offer, terms_of(query), query.also)
-    offset = (query.page - 1) * query.per_page
-    cap = offset + query.count_cap + 1
-    eligible = eligible_offers(edition_id, query, origin, "postgresql", words=True)
-    with timing.span("count"):
-        matched = eligible.where(words_.condition).limit(cap).subquery()
-        total = int(await session.scalar(select(func.count()).select_from(matched)) or 0)
-    expected = min(query.per_page, max(0, total - offset))
-    rows: list[Any] = []
-    if expected:
-        top = (
-            eligible.where(words_.near)
-            .with_only_columns(Offer.id.label("id"), words_.key.label("key"))
-            .order_by(words_.key, Offer.id.desc())
-            .offset(offset)
-            .limit(query.per_page)
-            .subquery("best")
-        )
-        statement = (
-            select(top.c.id, Offer, Employer.name.label("name"))
-            .select_from(top)
-            .join(Offer, Offer.id == top.c.id)
-            .join(Booth, Booth.id == Offer.booth_id)
-            .join(Employer, Employer.id == Booth.employer_id)
-            .order_by(top.c.key, top.c.id.desc())
-        )
-        with timing.span("query"):
-            rows = list((await session.execute(statement)).all())
-        if len(rows) < expected:
-            return None
-    with timing.span("hits"):
-        loaded = {row.id: (row.Offer, row.name) for row in rows}
-        hits = await read_hits(session, [(row.id, None) for row in rows], origin, loaded)
-    return capped_page(hits, total, cap, query, origin, query.also)

@@ -8,8 +8,7 @@ With one, an offer matches when any group matches, or when it carries one of the
 the `rest` stems (the query's words that do not name the job: "chauffeur Lunel" keeps Lunel).
 Rank (lower is better): 0 for an offer the query's own stems find, 1 for one only a widening
 finds, then the full-text score within each tier. On SQLite one more FTS5 match inside the same
-statement tells the tiers apart; on PostgreSQL the own words' matches found once, and a widening
-found in an offer's title (or label) ranks it before a widening found elsewhere (`postgresql`).
+statement tells the tiers apart; on PostgreSQL a second `@@` on the rows already found.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from sqlalchemy import (
     Float,
     Select,
     case,
-    column,
     func,
     literal,
     literal_column,
@@ -195,51 +193,24 @@ def sqlite_best(fts: str, model: Any, terms: list[str], wider: Wider, k: int) ->
     return statement.columns(literal_column("id"), literal_column("key", Float))
 
 
-@dataclass(frozen=True)
-class Ranked:
-    """A PostgreSQL search's words (`postgresql`): the condition an offer matches, its rank
-    (`key`, lower is better) and `near`, the matches that rank before every other (a page
-    within them is taken from them alone: fair.search.best)."""
-
-    condition: Any
-    key: Any
-    near: Any
-
-
-def postgresql(model: Any, vector: Any, title: Any, terms: list[str], wider: Wider) -> Ranked:
-    """The matches of `terms` or of `wider` of `model` (its full-text `vector`; its `title`
-    vector: title and ROME label, migration 0044), and their rank, in tiers: the query's own
-    words (ts_rank over the whole text, as without a widening), then a widening found in the
-    title or label, or the same job's code (ts_rank over the title vector: a few words each,
-    where a widened word matched thousands of offers whose whole text ts_rank read), then a
-    widening found elsewhere. Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
-    `near` is the first two tiers: a page within them is ranked among them alone."""
+def postgresql(
+    base: Select[Any], model: Any, vector: Any, terms: list[str], wider: Wider
+) -> tuple[Select[Any], Any]:
+    """The matches of `terms` or of `wider` among `base`, and the rank."""
     groups = _groups(terms, wider)
     every = func.to_tsquery("fair_french", tsquery(groups))
     own = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
     # The same offers as `every` finds, with fewer phrases to read in the index.
-    found = func.to_tsquery("fair_french", tsquery(matching(groups)))
-    condition: Any = vector.op("@@")(found)
-    titled: Any = title.op("@@")(found)
+    condition: Any = vector.op("@@")(func.to_tsquery("fair_french", tsquery(matching(groups))))
     if wider.codes:
         coded: Any = model.rome_code.in_(wider.codes)
         if wider.rest:
             rest = func.to_tsquery("fair_french", tsquery([wider.rest]))
             coded = coded & vector.op("@@")(rest)
-        condition, titled = or_(condition, coded), or_(titled, coded)
-    if not wider:
-        return Ranked(condition, -func.ts_rank(vector, every, 32), condition)
-    # The own words' matches found once through the index (a hashed subplan): `vector @@ own`
-    # in the CASE would read the whole text of every match.
-    owning = table(model.__tablename__, column("id"), column("search_vector")).alias("owning")
-    owned = model.id.in_(select(owning.c.id).where(owning.c.search_vector.op("@@")(own)))
-    own_found = vector.op("@@")(own)
-    key = case(
-        (owned, 0.0 - func.ts_rank(vector, every, 32)),
-        (titled, 2.0 - func.ts_rank(title, every, 32)),
-        else_=4.0 - func.ts_rank(vector, every, 32),
-    )
-    return Ranked(condition, key, or_(own_found, titled))
+        condition = or_(condition, coded)
+    tier = case((vector.op("@@")(own), 0.0), else_=2.0)
+    # Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
+    return base.where(condition), tier - func.ts_rank(vector, every, 32)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, literal_column, select, table, text
+from sqlalchemy import Select, false, func, literal_column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo
@@ -37,6 +37,10 @@ def matching(
         base = ranked = base.where(false())
     elif terms and query.also and dialect == "sqlite":
         base, ranked, rank = search_match.sqlite(base, Offer, "offers_fts", terms, query.also)
+    elif terms and query.also:
+        vector_: Any = literal_column("offers.search_vector")
+        base, rank = search_match.postgresql(base, Offer, vector_, terms, query.also)
+        ranked = base
     elif terms and dialect == "sqlite":
         match = " ".join(f'"{t}"*' for t in terms)
         matching = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :match").bindparams(
@@ -49,10 +53,11 @@ def matching(
             text("offers_fts MATCH :rank_match").bindparams(rank_match=match)
         )
         rank = literal_column("bm25(offers_fts, 4.0, 1.0)")  # lower is better
-    elif terms:  # PostgreSQL, widened or not
-        words_ = postgresql_words(Offer, terms, query.also)
-        base = ranked = base.where(words_.condition)
-        rank = words_.key
+    elif terms:
+        tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+        vector: Any = literal_column("offers.search_vector")
+        base = ranked = base.where(vector.op("@@")(tsquery))
+        rank = -func.ts_rank(vector, tsquery)
     return base, ranked, rank
 
 
@@ -73,6 +78,9 @@ def network_rows(
         _, held, rank = search_match.sqlite(
             held, NetworkOffer, "network_offers_fts", terms, query.also
         )
+    elif terms and query.also:
+        vector_: Any = literal_column("network_offers.search_vector")
+        held, rank = search_match.postgresql(held, NetworkOffer, vector_, terms, query.also)
     elif terms and dialect == "sqlite":
         match = " ".join(f'"{t}"*' for t in terms)
         fts = table("network_offers_fts", literal_column("rowid"))
@@ -80,10 +88,11 @@ def network_rows(
             text("network_offers_fts MATCH :network_match").bindparams(network_match=match)
         )
         rank = literal_column("bm25(network_offers_fts, 4.0, 1.0)")
-    elif terms:  # PostgreSQL, widened or not
-        words_ = postgresql_words(NetworkOffer, terms, query.also)
-        held = held.where(words_.condition)
-        rank = words_.key
+    elif terms:
+        tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+        vector: Any = literal_column("network_offers.search_vector")
+        held = held.where(vector.op("@@")(tsquery))
+        rank = -func.ts_rank(vector, tsquery)
     distance = (
         distance_from(origin, NetworkOffer)
         if origin is not None and sort == "distance"
@@ -93,14 +102,3 @@ def network_rows(
     return held.with_only_columns(
         (-NetworkOffer.id).label("id"), distance.label("distance"), key.label("key")
     )
-
-
-def postgresql_words(
-    model: Any, terms: list[str], wider: search_match.Wider
-) -> search_match.Ranked:
-    """The words of a search on PostgreSQL, over `model`'s vectors (offers or the partners'
-    offers): matched and ranked, widened words in tiers (fair.search.match.postgresql)."""
-    table_ = model.__tablename__
-    vector: Any = literal_column(f"{table_}.search_vector")
-    title: Any = literal_column(f"{table_}.title_vector")
-    return search_match.postgresql(model, vector, title, terms, wider)
