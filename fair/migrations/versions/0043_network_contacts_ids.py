@@ -7,7 +7,7 @@ details). The table is rebuilt AUTOINCREMENT on SQLite (sqlite_sequence starts p
 copied); PostgreSQL's sequences never give an id twice: nothing to do there.
 
 Revision ID: 0043
-Revises: 0038
+Revises: 0042
 """
 
 from __future__ import annotations
