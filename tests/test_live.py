@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from fair import channels, clock, db, editions, settings, webconferences
 from fair.enums import Role, WebconferenceAccess
-from fair.live import limits, protocol
+from fair.live import limits, protocol, socket
 from fair.models import (
     Application,
     Booth,
@@ -157,6 +157,20 @@ async def test_bad_origin_is_refused(server: Server) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 2)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+def test_origin_and_host_are_the_first_of_each_header() -> None:
+    """As Starlette's `Headers.get` reads them (the socket's origin check), in one pass."""
+    raw = [
+        (b"host", b"fair.example:8000"),
+        (b"cookie", b"a=b"),
+        (b"origin", b"https://fair.example:8000"),
+        (b"origin", b"https://evil.example"),
+        (b"host", b"evil.example"),
+    ]
+    assert socket.origin_and_host(raw) == ("https://fair.example:8000", "fair.example:8000")
+    assert socket.origin_and_host([(b"host", b"fair.example")]) == (None, "fair.example")
+    assert socket.origin_and_host([]) == (None, None)
 
 
 async def test_oversized_message_closes(server: Server) -> None:

@@ -98,7 +98,7 @@ async def _close(websocket: WebSocket, code: int | None, reason: str | None) -> 
 
 async def _serve(websocket: WebSocket) -> tuple[int | None, str | None]:
     """Serve the socket: the close code and reason it ends with (None: the client left)."""
-    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host")):
+    if not origin_allowed(*origin_and_host(websocket.scope["headers"])):
         return CLOSE_BAD_ORIGIN, None
     state = app_state.of(websocket)
     hub = hubs.of(state.broadcast)
@@ -202,6 +202,19 @@ def origin_allowed(origin: str | None, host: str | None) -> bool:
     if host:
         allowed |= {f"http://{host}".lower(), f"https://{host}".lower()}
     return origin.strip().lower().rstrip("/") in allowed
+
+
+def origin_and_host(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The first Origin and Host of the raw headers (ASGI sends their names lowercased), in
+    one pass: Starlette's `Headers.get` scans them for each and raises KeyError inside for an
+    absent one (a client not a browser sends no Origin), ~2 % of a connect's CPU."""
+    origin = host = None
+    for name, value in headers:
+        if name == b"origin" and origin is None:
+            origin = value.decode("latin-1")
+        elif name == b"host" and host is None:
+            host = value.decode("latin-1")
+    return origin, host
 
 
 def _origin(url: str) -> str:
