@@ -29,7 +29,7 @@ import asyncio
 import hmac
 import logging
 import weakref
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -327,7 +327,7 @@ PARTNER_EDITION_OF = {"offer_id": (NetworkOffer.id, NetworkOffer.edition_id)}
 
 
 async def in_path(
-    session: AsyncSession, params: dict[str, object], *, partner: bool = False
+    session: AsyncSession, params: Mapping[str, object], *, partner: bool = False
 ) -> int | None:
     """The edition the path's offer (a partner's one when `partner`), booth or talk belongs to
     (one read by primary key), else None."""

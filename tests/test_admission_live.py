@@ -422,3 +422,38 @@ async def test_before_opening_sockets_are_let_in_until_enough_to_press_and_drawn
         await _on_server(server, the_hub.keep_admitted())
         assert (set(line.active), list(line.tickets)) == (set(by_draw[:2]), by_draw[2:])
         assert [await _pinged(ws) for ws in sockets] == [True, True]
+
+
+async def test_joining_a_full_fair_s_queue_on_the_socket_is_gated_by_that_edition(
+    server: Server,
+) -> None:
+    """`queue.join` registers the candidate to the booth's edition, as the page's form does
+    (fair.web.gate gates that form by the booth's edition): a candidate registered to no
+    edition, whose socket no gate held, skipped the line of a full fair this way."""
+    fair = await _gated_fair(server, 1)
+    settings.override(server.conf)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            edition = await editions.get(session, fair.edition_id)
+            booth, _recruiter = await f.booth(session, edition_=edition)
+            outsider = await f.candidate(session)  # registered to no edition
+            await session.commit()
+    finally:
+        await engine.dispose()
+    async with _clients(server, [*fair.candidates, outsider]) as (first, second):
+        assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200  # the one place
+        connect = {"origin": server.url, "open_timeout": 5}
+        headers = {"Cookie": _cookies(second)}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            await ws.send(json.dumps(["queue.join", 1, {"booth_id": booth.id}]))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply[:2] == ["error", 1], reply
+        assert reply[2]["code"] == "admission.waiting", reply
+        headers = {"Cookie": _cookies(first)}  # the one let in joins
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            await ws.send(json.dumps(["queue.join", 1, {"booth_id": booth.id}]))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply[:2] == ["success", 1], reply
+        status = await second.get(f"/e/{fair.slug}/waiting/status")
+        assert (status.json()["admitted"], status.json()["position"]) == (False, 1)

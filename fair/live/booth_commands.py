@@ -30,6 +30,7 @@ log = logging.getLogger("fair.live")
 
 async def queue_join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, booth_id = conn.me(), payloads.integer(payload, "booth_id")
+    await conn.let_in(booth_id=booth_id)  # it registers them to the booth's edition
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         booth = await employers.get_booth(session, booth_id)

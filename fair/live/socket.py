@@ -175,6 +175,12 @@ async def _held(
     return place is None or place.engaged, None
 
 
+HELD = i18n.N_(
+    "The fair is full right now, so this was not done. You have a place in its line: its "
+    "waiting page tells you when you are let in."
+)
+
+
 async def _arrive(
     gate: admission_gate.Gate, user: User, line: admission.Line, now: datetime
 ) -> admission.Place | None:
@@ -491,6 +497,32 @@ class Connection:
         if self.user is None:
             raise Unauthenticated("Please log in to continue.")
         return self.user
+
+    async def let_in(self, **path: int) -> None:
+        """Raise (503) unless the admission gate lets this candidate act on the edition of the
+        booth `path` names (admission_gate.in_path) now: a command that registers them to it is
+        gated by that edition as the page's form is (fair.web.gate), not only by the gate that
+        let their socket in (another edition's, or none). Held, they take their place in line."""
+        user = self.me()
+        now = clock.now()
+        gates = admission_gate.armed_cached(now)
+        if user.role != Role.CANDIDATE or gates == []:
+            return
+        async with self.read() as session:
+            if gates is None:
+                gates = await admission_gate.armed(session, now)
+            edition_id = await admission_gate.in_path(session, path) if gates else None
+            gate = next((g for g in gates if g.edition_id == edition_id), None)
+            if gate is None or self.admission == gate.edition_id:
+                return
+            line = self.hub.line()
+            if not await admission_gate.engaged(line, gate, now):
+                return
+            if await admission_gate.exempt(session, user, now):
+                return
+        place = await _arrive(gate, user, line, now)
+        if place is None or not place.admitted:
+            raise FairError(HELD, status=503, code="admission.waiting")
 
     def media(self) -> MediaRooms:
         """The media rooms (fair.media_rooms): fair.media.stage.Stages, or
