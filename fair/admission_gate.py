@@ -29,7 +29,7 @@ import asyncio
 import hmac
 import logging
 import weakref
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +48,7 @@ from fair.models import (
     EditionCandidate,
     Interview,
     LiveDay,
+    NetworkOffer,
     Offer,
     User,
     Webconference,
@@ -320,10 +321,17 @@ EDITION_OF = {
 }
 
 
-async def in_path(session: AsyncSession, params: dict[str, object]) -> int | None:
-    """The edition the path's offer, booth or talk belongs to (one read by primary key), else
-    None."""
-    for name, (key, edition_id) in EDITION_OF.items():
+# On the pages of partners' offers (fair.web.network), `offer_id` names a NetworkOffer: read as
+# an Offer's, a local offer with the same id put the gate of another edition on them.
+PARTNER_EDITION_OF = {"offer_id": (NetworkOffer.id, NetworkOffer.edition_id)}
+
+
+async def in_path(
+    session: AsyncSession, params: Mapping[str, object], *, partner: bool = False
+) -> int | None:
+    """The edition the path's offer (a partner's one when `partner`), booth or talk belongs to
+    (one read by primary key), else None."""
+    for name, (key, edition_id) in (PARTNER_EDITION_OF if partner else EDITION_OF).items():
         value = params.get(name)
         if isinstance(value, int):
             return await session.scalar(select(edition_id).where(key == value))

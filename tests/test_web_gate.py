@@ -28,6 +28,7 @@ from fair.models import (
     Application,
     Edition,
     EditionCandidate,
+    NetworkApplication,
     Offer,
     QueueEntry,
     User,
@@ -36,6 +37,7 @@ from fair.models import (
 )
 from fair.web.gate import NotSent
 from tests import factories as f
+from tests import network_offers
 from tests.conftest import Fetch, csrf, login
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -166,6 +168,32 @@ async def test_acting_on_an_edition_without_its_slug_is_gated_by_that_edition(
         select(EditionCandidate.edition_id).where(EditionCandidate.user_id == candidate.id)
     )
     assert registered == [other.id]
+
+
+async def test_a_partner_s_offer_is_gated_by_its_own_edition_not_a_local_offer_s(
+    session: AsyncSession, make_client: Any, fetch: Fetch
+) -> None:
+    """`/network/offers/{offer_id}/apply` names a partner's offer (a NetworkOffer), not one of
+    this instance's offers: its id was read as an Offer's, so a local offer with the same id in
+    another edition, armed but not engaged, let a held candidate of the full fair through."""
+    edition, _offer = await _full_fair(session, make_client)
+    other = await f.edition(session)  # armed too (the default caps), far from full
+    booth, _recruiter = await f.booth(session, edition_=other)
+    local = await f.offer(session, booth_=booth)
+    partner = await network_offers.partner(session, edition, "Montluçon", "https://m.example")
+    theirs = await network_offers.held(session, partner, 1, "Cariste", "Lattes", id=local.id)
+    await db.commit(session)
+    admission_gate.forget()  # the editions armed, read afresh (kept CACHE_SECONDS)
+    second, _ = await _person(session, make_client, edition)
+    page = await second.get(f"/network/offers/{theirs.id}")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith(f"/e/{edition.slug}/waiting")
+    token = await csrf(second, f"/offers/{local.id}")  # browsing stays open
+    form = {"csrf_token": token, "message": "Disponible.", "consent": "1"}
+    applied = await second.post(f"/network/offers/{theirs.id}/apply", data=form)
+    assert (applied.status_code, applied.headers["retry-after"]) == (503, "15")
+    assert _not_sent(1, 1) in html.unescape(applied.text)
+    assert await fetch.scalar(select(func.count()).select_from(NetworkApplication)) == 0
 
 
 async def test_the_admission_cookie_is_one_person_s_for_one_edition_and_signed(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import conversations, employers, presence, queues
+from fair import admission_gate, clock, conversations, employers, presence, queues
 from fair.enums import NextStep, Role
 from fair.live import admitted, payloads
 from fair.models import QueueEntry, User
@@ -30,7 +30,9 @@ log = logging.getLogger("fair.live")
 
 async def queue_join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, booth_id = conn.me(), payloads.integer(payload, "booth_id")
-    if me.role == Role.CANDIDATE:  # joining registers them to its edition: its gate first
+    # Joining registers them to the booth's edition: its gate first (no read while this process
+    # knows that no edition is armed).
+    if me.role == Role.CANDIDATE and admission_gate.armed_cached(clock.now()) != []:
         async with conn.read() as session:
             booth = await employers.get_booth(session, booth_id)
             await admitted.check_gate(conn, session, booth.edition_id)

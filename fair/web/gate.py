@@ -83,9 +83,13 @@ class NotSent(FairError):
         self.retry_after = REFRESH
 
 
+def _module(request: Request) -> str:
+    return str(getattr(request.scope.get("endpoint"), "__module__", ""))
+
+
 def _open(request: Request) -> bool:
     endpoint = request.scope.get("endpoint")
-    module = getattr(endpoint, "__module__", "")
+    module = _module(request)
     return module in OPEN_MODULES or f"{module}.{getattr(endpoint, '__name__', '')}" in OPEN_PAGES
 
 
@@ -152,7 +156,8 @@ async def _gate(
         gates = await admission_gate.armed(session, now)
         if not gates:
             return None
-        edition_id = await admission_gate.in_path(session, request.path_params)
+        partner = _module(request) == "fair.web.network"  # its offer_id: a partner's offer
+        edition_id = await admission_gate.in_path(session, request.path_params, partner=partner)
         if edition_id is not None:
             return next((g for g in gates if g.edition_id == edition_id), None)
         raw = request.cookies.get(admission_gate.COOKIE)
