@@ -3,6 +3,8 @@
 Usage: .venv/bin/python bench/surge.py                       # 10,000 in 60 s (issue 17)
        .venv/bin/python bench/surge.py --candidates 3000 --window 60 --per-minute 1000
        .venv/bin/python bench/surge.py --candidates 200 --window 10 --deadline 5   # a smoke run
+       .venv/bin/python bench/surge.py --candidates 300 --window 20 --modes on --active 100 \
+           --per-minute 6000 --idle-minutes 2 --stay 10 --deadline 400   # the line moves: ETA
 
 Two web processes (uvicorn, as `fair serve` runs them) on a fresh PostgreSQL database and the
 local Redis (a namespace of this run's own), one edition open now with N registered candidates
@@ -10,16 +12,18 @@ local Redis (a namespace of this run's own), one edition open now with N registe
 Candidate i arrives at i × window / N, on server i % 2, and does what a browser does at
 opening: the edition page, the booth hall, then asks for its place in the admission line
 (`/e/<slug>/waiting/status`, what the waiting page's script polls every `--poll` seconds)
-until it is let in, then opens the `/live` socket and subscribes to its own channel; sockets
-stay open until every candidate is settled (connected, refused, or still held at the
-deadline). The candidates are driven by `--client-processes` processes of this script
-(`--client`, candidate i in process i % that number), so that the client is not what limits.
+until it is let in, then opens the `/live` socket and subscribes to its own channel, stays
+`--stay` seconds and leaves (closes the socket; 0: stays until every candidate is settled:
+connected, refused, or still held at the deadline). The candidates are driven by
+`--client-processes` processes of this script (`--client`, candidate i in process i % that
+number), so that the client is not what limits.
 Modes:
 
 * `off`: no cap (FAIR_ADMISSION_* = 0, the edition's caps empty): everyone is let in at once.
 * `on`: the edition's caps `--active` (0: none) and `--per-minute` let in at a steady pace;
-  a candidate let in holds a place until `--idle-minutes` without a page request (its socket
-  does not count), so with an active cap the line moves as those places free up.
+  a candidate let in holds a place until `--idle-minutes` after its last request or socket
+  round (every 30 s while its socket is open), so with an active cap the line moves as those
+  who left free their places: `--stay` + `--idle-minutes` after they were let in, about.
 
 Printed per mode: errors (any answer but 200 on a page or a status, a socket refused or
 closed: must be 0), page p50/p99 (edition page and hall), socket connect p99 (connect to the
@@ -28,7 +32,10 @@ how many were held and the largest position shown, the web processes' CPU time p
 (the default caps are derived from it: docs/OPERATIONS.md), and the honest-ETA check: for
 each held candidate, the first wait the page showed against the wait it had from then on (until the
 status that let it in), |shown − actual| / actual, p90 (goal within 25 %), beside the medians
-of both. Candidates still held `--deadline` seconds after the window are counted apart (not
+of both, with a verdict: INVALID when fewer than MIN_MEASURED waits were measured, when more
+than MAX_CUT of the held were still waiting at the end (the longest waits missing), or when
+more were let in without a wait shown than with one. Candidates still held `--deadline`
+seconds after the window (or at their mode's share of `--timeout`) are counted apart (not
 errors). Every phase has a deadline (seeding, servers' start, the surge, the clean-up), and
 every process started is stopped on the way out (bench/_harness.Children). The figures mean
 something only on a quiet machine.
@@ -78,6 +85,9 @@ SETUP_SECONDS = 300.0  # seeding the database, at most
 LEAD = 2.0  # seconds between handing the clients their share and the first arrival
 ANSWER_SECONDS = 180.0  # a client's "ready" (imports: 60 s+ on a loaded machine) or tally
 DRAIN = 90.0  # seconds after the held candidates' deadline for the last sockets to settle
+TALLY = 30.0  # seconds kept within `--timeout` for the last requests, the tallies, the clean-up
+MIN_MEASURED = 20  # held candidates whose wait was measured, for the ETA error to mean something
+MAX_CUT = 0.10  # share of the held still held at the end: more, and the longest waits are missing
 
 
 @dataclass
@@ -125,6 +135,7 @@ class Tally:
     shown: list[float] = field(default_factory=list)  # the first wait shown, seconds
     actual: list[float] = field(default_factory=list)  # the wait from then on, seconds
     unknown_eta: int = 0  # held, and no wait shown before being let in
+    blind: list[float] = field(default_factory=list)  # seconds held before a wait was shown
     server_cpu: float = 0.0  # seconds of the web processes' CPU over the surge
 
     def add(self, other: Tally) -> None:
@@ -134,6 +145,21 @@ class Tally:
     @property
     def eta_errors(self) -> list[float]:
         return [abs(s - a) / a for s, a in zip(self.shown, self.actual, strict=True)]
+
+    def eta_verdict(self) -> str:
+        """'valid' when the ETA error was measured on enough held candidates, the line having
+        moved for nearly all of them; else 'INVALID (why)'."""
+        measured = len(self.eta_errors)
+        if measured < MIN_MEASURED:
+            return f"INVALID ({measured} measured, {MIN_MEASURED} needed: did the line move?)"
+        if self.still_held > MAX_CUT * self.held:
+            return (
+                f"INVALID ({self.still_held} of {self.held} held still waiting at the end: "
+                "the longest waits are missing; a longer --deadline or --timeout)"
+            )
+        if self.unknown_eta > measured:
+            return f"INVALID ({self.unknown_eta} let in without a wait shown, {measured} with)"
+        return "valid"
 
     @property
     def settled(self) -> int:
@@ -152,6 +178,7 @@ class Job:
     deadline_at: float  # time.time() after which a held candidate stops asking
     poll: float
     connections: int
+    stay: float  # seconds a candidate let in keeps its socket open, then leaves (0: to the end)
     users: list[tuple[int, int, str]]
 
 
@@ -180,6 +207,7 @@ async def wait_turn(client: httpx.AsyncClient, job: Job, tally: Tally) -> bool:
     """Ask for one's place until let in (True), or the deadline (False)."""
     shown: tuple[float, float] | None = None  # (when, the wait shown)
     first = True
+    held_at = 0.0
     while True:
         try:
             answer = await client.get(
@@ -205,8 +233,10 @@ async def wait_turn(client: httpx.AsyncClient, job: Job, tally: Tally) -> bool:
             tally.held += 1
             tally.positions.append(int(place["position"]))
             first = False
+            held_at = now
         if shown is None and place.get("wait_seconds") is not None:
             shown = (now, float(place["wait_seconds"]))
+            tally.blind.append(now - held_at)
         if time.time() > job.deadline_at:
             tally.still_held += 1
             return False
@@ -236,7 +266,12 @@ async def live(
             tally.connected_at.append(time.time() - job.start)
             closed = asyncio.ensure_future(ws.wait_closed())
             waiting = asyncio.ensure_future(done.wait())
-            await asyncio.wait({closed, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            # A candidate leaves after `stay` seconds (its place frees up `--idle-minutes`
+            # after its last request or socket round): the line moves, as at a real fair.
+            timeout = job.stay or None
+            await asyncio.wait(
+                {closed, waiting}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
             if closed.done():
                 tally.errors.append(f"socket closed: {ws.close_code} {ws.close_reason}")
             closed.cancel()
@@ -325,8 +360,11 @@ def say(process: subprocess.Popen[bytes], line: str) -> None:
     process.stdin.flush()
 
 
-def surge(children: Children, bases: list[str], seeded: Seeded, args: argparse.Namespace) -> Tally:
-    """The candidates, over `--client-processes` processes; every phase under a deadline."""
+def surge(
+    children: Children, bases: list[str], seeded: Seeded, args: argparse.Namespace, until: float
+) -> Tally:
+    """The candidates, over `--client-processes` processes; every phase under a deadline, the
+    held candidates' cut to `until` (time.monotonic(): this mode's share of `--timeout`)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     count = max(1, min(args.client_processes, len(seeded.users)))
     clients = [
@@ -336,6 +374,8 @@ def surge(children: Children, bases: list[str], seeded: Seeded, args: argparse.N
     for client in clients:
         answer(client, time.monotonic() + ANSWER_SECONDS, "'ready'")
     start = time.time() + LEAD
+    # The held stop asking at the deadline, or early enough to be counted within `until`
+    cut = start + min(args.window + args.deadline, until - time.monotonic() - LEAD - TALLY)
     n = len(seeded.users)
     for k, client in enumerate(clients):
         job = Job(
@@ -344,13 +384,14 @@ def surge(children: Children, bases: list[str], seeded: Seeded, args: argparse.N
             start,
             args.window,
             n,
-            start + args.window + args.deadline,
+            cut,
             args.poll,
             args.connections,
+            args.stay,
             [(i, *seeded.users[i]) for i in range(k, n, count)],
         )
         say(client, json.dumps(asdict(job)))
-    until = time.monotonic() + LEAD + args.window + args.deadline + DRAIN
+    until = min(time.monotonic() + LEAD + args.window + args.deadline + DRAIN, until)
     tally = Tally()
     for client in clients:
         try:
@@ -382,7 +423,7 @@ async def seeded_database(args: argparse.Namespace, secret: str, mode: str) -> t
     return url, await asyncio.wait_for(seed(url, args.candidates, secret, caps), SETUP_SECONDS)
 
 
-def measure(mode: str, args: argparse.Namespace) -> tuple[str, Tally]:
+def measure(mode: str, args: argparse.Namespace, until: float) -> tuple[str, Tally]:
     secret = secrets.token_urlsafe(48)
     namespace = f"{args.namespace}-{mode}"
     try:
@@ -405,7 +446,7 @@ def measure(mode: str, args: argparse.Namespace) -> tuple[str, Tally]:
             servers = [process.pid for process in children.started]
             asyncio.run(asyncio.wait_for(warm_up(bases, seeded.slug), ANSWER_SECONDS))
             before = sum(cpu_seconds(pid) for pid in servers)
-            tally = surge(children, bases, seeded, args)
+            tally = surge(children, bases, seeded, args, until)
             tally.server_cpu = sum(cpu_seconds(pid) for pid in servers) - before
     finally:
         asyncio.run(forget_namespace(REDIS_URL, namespace))
@@ -418,6 +459,7 @@ def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
     socket_ms = [s * 1000 for s in tally.sockets]
     last = max(tally.connected_at, default=float("nan"))
     eta = pct(tally.eta_errors, 90) * 100 if tally.eta_errors else float("nan")
+    verdict = tally.eta_verdict() if tally.held else "nobody held"
     return (
         f"{mode:<4} {args.candidates:>6} in {args.window:g} s: errors {len(tally.errors)}, "
         f"page p50 {pct(ms, 50):.0f} ms p99 {pct(ms, 99):.0f} ms, "
@@ -427,7 +469,8 @@ def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
         f"servers' CPU {tally.server_cpu / args.candidates * 1000:.0f} ms a candidate, "
         f"ETA error p90 {eta:.0f} % ({len(tally.eta_errors)} measured, "
         f"{tally.unknown_eta} unknown; wait shown p50 {pct(tally.shown, 50):.0f} s, "
-        f"actual p50 {pct(tally.actual, 50):.0f} s)"
+        f"actual p50 {pct(tally.actual, 50):.0f} s, p90 {pct(tally.actual, 90):.0f} s, "
+        f"held before a wait was shown p50 {pct(tally.blind, 50):.0f} s: {verdict})"
     )
 
 
@@ -444,7 +487,20 @@ def parse() -> argparse.Namespace:
         "--idle-minutes",
         type=int,
         default=10,
-        help="minutes after which a quiet candidate's place is freed (the sockets do not count)",
+        help="minutes after which a quiet candidate's place is freed (an open socket is not quiet)",
+    )
+    parser.add_argument(
+        "--stay",
+        type=float,
+        default=60.0,
+        help="seconds a candidate let in stays (its socket open), then leaves; 0: to the end",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="seconds for the surges, at most (shared by the modes: the held stop asking in "
+        "time for their mode's tally; seeding, start and clean-up have their own deadlines)",
     )
     parser.add_argument("--poll", type=float, default=5.0, help="seconds between two asks")
     parser.add_argument(
@@ -475,10 +531,12 @@ def main() -> None:
         raise SystemExit(f"unknown modes {sorted(unknown)}; choose among {', '.join(MODES)}")
     raise_open_files(args.candidates + 500)
     lines, tallies = [], []
-    for mode in modes:
+    ends = time.monotonic() + args.timeout
+    for k, mode in enumerate(modes):
         print(f"== {mode}: {args.candidates:,} candidates in {args.window:g} s", flush=True)
+        until = time.monotonic() + (ends - time.monotonic()) / (len(modes) - k)  # its share
         try:
-            line, tally = measure(mode, args)
+            line, tally = measure(mode, args, until)
         except TimeoutError as exc:  # a phase's deadline (its processes stopped, database dropped)
             raise SystemExit(f"{mode}: {exc}") from None
         print(line, flush=True)
@@ -488,12 +546,20 @@ def main() -> None:
         tallies.append(tally)
     print(f"\nSummary ({os.cpu_count()} cores, {args.client_processes} client processes; 'on': "
           f"--active {args.active}, --per-minute {args.per_minute}, "
-          f"--idle-minutes {args.idle_minutes}):")  # fmt: skip
+          f"--idle-minutes {args.idle_minutes}, --stay {args.stay:g} s, "
+          f"--poll {args.poll:g} s):")  # fmt: skip
     for line in lines:
         print(line)
     errors = sum(len(t.errors) for t in tallies)
-    measured = [e for t in tallies for e in t.eta_errors]
-    eta = "n/a" if not measured else ("ok" if pct(measured, 90) <= GOAL_ETA else "MISSED")
+    held = [t for t in tallies if t.held]
+    if not held:
+        eta = "n/a (nobody held)"
+    else:
+        measured = [e for t in held for e in t.eta_errors]
+        verdicts = [v for t in held if (v := t.eta_verdict()) != "valid"]
+        p90 = pct(measured, 90) if measured else float("nan")
+        goal = "ok" if p90 <= GOAL_ETA else "MISSED"
+        eta = f"{goal} ({p90 * 100:.0f} %, {verdicts[0] if verdicts else 'valid'})"
     print(f"goal 0 errors: {'ok' if not errors else 'FAILED'}; ETA error p90 <= 25 %: {eta}")
 
 
