@@ -9,7 +9,10 @@ own): two web processes (`fair serve`'s uvicorn), `fair worker` and one `fair me
 One edition live all day, `--booths` booths each staffed by its recruiter with `--offers`
 offers, a talk, `--interviews` booked interviews. The `--users` candidates (logged in by a
 server-side session each, the cookie signed here) each hold a /live socket (their own channel and
-the edition's), on server i % 2, and act every `--think` seconds on average (exponential):
+the edition's), on server i % 2, and act every `--think` seconds on average (exponential).
+The edition's admission caps are set explicitly (`admission_caps`): the gate armed, as at a live
+fair, but sized so that it never engages (nobody held; the defaults, 865 active, would hold
+some of 1,000 users): a fair within its capacity.
 
 * most browse: the edition page, the booth hall, a booth, an offer search, an offer;
 * one in seven applies: an offer's page, then its form with a PDF CV (the first time) and a
@@ -41,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import os
 import random
@@ -64,12 +68,15 @@ import _harness  # noqa: E402
 import fanout  # noqa: E402
 import httpx  # noqa: E402
 import relay  # noqa: E402
+import websockets  # noqa: E402
 from _live import Live  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 GOAL_RSS, GOAL_P99 = 0.10, 1.5
+SETUP_SECONDS = 1200.0  # --timeout's margin: seeding, starting, the media start (600 s at most)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN_RE = re.compile(r'data-token="([^"]+)"')
+IDS_RE = re.compile(r"(/|\b(?:candidate|booth|conversation|recruiter|interview|viewer) )\d+")
 
 
 @dataclass
@@ -107,7 +114,14 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
     now = clock.now()
     async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
         organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
-        edition = await f.edition(session, by=organiser)
+        total = args.users + args.viewers + args.interviews
+        active, per_minute = admission_caps(total)
+        edition = await f.edition(
+            session,
+            by=organiser,
+            admission_active_cap=active,
+            admission_arrivals_per_minute=per_minute,
+        )
         booths, recruiters, offers = [], [], []
         for _ in range(args.booths):
             recruiter = await f.user(session, Role.RECRUITER, can_log_in=False)
@@ -116,7 +130,6 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
             recruiters.append(recruiter)
             for n in range(args.offers):
                 offers.append(await f.offer(session, booth_=booth, title=f"Poste {n} (H/F)"))
-        total = args.users + args.viewers + args.interviews
         ids = await _harness.add_candidates(session, "soak", total, now)
         registered = [{"edition_id": edition.id, "user_id": u, "registered_at": now} for u in ids]
         for i in range(0, total, 2000):
@@ -170,6 +183,21 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
         )
     await engine.dispose()
     return world
+
+
+def admission_caps(total: int) -> tuple[int, int]:
+    """The edition's admission caps (fair.admission), active and a minute, set explicitly:
+    armed, as a live fair's are, so that the gate's work (places taken, cookies renewed,
+    sockets counted in by the hub's round) is part of what is soaked, yet never engaged
+    (nobody held): everyone active at once stays under ENGAGE of the active cap, and their
+    arrivals, were they all to come in one hub round, under ENGAGE of the per-minute cap's
+    bucket. The platform's defaults (865 active: fair.settings) would hold the 1,000 users past
+    them: the soak is a fair within its capacity; bench/surge.py measures the gate engaged."""
+    from fair import admission
+
+    active = math.ceil(total / admission.ENGAGE) + 10
+    per_minute = math.ceil(total / admission.ENGAGE * 60 / admission.BURST) + 10
+    return active, per_minute
 
 
 # What is measured ------------------------------------------------------------------------------
@@ -237,39 +265,57 @@ class Run:
 
 
 async def candidate(run: Run, n: int, person: Person, base: str, transport: Any) -> None:
+    """Visits, one after another until the end: a socket opened, actions every `--think` s
+    on average, and after `--visit` s on average (exponential) the socket closed, back after
+    a `--think` pause with a new one (so sockets open and close all run long, as at a fair)."""
     world, args, tally = run.world, run.args, run.tally
     rng = random.Random(n)
     client = httpx.AsyncClient(transport=transport, base_url=base, timeout=120.0)
     client.cookies.set("fair_session", person.cookie)
+    kind = ("apply", "queue", *["browse"] * 5)[n % 7]
+    offers = world.offers[n % len(world.offers) :] + world.offers[: n % len(world.offers)]
     live: Live | None = None
     try:
-        live = await Live.open(base, person.cookie, tally.record)
-        for channel in (f"user:{person.id}", f"edition:{world.edition_id}"):
-            await live.call("subscribe", {"channel": channel})
-        kind = ("apply", "queue", *["browse"] * 5)[n % 7]
-        offers = world.offers[n % len(world.offers) :] + world.offers[: n % len(world.offers)]
         while not run.stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(run.stopping.wait(), rng.expovariate(1 / args.think))
-            if run.stopping.is_set() or live.closed:
+            stay = rng.expovariate(1 / args.visit) if args.visit else math.inf
+            leaves = time.monotonic() + stay
+            live = await Live.open(base, person.cookie, tally.record)
+            for channel in (f"user:{person.id}", f"edition:{world.edition_id}"):
+                await live.call("subscribe", {"channel": channel})
+            while not run.stopping.is_set() and time.monotonic() < leaves:
+                if await pause(run, rng) or live.closed:
+                    break
+                if kind == "apply" and offers:
+                    first = len(offers) == len(world.offers)
+                    await apply(run, client, offers.pop(0), first=first)
+                elif kind == "queue":
+                    await queue(run, live, rng.choice(world.booths), n)
+                elif rng.random() < 0.05:
+                    body = f"Question {n}: recrutez-vous des débutants ?"
+                    await live.call("qa.ask", {"booth_id": rng.choice(world.booths), "body": body})
+                else:
+                    await browse(run, client, rng)
+            if live.closed:
+                tally.error(f"candidate {n}: socket closed {live.ws.close_code}")
                 break
-            if kind == "apply" and offers:
-                await apply(run, client, offers.pop(0), first=len(offers) == len(world.offers) - 1)
-            elif kind == "queue":
-                await queue(run, live, rng.choice(world.booths), n)
-            elif rng.random() < 0.05:
-                body = f"Question {n}: recrutez-vous des débutants ?"
-                await live.call("qa.ask", {"booth_id": rng.choice(world.booths), "body": body})
-            else:
-                await browse(run, client, rng)
-        if live.closed:
-            tally.error(f"candidate {n}: socket closed {live.ws.close_code}")
-    except (OSError, TimeoutError, httpx.HTTPError) as exc:
+            await live.close()
+            live = None
+            if not run.stopping.is_set():
+                tally.actions["visit ended"] += 1
+                await pause(run, rng)
+    except (OSError, TimeoutError, httpx.HTTPError, websockets.InvalidStatus) as exc:
         tally.error(f"candidate {n}: {exc!r}")
     finally:
         if live is not None:
             await live.close()
         # The client is not closed: that would close the transport all candidates share.
+
+
+async def pause(run: Run, rng: random.Random) -> bool:
+    """Think for `--think` s on average (exponential); whether the run is stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(run.stopping.wait(), rng.expovariate(1 / run.args.think))
+    return run.stopping.is_set()
 
 
 async def browse(run: Run, client: httpx.AsyncClient, rng: random.Random) -> None:
@@ -362,7 +408,11 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
             await live.call("conversation.send", {"conversation_id": conversation, "body": body})
             await asyncio.sleep(run.args.conversation)
             payload = {"conversation_id": conversation, "next_step": "keep_in_touch"}
-            await live.call("conversation.end", payload)
+            for _ in range(5):  # as a recruiter would click again on "try again later"
+                ended = await live.call("conversation.end", payload)
+                if ended[0] == "success" or not str(ended[2].get("code")).startswith("server."):
+                    break
+                await asyncio.sleep(5)
         if live.closed:
             tally.error(f"recruiter {person.id}: socket closed {live.ws.close_code}")
     finally:
@@ -525,6 +575,7 @@ async def chat_and_check(
 
 
 def media_main(pipe: Any, world: World, bases: list[str], args: argparse.Namespace) -> None:
+    _harness.die_with_parent()
     fanout.run(media_run(pipe, world, bases, args))
     pipe.close()
 
@@ -631,6 +682,12 @@ async def soak(world: World, bases: list[str], processes: dict[str, Any],
     return tally
 
 
+def kind_of(error: str) -> str:
+    """An error without when it happened nor whose it was (ids become N), its status kept."""
+    what = error.split(": ", 1)[1]
+    return IDS_RE.sub(lambda m: m.group(1) + "N", what)
+
+
 def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
     names = list(tally.rss)
     print(f"\n{'interval':>8} {'requests':>8} {'p50 ms':>7} {'p99 ms':>7} {'static p99':>10}  "
@@ -642,9 +699,9 @@ def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
               f"{_harness.pct(mix, 99) * 1000:>7.0f} {_harness.pct(static, 99) * 1000:>10.1f}  "
               + " ".join(f"{r:>11.1f}" for r in rss))  # fmt: skip
     print("actions: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.actions.items())))
-    kinds = Counter(re.sub(r"\d+", "N", e.split(": ", 1)[1]) for e in tally.errors)
-    for kind, count in kinds.most_common(10):
-        first = next(e for e in tally.errors if re.sub(r"\d+", "N", e.split(": ", 1)[1]) == kind)
+    kinds = Counter(kind_of(e) for e in tally.errors)
+    for kind, count in kinds.most_common(12):
+        first = next(e for e in tally.errors if kind_of(e) == kind)
         print(f"   {count:>6} x {kind} (first {first.split(': ', 1)[0]})")
     last = tally.intervals - 1
     print(f"\nSummary: {len(world.candidates):,} candidates in the mix, {len(world.viewers)} "
@@ -676,6 +733,12 @@ def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
     print(f"errors {len(tally.errors)}; goal 0: {'ok' if not tally.errors else 'MISSED'}")
 
 
+def timed_out(signum: int, frame: Any) -> None:
+    """--timeout reached: SystemExit, so that the `finally` blocks and `with` exits stop the
+    processes, drop the database and delete the Redis keys."""
+    raise SystemExit("soak: --timeout reached, stopped")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="measured, after warm-up")
@@ -692,6 +755,11 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=30.0, help="mean seconds between actions")
     parser.add_argument("--warmup", type=float, default=None, help="seconds (default: 5 min, "
                         "or a quarter of --minutes when shorter)")  # fmt: skip
+    parser.add_argument("--visit", type=float, default=900.0, help="mean seconds a candidate "
+                        "stays before closing their socket and coming back (0: stays)")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=None, help="seconds for the whole "
+                        "run at most, then everything stopped and cleaned up (default: the "
+                        "warm-up and --minutes, plus 20 min to seed, start and stop)")  # fmt: skip
     parser.add_argument("--interval", type=float, default=60.0, help="seconds per interval")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--queue-wait", type=float, default=120.0)
@@ -707,8 +775,12 @@ def main() -> None:
         raise SystemExit("--users must exceed --viewers + --interviews")
     if args.warmup is None:
         args.warmup = min(300.0, args.minutes * 15)
+    if args.timeout is None:
+        args.timeout = args.warmup + args.minutes * 60 + SETUP_SECONDS
     _harness.raise_open_files()
     signal.signal(signal.SIGTERM, _harness.exit_on_sigterm)  # the database dropped too
+    signal.signal(signal.SIGALRM, timed_out)
+    signal.setitimer(signal.ITIMER_REAL, args.timeout)
     secret = secrets.token_urlsafe(48)
     url = fanout.run(_harness.pg_database(args.pg_database, create=True))
     data_dir = tempfile.TemporaryDirectory(prefix="fair-bench-soak-")
@@ -724,8 +796,6 @@ def main() -> None:
         "FAIR_MEDIA_URL": REDIS_URL,
         "FAIR_MEDIA_NAMESPACE": f"{args.namespace}:media",
         "FAIR_MEDIA_HOST_ADDRESSES": "127.0.0.1",
-        "FAIR_ADMISSION_ACTIVE_CAP": "0",
-        "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0",
     }
     processes: dict[str, Any] = {}
     began = time.monotonic()
@@ -745,6 +815,7 @@ def main() -> None:
                   f"{args.minutes:g} min…", flush=True)  # fmt: skip
             tally = fanout.run(soak(world, bases, processes, args))
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # the clean-up below is bounded by itself
         fanout.run(_harness.forget_namespace(REDIS_URL, args.namespace))
         fanout.run(_harness.pg_database(args.pg_database, create=False))
         data_dir.cleanup()
