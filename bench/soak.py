@@ -3,13 +3,17 @@
 Usage: .venv/bin/python bench/soak.py --minutes 60                 # 1,000 users (issue 17)
        .venv/bin/python bench/soak.py --minutes 10 --warmup 120
        .venv/bin/python bench/soak.py --minutes 2 --users 100 --viewers 5 --interviews 1
+       .venv/bin/python bench/soak.py --minutes 5 --users 300 --visit 60 --tracemalloc DIR
 
 fair as deployed, on a fresh PostgreSQL database and the local Redis (namespaces of this run's
 own): two web processes (`fair serve`'s uvicorn), `fair worker` and one `fair media` process.
-One edition live all day, `--booths` booths each staffed by its recruiter with `--offers`
-offers, a talk, `--interviews` booked interviews. The `--users` candidates (logged in by a
-server-side session each, the cookie signed here) each hold a /live socket (their own channel and
-the edition's), on server i % 2, and act every `--think` seconds on average (exponential).
+One edition live all day (in the time zone whose day has the most left: `live_zone`),
+`--booths` booths each staffed by its recruiter with `--offers` offers, a talk, `--interviews`
+booked interviews. The `--users` candidates (logged in by a server-side session each, the
+cookie signed here) come and go: each visit holds a /live socket (their own channel and the
+edition's), on server i % 2, acts every `--think` seconds on average (exponential) and lasts
+`--visit` seconds on average (exponential), then the socket is closed and the candidate comes
+back after a pause, so that what a socket leaves behind when it closes is soaked too.
 The edition's admission caps are set explicitly (`admission_caps`): the gate armed, as at a live
 fair, but sized so that it never engages (nobody held; the defaults, 865 active, would hold
 some of 1,000 users): a fair within its capacity.
@@ -37,6 +41,17 @@ interval, then the goals, each ok or MISSED: RSS growth < 10 % per process (its 
 last interval against the first, after warm-up), p99 stable (the last interval's p99 at most
 1.5x the first's; the reference's ratio beside it tells the machine's drift from fair's), and 0
 errors (any page answering other than expected, any command refused, a socket closed, a stall).
+As a browser does, a GET on a kept-alive connection the server closed is sent once more, and a
+socket closed with 1013 ("try again later") connects again after a pause (both counted all the
+same when they fail).
+
+Bounded: `--timeout` (default: the warm-up and `--minutes`, plus 20 minutes) ends the run
+however far it got; SIGTERM (`timeout`) too. Either way the processes are stopped (SIGTERM,
+then SIGKILL), the database dropped and the namespaces' Redis keys deleted. A run needs about
+70 of PostgreSQL's connections (two web processes' pools of 30, the worker, the media process).
+`--tracemalloc DIR`: the web processes traced (bench/_traced.py) from the end of the first
+interval, a snapshot near the end of the last: what they allocated since and still hold, the
+largest printed after the report.
 """
 
 from __future__ import annotations
@@ -57,9 +72,10 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's fair, before _harness imports it
@@ -73,6 +89,15 @@ from _live import Live  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 GOAL_RSS, GOAL_P99 = 0.10, 1.5
+# Time zones 3 to 8 hours apart: at any moment one of them has at least 16 hours of its day left.
+ZONES = (
+    "Europe/Paris",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+    "America/New_York",
+    "America/Los_Angeles",
+)
+CLOSE_TRY_AGAIN = 1013  # fair.live.socket.CLOSE_OVERFLOW
 SETUP_SECONDS = 1200.0  # --timeout's margin: seeding, starting, the media start (600 s at most)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN_RE = re.compile(r'data-token="([^"]+)"')
@@ -119,6 +144,7 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
         edition = await f.edition(
             session,
             by=organiser,
+            timezone=live_zone(now, args.warmup + args.minutes * 60),
             admission_active_cap=active,
             admission_arrivals_per_minute=per_minute,
         )
@@ -185,6 +211,25 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
     return world
 
 
+def live_zone(now: datetime, seconds: float) -> str:
+    """The edition's time zone: of ZONES, the one whose day has the most left now. Its live
+    hours are 0:00 to 23:59 each day (tests.factories): a run crossing that minute in the
+    edition's zone had its talk refused at seeding (webconference.invalid, outside the live
+    hours), and would have had its queues closed (queue.closed). SystemExit when the run
+    cannot fit in one day (more than about 16 hours)."""
+    left = {zone: _day_left(now, zone) for zone in ZONES}
+    zone = max(left, key=lambda z: left[z])
+    if left[zone] < seconds + 20 * 60:  # the talk outlasts the run by 15 minutes
+        raise SystemExit(f"the run ({seconds / 3600:.1f} h) does not fit in one live day")
+    return zone
+
+
+def _day_left(now: datetime, zone: str) -> float:
+    local = now.astimezone(ZoneInfo(zone))
+    closes = local.replace(hour=23, minute=59, second=0, microsecond=0)
+    return (closes - local).total_seconds()
+
+
 def admission_caps(total: int) -> tuple[int, int]:
     """The edition's admission caps (fair.admission), active and a minute, set explicitly:
     armed, as a live fair's are, so that the gate's work (places taken, cookies renewed,
@@ -243,7 +288,14 @@ async def fetch(
 ) -> httpx.Response | None:
     began, started = time.time(), time.monotonic()
     try:
-        answer = await client.request(method, path, **kw)
+        try:
+            answer = await client.request(method, path, **kw)
+        except httpx.RemoteProtocolError:
+            if method != "GET":
+                raise
+            # A kept-alive connection the server closed as it was reused: a browser sends
+            # the GET again on a new one, so does this client (once).
+            answer = await client.request(method, path, **kw)
     except httpx.HTTPError as exc:
         tally.record(kind, began, time.monotonic() - started, f"{method} {path}: {exc!r}")
         return None
@@ -296,8 +348,12 @@ async def candidate(run: Run, n: int, person: Person, base: str, transport: Any)
                 else:
                     await browse(run, client, rng)
             if live.closed:
-                tally.error(f"candidate {n}: socket closed {live.ws.close_code}")
-                break
+                code, reason = live.ws.close_code, live.ws.close_reason
+                tally.error(f"candidate {n}: socket closed {code} {reason!r}")
+                if code != CLOSE_TRY_AGAIN:
+                    break
+                # "Try again later" (a busy server): static/live.js connects again, backing
+                # off; so does this candidate, after a pause.
             await live.close()
             live = None
             if not run.stopping.is_set():
@@ -404,8 +460,14 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
                 tally.error(f"booth {booth}: a call neither answered nor skipped")
                 continue
             conversation = started.result()["conversation_id"]
+            heard = asyncio.create_task(candidate_writes(live, conversation, person.id))
             body = "Bonjour, parlez-moi de votre parcours."
             await live.call("conversation.send", {"conversation_id": conversation, "body": body})
+            # The candidate's two messages, then `--conversation` s before ending (ended
+            # earlier, the candidate's second message was refused, conversation.ended: the
+            # bench's race, not the server's fault). 120 s at most, as the candidate waits.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(heard, 120)
             await asyncio.sleep(run.args.conversation)
             payload = {"conversation_id": conversation, "next_step": "keep_in_touch"}
             for _ in range(5):  # as a recruiter would click again on "try again later"
@@ -417,6 +479,13 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
             tally.error(f"recruiter {person.id}: socket closed {live.ws.close_code}")
     finally:
         await live.close()
+
+
+async def candidate_writes(live: Live, conversation: int, recruiter: int, count: int = 2) -> None:
+    """Until `count` messages of the conversation's other side have come."""
+    while count:
+        said = await live.watch(event="conversation.message", conversation_id=conversation)
+        count -= said["sender_id"] != recruiter
 
 
 # The talk and the interviews (a process of their own: aiortc's load stays out of the mix's) ----
@@ -600,6 +669,33 @@ async def sample(run: Run, processes: dict[str, Any]) -> None:
             await asyncio.wait_for(run.stopping.wait(), run.args.sample)
 
 
+async def snapshots(run: Run, processes: dict[str, Any]) -> None:
+    """--tracemalloc: each web process starts tracing at the end of the first interval and
+    writes its snapshot a few seconds before the end of the last (bench/_traced.py)."""
+    tally = run.tally
+    ends = tally.start + tally.intervals * tally.interval
+    for at in (tally.start + tally.interval, ends - 10):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.stopping.wait(), max(0.0, at - time.time()))
+        if run.stopping.is_set():
+            return
+        for name, process in processes.items():
+            if name.startswith("web"):
+                process.send_signal(signal.SIGUSR2)
+
+
+def grown(directory: str, processes: dict[str, Any]) -> None:
+    """--tracemalloc: what each web process allocated from the end of the first interval on
+    and still held near the end of the last, the largest first."""
+    import _traced
+
+    for name, process in processes.items():
+        path = Path(directory) / f"{process.pid}.snap"
+        if name.startswith("web") and path.exists():
+            print(f"\n{name}: allocated after the first interval and still held near the end")
+            print("\n".join(_traced.grown(path)))
+
+
 async def reference(run: Run, bases: list[str], transports: list[Any]) -> None:
     """The static file, twice a second, from each server in turn."""
     clients = [
@@ -642,6 +738,8 @@ async def soak(world: World, bases: list[str], processes: dict[str, Any],
     transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in bases]
     tasks = [asyncio.create_task(sample(run, processes)),
              asyncio.create_task(reference(run, bases, transports))]  # fmt: skip
+    if args.tracemalloc:
+        tasks.append(asyncio.create_task(snapshots(run, processes)))
     for k, (booth, person) in enumerate(zip(world.booths, world.recruiters, strict=True)):
         tasks.append(asyncio.create_task(recruiter(run, booth, person, bases[k % 2])))
     ramp = args.warmup / 2 / max(1, len(world.candidates))
@@ -757,6 +855,8 @@ def main() -> None:
                         "or a quarter of --minutes when shorter)")  # fmt: skip
     parser.add_argument("--visit", type=float, default=900.0, help="mean seconds a candidate "
                         "stays before closing their socket and coming back (0: stays)")  # fmt: skip
+    parser.add_argument("--tracemalloc", metavar="DIR", help="web processes traced, their "
+                        "snapshots there, what grew printed (slows them)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=None, help="seconds for the whole "
                         "run at most, then everything stopped and cleaned up (default: the "
                         "warm-up and --minutes, plus 20 min to seed, start and stop)")  # fmt: skip
@@ -807,7 +907,12 @@ def main() -> None:
             processes["media"] = children.fair(env, "media")
             # Within 3 minutes: a loaded machine starts them slowly.
             web_env = {**env, "FAIR_BACKGROUND_TASKS": "off"}
-            web = children.servers(_harness.uvicorn, web_env, 2, seconds=180)
+            command = _harness.uvicorn
+            if args.tracemalloc:
+                Path(args.tracemalloc).mkdir(parents=True, exist_ok=True)
+                traced = [str(ROOT / "bench" / "_traced.py"), args.tracemalloc]
+                command = lambda port: [*traced, *_harness.uvicorn(port)]  # noqa: E731
+            web = children.servers(command, web_env, 2, seconds=180)
             for k, (process, _) in enumerate(web, start=1):
                 processes[f"web{k}"] = process
             bases = [f"http://127.0.0.1:{port}" for _, port in web]
@@ -821,6 +926,8 @@ def main() -> None:
         data_dir.cleanup()
     print(f"Done in {time.monotonic() - began:.0f} s", flush=True)
     report(tally, args, world)
+    if args.tracemalloc:
+        grown(args.tracemalloc, processes)
 
 
 if __name__ == "__main__":
