@@ -19,7 +19,7 @@ fair, but sized so that it never engages (nobody held; the defaults, 865 active,
 some of 1,000 users): a fair within its capacity.
 
 * most browse: the edition page, the booth hall, a booth, an offer search, an offer;
-* one in seven applies: an offer's page, then its form with a PDF CV (the first time) and a
+* one in seven applies: an offer's page, then its form with a PDF CV (until one was taken) and a
   message; once per offer;
 * one in seven queues at a booth (`queue.join`), answers the recruiter's call, writes twice in
   the conversation and waits for the recruiter to end it (`queue.leave` after `--queue-wait` s);
@@ -325,6 +325,7 @@ async def candidate(run: Run, n: int, person: Person, base: str, transport: Any)
     client = httpx.AsyncClient(transport=transport, base_url=base, timeout=120.0)
     client.cookies.set("fair_session", person.cookie)
     kind = ("apply", "queue", *["browse"] * 5)[n % 7]
+    has_cv = False
     offers = world.offers[n % len(world.offers) :] + world.offers[: n % len(world.offers)]
     live: Live | None = None
     try:
@@ -338,8 +339,9 @@ async def candidate(run: Run, n: int, person: Person, base: str, transport: Any)
                 if await pause(run, rng) or live.closed:
                     break
                 if kind == "apply" and offers:
-                    first = len(offers) == len(world.offers)
-                    await apply(run, client, offers.pop(0), first=first)
+                    # The CV goes with each application until one was taken (one refused
+                    # with 503 left none on file: the next, without, was refused with 422).
+                    has_cv = await apply(run, client, offers.pop(0), with_cv=not has_cv)
                 elif kind == "queue":
                     await queue(run, live, rng.choice(world.booths), n)
                 elif rng.random() < 0.05:
@@ -388,16 +390,18 @@ async def browse(run: Run, client: httpx.AsyncClient, rng: random.Random) -> Non
     await fetch(client, run.tally, "page", "GET", path)
 
 
-async def apply(run: Run, client: httpx.AsyncClient, offer: int, *, first: bool) -> None:
+async def apply(run: Run, client: httpx.AsyncClient, offer: int, *, with_cv: bool) -> bool:
+    """Apply to `offer`, sending the CV `with_cv`; whether the candidate has a CV on file."""
     page = await fetch(client, run.tally, "page", "GET", f"/offers/{offer}")
     found = CSRF_RE.search(page.text) if page is not None else None
     if found is None:
         run.tally.error(f"/offers/{offer}: no form to apply")
-        return
-    files = {"cv": ("cv.pdf", run.cv, "application/pdf")} if first else None
+        return not with_cv
+    files = {"cv": ("cv.pdf", run.cv, "application/pdf")} if with_cv else None
     data = {"csrf_token": found.group(1), "message": "Bonjour, ce poste m'intéresse."}
     path = f"/offers/{offer}/apply"
-    await fetch(client, run.tally, "apply", "POST", path, (303,), data=data, files=files)
+    sent = await fetch(client, run.tally, "apply", "POST", path, (303,), data=data, files=files)
+    return not with_cv or (sent is not None and sent.status_code == 303)
 
 
 async def queue(run: Run, live: Live, booth: int, n: int) -> None:
