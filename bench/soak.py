@@ -925,9 +925,13 @@ def main() -> None:
             tally = fanout.run(soak(world, bases, processes, args))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)  # the clean-up below is bounded by itself
-        fanout.run(_harness.forget_namespace(REDIS_URL, args.namespace))
-        fanout.run(_harness.pg_database(args.pg_database, create=False))
+        # Each step whatever the others do (PostgreSQL out of connections failed the drop,
+        # and the data directory was left behind).
         data_dir.cleanup()
+        try:
+            fanout.run(_harness.forget_namespace(REDIS_URL, args.namespace))
+        finally:
+            fanout.run(_harness.pg_database(args.pg_database, create=False))
     print(f"Done in {time.monotonic() - began:.0f} s", flush=True)
     report(tally, args, world)
     if args.tracemalloc:
