@@ -341,9 +341,14 @@ class Children:
 
 
 def uvicorn(port: int) -> list[str]:
-    """fair's web process on `port` as `fair serve` runs it (uvicorn, no access log)."""
+    """fair's web process on `port` as `fair serve` runs it (uvicorn, no access log, and /live
+    served as fair.cli.WEBSOCKETS says: without them uvicorn kept its defaults, its legacy
+    websockets protocol and permessage-deflate's zlib streams on every socket)."""
+    from fair import cli
+
     command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
-    return [*command, "--log-level", "warning", "--no-access-log"]
+    sockets = [f"--{key.replace('_', '-')}={value}" for key, value in cli.WEBSOCKETS.items()]
+    return [*command, *sockets, "--log-level", "warning", "--no-access-log"]
 
 
 class ServerFailed(SystemExit):

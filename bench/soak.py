@@ -3,16 +3,23 @@
 Usage: .venv/bin/python bench/soak.py --minutes 60                 # 1,000 users (issue 17)
        .venv/bin/python bench/soak.py --minutes 10 --warmup 120
        .venv/bin/python bench/soak.py --minutes 2 --users 100 --viewers 5 --interviews 1
+       .venv/bin/python bench/soak.py --minutes 5 --users 300 --visit 60 --tracemalloc DIR
 
 fair as deployed, on a fresh PostgreSQL database and the local Redis (namespaces of this run's
 own): two web processes (`fair serve`'s uvicorn), `fair worker` and one `fair media` process.
-One edition live all day, `--booths` booths each staffed by its recruiter with `--offers`
-offers, a talk, `--interviews` booked interviews. The `--users` candidates (logged in by a
-server-side session each, the cookie signed here) each hold a /live socket (their own channel and
-the edition's), on server i % 2, and act every `--think` seconds on average (exponential):
+One edition live all day (in the time zone whose day has the most left: `live_zone`),
+`--booths` booths each staffed by its recruiter with `--offers` offers, a talk, `--interviews`
+booked interviews. The `--users` candidates (logged in by a server-side session each, the
+cookie signed here) come and go: each visit holds a /live socket (their own channel and the
+edition's), on server i % 2, acts every `--think` seconds on average (exponential) and lasts
+`--visit` seconds on average (exponential), then the socket is closed and the candidate comes
+back after a pause, so that what a socket leaves behind when it closes is soaked too.
+The edition's admission caps are set explicitly (`admission_caps`): the gate armed, as at a live
+fair, but sized so that it never engages (nobody held; the defaults, 865 active, would hold
+some of 1,000 users): a fair within its capacity.
 
 * most browse: the edition page, the booth hall, a booth, an offer search, an offer;
-* one in seven applies: an offer's page, then its form with a PDF CV (the first time) and a
+* one in seven applies: an offer's page, then its form with a PDF CV (until one was taken) and a
   message; once per offer;
 * one in seven queues at a booth (`queue.join`), answers the recruiter's call, writes twice in
   the conversation and waits for the recruiter to end it (`queue.leave` after `--queue-wait` s);
@@ -34,6 +41,17 @@ interval, then the goals, each ok or MISSED: RSS growth < 10 % per process (its 
 last interval against the first, after warm-up), p99 stable (the last interval's p99 at most
 1.5x the first's; the reference's ratio beside it tells the machine's drift from fair's), and 0
 errors (any page answering other than expected, any command refused, a socket closed, a stall).
+As a browser does, a GET on a kept-alive connection the server closed is sent once more, and a
+socket closed with 1013 ("try again later") connects again after a pause (both counted all the
+same when they fail).
+
+Bounded: `--timeout` (default: the warm-up and `--minutes`, plus 20 minutes) ends the run
+however far it got; SIGTERM (`timeout`) too. Either way the processes are stopped (SIGTERM,
+then SIGKILL), the database dropped and the namespaces' Redis keys deleted. A run needs about
+70 of PostgreSQL's connections (two web processes' pools of 30, the worker, the media process).
+`--tracemalloc DIR`: the web processes traced (bench/_traced.py) from the end of the first
+interval, a snapshot near the end of the last: what they allocated since and still hold, the
+largest printed after the report.
 """
 
 from __future__ import annotations
@@ -41,6 +59,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import os
 import random
@@ -53,9 +72,10 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's fair, before _harness imports it
@@ -64,12 +84,24 @@ import _harness  # noqa: E402
 import fanout  # noqa: E402
 import httpx  # noqa: E402
 import relay  # noqa: E402
+import websockets  # noqa: E402
 from _live import Live  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 GOAL_RSS, GOAL_P99 = 0.10, 1.5
+# Time zones 3 to 8 hours apart: at any moment one of them has at least 16 hours of its day left.
+ZONES = (
+    "Europe/Paris",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+    "America/New_York",
+    "America/Los_Angeles",
+)
+CLOSE_TRY_AGAIN = 1013  # fair.live.socket.CLOSE_OVERFLOW
+SETUP_SECONDS = 1200.0  # --timeout's margin: seeding, starting, the media start (600 s at most)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN_RE = re.compile(r'data-token="([^"]+)"')
+IDS_RE = re.compile(r"(/|\b(?:candidate|booth|conversation|recruiter|interview|viewer) )\d+")
 
 
 @dataclass
@@ -107,7 +139,15 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
     now = clock.now()
     async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
         organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
-        edition = await f.edition(session, by=organiser)
+        total = args.users + args.viewers + args.interviews
+        active, per_minute = admission_caps(total)
+        edition = await f.edition(
+            session,
+            by=organiser,
+            timezone=live_zone(now, args.warmup + args.minutes * 60),
+            admission_active_cap=active,
+            admission_arrivals_per_minute=per_minute,
+        )
         booths, recruiters, offers = [], [], []
         for _ in range(args.booths):
             recruiter = await f.user(session, Role.RECRUITER, can_log_in=False)
@@ -116,7 +156,6 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
             recruiters.append(recruiter)
             for n in range(args.offers):
                 offers.append(await f.offer(session, booth_=booth, title=f"Poste {n} (H/F)"))
-        total = args.users + args.viewers + args.interviews
         ids = await _harness.add_candidates(session, "soak", total, now)
         registered = [{"edition_id": edition.id, "user_id": u, "registered_at": now} for u in ids]
         for i in range(0, total, 2000):
@@ -172,6 +211,40 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
     return world
 
 
+def live_zone(now: datetime, seconds: float) -> str:
+    """The edition's time zone: of ZONES, the one whose day has the most left now. Its live
+    hours are 0:00 to 23:59 each day (tests.factories): a run crossing that minute in the
+    edition's zone had its talk refused at seeding (webconference.invalid, outside the live
+    hours), and would have had its queues closed (queue.closed). SystemExit when the run
+    cannot fit in one day (more than about 16 hours)."""
+    left = {zone: _day_left(now, zone) for zone in ZONES}
+    zone = max(left, key=lambda z: left[z])
+    if left[zone] < seconds + 20 * 60:  # the talk outlasts the run by 15 minutes
+        raise SystemExit(f"the run ({seconds / 3600:.1f} h) does not fit in one live day")
+    return zone
+
+
+def _day_left(now: datetime, zone: str) -> float:
+    local = now.astimezone(ZoneInfo(zone))
+    closes = local.replace(hour=23, minute=59, second=0, microsecond=0)
+    return (closes - local).total_seconds()
+
+
+def admission_caps(total: int) -> tuple[int, int]:
+    """The edition's admission caps (fair.admission), active and a minute, set explicitly:
+    armed, as a live fair's are, so that the gate's work (places taken, cookies renewed,
+    sockets counted in by the hub's round) is part of what is soaked, yet never engaged
+    (nobody held): everyone active at once stays under ENGAGE of the active cap, and their
+    arrivals, were they all to come in one hub round, under ENGAGE of the per-minute cap's
+    bucket. The platform's defaults (865 active: fair.settings) would hold the 1,000 users past
+    them: the soak is a fair within its capacity; bench/surge.py measures the gate engaged."""
+    from fair import admission
+
+    active = math.ceil(total / admission.ENGAGE) + 10
+    per_minute = math.ceil(total / admission.ENGAGE * 60 / admission.BURST) + 10
+    return active, per_minute
+
+
 # What is measured ------------------------------------------------------------------------------
 
 
@@ -215,7 +288,14 @@ async def fetch(
 ) -> httpx.Response | None:
     began, started = time.time(), time.monotonic()
     try:
-        answer = await client.request(method, path, **kw)
+        try:
+            answer = await client.request(method, path, **kw)
+        except httpx.RemoteProtocolError:
+            if method != "GET":
+                raise
+            # A kept-alive connection the server closed as it was reused: a browser sends
+            # the GET again on a new one, so does this client (once).
+            answer = await client.request(method, path, **kw)
     except httpx.HTTPError as exc:
         tally.record(kind, began, time.monotonic() - started, f"{method} {path}: {exc!r}")
         return None
@@ -237,39 +317,63 @@ class Run:
 
 
 async def candidate(run: Run, n: int, person: Person, base: str, transport: Any) -> None:
+    """Visits, one after another until the end: a socket opened, actions every `--think` s
+    on average, and after `--visit` s on average (exponential) the socket closed, back after
+    a `--think` pause with a new one (so sockets open and close all run long, as at a fair)."""
     world, args, tally = run.world, run.args, run.tally
     rng = random.Random(n)
     client = httpx.AsyncClient(transport=transport, base_url=base, timeout=120.0)
     client.cookies.set("fair_session", person.cookie)
+    kind = ("apply", "queue", *["browse"] * 5)[n % 7]
+    has_cv = False
+    offers = world.offers[n % len(world.offers) :] + world.offers[: n % len(world.offers)]
     live: Live | None = None
     try:
-        live = await Live.open(base, person.cookie, tally.record)
-        for channel in (f"user:{person.id}", f"edition:{world.edition_id}"):
-            await live.call("subscribe", {"channel": channel})
-        kind = ("apply", "queue", *["browse"] * 5)[n % 7]
-        offers = world.offers[n % len(world.offers) :] + world.offers[: n % len(world.offers)]
         while not run.stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(run.stopping.wait(), rng.expovariate(1 / args.think))
-            if run.stopping.is_set() or live.closed:
-                break
-            if kind == "apply" and offers:
-                await apply(run, client, offers.pop(0), first=len(offers) == len(world.offers) - 1)
-            elif kind == "queue":
-                await queue(run, live, rng.choice(world.booths), n)
-            elif rng.random() < 0.05:
-                body = f"Question {n}: recrutez-vous des débutants ?"
-                await live.call("qa.ask", {"booth_id": rng.choice(world.booths), "body": body})
-            else:
-                await browse(run, client, rng)
-        if live.closed:
-            tally.error(f"candidate {n}: socket closed {live.ws.close_code}")
-    except (OSError, TimeoutError, httpx.HTTPError) as exc:
+            stay = rng.expovariate(1 / args.visit) if args.visit else math.inf
+            leaves = time.monotonic() + stay
+            live = await Live.open(base, person.cookie, tally.record)
+            for channel in (f"user:{person.id}", f"edition:{world.edition_id}"):
+                await live.call("subscribe", {"channel": channel})
+            while not run.stopping.is_set() and time.monotonic() < leaves:
+                if await pause(run, rng) or live.closed:
+                    break
+                if kind == "apply" and offers:
+                    # The CV goes with each application until one was taken (one refused
+                    # with 503 left none on file: the next, without, was refused with 422).
+                    has_cv = await apply(run, client, offers.pop(0), with_cv=not has_cv)
+                elif kind == "queue":
+                    await queue(run, live, rng.choice(world.booths), n)
+                elif rng.random() < 0.05:
+                    body = f"Question {n}: recrutez-vous des débutants ?"
+                    await live.call("qa.ask", {"booth_id": rng.choice(world.booths), "body": body})
+                else:
+                    await browse(run, client, rng)
+            if live.closed:
+                code, reason = live.ws.close_code, live.ws.close_reason
+                tally.error(f"candidate {n}: socket closed {code} {reason!r}")
+                if code != CLOSE_TRY_AGAIN:
+                    break
+                # "Try again later" (a busy server): static/live.js connects again, backing
+                # off; so does this candidate, after a pause.
+            await live.close()
+            live = None
+            if not run.stopping.is_set():
+                tally.actions["visit ended"] += 1
+                await pause(run, rng)
+    except (OSError, TimeoutError, httpx.HTTPError, websockets.InvalidStatus) as exc:
         tally.error(f"candidate {n}: {exc!r}")
     finally:
         if live is not None:
             await live.close()
         # The client is not closed: that would close the transport all candidates share.
+
+
+async def pause(run: Run, rng: random.Random) -> bool:
+    """Think for `--think` s on average (exponential); whether the run is stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(run.stopping.wait(), rng.expovariate(1 / run.args.think))
+    return run.stopping.is_set()
 
 
 async def browse(run: Run, client: httpx.AsyncClient, rng: random.Random) -> None:
@@ -286,16 +390,18 @@ async def browse(run: Run, client: httpx.AsyncClient, rng: random.Random) -> Non
     await fetch(client, run.tally, "page", "GET", path)
 
 
-async def apply(run: Run, client: httpx.AsyncClient, offer: int, *, first: bool) -> None:
+async def apply(run: Run, client: httpx.AsyncClient, offer: int, *, with_cv: bool) -> bool:
+    """Apply to `offer`, sending the CV `with_cv`; whether the candidate has a CV on file."""
     page = await fetch(client, run.tally, "page", "GET", f"/offers/{offer}")
     found = CSRF_RE.search(page.text) if page is not None else None
     if found is None:
         run.tally.error(f"/offers/{offer}: no form to apply")
-        return
-    files = {"cv": ("cv.pdf", run.cv, "application/pdf")} if first else None
+        return not with_cv
+    files = {"cv": ("cv.pdf", run.cv, "application/pdf")} if with_cv else None
     data = {"csrf_token": found.group(1), "message": "Bonjour, ce poste m'intéresse."}
     path = f"/offers/{offer}/apply"
-    await fetch(client, run.tally, "apply", "POST", path, (303,), data=data, files=files)
+    sent = await fetch(client, run.tally, "apply", "POST", path, (303,), data=data, files=files)
+    return not with_cv or (sent is not None and sent.status_code == 303)
 
 
 async def queue(run: Run, live: Live, booth: int, n: int) -> None:
@@ -358,15 +464,32 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
                 tally.error(f"booth {booth}: a call neither answered nor skipped")
                 continue
             conversation = started.result()["conversation_id"]
+            heard = asyncio.create_task(candidate_writes(live, conversation, person.id))
             body = "Bonjour, parlez-moi de votre parcours."
             await live.call("conversation.send", {"conversation_id": conversation, "body": body})
+            # The candidate's two messages, then `--conversation` s before ending (ended
+            # earlier, the candidate's second message was refused, conversation.ended: the
+            # bench's race, not the server's fault). 120 s at most, as the candidate waits.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(heard, 120)
             await asyncio.sleep(run.args.conversation)
             payload = {"conversation_id": conversation, "next_step": "keep_in_touch"}
-            await live.call("conversation.end", payload)
+            for _ in range(5):  # as a recruiter would click again on "try again later"
+                ended = await live.call("conversation.end", payload)
+                if ended[0] == "success" or not str(ended[2].get("code")).startswith("server."):
+                    break
+                await asyncio.sleep(5)
         if live.closed:
             tally.error(f"recruiter {person.id}: socket closed {live.ws.close_code}")
     finally:
         await live.close()
+
+
+async def candidate_writes(live: Live, conversation: int, recruiter: int, count: int = 2) -> None:
+    """Until `count` messages of the conversation's other side have come."""
+    while count:
+        said = await live.watch(event="conversation.message", conversation_id=conversation)
+        count -= said["sender_id"] != recruiter
 
 
 # The talk and the interviews (a process of their own: aiortc's load stays out of the mix's) ----
@@ -525,6 +648,7 @@ async def chat_and_check(
 
 
 def media_main(pipe: Any, world: World, bases: list[str], args: argparse.Namespace) -> None:
+    _harness.die_with_parent()
     fanout.run(media_run(pipe, world, bases, args))
     pipe.close()
 
@@ -547,6 +671,33 @@ async def sample(run: Run, processes: dict[str, Any]) -> None:
                 tally.rss[name][n].append(_harness.rss_kib(process.pid))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(run.stopping.wait(), run.args.sample)
+
+
+async def snapshots(run: Run, processes: dict[str, Any]) -> None:
+    """--tracemalloc: each web process starts tracing at the end of the first interval and
+    writes its snapshot a few seconds before the end of the last (bench/_traced.py)."""
+    tally = run.tally
+    ends = tally.start + tally.intervals * tally.interval
+    for at in (tally.start + tally.interval, ends - 10):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.stopping.wait(), max(0.0, at - time.time()))
+        if run.stopping.is_set():
+            return
+        for name, process in processes.items():
+            if name.startswith("web"):
+                process.send_signal(signal.SIGUSR2)
+
+
+def grown(directory: str, processes: dict[str, Any]) -> None:
+    """--tracemalloc: what each web process allocated from the end of the first interval on
+    and still held near the end of the last, the largest first."""
+    import _traced
+
+    for name, process in processes.items():
+        path = Path(directory) / f"{process.pid}.snap"
+        if name.startswith("web") and path.exists():
+            print(f"\n{name}: allocated after the first interval and still held near the end")
+            print("\n".join(_traced.grown(path)))
 
 
 async def reference(run: Run, bases: list[str], transports: list[Any]) -> None:
@@ -591,6 +742,8 @@ async def soak(world: World, bases: list[str], processes: dict[str, Any],
     transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in bases]
     tasks = [asyncio.create_task(sample(run, processes)),
              asyncio.create_task(reference(run, bases, transports))]  # fmt: skip
+    if args.tracemalloc:
+        tasks.append(asyncio.create_task(snapshots(run, processes)))
     for k, (booth, person) in enumerate(zip(world.booths, world.recruiters, strict=True)):
         tasks.append(asyncio.create_task(recruiter(run, booth, person, bases[k % 2])))
     ramp = args.warmup / 2 / max(1, len(world.candidates))
@@ -631,6 +784,12 @@ async def soak(world: World, bases: list[str], processes: dict[str, Any],
     return tally
 
 
+def kind_of(error: str) -> str:
+    """An error without when it happened nor whose it was (ids become N), its status kept."""
+    what = error.split(": ", 1)[1]
+    return IDS_RE.sub(lambda m: m.group(1) + "N", what)
+
+
 def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
     names = list(tally.rss)
     print(f"\n{'interval':>8} {'requests':>8} {'p50 ms':>7} {'p99 ms':>7} {'static p99':>10}  "
@@ -642,9 +801,9 @@ def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
               f"{_harness.pct(mix, 99) * 1000:>7.0f} {_harness.pct(static, 99) * 1000:>10.1f}  "
               + " ".join(f"{r:>11.1f}" for r in rss))  # fmt: skip
     print("actions: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.actions.items())))
-    kinds = Counter(re.sub(r"\d+", "N", e.split(": ", 1)[1]) for e in tally.errors)
-    for kind, count in kinds.most_common(10):
-        first = next(e for e in tally.errors if re.sub(r"\d+", "N", e.split(": ", 1)[1]) == kind)
+    kinds = Counter(kind_of(e) for e in tally.errors)
+    for kind, count in kinds.most_common(12):
+        first = next(e for e in tally.errors if kind_of(e) == kind)
         print(f"   {count:>6} x {kind} (first {first.split(': ', 1)[0]})")
     last = tally.intervals - 1
     print(f"\nSummary: {len(world.candidates):,} candidates in the mix, {len(world.viewers)} "
@@ -676,6 +835,12 @@ def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
     print(f"errors {len(tally.errors)}; goal 0: {'ok' if not tally.errors else 'MISSED'}")
 
 
+def timed_out(signum: int, frame: Any) -> None:
+    """--timeout reached: SystemExit, so that the `finally` blocks and `with` exits stop the
+    processes, drop the database and delete the Redis keys."""
+    raise SystemExit("soak: --timeout reached, stopped")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="measured, after warm-up")
@@ -692,6 +857,13 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=30.0, help="mean seconds between actions")
     parser.add_argument("--warmup", type=float, default=None, help="seconds (default: 5 min, "
                         "or a quarter of --minutes when shorter)")  # fmt: skip
+    parser.add_argument("--visit", type=float, default=900.0, help="mean seconds a candidate "
+                        "stays before closing their socket and coming back (0: stays)")  # fmt: skip
+    parser.add_argument("--tracemalloc", metavar="DIR", help="web processes traced, their "
+                        "snapshots there, what grew printed (slows them)")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=None, help="seconds for the whole "
+                        "run at most, then everything stopped and cleaned up (default: the "
+                        "warm-up and --minutes, plus 20 min to seed, start and stop)")  # fmt: skip
     parser.add_argument("--interval", type=float, default=60.0, help="seconds per interval")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--queue-wait", type=float, default=120.0)
@@ -707,8 +879,12 @@ def main() -> None:
         raise SystemExit("--users must exceed --viewers + --interviews")
     if args.warmup is None:
         args.warmup = min(300.0, args.minutes * 15)
+    if args.timeout is None:
+        args.timeout = args.warmup + args.minutes * 60 + SETUP_SECONDS
     _harness.raise_open_files()
     signal.signal(signal.SIGTERM, _harness.exit_on_sigterm)  # the database dropped too
+    signal.signal(signal.SIGALRM, timed_out)
+    signal.setitimer(signal.ITIMER_REAL, args.timeout)
     secret = secrets.token_urlsafe(48)
     url = fanout.run(_harness.pg_database(args.pg_database, create=True))
     data_dir = tempfile.TemporaryDirectory(prefix="fair-bench-soak-")
@@ -724,8 +900,6 @@ def main() -> None:
         "FAIR_MEDIA_URL": REDIS_URL,
         "FAIR_MEDIA_NAMESPACE": f"{args.namespace}:media",
         "FAIR_MEDIA_HOST_ADDRESSES": "127.0.0.1",
-        "FAIR_ADMISSION_ACTIVE_CAP": "0",
-        "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0",
     }
     processes: dict[str, Any] = {}
     began = time.monotonic()
@@ -737,7 +911,12 @@ def main() -> None:
             processes["media"] = children.fair(env, "media")
             # Within 3 minutes: a loaded machine starts them slowly.
             web_env = {**env, "FAIR_BACKGROUND_TASKS": "off"}
-            web = children.servers(_harness.uvicorn, web_env, 2, seconds=180)
+            command = _harness.uvicorn
+            if args.tracemalloc:
+                Path(args.tracemalloc).mkdir(parents=True, exist_ok=True)
+                traced = [str(ROOT / "bench" / "_traced.py"), args.tracemalloc]
+                command = lambda port: [*traced, *_harness.uvicorn(port)]  # noqa: E731
+            web = children.servers(command, web_env, 2, seconds=180)
             for k, (process, _) in enumerate(web, start=1):
                 processes[f"web{k}"] = process
             bases = [f"http://127.0.0.1:{port}" for _, port in web]
@@ -745,11 +924,18 @@ def main() -> None:
                   f"{args.minutes:g} min…", flush=True)  # fmt: skip
             tally = fanout.run(soak(world, bases, processes, args))
     finally:
-        fanout.run(_harness.forget_namespace(REDIS_URL, args.namespace))
-        fanout.run(_harness.pg_database(args.pg_database, create=False))
+        signal.setitimer(signal.ITIMER_REAL, 0)  # the clean-up below is bounded by itself
+        # Each step whatever the others do (PostgreSQL out of connections failed the drop,
+        # and the data directory was left behind).
         data_dir.cleanup()
+        try:
+            fanout.run(_harness.forget_namespace(REDIS_URL, args.namespace))
+        finally:
+            fanout.run(_harness.pg_database(args.pg_database, create=False))
     print(f"Done in {time.monotonic() - began:.0f} s", flush=True)
     report(tally, args, world)
+    if args.tracemalloc:
+        grown(args.tracemalloc, processes)
 
 
 if __name__ == "__main__":

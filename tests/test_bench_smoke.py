@@ -160,6 +160,7 @@ SMOKE = {
             "--booths=2",
             "--offers=2",
             "--think=2",
+            "--visit=5",
             "--sample=1",
             "--chat-every=3",
             f"--pg-database=fair_bench_soak_{RUN}",
