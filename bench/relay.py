@@ -115,9 +115,9 @@ def setup_aiortc() -> None:
     baseline's per-viewer encoders all aim at the stated 500 kbps. Every peer keeps ICE consent
     as fair's media processes and browsers do (fair.media.consent: a media process lagging under
     load shows in fps and loss, it does not lose its publisher and bots after 30 s), unless
-    --peer-consent aioice: at 1,000 viewers over two processes, bots with fair's consent lost it
-    about 30 s after joining (no answer to any check; 4a646e2, cause not found yet) where bots
-    with aioice's own kept it (the media processes on fair's in both runs)."""
+    --peer-consent aioice (to compare: at 4a646e2, 1,000 viewers over two processes, bots with
+    fair's consent, whose first check then went out at once, lost it about 30 s after joining;
+    bots with aioice's own kept it)."""
     import aioice.ice
     from aiortc.codecs import vpx
 
