@@ -115,9 +115,9 @@ def setup_aiortc() -> None:
     baseline's per-viewer encoders all aim at the stated 500 kbps. Every peer keeps ICE consent
     as fair's media processes and browsers do (fair.media.consent: a media process lagging under
     load shows in fps and loss, it does not lose its publisher and bots after 30 s), unless
-    --peer-consent aioice (to compare: at 4a646e2, 1,000 viewers over two processes, bots with
-    fair's consent, whose first check then went out at once, lost it about 30 s after joining;
-    bots with aioice's own kept it)."""
+    --peer-consent aioice (to compare). At 1,000 viewers over two processes on 2 cores, runs with
+    --priority 10 lost consent of 120-200 viewers ~30 s after joining whatever the bots' consent
+    (the media processes STARVED, 0.12-0.14 s/s); with --priority 20 they were valid."""
     import aioice.ice
     from aiortc.codecs import vpx
 

@@ -58,9 +58,7 @@ async def query_consent(connection: ice.Connection) -> None:
     """`aioice.ice.Connection.query_consent`: check consent on each selected path every 4-6 s
     until 30 s went by without an answer to any check, then close the connection (as aioice
     does when its own checks fail: aiortc reports the connection failed). The first check waits
-    an interval, as aioice's: sent at once on connecting, bench/relay.py's bots (aiortc peers,
-    ~100 a process) lost consent ~30 s after joining at 1,000 viewers (4a646e2; not understood
-    further), none once it waited."""
+    an interval, as aioice's."""
     answered = time.monotonic()
     while time.monotonic() - answered < EXPIRY:
         await asyncio.sleep(INTERVAL * random.uniform(0.8, 1.2))
