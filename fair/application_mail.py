@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, counsellor_copies, mail, settings
@@ -168,36 +168,60 @@ async def send_digests(session: AsyncSession, now: datetime | None = None) -> in
     booths whose last digest is at least an hour old; returns how many booths were mailed.
 
     The applications are taken with SKIP LOCKED and marked in the transaction that queues the
-    mails, so two workers or a restart never send one twice.
+    mails, so two workers or a restart never send one twice. They are marked by one UPDATE
+    (ids and statuses returned), and only the DIGEST_LINES a mail lists are read with their
+    names: a busy hour's thousands of applications are never loaded as objects (the soak's
+    hourly digests of ~800 applications a booth grew the worker's memory by 10 %).
     """
     now = now or clock.now()
-    rows = (
+    due = (
+        select(Application.id)
+        .outerjoin(BoothDigest, BoothDigest.booth_id == Application.booth_id)
+        .where(
+            Application.digested_at.is_(None),
+            or_(BoothDigest.sent_at.is_(None), BoothDigest.sent_at <= now - DIGEST_EVERY),
+        )
+        .with_for_update(of=Application, skip_locked=True)
+    )
+    marked = (
         await session.execute(
-            select(Application, User.name, Offer.title)
-            .join(User, User.id == Application.candidate_id)
-            .join(Offer, Offer.id == Application.offer_id)
-            .outerjoin(BoothDigest, BoothDigest.booth_id == Application.booth_id)
-            .where(
-                Application.digested_at.is_(None),
-                or_(BoothDigest.sent_at.is_(None), BoothDigest.sent_at <= now - DIGEST_EVERY),
-            )
-            .order_by(Application.booth_id, Application.id)
-            .with_for_update(of=Application, skip_locked=True)
+            update(Application)
+            .where(Application.id.in_(due))
+            .values(digested_at=now)
+            .returning(Application.booth_id, Application.id, Application.status)
+            .execution_options(synchronize_session=False)
         )
     ).all()
-    fresh: dict[int, list[tuple[str, str, datetime]]] = defaultdict(list)
-    for application, candidate, title in rows:
-        application.digested_at = now
-        if application.status != S.WITHDRAWN:
-            fresh[application.booth_id].append((candidate, title, application.created_at))
-    for booth_id, listed in fresh.items():
-        await _digest(session, booth_id, listed, now)
+    fresh: dict[int, list[int]] = defaultdict(list)
+    for booth_id, application_id, status in sorted(marked):
+        if status != S.WITHDRAWN:
+            fresh[booth_id].append(application_id)
+    for booth_id, ids in fresh.items():
+        listed = await _listed(session, ids[:DIGEST_LINES])
+        await _digest(session, booth_id, listed, len(ids), now)
     await session.flush()
     return len(fresh)
 
 
+async def _listed(session: AsyncSession, ids: list[int]) -> list[tuple[str, str, datetime]]:
+    """(candidate's name, offer's title, received) of these applications, in their order."""
+    rows = await session.execute(
+        select(User.name, Offer.title, Application.created_at)
+        .select_from(Application)
+        .join(User, User.id == Application.candidate_id)
+        .join(Offer, Offer.id == Application.offer_id)
+        .where(Application.id.in_(ids))
+        .order_by(Application.id)
+    )
+    return [(name, title, at) for name, title, at in rows]
+
+
 async def _digest(
-    session: AsyncSession, booth_id: int, listed: list[tuple[str, str, datetime]], now: datetime
+    session: AsyncSession,
+    booth_id: int,
+    listed: list[tuple[str, str, datetime]],
+    count: int,
+    now: datetime,
 ) -> None:
     last = await session.get(BoothDigest, booth_id)
     if last is None:
@@ -219,21 +243,22 @@ async def _digest(
         .order_by(User.id)
     )
     for recruiter in recruiters:
-        await _digest_to(session, recruiter, listed, booth_id, employer, edition)
+        await _digest_to(session, recruiter, listed, count, booth_id, employer, edition)
 
 
 async def _digest_to(
     session: AsyncSession,
     recruiter: User,
     listed: list[tuple[str, str, datetime]],
+    count: int,
     booth_id: int,
     employer: Employer,
     edition: Edition,
 ) -> None:
+    """`listed`: the first DIGEST_LINES of the `count` new applications."""
     locale = recruiter.locale or "fr"
     zone = ZoneInfo(edition.timezone)
     names: dict[str, Any] = {"employer": employer.name, "edition": edition.title}
-    count = len(listed)
     lines = [
         ngettext(
             "%(num)s new application at your booth in %(edition)s:",
@@ -243,7 +268,7 @@ async def _digest_to(
             **names,
         ),
     ]
-    for candidate, title, at in listed[:DIGEST_LINES]:
+    for candidate, title, at in listed:
         when = format_datetime(at.astimezone(zone), "d MMM HH:mm", locale=locale)
         lines.append(f"- {candidate}, “{title}”, {when}")
     if count > DIGEST_LINES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
@@ -290,3 +290,40 @@ async def test_the_language_logged_in_with_becomes_the_mail_language(client, ses
     client.cookies.set("lang", "en")
     await login(client, user.email, f.PASSWORD)
     assert (await fetch.get(User, user.id)).locale == "en"
+
+
+async def test_a_busy_hour_s_digest_lists_fifty_and_loads_no_application(app, session, fetch):  # type: ignore[no-untyped-def]
+    """A digest of many applications names the first DIGEST_LINES, counts the rest, and reads
+    no application as an object: marked by one UPDATE (the soak's hourly digests of ~800
+    applications a booth loaded them all and grew the worker's memory by 10 %)."""
+    booth, recruiter, offer, _first = await setting(session, locale="en")
+    names = [f"Candidate {k:02d}" for k in range(application_mail.DIGEST_LINES + 3)]
+    for k, name in enumerate(names):
+        clock.set_now(T0 - timedelta(minutes=59) + timedelta(seconds=k))
+        candidate = await f.candidate(session, name=name)
+        await applications.apply(session, candidate=candidate, offer=offer, message="")
+    await db.commit(session)
+    mark = await last_mail_id(fetch)
+
+    loaded: list[int] = []
+
+    def load(target: Application, _context: object) -> None:
+        loaded.append(target.id)
+
+    event.listen(Application, "load", load)
+    try:
+        async with app.state.read_sessions() as digesting:
+            assert await application_mail.send_digests(digesting, now=T0) == 1
+            await db.commit(digesting)
+    finally:
+        event.remove(Application, "load", load)
+    assert loaded == []
+
+    (mail,) = await mails_since(fetch, mark)
+    # The booth's owner reads French (`setting`'s locale is the candidate's).
+    assert mail.subject == f"{len(names)} nouvelles candidatures pour {booth.employer.name}"
+    listed = [line for line in mail.body.splitlines() if line.startswith("- ")]
+    assert [line.split(",")[0][2:] for line in listed] == names[: application_mail.DIGEST_LINES]
+    assert "et 3 autres" in mail.body
+    undigested = select(func.count()).where(Application.digested_at.is_(None))
+    assert await fetch.scalar(undigested) == 0
