@@ -23,11 +23,16 @@ some of 1,000 users): a fair within its capacity.
   message; once per offer;
 * one in seven queues at a booth (`queue.join`), answers the recruiter's call, writes twice in
   the conversation and waits for the recruiter to end it (`queue.leave` after `--queue-wait` s);
-  each recruiter calls the next (`queue.next`), writes once and ends the conversation;
+  each recruiter calls the next (`queue.next`), writes once and ends the conversation
+  `--conversation` seconds after the candidate's two messages (30 s: with the messages, about
+  100 conversations an hour, within what a person may write, fair.chat.RATE_LIMITS: 200 messages
+  an hour; at 8 s the recruiters wrote ~300 an hour and were refused from the 36th minute);
 * one browser in twenty asks a question in a booth's Q&A;
 * `--viewers` candidates watch the talk, which the organiser presents (stage.publish, start):
   bench/relay.py's viewer bots and its pre-encoded clip, in a process of their own with the
-  interviews: recruiter and candidate join the room, the recruiter admits and offers, media flows
+  interviews, each led by a colleague of a booth's recruiter (one person does not staff a booth
+  and hold an interview at once): recruiter and candidate join the room, the recruiter admits
+  and offers, media flows
   browser to browser (the same bots, each sending the clip), both write in the room every
   `--chat-every` s. A viewer or an interview side whose video frames stop growing between two
   checks is an error.
@@ -175,12 +180,14 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
                 presenter_ids=[organiser.id],
             ),
         )
-        interviewed = []
+        interviewed, colleagues = [], []
         for k, uid in enumerate(ids[args.users + args.viewers :]):
             candidate = await session.get(User, uid)
             assert candidate is not None
             await candidates.set_cv(session, candidate, filename="cv.pdf", data=f.pdf_bytes())
-            booth, recruiter = booths[k % len(booths)], recruiters[k % len(booths)]
+            booth, owner = booths[k % len(booths)], recruiters[k % len(booths)]
+            recruiter = await f.colleague(session, booth_=booth, owner=owner)
+            colleagues.append(recruiter.id)
             interview = await f.interview(
                 session,
                 booth_=booth,
@@ -190,7 +197,7 @@ async def seed(url: str, args: argparse.Namespace, secret: str) -> World:
                 minutes=int(length),
             )
             interviewed.append((interview.id, recruiter.id, uid))
-        staff = [organiser.id, *(r.id for r in recruiters)]
+        staff = [organiser.id, *(r.id for r in recruiters), *colleagues]
         keys = await _harness.log_in(session, staff + ids, now)
         cookies = {u: _harness.cookie(secret, k) for u, k in zip(staff + ids, keys, strict=True)}
         world = World(
@@ -867,7 +874,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=60.0, help="seconds per interval")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--queue-wait", type=float, default=120.0)
-    parser.add_argument("--conversation", type=float, default=8.0, help="seconds a recruiter "
+    parser.add_argument("--conversation", type=float, default=30.0, help="seconds a recruiter "
                         "waits before ending a conversation")  # fmt: skip
     parser.add_argument("--chat-every", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=100, help="HTTP connections a server")
