@@ -4,7 +4,7 @@ aiortc's stock MediaRelay.
 Usage: .venv/bin/python bench/relay.py [--viewers 25,50,100,200] [--modes forward,mediarelay]
                                        [--seconds 10] [--warmup 5] [--bots-per-process 50]
                                        [--processes K --ramp 50]
-                                       [--measure-every K] [--priority P]
+                                       [--measure-every K] [--priority P] [--diagnose]
 
 For each N and each mode, fresh processes on loopback:
 
@@ -39,8 +39,10 @@ Priorities: each media process and the publisher run in a session of their own
 (`spawn_apart`: with the kernel's autogroups, a session of their own is a share of the cores
 of their own), the bots in the bench's, at nice 5; with `--priority P` (root) the media
 processes and the publisher run at nice -P (their autogroups'), above the rest of a shared
-machine (a production media process has its host to itself). Every row reports the media
-processes' run-queue wait either way.
+machine (a production media process has its host to itself), and each bot process in a
+session of its own at nice -(P - 5) (`spawn_bots`: viewers' browsers have machines of their
+own; starved, a full bot's socket fills with RTP and the consent checks behind it go
+unanswered). Every row reports the media processes' run-queue wait either way.
 
 With `--processes K` (K > 1, the forward mode), fair's own production path instead: K `python -m
 fair media` processes on Redis (`BENCH_REDIS_URL`, this machine's by default; keys under a
@@ -65,6 +67,15 @@ lost packet stalls every viewer's video until the jitter buffer skips the frame,
 default consent freshness (six checks answered late) closes the presenter's connection. Past
 `STARVED` the closing line says STARVED: the figures are the machine's, not the relay's.
 
+After the closing lines, for every invalid forward run (every one with `--diagnose`), what the
+bots and the media processes saw, the full (measured) bots and the light ones apart: how many
+left the connected state and when; the STUN binding requests on their sockets both ways (the
+media process's checks received and answered, their own sent and answered); their sockets'
+drops and largest receive queue; each bot process's event loop lag, CPU and run-queue wait by
+5 s window (`Watch`); and the media processes' 'ICE consent lost' lines (fair.media.consent:
+the checks answered, the other end's binding requests), matched to their bots by port (their
+stderr is kept until the run ends, then echoed without those lines).
+
 After every viewer has its first video frame and `--warmup` seconds, the run is measured for
 `--seconds`: the media process's CPU (user + system, from getrusage, all threads) over wall time;
 per viewer, the video frames per second and the packet loss (lost over expected on the main audio
@@ -79,14 +90,17 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import resource
 import socket
 import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -556,7 +570,21 @@ class Stream:
 
 RTP_HEADER = struct.Struct("!BBHII")
 BOT_RECEIVE_BUFFER = 1 << 20  # bytes; Linux caps it at net.core.rmem_max (4 MiB here)
+# A full bot's socket queues its RTP and the media process's consent checks together: a check
+# waits behind every datagram before it. At ~180 KB/s of RTP as the kernel charges it on
+# loopback (twice SO_RCVBUF), 1 MiB held ~11 s: a bot process that waited for a core answered
+# the checks that much later, past their 3.5 s, until its queue drained (fair.media.consent
+# cuts after 30 s). So a full bot's queue holds a quarter of that (`--full-bot-buffer`, KiB): a
+# longer wait drops RTP, which shows as its loss. The bots' priority (`spawn_bots`) is the fix;
+# this bounds the harm when they still fall behind (a full queue drops the checks too).
+FULL_BOT_BUFFER = "FAIR_BENCH_FULL_BOT_BUFFER"  # --full-bot-buffer, in bytes, for the bots
+FULL_BOT_BUFFER_KIB = 256
 SO_ATTACH_FILTER = 26  # <asm-generic/socket.h>
+
+
+def full_bot_buffer() -> int:
+    """A full bot's SO_RCVBUF, bytes (`FULL_BOT_BUFFER_KIB`)."""
+    return int(os.environ.get(FULL_BOT_BUFFER, FULL_BOT_BUFFER_KIB << 10))
 
 
 def discard_rtp_filter() -> bytes:
@@ -588,12 +616,58 @@ _filters: list[Any] = []
 def discarded_rtp() -> dict[int, int]:
     """Datagrams each UDP socket (by inode) dropped so far, /proc/net/udp's `drops`: a light
     bot's filter's RTP."""
-    drops = {}
+    return {inode: drops for inode, (_, drops) in udp_sockets().items()}
+
+
+def udp_sockets() -> dict[int, tuple[int, int]]:
+    """Each UDP socket's (by inode) receive queue now (bytes, counted as the kernel charges
+    them against SO_RCVBUF) and the datagrams it dropped so far (/proc/net/udp: `rx_queue`,
+    `drops`: a full receive buffer's, or a light bot's filter's RTP)."""
+    found = {}
     with open("/proc/net/udp") as table:
         for line in list(table)[1:]:
             fields = line.split()
-            drops[int(fields[9])] = int(fields[-1])
-    return drops
+            found[int(fields[9])] = (int(fields[4].split(":")[1], 16), int(fields[-1]))
+    return found
+
+
+STUN_REQUEST, STUN_ANSWER = b"\x00\x01", b"\x01\x01"  # a binding request, its success answer
+
+
+@dataclass
+class Stun:
+    """A bot's STUN binding messages, counted on its sockets whatever consent it keeps: the
+    media process's requests (ICE, then consent checks) received and answered, the bot's own
+    sent (a retransmission counts again) and answered; monotonic times of the last arrivals."""
+
+    requests_in: int = 0
+    answers_out: int = 0
+    requests_out: int = 0
+    answers_in: int = 0
+    last_request_in: float | None = None
+    last_answer_in: float | None = None
+
+    def received(self, data: bytes) -> None:
+        head = data[:2]
+        if head == STUN_REQUEST:
+            self.requests_in += 1
+            self.last_request_in = time.monotonic()
+        elif head == STUN_ANSWER:
+            self.answers_in += 1
+            self.last_answer_in = time.monotonic()
+
+    def counting(self, send: Any) -> Any:
+        """A protocol's `send_stun`, counting what it sends."""
+        from aioice import stun
+
+        def send_stun(message: Any, addr: Any) -> None:
+            if message.message_class == stun.Class.REQUEST:
+                self.requests_out += 1
+            elif message.message_class == stun.Class.RESPONSE:
+                self.answers_out += 1
+            send(message, addr)
+
+        return send_stun
 
 
 class Bot:
@@ -610,7 +684,16 @@ class Bot:
         self.streams = {"audio": Stream(), "video": Stream()}
         self.where = ""  # the media process it watches on, when several serve the talk
         self.light = light
-        self.inodes: list[int] = []  # a light bot's sockets
+        self.inodes: list[int] = []  # its sockets (a light bot's drops are its RTP)
+        self.port = 0  # its socket's (the address the media process checks consent with)
+        self.stun = Stun()
+        self.joined: float | None = None  # monotonic, once its answer is made
+        self.left: float | None = None  # when its connection failed or closed
+        self.pc.on("connectionstatechange", self._changed)
+
+    def _changed(self) -> None:
+        if self.pc.connectionState in ("failed", "closed") and self.left is None:
+            self.left = time.monotonic()
 
     def count_headers(self) -> None:
         """Read each datagram's RTP header where aioice receives it (its protocol's
@@ -621,18 +704,27 @@ class Bot:
                 kind = line[2:].split()[0]
             elif line.startswith("a=rtpmap:") and line.split()[1].split("/")[0] in ("VP8", "opus"):
                 kinds[int(line[9:].split()[0])] = self.streams[kind]
-        unpack = RTP_HEADER.unpack_from
+        unpack, stun = RTP_HEADER.unpack_from, self.stun.received
         transport = self.pc.getTransceivers()[0].receiver.transport.transport
         for protocol in transport._connection._protocols:
             # Room for a few hundred ms of video when the bot's process waits for a core (the
             # load generator, niced): its drops are the bench's, not the relay's.
             sock = protocol.transport.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BOT_RECEIVE_BUFFER)
+            size = BOT_RECEIVE_BUFFER if self.light else full_bot_buffer()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+            self.inodes.append(os.fstat(sock.fileno()).st_ino)
+            self.port = sock.getsockname()[1]
+            protocol.send_stun = self.stun.counting(protocol.send_stun)
+            original = protocol.datagram_received
             if self.light:
                 sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, discard_rtp_filter())
-                self.inodes.append(os.fstat(sock.fileno()).st_ino)
+
+                def passed(data: bytes, addr: Any, original: Any = original) -> None:
+                    stun(data)
+                    original(data, addr)
+
+                protocol.datagram_received = passed
                 continue
-            original = protocol.datagram_received
 
             def received(data: bytes, addr: Any, original: Any = original) -> None:
                 if 128 <= data[0] < 192 and (data[1] & 0x7F) in kinds:  # RTP (not RTCP: 72-76)
@@ -642,6 +734,7 @@ class Bot:
                         size -= 4 + 4 * int.from_bytes(data[14:16], "big")
                     kinds[second & 0x7F].add(seq, timestamp, second & 0x80, size)
                 else:
+                    stun(data)
                     original(data, addr)
 
             protocol.datagram_received = received
@@ -656,6 +749,7 @@ class Bot:
             send_clip(self.pc, send)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self.count_headers()
+        self.joined = time.monotonic()
         return str(self.pc.localDescription.sdp)
 
     async def join(self, reader: Any, writer: Any) -> None:
@@ -671,6 +765,24 @@ class Bot:
     def discarded(self, drops: dict[int, int]) -> int:
         """RTP packets that reached a light bot (`drops`: `discarded_rtp()`)."""
         return sum(drops.get(inode, 0) for inode in self.inodes)
+
+    def diagnosis(
+        self, sockets: dict[int, tuple[int, int]], queued: dict[int, int]
+    ) -> dict[str, Any]:
+        """What `diagnose` tells of this bot: kind, port, where, when it joined and left (if
+        it did), its state, its STUN counts (`Stun`), its sockets' drops (a full bot's: its
+        receive buffer overflowing) and largest receive queue seen (`queued`, by inode)."""
+        return {
+            "light": self.light,
+            "port": self.port,
+            "where": self.where,
+            "joined": self.joined,
+            "left": self.left,
+            "state": self.pc.connectionState,
+            "stun": vars(self.stun),
+            "drops": sum(sockets.get(inode, (0, 0))[1] for inode in self.inodes),
+            "queued": max((queued.get(inode, 0) for inode in self.inodes), default=0),
+        }
 
     def counts(self, drops: dict[int, int] | None = None) -> dict[str, Any]:
         if self.light:
@@ -693,14 +805,79 @@ async def view(port: int, count: int, every: int) -> None:
     setup_aiortc()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     bots = [Bot(light=n % every != 0) for n in range(count)]
+    watch = Watch(bots)
     for bot in bots:
         await bot.join(reader, writer)
-    await counted(bots, 60)
+    await counted(bots, 60, watch)
 
 
-async def counted(bots: list[Bot], wait: float) -> None:
+class Watch:
+    """A bot process's own health, in windows of `WINDOW` seconds: its event loop's lag (how
+    late a timer ran), its CPU and run-queue wait (seconds a second), and its bots' sockets:
+    the largest receive queue (bytes as charged against SO_RCVBUF) of the full bots' and of
+    the light bots', and the full bots' drops (a full receive buffer). A full bot's socket
+    queues its RTP and its STUN together: a consent check waits behind the RTP before it,
+    however small the loop's lag. Runs from its creation (`diagnose` reads it)."""
+
+    WINDOW, TICK = 5.0, 0.1
+
+    def __init__(self, bots: list[Bot]) -> None:
+        self.bots = bots  # the list itself: a bot replaced in it is followed
+        self.windows: list[dict[str, float]] = []
+        self.queued: dict[int, int] = {}  # the largest receive queue seen, by socket inode
+        self.task = asyncio.get_running_loop().create_task(self.run())
+
+    async def run(self) -> None:
+        loop, pid = asyncio.get_running_loop(), os.getpid()
+        cpu, wait, start, lag = own_cpu(), run_queue_wait(pid), time.monotonic(), 0.0
+        drops = self.full_drops(udp_sockets())
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.TICK)
+            lag = max(lag, loop.time() - before - self.TICK)
+            if (now := time.monotonic()) - start < self.WINDOW:
+                continue
+            sockets = udp_sockets()
+            window = {"t": now, "lag": lag, **self.sample(sockets)}
+            window["cpu"] = ((used := own_cpu()) - cpu) / (now - start)
+            window["wait"] = ((waited := run_queue_wait(pid)) - wait) / (now - start)
+            window["drops_full"] = (dropped := self.full_drops(sockets)) - drops
+            self.windows.append(window)
+            cpu, wait, drops, start, lag = used, waited, dropped, now, 0.0
+
+    def sample(self, sockets: dict[int, tuple[int, int]]) -> dict[str, float]:
+        """The largest receive queue now of the full and of the light bots' sockets (KiB)."""
+        largest = {"queued_full": 0.0, "queued_light": 0.0}
+        for bot in self.bots:
+            for inode in bot.inodes:
+                queued = sockets.get(inode, (0, 0))[0]
+                self.queued[inode] = max(self.queued.get(inode, 0), queued)
+                name = "queued_light" if bot.light else "queued_full"
+                largest[name] = max(largest[name], queued / 1024)
+        return largest
+
+    def full_drops(self, sockets: dict[int, tuple[int, int]]) -> int:
+        return sum(
+            sockets.get(inode, (0, 0))[1] for b in self.bots if not b.light for inode in b.inodes
+        )
+
+    def diagnose(self) -> dict[str, Any]:
+        """This process's windows and its bots' `Bot.diagnosis`, as `--diagnose` shows them."""
+        sockets = udp_sockets()
+        self.sample(sockets)
+        bots = [bot.diagnosis(sockets, self.queued) for bot in self.bots]
+        return {"pid": os.getpid(), "now": time.monotonic(), "windows": self.windows, "bots": bots}
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def counted(bots: list[Bot], wait: float, watch: Watch | None = None) -> None:
     """Say how many bots got a first video frame (a light bot: RTP) within `wait` seconds,
-    then their counts at each `mark` read on stdin, until stdin ends."""
+    then their counts at each `mark` read on stdin (`watch.diagnose()` at each `diagnose`),
+    until stdin ends."""
 
     def reached() -> list[Bot]:
         drops = discarded_rtp() if any(b.light for b in bots) else {}
@@ -716,16 +893,21 @@ async def counted(bots: list[Bot], wait: float) -> None:
         drops = discarded_rtp() if any(b.light for b in bots) else {}
         return [bot.counts(drops) for bot in bots]
 
-    await answer_marks(counts)
+    await answer_marks(counts, watch.diagnose if watch else None)
     for bot in bots:
         await bot.pc.close()
 
 
-async def answer_marks(counts: Any) -> None:
-    """Print `counts()` as a JSON line at each `mark` read on stdin, until stdin ends."""
+async def answer_marks(counts: Any, diagnose: Any = None) -> None:
+    """Print `counts()` as a JSON line at each `mark` read on stdin (`diagnose()` at each
+    `diagnose`), until stdin ends."""
     loop = asyncio.get_running_loop()
-    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "mark":
-        print(json.dumps(counts()), flush=True)
+    while (line := (await loop.run_in_executor(None, sys.stdin.readline)).strip()) in (
+        "mark",
+        "diagnose",
+    ):
+        answer = counts() if line == "mark" or diagnose is None else diagnose()
+        print(json.dumps(answer), flush=True)
 
 
 # The production path: `fair media` processes, reached through Redis --------------------------
@@ -774,6 +956,7 @@ async def view_remote(count: int, rate: float, every: int) -> None:
     setup_aiortc()
     stages = await remote_stages()
     bots, start = [Bot(light=n % every != 0) for n in range(count)], time.monotonic()
+    watch = Watch(bots)
     for n in range(count):
         if time.monotonic() > start + count / rate + JOIN_SLACK:
             print(f"{count - n} bots not joined within {JOIN_SLACK} s of the ramp", file=sys.stderr)
@@ -791,7 +974,7 @@ async def view_remote(count: int, rate: float, every: int) -> None:
                 await bots[n].pc.close()
                 bots[n] = Bot(light=bots[n].light)
                 await asyncio.sleep(0.5)
-    await counted(bots, 60)
+    await counted(bots, 60, watch)
 
 
 def production_env(namespace: str, cap: int) -> dict[str, str]:
@@ -825,15 +1008,40 @@ def spawn(children: _harness.Children, *args: str, script: str = __file__) -> su
 
 
 def spawn_apart(
-    children: _harness.Children, args: list[str], env: dict[str, str] | None = None
+    children: _harness.Children,
+    args: list[str],
+    env: dict[str, str] | None = None,
+    stderr: Any = None,
 ) -> subprocess.Popen[str]:
     """`spawn`, in a session of its own: Linux's scheduler (with autogroup, the default) shares
     the cores between sessions first, then between a session's processes by their nice values.
     A media process or the publisher in the bench's session would share one slot with every
     bot process (ten at 1,000 viewers, each weighing as much under saturation); in its own, it
     gets a slot of its own, as a service on its host would, and `--priority` raises that."""
-    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True, "stderr": stderr}
     return children.start(args, env, start_new_session=True, **pipes)  # type: ignore[return-value]
+
+
+# With --priority P, the bot processes run at nice -(P - BOTS_BELOW): above the machine's other
+# load, below the media processes.
+BOTS_BELOW = 5
+
+
+def spawn_bots(
+    children: _harness.Children, views: list[list[str]], env: dict[str, str] | None, priority: int
+) -> list[subprocess.Popen[str]]:
+    """The bot processes (`views`: their command lines). They stand for viewers' browsers,
+    each on a machine of its own: with `--priority` P, each runs in a session of its own
+    (`spawn_apart`) at nice -(P - `BOTS_BELOW`), above the machine's other load (they need
+    ~0.07 core a hundred viewers), below the media processes. In the bench's session, at the
+    machine's nice 0 or even -(P - 5) (one group for them all), they waited for a core up to a
+    second a second on a loaded machine (load 12-17), their full bots' sockets filled with RTP,
+    and the media processes' consent checks queued behind it went unanswered: consent lost."""
+    if not priority:
+        return [children.talker(view, env) for view in views]
+    bots = [spawn_apart(children, view, env) for view in views]
+    prioritise([p.pid for p in bots], max(priority - BOTS_BELOW, 0))
+    return bots
 
 
 def expect(process: subprocess.Popen[str], timeout: float) -> str:
@@ -930,6 +1138,13 @@ class Result:
     by_process: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     light_ratio: float | None = None  # light bots: lowest packet rate / measured bots' median
     light: int = 0  # viewers that are light bots (`Bot`): no fps nor loss of their own
+    diagnosis: list[str] = field(default_factory=list)  # `diagnosis`, shown when invalid
+
+    @property
+    def valid(self) -> bool:
+        """Every viewer connected, at `TARGET_FPS` or more, under 1 % loss."""
+        good = self.connected == self.viewers and self.loss_max < GOAL_LOSS and self.light_ok
+        return good and self.fps_min >= TARGET_FPS
 
     @property
     def light_ok(self) -> bool:
@@ -976,13 +1191,15 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
         prioritise([p.pid for p in processes], args.priority)
         sizes = shares(n, 1, args.bots_per_process)[0]
         every = ["--measure-every", str(args.measure_every)]
-        bots = [spawn(children, "--view", str(port), str(size), *every) for size in sizes if size]
+        views = [[script, "--view", str(port), str(size), *every] for size in sizes if size]
+        bots = spawn_bots(children, views, None, args.priority)
         processes += bots
         connected = sum(json.loads(expect(b, 120))["connected"] for b in bots)
         time.sleep(args.warmup)
         usage0 = relay_usage(port)
         window = observe(bots, processes[1], [p.pid for p in processes], 1, args)
         usage1 = relay_usage(port)
+        reports = diagnose(bots)
         if args.profile:  # after the measure: cProfile's own cost stays out of the figures
             print(control(port, {"op": "profile", "seconds": args.profile})["profile"])
     wall = usage1["wall"] - usage0["wall"]
@@ -996,7 +1213,7 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
         if usage1["viewers_connected"] < n
         else "",
     ]
-    return window.result(
+    result = window.result(
         mode,
         n,
         connected,
@@ -1005,6 +1222,8 @@ def measure(mode: str, n: int, args: argparse.Namespace) -> Result:
         media_cpu / sent * 1e6 if sent else 0.0,
         "; ".join(note for note in notes if note),
     )
+    result.diagnosis = diagnosis(reports, [])
+    return result
 
 
 def measure_production(n: int, args: argparse.Namespace) -> Result:
@@ -1020,9 +1239,11 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
     k, namespace = args.processes, f"fair:bench:relay:{os.getpid()}"
     env = production_env(namespace, -(-n // args.processes))
     keys, client = Keys(namespace), redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    logs = [tempfile.TemporaryFile("w+") for _ in range(k)]  # their stderr (`media_logs`)
+    reports: list[dict[str, Any]] = []
     try:
         with _harness.Children() as children:
-            media = [spawn_apart(children, ["-m", "fair", "media"], env) for _ in range(k)]
+            media = [spawn_apart(children, ["-m", "fair", "media"], env, log) for log in logs]
             deadline = time.monotonic() + 60
             while client.zcard(keys.load) < k:
                 if time.monotonic() > deadline:
@@ -1033,20 +1254,12 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
             prioritise([p.pid for p in [*media, publisher]], args.priority)
             sizes = [size for size in shares(n, 1, args.bots_per_process)[0] if size]
             rate = args.ramp / len(sizes)
-            bots = [
-                children.talker(
-                    [
-                        os.path.abspath(__file__),
-                        "--view-remote",
-                        str(size),
-                        str(rate),
-                        "--measure-every",
-                        str(args.measure_every),
-                    ],
-                    env,
-                )
+            every = ["--measure-every", str(args.measure_every)]
+            views = [
+                [os.path.abspath(__file__), "--view-remote", str(size), str(rate), *every]
                 for size in sizes
             ]
+            bots = spawn_bots(children, views, env, args.priority)
             wait = n / args.ramp + JOIN_SLACK + 90  # the ramp, its slack, `counted`'s 60 s
             connected = sum(json.loads(expect(b, wait))["connected"] for b in bots)
             time.sleep(args.warmup)
@@ -1057,9 +1270,11 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
             cpu1, t1 = [cpu_seconds(p) for p in pids[:k]], time.monotonic()
             audience = client.hgetall(keys.audience(ROOM))
             alive = [p.poll() is None for p in media]
+            reports = diagnose(bots)
     finally:
         asyncio.run(_harness.forget_namespace(REDIS_URL, namespace))
         client.close()
+        lost = media_logs(logs)
     media_cpu = sum(b - a for a, b in zip(cpu0, cpu1, strict=True))
     received = window.received
     spread = {
@@ -1075,7 +1290,7 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
         f"fps min/median by process (viewers): {fps_by_process}",
         "" if all(alive) else f"media processes alive: {alive}",
     ]
-    return window.result(
+    result = window.result(
         f"forward:{k}",
         n,
         connected,
@@ -1084,6 +1299,145 @@ def measure_production(n: int, args: argparse.Namespace) -> Result:
         media_cpu / received * 1e6 if received else 0.0,
         "; ".join(v for v in notes if v),
     )
+    result.diagnosis = diagnosis(reports, lost)
+    return result
+
+
+# Diagnostics: who loses ICE consent, and why ---------------------------------------------------
+
+
+def diagnose(bots: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    """Each bot process's `Watch.diagnose()`."""
+    for process in bots:
+        process.stdin.write("diagnose\n")  # type: ignore[union-attr]
+        process.stdin.flush()  # type: ignore[union-attr]
+    return [json.loads(expect(process, 30)) for process in bots]
+
+
+LOST = re.compile(
+    r"^(\S+ \S+) .*ICE consent lost with \S+:(\d+): no answer for (\d+) s \((\d+) of (\d+) "
+    r"checks answered; (\d+) binding requests from the other end, the last (never|\d+ s ago)\)"
+)
+
+
+@dataclass
+class Lost:
+    """A media process's 'ICE consent lost' line (fair.media.consent.lost)."""
+
+    at: float  # time.monotonic() when it was logged
+    port: int  # the other end's: a bot's socket, a leg's, the publisher's
+    answered: int  # of its checks
+    sent: int
+    asked: int  # binding requests from the other end
+    last_asked: float | None  # seconds before the line
+
+
+def media_logs(logs: list[Any]) -> list[Lost]:
+    """The media processes' stderr (`logs`): echoed to ours but for their 'ICE consent lost'
+    lines, which are returned (`diagnosis` sums them up)."""
+    offset = time.time() - time.monotonic()
+    lost = []
+    for log in logs:
+        log.seek(0)
+        for line in log:
+            if found := LOST.match(line):
+                at, port, _, answered, sent, asked, last = found.groups()
+                when = datetime.strptime(at, "%Y-%m-%d %H:%M:%S,%f").timestamp() - offset
+                ago = None if last == "never" else float(last.split()[0])
+                lost.append(Lost(when, int(port), int(answered), int(sent), int(asked), ago))
+            else:
+                sys.stderr.write(line)
+        log.close()
+    return lost
+
+
+def diagnosis(reports: list[dict[str, Any]], lost: list[Lost]) -> list[str]:
+    """What the bot processes (`diagnose`) and the media processes (`media_logs`) saw, for the
+    light bots and the full (measured) ones apart: which connections left, and why."""
+    bots = [bot for report in reports for bot in report["bots"]]
+    joins = [bot["joined"] for bot in bots if bot["joined"]]
+    if not bots or not joins:
+        return []
+    t0, by_port = min(joins), {bot["port"]: bot for bot in bots}
+    lines = ["diagnostics (times from the first join):"]
+    for light in (False, True):
+        mine = [bot for bot in bots if bot["light"] == light]
+        if mine:
+            lines += kind_lines("light" if light else "full", mine, reports[0]["now"])
+    if lost:
+        lines.append(lost_line(lost, by_port))
+    for report in reports:
+        lines.append(process_line(report, t0))
+    return lines
+
+
+def kind_lines(kind: str, bots: list[dict[str, Any]], now: float) -> list[str]:
+    """The light or the full bots: how many left, when; the STUN both ways, drops, queues."""
+    gone = [bot for bot in bots if bot["state"] != "connected"]
+    lines = [f"  {kind} bots: {len(bots)}, {len(gone)} not connected at the end"]
+    for name, group in (("gone", gone), ("connected", [b for b in bots if b not in gone])):
+        if not group:
+            continue
+        left = [b["left"] - b["joined"] for b in group if b["left"] and b["joined"]]
+        stun = {key: [b["stun"][key] for b in group] for key in group[0]["stun"]}
+        ago = [now - t for t in stun["last_request_in"] if t is not None]
+        lines.append(
+            f"    {name} {len(group)}: "
+            + (f"left {min(left):.0f}-{max(left):.0f} s after joining; " if left else "")
+            + f"media's requests received {median(stun['requests_in'])}, answered "
+            f"{median(stun['answers_out'])}, the last {median(ago, '.0f')} s before the end; "
+            f"own requests sent {median(stun['requests_out'])}, answered "
+            f"{median(stun['answers_in'])} (medians a bot); receive buffer: drops "
+            f"{sum(b['drops'] for b in group)} in all"
+            + (" (light: mostly their filtered RTP)" if kind == "light" else "")
+            + f", largest queue {max(b['queued'] for b in group) / 1024:.0f} KiB"
+        )
+    return lines
+
+
+def lost_line(lost: list[Lost], by_port: dict[int, dict[str, Any]]) -> str:
+    kinds = {"full": 0, "light": 0, "not a bot": 0}
+    for line in lost:
+        bot = by_port.get(line.port)
+        kinds["not a bot" if bot is None else "light" if bot["light"] else "full"] += 1
+    after = [line.at - by_port[line.port]["joined"] for line in lost if line.port in by_port]
+    return (
+        f"  media processes: {len(lost)} 'ICE consent lost' ({kinds['full']} full bots, "
+        f"{kinds['light']} light, {kinds['not a bot']} not bots)"
+        + (f" {min(after):.0f}-{max(after):.0f} s after the bot joined" if after else "")
+        + f"; their checks answered {median([x.answered for x in lost])} of "
+        f"{median([x.sent for x in lost])}, the other end's binding requests "
+        f"{median([x.asked for x in lost])}, the last "
+        f"{median([x.last_asked for x in lost if x.last_asked is not None], '.0f')} s before "
+        "(medians)"
+    )
+
+
+def process_line(report: dict[str, Any], t0: float) -> str:
+    """A bot process: its bots gone, its loop's lag, CPU and wait, its sockets' queues."""
+    bots, windows = report["bots"], report["windows"]
+    full = [b for b in bots if not b["light"]]
+    gone = [b for b in bots if b["state"] != "connected"]
+    gone_full = sum(1 for b in gone if not b["light"])
+
+    def worst(key: str) -> float:
+        return max((w[key] for w in windows), default=0.0)
+
+    lags = " ".join(f"{w['lag']:.1f}/{w['queued_full']:.0f}" for w in windows)
+    return (
+        f"  bot process {report['pid']} ({len(full)} full, {len(bots) - len(full)} light): "
+        f"{gone_full} full and {len(gone) - gone_full} light gone; lag max {worst('lag'):.1f} s, "
+        f"CPU {min((w['cpu'] for w in windows), default=0):.2f}-{worst('cpu'):.2f} s/s, "
+        f"run-queue wait max {worst('wait'):.2f} s/s, full bots' queue max "
+        f"{worst('queued_full'):.0f} KiB (light {worst('queued_light'):.0f}), full bots' drops "
+        f"{sum(w['drops_full'] for w in windows)}; lag (s) / full bots' queue (KiB) by "
+        f"{Watch.WINDOW:.0f} s from "
+        f"{(windows[0]['t'] - t0) if windows else 0:.0f} s: {lags}"
+    )
+
+
+def median(values: list[Any], spec: str = ".0f") -> str:
+    return format(statistics.median(values), spec) if values else "-"
 
 
 @dataclass
@@ -1281,8 +1635,7 @@ def spread_line(r: Result) -> str:
     processes). What an invalid run's cause may be is said beside: a publisher that sent
     fewer frames, media processes that waited for a core (`STARVED`: the machine's other
     load, not the relay's own work)."""
-    valid = r.connected == r.viewers and r.fps_min >= TARGET_FPS and r.loss_max < GOAL_LOSS
-    valid = valid and r.light_ok
+    valid = r.valid
     starved = " (STARVED)" if r.media_wait > STARVED else ""
     light = (
         f" ({r.light} light: RTP rate min {r.light_ratio:.0%} of the measured median)"
@@ -1345,6 +1698,19 @@ def main() -> None:
         "or aioice's own (the media processes keep fair's either way)",
     )
     parser.add_argument(
+        "--full-bot-buffer",
+        type=int,
+        default=FULL_BOT_BUFFER_KIB,
+        metavar="KIB",
+        help="a full (measured) bot's socket receive buffer (SO_RCVBUF; light bots: 1 MiB)",
+    )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="print the diagnostics (light and full bots, bot processes, ICE consent lost) of "
+        "every forward run, not only of the invalid ones",
+    )
+    parser.add_argument(
         "--profile", type=float, default=0, help="then cProfile the media process for S seconds"
     )
     parser.add_argument("--serve-relay", nargs=2, metavar=("MODE", "PORT"))
@@ -1353,7 +1719,6 @@ def main() -> None:
     parser.add_argument("--publish-remote", action="store_true")
     parser.add_argument("--view-remote", nargs=2, metavar=("COUNT", "RATE"))
     args = parser.parse_args()
-    os.environ[PEER_CONSENT] = args.peer_consent  # inherited by the publisher and the bots
     if args.publish_remote:
         return asyncio.run(publish_remote())
     if args.view_remote:
@@ -1368,10 +1733,14 @@ def main() -> None:
 
     if args.priority and os.geteuid() != 0:
         raise SystemExit("--priority needs root (nice below 0)")
+    # Inherited by the publisher and the bots, whose own arguments leave these at their defaults.
+    os.environ[PEER_CONSENT] = args.peer_consent
+    os.environ[FULL_BOT_BUFFER] = str(args.full_bot_buffer << 10)
     print(
         f"{os.cpu_count()} CPUs; goal: >= {GOAL_VIEWERS_PER_CORE} viewers/core, fps >= "
         f"{GOAL_FPS:.0f}, loss < {GOAL_LOSS:.0%}, >= {GOAL_RATIO:.0f}x the baseline's eq/core; "
-        f"media processes and publisher at nice {-args.priority}, bots at nice 5, one bot in "
+        f"media processes and publisher at nice {-args.priority}, bots at nice "
+        f"{-max(args.priority - BOTS_BELOW, 0) if args.priority else 5}, one bot in "
         f"{args.measure_every} measuring"
     )
     print(HEADER, flush=True)
@@ -1400,6 +1769,9 @@ def main() -> None:
         print(target_line(forwarded))
     for result in spread:
         print(spread_line(result))
+    for result in forwarded:
+        if result.diagnosis and (args.diagnose or not result.valid):
+            print(f"{result.mode} N={result.viewers}: " + "\n".join(result.diagnosis))
     if failed:
         raise SystemExit(f"{failed} run(s) failed: see above and stderr")
 

@@ -5,6 +5,9 @@ server in this process takes it as a leg for a second viewer. The origin stopped
 2 s costs nothing. Then it lags: each consent check the leg sends it finds it stopped for 1 s,
 and the presenter answers the origin's checks 1 s late (a congested uplink). aioice's own
 consent closes both connections after six such checks (about 30 s); both stay up now.
+
+Each end counts its checks both ways, and the line that says consent is lost gives them (two
+aioice connections on loopback, one falling silent).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -57,10 +62,13 @@ def test_it_replaces_what_it_was_written_for() -> None:
     assert connection._nominated == {}
     assert connection.remote_password is None
     assert connection._query_consent_task is None
-    for name in ("query_consent", "build_request", "close"):
+    assert connection._closing is False
+    for name in ("query_consent", "build_request", "close", "request_received"):
         assert inspect.iscoroutinefunction(getattr(ice.Connection, name)) == (
-            name != "build_request"
+            name in ("query_consent", "close")
         )
+    received = inspect.signature(consent._aioice_request_received).parameters
+    assert list(received) == ["self", "message", "addr", "protocol"]
     assert list(inspect.signature(ice.Connection.build_request).parameters) == [
         "self",
         "pair",
@@ -81,6 +89,54 @@ def test_a_process_holding_rooms_installs_it(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(ice.Connection, "query_consent", ice.Connection.close)  # not ours
     Stages(ice_servers=[])
     assert ice.Connection.query_consent is consent.query_consent
+
+
+async def connected_pair() -> tuple[ice.Connection, ice.Connection]:
+    """Two aioice connections to each other on loopback, connected."""
+    pair = (ice.Connection(ice_controlling=True), ice.Connection(ice_controlling=False))
+    for connection in pair:
+        await connection.gather_candidates()
+    for here, there in (pair, pair[::-1]):
+        here.remote_username, here.remote_password = there.local_username, there.local_password
+        for candidate in there.local_candidates:
+            await here.add_remote_candidate(candidate)
+        await here.add_remote_candidate(None)
+    await asyncio.gather(*(connection.connect() for connection in pair))
+    return pair
+
+
+async def test_it_counts_the_checks_both_ways_and_says_them_when_consent_is_lost(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, loopback_only: None
+) -> None:
+    """Each end counts its checks and their answers, and the other end's binding requests;
+    when the other end stops answering, the line that says consent is lost gives them."""
+    consent.install()
+    monkeypatch.setattr(consent, "INTERVAL", 0.1)
+    monkeypatch.setattr(consent, "EXPIRY", 1.0)
+    caplog.set_level(logging.INFO, logger="fair.media")
+    checking, answering = await connected_pair()
+    try:
+        ours, theirs = consent.checks(checking), consent.checks(answering)
+        await until(lambda: min(ours.sent, theirs.sent) >= 3, 10)
+        assert (ours.answered, theirs.answered) == (ours.sent, theirs.sent)
+        # The ICE checks of connect() (at least one) and then every consent check.
+        assert theirs.asked > ours.sent and ours.asked > theirs.sent
+
+        answering.request_received = lambda *args: None  # silent, but still checking
+        await until(lambda: checking._closed, 10)
+        assert answering._closed is False
+        port = answering.local_candidates[0].port
+        message = (
+            f"ICE consent lost with 127.0.0.1:{port}: no answer for \\d s "
+            f"\\({ours.answered} of {ours.sent} checks answered; {ours.asked} binding requests "
+            r"from the other end, the last \d s ago\)"
+        )
+        lines = [r.getMessage() for r in caplog.records if "ICE consent lost" in r.getMessage()]
+        assert len(lines) == 1 and re.fullmatch(message, lines[0]), lines
+        assert ours.sent > ours.answered
+    finally:
+        for connection in (checking, answering):
+            await connection.close()
 
 
 def spawn_media(conf: settings.Settings, data_dir: Path) -> subprocess.Popen[bytes]:
