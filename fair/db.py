@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,7 +32,8 @@ CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection (asyncpg's own 
 # Seconds a statement on an open PostgreSQL connection may take (asyncpg's own default: none):
 # a server that stopped answering with the connection open (a hung host, a frozen process, a
 # dead network path: no reset, the kernel still acknowledges) would otherwise hold the request,
-# and the pool's pre-ping, forever.
+# and the pool's pre-ping, forever. On SQLite, how long a statement waits for another
+# connection's lock (its busy timeout) before "database is locked".
 COMMAND_TIMEOUT = 30.0
 
 
@@ -58,19 +60,47 @@ async def _reach(*args: Any, **kwargs: Any) -> Any:
 
 def unavailable(exc: BaseException) -> str | None:
     """Why the database cannot serve now, as an error code, or None when `exc` is a defect:
-    `server.busy` when every connection of the pool stayed taken for its timeout;
-    `server.unavailable` when the database is unreachable on connect, or a connection was lost
-    during the request (SQLAlchemy marks it invalidated; the pool's pre-ping replaces such
-    connections once the server is back). Both are answered 503 with Retry-After."""
+    `server.busy` when every connection of the pool stayed taken for its timeout, or SQLite's
+    write lock stayed taken for its busy timeout ("database is locked"); `server.unavailable`
+    when the database is unreachable on connect, or a connection was lost or ended by the
+    server during the request (SQLAlchemy marks it invalidated; the pool's pre-ping replaces
+    such connections once the server is back). Both are answered 503 with Retry-After."""
     if isinstance(exc, PoolTimeout):
         return "server.busy"
     if isinstance(exc, Unreachable):
         return "server.unavailable"
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return "server.unavailable"
+    if isinstance(exc, DBAPIError):
+        # A connection PostgreSQL ended (a fast shutdown's 57P01, even mid-statement) is
+        # invalidated too: asyncpg reports it closed (tests/test_db_report.py).
+        if exc.connection_invalidated:
+            return "server.unavailable"
+        if _locked(exc.orig):
+            return "server.busy"
     if _timed_out(exc):
         return "server.unavailable"
     return None
+
+
+def report(log: logging.Logger, exc: BaseException, what: str) -> str | None:
+    """Log `exc`, which stopped `what`, once, and return `unavailable`'s code for it.
+
+    The database briefly unavailable (the pool all taken, PostgreSQL refusing, stopped or gone,
+    SQLite's lock held too long) is expected under a surge or a restart, and the caller answers
+    503 or retries: one warning line, no traceback. Anything else is a defect: "<what> failed"
+    with its traceback (None returned). The line carries the request id (fair.logs)."""
+    reason = unavailable(exc)
+    if reason is None:
+        log.error("%s failed", what, exc_info=exc)
+    else:
+        log.warning("%s: database unavailable (%s): %r", what, reason, exc)
+    return reason
+
+
+def _locked(orig: BaseException | None) -> bool:
+    """Whether `orig` is SQLite's SQLITE_BUSY (extended codes included): "database is locked"."""
+    code = getattr(orig, "sqlite_errorcode", None)
+    busy = isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
+    return isinstance(orig, sqlite3.Error) and busy
 
 
 def _timed_out(exc: BaseException) -> bool:
@@ -91,7 +121,7 @@ def _timeout_is_a_disconnect(context: ExceptionContext) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout (`command_timeout`).
 
     PostgreSQL: connections checked before use (pre-ping: after a restart of the server the
     dead ones are replaced, the app recovers by itself), opened within `connect_timeout`
@@ -103,8 +133,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        engine = create_async_engine(url, connect_args={"timeout": command_timeout}, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(command_timeout))
         # SQLite takes its write lock at BEGIN IMMEDIATE, so a transaction never upgrades late.
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
@@ -162,20 +192,26 @@ async def run_statistics(engine: AsyncEngine, *, interval: float = 3600.0) -> No
     while True:
         try:
             await refresh_statistics(engine)
-        except Exception:  # a busy database: try again next round
-            logging.getLogger("fair.db").exception("ANALYZE failed")
+        except Exception as exc:  # a busy database: try again next round
+            report(logging.getLogger("fair.db"), exc, "ANALYZE")
         await asyncio.sleep(interval)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not pysqlite, emit BEGIN (see _sqlite_begin).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(busy_seconds: float) -> Callable[[Any, Any], None]:
+    """The "connect" listener setting up each new SQLite connection."""
+    busy_ms = round(busy_seconds * 1000)
+
+    def set_up(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, emit BEGIN (see _sqlite_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return set_up
 
 
 def _sqlite_begin(connection: Any) -> None:

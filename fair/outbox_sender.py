@@ -14,6 +14,8 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 
+from fair import db
+
 
 class Wakeup:
     """The wake-up of one outbox's sender, per event loop."""
@@ -58,5 +60,5 @@ async def run(
         try:
             while await round_():
                 pass
-        except Exception:  # keep the sender alive; the next round retries
-            log.exception("%s failed", what)
+        except Exception as exc:  # keep the sender alive; the next round retries
+            db.report(log, exc, what)

@@ -103,7 +103,8 @@ class Settings:
     # waits for one before answering 503 "briefly unavailable" with Retry-After (a surge waits
     # briefly, it does not pile up behind the pool), and how long opening a PostgreSQL
     # connection may take (PostgreSQL stopped or not answering: the same 503), and a statement
-    # on an open one (PostgreSQL hung with the connection open: the same 503, fair.db).
+    # on an open one (PostgreSQL hung with the connection open: the same 503, fair.db; on
+    # SQLite, the wait for another connection's write lock, then the busy 503).
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_timeout: float = 2.0

@@ -205,12 +205,12 @@ async def run_call_expiry(state: Resources, *, interval: float = 5.0) -> None:
         await asyncio.sleep(interval)
         try:
             await unit_of_work.write(state.write_sessions, state.broadcast, queues.expire_calls)
-        except Exception:  # a busy database: the next round retries
-            log.exception("expiring queue calls failed")
+        except Exception as exc:  # a busy database: the next round retries
+            db.report(log, exc, "expiring queue calls")
         try:
             await unit_of_work.write(state.write_sessions, state.broadcast, presence.expire)
-        except Exception:
-            log.exception("expiring booth presence failed")
+        except Exception as exc:
+            db.report(log, exc, "expiring booth presence")
 
 
 async def activity_round(state: AppState) -> int:
@@ -241,13 +241,13 @@ async def run_activity(state: AppState, *, interval: float = ACTIVITY_ROUND_SECO
                 await asyncio.wait_for(state.activity.full.wait(), timeout=interval)
             try:
                 await activity_round(state)
-            except Exception:  # a busy database: the tally keeps it, the next round retries
-                log.exception("writing page views failed")
+            except Exception as exc:  # a busy database: the tally keeps it, the next round retries
+                db.report(log, exc, "writing page views")
     finally:
         try:
             await activity_round(state)
-        except Exception:
-            log.exception("writing the last page views failed")
+        except Exception as exc:
+            db.report(log, exc, "writing the last page views")
 
 
 async def every(
@@ -261,8 +261,8 @@ async def every(
     while True:
         try:
             await round_(state)
-        except Exception:  # a busy database: the next round retries
-            log.exception("the %s round failed", name)
+        except Exception as exc:  # a busy database: the next round retries
+            db.report(log, exc, f"the {name} round")
         await asyncio.sleep(interval)
 
 

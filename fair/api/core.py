@@ -469,13 +469,11 @@ def error_of(exc: Exception, method: str) -> Response:
         status = exc.status_code
         message = i18n.gettext(MESSAGES.get(status, MESSAGES[400]))
         return error_response(status, f"http.{status}", message)
-    reason = db.unavailable(exc)
+    reason = db.report(log, exc, "API request")
     if reason is not None:  # the database out of reach or the pool all taken: come back soon
-        log.warning("API request: database unavailable: %r", exc)
         response = error_response(503, reason, i18n.gettext(MESSAGES[503]))
         response.headers["Retry-After"] = str(RETRY_AFTER)
         return response
-    log.exception("API request failed", exc_info=exc)
     return error_response(500, "server.error", i18n.gettext(MESSAGES[500]))
 
 

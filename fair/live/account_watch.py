@@ -37,8 +37,8 @@ async def recheck(state: app_state.AppState, conns: list[Connection]) -> None:
         try:
             async with state.read_sessions() as session:
                 held = await user_sessions.holding(session, ids)
-        except Exception:
-            log.exception("re-checking the sockets' sessions failed")
+        except Exception as exc:
+            db.report(log, exc, "re-checking the sockets' sessions")
             continue
         for conn in chunk:
             found = held.get(conn.session_id) if conn.session_id is not None else None
@@ -49,5 +49,5 @@ async def recheck(state: app_state.AppState, conns: list[Connection]) -> None:
             try:
                 async with db.unit_of_work(state.write_sessions) as session:
                     await user_sessions.touch_many(session, due)
-            except Exception:
-                log.exception("touching the sockets' sessions failed")
+            except Exception as exc:
+                db.report(log, exc, "touching the sockets' sessions")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission_gate, clock, conversations, employers, presence, queues
+from fair import admission_gate, clock, conversations, db, employers, presence, queues
 from fair.enums import NextStep, Role
 from fair.live import admitted, payloads
 from fair.models import QueueEntry, User
@@ -140,8 +140,8 @@ async def touch(conn: Connection) -> None:
         return
     try:
         await conn.write(lambda s: presence.touch(s, connection_id=conn.connection_id))
-    except Exception:  # a busy database: the next heartbeat retries
-        log.exception("touching booth presence failed")
+    except Exception as exc:  # a busy database: the next heartbeat retries
+        db.report(log, exc, "touching booth presence")
 
 
 async def leave_all(conn: Connection) -> None:
@@ -150,8 +150,8 @@ async def leave_all(conn: Connection) -> None:
         return
     try:
         await conn.write(lambda s: presence.unstaff(s, connection_id=conn.connection_id))
-    except Exception:
-        log.exception("unstaffing a booth failed")
+    except Exception as exc:  # a busy database: presence.expire removes it after 90 s
+        db.report(log, exc, "unstaffing a booth")
 
 
 # The conversation ------------------------------------------------------------------------------

@@ -80,12 +80,10 @@ async def endpoint(websocket: WebSocket) -> None:
     try:
         code, reason = await _serve(websocket)
     except Exception as exc:  # logged once, here, never left to the server
-        if db.unavailable(exc) is None:
+        if db.report(log, exc, "live: the socket") is None:
             code, reason = CLOSE_ERROR, None
-            log.exception("live: the socket failed")
         else:  # e.g. while leaving its booths: the database out of reach, not a defect
             code, reason = CLOSE_OVERFLOW, "service briefly unavailable"
-            log.warning("live: the socket ended without the database: %r", exc)
     await _close(websocket, code, reason)
 
 
@@ -309,6 +307,7 @@ class Connection:
         "media_rooms",
         "calls",
         "admission",
+        "request_id",
     )
 
     def __init__(
@@ -342,6 +341,7 @@ class Connection:
         # The armed edition this candidate was let in to, or counted in by the hub's round
         # (fair.live.admitted); None: passed without a place.
         self.admission: int | None = None
+        self.request_id = logs.request_id.get()  # the socket's (`endpoint`), for its chores
 
     async def serve(self, checked: int | None = None) -> int | None:
         """Run until the client leaves (None) or must be closed (the close code); `checked`:
@@ -421,7 +421,8 @@ class Connection:
 
     async def _touch(self) -> None:
         try:
-            await booth_commands.touch(self)
+            with logs.following(self.request_id):  # spawned by the hub: without it otherwise
+                await booth_commands.touch(self)
         finally:
             if not self.ended.done():
                 self._schedule_beat()
@@ -449,15 +450,13 @@ class Connection:
             message = i18n.gettext(exc.message, **exc.params)
             self.reply(protocol.error(command_id, exc.code, message))
         except Exception as exc:
-            reason = db.unavailable(exc)
+            reason = db.report(log, exc, "live command")
             if reason is None:
-                log.exception("live command failed")
                 message = i18n.gettext("Sorry, something went wrong on our side.")
                 self.reply(protocol.error(command_id, "fair.server_error", message))
                 return
             # Every connection taken (a surge of reconnecting sockets) or the database out of
             # reach: the pages' 503, not a server error; the client may try again.
-            log.warning("live command: database unavailable: %r", exc)
             message = i18n.gettext(
                 "The service is briefly unavailable. Nothing was saved: please try again in a "
                 "few seconds."

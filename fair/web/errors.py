@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -139,11 +140,13 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 @also_sockets(CLOSE_AGAIN)
 async def busy(request: Request, exc: Exception) -> Response:
-    """Every database connection is taken (the pool's timeout passed): come back shortly.
+    """Every database connection is taken (the pool's timeout passed), or SQLite's write lock
+    (its busy timeout passed): come back shortly.
 
     The page is shown without reading the user (that would wait for a connection again).
     """
-    log.warning("database pool exhausted on %s %s: %s", request.method, request.url.path, exc)
+    what = "pool exhausted" if isinstance(exc, PoolTimeout) else "locked"  # SQLite's write lock
+    log.warning("database %s on %s %s: %r", what, request.method, request.url.path, exc)
     message = i18n.gettext(
         "The platform is very busy right now and could not handle your request. Nothing was "
         "saved: please try again in a few seconds."
@@ -169,8 +172,12 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
-    """A database error or a timeout: `unavailable` when the connection was lost or a statement
-    got no answer in time (fair.db.unavailable), else a defect (500)."""
-    if db.unavailable(exc) is not None:
+    """A database error or a timeout: `busy` when SQLite's write lock stayed taken past its
+    busy timeout, `unavailable` when the connection was lost or ended by the server or a
+    statement got no answer in time (fair.db.unavailable), else a defect (500)."""
+    reason = db.unavailable(exc)
+    if reason == "server.busy":
+        return await busy(request, exc)
+    if reason is not None:
         return await unavailable(request, exc)
     return await server_error(request, exc)
