@@ -191,6 +191,31 @@ async def test_search_marks_network_offers(app, session, client) -> None:  # typ
     assert "Offre du réseau · Montluçon" in detail.text
 
 
+async def test_facets_count_the_partners_offers_the_page_found_by_id(app, session) -> None:  # type: ignore[no-untyped-def]
+    """A search without filters over the edition's and the partners' offers: the facets read
+    the page's matches by id (a partner's id negated: fair.search.Page.matched), the same
+    counts as the words matched again over both indexes."""
+    from fair import search
+    from fair.search import cache as search_cache
+    from fair.search import facets as search_facets
+
+    net = await _network(session)
+    booth, _ = await f.booth(session, edition_=net["ours"])
+    await f.offer(session, booth_=booth, title="Électricien tertiaire", contract="cdd")
+    await db.commit(session)
+    await network_sync.run_round(app.state.write_sessions, transport=_transport(app))
+    query = search.Query(q="électricien")
+    async with app.state.read_sessions() as read:
+        page = await search.search(read, edition_id=net["ours"].id, query=query, network=True)
+        assert page.total == 2 and page.matched is not None
+        assert sorted(i > 0 for i in page.matched) == [False, True]
+        kw = {"edition_id": net["ours"].id, "query": query, "origin": None, "network": True}
+        by_id = await search_facets.count(read, **kw, shown=page)
+        search_cache.forget()
+        assert by_id == await search_facets.count(read, **kw)
+    assert (by_id.capped, by_id.any["contract"], by_id.contract["cdd"]) == (False, 2, 1)
+
+
 async def test_distance_sort_keeps_near_offers_first(app, session) -> None:  # type: ignore[no-untyped-def]
     from fair import search
 

@@ -395,3 +395,53 @@ async def test_a_filtered_search_past_the_threshold_counts_only_ids(app, session
     # At the threshold: counted, each filter's choices with the others applied.
     counted = await search_facets.count(session, **kw, scan=4)
     assert (counted.capped, counted.contract) == (False, {"cdi": 2, "cdd": 2})
+
+
+async def test_a_search_without_filters_counts_its_matches_by_id(app, session) -> None:  # type: ignore[no-untyped-def]
+    """No filter set: the page comes with every match's id (search.Page.matched) and the
+    facets read those offers by primary key, in one statement that matches no words: the same
+    counts as the words matched again. A filter, or a count past the cap: no ids, the words
+    are matched as before."""
+    from fair.search import cache as search_cache
+
+    edition = await _setup(session)
+    shown_ids = {}
+    for kw in (
+        {"q": "électricien"},
+        {"q": "aide soignante", "commune": "Montpellier"},
+        {"commune": "Montpellier", "sort": "distance"},  # no words: the whole listing
+    ):
+        query = search.Query(**kw)
+        page = await search.search(session, edition_id=edition.id, query=query)
+        assert page.matched is not None, kw
+        assert sorted(page.matched) == sorted(h.offer.id for h in page.hits), kw
+        shown_ids[kw.get("q", "")] = len(page.matched)
+        search_cache.forget()
+        with _statements(app) as seen:
+            by_id = await search_facets.count(
+                session, edition_id=edition.id, query=query, origin=page.origin, shown=page
+            )
+        read = [s for s in seen if "offers_versions" not in s]
+        assert len(read) == 1 and "MATCH" not in read[0] and "@@" not in read[0], read
+        search_cache.forget()
+        assert by_id == await _facets(session, edition, **kw), kw
+    assert shown_ids == {"électricien": 1, "aide soignante": 1, "": 4}  # never the hidden booth's
+    filtered = search.Query(q="électricien", contract="cdi")
+    page = await search.search(session, edition_id=edition.id, query=filtered)
+    assert page.matched is None
+    # A filter: the words' matches without it read as ids first, then those offers by id.
+    search_cache.forget()
+    with _statements(app) as seen:
+        counts = await search_facets.count(
+            session, edition_id=edition.id, query=filtered, origin=None, shown=page
+        )
+    read = [s for s in seen if "offers_versions" not in s]
+    assert len(read) == 2 and ("MATCH" in read[0] or "@@" in read[0]), read
+    assert "MATCH" not in read[1] and "@@" not in read[1], read
+    assert (counts.contract, counts.working_time, counts.any["contract"]) == (
+        {"cdi": 1},
+        {"full_time": 1},
+        1,
+    )
+    capped = search.Query(commune="Montpellier", sort="distance", per_page=1, count_cap=2)
+    assert (await search.search(session, edition_id=edition.id, query=capped)).matched is None

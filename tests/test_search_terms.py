@@ -168,6 +168,26 @@ def test_distance_counts_edits():
     assert search_terms.allowed("ash") == 0
 
 
+def test_words_too_many_letters_apart_are_not_compared():
+    """`Typed.near` is `closeness` wherever that is within the letters allowed: the bound on
+    letters only skips words that could not be (every trade's word and a sample of stems,
+    for typos and correct words)."""
+    from fair.search.terms import Typed, letters
+
+    trades = [(w, bits) for found in search_terms.trade_words().values() for w, bits in found]
+    stems = [(search.stem(w), letters(search.stem(w))) for w, _ in trades[::7]]
+    assert search_terms.apart(letters("carsite"), letters("cariste")) == 0  # same letters
+    assert search_terms.apart(letters("plombier"), letters("plonbiez")) == 2
+    for typed in ("elecricien", "carsite", "chaufeur", "soignnate", "macon", "plombeir", "agnet"):
+        near = Typed.of(typed)
+        for other, bits in trades + stems:
+            expected = search_terms.closeness(typed, other)
+            if expected <= near.most:
+                assert near.near(other, bits) == expected, (typed, other)
+            else:
+                assert near.near(other, bits) > near.most, (typed, other)
+
+
 def test_synonym_list_is_sound():
     """Each key and phrase has words; no key twice; each phrase's words name trades: each is
     in a ROME job's name or is itself a key of the list."""

@@ -26,8 +26,9 @@ and `match` import nothing from the package; `query` imports `match`; `places` n
 `filters` imports `places`, `query`, `stemming`; `ranking` imports `match`, `filters`,
 `places`, `query`, `stemming`; `hits` imports `match`, `query`; `best` imports `match`,
 `filters`, `hits`, `query`, `ranking`; `pages` imports `cache`, `best`, `filters`, `hits`,
-`places`, `query`, `ranking`; `params` imports `query`; `facets` imports `cache`, `ranking`,
-`places`, `query`, `stemming`; `terms` imports `cache`, `pages`, `stemming`, `match`, `query`.
+`places`, `query`, `ranking`; `params` imports `query`; `facets` imports `cache`, `filters`,
+`pages`, `ranking`, `places`, `query`, `stemming`; `terms` imports `cache`, `pages`,
+`stemming`, `match`, `query`.
 This `__init__` re-exports the names below (`search.search(...)`, `search.Query`); `params`,
 `facets`, `terms`, `cache` and `match` are imported as modules (`from fair.search import
 terms`): `terms` reaches fair.rome_text, which imports this package.

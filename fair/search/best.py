@@ -58,8 +58,11 @@ async def best_page(
             matched = matching(session, edition_id=edition_id, query=query, origin=origin)[0]
         else:
             matched = search_match.sqlite_matched(eligible, Offer, "offers_fts", terms, also)
-        counted = select(func.count()).select_from(matched.limit(cap).subquery())
-        total = int(await session.scalar(counted) or 0)
+        # With the ids counted (all of them when not capped): the facets read those offers
+        # by id (fair.search.facets), not the words' matches again.
+        limited = matched.limit(cap).subquery()
+        counted = select(func.count(), func.group_concat(limited.c.id))
+        total, listed = (await session.execute(counted)).one()
     expected = min(query.per_page, max(0, total - offset))
     rows: list[Any] = []
     if expected:
@@ -83,4 +86,6 @@ async def best_page(
     with timing.span("hits"):
         loaded = {row.id: (row.Offer, row.name) for row in rows}
         hits = await read_hits(session, [(row.id, None) for row in rows], origin, loaded)
-    return capped_page(hits, total, cap, query, origin, also)
+    page = capped_page(hits, total, cap, query, origin, also)
+    page.matched = None if page.capped else tuple(int(i) for i in (listed or "").split(",") if i)
+    return page

@@ -9,9 +9,13 @@ costs the search's queries plus this one, which reads at most SCAN + 1 offers: p
 (a listing of a whole national network, a broad word), the filters are listed without their
 counts ("narrow the search to see them"), never with counts of a part shown as exact. The
 page's own count (fair.search.COUNT_CAP, as large as SCAN) often proves that already: then
-no query at all. The counts of a search are kept a while (fair.search.cache: until the
-edition's offers change), so the next page of a search, or the same search by someone else,
-costs nothing more.
+no query at all. The words are not matched again where their matches' ids are known: the
+page of a search without filters comes with all of them (fair.search.Page.matched: the same
+offers); with filters (or without words) the facets read them first, as ids up to SCAN + 1
+(an index read that stops there). The query then reads those offers by primary key (at
+100,000 offers, matching the words cost as much as the page's own query). The counts of a
+search are kept a while (fair.search.cache: until the edition's offers change), so the next
+page of a search, or the same search by someone else, costs nothing more.
 
 Facets: contract, working time, job domain (the sector of the job: its ROME domain), distance
 bands from the place searched (the radii of the form), remote work and the publics an offer
@@ -30,6 +34,8 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     false,
@@ -39,6 +45,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo, rome
@@ -46,6 +53,8 @@ from fair.enums import Contract, WorkingTime
 from fair.models import NetworkOffer, Offer
 from fair.search import cache as search_cache
 from fair.search import ranking
+from fair.search.filters import dialect as dialect_of
+from fair.search.pages import id_list, id_tuple, listable
 from fair.search.places import km_from
 from fair.search.query import COUNT_CAP, PUBLICS, RADII, Page, Query
 from fair.search.stemming import words
@@ -125,6 +134,23 @@ def _number(value: float) -> Any:
     return literal_column(repr(value), Float if isinstance(value, float) else Integer)
 
 
+def _columns(model: Any, origin: geo.Origin | None) -> list[Any]:
+    """What the facets look at of an offer (COLUMNS); the partners' offers say nothing of
+    the publics."""
+    if model is Offer:
+        publics = [column.label(name) for name, column in PUBLICS.items()]
+    else:
+        publics = [false().label(name) for name in PUBLICS]
+    return [
+        model.contract.label("contract"),
+        model.working_time.label("working_time"),
+        model.rome_domain.label("rome_domain"),
+        model.remote.label("remote"),
+        _band(origin, model).label("band"),
+        *publics,
+    ]
+
+
 def _offers(
     session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None
 ) -> Select[Any]:
@@ -132,29 +158,37 @@ def _offers(
     base, _ranked, _rank = ranking.matching(
         session, edition_id=edition_id, query=query, origin=origin
     )
-    publics = [column.label(name) for name, column in PUBLICS.items()]
-    return base.with_only_columns(
-        Offer.contract.label("contract"),
-        Offer.working_time.label("working_time"),
-        Offer.rome_domain.label("rome_domain"),
-        Offer.remote.label("remote"),
-        _band(origin, Offer).label("band"),
-        *publics,
-    )
+    return base.with_only_columns(*_columns(Offer, origin))
 
 
 def _held(
     session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None
 ) -> Select[Any]:
     held = ranking.network_rows(session, edition_id, query, origin, "recent")
-    return held.with_only_columns(
-        NetworkOffer.contract.label("contract"),
-        NetworkOffer.working_time.label("working_time"),
-        NetworkOffer.rome_domain.label("rome_domain"),
-        NetworkOffer.remote.label("remote"),
-        _band(origin, NetworkOffer).label("band"),
-        *(false().label(name) for name in PUBLICS),
-    )
+    return held.with_only_columns(*_columns(NetworkOffer, origin))
+
+
+def _by_id(session: AsyncSession, matched: tuple[int, ...], origin: geo.Origin | None) -> Any:
+    """The offers of `matched` (a page's matches: fair.search.Page.matched; a partner's id
+    negated), by primary key: what `_offers` (and `_held`) read, without matching again."""
+    postgresql = dialect_of(session) == "postgresql"
+    parts: list[Any] = []
+    for model, ids in (
+        (Offer, [i for i in matched if i > 0]),
+        (NetworkOffer, [-i for i in matched if i < 0]),
+    ):
+        if ids:
+            # One array parameter on PostgreSQL (one statement to prepare whatever the
+            # number); SQLite binds each.
+            among = model.id == any_(_array(ids)) if postgresql else model.id.in_(ids)
+            parts.append(select(*_columns(model, origin)).where(among))
+    if not parts:  # no match: the same counts as a query that finds none
+        parts.append(select(*_columns(Offer, origin)).where(false()))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def _array(ids: list[int]) -> Any:
+    return bindparam("facet_ids", ids, type_=ARRAY(Integer), unique=True)
 
 
 async def count(
@@ -175,8 +209,17 @@ async def count(
     if shown is not None and shown.total + shown.capped > scan:
         return Facets(capped=True)
     key = (_key(query), origin, network, scan)
+    # The page's matches, when it has them all and they are the offers counted here (no
+    # filter, the same widening; a partner's only when they are asked for).
+    matched = shown.matched if shown is not None and shown.also == query.also else None
+    if matched is not None and (
+        not listable(query) or (not network and min(matched, default=0) < 0)
+    ):
+        matched = None
 
     async def counted() -> Facets:
+        if matched is not None:
+            return await _tally(session, _by_id(session, matched, origin), query, origin, scan)
         return await _count(session, edition_id, query, origin, network, scan)
 
     return await search_cache.through(_KEPT, session, edition_id, key, counted)
@@ -215,13 +258,22 @@ async def _count(
     # within 20 km, CDI, in one domain, showed 921 of the thousands the facets would read,
     # with a band each, to find them past `scan`: 16 ms at 100,000 offers, 1 ms counted).
     filtered = plain != replace(query, sort="", page=1)
-    if (not words(query.q) or filtered) and await _more_than(
-        session, edition_id, plain, network, scan
-    ):
-        return Facets(capped=True)
+    if not words(query.q) or filtered:
+        found = await _matched(session, edition_id, plain, network, scan)
+        if found is None:
+            return Facets(capped=True)
+        return await _tally(session, _by_id(session, found, origin), query, origin, scan)
     source: Any = _offers(session, edition_id, plain, origin)
     if network:
         source = union_all(source, _held(session, edition_id, plain, origin))
+    return await _tally(session, source, query, origin, scan)
+
+
+async def _tally(
+    session: AsyncSession, source: Any, query: Query, origin: geo.Origin | None, scan: int
+) -> Facets:
+    """The counts over the offers of `source` (COLUMNS each), no filter applied yet: each
+    facet's counts with the other filters of `query`."""
     # Read once, at most `scan` + 1 rows: each offer's band is computed there once (SQLite
     # would compute it again in every sum over a plain subquery).
     rows = source.limit(scan + 1).cte("faceted").prefix_with("MATERIALIZED")
@@ -268,18 +320,22 @@ async def _count(
     return _facets(found, origin is not None)
 
 
-async def _more_than(
+async def _matched(
     session: AsyncSession, edition_id: int, plain: Query, network: bool, scan: int
-) -> bool:
-    """Whether more than `scan` offers match a search without words: the edition's whole
-    listing, which a national network makes large. Counted on the ids alone (an index
-    read), so that such a listing does not compute `scan` offers' bands for nothing."""
+) -> tuple[int, ...] | None:
+    """The ids of the offers `plain` (a search without the facets' filters) finds, a
+    partner's negated; None when more than `scan` (the edition's whole listing, which a
+    national network makes large). Read on the ids alone (an index read), so that such a
+    listing does not compute `scan` offers' bands for nothing; the offers of the ids are then
+    read by primary key (`_by_id`), the words not matched again."""
     ids: Any = ranking.matching(session, edition_id=edition_id, query=plain, origin=None)[0]
     if network:
         held = ranking.network_rows(session, edition_id, plain, None, "recent")
-        ids = union_all(ids, held.with_only_columns(NetworkOffer.id))
-    read = select(func.count()).select_from(ids.limit(scan + 1).subquery())
-    return int(await session.scalar(read) or 0) > scan
+        ids = union_all(ids, held.with_only_columns((-NetworkOffer.id).label("id")))
+    limited = ids.limit(scan + 1).subquery()
+    read = select(func.count(), id_list(dialect_of(session), limited.c.id))
+    found, listed = (await session.execute(read)).one()
+    return None if found > scan else id_tuple(listed) or ()
 
 
 def _text(value: str) -> Any:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select, union_all
+from sqlalchemy import Select, case, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo, timing
 from fair.models import Booth, Employer, Offer
 from fair.search import cache as search_cache
 from fair.search.best import best_first, best_page
+from fair.search.filters import dialect as dialect_of
 from fair.search.filters import sort as sort_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.places import distance_from
@@ -113,7 +114,15 @@ async def _search(
         counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
         newest_first = sort == "recent"
         total_ = counted.scalar_subquery().label("total")
-        page_query = select(inner.c.id, inner.c.distance, inner.c.key, total_).order_by(
+        # Without filters, the matches are what the facets count: their ids come with the
+        # page (at most `cap`: all of them when the count is not capped), so that the facets
+        # read those offers by id instead of matching the words again.
+        listed: list[Any] = []
+        if listable(query):
+            ids = select(inner.c.id).limit(cap).subquery()
+            found = select(id_list(dialect_of(session), ids.c.id)).scalar_subquery()
+            listed = [found.label("matched")]
+        page_query = select(inner.c.id, inner.c.distance, inner.c.key, total_, *listed).order_by(
             inner.c.key.desc() if newest_first else inner.c.key, inner.c.id.desc()
         )
     else:
@@ -121,9 +130,12 @@ async def _search(
         page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
     page = page_query.offset(offset).limit(query.per_page).subquery("page")
     with timing.span("query"):  # the page's ids (and, gathered, the capped count) and offers
-        rows = (await session.execute(_with_offers(page, newest_first, gathered))).all()
+        statement = _with_offers(page, newest_first, gathered, gathered and listable(query))
+        rows = (await session.execute(statement)).all()
+    matched: tuple[int, ...] | None = None
     if gathered and rows:
         total = int(rows[0].total)
+        matched = id_tuple(rows[0].matched) if listable(query) else None
     elif network:
         total = 0  # counted in the page's query: no row, no match
     else:
@@ -133,22 +145,56 @@ async def _search(
     with timing.span("hits"):  # the partners' offers of the page; distances measured
         loaded = {row.id: (row.Offer, row.name) for row in rows if row.Offer is not None}
         hits = await read_hits(session, [(row.id, row.distance) for row in rows], origin, loaded)
-    return capped_page(hits, total, cap, query, origin, query.also)
+    result = capped_page(hits, total, cap, query, origin, query.also)
+    result.matched = None if result.capped else matched
+    return result
 
 
-def _with_offers(page: Any, newest_first: bool, gathered: bool) -> Select[Any]:
-    """The page's rows (id, distance, sort key and, `gathered`, the capped count) in their
-    order, each with its offer and employer's name (none for a partner's offer: negative id):
-    the page's few offers read in the same statement as their ids."""
-    counted = [page.c.total] if gathered else []
+def _with_offers(page: Any, newest_first: bool, gathered: bool, listed: bool) -> Select[Any]:
+    """The page's rows (id, distance, sort key and, `gathered`, the capped count and,
+    `listed`, the matches' ids on the first row only) in their order, each with its offer and
+    employer's name (none for a partner's offer: negative id): the page's few offers read in
+    the same statement as their ids."""
+    order = (page.c.key.desc() if newest_first else page.c.key, page.c.id.desc())
+    counted: list[Any] = [page.c.total] if gathered else []
+    if listed:
+        first = func.row_number().over(order_by=order) == 1
+        counted.append(case((first, page.c.matched)).label("matched"))
     return (
         select(page.c.id, page.c.distance, *counted, Offer, Employer.name.label("name"))
         .select_from(page)
         .outerjoin(Offer, Offer.id == page.c.id)
         .outerjoin(Booth, Booth.id == Offer.booth_id)
         .outerjoin(Employer, Employer.id == Booth.employer_id)
-        .order_by(page.c.key.desc() if newest_first else page.c.key, page.c.id.desc())
+        .order_by(*order)
     )
+
+
+def listable(query: Query) -> bool:
+    """Whether the page's matches are the offers the facets count (fair.search.facets): no
+    filter of theirs is set, so the matches of the words are the same with or without them."""
+    return not (
+        query.domain
+        or query.contract
+        or query.working_time
+        or query.radius_km
+        or query.remote
+        or query.publics
+    )
+
+
+def id_list(dialect: str, column: Any) -> Any:
+    """The ids of `column`'s rows as one value: an array on PostgreSQL, "1,-2,3" on SQLite."""
+    return func.array_agg(column) if dialect == "postgresql" else func.group_concat(column)
+
+
+def id_tuple(value: Any) -> tuple[int, ...] | None:
+    """The ids `id_list` gave (None: not listed)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return tuple(int(i) for i in value.split(",")) if value else ()
+    return tuple(int(i) for i in value)
 
 
 async def listing(

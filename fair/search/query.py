@@ -71,6 +71,9 @@ class Page(paging.Paged):
     capped: bool = False
     # What the words also matched (fair.search.terms): the facets count the same offers.
     also: Wider = Wider()
+    # Every match's id (a partner's negated), when the page has them all: no filter set, the
+    # count not capped (fair.search.pages). The facets then read those offers by id.
+    matched: tuple[int, ...] | None = None
 
 
 def check(query: Query) -> geo.Origin | None:

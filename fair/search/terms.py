@@ -191,6 +191,54 @@ def closeness(word: str, stem: str) -> int:
     return found
 
 
+def letters(text: str) -> int:
+    """The letters of `text` as bits, one per letter (a few letters share one): see `apart`."""
+    found = 0
+    for letter in text:
+        found |= 1 << (ord(letter) & 63)
+    return found
+
+
+def apart(a: int, b: int) -> int:
+    """At most the edits between two texts whose `letters` are `a` and `b`: each letter one
+    has and the other lacks takes an edit of its own (none of `distance`'s edits brings or
+    takes more than one letter; a swap none)."""
+    return max((a & ~b).bit_count(), (b & ~a).bit_count())
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A typed word as `closeness` compares it (as typed, stemmed, its start), with the
+    letters of each form: a vocabulary word too many letters apart from one of them is not
+    compared with it (`distance`, in Python, costs ~20 µs a pair; the bound ~0.3)."""
+
+    word: str
+    stem: str
+    most: int
+    starts: tuple[int, ...]  # letters(word[:n]) for n from 0 to len(word)
+    stem_letters: int
+
+    @classmethod
+    def of(cls, word: str) -> Typed:
+        starts, found = [0], 0
+        for letter in word:
+            found |= 1 << (ord(letter) & 63)
+            starts.append(found)
+        stem = stemming.stem(word)
+        return cls(word, stem, allowed(word), tuple(starts), letters(stem))
+
+    def near(self, other: str, other_letters: int) -> int:
+        """`closeness(word, other)` when it is at most `most` (then the same); else more."""
+        most, found = self.most, self.most + 1
+        for form, form_letters in ((self.word, self.starts[-1]), (self.stem, self.stem_letters)):
+            if abs(len(form) - len(other)) <= most and apart(form_letters, other_letters) <= most:
+                found = min(found, distance(form, other, most))
+        size = len(other)
+        if size >= 5 and len(self.word) > size and apart(self.starts[size], other_letters) <= most:
+            found = min(found, distance(self.word[:size], other, most))
+        return found
+
+
 @cache
 def surfaces() -> dict[str, str]:
     """Stem -> a word of the trades that has it, as written ("soign" -> "soignant"): the words
@@ -211,11 +259,12 @@ def surfaces() -> dict[str, str]:
 
 
 @cache
-def _trade_words() -> dict[str, list[str]]:
-    """The trades' folded words by first letter: spelling candidates beside the vocabulary."""
-    by_letter: dict[str, list[str]] = {}
+def trade_words() -> dict[str, list[tuple[str, int]]]:
+    """The trades' folded words by first letter, with their `letters`: spelling candidates
+    beside the vocabulary."""
+    by_letter: dict[str, list[tuple[str, int]]] = {}
     for word in sorted({stemming.fold(w) for w in surfaces().values()}):
-        by_letter.setdefault(word[0], []).append(word)
+        by_letter.setdefault(word[0], []).append((word, letters(word)))
     return by_letter
 
 
@@ -300,14 +349,16 @@ _RESPELT: search_cache.Kept[str | None] = search_cache.Kept()
 async def _fix(session: AsyncSession, word: str) -> str | None:
     """The stem `word` was probably meant to be (`respell`), None when it is no typo."""
     known = await vocabulary(session, word)
-    stem = stemming.stem(word)
-    if any(w.startswith(stem) for w, _ in known) or await found_alone(session, word):
+    typed = Typed.of(word)
+    if any(w.startswith(typed.stem) for w, _ in known) or await found_alone(session, word):
         return None
-    choices = [(closeness(word, w), -n, w) for w, n in known]
-    trade = _trade_words().get(word[0], [])
-    choices += [(closeness(word, w), 0, stemming.stem(w)) for w in trade]
-    best = min((c for c in choices if c[0] <= allowed(word)), default=None)
-    return None if best is None else best[2]
+    # The nearest within the letters allowed (`closeness`), the most frequent of the titles'
+    # words first, then the trades' words.
+    most = typed.most
+    choices = [(c, -n, w) for w, n in known if (c := typed.near(w, letters(w))) <= most]
+    trade = trade_words().get(word[0], [])
+    choices += [(c, 0, stemming.stem(w)) for w, bits in trade if (c := typed.near(w, bits)) <= most]
+    return min(choices)[2] if choices else None
 
 
 def respelled(q: str, fixes: dict[str, str]) -> str:
