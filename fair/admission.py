@@ -33,13 +33,25 @@ it; one Lua script per arrival, so a cap holds across processes). Every structur
 the active set by the cap, the line by `max_waiting` (past it: `Full`), the admissions
 remembered to measure the rate by `RATE_WINDOW` and `MAX_LOG`.
 
-The wait shown is the line ahead of the candidate divided by the pace at which the line moved
-over the last `RATE_WINDOW` seconds (`Place.wait_seconds`); with no such move measured it is
-unknown, and said so. The pace counts only admissions into a place freed by the active cap
-(it was full at the previous arrival) of someone who was waiting (not let in on arriving): the
-opening fill (everyone let in at once until the cap is reached, the people drawn before
-opening included) says nothing of how fast places free up afterwards, and counted would show
-waits several times too short (bench/surge.py measured it).
+The wait shown (`Place.wait_seconds`) is worked out from what the line knows, never "unknown"
+while a cap holds it after opening. The per-minute cap: when its bucket will have let the place
+in (`turn_in`, exact), and no sooner than the active cap lets it in. The active cap: the `k`th
+place to free up, `k` = the places over the cap and the people ahead and oneself, less the room
+under the cap (`expiry_rank`; the places not taken yet count as taken now); each frees up `idle`
+after its holder's last request or socket round if they are not seen again, and no sooner, and
+whoever takes a freed place holds it a whole `idle` at least: so the `k`th place frees up no
+sooner than the (`k` mod the places)th oldest place's expiry plus (`k` div the places) idles
+(`frees_in`, the earliest possible, shown from the first status on). For a place whose holder
+has gone quiet (not seen for `quiet(idle)`: they missed their rounds) that expiry is the
+estimate itself. Otherwise (a holder still present, or a place the line must turn over more
+than once) the holders may stay longer: the estimate is then the later of that earliest time
+and the people ahead and oneself over the pace at which the line moved over the last
+`RATE_WINDOW` seconds, once measured over `MIN_SPAN` at least (`Place.measured`); never shorter
+than the earliest possible. The pace counts only admissions into a place freed by the active
+cap (it was full at the previous arrival) of someone who was waiting (not let in on arriving):
+the opening fill (everyone let in at once until the cap is reached, the people drawn before
+opening included) says nothing of how fast places free up, and counted would show waits several
+times too short (bench/surge.py measured it).
 
 Who is never held, what the signed cookie carries and what happens when Redis is down:
 fair.web.admission and docs/OPERATIONS.md "Admission control".
@@ -72,7 +84,8 @@ MAX_PURGE = 1_000  # stale waiters dropped per arrival, at most (bounded work)
 INFINITE = 2**31 - 1
 BURST = 10.0  # seconds of the per-minute cap let in at once at most (Caps.burst)
 # seconds: an active place not renewed for so long has its holder gone (a socket is renewed every
-# 30 s, fair.live.limits.REFRESH_SECONDS; a page's cookie every minute, fair.admission_gate.RENEW)
+# 30 s, fair.live.limits.REFRESH_SECONDS; a page's cookie every minute, fair.admission_gate.RENEW):
+# at most, for `quiet` derives it from the idle
 QUIET = 90.0
 EPSILON = 1e-9  # a token refilled by float arithmetic to 0.999… is whole
 # The gate engages (holds people: module doc) once this share of a cap is used, and
@@ -122,8 +135,9 @@ class Place:
     turn_in: float | None = None  # seconds until the per-minute cap lets this place in, when
     # that cap alone holds the line now (`turn_in`)
     engaged: bool = True  # the gate under pressure after this arrival (`pressed`)
-    frees_in: float | None = None  # seconds until the active place this one takes frees up,
-    # when the active cap holds the line and that place's holder has gone quiet (`frees_in`)
+    frees_in: float | None = None  # seconds until the active cap can let this place in at the
+    # earliest, when a place must free up for it (`frees_in`)
+    gone: bool = False  # that time is the expiry of a place whose holder has gone (`holder_gone`)
 
     @property
     def rate(self) -> float:
@@ -137,41 +151,103 @@ class Place:
 
     @property
     def wait_seconds(self) -> float | None:
-        """The honest estimate. When only the per-minute cap holds the line, when its bucket
-        will have let this place in (`turn_in`: that cap's pace is known exactly). When the
-        active cap holds it, when the place this one will take frees up, its holder gone quiet
-        (`frees_in`: the places' own expiry times), or the people ahead
-        and oneself over the pace the line moved if that is later, once that pace was
-        measured over a minute at least (right after the first moves it is no pace: the
-        minute's floor then made waits ten times too long). Else over the measured rate;
-        None when nothing is known (then nobody can say)."""
+        """The honest estimate (module doc). When only the per-minute cap holds the line, when
+        its bucket will have let this place in (`turn_in`: that cap's pace is known exactly).
+        When the active cap holds it, or will before this place's turn (the later of both
+        then), the earliest time it can (`frees_in`): the estimate itself when it is the
+        expiry of a place whose holder has gone (`gone`), or while no pace is measured (right
+        after the first moves one admission is no pace: the minute's floor then made waits
+        ten times too long); else the later of it and the people ahead and oneself over the
+        measured pace (holders present may stay longer; a pace measured over a burst of places
+        freed at once never makes it shorter). Else over the measured rate; None when nothing
+        is known (then nobody can say)."""
         if self.admitted:
             return 0.0
         if self.drawn:
             return None
-        if self.turn_in is not None:
-            return self.turn_in
-        if self.frees_in is not None:
-            if not self.measured:
-                return self.frees_in
-            return max(self.frees_in, self.position / self.rate)
+        if self.frees_in is None:
+            if self.turn_in is not None:
+                return self.turn_in
+        else:
+            earliest = max(self.frees_in, self.turn_in or 0.0)
+            if self.gone or not self.measured:
+                return earliest
+            return max(earliest, self.position / self.rate)
         if not self.rate:
             return None
         return self.position / self.rate
 
+    @property
+    def at_least(self) -> bool:
+        """Whether the wait shown is only the earliest possible (holders present, no pace
+        measured yet): they may stay longer."""
+        return (
+            not self.admitted
+            and not self.drawn
+            and self.frees_in is not None
+            and not self.gone
+            and not self.measured
+        )
+
+
+def quiet(idle: float) -> float:
+    """Seconds without a request or socket round after which a place's holder counts as gone:
+    QUIET (they missed a socket's round and a page's renewal), or half the `idle` when that is
+    shorter, so that a quiet holder can be told before the place lapses at all (at
+    FAIR_ADMISSION_IDLE_MINUTES=1, QUIET's 90 s never came: the place went at 60 s). Never under
+    a socket's round (30 s) for an idle of a minute or more: an open socket is never taken for
+    gone."""
+    return min(QUIET, idle / 2)
+
 
 def expiry_rank(position: int, *, cap: int, active: int) -> int:
-    """Which active place (rank by last request, oldest first) frees up for the `position`th
-    in line: `active` - `cap` + `position` places must free up first."""
+    """How many places must free up before the `position`th in line's, less one: `active` -
+    `cap` + `position` - 1 (negative: none, there is room under the cap). Modulo the places
+    (`active`, or `cap` when fewer are taken: the others are taken from now on), which place
+    that turn comes from, oldest first by last request or round; divided by them, how many
+    times the places must turn over first."""
     return active - cap + position - 1
 
 
-def frees_in(last: float, *, now: float, idle: float) -> float | None:
-    """Seconds until that place (`expiry_rank`) frees up, its holder last seen at `last`; None
-    when they were seen within QUIET (present: nobody can say when they leave)."""
-    if last > now - QUIET:
-        return None
-    return max(0.0, last + idle - now)
+def place_of(position: int, *, cap: int, active: int) -> int | None:
+    """The rank among the `active` (oldest first) of the place the `position`th in line waits
+    for; `active` or more for a place not taken yet (whoever takes it is seen from now on);
+    None when none need free up (room under the cap)."""
+    rank = expiry_rank(position, cap=cap, active=active)
+    return None if rank < 0 else rank % max(active, cap)
+
+
+def frees_in(
+    position: int, *, cap: int, active: int, last: float, now: float, idle: float
+) -> float:
+    """Seconds until the active cap can let the `position`th in line in, at the earliest: the
+    place `place_of`, its holder last seen at `last` (a place not taken yet: `now`), lapses
+    `idle` after it if they are not seen again, and each turn of the places before adds a
+    whole `idle` (one let in is stamped then, and holds the place that long at least)."""
+    turns = expiry_rank(position, cap=cap, active=active) // max(active, cap)
+    return max(0.0, last + idle - now) + turns * idle
+
+
+def holder_gone(
+    position: int, *, cap: int, active: int, last: float, now: float, idle: float
+) -> bool:
+    """Whether the `position`th in line takes the place of a holder gone (not seen for
+    `quiet(idle)`): its expiry is then when it frees up, not only the earliest. Not for a
+    place the line must turn over first, nor one not taken yet: who will hold it then is not
+    known."""
+    first = expiry_rank(position, cap=cap, active=active) < active
+    return first and now - last > quiet(idle)
+
+
+def expiry(
+    position: int, *, caps: Caps, active: int, last: float, now: float
+) -> tuple[float, bool]:
+    """`frees_in` and `holder_gone` of the `position`th in line (the lines' common answer)."""
+    cap, idle = caps.active, caps.idle
+    return (
+        frees_in(position, cap=cap, active=active, last=last, now=now, idle=idle),
+        holder_gone(position, cap=cap, active=active, last=last, now=now, idle=idle),
+    )
 
 
 def turn_in(position: int, *, caps: Caps, tokens: float, active: int) -> float | None:
@@ -472,11 +548,13 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
     position = bisect.bisect_left(state.order, (ticket, user)) + 1
     tokens = refill(state.bucket, now, caps)[0]
     turn = turn_in(position, caps=caps, tokens=tokens, active=len(state.active))
-    frees = None
-    rank = expiry_rank(position, cap=caps.active, active=len(state.active))
-    if caps.active and len(state.active) >= caps.active and rank < len(state.active):
-        last = next(itertools.islice(state.active.values(), rank, None))  # at most the cap
-        frees = frees_in(last, now=now, idle=caps.idle)
+    frees, gone, active = None, False, len(state.active)
+    rank = place_of(position, cap=caps.active, active=active) if caps.active else None
+    if rank is not None:
+        last = now  # a place not taken yet
+        if rank < active:
+            last = next(itertools.islice(state.active.values(), rank, None))  # at most the cap
+        frees, gone = expiry(position, caps=caps, active=active, last=last, now=now)
     return Place(
         False,
         position,
@@ -487,6 +565,7 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
         turn,
         engaged=on,
         frees_in=frees,
+        gone=gone,
     )
 
 
@@ -568,7 +647,7 @@ end
 # active cap, per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl,
 # engage, release, burst, epsilon. Returns {admitted (1/0, -1: full), position, waiting,
 # admissions, first admission time, tokens left in the bucket, active, engaged (1/0), last seen
-# of the place that frees up for this one when the active cap holds the line ('': none)}.
+# of the place this one waits for (`place_of`; one not taken yet: now; '': none)}.
 ARRIVE = (
     COMMON
     + """
@@ -619,8 +698,12 @@ end
 local position = redis.call('ZRANK', line, user) + 1
 local last = ''
 local rank = counted - cap + position - 1
-if cap > 0 and counted >= cap and rank < counted then
-  last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''
+if cap > 0 and rank >= 0 then
+  rank = rank % math.max(counted, cap)
+  last = ARGV[2]  -- a place not taken yet: whoever takes it is seen from now on
+  if rank < counted then
+    last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''
+  end
 end
 return {0, position, waiting, admissions, first, left, counted, on, last}
 """
@@ -726,9 +809,10 @@ class RedisLine:
         turn = None
         if not int(admitted) and now >= opens:
             turn = turn_in(int(position), caps=caps, tokens=float(tokens), active=int(active))
-        frees = None
+        frees, gone = None, False
         if last:
-            frees = frees_in(float(last), now=now, idle=caps.idle)
+            found = expiry(int(position), caps=caps, active=int(active), last=float(last), now=now)
+            frees, gone = found
         return Place(
             bool(int(admitted)),
             int(position),
@@ -739,6 +823,7 @@ class RedisLine:
             turn,
             engaged=bool(int(on)),
             frees_in=frees,
+            gone=gone,
         )
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import admission, admission_gate, clock, db, i18n, participants
 from fair.enums import Role
+from fair.live import limits
 from fair.models import Edition
 from fair.web import admission as waiting_page
 from tests import factories as f
@@ -182,15 +183,16 @@ async def test_the_wait_is_the_pace_the_line_moved_not_the_opening_fill(
     for user in range(1, 7):  # the opening fill: 3 let in at once, 3 waiting
         await _arrive(one if user % 2 else two, user, start, caps)
     # The fill says nothing of how fast places free up (nobody's before the idle minute): no
-    # estimate, where counting it would show 3 / (3 a minute) = one minute; nor do the places
-    # of people seen 10 s ago (present: nobody can say when they leave).
+    # pace, where counting it would show 3 / (3 a minute) = one minute; the third place, its
+    # holder seen 10 s ago, frees up in 50 s at the earliest: that is the wait shown (at least).
     place = await _arrive(one, 6, start + 10, caps)
     assert (place.position, place.admissions, place.frees_in, place.wait_seconds) == (
         3,
         0,
-        None,
-        None,
+        50.0,
+        50.0,
     )
+    assert (place.gone, place.at_least) == (False, True)
     # The three first go quiet: their places go to the three waiting, a move of the line.
     assert (await _arrive(two, 4, start + 61, caps)).admitted
     for user in (7, 8):
@@ -198,7 +200,10 @@ async def test_the_wait_is_the_pace_the_line_moved_not_the_opening_fill(
     place = await _arrive(two, 8, start + 100, caps)
     assert (place.position, place.admissions, place.span) == (2, 3, 39.0)
     assert place.rate == pytest.approx(3 / 60.0)  # over a minute at least
-    assert place.wait_seconds == pytest.approx(2 / (3 / 60.0))
+    # Not measured over a minute yet; the second place's holder, quiet for 39 s (over half the
+    # idle minute: gone), lets it go 21 s from now, not in 2 / (3 a minute) = 40 s.
+    assert (place.measured, place.frees_in, place.gone) == (False, 21.0, True)
+    assert place.wait_seconds == 21.0
     # Those let in then go quiet (no request, no socket) but keep their places longer: the
     # wait is when the second of them lapses, later than the pace says.
     quiet = admission.Caps(active=3, per_minute=0, idle=10_000.0, max_waiting=100)
@@ -241,6 +246,160 @@ async def test_right_after_the_first_move_the_wait_shown_is_the_wait_had(
             if (await _arrive(one if user % 2 else two, user, moment, caps)).admitted:
                 left.discard(user)
     assert moment - now == pytest.approx(shown.wait_seconds, abs=1.0)
+
+
+async def test_behind_the_active_cap_the_wait_shows_from_the_first_status(
+    lines: list[admission.Line],
+) -> None:
+    """Holders just let in (present): each waiter is shown when their place can free up at
+    the earliest, the places turned over once more for those beyond them (was: no wait until
+    a holder had been quiet 90 s, and never at an idle of one minute, under those 90 s)."""
+    one, two = lines
+    caps = admission.Caps(active=3, per_minute=0, idle=60.0, max_waiting=100)
+    start = OPENS + 1
+    for user in (1, 2, 3):
+        assert (await _arrive(one, user, start + user - 1, caps)).admitted
+    places = [await _arrive(one if u % 2 else two, u, start + 5, caps) for u in range(4, 11)]
+    assert [p.position for p in places] == list(range(1, 8))
+    assert [p.wait_seconds for p in places] == [55.0, 56.0, 57.0, 115.0, 116.0, 117.0, 175.0]
+    assert {(p.gone, p.at_least) for p in places} == {(False, True)}
+    # 2 is seen again; 1 and 3, quiet for over half the idle (30 s), have gone: their places'
+    # expiries are the waits themselves, no longer only the earliest.
+    await two.touch(7, 2, now=start + 30)
+    places = [await _arrive(two if u % 2 else one, u, start + 40, caps) for u in range(4, 11)]
+    assert [p.wait_seconds for p in places] == [20.0, 22.0, 50.0, 80.0, 82.0, 110.0, 140.0]
+    assert [p.gone for p in places] == [True, True, False, False, False, False, False]
+    assert not (await _arrive(one, 4, start + 59, caps)).admitted
+    assert (await _arrive(two, 4, start + 60, caps)).admitted  # 20 s later, as shown
+
+
+async def test_the_minute_cap_s_turn_is_no_sooner_than_the_active_cap_lets_one_in(
+    lines: list[admission.Line],
+) -> None:
+    """The per-minute cap holds the line (its bucket empty, two places left under the active
+    cap): the first two in line are let in at its pace; the others must wait for places to
+    free up as well (were told 15 to 30 s: the bucket's turn alone)."""
+    one, two = lines
+    caps = admission.Caps(active=4, per_minute=12, idle=100.0, max_waiting=100)  # 2 at once
+    start = OPENS + 1
+    places = [await _arrive(one if u % 2 else two, u, start, caps) for u in range(1, 9)]
+    assert [p.admitted for p in places] == [True] * 2 + [False] * 6
+    assert [p.turn_in for p in places[2:]] == [5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    assert [p.wait_seconds for p in places[2:]] == [5.0, 10.0] + [100.0] * 4
+    assert [p.at_least for p in places[2:]] == [False] * 2 + [True] * 4
+    assert [(await _arrive(two, u, start + 10, caps)).admitted for u in (3, 4, 5)] == [
+        True,
+        True,
+        False,
+    ]
+    assert (await _arrive(one, 5, start + 10, caps)).wait_seconds == 90.0  # 1's place lapses
+
+
+async def test_those_beyond_the_active_places_are_never_told_less_than_a_turn_of_them(
+    lines: list[admission.Line],
+) -> None:
+    """bench/surge.py's second generation (86 % off at p90): the places freed together made a
+    pace of 3 a minute, and those who must wait for the places to turn over once more were
+    shown 4 / (3 a minute) = 80 s where nobody let in holds a place less than the idle."""
+    one, two = lines
+    caps = admission.Caps(active=3, per_minute=0, idle=100.0, max_waiting=100)
+    start = OPENS + 1
+    for user in (1, 2, 3):
+        await _arrive(one, user, start, caps)
+    waiting = list(range(4, 13))
+    for moment in (1, 60, 100):  # they keep asking; at 100 s the first three places lapse
+        for user in waiting:
+            await _arrive(two if user % 2 else one, user, start + moment, caps)
+    place = await _arrive(one, 10, start + 160, caps)
+    assert (place.position, place.admissions, place.measured) == (4, 3, True)
+    assert place.rate == pytest.approx(3 / 60)
+    assert (place.frees_in, place.gone, place.wait_seconds) == (140.0, False, 140.0)
+    # The next three take places whose holders (let in at 100 s) have gone: 40 s.
+    assert (await _arrive(two, 7, start + 160, caps)).wait_seconds == 40.0
+
+
+async def test_holders_still_present_may_stay_longer_than_their_places_expiry(
+    lines: list[admission.Line],
+) -> None:
+    """A holder seen lately may stay: once a pace is measured, it is the wait when later."""
+    one, two = lines
+    caps = admission.Caps(active=2, per_minute=0, idle=100.0, max_waiting=100)
+    start = OPENS + 1
+    for user in (1, 2, 3, 4, 5):
+        await _arrive(one, user, start, caps)
+    for moment in (50, 100, 150):  # 2 stays (its socket's rounds), those waiting keep asking
+        await two.keep(7, {2}, now=start + moment, idle=caps.idle)
+        for user in (3, 4, 5) if moment <= 100 else (4, 5):  # 3 let in at 100 s, then quiet
+            await _arrive(two if user % 2 else one, user, start + moment, caps)
+    await two.keep(7, {2}, now=start + 160, idle=caps.idle)
+    first, second = [await _arrive(one, u, start + 170, caps) for u in (4, 5)]
+    assert (first.position, first.admissions, first.span, first.measured) == (1, 1, 70.0, True)
+    # 3, let in at 100 s, has gone quiet: their place lapses at 200 s. 2 was seen 10 s ago:
+    # 90 s at the earliest, but one place freed in 70 s: 2 × 70 s.
+    assert (first.wait_seconds, first.gone) == (30.0, True)
+    assert (second.frees_in, second.gone, second.wait_seconds) == (90.0, False, 140.0)
+    assert not second.at_least
+
+
+def test_the_earliest_a_place_frees_up_turns_the_active_places_over() -> None:
+    """`frees_in`, clock injected: three places, their holders last seen at 100, 110 and 120
+    (oldest first), idle 60 s, now 130."""
+    seen = [100.0, 110.0, 120.0]
+
+    def earliest(position: int, cap: int = 3) -> float:
+        rank = admission.expiry_rank(position, cap=cap, active=3) % 3
+        return admission.frees_in(
+            position, cap=cap, active=3, last=seen[rank], now=130.0, idle=60.0
+        )
+
+    assert [earliest(p) for p in range(1, 8)] == [30.0, 40.0, 50.0, 90.0, 100.0, 110.0, 150.0]
+    assert earliest(1, cap=2) == 40.0  # one over the cap (a socket counted in): one more first
+    # Two places not taken yet (cap 5): the first two need none; the others wait for the
+    # three taken, then for the two taken from now on (their holders seen from now).
+    ranks = [admission.place_of(p, cap=5, active=3) for p in range(1, 9)]
+    assert ranks == [None, None, 0, 1, 2, 3, 4, 0]
+    waits = [
+        admission.frees_in(p, cap=5, active=3, last=(seen + [130.0] * 2)[r], now=130.0, idle=60.0)
+        for p, r in zip(range(3, 9), ranks[2:], strict=True)
+        if r is not None
+    ]
+    assert waits == [30.0, 40.0, 50.0, 60.0, 60.0, 90.0]
+    # A holder seen now: a whole idle from now; a place lapsing now: no wait.
+    assert admission.frees_in(1, cap=1, active=1, last=130.0, now=130.0, idle=60.0) == 60.0
+    assert admission.frees_in(1, cap=1, active=1, last=70.0, now=130.0, idle=60.0) == 0.0
+
+
+def test_a_holder_is_gone_once_quiet_for_QUIET_or_half_the_idle() -> None:
+    assert (admission.quiet(600.0), admission.quiet(120.0), admission.quiet(60.0)) == (
+        admission.QUIET,
+        60.0,
+        30.0,
+    )
+    # An open socket is seen every round: never taken for gone at the shortest idle.
+    assert admission.quiet(60.0) >= limits.REFRESH_SECONDS
+    gone = [
+        admission.holder_gone(1, cap=1, active=1, last=1000.0 - q, now=1000.0, idle=60.0)
+        for q in (0, 30, 31, 59)
+    ]
+    assert gone == [False, False, True, True]
+    # A place the line must turn over first: who will hold it then is not known.
+    assert not admission.holder_gone(2, cap=1, active=1, last=100.0, now=1000.0, idle=600.0)
+
+
+def test_the_wait_is_never_shorter_than_the_earliest_and_a_pace_lengthens_it_for_the_present() -> (
+    None
+):
+    def place(admissions: int, span: float, *, gone: bool = False) -> admission.Place:
+        return admission.Place(False, 10, 20, False, admissions, span, frees_in=120.0, gone=gone)
+
+    assert (place(0, 0.0).wait_seconds, place(0, 0.0).at_least) == (120.0, True)  # no pace
+    assert (place(5, 30.0).wait_seconds, place(5, 30.0).at_least) == (120.0, True)  # under 60 s
+    slow = place(5, 100.0)  # 3 a minute: 10 places in 200 s
+    assert (slow.wait_seconds, slow.at_least) == (200.0, False)
+    assert place(5, 100.0, gone=True).wait_seconds == 120.0  # the holder gone: their expiry
+    assert place(50, 100.0).wait_seconds == 120.0  # a burst's pace (20 s) never shortens it
+    drawn = admission.Place(False, 1, 1, True, 0, 0.0, frees_in=120.0)
+    assert (drawn.wait_seconds, drawn.at_least) == (None, False)
 
 
 async def test_the_line_is_bounded_and_forgets_who_stopped_asking(
@@ -461,11 +620,12 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     assert 'http-equiv="refresh"' not in waiting.text  # axe: no self-reloading page
     assert "Vous êtes numéro 1 dans la file, sur 1." in waiting.text
     status = (await second.get(f"/e/{edition.slug}/waiting/status")).json()
-    # The first one let in filled the cap on arriving: no move of the line, so no estimate
-    # (and they are present: nobody can say when they leave).
-    assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, None)
+    # The first one let in filled the cap on arriving (no move of the line: no pace), seen just
+    # now: their place frees up in 10 minutes at the earliest (idle), shown from the first status.
+    assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, 600.0)
+    ten = i18n.ngettext("about %(num)s minute", "about %(num)s minutes", 10, "fr", num=10)
     assert status["wait_text"] == i18n.gettext(
-        "The line has not moved over the last 5 minutes, so no wait can be estimated yet.", "fr"
+        "Estimated wait: %(wait)s or more (those let in may stay longer).", "fr", wait=ten
     )
     # Browsing stays open to the one waiting.
     for page in (f"/e/{edition.slug}", f"/e/{edition.slug}/booths", f"/e/{edition.slug}/offers"):
@@ -560,11 +720,16 @@ def test_the_wait_shown_has_the_reader_s_number_format() -> None:
         "3,6 par minute).",
         "en": "Estimated wait: about 2 minutes (pace of admissions lately: 3.6 a minute).",
     }
-    # From a place's expiry alone (no pace measured): no pace shown.
-    expiry = admission.Place(False, 1, 9, False, 0, 0.0, frees_in=150.0)
+    # From a place's expiry alone (no pace measured): no pace shown; "or more" while that is
+    # only the earliest (its holder present: they may stay longer).
+    expiry = admission.Place(False, 1, 9, False, 0, 0.0, frees_in=150.0, gone=True)
+    earliest = admission.Place(False, 1, 9, False, 0, 0.0, frees_in=150.0)
     token = i18n.current_locale.set("en")
     try:
         assert waiting_page._wait_text(expiry) == "Estimated wait: about 3 minutes."
+        assert waiting_page._wait_text(earliest) == (
+            "Estimated wait: about 3 minutes or more (those let in may stay longer)."
+        )
     finally:
         i18n.current_locale.reset(token)
 

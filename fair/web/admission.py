@@ -43,6 +43,11 @@ def _wait_text(place: admission.Place) -> str:
         return i18n.gettext(
             "The line has not moved over the last 5 minutes, so no wait can be estimated yet."
         )
+    if place.at_least:  # the earliest the places can free up: their holders may stay longer
+        return i18n.gettext(
+            "Estimated wait: %(wait)s or more (those let in may stay longer).",
+            wait=_minutes(wait),
+        )
     if not place.rate:  # from the places' expiry times or the per-minute cap's pace alone
         return i18n.gettext("Estimated wait: %(wait)s.", wait=_minutes(wait))
     return i18n.gettext(
