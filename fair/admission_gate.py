@@ -58,6 +58,16 @@ log = logging.getLogger("fair.admission")
 
 COOKIE = "fair_admission"
 RENEW = 60.0  # seconds: a cookie older than this is renewed on the next request
+
+
+def renew_after(idle: float) -> float:
+    """Seconds after which a cookie valid `idle` seconds is renewed on a request: RENEW, or half
+    the idle when that is shorter (at FAIR_ADMISSION_IDLE_MINUTES=1 a cookie renewed from 60 s
+    was never renewed: it lapsed at 60 s, and an active candidate with only pages open lost
+    their place every minute)."""
+    return min(RENEW, idle / 2)
+
+
 CACHE_SECONDS = 5.0
 INTERVIEW_SOON = timedelta(minutes=30)
 LOCAL = admission.MemoryLine()  # the embedded default's line (this process)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission, admission_gate, clock, db, i18n, participants
+from fair import admission, admission_gate, clock, db, i18n, participants, settings
 from fair.enums import Role
 from fair.live import limits
 from fair.models import Edition
@@ -646,6 +647,31 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     assert f'fair_admission_active{{edition="{edition.id}"}} 1.0' in metrics_page.text
     assert f'fair_admission_waiting{{edition="{edition.id}"}} 1.0' in metrics_page.text
     assert "fair_admission_admitted_total" in metrics_page.text
+
+
+async def test_a_one_minute_idle_renews_an_active_candidate_s_place(
+    session: AsyncSession, make_client: Any
+) -> None:
+    """FAIR_ADMISSION_IDLE_MINUTES=1: the cookie is renewed before it lapses (it was renewed
+    from RENEW, 60 s, when it was valid under 60 s: never), so an active candidate keeps
+    their place and the one waiting stays in line."""
+    settings.override(replace(settings.get(), admission_idle_minutes=1))
+    clock.set_now(f.NOON)
+    edition = await _gated_edition(session)
+    first, _ = await _candidate_client(session, make_client, edition)
+    second, _ = await _candidate_client(session, make_client, edition)
+    mine = f"/e/{edition.slug}/my-fair"
+    assert (await first.get(mine)).status_code == 200
+    clock.set_now(f.NOON + timedelta(seconds=10))
+    assert (await second.get(mine)).status_code == 303  # held: the one place is taken
+    before = first.cookies[admission_gate.COOKIE]
+    clock.set_now(f.NOON + timedelta(seconds=40))
+    assert (await first.get(mine)).status_code == 200
+    assert first.cookies[admission_gate.COOKIE] != before  # renewed at 40 s of 60
+    clock.set_now(f.NOON + timedelta(seconds=80))
+    waiting = await second.get(f"/e/{edition.slug}/waiting?next={mine}")
+    assert waiting.status_code == 200  # still in line: the place was renewed
+    assert (await first.get(mine)).status_code == 200
 
 
 async def test_staff_and_candidates_with_an_interview_soon_are_never_held(

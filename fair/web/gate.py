@@ -179,7 +179,7 @@ async def passes(request: Request, gate: admission_gate.Gate) -> bool:
     )
     if edition_id != gate.edition_id:
         return False
-    if age >= admission_gate.RENEW:
+    if age >= admission_gate.renew_after(gate.caps.idle):
         try:
             await _line(request).touch(gate.edition_id, request.state.user.id, now=now.timestamp())
         except (RedisError, OSError) as exc:  # fail open for people let in
