@@ -29,7 +29,7 @@ import asyncio
 import hmac
 import logging
 import weakref
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,19 +40,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from fair import admission, settings
+from fair import admission, edition_keys, settings
 from fair.enums import InterviewStatus, Role
-from fair.models import (
-    Booth,
-    Edition,
-    EditionCandidate,
-    Interview,
-    LiveDay,
-    NetworkOffer,
-    Offer,
-    User,
-    Webconference,
-)
+from fair.models import Edition, EditionCandidate, Interview, LiveDay, User
 
 log = logging.getLogger("fair.admission")
 
@@ -217,10 +207,11 @@ _engaged: dict[int, tuple[datetime, bool]] = {}
 
 def forget() -> None:
     """Read the editions and their pressure afresh on the next request (an organiser changed
-    the caps; tests)."""
+    the caps; tests: with the editions of things remembered, fair.edition_keys)."""
     global _cache
     _cache = None
     _engaged.clear()
+    edition_keys.forget()
 
 
 def _cached(now: datetime) -> list[_Candidate] | None:
@@ -319,45 +310,24 @@ async def pressure(line: admission.Line, gate: Gate, now: datetime) -> bool:
     return on
 
 
-# Path parameters naming a thing of one edition on the pages of candidates that act on it
-# without the edition's slug in their path: applying to an offer, joining a booth's queue and
-# signing up for a talk register the candidate to its edition (fair.applications.apply,
-# fair.queues.join, fair.webconferences.registrations.register), so the gate of the editions
-# they are registered to would not see that one (`in_path`).
-EDITION_OF = {
-    "offer_id": (Offer.id, Offer.edition_id),
-    "booth_id": (Booth.id, Booth.edition_id),
-    "webconference_id": (Webconference.id, Webconference.edition_id),
-}
-
-
-# On the pages of partners' offers (fair.web.network), `offer_id` names a NetworkOffer: read as
-# an Offer's, a local offer with the same id put the gate of another edition on them.
-PARTNER_EDITION_OF = {"offer_id": (NetworkOffer.id, NetworkOffer.edition_id)}
-
-
-async def in_path(
-    session: AsyncSession, params: Mapping[str, object], *, partner: bool = False
-) -> int | None:
-    """The edition the path's offer (a partner's one when `partner`), booth or talk belongs to
-    (one read by primary key), else None."""
-    for name, (key, edition_id) in (PARTNER_EDITION_OF if partner else EDITION_OF).items():
-        value = params.get(name)
-        if isinstance(value, int):
-            return await session.scalar(select(edition_id).where(key == value))
-    return None
-
-
-async def gate_for(
-    session: AsyncSession, user: User, now: datetime, *, slug: str | None = None
+async def gate_of(
+    session: AsyncSession, gates: list[Gate], kind: str, value: object
 ) -> Gate | None:
-    """The armed gate `user` passes now: the edition's whose page this is (`slug`), else
-    that of the first armed edition they are registered to; None when there is none."""
+    """The gate among `gates` of the edition that `value`, a path parameter or socket payload
+    field of `kind` (fair.edition_keys.KINDS), names; None when it names none of theirs. A
+    slug is matched without a read."""
+    if kind == "slug":
+        return next((g for g in gates if g.slug == value), None)
+    edition_id = await edition_keys.edition_of(session, kind, value)
+    return next((g for g in gates if g.edition_id == edition_id), None)
+
+
+async def gate_for(session: AsyncSession, user: User, now: datetime) -> Gate | None:
+    """The armed gate of the first armed edition `user` is registered to (a page of none, their
+    socket); None when there is none."""
     gates = await armed(session, now)
     if not gates:
         return None
-    if slug is not None:
-        return next((g for g in gates if g.slug == slug), None)
     registered = set(
         await session.scalars(
             select(EditionCandidate.edition_id).where(

@@ -460,5 +460,47 @@ async def test_a_socket_joins_a_full_fair_s_queue_only_once_let_in(server: Serve
             status = (await second.get(f"/e/{fair.slug}/waiting/status")).json()
             assert (status["admitted"], status["position"]) == (False, 1)
             clock.set_now(f.NOON + timedelta(minutes=11))  # the first went quiet
-            joined = await _reply(ws, 2, ["queue.join", 2, {"booth_id": booth.id}])
+            with statements(server) as seen:
+                joined = await _reply(ws, 2, ["queue.join", 2, {"booth_id": booth.id}])
             assert (joined[0], joined[2]["status"]) == ("success", "waiting")
+    # The booth read once: its edition, read by the gate on the first try, is remembered
+    # (fair.edition_keys); it was read again for the gate, then by the join, each time.
+    booth_reads = [s for s in seen if "FROM booths \nWHERE booths.id = " in s]
+    assert len(booth_reads) == 1, booth_reads
+
+
+async def test_a_socket_let_in_to_one_fair_acts_in_a_full_one_only_once_let_in_there(
+    server: Server,
+) -> None:
+    """A socket is let in through the edition the cookie names. Commands acting in another
+    edition pass that edition's gate (fair.live.socket EDITION_OF): asking a full fair's booth
+    a question (qa.ask) was not gated, and a candidate let in to a calm fair acted in the full
+    one past its line."""
+    fair = await _gated_fair(server, 1)
+    settings.override(server.conf)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            calm = await f.edition(session)  # armed (the default caps), far from full
+            edition = await editions.get(session, fair.edition_id)
+            booth, _recruiter = await f.booth(session, edition_=edition)
+            outsider = await f.candidate(session)
+            await participants.register(session, edition_id=calm.id, user=outsider)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    admission_gate.forget()  # the editions armed, read afresh (the clock stands still)
+    async with _clients(server, [*fair.candidates, outsider]) as (first, second):
+        assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200  # the one place
+        assert (await second.get(f"/e/{calm.slug}/my-fair")).status_code == 200
+        connect = {"origin": server.url, "open_timeout": 5}
+        headers = {"Cookie": _cookies(second)}
+        question = {"booth_id": booth.id, "body": "Des postes à temps partiel ?"}
+        async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
+            refused = await _reply(ws, 1, ["qa.ask", 1, question])
+            assert (refused[0], refused[2]["code"]) == ("error", "admission.waiting")
+            status = (await second.get(f"/e/{fair.slug}/waiting/status")).json()
+            assert (status["admitted"], status["position"]) == (False, 1)
+            clock.set_now(f.NOON + timedelta(minutes=11))  # the first went quiet
+            asked = await _reply(ws, 2, ["qa.ask", 2, question])
+            assert (asked[0], asked[2]["booth_id"]) == ("success", booth.id)

@@ -21,13 +21,23 @@ from itsdangerous import Signer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission_gate, clock, db, i18n, participants, settings, webconferences
+from fair import (
+    admission_gate,
+    clock,
+    db,
+    i18n,
+    interviews,
+    participants,
+    settings,
+    webconferences,
+)
 from fair.app import create_app
 from fair.enums import Role
 from fair.models import (
     Application,
     Edition,
     EditionCandidate,
+    Interview,
     NetworkApplication,
     Offer,
     QueueEntry,
@@ -194,6 +204,59 @@ async def test_a_partner_s_offer_is_gated_by_its_own_edition_not_a_local_offer_s
     assert (applied.status_code, applied.headers["retry-after"]) == (503, "15")
     assert _not_sent(1, 1) in html.unescape(applied.text)
     assert await fetch.scalar(select(func.count()).select_from(NetworkApplication)) == 0
+
+
+async def test_a_candidate_held_in_a_fair_is_held_there_through_its_invitations_and_job_pages(
+    session: AsyncSession, make_client: Any, fetch: Fetch
+) -> None:
+    """Booking an interview (/me/invitations/{invitation_id}/book) and the job report
+    (/me/editions/{edition_id}/job) name the invitation and the edition, not the slug: their
+    gate was the edition the cookie named, else the first armed edition the candidate was
+    registered to. Registered to a calm fair too (its id the lower), a candidate held in the
+    full one (no cookie), or let in to the calm one (its cookie), booked in the full fair past
+    its line; both are now held there."""
+    clock.set_now(f.NOON)
+    calm = await f.edition(session)  # armed (the default caps), far from full, the lower id
+    await db.commit(session)
+    full, offer = await _full_fair(session, make_client)
+    booth, recruiter = await f.booth(session, edition_=full)
+    slots = await interviews.publish_availability(
+        session, by=recruiter, booth=booth, data=f.availability(recruiter)
+    )
+    people = []
+    for _ in range(2):
+        invitation, candidate = await f.invited(session, booth, recruiter)  # registers to `full`
+        await participants.register(session, edition_id=calm.id, user=candidate)
+        people.append((invitation, candidate))
+    await db.commit(session)
+    admission_gate.forget()  # the editions armed, read afresh (kept CACHE_SECONDS)
+    clients = []
+    for _invitation, candidate in people:
+        client = make_client()
+        await login(client, candidate.email, f.PASSWORD)
+        clients.append(client)
+    # The second is let in to the calm fair: its cookie.
+    assert (await clients[1].get(f"/e/{calm.slug}/my-fair")).status_code == 200
+    assert admission_gate.COOKIE in clients[1].cookies
+    as_json = {"accept": "application/json"}
+    for num, ((invitation, _), client) in enumerate(zip(people, clients, strict=True), 1):
+        token = await csrf(client, f"/offers/{offer.id}")  # browsing stays open
+        form = {"csrf_token": token, "slot": str(slots[0].id), "mode": "video"}
+        booked = await client.post(
+            f"/me/invitations/{invitation.id}/book", data=form, headers=as_json
+        )
+        assert (booked.status_code, booked.headers["retry-after"]) == (503, "15"), num
+        assert booked.json()["error"] == {"code": NotSent.code, "message": _not_sent(num, num)}
+        job = f"/me/editions/{full.id}/job"
+        shown = await client.get(job)
+        assert shown.status_code == 303, num
+        assert shown.headers["location"].startswith(f"/e/{full.slug}/waiting"), num
+        sent = await client.post(job, data={"csrf_token": token}, headers=as_json)
+        assert (sent.status_code, sent.json()["error"]["code"]) == (503, NotSent.code), num
+    assert await fetch.scalar(select(func.count()).select_from(Interview)) == 0
+    # Their own pages, of no one edition, still pass the calm fair's gate (the second's cookie,
+    # the first's registration).
+    assert [(await c.get("/me/interviews")).status_code for c in clients] == [200, 200]
 
 
 async def test_the_admission_cookie_is_one_person_s_for_one_edition_and_signed(

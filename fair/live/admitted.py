@@ -24,11 +24,12 @@ place went.
 
 With the line or the database out of reach, nobody is closed (fail open, as pages do).
 
-A command that registers the candidate to an edition (`queue.join`: fair.queues.join) passes
-that edition's gate as a page of it would (`check_gate`): a socket is let through by the gate of
-the edition its candidate was registered to first, or without a place while that gate was not
-engaged, so a candidate of another edition (or of none) joined a full fair's queues past its
-line.
+A command acting in an edition passes that edition's gate as a page of it would
+(`check_command`, `check_gate`): a socket is let through by the gate of the edition its
+candidate was registered to first, or without a place while that gate was not engaged, so a
+candidate of another edition (or of none) joined a full fair's queues past its line. Each
+command declares the payload field naming its edition (`EDITION_OF` of its family's module,
+fair.edition_keys.KINDS), as a page declares it by its path (fair.web.gate).
 """
 
 from __future__ import annotations
@@ -38,16 +39,17 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission, admission_gate, app_state, clock, participants
+from fair import admission, admission_gate, app_state, clock, edition_keys, participants
 from fair.broadcast import Broadcaster
 from fair.enums import Role
 from fair.errors import FairError
 from fair.i18n import N_
+from fair.live import payloads
 
 if TYPE_CHECKING:  # socket.py imports this module (through hub.py)
     from fair.live.socket import Connection
@@ -206,6 +208,24 @@ class Waiting(FairError):
                 "are let in."
             )
         )
+
+
+async def check_command(conn: Connection, field: str | None, payload: dict[str, Any]) -> None:
+    """Raise `Waiting` unless this socket's candidate may run a command acting in the edition
+    that its payload's `field` names (the command's declaration; None: never held): that
+    edition's `check_gate`. Nothing read for staff, or while this process knows that no
+    edition is armed; the edition of a thing is remembered once read (fair.edition_keys), and
+    a socket let in to it reads nothing more."""
+    user = conn.user
+    if field is None or user is None or user.role != Role.CANDIDATE:
+        return
+    if admission_gate.armed_cached(clock.now()) == []:
+        return
+    value = payloads.integer(payload, field)  # refused as the command itself refuses it
+    async with conn.read() as session:
+        edition_id = await edition_keys.edition_of(session, field, value)
+        if edition_id is not None:  # else nothing of that name: the command says so
+            await check_gate(conn, session, edition_id)
 
 
 async def check_gate(conn: Connection, session: AsyncSession, edition_id: int) -> None:

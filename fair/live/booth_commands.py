@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import admission_gate, clock, conversations, db, employers, presence, queues
-from fair.enums import NextStep, Role
-from fair.live import admitted, payloads
+from fair import conversations, db, employers, presence, queues
+from fair.enums import NextStep
+from fair.live import payloads
 from fair.models import QueueEntry, User
 
 if TYPE_CHECKING:
@@ -29,13 +29,8 @@ log = logging.getLogger("fair.live")
 
 
 async def queue_join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    # Joining registers them to the booth's edition: its gate passed first (`EDITION_OF`).
     me, booth_id = conn.me(), payloads.integer(payload, "booth_id")
-    # Joining registers them to the booth's edition: its gate first (no read while this process
-    # knows that no edition is armed).
-    if me.role == Role.CANDIDATE and admission_gate.armed_cached(clock.now()) != []:
-        async with conn.read() as session:
-            booth = await employers.get_booth(session, booth_id)
-            await admitted.check_gate(conn, session, booth.edition_id)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         booth = await employers.get_booth(session, booth_id)
@@ -195,4 +190,19 @@ ACTIONS = {
     "booth.unstaff": unstaff,
     "conversation.send": conversation_send,
     "conversation.end": conversation_end,
+}
+
+# The payload field naming the edition each command acts in, whose admission gate a candidate
+# passes first (fair.live.admitted.check_command); None: never held (a read as the booth's
+# page, or leaving: it frees a place).
+EDITION_OF = {
+    "queue.join": "booth_id",
+    "queue.status": None,
+    "queue.leave": None,
+    "queue.next": "booth_id",
+    "queue.answer": "entry_id",
+    "booth.staff": "booth_id",
+    "booth.unstaff": None,
+    "conversation.send": "conversation_id",
+    "conversation.end": "conversation_id",
 }

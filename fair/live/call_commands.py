@@ -160,3 +160,16 @@ ACTIONS = {
     "call.join": join,
     **CALL.actions(),
 }
+
+# The payload field naming the edition each command acts in (fair.live.booth_commands); None:
+# never held (the shared commands of a call the socket joined, fair.live.peers: a call under
+# way is not cut, and leaving frees a place).
+EDITION_OF = {
+    **dict.fromkeys(CALL.actions()),
+    "conversation.mode": "conversation_id",
+    "conversation.accept": "conversation_id",
+    "conversation.decline": "conversation_id",
+    "conversation.phone": "conversation_id",
+    "conversation.set_phone": "conversation_id",
+    "call.join": "conversation_id",
+}

@@ -58,3 +58,7 @@ ACTIONS = {
     "qa.answer": qa_answer,
     "chat.report": report,
 }
+
+# The payload field naming the edition each command acts in (fair.live.booth_commands); None:
+# never held (a booth's recruiter answering; a report reaches the moderators whatever the line).
+EDITION_OF = {"qa.ask": "booth_id", "qa.answer": None, "chat.report": None}

@@ -185,3 +185,17 @@ ACTIONS = {
     "room.set_phone": set_phone,
     **ROOM.actions(),
 }
+
+# The payload field naming the edition each command acts in (fair.live.booth_commands): a
+# candidate with an interview within 30 minutes or under way is never held there
+# (fair.admission_gate.exempt). None: never held (the shared commands of a room the socket
+# joined, fair.live.peers, as in fair.live.call_commands).
+EDITION_OF = {
+    **dict.fromkeys(ROOM.actions()),
+    "room.join": "interview_id",
+    "room.admit": "interview_id",
+    "room.mode": "interview_id",
+    "room.message": "interview_id",
+    "room.phone": "interview_id",
+    "room.set_phone": "interview_id",
+}

@@ -39,6 +39,7 @@ from fair.enums import Role
 from fair.errors import Conflict, FairError, Forbidden, NotFound, Unauthenticated
 from fair.live import (
     account_watch,
+    admitted,
     booth_commands,
     call_commands,
     chat_commands,
@@ -445,6 +446,7 @@ class Connection:
             action = ACTIONS.get(command.action)
             if action is None:
                 raise ProtocolError("This action does not exist.", code="live.unknown_action")
+            await admitted.check_command(self, EDITION_OF[command.action], command.payload)
             self.reply(protocol.success(command_id, await action(self, command.payload)))
         except FairError as exc:
             message = i18n.gettext(exc.message, **exc.params)
@@ -576,4 +578,18 @@ ACTIONS: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[dict[str, An
     **chat_commands.ACTIONS,
     **room_commands.ACTIONS,
     **stage_commands.ACTIONS,
+}
+
+# The payload field naming the edition each action acts in, whose admission gate a candidate
+# passes first (fair.live.admitted.check_command; fair.edition_keys.KINDS); None: never held.
+# tests/test_gate_routes.py checks that every action declares one.
+EDITION_OF: dict[str, str | None] = {
+    "ping": None,
+    "subscribe": None,  # public channels are open; the others are the user's own
+    "unsubscribe": None,
+    **booth_commands.EDITION_OF,
+    **call_commands.EDITION_OF,
+    **chat_commands.EDITION_OF,
+    **room_commands.EDITION_OF,
+    **stage_commands.EDITION_OF,
 }

@@ -220,3 +220,19 @@ ACTIONS = {
     "stage.vote": vote,
     "stage.moderate": moderate,
 }
+
+# The payload field naming the edition each command acts in (fair.live.booth_commands); None:
+# never held (the answer to the offer of `stage.watch`, which passed the gate; leaving; a vote
+# or a presenter's decision on a question of a talk).
+EDITION_OF = {
+    "stage.publish": "webconference_id",
+    "stage.unpublish": "webconference_id",
+    "stage.start": "webconference_id",
+    "stage.end": "webconference_id",
+    "stage.watch": "webconference_id",
+    "stage.answer": None,
+    "stage.leave": None,
+    "stage.ask": "webconference_id",
+    "stage.vote": None,
+    "stage.moderate": None,
+}

@@ -14,19 +14,26 @@ request), and that their browser's back button keeps what they typed to send it 
 in. Nothing of the request is written (the unit of work rolls back on an error). The form is not
 kept server-side: it may hold a file, and replaying it later would act without them.
 
-A page without the edition's slug in its path that names an offer, a booth or a talk passes the
-gate of that thing's edition (applying, joining a queue and signing up for a talk register the
-candidate to it: admission_gate.in_path), not that of an edition they were registered to.
-
-Public browsing (the edition's page, booths, offers, programme), accounts and the waiting page
-are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay open when the fair is full, and the
-browsing pages are then served to anonymous visitors from a short cache (fair.web.browsing).
+Which edition's gate a page passes is declared once, for every page (`declared`): a path
+parameter of a kind of fair.edition_keys.KINDS names the thing it acts on (the edition's slug
+or id, a booth, an offer, a partner's offer, a talk, an application, an interview invitation,
+an interview, a conversation, a place in a queue): the gate of that thing's edition, whatever
+edition the cookie names or the candidate was registered to first (applying, booking or joining
+a queue in a full fair past its line through another edition's admission). A candidate's own
+pages, of no one edition (`OWN_PAGES`: their profile, their lists across editions), pass the
+gate of the edition their cookie names, else of the first armed edition they are registered
+to. Public browsing (the edition's page, booths, offers, programme, feeds, widgets), accounts
+and the waiting page are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay open when the
+fair is full, and the browsing pages are then served to anonymous visitors from a short cache
+(fair.web.browsing). Staff's pages (`STAFF_MODULES`, `STAFF_PAGES`) hold nobody: a candidate is
+refused there. tests/test_gate_routes.py checks that every page of the app is declared.
 Below fair.web.auth (which calls it): it reads the request's session itself.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from redis.exceptions import RedisError
@@ -34,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fair import admission, admission_gate, app_state, clock, i18n, metrics, settings
+from fair import admission, admission_gate, app_state, clock, edition_keys, i18n, metrics, settings
 from fair.enums import Role
 from fair.errors import FairError
 from fair.web import urls
@@ -42,14 +49,75 @@ from fair.web import urls
 log = logging.getLogger("fair.admission")
 
 REFRESH = 15  # seconds: the Retry-After of a held request and of the waiting page
+OPEN = "open"  # never held (the module's docstring)
+STAFF = "staff"  # staff's: nobody held (a candidate is refused by the page itself)
+OWN = "own"  # a candidate's own page, of no one edition
 OPEN_MODULES = {
     "fair.web.public",
     "fair.web.landing",
     "fair.web.accounts",
     "fair.web.privacy",
     "fair.web.admission",
+    "fair.web.feeds",  # the sitemap, calendars and feeds of the public pages
+    "fair.web.embeds",  # the public pages' widgets, for other sites
 }
-OPEN_PAGES = {"fair.web.webconferences.programme", "fair.web.webconferences.webconference_page"}
+OPEN_PAGES = {
+    "fair.web.webconferences.programme",
+    "fair.web.webconferences.webconference_page",
+    "fair.web.counsellor.code_login",  # an account's first password, as fair.web.accounts
+    "fair.web.styleguide.styleguide",  # the design system's page (development only)
+}
+STAFF_MODULES = {
+    "fair.web.recruiter",
+    "fair.web.recruiter_profile",
+    "fair.web.organiser",
+    "fair.web.dashboard",
+    "fair.web.activity",
+    "fair.web.compare",
+    "fair.web.panel",
+    "fair.web.health",
+    "fair.web.api_keys",
+    "fair.web.admin",
+    "fair.web.branding",
+    "fair.web.webhooks",
+    "fair.web.exports",
+    "fair.web.structures",
+    "fair.web.network_pool",
+    "fair.web.counsellor",  # but its OWN_PAGES and code_login
+}
+STAFF_PAGES = {
+    "fair.web.pool.search_page",
+    "fair.web.pool.requests_page",
+    "fair.web.pool.profile_page",
+    "fair.web.pool.ask",
+    "fair.web.pool.pool_cv",
+    "fair.web.interviews.slot_withdraw",
+}
+OWN_PAGES = {
+    "fair.web.candidate.profile_page",
+    "fair.web.candidate.priority_page",
+    "fair.web.candidate.my_cv",
+    "fair.web.candidate.my_applications",
+    "fair.web.candidate.notices_page",
+    "fair.web.matches.offers_for_you",
+    "fair.web.matches.subscribe",
+    "fair.web.matches.stop_mine",
+    "fair.web.matches.stop_by_link",
+    "fair.web.matches.resume_by_link",
+    "fair.web.pool.my_pool",
+    "fair.web.pool.give",
+    "fair.web.pool.renew",
+    "fair.web.pool.withdraw",
+    "fair.web.pool.answer",
+    "fair.web.pool.stop_reminders",
+    "fair.web.counsellor.mine",
+    "fair.web.counsellor.consent",
+    "fair.web.counsellor.end_mine",
+    "fair.web.my_fair.my_fair_current",
+    "fair.web.interviews.my_interviews",
+    "fair.web.interviews.calendar_link",
+    "fair.web.outcomes.my_job_reports",
+}
 NOT_REACHED = i18n.N_(
     "The waiting line cannot be reached just now. Please try again in a few seconds."
 )
@@ -83,14 +151,21 @@ class NotSent(FairError):
         self.retry_after = REFRESH
 
 
-def _module(request: Request) -> str:
-    return str(getattr(request.scope.get("endpoint"), "__module__", ""))
-
-
-def _open(request: Request) -> bool:
-    endpoint = request.scope.get("endpoint")
-    module = _module(request)
-    return module in OPEN_MODULES or f"{module}.{getattr(endpoint, '__name__', '')}" in OPEN_PAGES
+def declared(endpoint: object, params: Iterable[str]) -> str | None:
+    """How the gate finds the edition of the page `endpoint` with path `params` (the module's
+    docstring): OPEN, STAFF, OWN, or the kind of the parameter that names its edition's thing
+    (fair.edition_keys.first); None when the page declares none (tests/test_gate_routes.py
+    finds none; `check` takes it for OWN)."""
+    module = str(getattr(endpoint, "__module__", ""))
+    page = f"{module}.{getattr(endpoint, '__name__', '')}"
+    for pages, how in ((OPEN_PAGES, OPEN), (STAFF_PAGES, STAFF), (OWN_PAGES, OWN)):
+        if page in pages:
+            return how
+    if module in OPEN_MODULES:
+        return OPEN
+    if module in STAFF_MODULES:
+        return STAFF
+    return edition_keys.first(params)
 
 
 def _wants_json(request: Request) -> bool:
@@ -101,9 +176,12 @@ def _wants_json(request: Request) -> bool:
 async def check(request: Request) -> Response | None:
     """None when the request may go on; else where a held candidate goes."""
     user = request.state.user
-    if user is None or user.role != Role.CANDIDATE or _open(request):
+    if user is None or user.role != Role.CANDIDATE:
         return None
-    held = await standing(request, request.path_params.get("slug"))
+    how = declared(request.scope.get("endpoint"), request.path_params) or OWN
+    if how in (OPEN, STAFF):
+        return None
+    held = await standing(request, how)
     if held is None:
         return None
     gate, place = held
@@ -117,17 +195,18 @@ async def check(request: Request) -> Response | None:
 
 
 async def standing(
-    request: Request, slug: str | None
+    request: Request, how: str
 ) -> tuple[admission_gate.Gate, admission.Place] | None:
     """The gate holding the candidate and their place in its line; None when they may go on
-    (no gate armed, let in already or now, never held). A gate not engaged lets them in at
+    (no gate armed, let in already or now, never held). `how`: the page's OWN or the kind of
+    its path parameter naming the edition (`declared`). A gate not engaged lets them in at
     once, counted (and the cookie given: their next pages need no line); before opening, with
     too few arrivals to press a cap, they go on with their drawn place and no cookie (all let
     in by the first arrival at opening); with its line out of reach, uncounted (fail open:
     nobody waits while nothing presses)."""
     user, now = request.state.user, clock.now()
     session: AsyncSession = request.state.db
-    gate = await _gate(request, session, slug, now)
+    gate = await _gate(request, session, how, now)
     if gate is None or await passes(request, gate):
         return None
     engaged = await admission_gate.engaged(_line(request), gate, now)
@@ -147,24 +226,21 @@ async def standing(
 
 
 async def _gate(
-    request: Request, session: AsyncSession, slug: str | None, now: datetime
+    request: Request, session: AsyncSession, how: str, now: datetime
 ) -> admission_gate.Gate | None:
-    """The armed gate of this page (`slug`, or the edition of the offer, booth or talk in its path:
-    admission_gate.in_path), else the one the candidate's cookie names (no read of their
-    registrations), else that of the first armed edition they are registered to."""
-    if slug is None:
-        gates = await admission_gate.armed(session, now)
-        if not gates:
-            return None
-        partner = _module(request) == "fair.web.network"  # its offer_id: a partner's offer
-        edition_id = await admission_gate.in_path(session, request.path_params, partner=partner)
-        if edition_id is not None:
-            return next((g for g in gates if g.edition_id == edition_id), None)
-        raw = request.cookies.get(admission_gate.COOKIE)
-        found = admission_gate.admitted_to(raw, request.state.user.id, gates, now)
-        if found is not None:
-            return next(g for g in gates if g.edition_id == found)
-    return await admission_gate.gate_for(session, request.state.user, now, slug=slug)
+    """The armed gate of this page: that of the edition its path names (`how`, a kind), else
+    (OWN) the one the candidate's cookie names (no read of their registrations), else that of
+    the first armed edition they are registered to."""
+    gates = await admission_gate.armed(session, now)
+    if not gates:
+        return None
+    if how != OWN:
+        return await admission_gate.gate_of(session, gates, how, request.path_params.get(how))
+    raw = request.cookies.get(admission_gate.COOKIE)
+    found = admission_gate.admitted_to(raw, request.state.user.id, gates, now)
+    if found is not None:
+        return next(g for g in gates if g.edition_id == found)
+    return await admission_gate.gate_for(session, request.state.user, now)
 
 
 async def passes(request: Request, gate: admission_gate.Gate) -> bool:

@@ -111,7 +111,7 @@ async def network_partner_active(request: Request) -> Response:
 
 
 async def _offer(session: AsyncSession, request: Request) -> tuple[NetworkOffer, Edition]:
-    offer = await session.get(NetworkOffer, path_int(request, "offer_id"))
+    offer = await session.get(NetworkOffer, path_int(request, "network_offer_id"))
     if offer is None:
         raise NotFound("This offer does not exist.")
     edition = await editions.get(session, offer.edition_id)
@@ -217,9 +217,9 @@ routes = [
         methods=["POST"],
         name="network_offers_shown",
     ),
-    Route("/network/offers/{offer_id:int}", network_offer, name="network_offer"),
+    Route("/network/offers/{network_offer_id:int}", network_offer, name="network_offer"),
     Route(
-        "/network/offers/{offer_id:int}/apply",
+        "/network/offers/{network_offer_id:int}/apply",
         network_apply,
         methods=["POST"],
         name="network_apply",
