@@ -17,7 +17,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
-from fair import api, db, geo, metrics, settings, worker
+from fair import api, db, geo, metrics, rome_suggest, settings, worker
 from fair.app_state import AppState
 from fair.broadcast import Broadcaster
 from fair.errors import FairError
@@ -134,6 +134,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             await live_hub.close(broadcast)
             await media.close()
             await broadcast.disconnect()
+            await rome_suggest.settled()  # a check of the ROME index may be using the engine
             await engine.dispose()
             metrics.process_stopped()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from fair import clock, db, network, network_sync, rome, rome_referential, rome_suggest, rome_text
 from fair.enums import Role
@@ -230,24 +230,59 @@ async def test_imported_referential_and_coded_offers(session, tmp_path) -> None:
 
 async def test_the_index_follows_changes_made_by_other_processes(session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(rome_suggest, "CHECK_SECONDS", 0.0)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def signatures() -> list[str]:
+        return [s for s in statements if "max(" in s.lower()]
 
     async def codes(text: str) -> list[str]:
-        return [s.code_rome for s in await rome_suggest.suggest(session, text, limit=1)]
+        """The codes a request gets: it runs no signature, the check it starts runs them."""
+        statements.clear()
+        found = [s.code_rome for s in await rome_suggest.suggest(session, text, limit=1)]
+        assert signatures() == []
+        await rome_suggest.settled()
+        assert signatures()
+        return found
 
-    assert await codes("picker") == []
-    edition = await factories.edition(session)
-    booth, _ = await factories.booth(session, edition_=edition)
-    await factories.offer(session, booth_=booth, title="Picker (H/F)", rome_code="N1103")
-    await db.commit(session)
-    assert await codes("picker") == []  # new coded offers wait LEARN_SECONDS
-    monkeypatch.setattr(rome_suggest, "LEARN_SECONDS", 0.0)
-    assert await codes("picker") == ["N1103"]
-    # Another process's import (no invalidate() here): seen at the next check.
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = await rome_suggest.suggest(session, "picker", limit=1)
+        assert found == [] and signatures()  # the first build, on the request
+        edition = await factories.edition(session)
+        booth, _ = await factories.booth(session, edition_=edition)
+        await factories.offer(session, booth_=booth, title="Picker (H/F)", rome_code="N1103")
+        await db.commit(session)
+        assert await codes("picker") == []  # checked in the background
+        assert await codes("picker") == []  # new coded offers wait LEARN_SECONDS
+        monkeypatch.setattr(rome_suggest, "LEARN_SECONDS", 0.0)
+        assert await codes("picker") == []  # served the index there is while it is rebuilt
+        assert await codes("picker") == ["N1103"]
+        # Another process's import (no invalidate() here): seen after the next check.
+        session.add(RomeCode(code="A1413", label="Brasseur / Brasseuse de bière", parent="A1413"))
+        await session.flush()
+        session.add(
+            RomeAppellation(code="A1413", label="Zythologue", code_ogr="1", stems="zythologu")
+        )
+        await db.commit(session)
+        assert await codes("zythologue") == []
+        assert await codes("zythologue") == ["A1413"]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_invalidate_rebuilds_on_the_next_request(session) -> None:  # type: ignore[no-untyped-def]
+    assert [s.code_rome for s in await rome_suggest.suggest(session, "zythologue")] == []
     session.add(RomeCode(code="A1413", label="Brasseur / Brasseuse de bière", parent="A1413"))
     await session.flush()
     session.add(RomeAppellation(code="A1413", label="Zythologue", code_ogr="1", stems="zythologu"))
     await db.commit(session)
-    assert await codes("zythologue") == ["A1413"]
+    rome_suggest.invalidate()  # what the import does in its process
+    found = await rome_suggest.suggest(session, "zythologue", limit=1)
+    assert [s.code_rome for s in found] == ["A1413"]
 
 
 # --- The mechanisms of the suggestion, one test each (small data built here) ---------------
