@@ -83,10 +83,19 @@ def matching(groups: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
 
 
 def sqlite(
-    base: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider
+    base: Select[Any],
+    model: Any,
+    fts: str,
+    terms: list[str],
+    wider: Wider,
+    *,
+    looked_up: bool = False,
 ) -> tuple[Select[Any], Select[Any], Any]:
     """The matches of `terms` or of `wider` among `base` (ids of `model`, indexed by the FTS5
-    table `fts`), the same joined to their scores, and the rank."""
+    table `fts`), the same joined to their scores, and the rank. `looked_up`: `base`'s own
+    index drives (a job domain's) and each of its offers is looked up among the matches, where
+    SQLite would otherwise read the offer row of every match."""
+    own_id = model.id + 0 if looked_up else model.id  # "+ 0": no rowid search from the matches
     every = fts5(_groups(terms, wider))
     found_only = fts5(matching(_groups(terms, wider)))  # the same offers, fewer phrases
     scored: Any = (
@@ -127,9 +136,9 @@ def sqlite(
             .group_by(union.c.id)
             .subquery("best")
         )
-    ranked = base.where(model.id.in_(select(best.c.id))).join(best, best.c.id == model.id)
+    ranked = base.where(own_id.in_(select(best.c.id))).join(best, best.c.id == model.id)
     ids: Any = found[0] if len(found) == 1 else union_all(*found)
-    matched = base.where(model.id.in_(ids))
+    matched = base.where(own_id.in_(ids))
     own = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
     own = own.bindparams(own=fts5([tuple(terms)]))
     tier = case((model.id.in_(own.columns(literal_column("rowid"))), 0.0), else_=TIER)
