@@ -67,18 +67,24 @@ def _plain(char: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
 
 
-# Latin letters with their accents taken off, and hyphens and apostrophes made spaces, in one
+# Latin letters with their accents taken off, and hyphens, apostrophes and dots ("St.") made
+# spaces (no commune name has a dot), in one
 # str.translate (35,000 names are folded at load: a per-character normalisation took a second).
 FOLD = str.maketrans(
-    {chr(n): _plain(chr(n)) for n in range(0xC0, 0x250)} | {"-": " ", "'": " ", "’": " "}
+    {chr(n): _plain(chr(n)) for n in range(0xC0, 0x250)} | {"-": " ", "'": " ", "’": " ", ".": " "}
 )
+
+
+# The abbreviations people type for the saints of commune names ("st jean de vedas"); no commune
+# name has these words otherwise.
+SAINTS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 
 
 def _fold(text: str) -> str:
     text = text.lower().translate(FOLD)
     if not text.isascii():
         text = _plain(text)
-    return " ".join(text.split())
+    return " ".join(SAINTS.get(word, word) for word in text.split())
 
 
 @dataclass(frozen=True, slots=True)
