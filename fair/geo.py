@@ -304,6 +304,8 @@ def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float
 
 NO_POSTCODE = "No commune has the postcode %(typed)s: check it, or type the commune's name."
 NO_NAME = "No commune is called %(typed)s: check its spelling, or type its postcode."
+# "34", "340": digits that are no postcode (a département number, a postcode begun).
+SHORT_POSTCODE = "A postcode has five digits: type the commune's in full, or its name."
 NO_ORIGIN = "Choose the commune the distance is measured from."
 BAD_RADIUS = "Choose a distance from the list."
 BAD_POSITION = "Your position could not be read: use the button again, or type a commune."
@@ -394,8 +396,14 @@ def place(
         if origin is None and found.error != UNKNOWN:  # ambiguous: the choices named
             errors["commune"], params = found.error, dict(found.params)
         elif origin is None:
-            postcode = DIGITS.fullmatch(typed.replace(" ", ""))
-            errors["commune"] = NO_POSTCODE if postcode else NO_NAME
+            digits = typed.replace(" ", "")
+            errors["commune"] = (
+                NO_POSTCODE
+                if DIGITS.fullmatch(digits)
+                else SHORT_POSTCODE
+                if digits.isdigit()
+                else NO_NAME
+            )
             params = {"typed": typed}
     elif near.strip():
         origin = position(near)

@@ -192,6 +192,11 @@ async def test_unknown_communes_and_postcodes_are_named_in_french(client, sessio
         "Aucune commune ne s'appelle Nulle-Part-sur-Mer : vérifiez l'orthographe, ou saisissez"
         " son code postal." in text(name.text)
     )
+    # A département number is no commune's name: the person is told a postcode has 5 digits.
+    for typed in ("34", "340", "3 40"):
+        short = await client.get(url, params={"commune": typed, "radius_km": "10"})
+        assert short.status_code == 422
+        assert "ne s'appelle" not in text(short.text), typed
     position = await client.get(url, params={"near": "95,3", "radius_km": "10"})
     assert position.status_code == 422
     assert "Votre position n'a pas pu être lue" in text(position.text)
