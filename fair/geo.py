@@ -67,18 +67,24 @@ def _plain(char: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
 
 
-# Latin letters with their accents taken off, and hyphens and apostrophes made spaces, in one
+# Latin letters with their accents taken off, and hyphens, apostrophes and dots ("St.") made
+# spaces (no commune name has a dot), in one
 # str.translate (35,000 names are folded at load: a per-character normalisation took a second).
 FOLD = str.maketrans(
-    {chr(n): _plain(chr(n)) for n in range(0xC0, 0x250)} | {"-": " ", "'": " ", "’": " "}
+    {chr(n): _plain(chr(n)) for n in range(0xC0, 0x250)} | {"-": " ", "'": " ", "’": " ", ".": " "}
 )
+
+
+# The abbreviations people type for the saints of commune names ("st jean de vedas"); no commune
+# name has these words otherwise.
+SAINTS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 
 
 def _fold(text: str) -> str:
     text = text.lower().translate(FOLD)
     if not text.isascii():
         text = _plain(text)
-    return " ".join(text.split())
+    return " ".join(SAINTS.get(word, word) for word in text.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +304,8 @@ def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float
 
 NO_POSTCODE = "No commune has the postcode %(typed)s: check it, or type the commune's name."
 NO_NAME = "No commune is called %(typed)s: check its spelling, or type its postcode."
+# "34", "340": digits that are no postcode (a département number, a postcode begun).
+SHORT_POSTCODE = "A postcode has five digits: type the commune's in full, or its name."
 NO_ORIGIN = "Choose the commune the distance is measured from."
 BAD_RADIUS = "Choose a distance from the list."
 BAD_POSITION = "Your position could not be read: use the button again, or type a commune."
@@ -388,8 +396,14 @@ def place(
         if origin is None and found.error != UNKNOWN:  # ambiguous: the choices named
             errors["commune"], params = found.error, dict(found.params)
         elif origin is None:
-            postcode = DIGITS.fullmatch(typed.replace(" ", ""))
-            errors["commune"] = NO_POSTCODE if postcode else NO_NAME
+            digits = typed.replace(" ", "")
+            errors["commune"] = (
+                NO_POSTCODE
+                if DIGITS.fullmatch(digits)
+                else SHORT_POSTCODE
+                if digits.isdigit()
+                else NO_NAME
+            )
             params = {"typed": typed}
     elif near.strip():
         origin = position(near)

@@ -170,7 +170,7 @@ async def communes(
             key=lambda cp: (cp[0].departement not in territory, cp[1], -cp[0].population),
         )
         return [Suggestion(f"{c.name} ({p})", _value(c, p)) for c, p in best]
-    found, first = table.prefixes.find(typed)
+    found, first = table.prefixes.find(_saints(typed))
     chosen = heapq.nsmallest(
         limit,
         found,
@@ -184,6 +184,15 @@ async def communes(
         Suggestion(f"{c.name} ({c.postcode})", c.label)
         for c in map(table.communes.__getitem__, chosen)
     ]
+
+
+def _saints(typed: str) -> str:
+    """ "st jean" as "saint jean" (fair.geo.SAINTS), but for the word still being typed: "st"
+    alone may begin "Strasbourg"."""
+    words = _words(typed)
+    if not words:
+        return typed
+    return " ".join([*(geo.SAINTS.get(w, w) for w in words[:-1]), words[-1]])
 
 
 def _value(commune: geo.Commune, postcode: str) -> str:

@@ -56,6 +56,22 @@ def test_lookup_by_name_ignores_accents_case_hyphens_and_apostrophes() -> None:
     assert geo.find("") is None
 
 
+def test_digits_that_are_no_postcode_are_named_as_such() -> None:
+    for typed in ("34", "340", "3 40"):
+        read = geo.place(typed, 10, radii=(10,))
+        assert read.errors == {"commune": geo.SHORT_POSTCODE}, typed
+    assert geo.place("99999", 10, radii=(10,)).errors == {"commune": geo.NO_POSTCODE}
+    assert geo.place("Atlantis", 10, radii=(10,)).errors == {"commune": geo.NO_NAME}
+
+
+def test_lookup_by_name_reads_saint_abbreviated() -> None:
+    # As people type them: "St", "Ste", with or without the dot.
+    for typed in ("st jean de vedas", "St-Jean-de-Védas", "ST. JEAN DE VEDAS"):
+        assert geo.find(typed) == geo.by_code("34270"), typed
+    assert geo.find("ste foy la grande") == geo.by_code("33402")
+    assert geo.find("stes maries de la mer") == geo.by_code("13096")
+
+
 def test_lookup_by_insee_code_and_by_postcode() -> None:
     lunel = geo.by_code("34145")
     assert lunel is not None and (lunel.name, lunel.postcodes) == ("Lunel", ("34400",))

@@ -165,6 +165,19 @@ async def test_a_commune_by_name_or_postcode(client, session, typed) -> None:  #
     assert titles == ["Électricien (H/F)", "Développeuse web"]  # Lattes, then Montpellier
 
 
+async def test_a_commune_typed_with_saint_abbreviated(client, session) -> None:  # type: ignore[no-untyped-def]
+    # "St Jean de Védas" as people type it was refused ("no commune is called…").
+    edition = await _setup(session)
+    for typed in ("st jean de vedas", "St-Jean-de-Védas"):
+        page = await client.get(
+            f"/e/{edition.slug}/offers",
+            params={"commune": typed, "radius_km": "10", "sort": "distance"},
+        )
+        assert page.status_code == 200, typed
+        titles = re.findall(r'<h2><a href="/offers/\d+">([^<]+)</a></h2>', page.text)
+        assert titles == ["Électricien (H/F)", "Développeuse web"]  # Lattes, Montpellier
+
+
 async def test_unknown_communes_and_postcodes_are_named_in_french(client, session) -> None:  # type: ignore[no-untyped-def]
     edition = await _setup(session)
     url = f"/e/{edition.slug}/offers"
@@ -179,6 +192,11 @@ async def test_unknown_communes_and_postcodes_are_named_in_french(client, sessio
         "Aucune commune ne s'appelle Nulle-Part-sur-Mer : vérifiez l'orthographe, ou saisissez"
         " son code postal." in text(name.text)
     )
+    # A département number is no commune's name: the person is told a postcode has 5 digits.
+    for typed in ("34", "340", "3 40"):
+        short = await client.get(url, params={"commune": typed, "radius_km": "10"})
+        assert short.status_code == 422
+        assert "ne s'appelle" not in text(short.text), typed
     position = await client.get(url, params={"near": "95,3", "radius_km": "10"})
     assert position.status_code == 422
     assert "Votre position n'a pas pu être lue" in text(position.text)

@@ -77,6 +77,11 @@ async def test_search_measures_from_a_postcode_and_names_homonyms(client, sessio
     # The booths' employers are in Montpellier: the suggestions put the Hérault's first.
     asked = await client.get(f"{url}/suggest", params={"field": "commune", "q": "gignac"})
     assert asked.json()["suggestions"][0] == {"label": "Gignac (34150)", "value": "Gignac (34150)"}
+    # "St", "Ste" as people type them; "st" alone still begins Strasbourg.
+    saint = await client.get(f"{url}/suggest", params={"field": "commune", "q": "st jean de v"})
+    assert saint.json()["suggestions"][0]["value"] == "Saint-Jean-de-Védas"
+    city = await client.get(f"{url}/suggest", params={"field": "commune", "q": "st"})
+    assert "Strasbourg" in [s["value"] for s in city.json()["suggestions"]]
 
     # 34400 is shared by eight communes: a radius is measured from the main one, Lunel.
     lunel = geo.find("Lunel")
