@@ -135,25 +135,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("connect_args", connect_args)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "handle_error", _timeout_is_a_disconnect)
-    engine.sync_engine.dialect.do_ping = _ping  # type: ignore[method-assign]
     return engine
-
-
-def _ping(dbapi_connection: Any) -> bool:
-    """The pool's pre-ping on PostgreSQL (Dialect.do_ping, this engine's dialect only): `;`
-    through the DBAPI cursor, which begins the transaction the request then goes on in (asyncpg's
-    adapter begins one at its first statement): BEGIN and `;`, where SQLAlchemy's own ping runs
-    `;` in a transaction of its own (BEGIN, `;`, ROLLBACK, for pgbouncer's transaction mode)
-    before the request's BEGIN: two round trips fewer a request, each a few percent of a
-    candidate's status poll at a surge (bench/surge.py). A failure is judged as SQLAlchemy
-    judges its own ping's (a disconnect: the pooled connections invalidated, a new one
-    opened; on an AUTOCOMMIT engine `;` begins nothing)."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(";")
-    finally:
-        cursor.close()
-    return True
 
 
 async def ping(engine: AsyncEngine) -> None:
