@@ -3,6 +3,7 @@ gate on pages on SQLite and PostgreSQL. Time moves with fair.clock (and `now=`),
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import admission, admission_gate, clock, db, i18n, participants, settings
@@ -701,6 +702,45 @@ async def test_staff_and_candidates_with_an_interview_soon_are_never_held(
     assert (await staff.get("/recruiter")).status_code == 200
     later, _ = await _candidate_client(session, make_client, edition)
     assert (await later.get(mine)).status_code == 303
+
+
+async def test_asking_for_one_s_place_reads_the_session_and_the_interviews_only(
+    session: AsyncSession, make_client: Any, app: Any
+) -> None:
+    """The waiting page's script asks every 5 s, thousands at once at an opening: one read of
+    the session, and, held, one of the interviews that would let them in now; nothing of the
+    header of a page (unread notices: a JSON answer has none), no read of an edition whose gate
+    is armed (cached: fair.admission_gate); of an edition without one, its id (or NotFound)."""
+    clock.set_now(f.NOON)
+    edition = await _gated_edition(session)
+    next_month = await f.edition(session, now=f.NOON + timedelta(days=30))  # not armed today
+    await db.commit(session)
+    first, _id1 = await _candidate_client(session, make_client, edition)
+    second, _id2 = await _candidate_client(session, make_client, edition)
+    assert (await first.get(f"/e/{edition.slug}/my-fair")).status_code == 200
+    status = f"/e/{edition.slug}/waiting/status"
+    assert (await second.get(status)).json()["position"] == 1  # held; the gates read
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    async def reads(path: str) -> tuple[int, list[str]]:
+        """The answer's status and the tables of the statements it read, in order."""
+        statements.clear()
+        event.listen(app.state.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            answer = await second.get(path, headers={"accept": "application/json"})
+        finally:
+            event.remove(app.state.engine.sync_engine, "before_cursor_execute", seen)
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        return answer.status_code, [re.findall(r"\bFROM (\w+)", s)[0] for s in selects]
+
+    assert await reads(status) == (200, ["user_sessions", "interviews"])
+    assert (await second.get(status)).json()["position"] == 1
+    unarmed = f"/e/{next_month.slug}/waiting/status"
+    assert await reads(unarmed) == (200, ["user_sessions", "editions"])
+    assert (await reads("/e/nowhere/waiting/status"))[0] == 404
 
 
 async def test_organiser_sets_the_caps_through_the_number_parser(

@@ -193,9 +193,12 @@ SMOKE = {
             f"--pg-database=fair_bench_surge_{RUN}",
             f"--namespace=fair-bench-surge-{RUN}",
         ),
-        # Both modes ran to their line; with 5 let in a minute, 'on' held someone (10 at least).
-        r"^off +20 in 3 s: errors \d+, .*\non +20 in 3 s: errors \d+, .* held [1-9]\d* .*\n"
-        r"goal 0 errors: (ok|FAILED); ETA error p90 <= 25 %: (ok|MISSED|n/a) \(.*\)$",
+        # Both modes ran to their line, every candidate's outcome known (none unfinished);
+        # with 5 let in a minute, 'on' held someone (10 at least).
+        r"^off +20 in 3 s: errors \d+ \(.*\), unfinished 0, .*\n"
+        r"on +20 in 3 s: errors \d+ \(.*\), unfinished 0, .* held [1-9]\d* .*\n"
+        r"goal 0 errors: off (ok|FAILED .*), on (ok|FAILED .*); "
+        r"ETA error p90 <= 25 %: (ok|MISSED|n/a) \(.*\)$",
     ),
     "webhooks.py": Smoke(
         ("--events=60", "--senders=2", f"--pg-database=fair_bench_webhooks_{RUN}"),

@@ -144,6 +144,7 @@ async def test_every_connection_taken_answers_503_with_retry_after(conf) -> None
             assert (await client.get("/")).status_code == 200  # free again
     assert (french.status_code, french.headers["retry-after"]) == (503, "5")
     assert "La plateforme est très sollicitée" in french.text
+    assert 'data-code="server.busy"' in french.text  # the page's code, for scripts (bench/surge.py)
     assert (english.status_code, english.headers["retry-after"]) == (503, "5")
     assert (
         "The platform is very busy right now and could not handle your request. Nothing was "

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fair import admission, editions, i18n
+from fair import admission, admission_gate, clock, editions, i18n
 from fair.web import gate, urls
 from fair.web.accounts import safe_next
-from fair.web.auth import database, page, require_user
+from fair.web.auth import database, json_page, page, require_user
 from fair.web.templating import render
 
 POLL = 5  # seconds between two status requests of the page's script
@@ -59,10 +59,13 @@ def _wait_text(place: admission.Place) -> str:
 
 async def _standing(request: Request) -> tuple[admission.Place | None, str]:
     """The candidate's place in the edition's line (None: let in or never held), and where
-    they go once in."""
+    they go once in. The edition is known to exist without a read when its gate is armed (the
+    armed editions are cached: admission_gate.armed), as it is while people wait."""
     require_user(request)
     slug = request.path_params["slug"]
-    await editions.by_slug(database(request), slug)  # no such edition: NotFound
+    session = database(request)
+    if all(g.slug != slug for g in await admission_gate.armed(session, clock.now())):
+        await editions.public_id(session, slug)  # NotFound
     target = safe_next(request.query_params.get("next"), urls.path(request, "edition", slug=slug))
     held = await gate.standing(request, "slug")  # this edition's line, its slug in the path
     return (None if held is None else held[1]), target
@@ -90,7 +93,7 @@ async def waiting(request: Request) -> Response:
     return response
 
 
-@page
+@json_page
 async def status(request: Request) -> Response:
     place, target = await _standing(request)
     if place is None:

@@ -118,7 +118,14 @@ def page(handler: Handler) -> Handler:
     a handler that reads much to show a refused form again calls `release` first.
     """
 
-    return _unit_of_work(handler, one_click=False)
+    return _unit_of_work(handler, one_click=False, header=True)
+
+
+def json_page(handler: Handler) -> Handler:
+    """`page` for JSON that a page's script polls (the waiting page's status): what only the
+    header of an HTML page shows (the unread notices, the CV pool link) is not read. An error
+    answered there is still read in full (fair.web.errors reads the user afresh)."""
+    return _unit_of_work(handler, one_click=False, header=False)
 
 
 def one_click_page(handler: Handler) -> Handler:
@@ -126,7 +133,7 @@ def one_click_page(handler: Handler) -> Handler:
     (RFC 8058: exactly `List-Unsubscribe=One-Click`, no cookie) is spared the CSRF check, and
     the handler sees `is_one_click(request)`; it must then check the signed token of its URL.
     Any other POST is checked as `page` checks it."""
-    return _unit_of_work(handler, one_click=True)
+    return _unit_of_work(handler, one_click=True, header=True)
 
 
 def is_one_click(request: Request) -> bool:
@@ -138,7 +145,7 @@ async def _one_click_form(request: Request) -> bool:
     return list(form.multi_items()) == [(stop_links.ONE_CLICK_FIELD, stop_links.ONE_CLICK_VALUE)]
 
 
-def _unit_of_work(handler: Handler, *, one_click: bool) -> Handler:
+def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler:
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
         state = app_state.of(request)
@@ -148,7 +155,7 @@ def _unit_of_work(handler: Handler, *, one_click: bool) -> Handler:
         async with maker.kw["bind"].connect() as connection, maker(bind=connection) as session:
             request.state.db = session
             try:
-                await load_user(request)
+                await load_user(request, header=header)
                 if request.method in UNSAFE:
                     if one_click and await _one_click_form(request):
                         request.state.one_click = True
@@ -211,16 +218,21 @@ async def let_go(request: Request) -> None:
     request.state.db = reader
 
 
-async def load_user(request: Request) -> User | None:
+async def load_user(request: Request, *, header: bool = True) -> User | None:
+    """The user of the request's session cookie (None: nobody), and what the header of every
+    page shows for them (unless not `header`: JSON, see `json_page`)."""
     session = database(request)
     found = await user_sessions.session_record(session, request.session)
     user, record = found if found is not None else (None, None)
     request.state.user = user
     request.state.user_session = record
     # The header's "Notices (n unread)" link on every page.
-    request.state.unread_notices = await notices.unread_count(session, user.id) if user else 0
+    unread = 0
+    if header and user is not None:
+        unread = await notices.unread_count(session, user.id)
+    request.state.unread_notices = unread
     # The menu's "CV pool" for those its pages let in (fair.web.pool.pool_viewer).
-    request.state.pool_search = await cv_pool.may_search(session, user)
+    request.state.pool_search = header and await cv_pool.may_search(session, user)
     if record is not None and user_sessions.stale(record):
         # Written in a transaction of its own once the request's has committed (a read
         # session must not write; the write lock is free by then).

@@ -1,0 +1,97 @@
+"""bench/surge.py's client processes: each answers by the deadlines it is given, whatever its
+candidates' servers do, and counts what it could not finish; the answers that said to come
+back shortly are counted by kind. Real sockets on loopback: a server that never answers, and
+one that answers every request 503 with Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import surge  # noqa: E402
+
+BUSY_PAGE = (
+    b'<p class="alert error" role="alert" data-code="server.busy">Tr\xc3\xa8s sollicit\xc3\xa9e</p>'
+)
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html; charset=utf-8\r\n"
+    b"retry-after: 5\r\ncontent-length: %d\r\n\r\n%s" % (len(BUSY_PAGE), BUSY_PAGE)
+)
+
+
+def job(port: int, n: int, *, settle: float, tally: float) -> surge.Job:
+    """`n` candidates arriving within 0.2 s on 127.0.0.1:`port`, settled and tallied within
+    `settle` and `tally` seconds from now."""
+    now = time.time()
+    users = [(i, 100 + i, f"cookie{i}") for i in range(n)]
+    base = f"http://127.0.0.1:{port}"
+    return surge.Job(
+        [base], "fair", now, 0.2, n, now + settle - 0.5, now + settle, now + tally, 5.0, 0, users
+    )
+
+
+async def test_a_client_answers_by_its_deadlines_when_its_server_never_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Before: "settled" waited for every candidate and the tally for "settled", so a client
+    # whose candidates hung on a request (an overloaded server) never gave its tally.
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # reads the requests, answers nothing, until the client goes
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    began = time.monotonic()
+    async with server:
+        # Never released: the client must not wait for it past its tally's time.
+        tally = await asyncio.wait_for(
+            surge.drive(job(port, 6, settle=1.5, tally=3.0), asyncio.Event()), 10
+        )
+    took = time.monotonic() - began
+    assert capsys.readouterr().out == "settled\n"
+    assert 1.5 < took < 4.0  # settled at 1.5 s, the tally by 3 s
+    assert (tally.unfinished, tally.errors, tally.pages, tally.connected_at) == (6, [], [], [])
+
+
+async def test_503_with_retry_after_counted_by_its_code(capsys: pytest.CaptureFixture[str]) -> None:
+    async def busy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while await reader.readuntil(b"\r\n\r\n"):  # a request's head: 503, busy
+                writer.write(BUSY)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(busy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    began = time.monotonic()
+    async with server:
+        tally = await asyncio.wait_for(
+            surge.drive(job(port, 4, settle=5.0, tally=8.0), asyncio.Event()), 15
+        )
+    # Every candidate refused on its first page: settled at once, not at the deadline.
+    assert capsys.readouterr().out == "settled\n"
+    assert time.monotonic() - began < 5.0
+    assert tally.again == ["503 server.busy"] * 4
+    assert [e.split(" '")[0] for e in tally.errors] == ["/e/fair: 503"] * 4
+    assert (tally.unfinished, tally.error_kinds()) == (0, "errors 4 (503 server.busy 4, other 0)")
+
+
+def test_come_back_reads_the_code_of_a_json_answer_or_an_error_page() -> None:
+    json_busy = httpx.Response(
+        503,
+        headers={"retry-after": "5"},
+        json={"error": {"code": "server.unavailable", "message": "…"}},
+    )
+    assert surge.come_back(json_busy) == "503 server.unavailable"
+    page = httpx.Response(503, headers={"retry-after": "15"}, content=BUSY_PAGE)
+    assert surge.come_back(page) == "503 server.busy"
+    no_header = httpx.Response(503, json={"error": {"code": "server.busy", "message": "…"}})
+    assert surge.come_back(no_header) is None
+    assert surge.come_back(httpx.Response(500, headers={"retry-after": "5"})) is None
