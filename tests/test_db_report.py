@@ -28,11 +28,12 @@ from sqlalchemy.exc import DBAPIError
 from fair import channels, db, logs, mail, settings, unit_of_work, user_sessions, webhook_delivery
 from fair import worker as workers
 from fair.app import create_app
-from fair.app_state import Resources
+from fair.app_state import AppState, Resources
 from fair.broadcast import Broadcaster
 from fair.enums import Role
 from fair.events import Event
 from fair.models import User
+from fair.web import auth
 from tests import factories as f
 from tests.conftest import PG_ADMIN, csrf, login
 from tests.live_server import Server, run_server
@@ -305,3 +306,35 @@ async def test_sqlite_locked_past_its_busy_timeout_is_the_busy_503(
         "database locked on POST /login: "
         "OperationalError('(sqlite3.OperationalError) database is locked')"
     ]
+
+
+async def test_a_session_touch_on_a_full_pool_is_one_warning_line(conf: settings.Settings) -> None:
+    """The touch of a user session's last-seen runs after the page's transaction committed
+    (fair.web.auth._touch): the pool all taken then is one warning line, not an exception that
+    turned a saved page into a 503."""
+    engine = db.create_engine(conf.database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    state = AppState()
+    state.set_up(engine, Broadcaster("memory://", namespace=""))
+    try:
+        with json_lines() as stream:
+            async with engine.connect() as connection:  # the only connection
+                await connection.exec_driver_sql("SELECT 1")
+                await auth._touch(state, 1)  # the row is not reached: no connection for it
+        lines = read(stream)
+        assert [line["message"].split(":")[0] for line in lines] == ["touching the user session"]
+        assert "database unavailable (server.busy)" in lines[0]["message"]
+        assert_no_traceback(lines)
+    finally:
+        await engine.dispose()
+
+
+async def test_the_worker_engine_has_the_configured_pool(conf: settings.Settings) -> None:
+    """`fair worker` builds its engine with FAIR_DB_POOL_* (it waited SQLAlchemy's default 30 s
+    for a connection, with the default pool)."""
+    configured = replace(conf, db_pool_size=3, db_max_overflow=1, db_pool_timeout=0.7)
+    state = workers.resources(configured)
+    try:
+        pool: Any = state.engine.pool
+        assert (pool.size(), pool._max_overflow, pool._timeout) == (3, 1, 0.7)
+    finally:
+        await state.engine.dispose()
