@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import math
 import re
 import shutil
 import sqlite3
@@ -32,12 +33,14 @@ from fair.app_state import AppState, Resources
 from fair.broadcast import Broadcaster
 from fair.enums import Role
 from fair.events import Event
+from fair.live import socket as live_socket
 from fair.models import User
 from fair.web import auth
 from tests import factories as f
 from tests.conftest import PG_ADMIN, csrf, login
 from tests.live_server import Server, run_server
 from tests.sockets import socket_of
+from tests.test_db_faults import logged_in_socket_closed
 
 DOWN_FR = (
     "Le service est brièvement indisponible. Rien n’a été enregistré : réessayez dans quelques "
@@ -338,3 +341,33 @@ async def test_the_worker_engine_has_the_configured_pool(conf: settings.Settings
         assert (pool.size(), pool._max_overflow, pool._timeout) == (3, 1, 0.7)
     finally:
         await state.engine.dispose()
+
+
+async def test_sockets_refused_for_want_of_the_database_are_one_line_per_while(
+    conf: settings.Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Logged-in sockets connecting while the server's only connection is held are closed with
+    1013 "try again later" (as before) and logged: one warning line for the first, the next
+    ones counted into the line of the next while (fair.live.socket.REFUSED; they logged
+    nothing)."""
+    live_socket.REFUSED.count, live_socket.REFUSED.logged = 0, -math.inf
+    with (
+        json_lines() as stream,
+        run_server(
+            tmp_path_factory,
+            "db-refused",
+            database_url=conf.database_url,
+            db_pool_size=1,
+            db_max_overflow=0,
+            db_pool_timeout=0.2,
+        ) as server,
+    ):
+        async with held(server):
+            closes = [await logged_in_socket_closed(server) for _ in range(3)]
+    lines = read(stream)
+    assert closes == [(1013, "service briefly unavailable")] * 3
+    assert_no_traceback(lines)
+    busy = "database unavailable (server.busy): TimeoutError('QueuePool limit of size 1"
+    refused = f"live: 1 socket connect(s) refused: {busy}"
+    assert [line["message"].startswith(refused) for line in lines] == [True]
+    assert live_socket.REFUSED.count == 2  # for the next line
