@@ -94,14 +94,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        engine = db.create_engine(
-            conf.database_url,
-            pool_size=conf.db_pool_size,
-            max_overflow=conf.db_max_overflow,
-            pool_timeout=conf.db_pool_timeout,
-            connect_timeout=conf.db_connect_timeout,
-            command_timeout=conf.db_command_timeout,
-        )
+        engine = db.configured_engine(conf)
         broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
         state.set_up(engine, broadcast)
         media: Host | RemoteStages

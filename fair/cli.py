@@ -305,7 +305,7 @@ def _run(conf: settings.Settings, work: Callable[[AsyncSession], Awaitable[T]]) 
     """Run `work` in one committed unit of work on the configured database."""
 
     async def go() -> T:
-        engine = db.create_engine(conf.database_url)
+        engine = db.configured_engine(conf)
         try:
             async with db.unit_of_work(db.sessionmaker(engine, write=True)) as session:
                 return await work(session)

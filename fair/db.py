@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from fair import settings
+
 AfterCommit = Callable[[], Awaitable[None]]
 CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection (asyncpg's own default: 60)
 # Seconds a statement on an open PostgreSQL connection may take (asyncpg's own default: none):
@@ -118,6 +120,21 @@ def _timeout_is_a_disconnect(context: ExceptionContext) -> None:
     it): invalidated, not returned to the pool for a rollback that would wait again."""
     if _timed_out(context.original_exception):
         context.is_disconnect = True
+
+
+def configured_engine(conf: settings.Settings) -> AsyncEngine:
+    """The engine of a fair process (web, worker, media, a CLI command) with the configured pool
+    and timeouts (FAIR_DB_POOL_SIZE, FAIR_DB_MAX_OVERFLOW, FAIR_DB_POOL_TIMEOUT, the connect and
+    command timeouts): one place, so that no process waits SQLAlchemy's default 30 s for a
+    connection, or opens more than its share of PostgreSQL's."""
+    return create_engine(
+        conf.database_url,
+        pool_size=conf.db_pool_size,
+        max_overflow=conf.db_max_overflow,
+        pool_timeout=conf.db_pool_timeout,
+        connect_timeout=conf.db_connect_timeout,
+        command_timeout=conf.db_command_timeout,
+    )
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

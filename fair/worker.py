@@ -308,14 +308,21 @@ async def stop(tasks: list[asyncio.Task[None]]) -> None:
             await task
 
 
+def resources(conf: settings.Settings) -> Resources:
+    """The worker's engine (the configured pool and timeouts, fair.db) and broadcaster, not yet
+    connected."""
+    state = Resources()
+    broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
+    state.set_up(db.configured_engine(conf), broadcast)
+    return state
+
+
 async def run(conf: settings.Settings) -> None:
     """`fair worker`: run the loops until SIGINT or SIGTERM."""
     await asyncio.to_thread(geo.load)  # the commune list, read once, not on the event loop
-    engine = db.create_engine(conf.database_url)
-    broadcast = Broadcaster(conf.broadcast_url, namespace=conf.broadcast_channel_namespace)
+    state = resources(conf)
+    engine, broadcast = state.engine, state.broadcast
     await broadcast.connect()  # BroadcastError: Redis unreachable at start-up
-    state = Resources()
-    state.set_up(engine, broadcast)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

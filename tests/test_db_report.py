@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import math
 import re
 import shutil
 import sqlite3
@@ -28,15 +29,18 @@ from sqlalchemy.exc import DBAPIError
 from fair import channels, db, logs, mail, settings, unit_of_work, user_sessions, webhook_delivery
 from fair import worker as workers
 from fair.app import create_app
-from fair.app_state import Resources
+from fair.app_state import AppState, Resources
 from fair.broadcast import Broadcaster
 from fair.enums import Role
 from fair.events import Event
+from fair.live import socket as live_socket
 from fair.models import User
+from fair.web import auth
 from tests import factories as f
 from tests.conftest import PG_ADMIN, csrf, login
 from tests.live_server import Server, run_server
 from tests.sockets import socket_of
+from tests.test_db_faults import logged_in_socket_closed
 
 DOWN_FR = (
     "Le service est brièvement indisponible. Rien n’a été enregistré : réessayez dans quelques "
@@ -305,3 +309,65 @@ async def test_sqlite_locked_past_its_busy_timeout_is_the_busy_503(
         "database locked on POST /login: "
         "OperationalError('(sqlite3.OperationalError) database is locked')"
     ]
+
+
+async def test_a_session_touch_on_a_full_pool_is_one_warning_line(conf: settings.Settings) -> None:
+    """The touch of a user session's last-seen runs after the page's transaction committed
+    (fair.web.auth._touch): the pool all taken then is one warning line, not an exception that
+    turned a saved page into a 503."""
+    engine = db.create_engine(conf.database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    state = AppState()
+    state.set_up(engine, Broadcaster("memory://", namespace=""))
+    try:
+        with json_lines() as stream:
+            async with engine.connect() as connection:  # the only connection
+                await connection.exec_driver_sql("SELECT 1")
+                await auth._touch(state, 1)  # the row is not reached: no connection for it
+        lines = read(stream)
+        assert [line["message"].split(":")[0] for line in lines] == ["touching the user session"]
+        assert "database unavailable (server.busy)" in lines[0]["message"]
+        assert_no_traceback(lines)
+    finally:
+        await engine.dispose()
+
+
+async def test_the_worker_engine_has_the_configured_pool(conf: settings.Settings) -> None:
+    """`fair worker` builds its engine with FAIR_DB_POOL_* (it waited SQLAlchemy's default 30 s
+    for a connection, with the default pool)."""
+    configured = replace(conf, db_pool_size=3, db_max_overflow=1, db_pool_timeout=0.7)
+    state = workers.resources(configured)
+    try:
+        pool: Any = state.engine.pool
+        assert (pool.size(), pool._max_overflow, pool._timeout) == (3, 1, 0.7)
+    finally:
+        await state.engine.dispose()
+
+
+async def test_sockets_refused_for_want_of_the_database_are_one_line_per_while(
+    conf: settings.Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Logged-in sockets connecting while the server's only connection is held are closed with
+    1013 "try again later" (as before) and logged: one warning line for the first, the next
+    ones counted into the line of the next while (fair.live.socket.REFUSED; they logged
+    nothing)."""
+    live_socket.REFUSED.count, live_socket.REFUSED.logged = 0, -math.inf
+    with (
+        json_lines() as stream,
+        run_server(
+            tmp_path_factory,
+            "db-refused",
+            database_url=conf.database_url,
+            db_pool_size=1,
+            db_max_overflow=0,
+            db_pool_timeout=0.2,
+        ) as server,
+    ):
+        async with held(server):
+            closes = [await logged_in_socket_closed(server) for _ in range(3)]
+    lines = read(stream)
+    assert closes == [(1013, "service briefly unavailable")] * 3
+    assert_no_traceback(lines)
+    busy = "database unavailable (server.busy): TimeoutError('QueuePool limit of size 1"
+    refused = f"live: 1 socket connect(s) refused: {busy}"
+    assert [line["message"].startswith(refused) for line in lines] == [True]
+    assert live_socket.REFUSED.count == 2  # for the next line

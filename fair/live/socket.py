@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -95,6 +97,28 @@ async def _close(websocket: WebSocket, code: int | None, reason: str | None) -> 
             await websocket.close(code, reason)
 
 
+class Refusals:
+    """Socket connects refused for want of the database, logged (fair.db.report) at most once
+    per `seconds` with how many there were: a surge of reconnecting sockets meets an outage
+    thousands of times a second."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.count = 0  # refused since the last line
+        self.logged = -math.inf  # when (time.monotonic)
+
+    def report(self, exc: BaseException) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self.logged < self.seconds:
+            return
+        db.report(log, exc, f"live: {self.count} socket connect(s) refused")
+        self.count, self.logged = 0, now
+
+
+REFUSED = Refusals(seconds=10.0)
+
+
 async def _serve(websocket: WebSocket) -> tuple[int | None, str | None]:
     """Serve the socket: the close code and reason it ends with (None: the client left)."""
     if not origin_allowed(*origin_and_host(websocket.scope["headers"])):
@@ -117,6 +141,7 @@ async def _serve(websocket: WebSocket) -> tuple[int | None, str | None]:
             raise
         # The database out of reach or every connection taken: "try again later", and the
         # client reconnects (static/live.js backs off), not a server error.
+        REFUSED.report(exc)
         return CLOSE_OVERFLOW, "service briefly unavailable"
     if held:  # the admission gate holds this candidate: their waiting page polls instead
         return CLOSE_OVERFLOW, "waiting for admission"

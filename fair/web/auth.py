@@ -6,6 +6,7 @@ import base64
 import functools
 import hmac
 import ipaddress
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +35,8 @@ from fair.enums import Role
 from fair.errors import Forbidden, NotFound, Unauthenticated
 from fair.models import Edition, User
 from fair.web import gate
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -241,8 +244,13 @@ async def load_user(request: Request, *, header: bool = True) -> User | None:
 
 
 async def _touch(state: app_state.AppState, session_id: int) -> None:
-    async with db.unit_of_work(state.write_sessions) as session:
-        await user_sessions.touch(session, session_id)
+    """Best effort: the page's own work has committed, so a busy database here is one warning
+    line (fair.db.report), never the page's 503; the next request touches the session again."""
+    try:
+        async with db.unit_of_work(state.write_sessions) as session:
+            await user_sessions.touch(session, session_id)
+    except Exception as exc:
+        db.report(log, exc, "touching the user session")
 
 
 async def login(request: Request, user: User) -> None:
