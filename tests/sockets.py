@@ -4,6 +4,7 @@ receives in order; `socket_of(server, client)` opens one with an httpx client's 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import socket
@@ -11,7 +12,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 import websockets
+from itsdangerous import TimestampSigner
 
 
 class Client:
@@ -104,3 +107,17 @@ async def publish(server: Any, channel: str, frame: str) -> None:
     broadcast = server.app.state.broadcast
     done = asyncio.run_coroutine_threadsafe(broadcast.publish(channel, frame), server.loop)
     await asyncio.wrap_future(done)
+
+
+async def logged_in_socket_closed(server: Any) -> tuple[int, str]:
+    """The close code and reason a logged-in browser's socket gets from `server` (a
+    tests.live_server.Server; the session is read from the database; the cookie signed as
+    Starlette's session middleware signs it)."""
+    data = base64.b64encode(json.dumps({"sid": "a-session-key"}).encode())
+    cookie = TimestampSigner(server.conf.secret_key).sign(data).decode()
+    headers = {"Cookie": f"fair_session={cookie}"}
+    async with websockets.connect(server.ws, additional_headers=headers) as socket_:
+        with pytest.raises(websockets.ConnectionClosed) as closing:
+            await socket_.recv()
+    assert closing.value.rcvd is not None
+    return closing.value.rcvd.code, closing.value.rcvd.reason

@@ -7,7 +7,6 @@ again by itself once PostgreSQL is back (the engine's pre-ping, fair.db)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -18,15 +17,15 @@ from dataclasses import replace
 import httpx
 import pytest
 import websockets
-from itsdangerous import TimestampSigner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from fair import db, settings
 from fair.app import create_app
 from tests.conftest import PG_ADMIN
-from tests.live_server import Server, run_server
+from tests.live_server import run_server
 from tests.server_processes import free_port
+from tests.sockets import logged_in_socket_closed
 
 BUSY_FR = "La plateforme est très sollicitée en ce moment"
 DOWN_EN = (
@@ -151,19 +150,6 @@ async def test_the_default_wait_for_a_connection_is_brief() -> None:
 async def test_postgresql_refusing_connections_is_a_503(conf) -> None:  # type: ignore[no-untyped-def]
     async with serving(at_port(conf, free_port())) as client:  # nothing listens there
         assert_unavailable(*await three_ways(client))
-
-
-async def logged_in_socket_closed(server: Server) -> tuple[int, str]:
-    """The close code and reason a logged-in browser's socket gets (its session is read from
-    the database; the cookie signed as Starlette's session middleware signs it)."""
-    data = base64.b64encode(json.dumps({"sid": "a-session-key"}).encode())
-    cookie = TimestampSigner(server.conf.secret_key).sign(data).decode()
-    headers = {"Cookie": f"fair_session={cookie}"}
-    async with websockets.connect(server.ws, additional_headers=headers) as socket_:
-        with pytest.raises(websockets.ConnectionClosed) as closing:
-            await socket_.recv()
-    assert closing.value.rcvd is not None
-    return closing.value.rcvd.code, closing.value.rcvd.reason
 
 
 @contextlib.asynccontextmanager

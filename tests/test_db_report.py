@@ -39,8 +39,7 @@ from fair.web import auth
 from tests import factories as f
 from tests.conftest import PG_ADMIN, csrf, login
 from tests.live_server import Server, run_server
-from tests.sockets import socket_of
-from tests.test_db_faults import logged_in_socket_closed
+from tests.sockets import logged_in_socket_closed, socket_of
 
 DOWN_FR = (
     "Le service est brièvement indisponible. Rien n’a été enregistré : réessayez dans quelques "

@@ -27,7 +27,7 @@ from fair.web import auth, gate
 from fair.web.convertors import IdConvertor
 from tests import factories as f
 from tests import network_offers
-from tests.test_socket_fuzz import payload_keys
+from tests.payload_keys import payload_keys
 
 # Path parameters of candidates' own pages that name nothing of one edition: a signed link's
 # token, the candidate's alert, a recruiter's request for their CV, their counsellor's

@@ -16,16 +16,12 @@ server. The run prints how many (action, role, payload) commands were tried.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
-import re
-import textwrap
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,16 +41,15 @@ from fair import (
 )
 from fair.enums import Role, WebconferenceAccess
 from fair.interviews import rooms
-from fair.live import payloads
 from fair.live.socket import ACTIONS
 from tests import factories as f
 from tests.conftest import BACKENDS, login
 from tests.factories import talk
 from tests.live_server import Server, run_server
+from tests.payload_keys import payload_keys
 from tests.server_processes import migrated_database as _database
 
 ROLES = ("anonymous", "candidate", "recruiter", "organiser")
-KEY_RE = r"^[a-z][a-z_]{0,29}$"
 BATCH = 30  # commands in flight per socket (the outbox holds 100 frames)
 REPLY_SECONDS = 10.0
 
@@ -152,72 +147,6 @@ BAD_FRAMES = [
     "[" * 5000 + "]" * 5000,
     '["ping", 1, ' + '{"a":' * 2500 + "1" + "}" * 2500 + "]",
 ]
-
-
-def payload_keys(handler: Callable[..., Any]) -> set[str]:
-    """The literal payload keys `handler` reads, following the functions it hands its payload."""
-    found: set[str] = set()
-    seen: set[Any] = set()
-
-    def visit(function: Any) -> None:
-        owner = getattr(function, "__self__", None)  # a bound method: `self.key` is known
-        function = inspect.unwrap(getattr(function, "__func__", function))
-        if function in seen or not inspect.isfunction(function):
-            return
-        seen.add(function)
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-        names = function.__globals__
-
-        def constant(node: ast.AST) -> Any:
-            if isinstance(node, ast.Constant):
-                return node.value
-            if (  # self.key of a bound method's object
-                owner is not None
-                and isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "self"
-            ):
-                return getattr(owner, node.attr, None)
-            return None
-
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            args = [*node.args, *(k.value for k in node.keywords)]
-            passes_payload = any(isinstance(a, ast.Name) and a.id == "payload" for a in args)
-            target = node.func
-            if (  # payload.get("key") / payload.get("key", default)
-                isinstance(target, ast.Attribute)
-                and isinstance(target.value, ast.Name)
-                and target.value.id == "payload"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-            ):
-                found.add(str(node.args[0].value))
-            if not passes_payload:
-                continue
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                module = names.get(target.value.id)
-                if module is payloads:  # payloads.integer(payload, "booth_id")
-                    keys = [constant(a) for a in node.args[1:2]]
-                    found.update(str(k) for k in keys if isinstance(k, str))
-                if module is not None:
-                    visit(getattr(module, target.attr, None))
-                elif target.value.id == "self" and owner is not None:
-                    visit(getattr(owner, target.attr, None))
-            elif isinstance(target, ast.Name):
-                visit(names.get(target.id))
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Subscript)
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "payload"
-                and isinstance(node.slice, ast.Constant)
-            ):
-                found.add(str(node.slice.value))
-
-    visit(handler)
-    return {k for k in found if re.match(KEY_RE, k)}
 
 
 def corpus(keys: set[str], valid: dict[str, Any]) -> list[dict[str, Any]]:
