@@ -16,6 +16,11 @@ ROME codes or the spelling widen (fair.search.terms). Where the milliseconds go:
 Server-Timing header (fair.timing: the page's query, the count, the facets' counts, the hits
 read, the widening, the rendering) beside this process's probes of every SQL statement.
 
+--approximation: the first page of broad words (BROAD) ranked with each tier's matches bounded
+(search.Query.rank_bound: the newest so many scored) against the exact ranking (every match
+scored) on the generated offers (built, or --reuse): overlap@10, nDCG@10 (the exact order as
+the judgement) and the share of identical first pages, per bound, with the mean time of each.
+
 --relevance: the demo fair (fair.demo.seed, 600 offers) in a fresh database per backend, and the
 judged queries of bench/data/search_judged.toml (typed as job seekers type them, each with the
 jobs that should come first): nDCG@10 and success@3 (a `best` offer in the first three) of the
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import math
 import random
 import re
@@ -78,6 +84,7 @@ from fair.search import best, pages  # noqa: E402
 from fair.search import cache as search_cache  # noqa: E402
 from fair.search import facets as search_facets  # noqa: E402
 from fair.search import params as search_params  # noqa: E402
+from fair.search import ranking as search_ranking  # noqa: E402
 from fair.search import terms as search_terms  # noqa: E402
 from fair.web import auth, public  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
@@ -606,6 +613,138 @@ def run_relevance(name: str, url: str, show: bool = False) -> list[str]:
     return lines
 
 
+# Approximation ----------------------------------------------------------------------------------
+
+# Words with large tiers at scale (the trades job seekers type, their synonyms and ROME codes
+# widening them) and narrower ones: the ranking bounded to each tier's newest matches
+# (search.Query.rank_bound) against the exact one (every match scored, rank_bound 0).
+BROAD = ("chauffeur", "aide a domicile", "btp", "vendeur", "agent", "aide soignant",
+         "electricien", "serveur", "cariste", "technicien", "commercial", "employe",
+         "conducteur", "cuisinier", "infirmier", "manutentionnaire", "agent d'entretien",
+         "magasinier", "assistant", "maçon", "caces", "femme de menage")  # fmt: skip
+BOUNDS = "50,100,200,400,1000"
+TOP = 10
+
+
+def overlap(exact: list[int], bounded: list[int], k: int = TOP) -> float:
+    """The share of the exact top `k` that the bounded top `k` holds."""
+    return len(set(exact[:k]) & set(bounded[:k])) / max(1, min(k, len(exact)))
+
+
+def ndcg_against(exact: list[int], bounded: list[int], k: int = TOP) -> float:
+    """nDCG@k of `bounded` with the exact ranking as the judgement: the exact first offer
+    gains k, the second k - 1, … the k-th 1, any other 0."""
+    gains = {offer: k - n for n, offer in enumerate(exact[:k])}
+    ideal = [k - n for n in range(min(k, len(exact)))]
+    return ndcg([gains.get(offer, 0) for offer in bounded[:k]], ideal, k) if ideal else 1.0
+
+
+async def exact_keys(session: AsyncSession, edition_id: int, q: str) -> dict[int, float]:
+    """Every match of `q` (widened as the pages widen it) with its exact rank key (lower
+    first: fair.search.ranking, every match scored)."""
+    widening = await search_terms.widen(session, q)
+    query = search.Query(q=q, also=widening.wider, rank_bound=0)
+    origin = search.check(query)
+    _base, ranked, rank = search_ranking.matching(
+        session, edition_id=edition_id, query=query, origin=origin
+    )
+    rows = await session.execute(ranked.with_only_columns(Offer.id, rank.label("key")))
+    return {int(offer): float(key) for offer, key in rows.all()}
+
+
+async def approximate(url: str, bounds: list[int]) -> list[str]:
+    """For each of BROAD: the first page of the pages' search (fair.search.terms.find, each
+    worked out: the caches forgotten) ranked exactly and bounded by each of `bounds`.
+
+    Per query and bound: overlap@10 and nDCG@10 against the exact top 10 (by offer), whether
+    the first page is the same; tie-aware, nDCG@10 where an offer gains by its exact score
+    (10 minus the number of matches scoring strictly better: offers scoring the same gain the
+    same); and how deep in the exact ranking the bounded first 10 reach (the worst one's
+    exact place, as a share of the matches)."""
+    engine = db.create_engine(url)  # one session: one connection
+    found: dict[int, list[tuple[float, float, bool, float, float]]] = {k: [] for k in bounds}
+    times: dict[int, list[float]] = {k: [] for k in [0, *bounds]}
+    lines = []
+    async with db.sessionmaker(engine)() as session:
+        edition_id = (await session.execute(select(Edition.id))).scalar_one()
+
+        async def page(q: str, bound: int) -> list[int]:
+            search_cache.forget()
+            query = search.Query(q=q, rank_bound=bound)
+            started = time.perf_counter()
+            result = await search_terms.find(session, edition_id=edition_id, query=query)
+            times[bound].append((time.perf_counter() - started) * 1000)
+            return [hit.offer.id for hit in result.hits]
+
+        for q in BROAD:
+            keys = await exact_keys(session, edition_id, q)
+            ordered = sorted(keys, key=lambda offer: (keys[offer], -offer))
+            exact = await page(q, 0)
+            if not keys or exact != ordered[: len(exact)]:  # respelt, or no match
+                lines.append(f"   {q!r:<20} left out: its page is not its exact keys' order")
+                continue
+            values = sorted(keys.values())
+
+            def place(offer: int, values: list[float] = values, keys: Any = keys) -> int:
+                return bisect.bisect_left(values, keys[offer])  # matches scoring better
+
+            ideal = [max(0, TOP - place(offer)) for offer in ordered[:TOP]]
+            scores = []
+            for k in bounds:
+                bounded = await page(q, k)
+                tied = ndcg([max(0, TOP - place(o)) for o in bounded[:TOP]], ideal, TOP)
+                depth = max((place(o) + 1 for o in bounded[:TOP]), default=0) / max(1, len(keys))
+                figures = (
+                    overlap(exact, bounded),
+                    ndcg_against(exact, bounded),
+                    bounded == exact,
+                    tied if ideal else 1.0,
+                    depth,
+                )
+                found[k].append(figures)
+                scores.append(
+                    f"{k}: {figures[0]:.1f}/{figures[1]:.2f}/{figures[3]:.2f}"
+                    f"{'' if figures[2] else '*'}"
+                )
+            lines.append(f"   {q!r:<20} {len(keys):>6} matches   " + "  ".join(scores))
+    await engine.dispose()
+    print(
+        "\n".join(
+            [
+                "   per bound: overlap@10 / nDCG@10 / nDCG@10 ties alike (* first page differs)",
+                *lines,
+            ]
+        )
+    )
+    exact_ms = sum(times[0]) / len(times[0])
+    summary = []
+    for k in bounds:
+        n = len(found[k])
+
+        def mean(i: int, k: int = k, n: int = n) -> float:
+            return sum(f[i] for f in found[k]) / n
+
+        summary.append(
+            f"rank_bound {k:>5}  overlap@{TOP} {mean(0):.3f}"
+            f" (worst {min(f[0] for f in found[k]):.1f})  nDCG@{TOP} {mean(1):.3f}"
+            f"  ties alike {mean(3):.3f}  first page identical "
+            f"{sum(f[2] for f in found[k])}/{n}  reach {100 * mean(4):.1f} % (worst "
+            f"{100 * max(f[4] for f in found[k]):.1f} %)  mean {sum(times[k]) / n:5.1f} ms/query"
+            f" (exact {exact_ms:5.1f})"
+        )
+    return summary
+
+
+def run_approximation(name: str, url: str, args: argparse.Namespace) -> list[str]:
+    if not args.reuse:
+        print(f"\n== {name}: building {args.offers:,} offers…", flush=True)
+        _slug, seconds = asyncio.run(build(url, args.offers, args.booths))
+        print(f"   built in {seconds:.1f} s", flush=True)
+    print(f"\n== {name}: {len(BROAD)} queries, exact ranking against bounded ones", flush=True)
+    bounds = [int(k) for k in args.bounds.split(",")]
+    return [f"{name:<10} {line}" for line in asyncio.run(approximate(url, bounds))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--offers", type=int, default=100_000)
@@ -638,11 +777,20 @@ def main() -> None:
     parser.add_argument(
         "--show", action="store_true", help="with --relevance: the queries the new ranking misses"
     )
+    parser.add_argument(
+        "--approximation",
+        action="store_true",
+        help="the first page ranked with each tier's matches bounded (--bounds) against the"
+        " exact ranking: overlap@10, nDCG@10, identical first pages (no latency run)",
+    )
+    parser.add_argument("--bounds", default=BOUNDS, help="with --approximation: rank bounds")
     args = parser.parse_args()
     lines = []
     run = run_backend
     if args.relevance:
         run = lambda name, url, args, data_dir: run_relevance(name, url, args.show)  # noqa: E731
+    elif args.approximation:
+        run = lambda name, url, args, data_dir: run_approximation(name, url, args)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="fair-bench-") as tmp:
         data_dir = Path((args.keep or args.reuse) and str(ROOT / "var" / "bench") or tmp)
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -660,6 +808,8 @@ def main() -> None:
                         lines += run(name, url, args, data_dir)
     if args.relevance:
         print(f"\nRelevance ({len(judged())} judged queries, {JUDGED.relative_to(ROOT)}):")
+    elif args.approximation:
+        print(f"\nApproximation (first page of {len(BROAD)} queries, bounded against exact):")
     else:
         print(f"\nSummary ({args.offers:,} offers, {args.requests} requests after {args.warmup} "
               f"warm-up, one client, sequential):")  # fmt: skip

@@ -314,8 +314,9 @@ async def test_postgresql_plans_for_data_in_memory(session):  # type: ignore[no-
 async def test_a_page_of_words_ranks_the_edition_s_own_offers(session, monkeypatch):  # type: ignore[no-untyped-def]
     """On SQLite a page of words is taken from the full-text index's best matches, of every
     edition (fair.search.best.best_page); when too few of them are the edition's, every match is
-    ranked. Either way the page is the one ranked among the edition's offers alone, as with
-    a filter every offer passes (the filtered search ranks every match)."""
+    ranked (with a rank bound, the index's newest matches that are the edition's). Either way
+    the page is the one ranked among the edition's offers alone, as with a filter every offer
+    passes (the filtered search ranks every match)."""
     monkeypatch.setattr(best, "BEST_FACTOR", 1)  # the index's best `per_page` read, no more
     monkeypatch.setattr(best, "BEST_MORE", 0)
     edition, offers = await _setup(session)
@@ -334,15 +335,19 @@ async def test_a_page_of_words_ranks_the_edition_s_own_offers(session, monkeypat
         )
     await db.commit(session)
 
-    async def ids(**kw: object) -> tuple[list[int], int]:
-        query = search.Query(q="electricien", per_page=2, **kw)  # type: ignore[arg-type]
-        page = await search.search(session, edition_id=edition.id, query=query)
-        return [h.offer.id for h in page.hits], page.total
+    for bound in (0, 200):  # every match ranked; each tier's newest 200 (Query.rank_bound)
 
-    first, second = await ids(), await ids(page=2)
-    assert first == (await ids(contract="cdi")) and second == (await ids(page=2, contract="cdi"))
-    assert sorted(first[0] + second[0]) == sorted(o.id for o in own)
-    assert (first[1], second[1]) == (3, 3)
+        async def ids(bound: int = bound, **kw: object) -> tuple[list[int], int]:
+            query = search.Query(q="electricien", per_page=2, rank_bound=bound, **kw)  # type: ignore[arg-type]
+            page = await search.search(session, edition_id=edition.id, query=query)
+            return [h.offer.id for h in page.hits], page.total
+
+        first, second = await ids(), await ids(page=2)
+        assert first == (await ids(contract="cdi")) and second == (
+            await ids(page=2, contract="cdi")
+        )
+        assert sorted(first[0] + second[0]) == sorted(o.id for o in own)
+        assert (first[1], second[1]) == (3, 3)
 
 
 async def test_a_page_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]

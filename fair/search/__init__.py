@@ -13,7 +13,8 @@ Modules, after the concept each holds:
 - `query`: the search's query, its checks, a hit and a page of them.
 - `places`: distances in SQL, "within so many km", the communes the form suggests.
 - `filters`: the edition's eligible offers, the filters, the query's stems, the sort used.
-- `ranking`: the words matched and ranked, for the edition's offers and the partners'.
+- `ranking`: the words matched and ranked, for the edition's offers and the partners'; each
+  tier's newest matches alone scored (`Query.rank_bound`, fair.search.match).
 - `hits`: a page's offers read with their employers.
 - `best`: SQLite's best-first page, taken from the index's best matches.
 - `pages`: `search` (a page of results, ranked and counted) and `listing` (the API's list).
@@ -42,6 +43,7 @@ from fair.search.query import (
     PER_PAGE,
     PUBLICS,
     RADII,
+    RANK_BOUND,
     SORTS,
     Hit,
     Page,
@@ -56,6 +58,7 @@ __all__ = [
     "PER_PAGE",
     "PUBLICS",
     "RADII",
+    "RANK_BOUND",
     "SORTS",
     "STOPWORDS",
     "WORD_RE",

@@ -37,6 +37,8 @@ def best_first(session: AsyncSession, query: Query, network: bool) -> bool:
         and (query.sort or "relevance") == "relevance"
         and bool(terms_of(query))
         and query.page * query.per_page <= BEST_DEPTH
+        # Ranked by score, a tier's newest `rank_bound` come first: deeper, `search` ranks.
+        and (not query.rank_bound or query.page * query.per_page <= query.rank_bound)
     )
 
 
@@ -48,7 +50,10 @@ async def best_page(
     index alone) that are the edition's published offers, so that only those few offers
     are read, where `search` reads every match's offer to filter it before ranking. Same
     offers, same order; None when the best matches hold too few of the edition's offers
-    (a large index of other editions): `search` then ranks every match."""
+    (a large index of other editions): `search` then ranks every match. With a rank bound
+    (`Query.rank_bound`), the page is taken from the newest matches of each tier that are
+    the edition's (`match.sqlite_candidates`, which the page never goes past: `best_first`),
+    ranked: the order `search` gives."""
     terms, also = terms_of(query), query.also
     offset = (query.page - 1) * query.per_page
     cap = offset + query.count_cap + 1
@@ -66,8 +71,13 @@ async def best_page(
     expected = min(query.per_page, max(0, total - offset))
     rows: list[Any] = []
     if expected:
-        k = BEST_FACTOR * (offset + query.per_page) + BEST_MORE
-        best = search_match.sqlite_best("offers_fts", Offer, terms, also, k)
+        if query.rank_bound:  # the newest of each tier that are the edition's, ranked
+            best: Any = search_match.sqlite_candidates(
+                eligible, Offer, "offers_fts", terms, also, query.rank_bound
+            )
+        else:
+            k = BEST_FACTOR * (offset + query.per_page) + BEST_MORE
+            best = search_match.sqlite_best("offers_fts", Offer, terms, also, k)
         top = best.cte("best").prefix_with("MATERIALIZED")
         statement = (
             eligible.with_only_columns(top.c.id, Offer, Employer.name.label("name"))

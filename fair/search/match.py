@@ -9,6 +9,12 @@ the `rest` stems (the query's words that do not name the job: "chauffeur Lunel" 
 Rank (lower is better): 0 for an offer the query's own stems find, 1 for one only a widening
 finds, then the full-text score within each tier. On SQLite one more FTS5 match inside the same
 statement tells the tiers apart; on PostgreSQL a second `@@` on the rows already found.
+
+Bounded (fair.search.Query.rank_bound; 0, exact, by default): only the newest matches of each
+tier (highest ids) are scored, the others come after their tier's scored ones, newest first.
+Scoring is what a broad word cost at scale (bm25 reads each match's positions and sizes;
+ts_rank each one's vector); bench/search.py --approximation measures what the bound changes
+against the exact ranking: the newest matches proved a poor stand-in for the best ones.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
+    Integer,
     Select,
     case,
     func,
@@ -90,14 +97,40 @@ def sqlite(
     wider: Wider,
     *,
     looked_up: bool = False,
+    bound: int = 0,
 ) -> tuple[Select[Any], Select[Any], Any]:
     """The matches of `terms` or of `wider` among `base` (ids of `model`, indexed by the FTS5
     table `fts`), the same joined to their scores, and the rank. `looked_up`: `base`'s own
     index drives (a job domain's) and each of its offers is looked up among the matches, where
-    SQLite would otherwise read the offer row of every match."""
+    SQLite would otherwise read the offer row of every match. `bound`: only the newest so many
+    matches of each tier are scored (`sqlite_candidates`), the others ranked after their
+    tier's scored ones, newest first (0: every match scored)."""
     own_id = model.id + 0 if looked_up else model.id  # "+ 0": no rowid search from the matches
-    every = fts5(_groups(terms, wider))
     found_only = fts5(matching(_groups(terms, wider)))  # the same offers, fewer phrases
+    # The ids alone (no score: bm25 reads every match's positions) for the filter that counts
+    # and facets use.
+    found: list[Any] = [
+        select(literal_column("rowid"))
+        .select_from(table(fts))
+        .where(text(f"{fts} MATCH :every_id").bindparams(every_id=found_only))
+    ]
+    coded = _coded(model, fts, wider, "rest") if wider.codes else None
+    if coded is not None:
+        found.append(coded.with_only_columns(model.id))
+    ids: Any = found[0] if len(found) == 1 else union_all(*found)
+    matched = base.where(own_id.in_(ids))
+    own = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
+    own = own.bindparams(own=fts5([tuple(terms)]))
+    tier: Any = case((model.id.in_(own.columns(literal_column("rowid"))), 0.0), else_=TIER)
+    if bound:
+        ranked = sqlite_candidates(base, model, fts, terms, wider, bound)
+        kept = ranked.cte(f"{fts}_ranked").prefix_with("MATERIALIZED")
+        # The others after their tier's scored ones (a bm25 is never above 0, nor 999 below
+        # it), newest first (the sort's ties: by id, descending).
+        rest = (tier if wider else literal(0.0, Float)) + 1.0
+        joined = matched.outerjoin(kept, kept.c.id == model.id)
+        return matched, joined, func.coalesce(kept.c.key, rest)
+    every = fts5(_groups(terms, wider))
     scored: Any = (
         text(
             f"SELECT rowid AS id, bm25({fts}, 4.0, 1.0) AS score FROM {fts}"
@@ -110,24 +143,8 @@ def sqlite(
     # planner driving from the matches) and the ranking's join read it.
     scored = scored.cte(f"{fts}_scored").prefix_with("MATERIALIZED")
     parts: list[Any] = [select(scored.c.id, scored.c.score)]
-    # The ids alone (no score: bm25 reads every match's positions) for the filter that counts
-    # and facets use.
-    found: list[Any] = [
-        select(literal_column("rowid"))
-        .select_from(table(fts))
-        .where(text(f"{fts} MATCH :every_id").bindparams(every_id=found_only))
-    ]
-    if wider.codes:
-        coded = select(model.id.label("id"), literal(0.0, Float).label("score")).where(
-            model.rome_code.in_(wider.codes)
-        )
-        if wider.rest:
-            rest = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :rest").bindparams(
-                rest=fts5([wider.rest])
-            )
-            coded = coded.where(model.id.in_(rest.columns(literal_column("rowid"))))
+    if coded is not None:
         parts.append(coded)
-        found.append(coded.with_only_columns(model.id))
     best = scored  # one row per offer; grouped only with the codes (bm25 in an aggregate's
     if len(parts) > 1:  # flattened subquery has no FTS5 context; a compound one is not flattened)
         union = parts[0].union_all(*parts[1:]).subquery("found")
@@ -137,12 +154,85 @@ def sqlite(
             .subquery("best")
         )
     ranked = base.where(own_id.in_(select(best.c.id))).join(best, best.c.id == model.id)
-    ids: Any = found[0] if len(found) == 1 else union_all(*found)
-    matched = base.where(own_id.in_(ids))
-    own = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
-    own = own.bindparams(own=fts5([tuple(terms)]))
-    tier = case((model.id.in_(own.columns(literal_column("rowid"))), 0.0), else_=TIER)
     return matched, ranked, tier + best.c.score
+
+
+def _coded(model: Any, fts: str, wider: Wider, name: str) -> Select[Any]:
+    """The offers of `wider`'s codes, as (id, score 0)."""
+    score = literal(0.0, Float).label("score")
+    return select(model.id.label("id"), score).where(*_codes(model, fts, wider, name))
+
+
+def _codes(model: Any, fts: str, wider: Wider, name: str) -> list[Any]:
+    """What an offer of `wider`'s codes has: one of them, and its `rest` words, if any (the
+    FTS5 query's parameter called `name`)."""
+    conditions = [model.rome_code.in_(wider.codes)]
+    if wider.rest:
+        rest = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}").bindparams(
+            **{name: fts5([wider.rest])}
+        )
+        conditions.append(model.id.in_(rest.columns(literal_column("rowid"))))
+    return conditions
+
+
+def sqlite_candidates(
+    eligible: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider, k: int
+) -> Any:
+    """The newest `k` matches (highest ids) of each tier among `eligible` (ids of `model`,
+    its filters), as (id, key): the key `sqlite` ranks by (its tier, then bm25 under the
+    same full-text query, so the same figure). Driven by the index newest first, each match
+    checked against `eligible` by its id and scored only when kept (an FTS5 auxiliary
+    function runs for the rows returned): it stops after `k` of each, where scoring every
+    match read each one's positions and sizes (15 ms for a broad word at 100,000 offers)."""
+    every = fts5(_groups(terms, wider))
+    rowid: Any = literal_column(f"{fts}.rowid")
+    # "+": a filter on the rows the index gives, not a rowid lookup of each of these ids.
+    unindexed: Any = literal_column(f"+{fts}.rowid")
+    passes = eligible.where(model.id == rowid).correlate(None).exists()
+    own = (
+        text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :cand_own")
+        .bindparams(cand_own=fts5([tuple(terms)]))
+        .columns(literal_column("rowid"))
+    )
+
+    def newest(n: int, tier: float, *where: Any) -> Any:
+        match = text(f"{fts} MATCH :cand_every_{n}").bindparams(**{f"cand_every_{n}": every})
+        score = literal_column(f"{tier!r} + bm25({fts}, 4.0, 1.0)", Float)
+        return (
+            select(rowid.label("id"), score.label("key"))
+            .select_from(table(fts))
+            .where(match, *where, passes)
+            .order_by(rowid.desc())
+            .limit(k)
+            .subquery()
+        )
+
+    if not wider:
+        return select(newest(0, 0.0))
+    first = newest(0, 0.0, unindexed.in_(own))
+    words = newest(1, TIER, unindexed.not_in(own))
+    second: Any = words
+    if wider.codes:
+        # The codes' offers score 0 within the tier; one the words match too keeps its bm25
+        # (as `sqlite`'s grouped minimum). The tier's newest `k` are among the newest `k` of
+        # each part.
+        coded = (
+            eligible.with_only_columns(model.id.label("id"), literal(TIER, Float).label("key"))
+            .where(*_codes(model, fts, wider, "cand_rest"))
+            .where(model.id.not_in(own))
+            .order_by(model.id.desc())
+            .limit(k)
+            .subquery()
+        )
+        both = union_all(select(words), select(coded)).subquery()
+        second = (
+            select(both.c.id, func.min(both.c.key).label("key"))
+            .group_by(both.c.id)
+            .order_by(both.c.id.desc())
+            .limit(k)
+            .subquery()
+        )
+    return union_all(select(first), select(second))
 
 
 def sqlite_matched(
@@ -220,6 +310,56 @@ def postgresql(
     tier = case((vector.op("@@")(own), 0.0), else_=2.0)
     # Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
     return base.where(condition), tier - func.ts_rank(vector, every, 32)
+
+
+def postgresql_tier(vector: Any, terms: list[str], wider: Wider) -> Any:
+    """A match's tier as `postgresql` ranks it: 0 when the query's own words find it, 2 when
+    only the widening does (0 for all without one)."""
+    # Written in the SQL (integers): a parameter's type would be unknown in a CTE's column.
+    if not wider:
+        return literal_column("0", Integer)
+    own = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
+    return case(
+        (vector.op("@@")(own), literal_column("0", Integer)), else_=literal_column("2", Integer)
+    )
+
+
+def postgresql_bounded(matches: Any, table_: Any, terms: list[str], wider: Wider, k: int) -> Any:
+    """The rank of the rows of `matches` (id, key: their tier, `postgresql_tier`): the newest
+    `k` of each tier (highest ids) ranked as `postgresql` (or, without a widening, the plain
+    search: `fair.search.ranking`) ranks them, the others after their tier's, newest first
+    (with the sort's ties, by id descending). Only those `k` are scored, each read again by
+    its id (`table_`, the table of `matches`' ids); a tier's `k`-th newest is found by a
+    top-k sort of the ids."""
+    if wider:
+        every = func.to_tsquery("fair_french", tsquery(_groups(terms, wider)))
+        scores: Any = (every, 32)  # below 1: the tiers never mix
+    else:
+        scores = (func.to_tsquery("fair_french", tsquery([tuple(terms)])),)
+    scored = table_.alias("scored")
+    vector: Any = literal_column("scored.search_vector")
+    score = (
+        select(func.ts_rank(vector, *scores))
+        .select_from(scored)
+        .where(scored.c.id == matches.c.id)
+        .scalar_subquery()
+    )
+    kept = []
+    for tier in ("0", "2") if wider else ("0",):
+        newest = (
+            select(matches.c.id)
+            .where(matches.c.key == literal_column(tier, Integer))
+            .order_by(matches.c.id.desc())
+            .offset(k - 1)
+            .limit(1)
+            .correlate(None)  # over every match, once
+            .scalar_subquery()
+        )
+        at = matches.c.key == literal_column(tier, Integer)
+        kept.append(at & (matches.c.id >= func.coalesce(newest, literal_column("0", Integer))))
+    # ts_rank is not negative: a tier's scored ones stay within (tier - 1, tier].
+    rest = matches.c.key + literal_column("0.5", Float)
+    return case((or_(*kept), matches.c.key - score), else_=rest)
 
 
 @dataclass(frozen=True)

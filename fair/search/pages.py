@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import geo, timing
 from fair.models import Booth, Employer, Offer
 from fair.search import cache as search_cache
+from fair.search import match as search_match
 from fair.search.best import best_first, best_page
 from fair.search.filters import dialect as dialect_of
 from fair.search.filters import sort as sort_of
+from fair.search.filters import terms as terms_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.places import distance_from
 from fair.search.query import Hit, Page, Query, check
@@ -98,6 +100,18 @@ async def _search(
     # from them. Only the plain newest-first listing walks the date index and stops at the
     # page, with a separate count that stops at the cap.
     gathered = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
+    # On PostgreSQL, ranked by relevance: a tier's newest `rank_bound` matches are scored
+    # (fair.search.match.postgresql_bounded), the matches gathered with their tier alone.
+    # (SQLite's `ranked` scores only those already: fair.search.match.sqlite.)
+    bounded = (
+        sort == "relevance"
+        and bool(query.rank_bound)
+        and not network
+        and dialect_of(session) == "postgresql"
+    )
+    if bounded:
+        vector: Any = literal_column("offers.search_vector")
+        rank = search_match.postgresql_tier(vector, terms_of(query), query.also)
     key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
     source: Any = (ranked if sort == "relevance" else base).with_only_columns(
         Offer.id.label("id"), distance.label("distance"), key.label("key")
@@ -122,8 +136,13 @@ async def _search(
             ids = select(inner.c.id).limit(cap).subquery()
             found = select(id_list(dialect_of(session), ids.c.id)).scalar_subquery()
             listed = [found.label("matched")]
-        page_query = select(inner.c.id, inner.c.distance, inner.c.key, total_, *listed).order_by(
-            inner.c.key.desc() if newest_first else inner.c.key, inner.c.id.desc()
+        ordered: Any = inner.c.key
+        if bounded:
+            ordered = search_match.postgresql_bounded(
+                inner, Offer.__table__, terms_of(query), query.also, query.rank_bound
+            ).label("key")
+        page_query = select(inner.c.id, inner.c.distance, ordered, total_, *listed).order_by(
+            ordered.desc() if newest_first else ordered, inner.c.id.desc()
         )
     else:
         newest_first = True

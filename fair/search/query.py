@@ -16,6 +16,13 @@ PER_PAGE = 20
 # offers", so that counting never costs more than finding the page (a broad word or the
 # whole listing at 100,000 offers).
 COUNT_CAP = 1000
+# Matches ranked by their full-text score at most, per tier (the query's own words; what only
+# a widening finds): the newest this many of each (by id), the rest after them, newest first;
+# 0: every match scored (exact). Scoring every match cost 15 ms for a broad word at 100,000
+# offers, but the newest matches are a poor stand-in for the best ones: at 30,000 generated
+# offers, 200 of each tier kept 0 to 3 of the exact first ten for most broad words
+# (bench/search.py --approximation, README). Exact until a prefilter that follows the score.
+RANK_BOUND = 0
 MAX_PAGE = paging.MAX_PAGE
 RADII = (5, 10, 20, 30, 50, 100)
 SORTS = ("relevance", "recent", "distance")
@@ -46,6 +53,7 @@ class Query:
     # What the words also match, below their own matches (fair.search.terms fills it).
     also: Wider = Wider()
     count_cap: int = COUNT_CAP  # matches counted past the page at most
+    rank_bound: int = RANK_BOUND  # matches ranked by score per tier at most (0: every one)
 
 
 @dataclass

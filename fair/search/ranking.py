@@ -35,9 +35,15 @@ def matching(
     ranked = base
     if query.q.strip() and not terms:
         base = ranked = base.where(false())
-    elif terms and query.also and dialect == "sqlite":
+    elif terms and (query.also or query.rank_bound) and dialect == "sqlite":
         base, ranked, rank = search_match.sqlite(
-            base, Offer, "offers_fts", terms, query.also, looked_up=bool(query.domain)
+            base,
+            Offer,
+            "offers_fts",
+            terms,
+            query.also,
+            looked_up=bool(query.domain),
+            bound=query.rank_bound,
         )
     elif terms and query.also:
         vector_: Any = literal_column("offers.search_vector")
@@ -80,9 +86,9 @@ def network_rows(
     rank: Any = literal_column("0")
     if query.q.strip() and not terms:
         held = held.where(false())
-    elif terms and query.also and dialect == "sqlite":
+    elif terms and (query.also or query.rank_bound) and dialect == "sqlite":
         _, held, rank = search_match.sqlite(
-            held, NetworkOffer, "network_offers_fts", terms, query.also
+            held, NetworkOffer, "network_offers_fts", terms, query.also, bound=query.rank_bound
         )
     elif terms and query.also:
         vector_: Any = literal_column("network_offers.search_vector")

@@ -1,0 +1,102 @@
+"""A bounded ranking (fair.search.Query.rank_bound): only each tier's newest matches are scored,
+the others come after their tier's scored ones, newest first; on SQLite and PostgreSQL, through
+every path a page takes (SQLite's best-first page, the filtered search, the deeper pages)."""
+
+from __future__ import annotations
+
+from fair import db, search
+from fair.search import terms as search_terms
+from tests import factories as f
+
+
+async def _ids(session, edition, find=search.search, **kw) -> list[int]:  # type: ignore[no-untyped-def]
+    page = await find(session, edition_id=edition.id, query=search.Query(**kw))
+    return [h.offer.id for h in page.hits]
+
+
+async def _pages(session, edition, per_page, pages, find=search.search, **kw) -> list[int]:  # type: ignore[no-untyped-def]
+    """The ids of the first `pages` pages, one after the other."""
+    found: list[int] = []
+    for n in range(1, pages + 1):
+        found += await _ids(session, edition, find, per_page=per_page, page=n, **kw)
+    return found
+
+
+def _bounded(exact: list[int], tiers: list[list[int]], k: int) -> list[int]:
+    """What a ranking bounded to `k` gives, from the exact one: per tier (ids oldest first),
+    its newest `k` in the exact order, then its others newest first."""
+    expected: list[int] = []
+    for tier in tiers:
+        kept = set(tier[-k:])
+        expected += [i for i in exact if i in kept] + sorted(set(tier) - kept, reverse=True)
+    return expected
+
+
+async def test_a_bounded_ranking_scores_the_newest_matches_only(session):  # type: ignore[no-untyped-def]
+    """The best matches are the oldest: the exact ranking puts them first, the bounded one
+    scores the two newest and lists the others after them, newest first. Every page agrees
+    (SQLite takes the first from the index's best matches, the next by ranking the matches:
+    fair.search.best), with or without a filter every offer passes, and counts every match."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    other_edition = await f.edition(session)
+    other_booth, _ = await f.booth(session, edition_=other_edition)
+    titles = (
+        "Électricien électricien électricien",
+        "Électricien électricien du bâtiment",
+        "Chef d'équipe électricien",
+        "Électricien de nuit",
+        "Électricien électricien",
+        "Aide électricien de chantier",
+    )
+    tier = []
+    for n, title in enumerate(titles):
+        tier.append((await f.offer(session, booth_=booth, title=title)).id)
+        if n == 3:  # the newest match of the index is another edition's: never one of these
+            await f.offer(session, booth_=other_booth, title="Électricien électricien")
+    await db.commit(session)
+    exact = await _ids(session, edition, q="electricien", per_page=10, rank_bound=0)
+    assert sorted(exact) == sorted(tier) and exact != sorted(tier, reverse=True)
+    expected = _bounded(exact, [tier], 2)
+    assert expected != exact
+    for filters in ({}, {"contract": "cdi"}):
+        bounded = await _pages(session, edition, 2, 3, q="electricien", rank_bound=2, **filters)
+        assert bounded == expected, filters
+    page = await search.search(
+        session, edition_id=edition.id, query=search.Query(q="electricien", rank_bound=2)
+    )
+    assert (page.total, page.capped) == (6, False)
+    # Bounded past the tier's matches: the exact ranking.
+    assert await _pages(session, edition, 2, 3, q="electricien", rank_bound=6) == exact
+    assert await _ids(session, edition, q="electricien", per_page=10, rank_bound=6) == exact
+
+
+async def test_each_tier_is_bounded_on_its_own(session):  # type: ignore[no-untyped-def]
+    """A widened search (fair.search.terms: "chauffeur" also finds the "conducteur de poids
+    lourd" offers, below the chauffeurs): each tier's newest matches scored, the chauffeurs
+    still all before the conductors."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    chauffeurs, conductors = [], []
+    for title in (
+        "Chauffeur chauffeur livreur",
+        "Conducteur de poids lourd, conducteur poids lourd",
+        "Chauffeur livreur de colis",
+        "Conducteur de poids lourd de nuit",
+        "Chauffeur de direction",
+        "Conducteur de poids lourd",
+        "Chauffeur chauffeur",
+        "Conducteur poids lourd régional",
+    ):
+        offer = await f.offer(session, booth_=booth, title=title, rome_code="N1101")
+        (chauffeurs if title.startswith("Chauffeur") else conductors).append(offer.id)
+    await db.commit(session)
+    find = search_terms.find
+    exact = await _ids(session, edition, find, q="chauffeur", per_page=10, rank_bound=0)
+    assert set(exact[:4]) == set(chauffeurs) and set(exact[4:]) == set(conductors)
+    expected = _bounded(exact, [chauffeurs, conductors], 2)
+    assert expected != exact
+    assert await _ids(session, edition, find, q="chauffeur", per_page=10, rank_bound=2) == expected
+    for filters in ({}, {"contract": "cdi"}):
+        bounded = await _pages(session, edition, 2, 4, find, q="chauffeur", rank_bound=2, **filters)
+        assert bounded == expected, filters
