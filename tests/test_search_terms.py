@@ -86,7 +86,7 @@ async def test_several_words_and_abbreviations(session):  # type: ignore[no-unty
     assert found == [("forklift", Reason("synonym", "CACES", "cariste"))]
     _, found = await _find(session, edition, ids, "btp")
     assert {k for k, _ in found} == {"elec", "labourer", "works"}  # "travaux du bâtiment" too
-    assert dict(found)["elec"] == Reason("synonym", "btp", "bâtiment")
+    assert dict(found)["elec"] == Reason("synonym", "BTP", "bâtiment")
     _, found = await _find(session, edition, ids, "ASH")  # in the code's name: its own match
     assert found[0] == ("ash", None)
 
@@ -208,6 +208,7 @@ async def test_acronyms_find_their_trade_not_words_beginning_alike(session):  # 
         "upkeep": ("Agent d'entretien du bâtiment", "I1203", "Sens du service.", "Montpellier"),
         "guard": ("Agent de sécurité", "K2503", "Sens du service.", "Montpellier"),
     }
+    postcodes = {"Villeneuve-lès-Maguelone": "34750", "Montpellier": "34000"}
     for key, (title, code, description, commune) in others.items():
         offer = await f.offer(
             session,
@@ -216,6 +217,7 @@ async def test_acronyms_find_their_trade_not_words_beginning_alike(session):  # 
             rome_code=code,
             description=description,
             commune=commune,
+            postcode=postcodes[commune],
             skills=[],
         )
         ids[offer.id] = key
