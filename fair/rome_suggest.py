@@ -192,6 +192,10 @@ class Index:
     memory: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)  # coded titles
     names: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)  # official ones
     first_official: dict[str, int] = field(default_factory=dict)  # code -> its first name
+    # The official names' first terms, their trades ("conducteur"), with how many names start
+    # with each and a word as written; sorted in `trades`.
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    trades: list[str] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -212,6 +216,14 @@ class Index:
         for number, document in enumerate(documents):
             if document.official:
                 index.first_official.setdefault(document.code, number)
+        heads: Counter[str] = Counter()
+        written: dict[str, str] = {}
+        for document, found, terms in zip(documents, words, index.terms, strict=True):
+            if document.official and terms:
+                heads[terms[0]] += 1
+                written.setdefault(terms[0], found[0])
+        index.heads = {term: (count, written[term]) for term, count in heads.items()}
+        index.trades = sorted(index.heads)
         offers: Counter[str] = Counter()
         for document, terms in zip(documents, index.terms, strict=True):
             if terms and document.offers:

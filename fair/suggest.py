@@ -4,7 +4,9 @@ work once they are built.
 
 - Jobs: the official ROME appellations when a referential is imported, else the ROME codes'
   labels and the titles of the offers already coded (the documents of fair.rome_suggest's
-  index, rebuilt when they change; this prefix index follows it).
+  index, rebuilt when they change; this prefix index follows it); and, either way, the words
+  job seekers type for common trades, the keys of the synonym list ("aide à domicile", "BTP":
+  fair/data/search_synonyms.toml, read by fair.search.terms), which the search widens.
 - Communes: every commune by a word of its name or by its postcode, the most populous first,
   those of the edition's territory (fair.search.territory_communes) before the others.
 
@@ -25,10 +27,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo, rome_suggest, search
+from fair.search import terms as search_terms
 
 LIMIT = 8  # suggestions shown at most
 MIN_CHARS = 2  # fewer typed characters suggest nothing
 MAX_WORDS = 6
+# A synonym's key against an official name (1.0) and a coded offer's title (0.6, with its
+# code's share of the offers): the fair's own names first.
+SYNONYM_WEIGHT = 0.5
 TERRITORY_SECONDS = 60.0  # an edition's territory is read again at most this often
 WORD_RE = re.compile(r"[a-z0-9]+")
 POSTCODE_RE = re.compile(r"\d{2,5}")
@@ -113,7 +119,8 @@ async def jobs(session: AsyncSession, text: str, *, limit: int = LIMIT) -> list[
 
 def _build_jobs(index: rome_suggest.Index) -> _Jobs:
     """The official names when the referential is imported, else the codes' labels and the
-    coded offers' titles; one entry per name (accents and case folded), its best weight."""
+    coded offers' titles; the synonym list's keys; one entry per name (accents and case
+    folded), its best weight."""
     imported = any(d.official and d.code_ogr for d in index.documents)
     weights: dict[str, tuple[float, str]] = {}
 
@@ -129,6 +136,8 @@ def _build_jobs(index: rome_suggest.Index) -> _Jobs:
     if not imported:
         for code, label in index.code_labels.items():
             add(label, 1.0 + index.prior.get(code, 0.0))
+    for synonym in search_terms.synonyms():  # as written, acronyms in capitals
+        add(synonym.typed[0].upper() + synonym.typed[1:], SYNONYM_WEIGHT)
     labels = [label for _weight, label in weights.values()]
     return _Jobs(labels, [weight for weight, _label in weights.values()], Prefixes(labels))
 

@@ -4,8 +4,10 @@ spelling forgiven, and the reasons shown; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import insert
 
 from fair import db, rome, rome_suggest, search
+from fair.models import RomeAppellation, RomeCode
 from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.match import Reason
@@ -81,10 +83,10 @@ async def test_several_words_and_abbreviations(session):  # type: ignore[no-unty
     _, found = await _find(session, edition, ids, "Aides à domicile")
     assert found == [("home", Reason("synonym", "aide à domicile", "assistant de vie"))]
     _, found = await _find(session, edition, ids, "CACES 3")
-    assert found == [("forklift", Reason("synonym", "caces", "cariste"))]
+    assert found == [("forklift", Reason("synonym", "CACES", "cariste"))]
     _, found = await _find(session, edition, ids, "btp")
     assert {k for k, _ in found} == {"elec", "labourer", "works"}  # "travaux du bâtiment" too
-    assert dict(found)["elec"] == Reason("synonym", "btp", "bâtiment")
+    assert dict(found)["elec"] == Reason("synonym", "BTP", "bâtiment")
     _, found = await _find(session, edition, ids, "ASH")  # in the code's name: its own match
     assert found[0] == ("ash", None)
 
@@ -104,6 +106,128 @@ async def test_the_same_job_through_its_rome_code(session):  # type: ignore[no-u
     # A job whose name holds the words is found by them (offers are indexed with their code's
     # name): no code is added for it.
     assert await search_terms.job_codes(session, "cariste") == ({}, ())
+
+
+# Offers of trades named by their activity ("conduite de…") or an appellation, and beside them
+# jobs whose names have the same words without being the trade.
+DRIVERS = {
+    "truck": ("Conducteur / Conductrice de poids lourd", "N4101", "Livraisons régionales."),
+    "bus": ("Conducteur de bus (H/F)", "N4103", "Lignes urbaines."),
+    "site": ("Conducteur d'engins de chantier", "F1302", "Terrassement."),
+    "farm": ("Conducteur d'engins agricoles", "A1101", "Moissons et semis."),
+    "instructor": ("Enseignant de la conduite", "K2110", "Permis B et moto."),
+    "trainer": ("Formateur conduite d'engins de travaux publics", "K2141", "Centre de formation."),
+    "dealer": ("Conseiller vendeur de véhicules poids lourds", "D1425", "Concession."),
+    "inspector": ("Contrôleur de bus", "N4132", "Contrôle des titres."),
+}
+
+
+async def _drivers(session):  # type: ignore[no-untyped-def]
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    for key, (title, code, description) in DRIVERS.items():
+        offer = await f.offer(
+            session, booth_=booth, title=title, rome_code=code, description=description, skills=[]
+        )
+        ids[offer.id] = key
+    await db.commit(session)
+    return edition, ids
+
+
+def _job(code: str) -> Reason:
+    job = rome.job(code)
+    assert job is not None
+    return Reason("job", "", job.label)
+
+
+async def test_a_trade_named_by_its_activity_finds_its_offers(session):  # type: ignore[no-untyped-def]
+    """ "Conduite de poids lourd" is in no offer ("conduite" nowhere, the trade's name says
+    "conducteur"): the words find the trade's code, which finds its offers, with the reason.
+    The jobs whose names have "conduite", "bus" or "poids lourd" without being the trade
+    (the driving instructor, the bus inspector, the truck dealer) come only when the words
+    find them."""
+    edition, ids = await _drivers(session)
+    page, found = await _find(session, edition, ids, "conduite de poids lourd")
+    assert found == [("truck", _job("N4101"))]
+    assert page.did_you_mean == ""
+    _, found = await _find(session, edition, ids, "Conduite de bus")
+    assert found == [("bus", _job("N4103"))]
+    # The trainer's name has "conduite d'engins" whole: found by the words, first; then the
+    # trades that drive engins.
+    _, found = await _find(session, edition, ids, "conduite d engins")
+    assert found[0] == ("trainer", None)
+    assert set(found[1:]) == {("site", _job("F1302")), ("farm", _job("A1101"))}
+    # The other words stay required beside the trade.
+    _, found = await _find(session, edition, ids, "conduite de poids lourd régionales")
+    assert found == [("truck", _job("N4101"))]
+    _, found = await _find(session, edition, ids, "conduite de poids lourd urbaines")
+    assert found == []
+
+
+async def test_an_appellation_finds_its_codes_offers(session):  # type: ignore[no-untyped-def]
+    """With the referential imported, an appellation's words ("conducteur de tracteur") find
+    the offers of its code, indexed with the code's label only ("Conducteur d'engins
+    agricoles"): the appellation's words are in none of them."""
+    edition, ids = await _drivers(session)
+    session.add(RomeCode(code="A1101", label=_job("A1101").means, parent="A1101"))
+    await session.flush()
+    names = ["Conducteur / Conductrice de tracteur", "Conducteur / Conductrice d'engins agricoles"]
+    await session.execute(
+        insert(RomeAppellation),
+        [
+            {"code": "A1101", "code_ogr": str(n), "label": name, "stems": ""}
+            for n, name in enumerate(names)
+        ],
+    )
+    await db.commit(session)
+    rome_suggest.invalidate()
+    _, found = await _find(session, edition, ids, "conducteur de tracteur")
+    assert found == [("farm", _job("A1101"))]
+
+
+def test_words_of_one_family():
+    stem = search.stem
+    assert search_terms.akin(stem("conduite"), stem("conducteur"))
+    assert search_terms.akin(stem("plomberie"), stem("plombier"))
+    assert search_terms.akin(stem("coiffure"), stem("coiffeur"))
+    assert not search_terms.akin(stem("transport"), stem("transformation"))
+    assert not search_terms.akin(stem("vente"), stem("ventilation"))
+
+
+async def test_acronyms_find_their_trade_not_words_beginning_alike(session):  # type: ignore[no-untyped-def]
+    """ "AES" and "auxiliaire de vie" mean "assistant de vie" (among others): its "vie" is the
+    stem "vi", which as a word's start found any assistant with a "ville" or a "visite" (an
+    assistant commercial). "ASH" is the agent de service hospitalier: "agent de service" and
+    "agent d'entretien", any two of an offer's words, found the agents of every trade whose
+    offer says "sens du service", and the building's maintenance agents."""
+    edition, ids = await _setup(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    others = {
+        "sales": ("Assistant commercial", "D1401", "Visites clients.", "Villeneuve-lès-Maguelone"),
+        "upkeep": ("Agent d'entretien du bâtiment", "I1203", "Sens du service.", "Montpellier"),
+        "guard": ("Agent de sécurité", "K2503", "Sens du service.", "Montpellier"),
+    }
+    postcodes = {"Villeneuve-lès-Maguelone": "34750", "Montpellier": "34000"}
+    for key, (title, code, description, commune) in others.items():
+        offer = await f.offer(
+            session,
+            booth_=booth,
+            title=title,
+            rome_code=code,
+            description=description,
+            commune=commune,
+            postcode=postcodes[commune],
+            skills=[],
+        )
+        ids[offer.id] = key
+    await db.commit(session)
+    _, found = await _find(session, edition, ids, "AES")
+    assert found == [("home", Reason("synonym", "AES", "assistant de vie"))]
+    _, found = await _find(session, edition, ids, "auxiliaire de vie")
+    assert found == [("home", Reason("synonym", "auxiliaire de vie", "assistant de vie"))]
+    _, found = await _find(session, edition, ids, "ash")
+    assert found == [("ash", None)]
 
 
 async def test_typos_forgiven_with_did_you_mean(session):  # type: ignore[no-untyped-def]
@@ -206,7 +330,9 @@ def test_synonym_list_is_sound():
 def test_synonym_groups_replace_the_key_and_keep_the_rest():
     terms = [search.stem(w) for w in search.words("aide à domicile Sète")]
     groups = dict(search_terms.synonym_groups(terms))
-    assert (search.stem("assistant"), search.stem("vie"), search.stem("sete")) in groups
+    # "vie" is "vi", which starts "ville": the phrase's short stems are matched whole.
+    vie = search.stem("vie") + search_match.WHOLE
+    assert (search.stem("assistant"), vie, search.stem("sete")) in groups
     assert search_terms.synonym_groups([search.stem("boulanger")]) == []
 
 

@@ -63,8 +63,25 @@ async def test_jobs_from_the_imported_appellations(client, session):  # type: ig
     url = f"/e/{edition.slug}/offers/suggest"
     found = labels(await client.get(url, params={"field": "job", "q": "aide soi"}))
     assert sorted(found) == ["Aide-soignant / Aide-soignante", "Aide-soignant de nuit"]
-    # Only the referential's names once one is imported, not the shipped code labels.
-    assert labels(await client.get(url, params={"field": "job", "q": "electric"})) == []
+    # Only the referential's names once one is imported, not the shipped code labels; and
+    # the synonym list's words, imported or not.
+    found = labels(await client.get(url, params={"field": "job", "q": "electric"}))
+    assert found == ["Électricité"]
+    rome_suggest.invalidate()
+
+
+async def test_jobs_from_the_synonym_list(client, session):  # type: ignore[no-untyped-def]
+    """The words job seekers type for trades (fair/data/search_synonyms.toml's keys), which
+    the search widens, are suggested beside the names: "aide à domicile" is no ROME label.
+    Acronyms as the list writes them, in capitals; a name beginning as typed first."""
+    rome_suggest.invalidate()
+    edition = await f.edition(session)
+    await db.commit(session)
+    url = f"/e/{edition.slug}/offers/suggest"
+    found = labels(await client.get(url, params={"field": "job", "q": "aide a dom"}))
+    assert found == ["Aide à domicile", "Responsable de secteur d'aide à domicile"]
+    found = labels(await client.get(url, params={"field": "job", "q": "ash"}))
+    assert found == ["ASH", "Agent / Agente de service hospitalier (ASH)"]
     rome_suggest.invalidate()
 
 

@@ -2,7 +2,8 @@
 synonyms, the same job's ROME codes, corrected spelling), ranked below the query's own matches.
 
 A group is a list of stems that must all be found, each as a word's start (as `fair.search` has
-always matched). Without a widening, the plain match is the query's stems in one group.
+always matched), or as a whole word when it ends with `WHOLE`. Without a widening, the plain
+match is the query's stems in one group.
 
 With one, an offer matches when any group matches, or when it carries one of the codes and has
 the `rest` stems (the query's words that do not name the job: "chauffeur Lunel" keeps Lunel).
@@ -38,6 +39,9 @@ from sqlalchemy import (
 )
 
 GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and the spelling's)
+# Ends a group's stem that matches a whole word only, not a word's start: a synonym's short
+# stem ("vie" is "vi", which starts "ville", "visite"…: fair.search.terms).
+WHOLE = "="
 TIER = 1000.0  # SQLite's bm25 of a match stays far below this
 
 
@@ -54,13 +58,22 @@ class Wider:
 
 
 def fts5(groups: list[tuple[str, ...]]) -> str:
-    """An FTS5 query: each group's stems all required, as prefixes; groups OR'ed."""
-    return " OR ".join("(" + " AND ".join(f'"{t}"*' for t in g) + ")" for g in groups if g)
+    """An FTS5 query: each group's stems all required, as prefixes (whole when `WHOLE` ends
+    them); groups OR'ed."""
+    return " OR ".join("(" + " AND ".join(map(_fts5_term, g)) + ")" for g in groups if g)
 
 
 def tsquery(groups: list[tuple[str, ...]]) -> str:
     """The same as a PostgreSQL tsquery's text."""
-    return " | ".join("(" + " & ".join(f"{t}:*" for t in g) + ")" for g in groups if g)
+    return " | ".join("(" + " & ".join(map(_ts_term, g)) + ")" for g in groups if g)
+
+
+def _fts5_term(stem: str) -> str:
+    return f'"{stem.removesuffix(WHOLE)}"' if stem.endswith(WHOLE) else f'"{stem}"*'
+
+
+def _ts_term(stem: str) -> str:
+    return stem.removesuffix(WHOLE) if stem.endswith(WHOLE) else f"{stem}:*"
 
 
 def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
@@ -73,7 +86,7 @@ def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
 
 def _implies(group: tuple[str, ...], other: tuple[str, ...]) -> bool:
     """Whether every offer matching `group` matches `other`: each stem of `other` starts one
-    of `group`'s (a stem matches as a word's start)."""
+    of `group`'s (a stem matches as a word's start; a whole one, `WHOLE`, only itself)."""
     return all(any(mine.startswith(theirs) for mine in group) for theirs in other)
 
 

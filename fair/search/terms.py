@@ -6,8 +6,10 @@ each hit told why it was found when its words alone did not find it.
 - Synonyms: fair/data/search_synonyms.toml, a maintained list of the words people type for common
   trades ("chauffeur", "BTP", "aide à domicile", "ASH", "CACES"…) with the phrases the offers use.
 - The same job: the ROME codes fair.rome_suggest gives for the query (from the imported
-  referential, or from the shipped labels when none is), when the code's name does not already
-  hold the query's words (offers are indexed with their code's name: those find themselves).
+  referential, or from the shipped labels when none is), when the name the code's offers are
+  indexed with does not already hold the query's words naming the job (those offers find
+  themselves): an appellation's words, or words of the name's family ("conduite de poids
+  lourd" for "Conducteur de poids lourd"), find the code's offers.
 - Spelling: when nothing matches, each unknown word is compared with the words of the offers'
   titles (the `search_words` vocabulary of migration 0035: trigram similarity, pg_trgm on
   PostgreSQL and an FTS5 trigram table on SQLite) and with the trades' words, within one or two
@@ -38,13 +40,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import geo, rome, rome_suggest, rome_text, timing
 from fair.search import cache as search_cache
 from fair.search import pages, stemming
-from fair.search.match import Reason, Wider
+from fair.search.match import WHOLE, Reason, Wider
 from fair.search.query import Hit, Page, Query
 
 JOBS = 4  # ROME suggestions read
 JOB_SHARE = 0.6  # a suggestion kept scores at least this share of the best one's
 MAX_WORDS = 12  # as fair.search
+ROOT = 5  # letters two words of one family share at least (`akin`)
 PREFIX_KEY = 5  # a synonym's stem this long also matches the longer stems it starts
+WHOLE_STEM = 3  # a synonym's phrase's stem this short matches whole words only
 SPELLING_WORDS = 4  # unknown words corrected at most per query
 CANDIDATES = 40  # vocabulary words read per unknown word
 SIMILARITY = 0.2  # pg_trgm's similarity threshold for them
@@ -58,12 +62,18 @@ TOKEN_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 class Synonym:
     typed: str  # as the file writes it: "aide à domicile"
     key: tuple[str, ...]  # its stems
-    means: tuple[tuple[str, tuple[str, ...]], ...]  # (phrase, its stems)
+    means: tuple[tuple[str, tuple[str, ...]], ...]  # (phrase, its stems: `_means`)
 
 
 def _stems(phrase: str) -> tuple[str, ...]:
     """A phrase's stems, once each; elided articles ("d'", "l'") left out."""
     return tuple(dict.fromkeys(stemming.stem(w) for w in stemming.words(phrase) if len(w) > 1))
+
+
+def _means(phrase: str) -> tuple[str, ...]:
+    """A synonym's phrase as a group's stems: its short stems (WHOLE_STEM letters at most)
+    matched whole, not as a word's start ("vie" is "vi": "ville", "visite"… start with it)."""
+    return tuple(s + WHOLE if len(s) <= WHOLE_STEM else s for s in _stems(phrase))
 
 
 @cache
@@ -72,7 +82,7 @@ def synonyms() -> tuple[Synonym, ...]:
     raw = resources.files("fair").joinpath("data/search_synonyms.toml").read_text("utf-8")
     table: dict[str, list[str]] = tomllib.loads(raw)["synonyms"]
     found = [
-        Synonym(typed, _stems(typed), tuple((p, _stems(p)) for p in phrases))
+        Synonym(typed, _stems(typed), tuple((p, _means(p)) for p in phrases))
         for typed, phrases in table.items()
     ]
     return tuple(sorted(found, key=lambda s: -len(s.key)))
@@ -116,9 +126,13 @@ def synonym_groups(
 
 
 def _has(stems: Sequence[str], term: str) -> bool:
-    """`term` starts one of the sorted `stems` (the search's prefix match)."""
-    at = bisect.bisect_left(stems, term)
-    return at < len(stems) and stems[at].startswith(term)
+    """`term` starts one of the sorted `stems` (the search's prefix match), or is one when it
+    is to be matched whole (fair.search.match.WHOLE)."""
+    whole = term.removesuffix(WHOLE)
+    at = bisect.bisect_left(stems, whole)
+    if at == len(stems):
+        return False
+    return stems[at] == whole if whole != term else stems[at].startswith(term)
 
 
 async def job_codes(
@@ -126,13 +140,20 @@ async def job_codes(
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     """The ROME codes (code -> name) the query's words name but do not find by themselves, and
     the stems of its other words (required beside a code). The words at the positions `known`
-    (a synonym's) are not asked: the maintained list knows better what they mean."""
+    (a synonym's) are not asked: the maintained list knows better what they mean.
+
+    A word names a job when it is one of the words of the job's names (its label, the
+    appellation suggested), or of the family of a name's first word, its trade (`akin`:
+    "conduite" and "conducteur"). A code is left out when the name its offers are indexed
+    with (the shipped label, fair.offers) holds every word naming it: those offers find
+    themselves. An appellation's words ("conducteur de tracteur" for "Conducteur d'engins
+    agricoles") or a family's ("conduite de poids lourd") are in none: the code brings them."""
     typed = stemming.words(q)[:MAX_WORDS]
     asked = [w for n, w in enumerate(typed) if n not in set(known)]
     if not asked:
         return {}, ()
     index = await rome_suggest.index(session)
-    found = index.search(" ".join(asked), limit=JOBS)
+    found = index.search(" ".join(_as_trades(index, asked)), limit=JOBS)
     if not found:
         return {}, ()
     kept: dict[str, str] = {}
@@ -140,19 +161,73 @@ async def job_codes(
     for suggestion in found:
         if suggestion.score < JOB_SHARE * found[0].score:
             continue
-        label = suggestion.label_rome or suggestion.label_appellation
-        names = f"{label} {suggestion.label_appellation}"
-        job_terms = set(index.analyser.terms(rome_text.masculine_form(names)))
-        naming = [w for w in asked if set(index.analyser.terms(w)) & job_terms]
-        label_stems = sorted(stemming.stems(names).split())
-        if not naming or all(_has(label_stems, stemming.stem(w)) for w in naming):
-            continue  # nothing of the job in the words, or its name holds them all
+        appellation = suggestion.label_appellation
+        label = suggestion.label_rome or appellation
+        names = [index.analyser.terms(rome_text.masculine_form(n)) for n in (label, appellation)]
+        naming = [w for w in asked if _names(index.analyser.terms(w), names)]
+        shipped = rome.job(suggestion.code_rome)
+        indexed = sorted(stemming.stems(shipped.label if shipped else label).split())
+        if not naming or all(_has(indexed, stemming.stem(w)) for w in naming):
+            continue  # nothing of the job in the words, or its offers' name holds them all
         kept[suggestion.code_rome] = label
         covered.update(naming)
     if not kept:
         return {}, ()
-    rest = tuple(dict.fromkeys(stemming.stem(w) for w in typed if w not in covered))
-    return kept, rest
+    rest = (stemming.stem(w) for w in typed if w not in covered and len(w) > 1)
+    return kept, tuple(dict.fromkeys(rest))
+
+
+def _as_trades(index: rome_suggest.Index, asked: Sequence[str]) -> list[str]:
+    """The words asked, those of the family of a trade read as the trade ("conduite d'engins"
+    as "conducteur d'engins", where the ROME suggestion would read the "formateur conduite
+    d'engins", whose name has both words), when none of them names a trade itself ("agent de
+    production" keeps "production", no "producteur" there: "agent" is the trade)."""
+    terms = [index.analyser.terms(w) for w in asked]
+    if any(t in index.heads for found in terms for t in found):
+        return list(asked)
+    return [_trade(index, found) or word for word, found in zip(asked, terms, strict=True)]
+
+
+def _trade(index: rome_suggest.Index, terms: Sequence[str]) -> str | None:
+    """The trade (a name's first word, as written) of the family of a word's one term, the
+    nearest (the most letters shared), then the most common; None when none is."""
+    if len(terms) != 1 or len(terms[0]) < ROOT:
+        return None
+    start = bisect.bisect_left(index.trades, terms[0][:ROOT])
+    near: list[tuple[int, int, str]] = []
+    for head in index.trades[start:]:
+        if not head.startswith(terms[0][:ROOT]):
+            break
+        if akin(terms[0], head):
+            count, written = index.heads[head]
+            near.append((_shared(terms[0], head), count, written))
+    return max(near)[2] if near else None
+
+
+def _names(terms: Iterable[str], names: Sequence[Sequence[str]]) -> bool:
+    """Whether a typed word's `terms` name a job whose names have the terms `names`: one of
+    their terms, or one of the family of a name's first (its trade: "conduite" names
+    "Conducteur de bus", not "Formateur conduite d'engins")."""
+    found = {t for name in names for t in name}
+    heads = [name[0] for name in names if name]
+    return any(t in found or any(akin(t, head) for head in heads) for t in terms)
+
+
+def akin(a: str, b: str) -> bool:
+    """Whether two stems are of one word family, such as an activity and the person doing it
+    ("conduit" and "conducteur", "plomber" and "plombi", "coiff" and "coiffeur"): they share
+    their first ROOT letters at least, and all but at most two letters of the shorter one
+    ("transport" and "transform" do not)."""
+    shared = _shared(a, b)
+    return shared >= ROOT and shared >= min(len(a), len(b)) - 2
+
+
+def _shared(a: str, b: str) -> int:
+    """How many first letters `a` and `b` have in common."""
+    for n, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return n
+    return min(len(a), len(b))
 
 
 # --- Spelling -------------------------------------------------------------------------------
