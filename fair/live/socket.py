@@ -195,11 +195,11 @@ async def _held(
     # by the first one's line (their commands pass each edition's gate: admitted.check_command).
     others = [g for g in gates if g.edition_id != gate.edition_id]
     try:
-        found = await admission_gate.let_in_to(line, others, {user.id}, now)
+        elsewhere = await admission_gate.let_in_to(line, others, {user.id}, now)
     except (RedisError, OSError):  # the line out of reach: `_arrive` holds them
-        found = {}
-    if user.id in found:
-        return False, found[user.id]
+        elsewhere = {}
+    if user.id in elsewhere:
+        return False, elsewhere[user.id]
     place = await _arrive(gate, user, line, now)
     if place is not None and place.admitted:
         hub.admitted.readmitted(gate.edition_id, user.id)
