@@ -322,6 +322,23 @@ async def gate_of(
     return next((g for g in gates if g.edition_id == edition_id), None)
 
 
+async def let_in_to(
+    line: admission.Line, gates: list[Gate], user_ids: set[int], now: datetime
+) -> dict[int, int]:
+    """Those of `user_ids` the line counts as let in to one of `gates` now (a page of theirs
+    there, another device's cookie), each with the first such edition: their socket is kept
+    active there (`Line.keep`; nothing else changes). One call a gate, while users are left."""
+    found: dict[int, int] = {}
+    for gate in gates:
+        left = user_ids - found.keys()
+        if not left:
+            break
+        stamp = now.timestamp()
+        gone = await line.keep(gate.edition_id, left, now=stamp, idle=gate.caps.idle)
+        found |= dict.fromkeys(left - gone, gate.edition_id)
+    return found
+
+
 async def gate_for(session: AsyncSession, user: User, now: datetime) -> Gate | None:
     """The armed gate of the first armed edition `user` is registered to (a page of none, their
     socket); None when there is none."""

@@ -60,6 +60,19 @@ class Conflict(FairError):
     code = "fair.conflict"
 
 
+class MediaUnavailable(Conflict):
+    """No media process answers now (fair.media.broker: its Redis out of reach, none alive, no
+    reply in time): an outage, expected while one restarts, not a defect (fair.media_rooms
+    `report`). `reported`: the media client logged it already, as it gave up."""
+
+    status = 503
+    code = "stage.unavailable"
+
+    def __init__(self, message: str, *, reported: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reported = reported
+
+
 class Invalid(FairError):
     status = 422
     code = "fair.invalid"

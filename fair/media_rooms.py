@@ -16,9 +16,11 @@ socket's connection id (or `<id>:screen` for its screen share).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
-from fair import channels
+from fair import channels, db
+from fair.errors import FairError, MediaUnavailable
 from fair.events import Event
 
 INTERVIEW = "interview"
@@ -33,6 +35,22 @@ def interview_room(interview_id: int) -> str:
 def conversation_room(conversation_id: int) -> str:
     """A booth conversation's video call through the relay (fair.live.call_commands)."""
     return f"{CONVERSATION}:{conversation_id}"
+
+
+def report(log: logging.Logger, exc: BaseException, what: str) -> str | None:
+    """`fair.db.report` for work that reaches the media processes as well as the database: log
+    `exc`, which stopped `what`, once, and return the outage's code (None for a defect).
+
+    No media process answering (`stage.unavailable`: their Redis out of reach, none alive, no
+    reply in time) is an outage, expected while one restarts: one warning line with the
+    request id (fair.logs), no traceback; none more when the media client logged it as it
+    gave up (fair.media.remote: MediaUnavailable.reported). The database's outage and defects
+    as fair.db.report says."""
+    if isinstance(exc, FairError) and exc.code == MediaUnavailable.code:
+        if not (isinstance(exc, MediaUnavailable) and exc.reported):
+            log.warning("%s: media unavailable: %s", what, exc.message)
+        return exc.code
+    return db.report(log, exc, what)
 
 
 def moved(room: str, *, leg: bool = False) -> Event | None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import html
 import json
+import secrets
 import subprocess
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import redis
+import redis.asyncio as aioredis
 import websockets
 from websockets.exceptions import ConnectionClosed
 
@@ -32,6 +35,7 @@ from tests.live_server import Server, run_server, statements
 from tests.server_processes import free_port, redis_server, wait_redis
 
 T = TypeVar("T")
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(autouse=True)
@@ -504,3 +508,103 @@ async def test_a_socket_let_in_to_one_fair_acts_in_a_full_one_only_once_let_in_t
             clock.set_now(f.NOON + timedelta(minutes=11))  # the first went quiet
             asked = await _reply(ws, 2, ["qa.ask", 2, question])
             assert (asked[0], asked[2]["booth_id"]) == ("success", booth.id)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def lined(
+    request: pytest.FixtureRequest, server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, str | None]]:
+    """The served app and the namespace of its line: this process's line (the module's server,
+    None), or the line in the real Redis (a server of this test's own, BROADCAST_URL redis://,
+    a namespace of its own)."""
+    if request.param == "memory":
+        yield server, None
+        return
+    namespace = f"test-admission-live-{secrets.token_hex(4)}"
+    try:
+        with run_server(
+            tmp_path_factory, "admission-line", broadcast_url=REDIS, broadcast_namespace=namespace
+        ) as running:
+            yield running, namespace
+    finally:
+        client = redis.Redis.from_url(REDIS)
+        keys = list(client.scan_iter(f"{namespace}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+async def test_a_socket_let_in_to_one_fair_is_judged_there_not_by_the_first_full_one(
+    lined: tuple[Server, str | None],
+) -> None:
+    """Candidates registered to two fairs, the full one first (the lower id), let in to the
+    calm one (its page), open a socket without the admission cookie (another device). One
+    opened before the full fair held anyone: the hub's round counted it in the full fair, the
+    first they are registered to, as active past its cap (one place, two active). One opened
+    while it held people: judged by the full fair's gate, closed, and put in its line. Both
+    are now let in through the calm fair, kept there by the round; their commands acting in
+    the full fair wait for its line, those in the calm one go through."""
+    server, namespace = lined
+    found_in = aioredis.from_url(REDIS) if namespace is not None else None
+    line = admission_gate.line_of(found_in, namespace or "")
+    fair = await _gated_fair(server, 1)  # the full fair: one place
+    settings.override(server.conf)
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            calm = await f.edition(session)  # armed (the default caps), far from full
+            full = await editions.get(session, fair.edition_id)
+            full_booth, _ = await f.booth(session, edition_=full)
+            calm_booth, _ = await f.booth(session, edition_=calm)
+            both = [await f.candidate(session) for _ in range(2)]
+            for candidate in both:
+                for edition_id in (fair.edition_id, calm.id):
+                    await participants.register(session, edition_id=edition_id, user=candidate)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    assert fair.edition_id < calm.id
+    admission_gate.forget()  # the editions armed, read afresh (the clock stands still)
+    the_hub = hub.of(server.app.state.broadcast)
+    connect = {"origin": server.url, "open_timeout": 5}
+    idle = server.conf.admission_idle_minutes * 60
+
+    async def full_line() -> tuple[int, int]:
+        found = await line.figures(fair.edition_id, now=f.NOON.timestamp(), idle=idle)
+        return found.active, found.waiting
+
+    try:
+        async with _clients(server, [*fair.candidates, *both]) as (first, early, late):
+            for client in (early, late):
+                assert (await client.get(f"/e/{calm.slug}/my-fair")).status_code == 200
+            session_only = [
+                {"Cookie": f"fair_session={c.cookies['fair_session']}"} for c in (early, late)
+            ]
+            early_only, late_only = session_only
+            async with websockets.connect(
+                server.ws, additional_headers=early_only, **connect
+            ) as ws:
+                assert await _pinged(ws)  # the full fair not engaged yet: nothing read
+                assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200  # its place
+                await _on_server(server, the_hub.keep_admitted())
+                assert await _pinged(ws)
+                assert await full_line() == (1, 0)  # the early one not counted in the full fair
+                late_socket = websockets.connect(server.ws, additional_headers=late_only, **connect)
+                async with late_socket as late_ws:
+                    assert await _pinged(late_ws)  # not held
+                    assert await full_line() == (1, 0)  # nor put in the full fair's line
+                    await _on_server(server, the_hub.keep_admitted())
+                    for socket in (ws, late_ws):
+                        assert await _pinged(socket)
+                        held = await _reply(
+                            socket, 8, ["queue.join", 8, {"booth_id": full_booth.id}]
+                        )
+                        assert (held[0], held[2]["code"]) == ("error", "admission.waiting")
+                        joined = await _reply(
+                            socket, 9, ["queue.join", 9, {"booth_id": calm_booth.id}]
+                        )
+                        assert (joined[0], joined[2]["status"]) == ("success", "waiting")
+                    assert await full_line() == (1, 2)  # in its line now: they asked to act there
+    finally:
+        if found_in is not None:
+            await found_in.aclose()

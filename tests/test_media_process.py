@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -28,10 +30,10 @@ import redis.asyncio as aioredis
 import websockets
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from fair import channels, clock, db, settings, user_sessions, webconferences
+from fair import channels, clock, db, logs, settings, user_sessions, webconferences
 from fair.broadcast import Broadcaster
 from fair.enums import Role, WebconferenceAccess
-from fair.errors import Conflict
+from fair.errors import Conflict, MediaUnavailable
 from fair.interviews import rooms
 from fair.media.broker import (
     ALIVE_TTL,
@@ -46,6 +48,7 @@ from fair.media.broker import (
 from fair.media.remote import RemoteStages
 from fair.models import User
 from tests import factories as f
+from tests.live_server import run_server
 from tests.media_setup import (
     HEIGHT,
     ROOM,
@@ -67,9 +70,11 @@ from tests.server_processes import (
     ROOT,
     Server,
     free_port,
+    redis_server,
     session_cookie,
     stop,
     wait_healthy,
+    wait_redis,
 )
 from tests.sockets import Client
 
@@ -156,7 +161,7 @@ async def test_calls_and_their_errors_cross_as_they_are(
         assert await stages.leave(ROOM, "k1") is False
         unavailable = await error_of(stages.watch(ROOM, "k1"))
         assert unavailable == (
-            Conflict,
+            MediaUnavailable,  # a Conflict
             "stage.unavailable",
             "The video service is not available right now: try again in a moment.",
             503,
@@ -697,6 +702,68 @@ async def test_an_interview_s_relayed_call_moves_when_its_media_process_dies(
             await viewer.close()
         for pc in pcs:
             await pc.close()
+
+
+async def test_leaving_a_call_while_the_media_processes_are_out_of_reach_logs_one_line(
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A socket whose relay connection is to close leaves the interview's call while the media
+    processes' Redis is down (a redis-server of this test's own, killed: nothing listens on its
+    port). Leaving still works (the other person hears it), and an outage is one warning line
+    with the socket's request id, no traceback: it logged "leaving an interview's media relay
+    failed" with a traceback too (fair.media_rooms.report)."""
+    world, keys = await seed_room(database_url)
+    iid = world.interview.id
+    port = free_port()
+    media_url = f"redis://127.0.0.1:{port}/0"
+    caplog.set_level(logging.WARNING)
+    caplog.handler.addFilter(logs.RequestId())
+    try:
+        with redis_server(port) as media_redis:
+            await wait_redis(media_url)
+            with run_server(
+                tmp_path_factory,
+                "media-away",
+                database_url=database_url,
+                media_url=media_url,
+                media_namespace=f"fair:test:{uuid.uuid4().hex[:8]}:media",
+                db_pool_size=2,
+            ) as web:
+                people = (world.recruiter, world.candidate)
+                live = {}
+                for user in people:
+                    cookie = session_cookie(web.conf.secret_key, keys[user.id], "csrf")
+                    headers = {"Cookie": f"fair_session={cookie}"}
+                    ws = websockets.connect(web.ws, additional_headers=headers, origin=web.url)
+                    live[user.id] = Client(await ws)
+                    token = rooms.entry_token(world.interview, user.id)
+                    await live[user.id].ok("room.join", {"interview_id": iid, "token": token})
+                leaving, staying = (live[u.id] for u in people)
+                await leaving.ok("room.admit", {"interview_id": iid})
+                # No media process yet: refused, its relay connection to close with the socket.
+                watch = {"interview_id": iid}
+                assert await leaving.refused("room.relay_watch", watch) == "stage.unavailable"
+                media_redis.kill()
+                media_redis.wait()
+                await leaving.close()
+                async with asyncio.timeout(CALL_TIMEOUT + 5):  # the other hears it left
+                    while True:
+                        event = await staying.event(CALL_TIMEOUT + 5)
+                        if event["event"] == "room.peer" and event["state"] == "left":
+                            break
+                await staying.close()
+                lines = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records]
+    finally:
+        caplog.handler.removeFilter(logs.RequestId())
+    found = [r for r in caplog.records if f"leave on interview:{iid}" in r.getMessage()]
+    assert len(found) == 1, lines
+    request_id = found[0].request_id  # type: ignore[attr-defined]
+    assert logs.sane(request_id) == request_id != logs.NONE
+    mine = [r for r in caplog.records if r.request_id == request_id]  # type: ignore[attr-defined]
+    assert [(r.levelname, r.exc_info) for r in mine] == [("WARNING", None)], lines
+    assert [line for line in lines if line[2] is not None] == []
 
 
 async def test_a_talk_spread_over_two_media_processes_survives_its_leg_s_death(

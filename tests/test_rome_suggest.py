@@ -4,12 +4,23 @@ built here (the held-out set of ../shared/eval/rome is for bench/matching.py onl
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
 
-from fair import clock, db, network, network_sync, rome, rome_referential, rome_suggest, rome_text
+from fair import (
+    clock,
+    db,
+    network,
+    network_sync,
+    rome,
+    rome_referential,
+    rome_suggest,
+    rome_text,
+    settings,
+)
 from fair.enums import Role
 from fair.models import RomeAppellation, RomeCode, RomeCodeSkill, RomeSkill
 from tests import factories, partner_keys
@@ -272,6 +283,47 @@ async def test_the_index_follows_changes_made_by_other_processes(session, monkey
         assert await codes("zythologue") == ["A1413"]
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_a_check_without_the_database_logs_one_line_and_the_next_one_runs(
+    conf: settings.Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background check finds every connection taken (a pool of one, held by the request
+    that started it: "server.busy", the database briefly unavailable): one warning line, no
+    traceback, the index in use kept; the next check runs and reads the tables again."""
+    monkeypatch.setattr(rome_suggest, "CHECK_SECONDS", 0.0)
+    caplog.set_level(logging.WARNING)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = db.create_engine(conf.database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with db.sessionmaker(engine)() as session:
+            title = "Électricien bâtiment"  # a shipped label (no referential imported here)
+            built = [s.code_rome for s in await rome_suggest.suggest(session, title, limit=1)]
+            assert built == ["F1602"]  # the first build, on the request
+            statements.clear()
+            # The session keeps the one connection (its transaction): the check waits in vain.
+            again = await rome_suggest.suggest(session, title, limit=1)
+            await rome_suggest.settled()
+            assert [s.code_rome for s in again] == built and statements == []
+        lines = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records]
+        assert len(lines) == 1, lines
+        level, message, exc_info = lines[0]
+        assert (level, exc_info) == ("WARNING", None)
+        assert message.startswith("ROME index check: database unavailable (server.busy)")
+        async with db.sessionmaker(engine)() as session:
+            found = await rome_suggest.suggest(session, title, limit=1)
+            await rome_suggest.settled()
+            assert [s.code_rome for s in found] == built
+        assert [s for s in statements if "max(" in s.lower()]  # checked this time
+        assert len(caplog.records) == 1
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        await engine.dispose()
 
 
 async def test_invalidate_rebuilds_on_the_next_request(session) -> None:  # type: ignore[no-untyped-def]

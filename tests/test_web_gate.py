@@ -23,21 +23,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
     admission_gate,
+    alerts,
     clock,
     db,
     i18n,
     interviews,
     participants,
+    queues,
     settings,
     webconferences,
 )
 from fair.app import create_app
-from fair.enums import Role
+from fair.enums import QueueStatus, Role
 from fair.models import (
     Application,
     Edition,
     EditionCandidate,
     Interview,
+    JobAlert,
     NetworkApplication,
     Offer,
     QueueEntry,
@@ -257,6 +260,44 @@ async def test_a_candidate_held_in_a_fair_is_held_there_through_its_invitations_
     # Their own pages, of no one edition, still pass the calm fair's gate (the second's cookie,
     # the first's registration).
     assert [(await c.get("/me/interviews")).status_code for c in clients] == [200, 200]
+
+
+async def test_a_held_candidate_leaves_a_queue_and_stops_mails_without_waiting(
+    session: AsyncSession, make_client: Any, fetch: Fetch
+) -> None:
+    """Leaving a booth's queue frees a place (the socket's queue.leave was never held, the
+    page was); a mail's stop link, or stopping an alert from the site, must work during a
+    surge. A candidate held in the full fair (their place gone) was sent to the waiting page
+    or answered 503 by all three."""
+    edition, offer = await _full_fair(session, make_client)
+    held, candidate = await _person(session, make_client, edition)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    entry = await queues.join(session, candidate=candidate, booth=booth)  # joined before
+    alert = await alerts.subscribe(session, candidate, kept={"edition_id": str(edition.id)})
+    await db.commit(session)
+    mine = await held.get(f"/e/{edition.slug}/my-fair")
+    assert mine.headers["location"].startswith(f"/e/{edition.slug}/waiting")  # held
+    token = await csrf(held, f"/offers/{offer.id}")  # browsing stays open
+    left = await held.post(f"/booths/{booth.id}/queue/leave", data={"csrf_token": token})
+    assert (left.status_code, left.headers["location"]) == (
+        303,
+        f"/e/{edition.slug}/booths/{booth.id}#desk",
+    )
+    assert (await fetch.get(QueueEntry, entry.id)).status == QueueStatus.LEFT
+    link = f"/alerts/stop/{alerts.token(alert.id)}"
+    assert (await held.get(link)).status_code == 200  # asks to confirm
+    stopped = await held.post(link, data={"csrf_token": token})
+    assert stopped.status_code == 200
+    assert (await fetch.get(JobAlert, alert.id)).stopped_at is not None
+    await session.refresh(alert)
+    await alerts.resume(session, alert)
+    await db.commit(session)
+    from_site = await held.post(f"/me/alerts/{alert.id}/stop", data={"csrf_token": token})
+    assert (from_site.status_code, from_site.headers["location"]) == (303, "/me/offers-for-you")
+    assert (await fetch.get(JobAlert, alert.id)).stopped_at is not None
+    # Still held where it matters: their place in line is unchanged.
+    status = (await held.get(f"/e/{edition.slug}/waiting/status")).json()
+    assert (status["admitted"], status["position"]) == (False, 1)
 
 
 async def test_the_admission_cookie_is_one_person_s_for_one_edition_and_signed(

@@ -12,8 +12,9 @@ place went.
   the cookie let it in again and the next round closed it, every round until it expired.)
   Another process may let it in once more, until that process's own round.
 * A socket the gate let through without a place (no edition was armed then, its gate was not
-  engaged: nothing read on connect, or the candidate was exempt) is counted in the armed
-  edition they are registered to from the next round (`_count_in`, `Line.count_in`): as
+  engaged: nothing read on connect, or the candidate was exempt) is kept from the next round
+  in the armed edition the line has let them in to, if any (a page of theirs there), else
+  counted in the first armed edition they are registered to (`_count_in`, `Line.count_in`): as
   active, then kept as one let in; before opening, in line at their draw like a page's early
   arrival. One waiting stays in line, their socket open, and takes their place again each
   round from opening (the line lets them in at their turn: drawn early, first). Never closed
@@ -154,11 +155,13 @@ async def _count_in(
     line: admission.Line,
     now: datetime,
 ) -> None:
-    """Candidates' sockets the gate let through without a place: those registered to an
-    edition armed now (the first, as `admission_gate.gate_for`) and not exempt are counted
-    (`Line.count_in`: as active from opening, before it in line at their draw; one batch an
-    edition), and the gate's pressure read again. Two reads (chunks of READ_BATCH users) a
-    round, only while an edition is armed and such sockets are open."""
+    """Candidates' sockets the gate let through without a place: those not exempt that the
+    line has let in to an armed edition already are kept there (`admission_gate.let_in_to`);
+    the others registered to an edition armed now (the first, as `admission_gate.gate_for`)
+    are counted in it (`Line.count_in`: as active from opening, before it in line at their
+    draw; one batch an edition), and the gate's pressure read again. Two reads (chunks of
+    READ_BATCH users) and a call to the line an armed edition, a round, only while an edition
+    is armed and such sockets are open."""
     by_user: defaultdict[int, list[Connection]] = defaultdict(list)
     for conn in conns:
         if conn.user is not None:
@@ -170,9 +173,15 @@ async def _count_in(
         chunk = users[start : start + READ_BATCH]
         registered += await participants.registered_among(session, chunk, list(gates))
         exempt |= await admission_gate.exempt_among(session, chunk, now)
+    # Let in already to an armed edition (a page of theirs there): kept there from now on, not
+    # counted in the first one they are registered to (whose place they would take unused).
+    known = await admission_gate.let_in_to(line, list(gates.values()), set(users) - exempt, now)
+    for user_id, edition_id in known.items():
+        for conn in by_user[user_id]:
+            conn.admission = edition_id
     first: dict[int, int] = {}  # user: the first armed edition they are registered to
     for user_id, edition_id in registered:
-        if user_id not in exempt:
+        if user_id not in exempt and user_id not in known:
             first.setdefault(user_id, edition_id)
     for edition_id, gate in gates.items():
         draws = {

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fair import unit_of_work
+from fair import media_rooms, unit_of_work
 from fair.errors import Conflict, FairError
 from fair.events import Event
 from fair.live import payloads
@@ -192,8 +192,8 @@ class Call:
             return False
         try:
             await self._relay_leave(conn, call_id)
-        except Exception:  # the media process is unreachable: leaving the call must still work
-            log.exception("leaving %s's media relay failed", self.what)
+        except Exception as exc:  # no media process answers: leaving must still work
+            media_rooms.report(log, exc, f"leaving {self.what}'s media relay")
         await self.peer(conn, call_id, "left")
         del joined[call_id]
         await conn.unsubscribe_channel(self.channel(call_id))
@@ -205,5 +205,5 @@ class Call:
         for call_id in list(self.joined(conn)):
             try:
                 await self._leave(conn, call_id)
-            except Exception:
-                log.exception("leaving %s's call failed", self.what)
+            except Exception as exc:  # the database or the media processes out of reach
+                media_rooms.report(log, exc, f"leaving {self.what}'s call")

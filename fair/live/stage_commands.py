@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import channels, db, ice, settings, webconferences
+from fair import channels, ice, media_rooms, settings, webconferences
 from fair.enums import QuestionStatus
 from fair.live import payloads
 from fair.media_rooms import MediaRooms
@@ -143,8 +143,8 @@ async def leave_all(conn: Connection) -> None:
             parsed = channels.parse(room)
             if parsed is not None and parsed[0] == channels.WEBCONFERENCE:
                 await _depart(conn, parsed[1])
-        except Exception as exc:  # the database busy (its attendance) or a defect
-            db.report(log, exc, "leaving a stage")
+        except Exception as exc:  # the database (its attendance) or the media out of reach
+            media_rooms.report(log, exc, "leaving a stage")
     conn.media_rooms.clear()
 
 

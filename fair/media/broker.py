@@ -39,7 +39,7 @@ tries again). The web process whose compare-and-set moved a room publishes `stag
 {webconference_id} on the talk's channel, once per move, and static/stage.js publishes and
 watches again on it. `leave` and `end` pin nothing (nor move a dead pin): on a room no live
 process holds they return False and None. No live process, or no reply within
-`CALL_TIMEOUT` (10 s): Conflict `stage.unavailable` (503).
+`CALL_TIMEOUT` (10 s): MediaUnavailable `stage.unavailable` (503, a Conflict).
 
 Legs. `watch` runs at the origin with `cap=FAIR_MEDIA_VIEWERS_PER_PROCESS` (0: no cap, no legs).
 An origin at its cap answers Conflict `stage.process_full` {version}; the web process then asks
@@ -111,7 +111,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from fair import errors
-from fair.errors import Conflict, FairError
+from fair.errors import FairError
 
 log = logging.getLogger("fair.media")
 
@@ -225,8 +225,9 @@ class RemoteError(RuntimeError):
     """An unexpected failure inside a media process (logged there)."""
 
 
-def unavailable() -> Conflict:
-    return Conflict(UNAVAILABLE, code="stage.unavailable", status=503)
+def unavailable(*, reported: bool = False) -> errors.MediaUnavailable:
+    """`stage.unavailable` (503); `reported`: logged already (fair.media_rooms.report)."""
+    return errors.MediaUnavailable(UNAVAILABLE, reported=reported)
 
 
 @dataclass(frozen=True)

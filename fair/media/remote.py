@@ -252,10 +252,10 @@ class RemoteStages(MediaRooms):
             reply = waiting.result()
         except TimeoutError:
             log.warning("no reply to %s on %s within %s s", method, room, CALL_TIMEOUT)
-            raise unavailable() from None
+            raise unavailable(reported=True) from None
         except (RedisError, OSError) as exc:
             log.warning("media broker unreachable for %s on %s: %s", method, room, exc)
-            raise unavailable() from exc
+            raise unavailable(reported=True) from exc
         finally:
             self._waiting.pop(request_id, None)
             self._callee.pop(request_id, None)

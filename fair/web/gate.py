@@ -22,11 +22,13 @@ edition the cookie names or the candidate was registered to first (applying, boo
 a queue in a full fair past its line through another edition's admission). A candidate's own
 pages, of no one edition (`OWN_PAGES`: their profile, their lists across editions), pass the
 gate of the edition their cookie names, else of the first armed edition they are registered
-to. Public browsing (the edition's page, booths, offers, programme, feeds, widgets), accounts
-and the waiting page are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay open when the
-fair is full, and the browsing pages are then served to anonymous visitors from a short cache
-(fair.web.browsing). Staff's pages (`STAFF_MODULES`, `STAFF_PAGES`) hold nobody: a candidate is
-refused there. tests/test_gate_routes.py checks that every page of the app is declared.
+to. Public browsing (the edition's page, booths, offers, programme, feeds, widgets), accounts,
+the waiting page, leaving a queue or a waiting list (it frees a place) and the mails' stop
+links (unsubscribing is never held) are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay
+open when the fair is full, and the browsing pages are then served to anonymous visitors from a
+short cache (fair.web.browsing). Staff's pages (`STAFF_MODULES`, `STAFF_PAGES`) hold nobody: a
+candidate is refused there. tests/test_gate_routes.py checks that every page of the app is
+declared.
 Below fair.web.auth (which calls it): it reads the request's session itself.
 """
 
@@ -62,6 +64,14 @@ OPEN_MODULES = {
     "fair.web.embeds",  # the public pages' widgets, for other sites
 }
 OPEN_PAGES = {
+    # Leaving a booth's queue or an interview's waiting list frees a place (as the socket's
+    # queue.leave, fair.live.booth_commands EDITION_OF), and a mail's stop link must work during
+    # a surge: never held.
+    "fair.web.desk.leave",
+    "fair.web.interviews.waitlist_leave",
+    "fair.web.matches.stop_mine",
+    "fair.web.matches.stop_by_link",
+    "fair.web.pool.stop_reminders",
     "fair.web.webconferences.programme",
     "fair.web.webconferences.webconference_page",
     "fair.web.counsellor.code_login",  # an account's first password, as fair.web.accounts
@@ -101,15 +111,12 @@ OWN_PAGES = {
     "fair.web.candidate.notices_page",
     "fair.web.matches.offers_for_you",
     "fair.web.matches.subscribe",
-    "fair.web.matches.stop_mine",
-    "fair.web.matches.stop_by_link",
     "fair.web.matches.resume_by_link",
     "fair.web.pool.my_pool",
     "fair.web.pool.give",
     "fair.web.pool.renew",
     "fair.web.pool.withdraw",
     "fair.web.pool.answer",
-    "fair.web.pool.stop_reminders",
     "fair.web.counsellor.mine",
     "fair.web.counsellor.consent",
     "fair.web.counsellor.end_mine",
