@@ -753,9 +753,13 @@ async def test_a_held_candidate_s_asks_read_nothing_once_known_and_are_let_in_al
         assert (answer.json()["admitted"], answer.json()["position"]) == (False, 1)
         assert answer.headers["cache-control"] == "no-store"
     assert admission_gate.COOKIE not in second.cookies
-    # The first goes quiet: at 29 minutes their place is free, and their next page puts them in
-    # line behind the second, whom the line lets in then; the second's next ask says so.
-    clock.set_now(f.NOON + timedelta(minutes=29))
+    # The first goes quiet: their place lapses at 10 minutes (the idle), and their next page
+    # puts them in line behind the second (still asking), whom the line lets in then; the
+    # second's next ask says so.
+    clock.set_now(f.NOON + timedelta(minutes=9))
+    answer, _ = await reads(status, accept="application/json")
+    assert answer.json()["position"] == 1
+    clock.set_now(f.NOON + timedelta(minutes=10, seconds=30))
     assert (await first.get(mine)).status_code == 303
     answer, tables = await reads(status, accept="application/json")
     assert answer.json() == {"admitted": True, "next": mine}
