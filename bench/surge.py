@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/surge.py --candidates 10000 --window 60   # the default (issue 17)
        .venv/bin/python bench/surge.py --candidates 3000 --window 60 --per-minute 1000
+       .venv/bin/python bench/surge.py --candidates 3000 --window 60 --modes on  # default caps
        .venv/bin/python bench/surge.py --candidates 200 --window 10 --deadline 5   # a smoke run
        .venv/bin/python bench/surge.py --candidates 300 --window 20 --modes on --active 100 \
            --per-minute 6000 --idle-minutes 2 --stay 10 --deadline 400   # the line moves: ETA
@@ -11,7 +12,8 @@ local Redis (a namespace of this run's own), one edition open now with N registe
 (logged in by a server-side session each, the cookie signed here: argon2 would take minutes).
 Candidate i arrives at i × window / N, on server i % 2, and does what a browser does at
 opening: the edition page, the booth hall, then asks for its place in the admission line
-(`/e/<slug>/waiting/status`, what the waiting page's script polls every `--poll` seconds)
+(`/e/<slug>/waiting/status`, what the waiting page's script polls every `--poll` seconds ±
+`--jitter` at random: by default the page's own, fair.web.admission.POLL and JITTER)
 until it is let in, then opens the `/live` socket and subscribes to its own channel, stays
 `--stay` seconds and leaves (closes the socket; 0: stays until every candidate is settled:
 connected, refused, or still held at the deadline). The candidates are driven by
@@ -22,7 +24,9 @@ clients' CPU per candidate is printed beside the servers'.
 Modes:
 
 * `off`: no cap (FAIR_ADMISSION_* = 0, the edition's caps empty): everyone is let in at once.
-* `on`: the edition's caps `--active` (0: none) and `--per-minute` let in at a steady pace;
+* `on`: the edition's caps `--active` (0: none) and `--per-minute` let in at a steady pace,
+  each the product's default when not given (fair.settings.ADMISSION_*, derived from the CPU
+  a candidate costs: docs/OPERATIONS.md);
   a candidate let in holds a place until `--idle-minutes` after its last request or socket
   round (every 30 s while its socket is open), so with an active cap the line moves as those
   who left free their places: `--stay` + `--idle-minutes` after they were let in, about.
@@ -58,6 +62,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import secrets
 import select as fd_select
@@ -90,8 +95,9 @@ from _harness import (  # noqa: E402
 from sqlalchemy import insert, update  # noqa: E402
 from websockets.typing import Origin  # noqa: E402
 
-from fair import channels, clock, db, demo  # noqa: E402
+from fair import channels, clock, db, demo, settings  # noqa: E402
 from fair.models import Edition, EditionCandidate  # noqa: E402
+from fair.web.admission import JITTER, POLL  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MODES = ("off", "on")
@@ -112,9 +118,9 @@ class Seeded:
     users: list[tuple[int, str]]  # (user id, session cookie)
 
 
-async def seed(url: str, n: int, secret: str, caps: tuple[int, int] | None) -> Seeded:
-    """A fresh database: a published edition open all day today (its caps: `caps`), `n`
-    registered candidates with a live server-side session each."""
+async def seed(url: str, n: int, secret: str, caps: tuple[int | None, int | None] | None) -> Seeded:
+    """A fresh database: a published edition open all day today (its caps: `caps`, None for
+    the product's default), `n` registered candidates with a live server-side session each."""
     data = replace(demo.edition_input(clock.now()), opens=day_time(0, 0), closes=day_time(23, 59))
     made = await seed_edition(url, n=n, prefix="surge", secret=secret, data=data)
     engine = db.create_engine(url)
@@ -123,7 +129,7 @@ async def seed(url: str, n: int, secret: str, caps: tuple[int, int] | None) -> S
             await session.execute(
                 update(Edition)
                 .where(Edition.id == made.edition_id)
-                .values(admission_active_cap=caps[0] or None, admission_arrivals_per_minute=caps[1])
+                .values(admission_active_cap=caps[0], admission_arrivals_per_minute=caps[1])
             )
         now = clock.now()
         registered = [
@@ -252,6 +258,7 @@ class Job:
     poll: float
     stay: float  # seconds a candidate let in keeps its socket open, then leaves (0: to the end)
     users: list[tuple[int, int, str]]
+    jitter: float = 0.0  # each wait between two asks drawn in poll ± jitter, as the page does
 
 
 # Each candidate has an HTTP client and connection of their own, as a browser has: one pool
@@ -322,10 +329,11 @@ async def wait_turn(client: httpx.AsyncClient, job: Job, tally: Tally) -> bool:
         if shown is None and place.get("wait_seconds") is not None:
             shown = (now, float(place["wait_seconds"]))
             tally.blind.append(now - held_at)
-        if time.time() + job.poll > job.deadline_at:
+        pause = job.poll + random.uniform(-job.jitter, job.jitter)
+        if time.time() + pause > job.deadline_at:
             tally.still_held += 1
             return False
-        await asyncio.sleep(job.poll)
+        await asyncio.sleep(pause)
 
 
 async def live(
@@ -520,6 +528,7 @@ def surge(
             args.poll,
             args.stay,
             users,
+            args.jitter,
         )
         client.say(json.dumps(asdict(job)))
     tally = Tally()
@@ -565,7 +574,7 @@ async def warm_up(bases: list[str], slug: str) -> None:
 
 async def seeded_database(args: argparse.Namespace, secret: str, mode: str) -> tuple[str, Seeded]:
     url = await pg_database(args.pg_database, create=True)
-    caps = (args.active, args.per_minute) if mode == "on" else None
+    caps = (args.active, args.per_minute) if mode == "on" else (None, None)
     return url, await asyncio.wait_for(seed(url, args.candidates, secret, caps), SETUP_SECONDS)
 
 
@@ -583,10 +592,13 @@ def measure(mode: str, args: argparse.Namespace, until: float) -> tuple[str, Tal
             "FAIR_BACKGROUND_TASKS": "off",
             "FAIR_BROADCAST_NAMESPACE": namespace,
             "FAIR_LOG_LEVEL": "WARNING",
-            "FAIR_ADMISSION_ACTIVE_CAP": "0",
-            "FAIR_ADMISSION_ARRIVALS_PER_MINUTE": "0",
             "FAIR_ADMISSION_IDLE_MINUTES": str(args.idle_minutes),
         }
+        for name in ("FAIR_ADMISSION_ACTIVE_CAP", "FAIR_ADMISSION_ARRIVALS_PER_MINUTE"):
+            if mode == "off":  # no cap
+                env[name] = "0"
+            else:  # the product's default, or the edition's caps given
+                env.pop(name, None)
         with Children() as children:
             bases = [f"http://127.0.0.1:{port}" for port in children.web_servers(env, 2)]
             servers = [process.pid for process in children.started]
@@ -628,9 +640,19 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--candidates", type=int, default=10_000)
     parser.add_argument("--window", type=float, default=60.0, help="seconds of arrivals")
     parser.add_argument("--modes", default=",".join(MODES))
-    parser.add_argument("--active", type=int, default=0, help="'on': active candidates cap")
     parser.add_argument(
-        "--per-minute", type=int, default=0, help="'on': admissions a minute (default: N / 3)"
+        "--active",
+        type=int,
+        default=None,
+        help="'on': active candidates cap (0: none; default: the product's, "
+        f"{settings.ADMISSION_ACTIVE_CAP})",
+    )
+    parser.add_argument(
+        "--per-minute",
+        type=int,
+        default=None,
+        help="'on': admissions a minute (0: none; default: the product's, "
+        f"{settings.ADMISSION_ARRIVALS_PER_MINUTE})",
     )
     parser.add_argument(
         "--idle-minutes",
@@ -651,7 +673,12 @@ def parse() -> argparse.Namespace:
         help="seconds for the surges, at most (shared by the modes: the held stop asking in "
         "time for their mode's tally; seeding, start and clean-up have their own deadlines)",
     )
-    parser.add_argument("--poll", type=float, default=5.0, help="seconds between two asks")
+    parser.add_argument(
+        "--poll", type=float, default=POLL, help="seconds between two asks (the page's)"
+    )
+    parser.add_argument(
+        "--jitter", type=float, default=JITTER, help="± seconds drawn at random (the page's)"
+    )
     parser.add_argument(
         "--deadline", type=float, default=180.0, help="seconds after the window to wait"
     )
@@ -661,9 +688,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--pg-database", default="fair_bench_surge")
     parser.add_argument("--namespace", default="fair-bench-surge")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    args.per_minute = args.per_minute or max(1, args.candidates // 3)
-    return args
+    return parser.parse_args()
 
 
 def main() -> None:
@@ -697,10 +722,14 @@ def main() -> None:
             print(f"   {count} x {text}", flush=True)
         lines.append(line)
         tallies.append(tally)
+    active = f"default {settings.ADMISSION_ACTIVE_CAP}" if args.active is None else args.active
+    per_minute = args.per_minute
+    if per_minute is None:
+        per_minute = f"default {settings.ADMISSION_ARRIVALS_PER_MINUTE}"
     print(f"\nSummary ({os.cpu_count()} cores, {args.client_processes} client processes; 'on': "
-          f"--active {args.active}, --per-minute {args.per_minute}, "
+          f"--active {active}, --per-minute {per_minute}, "
           f"--idle-minutes {args.idle_minutes}, --stay {args.stay:g} s, "
-          f"--poll {args.poll:g} s):")  # fmt: skip
+          f"--poll {args.poll:g} ± {args.jitter:g} s):")  # fmt: skip
     for line in lines:
         print(line)
     goals = ", ".join(mode_goal(mode, t) for mode, t in zip(modes, tallies, strict=True))

@@ -21,8 +21,8 @@ arrival or read of the line's pressure at opening lets them all in (`Line.pressu
 whom the caps allow before deciding: the early arrivals waiting for opening are no pressure,
 and no process reads "engaged" from them until someone arrives). Someone let in is *active*
 until `idle` seconds pass without a request of theirs: then the place goes to the next in line.
-A waiter who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks every
-5 s with JavaScript; without it, the candidate's "Refresh now" does) loses it; a place drawn
+A waiter who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks about
+every 15 s with JavaScript; without it, the candidate's "Refresh now" does) loses it; a place drawn
 before opening is kept until `WAIT_IDLE` after opening whatever the candidate does (asked
 before opening, it is stamped as of the opening): one who came early and closed the tab is
 still placed at their draw, and let in at opening when the caps allow.

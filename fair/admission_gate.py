@@ -43,6 +43,7 @@ from sqlalchemy.orm import selectinload
 from fair import admission, edition_keys, settings
 from fair.enums import InterviewStatus, Role
 from fair.models import Edition, EditionCandidate, Interview, LiveDay, User
+from fair.ttl_cache import TTLCache
 
 log = logging.getLogger("fair.admission")
 
@@ -60,6 +61,10 @@ def renew_after(idle: float) -> float:
 
 CACHE_SECONDS = 5.0
 INTERVIEW_SOON = timedelta(minutes=30)
+# seconds a candidate's `exempt` read is kept for the waiting page's status (`exempt_known`):
+# one read a minute per candidate held, not one per ask; an interview booked meanwhile lets
+# them in that much later at most (of the 30 minutes' notice INTERVIEW_SOON gives)
+EXEMPT_SECONDS = 60.0
 LOCAL = admission.MemoryLine()  # the embedded default's line (this process)
 
 
@@ -73,9 +78,22 @@ class Gate:
     opens: datetime
 
 
+# The lines made, by Redis client and namespace: one RedisLine for each (making one registers
+# its three scripts, a SHA1 of each), not one per request.
+_lines: weakref.WeakKeyDictionary[Redis, dict[str, admission.RedisLine]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def line_of(redis: Redis | None, namespace: str) -> admission.Line:
     """The deployment's line in Redis when BROADCAST_URL is redis://, else this process's."""
-    return admission.RedisLine(redis, namespace=namespace) if redis is not None else LOCAL
+    if redis is None:
+        return LOCAL
+    lines = _lines.setdefault(redis, {})
+    found = lines.get(namespace)
+    if found is None:
+        found = lines[namespace] = admission.RedisLine(redis, namespace=namespace)
+    return found
 
 
 def draw(edition_id: int, user_id: int, opens: datetime) -> float:
@@ -144,11 +162,20 @@ def admitted_to(raw: str | None, user_id: int, gates: list[Gate], now: datetime)
 
 
 async def exempt(session: AsyncSession, user: User, now: datetime) -> bool:
-    """Never held: staff, and candidates with an interview within 30 minutes or under way."""
+    """Never held: staff, and candidates with an interview within 30 minutes or under way.
+    A candidate's answer is kept for `exempt_known`."""
     if user.role != Role.CANDIDATE:
         return True
     soon = await session.scalar(select(Interview.id).where(*_soon(now, [user.id])).limit(1))
+    _exempt.put(user.id, soon is not None, now=now.timestamp())
     return soon is not None
+
+
+def exempt_known(user_id: int, now: datetime) -> bool | None:
+    """`exempt` of this candidate as read less than EXEMPT_SECONDS ago (fair.clock's time);
+    None when it must be read. Only the waiting page's status asks it (fair.web.admission):
+    a page or a socket reads it afresh."""
+    return _exempt.get(user_id, now=now.timestamp())
 
 
 async def exempt_among(session: AsyncSession, user_ids: Collection[int], now: datetime) -> set[int]:
@@ -203,6 +230,8 @@ def _lock(
 
 # edition -> (when read, engaged): the gate's pressure as this process last learnt it
 _engaged: dict[int, tuple[datetime, bool]] = {}
+# candidate -> exempt, as read by `exempt` (fair.clock's time): `exempt_known`
+_exempt: TTLCache[int, bool] = TTLCache(seconds=EXEMPT_SECONDS, size=100_000)
 
 
 def forget() -> None:
@@ -211,6 +240,7 @@ def forget() -> None:
     global _cache
     _cache = None
     _engaged.clear()
+    _exempt.clear()
     edition_keys.forget()
 
 

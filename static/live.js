@@ -9,6 +9,7 @@
   var body = document.body;
   var userId = body.getAttribute("data-user-id");
   if (!window.WebSocket || !window.fairSocket) return;
+  if (!body.hasAttribute("data-live-url")) return; // a page without a socket (base.html)
 
   // Channels: the user's own, the hall's edition (staffing), and any data-follow="booth:7".
   // Visitors who are not logged in follow only the public ones (hall and booth pages).

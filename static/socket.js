@@ -2,7 +2,8 @@
 // base.html before the scripts that use it: live.js (the page's own channels and events),
 // room.js and stage.js (each with a socket of its own). Commands are promises; event frames go
 // to the page; a lost socket connects again after 0.5 s, doubling up to 8 s, each delay drawn
-// between half and all of the current step, and reset once a socket opens. The page's onOpen
+// between half and all of the current step, and reset once a socket opens (refused because the
+// admission gate holds the candidate: after 15 s ± 3, the waiting page's pace). The page's onOpen
 // then joins or subscribes again and re-reads what it shows (events are at-most-once).
 //
 //   var live = window.fairSocket({
@@ -24,6 +25,12 @@
   // (4429). Clients must not connect again after these.
   var FINAL = [4403, 4429];
   var SESSION_ENDED = 4401;
+  // Refused because the admission gate holds the candidate (1013 with this reason): asked again
+  // at the waiting page's pace (fair/web/admission.py: POLL ± JITTER), not within seconds (each
+  // connect takes their place in line, as the waiting page's ask does, and costs more).
+  var HELD = "waiting for admission";
+  var HELD_SECONDS = 15;
+  var HELD_JITTER = 3;
 
   window.fairSocket = function (options) {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
@@ -67,6 +74,9 @@
       // logged out, its own navigation goes first.)
       if (ended) return setTimeout(function () { window.location.reload(); }, 1500);
       if (!again) return;
+      if (event.code === 1013 && event.reason === HELD) {
+        return setTimeout(connect, (HELD_SECONDS + (Math.random() * 2 - 1) * HELD_JITTER) * 1000);
+      }
       var delay = Math.min(8000, 500 * Math.pow(2, attempt));
       attempt += 1;
       setTimeout(connect, delay / 2 + Math.random() * delay / 2);

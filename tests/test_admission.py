@@ -704,13 +704,85 @@ async def test_staff_and_candidates_with_an_interview_soon_are_never_held(
     assert (await later.get(mine)).status_code == 303
 
 
+class Reads:
+    """The tables the SELECT statements of one client's answers read, in order."""
+
+    def __init__(self, app: Any, client: httpx.AsyncClient) -> None:
+        self.engine, self.client = app.state.engine.sync_engine, client
+        self.statements: list[str] = []
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
+
+    async def __call__(self, path: str, **headers: str) -> tuple[httpx.Response, list[str]]:
+        self.statements.clear()
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        try:
+            answer = await self.client.get(path, headers=headers)
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self._seen)
+        selects = [s for s in self.statements if s.lstrip().upper().startswith("SELECT")]
+        return answer, [re.findall(r"\bFROM (\w+)", s)[0] for s in selects]
+
+
+async def test_a_held_candidate_s_asks_read_nothing_once_known_and_are_let_in_all_the_same(
+    session: AsyncSession, make_client: Any, app: Any
+) -> None:
+    """Holding costs far less than serving (issue 17): the waiting page's script asks about
+    every 15 s, thousands at once at an opening. The first ask reads the session and the
+    interviews that would let them in; the next ones read nothing (the session from the live
+    hub's cache, the exemption kept a minute, the gate's caches) and cost one Redis script.
+    An ask that finds them let in gives the cookie and where to go, as the page's way does;
+    a held candidate's gated page reads nothing of its header; logged out, the ask is refused."""
+    clock.set_now(f.NOON)
+    edition = await _gated_edition(session)
+    first, _ = await _candidate_client(session, make_client, edition)
+    second, _ = await _candidate_client(session, make_client, edition)
+    mine = f"/e/{edition.slug}/my-fair"
+    assert (await first.get(mine)).status_code == 200
+    status = f"/e/{edition.slug}/waiting/status?next={mine}"
+    reads = Reads(app, second)
+    held, tables = await reads(mine)
+    assert held.status_code == 303  # held: no unread notices nor CV pool read for the header
+    assert "notices" not in tables and "user_sessions" in tables
+    answer, tables = await reads(status, accept="application/json")
+    assert answer.json()["position"] == 1
+    for _ in range(3):
+        answer, tables = await reads(status, accept="application/json")
+        assert (answer.status_code, tables) == (200, [])
+        assert (answer.json()["admitted"], answer.json()["position"]) == (False, 1)
+        assert answer.headers["cache-control"] == "no-store"
+    assert admission_gate.COOKIE not in second.cookies
+    # The first goes quiet: their place lapses at 10 minutes (the idle), and their next page
+    # puts them in line behind the second (still asking), whom the line lets in then; the
+    # second's next ask says so.
+    clock.set_now(f.NOON + timedelta(minutes=9))
+    answer, _ = await reads(status, accept="application/json")
+    assert answer.json()["position"] == 1
+    clock.set_now(f.NOON + timedelta(minutes=10, seconds=30))
+    assert (await first.get(mine)).status_code == 303
+    answer, tables = await reads(status, accept="application/json")
+    assert answer.json() == {"admitted": True, "next": mine}
+    assert tables == ["interviews"]  # the exemption read again after a minute, nothing else
+    assert admission_gate.COOKIE in second.cookies
+    assert (await second.get(mine)).status_code == 200
+    # The first, held, logs out: their asks are refused at once, not answered from the cache.
+    status = f"/e/{edition.slug}/waiting/status"
+    assert (await first.get(status, headers={"accept": "application/json"})).status_code == 200
+    token = await csrf(first, "/")
+    assert (await first.post("/logout", data={"csrf_token": token})).status_code == 303
+    refused = await first.get(status, headers={"accept": "application/json"})
+    assert refused.status_code == 401
+
+
 async def test_asking_for_one_s_place_reads_the_session_and_the_interviews_only(
     session: AsyncSession, make_client: Any, app: Any
 ) -> None:
-    """The waiting page's script asks every 5 s, thousands at once at an opening: one read of
-    the session, and, held, one of the interviews that would let them in now; nothing of the
-    header of a page (unread notices: a JSON answer has none), no read of an edition whose gate
-    is armed (cached: fair.admission_gate); of an edition without one, its id (or NotFound)."""
+    """The waiting page's script asks about every 15 s, thousands at once at an opening: at
+    most one read of the session, and, held, one of the interviews that would let them in now
+    (both kept a while: the test above); nothing of the header of a page (unread notices: a
+    JSON answer has none), no read of an edition whose gate is armed (cached:
+    fair.admission_gate); of an edition without one, its id (or NotFound)."""
     clock.set_now(f.NOON)
     edition = await _gated_edition(session)
     next_month = await f.edition(session, now=f.NOON + timedelta(days=30))  # not armed today
@@ -736,7 +808,7 @@ async def test_asking_for_one_s_place_reads_the_session_and_the_interviews_only(
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
         return answer.status_code, [re.findall(r"\bFROM (\w+)", s)[0] for s in selects]
 
-    assert await reads(status) == (200, ["user_sessions", "interviews"])
+    assert await reads(status) == (200, [])  # the session and the exemption known: nothing
     assert (await second.get(status)).json()["position"] == 1
     unarmed = f"/e/{next_month.slug}/waiting/status"
     assert await reads(unarmed) == (200, ["user_sessions", "editions"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import surge  # noqa: E402
+
+from fair.web import admission as waiting_page  # noqa: E402
 
 BUSY_PAGE = (
     b'<p class="alert error" role="alert" data-code="server.busy">Tr\xc3\xa8s sollicit\xc3\xa9e</p>'
@@ -95,3 +98,49 @@ def test_come_back_reads_the_code_of_a_json_answer_or_an_error_page() -> None:
     no_header = httpx.Response(503, json={"error": {"code": "server.busy", "message": "…"}})
     assert surge.come_back(no_header) is None
     assert surge.come_back(httpx.Response(500, headers={"retry-after": "5"})) is None
+
+
+def test_the_on_mode_takes_the_product_s_caps_and_asks_as_the_waiting_page_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: the status asked every 5 s (the page asks about every 15 s) and 'on' capped at
+    # N / 3 a minute, whatever the product's defaults.
+    monkeypatch.setattr(sys, "argv", ["surge.py", "--candidates", "3000"])
+    args = surge.parse()
+    assert (args.poll, args.jitter) == (waiting_page.POLL, waiting_page.JITTER) == (15, 3)
+    assert (args.active, args.per_minute) == (None, None)  # fair.settings.ADMISSION_*
+
+
+async def test_a_held_candidate_asks_at_the_poll_give_or_take_the_jitter(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asked: list[float] = []
+    page = b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 2\r\n\r\nok"
+    body = b'{"admitted": false, "position": 1, "waiting": 1, "wait_seconds": null}'
+    held = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
+
+    async def line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                if b"/waiting/status" in head.split(b"\r\n")[0]:
+                    asked.append(time.monotonic())
+                    writer.write(held)
+                else:
+                    writer.write(page)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(line, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        given = job(port, 1, settle=3.0, tally=4.0)
+        given.poll, given.jitter, given.deadline_at = 0.3, 0.1, time.time() + 2.5
+        tally = await asyncio.wait_for(surge.drive(given, asyncio.Event()), 10)
+    assert capsys.readouterr().out == "settled\n"
+    gaps = [b - a for a, b in itertools.pairwise(asked)]
+    assert len(gaps) >= 5 and all(0.19 < gap < 0.45 for gap in gaps), gaps
+    assert max(gaps) - min(gaps) > 0.02, gaps  # drawn, not the same each time
+    assert (tally.held, tally.still_held, tally.errors) == (1, 1, [])

@@ -1,10 +1,19 @@
 """The waiting page of an edition's admission line (fair.admission): the candidate's place and
 an honest estimated wait, the rate in the reader's number format. With JavaScript it is
-updated in place every `POLL` seconds through `admission_status` (static/admission.js); without
+updated in place about every `POLL` seconds through `admission_status` (static/admission.js:
+POLL ± JITTER at random, so that those who arrived together do not ask together); without
 it, a "Refresh now" link asks again (the place is kept `admission.WAIT_IDLE` seconds between
 two asks). No meta refresh: a page reloading by itself fails WCAG 2.2.1 (axe "meta-refresh").
-The page and a held request answer `Retry-After: gate.REFRESH`. Once let in, the candidate
-goes on to the page they asked for (`next`).
+The page and a held request answer `Retry-After: gate.REFRESH`, the same POLL. Once let in,
+the candidate goes on to the page they asked for (`next`).
+
+Holding costs far less than serving (issue 17): a held candidate's ask is answered without a
+unit of work when what decides is known in this process (`_held_status`): their session from
+the live hub's cache (fair.live.hub: one read for the asks and sockets of a moment, kept 30 s,
+revocations heard at once), the armed gates and their pressure (fair.admission_gate's caches),
+whether they are exempt (kept `admission_gate.EXEMPT_SECONDS`, else one read), then one Redis
+script for their place. Anything else (let in already, a gate not armed or not engaged, no
+valid session, staff) goes the page's way (`_status`).
 """
 
 from __future__ import annotations
@@ -16,13 +25,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fair import admission, admission_gate, clock, editions, i18n
+from fair import admission, admission_gate, app_state, clock, editions, i18n
+from fair.enums import Role
+from fair.live import hub as hubs
 from fair.web import gate, urls
 from fair.web.accounts import safe_next
 from fair.web.auth import database, json_page, page, require_user
 from fair.web.templating import render
 
-POLL = 5  # seconds between two status requests of the page's script
+POLL = gate.REFRESH  # seconds between two status requests of the page's script, about
+JITTER = 3  # seconds: each wait between two of them is drawn in POLL ± JITTER (at most 18 s)
 
 
 # The waiting page ------------------------------------------------------------------------------
@@ -79,6 +91,8 @@ def _context(place: admission.Place, target: str) -> dict[str, Any]:
         "next": target,
         "refresh": gate.REFRESH,
         "poll": POLL,
+        "jitter": JITTER,
+        "no_socket": True,  # held, the socket would be refused (base.html)
     }
 
 
@@ -93,9 +107,20 @@ async def waiting(request: Request) -> Response:
     return response
 
 
-@json_page
 async def status(request: Request) -> Response:
+    """The candidate's place, for the waiting page's script: `_held_status` when it can
+    answer from what this process knows, else `_status` in a unit of work."""
+    answer = await _held_status(request)
+    return answer if answer is not None else await _status(request)
+
+
+@json_page
+async def _status(request: Request) -> Response:
     place, target = await _standing(request)
+    return _status_answer(place, target)
+
+
+def _status_answer(place: admission.Place | None, target: str) -> Response:
     if place is None:
         return JSONResponse({"admitted": True, "next": target})
     context = _context(place, target)
@@ -103,6 +128,42 @@ async def status(request: Request) -> Response:
     body |= {"admitted": False, "position": place.position, "waiting": place.waiting}
     body["wait_seconds"] = place.wait_seconds
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def _held_status(request: Request) -> Response | None:
+    """The answer to a candidate held by an engaged gate, without a unit of work (module
+    doc); None when something must be read the page's way (`_status`)."""
+    now = clock.now()
+    slug = request.path_params["slug"]
+    gate_ = next((g for g in admission_gate.armed_cached(now) or () if g.slug == slug), None)
+    if gate_ is None:  # not armed, or the armed editions to read again
+        return None
+    state = app_state.of(request)
+    hub = hubs.of(state.broadcast)
+    found = await hub.authenticate(state, request.session)
+    if found is None or found[0].role != Role.CANDIDATE:
+        return None
+    user = found[0]
+    cookie = request.cookies.get(admission_gate.COOKIE)
+    edition_id, _age = admission_gate.read_token(
+        cookie, user_id=user.id, idle=gate_.caps.idle, now=now
+    )
+    if edition_id == gate_.edition_id:  # let in already: the cookie renewed the page's way
+        return None
+    if not await admission_gate.engaged(hub.line(), gate_, now):
+        return None
+    exempt = admission_gate.exempt_known(user.id, now)
+    if exempt is None:
+        async with state.read_sessions() as session:
+            exempt = await admission_gate.exempt(session, user, now)
+    if exempt:
+        return None
+    request.state.user = user
+    place = await gate.arrive(request, gate_)  # admission.Full: a 503 with Retry-After
+    target = safe_next(request.query_params.get("next"), urls.path(request, "edition", slug=slug))
+    response = _status_answer(None if place.admitted or not place.engaged else place, target)
+    gate.finish(request, response)  # the cookie, when let in
+    return response
 
 
 routes = [

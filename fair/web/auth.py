@@ -158,14 +158,19 @@ def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler
         async with maker.kw["bind"].connect() as connection, maker(bind=connection) as session:
             request.state.db = session
             try:
-                await load_user(request, header=header)
+                await load_user(request, header=False)
                 if request.method in UNSAFE:
                     if one_click and await _one_click_form(request):
                         request.state.one_click = True
                     else:
                         await read_form(request)
-                # A candidate the admission gate holds goes to the waiting line instead.
-                response = await gate.check(request) or await handler(request)
+                # A candidate the admission gate holds goes to the waiting line instead, before
+                # anything of the page is read (its header's too: holding costs little).
+                response = await gate.check(request)
+                if response is None:
+                    if header:
+                        await load_header(request)
+                    response = await handler(request)
                 gate.finish(request, response)
                 if response.status_code >= 400 or request.state.db is not session:
                     session.expunge_all()  # what the page shows stays readable, as loaded
@@ -229,18 +234,26 @@ async def load_user(request: Request, *, header: bool = True) -> User | None:
     user, record = found if found is not None else (None, None)
     request.state.user = user
     request.state.user_session = record
-    # The header's "Notices (n unread)" link on every page.
-    unread = 0
-    if header and user is not None:
-        unread = await notices.unread_count(session, user.id)
-    request.state.unread_notices = unread
-    # The menu's "CV pool" for those its pages let in (fair.web.pool.pool_viewer).
-    request.state.pool_search = header and await cv_pool.may_search(session, user)
+    request.state.unread_notices = 0
+    request.state.pool_search = False
+    if header:
+        await load_header(request)
     if record is not None and user_sessions.stale(record):
         # Written in a transaction of its own once the request's has committed (a read
         # session must not write; the write lock is free by then).
         db.after_commit(session, functools.partial(_touch, app_state.of(request), record.id))
     return user
+
+
+async def load_header(request: Request) -> None:
+    """What the header of every page shows for the user `load_user` found: the unread notices
+    and the CV pool's link."""
+    session, user = database(request), request.state.user
+    # The header's "Notices (n unread)" link on every page.
+    if user is not None:
+        request.state.unread_notices = await notices.unread_count(session, user.id)
+    # The menu's "CV pool" for those its pages let in (fair.web.pool.pool_viewer).
+    request.state.pool_search = await cv_pool.may_search(session, user)
 
 
 async def _touch(state: app_state.AppState, session_id: int) -> None:
