@@ -35,7 +35,10 @@ remembered to measure the rate by `RATE_WINDOW` and `MAX_LOG`.
 
 The wait shown (`Place.wait_seconds`) is worked out from what the line knows, never "unknown"
 while a cap holds it after opening. The per-minute cap: when its bucket will have let the place
-in (`turn_in`, exact), and no sooner than the active cap lets it in. The active cap: the `k`th
+in (`turn_in`, exact), and no sooner than the active cap lets it in. Both caps: the bucket paced
+against the places freeing up (`paced_in`): places freeing up together (their holders stamped
+at one socket round) are let in at the bucket's pace, not at once, and one let in late frees
+their place late for those a turn of the places behind. The active cap: the `k`th
 place to free up, `k` = the places over the cap and the people ahead and oneself, less the room
 under the cap (`expiry_rank`; the places not taken yet count as taken now); each frees up `idle`
 after its holder's last request or socket round if they are not seen again, and no sooner, and
@@ -65,7 +68,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -88,6 +91,9 @@ BURST = 10.0  # seconds of the per-minute cap let in at once at most (Caps.burst
 # at most, for `quiet` derives it from the idle
 QUIET = 90.0
 EPSILON = 1e-9  # a token refilled by float arithmetic to 0.999… is whole
+# places whose expiry the per-minute cap's pace is worked out from, at most (`paced_in`: each
+# read costs a Redis call; the wait is then within idle / SAMPLES of the exact bound)
+SAMPLES = 32
 # The gate engages (holds people: module doc) once this share of a cap is used, and
 # lets go once below RELEASE again with nobody waiting: between the two it stays as it was.
 ENGAGE = 0.85
@@ -138,6 +144,8 @@ class Place:
     frees_in: float | None = None  # seconds until the active cap can let this place in at the
     # earliest, when a place must free up for it (`frees_in`)
     gone: bool = False  # that time is the expiry of a place whose holder has gone (`holder_gone`)
+    paced_in: float | None = None  # seconds until the per-minute cap can let this place in at
+    # the earliest, its bucket paced against the places freeing up (`paced_in`)
 
     @property
     def rate(self) -> float:
@@ -152,24 +160,26 @@ class Place:
     @property
     def wait_seconds(self) -> float | None:
         """The honest estimate (module doc). When only the per-minute cap holds the line, when
-        its bucket will have let this place in (`turn_in`: that cap's pace is known exactly).
-        When the active cap holds it, or will before this place's turn (the later of both
-        then), the earliest time it can (`frees_in`): the estimate itself when it is the
-        expiry of a place whose holder has gone (`gone`), or while no pace is measured (right
-        after the first moves one admission is no pace: the minute's floor then made waits
-        ten times too long); else the later of it and the people ahead and oneself over the
-        measured pace (holders present may stay longer; a pace measured over a burst of places
-        freed at once never makes it shorter). Else over the measured rate; None when nothing
-        is known (then nobody can say)."""
+        its bucket will have let this place in (`turn_in`, `paced_in`: that cap's pace is
+        known exactly). When the active cap holds it, or will before this place's turn, the
+        earliest time it can (`frees_in`), no sooner than the per-minute cap lets it in then
+        (`paced_in`: its bucket refills slower than places freed together empty it): the
+        estimate itself when it is the expiry of a place whose holder has gone (`gone`), or
+        while no pace is measured (right after the first moves one admission is no pace: the
+        minute's floor then made waits ten times too long); else the later of it and the
+        people ahead and oneself over the measured pace (holders present may stay longer; a
+        pace measured over a burst of places freed at once never makes it shorter). Else over
+        the measured rate; None when nothing is known (then nobody can say)."""
         if self.admitted:
             return 0.0
         if self.drawn:
             return None
+        paced = max(self.turn_in or 0.0, self.paced_in or 0.0)
         if self.frees_in is None:
-            if self.turn_in is not None:
-                return self.turn_in
+            if self.turn_in is not None or self.paced_in is not None:
+                return paced
         else:
-            earliest = max(self.frees_in, self.turn_in or 0.0)
+            earliest = max(self.frees_in, paced)
             if self.gone or not self.measured:
                 return earliest
             return max(earliest, self.position / self.rate)
@@ -257,6 +267,79 @@ def turn_in(position: int, *, caps: Caps, tokens: float, active: int) -> float |
     if not caps.per_minute or tokens + EPSILON >= 1 or (caps.active and active >= caps.active):
         return None
     return (position - tokens) * 60 / caps.per_minute
+
+
+def sampled(position: int, *, caps: Caps, active: int) -> tuple[int, int] | None:
+    """The ranks among the `active` (oldest first), from and to, of the places whose expiry
+    `paced_in` reads for the `position`th in line: those the first turn of the line takes (the
+    `j`th in line takes rank `expiry_rank(j)`), up to one's own or the cap's, and no more than
+    the per-minute cap lets in over an idle (from there on its pace from now is the later:
+    `paced_in`). None when there are none, or not both caps."""
+    if not (caps.active and caps.per_minute):
+        return None
+    low = max(0, active - caps.active)
+    mine = expiry_rank(min(position, caps.active), cap=caps.active, active=active)
+    high = min(active - 1, mine, low + reach(caps))
+    return (low, high) if high >= low else None
+
+
+def reach(caps: Caps) -> int:
+    """Admissions the per-minute cap allows over an idle, past its bucket (`sampled`)."""
+    return math.floor(caps.per_minute * caps.idle / 60)
+
+
+def spread(low: int, high: int) -> list[int]:
+    """SAMPLES ranks from `low` to `high`, both included and evenly spread (all when fewer):
+    the places whose expiry `paced_in` reads (the Redis script picks the same)."""
+    if high - low + 1 <= SAMPLES:
+        return list(range(low, high + 1))
+    return [low + i * (high - low) // (SAMPLES - 1) for i in range(SAMPLES)]
+
+
+def paced_in(
+    position: int,
+    *,
+    caps: Caps,
+    tokens: float,
+    active: int,
+    now: float,
+    seen: list[tuple[int, float]],
+) -> float | None:
+    """Seconds until the per-minute cap can have let the `position`th (`k`th) in line in, at
+    the earliest, with the places of the active cap freeing up when they can (None without a
+    per-minute cap). Its bucket, `tokens` now and refilled at `pace` = per_minute / 60 a
+    second up to `burst`, lets the `k`th in no sooner than (k − tokens) / pace from now; and
+    once the `j`th in line's place frees up (f_j), those from it to the `k`th, k − j + 1 of
+    them, need that many tokens when the bucket holds `burst` at most: f_j + (k − j + 1 −
+    burst) / pace. Places freed together (holders seen at one socket round, the opening fill)
+    are let in at the bucket's pace, not at once. The `j`th's place, in the line's first turn
+    (j up to the cap), frees up at the expiry of the rank `expiry_rank(j)` among the `active`
+    (oldest first; `seen`: (rank, last seen) of the places `spread` over `sampled`, so the
+    bound is within idle / SAMPLES of the exact one); past it, at the earliest an idle after
+    the (j − cap)th in line is let in, who is paced the same: each bound holds for the `k`th
+    less t turns of the cap, plus t idles, and is linear in t, so the turns' ends are enough
+    (t = 0, and t = turns, turns − 1 for the places). The later of them all."""
+    if not caps.per_minute:
+        return None
+    pace, cap, idle = caps.per_minute / 60, caps.active, caps.idle
+    waits = [(position - tokens) / pace]
+    if not cap:
+        return max(0.0, *waits)
+    turns = (position - 1) // cap
+    first = position - turns * cap  # where in the line's first turn the last turn began
+    waits.append((first - tokens) / pace + turns * idle)
+    # f_j − j / pace, for the j whose place `seen` gives: the rest of the bound is k's
+    lead = [(r - active + cap + 1, max(0.0, last + idle - now)) for r, last in seen]
+    burst = (1 - caps.burst) / pace
+    ahead = max((f - j / pace for j, f in lead if j <= position), default=None)
+    if ahead is not None:
+        waits.append(ahead + position / pace + burst)
+        if turns:
+            waits.append(ahead + (position - (turns - 1) * cap) / pace + burst + (turns - 1) * idle)
+    ahead = max((f - j / pace for j, f in lead if j <= first), default=None)
+    if ahead is not None:
+        waits.append(ahead + first / pace + burst + turns * idle)
+    return max(0.0, *waits)
 
 
 def refill(bucket: tuple[float, float] | None, now: float, caps: Caps) -> tuple[float, float]:
@@ -379,6 +462,21 @@ class Line(Protocol):
         """The per-minute cap's bucket now (`refill`): None without such a cap."""
         ...
 
+    async def last(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> Place | None:
+        """The place of the last in line, as their page would show it now (`line_wait`), the
+        idle and stale dropped first; None when nobody waits. A read: their place is not
+        kept for it."""
+        ...
+
+
+def line_wait(place: Place | None, *, now: float, opens: float) -> float:
+    """The wait an operator is shown (fair_admission_wait_seconds), never unknown: the last in
+    line's (`Line.last`), the estimate their page shows; 0 with nobody waiting, or when no
+    cap holds them (let in on the next request); before opening, when their places are
+    drawn, the time until opening (at least)."""
+    wait = None if place is None else place.wait_seconds
+    return max(0.0, opens - now) if wait is None else wait
+
 
 def full() -> Full:
     return Full(
@@ -486,6 +584,13 @@ class MemoryLine:
         state = self.editions.get(edition_id) or _Edition()
         return refill(state.bucket, now, caps)[0]
 
+    async def last(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> Place | None:
+        state = self.editions.get(edition_id) or _Edition()
+        _forget(state, now, caps.idle)
+        if not state.order:
+            return None
+        return _place(state, state.order[-1][1], now, opens, caps)
+
 
 def _stamp(times: OrderedDict[int, float], user: int, now: float) -> None:
     """`user` seen `now`: at the end of `times`, which stays oldest first (a clock set back
@@ -555,6 +660,14 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
         if rank < active:
             last = next(itertools.islice(state.active.values(), rank, None))  # at most the cap
         frees, gone = expiry(position, caps=caps, active=active, last=last, now=now)
+    paced = None
+    if now >= opens:
+        ranks = sampled(position, caps=caps, active=active)
+        seen: list[tuple[int, float]] = []
+        if ranks is not None:  # at most the cap's places, oldest first
+            lasts = list(itertools.islice(state.active.values(), ranks[1] + 1))
+            seen = [(r, lasts[r]) for r in spread(*ranks)]
+        paced = paced_in(position, caps=caps, tokens=tokens, active=active, now=now, seen=seen)
     return Place(
         False,
         position,
@@ -566,6 +679,7 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
         engaged=on,
         frees_in=frees,
         gone=gone,
+        paced_in=paced,
     )
 
 
@@ -641,13 +755,51 @@ local function press(active, line, engaged, cap, per_minute, burst, tokens, enga
   if on then return 1 end
   return 0
 end
+-- The rank and last seen of the places `paced_in` reads (fair.admission's `sampled` and
+-- `spread`: the same ranks), flat; none when `far` (`reach`) is negative (no per-minute cap).
+local function sample(active, counted, position, cap, far, samples)
+  local found = {}
+  if cap <= 0 or far < 0 then return found end
+  local low = math.max(0, counted - cap)
+  local high = math.min(counted - 1, counted - cap + math.min(position, cap) - 1, low + far)
+  local n = high - low + 1
+  for i = 0, math.min(n, samples) - 1 do
+    local rank = low + i
+    if n > samples then rank = low + math.floor(i * (high - low) / (samples - 1)) end
+    table.insert(found, rank)
+    table.insert(found, redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2])
+  end
+  return found
+end
+-- Where `user`, waiting in line, stands (`_place_of`): {0, position, waiting,
+-- admissions, first admission time, `left` (tokens), active, `on`, last seen of the place it
+-- waits for (`place_of`; one not taken yet: now; '': none), the places sampled}.
+local function standing(active, line, log, user, now, cap, far, samples, left, on)
+  local admissions = redis.call('ZCARD', log)
+  local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
+  local waiting = redis.call('ZCARD', line)
+  local counted = redis.call('ZCARD', active)
+  local position = redis.call('ZRANK', line, user) + 1
+  local last = ''
+  local rank = counted - cap + position - 1
+  if cap > 0 and rank >= 0 then
+    rank = rank % math.max(counted, cap)
+    last = now  -- a place not taken yet: whoever takes it is seen from now on
+    if rank < counted then
+      last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''
+    end
+  end
+  local seen = sample(active, counted, position, cap, far, samples)
+  return {0, position, waiting, admissions, first, left, counted, on, last, seen}
+end
 """
 
 # KEYS: active, line, seen, seq, bucket, log, full, engaged. ARGV: user, now, idle, wait_idle,
 # active cap, per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl,
-# engage, release, burst, epsilon. Returns {admitted (1/0, -1: full), position, waiting,
-# admissions, first admission time, tokens left in the bucket, active, engaged (1/0), last seen
-# of the place this one waits for (`place_of`; one not taken yet: now; '': none)}.
+# engage, release, burst, epsilon, reach (-1: no per-minute cap), SAMPLES. Returns {admitted
+# (1/0, -1: full), position, waiting, admissions, first admission time, tokens left in the
+# bucket, active, engaged (1/0), last seen of the place this one waits for (`place_of`; one not
+# taken yet: now; '': none), the places `paced_in` reads (rank, last seen, …)}: `standing`.
 ARRIVE = (
     COMMON
     + """
@@ -669,7 +821,7 @@ else
   local joined = not redis.call('ZSCORE', line, user)
   if joined then
     if redis.call('ZCARD', line) >= max_waiting then
-      return {-1, 0, 0, 0, '0', 0, 0, 1, ''}
+      return {-1, 0, 0, 0, '0', 0, 0, 1, '', {}}
     end
     local ticket = draw
     if now >= opens then ticket = redis.call('INCR', seq) end
@@ -685,27 +837,17 @@ else
 end
 settle(active, full, bucket, cap, per_minute, tokens, at, ttl)
 for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key, ttl) end
-local admissions = redis.call('ZCARD', log)
-local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
-local waiting = redis.call('ZCARD', line)
-local counted = redis.call('ZCARD', active)
 local on = press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
   now < opens)
 local left = tostring(tokens)
 if redis.call('ZSCORE', active, user) then
-  return {1, 0, waiting, admissions, first, left, counted, on, ''}
+  local admissions = redis.call('ZCARD', log)
+  local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
+  local counted = redis.call('ZCARD', active)
+  return {1, 0, redis.call('ZCARD', line), admissions, first, left, counted, on, '', {}}
 end
-local position = redis.call('ZRANK', line, user) + 1
-local last = ''
-local rank = counted - cap + position - 1
-if cap > 0 and rank >= 0 then
-  rank = rank % math.max(counted, cap)
-  last = ARGV[2]  -- a place not taken yet: whoever takes it is seen from now on
-  if rank < counted then
-    last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''
-  end
-end
-return {0, position, waiting, admissions, first, left, counted, on, last}
+return standing(active, line, log, user, ARGV[2], cap, tonumber(ARGV[18]), tonumber(ARGV[19]),
+  left, on)
 """
 )
 
@@ -733,6 +875,24 @@ if now >= opens and redis.call('ZCARD', line) > 0 then
 end
 return press(active, line, engaged, cap, per_minute, burst, tokens, tonumber(ARGV[8]),
   tonumber(ARGV[9]), ttl, now < opens)
+"""
+)
+
+# KEYS: active, line, seen, bucket, log. ARGV: now, idle, wait_idle, rate window, max purge,
+# active cap, per-minute cap, burst, reach (-1: no per-minute cap), SAMPLES. The idle and stale
+# dropped, where the last in line stands (`standing`), else {} (`Line.last`).
+LAST = (
+    COMMON
+    + """
+local active, line, seen, bucket, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now, idle, wait_idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local cap, per_minute, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+forget(active, line, seen, log, now, idle, wait_idle, tonumber(ARGV[4]), tonumber(ARGV[5]))
+local user = redis.call('ZRANGE', line, -1, -1)[1]
+if not user then return {} end
+local tokens = refill(bucket, now, per_minute, burst)
+return standing(active, line, log, user, ARGV[1], cap, tonumber(ARGV[9]), tonumber(ARGV[10]),
+  tostring(tokens), 1)
 """
 )
 
@@ -772,6 +932,7 @@ class RedisLine:
         self.script = redis.register_script(ARRIVE)
         self.pressure_script = redis.register_script(PRESSURE)
         self.count_in_script = redis.register_script(COUNT_IN)
+        self.last_script = redis.register_script(LAST)
 
     def _keys(self, edition_id: int) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
@@ -799,32 +960,13 @@ class RedisLine:
             RELEASE,
             repr(caps.burst),
             repr(EPSILON),
+            reach(caps) if caps.per_minute else -1,
+            SAMPLES,
         ]
         found = await self.script(keys=self._keys(edition_id), args=args)
-        admitted, position, waiting, admissions, first, tokens, active, on, last = found
-        if int(admitted) < 0:
+        if int(found[0]) < 0:
             raise full()
-        span = now - float(first) if int(admissions) else 0.0
-        drawn = not int(admitted) and now < opens
-        turn = None
-        if not int(admitted) and now >= opens:
-            turn = turn_in(int(position), caps=caps, tokens=float(tokens), active=int(active))
-        frees, gone = None, False
-        if last:
-            found = expiry(int(position), caps=caps, active=int(active), last=float(last), now=now)
-            frees, gone = found
-        return Place(
-            bool(int(admitted)),
-            int(position),
-            int(waiting),
-            drawn,
-            int(admissions),
-            span,
-            turn,
-            engaged=bool(int(on)),
-            frees_in=frees,
-            gone=gone,
-        )
+        return _place_of(found, now=now, opens=opens, caps=caps)
 
     async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
         await self.redis.zadd(self._keys(edition_id)[0], {str(user_id): now})
@@ -882,3 +1024,41 @@ class RedisLine:
         tokens, at = await self.redis.hmget(self._keys(edition_id)[4], ["tokens", "at"])
         bucket = None if tokens is None or at is None else (float(tokens), float(at))
         return refill(bucket, now, caps)[0]
+
+    async def last(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> Place | None:
+        active, line, seen, _seq, bucket, log, *_ = self._keys(edition_id)
+        args: list[str | int | float] = [repr(now), repr(caps.idle), repr(WAIT_IDLE)]
+        args += [repr(RATE_WINDOW), MAX_PURGE, caps.active, caps.per_minute, repr(caps.burst)]
+        args += [reach(caps) if caps.per_minute else -1, SAMPLES]
+        found = await self.last_script(keys=[active, line, seen, bucket, log], args=args)
+        return _place_of(found, now=now, opens=opens, caps=caps) if found else None
+
+
+def _place_of(found: list[Any], *, now: float, opens: float, caps: Caps) -> Place:
+    """A Place from the scripts' answer (ARRIVE's, LAST's: `standing`), worked out as
+    MemoryLine's `_place` does."""
+    admitted, position, waiting, admissions, first, left, active, on, last, seen = found
+    admitted, position, active = bool(int(admitted)), int(position), int(active)
+    span = now - float(first) if int(admissions) else 0.0
+    turn = paced = None
+    if not admitted and now >= opens:
+        tokens = float(left)
+        turn = turn_in(position, caps=caps, tokens=tokens, active=active)
+        pairs = [(int(seen[i]), float(seen[i + 1])) for i in range(0, len(seen), 2)]
+        paced = paced_in(position, caps=caps, tokens=tokens, active=active, now=now, seen=pairs)
+    frees, gone = None, False
+    if last:
+        frees, gone = expiry(position, caps=caps, active=active, last=float(last), now=now)
+    return Place(
+        admitted,
+        position,
+        int(waiting),
+        not admitted and now < opens,
+        int(admissions),
+        span,
+        turn,
+        engaged=bool(int(on)),
+        frees_in=frees,
+        gone=gone,
+        paced_in=paced,
+    )

@@ -210,7 +210,7 @@ class AdmissionLine:
     active: int  # let in and active
     waiting: int
     rate: float  # admissions a second over the rate's window
-    last_wait: float | None  # the estimated wait of the last one in line (None: no rate yet)
+    last_wait: float  # the estimated wait of the last one in line (fair.admission.line_wait)
     engaged: bool  # the gate holds people now (fair.admission.pressed)
     tokens: float | None  # the per-minute cap's bucket: admissions it allows at once now
     active_cap: int  # 0: no cap
@@ -229,7 +229,7 @@ def admission_families(
             "fair_admission_active": float(line.active),
             "fair_admission_waiting": float(line.waiting),
             "fair_admission_rate": line.rate,
-            "fair_admission_wait_seconds": nan if line.last_wait is None else line.last_wait,
+            "fair_admission_wait_seconds": line.last_wait,
             "fair_admission_engaged": float(line.engaged),
             "fair_admission_tokens": nan if line.tokens is None else line.tokens,
             "fair_admission_active_cap": float(line.active_cap) if line.active_cap else nan,
@@ -251,7 +251,8 @@ ADMISSION_GAUGES = (
     ),
     (
         "fair_admission_wait_seconds",
-        "The estimated wait of the last one in line (NaN: no rate measured yet).",
+        "The estimated wait of the last one in line, as their waiting page shows it (0: nobody"
+        " waiting; before opening, until opening).",
     ),
     (
         "fair_admission_engaged",

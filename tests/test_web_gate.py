@@ -337,7 +337,8 @@ async def test_the_line_s_gauges_show_in_metrics(
     session: AsyncSession, make_client: Any, client: httpx.AsyncClient
 ) -> None:
     """What an operator needs to see of each gated edition's line: engaged or not, active,
-    waiting, the per-minute cap's tokens left, and the caps."""
+    waiting, the wait the last in line's page shows (was NaN until a pace was measured),
+    the per-minute cap's tokens left, and the caps."""
     edition, _offer = await _full_fair(session, make_client)
     calm = await f.edition(session, admission_active_cap=100, admission_arrivals_per_minute=60)
     await db.commit(session)
@@ -346,6 +347,8 @@ async def test_the_line_s_gauges_show_in_metrics(
     assert (await visitor.get(f"/e/{calm.slug}/my-fair")).status_code == 200
     second, _ = await _person(session, make_client, edition)
     assert (await second.get(f"/e/{edition.slug}/my-fair")).status_code == 303  # waiting
+    shown = (await second.get(f"/e/{edition.slug}/waiting/status")).json()["wait_seconds"]
+    assert shown == 600.0  # the holder, seen now, keeps the place an idle (10 minutes) at least
     text = (await client.get("/metrics")).text
     full, free = f'{{edition="{edition.id}"}}', f'{{edition="{calm.id}"}}'
     default = settings.get().admission_arrivals_per_minute  # the full fair's: its bucket
@@ -358,6 +361,8 @@ async def test_the_line_s_gauges_show_in_metrics(
         f"fair_admission_waiting{full} 1.0",
         f"fair_admission_active{free} 1.0",
         f"fair_admission_waiting{free} 0.0",
+        f"fair_admission_wait_seconds{full} {shown}",  # the last one's page's
+        f"fair_admission_wait_seconds{free} 0.0",  # nobody waiting
         f"fair_admission_tokens{full} {default * 10 / 60 - 1}",
         f"fair_admission_tokens{free} 9.0",  # 10 s of 60 a minute, one used
         f"fair_admission_active_cap{full} 1.0",

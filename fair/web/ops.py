@@ -128,15 +128,18 @@ async def scrape(scope: Scope) -> Response:
 async def _admission(state: AppState, session: AsyncSession) -> list[metrics.AdmissionLine]:
     """The admission lines of the editions armed now (fair.admission), engaged or not; whether
     engaged is read as the gate reads it (admission_gate.pressure: what the next request of
-    any process would learn)."""
+    any process would learn), the wait as the last in line's page shows it (Line.last)."""
     now = clock.now()
+    at = now.timestamp()
     line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
     rows = []
     for gate in await admission_gate.armed(session, now):
         engaged = await admission_gate.pressure(line, gate, now)
-        found = await line.figures(gate.edition_id, now=now.timestamp(), idle=gate.caps.idle)
-        tokens = await line.tokens(gate.edition_id, now=now.timestamp(), caps=gate.caps)
-        last = admission.Place(
+        found = await line.figures(gate.edition_id, now=at, idle=gate.caps.idle)
+        tokens = await line.tokens(gate.edition_id, now=at, caps=gate.caps)
+        opens = gate.opens.timestamp()
+        last = await line.last(gate.edition_id, now=at, opens=opens, caps=gate.caps)
+        pace = admission.Place(
             False, found.waiting, found.waiting, False, found.admissions, found.span
         )
         rows.append(
@@ -144,8 +147,8 @@ async def _admission(state: AppState, session: AsyncSession) -> list[metrics.Adm
                 gate.edition_id,
                 found.active,
                 found.waiting,
-                last.rate,
-                last.wait_seconds,
+                pace.rate,
+                admission.line_wait(last, now=at, opens=opens),
                 engaged,
                 tokens,
                 gate.caps.active,
