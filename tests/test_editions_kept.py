@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import branding, db, editions, offers_version
-from fair.enums import Role
+from fair import branding, db, editions, notices, offers_version, timing
+from fair.enums import NoticeKind, Role
 from fair.errors import NotFound
 from fair.models import Edition
 from tests import factories as f
+from tests.conftest import login
 from tests.statements import selects
 
 
@@ -140,3 +141,28 @@ async def test_a_draft_is_kept_for_its_organisers_never_shown(
         await _read(app, draft.slug)
     with pytest.raises(NotFound):
         await _read(app, "no-such-edition")
+
+
+async def test_the_header_reads_the_unread_notices_with_the_user(
+    app: Any, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    candidate = await f.candidate(session)
+    await notices.add(session, user_id=candidate.id, kind=NoticeKind.APPLICATION_STATUS, params={})
+    await db.commit(session)
+    await login(client, candidate.email, f.PASSWORD)
+    with selects(app) as seen:
+        page = (await client.get("/me/applications")).text
+    assert 'data-unread="1"' in page
+    counts = [s for s in seen if "notices" in s]
+    assert len(counts) == 1 and "user_sessions" in counts[0]  # one read: the user's
+
+
+async def test_every_page_says_what_its_fixed_part_cost(
+    session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    """Server-Timing (fair.timing): the user and header read, the admission gate, the edition."""
+    edition = await f.edition(session)
+    await db.commit(session)
+    response = await client.get(f"/e/{edition.slug}/offers")
+    spans = timing.parse(response.headers["server-timing"])
+    assert {"user", "gate", "edition", "render", "app"} <= set(spans)

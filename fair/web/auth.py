@@ -28,6 +28,7 @@ from fair import (
     permissions,
     settings,
     stop_links,
+    timing,
     unit_of_work,
     user_sessions,
 )
@@ -158,14 +159,17 @@ def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler
         async with maker.kw["bind"].connect() as connection, maker(bind=connection) as session:
             request.state.db = session
             try:
-                await load_user(request, header=header)
+                with timing.span("user"):  # what every page pays first (fair.timing)
+                    await load_user(request, header=header)
                 if request.method in UNSAFE:
                     if one_click and await _one_click_form(request):
                         request.state.one_click = True
                     else:
                         await read_form(request)
                 # A candidate the admission gate holds goes to the waiting line instead.
-                response = await gate.check(request) or await handler(request)
+                with timing.span("gate"):
+                    held = await gate.check(request)
+                response = held or await handler(request)
                 gate.finish(request, response)
                 if response.status_code >= 400 or request.state.db is not session:
                     session.expunge_all()  # what the page shows stays readable, as loaded
@@ -225,15 +229,13 @@ async def load_user(request: Request, *, header: bool = True) -> User | None:
     """The user of the request's session cookie (None: nobody), and what the header of every
     page shows for them (unless not `header`: JSON, see `json_page`)."""
     session = database(request)
-    found = await user_sessions.session_record(session, request.session)
-    user, record = found if found is not None else (None, None)
+    # The header's "Notices (n unread)" link on every page, read with the user.
+    also = (notices.unread_of(User.id),) if header else ()
+    found = await user_sessions.session_record(session, request.session, also=also)
+    user, record, values = found if found is not None else (None, None, ())
     request.state.user = user
     request.state.user_session = record
-    # The header's "Notices (n unread)" link on every page.
-    unread = 0
-    if header and user is not None:
-        unread = await notices.unread_count(session, user.id)
-    request.state.unread_notices = unread
+    request.state.unread_notices = int(values[0] or 0) if values else 0
     # The menu's "CV pool" for those its pages let in (fair.web.pool.pool_viewer).
     request.state.pool_search = header and await cv_pool.may_search(session, user)
     if record is not None and user_sessions.stale(record):
