@@ -6,20 +6,27 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy import inspect as orm_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fair import (
     clock,
-    offers_version,  # noqa: F401 (installs its listeners: see its docstring)
+    offers_version,  # also installs its listeners: see its docstring
     permissions,
+    timing,
 )
 from fair.enums import EditionStatus, Role
 from fair.errors import Conflict, Forbidden, Invalid, NotFound
-from fair.models import Edition, EditionOrganiser, LiveDay, User
+from fair.models import Edition, EditionOrganiser, LiveDay, OffersVersion, User
+from fair.search import cache as search_cache
+
+T = TypeVar("T")
 
 MAX_LIVE_DAYS = 31
 MAX_ADMISSION_CAP = 1_000_000
@@ -240,11 +247,9 @@ async def archive(session: AsyncSession, edition: Edition) -> None:
 
 
 async def get(session: AsyncSession, edition_id: int) -> Edition:
-    edition = await session.scalar(
-        select(Edition)
-        .where(Edition.id == edition_id)
-        .options(selectinload(Edition.live_days), joinedload(Edition.brand))
-    )
+    """The edition with its live days and branding, as kept (`_kept`): one primary-key read
+    of its offers version while it is unchanged."""
+    edition = await _kept(session, edition_id)
     if edition is None:
         raise NotFound("This edition does not exist.")
     return edition
@@ -262,18 +267,76 @@ async def public_id(session: AsyncSession, slug: str) -> int:
 
 
 async def by_slug(session: AsyncSession, slug: str, *, public: bool = True) -> Edition:
-    """The edition at `slug`, with its live days and branding, in one query (every public
-    page of an edition starts with it: a second round trip for the few live days cost more
-    than the rows they repeat)."""
-    found = await session.scalars(
-        select(Edition)
-        .where(Edition.slug == slug)
-        .options(joinedload(Edition.live_days), joinedload(Edition.brand))
-    )
-    edition = found.unique().first()
+    """The edition at `slug`, with its live days and branding (every public page of an
+    edition starts with it): its id and offers version in one small read, the rest as kept
+    (`_kept`) while that version is the same."""
+    with timing.span("edition"):  # on every page of an edition (fair.timing)
+        row = (await session.execute(_BY_SLUG, {"slug": slug})).first()
+        edition = None
+        if row is not None:
+            version = None if row[1] is None else offers_version.token(row[1], row[2])
+            search_cache.note_version(session, row[0], version)  # the search's answers use it
+            edition = await _kept(session, row[0])
     if edition is None or (public and edition.published_at is None):
         raise NotFound("This edition does not exist.")
     return edition
+
+
+# An edition's id and offers version by its slug (the version's columns None when it has none).
+_BY_SLUG = (
+    select(Edition.id, OffersVersion.version, OffersVersion.started_at)
+    .outerjoin(OffersVersion, OffersVersion.edition_id == Edition.id)
+    .where(Edition.slug == bindparam("slug"))
+)
+
+# Editions as last read, with their live days and branding, under their offers version (which
+# every write of an edition's row, its live days or its branding raises: fair.offers_version):
+# an edition changed by any process is read afresh by the next page that asks for it.
+_KEPT: search_cache.Kept[Edition] = search_cache.Kept(of_edition=True, size=500)
+
+
+async def _kept(session: AsyncSession, edition_id: int) -> Edition | None:
+    """The edition with its live days and branding (None: no such edition): a copy of the
+    one kept under its current offers version, put in `session` as if read (no statement);
+    else read, and a detached copy kept. Read each time when it has no version yet or the
+    session has written editions, offers or booths it has not committed (fair.search.cache)."""
+    # The database's in the key: ids and versions are a database's own (tests use several).
+    key = str(session.get_bind().engine.url)
+    found = await search_cache.look_up(_KEPT, session, edition_id, key)
+    if found is not None:
+        return await session.merge(found[0], load=False)
+    # Read afresh even when the session holds it already (as loaded earlier, maybe long ago):
+    # what is kept is what the database holds now.
+    edition = await session.scalar(
+        select(Edition)
+        .where(Edition.id == edition_id)
+        .options(selectinload(Edition.live_days), joinedload(Edition.brand))
+        .execution_options(populate_existing=True)
+    )
+    if edition is not None:
+        await search_cache.keep(_KEPT, session, edition_id, key, _detached(edition))
+    return edition
+
+
+def _detached(edition: Edition) -> Edition:
+    """A copy of `edition`, its live days and its branding, in no session: what is kept is
+    never an object some request's session holds (and may change)."""
+    days = [_copy(day) for day in edition.live_days]
+    brand = None if edition.brand is None else _copy(edition.brand)
+    return _copy(edition, live_days=days, brand=brand)
+
+
+def _copy(thing: T, **related: object) -> T:
+    """A detached copy of a loaded row with these relationships, built from its loaded
+    columns (as fair.live.hub.copy_user)."""
+    mapper = orm_inspect(type(thing))
+    fresh = mapper.class_manager.new_instance()
+    loaded = thing.__dict__
+    fresh.__dict__.update({a.key: loaded[a.key] for a in mapper.column_attrs if a.key in loaded})
+    for name, value in related.items():  # a collection as the ORM's own (instrumented)
+        set_committed_value(fresh, name, value)
+    make_transient_to_detached(fresh)
+    return fresh  # type: ignore[no-any-return]
 
 
 async def published(session: AsyncSession) -> list[Edition]:

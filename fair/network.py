@@ -263,7 +263,7 @@ async def shows_network(session: AsyncSession, edition_id: int) -> bool:
     return await search_cache.through(_SHOWN, session, edition_id, "shown", shows)
 
 
-_SHOWN: search_cache.Kept[bool] = search_cache.Kept()
+_SHOWN: search_cache.Kept[bool] = search_cache.Kept(of_edition=True)
 
 
 async def set_offers_shown(session: AsyncSession, edition: Edition, *, shown: bool) -> bool:

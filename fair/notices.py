@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from fair import channels, clock, events
 from fair.models import Notice
@@ -28,6 +29,13 @@ async def add(
 async def unread_count(session: AsyncSession, user_id: int) -> int:
     query = select(func.count(Notice.id)).where(Notice.user_id == user_id, Notice.read_at.is_(None))
     return int(await session.scalar(query) or 0)
+
+
+def unread_of(user_id: ColumnElement[int] | QueryableAttribute[int]) -> ScalarSelect[int]:
+    """How many notices of `user_id` are unread, as a column: `users.id` to read it with the
+    user (fair.user_sessions.session_record: the header of every page shows it)."""
+    unread = Notice.user_id == user_id, Notice.read_at.is_(None)
+    return select(func.count(Notice.id)).where(*unread).scalar_subquery()
 
 
 def _announce(session: AsyncSession, user_id: int, unread: int) -> None:

@@ -4,8 +4,9 @@ ETags, read in one primary-key lookup before any list query runs (fair.api.core)
 
 What raises it, so that no write path can forget: any flush writing an Offer, a Booth, an
 Employer (its name, logo… are shown with its booths' offers, in every edition it has a booth
-in), an Edition, or a NetworkOffer (a partner's offer its search shows, fair.network_sync)
-through the ORM (new, changed or deleted rows; an unchanged save raises
+in), an Edition, its LiveDays or its EditionBrand (what fair.editions keeps of an edition
+for its pages, under this version), or a NetworkOffer (a partner's offer its search shows,
+fair.network_sync) through the ORM (new, changed or deleted rows; an unchanged save raises
 nothing); and any INSERT, UPDATE or DELETE statement on those tables run through a session
 (`session.execute(update(Booth)…)`, the bulk inserts of the benchmark): its editions are read
 with the statement's own WHERE just before it runs. The editions so marked have their counter
@@ -30,10 +31,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, ORMExecuteState, Session
 
 from fair import clock
-from fair.models import Booth, Edition, Employer, NetworkOffer, Offer, OffersVersion
+from fair.models import (
+    Booth,
+    Edition,
+    EditionBrand,
+    Employer,
+    LiveDay,
+    NetworkOffer,
+    Offer,
+    OffersVersion,
+)
 
 KEY = "fair.offers_version"  # session.info: the edition ids to raise at commit
-WATCHED = (Offer, Booth, Employer, Edition, NetworkOffer)
+WATCHED = (Offer, Booth, Employer, Edition, NetworkOffer, LiveDay, EditionBrand)
+OF_EDITION = (Offer, Booth, NetworkOffer, LiveDay, EditionBrand)  # rows with an edition_id
 
 
 async def current(session: AsyncSession, edition_id: int) -> str | None:
@@ -46,7 +57,7 @@ async def current(session: AsyncSession, edition_id: int) -> str | None:
             )
         )
     ).first()
-    return None if row is None else _token(row[0], row[1])
+    return None if row is None else token(row[0], row[1])
 
 
 async def of_offer(session: AsyncSession, offer_id: int) -> str | None:
@@ -58,10 +69,11 @@ async def of_offer(session: AsyncSession, offer_id: int) -> str | None:
             .where(Offer.id == offer_id)
         )
     ).first()
-    return None if row is None else _token(row[0], row[1])
+    return None if row is None else token(row[0], row[1])
 
 
-def _token(version: int, started_at: datetime) -> str:
+def token(version: int, started_at: datetime) -> str:
+    """The version as `current` gives it, from its row's two columns."""
     return f"{started_at.timestamp():.6f}.{version}"
 
 
@@ -83,7 +95,7 @@ def _flushing(session: Session, _context: Any, _instances: Any) -> None:
     employers: set[int] = set()
     changed = (t for t in session.dirty if _changed(t))
     for thing in (*session.new, *changed, *session.deleted):
-        if isinstance(thing, Offer | Booth | NetworkOffer):
+        if isinstance(thing, OF_EDITION):
             editions.update(_values(thing, "edition_id"))
         elif isinstance(thing, Edition):
             editions.update(_values(thing, "id"))
@@ -119,7 +131,8 @@ def _values(thing: object, name: str) -> set[int | None]:
     found = {*history.added, *history.unchanged, *history.deleted}
     if not found and state.session is not None and state.identity is not None:
         model: Any = type(thing)
-        query = select(getattr(model, name)).where(model.id == state.identity[0])
+        key = state.mapper.primary_key[0]  # an EditionBrand's is its edition_id
+        query = select(getattr(model, name)).where(key == state.identity[0])
         with state.session.no_autoflush:
             found.add(state.session.scalar(query))
     return found
@@ -163,6 +176,8 @@ _TABLES: dict[str, Any] = {
     "network_offers": select(NetworkOffer.edition_id),
     "booths": select(Booth.edition_id),
     "editions": select(Edition.id),
+    "live_days": select(LiveDay.edition_id),
+    "edition_brands": select(EditionBrand.edition_id),
     "employers": select(Booth.edition_id).join(Employer, Employer.id == Booth.employer_id),
 }
 

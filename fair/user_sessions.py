@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,11 +69,14 @@ def _with_user() -> Select[User, UserSession]:
     return joined.join(User, User.id == UserSession.user_id).where(*_holds())
 
 
-async def find(session: AsyncSession, key: str) -> tuple[User, UserSession] | None:
-    """The active user and their live session for a cookie's `key` (one indexed read)."""
-    found = _with_user().where(UserSession.key_hash == tokens.digest(key))
+async def find(
+    session: AsyncSession, key: str, *, also: Sequence[ColumnElement[Any]] = ()
+) -> tuple[User, UserSession, tuple[Any, ...]] | None:
+    """The active user and their live session for a cookie's `key`, and the values of the
+    columns `also` (of the user: `User.id` in them is theirs), in one indexed read."""
+    found = _with_user().add_columns(*also).where(UserSession.key_hash == tokens.digest(key))
     row = (await session.execute(found)).first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], tuple(row[2:])) if row is not None else None
 
 
 async def find_many(
@@ -87,16 +90,18 @@ async def find_many(
 
 
 async def session_record(
-    session: AsyncSession, cookie: dict[str, Any]
-) -> tuple[User, UserSession] | None:
-    """The active user and the live server-side session the cookie's key names (one read).
+    session: AsyncSession, cookie: dict[str, Any], *, also: Sequence[ColumnElement[Any]] = ()
+) -> tuple[User, UserSession, tuple[Any, ...]] | None:
+    """The active user, the live server-side session the cookie's key names, and the values
+    of the columns `also` (of the user: `User.id` in them is theirs) in the same read (every
+    page's header: fair.web.auth).
 
     A cookie whose session was revoked (log-out, "log out everywhere", reset) or expired
     loses its key."""
     key = cookie.get("sid")
     if not isinstance(key, str) or not key:
         return None
-    found = await find(session, key)
+    found = await find(session, key, also=also)
     if found is None:
         cookie.pop("sid", None)
     return found

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import clock, db, disclosure, insight
 from fair.enums import Role
 from fair.models import HireConfirmation, JobReport, User
+from fair.search import cache as search_cache
 from tests import factories as f
 from tests import outcome_setup as o
 from tests.factories import NOON
@@ -214,6 +215,7 @@ async def test_organiser_reads_the_outcomes(app, session: AsyncSession, make_cli
     engine = app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
+        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
         page = await client.get(path)
         queries = len(seen)
     finally:
@@ -252,6 +254,7 @@ async def test_organiser_reads_the_outcomes(app, session: AsyncSession, make_cli
     await db.commit(session)
     o.after_end(edition, 35)
     seen.clear()
+    search_cache.forget()  # editions read afresh (kept: test_editions_kept)
     event.listen(engine, "before_cursor_execute", record)
     try:
         page = await client.get(path)

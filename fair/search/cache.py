@@ -1,6 +1,8 @@
 """What the offer search works out again and again, kept a short while per process: the
 offers of a page of results and their count (fair.search), the facets' counts of a search
-(fair.search.facets) and the spelling probe of a word (fair.search.terms.respell).
+(fair.search.facets) and the spelling probe of a word (fair.search.terms.respell); and what
+every page of an edition reads whatever its query (`of_edition`): the edition itself
+(fair.editions.by_slug), whether its search shows the network's offers (fair.network).
 
 Each answer is kept under the edition's offers version (fair.offers_version), read with the
 request, so that a committed change of the edition's offers, booths or employers makes every
@@ -31,20 +33,28 @@ T = TypeVar("T")
 
 class Kept(TTLCache[Hashable, tuple[T]]):
     """Answers by key, `seconds` at most, `size` at most (least recently used dropped), each
-    in a 1-tuple: an answer may be None."""
+    in a 1-tuple: an answer may be None. `of_edition`: what an edition's pages read whatever
+    the query (not forgotten by `forget(answers_only=True)`)."""
 
-    def __init__(self, *, seconds: float = SECONDS, size: int = SIZE) -> None:
+    def __init__(
+        self, *, seconds: float = SECONDS, size: int = SIZE, of_edition: bool = False
+    ) -> None:
         super().__init__(seconds=seconds, size=size)
+        self.of_edition = of_edition
         _ALL.append(self)
 
 
 _ALL: list[Kept[Any]] = []
 
 
-def forget() -> None:
-    """Drop every answer kept (the tests: each starts its database, and the clock, again)."""
+def forget(*, answers_only: bool = False) -> None:
+    """Drop every answer kept (the tests: each starts its database, and the clock, again);
+    `answers_only`: only what a search works out for its query, the editions' own kept
+    (bench/search.py --cold: every query worked out, as a query not asked before is, on an
+    edition that pages have read before)."""
     for kept in _ALL:
-        kept.clear()
+        if not (answers_only and kept.of_edition):
+            kept.clear()
 
 
 async def through(
@@ -87,6 +97,13 @@ async def keep(
 
 
 VERSIONS = "fair.search.cache.versions"  # session.info: the versions read in this transaction
+
+
+def note_version(session: AsyncSession, edition_id: int, version: str | None) -> None:
+    """The edition's offers version (None: it has none), read just now with something else
+    (fair.editions reads it with the edition's id by its slug): this transaction's answers
+    need not read it again."""
+    session.info.setdefault(VERSIONS, {}).setdefault(edition_id, version)
 
 
 async def _version(session: AsyncSession, edition_id: int) -> str | None:

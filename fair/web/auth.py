@@ -28,6 +28,7 @@ from fair import (
     permissions,
     settings,
     stop_links,
+    timing,
     unit_of_work,
     user_sessions,
 )
@@ -158,15 +159,18 @@ def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler
         async with maker.kw["bind"].connect() as connection, maker(bind=connection) as session:
             request.state.db = session
             try:
-                await load_user(request, header=False)
+                with timing.span("user"):  # what every page pays first (fair.timing)
+                    await load_user(request, header=header, pool=False)
                 if request.method in UNSAFE:
                     if one_click and await _one_click_form(request):
                         request.state.one_click = True
                     else:
                         await read_form(request)
                 # A candidate the admission gate holds goes to the waiting line instead, before
-                # anything of the page is read (its header's too: holding costs little).
-                response = await gate.check(request)
+                # anything of the page is read (the header's CV pool link too: holding costs
+                # little; the unread notices came in the session's statement).
+                with timing.span("gate"):
+                    response = await gate.check(request)
                 if response is None:
                     if header:
                         await load_header(request)
@@ -226,17 +230,21 @@ async def let_go(request: Request) -> None:
     request.state.db = reader
 
 
-async def load_user(request: Request, *, header: bool = True) -> User | None:
+async def load_user(request: Request, *, header: bool = True, pool: bool = True) -> User | None:
     """The user of the request's session cookie (None: nobody), and what the header of every
-    page shows for them (unless not `header`: JSON, see `json_page`)."""
+    page shows for them (unless not `header`: JSON, see `json_page`): the unread notices, read
+    with the user, and the CV pool's link (unless not `pool`: `load_header` then, once the
+    admission gate has let the request through)."""
     session = database(request)
-    found = await user_sessions.session_record(session, request.session)
-    user, record = found if found is not None else (None, None)
+    # The header's "Notices (n unread)" link on every page, read with the user.
+    also = (notices.unread_of(User.id),) if header else ()
+    found = await user_sessions.session_record(session, request.session, also=also)
+    user, record, values = found if found is not None else (None, None, ())
     request.state.user = user
     request.state.user_session = record
-    request.state.unread_notices = 0
+    request.state.unread_notices = int(values[0] or 0) if values else 0
     request.state.pool_search = False
-    if header:
+    if header and pool:
         await load_header(request)
     if record is not None and user_sessions.stale(record):
         # Written in a transaction of its own once the request's has committed (a read
@@ -246,12 +254,9 @@ async def load_user(request: Request, *, header: bool = True) -> User | None:
 
 
 async def load_header(request: Request) -> None:
-    """What the header of every page shows for the user `load_user` found: the unread notices
-    and the CV pool's link."""
+    """What the header of every page shows for the user `load_user` found beyond the unread
+    notices (read with the user): the CV pool's link."""
     session, user = database(request), request.state.user
-    # The header's "Notices (n unread)" link on every page.
-    if user is not None:
-        request.state.unread_notices = await notices.unread_count(session, user.id)
     # The menu's "CV pool" for those its pages let in (fair.web.pool.pool_viewer).
     request.state.pool_search = await cv_pool.may_search(session, user)
 

@@ -187,8 +187,7 @@ PUBLICS = (
 @page
 async def search_page(request: Request) -> Response:
     session = database(request)
-    with timing.span("edition"):
-        edition = await editions.by_slug(session, request.path_params["slug"])
+    edition = await editions.by_slug(session, request.path_params["slug"])
     context, status = await searched(request, session, edition, facets=True)
     applied: set[int] = set()
     user, result = request.state.user, context["result"]
