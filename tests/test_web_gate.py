@@ -266,9 +266,9 @@ async def test_a_held_candidate_leaves_a_queue_and_stops_mails_without_waiting(
     session: AsyncSession, make_client: Any, fetch: Fetch
 ) -> None:
     """Leaving a booth's queue frees a place (the socket's queue.leave was never held, the
-    page was); a mail's stop link, or stopping an alert from the site, must work during a
-    surge. A candidate held in the full fair (their place gone) was sent to the waiting page
-    or answered 503 by all three."""
+    page was); a mail's stop link, switching the alert on again from it, or stopping an alert
+    from the site, must work during a surge. A candidate held in the full fair (their place
+    gone) was sent to the waiting page or answered 503 by all four."""
     edition, offer = await _full_fair(session, make_client)
     held, candidate = await _person(session, make_client, edition)
     booth, _recruiter = await f.booth(session, edition_=edition)
@@ -289,9 +289,13 @@ async def test_a_held_candidate_leaves_a_queue_and_stops_mails_without_waiting(
     stopped = await held.post(link, data={"csrf_token": token})
     assert stopped.status_code == 200
     assert (await fetch.get(JobAlert, alert.id)).stopped_at is not None
-    await session.refresh(alert)
-    await alerts.resume(session, alert)
-    await db.commit(session)
+    # "It was a mistake: switch it on again", the stopped page's button: the same link's
+    # token, the candidate's own alert, nothing of the fair (was OWN: 503 while held).
+    resumed = await held.post(
+        f"/alerts/resume/{alerts.token(alert.id)}", data={"csrf_token": token}
+    )
+    assert resumed.status_code == 200
+    assert (await fetch.get(JobAlert, alert.id)).stopped_at is None
     from_site = await held.post(f"/me/alerts/{alert.id}/stop", data={"csrf_token": token})
     assert (from_site.status_code, from_site.headers["location"]) == (303, "/me/offers-for-you")
     assert (await fetch.get(JobAlert, alert.id)).stopped_at is not None

@@ -26,7 +26,8 @@ gate of the edition their cookie names, else the gate that judges their socket
 page of theirs there on another device: let in, its cookie given), else that of the first armed
 edition they are registered to. Public browsing (the edition's page, booths, offers, programme,
 feeds, widgets), accounts, the waiting page, leaving a queue or a waiting list (it frees a
-place) and the mails' stop links (unsubscribing is never held) are never held (`OPEN_MODULES`,
+place) and the mails' stop links (unsubscribing, or switching the alert on again from there:
+the link's token alone does it, logged in or not) are never held (`OPEN_MODULES`,
 `OPEN_PAGES`): they stay open when the fair is full, and the browsing pages are then served to
 anonymous visitors from a short cache (fair.web.browsing). Staff's pages (`STAFF_MODULES`,
 `STAFF_PAGES`) hold nobody: a candidate is refused there. tests/test_gate_routes.py checks that
@@ -73,6 +74,7 @@ OPEN_PAGES = {
     "fair.web.interviews.waitlist_leave",
     "fair.web.matches.stop_mine",
     "fair.web.matches.stop_by_link",
+    "fair.web.matches.resume_by_link",  # the stop page's undo: the link's token, nothing of a fair
     "fair.web.pool.stop_reminders",
     "fair.web.webconferences.programme",
     "fair.web.webconferences.webconference_page",
@@ -113,7 +115,6 @@ OWN_PAGES = {
     "fair.web.candidate.notices_page",
     "fair.web.matches.offers_for_you",
     "fair.web.matches.subscribe",
-    "fair.web.matches.resume_by_link",
     "fair.web.pool.my_pool",
     "fair.web.pool.give",
     "fair.web.pool.renew",
