@@ -369,12 +369,17 @@ async def let_in_to(
     return found
 
 
-async def gate_for(session: AsyncSession, user: User, now: datetime) -> Gate | None:
-    """The armed gate of the first armed edition `user` is registered to (a page of none, their
-    socket); None when there is none."""
-    gates = await armed(session, now)
-    if not gates:
-        return None
+async def judge(
+    session: AsyncSession, line: admission.Line, user: User, gates: list[Gate], now: datetime
+) -> tuple[Gate, bool] | None:
+    """The armed gate that judges `user`, a candidate without a valid cookie of one, where
+    nothing names an edition (their own pages, fair.web.gate; their socket, fair.live.socket):
+    the first of `gates` they are registered to (False: its line decides, `take_place`),
+    unless the line lets them in to another of `gates` already (True: a page of theirs there,
+    another device's cookie; kept active there, `let_in_to`); None when they are registered to
+    none. One read of their registrations, and a call to the line for each other armed
+    edition until found (none with one edition armed); the line out of reach, the first (whose
+    line answers for that)."""
     registered = set(
         await session.scalars(
             select(EditionCandidate.edition_id).where(
@@ -383,4 +388,15 @@ async def gate_for(session: AsyncSession, user: User, now: datetime) -> Gate | N
             )
         )
     )
-    return next((g for g in gates if g.edition_id in registered), None)
+    first = next((g for g in gates if g.edition_id in registered), None)
+    if first is None:
+        return None
+    others = [g for g in gates if g.edition_id != first.edition_id]
+    try:
+        found = await let_in_to(line, others, {user.id}, now)
+    except (RedisError, OSError) as exc:
+        log.warning("admission: the line is out of reach: %r", exc)
+        found = {}
+    if user.id in found:
+        return next(g for g in others if g.edition_id == found[user.id]), True
+    return first, False

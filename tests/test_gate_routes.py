@@ -91,14 +91,16 @@ def test_every_page_declares_the_edition_its_gate_is(tmp_path: Path) -> None:
     assert how["/e/{slug}/booths"] == gate.OPEN
     assert how["/recruiter/booths/{booth_id:int}"] == gate.STAFF
     # Leaving frees a place, as the socket's queue.leave (NEVER_HELD); unsubscribing, from a
-    # mail's stop link or the site, must work during a surge: never held (were OWN and gated).
+    # mail's stop link or the site, and the stop page's undo (the link's token alone switches
+    # the alert on again) must work during a surge: never held (were OWN and gated).
     leaving = [
         "/booths/{booth_id:int}/queue/leave",
         "/me/invitations/{invitation_id:int}/waitlist/leave",
         "/me/alerts/{alert_id:int}/stop",
+        "/alerts/resume/{token}",
         *(path for path in how if "/stop/{token}" in path),
     ]
-    assert len(leaving) == 5 and "queue.leave" in NEVER_HELD
+    assert len(leaving) == 6 and "queue.leave" in NEVER_HELD
     assert {path: how[path] for path in leaving} == dict.fromkeys(leaving, gate.OPEN)
     # A candidate's own page names nothing of one edition; a named thing's id is a database id.
     for route in pages:

@@ -266,9 +266,9 @@ async def test_a_held_candidate_leaves_a_queue_and_stops_mails_without_waiting(
     session: AsyncSession, make_client: Any, fetch: Fetch
 ) -> None:
     """Leaving a booth's queue frees a place (the socket's queue.leave was never held, the
-    page was); a mail's stop link, or stopping an alert from the site, must work during a
-    surge. A candidate held in the full fair (their place gone) was sent to the waiting page
-    or answered 503 by all three."""
+    page was); a mail's stop link, switching the alert on again from it, or stopping an alert
+    from the site, must work during a surge. A candidate held in the full fair (their place
+    gone) was sent to the waiting page or answered 503 by all four."""
     edition, offer = await _full_fair(session, make_client)
     held, candidate = await _person(session, make_client, edition)
     booth, _recruiter = await f.booth(session, edition_=edition)
@@ -289,15 +289,64 @@ async def test_a_held_candidate_leaves_a_queue_and_stops_mails_without_waiting(
     stopped = await held.post(link, data={"csrf_token": token})
     assert stopped.status_code == 200
     assert (await fetch.get(JobAlert, alert.id)).stopped_at is not None
-    await session.refresh(alert)
-    await alerts.resume(session, alert)
-    await db.commit(session)
+    # "It was a mistake: switch it on again", the stopped page's button: the same link's
+    # token, the candidate's own alert, nothing of the fair (was OWN: 503 while held).
+    resumed = await held.post(
+        f"/alerts/resume/{alerts.token(alert.id)}", data={"csrf_token": token}
+    )
+    assert resumed.status_code == 200
+    assert (await fetch.get(JobAlert, alert.id)).stopped_at is None
     from_site = await held.post(f"/me/alerts/{alert.id}/stop", data={"csrf_token": token})
     assert (from_site.status_code, from_site.headers["location"]) == (303, "/me/offers-for-you")
     assert (await fetch.get(JobAlert, alert.id)).stopped_at is not None
     # Still held where it matters: their place in line is unchanged.
     status = (await held.get(f"/e/{edition.slug}/waiting/status")).json()
     assert (status["admitted"], status["position"]) == (False, 1)
+
+
+async def test_a_candidate_let_in_to_one_fair_passes_their_own_pages_there_not_the_first_s(
+    session: AsyncSession, make_client: Any, client: httpx.AsyncClient
+) -> None:
+    """A candidate registered to two armed fairs, the one with one place first (the lower id),
+    let in to the calm one (a page there, on one device), opens their own pages (of no one
+    edition) on another device, without that cookie. They were judged by the first fair: before
+    anyone was there, they took its one place, unused (the next to come to it was held); once
+    it was full, they were sent to its waiting page and put in its line. Now the calm fair
+    they are let in to judges them (as their socket, fair.live.socket): its cookie on the
+    answer, nothing taken in the first fair."""
+    clock.set_now(f.NOON)
+    small = await f.edition(session, admission_active_cap=1)
+    calm = await f.edition(session)  # armed (the default caps), far from full
+    await db.commit(session)
+    assert small.id < calm.id
+    admission_gate.forget()  # the editions armed, read afresh (kept CACHE_SECONDS)
+    both = []
+    for _ in range(2):
+        device, candidate = await _person(session, make_client, small)
+        await participants.register(session, edition_id=calm.id, user=candidate)
+        await db.commit(session)
+        assert (await device.get(f"/e/{calm.slug}/my-fair")).status_code == 200
+        other_device = make_client()
+        await login(other_device, candidate.email, f.PASSWORD)
+        both.append((other_device, candidate))
+    (early, _), (late, _) = both
+    assert (await early.get("/me/interviews")).status_code == 200  # the small fair not engaged
+    first, _ = await _person(session, make_client, small)
+    assert (await first.get(f"/e/{small.slug}/my-fair")).status_code == 200  # its one place
+    shown = await late.get("/me/interviews")  # the small fair full now
+    assert shown.status_code == 200, shown.headers.get("location")
+    for device, candidate in both:
+        raw = device.cookies.get(admission_gate.COOKIE)
+        gates = admission_gate.armed_cached(clock.now()) or []
+        assert admission_gate.admitted_to(raw, candidate.id, gates, clock.now()) == calm.id
+    text = (await client.get("/metrics")).text
+    gauges = [g for g in text.splitlines() if g.startswith("fair_admission_")]
+    for line in (
+        f'fair_admission_active{{edition="{small.id}"}} 1.0',
+        f'fair_admission_waiting{{edition="{small.id}"}} 0.0',
+        f'fair_admission_active{{edition="{calm.id}"}} 2.0',
+    ):
+        assert line in gauges, (line, gauges)
 
 
 async def test_the_admission_cookie_is_one_person_s_for_one_edition_and_signed(

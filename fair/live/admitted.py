@@ -157,8 +157,8 @@ async def _count_in(
 ) -> None:
     """Candidates' sockets the gate let through without a place: those not exempt that the
     line has let in to an armed edition already are kept there (`admission_gate.let_in_to`);
-    the others registered to an edition armed now (the first, as `admission_gate.gate_for`)
-    are counted in it (`Line.count_in`: as active from opening, before it in line at their
+    the others registered to an edition armed now (the first, as `admission_gate.judge`) are
+    counted in it (`Line.count_in`: as active from opening, before it in line at their
     draw; one batch an edition), and the gate's pressure read again. Two reads (chunks of
     READ_BATCH users) and a call to the line an armed edition, a round, only while an edition
     is armed and such sockets are open."""

@@ -159,12 +159,13 @@ async def _held(
     state: AppState, websocket: WebSocket, user: User, hub: hubs.Hub
 ) -> tuple[bool, int | None]:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
-    an armed edition, the gate of the first armed edition they are registered to engaged, not
-    exempt (staff; an interview within 30 minutes), let in to no other armed edition (the line
-    knows), and no room for them in the first one's line now (`_arrive`); and the edition let
-    in through, if any (the hub keeps their place while the socket is open, and closes it once
-    the place is gone: fair.live.admitted). A gate armed but not engaged reads nothing here but
-    the caches (fair.admission_gate): the hub's round counts the socket in. A cookie whose
+    an armed edition, an armed gate engaged, let in to no armed edition but the first they are
+    registered to (the line knows: `admission_gate.judge`, as their own pages), that first
+    one's gate engaged, not exempt (staff; an interview within 30 minutes), and no room for
+    them in its line now (`_arrive`); and the edition let in through, if any (the hub keeps
+    their place while the socket is open, and closes it once the place is gone:
+    fair.live.admitted). A gate armed but not engaged reads nothing here but the caches
+    (fair.admission_gate): the hub's round counts the socket in. A cookie whose
     place lapsed while a socket of theirs was open here lets nobody in: the socket takes its
     place in line instead."""
     if user.role != Role.CANDIDATE:
@@ -186,20 +187,19 @@ async def _held(
     if not engaged:
         return False, None
     async with state.read_sessions() as session:
-        gate = await admission_gate.gate_for(session, user, now)
-        if gate is None or gate.edition_id not in engaged:
+        # Let in to another armed edition already (a page of theirs there): in through it, not
+        # held by the first one's line (their commands pass each edition's gate:
+        # admitted.check_command). The same judge as their own pages' (fair.web.gate).
+        judged = await admission_gate.judge(session, line, user, gates, now)
+        if judged is None:
+            return False, None
+        gate, let_in = judged
+        if let_in:
+            return False, gate.edition_id
+        if gate.edition_id not in engaged:
             return False, None
         if await admission_gate.exempt(session, user, now):
             return False, None
-    # Let in to another armed edition already (a page of theirs there): in through it, not held
-    # by the first one's line (their commands pass each edition's gate: admitted.check_command).
-    others = [g for g in gates if g.edition_id != gate.edition_id]
-    try:
-        elsewhere = await admission_gate.let_in_to(line, others, {user.id}, now)
-    except (RedisError, OSError):  # the line out of reach: `_arrive` holds them
-        elsewhere = {}
-    if user.id in elsewhere:
-        return False, elsewhere[user.id]
     place = await _arrive(gate, user, line, now)
     if place is not None and place.admitted:
         hub.admitted.readmitted(gate.edition_id, user.id)

@@ -21,14 +21,17 @@ an interview, a conversation, a place in a queue): the gate of that thing's edit
 edition the cookie names or the candidate was registered to first (applying, booking or joining
 a queue in a full fair past its line through another edition's admission). A candidate's own
 pages, of no one edition (`OWN_PAGES`: their profile, their lists across editions), pass the
-gate of the edition their cookie names, else of the first armed edition they are registered
-to. Public browsing (the edition's page, booths, offers, programme, feeds, widgets), accounts,
-the waiting page, leaving a queue or a waiting list (it frees a place) and the mails' stop
-links (unsubscribing is never held) are never held (`OPEN_MODULES`, `OPEN_PAGES`): they stay
-open when the fair is full, and the browsing pages are then served to anonymous visitors from a
-short cache (fair.web.browsing). Staff's pages (`STAFF_MODULES`, `STAFF_PAGES`) hold nobody: a
-candidate is refused there. tests/test_gate_routes.py checks that every page of the app is
-declared.
+gate of the edition their cookie names, else the gate that judges their socket
+(fair.admission_gate `judge`): that of an armed edition the line lets them in to already (a
+page of theirs there on another device: let in, its cookie given), else that of the first armed
+edition they are registered to. Public browsing (the edition's page, booths, offers, programme,
+feeds, widgets), accounts, the waiting page, leaving a queue or a waiting list (it frees a
+place) and the mails' stop links (unsubscribing, or switching the alert on again from there:
+the link's token alone does it, logged in or not) are never held (`OPEN_MODULES`,
+`OPEN_PAGES`): they stay open when the fair is full, and the browsing pages are then served to
+anonymous visitors from a short cache (fair.web.browsing). Staff's pages (`STAFF_MODULES`,
+`STAFF_PAGES`) hold nobody: a candidate is refused there. tests/test_gate_routes.py checks that
+every page of the app is declared.
 Below fair.web.auth (which calls it): it reads the request's session itself.
 """
 
@@ -71,6 +74,7 @@ OPEN_PAGES = {
     "fair.web.interviews.waitlist_leave",
     "fair.web.matches.stop_mine",
     "fair.web.matches.stop_by_link",
+    "fair.web.matches.resume_by_link",  # the stop page's undo: the link's token, nothing of a fair
     "fair.web.pool.stop_reminders",
     "fair.web.webconferences.programme",
     "fair.web.webconferences.webconference_page",
@@ -111,7 +115,6 @@ OWN_PAGES = {
     "fair.web.candidate.notices_page",
     "fair.web.matches.offers_for_you",
     "fair.web.matches.subscribe",
-    "fair.web.matches.resume_by_link",
     "fair.web.pool.my_pool",
     "fair.web.pool.give",
     "fair.web.pool.renew",
@@ -213,8 +216,14 @@ async def standing(
     nobody waits while nothing presses)."""
     user, now = request.state.user, clock.now()
     session: AsyncSession = request.state.db
-    gate = await _gate(request, session, how, now)
-    if gate is None or await passes(request, gate):
+    judged = await _gate(request, session, how, now)
+    if judged is None:
+        return None
+    gate, let_in = judged
+    if let_in:  # the line keeps them active there (admission_gate.judge): its cookie
+        _set_cookie(request, gate)
+        return None
+    if await passes(request, gate):
         return None
     engaged = await admission_gate.engaged(_line(request), gate, now)
     if engaged and await admission_gate.exempt(session, user, now):
@@ -234,20 +243,24 @@ async def standing(
 
 async def _gate(
     request: Request, session: AsyncSession, how: str, now: datetime
-) -> admission_gate.Gate | None:
-    """The armed gate of this page: that of the edition its path names (`how`, a kind), else
-    (OWN) the one the candidate's cookie names (no read of their registrations), else that of
-    the first armed edition they are registered to."""
+) -> tuple[admission_gate.Gate, bool] | None:
+    """The armed gate of this page, and whether the line lets the candidate in there already:
+    that of the edition its path names (`how`, a kind), else (OWN) the one the candidate's
+    cookie names (no read of their registrations), else the one that judges them as it judges
+    their socket (`admission_gate.judge`: an armed edition the line lets them in to already,
+    else the first armed edition they are registered to)."""
     gates = await admission_gate.armed(session, now)
     if not gates:
         return None
     if how != OWN:
-        return await admission_gate.gate_of(session, gates, how, request.path_params.get(how))
+        gate = await admission_gate.gate_of(session, gates, how, request.path_params.get(how))
+        return None if gate is None else (gate, False)
+    user = request.state.user
     raw = request.cookies.get(admission_gate.COOKIE)
-    found = admission_gate.admitted_to(raw, request.state.user.id, gates, now)
+    found = admission_gate.admitted_to(raw, user.id, gates, now)
     if found is not None:
-        return next(g for g in gates if g.edition_id == found)
-    return await admission_gate.gate_for(session, request.state.user, now)
+        return next(g for g in gates if g.edition_id == found), False
+    return await admission_gate.judge(session, _line(request), user, gates, now)
 
 
 async def passes(request: Request, gate: admission_gate.Gate) -> bool:

@@ -100,6 +100,8 @@ async def stop_by_link(request: Request) -> Response:
 
 @page
 async def resume_by_link(request: Request) -> Response:
+    """The stopped page's "switch it on again" (the mail link's token, logged in or not):
+    never held by the admission gate, as the stop link (fair.web.gate OPEN_PAGES)."""
     await forms.read(request)
     raw = request.path_params["token"]
     alert = await alerts.by_token(database(request), raw)
