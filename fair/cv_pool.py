@@ -79,7 +79,8 @@ from fair.models import (
     StructureMember,
     User,
 )
-from fair.search import RADII, km_from, stem, words
+from fair.search import RADII, km_from, words
+from fair.search import match as search_match
 
 WORDING = "2026-12"  # the version of the consent's wording (templates/candidate/pool.html)
 PERIODS = (1, 3, 6, 12)  # months a candidate may choose
@@ -461,14 +462,15 @@ def _distance(origin: geo.Origin) -> Any:
 
 def _text_match(base: Select[Any], dialect: str, q: str) -> tuple[Select[Any], Any]:
     """`base` narrowed to the profiles whose text matches `q`'s words (prefixes of their
-    stems), and the rank (lower is better; None without words). On SQLite the FTS5 match runs
+    stems; a short stem of a longer word whole, as the offers' search: fair.search.match.typed),
+    and the rank (lower is better; None without words). On SQLite the FTS5 match runs
     once in a CTE of its own, ranked there, then joined (a correlated subquery ran the match
     once per row: 23 s for 3,000 matches among 36,000 profiles)."""
-    terms = [stem(w) for w in words(q)][:12]
+    terms = search_match.typed_terms(q, 12)
     if not terms:
         return (base.where(false()) if q.strip() else base), None
     if dialect == "sqlite":
-        match = " ".join(f'"{t}"*' for t in terms)
+        match = search_match.fts5([tuple(terms)])
         # The match runs once, ranked in its own query (FTS5 ranks only there), materialised,
         # then joined: matching or ranking per row of cv_texts costs a match each.
         ranked = (
@@ -482,7 +484,7 @@ def _text_match(base: Select[Any], dialect: str, q: str) -> tuple[Select[Any], A
             .prefix_with("MATERIALIZED")
         )
         return base.join(ranked, ranked.c.user_id == CvText.user_id), ranked.c.rank
-    tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+    tsquery = func.to_tsquery("fair_french", search_match.tsquery([tuple(terms)]))
     vector: Any = literal_column("cv_texts.search_vector")
     return base.where(vector.op("@@")(tsquery)), -func.ts_rank(vector, tsquery)
 

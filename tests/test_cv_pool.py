@@ -64,6 +64,37 @@ async def test_search_by_words_and_distance(session) -> None:  # type: ignore[no
     assert both.profiles[0].distance_km is not None and both.profiles[0].distance_km < 10
 
 
+async def test_a_short_stem_of_a_longer_word_is_matched_whole(session) -> None:  # type: ignore[no-untyped-def]
+    """ "vie" is the stem "vi", which starts "visites" and "Villeneuve": whole, as the offers'
+    search matches it (fair.search.match.typed); "vi" typed as it is still starts them."""
+    clock.set_now(f.NOON)
+    w = await world(session)
+    carer = await pool_candidate(
+        session,
+        lines=("Auxiliaire de vie sociale",),
+        commune="Lyon",
+        jobs="Aide à domicile",
+        editions_=(w.montpellier,),
+    )
+    seller = await pool_candidate(
+        session,
+        lines=("Visites clients, secteur de Villeneuve",),
+        commune="Lyon",
+        jobs="Commercial",
+        editions_=(w.montpellier,),
+    )
+    for user in (carer, seller):
+        await cv_pool.give(
+            session, user, level=PoolLevel.EDITION, months=3, edition_id=w.montpellier.id
+        )
+    viewer = await cv_pool.viewer_of(session, w.recruiters["montpellier"])
+    assert viewer is not None
+    found = await cv_pool.search(session, viewer=viewer, query=cv_pool.PoolQuery(q="vie"))
+    assert [p.user_id for p in found.profiles] == [carer.id]
+    found = await cv_pool.search(session, viewer=viewer, query=cv_pool.PoolQuery(q="vi"))
+    assert {p.user_id for p in found.profiles} == {carer.id, seller.id}
+
+
 async def test_consent_levels_period_and_withdrawal(session) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(f.NOON)
     w = await world(session)

@@ -135,6 +135,25 @@ async def _drivers(session):  # type: ignore[no-untyped-def]
     return edition, ids
 
 
+async def _more(session, edition, ids, others):  # type: ignore[no-untyped-def]
+    """`others` (key: title, ROME code, description, commune) in a booth of their own."""
+    booth, _ = await f.booth(session, edition_=edition)
+    postcodes = {"Villeneuve-lès-Maguelone": "34750", "Montpellier": "34000"}
+    for key, (title, code, description, commune) in others.items():
+        offer = await f.offer(
+            session,
+            booth_=booth,
+            title=title,
+            rome_code=code,
+            description=description,
+            commune=commune,
+            postcode=postcodes[commune],
+            skills=[],
+        )
+        ids[offer.id] = key
+    await db.commit(session)
+
+
 def _job(code: str) -> Reason:
     job = rome.job(code)
     assert job is not None
@@ -202,32 +221,73 @@ async def test_acronyms_find_their_trade_not_words_beginning_alike(session):  # 
     "agent d'entretien", any two of an offer's words, found the agents of every trade whose
     offer says "sens du service", and the building's maintenance agents."""
     edition, ids = await _setup(session)
-    booth, _ = await f.booth(session, edition_=edition)
     others = {
         "sales": ("Assistant commercial", "D1401", "Visites clients.", "Villeneuve-lès-Maguelone"),
         "upkeep": ("Agent d'entretien du bâtiment", "I1203", "Sens du service.", "Montpellier"),
         "guard": ("Agent de sécurité", "K2503", "Sens du service.", "Montpellier"),
+        # "auxiliaire" typed, and words starting with "vi": not the "vie" typed.
+        "nursery": (
+            "Auxiliaire de puériculture",
+            "J1304",
+            "Visites des familles.",
+            "Villeneuve-lès-Maguelone",
+        ),
     }
-    postcodes = {"Villeneuve-lès-Maguelone": "34750", "Montpellier": "34000"}
-    for key, (title, code, description, commune) in others.items():
-        offer = await f.offer(
-            session,
-            booth_=booth,
-            title=title,
-            rome_code=code,
-            description=description,
-            commune=commune,
-            postcode=postcodes[commune],
-            skills=[],
-        )
-        ids[offer.id] = key
-    await db.commit(session)
+    await _more(session, edition, ids, others)
     _, found = await _find(session, edition, ids, "AES")
     assert found == [("home", Reason("synonym", "AES", "assistant de vie"))]
     _, found = await _find(session, edition, ids, "auxiliaire de vie")
     assert found == [("home", Reason("synonym", "auxiliaire de vie", "assistant de vie"))]
     _, found = await _find(session, edition, ids, "ash")
     assert found == [("ash", None)]
+
+
+async def test_a_short_stem_of_a_longer_typed_word_is_matched_whole(session):  # type: ignore[no-untyped-def]
+    """The query's own words: "vie" is the stem "vi", which as a word's start found
+    "Villeneuve" and "visites"; "pose" is "pos", which found "poste". A short word the stemmer
+    leaves whole ("ele", "elec") may be a longer word being typed: still a word's start."""
+    edition, ids = await _setup(session)
+    others = {
+        "sales": ("Assistant commercial", "D1401", "Visites clients.", "Villeneuve-lès-Maguelone"),
+        "tiler": ("Carreleur", "F1608", "Pose de carrelage.", "Montpellier"),
+        "clerk": ("Agent administratif", "M1602", "Poste à pourvoir.", "Montpellier"),
+    }
+    await _more(session, edition, ids, others)
+    for q, expected in [
+        ("vie", {"home"}),
+        ("Vies", {"home"}),
+        ("assistant vie", {"home"}),
+        ("pose", {"tiler"}),
+        ("ele", {"elec"}),
+        ("elec", {"elec"}),
+        ("vi", {"home", "sales"}),  # as typed: a word's start
+    ]:
+        # The plain search (the API's, the words alone) and the pages' (widened).
+        page = await search.search(session, edition_id=edition.id, query=search.Query(q=q))
+        assert {ids[h.offer.id] for h in page.hits} == expected, q
+        _, found = await _find(session, edition, ids, q)
+        assert {k for k, _ in found} == expected, q
+
+
+def test_typed_stems():
+    typed = search_match.typed
+    whole = search_match.WHOLE
+    assert [typed(w) for w in ("vie", "vies", "aide", "caces", "pose")] == [
+        "vi" + whole,
+        "vi" + whole,
+        "aid" + whole,
+        "cac" + whole,
+        "pos" + whole,
+    ]
+    assert [typed(w) for w in ("vi", "ele", "elec", "btp", "electricien")] == [
+        "vi",
+        "ele",
+        "elec",
+        "btp",
+        search.stem("electricien"),
+    ]
+    assert search_match.fts5([(typed("auxiliaire"), typed("vie"))]) == '("auxiliair"* AND "vi")'
+    assert search_match.tsquery([(typed("auxiliaire"), typed("vie"))]) == "(auxiliair:* & vi)"
 
 
 async def test_typos_forgiven_with_did_you_mean(session):  # type: ignore[no-untyped-def]

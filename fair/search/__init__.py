@@ -22,10 +22,10 @@ Modules, after the concept each holds:
 - `facets`: the filters' counts.
 - `terms`: job seekers' words: synonyms, ROME jobs, spelling; `find` is the pages' search.
 
-Import order inside the package (each imports only modules before it): `cache`, `stemming`
-and `match` import nothing from the package; `query` imports `match`; `places` nothing;
-`filters` imports `places`, `query`, `stemming`; `ranking` imports `match`, `filters`,
-`places`, `query`, `stemming`; `hits` imports `match`, `query`; `best` imports `match`,
+Import order inside the package (each imports only modules before it): `cache` and
+`stemming` import nothing from the package; `match` imports `stemming`; `query` imports
+`match`; `places` nothing; `filters` imports `match`, `places`, `query`; `ranking` imports
+`match`, `filters`, `places`, `query`; `hits` imports `match`, `query`; `best` imports `match`,
 `filters`, `hits`, `query`, `ranking`; `pages` imports `cache`, `best`, `filters`, `hits`,
 `places`, `query`, `ranking`; `params` imports `query`; `facets` imports `cache`, `filters`,
 `pages`, `ranking`, `places`, `query`, `stemming`; `terms` imports `cache`, `pages`,

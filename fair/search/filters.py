@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import geo
 from fair.enums import BoothStatus
 from fair.models import Booth, Offer
+from fair.search.match import typed_terms
 from fair.search.places import distance_from, surely_within
 from fair.search.query import PUBLICS, Query
-from fair.search.stemming import stem, words
+
+MAX_WORDS = 12  # the query's words searched at most
 
 
 def dialect(session: AsyncSession) -> str:
@@ -22,7 +24,9 @@ def dialect(session: AsyncSession) -> str:
 
 
 def terms(query: Query) -> list[str]:
-    return [stem(w) for w in words(query.q)][:12]
+    """The query's stems as fair.search.match matches them (a short one of a longer word,
+    whole: `match.typed`)."""
+    return typed_terms(query.q, MAX_WORDS)
 
 
 def eligible_offers(

@@ -2,8 +2,9 @@
 synonyms, the same job's ROME codes, corrected spelling), ranked below the query's own matches.
 
 A group is a list of stems that must all be found, each as a word's start (as `fair.search` has
-always matched), or as a whole word when it ends with `WHOLE`. Without a widening, the plain
-match is the query's stems in one group.
+always matched), or as a whole word when it ends with `WHOLE`: a short stem that stands for a
+longer word (`typed`: "vie" is "vi", which starts "ville", "visite"). Without a widening, the
+plain match is the query's stems in one group.
 
 With one, an offer matches when any group matches, or when it carries one of the codes and has
 the `rest` stems (the query's words that do not name the job: "chauffeur Lunel" keeps Lunel).
@@ -38,10 +39,13 @@ from sqlalchemy import (
     union_all,
 )
 
+from fair.search.stemming import stem, words
+
 GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and the spelling's)
-# Ends a group's stem that matches a whole word only, not a word's start: a synonym's short
-# stem ("vie" is "vi", which starts "ville", "visite"…: fair.search.terms).
+# Ends a group's stem that matches a whole word only, not a word's start: a short stem of a
+# longer word ("vie" is "vi", which starts "ville", "visite"…): `typed`, fair.search.terms.
 WHOLE = "="
+WHOLE_STEM = 3  # a stem this short, of a longer word, matches whole words only
 TIER = 1000.0  # SQLite's bm25 of a match stays far below this
 
 
@@ -55,6 +59,22 @@ class Wider:
 
     def __bool__(self) -> bool:
         return bool(self.groups or self.codes)
+
+
+def typed(word: str) -> str:
+    """A typed (folded) word as a group's stem: its stem, matched as a word's start, or whole
+    (`WHOLE`) when stemming shortened it to `WHOLE_STEM` letters or fewer. Such a word is
+    complete ("vie", "aide", "caces", "pose"): its stem ("vi", "aid", "cac", "pos") starts
+    other words ("ville", "aidant", "cacao", "poste"), which it does not mean. A short word
+    the stemmer leaves as it is ("ele", "cuis", "btp") may be a word's start being typed, and
+    stays one (as a longer stem: "elec" for "électricien")."""
+    found = stem(word)
+    return found + WHOLE if len(found) <= WHOLE_STEM and len(found) < len(word) else found
+
+
+def typed_terms(text_: str, most: int) -> list[str]:
+    """The group of stems of the words of `text_` (`typed`), the first `most` of them."""
+    return [typed(w) for w in words(text_)][:most]
 
 
 def fts5(groups: list[tuple[str, ...]]) -> str:

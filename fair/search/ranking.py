@@ -19,7 +19,6 @@ from fair.search.filters import eligible_offers, filters
 from fair.search.filters import terms as terms_of
 from fair.search.places import distance_from
 from fair.search.query import Query
-from fair.search.stemming import stem, words
 
 
 def matching(
@@ -50,7 +49,7 @@ def matching(
         base, rank = search_match.postgresql(base, Offer, vector_, terms, query.also)
         ranked = base
     elif terms and dialect == "sqlite":
-        match = " ".join(f'"{t}"*' for t in terms)
+        match = search_match.fts5([tuple(terms)])
         matching = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :match").bindparams(
             match=match
         )
@@ -66,7 +65,7 @@ def matching(
         )
         rank = literal_column("bm25(offers_fts, 4.0, 1.0)")  # lower is better
     elif terms:
-        tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+        tsquery = func.to_tsquery("fair_french", search_match.tsquery([tuple(terms)]))
         vector: Any = literal_column("offers.search_vector")
         base = ranked = base.where(vector.op("@@")(tsquery))
         rank = -func.ts_rank(vector, tsquery)
@@ -80,7 +79,7 @@ def network_rows(
     distance, sort key) rows beside the edition's own (`search`); their own full-text index
     (migration 0031)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    terms = [stem(w) for w in words(query.q)][:12]
+    terms = terms_of(query)
     held = select(NetworkOffer.id).where(NetworkOffer.edition_id == edition_id)
     held = filters(held, query, origin, dialect, NetworkOffer)
     rank: Any = literal_column("0")
@@ -94,14 +93,14 @@ def network_rows(
         vector_: Any = literal_column("network_offers.search_vector")
         held, rank = search_match.postgresql(held, NetworkOffer, vector_, terms, query.also)
     elif terms and dialect == "sqlite":
-        match = " ".join(f'"{t}"*' for t in terms)
+        match = search_match.fts5([tuple(terms)])
         fts = table("network_offers_fts", literal_column("rowid"))
         held = held.join(fts, literal_column("network_offers_fts.rowid") == NetworkOffer.id).where(
             text("network_offers_fts MATCH :network_match").bindparams(network_match=match)
         )
         rank = literal_column("bm25(network_offers_fts, 4.0, 1.0)")
     elif terms:
-        tsquery = func.to_tsquery("fair_french", " & ".join(f"{t}:*" for t in terms))
+        tsquery = func.to_tsquery("fair_french", search_match.tsquery([tuple(terms)]))
         vector: Any = literal_column("network_offers.search_vector")
         held = held.where(vector.op("@@")(tsquery))
         rank = -func.ts_rank(vector, tsquery)

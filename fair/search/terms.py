@@ -40,7 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import geo, rome, rome_suggest, rome_text, timing
 from fair.search import cache as search_cache
 from fair.search import pages, stemming
-from fair.search.match import WHOLE, Reason, Wider
+from fair.search.match import WHOLE, WHOLE_STEM, Reason, Wider, fts5, tsquery, typed_terms
+from fair.search.match import typed as typed_stem
 from fair.search.query import Hit, Page, Query
 
 JOBS = 4  # ROME suggestions read
@@ -48,7 +49,6 @@ JOB_SHARE = 0.6  # a suggestion kept scores at least this share of the best one'
 MAX_WORDS = 12  # as fair.search
 ROOT = 5  # letters two words of one family share at least (`akin`)
 PREFIX_KEY = 5  # a synonym's stem this long also matches the longer stems it starts
-WHOLE_STEM = 3  # a synonym's phrase's stem this short matches whole words only
 SPELLING_WORDS = 4  # unknown words corrected at most per query
 CANDIDATES = 40  # vocabulary words read per unknown word
 SIMILARITY = 0.2  # pg_trgm's similarity threshold for them
@@ -89,6 +89,8 @@ def synonyms() -> tuple[Synonym, ...]:
 
 
 def _same(typed: str, key: str) -> bool:
+    """Whether a query's stem (`typed_stem`: maybe to be matched whole) is a synonym's key's."""
+    typed = typed.removesuffix(WHOLE)
     return typed == key or (len(key) >= PREFIX_KEY and typed.startswith(key))
 
 
@@ -167,13 +169,13 @@ async def job_codes(
         naming = [w for w in asked if _names(index.analyser.terms(w), names)]
         shipped = rome.job(suggestion.code_rome)
         indexed = sorted(stemming.stems(shipped.label if shipped else label).split())
-        if not naming or all(_has(indexed, stemming.stem(w)) for w in naming):
+        if not naming or all(_has(indexed, typed_stem(w)) for w in naming):
             continue  # nothing of the job in the words, or its offers' name holds them all
         kept[suggestion.code_rome] = label
         covered.update(naming)
     if not kept:
         return {}, ()
-    rest = (stemming.stem(w) for w in typed if w not in covered and len(w) > 1)
+    rest = (typed_stem(w) for w in typed if w not in covered and len(w) > 1)
     return kept, tuple(dict.fromkeys(rest))
 
 
@@ -385,7 +387,7 @@ async def found_alone(session: AsyncSession, word: str) -> bool:
     if session.get_bind().dialect.name == "sqlite":
         statement = text(
             "SELECT 1 FROM offers_fts WHERE offers_fts MATCH :match LIMIT 1"
-        ).bindparams(match=f'"{stemming.stem(word)}"*')
+        ).bindparams(match=fts5([(typed_stem(word),)]))
     else:
         # Materialised: planned without the LIMIT, the match reads the full-text index (a
         # word of no offer: nothing); with it, PostgreSQL expected a match early in a scan of
@@ -394,7 +396,7 @@ async def found_alone(session: AsyncSession, word: str) -> bool:
             "WITH found AS MATERIALIZED (SELECT id FROM offers"
             " WHERE search_vector @@ to_tsquery('fair_french', :match))"
             " SELECT 1 FROM found LIMIT 1"
-        ).bindparams(match=f"{stemming.stem(word)}:*")
+        ).bindparams(match=tsquery([(typed_stem(word),)]))
     return (await session.scalar(statement)) is not None
 
 
@@ -460,7 +462,7 @@ class Widening:
 
 async def widen(session: AsyncSession, q: str) -> Widening:
     """What `q` also means: its synonyms' groups and the same job's ROME codes."""
-    terms = [stemming.stem(w) for w in stemming.words(q)][:MAX_WORDS]
+    terms = typed_terms(q, MAX_WORDS)
     if not terms:
         return Widening()
     known: set[int] = set()
@@ -475,7 +477,7 @@ async def find(
 ) -> Page:
     """The search of the pages: `query`'s words, their synonyms and the same jobs, ranked below
     the words' own matches; when nothing matches, the words respelt ("did you mean")."""
-    terms = [stemming.stem(w) for w in stemming.words(query.q)][:MAX_WORDS]
+    terms = typed_terms(query.q, MAX_WORDS)
     if not terms:
         return await pages.search(session, edition_id=edition_id, query=query, network=network)
     with timing.span("widen"):
@@ -540,7 +542,7 @@ async def meant(session: AsyncSession, q: str, *, edition_id: int) -> tuple[str,
             return None
         words_meant = respelled(q, fixes)
         again = await widen(session, words_meant)
-    own = tuple(fixes.get(w, stemming.stem(w)) for w in stemming.words(q))[:MAX_WORDS]
+    own = tuple(fixes.get(w, typed_stem(w)) for w in stemming.words(q))[:MAX_WORDS]
     typed, fixed = next(iter(fixes.items()))
     again.reasons.insert(0, (own, Reason("spelling", typed, surfaces().get(fixed, fixed))))
     again.wider = replace(again.wider, groups=(own, *again.wider.groups))
