@@ -116,7 +116,9 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         tasks = worker.start(state) if conf.background_tasks else []
         # Every web process writes its own page-view tally, and what is left when it stops.
         tasks.append(asyncio.create_task(worker.run_activity(state)))
-        live_hub.of(broadcast).start(state)  # what the /live sockets share (fair.live.hub)
+        hub = live_hub.of(broadcast)
+        hub.start(state)  # what the /live sockets share (fair.live.hub)
+        state.sessions = hub  # its session cache, for pages too (fair.app_state.SessionCheck)
         thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
         try:

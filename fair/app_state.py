@@ -13,7 +13,7 @@ Infrastructure, below the boundaries: web/, live/ and the worker read it; only a
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.datastructures import State
@@ -22,8 +22,19 @@ from starlette.requests import HTTPConnection
 from fair import db
 from fair.broadcast import Broadcaster
 from fair.media_rooms import MediaRooms
+from fair.models import User
 from fair.page_cache import PageCache
 from fair.tally import Tally
+
+
+class SessionCheck(Protocol):
+    """Who a session cookie belongs to, from the live hub's cache (fair.live.hub.Hub: one read
+    for the asks and sockets of a moment, revocations heard at once): put here by fair/app.py so
+    that a page (fair.web.admission's held status) uses it without importing the live boundary."""
+
+    async def authenticate(
+        self, state: AppState, cookie: dict[str, Any]
+    ) -> tuple[User, int] | None: ...
 
 
 class AssetUrls(Protocol):
@@ -65,6 +76,7 @@ class AppState(Resources):
     assets: AssetUrls
     activity: Tally
     pages: PageCache
+    sessions: SessionCheck  # the live hub's (fair/app.py)
 
 
 def of(connection: HTTPConnection) -> AppState:

@@ -34,6 +34,7 @@ from fair import settings as fair_settings
 from fair.enums import MuteLength, ReportKind, Role
 from fair.errors import FairError
 from fair.models import Booth, ChatMute, ChatReport, Conversation, Edition, QaMessage, User
+from fair.search import cache as search_cache
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.factories import NOON
@@ -771,6 +772,7 @@ async def test_booth_page_queries_do_not_grow_with_questions(
 
     async def queries() -> int:
         statements.clear()
+        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
         engine = app.state.engine.sync_engine
         event.listen(engine, "before_cursor_execute", count)
         try:

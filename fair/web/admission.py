@@ -9,11 +9,12 @@ the candidate goes on to the page they asked for (`next`).
 
 Holding costs far less than serving (issue 17): a held candidate's ask is answered without a
 unit of work when what decides is known in this process (`_held_status`): their session from
-the live hub's cache (fair.live.hub: one read for the asks and sockets of a moment, kept 30 s,
-revocations heard at once), the armed gates and their pressure (fair.admission_gate's caches),
-whether they are exempt (kept `admission_gate.EXEMPT_SECONDS`, else one read), then one Redis
-script for their place. Anything else (let in already, a gate not armed or not engaged, no
-valid session, staff) goes the page's way (`_status`).
+the live hub's cache (fair.app_state.SessionCheck, fair.live.hub: one read for the asks and
+sockets of a moment, kept 30 s, revocations heard at once), the armed gates and their
+pressure (fair.admission_gate's caches), whether they are exempt (kept
+`admission_gate.EXEMPT_SECONDS`, else one read), then one Redis script for their place.
+Anything else (let in already, a gate not armed or not engaged, no valid session, staff) goes
+the page's way (`_status`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from starlette.routing import Route
 
 from fair import admission, admission_gate, app_state, clock, editions, i18n
 from fair.enums import Role
-from fair.live import hub as hubs
 from fair.web import gate, urls
 from fair.web.accounts import safe_next
 from fair.web.auth import database, json_page, page, require_user
@@ -139,8 +139,7 @@ async def _held_status(request: Request) -> Response | None:
     if gate_ is None:  # not armed, or the armed editions to read again
         return None
     state = app_state.of(request)
-    hub = hubs.of(state.broadcast)
-    found = await hub.authenticate(state, request.session)
+    found = await state.sessions.authenticate(state, request.session)
     if found is None or found[0].role != Role.CANDIDATE:
         return None
     user = found[0]
@@ -150,7 +149,8 @@ async def _held_status(request: Request) -> Response | None:
     )
     if edition_id == gate_.edition_id:  # let in already: the cookie renewed the page's way
         return None
-    if not await admission_gate.engaged(hub.line(), gate_, now):
+    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
+    if not await admission_gate.engaged(line, gate_, now):
         return None
     exempt = admission_gate.exempt_known(user.id, now)
     if exempt is None:
