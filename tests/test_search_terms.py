@@ -463,3 +463,63 @@ def test_groups_that_find_nothing_more_are_left_out_of_the_match():
         ("chef", "part"),
         ("conduct",),
     ]
+
+
+async def test_a_title_is_better_evidence_than_words_scattered_in_the_text(session):  # type: ignore[no-untyped-def]
+    """The query's own words in a title starting with the first (its trade) come first, then
+    its words elsewhere in a title or a synonym's phrase in a title, then its words found
+    anywhere (the skills, the description), then the synonyms' other matches, on every
+    ranking path: the exact one, each tier's newest scored (`Query.rank_bound`), page by
+    page."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    offers = {
+        # "mise en rayon": a skill of the seller's; the synonym's "employé de rayon" a title.
+        "seller": ("Vendeur en boulangerie", "D1106", "Accueil des clients.", ["Mise en rayon"]),
+        "shelves": ("Employé de rayon libre-service", "D1507", "Réassort.", []),
+        # "auxiliaire de vie": "auxiliaire" in the title, "vie" in the description.
+        "nursery": ("Auxiliaire de puériculture", "J1304", "Actes de la vie quotidienne.", []),
+        "home": ("Assistant de vie dépendance", "K1302", "Aide aux personnes âgées.", []),
+        # "routier": a sector in a title, the trade itself, its synonym's.
+        "agency": ("Responsable d'agence transport routier", "N4201", "Gestion.", []),
+        "long": ("Routier international", "N4101", "Tournées longues.", []),
+        "truck": ("Conducteur de poids lourd", "N4101", "Livraisons.", []),
+        "mechanic": ("Mécanicien", "I1604", "Véhicules du transport routier.", []),
+        "bus": ("Conducteur de bus", "N4103", "Poids lourd.", []),
+    }
+    for key, (title, code, description, skills) in offers.items():
+        offer = await f.offer(
+            session,
+            booth_=booth,
+            title=title,
+            rome_code=code,
+            description=description,
+            skills=skills,
+        )
+        ids[offer.id] = key
+    await db.commit(session)
+    expected = {  # the tiers, best first
+        "mise en rayon": [{"shelves"}, {"seller"}],
+        "auxiliaire de vie": [{"home"}, {"nursery"}],
+        "routier": [{"long"}, {"truck", "agency"}, {"mechanic"}, {"bus"}],
+    }
+    for q, tiers in expected.items():
+        for bound in (0, 1):
+            query = search.Query(q=q, rank_bound=bound)
+            page = await search_terms.find(session, edition_id=edition.id, query=query)
+            found = [ids[h.offer.id] for h in page.hits]
+            assert [set(found[n : n + len(t)]) for n, t in _starts(tiers)] == tiers, (q, bound)
+            for n, key in enumerate(found, 1):  # one a page: the same order, page by page
+                one = search.Query(q=q, rank_bound=bound, per_page=1, page=n)
+                page = await search_terms.find(session, edition_id=edition.id, query=one)
+                assert [ids[h.offer.id] for h in page.hits] == [key], (q, bound, n)
+
+
+def _starts(tiers: list[set[str]]) -> list[tuple[int, set[str]]]:
+    """Each tier with its first place in a page."""
+    found, n = [], 0
+    for tier in tiers:
+        found.append((n, tier))
+        n += len(tier)
+    return found

@@ -1,5 +1,5 @@
 """The SQL of an offer search's words: the query's own stems, and what widens it (fair.search.terms:
-synonyms, the same job's ROME codes, corrected spelling), ranked below the query's own matches.
+synonyms, the same job's ROME codes, corrected spelling), ranked in tiers of evidence (below).
 
 A group is a list of stems that must all be found, each as a word's start (as `fair.search` has
 always matched), or as a whole word when it ends with `WHOLE`: a short stem that stands for a
@@ -8,9 +8,16 @@ plain match is the query's stems in one group.
 
 With one, an offer matches when any group matches, or when it carries one of the codes and has
 the `rest` stems (the query's words that do not name the job: "chauffeur Lunel" keeps Lunel).
-Rank (lower is better): 0 for an offer the query's own stems find, 1 for one only a widening
-finds, then the full-text score within each tier. On SQLite one more FTS5 match inside the same
-statement tells the tiers apart; on PostgreSQL a second `@@` on the rows already found.
+Rank (lower is better), in tiers (`tiers`), then the full-text score within each: the offers
+whose title holds the query's own stems and starts with the first (the trade: "Secrétaire");
+those whose title holds the query's own stems elsewhere or a widening's phrase (a synonym's:
+"Employé de rayon" for "mise en rayon"); those the query's own stems find elsewhere only (the
+description, the skills: "actes de la vie quotidienne" for "auxiliaire de vie"); then those
+only a widening finds. Words scattered in a text are weaker evidence of the job than a title,
+and a title's first word names its job. On SQLite more FTS5 matches inside the same statement
+tell the tiers apart (restricted to the title's column, "^" for its first word); on PostgreSQL
+more `@@` on the rows already found (restricted to the title's lexemes, weighted A; its first
+word read from its stems).
 
 Bounded (fair.search.Query.rank_bound; 0, exact, by default): only the newest matches of each
 tier (highest ids) are scored, the others come after their tier's scored ones, newest first.
@@ -46,7 +53,9 @@ GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and th
 # longer word ("vie" is "vi", which starts "ville", "visite"…): `typed`, fair.search.terms.
 WHOLE = "="
 WHOLE_STEM = 3  # a stem this short, of a longer word, matches whole words only
-TIER = 1000.0  # SQLite's bm25 of a match stays far below this
+TIER = 1000.0  # SQLite's bm25 of a match stays far below this: a tier's step
+PG_TIER = 2  # PostgreSQL's step: ts_rank (normalised, `postgresql`) stays below 1
+TITLE_FTS5 = "title_stems"  # the title's column of the FTS5 indexes (offers', partners')
 
 
 @dataclass(frozen=True)
@@ -88,12 +97,74 @@ def tsquery(groups: list[tuple[str, ...]]) -> str:
     return " | ".join("(" + " & ".join(map(_ts_term, g)) + ")" for g in groups if g)
 
 
+def fts5_title(groups: list[tuple[str, ...]], *, head: bool = False) -> str:
+    """`fts5(groups)` restricted to the title's column: each stem in the title; `head`: the
+    title's first word is the group's first stem's (FTS5's initial token, "^")."""
+
+    def term(n: int, stem: str) -> str:
+        return f"{TITLE_FTS5} : {'^ ' if head and n == 0 else ''}{_fts5_term(stem)}"
+
+    return " OR ".join(
+        "(" + " AND ".join(term(n, t) for n, t in enumerate(g)) + ")" for g in groups if g
+    )
+
+
+def tsquery_title(groups: list[tuple[str, ...]]) -> str:
+    """`tsquery(groups)` restricted to the title's lexemes (weight A)."""
+    return " | ".join("(" + " & ".join(_ts_term(t, "A") for t in g) + ")" for g in groups if g)
+
+
+def tiers(terms: list[str], wider: Wider) -> list[tuple[list[tuple[str, ...]], str]]:
+    """The tiers of a widened search but the last (what only the widening finds), best first
+    (the module's doc): each its groups of stems and where they must be: "head" (in the title,
+    which starts with the group's first), "title" or "any". None without a widening (one
+    tier)."""
+    if not wider:
+        return []
+    own = [tuple(terms)]
+    return [(own, "head"), (_groups(terms, wider), "title"), (own, "any")]
+
+
+LAST = 3  # the last tier's number: len(tiers(…)) with a widening
+
+
+def _fts5_tiers(terms: list[str], wider: Wider) -> list[tuple[int, str]]:
+    """`tiers` as FTS5 queries, with their numbers (a tier of no group left out)."""
+    return [
+        (n, fts5(groups) if where == "any" else fts5_title(groups, head=where == "head"))
+        for n, (groups, where) in enumerate(tiers(terms, wider))
+        if groups
+    ]
+
+
+def _ts_tiers(vector: Any, title: Any, terms: list[str], wider: Wider) -> list[tuple[int, Any]]:
+    """`tiers` as conditions on an offer's tsvector `vector` and its `title` stems (the head's
+    start there: a tsquery knows no word's place), with their numbers (a tier of no group left
+    out)."""
+    found = []
+    for n, (groups, where) in enumerate(tiers(terms, wider)):
+        if not groups:
+            continue
+        query = tsquery(groups) if where == "any" else tsquery_title(groups)
+        condition = vector.op("@@")(func.to_tsquery("fair_french", query))
+        if where == "head":
+            first = groups[0][0]
+            whole = first.removesuffix(WHOLE)
+            starts = (title == whole) | title.like(f"{whole} %") if whole != first else None
+            condition = condition & (starts if starts is not None else title.like(f"{first}%"))
+        found.append((n, condition))
+    return found
+
+
 def _fts5_term(stem: str) -> str:
     return f'"{stem.removesuffix(WHOLE)}"' if stem.endswith(WHOLE) else f'"{stem}"*'
 
 
-def _ts_term(stem: str) -> str:
-    return stem.removesuffix(WHOLE) if stem.endswith(WHOLE) else f"{stem}:*"
+def _ts_term(stem: str, weights: str = "") -> str:
+    whole = stem.removesuffix(WHOLE)
+    if whole != stem:
+        return f"{whole}:{weights}" if weights else whole
+    return f"{stem}:*{weights}"
 
 
 def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
@@ -152,9 +223,8 @@ def sqlite(
         found.append(coded.with_only_columns(model.id))
     ids: Any = found[0] if len(found) == 1 else union_all(*found)
     matched = base.where(own_id.in_(ids))
-    own = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :own")
-    own = own.bindparams(own=fts5([tuple(terms)]))
-    tier: Any = case((model.id.in_(own.columns(literal_column("rowid"))), 0.0), else_=TIER)
+    tiered = [(model.id.in_(ids), TIER * n) for n, ids in _sqlite_tiers(fts, terms, wider, "")]
+    tier: Any = case(*tiered, else_=TIER * LAST) if tiered else literal(0.0, Float)
     if bound:
         ranked = sqlite_candidates(base, model, fts, terms, wider, bound)
         kept = ranked.cte(f"{fts}_ranked").prefix_with("MATERIALIZED")
@@ -190,6 +260,17 @@ def sqlite(
     return matched, ranked, tier + best.c.score
 
 
+def _sqlite_tiers(fts: str, terms: list[str], wider: Wider, prefix: str) -> list[tuple[int, Any]]:
+    """The matches (ids in `fts`) of each of `tiers` but the last, with its number, as selects
+    (their parameters' names start with `prefix`)."""
+    found = []
+    for n, match in _fts5_tiers(terms, wider):
+        name = f"{prefix}tier_{n}"
+        ids = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}")
+        found.append((n, ids.bindparams(**{name: match}).columns(literal_column("rowid"))))
+    return found
+
+
 def _coded(model: Any, fts: str, wider: Wider, name: str) -> Select[Any]:
     """The offers of `wider`'s codes, as (id, score 0)."""
     score = literal(0.0, Float).label("score")
@@ -222,11 +303,6 @@ def sqlite_candidates(
     # "+": a filter on the rows the index gives, not a rowid lookup of each of these ids.
     unindexed: Any = literal_column(f"+{fts}.rowid")
     passes = eligible.where(model.id == rowid).correlate(None).exists()
-    own = (
-        text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :cand_own")
-        .bindparams(cand_own=fts5([tuple(terms)]))
-        .columns(literal_column("rowid"))
-    )
 
     def newest(n: int, tier: float, *where: Any) -> Any:
         match = text(f"{fts} MATCH :cand_every_{n}").bindparams(**{f"cand_every_{n}": every})
@@ -242,30 +318,36 @@ def sqlite_candidates(
 
     if not wider:
         return select(newest(0, 0.0))
-    first = newest(0, 0.0, unindexed.in_(own))
-    words = newest(1, TIER, unindexed.not_in(own))
-    second: Any = words
+    parts: list[Any] = []
+    before: list[Any] = []  # the better tiers' matches
+    for n, ids in _sqlite_tiers(fts, terms, wider, "cand_"):
+        parts.append(newest(n, TIER * n, unindexed.in_(ids), *map(unindexed.not_in, before)))
+        before.append(ids)
+    words = newest(LAST, TIER * LAST, *map(unindexed.not_in, before))
+    last: Any = words
     if wider.codes:
         # The codes' offers score 0 within the tier; one the words match too keeps its bm25
         # (as `sqlite`'s grouped minimum). The tier's newest `k` are among the newest `k` of
         # each part.
         coded = (
-            eligible.with_only_columns(model.id.label("id"), literal(TIER, Float).label("key"))
+            eligible.with_only_columns(
+                model.id.label("id"), literal(TIER * LAST, Float).label("key")
+            )
             .where(*_codes(model, fts, wider, "cand_rest"))
-            .where(model.id.not_in(own))
+            .where(*map(model.id.not_in, before))
             .order_by(model.id.desc())
             .limit(k)
             .subquery()
         )
         both = union_all(select(words), select(coded)).subquery()
-        second = (
+        last = (
             select(both.c.id, func.min(both.c.key).label("key"))
             .group_by(both.c.id)
             .order_by(both.c.id.desc())
             .limit(k)
             .subquery()
         )
-    return union_all(select(first), select(second))
+    return union_all(*map(select, parts), select(last))
 
 
 def sqlite_matched(
@@ -295,14 +377,18 @@ def sqlite_best(fts: str, model: Any, terms: list[str], wider: Wider, k: int) ->
     reading each match's offer row (fair.search)."""
     every = fts5(_groups(terms, wider))
     params: dict[str, Any] = {"best_every": every, "best_k": k}
-    if wider:
-        params["best_own"] = fts5([tuple(terms)])
+    tiered = _fts5_tiers(terms, wider)
+    params.update({f"best_tier_{n}": match for n, match in tiered})
 
     def tier(column: str) -> str:
         if not wider:
             return "0.0"
-        own = f"SELECT rowid FROM {fts} WHERE {fts} MATCH :best_own"
-        return f"CASE WHEN {column} IN ({own}) THEN 0.0 ELSE {TIER} END"
+        whens = " ".join(
+            f"WHEN {column} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :best_tier_{n})"
+            f" THEN {TIER * n}"
+            for n, _ in tiered
+        )
+        return f"CASE {whens} ELSE {TIER * LAST} END"
 
     scored = (
         f"SELECT rowid AS id, {tier('rowid')} + bm25({fts}, 4.0, 1.0) AS key FROM {fts}"
@@ -331,7 +417,6 @@ def postgresql(
     """The matches of `terms` or of `wider` among `base`, and the rank."""
     groups = _groups(terms, wider)
     every = func.to_tsquery("fair_french", tsquery(groups))
-    own = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
     # The same offers as `every` finds, with fewer phrases to read in the index.
     condition: Any = vector.op("@@")(func.to_tsquery("fair_french", tsquery(matching(groups))))
     if wider.codes:
@@ -340,21 +425,23 @@ def postgresql(
             rest = func.to_tsquery("fair_french", tsquery([wider.rest]))
             coded = coded & vector.op("@@")(rest)
         condition = or_(condition, coded)
-    tier = case((vector.op("@@")(own), 0.0), else_=2.0)
+    tiered = _ts_tiers(vector, model.title_stems, terms, wider)
+    tier = case(*((c, float(PG_TIER * n)) for n, c in tiered), else_=float(PG_TIER * LAST))
     # Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
     return base.where(condition), tier - func.ts_rank(vector, every, 32)
 
 
-def postgresql_tier(vector: Any, terms: list[str], wider: Wider) -> Any:
-    """A match's tier as `postgresql` ranks it: 0 when the query's own words find it, 2 when
-    only the widening does (0 for all without one)."""
+def postgresql_tier(vector: Any, title: Any, terms: list[str], wider: Wider) -> Any:
+    """A match's tier as `postgresql` ranks it (its tsvector `vector`, its title's stems
+    `title`): `PG_TIER` times its number in `tiers` (0 for all without a widening)."""
     # Written in the SQL (integers): a parameter's type would be unknown in a CTE's column.
     if not wider:
         return literal_column("0", Integer)
-    own = func.to_tsquery("fair_french", tsquery([tuple(terms)]))
     return case(
-        (vector.op("@@")(own), literal_column("0", Integer)), else_=literal_column("2", Integer)
-    )
+        *((c, literal_column(str(PG_TIER * n), Integer))
+          for n, c in _ts_tiers(vector, title, terms, wider)),
+        else_=literal_column(str(PG_TIER * LAST), Integer),
+    )  # fmt: skip
 
 
 def postgresql_bounded(matches: Any, table_: Any, terms: list[str], wider: Wider, k: int) -> Any:
@@ -378,7 +465,7 @@ def postgresql_bounded(matches: Any, table_: Any, terms: list[str], wider: Wider
         .scalar_subquery()
     )
     kept = []
-    for tier in ("0", "2") if wider else ("0",):
+    for tier in (str(PG_TIER * n) for n in range(LAST + 1 if wider else 1)):
         newest = (
             select(matches.c.id)
             .where(matches.c.key == literal_column(tier, Integer))

@@ -111,7 +111,8 @@ async def _search(
     )
     if bounded:
         vector: Any = literal_column("offers.search_vector")
-        rank = search_match.postgresql_tier(vector, terms_of(query), query.also)
+        title: Any = literal_column("offers.title_stems")
+        rank = search_match.postgresql_tier(vector, title, terms_of(query), query.also)
     key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
     source: Any = (ranked if sort == "relevance" else base).with_only_columns(
         Offer.id.label("id"), distance.label("distance"), key.label("key")

@@ -476,7 +476,8 @@ async def find(
     session: AsyncSession, *, edition_id: int, query: Query, network: bool = False
 ) -> Page:
     """The search of the pages: `query`'s words, their synonyms and the same jobs, ranked below
-    the words' own matches; when nothing matches, the words respelt ("did you mean")."""
+    the words' own matches but for a synonym's phrase in a title (fair.search.match's tiers);
+    when nothing matches, the words respelt ("did you mean")."""
     terms = typed_terms(query.q, MAX_WORDS)
     if not terms:
         return await pages.search(session, edition_id=edition_id, query=query, network=network)
