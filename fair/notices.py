@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -26,16 +26,18 @@ async def add(
     return notice
 
 
+def _unread(user_id: int | ColumnElement[int] | QueryableAttribute[int]) -> Select[int]:
+    return select(func.count(Notice.id)).where(Notice.user_id == user_id, Notice.read_at.is_(None))
+
+
 async def unread_count(session: AsyncSession, user_id: int) -> int:
-    query = select(func.count(Notice.id)).where(Notice.user_id == user_id, Notice.read_at.is_(None))
-    return int(await session.scalar(query) or 0)
+    return int(await session.scalar(_unread(user_id)) or 0)
 
 
 def unread_of(user_id: ColumnElement[int] | QueryableAttribute[int]) -> ScalarSelect[int]:
     """How many notices of `user_id` are unread, as a column: `users.id` to read it with the
     user (fair.user_sessions.session_record: the header of every page shows it)."""
-    unread = Notice.user_id == user_id, Notice.read_at.is_(None)
-    return select(func.count(Notice.id)).where(*unread).scalar_subquery()
+    return _unread(user_id).scalar_subquery()
 
 
 def _announce(session: AsyncSession, user_id: int, unread: int) -> None:

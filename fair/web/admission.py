@@ -149,8 +149,7 @@ async def _held_status(request: Request) -> Response | None:
     )
     if edition_id == gate_.edition_id:  # let in already: the cookie renewed the page's way
         return None
-    line = admission_gate.line_of(state.broadcast.client(), state.broadcast.namespace)
-    if not await admission_gate.engaged(line, gate_, now):
+    if not await admission_gate.engaged(gate.line(request), gate_, now):
         return None
     exempt = admission_gate.exempt_known(user.id, now)
     if exempt is None:

@@ -225,7 +225,7 @@ async def standing(
         return None
     if await passes(request, gate):
         return None
-    engaged = await admission_gate.engaged(_line(request), gate, now)
+    engaged = await admission_gate.engaged(line(request), gate, now)
     if engaged and await admission_gate.exempt(session, user, now):
         return None
     try:
@@ -260,7 +260,7 @@ async def _gate(
     found = admission_gate.admitted_to(raw, user.id, gates, now)
     if found is not None:
         return next(g for g in gates if g.edition_id == found), False
-    return await admission_gate.judge(session, _line(request), user, gates, now)
+    return await admission_gate.judge(session, line(request), user, gates, now)
 
 
 async def passes(request: Request, gate: admission_gate.Gate) -> bool:
@@ -277,14 +277,15 @@ async def passes(request: Request, gate: admission_gate.Gate) -> bool:
         return False
     if age >= admission_gate.renew_after(gate.caps.idle):
         try:
-            await _line(request).touch(gate.edition_id, request.state.user.id, now=now.timestamp())
+            await line(request).touch(gate.edition_id, request.state.user.id, now=now.timestamp())
         except (RedisError, OSError) as exc:  # fail open for people let in
             log.warning("admission: renewing a place without the line: %r", exc)
         _set_cookie(request, gate)
     return True
 
 
-def _line(request: Request) -> admission.Line:
+def line(request: Request) -> admission.Line:
+    """The deployment's admission line, as this request's app reaches it."""
     broadcast = app_state.of(request).broadcast
     return admission_gate.line_of(broadcast.client(), broadcast.namespace)
 
@@ -293,7 +294,7 @@ async def arrive(request: Request, gate: admission_gate.Gate) -> admission.Place
     """The candidate's place (let in: the cookie set on the answer); Full is a 503."""
     now = clock.now()
     try:
-        place = await admission_gate.take_place(_line(request), gate, request.state.user.id, now)
+        place = await admission_gate.take_place(line(request), gate, request.state.user.id, now)
     except admission.Full:
         metrics.ADMISSION_REJECTED.labels("full").inc()
         raise
