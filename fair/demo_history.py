@@ -544,12 +544,17 @@ def _visit(fair: Played, stand: Stand, user: User, at: datetime, *, gives_up: bo
 
 
 async def _waiting(fair: Played, now: datetime, registered: list[User]) -> None:
-    """During live hours, a few candidates wait in the first queues, joined minutes ago (the
-    live panel shows them; the demo recruiter may call the first)."""
+    """During live hours, a few candidates wait in the first queues, joined 2 to 14 minutes
+    ago (the live panel shows them; the demo recruiter may call the first), never before the
+    day's opening: a demo seeded at 08:05 has them joined within the last 5 minutes."""
     rng = fair.rng
+    today = activity.local_day(fair.edition, now)
+    opens = min(fair.local(d.day, d.opens) for d in fair.edition.live_days if d.day == today)
+    open_for = int((now - opens).total_seconds() // 60)
+    ago = range(min(2, open_for), min(15, open_for + 1))
     people = iter(rng.sample(registered, k=len(registered)))
     for index in fair.plan.queue_booths[:4]:
-        for minutes in sorted(rng.sample(range(2, 15), k=rng.randint(1, 3)), reverse=True):
+        for minutes in sorted(rng.sample(ago, k=min(rng.randint(1, 3), len(ago))), reverse=True):
             clock.set_now(now - timedelta(minutes=minutes))
             await _join(fair, fair.stands[index], next(people))()
     clock.set_now(now)

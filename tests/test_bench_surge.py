@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -141,6 +142,9 @@ async def test_a_held_candidate_asks_at_the_poll_give_or_take_the_jitter(
         tally = await asyncio.wait_for(surge.drive(given, asyncio.Event()), 10)
     assert capsys.readouterr().out == "settled\n"
     gaps = [b - a for a, b in itertools.pairwise(asked)]
-    assert len(gaps) >= 5 and all(0.19 < gap < 0.45 for gap in gaps), gaps
+    # Never before poll - jitter; late by the loop's delays at most (a loaded machine in CI gave
+    # one gap of 0.466 s on 91bcbb2), so the typical gap, not every gap, stays within poll + jitter.
+    assert len(gaps) >= 5 and all(gap > 0.19 for gap in gaps), gaps
+    assert statistics.median(gaps) < 0.42, gaps
     assert max(gaps) - min(gaps) > 0.02, gaps  # drawn, not the same each time
     assert (tally.held, tally.still_held, tally.errors) == (1, 1, [])
