@@ -457,15 +457,18 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
         while not run.stopping.is_set() and not live.closed:
             started = live.watch(event="conversation.started")
             skipped = live.watch(event="queue.skipped")
+            left = live.watch(event="queue.left")  # the candidate gave up as they were called
             called = await live.call("queue.next", {"booth_id": booth})
             if called[0] != "success" or called[2]["entry_id"] is None:
-                started.cancel()
-                skipped.cancel()
+                for watched in (started, skipped, left):
+                    watched.cancel()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(run.stopping.wait(), 2)
                 continue
-            await asyncio.wait({started, skipped}, timeout=90, return_when=asyncio.FIRST_COMPLETED)
+            ends = {started, skipped, left}
+            await asyncio.wait(ends, timeout=90, return_when=asyncio.FIRST_COMPLETED)
             skipped.cancel()
+            left.cancel()
             if not started.done():
                 started.cancel()
                 tally.error(f"booth {booth}: a call neither answered nor skipped")

@@ -9,8 +9,8 @@ time opens a private conversation: fair.conversations, which moves the entry thr
 (the only writer of its status) and tells the booth through `announce`.
 
 Live events (published by the boundary after commit): `queue.changed` on channels.booth (counts
-only), `booth.waiting` on channels.edition, `queue.position`, `queue.called` and
-`queue.skipped` on channels.user.
+only), `booth.waiting` on channels.edition, `queue.position`, `queue.called`,
+`queue.skipped` and `queue.left` on channels.user.
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ async def join(session: AsyncSession, *, candidate: User, booth: Booth) -> Queue
 async def leave(session: AsyncSession, *, candidate: User, booth: Booth) -> QueueEntry | None:
     """The candidate leaves the booth's queue (waiting or called); None when not in it.
 
-    Side effects: the booth gets `queue.changed` and the people behind `queue.position`.
+    Side effects: the booth gets `queue.changed` and the people behind `queue.position`; a
+    recruiter whose call the candidate leaves gets `queue.left`: the call is over, the next
+    may be called (the soak's recruiters waited 90 s for an answer that could not come).
     """
     entry = await _active_entry(session, booth.id, candidate.id, lock=True)
     if entry is None:
@@ -103,8 +105,12 @@ async def leave(session: AsyncSession, *, candidate: User, booth: Booth) -> Queu
             code="queue.in_conversation",
         )
     was_waiting = entry.status == QueueStatus.WAITING
+    caller = entry.called_by_id if entry.status == QueueStatus.CALLED else None
     move(entry, QueueStatus.LEFT)
     await session.flush()
+    if caller is not None:
+        payload = {"entry_id": entry.id, "booth_id": entry.booth_id}
+        events.emit(session, channel=channels.user(caller), event="queue.left", payload=payload)
     await announce(session, booth.id, waiting_changed=was_waiting)
     return entry
 

@@ -174,6 +174,32 @@ async def test_unanswered_call_expires_after_60_seconds(session: AsyncSession) -
     assert conversation.recruiter_id == recruiter.id and conversation.candidate_id == quick.id
 
 
+async def test_a_called_candidate_who_leaves_ends_the_recruiters_call(
+    session: AsyncSession,
+) -> None:
+    """The recruiter hears `queue.left` and may call the next at once (the soak's recruiters
+    waited for an answer or a skip that never came: 4 errors in the 60-minute run at f7efab8);
+    leaving a queue one was not called from tells no recruiter."""
+    booth, recruiter = await fair_with_booth(session)
+    called, waiting = await f.candidate(session), await f.candidate(session)
+    entry = await queues.join(session, candidate=called, booth=booth)
+    await queues.join(session, candidate=waiting, booth=booth)
+    assert await queues.take_next(session, recruiter=recruiter, booth=booth) == entry
+    events.take(session)
+    await queues.leave(session, candidate=called, booth=booth)
+    told = [(e.channel, e.event, e.payload) for e in events.take(session)]
+    payload = {"entry_id": entry.id, "booth_id": booth.id}
+    assert (channels.user(recruiter.id), "queue.left", payload) in told
+    assert entry.status == QueueStatus.LEFT
+    nxt = await queues.take_next(session, recruiter=recruiter, booth=booth)
+    assert nxt is not None and nxt.candidate_id == waiting.id
+    events.take(session)
+    another = await f.candidate(session)
+    await queues.join(session, candidate=another, booth=booth)
+    await queues.leave(session, candidate=another, booth=booth)
+    assert "queue.left" not in [e.event for e in events.take(session)]
+
+
 async def test_events_carry_counts_on_the_booth(session: AsyncSession) -> None:
     booth, recruiter = await fair_with_booth(session)
     first, second = await f.candidate(session), await f.candidate(session)
