@@ -7,7 +7,9 @@ session commits, then runs the after-commit callbacks (live events, mail deliver
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import re
 import sqlite3
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,7 +20,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,10 +35,15 @@ AfterCommit = Callable[[], Awaitable[None]]
 CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection (asyncpg's own default: 60)
 # Seconds a statement on an open PostgreSQL connection may take (asyncpg's own default: none):
 # a server that stopped answering with the connection open (a hung host, a frozen process, a
-# dead network path: no reset, the kernel still acknowledges) would otherwise hold the request,
-# and the pool's pre-ping, forever. On SQLite, how long a statement waits for another
+# dead network path: no reset, the kernel still acknowledges) would otherwise hold the request
+# forever. On SQLite, how long a statement waits for another
 # connection's lock (its busy timeout) before "database is locked".
 COMMAND_TIMEOUT = 30.0
+# Seconds a PostgreSQL connection serves before the pool replaces it (at a checkout, one new
+# connection). Connections are not pinged before use (`_closed_is_a_disconnect`), so this bounds
+# how long one that a middlebox dropped silently (no reset: asyncpg cannot tell) stays pooled,
+# and the server-side memory of a long-lived backend (its caches, asyncpg's prepared statements).
+POOL_RECYCLE = 1800.0
 
 
 class Unreachable(Exception):
@@ -65,8 +72,9 @@ def unavailable(exc: BaseException) -> str | None:
     `server.busy` when every connection of the pool stayed taken for its timeout, or SQLite's
     write lock stayed taken for its busy timeout ("database is locked"); `server.unavailable`
     when the database is unreachable on connect, or a connection was lost or ended by the
-    server during the request (SQLAlchemy marks it invalidated; the pool's pre-ping replaces
-    such connections once the server is back). Both are answered 503 with Retry-After."""
+    server during the request (SQLAlchemy marks it invalidated, and every connection of the
+    pool opened before: replaced at their next checkout, once the server is back). Both are
+    answered 503 with Retry-After."""
     if isinstance(exc, PoolTimeout):
         return "server.busy"
     if isinstance(exc, Unreachable):
@@ -107,8 +115,8 @@ def _locked(orig: BaseException | None) -> bool:
 
 def _timed_out(exc: BaseException) -> bool:
     """Whether `exc` is asyncpg's own timeout of a statement on an open connection (its
-    command_timeout; the pre-ping's too, which SQLAlchemy lets through unwrapped): raised
-    through asyncpg's code, unlike any other TimeoutError."""
+    command_timeout, which SQLAlchemy may let through unwrapped): raised through asyncpg's
+    code, unlike any other TimeoutError."""
     if not isinstance(exc, TimeoutError):
         return False
     frames = traceback.walk_tb(exc.__traceback__)
@@ -120,6 +128,85 @@ def _timeout_is_a_disconnect(context: ExceptionContext) -> None:
     it): invalidated, not returned to the pool for a rollback that would wait again."""
     if _timed_out(context.original_exception):
         context.is_disconnect = True
+
+
+# PostgreSQL: what a page pays that does no work ----------------------------------------------
+#
+# The pool used to ping each connection it handed out (`pool_pre_ping`: BEGIN, ";", ROLLBACK
+# through SQLAlchemy's asyncpg adapter, three round trips), and a read session wrapped its
+# SELECTs in BEGIN and COMMIT (two more): five of a page's eight or so round trips did nothing
+# (bench/pagecost.py). Third-party parts touched here, all public: asyncpg's
+# `Connection.is_closed()` and `is_in_transaction()` (reached as the adapter's
+# `driver_connection`), the adapter's DBAPI `autocommit` attribute, the dialect's
+# `set_isolation_level`, and the pool's "checkout" and the engine's "before_cursor_execute"
+# events.
+
+
+def _closed_is_a_disconnect(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection that the server closed while it waited in the pool (PostgreSQL
+    stopped, restarted, or ended it: asyncpg read the end of the socket, or the error that
+    ended it) is replaced before use, at no cost: nothing is sent to find out. The pool then
+    opens a new one (SQLAlchemy's checkout retry), which a stopped server refuses (a 503).
+
+    What this cannot see (a server that stopped answering with the connection open, a path a
+    middlebox dropped without a reset) a ping could not either before `command_timeout`: the
+    request's first statement gives up after it instead (`_timeout_is_a_disconnect`)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+# The execution option marking the connections of a read session (`sessionmaker`).
+READS = "fair_reads"
+_READ = re.compile(r"[\s(]*(SELECT|WITH)\b", re.IGNORECASE)
+# What a SELECT may do that a transaction bounds: write (a data-modifying WITH), lock rows
+# (FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE), take an advisory lock held to the
+# transaction's end, or call a function whose effect a rollback would undo or the commit
+# release (set_config(..., true) is SET LOCAL; pg_notify is sent at commit).
+_NOT_ONLY_READING = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|MERGE|SHARE|pg_advisory_xact_\w+|set_config|pg_notify|nextval|"
+    r"setval)\b",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def reads_only(statement: str) -> bool:
+    """Whether `statement` only reads, and reads the same in autocommit as in a transaction:
+    a SELECT (or WITH) that neither writes, locks rows nor has an effect bounded by a
+    transaction. Conservative: a word such as "update" anywhere in the text says no (a BEGIN
+    spent for nothing), never the other way round."""
+    return _READ.match(statement) is not None and _NOT_ONLY_READING.search(statement) is None
+
+
+def _transaction_unless_read(
+    conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    """PostgreSQL's read sessions: plain reads in autocommit, anything else in a transaction.
+
+    Under READ COMMITTED (PostgreSQL's default, and fair's), each statement of a transaction
+    reads its own snapshot, taken when the statement starts: a page's SELECTs show exactly
+    the same rows in autocommit as between BEGIN and COMMIT, each one what was committed when
+    it started (a page reading several tables saw several moments before too, and no page
+    relies on more: none asks for REPEATABLE READ; were it the server's default, every
+    statement would begin a transaction, as before). A transaction only adds what a page's
+    plain reads never ask for; anything that asks (`reads_only` says no: a write, a row or
+    advisory lock, SET LOCAL; or a server-side cursor, which asyncpg opens only in a
+    transaction) begins one first, and the session commits or rolls it back as it did before,
+    so a read session that writes keeps its writes' all-or-nothing. Once that transaction has
+    ended, the connection reads in autocommit again. SQLite is not concerned: its read
+    sessions keep their BEGIN, which there costs no round trip and gives the page one
+    snapshot under WAL."""
+    if not conn.get_execution_options().get(READS):
+        return
+    adapted = conn.connection.dbapi_connection
+    if adapted is None or adapted.driver_connection.is_in_transaction():
+        return
+    streamed = context is not None and context.execution_options.get("stream_results", False)
+    committed = conn.dialect.default_isolation_level == "READ COMMITTED"
+    plain = committed and reads_only(statement) and not streamed
+    if bool(adapted.autocommit) != plain:
+        level = "AUTOCOMMIT" if plain else conn.dialect.default_isolation_level
+        conn.dialect.set_isolation_level(adapted, level)
 
 
 def configured_engine(conf: settings.Settings) -> AsyncEngine:
@@ -140,10 +227,12 @@ def configured_engine(conf: settings.Settings) -> AsyncEngine:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout (`command_timeout`).
 
-    PostgreSQL: connections checked before use (pre-ping: after a restart of the server the
-    dead ones are replaced, the app recovers by itself), opened within `connect_timeout`
-    seconds, a refusal raised as `Unreachable`; a statement (the pre-ping's too) given up after
-    `command_timeout` seconds, its connection discarded, the request answered 503."""
+    PostgreSQL: a pooled connection the server closed is replaced before use, without a round
+    trip (`_closed_is_a_disconnect`: after a restart of the server the app recovers by
+    itself), and every connection after POOL_RECYCLE seconds; connections opened within
+    `connect_timeout` seconds, a refusal raised as `Unreachable`; a statement given up after
+    `command_timeout` seconds, its connection discarded, the request answered 503. Read
+    sessions (`sessionmaker`) run their plain reads in autocommit (`_transaction_unless_read`)."""
     timeout = kwargs.pop("connect_timeout", CONNECT_TIMEOUT)
     command_timeout = kwargs.pop("command_timeout", COMMAND_TIMEOUT)
     if url.startswith("sqlite"):
@@ -157,7 +246,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE)
     # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic plan
     # that ignores the actual filter values, which made filtered searches 10 times slower.
     # No JIT: our statements run in milliseconds, and an estimate past jit_above_cost (a
@@ -182,12 +271,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("connect_args", connect_args)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "handle_error", _timeout_is_a_disconnect)
+    event.listen(engine.sync_engine, "checkout", _closed_is_a_disconnect)
+    event.listen(engine.sync_engine, "before_cursor_execute", _transaction_unless_read)
     return engine
 
 
 async def ping(engine: AsyncEngine) -> None:
     """One round trip to the database (the readiness check); raises when it cannot."""
     async with engine.connect() as connection:
+        await connection.execution_options(**read_options(engine.dialect.name))
         await connection.exec_driver_sql("SELECT 1")
 
 
@@ -248,10 +340,26 @@ def sessionmaker(engine: AsyncEngine, *, write: bool = False) -> async_sessionma
     """Sessions on `engine`; `write=True` ones take SQLite's write lock when they begin.
 
     Readers never block under WAL; writers queue at BEGIN instead of failing to upgrade a read
-    lock later ("database is locked").
+    lock later ("database is locked"). On PostgreSQL, read sessions send their plain reads in
+    autocommit: no BEGIN before them, no COMMIT after (`_transaction_unless_read`).
     """
-    bind = engine.execution_options(fair_write=True) if write else engine
+    if write:
+        bind = engine.execution_options(fair_write=True)
+    elif engine.dialect.name == "postgresql":
+        bind = engine.execution_options(**read_options(engine.dialect.name))
+    else:
+        bind = engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=True)
+
+
+def read_options(dialect: str) -> dict[str, Any]:
+    """The execution options of a read session's connection on `dialect`: on PostgreSQL, plain
+    reads in autocommit (`_transaction_unless_read`); on SQLite, a plain (deferred) BEGIN.
+    A write connection that has ended its transaction (rolled back: fair.web.auth `release`)
+    reads on as a read session's does with `await connection.execution_options(**these)`."""
+    if dialect == "postgresql":
+        return {"isolation_level": "AUTOCOMMIT", READS: True}
+    return {"fair_write": False}
 
 
 async def serialise(session: AsyncSession, namespace: int, ident: int) -> None:

@@ -112,6 +112,12 @@ SMOKE = {
         r"^bm25 +code@1 .*\nfair +code@1 .*\nfair→parent +code@1 .* n=30\n\n"
         r"goal success@1 parent >= 0\.80: (ok|MISSED) .*; code >= 0\.70: (ok|MISSED) .*$",
     ),
+    "pagecost.py": Smoke(
+        ("--counted=1", "--timed=2", f"--pg-database=fair_bench_pagecost_{RUN}"),
+        # Every page counted and timed, then the verdict on the round trips of no work.
+        r"^search +\d+\.\d .*\n(.|\n)*^search +p50 .*\n"
+        r"round trips of no work per read page: home \d+\.\d, .*; goal 0: (ok|MISSED)$",
+    ),
     "relay.py": Smoke(
         ("--viewers=2", "--seconds=1", "--warmup=0.5", "--bots-per-process=2", "--processes=2"),
         # Two `fair media` processes, one viewer each: both got a complete frame (conn 2), the

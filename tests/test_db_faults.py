@@ -2,7 +2,7 @@
 a surge over a small pool with held connections, a closed port, a server that accepts and never
 answers, and a proxy in front of the real PostgreSQL cut and restored. Every page answers a
 translated 503 "briefly unavailable" with Retry-After, never a stack trace, and the app serves
-again by itself once PostgreSQL is back (the engine's pre-ping, fair.db)."""
+again by itself once PostgreSQL is back (dead pooled connections replaced, fair.db)."""
 
 from __future__ import annotations
 
@@ -212,7 +212,8 @@ async def test_postgresql_not_answering_is_a_503_after_the_connect_timeout(conf)
 async def test_the_app_recovers_by_itself_when_postgresql_comes_back(conf) -> None:  # type: ignore[no-untyped-def]
     """Served, then PostgreSQL gone (every pooled connection dead, new ones refused): 503s;
     back on the same address: served again, with no restart of the app. Gone and back while
-    idle: the first request is served (pre-ping), not failed on a dead connection."""
+    idle: the first request is served (the pool saw the connection closed and replaced it),
+    not failed on a dead connection."""
     real = make_url(conf.database_url)
     proxy = Proxy((real.host or "127.0.0.1", real.port or 5432))
     await proxy.start()
@@ -226,7 +227,7 @@ async def test_the_app_recovers_by_itself_when_postgresql_comes_back(conf) -> No
             await proxy.start()
             after = [await client.get("/") for _ in range(3)]
             # Gone and back between two requests: the pooled connection is dead, and the
-            # pre-ping replaces it before the next request uses it, which is then served.
+            # pool replaces it before the next request uses it, which is then served.
             await proxy.cut()
             await proxy.start()
             unnoticed = await client.get("/")

@@ -90,8 +90,8 @@ def test_postgresql_stopped_then_back(private_postgres: PrivatePostgres) -> None
 
 def test_postgresql_frozen_with_connections_open(private_postgres: PrivatePostgres) -> None:
     """The silent case: the pooled connections were open when PostgreSQL stopped answering (no
-    reset, no refusal: a hung host). Requests still answer 503 within BOUND, not hang (each
-    pooled connection's pre-ping gives up after FAIR_DB_COMMAND_TIMEOUT, new connections after
+    reset, no refusal: a hung host). Requests still answer 503 within BOUND, not hang (the
+    first statement on a pooled connection gives up after FAIR_DB_COMMAND_TIMEOUT, new ones after
     the connect timeout); thawed, the same process serves again. About 20 s."""
     server = spawn(
         private_postgres.url,

@@ -160,8 +160,8 @@ async def busy(request: Request, exc: Exception) -> Response:
 async def unavailable(request: Request, exc: Exception) -> Response:
     """The database refused or did not answer (db.Unreachable), or a connection was lost during
     the request: the service is briefly unavailable. Nothing was read or saved; the page is
-    shown without reading the user. The engine's pre-ping replaces the dead connections once
-    the database answers again, so the next request after that is served as usual."""
+    shown without reading the user. The engine replaces the dead connections once the database
+    answers again (fair.db), so the next request after that is served as usual."""
     log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
     message = i18n.gettext(
         "The service is briefly unavailable. Nothing was saved: please try again in a few seconds."
