@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fair import db, search
 from fair.search import terms as search_terms
+from fair.search.query import rank_bound
 from tests import factories as f
 
 
@@ -102,3 +103,12 @@ async def test_each_tier_is_bounded_on_its_own(session):  # type: ignore[no-unty
     for filters in ({}, {"contract": "cdi"}):
         bounded = await _pages(session, edition, 2, 4, find, q="chauffeur", rank_bound=2, **filters)
         assert bounded == expected, filters
+
+
+def test_the_bound_is_the_database_s_own_unless_set() -> None:
+    """PostgreSQL scores each tier's newest RANK_BOUND matches; SQLite every match (its
+    best-first page reads the index alone); a query's own bound wins on both."""
+    assert rank_bound(search.Query(), "postgresql") == search.RANK_BOUND > 0
+    assert rank_bound(search.Query(), "sqlite") == 0
+    assert rank_bound(search.Query(rank_bound=0), "postgresql") == 0
+    assert rank_bound(search.Query(rank_bound=7), "sqlite") == 7

@@ -20,12 +20,13 @@ apart (restricted to the title's column, "^" for its first word); on PostgreSQL 
 stems are read (`title_stems`, the column SQLite indexes: a short text, where a tsquery on the
 title's lexemes read each match's whole vector again) and a `@@` tells the text's.
 
-Bounded (fair.search.Query.rank_bound, on by default; 0: exact): only the newest matches of
-each tier (highest ids) are scored, the others come after their tier's scored ones, newest
-first. Scoring is what a broad word cost at scale (bm25 reads each match's positions and sizes;
-ts_rank each one's vector); the tiers are what follows the score (a title's match is the best
-evidence), and within one the offers of a job differ by their texts alone. bench/search.py
---approximation measures what the bound changes against the exact ranking.
+Bounded (fair.search.Query.rank_bound; by default on PostgreSQL only, 0: exact): only the
+newest matches of each tier (highest ids) are scored, the others come after their tier's
+scored ones, newest first. Scoring is what a broad word cost at scale (bm25 reads each match's
+positions and sizes; ts_rank each one's vector); the tiers are what follows the score (a
+title's match is the best evidence), and within one the offers of a job differ by their texts
+alone. bench/search.py --approximation measures what the bound changes against the exact
+ranking.
 """
 
 from __future__ import annotations

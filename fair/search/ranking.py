@@ -46,7 +46,7 @@ def matching(
             terms,
             query.also,
             looked_up=bool(query.domain),
-            bound=query.rank_bound,
+            bound=query.rank_bound or 0,
         )
     elif terms:
         vector: Any = literal_column("offers.search_vector")
@@ -70,7 +70,7 @@ def network_rows(
         held = held.where(false())
     elif terms and dialect == "sqlite":
         _, held, rank = search_match.sqlite(
-            held, NetworkOffer, "network_offers_fts", terms, query.also, bound=query.rank_bound
+            held, NetworkOffer, "network_offers_fts", terms, query.also, bound=query.rank_bound or 0
         )
     elif terms:
         vector: Any = literal_column("network_offers.search_vector")
