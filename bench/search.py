@@ -19,7 +19,9 @@ read, the widening, the rendering) beside this process's probes of every SQL sta
 --approximation: the first page of broad words (BROAD) ranked with each tier's matches bounded
 (search.Query.rank_bound: the newest so many scored) against the exact ranking (every match
 scored) on the generated offers (built, or --reuse): overlap@10, nDCG@10 (the exact order as
-the judgement) and the share of identical first pages, per bound, with the mean time of each.
+the judgement), jobs@10 (the exact first ten's jobs, ROME codes, that the bounded first ten
+have: offers of one job differ by their descriptions only) and the share of identical first
+pages, per bound, with the mean time of each.
 
 --relevance: the demo fair (fair.demo.seed, 600 offers) in a fresh database per backend, and the
 judged queries of bench/data/search_judged.toml (typed as job seekers type them, each with the
@@ -633,6 +635,19 @@ def overlap(exact: list[int], bounded: list[int], k: int = TOP) -> float:
     return len(set(exact[:k]) & set(bounded[:k])) / max(1, min(k, len(exact)))
 
 
+def same_jobs(exact: list[str], bounded: list[str], k: int = TOP) -> float:
+    """The share of the exact top `k`'s jobs (ROME codes, as many times as they come) that
+    the bounded top `k` has: the judged set's notion of relevance (a judgement names jobs),
+    where the offers of one job, alike but for their descriptions, are interchangeable."""
+    left = list(bounded[:k])
+    kept = 0
+    for code in exact[:k]:
+        if code in left:
+            left.remove(code)
+            kept += 1
+    return kept / max(1, min(k, len(exact)))
+
+
 def ndcg_against(exact: list[int], bounded: list[int], k: int = TOP) -> float:
     """nDCG@k of `bounded` with the exact ranking as the judgement: the exact first offer
     gains k, the second k - 1, … the k-th 1, any other 0."""
@@ -664,11 +679,13 @@ async def approximate(url: str, bounds: list[int]) -> list[str]:
     same); and how deep in the exact ranking the bounded first 10 reach (the worst one's
     exact place, as a share of the matches)."""
     engine = db.create_engine(url)  # one session: one connection
-    found: dict[int, list[tuple[float, float, bool, float, float]]] = {k: [] for k in bounds}
+    found: dict[int, list[tuple[float, float, bool, float, float, float]]] = {k: [] for k in bounds}
     times: dict[int, list[float]] = {k: [] for k in [0, *bounds]}
     lines = []
     async with db.sessionmaker(engine)() as session:
         edition_id = (await session.execute(select(Edition.id))).scalar_one()
+
+        jobs: dict[int, str] = {}  # offer -> its ROME code
 
         async def page(q: str, bound: int) -> list[int]:
             search_cache.forget()
@@ -676,6 +693,7 @@ async def approximate(url: str, bounds: list[int]) -> list[str]:
             started = time.perf_counter()
             result = await search_terms.find(session, edition_id=edition_id, query=query)
             times[bound].append((time.perf_counter() - started) * 1000)
+            jobs.update((hit.offer.id, hit.offer.rome_code) for hit in result.hits)
             return [hit.offer.id for hit in result.hits]
 
         for q in BROAD:
@@ -702,10 +720,11 @@ async def approximate(url: str, bounds: list[int]) -> list[str]:
                     bounded == exact,
                     tied if ideal else 1.0,
                     depth,
+                    same_jobs([jobs[o] for o in exact], [jobs[o] for o in bounded]),
                 )
                 found[k].append(figures)
                 scores.append(
-                    f"{k}: {figures[0]:.1f}/{figures[1]:.2f}/{figures[3]:.2f}"
+                    f"{k}: {figures[0]:.1f}/{figures[1]:.2f}/{figures[3]:.2f}/{figures[5]:.1f}"
                     f"{'' if figures[2] else '*'}"
                 )
             lines.append(f"   {q!r:<20} {len(keys):>6} matches   " + "  ".join(scores))
@@ -713,7 +732,8 @@ async def approximate(url: str, bounds: list[int]) -> list[str]:
     print(
         "\n".join(
             [
-                "   per bound: overlap@10 / nDCG@10 / nDCG@10 ties alike (* first page differs)",
+                "   per bound: overlap@10 / nDCG@10 / nDCG@10 ties alike / jobs@10"
+                " (* first page differs)",
                 *lines,
             ]
         )
@@ -729,7 +749,7 @@ async def approximate(url: str, bounds: list[int]) -> list[str]:
         summary.append(
             f"rank_bound {k:>5}  overlap@{TOP} {mean(0):.3f}"
             f" (worst {min(f[0] for f in found[k]):.1f})  nDCG@{TOP} {mean(1):.3f}"
-            f"  ties alike {mean(3):.3f}  first page identical "
+            f"  ties alike {mean(3):.3f}  jobs@{TOP} {mean(5):.3f}  first page identical "
             f"{sum(f[2] for f in found[k])}/{n}  reach {100 * mean(4):.1f} % (worst "
             f"{100 * max(f[4] for f in found[k]):.1f} %)  mean {sum(times[k]) / n:5.1f} ms/query"
             f" (exact {exact_ms:5.1f})"

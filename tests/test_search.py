@@ -77,6 +77,30 @@ async def test_accents_and_plurals(session):  # type: ignore[no-untyped-def]
     assert await _titles(session, edition, q="!!! --") == []
 
 
+async def test_a_title_match_comes_before_the_words_in_a_text(session):  # type: ignore[no-untyped-def]
+    """Without a widening too, the title's matches rank first (fair.search.match's tiers): the
+    title starting with the word, then the title holding it, then the text repeating it,
+    whatever the text's score; through every path a page takes (the index's best matches,
+    a filter, the next pages) and with each tier's newest match alone scored."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    repeated = "Électricien, électricien : nous cherchons un électricien. " * 4
+    text = await f.offer(session, booth_=booth, title="Chef de chantier", description=repeated)
+    inside = await f.offer(session, booth_=booth, title="Technicien électricien de maintenance")
+    head = await f.offer(session, booth_=booth, title="Électricien de maintenance")
+    await db.commit(session)
+    expected = [head.id, inside.id, text.id]
+
+    async def ids(**kw: object) -> list[int]:
+        query = search.Query(q="electricien", **kw)  # type: ignore[arg-type]
+        page = await search.search(session, edition_id=edition.id, query=query)
+        return [h.offer.id for h in page.hits]
+
+    for kw in ({}, {"contract": "cdi"}, {"rank_bound": 1}, {"rank_bound": 1, "contract": "cdi"}):
+        assert await ids(**kw) == expected, kw
+        assert [i for n in (1, 2, 3) for i in await ids(per_page=1, page=n, **kw)] == expected
+
+
 async def test_filters_radius_and_sort(session):  # type: ignore[no-untyped-def]
     edition, _ = await _setup(session)
     assert await _titles(session, edition, contract="cdd") == ["Aide-soignante de nuit"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fair import db, search
 from fair.search import terms as search_terms
+from fair.search.query import rank_bound
 from tests import factories as f
 
 
@@ -49,15 +50,17 @@ async def test_a_bounded_ranking_scores_the_newest_matches_only(session):  # typ
         "Électricien électricien",
         "Aide électricien de chantier",
     )
-    tier = []
+    head, inside = [], []  # the titles starting with the word, the others (two tiers)
     for n, title in enumerate(titles):
-        tier.append((await f.offer(session, booth_=booth, title=title)).id)
+        offer = await f.offer(session, booth_=booth, title=title)
+        (head if title.startswith("Électricien") else inside).append(offer.id)
         if n == 3:  # the newest match of the index is another edition's: never one of these
             await f.offer(session, booth_=other_booth, title="Électricien électricien")
     await db.commit(session)
     exact = await _ids(session, edition, q="electricien", per_page=10, rank_bound=0)
-    assert sorted(exact) == sorted(tier) and exact != sorted(tier, reverse=True)
-    expected = _bounded(exact, [tier], 2)
+    assert set(exact[:4]) == set(head) and set(exact[4:]) == set(inside)
+    assert exact[:4] != sorted(head, reverse=True)
+    expected = _bounded(exact, [head, inside], 2)
     assert expected != exact
     for filters in ({}, {"contract": "cdi"}):
         bounded = await _pages(session, edition, 2, 3, q="electricien", rank_bound=2, **filters)
@@ -100,3 +103,12 @@ async def test_each_tier_is_bounded_on_its_own(session):  # type: ignore[no-unty
     for filters in ({}, {"contract": "cdi"}):
         bounded = await _pages(session, edition, 2, 4, find, q="chauffeur", rank_bound=2, **filters)
         assert bounded == expected, filters
+
+
+def test_the_bound_is_the_database_s_own_unless_set() -> None:
+    """PostgreSQL scores each tier's newest RANK_BOUND matches; SQLite every match (its
+    best-first page reads the index alone); a query's own bound wins on both."""
+    assert rank_bound(search.Query(), "postgresql") == search.RANK_BOUND > 0
+    assert rank_bound(search.Query(), "sqlite") == 0
+    assert rank_bound(search.Query(rank_bound=0), "postgresql") == 0
+    assert rank_bound(search.Query(rank_bound=7), "sqlite") == 7

@@ -14,16 +14,19 @@ those whose title holds the query's own stems elsewhere or a widening's phrase (
 "Employé de rayon" for "mise en rayon"); those the query's own stems find elsewhere only (the
 description, the skills: "actes de la vie quotidienne" for "auxiliaire de vie"); then those
 only a widening finds. Words scattered in a text are weaker evidence of the job than a title,
-and a title's first word names its job. On SQLite more FTS5 matches inside the same statement
-tell the tiers apart (restricted to the title's column, "^" for its first word); on PostgreSQL
-more `@@` on the rows already found (restricted to the title's lexemes, weighted A; its first
-word read from its stems).
+and a title's first word names its job. A search without a widening has the same title tiers,
+then its other matches. On SQLite more FTS5 matches inside the same statement tell the tiers
+apart (restricted to the title's column, "^" for its first word); on PostgreSQL the title's
+stems are read (`title_stems`, the column SQLite indexes: a short text, where a tsquery on the
+title's lexemes read each match's whole vector again) and a `@@` tells the text's.
 
-Bounded (fair.search.Query.rank_bound; 0, exact, by default): only the newest matches of each
-tier (highest ids) are scored, the others come after their tier's scored ones, newest first.
-Scoring is what a broad word cost at scale (bm25 reads each match's positions and sizes;
-ts_rank each one's vector); bench/search.py --approximation measures what the bound changes
-against the exact ranking: the newest matches proved a poor stand-in for the best ones.
+Bounded (fair.search.Query.rank_bound; by default on PostgreSQL only, 0: exact): only the
+newest matches of each tier (highest ids) are scored, the others come after their tier's
+scored ones, newest first. Scoring is what a broad word cost at scale (bm25 reads each match's
+positions and sizes; ts_rank each one's vector); the tiers are what follows the score (a
+title's match is the best evidence), and within one the offers of a job differ by their texts
+alone. bench/search.py --approximation measures what the bound changes against the exact
+ranking.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    String,
+    and_,
     case,
     func,
     literal,
@@ -109,23 +114,17 @@ def fts5_title(groups: list[tuple[str, ...]], *, head: bool = False) -> str:
     )
 
 
-def tsquery_title(groups: list[tuple[str, ...]]) -> str:
-    """`tsquery(groups)` restricted to the title's lexemes (weight A)."""
-    return " | ".join("(" + " & ".join(_ts_term(t, "A") for t in g) + ")" for g in groups if g)
-
-
 def tiers(terms: list[str], wider: Wider) -> list[tuple[list[tuple[str, ...]], str]]:
-    """The tiers of a widened search but the last (what only the widening finds), best first
-    (the module's doc): each its groups of stems and where they must be: "head" (in the title,
-    which starts with the group's first), "title" or "any". None without a widening (one
-    tier)."""
-    if not wider:
-        return []
+    """The tiers of a search but the last, best first (the module's doc): each its groups of
+    stems and where they must be: "head" (in the title, which starts with the group's first),
+    "title" or "any". Without a widening, the title's two (the last: the text's matches)."""
     own = [tuple(terms)]
+    if not wider:
+        return [(own, "head"), (own, "title")]
     return [(own, "head"), (_groups(terms, wider), "title"), (own, "any")]
 
 
-LAST = 3  # the last tier's number: len(tiers(…)) with a widening
+LAST = 3  # the last tier's number (len(tiers(…)) with a widening): the rest of the matches
 
 
 def _fts5_tiers(terms: list[str], wider: Wider) -> list[tuple[int, str]]:
@@ -138,15 +137,18 @@ def _fts5_tiers(terms: list[str], wider: Wider) -> list[tuple[int, str]]:
 
 
 def _ts_tiers(vector: Any, title: Any, terms: list[str], wider: Wider) -> list[tuple[int, Any]]:
-    """`tiers` as conditions on an offer's tsvector `vector` and its `title` stems (the head's
-    start there: a tsquery knows no word's place), with their numbers (a tier of no group left
-    out)."""
+    """`tiers` as conditions on an offer's tsvector `vector` (the text's) and its `title` stems
+    (the title's tiers: its stems, as SQLite's index holds them, read from a short column
+    where the tsvector's title lexemes (weight A) were read from the whole vector, for every
+    match), with their numbers (a tier of no group left out)."""
     found = []
     for n, (groups, where) in enumerate(tiers(terms, wider)):
         if not groups:
             continue
-        query = tsquery(groups) if where == "any" else tsquery_title(groups)
-        condition = vector.op("@@")(func.to_tsquery("fair_french", query))
+        if where == "any":
+            found.append((n, vector.op("@@")(func.to_tsquery("fair_french", tsquery(groups)))))
+            continue
+        condition = or_(*(_title_has(title, group) for group in groups))
         if where == "head":
             first = groups[0][0]
             whole = first.removesuffix(WHOLE)
@@ -154,6 +156,25 @@ def _ts_tiers(vector: Any, title: Any, terms: list[str], wider: Wider) -> list[t
             condition = condition & (starts if starts is not None else title.like(f"{first}%"))
         found.append((n, condition))
     return found
+
+
+def _title_has(title: Any, group: tuple[str, ...]) -> Any:
+    """Whether the stems `title` (space-separated) hold each stem of `group`, as a word's start
+    (whole when `WHOLE` ends it): `fts5_title`'s match, on PostgreSQL."""
+    padded = literal_column("' '", String) + title + literal_column("' '", String)
+    return and_(
+        *(
+            padded.like(f"% {s.removesuffix(WHOLE)} %" if s.endswith(WHOLE) else f"% {s}%")
+            for s in group
+        )
+    )
+
+
+def _but(match: str, better: list[str]) -> str:
+    """The FTS5 query `match` without the matches of any of `better`."""
+    if not better:
+        return match
+    return f"({match}) NOT (" + " OR ".join(f"({m})" for m in better) + ")"
 
 
 def _fts5_term(stem: str) -> str:
@@ -224,13 +245,13 @@ def sqlite(
     ids: Any = found[0] if len(found) == 1 else union_all(*found)
     matched = base.where(own_id.in_(ids))
     tiered = [(model.id.in_(ids), TIER * n) for n, ids in _sqlite_tiers(fts, terms, wider, "")]
-    tier: Any = case(*tiered, else_=TIER * LAST) if tiered else literal(0.0, Float)
+    tier: Any = case(*tiered, else_=TIER * LAST)
     if bound:
         ranked = sqlite_candidates(base, model, fts, terms, wider, bound)
         kept = ranked.cte(f"{fts}_ranked").prefix_with("MATERIALIZED")
         # The others after their tier's scored ones (a bm25 is never above 0, nor 999 below
         # it), newest first (the sort's ties: by id, descending).
-        rest = (tier if wider else literal(0.0, Float)) + 1.0
+        rest = tier + 1.0
         joined = matched.outerjoin(kept, kept.c.id == model.id)
         return matched, joined, func.coalesce(kept.c.key, rest)
     every = fts5(_groups(terms, wider))
@@ -316,14 +337,22 @@ def sqlite_candidates(
             .subquery()
         )
 
-    if not wider:
-        return select(newest(0, 0.0))
+    def ids(name: str, match: str) -> Any:
+        statement = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}")
+        return statement.bindparams(**{name: match}).columns(literal_column("rowid"))
+
+    # Each tier's own matches, the better tiers' left out by the index (FTS5's NOT), and the
+    # better tiers' together: each match in two sets at most, each built once (an IN list is
+    # built anew wherever it is written).
     parts: list[Any] = []
-    before: list[Any] = []  # the better tiers' matches
-    for n, ids in _sqlite_tiers(fts, terms, wider, "cand_"):
-        parts.append(newest(n, TIER * n, unindexed.in_(ids), *map(unindexed.not_in, before)))
-        before.append(ids)
-    words = newest(LAST, TIER * LAST, *map(unindexed.not_in, before))
+    better: list[str] = []  # the better tiers' FTS5 queries
+    for n, match in _fts5_tiers(terms, wider):
+        own = ids(f"cand_tier_{n}", _but(match, better))
+        parts.append(newest(n, TIER * n, unindexed.in_(own)))
+        better.append(match)
+    before = ids("cand_better", " OR ".join(f"({m})" for m in better)) if better else None
+    outside = [] if before is None else [unindexed.not_in(before)]
+    words = newest(LAST, TIER * LAST, *outside)
     last: Any = words
     if wider.codes:
         # The codes' offers score 0 within the tier; one the words match too keeps its bm25
@@ -334,7 +363,7 @@ def sqlite_candidates(
                 model.id.label("id"), literal(TIER * LAST, Float).label("key")
             )
             .where(*_codes(model, fts, wider, "cand_rest"))
-            .where(*map(model.id.not_in, before))
+            .where(*([] if before is None else [model.id.not_in(before)]))
             .order_by(model.id.desc())
             .limit(k)
             .subquery()
@@ -381,8 +410,6 @@ def sqlite_best(fts: str, model: Any, terms: list[str], wider: Wider, k: int) ->
     params.update({f"best_tier_{n}": match for n, match in tiered})
 
     def tier(column: str) -> str:
-        if not wider:
-            return "0.0"
         whens = " ".join(
             f"WHEN {column} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :best_tier_{n})"
             f" THEN {TIER * n}"
@@ -433,10 +460,8 @@ def postgresql(
 
 def postgresql_tier(vector: Any, title: Any, terms: list[str], wider: Wider) -> Any:
     """A match's tier as `postgresql` ranks it (its tsvector `vector`, its title's stems
-    `title`): `PG_TIER` times its number in `tiers` (0 for all without a widening)."""
+    `title`): `PG_TIER` times its number in `tiers`."""
     # Written in the SQL (integers): a parameter's type would be unknown in a CTE's column.
-    if not wider:
-        return literal_column("0", Integer)
     return case(
         *((c, literal_column(str(PG_TIER * n), Integer))
           for n, c in _ts_tiers(vector, title, terms, wider)),
@@ -446,26 +471,21 @@ def postgresql_tier(vector: Any, title: Any, terms: list[str], wider: Wider) -> 
 
 def postgresql_bounded(matches: Any, table_: Any, terms: list[str], wider: Wider, k: int) -> Any:
     """The rank of the rows of `matches` (id, key: their tier, `postgresql_tier`): the newest
-    `k` of each tier (highest ids) ranked as `postgresql` (or, without a widening, the plain
-    search: `fair.search.ranking`) ranks them, the others after their tier's, newest first
-    (with the sort's ties, by id descending). Only those `k` are scored, each read again by
-    its id (`table_`, the table of `matches`' ids); a tier's `k`-th newest is found by a
-    top-k sort of the ids."""
-    if wider:
-        every = func.to_tsquery("fair_french", tsquery(_groups(terms, wider)))
-        scores: Any = (every, 32)  # below 1: the tiers never mix
-    else:
-        scores = (func.to_tsquery("fair_french", tsquery([tuple(terms)])),)
+    `k` of each tier (highest ids) ranked as `postgresql` ranks them, the others after their
+    tier's, newest first (with the sort's ties, by id descending). Only those `k` are scored,
+    each read again by its id (`table_`, the table of `matches`' ids); a tier's `k`-th newest
+    is found by a top-k sort of the ids."""
+    every = func.to_tsquery("fair_french", tsquery(_groups(terms, wider)))
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
     score = (
-        select(func.ts_rank(vector, *scores))
+        select(func.ts_rank(vector, every, 32))  # below 1: the tiers never mix
         .select_from(scored)
         .where(scored.c.id == matches.c.id)
         .scalar_subquery()
     )
     kept = []
-    for tier in (str(PG_TIER * n) for n in range(LAST + 1 if wider else 1)):
+    for tier in (str(PG_TIER * n) for n in range(LAST + 1)):
         newest = (
             select(matches.c.id)
             .where(matches.c.key == literal_column(tier, Integer))

@@ -3,6 +3,7 @@ counted (`search`), and the public API's list of the same offers by id (`listing
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from fair.search.filters import sort as sort_of
 from fair.search.filters import terms as terms_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.places import distance_from
-from fair.search.query import Hit, Page, Query, check
+from fair.search.query import Hit, Page, Query, check, rank_bound
 from fair.search.ranking import matching, network_rows
 
 
@@ -37,6 +38,7 @@ async def search(
     same search again (the next visitor's, the back button's) reads only those offers.
     """
     origin = check(query)
+    query = replace(query, rank_bound=rank_bound(query, dialect_of(session)))
     key = (_key(query), network)
     found = await search_cache.look_up(_PAGES, session, edition_id, key)
     if found is not None:
@@ -140,7 +142,7 @@ async def _search(
         ordered: Any = inner.c.key
         if bounded:
             ordered = search_match.postgresql_bounded(
-                inner, Offer.__table__, terms_of(query), query.also, query.rank_bound
+                inner, Offer.__table__, terms_of(query), query.also, query.rank_bound or 0
             ).label("key")
         page_query = select(inner.c.id, inner.c.distance, ordered, total_, *listed).order_by(
             ordered.desc() if newest_first else ordered, inner.c.id.desc()

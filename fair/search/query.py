@@ -16,13 +16,16 @@ PER_PAGE = 20
 # offers", so that counting never costs more than finding the page (a broad word or the
 # whole listing at 100,000 offers).
 COUNT_CAP = 1000
-# Matches ranked by their full-text score at most, per tier (the query's own words; what only
-# a widening finds): the newest this many of each (by id), the rest after them, newest first;
-# 0: every match scored (exact). Scoring every match cost 15 ms for a broad word at 100,000
-# offers, but the newest matches are a poor stand-in for the best ones: at 30,000 generated
-# offers, 200 of each tier kept 0 to 3 of the exact first ten for most broad words
-# (bench/search.py --approximation, README). Exact until a prefilter that follows the score.
-RANK_BOUND = 0
+# Matches ranked by their full-text score at most, per tier (fair.search.match: the titles
+# starting with the words, the titles holding them, the texts, what only a widening finds), on
+# PostgreSQL: the newest this many of each (by id), the rest after them, newest first; 0:
+# every match scored (exact). The tiers hold the evidence that counts (a title is the job, a
+# text may only mention it). At 100,000 offers, "chauffeur" took 37 ms where scoring every
+# match took 60 (ts_rank on each one's vector); the first page's jobs (ROME codes) were the
+# exact ranking's for the 22 broad words of bench/search.py --approximation. SQLite ranks
+# every match (`rank_bound`): its best-first page reads the index alone, where the bound
+# reads each candidate's offer (slower there at 100,000 offers).
+RANK_BOUND = 200
 MAX_PAGE = paging.MAX_PAGE
 RADII = (5, 10, 20, 30, 50, 100)
 SORTS = ("relevance", "recent", "distance")
@@ -53,7 +56,9 @@ class Query:
     # What the words also match, below their own matches (fair.search.terms fills it).
     also: Wider = Wider()
     count_cap: int = COUNT_CAP  # matches counted past the page at most
-    rank_bound: int = RANK_BOUND  # matches ranked by score per tier at most (0: every one)
+    # Matches ranked by score per tier at most (0: every one); None: the database's own
+    # (`rank_bound`).
+    rank_bound: int | None = None
 
 
 @dataclass
@@ -113,3 +118,11 @@ def check(query: Query) -> geo.Origin | None:
         )
     query.page = paging.clamp(query.page, MAX_PAGE)
     return origin
+
+
+def rank_bound(query: Query, dialect: str) -> int:
+    """The matches `query` ranks by score at most per tier: its own bound, else its database's
+    (RANK_BOUND on PostgreSQL, every match on SQLite)."""
+    if query.rank_bound is not None:
+        return query.rank_bound
+    return RANK_BOUND if dialect == "postgresql" else 0

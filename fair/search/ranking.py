@@ -1,14 +1,15 @@
 """An offer search's words as SQL: the matching offers (their ids), the same joined to the
 full-text index for ranking, and the rank, for the edition's offers (`matching`) and for the
 partners' offers it holds (`network_rows`). SQLite: the FTS5 index over `stemming.stems`;
-PostgreSQL: the generated tsvector under `fair_french` (GIN index). Widened words
-(fair.search.terms) go through fair.search.match."""
+PostgreSQL: the generated tsvector under `fair_french` (GIN index). Every search with words,
+widened (fair.search.terms) or not, goes through fair.search.match: ranked in its tiers, the
+title's matches first."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, func, literal_column, select, table, text
+from sqlalchemy import Select, false, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo
@@ -34,7 +35,10 @@ def matching(
     ranked = base
     if query.q.strip() and not terms:
         base = ranked = base.where(false())
-    elif terms and (query.also or query.rank_bound) and dialect == "sqlite":
+    elif terms and dialect == "sqlite":
+        # With a job domain, its index drives and each of its offers is looked up in the
+        # matches: driven from the matches, a broad word ("agent", 3,000 at 20,000 offers)
+        # read every match's offer row to keep the domain's few.
         base, ranked, rank = search_match.sqlite(
             base,
             Offer,
@@ -42,33 +46,12 @@ def matching(
             terms,
             query.also,
             looked_up=bool(query.domain),
-            bound=query.rank_bound,
+            bound=query.rank_bound or 0,
         )
-    elif terms and query.also:
-        vector_: Any = literal_column("offers.search_vector")
-        base, rank = search_match.postgresql(base, Offer, vector_, terms, query.also)
-        ranked = base
-    elif terms and dialect == "sqlite":
-        match = search_match.fts5([tuple(terms)])
-        matching = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :match").bindparams(
-            match=match
-        )
-        # Filter with IN (the match runs once), rank through a join on the same match. With a
-        # job domain, its index drives and each of its offers is looked up in the matches ("+ 0":
-        # no rowid search): driven from the matches, a broad word ("agent", 3,000 at 20,000
-        # offers) read every match's offer row to keep the domain's few.
-        ids = Offer.id + 0 if query.domain else Offer.id
-        base = base.where(ids.in_(matching.columns(literal_column("rowid"))))
-        fts = table("offers_fts", literal_column("rowid"))
-        ranked = base.join(fts, literal_column("offers_fts.rowid") == Offer.id).where(
-            text("offers_fts MATCH :rank_match").bindparams(rank_match=match)
-        )
-        rank = literal_column("bm25(offers_fts, 4.0, 1.0)")  # lower is better
     elif terms:
-        tsquery = func.to_tsquery("fair_french", search_match.tsquery([tuple(terms)]))
         vector: Any = literal_column("offers.search_vector")
-        base = ranked = base.where(vector.op("@@")(tsquery))
-        rank = -func.ts_rank(vector, tsquery)
+        base, rank = search_match.postgresql(base, Offer, vector, terms, query.also)
+        ranked = base
     return base, ranked, rank
 
 
@@ -85,25 +68,13 @@ def network_rows(
     rank: Any = literal_column("0")
     if query.q.strip() and not terms:
         held = held.where(false())
-    elif terms and (query.also or query.rank_bound) and dialect == "sqlite":
-        _, held, rank = search_match.sqlite(
-            held, NetworkOffer, "network_offers_fts", terms, query.also, bound=query.rank_bound
-        )
-    elif terms and query.also:
-        vector_: Any = literal_column("network_offers.search_vector")
-        held, rank = search_match.postgresql(held, NetworkOffer, vector_, terms, query.also)
     elif terms and dialect == "sqlite":
-        match = search_match.fts5([tuple(terms)])
-        fts = table("network_offers_fts", literal_column("rowid"))
-        held = held.join(fts, literal_column("network_offers_fts.rowid") == NetworkOffer.id).where(
-            text("network_offers_fts MATCH :network_match").bindparams(network_match=match)
+        _, held, rank = search_match.sqlite(
+            held, NetworkOffer, "network_offers_fts", terms, query.also, bound=query.rank_bound or 0
         )
-        rank = literal_column("bm25(network_offers_fts, 4.0, 1.0)")
     elif terms:
-        tsquery = func.to_tsquery("fair_french", search_match.tsquery([tuple(terms)]))
         vector: Any = literal_column("network_offers.search_vector")
-        held = held.where(vector.op("@@")(tsquery))
-        rank = -func.ts_rank(vector, tsquery)
+        held, rank = search_match.postgresql(held, NetworkOffer, vector, terms, query.also)
     distance = (
         distance_from(origin, NetworkOffer)
         if origin is not None and sort == "distance"
