@@ -43,8 +43,9 @@ place to free up, `k` = the places over the cap and the people ahead and oneself
 under the cap (`expiry_rank`; the places not taken yet count as taken now); each frees up `idle`
 after its holder's last request or socket round if they are not seen again, and no sooner, and
 whoever takes a freed place holds it a whole `idle` at least: so the `k`th place frees up no
-sooner than the (`k` mod the places)th oldest place's expiry plus (`k` div the places) idles
-(`frees_in`, the earliest possible, shown from the first status on). For a place whose holder
+sooner than the `k`th oldest place's expiry while `k` is under the places held or not taken
+yet, else than an idle after the (`k` − cap)th, only the cap's places turning over (`turns_of`;
+`frees_in`, the earliest possible, shown from the first status on). For a place whose holder
 has gone quiet (not seen for `quiet(idle)`: they missed their rounds) that expiry is the
 estimate itself. Otherwise (a holder still present, or a place the line must turn over more
 than once) the holders may stay longer: the estimate is then the later of that earliest time
@@ -219,12 +220,28 @@ def expiry_rank(position: int, *, cap: int, active: int) -> int:
     return active - cap + position - 1
 
 
+def turns_of(position: int, *, cap: int, active: int) -> tuple[int, int] | None:
+    """(rank, turns) of the place the `position`th in line waits for: its rank among the
+    `active` now (oldest first; `active` or more: a place not taken yet, whoever takes it is
+    seen from now on), and how many holders after the present one it frees up for them; None
+    when none need free up (room under the cap). The first `max(active, cap)` places to free
+    up are those held now (or not taken yet), oldest first; the `r`th (`expiry_rank`) past
+    them is the place of whoever took the (`r` − cap)th: once the active are down to the cap,
+    only the cap's places turn over, so a turn takes the cap off the rank (it took `active`,
+    which paired a place with one freeing up sooner when more were active than the cap)."""
+    rank = expiry_rank(position, cap=cap, active=active)
+    if rank < 0:
+        return None
+    places = max(active, cap)
+    turns = 0 if rank < places else (rank - places) // cap + 1
+    return rank - turns * cap, turns
+
+
 def place_of(position: int, *, cap: int, active: int) -> int | None:
     """The rank among the `active` (oldest first) of the place the `position`th in line waits
-    for; `active` or more for a place not taken yet (whoever takes it is seen from now on);
-    None when none need free up (room under the cap)."""
-    rank = expiry_rank(position, cap=cap, active=active)
-    return None if rank < 0 else rank % max(active, cap)
+    for (`turns_of`); None when none need free up (room under the cap)."""
+    found = turns_of(position, cap=cap, active=active)
+    return None if found is None else found[0]
 
 
 def frees_in(
@@ -234,7 +251,8 @@ def frees_in(
     place `place_of`, its holder last seen at `last` (a place not taken yet: `now`), lapses
     `idle` after it if they are not seen again, and each turn of the places before adds a
     whole `idle` (one let in is stamped then, and holds the place that long at least)."""
-    turns = expiry_rank(position, cap=cap, active=active) // max(active, cap)
+    found = turns_of(position, cap=cap, active=active)
+    turns = 0 if found is None else found[1]
     return max(0.0, last + idle - now) + turns * idle
 
 
@@ -783,7 +801,8 @@ local function standing(active, line, log, user, now, cap, far, samples, left, o
   local last = ''
   local rank = counted - cap + position - 1
   if cap > 0 and rank >= 0 then
-    rank = rank % math.max(counted, cap)
+    local places = math.max(counted, cap)  -- `turns_of`: a turn takes the cap off the rank
+    if rank >= places then rank = rank - (math.floor((rank - places) / cap) + 1) * cap end
     last = now  -- a place not taken yet: whoever takes it is seen from now on
     if rank < counted then
       last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''

@@ -380,6 +380,14 @@ async def judge(
     none. One read of their registrations, and a call to the line for each other armed
     edition until found (none with one edition armed); the line out of reach, the first (whose
     line answers for that)."""
+    first = await first_registered(session, user, gates)
+    return None if first is None else await judge_from(line, user, gates, first, now)
+
+
+async def first_registered(session: AsyncSession, user: User, gates: list[Gate]) -> Gate | None:
+    """The first of `gates` `user` is registered to (`judge`'s read), None when none: a caller
+    that must not hold its connection across the line's calls (fair.live.socket) reads it,
+    closes its session, then asks `judge_from`."""
     registered = set(
         await session.scalars(
             select(EditionCandidate.edition_id).where(
@@ -388,9 +396,13 @@ async def judge(
             )
         )
     )
-    first = next((g for g in gates if g.edition_id in registered), None)
-    if first is None:
-        return None
+    return next((g for g in gates if g.edition_id in registered), None)
+
+
+async def judge_from(
+    line: admission.Line, user: User, gates: list[Gate], first: Gate, now: datetime
+) -> tuple[Gate, bool]:
+    """`judge` once `first_registered` found `first`: the line's calls, no database read."""
     others = [g for g in gates if g.edition_id != first.edition_id]
     try:
         found = await let_in_to(line, others, {user.id}, now)

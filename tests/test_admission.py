@@ -486,13 +486,25 @@ def test_the_earliest_a_place_frees_up_turns_the_active_places_over() -> None:
     seen = [100.0, 110.0, 120.0]
 
     def earliest(position: int, cap: int = 3) -> float:
-        rank = admission.expiry_rank(position, cap=cap, active=3) % 3
+        rank = admission.place_of(position, cap=cap, active=3)
+        assert rank is not None
         return admission.frees_in(
             position, cap=cap, active=3, last=seen[rank], now=130.0, idle=60.0
         )
 
     assert [earliest(p) for p in range(1, 8)] == [30.0, 40.0, 50.0, 90.0, 100.0, 110.0, 150.0]
-    assert earliest(1, cap=2) == 40.0  # one over the cap (a socket counted in): one more first
+    # One over the cap (a socket counted in): one place more frees up first; then only two
+    # places turn over, each an idle after the one before it in line was let in (was: three
+    # places, 90, 100, 110, 150 s from the third on, sooner than any of them could be).
+    assert [earliest(p, cap=2) for p in range(1, 7)] == [40.0, 50.0, 100.0, 110.0, 160.0, 170.0]
+    assert [admission.turns_of(p, cap=2, active=3) for p in range(1, 7)] == [
+        (1, 0),
+        (2, 0),
+        (1, 1),
+        (2, 1),
+        (1, 2),
+        (2, 2),
+    ]
     # Two places not taken yet (cap 5): the first two need none; the others wait for the
     # three taken, then for the two taken from now on (their holders seen from now).
     ranks = [admission.place_of(p, cap=5, active=3) for p in range(1, 9)]
@@ -506,6 +518,32 @@ def test_the_earliest_a_place_frees_up_turns_the_active_places_over() -> None:
     # A holder seen now: a whole idle from now; a place lapsing now: no wait.
     assert admission.frees_in(1, cap=1, active=1, last=130.0, now=130.0, idle=60.0) == 60.0
     assert admission.frees_in(1, cap=1, active=1, last=70.0, now=130.0, idle=60.0) == 0.0
+
+
+async def test_over_the_cap_the_wait_shown_is_the_wait_had(
+    lines: list[admission.Line],
+) -> None:
+    """More active than the cap (the cap lowered, sockets counted in): the places over it free
+    up first and let nobody in, then only the cap's places turn over. Those let in go quiet:
+    the earliest is the wait had, to the second (the third in line and beyond were shown 10 to
+    50 s too little: turns of all the active places, not the cap's)."""
+    three = admission.Caps(active=3, per_minute=0, idle=60.0, max_waiting=100)
+    for user, moment in ((1, 100), (2, 110), (3, 120)):
+        assert (await _arrive(lines[user % 2], user, OPENS + moment, three)).admitted
+    caps = replace(three, active=2)
+    now = OPENS + 130
+    waiting = list(range(4, 10))
+    places = [await _arrive(lines[u % 2], u, now, caps) for u in waiting]
+    assert [(p.position, p.wait_seconds, p.at_least) for p in places] == [
+        (1, 40.0, True),
+        (2, 50.0, True),
+        (3, 100.0, True),
+        (4, 110.0, True),
+        (5, 160.0, True),
+        (6, 170.0, True),
+    ]
+    let_in = await _let_in(lines, waiting, now, caps)
+    assert [let_in[u] - now for u in waiting] == [p.wait_seconds for p in places]
 
 
 def test_a_holder_is_gone_once_quiet_for_QUIET_or_half_the_idle() -> None:

@@ -30,6 +30,7 @@ from fair.live import hub
 from fair.live.socket import CLOSE_OVERFLOW
 from fair.models import User
 from tests import factories as f
+from tests import redis_relay
 from tests.conftest import login
 from tests.live_server import Server, run_server, statements
 from tests.server_processes import free_port, redis_server, wait_redis
@@ -608,3 +609,63 @@ async def test_a_socket_let_in_to_one_fair_is_judged_there_not_by_the_first_full
     finally:
         if found_in is not None:
             await found_in.aclose()
+
+
+@pytest.fixture
+def relayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, redis_relay.Relay]]:
+    """The app on the shared Redis through a relay (tests/redis_relay.py), a namespace of its
+    own."""
+    namespace = f"test-admission-judge-{secrets.token_hex(4)}"
+    try:
+        with (
+            redis_relay.relay() as relay,
+            run_server(
+                tmp_path_factory,
+                "admission-judge",
+                broadcast_url=relay.url,
+                broadcast_namespace=namespace,
+            ) as server,
+        ):
+            yield server, relay
+    finally:
+        client = redis.Redis.from_url(REDIS)
+        keys = list(client.scan_iter(f"{namespace}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+async def test_a_socket_judged_by_the_line_holds_no_database_connection_meanwhile(
+    relayed: tuple[Server, redis_relay.Relay],
+) -> None:
+    """A candidate registered to two gated fairs, the full one first, let in to the calm one
+    (its page), opens a socket without the admission cookie: their registrations are read,
+    then the line is asked whether the calm fair lets them in already (Redis). That call used
+    to run inside the read's session, its pool connection held across the round trip (at an
+    opening, thousands of them emptied the pool). Seen on its way to the real Redis (the
+    relay), while the socket awaits its reply: no connection of the server's is checked out."""
+    server, relay = relayed
+    fair = await _gated_fair(server, 1)  # the full fair: one place
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            calm = await f.edition(session)  # armed (the default caps), far from full
+            late = await f.candidate(session)
+            for edition_id in (fair.edition_id, calm.id):
+                await participants.register(session, edition_id=edition_id, user=late)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    admission_gate.forget()  # the editions armed, read afresh (the clock stands still)
+    pool = server.app.state.engine.sync_engine.pool  # a QueuePool (file SQLite, PostgreSQL)
+    connect = {"origin": server.url, "open_timeout": 5}
+    async with _clients(server, [*fair.candidates, late]) as (first, both):
+        assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200  # its place
+        assert (await both.get(f"/e/{calm.slug}/my-fair")).status_code == 200
+        # The line's call about the calm fair (fair.admission.RedisLine.keep), on its way.
+        relay.watch((b"ZMSCORE", f":admission:{calm.id}:active".encode()), pool.checkedout)
+        session_only = {"Cookie": f"fair_session={both.cookies['fair_session']}"}
+        async with websockets.connect(server.ws, additional_headers=session_only, **connect) as ws:
+            assert await _pinged(ws)  # let in through the calm fair, not held by the full one
+    assert relay.caught.is_set()
+    assert relay.seen == 0

@@ -9,14 +9,13 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db, editions, employers, offers, search
-from fair.search import cache as search_cache
 from fair.search import terms as search_terms
 from tests import factories as f
 from tests.api_setup import seed, walk
+from tests.statements import cold
 
 API = "/api/v1"
 
@@ -260,21 +259,10 @@ async def test_lists_read_in_a_fixed_number_of_statements(
         f"editions/{s.edition.id}/{name}"
         for name in ("booths", "offers", "webconferences", "availability")
     ]
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        counts = {}
-        for path in paths:
-            for limit in (1, 100):
-                seen.clear()
-                search_cache.forget()  # editions read afresh (kept: test_editions_kept)
+    counts = {}
+    for path in paths:
+        for limit in (1, 100):
+            with cold(app, every=True) as seen:
                 assert (await client.get(f"{API}/{path}?limit={limit}")).status_code == 200
-                counts[path, limit] = len(seen)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+            counts[path, limit] = len(seen)
     assert {p: counts[p, 100] - counts[p, 1] for p in paths} == {p: 0 for p in paths}

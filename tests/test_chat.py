@@ -34,11 +34,11 @@ from fair import settings as fair_settings
 from fair.enums import MuteLength, ReportKind, Role
 from fair.errors import FairError
 from fair.models import Booth, ChatMute, ChatReport, Conversation, Edition, QaMessage, User
-from fair.search import cache as search_cache
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.factories import NOON
 from tests.live_server import Server
+from tests.statements import cold
 
 QA = ReportKind.QA
 TALK = ReportKind.CONVERSATION
@@ -758,28 +758,15 @@ async def _organiser_elsewhere(session: AsyncSession) -> User:
 async def test_booth_page_queries_do_not_grow_with_questions(
     app, session: AsyncSession, world: World, make_client
 ) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import event
-
     w = world
     await db.commit(session)
     page = f"/e/{w.edition.slug}/booths/{w.booth.id}"
     lea = await client_of(make_client, w.lea)
-    statements: list[str] = []
 
-    def count(*args):  # type: ignore[no-untyped-def]
-        if args[2].lstrip().startswith("SELECT"):
-            statements.append(args[2])
-
-    async def queries() -> int:
-        statements.clear()
-        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
-        engine = app.state.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+    async def queries() -> list[str]:
+        with cold(app) as seen:
             assert (await lea.get(page)).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return len(statements)
+        return seen
 
     async def add(n: int) -> None:
         for _ in range(n):
@@ -792,7 +779,8 @@ async def test_booth_page_queries_do_not_grow_with_questions(
     await add(1)
     few = await queries()
     await add(10)
-    assert await queries() == few, statements
+    many = await queries()
+    assert len(many) == len(few), many
 
 
 # The socket (tests/live_server.py's server: uvicorn in a thread, SQLite, memory broadcaster) -----

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
@@ -24,6 +24,7 @@ from fair.errors import Conflict, Forbidden, Invalid, NotYours
 from fair.models import Booth, Edition, HealthReminder, OutboxMail, User
 from tests import factories as f
 from tests.quick import booth_of, colleague_of, edition_of
+from tests.statements import cold
 
 # The factories' edition at NOON (Tuesday 10 March 2026): live days 9 to 13 March, 00:00-23:59.
 COMING = [date(2026, 3, d) for d in (10, 11, 12, 13)]
@@ -159,19 +160,11 @@ async def test_the_checks_read_as_many_rows_for_two_booths_as_for_eight(
     edition = await edition_of(session)
     for _ in range(2):
         await booth_of(session, edition)
-    counted: list[str] = []
-
-    def seen(*args: object) -> None:
-        counted.append(str(args[2]))
 
     async def queries() -> int:
-        counted.clear()
-        event.listen(app.state.engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with cold(app, every=True) as seen:
             await health.run(session, edition)
-        finally:
-            event.remove(app.state.engine.sync_engine, "before_cursor_execute", seen)
-        return len(counted)
+        return len(seen)
 
     few = await queries()
     for _ in range(6):

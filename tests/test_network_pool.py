@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import (
@@ -49,6 +49,7 @@ from tests import factories as f
 from tests.conftest import csrf, login
 from tests.partner_keys import bearer, key
 from tests.pool_setup import pool_candidate, recruiter_at
+from tests.statements import cold
 
 BASE = "http://127.0.0.1"  # the partner: this app, through its ASGI transport
 
@@ -765,25 +766,19 @@ async def test_handing_over_reads_in_the_same_queries_whatever_the_page(  # type
         await contact_requests.answer(session, user, request_id=sent.json()["id"], accept=True)
         await db.commit(session)
 
-    seen: list[str] = []
-
-    async def pull() -> list[str]:
+    async def pull() -> tuple[list[str], list[str]]:
+        """The contacts pulled, and the statements run."""
         body = json.dumps({"cursor": "", "limit": 10}).encode()
         headers = network.signature_headers(net["raw"], body)
-        seen.clear()
-        engine = app.state.engine.sync_engine
-        record = lambda *args: seen.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with cold(app, every=True) as seen:
             answer = await client.post(
                 "/api/v1/network/contacts/changes", content=body, headers=headers
             )
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-        return [item["contact"]["email"] for item in answer.json()["items"]]
+        return [item["contact"]["email"] for item in answer.json()["items"]], seen
 
     await ask_and_accept(net["opened"], net["ref"], 1)
-    assert len(await pull()) == 1
+    pulled, seen = await pull()
+    assert len(pulled) == 1
     one = len(seen)
     for n in range(3):
         other = await pool_candidate(session, name=f"Candidate {n}", editions_=(net["origin"],))
@@ -792,7 +787,8 @@ async def test_handing_over_reads_in_the_same_queries_whatever_the_page(  # type
         ref = await session.scalar(select(CvText.ref).where(CvText.user_id == other.id))
         await db.commit(session)
         await ask_and_accept(other, ref, 2 + n)
-    assert len(await pull()) == 4
+    pulled, seen = await pull()
+    assert len(pulled) == 4
     assert len(seen) - one <= 3 * 2, seen
 
 

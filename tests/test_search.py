@@ -9,6 +9,7 @@ from fair import db, geo, search
 from fair.errors import Invalid
 from fair.search import best
 from tests import factories as f
+from tests.statements import cold
 
 
 async def _setup(session):  # type: ignore[no-untyped-def]
@@ -192,27 +193,11 @@ async def test_bad_filters_are_named(session, kw, field):  # type: ignore[no-unt
 
 async def test_search_page_queries_do_not_grow_with_results(app, client, session):  # type: ignore[no-untyped-def]
     edition, _ = await _setup(session)
-    statements: list[str] = []
-
-    def count(*args):  # type: ignore[no-untyped-def]
-        if args[2].startswith("SELECT") and "outbox" not in args[2]:  # not the mail sender's
-            statements.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    # Once before counting: the editions whose admission gate is on are read at most every
-    # 5 seconds per process (fair.admission_gate), not on every page. Another search than
-    # those counted: the facets' counts of a search are kept (fair.search.cache).
-    await client.get(f"/e/{edition.slug}/offers", params={"contract": "cdi"})
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with cold(app) as few:
         await client.get(f"/e/{edition.slug}/offers", params={"remote": "on"})
-        few = len(statements)
-        statements.clear()
+    with cold(app) as many:
         await client.get(f"/e/{edition.slug}/offers")
-        many = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert few == many, statements
+    assert len(few) == len(many), many
 
 
 def test_stems_fold_accents_and_plurals():

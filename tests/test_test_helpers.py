@@ -1,11 +1,22 @@
 """Test modules import helpers, never each other: what several test modules share lives in a
 helper module with a name of its own (tests/factories.py, pages.py, live_server.py, ...), its
-fixtures in tests/conftest.py or a plugin module it lists."""
+fixtures in tests/conftest.py or a plugin module it lists. And the helpers that must keep up
+with the code: tests/statements.py forgets every cache fair keeps."""
 
 from __future__ import annotations
 
 import ast
+import gc
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fair import admission, admission_gate, clock, db, participants
+from fair.ttl_cache import TTLCache
+from tests import factories as f
+from tests.pages import person
+from tests.statements import forget_kept
 
 TESTS = Path(__file__).resolve().parent
 
@@ -63,3 +74,44 @@ def test_the_check_sees_every_form_of_import(tmp_path: Path) -> None:
         ".test_queues",
         "tests.test_webconferences",
     ]
+
+
+def _filled_caches() -> set[int]:
+    """The ids of the TTLCaches (fair.ttl_cache: what fair keeps briefly) holding something."""
+    gc.collect()  # the caches of earlier tests' apps, gone
+    return {id(o) for o in gc.get_objects() if isinstance(o, TTLCache) and len(o)}
+
+
+async def test_counting_from_cold_forgets_every_cache_the_requests_filled(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """tests/statements.py `cold`: after `forget_kept`, no cache a request filled holds
+    anything (a cache added to fair and left out of `forget_kept` fails here). The requests of
+    anonymous visitors and of a candidate while a gate is engaged, searches, a held status."""
+    clock.set_now(f.NOON)
+    admission_gate.LOCAL.editions.clear()
+    admission_gate.forget()
+    edition = await f.edition(session, admission_active_cap=1)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    await f.offer(session, booth_=booth, title="Soudeur ou soudeuse")
+    candidate = await f.candidate(session)
+    await participants.register(session, edition_id=edition.id, user=candidate)
+    await db.commit(session)
+    caps = admission.Caps(active=1, per_minute=0, idle=3600.0, max_waiting=10)
+    await admission_gate.LOCAL.arrive(  # its one place taken: the gate engaged
+        edition.id, -1, now=f.NOON.timestamp(), opens=0.0, caps=caps, draw=0.0
+    )
+    before = _filled_caches()
+    slug = edition.slug
+    pages = [f"/e/{slug}", f"/e/{slug}/booths", f"/e/{slug}/offers?q=soudeur"]
+    pages.append(f"/e/{slug}/offers?q=soudre")  # a typo: the spelling probe
+    anonymous, mine = make_client(), await person(make_client, candidate)
+    for client in (anonymous, mine):
+        for path in pages:
+            assert (await client.get(path)).status_code == 200, path
+    assert (await mine.get(f"/e/{slug}/my-fair")).status_code == 303  # held
+    status = await mine.get(f"/e/{slug}/waiting/status", headers={"accept": "application/json"})
+    assert status.json()["position"] == 1
+    assert len(_filled_caches() - before) >= 5  # pages, search answers, editions, sessions, …
+    forget_kept(app)
+    assert _filled_caches() - before == set()

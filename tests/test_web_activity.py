@@ -7,7 +7,6 @@ import re
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import activity, clock, db, disclosure, employers, participants, queues
@@ -16,6 +15,7 @@ from fair.models import Booth, Edition, User
 from fair.tally import Taken
 from tests import factories as f
 from tests.pages import as_user, person, text
+from tests.statements import cold
 
 
 class Tables(HTMLParser):
@@ -220,35 +220,24 @@ async def test_the_page_reads_the_same_queries_for_more_booths(
 ) -> None:  # type: ignore[no-untyped-def]
     edition, organiser, (beta, _), _ = await a_fair(session)
     await as_user(client, session, user=organiser)
-    seen: list[str] = []
-
-    def record(*args):  # type: ignore[no-untyped-def]
-        if args[2].lstrip().startswith("SELECT"):
-            seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
     path = f"/organiser/editions/{edition.id}/activity"
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with cold(app) as few:
         before = await client.get(path)
-        few = len(seen)
-        for n in range(3):
-            name = f"Entreprise {n}"
-            booth, _ = await named_booth(session, edition, organiser, name, can_log_in=False)
-            (candidate,) = await f.candidate_accounts(session, 1)
-            await queues.join(session, candidate=candidate, booth=booth)
-            await activity.save(
-                session, Taken(views={(edition.id, booth.id, None, activity.local_day(edition)): 3})
-            )
-        await db.commit(session)
-        seen.clear()
+    for n in range(3):
+        name = f"Entreprise {n}"
+        booth, _ = await named_booth(session, edition, organiser, name, can_log_in=False)
+        (candidate,) = await f.candidate_accounts(session, 1)
+        await queues.join(session, candidate=candidate, booth=booth)
+        await activity.save(
+            session, Taken(views={(edition.id, booth.id, None, activity.local_day(edition)): 3})
+        )
+    await db.commit(session)
+    with cold(app) as many:
         page = await client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert "Nobody has joined a booth's queue yet." in text(before.text)
     assert page.status_code == 200
     assert len(re.findall("Entreprise", text(page.text))) >= 3
-    assert len(seen) == few, seen
+    assert len(many) == len(few), many
 
 
 # Editions compared -----------------------------------------------------------------------------

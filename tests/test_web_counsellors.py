@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from starlette.routing import Route
 
 from fair import clock, counsellors, db, structures, webconferences
@@ -17,6 +17,7 @@ from fair.models import Edition, OutboxMail, User
 from tests import factories as f
 from tests.conftest import csrf
 from tests.pages import person, text
+from tests.statements import cold
 
 STRUCTURE = structures.StructureInput(
     name="Mission locale de Montluçon", kind=StructureKind.MISSION_LOCALE.value, departement="03"
@@ -92,31 +93,19 @@ async def test_a_counsellor_never_reaches_a_candidate_who_did_not_agree(app, ses
     assert theirs.name not in home and ended.name not in home
 
     # The dashboard reads a fixed number of statements, however many candidates it lists.
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with cold(app, every=True) as one:
         assert (await client.get("/counsellor")).status_code == 200
-        one = len(seen)
-        for candidate in [await f.candidate(session, can_log_in=False) for _ in "12"]:
-            request = await counsellors.invite(
-                session, by=mine, structure=structure, email=candidate.email
-            )
-            await counsellors.consent_in_person(
-                session, followed_request=request, by=mine, agreed=True
-            )
-            await f.application(session, offer_=offer, candidate_=candidate)
-        await db.commit(session)
-        seen.clear()
+    for candidate in [await f.candidate(session, can_log_in=False) for _ in "12"]:
+        request = await counsellors.invite(
+            session, by=mine, structure=structure, email=candidate.email
+        )
+        await counsellors.consent_in_person(session, followed_request=request, by=mine, agreed=True)
+        await f.application(session, offer_=offer, candidate_=candidate)
+    await db.commit(session)
+    with cold(app, every=True) as three:
         page = await client.get("/counsellor")
-        assert page.status_code == 200 and page.text.count("data-candidate-id=") == 3
-        assert len(seen) == one
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    assert page.status_code == 200 and page.text.count("data-candidate-id=") == 3
+    assert len(three) == len(one), three
 
 
 async def test_an_account_for_a_person_without_e_mail_then_put_forward(session, make_client, fetch):  # type: ignore[no-untyped-def]

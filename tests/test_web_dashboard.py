@@ -11,10 +11,10 @@ from sqlalchemy import event
 
 from fair import app_state, clock, db
 from fair.enums import Role
-from fair.search import cache as search_cache
 from tests import factories as f
 from tests import funnel_journeys
 from tests.pages import person, text
+from tests.statements import cold
 
 
 @pytest.fixture(autouse=True)
@@ -201,27 +201,14 @@ async def test_a_recruiter_sees_their_booth_funnel_and_strangers_nothing(
 async def _queries_do_not_grow(app, session, client, built) -> None:  # type: ignore[no-untyped-def]
     """The dashboard's queries do not grow with candidates, applications and booths."""
     url = f"/organiser/editions/{built.edition.id}"
-    seen: list[str] = []
-
-    def record(*args):  # type: ignore[no-untyped-def]
-        if args[2].lstrip().startswith("SELECT"):
-            seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
+    with cold(app) as few:
         await client.get(url)
-        few = len(seen)
-        clock.set_now(f.NOON)
-        booth, _recruiter = await f.booth(session, edition_=built.edition)
-        offer = await f.offer(session, booth_=booth)
-        for _ in range(3):
-            await f.application(session, offer_=offer, can_log_in=False)
-        await db.commit(session)
-        seen.clear()
-        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
+    clock.set_now(f.NOON)
+    booth, _recruiter = await f.booth(session, edition_=built.edition)
+    offer = await f.offer(session, booth_=booth)
+    for _ in range(3):
+        await f.application(session, offer_=offer, can_log_in=False)
+    await db.commit(session)
+    with cold(app) as many:
         await client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert len(seen) == few, seen
+    assert len(many) == len(few), many

@@ -29,6 +29,7 @@ from tests import factories as f
 from tests.conftest import csrf
 from tests.factories import NOON, availability, invited, live_booth, shortlisted
 from tests.pages import person, post, radios, text_of
+from tests.statements import cold
 
 
 @pytest.fixture(autouse=True)
@@ -476,7 +477,6 @@ async def test_the_recruiter_records_the_outcome_after_the_start(
 
 
 async def test_the_agenda_queries_do_not_grow_with_bookings(app, session, make_client) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import event
 
     _edition, booth, recruiter = await live_booth(session)
     slots = await interviews.publish_availability(
@@ -492,33 +492,22 @@ async def test_the_agenda_queries_do_not_grow_with_bookings(app, session, make_c
     )
     await db.commit(session)
     rec = await person(make_client, recruiter)
-    seen: list[str] = []
-
-    def record(*args):  # type: ignore[no-untyped-def]
-        if args[2].lstrip().startswith("SELECT"):
-            seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with cold(app) as few:
         await rec.get(f"/recruiter/booths/{booth.id}/interviews")
-        few = len(seen)
-        for n in range(1, 4):
-            invitation, candidate = await invited(session, booth, recruiter)
-            await interviews.book(
-                session,
-                by=candidate,
-                invitation=invitation,
-                slot=await session.get(InterviewSlot, slots[n].id),
-                mode=InterviewMode.VIDEO,
-            )
-        await db.commit(session)
-        seen.clear()
+    for n in range(1, 4):
+        invitation, candidate = await invited(session, booth, recruiter)
+        await interviews.book(
+            session,
+            by=candidate,
+            invitation=invitation,
+            slot=await session.get(InterviewSlot, slots[n].id),
+            mode=InterviewMode.VIDEO,
+        )
+    await db.commit(session)
+    with cold(app) as many:
         page = await rec.get(f"/recruiter/booths/{booth.id}/interviews")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert text_of(page.text).count("Booked by") == 4
-    assert len(seen) == few, seen
+    assert len(many) == len(few), many
 
 
 # Calendar ---------------------------------------------------------------------------------------

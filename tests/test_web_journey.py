@@ -12,6 +12,7 @@ from fair.models import Application, Booth, Employer, Offer, OutboxMail, StoredF
 from tests import factories as f
 from tests.conftest import confirm_signup, csrf, login
 from tests.pages import OFFER_FORM
+from tests.statements import cold
 
 
 async def _count(fetch, model) -> int:  # type: ignore[no-untyped-def]
@@ -250,32 +251,18 @@ async def test_missing_offer_field_keeps_the_form(client, session, fetch):  # ty
 
 
 async def test_pipeline_queries_do_not_grow_with_applications(app, client, session):  # type: ignore[no-untyped-def]
-    from sqlalchemy import event
-
     edition = await f.edition(session)
     booth, recruiter = await f.booth(session, edition_=edition)
     offer = await f.offer(session, booth_=booth)
     await f.application(session, offer_=offer)
     await db.commit(session)
     await login(client, recruiter.email, f.PASSWORD)
-    seen: list[str] = []
-
-    def record(*args):  # type: ignore[no-untyped-def]
-        if args[2].startswith("SELECT"):
-            seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with cold(app) as one:
         await client.get(f"/recruiter/booths/{booth.id}/applications")
-        one = len(seen)
-        for _ in range(5):
-            await f.application(session, offer_=offer)
-        await db.commit(session)
-        seen.clear()
+    for _ in range(5):
+        await f.application(session, offer_=offer)
+    await db.commit(session)
+    with cold(app) as six:
         page = await client.get(f"/recruiter/booths/{booth.id}/applications")
-        six = len(seen)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert page.text.count('name="application"') == 6
-    assert one == six
+    assert len(six) == len(one), six

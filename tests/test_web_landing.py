@@ -8,17 +8,16 @@ import re
 from datetime import date, time, timedelta
 
 import httpx
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import branding, clock, db, images
 from fair.enums import Role
 from fair.models import Edition
-from fair.search import cache as search_cache
 from tests import factories as f
 from tests.factories import NOON, TOMORROW, day_at
 from tests.landing_setup import booth_of, staffed, talk
 from tests.pages import text
+from tests.statements import cold
 
 
 def part(html: str, opening: str) -> str:
@@ -239,50 +238,34 @@ async def test_the_page_runs_the_same_queries_whatever_the_size_of_the_edition(
     await talk(session, edition, booth, recruiter, "Talk 0 bis", day_at(TOMORROW, 10))
     await staffed(session, booth, recruiter, waiting=1)
     await db.commit(session)
-    seen: list[str] = []
-
-    def record(*args):  # type: ignore[no-untyped-def]
-        if args[2].lstrip().startswith("SELECT"):
-            seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    # Once before counting: the editions whose admission gate is on are read at most every
-    # 5 seconds per process (fair.admission_gate), not on every page.
-    await client.get(f"/e/{edition.slug}")
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
+    with cold(app) as few:
         await client.get(f"/e/{edition.slug}")
-        few = len(seen)
-        for n in range(1, 4):
-            booth, recruiter = await booth_of(
-                session, edition, f"Entreprise {n}", naf=f"{10 + n}.11Z" if n != 3 else "01.11Z"
-            )
-            await f.offer(session, booth_=booth)
-            await f.offer(session, booth_=booth)
-            await talk(
-                session,
-                edition,
-                booth,
-                recruiter,
-                f"Talk {n}",
-                NOON - timedelta(minutes=20),
-                on_stage=True,
-            )
-            await talk(session, edition, booth, recruiter, f"Talk {n} bis", day_at(TOMORROW, 11))
-            await staffed(session, booth, recruiter, waiting=2)
-        await db.commit(session)
-        seen.clear()
-        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
+    for n in range(1, 4):
+        booth, recruiter = await booth_of(
+            session, edition, f"Entreprise {n}", naf=f"{10 + n}.11Z" if n != 3 else "01.11Z"
+        )
+        await f.offer(session, booth_=booth)
+        await f.offer(session, booth_=booth)
+        await talk(
+            session,
+            edition,
+            booth,
+            recruiter,
+            f"Talk {n}",
+            NOON - timedelta(minutes=20),
+            on_stage=True,
+        )
+        await talk(session, edition, booth, recruiter, f"Talk {n} bis", day_at(TOMORROW, 11))
+        await staffed(session, booth, recruiter, waiting=2)
+    await db.commit(session)
+    with cold(app) as many:
         page = await client.get(f"/e/{edition.slug}")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert (
         section(page.text, "figures-title")
         == "Le forum en chiffres Offres 7 Employeurs 4 Secteurs 4"
     )
     assert "4 stands ont un recruteur présent en ce moment." in text(page.text)
-    assert len(seen) == few, seen
+    assert len(many) == len(few), many
 
 
 async def test_the_accessibility_statement_is_linked_from_every_page(

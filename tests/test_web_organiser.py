@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from fair import applications, clock, db, editions, employers, francetravail, i18n, offers
 from fair.enums import ApplicationStatus, BoothStatus, NoticeKind, Role
@@ -14,6 +14,7 @@ from fair.models import Booth, Edition, LiveDay, Notice, OutboxMail
 from tests import factories as f
 from tests.conftest import csrf
 from tests.pages import as_user, text
+from tests.statements import cold
 
 FORM = {
     "title": "Forum de l'emploi 2030",
@@ -602,29 +603,17 @@ async def test_export_queries_do_not_grow_with_offers(app, client, session):
     await f.offer(session, booth_=booth)
     await as_user(client, session, user=organiser)
     path = f"/organiser/editions/{edition.id}/offers.json"
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        # The outbox sender runs beside the requests: count only the page's own reads.
-        if statement.startswith("SELECT") and "outbox_mails" not in statement:
-            statements.append(statement)
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with cold(app) as few:
         await client.get(path)
-        few = len(statements)
-        for _n in range(3):
-            more, _r = await f.booth(session, edition_=edition)
-            await f.offer(session, booth_=more)
-            await f.offer(session, booth_=more)
-        await db.commit(session)
-        statements.clear()
+    for _n in range(3):
+        more, _r = await f.booth(session, edition_=edition)
+        await f.offer(session, booth_=more)
+        await f.offer(session, booth_=more)
+    await db.commit(session)
+    with cold(app) as many:
         response = await client.get(path)
-    finally:
-        event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
-
     assert len(json.loads(response.text)) == 7
-    assert len(statements) == few
+    assert len(many) == len(few), many
 
 
 async def test_admin_sees_every_edition(client, session):

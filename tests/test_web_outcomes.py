@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db, disclosure, insight
 from fair.enums import Role
 from fair.models import HireConfirmation, JobReport, User
-from fair.search import cache as search_cache
 from tests import factories as f
 from tests import outcome_setup as o
 from tests.factories import NOON
 from tests.html_forms import Form, forms_of
 from tests.pages import person, text
+from tests.statements import cold
 
 
 def forms_with(page: str, name: str) -> list[Form]:
@@ -206,20 +206,8 @@ async def test_organiser_reads_the_outcomes(app, session: AsyncSession, make_cli
     await db.commit(session)
     client = await person(make_client, organiser)
     path = f"/organiser/editions/{edition.id}/outcomes"
-    seen: list[str] = []
-
-    def record(*args):  # type: ignore[no-untyped-def]
-        if args[2].lstrip().startswith("SELECT"):
-            seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
+    with cold(app) as first:
         page = await client.get(path)
-        queries = len(seen)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert page.status_code == 200
     shown = text(page.text)
     # Counted here: 8 retained (6 + 2), 6 back at work; Alpha 6 and 6, Bravo 2 and 0. Shown or
@@ -253,12 +241,7 @@ async def test_organiser_reads_the_outcomes(app, session: AsyncSession, make_cli
     await o.apply(session, c, hired=True)
     await db.commit(session)
     o.after_end(edition, 35)
-    seen.clear()
-    search_cache.forget()  # editions read afresh (kept: test_editions_kept)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with cold(app) as again:
         page = await client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert "Charlie hidden hidden" in text(page.text)
-    assert len(seen) == queries, seen
+    assert len(again) == len(first), again

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import clock, db, editions, webconferences
@@ -20,6 +19,7 @@ from fair.webconferences import audience
 from tests import factories as f
 from tests.factories import NOON, talk
 from tests.pages import person, text_of
+from tests.statements import cold
 
 
 @pytest.fixture(autouse=True)
@@ -219,18 +219,8 @@ async def _end(session: AsyncSession, webconference: Webconference, by: User) ->
 
 
 async def selects(app, client: httpx.AsyncClient, url: str) -> int:  # type: ignore[no-untyped-def]
-    """How many SELECTs reading `url` takes."""
-    seen: list[str] = []
-
-    def record(*args):  # type: ignore[no-untyped-def]
-        if args[2].lstrip().startswith("SELECT"):
-            seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    """How many SELECTs reading `url` takes (nothing kept: tests/statements.py `cold`)."""
+    with cold(app) as seen:
         response = await client.get(url)
-        assert response.status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200
     return len(seen)

@@ -26,12 +26,12 @@ from fair.models import (
     Webconference,
     WebconferenceRegistration,
 )
-from fair.search import cache as search_cache
 from fair.webconferences import mail as webconference_mail
 from tests import factories as f
 from tests.factories import NOON, TOMORROW, talk
 from tests.pages import person, post, text_of
 from tests.refusals import code_of
+from tests.statements import cold
 
 
 @pytest.fixture(autouse=True)
@@ -657,7 +657,6 @@ async def test_schedule_forms_and_permissions(session: AsyncSession, make_client
 async def test_programme_page_queries_do_not_grow_with_the_programme(
     app, session: AsyncSession, make_client
 ) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import event
 
     edition, organiser = await organised(session)
     booth, recruiter = await f.booth(session, edition_=edition)
@@ -681,23 +680,10 @@ async def test_programme_page_queries_do_not_grow_with_the_programme(
 
     await add(1)
     me = await person(make_client, candidate)
-    seen: list[str] = []
-
-    def record(*args):  # type: ignore[no-untyped-def]
-        if args[2].lstrip().startswith("SELECT"):
-            seen.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
+    with cold(app) as few:
         await me.get(f"/e/{edition.slug}/programme")
-        few = len(seen)
-        await add(4)
-        seen.clear()
-        search_cache.forget()  # editions read afresh (kept: test_editions_kept)
+    await add(4)
+    with cold(app) as many:
         page = await me.get(f"/e/{edition.slug}/programme")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert section(page.text, "upcoming").count("Unregister") == 5
-    assert len(seen) == few, seen
+    assert len(many) == len(few), many

@@ -160,7 +160,8 @@ async def _held(
 ) -> tuple[bool, int | None]:
     """Whether the admission gate (fair.admission) holds this candidate: no valid cookie of
     an armed edition, an armed gate engaged, let in to no armed edition but the first they are
-    registered to (the line knows: `admission_gate.judge`, as their own pages), that first
+    registered to (the line knows: `admission_gate.judge`, as their own pages, in its two
+    steps: the database read, its connection given back, then the line asked), that first
     one's gate engaged, not exempt (staff; an interview within 30 minutes), and no room for
     them in its line now (`_arrive`); and the edition let in through, if any (the hub keeps
     their place while the socket is open, and closes it once the place is gone:
@@ -186,20 +187,23 @@ async def _held(
     engaged = [g.edition_id for g in gates if await admission_gate.engaged(line, g, now)]
     if not engaged:
         return False, None
+    # What the database says first, its connection given back before the line is asked
+    # (Redis: no pool connection held across its round trips): the first armed edition they
+    # are registered to and, when its gate is engaged, whether they are exempt (read even when
+    # the line then lets them in elsewhere: a small read, not a second connection).
     async with state.read_sessions() as session:
-        # Let in to another armed edition already (a page of theirs there): in through it, not
-        # held by the first one's line (their commands pass each edition's gate:
-        # admitted.check_command). The same judge as their own pages' (fair.web.gate).
-        judged = await admission_gate.judge(session, line, user, gates, now)
-        if judged is None:
+        first = await admission_gate.first_registered(session, user, gates)
+        if first is None:
             return False, None
-        gate, let_in = judged
-        if let_in:
-            return False, gate.edition_id
-        if gate.edition_id not in engaged:
-            return False, None
-        if await admission_gate.exempt(session, user, now):
-            return False, None
+        exempt = first.edition_id in engaged and await admission_gate.exempt(session, user, now)
+    # Let in to another armed edition already (a page of theirs there): in through it, not
+    # held by the first one's line (their commands pass each edition's gate:
+    # admitted.check_command). The same judge as their own pages' (fair.web.gate).
+    gate, let_in = await admission_gate.judge_from(line, user, gates, first, now)
+    if let_in:
+        return False, gate.edition_id
+    if gate.edition_id not in engaged or exempt:
+        return False, None
     place = await _arrive(gate, user, line, now)
     if place is not None and place.admitted:
         hub.admitted.readmitted(gate.edition_id, user.id)
