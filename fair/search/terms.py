@@ -14,6 +14,9 @@ each hit told why it was found when its words alone did not find it.
   titles (the `search_words` vocabulary of migration 0035: trigram similarity, pg_trgm on
   PostgreSQL and an FTS5 trigram table on SQLite) and with the trades' words, within one or two
   letters; the corrected words are searched and the page says "did you mean".
+- Words no offer has: when still nothing matches, the words that find no offer alone (a
+  qualifier: "aide-soignant nuit", "dev web") are left out, the others searched, and each hit
+  says so (`without_absent`).
 
 Cost: synonyms and the ROME index are in memory (rome_suggest checks its tables every 30 s);
 the widened match is the same single statement (fair.search.match); spelling adds, only after a
