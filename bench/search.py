@@ -23,7 +23,8 @@ the judgement), jobs@10 (the exact first ten's jobs, ROME codes, that the bounde
 have: offers of one job differ by their descriptions only) and the share of identical first
 pages, per bound, with the mean time of each.
 
---relevance: the demo fair (fair.demo.seed, 600 offers) in a fresh database per backend, and the
+--relevance: the demo fair (fair.demo.seed, 600 offers) in a fresh database per backend (on
+PostgreSQL `fair_bench_relevance`, never `fair_bench` that --reuse times again), and the
 judged queries of bench/data/search_judged.toml (typed as job seekers type them, each with the
 jobs that should come first): nDCG@10 and success@3 (a `best` offer in the first three) of the
 pages' ranking (fair.search.terms.find) beside the plain full-text ranking (fair.search.search,
@@ -92,7 +93,10 @@ from fair.web import auth, public  # noqa: E402
 from fair.web.forms import FormState  # noqa: E402
 from fair.web.templating import render  # noqa: E402
 
-PG_NAME = "fair_bench"
+PG_NAME = "fair_bench"  # the generated offers, kept by --keep and timed again by --reuse
+# --relevance seeds the demo fair in a database of its own: dropping PG_NAME would lose the
+# generated offers other runs reuse.
+PG_RELEVANCE = "fair_bench_relevance"
 BOOTHS = 200
 BATCH = 2000
 GOAL_MS = 20.0  # the search page, p95 (issue 16)
@@ -767,7 +771,15 @@ def run_approximation(name: str, url: str, args: argparse.Namespace) -> list[str
     return [f"{name:<10} {line}" for line in asyncio.run(approximate(url, bounds))]
 
 
-def main() -> None:
+def pg_database(args: argparse.Namespace) -> str:
+    """The PostgreSQL database this run creates and drops (or reuses): --pg-database if given,
+    else one per kind of run, never PG_NAME for --relevance."""
+    if args.pg_database:
+        return str(args.pg_database)
+    return PG_RELEVANCE if args.relevance else PG_NAME
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--offers", type=int, default=100_000)
     parser.add_argument("--booths", type=int, default=BOOTHS, help="approved booths (employers)")
@@ -782,7 +794,10 @@ def main() -> None:
         "--reuse", action="store_true", help="time the databases --keep left (no build)"
     )
     parser.add_argument(
-        "--pg-database", default=PG_NAME, help="the PostgreSQL database to create and drop"
+        "--pg-database",
+        default=None,
+        help=f"the PostgreSQL database to create and drop (default {PG_NAME}, with --relevance"
+        f" {PG_RELEVANCE})",
     )
     parser.add_argument("--kinds", default=",".join(KINDS), help="the kinds of query timed")
     parser.add_argument(
@@ -806,7 +821,11 @@ def main() -> None:
         " exact ranking: overlap@10, nDCG@10, identical first pages (no latency run)",
     )
     parser.add_argument("--bounds", default=BOUNDS, help="with --approximation: rank bounds")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = arguments()
     lines = []
     run = run_backend
     if args.relevance:
@@ -824,9 +843,9 @@ def main() -> None:
                 lines += run(name, f"sqlite+aiosqlite:///{path}", args, data_dir)
             else:
                 if args.reuse:
-                    lines += run(name, pg_url(args.pg_database), args, data_dir)
+                    lines += run(name, pg_url(pg_database(args)), args, data_dir)
                 else:
-                    with pg_scratch(args.pg_database, keep=args.keep) as url:
+                    with pg_scratch(pg_database(args), keep=args.keep) as url:
                         lines += run(name, url, args, data_dir)
     if args.relevance:
         print(f"\nRelevance ({len(judged())} judged queries, {JUDGED.relative_to(ROOT)}):")

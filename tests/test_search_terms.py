@@ -310,6 +310,28 @@ async def test_typos_forgiven_with_did_you_mean(session):  # type: ignore[no-unt
     assert (found, page.did_you_mean) == ([("forklift", None)], "")
 
 
+async def test_a_word_no_offer_has_is_left_out_when_nothing_is_found(session):  # type: ignore[no-untyped-def]
+    """A qualifier no offer says ("nuit", "web") would leave the page empty: the other words
+    are searched, widened as typed, and every hit says which words were left out."""
+    edition, ids = await _setup(session)
+    page, found = await _find(session, edition, ids, "cariste nuit")
+    assert (page.total, found, page.did_you_mean) == (
+        1, [("forklift", Reason("without", "nuit", ""))], ""
+    )  # fmt: skip
+    _, found = await _find(session, edition, ids, "CACES de nuit")
+    assert found == [("forklift", Reason("without", "nuit", ""))]
+    # The API's list the same.
+    listed = await search_terms.listing(
+        session, edition_id=edition.id, query=search.Query(q="cariste nuit"), after=None, limit=5
+    )
+    assert [ids[h.offer.id] for h in listed] == ["forklift"]
+    # Words some offer has stay required ("chantiers": the labourer's), as does a commune's
+    # name (no offer there is the answer), and nothing is left when every word is absent.
+    for q in ("cariste chantiers", "cariste Castries", "nuit week-end"):
+        page, found = await _find(session, edition, ids, q)
+        assert (page.total, found) == (0, []), q
+
+
 async def test_ligatures_are_words(session):  # type: ignore[no-untyped-def]
     edition, ids = await _setup(session)
     for typed in ("manoeuvre", "Manœuvres", "MANŒUVRE"):

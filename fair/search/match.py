@@ -505,7 +505,8 @@ def postgresql_bounded(matches: Any, table_: Any, terms: list[str], wider: Wider
 @dataclass(frozen=True)
 class Reason:
     """Why a widened search found an offer: `kind` is "synonym" (`typed` → `means`), "job"
-    (`means` is the ROME job's name) or "spelling" (`typed` → `means`)."""
+    (`means` is the ROME job's name), "spelling" (`typed` → `means`) or "without" (`typed`:
+    the words no offer has, left out of the search)."""
 
     kind: str
     typed: str

@@ -14,6 +14,9 @@ each hit told why it was found when its words alone did not find it.
   titles (the `search_words` vocabulary of migration 0035: trigram similarity, pg_trgm on
   PostgreSQL and an FTS5 trigram table on SQLite) and with the trades' words, within one or two
   letters; the corrected words are searched and the page says "did you mean".
+- Words no offer has: when still nothing matches, the words that find no offer alone (a
+  qualifier: "aide-soignant nuit", "dev web") are left out, the others searched, and each hit
+  says so (`without_absent`).
 
 Cost: synonyms and the ROME index are in memory (rome_suggest checks its tables every 30 s);
 the widened match is the same single statement (fair.search.match); spelling adds, only after a
@@ -458,6 +461,7 @@ class Widening:
     wider: Wider = field(default_factory=Wider)
     reasons: list[tuple[tuple[str, ...], Reason]] = field(default_factory=list)
     jobs: dict[str, str] = field(default_factory=dict)
+    left_out: str = ""  # the typed words no offer has, searched without (`without_absent`)
 
 
 async def widen(session: AsyncSession, q: str) -> Widening:
@@ -495,6 +499,12 @@ async def find(
         if again.total:
             page, widening = again, respelt[1]
             page.did_you_mean = respelt[0]
+    if page.total == 0 and (loose := await without_absent(session, query.q)):
+        again = await pages.search(
+            session, edition_id=edition_id, query=replace(query, also=loose.wider), network=network
+        )
+        if again.total:
+            page, widening = again, loose
     explain(page.hits, terms, widening)
     return page
 
@@ -531,6 +541,8 @@ async def listing(
         and (respelt := await meant(session, query.q, edition_id=edition_id))
     ):
         hits = await listed(respelt[1].wider)
+    if not hits and after is None and (loose := await without_absent(session, query.q)):
+        hits = await listed(loose.wider)
     return hits
 
 
@@ -550,8 +562,40 @@ async def meant(session: AsyncSession, q: str, *, edition_id: int) -> tuple[str,
     return words_meant, again
 
 
+async def without_absent(session: AsyncSession, q: str) -> Widening | None:
+    """What `q` means without its words that no offer has (nor their spelling fixed, `meant`
+    having found nothing): a qualifier of the job ("aide-soignant nuit", "dev web") that no
+    offer says would otherwise leave the page empty. The other words are then the query's own
+    group, widened as typed; every hit says which words were left out ("without"). None when no
+    word is absent, or every one is. A synonym's key is never absent (the list knows what it
+    means), nor a commune's name (no offer there is the answer)."""
+    typed = stemming.words(q)[:MAX_WORDS]
+    known: set[int] = set()
+    synonym_groups(typed_terms(q, MAX_WORDS), known)  # a synonym's key: the list knows it
+    asked = [w for n, w in enumerate(typed) if n not in known and len(w) > 1]
+    with timing.span("respell"):
+        absent = [
+            w
+            for w in list(dict.fromkeys(asked))[:SPELLING_WORDS]
+            if w not in place_words() and not await found_alone(session, w)
+        ]
+    kept = [w for w in typed if w not in absent]
+    if not absent or not [w for w in kept if len(w) > 1]:
+        return None
+    widening = await widen(session, " ".join(kept))
+    own = tuple(dict.fromkeys(typed_stem(w) for w in kept if len(w) > 1))
+    widening.wider = replace(widening.wider, groups=(own, *widening.wider.groups))
+    widening.left_out = " ".join(absent)
+    return widening
+
+
 def explain(hits: Iterable[Hit], terms: Sequence[str], widening: Widening) -> None:
-    """Set each hit's reason when the query's own words do not find it."""
+    """Set each hit's reason when the query's own words do not find it: the words left out
+    first when some were (`without_absent`: no hit has them)."""
+    if widening.left_out:
+        for hit in hits:
+            hit.why = Reason("without", widening.left_out, "")
+        return
     if not widening.wider:
         return
     for hit in hits:
