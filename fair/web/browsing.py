@@ -150,10 +150,21 @@ def shared(
                 metrics.PAGE_CACHE.labels("hit").inc()
                 return _personal(request, page)
             metrics.PAGE_CACHE.labels("miss").inc()
-            response = await handler(request)
-            keep = _kept_shared(request, response, version, now)
-            if keep is not None:
-                pages.put(key, keep)
+            # Those served without a session meanwhile wait for this render (`_served_kept`),
+            # not each render their own in a unit of work (every FAIR_PAGE_CACHE_SECONDS).
+            rendered = None if key in pages.renders else asyncio.get_running_loop().create_future()
+            if rendered is not None:
+                pages.renders[key] = rendered
+            keep = None
+            try:
+                response = await handler(request)
+                keep = _kept_shared(request, response, version, now)
+                if keep is not None:
+                    pages.put(key, keep)
+            finally:
+                if rendered is not None:
+                    del pages.renders[key]
+                    rendered.set_result(keep)
             return response
 
         if variant is None or known is not None:
@@ -171,8 +182,9 @@ def _nothing_more(_request: Request, _viewer: kept.Viewer) -> str:
 async def _served_kept(known: Known, request: Request) -> Response | None:
     """The page kept for every candidate, for the candidate fair.web.gate `decide` found
     (their session from the live hub's cache, the edition's gate engaged), without a database
-    session (fair.web.kept: the version and the viewer); None when it is not kept yet, or the
-    viewer has a message waiting: the page's way then."""
+    session (fair.web.kept: the version and the viewer), or the one being rendered the page's
+    way now once it is; None when it is not kept, or the viewer has a message waiting: the
+    page's way then."""
     pages, user = app_state.of(request).pages, request.state.user
     if pages.seconds <= 0 or request.session.get(flash.KEY):
         return None
@@ -187,7 +199,10 @@ async def _served_kept(known: Known, request: Request) -> Response | None:
         return None
     key = (request.url.path + "?" + request.url.query, i18n.current_locale.get(), CANDIDATES, own)
     page = pages.get(key, version=version, now=clock.now().timestamp())
-    if page is None:
+    under_way = pages.renders.get(key) if page is None else None
+    if under_way is not None:  # rendered the page's way just now: its page, when kept
+        page = await asyncio.shield(under_way)
+    if page is None or page.version != version:
         return None
     metrics.PAGE_CACHE.labels("hit").inc()
     request.state.unread_notices = viewer.unread
