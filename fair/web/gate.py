@@ -277,9 +277,10 @@ async def decide(request: Request, *, served: bool) -> Decided | None:
     None when it cannot be without one, and the page's unit of work decides (`check`).
 
     Only while the page's edition's gate is armed and engaged, as this process knows it (the
-    armed editions read at most every CACHE_SECONDS by one caller, admission_gate
-    `armed_now`; the pressure learnt from the line the same way): else None at once, before
-    the session is looked at (a fair not pressed pays nothing). The page's edition is that of
+    armed editions as read within CACHE_SECONDS, admission_gate `armed_cached`: by a page's
+    unit of work or the held status, which ask while people wait; the pressure learnt from the
+    line): else None at once, before the session is looked at (a fair not pressed, and staff,
+    pay nothing). The page's edition is that of
     its slug, or of the thing its path names when this process remembers it
     (fair.edition_keys `known`); a candidate's own pages (OWN: their cookie or registrations
     decide) and staff's go the page's way. The user comes from the live hub's session cache
@@ -298,7 +299,9 @@ async def decide(request: Request, *, served: bool) -> Decided | None:
     how = declared(request.scope.get("endpoint"), request.path_params) or OWN
     if how in (STAFF, OWN) or (how == OPEN and not served):
         return None
-    gates = await admission_gate.armed_now(state.read_sessions, now)
+    gates = admission_gate.armed_cached(now)
+    if not gates:  # none armed, or to read again: the page's way (the held status) reads them
+        return None
     kind = "slug" if how == OPEN else how
     edition_id = _edition_known(state, gates, kind, request.path_params.get(kind))
     gate = next((g for g in gates if g.edition_id == edition_id), None)
