@@ -37,7 +37,7 @@ from itsdangerous import BadSignature, Signer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from fair import admission, edition_keys, settings
@@ -283,6 +283,16 @@ async def armed(session: AsyncSession, now: datetime) -> list[Gate]:
     """The editions whose gate is armed now (a cap, and a live day opening within 15 minutes
     or open), engaged or not."""
     return _armed(await _candidates(session, now), now)
+
+
+async def armed_now(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[Gate]:
+    """`armed`, on a session of `sessions` of its own when the editions are to be read again
+    (one caller at a time reads, the others take its answer: no connection for them)."""
+    found = armed_cached(now)
+    if found is not None:
+        return found
+    async with sessions() as session:  # takes a connection only if it reads
+        return await armed(session, now)
 
 
 def armed_cached(now: datetime) -> list[Gate] | None:

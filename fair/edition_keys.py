@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from fair.models import (
     Application,
@@ -101,6 +101,18 @@ async def edition_of(session: AsyncSession, kind: str, value: object) -> int | N
         if found is not None:
             _known.put(key, found)
     return found
+
+
+def known(engine: AsyncEngine, kind: str, value: object) -> int | None:
+    """`edition_of` without a read, for `engine`'s database: an edition's id itself, or the
+    edition of a thing remembered; None when it is to be read (fair.web.gate `decide`)."""
+    if not isinstance(value, int) or isinstance(value, bool) or kind not in KINDS:
+        return None
+    if kind == "edition_id":
+        return value
+    if kind in NOT_REMEMBERED:
+        return None
+    return _known.get((str(engine.url), kind, value))
 
 
 async def _read(session: AsyncSession, kind: str, value: object) -> int | None:

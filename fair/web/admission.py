@@ -7,14 +7,14 @@ two asks). No meta refresh: a page reloading by itself fails WCAG 2.2.1 (axe "me
 The page and a held request answer `Retry-After: gate.REFRESH`, the same POLL. Once let in,
 the candidate goes on to the page they asked for (`next`).
 
-Holding costs far less than serving (issue 17): a held candidate's ask is answered without a
-unit of work when what decides is known in this process (`_held_status`): their session from
-the live hub's cache (fair.app_state.SessionCheck, fair.live.hub: one read for the asks and
-sockets of a moment, kept 30 s, revocations heard at once), the armed gates and their
-pressure (fair.admission_gate's caches), whether they are exempt (kept
-`admission_gate.EXEMPT_SECONDS`, else one read), then one Redis script for their place.
-Anything else (let in already, a gate not armed or not engaged, no valid session, staff) goes
-the page's way (`_status`).
+Holding costs far less than serving (issue 17): a candidate's ask while their edition's gate
+is armed never takes a unit of work (`_held_status`): their session from the live hub's cache
+(fair.app_state.SessionCheck, fair.live.hub: one read for the asks and sockets of a moment,
+kept 30 s, revocations heard at once), the armed gates and their pressure (fair.admission_gate's
+caches; read again every few seconds by one caller on a session of its own), whether they are
+exempt (kept `admission_gate.EXEMPT_SECONDS`, else one read), then one Redis script for their
+place (fair.web.gate `held_at`, as a page decides). Anything else (no gate armed for the
+edition, no valid session, staff) goes the page's way (`_status`).
 """
 
 from __future__ import annotations
@@ -131,37 +131,26 @@ def _status_answer(place: admission.Place | None, target: str) -> Response:
 
 
 async def _held_status(request: Request) -> Response | None:
-    """The answer to a candidate held by an engaged gate, without a unit of work (module
-    doc); None when something must be read the page's way (`_status`)."""
+    """The answer to a candidate whose edition's gate is armed, without a unit of work
+    (module doc): held, their place; let in (a valid cookie, exempt, or now), where to go.
+    None when something must be read the page's way (`_status`): no gate armed for this slug
+    (nobody is held: the edition to find, or NotFound), no valid session, staff."""
     now = clock.now()
     slug = request.path_params["slug"]
-    gate_ = next((g for g in admission_gate.armed_cached(now) or () if g.slug == slug), None)
-    if gate_ is None:  # not armed, or the armed editions to read again
-        return None
     state = app_state.of(request)
+    gates = await admission_gate.armed_now(state.read_sessions, now)
+    gate_ = next((g for g in gates if g.slug == slug), None)
+    if gate_ is None:
+        return None
     found = await state.sessions.authenticate(state, request.session)
     if found is None or found[0].role != Role.CANDIDATE:
         return None
-    user = found[0]
-    cookie = request.cookies.get(admission_gate.COOKIE)
-    edition_id, _age = admission_gate.read_token(
-        cookie, user_id=user.id, idle=gate_.caps.idle, now=now
-    )
-    if edition_id == gate_.edition_id:  # let in already: the cookie renewed the page's way
-        return None
-    if not await admission_gate.engaged(gate.line(request), gate_, now):
-        return None
-    exempt = admission_gate.exempt_known(user.id, now)
-    if exempt is None:
-        async with state.read_sessions() as session:
-            exempt = await admission_gate.exempt(session, user, now)
-    if exempt:
-        return None
-    request.state.user = user
-    place = await gate.arrive(request, gate_)  # admission.Full: a 503 with Retry-After
+    user = request.state.user = found[0]
+    # admission.Full: a 503 with Retry-After
+    place = await gate.held_at(request, gate_, lambda: gate.exempt_now(state, user, now))
     target = safe_next(request.query_params.get("next"), urls.path(request, "edition", slug=slug))
-    response = _status_answer(None if place.admitted or not place.engaged else place, target)
-    gate.finish(request, response)  # the cookie, when let in
+    response = _status_answer(place, target)
+    gate.finish(request, response)  # the cookie, when let in or renewed
     return response
 
 

@@ -35,7 +35,7 @@ from fair import (
 from fair.enums import Role
 from fair.errors import Forbidden, NotFound, Unauthenticated
 from fair.models import Edition, User
-from fair.web import gate
+from fair.web import gate, kept
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,35 @@ async def _one_click_form(request: Request) -> bool:
     return list(form.multi_items()) == [(stop_links.ONE_CLICK_FIELD, stop_links.ONE_CLICK_VALUE)]
 
 
+# The attribute of a page's handler that answers it without a database session when it can
+# (fair.web.browsing `shared`: a kept page), else None: `Handler` then runs in the unit of work.
+WITHOUT_SESSION = "without_session"
+
+
+async def _without_session(handler: Handler, request: Request, *, header: bool) -> Response | None:
+    """The answer decided before any connection is taken (fair.web.gate `decide`): the
+    waiting page for a candidate the gate holds, or an open page served from what is kept
+    (`WITHOUT_SESSION`, for pages with a header); None: the page's unit of work answers."""
+    serve: Handler | None = getattr(handler, WITHOUT_SESSION, None) if header else None
+    with timing.span("gate"):
+        decided = await gate.decide(request, served=serve is not None)
+    if decided is None:
+        return None
+    response = decided.response
+    if response is None and serve is not None:
+        response = await serve(request)
+    if response is not None:
+        gate.finish(request, response)
+    return response
+
+
 def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler:
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
+        if request.method == "GET":
+            found = await _without_session(handler, request, header=header)
+            if found is not None:
+                return found
         state = app_state.of(request)
         maker = state.write_sessions if request.method in UNSAFE else state.read_sessions
         # One connection for the whole request: after `release` the page is read on it again,
@@ -243,6 +269,8 @@ async def load_user(request: Request, *, header: bool = True, pool: bool = True)
     request.state.user = user
     request.state.user_session = record
     request.state.unread_notices = int(values[0] or 0) if values else 0
+    if user is not None and header:  # pages served without a session show it from now on
+        kept.of(app_state.of(request)).heard_unread(user.id, request.state.unread_notices)
     request.state.pool_search = False
     if header and pool:
         await load_header(request)

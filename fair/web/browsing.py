@@ -46,8 +46,8 @@ from starlette.responses import HTMLResponse, Response
 from fair import admission_gate, app_state, clock, i18n, metrics, offers_version, public_version
 from fair.enums import Role
 from fair.page_cache import Page
-from fair.web import flash
-from fair.web.auth import Handler, csrf_token, database
+from fair.web import flash, kept
+from fair.web.auth import WITHOUT_SESSION, Handler, csrf_token, database
 from fair.web.templating import fragment
 
 MARKER = secrets.token_hex(20).encode()  # in place of the CSRF token in pages kept
@@ -100,16 +100,25 @@ def cached(handler: Handler) -> Handler:
 
 # (request, edition id) -> a part of the key; None: this page is not kept (run the handler)
 Variant = Callable[[Request, int], Awaitable[str | None]]
+# The same without a read, from what is known of the viewer (fair.web.kept.Viewer)
+Known = Callable[[Request, kept.Viewer], str | None]
 
 
-def shared(variant: Variant | None = None) -> Callable[[Handler], Handler]:
+def shared(
+    variant: Variant | None = None, known: Known | None = None
+) -> Callable[[Handler], Handler]:
     """Under `page`, for an edition's public page (`slug` in its path): serve a logged-in
     candidate the page kept for every candidate while the edition's public version
     (fair.public_version) is the same, their own parts put in (`_personal`); else run the
     handler, and keep what it rendered when nothing in it is one person's (`_kept_shared`).
     `variant(request, edition_id)` names what else of the viewer the page shows (the landing
     page: whether they take part), part of the key, or that the page is not to be kept (the
-    hall filtered by free interview slots: bookings are not in the version)."""
+    hall filtered by free interview slots: bookings are not in the version).
+
+    While the edition's gate is engaged, the kept page is served before any database
+    connection is taken (fair.web.auth WITHOUT_SESSION, `_served_kept`): `known(request,
+    viewer)` is then `variant` worked out from what fair.web.kept knows of the viewer (a page
+    with a `variant` and no `known` is not)."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -128,6 +137,7 @@ def shared(variant: Variant | None = None) -> Callable[[Handler], Handler]:
             found = await public_version.current(database(request), slug)
             if found is None:
                 return await handler(request)
+            kept.of(app_state.of(request)).put_version(slug, found)
             edition_id, version = found
             own = await variant(request, edition_id) if variant is not None else ""
             if own is None:
@@ -140,15 +150,63 @@ def shared(variant: Variant | None = None) -> Callable[[Handler], Handler]:
                 metrics.PAGE_CACHE.labels("hit").inc()
                 return _personal(request, page)
             metrics.PAGE_CACHE.labels("miss").inc()
-            response = await handler(request)
-            kept = _kept_shared(request, response, version, now)
-            if kept is not None:
-                pages.put(key, kept)
+            # Those served without a session meanwhile wait for this render (`_served_kept`),
+            # not each render their own in a unit of work (every FAIR_PAGE_CACHE_SECONDS).
+            rendered = None if key in pages.renders else asyncio.get_running_loop().create_future()
+            if rendered is not None:
+                pages.renders[key] = rendered
+            keep = None
+            try:
+                response = await handler(request)
+                keep = _kept_shared(request, response, version, now)
+                if keep is not None:
+                    pages.put(key, keep)
+            finally:
+                if rendered is not None:
+                    del pages.renders[key]
+                    rendered.set_result(keep)
             return response
 
+        if variant is None or known is not None:
+            from_kept = functools.partial(_served_kept, known or _nothing_more)
+            setattr(wrapper, WITHOUT_SESSION, from_kept)
         return wrapper
 
     return decorate
+
+
+def _nothing_more(_request: Request, _viewer: kept.Viewer) -> str:
+    return ""
+
+
+async def _served_kept(known: Known, request: Request) -> Response | None:
+    """The page kept for every candidate, for the candidate fair.web.gate `decide` found
+    (their session from the live hub's cache, the edition's gate engaged), without a database
+    session (fair.web.kept: the version and the viewer), or the one being rendered the page's
+    way now once it is; None when it is not kept, or the viewer has a message waiting: the
+    page's way then."""
+    pages, user = app_state.of(request).pages, request.state.user
+    if pages.seconds <= 0 or request.session.get(flash.KEY):
+        return None
+    facts = kept.of(app_state.of(request))
+    found = await facts.version(request.path_params["slug"])
+    if found is None:
+        return None
+    edition_id, version = found
+    viewer = await facts.viewer(user.id, edition_id)
+    own = known(request, viewer)
+    if own is None:
+        return None
+    key = (request.url.path + "?" + request.url.query, i18n.current_locale.get(), CANDIDATES, own)
+    page = pages.get(key, version=version, now=clock.now().timestamp())
+    under_way = pages.renders.get(key) if page is None else None
+    if under_way is not None:  # rendered the page's way just now: its page, when kept
+        page = await asyncio.shield(under_way)
+    if page is None or page.version != version:
+        return None
+    metrics.PAGE_CACHE.labels("hit").inc()
+    request.state.unread_notices = viewer.unread
+    return _personal(request, page)
 
 
 def _notices(request: Request, unread: int) -> bytes:

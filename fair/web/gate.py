@@ -38,7 +38,8 @@ Below fair.web.auth (which calls it): it reads the request's session itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from redis.exceptions import RedisError
@@ -49,6 +50,7 @@ from starlette.responses import JSONResponse, Response
 from fair import admission, admission_gate, app_state, clock, edition_keys, i18n, metrics, settings
 from fair.enums import Role
 from fair.errors import FairError
+from fair.models import User
 from fair.web import urls
 
 log = logging.getLogger("fair.admission")
@@ -191,12 +193,20 @@ async def check(request: Request) -> Response | None:
     how = declared(request.scope.get("endpoint"), request.path_params) or OWN
     if how in (OPEN, STAFF):
         return None
-    held = await standing(request, how)
-    if held is None:
+    if getattr(request.state, "gate_decided", False):  # let in by `decide`, the cookie given
         return None
-    gate, place = held
+    found = await standing(request, how)
+    if found is None:
+        return None
+    gate, place = found
     if request.method not in SAFE_METHODS:  # never lose a form (module doc)
         raise NotSent(place)
+    return held(request, gate, place)
+
+
+def held(request: Request, gate: admission_gate.Gate, place: admission.Place) -> Response:
+    """The answer to a GET of a candidate the gate holds: the waiting page (to come back to
+    the page asked for), or a 503 with Retry-After for a script asking for JSON."""
     if _wants_json(request):
         body = {"error": {"code": "admission.waiting", "message": place_text(place)}}
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(REFRESH)})
@@ -209,11 +219,7 @@ async def standing(
 ) -> tuple[admission_gate.Gate, admission.Place] | None:
     """The gate holding the candidate and their place in its line; None when they may go on
     (no gate armed, let in already or now, never held). `how`: the page's OWN or the kind of
-    its path parameter naming the edition (`declared`). A gate not engaged lets them in at
-    once, counted (and the cookie given: their next pages need no line); before opening, with
-    too few arrivals to press a cap, they go on with their drawn place and no cookie (all let
-    in by the first arrival at opening); with its line out of reach, uncounted (fail open:
-    nobody waits while nothing presses)."""
+    its path parameter naming the edition (`declared`); the rest as `held_at` says."""
     user, now = request.state.user, clock.now()
     session: AsyncSession = request.state.db
     judged = await _gate(request, session, how, now)
@@ -223,10 +229,23 @@ async def standing(
     if let_in:  # the line keeps them active there (admission_gate.judge): its cookie
         _set_cookie(request, gate)
         return None
+    place = await held_at(request, gate, lambda: admission_gate.exempt(session, user, now))
+    return None if place is None else (gate, place)
+
+
+async def held_at(
+    request: Request, gate: admission_gate.Gate, exempt: Callable[[], Awaitable[bool]]
+) -> admission.Place | None:
+    """The candidate's (`request.state.user`) place in `gate`'s line, None when they may go
+    on: a valid cookie of the gate (renewed when due), `exempt()` (an interview soon), or let
+    in now. A gate not engaged lets them in at once, counted (and the cookie given: their next
+    pages need no line); before opening, with too few arrivals to press a cap, they go on with
+    their drawn place and no cookie (all let in by the first arrival at opening); with its
+    line out of reach, uncounted (fail open: nobody waits while nothing presses)."""
     if await passes(request, gate):
         return None
-    engaged = await admission_gate.engaged(line(request), gate, now)
-    if engaged and await admission_gate.exempt(session, user, now):
+    engaged = await admission_gate.engaged(line(request), gate, clock.now())
+    if engaged and await exempt():
         return None
     try:
         place = await arrive(request, gate)
@@ -236,9 +255,92 @@ async def standing(
         return None
     if place.admitted or not place.engaged:  # not engaged: before opening, too few to press
         return None
-    if not engaged and await admission_gate.exempt(session, user, now):
+    if not engaged and await exempt():
         return None
-    return gate, place
+    return place
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What `decide` settled without a database session: the candidate asking (from the live
+    hub's session cache), the engaged gate of the page's edition, and the answer when that
+    gate holds them (None: the page may be served, `Decided.gate` engaged)."""
+
+    user: User
+    gate: admission_gate.Gate
+    response: Response | None = None
+
+
+async def decide(request: Request, *, served: bool) -> Decided | None:
+    """A GET of a logged-in candidate decided before any database connection is taken (issue
+    17: at an opening, the pages' units of work emptied the pool before the line was pressed);
+    None when it cannot be without one, and the page's unit of work decides (`check`).
+
+    Only while the page's edition's gate is armed and engaged, as this process knows it (the
+    armed editions as read within CACHE_SECONDS, admission_gate `armed_cached`: by a page's
+    unit of work or the held status, which ask while people wait; the pressure learnt from the
+    line): else None at once, before the session is looked at (a fair not pressed, and staff,
+    pay nothing). The page's edition is that of
+    its slug, or of the thing its path names when this process remembers it
+    (fair.edition_keys `known`); a candidate's own pages (OWN: their cookie or registrations
+    decide) and staff's go the page's way. The user comes from the live hub's session cache
+    (fair.app_state.SessionCheck: revocations heard at once, fair.live.hub), as for the held
+    status; anyone but a candidate goes the page's way. Then:
+
+    * a gated page: `held_at` decides, the exemption as `exempt_now` knows it (one read a
+      minute): held, the waiting page (`held`); let in (a valid cookie, renewed when due;
+      exempt; the line lets them in now), the page's way with the cookie given, `check` not
+      asking again;
+    * an open page (public browsing): `served` (the page can be answered from a kept page,
+      fair.web.browsing `shared`) gives the caller the engaged gate; else None."""
+    if request.method not in SAFE_METHODS or not request.session.get("sid"):
+        return None
+    state, now = app_state.of(request), clock.now()
+    how = declared(request.scope.get("endpoint"), request.path_params) or OWN
+    if how in (STAFF, OWN) or (how == OPEN and not served):
+        return None
+    gates = admission_gate.armed_cached(now)
+    if not gates:  # none armed, or to read again: the page's way (the held status) reads them
+        return None
+    kind = "slug" if how == OPEN else how
+    edition_id = _edition_known(state, gates, kind, request.path_params.get(kind))
+    gate = next((g for g in gates if g.edition_id == edition_id), None)
+    if gate is None or not await admission_gate.engaged(line(request), gate, now):
+        return None
+    found = await state.sessions.authenticate(state, request.session)
+    if found is None or found[0].role != Role.CANDIDATE:
+        return None
+    user = request.state.user = found[0]
+    if how == OPEN:
+        return Decided(user, gate)
+    place = await held_at(request, gate, lambda: exempt_now(state, user, now))
+    if place is None:  # let in (the cookie given or renewed): `check` lets them by
+        request.state.gate_decided = True
+        return None
+    return Decided(user, gate, held(request, gate, place))
+
+
+async def exempt_now(state: app_state.AppState, user: User, now: datetime) -> bool:
+    """`admission_gate.exempt` as known within the last minute (`exempt_known`), else read
+    on a session of its own: the one connection a held candidate's ask takes, once a minute."""
+    found = admission_gate.exempt_known(user.id, now)
+    if found is None:
+        async with state.read_sessions() as session:
+            found = await admission_gate.exempt(session, user, now)
+    return found
+
+
+def _edition_known(
+    state: app_state.AppState, gates: list[admission_gate.Gate], kind: str | None, value: object
+) -> int | None:
+    """The edition that `value`, a path parameter of `kind`, names, when known without a read:
+    a slug among the armed gates', an edition id, a thing's edition this process remembers."""
+    if kind is None:
+        return None
+    if kind == "slug":
+        return next((g.edition_id for g in gates if g.slug == value), None)
+    engine = state.read_sessions.kw["bind"]
+    return edition_keys.known(engine, kind, value)
 
 
 async def _gate(

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from fair import clock, editions, images, landing, participants, structured_data
 from fair.enums import Role
 from fair.models import Edition
-from fair.web import feeds, urls
+from fair.web import feeds, kept, urls
 from fair.web.auth import database, page
 from fair.web.browsing import cached, shared
 from fair.web.templating import render
@@ -22,9 +22,14 @@ async def _takes_part(request: Request, edition_id: int) -> str:
     return "taking part" if found else ""
 
 
+def _takes_part_known(_request: Request, viewer: kept.Viewer) -> str:
+    """`_takes_part` from what is known of the viewer (fair.web.kept), without a read."""
+    return "taking part" if viewer.registered else ""
+
+
 @cached  # a short cache while the fair is full (fair.web.browsing)
 @page
-@shared(_takes_part)  # kept for logged-in candidates while what it shows is the same (likewise)
+@shared(_takes_part, _takes_part_known)  # kept for logged-in candidates while the same (likewise)
 async def edition_page(request: Request) -> Response:
     session = database(request)
     edition = await editions.by_slug(session, request.path_params["slug"])

@@ -54,7 +54,7 @@ async def home(request: Request) -> Response:
 
 @cached  # a short cache while the fair is full (fair.web.browsing)
 @page
-@shared(lambda r, _: _hall_kept(r))  # kept for logged-in candidates while what it shows is the same
+@shared(lambda r, _: _hall_kept(r), lambda r, _: _hall_key(r))  # kept for logged-in candidates
 async def hall_page(request: Request) -> Response:
     """The booth hall, filtered by its query string (a GET form: a filtered hall is a link)."""
     session = database(request)
@@ -84,6 +84,10 @@ async def hall_page(request: Request) -> Response:
 async def _hall_kept(request: Request) -> str | None:
     """The hall is kept (fair.web.browsing.shared) but when filtered by free interview slots:
     a booking changes those and not the version the page is kept under."""
+    return _hall_key(request)
+
+
+def _hall_key(request: Request) -> str | None:
     return None if request.query_params.get("slots") else ""
 
 

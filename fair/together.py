@@ -1,0 +1,70 @@
+"""Reads shared by the asks of a moment: each ask waits for one read of every key asked
+within `moment` seconds of the first, or while that read runs (the next read takes those), at
+most `batch` keys a read.
+
+What a surge asks at once (thousands of pages opened within a minute, each wanting a fact of
+its viewer) then costs one database connection a moment, not one each from a pool they would
+empty: the live hub reads the sockets' sessions so (fair.live.hub), the pages served without
+a unit of work read their viewers' facts so (fair.web.kept). Each instance belongs to one
+event loop (one app's state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+MOMENT = 0.01  # seconds
+BATCH = 500  # keys a read, at most
+
+
+class Together(Generic[K, V]):
+    """`get(key)`: the value `read(keys)` found for `key` (None: not found), read with the
+    other keys asked at the same moment; the read's exception, when it failed."""
+
+    def __init__(
+        self,
+        read: Callable[[list[K]], Awaitable[Mapping[K, V]]],
+        *,
+        moment: float = MOMENT,
+        batch: int = BATCH,
+    ) -> None:
+        self._read = read
+        self.moment = moment
+        self.batch = batch
+        self.reads = 0  # reads made so far
+        self._asks: dict[K, list[asyncio.Future[V | None]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def get(self, key: K) -> V | None:
+        waiting: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._asks.setdefault(key, []).append(waiting)
+        if self._task is None or self._task.done():
+            # A context of its own: the read is no one request's (its log lines' request id,
+            # its Server-Timing spans).
+            self._task = asyncio.create_task(self._run(), context=contextvars.Context())
+        return await waiting
+
+    async def _run(self) -> None:
+        await asyncio.sleep(self.moment)
+        while self._asks:
+            keys = list(itertools.islice(self._asks, self.batch))
+            waiters = {key: self._asks.pop(key) for key in keys}
+            self.reads += 1
+            try:
+                found = await self._read(keys)
+            except Exception as exc:  # each ask answers it (the database unreachable)
+                for waiting in itertools.chain.from_iterable(waiters.values()):
+                    if not waiting.done():  # its request may have gone
+                        waiting.set_exception(exc)
+                continue
+            for key, waiting_for in waiters.items():
+                for waiting in waiting_for:
+                    if not waiting.done():
+                        waiting.set_result(found.get(key))
