@@ -21,6 +21,7 @@ from sqlalchemy import event
 
 from fair import admission_gate, match_referential
 from fair.search import cache as search_cache
+from fair.web import kept
 
 
 def forget_kept(app: Any) -> None:
@@ -28,12 +29,14 @@ def forget_kept(app: Any) -> None:
     answers and the editions kept under their offers version (fair.search.cache), the gated
     editions, their pressure, the exemptions and the editions of things (fair.admission_gate,
     fair.edition_keys), the match referential (fair.match_referential), the rendered pages
-    (fair.page_cache), the live hub's sessions and public channels (fair.live.hub).
+    (fair.page_cache), the versions and viewers of the pages kept for candidates
+    (fair.web.kept), the live hub's sessions and public channels (fair.live.hub).
     tests/test_test_helpers.py checks that no cache a request fills is left out."""
     search_cache.forget()
     admission_gate.forget()
     match_referential.forget()
     app.state.pages.pages.clear()
+    kept.of(app.state).forget()
     hub = getattr(app.state, "sessions", None)  # the live hub (fair/app.py), once started
     if hub is not None:
         hub.sessions.clear()

@@ -71,6 +71,12 @@ class Kept:
         self.version_reads: Together[str, tuple[int, str]] = Together(self._read_versions)
         self.viewer_reads: Together[tuple[int, int], Viewer] = Together(self._read_viewers)
 
+    def forget(self) -> None:
+        """Read the versions and the viewers afresh on the next request (tests counting
+        statements from cold: tests/statements.py)."""
+        self._versions.clear()
+        self._viewers.clear()
+
     def _app(self) -> app_state.AppState:
         state = self._state()
         if state is None:  # pragma: no cover - the app is gone with its requests
