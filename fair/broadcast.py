@@ -54,6 +54,13 @@ RECONNECT_FIRST = 0.2
 RECONNECT_MAX = 5.0
 CONNECT_TIMEOUT = 2.0
 PUBLISH_TIMEOUT = 2.0
+# The publishing client's connections (publishes, the admission line, the media brokers' state):
+# at most CONNECTIONS at once, a command over them waits up to CONNECTIONS_TIMEOUT seconds for
+# one to come free, then raises (a RedisError: the admission line answers 503 "out of reach").
+# redis-py's own pool refuses at once past its 100 (MaxConnectionsError): in the 10,000-candidate
+# surge at 07a6e82, 537 held candidates' status asks answered 503 that way in a burst.
+CONNECTIONS = 64
+CONNECTIONS_TIMEOUT = 2.0
 
 
 class BroadcastError(RuntimeError):
@@ -68,8 +75,9 @@ def resync_frame(channel: str) -> str:
 class Broadcaster:
     """Fan-out of channel messages to this process's subscribers."""
 
-    def __init__(self, url: str, *, namespace: str) -> None:
+    def __init__(self, url: str, *, namespace: str, connections: int = CONNECTIONS) -> None:
         self.url = url
+        self.connections = connections
         self.namespace = namespace
         self.prefix = f"{namespace}:"
         self._subscribers: dict[str, set[Callable[[str], None]]] = defaultdict(set)
@@ -83,13 +91,16 @@ class Broadcaster:
             return
         # No silent retries inside redis-py: an outage must surface here, to be handled once.
         no_retry = Retry(NoBackoff(), 0)
-        self._redis = aioredis.from_url(
+        pool = aioredis.BlockingConnectionPool.from_url(
             self.url,
+            max_connections=self.connections,
+            timeout=CONNECTIONS_TIMEOUT,
             decode_responses=True,
             retry=no_retry,
             socket_connect_timeout=CONNECT_TIMEOUT,
             socket_timeout=PUBLISH_TIMEOUT,
         )
+        self._redis = aioredis.Redis.from_pool(pool)  # closed with the client
         self._listener = aioredis.from_url(
             self.url,
             decode_responses=True,
