@@ -4,9 +4,10 @@ most `batch` keys a read.
 
 What a surge asks at once (thousands of pages opened within a minute, each wanting a fact of
 its viewer) then costs one database connection a moment, not one each from a pool they would
-empty: the live hub reads the sockets' sessions so (fair.live.hub), the pages served without
-a unit of work read their viewers' facts so (fair.web.kept). Each instance belongs to one
-event loop (one app's state).
+empty: the pages served without a unit of work read their viewers' facts so (fair.web.kept).
+The live hub batches the sockets' sessions the same way with a reader of its own
+(fair.live.hub `_lookups`, READ_BATCH), which could move onto this one. Each instance belongs
+to one event loop (one app's state).
 """
 
 from __future__ import annotations
