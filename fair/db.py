@@ -125,9 +125,40 @@ def _timed_out(exc: BaseException) -> bool:
 
 def _timeout_is_a_disconnect(context: ExceptionContext) -> None:
     """A statement that timed out leaves its connection unusable (the server may never answer
-    it): invalidated, not returned to the pool for a rollback that would wait again."""
+    it): invalidated, not returned to the pool for a rollback that would wait again. A
+    connection lost on the first statement since it was checked out is said so on the error
+    (`lost_unused`)."""
     if _timed_out(context.original_exception):
         context.is_disconnect = True
+    connection = context.connection
+    error = context.sqlalchemy_exception
+    if context.is_disconnect and connection is not None and not connection.invalidated:
+        if connection.info.get(UNUSED) and isinstance(error, DBAPIError):
+            setattr(error, UNUSED, True)
+
+
+# Set on a connection's record at checkout, cleared by its first statement that got an answer;
+# set on the error of a statement that lost it meanwhile (`lost_unused`).
+UNUSED = "fair_unused"
+
+
+def _unused_at_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    record.info[UNUSED] = True
+
+
+def _used(conn: Any, *_args: Any) -> None:
+    conn.info.pop(UNUSED, None)
+
+
+def lost_unused(exc: BaseException) -> bool:
+    """Whether `exc` is a connection found lost by the first statement sent on it since it
+    was checked out from the pool (PostgreSQL restarted, or ended it with
+    pg_terminate_backend, and the event loop had not yet read the end of its socket, so that
+    the checkout could not see it: `_closed_is_a_disconnect`). Nothing that statement asked
+    was done: a read session's first statement is a read in autocommit, a write session's
+    begins a transaction, which the server rolls back when the connection ends. The caller
+    may ask again on a new connection (fair.web.auth `page`, once)."""
+    return isinstance(exc, DBAPIError) and bool(getattr(exc, UNUSED, False))
 
 
 # PostgreSQL: what a page pays that does no work ----------------------------------------------
@@ -272,6 +303,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "handle_error", _timeout_is_a_disconnect)
     event.listen(engine.sync_engine, "checkout", _closed_is_a_disconnect)
+    event.listen(engine.sync_engine, "checkout", _unused_at_checkout)
+    event.listen(engine.sync_engine, "after_cursor_execute", _used)
     event.listen(engine.sync_engine, "before_cursor_execute", _transaction_unless_read)
     return engine
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from functools import wraps
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -178,44 +179,71 @@ def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler
             found = await _without_session(handler, request, header=header)
             if found is not None:
                 return found
-        state = app_state.of(request)
-        maker = state.write_sessions if request.method in UNSAFE else state.read_sessions
-        # One connection for the whole request: after `release` the page is read on it again,
-        # not on another one waited for behind requests queued on the lock just released.
-        async with maker.kw["bind"].connect() as connection, maker(bind=connection) as session:
-            request.state.db = session
-            try:
-                with timing.span("user"):  # what every page pays first (fair.timing)
-                    await load_user(request, header=header, pool=False)
-                if request.method in UNSAFE:
-                    if one_click and await _one_click_form(request):
-                        request.state.one_click = True
-                    else:
-                        await read_form(request)
-                # A candidate the admission gate holds goes to the waiting line instead, before
-                # anything of the page is read (the header's CV pool link too: holding costs
-                # little; the unread notices came in the session's statement).
-                with timing.span("gate"):
-                    response = await gate.check(request)
-                if response is None:
-                    if header:
-                        await load_header(request)
-                    response = await handler(request)
-                gate.finish(request, response)
-                if response.status_code >= 400 or request.state.db is not session:
-                    session.expunge_all()  # what the page shows stays readable, as loaded
-                    await unit_of_work.discard(session)
-                else:
-                    await unit_of_work.commit(session, state.broadcast)
-            except BaseException:
-                await unit_of_work.discard(session)
+        try:
+            return await _answer(handler, request, one_click=one_click, header=header)
+        except DBAPIError as exc:
+            if not _again(request, exc):
                 raise
-            finally:
-                if request.state.db is not session:  # the read session `release` opened
-                    await request.state.db.close()
-            return response
+            log.warning(
+                "%s %s: connection lost before use, asked again: %r",
+                request.method,
+                request.url.path,
+                exc,
+            )
+        return await _answer(handler, request, one_click=one_click, header=header)
 
     return wrapper
+
+
+def _again(request: Request, exc: DBAPIError) -> bool:
+    """Whether a request whose connection was found lost is answered again, once, on another:
+    when the statement that found it was the first sent on it (`db.lost_unused`: nothing it
+    asked was done), and the request is a read, or the handler of an unsafe one had not begun
+    (what it does besides its statements, such as counting attempts, is never done twice)."""
+    if not db.lost_unused(exc):
+        return False
+    return request.method not in UNSAFE or not getattr(request.state, "handling", False)
+
+
+async def _answer(handler: Handler, request: Request, *, one_click: bool, header: bool) -> Response:
+    """`handler`'s answer in the request's unit of work (`page`)."""
+    state = app_state.of(request)
+    maker = state.write_sessions if request.method in UNSAFE else state.read_sessions
+    # One connection for the whole request: after `release` the page is read on it again,
+    # not on another one waited for behind requests queued on the lock just released.
+    async with maker.kw["bind"].connect() as connection, maker(bind=connection) as session:
+        request.state.db = session
+        try:
+            with timing.span("user"):  # what every page pays first (fair.timing)
+                await load_user(request, header=header, pool=False)
+            if request.method in UNSAFE:
+                if one_click and await _one_click_form(request):
+                    request.state.one_click = True
+                else:
+                    await read_form(request)
+            # A candidate the admission gate holds goes to the waiting line instead, before
+            # anything of the page is read (the header's CV pool link too: holding costs
+            # little; the unread notices came in the session's statement).
+            with timing.span("gate"):
+                response = await gate.check(request)
+            if response is None:
+                if header:
+                    await load_header(request)
+                request.state.handling = True
+                response = await handler(request)
+            gate.finish(request, response)
+            if response.status_code >= 400 or request.state.db is not session:
+                session.expunge_all()  # what the page shows stays readable, as loaded
+                await unit_of_work.discard(session)
+            else:
+                await unit_of_work.commit(session, state.broadcast)
+        except BaseException:
+            await unit_of_work.discard(session)
+            raise
+        finally:
+            if request.state.db is not session:  # the read session `release` opened
+                await request.state.db.close()
+        return response
 
 
 async def release(request: Request) -> None:
