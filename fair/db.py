@@ -44,6 +44,10 @@ COMMAND_TIMEOUT = 30.0
 # how long one that a middlebox dropped silently (no reset: asyncpg cannot tell) stays pooled,
 # and the server-side memory of a long-lived backend (its caches, asyncpg's prepared statements).
 POOL_RECYCLE = 1800.0
+# pg_trgm's similarity threshold on every PostgreSQL connection (its default: 0.3). Two letters
+# wrong in a short word leave few trigrams in common ("carsite" and "carist": 0.25): the
+# search's spelling suggestions (fair.search.terms `vocabulary`) look as far as this.
+TRIGRAM_SIMILARITY = 0.2
 
 
 class Unreachable(Exception):
@@ -287,10 +291,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # on SSD, and at 4 the planner read every offer (a sequential scan, the full-text match
     # computed on each: 167 ms at 20,000 offers) rather than the full-text index (12 ms) for
     # a word matching one offer in eight ("btp" widened by its synonyms, bench/search.py).
+    # pg_trgm's similarity threshold (TRIGRAM_SIMILARITY) set in the start-up message: a SET
+    # LOCAL before each spelling look-up of the search cost three round trips (BEGIN, SET,
+    # COMMIT) in a read session.
     server_settings = {
         "plan_cache_mode": "force_custom_plan",
         "jit": "off",
         "random_page_cost": "1.1",
+        "pg_trgm.similarity_threshold": str(TRIGRAM_SIMILARITY),
     }
     connect_args = {
         "server_settings": server_settings,

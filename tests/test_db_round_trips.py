@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from fair import db, settings
 from fair.app import create_app
 from fair.models import User
+from fair.search import stemming
+from fair.search import terms as search_terms
 from tests import factories as f
 from tests.conftest import PG_ADMIN, login
 from tests.statements import executed
@@ -104,8 +106,8 @@ async def test_a_read_session_that_writes_does_so_in_a_transaction(conf) -> None
 
 
 async def test_what_a_read_session_asks_a_transaction_for_it_gets(conf) -> None:  # type: ignore[no-untyped-def]
-    """SET LOCAL holds for the session's next statements (the search's trigram threshold,
-    fair.search.terms), and a server-side cursor opens (the exports, fair.exports.reading):
+    """SET LOCAL holds for the session's next statements (as the search's trigram threshold
+    did, fair.search.terms), and a server-side cursor opens (the exports, fair.exports.reading):
     neither works outside a transaction."""
     async with through_wire(conf) as (application, wire):
         async with application.state.read_sessions() as session:
@@ -146,3 +148,21 @@ async def test_a_pooled_connection_postgresql_ended_is_replaced_unasked(conf) ->
     assert ended >= 1
     assert page.status_code == 200
     assert "connect" in kinds(trips) and idle(trips) == [], trips
+
+
+async def test_a_spelling_look_up_is_its_one_statement(conf) -> None:  # type: ignore[no-untyped-def]
+    """The search's look-up of the title words nearest a typo reads with pg_trgm's threshold
+    lowered (0.2: "carsite" and "carist" share 0.25 of their trigrams) as its connection
+    started with it (fair.db): no BEGIN, SET LOCAL and COMMIT around it (three round trips
+    more, which it cost)."""
+    async with through_wire(conf) as (application, wire):
+        async with db.unit_of_work(application.state.write_sessions) as session:
+            booth, _ = await f.booth(session, edition_=await f.edition(session))
+            await f.offer(session, booth_=booth, title="Cariste")
+        async with application.state.read_sessions() as session:
+            with wire.counting() as trips:
+                near = await search_terms.vocabulary(session, "carsite")
+            threshold = await session.scalar(text("SHOW pg_trgm.similarity_threshold"))
+    assert stemming.stem("cariste") in [word for word, _ in near]
+    assert threshold == "0.2"
+    assert [k for k in kinds(trips) if k != "prepare"] == ["execute"], trips

@@ -54,7 +54,6 @@ ROOT = 5  # letters two words of one family share at least (`akin`)
 PREFIX_KEY = 5  # a synonym's stem this long also matches the longer stems it starts
 SPELLING_WORDS = 4  # unknown words corrected at most per query
 CANDIDATES = 40  # vocabulary words read per unknown word
-SIMILARITY = 0.2  # pg_trgm's similarity threshold for them
 TOKEN_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 
@@ -372,9 +371,9 @@ async def vocabulary(session: AsyncSession, word: str) -> list[tuple[str, int]]:
             " ORDER BY rank LIMIT :n)"
         ).bindparams(grams=" OR ".join(f'"{g}"' for g in grams), n=CANDIDATES)
     else:
-        # Two letters wrong in a short word leave few trigrams in common ("carsite" and
-        # "carist": 0.25): below pg_trgm's default threshold (0.3), for this transaction.
-        await session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {SIMILARITY}"))
+        # `%` compares with pg_trgm's similarity threshold, which every connection sets when
+        # it starts (fair.db TRIGRAM_SIMILARITY: 0.2, below its default 0.3, for two letters
+        # wrong in a short word): no statement of its own, no transaction.
         statement = text(
             "SELECT word, offers FROM search_words"
             " WHERE word % :word OR word % :stem OR word <% :word"
