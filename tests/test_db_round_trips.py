@@ -18,11 +18,12 @@ from sqlalchemy.engine import make_url
 
 from fair import db, settings
 from fair.app import create_app
+from fair.enums import Role
 from fair.models import User
 from fair.search import stemming
 from fair.search import terms as search_terms
 from tests import factories as f
-from tests.conftest import PG_ADMIN, login
+from tests.conftest import PG_ADMIN, csrf, login
 from tests.statements import executed
 from tests.wire import Wire, idle, kinds
 
@@ -166,3 +167,25 @@ async def test_a_spelling_look_up_is_its_one_statement(conf) -> None:  # type: i
     assert stemming.stem("cariste") in [word for word, _ in near]
     assert threshold == "0.2"
     assert [k for k in kinds(trips) if k != "prepare"] == ["execute"], trips
+
+
+async def test_a_refused_form_is_read_again_in_autocommit(conf) -> None:  # type: ignore[no-untyped-def]
+    """A refused form's page is read after its write transaction ended (fair.web.auth
+    `release`) as a read page is: its statements alone, not in a transaction of their own
+    (a BEGIN and a ROLLBACK more, which it cost)."""
+    async with through_wire(conf) as (application, wire):
+        async with db.unit_of_work(application.state.write_sessions) as session:
+            organiser = await f.user(session, Role.ORGANISER)
+            edition = await f.edition(session, by=organiser)
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await login(client, organiser.email, f.PASSWORD)
+            url = f"/organiser/editions/{edition.id}/webconferences"
+            token = await csrf(client, url)
+            with wire.counting() as trips:
+                refused = await client.post(url, data={"csrf_token": token, "title": ""})
+    assert refused.status_code == 422
+    assert "Aucune webconférence pour le moment." in refused.text  # the programme, read again
+    released = kinds(trips).index("rollback")
+    assert idle(trips) == ["begin", "rollback"], trips
+    assert kinds(trips)[released + 1 :].count("execute") >= 2, trips

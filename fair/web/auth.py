@@ -260,7 +260,8 @@ async def release(request: Request) -> None:
     await unit_of_work.discard(session)
     connection = session.bind
     if isinstance(connection, AsyncConnection):  # the request's own (see `page`)
-        await connection.execution_options(fair_write=False)  # SQLite: a plain BEGIN now
+        # As a read session's: PostgreSQL's plain reads in autocommit, SQLite's plain BEGIN.
+        await connection.execution_options(**db.read_options(connection.dialect.name))
         reader = app_state.of(request).read_sessions(bind=connection)
     else:
         reader = app_state.of(request).read_sessions()
