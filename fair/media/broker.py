@@ -126,6 +126,13 @@ CALL_TIMEOUT = 10.0
 POP_TIMEOUT = 1  # seconds a BLPOP blocks: loops notice a stop that soon
 LIST_TTL = 60  # request and reply lists nobody reads (a dead process's) expire
 STOP_GRACE = 5.0  # seconds the calls under way get to finish when the process stops
+# The broker client's connections (calls, replies, pins, heartbeats; each loop's BLPOP holds
+# one): at most CONNECTIONS at once, a command over them waits up to CONNECTIONS_TIMEOUT seconds
+# for one to come free, then raises (a RedisError: the call answers `stage.unavailable`).
+# redis-py's own pool refuses at once past its 100 (MaxConnectionsError), as the publishing
+# client's did in a burst (fair.broadcast CONNECTIONS).
+CONNECTIONS = 64
+CONNECTIONS_TIMEOUT = 2.0
 LOCAL = frozenset({"close", "connect"})  # never forwarded to, nor run for, a web process
 # What these return for a room no live process holds (nothing to leave or end there): they
 # pin no room, and work while no media process runs (a socket closing, a talk ending).
@@ -267,15 +274,22 @@ def process_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-async def open_redis(url: str) -> aioredis.Redis:
-    """A client of the broker, checked; MediaError when it cannot be reached."""
+async def open_redis(url: str, *, connections: int = CONNECTIONS) -> aioredis.Redis:
+    """A client of the broker, checked, on a pool of `connections` that waits (CONNECTIONS);
+    MediaError when it cannot be reached."""
     # No socket_timeout (redis-py would send through asyncio.wait_for, which on Python 3.11
     # can swallow a cancellation); calls carry their own deadlines, and keepalive notices a
     # dead peer. redis-py 8 can still lose a cancellation that lands while it takes a
     # connection from its pool: loops also check a flag, and replies are awaited without one.
-    client = aioredis.from_url(
-        url, decode_responses=True, socket_connect_timeout=2, socket_keepalive=True
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=connections,
+        timeout=CONNECTIONS_TIMEOUT,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_keepalive=True,
     )
+    client = aioredis.Redis.from_pool(pool)  # closed with the client
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
