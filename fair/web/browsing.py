@@ -45,7 +45,7 @@ from starlette.responses import HTMLResponse, Response
 
 from fair import admission_gate, app_state, clock, i18n, metrics, offers_version, public_version
 from fair.enums import Role
-from fair.page_cache import Page
+from fair.page_cache import Key, Page
 from fair.web import flash, kept
 from fair.web.auth import WITHOUT_SESSION, Handler, csrf_token, database
 from fair.web.templating import fragment
@@ -82,18 +82,7 @@ def cached(handler: Handler) -> Handler:
         metrics.PAGE_CACHE.labels("miss").inc()
         if under_way is not None:  # that render could not be kept: one of one's own
             return await handler(request)
-        rendered: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
-        pages.renders[key] = rendered
-        kept = None
-        try:
-            response = await handler(request)
-            kept = _kept(request, response, version, now)
-            if kept is not None:
-                pages.put(key, kept)
-        finally:
-            del pages.renders[key]
-            rendered.set_result(kept)
-        return response
+        return await _rendered_once(handler, request, key, _kept, version=version, now=now)
 
     return wrapper
 
@@ -152,20 +141,9 @@ def shared(
             metrics.PAGE_CACHE.labels("miss").inc()
             # Those served without a session meanwhile wait for this render (`_served_kept`),
             # not each render their own in a unit of work (every FAIR_PAGE_CACHE_SECONDS).
-            rendered = None if key in pages.renders else asyncio.get_running_loop().create_future()
-            if rendered is not None:
-                pages.renders[key] = rendered
-            keep = None
-            try:
-                response = await handler(request)
-                keep = _kept_shared(request, response, version, now)
-                if keep is not None:
-                    pages.put(key, keep)
-            finally:
-                if rendered is not None:
-                    del pages.renders[key]
-                    rendered.set_result(keep)
-            return response
+            return await _rendered_once(
+                handler, request, key, _kept_shared, version=version, now=now
+            )
 
         if variant is None or known is not None:
             from_kept = functools.partial(_served_kept, known or _nothing_more)
@@ -173,6 +151,33 @@ def shared(
         return wrapper
 
     return decorate
+
+
+# (request, its response, the version, the moment) -> the page to keep, or None: not kept
+Keep = Callable[[Request, Response, str, float], Page | None]
+
+
+async def _rendered_once(
+    handler: Handler, request: Request, key: Key, keep: Keep, *, version: str, now: float
+) -> Response:
+    """`handler`'s response, its page kept under `key` when `keep` gives one; those asking
+    for `key` meanwhile wait for this render (fair.page_cache `renders`: the page kept, or
+    None), unless another was under way already (no one waits for this one then)."""
+    pages = app_state.of(request).pages
+    rendered = None if key in pages.renders else asyncio.get_running_loop().create_future()
+    if rendered is not None:
+        pages.renders[key] = rendered
+    page = None
+    try:
+        response = await handler(request)
+        page = keep(request, response, version, now)
+        if page is not None:
+            pages.put(key, page)
+    finally:
+        if rendered is not None:
+            del pages.renders[key]
+            rendered.set_result(page)
+    return response
 
 
 def _nothing_more(_request: Request, _viewer: kept.Viewer) -> str:
