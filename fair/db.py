@@ -129,20 +129,13 @@ def _timed_out(exc: BaseException) -> bool:
 
 def _timeout_is_a_disconnect(context: ExceptionContext) -> None:
     """A statement that timed out leaves its connection unusable (the server may never answer
-    it): invalidated, not returned to the pool for a rollback that would wait again. A
-    connection lost on the first statement since it was checked out is said so on the error
-    (`lost_unused`)."""
+    it): invalidated, not returned to the pool for a rollback that would wait again."""
     if _timed_out(context.original_exception):
         context.is_disconnect = True
-    connection = context.connection
-    error = context.sqlalchemy_exception
-    if context.is_disconnect and connection is not None and not connection.invalidated:
-        if connection.info.get(UNUSED) and isinstance(error, DBAPIError):
-            setattr(error, UNUSED, True)
 
 
 # Set on a connection's record at checkout, cleared by its first statement that got an answer;
-# set on the error of a statement that lost it meanwhile (`lost_unused`).
+# set on the error of a statement that found the connection lost meanwhile (`lost_unused`).
 UNUSED = "fair_unused"
 
 
@@ -154,14 +147,28 @@ def _used(conn: Any, *_args: Any) -> None:
     conn.info.pop(UNUSED, None)
 
 
+def _lost_before_use(context: ExceptionContext) -> None:
+    """The error of the first statement since checkout that found its connection lost says
+    so (`lost_unused`); the connection, not yet invalidated here, is after this listener. Not
+    one that timed out (`_timeout_is_a_disconnect`): the server may have done it, slowly."""
+    connection, error = context.connection, context.sqlalchemy_exception
+    if not context.is_disconnect or connection is None or connection.invalidated:
+        return
+    if _timed_out(context.original_exception):
+        return
+    if connection.info.get(UNUSED) and isinstance(error, DBAPIError):
+        setattr(error, UNUSED, True)
+
+
 def lost_unused(exc: BaseException) -> bool:
     """Whether `exc` is a connection found lost by the first statement sent on it since it
     was checked out from the pool (PostgreSQL restarted, or ended it with
     pg_terminate_backend, and the event loop had not yet read the end of its socket, so that
     the checkout could not see it: `_closed_is_a_disconnect`). Nothing that statement asked
-    was done: a read session's first statement is a read in autocommit, a write session's
-    begins a transaction, which the server rolls back when the connection ends. The caller
-    may ask again on a new connection (fair.web.auth `page`, once)."""
+    was done on `sessionmaker`'s sessions: a read session's first statement is a read in
+    autocommit (anything else begins a transaction), a write session's begins a transaction,
+    which the server rolls back when the connection ends. The caller may ask again on a new
+    connection (fair.web.auth `page`, once)."""
     return isinstance(exc, DBAPIError) and bool(getattr(exc, UNUSED, False))
 
 
@@ -310,6 +317,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("connect_args", connect_args)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "handle_error", _timeout_is_a_disconnect)
+    event.listen(engine.sync_engine, "handle_error", _lost_before_use)
     event.listen(engine.sync_engine, "checkout", _closed_is_a_disconnect)
     event.listen(engine.sync_engine, "checkout", _unused_at_checkout)
     event.listen(engine.sync_engine, "after_cursor_execute", _used)
