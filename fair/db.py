@@ -15,7 +15,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import event, func, select
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 
 from fair import settings
 
+log = logging.getLogger("fair.db")
 AfterCommit = Callable[[], Awaitable[None]]
 CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection (asyncpg's own default: 60)
 # Seconds a statement on an open PostgreSQL connection may take (asyncpg's own default: none):
@@ -168,8 +169,29 @@ def lost_unused(exc: BaseException) -> bool:
     was done on `sessionmaker`'s sessions: a read session's first statement is a read in
     autocommit (anything else begins a transaction), a write session's begins a transaction,
     which the server rolls back when the connection ends. The caller may ask again on a new
-    connection (fair.web.auth `page`, once)."""
+    connection, once: `again`."""
     return isinstance(exc, DBAPIError) and bool(getattr(exc, UNUSED, False))
+
+
+T = TypeVar("T")
+
+
+async def again(
+    attempt: Callable[[], Awaitable[T]], *, what: str, may: Callable[[], bool] | None = None
+) -> T:
+    """`attempt()`, asked again once, on another connection, when it failed on a connection
+    found lost before its first statement got an answer (`lost_unused`) and `may()` says what
+    it did besides its statements is not done twice (None: it does nothing else before its
+    first statement). Pages (fair.web.auth `page`), API requests (fair.api.core) and the live
+    socket's reads (fair.live.socket) ask again through it; a PostgreSQL restart then costs
+    them no 503 for each connection the pool held."""
+    try:
+        return await attempt()
+    except DBAPIError as exc:
+        if not lost_unused(exc) or (may is not None and not may()):
+            raise
+        log.warning("%s: connection lost before use, asked again: %r", what, exc)
+    return await attempt()
 
 
 # PostgreSQL: what a page pays that does no work ----------------------------------------------

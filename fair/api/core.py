@@ -34,7 +34,7 @@ from importlib import metadata
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -435,6 +435,26 @@ async def _run(declared: Endpoint, request: Request) -> Response:
         if isinstance(exc, ApiError):
             raise
         return _validation_error(exc, "query")
+    return await db.again(
+        lambda: _answer(declared, request, params, maker),
+        what=f"API {request.method} {request.url.path}",
+        may=lambda: not write or not getattr(request.state, "handling", False),
+    )
+
+
+async def _answer(
+    declared: Endpoint,
+    request: Request,
+    params: BaseModel,
+    maker: async_sessionmaker[AsyncSession],
+) -> Response:
+    """The endpoint's answer in its own session (`_run`), asked again once by `db.again` when
+    its connection was found lost before use: nothing it asked was done. The key is counted
+    (`_authenticate`) only once its look-up, the session's first statement, was answered, so
+    a request asked again was never counted; a write whose handler began is never asked
+    again (`request.state.handling`)."""
+    state = app_state.of(request)
+    write = declared.method not in SAFE
     async with maker() as session:
         try:
             key = await _authenticate(declared, request, session, params)
@@ -449,6 +469,7 @@ async def _run(declared: Endpoint, request: Request) -> Response:
                 tag = None if version is None else etag(declared, request, params, version)
                 if tag is not None and _known(declared, request, tag):
                     return Response(status_code=304, headers=_headers(declared, tag))
+            request.state.handling = True
             result = await declared.handler(call)
             response = answer(declared, request, result, tag)
             if write:

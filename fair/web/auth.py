@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from functools import wraps
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -179,29 +178,20 @@ def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler
             found = await _without_session(handler, request, header=header)
             if found is not None:
                 return found
-        try:
-            return await _answer(handler, request, one_click=one_click, header=header)
-        except DBAPIError as exc:
-            if not _again(request, exc):
-                raise
-            log.warning(
-                "%s %s: connection lost before use, asked again: %r",
-                request.method,
-                request.url.path,
-                exc,
-            )
-        return await _answer(handler, request, one_click=one_click, header=header)
+        return await db.again(
+            lambda: _answer(handler, request, one_click=one_click, header=header),
+            what=f"{request.method} {request.url.path}",
+            may=lambda: _again(request),
+        )
 
     return wrapper
 
 
-def _again(request: Request, exc: DBAPIError) -> bool:
-    """Whether a request whose connection was found lost is answered again, once, on another:
-    when the statement that found it was the first sent on it (`db.lost_unused`: nothing it
-    asked was done), and the request is a read, or the handler of an unsafe one had not begun
-    (what it does besides its statements, such as counting attempts, is never done twice)."""
-    if not db.lost_unused(exc):
-        return False
+def _again(request: Request) -> bool:
+    """Whether a request whose connection was found lost before use (`db.lost_unused`:
+    nothing it asked was done) is answered again, once, on another: a read, or an unsafe one
+    whose handler had not begun (what it does besides its statements, such as counting
+    attempts, is never done twice)."""
     return request.method not in UNSAFE or not getattr(request.state, "handling", False)
 
 
