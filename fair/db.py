@@ -206,6 +206,23 @@ async def again(
 # events.
 
 
+async def read_again(
+    maker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    what: str,
+) -> T:
+    """`work`, which only reads before its first statement, in a session of `maker`: asked
+    again once on another connection when that first statement found its connection lost
+    (`again`). The live socket's reads at connect and in its commands (fair.live)."""
+
+    async def attempt() -> T:
+        async with maker() as session:
+            return await work(session)
+
+    return await again(attempt, what=what)
+
+
 def _closed_is_a_disconnect(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """A pooled connection that the server closed while it waited in the pool (PostgreSQL
     stopped, restarted, or ended it: asyncpg read the end of the socket, or the error that

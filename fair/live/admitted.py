@@ -231,10 +231,13 @@ async def check_command(conn: Connection, field: str | None, payload: dict[str, 
     if admission_gate.armed_cached(clock.now()) == []:
         return
     value = payloads.integer(payload, field)  # refused as the command itself refuses it
-    async with conn.read() as session:
+
+    async def check(session: AsyncSession) -> None:
         edition_id = await edition_keys.edition_of(session, field, value)
         if edition_id is not None:  # else nothing of that name: the command says so
             await check_gate(conn, session, edition_id)
+
+    await conn.read(check)
 
 
 async def check_gate(conn: Connection, session: AsyncSession, edition_id: int) -> None:

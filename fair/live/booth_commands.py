@@ -42,13 +42,16 @@ async def queue_join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any
 
 async def queue_status(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, booth_id = conn.me(), payloads.integer(payload, "booth_id")
-    async with conn.read() as session:
+
+    async def read(session: AsyncSession) -> dict[str, Any]:
         await employers.public_booth(session, booth_id)  # as the booth's page
         entry = await queues.entry_of(session, candidate=me, booth_id=booth_id)
         if entry is None:
             counts = await queues.counts(session, booth_id)
             return {"booth_id": booth_id, "entry_id": None, **counts}
         return await _place(session, entry)
+
+    return await conn.read(read)
 
 
 async def queue_leave(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:

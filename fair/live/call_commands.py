@@ -72,10 +72,12 @@ async def decline(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def phone(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, conversation_id = conn.me(), payloads.integer(payload, "conversation_id")
-    async with conn.read() as session:
+
+    async def read(session: AsyncSession) -> str | None:
         conversation = await conversations.get(session, conversation_id)
-        number = await conversation_calls.phone_number(session, user=me, conversation=conversation)
-    return {"conversation_id": conversation_id, "phone": number}
+        return await conversation_calls.phone_number(session, user=me, conversation=conversation)
+
+    return {"conversation_id": conversation_id, "phone": await conn.read(read)}
 
 
 async def set_phone(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
@@ -119,10 +121,11 @@ async def join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 async def _check(conn: Connection, conversation_id: int) -> str:
     """This user's role in the call, checked in the database now."""
     me = conn.me()
-    async with conn.read() as session:
-        return await conversation_calls.require_call(
+    return await conn.read(
+        lambda session: conversation_calls.require_call(
             session, user=me, conversation_id=conversation_id
         )
+    )
 
 
 def _joined(conn: Connection, conversation_id: int) -> str:

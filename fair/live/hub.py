@@ -55,7 +55,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission, admission_gate, app_state, channels, clock, logs, tokens, user_sessions
+from fair import (
+    admission,
+    admission_gate,
+    app_state,
+    channels,
+    clock,
+    db,
+    logs,
+    tokens,
+    user_sessions,
+)
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, admitted, limits
 from fair.models import User, UserSession
@@ -253,8 +263,11 @@ class Hub:
         changes = -1
         while changes != self.changes:  # an account changed during the read: read again
             changes = self.changes
-            async with state.read_sessions() as session:
-                found = await user_sessions.find_many(session, digests)
+            found = await db.read_again(
+                state.read_sessions,
+                lambda session: user_sessions.find_many(session, digests),
+                what="live: sockets' sessions",
+            )
         return found
 
     def line(self) -> admission.Line:

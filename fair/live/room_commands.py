@@ -40,9 +40,10 @@ async def join(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, interview_id = conn.me(), payloads.integer(payload, "interview_id")
     token = payloads.text(payload, "token") or ""
     media = payloads.text(payload, "session")
-    async with conn.read() as session:
-        interview = await rooms.enter(session, user=me, interview_id=interview_id, token=token)
-        role = rules.room_role(interview, me)
+    interview = await conn.read(
+        lambda session: rooms.enter(session, user=me, interview_id=interview_id, token=token)
+    )
+    role = rules.room_role(interview, me)
     reply = {
         "interview_id": interview_id,
         "role": role,
@@ -96,10 +97,13 @@ async def message(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 async def phone(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     interview_id = payloads.integer(payload, "interview_id")
     token, _role = _ticket(conn, interview_id)
-    async with conn.read() as session:
-        me = conn.me()
+    me = conn.me()
+
+    async def read(session: AsyncSession) -> str | None:
         await rooms.enter(session, user=me, interview_id=interview_id, token=token)
-        phone = await rooms.phone_number(session, user=me, interview_id=interview_id)
+        return await rooms.phone_number(session, user=me, interview_id=interview_id)
+
+    phone = await conn.read(read)
     return {"interview_id": interview_id, "phone": phone}
 
 
@@ -120,10 +124,10 @@ async def _in_call(conn: Connection, interview_id: int, *, video: bool = False) 
     """This socket's role, once it may exchange media: joined, checked again, and in the call
     (rooms.require_call)."""
     token, role = _ticket(conn, interview_id)
-    async with conn.read() as session:
-        interview = await rooms.enter(
-            session, user=conn.me(), interview_id=interview_id, token=token
-        )
+    me = conn.me()
+    interview = await conn.read(
+        lambda session: rooms.enter(session, user=me, interview_id=interview_id, token=token)
+    )
     rooms.require_call(interview, video=video)
     return role
 
@@ -156,8 +160,8 @@ async def participant(conn: Connection, channel: str) -> bool:
     if conn.user is None or parsed is None or parsed[0] != channels.ROOM:
         return False
     try:
-        async with conn.read() as session:
-            await rooms.enter(session, user=conn.user, interview_id=parsed[1])
+        user = conn.user
+        await conn.read(lambda session: rooms.enter(session, user=user, interview_id=parsed[1]))
     except FairError:
         return False
     return True

@@ -9,7 +9,7 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AsyncExitStack
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -174,8 +174,11 @@ async def _held(
     now = clock.now()
     gates = admission_gate.armed_cached(now)
     if gates is None:  # read at most every admission_gate.CACHE_SECONDS
-        async with state.read_sessions() as session:
-            gates = await admission_gate.armed(session, now)
+        gates = await db.read_again(
+            state.read_sessions,
+            lambda session: admission_gate.armed(session, now),
+            what="live: a socket's admission",
+        )
     if not gates:
         return False, None
     # Let in to an armed edition (the cookie says so): no read of their registrations.
@@ -191,11 +194,19 @@ async def _held(
     # (Redis: no pool connection held across its round trips): the first armed edition they
     # are registered to and, when its gate is engaged, whether they are exempt (read even when
     # the line then lets them in elsewhere: a small read, not a second connection).
-    async with state.read_sessions() as session:
+
+    async def read(session: AsyncSession) -> tuple[admission_gate.Gate | None, bool]:
         first = await admission_gate.first_registered(session, user, gates)
         if first is None:
-            return False, None
+            return None, False
         exempt = first.edition_id in engaged and await admission_gate.exempt(session, user, now)
+        return first, exempt
+
+    first, exempt = await db.read_again(
+        state.read_sessions, read, what="live: a socket's admission"
+    )
+    if first is None:
+        return False, None
     # Let in to another armed edition already (a page of theirs there): in through it, not
     # held by the first one's line (their commands pass each edition's gate:
     # admitted.check_command). The same judge as their own pages' (fair.web.gate).
@@ -550,9 +561,12 @@ class Connection:
         fair.media.remote.RemoteStages with media processes."""
         return app_state.of(self.websocket).stages
 
-    def read(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A read session (one per command)."""
-        return app_state.of(self.websocket).read_sessions()
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work`, which reads, in a read session of its own; asked again once on another
+        connection when its first statement found its connection lost (`db.read_again`: nothing
+        was read, nothing done). Writes are never asked again (`write`)."""
+        maker = app_state.of(self.websocket).read_sessions
+        return await db.read_again(maker, work, what="live: a command's read")
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         state = app_state.of(self.websocket)
@@ -584,8 +598,7 @@ async def everyone_sees(conn: Connection, channel: str) -> bool:
         return False
 
     async def read() -> bool:
-        async with conn.read() as session:
-            return await sees(session, None, channel)
+        return await conn.read(lambda session: sees(session, None, channel))
 
     return await conn.hub.everyone_sees(channel, read)
 
@@ -593,9 +606,12 @@ async def everyone_sees(conn: Connection, channel: str) -> bool:
 async def check_channel(conn: Connection, channel: str) -> None:
     """Raise unless this socket may follow `channel`, which visitors do not see
     (`check_subscribe`, after the reads)."""
-    async with conn.read() as session:
+
+    async def read(session: AsyncSession) -> tuple[bool, bool]:
         visible = await sees(session, conn.user, channel)
-        organiser = await follows_panel(session, conn.user, channel)
+        return visible, await follows_panel(session, conn.user, channel)
+
+    visible, organiser = await conn.read(read)
     participant = await room_commands.participant(conn, channel)
     check_subscribe(
         conn.user, channel, participant=participant, visible=visible, organiser=organiser

@@ -35,8 +35,7 @@ async def publish(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
     sdp = payloads.sdp(payload, "offer")
     source = _source(payload, "camera")
-    async with conn.read() as session:
-        await webconferences.require_presenter(session, me, webconference_id)
+    await conn.read(lambda session: webconferences.require_presenter(session, me, webconference_id))
     room = channels.webconference(webconference_id)
     conn.media_rooms.add(room)
     info = {"name": me.name, "source": source}
@@ -91,8 +90,9 @@ async def _recording(
 
 async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
-    async with conn.read() as session:
-        presents = await webconferences.require_viewer(session, me, webconference_id)
+    presents = await conn.read(
+        lambda session: webconferences.require_viewer(session, me, webconference_id)
+    )
     room = channels.webconference(webconference_id)
     conn.media_rooms.add(room)
     offer, tracks = await conn.media().watch(
@@ -118,8 +118,7 @@ async def watch(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
 async def answer(conn: Connection, payload: dict[str, Any]) -> dict[str, Any]:
     me, webconference_id = conn.me(), payloads.integer(payload, "webconference_id")
     sdp = payloads.sdp(payload, "answer")
-    async with conn.read() as session:
-        await webconferences.require_viewer(session, me, webconference_id)
+    await conn.read(lambda session: webconferences.require_viewer(session, me, webconference_id))
     room = channels.webconference(webconference_id)
     await conn.media().answer(room, conn.connection_id, sdp)
     return {"webconference_id": webconference_id}
