@@ -19,8 +19,9 @@ served, so no visitor ever sees another's token; a first visit gets its session 
 usual. The booth and offer pages are not cached: each view of them is counted
 (fair.activity). The programme's seats are at most the cache's seconds old.
 
-Logged-in candidates, at all times (`shared`, under `page`: after their session is checked and
-the admission gate has let them through): the edition's page and its hall are rendered once
+Logged-in candidates, at all times (`shared`, under `page`, and before it without a unit of
+work: the session from the live hub's cache; these pages never hold anyone at the admission
+gate): the edition's page and its hall are rendered once
 for every candidate while the edition's public version (fair.public_version: offers, booths,
 staffing, queues, talks, branding) is the same, for `FAIR_PAGE_CACHE_SECONDS` at most (what
 only the time of day changes: the countdown, whether the fair is open now). The page kept is
@@ -115,10 +116,11 @@ def shared(
     page: whether they take part), part of the key, or that the page is not to be kept (the
     hall filtered by free interview slots: bookings are not in the version).
 
-    While the edition's gate is engaged, the kept page is served before any database
-    connection is taken (fair.web.auth WITHOUT_SESSION, `_served_kept`): `known(request,
-    viewer)` is then `variant` worked out from what fair.web.kept knows of the viewer (a page
-    with a `variant` and no `known` is not)."""
+    The kept page is served before any database connection is taken, gate or not (fair.web.auth
+    WITHOUT_SESSION, `_served_kept`: the candidate from the live hub's session cache, the
+    version and the viewer from fair.web.kept, stale by their documented seconds at most):
+    `known(request, viewer)` is then `variant` worked out from what fair.web.kept knows of the
+    viewer (a page with a `variant` and no `known` is not)."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -180,11 +182,11 @@ def _nothing_more(_request: Request, _viewer: kept.Viewer) -> str:
 
 
 async def _served_kept(known: Known, request: Request) -> Response | None:
-    """The page kept for every candidate, for the candidate fair.web.gate `decide` found
-    (their session from the live hub's cache, the edition's gate engaged), without a database
-    session (fair.web.kept: the version and the viewer), or the one being rendered the page's
-    way now once it is; None when it is not kept, or the viewer has a message waiting: the
-    page's way then."""
+    """The page kept for every candidate, for the candidate fair.web.gate `decide` (the
+    edition's gate engaged) or fair.web.auth (any other time) found from the live hub's session
+    cache, without a database session (fair.web.kept: the version and the viewer), or the one
+    being rendered the page's way now once it is; None when it is not kept, or the viewer has
+    a message waiting: the page's way then."""
     pages, user = app_state.of(request).pages, request.state.user
     if pages.seconds <= 0 or request.session.get(flash.KEY):
         return None

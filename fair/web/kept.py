@@ -2,14 +2,15 @@
 an edition's public pages and what a page kept for candidates shows of its viewer.
 
 fair.web.browsing `shared` serves a logged-in candidate the edition's page or its hall from
-the page kept for every candidate while the edition's gate is engaged (fair.web.gate
-`decide`), before any connection is taken. What it needs beyond the session (the live hub's
+the page kept for every candidate, before any connection is taken, whether the edition's gate
+is engaged (fair.web.gate `decide`) or not (fair.web.auth: issue 17, each of these pages took a
+unit of work at an opening without a gate). What it needs beyond the session (the live hub's
 cache) is here:
 
 * the edition's public version (fair.public_version), kept `VERSION_SECONDS` (put by each page
   rendered the page's way, else read for the asks of a moment together, fair.together): a
   booth staffed, a queue joined, a talk started show on those pages that much later at most
-  while the fair is full (at other times the page reads it each time, as before);
+  (the hall's and the edition's sockets show them live meanwhile);
 * the viewer's unread notices (the header's link) and whether they take part in the edition
   (the landing page), kept `VIEWER_SECONDS` when they do (a registration is never undone; one
   who does not take part is read each time), read for the viewers of a moment together (one
