@@ -6,6 +6,7 @@ request. On SQLite and PostgreSQL; time moves with fair.clock."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 from itsdangerous import TimestampSigner
+from prometheus_client import REGISTRY
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -251,3 +253,35 @@ def _taken(app: Any) -> Iterator[list[str]]:
             seen.extend(re.findall(r"\bFROM (\w+)", s)[0] for s in statements)
     finally:
         event.remove(engine, "checkout", taken)
+
+
+async def test_candidates_arriving_together_wait_for_one_render_of_a_page_not_kept_yet(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """Nothing kept yet (or kept too long ago): the first candidate to find so renders the page
+    the page's way, those arriving meanwhile wait for that render (fair.web.kept `claim`),
+    not each render their own in a unit of work (issue 17: every FAIR_PAGE_CACHE_SECONDS at an
+    opening, each taking a connection)."""
+    edition, _booth, _recruiter, _organiser = await _fair(session)
+    people = [await _candidate(session, make_client, f"Candidate {n}") for n in range(6)]
+    hall = f"/e/{edition.slug}/booths"
+    for _user, client in people:  # their sessions known to the live hub, nothing kept yet
+        await client.get(f"/e/{edition.slug}/programme")
+    app.state.pages.pages.clear()
+    renders = _renders()
+    pages = await asyncio.gather(*(client.get(hall) for _user, client in people))
+    assert _renders() - renders == 1
+    for (user, client), page in zip(people, pages, strict=True):
+        assert page.status_code == 200
+        assert USER_ID_RE.findall(page.text) == [str(user.id)]
+        assert _secrets(page.text) == {_cookie(client)["csrf"]}
+    # Kept FAIR_PAGE_CACHE_SECONDS: then rendered once again for those arriving together.
+    clock.set_now(clock.now() + timedelta(seconds=settings.get().page_cache_seconds + 1))
+    pages = await asyncio.gather(*(client.get(hall) for _user, client in people))
+    assert _renders() - renders == 2
+    assert [p.status_code for p in pages] == [200] * len(people)
+
+
+def _renders() -> float:
+    """Pages rendered the page's way to be kept (fair_page_cache_total's misses)."""
+    return REGISTRY.get_sample_value("fair_page_cache_total", {"outcome": "miss"}) or 0.0

@@ -193,6 +193,12 @@ async def _kept_candidate(request: Request) -> bool:
 def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler:
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
+        try:
+            return await run(request)
+        finally:  # a kept page's render it claimed, settled (fair.web.kept)
+            kept.release(request)
+
+    async def run(request: Request) -> Response:
         if request.method == "GET":
             found = await _without_session(handler, request, header=header)
             if found is not None:

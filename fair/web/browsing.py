@@ -153,9 +153,11 @@ def shared(
                 return _personal(request, page)
             metrics.PAGE_CACHE.labels("miss").inc()
             # Those served without a session meanwhile wait for this render (`_served_kept`),
-            # not each render their own in a unit of work (every FAIR_PAGE_CACHE_SECONDS).
-            rendered = None if key in pages.renders else asyncio.get_running_loop().create_future()
-            if rendered is not None:
+            # not each render their own in a unit of work (every FAIR_PAGE_CACHE_SECONDS): the
+            # render this request claimed there (fair.web.kept `claim`), else one of its own.
+            rendered = kept.claimed(request, key)
+            if rendered is None and key not in pages.renders:
+                rendered = asyncio.get_running_loop().create_future()
                 pages.renders[key] = rendered
             keep = None
             try:
@@ -165,8 +167,10 @@ def shared(
                     pages.put(key, keep)
             finally:
                 if rendered is not None:
-                    del pages.renders[key]
-                    rendered.set_result(keep)
+                    if pages.renders.get(key) is rendered:
+                        del pages.renders[key]
+                    if not rendered.done():
+                        rendered.set_result(keep)
             return response
 
         if variant is None or known is not None:
@@ -202,6 +206,9 @@ async def _served_kept(known: Known, request: Request) -> Response | None:
     key = (request.url.path + "?" + request.url.query, i18n.current_locale.get(), CANDIDATES, own)
     page = pages.get(key, version=version, now=clock.now().timestamp())
     under_way = pages.renders.get(key) if page is None else None
+    if page is None and under_way is None:  # the first to miss it renders it the page's way
+        kept.claim(request, key)
+        return None
     if under_way is not None:  # rendered the page's way just now: its page, when kept
         page = await asyncio.shield(under_way)
     if page is None or page.version != version:
