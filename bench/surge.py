@@ -20,7 +20,12 @@ connected, refused, or still held at the deadline). The candidates are driven by
 `--client-processes` processes of this script (`--client`, candidate i in process i % that
 number), so that the client is not what limits; each candidate has its own HTTP connection, as
 a browser has (one pool shared by thousands cost the clients' whole CPU: `candidate`). The
-clients' CPU per candidate is printed beside the servers'.
+clients' CPU per candidate is printed beside the servers' (each client's from the moment it
+gets its share: its imports and start, 1 to 2 s a process, are not its candidates' cost and
+were counted before 2026-12-05). The host's listen queue overflows over the surge
+(TcpExtListenOverflows in /proc/net/netstat: connections a full accept queue dropped, every
+listening socket of the machine's) are printed too: a connect timeout with none is the client's
+or the server's event loop, not the kernel.
 Modes:
 
 * `off`: no cap (FAIR_ADMISSION_* = 0, the edition's caps empty): everyone is let in at once.
@@ -167,7 +172,8 @@ class Tally:
     unknown_eta: int = 0  # held, and no wait shown before being let in
     blind: list[float] = field(default_factory=list)  # seconds held before a wait was shown
     server_cpu: float = 0.0  # seconds of the web processes' CPU over the surge
-    client_cpu: float = 0.0  # seconds of the client processes' CPU, each its own
+    client_cpu: float = 0.0  # seconds of the client processes' CPU over the surge, each its own
+    listen_drops: int = 0  # the host's listen queue overflows over the surge
     silent: list[str] = field(default_factory=list)  # client processes whose tally never came
 
     def add(self, other: Tally) -> None:
@@ -403,6 +409,7 @@ async def drive(job: Job, released: asyncio.Event) -> Tally:
     `job.settle_at` whatever is still in flight; close the sockets when `released` (or at
     `job.tally_at`, less CLOSING); the tally, by `job.tally_at` whatever happens, with the
     candidates still without an outcome counted `unfinished`."""
+    began = time.process_time()  # the surge's CPU, not the imports' (the module's docstring)
     tally = Tally()
     outcomes = Outcomes(i for i, _, _ in job.users)
 
@@ -426,7 +433,7 @@ async def drive(job: Job, released: asyncio.Event) -> Tally:
     if tasks:
         await asyncio.wait(tasks, timeout=max(0.1, min(CLOSING, job.tally_at - time.time())))
     tally.unfinished = len(outcomes.left)
-    tally.client_cpu = time.process_time()
+    tally.client_cpu = time.process_time() - began
     for task in tasks:  # still in flight: cancelled, not awaited
         task.cancel()
     return tally
@@ -603,13 +610,28 @@ def measure(mode: str, args: argparse.Namespace, until: float) -> tuple[str, Tal
             bases = [f"http://127.0.0.1:{port}" for port in children.web_servers(env, 2)]
             servers = [process.pid for process in children.started]
             asyncio.run(asyncio.wait_for(warm_up(bases, seeded.slug), ANSWER_SECONDS))
-            before = sum(cpu_seconds(pid) for pid in servers)
+            before, overflows = sum(cpu_seconds(pid) for pid in servers), listen_overflows()
             tally = surge(children, bases, seeded, args, until)
             tally.server_cpu = sum(cpu_seconds(pid) for pid in servers) - before
+            tally.listen_drops = listen_overflows() - overflows
     finally:
         asyncio.run(forget_namespace(REDIS_URL, namespace))
         asyncio.run(pg_database(args.pg_database, create=False))
     return row(mode, args, tally), tally
+
+
+def listen_overflows() -> int:
+    """The host's TcpExtListenOverflows (connections dropped by a full accept queue, on any
+    listening socket), 0 where /proc/net/netstat cannot be read."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return 0
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            found = dict(zip(names.split()[1:], values.split()[1:], strict=False))
+            return int(found.get("ListenOverflows", 0))
+    return 0
 
 
 def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
@@ -628,6 +650,7 @@ def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
         f"{max(tally.positions, default=0)}), still held {tally.still_held}, "
         f"servers' CPU {tally.server_cpu / args.candidates * 1000:.1f} ms a candidate "
         f"(clients' {tally.client_cpu / args.candidates * 1000:.1f} ms), "
+        f"listen queue overflows {tally.listen_drops} (the host's), "
         f"ETA error p90 {eta:.0f} % ({len(tally.eta_errors)} measured, "
         f"{tally.unknown_eta} unknown; wait shown p50 {pct(tally.shown, 50):.0f} s, "
         f"actual p50 {pct(tally.actual, 50):.0f} s, p90 {pct(tally.actual, 90):.0f} s, "
