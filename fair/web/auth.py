@@ -195,8 +195,11 @@ def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler
     async def wrapper(request: Request) -> Response:
         try:
             return await run(request)
-        finally:  # a kept page's render it claimed, settled (fair.web.kept)
-            kept.release(request)
+        finally:  # a kept page's render it claimed (fair.web.browsing), settled if not yet
+            claim = getattr(request.state, "kept_claim", None)
+            if claim is not None:
+                key, rendering = claim
+                app_state.of(request).pages.settle(key, rendering, None)
 
     async def run(request: Request) -> Response:
         if request.method == "GET":

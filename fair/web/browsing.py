@@ -31,6 +31,14 @@ served (countdown.js's clock); each page served gets the viewer's own. What else
 a page shows is part of its key (the landing page: whether they take part). A page with a
 message shown, a cookie set, or the renderer's name or e-mail address in it is not kept; a
 candidate with a message waiting gets a page of their own.
+
+A page kept for candidates missing (none yet, or past FAIR_PAGE_CACHE_SECONDS) is rendered the
+page's way by the first candidate served without a session who finds it so (`_served_kept`
+claims the render, fair.page_cache `claim`): those who come while it renders wait for that
+render, not each render their own in a unit of work (issue 17: at an opening every candidate
+arriving before the first render had reached its page rendered it too, each taking a
+connection, every FAIR_PAGE_CACHE_SECONDS). The page's unit of work settles a claim it did not
+(fair.web.auth: an error before the page), so nobody waits for a render that never comes.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ from starlette.responses import HTMLResponse, Response
 
 from fair import admission_gate, app_state, clock, i18n, metrics, offers_version, public_version
 from fair.enums import Role
-from fair.page_cache import Page
+from fair.page_cache import Key, Page
 from fair.web import flash, kept
 from fair.web.auth import WITHOUT_SESSION, Handler, csrf_token, database
 from fair.web.templating import fragment
@@ -154,11 +162,10 @@ def shared(
             metrics.PAGE_CACHE.labels("miss").inc()
             # Those served without a session meanwhile wait for this render (`_served_kept`),
             # not each render their own in a unit of work (every FAIR_PAGE_CACHE_SECONDS): the
-            # render this request claimed there (fair.web.kept `claim`), else one of its own.
-            rendered = kept.claimed(request, key)
+            # render this request claimed there (`claimed`), else one of its own.
+            rendered = claimed(request, key)
             if rendered is None and key not in pages.renders:
-                rendered = asyncio.get_running_loop().create_future()
-                pages.renders[key] = rendered
+                rendered = pages.claim(key)
             keep = None
             try:
                 response = await handler(request)
@@ -167,10 +174,7 @@ def shared(
                     pages.put(key, keep)
             finally:
                 if rendered is not None:
-                    if pages.renders.get(key) is rendered:
-                        del pages.renders[key]
-                    if not rendered.done():
-                        rendered.set_result(keep)
+                    pages.settle(key, rendered, keep)
             return response
 
         if variant is None or known is not None:
@@ -207,7 +211,7 @@ async def _served_kept(known: Known, request: Request) -> Response | None:
     page = pages.get(key, version=version, now=clock.now().timestamp())
     under_way = pages.renders.get(key) if page is None else None
     if page is None and under_way is None:  # the first to miss it renders it the page's way
-        kept.claim(request, key)
+        request.state.kept_claim = (key, pages.claim(key))
         return None
     if under_way is not None:  # rendered the page's way just now: its page, when kept
         page = await asyncio.shield(under_way)
@@ -216,6 +220,12 @@ async def _served_kept(known: Known, request: Request) -> Response | None:
     metrics.PAGE_CACHE.labels("hit").inc()
     request.state.unread_notices = viewer.unread
     return _personal(request, page)
+
+
+def claimed(request: Request, key: Key) -> asyncio.Future[Page | None] | None:
+    """The render of the page kept under `key` that this request claimed (`_served_kept`)."""
+    found = getattr(request.state, "kept_claim", None)
+    return found[1] if found is not None and found[0] == key else None
 
 
 def _notices(request: Request, unread: int) -> bytes:

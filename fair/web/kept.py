@@ -19,28 +19,19 @@ cache) is here:
   meanwhile by another process shows on a kept page `VIEWER_SECONDS` later at most, and at
   once on a page open with its socket (fair.notices emits `notices.unread`).
 
-A kept page missing (none yet, or past FAIR_PAGE_CACHE_SECONDS) is rendered the page's way by
-the first candidate who finds it so (`claim`): those who come while it renders wait for that
-render, not each render their own in a unit of work (issue 17: at an opening, every candidate
-arriving before the first render had reached its page was rendering it too, each taking a
-connection, every FAIR_PAGE_CACHE_SECONDS).
-
 Times are fair.clock's (tests move it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
-from starlette.requests import Request
 
 from fair import app_state, clock, notices, participants, public_version
 from fair.models import User
-from fair.page_cache import Key, Page
 from fair.together import Together
 from fair.ttl_cache import TTLCache
 
@@ -165,35 +156,3 @@ def of(state: app_state.AppState) -> Kept:
     if found is None:
         found = _kept[state] = Kept(state)
     return found
-
-
-# A render claimed --------------------------------------------------------------------------------
-
-
-def claim(request: Request, key: Key) -> None:
-    """This request renders the page kept under `key` the page's way (the module's docstring):
-    those asking for it meanwhile find it under way (PageCache.renders) and wait for it."""
-    rendering: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
-    app_state.of(request).pages.renders[key] = rendering
-    request.state.kept_claim = (key, rendering)
-
-
-def claimed(request: Request, key: Key) -> asyncio.Future[Page | None] | None:
-    """The render this request claimed under `key`, to settle with the page it keeps."""
-    found = getattr(request.state, "kept_claim", None)
-    return found[1] if found is not None and found[0] == key else None
-
-
-def release(request: Request) -> None:
-    """At the end of every page's unit of work: a render this request claimed and did not
-    settle (an error before the page, another key after all) is settled with nothing, so that
-    those waiting for it go the page's way."""
-    found = getattr(request.state, "kept_claim", None)
-    if found is None:
-        return
-    key, rendering = found
-    renders = app_state.of(request).pages.renders
-    if renders.get(key) is rendering:
-        del renders[key]
-    if not rendering.done():
-        rendering.set_result(None)
