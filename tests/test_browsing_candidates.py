@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from fair import (
     settings,
     webconferences,
 )
+from fair.app import create_app
 from fair.enums import Role
 from fair.models import Booth, Edition, User
 from fair.web import kept
@@ -285,3 +287,45 @@ async def test_candidates_arriving_together_wait_for_one_render_of_a_page_not_ke
 def _renders() -> float:
     """Pages rendered the page's way to be kept (fair_page_cache_total's misses)."""
     return REGISTRY.get_sample_value("fair_page_cache_total", {"outcome": "miss"}) or 0.0
+
+
+async def test_a_kept_page_waits_for_the_pool_rather_than_answer_busy(
+    conf: settings.Settings,
+) -> None:
+    """The reads made for the candidates of a moment together (the live hub's sessions,
+    fair.web.kept's viewers) wait past one pool timeout while single requests hold every
+    connection (fair.db `patiently`): one timeout answered each of those candidates 503
+    (issue 17: 2,645 edition pages "server.busy" at the 10,000-candidate opening)."""
+    tight = replace(conf, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.3)
+    application = create_app(tight)
+    async with application.router.lifespan_context(application):
+        async with application.state.read_sessions() as session:
+            edition, _booth, _recruiter, _organiser = await _fair(session)
+            mireille, first = await _candidate_of(application, session, "Mireille Lantier")
+            gaston, second = await _candidate_of(application, session, "Gaston Peyrolles")
+        landing = f"/e/{edition.slug}"
+        assert USER_ID_RE.findall((await first.get(landing)).text) == [str(mireille.id)]
+        held = asyncio.Event()
+
+        async def hold() -> None:  # a single request holding the pool's one connection
+            async with application.state.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+                held.set()
+                await asyncio.sleep(0.5)
+
+        holding = asyncio.create_task(hold())
+        await held.wait()
+        page = await second.get(landing)  # his session and facts: read once it is free
+        await holding
+        for client in (first, second):
+            await client.aclose()
+        assert page.status_code == 200
+        assert USER_ID_RE.findall(page.text) == [str(gaston.id)]
+
+
+async def _candidate_of(app: Any, session: AsyncSession, name: str) -> tuple[User, Any]:
+    user = await f.candidate(session, name=name)
+    await db.commit(session)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    await login(client, user.email, f.PASSWORD)
+    return user, client

@@ -55,7 +55,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import admission, admission_gate, app_state, channels, clock, logs, tokens, user_sessions
+from fair import (
+    admission,
+    admission_gate,
+    app_state,
+    channels,
+    clock,
+    db,
+    logs,
+    tokens,
+    user_sessions,
+)
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, admitted, limits
 from fair.models import User, UserSession
@@ -253,9 +263,14 @@ class Hub:
         changes = -1
         while changes != self.changes:  # an account changed during the read: read again
             changes = self.changes
-            async with state.read_sessions() as session:
-                found = await user_sessions.find_many(session, digests)
+            found = await db.patiently(lambda: self._find(state, digests))
         return found
+
+    async def _find(
+        self, state: app_state.AppState, digests: list[str]
+    ) -> dict[str, tuple[User, UserSession]]:
+        async with state.read_sessions() as session:
+            return await user_sessions.find_many(session, digests)
 
     def line(self) -> admission.Line:
         """The deployment's admission line (`admission_gate.line_of`), made once for the

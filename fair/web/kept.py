@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
-from fair import app_state, clock, notices, participants, public_version
+from fair import app_state, clock, db, notices, participants, public_version
 from fair.models import User
 from fair.together import Together
 from fair.ttl_cache import TTLCache
@@ -97,6 +97,9 @@ class Kept:
         self._versions.put(slug, found)
 
     async def _read_versions(self, slugs: list[str]) -> dict[str, tuple[int, str]]:
+        return await db.patiently(lambda: self._read_versions_once(slugs))
+
+    async def _read_versions_once(self, slugs: list[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
         async with self._app().read_sessions() as session:
             for slug in slugs:
@@ -128,6 +131,11 @@ class Kept:
             self._viewers.put(user_id, replace(known, unread=unread))
 
     async def _read_viewers(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], Viewer]:
+        return await db.patiently(lambda: self._read_viewers_once(keys))
+
+    async def _read_viewers_once(
+        self, keys: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], Viewer]:
         users = sorted({user for user, _ in keys})
         editions = frozenset(edition for _, edition in keys)
         async with self._app().read_sessions() as session:
