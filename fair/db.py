@@ -7,7 +7,6 @@ session commits, then runs the after-commit callbacks (live events, mail deliver
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import re
@@ -16,7 +15,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from sqlalchemy import event, func, select
@@ -90,25 +89,6 @@ def unavailable(exc: BaseException) -> str | None:
     if _timed_out(exc):
         return "server.unavailable"
     return None
-
-
-T = TypeVar("T")
-# Pool timeouts a read made for the requests of a moment together waits, at most (`patiently`).
-PATIENCE = 3
-
-
-async def patiently(read: Callable[[], Awaitable[T]], *, attempts: int = PATIENCE) -> T:
-    """`read()`, tried again while every connection of the pool stays taken past its timeout
-    (PoolTimeout; `attempts` tries in all), any other error raised at once: for a read made
-    for the requests of a moment together (fair.web.kept's viewers and versions, the live
-    hub's sessions), one timeout of which answered each of them 503 (issue 17: 2,645 edition
-    pages "server.busy" in the 10,000-candidate opening without a gate, a few failed reads of
-    up to 500 candidates each, while single requests held the pool). Each request waiting
-    for it waits FAIR_DB_POOL_TIMEOUT × `attempts` at most, as one in line for the pool."""
-    for _ in range(attempts - 1):
-        with contextlib.suppress(PoolTimeout):
-            return await read()
-    return await read()
 
 
 def report(log: logging.Logger, exc: BaseException, what: str) -> str | None:

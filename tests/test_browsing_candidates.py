@@ -294,7 +294,7 @@ async def test_a_kept_page_waits_for_the_pool_rather_than_answer_busy(
 ) -> None:
     """The reads made for the candidates of a moment together (the live hub's sessions,
     fair.web.kept's viewers) wait past one pool timeout while single requests hold every
-    connection (fair.db `patiently`): one timeout answered each of those candidates 503
+    connection (fair.together `patiently`): one timeout answered each of those candidates 503
     (issue 17: 2,645 edition pages "server.busy" at the 10,000-candidate opening)."""
     tight = replace(conf, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.3)
     application = create_app(tight)

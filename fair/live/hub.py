@@ -55,20 +55,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from fair import (
-    admission,
-    admission_gate,
-    app_state,
-    channels,
-    clock,
-    db,
-    logs,
-    tokens,
-    user_sessions,
-)
+from fair import admission, admission_gate, app_state, channels, clock, logs, tokens, user_sessions
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, admitted, limits
 from fair.models import User, UserSession
+from fair.together import patiently
 from fair.ttl_cache import TTLCache
 
 if TYPE_CHECKING:  # socket.py imports this module
@@ -263,7 +254,7 @@ class Hub:
         changes = -1
         while changes != self.changes:  # an account changed during the read: read again
             changes = self.changes
-            found = await db.patiently(lambda: self._find(state, digests))
+            found = await patiently(lambda: self._find(state, digests))
         return found
 
     async def _find(

@@ -30,9 +30,9 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
-from fair import app_state, clock, db, notices, participants, public_version
+from fair import app_state, clock, notices, participants, public_version
 from fair.models import User
-from fair.together import Together
+from fair.together import Together, patiently
 from fair.ttl_cache import TTLCache
 
 VERSION_SECONDS = 2.0
@@ -97,7 +97,7 @@ class Kept:
         self._versions.put(slug, found)
 
     async def _read_versions(self, slugs: list[str]) -> dict[str, tuple[int, str]]:
-        return await db.patiently(lambda: self._read_versions_once(slugs))
+        return await patiently(lambda: self._read_versions_once(slugs))
 
     async def _read_versions_once(self, slugs: list[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
@@ -131,7 +131,7 @@ class Kept:
             self._viewers.put(user_id, replace(known, unread=unread))
 
     async def _read_viewers(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], Viewer]:
-        return await db.patiently(lambda: self._read_viewers_once(keys))
+        return await patiently(lambda: self._read_viewers_once(keys))
 
     async def _read_viewers_once(
         self, keys: list[tuple[int, int]]
