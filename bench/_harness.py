@@ -341,14 +341,16 @@ class Children:
 
 
 def uvicorn(port: int) -> list[str]:
-    """fair's web process on `port` as `fair serve` runs it (uvicorn, no access log, and /live
-    served as fair.cli.WEBSOCKETS says: without them uvicorn kept its defaults, its legacy
-    websockets protocol and permessage-deflate's zlib streams on every socket)."""
+    """fair's web process on `port` as `fair serve` runs it (uvicorn, no access log, its listen
+    backlog fair.cli.LISTEN_BACKLOG, and /live served as fair.cli.WEBSOCKETS says: without them
+    uvicorn kept its defaults, its legacy websockets protocol and permessage-deflate's zlib
+    streams on every socket)."""
     from fair import cli
 
     command = ["-m", "uvicorn", "fair.app:create_app", "--factory", "--port", str(port)]
     sockets = [f"--{key.replace('_', '-')}={value}" for key, value in cli.WEBSOCKETS.items()]
-    return [*command, *sockets, "--log-level", "warning", "--no-access-log"]
+    backlog = f"--backlog={cli.LISTEN_BACKLOG}"
+    return [*command, *sockets, backlog, "--log-level", "warning", "--no-access-log"]
 
 
 class ServerFailed(SystemExit):

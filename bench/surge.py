@@ -19,8 +19,16 @@ until it is let in, then opens the `/live` socket and subscribes to its own chan
 connected, refused, or still held at the deadline). The candidates are driven by
 `--client-processes` processes of this script (`--client`, candidate i in process i % that
 number), so that the client is not what limits; each candidate has its own HTTP connection, as
-a browser has (one pool shared by thousands cost the clients' whole CPU: `candidate`). The
-clients' CPU per candidate is printed beside the servers'.
+a browser has (one pool shared by thousands cost the clients' whole CPU: `candidate`), through
+bench/_http1.py (a lean HTTP/1.1 client: httpx's work here at a fifteenth of its CPU, since
+2026-12-05; the same requests, keep-alive, gzip and cookies, and a patient person's timeouts:
+60 s to connect, 60 s for an answer's head and for its body, 60 s to open the socket and for
+its reply, as the httpx client had). The clients' CPU per candidate is printed beside the
+servers' (each client's from the moment it gets its share: its imports and start, 1 to 2 s a
+process, are not its candidates' cost and were counted before 2026-12-05). The host's listen
+queue overflows over the surge (TcpExtListenOverflows in /proc/net/netstat: connections a full
+accept queue dropped, every listening socket of the machine's) are printed too: a connect
+timeout with none is the client's or the server's event loop, not the kernel.
 Modes:
 
 * `off`: no cap (FAIR_ADMISSION_* = 0, the edition's caps empty): everyone is let in at once.
@@ -67,19 +75,20 @@ import re
 import secrets
 import select as fd_select
 import signal
-import ssl
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import time as day_time
 from pathlib import Path
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import _http1  # noqa: E402
 import httpx  # noqa: E402
 import websockets  # noqa: E402
 from _harness import (  # noqa: E402
@@ -92,6 +101,7 @@ from _harness import (  # noqa: E402
     raise_open_files,
     seed_edition,
 )
+from _http1 import Browser, HTTPError  # noqa: E402
 from sqlalchemy import insert, update  # noqa: E402
 from websockets.typing import Origin  # noqa: E402
 
@@ -167,14 +177,15 @@ class Tally:
     unknown_eta: int = 0  # held, and no wait shown before being let in
     blind: list[float] = field(default_factory=list)  # seconds held before a wait was shown
     server_cpu: float = 0.0  # seconds of the web processes' CPU over the surge
-    client_cpu: float = 0.0  # seconds of the client processes' CPU, each its own
+    client_cpu: float = 0.0  # seconds of the client processes' CPU over the surge, each its own
+    listen_drops: int = 0  # the host's listen queue overflows over the surge
     silent: list[str] = field(default_factory=list)  # client processes whose tally never came
 
     def add(self, other: Tally) -> None:
         for name, value in vars(other).items():
             setattr(self, name, getattr(self, name) + value)
 
-    def refused(self, what: str, answer: httpx.Response) -> None:
+    def refused(self, what: str, answer: Answered) -> None:
         """An answer other than 200 to a page or a status request: an error, and its kind when
         it said to come back shortly (`again`)."""
         self.errors.append(f"{what}: {answer.status_code} {answer.text[:200]!r}")
@@ -211,7 +222,19 @@ class Tally:
 CODE_IN_PAGE = re.compile(r'data-code="([\w.]+)"')  # the error page's (errors/error.html)
 
 
-def come_back(answer: httpx.Response) -> str | None:
+class Answered(Protocol):
+    """An HTTP answer (bench/_http1.Answer, httpx.Response)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def text(self) -> str: ...
+    def json(self) -> Any: ...
+
+
+def come_back(answer: Answered) -> str | None:
     """'503 <code>' for a 503 with Retry-After (the code from the JSON answer or the error
     page), else None."""
     if answer.status_code != 503 or "retry-after" not in answer.headers:
@@ -261,31 +284,24 @@ class Job:
     jitter: float = 0.0  # each wait between two asks drawn in poll ± jitter, as the page does
 
 
-# Each candidate has an HTTP client and connection of their own, as a browser has: one pool
-# shared by thousands of candidates spent the client's CPU choosing among its connections
-# (httpcore scans every connection for every queued request, each time one starts or ends),
-# and the 10,000-candidate run's clients then sent almost nothing (servers' CPU 2 ms a
-# candidate) and missed every deadline. The TLS context, never used on http://, made once.
-TLS = ssl.create_default_context()
-# Idle connections dropped after 4 s, before uvicorn closes them (5 s): a request sent on
-# one it is closing fails, where a browser would retry it on a new connection.
-LIMITS = httpx.Limits(max_connections=2, max_keepalive_connections=2, keepalive_expiry=4.0)
+# Each candidate has an HTTP connection of their own, as a browser has (one httpx pool shared
+# by thousands of candidates spent the client's CPU choosing among its connections), through
+# bench/_http1.py: what httpx did here at a fifteenth of its CPU (its docstring: keep-alive,
+# gzip asked, cookies, the same 60 s timeouts; idle connections dropped after 4 s, before
+# uvicorn closes them at 5 s). Until 2026-12-05 the clients were httpx's.
 
 
 async def candidate(
     uid: int, cookie: str, base: str, job: Job, tally: Tally
-) -> httpx.Cookies | None:
+) -> dict[str, str] | None:
     """The pages then the line; the cookies to open the socket with once let in, else None."""
-    transport = httpx.AsyncHTTPTransport(verify=TLS, limits=LIMITS)
-    async with httpx.AsyncClient(
-        transport=transport, base_url=base, timeout=60.0, trust_env=False
-    ) as client:
-        client.cookies.set("fair_session", cookie)
+    async with Browser(base) as client:
+        client.cookies["fair_session"] = cookie
         for path in (f"/e/{job.slug}", f"/e/{job.slug}/booths"):
             began = time.monotonic()
             try:
                 answer = await client.get(path)
-            except httpx.HTTPError as exc:
+            except HTTPError as exc:
                 tally.errors.append(f"{path}: {exc!r}")
                 return None
             tally.pages.append(time.monotonic() - began)
@@ -295,7 +311,7 @@ async def candidate(
         return client.cookies if await wait_turn(client, job, tally) else None
 
 
-async def wait_turn(client: httpx.AsyncClient, job: Job, tally: Tally) -> bool:
+async def wait_turn(client: Browser, job: Job, tally: Tally) -> bool:
     """Ask for one's place until let in (True), or the deadline (False)."""
     shown: tuple[float, float] | None = None  # (when, the wait shown)
     first = True
@@ -305,7 +321,7 @@ async def wait_turn(client: httpx.AsyncClient, job: Job, tally: Tally) -> bool:
             answer = await client.get(
                 f"/e/{job.slug}/waiting/status", headers={"accept": "application/json"}
             )
-        except httpx.HTTPError as exc:
+        except HTTPError as exc:
             tally.errors.append(f"status: {exc!r}")
             return False
         if answer.status_code != 200:
@@ -337,7 +353,7 @@ async def wait_turn(client: httpx.AsyncClient, job: Job, tally: Tally) -> bool:
 
 
 async def live(
-    cookies: httpx.Cookies,
+    cookies: dict[str, str],
     uid: int,
     base: str,
     job: Job,
@@ -403,6 +419,7 @@ async def drive(job: Job, released: asyncio.Event) -> Tally:
     `job.settle_at` whatever is still in flight; close the sockets when `released` (or at
     `job.tally_at`, less CLOSING); the tally, by `job.tally_at` whatever happens, with the
     candidates still without an outcome counted `unfinished`."""
+    began = time.process_time()  # the surge's CPU, not the imports' (the module's docstring)
     tally = Tally()
     outcomes = Outcomes(i for i, _, _ in job.users)
 
@@ -426,7 +443,7 @@ async def drive(job: Job, released: asyncio.Event) -> Tally:
     if tasks:
         await asyncio.wait(tasks, timeout=max(0.1, min(CLOSING, job.tally_at - time.time())))
     tally.unfinished = len(outcomes.left)
-    tally.client_cpu = time.process_time()
+    tally.client_cpu = time.process_time() - began
     for task in tasks:  # still in flight: cancelled, not awaited
         task.cancel()
     return tally
@@ -603,13 +620,28 @@ def measure(mode: str, args: argparse.Namespace, until: float) -> tuple[str, Tal
             bases = [f"http://127.0.0.1:{port}" for port in children.web_servers(env, 2)]
             servers = [process.pid for process in children.started]
             asyncio.run(asyncio.wait_for(warm_up(bases, seeded.slug), ANSWER_SECONDS))
-            before = sum(cpu_seconds(pid) for pid in servers)
+            before, overflows = sum(cpu_seconds(pid) for pid in servers), listen_overflows()
             tally = surge(children, bases, seeded, args, until)
             tally.server_cpu = sum(cpu_seconds(pid) for pid in servers) - before
+            tally.listen_drops = listen_overflows() - overflows
     finally:
         asyncio.run(forget_namespace(REDIS_URL, namespace))
         asyncio.run(pg_database(args.pg_database, create=False))
     return row(mode, args, tally), tally
+
+
+def listen_overflows() -> int:
+    """The host's TcpExtListenOverflows (connections dropped by a full accept queue, on any
+    listening socket), 0 where /proc/net/netstat cannot be read."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return 0
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            found = dict(zip(names.split()[1:], values.split()[1:], strict=False))
+            return int(found.get("ListenOverflows", 0))
+    return 0
 
 
 def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
@@ -628,6 +660,7 @@ def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
         f"{max(tally.positions, default=0)}), still held {tally.still_held}, "
         f"servers' CPU {tally.server_cpu / args.candidates * 1000:.1f} ms a candidate "
         f"(clients' {tally.client_cpu / args.candidates * 1000:.1f} ms), "
+        f"listen queue overflows {tally.listen_drops} (the host's), "
         f"ETA error p90 {eta:.0f} % ({len(tally.eta_errors)} measured, "
         f"{tally.unknown_eta} unknown; wait shown p50 {pct(tally.shown, 50):.0f} s, "
         f"actual p50 {pct(tally.actual, 50):.0f} s, p90 {pct(tally.actual, 90):.0f} s, "
@@ -726,7 +759,8 @@ def main() -> None:
     per_minute = args.per_minute
     if per_minute is None:
         per_minute = f"default {settings.ADMISSION_ARRIVALS_PER_MINUTE}"
-    print(f"\nSummary ({os.cpu_count()} cores, {args.client_processes} client processes; 'on': "
+    print(f"\nSummary ({os.cpu_count()} cores, {args.client_processes} client processes, "
+          f"HTTP by bench/_http1.py (timeouts {_http1.TIMEOUT:g} s); 'on': "
           f"--active {active}, --per-minute {per_minute}, "
           f"--idle-minutes {args.idle_minutes}, --stay {args.stay:g} s, "
           f"--poll {args.poll:g} ± {args.jitter:g} s):")  # fmt: skip

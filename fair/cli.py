@@ -39,6 +39,7 @@ from fair.enums import Role
 from fair.errors import FairError
 
 T = TypeVar("T")
+log = logging.getLogger("fair.cli")
 
 
 class CommandError(Exception):
@@ -255,6 +256,33 @@ WEBSOCKETS: dict[str, Any] = {
 }
 
 
+# Connections a listening socket queues before the server accepts them (listen(2)'s backlog):
+# at an opening thousands of browsers connect within a minute, and a connection that finds the
+# queue full is dropped, its browser trying again 1, 3, 7, 15, 31 s later (ConnectTimeout for
+# some: issue 17). uvicorn's default is 2048; the kernel caps it at net.core.somaxconn (4096
+# since Linux 5.4, 128 before: `_check_backlog` says so at start). docs/OPERATIONS.md.
+LISTEN_BACKLOG = 4096
+SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
+
+
+def _check_backlog(path: Path = SOMAXCONN) -> int | None:
+    """The kernel's cap on listen backlogs (None where it cannot be read), with a warning when
+    it is under LISTEN_BACKLOG: connections past it are dropped at an opening."""
+    try:
+        cap = int(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if cap < LISTEN_BACKLOG:
+        log.warning(
+            "net.core.somaxconn is %d: connections queued past %d are dropped at an opening "
+            "(sysctl -w net.core.somaxconn=%d; docs/OPERATIONS.md)",
+            cap,
+            cap,
+            LISTEN_BACKLOG,
+        )
+    return cap
+
+
 def _serve(
     conf: settings.Settings, host: str, port: int, workers: int, *, checked: bool = False
 ) -> None:
@@ -262,6 +290,7 @@ def _serve(
 
     if not checked:
         _check_broadcast(conf.broadcast_url)
+    _check_backlog()
     if workers > 1 and not os.environ.get(metrics.MULTIPROCESS_DIR):
         # Several workers on one socket: their metrics added up in a directory of their own
         # (fair.metrics; set PROMETHEUS_MULTIPROC_DIR to share one with `fair worker`).
@@ -274,6 +303,7 @@ def _serve(
         port=port,
         workers=workers,
         log_config=logs.dict_config(conf.log_format, conf.log_level),
+        backlog=LISTEN_BACKLOG,
         **WEBSOCKETS,
     )
 

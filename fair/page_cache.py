@@ -44,6 +44,21 @@ class PageCache:
         # render rather than run its own (at most one entry per request in progress).
         self.renders: dict[Key, asyncio.Future[Page | None]] = {}
 
+    def claim(self, key: Key) -> asyncio.Future[Page | None]:
+        """A render of `key` under way from now (`renders`): those asking for the page
+        meanwhile wait for it. `settle` ends it, whatever happens."""
+        rendering: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
+        self.renders[key] = rendering
+        return rendering
+
+    def settle(self, key: Key, rendering: asyncio.Future[Page | None], page: Page | None) -> None:
+        """End the render `claim` gave (once: later calls do nothing): those waiting for it
+        get `page` (None: not kept, they render their own)."""
+        if self.renders.get(key) is rendering:
+            del self.renders[key]
+        if not rendering.done():
+            rendering.set_result(page)
+
     @property
     def bytes(self) -> int:
         return self.pages.weight

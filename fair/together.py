@@ -13,16 +13,25 @@ to one event loop (one app's state).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import itertools
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from fair import db
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+T = TypeVar("T")
 
 MOMENT = 0.01  # seconds
 BATCH = 500  # keys a read, at most
+# Pool timeouts a read made for the asks of a moment waits, at most (`patiently`).
+PATIENCE = 3
 
 
 class Together(Generic[K, V]):
@@ -69,3 +78,30 @@ class Together(Generic[K, V]):
                 for waiting in waiting_for:
                     if not waiting.done():
                         waiting.set_result(found.get(key))
+
+
+async def patiently(read: Callable[[], Awaitable[T]], *, attempts: int = PATIENCE) -> T:
+    """`read()`, tried again while every connection of the database pool stays taken past its
+    timeout (SQLAlchemy's pool TimeoutError; `attempts` tries in all), any other error raised
+    at once: for a read made for the asks of a moment (fair.web.kept's viewers and versions,
+    the live hub's sessions), one timeout of which answered each of them 503 (issue 17: 2,645
+    edition pages "server.busy" in the 10,000-candidate opening without a gate, a few failed
+    reads of up to 500 candidates each, while single requests held the pool). Each ask waits
+    FAIR_DB_POOL_TIMEOUT × `attempts` at most, as if it had stood in line for the pool."""
+    for _ in range(attempts - 1):
+        with contextlib.suppress(PoolTimeout):
+            return await read()
+    return await read()
+
+
+async def read_patiently(
+    maker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    what: str,
+) -> T:
+    """`work` in a read session of `maker`, made for the asks of a moment: it waits for the
+    pool as `patiently` does, and is asked again once on another connection when its first
+    statement found its pooled connection lost (fair.db `read_again`: one lost connection
+    would otherwise answer every ask of the moment 503)."""
+    return await patiently(lambda: db.read_again(maker, work, what=what))

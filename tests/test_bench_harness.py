@@ -22,3 +22,4 @@ def test_bench_web_processes_serve_sockets_as_fair_serve_does() -> None:
     assert {key: params[key] for key in cli.WEBSOCKETS} == cli.WEBSOCKETS
     assert (params["app"], params["factory"], params["port"]) == ("fair.app:create_app", True, 8123)
     assert (params["log_level"], params["access_log"]) == ("warning", False)
+    assert params["backlog"] == cli.LISTEN_BACKLOG  # an opening's connections queue (issue 17)

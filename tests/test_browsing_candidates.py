@@ -6,18 +6,37 @@ request. On SQLite and PostgreSQL; time moves with fair.clock."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from itsdangerous import TimestampSigner
+from prometheus_client import REGISTRY
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import branding, clock, db, images, notices, queues, settings, webconferences
+from fair import (
+    branding,
+    clock,
+    db,
+    images,
+    notices,
+    participants,
+    queues,
+    settings,
+    webconferences,
+)
+from fair.app import create_app
 from fair.enums import Role
 from fair.models import Booth, Edition, User
+from fair.web import kept
 from tests import factories as f
 from tests.conftest import CSRF_RE, login
 from tests.landing_setup import booth_of, staffed, talk
@@ -67,6 +86,11 @@ def _secrets(html: str) -> set[str]:
         half = len(raw) // 2
         found.add(bytes(a ^ b for a, b in zip(raw[:half], raw[half:], strict=True)).decode())
     return found
+
+
+def _later() -> None:
+    """fair.clock moved past the edition's version kept for the pages (fair.web.kept)."""
+    clock.set_now(clock.now() + timedelta(seconds=kept.VERSION_SECONDS))
 
 
 def _live(page: httpx.Response) -> str:
@@ -121,6 +145,8 @@ async def test_a_candidate_never_sees_another_candidates_token_id_notices_or_mes
 async def test_what_changes_the_pages_shows_at_the_next_request(
     app: Any, session: AsyncSession, make_client: Any
 ) -> None:
+    """Once the edition's public version kept for pages served without a unit of work is
+    older than kept.VERSION_SECONDS (`_later`): the documented staleness."""
     edition, booth, recruiter, organiser = await _fair(session)
     _user, client = await _candidate(session, make_client, "Mireille Lantier")
     hall, landing = f"/e/{edition.slug}/booths", f"/e/{edition.slug}"
@@ -135,33 +161,171 @@ async def test_what_changes_the_pages_shows_at_the_next_request(
     )
     await staffed(session, booth, recruiter)
     await db.commit(session)
+    _later()
     shown = (await client.get(hall)).text
     assert 'data-staffing="staffed"' in shown and 'data-waiting="0"' in shown
     assert listed in (await client.get(landing)).text
     candidate = await f.user(session, Role.CANDIDATE, can_log_in=False)
     await queues.join(session, candidate=candidate, booth=booth)
     await db.commit(session)
+    _later()
     assert 'data-waiting="1"' in (await client.get(hall)).text
     await queues.leave(session, candidate=candidate, booth=booth)
     await db.commit(session)
+    _later()
     assert 'data-waiting="0"' in (await client.get(hall)).text
     await f.offer(session, booth_=booth, title="Carrossier ou carrossière")
     await db.commit(session)
+    _later()
     assert re.search(r'class="hall-offers">2 ', (await client.get(hall)).text)
     title = "Souder sans danger"
     scheduled = await talk(session, edition, booth, recruiter, title, f.NOON)
     await db.commit(session)
+    _later()
     assert title not in _live(await client.get(landing))
     await webconferences.start(session, by=recruiter, webconference=scheduled)
     await db.commit(session)
+    _later()
     assert title in _live(await client.get(landing))
     logo = await images.prepare(picture((300, 150)), images.LOGO, field="logo")
     await branding.add_partner(session, edition, by=organiser, name="Pôle Sud", link="", logo=logo)
     await db.commit(session)
+    _later()
     assert "Pôle Sud" in (await client.get(landing)).text
     await branding.update(
         session, edition, by=organiser, data=branding.BrandInput(colour="#1d6b35")
     )
     await db.commit(session)
+    _later()
     for path in (hall, landing):
         assert "/brand.css?v=" in (await client.get(path)).text
+
+
+async def test_the_pages_are_served_kept_without_a_connection_when_no_gate_is_armed(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """No admission gate anywhere (the default): a logged-in candidate's edition page and hall
+    come from the page kept for candidates all the same, before any unit of work (issue 17:
+    each took a connection and three statements at an opening); the viewer's facts read once
+    for the moment (fair.web.kept), then nothing; their own token, id and notices in."""
+    edition, _booth, _recruiter, _organiser = await _fair(session)
+    mireille, first = await _candidate(session, make_client, "Mireille Lantier")
+    gaston, second = await _candidate(session, make_client, "Gaston Peyrolles")
+    for n in range(2):
+        await notices.add(session, user_id=gaston.id, kind="test", params={"n": n})
+    for taking_part in (mireille, gaston):
+        await participants.register(session, edition_id=edition.id, user=taking_part)
+    await db.commit(session)
+    landing, hall = f"/e/{edition.slug}", f"/e/{edition.slug}/booths"
+    for path in (landing, hall):  # rendered for her the page's way, and kept
+        assert USER_ID_RE.findall((await first.get(path)).text) == [str(mireille.id)]
+    with _taken(app) as taken:
+        page = await second.get(landing)
+    # His session (then kept by the live hub) and his facts, each on a connection of its own
+    # (the checkouts counted first, then the tables read), nothing else.
+    assert taken == ["checkout", "checkout", "user_sessions", "notices", "edition_candidates"]
+    with _taken(app) as taken:
+        again = await second.get(landing)
+        shown = await second.get(hall)
+    assert taken == []
+    for answer in (page, again, shown):
+        assert answer.status_code == 200
+        assert USER_ID_RE.findall(answer.text) == [str(gaston.id)]
+        assert 'data-unread="2"' in answer.text
+        assert _secrets(answer.text) == {_cookie(second)["csrf"]}
+        assert "Mireille" not in answer.text
+    # He takes part: the landing page kept for those who do (kept VIEWER_SECONDS for them).
+    assert "/take-part" not in page.text and f"/e/{edition.slug}/my-fair" in page.text
+
+
+@contextmanager
+def _taken(app: Any) -> Iterator[list[str]]:
+    """A "checkout" for each connection taken from the app's pool meanwhile, then the first
+    table each SELECT read, in order."""
+    seen: list[str] = []
+    engine = app.state.engine.sync_engine
+
+    def taken(*_args: Any) -> None:
+        seen.append("checkout")
+
+    event.listen(engine, "checkout", taken)
+    try:
+        with selects(app) as statements:
+            yield seen
+            seen.extend(re.findall(r"\bFROM (\w+)", s)[0] for s in statements)
+    finally:
+        event.remove(engine, "checkout", taken)
+
+
+async def test_candidates_arriving_together_wait_for_one_render_of_a_page_not_kept_yet(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """Nothing kept yet (or kept too long ago): the first candidate to find so renders the page
+    the page's way, those arriving meanwhile wait for that render (fair.web.kept `claim`),
+    not each render their own in a unit of work (issue 17: every FAIR_PAGE_CACHE_SECONDS at an
+    opening, each taking a connection)."""
+    edition, _booth, _recruiter, _organiser = await _fair(session)
+    people = [await _candidate(session, make_client, f"Candidate {n}") for n in range(6)]
+    hall = f"/e/{edition.slug}/booths"
+    for _user, client in people:  # their sessions known to the live hub, nothing kept yet
+        await client.get(f"/e/{edition.slug}/programme")
+    app.state.pages.pages.clear()
+    renders = _renders()
+    pages = await asyncio.gather(*(client.get(hall) for _user, client in people))
+    assert _renders() - renders == 1
+    for (user, client), page in zip(people, pages, strict=True):
+        assert page.status_code == 200
+        assert USER_ID_RE.findall(page.text) == [str(user.id)]
+        assert _secrets(page.text) == {_cookie(client)["csrf"]}
+    # Kept FAIR_PAGE_CACHE_SECONDS: then rendered once again for those arriving together.
+    clock.set_now(clock.now() + timedelta(seconds=settings.get().page_cache_seconds + 1))
+    pages = await asyncio.gather(*(client.get(hall) for _user, client in people))
+    assert _renders() - renders == 2
+    assert [p.status_code for p in pages] == [200] * len(people)
+
+
+def _renders() -> float:
+    """Pages rendered the page's way to be kept (fair_page_cache_total's misses)."""
+    return REGISTRY.get_sample_value("fair_page_cache_total", {"outcome": "miss"}) or 0.0
+
+
+async def test_a_kept_page_waits_for_the_pool_rather_than_answer_busy(
+    conf: settings.Settings,
+) -> None:
+    """The reads made for the candidates of a moment together (the live hub's sessions,
+    fair.web.kept's viewers) wait past one pool timeout while single requests hold every
+    connection (fair.together `patiently`): one timeout answered each of those candidates 503
+    (issue 17: 2,645 edition pages "server.busy" at the 10,000-candidate opening)."""
+    tight = replace(conf, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.3)
+    application = create_app(tight)
+    async with application.router.lifespan_context(application):
+        async with application.state.read_sessions() as session:
+            edition, _booth, _recruiter, _organiser = await _fair(session)
+            mireille, first = await _candidate_of(application, session, "Mireille Lantier")
+            gaston, second = await _candidate_of(application, session, "Gaston Peyrolles")
+        landing = f"/e/{edition.slug}"
+        assert USER_ID_RE.findall((await first.get(landing)).text) == [str(mireille.id)]
+        held = asyncio.Event()
+
+        async def hold() -> None:  # a single request holding the pool's one connection
+            async with application.state.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+                held.set()
+                await asyncio.sleep(0.5)
+
+        holding = asyncio.create_task(hold())
+        await held.wait()
+        page = await second.get(landing)  # his session and facts: read once it is free
+        await holding
+        for client in (first, second):
+            await client.aclose()
+        assert page.status_code == 200
+        assert USER_ID_RE.findall(page.text) == [str(gaston.id)]
+
+
+async def _candidate_of(app: Any, session: AsyncSession, name: str) -> tuple[User, Any]:
+    user = await f.candidate(session, name=name)
+    await db.commit(session)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    await login(client, user.email, f.PASSWORD)
+    return user, client

@@ -274,3 +274,37 @@ def test_a_resync_of_the_hidden_channel_forgets_every_public_channel() -> None:
     assert list(the_hub.public) == ["booth:2"]
     the_hub.forget_public(resync_frame(channels.HIDDEN))  # notices may have been lost
     assert list(the_hub.public) == []
+
+
+async def test_a_candidate_s_socket_after_the_kept_pages_reads_nothing(
+    server: Server, logged_in: LoggedIn
+) -> None:
+    """At an opening a candidate opens the edition's page, then its socket: the page served
+    from the page kept for candidates checked the session through this hub (fair.web.auth),
+    so the socket's connect and its subscribe to the candidate's own channel read nothing
+    (issue 17: one session read each, the page's own read apart)."""
+    engine = db.create_engine(server.conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            made = await f.edition(session)
+            booth, _recruiter = await f.booth(session, edition_=made)
+            await f.offer(session, booth_=booth)
+            first, second = await f.candidate(session), await f.candidate(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    landing = f"/e/{made.slug}"
+    before = await logged_in(first)
+    assert (await before.get(landing)).status_code == 200  # rendered, kept
+    # Her socket reads the armed editions, which the process keeps a few seconds
+    # (admission_gate.CACHE_SECONDS): not one read a candidate.
+    await (await opened(server, before)).close()
+    client = await logged_in(second)
+    page = await client.get(landing)
+    assert f'data-user-id="{second.id}"' in page.text
+    own = channels.user(second.id)
+    with statements(server) as seen:
+        ws = await opened(server, client)
+        assert await call(ws, "subscribe", {"channel": own}) == ["success", 1, {"channel": own}]
+        await ws.close()
+    assert seen == []

@@ -61,7 +61,6 @@ from fair import (
     app_state,
     channels,
     clock,
-    db,
     logs,
     tokens,
     user_sessions,
@@ -69,6 +68,7 @@ from fair import (
 from fair.broadcast import Broadcaster
 from fair.live import account_watch, admitted, limits
 from fair.models import User, UserSession
+from fair.together import read_patiently
 from fair.ttl_cache import TTLCache
 
 if TYPE_CHECKING:  # socket.py imports this module
@@ -263,7 +263,7 @@ class Hub:
         changes = -1
         while changes != self.changes:  # an account changed during the read: read again
             changes = self.changes
-            found = await db.read_again(
+            found = await read_patiently(
                 state.read_sessions,
                 lambda session: user_sessions.find_many(session, digests),
                 what="live: sockets' sessions",

@@ -162,7 +162,11 @@ async def _without_session(handler: Handler, request: Request, *, header: bool) 
     with timing.span("gate"):
         decided = await gate.decide(request, served=serve is not None)
     if decided is None:
-        return None
+        # No gate engaged on this page: a candidate's page kept for every candidate is served
+        # all the same, gate or not (fair.web.browsing `shared`); else the unit of work.
+        if serve is None or not await _kept_candidate(request):
+            return None
+        return await serve(request)
     response = decided.response
     if response is None and serve is not None:
         response = await serve(request)
@@ -171,9 +175,33 @@ async def _without_session(handler: Handler, request: Request, *, header: bool) 
     return response
 
 
+async def _kept_candidate(request: Request) -> bool:
+    """Whether a GET comes from a logged-in candidate, as the live hub's session cache knows
+    (fair.app_state.SessionCheck: revocations heard at once), who is then `request.state.user`:
+    a page kept for candidates may be served them without a unit of work (issue 17: each took
+    a connection and three statements for a page every candidate sees alike)."""
+    if request.method != "GET" or not request.session.get("sid"):
+        return False
+    state = app_state.of(request)
+    found = await state.sessions.authenticate(state, request.session)
+    if found is None or found[0].role != Role.CANDIDATE:
+        return False
+    request.state.user = found[0]
+    return True
+
+
 def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler:
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
+        try:
+            return await run(request)
+        finally:  # a kept page's render it claimed (fair.web.browsing), settled if not yet
+            claim = getattr(request.state, "kept_claim", None)
+            if claim is not None:
+                key, rendering = claim
+                app_state.of(request).pages.settle(key, rendering, None)
+
+    async def run(request: Request) -> Response:
         if request.method == "GET":
             found = await _without_session(handler, request, header=header)
             if found is not None:

@@ -19,8 +19,9 @@ served, so no visitor ever sees another's token; a first visit gets its session 
 usual. The booth and offer pages are not cached: each view of them is counted
 (fair.activity). The programme's seats are at most the cache's seconds old.
 
-Logged-in candidates, at all times (`shared`, under `page`: after their session is checked and
-the admission gate has let them through): the edition's page and its hall are rendered once
+Logged-in candidates, at all times (`shared`, under `page`, and before it without a unit of
+work: the session from the live hub's cache; these pages never hold anyone at the admission
+gate): the edition's page and its hall are rendered once
 for every candidate while the edition's public version (fair.public_version: offers, booths,
 staffing, queues, talks, branding) is the same, for `FAIR_PAGE_CACHE_SECONDS` at most (what
 only the time of day changes: the countdown, whether the fair is open now). The page kept is
@@ -30,6 +31,14 @@ served (countdown.js's clock); each page served gets the viewer's own. What else
 a page shows is part of its key (the landing page: whether they take part). A page with a
 message shown, a cookie set, or the renderer's name or e-mail address in it is not kept; a
 candidate with a message waiting gets a page of their own.
+
+A page kept for candidates missing (none yet, or past FAIR_PAGE_CACHE_SECONDS) is rendered the
+page's way by the first candidate served without a session who finds it so (`_served_kept`
+claims the render, fair.page_cache `claim`): those who come while it renders wait for that
+render, not each render their own in a unit of work (issue 17: at an opening every candidate
+arriving before the first render had reached its page rendered it too, each taking a
+connection, every FAIR_PAGE_CACHE_SECONDS). The page's unit of work settles a claim it did not
+(fair.web.auth: an error before the page), so nobody waits for a render that never comes.
 """
 
 from __future__ import annotations
@@ -104,10 +113,11 @@ def shared(
     page: whether they take part), part of the key, or that the page is not to be kept (the
     hall filtered by free interview slots: bookings are not in the version).
 
-    While the edition's gate is engaged, the kept page is served before any database
-    connection is taken (fair.web.auth WITHOUT_SESSION, `_served_kept`): `known(request,
-    viewer)` is then `variant` worked out from what fair.web.kept knows of the viewer (a page
-    with a `variant` and no `known` is not)."""
+    The kept page is served before any database connection is taken, gate or not (fair.web.auth
+    WITHOUT_SESSION, `_served_kept`: the candidate from the live hub's session cache, the
+    version and the viewer from fair.web.kept, stale by their documented seconds at most):
+    `known(request, viewer)` is then `variant` worked out from what fair.web.kept knows of the
+    viewer (a page with a `variant` and no `known` is not)."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -140,9 +150,16 @@ def shared(
                 return _personal(request, page)
             metrics.PAGE_CACHE.labels("miss").inc()
             # Those served without a session meanwhile wait for this render (`_served_kept`),
-            # not each render their own in a unit of work (every FAIR_PAGE_CACHE_SECONDS).
+            # not each render their own in a unit of work (every FAIR_PAGE_CACHE_SECONDS): the
+            # render this request claimed there (`claimed`), else one of its own.
             return await _rendered_once(
-                handler, request, key, _kept_shared, version=version, now=now
+                handler,
+                request,
+                key,
+                _kept_shared,
+                version=version,
+                now=now,
+                rendering=claimed(request, key),
             )
 
         if variant is None or known is not None:
@@ -158,15 +175,22 @@ Keep = Callable[[Request, Response, str, float], Page | None]
 
 
 async def _rendered_once(
-    handler: Handler, request: Request, key: Key, keep: Keep, *, version: str, now: float
+    handler: Handler,
+    request: Request,
+    key: Key,
+    keep: Keep,
+    *,
+    version: str,
+    now: float,
+    rendering: asyncio.Future[Page | None] | None = None,
 ) -> Response:
     """`handler`'s response, its page kept under `key` when `keep` gives one; those asking
-    for `key` meanwhile wait for this render (fair.page_cache `renders`: the page kept, or
-    None), unless another was under way already (no one waits for this one then)."""
+    for `key` meanwhile wait for this render (fair.page_cache `claim`/`settle`: the page kept,
+    or None): `rendering`, the render this request claimed already (`claimed`), else one
+    claimed here unless another was under way (no one waits for this one then)."""
     pages = app_state.of(request).pages
-    rendered = None if key in pages.renders else asyncio.get_running_loop().create_future()
-    if rendered is not None:
-        pages.renders[key] = rendered
+    if rendering is None and key not in pages.renders:
+        rendering = pages.claim(key)
     page = None
     try:
         response = await handler(request)
@@ -174,9 +198,8 @@ async def _rendered_once(
         if page is not None:
             pages.put(key, page)
     finally:
-        if rendered is not None:
-            del pages.renders[key]
-            rendered.set_result(page)
+        if rendering is not None:
+            pages.settle(key, rendering, page)
     return response
 
 
@@ -185,11 +208,11 @@ def _nothing_more(_request: Request, _viewer: kept.Viewer) -> str:
 
 
 async def _served_kept(known: Known, request: Request) -> Response | None:
-    """The page kept for every candidate, for the candidate fair.web.gate `decide` found
-    (their session from the live hub's cache, the edition's gate engaged), without a database
-    session (fair.web.kept: the version and the viewer), or the one being rendered the page's
-    way now once it is; None when it is not kept, or the viewer has a message waiting: the
-    page's way then."""
+    """The page kept for every candidate, for the candidate fair.web.gate `decide` (the
+    edition's gate engaged) or fair.web.auth (any other time) found from the live hub's session
+    cache, without a database session (fair.web.kept: the version and the viewer), or the one
+    being rendered the page's way now once it is; None when it is not kept, or the viewer has
+    a message waiting: the page's way then."""
     pages, user = app_state.of(request).pages, request.state.user
     if pages.seconds <= 0 or request.session.get(flash.KEY):
         return None
@@ -205,6 +228,9 @@ async def _served_kept(known: Known, request: Request) -> Response | None:
     key = (request.url.path + "?" + request.url.query, i18n.current_locale.get(), CANDIDATES, own)
     page = pages.get(key, version=version, now=clock.now().timestamp())
     under_way = pages.renders.get(key) if page is None else None
+    if page is None and under_way is None:  # the first to miss it renders it the page's way
+        request.state.kept_claim = (key, pages.claim(key))
+        return None
     if under_way is not None:  # rendered the page's way just now: its page, when kept
         page = await asyncio.shield(under_way)
     if page is None or page.version != version:
@@ -212,6 +238,12 @@ async def _served_kept(known: Known, request: Request) -> Response | None:
     metrics.PAGE_CACHE.labels("hit").inc()
     request.state.unread_notices = viewer.unread
     return _personal(request, page)
+
+
+def claimed(request: Request, key: Key) -> asyncio.Future[Page | None] | None:
+    """The render of the page kept under `key` that this request claimed (`_served_kept`)."""
+    found = getattr(request.state, "kept_claim", None)
+    return found[1] if found is not None and found[0] == key else None
 
 
 def _notices(request: Request, unread: int) -> bytes:

@@ -2,14 +2,15 @@
 an edition's public pages and what a page kept for candidates shows of its viewer.
 
 fair.web.browsing `shared` serves a logged-in candidate the edition's page or its hall from
-the page kept for every candidate while the edition's gate is engaged (fair.web.gate
-`decide`), before any connection is taken. What it needs beyond the session (the live hub's
+the page kept for every candidate, before any connection is taken, whether the edition's gate
+is engaged (fair.web.gate `decide`) or not (fair.web.auth: issue 17, each of these pages took a
+unit of work at an opening without a gate). What it needs beyond the session (the live hub's
 cache) is here:
 
 * the edition's public version (fair.public_version), kept `VERSION_SECONDS` (put by each page
   rendered the page's way, else read for the asks of a moment together, fair.together): a
   booth staffed, a queue joined, a talk started show on those pages that much later at most
-  while the fair is full (at other times the page reads it each time, as before);
+  (the hall's and the edition's sockets show them live meanwhile);
 * the viewer's unread notices (the header's link) and whether they take part in the edition
   (the landing page), kept `VIEWER_SECONDS` when they do (a registration is never undone; one
   who does not take part is read each time), read for the viewers of a moment together (one
@@ -28,10 +29,11 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import app_state, clock, notices, participants, public_version
 from fair.models import User
-from fair.together import Together
+from fair.together import Together, read_patiently
 from fair.ttl_cache import TTLCache
 
 VERSION_SECONDS = 2.0
@@ -96,13 +98,19 @@ class Kept:
         self._versions.put(slug, found)
 
     async def _read_versions(self, slugs: list[str]) -> dict[str, tuple[int, str]]:
-        found: dict[str, tuple[int, str]] = {}
-        async with self._app().read_sessions() as session:
+        async def read(session: AsyncSession) -> dict[str, tuple[int, str]]:
+            found: dict[str, tuple[int, str]] = {}
             for slug in slugs:
                 version = await public_version.current(session, slug)
                 if version is not None:
                     found[slug] = version
-                    self._versions.put(slug, version)
+            return found
+
+        found = await read_patiently(
+            self._app().read_sessions, read, what="kept pages: editions' versions"
+        )
+        for slug, version in found.items():
+            self._versions.put(slug, version)
         return found
 
     # Viewers ----------------------------------------------------------------------------------
@@ -129,12 +137,17 @@ class Kept:
     async def _read_viewers(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], Viewer]:
         users = sorted({user for user, _ in keys})
         editions = frozenset(edition for _, edition in keys)
-        async with self._app().read_sessions() as session:
+
+        async def read(session: AsyncSession) -> tuple[dict[int, int], list[tuple[int, int]]]:
             counts = await session.execute(
                 select(User.id, notices.unread_of(User.id)).where(User.id.in_(users))
             )
             unread = {user: int(count or 0) for user, count in counts}
-            pairs = await participants.registered_among(session, users, editions)
+            return unread, await participants.registered_among(session, users, editions)
+
+        unread, pairs = await read_patiently(
+            self._app().read_sessions, read, what="kept pages: viewers"
+        )
         registered: defaultdict[int, set[int]] = defaultdict(set)
         for user, edition in pairs:
             registered[user].add(edition)
