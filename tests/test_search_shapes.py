@@ -3,6 +3,9 @@ reuses them, its own values bound, and finds its own offers."""
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import text
+
 from fair import db, search
 from fair.search import cache as search_cache
 from fair.search import facets, shapes
@@ -126,3 +129,20 @@ def test_a_shape_is_built_once_and_the_least_recently_used_dropped() -> None:
     assert shapes.kept() == shapes.SIZE
     assert shapes.built(("test", 0), build) is not first  # dropped, built again
     shapes.forget()
+
+
+@pytest.mark.postgresql_only
+async def test_the_title_vector_holds_the_title_stems(session):  # type: ignore[no-untyped-def]
+    """Migration 0044: PostgreSQL's title tiers read `title_vector`, whose lexemes must be the
+    title's stems themselves (fair.search.match), digits and short words included."""
+    booth, _ = await f.booth(session, edition_=await f.edition(session))
+    offer = await f.offer(session, booth_=booth, title="Conducteur SPL / CACES 3 (H/F) - Lunel")
+    await db.commit(session)
+    row = await session.execute(
+        text("SELECT title_stems, tsvector_to_array(title_vector) FROM offers WHERE id = :id"),
+        {"id": offer.id},
+    )
+    stems, lexemes = row.one()
+    assert (
+        sorted(lexemes) == sorted(set(stems.split())) == ["3", "cac", "conducteur", "lunel", "spl"]
+    )

@@ -17,8 +17,9 @@ only a widening finds. Words scattered in a text are weaker evidence of the job 
 and a title's first word names its job. A search without a widening has the same title tiers,
 then its other matches. On SQLite more FTS5 matches inside the same statement tell the tiers
 apart (restricted to the title's column, "^" for its first word); on PostgreSQL the title's
-stems are read (`title_stems`, the column SQLite indexes: a short text, where a tsquery on the
-title's lexemes read each match's whole vector again) and a `@@` tells the text's.
+stems are read (`title_vector`, migration 0044: the stems of `title_stems`, the column SQLite
+indexes, as a short tsvector, where a tsquery on the title's lexemes read each match's whole
+vector again; the first word from `title_stems`) and a `@@` tells the text's.
 
 Bounded (fair.search.Query.rank_bound; by default on PostgreSQL only, 0: exact): only the
 newest matches of each tier (highest ids) are scored, the others come after their tier's
@@ -39,7 +40,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    and_,
     case,
     func,
     literal,
@@ -79,19 +79,17 @@ class Wider:
 @dataclass(frozen=True)
 class Words:
     """What of a search's words decides their SQL (fair.search.shapes): each of its `tiers`
-    (its number, where, and its groups' sizes: PostgreSQL's title LIKEs), whether codes widen
-    it, and with other words (`Wider.rest`). The stems themselves are parameters (`values`)."""
+    (its number and where: `tiers`), whether codes widen it, and with other words
+    (`Wider.rest`). The stems themselves are parameters (`values`)."""
 
-    tiers: tuple[tuple[int, str, tuple[int, ...]], ...]
+    tiers: tuple[tuple[int, str], ...]
     coded: bool = False
     rest: bool = False
 
     @classmethod
     def of(cls, terms: list[str], wider: Wider) -> Words:
         shaped = tuple(
-            (n, where, tuple(len(g) for g in groups))
-            for n, (groups, where) in enumerate(tiers(terms, wider))
-            if groups
+            (n, where) for n, (groups, where) in enumerate(tiers(terms, wider)) if groups
         )
         return cls(shaped, bool(wider.codes), bool(wider.codes and wider.rest))
 
@@ -100,7 +98,7 @@ def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
     """The parameters of the words' SQL (`Words`) on `dialect`: `w_every` (every group, for
     the score), `w_found` (the same offers, fewer phrases: `matching`), `w_rest`, `w_codes`,
     each tier's (`w_tier_<n>`; on SQLite `w_cand_<n>`, without the better tiers', and
-    `w_better`; on PostgreSQL the title's LIKE patterns)."""
+    `w_better`; on PostgreSQL the head's LIKE patterns `w_h<n>_a`, `w_h<n>_b`)."""
     groups = _groups(terms, wider)
     found: dict[str, Any] = {"w_codes": list(wider.codes)}
     if dialect != "postgresql":
@@ -116,13 +114,7 @@ def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
     found.update(w_every=tsquery(groups), w_found=tsquery(matching(groups)))
     found["w_rest"] = tsquery([wider.rest])
     for n, (tiered, where) in enumerate(tiers(terms, wider)):
-        if where == "any":
-            found[f"w_tier_{n}"] = tsquery(tiered)
-            continue
-        for g, group in enumerate(tiered):
-            for i, stem_ in enumerate(group):
-                whole = stem_.removesuffix(WHOLE)
-                found[f"w_t{n}_{g}_{i}"] = f"% {whole} %" if whole != stem_ else f"% {stem_}%"
+        found[f"w_tier_{n}"] = tsquery(tiered)  # the text's, or the title's stems
         if where == "head" and tiered:
             first = tiered[0][0]
             whole = first.removesuffix(WHOLE)
@@ -274,7 +266,7 @@ def sqlite(
         found.append(coded.with_only_columns(model.id))
     ids: Any = found[0] if len(found) == 1 else union_all(*found)
     matched = base.where(own_id.in_(ids))
-    tiered = [(model.id.in_(_ids(fts, f"w_tier_{n}")), TIER * n) for n, _, _ in words.tiers]
+    tiered = [(model.id.in_(_ids(fts, f"w_tier_{n}")), TIER * n) for n, _ in words.tiers]
     tier: Any = case(*tiered, else_=TIER * LAST)
     if bound:
         ranked = sqlite_candidates(base, model, fts, words)
@@ -351,7 +343,7 @@ def sqlite_candidates(eligible: Select[Any], model: Any, fts: str, words: Words)
     # Each tier's own matches, the better tiers' left out by the index (FTS5's NOT:
     # `w_cand_<n>`), and the better tiers' together (`w_better`): each match in two sets at
     # most, each built once (an IN list is built anew wherever it is written).
-    parts = [newest(TIER * n, unindexed.in_(_ids(fts, f"w_cand_{n}"))) for n, _, _ in words.tiers]
+    parts = [newest(TIER * n, unindexed.in_(_ids(fts, f"w_cand_{n}"))) for n, _ in words.tiers]
     before = _ids(fts, "w_better") if words.tiers else None
     outside = [] if before is None else [unindexed.not_in(before)]
     last: Any = newest(TIER * LAST, *outside)
@@ -400,13 +392,13 @@ def sqlite_best(fts: str, model: Any, words: Words) -> Any:
     widening). Read from the index alone, so that a page can be taken from them without
     reading each match's offer row (fair.search)."""
     binds = [bind("w_every"), integer("best_k")]
-    binds += [bind(f"w_tier_{n}") for n, _, _ in words.tiers]
+    binds += [bind(f"w_tier_{n}") for n, _ in words.tiers]
 
     def tier(column: str) -> str:
         whens = " ".join(
             f"WHEN {column} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :w_tier_{n})"
             f" THEN {TIER * n}"
-            for n, _, _ in words.tiers
+            for n, _ in words.tiers
         )
         return f"CASE {whens} ELSE {TIER * LAST} END"
 
@@ -436,24 +428,22 @@ def _tsquery(name: str) -> Any:
 
 def _ts_tiers(vector: Any, title: Any, words: Words) -> list[tuple[int, Any]]:
     """The tiers (`tiers`) as conditions on an offer's tsvector `vector` (the text's) and
-    its `title` stems (the title's tiers: its stems, as SQLite's index holds them, read from a
-    short column where the tsvector's title lexemes (weight A) were read from the whole
-    vector, for every match), with their numbers. The title holds each stem of a group as a
-    word's start, or whole (`values`' patterns: `fts5_title`'s match)."""
-    padded = literal_column("' '", String) + title + literal_column("' '", String)
+    its title's stems, as SQLite's index holds them (`title`: their table, whose
+    `title_stems` and `title_vector`, migration 0044, a tsvector of those stems under the
+    `simple` configuration: the stems themselves), with their numbers. The title's tiers read
+    the short `title_vector`, where a tsquery on the tsvector's title lexemes (weight A) read
+    each match's whole vector again: each stem of a group as a word's start, or whole
+    (`fts5_title`'s match)."""
+    stems: Any = literal_column(f"{title}.title_stems", String)
+    titled: Any = literal_column(f"{title}.title_vector")
     found = []
-    for n, where, sizes in words.tiers:
+    for n, where in words.tiers:
         if where == "any":
             found.append((n, vector.op("@@")(_tsquery(f"w_tier_{n}"))))
             continue
-        condition = or_(
-            *(
-                and_(*(padded.like(bind(f"w_t{n}_{g}_{i}")) for i in range(size)))
-                for g, size in enumerate(sizes)
-            )
-        )
+        condition = titled.op("@@")(func.to_tsquery("simple", bind(f"w_tier_{n}")))
         if where == "head":
-            starts = title.like(bind(f"w_h{n}_a")) | title.like(bind(f"w_h{n}_b"))
+            starts = stems.like(bind(f"w_h{n}_a")) | stems.like(bind(f"w_h{n}_b"))
             condition = condition & starts
         found.append((n, condition))
     return found
@@ -469,15 +459,15 @@ def postgresql(base: Select[Any], model: Any, vector: Any, words: Words) -> tupl
         if words.rest:
             coded = coded & vector.op("@@")(_tsquery("w_rest"))
         condition = or_(condition, coded)
-    tiered = _ts_tiers(vector, model.title_stems, words)
+    tiered = _ts_tiers(vector, model.__tablename__, words)
     tier = case(*((c, float(PG_TIER * n)) for n, c in tiered), else_=float(PG_TIER * LAST))
     # Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
     return base.where(condition), tier - func.ts_rank(vector, every, 32)
 
 
-def postgresql_tier(vector: Any, title: Any, words: Words) -> Any:
-    """A match's tier as `postgresql` ranks it (its tsvector `vector`, its title's stems
-    `title`): `PG_TIER` times its number in `tiers`."""
+def postgresql_tier(vector: Any, title: str, words: Words) -> Any:
+    """A match's tier as `postgresql` ranks it (its tsvector `vector`, the table of its
+    title's stems `title`): `PG_TIER` times its number in `tiers`."""
     # Written in the SQL (integers): a parameter's type would be unknown in a CTE's column.
     return case(
         *((c, literal_column(str(PG_TIER * n), Integer))

@@ -152,8 +152,8 @@ def _statement(
     )
     if bounded:
         vector: Any = literal_column("offers.search_vector")
-        title: Any = literal_column("offers.title_stems")
-        rank = search_match.postgresql_tier(vector, title, shape.words or search_match.Words(()))
+        words = shape.words or search_match.Words(())
+        rank = search_match.postgresql_tier(vector, "offers", words)
     key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
     source: Any = (ranked if sort == "relevance" else base).with_only_columns(
         Offer.id.label("id"), distance.label("distance"), key.label("key")
