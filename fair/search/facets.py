@@ -190,10 +190,6 @@ def _id_values(matched: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
-def _array(ids: list[int]) -> Any:
-    return bindparam("facet_ids", ids, type_=ARRAY(Integer), unique=True)
-
-
 async def count(
     session: AsyncSession,
     *,
