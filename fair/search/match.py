@@ -477,36 +477,42 @@ def postgresql_tier(vector: Any, title: str, words: Words) -> Any:
 
 
 def postgresql_bounded(matches: Any, table_: Any) -> Any:
-    """The rank of the rows of `matches` (id, key: their tier, `postgresql_tier`): the newest
-    `w_k` of each tier (highest ids) ranked as `postgresql` ranks them, the others after their
-    tier's, newest first (with the sort's ties, by id descending). Only those `w_k` are
-    scored, each read again by its id (`table_`, the table of `matches`' ids); a tier's
-    `w_k`-th newest (offset `w_k1`, one less) is found by a top-k sort of the ids."""
+    """The rows of `matches` (id, distance, key: their tier, `postgresql_tier`) that can be
+    on the page (`p_depth`: its offset and size), as (id, distance, key) with their rank as
+    key: the newest `w_k` of each tier (highest ids) ranked as `postgresql` ranks them, the
+    others after their tier's, newest first (with the sort's ties, by id descending). Of each
+    tier, only its newest `w_k` + `p_depth` are taken (a top-k sort of the ids: the others
+    rank after `p_depth` of them), and only the first `w_k` of those scored, each read again
+    by its id (`table_`, the table of `matches`' ids): the rank of every match was computed
+    where a page needs at most four times `w_k` + `p_depth` of them."""
     every = _tsquery("w_every")
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
-    score = (
-        select(func.ts_rank(vector, every, 32))  # below 1: the tiers never mix
-        .select_from(scored)
-        .where(scored.c.id == matches.c.id)
-        .scalar_subquery()
-    )
-    kept = []
-    for tier in (str(PG_TIER * n) for n in range(LAST + 1)):
+    parts = []
+    for tier in (literal_column(str(PG_TIER * n), Integer) for n in range(LAST + 1)):
         newest = (
-            select(matches.c.id)
-            .where(matches.c.key == literal_column(tier, Integer))
+            select(
+                matches.c.id,
+                matches.c.distance,
+                matches.c.key,
+                func.row_number().over(order_by=matches.c.id.desc()).label("n"),
+            )
+            .where(matches.c.key == tier)
             .order_by(matches.c.id.desc())
-            .offset(integer("w_k1"))
-            .limit(1)
-            .correlate(None)  # over every match, once
+            .limit(integer("w_k") + integer("p_depth"))
+            .subquery()
+        )
+        score = (
+            select(func.ts_rank(vector, every, 32))  # below 1: the tiers never mix
+            .select_from(scored)
+            .where(scored.c.id == newest.c.id)
             .scalar_subquery()
         )
-        at = matches.c.key == literal_column(tier, Integer)
-        kept.append(at & (matches.c.id >= func.coalesce(newest, literal_column("0", Integer))))
-    # ts_rank is not negative: a tier's scored ones stay within (tier - 1, tier].
-    rest = matches.c.key + literal_column("0.5", Float)
-    return case((or_(*kept), matches.c.key - score), else_=rest)
+        # ts_rank is not negative: a tier's scored ones stay within (tier - 1, tier].
+        rest = newest.c.key + literal_column("0.5", Float)
+        key = case((newest.c.n <= integer("w_k"), newest.c.key - score), else_=rest)
+        parts.append(select(newest.c.id, newest.c.distance, key.label("key")))
+    return union_all(*parts).subquery("ranked")
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,7 @@ async def _search(
     cap = offset + query.count_cap + 1  # matches counted at most: one more says "more than"
     params = ranking.values(dialect, edition_id, query, origin)
     params.update(p_offset=offset, p_limit=query.per_page, p_cap=cap)
+    params.update(p_depth=offset + query.per_page)
     with timing.span("query"):  # the page's ids (and, gathered, the capped count) and offers
         rows = (await session.execute(statement, params)).all()
     matched: tuple[int, ...] | None = None
@@ -181,11 +182,12 @@ def _statement(
             found = select(id_list(shape.dialect, ids.c.id)).scalar_subquery()
             extra = [found.label("matched")]
             listed = True
-        ordered: Any = inner.c.key
-        if bounded:
-            ordered = search_match.postgresql_bounded(inner, Offer.__table__).label("key")
-        page_query = select(inner.c.id, inner.c.distance, ordered, total_, *extra).order_by(
-            ordered.desc() if newest_first else ordered, inner.c.id.desc()
+        rows: Any = inner
+        if bounded:  # the rows that can be on the page, ranked
+            rows = search_match.postgresql_bounded(inner, Offer.__table__)
+        ordered = rows.c.key
+        page_query = select(rows.c.id, rows.c.distance, ordered, total_, *extra).order_by(
+            ordered.desc() if newest_first else ordered, rows.c.id.desc()
         )
     else:
         newest_first = True

@@ -60,8 +60,7 @@ def values(
     terms = terms_of(query)
     if terms:
         found.update(search_match.values(dialect, terms, query.also))
-    k = query.rank_bound or 0
-    found.update(w_k=k, w_k1=max(k - 1, 0))
+    found["w_k"] = query.rank_bound or 0
     return found
 
 
