@@ -88,6 +88,7 @@ from fair.models import Booth, Edition, Offer, User  # noqa: E402
 from fair.search import best, pages  # noqa: E402
 from fair.search import cache as search_cache  # noqa: E402
 from fair.search import facets as search_facets  # noqa: E402
+from fair.search import filters as search_filters  # noqa: E402
 from fair.search import params as search_params  # noqa: E402
 from fair.search import ranking as search_ranking  # noqa: E402
 from fair.search import terms as search_terms  # noqa: E402
@@ -684,10 +685,10 @@ async def exact_keys(session: AsyncSession, edition_id: int, q: str) -> dict[int
     widening = await search_terms.widen(session, q)
     query = search.Query(q=q, also=widening.wider, rank_bound=0)
     origin = search.check(query)
-    _base, ranked, rank = search_ranking.matching(
-        session, edition_id=edition_id, query=query, origin=origin
-    )
-    rows = await session.execute(ranked.with_only_columns(Offer.id, rank.label("key")))
+    dialect = search_filters.dialect(session)
+    _base, ranked, rank = search_ranking.matching(search_ranking.shape(dialect, query, origin))
+    params = search_ranking.values(dialect, edition_id, query, origin)
+    rows = await session.execute(ranked.with_only_columns(Offer.id, rank.label("key")), params)
     return {int(offer): float(key) for offer, key in rows.all()}
 
 

@@ -16,6 +16,7 @@ from tests.sqlite_rows import insert_row
 SEARCH_INDEXES = (
     "offers_fts",
     "search_vector",
+    "title_vector",
     "ix_offers_search",
     "cv_texts_fts",
     "ix_cv_texts_search",

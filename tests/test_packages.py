@@ -27,6 +27,7 @@ ORDER = {
     ],
     "search": [
         "cache",
+        "shapes",
         "stemming",
         "match",
         "query",

@@ -7,6 +7,8 @@ Both are created by the initial migration.
 
 Modules, after the concept each holds:
 - `cache`: the answers kept a short while per process, until the edition's offers change.
+- `shapes`: the statements built once per shape (which filters, how many words…), their
+  values bound per request.
 - `stemming`: folding, stop words and stems (the indexable form of a text).
 - `match`: the SQL of widened words (synonyms, the same job's ROME codes, spelling) and why an
   offer matched (`Reason`).
@@ -22,14 +24,15 @@ Modules, after the concept each holds:
 - `facets`: the filters' counts.
 - `terms`: job seekers' words: synonyms, ROME jobs, spelling; `find` is the pages' search.
 
-Import order inside the package (each imports only modules before it): `cache` and
-`stemming` import nothing from the package; `match` imports `stemming`; `query` imports
-`match`; `places` nothing; `filters` imports `match`, `places`, `query`; `ranking` imports
-`match`, `filters`, `places`, `query`; `hits` imports `match`, `query`; `best` imports `match`,
-`filters`, `hits`, `query`, `ranking`; `pages` imports `cache`, `best`, `filters`, `hits`,
-`places`, `query`, `ranking`; `params` imports `query`; `facets` imports `cache`, `filters`,
-`pages`, `ranking`, `places`, `query`, `stemming`; `terms` imports `cache`, `pages`,
-`stemming`, `match`, `query`.
+Import order inside the package (each imports only modules before it): `cache`, `shapes`
+and `stemming` import nothing from the package; `match` imports `shapes`, `stemming`; `query`
+imports `match`; `places` imports `shapes`; `filters` imports `match`, `places`, `query`,
+`shapes`; `ranking` imports `match`, `filters`, `places`, `query`, `shapes`; `hits` imports
+`match`, `query`; `best` imports `match`, `filters`, `hits`, `query`, `ranking`, `shapes`;
+`pages` imports `cache`, `best`, `filters`, `hits`, `match`, `places`, `query`, `ranking`,
+`shapes`; `params` imports `query`; `facets` imports `cache`, `filters`, `pages`, `ranking`,
+`places`, `query`, `shapes`, `stemming`; `terms` imports `cache`, `pages`, `stemming`,
+`match`, `query`.
 This `__init__` re-exports the names below (`search.search(...)`, `search.Query`); `params`,
 `facets`, `terms`, `cache` and `match` are imported as modules (`from fair.search import
 terms`): `terms` reaches fair.rome_text, which imports this package.

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import geo, timing
 from fair.models import Booth, Employer, Offer
 from fair.search import match as search_match
+from fair.search import ranking, shapes
 from fair.search.filters import dialect, eligible_offers
 from fair.search.filters import terms as terms_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.query import Page, Query
-from fair.search.ranking import matching
+from fair.search.shapes import integer
 
 # The best-first page (`best_page`) reads at most this many of the index's best matches per
 # page asked for (and BEST_MORE more), and serves pages up to BEST_DEPTH matches deep.
@@ -54,48 +55,61 @@ async def best_page(
     (`Query.rank_bound`), the page is taken from the newest matches of each tier that are
     the edition's (`match.sqlite_candidates`, which the page never goes past: `best_first`),
     ranked: the order `search` gives."""
-    terms, also = terms_of(query), query.also
+    shape = ranking.shape("sqlite", query, origin)
+    words = shape.words or search_match.Words(())
     offset = (query.page - 1) * query.per_page
     cap = offset + query.count_cap + 1
-    eligible = eligible_offers(edition_id, query, origin, "sqlite", words=True)
+    k = BEST_FACTOR * (offset + query.per_page) + BEST_MORE
+    params = ranking.values("sqlite", edition_id, query, origin)
+    params.update(p_cap=cap, p_offset=offset, p_limit=query.per_page, best_k=k)
     with timing.span("count"):
-        if also.codes:  # the codes' offers are matched apart: `search`'s own matching
-            matched = matching(session, edition_id=edition_id, query=query, origin=origin)[0]
-        else:
-            matched = search_match.sqlite_matched(eligible, Offer, "offers_fts", terms, also)
-        # With the ids counted (all of them when not capped): the facets read those offers
-        # by id (fair.search.facets), not the words' matches again.
-        limited = matched.limit(cap).subquery()
-        counted = select(func.count(), func.group_concat(limited.c.id))
-        total, listed = (await session.execute(counted)).one()
+        counted = shapes.built(("best count", shape), lambda: _counted(shape))
+        total, listed = (await session.execute(counted, params)).one()
     expected = min(query.per_page, max(0, total - offset))
     rows: list[Any] = []
     if expected:
-        if query.rank_bound:  # the newest of each tier that are the edition's, ranked
-            best: Any = search_match.sqlite_candidates(
-                eligible, Offer, "offers_fts", terms, also, query.rank_bound
-            )
-        else:
-            k = BEST_FACTOR * (offset + query.per_page) + BEST_MORE
-            best = search_match.sqlite_best("offers_fts", Offer, terms, also, k)
-        top = best.cte("best").prefix_with("MATERIALIZED")
-        statement = (
-            eligible.with_only_columns(top.c.id, Offer, Employer.name.label("name"))
-            .select_from(top)
-            .join(Offer, Offer.id == top.c.id)
-            .join(Booth, Booth.id == Offer.booth_id)
-            .join(Employer, Employer.id == Booth.employer_id)
-            .order_by(top.c.key, top.c.id.desc())
-            .offset(offset)
-            .limit(query.per_page)
-        )
+        statement = shapes.built(("best page", shape), lambda: _page(shape, words))
         with timing.span("query"):
-            rows = list((await session.execute(statement)).all())
+            rows = list((await session.execute(statement, params)).all())
         if len(rows) < expected:
             return None
     with timing.span("hits"):
         loaded = {row.id: (row.Offer, row.name) for row in rows}
         hits = await read_hits(session, [(row.id, None) for row in rows], origin, loaded)
-    page = capped_page(hits, total, cap, query, origin, also)
+    page = capped_page(hits, total, cap, query, origin, query.also)
     page.matched = None if page.capped else tuple(int(i) for i in (listed or "").split(",") if i)
     return page
+
+
+def _counted(shape: ranking.Shape) -> Any:
+    """The matches counted up to `p_cap`, with their ids (all of them when not capped: the
+    facets read those offers by id, fair.search.facets, not the words' matches again)."""
+    if shape.words is not None and shape.words.coded:
+        # The codes' offers are matched apart: `search`'s own matching.
+        matched = ranking.matching(shape)[0]
+    else:
+        eligible = eligible_offers(shape.filters)
+        matched = search_match.sqlite_matched(eligible, Offer, "offers_fts")
+    limited = matched.limit(integer("p_cap")).subquery()
+    return select(func.count(), func.group_concat(limited.c.id))
+
+
+def _page(shape: ranking.Shape, words: search_match.Words) -> Any:
+    """The page (`p_offset`, `p_limit`) of the best matches that are the edition's: with a
+    rank bound, the newest `w_k` of each tier, ranked; else the index's `best_k` best."""
+    eligible = eligible_offers(shape.filters)
+    if shape.bound:
+        best: Any = search_match.sqlite_candidates(eligible, Offer, "offers_fts", words)
+    else:
+        best = search_match.sqlite_best("offers_fts", Offer, words)
+    top = best.cte("best").prefix_with("MATERIALIZED")
+    return (
+        eligible.with_only_columns(top.c.id, Offer, Employer.name.label("name"))
+        .select_from(top)
+        .join(Offer, Offer.id == top.c.id)
+        .join(Booth, Booth.id == Offer.booth_id)
+        .join(Employer, Employer.id == Booth.employer_id)
+        .order_by(top.c.key, top.c.id.desc())
+        .offset(integer("p_offset"))
+        .limit(integer("p_limit"))
+    )

@@ -25,6 +25,7 @@ is open to (people without a diploma, disabled workers (RQTH), …).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -52,11 +53,12 @@ from fair import geo, rome
 from fair.enums import Contract, WorkingTime
 from fair.models import NetworkOffer, Offer
 from fair.search import cache as search_cache
-from fair.search import ranking
+from fair.search import ranking, shapes
 from fair.search.filters import dialect as dialect_of
 from fair.search.pages import id_list, id_tuple, listable
-from fair.search.places import km_from
+from fair.search.places import distance_from, origin_values
 from fair.search.query import COUNT_CAP, PUBLICS, RADII, Page, Query
+from fair.search.shapes import bind, integer, listed, number
 from fair.search.stemming import words
 
 # Past this many offers matching the words and place, no counts: the filters are listed
@@ -106,17 +108,16 @@ def _facetless(query: Query) -> Query:
     )
 
 
-def _band(origin: geo.Origin | None, model: Any) -> Any:
+def _band(located: bool, model: Any) -> Any:
     """The smallest radius of the form (RADII) within which the offer lies; BEYOND
-    when none (or no place)."""
-    if origin is None:
+    when none (or no place). The place's parameters: fair.search.places.origin_values."""
+    if not located:
         return _number(BEYOND)
-    scale = math.cos(math.radians(origin.latitude))
-    x = (model.longitude - origin.longitude) * scale
-    y = model.latitude - origin.latitude
+    x = (model.longitude - number("o_lon")) * number("o_cos")
+    y = model.latitude - number("o_lat")
     flat = x * x + y * y  # squared degrees of latitude
     km_per_degree = geo.EARTH_KM * math.pi / 180
-    exact = km_from(origin.latitude, origin.longitude, model)
+    exact = distance_from(model)
     whens: list[tuple[Any, int]] = []
     for radius in RADII:
         inner = (radius * (1 - MARGIN) / km_per_degree) ** 2
@@ -134,7 +135,7 @@ def _number(value: float) -> Any:
     return literal_column(repr(value), Float if isinstance(value, float) else Integer)
 
 
-def _columns(model: Any, origin: geo.Origin | None) -> list[Any]:
+def _columns(model: Any, located: bool) -> list[Any]:
     """What the facets look at of an offer (COLUMNS); the partners' offers say nothing of
     the publics."""
     if model is Offer:
@@ -146,49 +147,47 @@ def _columns(model: Any, origin: geo.Origin | None) -> list[Any]:
         model.working_time.label("working_time"),
         model.rome_domain.label("rome_domain"),
         model.remote.label("remote"),
-        _band(origin, model).label("band"),
+        _band(located, model).label("band"),
         *publics,
     ]
 
 
-def _offers(
-    session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None
-) -> Select[Any]:
+def _offers(shape: ranking.Shape) -> Select[Any]:
     # fair.search's own matching (words, edition, published, approved booth), its filters off.
-    base, _ranked, _rank = ranking.matching(
-        session, edition_id=edition_id, query=query, origin=origin
-    )
-    return base.with_only_columns(*_columns(Offer, origin))
+    base = ranking.matching(shape)[0]
+    return base.with_only_columns(*_columns(Offer, shape.filters.located))
 
 
-def _held(
-    session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None
-) -> Select[Any]:
-    held = ranking.network_rows(session, edition_id, query, origin, "recent")
-    return held.with_only_columns(*_columns(NetworkOffer, origin))
+def _held(shape: ranking.Shape) -> Select[Any]:
+    held = ranking.network_rows(shape, "recent")
+    return held.with_only_columns(*_columns(NetworkOffer, shape.filters.located))
 
 
-def _by_id(session: AsyncSession, matched: tuple[int, ...], origin: geo.Origin | None) -> Any:
-    """The offers of `matched` (a page's matches: fair.search.Page.matched; a partner's id
-    negated), by primary key: what `_offers` (and `_held`) read, without matching again."""
-    postgresql = dialect_of(session) == "postgresql"
+def _by_id(dialect: str, own: bool, held: bool, located: bool) -> Any:
+    """The offers of a page's matches (fair.search.Page.matched: `facet_ids` the edition's,
+    `facet_held` the partners'), by primary key: what `_offers` (and `_held`) read, without
+    matching again; `own`, `held`: whether there are any of each."""
     parts: list[Any] = []
-    for model, ids in (
-        (Offer, [i for i in matched if i > 0]),
-        (NetworkOffer, [-i for i in matched if i < 0]),
-    ):
-        if ids:
+    for model, name, some in ((Offer, "facet_ids", own), (NetworkOffer, "facet_held", held)):
+        if some:
             # One array parameter on PostgreSQL (one statement to prepare whatever the
             # number); SQLite binds each.
-            among = model.id == any_(_array(ids)) if postgresql else model.id.in_(ids)
-            parts.append(select(*_columns(model, origin)).where(among))
+            among = (
+                model.id == any_(bindparam(name, type_=ARRAY(Integer)))
+                if dialect == "postgresql"
+                else model.id.in_(listed(name, Integer))
+            )
+            parts.append(select(*_columns(model, located)).where(among))
     if not parts:  # no match: the same counts as a query that finds none
-        parts.append(select(*_columns(Offer, origin)).where(false()))
+        parts.append(select(*_columns(Offer, located)).where(false()))
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def _array(ids: list[int]) -> Any:
-    return bindparam("facet_ids", ids, type_=ARRAY(Integer), unique=True)
+def _id_values(matched: tuple[int, ...]) -> dict[str, Any]:
+    return {
+        "facet_ids": [i for i in matched if i > 0],
+        "facet_held": [-i for i in matched if i < 0],
+    }
 
 
 async def count(
@@ -219,7 +218,7 @@ async def count(
 
     async def counted() -> Facets:
         if matched is not None:
-            return await _tally(session, _by_id(session, matched, origin), query, origin, scan)
+            return await _tally_ids(session, edition_id, matched, query, origin, scan)
         return await _count(session, edition_id, query, origin, network, scan)
 
     return await search_cache.through(_KEPT, session, edition_id, key, counted)
@@ -262,32 +261,97 @@ async def _count(
         found = await _matched(session, edition_id, plain, network, scan)
         if found is None:
             return Facets(capped=True)
-        return await _tally(session, _by_id(session, found, origin), query, origin, scan)
-    source: Any = _offers(session, edition_id, plain, origin)
-    if network:
-        source = union_all(source, _held(session, edition_id, plain, origin))
-    return await _tally(session, source, query, origin, scan)
+        return await _tally_ids(session, edition_id, found, query, origin, scan)
+    dialect = dialect_of(session)
+    shape = ranking.shape(dialect, plain, origin)
+
+    def source() -> Any:
+        offers = _offers(shape)
+        return union_all(offers, _held(shape)) if network else offers
+
+    params = ranking.values(dialect, edition_id, plain, origin)
+    return await _tally(session, ("words", shape, network), source, params, query, origin, scan)
+
+
+async def _tally_ids(
+    session: AsyncSession,
+    edition_id: int,
+    matched: tuple[int, ...],
+    query: Query,
+    origin: geo.Origin | None,
+    scan: int,
+) -> Facets:
+    """`_tally` over the offers of `matched` (a partner's id negated), read by id."""
+    dialect = dialect_of(session)
+    ids = _id_values(matched)
+    own, held, located = bool(ids["facet_ids"]), bool(ids["facet_held"]), origin is not None
+    params = {**ids, **origin_values(origin)}
+    key = ("ids", dialect, own, held, located)
+    return await _tally(
+        session, key, lambda: _by_id(dialect, own, held, located), params, query, origin, scan
+    )
 
 
 async def _tally(
-    session: AsyncSession, source: Any, query: Query, origin: geo.Origin | None, scan: int
+    session: AsyncSession,
+    source_key: Hashable,
+    source: Callable[[], Any],
+    params: dict[str, Any],
+    query: Query,
+    origin: geo.Origin | None,
+    scan: int,
 ) -> Facets:
-    """The counts over the offers of `source` (COLUMNS each), no filter applied yet: each
-    facet's counts with the other filters of `query`."""
+    """The counts over the offers of `source` (COLUMNS each; its shape `source_key`, its
+    parameters `params`), no filter applied yet: each facet's counts with the other filters
+    of `query`."""
+    chosen = (
+        bool(query.contract),
+        bool(query.working_time),
+        bool(query.domain),
+        bool(origin and query.radius_km),
+        query.remote,
+        tuple(sorted(query.publics)),
+    )
+    statement = shapes.built(("tally", source_key, chosen), lambda: _tallied(source(), *chosen))
+    values = {
+        **params,
+        "contract": query.contract,
+        "working_time": query.working_time,
+        "domain": query.domain,
+        "t_km": query.radius_km,
+        "t_scan": scan + 1,
+    }
+    found: dict[str, dict[str, int]] = {}
+    for facet, value, n in (await session.execute(statement, values)).all():
+        found.setdefault(facet, {})[value] = int(n)
+    if found[""][""] > scan:
+        return Facets(capped=True)
+    return _facets(found, origin is not None)
+
+
+def _tallied(
+    source: Any,
+    contract: bool,
+    working_time: bool,
+    domain: bool,
+    radius: bool,
+    remote: bool,
+    publics: tuple[str, ...],
+) -> Any:
+    """`_tally`'s statement: the filters set (their values bound at execution), over at most
+    `t_scan` rows of `source`."""
     # Read once, at most `scan` + 1 rows: each offer's band is computed there once (SQLite
     # would compute it again in every sum over a plain subquery).
-    rows = source.limit(scan + 1).cte("faceted").prefix_with("MATERIALIZED")
+    rows = source.limit(integer("t_scan")).cte("faceted").prefix_with("MATERIALIZED")
     c = rows.c
     # Each filter's condition on a row, for the filters set.
     conditions: dict[str, Any] = {
-        "contract": c.contract == query.contract if query.contract else None,
-        "working_time": c.working_time == query.working_time if query.working_time else None,
-        "domain": c.rome_domain == query.domain if query.domain else None,
-        "radius_km": c.band <= query.radius_km if origin and query.radius_km else None,
-        "remote": c.remote.is_(True) if query.remote else None,
-        "publics": (
-            or_(*(c[p].is_(True) for p in sorted(query.publics))) if query.publics else None
-        ),
+        "contract": c.contract == bind("contract") if contract else None,
+        "working_time": c.working_time == bind("working_time") if working_time else None,
+        "domain": c.rome_domain == bind("domain") if domain else None,
+        "radius_km": c.band <= integer("t_km") if radius else None,
+        "remote": c.remote.is_(True) if remote else None,
+        "publics": or_(*(c[p].is_(True) for p in publics)) if publics else None,
     }
     chosen = {name: test for name, test in conditions.items() if test is not None}
 
@@ -298,7 +362,7 @@ async def _tally(
         return select(_text(facet), value, func.count()).select_from(rows).where(*where)
 
     # One statement: a few grouped counts over the offers read once (fewer, smaller
-    # expressions than a sum per value: building them in Python was most of the cost).
+    # expressions than a sum per value).
     parts = [counted("", _text(""))]  # how many were read
     for facet, column in (
         ("contract", c.contract),
@@ -312,12 +376,7 @@ async def _tally(
     parts.append(counted("remote", _text("on"), c.remote.is_(True), *others("remote")))
     for public in PUBLICS:
         parts.append(counted("publics", _text(public), c[public].is_(True), *others("publics")))
-    found: dict[str, dict[str, int]] = {}
-    for facet, value, n in (await session.execute(union_all(*parts))).all():
-        found.setdefault(facet, {})[value] = int(n)
-    if found[""][""] > scan:
-        return Facets(capped=True)
-    return _facets(found, origin is not None)
+    return union_all(*parts)
 
 
 async def _matched(
@@ -328,14 +387,21 @@ async def _matched(
     national network makes large). Read on the ids alone (an index read), so that such a
     listing does not compute `scan` offers' bands for nothing; the offers of the ids are then
     read by primary key (`_by_id`), the words not matched again."""
-    ids: Any = ranking.matching(session, edition_id=edition_id, query=plain, origin=None)[0]
-    if network:
-        held = ranking.network_rows(session, edition_id, plain, None, "recent")
-        ids = union_all(ids, held.with_only_columns((-NetworkOffer.id).label("id")))
-    limited = ids.limit(scan + 1).subquery()
-    read = select(func.count(), id_list(dialect_of(session), limited.c.id))
-    found, listed = (await session.execute(read)).one()
-    return None if found > scan else id_tuple(listed) or ()
+    dialect = dialect_of(session)
+    shape = ranking.shape(dialect, plain, None)
+
+    def build() -> Any:
+        ids: Any = ranking.matching(shape)[0]
+        if network:
+            held = ranking.network_rows(shape, "recent")
+            ids = union_all(ids, held.with_only_columns((-NetworkOffer.id).label("id")))
+        limited = ids.limit(integer("t_scan")).subquery()
+        return select(func.count(), id_list(dialect, limited.c.id))
+
+    read = shapes.built(("facet ids", shape, network), build)
+    params = {**ranking.values(dialect, edition_id, plain, None), "t_scan": scan + 1}
+    found, listed_ = (await session.execute(read, params)).one()
+    return None if found > scan else id_tuple(listed_) or ()
 
 
 def _text(value: str) -> Any:

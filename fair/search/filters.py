@@ -1,9 +1,11 @@
 """What an offer search's words and filters select, as SQL: the edition's published offers
-in approved booths (`eligible_offers`), the filters (`filters`), the query's stems (`terms`)
-and the sort actually used (`sort`)."""
+in approved booths (`eligible_offers`), the filters (`filters`, built from their `Shape`, their
+`values` bound at execution: fair.search.shapes), the query's stems (`terms`) and the sort
+actually used (`sort`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, false, or_, select
@@ -13,8 +15,9 @@ from fair import geo
 from fair.enums import BoothStatus
 from fair.models import Booth, Offer
 from fair.search.match import typed_terms
-from fair.search.places import distance_from, surely_within
+from fair.search.places import distance_from, origin_values, surely_within, within_values
 from fair.search.query import PUBLICS, Query
+from fair.search.shapes import bind, integer, number
 
 MAX_WORDS = 12  # the query's words searched at most
 
@@ -29,65 +32,97 @@ def terms(query: Query) -> list[str]:
     return typed_terms(query.q, MAX_WORDS)
 
 
-def eligible_offers(
-    edition_id: int, query: Query, origin: geo.Origin | None, dialect: str, *, words: bool
-) -> Select[int]:
-    """The ids of the edition's published offers in approved booths that pass `query`'s
-    filters, whatever its words."""
+@dataclass(frozen=True)
+class Shape:
+    """What of a query's filters decides their SQL (fair.search.shapes): which are set (the
+    publics chosen), and where the words' matches drive on SQLite (`filters`)."""
+
+    dialect: str
+    domain: bool = False
+    contract: bool = False
+    working_time: bool = False
+    remote: bool = False
+    publics: tuple[str, ...] = ()
+    radius: bool = False  # within a radius of a place
+    words: bool = False  # the query has words (their matches drive on SQLite)
+    located: bool = False  # a place is searched (distances from it)
+
+    @classmethod
+    def of(cls, query: Query, origin: geo.Origin | None, dialect: str, *, words: bool) -> Shape:
+        return cls(
+            dialect,
+            bool(query.domain),
+            bool(query.contract),
+            bool(query.working_time),
+            query.remote,
+            tuple(sorted(query.publics)),
+            bool(origin and query.radius_km),
+            words,
+            origin is not None,
+        )
+
+
+def values(query: Query, origin: geo.Origin | None) -> dict[str, Any]:
+    """The filters' parameters (`filters`), the place's (fair.search.places) included."""
+    found: dict[str, Any] = {
+        "domain": query.domain,
+        "contract": query.contract,
+        "working_time": query.working_time,
+        **origin_values(origin),
+    }
+    if origin and query.radius_km:
+        found.update(within_values(origin, query.radius_km))
+    return found
+
+
+def eligible_offers(shape: Shape) -> Select[int]:
+    """The ids of the edition's (parameter `edition_id`) published offers in approved booths
+    that pass the filters (`values`), whatever the words."""
     approved = select(Booth.id).where(
-        Booth.edition_id == edition_id, Booth.status == BoothStatus.APPROVED.value
+        Booth.edition_id == integer("edition_id"), Booth.status == BoothStatus.APPROVED.value
     )
     base = select(Offer.id).where(
-        Offer.edition_id == edition_id,
+        Offer.edition_id == integer("edition_id"),
         Offer.published.is_(True),
         Offer.booth_id.in_(approved),
     )
-    return filters(base, query, origin, dialect, words=words)
+    return filters(base, shape)
 
 
-def filters(
-    base: Select[int],
-    query: Query,
-    origin: geo.Origin | None,
-    dialect: str,
-    model: Any = Offer,
-    *,
-    words: bool = False,
-) -> Select[int]:
-    if query.domain:
-        base = base.where(model.rome_domain == query.domain)
-    if query.contract:
-        base = base.where(model.contract == query.contract)
-    if query.working_time:
-        base = base.where(model.working_time == query.working_time)
-    if query.remote:
+def filters(base: Select[int], shape: Shape, model: Any = Offer) -> Select[int]:
+    if shape.domain:
+        base = base.where(model.rome_domain == bind("domain"))
+    if shape.contract:
+        base = base.where(model.contract == bind("contract"))
+    if shape.working_time:
+        base = base.where(model.working_time == bind("working_time"))
+    if shape.remote:
         base = base.where(model.remote.is_(True))
-    if query.publics and model is Offer:
-        base = base.where(or_(*(PUBLICS[p].is_(True) for p in sorted(query.publics))))
-    elif query.publics:  # the partners' feeds do not say which publics an offer is open to
+    if shape.publics and model is Offer:
+        base = base.where(or_(*(PUBLICS[p].is_(True) for p in shape.publics)))
+    elif shape.publics:  # the partners' feeds do not say which publics an offer is open to
         base = base.where(false())
-    if origin and query.radius_km:
-        min_lat, max_lat, min_lon, max_lon = geo.bounding_box(
-            origin.latitude, origin.longitude, query.radius_km
-        )
+    if shape.radius:
         latitude: Any = model.latitude
         longitude: Any = model.longitude
-        if dialect == "sqlite" and (query.domain or query.contract or words):
+        sqlite = shape.dialect == "sqlite"
+        if sqlite and (shape.domain or shape.contract or shape.words):
             # Around a local fair most offers lie within the radius: the domain and contract
             # index, or the words' matches (FTS5, in id order), is the selective one. "+ 0"
             # keeps SQLite's planner off the position index: with it, "agent" within 20 km of
             # Montpellier computed the distance of every offer in the box, then sorted them.
             latitude, longitude = latitude + 0, longitude + 0
-        within: Any = distance_from(origin, model) <= query.radius_km
-        if dialect == "sqlite":
+        within: Any = distance_from(model) <= number("f_km")
+        if sqlite:
             # The haversine only near the circle's edge: SQLite's math functions cost more
             # than the rest of an offer's checks, and around a fair most offers lie well
             # inside the radius. Same offers.
-            inside = surely_within(origin, query.radius_km, latitude, longitude)
-            within = or_(inside, within)
-        base = base.where(
-            and_(latitude.between(min_lat, max_lat), longitude.between(min_lon, max_lon))
-        ).where(within)
+            within = or_(surely_within(latitude, longitude), within)
+        box = and_(
+            latitude.between(number("f_min_lat"), number("f_max_lat")),
+            longitude.between(number("f_min_lon"), number("f_max_lon")),
+        )
+        base = base.where(box).where(within)
     return base
 
 

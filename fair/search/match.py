@@ -17,8 +17,9 @@ only a widening finds. Words scattered in a text are weaker evidence of the job 
 and a title's first word names its job. A search without a widening has the same title tiers,
 then its other matches. On SQLite more FTS5 matches inside the same statement tell the tiers
 apart (restricted to the title's column, "^" for its first word); on PostgreSQL the title's
-stems are read (`title_stems`, the column SQLite indexes: a short text, where a tsquery on the
-title's lexemes read each match's whole vector again) and a `@@` tells the text's.
+stems are read (`title_vector`, migration 0044: the stems of `title_stems`, the column SQLite
+indexes, as a short tsvector, where a tsquery on the title's lexemes read each match's whole
+vector again; the first word from `title_stems`) and a `@@` tells the text's.
 
 Bounded (fair.search.Query.rank_bound; by default on PostgreSQL only, 0: exact): only the
 newest matches of each tier (highest ids) are scored, the others come after their tier's
@@ -39,7 +40,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    and_,
     case,
     func,
     literal,
@@ -51,6 +51,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from fair.search.shapes import bind, integer, listed
 from fair.search.stemming import stem, words
 
 GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and the spelling's)
@@ -73,6 +74,54 @@ class Wider:
 
     def __bool__(self) -> bool:
         return bool(self.groups or self.codes)
+
+
+@dataclass(frozen=True)
+class Words:
+    """What of a search's words decides their SQL (fair.search.shapes): each of its `tiers`
+    (its number and where: `tiers`), whether codes widen it, and with other words
+    (`Wider.rest`). The stems themselves are parameters (`values`)."""
+
+    tiers: tuple[tuple[int, str], ...]
+    coded: bool = False
+    rest: bool = False
+
+    @classmethod
+    def of(cls, terms: list[str], wider: Wider) -> Words:
+        shaped = tuple(
+            (n, where) for n, (groups, where) in enumerate(tiers(terms, wider)) if groups
+        )
+        return cls(shaped, bool(wider.codes), bool(wider.codes and wider.rest))
+
+
+def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
+    """The parameters of the words' SQL (`Words`) on `dialect`: `w_every` (every group, for
+    the score), `w_found` (the same offers, fewer phrases: `matching`), `w_rest`, `w_codes`,
+    each tier's (`w_tier_<n>`; on SQLite `w_cand_<n>`, without the better tiers', and
+    `w_better`; on PostgreSQL the head's LIKE patterns `w_h<n>_a`, `w_h<n>_b`)."""
+    groups = _groups(terms, wider)
+    found: dict[str, Any] = {"w_codes": list(wider.codes)}
+    if dialect != "postgresql":
+        found.update(w_every=fts5(groups), w_found=fts5(matching(groups)))
+        found["w_rest"] = fts5([wider.rest])
+        better: list[str] = []
+        for n, match in _fts5_tiers(terms, wider):
+            found[f"w_tier_{n}"] = match
+            found[f"w_cand_{n}"] = _but(match, better)
+            better.append(match)
+        found["w_better"] = " OR ".join(f"({m})" for m in better)
+        return found
+    found.update(w_every=tsquery(groups), w_found=tsquery(matching(groups)))
+    found["w_rest"] = tsquery([wider.rest])
+    for n, (tiered, where) in enumerate(tiers(terms, wider)):
+        found[f"w_tier_{n}"] = tsquery(tiered)  # the text's, or the title's stems
+        if where == "head" and tiered:
+            first = tiered[0][0]
+            whole = first.removesuffix(WHOLE)
+            # The title is the word, or starts with it as a whole word; else starts with it.
+            head = (whole, f"{whole} %") if whole != first else (f"{first}%", f"{first}%")
+            found[f"w_h{n}_a"], found[f"w_h{n}_b"] = head
+    return found
 
 
 def typed(word: str) -> str:
@@ -136,40 +185,6 @@ def _fts5_tiers(terms: list[str], wider: Wider) -> list[tuple[int, str]]:
     ]
 
 
-def _ts_tiers(vector: Any, title: Any, terms: list[str], wider: Wider) -> list[tuple[int, Any]]:
-    """`tiers` as conditions on an offer's tsvector `vector` (the text's) and its `title` stems
-    (the title's tiers: its stems, as SQLite's index holds them, read from a short column
-    where the tsvector's title lexemes (weight A) were read from the whole vector, for every
-    match), with their numbers (a tier of no group left out)."""
-    found = []
-    for n, (groups, where) in enumerate(tiers(terms, wider)):
-        if not groups:
-            continue
-        if where == "any":
-            found.append((n, vector.op("@@")(func.to_tsquery("fair_french", tsquery(groups)))))
-            continue
-        condition = or_(*(_title_has(title, group) for group in groups))
-        if where == "head":
-            first = groups[0][0]
-            whole = first.removesuffix(WHOLE)
-            starts = (title == whole) | title.like(f"{whole} %") if whole != first else None
-            condition = condition & (starts if starts is not None else title.like(f"{first}%"))
-        found.append((n, condition))
-    return found
-
-
-def _title_has(title: Any, group: tuple[str, ...]) -> Any:
-    """Whether the stems `title` (space-separated) hold each stem of `group`, as a word's start
-    (whole when `WHOLE` ends it): `fts5_title`'s match, on PostgreSQL."""
-    padded = literal_column("' '", String) + title + literal_column("' '", String)
-    return and_(
-        *(
-            padded.like(f"% {s.removesuffix(WHOLE)} %" if s.endswith(WHOLE) else f"% {s}%")
-            for s in group
-        )
-    )
-
-
 def _but(match: str, better: list[str]) -> str:
     """The FTS5 query `match` without the matches of any of `better`."""
     if not better:
@@ -214,53 +229,59 @@ def matching(groups: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return kept
 
 
+def _match(fts: str, name: str) -> Any:
+    """`fts MATCH` the FTS5 query of parameter `name`."""
+    return text(f"{fts} MATCH :{name}").bindparams(bind(name))
+
+
+def _ids(fts: str, name: str) -> Any:
+    """The rowids of `fts` matching the FTS5 query of parameter `name`."""
+    statement = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}")
+    return statement.bindparams(bind(name)).columns(literal_column("rowid"))
+
+
 def sqlite(
     base: Select[Any],
     model: Any,
     fts: str,
-    terms: list[str],
-    wider: Wider,
+    words: Words,
     *,
     looked_up: bool = False,
-    bound: int = 0,
+    bound: bool = False,
 ) -> tuple[Select[Any], Select[Any], Any]:
-    """The matches of `terms` or of `wider` among `base` (ids of `model`, indexed by the FTS5
+    """The matches of the words (`values`) among `base` (ids of `model`, indexed by the FTS5
     table `fts`), the same joined to their scores, and the rank. `looked_up`: `base`'s own
     index drives (a job domain's) and each of its offers is looked up among the matches, where
-    SQLite would otherwise read the offer row of every match. `bound`: only the newest so many
+    SQLite would otherwise read the offer row of every match. `bound`: only the newest `w_k`
     matches of each tier are scored (`sqlite_candidates`), the others ranked after their
-    tier's scored ones, newest first (0: every match scored)."""
+    tier's scored ones, newest first (else every match scored)."""
     own_id = model.id + 0 if looked_up else model.id  # "+ 0": no rowid search from the matches
-    found_only = fts5(matching(_groups(terms, wider)))  # the same offers, fewer phrases
     # The ids alone (no score: bm25 reads every match's positions) for the filter that counts
-    # and facets use.
+    # and facets use: `w_found`, the same offers as `w_every` with fewer phrases.
     found: list[Any] = [
-        select(literal_column("rowid"))
-        .select_from(table(fts))
-        .where(text(f"{fts} MATCH :every_id").bindparams(every_id=found_only))
+        select(literal_column("rowid")).select_from(table(fts)).where(_match(fts, "w_found"))
     ]
-    coded = _coded(model, fts, wider, "rest") if wider.codes else None
+    coded = _coded(model, fts, words) if words.coded else None
     if coded is not None:
         found.append(coded.with_only_columns(model.id))
     ids: Any = found[0] if len(found) == 1 else union_all(*found)
     matched = base.where(own_id.in_(ids))
-    tiered = [(model.id.in_(ids), TIER * n) for n, ids in _sqlite_tiers(fts, terms, wider, "")]
+    tiered = [(model.id.in_(_ids(fts, f"w_tier_{n}")), TIER * n) for n, _ in words.tiers]
     tier: Any = case(*tiered, else_=TIER * LAST)
     if bound:
-        ranked = sqlite_candidates(base, model, fts, terms, wider, bound)
+        ranked = sqlite_candidates(base, model, fts, words)
         kept = ranked.cte(f"{fts}_ranked").prefix_with("MATERIALIZED")
         # The others after their tier's scored ones (a bm25 is never above 0, nor 999 below
         # it), newest first (the sort's ties: by id, descending).
         rest = tier + 1.0
         joined = matched.outerjoin(kept, kept.c.id == model.id)
         return matched, joined, func.coalesce(kept.c.key, rest)
-    every = fts5(_groups(terms, wider))
     scored: Any = (
         text(
             f"SELECT rowid AS id, bm25({fts}, 4.0, 1.0) AS score FROM {fts}"
-            f" WHERE {fts} MATCH :every"
+            f" WHERE {fts} MATCH :w_every"
         )
-        .bindparams(every=every)
+        .bindparams(bind("w_every"))
         .columns(literal_column("id"), literal_column("score", Float))
     )
     # Materialised: the match runs once, though both the filter (an IN, which keeps SQLite's
@@ -281,80 +302,52 @@ def sqlite(
     return matched, ranked, tier + best.c.score
 
 
-def _sqlite_tiers(fts: str, terms: list[str], wider: Wider, prefix: str) -> list[tuple[int, Any]]:
-    """The matches (ids in `fts`) of each of `tiers` but the last, with its number, as selects
-    (their parameters' names start with `prefix`)."""
-    found = []
-    for n, match in _fts5_tiers(terms, wider):
-        name = f"{prefix}tier_{n}"
-        ids = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}")
-        found.append((n, ids.bindparams(**{name: match}).columns(literal_column("rowid"))))
-    return found
-
-
-def _coded(model: Any, fts: str, wider: Wider, name: str) -> Select[Any]:
-    """The offers of `wider`'s codes, as (id, score 0)."""
+def _coded(model: Any, fts: str, words: Words) -> Select[Any]:
+    """The offers of the codes, as (id, score 0)."""
     score = literal(0.0, Float).label("score")
-    return select(model.id.label("id"), score).where(*_codes(model, fts, wider, name))
+    return select(model.id.label("id"), score).where(*_codes(model, fts, words))
 
 
-def _codes(model: Any, fts: str, wider: Wider, name: str) -> list[Any]:
-    """What an offer of `wider`'s codes has: one of them, and its `rest` words, if any (the
-    FTS5 query's parameter called `name`)."""
-    conditions = [model.rome_code.in_(wider.codes)]
-    if wider.rest:
-        rest = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}").bindparams(
-            **{name: fts5([wider.rest])}
-        )
-        conditions.append(model.id.in_(rest.columns(literal_column("rowid"))))
+def _codes(model: Any, fts: str, words: Words) -> list[Any]:
+    """What an offer of the codes (`w_codes`) has: one of them, and the other words
+    (`w_rest`), if any."""
+    conditions = [model.rome_code.in_(listed("w_codes"))]
+    if words.rest:
+        conditions.append(model.id.in_(_ids(fts, "w_rest")))
     return conditions
 
 
-def sqlite_candidates(
-    eligible: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider, k: int
-) -> Any:
-    """The newest `k` matches (highest ids) of each tier among `eligible` (ids of `model`,
+def sqlite_candidates(eligible: Select[Any], model: Any, fts: str, words: Words) -> Any:
+    """The newest `w_k` matches (highest ids) of each tier among `eligible` (ids of `model`,
     its filters), as (id, key): the key `sqlite` ranks by (its tier, then bm25 under the
     same full-text query, so the same figure). Driven by the index newest first, each match
     checked against `eligible` by its id and scored only when kept (an FTS5 auxiliary
-    function runs for the rows returned): it stops after `k` of each, where scoring every
+    function runs for the rows returned): it stops after `w_k` of each, where scoring every
     match read each one's positions and sizes (15 ms for a broad word at 100,000 offers)."""
-    every = fts5(_groups(terms, wider))
     rowid: Any = literal_column(f"{fts}.rowid")
     # "+": a filter on the rows the index gives, not a rowid lookup of each of these ids.
     unindexed: Any = literal_column(f"+{fts}.rowid")
     passes = eligible.where(model.id == rowid).correlate(None).exists()
 
-    def newest(n: int, tier: float, *where: Any) -> Any:
-        match = text(f"{fts} MATCH :cand_every_{n}").bindparams(**{f"cand_every_{n}": every})
+    def newest(tier: float, *where: Any) -> Any:
         score = literal_column(f"{tier!r} + bm25({fts}, 4.0, 1.0)", Float)
         return (
             select(rowid.label("id"), score.label("key"))
             .select_from(table(fts))
-            .where(match, *where, passes)
+            .where(_match(fts, "w_every"), *where, passes)
             .order_by(rowid.desc())
-            .limit(k)
+            .limit(integer("w_k"))
             .subquery()
         )
 
-    def ids(name: str, match: str) -> Any:
-        statement = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}")
-        return statement.bindparams(**{name: match}).columns(literal_column("rowid"))
-
-    # Each tier's own matches, the better tiers' left out by the index (FTS5's NOT), and the
-    # better tiers' together: each match in two sets at most, each built once (an IN list is
-    # built anew wherever it is written).
-    parts: list[Any] = []
-    better: list[str] = []  # the better tiers' FTS5 queries
-    for n, match in _fts5_tiers(terms, wider):
-        own = ids(f"cand_tier_{n}", _but(match, better))
-        parts.append(newest(n, TIER * n, unindexed.in_(own)))
-        better.append(match)
-    before = ids("cand_better", " OR ".join(f"({m})" for m in better)) if better else None
+    # Each tier's own matches, the better tiers' left out by the index (FTS5's NOT:
+    # `w_cand_<n>`), and the better tiers' together (`w_better`): each match in two sets at
+    # most, each built once (an IN list is built anew wherever it is written).
+    parts = [newest(TIER * n, unindexed.in_(_ids(fts, f"w_cand_{n}"))) for n, _ in words.tiers]
+    before = _ids(fts, "w_better") if words.tiers else None
     outside = [] if before is None else [unindexed.not_in(before)]
-    words = newest(LAST, TIER * LAST, *outside)
-    last: Any = words
-    if wider.codes:
+    last: Any = newest(TIER * LAST, *outside)
+    if words.coded:
         # The codes' offers score 0 within the tier; one the words match too keeps its bm25
         # (as `sqlite`'s grouped minimum). The tier's newest `k` are among the newest `k` of
         # each part.
@@ -362,144 +355,164 @@ def sqlite_candidates(
             eligible.with_only_columns(
                 model.id.label("id"), literal(TIER * LAST, Float).label("key")
             )
-            .where(*_codes(model, fts, wider, "cand_rest"))
+            .where(*_codes(model, fts, words))
             .where(*([] if before is None else [model.id.not_in(before)]))
             .order_by(model.id.desc())
-            .limit(k)
+            .limit(integer("w_k"))
             .subquery()
         )
-        both = union_all(select(words), select(coded)).subquery()
+        both = union_all(select(last), select(coded)).subquery()
         last = (
             select(both.c.id, func.min(both.c.key).label("key"))
             .group_by(both.c.id)
             .order_by(both.c.id.desc())
-            .limit(k)
+            .limit(integer("w_k"))
             .subquery()
         )
     return union_all(*map(select, parts), select(last))
 
 
-def sqlite_matched(
-    eligible: Select[Any], model: Any, fts: str, terms: list[str], wider: Wider
-) -> Select[Any]:
-    """The ids among `eligible` (ids of `model`, filters only) matching `terms` or the groups
-    of `wider` (not its codes), read from the index `fts` first: limited, it stops there
-    (the capped count of fair.search)."""
+def sqlite_matched(eligible: Select[Any], model: Any, fts: str) -> Select[Any]:
+    """The ids among `eligible` (ids of `model`, filters only) matching the words' groups
+    (not the codes), read from the index `fts` first: limited, it stops there (the capped
+    count of fair.search)."""
     index = table(fts, literal_column("rowid"))
     return (
         eligible.with_only_columns(model.id)
         .select_from(index)
         .join(model, model.id == literal_column(f"{fts}.rowid"))
-        .where(
-            text(f"{fts} MATCH :matched_every").bindparams(
-                matched_every=fts5(matching(_groups(terms, wider)))
-            )
-        )
+        .where(_match(fts, "w_found"))
     )
 
 
-def sqlite_best(fts: str, model: Any, terms: list[str], wider: Wider, k: int) -> Any:
-    """The `k` best matches of `terms` (or of `wider`) in the FTS5 index `fts`, of any edition
-    and whatever the filters, as (id, key) in rank order, lower key first, ties by id
+def sqlite_best(fts: str, model: Any, words: Words) -> Any:
+    """The `best_k` best matches of the words in the FTS5 index `fts`, of any edition and
+    whatever the filters, as (id, key) in rank order, lower key first, ties by id
     descending: the rank `sqlite` gives (its tier, then bm25; bm25 alone without a
     widening). Read from the index alone, so that a page can be taken from them without
     reading each match's offer row (fair.search)."""
-    every = fts5(_groups(terms, wider))
-    params: dict[str, Any] = {"best_every": every, "best_k": k}
-    tiered = _fts5_tiers(terms, wider)
-    params.update({f"best_tier_{n}": match for n, match in tiered})
+    binds = [bind("w_every"), integer("best_k")]
+    binds += [bind(f"w_tier_{n}") for n, _ in words.tiers]
 
     def tier(column: str) -> str:
         whens = " ".join(
-            f"WHEN {column} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :best_tier_{n})"
+            f"WHEN {column} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :w_tier_{n})"
             f" THEN {TIER * n}"
-            for n, _ in tiered
+            for n, _ in words.tiers
         )
         return f"CASE {whens} ELSE {TIER * LAST} END"
 
     scored = (
         f"SELECT rowid AS id, {tier('rowid')} + bm25({fts}, 4.0, 1.0) AS key FROM {fts}"
-        f" WHERE {fts} MATCH :best_every"
+        f" WHERE {fts} MATCH :w_every"
     )
-    if wider.codes:
+    if words.coded:
         # The offers of the codes score 0 within their tier; an offer the words match too
         # keeps its better score (as `sqlite`'s grouped minimum).
-        codes = ", ".join(f":best_code_{n}" for n in range(len(wider.codes)))
-        params.update({f"best_code_{n}": code for n, code in enumerate(wider.codes)})
+        binds.append(listed("w_codes"))
         coded = (
             f"SELECT id, {tier('id')} + 0.0 AS key FROM {model.__tablename__}"
-            f" WHERE rome_code IN ({codes})"
+            f" WHERE rome_code IN :w_codes"
         )
-        if wider.rest:
-            coded += f" AND id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :best_rest)"
-            params["best_rest"] = fts5([wider.rest])
+        if words.rest:
+            coded += f" AND id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :w_rest)"
+            binds.append(bind("w_rest"))
         scored = f"SELECT id, min(key) AS key FROM ({scored} UNION ALL {coded}) GROUP BY id"
-    statement = text(f"{scored} ORDER BY key, id DESC LIMIT :best_k").bindparams(**params)
+    statement = text(f"{scored} ORDER BY key, id DESC LIMIT :best_k").bindparams(*binds)
     return statement.columns(literal_column("id"), literal_column("key", Float))
 
 
-def postgresql(
-    base: Select[Any], model: Any, vector: Any, terms: list[str], wider: Wider
-) -> tuple[Select[Any], Any]:
-    """The matches of `terms` or of `wider` among `base`, and the rank."""
-    groups = _groups(terms, wider)
-    every = func.to_tsquery("fair_french", tsquery(groups))
+def _tsquery(name: str) -> Any:
+    return func.to_tsquery("fair_french", bind(name))
+
+
+def _ts_tiers(vector: Any, title: Any, words: Words) -> list[tuple[int, Any]]:
+    """The tiers (`tiers`) as conditions on an offer's tsvector `vector` (the text's) and
+    its title's stems, as SQLite's index holds them (`title`: their table, whose
+    `title_stems` and `title_vector`, migration 0044, a tsvector of those stems under the
+    `simple` configuration: the stems themselves), with their numbers. The title's tiers read
+    the short `title_vector`, where a tsquery on the tsvector's title lexemes (weight A) read
+    each match's whole vector again: each stem of a group as a word's start, or whole
+    (`fts5_title`'s match)."""
+    stems: Any = literal_column(f"{title}.title_stems", String)
+    titled: Any = literal_column(f"{title}.title_vector")
+    found = []
+    for n, where in words.tiers:
+        if where == "any":
+            found.append((n, vector.op("@@")(_tsquery(f"w_tier_{n}"))))
+            continue
+        condition = titled.op("@@")(func.to_tsquery("simple", bind(f"w_tier_{n}")))
+        if where == "head":
+            starts = stems.like(bind(f"w_h{n}_a")) | stems.like(bind(f"w_h{n}_b"))
+            condition = condition & starts
+        found.append((n, condition))
+    return found
+
+
+def postgresql(base: Select[Any], model: Any, vector: Any, words: Words) -> tuple[Select[Any], Any]:
+    """The matches of the words (`values`) among `base`, and the rank."""
+    every = _tsquery("w_every")
     # The same offers as `every` finds, with fewer phrases to read in the index.
-    condition: Any = vector.op("@@")(func.to_tsquery("fair_french", tsquery(matching(groups))))
-    if wider.codes:
-        coded: Any = model.rome_code.in_(wider.codes)
-        if wider.rest:
-            rest = func.to_tsquery("fair_french", tsquery([wider.rest]))
-            coded = coded & vector.op("@@")(rest)
+    condition: Any = vector.op("@@")(_tsquery("w_found"))
+    if words.coded:
+        coded: Any = model.rome_code.in_(listed("w_codes"))
+        if words.rest:
+            coded = coded & vector.op("@@")(_tsquery("w_rest"))
         condition = or_(condition, coded)
-    tiered = _ts_tiers(vector, model.title_stems, terms, wider)
+    tiered = _ts_tiers(vector, model.__tablename__, words)
     tier = case(*((c, float(PG_TIER * n)) for n, c in tiered), else_=float(PG_TIER * LAST))
     # Normalisation 32 keeps ts_rank below 1, so the tiers never mix.
     return base.where(condition), tier - func.ts_rank(vector, every, 32)
 
 
-def postgresql_tier(vector: Any, title: Any, terms: list[str], wider: Wider) -> Any:
-    """A match's tier as `postgresql` ranks it (its tsvector `vector`, its title's stems
-    `title`): `PG_TIER` times its number in `tiers`."""
+def postgresql_tier(vector: Any, title: str, words: Words) -> Any:
+    """A match's tier as `postgresql` ranks it (its tsvector `vector`, the table of its
+    title's stems `title`): `PG_TIER` times its number in `tiers`."""
     # Written in the SQL (integers): a parameter's type would be unknown in a CTE's column.
     return case(
         *((c, literal_column(str(PG_TIER * n), Integer))
-          for n, c in _ts_tiers(vector, title, terms, wider)),
+          for n, c in _ts_tiers(vector, title, words)),
         else_=literal_column(str(PG_TIER * LAST), Integer),
     )  # fmt: skip
 
 
-def postgresql_bounded(matches: Any, table_: Any, terms: list[str], wider: Wider, k: int) -> Any:
-    """The rank of the rows of `matches` (id, key: their tier, `postgresql_tier`): the newest
-    `k` of each tier (highest ids) ranked as `postgresql` ranks them, the others after their
-    tier's, newest first (with the sort's ties, by id descending). Only those `k` are scored,
-    each read again by its id (`table_`, the table of `matches`' ids); a tier's `k`-th newest
-    is found by a top-k sort of the ids."""
-    every = func.to_tsquery("fair_french", tsquery(_groups(terms, wider)))
+def postgresql_bounded(matches: Any, table_: Any) -> Any:
+    """The rows of `matches` (id, distance, key: their tier, `postgresql_tier`) that can be
+    on the page (`p_depth`: its offset and size), as (id, distance, key) with their rank as
+    key: the newest `w_k` of each tier (highest ids) ranked as `postgresql` ranks them, the
+    others after their tier's, newest first (with the sort's ties, by id descending). Of each
+    tier, only its newest `w_k` + `p_depth` are taken (a top-k sort of the ids: the others
+    rank after `p_depth` of them), and only the first `w_k` of those scored, each read again
+    by its id (`table_`, the table of `matches`' ids): the rank of every match was computed
+    where a page needs at most four times `w_k` + `p_depth` of them."""
+    every = _tsquery("w_every")
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
-    score = (
-        select(func.ts_rank(vector, every, 32))  # below 1: the tiers never mix
-        .select_from(scored)
-        .where(scored.c.id == matches.c.id)
-        .scalar_subquery()
-    )
-    kept = []
-    for tier in (str(PG_TIER * n) for n in range(LAST + 1)):
+    parts = []
+    for tier in (literal_column(str(PG_TIER * n), Integer) for n in range(LAST + 1)):
         newest = (
-            select(matches.c.id)
-            .where(matches.c.key == literal_column(tier, Integer))
+            select(
+                matches.c.id,
+                matches.c.distance,
+                matches.c.key,
+                func.row_number().over(order_by=matches.c.id.desc()).label("n"),
+            )
+            .where(matches.c.key == tier)
             .order_by(matches.c.id.desc())
-            .offset(k - 1)
-            .limit(1)
-            .correlate(None)  # over every match, once
+            .limit(integer("w_k") + integer("p_depth"))
+            .subquery()
+        )
+        score = (
+            select(func.ts_rank(vector, every, 32))  # below 1: the tiers never mix
+            .select_from(scored)
+            .where(scored.c.id == newest.c.id)
             .scalar_subquery()
         )
-        at = matches.c.key == literal_column(tier, Integer)
-        kept.append(at & (matches.c.id >= func.coalesce(newest, literal_column("0", Integer))))
-    # ts_rank is not negative: a tier's scored ones stay within (tier - 1, tier].
-    rest = matches.c.key + literal_column("0.5", Float)
-    return case((or_(*kept), matches.c.key - score), else_=rest)
+        # ts_rank is not negative: a tier's scored ones stay within (tier - 1, tier].
+        rest = newest.c.key + literal_column("0.5", Float)
+        key = case((newest.c.n <= integer("w_k"), newest.c.key - score), else_=rest)
+        parts.append(select(newest.c.id, newest.c.distance, key.label("key")))
+    return union_all(*parts).subquery("ranked")
 
 
 @dataclass(frozen=True)

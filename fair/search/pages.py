@@ -7,21 +7,22 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal_column, select, union_all
+from sqlalchemy import Select, bindparam, case, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo, timing
 from fair.models import Booth, Employer, Offer
 from fair.search import cache as search_cache
+from fair.search import filters as search_filters
 from fair.search import match as search_match
+from fair.search import ranking, shapes
 from fair.search.best import best_first, best_page
 from fair.search.filters import dialect as dialect_of
 from fair.search.filters import sort as sort_of
-from fair.search.filters import terms as terms_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.places import distance_from
 from fair.search.query import Hit, Page, Query, check, rank_bound
-from fair.search.ranking import matching, network_rows
+from fair.search.shapes import integer
 
 
 async def search(
@@ -81,95 +82,118 @@ async def _search(
     origin: geo.Origin | None,
     network: bool,
 ) -> Page:
-    """`search`'s page, worked out."""
+    """`search`'s page, worked out: its statement built once per shape (fair.search.shapes),
+    the query's values bound."""
     if best_first(session, query, network):
         best = await best_page(session, edition_id=edition_id, query=query, origin=origin)
         if best is not None:
             return best
-    base, ranked, rank = matching(session, edition_id=edition_id, query=query, origin=origin)
-    sort = sort_of(query, rank, origin)
-    # The distance in SQL only to sort by it; else the page's few are measured in Python
-    # (`read_hits`), not every match gathered.
-    distance = (
-        distance_from(origin).label("distance")
-        if origin is not None and sort == "distance"
-        else literal_column("NULL")
-    )
-    offset = (query.page - 1) * query.per_page
-    cap = offset + query.count_cap + 1  # matches counted at most: one more says "more than"
+    dialect = dialect_of(session)
+    shape = ranking.shape(dialect, query, origin)
+    ranks = shape.words is not None and not shape.nothing
+    sort = sort_of(query, True if ranks else None, origin)
     # Ranking by relevance or distance visits every match anyway, and so does a selective
     # filter: they are gathered once (materialised), then counted and the page's top taken
     # from them. Only the plain newest-first listing walks the date index and stops at the
     # page, with a separate count that stops at the cap.
-    gathered = sort != "recent" or bool(query.domain or query.contract or query.radius_km)
+    # The partners' offers too: gathered with the edition's.
+    gathered = (
+        network or sort != "recent" or bool(query.domain or query.contract or query.radius_km)
+    )
     # On PostgreSQL, ranked by relevance: a tier's newest `rank_bound` matches are scored
     # (fair.search.match.postgresql_bounded), the matches gathered with their tier alone.
     # (SQLite's `ranked` scores only those already: fair.search.match.sqlite.)
-    bounded = (
-        sort == "relevance"
-        and bool(query.rank_bound)
-        and not network
-        and dialect_of(session) == "postgresql"
-    )
-    if bounded:
-        vector: Any = literal_column("offers.search_vector")
-        title: Any = literal_column("offers.title_stems")
-        rank = search_match.postgresql_tier(vector, title, terms_of(query), query.also)
-    key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
-    source: Any = (ranked if sort == "relevance" else base).with_only_columns(
-        Offer.id.label("id"), distance.label("distance"), key.label("key")
-    )
-    if network:
-        source = union_all(source, network_rows(session, edition_id, query, origin, sort))
-        gathered = True
-    if gathered:
-        # Materialised, so no planner walks a date index to skip a sort it must do anyway;
-        # FTS5 ranks only in its own query: the count and the sort run one level up. The
-        # count is a scalar subquery (run once), not a window over the rows: a window would
-        # sort every match where the page needs only its top rows (a top-N sort).
-        inner = source.cte("matches").prefix_with("MATERIALIZED")
-        counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
-        newest_first = sort == "recent"
-        total_ = counted.scalar_subquery().label("total")
-        # Without filters, the matches are what the facets count: their ids come with the
-        # page (at most `cap`: all of them when the count is not capped), so that the facets
-        # read those offers by id instead of matching the words again.
-        listed: list[Any] = []
-        if listable(query):
-            ids = select(inner.c.id).limit(cap).subquery()
-            found = select(id_list(dialect_of(session), ids.c.id)).scalar_subquery()
-            listed = [found.label("matched")]
-        ordered: Any = inner.c.key
-        if bounded:
-            ordered = search_match.postgresql_bounded(
-                inner, Offer.__table__, terms_of(query), query.also, query.rank_bound or 0
-            ).label("key")
-        page_query = select(inner.c.id, inner.c.distance, ordered, total_, *listed).order_by(
-            ordered.desc() if newest_first else ordered, inner.c.id.desc()
-        )
-    else:
-        newest_first = True
-        page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
-    page = page_query.offset(offset).limit(query.per_page).subquery("page")
+    bounded = sort == "relevance" and shape.bound and not network and dialect == "postgresql"
+    listed = gathered and listable(query)
+    key = ("page", shape, sort, gathered, bounded, network)
+    statement = shapes.built(key, lambda: _statement(shape, sort, gathered, bounded, network))
+    offset = (query.page - 1) * query.per_page
+    cap = offset + query.count_cap + 1  # matches counted at most: one more says "more than"
+    params = ranking.values(dialect, edition_id, query, origin)
+    params.update(p_offset=offset, p_limit=query.per_page, p_cap=cap)
+    params.update(p_depth=offset + query.per_page)
     with timing.span("query"):  # the page's ids (and, gathered, the capped count) and offers
-        statement = _with_offers(page, newest_first, gathered, gathered and listable(query))
-        rows = (await session.execute(statement)).all()
+        rows = (await session.execute(statement, params)).all()
     matched: tuple[int, ...] | None = None
     if gathered and rows:
         total = int(rows[0].total)
-        matched = id_tuple(rows[0].matched) if listable(query) else None
+        matched = id_tuple(rows[0].matched) if listed else None
     elif network:
         total = 0  # counted in the page's query: no row, no match
     else:
         with timing.span("count"):
-            counted_ = select(func.count()).select_from(base.limit(cap).subquery())
-            total = int(await session.scalar(counted_) or 0)
+            counted_ = shapes.built(("count", shape), lambda: _count(shape))
+            total = int(await session.scalar(counted_, params) or 0)
     with timing.span("hits"):  # the partners' offers of the page; distances measured
         loaded = {row.id: (row.Offer, row.name) for row in rows if row.Offer is not None}
         hits = await read_hits(session, [(row.id, row.distance) for row in rows], origin, loaded)
     result = capped_page(hits, total, cap, query, origin, query.also)
     result.matched = None if result.capped else matched
     return result
+
+
+def _count(shape: ranking.Shape) -> Select[Any]:
+    """The matches of a search counted up to `p_cap`."""
+    base = ranking.matching(shape)[0]
+    return select(func.count()).select_from(base.limit(integer("p_cap")).subquery())
+
+
+def _statement(
+    shape: ranking.Shape, sort: str, gathered: bool, bounded: bool, network: bool
+) -> Select[Any]:
+    """A page's statement (`_search`), from its shape alone: the page's rows `p_offset`
+    onwards, `p_limit` of them, the matches counted up to `p_cap`."""
+    base, ranked, rank = ranking.matching(shape)
+    # The distance in SQL only to sort by it; else the page's few are measured in Python
+    # (`read_hits`), not every match gathered.
+    distance = (
+        distance_from().label("distance")
+        if shape.filters.located and sort == "distance"
+        else literal_column("NULL")
+    )
+    if bounded:
+        vector: Any = literal_column("offers.search_vector")
+        words = shape.words or search_match.Words(())
+        rank = search_match.postgresql_tier(vector, "offers", words)
+    key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
+    source: Any = (ranked if sort == "relevance" else base).with_only_columns(
+        Offer.id.label("id"), distance.label("distance"), key.label("key")
+    )
+    if network:
+        source = union_all(source, ranking.network_rows(shape, sort))
+        gathered = True
+    listed = False
+    if gathered:
+        # Materialised, so no planner walks a date index to skip a sort it must do anyway;
+        # FTS5 ranks only in its own query: the count and the sort run one level up. The
+        # count is a scalar subquery (run once), not a window over the rows: a window would
+        # sort every match where the page needs only its top rows (a top-N sort).
+        inner = source.cte("matches").prefix_with("MATERIALIZED")
+        cap = integer("p_cap")
+        counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
+        newest_first = sort == "recent"
+        total_ = counted.scalar_subquery().label("total")
+        # Without filters, the matches are what the facets count: their ids come with the
+        # page (at most `cap`: all of them when the count is not capped), so that the facets
+        # read those offers by id instead of matching the words again.
+        extra: list[Any] = []
+        if listable_shape(shape.filters):
+            ids = select(inner.c.id).limit(cap).subquery()
+            found = select(id_list(shape.dialect, ids.c.id)).scalar_subquery()
+            extra = [found.label("matched")]
+            listed = True
+        rows: Any = inner
+        if bounded:  # the rows that can be on the page, ranked
+            rows = search_match.postgresql_bounded(inner, Offer.__table__)
+        ordered = rows.c.key
+        page_query = select(rows.c.id, rows.c.distance, ordered, total_, *extra).order_by(
+            ordered.desc() if newest_first else ordered, rows.c.id.desc()
+        )
+    else:
+        newest_first = True
+        page_query = source.order_by(Offer.created_at.desc(), Offer.id.desc())
+    page = page_query.offset(integer("p_offset")).limit(integer("p_limit")).subquery("page")
+    return _with_offers(page, newest_first, gathered, listed)
 
 
 def _with_offers(page: Any, newest_first: bool, gathered: bool, listed: bool) -> Select[Any]:
@@ -205,6 +229,18 @@ def listable(query: Query) -> bool:
     )
 
 
+def listable_shape(shape: search_filters.Shape) -> bool:
+    """`listable`, from the filters' shape (a radius set without a place is none)."""
+    return not (
+        shape.domain
+        or shape.contract
+        or shape.working_time
+        or shape.radius
+        or shape.remote
+        or shape.publics
+    )
+
+
 def id_list(dialect: str, column: Any) -> Any:
     """The ids of `column`'s rows as one value: an array on PostgreSQL, "1,-2,3" on SQLite."""
     return func.array_agg(column) if dialect == "postgresql" else func.group_concat(column)
@@ -232,13 +268,22 @@ async def listing(
     `after`, `limit` at most, changed at or after `updated_since`: the public API's list,
     which a cursor continues (a rank or a distance would not keep a page's place)."""
     origin = check(query)
-    base, _ranked, _rank = matching(session, edition_id=edition_id, query=query, origin=origin)
-    if after is not None:
-        base = base.where(Offer.id > after)
-    if updated_since is not None:
-        base = base.where(Offer.updated_at >= updated_since)
-    distance = distance_from(origin) if origin else literal_column("NULL")
-    rows = await session.execute(
-        base.with_only_columns(Offer.id, distance).order_by(Offer.id).limit(limit)
-    )
+    dialect = dialect_of(session)
+    shape = ranking.shape(dialect, query, origin)
+    key = ("listing", shape, after is not None, updated_since is not None)
+    statement = shapes.built(key, lambda: _listing(shape, after is not None, updated_since))
+    params = ranking.values(dialect, edition_id, query, origin)
+    params.update(after=after, updated_since=updated_since, p_limit=limit)
+    rows = await session.execute(statement, params)
     return await read_hits(session, [(row[0], row[1]) for row in rows.all()])
+
+
+def _listing(shape: ranking.Shape, after: bool, updated_since: datetime | None) -> Select[Any]:
+    base = ranking.matching(shape)[0]
+    if after:
+        base = base.where(Offer.id > integer("after"))
+    if updated_since is not None:
+        since = bindparam("updated_since", type_=Offer.__table__.c.updated_at.type)
+        base = base.where(Offer.updated_at >= since)
+    distance = distance_from() if shape.filters.located else literal_column("NULL")
+    return base.with_only_columns(Offer.id, distance).order_by(Offer.id).limit(integer("p_limit"))

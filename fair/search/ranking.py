@@ -3,81 +3,111 @@ full-text index for ranking, and the rank, for the edition's offers (`matching`)
 partners' offers it holds (`network_rows`). SQLite: the FTS5 index over `stemming.stems`;
 PostgreSQL: the generated tsvector under `fair_french` (GIN index). Every search with words,
 widened (fair.search.terms) or not, goes through fair.search.match: ranked in its tiers, the
-title's matches first."""
+title's matches first. Built from the search's `Shape` alone, its `values` bound at execution
+(fair.search.shapes)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, false, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo
 from fair.models import NetworkOffer, Offer
+from fair.search import filters as search_filters
 from fair.search import match as search_match
-from fair.search.filters import dialect as dialect_of
 from fair.search.filters import eligible_offers, filters
 from fair.search.filters import terms as terms_of
 from fair.search.places import distance_from
 from fair.search.query import Query
+from fair.search.shapes import integer
 
 
-def matching(
-    session: AsyncSession, *, edition_id: int, query: Query, origin: geo.Origin | None
-) -> tuple[Select[Any], Select[Any], Any]:
-    """The ids of the edition's published offers in approved booths that match `query`'s words
-    and filters; the same joined to the full-text index for ranking; and the rank (lower is
-    better), None without words."""
-    dialect = dialect_of(session)
+@dataclass(frozen=True)
+class Shape:
+    """What decides a search's SQL: its filters' shape, its words' (None without words),
+    whether its words are none that can be searched (it then matches nothing), and on SQLite
+    whether a job domain's index drives (`looked_up`) and whether a rank bound applies."""
+
+    filters: search_filters.Shape
+    words: search_match.Words | None = None
+    nothing: bool = False
+    looked_up: bool = False
+    bound: bool = False
+
+    @property
+    def dialect(self) -> str:
+        return self.filters.dialect
+
+
+def shape(dialect: str, query: Query, origin: geo.Origin | None) -> Shape:
     terms = terms_of(query)
-    base = eligible_offers(edition_id, query, origin, dialect, words=bool(terms))
+    return Shape(
+        search_filters.Shape.of(query, origin, dialect, words=bool(terms)),
+        search_match.Words.of(terms, query.also) if terms else None,
+        bool(query.q.strip() and not terms),
+        looked_up=bool(query.domain),
+        bound=bool(query.rank_bound),
+    )
+
+
+def values(
+    dialect: str, edition_id: int, query: Query, origin: geo.Origin | None
+) -> dict[str, Any]:
+    """The parameters of the statements built from `shape(dialect, query, origin)`."""
+    found = {"edition_id": edition_id, **search_filters.values(query, origin)}
+    terms = terms_of(query)
+    if terms:
+        found.update(search_match.values(dialect, terms, query.also))
+    found["w_k"] = query.rank_bound or 0
+    return found
+
+
+def matching(shape: Shape) -> tuple[Select[Any], Select[Any], Any]:
+    """The ids of the edition's published offers in approved booths that match the words and
+    filters; the same joined to the full-text index for ranking; and the rank (lower is
+    better), None without words."""
+    words = shape.words
+    base = eligible_offers(shape.filters)
     rank: Any = None
     ranked = base
-    if query.q.strip() and not terms:
+    if shape.nothing:
         base = ranked = base.where(false())
-    elif terms and dialect == "sqlite":
+    elif words is not None and shape.dialect == "sqlite":
         # With a job domain, its index drives and each of its offers is looked up in the
         # matches: driven from the matches, a broad word ("agent", 3,000 at 20,000 offers)
         # read every match's offer row to keep the domain's few.
         base, ranked, rank = search_match.sqlite(
-            base,
-            Offer,
-            "offers_fts",
-            terms,
-            query.also,
-            looked_up=bool(query.domain),
-            bound=query.rank_bound or 0,
+            base, Offer, "offers_fts", words, looked_up=shape.looked_up, bound=shape.bound
         )
-    elif terms:
+    elif words is not None:
         vector: Any = literal_column("offers.search_vector")
-        base, rank = search_match.postgresql(base, Offer, vector, terms, query.also)
+        base, rank = search_match.postgresql(base, Offer, vector, words)
         ranked = base
     return base, ranked, rank
 
 
-def network_rows(
-    session: AsyncSession, edition_id: int, query: Query, origin: geo.Origin | None, sort: str
-) -> Select[Any]:
-    """The partners' offers held for the edition that match `query`, as (negated id,
+def network_rows(shape: Shape, sort: str) -> Select[Any]:
+    """The partners' offers held for the edition that match the search, as (negated id,
     distance, sort key) rows beside the edition's own (`search`); their own full-text index
     (migration 0031)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    terms = terms_of(query)
-    held = select(NetworkOffer.id).where(NetworkOffer.edition_id == edition_id)
-    held = filters(held, query, origin, dialect, NetworkOffer)
+    words = shape.words
+    held = select(NetworkOffer.id).where(NetworkOffer.edition_id == integer("edition_id"))
+    held = filters(held, shape.filters, NetworkOffer)
     rank: Any = literal_column("0")
-    if query.q.strip() and not terms:
+    if shape.nothing:
         held = held.where(false())
-    elif terms and dialect == "sqlite":
+    elif words is not None and shape.dialect == "sqlite":
         _, held, rank = search_match.sqlite(
-            held, NetworkOffer, "network_offers_fts", terms, query.also, bound=query.rank_bound or 0
+            held, NetworkOffer, "network_offers_fts", words, bound=shape.bound
         )
-    elif terms:
+    elif words is not None:
         vector: Any = literal_column("network_offers.search_vector")
-        held, rank = search_match.postgresql(held, NetworkOffer, vector, terms, query.also)
+        held, rank = search_match.postgresql(held, NetworkOffer, vector, words)
     distance = (
-        distance_from(origin, NetworkOffer)
-        if origin is not None and sort == "distance"
+        distance_from(NetworkOffer)
+        if shape.filters.located and sort == "distance"
         else literal_column("NULL")
     )
     key = {"relevance": rank, "distance": distance}.get(sort, NetworkOffer.created_at)
