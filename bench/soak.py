@@ -536,6 +536,7 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
         await live.call("booth.staff", {"booth_id": booth})
         while not run.stopping.is_set() and not live.closed:
             ends = {name: live.watch(event=name) for name in CALL_ENDS}
+            asked = time.monotonic()
             called = await live.call("queue.next", {"booth_id": booth})
             if called[0] != "success" or called[2]["entry_id"] is None:
                 for watched in ends.values():
@@ -544,7 +545,10 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
                     await asyncio.wait_for(run.stopping.wait(), 2)
                 continue
             entry, candidate = called[2]["entry_id"], called[2]["candidate"]["id"]
-            conversation = await call_ended(run, live, booth, entry, candidate, ends)
+            calls = run.tally.calls
+            took = f"queue.next in {time.monotonic() - asked:.1f} s"
+            calls.note(entry, f"recruiter of booth {booth}", f"{took}: calls candidate {candidate}")
+            conversation = await call_ended(run, live, booth, entry, ends)
             if conversation is None:
                 continue
             heard = asyncio.create_task(candidate_writes(live, conversation, person.id))
@@ -573,18 +577,17 @@ async def call_ended(
     live: Live,
     booth: int,
     entry: int,
-    candidate: int,
     ends: dict[str, asyncio.Future[dict[str, Any]]],
 ) -> int | None:
     """How the recruiter's call of `entry` ended (`ends`: its watched ends, from before the
-    call); the conversation's id when the candidate answered, else None. A candidate who left
-    within LEFT_AS_CALLED s of the call gave up as it came (their wait ran out; the product
-    tells the recruiter with `queue.left`): counted, not an error. A candidate who left later,
-    or was skipped (the candidate bot answers any call it hears while it waits: it did not hear
-    this one), or no end heard within CALL_WAIT s: an error, its journal (both sides' replies
-    and events) kept to be printed (`Calls`)."""
+    call, which is noted); the conversation's id when the candidate answered, else None. A
+    candidate who left within LEFT_AS_CALLED s of the call gave up as it came (their wait ran
+    out; the product tells the recruiter with `queue.left`): counted, not an error. A candidate
+    who left later, or was skipped (the candidate bot answers any call it hears while it
+    waits: it did not hear this one, or its answer was refused), or no end heard within
+    CALL_WAIT s: an error, its journal (both sides' replies and events) kept to be printed
+    (`Calls`)."""
     calls, who = run.tally.calls, f"recruiter of booth {booth}"
-    calls.note(entry, who, f"queue.next: calls candidate {candidate}")
     live.seen = lambda channel, event: calls.heard(who, entry, channel, event)
     began = time.monotonic()
     try:

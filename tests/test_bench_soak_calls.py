@@ -163,7 +163,7 @@ async def test_a_call_skipped_is_an_error_told_with_what_each_side_heard(
             run.tally.errors[0],
             [
                 f"candidate {booth.candidate.id}: queue.join: waiting, position 1",
-                f"{who}: queue.next: calls candidate {booth.candidate.id}",
+                f"{who}: queue.next in N s: calls candidate {booth.candidate.id}",
                 f"{who}: queue.skipped on {channel} (entry_id {entry}, booth_id {booth.id})",
                 f"{who}: queue.skipped after N s: an error",
             ],
