@@ -45,7 +45,11 @@ reference, the latency the machine and the servers give a request that does noth
 interval, then the goals, each ok or MISSED: RSS growth < 10 % per process (its mean RSS over the
 last interval against the first, after warm-up), p99 stable (the last interval's p99 at most
 1.5x the first's; the reference's ratio beside it tells the machine's drift from fair's), and 0
-errors (any page answering other than expected, any command refused, a socket closed, a stall).
+errors (any page answering other than expected, any command refused, a socket closed, a stall,
+a booth call not answered: skipped, left more than 10 s after it came, or no end heard in 90 s;
+a candidate who leaves as the call comes, their wait run out, is not one: `call_ended`). The
+first three such calls are printed in full: what the recruiter and the candidate each sent and
+heard (`Calls`).
 As a browser does, a GET on a kept-alive connection the server closed is sent once more, and a
 socket closed with 1013 ("try again later") connects again after a pause (both counted all the
 same when they fail).
