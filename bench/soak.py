@@ -80,6 +80,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -503,15 +504,25 @@ async def _queue(run: Run, live: Live, booth: int, n: int, who: str, mine: list[
             call = await asyncio.wait_for(called, run.args.queue_wait)
         except TimeoutError:
             calls.note(entry, who, f"no call within {run.args.queue_wait:g} s: queue.leave")
-            left = await live.call("queue.leave", {"booth_id": booth})
-            calls.note(entry, who, f"queue.leave: {left[0]} {left[2]}")
+            await insisting(
+                live,
+                "queue.leave",
+                {"booth_id": booth},
+                lambda left: calls.note(entry, who, f"queue.leave: {left[0]} {left[2]}"),
+            )
             return
     finally:
         called.cancel()
     ended = live.watch(event="conversation.ended")
     try:
-        answer = await live.call("queue.answer", {"entry_id": call["entry_id"]})
-        calls.note(call["entry_id"], who, f"queue.answer: {answer[0]} {answer[2]}")
+        answer = await insisting(
+            live,
+            "queue.answer",
+            {"entry_id": call["entry_id"]},
+            lambda answer: calls.note(
+                call["entry_id"], who, f"queue.answer: {answer[0]} {answer[2]}"
+            ),
+        )
         if answer[0] != "success":
             return
         conversation = answer[2]["conversation_id"]
@@ -525,6 +536,30 @@ async def _queue(run: Run, live: Live, booth: int, n: int, who: str, mine: list[
             run.tally.error(f"conversation {conversation}: never ended")
     finally:
         ended.cancel()
+
+
+async def insisting(
+    live: Live,
+    action: str,
+    payload: dict[str, Any],
+    note: Callable[[list[Any]], None] | None = None,
+    *,
+    pause: float = 2.0,
+) -> list[Any]:
+    """Send `action`, and again (5 times at most, `pause` s apart) while it is refused for want
+    of the server (`server.*`: nothing was done, "try again in a few seconds"), as a person
+    clicks again; the last reply (each `note`d). A candidate whose leave was refused once
+    stayed in the queue: called later, skipped (twice in the soak at 5140f18, on a loaded
+    machine)."""
+    for attempt in range(5):
+        if attempt:
+            await asyncio.sleep(pause)
+        reply = await live.call(action, payload)
+        if note is not None:
+            note(reply)
+        if reply[0] == "success" or not str(reply[2].get("code")).startswith("server."):
+            break
+    return reply
 
 
 async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
@@ -565,11 +600,7 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
                 await asyncio.wait_for(heard, 120)
             await asyncio.sleep(run.args.conversation)
             payload = {"conversation_id": conversation, "next_step": "keep_in_touch"}
-            for _ in range(5):  # as a recruiter would click again on "try again later"
-                ended = await live.call("conversation.end", payload)
-                if ended[0] == "success" or not str(ended[2].get("code")).startswith("server."):
-                    break
-                await asyncio.sleep(5)
+            await insisting(live, "conversation.end", payload, pause=5.0)
         if live.closed:
             tally.error(f"recruiter {person.id}: socket closed {live.ws.close_code}")
     finally:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -31,7 +34,13 @@ from _live import Live  # noqa: E402
 from fair import clock, db, queues, settings, unit_of_work  # noqa: E402
 from fair.models import User  # noqa: E402
 from tests import factories as f  # noqa: E402
-from tests.live_server import LoggedIn, Server  # noqa: E402
+from tests.conftest import login  # noqa: E402
+from tests.live_server import LoggedIn, Server, run_server  # noqa: E402
+
+DOWN_FR = (
+    "Le service est brièvement indisponible. Rien n’a été enregistré : réessayez dans quelques "
+    "secondes."
+)
 
 
 @dataclass
@@ -195,3 +204,67 @@ async def test_an_answered_call_is_no_error_and_leaves_no_journal(
     # The candidate noted the conversation's end after the recruiter forgot the call: kept
     # among the last Calls.KEPT, never shown.
     assert run.tally.calls.shown == []
+
+
+async def test_a_leave_refused_for_a_busy_server_is_sent_again(
+    conf: settings.Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The candidate bot clicks again on "try again in a few seconds": a leave refused once
+    left it in the queue, called later and skipped (twice in the soak at 5140f18)."""
+    engine = db.create_engine(conf.database_url)
+    try:
+        async with db.sessionmaker(engine, write=True)() as session:
+            booth_, _ = await f.booth(session, edition_=await f.edition(session))
+            user = await f.candidate(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    with run_server(
+        tmp_path_factory,
+        "soak-busy",
+        database_url=conf.database_url,
+        db_pool_size=1,  # one connection, none past it, 0.2 s of wait for it
+        db_max_overflow=0,
+        db_pool_timeout=0.2,
+    ) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            await login(http, user.email, f.PASSWORD)
+            run = run_of(queue_wait=0.5)
+            live = await Live.open(server.url, http.cookies["fair_session"], run.tally.record)
+            try:
+                waiting = asyncio.create_task(soak.queue(run, live, booth_.id, 0, user.id))
+                await until(lambda: run.tally.calls.journals)
+                [entry] = run.tally.calls.journals
+                async with held(server):
+                    await until(lambda: run.tally.errors)
+                await asyncio.wait_for(waiting, 10)
+            finally:
+                await live.close()
+    who = f"candidate {user.id}"
+    busy = {"code": "server.busy", "message": DOWN_FR}
+    assert without_times(run.tally.calls.journals[entry]) == [
+        f"{who}: queue.join: waiting, position 1",
+        f"{who}: no call within N s: queue.leave",
+        f"{who}: queue.leave: error {busy}",
+        f"{who}: queue.leave: success {{'booth_id': {booth_.id}, 'left': True}}",
+    ]
+    assert errors(run) == ["queue.leave: error server.busy"]
+
+
+@contextlib.asynccontextmanager
+async def held(server: Server) -> AsyncIterator[None]:
+    """The server's only database connection, taken on its loop until the block ends."""
+
+    async def on_server(work: Coroutine[Any, Any, Any]) -> Any:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, server.loop))
+
+    async def take() -> Any:
+        connection = await server.app.state.engine.connect()
+        await connection.exec_driver_sql("SELECT 1")
+        return connection
+
+    connection = await on_server(take())
+    try:
+        yield
+    finally:
+        await on_server(connection.close())
