@@ -17,6 +17,8 @@ import websockets
 # What a command's round trip is handed to: the action, when it began (time.time()), how long it
 # took (seconds), and what went wrong (None when it succeeded).
 Recorder = Callable[[str, float, float, str | None], None]
+# What is shown every event while set (`Live.seen`): its channel and its payload.
+Seen = Callable[[str, dict[str, Any]], None]
 
 
 class Live:
@@ -25,6 +27,7 @@ class Live:
         self.next_id = 0
         self.replies: dict[int, asyncio.Future[list[Any]]] = {}
         self.waiters: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
+        self.seen: Seen | None = None  # shown every event while set (a journal of what came)
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -44,6 +47,8 @@ class Live:
             async for raw in self.ws:
                 frame = json.loads(raw)
                 if frame[0] == "event":
+                    if self.seen is not None:
+                        self.seen(frame[1], frame[2])
                     self._deliver(frame[2])
                 elif (waiting := self.replies.pop(frame[1], None)) is not None:
                     if not waiting.done():

@@ -45,7 +45,11 @@ reference, the latency the machine and the servers give a request that does noth
 interval, then the goals, each ok or MISSED: RSS growth < 10 % per process (its mean RSS over the
 last interval against the first, after warm-up), p99 stable (the last interval's p99 at most
 1.5x the first's; the reference's ratio beside it tells the machine's drift from fair's), and 0
-errors (any page answering other than expected, any command refused, a socket closed, a stall).
+errors (any page answering other than expected, any command refused, a socket closed, a stall,
+a booth call not answered: skipped, left more than 10 s after it came, or no end heard in 90 s;
+a candidate who leaves as the call comes, their wait run out, is not one: `call_ended`). The
+first three such calls are printed in full: what the recruiter and the candidate each sent and
+heard (`Calls`).
 As a browser does, a GET on a kept-alive connection the server closed is sent once more, and a
 socket closed with 1013 ("try again later") connects again after a pause (both counted all the
 same when they fail).
@@ -75,7 +79,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -93,6 +98,10 @@ import websockets  # noqa: E402
 from _live import Live  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# How a recruiter's call ends (`call_ended`): answered, the candidate left, the call skipped.
+CALL_ENDS = ("conversation.started", "queue.left", "queue.skipped")
+CALL_WAIT = 90.0  # seconds: skipped after 60 s (fair.queues.CALL_TIMEOUT), checked every 5 s
+LEFT_AS_CALLED = 10.0  # seconds: a candidate who left within this gave up as the call came
 GOAL_RSS, GOAL_P99 = 0.10, 1.5
 # Time zones 3 to 8 hours apart: at any moment one of them has at least 16 hours of its day left.
 ZONES = (
@@ -106,7 +115,7 @@ CLOSE_TRY_AGAIN = 1013  # fair.live.socket.CLOSE_OVERFLOW
 SETUP_SECONDS = 1200.0  # --timeout's margin: seeding, starting, the media start (600 s at most)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN_RE = re.compile(r'data-token="([^"]+)"')
-IDS_RE = re.compile(r"(/|\b(?:candidate|booth|conversation|recruiter|interview|viewer) )\d+")
+IDS_RE = re.compile(r"(/|\b(?:candidate|booth|conversation|recruiter|interview|viewer|entry) )\d+")
 
 
 @dataclass
@@ -255,9 +264,63 @@ def admission_caps(total: int) -> tuple[int, int]:
 # What is measured ------------------------------------------------------------------------------
 
 
+class Calls:
+    """What each side of the booth calls saw, by queue entry: the replies and the events of the
+    recruiter who called and of the candidate (their last KEPT entries). The journals of the
+    first SHOWN calls counted as errors are kept whole (and grow with what comes after) to be
+    printed in full, the others counted only."""
+
+    KEPT = 300
+    SHOWN = 3
+    # The events noted as they come (queue.position and queue.changed only move places).
+    NOTED = frozenset(
+        {
+            "queue.called",
+            "queue.skipped",
+            "queue.left",
+            "conversation.started",
+            "conversation.ended",
+            "resync",
+        }
+    )
+
+    def __init__(self, start: float) -> None:
+        self.start = start  # time.time() the notes count from (the end of the warm-up)
+        self.journals: OrderedDict[int, list[str]] = OrderedDict()
+        self.shown: list[tuple[str, list[str]]] = []
+
+    def note(self, entry: int, who: str, what: str) -> None:
+        lines = self.journals.get(entry)
+        if lines is None:
+            lines = self.journals[entry] = []
+            if len(self.journals) > self.KEPT:
+                self.journals.popitem(last=False)
+        lines.append(f"{time.time() - self.start:+.1f} s {who}: {what}")
+
+    def heard(self, who: str, entry: int | None, channel: str, event: dict[str, Any]) -> None:
+        """An event `who` received (a Live's `seen`): noted on the entry it names, else on
+        `entry` (theirs: a resync, a conversation)."""
+        name = event.get("event")
+        about = event.get("entry_id", entry)
+        if name in self.NOTED and isinstance(about, int):
+            fields = ", ".join(f"{k} {v}" for k, v in event.items() if k != "event")
+            self.note(about, who, f"{name} on {channel}" + (f" ({fields})" if fields else ""))
+
+    def forget(self, entry: int) -> None:
+        """A call that ended as it should: its journal is not needed."""
+        self.journals.pop(entry, None)
+
+    def show(self, error: str, entry: int) -> None:
+        """`error` was counted for the call of `entry`: its journal printed in full (the
+        first SHOWN)."""
+        if len(self.shown) < self.SHOWN:
+            self.shown.append((error, self.journals.setdefault(entry, [])))
+
+
 @dataclass
 class Tally:
-    """Round trips by interval (seconds), errors, and the servers' RSS samples (KiB)."""
+    """Round trips by interval (seconds), errors, the servers' RSS samples (KiB), and the
+    journals of the booth calls."""
 
     start: float  # time.time() when the measurement begins (after warm-up)
     interval: float
@@ -267,6 +330,10 @@ class Tally:
     rss: dict[str, dict[int, list[int]]] = field(default_factory=dict)
     actions: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    calls: Calls = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.calls = Calls(self.start)
 
     def bucket(self, at: float) -> int | None:
         n = int((at - self.start) // self.interval) if at >= self.start else -1
@@ -350,7 +417,7 @@ async def candidate(run: Run, n: int, person: Person, base: str, transport: Any)
                     # with 503 left none on file: the next, without, was refused with 422).
                     has_cv = await apply(run, client, offers.pop(0), with_cv=not has_cv)
                 elif kind == "queue":
-                    await queue(run, live, rng.choice(world.booths), n)
+                    await queue(run, live, rng.choice(world.booths), n, person.id)
                 elif rng.random() < 0.05:
                     body = f"Question {n}: recrutez-vous des débutants ?"
                     await live.call("qa.ask", {"booth_id": rng.choice(world.booths), "body": body})
@@ -411,23 +478,51 @@ async def apply(run: Run, client: httpx.AsyncClient, offer: int, *, with_cv: boo
     return not with_cv or (sent is not None and sent.status_code == 303)
 
 
-async def queue(run: Run, live: Live, booth: int, n: int) -> None:
-    """Join a booth's queue, answer the call, write twice, wait for the end."""
+async def queue(run: Run, live: Live, booth: int, n: int, user: int) -> None:
+    """Join a booth's queue, answer the call, write twice, wait for the end; what this
+    candidate (`user`, their id) sent and heard noted in the call's journal."""
+    calls, who = run.tally.calls, f"candidate {user}"
+    mine: list[int] = []  # the entry, once joined
+    live.seen = lambda channel, event: calls.heard(who, mine[0] if mine else None, channel, event)
+    try:
+        await _queue(run, live, booth, n, who, mine)
+    finally:
+        live.seen = None
+
+
+async def _queue(run: Run, live: Live, booth: int, n: int, who: str, mine: list[int]) -> None:
+    calls = run.tally.calls
     called = live.watch(event="queue.called", booth_id=booth)
     try:
         joined = await live.call("queue.join", {"booth_id": booth})
         if joined[0] != "success":
             return
+        place = joined[2]
+        mine.append(entry := place["entry_id"])
+        calls.note(entry, who, f"queue.join: {place['status']}, position {place['position']}")
         try:
             call = await asyncio.wait_for(called, run.args.queue_wait)
         except TimeoutError:
-            await live.call("queue.leave", {"booth_id": booth})
+            calls.note(entry, who, f"no call within {run.args.queue_wait:g} s: queue.leave")
+            await insisting(
+                live,
+                "queue.leave",
+                {"booth_id": booth},
+                lambda left: calls.note(entry, who, f"queue.leave: {left[0]} {left[2]}"),
+            )
             return
     finally:
         called.cancel()
     ended = live.watch(event="conversation.ended")
     try:
-        answer = await live.call("queue.answer", {"entry_id": call["entry_id"]})
+        answer = await insisting(
+            live,
+            "queue.answer",
+            {"entry_id": call["entry_id"]},
+            lambda answer: calls.note(
+                call["entry_id"], who, f"queue.answer: {answer[0]} {answer[2]}"
+            ),
+        )
         if answer[0] != "success":
             return
         conversation = answer[2]["conversation_id"]
@@ -443,6 +538,30 @@ async def queue(run: Run, live: Live, booth: int, n: int) -> None:
         ended.cancel()
 
 
+async def insisting(
+    live: Live,
+    action: str,
+    payload: dict[str, Any],
+    note: Callable[[list[Any]], None] | None = None,
+    *,
+    pause: float = 2.0,
+) -> list[Any]:
+    """Send `action`, and again (5 times at most, `pause` s apart) while it is refused for want
+    of the server (`server.*`: nothing was done, "try again in a few seconds"), as a person
+    clicks again; the last reply (each `note`d). A candidate whose leave was refused once
+    stayed in the queue: called later, skipped (twice in the soak at 5140f18, on a loaded
+    machine)."""
+    for attempt in range(5):
+        if attempt:
+            await asyncio.sleep(pause)
+        reply = await live.call(action, payload)
+        if note is not None:
+            note(reply)
+        if reply[0] == "success" or not str(reply[2].get("code")).startswith("server."):
+            break
+    return reply
+
+
 async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
     """Staff the booth; call the next candidate, write once, end the conversation."""
     tally = run.tally
@@ -455,25 +574,22 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
         await live.call("subscribe", {"channel": f"user:{person.id}"})
         await live.call("booth.staff", {"booth_id": booth})
         while not run.stopping.is_set() and not live.closed:
-            started = live.watch(event="conversation.started")
-            skipped = live.watch(event="queue.skipped")
-            left = live.watch(event="queue.left")  # the candidate gave up as they were called
+            ends = {name: live.watch(event=name) for name in CALL_ENDS}
+            asked = time.monotonic()
             called = await live.call("queue.next", {"booth_id": booth})
             if called[0] != "success" or called[2]["entry_id"] is None:
-                for watched in (started, skipped, left):
+                for watched in ends.values():
                     watched.cancel()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(run.stopping.wait(), 2)
                 continue
-            ends = {started, skipped, left}
-            await asyncio.wait(ends, timeout=90, return_when=asyncio.FIRST_COMPLETED)
-            skipped.cancel()
-            left.cancel()
-            if not started.done():
-                started.cancel()
-                tally.error(f"booth {booth}: a call neither answered nor skipped")
+            entry, candidate = called[2]["entry_id"], called[2]["candidate"]["id"]
+            calls = run.tally.calls
+            took = f"queue.next in {time.monotonic() - asked:.1f} s"
+            calls.note(entry, f"recruiter of booth {booth}", f"{took}: calls candidate {candidate}")
+            conversation = await call_ended(run, live, booth, entry, ends)
+            if conversation is None:
                 continue
-            conversation = started.result()["conversation_id"]
             heard = asyncio.create_task(candidate_writes(live, conversation, person.id))
             body = "Bonjour, parlez-moi de votre parcours."
             await live.call("conversation.send", {"conversation_id": conversation, "body": body})
@@ -484,15 +600,75 @@ async def recruiter(run: Run, booth: int, person: Person, base: str) -> None:
                 await asyncio.wait_for(heard, 120)
             await asyncio.sleep(run.args.conversation)
             payload = {"conversation_id": conversation, "next_step": "keep_in_touch"}
-            for _ in range(5):  # as a recruiter would click again on "try again later"
-                ended = await live.call("conversation.end", payload)
-                if ended[0] == "success" or not str(ended[2].get("code")).startswith("server."):
-                    break
-                await asyncio.sleep(5)
+            await insisting(live, "conversation.end", payload, pause=5.0)
         if live.closed:
             tally.error(f"recruiter {person.id}: socket closed {live.ws.close_code}")
     finally:
         await live.close()
+
+
+async def call_ended(
+    run: Run,
+    live: Live,
+    booth: int,
+    entry: int,
+    ends: dict[str, asyncio.Future[dict[str, Any]]],
+) -> int | None:
+    """How the recruiter's call of `entry` ended (`ends`: its watched ends, from before the
+    call, which is noted); the conversation's id when the candidate answered, else None. A
+    candidate who left within LEFT_AS_CALLED s of the call gave up as it came (their wait ran
+    out; the product tells the recruiter with `queue.left`): counted, not an error. A candidate
+    who left later, or was skipped (the candidate bot answers any call it hears while it
+    waits: it did not hear this one, or its answer was refused), or no end heard within
+    CALL_WAIT s: an error, its journal (both sides' replies and events) kept to be printed
+    (`Calls`)."""
+    calls, who = run.tally.calls, f"recruiter of booth {booth}"
+    live.seen = lambda channel, event: calls.heard(who, entry, channel, event)
+    began = time.monotonic()
+    try:
+        end = await _first_end(live, ends, entry, CALL_WAIT)
+    finally:
+        live.seen = None
+        for watched in ends.values():
+            watched.cancel()
+    seconds = time.monotonic() - began
+    if end is not None and end[0] == "conversation.started":
+        calls.forget(entry)
+        run.tally.actions["call answered"] += 1
+        return int(end[1]["conversation_id"])
+    if end is not None and end[0] == "queue.left" and seconds <= LEFT_AS_CALLED:
+        calls.forget(entry)
+        run.tally.actions["call left as it came"] += 1
+        return None
+    if end is None:
+        error = f"booth {booth}: entry {entry}: a call neither answered, left nor skipped"
+    elif end[0] == "queue.left":
+        error = f"booth {booth}: entry {entry}: a called candidate left without answering"
+    else:
+        error = f"booth {booth}: entry {entry}: a call skipped, not answered within 60 s"
+    calls.note(entry, who, f"{end[0] if end else 'nothing'} after {seconds:.1f} s: an error")
+    run.tally.error(error)
+    calls.show(run.tally.errors[-1], entry)
+    return None
+
+
+async def _first_end(
+    live: Live, ends: dict[str, asyncio.Future[dict[str, Any]]], entry: int, seconds: float
+) -> tuple[str, dict[str, Any]] | None:
+    """The first of `ends` heard for `entry` within `seconds` (an end of an earlier call, late,
+    is passed over: watched again), or None."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        waiting = set(ends.values())
+        done, _ = await asyncio.wait(waiting, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        for name, watched in list(ends.items()):
+            if watched not in done:
+                continue
+            event = watched.result()
+            if event.get("entry_id", entry) == entry:  # conversation.started names none
+                return name, event
+            ends[name] = live.watch(event=name)
+    return None
 
 
 async def candidate_writes(live: Live, conversation: int, recruiter: int, count: int = 2) -> None:
@@ -815,6 +991,10 @@ def report(tally: Tally, args: argparse.Namespace, world: World) -> None:
     for kind, count in kinds.most_common(12):
         first = next(e for e in tally.errors if kind_of(e) == kind)
         print(f"   {count:>6} x {kind} (first {first.split(': ', 1)[0]})")
+    for error, journal in tally.calls.shown:  # the first unanswered calls, both sides in full
+        print(f"   {error}; what each side sent and heard:")
+        for line in journal:
+            print(f"      {line}")
     last = tally.intervals - 1
     print(f"\nSummary: {len(world.candidates):,} candidates in the mix, {len(world.viewers)} "
           f"viewers, {len(world.interviews)} interviews, {len(world.booths)} recruiters; "
