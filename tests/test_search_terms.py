@@ -568,6 +568,19 @@ async def test_spelling_follows_the_offers_added_and_removed(session):  # type: 
     assert await fixed() == {"zytholgue": search.stem("zythologue")}
 
 
+async def test_the_spelling_tables_are_worked_out_at_start_up(conf):  # type: ignore[no-untyped-def]
+    """The trades' and the communes' words (~0.25 s of CPU) are there before the first typo
+    (fair.app's lifespan, in a thread): not worked out on the event loop by its request."""
+    from fair.app import create_app  # the app assembled, as a process starts it
+
+    tables = (search_terms.surfaces, search_terms.trade_words, search_terms.place_words)
+    for table in tables:
+        table.cache_clear()
+    application = create_app(conf)
+    async with application.router.lifespan_context(application):
+        assert [table.cache_info().currsize for table in tables] == [1, 1, 1]
+
+
 def test_groups_that_find_nothing_more_are_left_out_of_the_match():
     """A group whose every stem continues one of another group's stems finds no offer that
     one does not: the match leaves it out (its rank still counts it); equal groups once."""
