@@ -26,6 +26,7 @@ from fair.live import hub as live_hub
 from fair.media.host import Host
 from fair.media.remote import RemoteStages
 from fair.page_cache import PageCache
+from fair.search import terms as search_terms
 from fair.tally import Tally
 from fair.web import (
     accounts,
@@ -105,6 +106,7 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
             state.stages = media.stages
         try:
             await asyncio.to_thread(geo.load)  # 0.3 s of CPU, once: not on the event loop
+            await asyncio.to_thread(search_terms.load)  # likewise, 0.25 s: the spelling's
             await broadcast.connect()  # BroadcastError: Redis unreachable at start-up
             if isinstance(media, RemoteStages):
                 await media.connect()  # MediaError: likewise

@@ -4,6 +4,8 @@ spelling forgiven, and the reasons shown; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert
 
 from fair import db, rome, rome_suggest, search
@@ -374,6 +376,44 @@ def test_distance_counts_edits():
     assert search_terms.allowed("ash") == 0
 
 
+def _full_table(a: str, b: str) -> int:
+    """Edits from `a` to `b` (added, dropped, changed, two swapped), every cell of the table."""
+    before: list[int] = []
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, row = row, current
+    return row[-1]
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.text("aceinrst", max_size=10),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 9), st.sampled_from("aceinrst"))),
+    st.integers(0, 2),
+)
+def test_distance_within_most_is_the_full_tables(word, edits, most):  # type: ignore[no-untyped-def]
+    """`distance` works out only the band `most` letters wide around the diagonal: the same
+    edits as the whole table wherever they are `most` at most, else `most` + 1."""
+    other = list(word)
+    for kind, at, letter in edits[:3]:  # a few edits of `word` (or none): near and far pairs
+        at = min(at, len(other))
+        if kind == 0:
+            other.insert(at, letter)
+        elif other and kind == 1:
+            del other[min(at, len(other) - 1)]
+        elif other and kind == 2:
+            other[min(at, len(other) - 1)] = letter
+        elif at + 1 < len(other):
+            other[at], other[at + 1] = other[at + 1], other[at]
+    b = "".join(other)
+    assert search_terms.distance(word, b, most) == min(_full_table(word, b), most + 1)
+
+
 def test_words_too_many_letters_apart_are_not_compared():
     """`Typed.near` is `closeness` wherever that is within the letters allowed: the bound on
     letters only skips words that could not be (every trade's word and a sample of stems,
@@ -440,6 +480,44 @@ async def test_vocabulary_counts_a_changed_title_only(session):  # type: ignore[
     assert after == {**before, search.stem("boulanger"): 1}
 
 
+# Typed word -> the stem `respell` corrects it to (None: left as typed), on the offers of
+# `_setup` and the trades' words: titles' words (the vocabulary), trades' words (ROME names and
+# synonyms, no offer has them), a word's start or stem, the communes' names never.
+CORRECTIONS = {
+    "electricein": "electricien", "elecricien": "electricien", "carsite": "carist",
+    "chaufeur": "chauffeur", "conducteru": "conducteur", "condcteur": "conducteur",
+    "routeir": "routi", "routiers": None, "hospitaleir": "hospitali", "manoeuvr": None,
+    "plombeir": "plombi", "plombiere": "plombi", "boulangre": "boulang", "soudeure": "soudeur",
+    "infirmeir": "infirmi", "serveuz": "serveur", "menuisiere": "menuisi", "macon": None,
+    "macn": "macon", "cuisiner": "cuisin", "cuisinie": "cuisin", "xqzwvk": None, "lunell": None,
+    "vendargue": None, "sete": None, "chantier": None, "chanteirs": "chanti",
+    "assistnat": "assist", "dependnace": "depend", "internatonal": "internat",
+    "internationnal": "internat", "pods": "poid", "lourds": None, "aid": None, "agnet": None,
+    "jardinnier": "jardin", "electrotechnicien": "electromecanicien",
+    "mecanicein": "mecanicien", "secretiare": "secretair", "comptabel": "comptabl",
+    "livreru": "libr", "vendeuse": "vendeux", "vendeus": "vendeur", "magasinier": "magasin",
+    "magazinier": "magasin", "preparateru": "prepar", "cariste": None, "caristes": None,
+    "transprt": "transport", "tranport": "transport",
+}  # fmt: skip
+# Where the two databases' vocabularies answer apart (FTS5 trigrams against pg_trgm).
+CORRECTIONS_BY_DIALECT = {
+    "sqlite": {"conductrise": "conductric", "electricite": "electricit"},
+    "postgresql": {"conductrise": None, "electricite": None},
+}
+
+
+async def test_spelling_corrections(session):  # type: ignore[no-untyped-def]
+    """Each typo's correction, one word at a time (as every query's first probe: nothing
+    kept): the answers the search gave when this test was written."""
+    edition, _ = await _setup(session)
+    expected = {**CORRECTIONS, **CORRECTIONS_BY_DIALECT[session.get_bind().dialect.name]}
+    found = {}
+    for word in expected:
+        fixes = await search_terms.respell(session, [word], edition_id=edition.id)
+        found[word] = fixes.get(word)
+    assert found == expected
+
+
 async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]
     """A typo typed again costs no probe (fair.search.cache); once an offer has the word, it
     is no typo any more."""
@@ -466,6 +544,41 @@ async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # 
     await f.offer(session, booth_=booth, title="Magasinier", description="Carsite confirmé.")
     await db.commit(session)
     assert await search_terms.respell(session, ["carsite"], edition_id=edition.id) == {}
+
+
+async def test_spelling_follows_the_offers_added_and_removed(session):  # type: ignore[no-untyped-def]
+    """A correction toward a title's word once an offer has it; none while an offer has the
+    word as typed (no typo then), and again once that offer is gone. Each answer is kept
+    (fair.search.cache) until a commit changes the edition's offers."""
+    edition, _ = await _setup(session)
+    booth, _ = await f.booth(session, edition_=edition)
+
+    async def fixed() -> dict[str, str]:
+        return await search_terms.respell(session, ["zytholgue"], edition_id=edition.id)
+
+    assert await fixed() == {}
+    await f.offer(session, booth_=booth, title="Zythologue", description="Bières.")
+    await db.commit(session)
+    assert await fixed() == {"zytholgue": search.stem("zythologue")}
+    typed = await f.offer(session, booth_=booth, title="Caviste", description="Zytholgue.")
+    await db.commit(session)
+    assert await fixed() == {}
+    await session.delete(typed)
+    await db.commit(session)
+    assert await fixed() == {"zytholgue": search.stem("zythologue")}
+
+
+async def test_the_spelling_tables_are_worked_out_at_start_up(conf):  # type: ignore[no-untyped-def]
+    """The trades' and the communes' words (~0.25 s of CPU) are there before the first typo
+    (fair.app's lifespan, in a thread): not worked out on the event loop by its request."""
+    from fair.app import create_app  # the app assembled, as a process starts it
+
+    tables = (search_terms.surfaces, search_terms.trade_words, search_terms.place_words)
+    for table in tables:
+        table.cache_clear()
+    application = create_app(conf)
+    async with application.router.lifespan_context(application):
+        assert [table.cache_info().currsize for table in tables] == [1, 1, 1]
 
 
 def test_groups_that_find_nothing_more_are_left_out_of_the_match():
