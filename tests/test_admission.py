@@ -3,6 +3,7 @@ gate on pages on SQLite and PostgreSQL. Time moves with fair.clock (and `now=`),
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import secrets
@@ -800,6 +801,7 @@ async def test_gate_holds_the_second_candidate_until_the_first_goes_quiet(
     # The first one let in filled the cap on arriving (no move of the line: no pace), seen just
     # now: their place frees up in 10 minutes at the earliest (idle), shown from the first status.
     assert (status["admitted"], status["position"], status["wait_seconds"]) == (False, 1, 600.0)
+    assert status["floor"] is True  # the earliest: the first one may stay longer
     ten = i18n.ngettext("about %(num)s minute", "about %(num)s minutes", 10, "fr", num=10)
     assert status["wait_text"] == i18n.gettext(
         "Estimated wait: %(wait)s or more (those let in may stay longer).", "fr", wait=ten
@@ -1048,6 +1050,12 @@ def test_the_wait_shown_has_the_reader_s_number_format() -> None:
         )
     finally:
         i18n.current_locale.reset(token)
+    # The status says which is a floor (a lower bound), for scripts and bench/surge.py.
+    floors = [
+        json.loads(waiting_page._status_answer(p, "/").body)["floor"]
+        for p in (place, expiry, earliest)
+    ]
+    assert floors == [False, False, True]
 
 
 async def test_the_gated_editions_kept_outlive_the_session_that_read_them(

@@ -127,6 +127,10 @@ def _status_answer(place: admission.Place | None, target: str) -> Response:
     body = {key: context[key] for key in ("place_text", "wait_text", "next")}
     body |= {"admitted": False, "position": place.position, "waiting": place.waiting}
     body["wait_seconds"] = place.wait_seconds
+    # A floor: the earliest the line can let them in, not an estimate (holders present, no
+    # pace measured yet: "or more" in `wait_text`); bench/surge.py leaves it out of the ETA
+    # error, which measures estimates.
+    body["floor"] = place.at_least
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
