@@ -23,12 +23,14 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 from itsdangerous import TimestampSigner
+from prometheus_client import REGISTRY
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import admission_gate, clock, db, notices, participants, settings
 from fair.app import create_app
 from fair.models import Edition, User
+from fair.web import middleware
 from tests import factories as f
 from tests.conftest import CSRF_RE, csrf, login
 from tests.statements import selects
@@ -251,3 +253,45 @@ async def test_a_revoked_session_is_not_served_from_the_kept_pages(
     page = await copy.get(landing)
     assert page.status_code == 200
     assert f'data-user-id="{him.id}"' not in page.text
+
+
+def _asked(route: str) -> float:
+    labels = {"method": "GET", "route": route, "status": "200"}
+    return REGISTRY.get_sample_value("fair_http_requests_total", labels) or 0.0
+
+
+async def test_the_waiting_page_s_script_is_answered_past_the_stack(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """The script's ask (JSON) is answered by fair.web.admission's Shortcut, right inside
+    fair.web.ops (its id and count), past the rest of the stack (issue 17: ~630 asks a second
+    in the 10,000-candidate surge): the session read and never written back (SessionMiddleware
+    re-signed it on every answer), the security headers, the reader's language; a page's ask
+    (HTML) goes the stack's way, as before."""
+    edition, _first, (second, _) = await _full_fair(session, make_client)
+    status, json_asked = f"/e/{edition.slug}/waiting/status", {"accept": "application/json"}
+    route = "/e/{slug}/waiting/status"
+    before = _asked(route)
+    second.cookies.set("lang", "en")
+    with checkouts(app) as taken:
+        answer = await second.get(status, headers=json_asked)
+    assert taken == []
+    assert (answer.status_code, answer.json()["position"], answer.json()["floor"]) == (
+        200,
+        1,
+        True,
+    )
+    assert answer.json()["place_text"] == "You are number 1 in line, out of 1."
+    assert "set-cookie" not in answer.headers
+    headers = {k: answer.headers[k] for k in ("cache-control", "x-frame-options")}
+    assert headers == {"cache-control": "no-store", "x-frame-options": "DENY"}
+    assert answer.headers["content-security-policy"] == middleware.CSP
+    assert len(answer.headers["x-request-id"]) == 32
+    assert _asked(route) == before + 1
+    # A page's ask (HTML), the stack's way, as before.
+    page_way = await second.get(status)
+    assert page_way.json()["position"] == 1
+    # No session: the stack's way too (the page's 401, as before).
+    found = await make_client().get(status, headers=json_asked)
+    assert (found.status_code, found.json()["error"]["code"]) == (401, "auth.required")
+
