@@ -8,6 +8,7 @@ fair.clock."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -295,3 +296,27 @@ async def test_the_waiting_page_s_script_is_answered_past_the_stack(
     found = await make_client().get(status, headers=json_asked)
     assert (found.status_code, found.json()["error"]["code"]) == (401, "auth.required")
 
+
+async def test_held_candidates_asking_at_once_are_read_exempt_together(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """Whether a held candidate is exempt (an interview soon) is read once a minute each:
+    for those asking at the same moment, in one statement on one connection (fair.web.kept
+    `exempt`; one connection each emptied the pool at the 10,000-candidate surge's opening)."""
+    edition, _first, (second, _) = await _full_fair(session, make_client)
+    third, _ = await _person(session, make_client, edition)
+    status, json_asked = f"/e/{edition.slug}/waiting/status", {"accept": "application/json"}
+    assert (await third.get(status, headers=json_asked)).json()["position"] == 2
+    later = f.NOON + timedelta(seconds=admission_gate.EXEMPT_SECONDS + 1)
+    clock.set_now(later)
+    await admission_gate.armed_now(app.state.read_sessions, later)  # read again, apart
+    for who in (second, third):  # their sessions, kept by the live hub as a page reads them
+        assert (await who.get(status, headers=json_asked)).status_code == 200
+    clock.set_now(later + timedelta(seconds=admission_gate.EXEMPT_SECONDS + 1))
+    await admission_gate.armed_now(app.state.read_sessions, clock.now())
+    with checkouts(app) as taken:
+        answers = await asyncio.gather(
+            *(who.get(status, headers=json_asked) for who in (second, third))
+        )
+    assert sorted(a.json()["position"] for a in answers) == [1, 2]
+    assert taken.count("interviews") == 1, taken
