@@ -320,3 +320,38 @@ async def test_held_candidates_asking_at_once_are_read_exempt_together(
         )
     assert sorted(a.json()["position"] for a in answers) == [1, 2]
     assert taken.count("interviews") == 1, taken
+
+
+@pytest.mark.postgresql_only
+async def test_an_open_page_is_served_kept_while_the_pool_is_short_before_the_line_is_pressed(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """An opening's first seconds: the gate armed, not engaged yet (the line is pressed by
+    arrivals that come after the edition's page and hall), and every connection of the pool
+    taken: the hall is served from the page kept for candidates (the viewer's facts read on
+    one connection of the overflow), not rendered in a unit of work waiting for one (issue 17:
+    19 "server.busy" on the hall in the 10,000-candidate surge's first seconds)."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session, admission_active_cap=100)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    await f.offer(session, booth_=booth)
+    await db.commit(session)
+    (first, her), (second, him) = [await _person(session, make_client, edition) for _ in "ab"]
+    hall, status = f"/e/{edition.slug}/booths", f"/e/{edition.slug}/waiting/status"
+    assert f'data-user-id="{her.id}"' in (await first.get(hall)).text  # rendered, kept
+    assert (await second.get(status)).json()["admitted"] is True  # let in: not pressed
+    engine = app.state.engine
+    taken = [await engine.connect() for _ in range(engine.sync_engine.pool.size())]
+    try:
+        with checkouts(app) as read:
+            page = await second.get(hall)
+    finally:
+        for connection in taken:
+            await connection.close()
+    assert page.status_code == 200 and f'data-user-id="{him.id}"' in page.text
+    assert read == ["checkout", "notices", "edition_candidates"]
+    # With connections to spare, the page's way, as before: a unit of work (the user, their
+    # notices counted; the edition's version), the page kept served from there.
+    with checkouts(app) as read:
+        assert (await second.get(hall)).status_code == 200
+    assert read == ["checkout", "notices", "editions"]
