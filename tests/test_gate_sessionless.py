@@ -355,3 +355,27 @@ async def test_an_open_page_is_served_kept_while_the_pool_is_short_before_the_li
     with checkouts(app) as read:
         assert (await second.get(hall)).status_code == 200
     assert read == ["checkout", "notices", "editions"]
+
+
+@pytest.mark.postgresql_only
+async def test_the_script_s_ask_is_answered_busy_when_every_connection_is_taken(
+    app: Any, conf: settings.Settings, session: AsyncSession, make_client: Any
+) -> None:
+    """What the shortcut's answer raises is answered as the stack answers it: every
+    connection taken (here while the armed editions are read again), a 503 with Retry-After,
+    never a 500."""
+    edition, _first, (second, _) = await _full_fair(session, make_client)
+    small = create_app(replace(conf, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.2))
+    async with small.router.lifespan_context(small):
+        transport = httpx.ASGITransport(app=small)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as him:
+            him.cookies = second.cookies
+            admission_gate.forget()  # the armed editions to read again
+            connection = await small.state.engine.connect()
+            try:
+                status = f"/e/{edition.slug}/waiting/status"
+                answer = await him.get(status, headers={"accept": "application/json"})
+            finally:
+                await connection.close()
+    assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
+    assert answer.json()["error"]["code"] == "server.busy"

@@ -44,8 +44,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fair import admission, admission_gate, app_state, clock, editions, i18n, settings
 from fair.enums import Role
-from fair.errors import FairError
-from fair.web import errors, gate, middleware, urls
+from fair.web import gate, middleware, urls
 from fair.web.accounts import safe_next
 from fair.web.auth import database, json_page, page, require_user
 from fair.web.templating import render
@@ -237,13 +236,16 @@ class Shortcut:
         token = i18n.current_locale.set(locale)
         try:
             response = await _held_status(request)
-        except FairError as exc:  # the line full or out of reach: a 503 with Retry-After
-            response = await errors.fair_error(request, exc)
+        except Exception as exc:  # answered as the stack answers it (fair/app.py's handlers)
+            handler = _handler_of(app, exc)
+            if handler is None:  # pragma: no cover - fair/app.py handles Exception
+                raise
+            response = await handler(request, exc)
         finally:
             i18n.current_locale.reset(token)
         if response is not None:
             scope.update(ours)  # fair.web.ops counts it under its route
-            private = request.state.user is not None
+            private = getattr(request.state, "user", None) is not None
             response.raw_headers = middleware.secured(response.raw_headers, private=private)
         return response
 
@@ -256,6 +258,13 @@ class Shortcut:
             return {}
         found = json.loads(b64decode(data))
         return found if isinstance(found, dict) else {}
+
+
+def _handler_of(app: Any, exc: Exception) -> Any:
+    """The app's exception handler for `exc` (its class's, else its nearest base's): the
+    line full (admission.Full), every connection taken (a 503 with Retry-After), ..."""
+    handlers = app.exception_handlers
+    return next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
 
 
 def _status_asked(scope: Scope) -> str | None:
