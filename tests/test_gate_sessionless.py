@@ -350,6 +350,18 @@ async def test_an_open_page_is_served_kept_while_the_pool_is_short_before_the_li
             await connection.close()
     assert page.status_code == 200 and f'data-user-id="{him.id}"' in page.text
     assert read == ["checkout", "notices", "edition_candidates"]
+    # Nothing has read the armed editions yet in this process (the held status does, after
+    # these pages): read by the page, on a connection of its own, and the page served kept.
+    admission_gate.forget()
+    taken = [await engine.connect() for _ in range(engine.sync_engine.pool.size())]
+    try:
+        with checkouts(app) as read:
+            page = await second.get(hall)
+    finally:
+        for connection in taken:
+            await connection.close()
+    assert page.status_code == 200 and f'data-user-id="{him.id}"' in page.text
+    assert read == ["checkout", "editions", "live_days"]
     # With connections to spare, the page's way, as before: a unit of work (the user, their
     # notices counted; the edition's version), the page kept served from there.
     with checkouts(app) as read:

@@ -312,6 +312,11 @@ async def decide(request: Request, *, served: bool) -> Decided | None:
     if how in (STAFF, OWN) or (how == OPEN and not served):
         return None
     gates = admission_gate.armed_cached(now)
+    if gates is None and how == OPEN and db.pool_short(state.engine):
+        # An opening's first seconds: nothing has read them yet (the held status does, which
+        # comes after these pages) and the pool is short: read them now, one caller at a
+        # time on a connection of its own, so that these pages can be served kept.
+        gates = await admission_gate.armed_now(state.read_sessions, now)
     if not gates:  # none armed, or to read again: the page's way (the held status) reads them
         return None
     kind = "slug" if how == OPEN else how
