@@ -997,7 +997,11 @@ class RedisLine:
 
     async def _script_calls(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         """ARRIVE for each call, in one pipeline; a call Redis did not know the script for
-        (restarted, or flushed) is made again alone (redis-py then loads it)."""
+        (restarted, or flushed) is made again alone (redis-py then loads it). One call alone
+        goes without a pipeline (redis-py's costs more than the call)."""
+        if len(calls) == 1:
+            keys, args = calls[0]
+            return [await self.script(keys=keys, args=args)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for keys, args in calls:
                 pipe.evalsha(self.script.sha, len(keys), *keys, *args)
