@@ -266,9 +266,8 @@ async def test_the_waiting_page_s_script_is_answered_past_the_stack(
 ) -> None:
     """The script's ask (JSON) is answered by fair.web.admission's Shortcut, right inside
     fair.web.ops (its id and count), past the rest of the stack (issue 17: ~630 asks a second
-    in the 10,000-candidate surge): the session read and never written back (SessionMiddleware
-    re-signed it on every answer), the security headers, the reader's language; a page's ask
-    (HTML) goes the stack's way, as before."""
+    in the 10,000-candidate surge): the session read and never written back, the security
+    headers, the reader's language; a page's ask (HTML) goes the stack's way, as before."""
     edition, _first, (second, _) = await _full_fair(session, make_client)
     status, json_asked = f"/e/{edition.slug}/waiting/status", {"accept": "application/json"}
     route = "/e/{slug}/waiting/status"

@@ -19,8 +19,8 @@ edition, no valid session, staff) goes the page's way (`_status`).
 The script's asks (JSON) come in through `Shortcut`, right inside fair.web.ops (their id,
 count and latency) and past the rest of the stack: ~9,500 held candidates asking every 15 s
 are ~630 asks a second on two cores, and the stack (security headers, gzip, language,
-session middleware re-signing the session cookie on every answer, body limit, exception
-middleware, the router trying every route) cost more than the answer itself. It reads the
+session, body limit, exception middleware, the router trying every route: ~130 us of CPU an
+ask in process, of ~900) is paid by each for nothing the answer needs. It reads the
 session and language cookies as those layers do, answers with the security headers, and
 hands anything it cannot answer (`_held_status` None, an error, not JSON) down the stack.
 """
