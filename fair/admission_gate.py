@@ -178,11 +178,18 @@ def exempt_known(user_id: int, now: datetime) -> bool | None:
     return _exempt.get(user_id, now=now.timestamp())
 
 
-async def exempt_among(session: AsyncSession, user_ids: Collection[int], now: datetime) -> set[int]:
-    """Those of the candidates `user_ids` who are `exempt` now (one read for them all)."""
+async def exempt_among(
+    session: AsyncSession, user_ids: Collection[int], now: datetime, *, keep: bool = False
+) -> set[int]:
+    """Those of the candidates `user_ids` who are `exempt` now (one read for them all); with
+    `keep`, each one's answer kept for `exempt_known` as `exempt` keeps it."""
     if not user_ids:
         return set()
-    return set(await session.scalars(select(Interview.candidate_id).where(*_soon(now, user_ids))))
+    found = set(await session.scalars(select(Interview.candidate_id).where(*_soon(now, user_ids))))
+    if keep:
+        for user_id in user_ids:
+            _exempt.put(user_id, user_id in found, now=now.timestamp())
+    return found
 
 
 def _soon(now: datetime, user_ids: Collection[int]) -> list[ColumnElement[bool]]:

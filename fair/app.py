@@ -196,6 +196,11 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         # Then /healthz, /readyz and /metrics answered before any session or header
         # work; every other request's id, count and latency (fair.web.ops).
         Middleware(ops.Operations),
+        # Then the held status asked by the waiting page's script, answered past the rest
+        # when it can (fair.web.admission: ~630 asks a second in a 10,000-candidate surge).
+        Middleware(
+            admission.Shortcut, secret_key=conf.secret_key, session_cookie=cookie, max_age=max_age
+        ),
         Middleware(SecurityHeaders),
         # HTML, CSS, JS, JSON and CSV compressed; never partial (206) answers, video, images,
         # PDFs or XLSX files (zips already).

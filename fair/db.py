@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import QueuePool
 
 from fair import settings
 
@@ -362,6 +363,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     event.listen(engine.sync_engine, "after_cursor_execute", _used)
     event.listen(engine.sync_engine, "before_cursor_execute", _transaction_unless_read)
     return engine
+
+
+def pool_short(engine: AsyncEngine) -> bool:
+    """Whether the engine's pool is short of connections: every one of its `pool_size` taken,
+    requests now on the overflow's (or waiting for one). Never for SQLite's pool (a file:
+    no server's connections to run out of)."""
+    pool = engine.sync_engine.pool
+    return isinstance(pool, QueuePool) and pool.checkedout() >= pool.size()
 
 
 async def ping(engine: AsyncEngine) -> None:

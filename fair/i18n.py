@@ -50,7 +50,8 @@ def gettext(message: str, locale: str | None = None, **params: Any) -> str:
 def ngettext(singular: str, plural: str, n: int, locale: str | None = None, **params: Any) -> str:
     locale = locale or current_locale.get()
     text = translations(locale).ngettext(singular, plural, n)
-    params.setdefault("num", decimal(n, 0, locale))  # "1 234 offres", "1,234 offers"
+    if "num" not in params:  # not setdefault: formatting costs ~70 us, wasted when given
+        params["num"] = decimal(n, 0, locale)  # "1 234 offres", "1,234 offers"
     return text % params
 
 

@@ -5,9 +5,11 @@ one that answers every request 503 with Retry-After."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import statistics
 import sys
 import time
@@ -148,3 +150,46 @@ async def test_a_held_candidate_asks_at_the_poll_give_or_take_the_jitter(
     assert statistics.median(gaps) < 0.42, gaps
     assert max(gaps) - min(gaps) > 0.02, gaps  # drawn, not the same each time
     assert (tally.held, tally.still_held, tally.errors) == (1, 1, [])
+
+
+async def test_a_wait_shown_as_a_floor_is_left_out_of_the_eta_error_and_counted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A floor (the status's "floor": a lower bound) is not the wait measured: the first wait
+    shown that is not one is; a candidate shown only floors is counted apart (issue 17: the
+    10,000-candidate run's 60 % ETA error mixed them in)."""
+    page = b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 2\r\n\r\nok"
+    floor = {"admitted": False, "position": 1, "waiting": 2, "wait_seconds": 60, "floor": True}
+    estimate = {**floor, "wait_seconds": 0.4, "floor": False}
+    admitted = {"admitted": True, "next": "/"}
+    answers = {  # by candidate (their cookie): the statuses in turn
+        b"cookie0": [floor, floor, admitted],
+        b"cookie1": [floor, estimate, admitted],
+    }
+
+    def reply(body: dict[str, object]) -> bytes:
+        text = json.dumps(body).encode()
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+        return head % len(text) + text
+
+    async def line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                if b"/waiting/status" not in head.split(b"\r\n")[0]:
+                    writer.write(page)
+                else:
+                    who = next(c for c in answers if b"fair_session=" + c in head)
+                    writer.write(reply(answers[who].pop(0)))
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(line, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        given = job(port, 2, settle=3.0, tally=4.0)
+        given.poll, given.jitter = 0.2, 0.0
+        tally = await asyncio.wait_for(surge.drive(given, asyncio.Event()), 10)
+    capsys.readouterr()
+    assert (tally.held, tally.floors, tally.unknown_eta, tally.shown) == (2, 1, 0, [0.4])
+    assert len(tally.actual) == 1 and 0.15 < tally.actual[0] < 1.0, tally.actual
+    assert "1 floors left out" in surge.row("on", argparse.Namespace(candidates=2, window=1), tally)

@@ -8,6 +8,7 @@ fair.clock."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -23,12 +24,14 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 from itsdangerous import TimestampSigner
+from prometheus_client import REGISTRY
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import admission_gate, clock, db, notices, participants, settings
 from fair.app import create_app
 from fair.models import Edition, User
+from fair.web import middleware
 from tests import factories as f
 from tests.conftest import CSRF_RE, csrf, login
 from tests.statements import selects
@@ -251,3 +254,139 @@ async def test_a_revoked_session_is_not_served_from_the_kept_pages(
     page = await copy.get(landing)
     assert page.status_code == 200
     assert f'data-user-id="{him.id}"' not in page.text
+
+
+def _asked(route: str) -> float:
+    labels = {"method": "GET", "route": route, "status": "200"}
+    return REGISTRY.get_sample_value("fair_http_requests_total", labels) or 0.0
+
+
+async def test_the_waiting_page_s_script_is_answered_past_the_stack(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """The script's ask (JSON) is answered by fair.web.admission's Shortcut, right inside
+    fair.web.ops (its id and count), past the rest of the stack (issue 17: ~630 asks a second
+    in the 10,000-candidate surge): the session read and never written back, the security
+    headers, the reader's language; a page's ask (HTML) goes the stack's way, as before."""
+    edition, _first, (second, _) = await _full_fair(session, make_client)
+    status, json_asked = f"/e/{edition.slug}/waiting/status", {"accept": "application/json"}
+    route = "/e/{slug}/waiting/status"
+    before = _asked(route)
+    second.cookies.set("lang", "en")
+    with checkouts(app) as taken:
+        answer = await second.get(status, headers=json_asked)
+    assert taken == []
+    assert (answer.status_code, answer.json()["position"], answer.json()["floor"]) == (
+        200,
+        1,
+        True,
+    )
+    assert answer.json()["place_text"] == "You are number 1 in line, out of 1."
+    assert "set-cookie" not in answer.headers
+    headers = {k: answer.headers[k] for k in ("cache-control", "x-frame-options")}
+    assert headers == {"cache-control": "no-store", "x-frame-options": "DENY"}
+    assert answer.headers["content-security-policy"] == middleware.CSP
+    assert len(answer.headers["x-request-id"]) == 32
+    assert _asked(route) == before + 1
+    # A page's ask (HTML), the stack's way, as before.
+    page_way = await second.get(status)
+    assert page_way.json()["position"] == 1
+    # No session: the stack's way too (the page's 401, as before).
+    found = await make_client().get(status, headers=json_asked)
+    assert (found.status_code, found.json()["error"]["code"]) == (401, "auth.required")
+
+
+async def test_held_candidates_asking_at_once_are_read_exempt_together(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """Whether a held candidate is exempt (an interview soon) is read once a minute each:
+    for those asking at the same moment, in one statement on one connection (fair.web.kept
+    `exempt`; one connection each emptied the pool at the 10,000-candidate surge's opening)."""
+    edition, _first, (second, _) = await _full_fair(session, make_client)
+    third, _ = await _person(session, make_client, edition)
+    status, json_asked = f"/e/{edition.slug}/waiting/status", {"accept": "application/json"}
+    assert (await third.get(status, headers=json_asked)).json()["position"] == 2
+    later = f.NOON + timedelta(seconds=admission_gate.EXEMPT_SECONDS + 1)
+    clock.set_now(later)
+    await admission_gate.armed_now(app.state.read_sessions, later)  # read again, apart
+    for who in (second, third):  # their sessions, kept by the live hub as a page reads them
+        assert (await who.get(status, headers=json_asked)).status_code == 200
+    clock.set_now(later + timedelta(seconds=admission_gate.EXEMPT_SECONDS + 1))
+    await admission_gate.armed_now(app.state.read_sessions, clock.now())
+    with checkouts(app) as taken:
+        answers = await asyncio.gather(
+            *(who.get(status, headers=json_asked) for who in (second, third))
+        )
+    assert sorted(a.json()["position"] for a in answers) == [1, 2]
+    assert taken.count("interviews") == 1, taken
+
+
+@pytest.mark.postgresql_only
+async def test_an_open_page_is_served_kept_while_the_pool_is_short_before_the_line_is_pressed(
+    app: Any, session: AsyncSession, make_client: Any
+) -> None:
+    """An opening's first seconds: the gate armed, not engaged yet (the line is pressed by
+    arrivals that come after the edition's page and hall), and every connection of the pool
+    taken: the hall is served from the page kept for candidates (the viewer's facts read on
+    one connection of the overflow), not rendered in a unit of work waiting for one (issue 17:
+    19 "server.busy" on the hall in the 10,000-candidate surge's first seconds)."""
+    clock.set_now(f.NOON)
+    edition = await f.edition(session, admission_active_cap=100)
+    booth, _recruiter = await f.booth(session, edition_=edition)
+    await f.offer(session, booth_=booth)
+    await db.commit(session)
+    (first, her), (second, him) = [await _person(session, make_client, edition) for _ in "ab"]
+    hall, status = f"/e/{edition.slug}/booths", f"/e/{edition.slug}/waiting/status"
+    assert f'data-user-id="{her.id}"' in (await first.get(hall)).text  # rendered, kept
+    assert (await second.get(status)).json()["admitted"] is True  # let in: not pressed
+    engine = app.state.engine
+    taken = [await engine.connect() for _ in range(engine.sync_engine.pool.size())]
+    try:
+        with checkouts(app) as read:
+            page = await second.get(hall)
+    finally:
+        for connection in taken:
+            await connection.close()
+    assert page.status_code == 200 and f'data-user-id="{him.id}"' in page.text
+    assert read == ["checkout", "notices", "edition_candidates"]
+    # Nothing has read the armed editions yet in this process (the held status does, after
+    # these pages): read by the page, on a connection of its own, and the page served kept.
+    admission_gate.forget()
+    taken = [await engine.connect() for _ in range(engine.sync_engine.pool.size())]
+    try:
+        with checkouts(app) as read:
+            page = await second.get(hall)
+    finally:
+        for connection in taken:
+            await connection.close()
+    assert page.status_code == 200 and f'data-user-id="{him.id}"' in page.text
+    assert read == ["checkout", "editions", "live_days"]
+    # With connections to spare, the page's way, as before: a unit of work (the user, their
+    # notices counted; the edition's version), the page kept served from there.
+    with checkouts(app) as read:
+        assert (await second.get(hall)).status_code == 200
+    assert read == ["checkout", "notices", "editions"]
+
+
+@pytest.mark.postgresql_only
+async def test_the_script_s_ask_is_answered_busy_when_every_connection_is_taken(
+    app: Any, conf: settings.Settings, session: AsyncSession, make_client: Any
+) -> None:
+    """What the shortcut's answer raises is answered as the stack answers it: every
+    connection taken (here while the armed editions are read again), a 503 with Retry-After,
+    never a 500."""
+    edition, _first, (second, _) = await _full_fair(session, make_client)
+    small = create_app(replace(conf, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.2))
+    async with small.router.lifespan_context(small):
+        transport = httpx.ASGITransport(app=small)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as him:
+            him.cookies = second.cookies
+            admission_gate.forget()  # the armed editions to read again
+            connection = await small.state.engine.connect()
+            try:
+                status = f"/e/{edition.slug}/waiting/status"
+                answer = await him.get(status, headers={"accept": "application/json"})
+            finally:
+                await connection.close()
+    assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
+    assert answer.json()["error"]["code"] == "server.busy"

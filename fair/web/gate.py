@@ -47,11 +47,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fair import admission, admission_gate, app_state, clock, edition_keys, i18n, metrics, settings
+from fair import (
+    admission,
+    admission_gate,
+    app_state,
+    clock,
+    db,
+    edition_keys,
+    i18n,
+    metrics,
+    settings,
+)
 from fair.enums import Role
 from fair.errors import FairError
 from fair.models import User
-from fair.web import urls
+from fair.web import kept, urls
 
 log = logging.getLogger("fair.admission")
 
@@ -279,8 +289,10 @@ async def decide(request: Request, *, served: bool) -> Decided | None:
     Only while the page's edition's gate is armed and engaged, as this process knows it (the
     armed editions as read within CACHE_SECONDS, admission_gate `armed_cached`: by a page's
     unit of work or the held status, which ask while people wait; the pressure learnt from the
-    line): else None at once, before the session is looked at (a fair not pressed, and staff,
-    pay nothing). The page's edition is that of
+    line), or, for an open page that can be served kept, armed while this process's pool is
+    short (fair.db `pool_short`: the first seconds of an opening, before the line is pressed);
+    else None at once, before the session is looked at (a fair not pressed, and staff, pay
+    nothing). The page's edition is that of
     its slug, or of the thing its path names when this process remembers it
     (fair.edition_keys `known`); a candidate's own pages (OWN: their cookie or registrations
     decide) and staff's go the page's way. The user comes from the live hub's session cache
@@ -300,13 +312,25 @@ async def decide(request: Request, *, served: bool) -> Decided | None:
     if how in (STAFF, OWN) or (how == OPEN and not served):
         return None
     gates = admission_gate.armed_cached(now)
+    if gates is None and how == OPEN and db.pool_short(state.engine):
+        # An opening's first seconds: nothing has read them yet (the held status does, which
+        # comes after these pages) and the pool is short: read them now, one caller at a
+        # time on a connection of its own, so that these pages can be served kept.
+        gates = await admission_gate.armed_now(state.read_sessions, now)
     if not gates:  # none armed, or to read again: the page's way (the held status) reads them
         return None
     kind = "slug" if how == OPEN else how
     edition_id = _edition_known(state, gates, kind, request.path_params.get(kind))
     gate = next((g for g in gates if g.edition_id == edition_id), None)
-    if gate is None or not await admission_gate.engaged(line(request), gate, now):
+    if gate is None:
         return None
+    if not await admission_gate.engaged(line(request), gate, now):
+        # Not pressed yet (the line engages after its first arrivals, which come after these
+        # pages): an open page is served kept all the same while the pool is short, not
+        # waited for in a unit of work (issue 17: the hall answered "server.busy" in the
+        # 10,000-candidate surge's first seconds, before the gate engaged).
+        if how != OPEN or not db.pool_short(state.engine):
+            return None
     found = await state.sessions.authenticate(state, request.session)
     if found is None or found[0].role != Role.CANDIDATE:
         return None
@@ -322,12 +346,12 @@ async def decide(request: Request, *, served: bool) -> Decided | None:
 
 async def exempt_now(state: app_state.AppState, user: User, now: datetime) -> bool:
     """`admission_gate.exempt` as known within the last minute (`exempt_known`), else read
-    on a session of its own: the one connection a held candidate's ask takes, once a minute."""
+    with the other candidates asked at the same moment (fair.web.kept `exempt`: one
+    connection for them all; one each emptied the pool when thousands held asked at once)."""
+    if user.role != Role.CANDIDATE:
+        return True
     found = admission_gate.exempt_known(user.id, now)
-    if found is None:
-        async with state.read_sessions() as session:
-            found = await admission_gate.exempt(session, user, now)
-    return found
+    return found if found is not None else await kept.of(state).exempt(user.id)
 
 
 def _edition_known(

@@ -19,6 +19,11 @@ cache) is here:
   meanwhile by another process shows on a kept page `VIEWER_SECONDS` later at most, and at
   once on a page open with its socket (fair.notices emits `notices.unread`).
 
+* whether a held candidate is exempt from the line (fair.admission_gate `exempt`: an
+  interview soon), for the held status and the pages decided before a connection is taken
+  (fair.web.gate `exempt_now`), read for the candidates of a moment together and kept
+  admission_gate.EXEMPT_SECONDS there.
+
 Times are fair.clock's (tests move it).
 """
 
@@ -31,7 +36,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import app_state, clock, notices, participants, public_version
+from fair import admission_gate, app_state, clock, notices, participants, public_version
 from fair.models import User
 from fair.together import Together, read_patiently
 from fair.ttl_cache import TTLCache
@@ -72,6 +77,7 @@ class Kept:
         )
         self.version_reads: Together[str, tuple[int, str]] = Together(self._read_versions)
         self.viewer_reads: Together[tuple[int, int], Viewer] = Together(self._read_viewers)
+        self.exempt_reads: Together[int, bool] = Together(self._read_exempt)
 
     def forget(self) -> None:
         """Read the versions and the viewers afresh on the next request (tests counting
@@ -157,6 +163,20 @@ class Kept:
             (user, edition): Viewer(unread.get(user, 0), edition in registered[user])
             for user, edition in keys
         }
+
+    # Exemptions ------------------------------------------------------------------------------
+
+    async def exempt(self, user_id: int) -> bool:
+        """Whether the candidate is exempt now (admission_gate `exempt`), read with the other
+        candidates asked at the same moment, each answer kept for admission_gate
+        `exempt_known`."""
+        return bool(await self.exempt_reads.get(user_id))
+
+    async def _read_exempt(self, users: list[int]) -> dict[int, bool]:
+        now = clock.now()
+        async with self._app().read_sessions() as session:
+            found = await admission_gate.exempt_among(session, users, now, keep=True)
+        return {user: user in found for user in users}
 
 
 _kept: weakref.WeakKeyDictionary[app_state.AppState, Kept] = weakref.WeakKeyDictionary()

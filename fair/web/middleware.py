@@ -54,22 +54,28 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if state.get("user") is not None:
-                    # Whatever a logged-in person is shown stays out of every cache (a shared
-                    # computer's browser, a proxy): their pages are private.
-                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
-                    headers.append((b"cache-control", b"no-store"))
-                present = {name.lower() for name, _ in headers}
-                if b"x-frame-options" not in present and not _frames_itself(headers):
-                    headers.append((b"x-frame-options", b"DENY"))
-                headers += [(n, v) for n, v in HEADERS if n not in present]
-                if settings.get().secure_cookies:
-                    headers.append((b"strict-transport-security", b"max-age=31536000"))
-                message["headers"] = headers
+                headers = message.get("headers", [])
+                message["headers"] = secured(headers, private=state.get("user") is not None)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def secured(headers: list[tuple[bytes, bytes]], *, private: bool) -> list[tuple[bytes, bytes]]:
+    """An answer's `headers` with SecurityHeaders' added; `private`: a logged-in person's."""
+    headers = list(headers)
+    if private:
+        # Whatever a logged-in person is shown stays out of every cache (a shared computer's
+        # browser, a proxy): their pages are private.
+        headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+        headers.append((b"cache-control", b"no-store"))
+    present = {name.lower() for name, _ in headers}
+    if b"x-frame-options" not in present and not _frames_itself(headers):
+        headers.append((b"x-frame-options", b"DENY"))
+    headers += [(n, v) for n, v in HEADERS if n not in present]
+    if settings.get().secure_cookies:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
 
 
 def _frames_itself(headers: list[tuple[bytes, bytes]]) -> bool:
