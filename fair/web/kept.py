@@ -174,8 +174,11 @@ class Kept:
 
     async def _read_exempt(self, users: list[int]) -> dict[int, bool]:
         now = clock.now()
-        async with self._app().read_sessions() as session:
-            found = await admission_gate.exempt_among(session, users, now, keep=True)
+        found = await read_patiently(
+            self._app().read_sessions,
+            lambda session: admission_gate.exempt_among(session, users, now, keep=True),
+            what="held candidates' exemption",
+        )
         return {user: user in found for user in users}
 
 
