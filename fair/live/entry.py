@@ -18,20 +18,12 @@ tracked by the garbage collector per open socket before, 150 with it (14 corouti
 
 from __future__ import annotations
 
-import json
-from base64 import b64decode
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-import itsdangerous
-from itsdangerous.exc import BadSignature
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from fair import i18n, settings
-
-LANG_COOKIE = "lang"  # the language chosen (fair.web.middleware.locale_of reads it for pages)
+from fair import i18n, scope_cookies
 
 
 class Shortcut:
@@ -46,9 +38,9 @@ class Shortcut:
         max_age: int,
     ) -> None:
         self.app, self.path, self.endpoint = app, path, endpoint
-        # As starlette.middleware.sessions.SessionMiddleware signs its cookie.
-        self.signer = itsdangerous.TimestampSigner(str(secret_key))
-        self.session_cookie, self.max_age = session_cookie, max_age
+        self.sessions = scope_cookies.Sessions(
+            secret_key=secret_key, session_cookie=session_cookie, max_age=max_age
+        )
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: any other scope goes down the stack with no frame of ours.
@@ -57,33 +49,10 @@ class Shortcut:
         return self.app(scope, receive, send)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cookies = cookies_of(scope)
-        scope["session"] = self.session(cookies.get(self.session_cookie))
-        lang = cookies.get(LANG_COOKIE)
-        locale = lang if lang in i18n.LOCALES else settings.get().default_locale
-        token = i18n.current_locale.set(locale)
+        cookies = scope_cookies.cookies_of(scope)
+        scope["session"] = self.sessions.of(cookies)
+        token = i18n.current_locale.set(scope_cookies.locale_of(cookies))
         try:
             await self.endpoint(WebSocket(scope, receive, send))
         finally:
             i18n.current_locale.reset(token)
-
-    def session(self, raw: str | None) -> dict[str, Any]:
-        """The session in the cookie, as SessionMiddleware reads it: empty unless signed by
-        us less than `max_age` seconds ago."""
-        if raw is None:
-            return {}
-        try:
-            data = self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age)
-        except BadSignature:  # its subclass SignatureExpired too
-            return {}
-        found = json.loads(b64decode(data))
-        return found if isinstance(found, dict) else {}
-
-
-def cookies_of(scope: Scope) -> dict[str, str]:
-    """The request's cookies, as Starlette's `HTTPConnection.cookies` reads them."""
-    cookies: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        if name == b"cookie":
-            cookies.update(cookie_parser(value.decode("latin-1")))
-    return cookies

@@ -28,21 +28,17 @@ hands anything it cannot answer (`_held_status` None, an error, not JSON) down t
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
-from base64 import b64decode
 from typing import Any
 from urllib.parse import unquote
 
-import itsdangerous
-from itsdangerous.exc import BadSignature
-from starlette.requests import Request, cookie_parser
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fair import admission, admission_gate, app_state, clock, editions, i18n, settings
+from fair import admission, admission_gate, app_state, clock, editions, i18n, scope_cookies
 from fair.enums import Role
 from fair.web import gate, middleware, urls
 from fair.web.accounts import safe_next
@@ -197,7 +193,6 @@ async def _held_status(request: Request) -> Response | None:
 
 
 STATUS_PATH = re.compile(r"/e/([^/]+)/waiting/status")
-LANG_COOKIE = "lang"  # the language chosen (fair.web.middleware.locale_of)
 
 
 class Shortcut:
@@ -209,8 +204,9 @@ class Shortcut:
 
     def __init__(self, app: ASGIApp, *, secret_key: str, session_cookie: str, max_age: int) -> None:
         self.app = app
-        self.signer = itsdangerous.TimestampSigner(str(secret_key))
-        self.session_cookie, self.max_age = session_cookie, max_age
+        self.sessions = scope_cookies.Sessions(
+            secret_key=secret_key, session_cookie=session_cookie, max_age=max_age
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = _status_asked(scope)
@@ -221,19 +217,14 @@ class Shortcut:
             await response(scope, receive, send)
 
     async def _answer(self, scope: Scope, receive: Receive, slug: str) -> Response | None:
-        cookies: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                cookies.update(cookie_parser(value.decode("latin-1")))
-        session = self._session(cookies.get(self.session_cookie))
+        cookies = scope_cookies.cookies_of(scope)
+        session = self.sessions.of(cookies)
         if not session.get("sid"):
             return None
         app = scope["app"]
         ours = {"session": session, "path_params": {"slug": slug}, "endpoint": status}
         request = Request({**scope, **ours, "router": app.router}, receive)
-        lang = cookies.get(LANG_COOKIE)
-        locale = lang if lang in i18n.LOCALES else settings.get().default_locale
-        token = i18n.current_locale.set(locale)
+        token = i18n.current_locale.set(scope_cookies.locale_of(cookies))
         try:
             response = await _held_status(request)
         except Exception as exc:  # answered as the stack answers it (fair/app.py's handlers)
@@ -248,16 +239,6 @@ class Shortcut:
             private = getattr(request.state, "user", None) is not None
             response.raw_headers = middleware.secured(response.raw_headers, private=private)
         return response
-
-    def _session(self, raw: str | None) -> dict[str, Any]:
-        if raw is None:
-            return {}
-        try:
-            data = self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age)
-        except BadSignature:  # its subclass SignatureExpired too
-            return {}
-        found = json.loads(b64decode(data))
-        return found if isinstance(found, dict) else {}
 
 
 def _handler_of(app: Any, exc: Exception) -> Any:
