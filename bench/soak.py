@@ -15,7 +15,7 @@ edition's), on server i % 2, acts every `--think` seconds on average (exponentia
 `--visit` seconds on average (exponential), then the socket is closed and the candidate comes
 back after a pause, so that what a socket leaves behind when it closes is soaked too.
 The edition's admission caps are set explicitly (`admission_caps`): the gate armed, as at a live
-fair, but sized so that it never engages (nobody held; the defaults, 865 active, would hold
+fair, but sized so that it never engages (nobody held; the defaults, 1,119 active, could hold
 some of 1,000 users): a fair within its capacity.
 
 * most browse: the edition page, the booth hall, a booth, an offer search, an offer;
@@ -252,7 +252,7 @@ def admission_caps(total: int) -> tuple[int, int]:
     sockets counted in by the hub's round) is part of what is soaked, yet never engaged
     (nobody held): everyone active at once stays under ENGAGE of the active cap, and their
     arrivals, were they all to come in one hub round, under ENGAGE of the per-minute cap's
-    bucket. The platform's defaults (865 active: fair.settings) would hold the 1,000 users past
+    bucket. The platform's defaults (1,119 active: fair.settings) could hold the 1,000 users past
     them: the soak is a fair within its capacity; bench/surge.py measures the gate engaged."""
     from fair import admission
 

@@ -19,7 +19,7 @@ subscribing to the edition's channel:
   and Redis, its default heartbeats (FAIR_LIVE_HEARTBEAT_SECONDS, 25 s), uvicorn's keepalive
   pings (60 s) and the hub's rounds (30 s). Admission caps off (FAIR_ADMISSION_* = 0): every
   candidate is let in whatever the hour (with the default caps, the demo edition's gate would
-  be armed during its live hours only, and engaged past 865 active candidates: then sockets
+  be armed during its live hours only, and engaged past 1,119 active candidates: then sockets
   wait in line, bench/surge.py's subject).
 
 Measured per mode, beside the reference of the same run: the time until every socket is

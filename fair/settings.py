@@ -21,23 +21,24 @@ DEFAULT_SECRET = "insecure-development-secret-change-me"
 
 
 # The default admission caps, derived from measured capacity (docs/OPERATIONS.md "Where the
-# default caps come from"). Measured: bench/surge.py --candidates 120 --window 60 --modes off
-# (two web processes on PostgreSQL and Redis, 2 cores): 0 errors, page p99 694 ms, the web
-# processes' CPU 52 ms per arriving candidate (the edition page, the hall, the waiting status,
-# the /live socket); 240 a minute gave errors on that machine, loaded by other work (load 15).
-SURGE_CPU_SECONDS_PER_ARRIVAL = 0.052
-WEB_CORES = 2  # what the figure was measured on: a deployment with more cores sets its own
-UTILISATION = 0.5  # of the CPU, at most: page p99 stays under a second with room for spikes
+# default caps come from"). Measured alone on 2 cores at 59f5ae5: bench/surge.py --candidates
+# 10000 --window 60 --modes off (two web processes on PostgreSQL and Redis): 0 errors, page p99
+# 111 ms, the web processes' CPU 6.0 ms per arriving candidate (the edition page and the hall,
+# kept, the waiting status, the /live socket); bench/pagecost.py: a search page, the dearest of
+# the pages measured, 13.4 ms of CPU (the app's and its client's).
+SURGE_CPU_SECONDS_PER_ARRIVAL = 0.006
+ACTIVE_PAGE_CPU_SECONDS = 0.0134  # what an active candidate's page costs, at most
+WEB_CORES = 2  # what the figures were measured on: a deployment with more cores sets its own
+UTILISATION = 0.5  # of the CPU, at most: page p99 stays well under a second with room for spikes
 ARRIVALS_SHARE = 0.5  # of that, for candidates arriving; the rest for those already in
-REQUESTS_PER_ARRIVAL = 3  # an arrival's pages (the socket's cost counted in them)
 ACTIVE_PAGE_SECONDS = 30  # assumed: an active candidate asks a page every 30 s
-_ADMISSIONS_A_MINUTE = WEB_CORES * 60 / SURGE_CPU_SECONDS_PER_ARRIVAL * UTILISATION
-RECOMMENDED_ARRIVALS_PER_MINUTE = int(_ADMISSIONS_A_MINUTE * ARRIVALS_SHARE)  # 576
-# Active candidates costing the other share: each a request every ACTIVE_PAGE_SECONDS, an
-# arrival's worth every REQUESTS_PER_ARRIVAL of them.
+_ARRIVALS_CORES = WEB_CORES * UTILISATION * ARRIVALS_SHARE
+RECOMMENDED_ARRIVALS_PER_MINUTE = int(_ARRIVALS_CORES * 60 / SURGE_CPU_SECONDS_PER_ARRIVAL)  # 5000
+# Active candidates costing the other share: each a page of ACTIVE_PAGE_CPU_SECONDS every
+# ACTIVE_PAGE_SECONDS.
 RECOMMENDED_ACTIVE_CAP = int(
-    _ADMISSIONS_A_MINUTE * (1 - ARRIVALS_SHARE) / 60 * REQUESTS_PER_ARRIVAL * ACTIVE_PAGE_SECONDS
-)  # 865
+    WEB_CORES * UTILISATION * (1 - ARRIVALS_SHARE) * ACTIVE_PAGE_SECONDS / ACTIVE_PAGE_CPU_SECONDS
+)  # 1119
 # The defaults: an edition's gate is armed by them during its live hours but engages only under
 # pressure (fair.admission.pressed: 85 % of a cap used, or someone waiting), so they cost nothing
 # while the fair is not full (docs/OPERATIONS.md "Admission control"). 0 turns a cap off.
