@@ -9,9 +9,10 @@ Modules, after the concept each holds:
 - `cache`: the answers kept a short while per process, until the edition's offers change.
 - `shapes`: the statements built once per shape (which filters, how many words…), their
   values bound per request.
-- `stemming`: folding, stop words and stems (the indexable form of a text).
+- `stemming`: folding, stop words and stems (the indexable form of a text); a job's feminine
+  typed searched as its masculine, whose stem finds the feminine's too (`gendered`).
 - `match`: the SQL of widened words (synonyms, the same job's ROME codes, spelling) and why an
-  offer matched (`Reason`).
+  offer matched (`Reason`); each stem's forms (a masculine's feminines) matched alike.
 - `query`: the search's query, its checks, a hit and a page of them.
 - `places`: distances in SQL, "within so many km", the communes the form suggests.
 - `filters`: the edition's eligible offers, the filters, the query's stems, the sort used.

@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 
 from fair.search.shapes import bind, integer, listed
-from fair.search.stemming import stem, words
+from fair.search.stemming import feminine_stems, gendered, words
 
 GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and the spelling's)
 # Ends a group's stem that matches a whole word only, not a word's start: a short stem of a
@@ -118,21 +118,34 @@ def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
         if where == "head" and tiered:
             first = tiered[0][0]
             whole = first.removesuffix(WHOLE)
-            # The title is the word, or starts with it as a whole word; else starts with it.
-            head = (whole, f"{whole} %") if whole != first else (f"{first}%", f"{first}%")
+            # The title is the word, or starts with it as a whole word; else starts with it,
+            # or with its first other form (a feminine's: "vendeux" for "vendeur").
+            other = (*forms(first), first)[1]
+            head = (whole, f"{whole} %") if whole != first else (f"{first}%", f"{other}%")
             found[f"w_h{n}_a"], found[f"w_h{n}_b"] = head
     return found
 
 
 def typed(word: str) -> str:
-    """A typed (folded) word as a group's stem: its stem, matched as a word's start, or whole
-    (`WHOLE`) when stemming shortened it to `WHOLE_STEM` letters or fewer. Such a word is
-    complete ("vie", "aide", "caces", "pose"): its stem ("vi", "aid", "cac", "pos") starts
-    other words ("ville", "aidant", "cacao", "poste"), which it does not mean. A short word
-    the stemmer leaves as it is ("ele", "cuis", "btp") may be a word's start being typed, and
-    stays one (as a longer stem: "elec" for "électricien")."""
-    found = stem(word)
+    """A typed (folded) word as a group's stem: its stem (its masculine's, for a job's
+    feminine: fair.search.stemming.gendered, "vendeuse" is "vendeur"), matched as a word's
+    start, or whole (`WHOLE`) when stemming shortened it to `WHOLE_STEM` letters or fewer.
+    Such a word is complete ("vie", "aide", "caces", "pose"): its stem ("vi", "aid", "cac",
+    "pos") starts other words ("ville", "aidant", "cacao", "poste"), which it does not mean. A
+    short word the stemmer leaves as it is ("ele", "cuis", "btp") may be a word's start being
+    typed, and stays one (as a longer stem: "elec" for "électricien")."""
+    found = gendered(word)
     return found + WHOLE if len(found) <= WHOLE_STEM and len(found) < len(word) else found
+
+
+def forms(stem: str) -> tuple[str, ...]:
+    """What a group's stem finds in the indexes, as their stems: itself, and for a masculine
+    the stems of its feminines it does not start (fair.search.stemming.feminine_stems:
+    "vendeur" also finds "vendeux", the offers titled "Vendeuse"; "conducteur" "conductric").
+    The indexes hold each word's own stem; the SQL matches any of these."""
+    if stem.endswith(WHOLE):
+        return (stem,)
+    return (stem, *feminine_stems(stem))
 
 
 def typed_terms(text_: str, most: int) -> list[str]:
@@ -156,7 +169,9 @@ def fts5_title(groups: list[tuple[str, ...]], *, head: bool = False) -> str:
     title's first word is the group's first stem's (FTS5's initial token, "^")."""
 
     def term(n: int, stem: str) -> str:
-        return f"{TITLE_FTS5} : {'^ ' if head and n == 0 else ''}{_fts5_term(stem)}"
+        start = "^ " if head and n == 0 else ""
+        found = [f"{TITLE_FTS5} : {start}{_fts5_one(f)}" for f in forms(stem)]
+        return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
 
     return " OR ".join(
         "(" + " AND ".join(term(n, t) for n, t in enumerate(g)) + ")" for g in groups if g
@@ -193,14 +208,24 @@ def _but(match: str, better: list[str]) -> str:
 
 
 def _fts5_term(stem: str) -> str:
+    """A group's stem as FTS5 terms: any of its `forms`."""
+    found = [_fts5_one(f) for f in forms(stem)]
+    return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
+
+
+def _fts5_one(stem: str) -> str:
     return f'"{stem.removesuffix(WHOLE)}"' if stem.endswith(WHOLE) else f'"{stem}"*'
 
 
-def _ts_term(stem: str, weights: str = "") -> str:
+def _ts_term(stem: str) -> str:
+    """A group's stem as tsquery terms: any of its `forms`."""
+    found = [_ts_one(f) for f in forms(stem)]
+    return found[0] if len(found) == 1 else "(" + " | ".join(found) + ")"
+
+
+def _ts_one(stem: str) -> str:
     whole = stem.removesuffix(WHOLE)
-    if whole != stem:
-        return f"{whole}:{weights}" if weights else whole
-    return f"{stem}:*{weights}"
+    return whole if whole != stem else f"{stem}:*"
 
 
 def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
@@ -212,9 +237,16 @@ def _groups(terms: list[str], wider: Wider) -> list[tuple[str, ...]]:
 
 
 def _implies(group: tuple[str, ...], other: tuple[str, ...]) -> bool:
-    """Whether every offer matching `group` matches `other`: each stem of `other` starts one
-    of `group`'s (a stem matches as a word's start; a whole one, `WHOLE`, only itself)."""
-    return all(any(mine.startswith(theirs) for mine in group) for theirs in other)
+    """Whether every offer matching `group` matches `other`: each stem of `other` finds what
+    one of `group`'s finds (`_covers`)."""
+    return all(any(_covers(mine, theirs) for mine in group) for theirs in other)
+
+
+def _covers(mine: str, theirs: str) -> bool:
+    """Whether every word `mine` matches, `theirs` matches: each of `mine`'s `forms` starts
+    with one of `theirs`' (a stem matches as a word's start; a whole one, `WHOLE`, only
+    itself)."""
+    return all(any(m.startswith(t) for t in forms(theirs)) for m in forms(mine))
 
 
 def matching(groups: list[tuple[str, ...]]) -> list[tuple[str, ...]]:

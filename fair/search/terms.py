@@ -43,7 +43,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fair import geo, rome, rome_suggest, rome_text, timing
 from fair.search import cache as search_cache
 from fair.search import pages, stemming
-from fair.search.match import WHOLE, WHOLE_STEM, Reason, Wider, fts5, tsquery, typed_terms
+from fair.search.match import (
+    WHOLE,
+    WHOLE_STEM,
+    Reason,
+    Wider,
+    forms,
+    fts5,
+    tsquery,
+    typed_terms,
+)
 from fair.search.match import typed as typed_stem
 from fair.search.query import Hit, Page, Query
 
@@ -68,8 +77,11 @@ class Synonym:
 
 
 def _stems(phrase: str) -> tuple[str, ...]:
-    """A phrase's stems, once each; elided articles ("d'", "l'") left out."""
-    return tuple(dict.fromkeys(stemming.stem(w) for w in stemming.words(phrase) if len(w) > 1))
+    """A phrase's stems as a query's (a job's feminine as its masculine: "vendeuse" is
+    "vendeur", fair.search.stemming.gendered), once each; elided articles ("d'", "l'") left
+    out."""
+    found = (stemming.gendered(w) for w in stemming.words(phrase) if len(w) > 1)
+    return tuple(dict.fromkeys(found))
 
 
 def _means(phrase: str) -> tuple[str, ...]:
@@ -130,8 +142,13 @@ def synonym_groups(
 
 
 def _has(stems: Sequence[str], term: str) -> bool:
-    """`term` starts one of the sorted `stems` (the search's prefix match), or is one when it
-    is to be matched whole (fair.search.match.WHOLE)."""
+    """`term` (one of its forms: a masculine's feminines, fair.search.match.forms) starts one
+    of the sorted `stems` (the search's prefix match), or is one when it is to be matched whole
+    (fair.search.match.WHOLE)."""
+    return any(_has_one(stems, form) for form in forms(term))
+
+
+def _has_one(stems: Sequence[str], term: str) -> bool:
     whole = term.removesuffix(WHOLE)
     at = bisect.bisect_left(stems, whole)
     if at == len(stems):
@@ -461,15 +478,20 @@ async def _fix(session: AsyncSession, word: str) -> str | None:
     """The stem `word` was probably meant to be (`respell`), None when it is no typo."""
     known = await vocabulary(session, word)
     typed = Typed.of(word)
-    if any(w.startswith(typed.stem) for w, _ in known) or await found_alone(session, word):
+    # Its own stems: as typed, and as searched (a feminine's masculine, and its feminines).
+    own = {typed.stem, *(f.removesuffix(WHOLE) for f in forms(typed_stem(word)))}
+    if any(w.startswith(s) for w, _ in known for s in own) or await found_alone(session, word):
         return None
     # The nearest within the letters allowed (`closeness`), the most frequent of the titles'
-    # words first, then the trades' words.
+    # words first, then the trades' words (a feminine as its masculine).
     most = typed.most
     choices = [(c, -n, w) for w, n in known if (c := typed.near(w, letters(w))) <= most]
     trade = trade_words().get(word[0], [])
-    choices += [(c, 0, stemming.stem(w)) for w, bits in trade if (c := typed.near(w, bits)) <= most]
-    return min(choices)[2] if choices else None
+    choices += [
+        (c, 0, stemming.gendered(w)) for w, bits in trade if (c := typed.near(w, bits)) <= most
+    ]
+    found = min(choices)[2] if choices else None
+    return None if found in own else found  # a word is no misspelling of itself
 
 
 def respelled(q: str, fixes: dict[str, str]) -> str:
