@@ -43,6 +43,7 @@ from sqlalchemy.orm import selectinload
 from fair import admission, edition_keys, settings
 from fair.enums import InterviewStatus, Role
 from fair.models import Edition, EditionCandidate, Interview, LiveDay, User
+from fair.together import read_patiently
 from fair.ttl_cache import TTLCache
 
 log = logging.getLogger("fair.admission")
@@ -294,12 +295,15 @@ async def armed(session: AsyncSession, now: datetime) -> list[Gate]:
 
 async def armed_now(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[Gate]:
     """`armed`, on a session of `sessions` of its own when the editions are to be read again
-    (one caller at a time reads, the others take its answer: no connection for them)."""
+    (one caller at a time reads, the others take its answer: no connection for them). A read
+    made for the asks of a moment (the held status's, the open pages' while the pool is short):
+    it waits for the pool as the others do (fair.together `read_patiently`)."""
     found = armed_cached(now)
     if found is not None:
         return found
-    async with sessions() as session:  # takes a connection only if it reads
-        return await armed(session, now)
+    return await read_patiently(  # takes a connection only if it reads
+        sessions, lambda session: armed(session, now), what="admission: armed editions"
+    )
 
 
 def armed_cached(now: datetime) -> list[Gate] | None:
