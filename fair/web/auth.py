@@ -182,12 +182,7 @@ async def _kept_candidate(request: Request) -> bool:
     a connection and three statements for a page every candidate sees alike)."""
     if request.method != "GET" or not request.session.get("sid"):
         return False
-    state = app_state.of(request)
-    found = await state.sessions.authenticate(state, request.session)
-    if found is None or found[0].role != Role.CANDIDATE:
-        return False
-    request.state.user = found[0]
-    return True
+    return await gate.known_candidate(request) is not None
 
 
 def _unit_of_work(handler: Handler, *, one_click: bool, header: bool) -> Handler:

@@ -331,10 +331,9 @@ async def decide(request: Request, *, served: bool) -> Decided | None:
         # 10,000-candidate surge's first seconds, before the gate engaged).
         if how != OPEN or not db.pool_short(state.engine):
             return None
-    found = await state.sessions.authenticate(state, request.session)
-    if found is None or found[0].role != Role.CANDIDATE:
+    user = await known_candidate(request)
+    if user is None:
         return None
-    user = request.state.user = found[0]
     if how == OPEN:
         return Decided(user, gate)
     place = await held_at(request, gate, lambda: exempt_now(state, user, now))
@@ -342,6 +341,18 @@ async def decide(request: Request, *, served: bool) -> Decided | None:
         request.state.gate_decided = True
         return None
     return Decided(user, gate, held(request, gate, place))
+
+
+async def known_candidate(request: Request) -> User | None:
+    """The logged-in candidate of the request as the live hub's session cache knows them
+    (fair.app_state.SessionCheck: revocations heard at once), then `request.state.user`; None
+    for anyone else or no session: no database session is opened for it."""
+    state = app_state.of(request)
+    found = await state.sessions.authenticate(state, request.session)
+    if found is None or found[0].role != Role.CANDIDATE:
+        return None
+    request.state.user = found[0]
+    return found[0]
 
 
 async def exempt_now(state: app_state.AppState, user: User, now: datetime) -> bool:
