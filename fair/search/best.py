@@ -64,12 +64,12 @@ async def best_page(
     params.update(p_cap=cap, p_offset=offset, p_limit=query.per_page, best_k=k)
     with timing.span("count"):
         counted = shapes.built(("best count", shape), lambda: _counted(shape))
-        total, listed, *sizes = (await session.execute(counted, params)).one()
+        total, listed, *cut = (await session.execute(counted, params)).one()
     expected = min(query.per_page, max(0, total - offset))
     rows: list[Any] = []
     if expected:
-        cut = search_match.cut(words, sizes, k) if sizes else search_match.LAST
-        statement = shapes.built(("best page", shape, cut), lambda: _page(shape, words, cut))
+        tier = int(cut[0]) if cut else search_match.LAST
+        statement = shapes.built(("best page", shape, tier), lambda: _page(shape, words, tier))
         with timing.span("query"):
             rows = list((await session.execute(statement, params)).all())
         if len(rows) < expected:
@@ -85,12 +85,12 @@ async def best_page(
 def _counted(shape: ranking.Shape) -> Any:
     """The matches counted up to `p_cap`, with their ids (all of them when not capped: the
     facets read those offers by id, fair.search.facets, not the words' matches again), then
-    the size of each tier but the last in the index, up to `best_k` (`match.tier_sizes`: the
-    page's statement scores only the tiers that can reach it)."""
+    the tier of the index's `best_k`-th best match (`match.tier_cut`: the page's statement
+    scores only the tiers that can reach it)."""
     limited = ranking.matched_ids(shape).limit(integer("p_cap")).subquery()
     words = shape.words
-    sizes = search_match.tier_sizes("offers_fts", words) if words and not shape.bound else []
-    return select(func.count(), func.group_concat(limited.c.id), *sizes)
+    cut = [search_match.tier_cut("offers_fts", words)] if words and not shape.bound else []
+    return select(func.count(), func.group_concat(limited.c.id), *cut)
 
 
 def _page(shape: ranking.Shape, words: search_match.Words, cut: int) -> Any:

@@ -32,7 +32,6 @@ ranking.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -432,7 +431,7 @@ def sqlite_best(fts: str, model: Any, words: Words, cut: int = LAST) -> Any:
     widening). Read from the index alone, so that a page can be taken from them without
     reading each match's offer row (fair.search).
 
-    `cut`: the tier of the `best_k`-th best match when known (`tier_sizes`), below LAST: the
+    `cut`: the tier of the `best_k`-th best match when known (`tier_cut`), below LAST: the
     matches of the worse tiers, which rank after at least `best_k` others, are neither scored
     nor read (bm25 reads each match's positions and size: most of a broad word's cost, and a
     widened one's text matches and the codes' offers all rank in the last tier). Same rows,
@@ -477,28 +476,27 @@ def sqlite_best(fts: str, model: Any, words: Words, cut: int = LAST) -> Any:
     return statement.columns(literal_column("id"), literal_column("key", Float))
 
 
-def tier_sizes(fts: str, words: Words) -> list[Any]:
-    """How many matches of each tier but the last (`w_cand_<n>`: without the better tiers')
-    the FTS5 index `fts` holds, each counted up to `best_k` (it stops there), as scalar
-    subqueries: `cut` reads them."""
-    found = []
-    for n, _ in words.tiers:
+def tier_cut(fts: str, words: Words) -> Any:
+    """The tier of the `best_k`-th best match in the FTS5 index `fts` (LAST when the better
+    tiers hold fewer), for `sqlite_best`'s `cut`: each tier's matches (`w_cand_<n>`: without
+    the better tiers') counted up to `best_k` (it stops there), a tier only when the better
+    ones hold fewer (a CASE's branches run in turn: a broad word's own title tier spares the
+    others' counts)."""
+
+    def size(n: int) -> Any:
         ids: Any = select(literal_column("1")).select_from(table(fts))
-        ids = ids.where(_match(fts, f"w_cand_{n}"))
-        limited = ids.limit(integer("best_k")).subquery()
-        found.append(select(func.count()).select_from(limited).scalar_subquery())
-    return found
+        limited = ids.where(_match(fts, f"w_cand_{n}")).limit(integer("best_k")).subquery()
+        return select(func.count()).select_from(limited).scalar_subquery()
 
+    def held(numbers: list[int]) -> Any:  # the matches of these tiers, each counted anew
+        return sum((size(m) for m in numbers), literal_column("0", Integer))
 
-def cut(words: Words, sizes: Sequence[int], k: int) -> int:
-    """The tier of the `k`-th best match given each tier's size up to `k` (`tier_sizes`):
-    LAST when the better tiers hold fewer than `k`."""
-    held = 0
-    for (n, _), size in zip(words.tiers, sizes, strict=True):
-        held += size
-        if held >= k:
-            return n
-    return LAST
+    numbers = [n for n, _ in words.tiers]
+    whens = [
+        (held(numbers[: i + 1]) >= integer("best_k"), literal_column(str(n), Integer))
+        for i, n in enumerate(numbers)
+    ]
+    return case(*whens, else_=literal_column(str(LAST), Integer))
 
 
 def _tsquery(name: str) -> Any:
