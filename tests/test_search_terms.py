@@ -3,13 +3,16 @@ spelling forgiven, and the reasons shown; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from fair import db, rome, rome_suggest, search
 from fair.models import RomeAppellation, RomeCode
+from fair.search import best
 from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.match import Reason
@@ -700,30 +703,34 @@ def test_groups_that_find_nothing_more_are_left_out_of_the_match():
     ]
 
 
-async def test_a_title_is_better_evidence_than_words_scattered_in_the_text(session):  # type: ignore[no-untyped-def]
-    """The query's own words in a title starting with the first (its trade) come first, then
-    its words elsewhere in a title or a synonym's phrase in a title, then its words found
-    anywhere (the skills, the description), then the synonyms' other matches, on every
-    ranking path: the exact one, each tier's newest scored (`Query.rank_bound`), page by
-    page."""
+# Offers whose words fall in each tier (fair.search.match.tiers), and the tiers of each query,
+# best first.
+TIERED = {
+    # "mise en rayon": a skill of the seller's; the synonym's "employé de rayon" a title.
+    "seller": ("Vendeur en boulangerie", "D1106", "Accueil des clients.", ["Mise en rayon"]),
+    "shelves": ("Employé de rayon libre-service", "D1507", "Réassort.", []),
+    # "auxiliaire de vie": "auxiliaire" in the title, "vie" in the description.
+    "nursery": ("Auxiliaire de puériculture", "J1304", "Actes de la vie quotidienne.", []),
+    "home": ("Assistant de vie dépendance", "K1302", "Aide aux personnes âgées.", []),
+    # "routier": a sector in a title, the trade itself, its synonym's.
+    "agency": ("Responsable d'agence transport routier", "N4201", "Gestion.", []),
+    "long": ("Routier international", "N4101", "Tournées longues.", []),
+    "truck": ("Conducteur de poids lourd", "N4101", "Livraisons.", []),
+    "mechanic": ("Mécanicien", "I1604", "Véhicules du transport routier.", []),
+    "bus": ("Conducteur de bus", "N4103", "Poids lourd.", []),
+}
+TIERS = {
+    "mise en rayon": [{"shelves"}, {"seller"}],
+    "auxiliaire de vie": [{"home"}, {"nursery"}],
+    "routier": [{"long"}, {"truck", "agency"}, {"mechanic"}, {"bus"}],
+}
+
+
+async def _tiered(session):  # type: ignore[no-untyped-def]
     edition = await f.edition(session)
     booth, _ = await f.booth(session, edition_=edition)
     ids = {}
-    offers = {
-        # "mise en rayon": a skill of the seller's; the synonym's "employé de rayon" a title.
-        "seller": ("Vendeur en boulangerie", "D1106", "Accueil des clients.", ["Mise en rayon"]),
-        "shelves": ("Employé de rayon libre-service", "D1507", "Réassort.", []),
-        # "auxiliaire de vie": "auxiliaire" in the title, "vie" in the description.
-        "nursery": ("Auxiliaire de puériculture", "J1304", "Actes de la vie quotidienne.", []),
-        "home": ("Assistant de vie dépendance", "K1302", "Aide aux personnes âgées.", []),
-        # "routier": a sector in a title, the trade itself, its synonym's.
-        "agency": ("Responsable d'agence transport routier", "N4201", "Gestion.", []),
-        "long": ("Routier international", "N4101", "Tournées longues.", []),
-        "truck": ("Conducteur de poids lourd", "N4101", "Livraisons.", []),
-        "mechanic": ("Mécanicien", "I1604", "Véhicules du transport routier.", []),
-        "bus": ("Conducteur de bus", "N4103", "Poids lourd.", []),
-    }
-    for key, (title, code, description, skills) in offers.items():
+    for key, (title, code, description, skills) in TIERED.items():
         offer = await f.offer(
             session,
             booth_=booth,
@@ -734,12 +741,17 @@ async def test_a_title_is_better_evidence_than_words_scattered_in_the_text(sessi
         )
         ids[offer.id] = key
     await db.commit(session)
-    expected = {  # the tiers, best first
-        "mise en rayon": [{"shelves"}, {"seller"}],
-        "auxiliaire de vie": [{"home"}, {"nursery"}],
-        "routier": [{"long"}, {"truck", "agency"}, {"mechanic"}, {"bus"}],
-    }
-    for q, tiers in expected.items():
+    return edition, ids
+
+
+async def test_a_title_is_better_evidence_than_words_scattered_in_the_text(session):  # type: ignore[no-untyped-def]
+    """The query's own words in a title starting with the first (its trade) come first, then
+    its words elsewhere in a title or a synonym's phrase in a title, then its words found
+    anywhere (the skills, the description), then the synonyms' other matches, on every
+    ranking path: the exact one, each tier's newest scored (`Query.rank_bound`), page by
+    page."""
+    edition, ids = await _tiered(session)
+    for q, tiers in TIERS.items():
         for bound in (0, 1):
             query = search.Query(q=q, rank_bound=bound)
             page = await search_terms.find(session, edition_id=edition.id, query=query)
@@ -749,6 +761,43 @@ async def test_a_title_is_better_evidence_than_words_scattered_in_the_text(sessi
                 one = search.Query(q=q, rank_bound=bound, per_page=1, page=n)
                 page = await search_terms.find(session, edition_id=edition.id, query=one)
                 assert [ids[h.offer.id] for h in page.hits] == [key], (q, bound, n)
+
+
+async def test_a_page_of_words_scores_only_the_tiers_that_can_reach_it(session, monkeypatch):  # type: ignore[no-untyped-def]
+    """SQLite's best-first page (fair.search.best) scores the matches of the tiers up to the
+    one its last best match is in (fair.search.match.sqlite_best's `cut`), the worse tiers'
+    neither scored nor read: the same page, page by page, as the filtered search that ranks
+    every match (a contract every offer has). With the index's best `per_page` read, page n
+    needs n matches: the cut moves down the tiers, page by page."""
+    monkeypatch.setattr(best, "BEST_FACTOR", 1)  # the index's best `per_page` read, no more
+    monkeypatch.setattr(best, "BEST_MORE", 0)
+    edition, ids = await _tiered(session)
+    scored: list[str] = []
+
+    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "bm25(" in statement:
+            scored.append(statement)
+
+    engine = session.bind.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        cut = []
+        for q, tiers in TIERS.items():
+            for n in range(1, sum(map(len, tiers)) + 1):
+                scored.clear()
+                query = search.Query(q=q, per_page=1, page=n)
+                page = await search_terms.find(session, edition_id=edition.id, query=query)
+                every = replace(query, contract="cdi")  # ranked in full (not best-first)
+                again = await search_terms.find(session, edition_id=edition.id, query=every)
+                assert [h.offer.id for h in page.hits] == [h.offer.id for h in again.hits]
+                cut.append("+rowid IN" in scored[0] if scored else None)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    if session.bind.dialect.name == "sqlite":  # every page but the last of "routier", whose
+        # match only a synonym's phrase in a text finds (the last tier)
+        assert cut == [True] * 8 + [False]
+    else:
+        assert cut == [None] * 9
 
 
 def _starts(tiers: list[set[str]]) -> list[tuple[int, set[str]]]:

@@ -64,11 +64,12 @@ async def best_page(
     params.update(p_cap=cap, p_offset=offset, p_limit=query.per_page, best_k=k)
     with timing.span("count"):
         counted = shapes.built(("best count", shape), lambda: _counted(shape))
-        total, listed = (await session.execute(counted, params)).one()
+        total, listed, *cut = (await session.execute(counted, params)).one()
     expected = min(query.per_page, max(0, total - offset))
     rows: list[Any] = []
     if expected:
-        statement = shapes.built(("best page", shape), lambda: _page(shape, words))
+        tier = int(cut[0]) if cut else search_match.LAST
+        statement = shapes.built(("best page", shape, tier), lambda: _page(shape, words, tier))
         with timing.span("query"):
             rows = list((await session.execute(statement, params)).all())
         if len(rows) < expected:
@@ -83,25 +84,24 @@ async def best_page(
 
 def _counted(shape: ranking.Shape) -> Any:
     """The matches counted up to `p_cap`, with their ids (all of them when not capped: the
-    facets read those offers by id, fair.search.facets, not the words' matches again)."""
-    if shape.words is not None and shape.words.coded:
-        # The codes' offers are matched apart: `search`'s own matching.
-        matched = ranking.matching(shape)[0]
-    else:
-        eligible = eligible_offers(shape.filters)
-        matched = search_match.sqlite_matched(eligible, Offer, "offers_fts")
-    limited = matched.limit(integer("p_cap")).subquery()
-    return select(func.count(), func.group_concat(limited.c.id))
+    facets read those offers by id, fair.search.facets, not the words' matches again), then
+    the tier of the index's `best_k`-th best match (`match.tier_cut`: the page's statement
+    scores only the tiers that can reach it)."""
+    limited = ranking.matched_ids(shape).limit(integer("p_cap")).subquery()
+    words = shape.words
+    cut = [search_match.tier_cut("offers_fts", words)] if words and not shape.bound else []
+    return select(func.count(), func.group_concat(limited.c.id), *cut)
 
 
-def _page(shape: ranking.Shape, words: search_match.Words) -> Any:
+def _page(shape: ranking.Shape, words: search_match.Words, cut: int) -> Any:
     """The page (`p_offset`, `p_limit`) of the best matches that are the edition's: with a
-    rank bound, the newest `w_k` of each tier, ranked; else the index's `best_k` best."""
+    rank bound, the newest `w_k` of each tier, ranked; else the index's `best_k` best (those
+    of the tiers up to `cut` alone: `match.sqlite_best`)."""
     eligible = eligible_offers(shape.filters)
     if shape.bound:
         best: Any = search_match.sqlite_candidates(eligible, Offer, "offers_fts", words)
     else:
-        best = search_match.sqlite_best("offers_fts", Offer, words)
+        best = search_match.sqlite_best("offers_fts", Offer, words, cut)
     top = best.cte("best").prefix_with("MATERIALIZED")
     return (
         eligible.with_only_columns(top.c.id, Offer, Employer.name.label("name"))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Float,
     Integer,
     Select,
@@ -391,8 +392,10 @@ async def _matched(
     shape = ranking.shape(dialect, plain, None)
 
     def build() -> Any:
-        ids: Any = ranking.matching(shape)[0]
+        ids: Any = ranking.matched_ids(shape)  # stops at `t_scan`
         if network:
+            if isinstance(ids, CompoundSelect):  # (a compound in a compound: not in SQLite)
+                ids = select(ids.subquery("own").c.id)
             held = ranking.network_rows(shape, "recent")
             ids = union_all(ids, held.with_only_columns((-NetworkOffer.id).label("id")))
         limited = ids.limit(integer("t_scan")).subquery()

@@ -97,8 +97,9 @@ class Words:
 def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
     """The parameters of the words' SQL (`Words`) on `dialect`: `w_every` (every group, for
     the score), `w_found` (the same offers, fewer phrases: `matching`), `w_rest`, `w_codes`,
-    each tier's (`w_tier_<n>`; on SQLite `w_cand_<n>`, without the better tiers', and
-    `w_better`; on PostgreSQL the head's LIKE patterns `w_h<n>_a`, `w_h<n>_b`)."""
+    each tier's (`w_tier_<n>`; on SQLite `w_cand_<n>`, without the better tiers',
+    `w_upto_<n>`, with them, and `w_better`; on PostgreSQL the head's LIKE patterns
+    `w_h<n>_a`, `w_h<n>_b`)."""
     groups = _groups(terms, wider)
     found: dict[str, Any] = {"w_codes": list(wider.codes)}
     if dialect != "postgresql":
@@ -109,6 +110,7 @@ def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
             found[f"w_tier_{n}"] = match
             found[f"w_cand_{n}"] = _but(match, better)
             better.append(match)
+            found[f"w_upto_{n}"] = " OR ".join(f"({m})" for m in better)
         found["w_better"] = " OR ".join(f"({m})" for m in better)
         return found
     found.update(w_every=tsquery(groups), w_found=tsquery(matching(groups)))
@@ -404,43 +406,63 @@ def sqlite_candidates(eligible: Select[Any], model: Any, fts: str, words: Words)
     return union_all(*map(select, parts), select(last))
 
 
-def sqlite_matched(eligible: Select[Any], model: Any, fts: str) -> Select[Any]:
-    """The ids among `eligible` (ids of `model`, filters only) matching the words' groups
-    (not the codes), read from the index `fts` first: limited, it stops there (the capped
-    count of fair.search)."""
+def sqlite_matched(eligible: Select[Any], model: Any, fts: str, words: Words) -> Any:
+    """The ids among `eligible` (ids of `model`, filters only) matching the words, read from
+    the index `fts` first, then (with codes) the codes' offers it does not match: limited, it
+    stops there (the capped counts of fair.search and its facets), the codes' offers read only
+    when the words' matches are too few. The ids `sqlite` matches."""
     index = table(fts, literal_column("rowid"))
-    return (
+    found = (
         eligible.with_only_columns(model.id)
         .select_from(index)
         .join(model, model.id == literal_column(f"{fts}.rowid"))
         .where(_match(fts, "w_found"))
     )
+    if not words.coded:
+        return found
+    coded = eligible.where(*_codes(model, fts, words), model.id.not_in(_ids(fts, "w_found")))
+    return union_all(found, coded.with_only_columns(model.id))
 
 
-def sqlite_best(fts: str, model: Any, words: Words) -> Any:
+def sqlite_best(fts: str, model: Any, words: Words, cut: int = LAST) -> Any:
     """The `best_k` best matches of the words in the FTS5 index `fts`, of any edition and
     whatever the filters, as (id, key) in rank order, lower key first, ties by id
     descending: the rank `sqlite` gives (its tier, then bm25; bm25 alone without a
     widening). Read from the index alone, so that a page can be taken from them without
-    reading each match's offer row (fair.search)."""
+    reading each match's offer row (fair.search).
+
+    `cut`: the tier of the `best_k`-th best match when known (`tier_cut`), below LAST: the
+    matches of the worse tiers, which rank after at least `best_k` others, are neither scored
+    nor read (bm25 reads each match's positions and size: most of a broad word's cost, and a
+    widened one's text matches and the codes' offers all rank in the last tier). Same rows,
+    same keys, same order."""
     binds = [bind("w_every"), integer("best_k")]
-    binds += [bind(f"w_tier_{n}") for n, _ in words.tiers]
+    better = [n for n, _ in words.tiers if n < cut]
+    binds += [bind(f"w_tier_{n}") for n in better]
 
     def tier(column: str) -> str:
+        if not better:
+            return repr(TIER * cut)
         whens = " ".join(
             f"WHEN {column} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :w_tier_{n})"
             f" THEN {TIER * n}"
-            for n, _ in words.tiers
+            for n in better
         )
-        return f"CASE {whens} ELSE {TIER * LAST} END"
+        return f"CASE {whens} ELSE {TIER * cut} END"
 
     scored = (
         f"SELECT rowid AS id, {tier('rowid')} + bm25({fts}, 4.0, 1.0) AS key FROM {fts}"
         f" WHERE {fts} MATCH :w_every"
     )
-    if words.coded:
+    if cut < LAST:
+        # "+": each match checked against the tiers' matches (built once), not a seek of
+        # the index per id.
+        scored += f" AND +rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :w_upto_{cut})"
+        binds.append(bind(f"w_upto_{cut}"))
+    elif words.coded:
         # The offers of the codes score 0 within their tier; an offer the words match too
-        # keeps its better score (as `sqlite`'s grouped minimum).
+        # keeps its better score (as `sqlite`'s grouped minimum). One the words do not match
+        # is in no tier but the last (each tier's matches are the words').
         binds.append(listed("w_codes"))
         coded = (
             f"SELECT id, {tier('id')} + 0.0 AS key FROM {model.__tablename__}"
@@ -452,6 +474,29 @@ def sqlite_best(fts: str, model: Any, words: Words) -> Any:
         scored = f"SELECT id, min(key) AS key FROM ({scored} UNION ALL {coded}) GROUP BY id"
     statement = text(f"{scored} ORDER BY key, id DESC LIMIT :best_k").bindparams(*binds)
     return statement.columns(literal_column("id"), literal_column("key", Float))
+
+
+def tier_cut(fts: str, words: Words) -> Any:
+    """The tier of the `best_k`-th best match in the FTS5 index `fts` (LAST when the better
+    tiers hold fewer), for `sqlite_best`'s `cut`: each tier's matches (`w_cand_<n>`: without
+    the better tiers') counted up to `best_k` (it stops there), a tier only when the better
+    ones hold fewer (a CASE's branches run in turn: a broad word's own title tier spares the
+    others' counts)."""
+
+    def size(n: int) -> Any:
+        ids: Any = select(literal_column("1")).select_from(table(fts))
+        limited = ids.where(_match(fts, f"w_cand_{n}")).limit(integer("best_k")).subquery()
+        return select(func.count()).select_from(limited).scalar_subquery()
+
+    def held(numbers: list[int]) -> Any:  # the matches of these tiers, each counted anew
+        return sum((size(m) for m in numbers), literal_column("0", Integer))
+
+    numbers = [n for n, _ in words.tiers]
+    whens = [
+        (held(numbers[: i + 1]) >= integer("best_k"), literal_column(str(n), Integer))
+        for i, n in enumerate(numbers)
+    ]
+    return case(*whens, else_=literal_column(str(LAST), Integer))
 
 
 def _tsquery(name: str) -> Any:
