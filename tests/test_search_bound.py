@@ -4,6 +4,12 @@ every path a page takes (SQLite's best-first page, the filtered search, the deep
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
 from fair import db, search
 from fair.search import terms as search_terms
 from fair.search.query import rank_bound
@@ -112,3 +118,47 @@ def test_the_bound_is_the_database_s_own_unless_set() -> None:
     assert rank_bound(search.Query(), "sqlite") == 0
     assert rank_bound(search.Query(rank_bound=0), "postgresql") == 0
     assert rank_bound(search.Query(rank_bound=7), "sqlite") == 7
+
+
+def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """A plan's node and every node below it (EXPLAIN's JSON)."""
+    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
+
+
+@pytest.mark.postgresql_only
+async def test_the_tiers_past_the_page_are_not_read(session):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a tier whose better tiers fill the page is not read, nor its newest
+    scored: three titles starting with the word fill a page of two, the two titles holding
+    it elsewhere are not scored (five were: each tier's newest); a page of four reaches
+    them."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    for title in ("Électricien", "Électricien de nuit", "Électricien du bâtiment"):
+        await f.offer(session, booth_=booth, title=title)
+    for title in ("Aide électricien", "Chef électricien"):
+        await f.offer(session, booth_=booth, title=title)
+    await db.commit(session)
+    engine = session.bind.sync_engine
+    seen: list[tuple[str, Any]] = []
+
+    def kept(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "ts_rank" in statement:
+            seen.append((statement, parameters))
+
+    for per_page, scored in ((2, 3), (4, 5)):
+        event.listen(engine, "before_cursor_execute", kept)
+        try:
+            query = search.Query(q="electricien", per_page=per_page)
+            page = await search.search(session, edition_id=edition.id, query=query)
+        finally:
+            event.remove(engine, "before_cursor_execute", kept)
+        assert page.total == 5 and len(page.hits) == per_page
+        statement, parameters = seen[-1]
+        raw = (await (await session.connection()).get_raw_connection()).driver_connection
+        explained = await raw.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, *parameters)
+        # JSON decoded by the connection's codec (fair.db), or as text.
+        plan = json.loads(explained) if isinstance(explained, str) else explained
+        nodes = _nodes(plan[0]["Plan"])
+        # Each tier's scoring reads the offers as "scored" (EXPLAIN numbers the others).
+        reads = [n["Actual Loops"] for n in nodes if n.get("Alias", "").startswith("scored")]
+        assert sum(reads) == scored, (per_page, reads)

@@ -561,12 +561,16 @@ def postgresql_bounded(matches: Any, table_: Any) -> Any:
     tier, only its newest `w_k` + `p_depth` are taken (a top-k sort of the ids: the others
     rank after `p_depth` of them), and only the first `w_k` of those scored, each read again
     by its id (`table_`, the table of `matches`' ids): the rank of every match was computed
-    where a page needs at most four times `w_k` + `p_depth` of them."""
+    where a page needs at most four times `w_k` + `p_depth` of them. A tier after `p_depth`
+    matches of the better ones is not read at all (`_reaches`): none of it can be on the page,
+    whose rows keep their order (a broad word's first tier alone fills the first pages: its
+    200 scored, not the 800 of four tiers)."""
     every = _tsquery("w_every")
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
     parts = []
-    for tier in (literal_column(str(PG_TIER * n), Integer) for n in range(LAST + 1)):
+    for n in range(LAST + 1):
+        tier = literal_column(str(PG_TIER * n), Integer)
         newest = (
             select(
                 matches.c.id,
@@ -574,7 +578,7 @@ def postgresql_bounded(matches: Any, table_: Any) -> Any:
                 matches.c.key,
                 func.row_number().over(order_by=matches.c.id.desc()).label("n"),
             )
-            .where(matches.c.key == tier)
+            .where(matches.c.key == tier, *([_reaches(matches, tier)] if n else []))
             .order_by(matches.c.id.desc())
             .limit(integer("w_k") + integer("p_depth"))
             .subquery()
@@ -590,6 +594,17 @@ def postgresql_bounded(matches: Any, table_: Any) -> Any:
         key = case((newest.c.n <= integer("w_k"), newest.c.key - score), else_=rest)
         parts.append(select(newest.c.id, newest.c.distance, key.label("key")))
     return union_all(*parts).subquery("ranked")
+
+
+def _reaches(matches: Any, tier: Any) -> Any:
+    """Whether the matches of the tiers better than `tier` are fewer than `p_depth` (counted
+    up to it), so that one of `tier`'s may be on the page. Uncorrelated: PostgreSQL works it
+    out once, before the tier's rows are read (a one-time filter), and reads none when not."""
+    # Never correlated with the tier's own read of the matches (the same CTE).
+    better = select(matches.c.id).where(matches.c.key < tier).correlate(None)
+    limited = better.limit(integer("p_depth")).subquery()
+    counted = select(func.count()).select_from(limited).correlate(None).scalar_subquery()
+    return counted < integer("p_depth")
 
 
 @dataclass(frozen=True)
