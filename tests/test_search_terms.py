@@ -93,6 +93,31 @@ async def test_several_words_and_abbreviations(session):  # type: ignore[no-unty
     assert found[0] == ("ash", None)
 
 
+async def test_a_synonym_typed_with_an_elided_article(session):  # type: ignore[no-untyped-def]
+    """ "agent d'entretien": the list's key has no "d'" (`_stems` leaves elided articles out),
+    the typed words do; the key is still found, and its phrases with it (the cleaner's offer,
+    which neither the words nor the ROME codes find)."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    for key, title, code in (
+        ("building", "Agent / Agente d'entretien du bâtiment", "I1203"),
+        ("cleaner", "Agent / Agente de nettoyage industriel", "K2204"),
+        ("baker", "Boulanger", "D1102"),
+    ):
+        offer = await f.offer(
+            session, booth_=booth, title=title, rome_code=code, description="Poste.", skills=[]
+        )
+        ids[offer.id] = key
+    await db.commit(session)
+    for q in ("agent d'entretien", "Agents d’entretien", "agent entretien"):
+        _, found = await _find(session, edition, ids, q)
+        assert found == [
+            ("building", None),
+            ("cleaner", Reason("synonym", "agent d'entretien", "agent de nettoyage")),
+        ], q
+
+
 async def test_the_same_job_through_its_rome_code(session):  # type: ignore[no-untyped-def]
     """ "spl" is in no offer's words and in no synonym: the ROME suggestion names the job
     (super poids lourd, N4111), whose offers come with its name as the reason."""

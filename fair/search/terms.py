@@ -110,12 +110,26 @@ def _same(typed: str, key: str) -> bool:
     return typed == key or (len(key) >= PREFIX_KEY and typed.startswith(key))
 
 
-def _span(terms: Sequence[str], key: Sequence[str]) -> int:
-    """Where `key`'s stems stand next to each other in `terms`, or -1."""
+def _elided(term: str) -> bool:
+    """Whether a query's stem is an elided article's letter ("d'" of "agent d'entretien"),
+    which a synonym's key leaves out (`_stems`)."""
+    return len(term) == 1 and term.isalpha()
+
+
+def _span(terms: Sequence[str], key: Sequence[str]) -> range | None:
+    """The positions in `terms` of `key`'s stems next to each other (an elided article between
+    two of them too: "agent d'entretien" has the key "agent entretien"), or None."""
     for start in range(len(terms) - len(key) + 1):
-        if all(_same(terms[start + i], k) for i, k in enumerate(key)):
-            return start
-    return -1
+        at = start
+        for n, stem in enumerate(key):
+            while n and at < len(terms) and _elided(terms[at]):
+                at += 1
+            if at == len(terms) or not _same(terms[at], stem):
+                break
+            at += 1
+        else:
+            return range(start, at)
+    return None
 
 
 def synonym_groups(
@@ -126,14 +140,13 @@ def synonym_groups(
     found: list[tuple[tuple[str, ...], Reason]] = []
     used = set() if used is None else used
     for synonym in synonyms():
-        start = _span(terms, synonym.key)
-        span = set(range(start, start + len(synonym.key)))
-        if start < 0 or span & used:
+        span = _span(terms, synonym.key)
+        if span is None or used.intersection(span):
             continue
-        used |= span
+        used.update(span)
         # A number beside a trade's word is its category ("CACES 3"), not one of the offer's.
-        before = [t for t in terms[:start] if not t.isdigit()]
-        after = [t for t in terms[start + len(synonym.key) :] if not t.isdigit()]
+        before = [t for t in terms[: span.start] if not t.isdigit()]
+        after = [t for t in terms[span.stop :] if not t.isdigit()]
         for phrase, stems in synonym.means:
             group = tuple(dict.fromkeys([*before, *stems, *after]))
             found.append((group, Reason("synonym", synonym.typed, phrase)))
