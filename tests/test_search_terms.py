@@ -118,6 +118,40 @@ async def test_a_synonym_typed_with_an_elided_article(session):  # type: ignore[
         ], q
 
 
+async def test_a_trade_in_ier_finds_its_craft_in_the_text_not_in_the_title(session):  # type: ignore[no-untyped-def]
+    """ "menuisier" also finds the offers whose text says "menuiserie" (Snowball stems them
+    apart: "menuisi", "menuiser"; PostgreSQL's to_tsquery, stemming our stems again, found it
+    already): after the titles; a title saying the craft ("Vendeur en jardinerie") is no
+    title of the trade ("jardinier"): it comes with the texts."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    for key, title, code, description in (
+        ("joiner", "Menuisier / Menuisière", "H2206", "Poste en atelier."),
+        ("assembler", "Assembleur d'ouvrages en bois", "H2201", "Menuiserie du Lez : atelier."),
+        ("pastry", "Pâtissier", "D1104", "Poste en laboratoire."),
+        ("seller", "Vendeur en boulangerie", "D1106", "Boulangerie-pâtisserie du centre."),
+        ("gardener", "Jardinier paysagiste", "A1208", "Entretien de parcs."),
+        ("garden_shop", "Vendeur en jardinerie", "D1219", "Conseil aux clients."),
+        ("baker", "Boulanger", "D1102", "Fournil."),
+    ):
+        offer = await f.offer(
+            session, booth_=booth, title=title, rome_code=code, description=description,
+            skills=[],
+        )  # fmt: skip
+        ids[offer.id] = key
+    await db.commit(session)
+    for q, expected in (
+        ("menuisier", ["joiner", "assembler"]),
+        ("pâtissière", ["pastry", "seller"]),
+        ("jardinier", ["gardener", "garden_shop"]),
+    ):
+        page = await search_terms.find(session, edition_id=edition.id, query=search.Query(q=q))
+        assert [ids[h.offer.id] for h in page.hits] == expected, q
+        plain = await search.search(session, edition_id=edition.id, query=search.Query(q=q))
+        assert [ids[h.offer.id] for h in plain.hits] == expected, q
+
+
 async def test_the_same_job_through_its_rome_code(session):  # type: ignore[no-untyped-def]
     """ "spl" is in no offer's words and in no synonym: the ROME suggestion names the job
     (super poids lourd, N4111), whose offers come with its name as the reason."""
