@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from fair import search
+from fair.search.stemming import FEMININE
 
 ABBREVIATIONS_FILE = Path(__file__).resolve().parent / "data" / "rome_abbreviations.tsv"
 MAX_QUERY = 200  # characters of a text read
@@ -62,29 +63,9 @@ NOISE = frozenset(
     remplacement renfort ponctuel ponctuelle extra extras vacataire vacation
     """.split()
 )
-# French feminine endings -> masculine, tried longest first when the referential gave no pair.
-SUFFIXES = (
-    ("trices", "teur"),
-    ("trice", "teur"),
-    ("euses", "eur"),
-    ("euse", "eur"),
-    ("ieres", "ier"),
-    ("iere", "ier"),
-    ("iennes", "ien"),
-    ("ienne", "ien"),
-    ("ennes", "en"),
-    ("enne", "en"),
-    ("elles", "el"),
-    ("elle", "el"),
-    ("antes", "ant"),
-    ("ante", "ant"),
-    ("entes", "ent"),
-    ("ente", "ent"),
-    ("eres", "er"),
-    ("ere", "er"),
-    ("ives", "if"),
-    ("ive", "if"),
-)
+# French feminine endings -> masculine, tried when the referential gave no pair: the search's
+# table (fair.search.stemming.FEMININE, one table of French endings), each plural first.
+SUFFIXES = tuple((ending + plural, masc) for ending, masc in FEMININE for plural in ("s", ""))
 
 
 def _strip(text: str) -> str:

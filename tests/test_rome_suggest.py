@@ -23,6 +23,7 @@ from fair import (
 )
 from fair.enums import Role
 from fair.models import RomeAppellation, RomeCode, RomeCodeSkill, RomeSkill
+from fair.search import stemming
 from tests import factories, partner_keys
 
 APPELLATIONS = [
@@ -360,6 +361,19 @@ def test_offer_noise_is_dropped_and_certifications_kept() -> None:
         "fimo",
         "conducteur",
     ]
+
+
+def test_feminine_endings_are_the_search_s() -> None:
+    """A feminine the referential gives no pair for is read as its known masculine through the
+    search's table of endings (fair.search.stemming.FEMININE, plural or not): one table, so
+    "employées" is read as "employé" as the search reads it (its "-ée" was missing here)."""
+    analyser = rome_text.Analyser(known={"conducteur", "employe", "sportif"})
+    read = [analyser.masculine(w) for w in ("conductrices", "employees", "employee", "sportives")]
+    assert read == ["conducteur", "employe", "employe", "sportif"]
+    assert analyser.masculine("vendeuses") == "vendeuses"  # no known masculine: as written
+    assert [stemming.masculine(w) for w in ("conductrices", "employees", "sportives")] == [
+        "conducteur", "employe", "sportif"
+    ]  # fmt: skip
 
 
 def test_abbreviations_come_from_the_maintained_file() -> None:

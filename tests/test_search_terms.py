@@ -96,6 +96,65 @@ async def test_several_words_and_abbreviations(session):  # type: ignore[no-unty
     assert found[0] == ("ash", None)
 
 
+async def test_a_synonym_typed_with_an_elided_article(session):  # type: ignore[no-untyped-def]
+    """ "agent d'entretien": the list's key has no "d'" (`_stems` leaves elided articles out),
+    the typed words do; the key is still found, and its phrases with it (the cleaner's offer,
+    which neither the words nor the ROME codes find)."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    for key, title, code in (
+        ("building", "Agent / Agente d'entretien du bâtiment", "I1203"),
+        ("cleaner", "Agent / Agente de nettoyage industriel", "K2204"),
+        ("baker", "Boulanger", "D1102"),
+    ):
+        offer = await f.offer(
+            session, booth_=booth, title=title, rome_code=code, description="Poste.", skills=[]
+        )
+        ids[offer.id] = key
+    await db.commit(session)
+    for q in ("agent d'entretien", "Agents d’entretien", "agent entretien"):
+        _, found = await _find(session, edition, ids, q)
+        assert found == [
+            ("building", None),
+            ("cleaner", Reason("synonym", "agent d'entretien", "agent de nettoyage")),
+        ], q
+
+
+async def test_a_trade_in_ier_finds_its_craft_in_the_text_not_in_the_title(session):  # type: ignore[no-untyped-def]
+    """ "menuisier" also finds the offers whose text says "menuiserie" (Snowball stems them
+    apart: "menuisi", "menuiser"; PostgreSQL's to_tsquery, stemming our stems again, found it
+    already): after the titles; a title saying the craft ("Vendeur en jardinerie") is no
+    title of the trade ("jardinier"): it comes with the texts."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    for key, title, code, description in (
+        ("joiner", "Menuisier / Menuisière", "H2206", "Poste en atelier."),
+        ("assembler", "Assembleur d'ouvrages en bois", "H2201", "Menuiserie du Lez : atelier."),
+        ("pastry", "Pâtissier", "D1104", "Poste en laboratoire."),
+        ("seller", "Vendeur en boulangerie", "D1106", "Boulangerie-pâtisserie du centre."),
+        ("gardener", "Jardinier paysagiste", "A1208", "Entretien de parcs."),
+        ("garden_shop", "Vendeur en jardinerie", "D1219", "Conseil aux clients."),
+        ("baker", "Boulanger", "D1102", "Fournil."),
+    ):
+        offer = await f.offer(
+            session, booth_=booth, title=title, rome_code=code, description=description,
+            skills=[],
+        )  # fmt: skip
+        ids[offer.id] = key
+    await db.commit(session)
+    for q, expected in (
+        ("menuisier", ["joiner", "assembler"]),
+        ("pâtissière", ["pastry", "seller"]),
+        ("jardinier", ["gardener", "garden_shop"]),
+    ):
+        page = await search_terms.find(session, edition_id=edition.id, query=search.Query(q=q))
+        assert [ids[h.offer.id] for h in page.hits] == expected, q
+        plain = await search.search(session, edition_id=edition.id, query=search.Query(q=q))
+        assert [ids[h.offer.id] for h in plain.hits] == expected, q
+
+
 async def test_the_same_job_through_its_rome_code(session):  # type: ignore[no-untyped-def]
     """ "spl" is in no offer's words and in no synonym: the ROME suggestion names the job
     (super poids lourd, N4111), whose offers come with its name as the reason."""
@@ -415,6 +474,32 @@ async def test_typos_forgiven_with_did_you_mean(session):  # type: ignore[no-unt
     assert (found, page.did_you_mean) == ([("forklift", None)], "")
 
 
+async def test_a_corrected_word_ranks_as_if_typed_so(session):  # type: ignore[no-untyped-def]
+    """The words meant are the search's own words (its tiers: a title starting with them
+    first), not the typo's, which finds nothing: the handler typed "manutentionaire" comes
+    before the synonyms' order pickers, as for "manutentionnaire" typed right."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    offers = [("handler", "Manutentionnaire polyvalent en entrepôt frigorifique", "N1105", "Quai.")]
+    offers += [
+        (f"picker{n}", "Préparateur de commandes", "N1103", "Préparation de commandes.")
+        for n in range(3)
+    ]
+    offers += [(f"baker{n}", "Boulanger", "D1102", "Fournil.") for n in range(6)]
+    for key, title, code, description in offers:
+        offer = await f.offer(
+            session, booth_=booth, title=title, rome_code=code, description=description,
+            skills=[],
+        )  # fmt: skip
+        ids[offer.id] = key
+    await db.commit(session)
+    for q in ("manutentionnaire", "manutentionaire"):
+        page, found = await _find(session, edition, ids, q)
+        assert found[0][0] == "handler", (q, found)
+        assert page.did_you_mean == ("" if q == "manutentionnaire" else "manutentionnaire")
+
+
 async def test_a_word_no_offer_has_is_left_out_when_nothing_is_found(session):  # type: ignore[no-untyped-def]
     """A qualifier no offer says ("nuit", "web") would leave the page empty: the other words
     are searched, widened as typed, and every hit says which words were left out."""
@@ -476,6 +561,10 @@ def test_distance_counts_edits():
     assert search_terms.distance("plombier", "plonbiez") == 2
     assert search_terms.distance("macon", "maison", 1) == 2  # past `most`: most + 1
     assert search_terms.closeness("soignnate", search.stem("soignante")) == 0  # its start
+    # A trade's whole word is no stem: a typed word's start is not compared with it.
+    assert search_terms.closeness("livreru", "libre") == 1
+    assert search_terms.closeness("livreru", "libre", start=False) == 3
+    assert search_terms.closeness("livreru", "livreur", start=False) == 1
     assert search_terms.allowed("ash") == 0
 
 
@@ -527,14 +616,17 @@ def test_words_too_many_letters_apart_are_not_compared():
     stems = [(search.stem(w), letters(search.stem(w))) for w, _ in trades[::7]]
     assert search_terms.apart(letters("carsite"), letters("cariste")) == 0  # same letters
     assert search_terms.apart(letters("plombier"), letters("plonbiez")) == 2
-    for typed in ("elecricien", "carsite", "chaufeur", "soignnate", "macon", "plombeir", "agnet"):
+    compared = [(w, bits, start) for found in (trades, stems) for start in (True, False)
+                for w, bits in found]  # fmt: skip
+    for typed in ("elecricien", "carsite", "chaufeur", "soignnate", "macon", "plombeir", "agnet",
+                  "livreru"):  # fmt: skip
         near = Typed.of(typed)
-        for other, bits in trades + stems:
-            expected = search_terms.closeness(typed, other)
+        for other, bits, start in compared:
+            expected = search_terms.closeness(typed, other, start=start)
             if expected <= near.most:
-                assert near.near(other, bits) == expected, (typed, other)
+                assert near.near(other, bits, start=start) == expected, (typed, other, start)
             else:
-                assert near.near(other, bits) > near.most, (typed, other)
+                assert near.near(other, bits, start=start) > near.most, (typed, other, start)
 
 
 def test_synonym_list_is_sound():
@@ -585,7 +677,11 @@ async def test_vocabulary_counts_a_changed_title_only(session):  # type: ignore[
 
 # Typed word -> the stem `respell` corrects it to (None: left as typed), on the offers of
 # `_setup` and the trades' words: titles' words (the vocabulary), trades' words (ROME names and
-# synonyms, no offer has them), a word's start or stem, the communes' names never.
+# synonyms, no offer has them), a word's start or stem, the communes' names never. A typed
+# word's start is compared with the titles' stems, not with a trade's whole word ("livreru" was
+# "libre" by its start "livre", "magasinier", a trade, was "magasin", "internatonal" was
+# "internat", a school's); a compound of the trades' words is no typo ("electrotechnicien"
+# was "electromecanicien").
 CORRECTIONS = {
     "electricein": "electricien", "elecricien": "electricien", "carsite": "carist",
     "chaufeur": "chauffeur", "conducteru": "conducteur", "condcteur": "conducteur",
@@ -594,12 +690,12 @@ CORRECTIONS = {
     "infirmeir": "infirmi", "serveuz": "serveur", "menuisiere": None, "macon": None,
     "macn": "macon", "cuisiner": None, "cuisinie": None, "xqzwvk": None, "lunell": None,
     "vendargue": None, "sete": None, "chantier": None, "chanteirs": "chanti",
-    "assistnat": "assist", "dependnace": "depend", "internatonal": "internat",
-    "internationnal": "internat", "pods": "poid", "lourds": None, "aid": None, "agnet": None,
-    "jardinnier": "jardin", "electrotechnicien": "electromecanicien",
+    "assistnat": "assist", "dependnace": "depend", "internatonal": "international",
+    "internationnal": "international", "pods": "poid", "lourds": None, "aid": None, "agnet": None,
+    "jardinnier": "jardini", "electrotechnicien": None,
     "mecanicein": "mecanicien", "secretiare": "secretair", "comptabel": "comptabl",
-    "livreru": "libr", "vendeuse": None, "vendeus": "vendeur", "magasinier": "magasin",
-    "magazinier": "magasin", "preparateru": "prepar", "cariste": None, "caristes": None,
+    "livreru": "livreur", "vendeuse": None, "vendeus": "vendeur", "magasinier": None,
+    "magazinier": "magasini", "preparateru": "prepar", "cariste": None, "caristes": None,
     "transprt": "transport", "tranport": "transport",
 }  # fmt: skip
 # Where the two databases' vocabularies answer apart (FTS5 trigrams against pg_trgm).
@@ -676,12 +772,17 @@ async def test_the_spelling_tables_are_worked_out_at_start_up(conf):  # type: ig
     (fair.app's lifespan, in a thread): not worked out on the event loop by its request."""
     from fair.app import create_app  # the app assembled, as a process starts it
 
-    tables = (search_terms.surfaces, search_terms.trade_words, search_terms.place_words)
+    tables = (
+        search_terms.surfaces,
+        search_terms.trade_words,
+        search_terms.trades_sorted,
+        search_terms.place_words,
+    )
     for table in tables:
         table.cache_clear()
     application = create_app(conf)
     async with application.router.lifespan_context(application):
-        assert [table.cache_info().currsize for table in tables] == [1, 1, 1]
+        assert [table.cache_info().currsize for table in tables] == [1, 1, 1, 1]
 
 
 def test_groups_that_find_nothing_more_are_left_out_of_the_match():

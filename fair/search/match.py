@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 
 from fair.search.shapes import bind, integer, listed
-from fair.search.stemming import feminine_stems, gendered, words
+from fair.search.stemming import craft_stems, feminine_stems, gendered, words
 
 GROUPS_MAX = 12  # alternative groups of one query at most (the synonyms' and the spelling's)
 # Ends a group's stem that matches a whole word only, not a word's start: a short stem of a
@@ -150,6 +150,16 @@ def forms(stem: str) -> tuple[str, ...]:
     return (stem, *feminine_stems(stem))
 
 
+def text_forms(stem: str) -> tuple[str, ...]:
+    """What a group's stem finds in an offer's text on SQLite: its `forms`, and for a trade in
+    "-ier" its craft's stem (fair.search.stemming.craft_stems: "menuisi" also finds
+    "menuiser", the offers of a "Menuiserie"), not in its title (the tiers of the title: a
+    "Vendeur en jardinerie" is no "jardinier"). PostgreSQL's to_tsquery finds it already (it
+    stems our stems again, "menuisi" to "menuis"): `tsquery` writes `forms`."""
+    found = forms(stem)
+    return found if stem.endswith(WHOLE) else (*found, *craft_stems(stem))
+
+
 def typed_terms(text_: str, most: int) -> list[str]:
     """The group of stems of the words of `text_` (`typed`), the first `most` of them."""
     return [typed(w) for w in words(text_)][:most]
@@ -157,7 +167,7 @@ def typed_terms(text_: str, most: int) -> list[str]:
 
 def fts5(groups: list[tuple[str, ...]]) -> str:
     """An FTS5 query: each group's stems all required, as prefixes (whole when `WHOLE` ends
-    them); groups OR'ed."""
+    them), each any of its `text_forms`; groups OR'ed."""
     return " OR ".join("(" + " AND ".join(map(_fts5_term, g)) + ")" for g in groups if g)
 
 
@@ -210,8 +220,8 @@ def _but(match: str, better: list[str]) -> str:
 
 
 def _fts5_term(stem: str) -> str:
-    """A group's stem as FTS5 terms: any of its `forms`."""
-    found = [_fts5_one(f) for f in forms(stem)]
+    """A group's stem as FTS5 terms: any of its `text_forms`."""
+    found = [_fts5_one(f) for f in text_forms(stem)]
     return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
 
 
@@ -245,10 +255,10 @@ def _implies(group: tuple[str, ...], other: tuple[str, ...]) -> bool:
 
 
 def _covers(mine: str, theirs: str) -> bool:
-    """Whether every word `mine` matches, `theirs` matches: each of `mine`'s `forms` starts
-    with one of `theirs`' (a stem matches as a word's start; a whole one, `WHOLE`, only
+    """Whether every word `mine` matches, `theirs` matches: each of `mine`'s `text_forms`
+    starts with one of `theirs`' (a stem matches as a word's start; a whole one, `WHOLE`, only
     itself)."""
-    return all(any(m.startswith(t) for t in forms(theirs)) for m in forms(mine))
+    return all(any(m.startswith(t) for t in text_forms(theirs)) for m in text_forms(mine))
 
 
 def matching(groups: list[tuple[str, ...]]) -> list[tuple[str, ...]]:

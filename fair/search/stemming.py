@@ -100,6 +100,20 @@ def feminine_stems(stem_: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=50_000)
+def craft_stems(stem_: str) -> tuple[str, ...]:
+    """The stem of the craft or the shop in "-erie" of a trade in "-ier" whose stem is `stem_`,
+    which Snowball stems apart: "menuisi" (menuisier) -> ("menuiser",) (menuiserie),
+    "patissi" -> ("patisser",), "plombi" -> ("plomber",); none for another stem, nor where
+    the trade's stem starts it already ("boulang": "boulangerie" is "boulanger"). An offer of
+    a "Menuiserie" or that makes "pâtisseries" speaks of the trade (PostgreSQL's to_tsquery
+    stems our stems again, "menuisi" to "menuis", which finds "menuiser" already)."""
+    if not stem_.endswith("i") or len(stem_) <= GENDERED_STEM or stem(stem_ + "er") != stem_:
+        return ()
+    other = stem(stem_[:-1] + "erie")
+    return () if other.startswith(stem_) else (other,)
+
+
+@lru_cache(maxsize=50_000)
 def gendered(word: str) -> str:
     """The stem a typed (folded) word is searched by: its masculine's (`masculine`), when that
     still finds what the word's own stem finds (the masculine's stem starts the word's, or the

@@ -62,6 +62,8 @@ MAX_WORDS = 12  # as fair.search
 ROOT = 5  # letters two words of one family share at least (`akin`)
 PREFIX_KEY = 5  # a synonym's stem this long also matches the longer stems it starts
 SPELLING_WORDS = 4  # unknown words corrected at most per query
+COMPOUND_HEAD = 3  # letters of a word's start that begins a compound at least (`compound`)
+COMPOUND_TAIL = 6  # letters of the trade's word that ends a compound at least
 CANDIDATES = 40  # vocabulary words read per unknown word
 TOKEN_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
@@ -108,12 +110,26 @@ def _same(typed: str, key: str) -> bool:
     return typed == key or (len(key) >= PREFIX_KEY and typed.startswith(key))
 
 
-def _span(terms: Sequence[str], key: Sequence[str]) -> int:
-    """Where `key`'s stems stand next to each other in `terms`, or -1."""
+def _elided(term: str) -> bool:
+    """Whether a query's stem is an elided article's letter ("d'" of "agent d'entretien"),
+    which a synonym's key leaves out (`_stems`)."""
+    return len(term) == 1 and term.isalpha()
+
+
+def _span(terms: Sequence[str], key: Sequence[str]) -> range | None:
+    """The positions in `terms` of `key`'s stems next to each other (an elided article between
+    two of them too: "agent d'entretien" has the key "agent entretien"), or None."""
     for start in range(len(terms) - len(key) + 1):
-        if all(_same(terms[start + i], k) for i, k in enumerate(key)):
-            return start
-    return -1
+        at = start
+        for n, stem in enumerate(key):
+            while n and at < len(terms) and _elided(terms[at]):
+                at += 1
+            if at == len(terms) or not _same(terms[at], stem):
+                break
+            at += 1
+        else:
+            return range(start, at)
+    return None
 
 
 def synonym_groups(
@@ -124,14 +140,13 @@ def synonym_groups(
     found: list[tuple[tuple[str, ...], Reason]] = []
     used = set() if used is None else used
     for synonym in synonyms():
-        start = _span(terms, synonym.key)
-        span = set(range(start, start + len(synonym.key)))
-        if start < 0 or span & used:
+        span = _span(terms, synonym.key)
+        if span is None or used.intersection(span):
             continue
-        used |= span
+        used.update(span)
         # A number beside a trade's word is its category ("CACES 3"), not one of the offer's.
-        before = [t for t in terms[:start] if not t.isdigit()]
-        after = [t for t in terms[start + len(synonym.key) :] if not t.isdigit()]
+        before = [t for t in terms[: span.start] if not t.isdigit()]
+        after = [t for t in terms[span.stop :] if not t.isdigit()]
         for phrase, stems in synonym.means:
             group = tuple(dict.fromkeys([*before, *stems, *after]))
             found.append((group, Reason("synonym", synonym.typed, phrase)))
@@ -300,11 +315,14 @@ def allowed(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) <= 6 else 2
 
 
-def closeness(word: str, stem: str) -> int:
-    """How far a typed word is from a vocabulary stem: as typed, stemmed, or its start."""
+def closeness(word: str, stem: str, *, start: bool = True) -> int:
+    """How far a typed word is from a vocabulary stem: as typed, stemmed, or its start (a
+    stem is a word's start). `start` False: `stem` is a whole word (a trade's), which the
+    typed word's start is not compared with: "livreru" is two letters swapped from "livreur",
+    not "libre" with its "ru" left over."""
     most = allowed(word)
     found = min(distance(word, stem, most), distance(stemming.stem(word), stem, most))
-    if len(stem) >= 5 and len(word) > len(stem):
+    if start and len(stem) >= 5 and len(word) > len(stem):
         found = min(found, distance(word[: len(stem)], stem, most))
     return found
 
@@ -345,14 +363,20 @@ class Typed:
         stem = stemming.stem(word)
         return cls(word, stem, allowed(word), tuple(starts), letters(stem))
 
-    def near(self, other: str, other_letters: int) -> int:
-        """`closeness(word, other)` when it is at most `most` (then the same); else more."""
+    def near(self, other: str, other_letters: int, *, start: bool = True) -> int:
+        """`closeness(word, other, start=start)` when it is at most `most` (then the same);
+        else more."""
         most, found = self.most, self.most + 1
         for form, form_letters in ((self.word, self.starts[-1]), (self.stem, self.stem_letters)):
             if abs(len(form) - len(other)) <= most and apart(form_letters, other_letters) <= most:
                 found = min(found, distance(form, other, most))
         size = len(other)
-        if size >= 5 and len(self.word) > size and apart(self.starts[size], other_letters) <= most:
+        if (
+            start
+            and size >= 5
+            and len(self.word) > size
+            and apart(self.starts[size], other_letters) <= most
+        ):
             found = min(found, distance(self.word[:size], other, most))
         return found
 
@@ -387,6 +411,32 @@ def trade_words() -> dict[str, list[tuple[str, int]]]:
 
 
 @cache
+def trades_sorted() -> tuple[str, ...]:
+    """The trades' folded words, sorted (`compound`)."""
+    return tuple(w for found in sorted(trade_words().items()) for w, _ in found[1])
+
+
+def compound(word: str) -> bool:
+    """Whether a typed (folded) word is a trade's word of COMPOUND_TAIL letters at least (or
+    its plural, its feminine) after the start of another's (COMPOUND_HEAD letters at least):
+    "électro" and "technicien" make "électrotechnicien", a trade no name of ours has. Made of
+    known words, it is no typo: two letters from "électromécanicien", it is not
+    "électromécanicien" misspelt."""
+    known = trades_sorted()
+
+    def has(word: str, *, whole: bool) -> bool:
+        at = bisect.bisect_left(known, word)
+        return at < len(known) and (known[at] == word if whole else known[at].startswith(word))
+
+    for cut in range(COMPOUND_HEAD, len(word) - COMPOUND_TAIL + 1):
+        tail = word[cut:]
+        tails = {tail, tail.removesuffix("s"), stemming.masculine(tail)}
+        if any(has(t, whole=True) for t in tails) and has(word[:cut], whole=False):
+            return True
+    return False
+
+
+@cache
 def place_words() -> frozenset[str]:
     """The words of the communes' names ("vendargues", "lattes"): never "corrected" to a
     trade's word (a commune no offer is in is no typo)."""
@@ -401,7 +451,7 @@ def load() -> None:
     thread at start-up (fair.app), so that the first typo a process sees does not wait for
     them on the event loop."""
     synonyms()
-    trade_words()
+    trades_sorted()
     place_words()
 
 
@@ -456,10 +506,13 @@ async def respell(
 ) -> dict[str, str]:
     """Typed (folded) word -> the stem it was probably meant to be, for the words no offer
     title has, that find no offer alone, and are one or two letters away from a title's or a
-    trade's word (communes' names are never corrected). Each word's answer is kept until the
-    edition's offers change (fair.search.cache): a typo is typed again."""
+    trade's word (communes' names are never corrected, nor a compound of the trades' words:
+    `compound`). Each word's answer is kept until the edition's offers change
+    (fair.search.cache): a typo is typed again."""
     fixes: dict[str, str] = {}
-    unknown = [w for w in dict.fromkeys(typed) if allowed(w) and w not in place_words()]
+    unknown = [
+        w for w in dict.fromkeys(typed) if allowed(w) and w not in place_words() and not compound(w)
+    ]
     for word in unknown[:SPELLING_WORDS]:
 
         async def fixed(word: str = word) -> str | None:
@@ -483,12 +536,15 @@ async def _fix(session: AsyncSession, word: str) -> str | None:
     if any(w.startswith(s) for w, _ in known for s in own) or await found_alone(session, word):
         return None
     # The nearest within the letters allowed (`closeness`), the most frequent of the titles'
-    # words first, then the trades' words (a feminine as its masculine).
+    # words first, then the trades' words (a feminine as its masculine). The titles' words
+    # are stems, which a typed word's start is compared with too; the trades' are whole.
     most = typed.most
     choices = [(c, -n, w) for w, n in known if (c := typed.near(w, letters(w))) <= most]
     trade = trade_words().get(word[0], [])
     choices += [
-        (c, 0, stemming.gendered(w)) for w, bits in trade if (c := typed.near(w, bits)) <= most
+        (c, 0, stemming.gendered(w))
+        for w, bits in trade
+        if (c := typed.near(w, bits, start=False)) <= most
     ]
     found = min(choices)[2] if choices else None
     return None if found in own else found  # a word is no misspelling of itself
@@ -543,10 +599,12 @@ async def find(
     asked = replace(query, also=widening.wider)
     page = await pages.search(session, edition_id=edition_id, query=asked, network=network)
     if page.total == 0 and (respelt := await meant(session, query.q, edition_id=edition_id)):
+        # The words meant, ranked as if typed so (their tiers: a title starting with them
+        # first), not the typo's, which finds nothing, with the synonyms' phrases.
         again = await pages.search(
             session,
             edition_id=edition_id,
-            query=replace(query, also=respelt[1].wider),
+            query=replace(query, q=respelt[0], also=respelt[1].wider),
             network=network,
         )
         if again.total:
