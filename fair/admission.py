@@ -46,12 +46,12 @@ at one socket round) are let in at the bucket's pace, not at once. The active ca
 place to free up, `k` = the places over the cap and the people ahead and oneself, less the room
 under the cap (`expiry_rank`; the places not taken yet count as taken now), oldest first by
 when its holder was let in; past the places held, whoever takes the (`k` − cap)th holds it in
-turn (`turns_of`). A place frees up when its holder was let in plus `hold`, how long the last
-HOLDS places freed were held on average (`Place.hold`), and no sooner than its holder can free
-it (`free_at`; gone, not seen for `quiet`: its lapse); each turn of the places adds a `hold`.
-Until half the cap's places have been freed (`needed`: the first to free up are the shortest
-stays) nobody can say how long people stay: the wait is then the earliest possible (`frees_in`,
-shown "or more", `Place.at_least`). Why holding times and not
+turn (`turns_of`). A place frees up when its holder was let in plus `hold`, how long the
+last places freed were held on average (a turn's: `needed`, `Place.hold`), and no sooner than
+its holder can free it (`free_at`; gone, not seen for `quiet`: its lapse); each turn of the
+places adds a `hold`. Until a whole turn of the cap's places has been freed (`needed`: the
+first to free up are the shortest stays) nobody can say how long people stay: the wait is then
+the earliest possible (`frees_in`, shown "or more", `Place.at_least`). Why holding times and not
 the pace of admissions (before 2026-12-05: the people ahead over the admissions of the last
 5 minutes): at an opening the places are taken together and free up together, so the line
 moves by bursts; a pace measured over a burst showed waits several times too short, and one
@@ -106,7 +106,7 @@ SAMPLES = 32
 # lets go once below RELEASE again with nobody waiting: between the two it stays as it was.
 ENGAGE = 0.85
 RELEASE = 0.70
-HOLDS = 500  # the last places freed whose holding time is averaged (`Place.hold`)
+HOLDS = 10_000  # places freed whose holding time is averaged, at most (`needed`)
 MIN_HOLDS = 5  # places freed, at least, before their holding time is an estimate (`needed`)
 
 
@@ -160,7 +160,7 @@ class Place:
     gone: bool = False  # that time is the lapse of a place whose holder has gone (`free_at`)
     paced_in: float | None = None  # seconds until the per-minute cap can let this place in at
     # the earliest, its bucket paced against the places freeing up (`paced_in`)
-    hold: float | None = None  # seconds a place is held, on average over the last HOLDS freed
+    hold: float | None = None  # seconds a place is held, on average over the last turn's freed
     # (None: fewer than `needed` freed yet)
     since: float | None = None  # admitted: when they were let in (fair.clock's time)
 
@@ -445,13 +445,15 @@ def waiting_place(
 
 
 def needed(cap: int) -> int:
-    """Places freed, at least, before how long they were held is the estimate (`mean_hold`):
-    half the active cap's (HOLDS at most, MIN_HOLDS at least). The first places to free up are
-    those of the shortest stays (the others are still held): their average alone showed every
-    turn of the line 16 % too short in a model of bench/surge.py's 10,000 (p90 19 % where half
-    the cap's gave 6 %: a discrete-event model of its candidates against MemoryLine,
-    2026-12-05); until then the wait shown is the earliest."""
-    return max(MIN_HOLDS, min(HOLDS, math.ceil(cap / 2)))
+    """Places freed whose holding time is averaged (the last ones), and freed at least before
+    it is the estimate (`mean_hold`): a whole turn of the active cap's places (HOLDS at most,
+    MIN_HOLDS at least). The first places to free up are those of the shortest stays (the
+    others are still held): the average of the first 5 showed every turn of the line 16 % too
+    short in a discrete-event model of bench/surge.py's candidates against MemoryLine (p90 19 %
+    at 10,000; half a turn's, 6 % there but 20 % at 1,000 with 250 places, where a whole turn's
+    gave 2 to 15 % with the processes' rounds at random phases, 2026-12-05). Until then the
+    wait shown is the earliest."""
+    return max(MIN_HOLDS, min(HOLDS, cap))
 
 
 def mean_hold(count: int, total: float, *, cap: int) -> float | None:
@@ -624,8 +626,9 @@ class _Edition:
     log: list[float] = field(default_factory=list)  # the line's moves (module doc), oldest first
     full: bool = False  # the active cap reached, at the last arrival
     engaged: bool = False  # the gate under pressure (`pressed`), as last decided
-    holds: deque[float] = field(default_factory=lambda: deque(maxlen=HOLDS))  # places freed
+    holds: deque[float] = field(default_factory=deque)  # how long the last places freed were
     held: float = 0.0  # their sum
+    most: int = HOLDS  # holds kept, at most: `needed`, as of the last arrival
 
 
 class MemoryLine:
@@ -638,6 +641,7 @@ class MemoryLine:
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
     ) -> Place:
         state = self.editions.setdefault(edition_id, _Edition())
+        state.most = needed(caps.active)
         _forget(state, now, caps.idle)
         if user_id in state.active:
             _stamp(state.active, user_id, now)
@@ -768,10 +772,10 @@ def _lapse(state: _Edition, user: int, at: float) -> None:
     began = state.since.pop(user, None)
     if began is None or at < began:
         return
-    if len(state.holds) == HOLDS:
-        state.held -= state.holds[0]
     state.holds.append(at - began)
     state.held += at - began
+    while len(state.holds) > state.most:
+        state.held -= state.holds.popleft()
 
 
 def _press(state: _Edition, now: float, opens: float, caps: Caps) -> bool:
@@ -854,7 +858,8 @@ def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> 
 # In Redis -------------------------------------------------------------------------------------
 
 # Shared by the scripts: every script gets the edition's twelve keys (`RedisLine._keys`, in that
-# order) and ARGV: now, idle, quiet, wait_idle, rate window, max purge, HOLDS, ttl, then its own
+# order) and ARGV: now, idle, quiet, wait_idle, rate window, max purge, holds kept (`needed`; 0:
+# as kept by the last script that knew the caps), ttl, then its own
 # from ARGV[9]. The places lapsed and the stale waiters dropped (MemoryLine's `_forget`), the
 # holding times kept (`_lapse`), whether the gate is engaged (`pressed`, its flag in `engaged`).
 COMMON = """
@@ -864,6 +869,13 @@ local K = {active = KEYS[1], line = KEYS[2], seen = KEYS[3], seq = KEYS[4], buck
 local now, idle, quiet = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local wait_idle, window, max_purge = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local max_holds, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+-- How many holds are kept (`needed`): given (`max_holds` > 0, kept for the scripts that do
+-- not know the caps), else as kept.
+if max_holds > 0 then
+  redis.call('HSET', K.held, 'most', max_holds)
+else
+  max_holds = tonumber(redis.call('HGET', K.held, 'most')) or 10000
+end
 -- `user`'s place freed `at`: how long they held it kept (the last `max_holds`, and their sum)
 local function lapse(user, at)
   local began = tonumber(redis.call('ZSCORE', K.since, user))
@@ -872,9 +884,9 @@ local function lapse(user, at)
   redis.call('ZREM', K.since, user)
   if began and at >= began then
     redis.call('LPUSH', K.holds, at - began)
-    redis.call('INCRBYFLOAT', K.held, at - began)
-    if redis.call('LLEN', K.holds) > max_holds then
-      redis.call('INCRBYFLOAT', K.held, -tonumber(redis.call('RPOP', K.holds)))
+    redis.call('HINCRBYFLOAT', K.held, 'sum', at - began)
+    while redis.call('LLEN', K.holds) > max_holds do
+      redis.call('HINCRBYFLOAT', K.held, 'sum', -tonumber(redis.call('RPOP', K.holds)))
     end
   end
 end
@@ -997,7 +1009,7 @@ local function sample(counted, position, cap, far, samples)
   return found
 end
 local function holds()
-  return {redis.call('LLEN', K.holds), redis.call('GET', K.held) or '0'}
+  return {redis.call('LLEN', K.holds), redis.call('HGET', K.held, 'sum') or '0'}
 end
 -- Where `user`, waiting in line, stands (`_place_of`): {0, position, waiting, admissions,
 -- first admission time, `left` (tokens), active, `on`, the holder of the place it waits for
@@ -1231,21 +1243,22 @@ class RedisLine:
     def _keys(self, edition_id: int) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
         names = ("active", "line", "seen", "seq", "bucket", "log", "full", "engaged")
-        return [base + n for n in (*names, "live", "since", "holds", "held")]
+        return [base + n for n in (*names, "live", "since", "holds", "holding")]
 
     @staticmethod
-    def _common(now: float, idle: float) -> list[str | int | float]:
-        """The scripts' first ARGV (COMMON)."""
+    def _common(now: float, idle: float, cap: int | None = None) -> list[str | int | float]:
+        """The scripts' first ARGV (COMMON); `cap` the active cap, when known."""
+        most = 0 if cap is None else needed(cap)
         return [repr(now), repr(idle), repr(quiet(idle)), repr(WAIT_IDLE), repr(RATE_WINDOW)] + [
             MAX_PURGE,
-            HOLDS,
+            most,
             TTL,
         ]
 
     async def arrive(
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
     ) -> Place:
-        args = self._common(now, caps.idle)
+        args = self._common(now, caps.idle, caps.active)
         args += [user_id, caps.active, caps.per_minute, caps.max_waiting, repr(opens)]
         args += [repr(draw), MAX_LOG, ENGAGE, RELEASE, repr(caps.burst), repr(EPSILON)]
         args += [reach(caps) if caps.per_minute else -1, SAMPLES]
@@ -1274,14 +1287,14 @@ class RedisLine:
     ) -> set[int]:
         if not draws:
             return set()
-        args = self._common(now, caps.idle) + [repr(opens), caps.max_waiting]
+        args = self._common(now, caps.idle, caps.active) + [repr(opens), caps.max_waiting]
         for user, draw in sorted(draws.items()):
             args += [user, repr(draw)]
         found = await self.count_in_script(keys=self._keys(edition_id), args=args)
         return {int(u) for u in found}
 
     async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
-        args = self._common(now, caps.idle)
+        args = self._common(now, caps.idle, caps.active)
         args += [caps.active, caps.per_minute, repr(caps.burst), repr(opens), caps.max_waiting]
         args += [repr(EPSILON), MAX_LOG, ENGAGE, RELEASE]
         return bool(int(await self.pressure_script(keys=self._keys(edition_id), args=args)))
@@ -1305,7 +1318,7 @@ class RedisLine:
         return refill(bucket, now, caps)[0]
 
     async def last(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> Place | None:
-        args = self._common(now, caps.idle)
+        args = self._common(now, caps.idle, caps.active)
         args += [caps.active, caps.per_minute, repr(caps.burst)]
         args += [reach(caps) if caps.per_minute else -1, SAMPLES]
         found = await self.last_script(keys=self._keys(edition_id), args=args)

@@ -606,11 +606,11 @@ def test_the_wait_is_the_earliest_until_holds_are_measured_and_paced_by_the_buck
     assert replace(measured, paced_in=150.0).wait_seconds == 150.0  # the bucket's pace, later
     drawn = admission.Place(False, 1, 1, True, 0, 0.0, frees_in=120.0)
     assert (drawn.wait_seconds, drawn.at_least) == (None, False)
-    # How long places are held is known once half the cap's have been freed (the first are
-    # the shortest stays), 500 at most, 5 at least.
-    assert [admission.needed(cap) for cap in (3, 224, 1119)] == [5, 112, 500]
-    assert admission.mean_hold(111, 111 * 150.0, cap=224) is None
-    assert admission.mean_hold(112, 112 * 150.0, cap=224) == 150.0
+    # How long places are held is known once a whole turn of the cap's have been freed (the
+    # first are the shortest stays), 10,000 at most, 5 at least.
+    assert [admission.needed(cap) for cap in (3, 224, 1119, 50_000)] == [5, 224, 1119, 10_000]
+    assert admission.mean_hold(223, 223 * 150.0, cap=224) is None
+    assert admission.mean_hold(224, 224 * 150.0, cap=224) == 150.0
 
 
 async def test_the_line_is_bounded_and_forgets_who_stopped_asking(
