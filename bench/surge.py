@@ -4,8 +4,8 @@ Usage: .venv/bin/python bench/surge.py --candidates 10000 --window 60   # the de
        .venv/bin/python bench/surge.py --candidates 3000 --window 60 --per-minute 1000
        .venv/bin/python bench/surge.py --candidates 3000 --window 60 --modes on  # default caps
        .venv/bin/python bench/surge.py --candidates 200 --window 10 --deadline 5   # a smoke run
-       .venv/bin/python bench/surge.py --candidates 300 --window 20 --modes on --active 100 \
-           --per-minute 6000 --idle-minutes 2 --stay 10 --deadline 400   # the line moves: ETA
+       .venv/bin/python bench/surge.py --candidates 2000 --window 20 --modes on --active 224 \
+           --per-minute 1000 --deadline 900   # the line turns over ~8 times: the ETA, smaller
 
 Two web processes (uvicorn, as `fair serve` runs them) on a fresh PostgreSQL database and the
 local Redis (a namespace of this run's own), one edition open now with N registered candidates
@@ -35,9 +35,12 @@ Modes:
 * `on`: the edition's caps `--active` (0: none) and `--per-minute` let in at a steady pace,
   each the product's default when not given (fair.settings.ADMISSION_*, derived from the CPU
   a candidate costs: docs/OPERATIONS.md);
-  a candidate let in holds a place until `--idle-minutes` after its last request or socket
-  round (every 30 s while its socket is open), so with an active cap the line moves as those
-  who left free their places: `--stay` + `--idle-minutes` after they were let in, about.
+  a candidate let in holds a place while its socket is open (a round every 30 s), and leaves
+  after `--stay` seconds: its place frees up 90 s after its socket's last round
+  (fair.admission.lapse_at: its sockets closed, it left; `--idle-minutes` after its last
+  request for one seen only by pages), so with an active cap the line turns over about every
+  `--stay` + 2 minutes. With the defaults the 10,000's line drains in about 21 minutes
+  (`DEADLINE`).
 
 Printed per mode: errors (any answer but 200 on a page or a status, a socket refused or
 closed: must be 0 with the caps; without them, past the servers' capacity, they are expected:
@@ -50,7 +53,8 @@ page and hall), socket connect p99 (connect to the subscribe's reply), the time 
 arrival until every candidate let in is connected, how many were held and the largest
 position shown, the web processes' CPU time per candidate (the default caps are derived from
 it: docs/OPERATIONS.md), and the honest-ETA check: for each held candidate, the first wait the
-page showed against the wait it had from then on (until the status that let it in),
+page showed against the wait it had from then on (until the line let it in: the status's
+`admitted_at`, not the ask that learnt it up to a poll later),
 |shown − actual| / actual, p90 (goal within 25 %; a wait the status calls a floor, a lower
 bound, is not an estimate: the first wait shown that is not one is measured, and those shown
 only floors are counted apart), beside the medians of both, with a verdict:
@@ -122,6 +126,13 @@ TALLY = 30.0  # seconds kept within `--timeout` for the release, the tallies, th
 MARGIN = 5.0  # seconds a client is waited for past a deadline it keeps itself
 MIN_MEASURED = 20  # held candidates whose wait was measured, for the ETA error to mean something
 MAX_CUT = 0.10  # share of the held still held at the end: more, and the longest waits are missing
+# seconds after the window the held keep asking: with the default caps (1,119 active) at 10,000
+# candidates each staying --stay 60 s, a place is held about 2.4 minutes (60 s, then until a
+# socket round at most 30 s later, then fair.admission.quiet's 90 s: they left), so the line
+# lets in about 460 a minute and its last (~8,900 held) about 21 minutes after the first
+# arrival; a held candidate who is let in sooner ends the run sooner
+DEADLINE = 1800.0
+TIMEOUT = 4200.0  # seconds for the surges, both modes: 'off' takes ~3 minutes, 'on' DEADLINE+
 
 
 @dataclass
@@ -181,6 +192,8 @@ class Tally:
     # bound, e.g. the line not moving yet): left out of the ETA error, counted apart.
     floors: int = 0
     blind: list[float] = field(default_factory=list)  # seconds held before a wait was shown
+    # seconds from being let in (the status's `admitted_at`) to the ask that learnt it
+    late: list[float] = field(default_factory=list)
     server_cpu: float = 0.0  # seconds of the web processes' CPU over the surge
     client_cpu: float = 0.0  # seconds of the client processes' CPU over the surge, each its own
     listen_drops: int = 0  # the host's listen queue overflows over the surge
@@ -321,7 +334,8 @@ async def candidate(
 
 async def wait_turn(client: Browser, job: Job, tally: Tally) -> bool:
     """Ask for one's place until let in (True), or the deadline (False)."""
-    shown: tuple[float, float] | None = None  # (when, the first wait shown not a floor)
+    # (when, time.time(), the first wait shown that is not a floor)
+    shown: tuple[float, float] | None = None
     floor = False  # a wait was shown, only ever a floor (a lower bound)
     first = True
     held_at = 0.0
@@ -337,7 +351,7 @@ async def wait_turn(client: Browser, job: Job, tally: Tally) -> bool:
             tally.refused("status", answer)
             return False
         place = answer.json()
-        now = time.monotonic()
+        now = time.time()  # the servers' clock (fair.clock), on this machine
         if place["admitted"]:
             if not first:
                 if shown is None and floor:
@@ -345,8 +359,12 @@ async def wait_turn(client: Browser, job: Job, tally: Tally) -> bool:
                 elif shown is None:
                     tally.unknown_eta += 1
                 else:
+                    # Let in when the line says (`admitted_at`), not at this ask, up to a poll
+                    # later: the wait had, not the page's delay in learning it.
+                    let_in = place.get("admitted_at") or now
                     tally.shown.append(shown[1])
-                    tally.actual.append(max(now - shown[0], 1e-3))
+                    tally.actual.append(max(let_in - shown[0], 1e-3))
+                    tally.late.append(now - let_in)
             return True
         if first:
             tally.held += 1
@@ -404,8 +422,8 @@ async def live(
             connected()
             closed = asyncio.ensure_future(ws.wait_closed())
             waiting = asyncio.ensure_future(done.wait())
-            # A candidate leaves after `stay` seconds (its place frees up `--idle-minutes`
-            # after its last request or socket round): the line moves, as at a real fair.
+            # A candidate leaves after `stay` seconds (its place frees up 90 s after its
+            # socket's last round: fair.admission.lapse_at): the line moves, as at a fair.
             timeout = job.stay or None
             await asyncio.wait(
                 {closed, waiting}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
@@ -679,7 +697,8 @@ def row(mode: str, args: argparse.Namespace, tally: Tally) -> str:
         f"{tally.unknown_eta} unknown, {tally.floors} floors left out; "
         f"wait shown p50 {pct(tally.shown, 50):.0f} s, "
         f"actual p50 {pct(tally.actual, 50):.0f} s, p90 {pct(tally.actual, 90):.0f} s, "
-        f"held before a wait was shown p50 {pct(tally.blind, 50):.0f} s: {verdict})"
+        f"held before a wait was shown p50 {pct(tally.blind, 50):.0f} s, "
+        f"let in before the page learnt it p50 {pct(tally.late, 50):.0f} s: {verdict})"
     )
 
 
@@ -717,7 +736,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=3600.0,
+        default=TIMEOUT,
         help="seconds for the surges, at most (shared by the modes: the held stop asking in "
         "time for their mode's tally; seeding, start and clean-up have their own deadlines)",
     )
@@ -728,7 +747,10 @@ def parse() -> argparse.Namespace:
         "--jitter", type=float, default=JITTER, help="± seconds drawn at random (the page's)"
     )
     parser.add_argument(
-        "--deadline", type=float, default=180.0, help="seconds after the window to wait"
+        "--deadline",
+        type=float,
+        default=DEADLINE,
+        help="seconds after the window a held candidate keeps asking (then 'still held')",
     )
     parser.add_argument(
         "--client-processes", type=int, default=4, help="processes driving the candidates"

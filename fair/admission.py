@@ -20,7 +20,12 @@ per-minute cap's bucket: `pressed`); otherwise nobody is held before opening, an
 arrival or read of the line's pressure at opening lets them all in (`Line.pressure` lets in
 whom the caps allow before deciding: the early arrivals waiting for opening are no pressure,
 and no process reads "engaged" from them until someone arrives). Someone let in is *active*
-until `idle` seconds pass without a request of theirs: then the place goes to the next in line.
+until `idle` seconds pass without a request or socket round of theirs, or, when the last sign
+of them was a socket round (their open /live sockets are seen every 30 s on every process),
+until `quiet(idle)` (90 s) pass without another: they closed them all and asked no page, they
+left (`lapse_at`). Then the place goes to the next in line. (Until 2026-12-05 only the idle
+freed a place: at 10,000 candidates the line never moved for 10 minutes after those let in
+had left.)
 A waiter who stops asking for their place for `WAIT_IDLE` seconds (the waiting page asks about
 every 15 s with JavaScript; without it, the candidate's "Refresh now" does) loses it; a place drawn
 before opening is kept until `WAIT_IDLE` after opening whatever the candidate does (asked
@@ -37,25 +42,23 @@ The wait shown (`Place.wait_seconds`) is worked out from what the line knows, ne
 while a cap holds it after opening. The per-minute cap: when its bucket will have let the place
 in (`turn_in`, exact), and no sooner than the active cap lets it in. Both caps: the bucket paced
 against the places freeing up (`paced_in`): places freeing up together (their holders stamped
-at one socket round) are let in at the bucket's pace, not at once, and one let in late frees
-their place late for those a turn of the places behind. The active cap: the `k`th
+at one socket round) are let in at the bucket's pace, not at once. The active cap: the `k`th
 place to free up, `k` = the places over the cap and the people ahead and oneself, less the room
-under the cap (`expiry_rank`; the places not taken yet count as taken now); each frees up `idle`
-after its holder's last request or socket round if they are not seen again, and no sooner, and
-whoever takes a freed place holds it a whole `idle` at least: so the `k`th place frees up no
-sooner than the `k`th oldest place's expiry while `k` is under the places held or not taken
-yet, else than an idle after the (`k` − cap)th, only the cap's places turning over (`turns_of`;
-`frees_in`, the earliest possible, shown from the first status on). For a place whose holder
-has gone quiet (not seen for `quiet(idle)`: they missed their rounds) that expiry is the
-estimate itself. Otherwise (a holder still present, or a place the line must turn over more
-than once) the holders may stay longer: the estimate is then the later of that earliest time
-and the people ahead and oneself over the pace at which the line moved over the last
-`RATE_WINDOW` seconds, once measured over `MIN_SPAN` at least (`Place.measured`); never shorter
-than the earliest possible. The pace counts only admissions into a place freed by the active
-cap (it was full at the previous arrival) of someone who was waiting (not let in on arriving):
-the opening fill (everyone let in at once until the cap is reached, the people drawn before
-opening included) says nothing of how fast places free up, and counted would show waits several
-times too short (bench/surge.py measured it).
+under the cap (`expiry_rank`; the places not taken yet count as taken now), oldest first by
+when its holder was let in; past the places held, whoever takes the (`k` − cap)th holds it in
+turn (`turns_of`). A place frees up when its holder was let in plus `hold`, how long the
+last places freed were held on average (a turn's: `needed`, `Place.hold`), and no sooner than
+its holder can free it (`free_at`; gone, not seen for `quiet`: its lapse); each turn of the
+places adds a `hold`. Until a whole turn of the cap's places has been freed (`needed`: the
+first to free up are the shortest stays) nobody can say how long people stay: the wait is then
+the earliest possible (`frees_in`, shown "or more", `Place.at_least`). Why holding times and not
+the pace of admissions (before 2026-12-05: the people ahead over the admissions of the last
+5 minutes): at an opening the places are taken together and free up together, so the line
+moves by bursts; a pace measured over a burst showed waits several times too short, and one
+measured over a whole turn showed those at the head of the line, let in by the next burst,
+the length of a turn (bench/surge.py, 150 candidates: p90 86 %). The pace of admissions is
+still measured (`Place.rate`, over the moves of the line: people waiting let into a place the
+active cap freed) and shown beside the wait.
 
 Who is never held, what the signed cookie carries and what happens when Redis is down:
 fair.web.admission and docs/OPERATIONS.md "Admission control".
@@ -68,7 +71,7 @@ import bisect
 import contextvars
 import itertools
 import math
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -87,12 +90,13 @@ WAIT_IDLE = 120.0  # seconds a waiter may go without asking before losing their 
 RATE_WINDOW = 300.0  # seconds of admissions the rate is measured over
 MIN_SPAN = 60.0  # seconds: a rate is never measured over less (one admission is no rate)
 MAX_LOG = 10_000  # admissions remembered within that window, at most
-MAX_PURGE = 1_000  # stale waiters dropped per arrival, at most (bounded work)
+MAX_PURGE = 1_000  # stale waiters dropped, places lapsed, per arrival, at most (bounded work)
 INFINITE = 2**31 - 1
 BURST = 10.0  # seconds of the per-minute cap let in at once at most (Caps.burst)
 # seconds: an active place not renewed for so long has its holder gone (a socket is renewed every
 # 30 s, fair.live.limits.REFRESH_SECONDS; a page's cookie every minute, fair.admission_gate.RENEW):
-# at most, for `quiet` derives it from the idle
+# at most, for `quiet` derives it from the idle. A holder last seen by a socket round (all their
+# sockets closed since, no page) loses their place that long after it (`lapse_at`).
 QUIET = 90.0
 EPSILON = 1e-9  # a token refilled by float arithmetic to 0.999… is whole
 # places whose expiry the per-minute cap's pace is worked out from, at most (`paced_in`: each
@@ -102,6 +106,8 @@ SAMPLES = 32
 # lets go once below RELEASE again with nobody waiting: between the two it stays as it was.
 ENGAGE = 0.85
 RELEASE = 0.70
+HOLDS = 10_000  # places freed whose holding time is averaged, at most (`needed`)
+MIN_HOLDS = 5  # places freed, at least, before their holding time is an estimate (`needed`)
 
 
 class Full(FairError):
@@ -132,6 +138,10 @@ class Caps:
         return max(1.0, self.per_minute * BURST / 60)
 
 
+# A place's holder: (let in at, last request or socket round, last socket round or None).
+Holder = tuple[float, float, float | None]
+
+
 @dataclass(frozen=True)
 class Place:
     """Where one candidate stands: let in, or `position` in a line of `waiting`."""
@@ -145,11 +155,14 @@ class Place:
     turn_in: float | None = None  # seconds until the per-minute cap lets this place in, when
     # that cap alone holds the line now (`turn_in`)
     engaged: bool = True  # the gate under pressure after this arrival (`pressed`)
-    frees_in: float | None = None  # seconds until the active cap can let this place in at the
-    # earliest, when a place must free up for it (`frees_in`)
-    gone: bool = False  # that time is the expiry of a place whose holder has gone (`holder_gone`)
+    frees_in: float | None = None  # seconds until the active cap lets this place in, when a
+    # place must free up for it (`frees_in`: expected, or the earliest while no hold is known)
+    gone: bool = False  # that time is the lapse of a place whose holder has gone (`free_at`)
     paced_in: float | None = None  # seconds until the per-minute cap can let this place in at
     # the earliest, its bucket paced against the places freeing up (`paced_in`)
+    hold: float | None = None  # seconds a place is held, on average over the last turn's freed
+    # (None: fewer than `needed` freed yet)
+    since: float | None = None  # admitted: when they were let in (fair.clock's time)
 
     @property
     def rate(self) -> float:
@@ -158,43 +171,36 @@ class Place:
 
     @property
     def measured(self) -> bool:
-        """Whether the pace was measured over MIN_SPAN at least (one move is no pace)."""
-        return self.admissions > 0 and self.span >= MIN_SPAN
+        """Whether how long places are held is measured (`needed` freed at least)."""
+        return self.hold is not None
 
     @property
     def wait_seconds(self) -> float | None:
         """The honest estimate (module doc). When only the per-minute cap holds the line, when
         its bucket will have let this place in (`turn_in`, `paced_in`: that cap's pace is
-        known exactly). When the active cap holds it, or will before this place's turn, the
-        earliest time it can (`frees_in`), no sooner than the per-minute cap lets it in then
-        (`paced_in`: its bucket refills slower than places freed together empty it): the
-        estimate itself when it is the expiry of a place whose holder has gone (`gone`), or
-        while no pace is measured (right after the first moves one admission is no pace: the
-        minute's floor then made waits ten times too long); else the later of it and the
-        people ahead and oneself over the measured pace (holders present may stay longer; a
-        pace measured over a burst of places freed at once never makes it shorter). Else over
-        the measured rate; None when nothing is known (then nobody can say)."""
+        known exactly). When the active cap holds it, or will before this place's turn, when
+        the place it waits for frees up (`frees_in`: its holder's lapse when they have gone,
+        else when they were let in plus the time places are held, and one such hold a turn of
+        the places before; while nobody has freed a place yet, the earliest possible: `at_least`),
+        no sooner than the per-minute cap lets it in then (`paced_in`). Else over the measured
+        rate; None when nothing is known (then nobody can say)."""
         if self.admitted:
             return 0.0
         if self.drawn:
             return None
         paced = max(self.turn_in or 0.0, self.paced_in or 0.0)
-        if self.frees_in is None:
-            if self.turn_in is not None or self.paced_in is not None:
-                return paced
-        else:
-            earliest = max(self.frees_in, paced)
-            if self.gone or not self.measured:
-                return earliest
-            return max(earliest, self.position / self.rate)
+        if self.frees_in is not None:
+            return max(self.frees_in, paced)
+        if self.turn_in is not None or self.paced_in is not None:
+            return paced
         if not self.rate:
             return None
         return self.position / self.rate
 
     @property
     def at_least(self) -> bool:
-        """Whether the wait shown is only the earliest possible (holders present, no pace
-        measured yet): they may stay longer."""
+        """Whether the wait shown is only the earliest possible (holders present, nobody's
+        holding time measured yet): they may stay longer."""
         return (
             not self.admitted
             and not self.drawn
@@ -214,24 +220,61 @@ def quiet(idle: float) -> float:
     return min(QUIET, idle / 2)
 
 
+def lapse_at(last: float, live: float | None, idle: float) -> float:
+    """When a place lapses if its holder is not seen again: `idle` after their last request or
+    socket round; `quiet(idle)` after their last socket round when that was the last of them
+    (`live`: their sockets were open then, they have closed them since and asked no page: they
+    left; an open socket is seen every round, on every process, so it is never taken for it;
+    a page of theirs within `quiet` of a round counts as one, `_paged`). A holder seen only by
+    pages (no JavaScript) keeps the whole idle."""
+    if live is not None and live >= last:
+        return live + quiet(idle)
+    return last + idle
+
+
+def free_at(
+    holder: Holder | None, *, now: float, idle: float, hold: float | None
+) -> tuple[float, bool]:
+    """When the place of `holder` frees up, and whether their holder has gone. Gone: seen by no
+    socket round since their last request, and not for `quiet(idle)` (those seen by rounds who
+    left are dropped then: `lapse_at`): their place lapses `idle` after it. Present: when they
+    were let in plus `hold`, the time places are held, and no sooner than the earliest they can
+    free it (leaving now: `quiet` after their last round, or after a round yet to come for one
+    without a socket yet, unless the idle comes first); `hold` None (fewer than `needed`
+    places freed yet): that earliest. A place not taken yet (`holder` None): whoever takes it
+    now holds it that long."""
+    left = quiet(idle)
+    if holder is None:
+        return now + (left if hold is None else hold), False
+    since, last, live = holder
+    if live is not None and live >= last:
+        earliest = live + left
+    elif now - last > left:
+        return last + idle, True
+    else:
+        earliest = min(last + idle, now + left)
+    return (earliest if hold is None else max(earliest, since + hold)), False
+
+
 def expiry_rank(position: int, *, cap: int, active: int) -> int:
     """How many places must free up before the `position`th in line's, less one: `active` -
     `cap` + `position` - 1 (negative: none, there is room under the cap). Modulo the places
     (`active`, or `cap` when fewer are taken: the others are taken from now on), which place
-    that turn comes from, oldest first by last request or round; divided by them, how many
+    that turn comes from, oldest first by when its holder was let in; divided by them, how many
     times the places must turn over first."""
     return active - cap + position - 1
 
 
 def turns_of(position: int, *, cap: int, active: int) -> tuple[int, int] | None:
     """(rank, turns) of the place the `position`th in line waits for: its rank among the
-    `active` now (oldest first; `active` or more: a place not taken yet, whoever takes it is
-    seen from now on), and how many holders after the present one it frees up for them; None
-    when none need free up (room under the cap). The first `max(active, cap)` places to free
-    up are those held now (or not taken yet), oldest first; the `r`th (`expiry_rank`) past
-    them is the place of whoever took the (`r` − cap)th: once the active are down to the cap,
-    only the cap's places turn over, so a turn takes the cap off the rank (it took `active`,
-    which paired a place with one freeing up sooner when more were active than the cap)."""
+    `active` now (oldest first by when let in; `active` or more: a place not taken yet, whoever
+    takes it is let in from now on), and how many holders after the present one it frees up
+    for them; None when none need free up (room under the cap). The first `max(active, cap)`
+    places to free up are those held now (or not taken yet), oldest first; the `r`th
+    (`expiry_rank`) past them is the place of whoever took the (`r` − cap)th: once the active
+    are down to the cap, only the cap's places turn over, so a turn takes the cap off the rank
+    (it took `active`, which paired a place with one freeing up sooner when more were active
+    than the cap)."""
     rank = expiry_rank(position, cap=cap, active=active)
     if rank < 0:
         return None
@@ -247,38 +290,29 @@ def place_of(position: int, *, cap: int, active: int) -> int | None:
     return None if found is None else found[0]
 
 
-def frees_in(
-    position: int, *, cap: int, active: int, last: float, now: float, idle: float
-) -> float:
-    """Seconds until the active cap can let the `position`th in line in, at the earliest: the
-    place `place_of`, its holder last seen at `last` (a place not taken yet: `now`), lapses
-    `idle` after it if they are not seen again, and each turn of the places before adds a
-    whole `idle` (one let in is stamped then, and holds the place that long at least)."""
-    found = turns_of(position, cap=cap, active=active)
-    turns = 0 if found is None else found[1]
-    return max(0.0, last + idle - now) + turns * idle
-
-
-def holder_gone(
-    position: int, *, cap: int, active: int, last: float, now: float, idle: float
-) -> bool:
-    """Whether the `position`th in line takes the place of a holder gone (not seen for
-    `quiet(idle)`): its expiry is then when it frees up, not only the earliest. Not for a
-    place the line must turn over first, nor one not taken yet: who will hold it then is not
-    known."""
-    first = expiry_rank(position, cap=cap, active=active) < active
-    return first and now - last > quiet(idle)
+def per_turn(idle: float, hold: float | None) -> float:
+    """Seconds a turn of the places takes: `hold`, the time places are held; while none is
+    measured, the earliest one let in frees theirs (a socket round, then `quiet`)."""
+    return quiet(idle) if hold is None else hold
 
 
 def expiry(
-    position: int, *, caps: Caps, active: int, last: float, now: float
+    position: int,
+    *,
+    caps: Caps,
+    active: int,
+    holder: Holder | None,
+    now: float,
+    hold: float | None,
 ) -> tuple[float, bool]:
-    """`frees_in` and `holder_gone` of the `position`th in line (the lines' common answer)."""
-    cap, idle = caps.active, caps.idle
-    return (
-        frees_in(position, cap=cap, active=active, last=last, now=now, idle=idle),
-        holder_gone(position, cap=cap, active=active, last=last, now=now, idle=idle),
-    )
+    """(`frees_in`, gone): seconds until the active cap lets the `position`th in line in, the
+    place `place_of` (its `holder`, None when not taken yet) freeing up at `free_at` and each
+    turn of the places before adding `per_turn`; gone when that is the lapse of a holder gone
+    (not for a place the line must turn over first: who holds it then is not known)."""
+    found = turns_of(position, cap=caps.active, active=active)
+    turns = 0 if found is None else found[1]
+    free, gone = free_at(holder, now=now, idle=caps.idle, hold=hold)
+    return max(0.0, free - now) + turns * per_turn(caps.idle, hold), gone and not turns
 
 
 def turn_in(position: int, *, caps: Caps, tokens: float, active: int) -> float | None:
@@ -325,42 +359,107 @@ def paced_in(
     active: int,
     now: float,
     seen: list[tuple[int, float]],
+    turn: float,
 ) -> float | None:
     """Seconds until the per-minute cap can have let the `position`th (`k`th) in line in, at
-    the earliest, with the places of the active cap freeing up when they can (None without a
+    the earliest, with the places of the active cap freeing up when they do (None without a
     per-minute cap). Its bucket, `tokens` now and refilled at `pace` = per_minute / 60 a
     second up to `burst`, lets the `k`th in no sooner than (k − tokens) / pace from now; and
     once the `j`th in line's place frees up (f_j), those from it to the `k`th, k − j + 1 of
     them, need that many tokens when the bucket holds `burst` at most: f_j + (k − j + 1 −
     burst) / pace. Places freed together (holders seen at one socket round, the opening fill)
     are let in at the bucket's pace, not at once. The `j`th's place, in the line's first turn
-    (j up to the cap), frees up at the expiry of the rank `expiry_rank(j)` among the `active`
-    (oldest first; `seen`: (rank, last seen) of the places `spread` over `sampled`, so the
-    bound is within idle / SAMPLES of the exact one); past it, at the earliest an idle after
-    the (j − cap)th in line is let in, who is paced the same: each bound holds for the `k`th
-    less t turns of the cap, plus t idles, and is linear in t, so the turns' ends are enough
-    (t = 0, and t = turns, turns − 1 for the places). The later of them all."""
+    (j up to the cap), frees up when the rank `expiry_rank(j)` among the `active` does
+    (`seen`: (rank, when it frees up, `free_at`) of the places `spread` over `sampled`);
+    past it, a `turn` (`per_turn`) after the (j − cap)th in line is let in, who is paced the
+    same: each bound holds for the `k`th less t turns of the cap, plus t turns, and is linear
+    in t, so the turns' ends are enough (t = 0, and t = turns, turns − 1 for the places). The
+    later of them all."""
     if not caps.per_minute:
         return None
-    pace, cap, idle = caps.per_minute / 60, caps.active, caps.idle
+    pace, cap = caps.per_minute / 60, caps.active
     waits = [(position - tokens) / pace]
     if not cap:
         return max(0.0, *waits)
     turns = (position - 1) // cap
     first = position - turns * cap  # where in the line's first turn the last turn began
-    waits.append((first - tokens) / pace + turns * idle)
+    waits.append((first - tokens) / pace + turns * turn)
     # f_j − j / pace, for the j whose place `seen` gives: the rest of the bound is k's
-    lead = [(r - active + cap + 1, max(0.0, last + idle - now)) for r, last in seen]
+    lead = [(r - active + cap + 1, max(0.0, free - now)) for r, free in seen]
     burst = (1 - caps.burst) / pace
     ahead = max((f - j / pace for j, f in lead if j <= position), default=None)
     if ahead is not None:
         waits.append(ahead + position / pace + burst)
         if turns:
-            waits.append(ahead + (position - (turns - 1) * cap) / pace + burst + (turns - 1) * idle)
+            waits.append(ahead + (position - (turns - 1) * cap) / pace + burst + (turns - 1) * turn)
     ahead = max((f - j / pace for j, f in lead if j <= first), default=None)
     if ahead is not None:
-        waits.append(ahead + first / pace + burst + turns * idle)
+        waits.append(ahead + first / pace + burst + turns * turn)
     return max(0.0, *waits)
+
+
+def waiting_place(
+    *,
+    position: int,
+    waiting: int,
+    admissions: int,
+    span: float,
+    tokens: float,
+    active: int,
+    engaged: bool,
+    holder: Holder | None,
+    samples: list[tuple[int, Holder | None]],
+    hold: float | None,
+    now: float,
+    opens: float,
+    caps: Caps,
+) -> Place:
+    """The place of the `position`th in line (both lines' answer): `holder` is that of the
+    place it waits for (`place_of`; None when not taken yet), `samples` those of the places
+    `paced_in` reads, `hold` the time places are held (`Place.hold`)."""
+    turn = turn_in(position, caps=caps, tokens=tokens, active=active)
+    frees, gone = None, False
+    if caps.active and place_of(position, cap=caps.active, active=active) is not None:
+        frees, gone = expiry(position, caps=caps, active=active, holder=holder, now=now, hold=hold)
+    paced = None
+    if now >= opens:
+        seen = [(r, free_at(h, now=now, idle=caps.idle, hold=hold)[0]) for r, h in samples]
+        each = per_turn(caps.idle, hold)
+        paced = paced_in(
+            position, caps=caps, tokens=tokens, active=active, now=now, seen=seen, turn=each
+        )
+    return Place(
+        False,
+        position,
+        waiting,
+        now < opens,
+        admissions,
+        span,
+        turn,
+        engaged=engaged,
+        frees_in=frees,
+        gone=gone,
+        paced_in=paced,
+        hold=hold,
+    )
+
+
+def needed(cap: int) -> int:
+    """Places freed whose holding time is averaged (the last ones), and freed at least before
+    it is the estimate (`mean_hold`): a whole turn of the active cap's places (HOLDS at most,
+    MIN_HOLDS at least). The first places to free up are those of the shortest stays (the
+    others are still held): the average of the first 5 showed every turn of the line 16 % too
+    short in a discrete-event model of bench/surge.py's candidates against MemoryLine (p90 19 %
+    at 10,000; half a turn's, 6 % there but 20 % at 1,000 with 250 places, where a whole turn's
+    gave 2 to 15 % with the processes' rounds at random phases, 2026-12-05). Until then the
+    wait shown is the earliest."""
+    return max(MIN_HOLDS, min(HOLDS, cap))
+
+
+def mean_hold(count: int, total: float, *, cap: int) -> float | None:
+    """The time places are held, on average over the last `count` freed (`total` seconds in
+    all); None under `needed(cap)`."""
+    return total / count if count >= needed(cap) else None
 
 
 def refill(bucket: tuple[float, float] | None, now: float, caps: Caps) -> tuple[float, float]:
@@ -448,16 +547,18 @@ class Line(Protocol):
         `draw` in [0, 1) is it before `opens`). Raises Full when the line is."""
         ...
 
-    async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
-        """An admitted candidate is active now."""
+    async def touch(self, edition_id: int, user_id: int, *, now: float, idle: float) -> bool:
+        """An admitted candidate is active now (a page of theirs), the idle dropped first:
+        False when their place lapsed or went to the next in line (never given back here:
+        that would exceed the active cap)."""
         ...
 
     async def keep(
         self, edition_id: int, user_ids: set[int], *, now: float, idle: float
     ) -> set[int]:
         """Those of `user_ids` still let in are active now (their open /live sockets: one
-        batch); returns the others, whose place lapsed or went to the next in line (never
-        given back here: that would exceed the active cap)."""
+        batch; seen by a socket round, `lapse_at`); returns the others, whose place lapsed or
+        went to the next in line (never given back here: that would exceed the active cap)."""
         ...
 
     async def count_in(
@@ -512,9 +613,11 @@ def full() -> Full:
 
 @dataclass
 class _Edition:
-    # user -> last request, and waiter -> last asked: oldest first (`_stamp`), so that the idle
-    # are found at the front, not by a scan of everyone on each arrival
+    # user -> last request or socket round, and waiter -> last asked: oldest first (`_stamp`),
+    # so that the idle are found at the front, not by a scan of everyone on each arrival
     active: OrderedDict[int, float] = field(default_factory=OrderedDict)
+    live: OrderedDict[int, float] = field(default_factory=OrderedDict)  # user -> last round
+    since: OrderedDict[int, float] = field(default_factory=OrderedDict)  # user -> let in
     tickets: dict[int, float] = field(default_factory=dict)  # user -> ticket
     order: list[tuple[float, int]] = field(default_factory=list)  # (ticket, user), sorted
     seen: OrderedDict[int, float] = field(default_factory=OrderedDict)
@@ -523,6 +626,9 @@ class _Edition:
     log: list[float] = field(default_factory=list)  # the line's moves (module doc), oldest first
     full: bool = False  # the active cap reached, at the last arrival
     engaged: bool = False  # the gate under pressure (`pressed`), as last decided
+    holds: deque[float] = field(default_factory=deque)  # how long the last places freed were
+    held: float = 0.0  # their sum
+    most: int = HOLDS  # holds kept, at most: `needed`, as of the last arrival
 
 
 class MemoryLine:
@@ -535,9 +641,11 @@ class MemoryLine:
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
     ) -> Place:
         state = self.editions.setdefault(edition_id, _Edition())
+        state.most = needed(caps.active)
         _forget(state, now, caps.idle)
         if user_id in state.active:
             _stamp(state.active, user_id, now)
+            _paged(state, user_id, quiet(caps.idle))
         else:
             joined = user_id not in state.tickets
             if joined:
@@ -557,8 +665,14 @@ class MemoryLine:
         _press(state, now, opens, caps)
         return _place(state, user_id, now, opens, caps)
 
-    async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
-        _stamp(self.editions.setdefault(edition_id, _Edition()).active, user_id, now)
+    async def touch(self, edition_id: int, user_id: int, *, now: float, idle: float) -> bool:
+        state = self.editions.setdefault(edition_id, _Edition())
+        _forget(state, now, idle)
+        if user_id not in state.active:
+            return False
+        _stamp(state.active, user_id, now)
+        _paged(state, user_id, quiet(idle))
+        return True
 
     async def keep(
         self, edition_id: int, user_ids: set[int], *, now: float, idle: float
@@ -566,19 +680,21 @@ class MemoryLine:
         state = self.editions.setdefault(edition_id, _Edition())
         _forget(state, now, idle)
         kept = user_ids & state.active.keys()
-        for user in kept:
+        for user in sorted(kept):
             _stamp(state.active, user, now)
+            _stamp(state.live, user, state.active[user])
         return user_ids - kept
 
     async def count_in(
         self, edition_id: int, draws: dict[int, float], *, now: float, opens: float, caps: Caps
     ) -> set[int]:
         state = self.editions.setdefault(edition_id, _Edition())
-        for user in draws.keys() - state.active.keys():
+        for user in sorted(draws.keys() - state.active.keys()):
             if user in state.tickets:
                 _stamp(state.seen, user, max(now, opens))
             elif now >= opens:
                 _stamp(state.active, user, now)
+                _stamp(state.since, user, now)
             elif len(state.order) < caps.max_waiting:
                 state.tickets[user] = draws[user]
                 bisect.insort(state.order, (draws[user], user))
@@ -620,16 +736,46 @@ def _stamp(times: OrderedDict[int, float], user: int, now: float) -> None:
 
 
 def _forget(state: _Edition, now: float, idle: float) -> None:
-    """Free the places of the idle, drop the waiters who stopped asking (MAX_PURGE at most),
-    and the admissions older than the rate's window: from the front of each, oldest first."""
+    """Free the places lapsed (`lapse_at`: the idle, and those who left), drop the waiters who
+    stopped asking (MAX_PURGE at most), and the admissions older than the rate's window: from
+    the front of each, oldest first."""
     while state.active and next(iter(state.active.values())) <= now - idle:
-        state.active.popitem(last=False)
+        user, last = state.active.popitem(last=False)
+        _lapse(state, user, last + idle)
+    left = quiet(idle)
+    while state.live and next(iter(state.live.values())) <= now - left:
+        user, round_ = state.live.popitem(last=False)
+        seen = state.active.get(user)
+        if seen is not None and seen <= round_:  # nothing of theirs seen since: they left
+            del state.active[user]
+            _lapse(state, user, round_ + left)
     for _ in range(MAX_PURGE):
         if not state.seen or next(iter(state.seen.values())) > now - WAIT_IDLE:
             break
         _leave(state, next(iter(state.seen)))
     cut = bisect.bisect_right(state.log, now - RATE_WINDOW)
     del state.log[:cut]
+
+
+def _paged(state: _Edition, user: int, left: float) -> None:
+    """A page of `user`, stamped in `active`: a sign of their sockets too when a round saw them
+    within `left` (`quiet`): one who uses the sockets and leaves right after a page frees the
+    place `quiet` after that page, not the idle after it."""
+    round_ = state.live.get(user)
+    if round_ is not None and round_ >= state.active[user] - left:
+        _stamp(state.live, user, state.active[user])
+
+
+def _lapse(state: _Edition, user: int, at: float) -> None:
+    """`user`'s place freed `at` (out of `active` already): how long they held it counted."""
+    state.live.pop(user, None)
+    began = state.since.pop(user, None)
+    if began is None or at < began:
+        return
+    state.holds.append(at - began)
+    state.held += at - began
+    while len(state.holds) > state.most:
+        state.held -= state.holds.popleft()
 
 
 def _press(state: _Edition, now: float, opens: float, caps: Caps) -> bool:
@@ -658,6 +804,8 @@ def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> 
     for _ticket, user in taken:
         _leave(state, user)
         _stamp(state.active, user, now)
+        _stamp(state.since, user, now)
+        state.live.pop(user, None)
         if state.full and user != arriving:
             state.log.append(now)
     del state.log[: max(len(state.log) - MAX_LOG, 0)]
@@ -665,61 +813,119 @@ def _admit(state: _Edition, now: float, caps: Caps, *, arriving: int | None) -> 
         state.bucket = (tokens - len(taken), at)
 
 
+def _holder(state: _Edition, user: int, since: float) -> Holder:
+    return since, state.active[user], state.live.get(user)
+
+
 def _place(state: _Edition, user: int, now: float, opens: float, caps: Caps) -> Place:
     span = now - state.log[0] if state.log else 0.0
-    on = state.engaged
+    hold = mean_hold(len(state.holds), state.held, cap=caps.active)
     if user in state.active:
-        return Place(True, 0, len(state.order), False, len(state.log), span, engaged=on)
-    ticket = state.tickets[user]
-    position = bisect.bisect_left(state.order, (ticket, user)) + 1
-    tokens = refill(state.bucket, now, caps)[0]
-    turn = turn_in(position, caps=caps, tokens=tokens, active=len(state.active))
-    frees, gone, active = None, False, len(state.active)
+        since = state.since.get(user)
+        return Place(
+            True, 0, len(state.order), False, len(state.log), span, engaged=state.engaged,
+            hold=hold, since=since,
+        )  # fmt: skip
+    position = bisect.bisect_left(state.order, (state.tickets[user], user)) + 1
+    active = len(state.active)
+    holder = None
     rank = place_of(position, cap=caps.active, active=active) if caps.active else None
-    if rank is not None:
-        last = now  # a place not taken yet
-        if rank < active:
-            last = next(itertools.islice(state.active.values(), rank, None))  # at most the cap
-        frees, gone = expiry(position, caps=caps, active=active, last=last, now=now)
-    paced = None
-    if now >= opens:
-        ranks = sampled(position, caps=caps, active=active)
-        seen: list[tuple[int, float]] = []
-        if ranks is not None:  # at most the cap's places, oldest first
-            lasts = list(itertools.islice(state.active.values(), ranks[1] + 1))
-            seen = [(r, lasts[r]) for r in spread(*ranks)]
-        paced = paced_in(position, caps=caps, tokens=tokens, active=active, now=now, seen=seen)
-    return Place(
-        False,
-        position,
-        len(state.order),
-        now < opens,
-        len(state.log),
-        span,
-        turn,
-        engaged=on,
-        frees_in=frees,
-        gone=gone,
-        paced_in=paced,
+    if rank is not None and rank < active:  # at most the cap's places, oldest first
+        taken = next(itertools.islice(state.since.items(), rank, None), None)
+        holder = None if taken is None else _holder(state, *taken)
+    samples: list[tuple[int, Holder | None]] = []
+    ranks = sampled(position, caps=caps, active=active)
+    if ranks is not None:
+        firsts = list(itertools.islice(state.since.items(), ranks[1] + 1))
+        samples = [(r, _holder(state, *firsts[r])) for r in spread(*ranks) if r < len(firsts)]
+    return waiting_place(
+        position=position,
+        waiting=len(state.order),
+        admissions=len(state.log),
+        span=span,
+        tokens=refill(state.bucket, now, caps)[0],
+        active=active,
+        engaged=state.engaged,
+        holder=holder,
+        samples=samples,
+        hold=hold,
+        now=now,
+        opens=opens,
+        caps=caps,
     )
 
 
 # In Redis -------------------------------------------------------------------------------------
 
-# Shared by the scripts: the idle and stale dropped (MemoryLine's `_forget`), and whether the
-# gate is engaged (`pressed`, its flag kept in `engaged`).
+# Shared by the scripts: every script gets the edition's twelve keys (`RedisLine._keys`, in that
+# order) and ARGV: now, idle, quiet, wait_idle, rate window, max purge, holds kept (`needed`; 0:
+# as kept by the last script that knew the caps), ttl, then its own
+# from ARGV[9]. The places lapsed and the stale waiters dropped (MemoryLine's `_forget`), the
+# holding times kept (`_lapse`), whether the gate is engaged (`pressed`, its flag in `engaged`).
 COMMON = """
-local function forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
-  redis.call('ZREMRANGEBYSCORE', active, '-inf', now - idle)
-  local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - wait_idle, 'LIMIT', 0, max_purge)
-  for _, gone in ipairs(stale) do
-    redis.call('ZREM', line, gone)
-    redis.call('ZREM', seen, gone)
-  end
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+local K = {active = KEYS[1], line = KEYS[2], seen = KEYS[3], seq = KEYS[4], bucket = KEYS[5],
+  log = KEYS[6], full = KEYS[7], engaged = KEYS[8], live = KEYS[9], since = KEYS[10],
+  holds = KEYS[11], held = KEYS[12]}
+local now, idle, quiet = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local wait_idle, window, max_purge = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local max_holds, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+-- How many holds are kept (`needed`): given (`max_holds` > 0, kept for the scripts that do
+-- not know the caps), else as kept.
+if max_holds > 0 then
+  redis.call('HSET', K.held, 'most', max_holds)
+else
+  max_holds = tonumber(redis.call('HGET', K.held, 'most')) or 10000
 end
-local function refill(bucket, now, per_minute, burst)
-  local found = redis.call('HMGET', bucket, 'tokens', 'at')
+-- `user`'s place freed `at`: how long they held it kept (the last `max_holds`, and their sum)
+local function lapse(user, at)
+  local began = tonumber(redis.call('ZSCORE', K.since, user))
+  redis.call('ZREM', K.active, user)
+  redis.call('ZREM', K.live, user)
+  redis.call('ZREM', K.since, user)
+  if began and at >= began then
+    redis.call('LPUSH', K.holds, at - began)
+    redis.call('HINCRBYFLOAT', K.held, 'sum', at - began)
+    while redis.call('LLEN', K.holds) > max_holds do
+      redis.call('HINCRBYFLOAT', K.held, 'sum', -tonumber(redis.call('RPOP', K.holds)))
+    end
+  end
+end
+local function forget()
+  local lapsed = redis.call('ZRANGEBYSCORE', K.active, '-inf', now - idle, 'WITHSCORES', 'LIMIT',
+    0, max_purge)
+  for i = 1, #lapsed, 2 do lapse(lapsed[i], tonumber(lapsed[i + 1]) + idle) end
+  local left = redis.call('ZRANGEBYSCORE', K.live, '-inf', now - quiet, 'WITHSCORES', 'LIMIT', 0,
+    max_purge)
+  for i = 1, #left, 2 do
+    local round = tonumber(left[i + 1])
+    local last = tonumber(redis.call('ZSCORE', K.active, left[i]))
+    if last and last <= round then
+      lapse(left[i], round + quiet)  -- nothing of theirs seen since their last round: they left
+    else
+      redis.call('ZREM', K.live, left[i])
+    end
+  end
+  local stale = redis.call('ZRANGEBYSCORE', K.seen, '-inf', now - wait_idle, 'LIMIT', 0, max_purge)
+  for _, gone in ipairs(stale) do
+    redis.call('ZREM', K.line, gone)
+    redis.call('ZREM', K.seen, gone)
+  end
+  redis.call('ZREMRANGEBYSCORE', K.log, '-inf', now - window)
+end
+-- A page of `user` (stamped in `active`): a sign of their sockets too when a round saw them
+-- within `quiet` (MemoryLine's `_paged`).
+local function paged(user)
+  local round = tonumber(redis.call('ZSCORE', K.live, user))
+  if round and round >= now - quiet then redis.call('ZADD', K.live, now, user) end
+end
+local function expire_all()
+  for _, key in ipairs({K.active, K.line, K.seen, K.seq, K.log, K.live, K.since, K.holds,
+                        K.held}) do
+    redis.call('EXPIRE', key, ttl)
+  end
+end
+local function refill(per_minute, burst)
+  local found = redis.call('HMGET', K.bucket, 'tokens', 'at')
   local tokens, at = tonumber(found[1]), tonumber(found[2])
   if not tokens or not at then return burst, now end
   if now <= at then return tokens, at end
@@ -727,58 +933,67 @@ local function refill(bucket, now, per_minute, burst)
 end
 -- Let in as many from the head of the line as the caps allow (MemoryLine's `_admit`): the
 -- tokens left. A move of the line is logged when the cap was full, but not for `arriving`.
-local function admit(active, line, seen, log, full, now, cap, per_minute, max_waiting, tokens,
-                     epsilon, max_log, arriving)
+local function admit(cap, per_minute, max_waiting, tokens, epsilon, max_log, arriving)
   local free = max_waiting
-  if cap > 0 then free = cap - redis.call('ZCARD', active) end
+  if cap > 0 then free = cap - redis.call('ZCARD', K.active) end
   if per_minute > 0 then free = math.min(free, math.floor(tokens + epsilon)) end
   if free <= 0 then return tokens end
-  local taken = redis.call('ZPOPMIN', line, free)
-  local moved = redis.call('EXISTS', full) == 1
+  local taken = redis.call('ZPOPMIN', K.line, free)
+  local moved = redis.call('EXISTS', K.full) == 1
   for i = 1, #taken, 2 do
     local who = taken[i]
-    redis.call('ZREM', seen, who)
-    redis.call('ZADD', active, now, who)
+    redis.call('ZREM', K.seen, who)
+    redis.call('ZADD', K.active, now, who)
+    redis.call('ZADD', K.since, now, who)
+    redis.call('ZREM', K.live, who)
     if moved and who ~= arriving then
-      redis.call('ZADD', log, now, now .. ':' .. who)
+      redis.call('ZADD', K.log, now, now .. ':' .. who)
     end
   end
-  local extra = redis.call('ZCARD', log) - max_log
-  if extra > 0 then redis.call('ZREMRANGEBYRANK', log, 0, extra - 1) end
+  local extra = redis.call('ZCARD', K.log) - max_log
+  if extra > 0 then redis.call('ZREMRANGEBYRANK', K.log, 0, extra - 1) end
   return tokens - #taken / 2
 end
 -- Whether the active cap is full now (`full`), and the per-minute cap's bucket, kept.
-local function settle(active, full, bucket, cap, per_minute, tokens, at, ttl)
-  if cap > 0 and redis.call('ZCARD', active) >= cap then
-    redis.call('SET', full, '1', 'EX', ttl)
+local function settle(cap, per_minute, tokens, at)
+  if cap > 0 and redis.call('ZCARD', K.active) >= cap then
+    redis.call('SET', K.full, '1', 'EX', ttl)
   else
-    redis.call('DEL', full)
+    redis.call('DEL', K.full)
   end
   if per_minute > 0 then
-    redis.call('HSET', bucket, 'tokens', tokens, 'at', at)
-    redis.call('EXPIRE', bucket, ttl)
+    redis.call('HSET', K.bucket, 'tokens', tokens, 'at', at)
+    redis.call('EXPIRE', K.bucket, ttl)
   end
 end
-local function press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
-                     early)
+local function press(cap, per_minute, burst, tokens, engage, release, early)
   local share = engage
-  if redis.call('EXISTS', engaged) == 1 then share = release end
+  if redis.call('EXISTS', K.engaged) == 1 then share = release end
   local on
   if early then
-    local there = redis.call('ZCARD', active) + redis.call('ZCARD', line)
+    local there = redis.call('ZCARD', K.active) + redis.call('ZCARD', K.line)
     on = (cap > 0 and there >= share * cap) or (per_minute > 0 and there >= share * burst)
   else
-    on = redis.call('ZCARD', line) > 0
-      or (cap > 0 and redis.call('ZCARD', active) >= share * cap)
+    on = redis.call('ZCARD', K.line) > 0
+      or (cap > 0 and redis.call('ZCARD', K.active) >= share * cap)
       or (per_minute > 0 and 1 - tokens / burst >= share)
   end
-  if on then redis.call('SET', engaged, '1', 'EX', ttl) else redis.call('DEL', engaged) end
+  if on then redis.call('SET', K.engaged, '1', 'EX', ttl) else redis.call('DEL', K.engaged) end
   if on then return 1 end
   return 0
 end
--- The rank and last seen of the places `paced_in` reads (fair.admission's `sampled` and
+-- The holder of the place of `rank` by when let in (a `Holder`: let in, last seen, last socket
+-- round; '' for none), {} when nobody holds it.
+local function holder(rank)
+  local found = redis.call('ZRANGE', K.since, rank, rank, 'WITHSCORES')
+  if not found[1] then return {} end
+  local last = redis.call('ZSCORE', K.active, found[1]) or ''
+  local live = redis.call('ZSCORE', K.live, found[1]) or ''
+  return {found[2], last, live}
+end
+-- The rank and holder of the places `paced_in` reads (fair.admission's `sampled` and
 -- `spread`: the same ranks), flat; none when `far` (`reach`) is negative (no per-minute cap).
-local function sample(active, counted, position, cap, far, samples)
+local function sample(counted, position, cap, far, samples)
   local found = {}
   if cap <= 0 or far < 0 then return found end
   local low = math.max(0, counted - cap)
@@ -787,161 +1002,173 @@ local function sample(active, counted, position, cap, far, samples)
   for i = 0, math.min(n, samples) - 1 do
     local rank = low + i
     if n > samples then rank = low + math.floor(i * (high - low) / (samples - 1)) end
+    local who = holder(rank)
     table.insert(found, rank)
-    table.insert(found, redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2])
+    for j = 1, 3 do table.insert(found, who[j] or '') end
   end
   return found
 end
--- Where `user`, waiting in line, stands (`_place_of`): {0, position, waiting,
--- admissions, first admission time, `left` (tokens), active, `on`, last seen of the place it
--- waits for (`place_of`; one not taken yet: now; '': none), the places sampled}.
-local function standing(active, line, log, user, now, cap, far, samples, left, on)
-  local admissions = redis.call('ZCARD', log)
-  local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
-  local waiting = redis.call('ZCARD', line)
-  local counted = redis.call('ZCARD', active)
-  local position = redis.call('ZRANK', line, user) + 1
-  local last = ''
+local function holds()
+  return {redis.call('LLEN', K.holds), redis.call('HGET', K.held, 'sum') or '0'}
+end
+-- Where `user`, waiting in line, stands (`_place_of`): {0, position, waiting, admissions,
+-- first admission time, `left` (tokens), active, `on`, the holder of the place it waits for
+-- (`place_of`, `holder`: {} when not taken yet or none needed), the places sampled, the
+-- holds kept and their sum}.
+local function standing(user, cap, far, samples, left, on)
+  local admissions = redis.call('ZCARD', K.log)
+  local first = redis.call('ZRANGE', K.log, 0, 0, 'WITHSCORES')[2] or '0'
+  local waiting = redis.call('ZCARD', K.line)
+  local counted = redis.call('ZCARD', K.active)
+  local position = redis.call('ZRANK', K.line, user) + 1
+  local place = {}
   local rank = counted - cap + position - 1
   if cap > 0 and rank >= 0 then
     local places = math.max(counted, cap)  -- `turns_of`: a turn takes the cap off the rank
     if rank >= places then rank = rank - (math.floor((rank - places) / cap) + 1) * cap end
-    last = now  -- a place not taken yet: whoever takes it is seen from now on
-    if rank < counted then
-      last = redis.call('ZRANGE', active, rank, rank, 'WITHSCORES')[2] or ''
-    end
+    if rank < counted then place = holder(rank) end
   end
-  local seen = sample(active, counted, position, cap, far, samples)
-  return {0, position, waiting, admissions, first, left, counted, on, last, seen}
+  local seen = sample(counted, position, cap, far, samples)
+  local kept = holds()
+  return {0, position, waiting, admissions, first, left, counted, on, place, seen, kept[1],
+    kept[2]}
 end
 """
 
-# KEYS: active, line, seen, seq, bucket, log, full, engaged. ARGV: user, now, idle, wait_idle,
-# active cap, per-minute cap, max waiting, opens, draw, rate window, max log, max purge, ttl,
-# engage, release, burst, epsilon, reach (-1: no per-minute cap), SAMPLES. Returns {admitted
-# (1/0, -1: full), position, waiting, admissions, first admission time, tokens left in the
-# bucket, active, engaged (1/0), last seen of the place this one waits for (`place_of`; one not
-# taken yet: now; '': none), the places `paced_in` reads (rank, last seen, …)}: `standing`.
+# ARGV from 9: user, active cap, per-minute cap, max waiting, opens, draw, max log, engage,
+# release, burst, epsilon, reach (-1: no per-minute cap), SAMPLES. Returns {admitted (1/0, -1:
+# full), position, waiting, admissions, first admission time, tokens left in the bucket,
+# active, engaged (1/0), when let in (admitted) or the holder of the place this one waits for,
+# the places `paced_in` reads (rank, holder, …), the holds kept and their sum}: `standing`.
 ARRIVE = (
     COMMON
     + """
-local active, line, seen, seq, bucket, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local full, engaged = KEYS[7], KEYS[8]
-local user = ARGV[1]
-local now, idle, wait_idle = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local cap, per_minute, max_waiting = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local opens, draw = tonumber(ARGV[8]), ARGV[9]
-local window, max_log, max_purge, ttl = tonumber(ARGV[10]), tonumber(ARGV[11]),
-  tonumber(ARGV[12]), tonumber(ARGV[13])
-local engage, release = tonumber(ARGV[14]), tonumber(ARGV[15])
-local burst, epsilon = tonumber(ARGV[16]), tonumber(ARGV[17])
-local tokens, at = refill(bucket, now, per_minute, burst)
-forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
-if redis.call('ZSCORE', active, user) then
-  redis.call('ZADD', active, now, user)
+local user = ARGV[9]
+local cap, per_minute, max_waiting = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local opens, draw, max_log = tonumber(ARGV[13]), ARGV[14], tonumber(ARGV[15])
+local engage, release = tonumber(ARGV[16]), tonumber(ARGV[17])
+local burst, epsilon = tonumber(ARGV[18]), tonumber(ARGV[19])
+local tokens, at = refill(per_minute, burst)
+forget()
+if redis.call('ZSCORE', K.active, user) then
+  redis.call('ZADD', K.active, now, user)
+  paged(user)
 else
-  local joined = not redis.call('ZSCORE', line, user)
+  local joined = not redis.call('ZSCORE', K.line, user)
   if joined then
-    if redis.call('ZCARD', line) >= max_waiting then
-      return {-1, 0, 0, 0, '0', 0, 0, 1, '', {}}
+    if redis.call('ZCARD', K.line) >= max_waiting then
+      return {-1, 0, 0, 0, '0', 0, 0, 1, '', {}, 0, '0'}
     end
     local ticket = draw
-    if now >= opens then ticket = redis.call('INCR', seq) end
-    redis.call('ZADD', line, ticket, user)
+    if now >= opens then ticket = redis.call('INCR', K.seq) end
+    redis.call('ZADD', K.line, ticket, user)
   end
-  redis.call('ZADD', seen, math.max(now, opens), user)
+  redis.call('ZADD', K.seen, math.max(now, opens), user)
   if now >= opens then
     local arriving = false
     if joined then arriving = user end
-    tokens = admit(active, line, seen, log, full, now, cap, per_minute, max_waiting, tokens,
-      epsilon, max_log, arriving)
+    tokens = admit(cap, per_minute, max_waiting, tokens, epsilon, max_log, arriving)
   end
 end
-settle(active, full, bucket, cap, per_minute, tokens, at, ttl)
-for _, key in ipairs({active, line, seen, seq, log}) do redis.call('EXPIRE', key, ttl) end
-local on = press(active, line, engaged, cap, per_minute, burst, tokens, engage, release, ttl,
-  now < opens)
+settle(cap, per_minute, tokens, at)
+expire_all()
+local on = press(cap, per_minute, burst, tokens, engage, release, now < opens)
 local left = tostring(tokens)
-if redis.call('ZSCORE', active, user) then
-  local admissions = redis.call('ZCARD', log)
-  local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2] or '0'
-  local counted = redis.call('ZCARD', active)
-  return {1, 0, redis.call('ZCARD', line), admissions, first, left, counted, on, '', {}}
+if redis.call('ZSCORE', K.active, user) then
+  local admissions = redis.call('ZCARD', K.log)
+  local first = redis.call('ZRANGE', K.log, 0, 0, 'WITHSCORES')[2] or '0'
+  local counted = redis.call('ZCARD', K.active)
+  local since = redis.call('ZSCORE', K.since, user) or ''
+  local kept = holds()
+  return {1, 0, redis.call('ZCARD', K.line), admissions, first, left, counted, on, since, {},
+    kept[1], kept[2]}
 end
-return standing(active, line, log, user, ARGV[2], cap, tonumber(ARGV[18]), tonumber(ARGV[19]),
-  left, on)
+return standing(user, cap, tonumber(ARGV[20]), tonumber(ARGV[21]), left, on)
 """
 )
 
-# KEYS: active, line, seen, bucket, log, engaged, full. ARGV: now, idle, wait_idle, rate window,
-# max purge, active cap, per-minute cap, engage, release, ttl, burst, opens, max waiting, epsilon,
-# max log. From opening, lets in whom the caps allow first (`Line.pressure`). Returns 1 when
+# ARGV from 9: active cap, per-minute cap, burst, opens, max waiting, epsilon, max log, engage,
+# release. From opening, lets in whom the caps allow first (`Line.pressure`). Returns 1 when
 # engaged, else 0.
 PRESSURE = (
     COMMON
     + """
-local active, line, seen, bucket, log, engaged = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
-  KEYS[6]
-local full = KEYS[7]
-local now, idle, wait_idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local window, max_purge = tonumber(ARGV[4]), tonumber(ARGV[5])
-local cap, per_minute, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[11])
-local ttl, opens = tonumber(ARGV[10]), tonumber(ARGV[12])
-forget(active, line, seen, log, now, idle, wait_idle, window, max_purge)
-local tokens, at = refill(bucket, now, per_minute, burst)
-if now >= opens and redis.call('ZCARD', line) > 0 then
-  tokens = admit(active, line, seen, log, full, now, cap, per_minute, tonumber(ARGV[13]), tokens,
-    tonumber(ARGV[14]), tonumber(ARGV[15]), false)
-  settle(active, full, bucket, cap, per_minute, tokens, at, ttl)
-  for _, key in ipairs({active, line, seen, log}) do redis.call('EXPIRE', key, ttl) end
+local cap, per_minute, burst = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local opens = tonumber(ARGV[12])
+forget()
+local tokens, at = refill(per_minute, burst)
+if now >= opens and redis.call('ZCARD', K.line) > 0 then
+  tokens = admit(cap, per_minute, tonumber(ARGV[13]), tokens, tonumber(ARGV[14]),
+    tonumber(ARGV[15]), false)
+  settle(cap, per_minute, tokens, at)
+  expire_all()
 end
-return press(active, line, engaged, cap, per_minute, burst, tokens, tonumber(ARGV[8]),
-  tonumber(ARGV[9]), ttl, now < opens)
+return press(cap, per_minute, burst, tokens, tonumber(ARGV[16]), tonumber(ARGV[17]), now < opens)
 """
 )
 
-# KEYS: active, line, seen, bucket, log. ARGV: now, idle, wait_idle, rate window, max purge,
-# active cap, per-minute cap, burst, reach (-1: no per-minute cap), SAMPLES. The idle and stale
-# dropped, where the last in line stands (`standing`), else {} (`Line.last`).
+# ARGV from 9: active cap, per-minute cap, burst, reach (-1: no per-minute cap), SAMPLES. The
+# lapsed and stale dropped, where the last in line stands (`standing`), else {} (`Line.last`).
 LAST = (
     COMMON
     + """
-local active, line, seen, bucket, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now, idle, wait_idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local cap, per_minute, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-forget(active, line, seen, log, now, idle, wait_idle, tonumber(ARGV[4]), tonumber(ARGV[5]))
-local user = redis.call('ZRANGE', line, -1, -1)[1]
+local cap, per_minute, burst = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+forget()
+local user = redis.call('ZRANGE', K.line, -1, -1)[1]
 if not user then return {} end
-local tokens = refill(bucket, now, per_minute, burst)
-return standing(active, line, log, user, ARGV[1], cap, tonumber(ARGV[9]), tonumber(ARGV[10]),
-  tostring(tokens), 1)
+local tokens = refill(per_minute, burst)
+return standing(user, cap, tonumber(ARGV[12]), tonumber(ARGV[13]), tostring(tokens), 1)
 """
 )
 
-# KEYS: active, line, seen. ARGV: now, opens, max waiting, ttl, then user and draw for each
-# user. Returns the users active now (`Line.count_in`).
-COUNT_IN = """
-local active, line, seen = KEYS[1], KEYS[2], KEYS[3]
-local now, opens, max_waiting, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
-  tonumber(ARGV[4])
-local counted = {}
-for i = 5, #ARGV, 2 do
+# ARGV from 9: 1 for sockets (their round: `lapse_at`), 0 for a page; then the users. The
+# lapsed dropped, those still let in stamped now; returns the others (`Line.keep`, `touch`).
+KEEP = (
+    COMMON
+    + """
+forget()
+local socket = ARGV[9] == '1'
+local gone = {}
+for i = 10, #ARGV do
   local user = ARGV[i]
-  if redis.call('ZSCORE', active, user) then
-    table.insert(counted, user)
-  elseif redis.call('ZSCORE', line, user) then
-    redis.call('ZADD', seen, math.max(now, opens), user)
-  elseif now >= opens then
-    redis.call('ZADD', active, now, user)
-    table.insert(counted, user)
-  elseif redis.call('ZCARD', line) < max_waiting then
-    redis.call('ZADD', line, ARGV[i + 1], user)
-    redis.call('ZADD', seen, opens, user)
+  if redis.call('ZSCORE', K.active, user) then
+    redis.call('ZADD', K.active, now, user)
+    if socket then redis.call('ZADD', K.live, now, user) else paged(user) end
+  else
+    table.insert(gone, user)
   end
 end
-for _, key in ipairs({active, line, seen}) do redis.call('EXPIRE', key, ttl) end
+expire_all()
+return gone
+"""
+)
+
+# ARGV from 9: opens, max waiting, then user and draw for each user. Returns the users active
+# now (`Line.count_in`).
+COUNT_IN = (
+    COMMON
+    + """
+local opens, max_waiting = tonumber(ARGV[9]), tonumber(ARGV[10])
+local counted = {}
+for i = 11, #ARGV, 2 do
+  local user = ARGV[i]
+  if redis.call('ZSCORE', K.active, user) then
+    table.insert(counted, user)
+  elseif redis.call('ZSCORE', K.line, user) then
+    redis.call('ZADD', K.seen, math.max(now, opens), user)
+  elseif now >= opens then
+    redis.call('ZADD', K.active, now, user)
+    redis.call('ZADD', K.since, now, user)
+    table.insert(counted, user)
+  elseif redis.call('ZCARD', K.line) < max_waiting then
+    redis.call('ZADD', K.line, ARGV[i + 1], user)
+    redis.call('ZADD', K.seen, opens, user)
+  end
+end
+expire_all()
 return counted
 """
+)
 TTL = 24 * 3600  # an edition's keys go a day after its last arrival
 
 
@@ -964,6 +1191,7 @@ class RedisLine:
         self.pressure_script = redis.register_script(PRESSURE)
         self.count_in_script = redis.register_script(COUNT_IN)
         self.last_script = redis.register_script(LAST)
+        self.keep_script = redis.register_script(KEEP)
         self.batches = 0  # round trips of arrivals so far
         self._arrivals: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
         self._sending: asyncio.Task[None] | None = None
@@ -1015,78 +1243,64 @@ class RedisLine:
     def _keys(self, edition_id: int) -> list[str]:
         base = f"{self.prefix}{edition_id}:"
         names = ("active", "line", "seen", "seq", "bucket", "log", "full", "engaged")
-        return [base + n for n in names]
+        return [base + n for n in (*names, "live", "since", "holds", "holding")]
+
+    @staticmethod
+    def _common(now: float, idle: float, cap: int | None = None) -> list[str | int | float]:
+        """The scripts' first ARGV (COMMON); `cap` the active cap, when known."""
+        most = 0 if cap is None else needed(cap)
+        return [repr(now), repr(idle), repr(quiet(idle)), repr(WAIT_IDLE), repr(RATE_WINDOW)] + [
+            MAX_PURGE,
+            most,
+            TTL,
+        ]
 
     async def arrive(
         self, edition_id: int, user_id: int, *, now: float, opens: float, caps: Caps, draw: float
     ) -> Place:
-        args: list[str | int | float] = [
-            user_id,
-            repr(now),
-            repr(caps.idle),
-            repr(WAIT_IDLE),
-            caps.active,
-            caps.per_minute,
-            caps.max_waiting,
-            repr(opens),
-            repr(draw),
-            repr(RATE_WINDOW),
-            MAX_LOG,
-            MAX_PURGE,
-            TTL,
-            ENGAGE,
-            RELEASE,
-            repr(caps.burst),
-            repr(EPSILON),
-            reach(caps) if caps.per_minute else -1,
-            SAMPLES,
-        ]
+        args = self._common(now, caps.idle, caps.active)
+        args += [user_id, caps.active, caps.per_minute, caps.max_waiting, repr(opens)]
+        args += [repr(draw), MAX_LOG, ENGAGE, RELEASE, repr(caps.burst), repr(EPSILON)]
+        args += [reach(caps) if caps.per_minute else -1, SAMPLES]
         found = await self._arrive(self._keys(edition_id), args)
         if int(found[0]) < 0:
             raise full()
         return _place_of(found, now=now, opens=opens, caps=caps)
 
-    async def touch(self, edition_id: int, user_id: int, *, now: float) -> None:
-        await self.redis.zadd(self._keys(edition_id)[0], {str(user_id): now})
+    async def touch(self, edition_id: int, user_id: int, *, now: float, idle: float) -> bool:
+        args = [*self._common(now, idle), 0, user_id]
+        return not await self.keep_script(keys=self._keys(edition_id), args=args)
 
     async def keep(
         self, edition_id: int, user_ids: set[int], *, now: float, idle: float
     ) -> set[int]:
         if not user_ids:
             return set()
-        active = self._keys(edition_id)[0]
-        users = sorted(user_ids)
-        # One round trip, atomic: the idle dropped as an arrival would, then only those still
-        # in stamped (XX: a place given away is not taken back).
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(active, "-inf", now - idle)
-            pipe.zadd(active, {str(u): now for u in users}, xx=True)
-            pipe.zmscore(active, [str(u) for u in users])
-            *_, scores = await pipe.execute()
-        return {u for u, score in zip(users, scores, strict=True) if score is None}
+        # One script, atomic: the lapsed dropped as an arrival would, then only those still
+        # in stamped (a place given away is not taken back), as seen by a socket round.
+        args = [*self._common(now, idle), 1, *sorted(user_ids)]
+        gone = await self.keep_script(keys=self._keys(edition_id), args=args)
+        return {int(u) for u in gone}
 
     async def count_in(
         self, edition_id: int, draws: dict[int, float], *, now: float, opens: float, caps: Caps
     ) -> set[int]:
         if not draws:
             return set()
-        active, line, seen, *_ = self._keys(edition_id)
-        args: list[str | int | float] = [repr(now), repr(opens), caps.max_waiting, TTL]
+        args = self._common(now, caps.idle, caps.active) + [repr(opens), caps.max_waiting]
         for user, draw in sorted(draws.items()):
             args += [user, repr(draw)]
-        found = await self.count_in_script(keys=[active, line, seen], args=args)
+        found = await self.count_in_script(keys=self._keys(edition_id), args=args)
         return {int(u) for u in found}
 
     async def pressure(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> bool:
-        active, line, seen, _seq, bucket, log, full, engaged = self._keys(edition_id)
-        args: list[str | int | float] = [repr(now), repr(caps.idle), repr(WAIT_IDLE)]
-        args += [repr(RATE_WINDOW), MAX_PURGE, caps.active, caps.per_minute, ENGAGE, RELEASE, TTL]
-        args += [repr(caps.burst), repr(opens), caps.max_waiting, repr(EPSILON), MAX_LOG]
-        keys = [active, line, seen, bucket, log, engaged, full]
-        return bool(int(await self.pressure_script(keys=keys, args=args)))
+        args = self._common(now, caps.idle, caps.active)
+        args += [caps.active, caps.per_minute, repr(caps.burst), repr(opens), caps.max_waiting]
+        args += [repr(EPSILON), MAX_LOG, ENGAGE, RELEASE]
+        return bool(int(await self.pressure_script(keys=self._keys(edition_id), args=args)))
 
     async def figures(self, edition_id: int, *, now: float, idle: float) -> Figures:
-        active, line, _seen, _seq, _bucket, log, _full, _engaged = self._keys(edition_id)
+        active, line, _seen, _seq, _bucket, log, *_ = self._keys(edition_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcount(active, now - idle, math.inf)
             pipe.zcard(line)
@@ -1104,39 +1318,46 @@ class RedisLine:
         return refill(bucket, now, caps)[0]
 
     async def last(self, edition_id: int, *, now: float, opens: float, caps: Caps) -> Place | None:
-        active, line, seen, _seq, bucket, log, *_ = self._keys(edition_id)
-        args: list[str | int | float] = [repr(now), repr(caps.idle), repr(WAIT_IDLE)]
-        args += [repr(RATE_WINDOW), MAX_PURGE, caps.active, caps.per_minute, repr(caps.burst)]
+        args = self._common(now, caps.idle, caps.active)
+        args += [caps.active, caps.per_minute, repr(caps.burst)]
         args += [reach(caps) if caps.per_minute else -1, SAMPLES]
-        found = await self.last_script(keys=[active, line, seen, bucket, log], args=args)
+        found = await self.last_script(keys=self._keys(edition_id), args=args)
         return _place_of(found, now=now, opens=opens, caps=caps) if found else None
+
+
+def _holder_of(found: list[Any]) -> Holder | None:
+    """A `Holder` from the scripts' (`holder`: let in, last seen, last round; '' for none)."""
+    if len(found) < 3 or not found[0] or not found[1]:
+        return None
+    since, last, live = found[:3]
+    return float(since), float(last), float(live) if live else None
 
 
 def _place_of(found: list[Any], *, now: float, opens: float, caps: Caps) -> Place:
     """A Place from the scripts' answer (ARRIVE's, LAST's: `standing`), worked out as
     MemoryLine's `_place` does."""
-    admitted, position, waiting, admissions, first, left, active, on, last, seen = found
-    admitted, position, active = bool(int(admitted)), int(position), int(active)
+    admitted, position, waiting, admissions, first, left, active, on, place, seen, n, held = found
     span = now - float(first) if int(admissions) else 0.0
-    turn = paced = None
-    if not admitted and now >= opens:
-        tokens = float(left)
-        turn = turn_in(position, caps=caps, tokens=tokens, active=active)
-        pairs = [(int(seen[i]), float(seen[i + 1])) for i in range(0, len(seen), 2)]
-        paced = paced_in(position, caps=caps, tokens=tokens, active=active, now=now, seen=pairs)
-    frees, gone = None, False
-    if last:
-        frees, gone = expiry(position, caps=caps, active=active, last=float(last), now=now)
-    return Place(
-        admitted,
-        position,
-        int(waiting),
-        not admitted and now < opens,
-        int(admissions),
-        span,
-        turn,
+    hold = mean_hold(int(n), float(held), cap=caps.active)
+    if int(admitted):
+        since = float(place) if place else None
+        return Place(
+            True, 0, int(waiting), False, int(admissions), span, engaged=bool(int(on)),
+            hold=hold, since=since,
+        )  # fmt: skip
+    samples = [(int(seen[i]), _holder_of(seen[i + 1 : i + 4])) for i in range(0, len(seen), 4)]
+    return waiting_place(
+        position=int(position),
+        waiting=int(waiting),
+        admissions=int(admissions),
+        span=span,
+        tokens=float(left),
+        active=int(active),
         engaged=bool(int(on)),
-        frees_in=frees,
-        gone=gone,
-        paced_in=paced,
+        holder=_holder_of(place),
+        samples=samples,
+        hold=hold,
+        now=now,
+        opens=opens,
+        caps=caps,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import html
 import json
 import secrets
@@ -25,7 +26,7 @@ import redis.asyncio as aioredis
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from fair import admission_gate, channels, clock, db, editions, participants, settings
+from fair import admission, admission_gate, channels, clock, db, editions, participants, settings
 from fair.live import hub
 from fair.live.socket import CLOSE_OVERFLOW
 from fair.models import User
@@ -263,7 +264,7 @@ async def test_an_open_socket_keeps_its_place_and_one_whose_place_went_is_closed
     server: Server,
 ) -> None:
     """A candidate let in who only keeps the live page open (no page request for longer than
-    `idle`) stays active through the hub's round; a socket whose place lapsed anyway (a round
+    `idle`) stays active through the hub's rounds; a socket whose place lapsed anyway (rounds
     missed) and went to the next in line is closed with 1013, and its reconnect is held."""
     fair = await _gated_fair(server, 2)
     idle = server.conf.admission_idle_minutes * 60
@@ -277,8 +278,9 @@ async def test_an_open_socket_keeps_its_place_and_one_whose_place_went_is_closed
         async with websockets.connect(server.ws, additional_headers=headers, **connect) as ws:
             await ws.send(json.dumps(["subscribe", 1, {"channel": own}]))
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))[0] == "success"
-            clock.set_now(f.NOON + timedelta(seconds=idle - 60))
-            await _on_server(server, the_hub.keep_admitted())
+            for moment in range(30, idle + 60, 30):  # the hub's rounds, every 30 s
+                clock.set_now(f.NOON + timedelta(seconds=moment))
+                await _on_server(server, the_hub.keep_admitted())
             clock.set_now(f.NOON + timedelta(seconds=idle + 60))
             # The socket open is the first candidate active: the cap (one) still taken.
             assert (await second.get(mine)).status_code == 303
@@ -662,8 +664,10 @@ async def test_a_socket_judged_by_the_line_holds_no_database_connection_meanwhil
     async with _clients(server, [*fair.candidates, late]) as (first, both):
         assert (await first.get(f"/e/{fair.slug}/my-fair")).status_code == 200  # its place
         assert (await both.get(f"/e/{calm.slug}/my-fair")).status_code == 200
-        # The line's call about the calm fair (fair.admission.RedisLine.keep), on its way.
-        relay.watch((b"ZMSCORE", f":admission:{calm.id}:active".encode()), pool.checkedout)
+        # The line's call about the calm fair (fair.admission.RedisLine.keep: its script), on
+        # its way.
+        keep = hashlib.sha1(admission.KEEP.encode()).hexdigest().encode()
+        relay.watch((keep, f":admission:{calm.id}:active".encode()), pool.checkedout)
         session_only = {"Cookie": f"fair_session={both.cookies['fair_session']}"}
         async with websockets.connect(server.ws, additional_headers=session_only, **connect) as ws:
             assert await _pinged(ws)  # let in through the calm fair, not held by the full one

@@ -193,3 +193,43 @@ async def test_a_wait_shown_as_a_floor_is_left_out_of_the_eta_error_and_counted(
     assert (tally.held, tally.floors, tally.unknown_eta, tally.shown) == (2, 1, 0, [0.4])
     assert len(tally.actual) == 1 and 0.15 < tally.actual[0] < 1.0, tally.actual
     assert "1 floors left out" in surge.row("on", argparse.Namespace(candidates=2, window=1), tally)
+
+
+async def test_the_wait_had_ends_when_the_line_let_the_candidate_in(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The status that finds a candidate let in says when the line let them in
+    (`admitted_at`): the wait had ends then, not at that ask, up to a poll later (15 to 18 s
+    at the page's pace, counted in the wait had before)."""
+    page = b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 2\r\n\r\nok"
+    estimate = {"admitted": False, "position": 1, "waiting": 1, "wait_seconds": 0.1}
+    asked: list[float] = []
+
+    def reply(body: dict[str, object]) -> bytes:
+        text = json.dumps(body).encode()
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+        return head % len(text) + text
+
+    async def line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                if b"/waiting/status" not in head.split(b"\r\n")[0]:
+                    writer.write(page)
+                elif len(asked) < 3:
+                    asked.append(time.time())
+                    writer.write(reply({**estimate, "floor": False}))
+                else:  # let in 0.1 s after the first wait was shown
+                    writer.write(reply({"admitted": True, "admitted_at": asked[0] + 0.1}))
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(line, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        given = job(port, 1, settle=3.0, tally=4.0)
+        given.poll, given.jitter = 0.2, 0.0
+        tally = await asyncio.wait_for(surge.drive(given, asyncio.Event()), 10)
+    capsys.readouterr()
+    assert (tally.held, tally.shown) == (1, [0.1])
+    assert len(tally.actual) == 1 and 0.09 < tally.actual[0] < 0.12, tally.actual  # was ~0.6 s
+    assert len(tally.late) == 1 and 0.4 < tally.late[0] < 1.5, tally.late

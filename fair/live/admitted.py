@@ -5,7 +5,8 @@ place went.
 
 * A socket let in (by its admission cookie, or a place taken on connect: fair.live.socket
   `_held`) is kept: one batch an edition armed now (`Line.keep`).
-* Its place lost (the line forgot it: Redis restarted; or no round for `idle`): it takes a
+* Its place lost (the line forgot it: Redis restarted; or no round for `quiet`, 90 s:
+  taken for gone, fair.admission.lapse_at): it takes a
   place again, as a page would. Let in when there is room, and kept open; else it is in line,
   the socket is closed with "try again later", and on this process the cookie no longer lets
   a socket of theirs in (`lapsed`, for the cookie's life): its reconnect waits in line. (Before,

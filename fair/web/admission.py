@@ -151,12 +151,17 @@ async def status(request: Request) -> Response:
 @json_page
 async def _status(request: Request) -> Response:
     place, target = await _standing(request)
-    return _status_answer(place, target)
+    return _status_answer(place, target, getattr(request.state, "admitted_at", None))
 
 
-def _status_answer(place: admission.Place | None, target: str) -> Response:
+def _status_answer(
+    place: admission.Place | None, target: str, admitted_at: float | None = None
+) -> Response:
     if place is None:
-        return JSONResponse({"admitted": True, "next": target})
+        # When the line let them in (fair.clock's time, seconds since the epoch), when this
+        # ask found them let in: a page that asks every 15 s learns it that much later, and
+        # bench/surge.py measures the wait they had to that moment, not to its ask.
+        return JSONResponse({"admitted": True, "next": target, "admitted_at": admitted_at})
     context = _context(place, target)
     body = {key: context[key] for key in ("place_text", "wait_text", "next")}
     body |= {"admitted": False, "position": place.position, "waiting": place.waiting}
@@ -187,7 +192,7 @@ async def _held_status(request: Request) -> Response | None:
     # admission.Full: a 503 with Retry-After
     place = await gate.held_at(request, gate_, lambda: gate.exempt_now(state, user, now))
     target = safe_next(request.query_params.get("next"), urls.path(request, "edition", slug=slug))
-    response = _status_answer(place, target)
+    response = _status_answer(place, target, getattr(request.state, "admitted_at", None))
     gate.finish(request, response)  # the cookie, when let in or renewed
     return response
 

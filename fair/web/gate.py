@@ -414,9 +414,14 @@ async def passes(request: Request, gate: admission_gate.Gate) -> bool:
         return False
     if age >= admission_gate.renew_after(gate.caps.idle):
         try:
-            await line(request).touch(gate.edition_id, request.state.user.id, now=now.timestamp())
+            kept = await line(request).touch(
+                gate.edition_id, request.state.user.id, now=now.timestamp(), idle=gate.caps.idle
+            )
         except (RedisError, OSError) as exc:  # fail open for people let in
             log.warning("admission: renewing a place without the line: %r", exc)
+        else:
+            if not kept:  # their place lapsed (they left: fair.admission.lapse_at): the line's
+                return False
         _set_cookie(request, gate)
     return True
 
@@ -441,6 +446,7 @@ async def arrive(request: Request, gate: admission_gate.Gate) -> admission.Place
         raise admission.Full(NOT_REACHED, code="admission.unavailable", retry_after=10) from exc
     admission_gate.note(gate, place, now)
     if place.admitted:
+        request.state.admitted_at = place.since  # the held status says it (bench/surge.py)
         metrics.ADMISSION_ADMITTED.inc()
         _set_cookie(request, gate)
     else:
