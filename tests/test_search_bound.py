@@ -162,3 +162,55 @@ async def test_the_tiers_past_the_page_are_not_read(session):  # type: ignore[no
         # Each tier's scoring reads the offers as "scored" (EXPLAIN numbers the others).
         reads = [n["Actual Loops"] for n in nodes if n.get("Alias", "").startswith("scored")]
         assert sum(reads) == scored, (per_page, reads)
+
+
+async def _explained(session, edition, query: search.Query) -> tuple[Any, list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    """The page of `query`, and the nodes of its ranked statement's plan (EXPLAIN ANALYZE of
+    the statement that scores: ts_rank)."""
+    engine = session.bind.sync_engine
+    seen: list[tuple[str, Any]] = []
+
+    def kept(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "ts_rank" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", kept)
+    try:
+        page = await search.search(session, edition_id=edition.id, query=query)
+    finally:
+        event.remove(engine, "before_cursor_execute", kept)
+    statement, parameters = seen[-1]
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    explained = await raw.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, *parameters)
+    plan = json.loads(explained) if isinstance(explained, str) else explained
+    return page, _nodes(plan[0]["Plan"])
+
+
+def _runs(nodes: list[dict[str, Any]], cte: str) -> int:
+    """How many times the plan of the CTE `cte` ran (0: none of its rows read)."""
+    return sum(n["Actual Loops"] for n in nodes if n.get("Subplan Name") == f"CTE {cte}")
+
+
+@pytest.mark.postgresql_only
+async def test_the_title_s_matches_spare_the_others(session):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, the title's matches are found by their own index (migration 0045): when
+    they fill the page and reach the count's cap, no other match's offer is read (a broad
+    word read each of its thousands); the page is the same. A cap past them reads every
+    match (the count), and so does a page past them (the text's matches are on it)."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    for title in ("Électricien", "Chef électricien", "Électricien de nuit"):
+        await f.offer(session, booth_=booth, title=title)
+    described = "Travail avec un électricien du bâtiment."
+    for title in ("Agent de maintenance", "Aide de chantier"):
+        await f.offer(session, booth_=booth, title=title, description=described)
+    await db.commit(session)
+    everything = await _ids(session, edition, q="electricien", per_page=10)
+    # (count_cap, page) -> (total, capped), whether the matches are read
+    expected = {(1, 1): ((1, True), 0), (10, 1): ((5, False), 1), (1, 2): ((3, True), 1)}
+    for (cap, number), (counted, read) in expected.items():
+        query = search.Query(q="electricien", per_page=2, count_cap=cap, page=number)
+        page, nodes = await _explained(session, edition, query)
+        assert [h.offer.id for h in page.hits] == everything[2 * number - 2 : 2 * number]
+        assert (page.total, page.capped) == counted, (cap, number)
+        assert _runs(nodes, "matches") == read, (cap, number)

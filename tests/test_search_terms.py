@@ -3,6 +3,7 @@ spelling forgiven, and the reasons shown; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -352,6 +353,36 @@ def test_typed_stems():
     ]
     assert search_match.fts5([(typed("auxiliaire"), typed("vie"))]) == '("auxiliair"* AND "vi")'
     assert search_match.tsquery([(typed("auxiliaire"), typed("vie"))]) == "(auxiliair:* & vi)"
+
+
+def _holds(tsquery: str, present: set[str]) -> bool:
+    """Whether a tsquery's text matches a text holding the terms `present` (each term an
+    atom: "conducteur:*" or "bus")."""
+    atoms = re.sub(r"[\w:*]+", lambda m: str(m.group(0) in present), tsquery)
+    return bool(eval(atoms.replace("&", " and ").replace("|", " or ")))  # noqa: S307
+
+
+@given(
+    st.lists(st.lists(st.sampled_from("abcdef"), min_size=1, max_size=3), min_size=1, max_size=5),
+    st.sets(st.sampled_from("abcdef")),
+)
+def test_a_stem_groups_share_is_written_once(groups: list[list[str]], present: set[str]) -> None:
+    """PostgreSQL's GIN index reads a prefix once each time a tsquery writes it ("chauffeur"
+    widened wrote "conducteur" in five groups): `tsquery_factored` writes it once, for the
+    same offers as `tsquery`."""
+    stems = [tuple(g) for g in groups]
+    found = {f"{stem}:*" for stem in present}
+    factored = search_match.tsquery_factored(stems)
+    assert _holds(factored, found) == _holds(search_match.tsquery(stems), found)
+
+
+def test_a_widened_job_s_stem_is_written_once() -> None:
+    typed = search_match.typed
+    words = [(typed("conducteur"), typed("poids"), typed("lourd")), (typed("conducteur"), "bus=")]
+    assert search_match.tsquery_factored([*words, (typed("chauffeur"),)]) == (
+        "((conducteur:* | conductric:*) & ((poid:* & lourd:*) | (bus)))"
+        " | ((chauffeur:* | chauffeux:*))"
+    )
 
 
 # A job's feminine and masculine (folded, as typed): searched alike (fair.search.stemming).

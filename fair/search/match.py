@@ -113,10 +113,10 @@ def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
             found[f"w_upto_{n}"] = " OR ".join(f"({m})" for m in better)
         found["w_better"] = " OR ".join(f"({m})" for m in better)
         return found
-    found.update(w_every=tsquery(groups), w_found=tsquery(matching(groups)))
+    found.update(w_every=tsquery(groups), w_found=tsquery_factored(matching(groups)))
     found["w_rest"] = tsquery([wider.rest])
     for n, (tiered, where) in enumerate(tiers(terms, wider)):
-        found[f"w_tier_{n}"] = tsquery(tiered)  # the text's, or the title's stems
+        found[f"w_tier_{n}"] = tsquery_factored(tiered)  # the text's, or the title's stems
         if where == "head" and tiered:
             first = tiered[0][0]
             whole = first.removesuffix(WHOLE)
@@ -176,6 +176,31 @@ def tsquery(groups: list[tuple[str, ...]]) -> str:
     return " | ".join("(" + " & ".join(map(_ts_term, g)) + ")" for g in groups if g)
 
 
+def tsquery_factored(groups: list[tuple[str, ...]]) -> str:
+    """`tsquery(groups)` with each stem that several groups share written once: the same
+    offers, where the GIN index reads a stem (a prefix: every word it starts) once for each
+    time it is written ("chauffeur" widened wrote "conducteur" in five groups, "conductric" in
+    five: 36 of the index's 40 ms at 100,000 offers). Not for a score: ts_rank's figure
+    depends on the query's outer operator."""
+    kept = [g for g in groups if g]
+    if len(kept) < 2:
+        return tsquery(kept)
+    counts: dict[str, int] = {}
+    for group in kept:
+        for stem in dict.fromkeys(group):
+            counts[stem] = counts.get(stem, 0) + 1
+    stem, most = max(counts.items(), key=lambda item: item[1])
+    if most < 2:
+        return tsquery(kept)
+    sharing = [tuple(t for t in g if t != stem) for g in kept if stem in g]
+    others = [g for g in kept if stem not in g]
+    # A group of that stem alone finds every other that has it.
+    part = _ts_term(stem)
+    if all(sharing):
+        part = f"({part} & ({tsquery_factored(sharing)}))"
+    return " | ".join([part, *([tsquery_factored(others)] if others else [])])
+
+
 def fts5_title(groups: list[tuple[str, ...]], *, head: bool = False) -> str:
     """`fts5(groups)` restricted to the title's column: each stem in the title; `head`: the
     title's first word is the group's first stem's (FTS5's initial token, "^")."""
@@ -200,6 +225,7 @@ def tiers(terms: list[str], wider: Wider) -> list[tuple[list[tuple[str, ...]], s
     return [(own, "head"), (_groups(terms, wider), "title"), (own, "any")]
 
 
+TITLES = 2  # the title's tiers, the first of `tiers` ("head", then "title")
 LAST = 3  # the last tier's number (len(tiers(…)) with a widening): the rest of the matches
 
 
@@ -563,7 +589,18 @@ def postgresql_tier(vector: Any, title: str, words: Words) -> Any:
     )  # fmt: skip
 
 
-def postgresql_bounded(matches: Any, table_: Any) -> Any:
+def postgresql_titles(words: Words) -> Any | None:
+    """What every match of the title's tiers has (`tiers`): its title's stems (`title_vector`)
+    matching the widest of them, the "title" tier's groups (the query's own and the
+    synonyms': the "head" tier's are among them), read from the title's own GIN index
+    (migration 0045); None when the words have no title tier."""
+    titled: Any = literal_column("offers.title_vector")
+    if [where for _, where in words.tiers[:TITLES]] != ["head", "title"]:
+        return None
+    return titled.op("@@")(func.to_tsquery("simple", bind(f"w_tier_{TITLES - 1}")))
+
+
+def postgresql_bounded(matches: Any, table_: Any, titled: Any = None) -> Any:
     """The rows of `matches` (id, distance, key: their tier, `postgresql_tier`) that can be
     on the page (`p_depth`: its offset and size), as (id, distance, key) with their rank as
     key: the newest `w_k` of each tier (highest ids) ranked as `postgresql` ranks them, the
@@ -574,22 +611,30 @@ def postgresql_bounded(matches: Any, table_: Any) -> Any:
     where a page needs at most four times `w_k` + `p_depth` of them. A tier after `p_depth`
     matches of the better ones is not read at all (`_reaches`): none of it can be on the page,
     whose rows keep their order (a broad word's first tier alone fills the first pages: its
-    200 scored, not the 800 of four tiers)."""
+    200 scored, not the 800 of four tiers).
+
+    `titled`: the same rows as `matches` for the title's tiers (`postgresql_titles`: the
+    title's index finds them), which are then read from it, as are the better tiers' counts:
+    `matches`, every match of the words (a broad word's thousands, each offer's row read), is
+    then read only when the title's matches are fewer than `p_depth` (and by the count,
+    `postgresql_count`)."""
     every = _tsquery("w_every")
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
+    titles = 0 if titled is None else TITLES
     parts = []
     for n in range(LAST + 1):
         tier = literal_column(str(PG_TIER * n), Integer)
+        source = titled if n < titles else matches
         newest = (
             select(
-                matches.c.id,
-                matches.c.distance,
-                matches.c.key,
-                func.row_number().over(order_by=matches.c.id.desc()).label("n"),
+                source.c.id,
+                source.c.distance,
+                source.c.key,
+                func.row_number().over(order_by=source.c.id.desc()).label("n"),
             )
-            .where(matches.c.key == tier, *([_reaches(matches, tier)] if n else []))
-            .order_by(matches.c.id.desc())
+            .where(source.c.key == tier, *([_reaches(matches, titled, titles, n)] if n else []))
+            .order_by(source.c.id.desc())
             .limit(integer("w_k") + integer("p_depth"))
             .subquery()
         )
@@ -606,15 +651,43 @@ def postgresql_bounded(matches: Any, table_: Any) -> Any:
     return union_all(*parts).subquery("ranked")
 
 
-def _reaches(matches: Any, tier: Any) -> Any:
-    """Whether the matches of the tiers better than `tier` are fewer than `p_depth` (counted
-    up to it), so that one of `tier`'s may be on the page. Uncorrelated: PostgreSQL works it
-    out once, before the tier's rows are read (a one-time filter), and reads none when not."""
+def _reaches(matches: Any, titled: Any, titles: int, n: int) -> Any:
+    """Whether the matches of the tiers better than tier `n` are fewer than `p_depth`
+    (counted up to it), so that one of its matches may be on the page: those of the title's
+    tiers counted in `titled` (`titles` of them) first, the others' in `matches` only when
+    those are fewer. Uncorrelated: PostgreSQL works it out once, before the tier's rows are
+    read (a one-time filter), and reads none when not; an AND's second count is not worked
+    out when its first is false."""
+    tier = literal_column(str(PG_TIER * n), Integer)
+    if titled is None:
+        return _fewer(matches, tier)
+    if n <= titles:
+        return _fewer(titled, tier)
+    return _fewer(titled, tier) & _fewer(matches, tier)
+
+
+def _fewer(matches: Any, tier: Any) -> Any:
+    """Whether the rows of `matches` better than `tier` are fewer than `p_depth`."""
     # Never correlated with the tier's own read of the matches (the same CTE).
     better = select(matches.c.id).where(matches.c.key < tier).correlate(None)
     limited = better.limit(integer("p_depth")).subquery()
     counted = select(func.count()).select_from(limited).correlate(None).scalar_subquery()
     return counted < integer("p_depth")
+
+
+def postgresql_count(matches: Any, titled: Any, cap: Any) -> tuple[Any, Any]:
+    """The matches counted up to `cap`, and their ids (an array, None when capped: the facets
+    then count again, fair.search.pages): with `titled` (`postgresql_bounded`), when the
+    title's matches alone reach the cap, `matches` is not read (every one of them is a
+    match: the count is capped)."""
+    ids = select(matches.c.id).limit(cap).subquery()
+    counted = select(func.count()).select_from(ids).scalar_subquery()
+    listed = select(func.array_agg(ids.c.id)).scalar_subquery()
+    if titled is None:
+        return counted, listed
+    titles = select(titled.c.id).limit(cap).subquery()
+    full = select(func.count()).select_from(titles).scalar_subquery() >= cap
+    return case((full, cap), else_=counted), case((full, None), else_=listed)
 
 
 @dataclass(frozen=True)
