@@ -164,9 +164,11 @@ async def test_the_tiers_past_the_page_are_not_read(session):  # type: ignore[no
         assert sum(reads) == scored, (per_page, reads)
 
 
-async def _explained(session, edition, query: search.Query) -> tuple[Any, list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
-    """The page of `query`, and the nodes of its ranked statement's plan (EXPLAIN ANALYZE of
-    the statement that scores: ts_rank)."""
+async def _explained(
+    session, edition, query: search.Query, find=search.search
+) -> tuple[Any, list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    """The page of `query` (by `find`), and the nodes of its ranked statement's plan
+    (EXPLAIN ANALYZE of the last statement that scores: ts_rank)."""
     engine = session.bind.sync_engine
     seen: list[tuple[str, Any]] = []
 
@@ -176,7 +178,7 @@ async def _explained(session, edition, query: search.Query) -> tuple[Any, list[d
 
     event.listen(engine, "before_cursor_execute", kept)
     try:
-        page = await search.search(session, edition_id=edition.id, query=query)
+        page = await find(session, edition_id=edition.id, query=query)
     finally:
         event.remove(engine, "before_cursor_execute", kept)
     statement, parameters = seen[-1]
@@ -192,25 +194,29 @@ def _runs(nodes: list[dict[str, Any]], cte: str) -> int:
 
 
 @pytest.mark.postgresql_only
-async def test_the_title_s_matches_spare_the_others(session):  # type: ignore[no-untyped-def]
-    """On PostgreSQL, the title's matches are found by their own index (migration 0045): when
-    they fill the page and reach the count's cap, no other match's offer is read (a broad
-    word read each of its thousands); the page is the same. A cap past them reads every
-    match (the count), and so does a page past them (the text's matches are on it)."""
+async def test_the_text_s_tier_is_told_apart_only_for_the_page(session):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a widened search's matches outside the title's tiers are told apart
+    (the query's own words in the text, before a synonym's there: each match's tsvector
+    read, mostly out of line) only when the title's tiers hold fewer than the page needs:
+    a page of two, which three "Chauffeur" titles fill, tells none ("told" never runs); a
+    page of ten tells them, in the exact ranking's order."""
     edition = await f.edition(session)
     booth, _ = await f.booth(session, edition_=edition)
-    for title in ("Électricien", "Chef électricien", "Électricien de nuit"):
+    for title in ("Chauffeur livreur", "Chauffeur de direction", "Chauffeur chauffeur"):
         await f.offer(session, booth_=booth, title=title)
-    described = "Travail avec un électricien du bâtiment."
-    for title in ("Agent de maintenance", "Aide de chantier"):
+    for title, described in (
+        ("Agent de quai", "Le chauffeur du camion vous attend."),
+        ("Magasinier", "Un conducteur de poids lourd vous livre."),
+        ("Préparateur de commandes", "Travail avec le chauffeur."),
+        ("Manutentionnaire", "Avec un conducteur de poids lourd."),
+    ):
         await f.offer(session, booth_=booth, title=title, description=described)
     await db.commit(session)
-    everything = await _ids(session, edition, q="electricien", per_page=10)
-    # (count_cap, page) -> (total, capped), whether the matches are read
-    expected = {(1, 1): ((1, True), 0), (10, 1): ((5, False), 1), (1, 2): ((3, True), 1)}
-    for (cap, number), (counted, read) in expected.items():
-        query = search.Query(q="electricien", per_page=2, count_cap=cap, page=number)
-        page, nodes = await _explained(session, edition, query)
-        assert [h.offer.id for h in page.hits] == everything[2 * number - 2 : 2 * number]
-        assert (page.total, page.capped) == counted, (cap, number)
-        assert _runs(nodes, "matches") == read, (cap, number)
+    find = search_terms.find
+    exact = await _ids(session, edition, find, q="chauffeur", per_page=10, rank_bound=0)
+    assert len(exact) == 7
+    for per_page, told in ((2, 0), (10, 1)):
+        query = search.Query(q="chauffeur", per_page=per_page)
+        page, nodes = await _explained(session, edition, query, find)
+        assert [h.offer.id for h in page.hits] == exact[:per_page]
+        assert _runs(nodes, "told") == told, per_page

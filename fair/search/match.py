@@ -225,7 +225,6 @@ def tiers(terms: list[str], wider: Wider) -> list[tuple[list[tuple[str, ...]], s
     return [(own, "head"), (_groups(terms, wider), "title"), (own, "any")]
 
 
-TITLES = 2  # the title's tiers, the first of `tiers` ("head", then "title")
 LAST = 3  # the last tier's number (len(tiers(…)) with a widening): the rest of the matches
 
 
@@ -580,27 +579,27 @@ def postgresql(base: Select[Any], model: Any, vector: Any, words: Words) -> tupl
 
 def postgresql_tier(vector: Any, title: str, words: Words) -> Any:
     """A match's tier as `postgresql` ranks it (its tsvector `vector`, the table of its
-    title's stems `title`): `PG_TIER` times its number in `tiers`."""
+    title's stems `title`): `PG_TIER` times its number in `tiers`; but for the text's tier
+    (`_text_tier`), whose matches and the last tier's have its number, told apart by
+    `postgresql_bounded` only when they can be on the page."""
+    text_ = _text_tier(words)
     # Written in the SQL (integers): a parameter's type would be unknown in a CTE's column.
     return case(
         *((c, literal_column(str(PG_TIER * n), Integer))
-          for n, c in _ts_tiers(vector, title, words)),
-        else_=literal_column(str(PG_TIER * LAST), Integer),
+          for n, c in _ts_tiers(vector, title, words) if n != text_),
+        else_=literal_column(str(PG_TIER * (LAST if text_ is None else text_)), Integer),
     )  # fmt: skip
 
 
-def postgresql_titles(words: Words) -> Any | None:
-    """What every match of the title's tiers has (`tiers`): its title's stems (`title_vector`)
-    matching the widest of them, the "title" tier's groups (the query's own and the
-    synonyms': the "head" tier's are among them), read from the title's own GIN index
-    (migration 0045); None when the words have no title tier."""
-    titled: Any = literal_column("offers.title_vector")
-    if [where for _, where in words.tiers[:TITLES]] != ["head", "title"]:
-        return None
-    return titled.op("@@")(func.to_tsquery("simple", bind(f"w_tier_{TITLES - 1}")))
+def _text_tier(words: Words) -> int | None:
+    """The number of the words' tier found in an offer's whole text ("any": a widened
+    search's own words outside the title), None without one. Telling it needs each match's
+    tsvector, most of it read out of line (TOAST): 9,000 of the 16,000 pages "btp" widened
+    read at 100,000 offers, for matches that the title's tiers kept off the page."""
+    return next((n for n, where in words.tiers if where == "any"), None)
 
 
-def postgresql_bounded(matches: Any, table_: Any, titled: Any = None) -> Any:
+def postgresql_bounded(matches: Any, table_: Any, words: Words) -> Any:
     """The rows of `matches` (id, distance, key: their tier, `postgresql_tier`) that can be
     on the page (`p_depth`: its offset and size), as (id, distance, key) with their rank as
     key: the newest `w_k` of each tier (highest ids) ranked as `postgresql` ranks them, the
@@ -611,21 +610,21 @@ def postgresql_bounded(matches: Any, table_: Any, titled: Any = None) -> Any:
     where a page needs at most four times `w_k` + `p_depth` of them. A tier after `p_depth`
     matches of the better ones is not read at all (`_reaches`): none of it can be on the page,
     whose rows keep their order (a broad word's first tier alone fills the first pages: its
-    200 scored, not the 800 of four tiers).
-
-    `titled`: the same rows as `matches` for the title's tiers (`postgresql_titles`: the
-    title's index finds them), which are then read from it, as are the better tiers' counts:
-    `matches`, every match of the words (a broad word's thousands, each offer's row read), is
-    then read only when the title's matches are fewer than `p_depth` (and by the count,
-    `postgresql_count`)."""
+    200 scored, not the 800 of four tiers). The text's tier and the last, one key in
+    `matches` (`postgresql_tier`), are told apart (`_told`) only when the better tiers hold
+    fewer than `p_depth`."""
     every = _tsquery("w_every")
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
-    titles = 0 if titled is None else TITLES
+    text_ = _text_tier(words)
+    told = None if text_ is None else _told(matches, table_, text_)
     parts = []
     for n in range(LAST + 1):
         tier = literal_column(str(PG_TIER * n), Integer)
-        source = titled if n < titles else matches
+        source = matches if told is None or n < (text_ or 0) else told
+        # The better tiers' matches: past the text's tier, the text's are in `told` alone.
+        below = tier if told is None or n <= (text_ or 0) else _key(text_ or 0)
+        better = [(matches, below)] + ([] if source is matches else [(told, tier)])
         newest = (
             select(
                 source.c.id,
@@ -633,7 +632,7 @@ def postgresql_bounded(matches: Any, table_: Any, titled: Any = None) -> Any:
                 source.c.key,
                 func.row_number().over(order_by=source.c.id.desc()).label("n"),
             )
-            .where(source.c.key == tier, *([_reaches(matches, titled, titles, n)] if n else []))
+            .where(source.c.key == tier, *([_reaches(better, tier)] if n else []))
             .order_by(source.c.id.desc())
             .limit(integer("w_k") + integer("p_depth"))
             .subquery()
@@ -651,43 +650,47 @@ def postgresql_bounded(matches: Any, table_: Any, titled: Any = None) -> Any:
     return union_all(*parts).subquery("ranked")
 
 
-def _reaches(matches: Any, titled: Any, titles: int, n: int) -> Any:
-    """Whether the matches of the tiers better than tier `n` are fewer than `p_depth`
-    (counted up to it), so that one of its matches may be on the page: those of the title's
-    tiers counted in `titled` (`titles` of them) first, the others' in `matches` only when
-    those are fewer. Uncorrelated: PostgreSQL works it out once, before the tier's rows are
-    read (a one-time filter), and reads none when not; an AND's second count is not worked
-    out when its first is false."""
-    tier = literal_column(str(PG_TIER * n), Integer)
-    if titled is None:
-        return _fewer(matches, tier)
-    if n <= titles:
-        return _fewer(titled, tier)
-    return _fewer(titled, tier) & _fewer(matches, tier)
+def _key(n: int) -> Any:
+    """Tier `n`'s key, written in the SQL."""
+    return literal_column(str(PG_TIER * n), Integer)
 
 
-def _fewer(matches: Any, tier: Any) -> Any:
-    """Whether the rows of `matches` better than `tier` are fewer than `p_depth`."""
+def _told(matches: Any, table_: Any, text_: int) -> Any:
+    """The matches of `matches` keyed as the text's tier `text_` (with the last's), as
+    (id, distance, key) with their own tier's key: each match's tsvector read (by its id in
+    `table_`) and matched with the tier's words. Materialised, read by both tiers; none read
+    when the better tiers hold `p_depth` matches (a one-time filter)."""
+    tier = literal_column(str(PG_TIER * text_), Integer)
+    read = table_.alias("told_offer")
+    vector: Any = literal_column("told_offer.search_vector")
+    found = (
+        select(vector.op("@@")(_tsquery(f"w_tier_{text_}")))
+        .select_from(read)
+        .where(read.c.id == matches.c.id)
+        .scalar_subquery()
+    )
+    key = case((found, tier), else_=literal_column(str(PG_TIER * LAST), Integer))
+    return (
+        select(matches.c.id, matches.c.distance, key.label("key"))
+        .where(matches.c.key == tier, _reaches([(matches, tier)], tier))
+        .cte("told")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _reaches(sources: list[tuple[Any, Any]], tier: Any) -> Any:
+    """Whether the matches of the tiers better than `tier` are fewer than `p_depth` (counted
+    up to it), so that one of `tier`'s may be on the page: those of each of `sources` (rows
+    of (id, key), each with the key its better rows are below). Uncorrelated: PostgreSQL
+    works it out once, before the tier's rows are read (a one-time filter), and reads none
+    when not."""
     # Never correlated with the tier's own read of the matches (the same CTE).
-    better = select(matches.c.id).where(matches.c.key < tier).correlate(None)
+    better: Any = union_all(
+        *(select(m.c.id).where(m.c.key < below).correlate(None) for m, below in sources)
+    )
     limited = better.limit(integer("p_depth")).subquery()
     counted = select(func.count()).select_from(limited).correlate(None).scalar_subquery()
     return counted < integer("p_depth")
-
-
-def postgresql_count(matches: Any, titled: Any, cap: Any) -> tuple[Any, Any]:
-    """The matches counted up to `cap`, and their ids (an array, None when capped: the facets
-    then count again, fair.search.pages): with `titled` (`postgresql_bounded`), when the
-    title's matches alone reach the cap, `matches` is not read (every one of them is a
-    match: the count is capped)."""
-    ids = select(matches.c.id).limit(cap).subquery()
-    counted = select(func.count()).select_from(ids).scalar_subquery()
-    listed = select(func.array_agg(ids.c.id)).scalar_subquery()
-    if titled is None:
-        return counted, listed
-    titles = select(titled.c.id).limit(cap).subquery()
-    full = select(func.count()).select_from(titles).scalar_subquery() >= cap
-    return case((full, cap), else_=counted), case((full, None), else_=listed)
 
 
 @dataclass(frozen=True)

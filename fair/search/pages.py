@@ -151,9 +151,9 @@ def _statement(
         if shape.filters.located and sort == "distance"
         else literal_column("NULL")
     )
-    words = shape.words or search_match.Words(())
     if bounded:
         vector: Any = literal_column("offers.search_vector")
+        words = shape.words or search_match.Words(())
         rank = search_match.postgresql_tier(vector, "offers", words)
     key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
     source: Any = (ranked if sort == "relevance" else base).with_only_columns(
@@ -170,31 +170,21 @@ def _statement(
         # sort every match where the page needs only its top rows (a top-N sort).
         inner = source.cte("matches").prefix_with("MATERIALIZED")
         cap = integer("p_cap")
-        # Bounded, the title's matches apart (found by the title's index): a broad word's
-        # page and count may need no other (fair.search.match.postgresql_bounded).
-        titles = ranking.titled(shape) if bounded else None
-        titled = None
-        if titles is not None:
-            columns = (Offer.id.label("id"), distance.label("distance"), key.label("key"))
-            titled = titles.with_only_columns(*columns).cte("titled").prefix_with("MATERIALIZED")
-        if titled is not None:
-            counted, found = search_match.postgresql_count(inner, titled, cap)
-        else:
-            ids = select(inner.c.id).limit(cap).subquery()
-            counted = select(func.count()).select_from(ids).scalar_subquery()
-            found = select(id_list(shape.dialect, ids.c.id)).scalar_subquery()
+        counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
         newest_first = sort == "recent"
-        total_ = counted.label("total")
+        total_ = counted.scalar_subquery().label("total")
         # Without filters, the matches are what the facets count: their ids come with the
         # page (at most `cap`: all of them when the count is not capped), so that the facets
         # read those offers by id instead of matching the words again.
         extra: list[Any] = []
         if listable_shape(shape.filters):
+            ids = select(inner.c.id).limit(cap).subquery()
+            found = select(id_list(shape.dialect, ids.c.id)).scalar_subquery()
             extra = [found.label("matched")]
             listed = True
         rows: Any = inner
         if bounded:  # the rows that can be on the page, ranked
-            rows = search_match.postgresql_bounded(inner, Offer.__table__, titled)
+            rows = search_match.postgresql_bounded(inner, Offer.__table__, words)
         ordered = rows.c.key
         page_query = select(rows.c.id, rows.c.distance, ordered, total_, *extra).order_by(
             ordered.desc() if newest_first else ordered, rows.c.id.desc()

@@ -88,20 +88,6 @@ def matching(shape: Shape) -> tuple[Select[Any], Select[Any], Any]:
     return base, ranked, rank
 
 
-def titled(shape: Shape) -> Select[Any] | None:
-    """PostgreSQL: the offers `matching` finds in its title's tiers, found by the title's
-    index (fair.search.match.postgresql_titles; PostgreSQL may intersect its matches with
-    the full-text index's, a bitmap of each, without reading the others' rows); None when
-    its words have no title tier."""
-    words = shape.words
-    titles = None if words is None or shape.nothing else search_match.postgresql_titles(words)
-    if words is None or titles is None:
-        return None
-    vector: Any = literal_column("offers.search_vector")
-    base = eligible_offers(shape.filters).where(titles)
-    return search_match.postgresql(base, Offer, vector, words)[0]
-
-
 def matched_ids(shape: Shape) -> Any:
     """The ids `matching` finds (its first statement), for a LIMIT to stop early: on SQLite,
     words without a job domain are read from the full-text index first, in id order, each
