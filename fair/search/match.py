@@ -583,12 +583,12 @@ def postgresql_tier(vector: Any, title: str, words: Words) -> Any:
     (`_text_tier`), whose matches and the last tier's have its number, told apart by
     `postgresql_bounded` only when they can be on the page."""
     text_ = _text_tier(words)
-    # Written in the SQL (integers): a parameter's type would be unknown in a CTE's column.
+    # Written in the SQL (integers, `_key`): a parameter's type would be unknown in a CTE's
+    # column.
     return case(
-        *((c, literal_column(str(PG_TIER * n), Integer))
-          for n, c in _ts_tiers(vector, title, words) if n != text_),
-        else_=literal_column(str(PG_TIER * (LAST if text_ is None else text_)), Integer),
-    )  # fmt: skip
+        *((c, _key(n)) for n, c in _ts_tiers(vector, title, words) if n != text_),
+        else_=_key(LAST if text_ is None else text_),
+    )
 
 
 def _text_tier(words: Words) -> int | None:
@@ -617,14 +617,16 @@ def postgresql_bounded(matches: Any, table_: Any, words: Words) -> Any:
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
     text_ = _text_tier(words)
-    told = None if text_ is None else _told(matches, table_, text_)
+    told: Any = None if text_ is None else _told(matches, table_, text_)
     parts = []
     for n in range(LAST + 1):
-        tier = literal_column(str(PG_TIER * n), Integer)
-        source = matches if told is None or n < (text_ or 0) else told
-        # The better tiers' matches: past the text's tier, the text's are in `told` alone.
-        below = tier if told is None or n <= (text_ or 0) else _key(text_ or 0)
-        better = [(matches, below)] + ([] if source is matches else [(told, tier)])
+        tier = _key(n)
+        deferred = text_ is not None and n >= text_  # the tier's matches are in `told`
+        source = told if deferred else matches
+        # The better tiers' matches: in `matches` up to the text's tier, then in `told`.
+        better = [(matches, tier)]
+        if text_ is not None and n > text_:
+            better = [(matches, _key(text_)), (told, tier)]
         newest = (
             select(
                 source.c.id,
@@ -660,7 +662,7 @@ def _told(matches: Any, table_: Any, text_: int) -> Any:
     (id, distance, key) with their own tier's key: each match's tsvector read (by its id in
     `table_`) and matched with the tier's words. Materialised, read by both tiers; none read
     when the better tiers hold `p_depth` matches (a one-time filter)."""
-    tier = literal_column(str(PG_TIER * text_), Integer)
+    tier = _key(text_)
     read = table_.alias("told_offer")
     vector: Any = literal_column("told_offer.search_vector")
     found = (
@@ -669,7 +671,7 @@ def _told(matches: Any, table_: Any, text_: int) -> Any:
         .where(read.c.id == matches.c.id)
         .scalar_subquery()
     )
-    key = case((found, tier), else_=literal_column(str(PG_TIER * LAST), Integer))
+    key = case((found, tier), else_=_key(LAST))
     return (
         select(matches.c.id, matches.c.distance, key.label("key"))
         .where(matches.c.key == tier, _reaches([(matches, tier)], tier))
