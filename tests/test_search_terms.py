@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, insert, text
+from sqlalchemy.dialects import sqlite
 
 from fair import db, rome, rome_suggest, search
 from fair.models import RomeAppellation, RomeCode
-from fair.search import best
+from fair.search import best, ranking
+from fair.search import filters as search_filters
 from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.match import Reason
@@ -480,6 +482,19 @@ async def test_a_match_not_scored_writes_the_stems_groups_share_once(session):  
     drivers = {"vtc", "pl", "long", "long2"}
     assert await matched("w_found") == await matched("w_every") == drivers
     assert await matched("w_tier_1") == {"vtc", "pl"}  # routier: the code's offers, N4111
+
+
+def test_the_best_first_count_reads_each_tier_once() -> None:
+    """SQLite's best-first count works out the tier of the index's `best_k`-th best match
+    (fair.search.match.tier_cut): each tier's matches are counted once, when a branch first
+    needs them, not again in each later branch's sum (the first tier was counted three times
+    in a widened search's four)."""
+    words = search_match.Words(((0, "head"), (1, "title"), (2, "any")))
+    query = search.Query(q="chauffeur")
+    shape = ranking.Shape(search_filters.Shape.of(query, None, "sqlite", words=True), words)
+    compiled = best._counted(shape).compile(dialect=sqlite.dialect())
+    read = [name for name in compiled.positiontup or () if name.startswith("w_cand_")]
+    assert sorted(read) == ["w_cand_0", "w_cand_1", "w_cand_2"]
 
 
 async def test_typos_forgiven_with_did_you_mean(session):  # type: ignore[no-untyped-def]

@@ -524,12 +524,17 @@ def tier_cut(fts: str, words: Words) -> Any:
     def size(n: int) -> Any:
         ids: Any = select(literal_column("1")).select_from(table(fts))
         limited = ids.where(_match(fts, f"w_cand_{n}")).limit(integer("best_k")).subquery()
-        return select(func.count()).select_from(limited).scalar_subquery()
-
-    def held(numbers: list[int]) -> Any:  # the matches of these tiers, each counted anew
-        return sum((size(m) for m in numbers), literal_column("0", Integer))
+        return select(func.count().label("n")).select_from(limited).cte(f"{fts}_tier_{n}")
 
     numbers = [n for n, _ in words.tiers]
+    # Each tier counted once, when a branch first reads it (a subquery written in each branch
+    # was counted again in each: the first tier's matches as many times as there are tiers).
+    sizes = {n: size(n) for n in numbers}
+
+    def held(numbers: list[int]) -> Any:
+        found = (select(sizes[m].c.n).scalar_subquery() for m in numbers)
+        return sum(found, literal_column("0", Integer))
+
     whens = [
         (held(numbers[: i + 1]) >= integer("best_k"), literal_column(str(n), Integer))
         for i, n in enumerate(numbers)
