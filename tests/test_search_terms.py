@@ -9,11 +9,13 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
+from sqlalchemy.dialects import sqlite
 
 from fair import db, rome, rome_suggest, search
 from fair.models import RomeAppellation, RomeCode
-from fair.search import best
+from fair.search import best, ranking
+from fair.search import filters as search_filters
 from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.match import Reason
@@ -483,6 +485,47 @@ async def test_a_job_typed_in_the_feminine_finds_its_offers_titled_in_the_mascul
     assert apart == []
     sellers = {"seller", "saleswoman", "both"}
     assert found["Vendeuse"] == found["vendeuses"] == (sellers, "", sellers)
+
+
+async def test_a_match_not_scored_writes_the_stems_groups_share_once(session):  # type: ignore[no-untyped-def]
+    """Chauffeur's synonyms repeat its trade ("conducteur" in most of its groups): the SQLite
+    matches that are not scored (the ids counted, the title's tier) write it once
+    (fair.search.match `_factored`: FTS5 reads a term's list once per time it is written),
+    the scored query keeps each group's phrases (bm25 scores each one). The same offers."""
+    edition, ids = await _setup(session)
+    widening = await search_terms.widen(session, "chauffeur")
+    found = search_match.values("sqlite", [search_match.typed("chauffeur")], widening.wider)
+    conducteur = '"conducteur"*'
+    sharing = [g for g in widening.wider.groups if "conducteur" in g]
+    assert len(sharing) > 2
+    assert found["w_every"].count(conducteur) == len(sharing)
+    assert [found[k].count(conducteur) for k in ("w_found", "w_tier_1")] == [1, 1]
+    assert found["w_tier_1"].startswith('((title_stems : "conducteur"* OR ')
+    if session.get_bind().dialect.name != "sqlite":
+        return
+
+    async def matched(name: str) -> set[str]:
+        statement = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :m")
+        rows = await session.execute(statement, {"m": found[name]})
+        return {ids[i] for (i,) in rows if i in ids}
+
+    # Not "Conducteur de travaux": a group's other words are still required.
+    drivers = {"vtc", "pl", "long", "long2"}
+    assert await matched("w_found") == await matched("w_every") == drivers
+    assert await matched("w_tier_1") == {"vtc", "pl"}  # routier: the code's offers, N4111
+
+
+def test_the_best_first_count_reads_each_tier_once() -> None:
+    """SQLite's best-first count works out the tier of the index's `best_k`-th best match
+    (fair.search.match.tier_cut): each tier's matches are counted once, when a branch first
+    needs them, not again in each later branch's sum (the first tier was counted three times
+    in a widened search's four)."""
+    words = search_match.Words(((0, "head"), (1, "title"), (2, "any")))
+    query = search.Query(q="chauffeur")
+    shape = ranking.Shape(search_filters.Shape.of(query, None, "sqlite", words=True), words)
+    compiled = best._counted(shape).compile(dialect=sqlite.dialect())
+    read = [name for name in compiled.positiontup or () if name.startswith("w_cand_")]
+    assert sorted(read) == ["w_cand_0", "w_cand_1", "w_cand_2"]
 
 
 async def test_typos_forgiven_with_did_you_mean(session):  # type: ignore[no-untyped-def]

@@ -103,7 +103,7 @@ def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
     groups = _groups(terms, wider)
     found: dict[str, Any] = {"w_codes": list(wider.codes)}
     if dialect != "postgresql":
-        found.update(w_every=fts5(groups), w_found=fts5(matching(groups)))
+        found.update(w_every=fts5(groups), w_found=fts5(matching(groups), factored=True))
         found["w_rest"] = fts5([wider.rest])
         better: list[str] = []
         for n, match in _fts5_tiers(terms, wider):
@@ -165,10 +165,13 @@ def typed_terms(text_: str, most: int) -> list[str]:
     return [typed(w) for w in words(text_)][:most]
 
 
-def fts5(groups: list[tuple[str, ...]]) -> str:
+def fts5(groups: list[tuple[str, ...]], *, factored: bool = False) -> str:
     """An FTS5 query: each group's stems all required, as prefixes (whole when `WHOLE` ends
-    them), each any of its `text_forms`; groups OR'ed."""
-    return " OR ".join("(" + " AND ".join(map(_fts5_term, g)) + ")" for g in groups if g)
+    them), each any of its `text_forms`; groups OR'ed. `factored`: the stems several groups
+    share written once (`_factored`), for a match that is not scored (bm25 scores each phrase
+    written, so a scored query keeps every group's own)."""
+    terms = [[_fts5_term(s) for s in g] for g in groups if g]
+    return _factored(terms) if factored else _or(terms)
 
 
 def tsquery(groups: list[tuple[str, ...]]) -> str:
@@ -210,9 +213,34 @@ def fts5_title(groups: list[tuple[str, ...]], *, head: bool = False) -> str:
         found = [f"{TITLE_FTS5} : {start}{_fts5_one(f)}" for f in forms(stem)]
         return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
 
-    return " OR ".join(
-        "(" + " AND ".join(term(n, t) for n, t in enumerate(g)) + ")" for g in groups if g
-    )
+    # Never scored (the tiers are matches alone): the stems groups share written once.
+    return _factored([[term(n, t) for n, t in enumerate(g)] for g in groups if g])
+
+
+def _or(groups: list[list[str]]) -> str:
+    """Groups of FTS5 terms, each group's all required, OR'ed."""
+    return " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
+
+
+def _factored(groups: list[list[str]]) -> str:
+    """`_or(groups)` with the terms several groups share written once: (a AND b) OR (a AND c)
+    as (a AND (b OR c)), the term in the most groups first, and again within. The same rows
+    (the same boolean expression), but FTS5 reads a term's list once per time it is written:
+    a widened job's synonyms repeat its trade ("conducteur" in six of chauffeur's groups),
+    and a prefix's list merges every word it starts. A group of the shared term alone finds
+    every row the others with it find: it stands for them all. Without a shared term, the
+    same text as `_or`."""
+    seen: dict[str, int] = {}
+    for group in groups:
+        for term in dict.fromkeys(group):
+            seen[term] = seen.get(term, 0) + 1
+    shared = max(seen, key=lambda t: seen[t], default=None)  # the first of the most shared
+    if shared is None or seen[shared] < 2:
+        return _or(groups)
+    rest = [[t for t in g if t != shared] for g in groups if shared in g]
+    inner = shared if any(not g for g in rest) else f"{shared} AND ({_factored(rest)})"
+    others = [g for g in groups if shared not in g]
+    return " OR ".join([f"({inner})", *([_factored(others)] if others else [])])
 
 
 def tiers(terms: list[str], wider: Wider) -> list[tuple[list[tuple[str, ...]], str]]:
@@ -521,12 +549,17 @@ def tier_cut(fts: str, words: Words) -> Any:
     def size(n: int) -> Any:
         ids: Any = select(literal_column("1")).select_from(table(fts))
         limited = ids.where(_match(fts, f"w_cand_{n}")).limit(integer("best_k")).subquery()
-        return select(func.count()).select_from(limited).scalar_subquery()
-
-    def held(numbers: list[int]) -> Any:  # the matches of these tiers, each counted anew
-        return sum((size(m) for m in numbers), literal_column("0", Integer))
+        return select(func.count().label("n")).select_from(limited).cte(f"{fts}_tier_{n}")
 
     numbers = [n for n, _ in words.tiers]
+    # Each tier counted once, when a branch first reads it (a subquery written in each branch
+    # was counted again in each: the first tier's matches as many times as there are tiers).
+    sizes = {n: size(n) for n in numbers}
+
+    def held(numbers: list[int]) -> Any:
+        found = (select(sizes[m].c.n).scalar_subquery() for m in numbers)
+        return sum(found, literal_column("0", Integer))
+
     whens = [
         (held(numbers[: i + 1]) >= integer("best_k"), literal_column(str(n), Integer))
         for i, n in enumerate(numbers)
