@@ -357,10 +357,11 @@ def test_typed_stems():
     assert search_match.tsquery([(typed("auxiliaire"), typed("vie"))]) == "(auxiliair:* & vi)"
 
 
-def _holds(tsquery: str, present: set[str]) -> bool:
-    """Whether a tsquery's text matches a text holding the terms `present` (each term an
-    atom: "conducteur:*" or "bus")."""
-    atoms = re.sub(r"[\w:*]+", lambda m: str(m.group(0) in present), tsquery)
+def _holds(query: str, present: set[str]) -> bool:
+    """Whether a boolean query's text (FTS5's AND/OR or a tsquery's &/|) matches a text
+    holding the terms `present` (each term an atom: "conducteur:*" or "bus")."""
+    spaced = query.replace(" AND ", " & ").replace(" OR ", " | ")
+    atoms = re.sub(r"[\w:*]+", lambda m: str(m.group(0) in present), spaced)
     return bool(eval(atoms.replace("&", " and ").replace("|", " or ")))  # noqa: S307
 
 
@@ -369,19 +370,27 @@ def _holds(tsquery: str, present: set[str]) -> bool:
     st.sets(st.sampled_from("abcdef")),
 )
 def test_a_stem_groups_share_is_written_once(groups: list[list[str]], present: set[str]) -> None:
-    """PostgreSQL's GIN index reads a prefix once each time a tsquery writes it ("chauffeur"
-    widened wrote "conducteur" in five groups): `tsquery_factored` writes it once, for the
-    same offers as `tsquery`."""
+    """FTS5 and PostgreSQL's GIN index read a prefix once each time a query writes it
+    ("chauffeur" widened wrote "conducteur" in five groups): the factored query writes each
+    shared term once, for the same rows, in either syntax."""
+    for syntax in (search_match.FTS5, search_match.TSQUERY):
+        factored = search_match._factored(groups, syntax)
+        assert _holds(factored, present) == _holds(search_match._or(groups, syntax), present)
+        plain = search_match._or(groups, syntax)
+        terms = {t for g in groups for t in g}
+        assert all(factored.count(t) <= plain.count(t) for t in terms)
+        if any(sum(t in g for g in groups) > 1 for t in terms):  # one is written less
+            assert any(factored.count(t) < plain.count(t) for t in terms)
     stems = [tuple(g) for g in groups]
     found = {f"{stem}:*" for stem in present}
-    factored = search_match.tsquery_factored(stems)
+    factored = search_match.tsquery(stems, factored=True)
     assert _holds(factored, found) == _holds(search_match.tsquery(stems), found)
 
 
 def test_a_widened_job_s_stem_is_written_once() -> None:
     typed = search_match.typed
     words = [(typed("conducteur"), typed("poids"), typed("lourd")), (typed("conducteur"), "bus=")]
-    assert search_match.tsquery_factored([*words, (typed("chauffeur"),)]) == (
+    assert search_match.tsquery([*words, (typed("chauffeur"),)], factored=True) == (
         "((conducteur:* | conductric:*) & ((poid:* & lourd:*) | (bus)))"
         " | ((chauffeur:* | chauffeux:*))"
     )

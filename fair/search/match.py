@@ -113,10 +113,10 @@ def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
             found[f"w_upto_{n}"] = " OR ".join(f"({m})" for m in better)
         found["w_better"] = " OR ".join(f"({m})" for m in better)
         return found
-    found.update(w_every=tsquery(groups), w_found=tsquery_factored(matching(groups)))
+    found.update(w_every=tsquery(groups), w_found=tsquery(matching(groups), factored=True))
     found["w_rest"] = tsquery([wider.rest])
     for n, (tiered, where) in enumerate(tiers(terms, wider)):
-        found[f"w_tier_{n}"] = tsquery_factored(tiered)  # the text's, or the title's stems
+        found[f"w_tier_{n}"] = tsquery(tiered, factored=True)  # the text's, or the title's stems
         if where == "head" and tiered:
             first = tiered[0][0]
             whole = first.removesuffix(WHOLE)
@@ -171,37 +171,17 @@ def fts5(groups: list[tuple[str, ...]], *, factored: bool = False) -> str:
     share written once (`_factored`), for a match that is not scored (bm25 scores each phrase
     written, so a scored query keeps every group's own)."""
     terms = [[_fts5_term(s) for s in g] for g in groups if g]
-    return _factored(terms) if factored else _or(terms)
+    return _factored(terms, FTS5) if factored else _or(terms, FTS5)
 
 
-def tsquery(groups: list[tuple[str, ...]]) -> str:
-    """The same as a PostgreSQL tsquery's text."""
-    return " | ".join("(" + " & ".join(map(_ts_term, g)) + ")" for g in groups if g)
-
-
-def tsquery_factored(groups: list[tuple[str, ...]]) -> str:
-    """`tsquery(groups)` with each stem that several groups share written once: the same
-    offers, where the GIN index reads a stem (a prefix: every word it starts) once for each
-    time it is written ("chauffeur" widened wrote "conducteur" in five groups, "conductric" in
-    five: 36 of the index's 40 ms at 100,000 offers). Not for a score: ts_rank's figure
-    depends on the query's outer operator."""
-    kept = [g for g in groups if g]
-    if len(kept) < 2:
-        return tsquery(kept)
-    counts: dict[str, int] = {}
-    for group in kept:
-        for stem in dict.fromkeys(group):
-            counts[stem] = counts.get(stem, 0) + 1
-    stem, most = max(counts.items(), key=lambda item: item[1])
-    if most < 2:
-        return tsquery(kept)
-    sharing = [tuple(t for t in g if t != stem) for g in kept if stem in g]
-    others = [g for g in kept if stem not in g]
-    # A group of that stem alone finds every other that has it.
-    part = _ts_term(stem)
-    if all(sharing):
-        part = f"({part} & ({tsquery_factored(sharing)}))"
-    return " | ".join([part, *([tsquery_factored(others)] if others else [])])
+def tsquery(groups: list[tuple[str, ...]], *, factored: bool = False) -> str:
+    """The same as a PostgreSQL tsquery's text. `factored`: likewise for a match that is not
+    scored (ts_rank's figure depends on the query's outer operator): the GIN index reads a
+    stem (a prefix: every word it starts) once for each time it is written ("chauffeur"
+    widened wrote "conducteur" in five groups, "conductric" in five: 36 of the index's 40 ms
+    at 100,000 offers)."""
+    terms = [[_ts_term(s) for s in g] for g in groups if g]
+    return _factored(terms, TSQUERY) if factored else _or(terms, TSQUERY)
 
 
 def fts5_title(groups: list[tuple[str, ...]], *, head: bool = False) -> str:
@@ -217,30 +197,37 @@ def fts5_title(groups: list[tuple[str, ...]], *, head: bool = False) -> str:
     return _factored([[term(n, t) for n, t in enumerate(g)] for g in groups if g])
 
 
-def _or(groups: list[list[str]]) -> str:
-    """Groups of FTS5 terms, each group's all required, OR'ed."""
-    return " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
+# A boolean query's operators (AND, OR): FTS5's, PostgreSQL's tsquery's.
+FTS5 = (" AND ", " OR ")
+TSQUERY = (" & ", " | ")
 
 
-def _factored(groups: list[list[str]]) -> str:
-    """`_or(groups)` with the terms several groups share written once: (a AND b) OR (a AND c)
-    as (a AND (b OR c)), the term in the most groups first, and again within. The same rows
-    (the same boolean expression), but FTS5 reads a term's list once per time it is written:
-    a widened job's synonyms repeat its trade ("conducteur" in six of chauffeur's groups),
-    and a prefix's list merges every word it starts. A group of the shared term alone finds
-    every row the others with it find: it stands for them all. Without a shared term, the
-    same text as `_or`."""
+def _or(groups: list[list[str]], syntax: tuple[str, str] = FTS5) -> str:
+    """Groups of terms, each group's all required, OR'ed (in `syntax`: FTS5 or TSQUERY)."""
+    and_, or_ = syntax
+    return or_.join("(" + and_.join(g) + ")" for g in groups)
+
+
+def _factored(groups: list[list[str]], syntax: tuple[str, str] = FTS5) -> str:
+    """`_or(groups, syntax)` with the terms several groups share written once: (a AND b) OR
+    (a AND c) as (a AND (b OR c)), the term in the most groups first, and again within. The
+    same rows (the same boolean expression), but FTS5 and PostgreSQL's GIN index read a
+    term's list once per time it is written: a widened job's synonyms repeat its trade
+    ("conducteur" in six of chauffeur's groups), and a prefix's list merges every word it
+    starts. A group of the shared term alone finds every row the others with it find: it
+    stands for them all. Without a shared term, the same text as `_or`."""
     seen: dict[str, int] = {}
     for group in groups:
         for term in dict.fromkeys(group):
             seen[term] = seen.get(term, 0) + 1
     shared = max(seen, key=lambda t: seen[t], default=None)  # the first of the most shared
     if shared is None or seen[shared] < 2:
-        return _or(groups)
+        return _or(groups, syntax)
+    and_, or_ = syntax
     rest = [[t for t in g if t != shared] for g in groups if shared in g]
-    inner = shared if any(not g for g in rest) else f"{shared} AND ({_factored(rest)})"
+    inner = shared if any(not g for g in rest) else f"{shared}{and_}({_factored(rest, syntax)})"
     others = [g for g in groups if shared not in g]
-    return " OR ".join([f"({inner})", *([_factored(others)] if others else [])])
+    return or_.join([f"({inner})", *([_factored(others, syntax)] if others else [])])
 
 
 def tiers(terms: list[str], wider: Wider) -> list[tuple[list[tuple[str, ...]], str]]:
