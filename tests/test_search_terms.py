@@ -124,6 +124,26 @@ async def test_a_synonym_typed_with_an_elided_article(session):  # type: ignore[
         ], q
 
 
+async def test_an_elided_article_is_no_word_to_find(session):  # type: ignore[no-untyped-def]
+    """ "agent d'entretien": the "d'" is an article cut short, not a word. Searched, it was
+    the prefix "d" (every word starting with d: each offer at 100,000, 84 ms of SQLite), and
+    an offer without such a word was not found."""
+    assert search.words("Agent d'entretien, l’atelier qu'il aujourd'hui, conduite d engins") == [
+        "agent", "entretien", "atelier", "il", "aujourd", "hui", "conduite", "engins",
+    ]  # fmt: skip
+    assert search.words("permis D") == ["permis", "d"]  # a licence's letter is a word
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    offer = await f.offer(
+        session, booth_=booth, title="Agent entretien espaces verts", rome_code="A1203",
+        description="Tonte, taille.", skills=[],
+    )  # fmt: skip
+    await db.commit(session)
+    for q in ("agent d'entretien", "agent l’entretien", "agent d entretien"):
+        _, found = await _find(session, edition, {offer.id: "garden"}, q)
+        assert [key for key, _ in found] == ["garden"], q
+
+
 async def test_a_trade_in_ier_finds_its_craft_in_the_text_not_in_the_title(session):  # type: ignore[no-untyped-def]
     """ "menuisier" also finds the offers whose text says "menuiserie" (Snowball stems them
     apart: "menuisi", "menuiser"; PostgreSQL's to_tsquery, stemming our stems again, found it
