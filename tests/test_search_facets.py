@@ -395,6 +395,35 @@ async def test_a_page_counted_past_the_threshold_needs_no_facets_query(app, sess
     assert (counted.capped, counted.any["contract"]) == (False, 4)
 
 
+async def test_words_past_the_threshold_need_no_query_with_other_filters(app, session) -> None:  # type: ignore[no-untyped-def]
+    """The facets read the words' matches whatever the filters: once more than the threshold
+    are known (counted by the facets, or by a page without filters), the same words with any
+    filters have no counts, without a query; other words are counted."""
+    edition = await _setup(session)  # 4 offers shown
+    kw = {"edition_id": edition.id, "origin": None, "scan": 3}
+    capped = search_facets.Facets(capped=True)
+    assert await search_facets.count(session, query=search.Query(contract="cdi"), **kw) == capped
+    with _statements(app) as seen:
+        other = search.Query(contract="cdd", working_time="part_time", publics={"seniors"})
+        assert await search_facets.count(session, query=other, **kw) == capped
+    assert seen == []
+    narrower = await search_facets.count(
+        session, query=search.Query(q="cariste", contract="cdd"), **kw
+    )
+    assert (narrower.capped, narrower.contract) == (False, {"temporary": 1})
+    # A page without filters counted past the threshold: its words' filters next, no query.
+    listing = search.Query(per_page=1, count_cap=1)
+    page = await search.search(session, edition_id=edition.id, query=listing)
+    assert (page.total, page.capped) == (1, True)  # "more than 1"
+    two = {"edition_id": edition.id, "origin": None, "scan": 1}
+    assert await search_facets.count(session, query=search.Query(), shown=page, **two) == capped
+    with _statements(app) as seen:
+        assert (
+            await search_facets.count(session, query=search.Query(contract="cdi"), **two) == capped
+        )
+    assert seen == []
+
+
 async def test_a_filtered_search_past_the_threshold_counts_only_ids(app, session) -> None:  # type: ignore[no-untyped-def]
     """Words and a filter: the page counted fewer offers than the facets would read, so the
     words' matches are counted on their ids first, and their offers read (a distance band

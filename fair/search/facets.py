@@ -18,7 +18,9 @@ as one value (one statement text whatever their number). On PostgreSQL the count
 in one pass (grouping sets), on SQLite a union of grouped counts over the offers read once
 (materialised). The counts of a
 search are kept a while (fair.search.cache: until the edition's offers change), so the next
-page of a search, or the same search by someone else, costs nothing more.
+page of a search, or the same search by someone else, costs nothing more; and once its words
+are known to match more than SCAN (its facets, or its page without filters, said so), the same
+words with other filters have no counts without a query (the offers read are the same).
 
 Facets: contract, working time, job domain (the sector of the job: its ROME domain), distance
 bands from the place searched (the radii of the form), remote work and the publics an offer
@@ -214,7 +216,14 @@ async def count(
     (`capped`) past `scan` offers matching the words and place. `shown` is the page of results
     of the same search, when the caller has it: the offers it counted, filters applied, are
     some of those the facets read, so a count past `scan` there is no count here."""
+    # The offers the facets read are the words' matches whatever the filters: once more than
+    # `scan` of them are known, every choice of filters with the same words is past it too.
+    broad = (query.q, query.also, network, scan)
     if shown is not None and shown.total + shown.capped > scan:
+        if listable(query) and shown.also == query.also and not shown.did_you_mean:
+            await search_cache.keep(_BROAD, session, edition_id, broad, True)
+        return Facets(capped=True)
+    if await search_cache.look_up(_BROAD, session, edition_id, broad) is not None:
         return Facets(capped=True)
     key = (_key(query), origin, network, scan)
     # The page's matches, when it has them all and they are the offers counted here (no
@@ -230,10 +239,16 @@ async def count(
             return await _tally_ids(session, edition_id, matched, query, origin, scan)
         return await _count(session, edition_id, query, origin, network, scan)
 
-    return await search_cache.through(_KEPT, session, edition_id, key, counted)
+    found = await search_cache.through(_KEPT, session, edition_id, key, counted)
+    if found.capped:
+        await search_cache.keep(_BROAD, session, edition_id, broad, True)
+    return found
 
 
 _KEPT: search_cache.Kept[Facets] = search_cache.Kept()
+# The words (and widening, partners' offers, `scan`) whose matches are known to be more than
+# `scan`: their facets have no counts, whatever the filters chosen (`count`).
+_BROAD: search_cache.Kept[bool] = search_cache.Kept()
 
 
 def _key(query: Query) -> tuple[Any, ...]:
