@@ -156,8 +156,11 @@ def _statement(
         words = shape.words or search_match.Words(())
         rank = search_match.postgresql_tier(vector, "offers", words)
     key = {"relevance": rank, "distance": distance}.get(sort, Offer.created_at)
+    # Sorted by distance, the key is the distance: the matches carry it once, read as the
+    # distance one level up (`measured`). SQLite computes each column's expression anew: two
+    # haversines a match took 0.35 ms of 3.9 ("electricien" within 20 km at 100,000 offers).
     source: Any = (ranked if sort == "relevance" else base).with_only_columns(
-        Offer.id.label("id"), distance.label("distance"), key.label("key")
+        Offer.id.label("id"), literal_column("NULL").label("distance"), key.label("key")
     )
     if network:
         source = union_all(source, ranking.network_rows(shape, sort))
@@ -186,7 +189,8 @@ def _statement(
         if bounded:  # the rows that can be on the page, ranked
             rows = search_match.postgresql_bounded(inner, Offer.__table__, words)
         ordered = rows.c.key
-        page_query = select(rows.c.id, rows.c.distance, ordered, total_, *extra).order_by(
+        measured = (rows.c.key if sort == "distance" else rows.c.distance).label("distance")
+        page_query = select(rows.c.id, measured, ordered, total_, *extra).order_by(
             ordered.desc() if newest_first else ordered, rows.c.id.desc()
         )
     else:
