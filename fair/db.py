@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import QueuePool
 
-from fair import settings
+from fair import settings, sqlite_hop
 
 log = logging.getLogger("fair.db")
 AfterCommit = Callable[[], Awaitable[None]]
@@ -322,6 +322,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": command_timeout}, **kwargs)
+        # One trip to aiosqlite's thread per statement (fair.sqlite_hop), pragmas included.
+        event.listen(engine.sync_engine, "connect", sqlite_hop.adapt)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(command_timeout))
         # SQLite takes its write lock at BEGIN IMMEDIATE, so a transaction never upgrades late.
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
