@@ -132,6 +132,14 @@ def _gettext(context: Context, message: str, **variables: Any) -> str:
     return found % variables if variables or "%" in found else found
 
 
+def translated(message: str, locale: str | None = None) -> Markup:
+    """What `_(message)` (no variables) prints in an HTML template, in `locale` (the current
+    language by default): for labels a page lists from Python, translated once per language
+    (fair.web.public's facets)."""
+    found = Markup(i18n.gettext(message, locale))
+    return found % {} if "%" in found else found
+
+
 def build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(settings.get().templates_dir)),
