@@ -432,7 +432,10 @@ def _sqlite_pragmas(busy_seconds: float) -> Callable[[Any, Any], None]:
 
 def _sqlite_begin(connection: Any) -> None:
     immediate = connection.get_execution_options().get("fair_write", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    # Sent with the transaction's first statement, in its trip to aiosqlite's thread.
+    if not sqlite_hop.defer_begin(connection.connection.dbapi_connection, statement):
+        connection.exec_driver_sql(statement)
 
 
 def sessionmaker(engine: AsyncEngine, *, write: bool = False) -> async_sessionmaker[AsyncSession]:

@@ -7,7 +7,8 @@ handed over twice). A search page runs five statements (BEGIN, the edition, the 
 count, the facets): fifteen trips for nothing (bench/search.py, "other Python"). `Cursor`
 does the four in one function run on the thread, and keeps what it returned (description,
 rows, row count, last row id) for SQLAlchemy to read afterwards, as the adapter's own cursor
-keeps the rows.
+keeps the rows. A transaction's BEGIN goes in the same trip as its first statement
+(`defer_begin`, fair.db).
 
 Third-party internals touched (SQLAlchemy 2.1, aiosqlite 0.22), all here:
 - `sqlalchemy.dialects.sqlite.aiosqlite.AsyncAdapt_aiosqlite_connection`: its `_cursor_cls`
@@ -18,7 +19,8 @@ Third-party internals touched (SQLAlchemy 2.1, aiosqlite 0.22), all here:
   `_connection`, `_cursor`, `_rows`, `_soft_closed_memoized`), `_async_soft_close` and the
   connection's `_handle_exception`;
 - `aiosqlite.Connection._execute(fn)` (runs `fn()` on the thread) and `._conn` (the sqlite3
-  connection, to be used on that thread only).
+  connection, to be used on that thread only); an attribute of ours on it (`BEGIN`);
+- the adapted connection's `commit` and `rollback` (`Connection`).
 """
 
 from __future__ import annotations
@@ -37,10 +39,15 @@ from sqlalchemy.util.concurrency import await_
 Outcome = tuple[Any, list[Any] | None, int, int | None]
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
-    """On the connection's thread: the statement executed, its rows fetched, its cursor closed."""
+def _run(
+    connection: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool
+) -> Outcome:
+    """On the connection's thread: the transaction begun (`begin`, when it waits: `defer_begin`),
+    the statement executed, its rows fetched, its cursor closed."""
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(operation, parameters)
         elif parameters is None:
@@ -112,8 +119,9 @@ class Cursor(AsyncAdapt_aiosqlite_cursor):
     async def _trip_async(self, operation: Any, parameters: Any, many: bool) -> None:
         connection = self._connection
         async with self._adapt_connection._execute_mutex:
+            begin = vars(connection).pop(BEGIN, None)
             outcome: Outcome = await connection._execute(
-                lambda: _run(connection._conn, operation, parameters, many)
+                lambda: _run(connection._conn, begin, operation, parameters, many)
             )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         if rows is not None:
@@ -121,10 +129,33 @@ class Cursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class Connection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's aiosqlite connection, its cursors `Cursor` (server-side ones unchanged)."""
+    """SQLAlchemy's aiosqlite connection, its cursors `Cursor` (server-side ones unchanged); a
+    transaction that ends before its BEGIN was sent (`defer_begin`) ends without a trip."""
 
     __slots__ = ()
     _cursor_cls = Cursor  # type: ignore[assignment]  # a subclass of the one declared
+
+    def commit(self) -> None:
+        if vars(self._connection).pop(BEGIN, None) is None:
+            super().commit()
+
+    def rollback(self) -> None:
+        if vars(self._connection).pop(BEGIN, None) is None:
+            super().rollback()
+
+
+# The BEGIN a connection's next statement sends first, on its aiosqlite connection's attributes.
+BEGIN = "fair_begin"
+
+
+def defer_begin(dbapi_connection: Any, statement: str) -> bool:
+    """Have the connection send `statement` (a BEGIN) in the same trip as its next statement,
+    which SQLAlchemy runs right after beginning (a transaction begins when first used): one trip
+    less per transaction. False when the connection is not one of ours (`adapt`): send it now."""
+    if type(dbapi_connection) is not Connection:
+        return False
+    vars(dbapi_connection._connection)[BEGIN] = statement
+    return True
 
 
 def adapt(dbapi_connection: Any, _record: Any) -> None:
