@@ -74,6 +74,7 @@ from fair import (  # noqa: E402
     editions,
     employers,
     geo,
+    i18n,
     migrations,
     network,
     offers,
@@ -83,7 +84,7 @@ from fair import (  # noqa: E402
     timing,
 )
 from fair.app import create_app  # noqa: E402
-from fair.enums import BoothStatus, Contract, Role, WorkingTime  # noqa: E402
+from fair.enums import BoothStatus, Contract, Role  # noqa: E402
 from fair.models import Booth, Edition, Offer, User  # noqa: E402
 from fair.search import best, pages  # noqa: E402
 from fair.search import cache as search_cache  # noqa: E402
@@ -434,11 +435,7 @@ def add_reference(app: Any, slug: str, conf: settings.Settings) -> None:
             "base_query": str(request.query_params),
             # The facets' counts (fair.search.facets), held too: the page renders them.
             "facets": counts,
-            "facet_options": {
-                "contract": [(c.value, c.label) for c in Contract],
-                "working_time": [(w.value, w.label) for w in WorkingTime],
-                "domain": sorted(rome.DOMAINS.items()),
-            },
+            "facet_options": public.facet_options(i18n.current_locale.get()),
             "publics": public.PUBLICS,
             "search_pairs": search_params.pairs(query),
         }

@@ -76,13 +76,17 @@ from fair.web.middleware import BodyLimit, Locale, SecurityHeaders
 
 log = logging.getLogger("fair")
 
-# The garbage collector's thresholds while the app runs (Python's: 700, 10, 10). A full collection
-# walks every object of the process (300,000 after start-up, 150 more per open socket) and comes
-# after 100 young ones: every 70,000 allocations at Python's threshold, which a surge of sockets
-# reaches every ~400 connects; at 20,000, every 2,000,000. With 2,000 sockets connecting to one
-# server (issue 17): 4 full collections, 0.9 s of CPU, then none. Young collections stay short
-# (a few ms); only cyclic garbage waits longer (reference counting frees the rest at once).
-GC_THRESHOLDS = (20_000, 10, 10)
+# The garbage collector's thresholds while the app runs (Python's: 700, 10, 10). A young
+# collection walks the containers made since the last one: at 20,000 of them it took 6 to 9 ms of
+# CPU in a process serving searches (bench/search.py: one request in 28 paid it, and one in 280 a
+# middle collection's 17 ms), at 2,000 0.4 ms (a middle one 2.5 ms), the same CPU in all. A full
+# collection walks every object of the process but those start-up loaded (frozen by the lifespan:
+# 300,000, which made it take 72 ms of CPU, 10 ms without them), 150 per open socket, and comes
+# after 100 young ones, when the objects that survived since the last grew by a quarter (Python's
+# rule): a surge of sockets (issue 17: 2,000 connecting to one server) makes it walk them a few
+# times as they pile up, not the start-up's objects each time. Only cyclic garbage waits longer
+# (reference counting frees the rest at once).
+GC_THRESHOLDS = (2_000, 10, 10)
 
 
 def create_app(conf: settings.Settings | None = None) -> Starlette:
@@ -123,9 +127,14 @@ def create_app(conf: settings.Settings | None = None) -> Starlette:
         state.sessions = hub  # its session cache, for pages too (fair.app_state.SessionCheck)
         thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
+        # What start-up loaded for good (the communes, the spelling's tables, the routes and
+        # modules: 300,000 objects) out of the collector's walks: a full collection then
+        # visits what requests made, not them (bench/search.py's p95).
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # a test process starts many apps: what this one froze is walked again
             gc.set_threshold(*thresholds)
             await worker.stop(tasks)
             await live_hub.close(broadcast)

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import QueuePool
 
-from fair import settings
+from fair import settings, sqlite_hop
 
 log = logging.getLogger("fair.db")
 AfterCommit = Callable[[], Awaitable[None]]
@@ -322,6 +322,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": command_timeout}, **kwargs)
+        # One trip to aiosqlite's thread per statement (fair.sqlite_hop), pragmas included.
+        event.listen(engine.sync_engine, "connect", sqlite_hop.adapt)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(command_timeout))
         # SQLite takes its write lock at BEGIN IMMEDIATE, so a transaction never upgrades late.
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -430,7 +432,10 @@ def _sqlite_pragmas(busy_seconds: float) -> Callable[[Any, Any], None]:
 
 def _sqlite_begin(connection: Any) -> None:
     immediate = connection.get_execution_options().get("fair_write", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    # Sent with the transaction's first statement, in its trip to aiosqlite's thread.
+    if not sqlite_hop.defer_begin(connection.connection.dbapi_connection, statement):
+        connection.exec_driver_sql(statement)
 
 
 def sessionmaker(engine: AsyncEngine, *, write: bool = False) -> async_sessionmaker[AsyncSession]:

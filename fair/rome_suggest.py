@@ -196,6 +196,15 @@ class Index:
     # with each and a word as written; sorted in `trades`.
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     trades: list[str] = field(default_factory=list)
+    named: dict[str, list[str]] = field(default_factory=dict)  # `name_terms`, as asked
+
+    def name_terms(self, name: str) -> list[str]:
+        """The terms of a job's name as written (its masculine form), kept: the search asks
+        for those of the jobs it suggests on every request (fair.search.terms.job_codes)."""
+        found = self.named.get(name)
+        if found is None:
+            found = self.named[name] = self.analyser.terms(masculine_form(name))
+        return found
 
     @classmethod
     def build(

@@ -14,3 +14,53 @@ async def test_sqlite_reads_the_database_through_a_memory_map(app, session):  # 
     connection = await session.connection()
     mapped = (await connection.exec_driver_sql("PRAGMA mmap_size")).scalar_one()
     assert mapped == db.SQLITE_MMAP_BYTES
+
+
+async def test_a_sqlite_statement_is_one_trip_to_the_connections_thread(app, session):  # type: ignore[no-untyped-def]
+    """aiosqlite runs each call on the connection's thread; a statement (executed, its rows
+    fetched, its cursor closed) is one call there (fair.sqlite_hop), not four."""
+    if app.state.engine.dialect.name != "sqlite":
+        return
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    trips: list[object] = []
+    execute = driver._execute
+
+    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trips.append(fn)
+        return await execute(fn, *args, **kwargs)
+
+    driver._execute = counted
+    try:
+        rows = (await connection.exec_driver_sql("SELECT 1 UNION ALL SELECT 2")).all()
+    finally:
+        del driver._execute
+    assert [tuple(row) for row in rows] == [(1,), (2,)]
+    assert len(trips) == 1
+
+
+async def test_a_sqlite_transaction_begins_in_the_trip_of_its_first_statement(app):  # type: ignore[no-untyped-def]
+    """The BEGIN of a transaction goes to aiosqlite's thread with its first statement
+    (fair.sqlite_hop.defer_begin): a read is two trips, the statement and the COMMIT."""
+    engine = app.state.engine
+    if engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        trips: list[object] = []
+        execute = driver._execute
+
+        async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+            trips.append(fn)
+            return await execute(fn, *args, **kwargs)
+
+        driver._execute = counted
+        try:
+            async with connection.begin():
+                assert not driver._conn.in_transaction  # not sent yet
+                rows = (await connection.exec_driver_sql("SELECT 1")).all()
+                assert driver._conn.in_transaction
+        finally:
+            del driver._execute
+    assert [tuple(row) for row in rows] == [(1,)]
+    assert len(trips) == 2

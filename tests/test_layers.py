@@ -3,11 +3,11 @@
 Layers, each importing only from the layers above it:
 
 1. leaves: settings, enums, errors, clock, i18n, parse, tokens, geo, ttl_cache
-2. infrastructure: db, models, migrations, events (queued in the session), channels (their
-   names), broadcast (the pub/sub backends), unit_of_work (commit, then publish), media_rooms
-   (the media backends' Protocol), app_state (the typed app state), tally (page views in memory),
-   metrics (the Prometheus counters, which the broadcaster counts into), page_cache (public pages
-   held a few seconds, in memory)
+2. infrastructure: db (and sqlite_hop, its SQLite cursor), models, migrations, events (queued in the
+   session), channels (their names), broadcast (the pub/sub backends), unit_of_work (commit, then
+   publish), media_rooms (the media backends' Protocol), app_state (the typed app state), tally
+   (page views in memory), metrics (the Prometheus counters, which the broadcaster counts into),
+   page_cache (public pages held a few seconds, in memory)
 3. domain: every other module and package (interviews/, webconferences/, ...)
 4. boundaries, each on its own: web/, live/, api/, media/, worker, cli (and __main__, which only
    runs cli)
@@ -27,6 +27,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "fair"
 LEAVES = {"settings", "enums", "errors", "clock", "i18n", "parse", "tokens", "geo", "ttl_cache"}
 INFRASTRUCTURE = {
     "db",
+    "sqlite_hop",
     "models",
     "migrations",
     "events",

@@ -78,7 +78,7 @@ async def best_page(
         loaded = {row.id: (row.Offer, row.name) for row in rows}
         hits = await read_hits(session, [(row.id, None) for row in rows], origin, loaded)
     page = capped_page(hits, total, cap, query, origin, query.also)
-    page.matched = None if page.capped else tuple(int(i) for i in (listed or "").split(",") if i)
+    page.matched = None if page.capped else tuple(map(int, listed.split(","))) if listed else ()
     return page
 
 

@@ -255,8 +255,8 @@ def id_tuple(value: Any) -> tuple[int, ...] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return tuple(int(i) for i in value.split(",")) if value else ()
-    return tuple(int(i) for i in value)
+        return tuple(map(int, value.split(","))) if value else ()
+    return tuple(map(int, value))
 
 
 async def listing(

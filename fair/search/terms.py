@@ -33,14 +33,14 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import geo, rome, rome_suggest, rome_text, timing
+from fair import geo, rome, rome_suggest, timing
 from fair.search import cache as search_cache
 from fair.search import pages, stemming
 from fair.search.match import (
@@ -199,10 +199,10 @@ async def job_codes(
             continue
         appellation = suggestion.label_appellation
         label = suggestion.label_rome or appellation
-        names = [index.analyser.terms(rome_text.masculine_form(n)) for n in (label, appellation)]
+        names = [index.name_terms(n) for n in (label, appellation)]
         naming = [w for w in asked if _names(index.analyser.terms(w), names)]
         shipped = rome.job(suggestion.code_rome)
-        indexed = sorted(stemming.stems(shipped.label if shipped else label).split())
+        indexed = _indexed(shipped.label if shipped else label)
         if not naming or all(_has(indexed, typed_stem(w)) for w in naming):
             continue  # nothing of the job in the words, or its offers' name holds them all
         kept[suggestion.code_rome] = label
@@ -211,6 +211,13 @@ async def job_codes(
         return {}, ()
     rest = (typed_stem(w) for w in typed if w not in covered and len(w) > 1)
     return kept, tuple(dict.fromkeys(rest))
+
+
+@lru_cache(maxsize=4096)
+def _indexed(name: str) -> tuple[str, ...]:
+    """The stems a job's name is indexed with in its offers (fair.offers), sorted (`_has`);
+    kept, as `rome_suggest.Index.name_terms`."""
+    return tuple(sorted(stemming.stems(name).split()))
 
 
 def _as_trades(index: rome_suggest.Index, asked: Sequence[str]) -> list[str]:

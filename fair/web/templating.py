@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -132,6 +133,30 @@ def _gettext(context: Context, message: str, **variables: Any) -> str:
     return found % variables if variables or "%" in found else found
 
 
+def translated(message: str, locale: str | None = None) -> Markup:
+    """What `_(message)` (no variables) prints in an HTML template, in `locale` (the current
+    language by default): for labels a page lists from Python, translated once per language
+    (fair.web.public's facets)."""
+    found = Markup(i18n.gettext(message, locale))
+    return found % {} if "%" in found else found
+
+
+@functools.cache
+def _labels(kind: type[Contract] | type[WorkingTime], locale: str) -> dict[str, Markup]:
+    return {member.value: translated(member.label, locale) for member in kind}
+
+
+def _contract_label(value: str) -> Markup:
+    """`_(Contract(value).label)`, looked up (each result card shows it: the enum built, then
+    translated, took a tenth of a search page's render)."""
+    return _labels(Contract, i18n.current_locale.get())[value]
+
+
+def _working_time_label(value: str) -> Markup:
+    """`_(WorkingTime(value).label)`, looked up (`_contract_label`)."""
+    return _labels(WorkingTime, i18n.current_locale.get())[value]
+
+
 def build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(settings.get().templates_dir)),
@@ -155,6 +180,8 @@ def build_env() -> Environment:
         decimal=_decimal,
         sector=_sector,
         job=_job,
+        contract_label=_contract_label,
+        working_time_label=_working_time_label,
         clock=_clock,
         local_input=_local_input,
     )
