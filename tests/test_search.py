@@ -7,6 +7,7 @@ from sqlalchemy import event, text
 
 from fair import db, geo, search
 from fair.errors import Invalid
+from fair.models import Booth
 from fair.search import best
 from tests import factories as f
 from tests.statements import cold
@@ -147,14 +148,18 @@ async def test_pagination(session):  # type: ignore[no-untyped-def]
     "kw",
     [
         {},  # the newest-first listing: the page from the date index, a separate count
-        {"q": "e"},  # words, ranked by relevance: matches gathered, counted beside the page
+        {"q": "el"},  # words, ranked by relevance: matches gathered, counted beside the page
         {"contract": "cdi"},  # a filter: matches gathered, counted beside the page
         {"sort": "recent", "remote": True},
     ],
 )
 async def test_the_count_stops_past_the_cap(session, kw):  # type: ignore[no-untyped-def]
     """Past `count_cap` matches after the page, the count stops and says "more than"."""
-    edition, _ = await _setup(session)
+    edition, offers = await _setup(session)
+    booth = await session.get(Booth, offers["elec"].booth_id)
+    for _ in range(2):  # more electricians: "el" finds four offers
+        await f.offer(session, booth_=booth)
+    await db.commit(session)
 
     async def page(number: int, cap: int) -> tuple[int, bool, int, int]:
         query = search.Query(per_page=1, page=number, count_cap=cap, **kw)

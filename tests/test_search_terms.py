@@ -144,6 +144,26 @@ async def test_an_elided_article_is_no_word_to_find(session):  # type: ignore[no
         assert [key for key, _ in found] == ["garden"], q
 
 
+async def test_a_single_letter_is_a_whole_word(session):  # type: ignore[no-untyped-def]
+    """ "permis b": the licence's letter, not the start of every word beginning with b (the
+    bus driver's offer, whose licence is D, has "bus")."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    ids = {}
+    for key, title, text_ in (
+        ("van", "Chauffeur livreur", "Permis B exigé."),
+        ("bus", "Chauffeur de bus", "Permis D exigé."),
+    ):
+        offer = await f.offer(
+            session, booth_=booth, title=title, rome_code="N4105", description=text_, skills=[]
+        )
+        ids[offer.id] = key
+    await db.commit(session)
+    for q in ("chauffeur permis b", "Chauffeur permis B"):
+        _, found = await _find(session, edition, ids, q)
+        assert [key for key, _ in found] == ["van"], q
+
+
 async def test_a_trade_in_ier_finds_its_craft_in_the_text_not_in_the_title(session):  # type: ignore[no-untyped-def]
     """ "menuisier" also finds the offers whose text says "menuiserie" (Snowball stems them
     apart: "menuisi", "menuiser"; PostgreSQL's to_tsquery, stemming our stems again, found it

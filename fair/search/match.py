@@ -135,9 +135,12 @@ def typed(word: str) -> str:
     Such a word is complete ("vie", "aide", "caces", "pose"): its stem ("vi", "aid", "cac",
     "pos") starts other words ("ville", "aidant", "cacao", "poste"), which it does not mean. A
     short word the stemmer leaves as it is ("ele", "cuis", "btp") may be a word's start being
-    typed, and stays one (as a longer stem: "elec" for "électricien")."""
+    typed, and stays one (as a longer stem: "elec" for "électricien"). A single letter is a
+    word of its own ("permis B"), whole: as a start it found every word starting with it (a
+    figure stays a start: "CACES 3" may be written "3e catégorie")."""
     found = gendered(word)
-    return found + WHOLE if len(found) <= WHOLE_STEM and len(found) < len(word) else found
+    short = len(found) <= WHOLE_STEM and len(found) < len(word)
+    return found + WHOLE if short or (len(word) == 1 and word.isalpha()) else found
 
 
 def forms(stem: str) -> tuple[str, ...]:
