@@ -131,7 +131,9 @@ async def test_an_elided_article_is_no_word_to_find(session):  # type: ignore[no
     assert search.words("Agent d'entretien, l’atelier qu'il aujourd'hui, conduite d engins") == [
         "agent", "entretien", "atelier", "il", "aujourd", "hui", "conduite", "engins",
     ]  # fmt: skip
-    assert search.words("permis D") == ["permis", "d"]  # a licence's letter is a word
+    assert search.words("D'abord, L’ÉQUIPE") == ["abord", "equipe"]
+    # A licence's letter is a word: in capitals, or last.
+    assert search.words("Permis D exigé, permis d") == ["permis", "d", "exige", "permis", "d"]
     edition = await f.edition(session)
     booth, _ = await f.booth(session, edition_=edition)
     offer = await f.offer(

@@ -25,11 +25,12 @@ STOPWORDS = frozenset(
     "a au aux avec ce ces dans de des du en et h f la le les leur mais ou par pour sur un"
     " une".split()
 )
-# An elided article or pronoun (c', d', j', l', m', n', s', t', qu', folded): no word of its
-# own; "d" or "l" typed without the apostrophe before a vowel ("conduite d engins") likewise.
-# Kept, "d" of "agent d'entretien" was searched as a prefix: every word starting with d, each
-# offer. ("aujourd'hui", "prud'homme": no word starts at their "d".)
-ELISION_RE = re.compile(r"\b(?:(?:qu|[cdjlmnst])['’]|[dl] +(?=[aeiouyh]))")
+# An elided article or pronoun (c', d', j', l', m', n', s', t', qu'): no word of its own; "d"
+# or "l" typed in lower case without the apostrophe before a vowel ("conduite d engins")
+# likewise, where a capital is a licence's letter ("Permis D exigé"). Kept, "d" of "agent
+# d'entretien" was searched as a prefix: every word starting with d, each offer.
+# ("aujourd'hui", "prud'homme": no word starts at their "d".) Read before folding (the case).
+ELISION_RE = re.compile(r"\b(?:(?i:qu|[cdjlmnst])['’]|[dl] +(?=(?i:[aeiouyhàâäéèêëîïôöùûüœæ])))")
 
 
 @cache
@@ -47,7 +48,7 @@ def fold(text_: str) -> str:
 
 def words(text_: str) -> list[str]:
     """The folded words of `text_`, stop words and elided articles dropped."""
-    return [w for w in WORD_RE.findall(ELISION_RE.sub(" ", fold(text_))) if w not in STOPWORDS]
+    return [w for w in WORD_RE.findall(fold(ELISION_RE.sub(" ", text_))) if w not in STOPWORDS]
 
 
 @lru_cache(maxsize=50_000)
