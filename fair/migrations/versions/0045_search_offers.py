@@ -79,13 +79,14 @@ STATEMENTS = (
     TABLE,
     f"INSERT INTO search_offers ({_LIST}) SELECT {_LIST} FROM offers",
     "CREATE INDEX ix_search_offers_search_vector ON search_offers USING gin (search_vector)",
-    "CREATE INDEX ix_search_offers_rome_code ON search_offers (rome_code, edition_id)",
-    # The filters' indexes, as on `offers`: with a job domain or a contract, the planner ANDs
-    # the words' matches with the filter's.
-    "CREATE INDEX ix_search_offers_domain_contract ON search_offers"
-    " (edition_id, rome_domain, contract)",
-    "CREATE INDEX ix_search_offers_contract ON search_offers (edition_id, contract)",
-    "CREATE INDEX ix_search_offers_latlon ON search_offers (edition_id, latitude, longitude)",
+    # The words' codes (fair.search.match: a ROME job's offers) and the filters: with a job
+    # domain or a contract, the planner ANDs the words' matches with the filter's. None holds
+    # the edition or the booth: the search reads this table with the planner's sequential
+    # scan off (fair.search.pages._indexed), and an index on the edition (every row) would be
+    # the same scan of every row under another name.
+    "CREATE INDEX ix_search_offers_rome_code ON search_offers (rome_code)",
+    "CREATE INDEX ix_search_offers_domain ON search_offers (rome_domain, contract)",
+    "CREATE INDEX ix_search_offers_contract ON search_offers (contract)",
     f"""CREATE FUNCTION search_offers_put() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO search_offers ({_LIST}) SELECT {_LIST} FROM changed
