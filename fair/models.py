@@ -525,6 +525,35 @@ class Offer(Base):
     booth: Mapped[Booth] = relationship(lazy="raise")
 
 
+class SearchOffer(Base):
+    """What the search's page and count read of each offer, on PostgreSQL only (migration
+    0045): a narrow copy of `offers` kept by triggers, with the tsvectors (`search_vector`,
+    `title_vector`, not mapped, as on `Offer`) and their GIN index, so that a broad word's
+    thousands of matches are checked without reading their wide rows (fair.search.ranking)."""
+
+    __tablename__ = "search_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(Integer)
+    booth_id: Mapped[int] = mapped_column(Integer)
+    published: Mapped[bool] = mapped_column(Boolean)
+    rome_code: Mapped[str] = mapped_column(String(5))
+    rome_domain: Mapped[str] = mapped_column(String(1))
+    contract: Mapped[str] = mapped_column(String(20))
+    working_time: Mapped[str] = mapped_column(String(20))
+    remote: Mapped[bool] = mapped_column(Boolean)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    open_seniors: Mapped[bool] = mapped_column(Boolean)
+    open_under26: Mapped[bool] = mapped_column(Boolean)
+    open_disabled: Mapped[bool] = mapped_column(Boolean)
+    no_diploma: Mapped[bool] = mapped_column(Boolean)
+    insertion_clause: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    title_stems: Mapped[str] = mapped_column(Text)
+
+
 class OffersVersion(Base):
     """A counter per edition raised by every committed change of what its offers and booths
     answer in the API and feeds (fair.offers_version): the cheap part of their ETags. Its own

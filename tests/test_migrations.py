@@ -23,6 +23,8 @@ SEARCH_INDEXES = (
     "network_offers_fts",
     "ix_network_offers_search",
     "search_words_trigrams",
+    "search_offers",  # PostgreSQL only (migration 0045)
+    "ix_search_offers",
     "ix_search_words_trigrams",
 )
 

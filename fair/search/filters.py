@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo
 from fair.enums import BoothStatus
-from fair.models import Booth, Offer
+from fair.models import Booth, NetworkOffer, Offer
 from fair.search.match import typed_terms
 from fair.search.places import distance_from, origin_values, surely_within, within_values
 from fair.search.query import PUBLICS, Query
@@ -75,18 +75,19 @@ def values(query: Query, origin: geo.Origin | None) -> dict[str, Any]:
     return found
 
 
-def eligible_offers(shape: Shape) -> Select[int]:
+def eligible_offers(shape: Shape, model: Any = Offer) -> Select[int]:
     """The ids of the edition's (parameter `edition_id`) published offers in approved booths
-    that pass the filters (`values`), whatever the words."""
+    that pass the filters (`values`), whatever the words: from `offers` or from its narrow
+    copy (`model` SearchOffer, the same columns: fair.search.ranking)."""
     approved = select(Booth.id).where(
         Booth.edition_id == integer("edition_id"), Booth.status == BoothStatus.APPROVED.value
     )
-    base = select(Offer.id).where(
-        Offer.edition_id == integer("edition_id"),
-        Offer.published.is_(True),
-        Offer.booth_id.in_(approved),
+    base = select(model.id).where(
+        model.edition_id == integer("edition_id"),
+        model.published.is_(True),
+        model.booth_id.in_(approved),
     )
-    return filters(base, shape)
+    return filters(base, shape, model)
 
 
 def filters(base: Select[int], shape: Shape, model: Any = Offer) -> Select[int]:
@@ -98,8 +99,8 @@ def filters(base: Select[int], shape: Shape, model: Any = Offer) -> Select[int]:
         base = base.where(model.working_time == bind("working_time"))
     if shape.remote:
         base = base.where(model.remote.is_(True))
-    if shape.publics and model is Offer:
-        base = base.where(or_(*(PUBLICS[p].is_(True) for p in shape.publics)))
+    if shape.publics and model is not NetworkOffer:
+        base = base.where(or_(*(getattr(model, PUBLICS[p].key).is_(True) for p in shape.publics)))
     elif shape.publics:  # the partners' feeds do not say which publics an offer is open to
         base = base.where(false())
     if shape.radius:
