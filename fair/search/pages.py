@@ -152,11 +152,11 @@ async def _indexed(session: AsyncSession, narrow: bool) -> AsyncIterator[None]:
         "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
     )
     previous = (await session.execute(was)).scalar_one()
-    try:
-        yield
-    finally:
-        back = text("SELECT set_config('enable_seqscan', :previous, true)")
-        await session.execute(back, {"previous": previous})
+    yield
+    # Not after a failure: the transaction is then rolled back, the setting (local to it)
+    # with it, and a statement in an aborted transaction would hide the error.
+    back = text("SELECT set_config('enable_seqscan', :previous, true)")
+    await session.execute(back, {"previous": previous})
 
 
 def _count(shape: ranking.Shape) -> Select[Any]:
