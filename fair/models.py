@@ -532,6 +532,8 @@ class SearchOffer(Base):
     thousands of matches are checked without reading their wide rows (fair.search.ranking)."""
 
     __tablename__ = "search_offers"
+    # Only PostgreSQL's databases have it: what reads every table skips it elsewhere.
+    __table_args__ = {"info": {"dialect": "postgresql"}}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     edition_id: Mapped[int] = mapped_column(Integer)
