@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from fair import db
+
+
+@contextmanager
+def _trips(driver: Any) -> Iterator[list[object]]:
+    """The calls run on an aiosqlite connection's thread inside the block."""
+    trips: list[object] = []
+    execute = driver._execute
+
+    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trips.append(fn)
+        return await execute(fn, *args, **kwargs)
+
+    driver._execute = counted
+    try:
+        yield trips
+    finally:
+        del driver._execute
 
 
 async def test_sqlite_reads_the_database_through_a_memory_map(app, session):  # type: ignore[no-untyped-def]
@@ -23,18 +44,8 @@ async def test_a_sqlite_statement_is_one_trip_to_the_connections_thread(app, ses
         return
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
-    trips: list[object] = []
-    execute = driver._execute
-
-    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        trips.append(fn)
-        return await execute(fn, *args, **kwargs)
-
-    driver._execute = counted
-    try:
+    with _trips(driver) as trips:
         rows = (await connection.exec_driver_sql("SELECT 1 UNION ALL SELECT 2")).all()
-    finally:
-        del driver._execute
     assert [tuple(row) for row in rows] == [(1,), (2,)]
     assert len(trips) == 1
 
@@ -47,20 +58,10 @@ async def test_a_sqlite_transaction_begins_in_the_trip_of_its_first_statement(ap
         return
     async with engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
-        trips: list[object] = []
-        execute = driver._execute
-
-        async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-            trips.append(fn)
-            return await execute(fn, *args, **kwargs)
-
-        driver._execute = counted
-        try:
+        with _trips(driver) as trips:
             async with connection.begin():
                 assert not driver._conn.in_transaction  # not sent yet
                 rows = (await connection.exec_driver_sql("SELECT 1")).all()
                 assert driver._conn.in_transaction
-        finally:
-            del driver._execute
     assert [tuple(row) for row in rows] == [(1,)]
     assert len(trips) == 2
