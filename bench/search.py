@@ -49,6 +49,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import jinja2
@@ -451,8 +452,10 @@ def measure(
     args: argparse.Namespace,
     probe: Probe,
     expect: str = '<li class="card">',
+    by_query: dict[str, list[float]] | None = None,
 ) -> list[float]:
-    """Latencies (ms) of `args.requests` GETs after `args.warmup`, within `args.budget` seconds.
+    """Latencies (ms) of `args.requests` GETs after `args.warmup`, within `args.budget` seconds;
+    each also in `by_query` under its query's words (or its parameters), when given.
 
     A pathological query stops early (over budget) with what was measured, at least one.
     """
@@ -479,9 +482,20 @@ def measure(
             raise SystemExit(f"{url} {query}: status {response.status_code} or no hits")
         if i >= args.warmup or over:
             timings.append(elapsed)
+            if by_query is not None:
+                by_query.setdefault(query.get("q") or urlencode(query), []).append(elapsed)
         else:
             probe.take()  # the warm-up's figures are not kept
     return timings
+
+
+def slowest(by_query: dict[str, list[float]], most: int = 3) -> str:
+    """The queries whose median is the longest (a kind's p95 is its slowest queries')."""
+    ranked = sorted(by_query.items(), key=lambda item: -pct(item[1], 50))[:most]
+    shown = "; ".join(
+        f"{q[:30]} p50 {pct(t, 50):.1f} max {max(t):.1f} (n={len(t)})" for q, t in ranked
+    )
+    return f"{'':21}slowest queries: {shown}"
 
 
 async def kept_slug(url: str) -> str:
@@ -526,8 +540,12 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
     lines, details = [], []
     with Served(served) as root, httpx.Client(base_url=root, timeout=300) as client:
         for kind in args.kinds.split(","):
-            real = measure(client, f"/e/{slug}/offers", queries(kind), args, probe)
+            by_query: dict[str, list[float]] = {}
+            real = measure(
+                client, f"/e/{slug}/offers", queries(kind), args, probe, by_query=by_query
+            )
             details += breakdown(name, kind, *probe.take())
+            details.append(slowest(by_query))
             ref = measure(client, f"/bench/render/{kind}", [{}], args, probe)
             details += breakdown(name, "reference", *probe.take())
             p50, p95, r50, r95 = pct(real, 50), pct(real, 95), pct(ref, 50), pct(ref, 95)
