@@ -48,7 +48,9 @@ def fold(text_: str) -> str:
 
 def words(text_: str) -> list[str]:
     """The folded words of `text_`, stop words and elided articles dropped."""
-    return [w for w in WORD_RE.findall(fold(ELISION_RE.sub(" ", text_))) if w not in STOPWORDS]
+    # Written all in capitals ("AGENT D ENTRETIEN"), a capital tells no licence's letter.
+    cased = text_ if any(c.islower() for c in text_) else text_.lower()
+    return [w for w in WORD_RE.findall(fold(ELISION_RE.sub(" ", cased))) if w not in STOPWORDS]
 
 
 @lru_cache(maxsize=50_000)

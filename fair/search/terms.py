@@ -111,8 +111,9 @@ def _same(typed: str, key: str) -> bool:
 
 
 def _elided(term: str) -> bool:
-    """Whether a query's stem is an elided article's letter ("d'" of "agent d'entretien"),
-    which a synonym's key leaves out (`_stems`)."""
+    """Whether a query's stem is a lone letter a synonym's key leaves out (`_stems`): "Agent
+    D entretien" (elided articles never reach the terms: fair.search.stemming.ELISION_RE;
+    but a capital before a vowel may be a licence's letter, "Permis D exigé")."""
     return len(term) == 1 and term.isalpha()
 
 
