@@ -146,3 +146,27 @@ async def test_the_title_vector_holds_the_title_stems(session):  # type: ignore[
     assert (
         sorted(lexemes) == sorted(set(stems.split())) == ["3", "cac", "conducteur", "lunel", "spl"]
     )
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_partners_offer_s_distance_is_computed_once(dialect: str) -> None:
+    """Sorted by distance, a match's distance is its sort key, read as the distance one level
+    up: the partners' offers' rows as the edition's own (each column's expression is computed
+    anew on SQLite, a haversine per column and per match)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from fair.search import pages, ranking
+    from fair.search.query import check
+
+    query = search.Query(q="electricien", commune="Montpellier", radius_km=20, sort="distance")
+    shape = ranking.shape(dialect, query, check(query))
+    compiler = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}[dialect]
+
+    def haversines(network: bool) -> int:
+        statement = pages._statement(shape, "distance", True, False, network)
+        return str(statement.compile(dialect=compiler)).lower().count("asin(")
+
+    own = haversines(False)
+    assert own > 0
+    # The partners' part of the union measures each offer as often as the edition's part.
+    assert haversines(True) == 2 * own

@@ -115,7 +115,7 @@ def matched_ids(shape: Shape) -> Any:
 def network_rows(shape: Shape, sort: str) -> Select[Any]:
     """The partners' offers held for the edition that match the search, as (negated id,
     distance, sort key) rows beside the edition's own (`search`); their own full-text index
-    (migration 0031)."""
+    (migration 0031). The distance is NULL: sorted by distance, it is the key."""
     words = shape.words
     held = select(NetworkOffer.id).where(NetworkOffer.edition_id == integer("edition_id"))
     held = filters(held, shape.filters, NetworkOffer)
@@ -129,6 +129,8 @@ def network_rows(shape: Shape, sort: str) -> Select[Any]:
     elif words is not None:
         vector: Any = literal_column("network_offers.search_vector")
         held, rank = search_match.postgresql(held, NetworkOffer, vector, words)
+    # Sorted by distance, the distance is the key alone, read as the distance one level up
+    # (fair.search.pages, as the edition's own matches): SQLite computes each column anew.
     distance = (
         distance_from(NetworkOffer)
         if shape.filters.located and sort == "distance"
@@ -136,5 +138,5 @@ def network_rows(shape: Shape, sort: str) -> Select[Any]:
     )
     key = {"relevance": rank, "distance": distance}.get(sort, NetworkOffer.created_at)
     return held.with_only_columns(
-        (-NetworkOffer.id).label("id"), distance.label("distance"), key.label("key")
+        (-NetworkOffer.id).label("id"), literal_column("NULL").label("distance"), key.label("key")
     )
