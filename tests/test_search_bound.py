@@ -5,12 +5,14 @@ every path a page takes (SQLite's best-first page, the filtered search, the deep
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 
 from fair import db, search
+from fair.search import best
 from fair.search import terms as search_terms
 from fair.search.query import rank_bound
 from tests import factories as f
@@ -109,6 +111,54 @@ async def test_each_tier_is_bounded_on_its_own(session):  # type: ignore[no-unty
     for filters in ({}, {"contract": "cdi"}):
         bounded = await _pages(session, edition, 2, 4, find, q="chauffeur", rank_bound=2, **filters)
         assert bounded == expected, filters
+
+
+async def test_a_bounded_best_first_page_reads_the_tiers_it_needs_and_scores_once(
+    session, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """On SQLite the bounded best-first page (fair.search.best) reads the newest matches of the
+    tiers up to the one its last best match is in (fair.search.match.tier_cut), the worse
+    tiers' not at all, and scores them in one pass of the scored query (bm25 works out its
+    phrases' document counts anew in each pass): two "Chauffeur" titles hold a page of one,
+    which reads their tier alone; a page of three reaches the conductors'. The same pages as
+    the filtered search (a contract every offer has), which reads every tier's newest."""
+    monkeypatch.setattr(best, "BEST_FACTOR", 1)  # the index's best `per_page` read, no more
+    monkeypatch.setattr(best, "BEST_MORE", 0)
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    for title in (
+        "Chauffeur livreur",
+        "Conducteur de poids lourd, conducteur poids lourd",
+        "Conducteur de poids lourd de nuit",
+        "Chauffeur chauffeur",
+        "Conducteur de poids lourd",
+        "Conducteur poids lourd régional",
+    ):
+        await f.offer(session, booth_=booth, title=title, rome_code="N1101")
+    await db.commit(session)
+    engine = session.bind.sync_engine
+    scored: list[str] = []
+
+    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "bm25(" in statement:
+            scored.append(statement)
+
+    for per_page, tiers in ((1, 1), (3, 2)):
+        query = search.Query(q="chauffeur", per_page=per_page, rank_bound=3)
+        scored.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            page = await search_terms.find(session, edition_id=edition.id, query=query)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        every = replace(query, contract="cdi")  # every tier's newest ranked (not best-first)
+        again = await search_terms.find(session, edition_id=edition.id, query=every)
+        assert [h.offer.id for h in page.hits] == [h.offer.id for h in again.hits], per_page
+        assert len(page.hits) == per_page
+        if session.bind.dialect.name == "sqlite":
+            (statement,) = scored
+            # The tiers' own matches, then the scored query's, once.
+            assert (statement.count(" MATCH "), statement.count("bm25(")) == (tiers + 1, 1)
 
 
 def test_the_bound_is_the_database_s_own_unless_set() -> None:

@@ -112,6 +112,7 @@ def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
             better.append(match)
             found[f"w_upto_{n}"] = " OR ".join(f"({m})" for m in better)
         found["w_better"] = " OR ".join(f"({m})" for m in better)
+        found[f"w_cand_{LAST}"] = _but(found["w_found"], better)
         return found
     found.update(w_every=tsquery(groups), w_found=tsquery(matching(groups), factored=True))
     found["w_rest"] = tsquery([wider.rest])
@@ -404,59 +405,83 @@ def _codes(model: Any, fts: str, words: Words) -> list[Any]:
     return conditions
 
 
-def sqlite_candidates(eligible: Select[Any], model: Any, fts: str, words: Words) -> Any:
+def sqlite_candidates(
+    eligible: Select[Any], model: Any, fts: str, words: Words, cut: int = LAST
+) -> Any:
     """The newest `w_k` matches (highest ids) of each tier among `eligible` (ids of `model`,
     its filters), as (id, key): the key `sqlite` ranks by (its tier, then bm25 under the
-    same full-text query, so the same figure). Driven by the index newest first, each match
-    checked against `eligible` by its id and scored only when kept (an FTS5 auxiliary
-    function runs for the rows returned): it stops after `w_k` of each, where scoring every
-    match read each one's positions and sizes (15 ms for a broad word at 100,000 offers)."""
+    same full-text query, so the same figure). `cut`: the tiers up to it alone (`tier_cut`:
+    for a page that they fill, fair.search.best), the worse ones neither read nor scored.
+
+    Each tier's newest are read from its own match (`w_cand_<n>`, the better tiers' left out
+    by the index: FTS5's NOT), newest first, each checked against `eligible` by its id: it
+    stops after `w_k` of each. Then they are scored in one pass of the scored query
+    (`w_every`) over the ids from the oldest candidate's up (FTS5's rowid range), bm25 run
+    for the candidates alone: scoring every match read each one's positions and sizes (7.5
+    ms for "chauffeur" widened at 100,000 offers), and each pass of the scored query reads
+    its phrases' lists and works out their document counts anew (2.5 and 3 ms there: paid
+    once per tier when each tier had its own)."""
     rowid: Any = literal_column(f"{fts}.rowid")
     # "+": a filter on the rows the index gives, not a rowid lookup of each of these ids.
     unindexed: Any = literal_column(f"+{fts}.rowid")
     passes = eligible.where(model.id == rowid).correlate(None).exists()
 
-    def newest(tier: float, *where: Any) -> Any:
-        score = literal_column(f"{tier!r} + bm25({fts}, 4.0, 1.0)", Float)
+    def newest(n: int, match: str) -> Any:
         return (
-            select(rowid.label("id"), score.label("key"))
+            select(rowid.label("id"), literal_column(repr(TIER * n), Float).label("tier"))
             .select_from(table(fts))
-            .where(_match(fts, "w_every"), *where, passes)
+            .where(_match(fts, match), passes)
             .order_by(rowid.desc())
             .limit(integer("w_k"))
             .subquery()
         )
 
-    # Each tier's own matches, the better tiers' left out by the index (FTS5's NOT:
-    # `w_cand_<n>`), and the better tiers' together (`w_better`): each match in two sets at
-    # most, each built once (an IN list is built anew wherever it is written).
-    parts = [newest(TIER * n, unindexed.in_(_ids(fts, f"w_cand_{n}"))) for n, _ in words.tiers]
-    before = _ids(fts, "w_better") if words.tiers else None
-    outside = [] if before is None else [unindexed.not_in(before)]
-    last: Any = newest(TIER * LAST, *outside)
-    if words.coded:
-        # The codes' offers score 0 within the tier; one the words match too keeps its bm25
-        # (as `sqlite`'s grouped minimum). The tier's newest `k` are among the newest `k` of
-        # each part.
-        coded = (
-            eligible.with_only_columns(
-                model.id.label("id"), literal(TIER * LAST, Float).label("key")
+    parts = [newest(n, f"w_cand_{n}") for n, _ in words.tiers if n <= cut]
+    if cut >= LAST:
+        last: Any = newest(LAST, f"w_cand_{LAST}")
+        if words.coded:
+            # The codes' offers the words do not find score 0 within the tier (as
+            # `sqlite`'s grouped minimum). The tier's newest `k` are among the newest `k` of
+            # each part.
+            before = [model.id.not_in(_ids(fts, "w_better"))] if words.tiers else []
+            coded = (
+                eligible.with_only_columns(
+                    model.id.label("id"), literal_column(repr(TIER * LAST), Float).label("tier")
+                )
+                .where(*_codes(model, fts, words), *before)
+                .order_by(model.id.desc())
+                .limit(integer("w_k"))
+                .subquery()
             )
-            .where(*_codes(model, fts, words))
-            .where(*([] if before is None else [model.id.not_in(before)]))
-            .order_by(model.id.desc())
-            .limit(integer("w_k"))
-            .subquery()
-        )
-        both = union_all(select(last), select(coded)).subquery()
-        last = (
-            select(both.c.id, func.min(both.c.key).label("key"))
-            .group_by(both.c.id)
-            .order_by(both.c.id.desc())
-            .limit(integer("w_k"))
-            .subquery()
-        )
-    return union_all(*map(select, parts), select(last))
+            both = union_all(select(last), select(coded)).subquery()
+            last = (
+                select(both.c.id, func.min(both.c.tier).label("tier"))
+                .group_by(both.c.id)
+                .order_by(both.c.id.desc())
+                .limit(integer("w_k"))
+                .subquery()
+            )
+        parts.append(last)
+    # Materialised, both: the candidates read once, and the scored pass never run once per
+    # candidate (an FTS5 query per rowid, each reading its phrases' lists again).
+    kept = union_all(*map(select, parts)).cte(f"{fts}_newest").prefix_with("MATERIALIZED")
+    oldest = select(func.min(kept.c.id)).scalar_subquery()
+    # Each candidate's tier read by its id (an automatic index on the candidates), where a
+    # join of the scores to the candidates compared each with each (no index on either).
+    tier = select(kept.c.tier).where(kept.c.id == rowid).scalar_subquery()
+    key = tier + literal_column(f"bm25({fts}, 4.0, 1.0)", Float)
+    found: Any = (
+        select(rowid.label("id"), key.label("key"))
+        .select_from(table(fts))
+        .where(_match(fts, "w_every"), rowid >= oldest, unindexed.in_(select(kept.c.id)))
+    )
+    if cut >= LAST and words.coded:
+        # The codes' offers the words do not find: 0 within their tier, not scored.
+        scored = found.cte(f"{fts}_newest_scored").prefix_with("MATERIALIZED")
+        unscored = select(kept.c.id, kept.c.tier.label("key"))
+        unscored = unscored.where(kept.c.id.not_in(select(scored.c.id)))
+        found = union_all(select(scored.c.id, scored.c.key), unscored)
+    return found
 
 
 def sqlite_matched(eligible: Select[Any], model: Any, fts: str, words: Words) -> Any:
