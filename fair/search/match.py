@@ -21,7 +21,7 @@ stems are read (`title_vector`, migration 0044: the stems of `title_stems`, the 
 indexes, as a short tsvector, where a tsquery on the title's lexemes read each match's whole
 vector again; the first word from `title_stems`) and a `@@` tells the text's.
 
-Bounded (fair.search.Query.rank_bound; by default on PostgreSQL only, 0: exact): only the
+Bounded (fair.search.Query.rank_bound, by default on both databases; 0: exact): only the
 newest matches of each tier (highest ids) are scored, the others come after their tier's
 scored ones, newest first. Scoring is what a broad word cost at scale (bm25 reads each match's
 positions and sizes; ts_rank each one's vector); the tiers are what follows the score (a
