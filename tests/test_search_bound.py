@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from fair import db, search
+from fair import db, offers, search
 from fair.search import best
 from fair.search import terms as search_terms
 from fair.search.query import rank_bound
@@ -116,49 +116,80 @@ async def test_each_tier_is_bounded_on_its_own(session):  # type: ignore[no-unty
 async def test_a_bounded_best_first_page_reads_the_tiers_it_needs_and_scores_once(
     session, monkeypatch
 ):  # type: ignore[no-untyped-def]
-    """On SQLite the bounded best-first page (fair.search.best) reads the newest matches of the
-    tiers up to the one its last best match is in (fair.search.match.tier_cut), the worse
-    tiers' not at all, and scores them in one pass of the scored query (bm25 works out its
-    phrases' document counts anew in each pass): two "Chauffeur" titles hold a page of one,
-    which reads their tier alone; a page of three reaches the conductors'. The same pages as
-    the filtered search (a contract every offer has), which reads every tier's newest."""
+    """On SQLite the bounded best-first page (fair.search.best) reads a tier's newest only
+    when the better tiers' hold fewer than the page (fair.search.match.sqlite_candidates),
+    and scores them all in one pass of the scored query (bm25 works out its phrases'
+    document counts anew in each pass): two "Chauffeur" titles fill a page of one, whose
+    statement runs the same SQLite steps whether 4 or 12 of the conductors' tier are
+    published (not read); a page of three reads it. The same pages as the filtered search (a
+    contract every offer has), which reads every tier's newest."""
     monkeypatch.setattr(best, "BEST_FACTOR", 1)  # the index's best `per_page` read, no more
     monkeypatch.setattr(best, "BEST_MORE", 0)
     edition = await f.edition(session)
     booth, _ = await f.booth(session, edition_=edition)
-    for title in (
-        "Chauffeur livreur",
-        "Conducteur de poids lourd, conducteur poids lourd",
-        "Conducteur de poids lourd de nuit",
-        "Chauffeur chauffeur",
-        "Conducteur de poids lourd",
-        "Conducteur poids lourd régional",
-    ):
+    conductors = [
+        await f.offer(session, booth_=booth, title="Conducteur poids lourd", rome_code="N4101")
+        for _ in range(12)
+    ]
+    for conductor in conductors[4:]:
+        await offers.set_published(session, conductor, False)
+    for title in ("Chauffeur livreur", "Chauffeur chauffeur"):  # the newest
         await f.offer(session, booth_=booth, title=title, rome_code="N1101")
     await db.commit(session)
+    sqlite = session.bind.dialect.name == "sqlite"
     engine = session.bind.sync_engine
-    scored: list[str] = []
+    steps = [0]
+    scored: list[tuple[str, int]] = []
 
-    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+    def step() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    def before(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
         if "bm25(" in statement:
-            scored.append(statement)
+            scored.append((statement, -steps[0]))
 
-    for per_page, tiers in ((1, 1), (3, 2)):
-        query = search.Query(q="chauffeur", per_page=per_page, rank_bound=3)
+    def after(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "bm25(" in statement:
+            scored[-1] = (statement, scored[-1][1] + steps[0])
+
+    async def page(per_page: int) -> tuple[list[int], str, int]:
+        """The page's ids, its scored statement and the SQLite steps it ran."""
+        query = search.Query(q="chauffeur", per_page=per_page, rank_bound=20)
         scored.clear()
-        event.listen(engine, "before_cursor_execute", seen)
+        connection = await session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        if sqlite:
+            await raw.set_progress_handler(step, 1)
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
         try:
-            page = await search_terms.find(session, edition_id=edition.id, query=query)
+            found = await search_terms.find(session, edition_id=edition.id, query=query)
         finally:
-            event.remove(engine, "before_cursor_execute", seen)
+            event.remove(engine, "before_cursor_execute", before)
+            event.remove(engine, "after_cursor_execute", after)
+            if sqlite:
+                await raw.set_progress_handler(None, 1)
         every = replace(query, contract="cdi")  # every tier's newest ranked (not best-first)
         again = await search_terms.find(session, edition_id=edition.id, query=every)
-        assert [h.offer.id for h in page.hits] == [h.offer.id for h in again.hits], per_page
-        assert len(page.hits) == per_page
-        if session.bind.dialect.name == "sqlite":
-            (statement,) = scored
-            # The tiers' own matches, then the scored query's, once.
-            assert (statement.count(" MATCH "), statement.count("bm25(")) == (tiers + 1, 1)
+        ids = [h.offer.id for h in found.hits]
+        assert ids == [h.offer.id for h in again.hits] and len(ids) == per_page
+        (statement, ran), *_ = scored or [("", 0)]
+        return ids, statement, ran
+
+    ran: dict[int, list[int]] = {1: [], 3: []}
+    for published in (4, 12):
+        for conductor in conductors[4:published]:
+            await offers.set_published(session, conductor, True)
+        await db.commit(session)
+        for per_page in ran:
+            _, statement, steps_run = await page(per_page)
+            ran[per_page].append(steps_run)
+            if sqlite:
+                assert statement.count("bm25(") == 1
+    if sqlite:
+        (first, again), (reaching, more) = ran[1], ran[3]
+        assert first == again and reaching < more
 
 
 def test_the_bound_is_the_same_on_both_databases_unless_set() -> None:

@@ -63,6 +63,7 @@ WHOLE_STEM = 3  # a stem this short, of a longer word, matches whole words only
 TIER = 1000.0  # SQLite's bm25 of a match stays far below this: a tier's step
 PG_TIER = 2  # PostgreSQL's step: ts_rank (normalised, `postgresql`) stays below 1
 TITLE_FTS5 = "title_stems"  # the title's column of the FTS5 indexes (offers', partners')
+NOTHING = '""'  # an FTS5 query no row matches (an empty phrase), read at once
 
 
 @dataclass(frozen=True)
@@ -417,12 +418,15 @@ def _codes(model: Any, fts: str, words: Words) -> list[Any]:
 
 
 def sqlite_candidates(
-    eligible: Select[Any], model: Any, fts: str, words: Words, cut: int = LAST
+    eligible: Select[Any], model: Any, fts: str, words: Words, *, reach: bool = False
 ) -> Any:
     """The newest `w_k` matches (highest ids) of each tier among `eligible` (ids of `model`,
     its filters), as (id, key): the key `sqlite` ranks by (its tier, then bm25 under the
-    same full-text query, so the same figure). `cut`: the tiers up to it alone (`tier_cut`:
-    for a page that they fill, fair.search.best), the worse ones neither read nor scored.
+    same full-text query, so the same figure). `reach`: a tier is read only when the better
+    tiers' hold fewer than `p_depth` (the page's offset and size: a page that they fill,
+    fair.search.best), the worse ones neither read nor scored (uncorrelated, SQLite checks
+    it once before the tier's match is run: a broad word's first tier alone fills the first
+    pages).
 
     Each tier's newest are read from its own match (`w_cand_<n>`, the better tiers' left out
     by the index: FTS5's NOT), newest first, each checked against `eligible` by its id: it
@@ -436,44 +440,58 @@ def sqlite_candidates(
     # "+": a filter on the rows the index gives, not a rowid lookup of each of these ids.
     unindexed: Any = literal_column(f"+{fts}.rowid")
     passes = eligible.where(model.id == rowid).correlate(None).exists()
+    # Each tier's newest, materialised: read once, though counted by the worse tiers' checks.
+    parts: list[Any] = []
+
+    def reached() -> Any:
+        """Whether the better tiers' newest hold fewer than the page (None: read anyway)."""
+        if not (reach and parts):
+            return None
+        held = (select(func.count()).select_from(p).scalar_subquery() for p in parts)
+        return sum(held, literal_column("0", Integer)) < integer("p_depth")
 
     def newest(n: int, match: str) -> Any:
+        guard = reached()
+        # Not reached, the index is given a query no row matches: a condition beside the
+        # match would be checked on each of its rows, after the match had read its lists.
+        query: Any = bind(match)
+        if guard is not None:
+            query = case((guard, query), else_=literal(NOTHING))
         return (
             select(rowid.label("id"), literal_column(repr(TIER * n), Float).label("tier"))
             .select_from(table(fts))
-            .where(_match(fts, match), passes)
+            .where(literal_column(fts).op("MATCH")(query), passes)
             .order_by(rowid.desc())
             .limit(integer("w_k"))
-            .subquery()
         )
 
-    parts = [newest(n, f"w_cand_{n}") for n, _ in words.tiers if n <= cut]
-    if cut >= LAST:
-        last: Any = newest(LAST, f"w_cand_{LAST}")
-        if words.coded:
-            # The codes' offers the words do not find score 0 within the tier (as
-            # `sqlite`'s grouped minimum). The tier's newest `k` are among the newest `k` of
-            # each part.
-            before = [model.id.not_in(_ids(fts, "w_better"))] if words.tiers else []
-            coded = (
-                eligible.with_only_columns(
-                    model.id.label("id"), literal_column(repr(TIER * LAST), Float).label("tier")
-                )
-                .where(*_codes(model, fts, words), *before)
-                .order_by(model.id.desc())
-                .limit(integer("w_k"))
-                .subquery()
+    def hold(n: int, part: Any) -> None:
+        parts.append(part.cte(f"{fts}_newest_{n}").prefix_with("MATERIALIZED"))
+
+    for n, _ in words.tiers:
+        hold(n, newest(n, f"w_cand_{n}"))
+    last: Any = newest(LAST, f"w_cand_{LAST}")
+    if words.coded:
+        # The codes' offers the words do not find score 0 within the tier (as `sqlite`'s
+        # grouped minimum). The tier's newest `k` are among the newest `k` of each part.
+        before = [model.id.not_in(_ids(fts, "w_better"))] if words.tiers else []
+        coded = (
+            eligible.with_only_columns(
+                model.id.label("id"), literal_column(repr(TIER * LAST), Float).label("tier")
             )
-            both = union_all(select(last), select(coded)).subquery()
-            last = (
-                select(both.c.id, func.min(both.c.tier).label("tier"))
-                .group_by(both.c.id)
-                .order_by(both.c.id.desc())
-                .limit(integer("w_k"))
-                .subquery()
-            )
-        parts.append(last)
-    # Materialised, both: the candidates read once, and the scored pass never run once per
+            .where(*_guarded(reached()), *_codes(model, fts, words), *before)
+            .order_by(model.id.desc())
+            .limit(integer("w_k"))
+        )
+        both = union_all(select(last.subquery()), select(coded.subquery())).subquery()
+        last = (
+            select(both.c.id, func.min(both.c.tier).label("tier"))
+            .group_by(both.c.id)
+            .order_by(both.c.id.desc())
+            .limit(integer("w_k"))
+        )
+    hold(LAST, last)
+    # Materialised: the candidates read once, and the scored pass never run once per
     # candidate (an FTS5 query per rowid, each reading its phrases' lists again).
     kept = union_all(*map(select, parts)).cte(f"{fts}_newest").prefix_with("MATERIALIZED")
     oldest = select(func.min(kept.c.id)).scalar_subquery()
@@ -486,13 +504,17 @@ def sqlite_candidates(
         .select_from(table(fts))
         .where(_match(fts, "w_every"), rowid >= oldest, unindexed.in_(select(kept.c.id)))
     )
-    if cut >= LAST and words.coded:
+    if words.coded:
         # The codes' offers the words do not find: 0 within their tier, not scored.
         scored = found.cte(f"{fts}_newest_scored").prefix_with("MATERIALIZED")
         unscored = select(kept.c.id, kept.c.tier.label("key"))
         unscored = unscored.where(kept.c.id.not_in(select(scored.c.id)))
         found = union_all(select(scored.c.id, scored.c.key), unscored)
     return found
+
+
+def _guarded(guard: Any) -> list[Any]:
+    return [] if guard is None else [guard]
 
 
 def sqlite_matched(eligible: Select[Any], model: Any, fts: str, words: Words) -> Any:
