@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from fair import db, offers, search
-from fair.search import best
+from fair.search import best, pages, ranking
+from fair.search import filters as search_filters
+from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.query import rank_bound
 from tests import factories as f
@@ -190,6 +193,24 @@ async def test_a_bounded_best_first_page_reads_the_tiers_it_needs_and_scores_onc
     if sqlite:
         (first, again), (reaching, more) = ran[1], ran[3]
         assert first == again and reaching < more
+
+
+def test_a_filtered_bounded_ranking_reads_a_tier_only_for_the_page() -> None:
+    """SQLite's bounded ranking of the search that is not best-first (a filter, a deeper
+    page, the partners' offers: fair.search.match.sqlite) reads a tier's newest only when
+    the better tiers' hold fewer than the page (`p_depth`, bound by the page's search): each
+    worse tier's FTS5 match is given a query no row matches otherwise. The pages are those
+    of every tier read (test_a_bounded_ranking_scores_the_newest_matches_only and the
+    others here, filtered)."""
+    words = search_match.Words(((0, "head"), (1, "title"), (2, "any")), coded=True)
+    query = search.Query(q="chauffeur", contract="cdi")
+    filtered = search_filters.Shape.of(query, None, "sqlite", words=True)
+    shape = ranking.Shape(filtered, words, bound=True)
+    compiled = pages._statement(shape, "relevance", True, False, False).compile(
+        dialect=sqlite_dialect.dialect()
+    )
+    guarded = str(compiled).count("MATCH CASE WHEN")
+    assert (guarded, (compiled.positiontup or []).count("p_depth")) == (3, 4)
 
 
 def test_the_bound_is_the_same_on_both_databases_unless_set() -> None:

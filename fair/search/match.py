@@ -353,8 +353,9 @@ def sqlite(
     table `fts`), the same joined to their scores, and the rank. `looked_up`: `base`'s own
     index drives (a job domain's) and each of its offers is looked up among the matches, where
     SQLite would otherwise read the offer row of every match. `bound`: only the newest `w_k`
-    matches of each tier are scored (`sqlite_candidates`), the others ranked after their
-    tier's scored ones, newest first (else every match scored)."""
+    matches of each tier are scored (`sqlite_candidates`: a tier read only when the better
+    tiers' hold fewer than the page, `p_depth`), the others ranked after their tier's scored
+    ones, newest first (else every match scored)."""
     own_id = model.id + 0 if looked_up else model.id  # "+ 0": no rowid search from the matches
     # The ids alone (no score: bm25 reads every match's positions) for the filter that counts
     # and facets use: `w_found`, the same offers as `w_every` with fewer phrases.
@@ -369,7 +370,7 @@ def sqlite(
     tiered = [(model.id.in_(_ids(fts, f"w_tier_{n}")), TIER * n) for n, _ in words.tiers]
     tier: Any = case(*tiered, else_=TIER * LAST)
     if bound:
-        ranked = sqlite_candidates(base, model, fts, words)
+        ranked = sqlite_candidates(base, model, fts, words, reach=True)
         kept = ranked.cte(f"{fts}_ranked").prefix_with("MATERIALIZED")
         # The others after their tier's scored ones (a bm25 is never above 0, nor 999 below
         # it), newest first (the sort's ties: by id, descending).
