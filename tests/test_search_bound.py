@@ -5,12 +5,17 @@ every path a page takes (SQLite's best-first page, the filtered search, the deep
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from fair import db, search
+from fair import db, offers, search
+from fair.search import best, pages, ranking
+from fair.search import filters as search_filters
+from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.query import rank_bound
 from tests import factories as f
@@ -111,11 +116,108 @@ async def test_each_tier_is_bounded_on_its_own(session):  # type: ignore[no-unty
         assert bounded == expected, filters
 
 
-def test_the_bound_is_the_database_s_own_unless_set() -> None:
-    """PostgreSQL scores each tier's newest RANK_BOUND matches; SQLite every match (its
-    best-first page reads the index alone); a query's own bound wins on both."""
+async def test_a_bounded_best_first_page_reads_the_tiers_it_needs_and_scores_once(
+    session, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """On SQLite the bounded best-first page (fair.search.best) reads a tier's newest only
+    when the better tiers' hold fewer than the page (fair.search.match.sqlite_candidates),
+    and scores them all in one pass of the scored query (bm25 works out its phrases'
+    document counts anew in each pass): two "Chauffeur" titles fill a page of one, whose
+    statement runs the same SQLite steps whether 4 or 12 of the conductors' tier are
+    published (not read); a page of three reads it. The same pages as the filtered search (a
+    contract every offer has), which reads every tier's newest."""
+    monkeypatch.setattr(best, "BEST_FACTOR", 1)  # the index's best `per_page` read, no more
+    monkeypatch.setattr(best, "BEST_MORE", 0)
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    conductors = [
+        await f.offer(session, booth_=booth, title="Conducteur poids lourd", rome_code="N4101")
+        for _ in range(12)
+    ]
+    for conductor in conductors[4:]:
+        await offers.set_published(session, conductor, False)
+    for title in ("Chauffeur livreur", "Chauffeur chauffeur"):  # the newest
+        await f.offer(session, booth_=booth, title=title, rome_code="N1101")
+    await db.commit(session)
+    sqlite = session.bind.dialect.name == "sqlite"
+    engine = session.bind.sync_engine
+    steps = [0]
+    scored: list[tuple[str, int]] = []
+
+    def step() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    def before(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "bm25(" in statement:
+            scored.append((statement, -steps[0]))
+
+    def after(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "bm25(" in statement:
+            scored[-1] = (statement, scored[-1][1] + steps[0])
+
+    async def page(per_page: int) -> tuple[list[int], str, int]:
+        """The page's ids, its scored statement and the SQLite steps it ran."""
+        query = search.Query(q="chauffeur", per_page=per_page, rank_bound=20)
+        scored.clear()
+        connection = await session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        if sqlite:
+            await raw.set_progress_handler(step, 1)
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        try:
+            found = await search_terms.find(session, edition_id=edition.id, query=query)
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+            event.remove(engine, "after_cursor_execute", after)
+            if sqlite:
+                await raw.set_progress_handler(None, 1)
+        every = replace(query, contract="cdi")  # every tier's newest ranked (not best-first)
+        again = await search_terms.find(session, edition_id=edition.id, query=every)
+        ids = [h.offer.id for h in found.hits]
+        assert ids == [h.offer.id for h in again.hits] and len(ids) == per_page
+        (statement, ran), *_ = scored or [("", 0)]
+        return ids, statement, ran
+
+    ran: dict[int, list[int]] = {1: [], 3: []}
+    for published in (4, 12):
+        for conductor in conductors[4:published]:
+            await offers.set_published(session, conductor, True)
+        await db.commit(session)
+        for per_page in ran:
+            _, statement, steps_run = await page(per_page)
+            ran[per_page].append(steps_run)
+            if sqlite:
+                assert statement.count("bm25(") == 1
+    if sqlite:
+        (first, again), (reaching, more) = ran[1], ran[3]
+        assert first == again and reaching < more
+
+
+def test_a_filtered_bounded_ranking_reads_a_tier_only_for_the_page() -> None:
+    """SQLite's bounded ranking of the search that is not best-first (a filter, a deeper
+    page, the partners' offers: fair.search.match.sqlite) reads a tier's newest only when
+    the better tiers' hold fewer than the page (`p_depth`, bound by the page's search): each
+    worse tier's FTS5 match is given a query no row matches otherwise. The pages are those
+    of every tier read (test_a_bounded_ranking_scores_the_newest_matches_only and the
+    others here, filtered)."""
+    words = search_match.Words(((0, "head"), (1, "title"), (2, "any")), coded=True)
+    query = search.Query(q="chauffeur", contract="cdi")
+    filtered = search_filters.Shape.of(query, None, "sqlite", words=True)
+    shape = ranking.Shape(filtered, words, bound=True)
+    compiled = pages._statement(shape, "relevance", True, False, False).compile(
+        dialect=sqlite_dialect.dialect()
+    )
+    guarded = str(compiled).count("MATCH CASE WHEN")
+    assert (guarded, (compiled.positiontup or []).count("p_depth")) == (3, 4)
+
+
+def test_the_bound_is_the_same_on_both_databases_unless_set() -> None:
+    """Both databases score each tier's newest RANK_BOUND matches (SQLite scored every match
+    until its bounded page was the faster); a query's own bound wins on both."""
     assert rank_bound(search.Query(), "postgresql") == search.RANK_BOUND > 0
-    assert rank_bound(search.Query(), "sqlite") == 0
+    assert rank_bound(search.Query(), "sqlite") == search.RANK_BOUND
     assert rank_bound(search.Query(rank_bound=0), "postgresql") == 0
     assert rank_bound(search.Query(rank_bound=7), "sqlite") == 7
 

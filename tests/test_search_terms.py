@@ -567,6 +567,22 @@ async def test_a_match_not_scored_writes_the_stems_groups_share_once(session):  
     assert await matched("w_tier_1") == {"vtc", "pl"}  # routier: the code's offers, N4111
 
 
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_words_queries_are_written_once(dialect: str) -> None:
+    """fair.search.match.values keeps the queries it wrote for the same words and widening
+    (searched again page after page, visitor after visitor): the second time writes nothing,
+    and each caller gets its own copy to change."""
+    wider = search_match.Wider((("conducteur", "poid", "lourd"), ("livreur",)), ("N4101",))
+    terms = [search_match.typed("chauffeur")]
+    search_match._values.cache_clear()
+    first = search_match.values(dialect, terms, wider)
+    first["w_every"] = "changed"
+    again = search_match.values(dialect, terms, wider)
+    assert search_match._values.cache_info().hits == 1
+    assert again["w_every"] != "changed" and again == {**first, "w_every": again["w_every"]}
+    assert search_match.values(dialect, terms, search_match.Wider()) != again
+
+
 def test_the_best_first_count_reads_each_tier_once() -> None:
     """SQLite's best-first count works out the tier of the index's `best_k`-th best match
     (fair.search.match.tier_cut): each tier's matches are counted once, when a branch first
@@ -1012,7 +1028,7 @@ async def test_a_page_of_words_scores_only_the_tiers_that_can_reach_it(session, 
         for q, tiers in TIERS.items():
             for n in range(1, sum(map(len, tiers)) + 1):
                 scored.clear()
-                query = search.Query(q=q, per_page=1, page=n)
+                query = search.Query(q=q, per_page=1, page=n, rank_bound=0)  # exact
                 page = await search_terms.find(session, edition_id=edition.id, query=query)
                 every = replace(query, contract="cdi")  # ranked in full (not best-first)
                 again = await search_terms.find(session, edition_id=edition.id, query=every)

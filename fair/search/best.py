@@ -53,8 +53,9 @@ async def best_page(
     offers, same order; None when the best matches hold too few of the edition's offers
     (a large index of other editions): `search` then ranks every match. With a rank bound
     (`Query.rank_bound`), the page is taken from the newest matches of each tier that are
-    the edition's (`match.sqlite_candidates`, which the page never goes past: `best_first`),
-    ranked: the order `search` gives."""
+    the edition's, a tier read only when the better ones hold fewer than the page
+    (`match.sqlite_candidates`, which the page never goes past: `best_first`), ranked: the
+    order `search` gives."""
     shape = ranking.shape("sqlite", query, origin)
     words = shape.words or search_match.Words(())
     offset = (query.page - 1) * query.per_page
@@ -62,6 +63,7 @@ async def best_page(
     k = BEST_FACTOR * (offset + query.per_page) + BEST_MORE
     params = ranking.values("sqlite", edition_id, query, origin)
     params.update(p_cap=cap, p_offset=offset, p_limit=query.per_page, best_k=k)
+    params.update(p_depth=offset + query.per_page)
     with timing.span("count"):
         counted = shapes.built(("best count", shape), lambda: _counted(shape))
         total, listed, *cut = (await session.execute(counted, params)).one()
@@ -86,7 +88,8 @@ def _counted(shape: ranking.Shape) -> Any:
     """The matches counted up to `p_cap`, with their ids (all of them when not capped: the
     facets read those offers by id, fair.search.facets, not the words' matches again), then
     the tier of the index's `best_k`-th best match (`match.tier_cut`: the page's statement
-    scores only the tiers that can reach it)."""
+    scores only the tiers that can reach it), but for a bounded page, whose statement tells
+    that itself."""
     limited = ranking.matched_ids(shape).limit(integer("p_cap")).subquery()
     words = shape.words
     cut = [search_match.tier_cut("offers_fts", words)] if words and not shape.bound else []
@@ -95,11 +98,18 @@ def _counted(shape: ranking.Shape) -> Any:
 
 def _page(shape: ranking.Shape, words: search_match.Words, cut: int) -> Any:
     """The page (`p_offset`, `p_limit`) of the best matches that are the edition's: with a
-    rank bound, the newest `w_k` of each tier, ranked; else the index's `best_k` best (those
-    of the tiers up to `cut` alone: `match.sqlite_best`)."""
+    rank bound, the newest `w_k` of each tier that are the edition's, ranked, a tier read
+    only when the better ones' hold fewer than `p_depth` (`match.sqlite_candidates`); else
+    the index's `best_k` best (those of the tiers up to `cut` alone: `match.sqlite_best`)."""
     eligible = eligible_offers(shape.filters)
     if shape.bound:
-        best: Any = search_match.sqlite_candidates(eligible, Offer, "offers_fts", words)
+        found = search_match.sqlite_candidates(eligible, Offer, "offers_fts", words, reach=True)
+        # Each one the edition's, and the page within the tiers' newest (`best_first`): the
+        # page's are the first, the others' offers not read.
+        columns = found.selected_columns
+        best: Any = found.order_by(columns.key, columns.id.desc()).limit(
+            integer("p_offset") + integer("p_limit")
+        )
     else:
         best = search_match.sqlite_best("offers_fts", Offer, words, cut)
     top = best.cte("best").prefix_with("MATERIALIZED")

@@ -21,7 +21,7 @@ stems are read (`title_vector`, migration 0044: the stems of `title_stems`, the 
 indexes, as a short tsvector, where a tsquery on the title's lexemes read each match's whole
 vector again; the first word from `title_stems`) and a `@@` tells the text's.
 
-Bounded (fair.search.Query.rank_bound; by default on PostgreSQL only, 0: exact): only the
+Bounded (fair.search.Query.rank_bound, by default on both databases; 0: exact): only the
 newest matches of each tier (highest ids) are scored, the others come after their tier's
 scored ones, newest first. Scoring is what a broad word cost at scale (bm25 reads each match's
 positions and sizes; ts_rank each one's vector); the tiers are what follows the score (a
@@ -33,6 +33,7 @@ ranking.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -62,6 +63,7 @@ WHOLE_STEM = 3  # a stem this short, of a longer word, matches whole words only
 TIER = 1000.0  # SQLite's bm25 of a match stays far below this: a tier's step
 PG_TIER = 2  # PostgreSQL's step: ts_rank (normalised, `postgresql`) stays below 1
 TITLE_FTS5 = "title_stems"  # the title's column of the FTS5 indexes (offers', partners')
+NOTHING = '""'  # an FTS5 query no row matches (an empty phrase), read at once
 
 
 @dataclass(frozen=True)
@@ -97,25 +99,36 @@ class Words:
 def values(dialect: str, terms: list[str], wider: Wider) -> dict[str, Any]:
     """The parameters of the words' SQL (`Words`) on `dialect`: `w_every` (every group, for
     the score), `w_found` (the same offers, fewer phrases: `matching`), `w_rest`, `w_codes`,
-    each tier's (`w_tier_<n>`; on SQLite `w_cand_<n>`, without the better tiers',
-    `w_upto_<n>`, with them, and `w_better`; on PostgreSQL the head's LIKE patterns
-    `w_h<n>_a`, `w_h<n>_b`)."""
-    groups = _groups(terms, wider)
+    each tier's (`w_tier_<n>`; on SQLite `w_cand_<n>`, without the better tiers', the last
+    tier's too, `w_upto_<n>`, with them, and `w_better`; on PostgreSQL the head's LIKE
+    patterns `w_h<n>_a`, `w_h<n>_b`). Kept by words and widening (`_values`), a copy given."""
+    return dict(_values(dialect, tuple(terms), wider))
+
+
+@lru_cache(maxsize=256)
+def _values(dialect: str, terms: tuple[str, ...], wider: Wider) -> dict[str, Any]:
+    """`values`, worked out once per words and widening: the same words are searched again,
+    page after page and visitor after visitor, and writing their queries took 0.6 ms for
+    "chauffeur" widened (which groups imply others, each stem's forms), a tenth of its page
+    statement."""
+    asked = list(terms)
+    groups = _groups(asked, wider)
     found: dict[str, Any] = {"w_codes": list(wider.codes)}
     if dialect != "postgresql":
         found.update(w_every=fts5(groups), w_found=fts5(matching(groups), factored=True))
         found["w_rest"] = fts5([wider.rest])
         better: list[str] = []
-        for n, match in _fts5_tiers(terms, wider):
+        for n, match in _fts5_tiers(asked, wider):
             found[f"w_tier_{n}"] = match
             found[f"w_cand_{n}"] = _but(match, better)
             better.append(match)
             found[f"w_upto_{n}"] = " OR ".join(f"({m})" for m in better)
         found["w_better"] = " OR ".join(f"({m})" for m in better)
+        found[f"w_cand_{LAST}"] = _but(found["w_found"], better)
         return found
     found.update(w_every=tsquery(groups), w_found=tsquery(matching(groups), factored=True))
     found["w_rest"] = tsquery([wider.rest])
-    for n, (tiered, where) in enumerate(tiers(terms, wider)):
+    for n, (tiered, where) in enumerate(tiers(asked, wider)):
         found[f"w_tier_{n}"] = tsquery(tiered, factored=True)  # the text's, or the title's stems
         if where == "head" and tiered:
             first = tiered[0][0]
@@ -340,8 +353,9 @@ def sqlite(
     table `fts`), the same joined to their scores, and the rank. `looked_up`: `base`'s own
     index drives (a job domain's) and each of its offers is looked up among the matches, where
     SQLite would otherwise read the offer row of every match. `bound`: only the newest `w_k`
-    matches of each tier are scored (`sqlite_candidates`), the others ranked after their
-    tier's scored ones, newest first (else every match scored)."""
+    matches of each tier are scored (`sqlite_candidates`: a tier read only when the better
+    tiers' hold fewer than the page, `p_depth`), the others ranked after their tier's scored
+    ones, newest first (else every match scored)."""
     own_id = model.id + 0 if looked_up else model.id  # "+ 0": no rowid search from the matches
     # The ids alone (no score: bm25 reads every match's positions) for the filter that counts
     # and facets use: `w_found`, the same offers as `w_every` with fewer phrases.
@@ -356,7 +370,7 @@ def sqlite(
     tiered = [(model.id.in_(_ids(fts, f"w_tier_{n}")), TIER * n) for n, _ in words.tiers]
     tier: Any = case(*tiered, else_=TIER * LAST)
     if bound:
-        ranked = sqlite_candidates(base, model, fts, words)
+        ranked = sqlite_candidates(base, model, fts, words, reach=True)
         kept = ranked.cte(f"{fts}_ranked").prefix_with("MATERIALIZED")
         # The others after their tier's scored ones (a bm25 is never above 0, nor 999 below
         # it), newest first (the sort's ties: by id, descending).
@@ -404,59 +418,104 @@ def _codes(model: Any, fts: str, words: Words) -> list[Any]:
     return conditions
 
 
-def sqlite_candidates(eligible: Select[Any], model: Any, fts: str, words: Words) -> Any:
+def sqlite_candidates(
+    eligible: Select[Any], model: Any, fts: str, words: Words, *, reach: bool = False
+) -> Any:
     """The newest `w_k` matches (highest ids) of each tier among `eligible` (ids of `model`,
     its filters), as (id, key): the key `sqlite` ranks by (its tier, then bm25 under the
-    same full-text query, so the same figure). Driven by the index newest first, each match
-    checked against `eligible` by its id and scored only when kept (an FTS5 auxiliary
-    function runs for the rows returned): it stops after `w_k` of each, where scoring every
-    match read each one's positions and sizes (15 ms for a broad word at 100,000 offers)."""
+    same full-text query, so the same figure). `reach`: a tier is read only when the better
+    tiers' hold fewer than `p_depth` (the page's offset and size: a page that they fill,
+    fair.search.best), the worse ones neither read nor scored (uncorrelated, SQLite checks
+    it once before the tier's match is run: a broad word's first tier alone fills the first
+    pages).
+
+    Each tier's newest are read from its own match (`w_cand_<n>`, the better tiers' left out
+    by the index: FTS5's NOT), newest first, each checked against `eligible` by its id: it
+    stops after `w_k` of each. Then they are scored in one pass of the scored query
+    (`w_every`) over the ids from the oldest candidate's up (FTS5's rowid range), bm25 run
+    for the candidates alone: scoring every match read each one's positions and sizes (7.5
+    ms for "chauffeur" widened at 100,000 offers), and each pass of the scored query reads
+    its phrases' lists and works out their document counts anew (2.5 and 3 ms there: paid
+    once per tier when each tier had its own)."""
     rowid: Any = literal_column(f"{fts}.rowid")
     # "+": a filter on the rows the index gives, not a rowid lookup of each of these ids.
     unindexed: Any = literal_column(f"+{fts}.rowid")
     passes = eligible.where(model.id == rowid).correlate(None).exists()
+    # Each tier's newest, materialised: read once, though counted by the worse tiers' checks.
+    parts: list[Any] = []
 
-    def newest(tier: float, *where: Any) -> Any:
-        score = literal_column(f"{tier!r} + bm25({fts}, 4.0, 1.0)", Float)
+    def reached() -> Any:
+        """Whether the better tiers' newest hold fewer than the page (None: read anyway)."""
+        if not (reach and parts):
+            return None
+        held = (select(func.count()).select_from(p).scalar_subquery() for p in parts)
+        return sum(held, literal_column("0", Integer)) < integer("p_depth")
+
+    def newest(n: int, match: str) -> Any:
+        guard = reached()
+        # Not reached, the index is given a query no row matches: a condition beside the
+        # match would be checked on each of its rows, after the match had read its lists.
+        query: Any = bind(match)
+        if guard is not None:
+            query = case((guard, query), else_=literal(NOTHING))
         return (
-            select(rowid.label("id"), score.label("key"))
+            select(rowid.label("id"), literal_column(repr(TIER * n), Float).label("tier"))
             .select_from(table(fts))
-            .where(_match(fts, "w_every"), *where, passes)
+            .where(literal_column(fts).op("MATCH")(query), passes)
             .order_by(rowid.desc())
             .limit(integer("w_k"))
-            .subquery()
         )
 
-    # Each tier's own matches, the better tiers' left out by the index (FTS5's NOT:
-    # `w_cand_<n>`), and the better tiers' together (`w_better`): each match in two sets at
-    # most, each built once (an IN list is built anew wherever it is written).
-    parts = [newest(TIER * n, unindexed.in_(_ids(fts, f"w_cand_{n}"))) for n, _ in words.tiers]
-    before = _ids(fts, "w_better") if words.tiers else None
-    outside = [] if before is None else [unindexed.not_in(before)]
-    last: Any = newest(TIER * LAST, *outside)
+    def hold(n: int, part: Any) -> None:
+        parts.append(part.cte(f"{fts}_newest_{n}").prefix_with("MATERIALIZED"))
+
+    for n, _ in words.tiers:
+        hold(n, newest(n, f"w_cand_{n}"))
+    last: Any = newest(LAST, f"w_cand_{LAST}")
     if words.coded:
-        # The codes' offers score 0 within the tier; one the words match too keeps its bm25
-        # (as `sqlite`'s grouped minimum). The tier's newest `k` are among the newest `k` of
-        # each part.
+        # The codes' offers the words do not find score 0 within the tier (as `sqlite`'s
+        # grouped minimum). The tier's newest `k` are among the newest `k` of each part.
+        before = [model.id.not_in(_ids(fts, "w_better"))] if words.tiers else []
         coded = (
             eligible.with_only_columns(
-                model.id.label("id"), literal(TIER * LAST, Float).label("key")
+                model.id.label("id"), literal_column(repr(TIER * LAST), Float).label("tier")
             )
-            .where(*_codes(model, fts, words))
-            .where(*([] if before is None else [model.id.not_in(before)]))
+            .where(*_guarded(reached()), *_codes(model, fts, words), *before)
             .order_by(model.id.desc())
             .limit(integer("w_k"))
-            .subquery()
         )
-        both = union_all(select(last), select(coded)).subquery()
+        both = union_all(select(last.subquery()), select(coded.subquery())).subquery()
         last = (
-            select(both.c.id, func.min(both.c.key).label("key"))
+            select(both.c.id, func.min(both.c.tier).label("tier"))
             .group_by(both.c.id)
             .order_by(both.c.id.desc())
             .limit(integer("w_k"))
-            .subquery()
         )
-    return union_all(*map(select, parts), select(last))
+    hold(LAST, last)
+    # Materialised: the candidates read once, and the scored pass never run once per
+    # candidate (an FTS5 query per rowid, each reading its phrases' lists again).
+    kept = union_all(*map(select, parts)).cte(f"{fts}_newest").prefix_with("MATERIALIZED")
+    oldest = select(func.min(kept.c.id)).scalar_subquery()
+    # Each candidate's tier read by its id (an automatic index on the candidates), where a
+    # join of the scores to the candidates compared each with each (no index on either).
+    tier = select(kept.c.tier).where(kept.c.id == rowid).scalar_subquery()
+    key = tier + literal_column(f"bm25({fts}, 4.0, 1.0)", Float)
+    found: Any = (
+        select(rowid.label("id"), key.label("key"))
+        .select_from(table(fts))
+        .where(_match(fts, "w_every"), rowid >= oldest, unindexed.in_(select(kept.c.id)))
+    )
+    if words.coded:
+        # The codes' offers the words do not find: 0 within their tier, not scored.
+        scored = found.cte(f"{fts}_newest_scored").prefix_with("MATERIALIZED")
+        unscored = select(kept.c.id, kept.c.tier.label("key"))
+        unscored = unscored.where(kept.c.id.not_in(select(scored.c.id)))
+        found = union_all(select(scored.c.id, scored.c.key), unscored)
+    return found
+
+
+def _guarded(guard: Any) -> list[Any]:
+    return [] if guard is None else [guard]
 
 
 def sqlite_matched(eligible: Select[Any], model: Any, fts: str, words: Words) -> Any:

@@ -717,16 +717,21 @@ def explain(hits: Iterable[Hit], terms: Sequence[str], widening: Widening) -> No
         return
     if not widening.wider:
         return
+    # The longest phrase found is the closest; the first of them given. Each hit's stems
+    # looked for once (a widened trade's phrases share its stems: "conducteur" in five).
+    closest = sorted(widening.reasons, key=lambda reason: -len(reason[0]))
     for hit in hits:
         source: Any = hit.network or hit.offer
         stems = sorted(set(f"{source.title_stems} {source.search_stems}".split()))
-        if all(_has(stems, t) for t in terms):
+        found: dict[str, bool] = {}
+
+        def has(term: str, stems: list[str] = stems, found: dict[str, bool] = found) -> bool:
+            if term not in found:
+                found[term] = _has(stems, term)
+            return found[term]
+
+        if all(has(t) for t in terms):
             continue
-        matching = [
-            (len(g), -n, r)
-            for n, (g, r) in enumerate(widening.reasons)
-            if all(_has(stems, t) for t in g)
-        ]
-        hit.why = max(matching)[2] if matching else None  # the longest phrase found: the closest
+        hit.why = next((r for g, r in closest if all(has(t) for t in g)), None)
         if hit.why is None and source.rome_code in widening.jobs:
             hit.why = Reason("job", "", widening.jobs[source.rome_code])
