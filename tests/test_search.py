@@ -178,6 +178,30 @@ async def test_the_count_stops_past_the_cap(session, kw):  # type: ignore[no-unt
         assert (await page(2, n - 2)) == (n - 1, True, n - 1, 1)
 
 
+@pytest.mark.parametrize("kw", [{"q": "plombier"}, {"q": "plombier", "contract": "cdi"}])
+async def test_a_first_page_of_nothing_is_not_counted_again(app, session, kw):  # type: ignore[no-untyped-def]
+    """Words that find nothing (a typo, before fair.search.terms respells it): the matches
+    gathered for the first page are counted with it, so its empty answer is the count, not a
+    second statement; a later page past the last match is still counted apart."""
+    edition, offers = await _setup(session)
+
+    async def page(number: int, **more: object) -> tuple[int, bool, list[int], int]:
+        query = search.Query(page=number, **{**kw, **more})  # type: ignore[arg-type]
+        with cold(app, every=True) as seen:
+            found = await search.search(session, edition_id=edition.id, query=query)
+        read = [s for s in seen if "offers" in s and "offers_versions" not in s]
+        return found.total, found.capped, [h.offer.id for h in found.hits], len(read)
+
+    # SQLite's best-first page (words alone) counts first, then reads a page only if any.
+    best_first = session.bind.dialect.name == "sqlite" and "contract" not in kw
+    assert await page(1) == (0, False, [], 1)
+    assert await page(2) == (0, False, [], 1 if best_first else 2)  # the page, then the count
+    words = {"q": "electricien"} if "contract" not in kw else {"q": "aide", "contract": "cdd"}
+    expected = [offers["elec"].id] if "contract" not in kw else [offers["aide"].id]
+    assert await page(1, **words) == (1, False, expected, 2 if best_first else 1)
+    assert await page(2, **words) == (1, False, [], 1 if best_first else 2)
+
+
 @pytest.mark.parametrize(
     "kw,field",
     [

@@ -5,6 +5,7 @@ each with the full-text index (fair.search.ranking.searched, fair.search.pages._
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import delete, event, text
 
 from fair import db, migrations, offers, search
 from fair.models import Offer
+from fair.search import facets as search_facets
 from fair.search import terms as search_terms
 from tests import factories as f
 
@@ -98,6 +100,43 @@ async def test_the_matches_are_read_from_the_narrow_copy(session):  # type: igno
     shown = "\n".join(row[0] for row in plan)
     assert "Bitmap Index Scan on ix_search_offers_search_vector" in shown
     assert "Seq Scan on search_offers" not in shown
+
+
+@pytest.mark.postgresql_only
+async def test_the_facets_read_the_matches_ids_from_the_narrow_copy(session):  # type: ignore[no-untyped-def]
+    """With a filter the page's matches are not the facets' (fair.search.facets): their ids
+    are read first, from `search_offers` as the page's, then those offers by id; the same
+    counts."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    for title, contract in (("Chauffeur livreur", "cdi"), ("Chauffeur de bus", "cdd"),
+                            ("Conducteur de car", "cdd"), ("Cariste", "cdi")):  # fmt: skip
+        await f.offer(session, booth_=booth, title=title, contract=contract)
+    await db.commit(session)
+    engine = session.bind.sync_engine
+    seen: list[str] = []
+
+    def kept(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    query = search.Query(q="chauffeur", contract="cdi")
+    page = await search_terms.find(session, edition_id=edition.id, query=query)
+    event.listen(engine, "before_cursor_execute", kept)
+    try:
+        counts = await search_facets.count(
+            session, edition_id=edition.id, query=replace(query, also=page.also), origin=None,
+            shown=page,
+        )  # fmt: skip
+    finally:
+        event.remove(engine, "before_cursor_execute", kept)
+    assert [h.offer.title for h in page.hits] == ["Chauffeur livreur"]
+    assert (counts.contract, counts.any["contract"], counts.capped) == (
+        {"cdi": 1, "cdd": 2},
+        3,
+        False,
+    )
+    assert len(seen) == 1 and "FROM search_offers" in seen[0], seen
+    assert "FROM offers WHERE" not in seen[0]
 
 
 @pytest.mark.postgresql_only

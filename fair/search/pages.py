@@ -122,8 +122,11 @@ async def _search(
     if gathered and rows:
         total = int(rows[0].total)
         matched = id_tuple(rows[0].matched) if listed else None
-    elif network:
-        total = 0  # counted in the page's query: no row, no match
+    elif network or (gathered and offset == 0):
+        # Gathered, the page's query counts the matches: no row from the first one, no match
+        # (a typo's words, before they are respelt: fair.search.terms). A later page's may
+        # be past the last match: counted apart.
+        total = 0
     else:
         with timing.span("count"):
             counted_ = shapes.built(("count", shape), lambda: _count(shape))
