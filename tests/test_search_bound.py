@@ -220,3 +220,24 @@ async def test_the_text_s_tier_is_told_apart_only_for_the_page(session):  # type
         page, nodes = await _explained(session, edition, query, find)
         assert [h.offer.id for h in page.hits] == exact[:per_page]
         assert _runs(nodes, "told") == told, per_page
+
+
+@pytest.mark.postgresql_only
+async def test_a_tier_s_newest_are_taken_by_a_top_k_sort(session):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a tier's newest `rank_bound` + page depth matches are taken by a top-k
+    sort of its matches (a bounded heap), then numbered: numbered first (a window function's
+    input), all of them were sorted, thousands for a broad word's tier. The same page."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    for n in range(7):
+        await f.offer(session, booth_=booth, title=f"Électricien {n}")
+    await db.commit(session)
+    exact = await _ids(session, edition, q="electricien", per_page=7, rank_bound=0)
+    query = search.Query(q="electricien", per_page=1, rank_bound=1)
+    page, nodes = await _explained(session, edition, query)
+    assert [h.offer.id for h in page.hits] == exact[:1]
+    # The first tier's sort by id: its seven matches in, the newest two (bound and page) kept.
+    sorts = [n for n in nodes if n["Node Type"] == "Sort" and n["Sort Key"] == ["matches.id DESC"]]
+    assert [(s["Sort Method"], s["Plans"][0]["Actual Rows"]) for s in sorts] == [
+        ("top-N heapsort", 7)
+    ]

@@ -578,8 +578,9 @@ def _ts_tiers(vector: Any, title: Any, words: Words) -> list[tuple[int, Any]]:
             continue
         condition = titled.op("@@")(func.to_tsquery("simple", bind(f"w_tier_{n}")))
         if where == "head":
+            # The first word's LIKE first: cheaper than the `@@`, and most titles fail it.
             starts = stems.like(bind(f"w_h{n}_a")) | stems.like(bind(f"w_h{n}_b"))
-            condition = condition & starts
+            condition = starts & condition
         found.append((n, condition))
     return found
 
@@ -650,18 +651,17 @@ def postgresql_bounded(matches: Any, table_: Any, words: Words) -> Any:
         better = [(matches, tier)]
         if text_ is not None and n > text_:
             better = [(matches, _key(text_)), (told, tier)]
-        newest = (
-            select(
-                source.c.id,
-                source.c.distance,
-                source.c.key,
-                func.row_number().over(order_by=source.c.id.desc()).label("n"),
-            )
+        # The tier's newest taken first (a top-k sort), then numbered: numbered first, every
+        # match of the tier was sorted (a window's input), not only the few kept.
+        kept = (
+            select(source.c.id, source.c.distance, source.c.key)
             .where(source.c.key == tier, *([_reaches(better, tier)] if n else []))
             .order_by(source.c.id.desc())
             .limit(integer("w_k") + integer("p_depth"))
             .subquery()
         )
+        numbered = func.row_number().over(order_by=kept.c.id.desc()).label("n")
+        newest = select(kept.c.id, kept.c.distance, kept.c.key, numbered).subquery()
         score = (
             select(func.ts_rank(vector, every, 32))  # below 1: the tiers never mix
             .select_from(scored)
