@@ -3,13 +3,21 @@ counted (`search`), and the public API's list of the same offers by id (`listing
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, literal_column, select, text, union_all
+from sqlalchemy import (
+    Select,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo, timing
@@ -24,7 +32,7 @@ from fair.search.filters import sort as sort_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.places import distance_from
 from fair.search.query import Hit, Page, Query, check, rank_bound
-from fair.search.shapes import integer
+from fair.search.shapes import bind, integer
 
 
 async def search(
@@ -116,8 +124,9 @@ async def _search(
     params.update(p_depth=offset + query.per_page)
     narrow = ranking.searched(shape) is not Offer
     with timing.span("query"):  # the page's ids (and, gathered, the capped count) and offers
-        async with _indexed(session, narrow):
-            rows = (await session.execute(statement, params)).all()
+        if narrow:
+            params["p_seqscan"] = await _indexed(session)
+        rows = (await session.execute(statement, params)).all()
     matched: tuple[int, ...] | None = None
     if gathered and rows:
         total = int(rows[0].total)
@@ -127,8 +136,9 @@ async def _search(
     else:
         with timing.span("count"):
             counted_ = shapes.built(("count", shape), lambda: _count(shape))
-            async with _indexed(session, narrow):
-                total = int(await session.scalar(counted_, params) or 0)
+            if narrow:
+                params["p_seqscan"] = await _indexed(session)
+            total = int(await session.scalar(counted_, params) or 0)
     with timing.span("hits"):  # the partners' offers of the page; distances measured
         loaded = {row.id: (row.Offer, row.name) for row in rows if row.Offer is not None}
         hits = await read_hits(session, [(row.id, row.distance) for row in rows], origin, loaded)
@@ -137,32 +147,38 @@ async def _search(
     return result
 
 
-@asynccontextmanager
-async def _indexed(session: AsyncSession, narrow: bool) -> AsyncIterator[None]:
-    """The statements run inside read the words' matches from the full-text index, never by
-    a sequential scan, when they read the narrow copy of `offers` (`narrow`:
-    `ranking.searched`); the setting as it was afterwards (two round trips). On that smaller
-    table a broad word's scan of every row is priced near the index ("btp" widened at 100,000
-    offers: 16,181 against the index's 15,619), and a narrower copy had it chosen (the tsquery
-    tested on each of the 100,000 rows: 206 ms where `offers`' index took 117, under load)."""
-    if not narrow:
-        yield
-        return
+async def _indexed(session: AsyncSession) -> str:
+    """The next statement (the page's or the count's, on the narrow copy of `offers`:
+    `ranking.searched`) reads the words' matches from the full-text index, never by a
+    sequential scan: the planner's setting turned off for the transaction; the setting as it
+    was, which that statement puts back itself once planned (`_restoring`: no round trip of
+    its own). On that smaller table a broad word's scan of every row is priced near the index
+    ("btp" widened at 100,000 offers: 16,181 against the index's 15,619), and a narrower copy
+    had it chosen (the tsquery tested on each of the 100,000 rows: 206 ms where `offers`'
+    index took 117, under load)."""
     was = text(
         "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
     )
-    previous = (await session.execute(was)).scalar_one()
-    yield
-    # Not after a failure: the transaction is then rolled back, the setting (local to it)
-    # with it, and a statement in an aborted transaction would hide the error.
-    back = text("SELECT set_config('enable_seqscan', :previous, true)")
-    await session.execute(back, {"previous": previous})
+    return str((await session.execute(was)).scalar_one())
+
+
+def _restoring(statement: Select[Any]) -> Select[Any]:
+    """`statement`, putting the planner's setting back as it was (parameter `p_seqscan`,
+    `_indexed`) when it starts: planned already, it runs as planned (the setting only weighs
+    on planning), and the statements after it are planned as before. A one-time filter (an
+    uncorrelated condition, worked out before any row is read), so it runs whatever the rows,
+    none included. After a failure, the transaction is rolled back, the setting (local to it)
+    with it."""
+    back = func.set_config(literal_column("'enable_seqscan'"), bind("p_seqscan"), true())
+    return statement.where(select(back).scalar_subquery().is_not(None))
 
 
 def _count(shape: ranking.Shape) -> Select[Any]:
     """The matches of a search counted up to `p_cap`."""
-    base = ranking.matching(shape, ranking.searched(shape))[0]
-    return select(func.count()).select_from(base.limit(integer("p_cap")).subquery())
+    model = ranking.searched(shape)
+    base = ranking.matching(shape, model)[0]
+    counted = select(func.count()).select_from(base.limit(integer("p_cap")).subquery())
+    return counted if model is Offer else _restoring(counted)
 
 
 def _statement(
@@ -227,7 +243,8 @@ def _statement(
         newest_first = True
         page_query = source.order_by(model.created_at.desc(), model.id.desc())
     page = page_query.offset(integer("p_offset")).limit(integer("p_limit")).subquery("page")
-    return _with_offers(page, newest_first, gathered, listed)
+    offers = _with_offers(page, newest_first, gathered, listed)
+    return offers if model is Offer else _restoring(offers)
 
 
 def _with_offers(page: Any, newest_first: bool, gathered: bool, listed: bool) -> Select[Any]:
