@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from fair import db, search
 from fair.search import terms as search_terms
@@ -241,3 +241,62 @@ async def test_a_tier_s_newest_are_taken_by_a_top_k_sort(session):  # type: igno
     assert [(s["Sort Method"], s["Plans"][0]["Actual Rows"]) for s in sorts] == [
         ("top-N heapsort", 7)
     ]
+
+
+async def _paged_statements(session, edition, query: search.Query) -> tuple[Any, list[str]]:  # type: ignore[no-untyped-def]
+    """The page of `query` and the page statements it ran (reading the matches)."""
+    engine = session.bind.sync_engine
+    seen: list[str] = []
+
+    def kept(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "WITH matches" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", kept)
+    try:
+        page = await search.search(session, edition_id=edition.id, query=query)
+    finally:
+        event.remove(engine, "before_cursor_execute", kept)
+    return page, seen
+
+
+def _seen(page: search.Page) -> tuple[Any, ...]:
+    return ([h.offer.id for h in page.hits], page.total, page.capped, page.matched)
+
+
+# Words every offer's text has: PostgreSQL estimates a prefix's matches (a tsquery's "word:*")
+# from its statistics' most common words only when it has 100 of them (else a default guess).
+VOCABULARY = " ".join(f"vocab{a}{b}" for a in "abcdefghij" for b in "abcdefghijkl")
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("titles_first", [True, False])
+async def test_a_broad_word_s_page_is_read_from_its_newest_matches_when_they_settle_it(
+    session, titles_first
+):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a word estimated to find many more offers than the page counts is first
+    read among the newest offers alone (ids past a floor): 60 offers with the word, counted up
+    to 6 (pages 1 to 3). The titles starting with it the newest: those settle the page, one
+    statement.
+    The titles the oldest: none in the window, 10 among all (the title's index counts them),
+    so the window does not settle the page, which is read again from every match. Either
+    way the same pages as without a window (a filter every offer passes: no window)."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    titled = [("Électricien confirmé", "Chantiers.")] * 10
+    texts = [("Agent de maintenance", "Travaux avec un électricien.")] * 50
+    for title, described in titled + texts if not titles_first else texts + titled:
+        await f.offer(session, booth_=booth, title=title, description=f"{described} {VOCABULARY}")
+    await db.commit(session)
+    await session.execute(text("ANALYZE search_offers"))
+    for page_n in (1, 2, 3):
+        asked = {"q": "electricien", "per_page": 2, "rank_bound": 2, "count_cap": 5}
+        query = search.Query(page=page_n, **asked)
+        page, statements = await _paged_statements(session, edition, query)
+        windowed = [s for s in statements if "search_offers.id > $" in s]
+        assert len(windowed) == 1, page_n
+        assert len(statements) == (1 if titles_first else 2), page_n
+        unwindowed, _ = await _paged_statements(
+            session, edition, search.Query(page=page_n, contract="cdi", **asked)
+        )
+        assert _seen(page) == _seen(unwindowed), page_n
