@@ -27,7 +27,9 @@ scored ones, newest first. Scoring is what a broad word cost at scale (bm25 read
 positions and sizes; ts_rank each one's vector); the tiers are what follows the score (a
 title's match is the best evidence), and within one the offers of a job differ by their texts
 alone. bench/search.py --approximation measures what the bound changes against the exact
-ranking.
+ranking. Since a bounded page needs only each tier's newest, a broad word's is read from the
+matches among the newest offers first (a window of ids: fair.search.pages), which settle it
+when they hold what it needs (`postgresql_bounded`'s `full`, `_settled`).
 """
 
 from __future__ import annotations
