@@ -275,16 +275,16 @@ async def test_a_broad_word_s_page_is_read_from_its_newest_matches_when_they_set
     session, titles_first
 ):  # type: ignore[no-untyped-def]
     """On PostgreSQL, a word estimated to find many more offers than the page counts is first
-    read among the newest offers alone (ids past a floor): 60 offers with the word, counted up
-    to 6 (pages 1 to 3). The titles starting with it the newest: those settle the page, one
-    statement.
-    The titles the oldest: none in the window, 10 among all (the title's index counts them),
-    so the window does not settle the page, which is read again from every match. Either
-    way the same pages as without a window (a filter every offer passes: no window)."""
+    read among the newest offers alone (ids past a floor): 90 offers with the word, counted up
+    to 6 to 10 (pages 1 to 3: at least fair.search.pages.WINDOW_FROM times that). The titles
+    starting with it the newest: those settle the page, one statement. The titles the oldest:
+    none in the window, 10 among all (the title's index counts them), so the window does not
+    settle the page, which is read again from every match. Either way the same pages as
+    without a window (a filter every offer passes: no window)."""
     edition = await f.edition(session)
     booth, _ = await f.booth(session, edition_=edition)
     titled = [("Électricien confirmé", "Chantiers.")] * 10
-    texts = [("Agent de maintenance", "Travaux avec un électricien.")] * 50
+    texts = [("Agent de maintenance", "Travaux avec un électricien.")] * 80
     for title, described in titled + texts if not titles_first else texts + titled:
         await f.offer(session, booth_=booth, title=title, description=f"{described} {VOCABULARY}")
     await db.commit(session)
