@@ -300,3 +300,26 @@ async def test_a_broad_word_s_page_is_read_from_its_newest_matches_when_they_set
             session, edition, search.Query(page=page_n, contract="cdi", **asked)
         )
         assert _seen(page) == _seen(unwindowed), page_n
+
+
+@pytest.mark.postgresql_only
+async def test_a_window_settling_the_tiers_counts_every_match_when_it_holds_too_few(session):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a window whose matches settle the page's tiers but fall short of the
+    count (the words' matches older than the window's offers: 4 of 60 in it, 6 counted) counts
+    every match in the same statement: one statement, the same page as without a window."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    offers = [("Agent de maintenance", "Travaux avec un soudeur.")] * 56
+    offers += [("Agent de maintenance", "Travaux de peinture.")] * 40
+    offers += [("Soudeur confirmé", "Chantiers.")] * 4
+    for title, described in offers:
+        await f.offer(session, booth_=booth, title=title, description=f"{described} {VOCABULARY}")
+    await db.commit(session)
+    await session.execute(text("ANALYZE search_offers"))
+    asked = {"q": "soudeur", "per_page": 2, "rank_bound": 2, "count_cap": 5}
+    page, statements = await _paged_statements(session, edition, search.Query(**asked))
+    assert [s for s in statements if "search_offers.id > $" in s] == statements
+    assert len(statements) == 1
+    unwindowed, _ = await _paged_statements(session, edition, search.Query(contract="cdi", **asked))
+    assert _seen(page) == _seen(unwindowed)
+    assert (page.total, page.capped) == (5, True)

@@ -155,10 +155,12 @@ async def _search(
 
 # A bounded page tries a window of the newest ids first (`_paged`) when its words are estimated
 # to find WINDOW_FROM times the matches it counts at most, the window's size then likely to
-# hold WINDOW_HOLDS times that many (if the ids spread the matches evenly). The margins
-# absorb the planner's errors: "plombier" widened, estimated 9,141, finds 2,500 (a window
-# holding twice the cap by the estimate held 821 of the 1,001 counted: the page read twice,
-# its CPU doubled); "chauffeur" (6,505 estimated, 6,783 found) then gets no window.
+# hold WINDOW_HOLDS times that many (if the ids spread the matches evenly). When the planner
+# estimates too many, the statement counts every match (`_statement`), the page settled by
+# the window's tiers: "plombier" widened, 9,141 estimated for 2,500 found. With windows sized
+# for 3 times the cap from 6 times estimated, its window held 821 of the 1,001 counted: the
+# count over every match took its CPU per search from 9 to 14 ms (a window too short read the
+# page twice: 18), while "chauffeur" (6,505 estimated, 6,783 found) went from 25 to 22.
 WINDOW_FROM = 8
 WINDOW_HOLDS = 4
 
@@ -173,10 +175,11 @@ async def _paged(
     """The page statement's rows (`statement(windowed)`). `windowed` (a bounded ranking:
     fair.search.match.postgresql_bounded, without filters), a broad word's matches are first
     read among the newest ids alone (`p_floor`, `_WINDOWED`): those settle the page when they
-    hold more than the cap and, of each tier the page reaches, its newest the ranking needs
-    (or all of it: fair.search.match._settled). Else, which that statement says (`sure`), or
-    when it finds no row, the statement over every match, as without a window. "btp" widened
-    at 100,000 offers: 2,400 of its 12,635 matches read, each one's row and tier."""
+    hold, of each tier the page reaches, its newest the ranking needs (or all of it:
+    fair.search.match._settled) and every match counts past the cap (those of the window, or
+    then all of them). Else, which that statement says (`sure`), or when it finds no row, the
+    statement over every match, as without a window. "btp" widened at 100,000 offers: 1,800
+    of its 12,635 matches read, each one's row and tier."""
     if not narrow:
         return list((await session.execute(statement(False), params)).all())
     floor = 0
@@ -311,7 +314,16 @@ def _statement(
         cap = integer("p_cap")
         counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
         newest_first = sort == "recent"
-        total_ = counted.scalar_subquery().label("total")
+        total: Any = counted.scalar_subquery()
+        if windowed:
+            # Fewer than the cap in the window: every match counted (up to the cap; its
+            # subquery runs only then), so that a window whose tiers settle the page settles
+            # its count too (the planner's estimate too high: "plombier" widened, 9,141 for
+            # 2,500) without the page read again.
+            matches = ranked.with_only_columns(literal_column("1")).limit(cap).subquery()
+            whole = select(func.count()).select_from(matches).scalar_subquery()
+            total = case((total >= cap, total), else_=whole)
+        total_ = total.label("total")
         # Without filters, the matches are what the facets count: their ids come with the
         # page (at most `cap`: all of them when the count is not capped), so that the facets
         # read those offers by id instead of matching the words again.
@@ -325,8 +337,8 @@ def _statement(
         if bounded:  # the rows that can be on the page, ranked; whether a window settles it
             every = ranked if windowed else None
             rows, sure = search_match.postgresql_bounded(inner, model.__table__, words, every)
-            if windowed:
-                extra.append(((counted.scalar_subquery() >= cap) & sure).label("sure"))
+            if windowed:  # capped (else its matches' ids are the facets': every one read)
+                extra.append(((total >= cap) & sure).label("sure"))
         ordered = rows.c.key
         measured = (rows.c.key if sort == "distance" else rows.c.distance).label("distance")
         page_query = select(rows.c.id, measured, ordered, total_, *extra).order_by(
