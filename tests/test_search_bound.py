@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from fair import db, offers, search
@@ -322,3 +322,106 @@ async def test_the_text_s_tier_is_told_apart_only_for_the_page(session):  # type
         page, nodes = await _explained(session, edition, query, find)
         assert [h.offer.id for h in page.hits] == exact[:per_page]
         assert _runs(nodes, "told") == told, per_page
+
+
+@pytest.mark.postgresql_only
+async def test_a_tier_s_newest_are_taken_by_a_top_k_sort(session):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a tier's newest `rank_bound` + page depth matches are taken by a top-k
+    sort of its matches (a bounded heap), then numbered: numbered first (a window function's
+    input), all of them were sorted, thousands for a broad word's tier. The same page."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    for n in range(7):
+        await f.offer(session, booth_=booth, title=f"Électricien {n}")
+    await db.commit(session)
+    exact = await _ids(session, edition, q="electricien", per_page=7, rank_bound=0)
+    query = search.Query(q="electricien", per_page=1, rank_bound=1)
+    page, nodes = await _explained(session, edition, query)
+    assert [h.offer.id for h in page.hits] == exact[:1]
+    # The first tier's sort by id: its seven matches in, the newest two (bound and page) kept.
+    sorts = [n for n in nodes if n["Node Type"] == "Sort" and n["Sort Key"] == ["matches.id DESC"]]
+    assert [(s["Sort Method"], s["Plans"][0]["Actual Rows"]) for s in sorts] == [
+        ("top-N heapsort", 7)
+    ]
+
+
+async def _paged_statements(session, edition, query: search.Query) -> tuple[Any, list[str]]:  # type: ignore[no-untyped-def]
+    """The page of `query` and the page statements it ran (reading the matches)."""
+    engine = session.bind.sync_engine
+    seen: list[str] = []
+
+    def kept(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "WITH matches" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", kept)
+    try:
+        page = await search.search(session, edition_id=edition.id, query=query)
+    finally:
+        event.remove(engine, "before_cursor_execute", kept)
+    return page, seen
+
+
+def _seen(page: search.Page) -> tuple[Any, ...]:
+    return ([h.offer.id for h in page.hits], page.total, page.capped, page.matched)
+
+
+# Words every offer's text has: PostgreSQL estimates a prefix's matches (a tsquery's "word:*")
+# from its statistics' most common words only when it has 100 of them (else a default guess).
+VOCABULARY = " ".join(f"vocab{a}{b}" for a in "abcdefghij" for b in "abcdefghijkl")
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("titles_first", [True, False])
+async def test_a_broad_word_s_page_is_read_from_its_newest_matches_when_they_settle_it(
+    session, titles_first
+):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a word estimated to find many more offers than the page counts is first
+    read among the newest offers alone (ids past a floor): 90 offers with the word, counted up
+    to 6 to 10 (pages 1 to 3: at least fair.search.pages.WINDOW_FROM times that). The titles
+    starting with it the newest: those settle the page, one statement. The titles the oldest:
+    none in the window, 10 among all (the title's index counts them), so the window does not
+    settle the page, which is read again from every match. Either way the same pages as
+    without a window (a filter every offer passes: no window)."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    titled = [("Électricien confirmé", "Chantiers.")] * 10
+    texts = [("Agent de maintenance", "Travaux avec un électricien.")] * 80
+    for title, described in titled + texts if not titles_first else texts + titled:
+        await f.offer(session, booth_=booth, title=title, description=f"{described} {VOCABULARY}")
+    await db.commit(session)
+    await session.execute(text("ANALYZE search_offers"))
+    for page_n in (1, 2, 3):
+        asked = {"q": "electricien", "per_page": 2, "rank_bound": 2, "count_cap": 5}
+        query = search.Query(page=page_n, **asked)
+        page, statements = await _paged_statements(session, edition, query)
+        windowed = [s for s in statements if "search_offers.id > $" in s]
+        assert len(windowed) == 1, page_n
+        assert len(statements) == (1 if titles_first else 2), page_n
+        unwindowed, _ = await _paged_statements(
+            session, edition, search.Query(page=page_n, contract="cdi", **asked)
+        )
+        assert _seen(page) == _seen(unwindowed), page_n
+
+
+@pytest.mark.postgresql_only
+async def test_a_window_settling_the_tiers_counts_every_match_when_it_holds_too_few(session):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a window whose matches settle the page's tiers but fall short of the
+    count (the words' matches older than the window's offers: 4 of 60 in it, 6 counted) counts
+    every match in the same statement: one statement, the same page as without a window."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    offers = [("Agent de maintenance", "Travaux avec un soudeur.")] * 56
+    offers += [("Agent de maintenance", "Travaux de peinture.")] * 40
+    offers += [("Soudeur confirmé", "Chantiers.")] * 4
+    for title, described in offers:
+        await f.offer(session, booth_=booth, title=title, description=f"{described} {VOCABULARY}")
+    await db.commit(session)
+    await session.execute(text("ANALYZE search_offers"))
+    asked = {"q": "soudeur", "per_page": 2, "rank_bound": 2, "count_cap": 5}
+    page, statements = await _paged_statements(session, edition, search.Query(**asked))
+    assert [s for s in statements if "search_offers.id > $" in s] == statements
+    assert len(statements) == 1
+    unwindowed, _ = await _paged_statements(session, edition, search.Query(contract="cdi", **asked))
+    assert _seen(page) == _seen(unwindowed)
+    assert (page.total, page.capped) == (5, True)

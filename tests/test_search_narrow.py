@@ -91,7 +91,9 @@ async def test_the_matches_are_read_from_the_narrow_copy(session):  # type: igno
     paged = next(i for i, s in enumerate(statements) if "WITH matches" in s)
     assert "FROM search_offers" in statements[paged]
     assert "set_config('enable_seqscan', 'off', true)" in statements[paged - 1]
-    assert "set_config('enable_seqscan', $1, true)" in statements[paged + 1]
+    # Put back by the page's statement itself (no round trip of its own).
+    assert "set_config('enable_seqscan', $" in statements[paged]
+    assert not any("set_config" in s for s in statements[paged + 1 :])
     assert await session.scalar(text("SELECT current_setting('enable_seqscan')")) == "on"
     raw = (await (await session.connection()).get_raw_connection()).driver_connection
     async with raw.transaction():
@@ -137,6 +139,41 @@ async def test_the_facets_read_the_matches_ids_from_the_narrow_copy(session):  #
     )
     assert len(seen) == 1 and "FROM search_offers" in seen[0], seen
     assert "FROM offers WHERE" not in seen[0]
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("q", ["chauffeur", "zzzyx"])
+async def test_the_planner_s_setting_is_put_back_by_the_statements_themselves(session, q):  # type: ignore[no-untyped-def]
+    """Newest first (the page's statement, then the count's), with matches or none: each of
+    the two statements reading the narrow copy follows one that turns the sequential scan
+    off, and puts the setting back itself; no statement of its own does (a round trip each),
+    and the setting is back afterwards."""
+    edition = await f.edition(session)
+    booth, _ = await f.booth(session, edition_=edition)
+    for title in ("Chauffeur livreur", "Chauffeur de bus", "Cariste"):
+        await f.offer(session, booth_=booth, title=title)
+    await db.commit(session)
+    engine = session.bind.sync_engine
+    seen: list[str] = []
+
+    def kept(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", kept)
+    try:
+        query = search.Query(q=q, sort="recent")
+        page = await search.search(session, edition_id=edition.id, query=query)
+    finally:
+        event.remove(engine, "before_cursor_execute", kept)
+    assert page.total == (2 if q == "chauffeur" else 0)
+    narrow = [i for i, s in enumerate(seen) if "FROM search_offers" in s]
+    assert len(narrow) == 2
+    for i in narrow:
+        assert "set_config('enable_seqscan', 'off', true)" in seen[i - 1]
+        assert "set_config('enable_seqscan', $" in seen[i]
+    settings = [s for s in seen if "set_config" in s]
+    assert len(settings) == 4  # two turning it off, the two statements putting it back
+    assert await session.scalar(text("SELECT current_setting('enable_seqscan')")) == "on"
 
 
 @pytest.mark.postgresql_only

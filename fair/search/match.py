@@ -27,7 +27,9 @@ scored ones, newest first. Scoring is what a broad word cost at scale (bm25 read
 positions and sizes; ts_rank each one's vector); the tiers are what follows the score (a
 title's match is the best evidence), and within one the offers of a job differ by their texts
 alone. bench/search.py --approximation measures what the bound changes against the exact
-ranking.
+ranking. Since a bounded page needs only each tier's newest, a broad word's is read from the
+matches among the newest offers first (a window of ids: fair.search.pages), which settle it
+when they hold what it needs (`postgresql_bounded`'s `full`, `_settled`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     case,
     func,
     literal,
@@ -643,8 +646,9 @@ def _ts_tiers(vector: Any, title: Any, words: Words) -> list[tuple[int, Any]]:
             continue
         condition = titled.op("@@")(func.to_tsquery("simple", bind(f"w_tier_{n}")))
         if where == "head":
+            # The first word's LIKE first: cheaper than the `@@`, and most titles fail it.
             starts = stems.like(bind(f"w_h{n}_a")) | stems.like(bind(f"w_h{n}_b"))
-            condition = condition & starts
+            condition = starts & condition
         found.append((n, condition))
     return found
 
@@ -687,7 +691,9 @@ def _text_tier(words: Words) -> int | None:
     return next((n for n, where in words.tiers if where == "any"), None)
 
 
-def postgresql_bounded(matches: Any, table_: Any, words: Words) -> Any:
+def postgresql_bounded(
+    matches: Any, table_: Any, words: Words, full: Any = None
+) -> tuple[Any, Any]:
     """The rows of `matches` (id, distance, key: their tier, `postgresql_tier`) that can be
     on the page (`p_depth`: its offset and size), as (id, distance, key) with their rank as
     key: the newest `w_k` of each tier (highest ids) ranked as `postgresql` ranks them, the
@@ -700,13 +706,18 @@ def postgresql_bounded(matches: Any, table_: Any, words: Words) -> Any:
     whose rows keep their order (a broad word's first tier alone fills the first pages: its
     200 scored, not the 800 of four tiers). The text's tier and the last, one key in
     `matches` (`postgresql_tier`), are told apart (`_told`) only when the better tiers hold
-    fewer than `p_depth`."""
+    fewer than `p_depth`.
+
+    With `full` (the select of every match's id, `matches` being those of a window of the
+    newest ids: fair.search.pages), also whether these rows are those every match gives
+    (`_settled`), else None."""
     every = _tsquery("w_every")
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
     text_ = _text_tier(words)
     told: Any = None if text_ is None else _told(matches, table_, text_)
     parts = []
+    settled: list[Any] = []
     for n in range(LAST + 1):
         tier = _key(n)
         deferred = text_ is not None and n >= text_  # the tier's matches are in `told`
@@ -715,18 +726,18 @@ def postgresql_bounded(matches: Any, table_: Any, words: Words) -> Any:
         better = [(matches, tier)]
         if text_ is not None and n > text_:
             better = [(matches, _key(text_)), (told, tier)]
-        newest = (
-            select(
-                source.c.id,
-                source.c.distance,
-                source.c.key,
-                func.row_number().over(order_by=source.c.id.desc()).label("n"),
-            )
-            .where(source.c.key == tier, *([_reaches(better, tier)] if n else []))
+        reaches = _reaches(better, tier) if n else None
+        # The tier's newest taken first (a top-k sort), then numbered: numbered first, every
+        # match of the tier was sorted (a window's input), not only the few kept.
+        kept = (
+            select(source.c.id, source.c.distance, source.c.key)
+            .where(source.c.key == tier, *([] if reaches is None else [reaches]))
             .order_by(source.c.id.desc())
             .limit(integer("w_k") + integer("p_depth"))
             .subquery()
         )
+        numbered = func.row_number().over(order_by=kept.c.id.desc()).label("n")
+        newest = select(kept.c.id, kept.c.distance, kept.c.key, numbered).subquery()
         score = (
             select(func.ts_rank(vector, every, 32))  # below 1: the tiers never mix
             .select_from(scored)
@@ -737,7 +748,37 @@ def postgresql_bounded(matches: Any, table_: Any, words: Words) -> Any:
         rest = newest.c.key + literal_column("0.5", Float)
         key = case((newest.c.n <= integer("w_k"), newest.c.key - score), else_=rest)
         parts.append(select(newest.c.id, newest.c.distance, key.label("key")))
-    return union_all(*parts).subquery("ranked")
+        if full is not None:
+            settled.append(_settled(n, source, reaches, full, words))
+    ranked = union_all(*parts).subquery("ranked")
+    return ranked, (and_(*(s for s in settled if s is not None)) if full is not None else None)
+
+
+def _settled(n: int, source: Any, reaches: Any, full: Any, words: Words) -> Any:
+    """Whether tier `n`'s rows on the page are the same from `source` (its matches in the
+    window of the newest ids: `postgresql_bounded`) as from every match (`full`): it is not
+    read (`reaches`, false), or the window holds its newest `w_k` + `p_depth`, or (a title's
+    tier) every match of it (counted among all from the title's index, migration 0046: a tier
+    of none, the titles starting with a broad word, often, is known without reading every
+    match). None: a tier no match can be in (no groups of its own)."""
+    tiered = dict(_ts_tiers(literal_column("search_offers.search_vector"), "search_offers", words))
+    if n not in tiered and n != LAST and n != _text_tier(words):
+        return None
+    depth = integer("w_k") + integer("p_depth")
+    held: Any = select(literal_column("1")).select_from(source).where(source.c.key == _key(n))
+    window = _counted(held.limit(depth))
+    found = [window >= depth]
+    titles = [m for m, where in words.tiers if where != "any"]
+    if n in titles:
+        others = [~tiered[m] for m in titles if m < n]
+        every = full.with_only_columns(literal_column("1")).where(tiered[n], *others)
+        found.append(window == _counted(every.limit(depth)))
+    return or_(*([] if reaches is None else [~reaches]), *found)
+
+
+def _counted(rows: Any) -> Any:
+    """The number of `rows` (a select), uncorrelated (worked out once)."""
+    return select(func.count()).select_from(rows.subquery()).correlate(None).scalar_subquery()
 
 
 def _key(n: int) -> Any:

@@ -3,13 +3,22 @@ counted (`search`), and the public API's list of the same offers by id (`listing
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, literal_column, select, text, union_all
+from sqlalchemy import (
+    Select,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import geo, timing
@@ -24,7 +33,7 @@ from fair.search.filters import sort as sort_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.places import distance_from
 from fair.search.query import Hit, Page, Query, check, rank_bound
-from fair.search.shapes import integer
+from fair.search.shapes import bind, integer
 
 
 async def search(
@@ -107,8 +116,13 @@ async def _search(
     # (SQLite's `ranked` scores only those already: fair.search.match.sqlite.)
     bounded = sort == "relevance" and shape.bound and not network and dialect == "postgresql"
     listed = gathered and listable(query)
-    key = ("page", shape, sort, gathered, bounded, network)
-    statement = shapes.built(key, lambda: _statement(shape, sort, gathered, bounded, network))
+
+    def statement(windowed: bool = False) -> Select[Any]:
+        key = ("page", shape, sort, gathered, bounded, network, windowed)
+        return shapes.built(
+            key, lambda: _statement(shape, sort, gathered, bounded, network, windowed)
+        )
+
     offset = (query.page - 1) * query.per_page
     cap = offset + query.count_cap + 1  # matches counted at most: one more says "more than"
     params = ranking.values(dialect, edition_id, query, origin)
@@ -116,8 +130,9 @@ async def _search(
     params.update(p_depth=offset + query.per_page)
     narrow = ranking.searched(shape) is not Offer
     with timing.span("query"):  # the page's ids (and, gathered, the capped count) and offers
-        async with _indexed(session, narrow):
-            rows = (await session.execute(statement, params)).all()
+        # A window only without filters: the words' estimate counts every offer they find.
+        windowed = bounded and listable(query)
+        rows = await _paged(session, statement, params, narrow, windowed)
     matched: tuple[int, ...] | None = None
     if gathered and rows:
         total = int(rows[0].total)
@@ -130,8 +145,9 @@ async def _search(
     else:
         with timing.span("count"):
             counted_ = shapes.built(("count", shape), lambda: _count(shape))
-            async with _indexed(session, narrow):
-                total = int(await session.scalar(counted_, params) or 0)
+            if narrow:
+                params["p_seqscan"] = await _indexed(session)
+            total = int(await session.scalar(counted_, params) or 0)
     with timing.span("hits"):  # the partners' offers of the page; distances measured
         loaded = {row.id: (row.Offer, row.name) for row in rows if row.Offer is not None}
         hits = await read_hits(session, [(row.id, row.distance) for row in rows], origin, loaded)
@@ -140,39 +156,130 @@ async def _search(
     return result
 
 
-@asynccontextmanager
-async def _indexed(session: AsyncSession, narrow: bool) -> AsyncIterator[None]:
-    """The statements run inside read the words' matches from the full-text index, never by
-    a sequential scan, when they read the narrow copy of `offers` (`narrow`:
-    `ranking.searched`); the setting as it was afterwards (two round trips). On that smaller
-    table a broad word's scan of every row is priced near the index ("btp" widened at 100,000
-    offers: 16,181 against the index's 15,619), and a narrower copy had it chosen (the tsquery
-    tested on each of the 100,000 rows: 206 ms where `offers`' index took 117, under load)."""
+# A bounded page tries a window of the newest ids first (`_paged`) when its words are estimated
+# to find WINDOW_FROM times the matches it counts at most, the window's size then likely to
+# hold WINDOW_HOLDS times that many (if the ids spread the matches evenly). When the planner
+# estimates too many, the statement counts every match (`_statement`), the page settled by
+# the window's tiers: "plombier" widened, 9,141 estimated for 2,500 found. With windows sized
+# for 3 times the cap from 6 times estimated, its window held 821 of the 1,001 counted: the
+# count over every match took its CPU per search from 9 to 14 ms (a window too short read the
+# page twice: 18), while "chauffeur" (6,505 estimated, 6,783 found) went from 25 to 22.
+WINDOW_FROM = 8
+WINDOW_HOLDS = 4
+
+
+async def _paged(
+    session: AsyncSession,
+    statement: Callable[[bool], Select[Any]],
+    params: dict[str, Any],
+    narrow: bool,
+    windowed: bool,
+) -> list[Any]:
+    """The page statement's rows (`statement(windowed)`). `windowed` (a bounded ranking:
+    fair.search.match.postgresql_bounded, without filters), a broad word's matches are first
+    read among the newest ids alone (`p_floor`, `_WINDOWED`): those settle the page when they
+    hold, of each tier the page reaches, its newest the ranking needs (or all of it:
+    fair.search.match._settled) and every match counts past the cap (those of the window, or
+    then all of them). Else, which that statement says (`sure`), or when it finds no row, the
+    statement over every match, as without a window. "btp" widened at 100,000 offers: 1,800
+    of its 12,635 matches read, each one's row and tier."""
     if not narrow:
-        yield
-        return
+        return list((await session.execute(statement(False), params)).all())
+    floor = 0
+    if windowed:
+        was = (await session.execute(_WINDOWED, _window_values(params))).one()
+        params["p_seqscan"], params["p_indexscan"], floor = was[:3]
+    else:
+        params["p_seqscan"] = await _indexed(session)
+    if floor:
+        params["p_floor"] = floor
+        rows = (await session.execute(statement(True), params)).all()
+        if rows and rows[0].sure:
+            return list(rows)
+        params["p_seqscan"] = await _indexed(session)
+    return list((await session.execute(statement(False), params)).all())
+
+
+def _window_values(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "w_found": params["w_found"],
+        "p_cap": params["p_cap"],
+        "p_from": WINDOW_FROM,
+        "p_holds": WINDOW_HOLDS,
+    }
+
+
+# `_indexed`'s, and for a page without filters the id its window starts after (`p_floor`: 0,
+# no window, unless the words are estimated to find WINDOW_FROM times the cap, by the planner:
+# search_offers_estimate, migration 0046; else the newest ids likely to hold WINDOW_HOLDS
+# times the cap); with a window, the planner's plain index scans off too (the settings as
+# they were, put back by the page's statement: `_restoring`): the planner walked the primary
+# key's range instead, each offer's tsvector read to match it ("btp" widened at 100,000
+# offers: 11.5 ms of CPU for the page's statement), where the range's bitmap ANDed with the
+# full-text index's reads only the matches (9.2 ms; 23 without a window).
+_WINDOWED = text(
+    "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), floor,"
+    " set_config('enable_seqscan', 'off', true),"
+    " set_config('enable_indexscan', CASE WHEN floor > 0 THEN 'off'"
+    " ELSE current_setting('enable_indexscan') END, true)"
+    " FROM (SELECT CASE WHEN estimate >= :p_from * :p_cap"
+    " THEN greatest(0, top - top * :p_holds * :p_cap / estimate) ELSE 0 END AS floor"
+    " FROM (SELECT (SELECT coalesce(max(id), 0)::bigint FROM search_offers) AS top,"
+    " search_offers_estimate(to_tsquery('fair_french', :w_found)) AS estimate) AS known)"
+    " AS windowed"
+).bindparams(integer("p_from"), integer("p_cap"), integer("p_holds"), bind("w_found"))
+
+
+async def _indexed(session: AsyncSession) -> str:
+    """The next statement (the page's or the count's, on the narrow copy of `offers`:
+    `ranking.searched`) reads the words' matches from the full-text index, never by a
+    sequential scan: the planner's setting turned off for the transaction; the setting as it
+    was, which that statement puts back itself once planned (`_restoring`: no round trip of
+    its own). On that smaller table a broad word's scan of every row is priced near the index
+    ("btp" widened at 100,000 offers: 16,181 against the index's 15,619), and a narrower copy
+    had it chosen (the tsquery tested on each of the 100,000 rows: 206 ms where `offers`'
+    index took 117, under load)."""
     was = text(
         "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
     )
-    previous = (await session.execute(was)).scalar_one()
-    yield
-    # Not after a failure: the transaction is then rolled back, the setting (local to it)
-    # with it, and a statement in an aborted transaction would hide the error.
-    back = text("SELECT set_config('enable_seqscan', :previous, true)")
-    await session.execute(back, {"previous": previous})
+    return str((await session.execute(was)).scalar_one())
+
+
+def _restoring(statement: Select[Any], indexscan: bool = False) -> Select[Any]:
+    """`statement`, putting the planner's setting back as it was (parameter `p_seqscan`,
+    `_indexed`; `indexscan`, the plain index scans' too, `p_indexscan`: `_WINDOWED`) when it
+    starts: planned already, it runs as planned (the settings only weigh on planning), and the
+    statements after it are planned as before. A one-time filter (an uncorrelated condition,
+    worked out before any row is read), so it runs whatever the rows, none included. After a
+    failure, the transaction is rolled back, the settings (local to it) with it."""
+    backs = [("enable_seqscan", "p_seqscan")]
+    if indexscan:
+        backs.append(("enable_indexscan", "p_indexscan"))
+    for name, value in backs:
+        back = func.set_config(literal_column(f"'{name}'"), bind(value), true())
+        statement = statement.where(select(back).scalar_subquery().is_not(None))
+    return statement
 
 
 def _count(shape: ranking.Shape) -> Select[Any]:
     """The matches of a search counted up to `p_cap`."""
-    base = ranking.matching(shape, ranking.searched(shape))[0]
-    return select(func.count()).select_from(base.limit(integer("p_cap")).subquery())
+    model = ranking.searched(shape)
+    base = ranking.matching(shape, model)[0]
+    counted = select(func.count()).select_from(base.limit(integer("p_cap")).subquery())
+    return counted if model is Offer else _restoring(counted)
 
 
 def _statement(
-    shape: ranking.Shape, sort: str, gathered: bool, bounded: bool, network: bool
+    shape: ranking.Shape,
+    sort: str,
+    gathered: bool,
+    bounded: bool,
+    network: bool,
+    windowed: bool = False,
 ) -> Select[Any]:
     """A page's statement (`_search`), from its shape alone: the page's rows `p_offset`
-    onwards, `p_limit` of them, the matches counted up to `p_cap`."""
+    onwards, `p_limit` of them, the matches counted up to `p_cap`; `windowed` (bounded), of
+    the matches past the id `p_floor` alone, and whether those settle the page (`_paged`)."""
     # The matches read from the narrow copy of `offers` on PostgreSQL (`ranking.searched`),
     # the page's few offers from `offers` (`_with_offers`).
     model = ranking.searched(shape)
@@ -195,6 +302,8 @@ def _statement(
     source: Any = (ranked if sort == "relevance" else base).with_only_columns(
         model.id.label("id"), literal_column("NULL").label("distance"), key.label("key")
     )
+    if windowed:  # a window of the newest ids (`_paged`)
+        source = source.where(model.id > integer("p_floor"))
     if network:
         source = union_all(source, ranking.network_rows(shape, sort))
         gathered = True
@@ -208,7 +317,16 @@ def _statement(
         cap = integer("p_cap")
         counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
         newest_first = sort == "recent"
-        total_ = counted.scalar_subquery().label("total")
+        total: Any = counted.scalar_subquery()
+        if windowed:
+            # Fewer than the cap in the window: every match counted (up to the cap; its
+            # subquery runs only then), so that a window whose tiers settle the page settles
+            # its count too (the planner's estimate too high: "plombier" widened, 9,141 for
+            # 2,500) without the page read again.
+            matches = ranked.with_only_columns(literal_column("1")).limit(cap).subquery()
+            whole = select(func.count()).select_from(matches).scalar_subquery()
+            total = case((total >= cap, total), else_=whole)
+        total_ = total.label("total")
         # Without filters, the matches are what the facets count: their ids come with the
         # page (at most `cap`: all of them when the count is not capped), so that the facets
         # read those offers by id instead of matching the words again.
@@ -219,8 +337,11 @@ def _statement(
             extra = [found.label("matched")]
             listed = True
         rows: Any = inner
-        if bounded:  # the rows that can be on the page, ranked
-            rows = search_match.postgresql_bounded(inner, model.__table__, words)
+        if bounded:  # the rows that can be on the page, ranked; whether a window settles it
+            every = ranked if windowed else None
+            rows, sure = search_match.postgresql_bounded(inner, model.__table__, words, every)
+            if windowed:  # capped (else its matches' ids are the facets': every one read)
+                extra.append(((total >= cap) & sure).label("sure"))
         ordered = rows.c.key
         measured = (rows.c.key if sort == "distance" else rows.c.distance).label("distance")
         page_query = select(rows.c.id, measured, ordered, total_, *extra).order_by(
@@ -230,19 +351,25 @@ def _statement(
         newest_first = True
         page_query = source.order_by(model.created_at.desc(), model.id.desc())
     page = page_query.offset(integer("p_offset")).limit(integer("p_limit")).subquery("page")
-    return _with_offers(page, newest_first, gathered, listed)
+    offers = _with_offers(page, newest_first, gathered, listed, windowed)
+    return offers if model is Offer else _restoring(offers, windowed)
 
 
-def _with_offers(page: Any, newest_first: bool, gathered: bool, listed: bool) -> Select[Any]:
+def _with_offers(
+    page: Any, newest_first: bool, gathered: bool, listed: bool, windowed: bool = False
+) -> Select[Any]:
     """The page's rows (id, distance, sort key and, `gathered`, the capped count and,
-    `listed`, the matches' ids on the first row only) in their order, each with its offer and
-    employer's name (none for a partner's offer: negative id): the page's few offers read in
-    the same statement as their ids."""
+    `listed`, the matches' ids on the first row only, and, `windowed`, whether its window
+    settles the page) in their order, each with its offer and employer's name (none for a
+    partner's offer: negative id): the page's few offers read in the same statement as their
+    ids."""
     order = (page.c.key.desc() if newest_first else page.c.key, page.c.id.desc())
     counted: list[Any] = [page.c.total] if gathered else []
     if listed:
         first = func.row_number().over(order_by=order) == 1
         counted.append(case((first, page.c.matched)).label("matched"))
+    if windowed:
+        counted.append(page.c.sure)
     return (
         select(page.c.id, page.c.distance, *counted, Offer, Employer.name.label("name"))
         .select_from(page)
