@@ -19,7 +19,9 @@ Third-party internals touched (SQLAlchemy 2.1, aiosqlite 0.22), all here:
   `_connection`, `_cursor`, `_rows`, `_soft_closed_memoized`), `_async_soft_close` and the
   connection's `_handle_exception`;
 - `aiosqlite.Connection._execute(fn)` (runs `fn()` on the thread) and `._conn` (the sqlite3
-  connection, to be used on that thread only); an attribute of ours on it (`BEGIN`);
+  connection, to be used on that thread only, but for its `in_transaction` flag read by
+  `Connection._idle`, with `._connection`, None once closed); an attribute of ours on it
+  (`BEGIN`);
 - the adapted connection's `commit` and `rollback` (`Connection`).
 """
 
@@ -130,7 +132,8 @@ class Cursor(AsyncAdapt_aiosqlite_cursor):
 
 class Connection(AsyncAdapt_aiosqlite_connection):
     """SQLAlchemy's aiosqlite connection, its cursors `Cursor` (server-side ones unchanged); a
-    transaction that ends before its BEGIN was sent (`defer_begin`) ends without a trip."""
+    transaction that ends before its BEGIN was sent (`defer_begin`) ends without a trip, and
+    so does a rollback with no transaction (`_idle`)."""
 
     __slots__ = ()
     _cursor_cls = Cursor  # type: ignore[assignment]  # a subclass of the one declared
@@ -140,8 +143,18 @@ class Connection(AsyncAdapt_aiosqlite_connection):
             super().commit()
 
     def rollback(self) -> None:
-        if vars(self._connection).pop(BEGIN, None) is None:
+        if vars(self._connection).pop(BEGIN, None) is None and not self._idle():
             super().rollback()
+
+    def _idle(self) -> bool:
+        """Whether the connection holds no transaction (sqlite3's `in_transaction`: SQLite's
+        autocommit flag, read on this thread): then sqlite3's rollback does nothing, and the
+        pool's reset of every connection given back after its COMMIT (a read page's) need
+        not go to the thread and back for it. Read while the thread runs nothing of this
+        connection's: each call to it is awaited, and one cut short (a cancelled request)
+        has SQLAlchemy invalidate the connection (an exit exception), never roll it back."""
+        sqlite = self._connection._connection
+        return sqlite is not None and not sqlite.in_transaction
 
 
 # The BEGIN a connection's next statement sends first, on its aiosqlite connection's attributes.

@@ -65,3 +65,41 @@ async def test_a_sqlite_transaction_begins_in_the_trip_of_its_first_statement(ap
                 assert driver._conn.in_transaction
     assert [tuple(row) for row in rows] == [(1,)]
     assert len(trips) == 2
+
+
+async def test_a_sqlite_read_given_back_to_the_pool_is_two_trips(app):  # type: ignore[no-untyped-def]
+    """A read page's connection, given back after its COMMIT, is reset by the pool with a
+    rollback that has nothing to roll back: it does not go to aiosqlite's thread
+    (fair.sqlite_hop.Connection._idle), so a read is its statement and its COMMIT."""
+    engine = app.state.engine
+    if engine.dialect.name != "sqlite":
+        return
+    connection = await engine.connect()
+    driver = (await connection.get_raw_connection()).driver_connection
+    with _trips(driver) as trips:
+        async with connection.begin():
+            rows = (await connection.exec_driver_sql("SELECT 1")).all()
+        await connection.close()  # back to the pool, reset
+    assert [tuple(row) for row in rows] == [(1,)]
+    assert len(trips) == 2
+
+
+async def test_a_sqlite_connection_given_back_in_a_transaction_is_rolled_back(app):  # type: ignore[no-untyped-def]
+    """What a connection given back to the pool had not committed is rolled back there, in a
+    trip of its own (a transaction is under way: fair.sqlite_hop.Connection._idle)."""
+    engine = app.state.engine
+    if engine.dialect.name != "sqlite":
+        return
+    connection = await engine.connect()
+    driver = (await connection.get_raw_connection()).driver_connection
+    with _trips(driver) as trips:
+        await connection.exec_driver_sql("CREATE TABLE never_kept (x INTEGER)")
+        assert driver._conn.in_transaction
+        await connection.close()  # back to the pool, reset
+    assert len(trips) == 2
+    assert not driver._conn.in_transaction
+    async with engine.connect() as other:
+        found = await other.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'never_kept'"
+        )
+        assert found.scalar_one() == 0
