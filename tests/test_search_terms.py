@@ -315,6 +315,35 @@ async def test_an_appellation_finds_its_codes_offers(session):  # type: ignore[n
     assert found == [("farm", _job("A1101"))]
 
 
+async def test_a_text_is_widened_once_while_the_rome_index_is_the_same(session):  # type: ignore[no-untyped-def]
+    """`widen` works a text out once per ROME index (fair.search.terms._WIDENED: every search
+    paid ~0.2 ms for it again): the same text again is an equal answer of its own, that its
+    caller may add to (as `meant` does); a rebuilt index (the referential imported) works it
+    out again, with what it knows."""
+    await _drivers(session)
+    q = "conducteur de tracteur"
+    first = await search_terms.widen(session, q)
+    assert search_terms._WIDENED[q][0] is await rome_suggest.index(session)
+    assert "A1101" not in first.jobs
+    kept = replace(first, reasons=list(first.reasons), jobs=dict(first.jobs))
+    first.reasons.insert(0, (("x",), Reason("spelling", "x", "y")))
+    first.jobs["X0000"] = "x"
+    again = await search_terms.widen(session, q)
+    assert again == kept
+    session.add(RomeCode(code="A1101", label=_job("A1101").means, parent="A1101"))
+    await session.flush()
+    await session.execute(
+        insert(RomeAppellation),
+        [{"code": "A1101", "code_ogr": "1", "label": "Conducteur / Conductrice de tracteur",
+          "stems": ""}],
+    )  # fmt: skip
+    await db.commit(session)
+    rome_suggest.invalidate()
+    rebuilt = await search_terms.widen(session, q)
+    assert search_terms._WIDENED[q][0] is await rome_suggest.index(session)
+    assert rebuilt.jobs == {"A1101": _job("A1101").means}
+
+
 def test_words_of_one_family():
     stem = search.stem
     assert search_terms.akin(stem("conduite"), stem("conducteur"))

@@ -602,10 +602,35 @@ class Widening:
 
 
 async def widen(session: AsyncSession, q: str) -> Widening:
-    """What `q` also means: its synonyms' groups and the same job's ROME codes."""
+    """What `q` also means: its synonyms' groups and the same job's ROME codes; worked out
+    once per text while the ROME index is the same (`_WIDENED`), a copy of its own to each
+    caller (`meant` adds to the one it gets)."""
     terms = typed_terms(q, MAX_WORDS)
     if not terms:
         return Widening()
+    # Asked on every search as before: it also has the index checked every so often.
+    index = await rome_suggest.index(session)
+    found = _WIDENED.get(q)
+    if found is None or found[0] is not index:
+        found = _WIDENED[q] = (index, await _widened(session, q, terms))
+        if len(_WIDENED) > WIDENED_KEPT:
+            del _WIDENED[next(iter(_WIDENED))]  # the oldest text
+    return _copy(found[1])
+
+
+# The texts `widen` worked out, with the ROME index they were worked out under: a rebuilt
+# index (the referential or the coded offers changed: fair.rome_suggest) is a new object, and
+# the texts are then worked out again. The synonyms are the shipped list's.
+_WIDENED: dict[str, tuple[rome_suggest.Index, Widening]] = {}
+WIDENED_KEPT = 4096
+
+
+def _copy(widening: Widening) -> Widening:
+    return replace(widening, reasons=list(widening.reasons), jobs=dict(widening.jobs))
+
+
+async def _widened(session: AsyncSession, q: str, terms: Sequence[str]) -> Widening:
+    """`widen`'s answer, worked out."""
     known: set[int] = set()
     reasons = synonym_groups(terms, known)
     jobs, rest = await job_codes(session, q, known=known)
