@@ -470,6 +470,7 @@ def measure(
             # What each query works out; the edition's own (itself, whether it shows the
             # network's offers) stays, as for any query on an edition pages read before.
             search_cache.forget(answers_only=True)  # no request in flight: sequential client
+            search_terms.forget_widenings()
         probe.start()
         sent = time.perf_counter()
         response = client.get(url, params=query)
@@ -838,7 +839,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--cold",
         action="store_true",
         help="forget what the search keeps of each query (fair.search.cache: pages, facets'"
-        " counts, spelling) before each request, so that every query is worked out",
+        " counts, spelling; fair.search.terms: widenings) before each request, so that every"
+        " query is worked out",
     )
     parser.add_argument(
         "--relevance",

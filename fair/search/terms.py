@@ -625,6 +625,11 @@ _WIDENED: dict[str, tuple[rome_suggest.Index, Widening]] = {}
 WIDENED_KEPT = 4096
 
 
+def forget_widenings() -> None:
+    """Drop the texts' widenings kept (bench/search.py --cold: every query worked out)."""
+    _WIDENED.clear()
+
+
 def _copy(widening: Widening) -> Widening:
     return replace(widening, reasons=list(widening.reasons), jobs=dict(widening.jobs))
 
