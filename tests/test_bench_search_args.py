@@ -32,3 +32,11 @@ def test_relevance_never_drops_the_generated_offers_database() -> None:
         "--relevance --pg-database fair_bench_rel_x": "fair_bench_rel_x",
         "--pg-database fair_bench_x": "fair_bench_x",
     }
+
+
+def test_the_warm_up_asks_each_query_once_at_least() -> None:
+    """A search's statement is built once per shape and process: the first query of a shape
+    pays it, in the warm-up, not among the measured requests."""
+    assert search.warmed(5, search.queries("fulltext")) == len(search.queries("fulltext")) == 10
+    assert search.warmed(20, search.queries("fulltext")) == 20
+    assert search.warmed(0, search.queries("widened")) == 6
