@@ -240,6 +240,31 @@ async def test_distance_sort_keeps_near_offers_first(app, session) -> None:  # t
     assert found.total == 2
 
 
+async def test_a_page_past_the_last_match_counts_the_partners_offers(app, session) -> None:  # type: ignore[no-untyped-def]
+    """With the partners' offers, a page past the last match (a link kept while offers went,
+    a page number typed) says how many there are, not none: its statement read no row, and
+    the count beside it then counted nothing."""
+    from fair import search
+
+    net = await _network(session)
+    booth, _ = await f.booth(session, edition_=net["ours"])
+    await f.offer(session, booth_=booth, title="Électricien tertiaire")
+    await db.commit(session)
+    await network_sync.run_round(app.state.write_sessions, transport=_transport(app))
+    async with app.state.read_sessions() as read:
+        for sort in ("relevance", "recent"):
+            pages = [
+                await search.search(
+                    read,
+                    edition_id=net["ours"].id,
+                    query=search.Query(q="électricien", sort=sort, page=n, per_page=1),
+                    network=True,
+                )
+                for n in (1, 2, 3)
+            ]
+            assert [(len(p.hits), p.total) for p in pages] == [(1, 2), (1, 2), (0, 2)], sort
+
+
 async def test_pull_errors_are_recorded(app, session, fetch) -> None:  # type: ignore[no-untyped-def]
     net = await _network(session)
     async with db.unit_of_work(app.state.write_sessions) as write:

@@ -137,11 +137,18 @@ async def _search(
     if gathered and rows:
         total = int(rows[0].total)
         matched = id_tuple(rows[0].matched) if listed else None
-    elif network or (gathered and offset == 0):
+    elif gathered and offset == 0:
         # Gathered, the page's query counts the matches: no row from the first one, no match
         # (a typo's words, before they are respelt: fair.search.terms). A later page's may
         # be past the last match: counted apart.
         total = 0
+    elif network:
+        # Past the last match, with the partners' offers: only the page's statement counts
+        # those (the count's reads the edition's own), its first row asked for.
+        with timing.span("count"):
+            first = {**params, "p_offset": 0, "p_limit": 1}
+            again = await _paged(session, statement, first, narrow, False)
+        total = int(again[0].total) if again else 0
     else:
         with timing.span("count"):
             counted_ = shapes.built(("count", shape), lambda: _count(shape))
