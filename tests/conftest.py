@@ -7,7 +7,6 @@ PostgreSQL: a `fair_test` database is built once by the migrations, then emptied
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import re
 import shutil
@@ -22,16 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import (
-    admission_gate,
-    clock,
-    db,
-    migrations,
-    passwords,
-    rate_limits,
-    rome_suggest,
-    settings,
-)
+from fair import admission_gate, clock, db, migrations, passwords, rate_limits, settings
 from fair.app import create_app
 from fair.search import cache as search_cache
 
@@ -163,11 +153,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest_asyncio.fixture
 async def conf(
-    backend: str,
-    templates_dir: dict[str, str],
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
+    backend: str, templates_dir: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[settings.Settings]:
     if backend == "sqlite":
         path = tmp_path / "fair.db"
@@ -183,12 +169,6 @@ async def conf(
         {"FAIR_ENV": "test", "FAIR_DATA_DIR": str(tmp_path), "FAIR_BACKGROUND_TASKS": "off"}
     )
     conf = replace(base, database_url=url)
-    # The ROME index's check of its tables (fair.rome_suggest: a task of its own, with a
-    # session of its own on the same engine, every CHECK_SECONDS of the wall clock) only when a
-    # test asks for it (tests/test_rome_suggest.py sets 0): run by whichever test's search
-    # came 30 s after the last, its statements were among those the test counted
-    # (test_search_narrow saw `rome_appellations` before its page's statement).
-    monkeypatch.setattr(rome_suggest, "CHECK_SECONDS", math.inf)
     # `@pytest.mark.pool_timeout(30)`: a test of many writers at once (who gets the last seat)
     # lets them wait for a connection, where the default ceiling (2 s) would answer some with a
     # 503 on a loaded machine; the ceiling has its own tests (test_db_faults).
