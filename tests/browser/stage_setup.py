@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fair import clock, webconferences
 from fair.enums import Role, WebconferenceAccess
 from tests import factories as f
 from tests.browser.conftest import LiveServer, log_in
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def seed_talk(
@@ -19,7 +22,10 @@ def seed_talk(
         presenter = await f.user(session, Role.ORGANISER, name="Nadia Présente")
         edition = await f.edition(session, by=presenter)
         now = clock.now()
-        tomorrow = now + timedelta(days=1)
+        # Scheduled at noon tomorrow (Paris): an hour from the same time tomorrow crossed
+        # midnight past 23:00, out of the live day's hours (the tests failed from 22:00 UTC).
+        noon = (now.astimezone(PARIS) + timedelta(days=1)).replace(hour=12, minute=0)
+        tomorrow = noon.replace(second=0, microsecond=0)
         data = webconferences.WebconferenceInput(
             title="Les métiers de la logistique",
             description="",
