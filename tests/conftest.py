@@ -85,12 +85,14 @@ TESTS = Path(__file__).resolve().parent
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test using `backend` runs once per backend of FAIR_TEST_BACKENDS; one marked
-    `@pytest.mark.postgresql_only` gets the PostgreSQL case only (no SQLite case generated to be
-    skipped)."""
+    `@pytest.mark.postgresql_only` gets the PostgreSQL case only, `@pytest.mark.sqlite_only` the
+    SQLite case only (no case generated to be skipped, or to return early and pass unchecked)."""
     if "backend" not in metafunc.fixturenames:
         return
-    only = metafunc.definition.get_closest_marker("postgresql_only")
-    backends = [b for b in BACKENDS if b == "postgresql"] if only else BACKENDS
+    backends = BACKENDS
+    for marker, name in (("postgresql_only", "postgresql"), ("sqlite_only", "sqlite")):
+        if metafunc.definition.get_closest_marker(marker):
+            backends = [b for b in BACKENDS if b == name]
     metafunc.parametrize("backend", backends, indirect=True)
 
 
