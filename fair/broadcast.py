@@ -15,7 +15,7 @@ Redis going away must not take the site with it:
 * `connect` fails fast with BroadcastError when Redis cannot be reached at start-up (a wrong
   BROADCAST_URL is a configuration error).
 * Afterwards, `publish` never raises for an unreachable Redis: the message is logged and
-  dropped. The request has already committed; failing its response would lie about what was
+  dropped for the other processes (this one's subscribers have it). The request has already committed; failing its response would lie about what was
   stored, and subscribers re-fetch state after the outage anyway.
 * The reader task survives a lost connection: it logs, waits (0.2 s, doubling up to 5 s),
   opens a new PubSub, subscribes again to every channel that still has subscribers in this
@@ -24,6 +24,14 @@ Redis going away must not take the site with it:
   re-fetch their state (PROTOCOL.md).
 * `subscribe` during an outage registers the subscriber locally; Redis learns about the channel
   when the reader reconnects.
+
+A process hears its own messages at once, as with memory://: `publish` hands them to this
+process's subscribers before it returns, and sends them to Redis marked with the process's
+`origin`, whose echo its reader skips. What a request published is true for the next request
+the same process serves (a log-out drops the kept session before its response leaves: with the
+echo awaited, a copy of the cookie was served the user's page in between), and the other
+processes hear it through Redis as before. Frames in Redis are `<origin> <frame>` (ORIGIN_SIZE
+hex digits, a space); one without that mark is delivered whole.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
@@ -61,6 +70,7 @@ PUBLISH_TIMEOUT = 2.0
 # surge at 07a6e82, 537 held candidates' status asks answered 503 that way in a burst.
 CONNECTIONS = 64
 CONNECTIONS_TIMEOUT = 2.0
+ORIGIN_SIZE = 16  # hex digits of a process's mark on what it publishes
 
 
 class BroadcastError(RuntimeError):
@@ -85,6 +95,7 @@ class Broadcaster:
         self._listener: aioredis.Redis | None = None  # the PubSub connection (no read timeout)
         self._pubsub: PubSub | None = None  # None while Redis is unreachable
         self._reader: asyncio.Task[None] | None = None
+        self.origin = secrets.token_hex(ORIGIN_SIZE // 2)  # this process's mark in Redis
 
     async def connect(self) -> None:
         if self.url.startswith("memory://"):
@@ -149,12 +160,13 @@ class Broadcaster:
         self._redis = self._listener = None
 
     async def publish(self, channel: str, message: str) -> None:
-        """Send `message` to every subscriber of `channel`; with Redis down, log and drop it."""
+        """Send `message` to every subscriber of `channel`: this process's at once, the others'
+        through Redis (with Redis down, logged and dropped for them)."""
+        await self._deliver(channel, message)
         if self._redis is None:
-            await self._deliver(channel, message)
             return
         try:
-            await self._redis.publish(self.prefix + channel, message)
+            await self._redis.publish(self.prefix + channel, f"{self.origin} {message}")
         except (RedisError, OSError) as exc:
             log.warning("Redis unreachable, message on %s dropped: %s", channel, exc)
 
@@ -182,6 +194,13 @@ class Broadcaster:
                 await asyncio.sleep(0)
             for sink in sinks[start : start + DELIVER_CHUNK]:
                 sink(message)
+
+    def _foreign(self, data: str) -> str | None:
+        """The frame of a Redis message, None if this process published it (heard already)."""
+        mark, space, frame = data[:ORIGIN_SIZE], data[ORIGIN_SIZE : ORIGIN_SIZE + 1], data
+        if space != " " or len(mark) != ORIGIN_SIZE or mark.strip("0123456789abcdef"):
+            return data  # not marked (a process of another version)
+        return None if mark == self.origin else frame[ORIGIN_SIZE + 1 :]
 
     async def _open_pubsub(self) -> PubSub:
         """A new PubSub following the control channel and every channel subscribed here."""
@@ -224,8 +243,10 @@ class Broadcaster:
                 assert self._pubsub is not None
                 async for item in self._pubsub.listen():
                     if item.get("type") == "message":
-                        channel = str(item["channel"]).removeprefix(self.prefix)
-                        await self._deliver(channel, str(item["data"]))
+                        message = self._foreign(str(item["data"]))
+                        if message is not None:
+                            channel = str(item["channel"]).removeprefix(self.prefix)
+                            await self._deliver(channel, message)
                 raise ConnectionError("the Redis subscription ended")
             except asyncio.CancelledError:
                 raise

@@ -274,8 +274,11 @@ async def test_redis_restart_resyncs_sockets(database_url: str, world: World) ->
                     redis_process.wait()
                     async with httpx.AsyncClient(base_url=server.url) as anonymous:
                         assert (await anonymous.get("/")).status_code == 200
-                    # Stored, and its event dropped (logged) rather than failing the request.
+                    # Stored; its event heard by this process's sockets (fair.broadcast: a
+                    # process hears its own at once) and, for the other processes, dropped
+                    # (logged) rather than failing the request.
                     assert await set_status(recruiter, first, "shortlisted") == 303
+                    assert await next_event(ws, 2) == status_event(first, "shortlisted")
 
                     with redis_server(port):
                         await wait_redis(url)
