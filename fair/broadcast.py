@@ -15,8 +15,9 @@ Redis going away must not take the site with it:
 * `connect` fails fast with BroadcastError when Redis cannot be reached at start-up (a wrong
   BROADCAST_URL is a configuration error).
 * Afterwards, `publish` never raises for an unreachable Redis: the message is logged and
-  dropped for the other processes (this one's subscribers have it). The request has already committed; failing its response would lie about what was
-  stored, and subscribers re-fetch state after the outage anyway.
+  dropped for the other processes (this one's subscribers have it). The request has already
+  committed; failing its response would lie about what was stored, and subscribers re-fetch
+  state after the outage anyway.
 * The reader task survives a lost connection: it logs, waits (0.2 s, doubling up to 5 s),
   opens a new PubSub, subscribes again to every channel that still has subscribers in this
   process (one Redis subscription per channel per process), then pushes a `resync` event
@@ -24,6 +25,11 @@ Redis going away must not take the site with it:
   re-fetch their state (PROTOCOL.md).
 * `subscribe` during an outage registers the subscriber locally; Redis learns about the channel
   when the reader reconnects.
+
+`listen` (and `subscribe`) return once Redis has confirmed the channel's subscription (at most
+CONFIRM_TIMEOUT seconds): a socket told it follows a channel hears what any process publishes
+next (the SUBSCRIBE was only sent: a process that asked PUBSUB NUMSUB or published on another
+connection could be served first, and a worker's live panel round found nobody following).
 
 A process hears its own messages at once, as with memory://: `publish` hands them to this
 process's subscribers before it returns, and sends them to Redis marked with the process's
@@ -70,6 +76,7 @@ PUBLISH_TIMEOUT = 2.0
 # surge at 07a6e82, 537 held candidates' status asks answered 503 that way in a burst.
 CONNECTIONS = 64
 CONNECTIONS_TIMEOUT = 2.0
+CONFIRM_TIMEOUT = 2.0  # the longest `listen` waits for Redis to confirm a subscription
 ORIGIN_SIZE = 16  # hex digits of a process's mark on what it publishes
 
 
@@ -96,6 +103,8 @@ class Broadcaster:
         self._pubsub: PubSub | None = None  # None while Redis is unreachable
         self._reader: asyncio.Task[None] | None = None
         self.origin = secrets.token_hex(ORIGIN_SIZE // 2)  # this process's mark in Redis
+        # Channels whose subscription Redis has not confirmed yet: done when it does.
+        self._confirming: dict[str, asyncio.Future[None]] = {}
 
     async def connect(self) -> None:
         if self.url.startswith("memory://"):
@@ -242,7 +251,9 @@ class Broadcaster:
                     delay = RECONNECT_FIRST
                 assert self._pubsub is not None
                 async for item in self._pubsub.listen():
-                    if item.get("type") == "message":
+                    if item.get("type") == "subscribe":
+                        self._confirmed(str(item["channel"]).removeprefix(self.prefix))
+                    elif item.get("type") == "message":
                         message = self._foreign(str(item["data"]))
                         if message is not None:
                             channel = str(item["channel"]).removeprefix(self.prefix)
@@ -291,9 +302,12 @@ class Broadcaster:
         raise."""
         first = not self._subscribers[channel]
         self._subscribers[channel].add(sink)
-        if first:
-            await self._redis_call("subscribe", channel)
         try:
+            if first and self._pubsub is not None:
+                self._confirming.setdefault(channel, asyncio.get_running_loop().create_future())
+                if not await self._redis_call("subscribe", channel):
+                    self._confirmed(channel)  # not sent: the reconnection will subscribe
+            await self._confirmation(channel)
             yield
         finally:
             self._subscribers[channel].discard(sink)
@@ -301,15 +315,36 @@ class Broadcaster:
                 del self._subscribers[channel]
                 await self._redis_call("unsubscribe", channel)
 
-    async def _redis_call(self, command: str, channel: str) -> None:
-        """(Un)subscribe in Redis; during an outage the reader's reconnection catches up."""
+    def _confirmed(self, channel: str) -> None:
+        waiting = self._confirming.pop(channel, None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
+    async def _confirmation(self, channel: str) -> None:
+        """Wait (CONFIRM_TIMEOUT at most: Redis may be out of reach, the reader catches up)
+        until Redis has confirmed the subscription to `channel` asked for here."""
+        waiting = self._confirming.get(channel)
+        if waiting is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), CONFIRM_TIMEOUT)
+        except TimeoutError:
+            if self._confirming.get(channel) is waiting:
+                del self._confirming[channel]
+            log.warning("Redis has not confirmed the subscription to %s yet", channel)
+
+    async def _redis_call(self, command: str, channel: str) -> bool:
+        """(Un)subscribe in Redis (whether it was sent); during an outage the reader's
+        reconnection catches up."""
         pubsub = self._pubsub
         if pubsub is None:
-            return
+            return False
         try:
             await getattr(pubsub, command)(self.prefix + channel)
         except (RedisError, OSError) as exc:
             log.warning("Redis %s of %s deferred: %s", command, channel, exc)
+            return False
+        return True
 
 
 async def _close(pubsub: PubSub) -> None:

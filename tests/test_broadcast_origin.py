@@ -6,7 +6,11 @@ the candidate's page once in CI at 29de519). Real Redis, nothing mocked."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
 
 from fair.broadcast import ORIGIN_SIZE, Broadcaster
 
@@ -62,3 +66,56 @@ async def test_an_unmarked_message_is_delivered_whole() -> None:
             assert heard == ['["event","accounts",{}]', almost, here.origin]
     finally:
         await here.disconnect()
+
+
+@contextlib.asynccontextmanager
+async def _slow_relay(delay: float) -> AsyncIterator[str]:
+    """A TCP relay to the local Redis whose client-to-server bytes arrive `delay` seconds late:
+    a Redis busy elsewhere, serving another connection's command before this one's."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, late: bool) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                if late:
+                    await asyncio.sleep(delay)
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", 6379)
+        writers.extend((writer, upstream_writer))
+        with contextlib.suppress(asyncio.CancelledError):  # its end is no error to log
+            await asyncio.gather(
+                pipe(reader, upstream_writer, True), pipe(upstream_reader, writer, False)
+            )
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
+
+
+async def test_a_subscription_is_followed_in_redis_once_listen_returns() -> None:
+    """`listen` returns once Redis has confirmed the subscription: a worker asking PUBSUB NUMSUB
+    right after a socket was told it follows the channel finds it followed (the worker's live
+    panel round found nobody following once in CI at 29de519: the SUBSCRIBE had only been
+    sent)."""
+    namespace = f"test-origin-{secrets.token_hex(4)}"
+    async with _slow_relay(0.3) as url:
+        here = Broadcaster(url, namespace=namespace)
+        await here.connect()
+        other = aioredis.from_url(URL, decode_responses=True)
+        try:
+            async with here.listen("panel:1", lambda frame: None):
+                counts = await other.pubsub_numsub(f"{namespace}:panel:1")
+                assert counts == [(f"{namespace}:panel:1", 1)]
+        finally:
+            await other.aclose()
+            await here.disconnect()
