@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from fair import db, geo, search
 from fair.errors import Invalid
 from fair.models import Booth
 from fair.search import best
 from tests import factories as f
-from tests.statements import cold
+from tests.statements import cold, listening
 
 
 async def _setup(session):  # type: ignore[no-untyped-def]
@@ -271,15 +271,12 @@ async def test_words_within_a_radius_walk_the_matches(app, session):  # type: ig
         seen.append((statement, parameters))
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         hits = await search.listing(
             session, edition_id=edition.id, query=query, after=None, limit=5
         )
         q = search.Query(q="electricien", commune="Montpellier", radius_km=10)
         page = await search.search(session, edition_id=edition.id, query=q)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert [h.offer.id for h in hits] == []  # both words must match one offer
     assert [h.offer.id for h in page.hits] == [offers["elec"].id]
     assert page.total == 1
@@ -408,11 +405,8 @@ async def test_a_page_is_kept_until_the_offers_change(app, session):  # type: ig
             statements.append(args[2])
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with listening(engine, "before_cursor_execute", seen):
         again = await search.search(session, edition_id=edition.id, query=query)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert len(statements) == 1 and "offers.id IN" in statements[0], statements
     assert ([h.offer.id for h in again.hits], again.total, again.capped) == (
         [offers["elec"].id],
@@ -486,16 +480,13 @@ async def test_words_with_a_job_domain_walk_the_domain(app, session):  # type: i
             )
         await session.execute(text("ANALYZE sqlite_schema"))
         await db.commit(session)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         for sort in ("distance", "recent"):
             query = search.Query(
                 q="electricien", domain="F", commune="Montpellier", radius_km=10, sort=sort
             )
             page = await search.search(session, edition_id=edition.id, query=query)
             assert [h.offer.id for h in page.hits] == [offers["elec"].id]
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     if engine.dialect.name != "sqlite":
         return
     plans = []

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.dialects import sqlite
 
 from fair import db, rome, rome_suggest, search
@@ -20,6 +20,7 @@ from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.match import Reason
 from tests import factories as f
+from tests.statements import listening
 
 OFFERS = {
     # key: (title, ROME code, description, commune, postcode)
@@ -891,7 +892,6 @@ async def test_spelling_corrections(session):  # type: ignore[no-untyped-def]
 async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]
     """A typo typed again costs no probe (fair.search.cache); once an offer has the word, it
     is no typo any more."""
-    from sqlalchemy import event
 
     edition, _ = await _setup(session)
     assert await search_terms.respell(session, ["carsite"], edition_id=edition.id) == {
@@ -904,11 +904,8 @@ async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # 
             seen.append(args[2])
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with listening(engine, "before_cursor_execute", count):
         again = await search_terms.respell(session, ["carsite"], edition_id=edition.id)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert (again, seen) == ({"carsite": search.stem("cariste")}, [])
     booth, _ = await f.booth(session, edition_=edition)
     await f.offer(session, booth_=booth, title="Magasinier", description="Carsite confirmé.")
@@ -1051,8 +1048,7 @@ async def test_a_page_of_words_scores_only_the_tiers_that_can_reach_it(session, 
             scored.append(statement)
 
     engine = session.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with listening(engine, "before_cursor_execute", seen):
         cut = []
         for q, tiers in TIERS.items():
             for n in range(1, sum(map(len, tiers)) + 1):
@@ -1063,8 +1059,6 @@ async def test_a_page_of_words_scores_only_the_tiers_that_can_reach_it(session, 
                 again = await search_terms.find(session, edition_id=edition.id, query=every)
                 assert [h.offer.id for h in page.hits] == [h.offer.id for h in again.hits]
                 cut.append("+rowid IN" in scored[0] if scored else None)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     if session.bind.dialect.name == "sqlite":  # every page but the last of "routier", whose
         # match only a synonym's phrase in a text finds (the last tier)
         assert cut == [True] * 8 + [False]
