@@ -569,6 +569,7 @@ async def test_a_job_typed_in_the_feminine_finds_its_offers_titled_in_the_mascul
     assert found["Vendeuse"] == found["vendeuses"] == (sellers, "", sellers)
 
 
+@pytest.mark.sqlite_only
 async def test_a_match_not_scored_writes_the_stems_groups_share_once(session):  # type: ignore[no-untyped-def]
     """Chauffeur's synonyms repeat its trade ("conducteur" in most of its groups): the SQLite
     matches that are not scored (the ids counted, the title's tier) write it once
@@ -583,8 +584,6 @@ async def test_a_match_not_scored_writes_the_stems_groups_share_once(session):  
     assert found["w_every"].count(conducteur) == len(sharing)
     assert [found[k].count(conducteur) for k in ("w_found", "w_tier_1")] == [1, 1]
     assert found["w_tier_1"].startswith('((title_stems : "conducteur"* OR ')
-    if session.get_bind().dialect.name != "sqlite":
-        return
 
     async def matched(name: str) -> set[str]:
         statement = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :m")

@@ -161,3 +161,61 @@ def test_the_check_sees_every_form_of_listening(tmp_path: Path) -> None:
         "with listening(engine, 'before_cursor_execute', seen): pass\n"
     )
     assert cursor_listeners(sample) == [1, 2, 3]
+
+
+def early_returns_on_the_database(path: Path) -> list[str]:
+    """The tests of `path` that return or skip when the database is not the one they mean
+    (`if ... dialect/sqlite/postgresql/backend ...: return`): on the other one they pass
+    unchecked, where the markers `sqlite_only` and `postgresql_only` (tests/conftest.py)
+    generate no case at all."""
+    source = path.read_text(encoding="utf-8")
+    found = []
+    for test in ast.walk(ast.parse(source, filename=str(path))):
+        if not isinstance(test, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if not test.name.startswith("test_"):
+            continue
+        for node in ast.walk(test):
+            if not isinstance(node, ast.If):
+                continue
+            condition = (ast.get_source_segment(source, node.test) or "").lower()
+            ends = any(
+                isinstance(n, ast.Return) or "skip(" in (ast.get_source_segment(source, n) or "")
+                for n in node.body
+            )
+            if ends and any(word in condition for word in DATABASE_WORDS):
+                found.append(f"{test.name}:{node.lineno}")
+    return found
+
+
+DATABASE_WORDS = ("dialect", "sqlite", "postgres", "backend")
+
+
+def test_no_test_returns_early_on_the_other_database() -> None:
+    sources = [p for p in sorted(TESTS.rglob("test_*.py")) if "vendor" not in p.parts]
+    offenders = {
+        str(path.relative_to(TESTS)): found
+        for path in sources
+        if (found := early_returns_on_the_database(path))
+    }
+    assert offenders == {}
+    assert len(sources) > 60  # the walk found the tests
+
+
+def test_the_check_sees_an_early_return_on_the_database(tmp_path: Path) -> None:
+    sample = tmp_path / "test_sample.py"
+    sample.write_text(
+        "async def test_one(session):\n"
+        "    if session.get_bind().dialect.name != 'sqlite':\n"
+        "        return\n"
+        "def test_two(templates_dir):\n"
+        "    if 'sqlite' not in templates_dir:\n"
+        "        pytest.skip('no SQLite')\n"
+        "def test_three(sqlite):\n"
+        "    if sqlite:\n"
+        "        x = 1\n"
+        "def helper(engine):\n"
+        "    if engine.dialect.name == 'sqlite':\n"
+        "        return\n"
+    )
+    assert early_returns_on_the_database(sample) == ["test_one:2", "test_two:5"]
