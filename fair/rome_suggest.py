@@ -31,7 +31,8 @@ process, and a check of the tables every `CHECK_SECONDS` in the others), and whe
 offers changed, at most every `LEARN_SECONDS`. Only the first build runs on a request: the
 check (a count over all the coded offers, 60 ms at 20,000 offers on PostgreSQL) and the
 rebuilds it decides run in a background task with a session of their own, one at a time per
-database, while requests keep the index they have.
+database, while requests keep the index they have; its connections say so (fair.db
+`background`), so that whatever watches a request's statements can leave them out.
 """
 
 from __future__ import annotations
