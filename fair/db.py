@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import event, func, select
+from sqlalchemy import Connection, Engine, event, func, select
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -239,6 +239,8 @@ def _closed_is_a_disconnect(dbapi_connection: Any, _record: Any, _proxy: Any) ->
 
 # The execution option marking the connections of a read session (`sessionmaker`).
 READS = "fair_reads"
+# The execution option naming the background task a connection works for (`background`).
+BACKGROUND = "fair_background"
 _READ = re.compile(r"[\s(]*(SELECT|WITH)\b", re.IGNORECASE)
 # What a SELECT may do that a transaction bounds: write (a data-modifying WITH), lock rows
 # (FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE), take an advisory lock held to the
@@ -452,6 +454,20 @@ def sessionmaker(engine: AsyncEngine, *, write: bool = False) -> async_sessionma
     else:
         bind = engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=True)
+
+
+def background(engine: Engine, task: str) -> Engine:
+    """`engine` for a task that runs beside the requests, with a session of its own (the ROME
+    index's check of its tables): its connections say which task they work for
+    (`background_task`), so that what counts or logs a request's statements can tell them
+    apart from the request's own."""
+    return engine.execution_options(**{BACKGROUND: task})
+
+
+def background_task(connection: Connection) -> str | None:
+    """The background task `connection` works for (`background`), None for a request's."""
+    task = connection.get_execution_options().get(BACKGROUND)
+    return str(task) if task is not None else None
 
 
 def read_options(dialect: str) -> dict[str, Any]:

@@ -31,7 +31,8 @@ process, and a check of the tables every `CHECK_SECONDS` in the others), and whe
 offers changed, at most every `LEARN_SECONDS`. Only the first build runs on a request: the
 check (a count over all the coded offers, 60 ms at 20,000 offers on PostgreSQL) and the
 rebuilds it decides run in a background task with a session of their own, one at a time per
-database, while requests keep the index they have.
+database, while requests keep the index they have; its connections say so (fair.db
+`background`), so that whatever watches a request's statements can leave them out.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ MAX_SEEN = 10_000  # unknown words whose reading is remembered
 CANDIDATES = 300  # documents of best BM25 given the bonuses
 
 log = logging.getLogger(__name__)
+CHECK = "ROME index check"  # the background task's name, its connections' too (fair.db)
 
 
 @dataclass(frozen=True)
@@ -414,7 +416,7 @@ async def index(session: AsyncSession) -> Index:
     if cache.index is not None:
         if time.monotonic() - cache.checked >= CHECK_SECONDS and not cache.checking():
             cache.checked = time.monotonic()  # one check at a time, then CHECK_SECONDS after
-            cache.check = asyncio.create_task(_check(cache, engine), name="ROME index check")
+            cache.check = asyncio.create_task(_check(cache, engine), name=CHECK)
         return cache.index
     async with cache.guard():
         if cache.index is None:
@@ -433,12 +435,12 @@ async def settled() -> None:
 async def _check(cache: _Cache, engine: Engine) -> None:
     """Rebuild `cache`'s index when its tables changed, with a session of its own."""
     try:
-        async with AsyncSession(AsyncEngine(engine)) as session:
+        async with AsyncSession(AsyncEngine(db.background(engine, CHECK))) as session:
             referential, offers = await _signatures(session)
             if cache.stale(referential, offers):
                 await _rebuild(cache, session, referential, offers)
     except Exception as exc:  # the index in use stays; the next check tries again
-        db.report(log, exc, "ROME index check")
+        db.report(log, exc, CHECK)
     finally:
         cache.checked = time.monotonic()
 

@@ -113,7 +113,7 @@ def edition_input(now: datetime | None = None, **kw: object) -> editions.Edition
         live_first_day=(now - timedelta(days=1)).date(),
         live_last_day=(now + timedelta(days=3)).date(),
         opens=time(0, 0),
-        closes=time(23, 59),
+        closes=time.max,  # open around the clock: 23:59 left the minute 23:59 closed
         weekdays=frozenset(range(7)),
     )
     for key, value in kw.items():

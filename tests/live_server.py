@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import event
 from starlette.applications import Starlette
 
 from fair import clock, migrations, settings
@@ -32,6 +31,7 @@ from fair.app import create_app
 from fair.models import User
 from tests import factories as f
 from tests.conftest import login
+from tests.statements import listening
 
 
 @dataclass
@@ -139,8 +139,5 @@ def statements(server: Server) -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)

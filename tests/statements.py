@@ -13,13 +13,13 @@ Two ways to count:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
 
-from fair import admission_gate, match_referential
+from fair import admission_gate, db, match_referential
 from fair.search import cache as search_cache
 from fair.web import kept
 
@@ -68,12 +68,31 @@ def _recorded(app: Any, *, every: bool) -> Iterator[list[str]]:
         if every or statement.lstrip().upper().startswith("SELECT"):
             seen.append(statement)
 
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(app.state.engine, "before_cursor_execute", record):
         yield seen
+
+
+@contextmanager
+def listening(
+    engine: Any, name: str, listener: Callable[..., None], *, background: bool = False
+) -> Iterator[None]:
+    """`listener` on `engine`'s (async or sync) cursor event `name` meanwhile, told only of the
+    statements of requests and of the test itself: not of those of a task that runs beside
+    them with a session of its own (fair.db `background`: the ROME index's check, started
+    by whichever search comes CHECK_SECONDS of the wall clock after the last, whatever the
+    test), unless `background`. Every test that watches statements goes through here
+    (tests/test_test_helpers.py checks it)."""
+    engine = getattr(engine, "sync_engine", engine)
+
+    def heard(conn: Any, *args: Any) -> None:
+        if background or db.background_task(conn) is None:
+            listener(conn, *args)
+
+    event.listen(engine, name, heard)
+    try:
+        yield
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, name, heard)
 
 
 @contextmanager

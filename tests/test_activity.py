@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from fair import activity, clock, db, offers, worker
@@ -23,6 +23,7 @@ from fair.models import ActiveDay, PageView, User
 from fair.tally import Taken, Tally
 from tests import factories as f
 from tests.conftest import login
+from tests.statements import listening
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PARIS_DAY = f.NOON.date()
@@ -66,12 +67,9 @@ async def test_views_are_tallied_in_memory_and_added_to_the_days_rows_by_the_rou
         statements.append(statement.split()[0].upper())
 
     async with browser(app) as visitor:
-        event.listen(app.state.engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with listening(app.state.engine.sync_engine, "before_cursor_execute", seen):
             for path in (f"/e/{edition.slug}/booths/{booth.id}", f"/offers/{offer.id}") * 2:
                 assert (await visitor.get(path)).status_code == 200
-        finally:
-            event.remove(app.state.engine.sync_engine, "before_cursor_execute", seen)
     # The pages only read; the views wait in memory, once per page for this browser today.
     assert statements and set(statements) <= {"SELECT", "BEGIN", "ROLLBACK", "COMMIT"}
     assert await rows(fetch) == set()

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import admission, admission_gate, clock, db, i18n, participants, settings
@@ -29,6 +29,7 @@ from fair.web import admission as waiting_page
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.html_forms import forms_of
+from tests.statements import listening
 
 REDIS = "redis://127.0.0.1:6379/0"
 CAPS = admission.Caps(active=2, per_minute=0, idle=100.0, max_waiting=100)
@@ -932,11 +933,8 @@ class Reads:
 
     async def __call__(self, path: str, **headers: str) -> tuple[httpx.Response, list[str]]:
         self.statements.clear()
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-        try:
+        with listening(self.engine, "before_cursor_execute", self._seen):
             answer = await self.client.get(path, headers=headers)
-        finally:
-            event.remove(self.engine, "before_cursor_execute", self._seen)
         selects = [s for s in self.statements if s.lstrip().upper().startswith("SELECT")]
         return answer, [re.findall(r"\bFROM (\w+)", s)[0] for s in selects]
 
@@ -1020,11 +1018,8 @@ async def test_asking_for_one_s_place_reads_the_session_and_the_interviews_only(
     async def reads(path: str) -> tuple[int, list[str]]:
         """The answer's status and the tables of the statements it read, in order."""
         statements.clear()
-        event.listen(app.state.engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with listening(app.state.engine.sync_engine, "before_cursor_execute", seen):
             answer = await second.get(path, headers={"accept": "application/json"})
-        finally:
-            event.remove(app.state.engine.sync_engine, "before_cursor_execute", seen)
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
         return answer.status_code, [re.findall(r"\bFROM (\w+)", s)[0] for s in selects]
 

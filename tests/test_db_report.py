@@ -265,14 +265,13 @@ async def test_a_connection_ended_by_postgresql_is_the_service_unavailable(
     )
 
 
+@pytest.mark.sqlite_only
 async def test_sqlite_locked_past_its_busy_timeout_is_the_busy_503(
-    templates_dir: dict[str, str], tmp_path: Path
+    backend: str, templates_dir: dict[str, str], tmp_path: Path
 ) -> None:
     """Another connection holding SQLite's write lock longer than FAIR_DB_COMMAND_TIMEOUT: a
     page that writes answers the busy 503 with Retry-After, logged as one warning line (it was
     a 500 with a traceback: "database is locked")."""
-    if "sqlite" not in templates_dir:
-        pytest.skip("SQLite is not among FAIR_TEST_BACKENDS")
     path = tmp_path / "fair.db"
     shutil.copy(templates_dir["sqlite"], path)
     url = f"sqlite+aiosqlite:///{path}"

@@ -91,7 +91,9 @@ async def test_a_booths_applications_in_chunks_and_no_other_booths(session: Asyn
 
 async def test_the_edition_row_in_france_travails_events_shape(session: AsyncSession) -> None:
     organiser = await staff(session, Role.ORGANISER)
-    edition = await new_edition(session, by=organiser, partners="France Travail\nMission locale")
+    edition = await new_edition(
+        session, by=organiser, partners="France Travail\nMission locale", closes=time(23, 59)
+    )
     first, recruiter = await new_booth(session, edition)
     second, _ = await new_booth(session, edition)
     requested, _ = await new_booth(session, edition, approve=False)

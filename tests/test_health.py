@@ -26,7 +26,7 @@ from tests import factories as f
 from tests.quick import booth_of, colleague_of, edition_of
 from tests.statements import cold
 
-# The factories' edition at NOON (Tuesday 10 March 2026): live days 9 to 13 March, 00:00-23:59.
+# The factories' edition at NOON (Tuesday 10 March 2026): live days 9 to 13 March, all day.
 COMING = [date(2026, 3, d) for d in (10, 11, 12, 13)]
 
 

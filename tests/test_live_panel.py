@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -58,7 +58,7 @@ async def live_fair(session: AsyncSession, *, booths: int = 3) -> Fair:
     """A live edition with approved booths (and one still requested), its talk started."""
     clock.set_now(NOON)
     organiser = await f.user(session, Role.ORGANISER, can_log_in=False)
-    edition = await f.edition(session, by=organiser)
+    edition = await f.edition(session, by=organiser, closes=time(23, 59))  # live hours end
     made = [await f.booth(session, edition_=edition) for _ in range(booths)]
     await f.booth(session, edition_=edition, approve=False)
     scheduled = await webconferences.schedule(

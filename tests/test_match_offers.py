@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from fair import (
     candidates,
@@ -25,6 +25,7 @@ from fair.matching import Reason
 from fair.models import Offer, RomeCode, RomeSkill
 from tests import factories as f
 from tests.network_offers import held, network_application, partner
+from tests.statements import listening
 
 
 async def test_offers_for_a_candidate(session) -> None:  # type: ignore[no-untyped-def]
@@ -302,11 +303,8 @@ async def _statements(app, call) -> int:  # type: ignore[no-untyped-def]
         count += 1
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", counted)
-    try:
+    with listening(engine, "before_cursor_execute", counted):
         await call
-    finally:
-        event.remove(engine, "before_cursor_execute", counted)
     return count
 
 

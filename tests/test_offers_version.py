@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fair import db, editions, employers, files, offer_upserts, offers
@@ -17,6 +17,7 @@ from fair.enums import BoothStatus, FileKind, Role
 from fair.models import Booth, Offer, OffersVersion
 from tests import factories as f
 from tests.api_setup import Seed, seed
+from tests.statements import listening
 
 API = "/api/v1"
 
@@ -171,8 +172,7 @@ async def test_304_without_the_list_query(
         seen.append(" ".join(statement.split()))
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         answers = []
         for path, tag in zip(paths, tags, strict=True):
             seen.clear()
@@ -180,8 +180,6 @@ async def test_304_without_the_list_query(
             reads = [statement for statement in seen if statement != "BEGIN"]  # SQLite's own
             answers.append((again.status_code, again.content, again.headers["etag"], len(reads)))
             assert all(" FROM offers_versions " in statement for statement in reads), reads
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert answers == [(304, b"", tag, 1) for tag in tags]
     # The ETag follows the normalised parameters: the default limit written out is the same
     # list; another limit, another language or another host is not.
@@ -253,14 +251,11 @@ async def test_the_offers_feeds_revalidate_without_reading_offers(
         seen.append(" ".join(statement.split()))
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         held = [
             await client.get(p, headers={"If-None-Match": t})
             for p, t in zip(paths, tags, strict=True)
         ]
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert [(r.status_code, r.content, r.headers["etag"]) for r in held] == [
         (304, b"", tag) for tag in tags
     ]

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,6 +38,7 @@ from tests.factories import NOON, live_booth
 from tests.live_server import Server
 from tests.prometheus_text import sample
 from tests.server_processes import free_port
+from tests.statements import listening
 from tests.webhook_receiver import Receiver
 
 REDIS = os.environ.get("FAIR_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -65,16 +66,13 @@ async def test_healthz_is_alive_without_any_io(conf) -> None:  # type: ignore[no
     async with serving(replace(conf, db_pool_size=1, db_max_overflow=0)) as client:
         statements: list[str] = []
         engine = client.app.state.engine  # type: ignore[attr-defined]
-        listener = event.listen(
-            engine.sync_engine,
-            "before_cursor_execute",
-            lambda _c, _cur, sql, *_a: statements.append(sql),
-        )
-        async with engine.connect() as held:  # the only connection, taken
-            await held.execute(text("SELECT 1"))
-            statements.clear()
-            answers = [await client.get("/healthz") for _ in range(200)]  # no rate limit
-        del listener
+        with listening(
+            engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql)
+        ):
+            async with engine.connect() as held:  # the only connection, taken
+                await held.execute(text("SELECT 1"))
+                statements.clear()
+                answers = [await client.get("/healthz") for _ in range(200)]  # no rate limit
     assert {(a.status_code, a.text) for a in answers} == {(200, '{"status":"alive"}')}
     assert statements == []
     assert "set-cookie" not in answers[0].headers

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from fair import db, geo, search
 from fair.errors import Invalid
 from fair.models import Booth
 from fair.search import best
 from tests import factories as f
-from tests.statements import cold
+from tests.statements import cold, listening
 
 
 async def _setup(session):  # type: ignore[no-untyped-def]
@@ -259,10 +259,27 @@ async def test_newest_first_with_and_without_filters(session):  # type: ignore[n
     assert await _titles(session, edition, commune="Montpellier", radius_km=10) == expected
 
 
+async def test_words_within_a_radius_find_their_offers(app, session):  # type: ignore[no-untyped-def]
+    await _words_within_a_radius(app, session)
+
+
+@pytest.mark.sqlite_only
 async def test_words_within_a_radius_walk_the_matches(app, session):  # type: ignore[no-untyped-def]
-    """Words with a radius: the same offers, and on SQLite the words' matches drive the query,
-    not the position index (around a local fair nearly every offer lies in the radius's box:
-    bench/api.py's "agent" within 20 km of Montpellier took 84 ms at p95 that way)."""
+    """Words with a radius: on SQLite the words' matches drive the query, not the position
+    index (around a local fair nearly every offer lies in the radius's box: bench/api.py's
+    "agent" within 20 km of Montpellier took 84 ms at p95 that way)."""
+    seen = await _words_within_a_radius(app, session)
+    plans = []
+    connection = await session.connection()
+    for statement, parameters in seen:
+        if "offers_fts" in statement:
+            plan = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.append(" | ".join(row[3] for row in plan.all()))
+    assert plans and all("ix_offers_edition_latlon" not in plan for plan in plans), plans
+
+
+async def _words_within_a_radius(app, session) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """Words with a radius find the same offers as without; the statements they ran."""
     edition, offers = await _setup(session)
     query = search.Query(q="electricien developpeuse", commune="Montpellier", radius_km=10)
     seen: list[tuple[str, object]] = []
@@ -271,27 +288,16 @@ async def test_words_within_a_radius_walk_the_matches(app, session):  # type: ig
         seen.append((statement, parameters))
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         hits = await search.listing(
             session, edition_id=edition.id, query=query, after=None, limit=5
         )
         q = search.Query(q="electricien", commune="Montpellier", radius_km=10)
         page = await search.search(session, edition_id=edition.id, query=q)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert [h.offer.id for h in hits] == []  # both words must match one offer
     assert [h.offer.id for h in page.hits] == [offers["elec"].id]
     assert page.total == 1
-    if engine.dialect.name != "sqlite":
-        return
-    plans = []
-    connection = await session.connection()
-    for statement, parameters in seen:
-        if "offers_fts" in statement:
-            plan = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-            plans.append(" | ".join(row[3] for row in plan.all()))
-    assert plans and all("ix_offers_edition_latlon" not in plan for plan in plans), plans
+    return seen
 
 
 async def test_the_search_page_says_where_its_time_went(client, session):  # type: ignore[no-untyped-def]
@@ -332,6 +338,7 @@ async def test_the_commune_is_searchable_text_on_both_databases(session):  # typ
     assert await _titles(session, edition, q="cariste lattes") == []
 
 
+@pytest.mark.postgresql_only
 async def test_postgresql_plans_for_data_in_memory(session):  # type: ignore[no-untyped-def]
     """The app's PostgreSQL connections price a random read as SSD and memory do (fair.db):
     with the default (4) the planner read every offer for a widened word rather than its
@@ -341,8 +348,6 @@ async def test_postgresql_plans_for_data_in_memory(session):  # type: ignore[no-
     from fair.search import terms as search_terms
 
     edition, _ = await _setup(session)
-    if session.get_bind().dialect.name != "postgresql":
-        return
     assert await session.scalar(text("SHOW random_page_cost")) == "1.1"
     query = search.Query(q="aide soignante")  # widened: the synonyms' groups, ranked
 
@@ -408,11 +413,8 @@ async def test_a_page_is_kept_until_the_offers_change(app, session):  # type: ig
             statements.append(args[2])
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with listening(engine, "before_cursor_execute", seen):
         again = await search.search(session, edition_id=edition.id, query=query)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert len(statements) == 1 and "offers.id IN" in statements[0], statements
     assert ([h.offer.id for h in again.hits], again.total, again.capped) == (
         [offers["elec"].id],
@@ -462,42 +464,30 @@ BENCH_STATISTICS = {
 }
 
 
+async def test_words_with_a_job_domain_find_their_offers(app, session):  # type: ignore[no-untyped-def]
+    edition, offers = await _setup(session)
+    await _words_with_a_job_domain(app, session, edition, offers["elec"])
+
+
+@pytest.mark.sqlite_only
 async def test_words_with_a_job_domain_walk_the_domain(app, session):  # type: ignore[no-untyped-def]
     """Words and a job domain: on SQLite the domain's index drives and each of its offers is
     looked up among the words' matches, where the planner read the offer row of every match
     (a broad word: "agent cdi K within 20 km of Lattes" 19 ms of CPU at 100,000 offers, 9 ms
     so). Same offers."""
     edition, offers = await _setup(session)
-    seen: list[tuple[str, object]] = []
-
-    def record(_conn, _cursor, statement, parameters, *_args):  # type: ignore[no-untyped-def]
-        seen.append((statement, parameters))
-
-    engine = app.state.engine.sync_engine
-    if engine.dialect.name == "sqlite":
-        # The planner's statistics of the 100,000-offer bench database (fair.db's bounded
-        # ANALYZE), where it chose to read every match's offer row.
-        await session.execute(text("ANALYZE"))
-        await session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'offers'"))
-        for index, stat in BENCH_STATISTICS.items():
-            await session.execute(
-                text("INSERT INTO sqlite_stat1 VALUES ('offers', :index, :stat)"),
-                {"index": index, "stat": stat},
-            )
-        await session.execute(text("ANALYZE sqlite_schema"))
-        await db.commit(session)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        for sort in ("distance", "recent"):
-            query = search.Query(
-                q="electricien", domain="F", commune="Montpellier", radius_km=10, sort=sort
-            )
-            page = await search.search(session, edition_id=edition.id, query=query)
-            assert [h.offer.id for h in page.hits] == [offers["elec"].id]
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    if engine.dialect.name != "sqlite":
-        return
+    # The planner's statistics of the 100,000-offer bench database (fair.db's bounded
+    # ANALYZE), where it chose to read every match's offer row.
+    await session.execute(text("ANALYZE"))
+    await session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'offers'"))
+    for index, stat in BENCH_STATISTICS.items():
+        await session.execute(
+            text("INSERT INTO sqlite_stat1 VALUES ('offers', :index, :stat)"),
+            {"index": index, "stat": stat},
+        )
+    await session.execute(text("ANALYZE sqlite_schema"))
+    await db.commit(session)
+    seen = await _words_with_a_job_domain(app, session, edition, offers["elec"])
     plans = []
     connection = await session.connection()
     for statement, parameters in seen:
@@ -505,3 +495,20 @@ async def test_words_with_a_job_domain_walk_the_domain(app, session):  # type: i
             plan = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             plans.append(" | ".join(row[3] for row in plan.all()))
     assert len(plans) == 2 and all("domain_contract" in plan for plan in plans), plans
+
+
+async def _words_with_a_job_domain(app, session, edition, elec) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """Words, a job domain and a radius find the offer, sorted either way; the statements."""
+    seen: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, *_args):  # type: ignore[no-untyped-def]
+        seen.append((statement, parameters))
+
+    with listening(app.state.engine, "before_cursor_execute", record):
+        for sort in ("distance", "recent"):
+            query = search.Query(
+                q="electricien", domain="F", commune="Montpellier", radius_km=10, sort=sort
+            )
+            page = await search.search(session, edition_id=edition.id, query=query)
+            assert [h.offer.id for h in page.hits] == [elec.id]
+    return seen

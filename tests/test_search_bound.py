@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from fair import db, offers, search
@@ -19,6 +19,7 @@ from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.query import rank_bound
 from tests import factories as f
+from tests.statements import listening
 
 
 async def _ids(session, edition, find=search.search, **kw) -> list[int]:  # type: ignore[no-untyped-def]
@@ -164,13 +165,13 @@ async def test_a_bounded_best_first_page_reads_the_tiers_it_needs_and_scores_onc
         raw = (await connection.get_raw_connection()).driver_connection
         if sqlite:
             await raw.set_progress_handler(step, 1)
-        event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "after_cursor_execute", after)
         try:
-            found = await search_terms.find(session, edition_id=edition.id, query=query)
+            with (
+                listening(engine, "before_cursor_execute", before),
+                listening(engine, "after_cursor_execute", after),
+            ):
+                found = await search_terms.find(session, edition_id=edition.id, query=query)
         finally:
-            event.remove(engine, "before_cursor_execute", before)
-            event.remove(engine, "after_cursor_execute", after)
             if sqlite:
                 await raw.set_progress_handler(None, 1)
         every = replace(query, contract="cdi")  # every tier's newest ranked (not best-first)
@@ -248,12 +249,9 @@ async def test_the_tiers_past_the_page_are_not_read(session):  # type: ignore[no
             seen.append((statement, parameters))
 
     for per_page, scored in ((2, 3), (4, 5)):
-        event.listen(engine, "before_cursor_execute", kept)
-        try:
+        with listening(engine, "before_cursor_execute", kept):
             query = search.Query(q="electricien", per_page=per_page)
             page = await search.search(session, edition_id=edition.id, query=query)
-        finally:
-            event.remove(engine, "before_cursor_execute", kept)
         assert page.total == 5 and len(page.hits) == per_page
         statement, parameters = seen[-1]
         raw = (await (await session.connection()).get_raw_connection()).driver_connection
@@ -278,11 +276,8 @@ async def _explained(
         if "ts_rank" in statement:
             seen.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", kept)
-    try:
+    with listening(engine, "before_cursor_execute", kept):
         page = await find(session, edition_id=edition.id, query=query)
-    finally:
-        event.remove(engine, "before_cursor_execute", kept)
     statement, parameters = seen[-1]
     raw = (await (await session.connection()).get_raw_connection()).driver_connection
     explained = await raw.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, *parameters)
@@ -354,11 +349,8 @@ async def _paged_statements(session, edition, query: search.Query) -> tuple[Any,
         if "WITH matches" in statement:
             seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", kept)
-    try:
+    with listening(engine, "before_cursor_execute", kept):
         page = await search.search(session, edition_id=edition.id, query=query)
-    finally:
-        event.remove(engine, "before_cursor_execute", kept)
     return page, seen
 
 

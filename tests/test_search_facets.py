@@ -9,7 +9,7 @@ import re
 from urllib.parse import quote, urlencode
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from fair import alerts, cv_pool, db, geo, hall, search
 from fair.errors import Invalid
@@ -18,6 +18,7 @@ from fair.search import facets as search_facets
 from tests import factories as f
 from tests.conftest import csrf, login
 from tests.pages import radios, text
+from tests.statements import listening
 
 
 async def _setup(session):  # type: ignore[no-untyped-def]
@@ -357,11 +358,8 @@ def _statements(app):  # type: ignore[no-untyped-def]
             seen.append(args[2])
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with listening(engine, "before_cursor_execute", count):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def test_counts_are_kept_until_the_offers_change(app, session) -> None:  # type: ignore[no-untyped-def]

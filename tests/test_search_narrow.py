@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, event, text
+from sqlalchemy import delete, text
 
 from fair import db, migrations, offers, search
 from fair.models import Offer
 from fair.search import facets as search_facets
 from fair.search import terms as search_terms
 from tests import factories as f
+from tests.statements import listening
 
 COPIED = (
     "id, edition_id, booth_id, published, rome_code, rome_domain, contract, working_time,"
@@ -73,18 +74,12 @@ async def test_the_matches_are_read_from_the_narrow_copy(session):  # type: igno
     engine = session.bind.sync_engine
     seen: list[tuple[str, Any]] = []
 
-    mine = (await session.connection()).sync_connection
-
     def kept(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if conn is mine:  # not the ROME index's check (fair.rome_suggest: its own session)
-            seen.append((statement, parameters))
+        seen.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", kept)
-    try:
+    with listening(engine, "before_cursor_execute", kept):
         query = search.Query(q="chauffeur")
         page = await search_terms.find(session, edition_id=edition.id, query=query)
-    finally:
-        event.remove(engine, "before_cursor_execute", kept)
     assert sorted(h.offer.title for h in page.hits) == [
         "Chauffeur de bus",
         "Chauffeur livreur",
@@ -121,22 +116,16 @@ async def test_the_facets_read_the_matches_ids_from_the_narrow_copy(session):  #
     engine = session.bind.sync_engine
     seen: list[str] = []
 
-    mine = (await session.connection()).sync_connection
-
     def kept(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        if conn is mine:  # not the ROME index's check (fair.rome_suggest: its own session)
-            seen.append(statement)
+        seen.append(statement)
 
     query = search.Query(q="chauffeur", contract="cdi")
     page = await search_terms.find(session, edition_id=edition.id, query=query)
-    event.listen(engine, "before_cursor_execute", kept)
-    try:
+    with listening(engine, "before_cursor_execute", kept):
         counts = await search_facets.count(
             session, edition_id=edition.id, query=replace(query, also=page.also), origin=None,
             shown=page,
         )  # fmt: skip
-    finally:
-        event.remove(engine, "before_cursor_execute", kept)
     assert [h.offer.title for h in page.hits] == ["Chauffeur livreur"]
     assert (counts.contract, counts.any["contract"], counts.capped) == (
         {"cdi": 1, "cdd": 2},
@@ -162,18 +151,12 @@ async def test_the_planner_s_setting_is_put_back_by_the_statements_themselves(se
     engine = session.bind.sync_engine
     seen: list[str] = []
 
-    mine = (await session.connection()).sync_connection
-
     def kept(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if conn is mine:  # not the ROME index's check (fair.rome_suggest: its own session)
-            seen.append(statement)
+        seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", kept)
-    try:
+    with listening(engine, "before_cursor_execute", kept):
         query = search.Query(q=q, sort="recent")
         page = await search.search(session, edition_id=edition.id, query=query)
-    finally:
-        event.remove(engine, "before_cursor_execute", kept)
     assert page.total == (2 if q == "chauffeur" else 0)
     narrow = [i for i, s in enumerate(seen) if "FROM search_offers" in s]
     assert len(narrow) == 2

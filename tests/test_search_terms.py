@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.dialects import sqlite
 
 from fair import db, rome, rome_suggest, search
@@ -20,6 +20,7 @@ from fair.search import match as search_match
 from fair.search import terms as search_terms
 from fair.search.match import Reason
 from tests import factories as f
+from tests.statements import listening
 
 OFFERS = {
     # key: (title, ROME code, description, commune, postcode)
@@ -568,6 +569,7 @@ async def test_a_job_typed_in_the_feminine_finds_its_offers_titled_in_the_mascul
     assert found["Vendeuse"] == found["vendeuses"] == (sellers, "", sellers)
 
 
+@pytest.mark.sqlite_only
 async def test_a_match_not_scored_writes_the_stems_groups_share_once(session):  # type: ignore[no-untyped-def]
     """Chauffeur's synonyms repeat its trade ("conducteur" in most of its groups): the SQLite
     matches that are not scored (the ids counted, the title's tier) write it once
@@ -582,8 +584,6 @@ async def test_a_match_not_scored_writes_the_stems_groups_share_once(session):  
     assert found["w_every"].count(conducteur) == len(sharing)
     assert [found[k].count(conducteur) for k in ("w_found", "w_tier_1")] == [1, 1]
     assert found["w_tier_1"].startswith('((title_stems : "conducteur"* OR ')
-    if session.get_bind().dialect.name != "sqlite":
-        return
 
     async def matched(name: str) -> set[str]:
         statement = text("SELECT rowid FROM offers_fts WHERE offers_fts MATCH :m")
@@ -891,7 +891,6 @@ async def test_spelling_corrections(session):  # type: ignore[no-untyped-def]
 async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # type: ignore[no-untyped-def]
     """A typo typed again costs no probe (fair.search.cache); once an offer has the word, it
     is no typo any more."""
-    from sqlalchemy import event
 
     edition, _ = await _setup(session)
     assert await search_terms.respell(session, ["carsite"], edition_id=edition.id) == {
@@ -904,11 +903,8 @@ async def test_spelling_probe_is_kept_until_the_offers_change(app, session):  # 
             seen.append(args[2])
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with listening(engine, "before_cursor_execute", count):
         again = await search_terms.respell(session, ["carsite"], edition_id=edition.id)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert (again, seen) == ({"carsite": search.stem("cariste")}, [])
     booth, _ = await f.booth(session, edition_=edition)
     await f.offer(session, booth_=booth, title="Magasinier", description="Carsite confirmé.")
@@ -1051,8 +1047,7 @@ async def test_a_page_of_words_scores_only_the_tiers_that_can_reach_it(session, 
             scored.append(statement)
 
     engine = session.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with listening(engine, "before_cursor_execute", seen):
         cut = []
         for q, tiers in TIERS.items():
             for n in range(1, sum(map(len, tiers)) + 1):
@@ -1063,8 +1058,6 @@ async def test_a_page_of_words_scores_only_the_tiers_that_can_reach_it(session, 
                 again = await search_terms.find(session, edition_id=edition.id, query=every)
                 assert [h.offer.id for h in page.hits] == [h.offer.id for h in again.hits]
                 cut.append("+rowid IN" in scored[0] if scored else None)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     if session.bind.dialect.name == "sqlite":  # every page but the last of "routier", whose
         # match only a synonym's phrase in a text finds (the last tier)
         assert cut == [True] * 8 + [False]

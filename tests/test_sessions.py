@@ -7,13 +7,14 @@ import base64
 import json
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from fair import accounts, clock, db, user_sessions
 from fair.enums import Role
 from fair.models import User, UserSession
 from tests import factories as f
 from tests.conftest import csrf, login
+from tests.statements import listening
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -123,11 +124,8 @@ async def test_finding_the_user_is_one_read(client, session, app):  # type: igno
 
     engine = app.state.engine.sync_engine
     async with app.state.read_sessions() as s:
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with listening(engine, "before_cursor_execute", count):
             found = await user_sessions.session_user(s, cookie)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
     assert found is not None and found.id == user.id
     reads = [statement for statement in seen if statement != "BEGIN"]  # SQLite's own BEGIN
     assert len(reads) == 1, reads

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import httpx
@@ -215,7 +215,7 @@ async def test_edition_and_webconference_pages_carry_their_events(
 ) -> None:
     clock.set_now(NOON)
     organiser = await f.user(session, Role.ORGANISER)
-    edition = await f.edition(session, by=organiser)
+    edition = await f.edition(session, by=organiser, closes=time(23, 59))  # its end rendered
     booth, recruiter = await f.booth(session, edition_=edition)
     talk = await webconferences.schedule(
         session, by=organiser, edition=edition, data=f.talk([organiser])

@@ -118,3 +118,104 @@ async def test_counting_from_cold_forgets_every_cache_the_requests_filled(
     assert len(_filled_caches() - before) >= 5  # pages, search answers, editions, sessions, …
     forget_kept(app)
     assert _filled_caches() - before == set()
+
+
+def cursor_listeners(path: Path) -> list[int]:
+    """The lines where `path` listens to an engine's statements itself (`event.listen`,
+    `listens_for` on a "..._cursor_execute" event), not through tests/statements.py."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        events = [a.value for a in node.args if isinstance(a, ast.Constant)]
+        if name in ("listen", "listens_for") and any(
+            isinstance(e, str) and e.endswith("_cursor_execute") for e in events
+        ):
+            found.append(node.lineno)
+    return found
+
+
+def test_tests_watch_statements_through_one_helper_that_leaves_background_tasks_out() -> None:
+    """A background task (fair.db `background`: the ROME index's check, started by whichever
+    search comes 30 s after the last) runs statements during any test: a test that counts
+    those of its requests listens through tests/statements.py `listening`, which leaves them
+    out (test_rome_suggest: a check during a counted request)."""
+    helper = TESTS / "statements.py"
+    sources = [p for p in sorted(TESTS.rglob("*.py")) if "vendor" not in p.parts and p != helper]
+    offenders = {
+        str(path.relative_to(TESTS)): lines for path in sources if (lines := cursor_listeners(path))
+    }
+    assert offenders == {}
+    assert len(sources) > 60  # the walk found the tests
+
+
+def test_the_check_sees_every_form_of_listening(tmp_path: Path) -> None:
+    sample = tmp_path / "test_sample.py"
+    sample.write_text(
+        "event.listen(engine, 'before_cursor_execute', seen)\n"
+        "listen(engine, 'after_cursor_execute', seen)\n"
+        "@event.listens_for(engine, 'before_cursor_execute')\n"
+        "def seen(*args): pass\n"
+        "event.listen(engine, 'checkout', taken)\n"
+        "with listening(engine, 'before_cursor_execute', seen): pass\n"
+    )
+    assert cursor_listeners(sample) == [1, 2, 3]
+
+
+def early_returns_on_the_database(path: Path) -> list[str]:
+    """The tests of `path` that return or skip when the database is not the one they mean
+    (`if ... dialect/sqlite/postgresql/backend ...: return`): on the other one they pass
+    unchecked, where the markers `sqlite_only` and `postgresql_only` (tests/conftest.py)
+    generate no case at all."""
+    source = path.read_text(encoding="utf-8")
+    found = []
+    for test in ast.walk(ast.parse(source, filename=str(path))):
+        if not isinstance(test, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if not test.name.startswith("test_"):
+            continue
+        for node in ast.walk(test):
+            if not isinstance(node, ast.If):
+                continue
+            condition = (ast.get_source_segment(source, node.test) or "").lower()
+            ends = any(
+                isinstance(n, ast.Return) or "skip(" in (ast.get_source_segment(source, n) or "")
+                for n in node.body
+            )
+            if ends and any(word in condition for word in DATABASE_WORDS):
+                found.append(f"{test.name}:{node.lineno}")
+    return found
+
+
+DATABASE_WORDS = ("dialect", "sqlite", "postgres", "backend")
+
+
+def test_no_test_returns_early_on_the_other_database() -> None:
+    sources = [p for p in sorted(TESTS.rglob("test_*.py")) if "vendor" not in p.parts]
+    offenders = {
+        str(path.relative_to(TESTS)): found
+        for path in sources
+        if (found := early_returns_on_the_database(path))
+    }
+    assert offenders == {}
+    assert len(sources) > 60  # the walk found the tests
+
+
+def test_the_check_sees_an_early_return_on_the_database(tmp_path: Path) -> None:
+    sample = tmp_path / "test_sample.py"
+    sample.write_text(
+        "async def test_one(session):\n"
+        "    if session.get_bind().dialect.name != 'sqlite':\n"
+        "        return\n"
+        "def test_two(templates_dir):\n"
+        "    if 'sqlite' not in templates_dir:\n"
+        "        pytest.skip('no SQLite')\n"
+        "def test_three(sqlite):\n"
+        "    if sqlite:\n"
+        "        x = 1\n"
+        "def helper(engine):\n"
+        "    if engine.dialect.name == 'sqlite':\n"
+        "        return\n"
+    )
+    assert early_returns_on_the_database(sample) == ["test_one:2", "test_two:5"]

@@ -7,14 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event
 
 from fair import app_state, clock, db
 from fair.enums import Role
 from tests import factories as f
 from tests import funnel_journeys
 from tests.pages import person, text
-from tests.statements import cold
+from tests.statements import cold, listening
 
 
 @pytest.fixture(autouse=True)
@@ -148,8 +147,7 @@ async def test_the_funnel_is_read_on_a_spare_connection_when_one_is_free(
             connections["booths"].add(id(connection.connection.dbapi_connection))
 
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         spare = await client.get(url)
         assert connections["funnel"] and connections["booths"]
         assert not connections["funnel"] & connections["booths"]
@@ -160,8 +158,6 @@ async def test_the_funnel_is_read_on_a_spare_connection_when_one_is_free(
         finally:
             for _ in range(app_state.SPARE_READS):
                 app.state.spare_reads.release()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert spare.status_code == alone.status_code == 200
     for caption in ("funnel-title", "booths-title"):
         assert table(spare.text, caption) == table(alone.text, caption), caption

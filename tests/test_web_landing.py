@@ -109,7 +109,7 @@ async def test_open_now_what_is_live_the_figures_and_the_next_talks(
     client, session: AsyncSession
 ) -> None:  # type: ignore[no-untyped-def]
     clock.set_now(NOON)
-    edition = await f.edition(session)  # live from yesterday to in three days, 00:00-23:59
+    edition = await f.edition(session)  # live from yesterday to in three days, all day
     durand, durand_staff = await booth_of(session, edition, "Boulangerie Durand", naf="10.71C")
     garage, garage_staff = await booth_of(session, edition, "Garage du Lez", naf="45.20A")
     await booth_of(session, edition, "Atelier Martin", naf="43.21A")  # nobody at its booth

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import await_only
@@ -22,6 +22,7 @@ from fair.web.templating import Deferred, render
 from tests.conftest import csrf
 from tests.factories import NOON, availability, invited, live_booth
 from tests.pages import person
+from tests.statements import listening
 
 
 class SlotLockProbe:
@@ -88,14 +89,11 @@ async def test_a_refused_booking_lets_go_of_the_slot_before_reading_its_page(
     assert response.status_code == 303
 
     probe = SlotLockProbe(conf.database_url, slots[0].id)
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", probe)
-    try:
+    with listening(app.state.engine.sync_engine, "before_cursor_execute", probe):
         response = await two.post(
             f"/me/invitations/{second_invitation.id}/book",
             data={"csrf_token": token_two, "slot": str(slots[0].id), "mode": "video"},
         )
-    finally:
-        event.remove(app.state.engine.sync_engine, "before_cursor_execute", probe)
     assert response.status_code == 409
     assert "This slot has just been taken. Choose another one." in response.text
     assert probe.results == [True]

@@ -29,7 +29,7 @@ WIDE = """() => [...document.querySelectorAll('body *')]
 class Site:
     before: str  # the slug of an edition whose live days begin in three days, at 09:00
     opens_at: datetime
-    live: str  # the slug of an edition open now (00:00-23:59), a talk on stage, a booth staffed
+    live: str  # the slug of an edition open now (all day), a talk on stage, a booth staffed
     live_now: bool  # whether it is open at seeding time (not in the minute 23:59 in Paris)
 
 
