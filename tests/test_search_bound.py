@@ -342,16 +342,43 @@ async def test_a_tier_s_newest_are_taken_by_a_top_k_sort(session):  # type: igno
 
 async def _paged_statements(session, edition, query: search.Query) -> tuple[Any, list[str]]:  # type: ignore[no-untyped-def]
     """The page of `query` and the page statements it ran (reading the matches)."""
+    page, seen = await _paged_with(session, edition, query)
+    return page, [statement for statement, _ in seen]
+
+
+async def _paged_with(session, edition, query: search.Query) -> tuple[Any, list[tuple[str, Any]]]:  # type: ignore[no-untyped-def]
+    """The page of `query` and the page statements it ran, with their parameters."""
     engine = session.bind.sync_engine
-    seen: list[str] = []
+    seen: list[tuple[str, Any]] = []
 
     def kept(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "WITH matches" in statement:
-            seen.append(statement)
+        if "matches AS MATERIALIZED" in statement:
+            seen.append((statement, parameters))
 
     with listening(engine, "before_cursor_execute", kept):
         page = await search.search(session, edition_id=edition.id, query=query)
     return page, seen
+
+
+async def _older_read(session, statement: str, parameters: Any) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a windowed page statement read the matches older than its window (the
+    `search_offers.id <= $n` part of its CTE `matches`: fair.search.pages._window), by
+    EXPLAIN ANALYZE of the statement again (its settings put back as the page had them)."""
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    await raw.execute("SET LOCAL enable_seqscan = off")
+    await raw.execute("SET LOCAL enable_indexscan = off")
+    explained = await raw.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, *parameters)
+    plan = json.loads(explained) if isinstance(explained, str) else explained
+    matches = [n for n in _nodes(plan[0]["Plan"]) if n.get("Subplan Name") == "CTE matches"]
+    conditions = ("Recheck Cond", "Filter", "Index Cond")
+    older = [
+        n
+        for n in _nodes(matches[0])
+        if "search_offers" in (n.get("Relation Name"), n.get("Index Name", "")[3:])
+        and any("id <= " in str(n.get(c, "")) for c in conditions)
+    ]
+    assert older, "no read of the older matches in the plan"
+    return any(n["Actual Loops"] for n in older)
 
 
 def _seen(page: search.Page) -> tuple[Any, ...]:
@@ -371,10 +398,11 @@ async def test_a_broad_word_s_page_is_read_from_its_newest_matches_when_they_set
     """On PostgreSQL, a word estimated to find many more offers than the page counts is first
     read among the newest offers alone (ids past a floor): 90 offers with the word, counted up
     to 6 to 10 (pages 1 to 3: at least fair.search.pages.WINDOW_FROM times that). The titles
-    starting with it the newest: those settle the page, one statement. The titles the oldest:
-    none in the window, 10 among all (the title's index counts them), so the window does not
-    settle the page, which is read again from every match. Either way the same pages as
-    without a window (a filter every offer passes: no window)."""
+    starting with it the newest: those settle the page, the older matches not read. The titles
+    the oldest: none in the window, 10 among all (the title's index counts them), so the
+    window does not settle the page, and the older matches are read in the same statement
+    (it ran twice: the window's, then every match's). Either way the same pages as without a
+    window (a filter every offer passes: no window)."""
     edition = await f.edition(session)
     booth, _ = await f.booth(session, edition_=edition)
     titled = [("Électricien confirmé", "Chantiers.")] * 10
@@ -386,10 +414,10 @@ async def test_a_broad_word_s_page_is_read_from_its_newest_matches_when_they_set
     for page_n in (1, 2, 3):
         asked = {"q": "electricien", "per_page": 2, "rank_bound": 2, "count_cap": 5}
         query = search.Query(page=page_n, **asked)
-        page, statements = await _paged_statements(session, edition, query)
-        windowed = [s for s in statements if "search_offers.id > $" in s]
-        assert len(windowed) == 1, page_n
-        assert len(statements) == (1 if titles_first else 2), page_n
+        page, statements = await _paged_with(session, edition, query)
+        assert len(statements) == 1, page_n
+        assert "search_offers.id > $" in statements[0][0], page_n
+        assert await _older_read(session, *statements[0]) is not titles_first, page_n
         unwindowed, _ = await _paged_statements(
             session, edition, search.Query(page=page_n, contract="cdi", **asked)
         )

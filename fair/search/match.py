@@ -692,7 +692,7 @@ def _text_tier(words: Words) -> int | None:
 
 
 def postgresql_bounded(
-    matches: Any, table_: Any, words: Words, full: Any = None
+    matches: Any, table_: Any, words: Words, full: Any = None, name: str = "told"
 ) -> tuple[Any, Any]:
     """The rows of `matches` (id, distance, key: their tier, `postgresql_tier`) that can be
     on the page (`p_depth`: its offset and size), as (id, distance, key) with their rank as
@@ -710,12 +710,13 @@ def postgresql_bounded(
 
     With `full` (the select of every match's id, `matches` being those of a window of the
     newest ids: fair.search.pages), also whether these rows are those every match gives
-    (`_settled`), else None."""
+    (`_settled`), else None. `name`: the CTE of the told matches (`_told`), one per call in a
+    statement."""
     every = _tsquery("w_every")
     scored = table_.alias("scored")
     vector: Any = literal_column("scored.search_vector")
     text_ = _text_tier(words)
-    told: Any = None if text_ is None else _told(matches, table_, text_)
+    told: Any = None if text_ is None else _told(matches, table_, text_, name)
     parts = []
     settled: list[Any] = []
     for n in range(LAST + 1):
@@ -786,7 +787,7 @@ def _key(n: int) -> Any:
     return literal_column(str(PG_TIER * n), Integer)
 
 
-def _told(matches: Any, table_: Any, text_: int) -> Any:
+def _told(matches: Any, table_: Any, text_: int, name: str = "told") -> Any:
     """The matches of `matches` keyed as the text's tier `text_` (with the last's), as
     (id, distance, key) with their own tier's key: each match's tsvector read (by its id in
     `table_`) and matched with the tier's words. Materialised, read by both tiers; none read
@@ -804,7 +805,7 @@ def _told(matches: Any, table_: Any, text_: int) -> Any:
     return (
         select(matches.c.id, matches.c.distance, key.label("key"))
         .where(matches.c.key == tier, _reaches([(matches, tier)], tier))
-        .cte("told")
+        .cte(name)
         .prefix_with("MATERIALIZED")
     )
 

@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    and_,
     bindparam,
     case,
     func,
     literal_column,
+    or_,
     select,
     text,
     true,
@@ -33,7 +35,7 @@ from fair.search.filters import sort as sort_of
 from fair.search.hits import capped_page, read_hits
 from fair.search.places import distance_from
 from fair.search.query import Hit, Page, Query, check, rank_bound
-from fair.search.shapes import bind, integer
+from fair.search.shapes import bind, integer, number
 
 
 async def search(
@@ -163,14 +165,19 @@ async def _search(
     return result
 
 
-# A bounded page tries a window of the newest ids first (`_paged`) when its words are estimated
+# A bounded page reads a window of the newest ids first (`_paged`) when its words are estimated
 # to find WINDOW_FROM times the matches it counts at most, the window's size then likely to
-# hold WINDOW_HOLDS times that many (if the ids spread the matches evenly). When the planner
-# estimates too many, the statement counts every match (`_statement`), the page settled by
-# the window's tiers: "plombier" widened, 9,141 estimated for 2,500 found. With windows sized
-# for 3 times the cap from 6 times estimated, its window held 821 of the 1,001 counted: the
-# count over every match took its CPU per search from 9 to 14 ms (a window too short read the
-# page twice: 18), while "chauffeur" (6,505 estimated, 6,783 found) went from 25 to 22.
+# hold WINDOW_HOLDS times that many (if the ids spread the matches evenly); the older matches
+# are read in the same statement only when the window does not settle the page (`_window`):
+# a window too short costs one more read of the full-text index, no longer the page's
+# statement twice (b081386: "plombier" widened, 9,141 estimated for 2,500 found, 9 -> 18 ms of
+# CPU read twice). Lower or tighter windows did not pay at 100,000 offers (backend CPU per page
+# statement, mean of 40 replays): from 6 times the cap sized for 2.5, "chauffeur" widened
+# (6,676 estimated, 6,783 found) 13 -> 11.5 ms, "btp" 10.3 -> 8.6, but "plombier" and
+# "conducteur" (12,643 estimated for 4,932), their windows short of the cap, 6.5 -> 7 and 7 ->
+# 9, and bench/search.py's fulltext p95 13.2 -> 15.4 ms; sized for 4, "chauffeur" and "caces"
+# 2.5 and 3.8 ms slower windowed. A window costs its ids' bitmap (about 23 ns an id) and a
+# larger plan: it pays only when small against the matches it spares.
 WINDOW_FROM = 8
 WINDOW_HOLDS = 4
 
@@ -184,12 +191,9 @@ async def _paged(
 ) -> list[Any]:
     """The page statement's rows (`statement(windowed)`). `windowed` (a bounded ranking:
     fair.search.match.postgresql_bounded, without filters), a broad word's matches are first
-    read among the newest ids alone (`p_floor`, `_WINDOWED`): those settle the page when they
-    hold, of each tier the page reaches, its newest the ranking needs (or all of it:
-    fair.search.match._settled) and every match counts past the cap (those of the window, or
-    then all of them). Else, which that statement says (`sure`), or when it finds no row, the
-    statement over every match, as without a window. "btp" widened at 100,000 offers: 1,800
-    of its 12,635 matches read, each one's row and tier."""
+    read among the newest ids alone (`p_floor`, `_WINDOWED`), the older ones only when those
+    do not settle the page (`_window`): one statement either way. "btp" widened at 100,000
+    offers: 1,500 of its 12,635 matches read, each one's row and tier."""
     if not narrow:
         return list((await session.execute(statement(False), params)).all())
     floor = 0
@@ -200,11 +204,7 @@ async def _paged(
         params["p_seqscan"] = await _indexed(session)
     if floor:
         params["p_floor"] = floor
-        rows = (await session.execute(statement(True), params)).all()
-        if rows and rows[0].sure:
-            return list(rows)
-        params["p_seqscan"] = await _indexed(session)
-    return list((await session.execute(statement(False), params)).all())
+    return list((await session.execute(statement(bool(floor)), params)).all())
 
 
 def _window_values(params: dict[str, Any]) -> dict[str, Any]:
@@ -230,11 +230,11 @@ _WINDOWED = text(
     " set_config('enable_indexscan', CASE WHEN floor > 0 THEN 'off'"
     " ELSE current_setting('enable_indexscan') END, true)"
     " FROM (SELECT CASE WHEN estimate >= :p_from * :p_cap"
-    " THEN greatest(0, top - top * :p_holds * :p_cap / estimate) ELSE 0 END AS floor"
+    " THEN greatest(0, top - (top * :p_holds * :p_cap / estimate)::bigint) ELSE 0 END AS floor"
     " FROM (SELECT (SELECT coalesce(max(id), 0)::bigint FROM search_offers) AS top,"
     " search_offers_estimate(to_tsquery('fair_french', :w_found)) AS estimate) AS known)"
     " AS windowed"
-).bindparams(integer("p_from"), integer("p_cap"), integer("p_holds"), bind("w_found"))
+).bindparams(number("p_from"), integer("p_cap"), number("p_holds"), bind("w_found"))
 
 
 async def _indexed(session: AsyncSession) -> str:
@@ -285,8 +285,9 @@ def _statement(
     windowed: bool = False,
 ) -> Select[Any]:
     """A page's statement (`_search`), from its shape alone: the page's rows `p_offset`
-    onwards, `p_limit` of them, the matches counted up to `p_cap`; `windowed` (bounded), of
-    the matches past the id `p_floor` alone, and whether those settle the page (`_paged`)."""
+    onwards, `p_limit` of them, the matches counted up to `p_cap`; `windowed` (bounded), the
+    matches past the id `p_floor` first, the others only when those do not settle the page
+    (`_window`)."""
     # The matches read from the narrow copy of `offers` on PostgreSQL (`ranking.searched`),
     # the page's few offers from `offers` (`_with_offers`).
     model = ranking.searched(shape)
@@ -309,8 +310,6 @@ def _statement(
     source: Any = (ranked if sort == "relevance" else base).with_only_columns(
         model.id.label("id"), literal_column("NULL").label("distance"), key.label("key")
     )
-    if windowed:  # a window of the newest ids (`_paged`)
-        source = source.where(model.id > integer("p_floor"))
     if network:
         source = union_all(source, ranking.network_rows(shape, sort))
         gathered = True
@@ -320,19 +319,17 @@ def _statement(
         # FTS5 ranks only in its own query: the count and the sort run one level up. The
         # count is a scalar subquery (run once), not a window over the rows: a window would
         # sort every match where the page needs only its top rows (a top-N sort).
-        inner = source.cte("matches").prefix_with("MATERIALIZED")
         cap = integer("p_cap")
+        settled: Any = None
+        if windowed:  # a window of the newest ids (`_paged`), the others if it does not settle
+            inner, settled = _window(source, ranked, model, words)
+        else:
+            inner = source.cte("matches").prefix_with("MATERIALIZED")
         counted = select(func.count()).select_from(select(inner.c.id).limit(cap).subquery())
         newest_first = sort == "recent"
         total: Any = counted.scalar_subquery()
-        if windowed:
-            # Fewer than the cap in the window: every match counted (up to the cap; its
-            # subquery runs only then), so that a window whose tiers settle the page settles
-            # its count too (the planner's estimate too high: "plombier" widened, 9,141 for
-            # 2,500) without the page read again.
-            matches = ranked.with_only_columns(literal_column("1")).limit(cap).subquery()
-            whole = select(func.count()).select_from(matches).scalar_subquery()
-            total = case((total >= cap, total), else_=whole)
+        if settled is not None:  # settled, the window holds at least the cap (or all do)
+            total = case((settled, cap), else_=total)
         total_ = total.label("total")
         # Without filters, the matches are what the facets count: their ids come with the
         # page (at most `cap`: all of them when the count is not capped), so that the facets
@@ -344,11 +341,8 @@ def _statement(
             extra = [found.label("matched")]
             listed = True
         rows: Any = inner
-        if bounded:  # the rows that can be on the page, ranked; whether a window settles it
-            every = ranked if windowed else None
-            rows, sure = search_match.postgresql_bounded(inner, model.__table__, words, every)
-            if windowed:  # capped (else its matches' ids are the facets': every one read)
-                extra.append(((total >= cap) & sure).label("sure"))
+        if bounded:  # the rows that can be on the page, ranked
+            rows, _ = search_match.postgresql_bounded(inner, model.__table__, words)
         ordered = rows.c.key
         measured = (rows.c.key if sort == "distance" else rows.c.distance).label("distance")
         page_query = select(rows.c.id, measured, ordered, total_, *extra).order_by(
@@ -358,25 +352,47 @@ def _statement(
         newest_first = True
         page_query = source.order_by(model.created_at.desc(), model.id.desc())
     page = page_query.offset(integer("p_offset")).limit(integer("p_limit")).subquery("page")
-    offers = _with_offers(page, newest_first, gathered, listed, windowed)
+    offers = _with_offers(page, newest_first, gathered, listed)
     return offers if model is Offer else _restoring(offers, windowed)
 
 
-def _with_offers(
-    page: Any, newest_first: bool, gathered: bool, listed: bool, windowed: bool = False
-) -> Select[Any]:
+def _window(source: Any, ranked: Any, model: Any, words: search_match.Words) -> tuple[Any, Any]:
+    """The matches (`source`: id, distance, key) of a window of the newest ids (past
+    `p_floor`), and the older ones only when those do not settle the page, as one CTE; and
+    whether they settle it (an uncorrelated condition, worked out once: `settled`). Settled:
+    of each tier the page reaches, the window holds its newest the ranking needs, or all of it
+    (fair.search.match._settled: `ranked`, every match, read only through the title's index),
+    and every match counts past the cap (those of the window, or else all of them, counted up
+    to the cap: the planner's estimate too high, "plombier" widened, 9,141 for 2,500). Not
+    settled, the older matches (up to `p_floor`) join the window's: every match, read once, the
+    full-text index twice. The page's rows are then ranked from this CTE as without a window."""
+    cap = integer("p_cap")
+    newest = source.where(model.id > integer("p_floor")).cte("newest").prefix_with("MATERIALIZED")
+    table_ = model.__table__
+    _, tiers = search_match.postgresql_bounded(newest, table_, words, ranked, "newest_told")
+    held = select(func.count()).select_from(select(newest.c.id).limit(cap).subquery())
+    every = ranked.with_only_columns(literal_column("1")).limit(cap).subquery()
+    counted = select(func.count()).select_from(every)
+    # In this order: the tiers first (the window's own rows), every match counted last.
+    sure = and_(tiers, or_(held.scalar_subquery() >= cap, counted.scalar_subquery() >= cap))
+    decided = select(sure.label("sure")).cte("settled").prefix_with("MATERIALIZED")
+    settled = select(decided.c.sure).scalar_subquery()
+    # A one-time filter: none of the older matches read when the window settles the page.
+    older = source.where(model.id <= integer("p_floor"), ~settled)
+    both = union_all(select(newest), older)
+    return both.cte("matches").prefix_with("MATERIALIZED"), settled
+
+
+def _with_offers(page: Any, newest_first: bool, gathered: bool, listed: bool) -> Select[Any]:
     """The page's rows (id, distance, sort key and, `gathered`, the capped count and,
-    `listed`, the matches' ids on the first row only, and, `windowed`, whether its window
-    settles the page) in their order, each with its offer and employer's name (none for a
-    partner's offer: negative id): the page's few offers read in the same statement as their
-    ids."""
+    `listed`, the matches' ids on the first row only) in their order, each with its offer and
+    employer's name (none for a partner's offer: negative id): the page's few offers read in
+    the same statement as their ids."""
     order = (page.c.key.desc() if newest_first else page.c.key, page.c.id.desc())
     counted: list[Any] = [page.c.total] if gathered else []
     if listed:
         first = func.row_number().over(order_by=order) == 1
         counted.append(case((first, page.c.matched)).label("matched"))
-    if windowed:
-        counted.append(page.c.sure)
     return (
         select(page.c.id, page.c.distance, *counted, Offer, Employer.name.label("name"))
         .select_from(page)
