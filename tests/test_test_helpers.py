@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import gc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,16 @@ from tests.pages import person
 from tests.statements import forget_kept
 
 TESTS = Path(__file__).resolve().parent
+
+
+def offenders(
+    pattern: str, find: Callable[[Path], list[Any]], *, but: Path | None = None
+) -> dict[str, list[Any]]:
+    """What `find` reports in each module of the tests named like `pattern` (vendored code and
+    `but` left out), by path; the walk must have found the tests."""
+    sources = [p for p in sorted(TESTS.rglob(pattern)) if "vendor" not in p.parts and p != but]
+    assert len(sources) > 60
+    return {str(p.relative_to(TESTS)): found for p in sources if (found := find(p))}
 
 
 def _is_test_module(name: str) -> bool:
@@ -42,14 +53,7 @@ def imported_test_modules(path: Path) -> list[str]:
 
 
 def test_no_module_of_the_tests_imports_a_test_module() -> None:
-    sources = [p for p in sorted(TESTS.rglob("*.py")) if "vendor" not in p.parts]
-    offenders = {
-        str(path.relative_to(TESTS)): imported
-        for path in sources
-        if (imported := imported_test_modules(path))
-    }
-    assert offenders == {}
-    assert len(sources) > 60  # the walk found the tests
+    assert offenders("*.py", imported_test_modules) == {}
 
 
 def test_the_check_sees_every_form_of_import(tmp_path: Path) -> None:
@@ -141,13 +145,7 @@ def test_tests_watch_statements_through_one_helper_that_leaves_background_tasks_
     search comes 30 s after the last) runs statements during any test: a test that counts
     those of its requests listens through tests/statements.py `listening`, which leaves them
     out (test_rome_suggest: a check during a counted request)."""
-    helper = TESTS / "statements.py"
-    sources = [p for p in sorted(TESTS.rglob("*.py")) if "vendor" not in p.parts and p != helper]
-    offenders = {
-        str(path.relative_to(TESTS)): lines for path in sources if (lines := cursor_listeners(path))
-    }
-    assert offenders == {}
-    assert len(sources) > 60  # the walk found the tests
+    assert offenders("*.py", cursor_listeners, but=TESTS / "statements.py") == {}
 
 
 def test_the_check_sees_every_form_of_listening(tmp_path: Path) -> None:
@@ -192,14 +190,7 @@ DATABASE_WORDS = ("dialect", "sqlite", "postgres", "backend")
 
 
 def test_no_test_returns_early_on_the_other_database() -> None:
-    sources = [p for p in sorted(TESTS.rglob("test_*.py")) if "vendor" not in p.parts]
-    offenders = {
-        str(path.relative_to(TESTS)): found
-        for path in sources
-        if (found := early_returns_on_the_database(path))
-    }
-    assert offenders == {}
-    assert len(sources) > 60  # the walk found the tests
+    assert offenders("test_*.py", early_returns_on_the_database) == {}
 
 
 def test_the_check_sees_an_early_return_on_the_database(tmp_path: Path) -> None:
