@@ -91,6 +91,7 @@ from fair.search import best, pages  # noqa: E402
 from fair.search import cache as search_cache  # noqa: E402
 from fair.search import facets as search_facets  # noqa: E402
 from fair.search import filters as search_filters  # noqa: E402
+from fair.search import order as search_order  # noqa: E402
 from fair.search import params as search_params  # noqa: E402
 from fair.search import ranking as search_ranking  # noqa: E402
 from fair.search import terms as search_terms  # noqa: E402
@@ -528,6 +529,21 @@ WEB_PROCESS_HEADER = (
 )
 
 
+async def upkeep(url: str) -> str:
+    """The worker's hourly upkeep of the search table (fair.search.order), as a deployment's
+    database has it within the hour after an import: what it did, to print."""
+    if url.startswith("sqlite"):
+        return "search order: nothing to keep on SQLite"
+    engine = db.create_engine(url)
+    try:
+        rows, correlation = await search_order.drift(engine)
+        done = await search_order.keep_in_order(engine)
+    finally:
+        await engine.dispose()
+    what = "put in ROME order by the worker's round" if done else "left as it is"
+    return f"search_offers {what} ({rows:,.0f} rows, rome_code's correlation {correlation})"
+
+
 def web_app(url: str, data_dir: Path) -> tuple[Starlette, settings.Settings]:
     """The app measured, on `url`, and its settings (WEB_PROCESS)."""
     base = settings.load({"FAIR_ENV": "test", "FAIR_DATA_DIR": str(data_dir), **WEB_PROCESS})
@@ -543,6 +559,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -
         print(f"\n== {name}: building {args.offers:,} offers…", flush=True)
         slug, seconds = asyncio.run(build(url, args.offers, args.booths))
         print(f"   built in {seconds:.1f} s ({args.offers / seconds:,.0f} offers/s)", flush=True)
+    print(f"   {asyncio.run(upkeep(url))}", flush=True)
     print(f"   {WEB_PROCESS_HEADER}", flush=True)
     app, conf = web_app(url, data_dir)
     add_reference(app, slug, conf)

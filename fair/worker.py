@@ -63,6 +63,7 @@ from fair.broadcast import Broadcaster
 # The funnel's kept steps follow every commit of every process that writes (fair.app and
 # fair.cli import this module): importing fair.insight.progress installs its listeners.
 from fair.insight import progress  # noqa: F401
+from fair.search import order as search_order
 from fair.webconferences import recordings
 
 log = logging.getLogger("fair.worker")
@@ -75,7 +76,14 @@ POOL_ROUND_SECONDS = 600.0
 FOLLOW_UP_STEPS = 40  # steps of at most a block of mails each (fair.follow_ups) per round
 RETENTION_ROUND_SECONDS = 24 * 3600.0
 ALERT_ROUND_SECONDS = 600.0
+SEARCH_ORDER_ROUND_SECONDS = 3600.0
 RETENTION_STEPS = 500  # batches of candidates (fair.retention) per daily round, at most
+
+
+async def search_order_round(state: Resources) -> int:
+    """Put PostgreSQL's narrow copy of the offers back in ROME order when it has drifted
+    (fair.search.order); returns 1 if it did."""
+    return int(await search_order.keep_in_order(state.engine))
 
 
 async def interview_round(state: Resources) -> int:
@@ -292,6 +300,14 @@ def start(state: Resources) -> list[asyncio.Task[None]]:
             every(retention_round, state, interval=RETENTION_ROUND_SECONDS, name="retention")
         ),
         asyncio.create_task(every(alert_round, state, interval=ALERT_ROUND_SECONDS, name="alert")),
+        asyncio.create_task(
+            every(
+                search_order_round,
+                state,
+                interval=SEARCH_ORDER_ROUND_SECONDS,
+                name="search order",
+            )
+        ),
         asyncio.create_task(
             every(
                 network_round, state, interval=settings.get().network_sync_seconds, name="network"

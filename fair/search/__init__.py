@@ -24,6 +24,8 @@ Modules, after the concept each holds:
 - `params`: a search as parameters (query string, alert), both ways.
 - `facets`: the filters' counts.
 - `terms`: job seekers' words: synonyms, ROME jobs, spelling; `find` is the pages' search.
+- `order`: PostgreSQL's narrow copy of the offers kept in ROME order (the worker's round); it
+  imports nothing from the package.
 
 Import order inside the package (each imports only modules before it): `cache`, `shapes`
 and `stemming` import nothing from the package; `match` imports `shapes`, `stemming`; `query`
