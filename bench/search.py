@@ -530,8 +530,8 @@ WEB_PROCESS_HEADER = (
 
 
 async def upkeep(url: str) -> str:
-    """The worker's hourly upkeep of the search table (fair.search.order), as a deployment's
-    database has it within the hour after an import: what it did, to print."""
+    """The worker's upkeep of the search table (fair.search.order: hourly, at night), as a
+    deployment's database has it the night after an import: what it did, to print."""
     if url.startswith("sqlite"):
         return "search order: nothing to keep on SQLite"
     engine = db.create_engine(url)

@@ -35,6 +35,7 @@ from fair import (
     activity,
     alerts,
     application_mail,
+    clock,
     cv_text,
     db,
     follow_ups,
@@ -81,8 +82,10 @@ RETENTION_STEPS = 500  # batches of candidates (fair.retention) per daily round,
 
 
 async def search_order_round(state: Resources) -> int:
-    """Put PostgreSQL's narrow copy of the offers back in ROME order when it has drifted
-    (fair.search.order); returns 1 if it did."""
+    """Put PostgreSQL's narrow copy of the offers back in ROME order when it has drifted, at
+    night (fair.search.order); returns 1 if it did."""
+    if not search_order.quiet(clock.now()):
+        return 0
     return int(await search_order.keep_in_order(state.engine))
 
 

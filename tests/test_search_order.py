@@ -4,13 +4,14 @@ when its order has drifted, the pages unchanged, never waiting long for the tabl
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fair import db
+from fair import clock, db, worker
 from fair.search import order
 from tests import factories as f
 from tests.statements import forget_kept
@@ -97,3 +98,23 @@ async def test_a_busy_table_is_left_for_the_next_round_without_waiting_long(
 async def test_nothing_is_kept_in_order_on_sqlite(app: Any, session: AsyncSession) -> None:
     await _interleaved(session, n=4)
     assert await order.keep_in_order(app.state.engine, force=True) is False
+
+
+@pytest.mark.postgresql_only
+async def test_the_worker_s_round_rewrites_at_night_only(
+    app: Any, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By day a rewrite's lock (1.5 s at 100,000 offers) would hold a fair's searches: the
+    round waits for the night's quiet hours (Paris time)."""
+    await _interleaved(session)
+    await _analyse(app)
+    monkeypatch.setattr(order, "ORDERED_FROM_ROWS", 10)
+    try:
+        clock.set_now(datetime(2026, 12, 7, 14, 0, tzinfo=order.PARIS))
+        assert await worker.search_order_round(app.state) == 0
+        assert (await _places(app))[:4] == list(CODES)
+        clock.set_now(datetime(2026, 12, 7, 3, 30, tzinfo=order.PARIS))
+        assert await worker.search_order_round(app.state) == 1
+        assert await _places(app) == sorted(await _places(app))
+    finally:
+        clock.set_now(None)
