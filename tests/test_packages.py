@@ -29,6 +29,7 @@ ORDER = {
         "cache",
         "shapes",
         "stemming",
+        "order",
         "match",
         "query",
         "places",
