@@ -37,6 +37,12 @@ async def _places(app: Any) -> list[str]:
         return [code for (code,) in rows]
 
 
+async def _out_of_order(app: Any) -> bool:
+    """Whether the rows' places are not in ROME order (offers inserted with codes in turn)."""
+    places = await _places(app)
+    return len(set(places)) == len(CODES) and places != sorted(places)
+
+
 async def _analyse(app: Any) -> None:
     async with app.state.engine.connect() as connection:
         await connection.execute(text("ANALYZE search_offers"))
@@ -54,7 +60,7 @@ async def test_a_drifted_table_is_put_in_rome_order_and_the_pages_do_not_change(
     await _analyse(app)
     rows, correlation = await order.drift(app.state.engine)
     assert rows == 48 and correlation is not None and abs(correlation) < order.DRIFTED_BELOW
-    assert (await _places(app))[:4] == list(CODES)
+    assert await _out_of_order(app)
 
     assert await order.keep_in_order(app.state.engine) is True
     assert await _places(app) == sorted(await _places(app))
@@ -74,7 +80,7 @@ async def test_a_small_table_is_left_as_it_is_unless_forced(
     await _analyse(app)
     assert (await order.drift(app.state.engine))[0] < order.ORDERED_FROM_ROWS
     assert await order.keep_in_order(app.state.engine) is False
-    assert (await _places(app))[:4] == list(CODES)
+    assert await _out_of_order(app)
     assert await order.keep_in_order(app.state.engine, force=True) is True
     assert await _places(app) == sorted(await _places(app))
 
@@ -90,7 +96,7 @@ async def test_a_busy_table_is_left_for_the_next_round_without_waiting_long(
     async with app.state.engine.connect() as reader:
         await reader.execute(text("SELECT count(*) FROM search_offers"))  # its lock held
         assert await order.keep_in_order(app.state.engine, force=True) is False
-    assert (await _places(app))[:4] == list(CODES)
+    assert await _out_of_order(app)
     assert await order.keep_in_order(app.state.engine, force=True) is True
 
 
@@ -112,7 +118,7 @@ async def test_the_worker_s_round_rewrites_at_night_only(
     try:
         clock.set_now(datetime(2026, 12, 7, 14, 0, tzinfo=order.PARIS))
         assert await worker.search_order_round(app.state) == 0
-        assert (await _places(app))[:4] == list(CODES)
+        assert await _out_of_order(app)
         clock.set_now(datetime(2026, 12, 7, 3, 30, tzinfo=order.PARIS))
         assert await worker.search_order_round(app.state) == 1
         assert await _places(app) == sorted(await _places(app))
